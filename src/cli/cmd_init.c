@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* `workphone init`: create the store, a tenant, its root org unit and its admin account. */
+#include "cli/cli.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/password.h"
+#include "util/utf8.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define USERNAME_MAX 64
+
+static const char help[] =
+    "usage: workphone init --data DIR --tenant NAME --admin USER [--db URL]\n"
+    "\n"
+    "Creates the store in DIR (a SQLite file, or the PostgreSQL database named by --db; media\n"
+    "and keys always live in DIR), the tenant NAME with its top org unit (kind hq), and the\n"
+    "admin account USER. The admin password is read from WORKPHONE_ADMIN_PASSWORD, or asked\n"
+    "for on a terminal. Running it again on the same DIR is an error that changes nothing.\n"
+    "\n"
+    "  --data DIR     data directory (created if missing)\n"
+    "  --tenant NAME  company name, 1-100 characters\n"
+    "  --admin USER   admin username: 1-64 of a-z A-Z 0-9 . _ - @\n"
+    "  --db URL       postgresql://... to use PostgreSQL instead of SQLite\n";
+
+static int valid_username(const char *u)
+{
+    size_t n = strlen(u);
+    if (n == 0 || n > USERNAME_MAX)
+        return 0;
+    return strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") == n;
+}
+
+static int valid_name(const char *s, const char **why)
+{
+    size_t n = strlen(s);
+    *why = NULL;
+    if (strspn(s, " \t") == n)
+        *why = "is empty";
+    else if (!wp_utf8_valid(s, n))
+        *why = "is not valid UTF-8";
+    else if (wp_utf8_count(s, n) > WP_TENANT_NAME_MAX)
+        *why = "is longer than 100 characters";
+    else
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+            if (*p < 0x20 || *p == 0x7f)
+                *why = "has a control character";
+    return *why == NULL;
+}
+
+/* Read a password from the terminal without echo; 0, or -1 when there is no terminal. */
+static int prompt_password(char *out, size_t cap, const char *prompt)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct termios old, quiet;
+    if (tcgetattr(fd, &old) != 0) {
+        close(fd);
+        return -1;
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    if (write(fd, prompt, strlen(prompt)) < 0) { /* nothing to do: the read still works */
+    }
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+    size_t n = 0;
+    char c;
+    while (n + 1 < cap && read(fd, &c, 1) == 1 && c != '\n')
+        out[n++] = c;
+    out[n] = '\0';
+    tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\n", 1) < 0) {
+    }
+    close(fd);
+    return 0;
+}
+
+static int get_password(char *out, size_t cap)
+{
+    const char *env = getenv("WORKPHONE_ADMIN_PASSWORD");
+    if (env) {
+        if (strlen(env) >= cap)
+            return wp_error_set(WP_EINVAL, "password is longer than %d bytes", WP_PASSWORD_MAX);
+        memcpy(out, env, strlen(env) + 1);
+        return 0;
+    }
+    char again[WP_PASSWORD_MAX + 2];
+    if (prompt_password(out, cap, "admin password: ") < 0)
+        return wp_error_set(WP_EINVAL, "no admin password: set WORKPHONE_ADMIN_PASSWORD or run "
+                                       "on a terminal");
+    if (prompt_password(again, sizeof again, "again: ") < 0 || strcmp(out, again) != 0)
+        return wp_error_set(WP_EINVAL, "the two passwords differ");
+    return 0;
+}
+
+static int path_exists(const char *dir, const char *name)
+{
+    char p[4096];
+    if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, name) >= sizeof p)
+        return 0;
+    return access(p, F_OK) == 0;
+}
+
+/* Remove what a failed init created in the data dir, so a retry starts clean. */
+static void undo_files(const char *dir, int created_dir)
+{
+    static const char *const names[] = {"workphone.db", "workphone.db-wal", "workphone.db-shm",
+                                        "workphone.conf.tmp"};
+    char p[4096];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, names[i]) < sizeof p)
+            unlink(p);
+    if (created_dir)
+        rmdir(dir);
+}
+
+/* Write DIR/workphone.conf (the mark of an initialized data dir) atomically. */
+static int write_conf(const char *dir, const char *tenant_id, const char *backend)
+{
+    char tmp[4096], fin[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s/workphone.conf.tmp", dir) >= sizeof tmp ||
+        (size_t)snprintf(fin, sizeof fin, "%s/workphone.conf", dir) >= sizeof fin)
+        return wp_error_set(WP_EINVAL, "data dir path is too long");
+    FILE *f = fopen(tmp, "wx");
+    if (!f)
+        return wp_error_set(WP_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+    fprintf(f, "# written by workphone init; marks this directory as a workphone data dir\n"
+               "tenant_id=%s\nbackend=%s\n",
+            tenant_id, backend);
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, fin) != 0) {
+        unlink(tmp);
+        return wp_error_set(WP_EIO, "cannot write '%s': %s", fin, strerror(errno));
+    }
+    return 0;
+}
+
+static int create_all(const char *data, const char *db, const char *tenant, const char *admin,
+                      const char *pwhash, char tenant_id[WP_ID_LEN + 1])
+{
+    wp_store *st = NULL;
+    wp_org_unit hq;
+    wp_employee emp;
+    int err;
+    if ((err = wp_store_open(&st, data, db)) < 0)
+        goto out;
+    if ((err = wp_store_begin(st)) < 0)
+        goto out;
+    if ((err = wp_store_tenant_create(st, tenant_id, tenant)) < 0 ||
+        (err = wp_store_org_unit_create(st, &hq, tenant_id, NULL, tenant, WP_ORG_HQ)) < 0 ||
+        (err = wp_store_employee_create(st, &emp, tenant_id, hq.id, admin, admin, WP_ROLE_ADMIN,
+                                        pwhash)) < 0) {
+        if (err == WP_EEXISTS)
+            wp_error_set(err, "tenant '%s' already exists in this store", tenant);
+        wp_store_rollback(st);
+        goto out;
+    }
+    err = wp_store_commit(st);
+out:
+    wp_store_free(st);
+    return err;
+}
+
+int cmd_init(int argc, char **argv)
+{
+    const char *data = NULL, *tenant = NULL, *admin = NULL, *db = NULL, *why;
+    if (cli_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        return WP_EXIT_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if ((r = cli_opt(argc, argv, &i, "init", "data", &data)) ||
+            (r = cli_opt(argc, argv, &i, "init", "tenant", &tenant)) ||
+            (r = cli_opt(argc, argv, &i, "init", "admin", &admin)) ||
+            (r = cli_opt(argc, argv, &i, "init", "db", &db))) {
+            if (r < 0)
+                return WP_EXIT_USAGE;
+            continue;
+        }
+        return cli_usage_error("init", "unknown argument '%s'; see 'workphone init --help'",
+                               argv[i]);
+    }
+    if (!data || !*data)
+        return cli_usage_error("init", "missing --data DIR");
+    if (!tenant)
+        return cli_usage_error("init", "missing --tenant NAME");
+    if (!admin)
+        return cli_usage_error("init", "missing --admin USER");
+    if (!valid_name(tenant, &why))
+        return cli_usage_error("init", "tenant name %s", why);
+    if (!valid_username(admin))
+        return cli_usage_error("init", "admin username '%.80s' must be 1-%d of a-z A-Z 0-9 . _ - @",
+                               admin, USERNAME_MAX);
+    if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
+        return cli_usage_error("init", "--db must be a postgresql:// URL");
+
+    struct stat sb;
+    int created_dir = 0;
+    if (stat(data, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode))
+            return cli_usage_error("init", "data dir '%s' is not a directory", data);
+        if (path_exists(data, "workphone.conf") || path_exists(data, "workphone.db"))
+            return cli_usage_error("init", "data dir '%s' is already initialized; nothing changed",
+                                   data);
+    } else if (errno != ENOENT) {
+        return cli_usage_error("init", "data dir '%s': %s", data, strerror(errno));
+    }
+    char pw[WP_PASSWORD_MAX + 2];
+    if (get_password(pw, sizeof pw) < 0 || wp_password_check(pw) < 0)
+        return cli_usage_error("init", "%s", wp_error_last());
+    char pwhash[WP_PASSWORD_HASH_MAX];
+    int err = wp_password_hash(pwhash, pw);
+    explicit_bzero(pw, sizeof pw);
+    if (err < 0)
+        return cli_fail("init", "%s", wp_error_last());
+
+    if (stat(data, &sb) != 0) {
+        if (mkdir(data, 0700) != 0)
+            return cli_usage_error("init", "cannot create data dir '%s': %s", data,
+                                   strerror(errno));
+        created_dir = 1;
+    }
+    if (access(data, W_OK | X_OK) != 0) {
+        if (created_dir)
+            rmdir(data);
+        return cli_usage_error("init", "data dir '%s' is not writable", data);
+    }
+
+    char tenant_id[WP_ID_LEN + 1];
+    if ((err = create_all(data, db, tenant, admin, pwhash, tenant_id)) < 0 ||
+        (err = write_conf(data, tenant_id, db ? "postgresql" : "sqlite")) < 0) {
+        if (!db)
+            undo_files(data, created_dir);
+        else if (created_dir)
+            rmdir(data);
+        return err == WP_EEXISTS || err == WP_EINVAL
+                   ? cli_usage_error("init", "%s", wp_error_last())
+                   : cli_fail("init", "%s", wp_error_last());
+    }
+    printf("initialized %s: tenant '%s' (%s), admin '%s'\n", data, tenant, tenant_id, admin);
+    return WP_EXIT_OK;
+}

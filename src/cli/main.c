@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* The workphone binary: one table of commands, each in its own cmd_<name>.c. */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#ifndef WP_VERSION
+#define WP_VERSION "unknown"
+#endif
+
+static int not_built(int argc, char **argv);
+
+static const struct cmd {
+    const char *name;
+    wp_cmd_fn fn;
+    const char *help;
+} commands[] = {
+    {"init", cmd_init, "create a store, a tenant and its admin account"},
+    {"serve", not_built, "run the server (API, console, background jobs)"},
+    {"demo", not_built, "create a demo company and serve it"},
+    {"scan", cmd_scan, "scan lines of text against a lexicon, one JSON verdict per line"},
+    {"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: workphone <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'workphone <command> --help' tells more about a command.\n");
+}
+
+static int not_built(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: workphone %s\n\nnot built yet in this version of workphone.\n", argv[0]);
+        return WP_EXIT_OK;
+    }
+    fprintf(stderr, "workphone %s: not built yet in this version of workphone\n", argv[0]);
+    return WP_EXIT_FAIL;
+}
+
+int cmd_version(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: workphone version\n\nprints the version of workphone.\n");
+        return WP_EXIT_OK;
+    }
+    if (argc > 1)
+        return cli_usage_error("version", "unexpected argument '%s'", argv[1]);
+    printf("workphone %s\n", WP_VERSION);
+    return WP_EXIT_OK;
+}
+
+static int vmsg(const char *cmd, int code, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "workphone %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vmsg(cmd, WP_EXIT_USAGE, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vmsg(cmd, WP_EXIT_FAIL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return 1;
+    return 0;
+}
+
+int cli_opt(int argc, char **argv, int *i, const char *cmd, const char *name, const char **out)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, "--", 2) || strncmp(a + 2, name, n))
+        return 0;
+    if (a[2 + n] == '=') {
+        *out = a + 3 + n;
+        return 1;
+    }
+    if (a[2 + n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_usage_error(cmd, "option '--%s' needs a value", name);
+        return -1;
+    }
+    *out = argv[++*i];
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return WP_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return WP_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version"))
+        return cmd_version(1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "workphone: '%s' is not a command; see 'workphone --help'\n", argv[1]);
+    return WP_EXIT_USAGE;
+}

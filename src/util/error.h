@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* Error codes and the thread-local last-error message shared by every module. */
+#ifndef WP_UTIL_ERROR_H
+#define WP_UTIL_ERROR_H
+
+enum wp_error_code {
+    WP_OK = 0,
+    WP_ENOTFOUND = -1, /* the thing asked for does not exist (or is out of scope) */
+    WP_EEXISTS = -2,   /* it exists already */
+    WP_EINVAL = -3,    /* bad input: the message names the field, line or value */
+    WP_ELIMIT = -4,    /* a size or count limit was passed */
+    WP_EAUTH = -5,     /* not authenticated or not allowed */
+    WP_ENOMEM = -6,
+    WP_EIO = -7,       /* file system, network or database failure */
+    WP_ESCHEMA = -8,   /* the store's schema is newer than this binary */
+};
+
+/* Set the calling thread's last error message (printf-style, one lowercase line, no period)
+ * and return code, so callers can write `return wp_error_set(WP_EINVAL, "...")`. */
+int wp_error_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The calling thread's last message; never NULL. Borrowed; valid until the next wp_error_set. */
+const char *wp_error_last(void);
+
+/* Forget the calling thread's last message. */
+void wp_error_clear(void);
+
+/* A short name for a code: "not_found", "invalid", ... */
+const char *wp_error_name(int code);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* JSON string escaping. */
+#include "util/json.h"
+#include "util/utf8.h"
+
+int wp_json_str(wp_buf *b, const char *s, size_t len)
+{
+    static const char hexd[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    int err = wp_buf_addc(b, '"');
+    size_t i = 0;
+    while (!err && i < len) {
+        size_t run = i;
+        /* copy plain printable ASCII in one go */
+        while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > i) {
+            err = wp_buf_add(b, p + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            err = wp_buf_add(b, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15]};
+            if (c == '\n')
+                err = wp_buf_add(b, "\\n", 2);
+            else if (c == '\t')
+                err = wp_buf_add(b, "\\t", 2);
+            else if (c == '\r')
+                err = wp_buf_add(b, "\\r", 2);
+            else
+                err = wp_buf_add(b, esc, 6);
+            i++;
+        } else {
+            size_t n = wp_utf8_seq(p + i, len - i);
+            if (n) {
+                err = wp_buf_add(b, p + i, n);
+                i += n;
+            } else {
+                err = wp_buf_add(b, "\xEF\xBF\xBD", 3);
+                i++;
+            }
+        }
+    }
+    return err ? err : wp_buf_addc(b, '"');
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# House-style lint over src/, include/, tests/, bench/: banned functions, comment style,
+# file headers, and SQL never built from values.
+cd "${WORKPHONE_SOURCE_ROOT:?}" || exit 1
+bad=0
+files=$(git ls-files -co --exclude-standard -- 'src/*.[ch]' 'include/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 2>/dev/null \
+        || find src include tests bench -name '*.[ch]')
+report() { echo "lint: $*" >&2; bad=1; }
+
+for f in $files; do
+    [ -f "$f" ] || continue
+    # banned: unbounded string functions (use wp_buf / snprintf / strtol)
+    if grep -nE '\b(strcpy|sprintf|vsprintf|strcat|atoi|atol|gets)\s*\(' "$f" | grep -vE 'snprintf|vsnprintf' ; then
+        report "$f: banned function (strcpy, sprintf, strcat, atoi, atol, gets)"
+    fi
+    # /* */ comments only (URLs inside strings are fine)
+    if sed -e 's/"[^"]*"//g' "$f" | grep -nE '(^|[^:])//' >/dev/null; then
+        report "$f: use /* */ comments, not //"
+    fi
+    # first line: SPDX identifier (generated and placeholder files excepted)
+    if ! head -n 1 "$f" | grep -q 'SPDX-License-Identifier'; then
+        grep -q wp_placeholder_ "$f" || report "$f: first line must be the SPDX-License-Identifier"
+    fi
+done
+
+# SQL is never built by formatting values into it: no printf-family call whose format holds
+# an SQL keyword and a %s.
+if grep -nE '(printf|wp_buf_addf)\s*\([^;]*"[^"]*\b(SELECT|INSERT|UPDATE|DELETE|select|insert|update|delete)\b[^"]*%s' \
+        $(echo "$files" | grep '^src/') 2>/dev/null; then
+    report "SQL built with printf-style formatting of values (use bound parameters)"
+fi
+
+if [ $bad = 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
+exit $bad

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of src/util: buffers, JSON strings, UTF-8, clock, ids, passwords. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/id.h"
+#include "util/json.h"
+#include "util/password.h"
+#include "util/utf8.h"
+
+static void test_util_buf__limit_is_enforced(void **state)
+{
+    wp_buf b;
+    wp_buf_init(&b, 5);
+    assert_string_equal(b.buf, "");
+    assert_int_equal(wp_buf_adds(&b, "abc"), 0);
+    assert_int_equal(wp_buf_adds(&b, "de"), 0);
+    assert_int_equal(wp_buf_addc(&b, 'f'), WP_ELIMIT);
+    assert_string_equal(b.buf, "abcde"); /* nothing appended on failure */
+    assert_int_equal(wp_buf_addf(&b, "%d", 1), WP_ELIMIT);
+    wp_buf_reset(&b);
+    assert_int_equal(wp_buf_addf(&b, "%s-%d", "x", 42), 0);
+    assert_string_equal(b.buf, "x-42");
+    size_t n;
+    char *s = wp_buf_detach(&b, &n);
+    assert_string_equal(s, "x-42");
+    assert_int_equal(n, 4);
+    assert_string_equal(b.buf, "");
+    free(s);
+    wp_buf_release(&b);
+}
+
+static void test_util_buf__grows_across_many_appends(void **state)
+{
+    wp_buf b;
+    wp_buf_init(&b, 1 << 20);
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(wp_buf_addc(&b, (char)('a' + i % 26)), 0);
+    assert_int_equal(b.len, 100000);
+    assert_int_equal(b.buf[99999], 'a' + 99999 % 26);
+    assert_int_equal(b.buf[100000], '\0');
+    wp_buf_release(&b);
+}
+
+static void json(const char *in, size_t len, const char *want)
+{
+    wp_buf b;
+    wp_buf_init(&b, 1024);
+    assert_int_equal(wp_json_str(&b, in, len), 0);
+    assert_string_equal(b.buf, want);
+    wp_buf_release(&b);
+}
+
+static void test_util_json__escapes_and_replaces_invalid_utf8(void **state)
+{
+    json("a\"b\\c", 5, "\"a\\\"b\\\\c\"");
+    json("\n\t\r\x01", 4, "\"\\n\\t\\r\\u0001\"");
+    json("飞单", strlen("飞单"), "\"飞单\"");
+    json("a\xff" "b", 3, "\"a\xEF\xBF\xBD" "b\"");
+    json("\xe9\xa3", 2, "\"\xEF\xBF\xBD\xEF\xBF\xBD\""); /* truncated sequence */
+    json("a\0b", 3, "\"a\\u0000b\"");
+}
+
+static void test_util_utf8__validation(void **state)
+{
+    assert_true(wp_utf8_valid("飞单 ok", strlen("飞单 ok")));
+    assert_false(wp_utf8_valid("\xc0\xaf", 2));     /* overlong */
+    assert_false(wp_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(wp_utf8_valid("\xf4\x90\x80\x80", 4));
+    assert_false(wp_utf8_valid("a\0", 2));
+    assert_true(wp_utf8_valid("\xf0\x9f\x98\x80", 4));
+    assert_int_equal(wp_utf8_count("飞单ab", strlen("飞单ab")), 4);
+}
+
+static void test_util_clock__rfc3339_round_trip(void **state)
+{
+    int64_t us;
+    char out[40];
+    assert_int_equal(wp_time_parse(&us, "2026-11-22T10:00:00+08:00"), 0);
+    assert_int_equal(us, (int64_t)1795312800 * 1000000);
+    wp_time_format(out, us, 480);
+    assert_string_equal(out, "2026-11-22T10:00:00+08:00");
+    wp_time_format(out, us, 0);
+    assert_string_equal(out, "2026-11-22T02:00:00Z");
+    assert_int_equal(wp_time_parse(&us, "2024-02-29T23:59:59.5-05:30"), 0);
+    wp_time_format(out, us, -330);
+    assert_string_equal(out, "2024-02-29T23:59:59.500000-05:30");
+    assert_int_equal(wp_time_parse(&us, "1969-12-31T23:59:59Z"), 0);
+    assert_int_equal(us, -1000000);
+    wp_time_format(out, us, 0);
+    assert_string_equal(out, "1969-12-31T23:59:59Z");
+}
+
+static void test_util_clock__rejects_bad_times(void **state)
+{
+    int64_t us = 7;
+    const char *bad[] = {"", "2026-11-22", "2026-11-22T10:00:00", "2026-13-01T00:00:00Z",
+                         "2026-02-29T00:00:00Z", "2026-11-22T24:00:00Z", "2026-11-22T10:00:00+8",
+                         "2026-11-22T10:00:00Zjunk", "2026-11-22T10:00:00.Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(wp_time_parse(&us, bad[i]), WP_EINVAL);
+        assert_int_equal(us, 7);
+    }
+}
+
+static void test_util_clock__fake_clock(void **state)
+{
+    wp_time_set_fake(1234567);
+    assert_int_equal(wp_time_now_us(), 1234567);
+    wp_time_set_fake(0);
+    assert_true(wp_time_now_us() > (int64_t)1700000000 * 1000000);
+}
+
+static void test_util_id__shape_and_uniqueness(void **state)
+{
+    char a[WP_ID_LEN + 1], b[WP_ID_LEN + 1];
+    wp_id_new(a);
+    wp_id_new(b);
+    assert_int_equal(strlen(a), WP_ID_LEN);
+    assert_int_equal(strspn(a, "0123456789abcdef"), WP_ID_LEN);
+    assert_string_not_equal(a, b);
+    char tok[80], h1[65], h2[65];
+    assert_int_equal(wp_token_new(tok, sizeof tok, "wpk_"), 0);
+    assert_memory_equal(tok, "wpk_", 4);
+    assert_int_equal(strlen(tok), 4 + 43);
+    assert_int_equal(wp_token_new(tok, 10, "wpk_"), WP_ELIMIT);
+    wp_token_hash(h1, "abc");
+    wp_token_hash(h2, "abc");
+    assert_string_equal(h1, h2);
+    assert_string_equal(h1, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_util_password__policy_hash_verify(void **state)
+{
+    char h[WP_PASSWORD_HASH_MAX];
+    assert_int_equal(wp_password_check(""), WP_EINVAL);
+    assert_int_equal(wp_password_check("short"), WP_EINVAL);
+    assert_int_equal(wp_password_check("        "), WP_EINVAL);
+    assert_int_equal(wp_password_check("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"), WP_EINVAL);
+    assert_int_equal(wp_password_check("八个汉字的密码啊"), 0);
+    assert_int_equal(wp_password_hash(h, "correct horse"), 0);
+    assert_memory_equal(h, "$argon2id$", 10);
+    assert_null(strstr(h, "correct horse"));
+    assert_true(wp_password_verify(h, "correct horse"));
+    assert_false(wp_password_verify(h, "correct horsE"));
+    assert_false(wp_password_verify("garbage", "correct horse"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_util_buf__limit_is_enforced),
+        cmocka_unit_test(test_util_buf__grows_across_many_appends),
+        cmocka_unit_test(test_util_json__escapes_and_replaces_invalid_utf8),
+        cmocka_unit_test(test_util_utf8__validation),
+        cmocka_unit_test(test_util_clock__rfc3339_round_trip),
+        cmocka_unit_test(test_util_clock__rejects_bad_times),
+        cmocka_unit_test(test_util_clock__fake_clock),
+        cmocka_unit_test(test_util_id__shape_and_uniqueness),
+        cmocka_unit_test(test_util_password__policy_hash_verify),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
