@@ -17,7 +17,7 @@ static const struct cmd {
     const char *help;
 } commands[] = {
     {"init", cmd_init, "create a store, a tenant and its admin account"},
-    {"serve", not_built, "run the server (API, console, background jobs)"},
+    {"serve", cmd_serve, "run the server (API, console, background jobs)"},
     {"demo", not_built, "create a demo company and serve it"},
     {"scan", cmd_scan, "scan lines of text against a lexicon, one JSON verdict per line"},
     {"version", cmd_version, "print the version"},
@@ -53,7 +53,8 @@ int cmd_version(int argc, char **argv)
     return WP_EXIT_OK;
 }
 
-static int vmsg(const char *cmd, int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int vmsg(const char *cmd, int code,
+                                                    const char *fmt, va_list ap)
 {
     fprintf(stderr, "workphone %s: ", cmd);
     vfprintf(stderr, fmt, ap);

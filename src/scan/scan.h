@@ -87,6 +87,10 @@ int wp_scan_run(const wp_scanner *s, const char *text, size_t len, wp_scan_resul
  * (per UTF-8 sequence; each invalid byte counts as one character). */
 int wp_scan_mask(wp_buf *out, const char *text, size_t len, const wp_scan_result *r);
 
+/* Append to out the normalized form of text that matching sees: folded (NFKC, case,
+ * traditional to simplified, styled digits and letters) with noise removed. */
+int wp_scan_normalize(wp_buf *out, const char *text, size_t len);
+
 /* "none", "mask", "alert", "block". */
 const char *wp_scan_action_name(enum wp_scan_action a);
 

@@ -107,4 +107,331 @@ int wp_store_employee_get(wp_store *st, wp_employee *out, const char *tenant_id,
 int wp_store_employee_find_login(wp_store *st, wp_employee *out, char **out_hash,
                                  const char *tenant_id, const char *username);
 
+/* ===== archive (migration 0002; owner: the ingest issue) ===================================
+ * Devices and their enrollment codes, customers and their identities, everything devices
+ * report (messages, calls, contact events, locations), alerts, quarantine, media, lexicons and
+ * the tenant policy. src/ingest writes through wp_store_events_apply(); the console reads
+ * through the *_list/_get functions. Lists are newest first with an opaque cursor. */
+
+#define WP_ARCHIVE_FIELD_MAX 256         /* bytes: ids, names, channels, chats, msgtypes, ... */
+#define WP_ARCHIVE_TEXT_MAX (64 * 1024)  /* bytes of text in one message */
+#define WP_ARCHIVE_PHONE_MAX 32          /* bytes of a normalized phone number */
+#define WP_ARCHIVE_WORD_MAX 32           /* bytes: grade, stage, alert kind and status */
+#define WP_ARCHIVE_CURSOR_MAX 64         /* bytes of a cursor, with its NUL */
+#define WP_PAGE_DEFAULT 50
+#define WP_PAGE_MAX 200
+#define WP_MONEY_ALERT_DEFAULT_FEN 500000 /* 5,000 yuan */
+
+/* --- devices and enrollment codes ---------------------------------------------------------- */
+
+typedef struct wp_device {
+    char id[WP_ID_LEN + 1];
+    char tenant_id[WP_ID_LEN + 1];
+    char employee_id[WP_ID_LEN + 1];
+    char serial[WP_ARCHIVE_FIELD_MAX + 1];
+    char model[WP_ARCHIVE_FIELD_MAX + 1];
+    int64_t acked_seq; /* every event up to it is stored */
+    int revoked;
+    int64_t created_us, last_seen_us; /* last_seen_us 0: never reported */
+} wp_device;
+
+/* Store an enrollment code for an employee, by its hash (wp_token_hash of the code), valid
+ * until expires_us. WP_ENOTFOUND when the employee is not in the tenant; WP_EINVAL when it is
+ * inactive; WP_EEXISTS on a hash collision (make a new code). */
+int wp_store_enrollment_code_create(wp_store *st, const char *tenant_id, const char *employee_id,
+                                    const char code_hash[65], int64_t expires_us);
+
+/* In one transaction: consume the code (unused, unexpired at now_us, employee active), revoke
+ * the tenant's earlier devices with the same serial (a re-enrolled phone restarts its seq), and
+ * create the device with the token's hash. WP_EAUTH when the code is unknown, used or expired
+ * or its employee inactive (one message for all, so a caller cannot probe codes); WP_EINVAL
+ * for a bad serial or model. out gets the new device. */
+int wp_store_device_enroll(wp_store *st, wp_device *out, const char code_hash[65],
+                           const char *serial, const char *model, const char token_hash[65],
+                           int64_t now_us);
+
+/* The device holding the token with this hash. WP_EAUTH when none, when it is revoked or when
+ * its employee is inactive (an employee who left stops working at once). */
+int wp_store_device_auth(wp_store *st, wp_device *out, const char token_hash[65]);
+
+int wp_store_device_get(wp_store *st, wp_device *out, const char *tenant_id, const char *id);
+
+/* Revoke a device (its token stops working). WP_ENOTFOUND. */
+int wp_store_device_revoke(wp_store *st, const char *tenant_id, const char *id);
+
+typedef struct wp_device_filter {
+    const char *tenant_id;
+    const char *employee_id; /* NULL: all */
+    const char *cursor;      /* NULL or "": first page */
+    unsigned limit;          /* 0: WP_PAGE_DEFAULT; at most WP_PAGE_MAX */
+} wp_device_filter;
+
+typedef struct wp_device_page {
+    wp_device *items;
+    size_t n;
+    char next_cursor[WP_ARCHIVE_CURSOR_MAX]; /* "" on the last page */
+} wp_device_page;
+
+/* Devices, newest enrolled first. Release the page with wp_device_page_release(). */
+int wp_store_devices_list(wp_store *st, wp_device_page *out, const wp_device_filter *f);
+void wp_device_page_release(wp_device_page *p);
+
+/* --- what devices report: the writer's one operation ----------------------------------------- */
+
+enum wp_event_type {
+    WP_EVENT_REJECTED = 0, /* failed validation: kept raw in quarantine with its reason */
+    WP_EVENT_MESSAGE,
+    WP_EVENT_CALL,
+    WP_EVENT_CONTACT,
+    WP_EVENT_LOCATION,
+};
+
+enum wp_direction { WP_DIR_NONE = 0, WP_DIR_IN, WP_DIR_OUT };
+const char *wp_direction_name(enum wp_direction d); /* "in", "out", NULL */
+
+/* The other party of an event, as the device saw it; any field may be NULL. */
+typedef struct wp_peer {
+    const char *id;    /* channel id (wxid_..., a WeCom userid, an e-mail address) */
+    const char *name;  /* display name */
+    const char *phone; /* normalized by the validator (wp_ingest: digits, optional leading +) */
+} wp_peer;
+
+/* An alert an event raises, decided by src/ingest before the write. */
+typedef struct wp_alert_draft {
+    const char *kind;     /* "sensitive_word", "customer_deleted", "customer_blocked", "money" */
+    const char *category; /* lexicon category; money: the msgtype; NULL otherwise */
+    const char *pattern;  /* sensitive_word: the lexicon pattern; NULL otherwise */
+    const char *action;   /* sensitive_word: "alert" | "block"; NULL otherwise */
+    const char *matched;  /* sensitive_word: the original slice of the text; NULL otherwise */
+    size_t matched_len;
+    int64_t start, end;   /* byte offsets of matched in the text; -1 when none */
+    char id[WP_ID_LEN + 1]; /* out: set when the alert is stored */
+} wp_alert_draft;
+
+/* One validated event. Every pointer is borrowed (from the parsed request) for the call. */
+typedef struct wp_event {
+    int64_t seq;            /* 0 when the event had no usable seq (rejected only) */
+    enum wp_event_type type;
+    const char *reason;     /* WP_EVENT_REJECTED: why, one line */
+    const char *raw;        /* the event as JSON text, kept on every row; never NULL */
+    int64_t ts_us;
+    const char *channel;    /* message, contact; calls: "phone" */
+    enum wp_direction direction;
+    wp_peer peer;
+    /* message */
+    const char *chat, *group_id, *group_name;
+    const char *msgtype, *msgid, *text, *media, *filename, *url, *title, *memo;
+    int64_t size, amount_fen; /* -1 when absent */
+    int64_t revoked_seq;      /* revoke: 0 when absent */
+    const char *revoked_msgid;
+    /* call */
+    int64_t duration_s; /* -1 when absent */
+    const char *recording;
+    /* contact */
+    const char *action;
+    /* location: degrees * 1e7 and centimetres, so both backends store exact integers */
+    int64_t lat_e7, lon_e7, accuracy_cm; /* accuracy_cm -1 when absent */
+    wp_alert_draft *alerts;
+    size_t n_alerts;
+    /* out, set by wp_store_events_apply() */
+    int applied;                     /* 1: stored now; 0: skipped, seq <= acked_seq */
+    char id[WP_ID_LEN + 1];          /* the row's id ("" when skipped) */
+    char customer_id[WP_ID_LEN + 1]; /* the peer's customer ("" when none) */
+} wp_event;
+
+typedef struct wp_event_batch {
+    const char *tenant_id, *device_id, *employee_id;
+    wp_event *events; /* in the order received */
+    size_t n;
+    int64_t now_us;
+    int64_t acked_seq; /* out: the device's acked_seq after the batch */
+} wp_event_batch;
+
+/* Store one batch atomically (inside the caller's transaction: a savepoint). The device row is
+ * locked (PostgreSQL: FOR UPDATE semantics via UPDATE ... RETURNING) and its acked_seq read;
+ * events with seq <= acked_seq are skipped; each peer is resolved to a customer (phone
+ * identity, else channel-id identity, within the tenant; created on first sight owned by
+ * employee_id; identities learned later are added); rows, alerts and quarantine rows are
+ * inserted; a revoke marks its target recalled; acked_seq moves to the highest seq handled.
+ * WP_EAUTH when the device is revoked; WP_EIO (nothing stored) otherwise. */
+int wp_store_events_apply(wp_store *st, wp_event_batch *b);
+
+/* --- customers ---------------------------------------------------------------------------- */
+
+typedef struct wp_customer {
+    char id[WP_ID_LEN + 1];
+    char tenant_id[WP_ID_LEN + 1];
+    char name[WP_ARCHIVE_FIELD_MAX + 1];
+    char phone[WP_ARCHIVE_PHONE_MAX + 1]; /* "" when unknown; unmasked: the caller masks */
+    char owner_employee_id[WP_ID_LEN + 1];
+    char grade[WP_ARCHIVE_WORD_MAX + 1]; /* "" when unset */
+    char stage[WP_ARCHIVE_WORD_MAX + 1]; /* "" when unset */
+    int64_t created_us, last_contact_us; /* last_contact_us 0: never */
+} wp_customer;
+
+typedef struct wp_customer_filter {
+    const char *tenant_id;
+    const char *owner_employee_id; /* NULL: any owner */
+    const char *scope_org_path;    /* NULL: any; else owners in that org subtree (a path) */
+    const char *q;                 /* NULL: any; else a substring of the name or phone */
+    const char *cursor;
+    unsigned limit;
+} wp_customer_filter;
+
+typedef struct wp_customer_page {
+    wp_customer *items;
+    size_t n;
+    char next_cursor[WP_ARCHIVE_CURSOR_MAX];
+} wp_customer_page;
+
+/* Customers, newest created first. Release with wp_customer_page_release(). */
+int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_customer_filter *f);
+void wp_customer_page_release(wp_customer_page *p);
+
+int wp_store_customer_get(wp_store *st, wp_customer *out, const char *tenant_id, const char *id);
+
+/* The identities of a customer, as "kind:value" strings ("phone:13800138000",
+ * "wechat:wxid_k2"). *out is a malloc'ed array of *n malloc'ed strings; release with
+ * wp_strings_free(). */
+int wp_store_customer_identities(wp_store *st, char ***out, size_t *n, const char *tenant_id,
+                                 const char *id);
+void wp_strings_free(char **v, size_t n);
+
+/* --- messages and search ------------------------------------------------------------------- */
+
+typedef struct wp_message {
+    char id[WP_ID_LEN + 1];
+    char device_id[WP_ID_LEN + 1];
+    char employee_id[WP_ID_LEN + 1];
+    char customer_id[WP_ID_LEN + 1]; /* "" when none */
+    int64_t seq, ts_us;
+    enum wp_direction direction;
+    /* NULL when absent; owned by the page */
+    const char *channel, *chat, *group_id, *group_name, *peer_id, *peer_name;
+    const char *msgtype, *msgid, *text, *media, *filename, *url, *title, *memo;
+    int64_t size, amount_fen; /* -1 when absent */
+    int recalled;
+    int64_t recalled_us; /* 0 when not recalled */
+    /* with a query: byte offsets [start, end) in text of each occurrence of q, in order */
+    size_t (*highlights)[2];
+    size_t n_highlights;
+} wp_message;
+
+typedef struct wp_message_filter {
+    const char *tenant_id;
+    const char *q;           /* NULL or "": any; else a substring of the text (ASCII and
+                              * Unicode simple case folded), one character included */
+    const char *customer_id; /* NULL: any */
+    const char *employee_id; /* NULL: any */
+    const char *channel;     /* NULL: any */
+    int64_t from_us, to_us;  /* ts range [from, to); 0: open */
+    const char *scope_org_path;    /* NULL: any; else the employee's org unit in that subtree */
+    const char *scope_employee_id; /* NULL: any; else the employee's own or its customers' */
+    const char *cursor;
+    unsigned limit;
+} wp_message_filter;
+
+typedef struct wp_message_page {
+    wp_message *items;
+    size_t n;
+    char next_cursor[WP_ARCHIVE_CURSOR_MAX];
+    void *mem; /* private: where the items' strings live */
+} wp_message_page;
+
+/* Messages, newest first (ts, then id), cursor = the last row's (ts, id). With q, candidates
+ * come from the gram index and an exact substring test keeps real hits only, so both backends
+ * answer the same rows. WP_EINVAL for a bad cursor or filter. Release with
+ * wp_message_page_release(). */
+int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_message_filter *f);
+void wp_message_page_release(wp_message_page *p);
+
+/* --- alerts ------------------------------------------------------------------------------ */
+
+enum wp_alert_status { WP_ALERT_OPEN = 1, WP_ALERT_ACKNOWLEDGED, WP_ALERT_RESOLVED };
+const char *wp_alert_status_name(enum wp_alert_status s);
+int wp_alert_status_parse(enum wp_alert_status *out, const char *s); /* WP_EINVAL */
+
+typedef struct wp_alert {
+    char id[WP_ID_LEN + 1];
+    int64_t ts_us; /* of the event that raised it */
+    char kind[WP_ARCHIVE_WORD_MAX + 1];
+    enum wp_alert_status status;
+    char employee_id[WP_ID_LEN + 1];
+    char device_id[WP_ID_LEN + 1];   /* "" when none */
+    char customer_id[WP_ID_LEN + 1]; /* "" when none */
+    char message_id[WP_ID_LEN + 1];  /* "" when not raised by a message */
+    const char *category, *pattern, *action, *matched; /* NULL when none; owned by the page */
+    int64_t start, end; /* of matched in the message text; -1 when none */
+} wp_alert;
+
+typedef struct wp_alert_filter {
+    const char *tenant_id;
+    const char *kind;        /* NULL: any */
+    int status;              /* 0: any; else enum wp_alert_status */
+    const char *employee_id; /* NULL: any */
+    const char *customer_id; /* NULL: any */
+    int64_t from_us, to_us;
+    const char *scope_org_path;
+    const char *scope_employee_id;
+    const char *cursor;
+    unsigned limit;
+} wp_alert_filter;
+
+typedef struct wp_alert_page {
+    wp_alert *items;
+    size_t n;
+    char next_cursor[WP_ARCHIVE_CURSOR_MAX];
+    void *mem;
+} wp_alert_page;
+
+/* Alerts, newest first. Release with wp_alert_page_release(). */
+int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter *f);
+void wp_alert_page_release(wp_alert_page *p);
+
+/* Move an alert to a status. WP_ENOTFOUND. */
+int wp_store_alert_set_status(wp_store *st, const char *tenant_id, const char *id,
+                              enum wp_alert_status status);
+
+/* --- media ------------------------------------------------------------------------------- */
+
+/* Record that the tenant has the media file with this hex SHA-256. *created is 1 when the row
+ * is new, 0 when it was there. */
+int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char sha256[65],
+                       int64_t size);
+
+/* WP_ENOTFOUND unless the tenant has it; *size gets its size. */
+int wp_store_media_get(wp_store *st, int64_t *size, const char *tenant_id, const char sha256[65]);
+
+/* --- lexicons and the tenant policy ----------------------------------------------------------- */
+
+/* The tenant's policy: its version moves on every change of the lexicon or the settings, so it
+ * is a stable ETag. WP_ENOTFOUND when the tenant has no policy row yet (see _policy_init). */
+typedef struct wp_policy_row {
+    int64_t version;
+    int64_t lexicon_version; /* the version of the lexicon in force */
+    int64_t money_alert_fen;
+    int64_t updated_us;
+} wp_policy_row;
+
+int wp_store_policy_get(wp_store *st, wp_policy_row *out, const char *tenant_id);
+
+/* Create the tenant's policy with version 1 and this lexicon as lexicon version 1, unless it
+ * has one (then nothing changes; either way 0). */
+int wp_store_policy_init(wp_store *st, const char *tenant_id, const char *lexicon, size_t len);
+
+/* Store a new lexicon text and move the policy version; *version gets the new version (which
+ * is also the lexicon's). The caller has validated the text. */
+int wp_store_lexicon_put(wp_store *st, int64_t *version, const char *tenant_id, const char *text,
+                         size_t len);
+
+/* The lexicon in force: *text malloc'ed (caller frees), NUL-terminated, *len bytes. */
+int wp_store_lexicon_get(wp_store *st, int64_t *version, char **text, size_t *len,
+                         const char *tenant_id);
+
+/* Set the money alert threshold (fen, >= 0) and move the policy version. */
+int wp_store_policy_set_money_alert(wp_store *st, int64_t *version, const char *tenant_id,
+                                    int64_t fen);
+
+/* ===== end of archive ====================================================================== */
+
 #endif

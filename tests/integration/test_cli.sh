@@ -5,8 +5,10 @@
 
 run "$WP" --help
 expect_rc 0 "workphone --help"
+top=$out
 for c in init serve demo scan version; do
-    expect_out_has "$c" "--help lists $c"
+    out=$top
+    expect_out_has "  $c " "--help lists $c"
     run "$WP" "$c" --help
     expect_rc 0 "$c --help"
     expect_out_has "usage: workphone $c" "$c --help"

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/* `workphone serve`: open the store, serve the API until SIGTERM or SIGINT, then stop cleanly. */
+#include "api/api.h"
+#include "cli/cli.h"
+#include "http/http.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef WP_VERSION
+#define WP_VERSION "unknown"
+#endif
+
+#define STOP_WAIT_MS 10000
+
+static const char help[] =
+    "usage: workphone serve --data DIR [--listen HOST:PORT] [--db URL] [--max-body BYTES]\n"
+    "\n"
+    "Runs the server: the API under /api/v1/ and /metrics. On SIGTERM or SIGINT it stops\n"
+    "taking connections, lets requests in flight finish (for up to 10 seconds), closes the\n"
+    "store and exits 0. One key=value line per request goes to standard error.\n"
+    "\n"
+    "  --data DIR          a data directory made by 'workphone init'\n"
+    "  --listen HOST:PORT  where to listen (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
+    "                      port 0 picks a free port, which the start line shows)\n"
+    "  --db URL            postgresql://... to use PostgreSQL instead of the SQLite file in DIR\n"
+    "  --max-body BYTES    the largest request body accepted (default 8388608)\n";
+
+/* The backend= line of DIR/workphone.conf: 0, or -1 when the file is missing or unreadable. */
+static int read_conf(const char *dir, char *backend, size_t cap)
+{
+    char path[4096], line[512];
+    if ((size_t)snprintf(path, sizeof path, "%s/workphone.conf", dir) >= sizeof path)
+        return -1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    backend[0] = '\0';
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!strncmp(line, "backend=", 8)) {
+            size_t n = strlen(line + 8);
+            n = n < cap ? n : cap - 1;
+            memcpy(backend, line + 8, n);
+            backend[n] = '\0';
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+/* HOST:PORT or [V6]:PORT into *out, and the address as text into shown.
+ * 0, or -1 with *why saying what is wrong. */
+static int parse_listen(const char *s, struct sockaddr_storage *out, char *shown, size_t cap,
+                        const char **why)
+{
+    char host[256];
+    const char *port_s;
+    *why = "it is not HOST:PORT or [IPV6]:PORT";
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
+            return -1;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        port_s = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon || colon == s || (size_t)(colon - s) >= sizeof host ||
+            memchr(s, ':', (size_t)(colon - s)))
+            return -1;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        port_s = colon + 1;
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(port_s, &end, 10);
+    if (!*port_s || *end || errno || port < 0 || port > 65535) {
+        *why = "the port must be 0-65535";
+        return -1;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0) {
+        *why = gai_strerror(rc);
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    char addr[INET6_ADDRSTRLEN];
+    if (out->ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)out;
+        in->sin_port = htons((uint16_t)port);
+        inet_ntop(AF_INET, &in->sin_addr, addr, sizeof addr);
+        snprintf(shown, cap, "%s", addr);
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+        in6->sin6_port = htons((uint16_t)port);
+        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof addr);
+        snprintf(shown, cap, "[%s]", addr);
+    }
+    return 0;
+}
+
+/* A line in the request log's format, for the server's own events. */
+static void log_event(const char *level, const char *event, const char *rest)
+{
+    char ts[40];
+    wp_time_format(ts, wp_time_now_us(), 0);
+    fprintf(stderr, "ts=%s level=%s event=%s %s\n", ts, level, event, rest);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    const char *data = NULL, *db = NULL, *listen = "127.0.0.1:8080", *max_body_s = NULL;
+    if (cli_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        return WP_EXIT_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if ((r = cli_opt(argc, argv, &i, "serve", "data", &data)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "listen", &listen)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "db", &db)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "max-body", &max_body_s))) {
+            if (r < 0)
+                return WP_EXIT_USAGE;
+            continue;
+        }
+        return cli_usage_error("serve", "unknown argument '%s'; see 'workphone serve --help'",
+                               argv[i]);
+    }
+    if (!data || !*data)
+        return cli_usage_error("serve", "missing --data DIR");
+    if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
+        return cli_usage_error("serve", "--db must be a postgresql:// URL");
+    size_t max_body = 0;
+    if (max_body_s) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(max_body_s, &end, 10);
+        if (!*max_body_s || *end || errno || v == 0 || v > (1ull << 32))
+            return cli_usage_error("serve", "--max-body must be 1-4294967296 bytes");
+        max_body = (size_t)v;
+    }
+    char backend[32];
+    if (read_conf(data, backend, sizeof backend) < 0)
+        return cli_usage_error("serve",
+                               "'%s' is not a workphone data dir (no workphone.conf); "
+                               "run 'workphone init' first",
+                               data);
+    if (!strcmp(backend, "postgresql") && !db)
+        return cli_usage_error("serve", "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
+                               data);
+    struct sockaddr_storage addr;
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *why;
+    if (parse_listen(listen, &addr, host, sizeof host, &why) < 0)
+        return cli_usage_error("serve", "--listen '%s': %s", listen, why);
+
+    /* Signals are taken by sigwait() in this thread: block them before any thread exists so
+     * that every thread inherits the mask and no handler runs anywhere. */
+    sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    wp_store *st = NULL;
+    wp_http_server *srv = NULL;
+    int err, code = WP_EXIT_FAIL;
+    if ((err = wp_store_open(&st, data, db)) < 0) {
+        cli_fail("serve", "cannot open the store: %s", wp_error_last());
+        goto out;
+    }
+    wp_app app = {
+        .version = WP_VERSION, .data_dir = data, .db_url = db, .backend = wp_store_backend(st)};
+    size_t n_routes;
+    wp_http_options o = WP_HTTP_OPTIONS_INIT;
+    o.addr = (const struct sockaddr *)&addr;
+    o.routes = wp_http_routes(&n_routes);
+    o.n_routes = n_routes;
+    o.app = &app;
+    o.max_body_bytes = max_body;
+    if ((err = wp_http_server_new(&srv, &o)) < 0) {
+        cli_fail("serve", "%s", wp_error_last());
+        goto out;
+    }
+    char line[512];
+    snprintf(line, sizeof line, "version=%s listen=%s:%u url=http://%s:%u/ store=%s pid=%ld",
+             WP_VERSION, host, wp_http_server_port(srv), host, wp_http_server_port(srv),
+             app.backend == WP_STORE_PG ? "postgresql" : "sqlite", (long)getpid());
+    log_event("info", "start", line);
+
+    int sig = 0;
+    while (sigwait(&stop_set, &sig) != 0) {
+    }
+    snprintf(line, sizeof line, "signal=%s wait_ms=%d", sig == SIGINT ? "SIGINT" : "SIGTERM",
+             STOP_WAIT_MS);
+    log_event("info", "stopping", line);
+    int cut = wp_http_server_stop(srv, STOP_WAIT_MS);
+    snprintf(line, sizeof line, "requests_cut=%d", cut);
+    log_event(cut ? "warn" : "info", "stopped", line);
+    code = WP_EXIT_OK;
+out:
+    wp_http_server_free(srv);
+    wp_store_free(st);
+    return code;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* The HTTP layer: a libmicrohttpd server, one route table, request contexts and JSON replies. */
+#ifndef WP_HTTP_H
+#define WP_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "http/arena.h"
+
+#define WP_HTTP_MAX_PARAMS 8         /* {param} segments in one pattern */
+#define WP_HTTP_MAX_SEGMENTS 32      /* path segments; deeper paths are not routed */
+#define WP_HTTP_MAX_JSON_DEPTH 32    /* nesting of arrays and objects in a request body */
+#define WP_HTTP_DEFAULT_BODY_MAX (8u * 1024 * 1024)
+
+/* What a caller needs to be allowed through a route. The auth layer enforces it; until it
+ * exists, only WP_RIGHT_PUBLIC and WP_RIGHT_METRICS routes answer and every other route is
+ * refused with 401, so a handler can never be reachable before its check is. */
+enum wp_http_right {
+    WP_RIGHT_PUBLIC = 1, /* anyone */
+    WP_RIGHT_METRICS,    /* the Prometheus scraper; public for now, to be protected */
+    WP_RIGHT_DEVICE,     /* an enrolled device's bearer token */
+    WP_RIGHT_READ,       /* a console user or API key that may read within its scope */
+    WP_RIGHT_WRITE,      /* ... and change things within its scope */
+    WP_RIGHT_ADMIN,      /* tenant administrators */
+};
+#define WP_RIGHT_COUNT 6
+
+/* "public", "metrics", "device", "read", "write", "admin"; "?" for anything else. */
+const char *wp_http_right_name(enum wp_http_right r);
+
+enum wp_http_route_flags {
+    WP_ROUTE_RAW_BODY = 1 << 0, /* hand the body over as bytes; do not parse it as JSON */
+};
+
+typedef struct wp_http_ctx wp_http_ctx;
+
+/* A handler replies with one of the wp_http_reply_* functions and returns 0, or returns a
+ * negative WP_E* without replying and the server replies with wp_http_reply_error(). It runs on
+ * one of the server's threads and must not block for long: other connections share it. */
+typedef int (*wp_http_handler)(wp_http_ctx *ctx);
+
+/* One row of a route table. pattern is an absolute path whose segments are literals or
+ * {name} (matching one non-empty segment, percent-decoded, exposed by wp_http_param()).
+ * Rows are tried in order; wp_http_routes_check() refuses a row that an earlier one hides. */
+typedef struct wp_http_route {
+    const char *method; /* "GET", "POST", "PUT", "PATCH", "DELETE"; GET also answers HEAD */
+    const char *pattern;
+    wp_http_handler handler;
+    enum wp_http_right right;
+    unsigned flags; /* enum wp_http_route_flags */
+} wp_http_route;
+
+/* The route table of workphone (src/http/routes.c). *n gets its length.
+ * Borrowed; static. */
+const wp_http_route *wp_http_routes(size_t *n);
+
+/* Validate a table: methods, patterns ({name} of [a-z_][a-z0-9_]*, no empty segment, at most
+ * WP_HTTP_MAX_PARAMS params), handlers, rights, and no row hidden by an earlier one.
+ * @return 0 or WP_EINVAL with wp_error_last() naming the row */
+int wp_http_routes_check(const wp_http_route *routes, size_t n);
+
+/* What a handler sees of its request. Everything here is borrowed and valid until the handler
+ * returns; allocate what must live as long from ctx->arena. */
+struct wp_http_ctx {
+    const char *method;         /* as sent: "GET", "HEAD", "POST", ... */
+    const char *path;           /* the path as sent, still percent-encoded, without the query */
+    const wp_http_route *route; /* the row that matched */
+    json_t *body;               /* the parsed JSON body; NULL when there was none (or RAW_BODY) */
+    const char *raw_body;       /* the body bytes, NUL-terminated; "" when there was none */
+    size_t raw_body_len;
+    const char *client;     /* the peer's address: "127.0.0.1", "::1" */
+    const char *request_id; /* also sent back as X-Request-Id and logged */
+    void *app;              /* wp_http_options.app: the application's shared state */
+    wp_arena *arena;        /* freed when the request completes */
+};
+
+/* The decoded value of the route's {name} segment; NULL when the pattern has none. */
+const char *wp_http_param(const wp_http_ctx *ctx, const char *name);
+
+/* The first decoded value of query parameter name ('+' is a space); NULL when absent. */
+const char *wp_http_query(const wp_http_ctx *ctx, const char *name);
+
+/* A request header (case-insensitive name); NULL when absent. */
+const char *wp_http_header(const wp_http_ctx *ctx, const char *name);
+
+/* Add a header to the reply that is about to be sent. Copies both strings.
+ * @return 0 or WP_ENOMEM */
+int wp_http_add_header(wp_http_ctx *ctx, const char *name, const char *value);
+
+/* Reply with a JSON document. Takes ownership of body (NULL replies WP_ENOMEM's 500).
+ * @return 0, or WP_ENOMEM / WP_EIO when nothing could be queued */
+int wp_http_reply_json(wp_http_ctx *ctx, unsigned status, json_t *body);
+
+/* Reply with bytes of the given content type. Takes ownership of data (malloc'ed; may be NULL
+ * when len is 0). */
+int wp_http_reply_bytes(wp_http_ctx *ctx, unsigned status, const char *content_type, char *data,
+                        size_t len);
+
+/* Reply with no body (204, 304). */
+int wp_http_reply_empty(wp_http_ctx *ctx, unsigned status);
+
+/* The one mapping from a WP_E* code to HTTP: *status, the snake_case *code of the error body,
+ * and whether wp_error_last() may be shown to the client (*expose; never for 5xx). */
+void wp_http_error_map(int err, unsigned *status, const char **code, int *expose);
+
+/* Reply {"error":{"code","message","details":{}}} for a WP_E* code, through
+ * wp_http_error_map(): the message is wp_error_last() for 4xx and a generic sentence for 5xx.
+ * @return err, so that `return wp_http_reply_error(ctx, err);` propagates it */
+int wp_http_reply_error(wp_http_ctx *ctx, int err);
+
+/* Reply an error body with an explicit status and code, for errors that are not a WP_E*
+ * (invalid_json, body_too_large, method_not_allowed). Takes ownership of details (NULL: {}).
+ * @return WP_EINVAL, so that helpers can return it */
+int wp_http_reply_fail(wp_http_ctx *ctx, unsigned status, const char *code, json_t *details,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The request's body as a JSON object, or a 400 invalid_json reply when there is no body or it
+ * is not an object. @return 0 (borrowed *out, valid until the handler returns) or WP_EINVAL */
+int wp_http_body_object_or_reply(wp_http_ctx *ctx, json_t **out);
+
+/* --- the server ------------------------------------------------------------------------ */
+
+typedef struct wp_http_server wp_http_server;
+
+typedef struct wp_http_options {
+    const struct sockaddr *addr; /* IPv4 or IPv6, port included; NULL: 127.0.0.1:port */
+    uint16_t port;               /* when addr is NULL; 0 picks a free port */
+    const wp_http_route *routes; /* checked with wp_http_routes_check(); borrowed */
+    size_t n_routes;
+    void *app;                /* handed to handlers as ctx->app; borrowed */
+    unsigned threads;         /* 0: one per online core */
+    unsigned max_connections; /* 0: 1024 */
+    unsigned idle_timeout_s;  /* a connection silent this long is closed; 0: 30 */
+    unsigned request_timeout_s; /* an upload still arriving after this is cut; 0: 60 */
+    size_t max_header_bytes;    /* per-connection memory for the request line and headers; 0: 64 KiB */
+    size_t max_body_bytes;      /* 0: WP_HTTP_DEFAULT_BODY_MAX */
+    int log_fd;                 /* one line per request; -1: none */
+    /* Test hook: called by wp_http_server_stop() once the listening socket is closed and
+     * before it waits for requests in flight. */
+    void (*on_stopping)(void *arg);
+    void *on_stopping_arg;
+} wp_http_options;
+
+#define WP_HTTP_OPTIONS_INIT {.port = 8080, .log_fd = 2}
+
+/* Start serving on a pool of threads (epoll, or poll where epoll is missing).
+ * @return 0; WP_EINVAL (bad route table or options, message says which); WP_EIO (cannot
+ *         listen: address in use, permission); WP_ENOMEM
+ * Caller owns *out; stop it with wp_http_server_stop() and release with wp_http_server_free(). */
+int wp_http_server_new(wp_http_server **out, const wp_http_options *opts);
+
+/* The port the server listens on (the one picked when options asked for 0). */
+uint16_t wp_http_server_port(const wp_http_server *srv);
+
+/* Stop gracefully: close the listening socket, let requests in flight finish for up to
+ * wait_ms milliseconds (their replies carry Connection: close), then stop every thread.
+ * @return how many requests were cut short (0 when all finished). Idempotent; call it from one
+ *         thread at a time. */
+int wp_http_server_stop(wp_http_server *srv, unsigned wait_ms);
+
+/* Stop (without waiting) if still running and release. NULL is a no-op. */
+void wp_http_server_free(wp_http_server *srv);
+
+#endif

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* What the files of src/http share and nothing else sees: the server, request and metrics. */
+#ifndef WP_HTTP_INTERNAL_H
+#define WP_HTTP_INTERNAL_H
+
+#include "http/http.h"
+#include "util/buf.h"
+#include "util/id.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* Methods as metrics see them: a fixed set, so a client cannot grow the label space. */
+enum { WP_M_GET, WP_M_HEAD, WP_M_POST, WP_M_PUT, WP_M_PATCH, WP_M_DELETE, WP_M_OPTIONS,
+       WP_M_OTHER, WP_M_COUNT };
+
+int wp_http__method_index(const char *method);
+const char *wp_http__method_name(int idx);
+
+/* Latency buckets in microseconds; one more bucket counts +Inf. */
+#define WP_HTTP_BUCKETS 12
+extern const uint64_t wp_http__bucket_us[WP_HTTP_BUCKETS];
+
+/* The statuses the counters keep apart; anything else is counted as "other". */
+#define WP_HTTP_STATUSES 26
+extern const unsigned wp_http__statuses[WP_HTTP_STATUSES]; /* last entry 0: other */
+
+/* Counters for /metrics. Slot i is route i; slot n_routes counts requests no route matched. */
+struct wp_http__metrics {
+    size_t n_slots;
+    _Atomic uint64_t *requests; /* [slot][method][status] */
+    _Atomic uint64_t *buckets;  /* [slot][method][bucket + 1], not cumulative */
+    _Atomic uint64_t *sum_us;   /* [slot][method] */
+};
+
+int wp_http__metrics_init(struct wp_http__metrics *m, size_t n_routes);
+void wp_http__metrics_release(struct wp_http__metrics *m);
+void wp_http__metrics_record(struct wp_http__metrics *m, size_t slot, int method, unsigned status,
+                             uint64_t dur_us);
+
+/* The GET /metrics handler (route right WP_RIGHT_METRICS). */
+int wp_http__metrics_get(wp_http_ctx *ctx);
+
+struct wp_http__param {
+    const char *name; /* points into the pattern, not NUL-terminated */
+    size_t name_len;
+    const char *value;
+};
+
+/* Split a raw path ("/a/b%20c") into percent-decoded segments allocated from a.
+ * @return 0; WP_EINVAL (not starting with '/', bad %-escape, %00); WP_ELIMIT (more than
+ *         WP_HTTP_MAX_SEGMENTS segments) */
+int wp_http__split_path(wp_arena *a, const char *path, size_t len, char **segs, size_t *nsegs);
+
+/* The first row matching method and segments: its index, with *n_params params filled in.
+ * -1 when no row has this path; -2 when rows have it for other methods: allow then holds
+ * them ("GET, HEAD, OPTIONS"). */
+long wp_http__route_find(const wp_http_route *routes, size_t n, const char *method,
+                         char *const *segs, size_t nsegs, struct wp_http__param *params,
+                         size_t *n_params, char *allow, size_t allow_cap);
+
+/* 1 when the text nests arrays and objects no deeper than max (strings are skipped). */
+int wp_http__json_depth_ok(const char *s, size_t len, int max);
+
+struct wp_http__header {
+    struct wp_http__header *next;
+    const char *name, *value;
+};
+
+struct wp_http__qpair {
+    const char *key, *value;
+};
+
+/* One request, from its request line to the end of its reply. ctx comes first: handlers get
+ * &req->ctx and the server gets the request back with a cast. */
+struct wp_http__req {
+    wp_http_ctx ctx;
+    wp_http_server *srv;
+    struct MHD_Connection *conn;
+    int64_t t0_ns;   /* monotonic, at the request line */
+    int64_t wall_us; /* real time, at the request line, for the log */
+    const char *uri; /* raw, query included */
+    long route;      /* index in the table, or -1 */
+    int method;      /* WP_M_* */
+    struct wp_http__param params[WP_HTTP_MAX_PARAMS];
+    size_t n_params;
+    struct wp_http__qpair *query;
+    size_t n_query;
+    struct wp_http__header *headers; /* added to the reply */
+    wp_buf body;
+    uint64_t drained; /* bytes thrown away after the body passed its limit */
+    unsigned started : 1, begun : 1, replied : 1, too_large : 1, body_failed : 1;
+    unsigned status;    /* what was queued; 0 when nothing was */
+    size_t bytes;       /* body bytes queued */
+    int err;            /* the WP_E* behind a 5xx, for the log */
+    char err_msg[160];  /* its message, for the log only */
+    char id[WP_ID_LEN + 1];
+    char client[INET6_ADDRSTRLEN];
+};
+
+struct wp_http_server {
+    struct MHD_Daemon *d;
+    wp_http_options opts; /* with the defaults filled in */
+    uint16_t port;
+    atomic_int stopping;
+    int stopped;
+    atomic_long active; /* requests between their request line and their completion */
+    pthread_mutex_t mu;
+    pthread_cond_t idle; /* signalled when active drops to 0 while stopping */
+    struct wp_http__metrics metrics;
+};
+
+#endif

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/* Replies: JSON bodies, the one WP_E* to HTTP mapping, and what handlers read of a request. */
+#include "http/internal.h"
+#include "util/error.h"
+#include "util/json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void wp_http_error_map(int err, unsigned *status, const char **code, int *expose)
+{
+    *expose = 1;
+    switch (err) {
+    case WP_EINVAL:
+        *status = 400, *code = "invalid_request";
+        return;
+    case WP_EAUTH:
+        *status = 401, *code = "unauthorized";
+        return;
+    case WP_ENOTFOUND:
+        *status = 404, *code = "not_found";
+        return;
+    case WP_EEXISTS:
+        *status = 409, *code = "already_exists";
+        return;
+    case WP_ELIMIT:
+        /* a count or size rule of the domain (batch length, tree depth, text length); the
+         * transport's own body limit answers 413 before any handler runs */
+        *status = 422, *code = "limit_exceeded";
+        return;
+    }
+    /* WP_ENOMEM, WP_EIO, WP_ESCHEMA and anything unknown: the client cannot fix it, and the
+     * message may name files, hosts or SQL, so it stays in the server log */
+    *status = 500, *code = "internal_error", *expose = 0;
+}
+
+static const char *generic_message(unsigned status)
+{
+    switch (status) {
+    case 400: return "the request is not valid";
+    case 401: return "authentication is required";
+    case 404: return "not found";
+    case 409: return "it exists already";
+    case 422: return "a limit was exceeded";
+    }
+    return "internal error; the request id identifies it in the server log";
+}
+
+static int queue(struct wp_http__req *r, unsigned status, const char *content_type, char *data,
+                 size_t len)
+{
+    if (r->replied) {
+        free(data);
+        return 0;
+    }
+    struct MHD_Response *resp =
+        data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(data);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    int ok = MHD_YES;
+    if (content_type)
+        ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    ok &= MHD_add_response_header(resp, "X-Request-Id", r->id);
+    ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    ok &= MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    for (const struct wp_http__header *h = r->headers; h; h = h->next)
+        ok &= MHD_add_response_header(resp, h->name, h->value);
+    /* while stopping, do not invite the client to send more on this connection */
+    if (atomic_load(&r->srv->stopping))
+        ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (ok == MHD_YES)
+        ok = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    if (ok != MHD_YES)
+        return wp_error_set(WP_EIO, "libmicrohttpd refused the reply");
+    r->replied = 1;
+    r->status = status;
+    r->bytes = len;
+    return 0;
+}
+
+int wp_http_reply_bytes(wp_http_ctx *ctx, unsigned status, const char *content_type, char *data,
+                        size_t len)
+{
+    return queue((struct wp_http__req *)ctx, status, content_type, data, len);
+}
+
+int wp_http_reply_empty(wp_http_ctx *ctx, unsigned status)
+{
+    return queue((struct wp_http__req *)ctx, status, NULL, NULL, 0);
+}
+
+int wp_http_reply_json(wp_http_ctx *ctx, unsigned status, json_t *body)
+{
+    if (!body)
+        return wp_http_reply_error(ctx, wp_error_set(WP_ENOMEM, "out of memory"));
+    /* json_dumps allocates with malloc unless json_set_alloc_funcs() changed it (never here),
+     * so libmicrohttpd may free() it */
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text)
+        return wp_http_reply_error(ctx, wp_error_set(WP_ENOMEM, "cannot serialize the reply"));
+    return queue((struct wp_http__req *)ctx, status, "application/json", text, strlen(text));
+}
+
+/* The error body of CONTRACT, written by hand so that a message with broken UTF-8 (user
+ * bytes cut by the error buffer) still comes out as valid JSON. Takes ownership of details. */
+static int reply_error_body(struct wp_http__req *r, unsigned status, const char *code,
+                            const char *message, json_t *details)
+{
+    wp_buf b;
+    int err = 0;
+    char *d = details ? json_dumps(details, JSON_COMPACT) : NULL;
+    json_decref(details);
+    wp_buf_init(&b, 64 * 1024);
+    if ((err = wp_buf_adds(&b, "{\"error\":{\"code\":")) < 0 ||
+        (err = wp_json_str(&b, code, strlen(code))) < 0 ||
+        (err = wp_buf_adds(&b, ",\"message\":")) < 0 ||
+        (err = wp_json_str(&b, message, strlen(message))) < 0 ||
+        (err = wp_buf_adds(&b, ",\"details\":")) < 0 ||
+        (err = wp_buf_adds(&b, d ? d : "{}")) < 0 || (err = wp_buf_adds(&b, "}}")) < 0)
+        goto out;
+    if (status == 401)
+        wp_http_add_header(&r->ctx, "WWW-Authenticate", "Bearer");
+    size_t len;
+    char *text = wp_buf_detach(&b, &len);
+    err = queue(r, status, "application/json", text, len);
+out:
+    free(d);
+    wp_buf_release(&b);
+    return err;
+}
+
+int wp_http_reply_error(wp_http_ctx *ctx, int err)
+{
+    struct wp_http__req *r = (struct wp_http__req *)ctx;
+    unsigned status;
+    const char *code;
+    int expose;
+    wp_http_error_map(err, &status, &code, &expose);
+    const char *msg = wp_error_last();
+    if (!expose) {
+        r->err = err;
+        snprintf(r->err_msg, sizeof r->err_msg, "%s", msg);
+    }
+    if (!expose || !*msg)
+        msg = generic_message(status);
+    reply_error_body(r, status, code, msg, NULL);
+    return err;
+}
+
+int wp_http_reply_fail(wp_http_ctx *ctx, unsigned status, const char *code, json_t *details,
+                       const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    reply_error_body((struct wp_http__req *)ctx, status, code, msg, details);
+    return WP_EINVAL;
+}
+
+int wp_http_body_object_or_reply(wp_http_ctx *ctx, json_t **out)
+{
+    if (!ctx->body)
+        return wp_http_reply_fail(ctx, 400, "invalid_json", NULL, "a JSON object body is needed");
+    if (!json_is_object(ctx->body))
+        return wp_http_reply_fail(ctx, 400, "invalid_json", NULL,
+                                  "the body must be a JSON object");
+    *out = ctx->body;
+    return 0;
+}
+
+int wp_http_add_header(wp_http_ctx *ctx, const char *name, const char *value)
+{
+    struct wp_http__req *r = (struct wp_http__req *)ctx;
+    struct wp_http__header *h = wp_arena_alloc(ctx->arena, sizeof *h);
+    if (!h || !(h->name = wp_arena_strdup(ctx->arena, name)) ||
+        !(h->value = wp_arena_strdup(ctx->arena, value)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    h->next = r->headers;
+    r->headers = h;
+    return 0;
+}
+
+const char *wp_http_param(const wp_http_ctx *ctx, const char *name)
+{
+    const struct wp_http__req *r = (const struct wp_http__req *)ctx;
+    size_t n = strlen(name);
+    for (size_t i = 0; i < r->n_params; i++)
+        if (r->params[i].name_len == n && !memcmp(r->params[i].name, name, n))
+            return r->params[i].value;
+    return NULL;
+}
+
+const char *wp_http_query(const wp_http_ctx *ctx, const char *name)
+{
+    const struct wp_http__req *r = (const struct wp_http__req *)ctx;
+    for (size_t i = 0; i < r->n_query; i++)
+        if (!strcmp(r->query[i].key, name))
+            return r->query[i].value;
+    return NULL;
+}
+
+const char *wp_http_header(const wp_http_ctx *ctx, const char *name)
+{
+    const struct wp_http__req *r = (const struct wp_http__req *)ctx;
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+int wp_http__json_depth_ok(const char *s, size_t len, int max)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return 0;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return 1;
+}

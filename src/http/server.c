@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: MIT */
+/* The libmicrohttpd glue: request lifecycle, limits, routing, the request log, graceful stop. */
+#include "http/internal.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ARENA_LIMIT (16u * 1024 * 1024)
+#define DRAIN_MIN (1024u * 1024)
+#define MAX_QUERY_PARAMS 64
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t real_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* --- the request log ------------------------------------------------------------------- */
+
+/* A value for key=value: as is when it holds only quiet characters, else quoted with
+ * escapes, so that no client can forge a line or a field. */
+static void log_value(wp_buf *b, const char *v, size_t max)
+{
+    static const char quiet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                "/_.~:%@!$&'()*+,;=-{}[]";
+    size_t n = strlen(v);
+    int trunc = n > max;
+    if (trunc)
+        n = max;
+    int err = 0;
+    if (n && strspn(v, quiet) >= n && !trunc) {
+        err = wp_buf_add(b, v, n);
+    } else {
+        err = wp_buf_addc(b, '"');
+        for (size_t i = 0; i < n && !err; i++) {
+            unsigned char c = (unsigned char)v[i];
+            if (c == '"' || c == '\\')
+                err = wp_buf_addf(b, "\\%c", c);
+            else if (c < 0x20 || c >= 0x7f)
+                err = wp_buf_addf(b, "\\x%02x", c);
+            else
+                err = wp_buf_addc(b, (char)c);
+        }
+        if (!err && trunc)
+            err = wp_buf_adds(b, "...");
+        if (!err)
+            err = wp_buf_addc(b, '"');
+    }
+    (void)err; /* a log line cut by the cap is still worth writing */
+}
+
+static int log_start(wp_buf *b, const char *level, const char *event)
+{
+    char ts[40];
+    wp_time_format(ts, real_us(), 0);
+    return wp_buf_addf(b, "ts=%s level=%s event=%s", ts, level, event);
+}
+
+static void log_write(int fd, wp_buf *b)
+{
+    if (fd < 0 || wp_buf_addc(b, '\n') < 0)
+        return;
+    /* one write per line, so that lines from different threads do not interleave */
+    if (write(fd, b->buf, b->len) < 0)
+        return;
+}
+
+static const char *term_name(enum MHD_RequestTerminationCode t)
+{
+    switch (t) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK: return NULL;
+    case MHD_REQUEST_TERMINATED_WITH_ERROR: return "error";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED: return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN: return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR: return "read_error";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT: return "client_abort";
+    }
+    return "unknown";
+}
+
+/* One line per request. Never the query string, the headers or the body: they carry tokens,
+ * passwords and personal data. */
+static void log_request(const struct wp_http__req *r, enum MHD_RequestTerminationCode toe,
+                        uint64_t dur_us)
+{
+    const wp_http_server *srv = r->srv;
+    if (srv->opts.log_fd < 0)
+        return;
+    wp_buf b;
+    wp_buf_init(&b, 4096);
+    const char *term = term_name(toe);
+    log_start(&b, r->status >= 500 ? "error" : !r->status || term ? "warn" : "info", "http");
+    if (wp_buf_addf(&b, " id=%s client=", r->id) < 0)
+        goto out;
+    log_value(&b, r->client, 64);
+    if (wp_buf_adds(&b, " method=") < 0)
+        goto out;
+    log_value(&b, r->ctx.method ? r->ctx.method : "-", 16);
+    if (wp_buf_adds(&b, " path=") < 0)
+        goto out;
+    log_value(&b, r->ctx.path ? r->ctx.path : "-", 512);
+    if (wp_buf_adds(&b, " route=") < 0)
+        goto out;
+    log_value(&b, r->route >= 0 ? srv->opts.routes[r->route].pattern : "-", 256);
+    if (wp_buf_addf(&b, " status=%u bytes=%zu dur_us=%llu", r->status, r->bytes,
+                    (unsigned long long)dur_us) < 0)
+        goto out;
+    if (term && wp_buf_addf(&b, " term=%s", term) < 0)
+        goto out;
+    if (r->err) {
+        if (wp_buf_addf(&b, " error=%s error_msg=", wp_error_name(r->err)) < 0)
+            goto out;
+        log_value(&b, r->err_msg, sizeof r->err_msg);
+    }
+    log_write(srv->opts.log_fd, &b);
+out:
+    wp_buf_release(&b);
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+                                                            va_list ap)
+{
+    const wp_http_server *srv = cls;
+    if (srv->opts.log_fd < 0)
+        return;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    wp_buf b;
+    wp_buf_init(&b, 1024);
+    log_start(&b, "warn", "mhd");
+    if (wp_buf_adds(&b, " msg=") == 0) {
+        log_value(&b, msg, sizeof msg);
+        log_write(srv->opts.log_fd, &b);
+    }
+    wp_buf_release(&b);
+}
+
+/* --- one request ----------------------------------------------------------------------- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    wp_http_server *srv = cls;
+    struct wp_http__req *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    if (wp_arena_new(&r->ctx.arena, ARENA_LIMIT) < 0) {
+        free(r);
+        return NULL;
+    }
+    r->srv = srv;
+    r->conn = conn;
+    r->t0_ns = mono_ns();
+    r->wall_us = real_us();
+    r->route = -1;
+    r->method = WP_M_OTHER;
+    r->uri = wp_arena_strdup(r->ctx.arena, uri);
+    /* the path now, so that the log names it even when libmicrohttpd refuses the headers */
+    r->ctx.path = wp_arena_strndup(r->ctx.arena, uri, strcspn(uri, "?"));
+    wp_id_new(r->id);
+    wp_buf_init(&r->body, srv->opts.max_body_bytes);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client,
+                  sizeof r->client);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client,
+                  sizeof r->client);
+    else
+        snprintf(r->client, sizeof r->client, "-");
+    r->ctx.request_id = r->id;
+    r->ctx.client = r->client;
+    r->ctx.app = srv->opts.app;
+    r->ctx.raw_body = "";
+    atomic_fetch_add(&srv->active, 1);
+    return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    wp_http_server *srv = cls;
+    struct wp_http__req *r = *con_cls;
+    if (!r)
+        return;
+    *con_cls = NULL;
+    uint64_t dur_us = (uint64_t)(mono_ns() - r->t0_ns) / 1000;
+    if (r->status)
+        wp_http__metrics_record(&srv->metrics,
+                                r->route >= 0 ? (size_t)r->route : srv->opts.n_routes,
+                                r->method, r->status, dur_us);
+    log_request(r, toe, dur_us);
+    json_decref(r->ctx.body);
+    wp_buf_release(&r->body);
+    wp_arena_free(r->ctx.arena);
+    free(r);
+    if (atomic_fetch_sub(&srv->active, 1) == 1 && atomic_load(&srv->stopping)) {
+        pthread_mutex_lock(&srv->mu);
+        pthread_cond_broadcast(&srv->idle);
+        pthread_mutex_unlock(&srv->mu);
+    }
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode a query key or value (s[0..n)): '+' is a space, %XX a byte, %00 refused. */
+static char *query_decode(wp_arena *a, const char *s, size_t n)
+{
+    char *out = wp_arena_alloc(a, n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            out[o++] = ' ';
+        } else if (s[i] == '%') {
+            int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
+            int lo = hi >= 0 ? hexval((unsigned char)s[i + 2]) : -1;
+            if (lo < 0 || (hi == 0 && lo == 0)) {
+                wp_error_set(WP_EINVAL, "the query string has a bad %%-escape");
+                return NULL;
+            }
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int parse_query(struct wp_http__req *r, const char *q)
+{
+    if (!q || !q[1])
+        return 0;
+    wp_arena *a = r->ctx.arena;
+    size_t cap = 1;
+    for (const char *p = q + 1; *p; p++)
+        cap += *p == '&';
+    if (cap > MAX_QUERY_PARAMS)
+        return wp_error_set(WP_EINVAL, "more than %d query parameters", MAX_QUERY_PARAMS);
+    r->query = wp_arena_alloc(a, cap * sizeof *r->query);
+    if (!r->query)
+        return WP_ENOMEM;
+    for (const char *p = q + 1; *p;) {
+        const char *end = strchr(p, '&');
+        if (!end)
+            end = p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        const char *kend = eq ? eq : end;
+        if (kend > p) {
+            struct wp_http__qpair *qp = &r->query[r->n_query];
+            qp->key = query_decode(a, p, (size_t)(kend - p));
+            qp->value = eq ? query_decode(a, eq + 1, (size_t)(end - eq - 1)) : "";
+            if (!qp->key || !qp->value)
+                return WP_EINVAL;
+            r->n_query++;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+static int reply_too_large(struct wp_http__req *r)
+{
+    json_t *d = json_pack("{s:I}", "limit_bytes", (json_int_t)r->srv->opts.max_body_bytes);
+    return wp_http_reply_fail(&r->ctx, 413, "body_too_large", d,
+                              "the request body is larger than %zu bytes",
+                              r->srv->opts.max_body_bytes);
+}
+
+/* The first call: the request line and headers are in, the body (if any) is not. Route,
+ * check what can be checked now, and reply early when the answer is already known. */
+static int begin(struct wp_http__req *r, const char *method)
+{
+    wp_http_server *srv = r->srv;
+    wp_arena *a = r->ctx.arena;
+    int err;
+    r->ctx.method = wp_arena_strdup(a, method);
+    r->method = wp_http__method_index(method);
+    if (!r->uri || !r->ctx.path || !r->ctx.method)
+        return wp_http_reply_error(&r->ctx, wp_error_set(WP_ENOMEM, "out of memory"));
+    const char *q = strchr(r->uri, '?');
+    size_t plen = strlen(r->ctx.path);
+
+    char *segs[WP_HTTP_MAX_SEGMENTS];
+    size_t nsegs = 0;
+    char allow[64];
+    long i = -1;
+    err = wp_http__split_path(a, r->uri, plen, segs, &nsegs);
+    if (err == WP_EINVAL)
+        return wp_http_reply_fail(&r->ctx, 400, "invalid_path", NULL, "%s", wp_error_last());
+    if (err == WP_ENOMEM)
+        return wp_http_reply_error(&r->ctx, err);
+    if (err == 0)
+        i = wp_http__route_find(srv->opts.routes, srv->opts.n_routes, method, segs, nsegs,
+                                r->params, &r->n_params, allow, sizeof allow);
+    if (i == -1)
+        return wp_http_reply_fail(&r->ctx, 404, "not_found", NULL, "no endpoint at '%.200s'",
+                                  r->ctx.path);
+    if (i == -2) {
+        if ((err = wp_http_add_header(&r->ctx, MHD_HTTP_HEADER_ALLOW, allow)) < 0)
+            return wp_http_reply_error(&r->ctx, err);
+        if (r->method == WP_M_OPTIONS)
+            return wp_http_reply_empty(&r->ctx, 204);
+        return wp_http_reply_fail(&r->ctx, 405, "method_not_allowed", NULL,
+                                  "'%.200s' answers %s, not %.16s", r->ctx.path, allow, method);
+    }
+    r->route = i;
+    r->ctx.route = &srv->opts.routes[i];
+    if ((err = parse_query(r, q)) < 0)
+        return wp_http_reply_error(&r->ctx, err);
+
+    /* The auth layer takes over here. Until it exists nothing but public routes may answer:
+     * a route whose right cannot be checked yet stays closed. */
+    if (r->ctx.route->right != WP_RIGHT_PUBLIC && r->ctx.route->right != WP_RIGHT_METRICS)
+        return wp_http_reply_error(&r->ctx, wp_error_set(WP_EAUTH, "authentication is required"));
+
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long len = strtoull(cl, &end, 10);
+        if (errno == ERANGE || len > srv->opts.max_body_bytes) {
+            /* refused before a byte of the body is read: no 100 Continue goes out, and
+             * libmicrohttpd closes the connection after this reply */
+            wp_http_add_header(&r->ctx, MHD_HTTP_HEADER_CONNECTION, "close");
+            return reply_too_large(r);
+        }
+    }
+    return 0;
+}
+
+static int take_body(struct wp_http__req *r, const char *data, size_t n)
+{
+    const wp_http_options *o = &r->srv->opts;
+    if (mono_ns() - r->t0_ns > (int64_t)o->request_timeout_s * 1000000000) {
+        snprintf(r->err_msg, sizeof r->err_msg, "upload still arriving after %us",
+                 o->request_timeout_s);
+        r->err = WP_ELIMIT;
+        return WP_ELIMIT;
+    }
+    if (r->too_large) {
+        /* thrown away, so the client hears its 413 once it stops sending; a client that
+         * keeps going past the drain allowance is cut off */
+        r->drained += n;
+        size_t allowance = o->max_body_bytes > DRAIN_MIN ? o->max_body_bytes : DRAIN_MIN;
+        if (r->drained > (uint64_t)o->max_body_bytes + allowance) {
+            snprintf(r->err_msg, sizeof r->err_msg, "chunked body went on past the limit");
+            r->err = WP_ELIMIT;
+            return WP_ELIMIT;
+        }
+        return 0;
+    }
+    if (r->body_failed)
+        return 0;
+    int err = wp_buf_add(&r->body, data, n);
+    if (err == WP_ELIMIT) {
+        r->too_large = 1;
+        r->drained = (uint64_t)r->body.len + n;
+        wp_buf_release(&r->body);
+    } else if (err < 0) {
+        r->body_failed = 1;
+        wp_buf_release(&r->body);
+    }
+    return 0;
+}
+
+/* The last call: the whole body is in. Parse it, run the handler, make sure there is a reply. */
+static void finish(struct wp_http__req *r)
+{
+    wp_http_ctx *ctx = &r->ctx;
+    if (r->too_large) {
+        reply_too_large(r);
+        return;
+    }
+    if (r->body_failed) {
+        wp_http_reply_error(ctx, wp_error_set(WP_ENOMEM, "out of memory for the request body"));
+        return;
+    }
+    ctx->raw_body = r->body.buf;
+    ctx->raw_body_len = r->body.len;
+    if (r->body.len && !(ctx->route->flags & WP_ROUTE_RAW_BODY)) {
+        if (!wp_http__json_depth_ok(r->body.buf, r->body.len, WP_HTTP_MAX_JSON_DEPTH)) {
+            wp_http_reply_fail(ctx, 400, "invalid_json",
+                               json_pack("{s:i}", "max_depth", WP_HTTP_MAX_JSON_DEPTH),
+                               "the JSON body nests deeper than %d levels",
+                               WP_HTTP_MAX_JSON_DEPTH);
+            return;
+        }
+        json_error_t je;
+        ctx->body = json_loadb(r->body.buf, r->body.len, JSON_REJECT_DUPLICATES, &je);
+        if (!ctx->body) {
+            wp_http_reply_fail(ctx, 400, "invalid_json",
+                               json_pack("{s:i,s:i}", "line", je.line, "column", je.column),
+                               "the body is not valid JSON: %s", je.text);
+            return;
+        }
+    }
+    wp_error_clear();
+    int err = ctx->route->handler(ctx);
+    if (r->replied)
+        return;
+    if (err >= 0)
+        err = wp_error_set(WP_EIO, "handler of %s %s returned without a reply", ctx->route->method,
+                           ctx->route->pattern);
+    wp_http_reply_error(ctx, err);
+}
+
+static int announces_body(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (cl && strcmp(cl, "0") != 0) ||
+           MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    struct wp_http__req *r = *con_cls;
+    if (!r)
+        return MHD_NO; /* on_uri ran out of memory */
+    if (r->replied) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (!r->started) {
+        r->started = 1;
+        r->conn = conn;
+        /* A reply before the body is read makes libmicrohttpd close the connection, which is
+         * right when a body is coming that we do not want (413, 401, 404) and a waste when
+         * there is none: then everything waits for the last call. */
+        if (!announces_body(conn))
+            return MHD_YES;
+        r->begun = 1;
+        begin(r, method);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        int err = take_body(r, upload_data, *upload_size);
+        *upload_size = 0;
+        return err < 0 ? MHD_NO : MHD_YES;
+    }
+    if (!r->begun) {
+        r->begun = 1;
+        begin(r, method);
+        if (r->replied)
+            return MHD_YES;
+    }
+    finish(r);
+    return r->replied ? MHD_YES : MHD_NO;
+}
+
+/* --- the server ------------------------------------------------------------------------ */
+
+static void fill_defaults(wp_http_options *o)
+{
+    if (!o->threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        o->threads = n > 0 && n < 256 ? (unsigned)n : 1;
+    }
+    if (!o->max_connections)
+        o->max_connections = 1024;
+    if (!o->idle_timeout_s)
+        o->idle_timeout_s = 30;
+    if (!o->request_timeout_s)
+        o->request_timeout_s = 60;
+    if (!o->max_header_bytes)
+        o->max_header_bytes = 64 * 1024;
+    if (!o->max_body_bytes)
+        o->max_body_bytes = WP_HTTP_DEFAULT_BODY_MAX;
+}
+
+static struct MHD_Daemon *start(wp_http_server *srv, const struct sockaddr *addr,
+                                unsigned poll_flag)
+{
+    const wp_http_options *o = &srv->opts;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | poll_flag;
+    uint16_t port;
+    if (addr->sa_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+        port = ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
+    } else {
+        port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
+    }
+    /* the logger first, so that libmicrohttpd's messages about the other options reach it */
+    return MHD_start_daemon(
+        flags, port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->max_header_bytes,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_END);
+}
+
+int wp_http_server_new(wp_http_server **out, const wp_http_options *opts)
+{
+    int err;
+    if (!opts->routes || !opts->n_routes)
+        return wp_error_set(WP_EINVAL, "no routes");
+    if ((err = wp_http_routes_check(opts->routes, opts->n_routes)) < 0)
+        return err;
+    if (sodium_init() < 0)
+        return wp_error_set(WP_EIO, "libsodium cannot start");
+    wp_http_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    srv->opts = *opts;
+    fill_defaults(&srv->opts);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->idle, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&srv->mu, NULL);
+    srv->stopped = 1; /* until the daemon runs, free has nothing to stop */
+    if ((err = wp_http__metrics_init(&srv->metrics, srv->opts.n_routes)) < 0)
+        goto out;
+
+    struct sockaddr_in def = {.sin_family = AF_INET, .sin_port = htons(opts->port)};
+    def.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const struct sockaddr *addr = opts->addr ? opts->addr : (const struct sockaddr *)&def;
+    if (addr->sa_family != AF_INET && addr->sa_family != AF_INET6) {
+        err = wp_error_set(WP_EINVAL, "the listen address is neither IPv4 nor IPv6");
+        goto out;
+    }
+    /* epoll where libmicrohttpd was built with it, else poll, else select */
+    srv->d = start(srv, addr,
+                   MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES  ? MHD_USE_EPOLL
+                   : MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES ? MHD_USE_POLL
+                                                                           : 0);
+    if (!srv->d) {
+        char host[INET6_ADDRSTRLEN] = "?";
+        unsigned port = 0;
+        if (addr->sa_family == AF_INET) {
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, host, sizeof host);
+            port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
+        } else {
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, host,
+                      sizeof host);
+            port = ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
+        }
+        err = wp_error_set(WP_EIO, "cannot listen on %s%s%s:%u (in use, or not an address of this "
+                                   "host; the server log has the reason)",
+                           addr->sa_family == AF_INET6 ? "[" : "", host,
+                           addr->sa_family == AF_INET6 ? "]" : "", port);
+        goto out;
+    }
+    srv->stopped = 0;
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : opts->port;
+    *out = srv;
+    return 0;
+out:
+    wp_http_server_free(srv);
+    return err;
+}
+
+uint16_t wp_http_server_port(const wp_http_server *srv)
+{
+    return srv->port;
+}
+
+int wp_http_server_stop(wp_http_server *srv, unsigned wait_ms)
+{
+    if (srv->stopped)
+        return 0;
+    atomic_store(&srv->stopping, 1);
+    MHD_socket fd = MHD_quiesce_daemon(srv->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd); /* quiesced: the socket is ours; closing it refuses new connections */
+    if (srv->opts.on_stopping)
+        srv->opts.on_stopping(srv->opts.on_stopping_arg);
+
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += wait_ms / 1000;
+    dl.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+    if (dl.tv_nsec >= 1000000000) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&srv->mu);
+    while (atomic_load(&srv->active) > 0)
+        if (pthread_cond_timedwait(&srv->idle, &srv->mu, &dl) == ETIMEDOUT)
+            break;
+    long left = atomic_load(&srv->active);
+    pthread_mutex_unlock(&srv->mu);
+
+    MHD_stop_daemon(srv->d);
+    srv->d = NULL;
+    srv->stopped = 1;
+    return (int)left;
+}
+
+void wp_http_server_free(wp_http_server *srv)
+{
+    if (!srv)
+        return;
+    wp_http_server_stop(srv, 0);
+    wp_http__metrics_release(&srv->metrics);
+    pthread_cond_destroy(&srv->idle);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv);
+}

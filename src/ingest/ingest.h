@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* Ingest: what devices send (CONTRACT §4) — enrollment, authentication, event validation,
+ * scanning with the tenant's lexicon, and the group-commit writer that makes batches durable.
+ * Knows nothing of HTTP: handlers in src/api call these and map WP_E* to replies.
+ *
+ * Threads: a wp_ingest is shared by every handler thread. It owns one writer thread with its own
+ * store connection, and a pool of store connections for short reads and writes made on the
+ * caller's thread (enroll, auth, check, policy, lexicon, media, and the console's reads through
+ * wp_ingest_store_acquire). */
+#ifndef WP_INGEST_H
+#define WP_INGEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/id.h"
+
+typedef struct wp_ingest wp_ingest;
+
+#define WP_INGEST_MAX_EVENTS 1000                /* events in one batch */
+#define WP_INGEST_MEDIA_MAX (100u * 1024 * 1024) /* bytes in one media file */
+#define WP_INGEST_LEXICON_MAX (8u * 1024 * 1024) /* bytes of lexicon text */
+#define WP_ENROLL_CODE_MAX 20                    /* "XXXX-XXXX-XXXX" + NUL fits */
+#define WP_DEVICE_TOKEN_MAX 64                   /* "wpd_" + 43 characters + NUL fits */
+#define WP_ENROLL_TTL_DEFAULT_S (24 * 3600)
+#define WP_ENROLL_TTL_MAX_S (30 * 24 * 3600)
+
+typedef struct wp_ingest_config {
+    const char *data_dir;             /* media live under <data_dir>/media; required */
+    const char *db_url;               /* NULL: the SQLite file in data_dir */
+    const char *default_lexicon_path; /* NULL: the copy of data/lexicon/default.txt built in */
+    unsigned pool_max;                /* pooled store connections; 0: 8 */
+} wp_ingest_config;
+#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, 0}
+
+/* Open the store connections and start the writer thread. The store is migrated by the first
+ * connection. cfg's strings are copied.
+ * @return 0; WP_EINVAL (no data_dir, unreadable default lexicon); WP_EIO; WP_ESCHEMA; WP_ENOMEM.
+ * Caller owns *out; release with wp_ingest_free(). */
+int wp_ingest_new(wp_ingest **out, const wp_ingest_config *cfg);
+
+/* Stop the writer once every queued batch is committed (its waiters are answered), close every
+ * connection. No other call may be running or start. NULL is a no-op. */
+void wp_ingest_free(wp_ingest *ing);
+
+/* Borrow a store connection from the pool for the calling thread (waits while all pool_max are
+ * lent out). Give it back with wp_ingest_store_release(); a transaction left open is rolled
+ * back. Borrowed; valid until released. */
+int wp_ingest_store_acquire(wp_ingest *ing, wp_store **out);
+void wp_ingest_store_release(wp_ingest *ing, wp_store *st);
+
+/* --- enrollment and authentication ------------------------------------------------------- */
+
+/* Make a one-time enrollment code for an employee, valid ttl_s seconds (0: the default, 24 h;
+ * at most WP_ENROLL_TTL_MAX_S). The code is 12 characters of an unambiguous alphabet grouped
+ * "XXXX-XXXX-XXXX" (60 bits); only its hash is stored. Case, spaces and dashes do not matter
+ * when it is typed back.
+ * @return 0; WP_ENOTFOUND (employee not in tenant); WP_EINVAL (inactive employee, bad ttl).
+ * out is filled (NUL-terminated) on success. */
+int wp_ingest_enrollment_code_create(wp_ingest *ing, char out[WP_ENROLL_CODE_MAX],
+                                     const char *tenant_id, const char *employee_id,
+                                     int64_t ttl_s);
+
+/* Enroll a device with a code (CONTRACT §4: POST /api/v1/device/enroll). The token is
+ * "wpd_" + 43 url-safe characters, returned once; only its SHA-256 is stored.
+ * @return 0; WP_EAUTH (code unknown, used or expired; employee inactive); WP_EINVAL (serial or
+ *         model missing, not UTF-8, longer than 256 bytes).
+ * device_id and token are filled on success; the token is a secret: never log it. */
+int wp_ingest_enroll(wp_ingest *ing, char device_id[WP_ID_LEN + 1],
+                     char token[WP_DEVICE_TOKEN_MAX], const char *code, const char *serial,
+                     const char *model);
+
+/* The device a bearer token belongs to. WP_EAUTH when unknown, revoked, or its employee is
+ * inactive (same message for all). out is the caller's. */
+int wp_ingest_device_auth(wp_ingest *ing, wp_device *out, const char *bearer_token);
+
+/* --- events -------------------------------------------------------------------------------- */
+
+/* POST /api/v1/device/events. Validates every event (an invalid one is quarantined raw and
+ * listed in "rejected" with its seq and reason; the stream moves on), scans message texts with
+ * the tenant's lexicon, hands the batch to the writer and returns once it is committed.
+ * *reply = {"acked_seq": N, "alerts": [alert...], "rejected": [{"seq": N|null, "reason": "..."}]}
+ * where alert = {"id","ts","kind","category","employee_id","customer_id","message_id","status",
+ * "seq", and for sensitive words "pattern","action","text"}.
+ * @return 0; WP_EINVAL (body not an object, "events" missing or not an array, more than
+ *         WP_INGEST_MAX_EVENTS events; the message says which); WP_EAUTH (device revoked
+ *         meanwhile); WP_EIO (not stored: the device must send again); WP_ENOMEM.
+ * body is borrowed. Caller owns *reply (json_decref). */
+int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body);
+
+/* POST /api/v1/device/check: {"channel", "peer", "text"} →
+ * {"action": "allow"|"alert"|"block"|"mask", "matches": [{"pattern","category","action",
+ * "start","end","text"}], "masked": "..."} with the tenant's current lexicon. Nothing is stored.
+ * @return 0; WP_EINVAL ("text" missing, not a string, or over 64 KiB). Caller owns *reply. */
+int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id, const json_t *body);
+
+/* GET /api/v1/device/policy: *policy = {"version": N, "lexicon": "...", "geofences": [],
+ * "settings": {"money_alert_fen": N}}. *version is N, stable until the lexicon or a setting
+ * changes: use it as the ETag. A tenant without a lexicon gets the default one (version 1).
+ * policy may be NULL to ask for the version only (cheap: for If-None-Match).
+ * Caller owns *policy. */
+int wp_ingest_policy(wp_ingest *ing, int64_t *version, json_t **policy, const char *tenant_id);
+
+/* --- lexicon and settings (console) --------------------------------------------------------- */
+
+/* The lexicon in force. *text is malloc'ed (caller frees), NUL-terminated, *len bytes. */
+int wp_ingest_lexicon_get(wp_ingest *ing, int64_t *version, char **text, size_t *len,
+                          const char *tenant_id);
+
+/* Replace the tenant's lexicon. The text is compiled first: WP_EINVAL with wp_error_last()
+ * "lexicon:<line>: <what>" and nothing changes; WP_ELIMIT past WP_INGEST_LEXICON_MAX. On
+ * success the new version is live for events and check at once (on this node; other nodes
+ * see the version move on their next request). *version gets the new policy version. */
+int wp_ingest_lexicon_put(wp_ingest *ing, int64_t *version, const char *tenant_id,
+                          const char *text, size_t len);
+
+/* Set the money alert threshold: a redpacket or transfer with amount_fen >= fen raises a
+ * "money" alert. WP_EINVAL when fen < 0. *version gets the new policy version. */
+int wp_ingest_money_alert_set(wp_ingest *ing, int64_t *version, const char *tenant_id,
+                              int64_t fen);
+
+/* --- media ---------------------------------------------------------------------------------- */
+
+/* PUT /api/v1/device/media/sha256:<hex>. ref is "sha256:<64 lowercase hex>". The bytes are
+ * hashed; a mismatch is WP_EINVAL and nothing is kept. The file is content-addressed at
+ * <data_dir>/media/ab/cd/<hex>: written to a temp file, fsynced, renamed, directory fsynced.
+ * *created is 1 (201) when the tenant did not have it, 0 (200) when it did.
+ * @return 0; WP_EINVAL (bad ref, hash mismatch); WP_ELIMIT (over WP_INGEST_MEDIA_MAX); WP_EIO. */
+int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id, const char *ref,
+                        const void *bytes, size_t len);
+
+/* The same, streamed: begin, write the body in pieces, then finish (or abort). */
+typedef struct wp_media_upload wp_media_upload;
+int wp_ingest_media_begin(wp_ingest *ing, wp_media_upload **out, const char *tenant_id,
+                          const char *ref);
+int wp_ingest_media_write(wp_media_upload *up, const void *bytes, size_t len); /* WP_ELIMIT */
+/* Check the hash, store, and free up. Frees up whatever it returns. */
+int wp_ingest_media_finish(wp_media_upload *up, int *created);
+void wp_ingest_media_abort(wp_media_upload *up); /* NULL is a no-op */
+
+/* Open a stored media file for reading (console downloads). WP_ENOTFOUND unless the tenant has
+ * it. *fd is the caller's to close; *size its length. */
+int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *tenant_id,
+                         const char *ref);
+
+#endif

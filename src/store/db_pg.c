@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/* The PostgreSQL backend of the statement layer: one libpq connection, text parameters. */
+#include "store/db.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Any fixed key works; it only has to be the same on every node ("wpmigrat"). */
+#define MIGRATION_LOCK "SELECT pg_advisory_xact_lock(8606223364413415796)"
+#define MAX_PARAMS 64
+
+struct wp_pg {
+    struct wp_store super;
+    PGconn *conn;
+    unsigned next_name;
+};
+
+struct pg_stmt {
+    struct wp_stmt super;
+    struct wp_pg *pg;
+    char name[16];
+    int nparams;
+    const char **vals; /* borrowed text or ints[i]; NULL is SQL NULL */
+    char (*ints)[24];  /* storage for bound integers */
+    PGresult *res;
+    int row, nrows;
+    int executed;
+};
+
+static PGconn *conn_of(wp_store *st)
+{
+    return ((struct wp_pg *)st)->conn;
+}
+
+/* The first line of libpq's message, without the "ERROR:  " the server puts in front. */
+static void first_line(char *out, size_t cap, const char *msg)
+{
+    if (!msg)
+        msg = "";
+    if (strncmp(msg, "ERROR:  ", 8) == 0)
+        msg += 8;
+    size_t n = strcspn(msg, "\n");
+    snprintf(out, cap, "%.*s", (int)n, msg);
+}
+
+/* Map a failed result (or the connection's error when res is NULL) to a WP_E*. Only the
+ * primary message is kept: the detail may hold row values (a password hash, say). */
+static int fail(PGconn *conn, const PGresult *res)
+{
+    char msg[300];
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (primary)
+        snprintf(msg, sizeof msg, "%s", primary);
+    else
+        first_line(msg, sizeof msg, PQerrorMessage(conn));
+    if (!state)
+        state = "";
+    if (strcmp(state, "23505") == 0)
+        return wp_error_set(WP_EEXISTS, "postgresql: %s", msg);
+    if (strcmp(state, "23503") == 0)
+        return wp_error_set(WP_ENOTFOUND, "postgresql: %s", msg);
+    if (strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0 || strncmp(state, "22", 2) == 0)
+        return wp_error_set(WP_EINVAL, "postgresql: %s", msg);
+    return wp_error_set(WP_EIO, "postgresql: %s", msg);
+}
+
+static void pg_close(wp_store *st)
+{
+    PQfinish(conn_of(st));
+    free(st);
+}
+
+static int pg_exec(wp_store *st, const char *script)
+{
+    PGconn *conn = conn_of(st);
+    PGresult *res = PQexec(conn, script);
+    ExecStatusType status = PQresultStatus(res);
+    int err = 0;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+        err = fail(conn, res);
+    else if (strcmp(script, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
+        /* COMMIT of a transaction that an error aborted "succeeds" as a ROLLBACK */
+        err = wp_error_set(WP_EIO, "postgresql: the transaction was rolled back");
+    PQclear(res);
+    return err;
+}
+
+static int pg_begin(wp_store *st)
+{
+    return pg_exec(st, "BEGIN");
+}
+
+static int pg_lock_migrations(wp_store *st)
+{
+    return pg_exec(st, MIGRATION_LOCK);
+}
+
+/* Rewrite the portable `?` placeholders to $1..$n, leaving string literals, quoted names and
+ * comments alone. PostgreSQL's own `?` operators (jsonb) cannot be used in portable SQL. */
+static int rewrite(wp_buf *b, int *nparams, const char *sql)
+{
+    int n = 0, err = 0;
+    const char *p = sql;
+    while (*p && err == 0) {
+        if (*p == '\'' || *p == '"') {
+            const char *end = strchr(p + 1, *p);
+            end = end ? end + 1 : p + strlen(p); /* a doubled quote is two literals back to back */
+            err = wp_buf_add(b, p, (size_t)(end - p));
+            p = end;
+        } else if (p[0] == '-' && p[1] == '-') {
+            size_t len = strcspn(p, "\n");
+            err = wp_buf_add(b, p, len);
+            p += len;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            end = end ? end + 2 : p + strlen(p);
+            err = wp_buf_add(b, p, (size_t)(end - p));
+            p = end;
+        } else if (*p == '?') {
+            err = wp_buf_addf(b, "$%d", ++n);
+            p++;
+        } else {
+            err = wp_buf_addc(b, *p);
+            p++;
+        }
+    }
+    *nparams = n;
+    return err;
+}
+
+static int pg_prepare(wp_store *st, struct wp_stmt **out, const char *sql)
+{
+    struct wp_pg *pg = (struct wp_pg *)st;
+    struct pg_stmt *s = NULL;
+    PGresult *res = NULL;
+    wp_buf b;
+    int nparams = 0, err;
+
+    wp_buf_init(&b, 64 * 1024);
+    if ((err = rewrite(&b, &nparams, sql)) < 0)
+        goto out;
+    if (nparams > MAX_PARAMS) {
+        err = wp_error_set(WP_ELIMIT, "postgresql: more than %d parameters", MAX_PARAMS);
+        goto out;
+    }
+    if (!(s = calloc(1, sizeof *s)) ||
+        (nparams && (!(s->vals = calloc((size_t)nparams, sizeof *s->vals)) ||
+                     !(s->ints = calloc((size_t)nparams, sizeof *s->ints))))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    snprintf(s->name, sizeof s->name, "wp_%u", pg->next_name++);
+    res = PQprepare(pg->conn, s->name, b.buf, nparams, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        err = fail(pg->conn, res);
+        goto out;
+    }
+    s->pg = pg;
+    s->nparams = nparams;
+    *out = &s->super;
+    s = NULL;
+out:
+    PQclear(res);
+    if (s) {
+        free(s->vals);
+        free(s->ints);
+        free(s);
+    }
+    wp_buf_release(&b);
+    return err;
+}
+
+static void pg_finalize(struct wp_stmt *st)
+{
+    struct pg_stmt *s = (struct pg_stmt *)st;
+    /* The server forgets prepared statements with the session; nothing to DEALLOCATE. */
+    PQclear(s->res);
+    free(s->vals);
+    free(s->ints);
+    free(s);
+}
+
+static int slot(struct pg_stmt *s, int idx)
+{
+    if (idx < 1 || idx > s->nparams) {
+        assert(!"bind index out of range");
+        if (s->super.err == 0)
+            s->super.err = wp_error_set(WP_EIO, "postgresql: bind index %d out of range", idx);
+        return -1;
+    }
+    return idx - 1;
+}
+
+static void pg_bind_text(struct wp_stmt *st, int idx, const char *v)
+{
+    struct pg_stmt *s = (struct pg_stmt *)st;
+    int i = slot(s, idx);
+    if (i >= 0)
+        s->vals[i] = v;
+}
+
+static void pg_bind_int64(struct wp_stmt *st, int idx, int64_t v)
+{
+    struct pg_stmt *s = (struct pg_stmt *)st;
+    int i = slot(s, idx);
+    if (i >= 0) {
+        snprintf(s->ints[i], sizeof s->ints[i], "%" PRId64, v);
+        s->vals[i] = s->ints[i];
+    }
+}
+
+static void pg_bind_null(struct wp_stmt *st, int idx)
+{
+    struct pg_stmt *s = (struct pg_stmt *)st;
+    int i = slot(s, idx);
+    if (i >= 0)
+        s->vals[i] = NULL;
+}
+
+/* The first step runs the statement and keeps the whole result; later steps walk its rows. */
+static int pg_step(struct wp_stmt *st)
+{
+    struct pg_stmt *s = (struct pg_stmt *)st;
+    if (!s->executed) {
+        s->executed = 1;
+        s->res = PQexecPrepared(s->pg->conn, s->name, s->nparams, s->vals, NULL, NULL, 0);
+        ExecStatusType status = PQresultStatus(s->res);
+        if (status == PGRES_TUPLES_OK) {
+            s->nrows = PQntuples(s->res);
+        } else if (status == PGRES_COMMAND_OK) {
+            s->nrows = 0;
+        } else {
+            int err = fail(s->pg->conn, s->res);
+            PQclear(s->res);
+            s->res = NULL;
+            s->nrows = 0;
+            return err;
+        }
+        s->row = -1;
+    }
+    if (s->row + 1 >= s->nrows) {
+        s->row = s->nrows;
+        return WP_DB_DONE;
+    }
+    s->row++;
+    return WP_DB_ROW;
+}
+
+static int on_row(struct pg_stmt *s, int col)
+{
+    return s->res && s->row >= 0 && s->row < s->nrows && col >= 0 && col < PQnfields(s->res);
+}
+
+static const char *pg_col_text(struct wp_stmt *st, int col)
+{
+    struct pg_stmt *s = (struct pg_stmt *)st;
+    assert(on_row(s, col));
+    if (!on_row(s, col) || PQgetisnull(s->res, s->row, col))
+        return NULL;
+    return PQgetvalue(s->res, s->row, col);
+}
+
+static int64_t pg_col_int64(struct wp_stmt *st, int col)
+{
+    const char *v = pg_col_text(st, col);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+static int pg_col_isnull(struct wp_stmt *st, int col)
+{
+    return pg_col_text(st, col) == NULL;
+}
+
+static void pg_reset(struct wp_stmt *st)
+{
+    struct pg_stmt *s = (struct pg_stmt *)st;
+    PQclear(s->res);
+    s->res = NULL;
+    s->executed = 0;
+    s->row = -1;
+    s->nrows = 0;
+    for (int i = 0; i < s->nparams; i++)
+        s->vals[i] = NULL;
+}
+
+static const struct wp_db_ops pg_ops = {
+    .backend = WP_STORE_PG,
+    .migrations = wp_migrations_pg,
+    .close = pg_close,
+    .exec = pg_exec,
+    .begin = pg_begin,
+    .lock_migrations = pg_lock_migrations,
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .bind_text = pg_bind_text,
+    .bind_int64 = pg_bind_int64,
+    .bind_null = pg_bind_null,
+    .step = pg_step,
+    .col_text = pg_col_text,
+    .col_int64 = pg_col_int64,
+    .col_isnull = pg_col_isnull,
+    .reset = pg_reset,
+};
+
+/* Library code never prints: drop the server's notices ("relation exists, skipping"). */
+static void quiet(void *arg, const char *message)
+{
+}
+
+/* libpq's connection errors can quote parts of the conninfo: blank out the password. */
+static void redact(char *msg, const char *password)
+{
+    size_t n = password ? strlen(password) : 0;
+    if (n == 0)
+        return;
+    for (char *p = strstr(msg, password); p; p = strstr(p + n, password))
+        memset(p, '*', n);
+}
+
+int wp_db__pg_open(wp_store **out, const char *conninfo)
+{
+    struct wp_pg *st = NULL;
+    PGconn *conn = NULL;
+    PQconninfoOption *opts = NULL;
+    char *parse_err = NULL;
+    const char *password = NULL;
+    char msg[300];
+    int err = 0;
+
+    /* Parse first so a malformed url is reported without echoing any of it. */
+    if (!(opts = PQconninfoParse(conninfo, &parse_err))) {
+        err = wp_error_set(parse_err ? WP_EINVAL : WP_ENOMEM,
+                           parse_err ? "invalid postgresql url" : "out of memory");
+        goto out;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0)
+            password = o->val;
+
+    conn = PQconnectdb(conninfo);
+    if (!conn) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        first_line(msg, sizeof msg, PQerrorMessage(conn));
+        redact(msg, password);
+        err = wp_error_set(WP_EIO, "cannot connect to postgresql: %s", msg);
+        goto out;
+    }
+    PQsetNoticeProcessor(conn, quiet, NULL);
+    if (PQsetClientEncoding(conn, "UTF8") != 0) {
+        err = wp_error_set(WP_EIO, "postgresql: cannot set client encoding utf8");
+        goto out;
+    }
+    if (!(st = calloc(1, sizeof *st))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    st->super.ops = &pg_ops;
+    st->conn = conn;
+    conn = NULL;
+    /* Literals in the migrations are standard SQL: backslashes are plain characters. */
+    if ((err = pg_exec(&st->super, "SET standard_conforming_strings = on")) < 0)
+        goto out;
+    *out = &st->super;
+    st = NULL;
+out:
+    if (st)
+        pg_close(&st->super);
+    PQfinish(conn);
+    PQconninfoFree(opts);
+    PQfreemem(parse_err);
+    return err;
+}

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQLite backend of the statement layer: one connection to <data dir>/workphone.db. */
+#include "store/db.h"
+#include "util/error.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BUSY_TIMEOUT_MS 5000
+
+struct wp_sqlite {
+    struct wp_store super;
+    sqlite3 *db;
+};
+
+struct sqlite_stmt {
+    struct wp_stmt super;
+    sqlite3_stmt *stmt;
+    sqlite3 *db;
+};
+
+static sqlite3 *db_of(wp_store *st)
+{
+    return ((struct wp_sqlite *)st)->db;
+}
+
+/* Map the connection's last error to a WP_E* and its message. */
+static int fail(sqlite3 *db, int rc)
+{
+    const char *msg = sqlite3_errmsg(db);
+    switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return wp_error_set(WP_EEXISTS, "sqlite: %s", msg);
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return wp_error_set(WP_ENOTFOUND, "sqlite: %s", msg);
+    case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_NOTNULL:
+    case SQLITE_CONSTRAINT_DATATYPE:
+        return wp_error_set(WP_EINVAL, "sqlite: %s", msg);
+    case SQLITE_NOMEM:
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    return wp_error_set(WP_EIO, "sqlite: %s", msg);
+}
+
+static void lite_close(wp_store *st)
+{
+    sqlite3_close(db_of(st));
+    free(st);
+}
+
+static int lite_exec(wp_store *st, const char *script)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db_of(st), script, NULL, NULL, &msg);
+    sqlite3_free(msg); /* sqlite3_errmsg() still has it */
+    return rc == SQLITE_OK ? 0 : fail(db_of(st), sqlite3_extended_errcode(db_of(st)));
+}
+
+/* IMMEDIATE takes the write lock at once (waiting up to the busy timeout), so a transaction
+ * never fails halfway when it turns from reading to writing. */
+static int lite_begin(wp_store *st)
+{
+    return lite_exec(st, "BEGIN IMMEDIATE");
+}
+
+static int lite_lock_migrations(wp_store *st)
+{
+    return 0; /* BEGIN IMMEDIATE holds the database's one write lock already */
+}
+
+static int lite_prepare(wp_store *st, struct wp_stmt **out, const char *sql)
+{
+    sqlite3 *db = db_of(st);
+    sqlite3_stmt *stmt = NULL;
+    const char *tail = NULL;
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+    if (rc != SQLITE_OK)
+        return fail(db, sqlite3_extended_errcode(db));
+    if (!stmt) {
+        return wp_error_set(WP_EIO, "sqlite: empty statement");
+    }
+    while (tail && *tail && strchr(" \t\r\n;", *tail))
+        tail++;
+    if (tail && *tail) {
+        sqlite3_finalize(stmt);
+        return wp_error_set(WP_EIO, "sqlite: more than one statement in a prepare");
+    }
+    struct sqlite_stmt *s = calloc(1, sizeof *s);
+    if (!s) {
+        sqlite3_finalize(stmt);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    s->stmt = stmt;
+    s->db = db;
+    *out = &s->super;
+    return 0;
+}
+
+static void lite_finalize(struct wp_stmt *st)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    sqlite3_finalize(s->stmt);
+    free(s);
+}
+
+static void bound(struct sqlite_stmt *s, int rc)
+{
+    if (rc != SQLITE_OK && s->super.err == 0) {
+        assert(rc != SQLITE_RANGE && "bind index out of range");
+        s->super.err = fail(s->db, rc);
+    }
+}
+
+static void lite_bind_text(struct wp_stmt *st, int idx, const char *v)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    bound(s, sqlite3_bind_text(s->stmt, idx, v, -1, SQLITE_STATIC));
+}
+
+static void lite_bind_int64(struct wp_stmt *st, int idx, int64_t v)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    bound(s, sqlite3_bind_int64(s->stmt, idx, v));
+}
+
+static void lite_bind_null(struct wp_stmt *st, int idx)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    bound(s, sqlite3_bind_null(s->stmt, idx));
+}
+
+static int lite_step(struct wp_stmt *st)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    int rc = sqlite3_step(s->stmt);
+    if (rc == SQLITE_ROW)
+        return WP_DB_ROW;
+    if (rc == SQLITE_DONE)
+        return WP_DB_DONE;
+    return fail(s->db, sqlite3_extended_errcode(s->db));
+}
+
+static const char *lite_col_text(struct wp_stmt *st, int col)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    return (const char *)sqlite3_column_text(s->stmt, col);
+}
+
+static int64_t lite_col_int64(struct wp_stmt *st, int col)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    return sqlite3_column_int64(s->stmt, col);
+}
+
+static int lite_col_isnull(struct wp_stmt *st, int col)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    return sqlite3_column_type(s->stmt, col) == SQLITE_NULL;
+}
+
+static void lite_reset(struct wp_stmt *st)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    sqlite3_reset(s->stmt); /* repeats the step's error, reported already */
+    sqlite3_clear_bindings(s->stmt);
+}
+
+static const struct wp_db_ops sqlite_ops = {
+    .backend = WP_STORE_SQLITE,
+    .migrations = wp_migrations_sqlite,
+    .close = lite_close,
+    .exec = lite_exec,
+    .begin = lite_begin,
+    .lock_migrations = lite_lock_migrations,
+    .prepare = lite_prepare,
+    .finalize = lite_finalize,
+    .bind_text = lite_bind_text,
+    .bind_int64 = lite_bind_int64,
+    .bind_null = lite_bind_null,
+    .step = lite_step,
+    .col_text = lite_col_text,
+    .col_int64 = lite_col_int64,
+    .col_isnull = lite_col_isnull,
+    .reset = lite_reset,
+};
+
+/* The store holds password hashes: create the file private. SQLite gives its -wal and -shm
+ * files the database file's mode. */
+static int create_private(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return wp_error_set(WP_EIO, "cannot open store '%s': %s", path, strerror(errno));
+    close(fd);
+    return 0;
+}
+
+static int open_fail(sqlite3 *db, const char *path)
+{
+    return wp_error_set(WP_EIO, "cannot open store '%s': %s", path, sqlite3_errmsg(db));
+}
+
+int wp_db__sqlite_open(wp_store **out, const char *path)
+{
+    struct wp_sqlite *st = NULL;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int err;
+
+    if ((err = create_private(path)) < 0)
+        goto out;
+    /* NOMUTEX: a connection belongs to one thread at a time (store.h). */
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        err = db ? open_fail(db, path)
+                 : wp_error_set(WP_EIO, "cannot open store '%s': %s", path, sqlite3_errstr(rc));
+        goto out;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) != SQLITE_OK ||
+        sqlite3_step(stmt) != SQLITE_ROW) {
+        err = open_fail(db, path);
+        goto out;
+    }
+    const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+    if (!mode || strcmp(mode, "wal") != 0) {
+        err = wp_error_set(WP_EIO, "cannot open store '%s': journal mode stays '%s', not wal", path,
+                           mode ? mode : "");
+        goto out;
+    }
+    /* FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss, and
+     * the device protocol acks events only once they are durable (CONTRACT). */
+    if (sqlite3_exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        err = open_fail(db, path);
+        goto out;
+    }
+    if (!(st = calloc(1, sizeof *st))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    st->super.ops = &sqlite_ops;
+    st->db = db;
+    db = NULL;
+    *out = &st->super;
+out:
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return err;
+}

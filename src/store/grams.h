@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* The search grams of a text, made the same way for both backends, and the exact match test
+ * that keeps a search's candidates honest. Internal to the store. */
+#ifndef WP_STORE_GRAMS_H
+#define WP_STORE_GRAMS_H
+
+#include <stddef.h>
+
+#include "util/buf.h"
+
+/* How the grams are written out. */
+enum wp_grams_form {
+    WP_GRAMS_SPACED = 1, /* "g1 g2 g3": SQLite's FTS5 (ascii tokenizer) column */
+    WP_GRAMS_FTS_QUERY,  /* "\"g1\" \"g2\"": an FTS5 MATCH expression (all must be there) */
+    WP_GRAMS_PG_ARRAY,   /* "{\"g1\",\"g2\"}": a PostgreSQL text[] literal */
+};
+
+/* Append the grams of text to out, sorted and without repeats. Text is folded (Unicode simple
+ * lowercase) and cut into runs of letters, digits and marks; everything else separates runs.
+ * query == 0 (indexing): every character of a run and every adjacent pair.
+ * query != 0 (searching): a run of one character gives it; a longer run gives its pairs.
+ * Every substring of an indexed text thus yields only grams the text has. *n (may be NULL)
+ * gets the number of grams. Returns 0 or the wp_buf error. */
+int wp_grams__make(wp_buf *out, size_t *n, const char *text, size_t len, int query,
+                   enum wp_grams_form form);
+
+/* Find the occurrences of q in text, comparing folded characters (as the grams do), left to
+ * right without overlap. *out is a malloc'ed array of *n [start, end) byte offsets into text
+ * (NULL when none; caller frees). Returns 0 or WP_ENOMEM. Invalid UTF-8 bytes compare as
+ * themselves. */
+int wp_grams__find(size_t (**out)[2], size_t *n, const char *text, size_t len, const char *q,
+                   size_t qlen);
+
+#endif

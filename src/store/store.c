@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/* The store's common part: open and migrate, transactions, the statement cache, validation. */
+#include "store/db.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/utf8.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQLITE_FILE "workphone.db"
+
+/* Portable: the same text on both backends. */
+static const char create_schema_version[] = "CREATE TABLE IF NOT EXISTS schema_version (\n"
+                                            "    version INTEGER PRIMARY KEY,\n"
+                                            "    name TEXT NOT NULL,\n"
+                                            "    applied_us BIGINT NOT NULL\n"
+                                            ")";
+
+static int latest_of(const struct wp_migration *m)
+{
+    int n = 0;
+    while (m[n].version)
+        n++;
+    return n;
+}
+
+int wp_store_schema_latest(void)
+{
+    return latest_of(wp_migrations_sqlite);
+}
+
+enum wp_store_backend wp_store_backend(const wp_store *st)
+{
+    return st->ops->backend;
+}
+
+/* --- the statement cache ------------------------------------------------------------ */
+
+static unsigned hash_sql(const char *s)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % WP_DB_CACHE_BUCKETS;
+}
+
+int wp_db_prepare(wp_store *st, struct wp_stmt **out, const char *sql)
+{
+    unsigned h = hash_sql(sql);
+    struct wp_stmt *s;
+    for (s = st->cache[h]; s; s = s->next) {
+        if (strcmp(s->sql, sql) == 0) {
+            assert(!s->busy && "statement handed out twice");
+            s->busy = 1;
+            s->err = 0;
+            *out = s;
+            return 0;
+        }
+    }
+    char *copy = strdup(sql);
+    if (!copy)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    int err = st->ops->prepare(st, &s, sql);
+    if (err < 0) {
+        free(copy);
+        return err;
+    }
+    s->ops = st->ops;
+    s->sql = copy;
+    s->next = st->cache[h];
+    s->err = 0;
+    s->busy = 1;
+    st->cache[h] = s;
+    *out = s;
+    return 0;
+}
+
+void wp_db_done(struct wp_stmt *s)
+{
+    if (!s)
+        return;
+    s->ops->reset(s);
+    s->err = 0;
+    s->busy = 0;
+}
+
+int wp_db_exec(wp_store *st, const char *script)
+{
+    return st->ops->exec(st, script);
+}
+
+int wp_db_col_copy(struct wp_stmt *s, int col, char *buf, size_t cap)
+{
+    const char *v = wp_db_col_text(s, col);
+    if (!v)
+        return wp_error_set(WP_EIO, "store: unexpected null in column %d", col);
+    size_t n = strlen(v);
+    if (n >= cap)
+        return wp_error_set(WP_EIO, "store: value in column %d is too long", col);
+    memcpy(buf, v, n + 1);
+    return 0;
+}
+
+/* --- open, migrate, free ------------------------------------------------------------ */
+
+static int read_version(wp_store *st, int *out)
+{
+    struct wp_stmt *s = NULL;
+    int err = wp_db_prepare(st, &s, "SELECT max(version) FROM schema_version");
+    if (err < 0)
+        goto out;
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    *out = err == WP_DB_ROW && !wp_db_col_isnull(s, 0) ? (int)wp_db_col_int64(s, 0) : 0;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+static int record_version(wp_store *st, const struct wp_migration *m)
+{
+    struct wp_stmt *s = NULL;
+    int err = wp_db_prepare(
+        st, &s, "INSERT INTO schema_version (version, name, applied_us) VALUES (?, ?, ?)");
+    if (err < 0)
+        goto out;
+    wp_db_bind_int64(s, 1, m->version);
+    wp_db_bind_text(s, 2, m->name);
+    wp_db_bind_int64(s, 3, wp_time_now_us());
+    if ((err = wp_db_step(s)) > 0)
+        err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+/* One migration per transaction, each with its schema_version row, under the migration lock;
+ * the version is read again after taking the lock, so a node that waited for another one
+ * applies only what is still missing. */
+static int migrate(wp_store *st)
+{
+    const struct wp_migration *m = st->ops->migrations;
+    int latest = latest_of(m);
+    for (;;) {
+        int cur = 0, err;
+        if ((err = st->ops->begin(st)) < 0)
+            return err;
+        if ((err = st->ops->lock_migrations(st)) < 0 ||
+            (err = st->ops->exec(st, create_schema_version)) < 0 ||
+            (err = read_version(st, &cur)) < 0)
+            goto fail;
+        if (cur > latest) {
+            err = wp_error_set(WP_ESCHEMA,
+                               "store schema version %d is newer than this workphone (knows %d); "
+                               "upgrade workphone",
+                               cur, latest);
+            goto fail;
+        }
+        if (cur == latest) /* nothing to do, and nothing was changed */
+            return st->ops->exec(st, "ROLLBACK");
+        if ((err = st->ops->exec(st, m[cur].sql)) < 0) {
+            /* keep the backend's reason, but say which migration it was */
+            char why[400];
+            snprintf(why, sizeof why, "%s", wp_error_last());
+            err = wp_error_set(err, "migration %s: %s", m[cur].name, why);
+            goto fail;
+        }
+        if ((err = record_version(st, &m[cur])) < 0 || (err = st->ops->exec(st, "COMMIT")) < 0)
+            goto fail;
+        continue;
+    fail:
+        st->ops->exec(st, "ROLLBACK");
+        return err;
+    }
+}
+
+static int join_path(char **out, const char *dir, const char *file)
+{
+    wp_buf b;
+    wp_buf_init(&b, 4096);
+    int err;
+    if ((err = wp_buf_adds(&b, dir)) < 0 ||
+        (b.len && b.buf[b.len - 1] != '/' && (err = wp_buf_addc(&b, '/')) < 0) ||
+        (err = wp_buf_adds(&b, file)) < 0) {
+        wp_buf_release(&b);
+        return err == WP_ELIMIT ? wp_error_set(WP_EINVAL, "data dir path is too long") : err;
+    }
+    *out = wp_buf_detach(&b, NULL);
+    return 0;
+}
+
+int wp_store_open(wp_store **out, const char *data_dir, const char *db_url)
+{
+    wp_store *st = NULL;
+    char *path = NULL;
+    int err;
+
+    if (db_url && *db_url) {
+        err = wp_db__pg_open(&st, db_url);
+    } else {
+        if (!data_dir || !*data_dir) {
+            err = wp_error_set(WP_EINVAL, "store: no data dir and no database url");
+            goto out;
+        }
+        if ((err = join_path(&path, data_dir, SQLITE_FILE)) < 0)
+            goto out;
+        err = wp_db__sqlite_open(&st, path);
+    }
+    if (err < 0)
+        goto out;
+    if ((err = migrate(st)) < 0)
+        goto out;
+    *out = st;
+    st = NULL;
+out:
+    wp_store_free(st);
+    free(path);
+    return err;
+}
+
+void wp_store_free(wp_store *st)
+{
+    if (!st)
+        return;
+    if (st->in_tx)
+        st->ops->exec(st, "ROLLBACK");
+    for (size_t i = 0; i < WP_DB_CACHE_BUCKETS; i++) {
+        struct wp_stmt *s = st->cache[i];
+        while (s) {
+            struct wp_stmt *next = s->next;
+            char *sql = s->sql;
+            st->ops->finalize(s);
+            free(sql);
+            s = next;
+        }
+    }
+    st->ops->close(st);
+}
+
+int wp_store_schema_version(wp_store *st, int *out)
+{
+    return read_version(st, out);
+}
+
+/* --- transactions -------------------------------------------------------------------- */
+
+int wp_store_begin(wp_store *st)
+{
+    if (st->in_tx)
+        return wp_error_set(WP_EINVAL, "store: a transaction is open already");
+    int err = st->ops->begin(st);
+    if (err < 0)
+        return err;
+    st->in_tx = 1;
+    return 0;
+}
+
+int wp_store_commit(wp_store *st)
+{
+    if (!st->in_tx)
+        return wp_error_set(WP_EINVAL, "store: commit without a transaction");
+    st->in_tx = 0;
+    int err = st->ops->exec(st, "COMMIT");
+    if (err < 0) /* SQLite keeps the transaction open after a failed COMMIT */
+        st->ops->exec(st, "ROLLBACK");
+    return err;
+}
+
+int wp_store_rollback(wp_store *st)
+{
+    if (!st->in_tx)
+        return 0;
+    st->in_tx = 0;
+    return st->ops->exec(st, "ROLLBACK");
+}
+
+int wp_store__op_begin(wp_store *st, int many)
+{
+    int err = 0;
+    assert(st->op == WP_OP_NONE && "operations do not nest");
+    if (st->in_tx) {
+        if ((err = st->ops->exec(st, "SAVEPOINT wp_op")) == 0)
+            st->op = WP_OP_SAVEPOINT;
+    } else if (many) {
+        if ((err = st->ops->begin(st)) == 0)
+            st->op = WP_OP_TX;
+    }
+    return err;
+}
+
+int wp_store__op_end(wp_store *st, int err)
+{
+    int how = st->op;
+    st->op = WP_OP_NONE;
+    if (how == WP_OP_SAVEPOINT) {
+        if (err < 0) {
+            st->ops->exec(st, "ROLLBACK TO SAVEPOINT wp_op");
+            st->ops->exec(st, "RELEASE SAVEPOINT wp_op");
+            return err;
+        }
+        return st->ops->exec(st, "RELEASE SAVEPOINT wp_op");
+    }
+    if (how == WP_OP_TX) {
+        if (err < 0) {
+            st->ops->exec(st, "ROLLBACK");
+            return err;
+        }
+        if ((err = st->ops->exec(st, "COMMIT")) < 0)
+            st->ops->exec(st, "ROLLBACK");
+    }
+    return err;
+}
+
+/* --- validation ------------------------------------------------------------------------ */
+
+int wp_store__check_name(const char *field, const char *s, size_t max_chars)
+{
+    if (!s || !*s)
+        return wp_error_set(WP_EINVAL, "%s is empty", field);
+    size_t len = strlen(s);
+    if (!wp_utf8_valid(s, len))
+        return wp_error_set(WP_EINVAL, "%s is not valid utf-8", field);
+    /* C0, DEL and C1 (U+0080..U+009F, encoded C2 80..C2 9F): they break logs and exports */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
+            return wp_error_set(WP_EINVAL, "%s contains a control character", field);
+    if (wp_utf8_count(s, len) > max_chars)
+        return wp_error_set(WP_EINVAL, "%s is longer than %zu characters", field, max_chars);
+    return 0;
+}
+
+int wp_store__check_id(const char *what, const char *id)
+{
+    if (!id || !*id)
+        return wp_error_set(WP_EINVAL, "%s is missing", what);
+    size_t n = strlen(id);
+    int ok = n == WP_ID_LEN;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f');
+    if (!ok)
+        return wp_error_set(WP_ENOTFOUND, "%s not found", what);
+    return 0;
+}

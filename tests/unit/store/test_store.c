@@ -1,0 +1,1102 @@
+/* SPDX-License-Identifier: MIT */
+/* Store tests: one suite run on SQLite and, when WORKPHONE_TEST_PG_URL is set, PostgreSQL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <pthread.h>
+#include <regex.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/db.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/id.h"
+
+#define OK(expr)                                                                                   \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != 0)                                                                              \
+            fail_msg("%s -> %d (%s)", #expr, rc_, wp_error_last());                                \
+    } while (0)
+
+/* The backend a group runs on. */
+struct backend {
+    enum wp_store_backend kind;
+    char root[512];    /* sqlite: the run's temp dir */
+    const char *url;   /* pg: WORKPHONE_TEST_PG_URL */
+    char dbname[64];   /* pg: the run's database */
+    char *db_conninfo; /* pg: conninfo of the run's database */
+    int n;             /* fixtures made so far */
+};
+static struct backend backend;
+
+/* One test's own store location: a fresh dir (SQLite) or a fresh schema (PostgreSQL). */
+struct fx {
+    wp_store *st;
+    char dir[PATH_MAX];
+    char *url; /* pg: the run's database with search_path set to this test's schema */
+};
+
+/* --- PostgreSQL plumbing --------------------------------------------------------------- */
+
+/* A conninfo string equal to url but for dbname (and extra options, when non-NULL). */
+static char *pg_conninfo(const char *url, const char *dbname, const char *options)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &err);
+    if (!opts)
+        fail_msg("cannot parse WORKPHONE_TEST_PG_URL: %s", err ? err : "out of memory");
+    wp_buf b;
+    wp_buf_init(&b, 8192);
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        const char *v = o->val;
+        if (strcmp(o->keyword, "dbname") == 0)
+            v = dbname;
+        if (!v)
+            continue;
+        assert_int_equal(wp_buf_addf(&b, "%s%s='", b.len ? " " : "", o->keyword), 0);
+        for (const char *p = v; *p; p++) {
+            if (*p == '\'' || *p == '\\')
+                assert_int_equal(wp_buf_addc(&b, '\\'), 0);
+            assert_int_equal(wp_buf_addc(&b, *p), 0);
+        }
+        if (options && strcmp(o->keyword, "options") == 0) {
+            assert_int_equal(wp_buf_addf(&b, " %s", options), 0);
+            options = NULL;
+        }
+        assert_int_equal(wp_buf_addc(&b, '\''), 0);
+    }
+    if (options)
+        assert_int_equal(wp_buf_addf(&b, " options='%s'", options), 0);
+    PQconninfoFree(opts);
+    return wp_buf_detach(&b, NULL);
+}
+
+static void quiet(void *arg, const char *message)
+{
+}
+
+static PGconn *pg_connect(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("cannot connect to postgresql: %s", PQerrorMessage(c));
+    PQsetNoticeProcessor(c, quiet, NULL);
+    return c;
+}
+
+static void pg_run(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* --- fixtures ---------------------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static int group_setup_sqlite(void **state)
+{
+    memset(&backend, 0, sizeof backend);
+    backend.kind = WP_STORE_SQLITE;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(backend.root, sizeof backend.root, "%s/wp-store-test.XXXXXX", tmp ? tmp : "/tmp");
+    if (!mkdtemp(backend.root)) {
+        perror("mkdtemp");
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown_sqlite(void **state)
+{
+    return nftw(backend.root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int group_setup_pg(void **state)
+{
+    char id[WP_ID_LEN + 1], sql[128];
+    memset(&backend, 0, sizeof backend);
+    backend.kind = WP_STORE_PG;
+    backend.url = getenv("WORKPHONE_TEST_PG_URL");
+    wp_id_new(id);
+    snprintf(backend.dbname, sizeof backend.dbname, "wp_test_%s", id);
+    PGconn *c = pg_connect(backend.url);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", backend.dbname);
+    pg_run(c, sql);
+    PQfinish(c);
+    backend.db_conninfo = pg_conninfo(backend.url, backend.dbname, NULL);
+    return 0;
+}
+
+static int group_teardown_pg(void **state)
+{
+    char sql[128];
+    PGconn *c = pg_connect(backend.url);
+    snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", backend.dbname);
+    pg_run(c, sql);
+    PQfinish(c);
+    free(backend.db_conninfo);
+    return 0;
+}
+
+static int fx_open(struct fx *f, wp_store **out)
+{
+    return wp_store_open(out, f->dir, f->url);
+}
+
+/* A fresh location with nothing in it. */
+static int setup_empty(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    int n = ++backend.n;
+    if (backend.kind == WP_STORE_SQLITE) {
+        snprintf(f->dir, sizeof f->dir, "%s/t%d", backend.root, n);
+        assert_int_equal(mkdir(f->dir, 0700), 0);
+    } else {
+        char sql[64], opt[64];
+        snprintf(sql, sizeof sql, "CREATE SCHEMA t%d", n);
+        PGconn *c = pg_connect(backend.db_conninfo);
+        pg_run(c, sql);
+        PQfinish(c);
+        snprintf(opt, sizeof opt, "-c search_path=t%d", n);
+        f->url = pg_conninfo(backend.url, backend.dbname, opt);
+    }
+    *state = f;
+    return 0;
+}
+
+/* A fresh location with a store open on it. */
+static int setup(void **state)
+{
+    setup_empty(state);
+    struct fx *f = *state;
+    OK(fx_open(f, &f->st));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    wp_store_free(f->st);
+    free(f->url);
+    free(f);
+    wp_time_set_fake(0);
+    return 0;
+}
+
+/* --- looking at the database from outside the store ------------------------------------ */
+
+static sqlite3 *lite_connect(struct fx *f)
+{
+    char path[PATH_MAX + 16];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof path, "%s/workphone.db", f->dir);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+        fail_msg("sqlite open %s: %s", path, sqlite3_errmsg(db));
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+/* Run a statement on a connection of its own; the first column of the first row. */
+static int64_t raw(struct fx *f, const char *sqlite_sql, const char *pg_sql)
+{
+    int64_t v = 0;
+    if (backend.kind == WP_STORE_SQLITE) {
+        sqlite3 *db = lite_connect(f);
+        sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(db, sqlite_sql, -1, &s, NULL) != SQLITE_OK)
+            fail_msg("%s: %s", sqlite_sql, sqlite3_errmsg(db));
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            v = sqlite3_column_int64(s, 0);
+        else if (rc != SQLITE_DONE)
+            fail_msg("%s: %s", sqlite_sql, sqlite3_errmsg(db));
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+    } else {
+        PGconn *c = pg_connect(f->url);
+        PGresult *r = PQexec(c, pg_sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+            v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        else if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+            fail_msg("%s: %s", pg_sql, PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+    }
+    return v;
+}
+
+/* The same SQL on both backends. */
+static int64_t raw1(struct fx *f, const char *sql)
+{
+    return raw(f, sql, sql);
+}
+
+static int64_t table_exists(struct fx *f, const char *name)
+{
+    char a[256], b[256];
+    snprintf(a, sizeof a, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'",
+             name);
+    snprintf(b, sizeof b,
+             "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+             " AND tablename = '%s'",
+             name);
+    return raw(f, a, b);
+}
+
+/* --- open and migrations --------------------------------------------------------------- */
+
+static void test_store__open_migrates_to_latest(void **state)
+{
+    struct fx *f = *state;
+    int v = -1;
+    assert_true(wp_store_schema_latest() >= 1);
+    OK(wp_store_schema_version(f->st, &v));
+    assert_int_equal(v, wp_store_schema_latest());
+    assert_int_equal(wp_store_backend(f->st), backend.kind);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM schema_version"), wp_store_schema_latest());
+    assert_int_equal(raw1(f, "SELECT max(version) FROM schema_version"), wp_store_schema_latest());
+    assert_true(table_exists(f, "schema_version"));
+    assert_true(table_exists(f, "tenants"));
+    assert_true(table_exists(f, "org_units"));
+    assert_true(table_exists(f, "employees"));
+    /* Every table but tenants and schema_version belongs to a tenant. */
+    assert_int_equal(
+        raw(f,
+            "SELECT count(*) FROM sqlite_master m WHERE m.type = 'table'"
+            " AND m.name NOT IN ('tenants', 'schema_version') AND m.name NOT LIKE 'sqlite_%'"
+            " AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'tenant_id')",
+            "SELECT count(*) FROM pg_tables t WHERE t.schemaname = current_schema()"
+            " AND t.tablename NOT IN ('tenants', 'schema_version') AND NOT EXISTS (SELECT 1 FROM"
+            " information_schema.columns c WHERE c.table_schema = t.schemaname"
+            " AND c.table_name = t.tablename AND c.column_name = 'tenant_id')"),
+        0);
+    if (backend.kind == WP_STORE_SQLITE) {
+        assert_int_equal(
+            raw1(f, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+    }
+}
+
+static void test_store__reopen_is_noop(void **state)
+{
+    struct fx *f = *state;
+    char id[WP_ID_LEN + 1], again[WP_ID_LEN + 1];
+    int64_t applied = raw1(f, "SELECT sum(applied_us) FROM schema_version");
+    OK(wp_store_tenant_create(f->st, id, "Acme"));
+    wp_store_free(f->st);
+    f->st = NULL;
+    wp_time_set_fake(applied + 1000000); /* a second migration run would record this time */
+    OK(fx_open(f, &f->st));
+    assert_int_equal(raw1(f, "SELECT count(*) FROM schema_version"), wp_store_schema_latest());
+    assert_int_equal(raw1(f, "SELECT sum(applied_us) FROM schema_version"), applied);
+    OK(wp_store_tenant_find(f->st, again, "Acme"));
+    assert_string_equal(again, id);
+}
+
+static void test_store__newer_schema_is_refused(void **state)
+{
+    struct fx *f = *state;
+    int latest = wp_store_schema_latest(), future = latest + 4;
+    char sql[256], want[200];
+    wp_store_free(f->st);
+    f->st = NULL;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO schema_version (version, name, applied_us) VALUES (%d, 'future', 0)",
+             future);
+    raw1(f, sql);
+    int64_t rows = raw1(f, "SELECT count(*) FROM schema_version");
+
+    wp_store *st = NULL;
+    assert_int_equal(fx_open(f, &st), WP_ESCHEMA);
+    assert_null(st);
+    snprintf(want, sizeof want,
+             "store schema version %d is newer than this workphone (knows %d); upgrade workphone",
+             future, latest);
+    assert_string_equal(wp_error_last(), want);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM schema_version"), rows);
+    assert_int_equal(raw1(f, "SELECT max(version) FROM schema_version"), future);
+}
+
+/* A store made by a newer workphone that has only its schema_version yet: nothing of ours
+ * may be applied to it. */
+static void test_store__newer_schema_gets_no_migration(void **state)
+{
+    struct fx *f = *state;
+    raw1(f, "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_us BIGINT NOT NULL)");
+    raw1(f, "INSERT INTO schema_version (version, name, applied_us) VALUES (99, 'x', 0)");
+    wp_store *st = NULL;
+    assert_int_equal(fx_open(f, &st), WP_ESCHEMA);
+    assert_non_null(strstr(wp_error_last(), "store schema version 99 is newer"));
+    assert_false(table_exists(f, "tenants"));
+    assert_false(table_exists(f, "org_units"));
+    assert_int_equal(raw1(f, "SELECT count(*) FROM schema_version"), 1);
+}
+
+struct opener {
+    struct fx *f;
+    wp_store *st;
+    int rc;
+    char msg[256];
+};
+
+static void *open_thread(void *arg)
+{
+    struct opener *o = arg;
+    o->rc = fx_open(o->f, &o->st);
+    snprintf(o->msg, sizeof o->msg, "%s", wp_error_last());
+    return NULL;
+}
+
+/* Two nodes starting at once on an empty store: both come up, migrations applied once. */
+static void test_store__concurrent_open_migrates_once(void **state)
+{
+    struct fx *f = *state;
+    struct opener o[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&o[i], 0, sizeof o[i]);
+        o[i].f = f;
+        assert_int_equal(pthread_create(&t[i], NULL, open_thread, &o[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        if (o[i].rc != 0)
+            fail_msg("open %d: %d %s", i, o[i].rc, o[i].msg);
+        wp_store_free(o[i].st);
+    }
+    assert_int_equal(raw1(f, "SELECT count(*) FROM schema_version"), wp_store_schema_latest());
+}
+
+static void test_store__open_errors(void **state)
+{
+    struct fx *f = *state;
+    wp_store *st = NULL;
+    if (backend.kind == WP_STORE_SQLITE) {
+        char dir[PATH_MAX + 16];
+        snprintf(dir, sizeof dir, "%s/missing/dir", f->dir);
+        assert_int_equal(wp_store_open(&st, dir, NULL), WP_EIO);
+        assert_non_null(strstr(wp_error_last(), "cannot open store"));
+    } else {
+        /* port 1 on loopback: nothing listens there */
+        assert_int_equal(
+            wp_store_open(&st, NULL, "postgresql://wp:sekret-pw@127.0.0.1:1/x?connect_timeout=5"),
+            WP_EIO);
+        assert_non_null(strstr(wp_error_last(), "cannot connect to postgresql"));
+        assert_null(strstr(wp_error_last(), "sekret-pw"));
+        assert_int_equal(wp_store_open(&st, NULL, "postgresql://wp:sekret-pw@127.0.0.1/x?bogus=1"),
+                         WP_EINVAL);
+        assert_null(strstr(wp_error_last(), "sekret-pw"));
+    }
+    assert_null(st);
+    assert_int_equal(wp_store_open(&st, NULL, NULL), WP_EINVAL);
+}
+
+/* --- the statement layer ------------------------------------------------------------- */
+
+static void test_store__statements(void **state)
+{
+    struct fx *f = *state;
+    struct wp_stmt *s = NULL, *again = NULL;
+    /* `?` inside literals and comments is not a placeholder */
+    static const char sql[] = "SELECT ? || 'it''s ?' /* ? */ || ?";
+    OK(wp_db_prepare(f->st, &s, sql));
+    wp_db_bind_text(s, 1, "a");
+    wp_db_bind_text(s, 2, "b");
+    assert_int_equal(wp_db_step(s), WP_DB_ROW);
+    assert_string_equal(wp_db_col_text(s, 0), "ait's ?b");
+    assert_int_equal(wp_db_step(s), WP_DB_DONE);
+    wp_db_done(s);
+    /* prepared once per connection */
+    OK(wp_db_prepare(f->st, &again, sql));
+    assert_ptr_equal(again, s);
+    wp_db_bind_text(again, 1, "x");
+    wp_db_bind_null(again, 2);
+    assert_int_equal(wp_db_step(again), WP_DB_ROW);
+    assert_true(wp_db_col_isnull(again, 0));
+    wp_db_done(again);
+
+    /* PostgreSQL infers a parameter's type from its context: integer here without the cast */
+    OK(wp_db_prepare(f->st, &s, "SELECT CAST(? AS BIGINT) + 1"));
+    wp_db_bind_int64(s, 1, INT64_C(1) << 40);
+    assert_int_equal(wp_db_step(s), WP_DB_ROW);
+    assert_int_equal(wp_db_col_int64(s, 0), (INT64_C(1) << 40) + 1);
+    wp_db_done(s);
+}
+
+/* The subtree query's shape uses the (tenant_id, path) index, also as a generic plan. */
+static void test_store__subtree_query_uses_index(void **state)
+{
+    struct fx *f = *state;
+    if (backend.kind == WP_STORE_SQLITE) {
+        struct wp_stmt *s = NULL;
+        int found = 0;
+        OK(wp_db_prepare(f->st, &s,
+                         "EXPLAIN QUERY PLAN SELECT id FROM org_units WHERE tenant_id = ?"
+                         " AND path >= ? AND path < ? ORDER BY path"));
+        wp_db_bind_text(s, 1, "t");
+        wp_db_bind_text(s, 2, "/a/");
+        wp_db_bind_text(s, 3, "/a0");
+        while (wp_db_step(s) == WP_DB_ROW)
+            found |= strstr(wp_db_col_text(s, 3),
+                            "org_units_path (tenant_id=? AND path>? AND path<?)") != NULL;
+        wp_db_done(s);
+        assert_true(found);
+        return;
+    }
+    assert_int_equal(raw1(f, "SELECT count(*) FROM information_schema.columns WHERE"
+                             " table_schema = current_schema() AND table_name = 'org_units'"
+                             " AND column_name = 'path' AND collation_name = 'C'"),
+                     1);
+    PGconn *c = pg_connect(f->url);
+    pg_run(c, "SET plan_cache_mode = force_generic_plan");
+    pg_run(c, "SET enable_seqscan = off");
+    pg_run(c, "PREPARE q (text, text, text) AS SELECT id FROM org_units WHERE tenant_id = $1"
+              " AND path >= $2 AND path < $3 ORDER BY path");
+    PGresult *r = PQexec(c, "EXPLAIN EXECUTE q('t', '/a/', '/a0')");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    int found = 0;
+    for (int i = 0; i < PQntuples(r); i++)
+        found |= strstr(PQgetvalue(r, i, 0),
+                        "Index Cond: ((tenant_id = $1) AND (path >= $2) AND (path < $3))") != NULL;
+    if (!found)
+        for (int i = 0; i < PQntuples(r); i++)
+            fprintf(stderr, "plan: %s\n", PQgetvalue(r, i, 0));
+    PQclear(r);
+    PQfinish(c);
+    assert_true(found);
+}
+
+/* --- tenants ----------------------------------------------------------------------------- */
+
+static void test_store__tenants(void **state)
+{
+    struct fx *f = *state;
+    char a[WP_ID_LEN + 1], b[WP_ID_LEN + 1], found[WP_ID_LEN + 1];
+    int64_t n = -1;
+    OK(wp_store_tenant_count(f->st, &n));
+    assert_int_equal(n, 0);
+    OK(wp_store_tenant_create(f->st, a, "Acme"));
+    assert_int_equal(strlen(a), WP_ID_LEN);
+    OK(wp_store_tenant_create(f->st, b, "华南销售有限公司"));
+    assert_string_not_equal(a, b);
+    OK(wp_store_tenant_find(f->st, found, "Acme"));
+    assert_string_equal(found, a);
+    OK(wp_store_tenant_find(f->st, found, "华南销售有限公司"));
+    assert_string_equal(found, b);
+
+    memcpy(found, "unchanged", 10);
+    assert_int_equal(wp_store_tenant_create(f->st, found, "Acme"), WP_EEXISTS);
+    assert_string_equal(wp_error_last(), "tenant 'Acme' exists already");
+    assert_string_equal(found, "unchanged");
+    assert_int_equal(wp_store_tenant_find(f->st, found, "acme"), WP_ENOTFOUND);
+    assert_int_equal(wp_store_tenant_find(f->st, found, "Nobody"), WP_ENOTFOUND);
+    OK(wp_store_tenant_count(f->st, &n));
+    assert_int_equal(n, 2);
+}
+
+static void repeat(char *out, const char *unit, int times)
+{
+    size_t len = strlen(unit);
+    for (int i = 0; i < times; i++)
+        memcpy(out + i * len, unit, len);
+    out[times * len] = '\0';
+}
+
+static void test_store__name_limits(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1], name[512];
+    wp_org_unit u;
+    wp_employee e;
+    int64_t n = 0;
+
+    repeat(name, "字", 100);
+    OK(wp_store_tenant_create(f->st, t, name));
+    repeat(name, "字", 101);
+    assert_int_equal(wp_store_tenant_create(f->st, t, name), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "tenant name is longer than 100 characters");
+    repeat(name, "a", 100);
+    OK(wp_store_tenant_create(f->st, t, name));
+    repeat(name, "a", 101);
+    assert_int_equal(wp_store_tenant_create(f->st, t, name), WP_EINVAL);
+    assert_int_equal(wp_store_tenant_create(f->st, t, ""), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "tenant name is empty");
+    static const char *const bad[] = {
+        "caf\xc3",
+        "\xc3\x28",
+        "\xc0\xaf" /* overlong '/' */,
+        "\xed\xa0\x80" /* surrogate */,
+        "\xf4\x90\x80\x80" /* past U+10FFFF */,
+        "\xff",
+        "\x80x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(wp_store_tenant_create(f->st, t, bad[i]), WP_EINVAL);
+        assert_string_equal(wp_error_last(), "tenant name is not valid utf-8");
+    }
+    assert_int_equal(wp_store_tenant_create(f->st, t, "a\nb"), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "tenant name contains a control character");
+    assert_int_equal(wp_store_tenant_create(f->st, t, "a\xc2\x85"), WP_EINVAL); /* U+0085 */
+    OK(wp_store_tenant_count(f->st, &n));
+    assert_int_equal(n, 2);
+
+    repeat(name, "é", 100);
+    OK(wp_store_org_unit_create(f->st, &u, t, NULL, name, WP_ORG_HQ));
+    assert_string_equal(u.name, name);
+    repeat(name, "é", 101);
+    assert_int_equal(wp_store_org_unit_create(f->st, &u, t, NULL, name, WP_ORG_HQ), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "org unit name is longer than 100 characters");
+    assert_int_equal(wp_store_org_unit_create(f->st, &u, t, NULL, "\xe4\xb8", WP_ORG_HQ),
+                     WP_EINVAL);
+
+    repeat(name, "😀", 100); /* 4 bytes each: the longest name fits wp_employee.name */
+    OK(wp_store_employee_create(f->st, &e, t, u.id, name, "emoji", WP_ROLE_SALES, NULL));
+    OK(wp_store_employee_get(f->st, &e, t, e.id));
+    assert_string_equal(e.name, name);
+    repeat(name, "😀", 101);
+    assert_int_equal(wp_store_employee_create(f->st, &e, t, u.id, name, "e2", WP_ROLE_SALES, NULL),
+                     WP_EINVAL);
+    assert_string_equal(wp_error_last(), "employee name is longer than 100 characters");
+    repeat(name, "u", 64);
+    OK(wp_store_employee_create(f->st, &e, t, u.id, "U", name, WP_ROLE_SALES, NULL));
+    repeat(name, "u", 65);
+    assert_int_equal(wp_store_employee_create(f->st, &e, t, u.id, "U", name, WP_ROLE_SALES, NULL),
+                     WP_EINVAL);
+    assert_int_equal(wp_store_employee_create(f->st, &e, t, u.id, "U", "a b", WP_ROLE_SALES, NULL),
+                     WP_EINVAL);
+    assert_int_equal(wp_store_employee_create(f->st, &e, t, u.id, "U", "\xff", WP_ROLE_SALES, NULL),
+                     WP_EINVAL);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM employees"), 2);
+}
+
+/* --- the org tree ---------------------------------------------------------------------- */
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Compare a subtree result with the expected ids, in any order. */
+static void assert_subtree(wp_store *st, const char *tenant, const char *top, const char **want,
+                           size_t nwant)
+{
+    char(*ids)[WP_ID_LEN + 1] = NULL;
+    size_t n = 0;
+    OK(wp_store_org_unit_subtree(st, &ids, &n, tenant, top));
+    assert_int_equal(n, nwant);
+    char(*exp)[WP_ID_LEN + 1] = calloc(nwant, sizeof *exp);
+    for (size_t i = 0; i < nwant; i++)
+        memcpy(exp[i], want[i], WP_ID_LEN + 1);
+    qsort(ids, n, sizeof *ids, cmp_id);
+    qsort(exp, nwant, sizeof *exp, cmp_id);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(ids[i], exp[i]);
+    free(exp);
+    free(ids);
+}
+
+static void test_store__org_tree(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1], other[WP_ID_LEN + 1], path[256];
+    wp_org_unit hq, ra, rb, sa1, sa2, sb1, team, hq2, x, got;
+
+    OK(wp_store_tenant_create(f->st, t, "Acme"));
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    OK(wp_store_org_unit_create(f->st, &hq, t, NULL, "总部", WP_ORG_HQ));
+    assert_string_equal(hq.parent_id, "");
+    snprintf(path, sizeof path, "/%s/", hq.id);
+    assert_string_equal(hq.path, path);
+    OK(wp_store_org_unit_create(f->st, &ra, t, hq.id, "South", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &rb, t, hq.id, "North", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &sa1, t, ra.id, "Store A1", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &sa2, t, ra.id, "Store A2", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &sb1, t, rb.id, "Store B1", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &team, t, sa1.id, "Team", WP_ORG_TEAM));
+    /* a second root in the tenant and a tree in another tenant stay out of every subtree */
+    OK(wp_store_org_unit_create(f->st, &hq2, t, "", "Second HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &x, other, NULL, "Their HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &x, other, x.id, "Their region", WP_ORG_REGION));
+
+    snprintf(path, sizeof path, "/%s/%s/%s/%s/", hq.id, ra.id, sa1.id, team.id);
+    assert_string_equal(team.path, path);
+    assert_string_equal(team.parent_id, sa1.id);
+    OK(wp_store_org_unit_get(f->st, &got, t, team.id));
+    assert_string_equal(got.id, team.id);
+    assert_string_equal(got.parent_id, sa1.id);
+    assert_string_equal(got.name, "Team");
+    assert_int_equal(got.kind, WP_ORG_TEAM);
+    assert_string_equal(got.path, path);
+    OK(wp_store_org_unit_get(f->st, &got, t, hq.id));
+    assert_string_equal(got.parent_id, "");
+    assert_string_equal(got.name, "总部");
+    assert_int_equal(raw1(f, "SELECT max(depth) FROM org_units"), 4);
+
+    const char *all[] = {hq.id, ra.id, rb.id, sa1.id, sa2.id, sb1.id, team.id};
+    assert_subtree(f->st, t, hq.id, all, 7);
+    const char *south[] = {ra.id, sa1.id, sa2.id, team.id};
+    assert_subtree(f->st, t, ra.id, south, 4);
+    const char *north[] = {rb.id, sb1.id};
+    assert_subtree(f->st, t, rb.id, north, 2);
+    const char *a1[] = {sa1.id, team.id};
+    assert_subtree(f->st, t, sa1.id, a1, 2);
+    const char *leaf[] = {team.id};
+    assert_subtree(f->st, t, team.id, leaf, 1);
+    const char *second[] = {hq2.id};
+    assert_subtree(f->st, t, hq2.id, second, 1);
+
+    char(*ids)[WP_ID_LEN + 1] = NULL;
+    size_t n = 0;
+    assert_int_equal(wp_store_org_unit_subtree(f->st, &ids, &n, other, hq.id), WP_ENOTFOUND);
+    assert_null(ids);
+}
+
+static void test_store__org_depth_limit(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1];
+    wp_org_unit u, deeper;
+    OK(wp_store_tenant_create(f->st, t, "Deep"));
+    OK(wp_store_org_unit_create(f->st, &u, t, NULL, "level 1", WP_ORG_HQ));
+    for (int level = 2; level <= 32; level++) {
+        char name[32];
+        snprintf(name, sizeof name, "level %d", level);
+        OK(wp_store_org_unit_create(f->st, &u, t, u.id, name, WP_ORG_TEAM));
+    }
+    assert_int_equal(strlen(u.path), 1 + 32 * (WP_ID_LEN + 1));
+    assert_int_equal(wp_store_org_unit_create(f->st, &deeper, t, u.id, "level 33", WP_ORG_TEAM),
+                     WP_ELIMIT);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM org_units"), 32);
+    assert_int_equal(raw1(f, "SELECT max(depth) FROM org_units"), 32);
+}
+
+static void test_store__org_parent_in_other_tenant(void **state)
+{
+    struct fx *f = *state;
+    char t1[WP_ID_LEN + 1], t2[WP_ID_LEN + 1], nobody[WP_ID_LEN + 1];
+    wp_org_unit u1, u;
+    OK(wp_store_tenant_create(f->st, t1, "One"));
+    OK(wp_store_tenant_create(f->st, t2, "Two"));
+    OK(wp_store_org_unit_create(f->st, &u1, t1, NULL, "HQ", WP_ORG_HQ));
+    assert_int_equal(wp_store_org_unit_create(f->st, &u, t2, u1.id, "Stolen", WP_ORG_REGION),
+                     WP_ENOTFOUND);
+    assert_non_null(strstr(wp_error_last(), u1.id));
+    assert_int_equal(wp_store_org_unit_get(f->st, &u, t2, u1.id), WP_ENOTFOUND);
+    wp_id_new(nobody);
+    assert_int_equal(wp_store_org_unit_create(f->st, &u, nobody, NULL, "HQ", WP_ORG_HQ),
+                     WP_ENOTFOUND);
+    assert_int_equal(wp_store_org_unit_create(f->st, &u, t1, NULL, "HQ", (enum wp_org_kind)9),
+                     WP_EINVAL);
+    assert_int_equal(wp_store_org_unit_get(f->st, &u, t1, "' OR 1=1 --"), WP_ENOTFOUND);
+    assert_int_equal(wp_store_org_unit_get(f->st, &u, NULL, u1.id), WP_EINVAL);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM org_units"), 1);
+}
+
+static void test_store__kind_and_role_names(void **state)
+{
+    enum wp_org_kind k;
+    enum wp_role r;
+    for (int i = WP_ORG_HQ; i <= WP_ORG_TEAM; i++) {
+        OK(wp_org_kind_parse(&k, wp_org_kind_name((enum wp_org_kind)i)));
+        assert_int_equal(k, i);
+    }
+    for (int i = WP_ROLE_ADMIN; i <= WP_ROLE_SALES; i++) {
+        OK(wp_role_parse(&r, wp_role_name((enum wp_role)i)));
+        assert_int_equal(r, i);
+    }
+    assert_string_equal(wp_org_kind_name(WP_ORG_STORE), "store");
+    assert_string_equal(wp_role_name(WP_ROLE_AUDITOR), "auditor");
+    assert_int_equal(wp_org_kind_parse(&k, "HQ"), WP_EINVAL);
+    assert_int_equal(wp_role_parse(&r, "root"), WP_EINVAL);
+    assert_int_equal(wp_role_parse(&r, NULL), WP_EINVAL);
+    assert_null(wp_role_name((enum wp_role)0));
+}
+
+/* --- employees ----------------------------------------------------------------------- */
+
+#define HASH "$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+
+static void test_store__employees(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1], t2[WP_ID_LEN + 1];
+    wp_org_unit hq, elsewhere;
+    wp_employee e, got;
+    char *hash = NULL;
+
+    wp_time_set_fake(INT64_C(1795000000123456));
+    OK(wp_store_tenant_create(f->st, t, "Acme"));
+    OK(wp_store_tenant_create(f->st, t2, "Other"));
+    OK(wp_store_org_unit_create(f->st, &hq, t, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &elsewhere, t2, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_employee_create(f->st, &e, t, hq.id, "王小明", "xiaoming", WP_ROLE_MANAGER, HASH));
+    assert_string_equal(e.tenant_id, t);
+    assert_int_equal(e.active, 1);
+    assert_int_equal(e.created_us, INT64_C(1795000000123456));
+
+    OK(wp_store_employee_get(f->st, &got, t, e.id));
+    assert_string_equal(got.id, e.id);
+    assert_string_equal(got.tenant_id, t);
+    assert_string_equal(got.org_unit_id, hq.id);
+    assert_string_equal(got.name, "王小明");
+    assert_string_equal(got.username, "xiaoming");
+    assert_int_equal(got.role, WP_ROLE_MANAGER);
+    assert_int_equal(got.active, 1);
+    assert_int_equal(got.created_us, INT64_C(1795000000123456));
+
+    memset(&got, 0, sizeof got);
+    OK(wp_store_employee_find_login(f->st, &got, &hash, t, "xiaoming"));
+    assert_string_equal(got.id, e.id);
+    assert_string_equal(hash, HASH);
+    free(hash);
+    hash = NULL;
+    OK(wp_store_employee_find_login(f->st, &got, NULL, t, "xiaoming"));
+
+    assert_int_equal(wp_store_employee_create(f->st, &got, t, hq.id, "Other Ming", "xiaoming",
+                                              WP_ROLE_SALES, HASH),
+                     WP_EEXISTS);
+    assert_string_equal(wp_error_last(), "username 'xiaoming' is taken");
+    assert_null(strstr(wp_error_last(), "argon2"));
+    /* the unit must be in the same tenant */
+    assert_int_equal(
+        wp_store_employee_create(f->st, &got, t, elsewhere.id, "X", "x", WP_ROLE_SALES, HASH),
+        WP_ENOTFOUND);
+    assert_int_equal(
+        wp_store_employee_create(f->st, &got, t, hq.id, "X", "x", (enum wp_role)0, HASH),
+        WP_EINVAL);
+    assert_int_equal(wp_store_employee_create(f->st, &got, t, hq.id, "X", "x", WP_ROLE_SALES, ""),
+                     WP_EINVAL);
+
+    /* an employee without a password has no login */
+    OK(wp_store_employee_create(f->st, &got, t, hq.id, "No Login", "nologin", WP_ROLE_SALES, NULL));
+    assert_int_equal(wp_store_employee_find_login(f->st, &got, &hash, t, "nologin"), WP_ENOTFOUND);
+    assert_null(hash);
+    assert_int_equal(wp_store_employee_find_login(f->st, &got, &hash, t, "nobody"), WP_ENOTFOUND);
+    assert_int_equal(wp_store_employee_find_login(f->st, &got, &hash, t, "XIAOMING"), WP_ENOTFOUND);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM employees"), 2);
+}
+
+static void test_store__tenant_isolation(void **state)
+{
+    struct fx *f = *state;
+    char t1[WP_ID_LEN + 1], t2[WP_ID_LEN + 1];
+    wp_org_unit u1, u2;
+    wp_employee e1, e2, got;
+    char *hash = NULL;
+
+    OK(wp_store_tenant_create(f->st, t1, "One"));
+    OK(wp_store_tenant_create(f->st, t2, "Two"));
+    OK(wp_store_org_unit_create(f->st, &u1, t1, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &u2, t2, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_employee_create(f->st, &e1, t1, u1.id, "Admin One", "admin", WP_ROLE_ADMIN, "h1"));
+    OK(wp_store_employee_create(f->st, &e2, t2, u2.id, "Admin Two", "admin", WP_ROLE_ADMIN, "h2"));
+
+    OK(wp_store_employee_find_login(f->st, &got, &hash, t1, "admin"));
+    assert_string_equal(got.id, e1.id);
+    assert_string_equal(hash, "h1");
+    free(hash);
+    OK(wp_store_employee_find_login(f->st, &got, &hash, t2, "admin"));
+    assert_string_equal(got.id, e2.id);
+    assert_string_equal(hash, "h2");
+    free(hash);
+
+    assert_int_equal(wp_store_employee_get(f->st, &got, t2, e1.id), WP_ENOTFOUND);
+    assert_int_equal(wp_store_employee_get(f->st, &got, t1, e2.id), WP_ENOTFOUND);
+    assert_int_equal(wp_store_org_unit_get(f->st, &u1, t2, u1.id), WP_ENOTFOUND);
+    OK(wp_store_employee_get(f->st, &got, t1, e1.id));
+}
+
+/* --- transactions -------------------------------------------------------------------- */
+
+static void test_store__rollback_leaves_nothing(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1];
+    wp_org_unit u, sub;
+    wp_employee e;
+    int64_t n = -1;
+
+    OK(wp_store_rollback(f->st)); /* harmless without a transaction */
+    assert_int_equal(wp_store_commit(f->st), WP_EINVAL);
+    OK(wp_store_begin(f->st));
+    assert_int_equal(wp_store_begin(f->st), WP_EINVAL);
+    OK(wp_store_tenant_create(f->st, t, "Gone"));
+    OK(wp_store_org_unit_create(f->st, &u, t, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &sub, t, u.id, "Region", WP_ORG_REGION));
+    OK(wp_store_employee_create(f->st, &e, t, sub.id, "Temp", "temp", WP_ROLE_SALES, HASH));
+    OK(wp_store_tenant_count(f->st, &n));
+    assert_int_equal(n, 1); /* visible inside */
+    OK(wp_store_rollback(f->st));
+
+    OK(wp_store_tenant_count(f->st, &n));
+    assert_int_equal(n, 0);
+    assert_int_equal(wp_store_tenant_find(f->st, t, "Gone"), WP_ENOTFOUND);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM org_units"), 0);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM employees"), 0);
+
+    OK(wp_store_begin(f->st));
+    OK(wp_store_tenant_create(f->st, t, "Kept"));
+    OK(wp_store_commit(f->st));
+    assert_int_equal(raw1(f, "SELECT count(*) FROM tenants"), 1);
+}
+
+/* A failed operation inside a transaction has no effect and leaves the transaction usable, on
+ * both backends (PostgreSQL aborts a transaction on any error without the savepoint). */
+static void test_store__failed_op_keeps_transaction(void **state)
+{
+    struct fx *f = *state;
+    char a[WP_ID_LEN + 1], b[WP_ID_LEN + 1], c[WP_ID_LEN + 1];
+    wp_org_unit u, bad;
+    OK(wp_store_begin(f->st));
+    OK(wp_store_tenant_create(f->st, a, "A"));
+    assert_int_equal(wp_store_tenant_create(f->st, b, "A"), WP_EEXISTS);
+    OK(wp_store_org_unit_create(f->st, &u, a, NULL, "HQ", WP_ORG_HQ));
+    wp_id_new(c);
+    assert_int_equal(wp_store_org_unit_create(f->st, &bad, c, NULL, "HQ", WP_ORG_HQ), WP_ENOTFOUND);
+    assert_int_equal(wp_store_org_unit_create(f->st, &bad, a, c, "HQ", WP_ORG_HQ), WP_ENOTFOUND);
+    OK(wp_store_tenant_create(f->st, b, "B"));
+    OK(wp_store_commit(f->st));
+    assert_int_equal(raw1(f, "SELECT count(*) FROM tenants"), 2);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM org_units"), 1);
+    OK(wp_store_tenant_find(f->st, c, "B"));
+    assert_string_equal(c, b);
+}
+
+/* --- no SQL built from values -------------------------------------------------------- */
+
+/* A printf-like call: any name ending in "printf" (snprintf, asprintf, sqlite3_mprintf, ...)
+ * and the wp_buf's own. */
+static int is_formatter(const char *name, size_t n)
+{
+    return (n >= 6 && strncmp(name + n - 6, "printf", 6) == 0) ||
+           (n == 11 && strncmp(name, "wp_buf_addf", 11) == 0);
+}
+
+static regex_t sql_re, conv_re;
+
+/* Append the contents of the string literals in s[0..end) to lits. */
+static void literals_of(const char *s, const char *end, wp_buf *lits)
+{
+    for (const char *p = s; p < end; p++) {
+        if (*p == '\'') { /* a character literal */
+            for (p++; p < end && *p != '\''; p++)
+                p += *p == '\\';
+        } else if (*p == '"') {
+            const char *q = p + 1;
+            while (q < end && *q != '"')
+                q += *q == '\\' ? 2 : 1;
+            assert_int_equal(wp_buf_add(lits, p + 1, (size_t)(q - p - 1)), 0);
+            p = q;
+        }
+    }
+}
+
+static int is_ident(char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Whether the C source calls a printf-like function with a format that is SQL and has a
+ * conversion: SQL built from values. *line gets the first offending line. */
+static int formats_sql(const char *src, int *line)
+{
+    int ln = 1;
+    for (const char *p = src; *p; p++) {
+        if (*p == '\n') {
+            ln++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+            for (const char *q = p; q < (e ? e : p + strlen(p)); q++)
+                ln += *q == '\n';
+            if (!e)
+                break;
+            p = e + 1;
+        } else if (p[0] == '/' && p[1] == '/') {
+            p += strcspn(p, "\n") - 1;
+        } else if (*p == '"' || *p == '\'') {
+            char q = *p;
+            for (p++; *p && *p != q; p++)
+                p += *p == '\\' && p[1];
+            if (!*p)
+                break;
+        } else if (is_ident(*p) && (p == src || !is_ident(p[-1]))) {
+            size_t n = 0;
+            while (is_ident(p[n]))
+                n++;
+            int hit = is_formatter(p, n);
+            const char *q = p + n;
+            q += strspn(q, " \t\n");
+            if (hit && *q == '(') {
+                /* the call's arguments, up to the matching parenthesis */
+                int depth = 0;
+                const char *e = q;
+                for (; *e; e++) {
+                    if (*e == '"' || *e == '\'') {
+                        char c = *e;
+                        for (e++; *e && *e != c; e++)
+                            e += *e == '\\' && e[1];
+                        if (!*e)
+                            break;
+                    } else if (*e == '(') {
+                        depth++;
+                    } else if (*e == ')' && --depth == 0) {
+                        break;
+                    }
+                }
+                wp_buf lits;
+                wp_buf_init(&lits, 1 << 20);
+                literals_of(q, e, &lits);
+                int bad = regexec(&sql_re, lits.buf, 0, NULL, 0) == 0 &&
+                          regexec(&conv_re, lits.buf, 0, NULL, 0) == 0;
+                wp_buf_release(&lits);
+                if (bad) {
+                    *line = ln;
+                    return 1;
+                }
+            }
+            p += n - 1;
+        }
+    }
+    return 0;
+}
+
+static struct {
+    int files;
+    int saw_store;
+    wp_buf bad;
+} scan;
+
+static int scan_file(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    size_t len = strlen(path);
+    if (flag != FTW_F || len < 2 || (strcmp(path + len - 2, ".c") && strcmp(path + len - 2, ".h")))
+        return 0;
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    wp_buf src;
+    wp_buf_init(&src, 16 << 20);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        assert_int_equal(wp_buf_add(&src, chunk, n), 0);
+    fclose(fp);
+    int line = 0;
+    if (formats_sql(src.buf, &line))
+        assert_int_equal(wp_buf_addf(&scan.bad, "  %s:%d\n", path, line), 0);
+    wp_buf_release(&src);
+    scan.files++;
+    scan.saw_store |= strstr(path, "/src/store/ops_tenant.c") != NULL;
+    return 0;
+}
+
+static void test_store__no_sql_from_formatted_values(void **state)
+{
+    int line = 0;
+    assert_int_equal(regcomp(&sql_re,
+                             "(^|[^a-z_])(select[^a-z_].*[^a-z_]from|insert[[:space:]]+into|"
+                             "update[^a-z_].*[^a-z_]set|delete[[:space:]]+from)([^a-z_]|$)",
+                             REG_EXTENDED | REG_ICASE | REG_NOSUB),
+                     0);
+    assert_int_equal(
+        regcomp(&conv_re, "%[-+ #0-9.*]*[hlLqjzt]*[diouxXeEfgGcsp]", REG_EXTENDED | REG_NOSUB), 0);
+    /* the detector itself: it must catch these and pass those */
+    assert_true(
+        formats_sql("x = wp_buf_addf(&b, \"SELECT id FROM t WHERE name = '%s'\", n);", &line));
+    assert_true(formats_sql("/* a\n */\nsnprintf(q, sizeof q,\n  \"delete from tenants\"\n"
+                            "  \" where id = %s\", id);",
+                            &line));
+    assert_int_equal(line, 3);
+    assert_true(formats_sql("n = snprintf(q, n, \"UPDATE t SET a = %lld\", (long long)v);", &line));
+    assert_false(formats_sql("err = wp_buf_addf(b, \"$%d\", ++n);", &line));
+    assert_false(formats_sql("wp_error_set(WP_EIO, \"cannot select from %s\", x);", &line));
+    assert_false(formats_sql("prepare(st, \"SELECT id FROM t WHERE name = ?\");", &line));
+    assert_false(formats_sql("/* snprintf(q, n, \"SELECT a FROM b WHERE c = %s\", v) */", &line));
+
+    const char *root = getenv("WORKPHONE_SOURCE_ROOT");
+    if (!root)
+        fail_msg("%s", "WORKPHONE_SOURCE_ROOT is not set (tests/meson.build sets it)");
+    char src[PATH_MAX];
+    snprintf(src, sizeof src, "%s/src", root);
+    wp_buf_init(&scan.bad, 1 << 20);
+    assert_int_equal(nftw(src, scan_file, 16, FTW_PHYS), 0);
+    assert_true(scan.files > 5);
+    assert_true(scan.saw_store);
+    if (scan.bad.len)
+        fail_msg("SQL built by formatting values (use bound parameters):\n%s", scan.bad.buf);
+    wp_buf_release(&scan.bad);
+    regfree(&sql_re);
+    regfree(&conv_re);
+}
+
+/* --------------------------------------------------------------------------------------- */
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T_EMPTY(name) cmocka_unit_test_setup_teardown(name, setup_empty, teardown)
+
+static const struct CMUnitTest suite[] = {
+    T(test_store__open_migrates_to_latest),
+    T(test_store__reopen_is_noop),
+    T(test_store__newer_schema_is_refused),
+    T_EMPTY(test_store__newer_schema_gets_no_migration),
+    T_EMPTY(test_store__concurrent_open_migrates_once),
+    T_EMPTY(test_store__open_errors),
+    T(test_store__statements),
+    T(test_store__subtree_query_uses_index),
+    T(test_store__tenants),
+    T(test_store__name_limits),
+    T(test_store__org_tree),
+    T(test_store__org_depth_limit),
+    T(test_store__org_parent_in_other_tenant),
+    T(test_store__employees),
+    T(test_store__tenant_isolation),
+    T(test_store__rollback_leaves_nothing),
+    T(test_store__failed_op_keeps_transaction),
+};
+
+static const struct CMUnitTest once[] = {
+    cmocka_unit_test(test_store__kind_and_role_names),
+    cmocka_unit_test(test_store__no_sql_from_formatted_values),
+};
+
+int main(void)
+{
+    int failed = cmocka_run_group_tests_name("store", once, NULL, NULL);
+    failed += cmocka_run_group_tests_name("store_sqlite", suite, group_setup_sqlite,
+                                          group_teardown_sqlite);
+    const char *url = getenv("WORKPHONE_TEST_PG_URL");
+    const char *require = getenv("WORKPHONE_REQUIRE_PG");
+    if (url && *url) {
+        failed += cmocka_run_group_tests_name("store_pg", suite, group_setup_pg, group_teardown_pg);
+    } else if (require && strcmp(require, "1") == 0) {
+        fprintf(stderr, "store: WORKPHONE_REQUIRE_PG=1 but WORKPHONE_TEST_PG_URL is not set: "
+                        "PostgreSQL tests cannot run (use scripts/with-pg)\n");
+        failed++;
+    } else {
+        fprintf(stderr, "store: WORKPHONE_TEST_PG_URL is not set: skipping the PostgreSQL "
+                        "tests (run under scripts/with-pg to include them)\n");
+    }
+    return failed ? 1 : 0;
+}
