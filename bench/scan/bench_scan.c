@@ -619,6 +619,10 @@ int main(int argc, char **argv)
                    mbps(w, c.len) >= 300 ? "met" : "**MISSED**");
     }
     printf("\n");
+    if (extra && extra_cells[E_WP_ALL].done) {
+        double v = mbps(&extra_cells[E_WP_ALL], c.len);
+        printf("- the same with `%s`: %.0f MB/s %s\n", extra, v, v >= 300 ? "met" : "**MISSED**");
+    }
 
     free(info);
     free(info_path);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The API handlers (one file per resource) and the application state they share. */
+/* The API handlers (one file per resource), the application state they share, and the one
+ * rights check that runs before any of them. */
 #ifndef WP_API_H
 #define WP_API_H
 
 #include "http/http.h"
+#include "ingest/ingest.h"
 #include "store/store.h"
 
 /* What every handler can reach through ctx->app. Set up once by `workphone serve` before the
@@ -13,9 +15,128 @@ typedef struct wp_app {
     const char *data_dir;          /* media and keys live here */
     const char *db_url;            /* NULL: the SQLite file in data_dir */
     enum wp_store_backend backend; /* the store the server opened at start */
+    wp_ingest *ingest; /* device protocol and the store pool; NULL: only public routes answer */
 } wp_app;
+
+/* --- who is calling (src/api/auth.c) ----------------------------------------------------- */
+
+#define API_SESSION_COOKIE "wp_session"
+#define API_SESSION_TTL_S (12 * 3600)
+#define API_CSRF_HEADER "X-CSRF-Token"
+
+enum api_caller_kind { API_CALLER_DEVICE = 1, API_CALLER_EMPLOYEE };
+
+/* The authenticated caller of a request, made by api_authorize() in the request's arena. */
+typedef struct api_caller {
+    enum api_caller_kind kind;
+    const char *tenant_id; /* points into device or employee */
+    wp_device device;      /* API_CALLER_DEVICE */
+    wp_employee employee;  /* API_CALLER_EMPLOYEE */
+    char session_hash[65]; /* API_CALLER_EMPLOYEE: the SHA-256 of its session token */
+    char csrf_token[65];   /* ... and the CSRF token that goes with it */
+    int64_t session_expires_us;
+    int via_cookie; /* the session came in the cookie, not an Authorization header */
+} api_caller;
+
+/* The wp_http_options.authorize hook: the one place where a route's right is checked.
+ * device: a device token (wp_ingest_device_auth); read/write/admin/session: a session token as
+ * `Authorization: Bearer wps_...` or the wp_session cookie, then the role's rights (admin:
+ * everything; auditor: read; manager and sales: their own session only, until scopes land);
+ * a cookie-authenticated request other than GET/HEAD must carry X-CSRF-Token (the csrf_token of
+ * the login reply). No or bad credentials: WP_EAUTH (401). Known caller without the right, or
+ * a missing CSRF token: replies 403 itself. On success ctx->auth is an api_caller. */
+int api_authorize(wp_http_ctx *ctx);
+
+/* The caller of a request that passed api_authorize(); NULL on public routes. Borrowed. */
+const api_caller *api_caller_of(const wp_http_ctx *ctx);
+
+/* --- what a console caller may see ------------------------------------------------------- */
+
+/* The part of the tenant a console caller sees. Every console list handler gets its filter's
+ * scope from api_scope_for(), and a single-object handler asks api_scope_allows_*(); an object
+ * outside the scope is answered 404, as if it did not exist (CONTRACT §5). */
+typedef struct api_scope {
+    int all;                 /* admin and auditor: the whole tenant */
+    const char *org_path;    /* manager: employees of this org subtree (materialized path) */
+    const char *employee_id; /* sales: its own customers and messages */
+    int see_phone;           /* unmasked phone numbers */
+} api_scope;
+
+/* Fill *out for the caller of ctx (strings in ctx->arena).
+ * @return 0; WP_EAUTH when the caller is no employee; store errors */
+int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out);
+
+/* 0 when the customer is in the scope, else WP_ENOTFOUND named like a missing one. */
+int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                              const wp_customer *c);
+
+/* --- shared helpers (src/api/common.c) ---------------------------------------------------- */
+
+/* A store connection from the ingest pool, for this handler only: pair with
+ * api_store_release(). @return 0, WP_EIO when the server has no store */
+int api_store_acquire(wp_http_ctx *ctx, wp_store **out);
+void api_store_release(wp_http_ctx *ctx, wp_store *st);
+
+/* ?limit=: absent → WP_PAGE_DEFAULT; 1..WP_PAGE_MAX else WP_EINVAL naming it. */
+int api_query_limit(const wp_http_ctx *ctx, unsigned *out);
+
+/* ?name= as an RFC 3339 time: absent or empty → *out = 0; WP_EINVAL naming it. */
+int api_query_time(const wp_http_ctx *ctx, const char *name, int64_t *out);
+
+/* ?name= as an id: absent or empty → NULL; not id-shaped → WP_EINVAL naming it. */
+int api_query_id(const wp_http_ctx *ctx, const char *name, const char **out);
+
+/* A JSON string for s, null for NULL (and for "" when empty_is_null). Invalid UTF-8 bytes
+ * become U+FFFD rather than failing the reply. New reference; NULL only when out of memory. */
+json_t *api_jstr(const char *s, int empty_is_null);
+
+/* An RFC 3339 time in UTC ("2026-11-22T02:00:00Z"), or null for 0. New reference. */
+json_t *api_jtime(int64_t us);
+
+/* Reply 200 {"items": items, "next_cursor": cursor or null}. Takes ownership of items. */
+int api_reply_page(wp_http_ctx *ctx, json_t *items, const char *next_cursor);
+
+/* A phone number as people without the right to see it get it: 138****8000. */
+void api_mask_phone(char *out, size_t cap, const char *phone);
+
+/* --- handlers ----------------------------------------------------------------------------- */
 
 /* GET /api/v1/health: {"status":"ok","version":"...","store":"sqlite"|"postgresql"}. */
 int api_health_get(wp_http_ctx *ctx);
+
+/* auth.c: POST /api/v1/auth/login, POST /api/v1/auth/logout, GET /api/v1/auth/session */
+int api_auth_login(wp_http_ctx *ctx);
+int api_auth_logout(wp_http_ctx *ctx);
+int api_auth_session(wp_http_ctx *ctx);
+
+/* device.c: the device protocol of CONTRACT §4 */
+int api_device_enroll(wp_http_ctx *ctx);
+int api_device_events(wp_http_ctx *ctx);
+int api_device_check(wp_http_ctx *ctx);
+int api_device_policy(wp_http_ctx *ctx);
+int api_device_media_put(wp_http_ctx *ctx); /* a WP_ROUTE_STREAM_BODY route */
+
+/* enroll.c: POST /api/v1/employees/{id}/enrollment-codes */
+int api_enrollment_codes_create(wp_http_ctx *ctx);
+
+/* devices.c: GET /api/v1/devices */
+int api_devices_list(wp_http_ctx *ctx);
+
+/* messages.c: GET /api/v1/messages */
+int api_messages_list(wp_http_ctx *ctx);
+
+/* alerts.c: GET /api/v1/alerts, PATCH /api/v1/alerts/{id} */
+int api_alerts_list(wp_http_ctx *ctx);
+int api_alerts_update(wp_http_ctx *ctx);
+
+/* customers.c: GET /api/v1/customers, GET /api/v1/customers/{id} */
+int api_customers_list(wp_http_ctx *ctx);
+int api_customers_get(wp_http_ctx *ctx);
+
+/* lexicon.c: GET/PUT /api/v1/lexicon (text), GET/PUT /api/v1/settings */
+int api_lexicon_get(wp_http_ctx *ctx);
+int api_lexicon_put(wp_http_ctx *ctx);
+int api_settings_get(wp_http_ctx *ctx);
+int api_settings_put(wp_http_ctx *ctx);
 
 #endif

@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "http/http.h"
+#include "ingest/ingest.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -179,14 +180,26 @@ int cmd_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     wp_store *st = NULL;
+    wp_ingest *ing = NULL;
     wp_http_server *srv = NULL;
     int err, code = WP_EXIT_FAIL;
     if ((err = wp_store_open(&st, data, db)) < 0) {
         cli_fail("serve", "cannot open the store: %s", wp_error_last());
         goto out;
     }
-    wp_app app = {
-        .version = WP_VERSION, .data_dir = data, .db_url = db, .backend = wp_store_backend(st)};
+    /* ingest owns the writer thread and the pool of connections every handler borrows */
+    wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
+    ic.data_dir = data;
+    ic.db_url = db;
+    if ((err = wp_ingest_new(&ing, &ic)) < 0) {
+        cli_fail("serve", "cannot start ingest: %s", wp_error_last());
+        goto out;
+    }
+    wp_app app = {.version = WP_VERSION,
+                  .data_dir = data,
+                  .db_url = db,
+                  .backend = wp_store_backend(st),
+                  .ingest = ing};
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
@@ -194,6 +207,7 @@ int cmd_serve(int argc, char **argv)
     o.n_routes = n_routes;
     o.app = &app;
     o.max_body_bytes = max_body;
+    o.authorize = api_authorize;
     if ((err = wp_http_server_new(&srv, &o)) < 0) {
         cli_fail("serve", "%s", wp_error_last());
         goto out;
@@ -216,6 +230,7 @@ int cmd_serve(int argc, char **argv)
     code = WP_EXIT_OK;
 out:
     wp_http_server_free(srv);
+    wp_ingest_free(ing); /* after the server: no handler may be running */
     wp_store_free(st);
     return code;
 }

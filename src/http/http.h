@@ -15,9 +15,10 @@
 #define WP_HTTP_MAX_JSON_DEPTH 32    /* nesting of arrays and objects in a request body */
 #define WP_HTTP_DEFAULT_BODY_MAX (8u * 1024 * 1024)
 
-/* What a caller needs to be allowed through a route. The auth layer enforces it; until it
- * exists, only WP_RIGHT_PUBLIC and WP_RIGHT_METRICS routes answer and every other route is
- * refused with 401, so a handler can never be reachable before its check is. */
+/* What a caller needs to be allowed through a route. Every right but WP_RIGHT_PUBLIC and
+ * WP_RIGHT_METRICS is checked by wp_http_options.authorize before the handler runs (and before
+ * the body is read); a server without that hook refuses those routes with 401, so a handler is
+ * never reachable without its check. */
 enum wp_http_right {
     WP_RIGHT_PUBLIC = 1, /* anyone */
     WP_RIGHT_METRICS,    /* the Prometheus scraper; public for now, to be protected */
@@ -25,14 +26,18 @@ enum wp_http_right {
     WP_RIGHT_READ,       /* a console user or API key that may read within its scope */
     WP_RIGHT_WRITE,      /* ... and change things within its scope */
     WP_RIGHT_ADMIN,      /* tenant administrators */
+    WP_RIGHT_SESSION,    /* any logged-in console user, whatever its role: its own session */
 };
-#define WP_RIGHT_COUNT 6
+#define WP_RIGHT_COUNT 7
 
-/* "public", "metrics", "device", "read", "write", "admin"; "?" for anything else. */
+/* "public", "metrics", "device", "read", "write", "admin", "session"; "?" for anything else. */
 const char *wp_http_right_name(enum wp_http_right r);
 
 enum wp_http_route_flags {
-    WP_ROUTE_RAW_BODY = 1 << 0, /* hand the body over as bytes; do not parse it as JSON */
+    WP_ROUTE_RAW_BODY = 1 << 0,    /* hand the body over as bytes; do not parse it as JSON */
+    WP_ROUTE_STREAM_BODY = 1 << 1, /* the handler runs before the body is read and takes it in
+                                    * pieces through wp_http_body_sink_set(); the server's
+                                    * body limit does not apply: the sink sets its own */
 };
 
 typedef struct wp_http_ctx wp_http_ctx;
@@ -75,6 +80,8 @@ struct wp_http_ctx {
     const char *request_id; /* also sent back as X-Request-Id and logged */
     void *app;              /* wp_http_options.app: the application's shared state */
     wp_arena *arena;        /* freed when the request completes */
+    void *auth;             /* who is calling: set by wp_http_options.authorize; NULL on
+                             * public routes */
 };
 
 /* The decoded value of the route's {name} segment; NULL when the pattern has none. */
@@ -85,6 +92,31 @@ const char *wp_http_query(const wp_http_ctx *ctx, const char *name);
 
 /* A request header (case-insensitive name); NULL when absent. */
 const char *wp_http_header(const wp_http_ctx *ctx, const char *name);
+
+/* The credential of an `Authorization: Bearer <token>` header (scheme case-insensitive,
+ * surrounding blanks dropped); NULL when there is none or the token is empty. */
+const char *wp_http_bearer(const wp_http_ctx *ctx);
+
+/* The value of cookie name in the request's Cookie header; NULL when absent. */
+const char *wp_http_cookie(const wp_http_ctx *ctx, const char *name);
+
+/* Where a WP_ROUTE_STREAM_BODY handler sends the body. The handler installs it and returns 0
+ * without replying (or replies at once to refuse the request: 401, 413 on Content-Length).
+ * write() gets the body in pieces as it arrives; a negative WP_E* from it stops the writing: the
+ * rest of the body is thrown away (and the connection cut past a drain allowance). end() runs
+ * once the body is in, with 0 or that error, and replies like a handler (a negative return
+ * without a reply is replied with wp_http_reply_error(); WP_ELIMIT answers 413
+ * body_too_large). release() runs once when the request completes, whatever happened (the
+ * client may have gone away before end()): it frees arg. */
+typedef struct wp_http_body_sink {
+    int (*write)(void *arg, const char *data, size_t len);
+    int (*end)(wp_http_ctx *ctx, void *arg, int err);
+    void (*release)(void *arg);
+    void *arg;
+} wp_http_body_sink;
+
+/* Install the sink of a WP_ROUTE_STREAM_BODY request (copied). Only from its handler. */
+void wp_http_body_sink_set(wp_http_ctx *ctx, const wp_http_body_sink *sink);
 
 /* Add a header to the reply that is about to be sent. Copies both strings.
  * @return 0 or WP_ENOMEM */
@@ -138,6 +170,11 @@ typedef struct wp_http_options {
     size_t max_header_bytes;    /* per-connection memory for the request line and headers; 0: 64 KiB */
     size_t max_body_bytes;      /* 0: WP_HTTP_DEFAULT_BODY_MAX */
     int log_fd;                 /* one line per request; -1: none */
+    /* The rights check, run for every route whose right is not public or metrics, once the
+     * headers are in and before the body is read. It sets ctx->auth and returns 0 to let the
+     * request through, or returns a negative WP_E* (WP_EAUTH: 401), having replied itself when
+     * the answer is not that mapping (403). NULL: such routes answer 401. */
+    int (*authorize)(wp_http_ctx *ctx);
     /* Test hook: called by wp_http_server_stop() once the listening socket is closed and
      * before it waits for requests in flight. */
     void (*on_stopping)(void *arg);

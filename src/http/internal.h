@@ -92,6 +92,9 @@ struct wp_http__req {
     wp_buf body;
     uint64_t drained; /* bytes thrown away after the body passed its limit */
     unsigned started : 1, begun : 1, replied : 1, too_large : 1, body_failed : 1;
+    unsigned has_sink : 1; /* a WP_ROUTE_STREAM_BODY handler installed sink */
+    wp_http_body_sink sink;
+    int sink_err; /* the first error of sink.write; the rest of the body is drained */
     unsigned status;    /* what was queued; 0 when nothing was */
     size_t bytes;       /* body bytes queued */
     int err;            /* the WP_E* behind a 5xx, for the log */

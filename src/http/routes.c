@@ -13,6 +13,33 @@
 static const wp_http_route routes[] = {
     {"GET", "/api/v1/health", api_health_get, WP_RIGHT_PUBLIC, 0},
     {"GET", "/metrics", wp_http__metrics_get, WP_RIGHT_METRICS, 0},
+
+    /* console sessions (src/api/auth.c) */
+    {"POST", "/api/v1/auth/login", api_auth_login, WP_RIGHT_PUBLIC, 0},
+    {"POST", "/api/v1/auth/logout", api_auth_logout, WP_RIGHT_SESSION, 0},
+    {"GET", "/api/v1/auth/session", api_auth_session, WP_RIGHT_SESSION, 0},
+
+    /* the device protocol, CONTRACT §4 (src/api/device.c) */
+    {"POST", "/api/v1/device/enroll", api_device_enroll, WP_RIGHT_PUBLIC, 0},
+    {"POST", "/api/v1/device/events", api_device_events, WP_RIGHT_DEVICE, 0},
+    {"POST", "/api/v1/device/check", api_device_check, WP_RIGHT_DEVICE, 0},
+    {"GET", "/api/v1/device/policy", api_device_policy, WP_RIGHT_DEVICE, 0},
+    {"PUT", "/api/v1/device/media/{ref}", api_device_media_put, WP_RIGHT_DEVICE,
+     WP_ROUTE_STREAM_BODY},
+
+    /* the console, CONTRACT §5 */
+    {"POST", "/api/v1/employees/{id}/enrollment-codes", api_enrollment_codes_create,
+     WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/devices", api_devices_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/messages", api_messages_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/alerts", api_alerts_list, WP_RIGHT_READ, 0},
+    {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_WRITE, 0},
+    {"GET", "/api/v1/customers", api_customers_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/customers/{id}", api_customers_get, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/lexicon", api_lexicon_get, WP_RIGHT_READ, 0},
+    {"PUT", "/api/v1/lexicon", api_lexicon_put, WP_RIGHT_ADMIN, WP_ROUTE_RAW_BODY},
+    {"GET", "/api/v1/settings", api_settings_get, WP_RIGHT_READ, 0},
+    {"PUT", "/api/v1/settings", api_settings_put, WP_RIGHT_ADMIN, 0},
 };
 
 const wp_http_route *wp_http_routes(size_t *n)
@@ -30,6 +57,7 @@ const char *wp_http_right_name(enum wp_http_right r)
     case WP_RIGHT_READ: return "read";
     case WP_RIGHT_WRITE: return "write";
     case WP_RIGHT_ADMIN: return "admin";
+    case WP_RIGHT_SESSION: return "session";
     }
     return "?";
 }

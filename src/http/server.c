@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -211,6 +212,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                 r->route >= 0 ? (size_t)r->route : srv->opts.n_routes,
                                 r->method, r->status, dur_us);
     log_request(r, toe, dur_us);
+    if (r->has_sink && r->sink.release)
+        r->sink.release(r->sink.arg);
     json_decref(r->ctx.body);
     wp_buf_release(&r->body);
     wp_arena_free(r->ctx.arena);
@@ -300,6 +303,23 @@ static int reply_too_large(struct wp_http__req *r)
                               r->srv->opts.max_body_bytes);
 }
 
+/* A WP_ROUTE_STREAM_BODY handler runs as soon as the request is let through: it refuses at
+ * once or installs the sink that takes the body. */
+static int start_stream(struct wp_http__req *r)
+{
+    wp_error_clear();
+    int err = r->ctx.route->handler(&r->ctx);
+    if (r->replied)
+        return err;
+    if (err < 0)
+        return wp_http_reply_error(&r->ctx, err);
+    if (!r->has_sink)
+        return wp_http_reply_error(&r->ctx,
+                                   wp_error_set(WP_EIO, "handler of %s %s installed no body sink",
+                                                r->ctx.route->method, r->ctx.route->pattern));
+    return 0;
+}
+
 /* The first call: the request line and headers are in, the body (if any) is not. Route,
  * check what can be checked now, and reply early when the answer is already known. */
 static int begin(struct wp_http__req *r, const char *method)
@@ -342,10 +362,21 @@ static int begin(struct wp_http__req *r, const char *method)
     if ((err = parse_query(r, q)) < 0)
         return wp_http_reply_error(&r->ctx, err);
 
-    /* The auth layer takes over here. Until it exists nothing but public routes may answer:
-     * a route whose right cannot be checked yet stays closed. */
-    if (r->ctx.route->right != WP_RIGHT_PUBLIC && r->ctx.route->right != WP_RIGHT_METRICS)
-        return wp_http_reply_error(&r->ctx, wp_error_set(WP_EAUTH, "authentication is required"));
+    /* The rights check, in this one place, before a byte of the body is read. Without a hook
+     * a route that needs more than public stays closed. */
+    if (r->ctx.route->right != WP_RIGHT_PUBLIC && r->ctx.route->right != WP_RIGHT_METRICS) {
+        if (!srv->opts.authorize)
+            return wp_http_reply_error(&r->ctx,
+                                       wp_error_set(WP_EAUTH, "authentication is required"));
+        wp_error_clear();
+        err = srv->opts.authorize(&r->ctx);
+        if (r->replied)
+            return err;
+        if (err < 0)
+            return wp_http_reply_error(&r->ctx, err);
+    }
+    if (r->ctx.route->flags & WP_ROUTE_STREAM_BODY)
+        return start_stream(r);
 
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -372,7 +403,16 @@ static int take_body(struct wp_http__req *r, const char *data, size_t n)
         r->err = WP_ELIMIT;
         return WP_ELIMIT;
     }
-    if (r->too_large) {
+    if (r->has_sink && !r->sink_err) {
+        int err = r->sink.write(r->sink.arg, data, n);
+        if (err < 0) {
+            /* the sink refused: keep the error for end() and drain the rest */
+            r->sink_err = err;
+            r->drained = 0;
+        }
+        return 0;
+    }
+    if (r->too_large || r->has_sink) {
         /* thrown away, so the client hears its 413 once it stops sending; a client that
          * keeps going past the drain allowance is cut off */
         r->drained += n;
@@ -402,6 +442,21 @@ static int take_body(struct wp_http__req *r, const char *data, size_t n)
 static void finish(struct wp_http__req *r)
 {
     wp_http_ctx *ctx = &r->ctx;
+    if (r->has_sink) {
+        wp_error_clear();
+        int err = r->sink.end(ctx, r->sink.arg, r->sink_err);
+        if (r->replied)
+            return;
+        if (err == WP_ELIMIT)
+            wp_http_reply_fail(ctx, 413, "body_too_large", NULL, "%s", wp_error_last());
+        else
+            wp_http_reply_error(ctx, err < 0 ? err
+                                             : wp_error_set(WP_EIO, "body sink of %s %s did not "
+                                                                    "reply",
+                                                            ctx->route->method,
+                                                            ctx->route->pattern));
+        return;
+    }
     if (r->too_large) {
         reply_too_large(r);
         return;
@@ -484,6 +539,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     finish(r);
     return r->replied ? MHD_YES : MHD_NO;
+}
+
+/* --- what handlers read of the credentials ------------------------------------------------ */
+
+const char *wp_http_bearer(const wp_http_ctx *ctx)
+{
+    const char *h = wp_http_header(ctx, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h)
+        return NULL;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+        return NULL;
+    h += 6;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    size_t n = strlen(h);
+    while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+        n--;
+    return n ? wp_arena_strndup(ctx->arena, h, n) : NULL;
+}
+
+const char *wp_http_cookie(const wp_http_ctx *ctx, const char *name)
+{
+    const struct wp_http__req *r = (const struct wp_http__req *)ctx;
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+void wp_http_body_sink_set(wp_http_ctx *ctx, const wp_http_body_sink *sink)
+{
+    struct wp_http__req *r = (struct wp_http__req *)ctx;
+    r->sink = *sink;
+    r->has_sink = 1;
 }
 
 /* --- the server ------------------------------------------------------------------------ */

@@ -33,7 +33,9 @@ typedef struct wp_ingest_config {
     const char *default_lexicon_path; /* NULL: the copy of data/lexicon/default.txt built in */
     unsigned pool_max;                /* pooled store connections; 0: 8 */
 } wp_ingest_config;
+/* clang-format off */
 #define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, 0}
+/* clang-format on */
 
 /* Open the store connections and start the writer thread. The store is migrated by the first
  * connection. cfg's strings are copied.
@@ -60,17 +62,15 @@ void wp_ingest_store_release(wp_ingest *ing, wp_store *st);
  * @return 0; WP_ENOTFOUND (employee not in tenant); WP_EINVAL (inactive employee, bad ttl).
  * out is filled (NUL-terminated) on success. */
 int wp_ingest_enrollment_code_create(wp_ingest *ing, char out[WP_ENROLL_CODE_MAX],
-                                     const char *tenant_id, const char *employee_id,
-                                     int64_t ttl_s);
+                                     const char *tenant_id, const char *employee_id, int64_t ttl_s);
 
 /* Enroll a device with a code (CONTRACT §4: POST /api/v1/device/enroll). The token is
  * "wpd_" + 43 url-safe characters, returned once; only its SHA-256 is stored.
  * @return 0; WP_EAUTH (code unknown, used or expired; employee inactive); WP_EINVAL (serial or
  *         model missing, not UTF-8, longer than 256 bytes).
  * device_id and token are filled on success; the token is a secret: never log it. */
-int wp_ingest_enroll(wp_ingest *ing, char device_id[WP_ID_LEN + 1],
-                     char token[WP_DEVICE_TOKEN_MAX], const char *code, const char *serial,
-                     const char *model);
+int wp_ingest_enroll(wp_ingest *ing, char device_id[WP_ID_LEN + 1], char token[WP_DEVICE_TOKEN_MAX],
+                     const char *code, const char *serial, const char *model);
 
 /* The device a bearer token belongs to. WP_EAUTH when unknown, revoked, or its employee is
  * inactive (same message for all). out is the caller's. */
@@ -113,13 +113,12 @@ int wp_ingest_lexicon_get(wp_ingest *ing, int64_t *version, char **text, size_t 
  * "lexicon:<line>: <what>" and nothing changes; WP_ELIMIT past WP_INGEST_LEXICON_MAX. On
  * success the new version is live for events and check at once (on this node; other nodes
  * see the version move on their next request). *version gets the new policy version. */
-int wp_ingest_lexicon_put(wp_ingest *ing, int64_t *version, const char *tenant_id,
-                          const char *text, size_t len);
+int wp_ingest_lexicon_put(wp_ingest *ing, int64_t *version, const char *tenant_id, const char *text,
+                          size_t len);
 
 /* Set the money alert threshold: a redpacket or transfer with amount_fen >= fen raises a
  * "money" alert. WP_EINVAL when fen < 0. *version gets the new policy version. */
-int wp_ingest_money_alert_set(wp_ingest *ing, int64_t *version, const char *tenant_id,
-                              int64_t fen);
+int wp_ingest_money_alert_set(wp_ingest *ing, int64_t *version, const char *tenant_id, int64_t fen);
 
 /* --- media ---------------------------------------------------------------------------------- */
 

@@ -94,6 +94,7 @@ typedef struct qitem {
     uint32_t lo, hi; /* the patterns below this state: pats[lo..hi) */
     uint32_t depth;
     uint32_t state;
+    uint32_t sym; /* the symbol that leads here from its parent */
 } qitem;
 
 typedef struct builder {
@@ -215,7 +216,12 @@ int wp_scan__ac_build(struct wp_scanner *s, const wp_ac_pattern *pats, size_t n)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    q[qlen++] = (qitem){0, (uint32_t)n, 0, WP_DA_ROOT};
+    q[qlen++] = (qitem){0, (uint32_t)n, 0, WP_DA_ROOT, 0};
+    s->root_info = calloc((size_t)nsym + 1, sizeof *s->root_info);
+    if (!s->root_info) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
     while (qhead < qlen) {
         qitem it = q[qhead++];
         uint32_t lo = it.lo, d = it.depth;
@@ -247,6 +253,12 @@ int wp_scan__ac_build(struct wp_scanner *s, const wp_ac_pattern *pats, size_t n)
             i = j;
         }
         glo[nc] = it.hi;
+        if (d == 1) {
+            uint64_t filt = 0;
+            for (size_t k = 0; k < nc; k++)
+                filt |= 1ull << (syms[k] & 63);
+            s->root_info[it.sym].filt = filt;
+        }
         uint32_t base = find_base(&b, syms, nc);
         if ((err = grow(&b, base + syms[nc - 1] + nsym + 2)) < 0)
             goto out;
@@ -294,7 +306,7 @@ int wp_scan__ac_build(struct wp_scanner *s, const wp_ac_pattern *pats, size_t n)
                     goto out;
                 }
             }
-            q[qlen++] = (qitem){glo[k], glo[k + 1], d + 1, t};
+            q[qlen++] = (qitem){glo[k], glo[k + 1], d + 1, t, c};
         }
     }
     /* Any base + symbol of a reachable state must stay inside the array. */
@@ -312,17 +324,13 @@ int wp_scan__ac_build(struct wp_scanner *s, const wp_ac_pattern *pats, size_t n)
     if ((t = realloc(s->dict, (size_t)size * sizeof *t)))
         s->dict = t;
     s->da_size = size;
-    s->root_next = malloc(((size_t)nsym + 1) * sizeof *s->root_next);
-    if (!s->root_next) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (uint32_t c = 0; c <= nsym; c++) {
-        uint32_t u = c ? child_of(s, WP_DA_ROOT, c) : UINT32_MAX;
-        s->root_next[c] = u == UINT32_MAX ? WP_DA_ROOT : u;
+    for (uint32_t c = 1; c <= nsym; c++) {
+        uint32_t u = child_of(s, WP_DA_ROOT, c);
+        if (u != UINT32_MAX)
+            s->root_info[c].state = (s->da[u].base & WP_DA_OUT) | u;
     }
     s->memory += (size_t)size * (sizeof *s->da + 3 * sizeof(uint32_t)) +
-                 ((size_t)nsym + 1) * sizeof *s->root_next;
+                 ((size_t)nsym + 1) * sizeof *s->root_info;
 out:
     free(b.used);
     free(q);

@@ -1,448 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The engine's public face: compiling a lexicon, the fused decode-fold-match scan loop,
- * regexes, allow entries, verdict, masking, scanner references and the tenant slot. */
+/* The engine's public face: scanner references, the fused decode-fold-match scan loop,
+ * regexes, allow entries, verdict, masking and the tenant slot (compiling is compile.c). */
 #include "scan/scan_int.h"
 #include "util/error.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- compiling ---- */
-
-typedef struct strpool {
-    char *buf;
-    size_t len, cap;
-    uint32_t *hash; /* interned categories: offset + 1, 0 empty */
-    size_t hcap, hn;
-} strpool;
-
-static int pool_add(strpool *p, const char *s, size_t n, uint32_t *off)
-{
-    if (p->len + n + 1 > p->cap) {
-        size_t cap = p->cap ? p->cap : 4096;
-        while (cap < p->len + n + 1)
-            cap *= 2;
-        char *b = realloc(p->buf, cap);
-        if (!b)
-            return wp_error_set(WP_ENOMEM, "out of memory");
-        p->buf = b;
-        p->cap = cap;
-    }
-    memcpy(p->buf + p->len, s, n);
-    p->buf[p->len + n] = '\0';
-    *off = (uint32_t)p->len;
-    p->len += n + 1;
-    return 0;
-}
-
-static uint32_t str_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
-
-/* Categories repeat on most lines: store each once. */
-static int pool_intern(strpool *p, const char *s, size_t n, uint32_t *off)
-{
-    if (p->hn * 2 >= p->hcap) {
-        size_t ncap = p->hcap ? p->hcap * 2 : 64;
-        uint32_t *nh = calloc(ncap, sizeof *nh);
-        if (!nh)
-            return wp_error_set(WP_ENOMEM, "out of memory");
-        for (size_t i = 0; i < p->hcap; i++) {
-            if (!p->hash[i])
-                continue;
-            const char *e = p->buf + p->hash[i] - 1;
-            size_t k = str_hash(e, strlen(e)) & (ncap - 1);
-            while (nh[k])
-                k = (k + 1) & (ncap - 1);
-            nh[k] = p->hash[i];
-        }
-        free(p->hash);
-        p->hash = nh;
-        p->hcap = ncap;
-    }
-    size_t k = str_hash(s, n) & (p->hcap - 1);
-    while (p->hash[k]) {
-        const char *e = p->buf + p->hash[k] - 1;
-        if (!strncmp(e, s, n) && e[n] == '\0') {
-            *off = p->hash[k] - 1;
-            return 0;
-        }
-        k = (k + 1) & (p->hcap - 1);
-    }
-    int err = pool_add(p, s, n, off);
-    if (err < 0)
-        return err;
-    p->hash[k] = *off + 1;
-    p->hn++;
-    return 0;
-}
-
-/* The symbols (folded codepoints, or raw ones) of a literal, noise dropped. */
-static size_t fold_literal(const char *s, size_t n, bool raw, uint32_t *out)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        size_t k = wp_utf8_decode(p + i, n - i, &cp);
-        if (k == 0)
-            return 0; /* the parser let no invalid UTF-8 through */
-        i += k;
-        if (raw)
-            out[o++] = cp;
-        else
-            o += wp_fold_cp(cp, out + o);
-    }
-    return o;
-}
-
-/* A regex is matched on normalized text: its non-ASCII characters are folded the same
- * way where they fold to one letter or digit, so "re:返[0-9]個點" works (not after a
- * backslash, where folding could turn a literal into a class). off_map[i] is where byte i
- * of the result came from, to report compile errors at offsets of the pattern as written.
- * raw: copied as is. */
-static int prepare_regex(const char *s, size_t n, bool raw, char **out, size_t *olen,
-                         size_t **off_map)
-{
-    char *b = malloc(n * 4 + 1);
-    size_t *m = malloc((n * 4 + 1) * sizeof *m);
-    if (!b || !m) {
-        free(b);
-        free(m);
-        return wp_error_set(WP_ENOMEM, "out of memory");
-    }
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0;
-    bool escaped = false;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp, f[WP_FOLD_MAX_EXPAND];
-        size_t k = wp_utf8_decode(p + i, n - i, &cp);
-        if (k == 0)
-            k = 1, cp = p[i];
-        uint32_t use = cp;
-        if (!raw && !escaped && cp >= 0x80 && wp_fold_cp(cp, f) == 1 &&
-            (f[0] >= 0x80 || (f[0] | 0x20) - 'a' < 26 || f[0] - '0' < 10))
-            use = f[0];
-        size_t w = k;
-        if (use == cp)
-            memcpy(b + o, s + i, k);
-        else
-            w = wp_utf8_encode(use, b + o);
-        for (size_t j = 0; j < w; j++)
-            m[o + j] = i;
-        escaped = cp == '\\' && !escaped;
-        o += w;
-        i += k;
-    }
-    m[o] = n;
-    b[o] = '\0';
-    *out = b;
-    *olen = o;
-    *off_map = m;
-    return 0;
-}
-
-static int compile_regex(pcre2_code **out, const wp_lex_line *l, bool raw, const char *src)
-{
-    char *pat = NULL;
-    size_t plen = 0, *map = NULL;
-    int err, ecode;
-    PCRE2_SIZE eoff;
-    /* normalized text is lower case: a regex written with capitals must still match it */
-    uint32_t opts = PCRE2_UTF | PCRE2_UCP | (raw ? PCRE2_MATCH_INVALID_UTF : PCRE2_CASELESS);
-    if ((err = prepare_regex(l->body, l->body_len, raw, &pat, &plen, &map)) < 0)
-        return err;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, plen, opts, &ecode, &eoff, NULL);
-    if (!code) {
-        PCRE2_UCHAR msg[256];
-        if (pcre2_get_error_message(ecode, msg, sizeof msg) < 0)
-            msg[0] = '\0';
-        size_t at = eoff <= plen ? map[eoff] : l->body_len;
-        err = wp_error_set(WP_EINVAL, "%s:%u: bad regex: %s at offset %zu", src, l->line,
-                           (const char *)msg, at);
-        goto out;
-    }
-    (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* the interpreter stays as fallback */
-    *out = code;
-out:
-    free(pat);
-    free(map);
-    return err;
-}
-
-typedef struct compiling {
-    wp_lex_line *lines;
-    size_t nlines;
-    wp_ac_pattern *pats; /* literal and allow lines; .entry is the line index first */
-    size_t npats;
-    uint32_t *cps; /* the symbols of all of them */
-    size_t ncps, cpcap;
-    pcre2_code **codes; /* per line, regexes only */
-    uint32_t *symid;    /* per codepoint */
-    uint32_t *line_entry;
-    bool *dropped;
-    strpool pool;
-} compiling;
-
-static int cmp_pat(const void *a, const void *b)
-{
-    const wp_ac_pattern *x = a, *y = b;
-    uint32_t n = x->len < y->len ? x->len : y->len;
-    for (uint32_t i = 0; i < n; i++)
-        if (x->sym[i] != y->sym[i])
-            return x->sym[i] < y->sym[i] ? -1 : 1;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
-    return x->entry < y->entry ? -1 : x->entry > y->entry;
-}
-
-static int cmp_regex_line(const void *a, const void *b)
-{
-    const wp_lex_line *x = *(const wp_lex_line *const *)a, *y = *(const wp_lex_line *const *)b;
-    size_t n = x->body_len < y->body_len ? x->body_len : y->body_len;
-    int c = memcmp(x->body, y->body, n);
-    if (c)
-        return c;
-    if (x->body_len != y->body_len)
-        return x->body_len < y->body_len ? -1 : 1;
-    return x->line < y->line ? -1 : x->line > y->line;
-}
-
-static int cmp_freq(const void *a, const void *b)
-{
-    const uint64_t *x = a, *y = b;
-    return *x > *y ? -1 : *x < *y;
-}
-
-/* Give the codepoints used by literals dense symbol ids, the most frequent first. */
-static int assign_symbols(compiling *c, struct wp_scanner *s)
-{
-    c->symid = calloc(0x110000, sizeof *c->symid);
-    if (!c->symid)
-        return wp_error_set(WP_ENOMEM, "out of memory");
-    size_t distinct = 0;
-    for (size_t i = 0; i < c->ncps; i++)
-        if (c->symid[c->cps[i]]++ == 0)
-            distinct++;
-    uint64_t *f = malloc((distinct + 1) * sizeof *f);
-    if (!f)
-        return wp_error_set(WP_ENOMEM, "out of memory");
-    size_t k = 0;
-    for (uint32_t cp = 0; cp < 0x110000; cp++)
-        if (c->symid[cp])
-            f[k++] = ((uint64_t)c->symid[cp] << 21) | cp;
-    qsort(f, k, sizeof *f, cmp_freq);
-    for (size_t i = 0; i < k; i++)
-        c->symid[f[i] & 0x1FFFFF] = (uint32_t)(i + 1);
-    free(f);
-    for (size_t i = 0; i < c->ncps; i++)
-        c->cps[i] = c->symid[c->cps[i]];
-    s->nsym = (uint32_t)k;
-    return 0;
-}
-
-static int add_cps(compiling *c, const uint32_t *cps, size_t n)
-{
-    if (c->ncps + n > c->cpcap) {
-        size_t cap = c->cpcap ? c->cpcap : 4096;
-        while (cap < c->ncps + n)
-            cap *= 2;
-        uint32_t *t = realloc(c->cps, cap * sizeof *t);
-        if (!t)
-            return wp_error_set(WP_ENOMEM, "out of memory");
-        c->cps = t;
-        c->cpcap = cap;
-    }
-    memcpy(c->cps + c->ncps, cps, n * sizeof *cps);
-    c->ncps += n;
-    return 0;
-}
-
-static void scanner_free(struct wp_scanner *s)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->nre; i++)
-        pcre2_code_free(s->re[i].code);
-    free(s->re);
-    free(s->pages);
-    free(s->da);
-    free(s->fail);
-    free(s->out);
-    free(s->dict);
-    free(s->root_next);
-    free(s->entries);
-    free(s->strings);
-    free(s);
-}
-
-static int build(compiling *c, struct wp_scanner *s, const char *src)
-{
-    bool raw = s->flags & WP_SCAN_NO_NORMALIZE;
-    uint32_t tmp[WP_SCAN_MAX_PATTERN_BYTES * WP_FOLD_MAX_EXPAND];
-    int err;
-    size_t nre = 0;
-
-    c->pats = malloc((c->nlines + 1) * sizeof *c->pats);
-    c->codes = calloc(c->nlines + 1, sizeof *c->codes);
-    c->dropped = calloc(c->nlines + 1, sizeof *c->dropped);
-    c->line_entry = malloc((c->nlines + 1) * sizeof *c->line_entry);
-    if (!c->pats || !c->codes || !c->dropped || !c->line_entry)
-        return wp_error_set(WP_ENOMEM, "out of memory");
-    /* first pass: fold literals (offsets into cps for now), compile regexes */
-    for (size_t i = 0; i < c->nlines; i++) {
-        const wp_lex_line *l = &c->lines[i];
-        if (l->kind == WP_ENTRY_REGEX) {
-            if ((err = compile_regex(&c->codes[i], l, raw, src)) < 0)
-                return err;
-            nre++;
-            continue;
-        }
-        size_t n = fold_literal(l->body, l->body_len, raw, tmp);
-        if (n == 0) {
-            int shown = l->body_len > 40 ? 40 : (int)l->body_len;
-            return wp_error_set(WP_EINVAL, "%s:%u: pattern '%.*s' has no letters or digits", src,
-                                l->line, shown, l->body);
-        }
-        wp_ac_pattern *p = &c->pats[c->npats++];
-        p->sym = (const uint32_t *)(uintptr_t)c->ncps;
-        p->len = (uint32_t)n;
-        p->entry = (uint32_t)i;
-        if ((err = add_cps(c, tmp, n)) < 0)
-            return err;
-    }
-    for (size_t i = 0; i < c->npats; i++)
-        c->pats[i].sym = c->cps + (uintptr_t)c->pats[i].sym;
-    /* the same regex twice: the last line wins, as for literals */
-    if (nre > 1) {
-        const wp_lex_line **idx = malloc(nre * sizeof *idx);
-        if (!idx)
-            return wp_error_set(WP_ENOMEM, "out of memory");
-        size_t k = 0;
-        for (size_t i = 0; i < c->nlines; i++)
-            if (c->lines[i].kind == WP_ENTRY_REGEX)
-                idx[k++] = &c->lines[i];
-        qsort(idx, k, sizeof *idx, cmp_regex_line);
-        for (size_t i = 0; i + 1 < k; i++) {
-            const wp_lex_line *x = idx[i], *y = idx[i + 1];
-            if (x->body_len == y->body_len && !memcmp(x->body, y->body, x->body_len)) {
-                c->dropped[x - c->lines] = true;
-                nre--;
-            }
-        }
-        free(idx);
-    }
-    if ((err = assign_symbols(c, s)) < 0)
-        return err;
-    /* duplicates (equal after folding): the last line wins */
-    qsort(c->pats, c->npats, sizeof *c->pats, cmp_pat);
-    size_t kept = 0;
-    for (size_t i = 0; i < c->npats; i++) {
-        if (i + 1 < c->npats && c->pats[i].len == c->pats[i + 1].len &&
-            !memcmp(c->pats[i].sym, c->pats[i + 1].sym, c->pats[i].len * sizeof(uint32_t))) {
-            c->dropped[c->pats[i].entry] = true;
-            continue;
-        }
-        c->pats[kept++] = c->pats[i];
-    }
-    c->npats = kept;
-    /* entries, in lexicon order */
-    size_t ne = 0;
-    for (size_t i = 0; i < c->nlines; i++)
-        if (!c->dropped[i])
-            c->line_entry[i] = (uint32_t)ne++;
-    s->entries = calloc(ne + 1, sizeof *s->entries);
-    s->re = calloc(nre + 1, sizeof *s->re);
-    if (!s->entries || !s->re)
-        return wp_error_set(WP_ENOMEM, "out of memory");
-    uint32_t custom;
-    if ((err = pool_intern(&c->pool, "custom", 6, &custom)) < 0)
-        return err;
-    for (size_t i = 0; i < c->nlines; i++) {
-        if (c->dropped[i])
-            continue;
-        const wp_lex_line *l = &c->lines[i];
-        wp_scan_entry *e = &s->entries[s->nentries++];
-        e->line = l->line;
-        e->action = l->action;
-        e->kind = l->kind;
-        e->category = custom;
-        if (l->category && (err = pool_intern(&c->pool, l->category, l->category_len,
-                                              &e->category)) < 0)
-            return err;
-        if ((err = pool_add(&c->pool, l->pattern, l->pattern_len, &e->pattern)) < 0)
-            return err;
-        if (l->kind == WP_ENTRY_REGEX) {
-            s->re[s->nre].code = c->codes[i];
-            s->re[s->nre++].entry = (uint32_t)(s->nentries - 1);
-            c->codes[i] = NULL;
-        }
-        if (l->kind == WP_ENTRY_ALLOW)
-            s->has_allow = true;
-    }
-    for (size_t i = 0; i < c->npats; i++) {
-        c->pats[i].entry = c->line_entry[c->pats[i].entry];
-        s->entries[c->pats[i].entry].nsym = (uint16_t)c->pats[i].len;
-        if (c->pats[i].len > s->maxlen)
-            s->maxlen = c->pats[i].len;
-    }
-    s->strings = c->pool.buf;
-    s->strings_len = c->pool.len;
-    c->pool.buf = NULL;
-    s->memory += sizeof *s + ne * sizeof *s->entries + nre * sizeof *s->re + c->pool.cap;
-    for (size_t i = 0; i < s->nre; i++) {
-        size_t sz = 0;
-        if (pcre2_pattern_info(s->re[i].code, PCRE2_INFO_SIZE, &sz) == 0)
-            s->memory += sz;
-        if (pcre2_pattern_info(s->re[i].code, PCRE2_INFO_JITSIZE, &sz) == 0)
-            s->memory += sz;
-    }
-    if ((err = wp_scan__cptable_build(s, c->symid, raw)) < 0)
-        return err;
-    return wp_scan__ac_build(s, c->pats, c->npats);
-}
-
-int wp_scan_compile(wp_scanner **out, const char *lex, size_t len, const wp_scan_options *opts)
-{
-    const char *src = opts && opts->source_name ? opts->source_name : "lexicon";
-    compiling c = {0};
-    int err;
-    struct wp_scanner *s = calloc(1, sizeof *s);
-    if (!s)
-        return wp_error_set(WP_ENOMEM, "out of memory");
-    atomic_init(&s->refs, 1);
-    s->flags = opts ? opts->flags : 0;
-    /* a byte that is not UTF-8 is noise, except in raw mode where it breaks a match */
-    s->invalid_entry = (s->flags & WP_SCAN_NO_NORMALIZE) ? ((uint32_t)WP_FC_BREAK << 24)
-                                                         : (((uint32_t)WP_FC_BREAK << 24) |
-                                                            WP_SYM_NOISE);
-    if ((err = wp_scan__lex_parse(&c.lines, &c.nlines, lex, len, src)) < 0)
-        goto out;
-    err = build(&c, s, src);
-out:
-    for (size_t i = 0; c.codes && i < c.nlines; i++)
-        pcre2_code_free(c.codes[i]);
-    free(c.codes);
-    free(c.lines);
-    free(c.pats);
-    free(c.cps);
-    free(c.symid);
-    free(c.dropped);
-    free(c.line_entry);
-    free(c.pool.buf);
-    free(c.pool.hash);
-    if (err < 0) {
-        scanner_free(s);
-        return err;
-    }
-    *out = s;
-    return 0;
-}
 
 wp_scanner *wp_scanner_ref(wp_scanner *s)
 {
@@ -453,7 +17,7 @@ wp_scanner *wp_scanner_ref(wp_scanner *s)
 void wp_scanner_unref(wp_scanner *s)
 {
     if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
-        scanner_free(s);
+        wp_scan__scanner_free(s);
 }
 
 size_t wp_scanner_pattern_count(const wp_scanner *s)
@@ -497,6 +61,7 @@ void wp_scan_result_release(wp_scan_result *r)
         free(sc->allows);
         wp_scan__norm_release(&sc->norm);
         pcre2_match_data_free(sc->md);
+        pcre2_match_context_free(sc->mctx);
         free(sc);
     }
     free(r->matches);
@@ -558,18 +123,26 @@ static int scratch_prepare(const struct wp_scanner *s, wp_scan_result *r)
      * by an earlier scan can be taken for one of this scan (64 bits do not wrap). */
     sc->qbase = sc->qnext + sc->ring_size;
     if (s->nre && !sc->md) {
+        /* a backtracking regex gives up on a text after this many steps, not hang on it */
+        sc->mctx = pcre2_match_context_create(NULL);
         sc->md = pcre2_match_data_create(1, NULL);
-        if (!sc->md)
+        if (!sc->md || !sc->mctx)
             return wp_error_set(WP_ENOMEM, "out of memory");
+        pcre2_set_match_limit(sc->mctx, WP_SCAN_REGEX_MATCH_LIMIT);
     }
     sc->nallow = 0;
+    sc->dropped = 0;
     sc->err = 0;
     r->n = 0;
     r->action = WP_SCAN_NONE;
     return 0;
 }
 
-/* A literal ending at symbol position pos: keep only the longest one per start. */
+/* A literal (or allow entry) starting at symbol position q, longer than any seen at q.
+ * Per start, only the longest is kept, except that a shorter one stays when its action is
+ * stronger than that of every longer one: the verdict never loses an action. So each start
+ * keeps at most one match per action, longer ones with weaker actions; allow entries keep
+ * only the longest. Dropped matches are marked (pattern NULL) and removed after the loop. */
 static void record(const struct wp_scanner *s, wp_scan_result *r, wp_scan_scratch *sc,
                    const wp_scan_entry *e, size_t q, uint32_t start, uint32_t end)
 {
@@ -577,29 +150,39 @@ static void record(const struct wp_scanner *s, wp_scan_result *r, wp_scan_scratc
     wp_scan_slot_rec *slot = (allow ? sc->aslots : sc->slots) + (q & (sc->ring_size - 1));
     wp_scan_match m = {s->strings + e->pattern, s->strings + e->category,
                        (enum wp_scan_action)e->action, start, end};
-    if (slot->q == q) {
-        /* the same start seen at an earlier end: this one is longer */
-        (allow ? sc->allows : r->matches)[slot->idx] = m;
-        return;
+    if (slot->q != q) {
+        slot->q = q;
+        for (int a = 0; a <= WP_SCAN_BLOCK; a++)
+            slot->idx[a] = UINT32_MAX;
+    }
+    unsigned level = allow ? 0 : e->action;
+    for (unsigned a = 0; a <= level; a++) {
+        if (slot->idx[a] == UINT32_MAX)
+            continue;
+        if (allow) {
+            sc->allows[slot->idx[a]] = m;
+            return;
+        }
+        r->matches[slot->idx[a]].pattern = NULL;
+        sc->dropped++;
+        slot->idx[a] = UINT32_MAX;
     }
     int err;
     if (allow) {
         err = grow_matches(&sc->allows, &sc->allow_cap, sc->nallow);
         if (!err) {
-            slot->idx = (uint32_t)sc->nallow;
+            slot->idx[0] = (uint32_t)sc->nallow;
             sc->allows[sc->nallow++] = m;
         }
     } else {
         err = grow_matches(&r->matches, &sc->cap, r->n);
         if (!err) {
-            slot->idx = (uint32_t)r->n;
+            slot->idx[level] = (uint32_t)r->n;
             r->matches[r->n++] = m;
         }
     }
     if (err < 0)
         sc->err = err;
-    else
-        slot->q = q;
 }
 
 static __attribute__((noinline)) void emit(const struct wp_scanner *s, wp_scan_result *r,
@@ -630,22 +213,34 @@ static __attribute__((noinline)) uint32_t ac_slow(const struct wp_scanner *s, ui
     }
 }
 
-/* One transition. Most states fail to the root, whose row is dense, so a missing child
- * costs one more load, not a walk. Symbol 0 (a character in no pattern) is never a child
- * and root_next[0] is the root. Branches, not conditional moves: they are predictable
- * enough that speculation past them beats a dependency chain through the state. */
-static inline uint32_t ac_step(const struct wp_scanner *s, const wp_da_cell *da,
-                               const uint32_t *root_next, uint32_t st, uint32_t c)
+/* One automaton step from *st by symbol c; returns the new state's base word (its OUT
+ * flag says whether to emit). Most of the time *st is a child of the root with no child
+ * for c, and the root's row (root_info, small and hot in cache) holds both the next
+ * state and a filter of that state's children, so the common step touches no cell of the
+ * double array at all. Only when the filter lets c through is the cell looked at; past
+ * the first level the filter is all ones. Branches, not conditional moves: they are
+ * predictable enough that speculation beats a dependency chain through the state. */
+static inline __attribute__((always_inline)) uint32_t
+ac_step(const struct wp_scanner *s, const wp_da_cell *da, const wp_root_info *root_info,
+        const uint32_t *fail, uint32_t *st, uint64_t *filt, uint32_t c)
 {
-    if (st == WP_DA_ROOT)
-        return root_next[c];
-    uint32_t b = da[st].base;
-    uint32_t t = (b & WP_DA_BASE) + c;
-    if (da[t].check == st)
-        return t;
-    if (b & WP_DA_FAILROOT)
-        return root_next[c];
-    return ac_slow(s, s->fail[st], c);
+    if (*filt & (1ull << (c & 63))) {
+        uint32_t b = da[*st].base, t = (b & WP_DA_BASE) + c;
+        if (da[t].check == *st) {
+            *st = t;
+            *filt = ~0ull;
+            return da[t].base;
+        }
+        if (!(b & WP_DA_FAILROOT)) {
+            *st = ac_slow(s, fail[*st], c);
+            *filt = *st == WP_DA_ROOT ? 0 : ~0ull;
+            return da[*st].base;
+        }
+    }
+    const wp_root_info *ri = &root_info[c];
+    *st = ri->state & WP_DA_BASE;
+    *filt = ri->filt;
+    return ri->state;
 }
 
 /* The hot loop: decode, fold (one table lookup), step the automaton, feed the PII
@@ -655,22 +250,22 @@ scan_loop(const struct wp_scanner *s, const unsigned char *p, size_t len, wp_sca
           wp_scan_scratch *sc, bool pii)
 {
     const wp_da_cell *da = s->da;
-    const uint32_t *root_next = s->root_next;
+    const wp_root_info *root_info = s->root_info;
+    const uint32_t *fail = s->fail;
     const uint32_t *pagemap = s->pagemap, *pages = s->pages;
     uint32_t *ring = sc->ring;
     const size_t rm = sc->ring_size - 1;
     wp_pii *pp = &sc->pii;
     uint32_t st = WP_DA_ROOT;
+    uint64_t filt = 0; /* symbols (mod 64) that may be children of st; 0 at the root */
     size_t pos = sc->qbase;
     bool active = false; /* a PII detector is inside something: feed it every character */
 
-    /* one folded character: ring, automaton, outputs, PII */
 #define STEP_CHAR(entry)                                                                   \
     do {                                                                                   \
         uint32_t sym_ = (entry)&WP_SYM_MASK;                                               \
         ring[pos & rm] = start;                                                            \
-        st = ac_step(s, da, root_next, st, sym_);                      \
-        if (da[st].base & WP_DA_OUT)                                                       \
+        if (ac_step(s, da, root_info, fail, &st, &filt, sym_) & WP_DA_OUT)                 \
             emit(s, r, sc, st, pos, (uint32_t)i);                                          \
         pos++;                                                                             \
         if (pii) {                                                                         \
@@ -742,7 +337,7 @@ static int run_regexes(const struct wp_scanner *s, const char *text, size_t len,
         const wp_scan_entry *e = &s->entries[s->re[i].entry];
         size_t off = 0;
         while (off <= n) {
-            int rc = pcre2_match(s->re[i].code, (PCRE2_SPTR)subj, n, off, opts, sc->md, NULL);
+            int rc = pcre2_match(s->re[i].code, (PCRE2_SPTR)subj, n, off, opts, sc->md, sc->mctx);
             if (rc < 0)
                 break; /* no match, or a limit hit: this regex is done with this text */
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sc->md);
@@ -811,6 +406,13 @@ int wp_scan_run(const wp_scanner *s, const char *text, size_t len, wp_scan_resul
     if (sc->err < 0) {
         r->n = 0;
         return sc->err;
+    }
+    if (sc->dropped) {
+        size_t kept = 0;
+        for (size_t i = 0; i < r->n; i++)
+            if (r->matches[i].pattern)
+                r->matches[kept++] = r->matches[i];
+        r->n = kept;
     }
     if (s->nre && (err = run_regexes(s, text, len, r, sc)) < 0) {
         r->n = 0;

@@ -88,7 +88,9 @@ int wp_scan_run(const wp_scanner *s, const char *text, size_t len, wp_scan_resul
 int wp_scan_mask(wp_buf *out, const char *text, size_t len, const wp_scan_result *r);
 
 /* Append to out the normalized form of text that matching sees: folded (NFKC, case,
- * traditional to simplified, styled digits and letters) with noise removed. */
+ * traditional to simplified, styled digits and letters) with noise removed.
+ * @return 0, or WP_ELIMIT / WP_ENOMEM from out (what was appended stays).
+ * Caller owns out. */
 int wp_scan_normalize(wp_buf *out, const char *text, size_t len);
 
 /* "none", "mask", "alert", "block". */

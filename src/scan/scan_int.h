@@ -15,6 +15,7 @@
 #include "scan/scan.h"
 
 #define WP_SCAN_MAX_TEXT (16u << 20)
+#define WP_SCAN_REGEX_MATCH_LIMIT 10000000u
 
 /* ---- UTF-8 ---- */
 
@@ -164,6 +165,13 @@ typedef struct wp_scan_regex {
     uint32_t entry;
 } wp_scan_regex;
 
+/* One symbol's transition from the root: the state (with its OUT flag) and a filter of
+ * that state's children, bit (sym % 64) for each child symbol. */
+typedef struct wp_root_info {
+    uint64_t filt;
+    uint32_t state, pad;
+} wp_root_info;
+
 struct wp_scanner {
     atomic_size_t refs;
     unsigned flags;
@@ -176,7 +184,7 @@ struct wp_scanner {
     uint32_t *fail; /* failure link of each state */
     uint32_t *out;  /* entry index + 1 of the literal ending at the state, or 0 */
     uint32_t *dict; /* the next state on the failure chain that has an out, or 0 */
-    uint32_t *root_next; /* the root's transitions, dense: nsym + 1 entries */
+    wp_root_info *root_info; /* the root's row, dense: nsym + 1 entries */
     uint32_t da_size;
     uint32_t nsym;
     uint32_t maxlen; /* longest literal, in symbols */
@@ -184,17 +192,12 @@ struct wp_scanner {
     wp_scan_entry *entries;
     size_t nentries; /* as compiled: duplicates dropped */
     char *strings;
-    size_t strings_len;
     wp_scan_regex *re;
     size_t nre;
-    bool has_allow;
     size_t memory;
 };
 
-static inline uint32_t wp_scanner_entry_of(const struct wp_scanner *s, uint32_t cp)
-{
-    return s->pages[s->pagemap[cp >> WP_FOLD_PAGE_SHIFT] + (cp & (WP_FOLD_PAGE_SIZE - 1))];
-}
+void wp_scan__scanner_free(struct wp_scanner *s);
 
 /* ---- lexicon parsing (lexicon.c) ---- */
 
@@ -252,8 +255,8 @@ typedef struct wp_pii {
 } wp_pii;
 
 typedef struct wp_scan_slot_rec {
-    size_t q;     /* symbol position where the match starts */
-    uint32_t idx; /* its index in the match list */
+    size_t q;        /* symbol position where the matches start */
+    uint32_t idx[4]; /* per action, the index of the match in the list, or UINT32_MAX */
 } wp_scan_slot_rec;
 
 typedef struct wp_scan_scratch {
@@ -264,8 +267,10 @@ typedef struct wp_scan_scratch {
     size_t qbase, qnext; /* first symbol position of this scan, and after the last one */
     wp_scan_match *allows;
     size_t nallow, allow_cap;
+    size_t dropped; /* matches marked dropped (pattern NULL) by record() */
     wp_scan_norm norm;
     pcre2_match_data *md;
+    pcre2_match_context *mctx;
     wp_pii pii;
     int err;
 } wp_scan_scratch;

@@ -186,7 +186,7 @@ int wp_grams__find(size_t (**out)[2], size_t *n, const char *text, size_t len, c
 {
     cpx *t = NULL, *p = NULL;
     size_t nt = 0, np = 0, found = 0, cap = 0;
-    size_t (*hits)[2] = NULL;
+    size_t(*hits)[2] = NULL;
     int err;
 
     *out = NULL;

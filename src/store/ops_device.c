@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEVICE_COLUMNS                                                                           \
-    "d.id, d.tenant_id, d.employee_id, d.serial, d.model, d.acked_seq, d.revoked, d.created_us," \
+#define DEVICE_COLUMNS                                                                             \
+    "d.id, d.tenant_id, d.employee_id, d.serial, d.model, d.acked_seq, d.revoked, d.created_us,"   \
     " d.last_seen_us"
 
 /* The one answer for every failed enrollment or authentication: a caller learns nothing about

@@ -113,11 +113,11 @@ int wp_store_employee_find_login(wp_store *st, wp_employee *out, char **out_hash
  * the tenant policy. src/ingest writes through wp_store_events_apply(); the console reads
  * through the *_list/_get functions. Lists are newest first with an opaque cursor. */
 
-#define WP_ARCHIVE_FIELD_MAX 256         /* bytes: ids, names, channels, chats, msgtypes, ... */
-#define WP_ARCHIVE_TEXT_MAX (64 * 1024)  /* bytes of text in one message */
-#define WP_ARCHIVE_PHONE_MAX 32          /* bytes of a normalized phone number */
-#define WP_ARCHIVE_WORD_MAX 32           /* bytes: grade, stage, alert kind and status */
-#define WP_ARCHIVE_CURSOR_MAX 64         /* bytes of a cursor, with its NUL */
+#define WP_ARCHIVE_FIELD_MAX 256        /* bytes: ids, names, channels, chats, msgtypes, ... */
+#define WP_ARCHIVE_TEXT_MAX (64 * 1024) /* bytes of text in one message */
+#define WP_ARCHIVE_PHONE_MAX 32         /* bytes of a normalized phone number */
+#define WP_ARCHIVE_WORD_MAX 32          /* bytes: grade, stage, alert kind and status */
+#define WP_ARCHIVE_CURSOR_MAX 64        /* bytes of a cursor, with its NUL */
 #define WP_PAGE_DEFAULT 50
 #define WP_PAGE_MAX 200
 #define WP_MONEY_ALERT_DEFAULT_FEN 500000 /* 5,000 yuan */
@@ -204,18 +204,18 @@ typedef struct wp_alert_draft {
     const char *action;   /* sensitive_word: "alert" | "block"; NULL otherwise */
     const char *matched;  /* sensitive_word: the original slice of the text; NULL otherwise */
     size_t matched_len;
-    int64_t start, end;   /* byte offsets of matched in the text; -1 when none */
+    int64_t start, end;     /* byte offsets of matched in the text; -1 when none */
     char id[WP_ID_LEN + 1]; /* out: set when the alert is stored */
 } wp_alert_draft;
 
 /* One validated event. Every pointer is borrowed (from the parsed request) for the call. */
 typedef struct wp_event {
-    int64_t seq;            /* 0 when the event had no usable seq (rejected only) */
+    int64_t seq; /* 0 when the event had no usable seq (rejected only) */
     enum wp_event_type type;
-    const char *reason;     /* WP_EVENT_REJECTED: why, one line */
-    const char *raw;        /* the event as JSON text, kept on every row; never NULL */
+    const char *reason; /* WP_EVENT_REJECTED: why, one line */
+    const char *raw;    /* the event as JSON text, kept on every row; never NULL */
     int64_t ts_us;
-    const char *channel;    /* message, contact; calls: "phone" */
+    const char *channel; /* message, contact; calls: "phone" */
     enum wp_direction direction;
     wp_peer peer;
     /* message */
@@ -319,12 +319,12 @@ typedef struct wp_message {
 
 typedef struct wp_message_filter {
     const char *tenant_id;
-    const char *q;           /* NULL or "": any; else a substring of the text (ASCII and
-                              * Unicode simple case folded), one character included */
-    const char *customer_id; /* NULL: any */
-    const char *employee_id; /* NULL: any */
-    const char *channel;     /* NULL: any */
-    int64_t from_us, to_us;  /* ts range [from, to); 0: open */
+    const char *q;                 /* NULL or "": any; else a substring of the text (ASCII and
+                                    * Unicode simple case folded), one character included */
+    const char *customer_id;       /* NULL: any */
+    const char *employee_id;       /* NULL: any */
+    const char *channel;           /* NULL: any */
+    int64_t from_us, to_us;        /* ts range [from, to); 0: open */
     const char *scope_org_path;    /* NULL: any; else the employee's org unit in that subtree */
     const char *scope_employee_id; /* NULL: any; else the employee's own or its customers' */
     const char *cursor;
@@ -357,9 +357,9 @@ typedef struct wp_alert {
     char kind[WP_ARCHIVE_WORD_MAX + 1];
     enum wp_alert_status status;
     char employee_id[WP_ID_LEN + 1];
-    char device_id[WP_ID_LEN + 1];   /* "" when none */
-    char customer_id[WP_ID_LEN + 1]; /* "" when none */
-    char message_id[WP_ID_LEN + 1];  /* "" when not raised by a message */
+    char device_id[WP_ID_LEN + 1];                     /* "" when none */
+    char customer_id[WP_ID_LEN + 1];                   /* "" when none */
+    char message_id[WP_ID_LEN + 1];                    /* "" when not raised by a message */
     const char *category, *pattern, *action, *matched; /* NULL when none; owned by the page */
     int64_t start, end; /* of matched in the message text; -1 when none */
 } wp_alert;

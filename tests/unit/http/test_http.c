@@ -80,6 +80,92 @@ static int h_slow(wp_http_ctx *ctx)
     return wp_http_reply_json(ctx, 200, json_pack("{s:s}", "slow", "done"));
 }
 
+/* --- the rights check and streamed bodies ------------------------------------------------ */
+
+static atomic_int auth_calls, sink_releases;
+
+/* A stand-in for the application's check: "good" is alice, who may do anything; "reader" is
+ * bob, who may only read (403 otherwise); anything else is unknown (401). */
+static int t_authorize(wp_http_ctx *ctx)
+{
+    atomic_fetch_add(&auth_calls, 1);
+    const char *b = wp_http_bearer(ctx);
+    if (b && !strcmp(b, "good")) {
+        ctx->auth = (void *)"alice";
+        return 0;
+    }
+    if (b && !strcmp(b, "reader")) {
+        if (ctx->route->right != WP_RIGHT_READ)
+            return wp_http_reply_fail(ctx, 403, "forbidden", NULL, "bob only reads");
+        ctx->auth = (void *)"bob";
+        return 0;
+    }
+    return wp_error_set(WP_EAUTH, "who are you");
+}
+
+static int h_who(wp_http_ctx *ctx)
+{
+    atomic_fetch_add(&handler_calls, 1);
+    return wp_http_reply_json(ctx, 200, json_pack("{s:s}", "who", (const char *)ctx->auth));
+}
+
+static int h_creds(wp_http_ctx *ctx)
+{
+    return wp_http_reply_json(ctx, 200,
+                              json_pack("{s:s?,s:s?}", "bearer", wp_http_bearer(ctx), "cookie",
+                                        wp_http_cookie(ctx, "c")));
+}
+
+#define STREAM_LIMIT 5000
+
+struct t_sink {
+    size_t bytes, pieces;
+    unsigned long sum;
+};
+
+static int t_sink_write(void *arg, const char *data, size_t len)
+{
+    struct t_sink *k = arg;
+    if (k->bytes + len > STREAM_LIMIT)
+        return wp_error_set(WP_ELIMIT, "over the stream limit");
+    for (size_t i = 0; i < len; i++)
+        k->sum += (unsigned char)data[i];
+    k->bytes += len;
+    k->pieces++;
+    return 0;
+}
+
+static int t_sink_end(wp_http_ctx *ctx, void *arg, int err)
+{
+    struct t_sink *k = arg;
+    if (err < 0)
+        return wp_error_set(err, "the stream stopped at %zu bytes", k->bytes);
+    return wp_http_reply_json(ctx, 201,
+                              json_pack("{s:I,s:I}", "bytes", (json_int_t)k->bytes, "sum",
+                                        (json_int_t)k->sum));
+}
+
+static void t_sink_release(void *arg)
+{
+    atomic_fetch_add(&sink_releases, 1);
+    free(arg);
+}
+
+static int h_stream(wp_http_ctx *ctx)
+{
+    atomic_fetch_add(&handler_calls, 1);
+    if (wp_http_query(ctx, "refuse"))
+        return wp_http_reply_fail(ctx, 409, "refused", NULL, "not this one");
+    if (wp_http_query(ctx, "nosink"))
+        return 0;
+    struct t_sink *k = calloc(1, sizeof *k);
+    if (!k)
+        return WP_ENOMEM;
+    wp_http_body_sink sink = {t_sink_write, t_sink_end, t_sink_release, k};
+    wp_http_body_sink_set(ctx, &sink);
+    return 0;
+}
+
 static const wp_http_route test_rows[] = {
     {"GET", "/t/items/{id}/sub/{name}", h_params, WP_RIGHT_PUBLIC, 0},
     {"POST", "/t/echo", h_echo, WP_RIGHT_PUBLIC, 0},
@@ -88,6 +174,11 @@ static const wp_http_route test_rows[] = {
     {"GET", "/t/noreply", h_noreply, WP_RIGHT_PUBLIC, 0},
     {"GET", "/t/admin", h_admin, WP_RIGHT_ADMIN, 0},
     {"GET", "/t/slow", h_slow, WP_RIGHT_PUBLIC, 0},
+    {"GET", "/t/who", h_who, WP_RIGHT_READ, 0},
+    {"POST", "/t/who", h_who, WP_RIGHT_WRITE, 0},
+    {"GET", "/t/creds", h_creds, WP_RIGHT_PUBLIC, 0},
+    {"PUT", "/t/stream", h_stream, WP_RIGHT_PUBLIC, WP_ROUTE_STREAM_BODY},
+    {"POST", "/t/stream", h_stream, WP_RIGHT_WRITE, WP_ROUTE_STREAM_BODY},
 };
 
 /* --- a server per test ----------------------------------------------------------------- */
@@ -99,6 +190,7 @@ static struct {
     wp_app app;
     char base[64];
     FILE *log;
+    int (*authorize)(wp_http_ctx *ctx);
 } T;
 
 static void on_stopping(void *arg)
@@ -126,6 +218,7 @@ static void start(size_t max_body)
     o.max_body_bytes = max_body;
     o.log_fd = fileno(T.log);
     o.on_stopping = on_stopping;
+    o.authorize = T.authorize;
     int err = wp_http_server_new(&T.srv, &o);
     if (err < 0)
         fail_msg("server: %s", wp_error_last());
@@ -142,11 +235,14 @@ static void reset_sems(void)
     sem_init(&slow_release, 0, 0);
     sem_init(&stopping, 0, 0);
     atomic_store(&handler_calls, 0);
+    atomic_store(&auth_calls, 0);
+    atomic_store(&sink_releases, 0);
 }
 
 static int setup(void **state)
 {
     reset_sems();
+    T.authorize = NULL;
     start(0);
     return 0;
 }
@@ -154,6 +250,16 @@ static int setup(void **state)
 static int setup_small_body(void **state)
 {
     reset_sems();
+    T.authorize = NULL;
+    start(1024);
+    return 0;
+}
+
+/* With the rights check, and a body limit that streamed routes must not be held to. */
+static int setup_auth(void **state)
+{
+    reset_sems();
+    T.authorize = t_authorize;
     start(1024);
     return 0;
 }
@@ -266,6 +372,8 @@ static CURLcode perform(CURL *c, struct resp *r, const char *method, const char 
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
+        if (strcmp(method, "POST"))
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
         if (mode & CHUNKED) {
             curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
             curl_easy_setopt(c, CURLOPT_READDATA, &up);
@@ -803,6 +911,160 @@ static void test_http_server__closed_rights(void **state)
     resp_free(&r);
 }
 
+static void test_http_server__authorize(void **state)
+{
+    struct resp r;
+    request(NULL, &r, "GET", "/t/who", NULL, 0, PLAIN, NULL);
+    assert_error(&r, 401, "unauthorized");
+    assert_string_equal(r.www_auth, "Bearer");
+    assert_string_equal(jstr(json_object_get(r.json, "error"), "message"), "who are you");
+    resp_free(&r);
+    request(NULL, &r, "GET", "/t/who", NULL, 0, PLAIN, "Authorization: Bearer nobody");
+    assert_error(&r, 401, "unauthorized");
+    resp_free(&r);
+    request(NULL, &r, "GET", "/t/who", NULL, 0, PLAIN, "Authorization: Basic Z29vZA==");
+    assert_error(&r, 401, "unauthorized");
+    resp_free(&r);
+    assert_int_equal(atomic_load(&handler_calls), 0);
+
+    /* ctx->auth reaches the handler */
+    request(NULL, &r, "GET", "/t/who", NULL, 0, PLAIN, "Authorization: Bearer good");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "who"), "alice");
+    resp_free(&r);
+    request(NULL, &r, "GET", "/t/who", NULL, 0, PLAIN, "Authorization:   bearer \t reader  ");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "who"), "bob");
+    resp_free(&r);
+
+    /* a reply of the check itself (403) stands, and the handler never runs, also when a
+     * body was announced */
+    int calls = atomic_load(&handler_calls);
+    request(NULL, &r, "POST", "/t/who", "{\"a\":1}", 7, EXPECT, "Authorization: Bearer reader");
+    assert_error(&r, 403, "forbidden");
+    resp_free(&r);
+    request(NULL, &r, "POST", "/t/who", "{\"a\":1}", 7, PLAIN, NULL);
+    assert_error(&r, 401, "unauthorized");
+    resp_free(&r);
+    assert_int_equal(atomic_load(&handler_calls), calls);
+    request(NULL, &r, "POST", "/t/who", "{\"a\":1}", 7, PLAIN, "Authorization: Bearer good");
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+
+    /* public and metrics routes never ask */
+    int asked = atomic_load(&auth_calls);
+    get(&r, "/api/v1/health");
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    get(&r, "/metrics");
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    assert_int_equal(atomic_load(&auth_calls), asked);
+}
+
+static void test_http_server__credentials(void **state)
+{
+    struct resp r;
+    request(NULL, &r, "GET", "/t/creds", NULL, 0, PLAIN, "Cookie: a=1; c=tok-9; d=2");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "cookie"), "tok-9");
+    assert_true(json_is_null(json_object_get(r.json, "bearer")));
+    resp_free(&r);
+    static const struct {
+        const char *header, *bearer;
+    } cases[] = {
+        {"Authorization: Bearer abc", "abc"},
+        {"Authorization: BEARER   abc  ", "abc"},
+        {"Authorization: Bearer", NULL},
+        {"Authorization: Bearer   ", NULL},
+        {"Authorization: Bearerabc", NULL},
+        {"Authorization: Basic abc", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        request(NULL, &r, "GET", "/t/creds", NULL, 0, PLAIN, cases[i].header);
+        assert_int_equal(r.status, 200);
+        if (cases[i].bearer)
+            assert_string_equal(jstr(r.json, "bearer"), cases[i].bearer);
+        else if (!json_is_null(json_object_get(r.json, "bearer")))
+            fail_msg("%s: bearer '%s'", cases[i].header, jstr(r.json, "bearer"));
+        assert_true(json_is_null(json_object_get(r.json, "cookie")));
+        resp_free(&r);
+    }
+}
+
+static void assert_has(const char *text, const char *what);
+
+static unsigned long sum_of(const char *s, size_t n)
+{
+    unsigned long sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += (unsigned char)s[i];
+    return sum;
+}
+
+static void test_http_server__stream_body(void **state)
+{
+    struct resp r;
+    char *big = malloc(STREAM_LIMIT + 1000);
+    assert_non_null(big);
+    for (size_t i = 0; i < STREAM_LIMIT + 1000; i++)
+        big[i] = (char)(i * 7 + 3);
+    int requests = 0;
+
+    /* past the server's 1024-byte body limit: the sink sets the limit of its route */
+    request(NULL, &r, "PUT", "/t/stream", big, 3000, PLAIN, NULL);
+    requests++;
+    assert_int_equal(r.status, 201);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "bytes")), 3000);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "sum")), sum_of(big, 3000));
+    resp_free(&r);
+    request(NULL, &r, "PUT", "/t/stream", big, STREAM_LIMIT, CHUNKED, NULL);
+    requests++;
+    assert_int_equal(r.status, 201);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "sum")),
+                     sum_of(big, STREAM_LIMIT));
+    resp_free(&r);
+    request(NULL, &r, "PUT", "/t/stream", "", 0, PLAIN, NULL);
+    requests++;
+    assert_int_equal(r.status, 201);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "bytes")), 0);
+    resp_free(&r);
+
+    /* the sink refuses: the rest is drained, and its WP_ELIMIT is a 413 */
+    request(NULL, &r, "PUT", "/t/stream", big, STREAM_LIMIT + 1000, PLAIN, NULL);
+    requests++;
+    assert_error(&r, 413, "body_too_large");
+    assert_has(jstr(json_object_get(r.json, "error"), "message"), "the stream stopped at");
+    resp_free(&r);
+    request(NULL, &r, "PUT", "/t/stream", big, STREAM_LIMIT + 1000, CHUNKED, NULL);
+    requests++;
+    assert_error(&r, 413, "body_too_large");
+    resp_free(&r);
+
+    /* the handler may refuse before the body; installing no sink is a bug: 500 */
+    request(NULL, &r, "PUT", "/t/stream?refuse=1", big, 3000, EXPECT, NULL);
+    assert_error(&r, 409, "refused");
+    resp_free(&r);
+    request(NULL, &r, "PUT", "/t/stream?nosink=1", big, 100, PLAIN, NULL);
+    assert_error(&r, 500, "internal_error");
+    resp_free(&r);
+
+    /* the rights check comes first */
+    int calls = atomic_load(&handler_calls);
+    request(NULL, &r, "POST", "/t/stream", big, 3000, EXPECT, "Authorization: Bearer reader");
+    assert_error(&r, 403, "forbidden");
+    resp_free(&r);
+    assert_int_equal(atomic_load(&handler_calls), calls);
+    request(NULL, &r, "POST", "/t/stream", big, 3000, PLAIN, "Authorization: Bearer good");
+    requests++;
+    assert_int_equal(r.status, 201);
+    resp_free(&r);
+
+    wp_http_server_stop(T.srv, 10000); /* every completion has run */
+    assert_int_equal(atomic_load(&sink_releases), requests);
+    free(big);
+}
+
 static void assert_has(const char *text, const char *what)
 {
     if (!text || !strstr(text, what))
@@ -978,6 +1240,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_server__error_mapping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__no_reply_is_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__closed_rights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_server__authorize, setup_auth, teardown),
+        cmocka_unit_test_setup_teardown(test_http_server__credentials, setup_auth, teardown),
+        cmocka_unit_test_setup_teardown(test_http_server__stream_body, setup_auth, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__graceful_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__request_log, setup, teardown),

@@ -78,7 +78,7 @@ static void test_scan_normalize__invalid_utf8(void **state)
     assert_string_equal(NORM("\x80\xbf飞单\xfe"), "飞单");
     assert_string_equal(NORM("飞单\xe5\x8d"), "飞单");      /* truncated at the end */
     assert_string_equal(NORM("飞\xe5单"), "飞单");          /* truncated in the middle */
-    assert_string_equal(NORM("a\xc0\xafb"), "ab");          /* overlong '/' */
+    assert_string_equal(NORM("a\xc0\xaf" "b"), "ab");          /* overlong '/' */
     assert_string_equal(NORM("a\xed\xa0\x80z"), "az");      /* a surrogate */
     assert_string_equal(NORM("a\xf4\x90\x80\x80z"), "az");  /* past U+10FFFF */
     /* a lone lead byte of a 4-byte sequence at the very end: never read past it */

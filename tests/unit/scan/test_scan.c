@@ -1,7 +1,18 @@
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-static void t(void **s) { (void)s; }
-int main(void) { const struct CMUnitTest tests[] = { cmocka_unit_test(t) }; return cmocka_run_group_tests(tests, NULL, NULL); }
+/* SPDX-License-Identifier: MIT */
+/* The scan unit test binary: runs the groups of every test_*.c file of this directory. */
+#include "test_scan.h"
+
+int main(void)
+{
+    int failed = 0;
+    failed += _cmocka_run_group_tests("scan_normalize", scan_normalize_tests,
+                                      scan_normalize_ntests, NULL, NULL);
+    failed += _cmocka_run_group_tests("scan_lexicon", scan_lexicon_tests, scan_lexicon_ntests,
+                                      NULL, NULL);
+    failed += _cmocka_run_group_tests("scan_match", scan_match_tests, scan_match_ntests, NULL,
+                                      NULL);
+    failed += _cmocka_run_group_tests("scan_pii", scan_pii_tests, scan_pii_ntests, NULL, NULL);
+    failed += _cmocka_run_group_tests("scan_threads", scan_threads_tests, scan_threads_ntests,
+                                      NULL, NULL);
+    return failed ? 1 : 0;
+}

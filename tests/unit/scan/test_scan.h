@@ -4,6 +4,7 @@
 #define WP_TEST_SCAN_H
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -286,6 +286,8 @@ static void test_store__open_migrates_to_latest(void **state)
         raw(f,
             "SELECT count(*) FROM sqlite_master m WHERE m.type = 'table'"
             " AND m.name NOT IN ('tenants', 'schema_version') AND m.name NOT LIKE 'sqlite_%'"
+            " AND NOT EXISTS (SELECT 1 FROM sqlite_master v WHERE v.type = 'table'"
+            " AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND m.name LIKE v.name || '\\_%' ESCAPE '\\')"
             " AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'tenant_id')",
             "SELECT count(*) FROM pg_tables t WHERE t.schemaname = current_schema()"
             " AND t.tablename NOT IN ('tenants', 'schema_version') AND NOT EXISTS (SELECT 1 FROM"

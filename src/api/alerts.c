@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /api/v1/alerts and PATCH /api/v1/alerts/{id}: what ingest raised, and its handling. */
+#include "api/api.h"
+#include "util/error.h"
+
+#include <string.h>
+
+#define KIND_MAX 32 /* bytes of a kind filter: the store's WP_ARCHIVE_WORD_MAX */
+
+static json_t *alert_json(const wp_alert *a)
+{
+    json_t *o = json_pack("{s:s,s:o,s:s,s:o,s:s,s:o,s:o,s:o,s:s}", "id", a->id, "ts",
+                          api_jtime(a->ts_us), "kind", a->kind, "category",
+                          api_jstr(a->category, 0), "employee_id", a->employee_id, "customer_id",
+                          api_jstr(a->customer_id, 1), "message_id", api_jstr(a->message_id, 1),
+                          "device_id", api_jstr(a->device_id, 1), "status",
+                          wp_alert_status_name(a->status));
+    if (!o)
+        return NULL;
+    /* a sensitive word: which pattern, what it does, what the text said and where */
+    int bad = 0;
+    if (a->pattern)
+        bad |= json_object_set_new(o, "pattern", api_jstr(a->pattern, 0));
+    if (a->action)
+        bad |= json_object_set_new(o, "action", api_jstr(a->action, 0));
+    if (a->matched)
+        bad |= json_object_set_new(o, "text", api_jstr(a->matched, 0));
+    if (a->start >= 0 && a->end >= 0) {
+        bad |= json_object_set_new(o, "start", json_integer(a->start));
+        bad |= json_object_set_new(o, "end", json_integer(a->end));
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int api_alerts_list(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    wp_alert_page page;
+    api_scope scope;
+    wp_alert_filter f = {.tenant_id = c->tenant_id};
+    json_t *items = NULL;
+    int err;
+
+    memset(&page, 0, sizeof page);
+    if ((err = api_query_limit(ctx, &f.limit)) < 0 ||
+        (err = api_query_id(ctx, "customer", &f.customer_id)) < 0 ||
+        (err = api_query_id(ctx, "employee", &f.employee_id)) < 0 ||
+        (err = api_query_time(ctx, "from", &f.from_us)) < 0 ||
+        (err = api_query_time(ctx, "to", &f.to_us)) < 0)
+        return err;
+    const char *status = wp_http_query(ctx, "status");
+    if (status && *status) {
+        enum wp_alert_status s;
+        if ((err = wp_alert_status_parse(&s, status)) < 0)
+            return err;
+        f.status = (int)s;
+    }
+    f.kind = wp_http_query(ctx, "kind");
+    if (f.kind && !*f.kind)
+        f.kind = NULL;
+    if (f.kind && strlen(f.kind) > KIND_MAX)
+        return wp_error_set(WP_EINVAL, "'kind' is longer than %d bytes", KIND_MAX);
+    f.cursor = wp_http_query(ctx, "cursor");
+
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0)
+        goto out;
+    f.scope_org_path = scope.org_path;
+    f.scope_employee_id = scope.employee_id;
+    if ((err = wp_store_alerts_list(st, &page, &f)) < 0)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    if (!(items = json_array())) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < page.n; i++)
+        if (json_array_append_new(items, alert_json(&page.items[i])) < 0) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+    err = api_reply_page(ctx, items, page.next_cursor);
+    items = NULL;
+out:
+    json_decref(items);
+    wp_alert_page_release(&page);
+    api_store_release(ctx, st);
+    return err;
+}
+
+/* PATCH /api/v1/alerts/{id} {"status": "open"|"acknowledged"|"resolved"}. */
+int api_alerts_update(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    const char *id = wp_http_param(ctx, "id");
+    wp_store *st = NULL;
+    json_t *body;
+    enum wp_alert_status status;
+    int err;
+
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    const char *s = json_string_value(json_object_get(body, "status"));
+    if (!s)
+        return wp_error_set(WP_EINVAL, "'status' is required: open, acknowledged or resolved");
+    if ((err = wp_alert_status_parse(&status, s)) < 0)
+        return err;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    /* writers are admins for now, who see every alert; a scoped writer will need the alert's
+     * owner checked here, answering 404 outside its scope */
+    err = wp_store_alert_set_status(st, c->tenant_id, id, status);
+    api_store_release(ctx, st);
+    if (err < 0)
+        return err;
+    return wp_http_reply_json(ctx, 200,
+                              json_pack("{s:s,s:s}", "id", id, "status",
+                                        wp_alert_status_name(status)));
+}

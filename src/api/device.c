@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/* The device protocol (CONTRACT §4): enroll, events, check, policy and media uploads. */
+#include "api/api.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static wp_ingest *ingest_of(wp_http_ctx *ctx)
+{
+    return ((const wp_app *)ctx->app)->ingest;
+}
+
+/* POST /api/v1/device/enroll: public, the one-time code is the credential. */
+int api_device_enroll(wp_http_ctx *ctx)
+{
+    json_t *body;
+    char device_id[WP_ID_LEN + 1], token[WP_DEVICE_TOKEN_MAX];
+    int err;
+
+    if (!ingest_of(ctx))
+        return wp_error_set(WP_EIO, "the server has no store");
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    const char *code = json_string_value(json_object_get(body, "code"));
+    const char *serial = json_string_value(json_object_get(body, "serial"));
+    const char *model = json_string_value(json_object_get(body, "model"));
+    if (!code || !*code)
+        return wp_error_set(WP_EINVAL, "'code' is required");
+    if ((err = wp_ingest_enroll(ingest_of(ctx), device_id, token, code, serial, model)) < 0)
+        return err;
+    err = wp_http_reply_json(ctx, 201,
+                             json_pack("{s:s,s:s}", "device_id", device_id, "token", token));
+    memset(token, 0, sizeof token);
+    return err;
+}
+
+/* POST /api/v1/device/events: answered once every event up to acked_seq is committed. */
+int api_device_events(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    json_t *body, *reply = NULL;
+    int err;
+
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = wp_ingest_events(ingest_of(ctx), &reply, &c->device, body)) < 0)
+        return err;
+    return wp_http_reply_json(ctx, 200, reply);
+}
+
+/* POST /api/v1/device/check: the verdict on a text before the agent sends it. */
+int api_device_check(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    json_t *body, *reply = NULL;
+    int err;
+
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = wp_ingest_check(ingest_of(ctx), &reply, c->tenant_id, body)) < 0)
+        return err;
+    return wp_http_reply_json(ctx, 200, reply);
+}
+
+/* Does an If-None-Match header ("\"7\"", "W/\"7\"", "\"6\", \"7\"", "*") name this ETag? */
+static int etag_matches(const char *header, const char *etag)
+{
+    size_t n = strlen(etag);
+    const char *p = header;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return 1;
+        if (!strncmp(p, "W/", 2))
+            p += 2;
+        if (!strncmp(p, etag, n) && (p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
+            return 1;
+        while (*p && *p != ',')
+            p++;
+    }
+    return 0;
+}
+
+/* GET /api/v1/device/policy, with the policy version as its ETag. */
+int api_device_policy(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    json_t *policy = NULL;
+    int64_t version;
+    char etag[32];
+    int err;
+
+    const char *inm = wp_http_header(ctx, "If-None-Match");
+    if (inm) {
+        /* the cheap question first: most polls find nothing new */
+        if ((err = wp_ingest_policy(ingest_of(ctx), &version, NULL, c->tenant_id)) < 0)
+            return err;
+        snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
+        if (etag_matches(inm, etag)) {
+            if ((err = wp_http_add_header(ctx, "ETag", etag)) < 0)
+                return err;
+            return wp_http_reply_empty(ctx, 304);
+        }
+    }
+    if ((err = wp_ingest_policy(ingest_of(ctx), &version, &policy, c->tenant_id)) < 0)
+        return err;
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
+    if ((err = wp_http_add_header(ctx, "ETag", etag)) < 0) {
+        json_decref(policy);
+        return err;
+    }
+    return wp_http_reply_json(ctx, 200, policy);
+}
+
+/* --- PUT /api/v1/device/media/sha256:<hex>: streamed to disk, hash checked at the end ---- */
+
+struct media_put {
+    wp_media_upload *up;
+    char ref[80];
+    uint64_t size;
+};
+
+static int media_write(void *arg, const char *data, size_t len)
+{
+    struct media_put *m = arg;
+    m->size += len;
+    return wp_ingest_media_write(m->up, data, len);
+}
+
+static int media_end(wp_http_ctx *ctx, void *arg, int err)
+{
+    struct media_put *m = arg;
+    int created = 0;
+    /* release() aborts the upload. The message is set again: other requests of this thread
+     * may have set theirs since write() failed. */
+    if (err == WP_ELIMIT)
+        return wp_error_set(WP_ELIMIT, "a media file may not be larger than %u bytes",
+                            WP_INGEST_MEDIA_MAX);
+    if (err < 0)
+        return wp_error_set(err, "the media file could not be stored");
+    wp_media_upload *up = m->up;
+    m->up = NULL; /* finish frees it, whatever it returns */
+    if ((err = wp_ingest_media_finish(up, &created)) < 0)
+        return err;
+    return wp_http_reply_json(ctx, created ? 201 : 200,
+                              json_pack("{s:s,s:I,s:b}", "ref", m->ref, "size",
+                                        (json_int_t)m->size, "created", created));
+}
+
+static void media_release(void *arg)
+{
+    struct media_put *m = arg;
+    wp_ingest_media_abort(m->up);
+    m->up = NULL;
+}
+
+int api_device_media_put(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    const char *ref = wp_http_param(ctx, "ref");
+    int err;
+
+    /* refused before a byte is read when the client says up front that it is too big */
+    const char *cl = wp_http_header(ctx, "Content-Length");
+    if (cl) {
+        char *end;
+        errno = 0;
+        unsigned long long len = strtoull(cl, &end, 10);
+        if (errno == ERANGE || len > WP_INGEST_MEDIA_MAX) {
+            wp_http_add_header(ctx, "Connection", "close");
+            return wp_http_reply_fail(ctx, 413, "body_too_large",
+                                      json_pack("{s:I}", "limit_bytes",
+                                                (json_int_t)WP_INGEST_MEDIA_MAX),
+                                      "a media file may not be larger than %u bytes",
+                                      WP_INGEST_MEDIA_MAX);
+        }
+    }
+    struct media_put *m = wp_arena_alloc(ctx->arena, sizeof *m);
+    if (!m)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    memset(m, 0, sizeof *m);
+    snprintf(m->ref, sizeof m->ref, "%s", ref);
+    if ((err = wp_ingest_media_begin(ingest_of(ctx), &m->up, c->tenant_id, ref)) < 0)
+        return err;
+    wp_http_body_sink sink = {media_write, media_end, media_release, m};
+    wp_http_body_sink_set(ctx, &sink);
+    return 0;
+}

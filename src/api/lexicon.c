@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* The tenant's lexicon (CONTRACT §2) as plain text, and its settings (the money threshold). */
+#include "api/api.h"
+#include "util/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static wp_ingest *ingest_of(wp_http_ctx *ctx)
+{
+    return ((const wp_app *)ctx->app)->ingest;
+}
+
+static int add_version(wp_http_ctx *ctx, int64_t version)
+{
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
+    return wp_http_add_header(ctx, "ETag", etag);
+}
+
+/* GET /api/v1/lexicon: the text in force, as text/plain; the ETag is its version. */
+int api_lexicon_get(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    int64_t version;
+    char *text = NULL;
+    size_t len;
+    int err;
+
+    if ((err = wp_ingest_lexicon_get(ingest_of(ctx), &version, &text, &len, c->tenant_id)) < 0)
+        return err;
+    if ((err = add_version(ctx, version)) < 0) {
+        free(text);
+        return err;
+    }
+    return wp_http_reply_bytes(ctx, 200, "text/plain; charset=utf-8", text, len);
+}
+
+/* "lexicon:<line>: ..." → line, else 0 */
+static long error_line(const char *msg)
+{
+    if (strncmp(msg, "lexicon:", 8) != 0)
+        return 0;
+    char *end;
+    long line = strtol(msg + 8, &end, 10);
+    return end > msg + 8 && *end == ':' && line > 0 ? line : 0;
+}
+
+/* PUT /api/v1/lexicon, the body being the whole new text: compiled first, live at once. */
+int api_lexicon_put(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    int64_t version;
+    int err;
+
+    err = wp_ingest_lexicon_put(ingest_of(ctx), &version, c->tenant_id, ctx->raw_body,
+                                ctx->raw_body_len);
+    if (err == WP_EINVAL) {
+        const char *msg = wp_error_last();
+        long line = error_line(msg);
+        return wp_http_reply_fail(ctx, 400, "invalid_lexicon",
+                                  line ? json_pack("{s:i}", "line", (int)line) : NULL, "%s", msg);
+    }
+    if (err < 0)
+        return err;
+    if ((err = add_version(ctx, version)) < 0)
+        return err;
+    return wp_http_reply_json(ctx, 200, json_pack("{s:I}", "version", (json_int_t)version));
+}
+
+static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
+{
+    json_t *policy = NULL;
+    int64_t version;
+    int err;
+
+    if ((err = wp_ingest_policy(ingest_of(ctx), &version, &policy, tenant_id)) < 0)
+        return err;
+    json_t *settings = json_object_get(policy, "settings");
+    json_t *reply = settings ? json_pack("{s:I,s:O}", "version", (json_int_t)version,
+                                         "settings", settings)
+                             : json_pack("{s:I,s:{}}", "version", (json_int_t)version,
+                                         "settings");
+    json_decref(policy);
+    if ((err = add_version(ctx, version)) < 0) {
+        json_decref(reply);
+        return err;
+    }
+    return wp_http_reply_json(ctx, 200, reply);
+}
+
+/* GET /api/v1/settings: {"version", "settings": {"money_alert_fen"}}. */
+int api_settings_get(wp_http_ctx *ctx)
+{
+    return reply_settings(ctx, api_caller_of(ctx)->tenant_id);
+}
+
+/* PUT /api/v1/settings {"money_alert_fen": N}: fields left out keep their value. */
+int api_settings_put(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    json_t *body;
+    int64_t version;
+    int err;
+
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "money_alert_fen") != 0)
+            return wp_error_set(WP_EINVAL, "unknown setting '%.64s'", key);
+    }
+    json_t *fen = json_object_get(body, "money_alert_fen");
+    if (fen) {
+        if (!json_is_integer(fen) || json_integer_value(fen) < 0)
+            return wp_error_set(WP_EINVAL, "'money_alert_fen' must be a whole number >= 0");
+        if ((err = wp_ingest_money_alert_set(ingest_of(ctx), &version, c->tenant_id,
+                                             json_integer_value(fen))) < 0)
+            return err;
+    }
+    return reply_settings(ctx, c->tenant_id);
+}

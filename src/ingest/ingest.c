@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: MIT */
+/* The ingest object: its store connections, enrollment and device authentication, and the
+ * device calls (events, check, policy) and the console's lexicon and settings. */
+#include "ingest/ingest_int.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/id.h"
+#include "util/utf8.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_DEFAULT 8
+
+struct wp_writer *wp_ingest__writer(wp_ingest *ing)
+{
+    return ing->writer;
+}
+
+/* --- the connection pool ---------------------------------------------------------------------- */
+
+int wp_ingest_store_acquire(wp_ingest *ing, wp_store **out)
+{
+    pthread_mutex_lock(&ing->pool_mu);
+    while (ing->n_idle == 0 && ing->n_open >= ing->pool_max)
+        pthread_cond_wait(&ing->pool_cv, &ing->pool_mu);
+    if (ing->n_idle) {
+        *out = ing->idle[--ing->n_idle];
+        pthread_mutex_unlock(&ing->pool_mu);
+        return 0;
+    }
+    ing->n_open++; /* reserve the slot, connect outside the lock */
+    pthread_mutex_unlock(&ing->pool_mu);
+    int err = wp_store_open(out, ing->data_dir, ing->db_url);
+    if (err < 0) {
+        pthread_mutex_lock(&ing->pool_mu);
+        ing->n_open--;
+        pthread_cond_signal(&ing->pool_cv);
+        pthread_mutex_unlock(&ing->pool_mu);
+    }
+    return err;
+}
+
+void wp_ingest_store_release(wp_ingest *ing, wp_store *st)
+{
+    if (!st)
+        return;
+    wp_store_rollback(st);
+    pthread_mutex_lock(&ing->pool_mu);
+    ing->idle[ing->n_idle++] = st; /* idle has pool_max slots and n_idle < n_open <= pool_max */
+    pthread_cond_signal(&ing->pool_cv);
+    pthread_mutex_unlock(&ing->pool_mu);
+}
+
+/* --- new and free ------------------------------------------------------------------------------
+ */
+
+static int read_file(char **out, size_t *len, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return wp_error_set(WP_EINVAL, "cannot read default lexicon '%s': %s", path,
+                            strerror(errno));
+    wp_buf b;
+    wp_buf_init(&b, WP_INGEST_LEXICON_MAX);
+    char chunk[8192];
+    size_t n;
+    int err = 0;
+    while (err == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        err = wp_buf_add(&b, chunk, n);
+    if (err == 0 && ferror(f))
+        err = wp_error_set(WP_EINVAL, "cannot read default lexicon '%s'", path);
+    fclose(f);
+    if (err < 0) {
+        wp_buf_release(&b);
+        return err == WP_ELIMIT ? wp_error_set(WP_EINVAL, "default lexicon '%s' is too big", path)
+                                : err;
+    }
+    *out = wp_buf_detach(&b, len);
+    return 0;
+}
+
+int wp_ingest_new(wp_ingest **out, const wp_ingest_config *cfg)
+{
+    wp_ingest *ing = NULL;
+    wp_store *st = NULL;
+    int err;
+
+    if (!cfg->data_dir || !*cfg->data_dir)
+        return wp_error_set(WP_EINVAL, "ingest: no data dir");
+    if (!(ing = calloc(1, sizeof *ing)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    pthread_mutex_init(&ing->pool_mu, NULL);
+    pthread_cond_init(&ing->pool_cv, NULL);
+    ing->pool_max = cfg->pool_max ? cfg->pool_max : POOL_DEFAULT;
+    if (!(ing->data_dir = strdup(cfg->data_dir)) ||
+        (cfg->db_url && *cfg->db_url && !(ing->db_url = strdup(cfg->db_url))) ||
+        !(ing->idle = calloc(ing->pool_max, sizeof *ing->idle))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (cfg->default_lexicon_path) {
+        if ((err = read_file(&ing->default_lexicon, &ing->default_lexicon_len,
+                             cfg->default_lexicon_path)) < 0)
+            goto out;
+    } else {
+        if (!(ing->default_lexicon = malloc(wp_ingest__default_lexicon_len + 1))) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(ing->default_lexicon, wp_ingest__default_lexicon, wp_ingest__default_lexicon_len);
+        ing->default_lexicon[wp_ingest__default_lexicon_len] = '\0';
+        ing->default_lexicon_len = wp_ingest__default_lexicon_len;
+    }
+    /* The default lexicon must compile: a tenant's first events depend on it. */
+    wp_scanner *probe = NULL;
+    wp_scan_options opts = WP_SCAN_OPTIONS_INIT;
+    opts.source_name = "default lexicon";
+    if ((err = wp_scan_compile(&probe, ing->default_lexicon, ing->default_lexicon_len, &opts)) < 0)
+        goto out;
+    wp_scanner_unref(probe);
+    if ((err = wp_policy__cache_new(&ing->policies)) < 0)
+        goto out;
+    /* The first connection migrates the store; it becomes the writer's. */
+    if ((err = wp_store_open(&st, ing->data_dir, ing->db_url)) < 0)
+        goto out;
+    if ((err = wp_writer__start(&ing->writer, st, ing->data_dir, ing->db_url)) < 0)
+        goto out;
+    st = NULL;
+    *out = ing;
+    ing = NULL;
+out:
+    wp_store_free(st);
+    wp_ingest_free(ing);
+    return err;
+}
+
+void wp_ingest_free(wp_ingest *ing)
+{
+    if (!ing)
+        return;
+    wp_writer__stop(ing->writer);
+    for (size_t i = 0; i < ing->n_idle; i++)
+        wp_store_free(ing->idle[i]);
+    wp_policy__cache_free(ing->policies);
+    pthread_cond_destroy(&ing->pool_cv);
+    pthread_mutex_destroy(&ing->pool_mu);
+    free(ing->idle);
+    free(ing->default_lexicon);
+    free(ing->data_dir);
+    free(ing->db_url);
+    free(ing);
+}
+
+/* --- enrollment and authentication ----------------------------------------------------------- */
+
+/* No 0/O, 1/I: a code is read off a screen and typed on a phone. */
+static const char code_alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/* Upper case without spaces and dashes, as it was made; NULL when it cannot be a code. */
+static int code_hash(char out[65], const char *code)
+{
+    char norm[32];
+    size_t n = 0;
+    for (const char *p = code; p && *p; p++) {
+        if (*p == ' ' || *p == '-')
+            continue;
+        if (n + 1 >= sizeof norm)
+            return -1;
+        norm[n++] = *p >= 'a' && *p <= 'z' ? (char)(*p - 32) : *p;
+    }
+    norm[n] = '\0';
+    if (n == 0)
+        return -1;
+    wp_token_hash(out, norm);
+    return 0;
+}
+
+int wp_ingest_enrollment_code_create(wp_ingest *ing, char out[WP_ENROLL_CODE_MAX],
+                                     const char *tenant_id, const char *employee_id, int64_t ttl_s)
+{
+    char code[WP_ENROLL_CODE_MAX], hash[65];
+    wp_store *st = NULL;
+    int err;
+
+    if (ttl_s == 0)
+        ttl_s = WP_ENROLL_TTL_DEFAULT_S;
+    if (ttl_s < 0 || ttl_s > WP_ENROLL_TTL_MAX_S)
+        return wp_error_set(WP_EINVAL, "ttl must be 1..%d seconds", WP_ENROLL_TTL_MAX_S);
+    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+        return err;
+    /* A collision of 60 random bits is not going to happen, but costs nothing to survive. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        size_t k = 0;
+        for (int i = 0; i < 12; i++) {
+            if (i && i % 4 == 0)
+                code[k++] = '-';
+            code[k++] = code_alphabet[randombytes_uniform(sizeof code_alphabet - 1)];
+        }
+        code[k] = '\0';
+        code_hash(hash, code);
+        err = wp_store_enrollment_code_create(st, tenant_id, employee_id, hash,
+                                              wp_time_now_us() + ttl_s * 1000000);
+        if (err != WP_EEXISTS)
+            break;
+    }
+    wp_ingest_store_release(ing, st);
+    if (err == 0)
+        memcpy(out, code, sizeof code);
+    sodium_memzero(code, sizeof code);
+    return err;
+}
+
+int wp_ingest_enroll(wp_ingest *ing, char device_id[WP_ID_LEN + 1], char token[WP_DEVICE_TOKEN_MAX],
+                     const char *code, const char *serial, const char *model)
+{
+    char chash[65], thash[65], tok[WP_DEVICE_TOKEN_MAX];
+    wp_store *st = NULL;
+    wp_device d;
+    int err;
+
+    if (code_hash(chash, code) < 0)
+        return wp_error_set(WP_EAUTH, "enrollment code is unknown, used or expired");
+    if ((err = wp_token_new(tok, sizeof tok, "wpd_")) < 0)
+        return err;
+    wp_token_hash(thash, tok);
+    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+        goto out;
+    err = wp_store_device_enroll(st, &d, chash, serial, model, thash, wp_time_now_us());
+    wp_ingest_store_release(ing, st);
+    if (err < 0)
+        goto out;
+    memcpy(device_id, d.id, sizeof d.id);
+    memcpy(token, tok, sizeof tok);
+out:
+    sodium_memzero(tok, sizeof tok);
+    return err;
+}
+
+int wp_ingest_device_auth(wp_ingest *ing, wp_device *out, const char *bearer_token)
+{
+    char hash[65];
+    wp_store *st = NULL;
+    int err;
+
+    if (!bearer_token || !*bearer_token || strlen(bearer_token) >= WP_DEVICE_TOKEN_MAX)
+        return wp_error_set(WP_EAUTH, "device token is unknown or revoked");
+    wp_token_hash(hash, bearer_token);
+    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+        return err;
+    err = wp_store_device_auth(st, out, hash);
+    wp_ingest_store_release(ing, st);
+    return err;
+}
+
+/* --- events --------------------------------------------------------------------------------------
+ */
+
+/* A JSON value whose construction may fail: NULL is carried to the final check. */
+static json_t *str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+static int set(json_t *obj, const char *key, json_t *v)
+{
+    return json_object_set_new(obj, key, v) == 0 ? 0 : wp_error_set(WP_ENOMEM, "out of memory");
+}
+
+static json_t *alert_json(const wp_ingest_batch *vb, const wp_event *e,
+                          const struct wp_ingest_extra *x, const wp_alert_draft *a)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    int err = set(o, "id", json_string(a->id));
+    if (err == 0)
+        err = set(o, "ts", json_string(x->ts_text));
+    if (err == 0)
+        err = set(o, "kind", json_string(a->kind));
+    if (err == 0)
+        err = set(o, "category", str_or_null(a->category));
+    if (err == 0)
+        err = set(o, "employee_id", json_string(vb->b.employee_id));
+    if (err == 0)
+        err = set(o, "customer_id", str_or_null(e->customer_id));
+    if (err == 0)
+        err = set(o, "message_id", str_or_null(e->type == WP_EVENT_MESSAGE ? e->id : NULL));
+    if (err == 0)
+        err = set(o, "status", json_string("open"));
+    if (err == 0)
+        err = set(o, "seq", json_integer(e->seq));
+    if (err == 0 && a->pattern) {
+        err = set(o, "pattern", json_string(a->pattern));
+        if (err == 0)
+            err = set(o, "action", json_string(a->action));
+        if (err == 0)
+            err = set(o, "text", json_stringn(a->matched, a->matched_len));
+    }
+    if (err < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int events_reply(json_t **reply, const wp_ingest_batch *vb)
+{
+    json_t *alerts = json_array(), *rejected = json_array();
+    int err = 0;
+    if (!alerts || !rejected)
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < vb->b.n && err == 0; i++) {
+        const wp_event *e = &vb->b.events[i];
+        const struct wp_ingest_extra *x = &vb->x[i];
+        if (!e->applied)
+            continue;
+        if (e->type == WP_EVENT_REJECTED) {
+            json_t *o = json_pack("{s:O?,s:s}", "seq", x->seq_json, "reason", e->reason);
+            if (!o || json_array_append_new(rejected, o) < 0)
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+            continue;
+        }
+        for (size_t k = 0; k < e->n_alerts && err == 0; k++) {
+            json_t *o = alert_json(vb, e, x, &e->alerts[k]);
+            if (!o || json_array_append_new(alerts, o) < 0)
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+        }
+    }
+    if (err < 0) {
+        json_decref(alerts);
+        json_decref(rejected);
+        return err;
+    }
+    /* "o" hands both arrays over, also when packing fails */
+    json_t *r = json_pack("{s:I,s:o,s:o}", "acked_seq", (json_int_t)vb->b.acked_seq, "alerts",
+                          alerts, "rejected", rejected);
+    if (!r)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    *reply = r;
+    return 0;
+}
+
+int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body)
+{
+    wp_ingest_batch vb;
+    wp_scanner *scanner = NULL;
+    wp_policy_row row;
+    wp_store *st = NULL;
+    int err;
+
+    if ((err = wp_ingest__validate(&vb, body)) < 0)
+        goto out;
+    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+        goto out;
+    err = wp_policy__current(ing, st, &scanner, &row, dev->tenant_id);
+    wp_ingest_store_release(ing, st);
+    if (err < 0)
+        goto out;
+    /* Scanning happens here, on the request's thread, outside any transaction. */
+    if ((err = wp_ingest__alerts(&vb, scanner, row.money_alert_fen)) < 0)
+        goto out;
+    vb.b.tenant_id = dev->tenant_id;
+    vb.b.device_id = dev->id;
+    vb.b.employee_id = dev->employee_id;
+    vb.b.now_us = wp_time_now_us();
+    if ((err = wp_writer__submit(ing->writer, &vb.b)) < 0)
+        goto out;
+    err = events_reply(reply, &vb);
+out:
+    wp_scanner_unref(scanner); /* after the reply: the alerts borrowed its patterns */
+    wp_ingest__batch_release(&vb);
+    return err;
+}
+
+/* --- check, policy, lexicon, settings ------------------------------------------------------------
+ */
+
+static int current(wp_ingest *ing, wp_scanner **scanner, wp_policy_row *row, const char *tenant_id)
+{
+    wp_store *st = NULL;
+    int err = wp_ingest_store_acquire(ing, &st);
+    if (err < 0)
+        return err;
+    err = wp_policy__current(ing, st, scanner, row, tenant_id);
+    wp_ingest_store_release(ing, st);
+    return err;
+}
+
+int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id, const json_t *body)
+{
+    wp_scanner *scanner = NULL;
+    wp_policy_row row;
+    wp_scan_result r;
+    wp_buf masked;
+    json_t *out = NULL, *matches = NULL;
+    int err;
+
+    wp_scan_result_init(&r);
+    wp_buf_init(&masked, 4 * WP_ARCHIVE_TEXT_MAX);
+    if (!json_is_object(body)) {
+        err = wp_error_set(WP_EINVAL, "body is not a json object");
+        goto out;
+    }
+    json_t *t = json_object_get(body, "text");
+    json_t *ch = json_object_get(body, "channel");
+    if (!json_is_string(t)) {
+        err = wp_error_set(WP_EINVAL, "\"text\" is missing or not a string");
+        goto out;
+    }
+    if (ch && !json_is_null(ch) && !json_is_string(ch)) {
+        err = wp_error_set(WP_EINVAL, "\"channel\" is not a string");
+        goto out;
+    }
+    const char *text = json_string_value(t);
+    size_t len = json_string_length(t);
+    if (len > WP_ARCHIVE_TEXT_MAX) {
+        err = wp_error_set(WP_EINVAL, "\"text\" is longer than %d bytes", WP_ARCHIVE_TEXT_MAX);
+        goto out;
+    }
+    if ((err = current(ing, &scanner, &row, tenant_id)) < 0 ||
+        (err = wp_scan_run(scanner, text, len, &r)) < 0 ||
+        (err = wp_scan_mask(&masked, text, len, &r)) < 0)
+        goto out;
+    if (!(matches = json_array())) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r.n; i++) {
+        const wp_scan_match *m = &r.matches[i];
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:I,s:I,s:s%}", "pattern", m->pattern, "category", m->category,
+                      "action", wp_scan_action_name(m->action), "start", (json_int_t)m->start,
+                      "end", (json_int_t)m->end, "text", text + m->start, m->end - m->start);
+        if (!o || json_array_append_new(matches, o) < 0) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    out = json_pack("{s:s,s:O,s:s%}", "action",
+                    r.action == WP_SCAN_NONE ? "allow" : wp_scan_action_name(r.action), "matches",
+                    matches, "masked", masked.buf, masked.len);
+    if (!out) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    *reply = out;
+    err = 0;
+out:
+    json_decref(matches);
+    wp_scanner_unref(scanner);
+    wp_scan_result_release(&r);
+    wp_buf_release(&masked);
+    return err;
+}
+
+/* The tenant's policy row, created with the default lexicon on first use. */
+static int ensure_policy(wp_ingest *ing, wp_store *st, wp_policy_row *row, const char *tenant_id)
+{
+    int err = wp_store_policy_get(st, row, tenant_id);
+    if (err != WP_ENOTFOUND)
+        return err;
+    if ((err = wp_store_policy_init(st, tenant_id, ing->default_lexicon,
+                                    ing->default_lexicon_len)) < 0)
+        return err;
+    return wp_store_policy_get(st, row, tenant_id);
+}
+
+int wp_ingest_policy(wp_ingest *ing, int64_t *version, json_t **policy, const char *tenant_id)
+{
+    wp_store *st = NULL;
+    wp_policy_row row;
+    char *text = NULL;
+    size_t len = 0;
+    int64_t lv = 0;
+    int err;
+
+    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+        return err;
+    if ((err = ensure_policy(ing, st, &row, tenant_id)) < 0 || !policy)
+        goto out;
+    /* The lexicon and the row are two reads: a put between them is seen as a lexicon newer
+     * than the row, and read again (a put is rare; three rounds are plenty). */
+    for (int round = 0;; round++) {
+        free(text);
+        text = NULL;
+        if ((err = wp_store_lexicon_get(st, &lv, &text, &len, tenant_id)) < 0 ||
+            (err = wp_store_policy_get(st, &row, tenant_id)) < 0)
+            goto out;
+        if (lv == row.lexicon_version)
+            break;
+        if (round == 2) {
+            err = wp_error_set(WP_EIO, "the policy keeps changing while it is read");
+            goto out;
+        }
+    }
+    json_t *p =
+        json_pack("{s:I,s:s%,s:[],s:{s:I}}", "version", (json_int_t)row.version, "lexicon", text,
+                  len, "geofences", "settings", "money_alert_fen", (json_int_t)row.money_alert_fen);
+    if (!p) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    *policy = p;
+out:
+    if (err == 0)
+        *version = row.version;
+    wp_ingest_store_release(ing, st);
+    free(text);
+    return err;
+}
+
+int wp_ingest_lexicon_get(wp_ingest *ing, int64_t *version, char **text, size_t *len,
+                          const char *tenant_id)
+{
+    wp_store *st = NULL;
+    wp_policy_row row;
+    int err;
+    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+        return err;
+    if ((err = ensure_policy(ing, st, &row, tenant_id)) == 0)
+        err = wp_store_lexicon_get(st, version, text, len, tenant_id);
+    wp_ingest_store_release(ing, st);
+    return err;
+}
+
+int wp_ingest_lexicon_put(wp_ingest *ing, int64_t *version, const char *tenant_id, const char *text,
+                          size_t len)
+{
+    wp_scanner *s = NULL;
+    wp_store *st = NULL;
+    int64_t v = 0;
+    int err;
+
+    if (len > WP_INGEST_LEXICON_MAX)
+        return wp_error_set(WP_ELIMIT, "lexicon is larger than %u bytes", WP_INGEST_LEXICON_MAX);
+    if (!wp_utf8_valid(text, len))
+        return wp_error_set(WP_EINVAL, "lexicon is not valid utf-8 (or contains a nul byte)");
+    wp_scan_options opts = WP_SCAN_OPTIONS_INIT;
+    opts.source_name = "lexicon";
+    if ((err = wp_scan_compile(&s, text, len, &opts)) < 0)
+        return err;
+    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+        goto out;
+    err = wp_store_lexicon_put(st, &v, tenant_id, text, len);
+    wp_ingest_store_release(ing, st);
+    if (err < 0)
+        goto out;
+    /* live at once on this node; other nodes see the version move on their next request */
+    if ((err = wp_policy__install(ing, tenant_id, s, v)) < 0)
+        goto out;
+    *version = v;
+out:
+    wp_scanner_unref(s);
+    return err;
+}
+
+int wp_ingest_money_alert_set(wp_ingest *ing, int64_t *version, const char *tenant_id, int64_t fen)
+{
+    wp_store *st = NULL;
+    wp_policy_row row;
+    int err;
+    if (fen < 0)
+        return wp_error_set(WP_EINVAL, "money_alert_fen must be 0 or more");
+    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+        return err;
+    if ((err = ensure_policy(ing, st, &row, tenant_id)) == 0)
+        err = wp_store_policy_set_money_alert(st, version, tenant_id, fen);
+    wp_ingest_store_release(ing, st);
+    return err;
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* Media files (recordings, attachments): content-addressed under <data dir>/media/ab/cd/<hex>,
+ * written to a temp file, fsynced, renamed and the directory fsynced, so a file that the store
+ * says exists is complete on disk. */
+#include "ingest/ingest_int.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct wp_media_upload {
+    wp_ingest *ing;
+    char tenant_id[WP_ID_LEN + 1];
+    char hex[65];
+    char dir[4096], tmp[4096], path[4096];
+    int fd;
+    size_t size;
+    crypto_hash_sha256_state sha;
+};
+
+/* "sha256:" + 64 lowercase hex → hex. */
+static int parse_ref(char hex[65], const char *ref)
+{
+    int ok = ref && strlen(ref) == 71 && strncmp(ref, "sha256:", 7) == 0;
+    for (size_t i = 7; ok && i < 71; i++)
+        ok = (ref[i] >= '0' && ref[i] <= '9') || (ref[i] >= 'a' && ref[i] <= 'f');
+    if (!ok)
+        return wp_error_set(WP_EINVAL,
+                            "media name must be \"sha256:\" and 64 lowercase hex digits");
+    memcpy(hex, ref + 7, 65);
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return wp_error_set(WP_EIO, "cannot open '%s': %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? 0 : wp_error_set(WP_EIO, "cannot fsync '%s': %s", dir, strerror(errno));
+}
+
+/* mkdir that is fine with the directory being there; a new directory's entry is fsynced in
+ * its parent, so the file that goes in it survives a crash too. */
+static int make_dir(const char *dir, const char *parent)
+{
+    if (mkdir(dir, 0700) == 0)
+        return fsync_dir(parent);
+    if (errno == EEXIST)
+        return 0;
+    return wp_error_set(WP_EIO, "cannot create '%s': %s", dir, strerror(errno));
+}
+
+static int paths(wp_media_upload *up, const char *data_dir)
+{
+    char media[4096], ab[4096];
+    int n1 = snprintf(media, sizeof media, "%s/media", data_dir);
+    int n2 = snprintf(ab, sizeof ab, "%s/%.2s", media, up->hex);
+    int n3 = snprintf(up->dir, sizeof up->dir, "%s/%.2s", ab, up->hex + 2);
+    int n4 = snprintf(up->path, sizeof up->path, "%s/%s", up->dir, up->hex);
+    int n5 = snprintf(up->tmp, sizeof up->tmp, "%s/.tmp-%s-XXXXXX", up->dir, up->hex);
+    if (n1 < 0 || n2 < 0 || n3 < 0 || n4 < 0 || n5 < 0 || (size_t)n5 >= sizeof up->tmp)
+        return wp_error_set(WP_EINVAL, "data dir path is too long");
+    int err;
+    if ((err = make_dir(media, data_dir)) < 0 || (err = make_dir(ab, media)) < 0 ||
+        (err = make_dir(up->dir, ab)) < 0)
+        return err;
+    return 0;
+}
+
+int wp_ingest_media_begin(wp_ingest *ing, wp_media_upload **out, const char *tenant_id,
+                          const char *ref)
+{
+    wp_media_upload *up = NULL;
+    int err;
+
+    if (!tenant_id || strlen(tenant_id) != WP_ID_LEN)
+        return wp_error_set(WP_ENOTFOUND, "tenant not found");
+    if (!(up = calloc(1, sizeof *up)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    up->fd = -1;
+    up->ing = ing;
+    memcpy(up->tenant_id, tenant_id, sizeof up->tenant_id);
+    if ((err = parse_ref(up->hex, ref)) < 0 || (err = paths(up, ing->data_dir)) < 0)
+        goto fail;
+    if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
+        err =
+            wp_error_set(WP_EIO, "cannot create a temp file in '%s': %s", up->dir, strerror(errno));
+        goto fail;
+    }
+    crypto_hash_sha256_init(&up->sha);
+    *out = up;
+    return 0;
+fail:
+    free(up);
+    return err;
+}
+
+int wp_ingest_media_write(wp_media_upload *up, const void *bytes, size_t len)
+{
+    if (len > WP_INGEST_MEDIA_MAX - up->size)
+        return wp_error_set(WP_ELIMIT, "media file is larger than %u bytes", WP_INGEST_MEDIA_MAX);
+    crypto_hash_sha256_update(&up->sha, bytes, len);
+    const char *p = bytes;
+    while (len > 0) {
+        ssize_t n = write(up->fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return wp_error_set(WP_EIO, "cannot write media: %s", strerror(errno));
+        p += n;
+        len -= (size_t)n;
+        up->size += (size_t)n;
+    }
+    return 0;
+}
+
+void wp_ingest_media_abort(wp_media_upload *up)
+{
+    if (!up)
+        return;
+    if (up->fd >= 0) {
+        close(up->fd);
+        unlink(up->tmp);
+    }
+    free(up);
+}
+
+int wp_ingest_media_finish(wp_media_upload *up, int *created)
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    char hex[65];
+    wp_store *st = NULL;
+    int err;
+
+    crypto_hash_sha256_final(&up->sha, digest);
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    if (strcmp(hex, up->hex) != 0) {
+        err = wp_error_set(WP_EINVAL, "media content does not match its sha256 name");
+        goto out;
+    }
+    if (fsync(up->fd) != 0) {
+        err = wp_error_set(WP_EIO, "cannot fsync media: %s", strerror(errno));
+        goto out;
+    }
+    close(up->fd);
+    up->fd = -1;
+    /* Same name, same bytes: when the file is there already (another tenant, an earlier
+     * upload) the new copy is just dropped. */
+    if (access(up->path, F_OK) == 0) {
+        unlink(up->tmp);
+    } else {
+        if (rename(up->tmp, up->path) != 0) {
+            err = wp_error_set(WP_EIO, "cannot store media: %s", strerror(errno));
+            unlink(up->tmp);
+            goto out;
+        }
+        if ((err = fsync_dir(up->dir)) < 0)
+            goto out;
+    }
+    if ((err = wp_ingest_store_acquire(up->ing, &st)) < 0)
+        goto out;
+    err = wp_store_media_add(st, created, up->tenant_id, up->hex, (int64_t)up->size);
+    wp_ingest_store_release(up->ing, st);
+out:
+    wp_ingest_media_abort(up);
+    return err;
+}
+
+int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id, const char *ref,
+                        const void *bytes, size_t len)
+{
+    wp_media_upload *up = NULL;
+    int err;
+    if (len > WP_INGEST_MEDIA_MAX)
+        return wp_error_set(WP_ELIMIT, "media file is larger than %u bytes", WP_INGEST_MEDIA_MAX);
+    if ((err = wp_ingest_media_begin(ing, &up, tenant_id, ref)) < 0)
+        return err;
+    if ((err = wp_ingest_media_write(up, bytes, len)) < 0) {
+        wp_ingest_media_abort(up);
+        return err;
+    }
+    return wp_ingest_media_finish(up, created);
+}
+
+int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *tenant_id,
+                         const char *ref)
+{
+    char hex[65], path[4096];
+    wp_store *st = NULL;
+    int64_t sz = 0;
+    int err;
+
+    if (parse_ref(hex, ref) < 0)
+        return wp_error_set(WP_ENOTFOUND, "media not found");
+    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+        return err;
+    err = wp_store_media_get(st, &sz, tenant_id, hex);
+    wp_ingest_store_release(ing, st);
+    if (err < 0)
+        return err;
+    snprintf(path, sizeof path, "%s/media/%.2s/%.2s/%s", ing->data_dir, hex, hex + 2, hex);
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0)
+        return wp_error_set(WP_EIO, "media file '%s' is missing: %s", hex, strerror(errno));
+    *fd = f;
+    *size = sz;
+    return 0;
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* The group-commit writer: one thread with its own connection takes every batch queued, stores
+ * them in one transaction (each batch in a savepoint), commits once, and wakes their requests.
+ * N requests cost one fsync; under load the merged transaction grows by itself. */
+#include "ingest/ingest_int.h"
+#include "util/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MERGE_MAX_EVENTS 20000 /* bounds one transaction's size (and its lock time) */
+
+struct job {
+    wp_event_batch *b;
+    int done;
+    int err;
+    char msg[256];
+    struct job *next;
+};
+
+struct wp_writer {
+    pthread_t thread;
+    wp_store *st;
+    char *data_dir, *db_url;
+    pthread_mutex_t mu;
+    pthread_cond_t work; /* a job arrived, the hold was lifted, or stop */
+    pthread_cond_t done; /* some jobs finished, or a job was queued (for wait_queued) */
+    struct job *head, **tail;
+    size_t queued;
+    int stop, hold, fail_commits;
+    uint64_t merged_tx, batches, retried_alone;
+};
+
+static void finish(struct job *j, int err)
+{
+    j->err = err;
+    if (err < 0)
+        snprintf(j->msg, sizeof j->msg, "%s", wp_error_last());
+}
+
+/* A connection that failed (PostgreSQL restarted, say) is replaced before batches are retried
+ * alone. The old one is kept if a new one cannot be opened: the retry then reports the error. */
+static void reconnect(struct wp_writer *w)
+{
+    wp_store *st = NULL;
+    if (wp_store_open(&st, w->data_dir, w->db_url) == 0) {
+        wp_store_free(w->st);
+        w->st = st;
+    }
+}
+
+static int apply_alone(struct wp_writer *w, struct job *j)
+{
+    int err;
+    if ((err = wp_store_begin(w->st)) < 0)
+        return err;
+    if ((err = wp_store_events_apply(w->st, j->b)) < 0) {
+        wp_store_rollback(w->st);
+        return err;
+    }
+    return wp_store_commit(w->st);
+}
+
+/* One round: every job in the list, merged; then, if the commit failed, each alone.
+ * *alone gets how many batches were retried alone. */
+static void write_round(struct wp_writer *w, struct job *jobs, int fail_commit, uint64_t *alone)
+{
+    int err;
+
+    *alone = 0;
+    if ((err = wp_store_begin(w->st)) == 0) {
+        for (struct job *j = jobs; j; j = j->next) {
+            /* A failing batch is rolled back to its own savepoint; the others go on. */
+            j->err = wp_store_events_apply(w->st, j->b);
+            if (j->err < 0)
+                finish(j, j->err);
+        }
+        if (fail_commit) {
+            wp_store_rollback(w->st);
+            err = wp_error_set(WP_EIO, "commit failed (test hook)");
+        } else {
+            err = wp_store_commit(w->st);
+        }
+    }
+    if (err == 0) {
+        /* Batches that failed with an I/O error inside the merged transaction get one more
+         * chance alone; invalid or unauthorized ones would only fail again. */
+        for (struct job *j = jobs; j; j = j->next)
+            if (j->err == WP_EIO) {
+                (*alone)++;
+                finish(j, apply_alone(w, j));
+            }
+        return;
+    }
+    /* The merged transaction is lost: nothing of it is stored. Each batch alone. */
+    if (err == WP_EIO)
+        reconnect(w);
+    for (struct job *j = jobs; j; j = j->next) {
+        (*alone)++;
+        finish(j, apply_alone(w, j));
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct wp_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->stop && (!w->head || w->hold))
+            pthread_cond_wait(&w->work, &w->mu);
+        if (!w->head) /* stopping, and everything queued is written */
+            break;
+        /* take jobs up to the event cap (always at least one) */
+        struct job *jobs = w->head, *last = w->head;
+        size_t events = last->b->n;
+        while (last->next && events + last->next->b->n <= MERGE_MAX_EVENTS) {
+            last = last->next;
+            events += last->b->n;
+        }
+        w->head = last->next;
+        if (!w->head)
+            w->tail = &w->head;
+        last->next = NULL;
+        uint64_t n = 0, alone = 0;
+        for (struct job *j = jobs; j; j = j->next, n++)
+            w->queued--;
+        int fail_commit = w->fail_commits > 0;
+        if (fail_commit)
+            w->fail_commits--;
+        pthread_mutex_unlock(&w->mu);
+
+        write_round(w, jobs, fail_commit, &alone);
+
+        pthread_mutex_lock(&w->mu);
+        w->merged_tx++;
+        w->batches += n;
+        w->retried_alone += alone;
+        for (struct job *j = jobs, *next; j; j = next) {
+            next = j->next; /* the waiter may free j as soon as done is set */
+            j->done = 1;
+        }
+        pthread_cond_broadcast(&w->done);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int wp_writer__start(struct wp_writer **out, wp_store *st, const char *data_dir, const char *db_url)
+{
+    struct wp_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((data_dir && !(w->data_dir = strdup(data_dir))) ||
+        (db_url && !(w->db_url = strdup(db_url)))) {
+        free(w->data_dir);
+        free(w);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    w->st = st;
+    w->tail = &w->head;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->work, NULL);
+    pthread_cond_init(&w->done, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        pthread_cond_destroy(&w->done);
+        pthread_cond_destroy(&w->work);
+        pthread_mutex_destroy(&w->mu);
+        free(w->data_dir);
+        free(w->db_url);
+        free(w);
+        return wp_error_set(WP_ENOMEM, "cannot start the writer thread");
+    }
+    *out = w;
+    return 0;
+}
+
+void wp_writer__stop(struct wp_writer *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    w->hold = 0;
+    pthread_cond_broadcast(&w->work);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    wp_store_free(w->st);
+    pthread_cond_destroy(&w->done);
+    pthread_cond_destroy(&w->work);
+    pthread_mutex_destroy(&w->mu);
+    free(w->data_dir);
+    free(w->db_url);
+    free(w);
+}
+
+int wp_writer__submit(struct wp_writer *w, wp_event_batch *b)
+{
+    struct job j;
+    memset(&j, 0, sizeof j);
+    j.b = b;
+    pthread_mutex_lock(&w->mu);
+    if (w->stop) {
+        pthread_mutex_unlock(&w->mu);
+        return wp_error_set(WP_EIO, "the writer is stopping");
+    }
+    *w->tail = &j;
+    w->tail = &j.next;
+    w->queued++;
+    pthread_cond_signal(&w->work);
+    pthread_cond_broadcast(&w->done); /* wait_queued watches the count */
+    while (!j.done)
+        pthread_cond_wait(&w->done, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    if (j.err < 0)
+        return wp_error_set(j.err, "%s", j.msg);
+    return 0;
+}
+
+void wp_writer__hold(struct wp_writer *w, int hold)
+{
+    pthread_mutex_lock(&w->mu);
+    w->hold = hold;
+    pthread_cond_broadcast(&w->work);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wp_writer__wait_queued(struct wp_writer *w, size_t n)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->queued < n)
+        pthread_cond_wait(&w->done, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wp_writer__fail_commits(struct wp_writer *w, int n)
+{
+    pthread_mutex_lock(&w->mu);
+    w->fail_commits = n;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wp_writer__stats(struct wp_writer *w, uint64_t *merged_tx, uint64_t *batches,
+                      uint64_t *retried_alone)
+{
+    pthread_mutex_lock(&w->mu);
+    *merged_tx = w->merged_tx;
+    *batches = w->batches;
+    *retried_alone = w->retried_alone;
+    pthread_mutex_unlock(&w->mu);
+}

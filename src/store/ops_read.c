@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: MIT */
+/* The console's reads of the archive: customers, message search, alerts. Newest first, with
+ * cursors; filters are assembled from fixed SQL fragments (values always bound). */
+#include "store/archive.h"
+#include "store/db.h"
+#include "store/grams.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQL_MAX 4096
+#define Q_MAX 1024 /* bytes of a search query */
+#define BINDS_MAX 24
+#define SEARCH_ROUND 100    /* candidates fetched at a time for a query */
+#define SEARCH_BUDGET 20000 /* candidates one call looks at, at most */
+
+/* A statement being assembled: SQL fragments and the values for their `?`, in order. */
+struct query {
+    wp_buf sql;
+    int err;
+    int n;
+    struct {
+        const char *text;
+        int64_t num;
+        int is_text;
+    } v[BINDS_MAX];
+};
+
+static void q_init(struct query *q)
+{
+    memset(q, 0, sizeof *q);
+    wp_buf_init(&q->sql, SQL_MAX);
+}
+
+static void q_sql(struct query *q, const char *frag)
+{
+    if (q->err == 0)
+        q->err = wp_buf_adds(&q->sql, frag);
+}
+
+static void q_text(struct query *q, const char *v)
+{
+    assert(q->n < BINDS_MAX);
+    q->v[q->n].text = v;
+    q->v[q->n].is_text = 1;
+    q->n++;
+}
+
+static void q_int(struct query *q, int64_t v)
+{
+    assert(q->n < BINDS_MAX);
+    q->v[q->n].num = v;
+    q->v[q->n].is_text = 0;
+    q->n++;
+}
+
+static int q_prepare(struct query *q, wp_store *st, struct wp_stmt **out)
+{
+    int err;
+    if (q->err < 0)
+        return q->err;
+    if ((err = wp_db_prepare(st, out, q->sql.buf)) < 0)
+        return err;
+    for (int i = 0; i < q->n; i++) {
+        if (q->v[i].is_text)
+            wp_db_bind_text(*out, i + 1, q->v[i].text);
+        else
+            wp_db_bind_int64(*out, i + 1, q->v[i].num);
+    }
+    return 0;
+}
+
+/* Copy a nullable text column into the pool. */
+static int col_dup(wp_strpool **pool, const char **out, struct wp_stmt *s, int col)
+{
+    return wp_strpool__dup(pool, out, wp_db_col_text(s, col));
+}
+
+/* A nullable id column into a fixed buffer ("" for NULL). */
+static int col_id(struct wp_stmt *s, int col, char out[WP_ID_LEN + 1])
+{
+    if (wp_db_col_isnull(s, col)) {
+        out[0] = '\0';
+        return 0;
+    }
+    return wp_db_col_copy(s, col, out, WP_ID_LEN + 1);
+}
+
+static int64_t col_opt_int(struct wp_stmt *s, int col, int64_t absent)
+{
+    return wp_db_col_isnull(s, col) ? absent : wp_db_col_int64(s, col);
+}
+
+static int check_opt_id(const char *what, const char *id)
+{
+    return id ? wp_store__check_id(what, id) : 0;
+}
+
+/* --- customers -------------------------------------------------------------------------------- */
+
+#define CUSTOMER_COLUMNS                                                                           \
+    "c.id, c.tenant_id, c.name, c.phone, c.owner_employee_id, c.grade, c.stage, c.created_us,"     \
+    " c.last_contact_us"
+
+static int copy_opt(struct wp_stmt *s, int col, char *buf, size_t cap)
+{
+    if (wp_db_col_isnull(s, col)) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return wp_db_col_copy(s, col, buf, cap);
+}
+
+static int read_customer(struct wp_stmt *s, wp_customer *out)
+{
+    wp_customer c;
+    int err;
+    memset(&c, 0, sizeof c);
+    if ((err = wp_db_col_copy(s, 0, c.id, sizeof c.id)) < 0 ||
+        (err = wp_db_col_copy(s, 1, c.tenant_id, sizeof c.tenant_id)) < 0 ||
+        (err = wp_db_col_copy(s, 2, c.name, sizeof c.name)) < 0 ||
+        (err = copy_opt(s, 3, c.phone, sizeof c.phone)) < 0 ||
+        (err = wp_db_col_copy(s, 4, c.owner_employee_id, sizeof c.owner_employee_id)) < 0 ||
+        (err = copy_opt(s, 5, c.grade, sizeof c.grade)) < 0 ||
+        (err = copy_opt(s, 6, c.stage, sizeof c.stage)) < 0)
+        return err;
+    c.created_us = wp_db_col_int64(s, 7);
+    c.last_contact_us = col_opt_int(s, 8, 0);
+    *out = c;
+    return 0;
+}
+
+int wp_store_customer_get(wp_store *st, wp_customer *out, const char *tenant_id, const char *id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("customer", id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " CUSTOMER_COLUMNS
+                             " FROM customers c WHERE c.tenant_id = ? AND c.id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", id);
+        goto out;
+    }
+    err = read_customer(s, out);
+out:
+    wp_db_done(s);
+    return err;
+}
+
+/* "%q%" for LIKE with '!' as the escape character, ASCII lowercased. */
+static int like_pattern(wp_buf *b, const char *q)
+{
+    int err = wp_buf_addc(b, '%');
+    for (const char *p = q; *p && err == 0; p++) {
+        char c = *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p;
+        if (c == '%' || c == '_' || c == '!')
+            err = wp_buf_addc(b, '!');
+        if (err == 0)
+            err = wp_buf_addc(b, c);
+    }
+    if (err == 0)
+        err = wp_buf_addc(b, '%');
+    return err;
+}
+
+/* The org scope: rows whose employee (column col) sits in the subtree [lo, hi). */
+static void scope_org(struct query *q, const char *col, const char *tenant_id, const char *lo,
+                      const char *hi)
+{
+    q_sql(q, " AND ");
+    q_sql(q, col);
+    q_sql(q, " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
+             " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND so.path >= ?"
+             " AND so.path < ?)");
+    q_text(q, tenant_id);
+    q_text(q, lo);
+    q_text(q, hi);
+}
+
+int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_customer_filter *f)
+{
+    struct wp_stmt *s = NULL;
+    struct query q;
+    wp_customer_page p;
+    wp_buf like;
+    char cid[WP_ID_LEN + 1], lo[1024], hi[1024];
+    int64_t ct = 0;
+    int has = 0, err;
+    unsigned limit;
+    size_t cap = 0;
+
+    memset(&p, 0, sizeof p);
+    q_init(&q);
+    wp_buf_init(&like, 3 * Q_MAX);
+    if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
+        (err = check_opt_id("employee", f->owner_employee_id)) < 0 ||
+        (err = wp_page__limit(&limit, f->limit)) < 0 ||
+        (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
+        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
+        goto out;
+    if (f->q && *f->q) {
+        if (strlen(f->q) > Q_MAX) {
+            err = wp_error_set(WP_EINVAL, "query is longer than %d bytes", Q_MAX);
+            goto out;
+        }
+        if ((err = like_pattern(&like, f->q)) < 0)
+            goto out;
+    }
+    q_sql(&q, "SELECT " CUSTOMER_COLUMNS " FROM customers c WHERE c.tenant_id = ?");
+    q_text(&q, f->tenant_id);
+    if (f->owner_employee_id) {
+        q_sql(&q, " AND c.owner_employee_id = ?");
+        q_text(&q, f->owner_employee_id);
+    }
+    if (f->scope_org_path)
+        scope_org(&q, "c.owner_employee_id", f->tenant_id, lo, hi);
+    if (like.len) {
+        q_sql(&q, " AND (lower(c.name) LIKE ? ESCAPE '!' OR c.phone LIKE ? ESCAPE '!')");
+        q_text(&q, like.buf);
+        q_text(&q, like.buf);
+    }
+    if (has) {
+        q_sql(&q, " AND (c.created_us < ? OR (c.created_us = ? AND c.id < ?))");
+        q_int(&q, ct);
+        q_int(&q, ct);
+        q_text(&q, cid);
+    }
+    q_sql(&q, " ORDER BY c.created_us DESC, c.id DESC LIMIT ?");
+    q_int(&q, (int64_t)limit + 1);
+    if ((err = q_prepare(&q, st, &s)) < 0)
+        goto out;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (p.n == limit) {
+            wp_cursor__make(p.next_cursor, p.items[p.n - 1].created_us, p.items[p.n - 1].id);
+            break;
+        }
+        if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0 ||
+            (err = read_customer(s, &p.items[p.n])) < 0)
+            goto out;
+        p.n++;
+    }
+    if (err < 0)
+        goto out;
+    *out = p;
+    p.items = NULL;
+    err = 0;
+out:
+    wp_db_done(s);
+    free(p.items);
+    wp_buf_release(&q.sql);
+    wp_buf_release(&like);
+    return err;
+}
+
+void wp_customer_page_release(wp_customer_page *p)
+{
+    if (!p)
+        return;
+    free(p->items);
+    memset(p, 0, sizeof *p);
+}
+
+void wp_strings_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+int wp_store_customer_identities(wp_store *st, char ***out, size_t *n, const char *tenant_id,
+                                 const char *id)
+{
+    struct wp_stmt *s = NULL;
+    char **v = NULL;
+    size_t k = 0, cap = 0;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("customer", id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT kind, value FROM customer_identities"
+                             " WHERE tenant_id = ? AND customer_id = ? ORDER BY kind, value")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *kind = wp_db_col_text(s, 0), *value = wp_db_col_text(s, 1);
+        size_t len = strlen(kind) + strlen(value) + 2;
+        char *x = malloc(len);
+        if (!x || (err = wp_array__grow((void **)&v, &cap, k, sizeof *v)) < 0) {
+            free(x);
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+        snprintf(x, len, "%s:%s", kind, value);
+        v[k++] = x;
+    }
+    if (err < 0)
+        goto out;
+    *out = v;
+    *n = k;
+    v = NULL;
+    err = 0;
+out:
+    wp_db_done(s);
+    wp_strings_free(v, k);
+    return err;
+}
+
+/* --- messages -----------------------------------------------------------------------------------
+ */
+
+#define MESSAGE_COLUMNS                                                                            \
+    "m.id, m.device_id, m.employee_id, m.customer_id, m.seq, m.ts_us, m.direction, m.channel,"     \
+    " m.chat, m.group_id, m.group_name, m.peer_id, m.peer_name, m.msgtype, m.msgid, m.text,"       \
+    " m.media, m.filename, m.size, m.url, m.title, m.amount_fen, m.memo, m.recalled,"              \
+    " m.recalled_us"
+
+static int read_message(struct wp_stmt *s, wp_message *m, wp_strpool **pool)
+{
+    int err;
+    memset(m, 0, sizeof *m);
+    if ((err = wp_db_col_copy(s, 0, m->id, sizeof m->id)) < 0 ||
+        (err = wp_db_col_copy(s, 1, m->device_id, sizeof m->device_id)) < 0 ||
+        (err = wp_db_col_copy(s, 2, m->employee_id, sizeof m->employee_id)) < 0 ||
+        (err = col_id(s, 3, m->customer_id)) < 0)
+        return err;
+    m->seq = wp_db_col_int64(s, 4);
+    m->ts_us = wp_db_col_int64(s, 5);
+    const char *dir = wp_db_col_text(s, 6);
+    m->direction = !dir ? WP_DIR_NONE : strcmp(dir, "in") == 0 ? WP_DIR_IN : WP_DIR_OUT;
+    const char **strs[] = {&m->channel, &m->chat,      &m->group_id, &m->group_name,
+                           &m->peer_id, &m->peer_name, &m->msgtype,  &m->msgid,
+                           &m->text,    &m->media,     &m->filename};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+        if ((err = col_dup(pool, strs[i], s, 7 + (int)i)) < 0)
+            return err;
+    m->size = col_opt_int(s, 18, -1);
+    if ((err = col_dup(pool, &m->url, s, 19)) < 0 || (err = col_dup(pool, &m->title, s, 20)) < 0)
+        return err;
+    m->amount_fen = col_opt_int(s, 21, -1);
+    if ((err = col_dup(pool, &m->memo, s, 22)) < 0)
+        return err;
+    m->recalled = wp_db_col_int64(s, 23) != 0;
+    m->recalled_us = col_opt_int(s, 24, 0);
+    return 0;
+}
+
+static void free_messages(wp_message *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        free(items[i].highlights);
+    free(items);
+}
+
+/* One round of candidates (at most want rows after the cursor); appends hits to p. *got gets
+ * how many candidate rows came back, *last_t/last_id the last candidate's keys. */
+static int message_round(wp_store *st, const wp_message_filter *f, const char *lo, const char *hi,
+                         const char *grams, int has, int64_t ct, const char *cid, unsigned want,
+                         wp_message_page *p, size_t *cap, wp_strpool **pool, unsigned stop_at,
+                         unsigned *got, int64_t *last_t, char last_id[WP_ID_LEN + 1])
+{
+    struct wp_stmt *s = NULL;
+    struct query q;
+    int pg = wp_store_backend(st) == WP_STORE_PG;
+    int err;
+
+    *got = 0;
+    q_init(&q);
+    q_sql(&q, "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.tenant_id = ?");
+    q_text(&q, f->tenant_id);
+    if (f->customer_id) {
+        q_sql(&q, " AND m.customer_id = ?");
+        q_text(&q, f->customer_id);
+    }
+    if (f->employee_id) {
+        q_sql(&q, " AND m.employee_id = ?");
+        q_text(&q, f->employee_id);
+    }
+    if (f->channel) {
+        q_sql(&q, " AND m.channel = ?");
+        q_text(&q, f->channel);
+    }
+    if (f->from_us) {
+        q_sql(&q, " AND m.ts_us >= ?");
+        q_int(&q, f->from_us);
+    }
+    if (f->to_us) {
+        q_sql(&q, " AND m.ts_us < ?");
+        q_int(&q, f->to_us);
+    }
+    if (f->scope_org_path)
+        scope_org(&q, "m.employee_id", f->tenant_id, lo, hi);
+    if (f->scope_employee_id) {
+        q_sql(&q, " AND (m.employee_id = ? OR m.customer_id IN (SELECT sc.id FROM customers sc"
+                  " WHERE sc.tenant_id = ? AND sc.owner_employee_id = ?))");
+        q_text(&q, f->scope_employee_id);
+        q_text(&q, f->tenant_id);
+        q_text(&q, f->scope_employee_id);
+    }
+    if (f->q && *f->q) {
+        q_sql(&q, " AND m.text IS NOT NULL");
+        if (grams) {
+            q_sql(&q, pg ? " AND m.grams @> CAST(? AS text[])"
+                         : " AND m.rid IN (SELECT rowid FROM message_fts WHERE message_fts"
+                           " MATCH ?)");
+            q_text(&q, grams);
+        }
+    }
+    if (has) {
+        q_sql(&q, " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
+        q_int(&q, ct);
+        q_int(&q, ct);
+        q_text(&q, cid);
+    }
+    q_sql(&q, " ORDER BY m.ts_us DESC, m.id DESC LIMIT ?");
+    q_int(&q, want);
+    if ((err = q_prepare(&q, st, &s)) < 0)
+        goto out;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        wp_message m;
+        (*got)++;
+        if ((err = read_message(s, &m, pool)) < 0)
+            goto out;
+        *last_t = m.ts_us;
+        memcpy(last_id, m.id, sizeof m.id);
+        if (f->q && *f->q) {
+            if ((err = wp_grams__find(&m.highlights, &m.n_highlights, m.text, strlen(m.text), f->q,
+                                      strlen(f->q))) < 0)
+                goto out;
+            if (m.n_highlights == 0)
+                continue; /* the grams were there, the text is not */
+        }
+        if ((err = wp_array__grow((void **)&p->items, cap, p->n, sizeof *p->items)) < 0) {
+            free(m.highlights);
+            goto out;
+        }
+        p->items[p->n++] = m;
+        if (p->n == stop_at)
+            break;
+    }
+    if (err > 0)
+        err = 0;
+out:
+    wp_db_done(s);
+    wp_buf_release(&q.sql);
+    return err;
+}
+
+int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_message_filter *f)
+{
+    wp_message_page p;
+    wp_strpool *pool = NULL;
+    wp_buf grams;
+    char cid[WP_ID_LEN + 1], lo[1024], hi[1024];
+    int64_t ct = 0;
+    int has = 0, pg = wp_store_backend(st) == WP_STORE_PG, err;
+    unsigned limit;
+    size_t cap = 0, ngrams = 0;
+
+    memset(&p, 0, sizeof p);
+    wp_buf_init(&grams, 16 * Q_MAX);
+    if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
+        (err = check_opt_id("customer", f->customer_id)) < 0 ||
+        (err = check_opt_id("employee", f->employee_id)) < 0 ||
+        (err = check_opt_id("employee", f->scope_employee_id)) < 0 ||
+        (err = wp_page__limit(&limit, f->limit)) < 0 ||
+        (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
+        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
+        goto out;
+    if (f->q && *f->q) {
+        if (strlen(f->q) > Q_MAX) {
+            err = wp_error_set(WP_EINVAL, "query is longer than %d bytes", Q_MAX);
+            goto out;
+        }
+        if ((err = wp_grams__make(&grams, &ngrams, f->q, strlen(f->q), 1,
+                                  pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_FTS_QUERY)) < 0)
+            goto out;
+    }
+    /* Take limit + 1 hits: the extra one only says there is a next page. A query's candidates
+     * can fail the exact test, so rounds continue from the last candidate until enough hits,
+     * no more candidates, or the budget is spent: then the page may be short, and its cursor
+     * (the last candidate looked at) says where to go on. */
+    int q = f->q && *f->q;
+    unsigned budget = SEARCH_BUDGET,
+             want = q && limit + 1 < SEARCH_ROUND ? SEARCH_ROUND : limit + 1;
+    int spent = 0;
+    for (;;) {
+        unsigned got = 0;
+        int64_t last_t = 0;
+        char last_id[WP_ID_LEN + 1] = "";
+        if ((err = message_round(st, f, lo, hi, ngrams ? grams.buf : NULL, has, ct, cid, want, &p,
+                                 &cap, &pool, limit + 1, &got, &last_t, last_id)) < 0)
+            goto out;
+        if (p.n > limit || got < want)
+            break;
+        has = 1;
+        ct = last_t;
+        memcpy(cid, last_id, sizeof cid);
+        if (budget <= got) {
+            spent = 1;
+            break;
+        }
+        budget -= got;
+    }
+    if (p.n > limit) {
+        free(p.items[limit].highlights);
+        p.n = limit;
+        wp_cursor__make(p.next_cursor, p.items[limit - 1].ts_us, p.items[limit - 1].id);
+    } else if (spent) {
+        wp_cursor__make(p.next_cursor, ct, cid);
+    }
+    p.mem = pool;
+    pool = NULL;
+    *out = p;
+    p.items = NULL;
+    p.n = 0;
+    err = 0;
+out:
+    free_messages(p.items, p.n);
+    wp_strpool__free(pool);
+    wp_buf_release(&grams);
+    return err;
+}
+
+void wp_message_page_release(wp_message_page *p)
+{
+    if (!p)
+        return;
+    free_messages(p->items, p->n);
+    wp_strpool__free(p->mem);
+    memset(p, 0, sizeof *p);
+}
+
+/* --- alerts ---------------------------------------------------------------------------------- */
+
+static const char *const status_names[] = {
+    [WP_ALERT_OPEN] = "open",
+    [WP_ALERT_ACKNOWLEDGED] = "acknowledged",
+    [WP_ALERT_RESOLVED] = "resolved",
+};
+
+const char *wp_alert_status_name(enum wp_alert_status s)
+{
+    if ((int)s < WP_ALERT_OPEN || (int)s > WP_ALERT_RESOLVED)
+        return NULL;
+    return status_names[s];
+}
+
+int wp_alert_status_parse(enum wp_alert_status *out, const char *s)
+{
+    for (int i = WP_ALERT_OPEN; s && i <= WP_ALERT_RESOLVED; i++) {
+        if (strcmp(s, status_names[i]) == 0) {
+            *out = (enum wp_alert_status)i;
+            return 0;
+        }
+    }
+    return wp_error_set(WP_EINVAL, "status must be open, acknowledged or resolved");
+}
+
+#define ALERT_COLUMNS                                                                              \
+    "a.id, a.ts_us, a.kind, a.status, a.employee_id, a.device_id, a.customer_id, a.message_id,"    \
+    " a.category, a.pattern, a.action, a.matched, a.match_start, a.match_end"
+
+static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
+{
+    int err;
+    memset(a, 0, sizeof *a);
+    if ((err = wp_db_col_copy(s, 0, a->id, sizeof a->id)) < 0)
+        return err;
+    a->ts_us = wp_db_col_int64(s, 1);
+    if ((err = wp_db_col_copy(s, 2, a->kind, sizeof a->kind)) < 0)
+        return err;
+    if (wp_alert_status_parse(&a->status, wp_db_col_text(s, 3)) < 0)
+        return wp_error_set(WP_EIO, "store: alert '%s' has an unknown status", a->id);
+    if ((err = wp_db_col_copy(s, 4, a->employee_id, sizeof a->employee_id)) < 0 ||
+        (err = col_id(s, 5, a->device_id)) < 0 || (err = col_id(s, 6, a->customer_id)) < 0 ||
+        (err = col_id(s, 7, a->message_id)) < 0 || (err = col_dup(pool, &a->category, s, 8)) < 0 ||
+        (err = col_dup(pool, &a->pattern, s, 9)) < 0 ||
+        (err = col_dup(pool, &a->action, s, 10)) < 0 ||
+        (err = col_dup(pool, &a->matched, s, 11)) < 0)
+        return err;
+    a->start = col_opt_int(s, 12, -1);
+    a->end = col_opt_int(s, 13, -1);
+    return 0;
+}
+
+int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter *f)
+{
+    struct wp_stmt *s = NULL;
+    struct query q;
+    wp_alert_page p;
+    wp_strpool *pool = NULL;
+    char cid[WP_ID_LEN + 1], lo[1024], hi[1024];
+    int64_t ct = 0;
+    int has = 0, err;
+    unsigned limit;
+    size_t cap = 0;
+
+    memset(&p, 0, sizeof p);
+    q_init(&q);
+    if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
+        (err = check_opt_id("customer", f->customer_id)) < 0 ||
+        (err = check_opt_id("employee", f->employee_id)) < 0 ||
+        (err = check_opt_id("employee", f->scope_employee_id)) < 0 ||
+        (err = wp_page__limit(&limit, f->limit)) < 0 ||
+        (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
+        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
+        goto out;
+    if (f->status && !wp_alert_status_name((enum wp_alert_status)f->status)) {
+        err = wp_error_set(WP_EINVAL, "status must be open, acknowledged or resolved");
+        goto out;
+    }
+    q_sql(&q, "SELECT " ALERT_COLUMNS " FROM alerts a WHERE a.tenant_id = ?");
+    q_text(&q, f->tenant_id);
+    if (f->kind) {
+        q_sql(&q, " AND a.kind = ?");
+        q_text(&q, f->kind);
+    }
+    if (f->status) {
+        q_sql(&q, " AND a.status = ?");
+        q_text(&q, wp_alert_status_name((enum wp_alert_status)f->status));
+    }
+    if (f->employee_id) {
+        q_sql(&q, " AND a.employee_id = ?");
+        q_text(&q, f->employee_id);
+    }
+    if (f->customer_id) {
+        q_sql(&q, " AND a.customer_id = ?");
+        q_text(&q, f->customer_id);
+    }
+    if (f->from_us) {
+        q_sql(&q, " AND a.ts_us >= ?");
+        q_int(&q, f->from_us);
+    }
+    if (f->to_us) {
+        q_sql(&q, " AND a.ts_us < ?");
+        q_int(&q, f->to_us);
+    }
+    if (f->scope_org_path)
+        scope_org(&q, "a.employee_id", f->tenant_id, lo, hi);
+    if (f->scope_employee_id) {
+        q_sql(&q, " AND (a.employee_id = ? OR a.customer_id IN (SELECT sc.id FROM customers sc"
+                  " WHERE sc.tenant_id = ? AND sc.owner_employee_id = ?))");
+        q_text(&q, f->scope_employee_id);
+        q_text(&q, f->tenant_id);
+        q_text(&q, f->scope_employee_id);
+    }
+    if (has) {
+        q_sql(&q, " AND (a.ts_us < ? OR (a.ts_us = ? AND a.id < ?))");
+        q_int(&q, ct);
+        q_int(&q, ct);
+        q_text(&q, cid);
+    }
+    q_sql(&q, " ORDER BY a.ts_us DESC, a.id DESC LIMIT ?");
+    q_int(&q, (int64_t)limit + 1);
+    if ((err = q_prepare(&q, st, &s)) < 0)
+        goto out;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (p.n == limit) {
+            wp_cursor__make(p.next_cursor, p.items[p.n - 1].ts_us, p.items[p.n - 1].id);
+            break;
+        }
+        if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0 ||
+            (err = read_alert(s, &p.items[p.n], &pool)) < 0)
+            goto out;
+        p.n++;
+    }
+    if (err < 0)
+        goto out;
+    p.mem = pool;
+    pool = NULL;
+    *out = p;
+    p.items = NULL;
+    err = 0;
+out:
+    wp_db_done(s);
+    free(p.items);
+    wp_strpool__free(pool);
+    wp_buf_release(&q.sql);
+    return err;
+}
+
+void wp_alert_page_release(wp_alert_page *p)
+{
+    if (!p)
+        return;
+    free(p->items);
+    wp_strpool__free(p->mem);
+    memset(p, 0, sizeof *p);
+}
+
+int wp_store_alert_set_status(wp_store *st, const char *tenant_id, const char *id,
+                              enum wp_alert_status status)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("alert", id)) < 0)
+        return err;
+    if (!wp_alert_status_name(status))
+        return wp_error_set(WP_EINVAL, "status must be open, acknowledged or resolved");
+    if ((err = wp_store__op_begin(st, 0)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "UPDATE alerts SET status = ?, updated_us = ? WHERE tenant_id = ?"
+                             " AND id = ? RETURNING id")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, wp_alert_status_name(status));
+    wp_db_bind_int64(s, 2, wp_time_now_us());
+    wp_db_bind_text(s, 3, tenant_id);
+    wp_db_bind_text(s, 4, id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    err = err == WP_DB_ROW ? 0 : wp_error_set(WP_ENOTFOUND, "alert '%s' not found", id);
+out:
+    wp_db_done(s);
+    return wp_store__op_end(st, err);
+}

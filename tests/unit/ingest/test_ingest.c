@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: MIT */
+/* Ingest through its API: enrollment, events and their replies, the group-commit writer under
+ * concurrency and failures, check, policy, lexicon and media; on SQLite and PostgreSQL. */
+#include "test_ingest.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ingest/ingest.h"
+#include "ingest/ingest_int.h"
+#include "util/buf.h"
+#include "util/clock.h"
+
+struct ifx {
+    struct tfx f;
+    wp_ingest *ing;
+};
+
+static int setup(void **state)
+{
+    struct ifx *x = calloc(1, sizeof *x);
+    assert_non_null(x);
+    tfx_seed(&x->f);
+    wp_ingest_config cfg = WP_INGEST_CONFIG_INIT;
+    cfg.data_dir = x->f.dir;
+    cfg.db_url = x->f.url;
+    OK(wp_ingest_new(&x->ing, &cfg));
+    *state = x;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct ifx *x = *state;
+    wp_ingest_free(x->ing);
+    tfx_release(&x->f);
+    free(x);
+    return 0;
+}
+
+/* Enroll a device for employee emp; the device (as authenticated) into out. */
+static void enroll(struct ifx *x, wp_device *out, const char *emp, const char *serial)
+{
+    char code[WP_ENROLL_CODE_MAX], id[WP_ID_LEN + 1], token[WP_DEVICE_TOKEN_MAX];
+    OK(wp_ingest_enrollment_code_create(x->ing, code, x->f.tenant, emp, 0));
+    OK(wp_ingest_enroll(x->ing, id, token, code, serial, "Pixel 9"));
+    OK(wp_ingest_device_auth(x->ing, out, token));
+    assert_string_equal(out->id, id);
+}
+
+static int events(struct ifx *x, json_t **reply, const wp_device *d, const char *body_text)
+{
+    json_t *body = J(body_text);
+    int err = wp_ingest_events(x->ing, reply, d, body);
+    json_decref(body);
+    return err;
+}
+
+static int64_t count(struct ifx *x, const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    return tfx_raw1(&x->f, sql);
+}
+
+#define TS "\"ts\": \"2026-11-22T10:00:00+08:00\""
+
+/* A text message event. */
+static int add_msg(wp_buf *b, int64_t seq, const char *peer, const char *text)
+{
+    return wp_buf_addf(b,
+                       "%s{\"seq\": %lld, \"type\": \"message\", " TS ", \"channel\": \"wechat\","
+                       " \"direction\": \"out\", \"peer\": {\"id\": \"%s\"}, \"chat\": \"%s\","
+                       " \"msgtype\": \"text\", \"text\": \"%s\"}",
+                       b->len > 12 ? "," : "", (long long)seq, peer, peer, text);
+}
+
+/* --- enrollment
+ * ------------------------------------------------------------------------------------ */
+
+static void test_ingest__enroll(void **state)
+{
+    struct ifx *x = *state;
+    char code[WP_ENROLL_CODE_MAX], id[WP_ID_LEN + 1], token[WP_DEVICE_TOKEN_MAX];
+    wp_device d;
+    OK(wp_ingest_enrollment_code_create(x->ing, code, x->f.tenant, x->f.emp1, 600));
+    assert_int_equal(strlen(code), 14);
+    assert_int_equal(code[4], '-');
+    /* typed back in lower case without dashes */
+    char typed[32];
+    size_t k = 0;
+    for (const char *p = code; *p; p++)
+        if (*p != '-')
+            typed[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    typed[k] = '\0';
+    OK(wp_ingest_enroll(x->ing, id, token, typed, "SN-1", "Mi 14"));
+    assert_int_equal(strncmp(token, "wpd_", 4), 0);
+    assert_int_equal(strlen(token), 47);
+    OK(wp_ingest_device_auth(x->ing, &d, token));
+    assert_string_equal(d.id, id);
+    assert_string_equal(d.tenant_id, x->f.tenant);
+    assert_string_equal(d.employee_id, x->f.emp1);
+    /* only the hash is stored */
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM devices WHERE token_hash = '%s'", token);
+    assert_int_equal(tfx_raw1(&x->f, sql), 0);
+    assert_int_equal(wp_ingest_enroll(x->ing, id, token, code, "SN-2", "m"), WP_EAUTH);
+    assert_int_equal(wp_ingest_enroll(x->ing, id, token, "", "SN-2", "m"), WP_EAUTH);
+    assert_int_equal(wp_ingest_device_auth(x->ing, &d, "wpd_nope"), WP_EAUTH);
+    assert_int_equal(wp_ingest_device_auth(x->ing, &d, ""), WP_EAUTH);
+    assert_int_equal(wp_ingest_enrollment_code_create(x->ing, code, x->f.tenant, x->f.emp1, -1),
+                     WP_EINVAL);
+    char other[WP_ID_LEN + 1];
+    wp_id_new(other);
+    assert_int_equal(wp_ingest_enrollment_code_create(x->ing, code, x->f.tenant, other, 0),
+                     WP_ENOTFOUND);
+    /* expired: the clock moves past the ttl */
+    wp_time_set_fake(wp_time_now_us());
+    OK(wp_ingest_enrollment_code_create(x->ing, code, x->f.tenant, x->f.emp1, 60));
+    wp_time_set_fake(wp_time_now_us() + 60 * 1000000LL);
+    assert_int_equal(wp_ingest_enroll(x->ing, id, token, code, "SN-3", "m"), WP_EAUTH);
+}
+
+/* --- events
+ * --------------------------------------------------------------------------------------- */
+
+static void test_ingest__events_reply(void **state)
+{
+    struct ifx *x = *state;
+    wp_device d;
+    json_t *r = NULL;
+    enroll(x, &d, x->f.emp1, "SN1");
+    const char *body =
+        "{\"events\": ["
+        "{\"seq\": 1, \"type\": \"message\", " TS
+        ", \"channel\": \"wechat\", \"direction\": \"out\","
+        " \"peer\": {\"id\": \"wxid_k2\", \"name\": \"王女士\", \"phone\": \"13800138000\"},"
+        " \"chat\": \"wxid_k2\", \"msgtype\": \"text\", \"text\": \"这笔可以飞*单给你\"},"
+        "{\"seq\": 2, \"type\": \"call\", " TS ", \"direction\": \"in\","
+        " \"peer\": {\"phone\": \"13900139000\"}, \"duration_s\": 63},"
+        "{\"seq\": 3, \"type\": \"contact\", " TS
+        ", \"channel\": \"wechat\", \"action\": \"deleted\","
+        " \"peer\": {\"id\": \"wxid_k2\"}},"
+        "{\"seq\": 4, \"type\": \"location\", " TS ", \"lat\": 31.23, \"lon\": 121.47,"
+        " \"accuracy_m\": 12},"
+        "{\"seq\": 5, \"type\": \"message\", " TS
+        ", \"channel\": \"wechat\", \"direction\": \"in\","
+        " \"peer\": {\"id\": \"wxid_k2\"}, \"msgtype\": \"transfer\", \"amount_fen\": 600000},"
+        "{\"seq\": 6, \"type\": \"location\", " TS ", \"lat\": 300, \"lon\": 1},"
+        "{\"type\": \"location\"}"
+        "]}";
+    OK(events(x, &r, &d, body));
+    assert_int_equal(json_integer_value(json_object_get(r, "acked_seq")), 6);
+    json_t *alerts = json_object_get(r, "alerts"), *rej = json_object_get(r, "rejected");
+    assert_int_equal(json_array_size(alerts), 3);
+    json_t *a0 = json_array_get(alerts, 0);
+    assert_string_equal(json_string_value(json_object_get(a0, "kind")), "sensitive_word");
+    assert_string_equal(json_string_value(json_object_get(a0, "category")), "private_deal");
+    assert_string_equal(json_string_value(json_object_get(a0, "pattern")), "飞单");
+    assert_string_equal(json_string_value(json_object_get(a0, "action")), "block");
+    assert_string_equal(json_string_value(json_object_get(a0, "text")), "飞*单");
+    assert_string_equal(json_string_value(json_object_get(a0, "status")), "open");
+    assert_string_equal(json_string_value(json_object_get(a0, "ts")), "2026-11-22T10:00:00+08:00");
+    assert_string_equal(json_string_value(json_object_get(a0, "employee_id")), x->f.emp1);
+    assert_int_equal(json_string_length(json_object_get(a0, "id")), WP_ID_LEN);
+    assert_int_equal(json_string_length(json_object_get(a0, "message_id")), WP_ID_LEN);
+    assert_int_equal(json_string_length(json_object_get(a0, "customer_id")), WP_ID_LEN);
+    json_t *a1 = json_array_get(alerts, 1);
+    assert_string_equal(json_string_value(json_object_get(a1, "kind")), "customer_deleted");
+    assert_true(json_is_null(json_object_get(a1, "message_id")));
+    assert_true(json_equal(json_object_get(a1, "customer_id"), json_object_get(a0, "customer_id")));
+    json_t *a2 = json_array_get(alerts, 2);
+    assert_string_equal(json_string_value(json_object_get(a2, "kind")), "money");
+    assert_string_equal(json_string_value(json_object_get(a2, "category")), "transfer");
+    assert_int_equal(json_array_size(rej), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(rej, 0), "seq")), 6);
+    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(rej, 0), "reason")),
+                           "lat must be"));
+    assert_true(json_is_null(json_object_get(json_array_get(rej, 1), "seq")));
+    json_decref(r);
+
+    assert_int_equal(count(x, "messages"), 2);
+    assert_int_equal(count(x, "calls"), 1);
+    assert_int_equal(count(x, "contact_events"), 1);
+    assert_int_equal(count(x, "locations"), 1);
+    assert_int_equal(count(x, "quarantine"), 2);
+    assert_int_equal(count(x, "alerts"), 3);
+    assert_int_equal(count(x, "customers"), 2);
+
+    /* the same batch again: nothing new, nothing rejected but the seq-less event again */
+    OK(events(x, &r, &d, body));
+    assert_int_equal(json_integer_value(json_object_get(r, "acked_seq")), 6);
+    assert_int_equal(json_array_size(json_object_get(r, "alerts")), 0);
+    assert_int_equal(json_array_size(json_object_get(r, "rejected")), 1);
+    json_decref(r);
+    assert_int_equal(count(x, "messages"), 2);
+    assert_int_equal(count(x, "alerts"), 3);
+    assert_int_equal(count(x, "quarantine"), 3);
+
+    /* an empty batch answers the acked seq */
+    OK(events(x, &r, &d, "{\"events\": []}"));
+    assert_int_equal(json_integer_value(json_object_get(r, "acked_seq")), 6);
+    json_decref(r);
+    /* shape errors store nothing */
+    assert_int_equal(events(x, &r, &d, "{\"events\": 5}"), WP_EINVAL);
+    assert_int_equal(events(x, &r, &d, "[]"), WP_EINVAL);
+    /* a revoked device */
+    OK(wp_store_device_revoke(x->f.st, x->f.tenant, d.id));
+    assert_int_equal(events(x, &r, &d,
+                            "{\"events\": [{\"seq\": 7, \"type\": \"location\", " TS ","
+                            " \"lat\": 1, \"lon\": 1}]}"),
+                     WP_EAUTH);
+    assert_int_equal(count(x, "locations"), 1);
+}
+
+/* --- the writer
+ * ----------------------------------------------------------------------------------- */
+
+struct submitter {
+    struct ifx *x;
+    wp_device d;
+    int batches, per_batch;
+    int first_seq;
+    int err; /* the first error */
+    int64_t acked;
+};
+
+static void *submit_main(void *arg)
+{
+    struct submitter *s = arg;
+    for (int i = 0; i < s->batches && s->err == 0; i++) {
+        wp_buf b;
+        wp_buf_init(&b, 1 << 20);
+        int err = wp_buf_adds(&b, "{\"events\": [");
+        for (int k = 0; k < s->per_batch && err == 0; k++) {
+            char peer[300], text[64];
+            int64_t seq = s->first_seq + (int64_t)i * s->per_batch + k;
+            snprintf(peer, sizeof peer, "wxid_%s_%d", s->d.serial, k % 5);
+            snprintf(text, sizeof text, "第%lld条消息", (long long)seq);
+            err = add_msg(&b, seq, peer, text);
+        }
+        if (err == 0)
+            err = wp_buf_adds(&b, "]}");
+        json_t *body = err == 0 ? json_loads(b.buf, 0, NULL) : NULL;
+        json_t *r = NULL;
+        if (!body)
+            err = WP_EINVAL;
+        if (err == 0)
+            err = wp_ingest_events(s->x->ing, &r, &s->d, body);
+        if (err == 0)
+            s->acked = json_integer_value(json_object_get(r, "acked_seq"));
+        json_decref(r);
+        json_decref(body);
+        wp_buf_release(&b);
+        s->err = err;
+    }
+    return NULL;
+}
+
+static void test_ingest__concurrent_submitters(void **state)
+{
+    struct ifx *x = *state;
+    enum { THREADS = 8, BATCHES = 25, PER = 20 };
+    struct submitter s[THREADS];
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        char serial[16];
+        snprintf(serial, sizeof serial, "SN%d", i);
+        memset(&s[i], 0, sizeof s[i]);
+        s[i].x = x;
+        s[i].batches = BATCHES;
+        s[i].per_batch = PER;
+        s[i].first_seq = 1;
+        enroll(x, &s[i].d, i % 2 ? x->f.emp2 : x->f.emp1, serial);
+    }
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, submit_main, &s[i]), 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++) {
+        if (s[i].err)
+            fail_msg("submitter %d: %d (%s)", i, s[i].err, wp_error_last());
+        assert_int_equal(s[i].acked, BATCHES * PER);
+    }
+    assert_int_equal(count(x, "messages"), THREADS * BATCHES * PER);
+    assert_int_equal(count(x, "customers"), THREADS * 5);
+    assert_int_equal(tfx_raw1(&x->f, "SELECT count(*) FROM devices WHERE acked_seq = 500"),
+                     THREADS);
+    uint64_t merged = 0, batches = 0, alone = 0;
+    wp_writer__stats(wp_ingest__writer(x->ing), &merged, &batches, &alone);
+    assert_int_equal(batches, THREADS * BATCHES);
+    assert_true(merged >= 1 && merged <= batches);
+    assert_int_equal(alone, 0);
+
+    /* everything again: stored once */
+    for (int i = 0; i < THREADS; i++) {
+        s[i].err = 0;
+        assert_int_equal(pthread_create(&t[i], NULL, submit_main, &s[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(s[i].err, 0);
+    assert_int_equal(count(x, "messages"), THREADS * BATCHES * PER);
+}
+
+/* Two nodes (two ingest objects on one store) take the same device's batches at once, as when
+ * an agent retries on another node: the device row's lock keeps each event stored once. */
+static void test_ingest__two_nodes_one_device(void **state)
+{
+    struct ifx *x = *state;
+    enum { BATCHES = 30, PER = 10 };
+    wp_ingest *node2 = NULL;
+    wp_ingest_config cfg = WP_INGEST_CONFIG_INIT;
+    cfg.data_dir = x->f.dir;
+    cfg.db_url = x->f.url;
+    OK(wp_ingest_new(&node2, &cfg));
+    struct submitter s[2];
+    memset(s, 0, sizeof s);
+    enroll(x, &s[0].d, x->f.emp1, "SN1");
+    s[1].d = s[0].d;
+    struct ifx x2 = *x;
+    x2.ing = node2;
+    s[0].x = x;
+    s[1].x = &x2;
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        s[i].batches = BATCHES;
+        s[i].per_batch = PER;
+        s[i].first_seq = 1;
+        assert_int_equal(pthread_create(&t[i], NULL, submit_main, &s[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    wp_ingest_free(node2);
+    for (int i = 0; i < 2; i++) {
+        if (s[i].err)
+            fail_msg("node %d: %d", i + 1, s[i].err);
+        assert_int_equal(s[i].acked, BATCHES * PER);
+    }
+    assert_int_equal(count(x, "messages"), BATCHES * PER);
+    assert_int_equal(count(x, "customers"), 5);
+}
+
+/* Start n submitters of one batch each while the writer holds, so they merge into one
+ * transaction; returns after all are done. */
+static void held_round(struct ifx *x, struct submitter *s, int n)
+{
+    pthread_t t[8];
+    struct wp_writer *w = wp_ingest__writer(x->ing);
+    wp_writer__hold(w, 1);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, submit_main, &s[i]), 0);
+    wp_writer__wait_queued(w, (size_t)n);
+    wp_writer__hold(w, 0);
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+}
+
+static void test_ingest__writer_merges_and_isolates(void **state)
+{
+    struct ifx *x = *state;
+    struct submitter s[4];
+    for (int i = 0; i < 4; i++) {
+        char serial[16];
+        snprintf(serial, sizeof serial, "SN%d", i);
+        memset(&s[i], 0, sizeof s[i]);
+        s[i].x = x;
+        s[i].batches = 1;
+        s[i].per_batch = 10;
+        s[i].first_seq = 1;
+        enroll(x, &s[i].d, x->f.emp1, serial);
+    }
+    /* device 2 is revoked after it authenticated: its batch fails, the others commit */
+    OK(wp_store_device_revoke(x->f.st, x->f.tenant, s[2].d.id));
+    uint64_t m0, b0, a0, m1, b1, a1;
+    wp_writer__stats(wp_ingest__writer(x->ing), &m0, &b0, &a0);
+    held_round(x, s, 4);
+    wp_writer__stats(wp_ingest__writer(x->ing), &m1, &b1, &a1);
+    assert_int_equal(m1 - m0, 1); /* one transaction */
+    assert_int_equal(b1 - b0, 4);
+    assert_int_equal(s[0].err, 0);
+    assert_int_equal(s[1].err, 0);
+    assert_int_equal(s[2].err, WP_EAUTH);
+    assert_int_equal(s[3].err, 0);
+    assert_int_equal(count(x, "messages"), 30);
+
+    /* the merged commit fails: each batch is retried alone, and stored once */
+    for (int i = 0; i < 4; i++) {
+        s[i].err = 0;
+        s[i].first_seq = 11;
+    }
+    wp_writer__fail_commits(wp_ingest__writer(x->ing), 1);
+    held_round(x, s, 4);
+    wp_writer__stats(wp_ingest__writer(x->ing), &m0, &b0, &a0);
+    assert_int_equal(a0 - a1, 4);
+    assert_int_equal(s[0].err, 0);
+    assert_int_equal(s[1].err, 0);
+    assert_int_equal(s[2].err, WP_EAUTH);
+    assert_int_equal(s[3].err, 0);
+    assert_int_equal(s[0].acked, 20);
+    assert_int_equal(count(x, "messages"), 60);
+}
+
+/* --- check, policy, lexicon
+ * ------------------------------------------------------------------------ */
+
+static const char *check_action(struct ifx *x, const char *text, json_t **keep)
+{
+    json_t *body =
+        json_pack("{s:s,s:{s:s},s:s}", "channel", "wechat", "peer", "id", "wxid_k2", "text", text);
+    OK(wp_ingest_check(x->ing, keep, x->f.tenant, body));
+    json_decref(body);
+    return json_string_value(json_object_get(*keep, "action"));
+}
+
+static void test_ingest__check_and_lexicon(void **state)
+{
+    struct ifx *x = *state;
+    json_t *r = NULL;
+    assert_string_equal(check_action(x, "今天天气不错", &r), "allow");
+    assert_int_equal(json_array_size(json_object_get(r, "matches")), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "masked")), "今天天气不错");
+    json_decref(r);
+    assert_string_equal(check_action(x, "这笔可以飞*单给你", &r), "block");
+    assert_string_equal(json_string_value(json_object_get(r, "masked")), "这笔可以***给你");
+    json_t *m = json_array_get(json_object_get(r, "matches"), 0);
+    assert_int_equal(json_integer_value(json_object_get(m, "start")), 12);
+    assert_int_equal(json_integer_value(json_object_get(m, "end")), 19);
+    assert_string_equal(json_string_value(json_object_get(m, "text")), "飞*单");
+    json_decref(r);
+    assert_string_equal(check_action(x, "我的手机13800138000", &r), "mask");
+    json_decref(r);
+
+    int64_t v0 = 0, v = 0, lv = 0;
+    OK(wp_ingest_policy(x->ing, &v0, NULL, x->f.tenant));
+    assert_int_equal(v0, 1);
+    char *text = NULL;
+    size_t len = 0;
+    OK(wp_ingest_lexicon_get(x->ing, &lv, &text, &len, x->f.tenant));
+    assert_int_equal(len, wp_ingest__default_lexicon_len);
+    assert_memory_equal(text, wp_ingest__default_lexicon, len);
+    free(text);
+
+    /* a bad lexicon names its line and changes nothing */
+    const char *badlex = "苹果\tfruit\tblock\n香蕉\tfruit\tblok\n";
+    assert_int_equal(wp_ingest_lexicon_put(x->ing, &v, x->f.tenant, badlex, strlen(badlex)),
+                     WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "lexicon:2:"));
+    assert_int_equal(wp_ingest_lexicon_put(x->ing, &v, x->f.tenant, "\xff\n", 2), WP_EINVAL);
+    OK(wp_ingest_policy(x->ing, &v, NULL, x->f.tenant));
+    assert_int_equal(v, v0);
+
+    const char *lex = "苹果\tfruit\tblock\n";
+    OK(wp_ingest_lexicon_put(x->ing, &v, x->f.tenant, lex, strlen(lex)));
+    assert_int_equal(v, v0 + 1);
+    /* live at once: check and events */
+    assert_string_equal(check_action(x, "买苹果", &r), "block");
+    json_decref(r);
+    assert_string_equal(check_action(x, "这笔可以飞单给你", &r), "allow");
+    json_decref(r);
+    wp_device d;
+    enroll(x, &d, x->f.emp1, "SN1");
+    OK(events(x, &r, &d,
+              "{\"events\": [{\"seq\": 1, \"type\": \"message\", " TS ", \"channel\": \"wechat\","
+              " \"direction\": \"out\", \"peer\": {\"id\": \"w\"}, \"msgtype\": \"text\","
+              " \"text\": \"苹果和飞单\"}]}"));
+    json_t *alerts = json_object_get(r, "alerts");
+    assert_int_equal(json_array_size(alerts), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(alerts, 0), "category")),
+                        "fruit");
+    json_decref(r);
+
+    /* the policy: its version is the ETag, the settings move it too */
+    json_t *p = NULL;
+    OK(wp_ingest_policy(x->ing, &v, &p, x->f.tenant));
+    assert_int_equal(v, v0 + 1);
+    assert_int_equal(json_integer_value(json_object_get(p, "version")), v);
+    assert_string_equal(json_string_value(json_object_get(p, "lexicon")), lex);
+    assert_true(json_is_array(json_object_get(p, "geofences")));
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(p, "settings"), "money_alert_fen")),
+        WP_MONEY_ALERT_DEFAULT_FEN);
+    json_decref(p);
+    OK(wp_ingest_money_alert_set(x->ing, &v, x->f.tenant, 100));
+    assert_int_equal(v, v0 + 2);
+    assert_int_equal(wp_ingest_money_alert_set(x->ing, &v, x->f.tenant, -1), WP_EINVAL);
+    OK(events(x, &r, &d,
+              "{\"events\": [{\"seq\": 2, \"type\": \"message\", " TS ", \"channel\": \"wechat\","
+              " \"direction\": \"in\", \"peer\": {\"id\": \"w\"}, \"msgtype\": \"redpacket\","
+              " \"amount_fen\": 100}]}"));
+    assert_int_equal(json_array_size(json_object_get(r, "alerts")), 1);
+    json_decref(r);
+
+    /* another node's put (straight into the store) is seen on the next request */
+    const char *lex2 = "香蕉\tfruit\talert\n";
+    OK(wp_store_lexicon_put(x->f.st, &v, x->f.tenant, lex2, strlen(lex2)));
+    assert_string_equal(check_action(x, "香蕉", &r), "alert");
+    json_decref(r);
+    assert_string_equal(check_action(x, "苹果", &r), "allow");
+    json_decref(r);
+
+    json_t *bad = J("{\"text\": 5}");
+    assert_int_equal(wp_ingest_check(x->ing, &r, x->f.tenant, bad), WP_EINVAL);
+    json_decref(bad);
+}
+
+/* --- media
+ * ---------------------------------------------------------------------------------------- */
+
+static void test_ingest__media(void **state)
+{
+    struct ifx *x = *state;
+    const char *ref = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    int created = -1;
+    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, ref, "test", 4));
+    assert_int_equal(created, 1);
+    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, ref, "test", 4));
+    assert_int_equal(created, 0);
+    char path[PATH_MAX + 128];
+    snprintf(path, sizeof path, "%s/media/9f/86/%s", x->f.dir, ref + 7);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_size, 4);
+
+    /* wrong bytes for the name: refused, nothing left behind */
+    const char *ref2 = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+    assert_int_equal(wp_ingest_media_put(x->ing, &created, x->f.tenant, ref2, "bar", 3), WP_EINVAL);
+    snprintf(path, sizeof path, "%s/media/2c/26", x->f.dir);
+    assert_int_equal(tfx_raw1(&x->f, "SELECT count(*) FROM media"), 1);
+    char file[sizeof path + 80];
+    snprintf(file, sizeof file, "%s/%s", path, ref2 + 7);
+    assert_int_equal(stat(file, &sb), -1);
+    /* streamed, in pieces */
+    wp_media_upload *up = NULL;
+    OK(wp_ingest_media_begin(x->ing, &up, x->f.tenant, ref2));
+    OK(wp_ingest_media_write(up, "fo", 2));
+    OK(wp_ingest_media_write(up, "o", 1));
+    OK(wp_ingest_media_finish(up, &created));
+    assert_int_equal(created, 1);
+    int fd = -1;
+    int64_t size = 0;
+    OK(wp_ingest_media_open(x->ing, &fd, &size, x->f.tenant, ref2));
+    char buf[8] = "";
+    assert_int_equal(read(fd, buf, sizeof buf), 3);
+    assert_memory_equal(buf, "foo", 3);
+    assert_int_equal(size, 3);
+    close(fd);
+    assert_int_equal(wp_ingest_media_put(x->ing, &created, x->f.tenant, "sha256:xyz", "a", 1),
+                     WP_EINVAL);
+
+    /* another tenant: the file is shared on disk, the row is its own */
+    char other[WP_ID_LEN + 1];
+    OK(wp_store_tenant_create(x->f.st, other, "Other"));
+    assert_int_equal(wp_ingest_media_open(x->ing, &fd, &size, other, ref), WP_ENOTFOUND);
+    OK(wp_ingest_media_put(x->ing, &created, other, ref, "test", 4));
+    assert_int_equal(created, 1);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+static const struct CMUnitTest suite[] = {
+    T(test_ingest__enroll),
+    T(test_ingest__events_reply),
+    T(test_ingest__concurrent_submitters),
+    T(test_ingest__writer_merges_and_isolates),
+    T(test_ingest__two_nodes_one_device),
+    T(test_ingest__check_and_lexicon),
+    T(test_ingest__media),
+};
+
+int main(void)
+{
+    int failed = _cmocka_run_group_tests("ingest_event", event_tests, event_tests_n, NULL, NULL);
+    failed += tfx_run("ingest", suite, sizeof suite / sizeof *suite);
+    return failed ? 1 : 0;
+}

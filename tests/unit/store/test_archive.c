@@ -1,0 +1,974 @@
+/* SPDX-License-Identifier: MIT */
+/* Archive tests (migration 0002 and its operations), on SQLite and PostgreSQL. */
+#include "archive_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/grams.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/id.h"
+
+#define T0 1795831200000000LL /* 2026-11-28T10:00:00+08:00 */
+
+static int setup(void **state)
+{
+    struct tfx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    tfx_seed(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct tfx *f = *state;
+    tfx_release(f);
+    free(f);
+    return 0;
+}
+
+/* --- building events ------------------------------------------------------------------------ */
+
+static wp_event ev(enum wp_event_type type, int64_t seq)
+{
+    wp_event e;
+    memset(&e, 0, sizeof e);
+    e.type = type;
+    e.seq = seq;
+    e.raw = "{}";
+    e.ts_us = T0 + seq * 1000000;
+    e.size = e.amount_fen = e.duration_s = e.accuracy_cm = -1;
+    return e;
+}
+
+static wp_event msg(int64_t seq, const char *peer_id, const char *phone, const char *text)
+{
+    wp_event e = ev(WP_EVENT_MESSAGE, seq);
+    e.channel = "wechat";
+    e.direction = WP_DIR_OUT;
+    e.peer.id = peer_id;
+    e.peer.phone = phone;
+    e.peer.name = peer_id ? peer_id : phone;
+    e.chat = peer_id;
+    e.msgtype = "text";
+    e.text = text;
+    return e;
+}
+
+/* A device of employee emp enrolled in f's tenant; its id into out. */
+static void device(struct tfx *f, char out[WP_ID_LEN + 1], const char *emp, const char *serial)
+{
+    char code[65], token[65], raw[80];
+    wp_device d;
+    snprintf(raw, sizeof raw, "code-%s", serial);
+    wp_token_hash(code, raw);
+    snprintf(raw, sizeof raw, "token-%s", serial);
+    wp_token_hash(token, raw);
+    OK(wp_store_enrollment_code_create(f->st, f->tenant, emp, code, wp_time_now_us() + 60000000));
+    OK(wp_store_device_enroll(f->st, &d, code, serial, "Pixel", token, wp_time_now_us()));
+    memcpy(out, d.id, WP_ID_LEN + 1);
+}
+
+static int apply(struct tfx *f, const char *dev, const char *emp, wp_event *events, size_t n,
+                 int64_t *acked)
+{
+    wp_event_batch b;
+    memset(&b, 0, sizeof b);
+    b.tenant_id = f->tenant;
+    b.device_id = dev;
+    b.employee_id = emp;
+    b.events = events;
+    b.n = n;
+    b.now_us = wp_time_now_us();
+    OK(wp_store_begin(f->st));
+    int err = wp_store_events_apply(f->st, &b);
+    if (err == 0)
+        OK(wp_store_commit(f->st));
+    else
+        OK(wp_store_rollback(f->st));
+    if (acked)
+        *acked = b.acked_seq;
+    return err;
+}
+
+static int64_t count(struct tfx *f, const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    return tfx_raw1(f, sql);
+}
+
+/* --- schema ------------------------------------------------------------------------------------
+ */
+
+static void test_archive__schema(void **state)
+{
+    struct tfx *f = *state;
+    int v = 0;
+    OK(wp_store_schema_version(f->st, &v));
+    assert_int_equal(v, wp_store_schema_latest());
+    const char *tables[] = {"devices",        "enrollment_codes",
+                            "customers",      "customer_identities",
+                            "messages",       "calls",
+                            "contact_events", "locations",
+                            "alerts",         "quarantine",
+                            "media",          "lexicons",
+                            "tenant_policy"};
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
+        assert_int_equal(count(f, tables[i]), 0);
+    /* Every table but tenants and schema_version has tenant_id: on SQLite the FTS5 table has
+     * it, and only its shadow tables (FTS5's own storage) do not. */
+    assert_int_equal(
+        tfx_raw(
+            f,
+            "SELECT count(*) FROM sqlite_master m WHERE m.type = 'table'"
+            " AND m.name NOT IN ('tenants', 'schema_version') AND m.name NOT LIKE 'sqlite_%'"
+            " AND NOT EXISTS (SELECT 1 FROM sqlite_master v WHERE v.type = 'table'"
+            " AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND m.name LIKE v.name || '\\_%' ESCAPE"
+            " '\\')"
+            " AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'tenant_id')",
+            "SELECT count(*) FROM pg_tables t WHERE t.schemaname = current_schema()"
+            " AND t.tablename NOT IN ('tenants', 'schema_version') AND NOT EXISTS (SELECT 1"
+            " FROM information_schema.columns c WHERE c.table_schema = t.schemaname"
+            " AND c.table_name = t.tablename AND c.column_name = 'tenant_id')"),
+        0);
+}
+
+/* --- grams (backend-free) ------------------------------------------------------------------------
+ */
+
+static char *grams(const char *text, int query, enum wp_grams_form form)
+{
+    wp_buf b;
+    wp_buf_init(&b, 1 << 20);
+    OK(wp_grams__make(&b, NULL, text, strlen(text), query, form));
+    return wp_buf_detach(&b, NULL);
+}
+
+static void test_archive__grams(void **state)
+{
+    char *g = grams("飞单Ab", 0, WP_GRAMS_SPACED);
+    /* sorted bytewise: ASCII first, then the CJK grams */
+    assert_string_equal(g, "a ab b 单 单a 飞 飞单");
+    free(g);
+    g = grams("飞", 1, WP_GRAMS_FTS_QUERY);
+    assert_string_equal(g, "\"飞\"");
+    free(g);
+    g = grams("飞单飞单", 1, WP_GRAMS_FTS_QUERY);
+    assert_string_equal(g, "\"单飞\" \"飞单\"");
+    free(g);
+    g = grams("Hi, 你好!", 1, WP_GRAMS_PG_ARRAY);
+    assert_string_equal(g, "{\"hi\",\"你好\"}");
+    free(g);
+    g = grams("x", 1, WP_GRAMS_PG_ARRAY);
+    assert_string_equal(g, "{\"x\"}");
+    free(g);
+    g = grams("!!! ...", 1, WP_GRAMS_PG_ARRAY);
+    assert_string_equal(g, "{}");
+    free(g);
+    g = grams("ÀÉ", 0, WP_GRAMS_SPACED); /* Unicode lowercase */
+    assert_string_equal(g, "à àé é");
+    free(g);
+
+    size_t(*hits)[2] = NULL, n = 0;
+    const char *t = "Hello hello HELLO";
+    OK(wp_grams__find(&hits, &n, t, strlen(t), "hELLo", 5));
+    assert_int_equal(n, 3);
+    assert_int_equal(hits[0][0], 0);
+    assert_int_equal(hits[1][0], 6);
+    assert_int_equal(hits[2][0], 12);
+    assert_int_equal(hits[2][1], 17);
+    free(hits);
+    t = "这笔飞单飞单";
+    OK(wp_grams__find(&hits, &n, t, strlen(t), "飞单", strlen("飞单")));
+    assert_int_equal(n, 2);
+    assert_int_equal(hits[0][0], 6);
+    assert_int_equal(hits[0][1], 12);
+    assert_int_equal(hits[1][0], 12);
+    free(hits);
+    OK(wp_grams__find(&hits, &n, "aaaa", 4, "aa", 2)); /* without overlap */
+    assert_int_equal(n, 2);
+    free(hits);
+    OK(wp_grams__find(&hits, &n, "ab ba", 5, "aba", 3));
+    assert_int_equal(n, 0);
+    assert_null(hits);
+}
+
+/* --- devices and enrollment ---------------------------------------------------------------------
+ */
+
+static void test_archive__enroll(void **state)
+{
+    struct tfx *f = *state;
+    char code[65], tok[65], tok2[65];
+    wp_device d, d2, got;
+    wp_time_set_fake(T0);
+    wp_token_hash(code, "c1");
+    wp_token_hash(tok, "t1");
+    wp_token_hash(tok2, "t2");
+
+    OK(wp_store_enrollment_code_create(f->st, f->tenant, f->emp1, code, T0 + 3600000000LL));
+    assert_int_equal(wp_store_enrollment_code_create(f->st, f->tenant, f->emp1, code, T0 + 1),
+                     WP_EEXISTS);
+    OK(wp_store_device_enroll(f->st, &d, code, "SN1", "Mi 14", tok, T0));
+    assert_string_equal(d.tenant_id, f->tenant);
+    assert_string_equal(d.employee_id, f->emp1);
+    assert_int_equal(d.acked_seq, 0);
+    /* a code works once */
+    assert_int_equal(wp_store_device_enroll(f->st, &d2, code, "SN2", "Mi 14", tok2, T0), WP_EAUTH);
+    assert_string_equal(wp_error_last(), "enrollment code is unknown, used or expired");
+    OK(wp_store_device_auth(f->st, &got, tok));
+    assert_string_equal(got.id, d.id);
+    assert_int_equal(wp_store_device_auth(f->st, &got, tok2), WP_EAUTH);
+    char nothex[65] = "nothex";
+    assert_int_equal(wp_store_device_auth(f->st, &got, nothex), WP_EAUTH);
+
+    /* expired */
+    wp_token_hash(code, "c2");
+    OK(wp_store_enrollment_code_create(f->st, f->tenant, f->emp1, code, T0 + 10));
+    assert_int_equal(wp_store_device_enroll(f->st, &d2, code, "SN2", "m", tok2, T0 + 10), WP_EAUTH);
+    OK(wp_store_device_enroll(f->st, &d2, code, "SN2", "m", tok2, T0 + 9));
+
+    /* bad serial */
+    wp_token_hash(code, "c3");
+    OK(wp_store_enrollment_code_create(f->st, f->tenant, f->emp1, code, T0 + 3600000000LL));
+    char longs[300];
+    memset(longs, 'x', 299);
+    longs[299] = '\0';
+    assert_int_equal(wp_store_device_enroll(f->st, &d2, code, longs, "m", tok2, T0), WP_EINVAL);
+    assert_int_equal(wp_store_device_enroll(f->st, &d2, code, "", "m", tok2, T0), WP_EINVAL);
+
+    /* a phone enrolled again: the old device stops working */
+    wp_device d3;
+    wp_token_hash(tok2, "t3");
+    OK(wp_store_device_enroll(f->st, &d3, code, "SN1", "Mi 14", tok2, T0));
+    assert_int_equal(wp_store_device_auth(f->st, &got, tok), WP_EAUTH);
+    OK(wp_store_device_get(f->st, &got, f->tenant, d.id));
+    assert_int_equal(got.revoked, 1);
+    OK(wp_store_device_auth(f->st, &got, tok2));
+
+    /* an employee who left: the device stops at once */
+    tfx_exec(f, "UPDATE employees SET active = 0");
+    assert_int_equal(wp_store_device_auth(f->st, &got, tok2), WP_EAUTH);
+    wp_token_hash(code, "c4");
+    assert_int_equal(wp_store_enrollment_code_create(f->st, f->tenant, f->emp1, code, T0 + 100),
+                     WP_EINVAL);
+    tfx_exec(f, "UPDATE employees SET active = 1");
+    OK(wp_store_device_revoke(f->st, f->tenant, d3.id));
+    assert_int_equal(wp_store_device_auth(f->st, &got, tok2), WP_EAUTH);
+
+    /* another tenant sees nothing */
+    char other[WP_ID_LEN + 1];
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    assert_int_equal(wp_store_device_get(f->st, &got, other, d.id), WP_ENOTFOUND);
+    assert_int_equal(wp_store_device_revoke(f->st, other, d.id), WP_ENOTFOUND);
+    assert_int_equal(wp_store_enrollment_code_create(f->st, other, f->emp1, code, T0 + 100),
+                     WP_ENOTFOUND);
+}
+
+static void test_archive__devices_list(void **state)
+{
+    struct tfx *f = *state;
+    char ids[7][WP_ID_LEN + 1], serial[16];
+    for (int i = 0; i < 7; i++) {
+        wp_time_set_fake(T0 + i * 1000000);
+        snprintf(serial, sizeof serial, "SN%d", i);
+        device(f, ids[i], i < 4 ? f->emp1 : f->emp2, serial);
+    }
+    wp_device_filter flt = {f->tenant, NULL, NULL, 3};
+    wp_device_page p;
+    int seen = 0;
+    char cursor[WP_ARCHIVE_CURSOR_MAX] = "";
+    do {
+        flt.cursor = cursor;
+        OK(wp_store_devices_list(f->st, &p, &flt));
+        for (size_t i = 0; i < p.n; i++, seen++)
+            assert_string_equal(p.items[i].id, ids[6 - seen]); /* newest first */
+        memcpy(cursor, p.next_cursor, sizeof cursor);
+        wp_device_page_release(&p);
+    } while (cursor[0]);
+    assert_int_equal(seen, 7);
+    flt.employee_id = f->emp2;
+    flt.cursor = NULL;
+    flt.limit = 0;
+    OK(wp_store_devices_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.next_cursor, "");
+    wp_device_page_release(&p);
+    flt.cursor = "garbage";
+    assert_int_equal(wp_store_devices_list(f->st, &p, &flt), WP_EINVAL);
+    flt.cursor = NULL;
+    flt.limit = WP_PAGE_MAX + 1;
+    assert_int_equal(wp_store_devices_list(f->st, &p, &flt), WP_EINVAL);
+}
+
+/* --- applying batches
+ * ------------------------------------------------------------------------------ */
+
+static void test_archive__resend_stores_nothing_twice(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    int64_t acked = 0;
+    device(f, dev, f->emp1, "SN1");
+    wp_event e[4] = {msg(1, "wxid_a", NULL, "你好"), msg(2, "wxid_a", NULL, "在吗"),
+                     ev(WP_EVENT_LOCATION, 3), ev(WP_EVENT_CALL, 4)};
+    e[2].lat_e7 = 312300000;
+    e[2].lon_e7 = 1214700000;
+    e[3].direction = WP_DIR_IN;
+    e[3].channel = "phone";
+    e[3].peer.phone = "13900139000";
+    e[3].duration_s = 63;
+    OK(apply(f, dev, f->emp1, e, 4, &acked));
+    assert_int_equal(acked, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(e[i].applied, 1);
+        assert_int_equal(strlen(e[i].id), WP_ID_LEN);
+    }
+    assert_int_equal(strlen(e[0].customer_id), WP_ID_LEN);
+    assert_string_equal(e[0].customer_id, e[1].customer_id);
+    assert_int_equal(e[2].customer_id[0], 0);
+    OK(apply(f, dev, f->emp1, e, 4, &acked));
+    assert_int_equal(acked, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(e[i].applied, 0);
+    assert_int_equal(count(f, "messages"), 2);
+    assert_int_equal(count(f, "locations"), 1);
+    assert_int_equal(count(f, "calls"), 1);
+    assert_int_equal(count(f, "customers"), 2);
+    assert_int_equal(tfx_raw1(f, "SELECT acked_seq FROM devices"), 4);
+
+    /* old and new mixed: only the new ones */
+    wp_event m[3] = {msg(3, "wxid_a", NULL, "x"), msg(5, "wxid_a", NULL, "y"),
+                     msg(6, "wxid_a", NULL, "z")};
+    OK(apply(f, dev, f->emp1, m, 3, &acked));
+    assert_int_equal(acked, 6);
+    assert_int_equal(m[0].applied, 0);
+    assert_int_equal(m[1].applied, 1);
+    assert_int_equal(count(f, "messages"), 4);
+
+    /* a revoked device stores nothing */
+    OK(wp_store_device_revoke(f->st, f->tenant, dev));
+    wp_event r = msg(7, "wxid_a", NULL, "late");
+    assert_int_equal(apply(f, dev, f->emp1, &r, 1, NULL), WP_EAUTH);
+    assert_int_equal(count(f, "messages"), 4);
+}
+
+static void test_archive__quarantine(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    int64_t acked = 0;
+    device(f, dev, f->emp1, "SN1");
+    wp_event e[4] = {msg(1, "wxid_a", NULL, "ok"), ev(WP_EVENT_REJECTED, 2),
+                     ev(WP_EVENT_REJECTED, 0), ev(WP_EVENT_REJECTED, 1)};
+    e[1].reason = "direction must be \"in\" or \"out\"";
+    e[1].raw = "{\"seq\":2,\"type\":\"message\"}";
+    e[2].reason = "seq is missing or not a positive integer";
+    e[2].raw = "{\"type\":\"message\"}";
+    e[3].reason = "seq 1 is not greater than 2 before it";
+    OK(apply(f, dev, f->emp1, e, 4, &acked));
+    assert_int_equal(acked, 2);
+    assert_int_equal(count(f, "quarantine"), 3);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM quarantine WHERE seq = 2 AND raw ="
+                                 " '{\"seq\":2,\"type\":\"message\"}'"),
+                     1);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM quarantine WHERE seq IS NULL"), 2);
+    assert_int_equal(count(f, "messages"), 1);
+    /* resent: the ones with a seq are not stored again */
+    OK(apply(f, dev, f->emp1, e, 2, &acked));
+    assert_int_equal(count(f, "quarantine"), 3);
+}
+
+static void test_archive__peers(void **state)
+{
+    struct tfx *f = *state;
+    char d1[WP_ID_LEN + 1], d2[WP_ID_LEN + 1];
+    device(f, d1, f->emp1, "SN1");
+    device(f, d2, f->emp2, "SN2");
+
+    /* first seen by channel id only */
+    wp_event a = msg(1, "wxid_k2", NULL, "hi");
+    a.peer.name = "王女士";
+    OK(apply(f, d1, f->emp1, &a, 1, NULL));
+    wp_customer c;
+    OK(wp_store_customer_get(f->st, &c, f->tenant, a.customer_id));
+    assert_string_equal(c.name, "王女士");
+    assert_string_equal(c.owner_employee_id, f->emp1);
+    assert_string_equal(c.phone, "");
+    assert_int_equal(c.last_contact_us, a.ts_us);
+
+    /* the phone learned later joins the same customer */
+    wp_event b = msg(2, "wxid_k2", "13800138000", "hi again");
+    OK(apply(f, d1, f->emp1, &b, 1, NULL));
+    assert_string_equal(b.customer_id, a.customer_id);
+    OK(wp_store_customer_get(f->st, &c, f->tenant, a.customer_id));
+    assert_string_equal(c.phone, "13800138000");
+    char **ids = NULL;
+    size_t n = 0;
+    OK(wp_store_customer_identities(f->st, &ids, &n, f->tenant, a.customer_id));
+    assert_int_equal(n, 2);
+    assert_string_equal(ids[0], "phone:13800138000");
+    assert_string_equal(ids[1], "wechat:wxid_k2");
+    wp_strings_free(ids, n);
+
+    /* another employee's device: a call by phone finds the same customer, still owned by the
+     * first employee */
+    wp_event call = ev(WP_EVENT_CALL, 1);
+    call.channel = "phone";
+    call.direction = WP_DIR_IN;
+    call.peer.phone = "13800138000";
+    OK(apply(f, d2, f->emp2, &call, 1, NULL));
+    assert_string_equal(call.customer_id, a.customer_id);
+    OK(wp_store_customer_get(f->st, &c, f->tenant, a.customer_id));
+    assert_string_equal(c.owner_employee_id, f->emp1);
+
+    /* phone first, then the channel id: by phone */
+    wp_event w = msg(2, "wxid_other", "13800138000", "x");
+    w.channel = "wecom";
+    OK(apply(f, d2, f->emp2, &w, 1, NULL));
+    assert_string_equal(w.customer_id, a.customer_id);
+    /* a new peer on emp2's device: owned by emp2 */
+    wp_event nw = msg(3, "wxid_new", NULL, "x");
+    OK(apply(f, d2, f->emp2, &nw, 1, NULL));
+    assert_string_not_equal(nw.customer_id, a.customer_id);
+    OK(wp_store_customer_get(f->st, &c, f->tenant, nw.customer_id));
+    assert_string_equal(c.owner_employee_id, f->emp2);
+    /* the same id on another channel is another identity */
+    wp_event oc = msg(4, "wxid_k2", NULL, "x");
+    oc.channel = "wecom";
+    OK(apply(f, d2, f->emp2, &oc, 1, NULL));
+    assert_string_not_equal(oc.customer_id, a.customer_id);
+    /* location and group messages without a peer make no customer */
+    wp_event g = msg(5, NULL, NULL, "group hello");
+    g.chat = "group1@chatroom";
+    g.group_id = "group1@chatroom";
+    g.group_name = "VIP";
+    OK(apply(f, d2, f->emp2, &g, 1, NULL));
+    assert_string_equal(g.customer_id, "");
+    assert_int_equal(count(f, "customers"), 3);
+
+    /* tenant isolation: the same phone in another tenant is another customer */
+    struct tfx o = *f;
+    OK(wp_store_tenant_create(f->st, o.tenant, "Other"));
+    wp_org_unit u;
+    wp_employee e;
+    OK(wp_store_org_unit_create(f->st, &u, o.tenant, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_employee_create(f->st, &e, o.tenant, u.id, "Zhang", "zhang", WP_ROLE_SALES, NULL));
+    char od[WP_ID_LEN + 1];
+    device(&o, od, e.id, "SN9");
+    wp_event x = msg(1, "wxid_k2", "13800138000", "hi");
+    memset(&x.customer_id, 0, sizeof x.customer_id);
+    wp_event_batch bb;
+    memset(&bb, 0, sizeof bb);
+    bb.tenant_id = o.tenant;
+    bb.device_id = od;
+    bb.employee_id = e.id;
+    bb.events = &x;
+    bb.n = 1;
+    bb.now_us = wp_time_now_us();
+    OK(wp_store_events_apply(f->st, &bb));
+    assert_string_not_equal(x.customer_id, a.customer_id);
+    assert_int_equal(wp_store_customer_get(f->st, &c, o.tenant, a.customer_id), WP_ENOTFOUND);
+    /* a device cannot write as another tenant's */
+    bb.tenant_id = f->tenant;
+    x.seq = 2;
+    assert_int_equal(wp_store_events_apply(f->st, &bb), WP_EAUTH);
+}
+
+static void test_archive__recall_keeps_text(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    device(f, dev, f->emp1, "SN1");
+    wp_event e[4] = {msg(1, "wxid_a", NULL, "转我私人账户"), msg(2, "wxid_a", NULL, "second"),
+                     msg(3, "wxid_a", NULL, NULL), msg(4, "wxid_a", NULL, NULL)};
+    e[1].msgid = "m-2";
+    e[2].msgtype = "revoke";
+    e[2].revoked_seq = 1;
+    e[3].msgtype = "revoke";
+    e[3].revoked_msgid = "m-2";
+    OK(apply(f, dev, f->emp1, e, 4, NULL));
+    assert_int_equal(count(f, "messages"), 4);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE recalled = 1"), 2);
+    assert_int_equal(
+        tfx_raw1(f, "SELECT recalled_us FROM messages WHERE seq = 1 AND text = '转我私人账户'"),
+        e[2].ts_us);
+    assert_int_equal(tfx_raw1(f, "SELECT recalled FROM messages WHERE msgid = 'm-2'"), 1);
+    /* the recalled text is still found */
+    wp_message_filter flt;
+    memset(&flt, 0, sizeof flt);
+    flt.tenant_id = f->tenant;
+    flt.q = "私人";
+    wp_message_page p;
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.items[0].recalled, 1);
+    assert_string_equal(p.items[0].text, "转我私人账户");
+    wp_message_page_release(&p);
+}
+
+static void test_archive__alerts(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    device(f, dev, f->emp1, "SN1");
+    const char *text = "这单走飞单吧";
+    wp_alert_draft a[2];
+    memset(a, 0, sizeof a);
+    a[0].kind = "sensitive_word";
+    a[0].category = "private_deal";
+    a[0].pattern = "飞单";
+    a[0].action = "block";
+    a[0].matched = text + 9;
+    a[0].matched_len = 6;
+    a[0].start = 9;
+    a[0].end = 15;
+    a[1].kind = "customer_deleted";
+    a[1].start = a[1].end = -1;
+    wp_event e[2] = {msg(1, "wxid_a", NULL, text), ev(WP_EVENT_CONTACT, 2)};
+    e[0].alerts = &a[0];
+    e[0].n_alerts = 1;
+    e[1].channel = "wechat";
+    e[1].action = "deleted";
+    e[1].peer.id = "wxid_a";
+    e[1].alerts = &a[1];
+    e[1].n_alerts = 1;
+    OK(apply(f, dev, f->emp1, e, 2, NULL));
+    assert_int_equal(strlen(a[0].id), WP_ID_LEN);
+
+    wp_alert_filter flt;
+    memset(&flt, 0, sizeof flt);
+    flt.tenant_id = f->tenant;
+    wp_alert_page p;
+    OK(wp_store_alerts_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.items[0].kind, "customer_deleted"); /* newest first */
+    assert_string_equal(p.items[0].message_id, "");
+    assert_string_equal(p.items[0].customer_id, e[0].customer_id);
+    assert_string_equal(p.items[1].id, a[0].id);
+    assert_string_equal(p.items[1].message_id, e[0].id);
+    assert_string_equal(p.items[1].matched, "飞单");
+    assert_string_equal(p.items[1].category, "private_deal");
+    assert_string_equal(p.items[1].pattern, "飞单");
+    assert_int_equal(p.items[1].start, 9);
+    assert_int_equal(p.items[1].status, WP_ALERT_OPEN);
+    assert_null(p.items[0].pattern);
+    wp_alert_page_release(&p);
+
+    OK(wp_store_alert_set_status(f->st, f->tenant, a[0].id, WP_ALERT_RESOLVED));
+    flt.status = WP_ALERT_OPEN;
+    OK(wp_store_alerts_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 1);
+    wp_alert_page_release(&p);
+    flt.status = 0;
+    flt.kind = "sensitive_word";
+    OK(wp_store_alerts_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.items[0].status, WP_ALERT_RESOLVED);
+    wp_alert_page_release(&p);
+    flt.kind = NULL;
+    flt.employee_id = f->emp2;
+    OK(wp_store_alerts_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 0);
+    wp_alert_page_release(&p);
+    flt.employee_id = NULL;
+    flt.scope_employee_id = f->emp1;
+    OK(wp_store_alerts_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 2);
+    wp_alert_page_release(&p);
+    char other[WP_ID_LEN + 1];
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    assert_int_equal(wp_store_alert_set_status(f->st, other, a[0].id, WP_ALERT_OPEN), WP_ENOTFOUND);
+    flt.tenant_id = other;
+    flt.scope_employee_id = NULL;
+    OK(wp_store_alerts_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 0);
+    wp_alert_page_release(&p);
+}
+
+/* --- search
+ * ------------------------------------------------------------------------------------------ */
+
+static const char *const corpus[] = {
+    "这笔可以飞单给你",        /* 0 */
+    "飞机几点起飞",            /* 1: 飞 but not 飞单 */
+    "单飞行程已确认",          /* 2: 单飞, not 飞单 */
+    "加我微信abc123聊",        /* 3 */
+    "Hello World from WeChat", /* 4 */
+    "HELLO again",             /* 5 */
+    "ab ba",                   /* 6: has the grams of "aba" but not "aba" */
+    "保本保息稳赚不赔",        /* 7 */
+    "今天天气不错",            /* 8 */
+    "客户说保本保息是真的吗",  /* 9 */
+};
+#define NCORPUS (sizeof corpus / sizeof *corpus)
+
+/* The corpus indexes that q finds, as a bit set, newest first checked. */
+static unsigned search_set(struct tfx *f, const char *q, const char *(*ids)[NCORPUS])
+{
+    wp_message_filter flt;
+    wp_message_page p;
+    memset(&flt, 0, sizeof flt);
+    flt.tenant_id = f->tenant;
+    flt.q = q;
+    flt.limit = WP_PAGE_MAX;
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    unsigned set = 0;
+    int64_t prev = INT64_MAX;
+    for (size_t i = 0; i < p.n; i++) {
+        assert_true(p.items[i].ts_us <= prev);
+        prev = p.items[i].ts_us;
+        assert_true(p.items[i].n_highlights > 0);
+        for (size_t k = 0; k < NCORPUS; k++)
+            if (strcmp((*ids)[k], p.items[i].id) == 0)
+                set |= 1u << k;
+    }
+    wp_message_page_release(&p);
+    return set;
+}
+
+static void test_archive__search(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    char idbuf[NCORPUS][WP_ID_LEN + 1];
+    const char *ids[NCORPUS];
+    device(f, dev, f->emp1, "SN1");
+    wp_event e[NCORPUS];
+    for (size_t i = 0; i < NCORPUS; i++)
+        e[i] = msg((int64_t)i + 1, i % 2 ? "wxid_a" : "wxid_b", NULL, corpus[i]);
+    OK(apply(f, dev, f->emp1, e, NCORPUS, NULL));
+    for (size_t i = 0; i < NCORPUS; i++) {
+        memcpy(idbuf[i], e[i].id, sizeof idbuf[i]);
+        ids[i] = idbuf[i];
+    }
+#define B(i) (1u << (i))
+    assert_int_equal(search_set(f, "飞", &ids), B(0) | B(1) | B(2));
+    assert_int_equal(search_set(f, "飞单", &ids), B(0));
+    assert_int_equal(search_set(f, "单飞", &ids), B(2));
+    assert_int_equal(search_set(f, "保本保息", &ids), B(7) | B(9));
+    assert_int_equal(search_set(f, "稳赚不赔", &ids), B(7));
+    assert_int_equal(search_set(f, "微信abc", &ids), B(3));
+    assert_int_equal(search_set(f, "信a", &ids), B(3));
+    assert_int_equal(search_set(f, "c123聊", &ids), B(3));
+    assert_int_equal(search_set(f, "hello", &ids), B(4) | B(5));
+    assert_int_equal(search_set(f, "HeLLo wORLD", &ids), B(4));
+    assert_int_equal(search_set(f, "wechat", &ids), B(4));
+    assert_int_equal(search_set(f, "aba", &ids), 0);
+    assert_int_equal(search_set(f, "ab", &ids), B(3) | B(6));
+    assert_int_equal(search_set(f, "a", &ids), B(3) | B(4) | B(5) | B(6));
+    assert_int_equal(search_set(f, "天天", &ids), B(8));
+    assert_int_equal(search_set(f, "飞单飞单", &ids), 0);
+    assert_int_equal(search_set(f, "不存在", &ids), 0);
+    assert_int_equal(search_set(f, "可以飞单", &ids), B(0));
+    assert_int_equal(search_set(f, "可以 飞单", &ids), 0);
+#undef B
+
+    /* highlights are byte offsets in the text */
+    wp_message_filter flt;
+    wp_message_page p;
+    memset(&flt, 0, sizeof flt);
+    flt.tenant_id = f->tenant;
+    flt.q = "飞单";
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.items[0].n_highlights, 1);
+    assert_int_equal(p.items[0].highlights[0][0], 12);
+    assert_int_equal(p.items[0].highlights[0][1], 18);
+    assert_string_equal(p.items[0].channel, "wechat");
+    assert_string_equal(p.items[0].msgtype, "text");
+    assert_int_equal(p.items[0].direction, WP_DIR_OUT);
+    assert_string_equal(p.items[0].customer_id, e[0].customer_id);
+    wp_message_page_release(&p);
+
+    /* filters */
+    flt.q = "飞";
+    flt.customer_id = e[1].customer_id; /* wxid_a: odd indexes */
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.items[0].id, e[1].id);
+    wp_message_page_release(&p);
+    flt.customer_id = NULL;
+    flt.from_us = e[1].ts_us;
+    flt.to_us = e[2].ts_us;
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.items[0].id, e[1].id);
+    wp_message_page_release(&p);
+    flt.from_us = flt.to_us = 0;
+    flt.employee_id = f->emp2;
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 0);
+    wp_message_page_release(&p);
+    flt.employee_id = NULL;
+    flt.channel = "sms";
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 0);
+    wp_message_page_release(&p);
+    flt.channel = NULL;
+    wp_org_unit u;
+    OK(wp_store_org_unit_get(f->st, &u, f->tenant, f->unit));
+    flt.scope_org_path = u.path;
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 3);
+    wp_message_page_release(&p);
+    flt.scope_org_path = "/notapath";
+    assert_int_equal(wp_store_messages_search(f->st, &p, &flt), WP_EINVAL);
+    flt.scope_org_path = NULL;
+    flt.scope_employee_id = f->emp2;
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 0);
+    wp_message_page_release(&p);
+
+    /* another tenant finds nothing */
+    char other[WP_ID_LEN + 1];
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    memset(&flt, 0, sizeof flt);
+    flt.tenant_id = other;
+    flt.q = "飞";
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 0);
+    wp_message_page_release(&p);
+}
+
+/* Pages walked with the cursor give every hit once, in order, even while new messages
+ * arrive and with candidates that the exact test drops between hits. */
+static void test_archive__search_pagination(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    enum { N = 60 };
+    device(f, dev, f->emp1, "SN1");
+    wp_event e[N];
+    char texts[N][64];
+    for (int i = 0; i < N; i++) {
+        /* every third: a real hit; the rest: the query's grams without the query */
+        snprintf(texts[i], sizeof texts[i], i % 3 == 0 ? "第%d条 客户要飞单" : "第%d条 飞机 单号",
+                 i);
+        e[i] = msg(i + 1, "wxid_a", NULL, texts[i]);
+        e[i].ts_us = T0 + (i / 2) * 1000000; /* pairs share a ts: the id breaks the tie */
+    }
+    OK(apply(f, dev, f->emp1, e, N, NULL));
+
+    wp_message_filter flt;
+    memset(&flt, 0, sizeof flt);
+    flt.tenant_id = f->tenant;
+    flt.q = "飞单";
+    flt.limit = 200;
+    wp_message_page all;
+    OK(wp_store_messages_search(f->st, &all, &flt));
+    assert_int_equal(all.n, N / 3);
+    assert_string_equal(all.next_cursor, "");
+
+    char cursor[WP_ARCHIVE_CURSOR_MAX] = "";
+    size_t seen = 0;
+    int pages = 0;
+    int64_t seq = N;
+    do {
+        wp_message_page p;
+        flt.limit = 3;
+        flt.cursor = cursor;
+        OK(wp_store_messages_search(f->st, &p, &flt));
+        for (size_t i = 0; i < p.n; i++, seen++)
+            assert_string_equal(p.items[i].id, all.items[seen].id);
+        memcpy(cursor, p.next_cursor, sizeof cursor);
+        wp_message_page_release(&p);
+        pages++;
+        /* a new hit arrives, newer than everything: it is not on the later pages */
+        wp_event late = msg(++seq, "wxid_a", NULL, "新的飞单");
+        late.ts_us = T0 + 1000000000LL + seq;
+        OK(apply(f, dev, f->emp1, &late, 1, NULL));
+    } while (cursor[0]);
+    assert_int_equal(seen, N / 3);
+    assert_int_equal(pages, (N / 3 + 2) / 3); /* 20 hits, 3 a page */
+    wp_message_page_release(&all);
+
+    /* without a query, the same walk over every message */
+    flt.q = NULL;
+    flt.cursor = NULL;
+    flt.limit = 7;
+    wp_message_page p;
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 7);
+    assert_true(p.next_cursor[0] != '\0');
+    wp_message_page_release(&p);
+    flt.cursor = "12.zz";
+    assert_int_equal(wp_store_messages_search(f->st, &p, &flt), WP_EINVAL);
+}
+
+/* --- customers
+ * ---------------------------------------------------------------------------------------- */
+
+static void test_archive__customers_list(void **state)
+{
+    struct tfx *f = *state;
+    char d1[WP_ID_LEN + 1], d2[WP_ID_LEN + 1];
+    device(f, d1, f->emp1, "SN1");
+    device(f, d2, f->emp2, "SN2");
+    wp_event a[5], b[2];
+    const char *names[5] = {"王女士", "李先生", "Zhao Min", "张总", "刘女士"};
+    char pid[5][16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(pid[i], sizeof pid[i], "wxid_%d", i);
+        wp_time_set_fake(T0 + i * 1000000);
+        a[i] = msg(i + 1, pid[i], NULL, "hi");
+        a[i].peer.name = names[i];
+        OK(apply(f, d1, f->emp1, &a[i], 1, NULL));
+    }
+    wp_time_set_fake(T0 + 10000000);
+    b[0] = msg(1, "wxid_x", "138-0013-8001", "hi");
+    b[0].peer.phone = "13800138001";
+    b[1] = msg(2, "wxid_y", NULL, "hi");
+    OK(apply(f, d2, f->emp2, b, 2, NULL));
+
+    wp_customer_filter flt;
+    memset(&flt, 0, sizeof flt);
+    flt.tenant_id = f->tenant;
+    flt.limit = 2;
+    wp_customer_page p;
+    char cursor[WP_ARCHIVE_CURSOR_MAX] = "";
+    int seen = 0;
+    do {
+        flt.cursor = cursor;
+        OK(wp_store_customers_list(f->st, &p, &flt));
+        seen += (int)p.n;
+        memcpy(cursor, p.next_cursor, sizeof cursor);
+        wp_customer_page_release(&p);
+    } while (cursor[0]);
+    assert_int_equal(seen, 7);
+
+    flt.limit = 0;
+    flt.cursor = NULL;
+    flt.owner_employee_id = f->emp1;
+    OK(wp_store_customers_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 5);
+    assert_string_equal(p.items[0].name, "刘女士"); /* newest first */
+    assert_string_equal(p.items[4].name, "王女士");
+    wp_customer_page_release(&p);
+    flt.owner_employee_id = NULL;
+    flt.q = "女士";
+    OK(wp_store_customers_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 2);
+    wp_customer_page_release(&p);
+    flt.q = "zhao";
+    OK(wp_store_customers_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.items[0].name, "Zhao Min");
+    wp_customer_page_release(&p);
+    flt.q = "0013";
+    OK(wp_store_customers_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.items[0].owner_employee_id, f->emp2);
+    wp_customer_page_release(&p);
+    flt.q = "%";
+    OK(wp_store_customers_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 0);
+    wp_customer_page_release(&p);
+    flt.q = NULL;
+    wp_org_unit u;
+    OK(wp_store_org_unit_get(f->st, &u, f->tenant, f->unit));
+    flt.scope_org_path = u.path;
+    OK(wp_store_customers_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 7);
+    wp_customer_page_release(&p);
+}
+
+/* --- policy, lexicons, media
+ * --------------------------------------------------------------------------- */
+
+static void test_archive__policy(void **state)
+{
+    struct tfx *f = *state;
+    wp_policy_row row;
+    int64_t v = 0, lv = 0;
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(wp_store_policy_get(f->st, &row, f->tenant), WP_ENOTFOUND);
+    OK(wp_store_policy_init(f->st, f->tenant, "飞单\tprivate_deal\tblock\n", 26));
+    OK(wp_store_policy_init(f->st, f->tenant, "other", 5)); /* no change */
+    OK(wp_store_policy_get(f->st, &row, f->tenant));
+    assert_int_equal(row.version, 1);
+    assert_int_equal(row.lexicon_version, 1);
+    assert_int_equal(row.money_alert_fen, WP_MONEY_ALERT_DEFAULT_FEN);
+    OK(wp_store_lexicon_get(f->st, &lv, &text, &len, f->tenant));
+    assert_int_equal(lv, 1);
+    assert_string_equal(text, "飞单\tprivate_deal\tblock\n");
+    free(text);
+
+    OK(wp_store_lexicon_put(f->st, &v, f->tenant, "私单\n", 7));
+    assert_int_equal(v, 2);
+    OK(wp_store_policy_set_money_alert(f->st, &v, f->tenant, 100));
+    assert_int_equal(v, 3);
+    OK(wp_store_policy_get(f->st, &row, f->tenant));
+    assert_int_equal(row.version, 3);
+    assert_int_equal(row.lexicon_version, 2);
+    assert_int_equal(row.money_alert_fen, 100);
+    OK(wp_store_lexicon_get(f->st, &lv, &text, &len, f->tenant));
+    assert_int_equal(lv, 2);
+    assert_int_equal(len, 7);
+    free(text);
+    assert_int_equal(wp_store_policy_set_money_alert(f->st, &v, f->tenant, -1), WP_EINVAL);
+    assert_int_equal(wp_store_lexicon_put(f->st, &v, f->tenant, "a\0b", 3), WP_EINVAL);
+
+    /* a tenant's first lexicon by put */
+    char other[WP_ID_LEN + 1];
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    OK(wp_store_lexicon_put(f->st, &v, other, "x\n", 2));
+    assert_int_equal(v, 1);
+    OK(wp_store_lexicon_get(f->st, &lv, &text, &len, other));
+    assert_string_equal(text, "x\n");
+    free(text);
+}
+
+static void test_archive__media(void **state)
+{
+    struct tfx *f = *state;
+    const char *h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    int created = -1;
+    int64_t size = 0;
+    OK(wp_store_media_add(f->st, &created, f->tenant, h, 4));
+    assert_int_equal(created, 1);
+    OK(wp_store_media_add(f->st, &created, f->tenant, h, 4));
+    assert_int_equal(created, 0);
+    OK(wp_store_media_get(f->st, &size, f->tenant, h));
+    assert_int_equal(size, 4);
+    char other[WP_ID_LEN + 1];
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    assert_int_equal(wp_store_media_get(f->st, &size, other, h), WP_ENOTFOUND);
+    char upper[65] = "ABC";
+    assert_int_equal(wp_store_media_add(f->st, &created, f->tenant, upper, 4), WP_EINVAL);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+static const struct CMUnitTest suite[] = {
+    T(test_archive__schema),
+    T(test_archive__enroll),
+    T(test_archive__devices_list),
+    T(test_archive__resend_stores_nothing_twice),
+    T(test_archive__quarantine),
+    T(test_archive__peers),
+    T(test_archive__recall_keeps_text),
+    T(test_archive__alerts),
+    T(test_archive__search),
+    T(test_archive__search_pagination),
+    T(test_archive__customers_list),
+    T(test_archive__policy),
+    T(test_archive__media),
+};
+
+static const struct CMUnitTest once[] = {
+    cmocka_unit_test(test_archive__grams),
+};
+
+int main(void)
+{
+    int failed = cmocka_run_group_tests_name("store_archive", once, NULL, NULL);
+    failed += tfx_run("store_archive", suite, sizeof suite / sizeof *suite);
+    return failed ? 1 : 0;
+}
