@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define SESSION_PREFIX "wps_"
 #define BAD_LOGIN "invalid username or password"

@@ -4,6 +4,7 @@
 #include "util/error.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ int api_device_enroll(wp_http_ctx *ctx)
         return err;
     err = wp_http_reply_json(ctx, 201,
                              json_pack("{s:s,s:s}", "device_id", device_id, "token", token));
-    memset(token, 0, sizeof token);
+    sodium_memzero(token, sizeof token);
     return err;
 }
 

@@ -166,7 +166,8 @@ typedef struct wp_http_options {
     unsigned threads;         /* 0: one per online core */
     unsigned max_connections; /* 0: 1024 */
     unsigned idle_timeout_s;  /* a connection silent this long is closed; 0: 30 */
-    unsigned request_timeout_s; /* an upload still arriving after this is cut; 0: 60 */
+    unsigned request_timeout_s; /* an upload still arriving after this is cut (ten times
+                                 * this on WP_ROUTE_STREAM_BODY routes); 0: 60 */
     size_t max_header_bytes;    /* per-connection memory for the request line and headers; 0: 64 KiB */
     size_t max_body_bytes;      /* 0: WP_HTTP_DEFAULT_BODY_MAX */
     int log_fd;                 /* one line per request; -1: none */

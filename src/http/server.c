@@ -18,6 +18,7 @@
 #define ARENA_LIMIT (16u * 1024 * 1024)
 #define DRAIN_MIN (1024u * 1024)
 #define MAX_QUERY_PARAMS 64
+#define STREAM_TIMEOUT_FACTOR 10 /* request_timeout_s of WP_ROUTE_STREAM_BODY routes */
 
 static int64_t mono_ns(void)
 {
@@ -397,9 +398,11 @@ static int begin(struct wp_http__req *r, const char *method)
 static int take_body(struct wp_http__req *r, const char *data, size_t n)
 {
     const wp_http_options *o = &r->srv->opts;
-    if (mono_ns() - r->t0_ns > (int64_t)o->request_timeout_s * 1000000000) {
-        snprintf(r->err_msg, sizeof r->err_msg, "upload still arriving after %us",
-                 o->request_timeout_s);
+    /* a streamed route takes files (media up to 100 MiB) from phones on mobile networks:
+     * minutes, not seconds; a silent connection is still cut by the idle timeout */
+    unsigned limit_s = o->request_timeout_s * (r->has_sink ? STREAM_TIMEOUT_FACTOR : 1);
+    if (mono_ns() - r->t0_ns > (int64_t)limit_s * 1000000000) {
+        snprintf(r->err_msg, sizeof r->err_msg, "upload still arriving after %us", limit_s);
         r->err = WP_ELIMIT;
         return WP_ELIMIT;
     }

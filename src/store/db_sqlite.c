@@ -195,9 +195,14 @@ static const struct wp_db_ops sqlite_ops = {
  * files the database file's mode. */
 static int create_private(const char *path)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    /* O_EXCL: never open (and so close) an existing store file here, because closing any
+     * descriptor of a file drops every POSIX lock this process holds on it, the locks of the
+     * other SQLite connections included. */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return wp_error_set(WP_EIO, "cannot open store '%s': %s", path, strerror(errno));
+        return errno == EEXIST ? 0
+                               : wp_error_set(WP_EIO, "cannot open store '%s': %s", path,
+                                              strerror(errno));
     close(fd);
     return 0;
 }

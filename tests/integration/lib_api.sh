@@ -8,6 +8,9 @@ rc=0 out='' err='' body='' headers='' status=''
 # start_server DIR [ARGS...]: sets $pid and $base
 start_server() {
     local dir=$1; shift
+    # emptied here, not by the redirection below: that runs in the background child, and the
+    # loop could meet the previous server's start line before it does
+    : >"$TMP/serve.err"
     "$WP" serve --data "$dir" --listen 127.0.0.1:0 "$@" >"$TMP/serve.out" 2>"$TMP/serve.err" &
     pid=$!
     base=""

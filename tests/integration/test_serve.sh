@@ -7,6 +7,7 @@ export WORKPHONE_ADMIN_PASSWORD='s3cret-pass'
 # start_server DIR [ARGS...]: sets $pid and $base
 start_server() {
     local dir=$1; shift
+    : >"$TMP/serve.err"
     "$WP" serve --data "$dir" --listen 127.0.0.1:0 "$@" >"$TMP/serve.out" 2>"$TMP/serve.err" &
     pid=$!
     base=""
