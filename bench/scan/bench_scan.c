@@ -69,8 +69,8 @@ struct cell {
     double secs;      /* best scan time */
     double compile_secs;
     unsigned long long matches, lines_matched;
-    size_t memory;        /* wp_scanner_memory, or Hyperscan database + scratch */
-    long long rss_delta;  /* resident bytes gained by compiling */
+    size_t memory;       /* wp_scanner_memory, or Hyperscan database + scratch */
+    long long rss_delta; /* resident bytes gained by compiling */
 };
 
 struct corpus {
@@ -159,8 +159,8 @@ static long long rss_bytes(void)
 
 /* ---- workphone */
 
-static void run_workphone(struct cell *cell, const struct corpus *c, const char *lex,
-                          size_t lexlen, const char *lexname, unsigned flags, int reps)
+static void run_workphone(struct cell *cell, const struct corpus *c, const char *lex, size_t lexlen,
+                          const char *lexname, unsigned flags, int reps)
 {
     wp_scan_options o = WP_SCAN_OPTIONS_INIT;
     o.flags = flags;
@@ -213,8 +213,8 @@ struct hs_count {
     unsigned long long matches;
 };
 
-static int on_hs_match(unsigned id, unsigned long long from, unsigned long long to,
-                       unsigned flags, void *ctx)
+static int on_hs_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+                       void *ctx)
 {
     (void)id, (void)from, (void)to, (void)flags;
     ((struct hs_count *)ctx)->matches++;
@@ -252,8 +252,8 @@ static void run_hyperscan(struct cell *line_cell, struct cell *buf_cell, const s
     hs_compile_error_t *err = NULL;
     long long rss0 = rss_bytes();
     double t0 = now();
-    hs_error_t rc = hs_compile_lit_multi(exprs, flags, ids, lens, k, HS_MODE_BLOCK, NULL, &db,
-                                         &err);
+    hs_error_t rc =
+        hs_compile_lit_multi(exprs, flags, ids, lens, k, HS_MODE_BLOCK, NULL, &db, &err);
     double compile = now() - t0;
     if (rc != HS_SUCCESS)
         die("hs_compile_lit_multi failed", err ? err->message : "?");
@@ -278,8 +278,8 @@ static void run_hyperscan(struct cell *line_cell, struct cell *buf_cell, const s
         double start = now();
         for (size_t i = 0; i < c->nlines; i++) {
             unsigned long long before = cnt.matches;
-            if (hs_scan(db, c->text + c->start[i], (unsigned)(c->end[i] - c->start[i]), 0,
-                        scratch, on_hs_match, &cnt) != HS_SUCCESS)
+            if (hs_scan(db, c->text + c->start[i], (unsigned)(c->end[i] - c->start[i]), 0, scratch,
+                        on_hs_match, &cnt) != HS_SUCCESS)
                 die("hs_scan failed", NULL);
             lines += cnt.matches > before;
         }
@@ -291,8 +291,7 @@ static void run_hyperscan(struct cell *line_cell, struct cell *buf_cell, const s
 
         cnt.matches = 0;
         start = now();
-        if (hs_scan(db, c->text, (unsigned)c->len, 0, scratch, on_hs_match, &cnt) !=
-            HS_SUCCESS)
+        if (hs_scan(db, c->text, (unsigned)c->len, 0, scratch, on_hs_match, &cnt) != HS_SUCCESS)
             die("hs_scan failed", NULL);
         t = now() - start;
         if (t < buf_cell->secs)
@@ -527,7 +526,9 @@ int main(int argc, char **argv)
            "%.2f.\n\n",
            c.len, reps, c.nlines, load[0]);
 
-    printf("### MB/s\n\n| engine | 1k words | 10k words | 100k words |\n| --- | ---: | ---: | ---: |\n");
+    printf("### MB/s\n\n"
+           "| engine | 1k words | 10k words | 100k words |\n"
+           "| --- | ---: | ---: | ---: |\n");
     for (int e = 0; e < NENGINES; e++) {
         if (!tools && (e == E_GREP || e == E_RG))
             continue;
@@ -564,7 +565,8 @@ int main(int argc, char **argv)
     }
 
     printf("\n### Compile time (ms) and memory\n\n"
-           "| engine | | 1k words | 10k words | 100k words |\n| --- | --- | ---: | ---: | ---: |\n");
+           "| engine | | 1k words | 10k words | 100k words |\n"
+           "| --- | --- | ---: | ---: | ---: |\n");
     for (int e = E_WP_ALL; e <= E_HS_LINE; e++) {
         const char *rows[3] = {"compile ms", "memory KiB", "RSS delta KiB"};
         for (int k = 0; k < 3; k++) {
@@ -587,13 +589,16 @@ int main(int argc, char **argv)
     }
 
     printf("\n### Matches (sanity check: engines that match the same bytes agree)\n\n"
-           "| engine | | 1k words | 10k words | 100k words |\n| --- | --- | ---: | ---: | ---: |\n");
+           "| engine | | 1k words | 10k words | 100k words |\n"
+           "| --- | --- | ---: | ---: | ---: |\n");
     for (int e = 0; e < NENGINES; e++) {
         if (!tools && (e == E_GREP || e == E_RG))
             continue;
         bool lines_only = e == E_GREP || e == E_RG, matches_only = e == E_HS_BUF;
         printf("| %s | %s |", engine_names[e],
-               lines_only ? "lines" : matches_only ? "matches" : "lines / matches");
+               lines_only     ? "lines"
+               : matches_only ? "matches"
+                              : "lines / matches");
         for (int z = 0; z < NSIZES; z++) {
             const struct cell *cell = &cells[e][z];
             if (!cell->done)

@@ -7,10 +7,16 @@
 #include "util/buf.h"
 #include "util/error.h"
 
+#include <assert.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GRAMS_MAX (2u * 1024 * 1024) /* bytes of grams text for one 64 KiB message */
+#define SINK_COLS_MAX 32
+#define SINK_ROWS_MAX 1000      /* PostgreSQL: rows per statement */
+#define SINK_COL_BYTES (64u << 20) /* one column's array literal; a body is at most 8 MiB */
 
 const char *wp_direction_name(enum wp_direction d)
 {
@@ -23,173 +29,9 @@ static int channel_is_phone(const char *channel)
     return channel && (strcmp(channel, "phone") == 0 || strcmp(channel, "sms") == 0);
 }
 
-/* Peers resolved earlier in the same batch: a chat's messages come in runs, and each run
- * then costs one lookup and one customer update instead of three statements per message. */
-#define PEER_CACHE 32
-
-struct peer_seen {
-    const char *channel, *pid, *phone; /* the key, borrowed from the batch's events */
-    char customer_id[WP_ID_LEN + 1];
-    int64_t last_ts; /* the newest contact time seen for it in the batch */
-};
-
-struct peer_cache {
-    struct peer_seen v[PEER_CACHE];
-    size_t n;
-};
-
 static int same(const char *a, const char *b)
 {
     return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-/* Run a statement that returns nothing the caller needs. */
-static int run(struct wp_stmt *s)
-{
-    int err = wp_db_step(s);
-    return err < 0 ? err : 0;
-}
-
-static int find_identity(wp_store *st, char out[WP_ID_LEN + 1], const char *tenant_id,
-                         const char *kind, const char *value)
-{
-    struct wp_stmt *s = NULL;
-    int err;
-    if ((err = wp_db_prepare(st, &s,
-                             "SELECT customer_id FROM customer_identities"
-                             " WHERE tenant_id = ? AND kind = ? AND value = ?")) < 0)
-        return err;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, kind);
-    wp_db_bind_text(s, 3, value);
-    if ((err = wp_db_step(s)) == WP_DB_ROW)
-        err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1);
-    else if (err == WP_DB_DONE)
-        out[0] = '\0';
-    wp_db_done(s);
-    return err < 0 ? err : 0;
-}
-
-/* An identity already pointing at another customer stays there: the first sighting wins, and
- * merging customers is a person's decision. */
-static int add_identity(wp_store *st, const char *tenant_id, const char *kind, const char *value,
-                        const char *customer_id, int64_t now_us)
-{
-    struct wp_stmt *s = NULL;
-    int err;
-    if ((err = wp_db_prepare(st, &s,
-                             "INSERT INTO customer_identities (tenant_id, kind, value, customer_id,"
-                             " created_us) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) < 0)
-        return err;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, kind);
-    wp_db_bind_text(s, 3, value);
-    wp_db_bind_text(s, 4, customer_id);
-    wp_db_bind_int64(s, 5, now_us);
-    err = run(s);
-    wp_db_done(s);
-    return err;
-}
-
-static int create_customer(wp_store *st, char out[WP_ID_LEN + 1], const wp_event_batch *b,
-                           const wp_event *e)
-{
-    struct wp_stmt *s = NULL;
-    const char *name = e->peer.name ? e->peer.name : e->peer.phone ? e->peer.phone : e->peer.id;
-    int err;
-    wp_id_new(out);
-    if ((err = wp_db_prepare(st, &s,
-                             "INSERT INTO customers (tenant_id, id, name, phone, owner_employee_id,"
-                             " created_us) VALUES (?, ?, ?, ?, ?, ?)")) < 0)
-        return err;
-    wp_db_bind_text(s, 1, b->tenant_id);
-    wp_db_bind_text(s, 2, out);
-    wp_db_bind_text(s, 3, name);
-    wp_db_bind_text_or_null(s, 4, e->peer.phone);
-    wp_db_bind_text(s, 5, b->employee_id);
-    wp_db_bind_int64(s, 6, b->now_us);
-    err = run(s);
-    wp_db_done(s);
-    return err;
-}
-
-static int touch_customer(wp_store *st, const wp_event_batch *b, const char *phone, int64_t ts_us,
-                          const char *id)
-{
-    struct wp_stmt *s = NULL;
-    int err;
-    /* A phone learned later fills an empty one; the newest contact time wins. */
-    if ((err = wp_db_prepare(st, &s,
-                             "UPDATE customers SET phone = COALESCE(phone, ?),"
-                             " last_contact_us = CASE WHEN last_contact_us IS NULL"
-                             " OR last_contact_us < ? THEN ? ELSE last_contact_us END"
-                             " WHERE tenant_id = ? AND id = ?")) < 0)
-        return err;
-    wp_db_bind_text_or_null(s, 1, phone);
-    wp_db_bind_int64(s, 2, ts_us);
-    wp_db_bind_int64(s, 3, ts_us);
-    wp_db_bind_text(s, 4, b->tenant_id);
-    wp_db_bind_text(s, 5, id);
-    err = run(s);
-    wp_db_done(s);
-    return err;
-}
-
-/* Peer → customer: by phone, else by channel id, within the tenant; created on first sight,
- * owned by the device's employee. */
-static int resolve_customer(wp_store *st, const wp_event_batch *b, struct peer_cache *pc,
-                            wp_event *e)
-{
-    const char *phone = e->peer.phone;
-    const char *pid = channel_is_phone(e->channel) ? NULL : e->peer.id;
-    const char *channel = pid ? e->channel : NULL;
-    char id[WP_ID_LEN + 1] = "";
-    int err;
-
-    e->customer_id[0] = '\0';
-    if (!phone && !pid)
-        return 0;
-    for (size_t i = 0; i < pc->n; i++) {
-        struct peer_seen *p = &pc->v[i];
-        if (same(p->channel, channel) && same(p->pid, pid) && same(p->phone, phone)) {
-            if (e->ts_us > p->last_ts)
-                p->last_ts = e->ts_us;
-            memcpy(e->customer_id, p->customer_id, sizeof id);
-            return 0;
-        }
-    }
-    if (phone && (err = find_identity(st, id, b->tenant_id, "phone", phone)) < 0)
-        return err;
-    if (!id[0] && pid && (err = find_identity(st, id, b->tenant_id, e->channel, pid)) < 0)
-        return err;
-    if (!id[0] && (err = create_customer(st, id, b, e)) < 0)
-        return err;
-    if (phone && (err = add_identity(st, b->tenant_id, "phone", phone, id, b->now_us)) < 0)
-        return err;
-    if (pid && (err = add_identity(st, b->tenant_id, e->channel, pid, id, b->now_us)) < 0)
-        return err;
-    memcpy(e->customer_id, id, sizeof id);
-    if (pc->n < PEER_CACHE) {
-        struct peer_seen *p = &pc->v[pc->n++];
-        p->channel = channel;
-        p->pid = pid;
-        p->phone = phone;
-        p->last_ts = e->ts_us;
-        memcpy(p->customer_id, id, sizeof id);
-        return 0;
-    }
-    return touch_customer(st, b, phone, e->ts_us, id); /* not cached: touched now */
-}
-
-/* The customers of the batch's peers: last contact, and a phone learned in the batch. */
-static int touch_seen(wp_store *st, const wp_event_batch *b, const struct peer_cache *pc)
-{
-    int err;
-    for (size_t i = 0; i < pc->n; i++)
-        if ((err = touch_customer(st, b, pc->v[i].phone, pc->v[i].last_ts, pc->v[i].customer_id)) <
-            0)
-            return err;
-    return 0;
 }
 
 static const char *or_null(const char *s)
@@ -197,94 +39,592 @@ static const char *or_null(const char *s)
     return s && *s ? s : NULL;
 }
 
-static void bind_opt_int(struct wp_stmt *s, int idx, int64_t v)
+/* --- the row sink: one code path for the rows of both backends ---------------------------------
+ *
+ * A batch's rows go through a sink per statement. On SQLite a row is one execution of a
+ * prepared single-row statement (a statement costs microseconds there, and the writer holds
+ * the database's write lock anyway). On PostgreSQL every statement is a network round trip,
+ * so rows are buffered column by column into array literals and sent as one
+ * INSERT ... SELECT FROM unnest(...) per table and batch: a fixed statement whose values all
+ * travel as bound parameters, whatever the number of rows. */
+
+struct sink;
+typedef int (*sink_row_fn)(struct sink *k, struct wp_stmt *s);
+
+struct sink {
+    wp_store *st;
+    int pg;
+    const char *sql; /* the backend's statement */
+    int ncols, col;
+    size_t rows;
+    sink_row_fn on_row; /* each row the statement returns; NULL: none wanted */
+    void *arg;
+    struct wp_stmt *s;            /* SQLite: the row being bound */
+    wp_buf cols[SINK_COLS_MAX]; /* PostgreSQL: "{v1,v2,...", one array literal per column */
+};
+
+static void sink_init(struct sink *k, wp_store *st, int ncols, const char *lite_sql,
+                      const char *pg_sql, sink_row_fn on_row, void *arg)
 {
-    if (v < 0)
-        wp_db_bind_null(s, idx);
-    else
-        wp_db_bind_int64(s, idx, v);
+    assert(ncols <= SINK_COLS_MAX);
+    memset(k, 0, sizeof *k);
+    k->st = st;
+    k->pg = wp_store_backend(st) == WP_STORE_PG;
+    k->sql = k->pg ? pg_sql : lite_sql;
+    k->ncols = ncols;
+    k->on_row = on_row;
+    k->arg = arg;
+    for (int i = 0; i < ncols; i++)
+        wp_buf_init(&k->cols[i], SINK_COL_BYTES);
 }
 
-static int insert_message(wp_store *st, const wp_event_batch *b, wp_event *e)
+static void sink_release(struct sink *k)
+{
+    wp_db_done(k->s);
+    k->s = NULL;
+    for (int i = 0; i < k->ncols; i++)
+        wp_buf_release(&k->cols[i]);
+}
+
+/* Start a row: on SQLite, take the statement. */
+static int sink_row(struct sink *k)
+{
+    k->col = 0;
+    if (k->pg)
+        return 0;
+    return wp_db_prepare(k->st, &k->s, k->sql);
+}
+
+/* Append one element to the current column's array literal. */
+static int pg_elem(struct sink *k, const char *v, int quote)
+{
+    wp_buf *b = &k->cols[k->col++];
+    int err = wp_buf_addc(b, k->rows ? ',' : '{');
+    if (err == 0 && !v)
+        return wp_buf_add(b, "NULL", 4);
+    if (err == 0 && !quote)
+        return wp_buf_adds(b, v);
+    if (err == 0)
+        err = wp_buf_addc(b, '"');
+    for (const char *p = v; err == 0 && *p; p++) {
+        size_t run = strcspn(p, "\"\\");
+        if (run) {
+            err = wp_buf_add(b, p, run);
+            p += run - 1;
+            continue;
+        }
+        if ((err = wp_buf_addc(b, '\\')) == 0)
+            err = wp_buf_addc(b, *p);
+    }
+    if (err == 0)
+        err = wp_buf_addc(b, '"');
+    return err;
+}
+
+/* Text (borrowed until the row ends) or NULL. */
+static int sink_text(struct sink *k, const char *v)
+{
+    assert(k->col < k->ncols);
+    if (k->pg)
+        return pg_elem(k, v, 1);
+    wp_db_bind_text_or_null(k->s, ++k->col, v);
+    return 0;
+}
+
+static int sink_int(struct sink *k, int64_t v)
+{
+    assert(k->col < k->ncols);
+    if (k->pg) {
+        char num[24];
+        snprintf(num, sizeof num, "%" PRId64, v);
+        return pg_elem(k, num, 0);
+    }
+    wp_db_bind_int64(k->s, ++k->col, v);
+    return 0;
+}
+
+/* An integer that is absent when negative. */
+static int sink_opt_int(struct sink *k, int64_t v)
+{
+    if (v >= 0)
+        return sink_int(k, v);
+    return sink_text(k, NULL);
+}
+
+static int run_rows(struct sink *k, struct wp_stmt *s)
+{
+    int err;
+    while ((err = wp_db_step(s)) == WP_DB_ROW)
+        if (k->on_row && (err = k->on_row(k, s)) < 0)
+            break;
+    return err < 0 ? err : 0;
+}
+
+static int sink_flush(struct sink *k)
 {
     struct wp_stmt *s = NULL;
-    wp_buf grams;
-    int pg = wp_store_backend(st) == WP_STORE_PG;
-    int64_t rid = 0;
-    int err, i = 1;
+    int err;
+    if (!k->pg || k->rows == 0)
+        return 0;
+    for (int i = 0; i < k->ncols; i++)
+        if ((err = wp_buf_addc(&k->cols[i], '}')) < 0)
+            return err;
+    if ((err = wp_db_prepare(k->st, &s, k->sql)) < 0)
+        return err;
+    for (int i = 0; i < k->ncols; i++)
+        wp_db_bind_text(s, i + 1, k->cols[i].buf);
+    err = run_rows(k, s);
+    wp_db_done(s);
+    k->rows = 0;
+    for (int i = 0; i < k->ncols; i++)
+        wp_buf_reset(&k->cols[i]);
+    return err;
+}
 
-    wp_buf_init(&grams, GRAMS_MAX);
-    if (e->text && (err = wp_grams__make(&grams, NULL, e->text, strlen(e->text), 0,
-                                         pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_SPACED)) < 0)
-        goto out;
-    /* The one backend difference: PostgreSQL keeps the grams on the row (GIN index), SQLite in
-     * the FTS5 table keyed by rid. */
-    if ((err = wp_db_prepare(
-             st, &s,
-             pg ? "INSERT INTO messages (tenant_id, id, device_id, employee_id, customer_id, seq,"
-                  " ts_us, channel, direction, chat, group_id, group_name, peer_id, peer_name,"
-                  " peer_phone, msgtype, msgid, text, media, filename, size, url, title,"
-                  " amount_fen, memo, revoked_seq, revoked_msgid, raw, created_us, grams)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                  " ?, ?, ?, ?, ?, ?, CAST(? AS text[])) RETURNING rid"
-                : "INSERT INTO messages (tenant_id, id, device_id, employee_id, customer_id, seq,"
-                  " ts_us, channel, direction, chat, group_id, group_name, peer_id, peer_name,"
-                  " peer_phone, msgtype, msgid, text, media, filename, size, url, title,"
-                  " amount_fen, memo, revoked_seq, revoked_msgid, raw, created_us)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                  " ?, ?, ?, ?, ?, ?) RETURNING rid")) < 0)
-        goto out;
-    wp_db_bind_text(s, i++, b->tenant_id);
-    wp_db_bind_text(s, i++, e->id);
-    wp_db_bind_text(s, i++, b->device_id);
-    wp_db_bind_text(s, i++, b->employee_id);
-    wp_db_bind_text_or_null(s, i++, or_null(e->customer_id));
-    wp_db_bind_int64(s, i++, e->seq);
-    wp_db_bind_int64(s, i++, e->ts_us);
-    wp_db_bind_text(s, i++, e->channel);
-    wp_db_bind_text_or_null(s, i++, wp_direction_name(e->direction));
-    wp_db_bind_text_or_null(s, i++, e->chat);
-    wp_db_bind_text_or_null(s, i++, e->group_id);
-    wp_db_bind_text_or_null(s, i++, e->group_name);
-    wp_db_bind_text_or_null(s, i++, e->peer.id);
-    wp_db_bind_text_or_null(s, i++, e->peer.name);
-    wp_db_bind_text_or_null(s, i++, e->peer.phone);
-    wp_db_bind_text(s, i++, e->msgtype);
-    wp_db_bind_text_or_null(s, i++, e->msgid);
-    wp_db_bind_text_or_null(s, i++, e->text);
-    wp_db_bind_text_or_null(s, i++, e->media);
-    wp_db_bind_text_or_null(s, i++, e->filename);
-    bind_opt_int(s, i++, e->size);
-    wp_db_bind_text_or_null(s, i++, e->url);
-    wp_db_bind_text_or_null(s, i++, e->title);
-    bind_opt_int(s, i++, e->amount_fen);
-    wp_db_bind_text_or_null(s, i++, e->memo);
-    if (e->revoked_seq > 0)
-        wp_db_bind_int64(s, i++, e->revoked_seq);
-    else
-        wp_db_bind_null(s, i++);
-    wp_db_bind_text_or_null(s, i++, e->revoked_msgid);
-    wp_db_bind_text(s, i++, e->raw);
-    wp_db_bind_int64(s, i++, b->now_us);
-    if (pg)
-        wp_db_bind_text(s, i++, grams.len ? grams.buf : "{}");
-    if ((err = wp_db_step(s)) < 0)
-        goto out;
-    rid = wp_db_col_int64(s, 0);
-    wp_db_done(s);
-    s = NULL;
-    if (!pg && grams.len) {
-        if ((err = wp_db_prepare(st, &s,
-                                 "INSERT INTO message_fts (rowid, tenant_id, grams)"
-                                 " VALUES (?, ?, ?)")) < 0)
-            goto out;
-        wp_db_bind_int64(s, 1, rid);
-        wp_db_bind_text(s, 2, b->tenant_id);
-        wp_db_bind_text(s, 3, grams.buf);
-        err = run(s);
+/* End the row: SQLite runs it, PostgreSQL counts it (and sends a full buffer). */
+static int sink_end(struct sink *k, int err)
+{
+    assert(err < 0 || k->col == k->ncols);
+    if (k->pg) {
+        if (err < 0)
+            return err;
+        return ++k->rows >= SINK_ROWS_MAX ? sink_flush(k) : 0;
     }
-out:
-    wp_db_done(s);
+    if (err == 0)
+        err = run_rows(k, k->s);
+    wp_db_done(k->s);
+    k->s = NULL;
+    return err;
+}
+
+/* --- the statements ------------------------------------------------------------------------- */
+
+#define MESSAGE_COLS                                                                               \
+    "tenant_id, id, device_id, employee_id, customer_id, seq, ts_us, channel, direction, chat,"    \
+    " group_id, group_name, peer_id, peer_name, peer_phone, msgtype, msgid, text, media,"          \
+    " filename, size, url, title, amount_fen, memo, revoked_seq, revoked_msgid, raw, created_us"
+
+/* PostgreSQL keeps the grams on the row (GIN index); SQLite in the FTS5 table keyed by rid. */
+static const char message_lite[] =
+    "INSERT INTO messages (" MESSAGE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid";
+static const char message_pg[] =
+    "INSERT INTO messages (" MESSAGE_COLS ", grams) SELECT " MESSAGE_COLS ", CAST(grams AS text[])"
+    " FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]),"
+    " CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS bigint[]), CAST(? AS text[])) AS u (" MESSAGE_COLS ", grams)";
+
+#define CALL_COLS                                                                                  \
+    "tenant_id, id, device_id, employee_id, customer_id, seq, ts_us, direction, peer_id,"          \
+    " peer_name, peer_phone, duration_s, recording, raw, created_us"
+static const char call_lite[] =
+    "INSERT INTO calls (" CALL_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char call_pg[] =
+    "INSERT INTO calls (" CALL_COLS ") SELECT * FROM unnest(CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS bigint[]))";
+
+#define CONTACT_COLS                                                                               \
+    "tenant_id, id, device_id, employee_id, customer_id, seq, ts_us, channel, action, peer_id,"    \
+    " peer_name, peer_phone, raw, created_us"
+static const char contact_lite[] =
+    "INSERT INTO contact_events (" CONTACT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?)";
+static const char contact_pg[] =
+    "INSERT INTO contact_events (" CONTACT_COLS ") SELECT * FROM unnest(CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS bigint[]))";
+
+#define LOCATION_COLS                                                                              \
+    "tenant_id, id, device_id, employee_id, seq, ts_us, lat_e7, lon_e7, accuracy_cm, raw,"         \
+    " created_us"
+static const char location_lite[] =
+    "INSERT INTO locations (" LOCATION_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char location_pg[] =
+    "INSERT INTO locations (" LOCATION_COLS ") SELECT * FROM unnest(CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]),"
+    " CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),"
+    " CAST(? AS text[]), CAST(? AS bigint[]))";
+
+#define QUARANTINE_COLS "tenant_id, id, device_id, seq, reason, raw, created_us"
+static const char quarantine_lite[] =
+    "INSERT INTO quarantine (" QUARANTINE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char quarantine_pg[] =
+    "INSERT INTO quarantine (" QUARANTINE_COLS ") SELECT * FROM unnest(CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS bigint[]))";
+
+#define ALERT_COLS                                                                                 \
+    "tenant_id, id, ts_us, kind, category, employee_id, device_id, customer_id, message_id, seq,"  \
+    " pattern, action, matched, match_start, match_end, created_us, updated_us"
+static const char alert_lite[] =
+    "INSERT INTO alerts (" ALERT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?)";
+static const char alert_pg[] =
+    "INSERT INTO alerts (" ALERT_COLS ") SELECT * FROM unnest(CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]))";
+
+static const char customer_lite[] =
+    "INSERT INTO customers (tenant_id, id, name, phone, owner_employee_id, created_us)"
+    " VALUES (?, ?, ?, ?, ?, ?)";
+static const char customer_pg[] =
+    "INSERT INTO customers (tenant_id, id, name, phone, owner_employee_id, created_us)"
+    " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))";
+
+/* An identity already pointing at another customer stays there: the first sighting wins, and
+ * merging customers is a person's decision. */
+static const char identity_lite[] =
+    "INSERT INTO customer_identities (tenant_id, kind, value, customer_id, created_us)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+static const char identity_pg[] =
+    "INSERT INTO customer_identities (tenant_id, kind, value, customer_id, created_us)"
+    " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS bigint[])) ON CONFLICT DO NOTHING";
+
+static const char find_lite[] =
+    "SELECT kind, value, customer_id FROM customer_identities"
+    " WHERE tenant_id = ? AND kind = ? AND value = ?";
+static const char find_pg[] =
+    "SELECT i.kind, i.value, i.customer_id FROM unnest(CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS text[])) AS u (tenant_id, kind, value) JOIN customer_identities i"
+    " ON i.tenant_id = u.tenant_id AND i.kind = u.kind AND i.value = u.value";
+
+/* A phone learned later fills an empty one; the newest contact time wins. */
+static const char touch_lite[] =
+    "UPDATE customers SET phone = COALESCE(phone, ?3), last_contact_us = CASE WHEN"
+    " last_contact_us IS NULL OR last_contact_us < ?4 THEN ?4 ELSE last_contact_us END"
+    " WHERE tenant_id = ?1 AND id = ?2";
+static const char touch_pg[] =
+    "UPDATE customers AS c SET phone = COALESCE(c.phone, u.phone), last_contact_us = CASE WHEN"
+    " c.last_contact_us IS NULL OR c.last_contact_us < u.ts_us THEN u.ts_us"
+    " ELSE c.last_contact_us END FROM unnest(CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS bigint[])) AS u (tenant_id, id, phone, ts_us)"
+    " WHERE c.tenant_id = u.tenant_id AND c.id = u.id";
+
+/* --- peers → customers ------------------------------------------------------------------------ */
+
+/* An identity the batch needs: where the store has it, and where the batch puts it. */
+struct ident {
+    const char *kind, *value; /* borrowed from the batch's events */
+    uint64_t hash;
+    int looked_up;                 /* the store was asked */
+    char stored[WP_ID_LEN + 1];    /* its customer in the store ("" when none) */
+    char assigned[WP_ID_LEN + 1];  /* its customer after this batch ("" when none yet) */
+};
+
+/* A distinct peer of the batch (channel id and phone), in order of first appearance. */
+struct peer {
+    const char *channel, *pid, *phone;
+    uint64_t hash;
+    struct ident *by_phone, *by_pid;
+    const wp_event *first;
+    char customer_id[WP_ID_LEN + 1];
+    int64_t last_ts;
+};
+
+/* Everything one batch's write needs, sized by its events. */
+struct applier {
+    wp_store *st;
+    wp_event_batch *b;
+    int pg;
+    struct peer *peers; /* n_peers used, b->n slots */
+    size_t n_peers;
+    size_t *peer_of;    /* event → its peer's index + 1; 0: none */
+    struct ident *ids;  /* n_ids used, 2 * b->n slots */
+    size_t n_ids;
+    size_t *table;      /* open addressing over peers and ids: index + 1; 0: empty */
+    size_t table_cap;
+    int64_t *rid;           /* SQLite: each message's row id, for its search grams */
+    unsigned char *no_seq; /* rejected events whose seq cannot move acked_seq */
+    size_t cur;   /* the event whose row is being written */
+};
+
+static uint64_t hash_add(uint64_t h, const char *s)
+{
+    if (!s)
+        return (h ^ 0xff) * 0x100000001b3ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return (h ^ 0xfe) * 0x100000001b3ULL;
+}
+
+/* The slot of an identity (kind 1) or a peer (kind 2) in the table: its index + 1, or the
+ * empty slot where it would go (*found 0). Identities and peers share one table; the kind tag
+ * in the hash keeps them apart. */
+static size_t *slot_of(struct applier *a, uint64_t h, int kind, const char *x, const char *y,
+                       const char *z, int *found)
+{
+    size_t mask = a->table_cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        size_t v = a->table[i];
+        *found = 0;
+        if (v == 0)
+            return &a->table[i];
+        v -= 1;
+        if (kind == 1 && v < 2 * a->b->n) {
+            struct ident *d = &a->ids[v];
+            if (d->hash == h && strcmp(d->kind, x) == 0 && strcmp(d->value, y) == 0) {
+                *found = 1;
+                return &a->table[i];
+            }
+        } else if (kind == 2 && v >= 2 * a->b->n) {
+            struct peer *p = &a->peers[v - 2 * a->b->n];
+            if (p->hash == h && same(p->channel, x) && same(p->pid, y) && same(p->phone, z)) {
+                *found = 1;
+                return &a->table[i];
+            }
+        }
+    }
+}
+
+static struct ident *ident_get(struct applier *a, const char *kind, const char *value)
+{
+    uint64_t h = hash_add(hash_add(0xcbf29ce484222325ULL ^ 1, kind), value);
+    int found;
+    size_t *slot = slot_of(a, h, 1, kind, value, NULL, &found);
+    if (found)
+        return &a->ids[*slot - 1];
+    struct ident *d = &a->ids[a->n_ids];
+    memset(d, 0, sizeof *d);
+    d->kind = kind;
+    d->value = value;
+    d->hash = h;
+    *slot = ++a->n_ids;
+    return d;
+}
+
+/* The batch's distinct peers and the identities they need. */
+static void collect_peers(struct applier *a)
+{
+    wp_event_batch *b = a->b;
+    for (size_t i = 0; i < b->n; i++) {
+        wp_event *e = &b->events[i];
+        a->peer_of[i] = 0;
+        if (!e->applied || (e->type != WP_EVENT_MESSAGE && e->type != WP_EVENT_CALL &&
+                            e->type != WP_EVENT_CONTACT))
+            continue;
+        const char *phone = e->peer.phone;
+        const char *pid = channel_is_phone(e->channel) ? NULL : e->peer.id;
+        const char *channel = pid ? e->channel : NULL;
+        if (!phone && !pid)
+            continue;
+        uint64_t h = hash_add(hash_add(hash_add(0xcbf29ce484222325ULL ^ 2, channel), pid), phone);
+        int found;
+        size_t *slot = slot_of(a, h, 2, channel, pid, phone, &found);
+        if (found) {
+            struct peer *p = &a->peers[*slot - 1 - 2 * b->n];
+            if (e->ts_us > p->last_ts)
+                p->last_ts = e->ts_us;
+            a->peer_of[i] = *slot - 2 * b->n;
+            continue;
+        }
+        struct peer *p = &a->peers[a->n_peers];
+        memset(p, 0, sizeof *p);
+        p->channel = channel;
+        p->pid = pid;
+        p->phone = phone;
+        p->hash = h;
+        p->first = e;
+        p->last_ts = e->ts_us;
+        *slot = ++a->n_peers + 2 * b->n;
+        a->peer_of[i] = a->n_peers;
+        p->by_phone = phone ? ident_get(a, "phone", phone) : NULL;
+        p->by_pid = pid ? ident_get(a, channel, pid) : NULL;
+    }
+}
+
+static int found_row(struct sink *k, struct wp_stmt *s)
+{
+    struct applier *a = k->arg;
+    const char *kind = wp_db_col_text(s, 0), *value = wp_db_col_text(s, 1);
+    int found;
+    if (!kind || !value)
+        return wp_error_set(WP_EIO, "damaged store: an identity without kind or value");
+    uint64_t h = hash_add(hash_add(0xcbf29ce484222325ULL ^ 1, kind), value);
+    size_t *slot = slot_of(a, h, 1, kind, value, NULL, &found);
+    if (!found)
+        return 0; /* not one we asked for (cannot happen: the store compares exactly) */
+    struct ident *d = &a->ids[*slot - 1];
+    return wp_db_col_copy(s, 2, d->stored, sizeof d->stored);
+}
+
+/* Ask the store where the batch's identities point: one statement on PostgreSQL. */
+static int lookup_identities(struct applier *a)
+{
+    struct sink k;
+    int err = 0;
+    sink_init(&k, a->st, 3, find_lite, find_pg, found_row, a);
+    for (size_t i = 0; i < a->n_ids && err == 0; i++) {
+        struct ident *d = &a->ids[i];
+        if ((err = sink_row(&k)) == 0 && (err = sink_text(&k, a->b->tenant_id)) == 0 &&
+            (err = sink_text(&k, d->kind)) == 0)
+            err = sink_text(&k, d->value);
+        err = sink_end(&k, err);
+        d->looked_up = 1;
+    }
+    if (err == 0)
+        err = sink_flush(&k);
+    sink_release(&k);
+    return err;
+}
+
+static const char *ident_customer(const struct ident *d)
+{
+    return !d ? "" : d->assigned[0] ? d->assigned : d->stored;
+}
+
+/* Peer → customer: by phone, else by channel id, within the tenant; created on first sight,
+ * owned by the device's employee. Peers are taken in order of first appearance and each sees
+ * the identities the ones before it added, as if the events were stored one by one. */
+static int resolve_peers(struct applier *a)
+{
+    wp_event_batch *b = a->b;
+    struct sink cust, idt;
+    int err;
+
+    if (a->n_peers == 0)
+        return 0;
+    if ((err = lookup_identities(a)) < 0)
+        return err;
+    sink_init(&cust, a->st, 6, customer_lite, customer_pg, NULL, NULL);
+    sink_init(&idt, a->st, 5, identity_lite, identity_pg, NULL, NULL);
+    for (size_t i = 0; i < a->n_peers && err == 0; i++) {
+        struct peer *p = &a->peers[i];
+        const char *id = ident_customer(p->by_phone);
+        if (!*id)
+            id = ident_customer(p->by_pid);
+        if (*id) {
+            memcpy(p->customer_id, id, WP_ID_LEN + 1);
+        } else {
+            const wp_event *e = p->first;
+            const char *name =
+                e->peer.name ? e->peer.name : e->peer.phone ? e->peer.phone : e->peer.id;
+            wp_id_new(p->customer_id);
+            if ((err = sink_row(&cust)) == 0 && (err = sink_text(&cust, b->tenant_id)) == 0 &&
+                (err = sink_text(&cust, p->customer_id)) == 0 &&
+                (err = sink_text(&cust, name)) == 0 && (err = sink_text(&cust, e->peer.phone)) == 0 &&
+                (err = sink_text(&cust, b->employee_id)) == 0)
+                err = sink_int(&cust, b->now_us);
+            if ((err = sink_end(&cust, err)) < 0)
+                break;
+        }
+        struct ident *need[2] = {p->by_phone, p->by_pid};
+        for (int j = 0; j < 2 && err == 0; j++) {
+            struct ident *d = need[j];
+            if (!d || *ident_customer(d))
+                continue; /* known already, here or to another customer */
+            memcpy(d->assigned, p->customer_id, WP_ID_LEN + 1);
+            if ((err = sink_row(&idt)) == 0 && (err = sink_text(&idt, b->tenant_id)) == 0 &&
+                (err = sink_text(&idt, d->kind)) == 0 && (err = sink_text(&idt, d->value)) == 0 &&
+                (err = sink_text(&idt, p->customer_id)) == 0)
+                err = sink_int(&idt, b->now_us);
+            err = sink_end(&idt, err);
+        }
+    }
+    /* customers before their identities and rows (foreign keys) */
+    if (err == 0 && (err = sink_flush(&cust)) == 0)
+        err = sink_flush(&idt);
+    sink_release(&cust);
+    sink_release(&idt);
+    for (size_t i = 0; i < b->n && err == 0; i++)
+        if (a->peer_of[i])
+            memcpy(b->events[i].customer_id, a->peers[a->peer_of[i] - 1].customer_id,
+                   WP_ID_LEN + 1);
+    return err;
+}
+
+/* The customers of the batch's peers: last contact, and a phone learned in the batch. Peers
+ * sharing a customer are folded first, so each customer is updated once. */
+static int touch_customers(struct applier *a)
+{
+    struct sink k;
+    int err = 0;
+    sink_init(&k, a->st, 4, touch_lite, touch_pg, NULL, NULL);
+    for (size_t i = 0; i < a->n_peers && err == 0; i++) {
+        struct peer *p = &a->peers[i];
+        const char *phone = p->phone;
+        int64_t ts = p->last_ts;
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strcmp(a->peers[j].customer_id, p->customer_id) == 0;
+        if (dup)
+            continue; /* folded into the first peer with this customer, below */
+        for (size_t j = i + 1; j < a->n_peers; j++) {
+            struct peer *q = &a->peers[j];
+            if (strcmp(q->customer_id, p->customer_id) != 0)
+                continue;
+            if (!phone)
+                phone = q->phone;
+            if (q->last_ts > ts)
+                ts = q->last_ts;
+        }
+        if ((err = sink_row(&k)) == 0 && (err = sink_text(&k, a->b->tenant_id)) == 0 &&
+            (err = sink_text(&k, p->customer_id)) == 0 && (err = sink_text(&k, phone)) == 0)
+            err = sink_int(&k, ts);
+        err = sink_end(&k, err);
+    }
+    if (err == 0)
+        err = sink_flush(&k);
+    sink_release(&k);
+    return err;
+}
+
+/* --- rows ------------------------------------------------------------------------------------- */
+
+/* The sinks of one batch's rows. */
+struct rows {
+    struct sink message, call, contact, location, quarantine, alert;
+};
+
+static int rid_row(struct sink *k, struct wp_stmt *s)
+{
+    struct applier *a = k->arg;
+    a->rid[a->cur] = wp_db_col_int64(s, 0);
+    return 0;
+}
+
+static int put_message(struct applier *a, struct sink *k, const wp_event *e)
+{
+    const wp_event_batch *b = a->b;
+    wp_buf grams;
+    int err;
+    wp_buf_init(&grams, GRAMS_MAX);
+    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
+        (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
+        (err = sink_text(k, b->employee_id)) == 0 &&
+        (err = sink_text(k, or_null(e->customer_id))) == 0 && (err = sink_int(k, e->seq)) == 0 &&
+        (err = sink_int(k, e->ts_us)) == 0 && (err = sink_text(k, e->channel)) == 0 &&
+        (err = sink_text(k, wp_direction_name(e->direction))) == 0 &&
+        (err = sink_text(k, e->chat)) == 0 && (err = sink_text(k, e->group_id)) == 0 &&
+        (err = sink_text(k, e->group_name)) == 0 && (err = sink_text(k, e->peer.id)) == 0 &&
+        (err = sink_text(k, e->peer.name)) == 0 && (err = sink_text(k, e->peer.phone)) == 0 &&
+        (err = sink_text(k, e->msgtype)) == 0 && (err = sink_text(k, e->msgid)) == 0 &&
+        (err = sink_text(k, e->text)) == 0 && (err = sink_text(k, e->media)) == 0 &&
+        (err = sink_text(k, e->filename)) == 0 && (err = sink_opt_int(k, e->size)) == 0 &&
+        (err = sink_text(k, e->url)) == 0 && (err = sink_text(k, e->title)) == 0 &&
+        (err = sink_opt_int(k, e->amount_fen)) == 0 && (err = sink_text(k, e->memo)) == 0 &&
+        (err = sink_opt_int(k, e->revoked_seq > 0 ? e->revoked_seq : -1)) == 0 &&
+        (err = sink_text(k, e->revoked_msgid)) == 0 && (err = sink_text(k, e->raw)) == 0 &&
+        (err = sink_int(k, b->now_us)) == 0 && a->pg) {
+        if (e->text)
+            err = wp_grams__make(&grams, NULL, e->text, strlen(e->text), 0, WP_GRAMS_PG_ARRAY);
+        if (err == 0)
+            err = sink_text(k, grams.len ? grams.buf : "{}");
+    }
+    err = sink_end(k, err);
     wp_buf_release(&grams);
     return err;
 }
@@ -315,202 +655,245 @@ static int mark_recalled(wp_store *st, const wp_event_batch *b, const wp_event *
     wp_db_bind_int64(s, 1, e->ts_us);
     wp_db_bind_text(s, 2, b->tenant_id);
     wp_db_bind_text(s, 3, b->device_id);
-    err = run(s);
+    err = wp_db_step(s);
     wp_db_done(s);
-    return err;
+    return err < 0 ? err : 0;
 }
 
-static int insert_call(wp_store *st, const wp_event_batch *b, const wp_event *e)
+static int put_call(struct applier *a, struct sink *k, const wp_event *e)
 {
-    struct wp_stmt *s = NULL;
+    const wp_event_batch *b = a->b;
     int err;
-    if ((err =
-             wp_db_prepare(st, &s,
-                           "INSERT INTO calls (tenant_id, id, device_id, employee_id, customer_id,"
-                           " seq, ts_us, direction, peer_id, peer_name, peer_phone, duration_s,"
-                           " recording, raw, created_us)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
-        return err;
-    wp_db_bind_text(s, 1, b->tenant_id);
-    wp_db_bind_text(s, 2, e->id);
-    wp_db_bind_text(s, 3, b->device_id);
-    wp_db_bind_text(s, 4, b->employee_id);
-    wp_db_bind_text_or_null(s, 5, or_null(e->customer_id));
-    wp_db_bind_int64(s, 6, e->seq);
-    wp_db_bind_int64(s, 7, e->ts_us);
-    wp_db_bind_text_or_null(s, 8, wp_direction_name(e->direction));
-    wp_db_bind_text_or_null(s, 9, e->peer.id);
-    wp_db_bind_text_or_null(s, 10, e->peer.name);
-    wp_db_bind_text_or_null(s, 11, e->peer.phone);
-    bind_opt_int(s, 12, e->duration_s);
-    wp_db_bind_text_or_null(s, 13, e->recording);
-    wp_db_bind_text(s, 14, e->raw);
-    wp_db_bind_int64(s, 15, b->now_us);
-    err = run(s);
-    wp_db_done(s);
-    return err;
+    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
+        (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
+        (err = sink_text(k, b->employee_id)) == 0 &&
+        (err = sink_text(k, or_null(e->customer_id))) == 0 && (err = sink_int(k, e->seq)) == 0 &&
+        (err = sink_int(k, e->ts_us)) == 0 &&
+        (err = sink_text(k, wp_direction_name(e->direction))) == 0 &&
+        (err = sink_text(k, e->peer.id)) == 0 && (err = sink_text(k, e->peer.name)) == 0 &&
+        (err = sink_text(k, e->peer.phone)) == 0 && (err = sink_opt_int(k, e->duration_s)) == 0 &&
+        (err = sink_text(k, e->recording)) == 0 && (err = sink_text(k, e->raw)) == 0)
+        err = sink_int(k, b->now_us);
+    return sink_end(k, err);
 }
 
-static int insert_contact(wp_store *st, const wp_event_batch *b, const wp_event *e)
+static int put_contact(struct applier *a, struct sink *k, const wp_event *e)
 {
-    struct wp_stmt *s = NULL;
+    const wp_event_batch *b = a->b;
     int err;
-    if ((err = wp_db_prepare(st, &s,
-                             "INSERT INTO contact_events (tenant_id, id, device_id, employee_id,"
-                             " customer_id, seq, ts_us, channel, action, peer_id, peer_name,"
-                             " peer_phone, raw, created_us)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
-        return err;
-    wp_db_bind_text(s, 1, b->tenant_id);
-    wp_db_bind_text(s, 2, e->id);
-    wp_db_bind_text(s, 3, b->device_id);
-    wp_db_bind_text(s, 4, b->employee_id);
-    wp_db_bind_text_or_null(s, 5, or_null(e->customer_id));
-    wp_db_bind_int64(s, 6, e->seq);
-    wp_db_bind_int64(s, 7, e->ts_us);
-    wp_db_bind_text(s, 8, e->channel);
-    wp_db_bind_text(s, 9, e->action);
-    wp_db_bind_text_or_null(s, 10, e->peer.id);
-    wp_db_bind_text_or_null(s, 11, e->peer.name);
-    wp_db_bind_text_or_null(s, 12, e->peer.phone);
-    wp_db_bind_text(s, 13, e->raw);
-    wp_db_bind_int64(s, 14, b->now_us);
-    err = run(s);
-    wp_db_done(s);
-    return err;
+    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
+        (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
+        (err = sink_text(k, b->employee_id)) == 0 &&
+        (err = sink_text(k, or_null(e->customer_id))) == 0 && (err = sink_int(k, e->seq)) == 0 &&
+        (err = sink_int(k, e->ts_us)) == 0 && (err = sink_text(k, e->channel)) == 0 &&
+        (err = sink_text(k, e->action)) == 0 && (err = sink_text(k, e->peer.id)) == 0 &&
+        (err = sink_text(k, e->peer.name)) == 0 && (err = sink_text(k, e->peer.phone)) == 0 &&
+        (err = sink_text(k, e->raw)) == 0)
+        err = sink_int(k, b->now_us);
+    return sink_end(k, err);
 }
 
-static int insert_location(wp_store *st, const wp_event_batch *b, const wp_event *e)
+static int put_location(struct applier *a, struct sink *k, const wp_event *e)
 {
-    struct wp_stmt *s = NULL;
+    const wp_event_batch *b = a->b;
     int err;
-    if ((err = wp_db_prepare(st, &s,
-                             "INSERT INTO locations (tenant_id, id, device_id, employee_id, seq,"
-                             " ts_us, lat_e7, lon_e7, accuracy_cm, raw, created_us)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
-        return err;
-    wp_db_bind_text(s, 1, b->tenant_id);
-    wp_db_bind_text(s, 2, e->id);
-    wp_db_bind_text(s, 3, b->device_id);
-    wp_db_bind_text(s, 4, b->employee_id);
-    wp_db_bind_int64(s, 5, e->seq);
-    wp_db_bind_int64(s, 6, e->ts_us);
-    wp_db_bind_int64(s, 7, e->lat_e7);
-    wp_db_bind_int64(s, 8, e->lon_e7);
-    bind_opt_int(s, 9, e->accuracy_cm);
-    wp_db_bind_text(s, 10, e->raw);
-    wp_db_bind_int64(s, 11, b->now_us);
-    err = run(s);
-    wp_db_done(s);
-    return err;
+    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
+        (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
+        (err = sink_text(k, b->employee_id)) == 0 && (err = sink_int(k, e->seq)) == 0 &&
+        (err = sink_int(k, e->ts_us)) == 0 && (err = sink_int(k, e->lat_e7)) == 0 &&
+        (err = sink_int(k, e->lon_e7)) == 0 && (err = sink_opt_int(k, e->accuracy_cm)) == 0 &&
+        (err = sink_text(k, e->raw)) == 0)
+        err = sink_int(k, b->now_us);
+    return sink_end(k, err);
 }
 
-static int insert_quarantine(wp_store *st, const wp_event_batch *b, wp_event *e, int with_seq)
+static int put_quarantine(struct applier *a, struct sink *k, const wp_event *e, int with_seq)
 {
-    struct wp_stmt *s = NULL;
+    const wp_event_batch *b = a->b;
     int err;
-    if ((err = wp_db_prepare(st, &s,
-                             "INSERT INTO quarantine (tenant_id, id, device_id, seq, reason, raw,"
-                             " created_us) VALUES (?, ?, ?, ?, ?, ?, ?)")) < 0)
-        return err;
-    wp_db_bind_text(s, 1, b->tenant_id);
-    wp_db_bind_text(s, 2, e->id);
-    wp_db_bind_text(s, 3, b->device_id);
-    if (with_seq)
-        wp_db_bind_int64(s, 4, e->seq);
-    else
-        wp_db_bind_null(s, 4);
-    wp_db_bind_text(s, 5, e->reason ? e->reason : "invalid event");
-    wp_db_bind_text(s, 6, e->raw);
-    wp_db_bind_int64(s, 7, b->now_us);
-    err = run(s);
-    wp_db_done(s);
-    return err;
+    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
+        (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
+        (err = sink_opt_int(k, with_seq ? e->seq : -1)) == 0 &&
+        (err = sink_text(k, e->reason ? e->reason : "invalid event")) == 0 &&
+        (err = sink_text(k, e->raw)) == 0)
+        err = sink_int(k, b->now_us);
+    return sink_end(k, err);
 }
 
-static int insert_alert(wp_store *st, const wp_event_batch *b, const wp_event *e, wp_alert_draft *a)
+static int put_alert(struct applier *a, struct sink *k, const wp_event *e, wp_alert_draft *d)
 {
-    struct wp_stmt *s = NULL;
+    const wp_event_batch *b = a->b;
     char matched[1024 + 1];
     int err;
-    wp_id_new(a->id);
-    if (a->matched) {
+    wp_id_new(d->id);
+    if (d->matched) {
         /* A match (a long regex hit, say) is kept whole up to 1 KiB, cut on a character. */
-        size_t n = a->matched_len < sizeof matched - 1 ? a->matched_len : sizeof matched - 1;
-        while (n > 0 && n < a->matched_len && ((unsigned char)a->matched[n] & 0xc0) == 0x80)
+        size_t n = d->matched_len < sizeof matched - 1 ? d->matched_len : sizeof matched - 1;
+        while (n > 0 && n < d->matched_len && ((unsigned char)d->matched[n] & 0xc0) == 0x80)
             n--;
-        memcpy(matched, a->matched, n);
+        memcpy(matched, d->matched, n);
         matched[n] = '\0';
     }
-    if ((err = wp_db_prepare(
-             st, &s,
-             "INSERT INTO alerts (tenant_id, id, ts_us, kind, category, employee_id,"
-             " device_id, customer_id, message_id, seq, pattern, action, matched,"
-             " match_start, match_end, status, created_us, updated_us)"
-             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)")) < 0)
-        return err;
-    wp_db_bind_text(s, 1, b->tenant_id);
-    wp_db_bind_text(s, 2, a->id);
-    wp_db_bind_int64(s, 3, e->ts_us);
-    wp_db_bind_text(s, 4, a->kind);
-    wp_db_bind_text_or_null(s, 5, a->category);
-    wp_db_bind_text(s, 6, b->employee_id);
-    wp_db_bind_text(s, 7, b->device_id);
-    wp_db_bind_text_or_null(s, 8, or_null(e->customer_id));
-    wp_db_bind_text_or_null(s, 9, e->type == WP_EVENT_MESSAGE ? e->id : NULL);
-    wp_db_bind_int64(s, 10, e->seq);
-    wp_db_bind_text_or_null(s, 11, a->pattern);
-    wp_db_bind_text_or_null(s, 12, a->action);
-    wp_db_bind_text_or_null(s, 13, a->matched ? matched : NULL);
-    bind_opt_int(s, 14, a->start);
-    bind_opt_int(s, 15, a->end);
-    wp_db_bind_int64(s, 16, b->now_us);
-    wp_db_bind_int64(s, 17, b->now_us);
-    err = run(s);
-    wp_db_done(s);
+    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
+        (err = sink_text(k, d->id)) == 0 && (err = sink_int(k, e->ts_us)) == 0 &&
+        (err = sink_text(k, d->kind)) == 0 && (err = sink_text(k, d->category)) == 0 &&
+        (err = sink_text(k, b->employee_id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
+        (err = sink_text(k, or_null(e->customer_id))) == 0 &&
+        (err = sink_text(k, e->type == WP_EVENT_MESSAGE ? e->id : NULL)) == 0 &&
+        (err = sink_int(k, e->seq)) == 0 && (err = sink_text(k, d->pattern)) == 0 &&
+        (err = sink_text(k, d->action)) == 0 &&
+        (err = sink_text(k, d->matched ? matched : NULL)) == 0 &&
+        (err = sink_opt_int(k, d->start)) == 0 && (err = sink_opt_int(k, d->end)) == 0 &&
+        (err = sink_int(k, b->now_us)) == 0)
+        err = sink_int(k, b->now_us);
+    return sink_end(k, err);
+}
+
+/* SQLite: the batch's search grams, after all its rows. FTS5 writes the grams it holds to a new
+ * index segment at every statement savepoint; inserting them after every other statement of
+ * the batch makes that one segment per batch instead of one per message. */
+static int index_messages(struct applier *a)
+{
+    wp_event_batch *b = a->b;
+    struct wp_stmt *s = NULL;
+    wp_buf grams;
+    int err = 0;
+    wp_buf_init(&grams, GRAMS_MAX);
+    for (size_t i = 0; i < b->n && err == 0; i++) {
+        wp_event *e = &b->events[i];
+        if (!e->applied || e->type != WP_EVENT_MESSAGE || !e->text)
+            continue;
+        wp_buf_reset(&grams);
+        if ((err = wp_grams__make(&grams, NULL, e->text, strlen(e->text), 0, WP_GRAMS_SPACED)) <
+                0 ||
+            grams.len == 0)
+            continue;
+        if ((err = wp_db_prepare(a->st, &s,
+                                 "INSERT INTO message_fts (rowid, tenant_id, grams)"
+                                 " VALUES (?, ?, ?)")) < 0)
+            break;
+        wp_db_bind_int64(s, 1, a->rid[i]);
+        wp_db_bind_text(s, 2, b->tenant_id);
+        wp_db_bind_text(s, 3, grams.buf);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        s = NULL;
+        err = err < 0 ? err : 0;
+    }
+    wp_buf_release(&grams);
     return err;
 }
 
-static int apply_one(wp_store *st, wp_event_batch *b, struct peer_cache *pc, wp_event *e)
+static void rows_init(struct rows *r, struct applier *a)
 {
+    sink_init(&r->message, a->st, a->pg ? 30 : 29, message_lite, message_pg, rid_row, a);
+    sink_init(&r->call, a->st, 15, call_lite, call_pg, NULL, NULL);
+    sink_init(&r->contact, a->st, 14, contact_lite, contact_pg, NULL, NULL);
+    sink_init(&r->location, a->st, 11, location_lite, location_pg, NULL, NULL);
+    sink_init(&r->quarantine, a->st, 7, quarantine_lite, quarantine_pg, NULL, NULL);
+    sink_init(&r->alert, a->st, 17, alert_lite, alert_pg, NULL, NULL);
+}
+
+static void rows_release(struct rows *r)
+{
+    sink_release(&r->message);
+    sink_release(&r->call);
+    sink_release(&r->contact);
+    sink_release(&r->location);
+    sink_release(&r->quarantine);
+    sink_release(&r->alert);
+}
+
+/* Every row of the batch, in order; alerts last (they name their messages). */
+static int write_rows(struct applier *a)
+{
+    wp_event_batch *b = a->b;
+    struct rows r;
     int err = 0;
-    wp_id_new(e->id);
-    switch (e->type) {
-    case WP_EVENT_MESSAGE:
-        if ((err = resolve_customer(st, b, pc, e)) < 0 || (err = insert_message(st, b, e)) < 0)
-            return err;
-        if (strcmp(e->msgtype, "revoke") == 0 && (err = mark_recalled(st, b, e)) < 0)
-            return err;
-        break;
-    case WP_EVENT_CALL:
-        if ((err = resolve_customer(st, b, pc, e)) < 0 || (err = insert_call(st, b, e)) < 0)
-            return err;
-        break;
-    case WP_EVENT_CONTACT:
-        if ((err = resolve_customer(st, b, pc, e)) < 0 || (err = insert_contact(st, b, e)) < 0)
-            return err;
-        break;
-    case WP_EVENT_LOCATION:
-        if ((err = insert_location(st, b, e)) < 0)
-            return err;
-        break;
-    default:
-        return wp_error_set(WP_EINVAL, "event of unknown type %d", (int)e->type);
+    rows_init(&r, a);
+    for (size_t i = 0; i < b->n && err == 0; i++) {
+        wp_event *e = &b->events[i];
+        if (!e->applied)
+            continue;
+        a->cur = i;
+        switch (e->type) {
+        case WP_EVENT_REJECTED:
+            err = put_quarantine(a, &r.quarantine, e, e->seq > 0 && !a->no_seq[i]);
+            break;
+        case WP_EVENT_MESSAGE:
+            if ((err = put_message(a, &r.message, e)) == 0 && strcmp(e->msgtype, "revoke") == 0 &&
+                (err = sink_flush(&r.message)) == 0) /* its target may be in the batch */
+                err = mark_recalled(a->st, b, e);
+            break;
+        case WP_EVENT_CALL:
+            err = put_call(a, &r.call, e);
+            break;
+        case WP_EVENT_CONTACT:
+            err = put_contact(a, &r.contact, e);
+            break;
+        case WP_EVENT_LOCATION:
+            err = put_location(a, &r.location, e);
+            break;
+        default:
+            err = wp_error_set(WP_EINVAL, "event of unknown type %d", (int)e->type);
+        }
     }
-    for (size_t i = 0; i < e->n_alerts; i++)
-        if ((err = insert_alert(st, b, e, &e->alerts[i])) < 0)
-            return err;
+    if (err == 0 && (err = sink_flush(&r.message)) == 0 && (err = sink_flush(&r.call)) == 0 &&
+        (err = sink_flush(&r.contact)) == 0 && (err = sink_flush(&r.location)) == 0)
+        err = sink_flush(&r.quarantine);
+    for (size_t i = 0; i < b->n && err == 0; i++) {
+        wp_event *e = &b->events[i];
+        if (e->applied && e->type != WP_EVENT_REJECTED)
+            for (size_t j = 0; j < e->n_alerts && err == 0; j++)
+                err = put_alert(a, &r.alert, e, &e->alerts[j]);
+    }
+    if (err == 0)
+        err = sink_flush(&r.alert);
+    rows_release(&r);
+    if (err == 0 && !a->pg)
+        err = index_messages(a);
+    return err;
+}
+
+/* --- the operation ------------------------------------------------------------------------------ */
+
+static int applier_init(struct applier *a, wp_store *st, wp_event_batch *b)
+{
+    size_t n = b->n ? b->n : 1;
+    memset(a, 0, sizeof *a);
+    a->st = st;
+    a->b = b;
+    a->pg = wp_store_backend(st) == WP_STORE_PG;
+    for (a->table_cap = 16; a->table_cap < 6 * n; a->table_cap *= 2)
+        ;
+    a->peers = malloc(n * sizeof *a->peers);
+    a->peer_of = malloc(n * sizeof *a->peer_of);
+    a->ids = malloc(2 * n * sizeof *a->ids);
+    a->table = calloc(a->table_cap, sizeof *a->table);
+    a->rid = calloc(n, sizeof *a->rid);
+    a->no_seq = calloc(n, 1);
+    if (!a->peers || !a->peer_of || !a->ids || !a->table || !a->rid || !a->no_seq)
+        return wp_error_set(WP_ENOMEM, "out of memory");
     return 0;
+}
+
+static void applier_release(struct applier *a)
+{
+    free(a->peers);
+    free(a->peer_of);
+    free(a->ids);
+    free(a->table);
+    free(a->rid);
+    free(a->no_seq);
 }
 
 int wp_store_events_apply(wp_store *st, wp_event_batch *b)
 {
     struct wp_stmt *s = NULL;
-    struct peer_cache pc;
+    struct applier a;
     int64_t acked = 0, start;
     int err;
 
-    pc.n = 0;
     if ((err = wp_store__check_id("tenant", b->tenant_id)) < 0 ||
         (err = wp_store__check_id("device", b->device_id)) < 0 ||
         (err = wp_store__check_id("employee", b->employee_id)) < 0)
@@ -520,8 +903,14 @@ int wp_store_events_apply(wp_store *st, wp_event_batch *b)
         b->events[i].id[0] = '\0';
         b->events[i].customer_id[0] = '\0';
     }
-    if ((err = wp_store__op_begin(st, 1)) < 0)
+    if ((err = applier_init(&a, st, b)) < 0) {
+        applier_release(&a);
         return err;
+    }
+    if ((err = wp_store__op_begin(st, 1)) < 0) {
+        applier_release(&a);
+        return err;
+    }
     /* An UPDATE takes the device row's lock on PostgreSQL until the transaction ends (as
      * SELECT ... FOR UPDATE would, in portable SQL), so two nodes never interleave one device;
      * SQLite's writer holds the database lock already. */
@@ -543,30 +932,31 @@ int wp_store_events_apply(wp_store *st, wp_event_batch *b)
     wp_db_done(s);
     s = NULL;
 
+    /* Which events are new: the rows are written in bulk below. */
     for (size_t i = 0; i < b->n; i++) {
         wp_event *e = &b->events[i];
         if (e->seq > 0 && e->seq <= start)
             continue; /* sent before: stored then */
         if (e->type == WP_EVENT_REJECTED) {
-            /* A rejected event with a usable seq is handled and moves acked_seq. */
-            int with_seq = e->seq > acked;
-            wp_id_new(e->id);
-            if ((err = insert_quarantine(st, b, e, with_seq)) < 0)
-                goto out;
-            if (with_seq)
+            /* A rejected event with a usable seq is handled and moves acked_seq; one whose seq
+             * does not move it is quarantined without a seq. */
+            if (e->seq > acked)
                 acked = e->seq;
+            else
+                a.no_seq[i] = 1;
         } else if (e->seq <= acked) {
             /* the validator orders a batch's seqs, so only a caller's bug gets here */
             err = wp_error_set(WP_EINVAL, "event seq %lld is not increasing", (long long)e->seq);
             goto out;
         } else {
-            if ((err = apply_one(st, b, &pc, e)) < 0)
-                goto out;
             acked = e->seq;
         }
+        wp_id_new(e->id);
         e->applied = 1;
     }
-    if ((err = touch_seen(st, b, &pc)) < 0)
+    collect_peers(&a);
+    if ((err = resolve_peers(&a)) < 0 || (err = write_rows(&a)) < 0 ||
+        (err = touch_customers(&a)) < 0)
         goto out;
     if (acked != start) {
         if ((err = wp_db_prepare(
@@ -575,12 +965,13 @@ int wp_store_events_apply(wp_store *st, wp_event_batch *b)
         wp_db_bind_int64(s, 1, acked);
         wp_db_bind_text(s, 2, b->tenant_id);
         wp_db_bind_text(s, 3, b->device_id);
-        if ((err = run(s)) < 0)
+        if ((err = wp_db_step(s)) < 0)
             goto out;
     }
     err = 0;
 out:
     wp_db_done(s);
+    applier_release(&a);
     if ((err = wp_store__op_end(st, err)) == 0)
         b->acked_seq = acked;
     else

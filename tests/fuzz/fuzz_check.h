@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_ASSERT(cond, ...)                                                                 \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "fuzz invariant broken at %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-            abort();                                                                           \
-        }                                                                                      \
+#define FUZZ_ASSERT(cond, ...)                                                                     \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz invariant broken at %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no surrogates,
@@ -81,10 +81,10 @@ static inline void fuzz_check_result(const char *text, size_t len, const wp_scan
         FUZZ_ASSERT(m->pattern != NULL && m->category != NULL, "match %zu", i);
         FUZZ_ASSERT(m->action >= WP_SCAN_MASK && m->action <= WP_SCAN_BLOCK, "action %d",
                     (int)m->action);
-        FUZZ_ASSERT(m->start < m->end && m->end <= len, "match %zu: [%zu,%zu) of %zu", i,
-                    m->start, m->end, len);
-        FUZZ_ASSERT(bound[m->start] && bound[m->end],
-                    "match %zu [%zu,%zu) cuts a UTF-8 sequence", i, m->start, m->end);
+        FUZZ_ASSERT(m->start < m->end && m->end <= len, "match %zu: [%zu,%zu) of %zu", i, m->start,
+                    m->end, len);
+        FUZZ_ASSERT(bound[m->start] && bound[m->end], "match %zu [%zu,%zu) cuts a UTF-8 sequence",
+                    i, m->start, m->end);
         if (strncmp(m->category, "pii.", 4) == 0) {
             FUZZ_ASSERT(!(flags & WP_SCAN_NO_PII), "PII match '%s' with WP_SCAN_NO_PII",
                         m->category);
@@ -93,8 +93,8 @@ static inline void fuzz_check_result(const char *text, size_t len, const wp_scan
         if (i > 0) {
             const wp_scan_match *p = &r->matches[i - 1];
             FUZZ_ASSERT(p->start < m->start || (p->start == m->start && p->end >= m->end),
-                        "matches %zu [%zu,%zu) and %zu [%zu,%zu) out of order", i - 1,
-                        p->start, p->end, i, m->start, m->end);
+                        "matches %zu [%zu,%zu) and %zu [%zu,%zu) out of order", i - 1, p->start,
+                        p->end, i, m->start, m->end);
         }
         if (m->action > strongest)
             strongest = m->action;
@@ -162,8 +162,8 @@ static inline void fuzz_check_rescan(const wp_scanner *s, const char *text, size
     int rc = wp_scan_run(s, text, len, &again);
     FUZZ_ASSERT(rc == 0, "second scan returned %d", rc);
     FUZZ_ASSERT(again.n == first->n && again.action == first->action,
-                "second scan: %zu matches, action %d; first: %zu, %d", again.n,
-                (int)again.action, first->n, (int)first->action);
+                "second scan: %zu matches, action %d; first: %zu, %d", again.n, (int)again.action,
+                first->n, (int)first->action);
     for (size_t i = 0; i < again.n; i++) {
         const wp_scan_match *a = &first->matches[i], *b = &again.matches[i];
         FUZZ_ASSERT(a->start == b->start && a->end == b->end && a->action == b->action &&

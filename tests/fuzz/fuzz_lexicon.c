@@ -47,8 +47,8 @@ static void check_error(int rc, const uint8_t *data, size_t size)
         line = line * 10 + (size_t)(*p - '0');
     FUZZ_ASSERT(digits > 0 && p[0] == ':' && p[1] == ' ' && p[2] != '\0',
                 "message is not '" SOURCE ":<line>: <what>': '%s'", msg);
-    FUZZ_ASSERT(line >= 1 && line <= count_lines(data, size),
-                "message names line %zu of %zu: '%s'", line, count_lines(data, size), msg);
+    FUZZ_ASSERT(line >= 1 && line <= count_lines(data, size), "message names line %zu of %zu: '%s'",
+                line, count_lines(data, size), msg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Literals in Chinese and Latin, one a prefix of another with a weaker and with a stronger
- * action (保本 in 保本保息, a in abc), one single letter (dense, overlapping matches), regexes with and without
- * repetition or lookbehind, and allow entries that contain a listed pattern. */
+/* Literals in Chinese and Latin, each of two a prefix of a longer one, with a weaker action
+ * (保本 in 保本保息) and with a stronger one (a in abc); a single letter (dense, overlapping
+ * matches); regexes with repetition and lookbehind; allow entries containing a pattern. */
 static const struct entry {
     const char *pattern, *category, *action; /* category NULL: an allow entry */
 } fixed[] = {
@@ -84,9 +84,9 @@ static bool allowed(const char *text, size_t tlen, size_t p, size_t len)
 
 static enum wp_scan_action action_of(const char *name)
 {
-    return strcmp(name, "block") == 0 ? WP_SCAN_BLOCK
+    return strcmp(name, "block") == 0  ? WP_SCAN_BLOCK
            : strcmp(name, "mask") == 0 ? WP_SCAN_MASK
-                                        : WP_SCAN_ALERT;
+                                       : WP_SCAN_ALERT;
 }
 
 /* With WP_SCAN_NO_NORMALIZE a literal matches its own bytes and nothing else, and every
@@ -101,8 +101,7 @@ static void check_raw_literals(const char *text, size_t len, const wp_scan_resul
             continue;
         size_t plen = strlen(m->pattern);
         FUZZ_ASSERT(m->end - m->start == plen && memcmp(text + m->start, m->pattern, plen) == 0,
-                    "raw match of '%s' at [%zu,%zu) is other bytes", m->pattern, m->start,
-                    m->end);
+                    "raw match of '%s' at [%zu,%zu) is other bytes", m->pattern, m->start, m->end);
     }
     for (size_t k = 0; k < NFIXED; k++) {
         if (!is_literal(&fixed[k]))
@@ -122,8 +121,7 @@ static void check_raw_literals(const char *text, size_t len, const wp_scan_resul
                 found = (m->end == p + l && strcmp(m->pattern, lit) == 0) ||
                         (m->end > p + l && m->action >= want);
             }
-            FUZZ_ASSERT(found, "'%s' at [%zu,%zu) is neither reported nor covered", lit, p,
-                        p + l);
+            FUZZ_ASSERT(found, "'%s' at [%zu,%zu) is neither reported nor covered", lit, p, p + l);
         }
     }
 }

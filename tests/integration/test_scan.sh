@@ -67,6 +67,19 @@ printf '%s\n' "$out" >"$TMP/d.jsonl"
 out=$(python3 -c 'import json,sys; print([json.loads(l)["action"] for l in open(sys.argv[1],encoding="utf-8")])' "$TMP/d.jsonl")
 expect_out "['block', 'block', 'none']" "default lexicon verdicts"
 
+# The default lexicon's own examples (data/lexicon/README.md): every "must match" line is
+# flagged, every "must pass" line is not.
+fix=$(dirname "$0")/lexicon
+"$WP" scan --no-pii --lexicon "$SRC/data/lexicon/default.txt" <"$fix/must_match.txt" >"$TMP/mm" 2>"$TMP/err"; rc=$?
+out=$(grep -c '"action":"none"' "$TMP/mm"); err=$(cat "$TMP/err")
+expect_rc 0 "default lexicon, must-match lines"
+expect_out 0 "every must-match line is flagged"
+[ "$(wc -l <"$TMP/mm")" = "$(wc -l <"$fix/must_match.txt")" ] || fail "one verdict per must-match line"
+"$WP" scan --no-pii --lexicon "$SRC/data/lexicon/default.txt" <"$fix/must_pass.txt" >"$TMP/mp" 2>"$TMP/err"; rc=$?
+out=$(grep -vc '"action":"none"' "$TMP/mp"); err=$(grep -v '"action":"none"' "$TMP/mp" | head -3)
+expect_rc 0 "default lexicon, must-pass lines"
+expect_out 0 "no must-pass line is flagged"
+
 # A line over 16 MiB is answered with an error object and skipped; the rest is scanned.
 python3 -c 'import sys; sys.stdout.write("a" * (17 << 20) + "\n私单\n")' >"$TMP/big.txt"
 "$WP" scan --lexicon "$lex" <"$TMP/big.txt" >"$TMP/o" 2>"$TMP/err"; rc=$?; out=$(cat "$TMP/o"); err=$(cat "$TMP/err")
