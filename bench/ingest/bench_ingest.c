@@ -16,6 +16,7 @@
 
 #include "ingest/ingest_int.h"
 #include "scan/scan.h"
+#include "store/db.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -358,6 +359,8 @@ static int cmd_ceiling(const char *dir, const char *db, unsigned n_dev, unsigned
     wp_buf_init(&b, 64u << 20);
 
     ok(wp_store_open(&st, dir, db), "open the store");
+    if (getenv("BENCH_PRAGMA"))
+        ok(wp_db_exec(st, getenv("BENCH_PRAGMA")), "pragma");
     ok(wp_store_tenant_create(st, tenant, "Bench"), "tenant");
     ok(wp_store_org_unit_create(st, &unit, tenant, NULL, "HQ", WP_ORG_HQ), "org unit");
     ok(wp_store_employee_create(st, &emp, tenant, unit.id, "Bench", "bench", WP_ROLE_SALES, NULL),

@@ -3,7 +3,10 @@
 #ifndef WP_CLI_H
 #define WP_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
+
+#include "util/id.h"
 
 /* Exit codes (CONTRACT §1). */
 enum { WP_EXIT_OK = 0, WP_EXIT_FAIL = 1, WP_EXIT_USAGE = 2 };
@@ -11,6 +14,7 @@ enum { WP_EXIT_OK = 0, WP_EXIT_FAIL = 1, WP_EXIT_USAGE = 2 };
 /* A command gets argv from its own name on (argv[0] = "init"). Returns an exit code. */
 typedef int (*wp_cmd_fn)(int argc, char **argv);
 
+int cmd_demo(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -29,5 +33,37 @@ int cli_wants_help(int argc, char **argv);
  * --name, stores the value in *out, advances *i and returns 1; returns 0 when argv[*i] is not
  * --name; returns -1 (after printing a usage error) when the value is missing. */
 int cli_opt(int argc, char **argv, int *i, const char *cmd, const char *name, const char **out);
+
+/* --- pieces of init and serve that demo builds on (cmd_init.c, cmd_serve.c) --------------- */
+
+/* What cli_init_create() made. */
+typedef struct cli_init_ids {
+    char tenant_id[WP_ID_LEN + 1], hq_id[WP_ID_LEN + 1], admin_id[WP_ID_LEN + 1];
+} cli_init_ids;
+
+/* In the existing, writable directory data (or in PostgreSQL at db): create the store, the
+ * tenant with its top org unit (kind hq, named like the tenant) and the admin account with
+ * this password, in one transaction; then mark data with workphone.conf.
+ * @return 0, or a WP_E* with wp_error_last() (WP_EEXISTS: the tenant exists). What a failure
+ *         leaves in data is the caller's to remove. out is filled on success. */
+int cli_init_create(cli_init_ids *out, const char *data, const char *db, const char *tenant,
+                    const char *admin, const char *password);
+
+typedef struct cli_serve_options {
+    const char *cmd;                /* names the command in messages: "serve", "demo" */
+    const char *data, *db, *listen; /* as serve's --data, --db, --listen */
+    size_t max_body;                /* 0: the server's default */
+    /* called once the server listens, with where it listens ("http://127.0.0.1:8080/") */
+    void (*on_listen)(void *ctx, const char *url);
+    void *ctx;
+} cli_serve_options;
+
+/* Serve an initialized data dir until SIGTERM or SIGINT, then stop cleanly (CONTRACT §1).
+ * Returns the exit code: WP_EXIT_OK after a clean stop; WP_EXIT_USAGE when data is not an
+ * initialized dir or listen is bad; WP_EXIT_FAIL when the store or the server cannot start. */
+int cli_serve_run(const cli_serve_options *o);
+
+/* Check a --listen value (HOST:PORT, [V6]:PORT) without binding: 0, or -1 with *why. */
+int cli_listen_check(const char *listen, const char **why);
 
 #endif

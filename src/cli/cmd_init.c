@@ -143,8 +143,8 @@ static int write_conf(const char *dir, const char *tenant_id, const char *backen
     return 0;
 }
 
-static int create_all(const char *data, const char *db, const char *tenant, const char *admin,
-                      const char *pwhash, char tenant_id[WP_ID_LEN + 1])
+static int create_all(cli_init_ids *out, const char *data, const char *db, const char *tenant,
+                      const char *admin, const char *pwhash)
 {
     wp_store *st = NULL;
     wp_org_unit hq;
@@ -154,18 +154,39 @@ static int create_all(const char *data, const char *db, const char *tenant, cons
         goto out;
     if ((err = wp_store_begin(st)) < 0)
         goto out;
-    if ((err = wp_store_tenant_create(st, tenant_id, tenant)) < 0 ||
-        (err = wp_store_org_unit_create(st, &hq, tenant_id, NULL, tenant, WP_ORG_HQ)) < 0 ||
-        (err = wp_store_employee_create(st, &emp, tenant_id, hq.id, admin, admin, WP_ROLE_ADMIN,
-                                        pwhash)) < 0) {
+    if ((err = wp_store_tenant_create(st, out->tenant_id, tenant)) < 0 ||
+        (err = wp_store_org_unit_create(st, &hq, out->tenant_id, NULL, tenant, WP_ORG_HQ)) < 0 ||
+        (err = wp_store_employee_create(st, &emp, out->tenant_id, hq.id, admin, admin,
+                                        WP_ROLE_ADMIN, pwhash)) < 0) {
         if (err == WP_EEXISTS)
             wp_error_set(err, "tenant '%s' already exists in this store", tenant);
         wp_store_rollback(st);
         goto out;
     }
-    err = wp_store_commit(st);
+    if ((err = wp_store_commit(st)) < 0)
+        goto out;
+    memcpy(out->hq_id, hq.id, sizeof out->hq_id);
+    memcpy(out->admin_id, emp.id, sizeof out->admin_id);
 out:
     wp_store_free(st);
+    return err;
+}
+
+int cli_init_create(cli_init_ids *out, const char *data, const char *db, const char *tenant,
+                    const char *admin, const char *password)
+{
+    char pwhash[WP_PASSWORD_HASH_MAX];
+    cli_init_ids ids;
+    int err;
+    if ((err = wp_password_hash(pwhash, password)) < 0)
+        return err;
+    memset(&ids, 0, sizeof ids);
+    if ((err = create_all(&ids, data, db, tenant, admin, pwhash)) < 0 ||
+        (err = write_conf(data, ids.tenant_id, db ? "postgresql" : "sqlite")) < 0)
+        goto out;
+    *out = ids;
+out:
+    explicit_bzero(pwhash, sizeof pwhash);
     return err;
 }
 
@@ -215,29 +236,30 @@ int cmd_init(int argc, char **argv)
         return cli_usage_error("init", "data dir '%s': %s", data, strerror(errno));
     }
     char pw[WP_PASSWORD_MAX + 2];
-    if (get_password(pw, sizeof pw) < 0 || wp_password_check(pw) < 0)
+    if (get_password(pw, sizeof pw) < 0 || wp_password_check(pw) < 0) {
+        explicit_bzero(pw, sizeof pw);
         return cli_usage_error("init", "%s", wp_error_last());
-    char pwhash[WP_PASSWORD_HASH_MAX];
-    int err = wp_password_hash(pwhash, pw);
-    explicit_bzero(pw, sizeof pw);
-    if (err < 0)
-        return cli_fail("init", "%s", wp_error_last());
+    }
 
     if (stat(data, &sb) != 0) {
-        if (mkdir(data, 0700) != 0)
+        if (mkdir(data, 0700) != 0) {
+            explicit_bzero(pw, sizeof pw);
             return cli_usage_error("init", "cannot create data dir '%s': %s", data,
                                    strerror(errno));
+        }
         created_dir = 1;
     }
     if (access(data, W_OK | X_OK) != 0) {
+        explicit_bzero(pw, sizeof pw);
         if (created_dir)
             rmdir(data);
         return cli_usage_error("init", "data dir '%s' is not writable", data);
     }
 
-    char tenant_id[WP_ID_LEN + 1];
-    if ((err = create_all(data, db, tenant, admin, pwhash, tenant_id)) < 0 ||
-        (err = write_conf(data, tenant_id, db ? "postgresql" : "sqlite")) < 0) {
+    cli_init_ids ids;
+    int err = cli_init_create(&ids, data, db, tenant, admin, pw);
+    explicit_bzero(pw, sizeof pw);
+    if (err < 0) {
         if (!db)
             undo_files(data, created_dir);
         else if (created_dir)
@@ -246,6 +268,6 @@ int cmd_init(int argc, char **argv)
                    ? cli_usage_error("init", "%s", wp_error_last())
                    : cli_fail("init", "%s", wp_error_last());
     }
-    printf("initialized %s: tenant '%s' (%s), admin '%s'\n", data, tenant, tenant_id, admin);
+    printf("initialized %s: tenant '%s' (%s), admin '%s'\n", data, tenant, ids.tenant_id, admin);
     return WP_EXIT_OK;
 }

@@ -122,53 +122,30 @@ static void log_event(const char *level, const char *event, const char *rest)
     fprintf(stderr, "ts=%s level=%s event=%s %s\n", ts, level, event, rest);
 }
 
-int cmd_serve(int argc, char **argv)
+int cli_listen_check(const char *listen, const char **why)
 {
-    const char *data = NULL, *db = NULL, *listen = "127.0.0.1:8080", *max_body_s = NULL;
-    if (cli_wants_help(argc, argv)) {
-        fputs(help, stdout);
-        return WP_EXIT_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if ((r = cli_opt(argc, argv, &i, "serve", "data", &data)) ||
-            (r = cli_opt(argc, argv, &i, "serve", "listen", &listen)) ||
-            (r = cli_opt(argc, argv, &i, "serve", "db", &db)) ||
-            (r = cli_opt(argc, argv, &i, "serve", "max-body", &max_body_s))) {
-            if (r < 0)
-                return WP_EXIT_USAGE;
-            continue;
-        }
-        return cli_usage_error("serve", "unknown argument '%s'; see 'workphone serve --help'",
-                               argv[i]);
-    }
-    if (!data || !*data)
-        return cli_usage_error("serve", "missing --data DIR");
-    if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
-        return cli_usage_error("serve", "--db must be a postgresql:// URL");
-    size_t max_body = 0;
-    if (max_body_s) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(max_body_s, &end, 10);
-        if (!*max_body_s || *end || errno || v == 0 || v > (1ull << 32))
-            return cli_usage_error("serve", "--max-body must be 1-4294967296 bytes");
-        max_body = (size_t)v;
-    }
+    struct sockaddr_storage addr;
+    char host[INET6_ADDRSTRLEN + 2];
+    return parse_listen(listen, &addr, host, sizeof host, why);
+}
+
+int cli_serve_run(const cli_serve_options *so)
+{
+    const char *cmd = so->cmd, *data = so->data, *db = so->db, *listen = so->listen;
     char backend[32];
     if (read_conf(data, backend, sizeof backend) < 0)
-        return cli_usage_error("serve",
+        return cli_usage_error(cmd,
                                "'%s' is not a workphone data dir (no workphone.conf); "
                                "run 'workphone init' first",
                                data);
     if (!strcmp(backend, "postgresql") && !db)
-        return cli_usage_error("serve", "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
+        return cli_usage_error(cmd, "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
                                data);
     struct sockaddr_storage addr;
     char host[INET6_ADDRSTRLEN + 2];
     const char *why;
     if (parse_listen(listen, &addr, host, sizeof host, &why) < 0)
-        return cli_usage_error("serve", "--listen '%s': %s", listen, why);
+        return cli_usage_error(cmd, "--listen '%s': %s", listen, why);
 
     /* Signals are taken by sigwait() in this thread: block them before any thread exists so
      * that every thread inherits the mask and no handler runs anywhere. */
@@ -184,7 +161,7 @@ int cmd_serve(int argc, char **argv)
     wp_http_server *srv = NULL;
     int err, code = WP_EXIT_FAIL;
     if ((err = wp_store_open(&st, data, db)) < 0) {
-        cli_fail("serve", "cannot open the store: %s", wp_error_last());
+        cli_fail(cmd, "cannot open the store: %s", wp_error_last());
         goto out;
     }
     /* ingest owns the writer thread and the pool of connections every handler borrows */
@@ -192,7 +169,7 @@ int cmd_serve(int argc, char **argv)
     ic.data_dir = data;
     ic.db_url = db;
     if ((err = wp_ingest_new(&ing, &ic)) < 0) {
-        cli_fail("serve", "cannot start ingest: %s", wp_error_last());
+        cli_fail(cmd, "cannot start ingest: %s", wp_error_last());
         goto out;
     }
     wp_app app = {.version = WP_VERSION,
@@ -206,10 +183,10 @@ int cmd_serve(int argc, char **argv)
     o.routes = wp_http_routes(&n_routes);
     o.n_routes = n_routes;
     o.app = &app;
-    o.max_body_bytes = max_body;
+    o.max_body_bytes = so->max_body;
     o.authorize = api_authorize;
     if ((err = wp_http_server_new(&srv, &o)) < 0) {
-        cli_fail("serve", "%s", wp_error_last());
+        cli_fail(cmd, "%s", wp_error_last());
         goto out;
     }
     char line[512];
@@ -217,6 +194,11 @@ int cmd_serve(int argc, char **argv)
              WP_VERSION, host, wp_http_server_port(srv), host, wp_http_server_port(srv),
              app.backend == WP_STORE_PG ? "postgresql" : "sqlite", (long)getpid());
     log_event("info", "start", line);
+    if (so->on_listen) {
+        char url[INET6_ADDRSTRLEN + 32];
+        snprintf(url, sizeof url, "http://%s:%u/", host, wp_http_server_port(srv));
+        so->on_listen(so->ctx, url);
+    }
 
     int sig = 0;
     while (sigwait(&stop_set, &sig) != 0) {
@@ -233,4 +215,40 @@ out:
     wp_ingest_free(ing); /* after the server: no handler may be running */
     wp_store_free(st);
     return code;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    cli_serve_options so = {.cmd = "serve", .listen = "127.0.0.1:8080"};
+    const char *max_body_s = NULL;
+    if (cli_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        return WP_EXIT_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if ((r = cli_opt(argc, argv, &i, "serve", "data", &so.data)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "listen", &so.listen)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "db", &so.db)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "max-body", &max_body_s))) {
+            if (r < 0)
+                return WP_EXIT_USAGE;
+            continue;
+        }
+        return cli_usage_error("serve", "unknown argument '%s'; see 'workphone serve --help'",
+                               argv[i]);
+    }
+    if (!so.data || !*so.data)
+        return cli_usage_error("serve", "missing --data DIR");
+    if (so.db && strncmp(so.db, "postgresql://", 13) && strncmp(so.db, "postgres://", 11))
+        return cli_usage_error("serve", "--db must be a postgresql:// URL");
+    if (max_body_s) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(max_body_s, &end, 10);
+        if (!*max_body_s || *end || errno || v == 0 || v > (1ull << 32))
+            return cli_usage_error("serve", "--max-body must be 1-4294967296 bytes");
+        so.max_body = (size_t)v;
+    }
+    return cli_serve_run(&so);
 }

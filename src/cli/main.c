@@ -9,8 +9,6 @@
 #define WP_VERSION "unknown"
 #endif
 
-static int not_built(int argc, char **argv);
-
 static const struct cmd {
     const char *name;
     wp_cmd_fn fn;
@@ -18,7 +16,7 @@ static const struct cmd {
 } commands[] = {
     {"init", cmd_init, "create a store, a tenant and its admin account"},
     {"serve", cmd_serve, "run the server (API, console, background jobs)"},
-    {"demo", not_built, "create a demo company and serve it"},
+    {"demo", cmd_demo, "create a demo company and serve it"},
     {"scan", cmd_scan, "scan lines of text against a lexicon, one JSON verdict per line"},
     {"version", cmd_version, "print the version"},
 };
@@ -29,16 +27,6 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'workphone <command> --help' tells more about a command.\n");
-}
-
-static int not_built(int argc, char **argv)
-{
-    if (cli_wants_help(argc, argv)) {
-        printf("usage: workphone %s\n\nnot built yet in this version of workphone.\n", argv[0]);
-        return WP_EXIT_OK;
-    }
-    fprintf(stderr, "workphone %s: not built yet in this version of workphone\n", argv[0]);
-    return WP_EXIT_FAIL;
 }
 
 int cmd_version(int argc, char **argv)

@@ -69,6 +69,17 @@ static void write_round(struct wp_writer *w, struct job *jobs, int fail_commit, 
     int err;
 
     *alone = 0;
+    if (!jobs->next && !fail_commit) {
+        /* One batch: its own transaction (the store opens one), no savepoint to pay for. */
+        if ((jobs->err = wp_store_events_apply(w->st, jobs->b)) == WP_EIO) {
+            reconnect(w);
+            (*alone)++;
+            jobs->err = apply_alone(w, jobs);
+        }
+        if (jobs->err < 0)
+            finish(jobs, jobs->err);
+        return;
+    }
     if ((err = wp_store_begin(w->st)) == 0) {
         for (struct job *j = jobs; j; j = j->next) {
             /* A failing batch is rolled back to its own savepoint; the others go on. */

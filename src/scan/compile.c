@@ -144,7 +144,9 @@ static int prepare_regex(const char *s, size_t n, bool raw, char **out, size_t *
     return 0;
 }
 
-static int compile_regex(pcre2_code **out, const wp_lex_line *l, bool raw, const char *src)
+/* Compile one regex; with req, also find the literals its matches need (prefilter.c). */
+static int compile_regex(pcre2_code **out, const wp_lex_line *l, bool raw, const char *src,
+                         wp_rx_req *req)
 {
     char *pat = NULL;
     size_t plen = 0, *map = NULL;
@@ -166,6 +168,8 @@ static int compile_regex(pcre2_code **out, const wp_lex_line *l, bool raw, const
     }
     (void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* the interpreter stays as fallback */
     *out = code;
+    if (req)
+        err = wp_scan__regex_requirement(pat, plen, raw, req);
 out:
     free(pat);
     free(map);
@@ -175,13 +179,22 @@ out:
 typedef struct compiling {
     wp_lex_line *lines;
     size_t nlines;
-    wp_ac_pattern *pats; /* literal and allow lines; .entry is the line index first */
-    size_t npats;
+    /* literal and allow lines, then the hidden literals of regexes; .entry is the line
+     * index first (nlines + k for hidden literal k, needed by regex line hid_line[k]) */
+    wp_ac_pattern *pats;
+    size_t npats, patcap;
+    uint32_t *hid_line;
+    size_t nhid;
     uint32_t *cps; /* the symbols of all of them */
     size_t ncps, cpcap;
     pcre2_code **codes; /* per line, regexes only */
-    uint32_t *symid;    /* per codepoint */
+    wp_rx_req *reqs;    /* per line, regexes only */
+    wp_symmap *sym;     /* symbol id of each codepoint */
     uint32_t *line_entry;
+    uint32_t *re_of_line; /* index in s->re of a regex line kept */
+    uint32_t *ptrig;      /* per kept pattern: offset of its regexes in tpool, or 0 */
+    uint32_t *tpool;
+    size_t ntpool, tpcap;
     bool *dropped;
     strpool pool;
 } compiling;
@@ -216,29 +229,65 @@ static int cmp_freq(const void *a, const void *b)
     return *x > *y ? -1 : *x < *y;
 }
 
-/* Give the codepoints used by literals dense symbol ids, the most frequent first. */
+/* The slot of cp in m, its page made (zeroed) if it had none. */
+static int symmap_slot(wp_symmap *m, uint32_t cp, uint32_t **slot)
+{
+    uint32_t pg = cp >> WP_FOLD_PAGE_SHIFT;
+    if (!m->pagemap[pg]) {
+        if (m->npages == m->cap) {
+            uint32_t *t = realloc(m->pages, m->cap * 2 * WP_FOLD_PAGE_SIZE * sizeof *t);
+            if (!t)
+                return wp_error_set(WP_ENOMEM, "out of memory");
+            m->pages = t;
+            m->cap *= 2;
+        }
+        memset(m->pages + m->npages * WP_FOLD_PAGE_SIZE, 0, WP_FOLD_PAGE_SIZE * sizeof *m->pages);
+        m->pagemap[pg] = (uint32_t)(m->npages++ * WP_FOLD_PAGE_SIZE);
+    }
+    *slot = m->pages + m->pagemap[pg] + (cp & (WP_FOLD_PAGE_SIZE - 1));
+    return 0;
+}
+
+/* Give the codepoints used by literals dense symbol ids, the most frequent first. The map
+ * is paged, so it costs a few pages, not a slot for each of the 0x110000 codepoints. */
 static int assign_symbols(compiling *c, struct wp_scanner *s)
 {
-    c->symid = calloc(0x110000, sizeof *c->symid);
-    if (!c->symid)
+    wp_symmap *m = c->sym = calloc(1, sizeof *c->sym);
+    if (!m)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    m->cap = 16;
+    m->npages = 1; /* page 0: all zeros, for the codepoints of no pattern */
+    m->pages = calloc(m->cap * WP_FOLD_PAGE_SIZE, sizeof *m->pages);
+    if (!m->pages)
         return wp_error_set(WP_ENOMEM, "out of memory");
     size_t distinct = 0;
-    for (size_t i = 0; i < c->ncps; i++)
-        if (c->symid[c->cps[i]]++ == 0)
+    int err;
+    uint32_t *slot = NULL;
+    for (size_t i = 0; i < c->ncps; i++) {
+        if ((err = symmap_slot(m, c->cps[i], &slot)) < 0)
+            return err;
+        if ((*slot)++ == 0)
             distinct++;
+    }
     uint64_t *f = malloc((distinct + 1) * sizeof *f);
     if (!f)
         return wp_error_set(WP_ENOMEM, "out of memory");
     size_t k = 0;
-    for (uint32_t cp = 0; cp < 0x110000; cp++)
-        if (c->symid[cp])
-            f[k++] = ((uint64_t)c->symid[cp] << 21) | cp;
+    for (uint32_t pg = 0; pg < WP_FOLD_NPAGES; pg++) {
+        if (!m->pagemap[pg])
+            continue;
+        const uint32_t *page = m->pages + m->pagemap[pg];
+        for (uint32_t j = 0; j < WP_FOLD_PAGE_SIZE; j++)
+            if (page[j])
+                f[k++] = ((uint64_t)page[j] << 21) | (pg << WP_FOLD_PAGE_SHIFT) | j;
+    }
     qsort(f, k, sizeof *f, cmp_freq);
     for (size_t i = 0; i < k; i++)
-        c->symid[f[i] & 0x1FFFFF] = (uint32_t)(i + 1);
+        m->pages[m->pagemap[(f[i] & 0x1FFFFF) >> WP_FOLD_PAGE_SHIFT] +
+                 (f[i] & (WP_FOLD_PAGE_SIZE - 1))] = (uint32_t)(i + 1);
     free(f);
     for (size_t i = 0; i < c->ncps; i++)
-        c->cps[i] = c->symid[c->cps[i]];
+        c->cps[i] = wp_symmap_get(m, c->cps[i]);
     s->nsym = (uint32_t)k;
     return 0;
 }
@@ -267,6 +316,9 @@ void wp_scan__scanner_free(struct wp_scanner *s)
     for (size_t i = 0; i < s->nre; i++)
         pcre2_code_free(s->re[i].code);
     free(s->re);
+    free(s->trig);
+    free(s->trig_pool);
+    free(s->re_always);
     free(s->pages);
     free(s->da);
     free(s->fail);
@@ -278,24 +330,132 @@ void wp_scan__scanner_free(struct wp_scanner *s)
     free(s);
 }
 
+static int add_pat(compiling *c, size_t len, uint32_t entry)
+{
+    if (c->npats == c->patcap) {
+        size_t cap = c->patcap ? c->patcap * 2 : 64;
+        wp_ac_pattern *t = realloc(c->pats, cap * sizeof *t);
+        if (!t)
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        c->pats = t;
+        c->patcap = cap;
+    }
+    wp_ac_pattern *p = &c->pats[c->npats++];
+    p->sym = (const uint32_t *)(uintptr_t)c->ncps; /* an offset until cps stops moving */
+    p->len = (uint32_t)len;
+    p->entry = entry;
+    return 0;
+}
+
+static int tpool_add(compiling *c, uint32_t v)
+{
+    if (c->ntpool == c->tpcap) {
+        size_t cap = c->tpcap ? c->tpcap * 2 : 256;
+        uint32_t *t = realloc(c->tpool, cap * sizeof *t);
+        if (!t)
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        c->tpool = t;
+        c->tpcap = cap;
+    }
+    c->tpool[c->ntpool++] = v;
+    return 0;
+}
+
+/* The hidden literals of the regexes kept (after their duplicates are dropped). */
+static int add_hidden(compiling *c)
+{
+    int err;
+    for (size_t i = 0; i < c->nlines; i++) {
+        const wp_rx_req *q = &c->reqs[i];
+        if (c->lines[i].kind != WP_ENTRY_REGEX || c->dropped[i] || q->n == 0)
+            continue;
+        for (size_t k = 0; k < q->n; k++) {
+            if (c->nhid % 64 == 0) {
+                uint32_t *t = realloc(c->hid_line, (c->nhid + 64) * sizeof *t);
+                if (!t)
+                    return wp_error_set(WP_ENOMEM, "out of memory");
+                c->hid_line = t;
+            }
+            c->hid_line[c->nhid] = (uint32_t)i;
+            if ((err = add_pat(c, q->off[k + 1] - q->off[k], (uint32_t)(c->nlines + c->nhid))) <
+                    0 ||
+                (err = add_cps(c, q->cps + q->off[k], q->off[k + 1] - q->off[k])) < 0)
+                return err;
+            c->nhid++;
+        }
+    }
+    return 0;
+}
+
+/* Sorted patterns with equal symbols are one automaton entry: of the lexicon's lines the
+ * last wins (the others are dropped); the hidden literals among them (sorted after the
+ * lines) become the list of regexes that entry triggers. Returns the hidden-only entries. */
+static int merge_equal(compiling *c, size_t *nhidden)
+{
+    int err;
+    size_t kept = 0;
+    *nhidden = 0;
+    c->ptrig = calloc(c->npats + 1, sizeof *c->ptrig);
+    if (!c->ptrig || (err = tpool_add(c, 0)) < 0)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->npats;) {
+        size_t j = i + 1;
+        while (j < c->npats && c->pats[j].len == c->pats[i].len &&
+               !memcmp(c->pats[j].sym, c->pats[i].sym, c->pats[i].len * sizeof(uint32_t)))
+            j++;
+        size_t vis = SIZE_MAX, nh = 0;
+        for (size_t k = i; k < j; k++) {
+            if (c->pats[k].entry < c->nlines) {
+                if (vis != SIZE_MAX)
+                    c->dropped[c->pats[vis].entry] = true;
+                vis = k;
+            } else {
+                nh++;
+            }
+        }
+        wp_ac_pattern keep = c->pats[vis != SIZE_MAX ? vis : i];
+        uint32_t trig = 0;
+        if (nh) {
+            trig = (uint32_t)c->ntpool;
+            if ((err = tpool_add(c, (uint32_t)nh)) < 0)
+                return err;
+            for (size_t k = i; k < j; k++)
+                if (c->pats[k].entry >= c->nlines &&
+                    (err = tpool_add(c, c->re_of_line[c->hid_line[c->pats[k].entry -
+                                                                   c->nlines]])) < 0)
+                    return err;
+            if (vis == SIZE_MAX)
+                (*nhidden)++;
+        }
+        c->ptrig[kept] = trig;
+        c->pats[kept++] = keep;
+        i = j;
+    }
+    c->npats = kept;
+    return 0;
+}
+
 static int build(compiling *c, struct wp_scanner *s, const char *src)
 {
     bool raw = s->flags & WP_SCAN_NO_NORMALIZE;
+    bool prefilter = !(s->flags & WP_SCAN__NO_PREFILTER);
     uint32_t tmp[WP_SCAN_MAX_PATTERN_BYTES * WP_FOLD_MAX_EXPAND];
     int err;
     size_t nre = 0;
 
-    c->pats = malloc((c->nlines + 1) * sizeof *c->pats);
     c->codes = calloc(c->nlines + 1, sizeof *c->codes);
+    c->reqs = calloc(c->nlines + 1, sizeof *c->reqs);
     c->dropped = calloc(c->nlines + 1, sizeof *c->dropped);
     c->line_entry = malloc((c->nlines + 1) * sizeof *c->line_entry);
-    if (!c->pats || !c->codes || !c->dropped || !c->line_entry)
+    c->re_of_line = malloc((c->nlines + 1) * sizeof *c->re_of_line);
+    if (!c->codes || !c->reqs || !c->dropped || !c->line_entry || !c->re_of_line)
         return wp_error_set(WP_ENOMEM, "out of memory");
     /* first pass: fold literals (offsets into cps for now), compile regexes */
     for (size_t i = 0; i < c->nlines; i++) {
         const wp_lex_line *l = &c->lines[i];
         if (l->kind == WP_ENTRY_REGEX) {
-            if ((err = compile_regex(&c->codes[i], l, raw, src)) < 0)
+            if ((err = compile_regex(&c->codes[i], l, raw, src,
+                                     prefilter ? &c->reqs[i] : NULL)) < 0)
                 return err;
             nre++;
             continue;
@@ -306,15 +466,9 @@ static int build(compiling *c, struct wp_scanner *s, const char *src)
             return wp_error_set(WP_EINVAL, "%s:%u: pattern '%.*s' has no letters or digits", src,
                                 l->line, shown, l->body);
         }
-        wp_ac_pattern *p = &c->pats[c->npats++];
-        p->sym = (const uint32_t *)(uintptr_t)c->ncps;
-        p->len = (uint32_t)n;
-        p->entry = (uint32_t)i;
-        if ((err = add_cps(c, tmp, n)) < 0)
+        if ((err = add_pat(c, n, (uint32_t)i)) < 0 || (err = add_cps(c, tmp, n)) < 0)
             return err;
     }
-    for (size_t i = 0; i < c->npats; i++)
-        c->pats[i].sym = c->cps + (uintptr_t)c->pats[i].sym;
     /* the same regex twice: the last line wins, as for literals */
     if (nre > 1) {
         const wp_lex_line **idx = malloc(nre * sizeof *idx);
@@ -334,28 +488,30 @@ static int build(compiling *c, struct wp_scanner *s, const char *src)
         }
         free(idx);
     }
+    for (size_t i = 0, k = 0; i < c->nlines; i++)
+        if (c->lines[i].kind == WP_ENTRY_REGEX && !c->dropped[i])
+            c->re_of_line[i] = (uint32_t)k++;
+    if ((err = add_hidden(c)) < 0)
+        return err;
+    for (size_t i = 0; i < c->npats; i++)
+        c->pats[i].sym = c->cps + (uintptr_t)c->pats[i].sym;
     if ((err = assign_symbols(c, s)) < 0)
         return err;
-    /* duplicates (equal after folding): the last line wins */
+    /* duplicates (equal after folding): the last line wins; hidden literals merge */
     qsort(c->pats, c->npats, sizeof *c->pats, cmp_pat);
-    size_t kept = 0;
-    for (size_t i = 0; i < c->npats; i++) {
-        if (i + 1 < c->npats && c->pats[i].len == c->pats[i + 1].len &&
-            !memcmp(c->pats[i].sym, c->pats[i + 1].sym, c->pats[i].len * sizeof(uint32_t))) {
-            c->dropped[c->pats[i].entry] = true;
-            continue;
-        }
-        c->pats[kept++] = c->pats[i];
-    }
-    c->npats = kept;
-    /* entries, in lexicon order */
+    size_t nhidden;
+    if ((err = merge_equal(c, &nhidden)) < 0)
+        return err;
+    /* entries, in lexicon order, then the hidden ones */
     size_t ne = 0;
     for (size_t i = 0; i < c->nlines; i++)
         if (!c->dropped[i])
             c->line_entry[i] = (uint32_t)ne++;
-    s->entries = calloc(ne + 1, sizeof *s->entries);
+    s->entries = calloc(ne + nhidden + 1, sizeof *s->entries);
     s->re = calloc(nre + 1, sizeof *s->re);
-    if (!s->entries || !s->re)
+    s->re_words = (nre + 63) / 64;
+    s->re_always = calloc(s->re_words + 1, sizeof *s->re_always);
+    if (!s->entries || !s->re || !s->re_always)
         return wp_error_set(WP_ENOMEM, "out of memory");
     uint32_t custom;
     if ((err = pool_intern(&c->pool, "custom", 6, &custom)) < 0)
@@ -375,20 +531,44 @@ static int build(compiling *c, struct wp_scanner *s, const char *src)
         if ((err = pool_add(&c->pool, l->pattern, l->pattern_len, &e->pattern)) < 0)
             return err;
         if (l->kind == WP_ENTRY_REGEX) {
-            s->re[s->nre].code = c->codes[i];
-            s->re[s->nre++].entry = (uint32_t)(s->nentries - 1);
+            wp_scan_regex *re = &s->re[s->nre];
+            size_t jit = 0;
+            re->code = c->codes[i];
+            re->entry = (uint32_t)(s->nentries - 1);
+            re->jit = pcre2_pattern_info(re->code, PCRE2_INFO_JITSIZE, &jit) == 0 && jit > 0;
             c->codes[i] = NULL;
+            if (c->reqs[i].n == 0)
+                s->re_always[s->nre / 64] |= 1ull << (s->nre % 64);
+            s->nre++;
         }
     }
+    if (c->ntpool > 1) {
+        s->trig = calloc(ne + nhidden + 1, sizeof *s->trig);
+        if (!s->trig)
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        s->trig_pool = c->tpool;
+        c->tpool = NULL;
+    }
     for (size_t i = 0; i < c->npats; i++) {
-        c->pats[i].entry = c->line_entry[c->pats[i].entry];
-        s->entries[c->pats[i].entry].nsym = (uint16_t)c->pats[i].len;
-        if (c->pats[i].len > s->maxlen)
-            s->maxlen = c->pats[i].len;
+        wp_ac_pattern *p = &c->pats[i];
+        if (p->entry < c->nlines) {
+            p->entry = c->line_entry[p->entry];
+            if (p->len > s->maxlen)
+                s->maxlen = p->len; /* the ring of starts serves reported literals only */
+        } else {
+            p->entry = (uint32_t)(ne + s->nhidden++);
+            s->entries[p->entry].kind = WP_ENTRY_HIDDEN;
+        }
+        s->entries[p->entry].nsym = (uint16_t)p->len;
+        if (s->trig)
+            s->trig[p->entry] = c->ptrig[i];
     }
     s->strings = c->pool.buf;
     c->pool.buf = NULL;
-    s->memory += sizeof *s + ne * sizeof *s->entries + nre * sizeof *s->re + c->pool.cap;
+    s->memory += sizeof *s + (ne + s->nhidden) * sizeof *s->entries + nre * sizeof *s->re +
+                 c->pool.cap + (s->re_words + 1) * sizeof *s->re_always;
+    if (s->trig)
+        s->memory += (ne + s->nhidden + 1) * sizeof *s->trig + c->tpcap * sizeof *s->trig_pool;
     for (size_t i = 0; i < s->nre; i++) {
         size_t sz = 0;
         if (pcre2_pattern_info(s->re[i].code, PCRE2_INFO_SIZE, &sz) == 0)
@@ -396,7 +576,7 @@ static int build(compiling *c, struct wp_scanner *s, const char *src)
         if (pcre2_pattern_info(s->re[i].code, PCRE2_INFO_JITSIZE, &sz) == 0)
             s->memory += sz;
     }
-    if ((err = wp_scan__cptable_build(s, c->symid, raw)) < 0)
+    if ((err = wp_scan__cptable_build(s, c->sym, raw)) < 0)
         return err;
     return wp_scan__ac_build(s, c->pats, c->npats);
 }
@@ -422,12 +602,21 @@ out:
     for (size_t i = 0; c.codes && i < c.nlines; i++)
         pcre2_code_free(c.codes[i]);
     free(c.codes);
+    for (size_t i = 0; c.reqs && i < c.nlines; i++)
+        wp_scan__rx_req_release(&c.reqs[i]);
+    free(c.reqs);
     free(c.lines);
     free(c.pats);
+    free(c.hid_line);
     free(c.cps);
-    free(c.symid);
+    if (c.sym)
+        free(c.sym->pages);
+    free(c.sym);
     free(c.dropped);
     free(c.line_entry);
+    free(c.re_of_line);
+    free(c.ptrig);
+    free(c.tpool);
     free(c.pool.buf);
     free(c.pool.hash);
     if (err < 0) {

@@ -17,37 +17,47 @@ static uint32_t page_hash(const uint32_t *pg)
     return h;
 }
 
-int wp_scan__cptable_build(struct wp_scanner *s, const uint32_t *symid, bool raw)
+int wp_scan__cptable_build(struct wp_scanner *s, const wp_symmap *symid, bool raw)
 {
     /* Pages with equal content are stored once: open addressing on their hash. */
     enum { HSIZE = 8192 };
     uint32_t *hslot = malloc(HSIZE * sizeof *hslot);
     size_t cap = 64, np = 0;
     uint32_t *pages = malloc(cap * WP_FOLD_PAGE_SIZE * sizeof *pages);
+    /* A page with no codepoint of a pattern depends only on its folding page (what it maps
+     * to does not depend on where it is): built once per folding page, not 4352 times. */
+    uint32_t *done = malloc(wp_scan__fold_npages * sizeof *done);
     uint32_t pg[WP_FOLD_PAGE_SIZE];
     int err = 0;
-    if (!hslot || !pages) {
+    if (!hslot || !pages || !done) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
     memset(hslot, 0xFF, HSIZE * sizeof *hslot);
+    memset(done, 0xFF, wp_scan__fold_npages * sizeof *done);
     for (uint32_t p = 0; p < WP_FOLD_NPAGES; p++) {
-        const uint32_t *g = wp_scan__fold_pages[wp_scan__fold_index[p]];
+        uint32_t gi = wp_scan__fold_index[p];
+        bool plain = symid->pagemap[p] == 0;
+        if (plain && done[gi] != UINT32_MAX) {
+            s->pagemap[p] = done[gi];
+            continue;
+        }
+        const uint32_t *g = wp_scan__fold_pages[gi];
         for (uint32_t i = 0; i < WP_FOLD_PAGE_SIZE; i++) {
             uint32_t cp = (p << WP_FOLD_PAGE_SHIFT) | i, e = g[i];
             uint32_t cls = WP_FOLD_CLASS(e), sym;
             if (raw) {
                 /* raw bytes: no folding, nothing is noise; the class still serves PII */
-                sym = symid[cp];
+                sym = wp_symmap_get(symid, cp);
                 if (WP_FOLD_KIND(e) == WP_FOLD_EXPAND)
                     cls = WP_FC_OTHER;
             } else {
                 switch (WP_FOLD_KIND(e)) {
                 case WP_FOLD_IDENT:
-                    sym = symid[cp];
+                    sym = wp_symmap_get(symid, cp);
                     break;
                 case WP_FOLD_MAPPED:
-                    sym = symid[WP_FOLD_VALUE(e)];
+                    sym = wp_symmap_get(symid, WP_FOLD_VALUE(e));
                     break;
                 case WP_FOLD_EXPAND:
                     sym = WP_SYM_SPECIAL | WP_FOLD_VALUE(e);
@@ -76,6 +86,8 @@ int wp_scan__cptable_build(struct wp_scanner *s, const uint32_t *symid, bool raw
             hslot[k] = (uint32_t)np++;
         }
         s->pagemap[p] = hslot[k] * WP_FOLD_PAGE_SIZE;
+        if (plain)
+            done[gi] = s->pagemap[p];
     }
     uint32_t *t = realloc(pages, np * WP_FOLD_PAGE_SIZE * sizeof *pages);
     s->pages = t ? t : pages;
@@ -85,6 +97,7 @@ int wp_scan__cptable_build(struct wp_scanner *s, const uint32_t *symid, bool raw
 out:
     free(pages);
     free(hslot);
+    free(done);
     return err;
 }
 

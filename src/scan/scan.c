@@ -62,6 +62,7 @@ void wp_scan_result_release(wp_scan_result *r)
         wp_scan__norm_release(&sc->norm);
         pcre2_match_data_free(sc->md);
         pcre2_match_context_free(sc->mctx);
+        free(sc->may);
         free(sc);
     }
     free(r->matches);
@@ -130,6 +131,16 @@ static int scratch_prepare(const struct wp_scanner *s, wp_scan_result *r)
             return wp_error_set(WP_ENOMEM, "out of memory");
         pcre2_set_match_limit(sc->mctx, WP_SCAN_REGEX_MATCH_LIMIT);
     }
+    if (s->nre) {
+        if (sc->may_cap < s->re_words) {
+            uint64_t *m = realloc(sc->may, s->re_words * sizeof *m);
+            if (!m)
+                return wp_error_set(WP_ENOMEM, "out of memory");
+            sc->may = m;
+            sc->may_cap = s->re_words;
+        }
+        memcpy(sc->may, s->re_always, s->re_words * sizeof *sc->may);
+    }
     sc->nallow = 0;
     sc->dropped = 0;
     sc->err = 0;
@@ -191,9 +202,18 @@ static __attribute__((noinline)) void emit(const struct wp_scanner *s, wp_scan_r
 {
     uint32_t t = s->out[st] ? st : s->dict[st];
     while (t) {
-        const wp_scan_entry *e = &s->entries[s->out[t] - 1];
-        size_t q = pos + 1 - e->nsym;
-        record(s, r, sc, e, q, sc->ring[q & (sc->ring_size - 1)], end);
+        uint32_t ei = s->out[t] - 1;
+        const wp_scan_entry *e = &s->entries[ei];
+        if (e->kind != WP_ENTRY_HIDDEN) {
+            size_t q = pos + 1 - e->nsym;
+            record(s, r, sc, e, q, sc->ring[q & (sc->ring_size - 1)], end);
+        }
+        if (s->trig && s->trig[ei]) {
+            /* a literal some regexes need: they may match this text */
+            const uint32_t *l = s->trig_pool + s->trig[ei];
+            for (uint32_t k = 1; k <= l[0]; k++)
+                sc->may[l[k] / 64] |= 1ull << (l[k] % 64);
+        }
         t = s->dict[t];
     }
 }
@@ -318,10 +338,17 @@ scan_loop(const struct wp_scanner *s, const unsigned char *p, size_t len, wp_sca
     return active;
 }
 
+/* Run the regexes the prefilter let through (sc->may) over the text: the normalized copy
+ * with its offset maps is made only when one runs. */
 static int run_regexes(const struct wp_scanner *s, const char *text, size_t len,
                        wp_scan_result *r, wp_scan_scratch *sc)
 {
     bool raw = s->flags & WP_SCAN_NO_NORMALIZE;
+    uint64_t any = 0;
+    for (size_t w = 0; w < s->re_words; w++)
+        any |= sc->may[w];
+    if (!any)
+        return 0;
     const char *subj = text;
     size_t n = len;
     uint32_t opts = 0;
@@ -333,28 +360,38 @@ static int run_regexes(const struct wp_scanner *s, const char *text, size_t len,
         n = sc->norm.len;
         opts = PCRE2_NO_UTF_CHECK;
     }
-    for (size_t i = 0; i < s->nre; i++) {
-        const wp_scan_entry *e = &s->entries[s->re[i].entry];
-        size_t off = 0;
-        while (off <= n) {
-            int rc = pcre2_match(s->re[i].code, (PCRE2_SPTR)subj, n, off, opts, sc->md, sc->mctx);
-            if (rc < 0)
-                break; /* no match, or a limit hit: this regex is done with this text */
-            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sc->md);
-            if (ov[1] <= ov[0]) {
-                /* an empty match flags nothing: move on one character */
-                off = ov[0] + 1;
-                while (off < n && ((unsigned char)subj[off] & 0xC0) == 0x80)
-                    off++;
-                continue;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sc->md);
+    for (size_t w = 0; w < s->re_words; w++) {
+        for (uint64_t bits = sc->may[w]; bits; bits &= bits - 1) {
+            const wp_scan_regex *re = &s->re[w * 64 + (size_t)__builtin_ctzll(bits)];
+            const wp_scan_entry *e = &s->entries[re->entry];
+            size_t off = 0;
+            sc->re_runs++;
+            while (off <= n) {
+                /* JIT code checks nothing the interpreter entry would (the subject is valid
+                 * UTF-8, or the regex was compiled for invalid UTF; off <= n) */
+                int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)subj, n, off, 0, sc->md,
+                                                   sc->mctx)
+                                 : pcre2_match(re->code, (PCRE2_SPTR)subj, n, off, opts, sc->md,
+                                               sc->mctx);
+                if (rc < 0)
+                    break; /* no match, or a limit hit: this regex is done with this text */
+                if (ov[1] <= ov[0]) {
+                    /* an empty match flags nothing: move on one character */
+                    off = ov[0] + 1;
+                    while (off < n && ((unsigned char)subj[off] & 0xC0) == 0x80)
+                        off++;
+                    continue;
+                }
+                size_t a = raw ? ov[0] : sc->norm.map_start[ov[0]];
+                size_t b = raw ? ov[1] : sc->norm.map_end[ov[1]];
+                int err = wp_scan__add_match(r, s->strings + e->pattern,
+                                             s->strings + e->category,
+                                             (enum wp_scan_action)e->action, a, b);
+                if (err < 0)
+                    return err;
+                off = ov[1];
             }
-            size_t a = raw ? ov[0] : sc->norm.map_start[ov[0]];
-            size_t b = raw ? ov[1] : sc->norm.map_end[ov[1]];
-            int err = wp_scan__add_match(r, s->strings + e->pattern, s->strings + e->category,
-                                         (enum wp_scan_action)e->action, a, b);
-            if (err < 0)
-                return err;
-            off = ov[1];
         }
     }
     return 0;

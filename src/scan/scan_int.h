@@ -17,6 +17,10 @@
 #define WP_SCAN_MAX_TEXT (16u << 20)
 #define WP_SCAN_REGEX_MATCH_LIMIT 10000000u
 
+/* An internal compile flag (never set by callers of the public API): no literal prefilter,
+ * every regex runs on every text. Tests compare the two. */
+#define WP_SCAN__NO_PREFILTER 0x80000000u
+
 /* ---- UTF-8 ---- */
 
 /* Decode one well-formed UTF-8 sequence (no overlongs, no surrogates, <= U+10FFFF) at
@@ -128,7 +132,14 @@ void wp_scan__norm_release(wp_scan_norm *n);
 
 /* ---- the compiled scanner ---- */
 
-enum wp_entry_kind { WP_ENTRY_LITERAL = 0, WP_ENTRY_ALLOW = 1, WP_ENTRY_REGEX = 2 };
+/* HIDDEN: a literal some regex needs (prefilter.c), in the automaton but never reported;
+ * hidden entries follow the nentries entries of the lexicon. */
+enum wp_entry_kind {
+    WP_ENTRY_LITERAL = 0,
+    WP_ENTRY_ALLOW = 1,
+    WP_ENTRY_REGEX = 2,
+    WP_ENTRY_HIDDEN = 3
+};
 
 typedef struct wp_scan_entry {
     uint32_t pattern;  /* offset of the pattern as written in the string pool */
@@ -163,6 +174,7 @@ typedef struct wp_da_cell {
 typedef struct wp_scan_regex {
     pcre2_code *code;
     uint32_t entry;
+    bool jit; /* JIT compiled: matched with pcre2_jit_match(), which skips the checks */
 } wp_scan_regex;
 
 /* One symbol's transition from the root: the state (with its OUT flag) and a filter of
@@ -194,6 +206,15 @@ struct wp_scanner {
     char *strings;
     wp_scan_regex *re;
     size_t nre;
+    /* The prefilter. An entry e whose literal some regexes need has trig[e] != 0, the
+     * offset in trig_pool of their count then their indices in re; seeing it sets their
+     * bits in the scan's "may match" set, which starts as re_always (the regexes without a
+     * requirement). trig is NULL when no regex has a requirement. */
+    uint32_t *trig;
+    uint32_t *trig_pool;
+    uint64_t *re_always;
+    size_t re_words; /* 64-bit words of a set of regexes */
+    size_t nhidden;  /* hidden entries, after the nentries ones */
     size_t memory;
 };
 
@@ -230,8 +251,35 @@ typedef struct wp_ac_pattern {
 /* Build the double array over pats (sorted by symbols, duplicates removed) into s. */
 int wp_scan__ac_build(struct wp_scanner *s, const wp_ac_pattern *pats, size_t n);
 
-/* Fill s->pagemap/pages from symbol ids of codepoints (symid[cp], 0 if none). */
-int wp_scan__cptable_build(struct wp_scanner *s, const uint32_t *symid, bool raw);
+/* Symbol ids of codepoints, paged: only the pages of codepoints some pattern has exist. */
+typedef struct wp_symmap {
+    uint32_t pagemap[WP_FOLD_NPAGES]; /* page of cp: pages + pagemap[cp >> 8]; 0: none */
+    uint32_t *pages;                  /* page 0 is all zeros */
+    size_t npages, cap;
+} wp_symmap;
+
+static inline uint32_t wp_symmap_get(const wp_symmap *m, uint32_t cp)
+{
+    return m->pages[m->pagemap[cp >> WP_FOLD_PAGE_SHIFT] + (cp & (WP_FOLD_PAGE_SIZE - 1))];
+}
+
+/* Fill s->pagemap/pages from symbol ids of codepoints (0 if none). */
+int wp_scan__cptable_build(struct wp_scanner *s, const wp_symmap *symid, bool raw);
+
+/* ---- the regex prefilter (prefilter.c) ---- */
+
+/* A regex's requirement: n strings of codepoints as the automaton sees them, string k being
+ * cps[off[k]..off[k+1]); every match of the regex contains one. n == 0: none known. */
+typedef struct wp_rx_req {
+    uint32_t *cps;
+    uint32_t *off;
+    size_t n;
+} wp_rx_req;
+
+/* The requirement of the regex pat[0..len) as compiled (for raw: case-sensitive, on raw
+ * text; else caseless, on normalized text). 0 (out->n may be 0) or WP_ENOMEM. */
+int wp_scan__regex_requirement(const char *pat, size_t len, bool raw, wp_rx_req *out);
+void wp_scan__rx_req_release(wp_rx_req *r);
 
 /* ---- per-scan state ---- */
 
@@ -271,6 +319,9 @@ typedef struct wp_scan_scratch {
     wp_scan_norm norm;
     pcre2_match_data *md;
     pcre2_match_context *mctx;
+    uint64_t *may; /* the regexes whose requirement this scan saw (or that have none) */
+    size_t may_cap;
+    size_t re_runs; /* regexes run, all scans together (tests look at it) */
     wp_pii pii;
     int err;
 } wp_scan_scratch;

@@ -49,8 +49,9 @@ const char *const wp_sim__places[] = {
 };
 const size_t wp_sim__n_places = sizeof wp_sim__places / sizeof wp_sim__places[0];
 
-const char *const wp_sim__kids[] = {"豆豆", "乐乐", "果果", "朵朵", "浩浩", "天天",
-                                    "可可", "萌萌", "多多", "航航", "睿睿", "小宇"};
+const char *const wp_sim__kids[] = {
+    "豆豆", "乐乐", "果果", "朵朵", "浩浩", "天天", "可可", "萌萌", "多多", "航航", "睿睿", "小宇",
+    "壮壮", "糖糖", "妞妞", "球球", "皮皮", "安安", "晨晨", "悠悠", "阳阳", "米粒", "小鱼", "嘟嘟"};
 const size_t wp_sim__n_kids = sizeof wp_sim__kids / sizeof wp_sim__kids[0];
 
 struct word {
@@ -240,7 +241,7 @@ static void add_customer(wp_sim_company *c, wp_sim_rng *r, size_t owner, const c
     struct wp_sim__name nm;
     memset(k, 0, sizeof *k);
     k->owner = owner;
-    int female = wp_sim_rng_permille(r, u->trade == WP_SIM_PROPERTY ? 450 : 600);
+    int female = k->female = wp_sim_rng_permille(r, u->trade == WP_SIM_PROPERTY ? 450 : 600);
     wp_sim__name_new(&nm, r, female);
     k->age = wp_sim_rng_range(r, u->trade == WP_SIM_EDUCATION ? 32 : 26,
                               u->trade == WP_SIM_EDUCATION ? 45 : 58);
@@ -256,7 +257,7 @@ static void add_customer(wp_sim_company *c, wp_sim_rng *r, size_t owner, const c
         snprintf(k->call, sizeof k->call, "%s%s", nm.surname, female ? "女士" : "先生");
     else if (v < 82)
         snprintf(k->call, sizeof k->call, "%s%s", nm.surname, female ? "姐" : "哥");
-    else if (v < 94)
+    else if (v < 94 || u->trade == WP_SIM_EDUCATION) /* at a school, 老师 is the staff */
         snprintf(k->call, sizeof k->call, "%s总", nm.surname);
     else
         snprintf(k->call, sizeof k->call, "%s老师", nm.surname);
@@ -273,7 +274,7 @@ static void add_customer(wp_sim_company *c, wp_sim_rng *r, size_t owner, const c
 
     unique_mobile(k->phone, r, c, c->n_people, c->n_customers);
     if (wp_sim_rng_permille(r, 250)) {
-        snprintf(k->wxid, sizeof k->wxid, "%s%s_%02u", nm.pinyin_surname, nm.pinyin_given,
+        snprintf(k->wxid, sizeof k->wxid, "%.6s%.10s_%02u", nm.pinyin_surname, nm.pinyin_given,
                  (unsigned)wp_sim_rng_below(r, 100));
     } else {
         static const char a[] = "abcdefghijklmnopqrstuvwxyz0123456789";

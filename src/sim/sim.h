@@ -84,6 +84,7 @@ typedef struct wp_sim_customer {
     char call[24];    /* how the employee addresses them: 王女士, 张姐, 陈总 */
     char phone[12];   /* a mainland mobile number, unique in the company */
     char wxid[32];    /* WeChat id */
+    int female;
     int age;
     char id_card[19]; /* an 18-character resident id with a valid check digit */
     unsigned interest; /* 0 cold, 1 warm, 2 hot: how often they talk */
@@ -139,9 +140,8 @@ typedef struct wp_sim_event {
 typedef struct wp_sim_stream {
     const wp_sim_company *company; /* borrowed */
     size_t person;
-    wp_sim_event *events;
+    wp_sim_event *events; /* with their texts, owned by the stream */
     size_t n;
-    void *mem; /* private: the texts */
 } wp_sim_stream;
 
 /* Write everything the phone of person reports over the period, in ts order. The same company

@@ -84,6 +84,10 @@ struct wp_sim__exchange {
     struct wp_sim__line lines[WP_SIM__LINES_MAX];
     size_t n;
     wp_buf text; /* where the lines' strings live; release with wp_buf_release */
+    /* the scripts this customer heard lately, not to be told again soon; the caller zeroes
+     * n_used when it moves to another customer */
+    const char *used[24];
+    size_t n_used;
 };
 
 /* Write an exchange of the kind asked for, for customer k of the company, at its stage (for

@@ -204,10 +204,13 @@ static int sink_end(struct sink *k, int err)
     " group_id, group_name, peer_id, peer_name, peer_phone, msgtype, msgid, text, media,"          \
     " filename, size, url, title, amount_fen, memo, revoked_seq, revoked_msgid, raw, created_us"
 
-/* PostgreSQL keeps the grams on the row (GIN index); SQLite in the FTS5 table keyed by rid. */
+/* PostgreSQL keeps the grams on the row (GIN index); SQLite in the FTS5 table keyed by rid.
+ * SQLite's rid is given, not returned: RETURNING makes SQLite journal every page the statement
+ * touches (it runs as a trigger), which cost more than the insert itself. The writer holds the
+ * database's write lock, so max(rid) + 1 is what SQLite would pick anyway. */
 static const char message_lite[] =
-    "INSERT INTO messages (" MESSAGE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING rid";
+    "INSERT INTO messages (rid, " MESSAGE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char message_pg[] =
     "INSERT INTO messages (" MESSAGE_COLS ", grams) SELECT " MESSAGE_COLS ", CAST(grams AS text[])"
     " FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
@@ -348,6 +351,7 @@ struct applier {
     size_t *table;      /* open addressing over peers and ids: index + 1; 0: empty */
     size_t table_cap;
     int64_t *rid;           /* SQLite: each message's row id, for its search grams */
+    int64_t next_rid;       /* SQLite: the last one given */
     unsigned char *no_seq; /* rejected events whose seq cannot move acked_seq */
     size_t cur;   /* the event whose row is being written */
 };
@@ -589,11 +593,17 @@ struct rows {
     struct sink message, call, contact, location, quarantine, alert;
 };
 
-static int rid_row(struct sink *k, struct wp_stmt *s)
+/* SQLite: the last message row id, so the batch can number its rows. */
+static int last_rid(struct applier *a)
 {
-    struct applier *a = k->arg;
-    a->rid[a->cur] = wp_db_col_int64(s, 0);
-    return 0;
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(a->st, &s, "SELECT max(rid) FROM messages")) < 0)
+        return err;
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        a->next_rid = wp_db_col_int64(s, 0);
+    wp_db_done(s);
+    return err < 0 ? err : 0;
 }
 
 static int put_message(struct applier *a, struct sink *k, const wp_event *e)
@@ -602,7 +612,9 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
     wp_buf grams;
     int err;
     wp_buf_init(&grams, GRAMS_MAX);
-    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
+    if ((err = sink_row(k)) == 0 && !a->pg)
+        err = sink_int(k, a->rid[a->cur] = ++a->next_rid);
+    if (err == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
         (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
         (err = sink_text(k, b->employee_id)) == 0 &&
         (err = sink_text(k, or_null(e->customer_id))) == 0 && (err = sink_int(k, e->seq)) == 0 &&
@@ -786,7 +798,7 @@ static int index_messages(struct applier *a)
 
 static void rows_init(struct rows *r, struct applier *a)
 {
-    sink_init(&r->message, a->st, a->pg ? 30 : 29, message_lite, message_pg, rid_row, a);
+    sink_init(&r->message, a->st, 30, message_lite, message_pg, NULL, NULL);
     sink_init(&r->call, a->st, 15, call_lite, call_pg, NULL, NULL);
     sink_init(&r->contact, a->st, 14, contact_lite, contact_pg, NULL, NULL);
     sink_init(&r->location, a->st, 11, location_lite, location_pg, NULL, NULL);
@@ -811,6 +823,8 @@ static int write_rows(struct applier *a)
     struct rows r;
     int err = 0;
     rows_init(&r, a);
+    if (!a->pg)
+        err = last_rid(a);
     for (size_t i = 0; i < b->n && err == 0; i++) {
         wp_event *e = &b->events[i];
         if (!e->applied)

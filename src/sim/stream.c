@@ -1,0 +1,539 @@
+/* SPDX-License-Identifier: MIT */
+/* One phone's events over the period: its chats, calls and contact changes with each customer,
+ * and where it was through each working day; then as device-protocol JSON batches. */
+#include "sim/sim_int.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUR_US (60 * WP_SIM__MIN_US)
+#define SEC_US 1000000ll
+
+struct raw {
+    wp_sim_event e;
+    size_t uid;        /* creation order: ties in ts keep it, revokes name their target by it */
+    size_t revoke_uid; /* revoke: the target's uid + 1; 0 otherwise */
+};
+
+struct gen {
+    const wp_sim_company *c;
+    size_t person;
+    struct raw *ev;
+    size_t n, cap;
+    int err;
+    /* the running mean length of a clean exchange, to turn the wanted share of violating
+     * messages into a chance per exchange */
+    size_t clean_lines, clean_exchanges;
+    struct wp_sim__exchange x;
+};
+
+static struct raw *push(struct gen *g, int64_t ts, enum wp_sim_event_type type, long customer)
+{
+    if (g->err)
+        return NULL;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 1024;
+        struct raw *ev = realloc(g->ev, cap * sizeof *ev);
+        if (!ev) {
+            g->err = wp_error_set(WP_ENOMEM, "out of memory");
+            return NULL;
+        }
+        g->ev = ev;
+        g->cap = cap;
+    }
+    struct raw *r = &g->ev[g->n];
+    memset(r, 0, sizeof *r);
+    r->uid = g->n++;
+    r->e.ts_us = ts / SEC_US * SEC_US; /* phones report whole seconds */
+    r->e.type = type;
+    r->e.customer = customer;
+    return r;
+}
+
+static char *dup_or_fail(struct gen *g, const char *s)
+{
+    if (!s || g->err)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        g->err = wp_error_set(WP_ENOMEM, "out of memory");
+    return d;
+}
+
+/* Hours weighted as people chat: the employee in working hours, customers more at night. */
+static int pick_hour(wp_sim_rng *r, int employee)
+{
+    static const unsigned emp_w[24] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 6, 10, 10,
+                                       4, 5, 9, 10, 10, 8, 5, 6, 5, 2, 0, 0};
+    static const unsigned cust_w[24] = {0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 6, 6,
+                                        8, 6, 5, 5, 5, 5, 6, 9, 10, 8, 4, 1};
+    const unsigned *w = employee ? emp_w : cust_w;
+    unsigned total = 0;
+    for (int h = 0; h < 24; h++)
+        total += w[h];
+    unsigned x = wp_sim_rng_below(r, total);
+    for (int h = 0; h < 24; h++) {
+        if (x < w[h])
+            return h;
+        x -= w[h];
+    }
+    return 10;
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+static void call(struct gen *g, wp_sim_rng *r, long k, int64_t ts)
+{
+    struct raw *e = push(g, ts, WP_SIM_CALL, k);
+    if (!e)
+        return;
+    e->e.out = wp_sim_rng_permille(r, 700);
+    e->e.channel = "phone";
+    if (wp_sim_rng_permille(r, 150)) {
+        e->e.duration_s = 0;
+    } else {
+        double u = wp_sim_rng_unit(r);
+        e->e.duration_s = 15 + (int64_t)(u * u * 900);
+    }
+}
+
+static void contact(struct gen *g, long k, int64_t ts, const char *action)
+{
+    struct raw *e = push(g, ts, WP_SIM_CONTACT, k);
+    if (!e)
+        return;
+    e->e.channel = "wechat";
+    e->e.action = action;
+    e->e.out = 1;
+}
+
+/* A reply that would come in the small hours comes the next morning instead. */
+static int64_t not_at_night(wp_sim_rng *r, int64_t t)
+{
+    int64_t tz = (int64_t)WP_SIM_TZ_MIN * WP_SIM__MIN_US;
+    int64_t local = t + tz, tod = local % WP_SIM__DAY_US;
+    if (tod < 7 * HOUR_US + 30 * WP_SIM__MIN_US)
+        return local - tod - tz + 8 * HOUR_US + wp_sim_rng_range(r, 0, 90) * WP_SIM__MIN_US;
+    if (tod >= 23 * HOUR_US + 30 * WP_SIM__MIN_US)
+        return local - tod - tz + WP_SIM__DAY_US + 8 * HOUR_US +
+               wp_sim_rng_range(r, 0, 90) * WP_SIM__MIN_US;
+    return t;
+}
+
+/* Put an exchange on the timeline from t; returns when its last message was sent, and sets
+ * *leak when the employee's side broke a rule that moves the customer off the archive. */
+static int64_t emit(struct gen *g, wp_sim_rng *r, long k, int64_t t, int *leak)
+{
+    int prev_out = -1;
+    for (size_t i = 0; i < g->x.n && !g->err; i++) {
+        const struct wp_sim__line *l = &g->x.lines[i];
+        int64_t gap;
+        if (prev_out < 0)
+            gap = 0;
+        else if (l->out == prev_out)
+            gap = wp_sim_rng_range(r, 4, 40) * SEC_US;
+        else if (!l->out && wp_sim_rng_permille(r, 250))
+            gap = wp_sim_rng_range(r, 10, 120) * WP_SIM__MIN_US; /* the customer was busy */
+        else if (l->out && wp_sim_rng_permille(r, 120))
+            gap = wp_sim_rng_range(r, 5, 40) * WP_SIM__MIN_US;
+        else
+            gap = wp_sim_rng_range(r, 10, 240) * SEC_US;
+        t += gap + (int64_t)(utf8_chars(l->text) * 6 / 10) * SEC_US; /* typing */
+        t = not_at_night(r, t);
+        prev_out = l->out;
+        struct raw *e = push(g, t, WP_SIM_MESSAGE, k);
+        if (!e)
+            break;
+        e->e.out = l->out;
+        e->e.channel = l->channel;
+        e->e.msgtype = l->msgtype;
+        e->e.amount_fen = l->amount_fen;
+        e->e.violation = l->violation;
+        e->e.must_alert = l->must_alert;
+        e->e.text = dup_or_fail(g, l->text);
+        e->e.url = dup_or_fail(g, l->url);
+        if (l->violation && l->out) {
+            if (!strcmp(l->violation, "contact_leak") || !strcmp(l->violation, "private_deal"))
+                *leak = 1;
+            /* some think better of it and recall the message: it stays in the archive */
+            if (wp_sim_rng_permille(r, 250)) {
+                size_t target = e->uid;
+                t += wp_sim_rng_range(r, 20, 110) * SEC_US;
+                struct raw *rv = push(g, t, WP_SIM_MESSAGE, k);
+                if (!rv)
+                    break;
+                rv->e.out = 1;
+                rv->e.channel = l->channel;
+                rv->e.msgtype = "revoke";
+                rv->revoke_uid = target + 1;
+            }
+        }
+    }
+    return t;
+}
+
+static int exchange(struct gen *g, wp_sim_rng *r, long k, enum wp_sim__script kind,
+                    unsigned stage)
+{
+    int err = wp_sim__talk(&g->x, g->c, (size_t)k, kind, stage, r);
+    if (err < 0)
+        g->err = err;
+    else if (kind != WP_SIM__VIOLATION)
+        g->clean_lines += g->x.n, g->clean_exchanges++;
+    return err;
+}
+
+/* The chance in a million that an exchange is a violation, so that about violation_permille of
+ * all messages carry one: a violation exchange holds one violating message among ~2.2. */
+static uint32_t violation_ppm(const struct gen *g, enum wp_sim_trade t)
+{
+    double s = g->c->cfg.violation_permille / 1000.0;
+    double len = g->clean_exchanges >= 20 ? (double)g->clean_lines / (double)g->clean_exchanges
+                                          : wp_sim__talk_mean_lines(t);
+    double q = s * len / (1 - s * 2.2 + s * len);
+    return (uint32_t)(q * 1.1e6); /* 1.1: openings and recalls never carry one */
+}
+
+static void customer(struct gen *g, long k)
+{
+    const wp_sim_company *c = g->c;
+    const wp_sim_customer *cu = &c->customers[k];
+    enum wp_sim_trade trade = c->units[c->people[cu->owner].unit].trade;
+    wp_sim_rng r;
+    wp_sim_rng_seed(&r, c->cfg.seed, 0x10000000u + (uint64_t)k);
+
+    static const unsigned sessions_lo[3] = {2, 6, 12}, sessions_hi[3] = {4, 12, 20};
+    static const unsigned gap_lo[3] = {3, 1, 1}, gap_hi[3] = {7, 3, 2};
+    static const unsigned advance[3] = {200, 350, 550};
+    unsigned in = cu->interest % 3;
+    unsigned sessions = (unsigned)wp_sim_rng_range(&r, (int)sessions_lo[in], (int)sessions_hi[in]);
+    unsigned stage = cu->known_before ? (unsigned)wp_sim_rng_range(&r, 1, 3) : 0;
+    unsigned day = cu->known_before ? wp_sim_rng_below(&r, c->days < 4 ? c->days : 4)
+                                    : cu->first_day;
+    int64_t delete_at = 0, last = 0;
+    const char *delete_action = "deleted";
+    g->x.n_used = 0;
+
+    for (unsigned s = 0; s < sessions && day < c->days && !g->err; s++) {
+        int first = s == 0 && !cu->known_before;
+        int by_employee = first ? 1 : wp_sim_rng_permille(&r, 600);
+        int64_t t = c->start_us + (int64_t)day * WP_SIM__DAY_US +
+                    pick_hour(&r, by_employee) * HOUR_US +
+                    wp_sim_rng_below(&r, 3600) * SEC_US;
+        if (delete_at && t > delete_at)
+            break;
+        int leak = 0;
+        if (first) {
+            contact(g, k, t - wp_sim_rng_range(&r, 1, 20) * WP_SIM__MIN_US, "added");
+            if (exchange(g, &r, k, WP_SIM__OPENING, 0) == 0)
+                t = emit(g, &r, k, t, &leak);
+            stage = 1;
+        } else {
+            if (wp_sim_rng_permille(&r, 180))
+                call(g, &r, k, t - wp_sim_rng_range(&r, 5, 60) * WP_SIM__MIN_US);
+            unsigned n = 1 + wp_sim_rng_permille(&r, 500) + wp_sim_rng_permille(&r, 150);
+            for (unsigned i = 0; i < n && !g->err; i++) {
+                enum wp_sim__script kind = wp_sim_rng_below(&r, 1000000) < violation_ppm(g, trade)
+                                               ? WP_SIM__VIOLATION
+                                           : wp_sim_rng_permille(&r, 250) ? WP_SIM__CHECKIN
+                                                                          : WP_SIM__STAGE;
+                if (exchange(g, &r, k, kind, stage) == 0)
+                    t = emit(g, &r, k, t, &leak) + wp_sim_rng_range(&r, 1, 20) * WP_SIM__MIN_US;
+            }
+            if (stage < WP_SIM__STAGES - 1 && wp_sim_rng_permille(&r, advance[in]))
+                stage++;
+        }
+        /* a customer moved to a private channel is often deleted from the work phone after */
+        if (!delete_at && leak && wp_sim_rng_permille(&r, 200))
+            delete_at = t + wp_sim_rng_range(&r, 60, 3 * 24 * 60) * WP_SIM__MIN_US;
+        day += (unsigned)wp_sim_rng_range(&r, (int)gap_lo[in], (int)gap_hi[in]);
+        last = t;
+    }
+    /* and a few are dropped for no reason an archive can see, or blocked */
+    if (!delete_at && last && wp_sim_rng_permille(&r, 30))
+        delete_at = last + wp_sim_rng_range(&r, 10, 2 * 24 * 60) * WP_SIM__MIN_US;
+    else if (!delete_at && last && wp_sim_rng_permille(&r, 10))
+        delete_at = last + wp_sim_rng_range(&r, 10, 2 * 24 * 60) * WP_SIM__MIN_US,
+        delete_action = "blocked";
+    if (delete_at)
+        contact(g, k, delete_at, delete_action);
+}
+
+/* --- where the phone was ------------------------------------------------------------------ */
+
+static void point(struct gen *g, wp_sim_rng *r, int64_t t, double lat, double lon, double noise_m,
+                  int acc_lo, int acc_hi)
+{
+    struct raw *e = push(g, t, WP_SIM_LOCATION, -1);
+    if (!e)
+        return;
+    double a = wp_sim_rng_unit(r) * 2 * M_PI, d = wp_sim_rng_unit(r) * noise_m;
+    wp_sim__offset(&lat, &lon, d * cos(a), d * sin(a));
+    e->e.lat = round(lat * 1e6) / 1e6;
+    e->e.lon = round(lon * 1e6) / 1e6;
+    e->e.accuracy_m = wp_sim_rng_range(r, acc_lo, acc_hi);
+}
+
+static double distance_m(double lat1, double lon1, double lat2, double lon2)
+{
+    double dy = (lat2 - lat1) * 111320.0;
+    double dx = (lon2 - lon1) * 111320.0 * cos((lat1 + lat2) / 2 * M_PI / 180.0);
+    return sqrt(dx * dx + dy * dy);
+}
+
+/* Travel from a to b (metro or car, ~22 km/h door to door) along the streets: a city's main
+ * roads run roughly north-south and east-west, so the way turns once at a corner. A point
+ * every ~5 minutes. */
+static int64_t travel(struct gen *g, wp_sim_rng *r, int64_t t, double alat, double alon,
+                      double blat, double blon)
+{
+    int lat_first = wp_sim_rng_permille(r, 500);
+    double clat = lat_first ? blat : alat, clon = lat_first ? alon : blon;
+    double d1 = distance_m(alat, alon, clat, clon), d2 = distance_m(clat, clon, blat, blon);
+    double d = d1 + d2;
+    int64_t dur = (int64_t)(d / 22000.0 * 60) * WP_SIM__MIN_US + 6 * WP_SIM__MIN_US;
+    int steps = (int)(dur / (5 * WP_SIM__MIN_US));
+    for (int i = 1; i <= steps; i++) {
+        double at = d * i / (steps + 1), lat, lon;
+        if (at < d1 && d1 > 0) {
+            lat = alat + (clat - alat) * at / d1;
+            lon = alon + (clon - alon) * at / d1;
+        } else {
+            double f = d2 > 0 ? (at - d1) / d2 : 1;
+            lat = clat + (blat - clat) * f;
+            lon = clon + (blon - clon) * f;
+        }
+        point(g, r, t + dur * i / (steps + 1), lat, lon, 40, 10, 50);
+    }
+    return t + dur;
+}
+
+static void locations(struct gen *g)
+{
+    const wp_sim_company *c = g->c;
+    const wp_sim_person *p = &c->people[g->person];
+    const wp_sim_unit *u = &c->units[p->unit];
+    wp_sim_rng r;
+    wp_sim_rng_seed(&r, c->cfg.seed, 0x20000000u + (uint64_t)g->person);
+    /* one day off a week: agents on a weekday, insurance on Sunday, schools early in the week */
+    static const int off_lo[3] = {2, 0, 1}, off_hi[3] = {4, 0, 2};
+    int off = wp_sim_rng_range(&r, off_lo[u->trade], off_hi[u->trade]);
+    static const int outings_hi[3] = {3, 2, 1};
+    int64_t tz = (int64_t)WP_SIM_TZ_MIN * WP_SIM__MIN_US;
+    int64_t first_local_day = (c->start_us + tz) / WP_SIM__DAY_US;
+
+    for (unsigned day = 0; day < c->days && !g->err; day++) {
+        int weekday = (int)((first_local_day + day + 4) % 7); /* 1970-01-01 was a Thursday */
+        if (weekday == off)
+            continue;
+        int64_t d0 = c->start_us + (int64_t)day * WP_SIM__DAY_US;
+        int64_t t = d0 + 8 * HOUR_US + wp_sim_rng_range(&r, 0, 40) * WP_SIM__MIN_US;
+        point(g, &r, t, p->home_lat, p->home_lon, 15, 8, 25);
+        t = travel(g, &r, t, p->home_lat, p->home_lon, u->lat, u->lon);
+        int64_t leave = d0 + 18 * HOUR_US + wp_sim_rng_range(&r, 0, 90) * WP_SIM__MIN_US;
+        int n_out = wp_sim_rng_range(&r, 0, outings_hi[u->trade]);
+        int64_t next_out = n_out ? d0 + 10 * HOUR_US + wp_sim_rng_range(&r, 0, 120) * WP_SIM__MIN_US
+                                 : leave;
+        while (t < leave && !g->err) {
+            if (t >= next_out && n_out > 0) {
+                double plat, plon;
+                wp_sim__place_point(&plat, &plon, c, p->unit,
+                                    wp_sim_rng_below(&r, (uint32_t)wp_sim__n_places));
+                t = travel(g, &r, t, u->lat, u->lon, plat, plon);
+                int64_t back = t + wp_sim_rng_range(&r, 30, 80) * WP_SIM__MIN_US;
+                for (; t < back; t += wp_sim_rng_range(&r, 10, 15) * WP_SIM__MIN_US)
+                    point(g, &r, t, plat, plon, 25, 8, 30);
+                t = travel(g, &r, t, plat, plon, u->lat, u->lon);
+                n_out--;
+                next_out = t + wp_sim_rng_range(&r, 40, 150) * WP_SIM__MIN_US;
+                continue;
+            }
+            point(g, &r, t, u->lat, u->lon, 20, 5, 35);
+            t += wp_sim_rng_range(&r, 35, 55) * WP_SIM__MIN_US;
+        }
+        t = travel(g, &r, t, u->lat, u->lon, p->home_lat, p->home_lon);
+        point(g, &r, t, p->home_lat, p->home_lon, 15, 8, 25);
+    }
+}
+
+/* --- the stream ----------------------------------------------------------------------------- */
+
+static int by_time(const void *a, const void *b)
+{
+    const struct raw *x = a, *y = b;
+    if (x->e.ts_us != y->e.ts_us)
+        return x->e.ts_us < y->e.ts_us ? -1 : 1;
+    return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static void raw_free(struct raw *r)
+{
+    free(r->e.text);
+    free(r->e.url);
+}
+
+int wp_sim_stream_new(wp_sim_stream **out, const wp_sim_company *c, size_t person)
+{
+    struct gen g = {.c = c, .person = person};
+    wp_sim_stream *s = NULL;
+    int64_t *seq_of = NULL;
+    int err = 0;
+    if (person >= c->n_people || !c->people[person].has_device)
+        return wp_error_set(WP_EINVAL, "person %zu has no phone", person);
+    wp_buf_init(&g.x.text, 64 * 1024);
+    const wp_sim_person *p = &c->people[person];
+    for (size_t k = p->first_customer; k < p->first_customer + p->n_customers && !g.err; k++)
+        customer(&g, (long)k);
+    if (!g.err)
+        locations(&g);
+    if ((err = g.err) < 0)
+        goto out;
+
+    /* seq follows ts; what would lie past the end of the period has not happened yet */
+    size_t n_uid = g.n;
+    qsort(g.ev, g.n, sizeof *g.ev, by_time);
+    if (!(s = calloc(1, sizeof *s)) || !(seq_of = calloc(n_uid + 1, sizeof *seq_of)) ||
+        (g.n && !(s->events = calloc(g.n, sizeof *s->events)))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < g.n; i++) {
+        struct raw *r = &g.ev[i];
+        int keep = r->e.ts_us >= c->start_us && r->e.ts_us < c->cfg.end_us;
+        if (keep && r->revoke_uid) {
+            r->e.revoked_seq = seq_of[r->revoke_uid - 1];
+            keep = r->e.revoked_seq > 0;
+        }
+        if (!keep) {
+            raw_free(r);
+            continue;
+        }
+        wp_sim_event *e = &s->events[s->n];
+        *e = r->e;
+        e->seq = (int64_t)s->n + 1;
+        e->day = (unsigned)((e->ts_us - c->start_us) / WP_SIM__DAY_US);
+        seq_of[r->uid] = e->seq;
+        s->n++;
+    }
+    g.n = 0; /* the texts moved to s */
+    s->company = c;
+    s->person = person;
+    *out = s;
+    s = NULL;
+out:
+    for (size_t i = 0; i < g.n; i++)
+        raw_free(&g.ev[i]);
+    free(g.ev);
+    free(seq_of);
+    wp_buf_release(&g.x.text);
+    wp_sim_stream_free(s);
+    return err;
+}
+
+void wp_sim_stream_free(wp_sim_stream *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->events[i].text);
+        free(s->events[i].url);
+    }
+    free(s->events);
+    free(s);
+}
+
+/* --- JSON ------------------------------------------------------------------------------------ */
+
+static int put(json_t *o, const char *key, json_t *v)
+{
+    return v ? json_object_set_new(o, key, v) : -1;
+}
+
+static json_t *peer(const wp_sim_customer *cu, int with_id)
+{
+    json_t *p = json_object();
+    if (!p)
+        return NULL;
+    if ((with_id && put(p, "id", json_string(cu->wxid)) < 0) ||
+        put(p, "name", json_string(cu->name)) < 0 || put(p, "phone", json_string(cu->phone)) < 0) {
+        json_decref(p);
+        return NULL;
+    }
+    return p;
+}
+
+static json_t *event_json(const wp_sim_stream *s, const wp_sim_event *e)
+{
+    static const char *const types[] = {"", "message", "call", "contact", "location"};
+    char ts[40];
+    wp_time_format(ts, e->ts_us, WP_SIM_TZ_MIN);
+    json_t *o = json_object();
+    int bad = !o || put(o, "seq", json_integer(e->seq)) < 0 ||
+              put(o, "type", json_string(types[e->type])) < 0 ||
+              put(o, "ts", json_string(ts)) < 0;
+    const wp_sim_customer *cu = e->customer >= 0 ? &s->company->customers[e->customer] : NULL;
+    if (!bad && e->type == WP_SIM_LOCATION) {
+        bad = put(o, "lat", json_real(e->lat)) < 0 || put(o, "lon", json_real(e->lon)) < 0 ||
+              put(o, "accuracy_m", json_real(e->accuracy_m)) < 0;
+    } else if (!bad && e->type == WP_SIM_CALL) {
+        bad = put(o, "direction", json_string(e->out ? "out" : "in")) < 0 ||
+              put(o, "peer", peer(cu, 0)) < 0 ||
+              put(o, "duration_s", json_integer(e->duration_s)) < 0;
+    } else if (!bad && e->type == WP_SIM_CONTACT) {
+        bad = put(o, "channel", json_string(e->channel)) < 0 ||
+              put(o, "action", json_string(e->action)) < 0 || put(o, "peer", peer(cu, 1)) < 0;
+    } else if (!bad) {
+        int sms = !strcmp(e->channel, "sms");
+        bad = put(o, "channel", json_string(e->channel)) < 0 ||
+              put(o, "direction", json_string(e->out ? "out" : "in")) < 0 ||
+              put(o, "peer", peer(cu, !sms)) < 0 ||
+              put(o, "chat", json_string(sms ? cu->phone : cu->wxid)) < 0 ||
+              put(o, "msgtype", json_string(e->msgtype)) < 0;
+        if (!bad && !strcmp(e->msgtype, "link"))
+            bad = put(o, "url", json_string(e->url ? e->url : "")) < 0 ||
+                  put(o, "title", json_string(e->text ? e->text : "")) < 0;
+        else if (!bad && (!strcmp(e->msgtype, "transfer") || !strcmp(e->msgtype, "redpacket")))
+            bad = put(o, "amount_fen", json_integer(e->amount_fen)) < 0 ||
+                  (e->text && put(o, "memo", json_string(e->text)) < 0);
+        else if (!bad && !strcmp(e->msgtype, "revoke"))
+            bad = put(o, "revoked_seq", json_integer(e->revoked_seq)) < 0;
+        else if (!bad)
+            bad = put(o, "text", json_string(e->text ? e->text : "")) < 0;
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int wp_sim_stream_batch(json_t **out, const wp_sim_stream *s, size_t from, size_t n)
+{
+    json_t *events = json_array(), *body = NULL;
+    if (!events)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    for (size_t i = from; i < from + n && i < s->n; i++)
+        if (json_array_append_new(events, event_json(s, &s->events[i])) < 0) {
+            json_decref(events);
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        }
+    if (!(body = json_object())) {
+        json_decref(events);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    if (json_object_set_new(body, "events", events) < 0) { /* it took events either way */
+        json_decref(body);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    *out = body;
+    return 0;
+}

@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: MIT */
+/* The company simulator: one seed gives one company; the plan and the streams look real (names,
+ * mobile numbers, ids, working hours, replies both ways); violations come at the configured
+ * share and are exactly what the default lexicon flags; the in-process sink fills a store. */
+#include "archive_fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/ingest.h"
+#include "ingest/ingest_int.h"
+#include "scan/scan.h"
+#include "sim/local.h"
+#include "sim/sim.h"
+#include "util/clock.h"
+#include "util/utf8.h"
+
+#define END_US 1795766400000000LL /* 2026-11-27T13:20:00+08:00: a Friday afternoon */
+#define DAY_US (86400LL * 1000000)
+#define TZ_US (8LL * 3600 * 1000000)
+
+static wp_sim_config config(uint64_t seed)
+{
+    wp_sim_config cfg = WP_SIM_CONFIG_INIT;
+    cfg.seed = seed;
+    cfg.end_us = END_US;
+    return cfg;
+}
+
+static wp_sim_company *company(const wp_sim_config *cfg)
+{
+    wp_sim_company *c = NULL;
+    OK(wp_sim_company_new(&c, cfg));
+    return c;
+}
+
+/* Every event of every phone as one JSON text per phone, joined. */
+static char *everything(const wp_sim_company *c)
+{
+    size_t len = 0;
+    char *all = calloc(1, 1);
+    assert_non_null(all);
+    for (size_t p = 0; p < c->n_people; p++) {
+        if (!c->people[p].has_device)
+            continue;
+        wp_sim_stream *s = NULL;
+        json_t *body = NULL;
+        OK(wp_sim_stream_new(&s, c, p));
+        OK(wp_sim_stream_batch(&body, s, 0, s->n));
+        char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_non_null(text);
+        size_t n = strlen(text);
+        all = realloc(all, len + n + 1);
+        assert_non_null(all);
+        memcpy(all + len, text, n + 1);
+        len += n;
+        free(text);
+        json_decref(body);
+        wp_sim_stream_free(s);
+    }
+    return all;
+}
+
+static void test_sim_rng__streams(void **state)
+{
+    wp_sim_rng a, b, c;
+    wp_sim_rng_seed(&a, 7, 1);
+    wp_sim_rng_seed(&b, 7, 1);
+    wp_sim_rng_seed(&c, 7, 2);
+    int same_ac = 1;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t x = wp_sim_rng_next(&a), y = wp_sim_rng_next(&b), z = wp_sim_rng_next(&c);
+        assert_true(x == y);
+        same_ac &= x == z;
+    }
+    assert_false(same_ac);
+    unsigned hist[10] = {0};
+    for (int i = 0; i < 100000; i++) {
+        uint32_t v = wp_sim_rng_below(&a, 10);
+        assert_true(v < 10);
+        hist[v]++;
+        int r = wp_sim_rng_range(&a, -3, 3);
+        assert_true(r >= -3 && r <= 3);
+        double u = wp_sim_rng_unit(&a);
+        assert_true(u >= 0 && u < 1);
+    }
+    for (int i = 0; i < 10; i++) /* 10,000 expected each; 5 sigma is 475 */
+        assert_true(hist[i] > 9500 && hist[i] < 10500);
+}
+
+static void test_sim__same_seed_same_company(void **state)
+{
+    wp_sim_config cfg = config(42);
+    wp_sim_company *a = company(&cfg), *b = company(&cfg);
+    cfg.seed = 43;
+    wp_sim_company *other = company(&cfg);
+    assert_int_equal(a->n_customers, b->n_customers);
+    for (size_t i = 0; i < a->n_people; i++)
+        assert_string_equal(a->people[i].name, b->people[i].name);
+    for (size_t i = 0; i < a->n_customers; i++) {
+        assert_string_equal(a->customers[i].name, b->customers[i].name);
+        assert_string_equal(a->customers[i].phone, b->customers[i].phone);
+    }
+    char *ea = everything(a), *eb = everything(b), *eo = everything(other);
+    assert_true(strlen(ea) > 100000);
+    assert_string_equal(ea, eb);
+    assert_string_not_equal(ea, eo);
+    free(ea);
+    free(eb);
+    free(eo);
+    wp_sim_company_free(a);
+    wp_sim_company_free(b);
+    wp_sim_company_free(other);
+}
+
+static int is_mobile(const char *p)
+{
+    if (strlen(p) != 11 || p[0] != '1' || p[1] < '3' || p[1] > '9')
+        return 0;
+    return strspn(p, "0123456789") == 11;
+}
+
+static int id_card_ok(const char *id)
+{
+    static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    if (strlen(id) != 18 || strspn(id, "0123456789") < 17)
+        return 0;
+    int sum = 0;
+    for (int i = 0; i < 17; i++)
+        sum += (id[i] - '0') * w[i];
+    return id[17] == "10X98765432"[sum % 11];
+}
+
+/* lo-hi CJK characters, nothing else */
+static int cjk(const char *s, size_t lo, size_t hi)
+{
+    size_t n = strlen(s);
+    if (!wp_utf8_valid(s, n) || n % 3 || n < lo * 3 || n > hi * 3)
+        return 0;
+    for (size_t i = 0; i < n; i += 3)
+        if ((unsigned char)s[i] < 0xe4 || (unsigned char)s[i] > 0xe9)
+            return 0;
+    return 1;
+}
+
+static void test_sim__plan_shapes(void **state)
+{
+    wp_sim_config cfg = config(1);
+    wp_sim_company *c = company(&cfg);
+    /* 1 hq, 2 regions, 4 stores; an auditor, 2 region managers, 4 x 6 store staff */
+    assert_int_equal(c->n_units, 7);
+    assert_string_equal(c->units[0].kind, "hq");
+    assert_int_equal(c->units[0].parent, -1);
+    size_t stores = 0, devices = 0;
+    for (size_t i = 1; i < c->n_units; i++) {
+        const wp_sim_unit *u = &c->units[i];
+        assert_true(u->parent >= 0 && (size_t)u->parent < i);
+        assert_true(cjk(u->name, 3, 6)); /* 华东区, 上海徐汇店 */
+        if (!strcmp(u->kind, "store")) {
+            stores++;
+            assert_string_equal(c->units[u->parent].kind, "region");
+            assert_true(u->lat > 18 && u->lat < 54 && u->lon > 73 && u->lon < 135); /* China */
+        }
+    }
+    assert_int_equal(stores, 4);
+    assert_int_equal(c->n_people, 27);
+    for (size_t i = 0; i < c->n_people; i++) {
+        const wp_sim_person *p = &c->people[i];
+        assert_true(cjk(p->name, 2, 3)); /* surname + given name */
+        assert_true(strspn(p->username, "abcdefghijklmnopqrstuvwxyz.0123456789") ==
+                    strlen(p->username));
+        assert_true(is_mobile(p->phone) && is_mobile(p->private_phone));
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(p->username, c->people[j].username);
+            assert_string_not_equal(p->name, c->people[j].name);
+        }
+        devices += p->has_device;
+        if (p->has_device)
+            assert_true(strlen(p->serial) == 16 && p->model);
+    }
+    assert_int_equal(devices, 24);
+    assert_true(c->n_customers >= 24 * 10 && c->n_customers <= 24 * 20);
+    size_t female = 0, short_call = 0;
+    for (size_t i = 0; i < c->n_customers; i++) {
+        const wp_sim_customer *k = &c->customers[i];
+        assert_true(is_mobile(k->phone));
+        assert_true(id_card_ok(k->id_card));
+        assert_true(strlen(k->wxid) >= 6 && strlen(k->wxid) <= 20);
+        assert_true(wp_utf8_valid(k->name, strlen(k->name)) && strlen(k->name) >= 6);
+        assert_true(c->people[k->owner].has_device);
+        female += k->female;
+        short_call += strstr(k->call, "女士") || strstr(k->call, "先生");
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(k->phone, c->customers[j].phone);
+    }
+    assert_true(female > c->n_customers / 4 && female < c->n_customers * 3 / 4);
+    assert_true(short_call > c->n_customers / 5); /* 王女士, 李先生 */
+    wp_sim_company_free(c);
+}
+
+static int local_hour(int64_t us)
+{
+    return (int)(((us + TZ_US) % DAY_US) / 3600000000LL);
+}
+
+static void test_sim__stream_shapes(void **state)
+{
+    wp_sim_config cfg = config(3);
+    wp_sim_company *c = company(&cfg);
+    size_t msgs = 0, in = 0, out = 0, odd_hours = 0, locations = 0, calls = 0, revokes = 0;
+    size_t deleted = 0, links = 0, sms = 0;
+    for (size_t p = 0; p < c->n_people; p++) {
+        if (!c->people[p].has_device) {
+            wp_sim_stream *none = NULL;
+            assert_int_equal(wp_sim_stream_new(&none, c, p), WP_EINVAL);
+            continue;
+        }
+        wp_sim_stream *s = NULL;
+        OK(wp_sim_stream_new(&s, c, p));
+        const wp_sim_person *pe = &c->people[p];
+        int64_t *first_msg = calloc(c->n_customers, sizeof *first_msg);
+        int64_t *added = calloc(c->n_customers, sizeof *added);
+        int64_t *gone = calloc(c->n_customers, sizeof *gone);
+        assert_true(first_msg && added && gone);
+        for (size_t i = 0; i < s->n; i++) {
+            const wp_sim_event *e = &s->events[i];
+            assert_int_equal(e->seq, (int64_t)i + 1);
+            assert_true(e->ts_us >= c->start_us && e->ts_us < END_US);
+            assert_true(e->ts_us >= c->cfg.end_us - 21 * DAY_US);
+            if (i)
+                assert_true(e->ts_us >= s->events[i - 1].ts_us);
+            int h = local_hour(e->ts_us);
+            if (e->type == WP_SIM_LOCATION) {
+                locations++;
+                assert_true(h >= 7 && h <= 22);
+                continue;
+            }
+            size_t k = (size_t)e->customer;
+            assert_true(k >= pe->first_customer && k < pe->first_customer + pe->n_customers);
+            assert_int_equal(gone[k], 0); /* nothing after a delete or block */
+            if (e->type == WP_SIM_CONTACT) {
+                if (!strcmp(e->action, "added")) {
+                    assert_int_equal(first_msg[k], 0);
+                    added[k] = e->ts_us;
+                } else {
+                    deleted++;
+                    gone[k] = e->ts_us;
+                }
+                continue;
+            }
+            if (e->type == WP_SIM_CALL) {
+                calls++;
+                continue;
+            }
+            msgs++;
+            if (!first_msg[k])
+                first_msg[k] = e->ts_us;
+            *(e->out ? &out : &in) += 1;
+            odd_hours += h < 8;
+            assert_false(h >= 2 && h < 7);
+            if (!strcmp(e->msgtype, "revoke")) {
+                revokes++;
+                assert_true(e->revoked_seq > 0 && e->revoked_seq < e->seq);
+                const wp_sim_event *t = &s->events[e->revoked_seq - 1];
+                assert_int_equal(t->customer, e->customer);
+                assert_true(t->out && t->violation);
+            } else if (!strcmp(e->msgtype, "link")) {
+                links++;
+                assert_true(e->url && !strncmp(e->url, "https://", 8) && e->text);
+            } else {
+                assert_non_null(e->text);
+                assert_true(wp_utf8_valid(e->text, strlen(e->text)));
+                assert_null(strchr(e->text, '{')); /* every slot was filled */
+            }
+            sms += !strcmp(e->channel, "sms");
+        }
+        free(first_msg);
+        free(added);
+        free(gone);
+        wp_sim_stream_free(s);
+    }
+    assert_true(msgs > 5000);
+    assert_true(in > msgs * 3 / 10 && out > msgs * 3 / 10); /* both sides talk */
+    assert_true(odd_hours < msgs / 50);
+    assert_true(locations > 5000 && calls > 50 && revokes > 5 && deleted > 3);
+    assert_true(links > 50 && sms > 10);
+    wp_sim_company_free(c);
+}
+
+/* Messages and planted violations over the whole company. */
+static void share(const wp_sim_company *c, size_t *msgs, size_t *viol)
+{
+    *msgs = *viol = 0;
+    for (size_t p = 0; p < c->n_people; p++) {
+        if (!c->people[p].has_device)
+            continue;
+        wp_sim_stream *s = NULL;
+        OK(wp_sim_stream_new(&s, c, p));
+        for (size_t i = 0; i < s->n; i++)
+            if (s->events[i].type == WP_SIM_MESSAGE) {
+                (*msgs)++;
+                *viol += s->events[i].violation != NULL;
+            }
+        wp_sim_stream_free(s);
+    }
+}
+
+static void test_sim__violation_share(void **state)
+{
+    static const unsigned permille[] = {0, 25, 100};
+    for (size_t i = 0; i < 3; i++) {
+        wp_sim_config cfg = config(5);
+        cfg.violation_permille = permille[i];
+        wp_sim_company *c = company(&cfg);
+        size_t msgs, viol;
+        share(c, &msgs, &viol);
+        double got = 1000.0 * (double)viol / (double)msgs;
+        if (permille[i] == 0)
+            assert_int_equal(viol, 0);
+        else if (got < permille[i] * 0.7 || got > permille[i] * 1.3)
+            fail_msg("violation share %.1f permille, configured %u", got, permille[i]);
+        wp_sim_company_free(c);
+    }
+    wp_sim_config bad = config(1);
+    wp_sim_company *c = NULL;
+    bad.violation_permille = 301;
+    assert_int_equal(wp_sim_company_new(&c, &bad), WP_EINVAL);
+    bad = config(1);
+    bad.weeks = 0;
+    assert_int_equal(wp_sim_company_new(&c, &bad), WP_EINVAL);
+    bad = config(1);
+    bad.end_us = 0;
+    assert_int_equal(wp_sim_company_new(&c, &bad), WP_EINVAL);
+    assert_null(c);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot read %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* What the default lexicon says of every text: violations flagged, clean talk left alone. */
+static void test_sim__default_lexicon_agrees(void **state)
+{
+    const char *root = getenv("WORKPHONE_SOURCE_ROOT");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/lexicon/default.txt", root ? root : ".");
+    size_t len;
+    char *lex = read_all(path, &len);
+    wp_scanner *sc = NULL;
+    OK(wp_scan_compile(&sc, lex, len, NULL));
+    wp_scan_result r;
+    wp_scan_result_init(&r);
+    size_t checked = 0, flagged = 0;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        wp_sim_config cfg = config(seed);
+        cfg.violation_permille = 150; /* many violations, to meet every script */
+        wp_sim_company *c = company(&cfg);
+        for (size_t p = 0; p < c->n_people; p++) {
+            if (!c->people[p].has_device)
+                continue;
+            wp_sim_stream *s = NULL;
+            OK(wp_sim_stream_new(&s, c, p));
+            for (size_t i = 0; i < s->n; i++) {
+                const wp_sim_event *e = &s->events[i];
+                if (e->type != WP_SIM_MESSAGE || !e->text)
+                    continue;
+                OK(wp_scan_run(sc, e->text, strlen(e->text), &r));
+                checked++;
+                if (e->violation && e->must_alert && r.action < WP_SCAN_ALERT)
+                    fail_msg("a %s violation is not flagged: %s", e->violation, e->text);
+                if (e->violation && !e->must_alert && r.action < WP_SCAN_MASK)
+                    fail_msg("a leaked number is not masked: %s", e->text);
+                if (!e->violation && r.action >= WP_SCAN_ALERT)
+                    fail_msg("clean talk is flagged (%s): %s", r.matches[0].pattern, e->text);
+                flagged += r.action >= WP_SCAN_ALERT;
+            }
+            wp_sim_stream_free(s);
+        }
+        wp_sim_company_free(c);
+    }
+    assert_true(checked > 20000 && flagged > 1000);
+    wp_scan_result_release(&r);
+    wp_scanner_unref(sc);
+    free(lex);
+}
+
+/* Every generated event passes the device protocol's validation. */
+static void test_sim__batches_are_valid_events(void **state)
+{
+    wp_sim_config cfg = config(9);
+    wp_sim_company *c = company(&cfg);
+    size_t n = 0;
+    for (size_t p = 0; p < c->n_people; p++) {
+        if (!c->people[p].has_device)
+            continue;
+        wp_sim_stream *s = NULL;
+        OK(wp_sim_stream_new(&s, c, p));
+        for (size_t from = 0; from < s->n; from += WP_INGEST_MAX_EVENTS) {
+            json_t *body = NULL;
+            OK(wp_sim_stream_batch(&body, s, from, WP_INGEST_MAX_EVENTS));
+            wp_ingest_batch b;
+            OK(wp_ingest__validate(&b, body));
+            for (size_t i = 0; i < b.b.n; i++) {
+                const wp_event *e = &b.b.events[i];
+                if (e->type == WP_EVENT_REJECTED)
+                    fail_msg("event %lld rejected: %s", (long long)e->seq, e->reason);
+                const wp_sim_event *se = &s->events[from + i];
+                assert_int_equal(e->seq, se->seq);
+                assert_true(e->ts_us == se->ts_us);
+                if (se->customer >= 0) /* the customer's number travels with every event */
+                    assert_string_equal(e->peer.phone, c->customers[se->customer].phone);
+                n++;
+            }
+            const char *ts = json_string_value(
+                json_object_get(json_array_get(json_object_get(body, "events"), 0), "ts"));
+            assert_non_null(strstr(ts, "+08:00"));
+            wp_ingest__batch_release(&b);
+            json_decref(body);
+        }
+        wp_sim_stream_free(s);
+    }
+    assert_true(n > 10000);
+    wp_sim_company_free(c);
+}
+
+/* --- the in-process sink, on SQLite and PostgreSQL -------------------------------------------- */
+
+static int setup(void **state)
+{
+    struct tfx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    tfx_seed(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    tfx_release(*state);
+    free(*state);
+    return 0;
+}
+
+static int stop_at_day;
+
+static int progress(void *ctx, const wp_sim_stats *st, unsigned day, unsigned days)
+{
+    unsigned *calls = ctx;
+    (*calls)++;
+    if (stop_at_day && (int)day == stop_at_day)
+        return wp_error_set(WP_EIO, "stopped at day %u", day);
+    return 0;
+}
+
+static size_t count_messages(struct tfx *f)
+{
+    wp_message_page page;
+    char cursor[WP_ARCHIVE_CURSOR_MAX] = "";
+    size_t n = 0;
+    do {
+        wp_message_filter mf = {.tenant_id = f->tenant, .cursor = cursor, .limit = WP_PAGE_MAX};
+        OK(wp_store_messages_search(f->st, &page, &mf));
+        n += page.n;
+        snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
+        wp_message_page_release(&page);
+    } while (cursor[0]);
+    return n;
+}
+
+static void test_sim_local__fills_a_store(void **state)
+{
+    struct tfx *f = *state;
+    wp_ingest *ing = NULL;
+    wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
+    ic.data_dir = f->dir;
+    ic.db_url = f->url;
+    OK(wp_ingest_new(&ing, &ic));
+    wp_sim_config cfg = config(11);
+    cfg.regions = 1;
+    cfg.stores_per_region = 2;
+    cfg.staff_per_store = 3;
+    cfg.weeks = 1;
+    cfg.customers_per_sales = 6;
+    cfg.violation_permille = 80;
+    wp_sim_company *c = company(&cfg);
+    wp_sim_local local = {.ing = ing};
+    memcpy(local.tenant_id, f->tenant, sizeof local.tenant_id);
+    wp_sim_sink sink;
+    wp_sim_local_sink(&sink, &local);
+
+    wp_sim_stats st;
+    unsigned calls = 0;
+    stop_at_day = 0;
+    OK(wp_sim_run(&st, c, f->unit, &sink, progress, &calls));
+    assert_int_equal(calls, 7);
+    assert_int_equal(st.units, 3);     /* a region and two stores under the hq */
+    assert_int_equal(st.employees, 8); /* an auditor, a region manager, 2 x 3 store staff */
+    assert_int_equal(st.devices, 6);
+    assert_int_equal(st.rejected, 0);
+    assert_true(st.messages > 200 && st.locations > 100);
+    assert_int_equal(st.events, st.messages + st.calls + st.contacts + st.locations);
+    assert_true(st.alerts_sensitive > 0);
+    assert_true(st.alerts_sensitive <= st.violations);
+    assert_int_equal(count_messages(f), st.messages);
+
+    /* every customer the phones met is one customer of its employee */
+    wp_customer_page page;
+    wp_customer_filter cf = {.tenant_id = f->tenant, .limit = WP_PAGE_MAX};
+    OK(wp_store_customers_list(f->st, &page, &cf));
+    assert_int_equal(page.next_cursor[0], '\0');
+    assert_true(page.n > 0 && page.n <= c->n_customers);
+    for (size_t i = 0; i < page.n; i++) {
+        size_t k = 0;
+        while (k < c->n_customers && strcmp(c->customers[k].phone, page.items[i].phone))
+            k++;
+        assert_true(k < c->n_customers);
+        assert_string_equal(page.items[i].name, c->customers[k].name);
+    }
+    wp_customer_page_release(&page);
+
+    /* a progress callback that says stop stops the run with its error */
+    wp_sim_company_free(c);
+    cfg.seed = 12;
+    c = company(&cfg);
+    wp_store *st2 = NULL;
+    OK(wp_store_open(&st2, f->dir, f->url));
+    char tenant2[WP_ID_LEN + 1];
+    wp_org_unit hq;
+    OK(wp_store_tenant_create(st2, tenant2, "Other"));
+    OK(wp_store_org_unit_create(st2, &hq, tenant2, NULL, "HQ", WP_ORG_HQ));
+    wp_store_free(st2);
+    memcpy(local.tenant_id, tenant2, sizeof local.tenant_id);
+    stop_at_day = 2;
+    calls = 0;
+    assert_int_equal(wp_sim_run(&st, c, hq.id, &sink, progress, &calls), WP_EIO);
+    assert_int_equal(calls, 2);
+    wp_sim_company_free(c);
+    wp_ingest_free(ing);
+}
+
+int main(void)
+{
+    const struct CMUnitTest pure[] = {
+        cmocka_unit_test(test_sim_rng__streams),
+        cmocka_unit_test(test_sim__same_seed_same_company),
+        cmocka_unit_test(test_sim__plan_shapes),
+        cmocka_unit_test(test_sim__stream_shapes),
+        cmocka_unit_test(test_sim__violation_share),
+        cmocka_unit_test(test_sim__default_lexicon_agrees),
+        cmocka_unit_test(test_sim__batches_are_valid_events),
+    };
+    const struct CMUnitTest stored[] = {
+        cmocka_unit_test_setup_teardown(test_sim_local__fills_a_store, setup, teardown),
+    };
+    int failed = cmocka_run_group_tests_name("sim", pure, NULL, NULL);
+    return failed + tfx_run("sim_local", stored, sizeof stored / sizeof stored[0]);
+}
