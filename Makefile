@@ -9,7 +9,7 @@ build:
 	@ninja -C build
 
 demo: build
-	./build/workphone demo --data demo-data
+	./build/src/cli/workphone demo --data demo-data
 
 test:
 	@scripts/test

@@ -38,7 +38,8 @@ static const char usage[] =
     "wp_store_events_apply in one transaction; prints events/s.\n"
     "check: POST /api/v1/device/check at a fixed rate R (1000/s) for S (10) seconds over C (4)\n"
     "connections, open loop (latency counts from the scheduled send time); prints p50/p99.\n"
-    "Output: one line of key=value pairs on standard output.\n";
+    "Output: one line of key=value pairs on standard output. BENCH_PRAGMA (ceiling): a\n"
+    "statement run first on the store's connection, for experiments (PRAGMA cache_size=...).\n";
 
 /* --- the messages ------------------------------------------------------------------------ */
 
@@ -170,8 +171,7 @@ static void conn_open(struct conn *c, int port)
 }
 
 /* POST body; returns the status; the reply's body is c->buf (NUL-terminated). */
-static int post(struct conn *c, const char *path, const char *token, const char *body,
-                size_t len)
+static int post(struct conn *c, const char *path, const char *token, const char *body, size_t len)
 {
     char head[512];
     int n = snprintf(head, sizeof head,
@@ -296,8 +296,8 @@ static int cmd_load(int port, const char *tokens, unsigned batches, unsigned per
         die("out of memory");
     double t0 = now_s();
     for (size_t i = 0; i < n; i++) {
-        ls[i] = (struct loader){.port = port, .d = (unsigned)i, .batches = batches, .per = per,
-                                .dev = &devs[i]};
+        ls[i] = (struct loader){
+            .port = port, .d = (unsigned)i, .batches = batches, .per = per, .dev = &devs[i]};
         if (pthread_create(&ls[i].t, NULL, load_main, &ls[i]) != 0)
             die("cannot start a thread");
     }
@@ -445,7 +445,8 @@ static void *check_main(void *arg)
             break;
         double now = now_s();
         if (at > now) {
-            struct timespec ts = {(time_t)(at - now), (long)((at - now - (double)(time_t)(at - now)) * 1e9)};
+            struct timespec ts = {(time_t)(at - now),
+                                  (long)((at - now - (double)(time_t)(at - now)) * 1e9)};
             while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
         }
@@ -458,8 +459,9 @@ static void *check_main(void *arg)
             fprintf(stderr, "bench_ingest: check: HTTP %d: %.300s\n", status, c.buf);
             exit(1);
         }
-        if (ck->n == ck->cap && !(ck->lat = realloc(ck->lat, (ck->cap = ck->cap ? 2 * ck->cap : 4096) *
-                                                                sizeof *ck->lat)))
+        if (ck->n == ck->cap &&
+            !(ck->lat =
+                  realloc(ck->lat, (ck->cap = ck->cap ? 2 * ck->cap : 4096) * sizeof *ck->lat)))
             die("out of memory");
         ck->lat[ck->n++] = now_s() - at;
     }
@@ -484,8 +486,12 @@ static int cmd_check(int port, const char *tokens, double rate, double seconds, 
         die("out of memory");
     double t0 = now_s() + 0.05;
     for (unsigned k = 0; k < conns; k++) {
-        cs[k] = (struct checker){.port = port, .token = devs[k % n_dev].token, .k = k,
-                                 .conns = conns, .t0 = t0, .period = 1.0 / rate,
+        cs[k] = (struct checker){.port = port,
+                                 .token = devs[k % n_dev].token,
+                                 .k = k,
+                                 .conns = conns,
+                                 .t0 = t0,
+                                 .period = 1.0 / rate,
                                  .seconds = seconds};
         if (pthread_create(&cs[k].t, NULL, check_main, &cs[k]) != 0)
             die("cannot start a thread");

@@ -123,7 +123,7 @@ static int cmd_load(const char *dir, const char *db, const char *texts_path, siz
     char **texts = read_lines(texts_path, &n_texts);
     wp_event *ev = calloc(BATCH, sizeof *ev);
     wp_buf *raw = calloc(BATCH, sizeof *raw);
-    char (*names)[2][48] = calloc(BATCH, sizeof *names);
+    char(*names)[2][48] = calloc(BATCH, sizeof *names);
     FILE *exp = export_path ? fopen(export_path, "w") : NULL;
     if (!ev || !raw || !names || (export_path && !exp))
         die("out of memory, or cannot write the export file");
@@ -149,8 +149,11 @@ static int cmd_load(const char *dir, const char *db, const char *texts_path, siz
     while (done < n) {
         unsigned d = (unsigned)(batches % DEVICES);
         size_t k = n - done < BATCH ? n - done : BATCH;
-        wp_event_batch b = {.tenant_id = tenant, .device_id = devs[d].id,
-                            .employee_id = emp.id, .events = ev, .n = k,
+        wp_event_batch b = {.tenant_id = tenant,
+                            .device_id = devs[d].id,
+                            .employee_id = emp.id,
+                            .events = ev,
+                            .n = k,
                             .now_us = TS_BASE_US};
         for (size_t i = 0; i < k; i++) {
             wp_event *e = &ev[i];

@@ -15,7 +15,7 @@
 
 #define GRAMS_MAX (2u * 1024 * 1024) /* bytes of grams text for one 64 KiB message */
 #define SINK_COLS_MAX 32
-#define SINK_ROWS_MAX 1000      /* PostgreSQL: rows per statement */
+#define SINK_ROWS_MAX 1000         /* PostgreSQL: rows per statement */
 #define SINK_COL_BYTES (64u << 20) /* one column's array literal; a body is at most 8 MiB */
 
 const char *wp_direction_name(enum wp_direction d)
@@ -59,7 +59,7 @@ struct sink {
     size_t rows;
     sink_row_fn on_row; /* each row the statement returns; NULL: none wanted */
     void *arg;
-    struct wp_stmt *s;            /* SQLite: the row being bound */
+    struct wp_stmt *s;          /* SQLite: the row being bound */
     wp_buf cols[SINK_COLS_MAX]; /* PostgreSQL: "{v1,v2,...", one array literal per column */
 };
 
@@ -297,9 +297,8 @@ static const char identity_pg[] =
     " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
     " CAST(? AS text[]), CAST(? AS bigint[])) ON CONFLICT DO NOTHING";
 
-static const char find_lite[] =
-    "SELECT kind, value, customer_id FROM customer_identities"
-    " WHERE tenant_id = ? AND kind = ? AND value = ?";
+static const char find_lite[] = "SELECT kind, value, customer_id FROM customer_identities"
+                                " WHERE tenant_id = ? AND kind = ? AND value = ?";
 static const char find_pg[] =
     "SELECT i.kind, i.value, i.customer_id FROM unnest(CAST(? AS text[]), CAST(? AS text[]),"
     " CAST(? AS text[])) AS u (tenant_id, kind, value) JOIN customer_identities i"
@@ -323,9 +322,8 @@ static const char touch_pg[] =
 struct ident {
     const char *kind, *value; /* borrowed from the batch's events */
     uint64_t hash;
-    int looked_up;                 /* the store was asked */
-    char stored[WP_ID_LEN + 1];    /* its customer in the store ("" when none) */
-    char assigned[WP_ID_LEN + 1];  /* its customer after this batch ("" when none yet) */
+    char stored[WP_ID_LEN + 1];   /* its customer in the store ("" when none) */
+    char assigned[WP_ID_LEN + 1]; /* its customer after this batch ("" when none yet) */
 };
 
 /* A distinct peer of the batch (channel id and phone), in order of first appearance. */
@@ -345,15 +343,15 @@ struct applier {
     int pg;
     struct peer *peers; /* n_peers used, b->n slots */
     size_t n_peers;
-    size_t *peer_of;    /* event → its peer's index + 1; 0: none */
-    struct ident *ids;  /* n_ids used, 2 * b->n slots */
+    size_t *peer_of;   /* event → its peer's index + 1; 0: none */
+    struct ident *ids; /* n_ids used, 2 * b->n slots */
     size_t n_ids;
-    size_t *table;      /* open addressing over peers and ids: index + 1; 0: empty */
+    size_t *table; /* open addressing over peers and ids: index + 1; 0: empty */
     size_t table_cap;
-    int64_t *rid;           /* SQLite: each message's row id, for its search grams */
-    int64_t next_rid;       /* SQLite: the last one given */
+    int64_t *rid;          /* SQLite: each message's row id, for its search grams */
+    int64_t next_rid;      /* SQLite: the last one given */
     unsigned char *no_seq; /* rejected events whose seq cannot move acked_seq */
-    size_t cur;   /* the event whose row is being written */
+    size_t cur;            /* the event whose row is being written */
 };
 
 static uint64_t hash_add(uint64_t h, const char *s)
@@ -477,7 +475,6 @@ static int lookup_identities(struct applier *a)
             (err = sink_text(&k, d->kind)) == 0)
             err = sink_text(&k, d->value);
         err = sink_end(&k, err);
-        d->looked_up = 1;
     }
     if (err == 0)
         err = sink_flush(&k);
@@ -514,12 +511,14 @@ static int resolve_peers(struct applier *a)
             memcpy(p->customer_id, id, WP_ID_LEN + 1);
         } else {
             const wp_event *e = p->first;
-            const char *name =
-                e->peer.name ? e->peer.name : e->peer.phone ? e->peer.phone : e->peer.id;
+            const char *name = e->peer.name    ? e->peer.name
+                               : e->peer.phone ? e->peer.phone
+                                               : e->peer.id;
             wp_id_new(p->customer_id);
             if ((err = sink_row(&cust)) == 0 && (err = sink_text(&cust, b->tenant_id)) == 0 &&
                 (err = sink_text(&cust, p->customer_id)) == 0 &&
-                (err = sink_text(&cust, name)) == 0 && (err = sink_text(&cust, e->peer.phone)) == 0 &&
+                (err = sink_text(&cust, name)) == 0 &&
+                (err = sink_text(&cust, e->peer.phone)) == 0 &&
                 (err = sink_text(&cust, b->employee_id)) == 0)
                 err = sink_int(&cust, b->now_us);
             if ((err = sink_end(&cust, err)) < 0)
@@ -614,9 +613,8 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
     wp_buf_init(&grams, GRAMS_MAX);
     if ((err = sink_row(k)) == 0 && !a->pg)
         err = sink_int(k, a->rid[a->cur] = ++a->next_rid);
-    if (err == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
-        (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
-        (err = sink_text(k, b->employee_id)) == 0 &&
+    if (err == 0 && (err = sink_text(k, b->tenant_id)) == 0 && (err = sink_text(k, e->id)) == 0 &&
+        (err = sink_text(k, b->device_id)) == 0 && (err = sink_text(k, b->employee_id)) == 0 &&
         (err = sink_text(k, or_null(e->customer_id))) == 0 && (err = sink_int(k, e->seq)) == 0 &&
         (err = sink_int(k, e->ts_us)) == 0 && (err = sink_text(k, e->channel)) == 0 &&
         (err = sink_text(k, wp_direction_name(e->direction))) == 0 &&
@@ -869,7 +867,8 @@ static int write_rows(struct applier *a)
     return err;
 }
 
-/* --- the operation ------------------------------------------------------------------------------ */
+/* --- the operation ------------------------------------------------------------------------------
+ */
 
 static int applier_init(struct applier *a, wp_store *st, wp_event_batch *b)
 {

@@ -14,5 +14,7 @@ int main(void)
     failed += _cmocka_run_group_tests("scan_pii", scan_pii_tests, scan_pii_ntests, NULL, NULL);
     failed += _cmocka_run_group_tests("scan_threads", scan_threads_tests, scan_threads_ntests,
                                       NULL, NULL);
+    failed += _cmocka_run_group_tests("scan_prefilter", scan_prefilter_tests,
+                                      scan_prefilter_ntests, NULL, NULL);
     return failed ? 1 : 0;
 }

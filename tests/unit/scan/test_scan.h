@@ -128,5 +128,7 @@ extern const struct CMUnitTest scan_pii_tests[];
 extern const size_t scan_pii_ntests;
 extern const struct CMUnitTest scan_threads_tests[];
 extern const size_t scan_threads_ntests;
+extern const struct CMUnitTest scan_prefilter_tests[];
+extern const size_t scan_prefilter_ntests;
 
 #endif
