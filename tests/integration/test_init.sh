@@ -64,10 +64,13 @@ run "$WP" init --data "$TMP/file" --tenant T --admin a
 expect_rc 2 "data dir is a file"
 expect_err_has "not a directory" "file named"
 
+# As root every directory is writable, so run this one as nobody, with a copy of the binary
+# that nobody can reach (the checkout may sit under a private directory).
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
     mkdir -m 755 "$TMP/ro"
     chmod 755 "$TMP"
-    runuser -u nobody -- env WORKPHONE_ADMIN_PASSWORD=s3cret-pass "$WP" init --data "$TMP/ro" \
+    cp "$WP" "$TMP/workphone" && chmod 755 "$TMP/workphone"
+    runuser -u nobody -- env WORKPHONE_ADMIN_PASSWORD=s3cret-pass "$TMP/workphone" init --data "$TMP/ro" \
         --tenant T --admin a >"$TMP/out" 2>"$TMP/err"; rc=$?; out=""; err=$(cat "$TMP/err")
     expect_rc 2 "unwritable data dir"
     expect_err_has "not writable" "unwritable dir named"
