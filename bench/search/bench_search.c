@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/db.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -25,7 +26,8 @@ static const char usage[] =
     "--export writes the same texts, one a line, for rg.\n"
     "query: each line of FILE is a query; each runs R (5) times as the console's first page\n"
     "(50 newest hits). Prints one line a query: chars, bytes, hits on the page, and the\n"
-    "median milliseconds; then key=value summary lines per query length.\n";
+    "median milliseconds; then key=value summary lines per query length.\n"
+    "BENCH_PRAGMA (load): a statement run first on the new store, for experiments.\n";
 
 static void die(const char *what)
 {
@@ -129,6 +131,8 @@ static int cmd_load(const char *dir, const char *db, const char *texts_path, siz
         die("out of memory, or cannot write the export file");
 
     ok(wp_store_open(&st, dir, db), "open the store");
+    if (getenv("BENCH_PRAGMA"))
+        ok(wp_db_exec(st, getenv("BENCH_PRAGMA")), "BENCH_PRAGMA");
     ok(wp_store_tenant_create(st, tenant, "Bench"), "tenant");
     ok(wp_store_org_unit_create(st, &unit, tenant, NULL, "HQ", WP_ORG_HQ), "org unit");
     ok(wp_store_employee_create(st, &emp, tenant, unit.id, "Bench", "bench", WP_ROLE_SALES, NULL),

@@ -498,7 +498,8 @@ static int build(compiling *c, struct wp_scanner *s, const char *src)
     if ((err = assign_symbols(c, s)) < 0)
         return err;
     /* duplicates (equal after folding): the last line wins; hidden literals merge */
-    qsort(c->pats, c->npats, sizeof *c->pats, cmp_pat);
+    if (c->npats) /* pats is NULL for a lexicon without literals, and qsort wants non-NULL */
+        qsort(c->pats, c->npats, sizeof *c->pats, cmp_pat);
     size_t nhidden;
     if ((err = merge_equal(c, &nhidden)) < 0)
         return err;

@@ -368,8 +368,9 @@ static int run_regexes(const struct wp_scanner *s, const char *text, size_t len,
             size_t off = 0;
             sc->re_runs++;
             while (off <= n) {
-                /* JIT code checks nothing the interpreter entry would (the subject is valid
-                 * UTF-8, or the regex was compiled for invalid UTF; off <= n) */
+                /* pcre2_jit_match() skips pcre2_match()'s checks, none of which can fail
+                 * here: off <= n, and the subject is valid UTF-8 (normalized) or the regex
+                 * was compiled for invalid UTF (raw) */
                 int rc = re->jit ? pcre2_jit_match(re->code, (PCRE2_SPTR)subj, n, off, 0, sc->md,
                                                    sc->mctx)
                                  : pcre2_match(re->code, (PCRE2_SPTR)subj, n, off, opts, sc->md,

@@ -80,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(ref == s, "wp_scanner_ref returned another pointer");
     wp_scanner_unref(s);
 
+    fuzz_lexicon_names_pii = fuzz_mentions_pii(data, size);
     wp_scan_result r;
     wp_scan_result_init(&r);
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++)

@@ -144,6 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         wp_scan_options o = WP_SCAN_OPTIONS_INIT;
         o.flags = flags;
         int rc = wp_scan_compile(&own, (const char *)data + 2, lexlen, &o);
+        fuzz_lexicon_names_pii = fuzz_mentions_pii(data + 2, lexlen);
         if (rc < 0) {
             FUZZ_ASSERT(rc == WP_EINVAL || rc == WP_ELIMIT, "compile returned %d: %s", rc,
                         wp_error_last());
@@ -154,6 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         len -= 1 + lexlen;
     } else {
         s = fixed_scanner(flags);
+        fuzz_lexicon_names_pii = false;
     }
 
     wp_scan_result r;

@@ -43,6 +43,17 @@ run_in $'私单\r\n私单' "$WP" scan --lexicon "$lex"
 expect_out_has '{"line":2,"action":"alert"' "last line without newline"
 expect_out_has '"end":6,"text":"私单"}],"masked":"**"}' "CR stripped"
 
+# A lexicon with no entries (empty, or only comments) is valid: PII detection alone.
+printf '# nothing yet\n\n' >"$TMP/empty.txt"
+run_in $'hi\n电话13800138000\n' "$WP" scan --lexicon "$TMP/empty.txt"
+expect_rc 0 "lexicon of comments only"
+expect_out_has '{"line":1,"action":"none","matches":[],"masked":"hi"}' "nothing matches with an empty lexicon"
+expect_out_has '"category":"pii.mobile"' "PII still detected with an empty lexicon"
+: >"$TMP/empty0.txt"
+run_in 'hi' "$WP" scan --lexicon "$TMP/empty0.txt" --no-pii
+expect_rc 0 "empty lexicon file"
+expect_out '{"line":1,"action":"none","matches":[],"masked":"hi"}' "empty lexicon, no PII"
+
 # Bad lexicons: exit 2, file and line named, one line.
 printf '飞单\tprivate_deal\tblock\n\n# c\n私单\tprivate_deal\tblok\n' >"$TMP/bad.txt"
 run_in 'x' "$WP" scan --lexicon "$TMP/bad.txt"
