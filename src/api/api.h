@@ -18,6 +18,9 @@ typedef struct wp_app {
     wp_ingest *ingest; /* device protocol and the store pool; NULL: only public routes answer */
 } wp_app;
 
+/* The ingest series of /metrics (src/api/metrics.c), for wp_http_options.metrics. */
+int api_metrics(void *app, wp_buf *out);
+
 /* --- who is calling (src/api/auth.c) ----------------------------------------------------- */
 
 #define API_SESSION_COOKIE "wp_session"

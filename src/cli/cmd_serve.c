@@ -185,6 +185,7 @@ int cli_serve_run(const cli_serve_options *so)
     o.app = &app;
     o.max_body_bytes = so->max_body;
     o.authorize = api_authorize;
+    o.metrics = api_metrics;
     if ((err = wp_http_server_new(&srv, &o)) < 0) {
         cli_fail(cmd, "%s", wp_error_last());
         goto out;

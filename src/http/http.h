@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "http/arena.h"
+#include "util/buf.h"
 
 #define WP_HTTP_MAX_PARAMS 8         /* {param} segments in one pattern */
 #define WP_HTTP_MAX_SEGMENTS 32      /* path segments; deeper paths are not routed */
@@ -176,6 +177,8 @@ typedef struct wp_http_options {
      * request through, or returns a negative WP_E* (WP_EAUTH: 401), having replied itself when
      * the answer is not that mapping (403). NULL: such routes answer 401. */
     int (*authorize)(wp_http_ctx *ctx);
+    /* Appends the application's own series (Prometheus text) to /metrics; NULL: none. */
+    int (*metrics)(void *app, wp_buf *out);
     /* Test hook: called by wp_http_server_stop() once the listening socket is closed and
      * before it waits for requests in flight. */
     void (*on_stopping)(void *arg);

@@ -175,6 +175,8 @@ static int render(wp_buf *b, wp_http_server *srv)
                              "# TYPE workphone_http_requests_in_flight gauge\n"
                              "workphone_http_requests_in_flight %ld\n",
                           atomic_load(&srv->active)));
+    if (!err && srv->opts.metrics)
+        err = srv->opts.metrics(srv->opts.app, b);
     return err;
 }
 

@@ -371,6 +371,15 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
     if ((err = wp_writer__submit(ing->writer, &vb.b)) < 0)
         goto out;
     err = events_reply(reply, &vb);
+    if (err == 0) {
+        atomic_fetch_add_explicit(&ing->n_events, vb.b.n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&ing->n_rejected,
+                                  json_array_size(json_object_get(*reply, "rejected")),
+                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&ing->n_alerts,
+                                  json_array_size(json_object_get(*reply, "alerts")),
+                                  memory_order_relaxed);
+    }
 out:
     wp_scanner_unref(scanner); /* after the reply: the alerts borrowed its patterns */
     wp_ingest__batch_release(&vb);
@@ -572,4 +581,13 @@ int wp_ingest_money_alert_set(wp_ingest *ing, int64_t *version, const char *tena
         err = wp_store_policy_set_money_alert(st, version, tenant_id, fen);
     wp_ingest_store_release(ing, st);
     return err;
+}
+
+void wp_ingest_stats_get(wp_ingest *ing, wp_ingest_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->events = atomic_load_explicit(&ing->n_events, memory_order_relaxed);
+    out->rejected = atomic_load_explicit(&ing->n_rejected, memory_order_relaxed);
+    out->alerts = atomic_load_explicit(&ing->n_alerts, memory_order_relaxed);
+    wp_writer__stats_fill(ing->writer, out);
 }

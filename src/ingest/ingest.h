@@ -144,4 +144,23 @@ void wp_ingest_media_abort(wp_media_upload *up); /* NULL is a no-op */
 int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *tenant_id,
                          const char *ref);
 
+/* Counters since the process started, for /metrics. Commit buckets are cumulative upper
+ * bounds in microseconds: WP_INGEST_COMMIT_BUCKETS_US. */
+#define WP_INGEST_COMMIT_BUCKETS 8
+#define WP_INGEST_COMMIT_BUCKETS_US {1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000}
+typedef struct wp_ingest_stats {
+    uint64_t events;         /* events received in accepted batches (resends included) */
+    uint64_t rejected;       /* events that failed validation, kept in quarantine */
+    uint64_t alerts;         /* alerts raised by events */
+    uint64_t batches;        /* batches written */
+    uint64_t transactions;   /* group commits (each holds one or more batches) */
+    uint64_t retried_alone;  /* batches retried alone after a merged commit failed */
+    uint64_t queue_depth;    /* batches waiting for the writer now */
+    uint64_t commit_count, commit_us_sum;
+    uint64_t commit_le[WP_INGEST_COMMIT_BUCKETS + 1]; /* per bucket, last is +Inf; not cumulative */
+} wp_ingest_stats;
+
+/* Fill *out with the counters. Thread-safe. */
+void wp_ingest_stats_get(wp_ingest *ing, wp_ingest_stats *out);
+
 #endif

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +85,8 @@ void wp_writer__wait_queued(struct wp_writer *w, size_t n);
 void wp_writer__fail_commits(struct wp_writer *w, int n);
 void wp_writer__stats(struct wp_writer *w, uint64_t *merged_tx, uint64_t *batches,
                       uint64_t *retried_alone);
+/* The writer's part of wp_ingest_stats (batches, transactions, queue, commit times). */
+void wp_writer__stats_fill(struct wp_writer *w, wp_ingest_stats *out);
 
 /* --- the ingest object --------------------------------------------------------------------- */
 
@@ -98,6 +101,8 @@ struct wp_ingest {
     pthread_cond_t pool_cv;
     wp_store **idle;
     size_t n_idle, n_open, pool_max;
+    /* counters for wp_ingest_stats_get */
+    _Atomic uint64_t n_events, n_rejected, n_alerts;
 };
 
 struct wp_writer *wp_ingest__writer(wp_ingest *ing);

@@ -3,6 +3,7 @@
  * them in one transaction (each batch in a savepoint), commits once, and wakes their requests.
  * N requests cost one fsync; under load the merged transaction grows by itself. */
 #include "ingest/ingest_int.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -30,7 +31,10 @@ struct wp_writer {
     size_t queued;
     int stop, hold, fail_commits;
     uint64_t merged_tx, batches, retried_alone;
+    uint64_t commit_us_sum, commit_le[WP_INGEST_COMMIT_BUCKETS + 1];
 };
+
+static const uint64_t commit_bounds_us[WP_INGEST_COMMIT_BUCKETS] = WP_INGEST_COMMIT_BUCKETS_US;
 
 static void finish(struct job *j, int err)
 {
@@ -141,9 +145,16 @@ static void *writer_main(void *arg)
             w->fail_commits--;
         pthread_mutex_unlock(&w->mu);
 
+        int64_t t0 = wp_time_now_us();
         write_round(w, jobs, fail_commit, &alone);
+        uint64_t took = (uint64_t)(wp_time_now_us() - t0);
+        size_t k = 0;
+        while (k < WP_INGEST_COMMIT_BUCKETS && took > commit_bounds_us[k])
+            k++;
 
         pthread_mutex_lock(&w->mu);
+        w->commit_us_sum += took;
+        w->commit_le[k]++;
         w->merged_tx++;
         w->batches += n;
         w->retried_alone += alone;
@@ -258,5 +269,18 @@ void wp_writer__stats(struct wp_writer *w, uint64_t *merged_tx, uint64_t *batche
     *merged_tx = w->merged_tx;
     *batches = w->batches;
     *retried_alone = w->retried_alone;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void wp_writer__stats_fill(struct wp_writer *w, wp_ingest_stats *out)
+{
+    pthread_mutex_lock(&w->mu);
+    out->transactions = w->merged_tx;
+    out->batches = w->batches;
+    out->retried_alone = w->retried_alone;
+    out->queue_depth = w->queued;
+    out->commit_count = w->merged_tx;
+    out->commit_us_sum = w->commit_us_sum;
+    memcpy(out->commit_le, w->commit_le, sizeof out->commit_le);
     pthread_mutex_unlock(&w->mu);
 }

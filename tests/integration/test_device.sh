@@ -174,6 +174,23 @@ suite() { # backend
     expect_json '[(d["serial"], d["acked_seq"], d["revoked"]) for d in j["items"]]' \
         '[["SN-1", 7, false]]' "$be: the device in the console"
 
+    # /metrics carries the ingest series
+    run curl -s "$base/metrics"
+    printf '%s\n' "$out" >"$TMP/metrics.txt"
+    out=$(python3 - "$TMP/metrics.txt" <<'PY'
+import sys
+m = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    if line.startswith("workphone_") and "{" not in line:
+        k, v = line.split()
+        m[k] = float(v)
+print(m["workphone_ingest_events_total"] >= 7, m["workphone_ingest_rejected_total"] >= 1,
+      m["workphone_alerts_raised_total"] >= 1, m["workphone_store_commit_seconds_count"] >= 1,
+      m["workphone_ingest_queue_depth"] == 0)
+PY
+)
+    expect_out "True True True True True" "$be: ingest series in /metrics"
+
     stop_server
 }
 

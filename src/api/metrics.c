@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* The ingest series of /metrics: events, rejects, alerts, the writer's queue and commit times. */
+#include "api/api.h"
+
+#include <inttypes.h>
+
+int api_metrics(void *app, wp_buf *out)
+{
+    wp_app *a = app;
+    if (!a || !a->ingest)
+        return 0;
+    wp_ingest_stats s;
+    wp_ingest_stats_get(a->ingest, &s);
+    int err = wp_buf_addf(
+        out,
+        "# HELP workphone_ingest_events_total Device events received in accepted batches.\n"
+        "# TYPE workphone_ingest_events_total counter\n"
+        "workphone_ingest_events_total %" PRIu64 "\n"
+        "# HELP workphone_ingest_rejected_total Device events that failed validation (quarantined).\n"
+        "# TYPE workphone_ingest_rejected_total counter\n"
+        "workphone_ingest_rejected_total %" PRIu64 "\n"
+        "# HELP workphone_alerts_raised_total Alerts raised by device events.\n"
+        "# TYPE workphone_alerts_raised_total counter\n"
+        "workphone_alerts_raised_total %" PRIu64 "\n"
+        "# HELP workphone_ingest_batches_total Batches written by the group-commit writer.\n"
+        "# TYPE workphone_ingest_batches_total counter\n"
+        "workphone_ingest_batches_total %" PRIu64 "\n"
+        "# HELP workphone_ingest_retried_alone_total Batches retried alone after a merged commit failed.\n"
+        "# TYPE workphone_ingest_retried_alone_total counter\n"
+        "workphone_ingest_retried_alone_total %" PRIu64 "\n"
+        "# HELP workphone_ingest_queue_depth Batches waiting for the writer.\n"
+        "# TYPE workphone_ingest_queue_depth gauge\n"
+        "workphone_ingest_queue_depth %" PRIu64 "\n"
+        "# HELP workphone_store_commit_seconds Time of one group commit (all its batches).\n"
+        "# TYPE workphone_store_commit_seconds histogram\n",
+        s.events, s.rejected, s.alerts, s.batches, s.retried_alone, s.queue_depth);
+    static const uint64_t bounds[WP_INGEST_COMMIT_BUCKETS] = WP_INGEST_COMMIT_BUCKETS_US;
+    uint64_t cum = 0;
+    for (int k = 0; !err && k <= WP_INGEST_COMMIT_BUCKETS; k++) {
+        cum += s.commit_le[k];
+        if (k < WP_INGEST_COMMIT_BUCKETS)
+            err = wp_buf_addf(out, "workphone_store_commit_seconds_bucket{le=\"%" PRIu64 ".%06" PRIu64
+                                   "\"} %" PRIu64 "\n",
+                              bounds[k] / 1000000, bounds[k] % 1000000, cum);
+        else
+            err = wp_buf_addf(out, "workphone_store_commit_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
+                              cum);
+    }
+    if (!err)
+        err = wp_buf_addf(out,
+                          "workphone_store_commit_seconds_sum %" PRIu64 ".%06" PRIu64 "\n"
+                          "workphone_store_commit_seconds_count %" PRIu64 "\n",
+                          s.commit_us_sum / 1000000, s.commit_us_sum % 1000000, cum);
+    return err;
+}
