@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Who is calling: the rights check of every non-public route, login, logout and the session. */
 #include "api/api.h"
-#include "store/session.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/id.h"

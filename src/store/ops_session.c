@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on console login sessions: create, authenticate, revoke (migration 0003). */
 #include "store/db.h"
-#include "store/session.h"
 #include "store/store.h"
 #include "util/error.h"
 
