@@ -25,6 +25,7 @@
 
 static const char help[] =
     "usage: workphone serve --data DIR [--listen HOST:PORT] [--db URL] [--max-body BYTES]\n"
+    "                       [--threads N]\n"
     "\n"
     "Runs the server: the API under /api/v1/ and /metrics. On SIGTERM or SIGINT it stops\n"
     "taking connections, lets requests in flight finish (for up to 10 seconds), closes the\n"
@@ -34,7 +35,26 @@ static const char help[] =
     "  --listen HOST:PORT  where to listen (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
     "                      port 0 picks a free port, which the start line shows)\n"
     "  --db URL            postgresql://... to use PostgreSQL instead of the SQLite file in DIR\n"
-    "  --max-body BYTES    the largest request body accepted (default 8388608)\n";
+    "  --max-body BYTES    the largest request body accepted (default 8388608)\n"
+    "  --threads N         request handler threads, 1-256 (default 4 per online core, at\n"
+    "                      least 16: a device's upload waits for the shared commit)\n";
+
+/* --threads; 0: the default (serve_threads_default()). A file-scope value rather than a field
+ * of cli_serve_options because that header belongs to the demo too, which keeps the default. */
+static unsigned serve_threads;
+
+/* Handlers of POST /device/events block while the writer commits their batch: with one
+ * thread per core the writer could merge at most that many batches per commit and idled
+ * while they parsed. More threads than cores keeps batches queued for the next round. */
+static unsigned serve_threads_default(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    if (cores > 64)
+        cores = 64;
+    return cores * 4 > 16 ? (unsigned)cores * 4 : 16;
+}
 
 /* The backend= line of DIR/workphone.conf: 0, or -1 when the file is missing or unreadable. */
 static int read_conf(const char *dir, char *backend, size_t cap)
@@ -184,6 +204,7 @@ int cli_serve_run(const cli_serve_options *so)
     o.n_routes = n_routes;
     o.app = &app;
     o.max_body_bytes = so->max_body;
+    o.threads = serve_threads ? serve_threads : serve_threads_default();
     o.authorize = api_authorize;
     o.metrics = api_metrics;
     if ((err = wp_http_server_new(&srv, &o)) < 0) {
@@ -221,7 +242,7 @@ out:
 int cmd_serve(int argc, char **argv)
 {
     cli_serve_options so = {.cmd = "serve", .listen = "127.0.0.1:8080"};
-    const char *max_body_s = NULL;
+    const char *max_body_s = NULL, *threads_s = NULL;
     if (cli_wants_help(argc, argv)) {
         fputs(help, stdout);
         return WP_EXIT_OK;
@@ -231,7 +252,8 @@ int cmd_serve(int argc, char **argv)
         if ((r = cli_opt(argc, argv, &i, "serve", "data", &so.data)) ||
             (r = cli_opt(argc, argv, &i, "serve", "listen", &so.listen)) ||
             (r = cli_opt(argc, argv, &i, "serve", "db", &so.db)) ||
-            (r = cli_opt(argc, argv, &i, "serve", "max-body", &max_body_s))) {
+            (r = cli_opt(argc, argv, &i, "serve", "max-body", &max_body_s)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "threads", &threads_s))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -250,6 +272,14 @@ int cmd_serve(int argc, char **argv)
         if (!*max_body_s || *end || errno || v == 0 || v > (1ull << 32))
             return cli_usage_error("serve", "--max-body must be 1-4294967296 bytes");
         so.max_body = (size_t)v;
+    }
+    if (threads_s) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(threads_s, &end, 10);
+        if (!*threads_s || *end || errno || v < 1 || v > 256 || *threads_s == '-')
+            return cli_usage_error("serve", "--threads must be 1-256");
+        serve_threads = (unsigned)v;
     }
     return cli_serve_run(&so);
 }

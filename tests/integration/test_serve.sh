@@ -25,6 +25,14 @@ expect_rc 2 "serve on a dir that is not initialized"
 expect_one_line_err "serve on a dir that is not initialized"
 run "$WP" serve --data "$dir" --listen nonsense
 expect_rc 2 "serve with a bad --listen"
+for t in 0 257 abc -1 1x ''; do
+    run "$WP" serve --data "$dir" --threads "$t"
+    expect_rc 2 "serve --threads '$t'"
+    expect_err_has "threads" "serve --threads '$t' names the option"
+done
+start_server "$dir" --threads 1
+[ -n "$base" ] && check_server sqlite
+[ -n "$base" ] && stop_server
 
 if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
     setup_store postgresql

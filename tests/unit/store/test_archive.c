@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/db.h"
 #include "store/grams.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -801,6 +802,77 @@ static void test_archive__search_pagination(void **state)
     assert_int_equal(wp_store_messages_search(f->st, &p, &flt), WP_EINVAL);
 }
 
+/* SQLite answers a query from the search index when it matches few rows (its plan starts
+ * there: walking the tenant's time index for a rare word reads every message), and from the
+ * time index when it matches many; both give the newest hits first, whatever order the rows
+ * arrived in. The index merges 16 segments at a time (migration 0004). */
+static void test_archive__search_plans(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    enum { N = 4400, BATCH = 400, EVERY = 1000 };
+    static wp_event e[BATCH];
+    static char texts[BATCH][64];
+    device(f, dev, f->emp1, "SN1");
+    for (int b = 0; b < N / BATCH; b++) {
+        for (int j = 0; j < BATCH; j++) {
+            int i = b * BATCH + j;
+            snprintf(texts[j], sizeof texts[j],
+                     i % EVERY == 7 ? "第%d条 飞单 稀有词" : "第%d条 飞单", i);
+            e[j] = msg(i + 1, "wxid_a", NULL, texts[j]);
+            e[j].ts_us = T0 + (int64_t)((i * 7919) % N) * 1000000; /* not the arrival order */
+        }
+        OK(apply(f, dev, f->emp1, e, BATCH, NULL));
+    }
+    wp_message_filter flt;
+    wp_message_page p;
+    memset(&flt, 0, sizeof flt);
+    flt.tenant_id = f->tenant;
+    flt.q = "飞单"; /* every message: more than the index-driven plan takes */
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 50);
+    for (size_t i = 0; i < p.n; i++)
+        assert_int_equal(p.items[i].ts_us, T0 + (int64_t)(N - 1 - (int)i) * 1000000);
+    assert_true(p.next_cursor[0] != '\0');
+    wp_message_page_release(&p);
+    flt.q = "稀有词"; /* i = 7, 1007, 2007, 3007, 4007 */
+    OK(wp_store_messages_search(f->st, &p, &flt));
+    assert_int_equal(p.n, 5);
+    for (size_t i = 0; i < p.n; i++) {
+        if (i > 0)
+            assert_true(p.items[i].ts_us < p.items[i - 1].ts_us);
+        int k = (int)((p.items[i].ts_us - T0) / 1000000);
+        int found = 0;
+        for (int j = 7; j < N; j += EVERY)
+            found |= (j * 7919) % N == k;
+        assert_true(found);
+    }
+    assert_string_equal(p.next_cursor, "");
+    wp_message_page_release(&p);
+    if (f->kind != WP_STORE_SQLITE)
+        return;
+    assert_int_equal(tfx_raw1(f, "SELECT v FROM message_fts_config WHERE k = 'automerge'"), 16);
+    /* the shape src/store/ops_read.c uses for a rare query */
+    struct wp_stmt *s = NULL;
+    int fts_first = 0, by_rowid = 0, row = 0;
+    OK(wp_db_prepare(f->st, &s,
+                     "EXPLAIN QUERY PLAN SELECT m.id FROM message_fts CROSS JOIN messages m"
+                     " ON m.rid = message_fts.rowid WHERE message_fts MATCH ? AND m.tenant_id = ?"
+                     " AND m.text IS NOT NULL ORDER BY m.ts_us DESC, m.id DESC LIMIT ?"));
+    wp_db_bind_text(s, 1, "稀有 有词");
+    wp_db_bind_text(s, 2, f->tenant);
+    wp_db_bind_int64(s, 3, 100);
+    while (wp_db_step(s) == WP_DB_ROW) {
+        const char *d = wp_db_col_text(s, 3);
+        if (row++ == 0)
+            fts_first = strstr(d, "SCAN message_fts VIRTUAL TABLE") != NULL;
+        by_rowid |= strstr(d, "SEARCH m USING INTEGER PRIMARY KEY") != NULL;
+    }
+    wp_db_done(s);
+    assert_true(fts_first);
+    assert_true(by_rowid);
+}
+
 /* --- customers
  * ---------------------------------------------------------------------------------------- */
 
@@ -957,6 +1029,7 @@ static const struct CMUnitTest suite[] = {
     T(test_archive__alerts),
     T(test_archive__search),
     T(test_archive__search_pagination),
+    T(test_archive__search_plans),
     T(test_archive__customers_list),
     T(test_archive__policy),
     T(test_archive__media),
