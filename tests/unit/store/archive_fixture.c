@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Test fixtures for the archive and ingest tests (see archive_fixture.h). */
 #include "archive_fixture.h"
+#include "pg_util.h"
 
 #include <ftw.h>
 #include <libpq-fe.h>
@@ -24,63 +25,6 @@ static struct {
     int n;
 } tb;
 
-static char *pg_conninfo(const char *url, const char *dbname, const char *options)
-{
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(url, &err);
-    if (!opts)
-        fail_msg("cannot parse WORKPHONE_TEST_PG_URL: %s", err ? err : "out of memory");
-    wp_buf b;
-    wp_buf_init(&b, 8192);
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        const char *v = o->val;
-        if (strcmp(o->keyword, "dbname") == 0)
-            v = dbname;
-        if (!v)
-            continue;
-        assert_int_equal(wp_buf_addf(&b, "%s%s='", b.len ? " " : "", o->keyword), 0);
-        for (const char *p = v; *p; p++) {
-            if (*p == '\'' || *p == '\\')
-                assert_int_equal(wp_buf_addc(&b, '\\'), 0);
-            assert_int_equal(wp_buf_addc(&b, *p), 0);
-        }
-        if (options && strcmp(o->keyword, "options") == 0) {
-            assert_int_equal(wp_buf_addf(&b, " %s", options), 0);
-            options = NULL;
-        }
-        assert_int_equal(wp_buf_addc(&b, '\''), 0);
-    }
-    if (options)
-        assert_int_equal(wp_buf_addf(&b, " options='%s'", options), 0);
-    PQconninfoFree(opts);
-    return wp_buf_detach(&b, NULL);
-}
-
-static void quiet(void *arg, const char *message)
-{
-}
-
-static PGconn *pg_connect(const char *conninfo)
-{
-    PGconn *c = PQconnectdb(conninfo);
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("cannot connect to postgresql: %s", PQerrorMessage(c));
-    PQsetNoticeProcessor(c, quiet, NULL);
-    return c;
-}
-
-static void pg_run(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 /* The run's temp dir: SQLite files, and media on both backends. */
 static int make_root(void)
@@ -99,7 +43,7 @@ static int setup_sqlite(void **state)
 
 static int teardown_sqlite(void **state)
 {
-    return nftw(tb.root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return test_rm_tree(tb.root);
 }
 
 static int setup_pg(void **state)
@@ -110,20 +54,20 @@ static int setup_pg(void **state)
     tb.url = getenv("WORKPHONE_TEST_PG_URL");
     wp_id_new(id);
     snprintf(tb.dbname, sizeof tb.dbname, "wp_test_%s", id);
-    PGconn *c = pg_connect(tb.url);
+    PGconn *c = test_pg_connect(tb.url);
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", tb.dbname);
-    pg_run(c, sql);
+    test_pg_run(c, sql);
     PQfinish(c);
-    tb.db_conninfo = pg_conninfo(tb.url, tb.dbname, NULL);
+    tb.db_conninfo = test_pg_conninfo(tb.url, tb.dbname, NULL);
     return make_root(); /* media still live in a data dir on PostgreSQL */
 }
 
 static int teardown_pg(void **state)
 {
     char sql[128];
-    PGconn *c = pg_connect(tb.url);
+    PGconn *c = test_pg_connect(tb.url);
     snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", tb.dbname);
-    pg_run(c, sql);
+    test_pg_run(c, sql);
     PQfinish(c);
     free(tb.db_conninfo);
     return teardown_sqlite(state);
@@ -138,11 +82,11 @@ void tfx_location(struct tfx *f)
     if (tb.kind == WP_STORE_PG) {
         char sql[64], opt[64];
         snprintf(sql, sizeof sql, "CREATE SCHEMA t%d", n);
-        PGconn *c = pg_connect(tb.db_conninfo);
-        pg_run(c, sql);
+        PGconn *c = test_pg_connect(tb.db_conninfo);
+        test_pg_run(c, sql);
         PQfinish(c);
         snprintf(opt, sizeof opt, "-c search_path=t%d", n);
-        f->url = pg_conninfo(tb.url, tb.dbname, opt);
+        f->url = test_pg_conninfo(tb.url, tb.dbname, opt);
     }
 }
 
@@ -199,7 +143,7 @@ int64_t tfx_raw(struct tfx *f, const char *sqlite_sql, const char *pg_sql)
         sqlite3_finalize(s);
         sqlite3_close(db);
     } else {
-        PGconn *c = pg_connect(f->url);
+        PGconn *c = test_pg_connect(f->url);
         PGresult *r = PQexec(c, pg_sql);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
             v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

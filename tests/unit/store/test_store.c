@@ -26,6 +26,8 @@
 #include "util/error.h"
 #include "util/id.h"
 
+#include "pg_util.h"
+
 #define OK(expr)                                                                                   \
     do {                                                                                           \
         int rc_ = (expr);                                                                          \
@@ -53,66 +55,6 @@ struct fx {
 
 /* --- PostgreSQL plumbing --------------------------------------------------------------- */
 
-/* A conninfo string equal to url but for dbname (and extra options, when non-NULL). */
-static char *pg_conninfo(const char *url, const char *dbname, const char *options)
-{
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(url, &err);
-    if (!opts)
-        fail_msg("cannot parse WORKPHONE_TEST_PG_URL: %s", err ? err : "out of memory");
-    wp_buf b;
-    wp_buf_init(&b, 8192);
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        const char *v = o->val;
-        if (strcmp(o->keyword, "dbname") == 0)
-            v = dbname;
-        if (!v)
-            continue;
-        assert_int_equal(wp_buf_addf(&b, "%s%s='", b.len ? " " : "", o->keyword), 0);
-        for (const char *p = v; *p; p++) {
-            if (*p == '\'' || *p == '\\')
-                assert_int_equal(wp_buf_addc(&b, '\\'), 0);
-            assert_int_equal(wp_buf_addc(&b, *p), 0);
-        }
-        if (options && strcmp(o->keyword, "options") == 0) {
-            assert_int_equal(wp_buf_addf(&b, " %s", options), 0);
-            options = NULL;
-        }
-        assert_int_equal(wp_buf_addc(&b, '\''), 0);
-    }
-    if (options)
-        assert_int_equal(wp_buf_addf(&b, " options='%s'", options), 0);
-    PQconninfoFree(opts);
-    return wp_buf_detach(&b, NULL);
-}
-
-static void quiet(void *arg, const char *message)
-{
-}
-
-static PGconn *pg_connect(const char *conninfo)
-{
-    PGconn *c = PQconnectdb(conninfo);
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("cannot connect to postgresql: %s", PQerrorMessage(c));
-    PQsetNoticeProcessor(c, quiet, NULL);
-    return c;
-}
-
-static void pg_run(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-}
-
-/* --- fixtures ---------------------------------------------------------------------------- */
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 static int group_setup_sqlite(void **state)
 {
@@ -129,7 +71,7 @@ static int group_setup_sqlite(void **state)
 
 static int group_teardown_sqlite(void **state)
 {
-    return nftw(backend.root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return test_rm_tree(backend.root);
 }
 
 static int group_setup_pg(void **state)
@@ -140,20 +82,20 @@ static int group_setup_pg(void **state)
     backend.url = getenv("WORKPHONE_TEST_PG_URL");
     wp_id_new(id);
     snprintf(backend.dbname, sizeof backend.dbname, "wp_test_%s", id);
-    PGconn *c = pg_connect(backend.url);
+    PGconn *c = test_pg_connect(backend.url);
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", backend.dbname);
-    pg_run(c, sql);
+    test_pg_run(c, sql);
     PQfinish(c);
-    backend.db_conninfo = pg_conninfo(backend.url, backend.dbname, NULL);
+    backend.db_conninfo = test_pg_conninfo(backend.url, backend.dbname, NULL);
     return 0;
 }
 
 static int group_teardown_pg(void **state)
 {
     char sql[128];
-    PGconn *c = pg_connect(backend.url);
+    PGconn *c = test_pg_connect(backend.url);
     snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", backend.dbname);
-    pg_run(c, sql);
+    test_pg_run(c, sql);
     PQfinish(c);
     free(backend.db_conninfo);
     return 0;
@@ -176,11 +118,11 @@ static int setup_empty(void **state)
     } else {
         char sql[64], opt[64];
         snprintf(sql, sizeof sql, "CREATE SCHEMA t%d", n);
-        PGconn *c = pg_connect(backend.db_conninfo);
-        pg_run(c, sql);
+        PGconn *c = test_pg_connect(backend.db_conninfo);
+        test_pg_run(c, sql);
         PQfinish(c);
         snprintf(opt, sizeof opt, "-c search_path=t%d", n);
-        f->url = pg_conninfo(backend.url, backend.dbname, opt);
+        f->url = test_pg_conninfo(backend.url, backend.dbname, opt);
     }
     *state = f;
     return 0;
@@ -235,7 +177,7 @@ static int64_t raw(struct fx *f, const char *sqlite_sql, const char *pg_sql)
         sqlite3_finalize(s);
         sqlite3_close(db);
     } else {
-        PGconn *c = pg_connect(f->url);
+        PGconn *c = test_pg_connect(f->url);
         PGresult *r = PQexec(c, pg_sql);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
             v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -472,10 +414,10 @@ static void test_store__subtree_query_uses_index(void **state)
                              " table_schema = current_schema() AND table_name = 'org_units'"
                              " AND column_name = 'path' AND collation_name = 'C'"),
                      1);
-    PGconn *c = pg_connect(f->url);
-    pg_run(c, "SET plan_cache_mode = force_generic_plan");
-    pg_run(c, "SET enable_seqscan = off");
-    pg_run(c, "PREPARE q (text, text, text) AS SELECT id FROM org_units WHERE tenant_id = $1"
+    PGconn *c = test_pg_connect(f->url);
+    test_pg_run(c, "SET plan_cache_mode = force_generic_plan");
+    test_pg_run(c, "SET enable_seqscan = off");
+    test_pg_run(c, "PREPARE q (text, text, text) AS SELECT id FROM org_units WHERE tenant_id = $1"
               " AND path >= $2 AND path < $3 ORDER BY path");
     PGresult *r = PQexec(c, "EXPLAIN EXECUTE q('t', '/a/', '/a0')");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
