@@ -16,6 +16,7 @@ typedef struct wp_app {
     const char *db_url;            /* NULL: the SQLite file in data_dir */
     enum wp_store_backend backend; /* the store the server opened at start */
     wp_ingest *ingest; /* device protocol and the store pool; NULL: only public routes answer */
+    unsigned char audit_key[WP_AUDIT_KEY_LEN]; /* keys/audit.key of data_dir */
 } wp_app;
 
 /* The ingest series of /metrics (src/api/metrics.c), for wp_http_options.metrics. */
@@ -62,7 +63,9 @@ typedef struct api_scope {
     int all;                 /* admin and auditor: the whole tenant */
     const char *org_path;    /* manager: employees of this org subtree (materialized path) */
     const char *employee_id; /* sales: its own customers and messages */
-    int see_phone;           /* unmasked phone numbers */
+    const char *unit_id;     /* the caller's own org unit ("" for API keys) */
+    int see_phone;           /* unmasked phone numbers and other personal data */
+    int may_unmask;          /* may unmask one record at a time (audited) */
 } api_scope;
 
 /* Fill *out for the caller of ctx (strings in ctx->arena).
@@ -72,6 +75,28 @@ int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out);
 /* 0 when the customer is in the scope, else WP_ENOTFOUND named like a missing one. */
 int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
                               const wp_customer *c);
+
+/* 0 when the employee is in the scope (admin/auditor: all; manager: its unit's subtree; sales:
+ * itself), else WP_ENOTFOUND named like a missing one. */
+int api_scope_allows_employee(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                              const wp_employee *e);
+
+/* 0 when the org unit is in the scope (manager: its subtree; sales: its own unit), else
+ * WP_ENOTFOUND named like a missing one. */
+int api_scope_allows_org_unit(const api_scope *scope, const wp_org_unit *u);
+
+/* --- the audit log (src/api/audit.c) -------------------------------------------------------- */
+
+/* Append an audit row for the caller of ctx (actor "employee:<id>", "apikey:<id>" or
+ * "device:<id>"; client its address), inside st's transaction when one is open, so the row
+ * commits with the change it records. target may be NULL; details (borrowed, may be NULL) is
+ * a JSON object. @return 0 or a WP_E* (the caller fails the request: no unaudited write). */
+int api_audit(wp_http_ctx *ctx, wp_store *st, const char *action, const char *target,
+              const json_t *details);
+
+/* The same for a request without an authenticated caller (a login): actor given. */
+int api_audit_as(wp_http_ctx *ctx, wp_store *st, const char *tenant_id, const char *actor,
+                 const char *action, const char *target, const json_t *details);
 
 /* --- shared helpers (src/api/common.c) ---------------------------------------------------- */
 
@@ -141,5 +166,38 @@ int api_lexicon_get(wp_http_ctx *ctx);
 int api_lexicon_put(wp_http_ctx *ctx);
 int api_settings_get(wp_http_ctx *ctx);
 int api_settings_put(wp_http_ctx *ctx);
+
+/* org.c: the org tree (CONTRACT §5) */
+int api_org_units_list(wp_http_ctx *ctx);
+int api_org_units_create(wp_http_ctx *ctx);
+int api_org_units_get(wp_http_ctx *ctx);
+int api_org_units_update(wp_http_ctx *ctx); /* rename, move */
+int api_org_units_delete(wp_http_ctx *ctx);
+
+/* employees.c: employees and their accounts (CONTRACT §5) */
+int api_employees_list(wp_http_ctx *ctx);
+int api_employees_create(wp_http_ctx *ctx);
+int api_employees_get(wp_http_ctx *ctx);
+int api_employees_update(wp_http_ctx *ctx); /* name, unit, role, active */
+int api_employees_password_reset(wp_http_ctx *ctx);
+
+/* audit.c: GET /api/v1/audit, GET /api/v1/audit/verify */
+int api_audit_list(wp_http_ctx *ctx);
+int api_audit_verify(wp_http_ctx *ctx);
+
+/* keys.c: API keys for integrations */
+int api_keys_list(wp_http_ctx *ctx);
+int api_keys_create(wp_http_ctx *ctx);
+int api_keys_revoke(wp_http_ctx *ctx);
+
+/* roles.c: what each role may see of personal data */
+int api_roles_get(wp_http_ctx *ctx);
+int api_roles_put(wp_http_ctx *ctx);
+
+/* customers.c: POST /api/v1/customers/{id}/unmask (audited) */
+int api_customers_unmask(wp_http_ctx *ctx);
+
+/* auth.c: POST /api/v1/auth/password (change one's own) */
+int api_auth_password(wp_http_ctx *ctx);
 
 #endif

@@ -261,3 +261,8 @@ int api_auth_session(wp_http_ctx *ctx)
                                         "expires_at", api_jtime(c->session_expires_us),
                                         "via_cookie", c->via_cookie));
 }
+
+int api_auth_password(wp_http_ctx *ctx)
+{
+    return wp_http_reply_fail(ctx, 501, "not_implemented", NULL, "not implemented yet");
+}

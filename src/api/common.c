@@ -142,6 +142,7 @@ int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out)
     if (!c || c->kind != API_CALLER_EMPLOYEE)
         return wp_error_set(WP_EAUTH, "authentication is required");
     const wp_employee *e = &c->employee;
+    out->unit_id = e->org_unit_id;
     switch (e->role) {
     case WP_ROLE_ADMIN:
         out->all = 1;
@@ -191,4 +192,35 @@ int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *s
         }
     }
     return wp_error_set(WP_ENOTFOUND, "customer '%s' not found", c->id);
+}
+
+int api_scope_allows_employee(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                              const wp_employee *e)
+{
+    (void)ctx;
+    if (scope->all)
+        return 0;
+    if (scope->employee_id) {
+        if (!strcmp(e->id, scope->employee_id))
+            return 0;
+    } else if (scope->org_path) {
+        wp_org_unit u;
+        int err = wp_store_org_unit_get(st, &u, e->tenant_id, e->org_unit_id);
+        if (err < 0 && err != WP_ENOTFOUND)
+            return err;
+        if (err == 0 && !strncmp(u.path, scope->org_path, strlen(scope->org_path)))
+            return 0;
+    }
+    return wp_error_set(WP_ENOTFOUND, "employee '%s' not found", e->id);
+}
+
+int api_scope_allows_org_unit(const api_scope *scope, const wp_org_unit *u)
+{
+    if (scope->all)
+        return 0;
+    if (scope->org_path && !strncmp(u->path, scope->org_path, strlen(scope->org_path)))
+        return 0;
+    if (scope->employee_id && scope->unit_id && !strcmp(u->id, scope->unit_id))
+        return 0;
+    return wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", u->id);
 }

@@ -138,3 +138,8 @@ out:
     api_store_release(ctx, st);
     return err;
 }
+
+int api_customers_unmask(wp_http_ctx *ctx)
+{
+    return wp_http_reply_fail(ctx, 501, "not_implemented", NULL, "not implemented yet");
+}

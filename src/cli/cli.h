@@ -14,6 +14,8 @@ enum { WP_EXIT_OK = 0, WP_EXIT_FAIL = 1, WP_EXIT_USAGE = 2 };
 /* A command gets argv from its own name on (argv[0] = "init"). Returns an exit code. */
 typedef int (*wp_cmd_fn)(int argc, char **argv);
 
+int cmd_agent(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_scan(int argc, char **argv);

@@ -17,6 +17,8 @@ static const struct cmd {
     {"init", cmd_init, "create a store, a tenant and its admin account"},
     {"serve", cmd_serve, "run the server (API, console, background jobs)"},
     {"demo", cmd_demo, "create a demo company and serve it"},
+    {"agent", cmd_agent, "the device agent: enroll, send events, sync, check (for tests and ops)"},
+    {"audit", cmd_audit, "verify the audit log's hash chain"},
     {"scan", cmd_scan, "scan lines of text against a lexicon, one JSON verdict per line"},
     {"version", cmd_version, "print the version"},
 };

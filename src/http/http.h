@@ -28,10 +28,11 @@ enum wp_http_right {
     WP_RIGHT_WRITE,      /* ... and change things within its scope */
     WP_RIGHT_ADMIN,      /* tenant administrators */
     WP_RIGHT_SESSION,    /* any logged-in console user, whatever its role: its own session */
+    WP_RIGHT_AUDIT,      /* who reads the audit log: admins and auditors */
 };
-#define WP_RIGHT_COUNT 7
+#define WP_RIGHT_COUNT 8
 
-/* "public", "metrics", "device", "read", "write", "admin", "session"; "?" for anything else. */
+/* "public", "metrics", "device", "read", "write", "admin", "session", "audit"; "?" else. */
 const char *wp_http_right_name(enum wp_http_right r);
 
 enum wp_http_route_flags {

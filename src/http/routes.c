@@ -18,6 +18,7 @@ static const wp_http_route routes[] = {
     {"POST", "/api/v1/auth/login", api_auth_login, WP_RIGHT_PUBLIC, 0},
     {"POST", "/api/v1/auth/logout", api_auth_logout, WP_RIGHT_SESSION, 0},
     {"GET", "/api/v1/auth/session", api_auth_session, WP_RIGHT_SESSION, 0},
+    {"POST", "/api/v1/auth/password", api_auth_password, WP_RIGHT_SESSION, 0},
 
     /* the device protocol, CONTRACT §4 (src/api/device.c) */
     {"POST", "/api/v1/device/enroll", api_device_enroll, WP_RIGHT_PUBLIC, 0},
@@ -28,6 +29,16 @@ static const wp_http_route routes[] = {
      WP_ROUTE_STREAM_BODY},
 
     /* the console, CONTRACT §5 */
+    {"GET", "/api/v1/org-units", api_org_units_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/org-units", api_org_units_create, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/org-units/{id}", api_org_units_get, WP_RIGHT_READ, 0},
+    {"PATCH", "/api/v1/org-units/{id}", api_org_units_update, WP_RIGHT_ADMIN, 0},
+    {"DELETE", "/api/v1/org-units/{id}", api_org_units_delete, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/employees", api_employees_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/employees", api_employees_create, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/employees/{id}", api_employees_get, WP_RIGHT_READ, 0},
+    {"PATCH", "/api/v1/employees/{id}", api_employees_update, WP_RIGHT_ADMIN, 0},
+    {"PUT", "/api/v1/employees/{id}/password", api_employees_password_reset, WP_RIGHT_ADMIN, 0},
     {"POST", "/api/v1/employees/{id}/enrollment-codes", api_enrollment_codes_create,
      WP_RIGHT_ADMIN, 0},
     {"GET", "/api/v1/devices", api_devices_list, WP_RIGHT_READ, 0},
@@ -36,10 +47,18 @@ static const wp_http_route routes[] = {
     {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_WRITE, 0},
     {"GET", "/api/v1/customers", api_customers_list, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/customers/{id}", api_customers_get, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/customers/{id}/unmask", api_customers_unmask, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/lexicon", api_lexicon_get, WP_RIGHT_READ, 0},
     {"PUT", "/api/v1/lexicon", api_lexicon_put, WP_RIGHT_ADMIN, WP_ROUTE_RAW_BODY},
     {"GET", "/api/v1/settings", api_settings_get, WP_RIGHT_READ, 0},
     {"PUT", "/api/v1/settings", api_settings_put, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/roles", api_roles_get, WP_RIGHT_READ, 0},
+    {"PUT", "/api/v1/roles/{role}", api_roles_put, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/api-keys", api_keys_list, WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/api-keys", api_keys_create, WP_RIGHT_ADMIN, 0},
+    {"DELETE", "/api/v1/api-keys/{id}", api_keys_revoke, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/audit", api_audit_list, WP_RIGHT_AUDIT, 0},
+    {"GET", "/api/v1/audit/verify", api_audit_verify, WP_RIGHT_AUDIT, 0},
 };
 
 const wp_http_route *wp_http_routes(size_t *n)
@@ -58,6 +77,7 @@ const char *wp_http_right_name(enum wp_http_right r)
     case WP_RIGHT_WRITE: return "write";
     case WP_RIGHT_ADMIN: return "admin";
     case WP_RIGHT_SESSION: return "session";
+    case WP_RIGHT_AUDIT: return "audit";
     }
     return "?";
 }

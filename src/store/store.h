@@ -470,4 +470,77 @@ int wp_store_sessions_revoke_employee(wp_store *st, int64_t *n, const char *tena
  * @return 0; WP_ENOTFOUND (no tenant); WP_EINVAL "tenant is required" (more than one) */
 int wp_store_tenant_sole(wp_store *st, char out[WP_ID_LEN + 1]);
 
+/* ===== audit log (migration 0006; ops_audit.c, audit_key.c) ============================
+ * One row per write, login (and failed login), unmasking and export, never updated or
+ * deleted by workphone. Each tenant's rows form a chain: row n carries seq n and the keyed
+ * BLAKE2b of a canonical encoding of its fields and of row n-1's hash, so editing, removing
+ * or inserting a row breaks the chain at that row. The key lives in the data dir
+ * (keys/audit.key), not in the database: whoever can write the database alone cannot forge a
+ * chain. */
+
+#define WP_AUDIT_KEY_LEN 32
+#define WP_AUDIT_HASH_HEX 64
+
+/* Read <data_dir>/keys/audit.key, creating it (0600, random) when create is set and it is
+ * missing. @return 0; WP_ENOTFOUND (missing and !create); WP_EIO */
+int wp_audit_key_load(unsigned char key[WP_AUDIT_KEY_LEN], const char *data_dir, int create);
+
+typedef struct wp_audit_entry {
+    const char *tenant_id;
+    int64_t ts_us;
+    const char *actor;   /* "employee:<id>", "apikey:<id>", "device:<id>", "system" */
+    const char *action;  /* dotted verb: "auth.login", "auth.login_failed", "employee.create",
+                          * "customer.unmask", "lexicon.put", ... */
+    const char *target;  /* "employee:<id>", "customer:<id>", ...; NULL or "" when none */
+    const char *details; /* a JSON object as text; NULL for {} */
+    const char *client;  /* the caller's address; NULL when none */
+} wp_audit_entry;
+
+/* Append one row to the tenant's chain, inside the caller's transaction when there is one (so
+ * the row and the change it records commit together). out_id (may be NULL) gets its id.
+ * @return 0; WP_EINVAL (a field too long, details not a JSON object); WP_EIO */
+int wp_store_audit_append(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
+                          const wp_audit_entry *e, char out_id[WP_ID_LEN + 1]);
+
+typedef struct wp_audit_row {
+    char id[WP_ID_LEN + 1];
+    int64_t seq, ts_us;
+    const char *actor, *action, *target, *details, *client; /* owned by the page */
+    char prev_hash[WP_AUDIT_HASH_HEX + 1], hash[WP_AUDIT_HASH_HEX + 1];
+} wp_audit_row;
+
+typedef struct wp_audit_filter {
+    const char *tenant_id;
+    const char *actor, *action, *target; /* NULL: any; action "auth." matches a prefix */
+    int64_t from_us, to_us;
+    const char *cursor;
+    unsigned limit;
+} wp_audit_filter;
+
+typedef struct wp_audit_page {
+    wp_audit_row *items;
+    size_t n;
+    char next_cursor[WP_ARCHIVE_CURSOR_MAX];
+    void *mem;
+} wp_audit_page;
+
+/* Rows, newest first. Release with wp_audit_page_release(). */
+int wp_store_audit_list(wp_store *st, wp_audit_page *out, const wp_audit_filter *f);
+void wp_audit_page_release(wp_audit_page *p);
+
+typedef struct wp_audit_verdict {
+    int ok;            /* 1: every chain intact */
+    int64_t rows;      /* rows checked */
+    char tenant_id[WP_ID_LEN + 1]; /* when !ok: the chain that broke */
+    int64_t bad_seq;   /* ... the first row that does not fit (for a removed row: the row after
+                        * the gap) */
+    char bad_id[WP_ID_LEN + 1];    /* "" when that row is gone */
+    char why[160];     /* "row altered", "row 41 removed", "row inserted", ... */
+} wp_audit_verdict;
+
+/* Walk the chain of one tenant (or of every tenant when tenant_id is NULL) from its first row.
+ * @return 0 with *out filled (a broken chain is not an error); WP_EIO */
+int wp_store_audit_verify(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
+                          const char *tenant_id, wp_audit_verdict *out);
+
 #endif
