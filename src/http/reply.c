@@ -25,6 +25,9 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
     case WP_EEXISTS:
         *status = 409, *code = "already_exists";
         return;
+    case WP_EBUSY:
+        *status = 409, *code = "conflict";
+        return;
     case WP_ELIMIT:
         /* a count or size rule of the domain (batch length, tree depth, text length); the
          * transport's own body limit answers 413 before any handler runs */

@@ -38,6 +38,7 @@ const char *wp_error_name(int code)
     case WP_ENOMEM: return "no_memory";
     case WP_EIO: return "io_error";
     case WP_ESCHEMA: return "schema_too_new";
+    case WP_EBUSY: return "busy";
     }
     return "error";
 }

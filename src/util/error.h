@@ -13,6 +13,7 @@ enum wp_error_code {
     WP_ENOMEM = -6,
     WP_EIO = -7,       /* file system, network or database failure */
     WP_ESCHEMA = -8,   /* the store's schema is newer than this binary */
+    WP_EBUSY = -9,     /* in use or in the wrong state: a unit with people, a locked account */
 };
 
 /* Set the calling thread's last error message (printf-style, one lowercase line, no period)
