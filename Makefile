@@ -1,5 +1,5 @@
-# Thin wrapper around Meson so the README's commands stay short.
-.PHONY: all build demo test clean
+# Thin wrapper around Meson (and npm for the web console) so the README's commands stay short.
+.PHONY: all build web demo test clean
 
 all: build
 
@@ -8,11 +8,18 @@ build:
 	@[ -f build/build.ninja ] || meson setup build >/dev/null
 	@ninja -C build
 
-demo: build
+# The web console (web/): npm ci from the committed lockfile (again only when the lockfile
+# changed), then vite build into web/dist, which `workphone serve` serves at /.
+web:
+	@scripts/install-deps
+	@command -v npm >/dev/null || { echo "make web: Node.js 20.19+ and npm are needed" >&2; exit 1; }
+	@cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run --silent build
+
+demo: build web
 	./build/src/cli/workphone demo --data demo-data
 
 test:
 	@scripts/test
 
 clean:
-	rm -rf build build-asan build-fuzz build-bench
+	rm -rf build build-asan build-fuzz build-bench web/dist

@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "util/error.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define KIND_MAX 32 /* bytes of a kind filter: the store's WP_ARCHIVE_WORD_MAX */
@@ -114,9 +115,27 @@ int api_alerts_update(wp_http_ctx *ctx)
         return err;
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    /* writers are admins for now, who see every alert; a scoped writer will need the alert's
-     * owner checked here, answering 404 outside its scope */
-    err = wp_store_alert_set_status(st, c->tenant_id, id, status);
+    /* an alert outside the caller's scope does not exist for it */
+    api_scope scope;
+    wp_employee emp;
+    char emp_id[WP_ID_LEN + 1];
+    if ((err = api_scope_for(ctx, st, &scope)) == 0 &&
+        (err = wp_store_alert_employee(st, emp_id, c->tenant_id, id)) == 0 &&
+        (err = wp_store_employee_get(st, &emp, c->tenant_id, emp_id)) == 0 &&
+        (err = api_scope_allows_employee(ctx, st, &scope, &emp)) == WP_ENOTFOUND)
+        err = wp_error_set(WP_ENOTFOUND, "alert '%s' not found", id);
+    /* the change and its audit row commit together */
+    if (err == 0 && (err = wp_store_begin(st)) == 0) {
+        char target[16 + WP_ID_LEN];
+        snprintf(target, sizeof target, "alert:%s", id);
+        json_t *details = json_pack("{s:s}", "status", wp_alert_status_name(status));
+        if ((err = wp_store_alert_set_status(st, c->tenant_id, id, status)) == 0 &&
+            (err = api_audit(ctx, st, "alert.update", target, details)) == 0)
+            err = wp_store_commit(st);
+        else
+            wp_store_rollback(st);
+        json_decref(details);
+    }
     api_store_release(ctx, st);
     if (err < 0)
         return err;

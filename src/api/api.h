@@ -28,7 +28,15 @@ int api_metrics(void *app, wp_buf *out);
 #define API_SESSION_TTL_S (12 * 3600)
 #define API_CSRF_HEADER "X-CSRF-Token"
 
-enum api_caller_kind { API_CALLER_DEVICE = 1, API_CALLER_EMPLOYEE };
+/* Failed logins: past USER_MAX for one account or CLIENT_MAX from one address within the
+ * window, logins are refused with 429 until the oldest of them leaves the window. */
+#define API_LOGIN_WINDOW_S (15 * 60)
+#define API_LOGIN_USER_MAX 5
+#define API_LOGIN_CLIENT_MAX 30
+
+#define API_KEY_PREFIX "wpk_"
+
+enum api_caller_kind { API_CALLER_DEVICE = 1, API_CALLER_EMPLOYEE, API_CALLER_KEY };
 
 /* The authenticated caller of a request, made by api_authorize() in the request's arena. */
 typedef struct api_caller {
@@ -36,6 +44,7 @@ typedef struct api_caller {
     const char *tenant_id; /* points into device or employee */
     wp_device device;      /* API_CALLER_DEVICE */
     wp_employee employee;  /* API_CALLER_EMPLOYEE */
+    wp_api_key key;        /* API_CALLER_KEY */
     char session_hash[65]; /* API_CALLER_EMPLOYEE: the SHA-256 of its session token */
     char csrf_token[65];   /* ... and the CSRF token that goes with it */
     int64_t session_expires_us;
@@ -43,13 +52,17 @@ typedef struct api_caller {
 } api_caller;
 
 /* The wp_http_options.authorize hook: the one place where a route's right is checked.
- * device: a device token (wp_ingest_device_auth); read/write/admin/session: a session token as
- * `Authorization: Bearer wps_...` or the wp_session cookie, then the role's rights (admin:
- * everything; auditor: read; manager and sales: their own session only, until scopes land);
+ * device: a device token (wp_ingest_device_auth); the others: a session token as
+ * `Authorization: Bearer wps_...` or the wp_session cookie, or an API key as `Authorization:
+ * Bearer wpk_...`, then the role's rights (api_role_allows);
  * a cookie-authenticated request other than GET/HEAD must carry X-CSRF-Token (the csrf_token of
  * the login reply). No or bad credentials: WP_EAUTH (401). Known caller without the right, or
  * a missing CSRF token: replies 403 itself. On success ctx->auth is an api_caller. */
 int api_authorize(wp_http_ctx *ctx);
+
+/* Whether a role has a right: session (employees only, not API keys), read (every role),
+ * write (admin, manager, sales: within their scope), audit (admin, auditor), admin (admin). */
+int api_role_allows(enum wp_role role, enum wp_http_right right);
 
 /* The caller of a request that passed api_authorize(); NULL on public routes. Borrowed. */
 const api_caller *api_caller_of(const wp_http_ctx *ctx);
@@ -123,6 +136,22 @@ json_t *api_jtime(int64_t us);
 
 /* Reply 200 {"items": items, "next_cursor": cursor or null}. Takes ownership of items. */
 int api_reply_page(wp_http_ctx *ctx, json_t *items, const char *next_cursor);
+
+/* Text as people without the right to see personal data get it: every mobile number, ID
+ * card, bank card and e-mail address found by the scan engine's detectors replaced by one '*'
+ * per character. *out is text itself when nothing was found, else a copy in ctx->arena. */
+int api_mask_pii(wp_http_ctx *ctx, const char **out, size_t *out_len, const char *text,
+                 size_t len);
+
+/* WP_EINVAL naming the first member of body that is not in allowed (NULL-terminated). */
+int api_body_check_fields(json_t *body, const char *const *allowed);
+
+/* A store error about a value of the body (a unit that does not exist, a bad name) becomes a
+ * bad request naming its field; other errors pass through. */
+int api_field_error(int err, const char *field);
+
+/* body[field] as a string; absent: *out NULL, or WP_EINVAL when required. */
+int api_body_str(json_t *body, const char *field, int required, const char **out);
 
 /* A phone number as people without the right to see it get it: 138****8000. */
 void api_mask_phone(char *out, size_t cap, const char *phone);
@@ -199,5 +228,36 @@ int api_customers_unmask(wp_http_ctx *ctx);
 
 /* auth.c: POST /api/v1/auth/password (change one's own) */
 int api_auth_password(wp_http_ctx *ctx);
+
+/* --- customer asset protection (issue 7) ---------------------------------------------------- */
+
+/* pool.c: the public pool, and CRM pieces shared by the customer handlers */
+int api_pool_list(wp_http_ctx *ctx);
+int api_pool_claim(wp_http_ctx *ctx);
+int api_pool_assign(wp_http_ctx *ctx);
+int api_pool_settings_get(wp_http_ctx *ctx);
+int api_pool_settings_put(wp_http_ctx *ctx);
+int api_customers_release(wp_http_ctx *ctx); /* POST /api/v1/customers/{id}/release */
+/* The caller as a CRM actor; buf (64 bytes) holds the actor string. */
+void api_crm_actor(const wp_http_ctx *ctx, wp_crm_actor *out, char buf[64]);
+/* A customer with its CRM fields as JSON (owner null in the pool), phone masked by scope. */
+json_t *api_crm_customer_json(const wp_customer_crm *c, const api_scope *scope);
+/* WP_EINVAL "unknown field 'x'" unless every key of body is in allowed (NULL-terminated). */
+int api_crm_check_fields(json_t *body, const char *const *allowed);
+/* body[field] as a string (borrowed) or NULL when absent or null; WP_EINVAL naming it. */
+int api_crm_body_str(json_t *body, const char *field, int required, const char **out);
+int api_crm_is_id(const char *s); /* 1 when s has the shape of an id */
+
+/* handovers.c: POST/GET /api/v1/handovers, GET /api/v1/handovers/{id} (?format=csv) */
+int api_handovers_create(wp_http_ctx *ctx);
+int api_handovers_list(wp_http_ctx *ctx);
+int api_handovers_get(wp_http_ctx *ctx);
+
+/* timeline.c: GET /api/v1/customers/{id}/timeline */
+int api_customers_timeline(wp_http_ctx *ctx);
+
+/* customers.c: PATCH /api/v1/customers/{id}, POST /api/v1/customers/{id}/follow-ups */
+int api_customers_update(wp_http_ctx *ctx);
+int api_customers_follow_up(wp_http_ctx *ctx);
 
 #endif

@@ -1,28 +1,164 @@
 /* SPDX-License-Identifier: MIT */
-/* The audit log: list and verify (placeholder). */
+/* The audit log: the rows handlers append (api_audit), and GET /api/v1/audit[/verify]. */
 #include "api/api.h"
+#include "util/error.h"
 
-int api_audit_list(wp_http_ctx *ctx)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACTOR_MAX 64 /* "employee:" + an id, with room */
+
+static const unsigned char *key_of(wp_http_ctx *ctx)
 {
-    return wp_http_reply_fail(ctx, 501, "not_implemented", NULL, "not implemented yet");
+    const wp_app *app = ctx->app;
+    return app ? app->audit_key : NULL;
 }
 
-int api_audit_verify(wp_http_ctx *ctx)
+/* "employee:<id>", "apikey:<id>", "device:<id>": who the audit log says did it. */
+static int actor_of(const api_caller *c, char out[ACTOR_MAX])
 {
-    return wp_http_reply_fail(ctx, 501, "not_implemented", NULL, "not implemented yet");
-}
-
-int api_audit(wp_http_ctx *ctx, wp_store *st, const char *action, const char *target,
-              const json_t *details)
-{
-    (void)ctx, (void)st, (void)action, (void)target, (void)details;
-    return 0;
+    switch (c->kind) {
+    case API_CALLER_EMPLOYEE:
+        snprintf(out, ACTOR_MAX, "employee:%s", c->employee.id);
+        return 0;
+    case API_CALLER_DEVICE:
+        snprintf(out, ACTOR_MAX, "device:%s", c->device.id);
+        return 0;
+    case API_CALLER_KEY:
+        snprintf(out, ACTOR_MAX, "apikey:%s", c->key.id);
+        return 0;
+    }
+    return wp_error_set(WP_EAUTH, "unknown caller");
 }
 
 int api_audit_as(wp_http_ctx *ctx, wp_store *st, const char *tenant_id, const char *actor,
                  const char *action, const char *target, const json_t *details)
 {
-    (void)ctx, (void)st, (void)tenant_id, (void)actor, (void)action, (void)target,
-        (void)details;
+    const unsigned char *key = key_of(ctx);
+    char *text = NULL;
+    int err;
+
+    if (!key)
+        return wp_error_set(WP_EIO, "the server has no audit key");
+    /* sorted keys: the same facts give the same text, whoever wrote them */
+    if (details && !(text = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    wp_audit_entry e = {.tenant_id = tenant_id,
+                        .actor = actor,
+                        .action = action,
+                        .target = target,
+                        .details = text,
+                        .client = ctx->client};
+    err = wp_store_audit_append(st, key, &e, NULL);
+    free(text);
+    return err;
+}
+
+int api_audit(wp_http_ctx *ctx, wp_store *st, const char *action, const char *target,
+              const json_t *details)
+{
+    const api_caller *c = api_caller_of(ctx);
+    char actor[ACTOR_MAX];
+    int err;
+    if (!c)
+        return wp_error_set(WP_EAUTH, "authentication is required");
+    if ((err = actor_of(c, actor)) < 0)
+        return err;
+    return api_audit_as(ctx, st, c->tenant_id, actor, action, target, details);
+}
+
+/* --- GET /api/v1/audit ------------------------------------------------------------------- */
+
+static json_t *row_json(const wp_audit_row *r)
+{
+    /* details is a JSON object as text; a damaged one is shown as the text it is */
+    json_t *details = r->details ? json_loads(r->details, JSON_DECODE_ANY, NULL) : NULL;
+    if (!json_is_object(details)) {
+        json_decref(details);
+        details = api_jstr(r->details, 0);
+    }
+    /* everything through api_jstr: a row edited behind workphone's back may hold any bytes */
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:o,s:o}", "id", api_jstr(r->id, 0),
+                     "ts", api_jtime(r->ts_us), "actor", api_jstr(r->actor, 0), "action",
+                     api_jstr(r->action, 0), "target", api_jstr(r->target, 1), "details",
+                     details, "client", api_jstr(r->client, 1), "seq", (json_int_t)r->seq,
+                     "hash", api_jstr(r->hash, 0), "prev_hash", api_jstr(r->prev_hash, 0));
+}
+
+/* ?name=: absent or empty → NULL; longer than the store keeps → WP_EINVAL. */
+static int query_field(const wp_http_ctx *ctx, const char *name, const char **out)
+{
+    const char *s = wp_http_query(ctx, name);
+    *out = s && *s ? s : NULL;
+    if (*out && strlen(*out) > WP_AUDIT_FIELD_MAX)
+        return wp_error_set(WP_EINVAL, "'%s' is longer than %d bytes", name, WP_AUDIT_FIELD_MAX);
     return 0;
+}
+
+int api_audit_list(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    wp_audit_page page;
+    wp_audit_filter f = {.tenant_id = c->tenant_id};
+    json_t *items = NULL;
+    int err;
+
+    memset(&page, 0, sizeof page);
+    if ((err = api_query_limit(ctx, &f.limit)) < 0 ||
+        (err = query_field(ctx, "actor", &f.actor)) < 0 ||
+        (err = query_field(ctx, "action", &f.action)) < 0 ||
+        (err = query_field(ctx, "target", &f.target)) < 0 ||
+        (err = api_query_time(ctx, "from", &f.from_us)) < 0 ||
+        (err = api_query_time(ctx, "to", &f.to_us)) < 0)
+        return err;
+    f.cursor = wp_http_query(ctx, "cursor");
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    err = wp_store_audit_list(st, &page, &f);
+    api_store_release(ctx, st);
+    if (err < 0)
+        goto out;
+    if (!(items = json_array())) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < page.n; i++)
+        if (json_array_append_new(items, row_json(&page.items[i])) < 0) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+    err = api_reply_page(ctx, items, page.next_cursor);
+    items = NULL;
+out:
+    json_decref(items);
+    wp_audit_page_release(&page);
+    return err;
+}
+
+/* GET /api/v1/audit/verify: walks the caller's tenant's chain on this request's thread (a
+ * long log takes a while; `workphone audit verify` does the same offline). */
+int api_audit_verify(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    const unsigned char *key = key_of(ctx);
+    wp_store *st = NULL;
+    wp_audit_verdict v;
+    int err;
+
+    if (!key)
+        return wp_error_set(WP_EIO, "the server has no audit key");
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    err = wp_store_audit_verify(st, key, c->tenant_id, &v);
+    api_store_release(ctx, st);
+    if (err < 0)
+        return err;
+    json_t *bad = v.ok ? json_null()
+                       : json_pack("{s:I,s:o,s:s}", "seq", (json_int_t)v.bad_seq, "id",
+                                   api_jstr(v.bad_id, 1), "why", v.why);
+    return wp_http_reply_json(ctx, 200,
+                              json_pack("{s:b,s:I,s:o}", "ok", v.ok, "rows", (json_int_t)v.rows,
+                                        "first_bad", bad));
 }

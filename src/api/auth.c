@@ -16,17 +16,16 @@
 #define SESSION_PREFIX "wps_"
 #define BAD_LOGIN "invalid username or password"
 
-/* The rights of each role. Until the data scopes of the next issue land, managers and sales
- * get their own session and nothing else; widening this table is all it will take, since
- * every console list already filters through api_scope_for(). */
-static int role_allows(enum wp_role role, enum wp_http_right right)
+int api_role_allows(enum wp_role role, enum wp_http_right right)
 {
     switch (right) {
     case WP_RIGHT_SESSION:
-        return 1;
     case WP_RIGHT_READ:
-        return role == WP_ROLE_ADMIN || role == WP_ROLE_AUDITOR;
+        return 1;
     case WP_RIGHT_WRITE:
+        return role == WP_ROLE_ADMIN || role == WP_ROLE_MANAGER || role == WP_ROLE_SALES;
+    case WP_RIGHT_AUDIT:
+        return role == WP_ROLE_ADMIN || role == WP_ROLE_AUDITOR;
     case WP_RIGHT_ADMIN:
         return role == WP_ROLE_ADMIN;
     default:
@@ -52,6 +51,39 @@ static int safe_method(const char *m)
 const api_caller *api_caller_of(const wp_http_ctx *ctx)
 {
     return ctx->auth;
+}
+
+static int forbidden(wp_http_ctx *ctx, const char *who)
+{
+    return wp_http_reply_fail(ctx, 403, "forbidden", NULL, "%s may not use %s %s", who,
+                              ctx->route->method, ctx->route->pattern);
+}
+
+/* An integration's key: its role's rights, no session of its own. */
+static int authorize_key(wp_http_ctx *ctx, api_caller *c, const char *token)
+{
+    wp_store *st = NULL;
+    char hash[65];
+    char who[64];
+    int err;
+
+    if (strlen(token) > 100)
+        return wp_error_set(WP_EAUTH, "invalid or revoked API key");
+    wp_token_hash(hash, token);
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    err = wp_store_api_key_auth(st, &c->key, hash, wp_time_now_us());
+    api_store_release(ctx, st);
+    if (err < 0)
+        return err;
+    c->kind = API_CALLER_KEY;
+    c->tenant_id = c->key.tenant_id;
+    if (ctx->route->right == WP_RIGHT_SESSION || !api_role_allows(c->key.role, ctx->route->right)) {
+        snprintf(who, sizeof who, "an API key with the role '%s'", wp_role_name(c->key.role));
+        return forbidden(ctx, who);
+    }
+    ctx->auth = c;
+    return 0;
 }
 
 int api_authorize(wp_http_ctx *ctx)
@@ -88,7 +120,8 @@ int api_authorize(wp_http_ctx *ctx)
     }
     if (!token || !*token)
         return wp_error_set(WP_EAUTH, "authentication is required: log in at /api/v1/auth/login");
-    /* wpk_ API keys will be told apart here */
+    if (!c->via_cookie && !strncmp(token, API_KEY_PREFIX, strlen(API_KEY_PREFIX)))
+        return authorize_key(ctx, c, token);
     if (strncmp(token, SESSION_PREFIX, strlen(SESSION_PREFIX)) != 0 || strlen(token) > 100)
         return wp_error_set(WP_EAUTH, "invalid or expired session");
     wp_token_hash(c->session_hash, token);
@@ -115,10 +148,11 @@ int api_authorize(wp_http_ctx *ctx)
                                       " header of the login reply",
                                       ctx->method);
     }
-    if (!role_allows(c->employee.role, right))
-        return wp_http_reply_fail(ctx, 403, "forbidden", NULL,
-                                  "the role '%s' may not use %s %s", wp_role_name(c->employee.role),
-                                  ctx->route->method, ctx->route->pattern);
+    if (!api_role_allows(c->employee.role, right)) {
+        char who[64];
+        snprintf(who, sizeof who, "the role '%s'", wp_role_name(c->employee.role));
+        return forbidden(ctx, who);
+    }
     ctx->auth = c;
     return 0;
 }
@@ -156,6 +190,69 @@ static int session_cookie(wp_http_ctx *ctx, const char *token, long max_age)
     return err;
 }
 
+/* 429 when the account or the address has too many recent failures: the password is not even
+ * checked, so guessing on stops paying. Unknown accounts lock the same way as real ones. */
+static int throttled(wp_http_ctx *ctx, wp_store *st, const char *tenant_key,
+                     const char *username, int *refused)
+{
+    wp_login_throttle t;
+    int64_t now = wp_time_now_us();
+    int err = wp_store_login_throttle(st, &t, tenant_key, username, ctx->client, now,
+                                      (int64_t)API_LOGIN_WINDOW_S * 1000000, API_LOGIN_USER_MAX,
+                                      API_LOGIN_CLIENT_MAX);
+    *refused = 0;
+    if (err < 0)
+        return err;
+    int64_t unlock = t.user_unlock_us > t.client_unlock_us ? t.user_unlock_us : t.client_unlock_us;
+    if (!unlock)
+        return 0;
+    long retry = (long)((unlock - now + 999999) / 1000000);
+    if (retry < 1)
+        retry = 1;
+    char v[32];
+    snprintf(v, sizeof v, "%ld", retry);
+    *refused = 1;
+    if ((err = wp_http_add_header(ctx, "Retry-After", v)) < 0)
+        return err;
+    return wp_http_reply_fail(ctx, 429, "too_many_attempts",
+                              json_pack("{s:I}", "retry_after_s", (json_int_t)retry),
+                              "too many failed logins %s; try again in %ld seconds",
+                              t.user_unlock_us ? "for this account" : "from this address", retry);
+}
+
+/* A failed login counts against the account and the address, and is audited in the tenant it
+ * named (when it named one). */
+static int login_failed(wp_http_ctx *ctx, const char *tenant_id, const char *tenant_key,
+                        const char *username, const wp_employee *emp)
+{
+    wp_store *st = NULL;
+    char actor[WP_ID_LEN + 16];
+    int err;
+
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = wp_store_begin(st)) < 0)
+        goto out;
+    if ((err = wp_store_login_failure_add(st, tenant_key, username, ctx->client,
+                                          wp_time_now_us(),
+                                          (int64_t)API_LOGIN_WINDOW_S * 1000000)) < 0)
+        goto out;
+    if (tenant_id) {
+        snprintf(actor, sizeof actor, emp->id[0] ? "employee:%s" : "anonymous", emp->id);
+        json_t *d = json_pack("{s:s%}", "username", username, strnlen(username, 64));
+        err = api_audit_as(ctx, st, tenant_id, actor, "auth.login_failed", NULL, d);
+        json_decref(d);
+        if (err < 0)
+            goto out;
+    }
+    err = wp_store_commit(st);
+out:
+    if (err < 0 && st)
+        wp_store_rollback(st);
+    api_store_release(ctx, st);
+    return err < 0 ? err : wp_error_set(WP_EAUTH, BAD_LOGIN);
+}
+
 int api_auth_login(wp_http_ctx *ctx)
 {
     json_t *body;
@@ -163,9 +260,10 @@ int api_auth_login(wp_http_ctx *ctx)
     wp_employee emp;
     char tenant_id[WP_ID_LEN + 1], *hash = NULL;
     char token[WP_DEVICE_TOKEN_MAX], token_hash[65], csrf[65];
-    int err, ok;
+    int err, ok, refused, known_tenant = 0;
 
     memset(&emp, 0, sizeof emp);
+    tenant_id[0] = '\0';
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
     const char *username = json_string_value(json_object_get(body, "username"));
@@ -185,18 +283,23 @@ int api_auth_login(wp_http_ctx *ctx)
         err = wp_store_tenant_sole(st, tenant_id);
     if (err == WP_EINVAL && !(tenant && *tenant))
         goto out; /* "tenant is required": the deployment has several */
-    if (err == 0)
+    if (err == 0) {
+        known_tenant = 1;
         err = wp_store_employee_find_login(st, &emp, &hash, tenant_id, username);
-    api_store_release(ctx, st);
-    st = NULL;
+    }
     if (err < 0 && err != WP_ENOTFOUND && err != WP_EINVAL)
         goto out;
+    const char *tenant_key = known_tenant ? tenant_id : "";
+    if ((err = throttled(ctx, st, tenant_key, username, &refused)) < 0 || refused)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
 
     /* the same work and the same answer for an unknown tenant, an unknown user, a wrong
      * password and an inactive account: nothing tells them apart */
     if (strlen(password) > WP_PASSWORD_MAX) {
         ok = 0;
-    } else if (err == 0) {
+    } else if (hash) {
         ok = wp_password_verify(hash, password);
     } else {
         pthread_once(&dummy_once, make_dummy);
@@ -205,7 +308,7 @@ int api_auth_login(wp_http_ctx *ctx)
         ok = 0;
     }
     if (!ok || !emp.active) {
-        err = wp_error_set(WP_EAUTH, BAD_LOGIN);
+        err = login_failed(ctx, known_tenant ? tenant_id : NULL, tenant_key, username, &emp);
         goto out;
     }
 
@@ -214,10 +317,15 @@ int api_auth_login(wp_http_ctx *ctx)
     wp_token_hash(token_hash, token);
     csrf_of(csrf, token);
     int64_t now = wp_time_now_us(), expires = now + (int64_t)API_SESSION_TTL_S * 1000000;
-    if ((err = api_store_acquire(ctx, &st)) < 0)
+    char actor[WP_ID_LEN + 16];
+    snprintf(actor, sizeof actor, "employee:%s", emp.id);
+    if ((err = api_store_acquire(ctx, &st)) < 0 || (err = wp_store_begin(st)) < 0)
         goto out;
     if ((err = wp_store_session_create(st, tenant_id, emp.id, token_hash, ctx->client, now,
-                                       expires)) < 0)
+                                       expires)) < 0 ||
+        (err = wp_store_login_failures_clear(st, tenant_id, username)) < 0 ||
+        (err = api_audit_as(ctx, st, tenant_id, actor, "auth.login", actor, NULL)) < 0 ||
+        (err = wp_store_commit(st)) < 0)
         goto out;
     if ((err = session_cookie(ctx, token, API_SESSION_TTL_S)) < 0)
         goto out;
@@ -226,6 +334,8 @@ int api_auth_login(wp_http_ctx *ctx)
                                        "expires_at", api_jtime(expires), "employee",
                                        employee_json(&emp)));
 out:
+    if (err < 0 && st)
+        wp_store_rollback(st);
     api_store_release(ctx, st);
     if (hash) {
         sodium_memzero(hash, strlen(hash));
@@ -243,7 +353,12 @@ int api_auth_logout(wp_http_ctx *ctx)
 
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    err = wp_store_session_revoke(st, c->session_hash, wp_time_now_us());
+    if ((err = wp_store_begin(st)) == 0 &&
+        (err = wp_store_session_revoke(st, c->session_hash, wp_time_now_us())) == 0 &&
+        (err = api_audit(ctx, st, "auth.logout", NULL, NULL)) == 0)
+        err = wp_store_commit(st);
+    if (err < 0)
+        wp_store_rollback(st);
     api_store_release(ctx, st);
     if (err < 0)
         return err;
@@ -262,7 +377,77 @@ int api_auth_session(wp_http_ctx *ctx)
                                         "via_cookie", c->via_cookie));
 }
 
+/* Change one's own password: the current one is checked (a wrong one counts as a failed
+ * login), every session of the employee ends, and a new session is answered, so the caller
+ * stays logged in and a stolen token does not. */
 int api_auth_password(wp_http_ctx *ctx)
 {
-    return wp_http_reply_fail(ctx, 501, "not_implemented", NULL, "not implemented yet");
+    const api_caller *c = api_caller_of(ctx);
+    json_t *body;
+    wp_store *st = NULL;
+    wp_employee emp;
+    char *hash = NULL, new_hash[WP_PASSWORD_HASH_MAX];
+    char token[WP_DEVICE_TOKEN_MAX], token_hash[65], csrf[65];
+    int err, refused;
+
+    if (c->kind != API_CALLER_EMPLOYEE)
+        return wp_http_reply_fail(ctx, 403, "forbidden", NULL, "only people have passwords");
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    const char *cur = json_string_value(json_object_get(body, "current_password"));
+    const char *next = json_string_value(json_object_get(body, "new_password"));
+    if (!cur || !next)
+        return wp_error_set(WP_EINVAL,
+                            "'current_password' and 'new_password' are required strings");
+    if ((err = wp_password_check(next)) < 0)
+        return err;
+    if (!strcmp(cur, next))
+        return wp_error_set(WP_EINVAL, "new_password is the same as the current one");
+
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = wp_store_employee_find_login(st, &emp, &hash, c->tenant_id,
+                                            c->employee.username)) < 0 ||
+        (err = throttled(ctx, st, c->tenant_id, c->employee.username, &refused)) < 0 ||
+        refused)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    if (strlen(cur) > WP_PASSWORD_MAX || !wp_password_verify(hash, cur)) {
+        err = login_failed(ctx, c->tenant_id, c->tenant_id, c->employee.username, &emp);
+        if (err == WP_EAUTH)
+            err = wp_error_set(WP_EINVAL, "current_password is wrong");
+        goto out;
+    }
+    if ((err = wp_password_hash(new_hash, next)) < 0 ||
+        (err = wp_token_new(token, sizeof token, SESSION_PREFIX)) < 0)
+        goto out;
+    wp_token_hash(token_hash, token);
+    csrf_of(csrf, token);
+    int64_t now = wp_time_now_us(), expires = now + (int64_t)API_SESSION_TTL_S * 1000000;
+    if ((err = api_store_acquire(ctx, &st)) < 0 || (err = wp_store_begin(st)) < 0)
+        goto out;
+    if ((err = wp_store_employee_set_password(st, c->tenant_id, emp.id, new_hash)) < 0 ||
+        (err = wp_store_sessions_revoke_employee(st, NULL, c->tenant_id, emp.id, now)) < 0 ||
+        (err = wp_store_session_create(st, c->tenant_id, emp.id, token_hash, ctx->client, now,
+                                       expires)) < 0 ||
+        (err = api_audit(ctx, st, "auth.password_change", NULL, NULL)) < 0 ||
+        (err = wp_store_commit(st)) < 0)
+        goto out;
+    if ((err = session_cookie(ctx, token, API_SESSION_TTL_S)) < 0)
+        goto out;
+    err = wp_http_reply_json(ctx, 200,
+                             json_pack("{s:s,s:s,s:o}", "token", token, "csrf_token", csrf,
+                                       "expires_at", api_jtime(expires)));
+out:
+    if (err < 0 && st)
+        wp_store_rollback(st);
+    api_store_release(ctx, st);
+    if (hash) {
+        sodium_memzero(hash, strlen(hash));
+        free(hash);
+    }
+    sodium_memzero(new_hash, sizeof new_hash);
+    sodium_memzero(token, sizeof token);
+    return err;
 }

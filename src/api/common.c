@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* What the handlers share: store connections, query parameters, JSON values, pages, masking. */
 #include "api/api.h"
+#include "scan/scan.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/utf8.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,34 +137,49 @@ void api_mask_phone(char *out, size_t cap, const char *phone)
 
 /* --- scope ------------------------------------------------------------------------------- */
 
+/* The org path of a unit, copied into the request's arena. */
+static int unit_path(wp_http_ctx *ctx, wp_store *st, const char **out, const char *tenant_id,
+                     const char *unit_id)
+{
+    wp_org_unit u;
+    int err = wp_store_org_unit_get(st, &u, tenant_id, unit_id);
+    if (err < 0)
+        return err;
+    if (!(*out = wp_arena_strdup(ctx->arena, u.path)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    return 0;
+}
+
 int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out)
 {
     const api_caller *c = api_caller_of(ctx);
+    wp_role_setting rs;
+    enum wp_role role;
+    int err;
+
     memset(out, 0, sizeof *out);
-    if (!c || c->kind != API_CALLER_EMPLOYEE)
+    if (!c || (c->kind != API_CALLER_EMPLOYEE && c->kind != API_CALLER_KEY))
         return wp_error_set(WP_EAUTH, "authentication is required");
-    const wp_employee *e = &c->employee;
-    out->unit_id = e->org_unit_id;
-    switch (e->role) {
+    role = c->kind == API_CALLER_KEY ? c->key.role : c->employee.role;
+    if ((err = wp_store_role_setting_get(st, &rs, c->tenant_id, role)) < 0)
+        return err;
+    out->see_phone = rs.view_pii;
+    out->may_unmask = rs.unmask || rs.view_pii;
+    out->unit_id = c->kind == API_CALLER_KEY ? "" : c->employee.org_unit_id;
+    switch (role) {
     case WP_ROLE_ADMIN:
-        out->all = 1;
-        out->see_phone = 1;
-        return 0;
     case WP_ROLE_AUDITOR:
         out->all = 1;
         return 0;
-    case WP_ROLE_MANAGER: {
-        /* the subtree of the manager's own unit */
-        wp_org_unit u;
-        int err = wp_store_org_unit_get(st, &u, e->tenant_id, e->org_unit_id);
-        if (err < 0)
-            return err;
-        if (!(out->org_path = wp_arena_strdup(ctx->arena, u.path)))
-            return wp_error_set(WP_ENOMEM, "out of memory");
-        return 0;
-    }
+    case WP_ROLE_MANAGER:
+        /* the subtree of the manager's own unit, or of the unit the key was made for */
+        return unit_path(ctx, st, &out->org_path, c->tenant_id,
+                         c->kind == API_CALLER_KEY ? c->key.org_unit_id
+                                                   : c->employee.org_unit_id);
     case WP_ROLE_SALES:
-        out->employee_id = e->id;
+        if (c->kind != API_CALLER_EMPLOYEE)
+            break;
+        out->employee_id = c->employee.id;
         return 0;
     }
     return wp_error_set(WP_EAUTH, "unknown role");
@@ -223,4 +240,90 @@ int api_scope_allows_org_unit(const api_scope *scope, const wp_org_unit *u)
     if (scope->employee_id && scope->unit_id && !strcmp(u->id, scope->unit_id))
         return 0;
     return wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", u->id);
+}
+
+/* --- personal data in free text ------------------------------------------------------------ */
+
+/* The built-in detectors alone (no lexicon): mobile numbers, ID cards, bank cards, e-mail. */
+static wp_scanner *pii_scanner;
+static pthread_once_t pii_once = PTHREAD_ONCE_INIT;
+
+static void pii_compile(void)
+{
+    if (wp_scan_compile(&pii_scanner, "", 0, NULL) < 0)
+        pii_scanner = NULL;
+}
+
+int api_mask_pii(wp_http_ctx *ctx, const char **out, size_t *out_len, const char *text,
+                 size_t len)
+{
+    wp_scan_result r;
+    wp_buf b;
+    int err;
+
+    *out = text;
+    *out_len = len;
+    if (!text || !len)
+        return 0;
+    pthread_once(&pii_once, pii_compile);
+    if (!pii_scanner)
+        return wp_error_set(WP_ENOMEM, "cannot build the personal data detectors");
+    wp_scan_result_init(&r);
+    wp_buf_init(&b, len + 1);
+    if ((err = wp_scan_run(pii_scanner, text, len, &r)) < 0)
+        goto out;
+    if (r.n == 0)
+        goto out;
+    if ((err = wp_scan_mask(&b, text, len, &r)) < 0)
+        goto out;
+    char *m = wp_arena_alloc(ctx->arena, b.len + 1);
+    if (!m) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(m, b.buf, b.len);
+    m[b.len] = '\0';
+    *out = m;
+    *out_len = b.len;
+out:
+    wp_buf_release(&b);
+    wp_scan_result_release(&r);
+    return err;
+}
+
+/* --- request bodies ----------------------------------------------------------------------- */
+
+int api_body_check_fields(json_t *body, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        const char *const *a = allowed;
+        while (*a && strcmp(*a, key) != 0)
+            a++;
+        if (!*a)
+            return wp_error_set(WP_EINVAL, "unknown field '%.64s'", key);
+    }
+    return 0;
+}
+
+int api_field_error(int err, const char *field)
+{
+    char msg[256];
+    if (err != WP_ENOTFOUND && err != WP_EINVAL)
+        return err;
+    snprintf(msg, sizeof msg, "%s", wp_error_last());
+    return wp_error_set(WP_EINVAL, "'%s': %s", field, msg);
+}
+
+int api_body_str(json_t *body, const char *field, int required, const char **out)
+{
+    json_t *v = json_object_get(body, field);
+    *out = NULL;
+    if (!v && !required)
+        return 0;
+    if (!json_is_string(v))
+        return wp_error_set(WP_EINVAL, "'%s' is required and must be a string", field);
+    *out = json_string_value(v);
+    return 0;
 }

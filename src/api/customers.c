@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/customers and /api/v1/customers/{id} (CONTRACT §5), phones masked by role. */
 #include "api/api.h"
+#include "util/clock.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -139,7 +140,156 @@ out:
     return err;
 }
 
+/* One customer's personal data, unmasked, for a role allowed to ask (unmask or view_pii). The
+ * audit row commits before anything is answered: no unmasking goes unrecorded. */
 int api_customers_unmask(wp_http_ctx *ctx)
 {
-    return wp_http_reply_fail(ctx, 501, "not_implemented", NULL, "not implemented yet");
+    const api_caller *c = api_caller_of(ctx);
+    const char *id = wp_http_param(ctx, "id");
+    wp_store *st = NULL;
+    wp_customer cu;
+    api_scope scope;
+    char **ids = NULL, target[WP_ID_LEN + 16];
+    size_t n_ids = 0;
+    json_t *arr = NULL;
+    int err;
+
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0)
+        goto out;
+    if (!scope.may_unmask) {
+        err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                 "this role may not unmask personal data");
+        goto out;
+    }
+    if ((err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
+        (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0 ||
+        (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0 ||
+        (err = wp_store_begin(st)) < 0)
+        goto out;
+    snprintf(target, sizeof target, "customer:%s", cu.id);
+    json_t *d = json_pack("{s:[s,s]}", "fields", "phone", "identities");
+    err = api_audit(ctx, st, "customer.unmask", target, d);
+    json_decref(d);
+    if (err < 0 || (err = wp_store_commit(st)) < 0)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    if (!(arr = json_array())) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n_ids; i++)
+        json_array_append_new(arr, api_jstr(ids[i], 0));
+    err = wp_http_reply_json(ctx, 200,
+                             json_pack("{s:s,s:o,s:o}", "id", cu.id, "phone",
+                                       api_jstr(cu.phone, 1), "identities", arr));
+    arr = NULL;
+out:
+    if (err < 0 && st)
+        wp_store_rollback(st);
+    api_store_release(ctx, st);
+    json_decref(arr);
+    wp_strings_free(ids, n_ids);
+    return err;
+}
+
+/* --- edits and follow-ups (issue 7; store: ops_customer.c) -------------------------------- */
+
+/* Change one customer and record it, in one transaction: each changed field a timeline event,
+ * the whole change one audit row. 404 outside the caller's scope or in the pool for sales. */
+static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const char *text)
+{
+    const api_caller *c = api_caller_of(ctx);
+    const char *id = wp_http_param(ctx, "id");
+    wp_store *st = NULL;
+    wp_customer_crm cu;
+    api_scope scope;
+    wp_crm_actor who;
+    char actor[64], target[WP_ID_LEN + 16], event_id[WP_ID_LEN + 1] = "";
+    int err, changed = 0;
+
+    memset(&cu, 0, sizeof cu);
+    api_crm_actor(ctx, &who, actor);
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
+        (err = wp_store_customer_crm_get(st, &cu, c->tenant_id, id)) < 0)
+        goto out;
+    if (cu.in_pool && scope.employee_id) {
+        err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", id);
+        goto out;
+    }
+    if ((err = api_scope_allows_customer(ctx, st, &scope, &cu.base)) < 0 ||
+        (err = wp_store_begin(st)) < 0)
+        goto out;
+    int64_t now = wp_time_now_us();
+    if (text)
+        err = wp_store_customer_follow_up(st, event_id, c->tenant_id, id, text, &who, now);
+    else
+        err = wp_store_customer_edit(st, &changed, c->tenant_id, id, e, &who, now);
+    if (err == 0) {
+        json_t *d = text ? json_pack("{s:s}", "event_id", event_id)
+                         : json_pack("{s:o,s:o,s:o,s:o,s:b,s:i}", "name", api_jstr(e->name, 0),
+                                     "company", api_jstr(e->company, 0), "stage",
+                                     api_jstr(e->stage, 0), "grade", api_jstr(e->grade, 0),
+                                     "notes", e->notes != NULL, "changed", changed);
+        snprintf(target, sizeof target, "customer:%s", id);
+        err = api_audit(ctx, st, text ? "customer.follow_up" : "customer.update", target, d);
+        json_decref(d);
+    }
+    if (err == 0)
+        err = wp_store_commit(st);
+    else
+        wp_store_rollback(st);
+    wp_customer_crm_release(&cu);
+    if (err < 0 || (err = wp_store_customer_crm_get(st, &cu, c->tenant_id, id)) < 0)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    json_t *o = api_crm_customer_json(&cu, &scope);
+    if (o && text)
+        json_object_set_new(o, "event_id", json_string(event_id));
+    if (o && cu.notes)
+        json_object_set_new(o, "notes", api_jstr(cu.notes, 0));
+    err = wp_http_reply_json(ctx, text ? 201 : 200, o);
+out:
+    wp_customer_crm_release(&cu);
+    api_store_release(ctx, st);
+    return err;
+}
+
+int api_customers_update(wp_http_ctx *ctx)
+{
+    static const char *const fields[] = {"name", "company", "notes", "stage", "grade", NULL};
+    wp_customer_edit e = {0};
+    json_t *body;
+    int err;
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_crm_check_fields(body, fields)) < 0 ||
+        (err = api_crm_body_str(body, "name", 0, &e.name)) < 0 ||
+        (err = api_crm_body_str(body, "company", 0, &e.company)) < 0 ||
+        (err = api_crm_body_str(body, "notes", 0, &e.notes)) < 0 ||
+        (err = api_crm_body_str(body, "stage", 0, &e.stage)) < 0 ||
+        (err = api_crm_body_str(body, "grade", 0, &e.grade)) < 0)
+        return err;
+    return customer_change(ctx, &e, NULL);
+}
+
+int api_customers_follow_up(wp_http_ctx *ctx)
+{
+    static const char *const fields[] = {"text", NULL};
+    const char *text = NULL;
+    json_t *body;
+    int err;
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_crm_check_fields(body, fields)) < 0 ||
+        (err = api_crm_body_str(body, "text", 1, &text)) < 0)
+        return err;
+    if (!*text)
+        return wp_error_set(WP_EINVAL, "'text' is required");
+    return customer_change(ctx, NULL, text);
 }

@@ -18,7 +18,7 @@ static wp_ingest *ingest_of(wp_http_ctx *ctx)
 int api_device_enroll(wp_http_ctx *ctx)
 {
     json_t *body;
-    char device_id[WP_ID_LEN + 1], token[WP_DEVICE_TOKEN_MAX];
+    char token[WP_DEVICE_TOKEN_MAX];
     int err;
 
     if (!ingest_of(ctx))
@@ -30,10 +30,32 @@ int api_device_enroll(wp_http_ctx *ctx)
     const char *model = json_string_value(json_object_get(body, "model"));
     if (!code || !*code)
         return wp_error_set(WP_EINVAL, "'code' is required");
-    if ((err = wp_ingest_enroll(ingest_of(ctx), device_id, token, code, serial, model)) < 0)
+    /* The device is the actor (the code was its credential); its audit row commits with the
+     * enrollment, or neither happens and the token is never shown. */
+    wp_device dev;
+    wp_store *st = NULL;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
+    if ((err = wp_store_begin(st)) == 0 &&
+        (err = wp_ingest_enroll(ingest_of(ctx), st, &dev, token, code, serial, model)) == 0) {
+        char actor[16 + WP_ID_LEN];
+        snprintf(actor, sizeof actor, "device:%s", dev.id);
+        json_t *details = json_pack("{s:s,s:s,s:s}", "employee_id", dev.employee_id, "serial",
+                                    dev.serial, "model", dev.model);
+        err = api_audit_as(ctx, st, dev.tenant_id, actor, "device.enroll", actor, details);
+        json_decref(details);
+        if (err == 0)
+            err = wp_store_commit(st);
+    }
+    if (err < 0)
+        wp_store_rollback(st);
+    api_store_release(ctx, st);
+    if (err < 0) {
+        sodium_memzero(token, sizeof token);
+        return err;
+    }
     err = wp_http_reply_json(ctx, 201,
-                             json_pack("{s:s,s:s}", "device_id", device_id, "token", token));
+                             json_pack("{s:s,s:s}", "device_id", dev.id, "token", token));
     sodium_memzero(token, sizeof token);
     return err;
 }

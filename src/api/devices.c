@@ -32,16 +32,10 @@ int api_devices_list(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    if (!scope.all) {
-        /* the device filter knows employees, not org subtrees, yet: a salesperson sees its
-         * own devices; a manager's subtree needs the store's scope filter (next issue) */
-        if (!scope.employee_id) {
-            err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
-                                     "no device list for this role yet");
-            goto out;
-        }
+    f.scope_org_path = scope.org_path;
+    if (scope.employee_id) {
         if (f.employee_id && strcmp(f.employee_id, scope.employee_id) != 0)
-            goto empty;
+            goto empty; /* someone else's devices: none in scope */
         f.employee_id = scope.employee_id;
     }
     if ((err = wp_store_devices_list(st, &page, &f)) < 0)

@@ -4,6 +4,9 @@
 #include "util/clock.h"
 #include "util/error.h"
 
+#include <sodium.h>
+#include <stdio.h>
+
 int api_enrollment_codes_create(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
@@ -29,11 +32,31 @@ int api_enrollment_codes_create(wp_http_ctx *ctx)
         }
     }
     int64_t now = wp_time_now_us();
-    if ((err = wp_ingest_enrollment_code_create(app->ingest, code, c->tenant_id, employee_id,
-                                                ttl_s)) < 0)
-        return err;
     int64_t expires = now + (ttl_s ? ttl_s : WP_ENROLL_TTL_DEFAULT_S) * INT64_C(1000000);
-    return wp_http_reply_json(ctx, 201,
+    /* The code and its audit row commit together; should the row fail, the code is never
+     * shown. The code itself never goes into the log. */
+    wp_store *st = NULL;
+    char target[16 + WP_ID_LEN];
+    snprintf(target, sizeof target, "employee:%s", employee_id);
+    json_t *details = json_pack("{s:o}", "expires_at", api_jtime(expires));
+    if ((err = api_store_acquire(ctx, &st)) == 0) {
+        if ((err = wp_store_begin(st)) == 0 &&
+            (err = wp_ingest_enrollment_code_create(app->ingest, st, code, c->tenant_id,
+                                                    employee_id, ttl_s)) == 0 &&
+            (err = api_audit(ctx, st, "enrollment_code.create", target, details)) == 0)
+            err = wp_store_commit(st);
+        if (err < 0)
+            wp_store_rollback(st);
+        api_store_release(ctx, st);
+    }
+    json_decref(details);
+    if (err < 0) {
+        sodium_memzero(code, sizeof code);
+        return err;
+    }
+    err = wp_http_reply_json(ctx, 201,
                               json_pack("{s:s,s:s,s:o}", "code", code, "employee_id", employee_id,
                                         "expires_at", api_jtime(expires)));
+    sodium_memzero(code, sizeof code);
+    return err;
 }

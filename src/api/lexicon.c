@@ -2,6 +2,7 @@
 /* The tenant's lexicon (CONTRACT §2) as plain text, and its settings (the money threshold). */
 #include "api/api.h"
 #include "util/error.h"
+#include "util/id.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,32 @@
 static wp_ingest *ingest_of(wp_http_ctx *ctx)
 {
     return ((const wp_app *)ctx->app)->ingest;
+}
+
+/* Run change (an ingest call on the given connection) and its audit row in one transaction.
+ * Takes ownership of details (filled in by change when it needs the outcome). */
+struct change {
+    int (*run)(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *details);
+    void *arg;
+};
+
+static int audited(wp_http_ctx *ctx, const char *action, const struct change *ch,
+                   json_t *details)
+{
+    wp_store *st = NULL;
+    int err;
+    if (!details)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = api_store_acquire(ctx, &st)) == 0) {
+        if ((err = wp_store_begin(st)) == 0 && (err = ch->run(ctx, st, ch->arg, details)) == 0 &&
+            (err = api_audit(ctx, st, action, "policy", details)) == 0)
+            err = wp_store_commit(st);
+        if (err < 0)
+            wp_store_rollback(st);
+        api_store_release(ctx, st);
+    }
+    json_decref(details);
+    return err;
 }
 
 static int add_version(wp_http_ctx *ctx, int64_t version)
@@ -47,6 +74,23 @@ static long error_line(const char *msg)
     return end > msg + 8 && *end == ':' && line > 0 ? line : 0;
 }
 
+struct lexicon_arg {
+    const char *tenant_id;
+    int64_t *version;
+};
+
+static int lexicon_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *details)
+{
+    struct lexicon_arg *a = arg;
+    int err = wp_ingest_lexicon_put(ingest_of(ctx), st, a->version, a->tenant_id, ctx->raw_body,
+                                    ctx->raw_body_len);
+    if (err == 0)
+        err = json_object_set_new(details, "version", json_integer(*a->version)) < 0
+                  ? wp_error_set(WP_ENOMEM, "out of memory")
+                  : 0;
+    return err;
+}
+
 /* PUT /api/v1/lexicon, the body being the whole new text: compiled first, live at once. */
 int api_lexicon_put(wp_http_ctx *ctx)
 {
@@ -54,17 +98,19 @@ int api_lexicon_put(wp_http_ctx *ctx)
     int64_t version;
     int err;
 
-    err = wp_ingest_lexicon_put(ingest_of(ctx), &version, c->tenant_id, ctx->raw_body,
-                                ctx->raw_body_len);
+    char sha[65]; /* which text it was, for whoever holds a copy (valid UTF-8: no NUL in it) */
+    wp_token_hash(sha, ctx->raw_body);
+    struct lexicon_arg a = {c->tenant_id, &version};
+    struct change ch = {lexicon_change, &a};
+    err = audited(ctx, "lexicon.put", &ch,
+                  json_pack("{s:I,s:s}", "bytes", (json_int_t)ctx->raw_body_len, "sha256", sha));
     if (err == WP_EINVAL) {
         const char *msg = wp_error_last();
         long line = error_line(msg);
         return wp_http_reply_fail(ctx, 400, "invalid_lexicon",
                                   line ? json_pack("{s:i}", "line", (int)line) : NULL, "%s", msg);
     }
-    if (err < 0)
-        return err;
-    if ((err = add_version(ctx, version)) < 0)
+    if (err < 0 || (err = add_version(ctx, version)) < 0)
         return err;
     return wp_http_reply_json(ctx, 200, json_pack("{s:I}", "version", (json_int_t)version));
 }
@@ -97,11 +143,30 @@ int api_settings_get(wp_http_ctx *ctx)
 }
 
 /* PUT /api/v1/settings {"money_alert_fen": N}: fields left out keep their value. */
+struct settings_arg {
+    const char *tenant_id;
+    json_t *fen; /* NULL: not set */
+    int64_t *version;
+};
+
+static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *details)
+{
+    struct settings_arg *a = arg;
+    if (!a->fen)
+        return 0;
+    int err = wp_ingest_money_alert_set(ingest_of(ctx), st, a->version, a->tenant_id,
+                                        json_integer_value(a->fen));
+    if (err == 0 && (json_object_set_new(details, "version", json_integer(*a->version)) < 0 ||
+                     json_object_set(details, "money_alert_fen", a->fen) < 0))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+    return err;
+}
+
 int api_settings_put(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
     json_t *body;
-    int64_t version;
+    int64_t version = 0;
     int err;
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
@@ -114,12 +179,12 @@ int api_settings_put(wp_http_ctx *ctx)
             return wp_error_set(WP_EINVAL, "unknown setting '%.64s'", key);
     }
     json_t *fen = json_object_get(body, "money_alert_fen");
-    if (fen) {
-        if (!json_is_integer(fen) || json_integer_value(fen) < 0)
-            return wp_error_set(WP_EINVAL, "'money_alert_fen' must be a whole number >= 0");
-        if ((err = wp_ingest_money_alert_set(ingest_of(ctx), &version, c->tenant_id,
-                                             json_integer_value(fen))) < 0)
-            return err;
-    }
+    if (fen && (!json_is_integer(fen) || json_integer_value(fen) < 0))
+        return wp_error_set(WP_EINVAL, "'money_alert_fen' must be a whole number >= 0");
+    /* every accepted PUT is a row, one that set nothing too: the details say what was set */
+    struct settings_arg a = {c->tenant_id, fen, &version};
+    struct change ch = {settings_change, &a};
+    if ((err = audited(ctx, "settings.put", &ch, json_object())) < 0)
+        return err;
     return reply_settings(ctx, c->tenant_id);
 }

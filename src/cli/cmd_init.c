@@ -2,7 +2,9 @@
 /* `workphone init`: create the store, a tenant, its root org unit and its admin account. */
 #include "cli/cli.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/password.h"
 #include "util/utf8.h"
 
@@ -23,6 +25,7 @@ static const char help[] =
     "and keys always live in DIR), the tenant NAME with its top org unit (kind hq), and the\n"
     "admin account USER. The admin password is read from WORKPHONE_ADMIN_PASSWORD, or asked\n"
     "for on a terminal. Running it again on the same DIR is an error that changes nothing.\n"
+    "The audit log's key is made in DIR/keys/audit.key: back it up, apart from the database.\n"
     "\n"
     "  --data DIR     data directory (created if missing)\n"
     "  --tenant NAME  company name, 1-100 characters\n"
@@ -143,13 +146,52 @@ static int write_conf(const char *dir, const char *tenant_id, const char *backen
     return 0;
 }
 
+/* The first rows of the tenant's audit log, written by "system" in init's transaction. */
+static int audit_init(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
+                      const char *tenant_id, const char *tenant, const wp_org_unit *hq,
+                      const wp_employee *admin)
+{
+    char target[64];
+    wp_buf d;
+    int err;
+    wp_buf_init(&d, 4096);
+    wp_audit_entry e = {.tenant_id = tenant_id, .actor = "system"};
+    if ((err = wp_buf_adds(&d, "{\"name\":")) < 0 ||
+        (err = wp_json_str(&d, tenant, strlen(tenant))) < 0 || (err = wp_buf_addc(&d, '}')) < 0)
+        goto out;
+    snprintf(target, sizeof target, "tenant:%s", tenant_id);
+    e.action = "tenant.create";
+    e.target = target;
+    e.details = d.buf;
+    if ((err = wp_store_audit_append(st, key, &e, NULL)) < 0)
+        goto out;
+    wp_buf_reset(&d);
+    if ((err = wp_buf_adds(&d, "{\"org_unit_id\":\"")) < 0 ||
+        (err = wp_buf_adds(&d, hq->id)) < 0 ||
+        (err = wp_buf_adds(&d, "\",\"role\":\"admin\",")) < 0 ||
+        (err = wp_buf_adds(&d, "\"username\":")) < 0 ||
+        (err = wp_json_str(&d, admin->username, strlen(admin->username))) < 0 ||
+        (err = wp_buf_addc(&d, '}')) < 0)
+        goto out;
+    snprintf(target, sizeof target, "employee:%s", admin->id);
+    e.action = "employee.create";
+    e.details = d.buf;
+    err = wp_store_audit_append(st, key, &e, NULL);
+out:
+    wp_buf_release(&d);
+    return err;
+}
+
 static int create_all(cli_init_ids *out, const char *data, const char *db, const char *tenant,
                       const char *admin, const char *pwhash)
 {
+    unsigned char key[WP_AUDIT_KEY_LEN];
     wp_store *st = NULL;
     wp_org_unit hq;
     wp_employee emp;
     int err;
+    if ((err = wp_audit_key_load(key, data, 1)) < 0)
+        return err;
     if ((err = wp_store_open(&st, data, db)) < 0)
         goto out;
     if ((err = wp_store_begin(st)) < 0)
@@ -157,7 +199,8 @@ static int create_all(cli_init_ids *out, const char *data, const char *db, const
     if ((err = wp_store_tenant_create(st, out->tenant_id, tenant)) < 0 ||
         (err = wp_store_org_unit_create(st, &hq, out->tenant_id, NULL, tenant, WP_ORG_HQ)) < 0 ||
         (err = wp_store_employee_create(st, &emp, out->tenant_id, hq.id, admin, admin,
-                                        WP_ROLE_ADMIN, pwhash)) < 0) {
+                                        WP_ROLE_ADMIN, pwhash)) < 0 ||
+        (err = audit_init(st, key, out->tenant_id, tenant, &hq, &emp)) < 0) {
         if (err == WP_EEXISTS)
             wp_error_set(err, "tenant '%s' already exists in this store", tenant);
         wp_store_rollback(st);
@@ -169,6 +212,7 @@ static int create_all(cli_init_ids *out, const char *data, const char *db, const
     memcpy(out->admin_id, emp.id, sizeof out->admin_id);
 out:
     wp_store_free(st);
+    explicit_bzero(key, sizeof key);
     return err;
 }
 
@@ -181,9 +225,18 @@ int cli_init_create(cli_init_ids *out, const char *data, const char *db, const c
     if ((err = wp_password_hash(pwhash, password)) < 0)
         return err;
     memset(&ids, 0, sizeof ids);
+    /* a key already there is kept (and used); one made here goes again if init fails */
+    int had_key = path_exists(data, "keys/audit.key");
     if ((err = create_all(&ids, data, db, tenant, admin, pwhash)) < 0 ||
-        (err = write_conf(data, ids.tenant_id, db ? "postgresql" : "sqlite")) < 0)
+        (err = write_conf(data, ids.tenant_id, db ? "postgresql" : "sqlite")) < 0) {
+        char p[4096];
+        if (!had_key && (size_t)snprintf(p, sizeof p, "%s/keys/audit.key", data) < sizeof p) {
+            unlink(p);
+            snprintf(p, sizeof p, "%s/keys", data);
+            rmdir(p); /* only when empty */
+        }
         goto out;
+    }
     *out = ids;
 out:
     explicit_bzero(pwhash, sizeof pwhash);

@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,11 +26,12 @@
 
 static const char help[] =
     "usage: workphone serve --data DIR [--listen HOST:PORT] [--db URL] [--max-body BYTES]\n"
-    "                       [--threads N]\n"
+    "                       [--threads N] [--web DIR]\n"
     "\n"
-    "Runs the server: the API under /api/v1/ and /metrics. On SIGTERM or SIGINT it stops\n"
-    "taking connections, lets requests in flight finish (for up to 10 seconds), closes the\n"
-    "store and exits 0. One key=value line per request goes to standard error.\n"
+    "Runs the server: the API under /api/v1/ and /metrics, the web console at /. On SIGTERM\n"
+    "or SIGINT it stops taking connections, lets requests in flight finish (for up to 10\n"
+    "seconds), closes the store and exits 0. One key=value line per request goes to\n"
+    "standard error.\n"
     "\n"
     "  --data DIR          a data directory made by 'workphone init'\n"
     "  --listen HOST:PORT  where to listen (default 127.0.0.1:8080; [::1]:8080 for IPv6;\n"
@@ -37,11 +39,24 @@ static const char help[] =
     "  --db URL            postgresql://... to use PostgreSQL instead of the SQLite file in DIR\n"
     "  --max-body BYTES    the largest request body accepted (default 8388608)\n"
     "  --threads N         request handler threads, 1-256 (default 4 per online core, at\n"
-    "                      least 16: a device's upload waits for the shared commit)\n";
+    "                      least 16: a device's upload waits for the shared commit)\n"
+    "  --web DIR           the built web console (default: $WORKPHONE_WEB_DIR, else the\n"
+    "                      web/dist of the source tree this binary was built from)\n";
 
 /* --threads; 0: the default (serve_threads_default()). A file-scope value rather than a field
  * of cli_serve_options because that header belongs to the demo too, which keeps the default. */
 static unsigned serve_threads;
+
+/* --web, file-scope for the same reason; NULL: WORKPHONE_WEB_DIR, else the compiled-in dir. */
+static const char *serve_web;
+
+static const char *web_dir(void)
+{
+    const char *env = getenv("WORKPHONE_WEB_DIR");
+    if (serve_web)
+        return serve_web;
+    return env && *env ? env : wp_http_web_dir_default();
+}
 
 /* Handlers of POST /device/events block while the writer commits their batch: with one
  * thread per core the writer could merge at most that many batches per commit and idled
@@ -179,9 +194,29 @@ int cli_serve_run(const cli_serve_options *so)
     wp_store *st = NULL;
     wp_ingest *ing = NULL;
     wp_http_server *srv = NULL;
+    cli_jobs *jobs = NULL;
+    unsigned char audit_key[WP_AUDIT_KEY_LEN];
     int err, code = WP_EXIT_FAIL;
     if ((err = wp_store_open(&st, data, db)) < 0) {
         cli_fail(cmd, "cannot open the store: %s", wp_error_last());
+        goto out;
+    }
+    /* init makes the key; it is created here only for a store without audit rows (made before
+     * the audit log). A key missing beside a log would make every row look altered: refuse.
+     * Every node of a PostgreSQL deployment needs the same one (docs/internals/audit.md). */
+    int any = 0;
+    if ((err = wp_audit_key_load(audit_key, data, 0)) == WP_ENOTFOUND &&
+        (err = wp_store_audit_any(st, &any)) == 0) {
+        if (any) {
+            cli_fail(cmd, "%s/keys/audit.key is missing but the store has an audit log: "
+                          "restore the key from your backup (without it the log cannot be "
+                          "verified)", data);
+            goto out;
+        }
+        err = wp_audit_key_load(audit_key, data, 1);
+    }
+    if (err < 0) {
+        cli_fail(cmd, "cannot load the audit key: %s", wp_error_last());
         goto out;
     }
     /* ingest owns the writer thread and the pool of connections every handler borrows */
@@ -197,6 +232,7 @@ int cli_serve_run(const cli_serve_options *so)
                   .db_url = db,
                   .backend = wp_store_backend(st),
                   .ingest = ing};
+    memcpy(app.audit_key, audit_key, sizeof app.audit_key);
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
@@ -207,14 +243,20 @@ int cli_serve_run(const cli_serve_options *so)
     o.threads = serve_threads ? serve_threads : serve_threads_default();
     o.authorize = api_authorize;
     o.metrics = api_metrics;
+    o.web_dir = web_dir();
     if ((err = wp_http_server_new(&srv, &o)) < 0) {
         cli_fail(cmd, "%s", wp_error_last());
         goto out;
     }
+    if ((err = cli_jobs_start(&jobs, data, db, audit_key)) < 0) {
+        cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
+        goto out;
+    }
     char line[512];
-    snprintf(line, sizeof line, "version=%s listen=%s:%u url=http://%s:%u/ store=%s pid=%ld",
+    snprintf(line, sizeof line,
+             "version=%s listen=%s:%u url=http://%s:%u/ store=%s pid=%ld web=\"%.300s\"",
              WP_VERSION, host, wp_http_server_port(srv), host, wp_http_server_port(srv),
-             app.backend == WP_STORE_PG ? "postgresql" : "sqlite", (long)getpid());
+             app.backend == WP_STORE_PG ? "postgresql" : "sqlite", (long)getpid(), o.web_dir);
     log_event("info", "start", line);
     if (so->on_listen) {
         char url[INET6_ADDRSTRLEN + 32];
@@ -233,9 +275,11 @@ int cli_serve_run(const cli_serve_options *so)
     log_event(cut ? "warn" : "info", "stopped", line);
     code = WP_EXIT_OK;
 out:
+    cli_jobs_stop(jobs);
     wp_http_server_free(srv);
     wp_ingest_free(ing); /* after the server: no handler may be running */
     wp_store_free(st);
+    sodium_memzero(audit_key, sizeof audit_key);
     return code;
 }
 
@@ -253,7 +297,8 @@ int cmd_serve(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "serve", "listen", &so.listen)) ||
             (r = cli_opt(argc, argv, &i, "serve", "db", &so.db)) ||
             (r = cli_opt(argc, argv, &i, "serve", "max-body", &max_body_s)) ||
-            (r = cli_opt(argc, argv, &i, "serve", "threads", &threads_s))) {
+            (r = cli_opt(argc, argv, &i, "serve", "threads", &threads_s)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "web", &serve_web))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;

@@ -155,6 +155,10 @@ int wp_http_reply_fail(wp_http_ctx *ctx, unsigned status, const char *code, json
  * is not an object. @return 0 (borrowed *out, valid until the handler returns) or WP_EINVAL */
 int wp_http_body_object_or_reply(wp_http_ctx *ctx, json_t **out);
 
+/* Where the console's built files are when nothing else says: web/dist of the source tree
+ * this binary was built from (compiled in). Borrowed; static. */
+const char *wp_http_web_dir_default(void);
+
 /* --- the server ------------------------------------------------------------------------ */
 
 typedef struct wp_http_server wp_http_server;
@@ -178,6 +182,12 @@ typedef struct wp_http_options {
      * request through, or returns a negative WP_E* (WP_EAUTH: 401), having replied itself when
      * the answer is not that mapping (403). NULL: such routes answer 401. */
     int (*authorize)(wp_http_ctx *ctx);
+    /* The web console (src/http/static.c): a GET or HEAD that no route answers, outside /api
+     * and /metrics, is a file of this directory (assets/ cached for a year, the rest
+     * revalidated, a .gz sibling sent to clients that take gzip), else index.html (the
+     * console's router reads the path), else a page saying how to build the console. The
+     * directory is looked at on every request. NULL: such requests answer 404 as JSON. */
+    const char *web_dir;
     /* Appends the application's own series (Prometheus text) to /metrics; NULL: none. */
     int (*metrics)(void *app, wp_buf *out);
     /* Test hook: called by wp_http_server_stop() once the listening socket is closed and

@@ -115,4 +115,12 @@ struct wp_http_server {
     struct wp_http__metrics metrics;
 };
 
+/* 1 when the request is one for the console's static files (wp_http_options.web_dir): a GET
+ * or HEAD outside /api and /metrics. */
+int wp_http__static_wanted(const struct wp_http__req *r);
+
+/* Reply to such a request with a file, index.html, a JSON 404 (a missing asset, a path that
+ * tries to leave the directory) or the page saying the console is not built. Always replies. */
+int wp_http__static_serve(struct wp_http__req *r);
+
 #endif

@@ -59,6 +59,20 @@ static const wp_http_route routes[] = {
     {"DELETE", "/api/v1/api-keys/{id}", api_keys_revoke, WP_RIGHT_ADMIN, 0},
     {"GET", "/api/v1/audit", api_audit_list, WP_RIGHT_AUDIT, 0},
     {"GET", "/api/v1/audit/verify", api_audit_verify, WP_RIGHT_AUDIT, 0},
+
+    /* customer asset protection, issue 7 (src/api/pool.c, handovers.c, timeline.c) */
+    {"PATCH", "/api/v1/customers/{id}", api_customers_update, WP_RIGHT_WRITE, 0},
+    {"GET", "/api/v1/customers/{id}/timeline", api_customers_timeline, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/customers/{id}/follow-ups", api_customers_follow_up, WP_RIGHT_WRITE, 0},
+    {"POST", "/api/v1/customers/{id}/release", api_customers_release, WP_RIGHT_WRITE, 0},
+    {"GET", "/api/v1/pool", api_pool_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/pool/settings", api_pool_settings_get, WP_RIGHT_READ, 0},
+    {"PUT", "/api/v1/pool/settings", api_pool_settings_put, WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/pool/{id}/claim", api_pool_claim, WP_RIGHT_WRITE, 0},
+    {"POST", "/api/v1/pool/{id}/assign", api_pool_assign, WP_RIGHT_WRITE, 0},
+    {"GET", "/api/v1/handovers", api_handovers_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/handovers", api_handovers_create, WP_RIGHT_WRITE, 0},
+    {"GET", "/api/v1/handovers/{id}", api_handovers_get, WP_RIGHT_READ, 0},
 };
 
 const wp_http_route *wp_http_routes(size_t *n)

@@ -347,6 +347,8 @@ static int begin(struct wp_http__req *r, const char *method)
     if (err == 0)
         i = wp_http__route_find(srv->opts.routes, srv->opts.n_routes, method, segs, nsegs,
                                 r->params, &r->n_params, allow, sizeof allow);
+    if (i == -1 && wp_http__static_wanted(r))
+        return wp_http__static_serve(r);
     if (i == -1)
         return wp_http_reply_fail(&r->ctx, 404, "not_found", NULL, "no endpoint at '%.200s'",
                                   r->ctx.path);

@@ -180,18 +180,18 @@ static int code_hash(char out[65], const char *code)
     return 0;
 }
 
-int wp_ingest_enrollment_code_create(wp_ingest *ing, char out[WP_ENROLL_CODE_MAX],
+int wp_ingest_enrollment_code_create(wp_ingest *ing, wp_store *tx, char out[WP_ENROLL_CODE_MAX],
                                      const char *tenant_id, const char *employee_id, int64_t ttl_s)
 {
     char code[WP_ENROLL_CODE_MAX], hash[65];
-    wp_store *st = NULL;
+    wp_store *st = tx;
     int err;
 
     if (ttl_s == 0)
         ttl_s = WP_ENROLL_TTL_DEFAULT_S;
     if (ttl_s < 0 || ttl_s > WP_ENROLL_TTL_MAX_S)
         return wp_error_set(WP_EINVAL, "ttl must be 1..%d seconds", WP_ENROLL_TTL_MAX_S);
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if (!tx && (err = wp_ingest_store_acquire(ing, &st)) < 0)
         return err;
     /* A collision of 60 random bits is not going to happen, but costs nothing to survive. */
     for (int attempt = 0; attempt < 3; attempt++) {
@@ -208,18 +208,20 @@ int wp_ingest_enrollment_code_create(wp_ingest *ing, char out[WP_ENROLL_CODE_MAX
         if (err != WP_EEXISTS)
             break;
     }
-    wp_ingest_store_release(ing, st);
+    if (!tx)
+        wp_ingest_store_release(ing, st);
     if (err == 0)
         memcpy(out, code, sizeof code);
     sodium_memzero(code, sizeof code);
     return err;
 }
 
-int wp_ingest_enroll(wp_ingest *ing, char device_id[WP_ID_LEN + 1], char token[WP_DEVICE_TOKEN_MAX],
-                     const char *code, const char *serial, const char *model)
+int wp_ingest_enroll(wp_ingest *ing, wp_store *tx, wp_device *out,
+                     char token[WP_DEVICE_TOKEN_MAX], const char *code, const char *serial,
+                     const char *model)
 {
     char chash[65], thash[65], tok[WP_DEVICE_TOKEN_MAX];
-    wp_store *st = NULL;
+    wp_store *st = tx;
     wp_device d;
     int err;
 
@@ -228,13 +230,14 @@ int wp_ingest_enroll(wp_ingest *ing, char device_id[WP_ID_LEN + 1], char token[W
     if ((err = wp_token_new(tok, sizeof tok, "wpd_")) < 0)
         return err;
     wp_token_hash(thash, tok);
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if (!tx && (err = wp_ingest_store_acquire(ing, &st)) < 0)
         goto out;
     err = wp_store_device_enroll(st, &d, chash, serial, model, thash, wp_time_now_us());
-    wp_ingest_store_release(ing, st);
+    if (!tx)
+        wp_ingest_store_release(ing, st);
     if (err < 0)
         goto out;
-    memcpy(device_id, d.id, sizeof d.id);
+    *out = d;
     memcpy(token, tok, sizeof tok);
 out:
     sodium_memzero(tok, sizeof tok);
@@ -537,11 +540,11 @@ int wp_ingest_lexicon_get(wp_ingest *ing, int64_t *version, char **text, size_t 
     return err;
 }
 
-int wp_ingest_lexicon_put(wp_ingest *ing, int64_t *version, const char *tenant_id, const char *text,
-                          size_t len)
+int wp_ingest_lexicon_put(wp_ingest *ing, wp_store *tx, int64_t *version, const char *tenant_id,
+                          const char *text, size_t len)
 {
     wp_scanner *s = NULL;
-    wp_store *st = NULL;
+    wp_store *st = tx;
     int64_t v = 0;
     int err;
 
@@ -553,14 +556,17 @@ int wp_ingest_lexicon_put(wp_ingest *ing, int64_t *version, const char *tenant_i
     opts.source_name = "lexicon";
     if ((err = wp_scan_compile(&s, text, len, &opts)) < 0)
         return err;
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if (!tx && (err = wp_ingest_store_acquire(ing, &st)) < 0)
         goto out;
     err = wp_store_lexicon_put(st, &v, tenant_id, text, len);
-    wp_ingest_store_release(ing, st);
+    if (!tx)
+        wp_ingest_store_release(ing, st);
     if (err < 0)
         goto out;
-    /* live at once on this node; other nodes see the version move on their next request */
-    if ((err = wp_policy__install(ing, tenant_id, s, v)) < 0)
+    /* live at once on this node; other nodes see the version move on their next request. In
+     * a caller's transaction, which may still roll back, nothing is installed: the next
+     * request of the tenant sees the committed version move and loads it. */
+    if (!tx && (err = wp_policy__install(ing, tenant_id, s, v)) < 0)
         goto out;
     *version = v;
 out:
@@ -568,18 +574,20 @@ out:
     return err;
 }
 
-int wp_ingest_money_alert_set(wp_ingest *ing, int64_t *version, const char *tenant_id, int64_t fen)
+int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
+                              const char *tenant_id, int64_t fen)
 {
-    wp_store *st = NULL;
+    wp_store *st = tx;
     wp_policy_row row;
     int err;
     if (fen < 0)
         return wp_error_set(WP_EINVAL, "money_alert_fen must be 0 or more");
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if (!tx && (err = wp_ingest_store_acquire(ing, &st)) < 0)
         return err;
     if ((err = ensure_policy(ing, st, &row, tenant_id)) == 0)
         err = wp_store_policy_set_money_alert(st, version, tenant_id, fen);
-    wp_ingest_store_release(ing, st);
+    if (!tx)
+        wp_ingest_store_release(ing, st);
     return err;
 }
 

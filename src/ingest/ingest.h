@@ -59,18 +59,22 @@ void wp_ingest_store_release(wp_ingest *ing, wp_store *st);
  * at most WP_ENROLL_TTL_MAX_S). The code is 12 characters of an unambiguous alphabet grouped
  * "XXXX-XXXX-XXXX" (60 bits); only its hash is stored. Case, spaces and dashes do not matter
  * when it is typed back.
+ * tx: the caller's store connection, inside its transaction (so an audit row can commit
+ * with the code), or NULL to use one of the pool's on its own.
  * @return 0; WP_ENOTFOUND (employee not in tenant); WP_EINVAL (inactive employee, bad ttl).
  * out is filled (NUL-terminated) on success. */
-int wp_ingest_enrollment_code_create(wp_ingest *ing, char out[WP_ENROLL_CODE_MAX],
+int wp_ingest_enrollment_code_create(wp_ingest *ing, wp_store *tx, char out[WP_ENROLL_CODE_MAX],
                                      const char *tenant_id, const char *employee_id, int64_t ttl_s);
 
 /* Enroll a device with a code (CONTRACT §4: POST /api/v1/device/enroll). The token is
  * "wpd_" + 43 url-safe characters, returned once; only its SHA-256 is stored.
  * @return 0; WP_EAUTH (code unknown, used or expired; employee inactive); WP_EINVAL (serial or
  *         model missing, not UTF-8, longer than 256 bytes).
- * device_id and token are filled on success; the token is a secret: never log it. */
-int wp_ingest_enroll(wp_ingest *ing, char device_id[WP_ID_LEN + 1], char token[WP_DEVICE_TOKEN_MAX],
-                     const char *code, const char *serial, const char *model);
+ * tx as for wp_ingest_enrollment_code_create. out (the new device) and token are filled on
+ * success; the token is a secret: never log it. */
+int wp_ingest_enroll(wp_ingest *ing, wp_store *tx, wp_device *out,
+                     char token[WP_DEVICE_TOKEN_MAX], const char *code, const char *serial,
+                     const char *model);
 
 /* The device a bearer token belongs to. WP_EAUTH when unknown, revoked, or its employee is
  * inactive (same message for all). out is the caller's. */
@@ -112,13 +116,16 @@ int wp_ingest_lexicon_get(wp_ingest *ing, int64_t *version, char **text, size_t 
 /* Replace the tenant's lexicon. The text is compiled first: WP_EINVAL with wp_error_last()
  * "lexicon:<line>: <what>" and nothing changes; WP_ELIMIT past WP_INGEST_LEXICON_MAX. On
  * success the new version is live for events and check at once (on this node; other nodes
- * see the version move on their next request). *version gets the new policy version. */
-int wp_ingest_lexicon_put(wp_ingest *ing, int64_t *version, const char *tenant_id, const char *text,
-                          size_t len);
+ * see the version move on their next request). *version gets the new policy version.
+ * tx as for wp_ingest_enrollment_code_create; with a tx the new version goes live when the
+ * next request after the commit sees it (a transaction may still roll back). */
+int wp_ingest_lexicon_put(wp_ingest *ing, wp_store *tx, int64_t *version, const char *tenant_id,
+                          const char *text, size_t len);
 
 /* Set the money alert threshold: a redpacket or transfer with amount_fen >= fen raises a
  * "money" alert. WP_EINVAL when fen < 0. *version gets the new policy version. */
-int wp_ingest_money_alert_set(wp_ingest *ing, int64_t *version, const char *tenant_id, int64_t fen);
+int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
+                              const char *tenant_id, int64_t fen);
 
 /* --- media ---------------------------------------------------------------------------------- */
 

@@ -46,14 +46,15 @@ static int enroll(void *ctx, void **out_dev, const char *employee_id, const char
                   const char *model)
 {
     wp_sim_local *l = ctx;
-    char code[WP_ENROLL_CODE_MAX], id[WP_ID_LEN + 1], token[WP_DEVICE_TOKEN_MAX];
+    char code[WP_ENROLL_CODE_MAX], token[WP_DEVICE_TOKEN_MAX];
+    wp_device ed;
     wp_device *dev = malloc(sizeof *dev);
     int err;
     if (!dev)
         return wp_error_set(WP_ENOMEM, "out of memory");
     /* the code and the token take the same path as on a real phone, then the token is gone */
-    if ((err = wp_ingest_enrollment_code_create(l->ing, code, l->tenant_id, employee_id, 0)) < 0 ||
-        (err = wp_ingest_enroll(l->ing, id, token, code, serial, model)) < 0 ||
+    if ((err = wp_ingest_enrollment_code_create(l->ing, NULL, code, l->tenant_id, employee_id, 0)) < 0 ||
+        (err = wp_ingest_enroll(l->ing, NULL, &ed, token, code, serial, model)) < 0 ||
         (err = wp_ingest_device_auth(l->ing, dev, token)) < 0) {
         free(dev);
         dev = NULL;

@@ -137,4 +137,8 @@ int wp_store__check_name(const char *field, const char *s, size_t max_chars);
  * the shape wp_id_new() makes (such an id cannot exist). what names it in messages. */
 int wp_store__check_id(const char *what, const char *id);
 
+/* 1 when h is a lowercase hex SHA-256 (64 characters): only such strings reach a token_hash
+ * column, anything else cannot match a row. */
+int wp_store__is_hash(const char *h);
+
 #endif

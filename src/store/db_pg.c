@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +16,27 @@
 #define MIGRATION_LOCK "SELECT pg_advisory_xact_lock(8606223364413415796)"
 #define MAX_PARAMS 64
 
+/* A connection the server dropped (a restart, pg_terminate_backend, a network cut) is marked
+ * broken by the failure that found it, or before a statement outside a transaction (see
+ * revive()), and reset by the next statement that does not belong to a transaction begun on
+ * the lost session. Inside a transaction every call fails until the caller's ROLLBACK (which
+ * succeeds: the server rolled the transaction back when the session ended), so a transaction is
+ * never silently continued on a new session. gen counts sessions: a statement prepared on an
+ * earlier one is prepared again before it runs. */
 struct wp_pg {
     struct wp_store super;
     PGconn *conn;
     unsigned next_name;
+    unsigned gen;
+    int in_tx, broken;
 };
 
 struct pg_stmt {
     struct wp_stmt super;
     struct wp_pg *pg;
     char name[16];
+    char *sql; /* rewritten to $n, to prepare it again on a new session */
+    unsigned gen;
     int nparams;
     const char **vals; /* borrowed text or ints[i]; NULL is SQL NULL */
     char (*ints)[24];  /* storage for bound integers */
@@ -77,18 +89,83 @@ static void pg_close(wp_store *st)
     free(st);
 }
 
+/* After a failure: whether it was the connection's. */
+static void check_broken(struct wp_pg *pg)
+{
+    if (PQstatus(pg->conn) == CONNECTION_BAD)
+        pg->broken = 1;
+}
+
+/* What every session needs before the first statement. */
+static int session_setup(struct wp_pg *pg)
+{
+    PGresult *res;
+    int err = 0;
+    if (PQsetClientEncoding(pg->conn, "UTF8") != 0)
+        return wp_error_set(WP_EIO, "postgresql: cannot set client encoding utf8");
+    /* Literals in the migrations are standard SQL: backslashes are plain characters. */
+    res = PQexec(pg->conn, "SET standard_conforming_strings = on");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        err = fail(pg->conn, res);
+    PQclear(res);
+    return err;
+}
+
+/* Before a statement: a broken connection is reset, unless a transaction was open on it.
+ * Outside a transaction the socket is read first, without waiting: a session the server ended
+ * while it sat idle (a restart, pg_terminate_backend) has left its last message and the end of
+ * the stream there, so the statement goes to a new session instead of failing. A statement
+ * that fails because the connection broke under it is not sent again: it may have run. */
+static int revive(struct wp_pg *pg)
+{
+    int err;
+    for (int i = 0; i < 4 && !pg->in_tx && PQstatus(pg->conn) == CONNECTION_OK; i++) {
+        struct pollfd p = {.fd = PQsocket(pg->conn), .events = POLLIN};
+        if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !PQconsumeInput(pg->conn))
+            break; /* nothing waiting (or the end of the stream, read just now) */
+    }
+    check_broken(pg);
+    if (!pg->broken)
+        return 0;
+    if (pg->in_tx)
+        return wp_error_set(WP_EIO, "postgresql: the connection was lost in a transaction");
+    PQreset(pg->conn);
+    if (PQstatus(pg->conn) != CONNECTION_OK)
+        return wp_error_set(WP_EIO, "postgresql: the connection was lost and cannot be reopened");
+    pg->broken = 0;
+    pg->gen++;
+    if ((err = session_setup(pg)) < 0)
+        check_broken(pg);
+    return err;
+}
+
 static int pg_exec(wp_store *st, const char *script)
 {
-    PGconn *conn = conn_of(st);
-    PGresult *res = PQexec(conn, script);
-    ExecStatusType status = PQresultStatus(res);
+    struct wp_pg *pg = (struct wp_pg *)st;
+    int end = strcmp(script, "COMMIT") == 0 || strcmp(script, "ROLLBACK") == 0;
     int err = 0;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
-        err = fail(conn, res);
-    else if (strcmp(script, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
+    if (pg->broken && strcmp(script, "ROLLBACK") == 0) {
+        /* the server ended the transaction with the session: nothing to roll back */
+        pg->in_tx = 0;
+        revive(pg);
+        return 0;
+    }
+    if ((err = revive(pg)) < 0)
+        return err;
+    PGresult *res = PQexec(pg->conn, script);
+    ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        err = fail(pg->conn, res);
+        check_broken(pg);
+    } else if (strcmp(script, "COMMIT") == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
         /* COMMIT of a transaction that an error aborted "succeeds" as a ROLLBACK */
         err = wp_error_set(WP_EIO, "postgresql: the transaction was rolled back");
+    }
     PQclear(res);
+    if (end)
+        pg->in_tx = 0;
+    else if (err == 0 && strcmp(script, "BEGIN") == 0)
+        pg->in_tx = 1;
     return err;
 }
 
@@ -156,12 +233,20 @@ static int pg_prepare(wp_store *st, struct wp_stmt **out, const char *sql)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
+    if (!(s->sql = strdup(b.buf))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
     snprintf(s->name, sizeof s->name, "wp_%u", pg->next_name++);
+    if ((err = revive(pg)) < 0)
+        goto out;
     res = PQprepare(pg->conn, s->name, b.buf, nparams, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         err = fail(pg->conn, res);
+        check_broken(pg);
         goto out;
     }
+    s->gen = pg->gen;
     s->pg = pg;
     s->nparams = nparams;
     *out = &s->super;
@@ -169,6 +254,7 @@ static int pg_prepare(wp_store *st, struct wp_stmt **out, const char *sql)
 out:
     PQclear(res);
     if (s) {
+        free(s->sql);
         free(s->vals);
         free(s->ints);
         free(s);
@@ -182,6 +268,7 @@ static void pg_finalize(struct wp_stmt *st)
     struct pg_stmt *s = (struct pg_stmt *)st;
     /* The server forgets prepared statements with the session; nothing to DEALLOCATE. */
     PQclear(s->res);
+    free(s->sql);
     free(s->vals);
     free(s->ints);
     free(s);
@@ -229,20 +316,33 @@ static int pg_step(struct wp_stmt *st)
 {
     struct pg_stmt *s = (struct pg_stmt *)st;
     if (!s->executed) {
+        struct wp_pg *pg = s->pg;
+        int err;
         s->executed = 1;
-        s->res = PQexecPrepared(s->pg->conn, s->name, s->nparams, s->vals, NULL, NULL, 0);
+        s->nrows = 0;
+        if ((err = revive(pg)) < 0)
+            return err;
+        if (s->gen != pg->gen) { /* prepared on a session that is gone */
+            PGresult *res = PQprepare(pg->conn, s->name, s->sql, s->nparams, NULL);
+            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                err = fail(pg->conn, res);
+                check_broken(pg);
+                PQclear(res);
+                return err;
+            }
+            PQclear(res);
+            s->gen = pg->gen;
+        }
+        s->res = PQexecPrepared(pg->conn, s->name, s->nparams, s->vals, NULL, NULL, 0);
         ExecStatusType status = PQresultStatus(s->res);
-        if (status == PGRES_TUPLES_OK) {
-            s->nrows = PQntuples(s->res);
-        } else if (status == PGRES_COMMAND_OK) {
-            s->nrows = 0;
-        } else {
-            int err = fail(s->pg->conn, s->res);
+        if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+            err = fail(pg->conn, s->res);
+            check_broken(pg);
             PQclear(s->res);
             s->res = NULL;
-            s->nrows = 0;
             return err;
         }
+        s->nrows = status == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
         s->row = -1;
     }
     if (s->row + 1 >= s->nrows) {
@@ -356,10 +456,6 @@ int wp_db__pg_open(wp_store **out, const char *conninfo)
         goto out;
     }
     PQsetNoticeProcessor(conn, quiet, NULL);
-    if (PQsetClientEncoding(conn, "UTF8") != 0) {
-        err = wp_error_set(WP_EIO, "postgresql: cannot set client encoding utf8");
-        goto out;
-    }
     if (!(st = calloc(1, sizeof *st))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
@@ -367,8 +463,7 @@ int wp_db__pg_open(wp_store **out, const char *conninfo)
     st->super.ops = &pg_ops;
     st->conn = conn;
     conn = NULL;
-    /* Literals in the migrations are standard SQL: backslashes are plain characters. */
-    if ((err = pg_exec(&st->super, "SET standard_conforming_strings = on")) < 0)
+    if ((err = session_setup(st)) < 0)
         goto out;
     *out = &st->super;
     st = NULL;

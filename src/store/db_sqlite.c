@@ -6,16 +6,39 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
+/* WAL pages (4 KiB) after which a commit asks for a checkpoint (SQLite's default), and after
+ * which the committing connection checkpoints itself, in case the checkpointer lags. */
+#define CHECKPOINT_FRAMES 1000
+#define CHECKPOINT_FRAMES_SELF 64000
+
+/* One checkpointer thread per database file the process has open, with its own connection.
+ * SQLite's automatic checkpoint runs in the thread whose commit crossed the threshold: for
+ * ingest, the group-commit writer, which is the bottleneck (about 10% of its time went to
+ * copying the WAL back and syncing). Here commits only signal; the checkpoint (PASSIVE, so it
+ * never waits for readers or the writer) runs beside them. */
+struct checkpointer {
+    char *path;
+    int refs;
+    int pending, stop;
+    pthread_t thread;
+    pthread_cond_t cond;
+    struct checkpointer *next;
+};
+
+static pthread_mutex_t checkpointers_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct checkpointer *checkpointers;
 
 struct wp_sqlite {
     struct wp_store super;
     sqlite3 *db;
+    struct checkpointer *ckpt;
 };
 
 struct sqlite_stmt {
@@ -49,9 +72,108 @@ static int fail(sqlite3 *db, int rc)
     return wp_error_set(WP_EIO, "sqlite: %s", msg);
 }
 
+static void *checkpointer_main(void *arg)
+{
+    struct checkpointer *c = arg;
+    sqlite3 *db = NULL;
+    pthread_mutex_lock(&checkpointers_mu);
+    for (;;) {
+        while (!c->pending && !c->stop)
+            pthread_cond_wait(&c->cond, &checkpointers_mu);
+        if (c->stop)
+            break;
+        c->pending = 0;
+        pthread_mutex_unlock(&checkpointers_mu);
+        /* synchronous FULL as every connection: the checkpoint syncs the WAL before copying
+         * it back and the database before the WAL can be reused */
+        if (!db && (sqlite3_open_v2(c->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                    NULL) != SQLITE_OK ||
+                    sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)) {
+            sqlite3_close(db); /* the committing connections' backstop checkpoints instead */
+            db = NULL;
+        }
+        if (db)
+            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&checkpointers_mu);
+    }
+    pthread_mutex_unlock(&checkpointers_mu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* The checkpointer of path, started if it is the first connection to it (NULL if a thread
+ * cannot be started: the connection then checkpoints itself, as SQLite does by default). */
+static struct checkpointer *checkpointer_get(const char *path)
+{
+    struct checkpointer *c;
+    pthread_mutex_lock(&checkpointers_mu);
+    for (c = checkpointers; c && strcmp(c->path, path) != 0; c = c->next)
+        ;
+    if (c) {
+        c->refs++;
+    } else if ((c = calloc(1, sizeof *c)) && (c->path = strdup(path))) {
+        pthread_cond_init(&c->cond, NULL);
+        if (pthread_create(&c->thread, NULL, checkpointer_main, c) == 0) {
+            c->refs = 1;
+            c->next = checkpointers;
+            checkpointers = c;
+        } else {
+            pthread_cond_destroy(&c->cond);
+            free(c->path);
+            free(c);
+            c = NULL;
+        }
+    } else {
+        free(c);
+        c = NULL;
+    }
+    pthread_mutex_unlock(&checkpointers_mu);
+    return c;
+}
+
+static void checkpointer_put(struct checkpointer *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&checkpointers_mu);
+    if (--c->refs > 0) {
+        pthread_mutex_unlock(&checkpointers_mu);
+        return;
+    }
+    for (struct checkpointer **p = &checkpointers; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    c->stop = 1;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&checkpointers_mu);
+    pthread_join(c->thread, NULL);
+    pthread_cond_destroy(&c->cond);
+    free(c->path);
+    free(c);
+}
+
+/* After each commit (SQLite's wal hook, which replaces its automatic checkpoint). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct checkpointer *c = arg;
+    if (frames >= CHECKPOINT_FRAMES_SELF || (!c && frames >= CHECKPOINT_FRAMES)) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (frames >= CHECKPOINT_FRAMES) {
+        pthread_mutex_lock(&checkpointers_mu);
+        c->pending = 1;
+        pthread_cond_signal(&c->cond);
+        pthread_mutex_unlock(&checkpointers_mu);
+    }
+    return SQLITE_OK;
+}
+
 static void lite_close(wp_store *st)
 {
     sqlite3_close(db_of(st));
+    checkpointer_put(((struct wp_sqlite *)st)->ckpt);
     free(st);
 }
 
@@ -200,9 +322,9 @@ static int create_private(const char *path)
      * other SQLite connections included. */
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return errno == EEXIST ? 0
-                               : wp_error_set(WP_EIO, "cannot open store '%s': %s", path,
-                                              strerror(errno));
+        return errno == EEXIST
+                   ? 0
+                   : wp_error_set(WP_EIO, "cannot open store '%s': %s", path, strerror(errno));
     close(fd);
     return 0;
 }
@@ -253,6 +375,8 @@ int wp_db__sqlite_open(wp_store **out, const char *path)
         goto out;
     }
     st->super.ops = &sqlite_ops;
+    st->ckpt = checkpointer_get(path);
+    sqlite3_wal_hook(db, wal_hook, st->ckpt);
     st->db = db;
     db = NULL;
     *out = &st->super;

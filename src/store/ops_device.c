@@ -284,20 +284,30 @@ int wp_store_devices_list(wp_store *st, wp_device_page *out, const wp_device_fil
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0)
         return err;
-    /* Four fixed shapes, so each is prepared once. */
-    static const char *const sql[4] = {
-        "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.tenant_id = ?"
-        " ORDER BY d.created_us DESC, d.id DESC LIMIT ?",
-        "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.tenant_id = ? AND d.employee_id = ?"
-        " ORDER BY d.created_us DESC, d.id DESC LIMIT ?",
-        "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.tenant_id = ?"
-        " AND (d.created_us < ? OR (d.created_us = ? AND d.id < ?))"
-        " ORDER BY d.created_us DESC, d.id DESC LIMIT ?",
-        "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.tenant_id = ? AND d.employee_id = ?"
-        " AND (d.created_us < ? OR (d.created_us = ? AND d.id < ?))"
-        " ORDER BY d.created_us DESC, d.id DESC LIMIT ?",
+    char lo[1024], hi[1024];
+    if (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0)
+        return err;
+    /* Eight fixed shapes (cursor, employee, org scope), so each is prepared once. */
+#define DEV_SELECT "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.tenant_id = ?"
+#define DEV_EMP " AND d.employee_id = ?"
+#define DEV_CUR " AND (d.created_us < ? OR (d.created_us = ? AND d.id < ?))"
+#define DEV_ORG                                                                             \
+    " AND d.employee_id IN (SELECT se.id FROM employees se JOIN org_units so"              \
+    " ON so.tenant_id = se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ?" \
+    " AND so.path >= ? AND so.path < ?)"
+#define DEV_ORDER " ORDER BY d.created_us DESC, d.id DESC LIMIT ?"
+    static const char *const sql[8] = {
+        DEV_SELECT DEV_ORDER,
+        DEV_SELECT DEV_EMP DEV_ORDER,
+        DEV_SELECT DEV_CUR DEV_ORDER,
+        DEV_SELECT DEV_EMP DEV_CUR DEV_ORDER,
+        DEV_SELECT DEV_ORG DEV_ORDER,
+        DEV_SELECT DEV_EMP DEV_ORG DEV_ORDER,
+        DEV_SELECT DEV_CUR DEV_ORG DEV_ORDER,
+        DEV_SELECT DEV_EMP DEV_CUR DEV_ORG DEV_ORDER,
     };
-    if ((err = wp_db_prepare(st, &s, sql[(has ? 2 : 0) + (f->employee_id ? 1 : 0)])) < 0)
+    int shape = (has ? 2 : 0) + (f->employee_id ? 1 : 0) + (f->scope_org_path ? 4 : 0);
+    if ((err = wp_db_prepare(st, &s, sql[shape])) < 0)
         goto out;
     wp_db_bind_text(s, i++, f->tenant_id);
     if (f->employee_id)
@@ -306,6 +316,11 @@ int wp_store_devices_list(wp_store *st, wp_device_page *out, const wp_device_fil
         wp_db_bind_int64(s, i++, ct);
         wp_db_bind_int64(s, i++, ct);
         wp_db_bind_text(s, i++, cid);
+    }
+    if (f->scope_org_path) {
+        wp_db_bind_text(s, i++, f->tenant_id);
+        wp_db_bind_text(s, i++, lo);
+        wp_db_bind_text(s, i++, hi);
     }
     wp_db_bind_int64(s, i++, (int64_t)limit + 1);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {

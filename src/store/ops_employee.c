@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on employees and their login accounts. */
+#include "store/archive.h"
 #include "store/db.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -199,4 +201,276 @@ int wp_store_employee_find_login(wp_store *st, wp_employee *out, char **out_hash
 out:
     wp_db_done(s);
     return err;
+}
+
+int wp_store_employee_count_admins(wp_store *st, int64_t *out, const char *tenant_id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT count(*) FROM employees WHERE tenant_id = ?"
+                             " AND role = 'admin' AND active = 1")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    *out = err == WP_DB_ROW ? wp_db_col_int64(s, 0) : 0;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+/* Writers of the tenant's admins queue up here, so that "is another admin left?" is answered
+ * after any concurrent change committed (PostgreSQL's READ COMMITTED would otherwise let two
+ * admins demote each other at once; SQLite's BEGIN IMMEDIATE serializes anyway). */
+static int lock_tenant(wp_store *st, const char *tenant_id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s, "UPDATE tenants SET name = name WHERE id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) > 0)
+        err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+static int is_active_admin(const wp_employee *e)
+{
+    return e->active && e->role == WP_ROLE_ADMIN;
+}
+
+int wp_store_employee_update(wp_store *st, wp_employee *out, const char *tenant_id, const char *id,
+                             const wp_employee_change *c)
+{
+    struct wp_stmt *s = NULL;
+    wp_employee before, after;
+    int64_t admins = 0;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("employee", id)) < 0 ||
+        (c->name &&
+         (err = wp_store__check_name("employee name", c->name, EMPLOYEE_NAME_MAX)) < 0) ||
+        (c->org_unit_id && (err = wp_store__check_id("org unit", c->org_unit_id)) < 0))
+        return err;
+    if (c->role && !wp_role_name((enum wp_role)c->role))
+        return wp_error_set(WP_EINVAL, "role must be admin, manager, auditor or sales");
+    if (c->active < -1 || c->active > 1)
+        return wp_error_set(WP_EINVAL, "active must be true or false");
+
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    if ((err = lock_tenant(st, tenant_id)) < 0 ||
+        (err = wp_store_employee_get(st, &before, tenant_id, id)) < 0)
+        goto out;
+    if ((err = wp_db_prepare(st, &s,
+                             "UPDATE employees SET name = COALESCE(?, name),"
+                             " org_unit_id = COALESCE(?, org_unit_id), role = COALESCE(?, role),"
+                             " active = COALESCE(CAST(? AS INTEGER), active)"
+                             " WHERE tenant_id = ? AND id = ?")) < 0)
+        goto out;
+    wp_db_bind_text_or_null(s, 1, c->name);
+    wp_db_bind_text_or_null(s, 2, c->org_unit_id);
+    wp_db_bind_text_or_null(s, 3, c->role ? wp_role_name((enum wp_role)c->role) : NULL);
+    if (c->active >= 0)
+        wp_db_bind_int64(s, 4, c->active);
+    else
+        wp_db_bind_null(s, 4);
+    wp_db_bind_text(s, 5, tenant_id);
+    wp_db_bind_text(s, 6, id);
+    if ((err = wp_db_step(s)) == WP_ENOTFOUND)
+        err = wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", c->org_unit_id);
+    if (err < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    if ((err = wp_store_employee_get(st, &after, tenant_id, id)) < 0)
+        goto out;
+    if (is_active_admin(&before) && !is_active_admin(&after)) {
+        if ((err = wp_store_employee_count_admins(st, &admins, tenant_id)) < 0)
+            goto out;
+        if (admins == 0) {
+            err =
+                wp_error_set(WP_EBUSY, "employee '%s' is the last active admin of the tenant", id);
+            goto out;
+        }
+    }
+    err = 0;
+out:
+    wp_db_done(s);
+    if ((err = wp_store__op_end(st, err)) == 0)
+        *out = after;
+    return err;
+}
+
+int wp_store_employee_set_password(wp_store *st, const char *tenant_id, const char *id,
+                                   const char *password_hash)
+{
+    struct wp_stmt *s = NULL;
+    wp_employee e;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("employee", id)) < 0)
+        return err;
+    if (!password_hash || !*password_hash || strlen(password_hash) > PASSWORD_HASH_MAX)
+        return wp_error_set(WP_EINVAL, "password hash is empty or too long");
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    if ((err = wp_store_employee_get(st, &e, tenant_id, id)) < 0)
+        goto out;
+    if ((err = wp_db_prepare(st, &s,
+                             "UPDATE employees SET password_hash = ? WHERE tenant_id = ?"
+                             " AND id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, password_hash);
+    wp_db_bind_text(s, 2, tenant_id);
+    wp_db_bind_text(s, 3, id);
+    if ((err = wp_db_step(s)) > 0)
+        err = 0;
+out:
+    wp_db_done(s);
+    return wp_store__op_end(st, err);
+}
+
+#define Q_MAX 256 /* bytes of a search in names */
+
+/* "%q%" for LIKE with '!' as the escape character, ASCII lowercased. */
+static int like_pattern(wp_buf *b, const char *q)
+{
+    int err = wp_buf_addc(b, '%');
+    for (const char *p = q; *p && err == 0; p++) {
+        char c = *p >= 'A' && *p <= 'Z' ? (char)(*p + 32) : *p;
+        if (c == '%' || c == '_' || c == '!')
+            err = wp_buf_addc(b, '!');
+        if (err == 0)
+            err = wp_buf_addc(b, c);
+    }
+    if (err == 0)
+        err = wp_buf_addc(b, '%');
+    return err;
+}
+
+/* One statement for every filter: an absent filter is a NULL that switches its condition off.
+ * A tenant has thousands of employees, not millions, so the plan this costs does not matter. */
+int wp_store_employees_list(wp_store *st, wp_employee_page *out, const wp_employee_filter *f)
+{
+    struct wp_stmt *s = NULL;
+    wp_employee_page p;
+    wp_buf like;
+    char cid[WP_ID_LEN + 1], slo[1024], shi[1024], flo[1024], fhi[1024];
+    int64_t ct = 0;
+    int has = 0, err;
+    unsigned limit;
+    size_t cap = 0;
+
+    memset(&p, 0, sizeof p);
+    wp_buf_init(&like, 2 * Q_MAX + 3);
+    if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
+        (f->scope_employee_id &&
+         (err = wp_store__check_id("employee", f->scope_employee_id)) < 0) ||
+        (err = wp_page__limit(&limit, f->limit)) < 0 ||
+        (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
+        (f->scope_org_path && (err = wp_scope__range(slo, shi, f->scope_org_path)) < 0) ||
+        (f->org_path && (err = wp_scope__range(flo, fhi, f->org_path)) < 0))
+        goto out;
+    if (f->role && !wp_role_name((enum wp_role)f->role)) {
+        err = wp_error_set(WP_EINVAL, "role must be admin, manager, auditor or sales");
+        goto out;
+    }
+    if (f->active < WP_ACTIVE_ANY || f->active > WP_ACTIVE_NOT) {
+        err = wp_error_set(WP_EINVAL, "active must be true or false");
+        goto out;
+    }
+    if (f->q && *f->q) {
+        if (strlen(f->q) > Q_MAX) {
+            err = wp_error_set(WP_EINVAL, "query is longer than %d bytes", Q_MAX);
+            goto out;
+        }
+        if ((err = like_pattern(&like, f->q)) < 0)
+            goto out;
+    }
+    if ((err = wp_db_prepare(
+             st, &s,
+             "SELECT e.id, e.tenant_id, e.org_unit_id, e.name, e.username, e.role, e.active,"
+             " e.created_us FROM employees e JOIN org_units o ON o.tenant_id = e.tenant_id"
+             " AND o.id = e.org_unit_id WHERE e.tenant_id = ?"
+             " AND (CAST(? AS TEXT) IS NULL OR (o.path >= ? AND o.path < ?))"
+             " AND (CAST(? AS TEXT) IS NULL OR e.id = ?)"
+             " AND (CAST(? AS TEXT) IS NULL OR (o.path >= ? AND o.path < ?))"
+             " AND (CAST(? AS TEXT) IS NULL OR e.role = ?)"
+             " AND (CAST(? AS INTEGER) IS NULL OR e.active = ?)"
+             " AND (CAST(? AS TEXT) IS NULL OR lower(e.name) LIKE ? ESCAPE '!'"
+             " OR lower(e.username) LIKE ? ESCAPE '!')"
+             " AND (CAST(? AS BIGINT) IS NULL OR e.created_us < ?"
+             " OR (e.created_us = ? AND e.id < ?))"
+             " ORDER BY e.created_us DESC, e.id DESC LIMIT ?")) < 0)
+        goto out;
+    int i = 1;
+    const char *scope = f->scope_org_path ? slo : NULL, *org = f->org_path ? flo : NULL;
+    const char *role = f->role ? wp_role_name((enum wp_role)f->role) : NULL;
+    const char *q = like.len ? like.buf : NULL;
+    wp_db_bind_text(s, i++, f->tenant_id);
+    wp_db_bind_text_or_null(s, i++, scope);
+    wp_db_bind_text_or_null(s, i++, scope);
+    wp_db_bind_text_or_null(s, i++, scope ? shi : NULL);
+    wp_db_bind_text_or_null(s, i++, f->scope_employee_id);
+    wp_db_bind_text_or_null(s, i++, f->scope_employee_id);
+    wp_db_bind_text_or_null(s, i++, org);
+    wp_db_bind_text_or_null(s, i++, org);
+    wp_db_bind_text_or_null(s, i++, org ? fhi : NULL);
+    wp_db_bind_text_or_null(s, i++, role);
+    wp_db_bind_text_or_null(s, i++, role);
+    for (int k = 0; k < 2; k++) {
+        if (f->active == WP_ACTIVE_ANY)
+            wp_db_bind_null(s, i++);
+        else
+            wp_db_bind_int64(s, i++, f->active == WP_ACTIVE_ONLY);
+    }
+    wp_db_bind_text_or_null(s, i++, q);
+    wp_db_bind_text_or_null(s, i++, q);
+    wp_db_bind_text_or_null(s, i++, q);
+    for (int k = 0; k < 3; k++) {
+        if (has)
+            wp_db_bind_int64(s, i++, ct);
+        else
+            wp_db_bind_null(s, i++);
+    }
+    wp_db_bind_text_or_null(s, i++, has ? cid : NULL);
+    wp_db_bind_int64(s, i++, (int64_t)limit + 1);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (p.n == limit) {
+            wp_cursor__make(p.next_cursor, p.items[p.n - 1].created_us, p.items[p.n - 1].id);
+            break;
+        }
+        if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0 ||
+            (err = read_employee(s, &p.items[p.n])) < 0)
+            goto out;
+        p.n++;
+    }
+    if (err < 0)
+        goto out;
+    *out = p;
+    p.items = NULL;
+    err = 0;
+out:
+    wp_db_done(s);
+    free(p.items);
+    wp_buf_release(&like);
+    return err;
+}
+
+void wp_employee_page_release(wp_employee_page *p)
+{
+    if (!p)
+        return;
+    free(p->items);
+    memset(p, 0, sizeof *p);
 }

@@ -205,9 +205,10 @@ static int sink_end(struct sink *k, int err)
     " filename, size, url, title, amount_fen, memo, revoked_seq, revoked_msgid, raw, created_us"
 
 /* PostgreSQL keeps the grams on the row (GIN index); SQLite in the FTS5 table keyed by rid.
- * SQLite's rid is given, not returned: RETURNING makes SQLite journal every page the statement
- * touches (it runs as a trigger), which cost more than the insert itself. The writer holds the
- * database's write lock, so max(rid) + 1 is what SQLite would pick anyway. */
+ * SQLite's rid is given (its time key, grams.h), not returned: RETURNING makes SQLite journal
+ * every page the statement touches (it runs as a trigger), which cost more than the insert
+ * itself. The writer holds the database's write lock, so the next free number of a
+ * millisecond stays free until the commit. */
 static const char message_lite[] =
     "INSERT INTO messages (rid, " MESSAGE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
     " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -334,6 +335,7 @@ struct peer {
     const wp_event *first;
     char customer_id[WP_ID_LEN + 1];
     int64_t last_ts;
+    int created; /* its customer was created by this batch */
 };
 
 /* Everything one batch's write needs, sized by its events. */
@@ -348,10 +350,10 @@ struct applier {
     size_t n_ids;
     size_t *table; /* open addressing over peers and ids: index + 1; 0: empty */
     size_t table_cap;
-    int64_t *rid;          /* SQLite: each message's row id, for its search grams */
-    int64_t next_rid;      /* SQLite: the last one given */
-    unsigned char *no_seq; /* rejected events whose seq cannot move acked_seq */
-    size_t cur;            /* the event whose row is being written */
+    int64_t *rid;            /* SQLite: each message's row id, for its search grams; 0: none */
+    unsigned char *no_seq;   /* rejected events whose seq cannot move acked_seq */
+    struct gram_list *grams; /* SQLite: where to leave the grams; NULL: write them now */
+    size_t cur;              /* the event whose row is being written */
 };
 
 static uint64_t hash_add(uint64_t h, const char *s)
@@ -487,6 +489,78 @@ static const char *ident_customer(const struct ident *d)
     return !d ? "" : d->assigned[0] ? d->assigned : d->stored;
 }
 
+/* The customer an identity has in the store now ("" if none); into out. */
+static int identity_owner(struct applier *a, const struct ident *d, char out[WP_ID_LEN + 1])
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    out[0] = '\0';
+    if ((err = wp_db_prepare(a->st, &s,
+                             "SELECT customer_id FROM customer_identities WHERE tenant_id = ?"
+                             " AND kind = ? AND value = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, a->b->tenant_id);
+    wp_db_bind_text(s, 2, d->kind);
+    wp_db_bind_text(s, 3, d->value);
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1);
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+/* PostgreSQL: two nodes meeting a new peer at once both create a customer, but only one
+ * identity row can exist ((tenant, kind, value) is the key; ON CONFLICT DO NOTHING waits for
+ * the other transaction, then skips). The batch whose identity lost gives way: its customer,
+ * created here and without rows yet, hands its other identities to the winner and is
+ * deleted, and the batch's peers use the winner. The phone identity decides, as in
+ * resolve_peers(). SQLite has one writer: no race. */
+static int settle_new_customers(struct applier *a)
+{
+    struct wp_stmt *s = NULL;
+    int err = 0;
+    for (size_t i = 0; i < a->n_peers && err == 0; i++) {
+        struct peer *p = &a->peers[i];
+        struct ident *d = p->by_phone ? p->by_phone : p->by_pid;
+        char ours[WP_ID_LEN + 1], won[WP_ID_LEN + 1];
+        if (!p->created || !d || strcmp(d->assigned, p->customer_id) != 0)
+            continue;
+        if ((err = identity_owner(a, d, won)) < 0)
+            break;
+        if (!won[0] || strcmp(won, p->customer_id) == 0)
+            continue;
+        memcpy(ours, p->customer_id, sizeof ours);
+        if ((err = wp_db_prepare(a->st, &s,
+                                 "UPDATE customer_identities SET customer_id = ? WHERE tenant_id"
+                                 " = ? AND customer_id = ?")) < 0)
+            break;
+        wp_db_bind_text(s, 1, won);
+        wp_db_bind_text(s, 2, a->b->tenant_id);
+        wp_db_bind_text(s, 3, ours);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        if (err < 0 || (err = wp_db_prepare(
+                            a->st, &s, "DELETE FROM customers WHERE tenant_id = ? AND id = ?")) < 0)
+            break;
+        wp_db_bind_text(s, 1, a->b->tenant_id);
+        wp_db_bind_text(s, 2, ours);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        if (err < 0)
+            break;
+        err = 0;
+        for (size_t j = 0; j < a->n_peers; j++) {
+            if (strcmp(a->peers[j].customer_id, ours) == 0) {
+                memcpy(a->peers[j].customer_id, won, sizeof won);
+                a->peers[j].created = 0;
+            }
+        }
+        for (size_t j = 0; j < a->n_ids; j++)
+            if (strcmp(a->ids[j].assigned, ours) == 0)
+                memcpy(a->ids[j].assigned, won, sizeof won);
+    }
+    return err;
+}
+
 /* Peer → customer: by phone, else by channel id, within the tenant; created on first sight,
  * owned by the device's employee. Peers are taken in order of first appearance and each sees
  * the identities the ones before it added, as if the events were stored one by one. */
@@ -515,6 +589,7 @@ static int resolve_peers(struct applier *a)
                                : e->peer.phone ? e->peer.phone
                                                : e->peer.id;
             wp_id_new(p->customer_id);
+            p->created = 1;
             if ((err = sink_row(&cust)) == 0 && (err = sink_text(&cust, b->tenant_id)) == 0 &&
                 (err = sink_text(&cust, p->customer_id)) == 0 &&
                 (err = sink_text(&cust, name)) == 0 &&
@@ -542,6 +617,8 @@ static int resolve_peers(struct applier *a)
         err = sink_flush(&idt);
     sink_release(&cust);
     sink_release(&idt);
+    if (err == 0 && a->pg)
+        err = settle_new_customers(a);
     for (size_t i = 0; i < b->n && err == 0; i++)
         if (a->peer_of[i])
             memcpy(b->events[i].customer_id, a->peers[a->peer_of[i] - 1].customer_id,
@@ -592,17 +669,40 @@ struct rows {
     struct sink message, call, contact, location, quarantine, alert;
 };
 
-/* SQLite: the last message row id, so the batch can number its rows. */
-static int last_rid(struct applier *a)
+/* SQLite: the rid of the message at event i (grams.h): the next number free in its
+ * millisecond. Rids within a millisecond rise in arrival order, so the batch's own latest
+ * one in the group, if any, is the highest; else the table has it. */
+static int next_rid(struct applier *a, size_t i, int64_t ts_us)
 {
     struct wp_stmt *s = NULL;
-    int err;
-    if ((err = wp_db_prepare(a->st, &s, "SELECT max(rid) FROM messages")) < 0)
-        return err;
-    if ((err = wp_db_step(s)) == WP_DB_ROW)
-        a->next_rid = wp_db_col_int64(s, 0);
-    wp_db_done(s);
-    return err < 0 ? err : 0;
+    int64_t g = wp_rid__group(ts_us), last = -1;
+    int err = 0;
+    for (size_t j = i; j-- > 0;) {
+        if (a->rid[j] && a->rid[j] >> WP_RID_LOW_BITS == g) {
+            last = a->rid[j];
+            break;
+        }
+    }
+    if (last < 0) {
+        if ((err = wp_db_prepare(a->st, &s,
+                                 "SELECT max(rid) FROM messages WHERE rid >= ? AND rid <= ?")) < 0)
+            return err;
+        wp_db_bind_int64(s, 1, wp_rid__group_first(g));
+        wp_db_bind_int64(s, 2, wp_rid__group_last(g));
+        if ((err = wp_db_step(s)) == WP_DB_ROW && !wp_db_col_isnull(s, 0))
+            last = wp_db_col_int64(s, 0);
+        wp_db_done(s);
+        if (err < 0)
+            return err;
+        err = 0;
+    }
+    if (last == wp_rid__group_last(g))
+        return wp_error_set(WP_ELIMIT, "more than %ld messages in one millisecond",
+                            1L << WP_RID_LOW_BITS);
+    a->rid[i] = last < 0 ? wp_rid__group_first(g) : last + 1;
+    if (a->rid[i] == 0) /* 0 marks "no rid" in a->rid */
+        a->rid[i] = 1;
+    return err;
 }
 
 static int put_message(struct applier *a, struct sink *k, const wp_event *e)
@@ -611,8 +711,8 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
     wp_buf grams;
     int err;
     wp_buf_init(&grams, GRAMS_MAX);
-    if ((err = sink_row(k)) == 0 && !a->pg)
-        err = sink_int(k, a->rid[a->cur] = ++a->next_rid);
+    if ((err = sink_row(k)) == 0 && !a->pg && (err = next_rid(a, a->cur, e->ts_us)) == 0)
+        err = sink_int(k, a->rid[a->cur]);
     if (err == 0 && (err = sink_text(k, b->tenant_id)) == 0 && (err = sink_text(k, e->id)) == 0 &&
         (err = sink_text(k, b->device_id)) == 0 && (err = sink_text(k, b->employee_id)) == 0 &&
         (err = sink_text(k, or_null(e->customer_id))) == 0 && (err = sink_int(k, e->seq)) == 0 &&
@@ -759,31 +859,64 @@ static int put_alert(struct applier *a, struct sink *k, const wp_event *e, wp_al
     return sink_end(k, err);
 }
 
-/* SQLite: the batch's search grams, after all its rows. FTS5 writes the grams it holds to a new
- * index segment at every statement savepoint; inserting them after every other statement of
- * the batch makes that one segment per batch instead of one per message. */
-static int index_messages(struct applier *a)
+/* SQLite: messages whose search grams are still to be written. */
+struct gram_row {
+    int64_t rid;
+    const char *text, *tenant_id; /* borrowed from the batch */
+};
+
+struct gram_list {
+    struct gram_row *v;
+    size_t n, cap;
+};
+
+static int cmp_rid(const void *x, const void *y)
+{
+    const struct gram_row *a = x, *b = y;
+    return (a->rid > b->rid) - (a->rid < b->rid);
+}
+
+static int collect_grams(struct applier *a, struct gram_list *g)
 {
     wp_event_batch *b = a->b;
+    int err;
+    for (size_t i = 0; i < b->n; i++) {
+        wp_event *e = &b->events[i];
+        if (!e->applied || e->type != WP_EVENT_MESSAGE || !e->text || !a->rid[i])
+            continue;
+        if ((err = wp_array__grow((void **)&g->v, &g->cap, g->n, sizeof *g->v)) < 0)
+            return err;
+        g->v[g->n].rid = a->rid[i];
+        g->v[g->n].text = e->text;
+        g->v[g->n++].tenant_id = b->tenant_id;
+    }
+    return 0;
+}
+
+/* SQLite: the search grams, after every other row, in rid order. FTS5 writes the grams it
+ * holds to a new index segment at every statement savepoint, and whenever a rowid comes lower
+ * than the one before it in the transaction: inserting them after every other statement,
+ * sorted (rids follow the messages' times, which batches need not), makes that one segment
+ * per batch (or per wp_store_events_apply_many() call) instead of one per message. */
+static int index_grams(wp_store *st, struct gram_list *g)
+{
     struct wp_stmt *s = NULL;
     wp_buf grams;
     int err = 0;
     wp_buf_init(&grams, GRAMS_MAX);
-    for (size_t i = 0; i < b->n && err == 0; i++) {
-        wp_event *e = &b->events[i];
-        if (!e->applied || e->type != WP_EVENT_MESSAGE || !e->text)
-            continue;
+    qsort(g->v, g->n, sizeof *g->v, cmp_rid);
+    for (size_t k = 0; k < g->n && err == 0; k++) {
         wp_buf_reset(&grams);
-        if ((err = wp_grams__make(&grams, NULL, e->text, strlen(e->text), 0, WP_GRAMS_SPACED)) <
-                0 ||
+        if ((err = wp_grams__make(&grams, NULL, g->v[k].text, strlen(g->v[k].text), 0,
+                                  WP_GRAMS_SPACED)) < 0 ||
             grams.len == 0)
             continue;
-        if ((err = wp_db_prepare(a->st, &s,
+        if ((err = wp_db_prepare(st, &s,
                                  "INSERT INTO message_fts (rowid, tenant_id, grams)"
                                  " VALUES (?, ?, ?)")) < 0)
             break;
-        wp_db_bind_int64(s, 1, a->rid[i]);
-        wp_db_bind_text(s, 2, b->tenant_id);
+        wp_db_bind_int64(s, 1, g->v[k].rid);
+        wp_db_bind_text(s, 2, g->v[k].tenant_id);
         wp_db_bind_text(s, 3, grams.buf);
         err = wp_db_step(s);
         wp_db_done(s);
@@ -821,8 +954,6 @@ static int write_rows(struct applier *a)
     struct rows r;
     int err = 0;
     rows_init(&r, a);
-    if (!a->pg)
-        err = last_rid(a);
     for (size_t i = 0; i < b->n && err == 0; i++) {
         wp_event *e = &b->events[i];
         if (!e->applied)
@@ -862,8 +993,14 @@ static int write_rows(struct applier *a)
     if (err == 0)
         err = sink_flush(&r.alert);
     rows_release(&r);
-    if (err == 0 && !a->pg)
-        err = index_messages(a);
+    if (err == 0 && !a->pg && a->grams) {
+        err = collect_grams(a, a->grams);
+    } else if (err == 0 && !a->pg) {
+        struct gram_list g = {0};
+        if ((err = collect_grams(a, &g)) == 0)
+            err = index_grams(a->st, &g);
+        free(g.v);
+    }
     return err;
 }
 
@@ -900,13 +1037,9 @@ static void applier_release(struct applier *a)
     free(a->no_seq);
 }
 
-int wp_store_events_apply(wp_store *st, wp_event_batch *b)
+static int check_batch(wp_event_batch *b)
 {
-    struct wp_stmt *s = NULL;
-    struct applier a;
-    int64_t acked = 0, start;
     int err;
-
     if ((err = wp_store__check_id("tenant", b->tenant_id)) < 0 ||
         (err = wp_store__check_id("device", b->device_id)) < 0 ||
         (err = wp_store__check_id("employee", b->employee_id)) < 0)
@@ -916,14 +1049,21 @@ int wp_store_events_apply(wp_store *st, wp_event_batch *b)
         b->events[i].id[0] = '\0';
         b->events[i].customer_id[0] = '\0';
     }
-    if ((err = applier_init(&a, st, b)) < 0) {
-        applier_release(&a);
-        return err;
-    }
-    if ((err = wp_store__op_begin(st, 1)) < 0) {
-        applier_release(&a);
-        return err;
-    }
+    return 0;
+}
+
+/* One batch inside an operation the caller opened; *acked_out gets the device's new acked_seq.
+ * grams: see struct applier. */
+static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams, int64_t *acked_out)
+{
+    struct wp_stmt *s = NULL;
+    struct applier a;
+    int64_t acked = 0, start;
+    int err;
+
+    if ((err = applier_init(&a, st, b)) < 0)
+        goto out;
+    a.grams = grams;
     /* An UPDATE takes the device row's lock on PostgreSQL until the transaction ends (as
      * SELECT ... FOR UPDATE would, in portable SQL), so two nodes never interleave one device;
      * SQLite's writer holds the database lock already. */
@@ -982,13 +1122,66 @@ int wp_store_events_apply(wp_store *st, wp_event_batch *b)
             goto out;
     }
     err = 0;
+    *acked_out = acked;
 out:
     wp_db_done(s);
     applier_release(&a);
+    return err;
+}
+
+static void not_applied(wp_event_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        b->events[i].applied = 0;
+}
+
+int wp_store_events_apply(wp_store *st, wp_event_batch *b)
+{
+    int64_t acked = 0;
+    int err;
+
+    if ((err = check_batch(b)) < 0 || (err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    err = apply_batch(st, b, NULL, &acked);
     if ((err = wp_store__op_end(st, err)) == 0)
         b->acked_seq = acked;
     else
-        for (size_t i = 0; i < b->n; i++)
-            b->events[i].applied = 0;
+        not_applied(b);
+    return err;
+}
+
+int wp_store_events_apply_many(wp_store *st, wp_event_batch **b, size_t n, size_t *failed)
+{
+    struct gram_list g = {0};
+    int64_t *acked = calloc(n ? n : 1, sizeof *acked);
+    size_t i = 0;
+    int err = 0;
+
+    *failed = 0;
+    if (!acked)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    for (i = 0; i < n && err == 0; i++)
+        err = check_batch(b[i]);
+    if (err < 0) {
+        *failed = i - 1;
+        goto out;
+    }
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        goto out;
+    for (i = 0; i < n && err == 0; i++)
+        if ((err = apply_batch(st, b[i], wp_store_backend(st) == WP_STORE_SQLITE ? &g : NULL,
+                               &acked[i])) < 0)
+            *failed = i;
+    if (err == 0 && g.n)
+        err = index_grams(st, &g);
+    if ((err = wp_store__op_end(st, err)) == 0)
+        for (i = 0; i < n; i++)
+            b[i]->acked_seq = acked[i];
+out:
+    if (err < 0)
+        for (i = 0; i < n; i++)
+            not_applied(b[i]);
+    free(g.v);
+    free(acked);
     return err;
 }

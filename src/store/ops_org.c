@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on the org tree (units with a materialized path). */
+#include "store/archive.h"
 #include "store/db.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -221,4 +222,297 @@ out:
     wp_db_done(s);
     free(ids);
     return err;
+}
+
+int wp_store_org_unit_top(wp_store *st, wp_org_unit *out, const char *tenant_id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " UNIT_COLUMNS " FROM org_units WHERE tenant_id = ?"
+                             " AND parent_id IS NULL ORDER BY created_us, id LIMIT 1")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_ENOTFOUND, "tenant '%s' has no top org unit", tenant_id);
+        goto out;
+    }
+    err = read_unit(s, out);
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_org_unit_rename(wp_store *st, wp_org_unit *out, const char *tenant_id, const char *id,
+                             const char *name)
+{
+    struct wp_stmt *s = NULL;
+    wp_org_unit u;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("org unit", id)) < 0 ||
+        (err = wp_store__check_name("org unit name", name, ORG_NAME_MAX)) < 0)
+        return err;
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "UPDATE org_units SET name = ? WHERE tenant_id = ? AND id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, name);
+    wp_db_bind_text(s, 2, tenant_id);
+    wp_db_bind_text(s, 3, id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    err = get_unit(st, &u, NULL, tenant_id, id, "org unit");
+out:
+    wp_db_done(s);
+    if ((err = wp_store__op_end(st, err)) == 0)
+        *out = u;
+    return err;
+}
+
+/* The deepest level in the subtree [lo, hi). */
+static int subtree_max_depth(wp_store *st, int *out, const char *tenant_id, const char *lo,
+                             const char *hi)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT max(depth) FROM org_units WHERE tenant_id = ? AND path >= ?"
+                             " AND path < ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, lo);
+    wp_db_bind_text(s, 3, hi);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    *out = err == WP_DB_ROW && !wp_db_col_isnull(s, 0) ? (int)wp_db_col_int64(s, 0) : 0;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+/* A subtree moves by rewriting the prefix of every path in it: the unit's old path becomes
+ * <parent path><id>/. No path of the new range exists before the move (the unit is not under
+ * the new parent yet, and ids are unique), so the unique (tenant_id, path) index is never hit
+ * half-way through the statement, on either backend. */
+int wp_store_org_unit_move(wp_store *st, wp_org_unit *out, const char *tenant_id, const char *id,
+                           const char *new_parent_id)
+{
+    struct wp_stmt *s = NULL;
+    wp_org_unit u, parent;
+    char lo[sizeof u.path], hi[sizeof u.path], new_path[sizeof u.path];
+    int depth = 0, parent_depth = 0, max_depth = 0, err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("org unit", id)) < 0 ||
+        (err = wp_store__check_id("parent org unit", new_parent_id)) < 0)
+        return err;
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    if ((err = get_unit(st, &u, &depth, tenant_id, id, "org unit")) < 0 ||
+        (err = get_unit(st, &parent, &parent_depth, tenant_id, new_parent_id, "parent org unit")) <
+            0)
+        goto out;
+    if (strcmp(u.parent_id, parent.id) == 0)
+        goto out; /* already there */
+    if (strncmp(parent.path, u.path, strlen(u.path)) == 0) {
+        err = wp_error_set(WP_EINVAL, "org unit '%s' cannot move under itself or a unit below it",
+                           id);
+        goto out;
+    }
+    if ((err = wp_scope__range(lo, hi, u.path)) < 0 ||
+        (err = subtree_max_depth(st, &max_depth, tenant_id, lo, hi)) < 0)
+        goto out;
+    int shift = parent_depth + 1 - depth;
+    if (max_depth + shift > ORG_DEPTH_MAX) {
+        err = wp_error_set(WP_ELIMIT, "org tree would be deeper than %d levels", ORG_DEPTH_MAX);
+        goto out;
+    }
+    size_t plen = strlen(parent.path);
+    if (plen + WP_ID_LEN + 2 > sizeof new_path) {
+        err = wp_error_set(WP_EIO, "store: org unit '%s' has a damaged path", parent.id);
+        goto out;
+    }
+    memcpy(new_path, parent.path, plen);
+    memcpy(new_path + plen, u.id, WP_ID_LEN);
+    memcpy(new_path + plen + WP_ID_LEN, "/", 2);
+
+    if ((err = wp_db_prepare(
+             st, &s,
+             "UPDATE org_units SET path = CAST(? AS TEXT) ||"
+             " substr(path, CAST(? AS INTEGER)), depth = depth +"
+             " CAST(? AS INTEGER) WHERE tenant_id = ? AND path >= ? AND path < ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, new_path);
+    wp_db_bind_int64(s, 2, (int64_t)strlen(u.path) + 1);
+    wp_db_bind_int64(s, 3, shift);
+    wp_db_bind_text(s, 4, tenant_id);
+    wp_db_bind_text(s, 5, lo);
+    wp_db_bind_text(s, 6, hi);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    if ((err = wp_db_prepare(
+             st, &s, "UPDATE org_units SET parent_id = ? WHERE tenant_id = ? AND id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, parent.id);
+    wp_db_bind_text(s, 2, tenant_id);
+    wp_db_bind_text(s, 3, id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    err = 0;
+    memcpy(u.parent_id, parent.id, sizeof u.parent_id);
+    memcpy(u.path, new_path, sizeof u.path);
+out:
+    wp_db_done(s);
+    if ((err = wp_store__op_end(st, err)) == 0)
+        *out = u;
+    return err;
+}
+
+/* How many rows of a one-column count query. */
+static int count_of(wp_store *st, int64_t *out, const char *sql, const char *tenant_id,
+                    const char *id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    *out = err == WP_DB_ROW ? wp_db_col_int64(s, 0) : 0;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_org_unit_delete(wp_store *st, const char *tenant_id, const char *id)
+{
+    struct wp_stmt *s = NULL;
+    wp_org_unit u;
+    int64_t children = 0, people = 0;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("org unit", id)) < 0)
+        return err;
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    if ((err = get_unit(st, &u, NULL, tenant_id, id, "org unit")) < 0 ||
+        (err = count_of(st, &children,
+                        "SELECT count(*) FROM org_units WHERE tenant_id = ? AND parent_id = ?",
+                        tenant_id, id)) < 0 ||
+        (err = count_of(st, &people,
+                        "SELECT count(*) FROM employees WHERE tenant_id = ? AND org_unit_id = ?",
+                        tenant_id, id)) < 0)
+        goto out;
+    if (children || people) {
+        err = wp_error_set(WP_EBUSY, "org unit '%s' still has %lld child units and %lld employees",
+                           id, (long long)children, (long long)people);
+        goto out;
+    }
+    if ((err = wp_db_prepare(st, &s, "DELETE FROM org_units WHERE tenant_id = ? AND id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    /* a row that came to refer to the unit since the counts (or one of another table) */
+    if ((err = wp_db_step(s)) == WP_ENOTFOUND)
+        err = wp_error_set(WP_EBUSY, "org unit '%s' is in use", id);
+    if (err < 0)
+        goto out;
+    err = 0;
+out:
+    wp_db_done(s);
+    return wp_store__op_end(st, err);
+}
+
+/* Units in path order (a parent before its children); the cursor is the id of the last unit
+ * of the page, whose path is looked up again, so it stays valid while the tree changes. */
+int wp_store_org_units_list(wp_store *st, wp_org_unit_page *out, const wp_org_unit_filter *f)
+{
+    struct wp_stmt *s = NULL;
+    wp_org_unit_page p;
+    wp_org_unit after;
+    char lo[sizeof after.path], hi[sizeof after.path];
+    unsigned limit;
+    size_t cap = 0;
+    int err;
+
+    memset(&p, 0, sizeof p);
+    if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
+        (f->scope_unit_id && (err = wp_store__check_id("org unit", f->scope_unit_id)) < 0) ||
+        (err = wp_page__limit(&limit, f->limit)) < 0 ||
+        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
+        goto out;
+    if (f->cursor && *f->cursor) {
+        if (wp_store__check_id("cursor", f->cursor) < 0 ||
+            get_unit(st, &after, NULL, f->tenant_id, f->cursor, "cursor") < 0) {
+            err = wp_error_set(WP_EINVAL, "invalid cursor");
+            goto out;
+        }
+    }
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " UNIT_COLUMNS " FROM org_units WHERE tenant_id = ?"
+                             " AND (CAST(? AS TEXT) IS NULL OR (path >= ? AND path < ?))"
+                             " AND (CAST(? AS TEXT) IS NULL OR id = ?)"
+                             " AND (CAST(? AS TEXT) IS NULL OR path > ?)"
+                             " ORDER BY path LIMIT ?")) < 0)
+        goto out;
+    const char *scope = f->scope_org_path ? lo : NULL;
+    const char *cur = f->cursor && *f->cursor ? after.path : NULL;
+    wp_db_bind_text(s, 1, f->tenant_id);
+    wp_db_bind_text_or_null(s, 2, scope);
+    wp_db_bind_text_or_null(s, 3, scope);
+    wp_db_bind_text_or_null(s, 4, scope ? hi : NULL);
+    wp_db_bind_text_or_null(s, 5, f->scope_unit_id);
+    wp_db_bind_text_or_null(s, 6, f->scope_unit_id);
+    wp_db_bind_text_or_null(s, 7, cur);
+    wp_db_bind_text_or_null(s, 8, cur);
+    wp_db_bind_int64(s, 9, (int64_t)limit + 1);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (p.n == limit) {
+            memcpy(p.next_cursor, p.items[p.n - 1].id, sizeof p.next_cursor);
+            break;
+        }
+        if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0 ||
+            (err = read_unit(s, &p.items[p.n])) < 0)
+            goto out;
+        p.n++;
+    }
+    if (err < 0)
+        goto out;
+    *out = p;
+    p.items = NULL;
+    err = 0;
+out:
+    wp_db_done(s);
+    free(p.items);
+    return err;
+}
+
+void wp_org_unit_page_release(wp_org_unit_page *p)
+{
+    if (!p)
+        return;
+    free(p->items);
+    memset(p, 0, sizeof *p);
+}
+
+int wp_org_unit_depth(const wp_org_unit *u)
+{
+    return (int)(strlen(u->path) / (WP_ID_LEN + 1));
 }

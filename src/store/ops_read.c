@@ -372,6 +372,67 @@ static void free_messages(wp_message *items, size_t n)
     free(items);
 }
 
+/* The filters every plan of a message search shares, after "WHERE m.tenant_id = ?". */
+static void message_filters(struct query *qp, const wp_message_filter *f, const char *lo,
+                            const char *hi)
+{
+    if (f->customer_id) {
+        q_sql(qp, " AND m.customer_id = ?");
+        q_text(qp, f->customer_id);
+    }
+    if (f->employee_id) {
+        q_sql(qp, " AND m.employee_id = ?");
+        q_text(qp, f->employee_id);
+    }
+    if (f->channel) {
+        q_sql(qp, " AND m.channel = ?");
+        q_text(qp, f->channel);
+    }
+    if (f->from_us) {
+        q_sql(qp, " AND m.ts_us >= ?");
+        q_int(qp, f->from_us);
+    }
+    if (f->to_us) {
+        q_sql(qp, " AND m.ts_us < ?");
+        q_int(qp, f->to_us);
+    }
+    if (f->scope_org_path)
+        scope_org(qp, "m.employee_id", f->tenant_id, lo, hi);
+    if (f->scope_employee_id) {
+        q_sql(qp, " AND (m.employee_id = ? OR m.customer_id IN (SELECT sc.id FROM customers sc"
+                  " WHERE sc.tenant_id = ? AND sc.owner_employee_id = ?))");
+        q_text(qp, f->scope_employee_id);
+        q_text(qp, f->tenant_id);
+        q_text(qp, f->scope_employee_id);
+    }
+}
+
+/* The candidate row at s: appended to p when its text really holds the query (the grams only
+ * say it may). *last_t, last_id get its keys either way. */
+static int take_row(struct wp_stmt *s, const wp_message_filter *f, wp_message_page *p, size_t *cap,
+                    wp_strpool **pool, int64_t *last_t, char last_id[WP_ID_LEN + 1])
+{
+    wp_message m;
+    int err;
+    if ((err = read_message(s, &m, pool)) < 0)
+        return err;
+    *last_t = m.ts_us;
+    memcpy(last_id, m.id, sizeof m.id);
+    if (f->q && *f->q) {
+        if ((err = wp_grams__find(&m.highlights, &m.n_highlights, m.text, strlen(m.text), f->q,
+                                  strlen(f->q))) < 0)
+            return err;
+        if (m.n_highlights == 0)
+            return 0; /* the grams were there, the text is not */
+    }
+    if ((err = wp_array__grow((void **)&p->items, cap, p->n, sizeof *p->items)) < 0) {
+        free(m.highlights);
+        return err;
+    }
+    p->items[p->n++] = m;
+    return 0;
+}
+
 /* One round of candidates (at most want rows after the cursor); appends hits to p. *got gets
  * how many candidate rows came back, *last_t/last_id the last candidate's keys. */
 static int message_round(wp_store *st, const wp_message_filter *f, const char *lo, const char *hi,
@@ -396,35 +457,7 @@ static int message_round(wp_store *st, const wp_message_filter *f, const char *l
         q_sql(&q, "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.tenant_id = ?");
     }
     q_text(&q, f->tenant_id);
-    if (f->customer_id) {
-        q_sql(&q, " AND m.customer_id = ?");
-        q_text(&q, f->customer_id);
-    }
-    if (f->employee_id) {
-        q_sql(&q, " AND m.employee_id = ?");
-        q_text(&q, f->employee_id);
-    }
-    if (f->channel) {
-        q_sql(&q, " AND m.channel = ?");
-        q_text(&q, f->channel);
-    }
-    if (f->from_us) {
-        q_sql(&q, " AND m.ts_us >= ?");
-        q_int(&q, f->from_us);
-    }
-    if (f->to_us) {
-        q_sql(&q, " AND m.ts_us < ?");
-        q_int(&q, f->to_us);
-    }
-    if (f->scope_org_path)
-        scope_org(&q, "m.employee_id", f->tenant_id, lo, hi);
-    if (f->scope_employee_id) {
-        q_sql(&q, " AND (m.employee_id = ? OR m.customer_id IN (SELECT sc.id FROM customers sc"
-                  " WHERE sc.tenant_id = ? AND sc.owner_employee_id = ?))");
-        q_text(&q, f->scope_employee_id);
-        q_text(&q, f->tenant_id);
-        q_text(&q, f->scope_employee_id);
-    }
+    message_filters(&q, f, lo, hi);
     if (f->q && *f->q) {
         q_sql(&q, " AND m.text IS NOT NULL");
         if (grams && !drive) {
@@ -445,24 +478,9 @@ static int message_round(wp_store *st, const wp_message_filter *f, const char *l
     if ((err = q_prepare(&q, st, &s)) < 0)
         goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        wp_message m;
         (*got)++;
-        if ((err = read_message(s, &m, pool)) < 0)
+        if ((err = take_row(s, f, p, cap, pool, last_t, last_id)) < 0)
             goto out;
-        *last_t = m.ts_us;
-        memcpy(last_id, m.id, sizeof m.id);
-        if (f->q && *f->q) {
-            if ((err = wp_grams__find(&m.highlights, &m.n_highlights, m.text, strlen(m.text), f->q,
-                                      strlen(f->q))) < 0)
-                goto out;
-            if (m.n_highlights == 0)
-                continue; /* the grams were there, the text is not */
-        }
-        if ((err = wp_array__grow((void **)&p->items, cap, p->n, sizeof *p->items)) < 0) {
-            free(m.highlights);
-            goto out;
-        }
-        p->items[p->n++] = m;
         if (p->n == stop_at)
             break;
     }
@@ -503,6 +521,103 @@ out:
     return err;
 }
 
+/* Newest first: ts_us, then id, both descending. */
+static int cmp_newest(const void *x, const void *y)
+{
+    const wp_message *a = x, *b = y;
+    if (a->ts_us != b->ts_us)
+        return a->ts_us < b->ts_us ? 1 : -1;
+    return -strcmp(a->id, b->id);
+}
+
+/* SQLite, a query with no customer or employee filter: walk its FTS5 doclists newest first
+ * (rids sort like times, grams.h) and stop after a page, whatever the query's frequency. Rids
+ * order messages by millisecond only, so once limit + 1 hits are in, the walk reads the rest
+ * of the last hit's millisecond and sorts: the page is then exactly the one (ts_us DESC, id
+ * DESC) gives. A spent budget also ends at a millisecond's end, and the cursor is its start. */
+static int search_walk(wp_store *st, const wp_message_filter *f, const char *lo, const char *hi,
+                       const char *grams, int has, int64_t ct, const char *cid, unsigned limit,
+                       wp_message_page *p, size_t *cap, wp_strpool **pool)
+{
+    int64_t rid_hi = INT64_MAX, rid_lo = 0, stop_group = -1;
+    unsigned budget = SEARCH_BUDGET;
+    int more = 0, err = 0;
+
+    if (has)
+        rid_hi = wp_rid__group_last(wp_rid__group(ct));
+    if (f->to_us && f->to_us > INT64_MIN &&
+        wp_rid__group_last(wp_rid__group(f->to_us - 1)) < rid_hi)
+        rid_hi = wp_rid__group_last(wp_rid__group(f->to_us - 1));
+    if (f->from_us)
+        rid_lo = wp_rid__group_first(wp_rid__group(f->from_us));
+    for (;;) {
+        struct wp_stmt *s = NULL;
+        struct query q;
+        unsigned got = 0;
+        int64_t last_rid = 0, last_t;
+        char last_id[WP_ID_LEN + 1];
+
+        q_init(&q);
+        q_sql(&q, "SELECT " MESSAGE_COLUMNS ", m.rid FROM message_fts CROSS JOIN messages m"
+                  " ON m.rid = message_fts.rowid WHERE message_fts MATCH ? AND message_fts.rowid"
+                  " <= ? AND message_fts.rowid >= ? AND m.tenant_id = ?");
+        q_text(&q, grams);
+        q_int(&q, rid_hi);
+        q_int(&q, rid_lo);
+        q_text(&q, f->tenant_id);
+        message_filters(&q, f, lo, hi);
+        q_sql(&q, " AND m.text IS NOT NULL");
+        if (has) {
+            q_sql(&q, " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
+            q_int(&q, ct);
+            q_int(&q, ct);
+            q_text(&q, cid);
+        }
+        q_sql(&q, " ORDER BY message_fts.rowid DESC LIMIT ?");
+        q_int(&q, SEARCH_ROUND);
+        if ((err = q_prepare(&q, st, &s)) == 0) {
+            while ((err = wp_db_step(s)) == WP_DB_ROW) {
+                int64_t rid = wp_db_col_int64(s, 25);
+                if (stop_group >= 0 && rid >> WP_RID_LOW_BITS != stop_group) {
+                    more = 1;
+                    break;
+                }
+                got++;
+                last_rid = rid;
+                if ((err = take_row(s, f, p, cap, pool, &last_t, last_id)) < 0)
+                    break;
+                if (stop_group < 0 && p->n > limit)
+                    stop_group = rid >> WP_RID_LOW_BITS;
+            }
+        }
+        wp_db_done(s);
+        wp_buf_release(&q.sql);
+        if (err < 0)
+            return err;
+        if (more || got < SEARCH_ROUND)
+            break;
+        rid_hi = last_rid - 1;
+        if (stop_group < 0 && budget <= got)
+            stop_group = last_rid >> WP_RID_LOW_BITS; /* finish this millisecond, then stop */
+        else if (stop_group < 0)
+            budget -= got;
+    }
+    qsort(p->items, p->n, sizeof *p->items, cmp_newest);
+    if (p->n > limit) {
+        for (size_t i = limit; i < p->n; i++)
+            free(p->items[i].highlights);
+        p->n = limit;
+        wp_cursor__make(p->next_cursor, p->items[limit - 1].ts_us, p->items[limit - 1].id);
+    } else if (more) {
+        /* everything from this millisecond on was looked at: go on below its start */
+        char zero[WP_ID_LEN + 1];
+        memset(zero, '0', WP_ID_LEN);
+        zero[WP_ID_LEN] = '\0';
+        wp_cursor__make(p->next_cursor, stop_group * 1000, zero);
+    }
+    return 0;
+}
+
 int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_message_filter *f)
 {
     wp_message_page p;
@@ -510,7 +625,7 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
     wp_buf grams;
     char cid[WP_ID_LEN + 1], lo[1024], hi[1024];
     int64_t ct = 0;
-    int has = 0, pg = wp_store_backend(st) == WP_STORE_PG, drive = 0, err;
+    int has = 0, pg = wp_store_backend(st) == WP_STORE_PG, drive = 0, walk = 0, err;
     unsigned limit;
     size_t cap = 0, ngrams = 0;
 
@@ -532,8 +647,15 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
         if ((err = wp_grams__make(&grams, &ngrams, f->q, strlen(f->q), 1,
                                   pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_FTS_QUERY)) < 0)
             goto out;
-        if (ngrams && !pg && (err = search_drive(st, grams.buf, &drive)) < 0)
+        /* A customer's or an employee's messages are few: their index, not the walk */
+        walk = ngrams && !pg && !f->customer_id && !f->employee_id;
+        if (ngrams && !pg && !walk && (err = search_drive(st, grams.buf, &drive)) < 0)
             goto out;
+    }
+    if (walk) {
+        if ((err = search_walk(st, f, lo, hi, grams.buf, has, ct, cid, limit, &p, &cap, &pool)) < 0)
+            goto out;
+        goto done;
     }
     /* Take limit + 1 hits: the extra one only says there is a next page. A query's candidates
      * can fail the exact test, so rounds continue from the last candidate until enough hits,
@@ -568,6 +690,7 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
     } else if (spent) {
         wp_cursor__make(p.next_cursor, ct, cid);
     }
+done:
     p.mem = pool;
     pool = NULL;
     *out = p;

@@ -6,17 +6,6 @@
 
 #include <string.h>
 
-/* Only hex SHA-256 strings reach the table; anything else cannot match a row. */
-static int is_hash(const char *h)
-{
-    if (!h || strlen(h) != 64)
-        return 0;
-    for (size_t i = 0; i < 64; i++)
-        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
-            return 0;
-    return 1;
-}
-
 int wp_store_session_create(wp_store *st, const char *tenant_id, const char *employee_id,
                             const char token_hash[65], const char *client, int64_t now_us,
                             int64_t expires_us)
@@ -27,7 +16,7 @@ int wp_store_session_create(wp_store *st, const char *tenant_id, const char *emp
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
         (err = wp_store__check_id("employee", employee_id)) < 0)
         return err;
-    if (!is_hash(token_hash))
+    if (!wp_store__is_hash(token_hash))
         return wp_error_set(WP_EINVAL, "session token hash is not a hex SHA-256");
     if (expires_us <= now_us)
         return wp_error_set(WP_EINVAL, "session would expire before it starts");
@@ -72,7 +61,7 @@ int wp_store_session_auth(wp_store *st, wp_session *out, const char token_hash[6
     wp_session se;
     int err;
 
-    if (!is_hash(token_hash))
+    if (!wp_store__is_hash(token_hash))
         return wp_error_set(WP_EAUTH, "invalid or expired session");
     if ((err = wp_db_prepare(st, &s,
                              "SELECT e.id, e.tenant_id, e.org_unit_id, e.name, e.username,"
@@ -118,7 +107,7 @@ int wp_store_session_revoke(wp_store *st, const char token_hash[65], int64_t now
     struct wp_stmt *s = NULL;
     int err;
 
-    if (!is_hash(token_hash))
+    if (!wp_store__is_hash(token_hash))
         return 0;
     if ((err = wp_db_prepare(st, &s,
                              "UPDATE sessions SET revoked_us = ?"

@@ -347,3 +347,13 @@ int wp_store__check_id(const char *what, const char *id)
         return wp_error_set(WP_ENOTFOUND, "%s not found", what);
     return 0;
 }
+
+int wp_store__is_hash(const char *h)
+{
+    if (!h || strlen(h) != 64)
+        return 0;
+    for (size_t i = 0; i < 64; i++)
+        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+            return 0;
+    return 1;
+}

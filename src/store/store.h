@@ -75,6 +75,48 @@ int wp_store_org_unit_get(wp_store *st, wp_org_unit *out, const char *tenant_id,
 int wp_store_org_unit_subtree(wp_store *st, char (**out_ids)[WP_ID_LEN + 1], size_t *out_n,
                               const char *tenant_id, const char *id);
 
+/* Its level in the tree: 1 for a top unit (from the path). */
+int wp_org_unit_depth(const wp_org_unit *u);
+
+/* The tenant's top unit (the oldest unit without a parent; `workphone init` makes it).
+ * WP_ENOTFOUND. */
+int wp_store_org_unit_top(wp_store *st, wp_org_unit *out, const char *tenant_id);
+
+/* Rename a unit; out gets it as it is now. WP_ENOTFOUND; WP_EINVAL (the name). */
+int wp_store_org_unit_rename(wp_store *st, wp_org_unit *out, const char *tenant_id,
+                             const char *id, const char *name);
+
+/* Move a unit with its whole subtree under new_parent_id, atomically: the path and depth of
+ * every unit below it are rewritten; ids, and so employees' units, stay. Moving a unit to the
+ * parent it has changes nothing. out gets the moved unit.
+ * @return 0; WP_ENOTFOUND (unit or parent not in the tenant); WP_EINVAL (the parent is the
+ *         unit itself or below it); WP_ELIMIT (the tree would be deeper than 32 levels) */
+int wp_store_org_unit_move(wp_store *st, wp_org_unit *out, const char *tenant_id, const char *id,
+                           const char *new_parent_id);
+
+/* Delete a unit. WP_EBUSY when it has child units or employees, active or not (their history
+ * refers to it) or anything else refers to it; WP_ENOTFOUND. */
+int wp_store_org_unit_delete(wp_store *st, const char *tenant_id, const char *id);
+
+typedef struct wp_org_unit_filter {
+    const char *tenant_id;
+    const char *scope_org_path; /* NULL: any; else the units of that subtree (a path) */
+    const char *scope_unit_id;  /* NULL: any; else that unit only */
+    const char *cursor;         /* NULL or "": first page; else a next_cursor */
+    unsigned limit;             /* 0: WP_PAGE_DEFAULT; at most WP_PAGE_MAX */
+} wp_org_unit_filter;
+
+typedef struct wp_org_unit_page {
+    wp_org_unit *items;
+    size_t n;
+    char next_cursor[WP_ID_LEN + 1]; /* "" on the last page */
+} wp_org_unit_page;
+
+/* Units in tree order (by path: each parent before its children). WP_EINVAL for a bad cursor
+ * or scope. Release the page with wp_org_unit_page_release(). */
+int wp_store_org_units_list(wp_store *st, wp_org_unit_page *out, const wp_org_unit_filter *f);
+void wp_org_unit_page_release(wp_org_unit_page *p);
+
 /* --- employees and accounts ---------------------------------------------------------- */
 
 enum wp_role { WP_ROLE_ADMIN = 1, WP_ROLE_MANAGER, WP_ROLE_AUDITOR, WP_ROLE_SALES };
@@ -106,6 +148,59 @@ int wp_store_employee_get(wp_store *st, wp_employee *out, const char *tenant_id,
  * password hash. WP_ENOTFOUND. */
 int wp_store_employee_find_login(wp_store *st, wp_employee *out, char **out_hash,
                                  const char *tenant_id, const char *username);
+
+/* Fields to change; NULL, 0 or -1 leave one as it is. */
+typedef struct wp_employee_change {
+    const char *name;
+    const char *org_unit_id;
+    int role;   /* 0 or an enum wp_role */
+    int active; /* -1, 0 or 1 */
+} wp_employee_change;
+#define WP_EMPLOYEE_CHANGE_INIT {NULL, NULL, 0, -1}
+
+/* Change an employee, atomically; out gets it as it is now. The tenant keeps at least one
+ * active admin: a change that would leave none is refused with WP_EBUSY (the check holds
+ * against concurrent changes: the tenant's row is locked first). Sessions are not touched:
+ * the caller revokes them on deactivation (wp_store_sessions_revoke_employee).
+ * @return 0; WP_ENOTFOUND (employee, or the new org unit, not in the tenant); WP_EINVAL;
+ *         WP_EBUSY */
+int wp_store_employee_update(wp_store *st, wp_employee *out, const char *tenant_id,
+                             const char *id, const wp_employee_change *c);
+
+/* Set the password hash (an argon2id string) of an employee. WP_ENOTFOUND; WP_EINVAL. */
+int wp_store_employee_set_password(wp_store *st, const char *tenant_id, const char *id,
+                                   const char *password_hash);
+
+/* How many active admins the tenant has. */
+int wp_store_employee_count_admins(wp_store *st, int64_t *out, const char *tenant_id);
+
+enum wp_active_filter { WP_ACTIVE_ANY = 0, WP_ACTIVE_ONLY, WP_ACTIVE_NOT };
+
+#define WP_EMPLOYEE_CURSOR_MAX 64 /* bytes of a next_cursor, with its NUL */
+
+typedef struct wp_employee_filter {
+    const char *tenant_id;
+    const char *scope_org_path;    /* NULL: any; else employees of units in that subtree */
+    const char *scope_employee_id; /* NULL: any; else that employee only */
+    const char *org_path;          /* NULL: any; else (a filter) units in that subtree too */
+    int role;                      /* 0: any; else an enum wp_role */
+    int active;                    /* enum wp_active_filter */
+    const char *q;      /* NULL or "": any; else a substring of the name or the username
+                         * (ASCII letters in any case) */
+    const char *cursor; /* NULL or "": first page; else a next_cursor */
+    unsigned limit;     /* 0: WP_PAGE_DEFAULT; at most WP_PAGE_MAX */
+} wp_employee_filter;
+
+typedef struct wp_employee_page {
+    wp_employee *items;
+    size_t n;
+    char next_cursor[WP_EMPLOYEE_CURSOR_MAX]; /* "" on the last page */
+} wp_employee_page;
+
+/* Employees, newest first. WP_EINVAL for a bad cursor, scope or filter. Release the page with
+ * wp_employee_page_release(). */
+int wp_store_employees_list(wp_store *st, wp_employee_page *out, const wp_employee_filter *f);
+void wp_employee_page_release(wp_employee_page *p);
 
 /* ===== archive (migration 0002; owner: the ingest issue) ===================================
  * Devices and their enrollment codes, customers and their identities, everything devices
@@ -164,6 +259,7 @@ typedef struct wp_device_filter {
     const char *employee_id; /* NULL: all */
     const char *cursor;      /* NULL or "": first page */
     unsigned limit;          /* 0: WP_PAGE_DEFAULT; at most WP_PAGE_MAX */
+    const char *scope_org_path; /* NULL: any; else devices of employees in that subtree */
 } wp_device_filter;
 
 typedef struct wp_device_page {
@@ -255,6 +351,12 @@ typedef struct wp_event_batch {
  * inserted; a revoke marks its target recalled; acked_seq moves to the highest seq handled.
  * WP_EAUTH when the device is revoked; WP_EIO (nothing stored) otherwise. */
 int wp_store_events_apply(wp_store *st, wp_event_batch *b);
+
+/* Store n batches as one operation, as wp_store_events_apply() each but without a savepoint
+ * per batch (SQLite: their search grams go to the index together, after all rows). All or
+ * nothing: if a batch fails, nothing of any is stored, *failed gets its index, and the error
+ * is returned; the caller can then apply the batches one by one. */
+int wp_store_events_apply_many(wp_store *st, wp_event_batch **b, size_t n, size_t *failed);
 
 /* --- customers ---------------------------------------------------------------------------- */
 
@@ -388,6 +490,10 @@ typedef struct wp_alert_page {
 int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter *f);
 void wp_alert_page_release(wp_alert_page *p);
 
+/* The employee an alert is about (for scope checks; ops_access.c). WP_ENOTFOUND. */
+int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], const char *tenant_id,
+                            const char *id);
+
 /* Move an alert to a status. WP_ENOTFOUND. */
 int wp_store_alert_set_status(wp_store *st, const char *tenant_id, const char *id,
                               enum wp_alert_status status);
@@ -470,6 +576,354 @@ int wp_store_sessions_revoke_employee(wp_store *st, int64_t *n, const char *tena
  * @return 0; WP_ENOTFOUND (no tenant); WP_EINVAL "tenant is required" (more than one) */
 int wp_store_tenant_sole(wp_store *st, char out[WP_ID_LEN + 1]);
 
+/* ===== access: API keys, login throttling, role settings (migration 0005; ops_access.c) == */
+
+#define WP_API_KEY_NAME_MAX 100 /* characters */
+#define WP_API_KEY_PREFIX_LEN 12 /* "wpk_" and 8 characters, shown in lists */
+
+/* An integration's credential. It acts with a role (admin, manager or auditor), a manager
+ * key within the subtree of org_unit_id. The key itself is never stored, only its SHA-256. */
+typedef struct wp_api_key {
+    char id[WP_ID_LEN + 1];
+    char tenant_id[WP_ID_LEN + 1];
+    char name[404];
+    enum wp_role role;
+    char org_unit_id[WP_ID_LEN + 1]; /* "" unless role is manager */
+    char prefix[WP_API_KEY_PREFIX_LEN + 1];
+    char created_by[WP_ID_LEN + 1]; /* the employee; "" when unknown */
+    int64_t created_us, last_used_us, revoked_us; /* 0: never */
+} wp_api_key;
+
+/* Record a key by the hash of its secret. WP_EINVAL (name, role sales, manager without an
+ * org unit); WP_ENOTFOUND (org unit not in tenant); WP_EEXISTS (hash collision). */
+int wp_store_api_key_create(wp_store *st, wp_api_key *out, const char *tenant_id,
+                            const char *name, enum wp_role role, const char *org_unit_id,
+                            const char *prefix, const char token_hash[65],
+                            const char *created_by, int64_t now_us);
+
+/* The live key with this hash; its last_used_us moves to now_us (written at most once a
+ * minute, so a busy integration does not write on every call). WP_EAUTH for every failure. */
+int wp_store_api_key_auth(wp_store *st, wp_api_key *out, const char token_hash[65],
+                          int64_t now_us);
+
+/* The tenant's keys, revoked ones included, newest first, at most WP_PAGE_MAX. *out is
+ * malloc'ed (caller frees). */
+int wp_store_api_keys_list(wp_store *st, wp_api_key **out, size_t *n, const char *tenant_id);
+
+/* Revoke a key (0 also when it was revoked already). WP_ENOTFOUND. */
+int wp_store_api_key_revoke(wp_store *st, const char *tenant_id, const char *id,
+                            int64_t now_us);
+
+/* Failed logins within a window, per account (tenant + username) and per client address. */
+typedef struct wp_login_throttle {
+    int64_t user_failures, client_failures;
+    int64_t user_unlock_us, client_unlock_us; /* when the count drops under the max; 0: not
+                                               * at the max */
+} wp_login_throttle;
+
+int wp_store_login_throttle(wp_store *st, wp_login_throttle *out, const char *tenant_id,
+                            const char *username, const char *client, int64_t now_us,
+                            int64_t window_us, int user_max, int client_max);
+
+/* Record one failed login (tenant_id "" when the tenant was unknown); rows older than the
+ * window go on the way. */
+int wp_store_login_failure_add(wp_store *st, const char *tenant_id, const char *username,
+                               const char *client, int64_t now_us, int64_t window_us);
+
+/* Forget an account's failures (after a good login or a password reset). */
+int wp_store_login_failures_clear(wp_store *st, const char *tenant_id, const char *username);
+
+/* What a role may see of personal data. Defaults (no row): admin view_pii and unmask;
+ * manager and auditor unmask; sales neither. */
+typedef struct wp_role_setting {
+    enum wp_role role;
+    int view_pii; /* sees phone numbers and other personal data unmasked */
+    int unmask;   /* may unmask one record at a time, audited */
+    int64_t updated_us; /* 0: the default */
+} wp_role_setting;
+
+/* The settings of one role. */
+int wp_store_role_setting_get(wp_store *st, wp_role_setting *out, const char *tenant_id,
+                              enum wp_role role);
+
+int wp_store_role_setting_put(wp_store *st, const char *tenant_id, const wp_role_setting *s,
+                              int64_t now_us);
+
+/* ===== customers: edits, timeline, pool, handovers (migration 0008; ops_customer.c,
+ * ops_handover.c) ===========================================================================
+ * A customer in the public pool (公海) has no owner: its row keeps in_pool = 1, its last owner
+ * in owner_employee_id (so the archive's reads keep working) and when and why it left. Every
+ * change of owner, pool move, stage, grade or note is a customer event (the timeline), written
+ * in the same transaction as the change. docs/internals/crm.md has the rules. */
+
+#define WP_CRM_CLAIM_DAILY_MAX_DEFAULT 20 /* claims per employee in any 24 hours */
+#define WP_CRM_COOLDOWN_DAYS_DEFAULT 7    /* before the last owner may claim it back */
+#define WP_CRM_RECLAIM_DAYS_DEFAULT 30    /* no contact or follow-up for this long: pool */
+#define WP_CRM_DAYS_MAX 3650
+#define WP_CRM_CLAIMS_MAX 10000
+#define WP_CRM_TEXT_MAX 4000 /* characters of notes, a follow-up or a reason */
+#define WP_CRM_COMPANY_MAX 100 /* characters */
+#define WP_CRM_DETAILS_MAX (16 * 1024) /* bytes of an event's details */
+
+/* The pool rules of a tenant. */
+typedef struct wp_crm_settings {
+    int claim_daily_max;       /* 0: no claims at all */
+    int cooldown_days;         /* 0: none */
+    int reclaim_inactive_days; /* 0: the inactivity rule is off */
+    int64_t updated_us;        /* 0: the defaults (no row) */
+} wp_crm_settings;
+
+int wp_store_crm_settings_get(wp_store *st, wp_crm_settings *out, const char *tenant_id);
+
+/* WP_EINVAL when a value is out of its range (0..WP_CRM_DAYS_MAX, 0..WP_CRM_CLAIMS_MAX). */
+int wp_store_crm_settings_put(wp_store *st, const char *tenant_id, const wp_crm_settings *s,
+                              int64_t now_us);
+
+/* A customer with its CRM fields. */
+typedef struct wp_customer_crm {
+    wp_customer base; /* base.owner_employee_id: in the pool, the last owner */
+    char company[404];
+    char *notes; /* malloc'ed; NULL when none */
+    int in_pool;
+    int64_t pooled_us; /* 0 unless in the pool */
+    char pool_reason[WP_ARCHIVE_WORD_MAX + 1]; /* "manual", "inactive", "owner_left"; "" */
+    int64_t owner_since_us, last_follow_up_us, stage_us; /* 0: never */
+} wp_customer_crm;
+
+/* WP_ENOTFOUND. Release with wp_customer_crm_release(). */
+int wp_store_customer_crm_get(wp_store *st, wp_customer_crm *out, const char *tenant_id,
+                              const char *id);
+void wp_customer_crm_release(wp_customer_crm *c);
+
+/* Who makes a change: the audit log's actor string, and the employee behind it (NULL for an
+ * API key or the system). Borrowed for the call. */
+typedef struct wp_crm_actor {
+    const char *actor;       /* "employee:<id>", "apikey:<id>", "system" */
+    const char *employee_id; /* NULL when no employee */
+} wp_crm_actor;
+
+/* Record a timeline fact about a customer. details: a JSON object as text (NULL: {}).
+ * out_id may be NULL. WP_ENOTFOUND (customer); WP_EINVAL. */
+int wp_store_customer_event_add(wp_store *st, char out_id[WP_ID_LEN + 1], const char *tenant_id,
+                                const char *customer_id, const char *kind,
+                                const wp_crm_actor *who, const char *details, int64_t now_us);
+
+/* Fields to change; NULL leaves one as it is ("" clears company and notes). */
+typedef struct wp_customer_edit {
+    const char *name, *company, *notes;
+    const char *stage; /* lead, contacted, intent, deal, lost */
+    const char *grade; /* A, B, C, D */
+} wp_customer_edit;
+
+/* Change a customer; each field that really changes is one customer event ("edited",
+ * "stage_changed", "grade_changed" with from/to). *changed gets how many. Runs in the caller's
+ * transaction when one is open. WP_ENOTFOUND; WP_EINVAL naming the field. */
+int wp_store_customer_edit(wp_store *st, int *changed, const char *tenant_id, const char *id,
+                           const wp_customer_edit *e, const wp_crm_actor *who, int64_t now_us);
+
+/* A follow-up note: an event "follow_up" with the text, and the customer's last follow-up
+ * time (the inactivity rule counts it as contact). out_id gets the event's id. */
+int wp_store_customer_follow_up(wp_store *st, char out_id[WP_ID_LEN + 1], const char *tenant_id,
+                                const char *id, const char *text, const wp_crm_actor *who,
+                                int64_t now_us);
+
+/* Whether employee_id was granted read access to a customer (a transfer that kept it).
+ * *out 1 or 0. */
+int wp_store_customer_read_granted(wp_store *st, int *out, const char *tenant_id,
+                                   const char *customer_id, const char *employee_id);
+
+/* --- the pool ------------------------------------------------------------------------------ */
+
+enum wp_pool_refusal {
+    WP_POOL_OK = 0,
+    WP_POOL_NOT_IN_POOL, /* claim/assign of a customer that has an owner (WP_EBUSY) */
+    WP_POOL_IN_POOL,     /* release of a customer already in the pool (WP_EBUSY) */
+    WP_POOL_COOLDOWN,    /* its last owner, within the cooldown (WP_EBUSY) */
+    WP_POOL_DAILY_LIMIT, /* the claimer's claims in 24 hours reached the max (WP_ELIMIT) */
+    WP_POOL_OWNER_INACTIVE, /* claim or assign to an inactive employee (WP_EINVAL) */
+};
+
+/* One move into or out of the pool. */
+typedef struct wp_pool_move {
+    const char *tenant_id, *customer_id;
+    const char *employee_id; /* claim/assign: the new owner */
+    const char *reason;      /* release: "manual", "inactive", "owner_left" */
+    const char *note;        /* NULL or a text of at most WP_CRM_TEXT_MAX characters */
+    int claim;               /* take: 1 applies the claim rules (daily max, cooldown) */
+    wp_crm_actor who;
+    int64_t now_us;
+    /* out */
+    enum wp_pool_refusal refused;
+    int64_t retry_after_us; /* WP_POOL_COOLDOWN, WP_POOL_DAILY_LIMIT: when it would pass */
+    char previous_owner[WP_ID_LEN + 1];
+    char event_id[WP_ID_LEN + 1];
+} wp_pool_move;
+
+/* Put a customer into the pool, with an event "pooled". WP_ENOTFOUND; WP_EBUSY
+ * (m->refused says why); WP_EINVAL. */
+int wp_store_pool_release(wp_store *st, wp_pool_move *m);
+
+/* Take a customer out of the pool for m->employee_id (claim or assign), with an event
+ * "claimed" (whose actor employee is the claimer: the daily max counts these) or "assigned". WP_ENOTFOUND (customer or employee); WP_EBUSY, WP_ELIMIT, WP_EINVAL
+ * with m->refused saying why. The checks and the move are one atomic step: two claims of one
+ * customer cannot both win, nor can an employee pass the daily max by claiming in parallel
+ * (on PostgreSQL the claimer's employee row is locked for the step). */
+int wp_store_pool_take(wp_store *st, wp_pool_move *m);
+
+typedef struct wp_pool_filter {
+    const char *tenant_id;
+    const char *reason;         /* NULL: any */
+    const char *scope_org_path; /* NULL: any; else last owners in that subtree */
+    const char *cursor;
+    unsigned limit;
+} wp_pool_filter;
+
+typedef struct wp_pool_page {
+    wp_customer_crm *items; /* notes are not read: NULL */
+    size_t n;
+    char next_cursor[WP_ARCHIVE_CURSOR_MAX];
+} wp_pool_page;
+
+/* Customers in the pool, the most recently pooled first. Release with wp_pool_page_release. */
+int wp_store_pool_list(wp_store *st, wp_pool_page *out, const wp_pool_filter *f);
+void wp_pool_page_release(wp_pool_page *p);
+
+/* What the reclaim job did. */
+typedef struct wp_reclaim_result {
+    int64_t owner_left, inactive; /* customers moved to the pool, by reason */
+} wp_reclaim_result;
+
+/* The reclaim rules of every tenant at now_us: customers of inactive owners go to the pool
+ * (reason owner_left), and, when the tenant's reclaim_inactive_days is not 0, customers with
+ * no contact, follow-up or change of owner for that long (reason inactive). Each move is its
+ * own transaction with its event and an audit row (actor "system", action "pool.reclaim",
+ * signed with audit_key, WP_AUDIT_KEY_LEN bytes), so a crash loses no move and a rerun
+ * repeats none. *out adds up the moves. */
+int wp_store_pool_reclaim(wp_store *st, wp_reclaim_result *out, const unsigned char *audit_key,
+                          int64_t now_us);
+
+/* --- the timeline -------------------------------------------------------------------------- */
+
+enum wp_timeline_kind {
+    WP_TL_EVENT = 1, /* a customer event: kind, actor, details */
+    WP_TL_CALL,      /* a call */
+    WP_TL_CONTACT,   /* a contact event (added, deleted, blocked, ...) */
+    WP_TL_ALERT,     /* an alert about the customer */
+};
+
+/* One fact of a customer's timeline other than a message (messages come from
+ * wp_store_messages_search and are merged by the caller on (ts, id)). */
+typedef struct wp_timeline_item {
+    enum wp_timeline_kind type;
+    char id[WP_ID_LEN + 1];
+    int64_t ts_us;
+    char employee_id[WP_ID_LEN + 1]; /* call, contact, alert: the employee; event: the
+                                      * employee actor ("" when none) */
+    /* NULL when absent; owned by the page:
+     * event: kind, actor, details (JSON object text)
+     * call: direction, recording; num = duration_s (-1 when absent)
+     * contact: kind = action, channel
+     * alert: kind, status, category, message_id */
+    const char *kind, *actor, *details, *direction, *recording, *channel, *status, *category,
+        *message_id;
+    int64_t num;
+} wp_timeline_item;
+
+typedef struct wp_timeline_filter {
+    const char *tenant_id, *customer_id;
+    const char *cursor; /* "<ts>.<id>": items strictly older than (ts, id) */
+    unsigned limit;
+} wp_timeline_filter;
+
+typedef struct wp_timeline_page {
+    wp_timeline_item *items;
+    size_t n;
+    char next_cursor[WP_ARCHIVE_CURSOR_MAX]; /* "" on the last page */
+    void *mem;
+} wp_timeline_page;
+
+/* Newest first by (ts, id). Release with wp_timeline_page_release(). */
+int wp_store_customer_timeline(wp_store *st, wp_timeline_page *out, const wp_timeline_filter *f);
+void wp_timeline_page_release(wp_timeline_page *p);
+
+/* --- handovers ----------------------------------------------------------------------------- */
+
+#define WP_HANDOVER_TO_MAX 50 /* successors of one handover */
+#define WP_HANDOVER_KEY_MAX 128 /* bytes of an idempotency key */
+
+typedef struct wp_handover_request {
+    const char *tenant_id, *from_employee_id;
+    const char *const *to_employee_ids; /* 1..WP_HANDOVER_TO_MAX, distinct, active, != from */
+    size_t n_to;
+    int departure;        /* 1: departure (the leaver stops at once); 0: transfer */
+    int keep_read_access; /* transfer: the former owner keeps read access */
+    const char *idempotency_key; /* NULL: none */
+    wp_crm_actor who;
+    int64_t now_us;
+    unsigned fail_after; /* tests: fail with WP_EIO after this many moves; 0: never */
+} wp_handover_request;
+
+typedef struct wp_handover {
+    char id[WP_ID_LEN + 1];
+    char from_employee_id[WP_ID_LEN + 1];
+    char to_employees[WP_HANDOVER_TO_MAX * (WP_ID_LEN + 3) + 3]; /* a JSON array of ids */
+    int departure, keep_read_access;
+    char idempotency_key[WP_HANDOVER_KEY_MAX + 1]; /* "" when none */
+    char actor[257]; /* as the audit log's actor */
+    int64_t customers_moved, sessions_revoked, devices_revoked, api_keys_revoked;
+    int64_t created_us;
+} wp_handover;
+
+/* Hand the customers of from_employee_id over, in one transaction (the caller's when one is
+ * open: then on failure the caller must roll it back): customers owned by it (not those in
+ * the pool) move to the successors, round-robin in the order they were created, each with an
+ * "owner_changed" event and a report row; on departure the employee is deactivated and its
+ * sessions, devices and the API keys it created are revoked. A request repeating one
+ * already done changes nothing and *replayed = 1 with out that handover: the same
+ * idempotency_key, or (without one) a departure of an employee already inactive with no
+ * customer left, or a transfer of an employee with no customer left, answering its latest
+ * handover of that reason when there is one.
+ * @return 0; WP_ENOTFOUND (an employee not in the tenant); WP_EINVAL (successors: none,
+ *         too many, repeated, the leaver itself, inactive; key too long); WP_EBUSY (the last
+ *         active admin cannot leave; the key was used for another request); WP_EIO */
+int wp_store_handover_run(wp_store *st, wp_handover *out, int *replayed,
+                          const wp_handover_request *r);
+
+int wp_store_handover_get(wp_store *st, wp_handover *out, const char *tenant_id,
+                          const char *id);
+
+typedef struct wp_handover_filter {
+    const char *tenant_id;
+    const char *from_employee_id; /* NULL: any */
+    const char *scope_org_path;   /* NULL: any; else leavers in that subtree */
+    const char *cursor;
+    unsigned limit;
+} wp_handover_filter;
+
+typedef struct wp_handover_page {
+    wp_handover *items;
+    size_t n;
+    char next_cursor[WP_ARCHIVE_CURSOR_MAX];
+} wp_handover_page;
+
+/* Handovers, newest first. Release with wp_handover_page_release(). */
+int wp_store_handovers_list(wp_store *st, wp_handover_page *out, const wp_handover_filter *f);
+void wp_handover_page_release(wp_handover_page *p);
+
+/* One line of a handover's report. */
+typedef struct wp_handover_item {
+    char customer_id[WP_ID_LEN + 1];
+    char customer_name[WP_ARCHIVE_FIELD_MAX + 1];
+    char to_employee_id[WP_ID_LEN + 1];
+} wp_handover_item;
+
+/* The report's customers in customer id order, after after_customer_id (NULL or "": from
+ * the start), at most limit (1..WP_HANDOVER_ITEMS_MAX). *out malloc'ed (caller frees). */
+#define WP_HANDOVER_ITEMS_MAX 1000
+int wp_store_handover_items(wp_store *st, wp_handover_item **out, size_t *n,
+                            const char *tenant_id, const char *handover_id,
+                            const char *after_customer_id, unsigned limit);
+
 /* ===== audit log (migration 0006; ops_audit.c, audit_key.c) ============================
  * One row per write, login (and failed login), unmasking and export, never updated or
  * deleted by workphone. Each tenant's rows form a chain: row n carries seq n and the keyed
@@ -480,9 +934,12 @@ int wp_store_tenant_sole(wp_store *st, char out[WP_ID_LEN + 1]);
 
 #define WP_AUDIT_KEY_LEN 32
 #define WP_AUDIT_HASH_HEX 64
+#define WP_AUDIT_FIELD_MAX 256           /* bytes of an actor or a target */
+#define WP_AUDIT_DETAILS_MAX (16 * 1024) /* bytes of details */
 
-/* Read <data_dir>/keys/audit.key, creating it (0600, random) when create is set and it is
- * missing. @return 0; WP_ENOTFOUND (missing and !create); WP_EIO */
+/* Read <data_dir>/keys/audit.key, creating it (0600 in a 0700 dir, random) when create is
+ * set and it is missing. A key file others may read, or of the wrong size, is refused.
+ * @return 0; WP_ENOTFOUND (missing and !create); WP_EIO. key is untouched on failure. */
 int wp_audit_key_load(unsigned char key[WP_AUDIT_KEY_LEN], const char *data_dir, int create);
 
 typedef struct wp_audit_entry {
@@ -497,8 +954,11 @@ typedef struct wp_audit_entry {
 } wp_audit_entry;
 
 /* Append one row to the tenant's chain, inside the caller's transaction when there is one (so
- * the row and the change it records commit together). out_id (may be NULL) gets its id.
- * @return 0; WP_EINVAL (a field too long, details not a JSON object); WP_EIO */
+ * the row and the change it records commit together). ts_us 0 is now. The tenant's head row
+ * stays locked until that transaction ends: appends of one tenant are serialized, also
+ * across server nodes on PostgreSQL. out_id (may be NULL) gets its id.
+ * @return 0; WP_EINVAL (a field too long or with control characters, an action not of
+ *         a-z 0-9 . _, details not a JSON object); WP_ENOTFOUND (no such tenant); WP_EIO */
 int wp_store_audit_append(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
                           const wp_audit_entry *e, char out_id[WP_ID_LEN + 1]);
 
@@ -524,7 +984,8 @@ typedef struct wp_audit_page {
     void *mem;
 } wp_audit_page;
 
-/* Rows, newest first. Release with wp_audit_page_release(). */
+/* Rows, newest (highest seq) first, as stored. WP_EINVAL for a bad cursor or a filter
+ * longer than WP_AUDIT_FIELD_MAX. Release with wp_audit_page_release(). */
 int wp_store_audit_list(wp_store *st, wp_audit_page *out, const wp_audit_filter *f);
 void wp_audit_page_release(wp_audit_page *p);
 
@@ -538,8 +999,18 @@ typedef struct wp_audit_verdict {
     char why[160];     /* "row altered", "row 41 removed", "row inserted", ... */
 } wp_audit_verdict;
 
-/* Walk the chain of one tenant (or of every tenant when tenant_id is NULL) from its first row.
- * @return 0 with *out filled (a broken chain is not an error); WP_EIO */
+/* *any = 1 when the store holds at least one audit row, of any tenant (a lost key must not be
+ * silently replaced then: every row would verify as altered). */
+int wp_store_audit_any(wp_store *st, int *any);
+
+/* Walk the chain of one tenant (or of every chain in the store, in tenant id order, when
+ * tenant_id is NULL) from its first row, and compare its end with the head row. Stops at the
+ * first row that does not fit: one whose contents do not hash to its hash ("row altered"),
+ * one the chain goes around or that repeats a seq or lies past the head ("row inserted"),
+ * a genuine row after a gap ("row N removed"), a head past the last row ("... removed from
+ * the end"). Runs beside appends: it needs no snapshot. docs/internals/audit.md says what a
+ * chain cannot show.
+ * @return 0 with *out filled (a broken chain is not an error); WP_EIO; WP_ENOMEM */
 int wp_store_audit_verify(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
                           const char *tenant_id, wp_audit_verdict *out);
 

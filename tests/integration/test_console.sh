@@ -175,7 +175,8 @@ suite() { # backend
     expect_header_has "Content-Type: text/plain; charset=utf-8" "$be: the lexicon is text"
     case "$body" in *"飞单	private_deal	block"*) ;; *) fail "$be: the default lexicon";; esac
 
-    # --- roles: an auditor reads (phones masked), a salesperson has only its session ----------
+    # --- roles: an auditor reads (phones masked) and may unmask one record; a salesperson sees
+    # only its own customers --------------------------------------------------------------------
     # The store is changed behind the server's back only while it is stopped: another process
     # writing the SQLite file of a running server is not a supported way to administer it.
     stop_server
@@ -208,7 +209,14 @@ suite() { # backend
     login sam
     local S=(-H "Authorization: Bearer $tok")
     req GET /api/v1/messages "${S[@]}"
-    expect_error 403 forbidden "$be: sales has no console reads yet"
+    expect_json 'len(j["items"])' 0 "$be: sales sees no one else's messages"
+    req GET "/api/v1/customers/$cust" "${S[@]}"
+    expect_error 404 not_found "$be: someone else's customer does not exist for sales"
+    req POST "/api/v1/customers/$cust/unmask" "${S[@]}"
+    expect_error 403 forbidden "$be: sales may not unmask"
+    req POST "/api/v1/customers/$cust/unmask" "${U[@]}"
+    expect_json '(j["phone"], "phone:13800138000" in j["identities"])' '["13800138000", true]' \
+        "$be: the auditor unmasks one customer"
     req GET /api/v1/auth/session "${S[@]}"
     expect_status 200 "$be: sales has its session"
 

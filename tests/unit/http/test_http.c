@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* --- handlers of the test routes ------------------------------------------------------- */
@@ -1213,6 +1214,338 @@ static void test_http_server__listen_conflict(void **state)
     assert_int_equal(wp_http_server_new(&second, &o), WP_EINVAL);
 }
 
+/* --- the web console's static files (src/http/static.c) ------------------------------------ */
+
+static struct {
+    char dir[64];   /* a temp dir holding root/ (the console) and secret.txt beside it */
+    char root[128]; /* what web_dir names */
+} W;
+
+struct wresp {
+    long status;
+    wp_buf body;
+    char ctype[128], cache[128], encoding[32], etag[96], vary[64], csp[512];
+};
+
+static size_t w_on_header(char *p, size_t size, size_t n, void *ud)
+{
+    struct wresp *r = ud;
+    size_t len = size * n;
+    grab(p, len, "Content-Type", r->ctype, sizeof r->ctype);
+    grab(p, len, "Cache-Control", r->cache, sizeof r->cache);
+    grab(p, len, "Content-Encoding", r->encoding, sizeof r->encoding);
+    grab(p, len, "ETag", r->etag, sizeof r->etag);
+    grab(p, len, "Vary", r->vary, sizeof r->vary);
+    grab(p, len, "Content-Security-Policy", r->csp, sizeof r->csp);
+    return len;
+}
+
+static size_t w_on_body(char *p, size_t size, size_t n, void *ud)
+{
+    struct wresp *r = ud;
+    return wp_buf_add(&r->body, p, size * n) == 0 ? size * n : 0;
+}
+
+/* A request sent as is (no path normalization by curl); no automatic decompression. */
+static void wget_(struct wresp *r, const char *method, const char *path, const char *header)
+{
+    memset(r, 0, sizeof *r);
+    wp_buf_init(&r->body, 1 << 20);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", T.base, path);
+    struct curl_slist *h = header ? curl_slist_append(NULL, header) : NULL;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, w_on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, w_on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (!strcmp(method, "HEAD"))
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    else if (strcmp(method, "GET"))
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+static void wresp_free(struct wresp *r)
+{
+    wp_buf_release(&r->body);
+}
+
+static void put_file(const char *rel, const char *content)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", W.dir, rel);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(content, f);
+    fclose(f);
+}
+
+static void start_web(const char *web_dir)
+{
+    T.log = tmpfile();
+    assert_non_null(T.log);
+    size_t n;
+    const wp_http_route *prod = wp_http_routes(&n);
+    memcpy(T.routes, prod, n * sizeof *prod);
+    T.n_routes = n;
+    T.app = (wp_app){.version = "test-9.9", .backend = WP_STORE_SQLITE};
+    wp_http_options o = WP_HTTP_OPTIONS_INIT;
+    o.port = 0;
+    o.routes = T.routes;
+    o.n_routes = T.n_routes;
+    o.app = &T.app;
+    o.threads = 2;
+    o.log_fd = fileno(T.log);
+    o.web_dir = web_dir;
+    if (wp_http_server_new(&T.srv, &o) < 0)
+        fail_msg("server: %s", wp_error_last());
+    snprintf(T.base, sizeof T.base, "http://127.0.0.1:%u", wp_http_server_port(T.srv));
+}
+
+/* A built console in W.root, and beside it (outside) a secret that nothing may reach. */
+static int setup_web(void **state)
+{
+    reset_sems();
+    T.authorize = NULL;
+    snprintf(W.dir, sizeof W.dir, "/tmp/wp-web.XXXXXX");
+    assert_non_null(mkdtemp(W.dir));
+    snprintf(W.root, sizeof W.root, "%s/root", W.dir);
+    char p[256];
+    assert_int_equal(mkdir(W.root, 0700), 0);
+    snprintf(p, sizeof p, "%s/assets", W.root);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof p, "%s/sub", W.root);
+    assert_int_equal(mkdir(p, 0700), 0);
+    put_file("secret.txt", "TOP-SECRET");
+    put_file("root/index.html", "<!doctype html><title>console</title>");
+    put_file("root/assets/app-1a2b.js", "console.log('app');");
+    put_file("root/assets/app-1a2b.js.gz", "GZIPPED-BYTES");
+    put_file("root/assets/app-1a2b.css", "body{}");
+    put_file("root/.hidden", "HIDDEN");
+    put_file("root/logo.svg", "<svg/>");
+    char target[256];
+    snprintf(target, sizeof target, "%s/secret.txt", W.dir);
+    snprintf(p, sizeof p, "%s/link.txt", W.root);
+    assert_int_equal(symlink(target, p), 0);
+    snprintf(p, sizeof p, "%s/assets/up", W.root);
+    assert_int_equal(symlink(W.dir, p), 0);
+    start_web(W.root);
+    return 0;
+}
+
+static int teardown_web(void **state)
+{
+    teardown(state);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", W.dir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+static void test_http_static__files_and_cache(void **state)
+{
+    struct wresp r;
+    wget_(&r, "GET", "/", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "text/html; charset=utf-8");
+    assert_string_equal(r.cache, "no-cache");
+    assert_non_null(strstr(r.csp, "script-src 'self'"));
+    assert_string_equal(r.body.buf, "<!doctype html><title>console</title>");
+    wresp_free(&r);
+
+    wget_(&r, "GET", "/assets/app-1a2b.js", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "text/javascript; charset=utf-8");
+    assert_string_equal(r.cache, "public, max-age=31536000, immutable");
+    assert_string_equal(r.encoding, "");
+    assert_string_equal(r.body.buf, "console.log('app');");
+    assert_string_equal(r.vary, "Accept-Encoding");
+    wresp_free(&r);
+
+    wget_(&r, "GET", "/assets/app-1a2b.css", NULL);
+    assert_string_equal(r.ctype, "text/css; charset=utf-8");
+    wresp_free(&r);
+    wget_(&r, "GET", "/logo.svg", NULL);
+    assert_string_equal(r.ctype, "image/svg+xml");
+    assert_string_equal(r.cache, "no-cache");
+    wresp_free(&r);
+
+    wget_(&r, "HEAD", "/assets/app-1a2b.js", NULL);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, 0);
+    wresp_free(&r);
+}
+
+static void test_http_static__gzip(void **state)
+{
+    struct wresp r;
+    wget_(&r, "GET", "/assets/app-1a2b.js", "Accept-Encoding: br, gzip;q=0.8");
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.encoding, "gzip");
+    assert_string_equal(r.ctype, "text/javascript; charset=utf-8");
+    assert_string_equal(r.body.buf, "GZIPPED-BYTES");
+    wresp_free(&r);
+    wget_(&r, "GET", "/assets/app-1a2b.js", "Accept-Encoding: gzip;q=0, deflate");
+    assert_string_equal(r.encoding, "");
+    assert_string_equal(r.body.buf, "console.log('app');");
+    wresp_free(&r);
+    /* no .gz sibling: the file as it is, whatever the client takes */
+    wget_(&r, "GET", "/assets/app-1a2b.css", "Accept-Encoding: gzip");
+    assert_string_equal(r.encoding, "");
+    assert_string_equal(r.body.buf, "body{}");
+    wresp_free(&r);
+}
+
+static void test_http_static__etag(void **state)
+{
+    struct wresp r;
+    wget_(&r, "GET", "/", NULL);
+    assert_true(strlen(r.etag) > 2);
+    char inm[128];
+    snprintf(inm, sizeof inm, "If-None-Match: %s", r.etag);
+    wresp_free(&r);
+    wget_(&r, "GET", "/", inm);
+    assert_int_equal(r.status, 304);
+    assert_int_equal(r.body.len, 0);
+    wresp_free(&r);
+    wget_(&r, "GET", "/", "If-None-Match: \"other\"");
+    assert_int_equal(r.status, 200);
+    wresp_free(&r);
+}
+
+static void test_http_static__spa_fallback(void **state)
+{
+    static const char *const pages[] = {"/archive", "/customers/01HZX", "/alerts?status=open",
+                                        "/sub", "/a/b/c/d", "//double"};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        struct wresp r;
+        wget_(&r, "GET", pages[i], NULL);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.ctype, "text/html; charset=utf-8");
+        assert_string_equal(r.cache, "no-cache");
+        assert_string_equal(r.body.buf, "<!doctype html><title>console</title>");
+        wresp_free(&r);
+    }
+    /* a missing asset is 404, not the page: browsers would keep it for a year */
+    struct wresp r;
+    wget_(&r, "GET", "/assets/app-0000.js", NULL);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.ctype, "application/json");
+    wresp_free(&r);
+}
+
+static void test_http_static__api_keeps_json(void **state)
+{
+    static const char *const paths[] = {"/api/v1/nope", "/api", "/api/", "/metrics/x",
+                                        "/api/v1/health/x"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        struct resp r;
+        get(&r, paths[i]);
+        assert_error(&r, 404, "not_found");
+        resp_free(&r);
+    }
+    struct resp r;
+    request(NULL, &r, "POST", "/", "{}", 2, PLAIN, NULL);
+    assert_error(&r, 404, "not_found");
+    resp_free(&r);
+    request(NULL, &r, "DELETE", "/archive", NULL, 0, PLAIN, NULL);
+    assert_error(&r, 404, "not_found");
+    resp_free(&r);
+    get(&r, "/api/v1/health");
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+}
+
+static void test_http_static__no_escape(void **state)
+{
+    static const char *const paths[] = {
+        "/../secret.txt",          "/%2e%2e/secret.txt",         "/%2E%2E/secret.txt",
+        "/assets/../../secret.txt", "/assets/%2e%2e%2f%2e%2e%2fsecret.txt",
+        "/..%2fsecret.txt",        "/link.txt",                  "/assets/up/secret.txt",
+        "/.hidden",                "/%2ehidden",                 "/assets/..%5c..%5csecret.txt",
+        "/./index.html",           "/assets/%2e/app-1a2b.js",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        struct wresp r;
+        wget_(&r, "GET", paths[i], NULL);
+        if (strstr(r.body.buf, "TOP-SECRET") || strstr(r.body.buf, "HIDDEN"))
+            fail_msg("%s leaked a file outside the console: %s", paths[i], r.body.buf);
+        /* refused outright, or (a symlink out, a file the console does not have) the page */
+        if (r.status != 404 && strcmp(r.body.buf, "<!doctype html><title>console</title>"))
+            fail_msg("%s: HTTP %ld %s", paths[i], r.status, r.body.buf);
+        wresp_free(&r);
+    }
+    /* a symlink leading out of the directory is no file of the console */
+    struct wresp r;
+    wget_(&r, "GET", "/assets/up/secret.txt", NULL);
+    assert_int_equal(r.status, 404);
+    wresp_free(&r);
+    wget_(&r, "GET", "/%2e%2e/secret.txt", NULL);
+    assert_int_equal(r.status, 404);
+    wresp_free(&r);
+}
+
+static void test_http_static__not_built(void **state)
+{
+    /* the server in this test serves W.root; another with an empty dir shows the page */
+    wp_http_server_free(T.srv);
+    T.srv = NULL;
+    fclose(T.log);
+    T.log = NULL;
+    char empty[160];
+    snprintf(empty, sizeof empty, "%s/sub", W.root);
+    start_web(empty);
+    struct wresp r;
+    wget_(&r, "GET", "/", NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.ctype, "text/html; charset=utf-8");
+    assert_non_null(strstr(r.body.buf, "make web"));
+    assert_null(strstr(r.body.buf, W.dir));
+    wresp_free(&r);
+    wget_(&r, "GET", "/customers", NULL);
+    assert_non_null(strstr(r.body.buf, "not built"));
+    wresp_free(&r);
+    struct resp a;
+    get(&a, "/api/v1/health");
+    assert_int_equal(a.status, 200);
+    resp_free(&a);
+    /* built while the server runs: served at once */
+    put_file("root/sub/index.html", "<p>now built</p>");
+    wget_(&r, "GET", "/", NULL);
+    assert_string_equal(r.body.buf, "<p>now built</p>");
+    wresp_free(&r);
+    /* a dir that does not exist at all is "not built" too */
+    wp_http_server_free(T.srv);
+    T.srv = NULL;
+    fclose(T.log);
+    T.log = NULL;
+    start_web("/nonexistent/web/dist");
+    wget_(&r, "GET", "/", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.buf, "not built"));
+    wresp_free(&r);
+}
+
+static void test_http_static__default_dir(void **state)
+{
+    const char *d = wp_http_web_dir_default();
+    size_t n = strlen(d);
+    assert_true(n > 8);
+    assert_string_equal(d + n - 8, "web/dist");
+    assert_true(d[0] == '/');
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1247,6 +1580,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_server__graceful_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__request_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__listen_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_static__files_and_cache, setup_web,
+                                        teardown_web),
+        cmocka_unit_test_setup_teardown(test_http_static__gzip, setup_web, teardown_web),
+        cmocka_unit_test_setup_teardown(test_http_static__etag, setup_web, teardown_web),
+        cmocka_unit_test_setup_teardown(test_http_static__spa_fallback, setup_web, teardown_web),
+        cmocka_unit_test_setup_teardown(test_http_static__api_keeps_json, setup_web,
+                                        teardown_web),
+        cmocka_unit_test_setup_teardown(test_http_static__no_escape, setup_web, teardown_web),
+        cmocka_unit_test_setup_teardown(test_http_static__not_built, setup_web, teardown_web),
+        cmocka_unit_test(test_http_static__default_dir),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -46,11 +46,12 @@ static int teardown(void **state)
 /* Enroll a device for employee emp; the device (as authenticated) into out. */
 static void enroll(struct ifx *x, wp_device *out, const char *emp, const char *serial)
 {
-    char code[WP_ENROLL_CODE_MAX], id[WP_ID_LEN + 1], token[WP_DEVICE_TOKEN_MAX];
-    OK(wp_ingest_enrollment_code_create(x->ing, code, x->f.tenant, emp, 0));
-    OK(wp_ingest_enroll(x->ing, id, token, code, serial, "Pixel 9"));
+    char code[WP_ENROLL_CODE_MAX], token[WP_DEVICE_TOKEN_MAX];
+    wp_device ed;
+    OK(wp_ingest_enrollment_code_create(x->ing, NULL, code, x->f.tenant, emp, 0));
+    OK(wp_ingest_enroll(x->ing, NULL, &ed, token, code, serial, "Pixel 9"));
     OK(wp_ingest_device_auth(x->ing, out, token));
-    assert_string_equal(out->id, id);
+    assert_string_equal(out->id, ed.id);
 }
 
 static int events(struct ifx *x, json_t **reply, const wp_device *d, const char *body_text)
@@ -86,9 +87,10 @@ static int add_msg(wp_buf *b, int64_t seq, const char *peer, const char *text)
 static void test_ingest__enroll(void **state)
 {
     struct ifx *x = *state;
-    char code[WP_ENROLL_CODE_MAX], id[WP_ID_LEN + 1], token[WP_DEVICE_TOKEN_MAX];
+    char code[WP_ENROLL_CODE_MAX], token[WP_DEVICE_TOKEN_MAX];
+    wp_device ed;
     wp_device d;
-    OK(wp_ingest_enrollment_code_create(x->ing, code, x->f.tenant, x->f.emp1, 600));
+    OK(wp_ingest_enrollment_code_create(x->ing, NULL, code, x->f.tenant, x->f.emp1, 600));
     assert_int_equal(strlen(code), 14);
     assert_int_equal(code[4], '-');
     /* typed back in lower case without dashes */
@@ -98,32 +100,32 @@ static void test_ingest__enroll(void **state)
         if (*p != '-')
             typed[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
     typed[k] = '\0';
-    OK(wp_ingest_enroll(x->ing, id, token, typed, "SN-1", "Mi 14"));
+    OK(wp_ingest_enroll(x->ing, NULL, &ed, token, typed, "SN-1", "Mi 14"));
     assert_int_equal(strncmp(token, "wpd_", 4), 0);
     assert_int_equal(strlen(token), 47);
     OK(wp_ingest_device_auth(x->ing, &d, token));
-    assert_string_equal(d.id, id);
+    assert_string_equal(d.id, ed.id);
     assert_string_equal(d.tenant_id, x->f.tenant);
     assert_string_equal(d.employee_id, x->f.emp1);
     /* only the hash is stored */
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM devices WHERE token_hash = '%s'", token);
     assert_int_equal(tfx_raw1(&x->f, sql), 0);
-    assert_int_equal(wp_ingest_enroll(x->ing, id, token, code, "SN-2", "m"), WP_EAUTH);
-    assert_int_equal(wp_ingest_enroll(x->ing, id, token, "", "SN-2", "m"), WP_EAUTH);
+    assert_int_equal(wp_ingest_enroll(x->ing, NULL, &ed, token, code, "SN-2", "m"), WP_EAUTH);
+    assert_int_equal(wp_ingest_enroll(x->ing, NULL, &ed, token, "", "SN-2", "m"), WP_EAUTH);
     assert_int_equal(wp_ingest_device_auth(x->ing, &d, "wpd_nope"), WP_EAUTH);
     assert_int_equal(wp_ingest_device_auth(x->ing, &d, ""), WP_EAUTH);
-    assert_int_equal(wp_ingest_enrollment_code_create(x->ing, code, x->f.tenant, x->f.emp1, -1),
+    assert_int_equal(wp_ingest_enrollment_code_create(x->ing, NULL, code, x->f.tenant, x->f.emp1, -1),
                      WP_EINVAL);
     char other[WP_ID_LEN + 1];
     wp_id_new(other);
-    assert_int_equal(wp_ingest_enrollment_code_create(x->ing, code, x->f.tenant, other, 0),
+    assert_int_equal(wp_ingest_enrollment_code_create(x->ing, NULL, code, x->f.tenant, other, 0),
                      WP_ENOTFOUND);
     /* expired: the clock moves past the ttl */
     wp_time_set_fake(wp_time_now_us());
-    OK(wp_ingest_enrollment_code_create(x->ing, code, x->f.tenant, x->f.emp1, 60));
+    OK(wp_ingest_enrollment_code_create(x->ing, NULL, code, x->f.tenant, x->f.emp1, 60));
     wp_time_set_fake(wp_time_now_us() + 60 * 1000000LL);
-    assert_int_equal(wp_ingest_enroll(x->ing, id, token, code, "SN-3", "m"), WP_EAUTH);
+    assert_int_equal(wp_ingest_enroll(x->ing, NULL, &ed, token, code, "SN-3", "m"), WP_EAUTH);
 }
 
 /* --- events
@@ -449,15 +451,15 @@ static void test_ingest__check_and_lexicon(void **state)
 
     /* a bad lexicon names its line and changes nothing */
     const char *badlex = "苹果\tfruit\tblock\n香蕉\tfruit\tblok\n";
-    assert_int_equal(wp_ingest_lexicon_put(x->ing, &v, x->f.tenant, badlex, strlen(badlex)),
+    assert_int_equal(wp_ingest_lexicon_put(x->ing, NULL, &v, x->f.tenant, badlex, strlen(badlex)),
                      WP_EINVAL);
     assert_non_null(strstr(wp_error_last(), "lexicon:2:"));
-    assert_int_equal(wp_ingest_lexicon_put(x->ing, &v, x->f.tenant, "\xff\n", 2), WP_EINVAL);
+    assert_int_equal(wp_ingest_lexicon_put(x->ing, NULL, &v, x->f.tenant, "\xff\n", 2), WP_EINVAL);
     OK(wp_ingest_policy(x->ing, &v, NULL, x->f.tenant));
     assert_int_equal(v, v0);
 
     const char *lex = "苹果\tfruit\tblock\n";
-    OK(wp_ingest_lexicon_put(x->ing, &v, x->f.tenant, lex, strlen(lex)));
+    OK(wp_ingest_lexicon_put(x->ing, NULL, &v, x->f.tenant, lex, strlen(lex)));
     assert_int_equal(v, v0 + 1);
     /* live at once: check and events */
     assert_string_equal(check_action(x, "买苹果", &r), "block");
@@ -487,9 +489,9 @@ static void test_ingest__check_and_lexicon(void **state)
         json_integer_value(json_object_get(json_object_get(p, "settings"), "money_alert_fen")),
         WP_MONEY_ALERT_DEFAULT_FEN);
     json_decref(p);
-    OK(wp_ingest_money_alert_set(x->ing, &v, x->f.tenant, 100));
+    OK(wp_ingest_money_alert_set(x->ing, NULL, &v, x->f.tenant, 100));
     assert_int_equal(v, v0 + 2);
-    assert_int_equal(wp_ingest_money_alert_set(x->ing, &v, x->f.tenant, -1), WP_EINVAL);
+    assert_int_equal(wp_ingest_money_alert_set(x->ing, NULL, &v, x->f.tenant, -1), WP_EINVAL);
     OK(events(x, &r, &d,
               "{\"events\": [{\"seq\": 2, \"type\": \"message\", " TS ", \"channel\": \"wechat\","
               " \"direction\": \"in\", \"peer\": {\"id\": \"w\"}, \"msgtype\": \"redpacket\","

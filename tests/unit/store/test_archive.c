@@ -2,12 +2,14 @@
 /* Archive tests (migration 0002 and its operations), on SQLite and PostgreSQL. */
 #include "archive_fixture.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/db.h"
 #include "store/grams.h"
+#include "store/migrations.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -280,7 +282,7 @@ static void test_archive__devices_list(void **state)
         snprintf(serial, sizeof serial, "SN%d", i);
         device(f, ids[i], i < 4 ? f->emp1 : f->emp2, serial);
     }
-    wp_device_filter flt = {f->tenant, NULL, NULL, 3};
+    wp_device_filter flt = {.tenant_id = f->tenant, .limit = 3};
     wp_device_page p;
     int seen = 0;
     char cursor[WP_ARCHIVE_CURSOR_MAX] = "";
@@ -802,10 +804,102 @@ static void test_archive__search_pagination(void **state)
     assert_int_equal(wp_store_messages_search(f->st, &p, &flt), WP_EINVAL);
 }
 
-/* SQLite answers a query from the search index when it matches few rows (its plan starts
- * there: walking the tenant's time index for a rare word reads every message), and from the
- * time index when it matches many; both give the newest hits first, whatever order the rows
- * arrived in. The index merges 16 segments at a time (migration 0004). */
+/* Every page of a search with flt, cursor to cursor, `limit` a page: the hits' ids into ids
+ * (at most cap), checking they come strictly newest first (ts_us, then id, descending). */
+static size_t search_all(struct tfx *f, wp_message_filter *flt, unsigned limit,
+                         char (*ids)[WP_ID_LEN + 1], size_t cap)
+{
+    char cursor[WP_ARCHIVE_CURSOR_MAX] = "";
+    int64_t last_t = INT64_MAX;
+    char last_id[WP_ID_LEN + 1] = "g";
+    size_t n = 0;
+    (void)f;
+    do {
+        wp_message_page p;
+        flt->limit = limit;
+        flt->cursor = cursor;
+        OK(wp_store_messages_search(f->st, &p, flt));
+        for (size_t i = 0; i < p.n; i++) {
+            const wp_message *m = &p.items[i];
+            assert_true(m->ts_us < last_t || (m->ts_us == last_t && strcmp(m->id, last_id) < 0));
+            last_t = m->ts_us;
+            memcpy(last_id, m->id, sizeof last_id);
+            assert_true(n < cap);
+            memcpy(ids[n++], m->id, WP_ID_LEN + 1);
+        }
+        memcpy(cursor, p.next_cursor, sizeof cursor);
+        wp_message_page_release(&p);
+    } while (cursor[0]);
+    flt->cursor = NULL;
+    return n;
+}
+
+/* The messages whose text holds q and whose time is in [from, to) (0: open), newest first, as
+ * the plain time-index walk lists them (no query: no search index involved). */
+static size_t search_expected(struct tfx *f, const char *q, int64_t from, int64_t to,
+                              char (*ids)[WP_ID_LEN + 1], size_t cap)
+{
+    char cursor[WP_ARCHIVE_CURSOR_MAX] = "";
+    size_t n = 0;
+    do {
+        wp_message_filter flt;
+        wp_message_page p;
+        memset(&flt, 0, sizeof flt);
+        flt.tenant_id = f->tenant;
+        flt.limit = 200;
+        flt.cursor = cursor;
+        OK(wp_store_messages_search(f->st, &p, &flt));
+        for (size_t i = 0; i < p.n; i++) {
+            const wp_message *m = &p.items[i];
+            if (m->text && strstr(m->text, q) && (!from || m->ts_us >= from) &&
+                (!to || m->ts_us < to)) {
+                assert_true(n < cap);
+                memcpy(ids[n++], m->id, WP_ID_LEN + 1);
+            }
+        }
+        memcpy(cursor, p.next_cursor, sizeof cursor);
+        wp_message_page_release(&p);
+    } while (cursor[0]);
+    return n;
+}
+
+/* Whether EXPLAIN QUERY PLAN of sql (binds: text a, text b, int c) has each of want (NULL
+ * ended) and none of avoid. */
+static int plan_is(struct tfx *f, const char *sql, const char *a, const char *b, int64_t c,
+                   const char *const *want, const char *avoid)
+{
+    struct wp_stmt *s = NULL;
+    char line[4096];
+    wp_buf all;
+    int ok = 1;
+    wp_buf_init(&all, 1 << 16);
+    snprintf(line, sizeof line, "EXPLAIN QUERY PLAN %s", sql);
+    OK(wp_db_prepare(f->st, &s, line));
+    wp_db_bind_text(s, 1, a);
+    wp_db_bind_text(s, 2, b);
+    wp_db_bind_int64(s, 3, c);
+    while (wp_db_step(s) == WP_DB_ROW) {
+        OK(wp_buf_adds(&all, wp_db_col_text(s, 3)));
+        OK(wp_buf_adds(&all, "\n"));
+    }
+    wp_db_done(s);
+    for (size_t i = 0; want[i]; i++)
+        ok &= strstr(all.buf, want[i]) != NULL;
+    if (avoid && strstr(all.buf, avoid))
+        ok = 0;
+    if (!ok)
+        print_message("plan:\n%s", all.buf);
+    wp_buf_release(&all);
+    return ok;
+}
+
+/* On SQLite a query without a customer or employee filter walks the search index newest
+ * first by rid (a key that sorts by millisecond), one with such a filter starts from the
+ * search index when it matches few rows and from the time index otherwise; PostgreSQL has
+ * one plan. Every plan gives the same pages as the plain time-index walk, also when many
+ * messages share a millisecond or a timestamp and rows arrive out of time order, page
+ * boundaries falling inside a millisecond. The index merges 16 segments at a time
+ * (migration 0004). */
 static void test_archive__search_plans(void **state)
 {
     struct tfx *f = *state;
@@ -813,14 +907,16 @@ static void test_archive__search_plans(void **state)
     enum { N = 4400, BATCH = 400, EVERY = 1000 };
     static wp_event e[BATCH];
     static char texts[BATCH][64];
+    static char want[N][WP_ID_LEN + 1], got[N][WP_ID_LEN + 1];
     device(f, dev, f->emp1, "SN1");
     for (int b = 0; b < N / BATCH; b++) {
         for (int j = 0; j < BATCH; j++) {
-            int i = b * BATCH + j;
+            int i = b * BATCH + j, k = (i * 7919) % N; /* not the arrival order */
             snprintf(texts[j], sizeof texts[j],
                      i % EVERY == 7 ? "第%d条 飞单 稀有词" : "第%d条 飞单", i);
             e[j] = msg(i + 1, "wxid_a", NULL, texts[j]);
-            e[j].ts_us = T0 + (int64_t)((i * 7919) % N) * 1000000; /* not the arrival order */
+            /* four messages a millisecond, three of them at the same microsecond */
+            e[j].ts_us = T0 + (int64_t)(k / 4) * 1000 + (k % 4 == 3);
         }
         OK(apply(f, dev, f->emp1, e, BATCH, NULL));
     }
@@ -828,49 +924,402 @@ static void test_archive__search_plans(void **state)
     wp_message_page p;
     memset(&flt, 0, sizeof flt);
     flt.tenant_id = f->tenant;
-    flt.q = "飞单"; /* every message: more than the index-driven plan takes */
+    flt.q = "飞单"; /* every message: more than the index-first plan takes */
     OK(wp_store_messages_search(f->st, &p, &flt));
     assert_int_equal(p.n, 50);
-    for (size_t i = 0; i < p.n; i++)
-        assert_int_equal(p.items[i].ts_us, T0 + (int64_t)(N - 1 - (int)i) * 1000000);
+    assert_int_equal(p.items[0].ts_us, T0 + (int64_t)(N / 4 - 1) * 1000 + 1);
+    assert_int_equal(p.items[49].ts_us, T0 + (int64_t)(N / 4 - 13) * 1000);
     assert_true(p.next_cursor[0] != '\0');
     wp_message_page_release(&p);
-    flt.q = "稀有词"; /* i = 7, 1007, 2007, 3007, 4007 */
-    OK(wp_store_messages_search(f->st, &p, &flt));
-    assert_int_equal(p.n, 5);
-    for (size_t i = 0; i < p.n; i++) {
-        if (i > 0)
-            assert_true(p.items[i].ts_us < p.items[i - 1].ts_us);
-        int k = (int)((p.items[i].ts_us - T0) / 1000000);
-        int found = 0;
-        for (int j = 7; j < N; j += EVERY)
-            found |= (j * 7919) % N == k;
-        assert_true(found);
+
+    const struct {
+        const char *q;
+        int64_t from, to;
+        size_t n;
+    } cases[] = {
+        {"飞单", 0, 0, N},
+        {"稀有词", 0, 0, N / EVERY + 1}, /* i = 7, 1007, 2007, 3007, 4007 */
+        {"飞单", T0 + 300 * 1000 + 1, T0 + 700 * 1000 + 1, 1600},
+        {"第4", 0, 0, 1 + 10 + 100 + 400}, /* 4, 40-49, 400-499, 4000-4399 */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        size_t n = search_expected(f, cases[c].q, cases[c].from, cases[c].to, want, N);
+        assert_int_equal(n, cases[c].n);
+        const char *emps[] = {NULL, f->emp1}; /* without, then with an employee filter */
+        const unsigned limits[] = {50, 7};
+        for (size_t x = 0; x < 2; x++) {
+            for (size_t l = 0; l < 2; l++) {
+                memset(&flt, 0, sizeof flt);
+                flt.tenant_id = f->tenant;
+                flt.q = cases[c].q;
+                flt.from_us = cases[c].from;
+                flt.to_us = cases[c].to;
+                flt.employee_id = emps[x];
+                assert_int_equal(search_all(f, &flt, limits[l], got, N), n);
+                for (size_t i = 0; i < n; i++)
+                    assert_string_equal(got[i], want[i]);
+            }
+        }
     }
-    assert_string_equal(p.next_cursor, "");
-    wp_message_page_release(&p);
     if (f->kind != WP_STORE_SQLITE)
         return;
     assert_int_equal(tfx_raw1(f, "SELECT v FROM message_fts_config WHERE k = 'automerge'"), 16);
-    /* the shape src/store/ops_read.c uses for a rare query */
-    struct wp_stmt *s = NULL;
-    int fts_first = 0, by_rowid = 0, row = 0;
-    OK(wp_db_prepare(f->st, &s,
-                     "EXPLAIN QUERY PLAN SELECT m.id FROM message_fts CROSS JOIN messages m"
-                     " ON m.rid = message_fts.rowid WHERE message_fts MATCH ? AND m.tenant_id = ?"
-                     " AND m.text IS NOT NULL ORDER BY m.ts_us DESC, m.id DESC LIMIT ?"));
-    wp_db_bind_text(s, 1, "稀有 有词");
-    wp_db_bind_text(s, 2, f->tenant);
-    wp_db_bind_int64(s, 3, 100);
-    while (wp_db_step(s) == WP_DB_ROW) {
-        const char *d = wp_db_col_text(s, 3);
-        if (row++ == 0)
-            fts_first = strstr(d, "SCAN message_fts VIRTUAL TABLE") != NULL;
-        by_rowid |= strstr(d, "SEARCH m USING INTEGER PRIMARY KEY") != NULL;
+    /* every rid is its millisecond's (grams.h) */
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE rid >> 21 != ts_us / 1000"),
+                     0);
+    /* the shapes src/store/ops_read.c uses: the walk, in the index's order, no sort ... */
+    const char *walk[] = {"SCAN message_fts VIRTUAL TABLE", "SEARCH m USING INTEGER PRIMARY KEY",
+                          NULL};
+    assert_true(plan_is(f,
+                        "SELECT m.id FROM message_fts CROSS JOIN messages m ON m.rid ="
+                        " message_fts.rowid WHERE message_fts MATCH ? AND message_fts.rowid <= 9"
+                        " AND message_fts.rowid >= 0 AND m.tenant_id = ? AND m.text IS NOT NULL"
+                        " ORDER BY message_fts.rowid DESC LIMIT ?",
+                        "稀有 有词", f->tenant, 100, walk, "TEMP B-TREE"));
+    /* ... and a rare query under an employee filter, from the index */
+    assert_true(plan_is(f,
+                        "SELECT m.id FROM message_fts CROSS JOIN messages m ON m.rid ="
+                        " message_fts.rowid WHERE message_fts MATCH ? AND m.tenant_id = ?"
+                        " AND m.text IS NOT NULL ORDER BY m.ts_us DESC, m.id DESC LIMIT ?",
+                        "稀有 有词", f->tenant, 100, walk, NULL));
+}
+
+/* A call looks at a bounded number of candidates (20,000): past it, a short page and a cursor
+ * that goes on where it stopped, on every plan; candidates here are messages with the query's
+ * grams but not the query, many to a millisecond. */
+static void test_archive__search_budget(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    enum { N = 21000, BATCH = 1000 };
+    static wp_event e[BATCH];
+    device(f, dev, f->emp1, "SN1");
+    for (int b = 0; b < N / BATCH; b++) {
+        for (int j = 0; j < BATCH; j++) {
+            int i = b * BATCH + j;
+            e[j] = msg(i + 1, "wxid_a", NULL, i == 0 ? "客户要飞单号" : "飞单 单号");
+            e[j].ts_us = T0 + (int64_t)(i / 3) * 1000;
+        }
+        OK(apply(f, dev, f->emp1, e, BATCH, NULL));
     }
+    const char *emps[] = {NULL, f->emp1};
+    for (size_t x = 0; x < 2; x++) {
+        wp_message_filter flt;
+        wp_message_page p;
+        memset(&flt, 0, sizeof flt);
+        flt.tenant_id = f->tenant;
+        flt.q = "飞单号";
+        flt.employee_id = emps[x];
+        OK(wp_store_messages_search(f->st, &p, &flt));
+        assert_int_equal(p.n, 0);
+        assert_true(p.next_cursor[0] != '\0');
+        char cursor[WP_ARCHIVE_CURSOR_MAX];
+        memcpy(cursor, p.next_cursor, sizeof cursor);
+        wp_message_page_release(&p);
+        flt.cursor = cursor;
+        OK(wp_store_messages_search(f->st, &p, &flt));
+        assert_int_equal(p.n, 1);
+        assert_string_equal(p.items[0].text, "客户要飞单号");
+        assert_string_equal(p.next_cursor, "");
+        wp_message_page_release(&p);
+    }
+}
+
+/* Migration 0007 on a store written before it (rids counting up in arrival order, the search
+ * index keyed by them): every rid becomes its millisecond's, the index follows, and searches
+ * answer what they answered before. SQLite only (PostgreSQL's 0007 changes nothing). */
+static void test_archive__search_key_migration(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    enum { N = 300 };
+    static wp_event e[N];
+    static char texts[N][64], before[3][N][WP_ID_LEN + 1], after[N][WP_ID_LEN + 1];
+    if (f->kind != WP_STORE_SQLITE)
+        return;
+    device(f, dev, f->emp1, "SN1");
+    for (int i = 0; i < N; i++) {
+        int k = (i * 37) % N;
+        snprintf(texts[i], sizeof texts[i], i % 5 ? "第%d条 飞单" : "第%d条 稀有词", i);
+        e[i] = msg(i + 1, "wxid_a", NULL, texts[i]);
+        e[i].ts_us = T0 + (int64_t)(k / 3) * 1000 + (k % 2);
+    }
+    e[0].ts_us = 5; /* the first millisecond of 1970 */
+    e[1].ts_us = 0;
+    OK(apply(f, dev, f->emp1, e, N, NULL));
+    /* back to the old layout: rids 1..N in an order unrelated to time, the index keyed so */
+    tfx_exec(f, "UPDATE messages SET rid = -rid");
+    tfx_exec(f, "UPDATE messages SET rid = (SELECT count(*) FROM messages o WHERE o.id <="
+                " messages.id)");
+    tfx_exec(f, "INSERT INTO message_fts (message_fts) VALUES ('delete-all')");
+    struct wp_stmt *s = NULL;
+    wp_buf g;
+    wp_buf_init(&g, 1 << 16);
+    for (int64_t rid = 1; rid <= N; rid++) {
+        const char *text = NULL;
+        OK(wp_db_prepare(f->st, &s, "SELECT text FROM messages WHERE rid = ?"));
+        wp_db_bind_int64(s, 1, rid);
+        assert_int_equal(wp_db_step(s), WP_DB_ROW);
+        text = wp_db_col_text(s, 0);
+        wp_buf_reset(&g);
+        OK(wp_grams__make(&g, NULL, text, strlen(text), 0, WP_GRAMS_SPACED));
+        wp_db_done(s);
+        OK(wp_db_prepare(f->st, &s, "INSERT INTO message_fts (rowid, grams) VALUES (?, ?)"));
+        wp_db_bind_int64(s, 1, rid);
+        wp_db_bind_text(s, 2, g.buf);
+        assert_true(wp_db_step(s) >= 0);
+        wp_db_done(s);
+    }
+    wp_buf_release(&g);
+    assert_int_equal(tfx_raw1(f, "SELECT max(rid) FROM messages"), N);
+
+    /* before: the old layout answers through the time index and the old rids */
+    wp_message_filter flt;
+    const char *qs[] = {"飞单", "稀有词", "条"};
+    const size_t counts[] = {N - N / 5, N / 5, N};
+    for (size_t i = 0; i < 3; i++) {
+        memset(&flt, 0, sizeof flt);
+        flt.tenant_id = f->tenant;
+        flt.q = qs[i];
+        flt.employee_id = f->emp1;
+        assert_int_equal(search_all(f, &flt, 20, before[i], N), counts[i]);
+    }
+    /* 0007 again, as the upgrade of such a store runs it (later migrations are not undone) */
+    const struct wp_migration *m = wp_migrations_sqlite;
+    while (m->version && strcmp(m->name, "0007_search_time_key") != 0)
+        m++;
+    assert_int_equal(m->version, 7);
+    OK(wp_store_begin(f->st));
+    OK(wp_db_exec(f->st, m->sql));
+    OK(wp_store_commit(f->st));
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE rid >> 21 !="
+                                 " max(ts_us, 0) / 1000 OR rid <= 0"),
+                     0);
+    assert_int_equal(tfx_raw1(f, "SELECT count(DISTINCT rid) FROM messages"), N);
+    assert_int_equal(tfx_raw1(f, "SELECT v FROM message_fts_config WHERE k = 'automerge'"), 16);
+    for (size_t i = 0; i < 3; i++) {
+        for (int x = 0; x < 2; x++) { /* the walk, then the employee-filtered plan */
+            memset(&flt, 0, sizeof flt);
+            flt.tenant_id = f->tenant;
+            flt.q = qs[i];
+            flt.employee_id = x ? f->emp1 : NULL;
+            assert_int_equal(search_all(f, &flt, 20, after, N), counts[i]);
+            for (size_t j = 0; j < counts[i]; j++)
+                assert_string_equal(after[j], before[i][j]);
+        }
+    }
+    /* a new message gets the next number of its millisecond */
+    wp_event late = msg(N + 1, "wxid_a", NULL, "新的飞单");
+    late.ts_us = 7;
+    OK(apply(f, dev, f->emp1, &late, 1, NULL));
+    assert_int_equal(tfx_raw1(f, "SELECT max(rid) FROM messages WHERE rid < 2097152"), 3);
+}
+
+/* Several batches as one operation (the writer's merged rounds): all stored, their grams
+ * searchable, acked_seq per device; one failing batch stores nothing of any. */
+static void test_archive__apply_many(void **state)
+{
+    struct tfx *f = *state;
+    char d1[WP_ID_LEN + 1], d2[WP_ID_LEN + 1];
+    device(f, d1, f->emp1, "SN1");
+    device(f, d2, f->emp2, "SN2");
+    wp_event a[3], b[2], c[1];
+    for (int i = 0; i < 3; i++)
+        a[i] = msg(i + 1, "wxid_a", NULL, "合并飞单");
+    a[0].ts_us = a[1].ts_us; /* one millisecond, out of order with a[2] below */
+    a[2].ts_us = T0;
+    for (int i = 0; i < 2; i++)
+        b[i] = msg(i + 1, "wxid_b", NULL, "合并飞单");
+    c[0] = msg(4, "wxid_a", NULL, "合并飞单");
+    wp_event_batch bs[3];
+    wp_event_batch *p[3] = {&bs[0], &bs[1], &bs[2]};
+    const char *devs[3] = {d1, d2, d1}, *emps[3] = {f->emp1, f->emp2, f->emp1};
+    wp_event *evs[3] = {a, b, c};
+    size_t ns[3] = {3, 2, 1}, failed = 9;
+    for (int i = 0; i < 3; i++) {
+        memset(&bs[i], 0, sizeof bs[i]);
+        bs[i].tenant_id = f->tenant;
+        bs[i].device_id = devs[i];
+        bs[i].employee_id = emps[i];
+        bs[i].events = evs[i];
+        bs[i].n = ns[i];
+        bs[i].now_us = wp_time_now_us();
+    }
+    OK(wp_store_events_apply_many(f->st, p, 3, &failed));
+    assert_int_equal(bs[0].acked_seq, 3);
+    assert_int_equal(bs[1].acked_seq, 2);
+    assert_int_equal(bs[2].acked_seq, 4); /* the same device again, after the first batch */
+    assert_int_equal(count(f, "messages"), 6);
+    wp_message_filter flt;
+    static char got[8][WP_ID_LEN + 1];
+    memset(&flt, 0, sizeof flt);
+    flt.tenant_id = f->tenant;
+    flt.q = "合并飞单";
+    assert_int_equal(search_all(f, &flt, 2, got, 8), 6);
+
+    /* a revoked device in the middle: nothing of the three is stored */
+    OK(wp_store_device_revoke(f->st, f->tenant, d2));
+    a[0] = msg(5, "wxid_a", NULL, "第二轮");
+    b[0] = msg(3, "wxid_b", NULL, "第二轮");
+    c[0] = msg(6, "wxid_a", NULL, "第二轮");
+    ns[0] = ns[1] = ns[2] = 1;
+    for (int i = 0; i < 3; i++)
+        bs[i].n = ns[i];
+    assert_int_equal(wp_store_events_apply_many(f->st, p, 3, &failed), WP_EAUTH);
+    assert_int_equal(failed, 1);
+    assert_int_equal(count(f, "messages"), 6);
+    assert_int_equal(a[0].applied, 0);
+    /* and the connection is usable: the good ones alone */
+    OK(wp_store_events_apply_many(f->st, p, 1, &failed));
+    assert_int_equal(count(f, "messages"), 7);
+}
+
+/* --- PostgreSQL: lost connections and two nodes at once ------------------------------------ */
+
+static int64_t backend_pid(wp_store *st)
+{
+    struct wp_stmt *s = NULL;
+    int64_t pid = 0;
+    OK(wp_db_prepare(st, &s, "SELECT pg_backend_pid()"));
+    if (wp_db_step(s) == WP_DB_ROW)
+        pid = wp_db_col_int64(s, 0);
     wp_db_done(s);
-    assert_true(fts_first);
-    assert_true(by_rowid);
+    assert_true(pid > 0);
+    return pid;
+}
+
+/* The server ends the session (as a restart does) and waits until it is gone. */
+static void kill_backend(struct tfx *f, int64_t pid)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT CAST(pg_terminate_backend(%lld, 10000) AS int)",
+             (long long)pid);
+    assert_int_equal(tfx_raw1(f, sql), 1);
+}
+
+/* A session the server ended (57P01, as a restart or pg_terminate_backend does) is reopened by
+ * the next call, which is sent again (it had not run), prepared statements prepared again;
+ * inside a transaction every call fails until the rollback, so nothing continues on the new
+ * session as if it were the old one. */
+static void test_archive__pg_reconnect(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1], id[WP_ID_LEN + 1];
+    wp_customer c;
+    if (f->kind != WP_STORE_PG)
+        return;
+    device(f, dev, f->emp1, "SN1");
+    wp_id_new(id);
+    assert_int_equal(wp_store_customer_get(f->st, &c, f->tenant, id), WP_ENOTFOUND);
+    int64_t pid = backend_pid(f->st);
+    kill_backend(f, pid);
+    assert_int_equal(wp_store_customer_get(f->st, &c, f->tenant, id), WP_ENOTFOUND);
+    assert_true(backend_pid(f->st) != pid);
+    kill_backend(f, backend_pid(f->st)); /* a transaction's first statement, BEGIN, too */
+    wp_event e = msg(1, "wxid_a", NULL, "重连以后");
+    OK(apply(f, dev, f->emp1, &e, 1, NULL));
+    assert_int_equal(count(f, "messages"), 1);
+
+    /* in a transaction */
+    OK(wp_store_begin(f->st));
+    wp_event_batch b;
+    memset(&b, 0, sizeof b);
+    b.tenant_id = f->tenant;
+    b.device_id = dev;
+    b.employee_id = f->emp1;
+    e = msg(2, "wxid_a", NULL, "丢失的事务");
+    b.events = &e;
+    b.n = 1;
+    b.now_us = wp_time_now_us();
+    OK(wp_store_events_apply(f->st, &b));
+    kill_backend(f, backend_pid(f->st));
+    assert_int_equal(wp_store_customer_get(f->st, &c, f->tenant, id), WP_EIO);
+    assert_int_equal(wp_store_customer_get(f->st, &c, f->tenant, id), WP_EIO);
+    assert_int_equal(wp_store_commit(f->st), WP_EIO);
+    assert_int_equal(wp_store_customer_get(f->st, &c, f->tenant, id), WP_ENOTFOUND);
+    assert_int_equal(count(f, "messages"), 1);
+    OK(wp_store_begin(f->st)); /* and transactions work again */
+    OK(wp_store_events_apply(f->st, &b));
+    OK(wp_store_commit(f->st));
+    assert_int_equal(count(f, "messages"), 2);
+}
+
+struct racer {
+    wp_store *st;
+    struct tfx *f;
+    const char *dev, *emp;
+    wp_event e;
+    int err;
+};
+
+static void *race_apply(void *arg)
+{
+    struct racer *r = arg;
+    wp_event_batch b;
+    memset(&b, 0, sizeof b);
+    b.tenant_id = r->f->tenant;
+    b.device_id = r->dev;
+    b.employee_id = r->emp;
+    b.events = &r->e;
+    b.n = 1;
+    b.now_us = wp_time_now_us();
+    if ((r->err = wp_store_begin(r->st)) == 0 && (r->err = wp_store_events_apply(r->st, &b)) == 0)
+        r->err = wp_store_commit(r->st);
+    else
+        wp_store_rollback(r->st);
+    return NULL;
+}
+
+/* Two nodes meet the same new peer at once: node B looks it up before node A commits, so both
+ * create a customer; B's identity insert waits for A's, and B then gives way to A's
+ * customer. One customer, both messages on it. */
+static void test_archive__pg_identity_race(void **state)
+{
+    struct tfx *f = *state;
+    char d1[WP_ID_LEN + 1], d2[WP_ID_LEN + 1], sql[160];
+    if (f->kind != WP_STORE_PG)
+        return;
+    device(f, d1, f->emp1, "SN1");
+    device(f, d2, f->emp2, "SN2");
+    struct racer r;
+    memset(&r, 0, sizeof r);
+    r.f = f;
+    r.dev = d2;
+    r.emp = f->emp2;
+    r.e = msg(1, "wxid_new", "13800138000", "你好，我是新客户");
+    OK(wp_store_open(&r.st, f->dir, f->url));
+
+    OK(wp_store_begin(f->st)); /* node A: stored, not committed */
+    wp_event_batch b;
+    wp_event e = msg(1, "wxid_new", "13800138000", "您好");
+    memset(&b, 0, sizeof b);
+    b.tenant_id = f->tenant;
+    b.device_id = d1;
+    b.employee_id = f->emp1;
+    b.events = &e;
+    b.n = 1;
+    b.now_us = wp_time_now_us();
+    OK(wp_store_events_apply(f->st, &b));
+
+    pthread_t t;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid = %lld",
+             (long long)backend_pid(r.st));
+    assert_int_equal(pthread_create(&t, NULL, race_apply, &r), 0);
+    /* node B waits on A's identity row: a lock wait, seen from the server (no sleep) */
+    long polls = 0;
+    while (tfx_raw1(f, sql) == 0 && polls < 100000)
+        polls++;
+    assert_true(polls < 100000);
+    OK(wp_store_commit(f->st));
+    assert_int_equal(pthread_join(t, NULL), 0);
+    OK(r.err);
+    wp_store_free(r.st);
+
+    assert_int_equal(count(f, "customers"), 1);
+    assert_string_equal(r.e.customer_id, e.customer_id);
+    assert_int_equal(tfx_raw1(f, "SELECT count(DISTINCT customer_id) FROM messages"), 1);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM customer_identities"), 2);
+    assert_int_equal(tfx_raw1(f, "SELECT count(DISTINCT customer_id) FROM customer_identities"), 1);
 }
 
 /* --- customers
@@ -1030,6 +1479,11 @@ static const struct CMUnitTest suite[] = {
     T(test_archive__search),
     T(test_archive__search_pagination),
     T(test_archive__search_plans),
+    T(test_archive__search_budget),
+    T(test_archive__search_key_migration),
+    T(test_archive__apply_many),
+    T(test_archive__pg_reconnect),
+    T(test_archive__pg_identity_race),
     T(test_archive__customers_list),
     T(test_archive__policy),
     T(test_archive__media),

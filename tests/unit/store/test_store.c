@@ -55,7 +55,6 @@ struct fx {
 
 /* --- PostgreSQL plumbing --------------------------------------------------------------- */
 
-
 static int group_setup_sqlite(void **state)
 {
     memset(&backend, 0, sizeof backend);
@@ -418,7 +417,7 @@ static void test_store__subtree_query_uses_index(void **state)
     test_pg_run(c, "SET plan_cache_mode = force_generic_plan");
     test_pg_run(c, "SET enable_seqscan = off");
     test_pg_run(c, "PREPARE q (text, text, text) AS SELECT id FROM org_units WHERE tenant_id = $1"
-              " AND path >= $2 AND path < $3 ORDER BY path");
+                   " AND path >= $2 AND path < $3 ORDER BY path");
     PGresult *r = PQexec(c, "EXPLAIN EXECUTE q('t', '/a/', '/a0')");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     int found = 0;
@@ -773,6 +772,433 @@ static void test_store__tenant_isolation(void **state)
     OK(wp_store_employee_get(f->st, &got, t1, e1.id));
 }
 
+/* --- org tree changes and lists ----------------------------------------------------- */
+
+static void expect_path(wp_store *st, const char *tenant, const wp_org_unit *u, const char *want,
+                        int depth)
+{
+    wp_org_unit got;
+    OK(wp_store_org_unit_get(st, &got, tenant, u->id));
+    assert_string_equal(got.path, want);
+    assert_int_equal(wp_org_unit_depth(&got), depth);
+}
+
+static void test_store__org_rename_move(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1], other[WP_ID_LEN + 1], path[256];
+    wp_org_unit hq, ra, rb, sa1, sb1, team, x, got, before;
+    wp_employee e;
+
+    OK(wp_store_tenant_create(f->st, t, "Acme"));
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    OK(wp_store_org_unit_create(f->st, &hq, t, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &ra, t, hq.id, "South", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &rb, t, hq.id, "North", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &sa1, t, ra.id, "Store A1", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &sb1, t, rb.id, "Store B1", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &team, t, sa1.id, "Team", WP_ORG_TEAM));
+    OK(wp_store_org_unit_create(f->st, &x, other, NULL, "Their HQ", WP_ORG_HQ));
+    OK(wp_store_employee_create(f->st, &e, t, sa1.id, "Seller", "seller", WP_ROLE_SALES, HASH));
+
+    OK(wp_store_org_unit_top(f->st, &got, t));
+    assert_string_equal(got.id, hq.id);
+    assert_int_equal(wp_org_unit_depth(&got), 1);
+
+    OK(wp_store_org_unit_rename(f->st, &got, t, ra.id, "华南"));
+    assert_string_equal(got.name, "华南");
+    assert_string_equal(got.path, ra.path);
+    OK(wp_store_org_unit_get(f->st, &got, t, ra.id));
+    assert_string_equal(got.name, "华南");
+    assert_int_equal(wp_store_org_unit_rename(f->st, &got, t, ra.id, ""), WP_EINVAL);
+    assert_int_equal(wp_store_org_unit_rename(f->st, &got, other, ra.id, "Mine"), WP_ENOTFOUND);
+
+    /* the store A1 subtree (with its team and its employee) goes to the north */
+    OK(wp_store_org_unit_move(f->st, &got, t, sa1.id, rb.id));
+    snprintf(path, sizeof path, "/%s/%s/%s/", hq.id, rb.id, sa1.id);
+    assert_string_equal(got.path, path);
+    assert_string_equal(got.parent_id, rb.id);
+    expect_path(f->st, t, &sa1, path, 3);
+    snprintf(path, sizeof path, "/%s/%s/%s/%s/", hq.id, rb.id, sa1.id, team.id);
+    expect_path(f->st, t, &team, path, 4);
+    OK(wp_store_org_unit_get(f->st, &got, t, team.id));
+    assert_string_equal(got.parent_id, sa1.id);
+    const char *north[] = {rb.id, sb1.id, sa1.id, team.id};
+    assert_subtree(f->st, t, rb.id, north, 4);
+    const char *south[] = {ra.id};
+    assert_subtree(f->st, t, ra.id, south, 1);
+    OK(wp_store_employee_get(f->st, &e, t, e.id));
+    assert_string_equal(e.org_unit_id, sa1.id);
+
+    /* up a level: depths shrink */
+    OK(wp_store_org_unit_move(f->st, &got, t, team.id, hq.id));
+    snprintf(path, sizeof path, "/%s/%s/", hq.id, team.id);
+    expect_path(f->st, t, &team, path, 2);
+    OK(wp_store_org_unit_move(f->st, &got, t, team.id, sa1.id));
+    snprintf(path, sizeof path, "/%s/%s/%s/%s/", hq.id, rb.id, sa1.id, team.id);
+    expect_path(f->st, t, &team, path, 4);
+
+    /* no cycles; the present parent is no change */
+    OK(wp_store_org_unit_get(f->st, &before, t, rb.id));
+    assert_int_equal(wp_store_org_unit_move(f->st, &got, t, rb.id, rb.id), WP_EINVAL);
+    assert_int_equal(wp_store_org_unit_move(f->st, &got, t, rb.id, team.id), WP_EINVAL);
+    assert_int_equal(wp_store_org_unit_move(f->st, &got, t, hq.id, sb1.id), WP_EINVAL);
+    assert_int_equal(wp_store_org_unit_move(f->st, &got, t, rb.id, x.id), WP_ENOTFOUND);
+    assert_int_equal(wp_store_org_unit_move(f->st, &got, other, rb.id, x.id), WP_ENOTFOUND);
+    OK(wp_store_org_unit_move(f->st, &got, t, rb.id, hq.id));
+    expect_path(f->st, t, &rb, before.path, 2);
+    const char *all[] = {hq.id, ra.id, rb.id, sa1.id, sb1.id, team.id};
+    assert_subtree(f->st, t, hq.id, all, 6);
+
+    /* a failed move inside a transaction leaves it usable */
+    OK(wp_store_begin(f->st));
+    assert_int_equal(wp_store_org_unit_move(f->st, &got, t, rb.id, team.id), WP_EINVAL);
+    OK(wp_store_org_unit_move(f->st, &got, t, sb1.id, ra.id));
+    OK(wp_store_rollback(f->st));
+    OK(wp_store_org_unit_get(f->st, &got, t, sb1.id));
+    assert_string_equal(got.parent_id, rb.id);
+}
+
+static void test_store__org_move_depth_limit(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1];
+    wp_org_unit hq, a, side, u, got;
+    OK(wp_store_tenant_create(f->st, t, "Deep"));
+    OK(wp_store_org_unit_create(f->st, &hq, t, NULL, "level 1", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &a, t, hq.id, "level 2", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &side, t, hq.id, "side", WP_ORG_REGION));
+    u = a;
+    for (int level = 3; level <= 32; level++)
+        OK(wp_store_org_unit_create(f->st, &u, t, u.id, "deeper", WP_ORG_TEAM));
+    /* a's subtree is 31 levels: under side (level 2) it would reach 33 */
+    assert_int_equal(wp_store_org_unit_move(f->st, &got, t, a.id, side.id), WP_ELIMIT);
+    OK(wp_store_org_unit_get(f->st, &got, t, u.id));
+    assert_int_equal(wp_org_unit_depth(&got), 32);
+    assert_int_equal(raw1(f, "SELECT max(depth) FROM org_units"), 32);
+    /* one level less fits */
+    OK(wp_store_org_unit_delete(f->st, t, u.id));
+    OK(wp_store_org_unit_move(f->st, &got, t, a.id, side.id));
+    assert_int_equal(raw1(f, "SELECT max(depth) FROM org_units"), 32);
+}
+
+static void test_store__org_delete(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1], other[WP_ID_LEN + 1];
+    wp_org_unit hq, r, s1, s2, x, got;
+    wp_employee e;
+    wp_employee_change ch = WP_EMPLOYEE_CHANGE_INIT;
+
+    OK(wp_store_tenant_create(f->st, t, "Acme"));
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    OK(wp_store_org_unit_create(f->st, &hq, t, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &r, t, hq.id, "Region", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &s1, t, r.id, "Store 1", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &s2, t, r.id, "Store 2", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &x, other, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_employee_create(f->st, &e, t, s1.id, "Seller", "seller", WP_ROLE_SALES, HASH));
+
+    assert_int_equal(wp_store_org_unit_delete(f->st, t, r.id), WP_EBUSY);  /* child units */
+    assert_int_equal(wp_store_org_unit_delete(f->st, t, s1.id), WP_EBUSY); /* an employee */
+    /* ... even one who left: history refers to the unit */
+    ch.active = 0;
+    OK(wp_store_employee_update(f->st, &e, t, e.id, &ch));
+    assert_int_equal(wp_store_org_unit_delete(f->st, t, s1.id), WP_EBUSY);
+    assert_int_equal(wp_store_org_unit_delete(f->st, other, s2.id), WP_ENOTFOUND);
+    OK(wp_store_org_unit_delete(f->st, t, s2.id));
+    assert_int_equal(wp_store_org_unit_get(f->st, &got, t, s2.id), WP_ENOTFOUND);
+    assert_int_equal(wp_store_org_unit_delete(f->st, t, s2.id), WP_ENOTFOUND);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM org_units"), 4);
+
+    /* inside a transaction a refusal keeps it usable */
+    OK(wp_store_begin(f->st));
+    assert_int_equal(wp_store_org_unit_delete(f->st, t, r.id), WP_EBUSY);
+    OK(wp_store_org_unit_create(f->st, &got, t, r.id, "Store 3", WP_ORG_STORE));
+    OK(wp_store_commit(f->st));
+    assert_int_equal(raw1(f, "SELECT count(*) FROM org_units"), 5);
+}
+
+static void test_store__org_units_list(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1], other[WP_ID_LEN + 1];
+    wp_org_unit hq, ra, rb, sa1, sa2, sb1, x;
+    wp_org_unit_page p;
+
+    OK(wp_store_tenant_create(f->st, t, "Acme"));
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    OK(wp_store_org_unit_create(f->st, &hq, t, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &ra, t, hq.id, "A", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &rb, t, hq.id, "B", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &sa1, t, ra.id, "A1", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &sa2, t, ra.id, "A2", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &sb1, t, rb.id, "B1", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &x, other, NULL, "HQ", WP_ORG_HQ));
+
+    wp_org_unit_filter all = {.tenant_id = t};
+    OK(wp_store_org_units_list(f->st, &p, &all));
+    assert_int_equal(p.n, 6);
+    assert_string_equal(p.next_cursor, "");
+    assert_string_equal(p.items[0].id, hq.id);
+    for (size_t i = 1; i < p.n; i++) { /* tree order: every parent before its children */
+        assert_true(strcmp(p.items[i - 1].path, p.items[i].path) < 0);
+        int seen = 0;
+        for (size_t k = 0; k < i; k++)
+            seen |= !strcmp(p.items[k].id, p.items[i].parent_id);
+        assert_true(seen);
+    }
+    wp_org_unit_page_release(&p);
+
+    /* pages of 4 then 2, no overlap */
+    wp_org_unit_filter paged = {.tenant_id = t, .limit = 4};
+    OK(wp_store_org_units_list(f->st, &p, &paged));
+    assert_int_equal(p.n, 4);
+    char cursor[WP_ID_LEN + 1], last[WP_ID_LEN + 1];
+    memcpy(cursor, p.next_cursor, sizeof cursor);
+    memcpy(last, p.items[3].id, sizeof last);
+    assert_string_equal(cursor, last);
+    wp_org_unit_page_release(&p);
+    paged.cursor = cursor;
+    OK(wp_store_org_units_list(f->st, &p, &paged));
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.next_cursor, "");
+    for (size_t i = 0; i < p.n; i++)
+        assert_string_not_equal(p.items[i].id, last);
+    wp_org_unit_page_release(&p);
+
+    /* a manager's subtree; a salesperson's own unit */
+    wp_org_unit_filter sub = {.tenant_id = t, .scope_org_path = ra.path};
+    OK(wp_store_org_units_list(f->st, &p, &sub));
+    assert_int_equal(p.n, 3);
+    assert_string_equal(p.items[0].id, ra.id);
+    for (size_t i = 0; i < p.n; i++)
+        assert_true(!strcmp(p.items[i].id, ra.id) || !strcmp(p.items[i].parent_id, ra.id));
+    wp_org_unit_page_release(&p);
+    wp_org_unit_filter one = {.tenant_id = t, .scope_unit_id = sb1.id};
+    OK(wp_store_org_units_list(f->st, &p, &one));
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.items[0].id, sb1.id);
+    wp_org_unit_page_release(&p);
+    wp_org_unit_filter theirs = {.tenant_id = other};
+    OK(wp_store_org_units_list(f->st, &p, &theirs));
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.items[0].id, x.id);
+    wp_org_unit_page_release(&p);
+
+    wp_org_unit_filter bad = {.tenant_id = t, .cursor = "nope"};
+    assert_int_equal(wp_store_org_units_list(f->st, &p, &bad), WP_EINVAL);
+    bad.cursor = x.id; /* another tenant's unit is no cursor here */
+    assert_int_equal(wp_store_org_units_list(f->st, &p, &bad), WP_EINVAL);
+    wp_org_unit_filter big = {.tenant_id = t, .limit = 201};
+    assert_int_equal(wp_store_org_units_list(f->st, &p, &big), WP_EINVAL);
+    wp_org_unit_filter badscope = {.tenant_id = t, .scope_org_path = "x"};
+    assert_int_equal(wp_store_org_units_list(f->st, &p, &badscope), WP_EINVAL);
+}
+
+/* --- employee changes and lists -------------------------------------------------------- */
+
+static void test_store__employee_update(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1], other[WP_ID_LEN + 1], *hash = NULL;
+    wp_org_unit hq, r, x;
+    wp_employee admin, e, got;
+    int64_t n = -1;
+
+    wp_time_set_fake(INT64_C(1795000000000000));
+    OK(wp_store_tenant_create(f->st, t, "Acme"));
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    OK(wp_store_org_unit_create(f->st, &hq, t, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &r, t, hq.id, "Region", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &x, other, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_employee_create(f->st, &admin, t, hq.id, "Boss", "boss", WP_ROLE_ADMIN, HASH));
+    OK(wp_store_employee_create(f->st, &e, t, hq.id, "Ming", "ming", WP_ROLE_SALES, HASH));
+
+    wp_employee_change ch = {
+        .name = "王小明", .org_unit_id = r.id, .role = WP_ROLE_MANAGER, .active = -1};
+    OK(wp_store_employee_update(f->st, &got, t, e.id, &ch));
+    assert_string_equal(got.name, "王小明");
+    assert_string_equal(got.org_unit_id, r.id);
+    assert_int_equal(got.role, WP_ROLE_MANAGER);
+    assert_int_equal(got.active, 1);
+    assert_string_equal(got.username, "ming");
+    assert_int_equal(got.created_us, e.created_us);
+    OK(wp_store_employee_get(f->st, &got, t, e.id));
+    assert_string_equal(got.name, "王小明");
+    assert_int_equal(got.role, WP_ROLE_MANAGER);
+
+    wp_employee_change off = WP_EMPLOYEE_CHANGE_INIT;
+    off.active = 0;
+    OK(wp_store_employee_update(f->st, &got, t, e.id, &off));
+    assert_int_equal(got.active, 0);
+    assert_string_equal(got.name, "王小明"); /* the rest stays */
+    assert_string_equal(got.org_unit_id, r.id);
+
+    /* the unit must be in the tenant; bad values change nothing */
+    wp_employee_change bad = WP_EMPLOYEE_CHANGE_INIT;
+    bad.org_unit_id = x.id;
+    assert_int_equal(wp_store_employee_update(f->st, &got, t, e.id, &bad), WP_ENOTFOUND);
+    bad.org_unit_id = NULL;
+    bad.name = "";
+    assert_int_equal(wp_store_employee_update(f->st, &got, t, e.id, &bad), WP_EINVAL);
+    bad.name = NULL;
+    bad.role = 9;
+    assert_int_equal(wp_store_employee_update(f->st, &got, t, e.id, &bad), WP_EINVAL);
+    assert_int_equal(wp_store_employee_update(f->st, &got, other, e.id, &off), WP_ENOTFOUND);
+    OK(wp_store_employee_get(f->st, &got, t, e.id));
+    assert_string_equal(got.org_unit_id, r.id);
+
+    /* the last active admin stays one */
+    OK(wp_store_employee_count_admins(f->st, &n, t));
+    assert_int_equal(n, 1);
+    wp_employee_change demote = WP_EMPLOYEE_CHANGE_INIT;
+    demote.role = WP_ROLE_AUDITOR;
+    assert_int_equal(wp_store_employee_update(f->st, &got, t, admin.id, &demote), WP_EBUSY);
+    assert_int_equal(wp_store_employee_update(f->st, &got, t, admin.id, &off), WP_EBUSY);
+    OK(wp_store_employee_get(f->st, &got, t, admin.id));
+    assert_int_equal(got.role, WP_ROLE_ADMIN);
+    assert_int_equal(got.active, 1);
+    /* an inactive admin does not count; an active one does */
+    wp_employee_change promote = {.role = WP_ROLE_ADMIN, .active = -1};
+    OK(wp_store_employee_update(f->st, &got, t, e.id, &promote));
+    OK(wp_store_employee_count_admins(f->st, &n, t));
+    assert_int_equal(n, 1);
+    assert_int_equal(wp_store_employee_update(f->st, &got, t, admin.id, &demote), WP_EBUSY);
+    wp_employee_change on = WP_EMPLOYEE_CHANGE_INIT;
+    on.active = 1;
+    OK(wp_store_employee_update(f->st, &got, t, e.id, &on));
+    OK(wp_store_employee_count_admins(f->st, &n, t));
+    assert_int_equal(n, 2);
+    OK(wp_store_employee_update(f->st, &got, t, admin.id, &demote));
+    assert_int_equal(got.role, WP_ROLE_AUDITOR);
+    assert_int_equal(wp_store_employee_update(f->st, &got, t, e.id, &off), WP_EBUSY);
+    /* a change that keeps an admin an active admin is fine */
+    wp_employee_change rename = {.name = "Ming Wang", .active = 1};
+    OK(wp_store_employee_update(f->st, &got, t, e.id, &rename));
+
+    /* passwords */
+    OK(wp_store_employee_set_password(f->st, t, e.id, "$argon2id$new"));
+    OK(wp_store_employee_find_login(f->st, &got, &hash, t, "ming"));
+    assert_string_equal(hash, "$argon2id$new");
+    free(hash);
+    assert_int_equal(wp_store_employee_set_password(f->st, t, e.id, ""), WP_EINVAL);
+    assert_int_equal(wp_store_employee_set_password(f->st, other, e.id, "h"), WP_ENOTFOUND);
+}
+
+static void names_of(const wp_employee_page *p, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < p->n && o < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? "," : "", p->items[i].username);
+}
+
+static void expect_list(wp_store *st, const wp_employee_filter *f, const char *want)
+{
+    wp_employee_page p;
+    char got[512];
+    OK(wp_store_employees_list(st, &p, f));
+    names_of(&p, got, sizeof got);
+    assert_string_equal(got, want);
+    wp_employee_page_release(&p);
+}
+
+static void test_store__employees_list(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1], other[WP_ID_LEN + 1];
+    wp_org_unit hq, ra, rb, sa, x;
+    wp_employee boss, ma, sa1, sa2, mb, sb, aud, them;
+    wp_employee_page p;
+
+    OK(wp_store_tenant_create(f->st, t, "Acme"));
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    OK(wp_store_org_unit_create(f->st, &hq, t, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &ra, t, hq.id, "A", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &rb, t, hq.id, "B", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &sa, t, ra.id, "A store", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(f->st, &x, other, NULL, "HQ", WP_ORG_HQ));
+    /* created one microsecond apart: newest first is the reverse of this */
+    int64_t now = INT64_C(1795000000000000);
+    struct {
+        wp_employee *e;
+        const char *unit, *name, *user;
+        enum wp_role role;
+    } mk[] = {
+        {&boss, hq.id, "The Boss", "boss", WP_ROLE_ADMIN},
+        {&ma, ra.id, "Anna Manager", "anna", WP_ROLE_MANAGER},
+        {&sa1, sa.id, "王小明", "wang", WP_ROLE_SALES},
+        {&sa2, sa.id, "Li 100%", "li_lei", WP_ROLE_SALES},
+        {&mb, rb.id, "Bob Manager", "bob", WP_ROLE_MANAGER},
+        {&sb, rb.id, "Carl", "carl", WP_ROLE_SALES},
+        {&aud, hq.id, "Audrey", "audrey", WP_ROLE_AUDITOR},
+    };
+    for (size_t i = 0; i < sizeof mk / sizeof *mk; i++) {
+        wp_time_set_fake(now + (int64_t)i);
+        OK(wp_store_employee_create(f->st, mk[i].e, t, mk[i].unit, mk[i].name, mk[i].user,
+                                    mk[i].role, HASH));
+    }
+    OK(wp_store_employee_create(f->st, &them, other, x.id, "Them", "them", WP_ROLE_ADMIN, HASH));
+    wp_employee_change off = WP_EMPLOYEE_CHANGE_INIT;
+    off.active = 0;
+    OK(wp_store_employee_update(f->st, &sa2, t, sa2.id, &off));
+
+    wp_employee_filter all = {.tenant_id = t};
+    expect_list(f->st, &all, "audrey,carl,bob,li_lei,wang,anna,boss");
+    wp_employee_filter scoped = {.tenant_id = t, .scope_org_path = ra.path};
+    expect_list(f->st, &scoped, "li_lei,wang,anna");
+    wp_employee_filter self = {.tenant_id = t, .scope_employee_id = sa1.id};
+    expect_list(f->st, &self, "wang");
+    wp_employee_filter by_unit = {.tenant_id = t, .org_path = sa.path};
+    expect_list(f->st, &by_unit, "li_lei,wang");
+    /* a filter outside the scope finds nothing */
+    wp_employee_filter outside = {.tenant_id = t, .scope_org_path = ra.path, .org_path = rb.path};
+    expect_list(f->st, &outside, "");
+    wp_employee_filter role = {.tenant_id = t, .role = WP_ROLE_MANAGER};
+    expect_list(f->st, &role, "bob,anna");
+    wp_employee_filter active = {.tenant_id = t, .active = WP_ACTIVE_ONLY, .org_path = ra.path};
+    expect_list(f->st, &active, "wang,anna");
+    wp_employee_filter gone = {.tenant_id = t, .active = WP_ACTIVE_NOT};
+    expect_list(f->st, &gone, "li_lei");
+    wp_employee_filter q = {.tenant_id = t, .q = "MANAGER"};
+    expect_list(f->st, &q, "bob,anna");
+    q.q = "小";
+    expect_list(f->st, &q, "wang");
+    q.q = "AUD"; /* the username */
+    expect_list(f->st, &q, "audrey");
+    q.q = "%";
+    expect_list(f->st, &q, "li_lei");
+    q.q = "_";
+    expect_list(f->st, &q, "li_lei");
+    wp_employee_filter theirs = {.tenant_id = other};
+    expect_list(f->st, &theirs, "them");
+
+    /* pages */
+    wp_employee_filter paged = {.tenant_id = t, .limit = 3};
+    OK(wp_store_employees_list(f->st, &p, &paged));
+    assert_int_equal(p.n, 3);
+    char cursor[WP_EMPLOYEE_CURSOR_MAX];
+    memcpy(cursor, p.next_cursor, sizeof cursor);
+    assert_true(cursor[0] != '\0');
+    wp_employee_page_release(&p);
+    paged.cursor = cursor;
+    expect_list(f->st, &paged, "li_lei,wang,anna");
+    OK(wp_store_employees_list(f->st, &p, &paged));
+    memcpy(cursor, p.next_cursor, sizeof cursor);
+    wp_employee_page_release(&p);
+    expect_list(f->st, &paged, "boss");
+
+    wp_employee_filter bad = {.tenant_id = t, .cursor = "garbage"};
+    assert_int_equal(wp_store_employees_list(f->st, &p, &bad), WP_EINVAL);
+    wp_employee_filter badrole = {.tenant_id = t, .role = 7};
+    assert_int_equal(wp_store_employees_list(f->st, &p, &badrole), WP_EINVAL);
+    wp_employee_filter badactive = {.tenant_id = t, .active = 5};
+    assert_int_equal(wp_store_employees_list(f->st, &p, &badactive), WP_EINVAL);
+    wp_employee_filter badscope = {.tenant_id = t, .scope_org_path = "/x"};
+    assert_int_equal(wp_store_employees_list(f->st, &p, &badscope), WP_EINVAL);
+}
+
 /* --- transactions -------------------------------------------------------------------- */
 
 static void test_store__rollback_leaves_nothing(void **state)
@@ -1016,6 +1442,12 @@ static const struct CMUnitTest suite[] = {
     T(test_store__org_parent_in_other_tenant),
     T(test_store__employees),
     T(test_store__tenant_isolation),
+    T(test_store__org_rename_move),
+    T(test_store__org_move_depth_limit),
+    T(test_store__org_delete),
+    T(test_store__org_units_list),
+    T(test_store__employee_update),
+    T(test_store__employees_list),
     T(test_store__rollback_leaves_nothing),
     T(test_store__failed_op_keeps_transaction),
 };

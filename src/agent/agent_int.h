@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* Inside libwpagent: the handle, its locks, and helpers shared by the agent's files. */
+#ifndef WP_AGENT_INT_H
+#define WP_AGENT_INT_H
+
+#include "scan/scan.h"
+#include "util/buf.h"
+#include "workphone/agent.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#define WP_AGENT_EVENT_MAX (256u * 1024)       /* bytes of one event's JSON */
+#define WP_AGENT_BATCH_BYTES (1u << 20)        /* bytes of one POST body (the server takes 8 MiB) */
+#define WP_AGENT_BATCH_LIMIT 1000u             /* events in one batch: the server's limit */
+#define WP_AGENT_MEDIA_MAX (100u * 1024 * 1024) /* the server's limit per file */
+#define WP_AGENT_TEXT_MAX (64 * 1024)          /* check: the server's limit on "text" */
+#define WP_AGENT_REPLY_MAX (16u << 20)         /* bytes of a server answer (a policy is <= 8 MiB) */
+#define WP_AGENT_MSG_MAX 256
+
+/* Locks, always taken in this order (never two others at once):
+ *   net_mu   one network operation at a time (enroll, sync); held across HTTP calls;
+ *   mu       the database and the counters below; never held across a network call;
+ *   check_mu the scanner and the scan scratch of check; never held across I/O;
+ *   err_mu   the last error message (taken alone, under any of the others). */
+struct wp_agent {
+    pthread_mutex_t net_mu, mu, check_mu, err_mu;
+    wp_agent_options o;
+    char *dir;
+    wp_agent_transport tr;
+    sqlite3 *db;
+
+    /* under mu: mirrors of the meta table, loaded at open */
+    int64_t next_seq, acked_seq;
+    uint64_t outbox_events, outbox_bytes, media_pending, rejected;
+    char device_id[64], token[128], server[512], etag[64];
+    int64_t policy_version;
+    unsigned failures, retry_after_ms;
+
+    /* under check_mu */
+    wp_scanner *scanner;
+    wp_scan_result result;
+    wp_buf masked;
+
+    char msg[WP_AGENT_MSG_MAX]; /* under err_mu */
+};
+
+/* Set the handle's message (printf-style) and return code. */
+int wp_agent__fail(wp_agent *a, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Map a WP_E* of util/ or scan/ to a WP_AGENT_E*, keeping wp_error_last() as the message. */
+int wp_agent__from_wp(wp_agent *a, int wp_err);
+
+/* A SQLite failure as WP_AGENT_EIO (WP_AGENT_EFULL for SQLITE_FULL), naming what was done. */
+int wp_agent__db_fail(wp_agent *a, const char *what);
+
+/* Write a meta key (text or integer). Under mu, inside the caller's transaction if any. */
+int wp_agent__meta_set_text(wp_agent *a, const char *key, const char *value);
+int wp_agent__meta_set_int(wp_agent *a, const char *key, int64_t value);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK, under mu. */
+int wp_agent__begin(wp_agent *a);
+int wp_agent__commit(wp_agent *a);
+void wp_agent__rollback(wp_agent *a);
+
+/* "<dir>/media/<hex>" into out (the caller's, at least PATH_MAX). */
+int wp_agent__media_path(wp_agent *a, char *out, size_t size, const char *hex);
+
+/* Compile a lexicon and make it the scanner of check. Caller holds no lock. */
+int wp_agent__policy_install(wp_agent *a, const char *lexicon, size_t len);
+
+/* Scan text with s into r. When json is non-NULL, *json gets the verdict of
+ * POST /api/v1/device/check as the server writes it (the same jansson construction and
+ * JSON_COMPACT dump as wp_ingest_check; malloc'ed, caller frees). masked is scratch.
+ * Returns 0 or a WP_E* with wp_error_last(). */
+int wp_agent__verdict(char **json, const wp_scanner *s, wp_scan_result *r, wp_buf *masked,
+                      const char *text, size_t len);
+
+#endif

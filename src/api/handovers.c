@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/* Handovers (CONTRACT §5): hand an employee's customers to successors, list them, and the
+ * report as JSON or a CSV download. */
+#include "api/api.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *handover_json(const wp_handover *h)
+{
+    json_t *to = json_loads(h->to_employees, 0, NULL);
+    return json_pack("{s:s,s:s,s:o,s:s,s:b,s:o,s:s,s:I,s:I,s:I,s:I,s:o}", "id", h->id,
+                     "from_employee", h->from_employee_id, "to_employees",
+                     to ? to : json_array(), "reason", h->departure ? "departure" : "transfer",
+                     "keep_read_access", h->keep_read_access, "idempotency_key",
+                     api_jstr(h->idempotency_key, 1), "actor", h->actor, "customers_moved",
+                     (json_int_t)h->customers_moved, "sessions_revoked",
+                     (json_int_t)h->sessions_revoked, "devices_revoked",
+                     (json_int_t)h->devices_revoked, "api_keys_revoked",
+                     (json_int_t)h->api_keys_revoked, "created_at", api_jtime(h->created_us));
+}
+
+/* POST /api/v1/handovers */
+int api_handovers_create(wp_http_ctx *ctx)
+{
+    static const char *const fields[] = {"from_employee", "to_employee", "to_employees", "reason",
+                                         "keep_read_access", "idempotency_key", NULL};
+    const api_caller *c = api_caller_of(ctx);
+    const char *to_ids[WP_HANDOVER_TO_MAX], *reason = NULL;
+    wp_handover_request r = {.tenant_id = c->tenant_id, .to_employee_ids = to_ids};
+    wp_store *st = NULL;
+    wp_handover h;
+    api_scope scope;
+    char actor[64];
+    json_t *body, *v;
+    int err, replayed = 0;
+
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_crm_check_fields(body, fields)) < 0 ||
+        (err = api_crm_body_str(body, "from_employee", 1, &r.from_employee_id)) < 0 ||
+        (err = api_crm_body_str(body, "reason", 1, &reason)) < 0 ||
+        (err = api_crm_body_str(body, "idempotency_key", 0, &r.idempotency_key)) < 0)
+        return err;
+    if (!api_crm_is_id(r.from_employee_id))
+        return wp_error_set(WP_EINVAL, "'from_employee' is not an id");
+    if (!strcmp(reason, "departure"))
+        r.departure = 1;
+    else if (strcmp(reason, "transfer"))
+        return wp_error_set(WP_EINVAL, "'reason' must be departure or transfer");
+    if ((v = json_object_get(body, "keep_read_access")) && !json_is_null(v)) {
+        if (!json_is_boolean(v))
+            return wp_error_set(WP_EINVAL, "'keep_read_access' must be true or false");
+        if (json_is_true(v) && r.departure)
+            return wp_error_set(WP_EINVAL, "'keep_read_access' is for transfers only");
+        r.keep_read_access = json_is_true(v);
+    }
+    json_t *one = json_object_get(body, "to_employee"), *many = json_object_get(body, "to_employees");
+    if ((one && !json_is_null(one)) == (many && !json_is_null(many)))
+        return wp_error_set(WP_EINVAL, "give one of 'to_employee' and 'to_employees'");
+    if (one && !json_is_null(one)) {
+        if (!api_crm_is_id(json_string_value(one)))
+            return wp_error_set(WP_EINVAL, "'to_employee' is not an id");
+        to_ids[r.n_to++] = json_string_value(one);
+    } else {
+        size_t i;
+        if (!json_is_array(many) || json_array_size(many) == 0 ||
+            json_array_size(many) > WP_HANDOVER_TO_MAX)
+            return wp_error_set(WP_EINVAL, "'to_employees' must be 1..%d ids",
+                                WP_HANDOVER_TO_MAX);
+        json_array_foreach(many, i, v)
+        {
+            if (!api_crm_is_id(json_string_value(v)))
+                return wp_error_set(WP_EINVAL, "'to_employees' item %zu is not an id", i);
+            to_ids[r.n_to++] = json_string_value(v);
+        }
+    }
+    /* tests: make the Nth move fail, to show that nothing is left half done */
+    const char *fail = getenv("WORKPHONE_TEST_HANDOVER_FAIL_AFTER");
+    if (fail && *fail)
+        r.fail_after = (unsigned)strtoul(fail, NULL, 10);
+    api_crm_actor(ctx, &r.who, actor);
+    r.now_us = wp_time_now_us();
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0)
+        goto out;
+    if (scope.employee_id) {
+        err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                 "only admins and managers hand customers over");
+        goto out;
+    }
+    /* the leaver and every successor must be in the caller's scope (404 outside) */
+    for (size_t i = 0; i <= r.n_to; i++) {
+        wp_employee e;
+        if ((err = wp_store_employee_get(st, &e, c->tenant_id,
+                                         i ? to_ids[i - 1] : r.from_employee_id)) < 0 ||
+            (err = api_scope_allows_employee(ctx, st, &scope, &e)) < 0)
+            goto out;
+    }
+    if ((err = wp_store_begin(st)) < 0)
+        goto out;
+    if ((err = wp_store_handover_run(st, &h, &replayed, &r)) == 0) {
+        char target[WP_ID_LEN + 16];
+        json_t *to = json_loads(h.to_employees, 0, NULL);
+        json_t *d = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "handover_id", h.id, "reason",
+                              reason, "to_employees", to ? to : json_array(), "customers_moved",
+                              (json_int_t)h.customers_moved, "sessions_revoked",
+                              (json_int_t)h.sessions_revoked, "devices_revoked",
+                              (json_int_t)h.devices_revoked, "api_keys_revoked",
+                              (json_int_t)h.api_keys_revoked);
+        snprintf(target, sizeof target, "employee:%s", r.from_employee_id);
+        /* a replay changes nothing but is still a request to change: it is recorded too */
+        err = api_audit(ctx, st, replayed ? "handover.replay" : "handover.create", target, d);
+        json_decref(d);
+    }
+    if (err == 0)
+        err = wp_store_commit(st);
+    else
+        wp_store_rollback(st);
+    if (err < 0)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    json_t *o = handover_json(&h);
+    if (o)
+        json_object_set_new(o, "replayed", json_boolean(replayed));
+    err = wp_http_reply_json(ctx, replayed ? 200 : 201, o);
+out:
+    api_store_release(ctx, st);
+    return err;
+}
+
+/* GET /api/v1/handovers: admins and auditors all, managers those of leavers in their subtree,
+ * a salesperson its own. ?from_employee= filters. */
+int api_handovers_list(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    wp_handover_page page;
+    api_scope scope;
+    wp_handover_filter f = {.tenant_id = c->tenant_id};
+    json_t *items = NULL;
+    int err;
+
+    memset(&page, 0, sizeof page);
+    if ((err = api_query_limit(ctx, &f.limit)) < 0 ||
+        (err = api_query_id(ctx, "from_employee", &f.from_employee_id)) < 0)
+        return err;
+    f.cursor = wp_http_query(ctx, "cursor");
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0)
+        goto out;
+    f.scope_org_path = scope.org_path;
+    if (scope.employee_id) {
+        if (f.from_employee_id && strcmp(f.from_employee_id, scope.employee_id))
+            goto reply;
+        f.from_employee_id = scope.employee_id;
+    }
+    if ((err = wp_store_handovers_list(st, &page, &f)) < 0)
+        goto out;
+reply:
+    api_store_release(ctx, st);
+    st = NULL;
+    if (!(items = json_array())) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < page.n; i++)
+        if (json_array_append_new(items, handover_json(&page.items[i])) < 0) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+    err = api_reply_page(ctx, items, page.next_cursor);
+    items = NULL;
+out:
+    json_decref(items);
+    wp_handover_page_release(&page);
+    api_store_release(ctx, st);
+    return err;
+}
+
+/* One CSV field: quoted, quotes doubled; a leading = + - @ gets a ' so that spreadsheets do
+ * not run it as a formula. */
+static int csv_field(wp_buf *b, const char *s)
+{
+    int err = wp_buf_addc(b, '"');
+    if (err == 0 && strchr("=+-@", s[0]) && s[0])
+        err = wp_buf_addc(b, '\'');
+    for (const char *p = s; *p && err == 0; p++)
+        err = *p == '"' ? wp_buf_adds(b, "\"\"") : wp_buf_addc(b, *p);
+    return err == 0 ? wp_buf_addc(b, '"') : err;
+}
+
+#define CSV_MAX (64u * 1024 * 1024)
+#define REPORT_PAGE_MAX 500
+
+/* The whole report as CSV, in b. */
+static int report_csv(wp_store *st, wp_buf *b, const char *tenant_id, const char *id)
+{
+    char after[WP_ID_LEN + 1] = "";
+    int err = wp_buf_adds(b, "customer_id,customer_name,to_employee_id\r\n");
+    while (err == 0) {
+        wp_handover_item *v = NULL;
+        size_t n = 0;
+        if ((err = wp_store_handover_items(st, &v, &n, tenant_id, id, after,
+                                           WP_HANDOVER_ITEMS_MAX)) < 0)
+            break;
+        for (size_t i = 0; i < n && err == 0; i++) {
+            if ((err = csv_field(b, v[i].customer_id)) == 0 && (err = wp_buf_addc(b, ',')) == 0 &&
+                (err = csv_field(b, v[i].customer_name)) == 0 &&
+                (err = wp_buf_addc(b, ',')) == 0 && (err = csv_field(b, v[i].to_employee_id)) == 0)
+                err = wp_buf_adds(b, "\r\n");
+        }
+        if (n)
+            memcpy(after, v[n - 1].customer_id, sizeof after);
+        free(v);
+        if (n < WP_HANDOVER_ITEMS_MAX)
+            break;
+    }
+    return err;
+}
+
+/* GET /api/v1/handovers/{id}: the handover and its report (customers, paged by ?limit= up to
+ * 1000 and ?cursor=); ?format=csv downloads the whole report, audited as an export. */
+int api_handovers_get(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    const char *id = wp_http_param(ctx, "id"), *format = wp_http_query(ctx, "format");
+    const char *cursor = wp_http_query(ctx, "cursor"), *lim = wp_http_query(ctx, "limit");
+    /* the report's customers: ?limit= (default 100, at most REPORT_PAGE_MAX), ?cursor= */
+    wp_store *st = NULL;
+    wp_handover h;
+    wp_handover_item *v = NULL;
+    size_t n = 0;
+    api_scope scope;
+    unsigned limit = 100;
+    json_t *o = NULL, *arr = NULL;
+    wp_buf csv;
+    int err, want_csv = 0;
+
+    wp_buf_init(&csv, CSV_MAX);
+    if (format && *format) {
+        if (!strcmp(format, "csv"))
+            want_csv = 1;
+        else if (strcmp(format, "json"))
+            return wp_error_set(WP_EINVAL, "'format' must be json or csv");
+    }
+    if (lim) {
+        char *end = NULL;
+        unsigned long l = strtoul(lim, &end, 10);
+        if (!*lim || *end || l < 1 || l > REPORT_PAGE_MAX ||
+            strspn(lim, "0123456789") != strlen(lim))
+            return wp_error_set(WP_EINVAL, "'limit' must be 1..%d", REPORT_PAGE_MAX);
+        limit = (unsigned)l;
+    }
+    if (cursor && *cursor && !api_crm_is_id(cursor))
+        return wp_error_set(WP_EINVAL, "invalid cursor");
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
+        (err = wp_store_handover_get(st, &h, c->tenant_id, id)) < 0)
+        goto out;
+    wp_employee from;
+    if ((err = wp_store_employee_get(st, &from, c->tenant_id, h.from_employee_id)) < 0 ||
+        (err = api_scope_allows_employee(ctx, st, &scope, &from)) < 0) {
+        if (err == WP_ENOTFOUND)
+            err = wp_error_set(WP_ENOTFOUND, "handover '%s' not found", id);
+        goto out;
+    }
+    if (want_csv) {
+        char target[WP_ID_LEN + 16];
+        if ((err = wp_store_begin(st)) < 0)
+            goto out;
+        if ((err = report_csv(st, &csv, c->tenant_id, id)) == 0) {
+            json_t *d = json_pack("{s:s,s:I}", "format", "csv", "customers",
+                                  (json_int_t)h.customers_moved);
+            snprintf(target, sizeof target, "handover:%s", id);
+            err = api_audit(ctx, st, "handover.export", target, d);
+            json_decref(d);
+        }
+        if (err == 0)
+            err = wp_store_commit(st);
+        else
+            wp_store_rollback(st);
+        if (err < 0)
+            goto out;
+        api_store_release(ctx, st);
+        st = NULL;
+        char disp[WP_ID_LEN + 64];
+        snprintf(disp, sizeof disp, "attachment; filename=\"handover-%s.csv\"", id);
+        if ((err = wp_http_add_header(ctx, "Content-Disposition", disp)) < 0)
+            goto out;
+        size_t len;
+        char *data = wp_buf_detach(&csv, &len);
+        err = wp_http_reply_bytes(ctx, 200, "text/csv; charset=utf-8", data, len);
+        goto out;
+    }
+    if ((err = wp_store_handover_items(st, &v, &n, c->tenant_id, id, cursor, limit + 1)) < 0)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    if (!(o = handover_json(&h)) || !(arr = json_array())) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n && i < limit; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:o,s:s}", "customer_id", v[i].customer_id,
+                                             "name", api_jstr(v[i].customer_name, 0),
+                                             "to_employee", v[i].to_employee_id));
+    json_object_set_new(o, "customers", arr);
+    arr = NULL;
+    json_object_set_new(o, "next_cursor",
+                        n > limit ? json_string(v[limit - 1].customer_id) : json_null());
+    err = wp_http_reply_json(ctx, 200, o);
+    o = NULL;
+out:
+    free(v);
+    json_decref(o);
+    json_decref(arr);
+    wp_buf_release(&csv);
+    api_store_release(ctx, st);
+    return err;
+}

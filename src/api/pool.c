@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/* The public pool (公海): list, release, claim, assign, its settings; and the CRM pieces the
+ * customer handlers share (actor, customer JSON, body fields). */
+#include "api/api.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void api_crm_actor(const wp_http_ctx *ctx, wp_crm_actor *out, char buf[64])
+{
+    const api_caller *c = api_caller_of(ctx);
+    out->employee_id = NULL;
+    if (c && c->kind == API_CALLER_EMPLOYEE) {
+        snprintf(buf, 64, "employee:%s", c->employee.id);
+        out->employee_id = c->employee.id;
+    } else if (c && c->kind == API_CALLER_KEY) {
+        snprintf(buf, 64, "apikey:%s", c->key.id);
+    } else {
+        snprintf(buf, 64, "system");
+    }
+    out->actor = buf;
+}
+
+int api_crm_is_id(const char *s)
+{
+    return s && strlen(s) == WP_ID_LEN && strspn(s, "0123456789abcdef") == WP_ID_LEN;
+}
+
+int api_crm_check_fields(json_t *body, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        size_t i = 0;
+        while (allowed[i] && strcmp(allowed[i], key))
+            i++;
+        if (!allowed[i])
+            return wp_error_set(WP_EINVAL, "unknown field '%.64s'", key);
+    }
+    return 0;
+}
+
+int api_crm_body_str(json_t *body, const char *field, int required, const char **out)
+{
+    json_t *v = json_object_get(body, field);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return wp_error_set(WP_EINVAL, "'%s' is required", field);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return wp_error_set(WP_EINVAL, "'%s' must be a string", field);
+    *out = json_string_value(v);
+    return 0;
+}
+
+json_t *api_crm_customer_json(const wp_customer_crm *c, const api_scope *scope)
+{
+    char masked[WP_ARCHIVE_PHONE_MAX + 8];
+    const char *phone = c->base.phone;
+    if (!scope->see_phone && *phone) {
+        api_mask_phone(masked, sizeof masked, phone);
+        phone = masked;
+    }
+    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+                     c->base.id, "name", api_jstr(c->base.name, 0), "phone", api_jstr(phone, 1),
+                     "company", api_jstr(c->company, 1), "owner_employee_id",
+                     api_jstr(c->in_pool ? NULL : c->base.owner_employee_id, 1),
+                     "previous_owner_employee_id",
+                     api_jstr(c->in_pool ? c->base.owner_employee_id : NULL, 1), "grade",
+                     api_jstr(c->base.grade, 1), "in_pool", c->in_pool, "pool_reason",
+                     api_jstr(c->pool_reason, 1), "pooled_at", api_jtime(c->pooled_us), "stage",
+                     api_jstr(c->base.stage, 1), "stage_at", api_jtime(c->stage_us),
+                     "last_contact_at", api_jtime(c->base.last_contact_us), "last_follow_up_at",
+                     api_jtime(c->last_follow_up_us));
+}
+
+/* GET /api/v1/pool: the pool is the tenant's, open to every role (that is what it is for);
+ * phones are masked as everywhere. ?reason= filters. */
+int api_pool_list(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    wp_pool_page page;
+    api_scope scope;
+    wp_pool_filter f = {.tenant_id = c->tenant_id};
+    json_t *items = NULL;
+    int err;
+
+    memset(&page, 0, sizeof page);
+    if ((err = api_query_limit(ctx, &f.limit)) < 0)
+        return err;
+    f.cursor = wp_http_query(ctx, "cursor");
+    f.reason = wp_http_query(ctx, "reason");
+    if (f.reason && !*f.reason)
+        f.reason = NULL;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
+        (err = wp_store_pool_list(st, &page, &f)) < 0)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    if (!(items = json_array())) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < page.n; i++)
+        if (json_array_append_new(items, api_crm_customer_json(&page.items[i], &scope)) < 0) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+    err = api_reply_page(ctx, items, page.next_cursor);
+    items = NULL;
+out:
+    json_decref(items);
+    wp_pool_page_release(&page);
+    api_store_release(ctx, st);
+    return err;
+}
+
+/* Reply to a move the pool's rules refused: 409 or 429 with details, else the error. */
+static int refused_or_error(wp_http_ctx *ctx, const wp_pool_move *m, int err)
+{
+    char when[40] = "";
+    if (m->retry_after_us)
+        wp_time_format(when, m->retry_after_us, 0);
+    switch (m->refused) {
+    case WP_POOL_COOLDOWN:
+        return wp_http_reply_fail(ctx, 409, "cooldown", json_pack("{s:s}", "retry_after", when),
+                                  "%s", wp_error_last());
+    case WP_POOL_DAILY_LIMIT:
+        return wp_http_reply_fail(ctx, 429, "claim_limit",
+                                  m->retry_after_us ? json_pack("{s:s}", "retry_after", when)
+                                                    : NULL,
+                                  "%s", wp_error_last());
+    case WP_POOL_NOT_IN_POOL:
+        return wp_http_reply_fail(ctx, 409, "not_in_pool", NULL, "%s", wp_error_last());
+    case WP_POOL_IN_POOL:
+        return wp_http_reply_fail(ctx, 409, "in_pool", NULL, "%s", wp_error_last());
+    default:
+        return err;
+    }
+}
+
+/* The move and its audit row in one transaction; *done 1 when it committed. */
+static int move_audited(wp_http_ctx *ctx, wp_store *st, wp_pool_move *m, int release,
+                        const char *action)
+{
+    char target[WP_ID_LEN + 16];
+    int err;
+    if ((err = wp_store_begin(st)) < 0)
+        return err;
+    err = release ? wp_store_pool_release(st, m) : wp_store_pool_take(st, m);
+    if (err == 0) {
+        json_t *d = json_pack("{s:o,s:o,s:o,s:o}", "reason", api_jstr(m->reason, 1), "from",
+                              api_jstr(m->previous_owner, 1), "to", api_jstr(m->employee_id, 1),
+                              "note", api_jstr(m->note, 1));
+        snprintf(target, sizeof target, "customer:%s", m->customer_id);
+        err = api_audit(ctx, st, action, target, d);
+        json_decref(d);
+    }
+    if (err == 0)
+        return wp_store_commit(st);
+    wp_store_rollback(st);
+    return err;
+}
+
+/* The customer after a move, as the caller sees it. */
+static int reply_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                          const char *tenant_id, const char *id)
+{
+    wp_customer_crm cu;
+    int err = wp_store_customer_crm_get(st, &cu, tenant_id, id);
+    if (err < 0)
+        return err;
+    json_t *o = api_crm_customer_json(&cu, scope);
+    wp_customer_crm_release(&cu);
+    return wp_http_reply_json(ctx, 200, o);
+}
+
+/* POST /api/v1/customers/{id}/release {"reason"?: "manual", "note"?}: the owner or a
+ * manager above it (the customer's scope) puts it into the pool. */
+int api_customers_release(wp_http_ctx *ctx)
+{
+    static const char *const fields[] = {"reason", "note", NULL};
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    wp_customer cu;
+    api_scope scope;
+    char actor[64];
+    json_t *body;
+    wp_pool_move m = {.tenant_id = c->tenant_id, .customer_id = wp_http_param(ctx, "id")};
+    int err;
+
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_crm_check_fields(body, fields)) < 0 ||
+        (err = api_crm_body_str(body, "reason", 0, &m.reason)) < 0 ||
+        (err = api_crm_body_str(body, "note", 0, &m.note)) < 0)
+        return err;
+    if (!m.reason)
+        m.reason = "manual";
+    if (strcmp(m.reason, "manual") && strcmp(m.reason, "inactive"))
+        return wp_error_set(WP_EINVAL, "'reason' must be manual or inactive");
+    api_crm_actor(ctx, &m.who, actor);
+    m.now_us = wp_time_now_us();
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
+        (err = wp_store_customer_get(st, &cu, c->tenant_id, m.customer_id)) < 0 ||
+        (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0)
+        goto out;
+    if ((err = move_audited(ctx, st, &m, 1, "pool.release")) < 0) {
+        err = refused_or_error(ctx, &m, err);
+        goto out;
+    }
+    err = reply_customer(ctx, st, &scope, c->tenant_id, m.customer_id);
+out:
+    api_store_release(ctx, st);
+    return err;
+}
+
+/* POST /api/v1/pool/{id}/claim {"note"?}: the calling employee takes the customer, within the
+ * daily limit and not as its last owner within the cooldown. */
+int api_pool_claim(wp_http_ctx *ctx)
+{
+    static const char *const fields[] = {"note", NULL};
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    wp_customer_crm cu;
+    api_scope scope;
+    char actor[64];
+    json_t *body;
+    wp_pool_move m = {.tenant_id = c->tenant_id, .customer_id = wp_http_param(ctx, "id"),
+                      .claim = 1};
+    int err;
+
+    memset(&cu, 0, sizeof cu);
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_crm_check_fields(body, fields)) < 0 ||
+        (err = api_crm_body_str(body, "note", 0, &m.note)) < 0)
+        return err;
+    api_crm_actor(ctx, &m.who, actor);
+    m.now_us = wp_time_now_us();
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
+        (err = wp_store_customer_crm_get(st, &cu, c->tenant_id, m.customer_id)) < 0)
+        goto out;
+    if (!cu.in_pool) { /* an owned customer is not in the pool: outside, it does not exist */
+        wp_customer base = cu.base;
+        if ((err = api_scope_allows_customer(ctx, st, &scope, &base)) == 0)
+            err = wp_http_reply_fail(ctx, 409, "not_in_pool", NULL,
+                                     "customer '%s' is not in the pool", cu.base.id);
+        goto out;
+    }
+    if (c->kind != API_CALLER_EMPLOYEE) {
+        err = wp_error_set(WP_EINVAL, "only an employee claims; an integration assigns");
+        goto out;
+    }
+    m.employee_id = c->employee.id;
+    if ((err = move_audited(ctx, st, &m, 0, "pool.claim")) < 0) {
+        err = refused_or_error(ctx, &m, err);
+        goto out;
+    }
+    err = reply_customer(ctx, st, &scope, c->tenant_id, m.customer_id);
+out:
+    wp_customer_crm_release(&cu);
+    api_store_release(ctx, st);
+    return err;
+}
+
+/* POST /api/v1/pool/{id}/assign {"employee_id", "note"?}: an admin, or a manager to an
+ * employee of its subtree. */
+int api_pool_assign(wp_http_ctx *ctx)
+{
+    static const char *const fields[] = {"employee_id", "note", NULL};
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    wp_customer_crm cu;
+    wp_employee emp;
+    api_scope scope;
+    char actor[64];
+    json_t *body;
+    wp_pool_move m = {.tenant_id = c->tenant_id, .customer_id = wp_http_param(ctx, "id")};
+    int err;
+
+    memset(&cu, 0, sizeof cu);
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_crm_check_fields(body, fields)) < 0 ||
+        (err = api_crm_body_str(body, "employee_id", 1, &m.employee_id)) < 0 ||
+        (err = api_crm_body_str(body, "note", 0, &m.note)) < 0)
+        return err;
+    if (!api_crm_is_id(m.employee_id))
+        return wp_error_set(WP_EINVAL, "'employee_id' is not an id");
+    api_crm_actor(ctx, &m.who, actor);
+    m.now_us = wp_time_now_us();
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0)
+        goto out;
+    if (scope.employee_id) {
+        err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                 "only admins and managers assign pool customers");
+        goto out;
+    }
+    if ((err = wp_store_customer_crm_get(st, &cu, c->tenant_id, m.customer_id)) < 0 ||
+        (err = wp_store_employee_get(st, &emp, c->tenant_id, m.employee_id)) < 0 ||
+        (err = api_scope_allows_employee(ctx, st, &scope, &emp)) < 0)
+        goto out;
+    if ((err = move_audited(ctx, st, &m, 0, "pool.assign")) < 0) {
+        err = refused_or_error(ctx, &m, err);
+        goto out;
+    }
+    err = reply_customer(ctx, st, &scope, c->tenant_id, m.customer_id);
+out:
+    wp_customer_crm_release(&cu);
+    api_store_release(ctx, st);
+    return err;
+}
+
+static json_t *settings_json(const wp_crm_settings *s)
+{
+    return json_pack("{s:i,s:i,s:i,s:o}", "pool_claim_daily_max", s->claim_daily_max,
+                     "pool_cooldown_days", s->cooldown_days, "reclaim_inactive_days",
+                     s->reclaim_inactive_days, "updated_at", api_jtime(s->updated_us));
+}
+
+/* GET /api/v1/pool/settings */
+int api_pool_settings_get(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    wp_crm_settings s;
+    int err;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    err = wp_store_crm_settings_get(st, &s, c->tenant_id);
+    api_store_release(ctx, st);
+    if (err < 0)
+        return err;
+    return wp_http_reply_json(ctx, 200, settings_json(&s));
+}
+
+static int int_field(json_t *body, const char *name, int *out)
+{
+    json_t *v = json_object_get(body, name);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100000)
+        return wp_error_set(WP_EINVAL, "'%s' must be a whole number of 0 or more", name);
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+/* PUT /api/v1/pool/settings: fields left out keep their value. */
+int api_pool_settings_put(wp_http_ctx *ctx)
+{
+    static const char *const fields[] = {"pool_claim_daily_max", "pool_cooldown_days",
+                                         "reclaim_inactive_days", NULL};
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    wp_crm_settings s;
+    json_t *body, *d = NULL;
+    int err;
+
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_crm_check_fields(body, fields)) < 0)
+        return err;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = wp_store_begin(st)) < 0)
+        goto out;
+    if ((err = wp_store_crm_settings_get(st, &s, c->tenant_id)) < 0 ||
+        (err = int_field(body, "pool_claim_daily_max", &s.claim_daily_max)) < 0 ||
+        (err = int_field(body, "pool_cooldown_days", &s.cooldown_days)) < 0 ||
+        (err = int_field(body, "reclaim_inactive_days", &s.reclaim_inactive_days)) < 0 ||
+        (err = wp_store_crm_settings_put(st, c->tenant_id, &s, wp_time_now_us())) < 0 ||
+        (err = wp_store_crm_settings_get(st, &s, c->tenant_id)) < 0 ||
+        !(d = settings_json(&s)) || (err = api_audit(ctx, st, "pool.settings", NULL, d)) < 0 ||
+        (err = wp_store_commit(st)) < 0) {
+        if (err == 0)
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+        wp_store_rollback(st);
+        goto out;
+    }
+    api_store_release(ctx, st);
+    st = NULL;
+    err = wp_http_reply_json(ctx, 200, d);
+    d = NULL;
+out:
+    json_decref(d);
+    api_store_release(ctx, st);
+    return err;
+}

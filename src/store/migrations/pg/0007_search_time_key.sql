@@ -1,0 +1,5 @@
+-- SPDX-License-Identifier: MIT
+-- Nothing to do on PostgreSQL: the migration gives SQLite's search index rowids that sort
+-- like time (sqlite/0007_search_time_key.sql); PostgreSQL's search is the grams column and
+-- its GIN index, unchanged. The version numbers stay the same on both.
+SELECT 1;

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/* Store operations on access: API keys, failed logins, what each role may see (migration 0005). */
+#include "store/db.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/id.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_COLUMNS                                                                         \
+    "id, tenant_id, name, role, org_unit_id, prefix, created_by, created_us, last_used_us," \
+    " revoked_us"
+
+/* A key's last use is written at most this often: a busy integration would else write on
+ * every call. */
+#define LAST_USED_GRAIN_US (60 * INT64_C(1000000))
+
+static int opt_copy(struct wp_stmt *s, int col, char *buf, size_t cap)
+{
+    if (wp_db_col_isnull(s, col)) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return wp_db_col_copy(s, col, buf, cap);
+}
+
+static int read_key(struct wp_stmt *s, wp_api_key *k)
+{
+    int err;
+    memset(k, 0, sizeof *k);
+    if ((err = wp_db_col_copy(s, 0, k->id, sizeof k->id)) < 0 ||
+        (err = wp_db_col_copy(s, 1, k->tenant_id, sizeof k->tenant_id)) < 0 ||
+        (err = wp_db_col_copy(s, 2, k->name, sizeof k->name)) < 0 ||
+        (err = opt_copy(s, 4, k->org_unit_id, sizeof k->org_unit_id)) < 0 ||
+        (err = wp_db_col_copy(s, 5, k->prefix, sizeof k->prefix)) < 0 ||
+        (err = opt_copy(s, 6, k->created_by, sizeof k->created_by)) < 0)
+        return err;
+    if (wp_role_parse(&k->role, wp_db_col_text(s, 3)) < 0)
+        return wp_error_set(WP_EIO, "store: API key '%s' has an unknown role", k->id);
+    k->created_us = wp_db_col_int64(s, 7);
+    k->last_used_us = wp_db_col_isnull(s, 8) ? 0 : wp_db_col_int64(s, 8);
+    k->revoked_us = wp_db_col_isnull(s, 9) ? 0 : wp_db_col_int64(s, 9);
+    return 0;
+}
+
+int wp_store_api_key_create(wp_store *st, wp_api_key *out, const char *tenant_id,
+                            const char *name, enum wp_role role, const char *org_unit_id,
+                            const char *prefix, const char token_hash[65],
+                            const char *created_by, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    wp_api_key k;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_name("name", name, WP_API_KEY_NAME_MAX)) < 0)
+        return err;
+    if (role == WP_ROLE_SALES || !wp_role_name(role))
+        return wp_error_set(WP_EINVAL, "role of an API key is admin, manager or auditor");
+    if (role == WP_ROLE_MANAGER) {
+        if (!org_unit_id || !*org_unit_id)
+            return wp_error_set(WP_EINVAL, "org_unit_id is required for a manager key");
+        if ((err = wp_store__check_id("org unit", org_unit_id)) < 0)
+            return err;
+    } else {
+        org_unit_id = NULL;
+    }
+    if (!wp_store__is_hash(token_hash))
+        return wp_error_set(WP_EINVAL, "API key hash is not a hex SHA-256");
+    if (!prefix || strlen(prefix) > WP_API_KEY_PREFIX_LEN)
+        return wp_error_set(WP_EINVAL, "API key prefix is too long");
+
+    memset(&k, 0, sizeof k);
+    wp_id_new(k.id);
+    memcpy(k.tenant_id, tenant_id, WP_ID_LEN);
+    snprintf(k.name, sizeof k.name, "%s", name);
+    k.role = role;
+    if (org_unit_id)
+        snprintf(k.org_unit_id, sizeof k.org_unit_id, "%s", org_unit_id);
+    snprintf(k.prefix, sizeof k.prefix, "%s", prefix);
+    if (created_by)
+        snprintf(k.created_by, sizeof k.created_by, "%s", created_by);
+    k.created_us = now_us;
+
+    if ((err = wp_db_prepare(st, &s,
+                             "INSERT INTO api_keys (tenant_id, id, name, role, org_unit_id,"
+                             " prefix, token_hash, created_by, created_us)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, k.id);
+    wp_db_bind_text(s, 3, name);
+    wp_db_bind_text(s, 4, wp_role_name(role));
+    wp_db_bind_text_or_null(s, 5, org_unit_id);
+    wp_db_bind_text(s, 6, prefix);
+    wp_db_bind_text(s, 7, token_hash);
+    wp_db_bind_text_or_null(s, 8, created_by && *created_by ? created_by : NULL);
+    wp_db_bind_int64(s, 9, now_us);
+    err = wp_db_step(s);
+    if (err == WP_ENOTFOUND)
+        err = wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", org_unit_id);
+    else if (err == WP_EEXISTS)
+        err = wp_error_set(WP_EEXISTS, "API key collision");
+    if (err < 0)
+        goto out;
+    *out = k;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_api_key_auth(wp_store *st, wp_api_key *out, const char token_hash[65],
+                          int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    wp_api_key k;
+    int err;
+
+    if (!wp_store__is_hash(token_hash))
+        return wp_error_set(WP_EAUTH, "invalid or revoked API key");
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " KEY_COLUMNS " FROM api_keys"
+                             " WHERE token_hash = ? AND revoked_us IS NULL")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, token_hash);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_EAUTH, "invalid or revoked API key");
+        goto out;
+    }
+    if ((err = read_key(s, &k)) < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    if (k.last_used_us <= now_us - LAST_USED_GRAIN_US) {
+        if ((err = wp_db_prepare(st, &s,
+                                 "UPDATE api_keys SET last_used_us = ?"
+                                 " WHERE tenant_id = ? AND id = ?")) < 0)
+            goto out;
+        wp_db_bind_int64(s, 1, now_us);
+        wp_db_bind_text(s, 2, k.tenant_id);
+        wp_db_bind_text(s, 3, k.id);
+        if ((err = wp_db_step(s)) < 0)
+            goto out;
+        k.last_used_us = now_us;
+    }
+    *out = k;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_api_keys_list(wp_store *st, wp_api_key **out, size_t *n, const char *tenant_id)
+{
+    struct wp_stmt *s = NULL;
+    wp_api_key *v = NULL;
+    size_t len = 0;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if (!(v = calloc(WP_PAGE_MAX, sizeof *v)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?"
+                             " ORDER BY created_us DESC, id DESC LIMIT ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_int64(s, 2, WP_PAGE_MAX);
+    while ((err = wp_db_step(s)) == WP_DB_ROW && len < WP_PAGE_MAX)
+        if ((err = read_key(s, &v[len++])) < 0)
+            goto out;
+    if (err < 0)
+        goto out;
+    *out = v;
+    *n = len;
+    v = NULL;
+    err = 0;
+out:
+    wp_db_done(s);
+    free(v);
+    return err;
+}
+
+int wp_store_api_key_revoke(wp_store *st, const char *tenant_id, const char *id, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("API key", id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "UPDATE api_keys SET revoked_us = COALESCE(revoked_us, ?)"
+                             " WHERE tenant_id = ? AND id = ? RETURNING id")) < 0)
+        goto out;
+    wp_db_bind_int64(s, 1, now_us);
+    wp_db_bind_text(s, 2, tenant_id);
+    wp_db_bind_text(s, 3, id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    err = err == WP_DB_ROW ? 0 : wp_error_set(WP_ENOTFOUND, "API key '%s' not found", id);
+out:
+    wp_db_done(s);
+    return err;
+}
+
+/* --- failed logins --------------------------------------------------------------------- */
+
+/* How many rows a query of failures counts, and the ts of the max-th newest. */
+static int count_failures(wp_store *st, int64_t *count, int64_t *unlock, const char *sql,
+                          const char *a, const char *b, int64_t since, int max,
+                          int64_t window_us)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    *count = 0;
+    *unlock = 0;
+    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+        goto out;
+    int i = 1;
+    wp_db_bind_text(s, i++, a);
+    if (b)
+        wp_db_bind_text(s, i++, b);
+    wp_db_bind_int64(s, i++, since);
+    wp_db_bind_int64(s, i, max);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        ++*count;
+        if (*count == max)
+            *unlock = wp_db_col_int64(s, 0) + window_us;
+    }
+    if (err < 0)
+        goto out;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_login_throttle(wp_store *st, wp_login_throttle *out, const char *tenant_id,
+                            const char *username, const char *client, int64_t now_us,
+                            int64_t window_us, int user_max, int client_max)
+{
+    int err;
+    memset(out, 0, sizeof *out);
+    if (!tenant_id || !username || !client || user_max < 1 || client_max < 1)
+        return wp_error_set(WP_EINVAL, "login throttle needs a tenant, a user and a client");
+    /* newest first, at most max rows: the max-th is the one whose expiry unlocks */
+    if ((err = count_failures(st, &out->user_failures, &out->user_unlock_us,
+                              "SELECT ts_us FROM login_failures WHERE tenant_id = ?"
+                              " AND username = ? AND ts_us > ? ORDER BY ts_us DESC LIMIT ?",
+                              tenant_id, username, now_us - window_us, user_max,
+                              window_us)) < 0)
+        return err;
+    return count_failures(st, &out->client_failures, &out->client_unlock_us,
+                          "SELECT ts_us FROM login_failures WHERE client = ?"
+                          " AND ts_us > ? ORDER BY ts_us DESC LIMIT ?",
+                          client, NULL, now_us - window_us, client_max, window_us);
+}
+
+int wp_store_login_failure_add(wp_store *st, const char *tenant_id, const char *username,
+                               const char *client, int64_t now_us, int64_t window_us)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if (!tenant_id || !username || !client)
+        return wp_error_set(WP_EINVAL, "a failed login needs a tenant, a user and a client");
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s, "DELETE FROM login_failures WHERE ts_us <= ?")) < 0)
+        goto out;
+    wp_db_bind_int64(s, 1, now_us - window_us);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    if ((err = wp_db_prepare(st, &s,
+                             "INSERT INTO login_failures (tenant_id, username, client, ts_us)"
+                             " VALUES (?, ?, ?, ?)")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    /* a name too long for any account is cut: it still counts against the address */
+    char name[65];
+    snprintf(name, sizeof name, "%s", username);
+    wp_db_bind_text(s, 2, name);
+    wp_db_bind_text(s, 3, client);
+    wp_db_bind_int64(s, 4, now_us);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    err = 0;
+out:
+    wp_db_done(s);
+    return wp_store__op_end(st, err);
+}
+
+int wp_store_login_failures_clear(wp_store *st, const char *tenant_id, const char *username)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "DELETE FROM login_failures WHERE tenant_id = ? AND username = ?")) <
+        0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, username);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+/* --- role settings ----------------------------------------------------------------------- */
+
+int wp_store_role_setting_get(wp_store *st, wp_role_setting *out, const char *tenant_id,
+                              enum wp_role role)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if (!wp_role_name(role))
+        return wp_error_set(WP_EINVAL, "unknown role");
+    memset(out, 0, sizeof *out);
+    out->role = role;
+    out->view_pii = role == WP_ROLE_ADMIN;
+    out->unmask = role != WP_ROLE_SALES;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT view_pii, unmask, updated_us FROM role_settings"
+                             " WHERE tenant_id = ? AND role = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, wp_role_name(role));
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err == WP_DB_ROW) {
+        out->view_pii = wp_db_col_int64(s, 0) != 0;
+        out->unmask = wp_db_col_int64(s, 1) != 0;
+        out->updated_us = wp_db_col_int64(s, 2);
+    }
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_role_setting_put(wp_store *st, const char *tenant_id, const wp_role_setting *rs,
+                              int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if (!wp_role_name(rs->role))
+        return wp_error_set(WP_EINVAL, "unknown role");
+    if ((err = wp_db_prepare(st, &s,
+                             "INSERT INTO role_settings (tenant_id, role, view_pii, unmask,"
+                             " updated_us) VALUES (?, ?, ?, ?, ?)"
+                             " ON CONFLICT (tenant_id, role) DO UPDATE SET"
+                             " view_pii = excluded.view_pii, unmask = excluded.unmask,"
+                             " updated_us = excluded.updated_us")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, wp_role_name(rs->role));
+    wp_db_bind_int64(s, 3, rs->view_pii ? 1 : 0);
+    wp_db_bind_int64(s, 4, rs->unmask ? 1 : 0);
+    wp_db_bind_int64(s, 5, now_us);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+/* --- ownership, for scope checks ------------------------------------------------------------ */
+
+int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], const char *tenant_id,
+                            const char *id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("alert", id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT employee_id FROM alerts WHERE tenant_id = ? AND id = ?")) <
+        0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_ENOTFOUND, "alert '%s' not found", id);
+        goto out;
+    }
+    err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1);
+out:
+    wp_db_done(s);
+    return err;
+}

@@ -1,0 +1,483 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Who may do what, over real sockets against a real `workphone serve`, on SQLite and PostgreSQL:
+# the role x endpoint matrix generated from the route table (src/http/routes.c), every
+# console write audited, data scope (manager of region A vs B, sales vs sales, tenant vs
+# tenant), masking and audited unmasking, API keys, login lockout, expired and revoked
+# sessions. Exit 0 when every check passed, 1 otherwise, 77 when PostgreSQL is wanted but
+# not configured.
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+WP = os.environ["WORKPHONE_BIN"]
+SRC = os.environ["WORKPHONE_SOURCE_ROOT"]
+PG_URL = os.environ.get("WORKPHONE_TEST_PG_URL", "")
+PASSWORD = "s3cret-pass"
+T0 = "2026-11-27T08:00:00Z"  # the servers run on a fake clock, so time moves when we say
+
+failures = 0
+checks = 0
+
+
+def check(ok, what):
+    global failures, checks
+    checks += 1
+    if not ok:
+        failures += 1
+        print("FAIL: " + what, file=sys.stderr)
+    return ok
+
+
+# --- the route table, read from its one place ------------------------------------------------
+
+ROUTE_RE = re.compile(r'\{"(GET|POST|PUT|PATCH|DELETE)",\s*"([^"]+)",\s*(\w+),\s*WP_RIGHT_(\w+)')
+
+
+def routes():
+    with open(os.path.join(SRC, "src/http/routes.c"), encoding="utf-8") as f:
+        text = f.read()
+    table = text[text.index("static const wp_http_route routes[]"):]
+    table = table[:table.index("};")]
+    rows = [(m, p, r.lower()) for m, p, _, r in ROUTE_RE.findall(table)]
+    if not rows:
+        raise SystemExit("no routes found in src/http/routes.c")
+    return rows
+
+
+# --- a server --------------------------------------------------------------------------------
+
+class Server:
+    def __init__(self, data, db_args, now=T0):
+        env = dict(os.environ, WORKPHONE_FAKE_NOW=now)
+        self.err = open(os.path.join(data, "..", "serve-%d.err" % time.monotonic_ns()), "w+")
+        self.proc = subprocess.Popen([WP, "serve", "--data", data, "--listen", "127.0.0.1:0"] +
+                                     db_args, stdout=subprocess.DEVNULL, stderr=self.err, env=env)
+        self.base = None
+        for _ in range(200):
+            self.err.seek(0)
+            m = re.search(r"url=(http://127\.0\.0\.1:\d+)", self.err.read())
+            if m:
+                self.base = m.group(1)
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        if not self.base:
+            self.err.seek(0)
+            raise SystemExit("server did not start: " + self.err.read()[-2000:])
+
+    def stop(self):
+        self.proc.terminate()
+        check(self.proc.wait(timeout=60) == 0, "serve exits 0 on SIGTERM")
+        self.err.close()
+
+    def req(self, method, path, token=None, body=None, raw=None, headers=None):
+        """(status, parsed JSON or text, headers)"""
+        data = None
+        h = dict(headers or {})
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        elif raw is not None:
+            data = raw.encode()
+        if token:
+            h["Authorization"] = "Bearer " + token
+        r = urllib.request.Request(self.base + path, data=data, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(r, timeout=60) as resp:
+                status, text, hdrs = resp.status, resp.read().decode(), resp.headers
+        except urllib.error.HTTPError as e:
+            status, text, hdrs = e.code, e.read().decode(), e.headers
+        try:
+            return status, json.loads(text) if text else None, hdrs
+        except ValueError:
+            return status, text, hdrs
+
+
+def err_code(j):
+    return j.get("error", {}).get("code") if isinstance(j, dict) else None
+
+
+def login(srv, username, password=PASSWORD, tenant=None):
+    body = {"username": username, "password": password}
+    if tenant:
+        body["tenant"] = tenant
+    st, j, _ = srv.req("POST", "/api/v1/auth/login", body=body)
+    check(st == 200, "login %s: HTTP %s %s" % (username, st, j))
+    return j.get("token") if st == 200 else None
+
+
+def created(srv, tok, path, body, what):
+    st, j, _ = srv.req("POST", path, tok, body=body)
+    if not check(st == 201 and isinstance(j, dict) and "id" in j, "%s: HTTP %s %s" % (what, st, j)):
+        raise SystemExit("cannot go on without " + what)
+    return j
+
+
+# --- the company the checks run against ----------------------------------------------------
+
+def build_company(srv, admin):
+    st, j, _ = srv.req("GET", "/api/v1/auth/session", admin)
+    hq = j["employee"]["org_unit_id"]
+    c = {"hq": hq, "admin_id": j["employee"]["id"]}
+    unit = lambda name, parent, kind: created(srv, admin, "/api/v1/org-units",
+                                              {"name": name, "parent_id": parent, "kind": kind},
+                                              "unit " + name)["id"]
+    c["regA"] = unit("华东区", hq, "region")
+    c["regB"] = unit("华南区", hq, "region")
+    c["storeA"] = unit("上海店", c["regA"], "store")
+    c["storeB"] = unit("广州店", c["regB"], "store")
+    people = [("mgrA", "manager", "regA"), ("mgrB", "manager", "regB"), ("aud", "auditor", "hq"),
+              ("salesA1", "sales", "storeA"), ("salesA2", "sales", "storeA"),
+              ("salesB1", "sales", "storeB")]
+    for name, role, u in people:
+        e = created(srv, admin, "/api/v1/employees",
+                    {"name": name, "org_unit_id": c[u], "role": role, "username": name.lower(),
+                     "password": PASSWORD}, "employee " + name)
+        c[name] = e["id"]
+    # a device for each salesperson, and one customer each with a phone number
+    for i, name in enumerate(["salesA1", "salesA2", "salesB1"]):
+        code = created_code(srv, admin, c[name])
+        st, j, _ = srv.req("POST", "/api/v1/device/enroll",
+                           body={"code": code, "serial": "SN-" + name, "model": "test"})
+        check(st == 201, "enroll %s: %s %s" % (name, st, j))
+        c["dev_" + name] = j["token"]
+        phone = "1380013800%d" % i
+        st, j, _ = srv.req("POST", "/api/v1/device/events", j["token"], body={"events": [
+            {"seq": 1, "type": "message", "ts": "2026-11-26T09:00:00+08:00", "channel": "wechat",
+             "direction": "out", "peer": {"id": "wxid_" + name, "name": "客户" + name,
+                                          "phone": phone},
+             "chat": "wxid_" + name, "msgtype": "text", "text": "您好，我是" + name + "，可以飞单，电话13912345678"}]})
+        check(st == 200 and j["acked_seq"] == 1, "events of %s: %s %s" % (name, st, j))
+        st, j, _ = srv.req("GET", "/api/v1/customers?owner=" + c[name], admin)
+        check(st == 200 and len(j["items"]) == 1, "customer of %s: %s %s" % (name, st, j))
+        c["cust_" + name] = j["items"][0]["id"]
+        c["phone_" + name] = phone
+    return c
+
+
+def created_code(srv, admin, emp):
+    st, j, _ = srv.req("POST", "/api/v1/employees/%s/enrollment-codes" % emp, admin, body={})
+    check(st == 201, "enrollment code: %s %s" % (st, j))
+    return j["code"]
+
+
+def audit_head(srv, admin):
+    st, j, _ = srv.req("GET", "/api/v1/audit?limit=1", admin)
+    if not check(st == 200, "audit list: %s %s" % (st, j)):
+        return None
+    return j["items"][0]["seq"] if j["items"] else 0
+
+
+# --- the matrix -----------------------------------------------------------------------------
+
+ROLE_RIGHTS = {
+    "admin": {"session", "read", "write", "audit", "admin"},
+    "manager": {"session", "read", "write"},
+    "auditor": {"session", "read", "audit"},
+    "sales": {"session", "read", "write"},
+}
+DUMMY_ID = "0" * 24
+
+
+def expected_allowed(caller_kind, role, right):
+    """True: the rights check lets the caller through; else the status it must answer."""
+    if right in ("public", "metrics"):
+        return True
+    if caller_kind == "anon":
+        return 401
+    if right == "device":
+        return True if caller_kind == "device" else 401
+    if caller_kind == "device":
+        return 401
+    if caller_kind == "key" and right == "session":
+        return 403
+    return True if right in ROLE_RIGHTS[role] else 403
+
+
+def fill(path):
+    return (path.replace("{id}", DUMMY_ID).replace("{ref}", "sha256:" + "0" * 64)
+            .replace("{role}", "sales"))
+
+
+def matrix(srv, admin_tok, callers):
+    rows = routes()
+    # logout ends the caller's session: it goes last
+    rows.sort(key=lambda r: r[1] == "/api/v1/auth/logout")
+    for cname, (kind, role, tok) in callers.items():
+        for method, pattern, right in rows:
+            want = expected_allowed(kind, role, right)
+            before = audit_head(srv, admin_tok) if method != "GET" else None
+            path = fill(pattern)
+            if pattern == "/api/v1/lexicon" and method == "PUT":
+                st, j, _ = srv.req(method, path, tok, raw="# emptied by the matrix\n")
+            elif pattern.startswith("/api/v1/device/media/"):
+                st, j, _ = srv.req(method, path, tok, raw="x")
+            elif method in ("POST", "PUT", "PATCH"):
+                st, j, _ = srv.req(method, path, tok, body={})
+            else:
+                st, j, _ = srv.req(method, path, tok)
+            cell = "%s %s as %s" % (method, pattern, cname)
+            check(st < 500, "%s: HTTP %s %s" % (cell, st, j))
+            if want is True:
+                # a handler may still refuse for a reason of its own (a role setting), but
+                # not with the rights check's answer
+                refused = st == 401 or (st == 403 and "may not use" in str(j))
+                check(not refused, "%s: let through, got HTTP %s %s" % (cell, st, j))
+                console = right not in ("public", "metrics", "device")
+                if method != "GET" and console and 200 <= st < 300 and before is not None:
+                    after = audit_head(srv, admin_tok)
+                    check(after is not None and after > before,
+                          "%s: a write that succeeded left no audit row" % cell)
+            else:
+                check(st == want, "%s: expected HTTP %s, got %s %s" % (cell, want, st, j))
+                if want == 403:
+                    check(err_code(j) == "forbidden", "%s: error code %s" % (cell, err_code(j)))
+                if want in (401, 403) and method != "GET" and before is not None:
+                    check(audit_head(srv, admin_tok) == before,
+                          "%s: a refused request wrote an audit row" % cell)
+
+
+# --- one backend ---------------------------------------------------------------------------
+
+def sql(backend, data, db_url, statement):
+    if backend == "sqlite":
+        cmd = ["sqlite3", "-batch", "-noheader", os.path.join(data, "workphone.db"), statement]
+    else:
+        cmd = ["psql", "-qtAX", db_url, "-c", statement]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def suite(backend, tmp):
+    data = os.path.join(tmp, backend)
+    db_args, db_url = [], None
+    if backend == "postgresql":
+        name = "wp_access_%d" % os.getpid()
+        subprocess.run(["psql", "-q", PG_URL, "-c", "create database " + name], check=True)
+        db_url = PG_URL.rsplit("/", 1)[0] + "/" + name
+        db_args = ["--db", db_url]
+    env = dict(os.environ, WORKPHONE_ADMIN_PASSWORD=PASSWORD)
+    r = subprocess.run([WP, "init", "--data", data, "--tenant", "Acme", "--admin", "admin"] +
+                       db_args, env=env, capture_output=True, text=True)
+    if not check(r.returncode == 0, "%s: init: %s" % (backend, r.stderr)):
+        return db_url
+
+    srv = Server(data, db_args)
+    admin = login(srv, "admin")
+    c = build_company(srv, admin)
+    tok = {n: login(srv, n.lower()) for n in ["mgrA", "mgrB", "aud", "salesA1", "salesA2",
+                                              "salesB1"]}
+
+    # API keys: shown once, prefixed, stored hashed
+    keys = {}
+    for kname, body in [("key_admin", {"name": "CRM", "role": "admin"}),
+                        ("key_aud", {"name": "BI", "role": "auditor"}),
+                        ("key_mgrA", {"name": "华东 BI", "role": "manager",
+                                      "org_unit_id": c["regA"]})]:
+        j = created(srv, admin, "/api/v1/api-keys", body, kname)
+        check(j["key"].startswith("wpk_") and j["prefix"] == j["key"][:12],
+              "%s: key shape %s" % (kname, j))
+        keys[kname] = (j["id"], j["key"])
+    st, j, _ = srv.req("POST", "/api/v1/api-keys", admin, body={"name": "x", "role": "sales"})
+    check(st == 400, "%s: a sales API key is refused: %s" % (backend, st))
+    stored = sql(backend, data, db_url, "SELECT token_hash FROM api_keys")
+    check(keys["key_admin"][1] not in stored, "%s: API keys are stored hashed" % backend)
+
+    # --- scope --------------------------------------------------------------------------
+    def ids(path, t):
+        st, j, _ = srv.req("GET", path, t)
+        check(st == 200, "%s: GET %s: %s %s" % (backend, path, st, j))
+        return {i["id"] for i in j["items"]} if st == 200 else set()
+
+    custs = {n: c["cust_" + n] for n in ["salesA1", "salesA2", "salesB1"]}
+    check(ids("/api/v1/customers", admin) >= set(custs.values()), backend + ": admin sees all")
+    check(ids("/api/v1/customers", tok["mgrA"]) == {custs["salesA1"], custs["salesA2"]},
+          backend + ": manager A sees region A's customers only")
+    check(ids("/api/v1/customers", tok["mgrB"]) == {custs["salesB1"]},
+          backend + ": manager B sees region B's customers only")
+    check(ids("/api/v1/customers", tok["salesA1"]) == {custs["salesA1"]},
+          backend + ": sales sees its own customers only")
+    check(ids("/api/v1/customers", keys["key_mgrA"][1]) == {custs["salesA1"], custs["salesA2"]},
+          backend + ": a manager key sees its unit's customers only")
+    for who, other in [("mgrA", "salesB1"), ("mgrB", "salesA1"), ("salesA1", "salesA2"),
+                       ("salesA2", "salesA1"), ("salesA1", "salesB1")]:
+        st, j, _ = srv.req("GET", "/api/v1/customers/" + custs[other], tok[who])
+        check(st == 404 and err_code(j) == "not_found",
+              "%s: %s gets 404 for %s's customer, got %s" % (backend, who, other, st))
+        st, j, _ = srv.req("GET", "/api/v1/messages?customer=" + custs[other], tok[who])
+        check(st == 200 and j["items"] == [] or st == 404,
+              "%s: %s reads no messages of %s's customer: %s" % (backend, who, other, st))
+    st, j, _ = srv.req("GET", "/api/v1/messages", tok["salesA1"])
+    check(st == 200 and {m["customer_id"] for m in j["items"]} == {custs["salesA1"]},
+          backend + ": sales reads its own conversations only")
+    st, j, _ = srv.req("GET", "/api/v1/alerts", tok["mgrB"])
+    check(st == 200 and {a["employee_id"] for a in j["items"]} == {c["salesB1"]},
+          backend + ": manager B sees region B's alerts only: %s" % j)
+    check(c["salesB1"] not in ids("/api/v1/employees", tok["mgrA"]),
+          backend + ": manager A does not list region B's people")
+    st, _, _ = srv.req("GET", "/api/v1/employees/" + c["salesB1"], tok["mgrA"])
+    check(st == 404, backend + ": manager A gets 404 for region B's employee")
+    check(ids("/api/v1/employees", tok["salesA1"]) == {c["salesA1"]},
+          backend + ": sales lists only itself")
+
+    # --- masking and audited unmasking ------------------------------------------------------
+    cust = custs["salesA1"]
+    phone = c["phone_salesA1"]
+    masked = phone[:3] + "****" + phone[-4:]
+    for who, t, want in [("admin", admin, phone), ("mgrA", tok["mgrA"], masked),
+                         ("aud", tok["aud"], masked), ("salesA1", tok["salesA1"], masked)]:
+        st, j, _ = srv.req("GET", "/api/v1/customers/" + cust, t)
+        check(st == 200 and j["phone"] == want,
+              "%s: %s sees the phone as %s: %s" % (backend, who, want, j))
+    st, j, _ = srv.req("GET", "/api/v1/messages?customer=" + cust, tok["salesA1"])
+    check(st == 200 and j["items"][0]["text"].endswith("电话***********"),
+          backend + ": numbers in chats are masked for sales: %s" % j)
+    st, j, _ = srv.req("GET", "/api/v1/messages?customer=" + cust, admin)
+    check(st == 200 and j["items"][0]["text"].endswith("电话13912345678"),
+          backend + ": ... and not for admin: %s" % j)
+    st, j, _ = srv.req("GET", "/api/v1/messages?q=912345", tok["salesA1"])
+    check(st == 400, backend + ": sales cannot probe chats for numbers: %s" % st)
+    st, j, _ = srv.req("POST", "/api/v1/customers/%s/unmask" % cust, tok["salesA1"])
+    check(st == 403, backend + ": sales may not unmask by default")
+    st, j, _ = srv.req("POST", "/api/v1/customers/%s/unmask" % custs["salesB1"], tok["mgrA"])
+    check(st == 404, backend + ": unmasking outside the scope is 404")
+    before = audit_head(srv, admin)
+    st, j, _ = srv.req("POST", "/api/v1/customers/%s/unmask" % cust, tok["mgrA"])
+    check(st == 200 and j["phone"] == phone, backend + ": manager A unmasks: %s" % j)
+    st, j, _ = srv.req("GET", "/api/v1/audit?action=customer.unmask&limit=1", admin)
+    check(st == 200 and j["items"] and j["items"][0]["actor"] == "employee:" + c["mgrA"] and
+          j["items"][0]["target"] == "customer:" + cust and j["items"][0]["seq"] > before,
+          backend + ": the unmasking is audited: %s" % j)
+    st, j, _ = srv.req("PUT", "/api/v1/roles/sales", admin, body={"view_pii": True})
+    check(st == 200 and j["view_pii"] is True, backend + ": admin lets sales see phones")
+    st, j, _ = srv.req("GET", "/api/v1/customers/" + cust, tok["salesA1"])
+    check(st == 200 and j["phone"] == phone, backend + ": ... and sales now sees it")
+    srv.req("PUT", "/api/v1/roles/sales", admin, body={"view_pii": False})
+    st, j, _ = srv.req("PUT", "/api/v1/roles/sales", admin, body={"view_pii": "yes"})
+    check(st == 400, backend + ": a role setting must be a boolean")
+
+    # --- API keys: last use, revocation ----------------------------------------------------
+    st, j, _ = srv.req("GET", "/api/v1/api-keys", admin)
+    used = {k["id"]: k["last_used_at"] for k in j["items"]}
+    check(used.get(keys["key_mgrA"][0]) is not None, backend + ": a key's last use is kept")
+    check(all("key" not in k for k in j["items"]), backend + ": lists never show a key")
+    st, _, _ = srv.req("DELETE", "/api/v1/api-keys/" + keys["key_aud"][0], admin)
+    check(st == 204, backend + ": revoke a key")
+    st, j, _ = srv.req("GET", "/api/v1/customers", keys["key_aud"][1])
+    check(st == 401, backend + ": a revoked key is refused at once: %s" % st)
+    st, j, _ = srv.req("GET", "/api/v1/auth/session", keys["key_admin"][1])
+    check(st == 403, backend + ": a key has no session")
+
+    # --- the matrix ---------------------------------------------------------------------
+    callers = {
+        "anonymous": ("anon", None, None),
+        "device": ("device", None, c["dev_salesA1"]),
+        "admin": ("employee", "admin", login(srv, "admin")),
+        "manager": ("employee", "manager", tok["mgrA"]),
+        "auditor": ("employee", "auditor", tok["aud"]),
+        "sales": ("employee", "sales", tok["salesA1"]),
+        "admin key": ("key", "admin", keys["key_admin"][1]),
+        "manager key": ("key", "manager", keys["key_mgrA"][1]),
+    }
+    matrix(srv, admin, callers)
+    for n in ["mgrA", "aud", "salesA1"]:
+        st, _, _ = srv.req("GET", "/api/v1/auth/session", tok[n])
+        check(st == 401, "%s: logout in the matrix ended %s's session" % (backend, n))
+
+    # --- lockout --------------------------------------------------------------------------
+    for i in range(5):
+        st, j, _ = srv.req("POST", "/api/v1/auth/login",
+                           body={"username": "salesb1", "password": "wrong-%d" % i})
+        check(st == 401, "%s: failed login %d: %s" % (backend, i, st))
+    st, j, h = srv.req("POST", "/api/v1/auth/login",
+                       body={"username": "salesb1", "password": PASSWORD})
+    check(st == 429 and err_code(j) == "too_many_attempts" and int(h["Retry-After"]) > 0,
+          "%s: the account locks after 5 failures, the right password included: %s %s" %
+          (backend, st, j))
+    st, j, _ = srv.req("GET", "/api/v1/audit?action=auth.login_failed", admin)
+    check(st == 200 and len(j["items"]) >= 5, backend + ": failed logins are audited")
+    st, j, _ = srv.req("POST", "/api/v1/auth/login", body={"username": "nobody", "password": "x"})
+    check(st == 401, backend + ": another account is not locked")
+
+    # --- deactivation ---------------------------------------------------------------------
+    t2 = tok["salesA2"]
+    st, j, _ = srv.req("PATCH", "/api/v1/employees/" + c["salesA2"], admin, body={"active": False})
+    check(st == 200, backend + ": deactivate: %s %s" % (st, j))
+    st, _, _ = srv.req("GET", "/api/v1/customers", t2)
+    check(st == 401, backend + ": a deactivated employee's session stops at once")
+    st, _, _ = srv.req("POST", "/api/v1/device/events", c["dev_salesA2"], body={"events": []})
+    check(st == 401, backend + ": ... and its device too")
+    mgrB = tok["mgrB"]
+    srv.stop()
+
+    # --- time passes: the lock lifts, sessions expire ----------------------------------------
+    srv = Server(data, db_args, now="2026-11-27T08:16:00Z")
+    login(srv, "salesb1")
+    st, _, _ = srv.req("GET", "/api/v1/customers", mgrB)
+    check(st == 200, backend + ": a session lives on within its 12 hours")
+    srv.stop()
+    srv = Server(data, db_args, now="2026-11-27T20:01:00Z")
+    st, j, _ = srv.req("GET", "/api/v1/customers", mgrB)
+    check(st == 401, backend + ": a session 12 hours old has expired: %s" % st)
+
+    # --- tenants never see each other --------------------------------------------------------
+    srv.stop()
+    beta = "b" * 24
+    hash_ = sql(backend, data, db_url, "SELECT password_hash FROM employees WHERE username = 'admin'")
+    sql(backend, data, db_url,
+        "INSERT INTO tenants (id, name, created_us) VALUES ('%s', 'Beta', 0);"
+        "INSERT INTO org_units (tenant_id, id, parent_id, name, kind, path, depth, created_us)"
+        " VALUES ('%s', '%s', NULL, 'Beta', 'hq', '/%s/', 1, 0);"
+        "INSERT INTO employees (tenant_id, id, org_unit_id, name, username, role, password_hash,"
+        " active, created_us) VALUES ('%s', '%s', '%s', 'Beta admin', 'admin', 'admin', '%s', 1, 0)"
+        % (beta, beta, beta, beta, beta, beta, beta, hash_))
+    srv = Server(data, db_args, now="2026-11-27T20:02:00Z")
+    b = login(srv, "admin", tenant="Beta")
+    for path in ["/api/v1/customers/" + cust, "/api/v1/employees/" + c["mgrA"],
+                 "/api/v1/org-units/" + c["regA"]]:
+        st, j, _ = srv.req("GET", path, b)
+        check(st == 404, "%s: tenant Beta gets 404 for Acme's %s: %s" % (backend, path, st))
+    for path in ["/api/v1/customers", "/api/v1/messages", "/api/v1/alerts", "/api/v1/devices"]:
+        check(ids(path, b) == set(), "%s: tenant Beta lists none of Acme's %s" % (backend, path))
+    st, j, _ = srv.req("GET", "/api/v1/audit", b)
+    check(st == 200 and all(not i["actor"].endswith(c["admin_id"]) for i in j["items"]),
+          backend + ": tenant Beta reads none of Acme's audit rows")
+    st, j, _ = srv.req("GET", "/api/v1/audit/verify", login(srv, "admin", tenant="Acme"))
+    check(st == 200 and j["ok"] is True, backend + ": Acme's audit chain is intact: %s" % j)
+    srv.stop()
+    return db_url
+
+
+def main():
+    backends = ["sqlite"]
+    if PG_URL:
+        backends.append("postgresql")
+    elif os.environ.get("WORKPHONE_REQUIRE_PG") == "1":
+        print("FAIL: WORKPHONE_REQUIRE_PG=1 but WORKPHONE_TEST_PG_URL is not set", file=sys.stderr)
+        return 1
+    tmp = tempfile.mkdtemp(prefix="wp-access.")
+    dbs = []
+    try:
+        for be in backends:
+            dbs.append(suite(be, tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for db in dbs:
+            if db:
+                subprocess.run(["psql", "-q", PG_URL, "-c", "drop database %s with (force)" %
+                                db.rsplit("/", 1)[1]], capture_output=True)
+    print("%d checks, %d failed" % (checks, failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The web console in a real Chromium (web/tests/browser.mjs, playwright-core driving Debian's
+# /usr/bin/chromium) against the real server on a fresh data dir. Skipped (77) when the console
+# is not built or Chromium is missing, unless WORKPHONE_REQUIRE_WEB=1 (scripts/test, CI).
+. "$(dirname "$0")/lib_api.sh"
+
+missing=""
+[ -f "$SRC/web/dist/index.html" ] || missing="$missing web/dist (run 'make web')"
+[ -d "$SRC/web/node_modules/playwright-core" ] || missing="$missing web/node_modules (run 'make web')"
+command -v node >/dev/null || missing="$missing node"
+[ -x "${WORKPHONE_CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium (scripts/install-deps)"
+if [ -n "$missing" ]; then
+    if [ "${WORKPHONE_REQUIRE_WEB:-0}" = 1 ]; then
+        echo "FAIL: WORKPHONE_REQUIRE_WEB=1 but missing:$missing" >&2
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    echo "skip: missing$missing"
+    exit 77
+fi
+
+setup_store sqlite
+start_server "$dir" --web "$SRC/web/dist"
+if [ -n "$base" ]; then
+    WORKPHONE_URL=$base WORKPHONE_SCREENSHOTS="${WORKPHONE_SCREENSHOTS-$SRC/docs/screenshots}" \
+        timeout 240 node "$SRC/web/tests/browser.mjs" >"$TMP/node.out" 2>"$TMP/node.err" </dev/null
+    rc=$?
+    out=$(cat "$TMP/node.out")
+    err=$(cat "$TMP/node.err")
+    cat "$TMP/node.out"
+    expect_rc 0 "the browser tests pass"
+    expect_out_has " 0 failed" "the browser tests ran"
+    stop_server
+fi
+finish

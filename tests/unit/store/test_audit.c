@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+/* The audit log (migration 0006): appends, lists, the key, and verify finding tampered rows. */
+#include "archive_fixture.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "util/error.h"
+#include "util/id.h"
+
+#define T0 1795831200000000LL /* 2026-11-28T10:00:00+08:00 */
+
+static const unsigned char key[WP_AUDIT_KEY_LEN] = "0123456789abcdef0123456789abcdef";
+
+static int setup(void **state)
+{
+    struct tfx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    tfx_seed(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct tfx *f = *state;
+    tfx_release(f);
+    free(f);
+    return 0;
+}
+
+/* Append row number i of a test's log to tenant t. */
+static void append(wp_store *st, const char *t, int i, char id[WP_ID_LEN + 1])
+{
+    char target[64], details[64];
+    snprintf(target, sizeof target, "customer:%024d", i);
+    snprintf(details, sizeof details, "{\"n\":%d}", i);
+    wp_audit_entry e = {.tenant_id = t,
+                        .ts_us = T0 + i * 1000000LL,
+                        .actor = i % 2 ? "employee:aaaaaaaaaaaaaaaaaaaaaaaa" : "system",
+                        .action = i % 3 ? "lexicon.put" : "auth.login",
+                        .target = target,
+                        .details = details,
+                        .client = "127.0.0.1"};
+    OK(wp_store_audit_append(st, key, &e, id));
+}
+
+static void append_n(struct tfx *f, int n)
+{
+    OK(wp_store_begin(f->st));
+    for (int i = 1; i <= n; i++)
+        append(f->st, f->tenant, i, NULL);
+    OK(wp_store_commit(f->st));
+}
+
+static wp_audit_verdict verify(struct tfx *f, const char *tenant)
+{
+    wp_audit_verdict v;
+    OK(wp_store_audit_verify(f->st, key, tenant, &v));
+    return v;
+}
+
+/* The id of the row with this seq (from the list). */
+static void id_of(struct tfx *f, int64_t seq, char out[WP_ID_LEN + 1])
+{
+    wp_audit_page p;
+    wp_audit_filter flt = {.tenant_id = f->tenant, .limit = WP_PAGE_MAX};
+    OK(wp_store_audit_list(f->st, &p, &flt));
+    out[0] = '\0';
+    for (size_t i = 0; i < p.n; i++)
+        if (p.items[i].seq == seq)
+            memcpy(out, p.items[i].id, WP_ID_LEN + 1);
+    wp_audit_page_release(&p);
+    assert_int_equal(strlen(out), WP_ID_LEN);
+}
+
+/* verify names row seq (with id bad_id; NULL: that row's id) and says why. */
+static void expect_bad(struct tfx *f, int64_t seq, const char *bad_id, const char *why)
+{
+    char id[WP_ID_LEN + 1] = "";
+    wp_audit_verdict v = verify(f, NULL);
+    if (bad_id)
+        snprintf(id, sizeof id, "%s", bad_id);
+    else
+        id_of(f, seq, id);
+    assert_int_equal(v.ok, 0);
+    assert_string_equal(v.tenant_id, f->tenant);
+    assert_int_equal(v.bad_seq, seq);
+    assert_string_equal(v.bad_id, id);
+    if (!strstr(v.why, why))
+        fail_msg("why is '%s', wanted '%s' in it", v.why, why);
+    /* the same for the tenant alone */
+    wp_audit_verdict one = verify(f, f->tenant);
+    assert_int_equal(one.ok, 0);
+    assert_int_equal(one.bad_seq, seq);
+    assert_string_equal(one.why, v.why);
+}
+
+/* --- appends, lists ------------------------------------------------------------------------ */
+
+/* More rows than verify reads at a time, so its walk crosses chunks. */
+static void test_store_audit__chain_intact_after_many_appends(void **state)
+{
+    struct tfx *f = *state;
+    wp_audit_verdict v = verify(f, NULL);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 0);
+    append_n(f, 2345);
+    v = verify(f, NULL);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 2345);
+    v = verify(f, f->tenant);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 2345);
+    assert_int_equal(tfx_raw1(f, "SELECT min(seq) FROM audit_log"), 1);
+    assert_int_equal(tfx_raw1(f, "SELECT max(seq) FROM audit_log"), 2345);
+    assert_int_equal(tfx_raw1(f, "SELECT count(DISTINCT seq) FROM audit_log"), 2345);
+    assert_int_equal(tfx_raw1(f, "SELECT seq FROM audit_heads"), 2345);
+    /* the first row chains to 64 zeros, every other one to the row before it */
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log a JOIN audit_log b"
+                                 " ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
+                     2344);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log WHERE seq = 1 AND prev_hash = '"
+                                 "0000000000000000000000000000000000000000000000000000000000000000'"),
+                     1);
+    /* another key does not verify a single row */
+    unsigned char other[WP_AUDIT_KEY_LEN];
+    memcpy(other, key, sizeof other);
+    other[0] ^= 1;
+    OK(wp_store_audit_verify(f->st, other, NULL, &v));
+    assert_int_equal(v.ok, 0);
+    assert_int_equal(v.bad_seq, 1);
+    assert_non_null(strstr(v.why, "row altered"));
+}
+
+static void test_store_audit__list(void **state)
+{
+    struct tfx *f = *state;
+    char id5[WP_ID_LEN + 1];
+    wp_audit_page p;
+    append_n(f, 4);
+    append(f->st, f->tenant, 5, id5);
+
+    wp_audit_filter flt = {.tenant_id = f->tenant, .limit = 2};
+    OK(wp_store_audit_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 2);
+    assert_int_equal(p.items[0].seq, 5); /* newest first */
+    assert_string_equal(p.items[0].id, id5);
+    assert_int_equal(p.items[0].ts_us, T0 + 5000000LL);
+    assert_string_equal(p.items[0].actor, "employee:aaaaaaaaaaaaaaaaaaaaaaaa");
+    assert_string_equal(p.items[0].action, "lexicon.put");
+    assert_string_equal(p.items[0].target, "customer:000000000000000000000005");
+    assert_string_equal(p.items[0].details, "{\"n\":5}");
+    assert_string_equal(p.items[0].client, "127.0.0.1");
+    assert_int_equal(strlen(p.items[0].hash), 64);
+    assert_string_equal(p.items[0].prev_hash, p.items[1].hash);
+    assert_int_equal(p.items[1].seq, 4);
+    assert_true(p.next_cursor[0]);
+    char cursor[WP_ARCHIVE_CURSOR_MAX];
+    memcpy(cursor, p.next_cursor, sizeof cursor);
+    wp_audit_page_release(&p);
+    flt.cursor = cursor;
+    flt.limit = 10;
+    OK(wp_store_audit_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 3);
+    assert_int_equal(p.items[0].seq, 3);
+    assert_int_equal(p.items[2].seq, 1);
+    assert_string_equal(p.next_cursor, "");
+    wp_audit_page_release(&p);
+
+    /* filters: actor exact, action a prefix, target exact, time range [from, to) */
+    wp_audit_filter a = {.tenant_id = f->tenant, .actor = "system"};
+    OK(wp_store_audit_list(f->st, &p, &a));
+    assert_int_equal(p.n, 2); /* 2 and 4 */
+    assert_int_equal(p.items[0].seq, 4);
+    wp_audit_page_release(&p);
+    wp_audit_filter b = {.tenant_id = f->tenant, .action = "auth."};
+    OK(wp_store_audit_list(f->st, &p, &b));
+    assert_int_equal(p.n, 1); /* 3 */
+    assert_int_equal(p.items[0].seq, 3);
+    wp_audit_page_release(&p);
+    wp_audit_filter b2 = {.tenant_id = f->tenant, .action = "auth.login_failed"};
+    OK(wp_store_audit_list(f->st, &p, &b2));
+    assert_int_equal(p.n, 0);
+    wp_audit_page_release(&p);
+    wp_audit_filter b3 = {.tenant_id = f->tenant, .action = "%"};
+    OK(wp_store_audit_list(f->st, &p, &b3));
+    assert_int_equal(p.n, 0); /* no wildcard */
+    wp_audit_page_release(&p);
+    wp_audit_filter c = {.tenant_id = f->tenant, .target = "customer:000000000000000000000002"};
+    OK(wp_store_audit_list(f->st, &p, &c));
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.items[0].seq, 2);
+    wp_audit_page_release(&p);
+    wp_audit_filter d = {
+        .tenant_id = f->tenant, .from_us = T0 + 2000000LL, .to_us = T0 + 4000000LL};
+    OK(wp_store_audit_list(f->st, &p, &d));
+    assert_int_equal(p.n, 2);
+    assert_int_equal(p.items[0].seq, 3);
+    assert_int_equal(p.items[1].seq, 2);
+    wp_audit_page_release(&p);
+
+    wp_audit_filter bad = {.tenant_id = f->tenant, .cursor = "nope"};
+    assert_int_equal(wp_store_audit_list(f->st, &p, &bad), WP_EINVAL);
+}
+
+static void test_store_audit__entry_checks(void **state)
+{
+    struct tfx *f = *state;
+    char long_target[WP_AUDIT_FIELD_MAX + 2];
+    memset(long_target, 'x', sizeof long_target - 1);
+    long_target[sizeof long_target - 1] = '\0';
+    wp_audit_entry ok = {.tenant_id = f->tenant, .actor = "system", .action = "tenant.create"};
+    wp_audit_entry e = ok;
+    e.action = "Tenant.Create";
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    e = ok;
+    e.action = "";
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    e = ok;
+    e.actor = NULL;
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    e = ok;
+    e.details = "[1]";
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    e = ok;
+    e.target = long_target;
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    e = ok;
+    e.target = "line\nbreak";
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    e = ok;
+    e.tenant_id = "bbbbbbbbbbbbbbbbbbbbbbbb";
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_ENOTFOUND);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log"), 0);
+
+    /* none of that left a trace: the chain starts at 1; NULL details are {}, "" target NULL */
+    e = ok;
+    e.target = "";
+    char id[WP_ID_LEN + 1];
+    OK(wp_store_audit_append(f->st, key, &e, id));
+    wp_audit_page p;
+    wp_audit_filter flt = {.tenant_id = f->tenant};
+    OK(wp_store_audit_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.items[0].seq, 1);
+    assert_string_equal(p.items[0].id, id);
+    assert_string_equal(p.items[0].details, "{}");
+    assert_null(p.items[0].target);
+    assert_null(p.items[0].client);
+    assert_true(p.items[0].ts_us > 0); /* 0 is now */
+    wp_audit_page_release(&p);
+    assert_int_equal(verify(f, NULL).ok, 1);
+}
+
+/* A row appended in a transaction that rolls back is gone, and the chain goes on from the
+ * last committed row; a failed append inside a transaction leaves the transaction usable. */
+static void test_store_audit__rollback_leaves_no_row(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 3);
+    OK(wp_store_begin(f->st));
+    append(f->st, f->tenant, 4, NULL);
+    append(f->st, f->tenant, 5, NULL);
+    OK(wp_store_rollback(f->st));
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log"), 3);
+    assert_int_equal(tfx_raw1(f, "SELECT seq FROM audit_heads"), 3);
+    assert_int_equal(verify(f, NULL).ok, 1);
+
+    OK(wp_store_begin(f->st));
+    wp_audit_entry e = {.tenant_id = f->tenant, .actor = "system", .action = "BAD"};
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    append(f->st, f->tenant, 4, NULL);
+    OK(wp_store_commit(f->st));
+    wp_audit_verdict v = verify(f, NULL);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 4);
+    assert_int_equal(tfx_raw1(f, "SELECT max(seq) FROM audit_log"), 4);
+}
+
+/* Each tenant has its own chain; a broken one is named by its tenant. */
+static void test_store_audit__tenants_have_own_chains(void **state)
+{
+    struct tfx *f = *state;
+    char other[WP_ID_LEN + 1];
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    for (int i = 1; i <= 6; i++)
+        append(f->st, i % 2 ? f->tenant : other, i, NULL);
+    assert_int_equal(tfx_raw1(f, "SELECT max(seq) FROM audit_log"), 3);
+    wp_audit_verdict v = verify(f, NULL);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 6);
+    assert_int_equal(verify(f, other).rows, 3);
+    /* a row moved to another tenant does not verify there */
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "UPDATE audit_log SET tenant_id = '%s' WHERE tenant_id = '%s' AND seq = 3", other,
+             f->tenant);
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq = 3 AND actor = 'system'");
+    tfx_exec(f, sql);
+    v = verify(f, other);
+    assert_int_equal(v.ok, 0);
+    assert_string_equal(v.tenant_id, other);
+    assert_int_equal(v.bad_seq, 3);
+    assert_non_null(strstr(v.why, "row altered"));
+    assert_int_equal(verify(f, f->tenant).ok, 0); /* its own chain lost its end */
+}
+
+/* --- tampering ----------------------------------------------------------------------------- */
+
+static void test_store_audit__altered_row(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "UPDATE audit_log SET details = '{\"n\":33}' WHERE seq = 3");
+    expect_bad(f, 3, NULL, "row altered");
+}
+
+static void test_store_audit__altered_time(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "UPDATE audit_log SET ts_us = ts_us + 1 WHERE seq = 2");
+    expect_bad(f, 2, NULL, "row altered");
+}
+
+/* Whoever edits a row cannot make its hash fit without the key: rewriting the hash column
+ * (and the next row's prev_hash) still leaves a row that does not hash to it. */
+static void test_store_audit__altered_row_and_hash(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "UPDATE audit_log SET actor = 'system', hash = '"
+                "1111111111111111111111111111111111111111111111111111111111111111' WHERE seq = 2");
+    tfx_exec(f, "UPDATE audit_log SET prev_hash = '"
+                "1111111111111111111111111111111111111111111111111111111111111111' WHERE seq = 3");
+    expect_bad(f, 2, NULL, "row altered");
+}
+
+static void test_store_audit__altered_last_row(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "UPDATE audit_log SET target = NULL WHERE seq = 5");
+    expect_bad(f, 5, NULL, "row altered");
+}
+
+static void test_store_audit__removed_row(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq = 3");
+    expect_bad(f, 4, NULL, "row 3 removed");
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq = 2");
+    expect_bad(f, 4, NULL, "rows 2-3 removed");
+}
+
+static void test_store_audit__removed_first_row(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 3);
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq = 1");
+    expect_bad(f, 2, NULL, "row 1 removed");
+}
+
+/* The head still says 5 rows: the end of the log is missing. */
+static void test_store_audit__removed_last_row(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq >= 4");
+    expect_bad(f, 4, "", "rows 4-5 removed from the end");
+    tfx_exec(f, "DELETE FROM audit_log");
+    expect_bad(f, 1, "", "rows 1-5 removed from the end");
+}
+
+/* A row added after the last one, chained to it but hashed without the key. */
+static void test_store_audit__inserted_last_row(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "INSERT INTO audit_log (tenant_id, seq, id, ts_us, actor, action, target, details,"
+                " client, prev_hash, hash) SELECT tenant_id, 6, 'ffffffffffffffffffffffff', ts_us,"
+                " actor, action, target, details, client, hash,"
+                " '2222222222222222222222222222222222222222222222222222222222222222'"
+                " FROM audit_log WHERE seq = 5");
+    expect_bad(f, 6, NULL, "row inserted");
+}
+
+/* A row slipped in between 2 and 3 (the rows after it renumbered): the chain goes around it. */
+static void test_store_audit__inserted_row(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "UPDATE audit_log SET seq = seq + 1000 WHERE seq >= 3");
+    tfx_exec(f, "UPDATE audit_log SET seq = seq - 999 WHERE seq > 1000");
+    tfx_exec(f, "INSERT INTO audit_log (tenant_id, seq, id, ts_us, actor, action, target, details,"
+                " client, prev_hash, hash) SELECT tenant_id, 3, 'ffffffffffffffffffffffff', ts_us,"
+                " actor, action, target, details, client, hash,"
+                " '3333333333333333333333333333333333333333333333333333333333333333'"
+                " FROM audit_log WHERE seq = 2");
+    expect_bad(f, 3, NULL, "row inserted");
+}
+
+/* A genuine row copied in again (only possible with the unique index gone) repeats a seq. */
+static void test_store_audit__duplicated_row(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 4);
+    if (f->kind == WP_STORE_PG) {
+        tfx_exec(f, "ALTER TABLE audit_log DROP CONSTRAINT audit_log_tenant_id_seq_key");
+    } else {
+        /* SQLite cannot drop a table constraint: rebuild the table without it */
+        tfx_exec(f, "CREATE TABLE audit_copy AS SELECT * FROM audit_log");
+        tfx_exec(f, "DROP TABLE audit_log");
+        tfx_exec(f, "ALTER TABLE audit_copy RENAME TO audit_log");
+    }
+    tfx_exec(f, "INSERT INTO audit_log SELECT tenant_id, seq, 'ffffffffffffffffffffffff', ts_us,"
+                " actor, action, target, details, client, prev_hash, hash FROM audit_log"
+                " WHERE seq = 2");
+    expect_bad(f, 2, "ffffffffffffffffffffffff", "row inserted: seq 2 comes twice");
+}
+
+static void test_store_audit__head_tampering(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 3);
+    tfx_exec(f, "UPDATE audit_heads SET hash = 'x'");
+    expect_bad(f, 3, NULL, "head record does not match row 3");
+    tfx_exec(f, "UPDATE audit_heads SET seq = 2");
+    expect_bad(f, 3, "", "head record was moved back to row 2");
+    tfx_exec(f, "DELETE FROM audit_heads");
+    expect_bad(f, 3, NULL, "head record is missing");
+}
+
+/* --- concurrency -------------------------------------------------------------------------- */
+
+struct appender {
+    struct tfx *f;
+    int from, n, err;
+};
+
+static void *append_many(void *arg)
+{
+    struct appender *a = arg;
+    wp_store *st = NULL;
+    if ((a->err = wp_store_open(&st, a->f->dir, a->f->url)) < 0)
+        return NULL;
+    for (int i = 0; i < a->n && a->err == 0; i++) {
+        char details[32];
+        snprintf(details, sizeof details, "{\"i\":%d}", a->from + i);
+        wp_audit_entry e = {.tenant_id = a->f->tenant, .actor = "system", .action = "test.append",
+                            .details = details};
+        /* each in a transaction that also does other work, as a handler's would */
+        if ((a->err = wp_store_begin(st)) < 0)
+            break;
+        a->err = wp_store_audit_append(st, key, &e, NULL);
+        if (a->err == 0)
+            a->err = wp_store_commit(st);
+        else
+            wp_store_rollback(st);
+    }
+    wp_store_free(st);
+    return NULL;
+}
+
+/* Two connections (two server nodes) appending at once make one unbroken chain. */
+static void test_store_audit__concurrent_appends(void **state)
+{
+    struct tfx *f = *state;
+    enum { THREADS = 3, EACH = 40 };
+    pthread_t th[THREADS];
+    struct appender a[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        a[i] = (struct appender){.f = f, .from = i * EACH, .n = EACH};
+        assert_int_equal(pthread_create(&th[i], NULL, append_many, &a[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        if (a[i].err)
+            fail_msg("appender %d: %d (%s)", i, a[i].err, wp_error_last());
+    }
+    wp_audit_verdict v = verify(f, NULL);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, THREADS * EACH);
+    assert_int_equal(tfx_raw1(f, "SELECT count(DISTINCT details) FROM audit_log"), THREADS * EACH);
+}
+
+/* --- the key ------------------------------------------------------------------------------- */
+
+static void test_store_audit__key_file(void **state)
+{
+    struct tfx *f = *state;
+    unsigned char k1[WP_AUDIT_KEY_LEN], k2[WP_AUDIT_KEY_LEN], zero[WP_AUDIT_KEY_LEN] = {0};
+    char path[PATH_MAX + 32];
+    struct stat sb;
+    memset(k1, 0, sizeof k1);
+    assert_int_equal(wp_audit_key_load(k1, f->dir, 0), WP_ENOTFOUND);
+    assert_memory_equal(k1, zero, sizeof zero); /* untouched */
+    OK(wp_audit_key_load(k1, f->dir, 1));
+    assert_memory_not_equal(k1, zero, sizeof zero);
+    OK(wp_audit_key_load(k2, f->dir, 0));
+    assert_memory_equal(k1, k2, sizeof k1);
+    OK(wp_audit_key_load(k2, f->dir, 1)); /* there already: read, not replaced */
+    assert_memory_equal(k1, k2, sizeof k1);
+    snprintf(path, sizeof path, "%s/keys", f->dir);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    snprintf(path, sizeof path, "%s/keys/audit.key", f->dir);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(sb.st_size, WP_AUDIT_KEY_LEN);
+
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(wp_audit_key_load(k2, f->dir, 1), WP_EIO);
+    assert_non_null(strstr(wp_error_last(), "chmod 600"));
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(truncate(path, 31), 0);
+    assert_int_equal(wp_audit_key_load(k2, f->dir, 1), WP_EIO);
+    assert_non_null(strstr(wp_error_last(), "32 bytes"));
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+static const struct CMUnitTest suite[] = {
+    T(test_store_audit__chain_intact_after_many_appends),
+    T(test_store_audit__list),
+    T(test_store_audit__entry_checks),
+    T(test_store_audit__rollback_leaves_no_row),
+    T(test_store_audit__tenants_have_own_chains),
+    T(test_store_audit__altered_row),
+    T(test_store_audit__altered_time),
+    T(test_store_audit__altered_row_and_hash),
+    T(test_store_audit__altered_last_row),
+    T(test_store_audit__removed_row),
+    T(test_store_audit__removed_first_row),
+    T(test_store_audit__removed_last_row),
+    T(test_store_audit__inserted_last_row),
+    T(test_store_audit__inserted_row),
+    T(test_store_audit__duplicated_row),
+    T(test_store_audit__head_tampering),
+    T(test_store_audit__concurrent_appends),
+    T(test_store_audit__key_file),
+};
+
+int main(void)
+{
+    return tfx_run("store_audit", suite, sizeof suite / sizeof suite[0]) ? 1 : 0;
+}

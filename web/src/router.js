@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// The console's pages; each names the right it needs (the server checks again).
+import { createRouter, createWebHistory } from 'vue-router'
+import { setUnauthorizedHandler } from './api.js'
+import { can, forget, restore, session } from './session.js'
+import Layout from './views/Layout.vue'
+import Login from './views/Login.vue'
+
+export const pages = [
+  { path: 'dashboard', name: 'dashboard', icon: 'DataLine', right: 'read', component: () => import('./views/Dashboard.vue') },
+  { path: 'archive', name: 'archive', icon: 'ChatLineSquare', right: 'read', component: () => import('./views/Archive.vue') },
+  { path: 'alerts', name: 'alerts', icon: 'Bell', right: 'read', component: () => import('./views/Alerts.vue') },
+  { path: 'customers', name: 'customers', icon: 'User', right: 'read', component: () => import('./views/Customers.vue') },
+  { path: 'employees', name: 'employees', icon: 'OfficeBuilding', right: 'read', component: () => import('./views/Employees.vue') },
+  { path: 'devices', name: 'devices', icon: 'Iphone', right: 'read', component: () => import('./views/Devices.vue') },
+  { path: 'lexicon', name: 'lexicon', icon: 'Document', right: 'read', component: () => import('./views/Lexicon.vue') },
+  { path: 'audit', name: 'audit', icon: 'Finished', right: 'audit', component: () => import('./views/Audit.vue') },
+  { path: 'settings', name: 'settings', icon: 'Setting', right: 'session', component: () => import('./views/Settings.vue') },
+]
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/login', name: 'login', component: Login, meta: { public: true } },
+    {
+      path: '/',
+      component: Layout,
+      redirect: '/dashboard',
+      children: [
+        ...pages.map((p) => ({ path: p.path, name: p.name, component: p.component, meta: { right: p.right } })),
+        { path: 'customers/:id', name: 'customer', component: () => import('./views/CustomerDetail.vue'), meta: { right: 'read', menu: 'customers' } },
+      ],
+    },
+    { path: '/:rest(.*)*', name: 'notfound', component: () => import('./views/NotFound.vue'), meta: { public: true } },
+  ],
+})
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true
+  if (!(await restore())) return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+  if (to.meta.right && !can(to.meta.right)) return { name: 'dashboard' }
+  return true
+})
+
+setUnauthorizedHandler(() => {
+  if (!session.employee) return
+  forget()
+  const here = router.currentRoute.value
+  if (!here.meta.public) router.push({ name: 'login', query: { next: here.fullPath, expired: '1' } })
+})
