@@ -2,6 +2,7 @@
 /* The offline pre-send check: the policy's lexicon compiled by the server's engine (src/scan),
  * and the verdict written exactly as POST /api/v1/device/check writes it. */
 #include "agent/agent_int.h"
+#include "scan/verdict.h"
 #include "util/error.h"
 
 #include <jansson.h>
@@ -26,48 +27,23 @@ int wp_agent__policy_install(wp_agent *a, const char *lexicon, size_t len)
     return 0;
 }
 
-/* This mirrors wp_ingest_check (src/ingest/ingest.c) statement for statement: the same engine
- * calls, the same json_pack formats and the same JSON_COMPACT dump as wp_http_reply_json. The
- * agent may not link src/ingest (it pulls in the store); docs/internals/agent.md asks for the
- * two to move into one shared function, and tests/unit/agent compares both byte for byte. */
+/* The same builder as the server's check (src/scan/verdict.c), dumped as wp_http_reply_json
+ * dumps it: tests/unit/agent compares both byte for byte. json NULL: the action alone (r). */
 int wp_agent__verdict(char **json, const wp_scanner *s, wp_scan_result *r, wp_buf *masked,
                       const char *text, size_t len)
 {
-    json_t *out = NULL, *matches = NULL;
+    json_t *out = NULL;
     int err;
 
-    wp_buf_reset(masked);
-    if ((err = wp_scan_run(s, text, len, r)) < 0)
-        return err;
-    if (!json)
-        return 0;
-    if ((err = wp_scan_mask(masked, text, len, r)) < 0)
-        return err;
-    if (!(matches = json_array()))
-        return wp_error_set(WP_ENOMEM, "out of memory");
-    for (size_t i = 0; i < r->n; i++) {
-        const wp_scan_match *m = &r->matches[i];
-        json_t *o =
-            json_pack("{s:s,s:s,s:s,s:I,s:I,s:s%}", "pattern", m->pattern, "category", m->category,
-                      "action", wp_scan_action_name(m->action), "start", (json_int_t)m->start,
-                      "end", (json_int_t)m->end, "text", text + m->start, m->end - m->start);
-        if (!o || json_array_append_new(matches, o) < 0) {
-            err = wp_error_set(WP_ENOMEM, "out of memory");
-            goto out;
-        }
+    if (!json) {
+        wp_buf_reset(masked);
+        return wp_scan_run(s, text, len, r);
     }
-    out = json_pack("{s:s,s:O,s:s%}", "action",
-                    r->action == WP_SCAN_NONE ? "allow" : wp_scan_action_name(r->action),
-                    "matches", matches, "masked", masked->buf, masked->len);
-    if (!out) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-        goto out;
-    }
+    if ((err = wp_scan_verdict(&out, s, r, masked, text, len)) < 0)
+        return err;
     if (!(*json = json_dumps(out, JSON_COMPACT)))
         err = wp_error_set(WP_ENOMEM, "out of memory");
-out:
     json_decref(out);
-    json_decref(matches);
     return err;
 }
 

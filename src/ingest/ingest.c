@@ -2,6 +2,7 @@
 /* The ingest object: its store connections, enrollment and device authentication, and the
  * device calls (events, check, policy) and the console's lexicon and settings. */
 #include "ingest/ingest_int.h"
+#include "scan/verdict.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -409,7 +410,7 @@ int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id, const
     wp_policy_row row;
     wp_scan_result r;
     wp_buf masked;
-    json_t *out = NULL, *matches = NULL;
+    json_t *out = NULL;
     int err;
 
     wp_scan_result_init(&r);
@@ -435,35 +436,11 @@ int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id, const
         goto out;
     }
     if ((err = current(ing, &scanner, &row, tenant_id)) < 0 ||
-        (err = wp_scan_run(scanner, text, len, &r)) < 0 ||
-        (err = wp_scan_mask(&masked, text, len, &r)) < 0)
+        (err = wp_scan_verdict(&out, scanner, &r, &masked, text, len)) < 0)
         goto out;
-    if (!(matches = json_array())) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < r.n; i++) {
-        const wp_scan_match *m = &r.matches[i];
-        json_t *o =
-            json_pack("{s:s,s:s,s:s,s:I,s:I,s:s%}", "pattern", m->pattern, "category", m->category,
-                      "action", wp_scan_action_name(m->action), "start", (json_int_t)m->start,
-                      "end", (json_int_t)m->end, "text", text + m->start, m->end - m->start);
-        if (!o || json_array_append_new(matches, o) < 0) {
-            err = wp_error_set(WP_ENOMEM, "out of memory");
-            goto out;
-        }
-    }
-    out = json_pack("{s:s,s:O,s:s%}", "action",
-                    r.action == WP_SCAN_NONE ? "allow" : wp_scan_action_name(r.action), "matches",
-                    matches, "masked", masked.buf, masked.len);
-    if (!out) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-        goto out;
-    }
     *reply = out;
     err = 0;
 out:
-    json_decref(matches);
     wp_scanner_unref(scanner);
     wp_scan_result_release(&r);
     wp_buf_release(&masked);
