@@ -13,7 +13,7 @@ build:
 web:
 	@scripts/install-deps
 	@command -v npm >/dev/null || { echo "make web: Node.js 20.19+ and npm are needed" >&2; exit 1; }
-	@cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run --silent build
+	@cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build
 
 demo: build web
 	./build/src/cli/workphone demo --data demo-data

@@ -193,6 +193,7 @@ int api_customers_get(wp_http_ctx *ctx);
 /* lexicon.c: GET/PUT /api/v1/lexicon (text), GET/PUT /api/v1/settings */
 int api_lexicon_get(wp_http_ctx *ctx);
 int api_lexicon_put(wp_http_ctx *ctx);
+int api_lexicon_check(wp_http_ctx *ctx); /* POST /api/v1/lexicon/check: the console's test box */
 int api_settings_get(wp_http_ctx *ctx);
 int api_settings_put(wp_http_ctx *ctx);
 
@@ -259,5 +260,52 @@ int api_customers_timeline(wp_http_ctx *ctx);
 /* customers.c: PATCH /api/v1/customers/{id}, POST /api/v1/customers/{id}/follow-ups */
 int api_customers_update(wp_http_ctx *ctx);
 int api_customers_follow_up(wp_http_ctx *ctx);
+
+/* --- the dashboard (issue 9) ------------------------------------------------------------------ */
+
+/* analytics.c: GET /api/v1/analytics/{activity,response-times,alerts,funnel,conversion}, each
+ * scoped by api_scope_for(), over local days (?from=&to=&tz=, ?by=employee|unit|none). */
+int api_analytics_activity(wp_http_ctx *ctx);
+int api_analytics_response_times(wp_http_ctx *ctx);
+int api_analytics_alerts(wp_http_ctx *ctx);
+int api_analytics_funnel(wp_http_ctx *ctx);
+int api_analytics_conversion(wp_http_ctx *ctx);
+
+/* --- customer rules (issue 7): tags, follow-up SOP, grading, scripts ------------------------ */
+
+/* tags.c: GET/POST /api/v1/tags and /api/v1/tag-groups, PATCH/DELETE .../{id} (the pattern
+ * tells tags from groups), PUT /api/v1/customers/{id}/tags */
+int api_tags_list(wp_http_ctx *ctx);
+int api_tags_create(wp_http_ctx *ctx);
+int api_tags_update(wp_http_ctx *ctx);
+int api_tags_delete(wp_http_ctx *ctx);
+int api_customers_tags_put(wp_http_ctx *ctx);
+/* A tag (group 0) or tag group as JSON; tags as [{"id","name","color"}]. New references. */
+json_t *api_tag_json(const wp_tag *t, int group);
+json_t *api_tags_json(const wp_tag *v, size_t n);
+/* A customer's tags as api_tags_json(); NULL on a store error or out of memory. */
+json_t *api_customer_tags_json(wp_store *st, const char *tenant_id, const char *customer_id);
+/* 0 for an admin or a manager (employee or API key), else replies 403 itself. */
+int api_crm_require_manager(wp_http_ctx *ctx);
+
+/* rules.c: /api/v1/sop-rules (admin), GET /api/v1/reminders, POST /api/v1/reminders/{id}/done */
+int api_sop_rules_list(wp_http_ctx *ctx);
+int api_sop_rules_create(wp_http_ctx *ctx);
+int api_sop_rules_update(wp_http_ctx *ctx);
+int api_sop_rules_delete(wp_http_ctx *ctx);
+int api_reminders_list(wp_http_ctx *ctx);
+int api_reminders_done(wp_http_ctx *ctx);
+/* rules.c: /api/v1/grade-rules (admin writes; every role reads) */
+int api_grade_rules_list(wp_http_ctx *ctx);
+int api_grade_rules_create(wp_http_ctx *ctx);
+int api_grade_rules_update(wp_http_ctx *ctx);
+int api_grade_rules_delete(wp_http_ctx *ctx);
+/* scripts.c: /api/v1/scripts (admins and managers write; every role lists and searches) */
+int api_scripts_list(wp_http_ctx *ctx);
+int api_scripts_create(wp_http_ctx *ctx);
+int api_scripts_update(wp_http_ctx *ctx);
+int api_scripts_delete(wp_http_ctx *ctx);
+/* merge.c: POST /api/v1/customers/{id}/merge {"from": id} */
+int api_customers_merge(wp_http_ctx *ctx);
 
 #endif

@@ -7,19 +7,22 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *customer_json(const wp_customer *c, const api_scope *scope)
+/* tags: the customer's tags (src/api/tags.c), read through st, which must still be held */
+static json_t *customer_json(wp_store *st, const wp_customer *c, const api_scope *scope)
 {
     char masked[WP_ARCHIVE_PHONE_MAX + 8];
     const char *phone = c->phone;
+    json_t *tags;
     if (!scope->see_phone && *phone) {
         api_mask_phone(masked, sizeof masked, phone);
         phone = masked;
     }
-    /* tags are not kept yet: always [] so that integrations can rely on the field */
-    return json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:[],s:o,s:o}", "id", c->id, "name",
+    if (!(tags = api_customer_tags_json(st, c->tenant_id, c->id)))
+        return NULL;
+    return json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name",
                      api_jstr(c->name, 0), "phone", api_jstr(phone, 1), "owner_employee_id",
                      c->owner_employee_id, "grade", api_jstr(c->grade, 1), "stage",
-                     api_jstr(c->stage, 1), "tags", "created_at", api_jtime(c->created_us),
+                     api_jstr(c->stage, 1), "tags", tags, "created_at", api_jtime(c->created_us),
                      "last_contact_at", api_jtime(c->last_contact_us));
 }
 
@@ -64,14 +67,12 @@ int api_customers_list(wp_http_ctx *ctx)
     if ((err = wp_store_customers_list(st, &page, &f)) < 0)
         goto out;
 reply:
-    api_store_release(ctx, st);
-    st = NULL;
     if (!(items = json_array())) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < page.n; i++)
-        if (json_array_append_new(items, customer_json(&page.items[i], &scope)) < 0) {
+        if (json_array_append_new(items, customer_json(st, &page.items[i], &scope)) < 0) {
             err = wp_error_set(WP_ENOMEM, "out of memory");
             goto out;
         }
@@ -103,9 +104,10 @@ int api_customers_get(wp_http_ctx *ctx)
         (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0 ||
         (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0)
         goto out;
+    o = customer_json(st, &cu, &scope);
     api_store_release(ctx, st);
     st = NULL;
-    if (!(o = customer_json(&cu, &scope)) || !(arr = json_array())) {
+    if (!o || !(arr = json_array())) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The tenant's lexicon (CONTRACT §2) as plain text, and its settings (the money threshold). */
 #include "api/api.h"
+#include "scan/verdict.h"
 #include "util/error.h"
 #include "util/id.h"
 
@@ -187,4 +188,53 @@ int api_settings_put(wp_http_ctx *ctx)
     if ((err = audited(ctx, "settings.put", &ch, json_object())) < 0)
         return err;
     return reply_settings(ctx, c->tenant_id);
+}
+
+/* POST /api/v1/lexicon/check {"text", "lexicon"?}: the verdict a device would get for text,
+ * with the tenant's lexicon in force or with a draft one (the console's test box, before a
+ * PUT). The same JSON as POST /api/v1/device/check. Nothing is stored. */
+int api_lexicon_check(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    json_t *body, *reply = NULL;
+    int err;
+
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    json_t *lex = json_object_get(body, "lexicon");
+    if (!lex || json_is_null(lex)) {
+        if ((err = wp_ingest_check(ingest_of(ctx), &reply, c->tenant_id, body)) < 0)
+            return err;
+        return wp_http_reply_json(ctx, 200, reply);
+    }
+    json_t *t = json_object_get(body, "text");
+    if (!json_is_string(lex) || !json_is_string(t))
+        return wp_error_set(WP_EINVAL, "'text' and 'lexicon' must be strings");
+    size_t lex_len = json_string_length(lex), len = json_string_length(t);
+    if (lex_len > WP_INGEST_LEXICON_MAX)
+        return wp_error_set(WP_ELIMIT, "lexicon is larger than %u bytes", WP_INGEST_LEXICON_MAX);
+    if (len > WP_ARCHIVE_TEXT_MAX)
+        return wp_error_set(WP_EINVAL, "'text' is longer than %d bytes", WP_ARCHIVE_TEXT_MAX);
+    wp_scanner *s = NULL;
+    wp_scan_result r;
+    wp_buf masked;
+    wp_scan_options opts = WP_SCAN_OPTIONS_INIT;
+    opts.source_name = "lexicon";
+    if ((err = wp_scan_compile(&s, json_string_value(lex), lex_len, &opts)) < 0) {
+        if (err != WP_EINVAL)
+            return err;
+        const char *msg = wp_error_last();
+        long line = error_line(msg);
+        return wp_http_reply_fail(ctx, 400, "invalid_lexicon",
+                                  line ? json_pack("{s:i}", "line", (int)line) : NULL, "%s", msg);
+    }
+    wp_scan_result_init(&r);
+    wp_buf_init(&masked, 4 * WP_ARCHIVE_TEXT_MAX);
+    err = wp_scan_verdict(&reply, s, &r, &masked, json_string_value(t), len);
+    wp_buf_release(&masked);
+    wp_scan_result_release(&r);
+    wp_scanner_unref(s);
+    if (err < 0)
+        return err;
+    return wp_http_reply_json(ctx, 200, reply);
 }

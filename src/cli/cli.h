@@ -21,6 +21,7 @@ int cmd_init(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* Print "workphone <cmd>: <message>" on stderr and return WP_EXIT_USAGE. */

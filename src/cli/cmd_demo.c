@@ -34,18 +34,30 @@ static const char help[] =
     "once), fills it with a simulated company -- 2 regions, 4 stores, 27 employees, 24 enrolled\n"
     "phones, about 300 customers and three weeks of their chats, calls, contact changes and\n"
     "locations, a few percent of the messages breaking the default lexicon's rules -- and then\n"
-    "serves it as 'workphone serve' does. When DIR is a workphone data dir already, it only\n"
-    "serves it. The events go through the same path as a phone's, so customers and alerts are\n"
-    "made as they would be for real.\n"
+    "serves it as 'workphone serve' does. Every employee logs in with one more random password,\n"
+    "printed once with a manager, a salesperson and an auditor to try. When DIR is a workphone\n"
+    "data dir already, it only serves it. The events go through the same path as a phone's\n"
+    "(src/ingest, in process), so customers and alerts are made as they would be for real;\n"
+    "'workphone simulate' sends a company to a running server over HTTP instead.\n"
     "\n"
     "  --data DIR          the data directory (default demo-data)\n"
     "  --listen HOST:PORT  where to listen (default 127.0.0.1:8080; port 0 picks a free port)\n"
     "  --seed N            the simulation's seed (default 1): one seed, one company\n";
 
+/* The staff accounts the demo shows, one per role: sign in as them to see what each role sees. */
+struct demo_login {
+    const char *role, *title;
+    char username[40], name[16], unit[64];
+};
+#define DEMO_LOGINS 4
+
 struct demo {
     const char *data;
     uint64_t seed;
     char password[PASSWORD_LEN + 1]; /* "" unless made by this run */
+    char staff_password[PASSWORD_LEN + 1]; /* every simulated employee's; "" as above */
+    struct demo_login logins[DEMO_LOGINS];
+    size_t n_logins;
     int64_t started_us;
     wp_sim_stats stats;
     size_t customers;
@@ -179,7 +191,7 @@ static int progress(void *ctx, const wp_sim_stats *st, unsigned day, unsigned da
     struct demo *d = ctx;
     if (stop_asked())
         return wp_error_set(WP_EIO, "interrupted");
-    if (day % 7 == 0 || day == days)
+    if (day > 0 && (day % 7 == 0 || day == days))
         printf("  week %u of %u: %zu events sent, %zu alerts raised (%.1f s)\n", (day + 6) / 7,
                (days + 6) / 7, st->events, st->alerts, seconds_since(d->started_us));
     return 0;
@@ -206,9 +218,44 @@ static int count_customers(wp_ingest *ing, const char *tenant_id, size_t *out)
     return err;
 }
 
+/* Remember an auditor, a region manager, a store manager and one of that store's sales. */
+static void pick_logins(struct demo *d, const wp_sim_company *c)
+{
+    static const char *const want[DEMO_LOGINS][2] = {
+        {"manager", "区域经理"}, {"manager", "店长"}, {"sales", NULL}, {"auditor", NULL}};
+    int store = -1;
+    d->n_logins = 0;
+    for (size_t w = 0; w < DEMO_LOGINS; w++)
+        for (size_t i = 0; i < c->n_people; i++) {
+            const wp_sim_person *p = &c->people[i];
+            if (strcmp(p->role, want[w][0]) || (want[w][1] && strcmp(p->title, want[w][1])) ||
+                (w == 2 && p->unit != store))
+                continue;
+            if (w == 1)
+                store = p->unit;
+            struct demo_login *l = &d->logins[d->n_logins++];
+            l->role = p->role;
+            l->title = p->title;
+            snprintf(l->username, sizeof l->username, "%s", p->username);
+            snprintf(l->name, sizeof l->name, "%s", p->name);
+            snprintf(l->unit, sizeof l->unit, "%s", c->units[p->unit].name);
+            break;
+        }
+}
+
+static void print_logins(const struct demo *d)
+{
+    printf("  staff accounts, all with the password %s, for instance:\n", d->staff_password);
+    for (size_t i = 0; i < d->n_logins; i++) {
+        const struct demo_login *l = &d->logins[i];
+        printf("    %-8s %-20s %s, %s %s\n", l->role, l->username, l->name, l->unit, l->title);
+    }
+}
+
 /* Init dir, then run the simulation into it through ingest. */
 static int fill(struct demo *d, const char *dir)
 {
+    char staff_hash[WP_PASSWORD_HASH_MAX];
     cli_init_ids ids;
     wp_ingest *ing = NULL;
     wp_sim_company *c = NULL;
@@ -230,11 +277,18 @@ static int fill(struct demo *d, const char *dir)
     printf("  %s: %u regions, %zu stores, %zu employees, three weeks of their phones...\n",
            c->name, cfg.regions, stores, c->n_people);
 
-    wp_sim_local local = {.ing = ing};
+    /* one hash for everyone: argon2id per employee would cost a second for nothing */
+    if ((err = wp_password_hash(staff_hash, d->staff_password)) < 0)
+        goto out;
+    pick_logins(d, c);
+    wp_sim_local local = {.ing = ing, .password_hash = staff_hash};
     memcpy(local.tenant_id, ids.tenant_id, sizeof local.tenant_id);
     wp_sim_sink sink;
     wp_sim_local_sink(&sink, &local);
-    if ((err = wp_sim_run(&d->stats, c, ids.hq_id, &sink, progress, d)) < 0 ||
+    wp_sim_run_options ro = WP_SIM_RUN_OPTIONS_INIT;
+    ro.progress = progress;
+    ro.progress_ctx = d;
+    if ((err = wp_sim_run(&d->stats, c, ids.hq_id, &sink, &ro)) < 0 ||
         (err = count_customers(ing, ids.tenant_id, &d->customers)) < 0)
         goto out;
     const wp_sim_stats *s = &d->stats;
@@ -266,6 +320,7 @@ static int create(struct demo *d)
         return cli_usage_error("demo", "cannot create a directory beside '%s': %s", d->data,
                                strerror(errno));
     make_password(d->password);
+    make_password(d->staff_password);
     d->started_us = mono_us();
     printf("workphone demo: making a demo company in %s (seed %llu)\n", d->data,
            (unsigned long long)d->seed);
@@ -276,11 +331,13 @@ static int create(struct demo *d)
     if (err < 0) {
         remove_tree(tmp);
         explicit_bzero(d->password, sizeof d->password);
+        explicit_bzero(d->staff_password, sizeof d->staff_password);
         return cli_fail("demo", "%s; nothing was kept", wp_error_last());
     }
     fsync_parent(d->data);
     printf("  admin account: %s / %s   (shown only this once: note it now)\n", DEMO_ADMIN,
            d->password);
+    print_logins(d);
     return WP_EXIT_OK;
 }
 
@@ -290,11 +347,16 @@ static void on_listen(void *ctx, const char *url)
 {
     struct demo *d = ctx;
     printf("\nworkphone demo is running: %s\n", url);
-    if (d->password[0])
+    if (d->password[0]) {
         printf("  log in as   %s / %s\n", DEMO_ADMIN, d->password);
-    else
-        printf("  log in as   %s, with the password printed when %s was made\n", DEMO_ADMIN,
-               d->data);
+        for (size_t i = 0; i < d->n_logins; i++)
+            printf("           or %s / %s (%s)\n", d->logins[i].username, d->staff_password,
+                   d->logins[i].role);
+    } else {
+        printf("  log in as   %s, or as an employee, with the passwords printed when %s was "
+               "made\n",
+               DEMO_ADMIN, d->data);
+    }
     printf("  try         curl -s %sapi/v1/health\n"
            "              curl -s -X POST %sapi/v1/auth/login -d '{\"username\": \"%s\", "
            "\"password\": \"...\"}'\n"
@@ -304,6 +366,7 @@ static void on_listen(void *ctx, const char *url)
            url, url, DEMO_ADMIN, url, d->data);
     fflush(stdout);
     explicit_bzero(d->password, sizeof d->password);
+    explicit_bzero(d->staff_password, sizeof d->staff_password);
 }
 
 int cmd_demo(int argc, char **argv)

@@ -20,7 +20,9 @@ static const char help[] =
     "Runs the background jobs once, at the current time (WORKPHONE_FAKE_NOW fixes it):\n"
     "customers of deactivated employees go to the public pool (reason owner_left), and\n"
     "customers nobody contacted or followed up for the tenant's reclaim_inactive_days\n"
-    "(reason inactive). Each move is in the customer's timeline and the audit log. Safe to\n"
+    "(reason inactive). Each move is in the customer's timeline and the audit log. Then the\n"
+    "dashboard's rollups take in what was stored since the last run, and the customer\n"
+    "rules run: follow-up reminders and overdue alerts, grading rules, script usage. Safe to\n"
     "run beside the server and to run again: a move is never made twice.\n"
     "\n"
     "  --data DIR  the data directory made by 'workphone init' (it holds the audit key)\n"
@@ -49,13 +51,18 @@ static int read_backend(const char *dir, char *backend, size_t cap)
 }
 
 static int jobs_run_once(wp_store *st, const unsigned char *audit_key, int64_t now_us,
-                         int64_t *owner_left, int64_t *inactive)
+                         int64_t *owner_left, int64_t *inactive, wp_analytics_rollup_result *a,
+                         wp_rules_result *rules)
 {
     wp_reclaim_result r = {0, 0};
     int err = wp_store_pool_reclaim(st, &r, audit_key, now_us);
     *owner_left = r.owner_left;
     *inactive = r.inactive;
-    return err;
+    /* the dashboard's rollups (ops_analytics.c), also after a failed reclaim */
+    int err2 = wp_store_analytics_rollup(st, a, now_us, 0);
+    /* the customer rules (ops_rules.c): SOP reminders and overdue alerts, grading, scripts */
+    int err3 = wp_store_crm_rules_run(st, memset(rules, 0, sizeof *rules), audit_key, now_us);
+    return err < 0 ? err : err2 < 0 ? err2 : err3;
 }
 
 /* --- inside serve: a thread that runs the jobs every interval ----------------------------- */
@@ -91,11 +98,14 @@ static void *jobs_main(void *arg)
             break;
         pthread_mutex_unlock(&j->lock);
         int64_t left = 0, inactive = 0;
-        char line[300];
-        int err = jobs_run_once(j->st, j->key, wp_time_now_us(), &left, &inactive);
-        snprintf(line, sizeof line, "owner_left=%lld inactive=%lld%s%.200s%s", (long long)left,
-                 (long long)inactive, err < 0 ? " error=\"" : "", err < 0 ? wp_error_last() : "",
-                 err < 0 ? "\"" : "");
+        wp_analytics_rollup_result a;
+        wp_rules_result rr;
+        char line[400];
+        int err = jobs_run_once(j->st, j->key, wp_time_now_us(), &left, &inactive, &a, &rr);
+        snprintf(line, sizeof line,
+                 "owner_left=%lld inactive=%lld analytics_messages=%lld%s%.200s%s",
+                 (long long)left, (long long)inactive, (long long)a.messages,
+                 err < 0 ? " error=\"" : "", err < 0 ? wp_error_last() : "", err < 0 ? "\"" : "");
         jobs_log(err < 0 ? "error" : "info", line);
         pthread_mutex_lock(&j->lock);
     }
@@ -166,6 +176,8 @@ static int run_jobs(const char *data, const char *db)
     unsigned char key[WP_AUDIT_KEY_LEN];
     wp_store *st = NULL;
     int64_t left = 0, inactive = 0;
+    wp_analytics_rollup_result a;
+    wp_rules_result rr;
     int code = WP_EXIT_FAIL;
 
     if (wp_audit_key_load(key, data, 0) < 0) {
@@ -176,12 +188,18 @@ static int run_jobs(const char *data, const char *db)
         cli_fail("jobs", "cannot open the store: %s", wp_error_last());
         goto out;
     }
-    if (jobs_run_once(st, key, wp_time_now_us(), &left, &inactive) < 0) {
-        cli_fail("jobs", "reclaim: %s (moves made before it stay)", wp_error_last());
+    if (jobs_run_once(st, key, wp_time_now_us(), &left, &inactive, &a, &rr) < 0) {
+        cli_fail("jobs", "%s (moves and rollups made before it stay)", wp_error_last());
         printf("reclaim: owner_left=%lld inactive=%lld\n", (long long)left, (long long)inactive);
         goto out;
     }
     printf("reclaim: owner_left=%lld inactive=%lld\n", (long long)left, (long long)inactive);
+    /* on stderr: stdout stays the reclaim's one line that scripts read */
+    fprintf(stderr, "analytics: messages=%lld calls=%lld alerts=%lld\n", (long long)a.messages,
+            (long long)a.calls, (long long)a.alerts);
+    fprintf(stderr, "rules: reminders=%lld closed=%lld overdue=%lld graded=%lld script_uses=%lld\n",
+            (long long)rr.reminders, (long long)rr.closed, (long long)rr.overdue,
+            (long long)rr.graded, (long long)rr.script_uses);
     code = WP_EXIT_OK;
 out:
     wp_store_free(st);

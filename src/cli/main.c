@@ -21,6 +21,7 @@ static const struct cmd {
     {"audit", cmd_audit, "verify the audit log's hash chain"},
     {"jobs", cmd_jobs, "run the background jobs once (pool reclaim rules)"},
     {"scan", cmd_scan, "scan lines of text against a lexicon, one JSON verdict per line"},
+    {"simulate", cmd_simulate, "send a simulated company to a server through agents (load test)"},
     {"version", cmd_version, "print the version"},
 };
 

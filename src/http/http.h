@@ -37,6 +37,7 @@ const char *wp_http_right_name(enum wp_http_right r);
 
 enum wp_http_route_flags {
     WP_ROUTE_RAW_BODY = 1 << 0,    /* hand the body over as bytes; do not parse it as JSON */
+    WP_ROUTE_CHANGES_NOTHING = 1 << 2, /* a POST that only computes (a check): no audit row */
     WP_ROUTE_STREAM_BODY = 1 << 1, /* the handler runs before the body is read and takes it in
                                     * pieces through wp_http_body_sink_set(); the server's
                                     * body limit does not apply: the sink sets its own */

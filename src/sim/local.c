@@ -36,7 +36,7 @@ static int employee(void *ctx, char out_id[WP_SIM_ID_MAX], const char *org_unit_
         (err = wp_ingest_store_acquire(l->ing, &st)) < 0)
         return err;
     if ((err = wp_store_employee_create(st, &e, l->tenant_id, org_unit_id, p->name, p->username,
-                                        role, NULL)) == 0)
+                                        role, l->password_hash)) == 0)
         snprintf(out_id, WP_SIM_ID_MAX, "%s", e.id);
     wp_ingest_store_release(l->ing, st);
     return err;

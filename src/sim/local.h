@@ -10,6 +10,8 @@
 typedef struct wp_sim_local {
     wp_ingest *ing;                     /* borrowed */
     char tenant_id[WP_ID_LEN + 1];
+    /* every employee's password hash (wp_password_hash), borrowed; NULL: no one logs in */
+    const char *password_hash;
 } wp_sim_local;
 
 /* A sink writing into l->tenant_id through l->ing: org units and employees with the store's

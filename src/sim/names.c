@@ -300,24 +300,51 @@ static int check(const char *what, unsigned v, unsigned lo, unsigned hi)
     return 0;
 }
 
+int wp_sim_config_shape(wp_sim_config *cfg, unsigned employees)
+{
+    int err;
+    if ((err = check("employees", employees, WP_SIM_EMPLOYEES_MIN, WP_SIM_EMPLOYEES_MAX)) < 0)
+        return err;
+    /* about a dozen people a store at first, then bigger stores once all 16 exist */
+    cfg->regions = employees < 60 ? 2 : employees < 160 ? 3 : 4;
+    unsigned s = employees / (cfg->regions * 10);
+    cfg->stores_per_region = s < 2 ? 2 : s > WP_SIM_STORES_MAX ? WP_SIM_STORES_MAX : s;
+    cfg->employees = employees;
+    return 0;
+}
+
 int wp_sim_company_new(wp_sim_company **out, const wp_sim_config *cfg)
 {
     wp_sim_company *c = NULL;
     int err;
-    if ((err = check("weeks", cfg->weeks, 1, WP_SIM_WEEKS_MAX)) < 0 ||
-        (err = check("regions", cfg->regions, 1, WP_SIM_REGIONS_MAX)) < 0 ||
+    if ((err = check("regions", cfg->regions, 1, WP_SIM_REGIONS_MAX)) < 0 ||
         (err = check("stores per region", cfg->stores_per_region, 1, WP_SIM_STORES_MAX)) < 0 ||
-        (err = check("staff per store", cfg->staff_per_store, 1, WP_SIM_STAFF_MAX)) < 0 ||
         (err = check("customers per sales", cfg->customers_per_sales, 1,
                      WP_SIM_CUSTOMERS_MAX)) < 0 ||
         (err = check("violation permille", cfg->violation_permille, 0, 300)) < 0)
         return err;
+    if (cfg->days == 0 && (err = check("weeks", cfg->weeks, 1, WP_SIM_WEEKS_MAX)) < 0)
+        return err;
+    if (cfg->days != 0 && (err = check("days", cfg->days, 1, WP_SIM_WEEKS_MAX * 7)) < 0)
+        return err;
+    size_t n_stores = (size_t)cfg->regions * cfg->stores_per_region;
+    size_t n_staff; /* store staff, managers included */
+    if (cfg->employees == 0) {
+        if ((err = check("staff per store", cfg->staff_per_store, 1, WP_SIM_STAFF_MAX)) < 0)
+            return err;
+        n_staff = n_stores * cfg->staff_per_store;
+    } else {
+        unsigned lo = (unsigned)(1 + cfg->regions + n_stores);
+        unsigned hi = (unsigned)(1 + cfg->regions + n_stores * WP_SIM_STAFF_MAX);
+        if ((err = check("employees", cfg->employees, lo, hi)) < 0)
+            return err;
+        n_staff = cfg->employees - 1 - cfg->regions;
+    }
     if (cfg->end_us <= 0)
         return wp_error_set(WP_EINVAL, "simulation end time is not set");
-    size_t n_stores = (size_t)cfg->regions * cfg->stores_per_region;
     size_t n_units = 1 + cfg->regions + n_stores;
-    size_t n_people = 1 + cfg->regions + n_stores * cfg->staff_per_store;
-    size_t n_cust = n_stores * cfg->staff_per_store * (cfg->customers_per_sales * 13 / 10 + 1);
+    size_t n_people = 1 + cfg->regions + n_staff;
+    size_t n_cust = n_staff * (cfg->customers_per_sales * 13 / 10 + 1);
     if (!(c = calloc(1, sizeof *c)) || !(c->units = calloc(n_units, sizeof *c->units)) ||
         !(c->people = calloc(n_people, sizeof *c->people)) ||
         !(c->customers = calloc(n_cust, sizeof *c->customers))) {
@@ -326,7 +353,7 @@ int wp_sim_company_new(wp_sim_company **out, const wp_sim_config *cfg)
     }
     c->cfg = *cfg;
     snprintf(c->name, sizeof c->name, "鼎盛集团");
-    c->days = cfg->weeks * 7;
+    c->days = cfg->days ? cfg->days : cfg->weeks * 7;
     /* local midnight of the day end_us falls in, then back to the first day */
     int64_t tz = (int64_t)WP_SIM_TZ_MIN * WP_SIM__MIN_US;
     int64_t last_midnight = (cfg->end_us + tz) / WP_SIM__DAY_US * WP_SIM__DAY_US - tz;
@@ -357,7 +384,10 @@ int wp_sim_company_new(wp_sim_company **out, const wp_sim_config *cfg)
             store->trade = (enum wp_sim_trade)((g * cfg->stores_per_region + s) % 3);
             store->lat = site->lat;
             store->lon = site->lon;
-            for (size_t i = 0; i < cfg->staff_per_store; i++) {
+            size_t store_no = g * cfg->stores_per_region + s, staff = cfg->staff_per_store;
+            if (cfg->employees) /* the first stores take one more when it does not divide */
+                staff = n_staff / n_stores + (store_no < n_staff % n_stores);
+            for (size_t i = 0; i < staff; i++) {
                 size_t p = (size_t)add_person(c, &r, si, i == 0 ? "manager" : "sales",
                                               i == 0 ? "店长" : trade_title[store->trade], 1);
                 unsigned mean = cfg->customers_per_sales;

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Driving a sink: create the org tree and the staff, enroll the phones, then feed every phone's
- * stream day by day, as the phones would have reported while the weeks went by. */
+ * stream day by day, as the phones would have reported while the weeks went by; with threads,
+ * several phones at once, as a real fleet reports. */
 #include "sim/sim_int.h"
 #include "util/error.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_MAX 500 /* events a phone sends at once (the protocol allows 1,000) */
+#define BATCH_MAX 500 /* events a phone hands its sink at once (the protocol allows 1,000) */
+#define THREADS_MAX 256
 
 static void count_reply(wp_sim_stats *st, const json_t *reply)
 {
@@ -52,74 +55,195 @@ static void count_sent(wp_sim_stats *st, const wp_sim_event *e)
     }
 }
 
-int wp_sim_run(wp_sim_stats *st, const wp_sim_company *c, const char *top_id,
-               const wp_sim_sink *sink, wp_sim_progress_fn progress, void *progress_ctx)
+static void add_stats(wp_sim_stats *to, const wp_sim_stats *from)
 {
-    char(*unit_ids)[WP_SIM_ID_MAX] = calloc(c->n_units, sizeof *unit_ids);
-    char(*emp_ids)[WP_SIM_ID_MAX] = calloc(c->n_people, sizeof *emp_ids);
-    wp_sim_stream **streams = calloc(c->n_people, sizeof *streams);
-    void **devs = calloc(c->n_people, sizeof *devs);
-    size_t *next = calloc(c->n_people, sizeof *next);
-    int err = 0;
+    to->events += from->events;
+    to->messages += from->messages;
+    to->calls += from->calls;
+    to->contacts += from->contacts;
+    to->locations += from->locations;
+    to->violations += from->violations;
+    to->alerts += from->alerts;
+    to->alerts_sensitive += from->alerts_sensitive;
+    to->alerts_deleted += from->alerts_deleted;
+    to->alerts_blocked += from->alerts_blocked;
+    to->alerts_money += from->alerts_money;
+    to->rejected += from->rejected;
+}
 
+struct run {
+    const wp_sim_company *c;
+    const wp_sim_sink *sink;
+    char (*unit_ids)[WP_SIM_ID_MAX];
+    char (*emp_ids)[WP_SIM_ID_MAX];
+    wp_sim_stream **streams;
+    void **devs;
+    size_t *next;
+    unsigned day;
+    wp_sim_stats *st;
+    /* the parallel part: items handed out one at a time, the first error kept */
+    pthread_mutex_t mu;
+    size_t item, n_items;
+    int err;
+    char msg[512];
+};
+
+/* One employee, one phone or one phone's day; 0 or a WP_E* with wp_error_set. */
+typedef int (*item_fn)(struct run *r, size_t i);
+
+static int employee_item(struct run *r, size_t i)
+{
+    const wp_sim_person *p = &r->c->people[i];
+    return r->sink->employee(r->sink->ctx, r->emp_ids[i], r->unit_ids[p->unit], p);
+}
+
+static int enroll_item(struct run *r, size_t i)
+{
+    const wp_sim_person *p = &r->c->people[i];
+    int err;
+    if (!p->has_device)
+        return 0;
+    if ((err = wp_sim_stream_new(&r->streams[i], r->c, i)) < 0)
+        return err;
+    return r->sink->enroll(r->sink->ctx, &r->devs[i], r->emp_ids[i], p->serial, p->model);
+}
+
+static int day_item(struct run *r, size_t i)
+{
+    const wp_sim_stream *s = r->streams[i];
+    wp_sim_stats mine = {0};
+    int err = 0;
+    while (s && r->next[i] < s->n && s->events[r->next[i]].day <= r->day) {
+        size_t from = r->next[i], n = 0;
+        while (n < BATCH_MAX && from + n < s->n && s->events[from + n].day <= r->day)
+            n++;
+        json_t *body = NULL, *reply = NULL;
+        if ((err = wp_sim_stream_batch(&body, s, from, n)) < 0)
+            break;
+        err = r->sink->events(r->sink->ctx, r->devs[i], body, &reply);
+        json_decref(body);
+        if (err < 0)
+            break;
+        for (size_t j = 0; j < n; j++)
+            count_sent(&mine, &s->events[from + j]);
+        count_reply(&mine, reply);
+        json_decref(reply);
+        r->next[i] += n;
+    }
+    pthread_mutex_lock(&r->mu);
+    add_stats(r->st, &mine);
+    pthread_mutex_unlock(&r->mu);
+    return err;
+}
+
+struct worker {
+    struct run *r;
+    item_fn fn;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct run *r = w->r;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        size_t i = r->item++;
+        int stop = r->err < 0 || i >= r->n_items;
+        pthread_mutex_unlock(&r->mu);
+        if (stop)
+            break;
+        int err = w->fn(r, i);
+        if (err < 0) {
+            /* the message is thread-local: keep a copy for the caller's thread */
+            pthread_mutex_lock(&r->mu);
+            if (r->err == 0) {
+                r->err = err;
+                snprintf(r->msg, sizeof r->msg, "%s", wp_error_last());
+            }
+            pthread_mutex_unlock(&r->mu);
+        }
+    }
+    return NULL;
+}
+
+/* fn for items 0..n-1, on threads threads (the calling one among them). */
+static int each(struct run *r, size_t n, unsigned threads, item_fn fn)
+{
+    pthread_t tid[THREADS_MAX];
+    struct worker w = {r, fn};
+    unsigned started = 0;
+    r->item = 0;
+    r->n_items = n;
+    r->err = 0;
+    for (; started + 1 < threads && started + 1 < n; started++)
+        if (pthread_create(&tid[started], NULL, work, &w) != 0)
+            break; /* fewer threads do the same work */
+    work(&w);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    if (r->err < 0)
+        return wp_error_set(r->err, "%s", r->msg);
+    return 0;
+}
+
+int wp_sim_run(wp_sim_stats *st, const wp_sim_company *c, const char *top_id,
+               const wp_sim_sink *sink, const wp_sim_run_options *opts)
+{
+    static const wp_sim_run_options defaults = WP_SIM_RUN_OPTIONS_INIT;
+    struct run r = {.c = c, .sink = sink, .st = st};
+    int err = 0;
+    if (!opts)
+        opts = &defaults;
+    unsigned threads = opts->threads ? opts->threads : 1;
     memset(st, 0, sizeof *st);
-    if (!unit_ids || !emp_ids || !streams || !devs || !next) {
+    if (threads > THREADS_MAX)
+        return wp_error_set(WP_EINVAL, "simulation threads must be 1-%d, not %u", THREADS_MAX,
+                            threads);
+    if (pthread_mutex_init(&r.mu, NULL) != 0)
+        return wp_error_set(WP_ENOMEM, "cannot make a mutex");
+    r.unit_ids = calloc(c->n_units, sizeof *r.unit_ids);
+    r.emp_ids = calloc(c->n_people, sizeof *r.emp_ids);
+    r.streams = calloc(c->n_people, sizeof *r.streams);
+    r.devs = calloc(c->n_people, sizeof *r.devs);
+    r.next = calloc(c->n_people, sizeof *r.next);
+    if (!r.unit_ids || !r.emp_ids || !r.streams || !r.devs || !r.next) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    snprintf(unit_ids[0], WP_SIM_ID_MAX, "%s", top_id);
+    snprintf(r.unit_ids[0], WP_SIM_ID_MAX, "%s", top_id);
+    /* a unit needs its parent's id: one after the other, in plan order */
     for (size_t i = 1; i < c->n_units; i++, st->units++)
-        if ((err = sink->org_unit(sink->ctx, unit_ids[i], unit_ids[c->units[i].parent],
+        if ((err = sink->org_unit(sink->ctx, r.unit_ids[i], r.unit_ids[c->units[i].parent],
                                   c->units[i].name, c->units[i].kind)) < 0)
             goto out;
-    for (size_t i = 0; i < c->n_people; i++, st->employees++)
-        if ((err = sink->employee(sink->ctx, emp_ids[i], unit_ids[c->people[i].unit],
-                                  &c->people[i])) < 0)
-            goto out;
-    for (size_t i = 0; i < c->n_people; i++) {
-        const wp_sim_person *p = &c->people[i];
-        if (!p->has_device)
-            continue;
-        if ((err = wp_sim_stream_new(&streams[i], c, i)) < 0 ||
-            (err = sink->enroll(sink->ctx, &devs[i], emp_ids[i], p->serial, p->model)) < 0)
-            goto out;
-        st->devices++;
-    }
+    if ((err = each(&r, c->n_people, threads, employee_item)) < 0)
+        goto out;
+    st->employees = c->n_people;
+    if ((err = each(&r, c->n_people, threads, enroll_item)) < 0)
+        goto out;
+    for (size_t i = 0; i < c->n_people; i++)
+        st->devices += r.devs[i] != NULL;
 
-    for (unsigned day = 0; day < c->days; day++) {
-        for (size_t i = 0; i < c->n_people; i++) {
-            const wp_sim_stream *s = streams[i];
-            while (s && next[i] < s->n && s->events[next[i]].day <= day) {
-                size_t n = 0;
-                while (n < BATCH_MAX && next[i] + n < s->n && s->events[next[i] + n].day <= day)
-                    n++;
-                json_t *body = NULL, *reply = NULL;
-                if ((err = wp_sim_stream_batch(&body, s, next[i], n)) < 0)
-                    goto out;
-                err = sink->events(sink->ctx, devs[i], body, &reply);
-                json_decref(body);
-                if (err < 0)
-                    goto out;
-                for (size_t j = 0; j < n; j++)
-                    count_sent(st, &s->events[next[i] + j]);
-                count_reply(st, reply);
-                json_decref(reply);
-                next[i] += n;
-            }
-        }
-        if (progress && (err = progress(progress_ctx, st, day + 1, c->days)) < 0)
+    if (opts->progress && (err = opts->progress(opts->progress_ctx, st, 0, c->days)) < 0)
+        goto out;
+    for (r.day = 0; r.day < c->days; r.day++) {
+        if ((err = each(&r, c->n_people, threads, day_item)) < 0)
+            goto out;
+        if (opts->progress &&
+            (err = opts->progress(opts->progress_ctx, st, r.day + 1, c->days)) < 0)
             goto out;
     }
 out:
-    for (size_t i = 0; devs && streams && i < c->n_people; i++) {
-        if (devs[i])
-            sink->device_free(sink->ctx, devs[i]);
-        wp_sim_stream_free(streams[i]);
+    for (size_t i = 0; r.devs && r.streams && i < c->n_people; i++) {
+        if (r.devs[i])
+            sink->device_free(sink->ctx, r.devs[i]);
+        wp_sim_stream_free(r.streams[i]);
     }
-    free(unit_ids);
-    free(emp_ids);
-    free(streams);
-    free(devs);
-    free(next);
+    free(r.unit_ids);
+    free(r.emp_ids);
+    free(r.streams);
+    free(r.devs);
+    free(r.next);
+    pthread_mutex_destroy(&r.mu);
     return err;
 }

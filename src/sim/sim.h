@@ -34,7 +34,7 @@ int wp_sim_rng_permille(wp_sim_rng *r, unsigned p);   /* 1 with probability p / 
 #define WP_SIM_WEEKS_MAX 12
 #define WP_SIM_REGIONS_MAX 4
 #define WP_SIM_STORES_MAX 4 /* per region */
-#define WP_SIM_STAFF_MAX 30 /* per store */
+#define WP_SIM_STAFF_MAX 40 /* per store */
 #define WP_SIM_CUSTOMERS_MAX 60
 #define WP_SIM_TZ_MIN 480 /* Asia/Shanghai, UTC+8 all year */
 
@@ -47,10 +47,25 @@ typedef struct wp_sim_config {
     unsigned staff_per_store;      /* a store manager and sales people: 1..WP_SIM_STAFF_MAX */
     unsigned customers_per_sales;  /* on average (a store manager has half): 1..MAX */
     unsigned violation_permille;   /* share of messages that break a rule: 0..300 */
+    /* 0: weeks * 7; else the period in days, 1..WP_SIM_WEEKS_MAX * 7 (weeks is then unused) */
+    unsigned days;
+    /* 0: 1 + regions * (1 + stores_per_region * staff_per_store); else the head count, an
+     * auditor and a manager per region included, the rest spread over the stores as evenly as
+     * it goes (staff_per_store is then unused): 1 + regions * (1 + stores_per_region) ..
+     * 1 + regions * (1 + stores_per_region * WP_SIM_STAFF_MAX) */
+    unsigned employees;
 } wp_sim_config;
 /* clang-format off */
-#define WP_SIM_CONFIG_INIT {1, 0, 3, 2, 2, 6, 15, 25}
+#define WP_SIM_CONFIG_INIT {1, 0, 3, 2, 2, 6, 15, 25, 0, 0}
 /* clang-format on */
+
+/* Shape cfg for a head count of employees (WP_SIM_EMPLOYEES_MIN..MAX): regions and stores grow
+ * with it (2 regions of 2 stores for 20-59 people, up to 4 of 4 from 160 on), so that every
+ * store has a manager and a few to about 30 sales people. Sets regions, stores_per_region and
+ * employees; WP_EINVAL outside the range. */
+#define WP_SIM_EMPLOYEES_MIN 20
+#define WP_SIM_EMPLOYEES_MAX 500
+int wp_sim_config_shape(wp_sim_config *cfg, unsigned employees);
 
 enum wp_sim_trade { WP_SIM_PROPERTY = 0, WP_SIM_INSURANCE, WP_SIM_EDUCATION };
 
@@ -165,7 +180,7 @@ typedef struct wp_sim_sink {
     /* POST /api/v1/org-units */
     int (*org_unit)(void *ctx, char out_id[WP_SIM_ID_MAX], const char *parent_id,
                     const char *name, const char *kind);
-    /* POST /api/v1/employees (no password: the demo's staff do not log in) */
+    /* POST /api/v1/employees (with the password the sink was given for the staff, if any) */
     int (*employee)(void *ctx, char out_id[WP_SIM_ID_MAX], const char *org_unit_id,
                     const wp_sim_person *p);
     /* an enrollment code for the employee, then POST /api/v1/device/enroll with it; *out_dev is
@@ -185,15 +200,28 @@ typedef struct wp_sim_stats {
     size_t rejected; /* events the sink refused: 0 when all is well */
 } wp_sim_stats;
 
-/* Called after each simulated day; a negative return stops the run with that value. */
+/* Called once with day 0 when the company is built and its phones enrolled, then after each
+ * simulated day; a negative return stops the run with that value. */
 typedef int (*wp_sim_progress_fn)(void *ctx, const wp_sim_stats *st, unsigned day,
                                   unsigned days);
+
+typedef struct wp_sim_run_options {
+    wp_sim_progress_fn progress; /* NULL: none */
+    void *progress_ctx;
+    /* how many calls of the sink may run at once: employees are created, phones enrolled and
+     * a day's batches sent by this many threads (one phone's batches stay in order, and every
+     * phone finishes a day before any starts the next). 0 or 1: one call at a time; more needs
+     * a sink whose functions are thread-safe. At most 256. */
+    unsigned threads;
+} wp_sim_run_options;
+#define WP_SIM_RUN_OPTIONS_INIT {NULL, NULL, 1}
 
 /* Create the company under the existing top unit top_id (the tenant's hq), enroll every phone,
  * then feed the streams day by day, every phone in turn, so the archive fills as if the phones
  * had reported as they went. stats (zeroed first) counts what was sent and what came back.
- * Returns 0 or the first error of the sink or of progress. */
+ * opts may be NULL (WP_SIM_RUN_OPTIONS_INIT). Returns 0 or the first error of the sink or of
+ * progress; with threads, the first one met (the others are not reported). */
 int wp_sim_run(wp_sim_stats *stats, const wp_sim_company *c, const char *top_id,
-               const wp_sim_sink *sink, wp_sim_progress_fn progress, void *progress_ctx);
+               const wp_sim_sink *sink, const wp_sim_run_options *opts);
 
 #endif

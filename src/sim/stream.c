@@ -219,9 +219,22 @@ static void customer(struct gen *g, long k)
     unsigned stage = cu->known_before ? (unsigned)wp_sim_rng_range(&r, 1, 3) : 0;
     unsigned day = cu->known_before ? wp_sim_rng_below(&r, c->days < 4 ? c->days : 4)
                                     : cu->first_day;
-    int64_t delete_at = 0, last = 0;
+    int64_t delete_at = 0;
     const char *delete_action = "deleted";
     g->x.n_used = 0;
+
+    /* a few are dropped, or blocked, for no reason an archive can see, on some day after they
+     * first talked (their own stream: the talk above stays what it was) */
+    wp_sim_rng d;
+    wp_sim_rng_seed(&d, c->cfg.seed, 0x30000000u + (uint64_t)k);
+    if (wp_sim_rng_permille(&d, 40)) {
+        unsigned from = cu->known_before ? 0 : cu->first_day;
+        unsigned dday = from + 1 + wp_sim_rng_below(&d, c->days > from ? c->days - from : 1);
+        delete_at = c->start_us + (int64_t)dday * WP_SIM__DAY_US + 9 * HOUR_US +
+                    wp_sim_rng_below(&d, 13 * 3600) * SEC_US;
+        if (wp_sim_rng_permille(&d, 250))
+            delete_action = "blocked";
+    }
 
     for (unsigned s = 0; s < sessions && day < c->days && !g->err; s++) {
         int first = s == 0 && !cu->known_before;
@@ -252,18 +265,14 @@ static void customer(struct gen *g, long k)
             if (stage < WP_SIM__STAGES - 1 && wp_sim_rng_permille(&r, advance[in]))
                 stage++;
         }
+        /* a drop planned for during this talk waits for its end */
+        if (delete_at && t >= delete_at)
+            delete_at = t + wp_sim_rng_range(&d, 10, 120) * WP_SIM__MIN_US;
         /* a customer moved to a private channel is often deleted from the work phone after */
         if (!delete_at && leak && wp_sim_rng_permille(&r, 200))
             delete_at = t + wp_sim_rng_range(&r, 60, 3 * 24 * 60) * WP_SIM__MIN_US;
         day += (unsigned)wp_sim_rng_range(&r, (int)gap_lo[in], (int)gap_hi[in]);
-        last = t;
     }
-    /* and a few are dropped for no reason an archive can see, or blocked */
-    if (!delete_at && last && wp_sim_rng_permille(&r, 30))
-        delete_at = last + wp_sim_rng_range(&r, 10, 2 * 24 * 60) * WP_SIM__MIN_US;
-    else if (!delete_at && last && wp_sim_rng_permille(&r, 10))
-        delete_at = last + wp_sim_rng_range(&r, 10, 2 * 24 * 60) * WP_SIM__MIN_US,
-        delete_action = "blocked";
     if (delete_at)
         contact(g, k, delete_at, delete_action);
 }

@@ -32,29 +32,29 @@ int wp_grams__make(wp_buf *out, size_t *n, const char *text, size_t len, int que
 int wp_grams__find(size_t (**out)[2], size_t *n, const char *text, size_t len, const char *q,
                    size_t qlen);
 
-/* SQLite: a message's rid, which is also its FTS5 rowid, sorts like its time, so a search can
- * walk a query's doclists newest first (ORDER BY rowid DESC) and stop after a page. The high
- * bits are the millisecond of ts_us (clamped to 0..2^42 - 1, about the year 2109), the low
- * WP_RID_LOW_BITS a number unique within that millisecond, given in arrival order. Hence
- * ts1 < ts2 implies group(ts1) <= group(ts2): the rid orders messages by time except within
- * one millisecond, where the search sorts the whole group itself (ops_read.c). Migration
- * 0007 gave existing rows such rids. */
-#define WP_RID_LOW_BITS 21
-#define WP_RID_GROUP_MAX ((INT64_C(1) << 42) - 1)
+/* SQLite: a message's search key (messages.skey, unique, also its FTS5 rowid) sorts like its
+ * time, so a search can walk a query's doclists newest first (ORDER BY rowid DESC) and stop
+ * after a page. The high bits are the millisecond of ts_us (clamped to 0..2^42 - 1, about the
+ * year 2109), the low WP_SKEY_LOW_BITS a number unique within that millisecond, given in
+ * arrival order (never 0). Hence ts1 < ts2 implies group(ts1) <= group(ts2): the key orders
+ * messages by time except within one millisecond, where the search sorts the whole group
+ * itself (ops_read.c). Migration 0007 gave existing rows their keys. */
+#define WP_SKEY_LOW_BITS 21
+#define WP_SKEY_GROUP_MAX ((INT64_C(1) << 42) - 1)
 
-static inline int64_t wp_rid__group(int64_t ts_us)
+static inline int64_t wp_skey__group(int64_t ts_us)
 {
-    return ts_us < 0 ? 0 : ts_us / 1000 > WP_RID_GROUP_MAX ? WP_RID_GROUP_MAX : ts_us / 1000;
+    return ts_us < 0 ? 0 : ts_us / 1000 > WP_SKEY_GROUP_MAX ? WP_SKEY_GROUP_MAX : ts_us / 1000;
 }
 
-static inline int64_t wp_rid__group_first(int64_t group)
+static inline int64_t wp_skey__group_first(int64_t group)
 {
-    return group << WP_RID_LOW_BITS;
+    return group << WP_SKEY_LOW_BITS;
 }
 
-static inline int64_t wp_rid__group_last(int64_t group)
+static inline int64_t wp_skey__group_last(int64_t group)
 {
-    return (group << WP_RID_LOW_BITS) | ((INT64_C(1) << WP_RID_LOW_BITS) - 1);
+    return (group << WP_SKEY_LOW_BITS) | ((INT64_C(1) << WP_SKEY_LOW_BITS) - 1);
 }
 
 #endif

@@ -204,14 +204,16 @@ static int sink_end(struct sink *k, int err)
     " group_id, group_name, peer_id, peer_name, peer_phone, msgtype, msgid, text, media,"          \
     " filename, size, url, title, amount_fen, memo, revoked_seq, revoked_msgid, raw, created_us"
 
-/* PostgreSQL keeps the grams on the row (GIN index); SQLite in the FTS5 table keyed by rid.
- * SQLite's rid is given (its time key, grams.h), not returned: RETURNING makes SQLite journal
- * every page the statement touches (it runs as a trigger), which cost more than the insert
- * itself. The writer holds the database's write lock, so the next free number of a
- * millisecond stays free until the commit. */
+/* PostgreSQL keeps the grams on the row (GIN index); SQLite in the FTS5 table keyed by skey,
+ * the message's time key (grams.h, migration 0007). SQLite's rid and skey are given, not
+ * returned: RETURNING makes SQLite journal every page the statement touches (it runs as a
+ * trigger), which cost more than the insert itself. The writer holds the database's write
+ * lock, so max(rid) + 1 is what SQLite would pick anyway, and the next free number of a
+ * millisecond stays free until the commit. rid counts up, so the wide rows are appended;
+ * only the narrow skey index takes rows out of order. */
 static const char message_lite[] =
-    "INSERT INTO messages (rid, " MESSAGE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO messages (rid, skey, " MESSAGE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char message_pg[] =
     "INSERT INTO messages (" MESSAGE_COLS ", grams) SELECT " MESSAGE_COLS ", CAST(grams AS text[])"
     " FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
@@ -350,7 +352,8 @@ struct applier {
     size_t n_ids;
     size_t *table; /* open addressing over peers and ids: index + 1; 0: empty */
     size_t table_cap;
-    int64_t *rid;            /* SQLite: each message's row id, for its search grams; 0: none */
+    int64_t *skey;           /* SQLite: each message's search key (grams.h); 0: none */
+    int64_t next_rid;        /* SQLite: the last row id given */
     unsigned char *no_seq;   /* rejected events whose seq cannot move acked_seq */
     struct gram_list *grams; /* SQLite: where to leave the grams; NULL: write them now */
     size_t cur;              /* the event whose row is being written */
@@ -669,40 +672,43 @@ struct rows {
     struct sink message, call, contact, location, quarantine, alert;
 };
 
-/* SQLite: the rid of the message at event i (grams.h): the next number free in its
- * millisecond. Rids within a millisecond rise in arrival order, so the batch's own latest
- * one in the group, if any, is the highest; else the table has it. */
-static int next_rid(struct applier *a, size_t i, int64_t ts_us)
+/* SQLite: the last message row id, so the batch can number its rows. */
+static int last_rid(struct applier *a)
 {
     struct wp_stmt *s = NULL;
-    int64_t g = wp_rid__group(ts_us), last = -1;
-    int err = 0;
-    for (size_t j = i; j-- > 0;) {
-        if (a->rid[j] && a->rid[j] >> WP_RID_LOW_BITS == g) {
-            last = a->rid[j];
-            break;
-        }
-    }
-    if (last < 0) {
-        if ((err = wp_db_prepare(a->st, &s,
-                                 "SELECT max(rid) FROM messages WHERE rid >= ? AND rid <= ?")) < 0)
-            return err;
-        wp_db_bind_int64(s, 1, wp_rid__group_first(g));
-        wp_db_bind_int64(s, 2, wp_rid__group_last(g));
-        if ((err = wp_db_step(s)) == WP_DB_ROW && !wp_db_col_isnull(s, 0))
-            last = wp_db_col_int64(s, 0);
-        wp_db_done(s);
-        if (err < 0)
-            return err;
-        err = 0;
-    }
-    if (last == wp_rid__group_last(g))
+    int err;
+    if ((err = wp_db_prepare(a->st, &s, "SELECT max(rid) FROM messages")) < 0)
+        return err;
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        a->next_rid = wp_db_col_int64(s, 0);
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+/* SQLite: the search key of the message at event i (grams.h): the next number free in its
+ * millisecond (rows are inserted one by one on SQLite, so the index has the batch's own). */
+static int next_skey(struct applier *a, size_t i, int64_t ts_us)
+{
+    struct wp_stmt *s = NULL;
+    int64_t g = wp_skey__group(ts_us), last = -1;
+    int err;
+    if ((err = wp_db_prepare(a->st, &s,
+                             "SELECT max(skey) FROM messages WHERE skey >= ? AND skey <= ?")) < 0)
+        return err;
+    wp_db_bind_int64(s, 1, wp_skey__group_first(g));
+    wp_db_bind_int64(s, 2, wp_skey__group_last(g));
+    if ((err = wp_db_step(s)) == WP_DB_ROW && !wp_db_col_isnull(s, 0))
+        last = wp_db_col_int64(s, 0);
+    wp_db_done(s);
+    if (err < 0)
+        return err;
+    if (last == wp_skey__group_last(g))
         return wp_error_set(WP_ELIMIT, "more than %ld messages in one millisecond",
-                            1L << WP_RID_LOW_BITS);
-    a->rid[i] = last < 0 ? wp_rid__group_first(g) : last + 1;
-    if (a->rid[i] == 0) /* 0 marks "no rid" in a->rid */
-        a->rid[i] = 1;
-    return err;
+                            1L << WP_SKEY_LOW_BITS);
+    a->skey[i] = last < 0 ? wp_skey__group_first(g) : last + 1;
+    if (a->skey[i] == 0) /* 0 marks "no key" in a->skey */
+        a->skey[i] = 1;
+    return 0;
 }
 
 static int put_message(struct applier *a, struct sink *k, const wp_event *e)
@@ -711,8 +717,9 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
     wp_buf grams;
     int err;
     wp_buf_init(&grams, GRAMS_MAX);
-    if ((err = sink_row(k)) == 0 && !a->pg && (err = next_rid(a, a->cur, e->ts_us)) == 0)
-        err = sink_int(k, a->rid[a->cur]);
+    if ((err = sink_row(k)) == 0 && !a->pg && (err = sink_int(k, ++a->next_rid)) == 0 &&
+        (err = next_skey(a, a->cur, e->ts_us)) == 0)
+        err = sink_int(k, a->skey[a->cur]);
     if (err == 0 && (err = sink_text(k, b->tenant_id)) == 0 && (err = sink_text(k, e->id)) == 0 &&
         (err = sink_text(k, b->device_id)) == 0 && (err = sink_text(k, b->employee_id)) == 0 &&
         (err = sink_text(k, or_null(e->customer_id))) == 0 && (err = sink_int(k, e->seq)) == 0 &&
@@ -861,7 +868,7 @@ static int put_alert(struct applier *a, struct sink *k, const wp_event *e, wp_al
 
 /* SQLite: messages whose search grams are still to be written. */
 struct gram_row {
-    int64_t rid;
+    int64_t key;
     const char *text, *tenant_id; /* borrowed from the batch */
 };
 
@@ -870,10 +877,10 @@ struct gram_list {
     size_t n, cap;
 };
 
-static int cmp_rid(const void *x, const void *y)
+static int cmp_key(const void *x, const void *y)
 {
     const struct gram_row *a = x, *b = y;
-    return (a->rid > b->rid) - (a->rid < b->rid);
+    return (a->key > b->key) - (a->key < b->key);
 }
 
 static int collect_grams(struct applier *a, struct gram_list *g)
@@ -882,21 +889,21 @@ static int collect_grams(struct applier *a, struct gram_list *g)
     int err;
     for (size_t i = 0; i < b->n; i++) {
         wp_event *e = &b->events[i];
-        if (!e->applied || e->type != WP_EVENT_MESSAGE || !e->text || !a->rid[i])
+        if (!e->applied || e->type != WP_EVENT_MESSAGE || !e->text || !a->skey[i])
             continue;
         if ((err = wp_array__grow((void **)&g->v, &g->cap, g->n, sizeof *g->v)) < 0)
             return err;
-        g->v[g->n].rid = a->rid[i];
+        g->v[g->n].key = a->skey[i];
         g->v[g->n].text = e->text;
         g->v[g->n++].tenant_id = b->tenant_id;
     }
     return 0;
 }
 
-/* SQLite: the search grams, after every other row, in rid order. FTS5 writes the grams it
+/* SQLite: the search grams, after every other row, in key order. FTS5 writes the grams it
  * holds to a new index segment at every statement savepoint, and whenever a rowid comes lower
  * than the one before it in the transaction: inserting them after every other statement,
- * sorted (rids follow the messages' times, which batches need not), makes that one segment
+ * sorted (keys follow the messages' times, which batches need not), makes that one segment
  * per batch (or per wp_store_events_apply_many() call) instead of one per message. */
 static int index_grams(wp_store *st, struct gram_list *g)
 {
@@ -904,7 +911,7 @@ static int index_grams(wp_store *st, struct gram_list *g)
     wp_buf grams;
     int err = 0;
     wp_buf_init(&grams, GRAMS_MAX);
-    qsort(g->v, g->n, sizeof *g->v, cmp_rid);
+    qsort(g->v, g->n, sizeof *g->v, cmp_key);
     for (size_t k = 0; k < g->n && err == 0; k++) {
         wp_buf_reset(&grams);
         if ((err = wp_grams__make(&grams, NULL, g->v[k].text, strlen(g->v[k].text), 0,
@@ -915,7 +922,7 @@ static int index_grams(wp_store *st, struct gram_list *g)
                                  "INSERT INTO message_fts (rowid, tenant_id, grams)"
                                  " VALUES (?, ?, ?)")) < 0)
             break;
-        wp_db_bind_int64(s, 1, g->v[k].rid);
+        wp_db_bind_int64(s, 1, g->v[k].key);
         wp_db_bind_text(s, 2, g->v[k].tenant_id);
         wp_db_bind_text(s, 3, grams.buf);
         err = wp_db_step(s);
@@ -929,7 +936,7 @@ static int index_grams(wp_store *st, struct gram_list *g)
 
 static void rows_init(struct rows *r, struct applier *a)
 {
-    sink_init(&r->message, a->st, 30, message_lite, message_pg, NULL, NULL);
+    sink_init(&r->message, a->st, a->pg ? 30 : 31, message_lite, message_pg, NULL, NULL);
     sink_init(&r->call, a->st, 15, call_lite, call_pg, NULL, NULL);
     sink_init(&r->contact, a->st, 14, contact_lite, contact_pg, NULL, NULL);
     sink_init(&r->location, a->st, 11, location_lite, location_pg, NULL, NULL);
@@ -954,6 +961,8 @@ static int write_rows(struct applier *a)
     struct rows r;
     int err = 0;
     rows_init(&r, a);
+    if (!a->pg)
+        err = last_rid(a);
     for (size_t i = 0; i < b->n && err == 0; i++) {
         wp_event *e = &b->events[i];
         if (!e->applied)
@@ -1020,9 +1029,9 @@ static int applier_init(struct applier *a, wp_store *st, wp_event_batch *b)
     a->peer_of = malloc(n * sizeof *a->peer_of);
     a->ids = malloc(2 * n * sizeof *a->ids);
     a->table = calloc(a->table_cap, sizeof *a->table);
-    a->rid = calloc(n, sizeof *a->rid);
+    a->skey = calloc(n, sizeof *a->skey);
     a->no_seq = calloc(n, 1);
-    if (!a->peers || !a->peer_of || !a->ids || !a->table || !a->rid || !a->no_seq)
+    if (!a->peers || !a->peer_of || !a->ids || !a->table || !a->skey || !a->no_seq)
         return wp_error_set(WP_ENOMEM, "out of memory");
     return 0;
 }
@@ -1033,7 +1042,7 @@ static void applier_release(struct applier *a)
     free(a->peer_of);
     free(a->ids);
     free(a->table);
-    free(a->rid);
+    free(a->skey);
     free(a->no_seq);
 }
 

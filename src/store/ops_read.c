@@ -451,7 +451,7 @@ static int message_round(wp_store *st, const wp_message_filter *f, const char *l
     if (drive) {
         /* CROSS JOIN keeps message_fts the outer loop: the few matches, then their rows. */
         q_sql(&q, "SELECT " MESSAGE_COLUMNS " FROM message_fts CROSS JOIN messages m"
-                  " ON m.rid = message_fts.rowid WHERE message_fts MATCH ? AND m.tenant_id = ?");
+                  " ON m.skey = message_fts.rowid WHERE message_fts MATCH ? AND m.tenant_id = ?");
         q_text(&q, grams);
     } else {
         q_sql(&q, "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.tenant_id = ?");
@@ -462,7 +462,7 @@ static int message_round(wp_store *st, const wp_message_filter *f, const char *l
         q_sql(&q, " AND m.text IS NOT NULL");
         if (grams && !drive) {
             q_sql(&q, pg ? " AND m.grams @> CAST(? AS text[])"
-                         : " AND m.rid IN (SELECT rowid FROM message_fts WHERE message_fts"
+                         : " AND m.skey IN (SELECT rowid FROM message_fts WHERE message_fts"
                            " MATCH ?)");
             q_text(&q, grams);
         }
@@ -531,39 +531,40 @@ static int cmp_newest(const void *x, const void *y)
 }
 
 /* SQLite, a query with no customer or employee filter: walk its FTS5 doclists newest first
- * (rids sort like times, grams.h) and stop after a page, whatever the query's frequency. Rids
- * order messages by millisecond only, so once limit + 1 hits are in, the walk reads the rest
- * of the last hit's millisecond and sorts: the page is then exactly the one (ts_us DESC, id
- * DESC) gives. A spent budget also ends at a millisecond's end, and the cursor is its start. */
+ * (search keys sort like times, grams.h) and stop after a page, whatever the query's
+ * frequency. Keys order messages by millisecond only, so once limit + 1 hits are in, the walk
+ * reads the rest of the last hit's millisecond and sorts: the page is then exactly the one
+ * (ts_us DESC, id DESC) gives. A spent budget also ends at a millisecond's end, and the
+ * cursor is its start. */
 static int search_walk(wp_store *st, const wp_message_filter *f, const char *lo, const char *hi,
                        const char *grams, int has, int64_t ct, const char *cid, unsigned limit,
                        wp_message_page *p, size_t *cap, wp_strpool **pool)
 {
-    int64_t rid_hi = INT64_MAX, rid_lo = 0, stop_group = -1;
+    int64_t key_hi = INT64_MAX, key_lo = 0, stop_group = -1;
     unsigned budget = SEARCH_BUDGET;
     int more = 0, err = 0;
 
     if (has)
-        rid_hi = wp_rid__group_last(wp_rid__group(ct));
+        key_hi = wp_skey__group_last(wp_skey__group(ct));
     if (f->to_us && f->to_us > INT64_MIN &&
-        wp_rid__group_last(wp_rid__group(f->to_us - 1)) < rid_hi)
-        rid_hi = wp_rid__group_last(wp_rid__group(f->to_us - 1));
+        wp_skey__group_last(wp_skey__group(f->to_us - 1)) < key_hi)
+        key_hi = wp_skey__group_last(wp_skey__group(f->to_us - 1));
     if (f->from_us)
-        rid_lo = wp_rid__group_first(wp_rid__group(f->from_us));
+        key_lo = wp_skey__group_first(wp_skey__group(f->from_us));
     for (;;) {
         struct wp_stmt *s = NULL;
         struct query q;
         unsigned got = 0;
-        int64_t last_rid = 0, last_t;
+        int64_t last_key = 0, last_t;
         char last_id[WP_ID_LEN + 1];
 
         q_init(&q);
-        q_sql(&q, "SELECT " MESSAGE_COLUMNS ", m.rid FROM message_fts CROSS JOIN messages m"
-                  " ON m.rid = message_fts.rowid WHERE message_fts MATCH ? AND message_fts.rowid"
+        q_sql(&q, "SELECT " MESSAGE_COLUMNS ", m.skey FROM message_fts CROSS JOIN messages m"
+                  " ON m.skey = message_fts.rowid WHERE message_fts MATCH ? AND message_fts.rowid"
                   " <= ? AND message_fts.rowid >= ? AND m.tenant_id = ?");
         q_text(&q, grams);
-        q_int(&q, rid_hi);
-        q_int(&q, rid_lo);
+        q_int(&q, key_hi);
+        q_int(&q, key_lo);
         q_text(&q, f->tenant_id);
         message_filters(&q, f, lo, hi);
         q_sql(&q, " AND m.text IS NOT NULL");
@@ -577,17 +578,17 @@ static int search_walk(wp_store *st, const wp_message_filter *f, const char *lo,
         q_int(&q, SEARCH_ROUND);
         if ((err = q_prepare(&q, st, &s)) == 0) {
             while ((err = wp_db_step(s)) == WP_DB_ROW) {
-                int64_t rid = wp_db_col_int64(s, 25);
-                if (stop_group >= 0 && rid >> WP_RID_LOW_BITS != stop_group) {
+                int64_t key = wp_db_col_int64(s, 25);
+                if (stop_group >= 0 && key >> WP_SKEY_LOW_BITS != stop_group) {
                     more = 1;
                     break;
                 }
                 got++;
-                last_rid = rid;
+                last_key = key;
                 if ((err = take_row(s, f, p, cap, pool, &last_t, last_id)) < 0)
                     break;
                 if (stop_group < 0 && p->n > limit)
-                    stop_group = rid >> WP_RID_LOW_BITS;
+                    stop_group = key >> WP_SKEY_LOW_BITS;
             }
         }
         wp_db_done(s);
@@ -596,9 +597,9 @@ static int search_walk(wp_store *st, const wp_message_filter *f, const char *lo,
             return err;
         if (more || got < SEARCH_ROUND)
             break;
-        rid_hi = last_rid - 1;
+        key_hi = last_key - 1;
         if (stop_group < 0 && budget <= got)
-            stop_group = last_rid >> WP_RID_LOW_BITS; /* finish this millisecond, then stop */
+            stop_group = last_key >> WP_SKEY_LOW_BITS; /* finish this millisecond, then stop */
         else if (stop_group < 0)
             budget -= got;
     }

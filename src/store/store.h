@@ -924,6 +924,112 @@ int wp_store_handover_items(wp_store *st, wp_handover_item **out, size_t *n,
                             const char *tenant_id, const char *handover_id,
                             const char *after_customer_id, unsigned limit);
 
+/* ===== analytics (migration 0009; ops_analytics.c) ========================================
+ * What the dashboard shows, from hourly rollups that a job folds in after a watermark
+ * (messages by rid, calls and alerts by the time they were stored), plus the raw rows past
+ * the watermark, so every answer is exact whatever the job has done. Days are local days:
+ * the caller splits its range into spans of one UTC offset, whole hours (an hour bucket then
+ * never straddles a day). docs/internals/analytics.md defines each number. */
+
+#define WP_ANALYTICS_SPANS_MAX 64      /* offset changes in one range */
+#define WP_ANALYTICS_RANGE_MAX_DAYS 400 /* days of one range */
+#define WP_ANALYTICS_BINS 1107         /* reply-time histogram bins */
+
+/* A reply time as the histograms keep it: exact below 2 minutes, then rounded down to 10 s
+ * (below 10 min), 1 min (below 2 h), 10 min (below 24 h), 1 h (below 30 days); 30 days and
+ * more are one bin. wp_analytics_bin() maps seconds (>= 0) to a bin, _bin_floor() back. */
+int wp_analytics_bin(int64_t seconds);
+int64_t wp_analytics_bin_floor(int bin);
+
+/* One stretch of the range: [from_us, to_us) on whole UTC hours, whose rows fall on the local
+ * day floor((t + offset_s) / 86400); offset_s is whole hours within +-48 h (a day longer than
+ * 24 hours, at the end of summer time, takes two spans: the extra hours with 24 h less). */
+typedef struct wp_analytics_span {
+    int64_t from_us, to_us;
+    int offset_s;
+} wp_analytics_span;
+
+enum wp_analytics_by { WP_ANALYTICS_ALL = 0, WP_ANALYTICS_EMPLOYEE, WP_ANALYTICS_UNIT };
+
+typedef struct wp_analytics_filter {
+    const char *tenant_id;
+    const wp_analytics_span *spans; /* 1..WP_ANALYTICS_SPANS_MAX, each starting where the one
+                                     * before ends */
+    size_t n_spans;
+    enum wp_analytics_by by;        /* group by the employee, or by its (current) org unit */
+    const char *scope_org_path;     /* NULL: any; else employees of that subtree */
+    const char *scope_employee_id;  /* NULL: any; else that employee only */
+    int raw;                        /* 1: from the raw rows only, ignoring the rollups (the
+                                     * reference the tests and the benchmark compare with) */
+} wp_analytics_filter;
+
+/* A result row. day: the local day as days since 1970-01-01 in its span's offset (0 where a
+ * result is not per day); group: the employee or org unit id ("" for WP_ANALYTICS_ALL). */
+typedef struct wp_analytics_row {
+    int64_t day;
+    char group[WP_ID_LEN + 1];
+    const char *name; /* the group's name; NULL for "" (owned by the result) */
+    char kind[WP_ARCHIVE_WORD_MAX + 1];      /* alerts: the alert kind; funnel: the stage */
+    char category[WP_ARCHIVE_FIELD_MAX + 1]; /* alerts: the category ("" for none) */
+    /* activity: messages in, out, calls, call seconds
+     * response times: turns, answered, median s, p90 s (-1 when nothing answered)
+     * alerts: count
+     * funnel: customers at that stage
+     * conversion: customers created in the range, of them at deal, at lost; deals closed in
+     *             the range (stage deal, stage changed in the range), whatever their age */
+    int64_t v[4];
+} wp_analytics_row;
+
+typedef struct wp_analytics_result {
+    wp_analytics_row *rows; /* by day, then group (then kind, category) */
+    size_t n;
+    void *mem; /* private: where the names live */
+} wp_analytics_result;
+
+/* Messages and calls per local day (and group). */
+int wp_store_analytics_activity(wp_store *st, wp_analytics_result *out,
+                                const wp_analytics_filter *f);
+
+/* First-reply times of customer turns that began in the range, per group (day 0): a turn is
+ * a customer's inbound message in a one-to-one chat whose previous message was not inbound;
+ * its reply is the employee's next outbound message in that chat, in the order the device
+ * recorded them. Turns not (yet) answered count in turns but not in answered. */
+int wp_store_analytics_replies(wp_store *st, wp_analytics_result *out,
+                               const wp_analytics_filter *f);
+
+/* Alerts per local day (and group), kind and category, by the time of the event. The
+ * results of these functions name each group (row.name). */
+int wp_store_analytics_alerts(wp_store *st, wp_analytics_result *out,
+                              const wp_analytics_filter *f);
+
+/* Customers not in the pool, by owner scope and group, by stage (kind: lead, contacted,
+ * intent, deal, lost; no stage counts as lead), today (day 0, ignoring the range). */
+int wp_store_analytics_funnel(wp_store *st, wp_analytics_result *out,
+                              const wp_analytics_filter *f);
+
+/* Conversion per group (day 0): see wp_analytics_row.v. */
+int wp_store_analytics_conversion(wp_store *st, wp_analytics_result *out,
+                                  const wp_analytics_filter *f);
+
+void wp_analytics_result_release(wp_analytics_result *r); /* NULL rows is fine */
+
+/* What one run of the rollup job did. */
+typedef struct wp_analytics_rollup_result {
+    int64_t messages, calls, alerts; /* rows folded in */
+    int more;                        /* 1: stopped at max_rows; run again */
+} wp_analytics_rollup_result;
+
+/* Fold the rows stored since the last run into the rollups, every tenant, in transactions of
+ * at most a few thousand rows (so a crash loses nothing and repeats nothing: rollups and
+ * watermark commit together), at most max_rows messages in all (0: no limit). Calls and
+ * alerts stored in the last WP_ANALYTICS_LAG_S are left for the next run (their only order
+ * is the time they were stored); messages on PostgreSQL up to the last run's newest row once
+ * every transaction then running has ended. Safe beside the server and beside another run
+ * (they serialize on each tenant's watermark row). */
+#define WP_ANALYTICS_LAG_S 300
+int wp_store_analytics_rollup(wp_store *st, wp_analytics_rollup_result *out, int64_t now_us,
+                              int64_t max_rows);
+
 /* ===== audit log (migration 0006; ops_audit.c, audit_key.c) ============================
  * One row per write, login (and failed login), unmasking and export, never updated or
  * deleted by workphone. Each tenant's rows form a chain: row n carries seq n and the keyed
@@ -1013,5 +1119,259 @@ int wp_store_audit_any(wp_store *st, int *any);
  * @return 0 with *out filled (a broken chain is not an error); WP_EIO; WP_ENOMEM */
 int wp_store_audit_verify(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
                           const char *tenant_id, wp_audit_verdict *out);
+
+/* ===== customer rules: tags, follow-up SOP, grading, scripts (migration 0010; ops_tags.c,
+ * ops_rules.c) ================================================================================
+ * Every change to a customer (its tags, a grade a rule gives) is a customer event, written in
+ * the same transaction. docs/internals/crm.md has the rules. */
+
+#define WP_TAGS_MAX 1000         /* tags (and tag groups) of a tenant; lists answer all */
+#define WP_TAG_NAME_MAX 50       /* characters */
+#define WP_TAG_COLOR_DEFAULT "#8c8c8c"
+#define WP_CUSTOMER_TAGS_MAX 100 /* tags of one customer, and ids of one change */
+
+typedef struct wp_tag {
+    char id[WP_ID_LEN + 1];
+    char group_id[WP_ID_LEN + 1]; /* "" for a tag group itself, and for a tag in none */
+    char name[WP_TAG_NAME_MAX * 4 + 1];
+    char color[8]; /* "#rrggbb", lowercase */
+    int64_t created_us;
+} wp_tag;
+
+/* Tag groups (group 1) or tags (group 0) of a tenant, by name; tags of one group when
+ * group_id is not NULL ("" for tags in no group). *out malloc'ed (caller frees). */
+int wp_store_tags_list(wp_store *st, wp_tag **out, size_t *n, const char *tenant_id, int group,
+                       const char *group_id);
+
+int wp_store_tag_get(wp_store *st, wp_tag *out, const char *tenant_id, int group, const char *id);
+
+/* Create a tag group (group 1; group_id ignored) or a tag (in group_id, NULL or "" for none).
+ * color NULL: WP_TAG_COLOR_DEFAULT. WP_EINVAL (name, color); WP_EEXISTS (the name is taken in
+ * that group); WP_ENOTFOUND (the group); WP_ELIMIT (WP_TAGS_MAX). */
+int wp_store_tag_create(wp_store *st, wp_tag *out, const char *tenant_id, int group,
+                        const char *group_id, const char *name, const char *color, int64_t now_us);
+
+/* Rename, recolor, (a tag) move to another group: NULL leaves a field; group_id "" moves a
+ * tag out of its group. out gets the result. Same errors as create. */
+int wp_store_tag_update(wp_store *st, wp_tag *out, const char *tenant_id, int group,
+                        const char *id, const char *name, const char *color,
+                        const char *group_id);
+
+/* Delete a tag group (WP_EBUSY while it holds tags) or a tag: the customers that had it lose
+ * it, each with an event "tags_changed" by who; *untagged gets how many (may be NULL). */
+int wp_store_tag_delete(wp_store *st, int64_t *untagged, const char *tenant_id, int group,
+                        const char *id, const wp_crm_actor *who, int64_t now_us);
+
+/* A customer's tags, by name. *out malloc'ed (caller frees). */
+int wp_store_customer_tags(wp_store *st, wp_tag **out, size_t *n, const char *tenant_id,
+                           const char *customer_id);
+
+/* Change a customer's tags: with set (set_given 1) its tags become exactly set; then add and
+ * remove. Unknown tag ids: WP_EINVAL naming the id. One event "tags_changed" with the added
+ * and removed tags (their ids and names) when anything changed; *changed gets how many tags
+ * came or went. Runs in the caller's transaction when one is open. WP_ENOTFOUND (customer);
+ * WP_ELIMIT (more than WP_CUSTOMER_TAGS_MAX). */
+int wp_store_customer_tags_change(wp_store *st, int *changed, const char *tenant_id,
+                                  const char *customer_id, int set_given,
+                                  const char *const *set, size_t n_set, const char *const *add,
+                                  size_t n_add, const char *const *remove, size_t n_remove,
+                                  const wp_crm_actor *who, int64_t now_us);
+
+/* The customers that have a tag, by id, after after_id (NULL or "": from the start), at most
+ * limit (1..WP_PAGE_MAX). For the customer list's tag filter. *out malloc'ed (caller frees). */
+int wp_store_customers_with_tag(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n,
+                                const char *tenant_id, const char *tag_id,
+                                const char *after_id, unsigned limit);
+
+/* --- follow-up SOP (ops_rules.c) ----------------------------------------------------------- */
+
+#define WP_RULES_MAX 200          /* SOP or grading rules of a tenant */
+#define WP_SOP_HOURS_MAX (365 * 24)
+
+/* Customers not in the pool whose grade and stage match ("" = any) are due interval_h after
+ * their base — the latest of creation, change of owner and follow-up — and overdue grace_h
+ * after that. */
+typedef struct wp_sop_rule {
+    char id[WP_ID_LEN + 1];
+    char name[404];
+    char grade[WP_ARCHIVE_WORD_MAX + 1], stage[WP_ARCHIVE_WORD_MAX + 1];
+    int interval_h, grace_h; /* 1..WP_SOP_HOURS_MAX, 0..WP_SOP_HOURS_MAX */
+    int active;
+    int64_t created_us, updated_us;
+} wp_sop_rule;
+
+/* All of a tenant's rules, oldest first. *out malloc'ed (caller frees). */
+int wp_store_sop_rules_list(wp_store *st, wp_sop_rule **out, size_t *n, const char *tenant_id);
+int wp_store_sop_rule_get(wp_store *st, wp_sop_rule *out, const char *tenant_id, const char *id);
+/* Create (r->id "" or not id-shaped: a new id, written back) or replace rule r->id.
+ * WP_EINVAL naming the field; WP_ENOTFOUND (update of a missing rule); WP_ELIMIT. */
+int wp_store_sop_rule_put(wp_store *st, wp_sop_rule *r, const char *tenant_id, int create,
+                          int64_t now_us);
+/* Delete a rule and its reminders (alerts it raised stay). WP_ENOTFOUND. */
+int wp_store_sop_rule_delete(wp_store *st, const char *tenant_id, const char *id);
+
+typedef struct wp_reminder {
+    char id[WP_ID_LEN + 1];
+    char rule_id[WP_ID_LEN + 1], customer_id[WP_ID_LEN + 1], employee_id[WP_ID_LEN + 1];
+    char rule_name[404], customer_name[WP_ARCHIVE_FIELD_MAX + 1];
+    int64_t base_us, due_us, overdue_us, created_us;
+    int64_t done_us; /* 0: open */
+    char alert_id[WP_ID_LEN + 1]; /* the followup_overdue alert; "" when none */
+} wp_reminder;
+
+enum wp_reminder_state { WP_REMINDER_OPEN = 0, WP_REMINDER_OVERDUE, WP_REMINDER_DONE,
+                         WP_REMINDER_ANY };
+
+typedef struct wp_reminder_filter {
+    const char *tenant_id;
+    const char *employee_id;    /* NULL: any */
+    const char *scope_org_path; /* NULL: any; else employees of that subtree */
+    enum wp_reminder_state state; /* open: not done (a follow-up since its base makes one
+                                   * done); overdue: open and past overdue_us at now_us */
+    int64_t now_us;
+    const char *cursor;
+    unsigned limit;
+} wp_reminder_filter;
+
+typedef struct wp_reminder_page {
+    wp_reminder *items;
+    size_t n;
+    char next_cursor[WP_ARCHIVE_CURSOR_MAX];
+} wp_reminder_page;
+
+/* Reminders by due time, earliest first. Release with free(p->items). */
+int wp_store_reminders_list(wp_store *st, wp_reminder_page *out, const wp_reminder_filter *f);
+int wp_store_reminder_get(wp_store *st, wp_reminder *out, const char *tenant_id, const char *id);
+/* Mark a reminder done at now_us (a done one stays as it was). WP_ENOTFOUND. */
+int wp_store_reminder_done(wp_store *st, const char *tenant_id, const char *id, int64_t now_us);
+
+/* --- automatic grading (ops_rules.c) ------------------------------------------------------- */
+
+/* A grading rule: when every condition that is set holds, the customer's grade becomes grade.
+ * Rules are tried by position (then age); the first that holds wins, none: the grade stays.
+ * A customer whose latest grade change was made by a person (not "rule:<id>") is pinned:
+ * rules leave it alone. */
+typedef struct wp_grade_rule {
+    char id[WP_ID_LEN + 1];
+    int position;
+    char grade[WP_ARCHIVE_WORD_MAX + 1];
+    char stage[WP_ARCHIVE_WORD_MAX + 1]; /* "": any */
+    int min_messages, messages_days;     /* -1: not checked; at least min messages (either way)
+                                          * in the last messages_days days */
+    int contact_within_days;             /* -1: not checked; last contact at most this old */
+    int no_contact_days;                 /* -1: not checked; no contact for at least this long */
+    char tag_id[WP_ID_LEN + 1];          /* "": not checked; has this tag */
+    int active;
+    int64_t created_us, updated_us;
+} wp_grade_rule;
+
+int wp_store_grade_rules_list(wp_store *st, wp_grade_rule **out, size_t *n,
+                              const char *tenant_id);
+int wp_store_grade_rule_get(wp_store *st, wp_grade_rule *out, const char *tenant_id,
+                            const char *id);
+/* Create (a new id written back) or replace r->id. WP_EINVAL naming the field (no condition
+ * at all is refused); WP_ENOTFOUND; WP_ELIMIT. */
+int wp_store_grade_rule_put(wp_store *st, wp_grade_rule *r, const char *tenant_id, int create,
+                            int64_t now_us);
+int wp_store_grade_rule_delete(wp_store *st, const char *tenant_id, const char *id);
+
+/* Apply the grading rules at now_us to one customer (customer_id) or to all of a tenant (NULL),
+ * each change in the caller's transaction when one is open (which the caller must then roll
+ * back on failure), else in one of its own, with an
+ * event "grade_changed" by "rule:<id>" and an audit row (actor "system", action
+ * "customer.grade_rule"). *changed gets how many changed. */
+int wp_store_grade_rules_apply(wp_store *st, int64_t *changed, const unsigned char *audit_key,
+                               const char *tenant_id, const char *customer_id, int64_t now_us);
+
+/* --- the scripts library, 话术 (ops_scripts.c) -------------------------------------------- */
+
+#define WP_SCRIPTS_MAX 2000        /* scripts of a tenant */
+#define WP_SCRIPT_TEXT_MAX 2000    /* characters */
+#define WP_SCRIPT_TITLE_MAX 100    /* characters, also of a category */
+#define WP_SCRIPT_MATCH_MIN 4      /* a normalized text shorter than this is never counted */
+
+typedef struct wp_script {
+    char id[WP_ID_LEN + 1];
+    char category[WP_SCRIPT_TITLE_MAX * 4 + 1];
+    char title[WP_SCRIPT_TITLE_MAX * 4 + 1];
+    char *text;          /* malloc'ed (wp_script_release) */
+    int64_t usage_count; /* outgoing messages found using it */
+    int64_t created_us, updated_us;
+} wp_script;
+
+void wp_script_release(wp_script *s);
+
+/* Text as scripts are matched: Unicode lowercase, without whitespace, punctuation, symbols or
+ * control characters. *out malloc'ed (caller frees). */
+int wp_script_normalize(char **out, const char *text);
+
+typedef struct wp_script_filter {
+    const char *tenant_id;
+    const char *category; /* NULL: any */
+    const char *q;        /* NULL or "": any; else a substring of title or text (ASCII case
+                           * folded) */
+    const char *cursor;
+    unsigned limit;
+} wp_script_filter;
+
+typedef struct wp_script_page {
+    wp_script *items;
+    size_t n;
+    char next_cursor[WP_ARCHIVE_CURSOR_MAX];
+} wp_script_page;
+
+/* By category, then oldest first. Release with wp_script_page_release(). */
+int wp_store_scripts_list(wp_store *st, wp_script_page *out, const wp_script_filter *f);
+void wp_script_page_release(wp_script_page *p);
+int wp_store_script_get(wp_store *st, wp_script *out, const char *tenant_id, const char *id);
+/* Create (s->id written back) or change s->id: category, title, text (NULL leaves one as it is
+ * on change); id NULL creates. A new text restarts the count at 0. WP_EINVAL; WP_ENOTFOUND;
+ * WP_ELIMIT. On success *out is the stored script (release it with wp_script_release()). */
+int wp_store_script_put(wp_store *st, wp_script *out, const char *tenant_id, const char *id,
+                        const char *category, const char *title, const char *text,
+                        int64_t now_us);
+int wp_store_script_delete(wp_store *st, const char *tenant_id, const char *id);
+
+/* Count script uses in the messages stored since the last run (every tenant; part of
+ * wp_store_crm_rules_run): an outgoing text message uses a script when its normalized text
+ * contains the script's (of at least WP_SCRIPT_MATCH_MIN characters). Messages stored in the
+ * last WP_ANALYTICS_LAG_S are left for the next run. *uses adds up. */
+int wp_store_scripts_count(wp_store *st, int64_t *uses, int64_t now_us);
+
+/* --- merging two records of one person (ops_merge.c) --------------------------------------- */
+
+typedef struct wp_merge_result {
+    int64_t identities, messages, calls, contact_events, alerts, events, tags;
+} wp_merge_result;
+
+/* Merge customer from_id into survivor_id, in one operation (a savepoint inside the caller's
+ * transaction): identities, messages, calls, contact events, locations, alerts, timeline
+ * events, tags and read grants move to the survivor; the survivor takes the latest contact and
+ * whatever phone, grade, stage, company or notes it lacks; from_id stays as a tombstone
+ * (merged_into = survivor_id) with an event "merged_into", the survivor gets "merged". Open
+ * reminders of from_id are dropped. WP_ENOTFOUND; WP_EINVAL (the same customer); WP_EBUSY
+ * (either is a tombstone already). */
+int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tenant_id,
+                            const char *survivor_id, const char *from_id,
+                            const wp_crm_actor *who, int64_t now_us);
+
+/* The survivor a customer was merged into: out "" when it was not. WP_ENOTFOUND. */
+int wp_store_customer_merged_into(wp_store *st, char out[WP_ID_LEN + 1], const char *tenant_id,
+                                  const char *id);
+
+/* What one run of the rules did. */
+typedef struct wp_rules_result {
+    int64_t reminders, closed, overdue; /* reminders made, closed by a follow-up, alerts */
+    int64_t graded;                     /* customers whose grade a rule changed */
+    int64_t script_uses;                /* messages found using a script */
+} wp_rules_result;
+
+/* The customer rules of every tenant at now_us, each change in a transaction of its own with
+ * its audit row (actor "system"), so a crash loses nothing and a rerun repeats nothing:
+ * reminders for customers due under an SOP rule (to their owner), closing reminders whose
+ * customer was followed up, a followup_overdue alert for each reminder past its grace,
+ * then the grading rules, then the scripts' usage counts. *out adds up. */
+int wp_store_crm_rules_run(wp_store *st, wp_rules_result *out, const unsigned char *audit_key,
+                           int64_t now_us);
 
 #endif

@@ -6,7 +6,7 @@
 run "$WP" --help
 expect_rc 0 "workphone --help"
 top=$out
-for c in init serve demo scan version; do
+for c in init serve demo scan version agent audit jobs simulate; do
     out=$top
     expect_out_has "  $c " "--help lists $c"
     run "$WP" "$c" --help

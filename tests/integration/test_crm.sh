@@ -92,8 +92,11 @@ suite() { # backend
       "action": "renamed", "peer": {"id": "wxid_a"}},
      {"seq": 6, "type": "message", "ts": "2026-11-25T14:00:00+08:00", "channel": "wechat",
       "direction": "in", "peer": {"id": "wxid_a"}, "chat": "wxid_a", "msgtype": "text",
-      "text": "好的，明天见"}]}' "${D1[@]}"
-    expect_json 'j["acked_seq"]' 6 "$be: s1's device reports"
+      "text": "好的，明天见"},
+     {"seq": 7, "type": "message", "ts": "2026-11-25T15:00:00+08:00", "channel": "wechat",
+      "direction": "out", "peer": {"id": "wxid_a"}, "chat": "wxid_a", "msgtype": "text",
+      "text": "这款产品保本保息"}]}' "${D1[@]}"
+    expect_json 'j["acked_seq"]' 7 "$be: s1's device reports"
     local c1s; c1s=$(owned_by "$s1")
     req GET "/api/v1/customers?owner=$s1" "${A[@]}"
     expect_json 'len(j["items"])' 3 "$be: s1 owns three customers"
@@ -110,15 +113,20 @@ suite() { # backend
     # --- the timeline: one stream, newest first, paged -------------------------------------------
     req GET "/api/v1/customers/$ca/timeline" "${T1[@]}"
     expect_status 200 "$be: the owner reads the timeline"
-    expect_json '[i["type"] for i in j["items"]]' '["message", "contact", "call", "message"]' \
-        "$be: messages, the call and the contact event, newest first"
+    expect_json 'sorted(i["type"] for i in j["items"][:2]) + [i["type"] for i in j["items"][2:]]' \
+        '["alert", "message", "message", "contact", "call", "message"]' \
+        "$be: messages, the alert, the call and the contact event, newest first"
+    expect_json '[i.get("kind") for i in j["items"] if i["type"] == "alert"]' '["sensitive_word"]' \
+        "$be: the alert about the customer"
     expect_json 'all(j["items"][k]["ts"] >= j["items"][k + 1]["ts"] for k in range(len(j["items"]) - 1))' \
         true "$be: in time order"
     req GET "/api/v1/customers/$ca/timeline?limit=2" "${T1[@]}"
     local p1 cur; p1=$(jq_ '[i["id"] for i in j["items"]]'); cur=$(jq_ 'j["next_cursor"]')
     req GET "/api/v1/customers/$ca/timeline?limit=2&cursor=$cur" "${T1[@]}"
-    expect_json "(len(j['items']), j['next_cursor'], not set(i['id'] for i in j['items']) & set($p1))" \
-        '[2, null, true]' "$be: the timeline page by page"
+    expect_json "(len(j['items']), j['next_cursor'] is not None, not set(i['id'] for i in j['items']) & set($p1))" \
+        '[2, true, true]' "$be: the timeline page by page"
+    req GET "/api/v1/customers/$ca/timeline?limit=2&cursor=$(jq_ 'j["next_cursor"]')" "${T1[@]}"
+    expect_json "(len(j['items']), j['next_cursor'])" '[2, null]' "$be: ... to the last page"
     req GET "/api/v1/customers/$ca/timeline" "${T2[@]}"
     expect_error 404 not_found "$be: another salesperson does not see it"
     req GET "/api/v1/customers/$ca/timeline" "${MB[@]}"
@@ -198,22 +206,36 @@ suite() { # backend
     local owner_a; owner_a=$(jq_ 'j["owner_employee_id"]')
     local TO=("${T2[@]}"); [ "$owner_a" = "$s3" ] && TO=("${T3[@]}")
     req GET "/api/v1/customers/$ca/timeline" "${TO[@]}"
-    expect_json '[i["text"] for i in j["items"] if i["type"] == "message"]' '["好的，明天见", "甲，您好"]' \
-        "$be: the successor sees the old conversation in the timeline"
+    expect_json '[i["text"] for i in j["items"] if i["type"] == "message"]' '["这款产品保本保息", "好的，明天见", "甲，您好"]' \
+        "$be: the successor sees the old conversation in the timeline" 
     expect_json "[(i['details']['from'], i['details']['to'], i['details']['handover_id']) for i in j['items'] if i.get('kind') == 'owner_changed']" \
         "[[\"$s1\", \"$owner_a\", \"$h1\"]]" "$be: the move is in the timeline"
     req GET "/api/v1/messages?customer=$ca" "${TO[@]}"
-    expect_json 'len(j["items"])' 2 "$be: ... and in the message archive"
+    expect_json 'len(j["items"])' 3 "$be: ... and in the message archive"
     expect_json "$(audit_count handover.create)" "$((creates + 1))" "$be: the handover is one audit row"
     req GET "/api/v1/audit?action=handover.create&limit=1" "${A[@]}"
     expect_json "(j['items'][0]['target'], json.loads(j['items'][0]['details'])['customers_moved'] if isinstance(j['items'][0].get('details'), str) else j['items'][0]['details']['customers_moved'])" \
         "[\"employee:$s1\", 3]" "$be: ... naming the leaver, with the counts"
 
+    # an admin who leaves: the API keys it created stop at once
+    employee admin2 "$hq" admin; local admin2=$id
+    login admin2; local AD2=(-H "Authorization: Bearer $tok")
+    json POST /api/v1/api-keys '{"name": "BI", "role": "auditor"}' "${AD2[@]}"
+    expect_status 201 "$be: admin2 creates an API key"
+    local K=(-H "Authorization: Bearer $(jq_ 'j["key"]')")
+    req GET /api/v1/pool "${K[@]}"
+    expect_status 200 "$be: ... which works"
+    json POST /api/v1/handovers "{\"from_employee\": \"$admin2\", \"to_employee\": \"$mgra\", \"reason\": \"departure\"}" "${A[@]}"
+    expect_json '(j["customers_moved"], j["api_keys_revoked"], j["sessions_revoked"])' '[0, 1, 1]' \
+        "$be: admin2 leaves with no customers"
+    req GET /api/v1/pool "${K[@]}"
+    expect_error 401 unauthorized "$be: its API key stops at once"
+
     # --- idempotency --------------------------------------------------------------------------------
     json POST /api/v1/handovers "{\"from_employee\": \"$s1\", \"to_employees\": [\"$s2\", \"$s3\"], \"reason\": \"departure\"}" "${MA[@]}"
     expect_status 200 "$be: the same departure again"
     expect_json '(j["id"], j["replayed"], j["customers_moved"])' "[\"$h1\", true, 3]" "$be: ... answers the first"
-    req GET /api/v1/handovers "${A[@]}"
+    req GET "/api/v1/handovers?from_employee=$s1" "${A[@]}"
     expect_json 'len(j["items"])' 1 "$be: ... and made no second one"
     json POST /api/v1/handovers "{\"from_employee\": \"$s2\", \"to_employee\": \"$s3\", \"reason\": \"transfer\", \"idempotency_key\": \"k-1\", \"keep_read_access\": true}" "${A[@]}"
     expect_status 201 "$be: a transfer with a key"

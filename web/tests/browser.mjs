@@ -212,6 +212,22 @@ try {
     await shot(page, 'dashboard')
   })
 
+  await test('dashboard: charts from the analytics API (volume, funnel, replies, conversion, alerts)', async () => {
+    await open(page, 'dashboard', '[data-test=stat-messages]')
+    for (const c of ['volume', 'funnel', 'response', 'conversion', 'alerts'])
+      await page.waitForSelector(`[data-test=chart-${c}] canvas`)
+    const n = await page.textContent('[data-test=stat-messages]')
+    const want = ADMIN_TEXTS.length + (made.sales ? SALES_TEXTS.length : 0)
+    expect(n.replace(/\D/g, '').endsWith(String(want)), `messages in the range: ${n}, wanted ${want}`)
+    const top = await page.$$eval('[data-test=top-violations] li', (els) => els.map((e) => e.textContent))
+    expect(top.length >= 1 && top.some((x) => x.includes('李销售') || x.length > 0), 'top violations: ' + JSON.stringify(top))
+    const today = await page.$$('[data-test=today-alerts] li')
+    expect(today.length === Math.min(5, made.adminAlerts + (made.salesAlerts || 0)), `today's alerts: ${today.length}`)
+    const r = await page.evaluate(async () => (await fetch('/api/v1/analytics/response-times?by=none')).json())
+    expect(r.total && r.total.answered >= 1 && r.total.median_s !== null, 'response times: ' + JSON.stringify(r))
+    await shot(page, 'dashboard')
+  })
+
   await test('archive: a Chinese search highlights the hit, one character is enough', async () => {
     await page.click('[data-test=menu-archive]')
     await page.waitForURL(/\/archive/)
@@ -304,6 +320,25 @@ try {
     const l = await must('POST', '/auth/login', { json: { username: 'admin', password: ADMIN_PW } }, 200)
     const now = await must('GET', '/lexicon', { token: l.token }, 200)
     expect(!now.includes('blok'), 'the bad lexicon was saved')
+  })
+
+  await test('lexicon: an edit is tried in the test box before it is saved', async () => {
+    await open(page, 'lexicon', '[data-test=lexicon-text]')
+    const ta = page.locator('[data-test=lexicon-text]')
+    await page.waitForFunction(() => document.querySelector('[data-test=lexicon-text]')?.value.length > 0)
+    const before = await ta.inputValue()
+    await page.fill('[data-test=lexicon-test-input]', '周末带你去看房，返 3 个点给你')
+    await page.waitForSelector('[data-test=lexicon-verdict-action]')
+    const first = (await page.textContent('[data-test=lexicon-verdict-action]')).trim()
+    await ta.fill(before + '\n看房\tcustom\tblock\n')
+    await page.fill('[data-test=lexicon-test-input]', '周末带你去看房')
+    await page.waitForFunction(() => document.querySelector('[data-test=lexicon-verdict]')?.textContent.includes('看房'))
+    const after = (await page.textContent('[data-test=lexicon-verdict-action]')).trim()
+    expect(after === '拦截', `the new word does not block in the test box: ${after} (before: ${first})`)
+    await shot(page, 'lexicon-test')
+    const l = await must('POST', '/auth/login', { json: { username: 'admin', password: ADMIN_PW } }, 200)
+    const now = await must('GET', '/lexicon', { token: l.token }, 200)
+    expect(!now.includes('看房'), 'the test box saved the draft')
   })
 
   await test('audit log: entries, and the hash chain verifies', async () => {

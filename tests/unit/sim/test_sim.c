@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The company simulator: one seed gives one company; the plan and the streams look real (names,
  * mobile numbers, ids, working hours, replies both ways); violations come at the configured
- * share and are exactly what the default lexicon flags; the in-process sink fills a store. */
+ * share and are exactly what the default lexicon flags; the in-process sink fills a store; the
+ * remote sink (console API + libwpagent) gives two fresh servers the same archive. */
 #include "archive_fixture.h"
 
 #include <stdio.h>
@@ -11,10 +12,13 @@
 #include "ingest/ingest.h"
 #include "ingest/ingest_int.h"
 #include "scan/scan.h"
+#include "server.h" /* tests/unit/agent: a real `workphone serve` */
 #include "sim/local.h"
+#include "sim/remote.h"
 #include "sim/sim.h"
 #include "util/clock.h"
 #include "util/utf8.h"
+#include "workphone/agent.h"
 
 #define END_US 1795766400000000LL /* 2026-11-27T13:20:00+08:00: a Friday afternoon */
 #define DAY_US (86400LL * 1000000)
@@ -505,8 +509,11 @@ static void test_sim_local__fills_a_store(void **state)
     wp_sim_stats st;
     unsigned calls = 0;
     stop_at_day = 0;
-    OK(wp_sim_run(&st, c, f->unit, &sink, progress, &calls));
-    assert_int_equal(calls, 7);
+    wp_sim_run_options ro = WP_SIM_RUN_OPTIONS_INIT;
+    ro.progress = progress;
+    ro.progress_ctx = &calls;
+    OK(wp_sim_run(&st, c, f->unit, &sink, &ro));
+    assert_int_equal(calls, 8); /* day 0 (enrolled), then 7 days */
     assert_int_equal(st.units, 3);     /* a region and two stores under the hq */
     assert_int_equal(st.employees, 8); /* an auditor, a region manager, 2 x 3 store staff */
     assert_int_equal(st.devices, 6);
@@ -546,10 +553,192 @@ static void test_sim_local__fills_a_store(void **state)
     memcpy(local.tenant_id, tenant2, sizeof local.tenant_id);
     stop_at_day = 2;
     calls = 0;
-    assert_int_equal(wp_sim_run(&st, c, hq.id, &sink, progress, &calls), WP_EIO);
-    assert_int_equal(calls, 2);
+    assert_int_equal(wp_sim_run(&st, c, hq.id, &sink, &ro), WP_EIO);
+    assert_int_equal(calls, 3);
     wp_sim_company_free(c);
     wp_ingest_free(ing);
+}
+
+
+static void test_sim__shape_for_a_head_count(void **state)
+{
+    static const unsigned counts[] = {20, 27, 59, 60, 100, 159, 160, 333, 500};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        wp_sim_config cfg = config(2);
+        cfg.days = 2;
+        OK(wp_sim_config_shape(&cfg, counts[i]));
+        wp_sim_company *c = company(&cfg);
+        assert_int_equal(c->n_people, counts[i]);
+        assert_int_equal(c->days, 2);
+        size_t stores = 0, managers = 0, min_staff = SIZE_MAX, max_staff = 0;
+        for (size_t u = 0; u < c->n_units; u++) {
+            if (strcmp(c->units[u].kind, "store"))
+                continue;
+            size_t staff = 0;
+            stores++;
+            for (size_t p = 0; p < c->n_people; p++)
+                if (c->people[p].unit == (int)u) {
+                    staff++;
+                    managers += !strcmp(c->people[p].title, "店长");
+                }
+            min_staff = staff < min_staff ? staff : min_staff;
+            max_staff = staff > max_staff ? staff : max_staff;
+        }
+        assert_int_equal(managers, stores); /* a manager in every store */
+        assert_true(max_staff - min_staff <= 1 && min_staff >= 4 && max_staff <= 32);
+        assert_true(stores >= 4 && stores <= 16);
+        wp_sim_company_free(c);
+    }
+    wp_sim_config cfg = config(2);
+    assert_int_equal(wp_sim_config_shape(&cfg, 19), WP_EINVAL);
+    assert_int_equal(wp_sim_config_shape(&cfg, 501), WP_EINVAL);
+    /* the default company is the shape of 27 */
+    wp_sim_config a = config(4), b = config(4);
+    OK(wp_sim_config_shape(&b, 27));
+    wp_sim_company *ca = company(&a), *cb = company(&b);
+    char *ea = everything(ca), *eb = everything(cb);
+    assert_string_equal(ea, eb);
+    free(ea);
+    free(eb);
+    wp_sim_company_free(ca);
+    wp_sim_company_free(cb);
+    a.days = 0;
+    a.weeks = 0;
+    assert_int_equal(wp_sim_company_new(&ca, &a), WP_EINVAL);
+    a.days = WP_SIM_WEEKS_MAX * 7 + 1;
+    assert_int_equal(wp_sim_company_new(&ca, &a), WP_EINVAL);
+    b.employees = 6; /* fewer than a manager per store */
+    assert_int_equal(wp_sim_company_new(&ca, &b), WP_EINVAL);
+}
+
+/* --- the remote sink: two fresh servers, one seed, one archive --------------------------------- */
+
+struct rows {
+    char **v;
+    size_t n;
+};
+
+static int add_row(void *ctx, const json_t *m)
+{
+    struct rows *r = ctx;
+    const char *text = json_string_value(json_object_get(m, "text"));
+    char *row = NULL;
+    assert_true(asprintf(&row, "%s\t%s\t%s\t%s",
+                         json_string_value(json_object_get(m, "ts")),
+                         json_string_value(json_object_get(m, "direction")),
+                         json_string_value(json_object_get(m, "channel")),
+                         text ? text : "") > 0);
+    r->v = realloc(r->v, (r->n + 1) * sizeof *r->v);
+    assert_non_null(r->v);
+    r->v[r->n++] = row;
+    return 0;
+}
+
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int count_item(void *ctx, const json_t *item)
+{
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+/* Simulate cfg into a fresh server through agents; its archive as sorted rows. */
+static void simulate_remote(struct rows *out, wp_sim_stats *st, const wp_sim_config *cfg,
+                            unsigned threads, unsigned batch)
+{
+    test_server srv;
+    char agents[64];
+    server_start(&srv);
+    make_tmpdir(agents, "agents");
+    wp_sim_remote *r = NULL;
+    wp_sim_remote_options o = WP_SIM_REMOTE_OPTIONS_INIT;
+    o.server = srv.base;
+    o.admin = "admin";
+    o.admin_password = "wrong-password";
+    o.agents_dir = agents;
+    o.staff_password = "staff-pass-1";
+    o.batch_max = batch;
+    assert_int_equal(wp_sim_remote_new(&r, &o), WP_EAUTH);
+    o.admin_password = "s3cret-pass";
+    OK(wp_sim_remote_new(&r, &o));
+    char top[WP_SIM_ID_MAX];
+    OK(wp_sim_remote_top_unit(r, top));
+    wp_sim_company *c = company(cfg);
+    wp_sim_sink sink;
+    wp_sim_remote_sink(&sink, r);
+    wp_sim_run_options ro = WP_SIM_RUN_OPTIONS_INIT;
+    ro.threads = threads;
+    OK(wp_sim_run(st, c, top, &sink, &ro));
+    assert_int_equal(st->rejected, 0);
+    assert_int_equal(st->devices, 5);
+    memset(out, 0, sizeof *out);
+    OK(wp_sim_remote_each(r, "/messages", add_row, out));
+    qsort(out->v, out->n, sizeof *out->v, by_string);
+    size_t n_emp = 0, n_dev = 0;
+    OK(wp_sim_remote_each(r, "/employees", count_item, &n_emp));
+    OK(wp_sim_remote_each(r, "/devices", count_item, &n_dev));
+    assert_int_equal(n_emp, c->n_people + 1); /* and the admin */
+    assert_int_equal(n_dev, 5);
+    /* every agent sent everything: its outbox is empty, its acked_seq its stream's end */
+    for (size_t p = 0; p < c->n_people; p++) {
+        if (!c->people[p].has_device)
+            continue;
+        char dir[128];
+        wp_agent *a = NULL;
+        wp_agent_options ao = WP_AGENT_OPTIONS_INIT;
+        wp_agent_status as;
+        wp_sim_stream *s = NULL;
+        snprintf(dir, sizeof dir, "%s/%s", agents, c->people[p].serial);
+        ao.dir = dir;
+        assert_int_equal(wp_agent_new(&a, &ao), 0);
+        assert_int_equal(wp_agent_status_get(a, &as), 0);
+        OK(wp_sim_stream_new(&s, c, p));
+        assert_int_equal(as.outbox_events, 0);
+        assert_int_equal(as.acked_seq, (int64_t)s->n);
+        wp_sim_stream_free(s);
+        wp_agent_free(a);
+    }
+    wp_sim_company_free(c);
+    wp_sim_remote_free(r);
+    server_destroy(&srv);
+    rm_rf(agents);
+}
+
+static void rows_free(struct rows *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->v[i]);
+    free(r->v);
+}
+
+static void test_sim_remote__same_seed_same_archive(void **state)
+{
+    wp_sim_config cfg = config(21);
+    cfg.regions = 1;
+    cfg.stores_per_region = 2;
+    cfg.days = 3;
+    cfg.employees = 7; /* an auditor, a region manager, 2 stores of 3 and 2 */
+    cfg.customers_per_sales = 8;
+    cfg.violation_permille = 100;
+    struct rows a, b;
+    wp_sim_stats sa, sb;
+    simulate_remote(&a, &sa, &cfg, 1, 0);
+    simulate_remote(&b, &sb, &cfg, 3, 7); /* other threads and batches: the same data */
+    assert_true(sa.messages > 100);
+    assert_int_equal(a.n, sa.messages);
+    assert_int_equal(sa.events, sb.events);
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+        assert_string_equal(a.v[i], b.v[i]);
+    size_t chinese = 0;
+    for (size_t i = 0; i < a.n; i++)
+        chinese += strstr(a.v[i], "您") || strstr(a.v[i], "的");
+    assert_true(chinese > a.n / 3);
+    rows_free(&a);
+    rows_free(&b);
 }
 
 int main(void)
@@ -562,6 +751,8 @@ int main(void)
         cmocka_unit_test(test_sim__violation_share),
         cmocka_unit_test(test_sim__default_lexicon_agrees),
         cmocka_unit_test(test_sim__batches_are_valid_events),
+        cmocka_unit_test(test_sim__shape_for_a_head_count),
+        cmocka_unit_test(test_sim_remote__same_seed_same_archive),
     };
     const struct CMUnitTest stored[] = {
         cmocka_unit_test_setup_teardown(test_sim_local__fills_a_store, setup, teardown),

@@ -894,7 +894,7 @@ static int plan_is(struct tfx *f, const char *sql, const char *a, const char *b,
 }
 
 /* On SQLite a query without a customer or employee filter walks the search index newest
- * first by rid (a key that sorts by millisecond), one with such a filter starts from the
+ * first by search key (it sorts by millisecond), one with such a filter starts from the
  * search index when it matches few rows and from the time index otherwise; PostgreSQL has
  * one plan. Every plan gives the same pages as the plain time-index walk, also when many
  * messages share a millisecond or a timestamp and rows arrive out of time order, page
@@ -964,21 +964,21 @@ static void test_archive__search_plans(void **state)
     if (f->kind != WP_STORE_SQLITE)
         return;
     assert_int_equal(tfx_raw1(f, "SELECT v FROM message_fts_config WHERE k = 'automerge'"), 16);
-    /* every rid is its millisecond's (grams.h) */
-    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE rid >> 21 != ts_us / 1000"),
+    /* every search key is its millisecond's (grams.h) */
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE skey >> 21 != ts_us / 1000"),
                      0);
     /* the shapes src/store/ops_read.c uses: the walk, in the index's order, no sort ... */
-    const char *walk[] = {"SCAN message_fts VIRTUAL TABLE", "SEARCH m USING INTEGER PRIMARY KEY",
-                          NULL};
+    const char *walk[] = {"SCAN message_fts VIRTUAL TABLE",
+                          "SEARCH m USING INDEX messages_skey (skey=?)", NULL};
     assert_true(plan_is(f,
-                        "SELECT m.id FROM message_fts CROSS JOIN messages m ON m.rid ="
+                        "SELECT m.id FROM message_fts CROSS JOIN messages m ON m.skey ="
                         " message_fts.rowid WHERE message_fts MATCH ? AND message_fts.rowid <= 9"
                         " AND message_fts.rowid >= 0 AND m.tenant_id = ? AND m.text IS NOT NULL"
                         " ORDER BY message_fts.rowid DESC LIMIT ?",
                         "稀有 有词", f->tenant, 100, walk, "TEMP B-TREE"));
     /* ... and a rare query under an employee filter, from the index */
     assert_true(plan_is(f,
-                        "SELECT m.id FROM message_fts CROSS JOIN messages m ON m.rid ="
+                        "SELECT m.id FROM message_fts CROSS JOIN messages m ON m.skey ="
                         " message_fts.rowid WHERE message_fts MATCH ? AND m.tenant_id = ?"
                         " AND m.text IS NOT NULL ORDER BY m.ts_us DESC, m.id DESC LIMIT ?",
                         "稀有 有词", f->tenant, 100, walk, NULL));
@@ -1025,16 +1025,17 @@ static void test_archive__search_budget(void **state)
     }
 }
 
-/* Migration 0007 on a store written before it (rids counting up in arrival order, the search
- * index keyed by them): every rid becomes its millisecond's, the index follows, and searches
- * answer what they answered before. SQLite only (PostgreSQL's 0007 changes nothing). */
+/* Migration 0007 on a store written before it (no search key, the search index keyed by rid,
+ * rids in an order unrelated to time): every message gets its millisecond's key, the index
+ * follows, and every plan answers as the plain time-index walk does. SQLite only
+ * (PostgreSQL's 0007 changes nothing). */
 static void test_archive__search_key_migration(void **state)
 {
     struct tfx *f = *state;
     char dev[WP_ID_LEN + 1];
     enum { N = 300 };
     static wp_event e[N];
-    static char texts[N][64], before[3][N][WP_ID_LEN + 1], after[N][WP_ID_LEN + 1];
+    static char texts[N][64], want[N][WP_ID_LEN + 1], got[N][WP_ID_LEN + 1];
     if (f->kind != WP_STORE_SQLITE)
         return;
     device(f, dev, f->emp1, "SN1");
@@ -1047,7 +1048,9 @@ static void test_archive__search_key_migration(void **state)
     e[0].ts_us = 5; /* the first millisecond of 1970 */
     e[1].ts_us = 0;
     OK(apply(f, dev, f->emp1, e, N, NULL));
-    /* back to the old layout: rids 1..N in an order unrelated to time, the index keyed so */
+    /* back to the old layout */
+    tfx_exec(f, "DROP INDEX messages_skey");
+    tfx_exec(f, "ALTER TABLE messages DROP COLUMN skey");
     tfx_exec(f, "UPDATE messages SET rid = -rid");
     tfx_exec(f, "UPDATE messages SET rid = (SELECT count(*) FROM messages o WHERE o.id <="
                 " messages.id)");
@@ -1073,18 +1076,7 @@ static void test_archive__search_key_migration(void **state)
     wp_buf_release(&g);
     assert_int_equal(tfx_raw1(f, "SELECT max(rid) FROM messages"), N);
 
-    /* before: the old layout answers through the time index and the old rids */
-    wp_message_filter flt;
-    const char *qs[] = {"飞单", "稀有词", "条"};
-    const size_t counts[] = {N - N / 5, N / 5, N};
-    for (size_t i = 0; i < 3; i++) {
-        memset(&flt, 0, sizeof flt);
-        flt.tenant_id = f->tenant;
-        flt.q = qs[i];
-        flt.employee_id = f->emp1;
-        assert_int_equal(search_all(f, &flt, 20, before[i], N), counts[i]);
-    }
-    /* 0007 again, as the upgrade of such a store runs it (later migrations are not undone) */
+    /* 0007 as the upgrade of such a store runs it (later migrations are not undone) */
     const struct wp_migration *m = wp_migrations_sqlite;
     while (m->version && strcmp(m->name, "0007_search_time_key") != 0)
         m++;
@@ -1092,27 +1084,32 @@ static void test_archive__search_key_migration(void **state)
     OK(wp_store_begin(f->st));
     OK(wp_db_exec(f->st, m->sql));
     OK(wp_store_commit(f->st));
-    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE rid >> 21 !="
-                                 " max(ts_us, 0) / 1000 OR rid <= 0"),
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE skey >> 21 !="
+                                 " max(ts_us, 0) / 1000 OR skey <= 0 OR skey IS NULL"),
                      0);
-    assert_int_equal(tfx_raw1(f, "SELECT count(DISTINCT rid) FROM messages"), N);
+    assert_int_equal(tfx_raw1(f, "SELECT count(DISTINCT skey) FROM messages"), N);
     assert_int_equal(tfx_raw1(f, "SELECT v FROM message_fts_config WHERE k = 'automerge'"), 16);
+    const char *qs[] = {"飞单", "稀有词", "条"};
+    const size_t counts[] = {N - N / 5, N / 5, N};
     for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(search_expected(f, qs[i], 0, 0, want, N), counts[i]);
         for (int x = 0; x < 2; x++) { /* the walk, then the employee-filtered plan */
+            wp_message_filter flt;
             memset(&flt, 0, sizeof flt);
             flt.tenant_id = f->tenant;
             flt.q = qs[i];
             flt.employee_id = x ? f->emp1 : NULL;
-            assert_int_equal(search_all(f, &flt, 20, after, N), counts[i]);
+            assert_int_equal(search_all(f, &flt, 20, got, N), counts[i]);
             for (size_t j = 0; j < counts[i]; j++)
-                assert_string_equal(after[j], before[i][j]);
+                assert_string_equal(got[j], want[j]);
         }
     }
-    /* a new message gets the next number of its millisecond */
+    /* a new message gets the next number of its millisecond, and the next row id */
     wp_event late = msg(N + 1, "wxid_a", NULL, "新的飞单");
     late.ts_us = 7;
     OK(apply(f, dev, f->emp1, &late, 1, NULL));
-    assert_int_equal(tfx_raw1(f, "SELECT max(rid) FROM messages WHERE rid < 2097152"), 3);
+    assert_int_equal(tfx_raw1(f, "SELECT max(skey) FROM messages WHERE skey < 2097152"), 3);
+    assert_int_equal(tfx_raw1(f, "SELECT max(rid) FROM messages"), N + 1);
 }
 
 /* Several batches as one operation (the writer's merged rounds): all stored, their grams

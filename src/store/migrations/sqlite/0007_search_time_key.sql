@@ -1,22 +1,20 @@
 -- SPDX-License-Identifier: MIT
--- A message's rid (its search-index rowid) becomes a key that sorts like its time: the
--- millisecond of ts_us (clamped to 0..2^42 - 1) times 2^21, plus a number unique within that
--- millisecond (src/store/grams.h). A search then walks a query's doclists newest first and
--- stops after a page (src/store/ops_read.c). Existing rows are numbered within their
--- millisecond by (ts_us, id); rid 0 is never used. Nothing else refers to rid.
-CREATE TEMP TABLE rekey (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
-INSERT INTO rekey (old, new)
+-- Every message gets a search key that sorts like its time, and the search index is keyed by
+-- it: the millisecond of ts_us (clamped to 0..2^42 - 1) times 2^21, plus a number unique
+-- within that millisecond (src/store/grams.h). A search then walks a query's doclists newest
+-- first and stops after a page (src/store/ops_read.c). rid stays the row's number (rows are
+-- appended); the index messages_skey maps a key back to its row. Existing rows are numbered
+-- within their millisecond by (ts_us, id), from 1 in the first millisecond of 1970.
+ALTER TABLE messages ADD COLUMN skey INTEGER;
+CREATE TEMP TABLE rekey (rid INTEGER PRIMARY KEY, skey INTEGER NOT NULL);
+INSERT INTO rekey (rid, skey)
 SELECT rid, (g << 21) + row_number() OVER (PARTITION BY g ORDER BY ts_us, id) - (g > 0)
 FROM (SELECT rid, ts_us, id, CASE WHEN ts_us < 0 THEN 0 WHEN ts_us / 1000 > 4398046511103
       THEN 4398046511103 ELSE ts_us / 1000 END AS g FROM messages);
--- Old rids count up from 1, new ones are above 2^21 but for times in the first millisecond
--- of 1970: only then can a new rid equal an old one still to be moved, so only then are the
--- old ones moved out of the way first.
-UPDATE messages SET rid = -rid
-WHERE EXISTS (SELECT 1 FROM rekey WHERE new <= (SELECT max(old) FROM rekey));
-UPDATE messages SET rid = r.new FROM rekey r WHERE r.old = abs(messages.rid);
+UPDATE messages SET skey = (SELECT r.skey FROM rekey r WHERE r.rid = messages.rid);
+CREATE UNIQUE INDEX messages_skey ON messages (skey);
 -- The search index is contentless: its grams come back from its own terms (fts5vocab), into a
--- new table filled in rowid order (FTS5 starts a new segment whenever a rowid goes down).
+-- new table filled in key order (FTS5 starts a new segment whenever a rowid goes down).
 CREATE VIRTUAL TABLE temp.message_fts_terms USING fts5vocab (main, message_fts, instance);
 CREATE VIRTUAL TABLE message_fts_new USING fts5 (
     tenant_id UNINDEXED, grams, content = '', tokenize = 'ascii', detail = 'none',
@@ -24,9 +22,9 @@ CREATE VIRTUAL TABLE message_fts_new USING fts5 (
 );
 INSERT INTO message_fts_new (message_fts_new, rank) VALUES ('automerge', 16);
 INSERT INTO message_fts_new (rowid, grams)
-SELECT r.new, group_concat(t.term, ' ')
-FROM temp.message_fts_terms t JOIN rekey r ON r.old = t.doc
-GROUP BY r.new ORDER BY r.new;
+SELECT r.skey, t.grams
+FROM (SELECT doc, group_concat(term, ' ') AS grams FROM temp.message_fts_terms GROUP BY doc) t
+JOIN rekey r ON r.rid = t.doc ORDER BY r.skey;
 DROP TABLE temp.message_fts_terms;
 DROP TABLE message_fts;
 ALTER TABLE message_fts_new RENAME TO message_fts;

@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /api/v1/analytics/...: the dashboard's numbers, scoped like every list, over local days
+ * of any range (?from=&to=&tz=), from the store's rollups (docs/internals/analytics.md). */
+#include "api/api.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_S 86400LL
+#define US 1000000LL
+#define DEFAULT_DAYS 30
+#define DEFAULT_TZ "+08:00"
+#define TZ_NAME_MAX 64
+#define TZ_FILE_MAX (256 * 1024)
+#define ZONEINFO "/usr/share/zoneinfo/"
+
+/* --- time zones: a fixed offset, or an IANA zone read from the system's TZif files ----------- */
+
+struct zone {
+    int fixed; /* 1: offset_s for all time */
+    int offset_s;
+    int64_t *trans; /* transition times (s), ascending */
+    int32_t *off;   /* the offset from each transition on */
+    size_t n;
+    int32_t first; /* before the first transition */
+};
+
+static void zone_release(struct zone *z)
+{
+    free(z->trans);
+    free(z->off);
+    memset(z, 0, sizeof *z);
+}
+
+static int64_t be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    if (n == 4)
+        return (int32_t)(uint32_t)v;
+    return (int64_t)v;
+}
+
+/* The 64-bit part of a TZif file (version 2 and later). */
+static int zone_parse(struct zone *z, const unsigned char *d, size_t len)
+{
+    size_t p = 0;
+    for (int part = 0; part < 2; part++) {
+        if (len - p < 44 || memcmp(d + p, "TZif", 4) || (part == 0 && d[p + 4] < '2'))
+            return -1;
+        int64_t isutc = be(d + p + 20, 4), isstd = be(d + p + 24, 4), leap = be(d + p + 28, 4),
+                timecnt = be(d + p + 32, 4), typecnt = be(d + p + 36, 4),
+                charcnt = be(d + p + 40, 4);
+        if (isutc < 0 || isstd < 0 || leap < 0 || timecnt < 0 || typecnt < 1 || charcnt < 0 ||
+            timecnt > 4096 || typecnt > 256)
+            return -1;
+        int tl = part == 0 ? 4 : 8;
+        size_t body = (size_t)(timecnt * tl + timecnt + typecnt * 6 + charcnt + leap * (tl + 4) +
+                               isstd + isutc);
+        p += 44;
+        if (len - p < body)
+            return -1;
+        if (part == 0) {
+            p += body;
+            continue;
+        }
+        const unsigned char *t = d + p, *ix = t + timecnt * 8, *ty = ix + timecnt;
+        z->n = (size_t)timecnt;
+        z->trans = malloc((z->n ? z->n : 1) * sizeof *z->trans);
+        z->off = malloc((z->n ? z->n : 1) * sizeof *z->off);
+        if (!z->trans || !z->off)
+            return -1;
+        for (size_t i = 0; i < z->n; i++) {
+            if (ix[i] >= typecnt)
+                return -1;
+            z->trans[i] = be(t + 8 * i, 8);
+            z->off[i] = (int32_t)be(ty + 6 * ix[i], 4);
+        }
+        z->first = (int32_t)be(ty, 4);
+        return 0;
+    }
+    return -1;
+}
+
+static int zone_load(struct zone *z, const char *tz)
+{
+    memset(z, 0, sizeof *z);
+    z->fixed = 1;
+    if (!tz || !*tz)
+        tz = DEFAULT_TZ;
+    if (!strcmp(tz, "Z") || !strcmp(tz, "UTC"))
+        return 0;
+    if ((tz[0] == '+' || tz[0] == '-') && strlen(tz) == 6 && tz[3] == ':') {
+        int h = (tz[1] - '0') * 10 + (tz[2] - '0'), m = (tz[4] - '0') * 10 + (tz[5] - '0');
+        for (int i = 1; i < 6; i++)
+            if (i != 3 && (tz[i] < '0' || tz[i] > '9'))
+                goto bad;
+        if (h > 14 || m > 59)
+            goto bad;
+        z->offset_s = (tz[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
+        return 0;
+    }
+    /* an IANA name: letters, digits, _ + - and / between parts, never .. */
+    size_t n = strlen(tz);
+    if (n > TZ_NAME_MAX || tz[0] == '/' || strstr(tz, ".."))
+        goto bad;
+    for (size_t i = 0; i < n; i++) {
+        char ch = tz[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '+' || ch == '-' || ch == '/'))
+            goto bad;
+    }
+    char path[sizeof ZONEINFO + TZ_NAME_MAX];
+    snprintf(path, sizeof path, ZONEINFO "%s", tz);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        goto bad;
+    unsigned char *d = malloc(TZ_FILE_MAX);
+    size_t len = d ? fread(d, 1, TZ_FILE_MAX, f) : 0;
+    fclose(f);
+    z->fixed = 0;
+    int r = d ? zone_parse(z, d, len) : -1;
+    free(d);
+    if (r < 0) {
+        zone_release(z);
+        goto bad;
+    }
+    return 0;
+bad:
+    return wp_error_set(WP_EINVAL, "'tz' is not a time zone ('+08:00', 'Asia/Shanghai')");
+}
+
+/* The offset from UTC at t (seconds). Past the file's last transition the last offset holds. */
+static int zone_offset(const struct zone *z, int64_t t)
+{
+    if (z->fixed)
+        return z->offset_s;
+    if (!z->n || t < z->trans[0])
+        return z->first;
+    size_t lo = 0, hi = z->n; /* the last transition <= t */
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (z->trans[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return z->off[lo];
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* The local day of t (seconds), as days since 1970-01-01. */
+static int64_t zone_day(const struct zone *z, int64_t t)
+{
+    return floor_div(t + zone_offset(z, t), DAY_S);
+}
+
+/* When local day `day` begins, in UTC seconds. */
+static int64_t zone_midnight(const struct zone *z, int64_t day)
+{
+    int64_t local = day * DAY_S, t = local - zone_offset(z, local);
+    t = local - zone_offset(z, t);
+    return local - zone_offset(z, t);
+}
+
+static void day_text(char out[16], int64_t day)
+{
+    char ts[40];
+    wp_time_format(ts, day * DAY_S * US, 0);
+    snprintf(out, 16, "%.10s", ts);
+}
+
+/* --- the request: range, spans, scope -----------------------------------------------------------
+ */
+
+struct req {
+    struct zone z;
+    const char *tz;
+    int64_t first_day, end_day; /* local days [first_day, end_day) */
+    wp_analytics_span spans[WP_ANALYTICS_SPANS_MAX];
+    wp_analytics_filter f;
+    api_scope scope;
+};
+
+static int add_span(struct req *r, int64_t from_s, int64_t to_s, int64_t day)
+{
+    int64_t off = day * DAY_S - from_s; /* maps from_s to the day's first second */
+    if (off % 3600)
+        return wp_error_set(WP_EINVAL,
+                            "'tz' has an offset that is not whole hours: days cannot be counted"
+                            " from hourly rollups");
+    wp_analytics_span *last = r->f.n_spans ? &r->spans[r->f.n_spans - 1] : NULL;
+    if (last && last->offset_s == off && last->to_us == from_s * US) {
+        last->to_us = to_s * US;
+        return 0;
+    }
+    if (r->f.n_spans == WP_ANALYTICS_SPANS_MAX)
+        return wp_error_set(WP_EINVAL, "the range has too many offset changes");
+    r->spans[r->f.n_spans++] = (wp_analytics_span){from_s * US, to_s * US, (int)off};
+    return 0;
+}
+
+static int parse_by(const wp_http_ctx *ctx, enum wp_analytics_by dflt, enum wp_analytics_by *out)
+{
+    const char *by = wp_http_query(ctx, "by");
+    *out = dflt;
+    if (!by || !*by)
+        return 0;
+    if (!strcmp(by, "employee"))
+        *out = WP_ANALYTICS_EMPLOYEE;
+    else if (!strcmp(by, "unit"))
+        *out = WP_ANALYTICS_UNIT;
+    else if (!strcmp(by, "none"))
+        *out = WP_ANALYTICS_ALL;
+    else
+        return wp_error_set(WP_EINVAL, "'by' must be employee, unit or none");
+    return 0;
+}
+
+/* ?from= ?to= ?tz=: local days, from the day of from to the day that ends at to (or holds
+ * it); by default the 30 days that end with today. */
+static int parse_range(wp_http_ctx *ctx, struct req *r)
+{
+    int64_t from_us = 0, to_us = 0;
+    int err;
+    r->tz = wp_http_query(ctx, "tz");
+    if (!r->tz || !*r->tz)
+        r->tz = DEFAULT_TZ;
+    if ((err = api_query_time(ctx, "from", &from_us)) < 0 ||
+        (err = api_query_time(ctx, "to", &to_us)) < 0 || (err = zone_load(&r->z, r->tz)) < 0)
+        return err;
+    int64_t to_s = floor_div(to_us ? to_us : wp_time_now_us(), US);
+    int64_t to_day = zone_day(&r->z, to_s);
+    r->end_day = to_us && zone_midnight(&r->z, to_day) == to_s ? to_day : to_day + 1;
+    r->first_day = from_us ? zone_day(&r->z, floor_div(from_us, US)) : r->end_day - DEFAULT_DAYS;
+    if (r->first_day >= r->end_day)
+        return wp_error_set(WP_EINVAL, "'from' must be before 'to'");
+    if (r->end_day - r->first_day > WP_ANALYTICS_RANGE_MAX_DAYS)
+        return wp_error_set(WP_EINVAL, "the range is longer than %d days",
+                            WP_ANALYTICS_RANGE_MAX_DAYS);
+    if (zone_midnight(&r->z, r->first_day) < 0)
+        return wp_error_set(WP_EINVAL, "'from' is before 1970");
+    for (int64_t d = r->first_day; d < r->end_day; d++) {
+        int64_t a = zone_midnight(&r->z, d), b = zone_midnight(&r->z, d + 1);
+        if (b - a <= DAY_S) {
+            err = add_span(r, a, b, d);
+        } else { /* a long day: its hours past 24 map back onto it */
+            if ((err = add_span(r, a, a + DAY_S, d)) == 0)
+                err = add_span(r, a + DAY_S, b, d);
+        }
+        if (err < 0)
+            return err;
+    }
+    return 0;
+}
+
+static int req_init(wp_http_ctx *ctx, struct req *r, enum wp_analytics_by dflt_by)
+{
+    const api_caller *c = api_caller_of(ctx);
+    int err;
+    memset(r, 0, sizeof *r);
+    r->f.tenant_id = c->tenant_id;
+    r->f.spans = r->spans;
+    if ((err = parse_by(ctx, dflt_by, &r->f.by)) < 0 || (err = parse_range(ctx, r)) < 0)
+        return err;
+    return 0;
+}
+
+/* After api_scope_for(): the filter takes the caller's scope. */
+static void req_scope(struct req *r)
+{
+    r->f.scope_org_path = r->scope.org_path;
+    r->f.scope_employee_id = r->scope.employee_id;
+}
+
+/* The reply's head: the range as asked for days. */
+static json_t *head_json(const struct req *r)
+{
+    char a[40], b[40];
+    int64_t from_s = zone_midnight(&r->z, r->first_day), to_s = zone_midnight(&r->z, r->end_day);
+    wp_time_format(a, from_s * US, zone_offset(&r->z, from_s) / 60);
+    wp_time_format(b, to_s * US, zone_offset(&r->z, to_s) / 60);
+    const char *by = r->f.by == WP_ANALYTICS_EMPLOYEE ? "employee"
+                     : r->f.by == WP_ANALYTICS_UNIT   ? "unit"
+                                                      : NULL;
+    return json_pack("{s:s,s:s,s:s,s:o}", "from", a, "to", b, "tz", r->tz, "by",
+                     by ? json_string(by) : json_null());
+}
+
+static json_t *days_json(const struct req *r)
+{
+    json_t *a = json_array();
+    for (int64_t d = r->first_day; a && d < r->end_day; d++) {
+        char t[16];
+        day_text(t, d);
+        if (json_array_append_new(a, json_string(t)) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/* Set the group's members on o: employee_id or unit_id, and name. */
+static int set_group(json_t *o, const struct req *r, const wp_analytics_row *row)
+{
+    if (r->f.by == WP_ANALYTICS_ALL)
+        return 0;
+    return json_object_set_new(o, r->f.by == WP_ANALYTICS_UNIT ? "unit_id" : "employee_id",
+                               api_jstr(row->group, 1)) |
+           json_object_set_new(o, "name", api_jstr(row->name, 0));
+}
+
+static int reply(wp_http_ctx *ctx, json_t *o, json_t *items)
+{
+    if (!o || !items || json_object_set_new(o, "items", items) < 0) {
+        json_decref(o);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    return wp_http_reply_json(ctx, 200, o);
+}
+
+/* --- the handlers ------------------------------------------------------------------------------
+ */
+
+int api_analytics_activity(wp_http_ctx *ctx)
+{
+    struct req r;
+    wp_store *st = NULL;
+    wp_analytics_result res = {NULL, 0, NULL};
+    json_t *items = NULL, *o = NULL;
+    int err;
+    if ((err = req_init(ctx, &r, WP_ANALYTICS_ALL)) < 0 || (err = api_store_acquire(ctx, &st)) < 0)
+        goto out;
+    if ((err = api_scope_for(ctx, st, &r.scope)) == 0) {
+        req_scope(&r);
+        err = wp_store_analytics_activity(st, &res, &r.f);
+    }
+    api_store_release(ctx, st);
+    if (err < 0)
+        goto out;
+    items = json_array();
+    size_t k = 0;
+    /* one item a day when not grouped (days without anything are zeros) */
+    for (int64_t d = r.first_day; items && d < r.end_day; d++) {
+        int any = 0;
+        for (; k < res.n && res.rows[k].day < d; k++) {
+        }
+        for (; k < res.n && res.rows[k].day == d; k++) {
+            const wp_analytics_row *w = &res.rows[k];
+            char t[16];
+            day_text(t, d);
+            json_t *it =
+                json_pack("{s:s,s:I,s:I,s:I,s:I}", "day", t, "messages_in", (json_int_t)w->v[0],
+                          "messages_out", (json_int_t)w->v[1], "calls", (json_int_t)w->v[2],
+                          "call_seconds", (json_int_t)w->v[3]);
+            if (!it || set_group(it, &r, w) || json_array_append_new(items, it) < 0)
+                goto oom;
+            any = 1;
+        }
+        if (!any && r.f.by == WP_ANALYTICS_ALL) {
+            char t[16];
+            day_text(t, d);
+            if (json_array_append_new(items, json_pack("{s:s,s:i,s:i,s:i,s:i}", "day", t,
+                                                       "messages_in", 0, "messages_out", 0, "calls",
+                                                       0, "call_seconds", 0)) < 0)
+                goto oom;
+        }
+    }
+    o = head_json(&r);
+    if (o && json_object_set_new(o, "days", days_json(&r)) < 0)
+        goto oom;
+    err = reply(ctx, o, items);
+    o = items = NULL;
+    goto out;
+oom:
+    err = wp_error_set(WP_ENOMEM, "out of memory");
+out:
+    json_decref(items);
+    json_decref(o);
+    zone_release(&r.z);
+    wp_analytics_result_release(&res);
+    return err;
+}
+
+static json_t *replies_json(const wp_analytics_row *w)
+{
+    return json_pack("{s:I,s:I,s:I,s:o,s:o}", "turns", (json_int_t)w->v[0], "answered",
+                     (json_int_t)w->v[1], "unanswered", (json_int_t)(w->v[0] - w->v[1]), "median_s",
+                     w->v[2] < 0 ? json_null() : json_integer(w->v[2]), "p90_s",
+                     w->v[3] < 0 ? json_null() : json_integer(w->v[3]));
+}
+
+int api_analytics_response_times(wp_http_ctx *ctx)
+{
+    struct req r;
+    wp_store *st = NULL;
+    wp_analytics_result res = {NULL, 0, NULL};
+    json_t *items = NULL, *o = NULL;
+    int err;
+    if ((err = req_init(ctx, &r, WP_ANALYTICS_EMPLOYEE)) < 0 ||
+        (err = api_store_acquire(ctx, &st)) < 0)
+        goto out;
+    if ((err = api_scope_for(ctx, st, &r.scope)) == 0) {
+        req_scope(&r);
+        err = wp_store_analytics_replies(st, &res, &r.f);
+    }
+    api_store_release(ctx, st);
+    if (err < 0)
+        goto out;
+    if (!(items = json_array()) || !(o = head_json(&r)))
+        goto oom;
+    for (size_t i = 0; i < res.n; i++) {
+        json_t *it = replies_json(&res.rows[i]);
+        if (!res.rows[i].group[0]) { /* the total comes first */
+            if (!it || json_object_set_new(o, "total", it) < 0)
+                goto oom;
+            continue;
+        }
+        if (!it || set_group(it, &r, &res.rows[i]) || json_array_append_new(items, it) < 0)
+            goto oom;
+    }
+    err = reply(ctx, o, items);
+    o = items = NULL;
+    goto out;
+oom:
+    err = wp_error_set(WP_ENOMEM, "out of memory");
+out:
+    json_decref(items);
+    json_decref(o);
+    zone_release(&r.z);
+    wp_analytics_result_release(&res);
+    return err;
+}
+
+int api_analytics_alerts(wp_http_ctx *ctx)
+{
+    struct req r;
+    wp_store *st = NULL;
+    wp_analytics_result res = {NULL, 0, NULL};
+    json_t *items = NULL, *o = NULL;
+    int err;
+    if ((err = req_init(ctx, &r, WP_ANALYTICS_ALL)) < 0 || (err = api_store_acquire(ctx, &st)) < 0)
+        goto out;
+    if ((err = api_scope_for(ctx, st, &r.scope)) == 0) {
+        req_scope(&r);
+        err = wp_store_analytics_alerts(st, &res, &r.f);
+    }
+    api_store_release(ctx, st);
+    if (err < 0)
+        goto out;
+    if (!(items = json_array()))
+        goto oom;
+    for (size_t i = 0; i < res.n; i++) {
+        const wp_analytics_row *w = &res.rows[i];
+        char t[16];
+        day_text(t, w->day);
+        json_t *it = json_pack("{s:s,s:s,s:o,s:I}", "day", t, "kind", w->kind, "category",
+                               api_jstr(w->category, 1), "count", (json_int_t)w->v[0]);
+        if (!it || set_group(it, &r, w) || json_array_append_new(items, it) < 0)
+            goto oom;
+    }
+    o = head_json(&r);
+    if (o && json_object_set_new(o, "days", days_json(&r)) < 0)
+        goto oom;
+    err = reply(ctx, o, items);
+    o = items = NULL;
+    goto out;
+oom:
+    err = wp_error_set(WP_ENOMEM, "out of memory");
+out:
+    json_decref(items);
+    json_decref(o);
+    zone_release(&r.z);
+    wp_analytics_result_release(&res);
+    return err;
+}
+
+static const char *const stages[] = {"lead", "contacted", "intent", "deal", "lost"};
+#define N_STAGES (sizeof stages / sizeof stages[0])
+
+static int stage_index(const char *s)
+{
+    for (size_t i = 0; i < N_STAGES; i++)
+        if (!strcmp(s, stages[i]))
+            return (int)i;
+    return -1;
+}
+
+/* [{"stage", "count", "reached"}] from counts per stage; reached: at that stage or past it
+ * on the way to a deal (lost is its own end). */
+static json_t *stages_json(const int64_t n[N_STAGES])
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < N_STAGES; i++) {
+        int64_t reached = n[i];
+        if (i < 3)
+            for (size_t k = i + 1; k < 4; k++)
+                reached += n[k];
+        if (json_array_append_new(a, json_pack("{s:s,s:I,s:I}", "stage", stages[i], "count",
+                                               (json_int_t)n[i], "reached", (json_int_t)reached)) <
+            0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+int api_analytics_funnel(wp_http_ctx *ctx)
+{
+    struct req r;
+    wp_store *st = NULL;
+    wp_analytics_result res = {NULL, 0, NULL};
+    json_t *items = NULL, *o = NULL;
+    int64_t total[N_STAGES] = {0};
+    int err;
+    if ((err = req_init(ctx, &r, WP_ANALYTICS_ALL)) < 0 || (err = api_store_acquire(ctx, &st)) < 0)
+        goto out;
+    if ((err = api_scope_for(ctx, st, &r.scope)) == 0) {
+        req_scope(&r);
+        err = wp_store_analytics_funnel(st, &res, &r.f);
+    }
+    api_store_release(ctx, st);
+    if (err < 0)
+        goto out;
+    if (!(items = json_array()))
+        goto oom;
+    /* rows come by group, then stage; stages not in the list (set outside the API) are left out */
+    for (size_t i = 0; i < res.n;) {
+        int64_t n[N_STAGES] = {0};
+        size_t k = i;
+        for (; k < res.n && !strcmp(res.rows[k].group, res.rows[i].group); k++) {
+            int s = stage_index(res.rows[k].kind);
+            if (s >= 0) {
+                n[s] += res.rows[k].v[0];
+                total[s] += res.rows[k].v[0];
+            }
+        }
+        if (r.f.by != WP_ANALYTICS_ALL) {
+            json_t *it = json_pack("{s:o}", "stages", stages_json(n));
+            if (!it || set_group(it, &r, &res.rows[i]) || json_array_append_new(items, it) < 0)
+                goto oom;
+        }
+        i = k;
+    }
+    if (!(o = head_json(&r)) || json_object_set_new(o, "stages", stages_json(total)) < 0)
+        goto oom;
+    err = reply(ctx, o, items);
+    o = items = NULL;
+    goto out;
+oom:
+    err = wp_error_set(WP_ENOMEM, "out of memory");
+out:
+    json_decref(items);
+    json_decref(o);
+    zone_release(&r.z);
+    wp_analytics_result_release(&res);
+    return err;
+}
+
+static json_t *conversion_json(const int64_t v[4])
+{
+    json_t *rate = v[0] ? json_real((double)(v[1] * 10000 / v[0]) / 10000.0) : json_null();
+    return json_pack("{s:I,s:I,s:I,s:o,s:I}", "customers", (json_int_t)v[0], "deals",
+                     (json_int_t)v[1], "lost", (json_int_t)v[2], "rate", rate, "deals_closed",
+                     (json_int_t)v[3]);
+}
+
+int api_analytics_conversion(wp_http_ctx *ctx)
+{
+    struct req r;
+    wp_store *st = NULL;
+    wp_analytics_result res = {NULL, 0, NULL};
+    json_t *items = NULL, *o = NULL;
+    int64_t total[4] = {0, 0, 0, 0};
+    int err;
+    if ((err = req_init(ctx, &r, WP_ANALYTICS_UNIT)) < 0 || (err = api_store_acquire(ctx, &st)) < 0)
+        goto out;
+    if ((err = api_scope_for(ctx, st, &r.scope)) == 0) {
+        req_scope(&r);
+        err = wp_store_analytics_conversion(st, &res, &r.f);
+    }
+    api_store_release(ctx, st);
+    if (err < 0)
+        goto out;
+    if (!(items = json_array()))
+        goto oom;
+    for (size_t i = 0; i < res.n; i++) {
+        for (int k = 0; k < 4; k++)
+            total[k] += res.rows[i].v[k];
+        if (r.f.by == WP_ANALYTICS_ALL)
+            continue;
+        json_t *it = conversion_json(res.rows[i].v);
+        if (!it || set_group(it, &r, &res.rows[i]) || json_array_append_new(items, it) < 0)
+            goto oom;
+    }
+    if (!(o = head_json(&r)) || json_object_set_new(o, "total", conversion_json(total)) < 0)
+        goto oom;
+    err = reply(ctx, o, items);
+    o = items = NULL;
+    goto out;
+oom:
+    err = wp_error_set(WP_ENOMEM, "out of memory");
+out:
+    json_decref(items);
+    json_decref(o);
+    zone_release(&r.z);
+    wp_analytics_result_release(&res);
+    return err;
+}

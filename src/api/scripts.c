@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* The scripts library (话术): approved reply templates by category; admins and managers keep
+ * them, everyone lists and searches them (issue 7). */
+#include "api/api.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *script_json(const wp_script *s)
+{
+    return json_pack("{s:s,s:o,s:o,s:o,s:I,s:o,s:o}", "id", s->id, "category",
+                     api_jstr(s->category, 0), "title", api_jstr(s->title, 0), "text",
+                     api_jstr(s->text, 0), "usage_count", (json_int_t)s->usage_count,
+                     "created_at", api_jtime(s->created_us), "updated_at",
+                     api_jtime(s->updated_us));
+}
+
+/* GET /api/v1/scripts?category=&q=: every role (the library is what salespeople reply with). */
+int api_scripts_list(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    wp_script_filter f = {.tenant_id = c->tenant_id};
+    wp_script_page page;
+    wp_store *st = NULL;
+    json_t *items = NULL;
+    int err;
+
+    memset(&page, 0, sizeof page);
+    if ((err = api_query_limit(ctx, &f.limit)) < 0)
+        return err;
+    f.category = wp_http_query(ctx, "category");
+    if (f.category && !*f.category)
+        f.category = NULL;
+    f.q = wp_http_query(ctx, "q");
+    f.cursor = wp_http_query(ctx, "cursor");
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    err = wp_store_scripts_list(st, &page, &f);
+    api_store_release(ctx, st);
+    if (err < 0)
+        return err;
+    if (!(items = json_array()))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+    for (size_t i = 0; err == 0 && i < page.n; i++)
+        if (json_array_append_new(items, script_json(&page.items[i])) < 0)
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+    if (err == 0) {
+        err = api_reply_page(ctx, items, page.next_cursor);
+        items = NULL;
+    }
+    json_decref(items);
+    wp_script_page_release(&page);
+    return err;
+}
+
+static int script_write(wp_http_ctx *ctx, int create)
+{
+    static const char *const fields[] = {"category", "title", "text", NULL};
+    const api_caller *c = api_caller_of(ctx);
+    const char *category = NULL, *title = NULL, *text = NULL;
+    char target[WP_ID_LEN + 16];
+    wp_store *st = NULL;
+    wp_script s;
+    json_t *body, *o = NULL;
+    int err;
+
+    memset(&s, 0, sizeof s);
+    if ((err = api_crm_require_manager(ctx)) < 0)
+        return err;
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_crm_check_fields(body, fields)) < 0 ||
+        (err = api_crm_body_str(body, "category", create, &category)) < 0 ||
+        (err = api_crm_body_str(body, "title", create, &title)) < 0 ||
+        (err = api_crm_body_str(body, "text", create, &text)) < 0)
+        return err;
+    if (!create && !category && !title && !text)
+        return wp_error_set(WP_EINVAL, "nothing to change: give 'category', 'title' or 'text'");
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = wp_store_begin(st)) < 0)
+        goto out;
+    err = wp_store_script_put(st, &s, c->tenant_id, create ? NULL : wp_http_param(ctx, "id"),
+                              category, title, text, wp_time_now_us());
+    if (err == 0 && !(o = script_json(&s)))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+    if (err == 0) {
+        json_t *d = json_pack("{s:s,s:s,s:b}", "category", s.category, "title", s.title,
+                              "text_changed", text != NULL);
+        snprintf(target, sizeof target, "script:%s", s.id);
+        err = api_audit(ctx, st, create ? "script.create" : "script.update", target, d);
+        json_decref(d);
+    }
+    if (err == 0)
+        err = wp_store_commit(st);
+    if (err < 0) {
+        wp_store_rollback(st);
+        goto out;
+    }
+    api_store_release(ctx, st);
+    st = NULL;
+    err = wp_http_reply_json(ctx, create ? 201 : 200, o);
+    o = NULL;
+out:
+    json_decref(o);
+    wp_script_release(&s);
+    api_store_release(ctx, st);
+    return err;
+}
+
+int api_scripts_create(wp_http_ctx *ctx)
+{
+    return script_write(ctx, 1);
+}
+
+int api_scripts_update(wp_http_ctx *ctx)
+{
+    return script_write(ctx, 0);
+}
+
+int api_scripts_delete(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    const char *id = wp_http_param(ctx, "id");
+    char target[WP_ID_LEN + 16];
+    wp_store *st = NULL;
+    int err;
+
+    if ((err = api_crm_require_manager(ctx)) < 0)
+        return err;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = wp_store_begin(st)) < 0)
+        goto out;
+    snprintf(target, sizeof target, "script:%s", id);
+    if ((err = wp_store_script_delete(st, c->tenant_id, id)) < 0 ||
+        (err = api_audit(ctx, st, "script.delete", target, NULL)) < 0 ||
+        (err = wp_store_commit(st)) < 0) {
+        wp_store_rollback(st);
+        goto out;
+    }
+    api_store_release(ctx, st);
+    st = NULL;
+    err = wp_http_reply_empty(ctx, 204);
+out:
+    api_store_release(ctx, st);
+    return err;
+}

@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: MIT */
+/* The remote sink (remote.h): the console API with libcurl, the phones with libwpagent. */
+#include "sim/remote.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "workphone/agent.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REPLY_MAX (16u << 20) /* bytes of one console answer */
+#define USERNAME_TRIES 9      /* lijuan.wang, lijuan.wang2, ... lijuan.wang9 */
+
+/* A keep-alive connection for console calls; calls from several threads take one each. */
+struct conn {
+    CURL *h;
+    struct conn *next;
+};
+
+struct wp_sim_remote {
+    char *server; /* without the trailing slash */
+    char *agents_dir;
+    char *staff_password;
+    char auth[640]; /* "Authorization: Bearer <token>" */
+    unsigned batch_max, timeout_ms;
+    pthread_mutex_t mu;
+    struct conn *idle;
+};
+
+/* What a phone of the sink is: its agent and what it has been told so far. */
+struct phone {
+    wp_agent *a;
+    uint64_t rejected; /* the agent's count after the last sync */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_start(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* never undone: libwpagent does the same */
+}
+
+static struct conn *conn_take(wp_sim_remote *r)
+{
+    pthread_mutex_lock(&r->mu);
+    struct conn *c = r->idle;
+    if (c)
+        r->idle = c->next;
+    pthread_mutex_unlock(&r->mu);
+    if (c)
+        return c;
+    if (!(c = calloc(1, sizeof *c)))
+        return NULL;
+    if (!(c->h = curl_easy_init())) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void conn_give(wp_sim_remote *r, struct conn *c)
+{
+    pthread_mutex_lock(&r->mu);
+    c->next = r->idle;
+    r->idle = c;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+{
+    return wp_buf_add(ctx, data, size * n) < 0 ? 0 : size * n;
+}
+
+/* A request with headers of our own (the admin's token unless bearer is "": none). */
+static int call(wp_sim_remote *r, json_t **out, long *status, const char *method,
+                const char *path, const json_t *body, const char *bearer)
+{
+    char url[2048], auth[640];
+    char *text = NULL;
+    wp_buf reply;
+    struct curl_slist *hdrs = NULL;
+    int err = 0;
+    *out = NULL;
+    *status = 0;
+    if ((size_t)snprintf(url, sizeof url, "%s/api/v1%s", r->server, path) >= sizeof url)
+        return wp_error_set(WP_EINVAL, "url too long: '%s'", path);
+    struct conn *c = conn_take(r);
+    if (!c)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    wp_buf_init(&reply, REPLY_MAX);
+    if (body && !(text = json_dumps(body, JSON_COMPACT))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (bearer)
+        snprintf(auth, sizeof auth, "%s%s", bearer[0] ? "Authorization: Bearer " : "", bearer);
+    else
+        snprintf(auth, sizeof auth, "%s", r->auth);
+    if (!(hdrs = curl_slist_append(NULL, "Content-Type: application/json")) ||
+        (auth[0] && !curl_slist_append(hdrs, auth))) { /* the head stays hdrs */
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    CURL *h = c->h;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)r->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply);
+    if (text) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
+    }
+    CURLcode cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        err = wp_error_set(WP_EIO, "cannot reach '%s': %s", r->server, curl_easy_strerror(cc));
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    *out = json_loadb(reply.buf, reply.len, 0, NULL);
+out:
+    curl_slist_free_all(hdrs);
+    free(text);
+    wp_buf_release(&reply);
+    conn_give(r, c);
+    return err;
+}
+
+int wp_sim_remote_call(wp_sim_remote *r, json_t **out, long *status, const char *method,
+                       const char *path, const json_t *body)
+{
+    return call(r, out, status, method, path, body, NULL);
+}
+
+/* The server's error as ours: the status and its message. */
+static int http_error(long status, const json_t *reply, const char *what)
+{
+    const char *msg = json_string_value(
+        json_object_get(json_object_get(reply, "error"), "message"));
+    int code = status == 401 || status == 403 ? WP_EAUTH
+               : status == 404                ? WP_ENOTFOUND
+               : status == 409                ? WP_EEXISTS
+               : status >= 400 && status < 500 ? WP_EINVAL
+                                               : WP_EIO;
+    return wp_error_set(code, "%s: HTTP %ld%s%s", what, status, msg ? ": " : "", msg ? msg : "");
+}
+
+/* POST a JSON object built by the caller (taken over) and expect 2xx with an object. */
+static int post(wp_sim_remote *r, json_t **out, const char *path, json_t *body, const char *what)
+{
+    long status;
+    json_t *reply = NULL;
+    int err;
+    if (!body)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    err = call(r, &reply, &status, "POST", path, body, NULL);
+    json_decref(body);
+    if (err < 0)
+        return err;
+    if (status < 200 || status > 299 || !json_is_object(reply)) {
+        err = http_error(status, reply, what);
+        json_decref(reply);
+        return err;
+    }
+    *out = reply;
+    return 0;
+}
+
+static int copy_id(char out[WP_SIM_ID_MAX], const json_t *reply, const char *what)
+{
+    const char *id = json_string_value(json_object_get(reply, "id"));
+    if (!id || strlen(id) >= WP_SIM_ID_MAX)
+        return wp_error_set(WP_EIO, "%s: the answer has no usable id", what);
+    snprintf(out, WP_SIM_ID_MAX, "%s", id);
+    return 0;
+}
+
+static char *dup_opt(const char *s, int *bad)
+{
+    char *d = s ? strdup(s) : NULL;
+    *bad |= s && !d;
+    return d;
+}
+
+int wp_sim_remote_new(wp_sim_remote **out, const wp_sim_remote_options *o)
+{
+    wp_sim_remote *r = NULL;
+    json_t *reply = NULL;
+    int err = 0, bad = 0;
+    if (!o->server || !o->admin || !o->admin_password || !o->agents_dir || !o->staff_password)
+        return wp_error_set(WP_EINVAL, "the remote sink needs a server, an admin, a password, "
+                                       "an agents dir and a staff password");
+    if (o->batch_max > 1000)
+        return wp_error_set(WP_EINVAL, "batch must be 1-1000, not %u", o->batch_max);
+    pthread_once(&curl_once, curl_start);
+    if (!(r = calloc(1, sizeof *r)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if (pthread_mutex_init(&r->mu, NULL) != 0) {
+        free(r);
+        return wp_error_set(WP_ENOMEM, "cannot make a mutex");
+    }
+    r->server = dup_opt(o->server, &bad);
+    r->agents_dir = dup_opt(o->agents_dir, &bad);
+    r->staff_password = dup_opt(o->staff_password, &bad);
+    r->batch_max = o->batch_max;
+    r->timeout_ms = o->timeout_ms ? o->timeout_ms : 30000;
+    if (bad) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t n = strlen(r->server);
+    while (n > 0 && r->server[n - 1] == '/')
+        r->server[--n] = '\0';
+
+    json_t *login = json_pack("{s:s, s:s}", "username", o->admin, "password", o->admin_password);
+    if (login && o->tenant && json_object_set_new(login, "tenant", json_string(o->tenant)) < 0) {
+        json_decref(login);
+        login = NULL;
+    }
+    long status;
+    if (!login) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    err = call(r, &reply, &status, "POST", "/auth/login", login, "");
+    json_decref(login);
+    if (err < 0)
+        goto out;
+    const char *token = json_string_value(json_object_get(reply, "token"));
+    if (status != 200 || !token) {
+        err = http_error(status, reply, "login");
+        goto out;
+    }
+    if ((size_t)snprintf(r->auth, sizeof r->auth, "Authorization: Bearer %s", token) >=
+        sizeof r->auth) {
+        err = wp_error_set(WP_EIO, "login: the token is too long");
+        goto out;
+    }
+    *out = r;
+    r = NULL;
+out:
+    json_decref(reply);
+    wp_sim_remote_free(r);
+    return err;
+}
+
+void wp_sim_remote_free(wp_sim_remote *r)
+{
+    if (!r)
+        return;
+    while (r->idle) {
+        struct conn *c = r->idle;
+        r->idle = c->next;
+        curl_easy_cleanup(c->h);
+        free(c);
+    }
+    explicit_bzero(r->auth, sizeof r->auth);
+    if (r->staff_password)
+        explicit_bzero(r->staff_password, strlen(r->staff_password));
+    free(r->server);
+    free(r->agents_dir);
+    free(r->staff_password);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+int wp_sim_remote_top_unit(wp_sim_remote *r, char out_id[WP_SIM_ID_MAX])
+{
+    json_t *reply = NULL;
+    long status;
+    int err = call(r, &reply, &status, "GET", "/org-units?limit=1", NULL, NULL);
+    if (err < 0)
+        return err;
+    if (status != 200)
+        err = http_error(status, reply, "list org units");
+    else
+        err = copy_id(out_id, json_array_get(json_object_get(reply, "items"), 0), "top unit");
+    json_decref(reply);
+    return err;
+}
+
+int wp_sim_remote_each(wp_sim_remote *r, const char *path,
+                       int (*fn)(void *ctx, const json_t *item), void *ctx)
+{
+    char cursor[512] = "", page[2048];
+    int err = 0;
+    do {
+        char *esc = curl_easy_escape(NULL, cursor, 0);
+        if (!esc)
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        int n = snprintf(page, sizeof page, "%s%climit=200%s%s", path,
+                         strchr(path, '?') ? '&' : '?', cursor[0] ? "&cursor=" : "",
+                         cursor[0] ? esc : "");
+        curl_free(esc);
+        if (n < 0 || (size_t)n >= sizeof page)
+            return wp_error_set(WP_EINVAL, "path too long: '%s'", path);
+        json_t *reply = NULL;
+        long status;
+        if ((err = call(r, &reply, &status, "GET", page, NULL, NULL)) < 0)
+            return err;
+        size_t i;
+        json_t *item;
+        if (status != 200) {
+            err = http_error(status, reply, path);
+        } else {
+            json_array_foreach(json_object_get(reply, "items"), i, item)
+            {
+                if ((err = fn(ctx, item)) < 0)
+                    break;
+            }
+        }
+        const char *next = json_string_value(json_object_get(reply, "next_cursor"));
+        if (err == 0 && next && (size_t)snprintf(cursor, sizeof cursor, "%s", next) >= sizeof cursor)
+            err = wp_error_set(WP_EIO, "%s: cursor too long", path);
+        if (!next)
+            cursor[0] = '\0';
+        json_decref(reply);
+    } while (err == 0 && cursor[0]);
+    return err;
+}
+
+/* --- the sink ---------------------------------------------------------------------------------- */
+
+static int org_unit(void *ctx, char out_id[WP_SIM_ID_MAX], const char *parent_id,
+                    const char *name, const char *kind)
+{
+    json_t *reply = NULL;
+    int err = post(ctx, &reply, "/org-units",
+                   json_pack("{s:s, s:s, s:s}", "name", name, "parent_id", parent_id, "kind", kind),
+                   "create org unit");
+    if (err == 0)
+        err = copy_id(out_id, reply, "create org unit");
+    json_decref(reply);
+    return err;
+}
+
+static int employee(void *ctx, char out_id[WP_SIM_ID_MAX], const char *org_unit_id,
+                    const wp_sim_person *p)
+{
+    wp_sim_remote *r = ctx;
+    char username[64], what[128];
+    json_t *reply = NULL;
+    int err = 0;
+    for (unsigned k = 1; k <= USERNAME_TRIES; k++) {
+        /* a server that has people already may have this username: the next digit is free */
+        if (k == 1)
+            snprintf(username, sizeof username, "%s", p->username);
+        else
+            snprintf(username, sizeof username, "%s%u", p->username, k);
+        snprintf(what, sizeof what, "create employee '%s'", username);
+        err = post(r, &reply, "/employees",
+                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", p->name, "org_unit_id",
+                             org_unit_id, "role", p->role, "username", username, "password",
+                             r->staff_password),
+                   what);
+        if (err != WP_EEXISTS)
+            break;
+    }
+    if (err == 0)
+        err = copy_id(out_id, reply, what);
+    json_decref(reply);
+    return err;
+}
+
+/* An agent's error as ours, with the agent's message. */
+static int agent_error(wp_agent *a, int code, const char *what)
+{
+    char msg[256] = "";
+    if (a)
+        wp_agent_last_error(a, msg, sizeof msg);
+    int err = code == WP_AGENT_EINVAL    ? WP_EINVAL
+              : code == WP_AGENT_ENOMEM  ? WP_ENOMEM
+              : code == WP_AGENT_EAUTH   ? WP_EAUTH
+              : code == WP_AGENT_EFULL   ? WP_ELIMIT
+              : code == WP_AGENT_EEXISTS ? WP_EEXISTS
+                                         : WP_EIO;
+    return wp_error_set(err, "%s: %s%s%s", what, wp_agent_strerror(code), msg[0] ? ": " : "",
+                        msg);
+}
+
+static int enroll(void *ctx, void **out_dev, const char *employee_id, const char *serial,
+                  const char *model)
+{
+    wp_sim_remote *r = ctx;
+    char path[256], dir[4096 + 32], what[96];
+    json_t *reply = NULL;
+    struct phone *ph = NULL;
+    int err, rc;
+    *out_dev = NULL;
+    snprintf(what, sizeof what, "enroll phone %s", serial);
+    snprintf(path, sizeof path, "/employees/%s/enrollment-codes", employee_id);
+    if ((err = post(r, &reply, path, json_object(), what)) < 0)
+        return err;
+    const char *code = json_string_value(json_object_get(reply, "code"));
+    if (!code) {
+        err = wp_error_set(WP_EIO, "%s: the answer has no code", what);
+        goto out;
+    }
+    if ((size_t)snprintf(dir, sizeof dir, "%s/%s", r->agents_dir, serial) >= sizeof dir) {
+        err = wp_error_set(WP_EINVAL, "agents dir path too long");
+        goto out;
+    }
+    if (!(ph = calloc(1, sizeof *ph))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    wp_agent_options ao = WP_AGENT_OPTIONS_INIT;
+    ao.dir = dir;
+    ao.batch_max = r->batch_max;
+    ao.timeout_ms = r->timeout_ms;
+    if ((rc = wp_agent_new(&ph->a, &ao)) < 0) {
+        err = agent_error(NULL, rc, what);
+        goto out;
+    }
+    if ((rc = wp_agent_enroll(ph->a, r->server, code, serial, model)) < 0) {
+        err = agent_error(ph->a, rc, what);
+        goto out;
+    }
+    *out_dev = ph;
+    ph = NULL;
+out:
+    if (ph) {
+        wp_agent_free(ph->a);
+        free(ph);
+    }
+    json_decref(reply);
+    return err;
+}
+
+static int events(void *ctx, void *dev, const json_t *body, json_t **reply)
+{
+    struct phone *ph = dev;
+    const json_t *evs = json_object_get(body, "events");
+    size_t n = json_array_size(evs);
+    char **texts = calloc(n ? n : 1, sizeof *texts);
+    size_t *lens = calloc(n ? n : 1, sizeof *lens);
+    wp_agent_status st;
+    int err = 0, rc;
+    *reply = NULL;
+    if (!texts || !lens) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* the agent numbers the events itself: they go in without their seq */
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_copy(json_array_get(evs, i));
+        if (!e || json_object_del(e, "seq") < 0 ||
+            !(texts[i] = json_dumps(e, JSON_COMPACT))) {
+            json_decref(e);
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+        json_decref(e);
+        lens[i] = strlen(texts[i]);
+    }
+    int64_t first = 0, want = json_integer_value(json_object_get(json_array_get(evs, 0), "seq"));
+    if (n && (rc = wp_agent_record_many(ph->a, &first, (const char *const *)texts, lens, n)) < 0) {
+        err = agent_error(ph->a, rc, "record");
+        goto out;
+    }
+    /* revokes name their target by the stream's seq: the two numberings must agree */
+    if (n && first != want) {
+        err = wp_error_set(WP_EIO, "the agent numbered event %lld as %lld", (long long)want,
+                           (long long)first);
+        goto out;
+    }
+    if ((rc = wp_agent_sync(ph->a)) < 0) {
+        err = agent_error(ph->a, rc, "sync");
+        goto out;
+    }
+    if ((rc = wp_agent_status_get(ph->a, &st)) < 0) {
+        err = agent_error(ph->a, rc, "status");
+        goto out;
+    }
+    json_t *o = json_object(), *rej = json_array();
+    int bad = !o || !rej || json_object_set_new(o, "rejected", rej) < 0; /* takes rej */
+    for (uint64_t i = ph->rejected; !bad && i < st.rejected; i++)
+        bad = json_array_append_new(rej, json_object()) < 0;
+    if (bad || json_object_set_new(o, "acked_seq", json_integer(st.acked_seq)) < 0) {
+        if (!o)
+            json_decref(rej);
+        json_decref(o);
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    ph->rejected = st.rejected;
+    *reply = o;
+out:
+    for (size_t i = 0; texts && i < n; i++)
+        free(texts[i]);
+    free(texts);
+    free(lens);
+    return err;
+}
+
+static void device_free(void *ctx, void *dev)
+{
+    struct phone *ph = dev;
+    if (!ph)
+        return;
+    wp_agent_free(ph->a);
+    free(ph);
+}
+
+void wp_sim_remote_sink(wp_sim_sink *out, wp_sim_remote *r)
+{
+    memset(out, 0, sizeof *out);
+    out->ctx = r;
+    out->org_unit = org_unit;
+    out->employee = employee;
+    out->enroll = enroll;
+    out->events = events;
+    out->device_free = device_free;
+}

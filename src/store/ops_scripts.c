@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/* The scripts library (话术, migration 0010): approved reply templates, and counting the
+ * outgoing messages that use them. */
+#include "store/archive.h"
+#include "store/db.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/id.h"
+#include "util/utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define COUNT_BATCH 2000
+
+void wp_script_release(wp_script *s)
+{
+    if (s) {
+        free(s->text);
+        s->text = NULL;
+    }
+}
+
+int wp_script_normalize(char **out, const char *text)
+{
+    size_t len = strlen(text), i = 0;
+    wp_buf b;
+    wp_buf_init(&b, len * 2 + 16);
+    while (i < len) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
+                                              (utf8proc_ssize_t)(len - i), &cp);
+        if (n <= 0) { /* invalid UTF-8: the byte is dropped */
+            i++;
+            continue;
+        }
+        i += (size_t)n;
+        utf8proc_category_t c = utf8proc_category(cp);
+        if ((c >= UTF8PROC_CATEGORY_PC && c <= UTF8PROC_CATEGORY_PO) || /* punctuation */
+            (c >= UTF8PROC_CATEGORY_SM && c <= UTF8PROC_CATEGORY_SO) || /* symbols, emoji */
+            (c >= UTF8PROC_CATEGORY_ZS && c <= UTF8PROC_CATEGORY_ZP) || /* spaces */
+            c == UTF8PROC_CATEGORY_CC || c == UTF8PROC_CATEGORY_CF)
+            continue;
+        utf8proc_uint8_t enc[4];
+        utf8proc_ssize_t m = utf8proc_encode_char(utf8proc_tolower(cp), enc);
+        if (wp_buf_add(&b, enc, (size_t)m) < 0) {
+            wp_buf_release(&b);
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        }
+    }
+    *out = wp_buf_detach(&b, NULL);
+    return *out ? 0 : wp_error_set(WP_ENOMEM, "out of memory");
+}
+
+static int check_field(const char *field, const char *s, size_t max, int multiline)
+{
+    size_t len = strlen(s);
+    if (!len)
+        return wp_error_set(WP_EINVAL, "'%s' is required", field);
+    if (!wp_utf8_valid(s, len))
+        return wp_error_set(WP_EINVAL, "'%s' is not valid UTF-8", field);
+    if (wp_utf8_count(s, len) > max)
+        return wp_error_set(WP_EINVAL, "'%s' is longer than %zu characters", field, max);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t' || *p == '\r'))) || *p == 0x7f)
+            return wp_error_set(WP_EINVAL, "'%s' has a control character", field);
+    return 0;
+}
+
+#define SCRIPT_COLS "id, category, title, text, usage_count, created_us, updated_us"
+
+static int read_script(struct wp_stmt *s, wp_script *out)
+{
+    int err;
+    memset(out, 0, sizeof *out);
+    if ((err = wp_db_col_copy(s, 0, out->id, sizeof out->id)) < 0 ||
+        (err = wp_db_col_copy(s, 1, out->category, sizeof out->category)) < 0 ||
+        (err = wp_db_col_copy(s, 2, out->title, sizeof out->title)) < 0)
+        return err;
+    if (!(out->text = strdup(wp_db_col_text(s, 3) ? wp_db_col_text(s, 3) : "")))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    out->usage_count = wp_db_col_int64(s, 4);
+    out->created_us = wp_db_col_int64(s, 5);
+    out->updated_us = wp_db_col_int64(s, 6);
+    return 0;
+}
+
+void wp_script_page_release(wp_script_page *p)
+{
+    for (size_t i = 0; p && i < p->n; i++)
+        wp_script_release(&p->items[i]);
+    if (p) {
+        free(p->items);
+        p->items = NULL;
+        p->n = 0;
+    }
+}
+
+/* "%q%" for LIKE with '!' as the escape character, ASCII lowercased. */
+static int like_pattern(wp_buf *b, const char *q)
+{
+    int err = wp_buf_addc(b, '%');
+    for (const char *p = q; err == 0 && *p; p++) {
+        char c = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+        if (c == '%' || c == '_' || c == '!')
+            err = wp_buf_addc(b, '!');
+        if (err == 0)
+            err = wp_buf_addc(b, c);
+    }
+    return err == 0 ? wp_buf_addc(b, '%') : err;
+}
+
+int wp_store_scripts_list(wp_store *st, wp_script_page *out, const wp_script_filter *f)
+{
+    struct wp_stmt *s = NULL;
+    wp_script_page p;
+    char cid[WP_ID_LEN + 1] = "";
+    int64_t ct = 0;
+    int has = 0, err;
+    unsigned limit;
+    size_t cap = 0;
+    wp_buf q;
+
+    memset(&p, 0, sizeof p);
+    wp_buf_init(&q, 1024);
+    if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
+        (err = wp_page__limit(&limit, f->limit)) < 0 ||
+        (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0)
+        return err;
+    if (f->q && *f->q && like_pattern(&q, f->q) < 0)
+        return wp_error_set(WP_EINVAL, "'q' is too long");
+    if (f->category && strlen(f->category) > sizeof p.items->category)
+        return wp_error_set(WP_EINVAL, "'category' is too long");
+    /* the cursor is (created_us, id) within the category order: categories are few, so the
+     * page key is the triple, the category carried in the id's row */
+    if ((err = wp_db_prepare(
+             st, &s,
+             "SELECT " SCRIPT_COLS " FROM scripts WHERE tenant_id = ?"
+             " AND (CAST(? AS TEXT) IS NULL OR category = ?)"
+             " AND (CAST(? AS TEXT) IS NULL OR lower(title) LIKE ? ESCAPE '!'"
+             " OR lower(text) LIKE ? ESCAPE '!')"
+             " AND (CAST(? AS BIGINT) = 0 OR created_us > ? OR (created_us = ? AND id > ?))"
+             " ORDER BY created_us, id LIMIT ?")) < 0)
+        goto out;
+    int k = 1;
+    wp_db_bind_text(s, k++, f->tenant_id);
+    wp_db_bind_text_or_null(s, k++, f->category);
+    wp_db_bind_text(s, k++, f->category ? f->category : "");
+    wp_db_bind_text_or_null(s, k++, q.len ? q.buf : NULL);
+    wp_db_bind_text(s, k++, q.buf);
+    wp_db_bind_text(s, k++, q.buf);
+    wp_db_bind_int64(s, k++, has);
+    wp_db_bind_int64(s, k++, ct);
+    wp_db_bind_int64(s, k++, ct);
+    wp_db_bind_text(s, k++, cid);
+    wp_db_bind_int64(s, k, (int64_t)limit + 1);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (p.n == limit) {
+            wp_cursor__make(p.next_cursor, p.items[p.n - 1].created_us, p.items[p.n - 1].id);
+            break;
+        }
+        if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0)
+            break;
+        if ((err = read_script(s, &p.items[p.n])) < 0) {
+            wp_script_release(&p.items[p.n]);
+            break;
+        }
+        p.n++;
+    }
+    wp_db_done(s);
+    if (err >= 0) {
+        *out = p;
+        memset(&p, 0, sizeof p);
+        err = 0;
+    }
+out:
+    wp_buf_release(&q);
+    wp_script_page_release(&p);
+    return err;
+}
+
+int wp_store_script_get(wp_store *st, wp_script *out, const char *tenant_id, const char *id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("script", id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " SCRIPT_COLS " FROM scripts WHERE tenant_id = ? AND id = ?")) <
+        0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if ((err = read_script(s, out)) < 0)
+            wp_script_release(out);
+    } else if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_ENOTFOUND, "script '%s' not found", id);
+    }
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_script_put(wp_store *st, wp_script *out, const char *tenant_id, const char *id,
+                        const char *category, const char *title, const char *text,
+                        int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    wp_script cur;
+    char *norm = NULL, new_id[WP_ID_LEN + 1];
+    int err, create = id == NULL;
+
+    memset(&cur, 0, sizeof cur);
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (category && (err = check_field("category", category, WP_SCRIPT_TITLE_MAX, 0)) < 0) ||
+        (title && (err = check_field("title", title, WP_SCRIPT_TITLE_MAX, 0)) < 0) ||
+        (text && (err = check_field("text", text, WP_SCRIPT_TEXT_MAX, 1)) < 0))
+        return err;
+    if (create && (!category || !title || !text))
+        return wp_error_set(WP_EINVAL, "'category', 'title' and 'text' are required");
+    if (text && (err = wp_script_normalize(&norm, text)) < 0)
+        return err;
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        goto out;
+    if (create) {
+        int64_t count = 0;
+        if ((err = wp_db_prepare(st, &s, "SELECT COUNT(*) FROM scripts WHERE tenant_id = ?")) < 0)
+            goto end;
+        wp_db_bind_text(s, 1, tenant_id);
+        if ((err = wp_db_step(s)) == WP_DB_ROW)
+            count = wp_db_col_int64(s, 0);
+        wp_db_done(s);
+        if (err < 0)
+            goto end;
+        if (count >= WP_SCRIPTS_MAX) {
+            err = wp_error_set(WP_ELIMIT, "a tenant has at most %d scripts", WP_SCRIPTS_MAX);
+            goto end;
+        }
+        wp_id_new(new_id);
+        id = new_id;
+        err = wp_db_prepare(st, &s,
+                            "INSERT INTO scripts (tenant_id, id, category, title, text, norm,"
+                            " usage_count, created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, 0,"
+                            " ?, ?)");
+        if (err < 0)
+            goto end;
+        wp_db_bind_text(s, 1, tenant_id);
+        wp_db_bind_text(s, 2, id);
+        wp_db_bind_text(s, 3, category);
+        wp_db_bind_text(s, 4, title);
+        wp_db_bind_text(s, 5, text);
+        wp_db_bind_text(s, 6, norm);
+        wp_db_bind_int64(s, 7, now_us);
+        wp_db_bind_int64(s, 8, now_us);
+    } else {
+        if ((err = wp_store_script_get(st, &cur, tenant_id, id)) < 0)
+            goto end;
+        int new_text = text && strcmp(text, cur.text);
+        err = wp_db_prepare(st, &s,
+                            "UPDATE scripts SET category = COALESCE(?, category), title ="
+                            " COALESCE(?, title), text = COALESCE(?, text), norm = COALESCE(?,"
+                            " norm), usage_count = CASE WHEN CAST(? AS BIGINT) = 1 THEN 0 ELSE"
+                            " usage_count END, updated_us = ? WHERE tenant_id = ? AND id = ?");
+        if (err < 0)
+            goto end;
+        wp_db_bind_text_or_null(s, 1, category);
+        wp_db_bind_text_or_null(s, 2, title);
+        wp_db_bind_text_or_null(s, 3, text);
+        wp_db_bind_text_or_null(s, 4, norm);
+        wp_db_bind_int64(s, 5, new_text);
+        wp_db_bind_int64(s, 6, now_us);
+        wp_db_bind_text(s, 7, tenant_id);
+        wp_db_bind_text(s, 8, id);
+    }
+    err = wp_db_step(s);
+    wp_db_done(s);
+    if (err >= 0) {
+        wp_script_release(&cur);
+        err = wp_store_script_get(st, &cur, tenant_id, id);
+    }
+end:
+    err = wp_store__op_end(st, err < 0 ? err : 0);
+out:
+    free(norm);
+    if (err == 0) {
+        *out = cur;
+    } else {
+        wp_script_release(&cur);
+    }
+    return err;
+}
+
+int wp_store_script_delete(wp_store *st, const char *tenant_id, const char *id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("script", id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "DELETE FROM scripts WHERE tenant_id = ? AND id = ? RETURNING id")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    if (err == WP_DB_DONE)
+        return wp_error_set(WP_ENOTFOUND, "script '%s' not found", id);
+    return err < 0 ? err : 0;
+}
+
+/* --- usage ---------------------------------------------------------------------------------- */
+
+struct norm_script {
+    char id[WP_ID_LEN + 1];
+    char *norm;
+    int64_t uses;
+};
+
+/* One batch of a tenant's messages after its watermark: counts and the new watermark commit
+ * together. *more = 1 when the batch was full. */
+static int count_batch(wp_store *st, int64_t *uses, int *more, const char *tenant,
+                       struct norm_script *v, size_t n, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    int64_t last = 0, rows = 0;
+    int err;
+
+    *more = 0;
+    if ((err = wp_store_begin(st)) < 0)
+        return err;
+    /* the watermark row, written first: on PostgreSQL a lock, so two runs take turns */
+    if ((err = wp_db_prepare(st, &s,
+                             "INSERT INTO script_usage_state (tenant_id, last_rid) VALUES (?, 0)"
+                             " ON CONFLICT (tenant_id) DO UPDATE SET last_rid ="
+                             " script_usage_state.last_rid RETURNING last_rid")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant);
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        last = wp_db_col_int64(s, 0);
+    wp_db_done(s);
+    if (err < 0)
+        goto out;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT rid, text, direction FROM messages WHERE tenant_id = ? AND rid > ?"
+                             " AND created_us <= ? ORDER BY rid LIMIT ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant);
+    wp_db_bind_int64(s, 2, last);
+    wp_db_bind_int64(s, 3, now_us - WP_ANALYTICS_LAG_S * INT64_C(1000000));
+    wp_db_bind_int64(s, 4, COUNT_BATCH);
+    /* direction is checked here, not in SQL: the watermark moves over every row */
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *text = wp_db_col_text(s, 1), *dir = wp_db_col_text(s, 2);
+        last = wp_db_col_int64(s, 0);
+        rows++;
+        if (!text || !*text || !dir || strcmp(dir, "out"))
+            continue;
+        char *norm = NULL;
+        if ((err = wp_script_normalize(&norm, text)) < 0)
+            break;
+        for (size_t i = 0; i < n; i++)
+            if (strstr(norm, v[i].norm))
+                v[i].uses++;
+        free(norm);
+    }
+    wp_db_done(s);
+    if (err < 0)
+        goto out;
+    *more = rows == COUNT_BATCH;
+    for (size_t i = 0; i < n && err >= 0; i++) {
+        if (!v[i].uses)
+            continue;
+        if ((err = wp_db_prepare(st, &s,
+                                 "UPDATE scripts SET usage_count = usage_count + ?"
+                                 " WHERE tenant_id = ? AND id = ?")) < 0)
+            break;
+        wp_db_bind_int64(s, 1, v[i].uses);
+        wp_db_bind_text(s, 2, tenant);
+        wp_db_bind_text(s, 3, v[i].id);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        *uses += v[i].uses;
+        v[i].uses = 0;
+    }
+    if (err < 0 || (err = wp_db_prepare(st, &s,
+                                        "UPDATE script_usage_state SET last_rid = ?"
+                                        " WHERE tenant_id = ?")) < 0)
+        goto out;
+    wp_db_bind_int64(s, 1, last);
+    wp_db_bind_text(s, 2, tenant);
+    err = wp_db_step(s);
+    wp_db_done(s);
+out:
+    if (err < 0) {
+        wp_store_rollback(st);
+        return err;
+    }
+    return wp_store_commit(st);
+}
+
+static int count_tenant(wp_store *st, int64_t *uses, const char *tenant, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    struct norm_script *v = NULL;
+    size_t n = 0, cap = 0;
+    int err, more = 1;
+
+    if ((err = wp_db_prepare(st, &s, "SELECT id, norm FROM scripts WHERE tenant_id = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *norm = wp_db_col_text(s, 1);
+        if (!norm || wp_utf8_count(norm, strlen(norm)) < WP_SCRIPT_MATCH_MIN)
+            continue;
+        if ((err = wp_array__grow((void **)&v, &cap, n, sizeof *v)) < 0)
+            break;
+        memset(&v[n], 0, sizeof v[n]);
+        if ((err = wp_db_col_copy(s, 0, v[n].id, sizeof v[n].id)) < 0)
+            break;
+        if (!(v[n].norm = strdup(norm))) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            break;
+        }
+        n++;
+    }
+    wp_db_done(s);
+    /* with no script the watermark still moves: a script made later counts from then on */
+    while (err >= 0 && more)
+        err = count_batch(st, uses, &more, tenant, v, n, now_us);
+    for (size_t i = 0; i < n; i++)
+        free(v[i].norm);
+    free(v);
+    return err < 0 ? err : 0;
+}
+
+int wp_store_scripts_count(wp_store *st, int64_t *uses, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    char(*tenants)[WP_ID_LEN + 1] = NULL;
+    size_t n = 0, cap = 0;
+    int err;
+
+    if ((err = wp_db_prepare(st, &s, "SELECT id FROM tenants ORDER BY id")) < 0)
+        return err;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if ((err = wp_array__grow((void **)&tenants, &cap, n, sizeof *tenants)) < 0 ||
+            (err = wp_db_col_copy(s, 0, tenants[n], sizeof *tenants)) < 0)
+            break;
+        n++;
+    }
+    wp_db_done(s);
+    for (size_t i = 0; err >= 0 && i < n; i++)
+        err = count_tenant(st, uses, tenants[i], now_us);
+    free(tenants);
+    return err < 0 ? err : 0;
+}

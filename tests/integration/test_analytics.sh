@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The dashboard's numbers (issue 9) over real sockets, on SQLite and PostgreSQL: known chats,
+# calls and an alert put in through the device protocol at fixed times, then every analytics
+# endpoint checked against numbers worked out by hand (docs/internals/analytics.md), for
+# admin, a manager (its subtree only) and a salesperson (itself only); days in another zone;
+# the same answers before and after the rollup job, and after more rows arrive on top of it.
+. "$(dirname "$0")/lib_api.sh"
+
+PW=s3cret-pass
+NOW=2026-11-28T10:00:00+08:00
+LATER=2026-11-29T10:00:00+08:00 # the job's clock: calls and alerts are past its lag
+export WORKPHONE_FAKE_NOW=$NOW
+R='from=2026-11-25T00:00:00%2B08:00&to=2026-11-27T00:00:00%2B08:00'
+
+login() { # USER: sets $tok
+    json POST /api/v1/auth/login "{\"username\": \"$1\", \"password\": \"$PW\"}"
+    tok=$(jq_ 'j.get("token", "")')
+}
+
+unit() { # NAME PARENT KIND: sets $id
+    json POST /api/v1/org-units "{\"name\": \"$1\", \"parent_id\": \"$2\", \"kind\": \"$3\"}" "${A[@]}"
+    expect_status 201 "$be: create unit $1"
+    id=$(jq_ 'j["id"]')
+}
+
+employee() { # USERNAME UNIT ROLE: sets $id
+    json POST /api/v1/employees "{\"name\": \"Name of $1\", \"org_unit_id\": \"$2\", \"role\": \"$3\",
+        \"username\": \"$1\", \"password\": \"$PW\"}" "${A[@]}"
+    expect_status 201 "$be: create employee $1"
+    id=$(jq_ 'j["id"]')
+}
+
+device() { # EMPLOYEE SERIAL: sets $dtok
+    json POST "/api/v1/employees/$1/enrollment-codes" '{"ttl_s": 600}' "${A[@]}"
+    local code; code=$(jq_ 'j["code"]')
+    json POST /api/v1/device/enroll "{\"code\": \"$code\", \"serial\": \"$2\", \"model\": \"P60\"}"
+    expect_status 201 "$be: enroll $2"
+    dtok=$(jq_ 'j["token"]')
+}
+
+msg() { # SEQ TS DIR PEER [TEXT] [GROUP]: one message event as JSON
+    local g=""
+    [ -n "${6:-}" ] && g=", \"group\": {\"id\": \"$6\", \"name\": \"Group $6\"}"
+    printf '{"seq": %s, "type": "message", "ts": "%s", "channel": "wechat", "direction": "%s",
+      "peer": {"id": "%s", "name": "Peer %s", "phone": "%s"}, "chat": "%s", "msgtype": "text",
+      "text": "%s"%s}' "$1" "$2" "$3" "$4" "$4" "$(peer_phone "$4")" "${6:-$4}" "${5:-你好}" "$g"
+}
+
+peer_phone() {
+    case $1 in wxid_a) echo 13800000001 ;; wxid_b) echo 13800000002 ;; wxid_c) echo 13800000003 ;;
+    wxid_d) echo 13800000004 ;; *) echo 13800000005 ;; esac
+}
+
+expect_eq() { # VALUE WANT MSG
+    checks=$((checks + 1))
+    [ "$1" = "$2" ] || fail "$3: '$1', wanted '$2'"
+}
+
+jobs() { # run the jobs once, at LATER
+    WORKPHONE_FAKE_NOW=$LATER run "$WP" jobs run --data "$dir" "${db_args[@]}"
+    expect_rc 0 "$be: jobs run"
+}
+
+# Every endpoint's answer for one caller, one JSON line each (for before/after comparisons).
+snapshot() { # CURL AUTH ARGS...
+    local p
+    for p in "activity?$R" "activity?$R&by=employee" "activity?$R&by=unit" \
+        "response-times?$R" "response-times?$R&by=unit" "response-times?from=2026-11-25T00:00:00%2B08:00&to=2026-11-26T00:00:00%2B08:00" \
+        "alerts?$R" "alerts?$R&by=employee" "funnel" "funnel?by=employee" "conversion" \
+        "conversion?by=employee" "activity?tz=Pacific/Honolulu&from=2026-11-24T00:00:00-10:00&to=2026-11-27T00:00:00-10:00"; do
+        req GET "/api/v1/analytics/$p" "$@"
+        printf '%s %s\n' "$status" "$body"
+    done
+}
+
+suite() { # backend
+    be=$1
+    setup_store "$be"
+    start_server "$dir" "${db_args[@]}"
+    [ -n "$base" ] || return
+    login admin
+    A=(-H "Authorization: Bearer $tok")
+    req GET /api/v1/org-units "${A[@]}"
+    local hq; hq=$(jq_ 'j["items"][0]["id"]')
+    unit "Region A" "$hq" region; local ra=$id
+    unit "Region B" "$hq" region; local rb=$id
+    employee mgra "$ra" manager; local mgra=$id
+    employee mgrb "$rb" manager
+    employee s1 "$ra" sales; local s1=$id
+    employee s2 "$ra" sales; local s2=$id
+    employee s3 "$rb" sales; local s3=$id
+
+    # --- nothing yet: every answer is there, with zeros ----------------------------------------
+    req GET "/api/v1/analytics/activity?$R" "${A[@]}"
+    expect_status 200 "$be: activity of an empty tenant"
+    expect_json '[(i["day"], i["messages_in"], i["calls"]) for i in j["items"]]' \
+        '[["2026-11-25", 0, 0], ["2026-11-26", 0, 0]]' "$be: one zero item a day"
+    expect_json '(j["from"], j["to"], j["tz"], j["days"])' \
+        '["2026-11-25T00:00:00+08:00", "2026-11-27T00:00:00+08:00", "+08:00", ["2026-11-25", "2026-11-26"]]' \
+        "$be: the range as local days"
+    req GET /api/v1/analytics/response-times "${A[@]}"
+    expect_json '(j["total"], j["items"])' \
+        '[{"turns": 0, "answered": 0, "unanswered": 0, "median_s": null, "p90_s": null}, []]' \
+        "$be: no turns, no times"
+
+    # --- s1: two customers, turns answered after 60 s, 300 s, 9 h, one never; a group chat ---
+    device "$s1" SN-1
+    json POST /api/v1/device/events "{\"events\": [
+        $(msg 1 2026-11-25T09:00:00+08:00 in wxid_a 在吗),
+        $(msg 2 2026-11-25T09:00:30+08:00 in wxid_a 有优惠吗),
+        $(msg 3 2026-11-25T09:01:00+08:00 out wxid_a 您好),
+        $(msg 4 2026-11-25T10:00:00+08:00 in wxid_b 价格),
+        $(msg 5 2026-11-25T10:05:00+08:00 out wxid_b 三万),
+        $(msg 6 2026-11-25T11:00:00+08:00 out wxid_b 还有问题吗),
+        $(msg 7 2026-11-25T23:30:00+08:00 in wxid_a 睡了吗),
+        $(msg 8 2026-11-26T08:30:00+08:00 out wxid_a 早上好),
+        $(msg 9 2026-11-26T12:00:00+08:00 in wxid_b 再问一下),
+        {\"seq\": 10, \"type\": \"call\", \"ts\": \"2026-11-26T12:30:00+08:00\", \"direction\": \"out\",
+         \"peer\": {\"phone\": \"13800000002\"}, \"duration_s\": 60},
+        {\"seq\": 11, \"type\": \"call\", \"ts\": \"2026-11-26T13:00:00+08:00\", \"direction\": \"in\",
+         \"peer\": {\"phone\": \"13800000001\"}, \"duration_s\": 120},
+        $(msg 12 2026-11-26T14:00:00+08:00 in wxid_a 群里问 grp1),
+        $(msg 13 2026-11-26T18:00:00+08:00 out wxid_a 这款产品保本保息 grp1)]}" \
+        -H "Authorization: Bearer $dtok"
+    expect_json 'j["acked_seq"]' 13 "$be: s1's phone reports"
+    expect_json 'len(j["alerts"])' 1 "$be: one alert raised"
+    device "$s2" SN-2
+    json POST /api/v1/device/events "{\"events\": [
+        $(msg 1 2026-11-25T15:00:00+08:00 in wxid_c 你好),
+        $(msg 2 2026-11-25T15:02:00+08:00 out wxid_c 您好),
+        $(msg 3 2026-11-26T16:00:00+08:00 in wxid_d 你好),
+        $(msg 4 2026-11-26T16:00:45+08:00 out wxid_d 您好)]}" -H "Authorization: Bearer $dtok"
+    expect_json 'j["acked_seq"]' 4 "$be: s2's phone reports"
+    device "$s3" SN-3
+    json POST /api/v1/device/events "{\"events\": [
+        $(msg 1 2026-11-26T09:00:00+08:00 in wxid_e 你好),
+        $(msg 2 2026-11-26T09:10:00+08:00 out wxid_e 您好)]}" -H "Authorization: Bearer $dtok"
+    expect_json 'j["acked_seq"]' 2 "$be: s3's phone reports"
+    req GET "/api/v1/alerts" "${A[@]}"
+    local cat; cat=$(jq_ 'j["items"][0]["category"]')
+
+    # stages: A deal, B intent (s1); C lost, D contacted (s2); E none, a lead (s3)
+    local p c
+    for p in "13800000001 deal" "13800000002 intent" "13800000003 lost" "13800000004 contacted"; do
+        req GET "/api/v1/customers?q=${p% *}" "${A[@]}"
+        c=$(jq_ 'j["items"][0]["id"]')
+        json PATCH "/api/v1/customers/$c" "{\"stage\": \"${p#* }\"}" "${A[@]}"
+        expect_status 200 "$be: stage ${p#* }"
+    done
+
+    login mgra; local MA=(-H "Authorization: Bearer $tok")
+    login mgrb; local MB=(-H "Authorization: Bearer $tok")
+    login s1; local T1=(-H "Authorization: Bearer $tok")
+
+    check_numbers() { # WHEN: everything worked out by hand
+        local w=$1
+        req GET "/api/v1/analytics/activity?$R" "${A[@]}"
+        expect_json '[(i["day"], i["messages_in"], i["messages_out"], i["calls"], i["call_seconds"]) for i in j["items"]]' \
+            '[["2026-11-25", 5, 4, 0, 0], ["2026-11-26", 4, 4, 2, 180]]' "$be $w: messages and calls per day"
+        req GET "/api/v1/analytics/activity?$R&by=employee" "${A[@]}"
+        expect_json "sorted((i['day'], i['name'], i['messages_in'], i['messages_out'], i['calls']) for i in j['items'])" \
+            '[["2026-11-25", "Name of s1", 4, 3, 0], ["2026-11-25", "Name of s2", 1, 1, 0], ["2026-11-26", "Name of s1", 2, 2, 2], ["2026-11-26", "Name of s2", 1, 1, 0], ["2026-11-26", "Name of s3", 1, 1, 0]]' \
+            "$be $w: per employee"
+        req GET "/api/v1/analytics/activity?$R&by=unit" "${A[@]}"
+        expect_json "sorted((i['day'], i['name'], i['messages_in'], i['unit_id'] == '$ra') for i in j['items'])" \
+            '[["2026-11-25", "Region A", 5, true], ["2026-11-26", "Region A", 3, true], ["2026-11-26", "Region B", 1, false]]' \
+            "$be $w: per unit"
+        req GET "/api/v1/analytics/activity?$R" "${MB[@]}"
+        expect_json '[(i["messages_in"], i["messages_out"], i["calls"]) for i in j["items"]]' \
+            '[[0, 0, 0], [1, 1, 0]]' "$be $w: the manager of region B sees s3 only"
+        req GET "/api/v1/analytics/activity?$R" "${T1[@]}"
+        expect_json '[(i["messages_in"], i["messages_out"], i["calls"]) for i in j["items"]]' \
+            '[[4, 3, 0], [2, 2, 2]]' "$be $w: a salesperson sees itself"
+        req GET "/api/v1/analytics/activity?tz=Pacific/Honolulu&from=2026-11-24T00:00:00-10:00&to=2026-11-27T00:00:00-10:00" "${A[@]}"
+        expect_json '[(i["day"], i["messages_in"], i["messages_out"], i["calls"]) for i in j["items"]]' \
+            '[["2026-11-24", 4, 4, 0], ["2026-11-25", 5, 3, 2], ["2026-11-26", 0, 1, 0]]' \
+            "$be $w: days in another zone"
+
+        # replies: 45 s, 60 s, 120 s, 300 s, 600 s, 9 h; one turn unanswered
+        req GET "/api/v1/analytics/response-times?$R&by=none" "${A[@]}"
+        expect_json 'j["total"]' '{"turns": 7, "answered": 6, "unanswered": 1, "median_s": 120, "p90_s": 32400}' \
+            "$be $w: first replies, everyone"
+        req GET "/api/v1/analytics/response-times?$R" "${A[@]}"
+        expect_json "sorted((i['name'], i['turns'], i['answered'], i['median_s'], i['p90_s']) for i in j['items'])" \
+            '[["Name of s1", 4, 3, 300, 32400], ["Name of s2", 2, 2, 45, 120], ["Name of s3", 1, 1, 600, 600]]' \
+            "$be $w: per employee"
+        req GET "/api/v1/analytics/response-times?$R&by=unit" "${MA[@]}"
+        expect_json "(j['total'], [(i['name'], i['turns']) for i in j['items']])" \
+            '[{"turns": 6, "answered": 5, "unanswered": 1, "median_s": 120, "p90_s": 32400}, [["Region A", 6]]]' \
+            "$be $w: the manager of region A: its subtree"
+        req GET "/api/v1/analytics/response-times?from=2026-11-25T00:00:00%2B08:00&to=2026-11-26T00:00:00%2B08:00" "${A[@]}"
+        expect_json 'j["total"]' '{"turns": 4, "answered": 4, "unanswered": 0, "median_s": 120, "p90_s": 32400}' \
+            "$be $w: a turn counts on the day it began, answered the next day"
+
+        req GET "/api/v1/analytics/alerts?$R" "${A[@]}"
+        expect_json '[(i["day"], i["kind"], i["category"], i["count"]) for i in j["items"]]' \
+            "[[\"2026-11-26\", \"sensitive_word\", \"$cat\", 1]]" "$be $w: alerts per day and category"
+        req GET "/api/v1/analytics/alerts?$R" "${MB[@]}"
+        expect_json 'j["items"]' '[]' "$be $w: not the other region's"
+
+        req GET /api/v1/analytics/funnel "${A[@]}"
+        expect_json '[(s["stage"], s["count"], s["reached"]) for s in j["stages"]]' \
+            '[["lead", 1, 4], ["contacted", 1, 3], ["intent", 1, 2], ["deal", 1, 1], ["lost", 1, 1]]' \
+            "$be $w: the funnel"
+        req GET /api/v1/analytics/funnel "${MA[@]}"
+        expect_json '[s["count"] for s in j["stages"]]' '[0, 1, 1, 1, 1]' "$be $w: region A's funnel"
+        req GET /api/v1/analytics/conversion "${A[@]}"
+        expect_json "(j['total'], sorted((i['name'], i['customers'], i['deals'], i['rate'], i['deals_closed']) for i in j['items']))" \
+            '[{"customers": 5, "deals": 1, "lost": 1, "rate": 0.2, "deals_closed": 1}, [["Region A", 4, 1, 0.25, 1], ["Region B", 1, 0, 0.0, 0]]]' \
+            "$be $w: conversion per unit"
+        req GET /api/v1/analytics/conversion "${MB[@]}"
+        expect_json '(j["total"]["customers"], [i["name"] for i in j["items"]])' '[1, ["Region B"]]' \
+            "$be $w: region B's conversion"
+    }
+
+    check_numbers "(raw rows)"
+    snapshot "${A[@]}" >"$TMP/before.admin"
+    snapshot "${MA[@]}" >"$TMP/before.mgra"
+    jobs
+    expect_eq "$(grep -o 'analytics: messages=[0-9]*' <<<"$err")" "analytics: messages=17" \
+        "$be: the job folds every message in"
+    check_numbers "(rollups)"
+    snapshot "${A[@]}" >"$TMP/after.admin"
+    snapshot "${MA[@]}" >"$TMP/after.mgra"
+    checks=$((checks + 1))
+    cmp -s "$TMP/before.admin" "$TMP/after.admin" ||
+        fail "$be: rollups answer what the raw rows answered: $(diff "$TMP/before.admin" "$TMP/after.admin" | head -c 1500)"
+    checks=$((checks + 1))
+    cmp -s "$TMP/before.mgra" "$TMP/after.mgra" || fail "$be: ... for a manager too"
+    jobs
+    expect_eq "$(grep -o 'analytics: messages=[0-9]*' <<<"$err")" "analytics: messages=0" \
+        "$be: a second run folds nothing twice"
+
+    # --- more rows on top of the rollups: a new turn, and B's open turn answered after 8 h ------
+    device "$s1" SN-1b
+    json POST /api/v1/device/events "{\"events\": [
+        $(msg 1 2026-11-26T19:00:00+08:00 in wxid_a 还在吗),
+        $(msg 2 2026-11-26T20:00:00+08:00 out wxid_b 抱歉晚了)]}" -H "Authorization: Bearer $dtok"
+    expect_json 'j["acked_seq"]' 2 "$be: s1's new phone reports"
+    req GET "/api/v1/analytics/response-times?$R" "${T1[@]}"
+    expect_json "[(i['turns'], i['answered'], i['median_s'], i['p90_s']) for i in j['items']]" \
+        '[[5, 4, 300, 32400]]' "$be: rollups plus the rows after them (60 s, 300 s, 8 h, 9 h)"
+    snapshot "${A[@]}" >"$TMP/before.admin"
+    jobs
+    snapshot "${A[@]}" >"$TMP/after.admin"
+    checks=$((checks + 1))
+    cmp -s "$TMP/before.admin" "$TMP/after.admin" ||
+        fail "$be: and the same once folded in: $(diff "$TMP/before.admin" "$TMP/after.admin" | head -c 1500)"
+
+    # --- bad requests -------------------------------------------------------------------------
+    req GET "/api/v1/analytics/activity?tz=%2B05:30" "${A[@]}"
+    expect_error 400 invalid_request "$be: an offset of half an hour"
+    req GET "/api/v1/analytics/activity?tz=Mars/Olympus" "${A[@]}"
+    expect_error 400 invalid_request "$be: an unknown zone"
+    req GET "/api/v1/analytics/activity?tz=../../etc/passwd" "${A[@]}"
+    expect_error 400 invalid_request "$be: a path is no zone"
+    req GET "/api/v1/analytics/activity?by=customer" "${A[@]}"
+    expect_error 400 invalid_request "$be: an unknown grouping"
+    req GET "/api/v1/analytics/activity?from=2026-11-27T00:00:00Z&to=2026-11-20T00:00:00Z" "${A[@]}"
+    expect_error 400 invalid_request "$be: a range backwards"
+    req GET "/api/v1/analytics/activity?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z" "${A[@]}"
+    expect_error 400 invalid_request "$be: a range too long"
+    req GET /api/v1/analytics/activity
+    expect_status 401 "$be: no token"
+    stop_server
+}
+
+suite sqlite
+if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
+    suite postgresql
+    drop_pg_dbs
+elif [ "${WORKPHONE_REQUIRE_PG:-}" = 1 ]; then
+    fail "WORKPHONE_REQUIRE_PG=1 but WORKPHONE_TEST_PG_URL is not set"
+else
+    echo "WORKPHONE_TEST_PG_URL is not set: PostgreSQL skipped" >&2
+fi
+finish

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `workphone simulate`: usage errors exit 2 naming the option, an unreachable server exits 1; a
+# company of 20 built through the API and driven through real agents shows up in the console API
+# in plausible numbers (units, employees who log in by role, devices, customers, Chinese
+# messages found by search, alerts of the planted kinds); the same seed on another fresh server
+# gives the same archive; a second company on the same server gets usernames of its own.
+. "$(dirname "$0")/lib_api.sh"
+export WORKPHONE_STAFF_PASSWORD='staff-pass-2026'
+
+# --- usage ---------------------------------------------------------------------------------------
+run "$WP" simulate --help
+expect_rc 0 "simulate --help"
+for o in --server --admin --tenant --employees --days --end --seed --customers --violations \
+    --threads --batch --dir --quiet; do
+    expect_out_has "  $o" "simulate --help documents $o"
+done
+run "$WP" simulate
+expect_rc 2 "simulate without --server"
+expect_err_has "--server" "the message names --server"
+bad() { # ARGS... then the option the message must name, last
+    local want=${*: -1}
+    run "$WP" simulate --server http://127.0.0.1:1 "${@:1:$#-1}"
+    expect_rc 2 "simulate ${*:1:$#-1}"
+    expect_err_has "$want" "simulate ${*:1:$#-1} names $want"
+    expect_one_line_err "simulate ${*:1:$#-1}"
+}
+bad --employees 19 --employees
+bad --employees 501 --employees
+bad --employees twenty --employees
+bad --days 0 --days
+bad --days 85 --days
+bad --seed -1 --seed
+bad --threads 0 --threads
+bad --batch 1001 --batch
+bad --violations 301 --violations
+bad --customers 0 --customers
+bad --end yesterday --end
+bad --frobnicate x "unknown argument '--frobnicate'"
+bad --days "option '--days' needs a value"
+run "$WP" simulate --server ftp://127.0.0.1:1
+expect_rc 2 "a --server that is not http"
+mkdir -p "$TMP/busy" && echo x >"$TMP/busy/x"
+bad --dir "$TMP/busy" --dir
+WORKPHONE_ADMIN_PASSWORD='' run "$WP" simulate --server http://127.0.0.1:1
+expect_rc 2 "no admin password"
+expect_err_has "WORKPHONE_ADMIN_PASSWORD" "says which variable"
+WORKPHONE_STAFF_PASSWORD=short run "$WP" simulate --server http://127.0.0.1:1
+expect_rc 2 "a staff password against the policy"
+expect_err_has "WORKPHONE_STAFF_PASSWORD" "names the staff password"
+run "$WP" simulate --server http://127.0.0.1:1 --employees 20 --days 1
+expect_rc 1 "an unreachable server"
+expect_err_has "cannot reach 'http://127.0.0.1:1'" "says it cannot reach the server"
+expect_one_line_err "an unreachable server"
+
+# as_admin: sets $tok and A for the server at $base
+as_admin() {
+    json POST /api/v1/auth/login '{"username": "admin", "password": "s3cret-pass"}'
+    tok=$(jq_ 'j.get("token", "")')
+    A=(-H "Authorization: Bearer $tok")
+}
+
+# archive FILE: every message of the server at $base, as sorted lines of ts, direction, channel,
+# text (ids differ between servers; what the phones said does not)
+archive() {
+    python3 - "$base" "$tok" >"$1" <<'PY'
+import json, sys, urllib.request, urllib.parse
+base, tok = sys.argv[1], sys.argv[2]
+rows, cursor = [], None
+while True:
+    q = "limit=200" + ("&cursor=" + urllib.parse.quote(cursor) if cursor else "")
+    r = urllib.request.Request(base + "/api/v1/messages?" + q, headers={"Authorization": "Bearer " + tok})
+    j = json.load(urllib.request.urlopen(r))
+    rows += ["%s\t%s\t%s\t%s" % (m["ts"], m["direction"], m["channel"], m.get("text") or "") for m in j["items"]]
+    cursor = j.get("next_cursor")
+    if not cursor:
+        break
+print("\n".join(sorted(rows)))
+PY
+}
+
+# simulate_into NAME [ARGS...]: a fresh store and server, then simulate seed 7 into it; leaves
+# the server running, the summary in $summary
+simulate_into() {
+    local be=$1; shift
+    setup_store "$be"
+    start_server "$dir" "${db_args[@]}"
+    [ -n "$base" ] || return 1
+    run "$WP" simulate --server "$base" --employees 20 --days 3 --seed 7 --end 2026-11-27T00:00:00+08:00 --quiet "$@"
+    expect_rc 0 "$be: simulate 20 employees, 3 days"
+    summary=$out
+    as_admin
+}
+
+# --- one company, checked through the API ---------------------------------------------------------
+simulate_into sqlite
+body=$summary
+expect_json 'j["employees"], j["devices"], j["days"], j["rejected"]' '[20, 17, 3, 0]' "the summary counts"
+expect_json 'j["org_units"]' 6 "2 regions and 4 stores"
+expect_json 'j["events"] == j["messages"] + j["calls"] + j["contacts"] + j["locations"]' true "events add up"
+expect_json 'j["messages"] > 1000 and j["locations"] > 500 and j["calls"] > 10 and j["contacts"] > 20' true "plausible numbers"
+expect_json 'j["events_per_s"] > 0 and j["seconds"] > 0' true "events/s"
+expect_json 'j["alerts"]["sensitive_word"] >= 10 and j["alerts"]["customer_deleted"] >= 1' true "alerts in the summary"
+messages=$(jq_ 'j["messages"]')
+customers=$(jq_ 'j["customers"]')
+
+req GET "/api/v1/org-units?limit=200" "${A[@]}"
+expect_json 'sorted(u["kind"] for u in j["items"])' '["hq", "region", "region", "store", "store", "store", "store"]' "the org tree"
+expect_json 'all(any("\u4e00" <= ch <= "\u9fff" for ch in u["name"]) for u in j["items"] if u["kind"] != "hq")' true "units have Chinese names"
+req GET "/api/v1/employees?limit=200" "${A[@]}"
+expect_json 'len(j["items"])' 21 "20 employees and the admin"
+expect_json 'sorted({e["role"] for e in j["items"]})' '["admin", "auditor", "manager", "sales"]' "every role"
+expect_json 'all(2 <= len(e["name"]) <= 3 and all("\u4e00" <= ch <= "\u9fff" for ch in e["name"]) for e in j["items"] if e["role"] != "admin")' true "Chinese names"
+manager=$(jq_ '[e["username"] for e in j["items"] if e["role"] == "manager"][0]')
+sales=$(jq_ '[e["username"] for e in j["items"] if e["role"] == "sales"][0]')
+sales_id=$(jq_ '[e["id"] for e in j["items"] if e["role"] == "sales"][0]')
+req GET "/api/v1/devices?limit=200" "${A[@]}"
+expect_json 'len(j["items"])' 17 "one phone per store employee"
+req GET "/api/v1/customers?limit=200" "${A[@]}"
+expect_json 'len(j["items"]) == min(200, '"$customers"') and '"$customers"' > 100' true "customers"
+expect_json 'all(len(c["phone"]) == 11 and c["phone"][0] == "1" and c["phone"].isdigit() for c in j["items"])' true \
+    "customers have mainland mobile numbers"
+checks=$((checks + 1)); [ "$(sql "select count(*) from messages")" = "$messages" ] || fail "every message is stored once"
+q() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+for w in 房 飞单 保本 微信; do
+    req GET "/api/v1/messages?q=$(q "$w")&limit=5" "${A[@]}"
+    expect_json 'len(j["items"]) > 0 and all("'"$w"'" in m["text"] for m in j["items"])' true "search finds '$w'"
+done
+req GET "/api/v1/alerts?kind=sensitive_word&limit=200" "${A[@]}"
+expect_json '{"private_deal", "false_promise", "contact_leak"} <= {a["category"] for a in j["items"]}' true \
+    "alerts for 飞单 (private_deal), 保本保息 (false_promise) and leaked contacts"
+req GET "/api/v1/alerts?kind=customer_deleted&limit=200" "${A[@]}"
+expect_json 'len(j["items"]) >= 1' true "a customer deleted by an employee raises an alert"
+archive "$TMP/archive-1"
+
+# the staff log in by role with the password they were given
+json POST /api/v1/auth/login "{\"username\": \"$manager\", \"password\": \"$WORKPHONE_STAFF_PASSWORD\"}"
+expect_status 200 "a simulated manager logs in"
+json POST /api/v1/auth/login "{\"username\": \"$sales\", \"password\": \"$WORKPHONE_STAFF_PASSWORD\"}"
+expect_status 200 "a simulated salesperson logs in"
+S=(-H "Authorization: Bearer $(jq_ 'j["token"]')")
+req GET "/api/v1/customers?limit=200" "${S[@]}"
+expect_json 'len(j["items"]) > 0 and all(c["owner_employee_id"] == "'"$sales_id"'" for c in j["items"])' true \
+    "a salesperson sees its own customers"
+expect_json 'all("*" in c["phone"] for c in j["items"])' true "and their numbers masked"
+
+# a second company on the same server: the usernames taken get a digit, nothing is rejected
+run "$WP" simulate --server "$base" --employees 20 --days 1 --seed 7 --quiet
+expect_rc 0 "a second company on the same server"
+req GET "/api/v1/employees?limit=200" "${A[@]}"
+expect_json 'len(j["items"]), len({e["username"] for e in j["items"]})' '[41, 41]' "taken usernames get a digit"
+expect_json '"'"$manager"'2" in {e["username"] for e in j["items"]} or "'"$manager"'3" in {e["username"] for e in j["items"]}' true \
+    "the second company's manager is ${manager}2"
+stop_server
+
+# --- the same seed on another fresh server: the same archive ------------------------------------
+simulate_into sqlite2 --threads 1 --batch 37 --dir "$TMP/agents"
+if [ -n "$base" ]; then
+    archive "$TMP/archive-2"
+    checks=$((checks + 1))
+    cmp -s "$TMP/archive-1" "$TMP/archive-2" ||
+        fail "the same seed gave another archive: $(diff "$TMP/archive-1" "$TMP/archive-2" | head -n 5)"
+    checks=$((checks + 1)); [ "$(wc -l <"$TMP/archive-1")" = "$messages" ] || fail "the archive has every message"
+    stop_server
+    serial=$(ls "$TMP/agents" | head -n 1)
+    run "$WP" agent status --dir "$TMP/agents/$serial"
+    expect_rc 0 "--dir keeps the agents"
+    expect_out_has '"outbox_events":0' "a kept agent has sent everything"
+fi
+if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
+    simulate_into postgresql
+    if [ -n "$base" ]; then
+        archive "$TMP/archive-pg"
+        checks=$((checks + 1))
+        cmp -s "$TMP/archive-1" "$TMP/archive-pg" ||
+            fail "PostgreSQL holds another archive: $(diff "$TMP/archive-1" "$TMP/archive-pg" | head -n 5)"
+        stop_server
+    fi
+    drop_pg_dbs
+fi
+
+# another seed, another company
+setup_store other
+start_server "$dir"
+run "$WP" simulate --server "$base" --employees 20 --days 3 --seed 8 --end 2026-11-27T00:00:00+08:00 --quiet
+expect_rc 0 "seed 8"
+as_admin
+archive "$TMP/archive-8"
+checks=$((checks + 1)); ! cmp -s "$TMP/archive-1" "$TMP/archive-8" || fail "another seed gave the same archive"
+stop_server
+
+finish
