@@ -92,7 +92,7 @@ int api_customers_get(wp_http_ctx *ctx)
     wp_store *st = NULL;
     wp_customer cu;
     api_scope scope;
-    char **ids = NULL;
+    char **ids = NULL, merged[WP_ID_LEN + 1] = "";
     size_t n_ids = 0;
     json_t *o = NULL, *arr = NULL;
     int err;
@@ -102,12 +102,15 @@ int api_customers_get(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
         (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0 ||
-        (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0)
+        (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0 ||
+        (err = wp_store_customer_merged_into(st, merged, c->tenant_id, id)) < 0)
         goto out;
     o = customer_json(st, &cu, &scope);
     api_store_release(ctx, st);
     st = NULL;
-    if (!o || !(arr = json_array())) {
+    /* a record merged into another stays, pointing at the one that holds its history now */
+    if (!o || !(arr = json_array()) ||
+        json_object_set_new(o, "merged_into", api_jstr(merged, 1)) < 0) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
@@ -229,8 +232,10 @@ static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const ch
     int64_t now = wp_time_now_us();
     if (text)
         err = wp_store_customer_follow_up(st, event_id, c->tenant_id, id, text, &who, now);
-    else
-        err = wp_store_customer_edit(st, &changed, c->tenant_id, id, e, &who, now);
+    else if ((err = wp_store_customer_edit(st, &changed, c->tenant_id, id, e, &who, now)) == 0)
+        /* the grading rules see the new facts at once (a manual grade pins the customer) */
+        err = wp_store_grade_rules_apply(st, NULL, ((const wp_app *)ctx->app)->audit_key,
+                                         c->tenant_id, id, now);
     if (err == 0) {
         json_t *d = text ? json_pack("{s:s}", "event_id", event_id)
                          : json_pack("{s:o,s:o,s:o,s:o,s:b,s:i}", "name", api_jstr(e->name, 0),

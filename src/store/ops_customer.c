@@ -769,7 +769,8 @@ static int reclaim_pick(wp_store *st, char (*ids)[WP_ID_LEN + 1], size_t *n, con
         err = wp_db_prepare(st, &s,
                             "SELECT c.id FROM customers c JOIN employees e ON e.tenant_id ="
                             " c.tenant_id AND e.id = c.owner_employee_id WHERE c.tenant_id = ?"
-                            " AND c.in_pool = 0 AND e.active = 0 ORDER BY c.id LIMIT ?");
+                            " AND c.in_pool = 0 AND c.merged_into IS NULL AND e.active = 0"
+                            " ORDER BY c.id LIMIT ?");
         if (err == 0) {
             wp_db_bind_text(s, 1, tenant);
             wp_db_bind_int64(s, 2, RECLAIM_BATCH);
@@ -777,7 +778,7 @@ static int reclaim_pick(wp_store *st, char (*ids)[WP_ID_LEN + 1], size_t *n, con
     } else {
         err = wp_db_prepare(st, &s,
                             "SELECT c.id FROM customers c WHERE c.tenant_id = ? AND c.in_pool = 0"
-                            " AND COALESCE(c.last_contact_us, 0) < ?"
+                            " AND c.merged_into IS NULL AND COALESCE(c.last_contact_us, 0) < ?"
                             " AND COALESCE(c.last_follow_up_us, 0) < ?"
                             " AND COALESCE(c.owner_since_us, 0) < ? AND c.created_us < ?"
                             " ORDER BY c.id LIMIT ?");

@@ -103,7 +103,6 @@ int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tena
         (err = move(st, &r.calls, MOVE("calls"), tenant_id, survivor_id, from_id)) < 0 ||
         (err = move(st, &r.contact_events, MOVE("contact_events"), tenant_id, survivor_id,
                     from_id)) < 0 ||
-        (err = move(st, NULL, MOVE("locations"), tenant_id, survivor_id, from_id)) < 0 ||
         (err = move(st, &r.alerts, MOVE("alerts"), tenant_id, survivor_id, from_id)) < 0 ||
         (err = move(st, &r.events, MOVE("customer_events"), tenant_id, survivor_id, from_id)) <
             0 ||

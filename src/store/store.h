@@ -1345,7 +1345,7 @@ typedef struct wp_merge_result {
 } wp_merge_result;
 
 /* Merge customer from_id into survivor_id, in one operation (a savepoint inside the caller's
- * transaction): identities, messages, calls, contact events, locations, alerts, timeline
+ * transaction): identities, messages, calls, contact events, alerts, timeline
  * events, tags and read grants move to the survivor; the survivor takes the latest contact and
  * whatever phone, grade, stage, company or notes it lacks; from_id stays as a tombstone
  * (merged_into = survivor_id) with an event "merged_into", the survivor gets "merged". Open

@@ -322,6 +322,39 @@ suite() { # backend
     expect_eq "$(audit_count customer.grade_rule)" 3 "$be: each change is audited"
     req GET /api/v1/grade-rules "${T4[@]}"
     expect_json '[r["grade"] for r in j["items"]]' '["A", "B"]' "$be: everyone reads the rules, in order"
+    # --- merge: two records of one person --------------------------------------------------
+    req GET "/api/v1/messages?customer=$cb&limit=200" "${A[@]}"
+    local nb; nb=$(jq_ 'len(j["items"])')
+    req GET "/api/v1/messages?customer=$ca&limit=200" "${A[@]}"
+    local na; na=$(jq_ 'len(j["items"])')
+    json POST "/api/v1/customers/$ca/merge" "{\"from\": \"$cb\"}" "${MB[@]}"
+    expect_error 404 not_found "$be: a manager of another region cannot merge"
+    json POST "/api/v1/customers/$cd/merge" "{\"from\": \"$ca\"}" "${T4[@]}"
+    expect_error 404 not_found "$be: nor can a salesperson merge someone else's customer"
+    json POST "/api/v1/customers/$ca/merge" "{\"from\": \"$ca\"}" "${T1[@]}"
+    expect_error 400 invalid_request "$be: a customer is not merged into itself"
+    json POST "/api/v1/customers/$ca/merge" "{\"from\": \"$cb\"}" "${T1[@]}"
+    expect_status 200 "$be: the owner merges its two records"
+    expect_json '[j["id"], j["merged"]["messages"], j["merged"]["identities"]]' "[\"$ca\", $nb, 1]" \
+        "$be: ... messages and identities moved"
+    req GET "/api/v1/customers/$ca" "${T1[@]}"
+    expect_json '"wechat:wxid_b" in j["identities"] and "wechat:wxid_a" in j["identities"]' true \
+        "$be: the survivor has both identities"
+    expect_json '[t["id"] for t in j["tags"]]' "[\"$t2\"]" "$be: ... and the merged record's tags"
+    req GET "/api/v1/messages?customer=$ca&limit=200" "${T1[@]}"
+    expect_json 'len(j["items"])' $((na + nb)) "$be: ... and all the messages"
+    req GET "/api/v1/customers/$ca/timeline?limit=200" "${T1[@]}"
+    expect_json "[i['details']['from'] for i in j['items'] if i.get('kind') == 'merged']" "[\"$cb\"]" \
+        "$be: the merge is in the survivor's timeline"
+    json POST "/api/v1/customers/$ca/merge" "{\"from\": \"$cb\"}" "${T1[@]}"
+    expect_error 409 conflict "$be: a record is merged once"
+    json POST /api/v1/device/events '{"events": [
+     {"seq": 8, "type": "message", "ts": "2026-11-30T11:40:00+08:00", "channel": "wechat",
+      "direction": "in", "peer": {"id": "wxid_b"}, "chat": "wxid_b", "msgtype": "text",
+      "text": "还在吗"}]}' "${D1[@]}"
+    req GET "/api/v1/messages?customer=$ca&limit=200" "${T1[@]}"
+    expect_json 'len(j["items"])' $((na + nb + 1)) "$be: a new message of the merged peer reaches the survivor"
+    expect_eq "$(audit_count customer.merge)" 1 "$be: the merge is audited"
     req GET /api/v1/audit/verify "${A[@]}"
     expect_json 'j["ok"]' true "$be: the audit chain is intact"
     stop_server

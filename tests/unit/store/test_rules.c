@@ -323,6 +323,47 @@ static void test_store_rules__scripts(void **state)
     wp_script_release(&s);
 }
 
+static void test_store_rules__merge(void **state)
+{
+    struct tfx *f = *state;
+    struct cx *x = f->user;
+    wp_crm_actor who = {.actor = "system"};
+    wp_merge_result r;
+    wp_tag t;
+    char m[WP_ID_LEN + 1], sql[512];
+    int64_t n = 0;
+
+    snprintf(sql, sizeof sql,
+             "INSERT INTO customer_identities (tenant_id, kind, value, customer_id, created_us)"
+             " VALUES ('%s', 'wechat', 'wxid_b', '%s', 1)",
+             f->tenant, x->cust[1]);
+    tfx_exec(f, sql);
+    OK(wp_store_tag_create(f->st, &t, f->tenant, 0, NULL, "hot", NULL, T0));
+    const char *one[] = {t.id};
+    OK(wp_store_customer_tags_change(f->st, NULL, f->tenant, x->cust[1], 0, NULL, 0, one, 1, NULL,
+                                     0, &who, T0));
+    OK(wp_store_customer_tags_change(f->st, NULL, f->tenant, x->cust[0], 0, NULL, 0, one, 1, NULL,
+                                     0, &who, T0));
+    assert_int_equal(wp_store_customer_merge(f->st, &r, f->tenant, x->cust[0], x->cust[0], &who,
+                                             T0),
+                     WP_EINVAL);
+    OK(wp_store_customer_merge(f->st, &r, f->tenant, x->cust[0], x->cust[1], &who, T0 + 1));
+    assert_true(r.identities == 1 && r.events == 1);
+    OK(wp_store_customer_merged_into(f->st, m, f->tenant, x->cust[1]));
+    assert_string_equal(m, x->cust[0]);
+    OK(wp_store_customer_merged_into(f->st, m, f->tenant, x->cust[0]));
+    assert_string_equal(m, "");
+    assert_int_equal(wp_store_customer_merge(f->st, &r, f->tenant, x->cust[0], x->cust[1], &who,
+                                             T0),
+                     WP_EBUSY);
+    assert_int_equal(wp_store_customer_merge(f->st, &r, f->tenant, x->cust[1], x->cust[2], &who,
+                                             T0),
+                     WP_EBUSY);
+    n = tfx_raw1(f, "SELECT COUNT(*) FROM customer_tags");
+    assert_true(n == 1);
+    assert_true(tfx_raw1(f, "SELECT COUNT(*) FROM customer_events WHERE kind = 'merged'") == 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 static const struct CMUnitTest suite[] = {
@@ -330,6 +371,7 @@ static const struct CMUnitTest suite[] = {
     T(test_store_rules__sop),
     T(test_store_rules__grading),
     T(test_store_rules__scripts),
+    T(test_store_rules__merge),
 };
 
 int main(void)
