@@ -192,7 +192,8 @@ int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *s
     if (scope->all)
         return 0;
     if (scope->employee_id) {
-        if (!strcmp(c->owner_employee_id, scope->employee_id))
+        /* a customer in the public pool is nobody's: its last owner claims it back first */
+        if (!c->in_pool && !strcmp(c->owner_employee_id, scope->employee_id))
             return 0;
     } else if (scope->org_path) {
         wp_employee owner;

@@ -44,15 +44,43 @@ int api_customers_list(wp_http_ctx *ctx)
     int err;
 
     memset(&page, 0, sizeof page);
+    const char *unit = NULL, *sort = wp_http_query(ctx, "sort");
     if ((err = api_query_limit(ctx, &f.limit)) < 0 ||
-        (err = api_query_id(ctx, "owner", &f.owner_employee_id)) < 0)
+        (err = api_query_id(ctx, "owner", &f.owner_employee_id)) < 0 ||
+        (err = api_query_id(ctx, "unit", &unit)) < 0 ||
+        (err = api_query_id(ctx, "tag", &f.tag_id)) < 0 ||
+        (err = api_query_time(ctx, "contact_before", &f.contact_before_us)) < 0 ||
+        (err = api_query_time(ctx, "contact_after", &f.contact_after_us)) < 0)
         return err;
     f.q = wp_http_query(ctx, "q");
     f.cursor = wp_http_query(ctx, "cursor");
+    f.grade = wp_http_query(ctx, "grade");
+    f.stage = wp_http_query(ctx, "stage");
+    if (f.grade && strlen(f.grade) > WP_ARCHIVE_WORD_MAX)
+        return wp_error_set(WP_EINVAL, "'grade' is too long");
+    if (f.stage && strlen(f.stage) > WP_ARCHIVE_WORD_MAX)
+        return wp_error_set(WP_EINVAL, "'stage' is too long");
+    if (sort && *sort && strcmp(sort, "created") && strcmp(sort, "last_contact"))
+        return wp_error_set(WP_EINVAL, "'sort' must be created or last_contact");
+    if (sort && !strcmp(sort, "last_contact"))
+        f.sort = WP_CUSTOMER_SORT_LAST_CONTACT;
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
+    if (unit) {
+        /* a unit outside the caller's scope is a bad filter, like one that does not exist */
+        wp_org_unit u;
+        if ((err = wp_store_org_unit_get(st, &u, c->tenant_id, unit)) < 0 ||
+            (err = api_scope_allows_org_unit(&scope, &u)) < 0) {
+            err = api_field_error(err, "unit");
+            goto out;
+        }
+        if (!(f.unit_path = wp_arena_strdup(ctx->arena, u.path))) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
     if (!scope.see_phone && has_digit(f.q)) {
         err = wp_error_set(WP_EINVAL, "searching customers by digits needs the right to see "
                                       "phone numbers");

@@ -109,7 +109,7 @@ static int check_opt_id(const char *what, const char *id)
 
 #define CUSTOMER_COLUMNS                                                                           \
     "c.id, c.tenant_id, c.name, c.phone, c.owner_employee_id, c.grade, c.stage, c.created_us,"     \
-    " c.last_contact_us"
+    " c.last_contact_us, c.in_pool"
 
 static int copy_opt(struct wp_stmt *s, int col, char *buf, size_t cap)
 {
@@ -135,6 +135,7 @@ static int read_customer(struct wp_stmt *s, wp_customer *out)
         return err;
     c.created_us = wp_db_col_int64(s, 7);
     c.last_contact_us = col_opt_int(s, 8, 0);
+    c.in_pool = wp_db_col_int64(s, 9) != 0;
     *out = c;
     return 0;
 }
@@ -195,13 +196,50 @@ static void scope_org(struct query *q, const char *col, const char *tenant_id, c
     q_text(q, hi);
 }
 
+/* The scope of what people said (messages, alerts): rows of an employee in scope, or about a
+ * customer owned in scope now, so a conversation's history follows its customer to a new
+ * owner (handover) and its manager. A customer in the public pool is nobody's. */
+static void scope_history(struct query *q, const char *emp_col, const char *cust_col,
+                          const char *tenant_id, const char *lo, const char *hi,
+                          const char *employee_id)
+{
+    if (employee_id) {
+        q_sql(q, " AND (");
+        q_sql(q, emp_col);
+        q_sql(q, " = ? OR ");
+        q_sql(q, cust_col);
+        q_sql(q, " IN (SELECT sc.id FROM customers sc WHERE sc.tenant_id = ?"
+                 " AND sc.owner_employee_id = ? AND sc.in_pool = 0))");
+        q_text(q, employee_id);
+        q_text(q, tenant_id);
+        q_text(q, employee_id);
+        return;
+    }
+    q_sql(q, " AND (");
+    q_sql(q, emp_col);
+    q_sql(q, " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
+             " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND so.path >= ?"
+             " AND so.path < ?) OR ");
+    q_sql(q, cust_col);
+    q_sql(q, " IN (SELECT sc.id FROM customers sc JOIN employees se ON se.tenant_id ="
+             " sc.tenant_id AND se.id = sc.owner_employee_id JOIN org_units so ON so.tenant_id ="
+             " se.tenant_id AND so.id = se.org_unit_id WHERE sc.tenant_id = ? AND sc.in_pool = 0"
+             " AND so.path >= ? AND so.path < ?))");
+    q_text(q, tenant_id);
+    q_text(q, lo);
+    q_text(q, hi);
+    q_text(q, tenant_id);
+    q_text(q, lo);
+    q_text(q, hi);
+}
+
 int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_customer_filter *f)
 {
     struct wp_stmt *s = NULL;
     struct query q;
     wp_customer_page p;
     wp_buf like;
-    char cid[WP_ID_LEN + 1], lo[1024], hi[1024];
+    char cid[WP_ID_LEN + 1], lo[1024], hi[1024], ulo[1024], uhi[1024];
     int64_t ct = 0;
     int has = 0, err;
     unsigned limit;
@@ -212,6 +250,8 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     wp_buf_init(&like, 3 * Q_MAX);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = check_opt_id("employee", f->owner_employee_id)) < 0 ||
+        (err = check_opt_id("tag", f->tag_id)) < 0 ||
+        (f->unit_path && (err = wp_scope__range(ulo, uhi, f->unit_path)) < 0) ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
         (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
@@ -224,7 +264,10 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
         if ((err = like_pattern(&like, f->q)) < 0)
             goto out;
     }
-    q_sql(&q, "SELECT " CUSTOMER_COLUMNS " FROM customers c WHERE c.tenant_id = ?");
+    int by_contact = f->sort == WP_CUSTOMER_SORT_LAST_CONTACT;
+    const char *key = by_contact ? "COALESCE(c.last_contact_us, 0)" : "c.created_us";
+    q_sql(&q, "SELECT " CUSTOMER_COLUMNS " FROM customers c WHERE c.tenant_id = ?"
+              " AND c.in_pool = 0 AND c.merged_into IS NULL");
     q_text(&q, f->tenant_id);
     if (f->owner_employee_id) {
         q_sql(&q, " AND c.owner_employee_id = ?");
@@ -232,24 +275,58 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     }
     if (f->scope_org_path)
         scope_org(&q, "c.owner_employee_id", f->tenant_id, lo, hi);
+    if (f->unit_path)
+        scope_org(&q, "c.owner_employee_id", f->tenant_id, ulo, uhi);
+    if (f->tag_id) {
+        q_sql(&q, " AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id"
+                  " AND ct.customer_id = c.id AND ct.tag_id = ?)");
+        q_text(&q, f->tag_id);
+    }
+    if (f->grade) {
+        q_sql(&q, *f->grade ? " AND c.grade = ?" : " AND c.grade IS NULL");
+        if (*f->grade)
+            q_text(&q, f->grade);
+    }
+    if (f->stage) {
+        q_sql(&q, *f->stage ? " AND c.stage = ?" : " AND c.stage IS NULL");
+        if (*f->stage)
+            q_text(&q, f->stage);
+    }
+    if (f->contact_before_us) {
+        q_sql(&q, " AND c.last_contact_us < ?");
+        q_int(&q, f->contact_before_us);
+    }
+    if (f->contact_after_us) {
+        q_sql(&q, " AND c.last_contact_us >= ?");
+        q_int(&q, f->contact_after_us);
+    }
     if (like.len) {
-        q_sql(&q, " AND (lower(c.name) LIKE ? ESCAPE '!' OR c.phone LIKE ? ESCAPE '!')");
-        q_text(&q, like.buf);
-        q_text(&q, like.buf);
+        q_sql(&q, " AND (lower(c.name) LIKE ? ESCAPE '!' OR c.phone LIKE ? ESCAPE '!'"
+                  " OR lower(c.company) LIKE ? ESCAPE '!' OR lower(c.notes) LIKE ? ESCAPE '!')");
+        for (int i = 0; i < 4; i++)
+            q_text(&q, like.buf);
     }
     if (has) {
-        q_sql(&q, " AND (c.created_us < ? OR (c.created_us = ? AND c.id < ?))");
+        q_sql(&q, " AND (");
+        q_sql(&q, key);
+        q_sql(&q, " < ? OR (");
+        q_sql(&q, key);
+        q_sql(&q, " = ? AND c.id < ?))");
         q_int(&q, ct);
         q_int(&q, ct);
         q_text(&q, cid);
     }
-    q_sql(&q, " ORDER BY c.created_us DESC, c.id DESC LIMIT ?");
+    q_sql(&q, " ORDER BY ");
+    q_sql(&q, key);
+    q_sql(&q, " DESC, c.id DESC LIMIT ?");
     q_int(&q, (int64_t)limit + 1);
     if ((err = q_prepare(&q, st, &s)) < 0)
         goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if (p.n == limit) {
-            wp_cursor__make(p.next_cursor, p.items[p.n - 1].created_us, p.items[p.n - 1].id);
+            const wp_customer *last = &p.items[p.n - 1];
+            wp_cursor__make(p.next_cursor, by_contact ? last->last_contact_us : last->created_us,
+                            last->id);
             break;
         }
         if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0 ||
@@ -396,15 +473,9 @@ static void message_filters(struct query *qp, const wp_message_filter *f, const 
         q_sql(qp, " AND m.ts_us < ?");
         q_int(qp, f->to_us);
     }
-    if (f->scope_org_path)
-        scope_org(qp, "m.employee_id", f->tenant_id, lo, hi);
-    if (f->scope_employee_id) {
-        q_sql(qp, " AND (m.employee_id = ? OR m.customer_id IN (SELECT sc.id FROM customers sc"
-                  " WHERE sc.tenant_id = ? AND sc.owner_employee_id = ?))");
-        q_text(qp, f->scope_employee_id);
-        q_text(qp, f->tenant_id);
-        q_text(qp, f->scope_employee_id);
-    }
+    if (f->scope_org_path || f->scope_employee_id)
+        scope_history(qp, "m.employee_id", "m.customer_id", f->tenant_id, lo, hi,
+                      f->scope_employee_id);
 }
 
 /* The candidate row at s: appended to p when its text really holds the query (the grams only
@@ -819,15 +890,9 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
         q_sql(&q, " AND a.ts_us < ?");
         q_int(&q, f->to_us);
     }
-    if (f->scope_org_path)
-        scope_org(&q, "a.employee_id", f->tenant_id, lo, hi);
-    if (f->scope_employee_id) {
-        q_sql(&q, " AND (a.employee_id = ? OR a.customer_id IN (SELECT sc.id FROM customers sc"
-                  " WHERE sc.tenant_id = ? AND sc.owner_employee_id = ?))");
-        q_text(&q, f->scope_employee_id);
-        q_text(&q, f->tenant_id);
-        q_text(&q, f->scope_employee_id);
-    }
+    if (f->scope_org_path || f->scope_employee_id)
+        scope_history(&q, "a.employee_id", "a.customer_id", f->tenant_id, lo, hi,
+                      f->scope_employee_id);
     if (has) {
         q_sql(&q, " AND (a.ts_us < ? OR (a.ts_us = ? AND a.id < ?))");
         q_int(&q, ct);

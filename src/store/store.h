@@ -369,15 +369,27 @@ typedef struct wp_customer {
     char grade[WP_ARCHIVE_WORD_MAX + 1]; /* "" when unset */
     char stage[WP_ARCHIVE_WORD_MAX + 1]; /* "" when unset */
     int64_t created_us, last_contact_us; /* last_contact_us 0: never */
+    int in_pool; /* in the public pool: owner_employee_id is its last owner (migration 0008) */
 } wp_customer;
 
+enum wp_customer_sort { WP_CUSTOMER_SORT_CREATED = 0, WP_CUSTOMER_SORT_LAST_CONTACT };
+
+/* Customers in the public pool and records merged into another are left out (the pool has its
+ * own list). */
 typedef struct wp_customer_filter {
     const char *tenant_id;
     const char *owner_employee_id; /* NULL: any owner */
     const char *scope_org_path;    /* NULL: any; else owners in that org subtree (a path) */
-    const char *q;                 /* NULL: any; else a substring of the name or phone */
+    const char *q;                 /* NULL: any; else a substring of the name, phone, company
+                                    * or notes */
     const char *cursor;
     unsigned limit;
+    const char *unit_path;       /* NULL: any; else owners in that org subtree (a filter) */
+    const char *tag_id;          /* NULL: any; else customers with that tag */
+    const char *grade, *stage;   /* NULL: any; "" : unset */
+    int64_t contact_before_us;   /* 0: any; else last contact before (never counts as before) */
+    int64_t contact_after_us;    /* 0: any; else last contact at or after */
+    enum wp_customer_sort sort;  /* newest created first, or most recent contact first */
 } wp_customer_filter;
 
 typedef struct wp_customer_page {

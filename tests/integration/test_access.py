@@ -369,6 +369,31 @@ def suite(backend, tmp):
     st, j, _ = srv.req("PUT", "/api/v1/roles/sales", admin, body={"view_pii": "yes"})
     check(st == 400, backend + ": a role setting must be a boolean")
 
+    # --- customer list filters; a customer released to the pool is nobody's --------------
+    st, j, _ = srv.req("PATCH", "/api/v1/customers/" + custs["salesA2"], admin,
+                       body={"stage": "intent", "grade": "A"})
+    check(st == 200, backend + ": edit a customer: %s %s" % (st, j))
+    check(ids("/api/v1/customers?stage=intent", admin) == {custs["salesA2"]},
+          backend + ": filter by stage")
+    check(ids("/api/v1/customers?grade=A&unit=" + c["regA"], admin) == {custs["salesA2"]},
+          backend + ": filter by grade and unit")
+    check(ids("/api/v1/customers?unit=" + c["regB"], admin) == {custs["salesB1"]},
+          backend + ": filter by unit")
+    st, j, _ = srv.req("GET", "/api/v1/customers?unit=" + c["regB"], tok["mgrA"])
+    check(st == 400, backend + ": a unit outside the scope is a bad filter: %s" % st)
+    st, j, _ = srv.req("GET", "/api/v1/customers?sort=last_contact&limit=1", admin)
+    check(st == 200 and len(j["items"]) == 1 and j["next_cursor"],
+          backend + ": sort by last contact pages: %s" % j)
+    st, j, _ = srv.req("GET", "/api/v1/customers?sort=name", admin)
+    check(st == 400, backend + ": an unknown sort is refused")
+    st, j, _ = srv.req("POST", "/api/v1/customers/%s/release" % custs["salesA2"], tok["salesA2"],
+                       body={"reason": "manual"})
+    check(st == 200, backend + ": sales releases its customer to the pool: %s %s" % (st, j))
+    st, _, _ = srv.req("GET", "/api/v1/customers/" + custs["salesA2"], tok["salesA2"])
+    check(st == 404, backend + ": ... and no longer sees it as its own: %s" % st)
+    check(custs["salesA2"] not in ids("/api/v1/customers", admin),
+          backend + ": the customer list leaves pool customers to the pool")
+
     # --- the lexicon test box: a draft lexicon, or the one in force; nothing stored ---------
     before = audit_head(srv, admin)
     st, j, _ = srv.req("POST", "/api/v1/lexicon/check", tok["salesA1"],
