@@ -319,67 +319,39 @@ static int set_group(json_t *o, const struct req *r, const wp_analytics_row *row
            json_object_set_new(o, "name", api_jstr(row->name, 0));
 }
 
-static int reply(wp_http_ctx *ctx, json_t *o, json_t *items)
-{
-    if (!o || !items || json_object_set_new(o, "items", items) < 0) {
-        json_decref(o);
-        return wp_error_set(WP_ENOMEM, "out of memory");
-    }
-    return wp_http_reply_json(ctx, 200, o);
-}
+typedef int (*query_fn)(wp_store *st, wp_analytics_result *out, const wp_analytics_filter *f);
 
-/* --- the handlers ------------------------------------------------------------------------------
- */
+/* Puts one endpoint's numbers on the reply: members of o after the head, and items; -1 when
+ * out of memory. */
+typedef int (*build_fn)(const struct req *r, const wp_analytics_result *res, json_t *o,
+                        json_t *items);
 
-int api_analytics_activity(wp_http_ctx *ctx)
+/* What every endpoint does around its own numbers: parse the request, run query over the
+ * caller's scope, then reply 200 with the head, what build adds, and "items" last. */
+static int serve(wp_http_ctx *ctx, enum wp_analytics_by dflt_by, query_fn query, build_fn build)
 {
     struct req r;
     wp_store *st = NULL;
     wp_analytics_result res = {NULL, 0, NULL};
     json_t *items = NULL, *o = NULL;
     int err;
-    if ((err = req_init(ctx, &r, WP_ANALYTICS_ALL)) < 0 || (err = api_store_acquire(ctx, &st)) < 0)
+    if ((err = req_init(ctx, &r, dflt_by)) < 0 || (err = api_store_acquire(ctx, &st)) < 0)
         goto out;
     if ((err = api_scope_for(ctx, st, &r.scope)) == 0) {
         req_scope(&r);
-        err = wp_store_analytics_activity(st, &res, &r.f);
+        err = query(st, &res, &r.f);
     }
     api_store_release(ctx, st);
     if (err < 0)
         goto out;
-    items = json_array();
-    size_t k = 0;
-    /* one item a day when not grouped (days without anything are zeros) */
-    for (int64_t d = r.first_day; items && d < r.end_day; d++) {
-        int any = 0;
-        for (; k < res.n && res.rows[k].day < d; k++) {
-        }
-        for (; k < res.n && res.rows[k].day == d; k++) {
-            const wp_analytics_row *w = &res.rows[k];
-            char t[16];
-            day_text(t, d);
-            json_t *it =
-                json_pack("{s:s,s:I,s:I,s:I,s:I}", "day", t, "messages_in", (json_int_t)w->v[0],
-                          "messages_out", (json_int_t)w->v[1], "calls", (json_int_t)w->v[2],
-                          "call_seconds", (json_int_t)w->v[3]);
-            if (!it || set_group(it, &r, w) || json_array_append_new(items, it) < 0)
-                goto oom;
-            any = 1;
-        }
-        if (!any && r.f.by == WP_ANALYTICS_ALL) {
-            char t[16];
-            day_text(t, d);
-            if (json_array_append_new(items, json_pack("{s:s,s:i,s:i,s:i,s:i}", "day", t,
-                                                       "messages_in", 0, "messages_out", 0, "calls",
-                                                       0, "call_seconds", 0)) < 0)
-                goto oom;
-        }
-    }
-    o = head_json(&r);
-    if (o && json_object_set_new(o, "days", days_json(&r)) < 0)
+    if (!(items = json_array()) || !(o = head_json(&r)) || build(&r, &res, o, items) < 0)
         goto oom;
-    err = reply(ctx, o, items);
-    o = items = NULL;
+    err = json_object_set_new(o, "items", items);
+    items = NULL; /* taken, even when that failed */
+    if (err < 0)
+        goto oom;
+    err = wp_http_reply_json(ctx, 200, o);
+    o = NULL;
     goto out;
 oom:
     err = wp_error_set(WP_ENOMEM, "out of memory");
@@ -389,6 +361,47 @@ out:
     zone_release(&r.z);
     wp_analytics_result_release(&res);
     return err;
+}
+
+/* --- the handlers ------------------------------------------------------------------------------
+ */
+
+/* one item a day when not grouped (days without anything are zeros) */
+static int build_activity(const struct req *r, const wp_analytics_result *res, json_t *o,
+                          json_t *items)
+{
+    size_t k = 0;
+    for (int64_t d = r->first_day; d < r->end_day; d++) {
+        int any = 0;
+        for (; k < res->n && res->rows[k].day < d; k++) {
+        }
+        for (; k < res->n && res->rows[k].day == d; k++) {
+            const wp_analytics_row *w = &res->rows[k];
+            char t[16];
+            day_text(t, d);
+            json_t *it =
+                json_pack("{s:s,s:I,s:I,s:I,s:I}", "day", t, "messages_in", (json_int_t)w->v[0],
+                          "messages_out", (json_int_t)w->v[1], "calls", (json_int_t)w->v[2],
+                          "call_seconds", (json_int_t)w->v[3]);
+            if (!it || set_group(it, r, w) || json_array_append_new(items, it) < 0)
+                return -1;
+            any = 1;
+        }
+        if (!any && r->f.by == WP_ANALYTICS_ALL) {
+            char t[16];
+            day_text(t, d);
+            if (json_array_append_new(items, json_pack("{s:s,s:i,s:i,s:i,s:i}", "day", t,
+                                                       "messages_in", 0, "messages_out", 0, "calls",
+                                                       0, "call_seconds", 0)) < 0)
+                return -1;
+        }
+    }
+    return json_object_set_new(o, "days", days_json(r));
+}
+
+int api_analytics_activity(wp_http_ctx *ctx)
+{
+    return serve(ctx, WP_ANALYTICS_ALL, wp_store_analytics_activity, build_activity);
 }
 
 static json_t *replies_json(const wp_analytics_row *w)
@@ -399,89 +412,45 @@ static json_t *replies_json(const wp_analytics_row *w)
                      w->v[3] < 0 ? json_null() : json_integer(w->v[3]));
 }
 
-int api_analytics_response_times(wp_http_ctx *ctx)
+static int build_replies(const struct req *r, const wp_analytics_result *res, json_t *o,
+                         json_t *items)
 {
-    struct req r;
-    wp_store *st = NULL;
-    wp_analytics_result res = {NULL, 0, NULL};
-    json_t *items = NULL, *o = NULL;
-    int err;
-    if ((err = req_init(ctx, &r, WP_ANALYTICS_EMPLOYEE)) < 0 ||
-        (err = api_store_acquire(ctx, &st)) < 0)
-        goto out;
-    if ((err = api_scope_for(ctx, st, &r.scope)) == 0) {
-        req_scope(&r);
-        err = wp_store_analytics_replies(st, &res, &r.f);
-    }
-    api_store_release(ctx, st);
-    if (err < 0)
-        goto out;
-    if (!(items = json_array()) || !(o = head_json(&r)))
-        goto oom;
-    for (size_t i = 0; i < res.n; i++) {
-        json_t *it = replies_json(&res.rows[i]);
-        if (!res.rows[i].group[0]) { /* the total comes first */
+    for (size_t i = 0; i < res->n; i++) {
+        json_t *it = replies_json(&res->rows[i]);
+        if (!res->rows[i].group[0]) { /* the total comes first */
             if (!it || json_object_set_new(o, "total", it) < 0)
-                goto oom;
+                return -1;
             continue;
         }
-        if (!it || set_group(it, &r, &res.rows[i]) || json_array_append_new(items, it) < 0)
-            goto oom;
+        if (!it || set_group(it, r, &res->rows[i]) || json_array_append_new(items, it) < 0)
+            return -1;
     }
-    err = reply(ctx, o, items);
-    o = items = NULL;
-    goto out;
-oom:
-    err = wp_error_set(WP_ENOMEM, "out of memory");
-out:
-    json_decref(items);
-    json_decref(o);
-    zone_release(&r.z);
-    wp_analytics_result_release(&res);
-    return err;
+    return 0;
 }
 
-int api_analytics_alerts(wp_http_ctx *ctx)
+int api_analytics_response_times(wp_http_ctx *ctx)
 {
-    struct req r;
-    wp_store *st = NULL;
-    wp_analytics_result res = {NULL, 0, NULL};
-    json_t *items = NULL, *o = NULL;
-    int err;
-    if ((err = req_init(ctx, &r, WP_ANALYTICS_ALL)) < 0 || (err = api_store_acquire(ctx, &st)) < 0)
-        goto out;
-    if ((err = api_scope_for(ctx, st, &r.scope)) == 0) {
-        req_scope(&r);
-        err = wp_store_analytics_alerts(st, &res, &r.f);
-    }
-    api_store_release(ctx, st);
-    if (err < 0)
-        goto out;
-    if (!(items = json_array()))
-        goto oom;
-    for (size_t i = 0; i < res.n; i++) {
-        const wp_analytics_row *w = &res.rows[i];
+    return serve(ctx, WP_ANALYTICS_EMPLOYEE, wp_store_analytics_replies, build_replies);
+}
+
+static int build_alerts(const struct req *r, const wp_analytics_result *res, json_t *o,
+                        json_t *items)
+{
+    for (size_t i = 0; i < res->n; i++) {
+        const wp_analytics_row *w = &res->rows[i];
         char t[16];
         day_text(t, w->day);
         json_t *it = json_pack("{s:s,s:s,s:o,s:I}", "day", t, "kind", w->kind, "category",
                                api_jstr(w->category, 1), "count", (json_int_t)w->v[0]);
-        if (!it || set_group(it, &r, w) || json_array_append_new(items, it) < 0)
-            goto oom;
+        if (!it || set_group(it, r, w) || json_array_append_new(items, it) < 0)
+            return -1;
     }
-    o = head_json(&r);
-    if (o && json_object_set_new(o, "days", days_json(&r)) < 0)
-        goto oom;
-    err = reply(ctx, o, items);
-    o = items = NULL;
-    goto out;
-oom:
-    err = wp_error_set(WP_ENOMEM, "out of memory");
-out:
-    json_decref(items);
-    json_decref(o);
-    zone_release(&r.z);
-    wp_analytics_result_release(&res);
-    return err;
+    return json_object_set_new(o, "days", days_json(r));
+}
+
+int api_analytics_alerts(wp_http_ctx *ctx)
+{
+    return serve(ctx, WP_ANALYTICS_ALL, wp_store_analytics_alerts, build_alerts);
 }
 
 static const char *const stages[] = {"lead", "contacted", "intent", "deal", "lost"};
@@ -515,56 +484,34 @@ static json_t *stages_json(const int64_t n[N_STAGES])
     return a;
 }
 
-int api_analytics_funnel(wp_http_ctx *ctx)
+static int build_funnel(const struct req *r, const wp_analytics_result *res, json_t *o,
+                        json_t *items)
 {
-    struct req r;
-    wp_store *st = NULL;
-    wp_analytics_result res = {NULL, 0, NULL};
-    json_t *items = NULL, *o = NULL;
     int64_t total[N_STAGES] = {0};
-    int err;
-    if ((err = req_init(ctx, &r, WP_ANALYTICS_ALL)) < 0 || (err = api_store_acquire(ctx, &st)) < 0)
-        goto out;
-    if ((err = api_scope_for(ctx, st, &r.scope)) == 0) {
-        req_scope(&r);
-        err = wp_store_analytics_funnel(st, &res, &r.f);
-    }
-    api_store_release(ctx, st);
-    if (err < 0)
-        goto out;
-    if (!(items = json_array()))
-        goto oom;
     /* rows come by group, then stage; stages not in the list (set outside the API) are left out */
-    for (size_t i = 0; i < res.n;) {
+    for (size_t i = 0; i < res->n;) {
         int64_t n[N_STAGES] = {0};
         size_t k = i;
-        for (; k < res.n && !strcmp(res.rows[k].group, res.rows[i].group); k++) {
-            int s = stage_index(res.rows[k].kind);
+        for (; k < res->n && !strcmp(res->rows[k].group, res->rows[i].group); k++) {
+            int s = stage_index(res->rows[k].kind);
             if (s >= 0) {
-                n[s] += res.rows[k].v[0];
-                total[s] += res.rows[k].v[0];
+                n[s] += res->rows[k].v[0];
+                total[s] += res->rows[k].v[0];
             }
         }
-        if (r.f.by != WP_ANALYTICS_ALL) {
+        if (r->f.by != WP_ANALYTICS_ALL) {
             json_t *it = json_pack("{s:o}", "stages", stages_json(n));
-            if (!it || set_group(it, &r, &res.rows[i]) || json_array_append_new(items, it) < 0)
-                goto oom;
+            if (!it || set_group(it, r, &res->rows[i]) || json_array_append_new(items, it) < 0)
+                return -1;
         }
         i = k;
     }
-    if (!(o = head_json(&r)) || json_object_set_new(o, "stages", stages_json(total)) < 0)
-        goto oom;
-    err = reply(ctx, o, items);
-    o = items = NULL;
-    goto out;
-oom:
-    err = wp_error_set(WP_ENOMEM, "out of memory");
-out:
-    json_decref(items);
-    json_decref(o);
-    zone_release(&r.z);
-    wp_analytics_result_release(&res);
-    return err;
+    return json_object_set_new(o, "stages", stages_json(total));
+}
+
+int api_analytics_funnel(wp_http_ctx *ctx)
+{
+    return serve(ctx, WP_ANALYTICS_ALL, wp_store_analytics_funnel, build_funnel);
 }
 
 static json_t *conversion_json(const int64_t v[4])
@@ -575,45 +522,23 @@ static json_t *conversion_json(const int64_t v[4])
                      (json_int_t)v[3]);
 }
 
+static int build_conversion(const struct req *r, const wp_analytics_result *res, json_t *o,
+                            json_t *items)
+{
+    int64_t total[4] = {0, 0, 0, 0};
+    for (size_t i = 0; i < res->n; i++) {
+        for (int k = 0; k < 4; k++)
+            total[k] += res->rows[i].v[k];
+        if (r->f.by == WP_ANALYTICS_ALL)
+            continue;
+        json_t *it = conversion_json(res->rows[i].v);
+        if (!it || set_group(it, r, &res->rows[i]) || json_array_append_new(items, it) < 0)
+            return -1;
+    }
+    return json_object_set_new(o, "total", conversion_json(total));
+}
+
 int api_analytics_conversion(wp_http_ctx *ctx)
 {
-    struct req r;
-    wp_store *st = NULL;
-    wp_analytics_result res = {NULL, 0, NULL};
-    json_t *items = NULL, *o = NULL;
-    int64_t total[4] = {0, 0, 0, 0};
-    int err;
-    if ((err = req_init(ctx, &r, WP_ANALYTICS_UNIT)) < 0 || (err = api_store_acquire(ctx, &st)) < 0)
-        goto out;
-    if ((err = api_scope_for(ctx, st, &r.scope)) == 0) {
-        req_scope(&r);
-        err = wp_store_analytics_conversion(st, &res, &r.f);
-    }
-    api_store_release(ctx, st);
-    if (err < 0)
-        goto out;
-    if (!(items = json_array()))
-        goto oom;
-    for (size_t i = 0; i < res.n; i++) {
-        for (int k = 0; k < 4; k++)
-            total[k] += res.rows[i].v[k];
-        if (r.f.by == WP_ANALYTICS_ALL)
-            continue;
-        json_t *it = conversion_json(res.rows[i].v);
-        if (!it || set_group(it, &r, &res.rows[i]) || json_array_append_new(items, it) < 0)
-            goto oom;
-    }
-    if (!(o = head_json(&r)) || json_object_set_new(o, "total", conversion_json(total)) < 0)
-        goto oom;
-    err = reply(ctx, o, items);
-    o = items = NULL;
-    goto out;
-oom:
-    err = wp_error_set(WP_ENOMEM, "out of memory");
-out:
-    json_decref(items);
-    json_decref(o);
-    zone_release(&r.z);
-    wp_analytics_result_release(&res);
-    return err;
+    return serve(ctx, WP_ANALYTICS_UNIT, wp_store_analytics_conversion, build_conversion);
 }

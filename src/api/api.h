@@ -137,6 +137,11 @@ json_t *api_jtime(int64_t us);
 /* Reply 200 {"items": items, "next_cursor": cursor or null}. Takes ownership of items. */
 int api_reply_page(wp_http_ctx *ctx, json_t *items, const char *next_cursor);
 
+/* api_reply_page() of the n items of size bytes at v, each made JSON by to_json(item, arg). */
+int api_reply_items(wp_http_ctx *ctx, const void *v, size_t n, size_t size,
+                    json_t *(*to_json)(const void *item, const void *arg), const void *arg,
+                    const char *next_cursor);
+
 /* Text as people without the right to see personal data get it: every mobile number, ID
  * card, bank card and e-mail address found by the scan engine's detectors replaced by one '*'
  * per character. *out is text itself when nothing was found, else a copy in ctx->arena. */
@@ -155,6 +160,23 @@ int api_body_str(json_t *body, const char *field, int required, const char **out
 
 /* A phone number as people without the right to see it get it: 138****8000. */
 void api_mask_phone(char *out, size_t cap, const char *phone);
+
+/* Finish a write begun with wp_store_begin(): unless err < 0 already, audit action on target
+ * "<kind>:<id>" with details (may be NULL) and commit; on any error roll back.
+ * @return 0 or the first error */
+int api_audit_commit(wp_http_ctx *ctx, wp_store *st, int err, const char *action,
+                     const char *kind, const char *id, const json_t *details);
+
+/* api_audit_commit() with body as the details, then release st and reply status with body
+ * (204: no body; body NULL otherwise: out of memory). Takes ownership of body and of st. */
+int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action,
+                    const char *kind, const char *id, json_t *body, int status);
+
+/* DELETE .../{id}: del(st, tenant, id) in a transaction, audited as action on "<kind>:<id>",
+ * then 204. */
+int api_delete_audited(wp_http_ctx *ctx,
+                       int (*del)(wp_store *st, const char *tenant_id, const char *id),
+                       const char *action, const char *kind);
 
 /* --- handlers ----------------------------------------------------------------------------- */
 
@@ -223,6 +245,9 @@ int api_keys_revoke(wp_http_ctx *ctx);
 /* roles.c: what each role may see of personal data */
 int api_roles_get(wp_http_ctx *ctx);
 int api_roles_put(wp_http_ctx *ctx);
+
+/* media.c: GET /api/v1/media/{ref}: a recording or attachment in the caller's scope (audited) */
+int api_media_get(wp_http_ctx *ctx);
 
 /* customers.c: POST /api/v1/customers/{id}/unmask (audited) */
 int api_customers_unmask(wp_http_ctx *ctx);

@@ -115,6 +115,22 @@ json_t *api_jtime(int64_t us)
     return json_string(buf);
 }
 
+int api_reply_items(wp_http_ctx *ctx, const void *v, size_t n, size_t size,
+                    json_t *(*to_json)(const void *item, const void *arg), const void *arg,
+                    const char *next_cursor)
+{
+    const char *p = v;
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < n; i++)
+        if (json_array_append_new(items, to_json(p + i * size, arg)) < 0) {
+            json_decref(items);
+            items = NULL;
+        }
+    if (!items)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    return api_reply_page(ctx, items, next_cursor);
+}
+
 int api_reply_page(wp_http_ctx *ctx, json_t *items, const char *next_cursor)
 {
     if (!items)
@@ -327,4 +343,56 @@ int api_body_str(json_t *body, const char *field, int required, const char **out
         return wp_error_set(WP_EINVAL, "'%s' is required and must be a string", field);
     *out = json_string_value(v);
     return 0;
+}
+
+/* --- writes ------------------------------------------------------------------------------- */
+
+int api_audit_commit(wp_http_ctx *ctx, wp_store *st, int err, const char *action,
+                     const char *kind, const char *id, const json_t *details)
+{
+    char target[WP_ID_LEN + 64];
+    if (err == 0) {
+        snprintf(target, sizeof target, "%s:%s", kind, id);
+        err = api_audit(ctx, st, action, target, details);
+    }
+    if (err == 0)
+        err = wp_store_commit(st);
+    if (err < 0)
+        wp_store_rollback(st);
+    return err;
+}
+
+int api_delete_audited(wp_http_ctx *ctx,
+                       int (*del)(wp_store *st, const char *tenant_id, const char *id),
+                       const char *action, const char *kind)
+{
+    const char *id = wp_http_param(ctx, "id");
+    wp_store *st = NULL;
+    int err;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = wp_store_begin(st)) < 0) {
+        api_store_release(ctx, st);
+        return err;
+    }
+    err = del(st, api_caller_of(ctx)->tenant_id, id);
+    return api_write_reply(ctx, st, err, action, kind, id, NULL, 204);
+}
+
+int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action,
+                    const char *kind, const char *id, json_t *body, int status)
+{
+    if (err == 0 && status != 204 && !body)
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+    err = api_audit_commit(ctx, st, err, action, kind, id, body);
+    api_store_release(ctx, st);
+    if (err < 0) {
+        json_decref(body);
+        return err;
+    }
+    if (status == 204) {
+        json_decref(body);
+        return wp_http_reply_empty(ctx, 204);
+    }
+    return wp_http_reply_json(ctx, status, body);
 }

@@ -123,7 +123,10 @@ int api_customers_get(wp_http_ctx *ctx)
     char **ids = NULL, merged[WP_ID_LEN + 1] = "";
     size_t n_ids = 0;
     json_t *o = NULL, *arr = NULL;
+    wp_customer_crm crm;
     int err;
+
+    memset(&crm, 0, sizeof crm);
 
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
@@ -131,11 +134,26 @@ int api_customers_get(wp_http_ctx *ctx)
         (err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
         (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0 ||
         (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0 ||
-        (err = wp_store_customer_merged_into(st, merged, c->tenant_id, id)) < 0)
+        (err = wp_store_customer_merged_into(st, merged, c->tenant_id, id)) < 0 ||
+        (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0)
         goto out;
     o = customer_json(st, &cu, &scope);
     api_store_release(ctx, st);
     st = NULL;
+    /* the record's CRM side: what the console shows and edits */
+    if (o && (json_object_set_new(o, "company", api_jstr(crm.company, 1)) < 0 ||
+              json_object_set_new(o, "notes", api_jstr(crm.notes, 1)) < 0 ||
+              json_object_set_new(o, "in_pool", json_boolean(crm.in_pool)) < 0 ||
+              json_object_set_new(o, "pool_reason", api_jstr(crm.pool_reason, 1)) < 0 ||
+              json_object_set_new(o, "pooled_at", api_jtime(crm.pooled_us)) < 0 ||
+              json_object_set_new(o, "previous_owner_employee_id",
+                                  api_jstr(crm.in_pool ? cu.owner_employee_id : NULL, 1)) < 0 ||
+              (crm.in_pool && json_object_set_new(o, "owner_employee_id", json_null()) < 0) ||
+              json_object_set_new(o, "stage_at", api_jtime(crm.stage_us)) < 0 ||
+              json_object_set_new(o, "last_follow_up_at", api_jtime(crm.last_follow_up_us)) < 0)) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
     /* a record merged into another stays, pointing at the one that holds its history now */
     if (!o || !(arr = json_array()) ||
         json_object_set_new(o, "merged_into", api_jstr(merged, 1)) < 0) {
@@ -168,6 +186,7 @@ int api_customers_get(wp_http_ctx *ctx)
 out:
     json_decref(o);
     json_decref(arr);
+    wp_customer_crm_release(&crm);
     wp_strings_free(ids, n_ids);
     api_store_release(ctx, st);
     return err;
@@ -215,9 +234,9 @@ int api_customers_unmask(wp_http_ctx *ctx)
     }
     for (size_t i = 0; i < n_ids; i++)
         json_array_append_new(arr, api_jstr(ids[i], 0));
-    err = wp_http_reply_json(ctx, 200,
-                             json_pack("{s:s,s:o,s:o}", "id", cu.id, "phone",
-                                       api_jstr(cu.phone, 1), "identities", arr));
+    err = wp_http_reply_json(
+        ctx, 200,
+        json_pack("{s:s,s:o,s:o}", "id", cu.id, "phone", api_jstr(cu.phone, 1), "identities", arr));
     arr = NULL;
 out:
     if (err < 0 && st)
@@ -265,11 +284,11 @@ static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const ch
         err = wp_store_grade_rules_apply(st, NULL, ((const wp_app *)ctx->app)->audit_key,
                                          c->tenant_id, id, now);
     if (err == 0) {
-        json_t *d = text ? json_pack("{s:s}", "event_id", event_id)
-                         : json_pack("{s:o,s:o,s:o,s:o,s:b,s:i}", "name", api_jstr(e->name, 0),
-                                     "company", api_jstr(e->company, 0), "stage",
-                                     api_jstr(e->stage, 0), "grade", api_jstr(e->grade, 0),
-                                     "notes", e->notes != NULL, "changed", changed);
+        json_t *d =
+            text ? json_pack("{s:s}", "event_id", event_id)
+                 : json_pack("{s:o,s:o,s:o,s:o,s:b,s:i}", "name", api_jstr(e->name, 0), "company",
+                             api_jstr(e->company, 0), "stage", api_jstr(e->stage, 0), "grade",
+                             api_jstr(e->grade, 0), "notes", e->notes != NULL, "changed", changed);
         snprintf(target, sizeof target, "customer:%s", id);
         err = api_audit(ctx, st, text ? "customer.follow_up" : "customer.update", target, d);
         json_decref(d);

@@ -88,7 +88,6 @@ int api_employees_list(wp_http_ctx *ctx)
     api_scope scope;
     wp_employee_filter f = {.tenant_id = c->tenant_id};
     const char *unit_id, *s;
-    json_t *items = NULL;
     int err;
 
     memset(&page, 0, sizeof page);
@@ -131,19 +130,9 @@ int api_employees_list(wp_http_ctx *ctx)
 reply:
     api_store_release(ctx, st);
     st = NULL;
-    if (!(items = json_array())) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < page.n; i++)
-        if (json_array_append_new(items, employee_json(&page.items[i])) < 0) {
-            err = wp_error_set(WP_ENOMEM, "out of memory");
-            goto out;
-        }
-    err = api_reply_page(ctx, items, page.next_cursor);
-    items = NULL;
+    err = api_reply_items(ctx, page.items, page.n, sizeof *page.items, employee_item, NULL,
+                          page.next_cursor);
 out:
-    json_decref(items);
     wp_employee_page_release(&page);
     api_store_release(ctx, st);
     return err;

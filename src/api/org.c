@@ -52,7 +52,6 @@ int api_org_units_list(wp_http_ctx *ctx)
     wp_org_unit_page page;
     api_scope scope;
     wp_org_unit_filter f = {.tenant_id = c->tenant_id};
-    json_t *items = NULL;
     int err;
 
     memset(&page, 0, sizeof page);
@@ -74,19 +73,9 @@ int api_org_units_list(wp_http_ctx *ctx)
 reply:
     api_store_release(ctx, st);
     st = NULL;
-    if (!(items = json_array())) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < page.n; i++)
-        if (json_array_append_new(items, unit_json(&page.items[i])) < 0) {
-            err = wp_error_set(WP_ENOMEM, "out of memory");
-            goto out;
-        }
-    err = api_reply_page(ctx, items, page.next_cursor);
-    items = NULL;
+    err = api_reply_items(ctx, page.items, page.n, sizeof *page.items, unit_item, NULL,
+                          page.next_cursor);
 out:
-    json_decref(items);
     wp_org_unit_page_release(&page);
     api_store_release(ctx, st);
     return err;

@@ -81,7 +81,6 @@ static int sop_write(wp_http_ctx *ctx, int create)
     static const char *const fields[] = {"name",        "grade",  "stage", "interval_hours",
                                          "grace_hours", "active", NULL};
     const api_caller *c = api_caller_of(ctx);
-    char target[WP_ID_LEN + 16];
     wp_store *st = NULL;
     wp_sop_rule r;
     json_t *body, *o = NULL, *a;
@@ -116,24 +115,11 @@ static int sop_write(wp_http_ctx *ctx, int create)
     if ((err = wp_store_begin(st)) < 0)
         goto out;
     err = wp_store_sop_rule_put(st, &r, c->tenant_id, create, wp_time_now_us());
-    if (err == 0 && !(o = sop_json(&r)))
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-    if (err == 0) {
-        snprintf(target, sizeof target, "sop_rule:%s", r.id);
-        err = api_audit(ctx, st, create ? "sop_rule.create" : "sop_rule.update", target, o);
-    }
     if (err == 0)
-        err = wp_store_commit(st);
-    if (err < 0) {
-        wp_store_rollback(st);
-        goto out;
-    }
-    api_store_release(ctx, st);
-    st = NULL;
-    err = wp_http_reply_json(ctx, create ? 201 : 200, o);
-    o = NULL;
+        o = sop_json(&r);
+    return api_write_reply(ctx, st, err, create ? "sop_rule.create" : "sop_rule.update", "sop_rule",
+                           r.id, o, create ? 201 : 200);
 out:
-    json_decref(o);
     api_store_release(ctx, st);
     return err;
 }
@@ -150,29 +136,7 @@ int api_sop_rules_update(wp_http_ctx *ctx)
 
 int api_sop_rules_delete(wp_http_ctx *ctx)
 {
-    const api_caller *c = api_caller_of(ctx);
-    const char *id = wp_http_param(ctx, "id");
-    char target[WP_ID_LEN + 16];
-    wp_store *st = NULL;
-    int err;
-
-    if ((err = api_store_acquire(ctx, &st)) < 0)
-        return err;
-    if ((err = wp_store_begin(st)) < 0)
-        goto out;
-    snprintf(target, sizeof target, "sop_rule:%s", id);
-    if ((err = wp_store_sop_rule_delete(st, c->tenant_id, id)) < 0 ||
-        (err = api_audit(ctx, st, "sop_rule.delete", target, NULL)) < 0 ||
-        (err = wp_store_commit(st)) < 0) {
-        wp_store_rollback(st);
-        goto out;
-    }
-    api_store_release(ctx, st);
-    st = NULL;
-    err = wp_http_reply_empty(ctx, 204);
-out:
-    api_store_release(ctx, st);
-    return err;
+    return api_delete_audited(ctx, wp_store_sop_rule_delete, "sop_rule.delete", "sop_rule");
 }
 
 /* --- reminders ----------------------------------------------------------------------------- */
@@ -256,7 +220,7 @@ int api_reminders_done(wp_http_ctx *ctx)
     static const char *const fields[] = {"text", NULL};
     const api_caller *c = api_caller_of(ctx);
     const char *id = wp_http_param(ctx, "id"), *text = NULL;
-    char actor[64], target[WP_ID_LEN + 16], event_id[WP_ID_LEN + 1] = "";
+    char actor[64], event_id[WP_ID_LEN + 1] = "";
     wp_crm_actor who;
     wp_customer cu;
     wp_reminder r;
@@ -300,22 +264,8 @@ int api_reminders_done(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
     if (err == 0 && *event_id)
         json_object_set_new(d, "follow_up_event_id", json_string(event_id));
-    if (err == 0) {
-        snprintf(target, sizeof target, "reminder:%s", id);
-        err = api_audit(ctx, st, "reminder.done", target, d);
-    }
-    if (err == 0)
-        err = wp_store_commit(st);
-    if (err < 0) {
-        wp_store_rollback(st);
-        goto out;
-    }
-    api_store_release(ctx, st);
-    st = NULL;
-    err = wp_http_reply_json(ctx, 200, d);
-    d = NULL;
+    return api_write_reply(ctx, st, err, "reminder.done", "reminder", id, d, 200);
 out:
-    json_decref(d);
     api_store_release(ctx, st);
     return err;
 }
@@ -390,7 +340,6 @@ static int grade_write(wp_http_ctx *ctx, int create)
                                          "no_contact_days", "tag_id",        "active",
                                          NULL};
     const api_caller *c = api_caller_of(ctx);
-    char target[WP_ID_LEN + 16];
     wp_store *st = NULL;
     wp_grade_rule r;
     json_t *body, *o = NULL, *a;
@@ -434,24 +383,11 @@ static int grade_write(wp_http_ctx *ctx, int create)
     if ((err = wp_store_begin(st)) < 0)
         goto out;
     err = wp_store_grade_rule_put(st, &r, c->tenant_id, create, wp_time_now_us());
-    if (err == 0 && !(o = grade_json(&r)))
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-    if (err == 0) {
-        snprintf(target, sizeof target, "grade_rule:%s", r.id);
-        err = api_audit(ctx, st, create ? "grade_rule.create" : "grade_rule.update", target, o);
-    }
     if (err == 0)
-        err = wp_store_commit(st);
-    if (err < 0) {
-        wp_store_rollback(st);
-        goto out;
-    }
-    api_store_release(ctx, st);
-    st = NULL;
-    err = wp_http_reply_json(ctx, create ? 201 : 200, o);
-    o = NULL;
+        o = grade_json(&r);
+    return api_write_reply(ctx, st, err, create ? "grade_rule.create" : "grade_rule.update", "grade_rule",
+                           r.id, o, create ? 201 : 200);
 out:
-    json_decref(o);
     api_store_release(ctx, st);
     return err;
 }
@@ -468,27 +404,5 @@ int api_grade_rules_update(wp_http_ctx *ctx)
 
 int api_grade_rules_delete(wp_http_ctx *ctx)
 {
-    const api_caller *c = api_caller_of(ctx);
-    const char *id = wp_http_param(ctx, "id");
-    char target[WP_ID_LEN + 16];
-    wp_store *st = NULL;
-    int err;
-
-    if ((err = api_store_acquire(ctx, &st)) < 0)
-        return err;
-    if ((err = wp_store_begin(st)) < 0)
-        goto out;
-    snprintf(target, sizeof target, "grade_rule:%s", id);
-    if ((err = wp_store_grade_rule_delete(st, c->tenant_id, id)) < 0 ||
-        (err = api_audit(ctx, st, "grade_rule.delete", target, NULL)) < 0 ||
-        (err = wp_store_commit(st)) < 0) {
-        wp_store_rollback(st);
-        goto out;
-    }
-    api_store_release(ctx, st);
-    st = NULL;
-    err = wp_http_reply_empty(ctx, 204);
-out:
-    api_store_release(ctx, st);
-    return err;
+    return api_delete_audited(ctx, wp_store_grade_rule_delete, "grade_rule.delete", "grade_rule");
 }

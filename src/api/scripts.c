@@ -60,7 +60,6 @@ static int script_write(wp_http_ctx *ctx, int create)
     static const char *const fields[] = {"category", "title", "text", NULL};
     const api_caller *c = api_caller_of(ctx);
     const char *category = NULL, *title = NULL, *text = NULL;
-    char target[WP_ID_LEN + 16];
     wp_store *st = NULL;
     wp_script s;
     json_t *body, *o = NULL;
@@ -86,19 +85,14 @@ static int script_write(wp_http_ctx *ctx, int create)
                               category, title, text, wp_time_now_us());
     if (err == 0 && !(o = script_json(&s)))
         err = wp_error_set(WP_ENOMEM, "out of memory");
-    if (err == 0) {
-        json_t *d = json_pack("{s:s,s:s,s:b}", "category", s.category, "title", s.title,
-                              "text_changed", text != NULL);
-        snprintf(target, sizeof target, "script:%s", s.id);
-        err = api_audit(ctx, st, create ? "script.create" : "script.update", target, d);
-        json_decref(d);
-    }
-    if (err == 0)
-        err = wp_store_commit(st);
-    if (err < 0) {
-        wp_store_rollback(st);
+    json_t *d = err == 0 ? json_pack("{s:s,s:s,s:b}", "category", s.category, "title",
+                                     s.title, "text_changed", text != NULL)
+                         : NULL;
+    err = api_audit_commit(ctx, st, err, create ? "script.create" : "script.update", "script",
+                           s.id, d);
+    json_decref(d);
+    if (err < 0)
         goto out;
-    }
     api_store_release(ctx, st);
     st = NULL;
     err = wp_http_reply_json(ctx, create ? 201 : 200, o);
@@ -122,29 +116,8 @@ int api_scripts_update(wp_http_ctx *ctx)
 
 int api_scripts_delete(wp_http_ctx *ctx)
 {
-    const api_caller *c = api_caller_of(ctx);
-    const char *id = wp_http_param(ctx, "id");
-    char target[WP_ID_LEN + 16];
-    wp_store *st = NULL;
     int err;
-
     if ((err = api_crm_require_manager(ctx)) < 0)
         return err;
-    if ((err = api_store_acquire(ctx, &st)) < 0)
-        return err;
-    if ((err = wp_store_begin(st)) < 0)
-        goto out;
-    snprintf(target, sizeof target, "script:%s", id);
-    if ((err = wp_store_script_delete(st, c->tenant_id, id)) < 0 ||
-        (err = api_audit(ctx, st, "script.delete", target, NULL)) < 0 ||
-        (err = wp_store_commit(st)) < 0) {
-        wp_store_rollback(st);
-        goto out;
-    }
-    api_store_release(ctx, st);
-    st = NULL;
-    err = wp_http_reply_empty(ctx, 204);
-out:
-    api_store_release(ctx, st);
-    return err;
+    return api_delete_audited(ctx, wp_store_script_delete, "script.delete", "script");
 }

@@ -87,7 +87,6 @@ static int tag_write(wp_http_ctx *ctx, int create)
     const api_caller *c = api_caller_of(ctx);
     int group = is_group_route(ctx);
     const char *name = NULL, *color = NULL, *gid = NULL;
-    char target[WP_ID_LEN + 16];
     wp_store *st = NULL;
     wp_tag t;
     json_t *body, *o = NULL;
@@ -116,27 +115,13 @@ static int tag_write(wp_http_ctx *ctx, int create)
     else
         err = wp_store_tag_update(st, &t, c->tenant_id, group, wp_http_param(ctx, "id"), name,
                                   color, gid);
-    if (err == 0 && !(o = api_tag_json(&t, group)))
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-    if (err == 0) {
-        snprintf(target, sizeof target, "%s:%s", group ? "tag_group" : "tag", t.id);
-        err = api_audit(ctx, st,
-                        group ? (create ? "tag_group.create" : "tag_group.update")
-                              : (create ? "tag.create" : "tag.update"),
-                        target, o);
-    }
     if (err == 0)
-        err = wp_store_commit(st);
-    if (err < 0) {
-        wp_store_rollback(st);
-        goto out;
-    }
-    api_store_release(ctx, st);
-    st = NULL;
-    err = wp_http_reply_json(ctx, create ? 201 : 200, o);
-    o = NULL;
+        o = api_tag_json(&t, group);
+    return api_write_reply(ctx, st, err,
+                           group ? (create ? "tag_group.create" : "tag_group.update")
+                                 : (create ? "tag.create" : "tag.update"),
+                           group ? "tag_group" : "tag", t.id, o, create ? 201 : 200);
 out:
-    json_decref(o);
     api_store_release(ctx, st);
     return err;
 }
@@ -158,7 +143,7 @@ int api_tags_delete(wp_http_ctx *ctx)
     const api_caller *c = api_caller_of(ctx);
     const char *id = wp_http_param(ctx, "id");
     int group = is_group_route(ctx);
-    char actor[64], target[WP_ID_LEN + 16];
+    char actor[64];
     wp_crm_actor who;
     wp_store *st = NULL;
     int64_t untagged = 0;
@@ -175,21 +160,9 @@ int api_tags_delete(wp_http_ctx *ctx)
     err = wp_store_tag_delete(st, &untagged, c->tenant_id, group, id, &who, wp_time_now_us());
     if (err == 0 && !(d = json_pack("{s:I}", "untagged_customers", (json_int_t)untagged)))
         err = wp_error_set(WP_ENOMEM, "out of memory");
-    if (err == 0) {
-        snprintf(target, sizeof target, "%s:%s", group ? "tag_group" : "tag", id);
-        err = api_audit(ctx, st, group ? "tag_group.delete" : "tag.delete", target, d);
-    }
-    if (err == 0)
-        err = wp_store_commit(st);
-    if (err < 0) {
-        wp_store_rollback(st);
-        goto out;
-    }
-    api_store_release(ctx, st);
-    st = NULL;
-    err = wp_http_reply_empty(ctx, 204);
+    return api_write_reply(ctx, st, err, group ? "tag_group.delete" : "tag.delete",
+                           group ? "tag_group" : "tag", id, d, 204);
 out:
-    json_decref(d);
     api_store_release(ctx, st);
     return err;
 }
@@ -237,7 +210,7 @@ int api_customers_tags_put(wp_http_ctx *ctx)
     const char **set = NULL, **add = NULL, **rem = NULL;
     size_t n_set = 0, n_add = 0, n_rem = 0;
     int set_given = 0, g1, g2, changed = 0, err;
-    char actor[64], target[WP_ID_LEN + 16];
+    char actor[64];
     wp_crm_actor who;
     wp_customer_crm cu;
     wp_store *st = NULL;
@@ -278,16 +251,8 @@ int api_customers_tags_put(wp_http_ctx *ctx)
     if (err == 0 && (!(tags = api_tags_json(v, n)) ||
                      !(d = json_pack("{s:O,s:i}", "tags", tags, "changed", changed))))
         err = wp_error_set(WP_ENOMEM, "out of memory");
-    if (err == 0) {
-        snprintf(target, sizeof target, "customer:%s", id);
-        err = api_audit(ctx, st, "customer.tags", target, d);
-    }
-    if (err == 0)
-        err = wp_store_commit(st);
-    if (err < 0) {
-        wp_store_rollback(st);
+    if ((err = api_audit_commit(ctx, st, err, "customer.tags", "customer", id, d)) < 0)
         goto out;
-    }
     api_store_release(ctx, st);
     st = NULL;
     err = wp_http_reply_json(ctx, 200, d);

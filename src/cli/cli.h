@@ -38,6 +38,11 @@ int cli_wants_help(int argc, char **argv);
  * --name; returns -1 (after printing a usage error) when the value is missing. */
 int cli_opt(int argc, char **argv, int *i, const char *cmd, const char *name, const char **out);
 
+/* After the options of a command on an existing data dir (cmd_jobs.c): --data given, --db a
+ * postgresql:// URL, DIR/workphone.conf there, and --db given when the store is in
+ * PostgreSQL. @return 0, or WP_EXIT_USAGE after saying why on stderr */
+int cli_data_dir_check(const char *cmd, const char *data, const char *db);
+
 /* --- pieces of init and serve that demo builds on (cmd_init.c, cmd_serve.c) --------------- */
 
 /* What cli_init_create() made. */

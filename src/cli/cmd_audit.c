@@ -20,28 +20,6 @@ static const char help[] =
     "  --db URL       postgresql://... when the store is in PostgreSQL\n"
     "  --tenant NAME  only this tenant's chain\n";
 
-/* The backend= line of DIR/workphone.conf into backend: 0, or -1 when there is no file. */
-static int read_backend(const char *dir, char *backend, size_t cap)
-{
-    char path[4096], line[512];
-    if ((size_t)snprintf(path, sizeof path, "%s/workphone.conf", dir) >= sizeof path)
-        return -1;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    backend[0] = '\0';
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!strncmp(line, "backend=", 8)) {
-            size_t n = strnlen(line + 8, cap - 1);
-            memcpy(backend, line + 8, n);
-            backend[n] = '\0';
-        }
-    }
-    fclose(f);
-    return 0;
-}
-
 static int verify(const char *data, const char *db, const char *tenant)
 {
     unsigned char key[WP_AUDIT_KEY_LEN];
@@ -109,16 +87,6 @@ int cmd_audit(int argc, char **argv)
         return cli_usage_error("audit", "unknown argument '%s'; see 'workphone audit --help'",
                                argv[i]);
     }
-    if (!data || !*data)
-        return cli_usage_error("audit", "missing --data DIR");
-    if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
-        return cli_usage_error("audit", "--db must be a postgresql:// URL");
-    char backend[32];
-    if (read_backend(data, backend, sizeof backend) < 0)
-        return cli_usage_error("audit", "'%s' is not a workphone data dir (no workphone.conf)",
-                               data);
-    if (!strcmp(backend, "postgresql") && !db)
-        return cli_usage_error("audit",
-                               "data dir '%s' keeps its store in PostgreSQL: pass --db URL", data);
-    return verify(data, db, tenant);
+    int code = cli_data_dir_check("audit", data, db);
+    return code ? code : verify(data, db, tenant);
 }

@@ -50,6 +50,22 @@ static int read_backend(const char *dir, char *backend, size_t cap)
     return 0;
 }
 
+int cli_data_dir_check(const char *cmd, const char *data, const char *db)
+{
+    char backend[32];
+    if (!data || !*data)
+        return cli_usage_error(cmd, "missing --data DIR");
+    if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
+        return cli_usage_error(cmd, "--db must be a postgresql:// URL");
+    if (read_backend(data, backend, sizeof backend) < 0)
+        return cli_usage_error(cmd, "'%s' is not a workphone data dir (no workphone.conf)",
+                               data);
+    if (!strcmp(backend, "postgresql") && !db)
+        return cli_usage_error(cmd, "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
+                               data);
+    return 0;
+}
+
 static int jobs_run_once(wp_store *st, const unsigned char *audit_key, int64_t now_us,
                          int64_t *owner_left, int64_t *inactive, wp_analytics_rollup_result *a,
                          wp_rules_result *rules)
@@ -228,16 +244,6 @@ int cmd_jobs(int argc, char **argv)
         return cli_usage_error("jobs", "unknown argument '%s'; see 'workphone jobs --help'",
                                argv[i]);
     }
-    if (!data || !*data)
-        return cli_usage_error("jobs", "missing --data DIR");
-    if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
-        return cli_usage_error("jobs", "--db must be a postgresql:// URL");
-    char backend[32];
-    if (read_backend(data, backend, sizeof backend) < 0)
-        return cli_usage_error("jobs", "'%s' is not a workphone data dir (no workphone.conf)",
-                               data);
-    if (!strcmp(backend, "postgresql") && !db)
-        return cli_usage_error("jobs", "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
-                               data);
-    return run_jobs(data, db);
+    int code = cli_data_dir_check("jobs", data, db);
+    return code ? code : run_jobs(data, db);
 }

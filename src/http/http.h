@@ -137,6 +137,11 @@ int wp_http_reply_bytes(wp_http_ctx *ctx, unsigned status, const char *content_t
 /* Reply with no body (204, 304). */
 int wp_http_reply_empty(wp_http_ctx *ctx, unsigned status);
 
+/* Reply with size bytes of the file open at fd (taken over: closed when sent, or at once on
+ * failure). For downloads of stored media. */
+int wp_http_reply_fd(wp_http_ctx *ctx, unsigned status, const char *content_type, int fd,
+                     uint64_t size);
+
 /* The one mapping from a WP_E* code to HTTP: *status, the snake_case *code of the error body,
  * and whether wp_error_last() may be shown to the client (*expose; never for 5xx). */
 void wp_http_error_map(int err, unsigned *status, const char **code, int *expose);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void wp_http_error_map(int err, unsigned *status, const char **code, int *expose)
 {
@@ -42,29 +43,24 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
 static const char *generic_message(unsigned status)
 {
     switch (status) {
-    case 400: return "the request is not valid";
-    case 401: return "authentication is required";
-    case 404: return "not found";
-    case 409: return "it exists already";
-    case 422: return "a limit was exceeded";
+    case 400:
+        return "the request is not valid";
+    case 401:
+        return "authentication is required";
+    case 404:
+        return "not found";
+    case 409:
+        return "it exists already";
+    case 422:
+        return "a limit was exceeded";
     }
     return "internal error; the request id identifies it in the server log";
 }
 
-static int queue(struct wp_http__req *r, unsigned status, const char *content_type, char *data,
-                 size_t len)
+/* Queue resp (taken over) with the headers every reply carries. */
+static int queue_response(struct wp_http__req *r, unsigned status, const char *content_type,
+                          struct MHD_Response *resp, size_t len)
 {
-    if (r->replied) {
-        free(data);
-        return 0;
-    }
-    struct MHD_Response *resp =
-        data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
-             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
-        free(data);
-        return wp_error_set(WP_ENOMEM, "out of memory");
-    }
     int ok = MHD_YES;
     if (content_type)
         ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
@@ -85,6 +81,39 @@ static int queue(struct wp_http__req *r, unsigned status, const char *content_ty
     r->status = status;
     r->bytes = len;
     return 0;
+}
+
+static int queue(struct wp_http__req *r, unsigned status, const char *content_type, char *data,
+                 size_t len)
+{
+    if (r->replied) {
+        free(data);
+        return 0;
+    }
+    struct MHD_Response *resp =
+        data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(data);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    return queue_response(r, status, content_type, resp, len);
+}
+
+int wp_http_reply_fd(wp_http_ctx *ctx, unsigned status, const char *content_type, int fd,
+                     uint64_t size)
+{
+    struct wp_http__req *r = (struct wp_http__req *)ctx;
+    if (r->replied) {
+        close(fd);
+        return 0;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd(size, fd);
+    if (!resp) {
+        close(fd);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    return queue_response(r, status, content_type, resp, (size_t)size);
 }
 
 int wp_http_reply_bytes(wp_http_ctx *ctx, unsigned status, const char *content_type, char *data,
@@ -125,8 +154,8 @@ static int reply_error_body(struct wp_http__req *r, unsigned status, const char 
         (err = wp_json_str(&b, code, strlen(code))) < 0 ||
         (err = wp_buf_adds(&b, ",\"message\":")) < 0 ||
         (err = wp_json_str(&b, message, strlen(message))) < 0 ||
-        (err = wp_buf_adds(&b, ",\"details\":")) < 0 ||
-        (err = wp_buf_adds(&b, d ? d : "{}")) < 0 || (err = wp_buf_adds(&b, "}}")) < 0)
+        (err = wp_buf_adds(&b, ",\"details\":")) < 0 || (err = wp_buf_adds(&b, d ? d : "{}")) < 0 ||
+        (err = wp_buf_adds(&b, "}}")) < 0)
         goto out;
     if (status == 401)
         wp_http_add_header(&r->ctx, "WWW-Authenticate", "Bearer");
@@ -174,8 +203,7 @@ int wp_http_body_object_or_reply(wp_http_ctx *ctx, json_t **out)
     if (!ctx->body)
         return wp_http_reply_fail(ctx, 400, "invalid_json", NULL, "a JSON object body is needed");
     if (!json_is_object(ctx->body))
-        return wp_http_reply_fail(ctx, 400, "invalid_json", NULL,
-                                  "the body must be a JSON object");
+        return wp_http_reply_fail(ctx, 400, "invalid_json", NULL, "the body must be a JSON object");
     *out = ctx->body;
     return 0;
 }

@@ -42,6 +42,7 @@ static const wp_http_route routes[] = {
     {"POST", "/api/v1/employees/{id}/enrollment-codes", api_enrollment_codes_create,
      WP_RIGHT_ADMIN, 0},
     {"GET", "/api/v1/devices", api_devices_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/media/{ref}", api_media_get, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/messages", api_messages_list, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/alerts", api_alerts_list, WP_RIGHT_READ, 0},
     {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_WRITE, 0},

@@ -141,4 +141,13 @@ int wp_store__check_id(const char *what, const char *id);
  * column, anything else cannot match a row. */
 int wp_store__is_hash(const char *h);
 
+/* Every tenant's id, in id order, for the jobs that run tenant by tenant (src/store/
+ * ops_customer.c). Caller frees *out (NULL when there is none). */
+int wp_store__tenant_ids(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n);
+
+/* WP_ELIMIT "a tenant has at most <max> <what>" when table (a name from the code, never
+ * input) already holds max rows of tenant_id: the check before a create. */
+int wp_store__tenant_cap(wp_store *st, const char *table, const char *tenant_id, int max,
+                         const char *what);
+
 #endif

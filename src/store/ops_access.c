@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_COLUMNS                                                                         \
-    "id, tenant_id, name, role, org_unit_id, prefix, created_by, created_us, last_used_us," \
+#define KEY_COLUMNS                                                                                \
+    "id, tenant_id, name, role, org_unit_id, prefix, created_by, created_us, last_used_us,"        \
     " revoked_us"
 
 /* A key's last use is written at most this often: a busy integration would else write on
@@ -45,10 +45,9 @@ static int read_key(struct wp_stmt *s, wp_api_key *k)
     return 0;
 }
 
-int wp_store_api_key_create(wp_store *st, wp_api_key *out, const char *tenant_id,
-                            const char *name, enum wp_role role, const char *org_unit_id,
-                            const char *prefix, const char token_hash[65],
-                            const char *created_by, int64_t now_us)
+int wp_store_api_key_create(wp_store *st, wp_api_key *out, const char *tenant_id, const char *name,
+                            enum wp_role role, const char *org_unit_id, const char *prefix,
+                            const char token_hash[65], const char *created_by, int64_t now_us)
 {
     struct wp_stmt *s = NULL;
     wp_api_key k;
@@ -112,8 +111,7 @@ out:
     return err;
 }
 
-int wp_store_api_key_auth(wp_store *st, wp_api_key *out, const char token_hash[65],
-                          int64_t now_us)
+int wp_store_api_key_auth(wp_store *st, wp_api_key *out, const char token_hash[65], int64_t now_us)
 {
     struct wp_stmt *s = NULL;
     wp_api_key k;
@@ -216,8 +214,7 @@ out:
 
 /* How many rows a query of failures counts, and the ts of the max-th newest. */
 static int count_failures(wp_store *st, int64_t *count, int64_t *unlock, const char *sql,
-                          const char *a, const char *b, int64_t since, int max,
-                          int64_t window_us)
+                          const char *a, const char *b, int64_t since, int max, int64_t window_us)
 {
     struct wp_stmt *s = NULL;
     int err;
@@ -257,8 +254,7 @@ int wp_store_login_throttle(wp_store *st, wp_login_throttle *out, const char *te
     if ((err = count_failures(st, &out->user_failures, &out->user_unlock_us,
                               "SELECT ts_us FROM login_failures WHERE tenant_id = ?"
                               " AND username = ? AND ts_us > ? ORDER BY ts_us DESC LIMIT ?",
-                              tenant_id, username, now_us - window_us, user_max,
-                              window_us)) < 0)
+                              tenant_id, username, now_us - window_us, user_max, window_us)) < 0)
         return err;
     return count_failures(st, &out->client_failures, &out->client_unlock_us,
                           "SELECT ts_us FROM login_failures WHERE client = ?"
@@ -306,9 +302,8 @@ int wp_store_login_failures_clear(wp_store *st, const char *tenant_id, const cha
 {
     struct wp_stmt *s = NULL;
     int err;
-    if ((err = wp_db_prepare(st, &s,
-                             "DELETE FROM login_failures WHERE tenant_id = ? AND username = ?")) <
-        0)
+    if ((err = wp_db_prepare(
+             st, &s, "DELETE FROM login_failures WHERE tenant_id = ? AND username = ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, username);
@@ -397,8 +392,7 @@ int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], const char *t
         (err = wp_store__check_id("alert", id)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT employee_id FROM alerts WHERE tenant_id = ? AND id = ?")) <
-        0)
+                             "SELECT employee_id FROM alerts WHERE tenant_id = ? AND id = ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, id);
@@ -409,6 +403,42 @@ int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], const char *t
         goto out;
     }
     err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1);
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,
+                        const char *tenant_id, const char *ref)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    *n = 0;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if (!ref || strlen(ref) > 80)
+        return wp_error_set(WP_ENOTFOUND, "media not found");
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT employee_id, customer_id FROM messages WHERE tenant_id = ?"
+                             " AND media = ? UNION ALL SELECT employee_id, customer_id FROM calls"
+                             " WHERE tenant_id = ? AND recording = ? LIMIT ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, ref);
+    wp_db_bind_text(s, 3, tenant_id);
+    wp_db_bind_text(s, 4, ref);
+    wp_db_bind_int64(s, 5, (int64_t)max);
+    while (*n < max && (err = wp_db_step(s)) == WP_DB_ROW) {
+        wp_media_ref *r = &out[*n];
+        if ((err = wp_db_col_copy(s, 0, r->employee_id, sizeof r->employee_id)) < 0 ||
+            (err = opt_copy(s, 1, r->customer_id, sizeof r->customer_id)) < 0)
+            goto out;
+        ++*n;
+    }
+    if (err < 0)
+        goto out;
+    err = 0;
 out:
     wp_db_done(s);
     return err;

@@ -1617,23 +1617,15 @@ static int rollup_tenant(wp_store *st, const char *tenant_id, int64_t now_us, in
 int wp_store_analytics_rollup(wp_store *st, wp_analytics_rollup_result *out, int64_t now_us,
                               int64_t max_rows)
 {
-    struct wp_stmt *s = NULL;
     char(*ids)[WP_ID_LEN + 1] = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     int err;
 
     memset(out, 0, sizeof *out);
     if (st->in_tx)
         return wp_error_set(WP_EINVAL, "analytics: the rollup runs its own transactions");
-    if ((err = wp_db_prepare(st, &s, "SELECT id FROM tenants ORDER BY id")) < 0)
+    if ((err = wp_store__tenant_ids(st, &ids, &n)) < 0)
         return err;
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        if ((err = wp_array__grow((void **)&ids, &cap, n, sizeof *ids)) < 0 ||
-            (err = wp_db_col_copy(s, 0, ids[n], sizeof ids[n])) < 0)
-            break;
-        n++;
-    }
-    wp_db_done(s);
     for (size_t i = 0; i < n && err >= 0; i++)
         err = rollup_tenant(st, ids[i], now_us, max_rows, out);
     free(ids);

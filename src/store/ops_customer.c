@@ -21,6 +21,53 @@
 
 /* --- shared helpers ------------------------------------------------------------------------ */
 
+int wp_store__tenant_ids(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n)
+{
+    struct wp_stmt *s = NULL;
+    char(*v)[WP_ID_LEN + 1] = NULL;
+    size_t k = 0, cap = 0;
+    int err;
+
+    if ((err = wp_db_prepare(st, &s, "SELECT id FROM tenants ORDER BY id")) < 0)
+        return err;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if ((err = wp_array__grow((void **)&v, &cap, k, sizeof *v)) < 0 ||
+            (err = wp_db_col_copy(s, 0, v[k], sizeof *v)) < 0)
+            break;
+        k++;
+    }
+    wp_db_done(s);
+    if (err < 0) {
+        free(v);
+        return err;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+int wp_store__tenant_cap(wp_store *st, const char *table, const char *tenant_id, int max,
+                         const char *what)
+{
+    struct wp_stmt *s = NULL;
+    char sql[128];
+    int64_t count = 0;
+    int err;
+
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE tenant_id = ?", table);
+    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        count = wp_db_col_int64(s, 0);
+    wp_db_done(s);
+    if (err < 0)
+        return err;
+    if (count >= max)
+        return wp_error_set(WP_ELIMIT, "a tenant has at most %d %s", max, what);
+    return 0;
+}
+
 int wp_crm__check_actor(const wp_crm_actor *who)
 {
     if (!who || !who->actor || !*who->actor || strlen(who->actor) > 256)
@@ -864,22 +911,12 @@ out:
 int wp_store_pool_reclaim(wp_store *st, wp_reclaim_result *out, const unsigned char *audit_key,
                           int64_t now_us)
 {
-    struct wp_stmt *s = NULL;
     char(*tenants)[WP_ID_LEN + 1] = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     int err;
 
-    if ((err = wp_db_prepare(st, &s, "SELECT id FROM tenants ORDER BY id")) < 0)
+    if ((err = wp_store__tenant_ids(st, &tenants, &n)) < 0)
         return err;
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        if ((err = wp_array__grow((void **)&tenants, &cap, n, sizeof *tenants)) < 0 ||
-            (err = wp_db_col_copy(s, 0, tenants[n], sizeof *tenants)) < 0)
-            break;
-        n++;
-    }
-    wp_db_done(s);
-    if (err < 0)
-        goto out;
     for (size_t i = 0; i < n; i++) {
         wp_crm_settings set;
         if ((err = wp_store_crm_settings_get(st, &set, tenants[i])) < 0 ||

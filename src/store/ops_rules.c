@@ -122,18 +122,9 @@ int wp_store_sop_rule_put(wp_store *st, wp_sop_rule *r, const char *tenant_id, i
         return wp_error_set(WP_EINVAL, "'grace_hours' must be 0..%d", WP_SOP_HOURS_MAX);
     r->active = r->active ? 1 : 0;
     if (create) {
-        int64_t count = 0;
-        if ((err = wp_db_prepare(st, &s, "SELECT COUNT(*) FROM sop_rules WHERE tenant_id = ?")) <
+        if ((err = wp_store__tenant_cap(st, "sop_rules", tenant_id, WP_RULES_MAX, "sop rules")) <
             0)
             return err;
-        wp_db_bind_text(s, 1, tenant_id);
-        if ((err = wp_db_step(s)) == WP_DB_ROW)
-            count = wp_db_col_int64(s, 0);
-        wp_db_done(s);
-        if (err < 0)
-            return err;
-        if (count >= WP_RULES_MAX)
-            return wp_error_set(WP_ELIMIT, "a tenant has at most %d sop rules", WP_RULES_MAX);
         wp_id_new(r->id);
         r->created_us = now_us;
         err = wp_db_prepare(st, &s,
@@ -752,18 +743,9 @@ int wp_store_grade_rule_put(wp_store *st, wp_grade_rule *r, const char *tenant_i
     }
     r->active = r->active ? 1 : 0;
     if (create) {
-        int64_t count = 0;
-        if ((err = wp_db_prepare(st, &s, "SELECT COUNT(*) FROM grade_rules WHERE tenant_id = ?")) <
-            0)
+        if ((err = wp_store__tenant_cap(st, "grade_rules", tenant_id, WP_RULES_MAX,
+                                        "grading rules")) < 0)
             return err;
-        wp_db_bind_text(s, 1, tenant_id);
-        if ((err = wp_db_step(s)) == WP_DB_ROW)
-            count = wp_db_col_int64(s, 0);
-        wp_db_done(s);
-        if (err < 0)
-            return err;
-        if (count >= WP_RULES_MAX)
-            return wp_error_set(WP_ELIMIT, "a tenant has at most %d grading rules", WP_RULES_MAX);
         wp_id_new(r->id);
         r->created_us = now_us;
         err = wp_db_prepare(st, &s,
@@ -1017,20 +999,12 @@ out:
 int wp_store_crm_rules_run(wp_store *st, wp_rules_result *out, const unsigned char *audit_key,
                            int64_t now_us)
 {
-    struct wp_stmt *s = NULL;
     char(*tenants)[WP_ID_LEN + 1] = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     int err;
 
-    if ((err = wp_db_prepare(st, &s, "SELECT id FROM tenants ORDER BY id")) < 0)
+    if ((err = wp_store__tenant_ids(st, &tenants, &n)) < 0)
         return err;
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        if ((err = wp_array__grow((void **)&tenants, &cap, n, sizeof *tenants)) < 0 ||
-            (err = wp_db_col_copy(s, 0, tenants[n], sizeof *tenants)) < 0)
-            break;
-        n++;
-    }
-    wp_db_done(s);
     for (size_t i = 0; err >= 0 && i < n; i++) {
         err = sop_run(st, out, audit_key, tenants[i], now_us);
         if (err >= 0)

@@ -226,19 +226,8 @@ int wp_store_script_put(wp_store *st, wp_script *out, const char *tenant_id, con
     if ((err = wp_store__op_begin(st, 1)) < 0)
         goto out;
     if (create) {
-        int64_t count = 0;
-        if ((err = wp_db_prepare(st, &s, "SELECT COUNT(*) FROM scripts WHERE tenant_id = ?")) < 0)
+        if ((err = wp_store__tenant_cap(st, "scripts", tenant_id, WP_SCRIPTS_MAX, "scripts")) < 0)
             goto end;
-        wp_db_bind_text(s, 1, tenant_id);
-        if ((err = wp_db_step(s)) == WP_DB_ROW)
-            count = wp_db_col_int64(s, 0);
-        wp_db_done(s);
-        if (err < 0)
-            goto end;
-        if (count >= WP_SCRIPTS_MAX) {
-            err = wp_error_set(WP_ELIMIT, "a tenant has at most %d scripts", WP_SCRIPTS_MAX);
-            goto end;
-        }
         wp_id_new(new_id);
         id = new_id;
         err = wp_db_prepare(st, &s,
@@ -439,20 +428,12 @@ static int count_tenant(wp_store *st, int64_t *uses, const char *tenant, int64_t
 
 int wp_store_scripts_count(wp_store *st, int64_t *uses, int64_t now_us)
 {
-    struct wp_stmt *s = NULL;
     char(*tenants)[WP_ID_LEN + 1] = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     int err;
 
-    if ((err = wp_db_prepare(st, &s, "SELECT id FROM tenants ORDER BY id")) < 0)
+    if ((err = wp_store__tenant_ids(st, &tenants, &n)) < 0)
         return err;
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        if ((err = wp_array__grow((void **)&tenants, &cap, n, sizeof *tenants)) < 0 ||
-            (err = wp_db_col_copy(s, 0, tenants[n], sizeof *tenants)) < 0)
-            break;
-        n++;
-    }
-    wp_db_done(s);
     for (size_t i = 0; err >= 0 && i < n; i++)
         err = count_tenant(st, uses, tenants[i], now_us);
     free(tenants);

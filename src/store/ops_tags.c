@@ -118,23 +118,6 @@ int wp_store_tag_get(wp_store *st, wp_tag *out, const char *tenant_id, int group
     return err;
 }
 
-static int count_rows(wp_store *st, int64_t *out, const char *sql, const char *tenant_id)
-{
-    struct wp_stmt *s = NULL;
-    int err;
-    if ((err = wp_db_prepare(st, &s, sql)) < 0)
-        return err;
-    wp_db_bind_text(s, 1, tenant_id);
-    if ((err = wp_db_step(s)) == WP_DB_ROW) {
-        *out = wp_db_col_int64(s, 0);
-        err = 0;
-    } else if (err == WP_DB_DONE) {
-        *out = 0;
-    }
-    wp_db_done(s);
-    return err;
-}
-
 /* The group a tag goes to: "" or an existing group. */
 static int check_group(wp_store *st, const char *tenant_id, const char *group_id)
 {
@@ -152,7 +135,6 @@ int wp_store_tag_create(wp_store *st, wp_tag *out, const char *tenant_id, int gr
 {
     struct wp_stmt *s = NULL;
     wp_tag t;
-    int64_t count = 0;
     int err;
 
     memset(&t, 0, sizeof t);
@@ -167,16 +149,9 @@ int wp_store_tag_create(wp_store *st, wp_tag *out, const char *tenant_id, int gr
     if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;
     if ((err = check_group(st, tenant_id, group_id)) < 0 ||
-        (err = count_rows(st, &count,
-                          group ? "SELECT COUNT(*) FROM tag_groups WHERE tenant_id = ?"
-                                : "SELECT COUNT(*) FROM tags WHERE tenant_id = ?",
-                          tenant_id)) < 0)
+        (err = wp_store__tenant_cap(st, group ? "tag_groups" : "tags", tenant_id, WP_TAGS_MAX,
+                                    group ? "tag groups" : "tags")) < 0)
         goto out;
-    if (count >= WP_TAGS_MAX) {
-        err = wp_error_set(WP_ELIMIT, "a tenant has at most %d %s", WP_TAGS_MAX,
-                           group ? "tag groups" : "tags");
-        goto out;
-    }
     wp_id_new(t.id);
     if (group_id)
         memcpy(t.group_id, group_id, strlen(group_id) + 1);

@@ -520,6 +520,17 @@ int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const 
 /* WP_ENOTFOUND unless the tenant has it; *size gets its size. */
 int wp_store_media_get(wp_store *st, int64_t *size, const char *tenant_id, const char sha256[65]);
 
+/* Who a stored media file belongs to: the (employee, customer) of up to max messages and calls
+ * that name ref ("sha256:<hex>"), for scope checks of console downloads (ops_access.c;
+ * migration 0011 indexes them). customer "" when none. *n gets how many. */
+typedef struct wp_media_ref {
+    char employee_id[WP_ID_LEN + 1];
+    char customer_id[WP_ID_LEN + 1];
+} wp_media_ref;
+
+int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,
+                        const char *tenant_id, const char *ref);
+
 /* --- lexicons and the tenant policy ----------------------------------------------------------- */
 
 /* The tenant's policy: its version moves on every change of the lexicon or the settings, so it

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Helpers for the integration tests of the HTTP API (test_device.sh, test_console.sh), on top
-# of lib.sh: a server per store, requests with curl, JSON read with python3.
+# of lib.sh: a server per store, requests with curl, JSON read with python3, and the org tree,
+# accounts and devices that the console tests build.
 . "$(dirname "$0")/lib.sh"
 export WORKPHONE_ADMIN_PASSWORD='s3cret-pass'
 rc=0 out='' err='' body='' headers='' status=''
@@ -117,3 +118,45 @@ expect_error() { # STATUS CODE MSG: a JSON error of CONTRACT with this status an
     expect_json 'j["error"]["code"]' "$2" "$3 (error code)"
 }
 expect_header_has() { checks=$((checks + 1)); case "$headers" in *"$1"*) ;; *) fail "$2: headers lack '$1'";; esac; }
+
+expect_eq() { # VALUE WANT MSG
+    checks=$((checks + 1))
+    [ "$1" = "$2" ] || fail "$3: '$1', wanted '$2'"
+}
+
+# --- accounts, the org tree and devices: made as the caller in ${A[@]}, messages name $be ---
+
+PW=$WORKPHONE_ADMIN_PASSWORD # every account's password
+
+login() { # USER [PASSWORD [TENANT]]: sets $tok
+    local t=""
+    [ -n "${3:-}" ] && t=", \"tenant\": \"$3\""
+    json POST /api/v1/auth/login "{\"username\": \"$1\", \"password\": \"${2:-$PW}\"$t}"
+    tok=$(jq_ 'j.get("token", "")')
+}
+
+unit() { # NAME PARENT KIND: sets $id
+    json POST /api/v1/org-units "{\"name\": \"$1\", \"parent_id\": \"$2\", \"kind\": \"$3\"}" "${A[@]}"
+    expect_status 201 "$be: create unit $1"
+    id=$(jq_ 'j["id"]')
+}
+
+employee() { # USERNAME UNIT ROLE: sets $id
+    json POST /api/v1/employees "{\"name\": \"Name of $1\", \"org_unit_id\": \"$2\", \"role\": \"$3\",
+        \"username\": \"$1\", \"password\": \"$PW\"}" "${A[@]}"
+    expect_status 201 "$be: create employee $1"
+    id=$(jq_ 'j["id"]')
+}
+
+device() { # EMPLOYEE SERIAL: enrolls a device for it, sets $dtok
+    json POST "/api/v1/employees/$1/enrollment-codes" '{"ttl_s": 600}' "${A[@]}"
+    local code; code=$(jq_ 'j["code"]')
+    json POST /api/v1/device/enroll "{\"code\": \"$code\", \"serial\": \"$2\", \"model\": \"P60\"}"
+    expect_status 201 "$be: enroll $2"
+    dtok=$(jq_ 'j["token"]')
+}
+
+audit_count() { # ACTION: rows of that action
+    req GET "/api/v1/audit?action=$1&limit=200" "${A[@]}"
+    jq_ 'len(j["items"])'
+}

@@ -369,6 +369,33 @@ def suite(backend, tmp):
     st, j, _ = srv.req("PUT", "/api/v1/roles/sales", admin, body={"view_pii": "yes"})
     check(st == 400, backend + ": a role setting must be a boolean")
 
+    # --- a call recording: downloaded by whoever sees the call, audited ------------------
+    import hashlib
+    audio = b"RIFF....WAVEfmt recording of a call"
+    ref = "sha256:" + hashlib.sha256(audio).hexdigest()
+    r = urllib.request.Request(srv.base + "/api/v1/device/media/" + ref, data=audio, method="PUT",
+                               headers={"Authorization": "Bearer " + c["dev_salesA1"]})
+    with urllib.request.urlopen(r, timeout=60) as resp:
+        check(resp.status in (200, 201), backend + ": upload a recording")
+    st, j, _ = srv.req("POST", "/api/v1/device/events", c["dev_salesA1"], body={"events": [
+        {"seq": 2, "type": "call", "ts": "2026-11-26T10:00:00+08:00", "direction": "out",
+         "peer": {"phone": c["phone_salesA1"]}, "duration_s": 63, "recording": ref}]})
+    check(st == 200 and j["acked_seq"] == 2, backend + ": a call with its recording: %s" % j)
+    for who, t, want in [("admin", admin, 200), ("salesA1", tok["salesA1"], 200),
+                         ("mgrA", tok["mgrA"], 200), ("mgrB", tok["mgrB"], 404),
+                         ("salesA2", tok["salesA2"], 404)]:
+        r = urllib.request.Request(srv.base + "/api/v1/media/" + ref,
+                                   headers={"Authorization": "Bearer " + t})
+        try:
+            with urllib.request.urlopen(r, timeout=60) as resp:
+                st, got = resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            st, got = e.code, b""
+        check(st == want and (want != 200 or got == audio),
+              "%s: %s downloads the recording: HTTP %s, want %s" % (backend, who, st, want))
+    st, j, _ = srv.req("GET", "/api/v1/audit?action=media.download", admin)
+    check(st == 200 and len(j["items"]) == 3, backend + ": each download is audited: %s" % j)
+
     # --- customer list filters; a customer released to the pool is nobody's --------------
     st, j, _ = srv.req("PATCH", "/api/v1/customers/" + custs["salesA2"], admin,
                        body={"stage": "intent", "grade": "A"})

@@ -7,37 +7,10 @@
 # the same answers before and after the rollup job, and after more rows arrive on top of it.
 . "$(dirname "$0")/lib_api.sh"
 
-PW=s3cret-pass
 NOW=2026-11-28T10:00:00+08:00
 LATER=2026-11-29T10:00:00+08:00 # the job's clock: calls and alerts are past its lag
 export WORKPHONE_FAKE_NOW=$NOW
 R='from=2026-11-25T00:00:00%2B08:00&to=2026-11-27T00:00:00%2B08:00'
-
-login() { # USER: sets $tok
-    json POST /api/v1/auth/login "{\"username\": \"$1\", \"password\": \"$PW\"}"
-    tok=$(jq_ 'j.get("token", "")')
-}
-
-unit() { # NAME PARENT KIND: sets $id
-    json POST /api/v1/org-units "{\"name\": \"$1\", \"parent_id\": \"$2\", \"kind\": \"$3\"}" "${A[@]}"
-    expect_status 201 "$be: create unit $1"
-    id=$(jq_ 'j["id"]')
-}
-
-employee() { # USERNAME UNIT ROLE: sets $id
-    json POST /api/v1/employees "{\"name\": \"Name of $1\", \"org_unit_id\": \"$2\", \"role\": \"$3\",
-        \"username\": \"$1\", \"password\": \"$PW\"}" "${A[@]}"
-    expect_status 201 "$be: create employee $1"
-    id=$(jq_ 'j["id"]')
-}
-
-device() { # EMPLOYEE SERIAL: sets $dtok
-    json POST "/api/v1/employees/$1/enrollment-codes" '{"ttl_s": 600}' "${A[@]}"
-    local code; code=$(jq_ 'j["code"]')
-    json POST /api/v1/device/enroll "{\"code\": \"$code\", \"serial\": \"$2\", \"model\": \"P60\"}"
-    expect_status 201 "$be: enroll $2"
-    dtok=$(jq_ 'j["token"]')
-}
 
 msg() { # SEQ TS DIR PEER [TEXT] [GROUP]: one message event as JSON
     local g=""
@@ -50,11 +23,6 @@ msg() { # SEQ TS DIR PEER [TEXT] [GROUP]: one message event as JSON
 peer_phone() {
     case $1 in wxid_a) echo 13800000001 ;; wxid_b) echo 13800000002 ;; wxid_c) echo 13800000003 ;;
     wxid_d) echo 13800000004 ;; *) echo 13800000005 ;; esac
-}
-
-expect_eq() { # VALUE WANT MSG
-    checks=$((checks + 1))
-    [ "$1" = "$2" ] || fail "$3: '$1', wanted '$2'"
 }
 
 jobs() { # run the jobs once, at LATER

@@ -14,11 +14,6 @@ LEXICON='保本保息	guarantee	alert
 飞单	private_deal	block
 '
 
-login() { # USER [PASSWORD]: sets $tok
-    json POST /api/v1/auth/login "{\"username\": \"$1\", \"password\": \"${2:-s3cret-pass}\"}"
-    tok=$(jq_ 'j.get("token", "")')
-}
-
 # verify WHAT: runs `workphone audit verify` on the stopped store
 verify() {
     run "$WP" audit verify --data "$dir" "${db_args[@]}" "$@"

@@ -5,30 +5,8 @@
 # resets ending sessions at once, bad inputs, and tenants kept apart.
 . "$(dirname "$0")/lib_api.sh"
 
-PW=s3cret-pass
-
-login() { # USER [PASSWORD [TENANT]]: sets $tok
-    local t=""
-    [ -n "${3:-}" ] && t=", \"tenant\": \"$3\""
-    json POST /api/v1/auth/login "{\"username\": \"$1\", \"password\": \"${2:-$PW}\"$t}"
-    tok=$(jq_ 'j.get("token", "")')
-}
-
 expect_names() { # FIELD MSG: the error message names the field, quoted
     expect_json "\"'$1'\" in j['error']['message']" true "$2"
-}
-
-unit() { # NAME PARENT KIND: creates a unit as admin, sets $id
-    json POST /api/v1/org-units "{\"name\": \"$1\", \"parent_id\": \"$2\", \"kind\": \"$3\"}" "${A[@]}"
-    expect_status 201 "$be: create unit $1"
-    id=$(jq_ 'j["id"]')
-}
-
-employee() { # USERNAME UNIT ROLE: creates an employee as admin, sets $id
-    json POST /api/v1/employees "{\"name\": \"Name of $1\", \"org_unit_id\": \"$2\", \"role\": \"$3\",
-        \"username\": \"$1\", \"password\": \"$PW\"}" "${A[@]}"
-    expect_status 201 "$be: create employee $1"
-    id=$(jq_ 'j["id"]')
 }
 
 suite() { # backend

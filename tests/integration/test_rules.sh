@@ -5,45 +5,8 @@
 # (reminders, follow-ups closing them, overdue alerts reaching the manager, idempotent runs).
 . "$(dirname "$0")/lib_api.sh"
 
-PW=s3cret-pass
 NOW=2026-11-28T10:00:00+08:00
 export WORKPHONE_FAKE_NOW=$NOW
-
-login() { # USER: sets $tok
-    json POST /api/v1/auth/login "{\"username\": \"$1\", \"password\": \"$PW\"}"
-    tok=$(jq_ 'j.get("token", "")')
-}
-
-unit() { # NAME PARENT KIND: sets $id
-    json POST /api/v1/org-units "{\"name\": \"$1\", \"parent_id\": \"$2\", \"kind\": \"$3\"}" "${A[@]}"
-    expect_status 201 "$be: create unit $1"
-    id=$(jq_ 'j["id"]')
-}
-
-employee() { # USERNAME UNIT ROLE: sets $id
-    json POST /api/v1/employees "{\"name\": \"Name of $1\", \"org_unit_id\": \"$2\", \"role\": \"$3\",
-        \"username\": \"$1\", \"password\": \"$PW\"}" "${A[@]}"
-    expect_status 201 "$be: create employee $1"
-    id=$(jq_ 'j["id"]')
-}
-
-device() { # EMPLOYEE SERIAL: sets $dtok
-    json POST "/api/v1/employees/$1/enrollment-codes" '{"ttl_s": 600}' "${A[@]}"
-    local code; code=$(jq_ 'j["code"]')
-    json POST /api/v1/device/enroll "{\"code\": \"$code\", \"serial\": \"$2\", \"model\": \"P60\"}"
-    expect_status 201 "$be: enroll $2"
-    dtok=$(jq_ 'j["token"]')
-}
-
-audit_count() { # ACTION: rows of that action
-    req GET "/api/v1/audit?action=$1&limit=200" "${A[@]}"
-    jq_ 'len(j["items"])'
-}
-
-expect_eq() { # VALUE WANT MSG
-    checks=$((checks + 1))
-    [ "$1" = "$2" ] || fail "$3: '$1', wanted '$2'"
-}
 
 jobs() { # FAKE NOW: run the jobs once
     WORKPHONE_FAKE_NOW=$1 run "$WP" jobs run --data "$dir" "${db_args[@]}"

@@ -205,7 +205,7 @@ try {
     await page.waitForURL(/\/dashboard/)
     await page.waitForSelector('[data-test=stat-open]')
     const menu = await menuNames(page)
-    for (const m of ['dashboard', 'archive', 'alerts', 'customers', 'employees', 'devices', 'lexicon', 'audit', 'settings'])
+    for (const m of ['dashboard', 'archive', 'alerts', 'customers', 'pool', 'reminders', 'employees', 'devices', 'lexicon', 'audit', 'settings'])
       expect(menu.includes(m), `menu lacks ${m}: ${menu}`)
     expect((await page.textContent('[data-test=who]')).includes('管理员'), 'role not shown')
     await page.waitForSelector('[data-test=chart-volume] canvas')
@@ -360,6 +360,129 @@ try {
     await page.keyboard.press('Escape')
     await page.waitForSelector('[data-test=keys-table] .el-table__row')
   })
+
+  // --- customer asset protection (issue 7): timeline, edits, pool, handover ---------------
+
+  const adminApi = async () => (await must('POST', '/auth/login', { json: { username: 'admin', password: ADMIN_PW } }, 200)).token
+  async function pick(pg, select, text) {
+    await pg.click(select)
+    await pg.locator('.el-select-dropdown__item:visible', { hasText: text }).first().click()
+  }
+  // an employee with a phone that talked to the given customers (one message each)
+  async function worker(tok, username, name, peers) {
+    const e = await must('POST', '/employees', { token: tok, json: { name, org_unit_id: made.admin.org_unit_id, role: 'sales', username, password: username + '-pass-1' } }, 201)
+    if (peers.length)
+      await enrollAndSend(tok, e.id, 'SN-' + username.toUpperCase(), peers.map((p) => ({ dir: 'out', peer: p, text: `${p.name}您好，我是${name}` })))
+    return e
+  }
+
+  if (made.sales) {
+    await test('customer detail: a follow-up note shows in the timeline, the stage changes, a tag is set', async () => {
+      const tok = await adminApi()
+      const g = await must('POST', '/tag-groups', { token: tok, json: { name: '意向', color: '#1f6feb' } }, 201)
+      await must('POST', '/tags', { token: tok, json: { name: '高意向', color: '#f5222d', group_id: g.id } }, 201)
+      const list = await must('GET', '/customers?q=' + encodeURIComponent('王女士'), { token: tok }, 200)
+      const wang = list.items[0]
+      await open(page, 'customers/' + wang.id, '[data-test=timeline] [data-test=tl-message]')
+      await page.fill('[data-test=followup-text]', '客户约周五来店看样品')
+      await page.click('[data-test=followup-add]')
+      await page.locator('[data-test=tl-event-text]', { hasText: '客户约周五来店看样品' }).waitFor()
+      await pick(page, '[data-test=stage-select]', '有意向')
+      await page.locator('[data-test=tl-event-text]', { hasText: '有意向' }).waitFor()
+      await pick(page, '[data-test=tag-picker]', '高意向')
+      await page.locator('[data-test=tag-chip]', { hasText: '高意向' }).waitFor()
+      await page.click('h3') // close the picker
+      const now = await must('GET', '/customers/' + wang.id, { token: tok }, 200)
+      expect(now.stage === 'intent', 'stage on the server: ' + now.stage)
+      expect(now.tags.some((x) => x.name === '高意向' && x.color === '#f5222d'), 'tags on the server: ' + JSON.stringify(now.tags))
+      const tl = await must('GET', `/customers/${wang.id}/timeline`, { token: tok }, 200)
+      expect(tl.items.some((x) => x.kind === 'follow_up' && x.details.text === '客户约周五来店看样品'), 'no follow_up event')
+      await shot(page, 'customer-timeline')
+      await open(page, 'customers', '[data-test=row-tag]')
+      await shot(page, 'customers')
+    })
+
+    await test('public pool: the owner releases, may not claim back (cooldown), another claims', async () => {
+      const tok = await adminApi()
+      await worker(tok, 'pooler', '孙销售', [{ id: 'wxid_sun', name: '孙女士', phone: '13600136000' }])
+      const pctx = await browser.newContext(options)
+      const pp = await pctx.newPage()
+      pp.setDefaultTimeout(15000)
+      const perr = watch(pp)
+      await login(pp, 'pooler', 'pooler-pass-1')
+      await pp.waitForURL(/\/dashboard/)
+      await pp.goto(BASE + '/customers')
+      await pp.locator('[data-test=customer-link]', { hasText: '孙女士' }).click()
+      await pp.click('[data-test=release]')
+      await pp.click('.el-message-box__btns .el-button--primary')
+      await pp.waitForURL(/\/pool/)
+      await pp.waitForSelector('[data-test=pool-table] .el-table__row')
+      await pp.locator('[data-test=pool-table] .el-table__row', { hasText: '孙女士' }).locator('[data-test=pool-claim]').click()
+      const msg = await pp.textContent('[data-test=pool-error]')
+      expect(msg.includes('冷却期'), 'cooldown message: ' + msg)
+      expect(perr.length === 0, perr.join('\n'))
+      await pctx.close()
+      await open(page, 'pool', '[data-test=pool-table] .el-table__row')
+      expect((await page.textContent('[data-test=pool-rules]')).includes('20'), 'pool rules not shown')
+      const row = page.locator('[data-test=pool-table] .el-table__row', { hasText: '孙女士' })
+      expect((await row.textContent()).includes('手动释放'), 'reason not shown')
+      await shot(page, 'pool')
+      await row.locator('[data-test=pool-claim]').click()
+      await page.locator('[data-test=empty]').waitFor()
+      const mine = await must('GET', `/customers?owner=${made.admin.id}&q=` + encodeURIComponent('孙女士'), { token: tok }, 200)
+      expect(mine.items.length === 1, 'the admin does not own the claimed customer')
+      const pool = await must('GET', '/pool', { token: tok }, 200)
+      expect(pool.items.length === 0, 'still in the pool: ' + pool.items.length)
+    })
+
+    await test('handover wizard: a leaver’s customers split across two successors, with the report', async () => {
+      const tok = await adminApi()
+      const leaver = await worker(tok, 'leaver', '钱离职', [
+        { id: 'wxid_l1', name: '客户甲', phone: '13500135001' },
+        { id: 'wxid_l2', name: '客户乙', phone: '13500135002' },
+        { id: 'wxid_l3', name: '客户丙', phone: '13500135003' },
+      ])
+      const a = await worker(tok, 'succa', '接收甲', [])
+      const b = await worker(tok, 'succb', '接收乙', [])
+      await open(page, 'employees', '[data-test=employees-table] .el-table__row')
+      await page.click('[data-test=handover-open]')
+      await page.click('[data-test=ho-from]')
+      await page.locator('.ho-from-popper .el-select-dropdown__item', { hasText: '(leaver)' }).click()
+      await page.click('[data-test=ho-transfer]')
+      await page.click('[data-test=ho-departure]')
+      await page.click('[data-test=ho-to]')
+      await page.locator('.ho-to-popper .el-select-dropdown__item', { hasText: '(succa)' }).click()
+      await page.locator('.ho-to-popper .el-select-dropdown__item', { hasText: '(succb)' }).click()
+      await page.click('.el-dialog__title')
+      await page.click('[data-test=ho-next]')
+      const count = await page.textContent('[data-test=ho-count]')
+      expect(count.includes('3 个客户'), 'preview: ' + count)
+      expect((await page.locator('[data-test=ho-preview-table] .el-table__row').count()) === 3, 'preview rows')
+      await shot(page, 'handover-preview')
+      await page.click('[data-test=ho-confirm]')
+      await page.waitForSelector('[data-test=ho-report] .el-table__row')
+      expect((await page.textContent('[data-test=ho-result]')).includes('转移了 3 个客户'), 'result')
+      const href = await page.getAttribute('[data-test=ho-csv]', 'href')
+      const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href)
+      expect(csv.split('\n').filter((l) => l.includes('客户')).length === 3, 'CSV: ' + csv)
+      await shot(page, 'handover-result')
+      const left = await must('GET', '/customers?owner=' + leaver.id, { token: tok }, 200)
+      const ca = await must('GET', '/customers?owner=' + a.id, { token: tok }, 200)
+      const cb = await must('GET', '/customers?owner=' + b.id, { token: tok }, 200)
+      expect(left.items.length === 0, 'the leaver still owns ' + left.items.length)
+      expect(ca.items.length + cb.items.length === 3 && Math.abs(ca.items.length - cb.items.length) === 1, `split ${ca.items.length}/${cb.items.length}`)
+      const emp = await must('GET', '/employees/' + leaver.id, { token: tok }, 200)
+      expect(emp.active === false, 'the leaver is still active')
+      await page.click('[data-test=ho-close]')
+    })
+
+    await test('reminders page and the dashboard card of follow-ups due', async () => {
+      await open(page, 'reminders', '[data-test=reminders-state]')
+      await page.waitForSelector('[data-test=empty], [data-test=reminders-table]')
+      await shot(page, 'reminders')
+      await open(page, 'dashboard', '[data-test=followups-due]')
+    })
+  }
 
   await test('the page logged no errors', async () => {
     expect(errors.length === 0, errors.join('\n'))
