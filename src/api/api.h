@@ -161,16 +161,16 @@ int api_body_str(json_t *body, const char *field, int required, const char **out
 /* A phone number as people without the right to see it get it: 138****8000. */
 void api_mask_phone(char *out, size_t cap, const char *phone);
 
-/* Finish a write begun with wp_store_begin(): unless err < 0 already, audit action on target
- * "<kind>:<id>" with details (may be NULL) and commit; on any error roll back.
+/* Finish a write begun with wp_store_begin(): unless err is set already, audit action on
+ * target "<kind>:<id>" with details (may be NULL) and commit; on any error roll back.
  * @return 0 or the first error */
-int api_audit_commit(wp_http_ctx *ctx, wp_store *st, int err, const char *action,
-                     const char *kind, const char *id, const json_t *details);
+int api_audit_commit(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
+                     const char *id, const json_t *details);
 
 /* api_audit_commit() with body as the details, then release st and reply status with body
  * (204: no body; body NULL otherwise: out of memory). Takes ownership of body and of st. */
-int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action,
-                    const char *kind, const char *id, json_t *body, int status);
+int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
+                    const char *id, json_t *body, int status);
 
 /* DELETE .../{id}: del(st, tenant, id) in a transaction, audited as action on "<kind>:<id>",
  * then 204. */

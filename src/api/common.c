@@ -347,8 +347,8 @@ int api_body_str(json_t *body, const char *field, int required, const char **out
 
 /* --- writes ------------------------------------------------------------------------------- */
 
-int api_audit_commit(wp_http_ctx *ctx, wp_store *st, int err, const char *action,
-                     const char *kind, const char *id, const json_t *details)
+int api_audit_commit(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
+                     const char *id, const json_t *details)
 {
     char target[WP_ID_LEN + 64];
     if (err == 0) {
@@ -357,7 +357,7 @@ int api_audit_commit(wp_http_ctx *ctx, wp_store *st, int err, const char *action
     }
     if (err == 0)
         err = wp_store_commit(st);
-    if (err < 0)
+    if (err != 0)
         wp_store_rollback(st);
     return err;
 }
@@ -379,8 +379,8 @@ int api_delete_audited(wp_http_ctx *ctx,
     return api_write_reply(ctx, st, err, action, kind, id, NULL, 204);
 }
 
-int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action,
-                    const char *kind, const char *id, json_t *body, int status)
+int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
+                    const char *id, json_t *body, int status)
 {
     if (err == 0 && status != 204 && !body)
         err = wp_error_set(WP_ENOMEM, "out of memory");

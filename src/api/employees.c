@@ -22,6 +22,11 @@ static json_t *employee_json(const wp_employee *e)
                      api_jtime(e->created_us));
 }
 
+static json_t *employee_item(const void *e, const void *arg)
+{
+    return employee_json(e);
+}
+
 /* body["org_unit_id"] as an id; absent: NULL, or WP_EINVAL when required. */
 static int body_unit_id(json_t *body, int required, const char **out)
 {
@@ -68,14 +73,6 @@ static int check_password(const char *pw)
         return 0;
     snprintf(msg, sizeof msg, "%s", wp_error_last());
     return wp_error_set(WP_EINVAL, "'password': %s", msg);
-}
-
-static int audit_employee(wp_http_ctx *ctx, wp_store *st, const char *action, const char *id,
-                          const json_t *details)
-{
-    char target[WP_ID_LEN + 16];
-    snprintf(target, sizeof target, "employee:%s", id);
-    return api_audit(ctx, st, action, target, details);
 }
 
 /* GET ?org_unit= (with its subtree) &role= &active=true|false &q= &limit= &cursor= */
@@ -209,12 +206,11 @@ int api_employees_create(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    if ((err = audit_employee(ctx, st, "employee.create", e.id, details)) < 0 ||
-        (err = wp_store_commit(st)) < 0)
-        goto out;
+    err = api_audit_commit(ctx, st, 0, "employee.create", "employee", e.id, details);
     api_store_release(ctx, st);
     st = NULL;
-    err = wp_http_reply_json(ctx, 201, employee_json(&e));
+    if (err == 0)
+        err = wp_http_reply_json(ctx, 201, employee_json(&e));
 out:
     if (st)
         wp_store_rollback(st);
@@ -303,12 +299,11 @@ int api_employees_update(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    if ((err = audit_employee(ctx, st, "employee.update", after.id, details)) < 0 ||
-        (err = wp_store_commit(st)) < 0)
-        goto out;
+    err = api_audit_commit(ctx, st, 0, "employee.update", "employee", after.id, details);
     api_store_release(ctx, st);
     st = NULL;
-    err = wp_http_reply_json(ctx, 200, employee_json(&after));
+    if (err == 0)
+        err = wp_http_reply_json(ctx, 200, employee_json(&after));
 out:
     if (st)
         wp_store_rollback(st);
@@ -352,12 +347,11 @@ int api_employees_password_reset(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    if ((err = audit_employee(ctx, st, "employee.password_reset", e.id, details)) < 0 ||
-        (err = wp_store_commit(st)) < 0)
-        goto out;
+    err = api_audit_commit(ctx, st, 0, "employee.password_reset", "employee", e.id, details);
     api_store_release(ctx, st);
     st = NULL;
-    err = wp_http_reply_empty(ctx, 204);
+    if (err == 0)
+        err = wp_http_reply_empty(ctx, 204);
 out:
     if (st)
         wp_store_rollback(st);

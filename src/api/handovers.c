@@ -24,6 +24,11 @@ static json_t *handover_json(const wp_handover *h)
                      (json_int_t)h->api_keys_revoked, "created_at", api_jtime(h->created_us));
 }
 
+static json_t *handover_item(const void *h, const void *arg)
+{
+    return handover_json(h);
+}
+
 /* POST /api/v1/handovers */
 int api_handovers_create(wp_http_ctx *ctx)
 {
@@ -104,24 +109,20 @@ int api_handovers_create(wp_http_ctx *ctx)
     }
     if ((err = wp_store_begin(st)) < 0)
         goto out;
+    json_t *d = NULL;
     if ((err = wp_store_handover_run(st, &h, &replayed, &r)) == 0) {
-        char target[WP_ID_LEN + 16];
         json_t *to = json_loads(h.to_employees, 0, NULL);
-        json_t *d = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "handover_id", h.id, "reason",
-                              reason, "to_employees", to ? to : json_array(), "customers_moved",
-                              (json_int_t)h.customers_moved, "sessions_revoked",
-                              (json_int_t)h.sessions_revoked, "devices_revoked",
-                              (json_int_t)h.devices_revoked, "api_keys_revoked",
-                              (json_int_t)h.api_keys_revoked);
-        snprintf(target, sizeof target, "employee:%s", r.from_employee_id);
-        /* a replay changes nothing but is still a request to change: it is recorded too */
-        err = api_audit(ctx, st, replayed ? "handover.replay" : "handover.create", target, d);
-        json_decref(d);
+        d = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "handover_id", h.id, "reason", reason,
+                      "to_employees", to ? to : json_array(), "customers_moved",
+                      (json_int_t)h.customers_moved, "sessions_revoked",
+                      (json_int_t)h.sessions_revoked, "devices_revoked",
+                      (json_int_t)h.devices_revoked, "api_keys_revoked",
+                      (json_int_t)h.api_keys_revoked);
     }
-    if (err == 0)
-        err = wp_store_commit(st);
-    else
-        wp_store_rollback(st);
+    /* a replay changes nothing but is still a request to change: it is recorded too */
+    err = api_audit_commit(ctx, st, err, replayed ? "handover.replay" : "handover.create",
+                           "employee", r.from_employee_id, d);
+    json_decref(d);
     if (err < 0)
         goto out;
     api_store_release(ctx, st);
@@ -263,20 +264,14 @@ int api_handovers_get(wp_http_ctx *ctx)
         goto out;
     }
     if (want_csv) {
-        char target[WP_ID_LEN + 16];
         if ((err = wp_store_begin(st)) < 0)
             goto out;
-        if ((err = report_csv(st, &csv, c->tenant_id, id)) == 0) {
-            json_t *d = json_pack("{s:s,s:I}", "format", "csv", "customers",
-                                  (json_int_t)h.customers_moved);
-            snprintf(target, sizeof target, "handover:%s", id);
-            err = api_audit(ctx, st, "handover.export", target, d);
-            json_decref(d);
-        }
-        if (err == 0)
-            err = wp_store_commit(st);
-        else
-            wp_store_rollback(st);
+        err = report_csv(st, &csv, c->tenant_id, id);
+        json_t *d = err ? NULL
+                        : json_pack("{s:s,s:I}", "format", "csv", "customers",
+                                    (json_int_t)h.customers_moved);
+        err = api_audit_commit(ctx, st, err, "handover.export", "handover", id, d);
+        json_decref(d);
         if (err < 0)
             goto out;
         api_store_release(ctx, st);

@@ -14,6 +14,11 @@ static json_t *unit_json(const wp_org_unit *u)
                      "depth", wp_org_unit_depth(u));
 }
 
+static json_t *unit_item(const void *u, const void *arg)
+{
+    return unit_json(u);
+}
+
 /* body[field] as an id: *out NULL for null (when nullable); WP_EINVAL naming field. */
 static int body_id(json_t *body, const char *field, int nullable, const char **out)
 {
@@ -150,14 +155,11 @@ int api_org_units_create(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    char target[WP_ID_LEN + 16];
-    snprintf(target, sizeof target, "org_unit:%s", u.id);
-    if ((err = api_audit(ctx, st, "org_unit.create", target, details)) < 0 ||
-        (err = wp_store_commit(st)) < 0)
-        goto out;
+    err = api_audit_commit(ctx, st, 0, "org_unit.create", "org_unit", u.id, details);
     api_store_release(ctx, st);
     st = NULL;
-    err = wp_http_reply_json(ctx, 201, unit_json(&u));
+    if (err == 0)
+        err = wp_http_reply_json(ctx, 201, unit_json(&u));
 out:
     if (st)
         wp_store_rollback(st);
@@ -213,14 +215,11 @@ int api_org_units_update(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    char target[WP_ID_LEN + 16];
-    snprintf(target, sizeof target, "org_unit:%s", u.id);
-    if ((err = api_audit(ctx, st, "org_unit.update", target, details)) < 0 ||
-        (err = wp_store_commit(st)) < 0)
-        goto out;
+    err = api_audit_commit(ctx, st, 0, "org_unit.update", "org_unit", u.id, details);
     api_store_release(ctx, st);
     st = NULL;
-    err = wp_http_reply_json(ctx, 200, unit_json(&u));
+    if (err == 0)
+        err = wp_http_reply_json(ctx, 200, unit_json(&u));
 out:
     if (st)
         wp_store_rollback(st);
@@ -247,14 +246,11 @@ int api_org_units_delete(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    char target[WP_ID_LEN + 16];
-    snprintf(target, sizeof target, "org_unit:%s", u.id);
-    if ((err = api_audit(ctx, st, "org_unit.delete", target, details)) < 0 ||
-        (err = wp_store_commit(st)) < 0)
-        goto out;
+    err = api_audit_commit(ctx, st, 0, "org_unit.delete", "org_unit", u.id, details);
     api_store_release(ctx, st);
     st = NULL;
-    err = wp_http_reply_empty(ctx, 204);
+    if (err == 0)
+        err = wp_http_reply_empty(ctx, 204);
 out:
     if (st)
         wp_store_rollback(st);

@@ -30,17 +30,7 @@ int api_crm_is_id(const char *s)
 
 int api_crm_check_fields(json_t *body, const char *const *allowed)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v)
-    {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key))
-            i++;
-        if (!allowed[i])
-            return wp_error_set(WP_EINVAL, "unknown field '%.64s'", key);
-    }
-    return 0;
+    return api_body_check_fields(body, allowed); /* the same check, under the CRM's older name */
 }
 
 int api_crm_body_str(json_t *body, const char *field, int required, const char **out)
@@ -77,6 +67,11 @@ json_t *api_crm_customer_json(const wp_customer_crm *c, const api_scope *scope)
                      api_jstr(c->base.stage, 1), "stage_at", api_jtime(c->stage_us),
                      "last_contact_at", api_jtime(c->base.last_contact_us), "last_follow_up_at",
                      api_jtime(c->last_follow_up_us));
+}
+
+static json_t *customer_item(const void *c, const void *scope)
+{
+    return api_crm_customer_json(c, scope);
 }
 
 /* GET /api/v1/pool: the pool is the tenant's, open to every role (that is what it is for);
@@ -140,22 +135,16 @@ static int refused_or_error(wp_http_ctx *ctx, const wp_pool_move *m, int err)
 static int move_audited(wp_http_ctx *ctx, wp_store *st, wp_pool_move *m, int release,
                         const char *action)
 {
-    char target[WP_ID_LEN + 16];
     int err;
     if ((err = wp_store_begin(st)) < 0)
         return err;
     err = release ? wp_store_pool_release(st, m) : wp_store_pool_take(st, m);
-    if (err == 0) {
-        json_t *d = json_pack("{s:o,s:o,s:o,s:o}", "reason", api_jstr(m->reason, 1), "from",
-                              api_jstr(m->previous_owner, 1), "to", api_jstr(m->employee_id, 1),
-                              "note", api_jstr(m->note, 1));
-        snprintf(target, sizeof target, "customer:%s", m->customer_id);
-        err = api_audit(ctx, st, action, target, d);
-        json_decref(d);
-    }
-    if (err == 0)
-        return wp_store_commit(st);
-    wp_store_rollback(st);
+    json_t *d = err ? NULL
+                    : json_pack("{s:o,s:o,s:o,s:o}", "reason", api_jstr(m->reason, 1), "from",
+                                api_jstr(m->previous_owner, 1), "to", api_jstr(m->employee_id, 1),
+                                "note", api_jstr(m->note, 1));
+    err = api_audit_commit(ctx, st, err, action, "customer", m->customer_id, d);
+    json_decref(d);
     return err;
 }
 

@@ -19,13 +19,17 @@ static json_t *sop_json(const wp_sop_rule *r)
                      "updated_at", api_jtime(r->updated_us));
 }
 
+static json_t *sop_item(const void *r, const void *arg)
+{
+    return sop_json(r);
+}
+
 int api_sop_rules_list(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
     wp_store *st = NULL;
     wp_sop_rule *v = NULL;
     size_t n = 0;
-    json_t *items;
     int err;
 
     if ((err = api_store_acquire(ctx, &st)) < 0)
@@ -34,17 +38,9 @@ int api_sop_rules_list(wp_http_ctx *ctx)
     api_store_release(ctx, st);
     if (err < 0)
         return err;
-    if (!(items = json_array()))
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-    for (size_t i = 0; err == 0 && i < n; i++)
-        if (json_array_append_new(items, sop_json(&v[i])) < 0)
-            err = wp_error_set(WP_ENOMEM, "out of memory");
+    err = api_reply_items(ctx, v, n, sizeof *v, sop_item, NULL, NULL);
     free(v);
-    if (err < 0) {
-        json_decref(items);
-        return err;
-    }
-    return api_reply_page(ctx, items, NULL);
+    return err;
 }
 
 /* An optional string field into a fixed buffer; JSON null clears it. */
@@ -153,6 +149,11 @@ static json_t *reminder_json(const wp_reminder *r, int64_t now_us)
                      api_jstr(r->alert_id, 1));
 }
 
+static json_t *reminder_item(const void *r, const void *now_us)
+{
+    return reminder_json(r, *(const int64_t *)now_us);
+}
+
 /* GET /api/v1/reminders: the caller's own (sales), its subtree's (manager), all (admin,
  * auditor); ?employee= narrows, ?state=open (default: not done), overdue, done, all. */
 int api_reminders_list(wp_http_ctx *ctx)
@@ -163,7 +164,6 @@ int api_reminders_list(wp_http_ctx *ctx)
     wp_reminder_page page;
     wp_store *st = NULL;
     api_scope scope;
-    json_t *items = NULL;
     int err;
 
     memset(&page, 0, sizeof page);
@@ -196,17 +196,9 @@ int api_reminders_list(wp_http_ctx *ctx)
 reply:
     api_store_release(ctx, st);
     st = NULL;
-    if (!(items = json_array()))
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-    for (size_t i = 0; err == 0 && i < page.n; i++)
-        if (json_array_append_new(items, reminder_json(&page.items[i], f.now_us)) < 0)
-            err = wp_error_set(WP_ENOMEM, "out of memory");
-    if (err == 0) {
-        err = api_reply_page(ctx, items, page.next_cursor);
-        items = NULL;
-    }
+    err = api_reply_items(ctx, page.items, page.n, sizeof *page.items, reminder_item, &f.now_us,
+                          page.next_cursor);
 out:
-    json_decref(items);
     free(page.items);
     api_store_release(ctx, st);
     return err;
@@ -289,13 +281,17 @@ static json_t *grade_json(const wp_grade_rule *r)
                      api_jtime(r->updated_us));
 }
 
+static json_t *grade_item(const void *r, const void *arg)
+{
+    return grade_json(r);
+}
+
 int api_grade_rules_list(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
     wp_store *st = NULL;
     wp_grade_rule *v = NULL;
     size_t n = 0;
-    json_t *items;
     int err;
 
     if ((err = api_store_acquire(ctx, &st)) < 0)
@@ -304,17 +300,9 @@ int api_grade_rules_list(wp_http_ctx *ctx)
     api_store_release(ctx, st);
     if (err < 0)
         return err;
-    if (!(items = json_array()))
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-    for (size_t i = 0; err == 0 && i < n; i++)
-        if (json_array_append_new(items, grade_json(&v[i])) < 0)
-            err = wp_error_set(WP_ENOMEM, "out of memory");
+    err = api_reply_items(ctx, v, n, sizeof *v, grade_item, NULL, NULL);
     free(v);
-    if (err < 0) {
-        json_decref(items);
-        return err;
-    }
-    return api_reply_page(ctx, items, NULL);
+    return err;
 }
 
 /* An optional count field: null clears it (-1). */
@@ -385,8 +373,8 @@ static int grade_write(wp_http_ctx *ctx, int create)
     err = wp_store_grade_rule_put(st, &r, c->tenant_id, create, wp_time_now_us());
     if (err == 0)
         o = grade_json(&r);
-    return api_write_reply(ctx, st, err, create ? "grade_rule.create" : "grade_rule.update", "grade_rule",
-                           r.id, o, create ? 201 : 200);
+    return api_write_reply(ctx, st, err, create ? "grade_rule.create" : "grade_rule.update",
+                           "grade_rule", r.id, o, create ? 201 : 200);
 out:
     api_store_release(ctx, st);
     return err;

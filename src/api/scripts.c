@@ -17,6 +17,11 @@ static json_t *script_json(const wp_script *s)
                      api_jtime(s->updated_us));
 }
 
+static json_t *script_item(const void *s, const void *arg)
+{
+    return script_json(s);
+}
+
 /* GET /api/v1/scripts?category=&q=: every role (the library is what salespeople reply with). */
 int api_scripts_list(wp_http_ctx *ctx)
 {
@@ -24,7 +29,6 @@ int api_scripts_list(wp_http_ctx *ctx)
     wp_script_filter f = {.tenant_id = c->tenant_id};
     wp_script_page page;
     wp_store *st = NULL;
-    json_t *items = NULL;
     int err;
 
     memset(&page, 0, sizeof page);
@@ -41,16 +45,8 @@ int api_scripts_list(wp_http_ctx *ctx)
     api_store_release(ctx, st);
     if (err < 0)
         return err;
-    if (!(items = json_array()))
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-    for (size_t i = 0; err == 0 && i < page.n; i++)
-        if (json_array_append_new(items, script_json(&page.items[i])) < 0)
-            err = wp_error_set(WP_ENOMEM, "out of memory");
-    if (err == 0) {
-        err = api_reply_page(ctx, items, page.next_cursor);
-        items = NULL;
-    }
-    json_decref(items);
+    err = api_reply_items(ctx, page.items, page.n, sizeof *page.items, script_item, NULL,
+                          page.next_cursor);
     wp_script_page_release(&page);
     return err;
 }
@@ -85,11 +81,11 @@ static int script_write(wp_http_ctx *ctx, int create)
                               category, title, text, wp_time_now_us());
     if (err == 0 && !(o = script_json(&s)))
         err = wp_error_set(WP_ENOMEM, "out of memory");
-    json_t *d = err == 0 ? json_pack("{s:s,s:s,s:b}", "category", s.category, "title",
-                                     s.title, "text_changed", text != NULL)
+    json_t *d = err == 0 ? json_pack("{s:s,s:s,s:b}", "category", s.category, "title", s.title,
+                                     "text_changed", text != NULL)
                          : NULL;
-    err = api_audit_commit(ctx, st, err, create ? "script.create" : "script.update", "script",
-                           s.id, d);
+    err = api_audit_commit(ctx, st, err, create ? "script.create" : "script.update", "script", s.id,
+                           d);
     json_decref(d);
     if (err < 0)
         goto out;

@@ -58,8 +58,7 @@ int cli_data_dir_check(const char *cmd, const char *data, const char *db)
     if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
         return cli_usage_error(cmd, "--db must be a postgresql:// URL");
     if (read_backend(data, backend, sizeof backend) < 0)
-        return cli_usage_error(cmd, "'%s' is not a workphone data dir (no workphone.conf)",
-                               data);
+        return cli_usage_error(cmd, "'%s' is not a workphone data dir (no workphone.conf)", data);
     if (!strcmp(backend, "postgresql") && !db)
         return cli_usage_error(cmd, "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
                                data);

@@ -459,6 +459,39 @@ static int ensure_policy(wp_ingest *ing, wp_store *st, wp_policy_row *row, const
     return wp_store_policy_get(st, row, tenant_id);
 }
 
+/* The approved reply templates (话术) the agent offers while typing: all of the tenant's, at
+ * most WP_SCRIPTS_MAX, as policy["scripts"] = [{"id","category","title","text"}]. A change of
+ * the library moves the policy version (wp_store_policy_touch), so agents fetch them again. */
+static int add_scripts(wp_store *st, json_t *policy, const char *tenant_id)
+{
+    json_t *arr = json_array();
+    wp_script_filter f = {.tenant_id = tenant_id, .limit = WP_PAGE_MAX};
+    char cursor[WP_ARCHIVE_CURSOR_MAX] = "";
+    int err = 0;
+
+    if (!arr || json_object_set_new(policy, "scripts", arr) < 0)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    for (size_t total = 0; total < WP_SCRIPTS_MAX;) {
+        wp_script_page pg;
+        memset(&pg, 0, sizeof pg);
+        f.cursor = cursor[0] ? cursor : NULL;
+        if ((err = wp_store_scripts_list(st, &pg, &f)) < 0)
+            return err;
+        for (size_t i = 0; i < pg.n && err == 0; i++, total++) {
+            const wp_script *sc = &pg.items[i];
+            json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "id", sc->id, "category", sc->category,
+                                  "title", sc->title, "text", sc->text ? sc->text : "");
+            if (!o || json_array_append_new(arr, o) < 0)
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+        }
+        snprintf(cursor, sizeof cursor, "%s", pg.next_cursor);
+        wp_script_page_release(&pg);
+        if (err < 0 || !cursor[0])
+            break;
+    }
+    return err;
+}
+
 int wp_ingest_policy(wp_ingest *ing, int64_t *version, json_t **policy, const char *tenant_id)
 {
     wp_store *st = NULL;
@@ -492,6 +525,10 @@ int wp_ingest_policy(wp_ingest *ing, int64_t *version, json_t **policy, const ch
                   len, "geofences", "settings", "money_alert_fen", (json_int_t)row.money_alert_fen);
     if (!p) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((err = add_scripts(st, p, tenant_id)) < 0) {
+        json_decref(p);
         goto out;
     }
     *policy = p;

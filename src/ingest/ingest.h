@@ -101,7 +101,7 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
 int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id, const json_t *body);
 
 /* GET /api/v1/device/policy: *policy = {"version": N, "lexicon": "...", "geofences": [],
- * "settings": {"money_alert_fen": N}}. *version is N, stable until the lexicon or a setting
+ * "settings": {"money_alert_fen": N}, "scripts": [{"id","category","title","text"}]}. *version is N, stable until the lexicon or a setting
  * changes: use it as the ETag. A tenant without a lexicon gets the default one (version 1).
  * policy may be NULL to ask for the version only (cheap: for If-None-Match).
  * Caller owns *policy. */

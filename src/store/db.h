@@ -145,9 +145,9 @@ int wp_store__is_hash(const char *h);
  * ops_customer.c). Caller frees *out (NULL when there is none). */
 int wp_store__tenant_ids(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n);
 
-/* WP_ELIMIT "a tenant has at most <max> <what>" when table (a name from the code, never
- * input) already holds max rows of tenant_id: the check before a create. */
-int wp_store__tenant_cap(wp_store *st, const char *table, const char *tenant_id, int max,
+/* The check before a create: WP_ELIMIT "a tenant has at most <max> <what>" when count_sql
+ * ("SELECT COUNT(*) FROM t WHERE tenant_id = ?") counts max or more rows of tenant_id. */
+int wp_store__tenant_cap(wp_store *st, const char *count_sql, const char *tenant_id, int max,
                          const char *what);
 
 #endif

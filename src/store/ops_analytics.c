@@ -3,6 +3,7 @@
  * to the raw rows stored after their watermark, so answers are exact at any moment. */
 #include "store/archive.h"
 #include "store/db.h"
+#include "store/query.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -17,7 +18,6 @@
 #define WALK_PAGE 20000 /* messages read at a time by a reply walk */
 #define HIST_TEXT_MAX (WP_ANALYTICS_BINS * 24)
 #define SQL_MAX 4096
-#define BINDS_MAX 24
 
 /* --- reply-time bins ------------------------------------------------------------------------ */
 
@@ -167,60 +167,6 @@ static int smap_put(struct smap *m, const char *key, size_t val)
     return 0;
 }
 
-/* --- statements assembled from fragments ---------------------------------------------------- */
-
-struct query {
-    wp_buf sql;
-    int err, n;
-    struct {
-        const char *text;
-        int64_t num;
-        int is_text;
-    } v[BINDS_MAX];
-};
-
-static void q_init(struct query *q)
-{
-    memset(q, 0, sizeof *q);
-    wp_buf_init(&q->sql, SQL_MAX);
-}
-
-static void q_sql(struct query *q, const char *frag)
-{
-    if (q->err == 0)
-        q->err = wp_buf_adds(&q->sql, frag);
-}
-
-static void q_text(struct query *q, const char *v)
-{
-    assert(q->n < BINDS_MAX);
-    q->v[q->n].text = v;
-    q->v[q->n++].is_text = 1;
-}
-
-static void q_int(struct query *q, int64_t v)
-{
-    assert(q->n < BINDS_MAX);
-    q->v[q->n].num = v;
-    q->v[q->n++].is_text = 0;
-}
-
-static int q_prepare(struct query *q, wp_store *st, struct wp_stmt **out)
-{
-    int err;
-    if (q->err < 0)
-        return q->err;
-    if ((err = wp_db_prepare(st, out, q->sql.buf)) < 0)
-        return err;
-    for (int i = 0; i < q->n; i++) {
-        if (q->v[i].is_text)
-            wp_db_bind_text(*out, i + 1, q->v[i].text);
-        else
-            wp_db_bind_int64(*out, i + 1, q->v[i].num);
-    }
-    return 0;
-}
-
 /* --- the filter ------------------------------------------------------------------------------ */
 
 struct ctx {
@@ -276,24 +222,36 @@ static void ctx_release(struct ctx *c)
 }
 
 /* The rows whose employee (column col) the caller may see. */
-static void q_scope(struct query *q, struct ctx *c, const char *col)
+static void q_scope(struct wp_query *q, struct ctx *c, const char *col)
 {
     if (c->f->scope_org_path) {
-        q_sql(q, " AND ");
-        q_sql(q, col);
-        q_sql(q, " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
-                 " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND"
-                 " so.path >= ? AND so.path < ?)");
-        q_text(q, c->f->tenant_id);
-        q_text(q, c->lo);
-        q_text(q, c->hi);
+        wp_query__sql(q, " AND ");
+        wp_query__sql(q, col);
+        wp_query__sql(q, " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
+                         " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND"
+                         " so.path >= ? AND so.path < ?)");
+        wp_query__text(q, c->f->tenant_id);
+        wp_query__text(q, c->lo);
+        wp_query__text(q, c->hi);
     }
     if (c->f->scope_employee_id) {
-        q_sql(q, " AND ");
-        q_sql(q, col);
-        q_sql(q, " = ?");
-        q_text(q, c->f->scope_employee_id);
+        wp_query__sql(q, " AND ");
+        wp_query__sql(q, col);
+        wp_query__sql(q, " = ?");
+        wp_query__text(q, c->f->scope_employee_id);
     }
+}
+
+/* The binds of a branch over the rows past the rollups' watermark, whose SQL so far holds
+ * tenant, watermark, span start and end placeholders in that order; then the scope on col. */
+static void q_past_mark(struct wp_query *q, struct ctx *c, const wp_analytics_span *sp,
+                        int64_t mark, const char *col)
+{
+    wp_query__text(q, c->f->tenant_id);
+    wp_query__int(q, mark);
+    wp_query__int(q, sp->from_us);
+    wp_query__int(q, sp->to_us);
+    q_scope(q, c, col);
 }
 
 /* A consistent snapshot for the whole answer: rollups and watermarks must agree. */
@@ -477,6 +435,21 @@ static int fill_names(wp_store *st, const struct ctx *c, wp_analytics_result *r)
     return err;
 }
 
+/* The last steps of every answer: merge r's rows, name their groups, and move them to *out
+ * (r keeps nothing to free). */
+static int result_finish(wp_store *st, const struct ctx *c, wp_analytics_result *r,
+                         wp_analytics_result *out)
+{
+    int err;
+    result_merge(r);
+    if ((err = fill_names(st, c, r)) < 0)
+        return err;
+    *out = *r;
+    r->rows = NULL;
+    r->mem = NULL;
+    return 0;
+}
+
 /* Steps s and adds each row: day, employee, [kind, category,] values (ncols of them). */
 static int gather(struct ctx *c, struct wp_stmt *s, wp_analytics_result *r, size_t *cap,
                   int has_kind, int nvals)
@@ -519,61 +492,55 @@ static const char *emp_col(const struct ctx *c, const char *col)
 static int activity_span(wp_store *st, struct ctx *c, const wp_analytics_span *sp,
                          wp_analytics_result *r, size_t *cap)
 {
-    struct query q;
+    struct wp_query q;
     struct wp_stmt *s = NULL;
     int64_t off_h = sp->offset_s / 3600, from_h = sp->from_us / US_PER_HOUR,
             to_h = sp->to_us / US_PER_HOUR;
     int err;
 
-    q_init(&q);
+    wp_query__init(&q, SQL_MAX);
     /* the rollups: read as they are and added up in C (a GROUP BY over an hour-per-employee
      * table sorts ~200k rows for a month; the sums per key cost less) */
     if (!c->f->raw) {
-        q_sql(&q, "SELECT (h.hour + ?) / 24, h.employee_id, h.msgs_in, h.msgs_out, h.calls,"
-                  " h.call_s FROM analytics_hourly h WHERE h.tenant_id = ? AND h.hour >= ?"
-                  " AND h.hour < ?");
-        q_int(&q, off_h);
-        q_text(&q, c->f->tenant_id);
-        q_int(&q, from_h);
-        q_int(&q, to_h);
+        wp_query__sql(&q, "SELECT (h.hour + ?) / 24, h.employee_id, h.msgs_in, h.msgs_out, h.calls,"
+                          " h.call_s FROM analytics_hourly h WHERE h.tenant_id = ? AND h.hour >= ?"
+                          " AND h.hour < ?");
+        wp_query__int(&q, off_h);
+        wp_query__text(&q, c->f->tenant_id);
+        wp_query__int(&q, from_h);
+        wp_query__int(&q, to_h);
         q_scope(&q, c, "h.employee_id");
-        if ((err = q_prepare(&q, st, &s)) == 0)
+        if ((err = wp_query__prepare(&q, st, &s)) == 0)
             err = gather(c, s, r, cap, 0, 4);
         wp_db_done(s);
         s = NULL;
         wp_buf_release(&q.sql);
         if (err < 0)
             return err;
-        q_init(&q);
+        wp_query__init(&q, SQL_MAX);
     }
-    q_sql(&q, "SELECT (x.hour + ?) / 24, ");
-    q_sql(&q, emp_col(c, "x.e"));
-    q_sql(&q, ", SUM(x.mi), SUM(x.mo), SUM(x.c), SUM(x.cs) FROM (");
-    q_int(&q, off_h);
+    wp_query__sql(&q, "SELECT (x.hour + ?) / 24, ");
+    wp_query__sql(&q, emp_col(c, "x.e"));
+    wp_query__sql(&q, ", SUM(x.mi), SUM(x.mo), SUM(x.c), SUM(x.cs) FROM (");
+    wp_query__int(&q, off_h);
     /* past the watermark the rid range drives: || '' and unary + keep SQLite off the ts index */
-    q_sql(&q, "SELECT m.ts_us / 3600000000 AS hour, m.employee_id AS e,"
-              " CASE WHEN m.direction = 'in' THEN 1 ELSE 0 END AS mi,"
-              " CASE WHEN m.direction = 'out' THEN 1 ELSE 0 END AS mo, 0 AS c, 0 AS cs"
-              " FROM messages m WHERE ");
-    q_sql(&q, c->f->raw ? "m.tenant_id = ? AND m.rid > ? AND m.ts_us >= ? AND m.ts_us < ?"
-                        : "m.tenant_id || '' = ? AND m.rid > ? AND +m.ts_us >= ? AND +m.ts_us < ?");
-    q_text(&q, c->f->tenant_id);
-    q_int(&q, c->msg_rid);
-    q_int(&q, sp->from_us);
-    q_int(&q, sp->to_us);
-    q_scope(&q, c, "m.employee_id");
+    wp_query__sql(&q, "SELECT m.ts_us / 3600000000 AS hour, m.employee_id AS e,"
+                      " CASE WHEN m.direction = 'in' THEN 1 ELSE 0 END AS mi,"
+                      " CASE WHEN m.direction = 'out' THEN 1 ELSE 0 END AS mo, 0 AS c, 0 AS cs"
+                      " FROM messages m WHERE ");
+    wp_query__sql(
+        &q, c->f->raw ? "m.tenant_id = ? AND m.rid > ? AND m.ts_us >= ? AND m.ts_us < ?"
+                      : "m.tenant_id || '' = ? AND m.rid > ? AND +m.ts_us >= ? AND +m.ts_us < ?");
+    q_past_mark(&q, c, sp, c->msg_rid, "m.employee_id");
     /* past the watermark, calls_created drives (unary + keeps SQLite off calls_ts) */
-    q_sql(&q, " UNION ALL SELECT k.ts_us / 3600000000, k.employee_id, 0, 0, 1,"
-              " COALESCE(k.duration_s, 0) FROM calls k WHERE k.tenant_id = ? AND k.created_us > ?");
-    q_sql(&q,
-          c->f->raw ? " AND k.ts_us >= ? AND k.ts_us < ?" : " AND +k.ts_us >= ? AND +k.ts_us < ?");
-    q_text(&q, c->f->tenant_id);
-    q_int(&q, c->calls_us);
-    q_int(&q, sp->from_us);
-    q_int(&q, sp->to_us);
-    q_scope(&q, c, "k.employee_id");
-    q_sql(&q, ") x GROUP BY 1, 2");
-    if ((err = q_prepare(&q, st, &s)) == 0)
+    wp_query__sql(
+        &q, " UNION ALL SELECT k.ts_us / 3600000000, k.employee_id, 0, 0, 1,"
+            " COALESCE(k.duration_s, 0) FROM calls k WHERE k.tenant_id = ? AND k.created_us > ?");
+    wp_query__sql(&q, c->f->raw ? " AND k.ts_us >= ? AND k.ts_us < ?"
+                                : " AND +k.ts_us >= ? AND +k.ts_us < ?");
+    q_past_mark(&q, c, sp, c->calls_us, "k.employee_id");
+    wp_query__sql(&q, ") x GROUP BY 1, 2");
+    if ((err = wp_query__prepare(&q, st, &s)) == 0)
         err = gather(c, s, r, cap, 0, 4);
     wp_db_done(s);
     wp_buf_release(&q.sql);
@@ -601,12 +568,7 @@ static int by_spans(wp_store *st, wp_analytics_result *out, const wp_analytics_f
         err = fn(st, &c, &f->spans[i], &r, &cap);
     if (err < 0)
         goto out;
-    result_merge(&r);
-    if ((err = fill_names(st, &c, &r)) < 0)
-        goto out;
-    *out = r;
-    r.rows = NULL;
-    r.mem = NULL;
+    err = result_finish(st, &c, &r, out);
 out:
     read_end(st, &c);
     ctx_release(&c);
@@ -626,38 +588,35 @@ int wp_store_analytics_activity(wp_store *st, wp_analytics_result *out,
 static int alerts_span(wp_store *st, struct ctx *c, const wp_analytics_span *sp,
                        wp_analytics_result *r, size_t *cap)
 {
-    struct query q;
+    struct wp_query q;
     struct wp_stmt *s = NULL;
     int64_t off_h = sp->offset_s / 3600;
     int err;
 
-    q_init(&q);
-    q_sql(&q, "SELECT (x.hour + ?) / 24, ");
-    q_sql(&q, emp_col(c, "x.e"));
-    q_sql(&q, ", x.kind, x.cat, SUM(x.n) FROM (");
-    q_int(&q, off_h);
+    wp_query__init(&q, SQL_MAX);
+    wp_query__sql(&q, "SELECT (x.hour + ?) / 24, ");
+    wp_query__sql(&q, emp_col(c, "x.e"));
+    wp_query__sql(&q, ", x.kind, x.cat, SUM(x.n) FROM (");
+    wp_query__int(&q, off_h);
     if (!c->f->raw) {
-        q_sql(&q, "SELECT h.hour AS hour, h.employee_id AS e, h.kind AS kind, h.category AS cat,"
-                  " h.n AS n FROM analytics_alerts_hourly h WHERE h.tenant_id = ? AND h.hour >= ?"
-                  " AND h.hour < ?");
-        q_text(&q, c->f->tenant_id);
-        q_int(&q, sp->from_us / US_PER_HOUR);
-        q_int(&q, sp->to_us / US_PER_HOUR);
+        wp_query__sql(
+            &q, "SELECT h.hour AS hour, h.employee_id AS e, h.kind AS kind, h.category AS cat,"
+                " h.n AS n FROM analytics_alerts_hourly h WHERE h.tenant_id = ? AND h.hour >= ?"
+                " AND h.hour < ?");
+        wp_query__text(&q, c->f->tenant_id);
+        wp_query__int(&q, sp->from_us / US_PER_HOUR);
+        wp_query__int(&q, sp->to_us / US_PER_HOUR);
         q_scope(&q, c, "h.employee_id");
-        q_sql(&q, " UNION ALL ");
+        wp_query__sql(&q, " UNION ALL ");
     }
-    q_sql(&q, "SELECT a.ts_us / 3600000000 AS hour, a.employee_id AS e, a.kind AS kind,"
-              " COALESCE(a.category, '') AS cat, 1 AS n FROM alerts a WHERE a.tenant_id = ?"
-              " AND a.created_us > ?");
-    q_sql(&q,
-          c->f->raw ? " AND a.ts_us >= ? AND a.ts_us < ?" : " AND +a.ts_us >= ? AND +a.ts_us < ?");
-    q_text(&q, c->f->tenant_id);
-    q_int(&q, c->alerts_us);
-    q_int(&q, sp->from_us);
-    q_int(&q, sp->to_us);
-    q_scope(&q, c, "a.employee_id");
-    q_sql(&q, ") x GROUP BY 1, 2, 3, 4");
-    if ((err = q_prepare(&q, st, &s)) == 0)
+    wp_query__sql(&q, "SELECT a.ts_us / 3600000000 AS hour, a.employee_id AS e, a.kind AS kind,"
+                      " COALESCE(a.category, '') AS cat, 1 AS n FROM alerts a WHERE a.tenant_id = ?"
+                      " AND a.created_us > ?");
+    wp_query__sql(&q, c->f->raw ? " AND a.ts_us >= ? AND a.ts_us < ?"
+                                : " AND +a.ts_us >= ? AND +a.ts_us < ?");
+    q_past_mark(&q, c, sp, c->alerts_us, "a.employee_id");
+    wp_query__sql(&q, ") x GROUP BY 1, 2, 3, 4");
+    if ((err = wp_query__prepare(&q, st, &s)) == 0)
         err = gather(c, s, r, cap, 1, 1);
     wp_db_done(s);
     wp_buf_release(&q.sql);
@@ -778,26 +737,27 @@ static void walk_rows_free(struct walk_row *v, size_t n)
 static int walk_read(wp_store *st, struct ctx *c, const char *tenant_id, int64_t after,
                      int64_t upto, unsigned limit, struct walk_row **out, size_t *n)
 {
-    struct query q;
+    struct wp_query q;
     struct wp_stmt *s = NULL;
     struct walk_row *v = NULL;
     size_t cap = 0, k = 0;
     int err;
 
-    q_init(&q);
-    q_sql(&q, "SELECT " WALK_COLUMNS " FROM messages m WHERE m.tenant_id || '' = ? AND m.rid > ?");
-    q_text(&q, tenant_id);
-    q_int(&q, after);
+    wp_query__init(&q, SQL_MAX);
+    wp_query__sql(&q, "SELECT " WALK_COLUMNS
+                      " FROM messages m WHERE m.tenant_id || '' = ? AND m.rid > ?");
+    wp_query__text(&q, tenant_id);
+    wp_query__int(&q, after);
     if (upto >= 0) {
-        q_sql(&q, " AND m.rid <= ?");
-        q_int(&q, upto);
+        wp_query__sql(&q, " AND m.rid <= ?");
+        wp_query__int(&q, upto);
     }
-    q_sql(&q, WALK_WHERE);
+    wp_query__sql(&q, WALK_WHERE);
     if (c)
         q_scope(&q, c, "m.employee_id");
-    q_sql(&q, " ORDER BY m.rid LIMIT ?");
-    q_int(&q, limit);
-    if ((err = q_prepare(&q, st, &s)) < 0)
+    wp_query__sql(&q, " ORDER BY m.rid LIMIT ?");
+    wp_query__int(&q, limit);
+    if ((err = wp_query__prepare(&q, st, &s)) < 0)
         goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if ((err = wp_array__grow((void **)&v, &cap, k, sizeof *v)) < 0)
@@ -951,13 +911,13 @@ int wp_store_analytics_replies(wp_store *st, wp_analytics_result *out, const wp_
     struct chats ch;
     wp_analytics_result r = {NULL, 0, NULL};
     struct wp_stmt *s = NULL;
-    struct query sq;
+    struct wp_query sq;
     size_t cap = 0;
     int err;
 
     memset(&q, 0, sizeof q);
     memset(&ch, 0, sizeof ch);
-    q_init(&sq);
+    wp_query__init(&sq, SQL_MAX);
     if ((err = check_filter(&c, f)) < 0)
         return err;
     q.c = &c;
@@ -967,13 +927,14 @@ int wp_store_analytics_replies(wp_store *st, wp_analytics_result *out, const wp_
         (err = load_units(st, &c)) < 0)
         goto out;
     if (!f->raw) {
-        q_sql(&sq, "SELECT h.employee_id, h.turns, h.replies, h.reply_hist FROM analytics_hourly h"
-                   " WHERE h.tenant_id = ? AND h.hour >= ? AND h.hour < ? AND h.turns > 0");
-        q_text(&sq, f->tenant_id);
-        q_int(&sq, c.from_us / US_PER_HOUR);
-        q_int(&sq, c.to_us / US_PER_HOUR);
+        wp_query__sql(
+            &sq, "SELECT h.employee_id, h.turns, h.replies, h.reply_hist FROM analytics_hourly h"
+                 " WHERE h.tenant_id = ? AND h.hour >= ? AND h.hour < ? AND h.turns > 0");
+        wp_query__text(&sq, f->tenant_id);
+        wp_query__int(&sq, c.from_us / US_PER_HOUR);
+        wp_query__int(&sq, c.to_us / US_PER_HOUR);
         q_scope(&sq, &c, "h.employee_id");
-        if ((err = q_prepare(&sq, st, &s)) < 0)
+        if ((err = wp_query__prepare(&sq, st, &s)) < 0)
             goto out;
         while ((err = wp_db_step(s)) == WP_DB_ROW) {
             struct rgroup *g;
@@ -1064,33 +1025,27 @@ out:
 int wp_store_analytics_funnel(wp_store *st, wp_analytics_result *out, const wp_analytics_filter *f)
 {
     struct ctx c;
-    struct query q;
+    struct wp_query q;
     struct wp_stmt *s = NULL;
     wp_analytics_result r = {NULL, 0, NULL};
     size_t cap = 0;
     int err;
 
-    q_init(&q);
+    wp_query__init(&q, SQL_MAX);
     if ((err = check_filter(&c, f)) < 0)
         return err;
     if ((err = load_units(st, &c)) < 0)
         goto out;
-    q_sql(&q, "SELECT 0, ");
-    q_sql(&q, emp_col(&c, "c.owner_employee_id"));
-    q_sql(&q, ", COALESCE(c.stage, 'lead'), '', COUNT(*) FROM customers c"
-              " WHERE c.tenant_id = ? AND c.in_pool = 0");
-    q_text(&q, f->tenant_id);
+    wp_query__sql(&q, "SELECT 0, ");
+    wp_query__sql(&q, emp_col(&c, "c.owner_employee_id"));
+    wp_query__sql(&q, ", COALESCE(c.stage, 'lead'), '', COUNT(*) FROM customers c"
+                      " WHERE c.tenant_id = ? AND c.in_pool = 0");
+    wp_query__text(&q, f->tenant_id);
     q_scope(&q, &c, "c.owner_employee_id");
-    q_sql(&q, " GROUP BY 2, 3");
-    if ((err = q_prepare(&q, st, &s)) < 0 || (err = gather(&c, s, &r, &cap, 1, 1)) < 0)
+    wp_query__sql(&q, " GROUP BY 2, 3");
+    if ((err = wp_query__prepare(&q, st, &s)) < 0 || (err = gather(&c, s, &r, &cap, 1, 1)) < 0)
         goto out;
-    result_merge(&r);
-    if ((err = fill_names(st, &c, &r)) < 0)
-        goto out;
-    *out = r;
-    r.rows = NULL;
-    r.mem = NULL;
-    err = 0;
+    err = result_finish(st, &c, &r, out);
 out:
     wp_db_done(s);
     wp_buf_release(&q.sql);
@@ -1103,47 +1058,41 @@ int wp_store_analytics_conversion(wp_store *st, wp_analytics_result *out,
                                   const wp_analytics_filter *f)
 {
     struct ctx c;
-    struct query q;
+    struct wp_query q;
     struct wp_stmt *s = NULL;
     wp_analytics_result r = {NULL, 0, NULL};
     size_t cap = 0;
     int err;
 
-    q_init(&q);
+    wp_query__init(&q, SQL_MAX);
     if ((err = check_filter(&c, f)) < 0)
         return err;
     if ((err = read_begin(st, &c)) < 0 || (err = load_units(st, &c)) < 0)
         goto out;
     /* the cohort created in the range, and the deals closed in it */
-    q_sql(&q, "SELECT 0, ");
-    q_sql(&q, emp_col(&c, "x.e"));
-    q_sql(&q, ", SUM(x.n), SUM(x.deal), SUM(x.lost), SUM(x.won) FROM ("
-              "SELECT c.owner_employee_id AS e, 1 AS n,"
-              " CASE WHEN c.stage = 'deal' THEN 1 ELSE 0 END AS deal,"
-              " CASE WHEN c.stage = 'lost' THEN 1 ELSE 0 END AS lost, 0 AS won"
-              " FROM customers c WHERE c.tenant_id = ? AND c.in_pool = 0");
-    q_text(&q, f->tenant_id);
-    q_sql(&q, " AND c.created_us >= ? AND c.created_us < ?");
-    q_int(&q, c.from_us);
-    q_int(&q, c.to_us);
+    wp_query__sql(&q, "SELECT 0, ");
+    wp_query__sql(&q, emp_col(&c, "x.e"));
+    wp_query__sql(&q, ", SUM(x.n), SUM(x.deal), SUM(x.lost), SUM(x.won) FROM ("
+                      "SELECT c.owner_employee_id AS e, 1 AS n,"
+                      " CASE WHEN c.stage = 'deal' THEN 1 ELSE 0 END AS deal,"
+                      " CASE WHEN c.stage = 'lost' THEN 1 ELSE 0 END AS lost, 0 AS won"
+                      " FROM customers c WHERE c.tenant_id = ? AND c.in_pool = 0");
+    wp_query__text(&q, f->tenant_id);
+    wp_query__sql(&q, " AND c.created_us >= ? AND c.created_us < ?");
+    wp_query__int(&q, c.from_us);
+    wp_query__int(&q, c.to_us);
     q_scope(&q, &c, "c.owner_employee_id");
-    q_sql(&q, " UNION ALL SELECT d.owner_employee_id, 0, 0, 0, 1 FROM customers d"
-              " WHERE d.tenant_id = ? AND d.in_pool = 0 AND d.stage = 'deal'"
-              " AND d.stage_us >= ? AND d.stage_us < ?");
-    q_text(&q, f->tenant_id);
-    q_int(&q, c.from_us);
-    q_int(&q, c.to_us);
+    wp_query__sql(&q, " UNION ALL SELECT d.owner_employee_id, 0, 0, 0, 1 FROM customers d"
+                      " WHERE d.tenant_id = ? AND d.in_pool = 0 AND d.stage = 'deal'"
+                      " AND d.stage_us >= ? AND d.stage_us < ?");
+    wp_query__text(&q, f->tenant_id);
+    wp_query__int(&q, c.from_us);
+    wp_query__int(&q, c.to_us);
     q_scope(&q, &c, "d.owner_employee_id");
-    q_sql(&q, ") x GROUP BY 2");
-    if ((err = q_prepare(&q, st, &s)) < 0 || (err = gather(&c, s, &r, &cap, 0, 4)) < 0)
+    wp_query__sql(&q, ") x GROUP BY 2");
+    if ((err = wp_query__prepare(&q, st, &s)) < 0 || (err = gather(&c, s, &r, &cap, 0, 4)) < 0)
         goto out;
-    result_merge(&r);
-    if ((err = fill_names(st, &c, &r)) < 0)
-        goto out;
-    *out = r;
-    r.rows = NULL;
-    r.mem = NULL;
-    err = 0;
+    err = result_finish(st, &c, &r, out);
 out:
     wp_db_done(s);
     wp_buf_release(&q.sql);

@@ -2,6 +2,7 @@
 /* The audit log (migration 0006): append to a tenant's hash chain, list it, walk it. */
 #include "store/archive.h"
 #include "store/db.h"
+#include "store/query.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -21,7 +22,6 @@
 #define ACTION_MAX 64
 #define CLIENT_MAX 64
 #define SQL_MAX 2048
-#define BINDS_MAX 12
 
 #define ROW_COLUMNS                                                                                \
     "seq, id, ts_us, actor, action, target, details, client, prev_hash, hash"
@@ -228,53 +228,6 @@ out:
 
 /* --- list ---------------------------------------------------------------------------------- */
 
-/* A statement being assembled from fixed fragments, with its values in order. */
-struct query {
-    wp_buf sql;
-    int err, n;
-    struct {
-        const char *text;
-        int64_t num;
-        int is_text;
-    } v[BINDS_MAX];
-};
-
-static void q_sql(struct query *q, const char *frag)
-{
-    if (q->err == 0)
-        q->err = wp_buf_adds(&q->sql, frag);
-}
-
-static void q_text(struct query *q, const char *v)
-{
-    assert(q->n < BINDS_MAX);
-    q->v[q->n].text = v;
-    q->v[q->n++].is_text = 1;
-}
-
-static void q_int(struct query *q, int64_t v)
-{
-    assert(q->n < BINDS_MAX);
-    q->v[q->n].num = v;
-    q->v[q->n++].is_text = 0;
-}
-
-static int q_prepare(struct query *q, wp_store *st, struct wp_stmt **out)
-{
-    int err;
-    if (q->err < 0)
-        return q->err;
-    if ((err = wp_db_prepare(st, out, q->sql.buf)) < 0)
-        return err;
-    for (int i = 0; i < q->n; i++) {
-        if (q->v[i].is_text)
-            wp_db_bind_text(*out, i + 1, q->v[i].text);
-        else
-            wp_db_bind_int64(*out, i + 1, q->v[i].num);
-    }
-    return 0;
-}
-
 static int check_filter_field(const char *what, const char *s)
 {
     if (s && strlen(s) > WP_AUDIT_FIELD_MAX)
@@ -311,7 +264,7 @@ static int read_row(struct wp_stmt *s, wp_audit_row *out, wp_strpool **pool)
 int wp_store_audit_list(wp_store *st, wp_audit_page *out, const wp_audit_filter *f)
 {
     struct wp_stmt *s = NULL;
-    struct query q;
+    struct wp_query q;
     wp_audit_page p;
     wp_strpool *pool = NULL;
     char cid[WP_ID_LEN + 1];
@@ -321,8 +274,7 @@ int wp_store_audit_list(wp_store *st, wp_audit_page *out, const wp_audit_filter 
     size_t cap = 0;
 
     memset(&p, 0, sizeof p);
-    memset(&q, 0, sizeof q);
-    wp_buf_init(&q.sql, SQL_MAX);
+    wp_query__init(&q, SQL_MAX);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = check_filter_field("actor", f->actor)) < 0 ||
         (err = check_filter_field("action", f->action)) < 0 ||
@@ -330,37 +282,37 @@ int wp_store_audit_list(wp_store *st, wp_audit_page *out, const wp_audit_filter 
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &cseq, cid, f->cursor)) < 0)
         goto out;
-    q_sql(&q, "SELECT " ROW_COLUMNS " FROM audit_log WHERE tenant_id = ?");
-    q_text(&q, f->tenant_id);
+    wp_query__sql(&q, "SELECT " ROW_COLUMNS " FROM audit_log WHERE tenant_id = ?");
+    wp_query__text(&q, f->tenant_id);
     if (f->actor && *f->actor) {
-        q_sql(&q, " AND actor = ?");
-        q_text(&q, f->actor);
+        wp_query__sql(&q, " AND actor = ?");
+        wp_query__text(&q, f->actor);
     }
     if (f->action && *f->action) {
         /* a prefix; substr, unlike LIKE, has no wildcards and the same case rules on both */
-        q_sql(&q, " AND substr(action, 1, CAST(? AS INTEGER)) = ?");
-        q_int(&q, (int64_t)wp_utf8_count(f->action, strlen(f->action)));
-        q_text(&q, f->action);
+        wp_query__sql(&q, " AND substr(action, 1, CAST(? AS INTEGER)) = ?");
+        wp_query__int(&q, (int64_t)wp_utf8_count(f->action, strlen(f->action)));
+        wp_query__text(&q, f->action);
     }
     if (f->target && *f->target) {
-        q_sql(&q, " AND target = ?");
-        q_text(&q, f->target);
+        wp_query__sql(&q, " AND target = ?");
+        wp_query__text(&q, f->target);
     }
     if (f->from_us) {
-        q_sql(&q, " AND ts_us >= ?");
-        q_int(&q, f->from_us);
+        wp_query__sql(&q, " AND ts_us >= ?");
+        wp_query__int(&q, f->from_us);
     }
     if (f->to_us) {
-        q_sql(&q, " AND ts_us < ?");
-        q_int(&q, f->to_us);
+        wp_query__sql(&q, " AND ts_us < ?");
+        wp_query__int(&q, f->to_us);
     }
     if (has) { /* seq is unique in a tenant: the id half of the cursor is not needed */
-        q_sql(&q, " AND seq < ?");
-        q_int(&q, cseq);
+        wp_query__sql(&q, " AND seq < ?");
+        wp_query__int(&q, cseq);
     }
-    q_sql(&q, " ORDER BY seq DESC LIMIT ?");
-    q_int(&q, (int64_t)limit + 1);
-    if ((err = q_prepare(&q, st, &s)) < 0)
+    wp_query__sql(&q, " ORDER BY seq DESC LIMIT ?");
+    wp_query__int(&q, (int64_t)limit + 1);
+    if ((err = wp_query__prepare(&q, st, &s)) < 0)
         goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if (p.n == limit) {

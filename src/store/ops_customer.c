@@ -46,16 +46,14 @@ int wp_store__tenant_ids(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n)
     return 0;
 }
 
-int wp_store__tenant_cap(wp_store *st, const char *table, const char *tenant_id, int max,
+int wp_store__tenant_cap(wp_store *st, const char *count_sql, const char *tenant_id, int max,
                          const char *what)
 {
     struct wp_stmt *s = NULL;
-    char sql[128];
     int64_t count = 0;
     int err;
 
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE tenant_id = ?", table);
-    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+    if ((err = wp_db_prepare(st, &s, count_sql)) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     if ((err = wp_db_step(s)) == WP_DB_ROW)

@@ -911,7 +911,8 @@ static int index_grams(wp_store *st, struct gram_list *g)
     wp_buf grams;
     int err = 0;
     wp_buf_init(&grams, GRAMS_MAX);
-    qsort(g->v, g->n, sizeof *g->v, cmp_key);
+    if (g->n) /* v is NULL when nothing was added: qsort must not see it */
+        qsort(g->v, g->n, sizeof *g->v, cmp_key);
     for (size_t k = 0; k < g->n && err == 0; k++) {
         wp_buf_reset(&grams);
         if ((err = wp_grams__make(&grams, NULL, g->v[k].text, strlen(g->v[k].text), 0,

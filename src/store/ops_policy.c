@@ -305,3 +305,19 @@ out:
         *version = v;
     return err;
 }
+
+int wp_store_policy_touch(wp_store *st, int64_t *version, const char *tenant_id)
+{
+    int64_t v = 0;
+    int err;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if ((err = bump(st, &v, tenant_id, wp_time_now_us())) == WP_ENOTFOUND) {
+        /* no policy yet: the first one made will hold whatever changed */
+        wp_error_clear();
+        err = 0;
+    }
+    if (err == 0 && version)
+        *version = v;
+    return err;
+}

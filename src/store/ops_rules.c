@@ -34,6 +34,20 @@ static int one_of(const char *s, const char *const *v, size_t n)
 
 /* --- rules --------------------------------------------------------------------------------- */
 
+/* Step a rule's INSERT, or its UPDATE ... RETURNING created_us (into *created_us; no row:
+ * WP_ENOTFOUND naming what), and release s. */
+static int put_step(struct wp_stmt *s, int create, int64_t *created_us, const char *what,
+                    const char *id)
+{
+    int err = wp_db_step(s);
+    if (!create && err == WP_DB_ROW)
+        *created_us = wp_db_col_int64(s, 0);
+    else if (!create && err == WP_DB_DONE)
+        err = wp_error_set(WP_ENOTFOUND, "%s '%s' not found", what, id);
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
 #define SOP_COLS "id, name, grade, stage, interval_h, grace_h, active, created_us, updated_us"
 
 static int read_sop(struct wp_stmt *s, wp_sop_rule *r)
@@ -122,8 +136,8 @@ int wp_store_sop_rule_put(wp_store *st, wp_sop_rule *r, const char *tenant_id, i
         return wp_error_set(WP_EINVAL, "'grace_hours' must be 0..%d", WP_SOP_HOURS_MAX);
     r->active = r->active ? 1 : 0;
     if (create) {
-        if ((err = wp_store__tenant_cap(st, "sop_rules", tenant_id, WP_RULES_MAX, "sop rules")) <
-            0)
+        if ((err = wp_store__tenant_cap(st, "SELECT COUNT(*) FROM sop_rules WHERE tenant_id = ?",
+                                        tenant_id, WP_RULES_MAX, "sop rules")) < 0)
             return err;
         wp_id_new(r->id);
         r->created_us = now_us;
@@ -152,13 +166,7 @@ int wp_store_sop_rule_put(wp_store *st, wp_sop_rule *r, const char *tenant_id, i
     wp_db_bind_text(s, 9, r->id);
     if (create)
         wp_db_bind_int64(s, 10, now_us);
-    err = wp_db_step(s);
-    if (!create && err == WP_DB_ROW)
-        r->created_us = wp_db_col_int64(s, 0);
-    else if (!create && err == WP_DB_DONE)
-        err = wp_error_set(WP_ENOTFOUND, "sop rule '%s' not found", r->id);
-    wp_db_done(s);
-    if (err < 0)
+    if ((err = put_step(s, create, &r->created_us, "sop rule", r->id)) < 0)
         return err;
     r->updated_us = now_us;
     return 0;
@@ -743,8 +751,8 @@ int wp_store_grade_rule_put(wp_store *st, wp_grade_rule *r, const char *tenant_i
     }
     r->active = r->active ? 1 : 0;
     if (create) {
-        if ((err = wp_store__tenant_cap(st, "grade_rules", tenant_id, WP_RULES_MAX,
-                                        "grading rules")) < 0)
+        if ((err = wp_store__tenant_cap(st, "SELECT COUNT(*) FROM grade_rules WHERE tenant_id = ?",
+                                        tenant_id, WP_RULES_MAX, "grading rules")) < 0)
             return err;
         wp_id_new(r->id);
         r->created_us = now_us;
@@ -778,13 +786,7 @@ int wp_store_grade_rule_put(wp_store *st, wp_grade_rule *r, const char *tenant_i
     wp_db_bind_text(s, 12, r->id);
     if (create)
         wp_db_bind_int64(s, 13, now_us);
-    err = wp_db_step(s);
-    if (!create && err == WP_DB_ROW)
-        r->created_us = wp_db_col_int64(s, 0);
-    else if (!create && err == WP_DB_DONE)
-        err = wp_error_set(WP_ENOTFOUND, "grade rule '%s' not found", r->id);
-    wp_db_done(s);
-    if (err < 0)
+    if ((err = put_step(s, create, &r->created_us, "grade rule", r->id)) < 0)
         return err;
     r->updated_us = now_us;
     return 0;

@@ -226,7 +226,8 @@ int wp_store_script_put(wp_store *st, wp_script *out, const char *tenant_id, con
     if ((err = wp_store__op_begin(st, 1)) < 0)
         goto out;
     if (create) {
-        if ((err = wp_store__tenant_cap(st, "scripts", tenant_id, WP_SCRIPTS_MAX, "scripts")) < 0)
+        if ((err = wp_store__tenant_cap(st, "SELECT COUNT(*) FROM scripts WHERE tenant_id = ?",
+                                        tenant_id, WP_SCRIPTS_MAX, "scripts")) < 0)
             goto end;
         wp_id_new(new_id);
         id = new_id;
@@ -270,6 +271,9 @@ int wp_store_script_put(wp_store *st, wp_script *out, const char *tenant_id, con
         wp_script_release(&cur);
         err = wp_store_script_get(st, &cur, tenant_id, id);
     }
+    /* agents carry the library in their policy: move its version so they fetch it again */
+    if (err >= 0)
+        err = wp_store_policy_touch(st, NULL, tenant_id);
 end:
     err = wp_store__op_end(st, err < 0 ? err : 0);
 out:
@@ -298,7 +302,9 @@ int wp_store_script_delete(wp_store *st, const char *tenant_id, const char *id)
     wp_db_done(s);
     if (err == WP_DB_DONE)
         return wp_error_set(WP_ENOTFOUND, "script '%s' not found", id);
-    return err < 0 ? err : 0;
+    if (err < 0)
+        return err;
+    return wp_store_policy_touch(st, NULL, tenant_id);
 }
 
 /* --- usage ---------------------------------------------------------------------------------- */

@@ -149,8 +149,10 @@ int wp_store_tag_create(wp_store *st, wp_tag *out, const char *tenant_id, int gr
     if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;
     if ((err = check_group(st, tenant_id, group_id)) < 0 ||
-        (err = wp_store__tenant_cap(st, group ? "tag_groups" : "tags", tenant_id, WP_TAGS_MAX,
-                                    group ? "tag groups" : "tags")) < 0)
+        (err = wp_store__tenant_cap(st,
+                                    group ? "SELECT COUNT(*) FROM tag_groups WHERE tenant_id = ?"
+                                          : "SELECT COUNT(*) FROM tags WHERE tenant_id = ?",
+                                    tenant_id, WP_TAGS_MAX, group ? "tag groups" : "tags")) < 0)
         goto out;
     wp_id_new(t.id);
     if (group_id)

@@ -557,6 +557,11 @@ int wp_store_lexicon_put(wp_store *st, int64_t *version, const char *tenant_id, 
 int wp_store_lexicon_get(wp_store *st, int64_t *version, char **text, size_t *len,
                          const char *tenant_id);
 
+/* Move the policy version because something else it carries changed (the scripts library),
+ * so agents fetch it again. *version (may be NULL) gets the new version, 0 when the tenant has
+ * no policy yet (nothing to move). */
+int wp_store_policy_touch(wp_store *st, int64_t *version, const char *tenant_id);
+
 /* Set the money alert threshold (fen, >= 0) and move the policy version. */
 int wp_store_policy_set_money_alert(wp_store *st, int64_t *version, const char *tenant_id,
                                     int64_t fen);

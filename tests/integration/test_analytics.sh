@@ -185,9 +185,18 @@ suite() { # backend
     check_numbers "(raw rows)"
     snapshot "${A[@]}" >"$TMP/before.admin"
     snapshot "${MA[@]}" >"$TMP/before.mgra"
-    jobs
-    expect_eq "$(grep -o 'analytics: messages=[0-9]*' <<<"$err")" "analytics: messages=17" \
-        "$be: the job folds every message in"
+    # On PostgreSQL the job folds only rows below a point every writer has passed, judged by
+    # the cluster's oldest running transaction: other tests' databases on the same server can
+    # hold it back for a run or two. Run it until it has folded what there is (bounded), and
+    # check the sum: every message exactly once.
+    local folded=0 n
+    for _ in $(seq 30); do
+        jobs
+        n=$(grep -o 'analytics: messages=[0-9]*' <<<"$err" | cut -d= -f2)
+        folded=$((folded + ${n:-0}))
+        [ "$folded" -ge 17 ] && break
+    done
+    expect_eq "$folded" 17 "$be: the job folds every message in, once"
     check_numbers "(rollups)"
     snapshot "${A[@]}" >"$TMP/after.admin"
     snapshot "${MA[@]}" >"$TMP/after.mgra"
@@ -234,13 +243,4 @@ suite() { # backend
     stop_server
 }
 
-suite sqlite
-if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
-    suite postgresql
-    drop_pg_dbs
-elif [ "${WORKPHONE_REQUIRE_PG:-}" = 1 ]; then
-    fail "WORKPHONE_REQUIRE_PG=1 but WORKPHONE_TEST_PG_URL is not set"
-else
-    echo "WORKPHONE_TEST_PG_URL is not set: PostgreSQL skipped" >&2
-fi
-finish
+run_suites

@@ -204,11 +204,4 @@ expect_rc 2 "an unknown subcommand"
 run "$WP" audit verify --data "$TMP"
 expect_rc 2 "a dir that is no data dir"
 
-suite sqlite
-if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
-    suite postgresql
-    drop_pg_dbs
-elif [ "${WORKPHONE_REQUIRE_PG:-0}" = 1 ]; then
-    fail "WORKPHONE_TEST_PG_URL is not set but WORKPHONE_REQUIRE_PG=1"
-fi
-finish
+run_suites

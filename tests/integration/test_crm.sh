@@ -319,13 +319,4 @@ suite() { # backend
     stop_server
 }
 
-suite sqlite
-if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
-    suite postgresql
-    drop_pg_dbs
-elif [ "${WORKPHONE_REQUIRE_PG:-}" = 1 ]; then
-    fail "WORKPHONE_REQUIRE_PG=1 but WORKPHONE_TEST_PG_URL is not set"
-else
-    echo "WORKPHONE_TEST_PG_URL is not set: PostgreSQL skipped" >&2
-fi
-finish
+run_suites

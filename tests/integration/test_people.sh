@@ -335,11 +335,4 @@ suite() { # backend
     stop_server
 }
 
-suite sqlite
-if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
-    suite postgresql
-    drop_pg_dbs
-elif [ "${WORKPHONE_REQUIRE_PG:-0}" = 1 ]; then
-    fail "WORKPHONE_TEST_PG_URL is not set but WORKPHONE_REQUIRE_PG=1"
-fi
-finish
+run_suites

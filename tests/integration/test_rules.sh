@@ -223,6 +223,9 @@ suite() { # backend
     req GET /api/v1/reminders?state=all "${A[@]}"
     expect_json 'len(j["items"])' 0 "$be: ... with its reminders"
     # --- the scripts library: managers keep it, everyone searches it, the jobs count uses ------
+    req GET /api/v1/device/policy "${D1[@]}"
+    local pv; pv=$(jq_ 'j["version"]')
+    expect_json 'j["scripts"]' '[]' "$be: the agent's policy carries the (empty) library"
     json POST /api/v1/scripts '{"category": "开场", "title": "问候", "text": "x"}' "${T1[@]}"
     expect_error 403 forbidden "$be: sales may not add scripts"
     json POST /api/v1/scripts '{"category": "开场", "title": "问候", "text": "您好，欢迎光临本店！"}' "${MA[@]}"
@@ -230,6 +233,9 @@ suite() { # backend
     local sc; sc=$(jq_ 'j["id"]')
     json POST /api/v1/scripts '{"category": "报价", "title": "Price", "text": "Our price is fair"}' "${A[@]}"
     expect_status 201 "$be: the admin adds another"
+    req GET /api/v1/device/policy "${D1[@]}"
+    expect_json '(j["version"] > '"$pv"', sorted(s["title"] for s in j["scripts"]))' \
+        '[true, ["Price", "问候"]]' "$be: a new script moves the policy version and reaches agents"
     req GET "/api/v1/scripts?q=%E6%AC%A2%E8%BF%8E" "${T1[@]}"
     expect_json '[s["id"] for s in j["items"]]' "[\"$sc\"]" "$be: everyone searches the library"
     req GET "/api/v1/scripts?category=%E6%8A%A5%E4%BB%B7" "${T4[@]}"
@@ -323,13 +329,4 @@ suite() { # backend
     stop_server
 }
 
-suite sqlite
-if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
-    suite postgresql
-    drop_pg_dbs
-elif [ "${WORKPHONE_REQUIRE_PG:-}" = 1 ]; then
-    fail "WORKPHONE_REQUIRE_PG=1 but WORKPHONE_TEST_PG_URL is not set"
-else
-    echo "WORKPHONE_TEST_PG_URL is not set: PostgreSQL skipped" >&2
-fi
-finish
+run_suites

@@ -10,6 +10,7 @@
 import { chromium } from 'playwright-core'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 
 const BASE = process.env.WORKPHONE_URL
 const ADMIN_PW = process.env.WORKPHONE_ADMIN_PASSWORD
@@ -402,6 +403,74 @@ try {
       await shot(page, 'customers')
     })
 
+    await test('customer detail: a call with a recording has a player that streams the bytes', async () => {
+      const tok = await adminApi()
+      const { code } = await must('POST', `/employees/${made.admin.id}/enrollment-codes`, { token: tok, json: {} }, 201)
+      const dev = await must('POST', '/device/enroll', { json: { code, serial: 'SN-REC-0001', model: 'Workphone X1' } }, 201)
+      // a few bytes that no other test stores, so the hash names only this call's recording
+      const bytes = Buffer.from('RIFF-test-recording-' + Date.now() + '-' + Math.random())
+      const ref = 'sha256:' + createHash('sha256').update(bytes).digest('hex')
+      const put = await fetch(`${BASE}/api/v1/device/media/${ref}`, {
+        method: 'PUT',
+        headers: { Authorization: 'Bearer ' + dev.token, 'Content-Type': 'application/octet-stream' },
+        body: bytes,
+      })
+      expect(put.status === 201 || put.status === 200, 'media upload: HTTP ' + put.status)
+      const peer = { id: 'wxid_rec', name: '录音客户', phone: '13300133000' }
+      const events = [
+        { seq: 1, type: 'message', ts: ago(30), channel: 'wechat', direction: 'out', peer, chat: peer.id, msgtype: 'text', text: '录音客户您好，稍后给您回电' },
+        { seq: 2, type: 'call', ts: ago(20), channel: 'wechat', direction: 'out', peer, duration_s: 63, recording: ref },
+      ]
+      const r = await must('POST', '/device/events', { token: dev.token, json: { events } }, 200)
+      expect(r.acked_seq === 2 && !(r.rejected || []).length, 'events: ' + JSON.stringify(r))
+      const list = await must('GET', '/customers?q=' + encodeURIComponent('录音客户'), { token: tok }, 200)
+      expect(list.items.length === 1, 'customer of the call: ' + JSON.stringify(list.items))
+      await open(page, 'customers/' + list.items[0].id, '[data-test=tl-call] [data-test=tl-audio]')
+      const audio = await page.$eval('[data-test=tl-audio]', (a) => ({ src: a.getAttribute('src'), controls: a.controls, preload: a.getAttribute('preload') }))
+      expect(audio.src === '/api/v1/media/' + ref, 'audio src: ' + audio.src)
+      expect(audio.controls && audio.preload === 'none', 'audio element: ' + JSON.stringify(audio))
+      const href = await page.getAttribute('[data-test=tl-download]', 'href')
+      expect(href === audio.src, 'download link: ' + href)
+      // the page's own cookie authorizes the GET
+      const got = await page.evaluate(async (u) => {
+        const res = await fetch(u)
+        return { status: res.status, bytes: Array.from(new Uint8Array(await res.arrayBuffer())) }
+      }, audio.src)
+      expect(got.status === 200, 'media GET in the page: HTTP ' + got.status)
+      expect(Buffer.from(got.bytes).equals(bytes), 'media bytes differ: ' + got.bytes.length + ' vs ' + bytes.length)
+      await shot(page, 'customer-call')
+      // another salesperson's call is not there for sales1
+      const sl = await must('POST', '/auth/login', { json: { username: 'sales1', password: 'sales-pass-1' } }, 200)
+      const other = await call('GET', '/media/' + ref, { token: sl.token })
+      expect(other.status === 404, 'a salesperson fetched the admin’s recording: HTTP ' + other.status)
+    })
+
+    await test('customers: the stage and tag filters narrow the list', async () => {
+      const tok = await adminApi()
+      const rec = (await must('GET', '/customers?q=' + encodeURIComponent('录音客户'), { token: tok }, 200)).items[0]
+      await must('PATCH', '/customers/' + rec.id, { token: tok, json: { stage: 'intent' } }, 200)
+      const all = (await must('GET', '/customers?limit=200', { token: tok }, 200)).items
+      const intent = (await must('GET', '/customers?stage=intent&limit=200', { token: tok }, 200)).items
+      const want = intent.map((x) => x.name).sort()
+      expect(want.includes('录音客户') && want.includes('王女士'), 'API stage filter: ' + JSON.stringify(want))
+      expect(all.length > intent.length && all.some((x) => x.name === '周先生'), 'nothing to narrow: ' + all.length)
+      await open(page, 'customers', '[data-test=customers-table] .el-table__row')
+      const rowNames = () => page.$$eval('[data-test=customer-link]', (els) => els.map((e) => e.textContent.trim()).sort())
+      expect((await rowNames()).length === all.length, 'unfiltered rows: ' + (await rowNames()).length)
+      await pick(page, '[data-test=customers-stage]', '有意向')
+      await page.waitForFunction((n) => document.querySelectorAll('[data-test=customer-link]').length === n, want.length)
+      expect(JSON.stringify(await rowNames()) === JSON.stringify(want), 'stage-filtered rows: ' + JSON.stringify(await rowNames()))
+      const stages = await page.$$eval('[data-test=customer-stage]', (els) => els.map((e) => e.textContent.trim()))
+      expect(stages.length === want.length && stages.every((x) => x === '有意向'), 'stages shown: ' + JSON.stringify(stages))
+      await shot(page, 'customers-filtered')
+      // and a tag on top: only 王女士 has 高意向
+      await pick(page, '[data-test=customers-tag]', '高意向')
+      await page.waitForFunction(() => document.querySelectorAll('[data-test=customer-link]').length === 1)
+      expect(JSON.stringify(await rowNames()) === '["王女士"]', 'tag-filtered rows: ' + JSON.stringify(await rowNames()))
+      await page.click('[data-test=customers-reset]')
+      await page.waitForFunction((n) => document.querySelectorAll('[data-test=customer-link]').length === n, all.length)
+    })
+
     await test('public pool: the owner releases, may not claim back (cooldown), another claims', async () => {
       const tok = await adminApi()
       await worker(tok, 'pooler', '孙销售', [{ id: 'wxid_sun', name: '孙女士', phone: '13600136000' }])
@@ -518,6 +587,60 @@ try {
     })
   } else {
     skip('a salesperson sees only its own', 'POST /api/v1/employees is not there yet')
+  }
+
+  if (made.sales) {
+    await test('a regional manager sees its region’s customers, not another region’s, and no admin tools', async () => {
+      const tok = await adminApi()
+      const hq = made.admin.org_unit_id
+      const region = await must('POST', '/org-units', { token: tok, json: { name: '华东大区', parent_id: hq, kind: 'region' } }, 201)
+      const store = await must('POST', '/org-units', { token: tok, json: { name: '上海一店', parent_id: region.id, kind: 'store' } }, 201)
+      const south = await must('POST', '/org-units', { token: tok, json: { name: '华南大区', parent_id: hq, kind: 'region' } }, 201)
+      await must('POST', '/employees', { token: tok, json: { name: '周经理', org_unit_id: region.id, role: 'manager', username: 'mgr1', password: 'mgr1-pass-1' } }, 201)
+      const seller = await must('POST', '/employees', { token: tok, json: { name: '吴销售', org_unit_id: store.id, role: 'sales', username: 'storesales', password: 'storesales-pass-1' } }, 201)
+      const southSeller = await must('POST', '/employees', { token: tok, json: { name: '郑销售', org_unit_id: south.id, role: 'sales', username: 'southsales', password: 'southsales-pass-1' } }, 201)
+      await enrollAndSend(tok, seller.id, 'SN-STORE-0001', [{ dir: 'out', peer: { id: 'wxid_feng', name: '冯先生', phone: '13100131000' }, text: '冯先生您好，新品到店了' }])
+      await enrollAndSend(tok, southSeller.id, 'SN-SOUTH-0001', [{ dir: 'out', peer: { id: 'wxid_chen', name: '陈女士', phone: '13200132000' }, text: '陈女士您好，新品到店了' }])
+      // what the API gives the manager: the store's customer only
+      const ml = await must('POST', '/auth/login', { json: { username: 'mgr1', password: 'mgr1-pass-1' } }, 200)
+      const theirs = (await must('GET', '/customers?limit=200', { token: ml.token }, 200)).items.map((x) => x.name)
+      expect(JSON.stringify(theirs) === '["冯先生"]', 'the manager’s customers on the API: ' + JSON.stringify(theirs))
+
+      const mctx = await browser.newContext(options)
+      const mp = await mctx.newPage()
+      mp.setDefaultTimeout(15000)
+      const merr = watch(mp)
+      await login(mp, 'mgr1', 'mgr1-pass-1')
+      await mp.waitForURL(/\/dashboard/)
+      expect((await mp.textContent('[data-test=who]')).includes('周经理'), 'who: ' + (await mp.textContent('[data-test=who]')))
+      const menu = await menuNames(mp)
+      for (const m of ['dashboard', 'archive', 'alerts', 'customers', 'employees', 'lexicon', 'settings'])
+        expect(menu.includes(m), `manager's menu lacks ${m}: ${menu}`)
+      expect(!menu.includes('audit'), 'the manager sees the audit log: ' + menu)
+      await mp.goto(BASE + '/audit')
+      await mp.waitForURL(/\/dashboard/)
+
+      await mp.click('[data-test=menu-customers]')
+      await mp.waitForSelector('[data-test=customers-table] .el-table__row')
+      const names = await mp.$$eval('[data-test=customer-link]', (els) => els.map((e) => e.textContent.trim()))
+      expect(names.includes('冯先生'), 'the store’s customer is not listed: ' + JSON.stringify(names))
+      expect(!names.includes('陈女士'), 'another region’s customer is listed: ' + JSON.stringify(names))
+      expect(!names.includes('王女士'), 'the HQ admin’s customer is listed: ' + JSON.stringify(names))
+      const units = await mp.locator('[data-test=customers-unit]').count()
+      expect(units === 1, 'no org unit filter')
+      await shot(mp, 'customers-manager')
+
+      await mp.click('[data-test=menu-lexicon]')
+      await mp.waitForFunction(() => document.querySelector('[data-test=lexicon-text]')?.value.length > 0)
+      expect((await mp.locator('[data-test=lexicon-save]').count()) === 0, 'the manager may save the lexicon')
+      expect(await mp.$eval('[data-test=lexicon-text]', (ta) => ta.readOnly), 'the lexicon is editable for the manager')
+
+      await mp.click('[data-test=menu-settings]')
+      await mp.waitForSelector('text=修改我的密码')
+      expect((await mp.locator('[data-test=key-new]').count()) === 0, 'the manager may make API keys')
+      expect(merr.length === 0, merr.join('\n'))
+      await mctx.close()
+    })
   }
 
   if (made.locky) {

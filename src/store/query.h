@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* A statement assembled from fixed SQL fragments, its values bound in order when prepared
+ * (ops_audit.c, ops_analytics.c): filters whose shape depends on the request, never values. */
+#ifndef WP_STORE_QUERY_H
+#define WP_STORE_QUERY_H
+
+#include "store/db.h"
+#include "util/buf.h"
+
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+
+#define WP_QUERY_BINDS_MAX 24
+
+struct wp_query {
+    wp_buf sql;
+    int err, n; /* err: the first failed append, reported by wp_query__prepare() */
+    struct {
+        const char *text; /* borrowed: must outlive the prepare */
+        int64_t num;
+        int is_text;
+    } v[WP_QUERY_BINDS_MAX];
+};
+
+/* An empty statement of at most sql_max bytes; release with wp_buf_release(&q->sql). */
+static inline void wp_query__init(struct wp_query *q, size_t sql_max)
+{
+    memset(q, 0, sizeof *q);
+    wp_buf_init(&q->sql, sql_max);
+}
+
+static inline void wp_query__sql(struct wp_query *q, const char *frag)
+{
+    if (q->err == 0)
+        q->err = wp_buf_adds(&q->sql, frag);
+}
+
+static inline void wp_query__text(struct wp_query *q, const char *v)
+{
+    assert(q->n < WP_QUERY_BINDS_MAX);
+    q->v[q->n].text = v;
+    q->v[q->n++].is_text = 1;
+}
+
+static inline void wp_query__int(struct wp_query *q, int64_t v)
+{
+    assert(q->n < WP_QUERY_BINDS_MAX);
+    q->v[q->n].num = v;
+    q->v[q->n++].is_text = 0;
+}
+
+/* Prepare the statement on st and bind its values. @return 0, the append error, or the
+ * prepare's; on success the caller ends *out with wp_db_done(). */
+static inline int wp_query__prepare(struct wp_query *q, wp_store *st, struct wp_stmt **out)
+{
+    int err;
+    if (q->err < 0)
+        return q->err;
+    if ((err = wp_db_prepare(st, out, q->sql.buf)) < 0)
+        return err;
+    for (int i = 0; i < q->n; i++) {
+        if (q->v[i].is_text)
+            wp_db_bind_text(*out, i + 1, q->v[i].text);
+        else
+            wp_db_bind_int64(*out, i + 1, q->v[i].num);
+    }
+    return 0;
+}
+
+#endif
