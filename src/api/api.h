@@ -249,6 +249,9 @@ int api_roles_put(wp_http_ctx *ctx);
 /* media.c: GET /api/v1/media/{ref}: a recording or attachment in the caller's scope (audited) */
 int api_media_get(wp_http_ctx *ctx);
 
+/* customers.c: POST /api/v1/customers/{id}/assign (an owned customer to another employee) */
+int api_customers_assign(wp_http_ctx *ctx);
+
 /* customers.c: POST /api/v1/customers/{id}/unmask (audited) */
 int api_customers_unmask(wp_http_ctx *ctx);
 

@@ -347,3 +347,64 @@ int api_customers_follow_up(wp_http_ctx *ctx)
         return wp_error_set(WP_EINVAL, "'text' is required");
     return customer_change(ctx, NULL, text);
 }
+
+/* POST /api/v1/customers/{id}/assign {"employee_id"}: an owned customer to another employee,
+ * by an admin or a manager, both ends in its scope (the console's reassign and bulk assign;
+ * customers in the pool go through /pool/{id}/assign). */
+int api_customers_assign(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    const char *id = wp_http_param(ctx, "id");
+    static const char *const fields[] = {"employee_id", NULL};
+    wp_store *st = NULL;
+    wp_customer cu;
+    wp_employee to;
+    wp_customer_crm crm;
+    api_scope scope;
+    wp_crm_actor who;
+    json_t *body;
+    char actor[64];
+    const char *to_id;
+    int err, changed = 0;
+
+    memset(&crm, 0, sizeof crm);
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "employee_id", 1, &to_id)) < 0)
+        return err;
+    api_crm_actor(ctx, &who, actor);
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0)
+        goto out;
+    if (scope.employee_id) {
+        err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                 "only admins and managers give customers to others");
+        goto out;
+    }
+    if ((err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
+        (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0)
+        goto out;
+    if ((err = wp_store_employee_get(st, &to, c->tenant_id, to_id)) < 0 ||
+        (err = api_scope_allows_employee(ctx, st, &scope, &to)) < 0) {
+        err = api_field_error(err, "employee_id");
+        goto out;
+    }
+    if ((err = wp_store_begin(st)) < 0)
+        goto out;
+    err = wp_store_customer_assign(st, &changed, c->tenant_id, id, to.id, &who, wp_time_now_us());
+    json_t *d =
+        json_pack("{s:s,s:s,s:b}", "from", cu.owner_employee_id, "to", to.id, "changed", changed);
+    err = api_audit_commit(ctx, st, err, "customer.assign", "customer", id, d);
+    json_decref(d);
+    if (err < 0 || (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    err = wp_http_reply_json(ctx, 200, api_crm_customer_json(&crm, &scope));
+out:
+    wp_customer_crm_release(&crm);
+    api_store_release(ctx, st);
+    return err;
+}

@@ -49,6 +49,7 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/customers", api_customers_list, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/customers/{id}", api_customers_get, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/customers/{id}/unmask", api_customers_unmask, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/customers/{id}/assign", api_customers_assign, WP_RIGHT_WRITE, 0},
     {"GET", "/api/v1/lexicon", api_lexicon_get, WP_RIGHT_READ, 0},
     {"PUT", "/api/v1/lexicon", api_lexicon_put, WP_RIGHT_ADMIN, WP_ROUTE_RAW_BODY},
     {"POST", "/api/v1/lexicon/check", api_lexicon_check, WP_RIGHT_READ,

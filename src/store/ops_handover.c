@@ -473,3 +473,63 @@ int wp_store_handover_items(wp_store *st, wp_handover_item **out, size_t *n,
     *n = k;
     return 0;
 }
+
+int wp_store_customer_assign(wp_store *st, int *changed, const char *tenant_id, const char *id,
+                             const char *to_employee_id, const wp_crm_actor *who, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    char from[WP_ID_LEN + 1], details[256];
+    int err, active = 0, in_pool = 0, merged = 0;
+
+    *changed = 0;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("customer", id)) < 0 ||
+        (err = wp_store__check_id("employee", to_employee_id)) < 0)
+        return err;
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    /* the new owner's row is locked: it cannot leave while it is given a customer */
+    if ((err = lock_employee(st, &active, tenant_id, to_employee_id)) < 0)
+        goto out;
+    if (!active) {
+        err = wp_error_set(WP_EINVAL, "employee '%s' is not active", to_employee_id);
+        goto out;
+    }
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT owner_employee_id, in_pool, merged_into FROM customers"
+                             " WHERE tenant_id = ? AND id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    if ((err = wp_db_step(s)) == WP_DB_DONE) {
+        err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", id);
+        goto out;
+    }
+    if (err < 0 || (err = wp_db_col_copy(s, 0, from, sizeof from)) < 0)
+        goto out;
+    in_pool = wp_db_col_int64(s, 1) != 0;
+    merged = !wp_db_col_isnull(s, 2);
+    wp_db_done(s);
+    s = NULL;
+    if (in_pool || merged) {
+        err = wp_error_set(WP_EBUSY, in_pool ? "customer '%s' is in the pool: assign it there"
+                                             : "customer '%s' was merged into another",
+                           id);
+        goto out;
+    }
+    if (!strcmp(from, to_employee_id))
+        goto out; /* already theirs: nothing moves */
+    snprintf(details, sizeof details, "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"assigned\"}",
+             from, to_employee_id);
+    if ((err = run(st,
+                   "UPDATE customers SET owner_employee_id = ?, owner_since_us = ?"
+                   " WHERE tenant_id = ? AND id = ?",
+                   "titt", to_employee_id, now_us, tenant_id, id)) < 0 ||
+        (err = wp_crm__event_insert(st, NULL, tenant_id, id, "owner_changed", who, details,
+                                    now_us)) < 0)
+        goto out;
+    *changed = 1;
+out:
+    wp_db_done(s);
+    return wp_store__op_end(st, err);
+}

@@ -816,6 +816,13 @@ typedef struct wp_pool_page {
 int wp_store_pool_list(wp_store *st, wp_pool_page *out, const wp_pool_filter *f);
 void wp_pool_page_release(wp_pool_page *p);
 
+/* Give an owned customer to another (active) employee: the console's reassignment and bulk
+ * assign, one customer at a time, with an "owner_changed" event (reason "assigned"). *changed
+ * is 0 when it was theirs already. WP_ENOTFOUND; WP_EINVAL (inactive employee); WP_EBUSY (in
+ * the pool — assign it there — or merged). Inside the caller's transaction when one is open. */
+int wp_store_customer_assign(wp_store *st, int *changed, const char *tenant_id, const char *id,
+                             const char *to_employee_id, const wp_crm_actor *who, int64_t now_us);
+
 /* What the reclaim job did. */
 typedef struct wp_reclaim_result {
     int64_t owner_left, inactive; /* customers moved to the pool, by reason */

@@ -447,6 +447,31 @@ def suite(backend, tmp):
     st, j, _ = srv.req("GET", "/api/v1/auth/session", keys["key_admin"][1])
     check(st == 403, backend + ": a key has no session")
 
+    # --- reassigning an owned customer: managers within their scope ----------------------
+    moved = custs["salesA1"]
+    st, j, _ = srv.req("POST", "/api/v1/customers/%s/assign" % moved, tok["salesA1"],
+                       body={"employee_id": c["salesA2"]})
+    check(st == 403, backend + ": sales does not give customers away: %s" % st)
+    st, j, _ = srv.req("POST", "/api/v1/customers/%s/assign" % moved, tok["mgrB"],
+                       body={"employee_id": c["salesB1"]})
+    check(st == 404, backend + ": manager B cannot reach region A's customer: %s" % st)
+    st, j, _ = srv.req("POST", "/api/v1/customers/%s/assign" % moved, tok["mgrA"],
+                       body={"employee_id": c["salesB1"]})
+    check(st == 400, backend + ": manager A cannot give it out of its region: %s" % st)
+    before = audit_head(srv, admin)
+    st, j, _ = srv.req("POST", "/api/v1/customers/%s/assign" % moved, tok["mgrA"],
+                       body={"employee_id": c["salesA2"]})
+    check(st == 200 and j["owner_employee_id"] == c["salesA2"],
+          backend + ": manager A reassigns within its region: %s %s" % (st, j))
+    check(audit_head(srv, admin) > before, backend + ": the reassignment is audited")
+    st, _, _ = srv.req("GET", "/api/v1/customers/" + moved, tok["salesA2"])
+    check(st == 200, backend + ": the new owner sees it")
+    st, j, _ = srv.req("GET", "/api/v1/messages?customer=" + moved, tok["salesA2"])
+    check(st == 200 and len(j["items"]) >= 1, backend + ": ... with its history: %s" % j)
+    st, _, _ = srv.req("GET", "/api/v1/customers/" + moved, tok["salesA1"])
+    check(st == 404, backend + ": the old owner no longer does")
+    srv.req("POST", "/api/v1/customers/%s/assign" % moved, admin, body={"employee_id": c["salesA1"]})
+
     # --- the matrix ---------------------------------------------------------------------
     callers = {
         "anonymous": ("anon", None, None),
