@@ -85,9 +85,15 @@ typedef struct api_scope {
  * @return 0; WP_EAUTH when the caller is no employee; store errors */
 int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out);
 
-/* 0 when the customer is in the scope, else WP_ENOTFOUND named like a missing one. */
+/* 0 when the customer is in the scope (for changing it, too), else WP_ENOTFOUND named like a
+ * missing one. */
 int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
                               const wp_customer *c);
+
+/* The same for reading it: also a customer a salesperson handed over in a transfer that kept
+ * its read access (customer_read_grants). */
+int api_scope_reads_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                             const wp_customer *c);
 
 /* 0 when the employee is in the scope (admin/auditor: all; manager: its unit's subtree; sales:
  * itself), else WP_ENOTFOUND named like a missing one. */

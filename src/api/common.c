@@ -211,6 +211,7 @@ int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *s
         /* a customer in the public pool is nobody's: its last owner claims it back first */
         if (!c->in_pool && !strcmp(c->owner_employee_id, scope->employee_id))
             return 0;
+
     } else if (scope->org_path) {
         wp_employee owner;
         wp_org_unit u;
@@ -226,6 +227,19 @@ int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *s
         }
     }
     return wp_error_set(WP_ENOTFOUND, "customer '%s' not found", c->id);
+}
+
+int api_scope_reads_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                             const wp_customer *c)
+{
+    int err = api_scope_allows_customer(ctx, st, scope, c), granted = 0;
+    if (err != WP_ENOTFOUND || !scope->employee_id)
+        return err;
+    /* a customer it handed over in a transfer that kept its read access */
+    if ((err = wp_store_customer_read_granted(st, &granted, c->tenant_id, c->id,
+                                              scope->employee_id)) < 0)
+        return err;
+    return granted ? 0 : wp_error_set(WP_ENOTFOUND, "customer '%s' not found", c->id);
 }
 
 int api_scope_allows_employee(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,

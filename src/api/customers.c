@@ -87,14 +87,9 @@ int api_customers_list(wp_http_ctx *ctx)
         goto out;
     }
     f.scope_org_path = scope.org_path;
-    if (scope.employee_id) {
-        if (f.owner_employee_id && strcmp(f.owner_employee_id, scope.employee_id) != 0)
-            goto reply; /* someone else's customers: none in scope */
-        f.owner_employee_id = scope.employee_id;
-    }
+    f.scope_employee_id = scope.employee_id;
     if ((err = wp_store_customers_list(st, &page, &f)) < 0)
         goto out;
-reply:
     if (!(items = json_array())) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
@@ -132,7 +127,7 @@ int api_customers_get(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
-        (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0 ||
+        (err = api_scope_reads_customer(ctx, st, &scope, &cu)) < 0 ||
         (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0 ||
         (err = wp_store_customer_merged_into(st, merged, c->tenant_id, id)) < 0 ||
         (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0)
@@ -216,7 +211,7 @@ int api_customers_unmask(wp_http_ctx *ctx)
         goto out;
     }
     if ((err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
-        (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0 ||
+        (err = api_scope_reads_customer(ctx, st, &scope, &cu)) < 0 ||
         (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0 ||
         (err = wp_store_begin(st)) < 0)
         goto out;

@@ -32,7 +32,7 @@ static int media_in_scope(wp_http_ctx *ctx, wp_store *st, const api_scope *scope
             return err;
         if (refs[i].customer_id[0] &&
             (err = wp_store_customer_get(st, &cu, tenant_id, refs[i].customer_id)) == 0 &&
-            (err = api_scope_allows_customer(ctx, st, scope, &cu)) == 0)
+            (err = api_scope_reads_customer(ctx, st, scope, &cu)) == 0)
             return 0;
         if (err != WP_ENOTFOUND)
             return err;

@@ -204,12 +204,19 @@ static void scope_history(struct query *q, const char *emp_col, const char *cust
                           const char *employee_id)
 {
     if (employee_id) {
+        /* its own words, its customers', and those of customers it handed over keeping read
+         * access (a transfer with keep_read_access: customer_read_grants) */
         q_sql(q, " AND (");
         q_sql(q, emp_col);
         q_sql(q, " = ? OR ");
         q_sql(q, cust_col);
         q_sql(q, " IN (SELECT sc.id FROM customers sc WHERE sc.tenant_id = ?"
-                 " AND sc.owner_employee_id = ? AND sc.in_pool = 0))");
+                 " AND sc.owner_employee_id = ? AND sc.in_pool = 0) OR ");
+        q_sql(q, cust_col);
+        q_sql(q, " IN (SELECT g.customer_id FROM customer_read_grants g WHERE g.tenant_id = ?"
+                 " AND g.employee_id = ?))");
+        q_text(q, employee_id);
+        q_text(q, tenant_id);
         q_text(q, employee_id);
         q_text(q, tenant_id);
         q_text(q, employee_id);
@@ -251,6 +258,7 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = check_opt_id("employee", f->owner_employee_id)) < 0 ||
         (err = check_opt_id("tag", f->tag_id)) < 0 ||
+        (err = check_opt_id("employee", f->scope_employee_id)) < 0 ||
         (f->unit_path && (err = wp_scope__range(ulo, uhi, f->unit_path)) < 0) ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
@@ -272,6 +280,13 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     if (f->owner_employee_id) {
         q_sql(&q, " AND c.owner_employee_id = ?");
         q_text(&q, f->owner_employee_id);
+    }
+    if (f->scope_employee_id) {
+        q_sql(&q, " AND (c.owner_employee_id = ? OR c.id IN (SELECT g.customer_id FROM"
+                  " customer_read_grants g WHERE g.tenant_id = ? AND g.employee_id = ?))");
+        q_text(&q, f->scope_employee_id);
+        q_text(&q, f->tenant_id);
+        q_text(&q, f->scope_employee_id);
     }
     if (f->scope_org_path)
         scope_org(&q, "c.owner_employee_id", f->tenant_id, lo, hi);

@@ -390,6 +390,8 @@ typedef struct wp_customer_filter {
     int64_t contact_before_us;   /* 0: any; else last contact before (never counts as before) */
     int64_t contact_after_us;    /* 0: any; else last contact at or after */
     enum wp_customer_sort sort;  /* newest created first, or most recent contact first */
+    const char *scope_employee_id; /* NULL: any; else a salesperson's: its own customers and
+                                    * those it keeps read access to after a transfer */
 } wp_customer_filter;
 
 typedef struct wp_customer_page {

@@ -215,7 +215,13 @@ suite() { # backend
     req GET "/api/v1/customers/$given/timeline" "${T2[@]}"
     expect_status 200 "$be: the transfer kept s2's read access"
     req GET "/api/v1/customers/$given" "${T2[@]}"
-    expect_error 404 not_found "$be: ... to the timeline only (the customer is s3's now)"
+    expect_status 200 "$be: ... and to the customer (s3's now)"
+    req GET "/api/v1/customers" "${T2[@]}"
+    expect_json "\"$given\" in [c[\"id\"] for c in j[\"items\"]]" true "$be: ... which s2 still lists"
+    req GET "/api/v1/messages?customer=$given" "${T2[@]}"
+    expect_json 'len(j["items"]) > 0' true "$be: ... with its conversation"
+    json PATCH "/api/v1/customers/$given" '{"notes": "x"}' "${T2[@]}"
+    expect_error 404 not_found "$be: ... read only: s2 cannot change it"
 
     # --- the report -----------------------------------------------------------------------------------
     req GET "/api/v1/handovers/$h1" "${MA[@]}"
