@@ -409,7 +409,8 @@ int wp_sim_stream_new(wp_sim_stream **out, const wp_sim_company *c, size_t perso
 
     /* seq follows ts; what would lie past the end of the period has not happened yet */
     size_t n_uid = g.n;
-    qsort(g.ev, g.n, sizeof *g.ev, by_time);
+    if (g.n) /* ev is NULL when nothing happened */
+        qsort(g.ev, g.n, sizeof *g.ev, by_time);
     if (!(s = calloc(1, sizeof *s)) || !(seq_of = calloc(n_uid + 1, sizeof *seq_of)) ||
         (g.n && !(s->events = calloc(g.n, sizeof *s->events)))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");

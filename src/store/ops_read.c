@@ -689,7 +689,8 @@ static int search_walk(wp_store *st, const wp_message_filter *f, const char *lo,
         else if (stop_group < 0)
             budget -= got;
     }
-    qsort(p->items, p->n, sizeof *p->items, cmp_newest);
+    if (p->n) /* items is NULL when nothing matched: qsort must not see it */
+        qsort(p->items, p->n, sizeof *p->items, cmp_newest);
     if (p->n > limit) {
         for (size_t i = limit; i < p->n; i++)
             free(p->items[i].highlights);
