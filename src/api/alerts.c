@@ -30,6 +30,10 @@ static json_t *alert_json(const wp_alert *a)
         bad |= json_object_set_new(o, "start", json_integer(a->start));
         bad |= json_object_set_new(o, "end", json_integer(a->end));
     }
+    /* who handled it last, and what they said */
+    bad |= json_object_set_new(o, "comment", api_jstr(a->comment, 1));
+    bad |= json_object_set_new(o, "handled_by", api_jstr(a->handled_by, 1));
+    bad |= json_object_set_new(o, "updated_at", api_jtime(a->updated_us));
     if (bad) {
         json_decref(o);
         return NULL;
@@ -96,7 +100,7 @@ out:
     return err;
 }
 
-/* PATCH /api/v1/alerts/{id} {"status": "open"|"acknowledged"|"resolved"}. */
+/* PATCH /api/v1/alerts/{id} {"status": "open"|"acknowledged"|"resolved", "comment"?}. */
 int api_alerts_update(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
@@ -113,6 +117,13 @@ int api_alerts_update(wp_http_ctx *ctx)
         return wp_error_set(WP_EINVAL, "'status' is required: open, acknowledged or resolved");
     if ((err = wp_alert_status_parse(&status, s)) < 0)
         return err;
+    json_t *jc = json_object_get(body, "comment");
+    if (jc && !json_is_null(jc) && !json_is_string(jc))
+        return wp_error_set(WP_EINVAL, "'comment' must be a string");
+    const char *comment = json_string_value(jc);
+    char actor[64];
+    wp_crm_actor who;
+    api_crm_actor(ctx, &who, actor);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
     /* an alert outside the caller's scope does not exist for it */
@@ -128,8 +139,9 @@ int api_alerts_update(wp_http_ctx *ctx)
     if (err == 0 && (err = wp_store_begin(st)) == 0) {
         char target[16 + WP_ID_LEN];
         snprintf(target, sizeof target, "alert:%s", id);
-        json_t *details = json_pack("{s:s}", "status", wp_alert_status_name(status));
-        if ((err = wp_store_alert_set_status(st, c->tenant_id, id, status)) == 0 &&
+        json_t *details = json_pack("{s:s,s:o}", "status", wp_alert_status_name(status),
+                                    "comment", api_jstr(comment, 1));
+        if ((err = wp_store_alert_handle(st, c->tenant_id, id, status, comment, actor)) == 0 &&
             (err = api_audit(ctx, st, "alert.update", target, details)) == 0)
             err = wp_store_commit(st);
         else
@@ -140,6 +152,7 @@ int api_alerts_update(wp_http_ctx *ctx)
     if (err < 0)
         return err;
     return wp_http_reply_json(ctx, 200,
-                              json_pack("{s:s,s:s}", "id", id, "status",
-                                        wp_alert_status_name(status)));
+                              json_pack("{s:s,s:s,s:o,s:s}", "id", id, "status",
+                                        wp_alert_status_name(status), "comment",
+                                        api_jstr(comment, 1), "handled_by", actor));
 }

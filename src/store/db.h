@@ -133,6 +133,10 @@ int wp_store__op_end(wp_store *st, int err);
  * WP_EINVAL naming field. */
 int wp_store__check_name(const char *field, const char *s, size_t max_chars);
 
+/* Validate free text (a comment, a note): valid UTF-8, at most max_chars code points, no
+ * control characters but newline and tab. WP_EINVAL naming field. */
+int wp_store__check_text(const char *field, const char *s, size_t max_chars);
+
 /* Validate a required id argument: WP_EINVAL when NULL or empty, WP_ENOTFOUND when it is not
  * the shape wp_id_new() makes (such an id cannot exist). what names it in messages. */
 int wp_store__check_id(const char *what, const char *id);

@@ -829,7 +829,8 @@ int wp_alert_status_parse(enum wp_alert_status *out, const char *s)
 
 #define ALERT_COLUMNS                                                                              \
     "a.id, a.ts_us, a.kind, a.status, a.employee_id, a.device_id, a.customer_id, a.message_id,"    \
-    " a.category, a.pattern, a.action, a.matched, a.match_start, a.match_end"
+    " a.category, a.pattern, a.action, a.matched, a.match_start, a.match_end, a.comment,"       \
+    " a.handled_by, a.updated_us"
 
 static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
 {
@@ -851,6 +852,10 @@ static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
         return err;
     a->start = col_opt_int(s, 12, -1);
     a->end = col_opt_int(s, 13, -1);
+    if ((err = col_dup(pool, &a->comment, s, 14)) < 0 ||
+        (err = col_dup(pool, &a->handled_by, s, 15)) < 0)
+        return err;
+    a->updated_us = wp_db_col_int64(s, 16);
     return 0;
 }
 
@@ -956,6 +961,12 @@ void wp_alert_page_release(wp_alert_page *p)
 int wp_store_alert_set_status(wp_store *st, const char *tenant_id, const char *id,
                               enum wp_alert_status status)
 {
+    return wp_store_alert_handle(st, tenant_id, id, status, NULL, NULL);
+}
+
+int wp_store_alert_handle(wp_store *st, const char *tenant_id, const char *id,
+                          enum wp_alert_status status, const char *comment, const char *actor)
+{
     struct wp_stmt *s = NULL;
     int err;
 
@@ -964,16 +975,22 @@ int wp_store_alert_set_status(wp_store *st, const char *tenant_id, const char *i
         return err;
     if (!wp_alert_status_name(status))
         return wp_error_set(WP_EINVAL, "status must be open, acknowledged or resolved");
+    if (comment && *comment &&
+        (err = wp_store__check_text("comment", comment, WP_ALERT_COMMENT_MAX)) < 0)
+        return err;
     if ((err = wp_store__op_begin(st, 0)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
-                             "UPDATE alerts SET status = ?, updated_us = ? WHERE tenant_id = ?"
-                             " AND id = ? RETURNING id")) < 0)
+                             "UPDATE alerts SET status = ?, updated_us = ?,"
+                             " comment = COALESCE(?, comment), handled_by = COALESCE(?, handled_by)"
+                             " WHERE tenant_id = ? AND id = ? RETURNING id")) < 0)
         goto out;
     wp_db_bind_text(s, 1, wp_alert_status_name(status));
     wp_db_bind_int64(s, 2, wp_time_now_us());
-    wp_db_bind_text(s, 3, tenant_id);
-    wp_db_bind_text(s, 4, id);
+    wp_db_bind_text_or_null(s, 3, comment && *comment ? comment : NULL);
+    wp_db_bind_text_or_null(s, 4, actor);
+    wp_db_bind_text(s, 5, tenant_id);
+    wp_db_bind_text(s, 6, id);
     if ((err = wp_db_step(s)) < 0)
         goto out;
     err = err == WP_DB_ROW ? 0 : wp_error_set(WP_ENOTFOUND, "alert '%s' not found", id);

@@ -357,3 +357,16 @@ int wp_store__is_hash(const char *h)
             return 0;
     return 1;
 }
+
+int wp_store__check_text(const char *field, const char *s, size_t max_chars)
+{
+    size_t len = s ? strlen(s) : 0;
+    if (!wp_utf8_valid(s ? s : "", len))
+        return wp_error_set(WP_EINVAL, "%s is not valid utf-8", field);
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+            return wp_error_set(WP_EINVAL, "%s contains a control character", field);
+    if (wp_utf8_count(s ? s : "", len) > max_chars)
+        return wp_error_set(WP_EINVAL, "%s is longer than %zu characters", field, max_chars);
+    return 0;
+}

@@ -478,6 +478,9 @@ typedef struct wp_alert {
     char message_id[WP_ID_LEN + 1];                    /* "" when not raised by a message */
     const char *category, *pattern, *action, *matched; /* NULL when none; owned by the page */
     int64_t start, end; /* of matched in the message text; -1 when none */
+    const char *comment;    /* the last handler's comment; NULL when none (owned by the page) */
+    const char *handled_by; /* its actor ("employee:<id>", "apikey:<id>"); NULL when none */
+    int64_t updated_us;     /* of the last status change */
 } wp_alert;
 
 typedef struct wp_alert_filter {
@@ -511,6 +514,13 @@ int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], const char *t
 /* Move an alert to a status. WP_ENOTFOUND. */
 int wp_store_alert_set_status(wp_store *st, const char *tenant_id, const char *id,
                               enum wp_alert_status status);
+
+#define WP_ALERT_COMMENT_MAX 1000 /* characters */
+
+/* The same, with who did it (an actor string) and an optional comment (NULL: none; it replaces
+ * the last one). WP_ENOTFOUND; WP_EINVAL (comment too long or not text). */
+int wp_store_alert_handle(wp_store *st, const char *tenant_id, const char *id,
+                          enum wp_alert_status status, const char *comment, const char *actor);
 
 /* --- media ------------------------------------------------------------------------------- */
 

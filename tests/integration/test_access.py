@@ -58,12 +58,23 @@ def routes():
 
 # --- a server --------------------------------------------------------------------------------
 
+LIVE = []  # servers still running: stopped on any exit, so a failed run leaves none behind
+
+
+def kill_live():
+    for proc in LIVE:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class Server:
     def __init__(self, data, db_args, now=T0):
         env = dict(os.environ, WORKPHONE_FAKE_NOW=now)
         self.err = open(os.path.join(data, "..", "serve-%d.err" % time.monotonic_ns()), "w+")
         self.proc = subprocess.Popen([WP, "serve", "--data", data, "--listen", "127.0.0.1:0"] +
                                      db_args, stdout=subprocess.DEVNULL, stderr=self.err, env=env)
+        LIVE.append(self.proc)
         self.base = None
         for _ in range(200):
             self.err.seek(0)
@@ -565,6 +576,7 @@ def main():
         for be in backends:
             dbs.append(suite(be, tmp))
     finally:
+        kill_live()
         shutil.rmtree(tmp, ignore_errors=True)
         for db in dbs:
             if db:

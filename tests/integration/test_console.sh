@@ -166,6 +166,16 @@ suite() { # backend
     expect_json '[a["id"] for a in j["items"]]' "[\"$alert\"]" "$be: alerts by status"
     req GET '/api/v1/alerts?status=open&kind=sensitive_word' "${A[@]}"
     expect_json 'len(j["items"])' 1 "$be: the other one is still open"
+    json PATCH "/api/v1/alerts/$alert" '{"status": "resolved", "comment": "已与员工谈话\n并提醒规范"}' "${A[@]}"
+    expect_json '(j["status"], j["comment"], j["handled_by"][:9])' \
+        '["resolved", "已与员工谈话\n并提醒规范", "employee:"]' "$be: resolved with a comment"
+    req GET '/api/v1/alerts?status=resolved' "${A[@]}"
+    expect_json '(j["items"][0]["comment"], j["items"][0]["handled_by"][:9])' \
+        '["已与员工谈话\n并提醒规范", "employee:"]' "$be: the queue shows who handled it and why"
+    json PATCH "/api/v1/alerts/$alert" "{\"status\": \"resolved\", \"comment\": \"$(printf 'x%.0s' $(seq 1001))\"}" "${A[@]}"
+    expect_error 400 invalid_request "$be: a comment over 1,000 characters"
+    json PATCH "/api/v1/alerts/$alert" '{"status": "acknowledged", "comment": 5}' "${A[@]}"
+    expect_error 400 invalid_request "$be: a comment that is not text"
     json PATCH "/api/v1/alerts/$alert" '{"status": "done"}' "${A[@]}"
     expect_error 400 invalid_request "$be: an unknown status"
     json PATCH /api/v1/alerts/0123456789abcdef01234567 '{"status": "resolved"}' "${A[@]}"

@@ -260,10 +260,14 @@ try {
     await shot(page, 'alerts')
     const row = page.locator('[data-test=alerts-table] .el-table__row').first()
     await row.locator('[data-test=alert-ack]').click()
+    await page.fill('.alert-comment-box textarea', '已提醒员工')
+    await page.click('.alert-comment-box .el-button--primary')
     await row.locator('[data-test=alert-status]', { hasText: '已确认' }).waitFor()
+    await row.locator('[data-test=alert-comment]', { hasText: '已提醒员工' }).waitFor()
     const l = await must('POST', '/auth/login', { json: { username: 'admin', password: ADMIN_PW } }, 200)
     const acked = await must('GET', '/alerts?status=acknowledged', { token: l.token }, 200)
     expect(acked.items.length === 1, 'acknowledged on the server: ' + acked.items.length)
+    expect(acked.items[0].comment === '已提醒员工', 'the comment on the server: ' + acked.items[0].comment)
   })
 
   await test('switch the language to English and back; the choice survives a reload', async () => {
