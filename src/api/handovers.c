@@ -14,12 +14,11 @@ static json_t *handover_json(const wp_handover *h)
 {
     json_t *to = json_loads(h->to_employees, 0, NULL);
     return json_pack("{s:s,s:s,s:o,s:s,s:b,s:o,s:s,s:I,s:I,s:I,s:I,s:o}", "id", h->id,
-                     "from_employee", h->from_employee_id, "to_employees",
-                     to ? to : json_array(), "reason", h->departure ? "departure" : "transfer",
-                     "keep_read_access", h->keep_read_access, "idempotency_key",
-                     api_jstr(h->idempotency_key, 1), "actor", h->actor, "customers_moved",
-                     (json_int_t)h->customers_moved, "sessions_revoked",
-                     (json_int_t)h->sessions_revoked, "devices_revoked",
+                     "from_employee", h->from_employee_id, "to_employees", to ? to : json_array(),
+                     "reason", h->departure ? "departure" : "transfer", "keep_read_access",
+                     h->keep_read_access, "idempotency_key", api_jstr(h->idempotency_key, 1),
+                     "actor", h->actor, "customers_moved", (json_int_t)h->customers_moved,
+                     "sessions_revoked", (json_int_t)h->sessions_revoked, "devices_revoked",
                      (json_int_t)h->devices_revoked, "api_keys_revoked",
                      (json_int_t)h->api_keys_revoked, "created_at", api_jtime(h->created_us));
 }
@@ -32,8 +31,9 @@ static json_t *handover_item(const void *h, const void *arg)
 /* POST /api/v1/handovers */
 int api_handovers_create(wp_http_ctx *ctx)
 {
-    static const char *const fields[] = {"from_employee", "to_employee", "to_employees", "reason",
-                                         "keep_read_access", "idempotency_key", NULL};
+    static const char *const fields[] = {"from_employee",   "to_employee", "to_employees",
+                                         "weights",         "reason",      "keep_read_access",
+                                         "idempotency_key", NULL};
     const api_caller *c = api_caller_of(ctx);
     const char *to_ids[WP_HANDOVER_TO_MAX], *reason = NULL;
     wp_handover_request r = {.tenant_id = c->tenant_id, .to_employee_ids = to_ids};
@@ -64,7 +64,8 @@ int api_handovers_create(wp_http_ctx *ctx)
             return wp_error_set(WP_EINVAL, "'keep_read_access' is for transfers only");
         r.keep_read_access = json_is_true(v);
     }
-    json_t *one = json_object_get(body, "to_employee"), *many = json_object_get(body, "to_employees");
+    json_t *one = json_object_get(body, "to_employee"),
+           *many = json_object_get(body, "to_employees");
     if ((one && !json_is_null(one)) == (many && !json_is_null(many)))
         return wp_error_set(WP_EINVAL, "give one of 'to_employee' and 'to_employees'");
     if (one && !json_is_null(one)) {
@@ -75,14 +76,28 @@ int api_handovers_create(wp_http_ctx *ctx)
         size_t i;
         if (!json_is_array(many) || json_array_size(many) == 0 ||
             json_array_size(many) > WP_HANDOVER_TO_MAX)
-            return wp_error_set(WP_EINVAL, "'to_employees' must be 1..%d ids",
-                                WP_HANDOVER_TO_MAX);
+            return wp_error_set(WP_EINVAL, "'to_employees' must be 1..%d ids", WP_HANDOVER_TO_MAX);
         json_array_foreach(many, i, v)
         {
             if (!api_crm_is_id(json_string_value(v)))
                 return wp_error_set(WP_EINVAL, "'to_employees' item %zu is not an id", i);
             to_ids[r.n_to++] = json_string_value(v);
         }
+    }
+    /* a split by rule: one weight per successor, each gets customers in proportion */
+    unsigned weights[WP_HANDOVER_TO_MAX];
+    json_t *jw = json_object_get(body, "weights");
+    if (jw && !json_is_null(jw)) {
+        size_t i;
+        if (!json_is_array(jw) || json_array_size(jw) != r.n_to)
+            return wp_error_set(WP_EINVAL, "'weights' must hold one number per successor");
+        json_array_foreach(jw, i, v)
+        {
+            if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100)
+                return wp_error_set(WP_EINVAL, "'weights' item %zu must be 1..100", i);
+            weights[i] = (unsigned)json_integer_value(v);
+        }
+        r.weights = weights;
     }
     /* tests: make the Nth move fail, to show that nothing is left half done */
     const char *fail = getenv("WORKPHONE_TEST_HANDOVER_FAIL_AFTER");
@@ -112,12 +127,11 @@ int api_handovers_create(wp_http_ctx *ctx)
     json_t *d = NULL;
     if ((err = wp_store_handover_run(st, &h, &replayed, &r)) == 0) {
         json_t *to = json_loads(h.to_employees, 0, NULL);
-        d = json_pack("{s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "handover_id", h.id, "reason", reason,
-                      "to_employees", to ? to : json_array(), "customers_moved",
-                      (json_int_t)h.customers_moved, "sessions_revoked",
-                      (json_int_t)h.sessions_revoked, "devices_revoked",
-                      (json_int_t)h.devices_revoked, "api_keys_revoked",
-                      (json_int_t)h.api_keys_revoked);
+        d = json_pack(
+            "{s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "handover_id", h.id, "reason", reason, "to_employees",
+            to ? to : json_array(), "customers_moved", (json_int_t)h.customers_moved,
+            "sessions_revoked", (json_int_t)h.sessions_revoked, "devices_revoked",
+            (json_int_t)h.devices_revoked, "api_keys_revoked", (json_int_t)h.api_keys_revoked);
     }
     /* a replay changes nothing but is still a request to change: it is recorded too */
     err = api_audit_commit(ctx, st, err, replayed ? "handover.replay" : "handover.create",
@@ -203,8 +217,8 @@ static int report_csv(wp_store *st, wp_buf *b, const char *tenant_id, const char
             break;
         for (size_t i = 0; i < n && err == 0; i++) {
             if ((err = csv_field(b, v[i].customer_id)) == 0 && (err = wp_buf_addc(b, ',')) == 0 &&
-                (err = csv_field(b, v[i].customer_name)) == 0 &&
-                (err = wp_buf_addc(b, ',')) == 0 && (err = csv_field(b, v[i].to_employee_id)) == 0)
+                (err = csv_field(b, v[i].customer_name)) == 0 && (err = wp_buf_addc(b, ',')) == 0 &&
+                (err = csv_field(b, v[i].to_employee_id)) == 0)
                 err = wp_buf_adds(b, "\r\n");
         }
         if (n)
@@ -295,8 +309,8 @@ int api_handovers_get(wp_http_ctx *ctx)
     }
     for (size_t i = 0; i < n && i < limit; i++)
         json_array_append_new(arr, json_pack("{s:s,s:o,s:s}", "customer_id", v[i].customer_id,
-                                             "name", api_jstr(v[i].customer_name, 0),
-                                             "to_employee", v[i].to_employee_id));
+                                             "name", api_jstr(v[i].customer_name, 0), "to_employee",
+                                             v[i].to_employee_id));
     json_object_set_new(o, "customers", arr);
     arr = NULL;
     json_object_set_new(o, "next_cursor",

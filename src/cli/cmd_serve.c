@@ -223,6 +223,7 @@ int cli_serve_run(const cli_serve_options *so)
     wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
     ic.data_dir = data;
     ic.db_url = db;
+    ic.audit_key = audit_key; /* grading rules re-grade each batch's customers */
     if ((err = wp_ingest_new(&ing, &ic)) < 0) {
         cli_fail(cmd, "cannot start ingest: %s", wp_error_last());
         goto out;

@@ -98,6 +98,10 @@ int wp_ingest_new(wp_ingest **out, const wp_ingest_config *cfg)
     pthread_mutex_init(&ing->pool_mu, NULL);
     pthread_cond_init(&ing->pool_cv, NULL);
     ing->pool_max = cfg->pool_max ? cfg->pool_max : POOL_DEFAULT;
+    if (cfg->audit_key) {
+        memcpy(ing->audit_key, cfg->audit_key, WP_AUDIT_KEY_LEN);
+        ing->regrade = 1;
+    }
     if (!(ing->data_dir = strdup(cfg->data_dir)) ||
         (cfg->db_url && *cfg->db_url && !(ing->db_url = strdup(cfg->db_url))) ||
         !(ing->idle = calloc(ing->pool_max, sizeof *ing->idle))) {
@@ -349,6 +353,39 @@ static int events_reply(json_t **reply, const wp_ingest_batch *vb)
     return 0;
 }
 
+/* The grading rules see a batch's new facts at once (issue 7: "re-evaluated ... on each new
+ * event"): each customer the batch touched is re-graded, after the batch is durable and
+ * outside its transaction, so a failure here loses nothing (the jobs re-grade everyone
+ * periodically). A tenant without rules costs one small query. */
+static void regrade(wp_ingest *ing, const wp_event_batch *b)
+{
+    wp_grade_rule *rules = NULL;
+    wp_store *st = NULL;
+    size_t n_rules = 0, active = 0;
+
+    if (!ing->regrade || wp_ingest_store_acquire(ing, &st) < 0)
+        goto out;
+    if (wp_store_grade_rules_list(st, &rules, &n_rules, b->tenant_id) < 0)
+        goto out;
+    for (size_t i = 0; i < n_rules; i++)
+        active += rules[i].active;
+    for (size_t i = 0; active && i < b->n; i++) {
+        const char *cid = b->events[i].customer_id;
+        int seen = 0;
+        if (!b->events[i].applied || !cid[0])
+            continue;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = b->events[j].applied && !strcmp(b->events[j].customer_id, cid);
+        if (!seen)
+            (void)wp_store_grade_rules_apply(st, NULL, ing->audit_key, b->tenant_id, cid,
+                                             b->now_us);
+    }
+out:
+    wp_error_clear();
+    free(rules);
+    wp_ingest_store_release(ing, st);
+}
+
 int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body)
 {
     wp_ingest_batch vb;
@@ -374,6 +411,7 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
     vb.b.now_us = wp_time_now_us();
     if ((err = wp_writer__submit(ing->writer, &vb.b)) < 0)
         goto out;
+    regrade(ing, &vb.b);
     err = events_reply(reply, &vb);
     if (err == 0) {
         atomic_fetch_add_explicit(&ing->n_events, vb.b.n, memory_order_relaxed);

@@ -32,9 +32,12 @@ typedef struct wp_ingest_config {
     const char *db_url;               /* NULL: the SQLite file in data_dir */
     const char *default_lexicon_path; /* NULL: the copy of data/lexicon/default.txt built in */
     unsigned pool_max;                /* pooled store connections; 0: 8 */
+    /* the audit key (copied): when set, the grading rules re-grade the customers of each
+     * stored batch at once, with their audit rows; NULL: only the jobs do */
+    const unsigned char *audit_key;
 } wp_ingest_config;
 /* clang-format off */
-#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, 0}
+#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, 0, NULL}
 /* clang-format on */
 
 /* Open the store connections and start the writer thread. The store is migrated by the first

@@ -103,6 +103,8 @@ struct wp_ingest {
     size_t n_idle, n_open, pool_max;
     /* counters for wp_ingest_stats_get */
     _Atomic uint64_t n_events, n_rejected, n_alerts;
+    unsigned char audit_key[WP_AUDIT_KEY_LEN]; /* for re-grading after a batch */
+    int regrade;                               /* audit_key is set */
 };
 
 struct wp_writer *wp_ingest__writer(wp_ingest *ing);

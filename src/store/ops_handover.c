@@ -138,6 +138,9 @@ static int check_request(const wp_handover_request *r)
                 return wp_error_set(WP_EINVAL, "successor '%s' is named twice",
                                     r->to_employee_ids[i]);
     }
+    for (size_t i = 0; r->weights && i < r->n_to; i++)
+        if (r->weights[i] < 1 || r->weights[i] > 100)
+            return wp_error_set(WP_EINVAL, "'weights' are whole numbers from 1 to 100");
     if (r->idempotency_key) {
         size_t len = strlen(r->idempotency_key);
         if (len == 0 || len > WP_HANDOVER_KEY_MAX)
@@ -269,8 +272,21 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
                    (int64_t)(!r->departure && r->keep_read_access), r->idempotency_key,
                    r->who.actor, r->now_us)) < 0)
         goto out;
+    long cur[WP_HANDOVER_TO_MAX] = {0}, total = 0;
+    for (size_t k = 0; r->weights && k < r->n_to; k++)
+        total += (long)r->weights[k];
     for (size_t i = 0; i < n; i++) {
-        const char *succ = r->to_employee_ids[i % r->n_to];
+        size_t pick = i % r->n_to;
+        if (r->weights) { /* each successor's turn comes in proportion to its weight */
+            pick = 0;
+            for (size_t k = 0; k < r->n_to; k++) {
+                cur[k] += (long)r->weights[k];
+                if (cur[k] > cur[pick])
+                    pick = k;
+            }
+            cur[pick] -= total;
+        }
+        const char *succ = r->to_employee_ids[pick];
         snprintf(details, sizeof details,
                  "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"%s\",\"handover_id\":\"%s\"}",
                  r->from_employee_id, succ, reason, hid);

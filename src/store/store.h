@@ -902,6 +902,9 @@ typedef struct wp_handover_request {
     const char *tenant_id, *from_employee_id;
     const char *const *to_employee_ids; /* 1..WP_HANDOVER_TO_MAX, distinct, active, != from */
     size_t n_to;
+    const unsigned *weights; /* NULL: an even split; else one per successor, 1..100: each gets
+                              * a share in proportion, dealt in turn (smooth weighted round
+                              * robin, oldest customer first) */
     int departure;        /* 1: departure (the leaver stops at once); 0: transfer */
     int keep_read_access; /* transfer: the former owner keeps read access */
     const char *idempotency_key; /* NULL: none */

@@ -155,6 +155,26 @@ static void test_store_customers__handover_split_and_replay(void **state)
     wp_handover_page_release(&page);
 }
 
+/* A split by rule: weights 1 and 4 over five customers give one and four; a weight out of
+ * 1..100 is refused. */
+static void test_store_customers__handover_weighted(void **state)
+{
+    struct tfx *f = *state;
+    struct cx *x = f->user;
+    const char *to[] = {f->emp2, x->emp3};
+    unsigned weights[] = {1, 4}, bad[] = {0, 4};
+    wp_handover h;
+    int replayed = 0;
+    wp_handover_request r = departure(f, to, 2);
+    r.weights = bad;
+    assert_int_equal(wp_store_handover_run(f->st, &h, &replayed, &r), WP_EINVAL);
+    r.weights = weights;
+    OK(wp_store_handover_run(f->st, &h, &replayed, &r));
+    assert_int_equal(h.customers_moved, 5);
+    assert_int_equal(count_owned(f, f->emp2), 1 + 1); /* one, and its own */
+    assert_int_equal(count_owned(f, x->emp3), 4);
+}
+
 static void test_store_customers__handover_key_and_refusals(void **state)
 {
     struct tfx *f = *state;
@@ -348,6 +368,7 @@ static void test_store_customers__edit_and_timeline(void **state)
 static const struct CMUnitTest suite[] = {
     T(test_store_customers__handover_atomic),
     T(test_store_customers__handover_split_and_replay),
+    T(test_store_customers__handover_weighted),
     T(test_store_customers__handover_key_and_refusals),
     T(test_store_customers__pool_rules),
     T(test_store_customers__reclaim),
