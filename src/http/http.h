@@ -196,7 +196,7 @@ typedef struct wp_http_options {
     const char *web_dir;
     /* Appends the application's own series (Prometheus text) to /metrics; NULL: none. */
     int (*metrics)(void *app, wp_buf *out);
-    /* Test hook: called by wp_http_server_stop() once the listening socket is closed and
+    /* Test hook: called by wp_http_server_stop() once new connections are turned away and
      * before it waits for requests in flight. */
     void (*on_stopping)(void *arg);
     void *on_stopping_arg;

@@ -599,6 +599,16 @@ static void fill_defaults(wp_http_options *o)
         o->max_body_bytes = WP_HTTP_DEFAULT_BODY_MAX;
 }
 
+/* While stopping, a new connection is closed as soon as it is accepted: no new requests. (Not
+ * MHD_quiesce_daemon(): with epoll and a thread pool, 0.9.75 can remove the listen socket
+ * from a worker's epoll set twice, racing the worker, and abort the process.) */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    const wp_http_server *srv = cls;
+    (void)addr, (void)len;
+    return atomic_load(&srv->stopping) ? MHD_NO : MHD_YES;
+}
+
 static struct MHD_Daemon *start(wp_http_server *srv, const struct sockaddr *addr,
                                 unsigned poll_flag)
 {
@@ -613,7 +623,7 @@ static struct MHD_Daemon *start(wp_http_server *srv, const struct sockaddr *addr
     }
     /* the logger first, so that libmicrohttpd's messages about the other options reach it */
     return MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        flags, port, on_accept, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
         MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
@@ -694,10 +704,7 @@ int wp_http_server_stop(wp_http_server *srv, unsigned wait_ms)
 {
     if (srv->stopped)
         return 0;
-    atomic_store(&srv->stopping, 1);
-    MHD_socket fd = MHD_quiesce_daemon(srv->d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd); /* quiesced: the socket is ours; closing it refuses new connections */
+    atomic_store(&srv->stopping, 1); /* from now on on_accept() turns connections away */
     if (srv->opts.on_stopping)
         srv->opts.on_stopping(srv->opts.on_stopping_arg);
 
