@@ -139,9 +139,12 @@ int api_alerts_update(wp_http_ctx *ctx)
     if (err == 0 && (err = wp_store_begin(st)) == 0) {
         char target[16 + WP_ID_LEN];
         snprintf(target, sizeof target, "alert:%s", id);
-        json_t *details = json_pack("{s:s,s:o}", "status", wp_alert_status_name(status),
-                                    "comment", api_jstr(comment, 1));
-        if ((err = wp_store_alert_handle(st, c->tenant_id, id, status, comment, actor)) == 0 &&
+        json_t *details = json_pack("{s:s}", "status", wp_alert_status_name(status));
+        if (!details || (comment && *comment &&
+                         json_object_set_new(details, "comment", json_string(comment)) < 0))
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+        if (err == 0 &&
+            (err = wp_store_alert_handle(st, c->tenant_id, id, status, comment, actor)) == 0 &&
             (err = api_audit(ctx, st, "alert.update", target, details)) == 0)
             err = wp_store_commit(st);
         else
