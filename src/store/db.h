@@ -119,6 +119,9 @@ static inline int wp_db_col_isnull(struct wp_stmt *s, int col)
  * schema and the validation keep that from happening, so it means a damaged store). */
 int wp_db_col_copy(struct wp_stmt *s, int col, char *buf, size_t cap);
 
+/* The same for a nullable column: SQL NULL gives "". */
+int wp_db_col_copy_opt(struct wp_stmt *s, int col, char *buf, size_t cap);
+
 /* --- helpers for the operations (ops_*.c) ------------------------------------------- */
 
 /* Make one operation atomic: inside wp_store_begin() a savepoint, so a failed operation

@@ -17,15 +17,6 @@
  * every call. */
 #define LAST_USED_GRAIN_US (60 * INT64_C(1000000))
 
-static int opt_copy(struct wp_stmt *s, int col, char *buf, size_t cap)
-{
-    if (wp_db_col_isnull(s, col)) {
-        buf[0] = '\0';
-        return 0;
-    }
-    return wp_db_col_copy(s, col, buf, cap);
-}
-
 static int read_key(struct wp_stmt *s, wp_api_key *k)
 {
     int err;
@@ -33,9 +24,9 @@ static int read_key(struct wp_stmt *s, wp_api_key *k)
     if ((err = wp_db_col_copy(s, 0, k->id, sizeof k->id)) < 0 ||
         (err = wp_db_col_copy(s, 1, k->tenant_id, sizeof k->tenant_id)) < 0 ||
         (err = wp_db_col_copy(s, 2, k->name, sizeof k->name)) < 0 ||
-        (err = opt_copy(s, 4, k->org_unit_id, sizeof k->org_unit_id)) < 0 ||
+        (err = wp_db_col_copy_opt(s, 4, k->org_unit_id, sizeof k->org_unit_id)) < 0 ||
         (err = wp_db_col_copy(s, 5, k->prefix, sizeof k->prefix)) < 0 ||
-        (err = opt_copy(s, 6, k->created_by, sizeof k->created_by)) < 0)
+        (err = wp_db_col_copy_opt(s, 6, k->created_by, sizeof k->created_by)) < 0)
         return err;
     if (wp_role_parse(&k->role, wp_db_col_text(s, 3)) < 0)
         return wp_error_set(WP_EIO, "store: API key '%s' has an unknown role", k->id);
@@ -432,7 +423,7 @@ int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,
     while (*n < max && (err = wp_db_step(s)) == WP_DB_ROW) {
         wp_media_ref *r = &out[*n];
         if ((err = wp_db_col_copy(s, 0, r->employee_id, sizeof r->employee_id)) < 0 ||
-            (err = opt_copy(s, 1, r->customer_id, sizeof r->customer_id)) < 0)
+            (err = wp_db_col_copy_opt(s, 1, r->customer_id, sizeof r->customer_id)) < 0)
             goto out;
         ++*n;
     }

@@ -87,10 +87,10 @@ int wp_crm__event_insert(wp_store *st, char out_id[WP_ID_LEN + 1], const char *t
         return wp_error_set(WP_EINVAL, "event details are longer than %d bytes",
                             WP_CRM_DETAILS_MAX);
     wp_id_new(id);
-    if ((err = wp_db_prepare(st, &s,
-                             "INSERT INTO customer_events (tenant_id, id, customer_id, ts_us, kind,"
-                             " actor, actor_employee_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) <
-        0)
+    if ((err = wp_db_prepare(
+             st, &s,
+             "INSERT INTO customer_events (tenant_id, id, customer_id, ts_us, kind,"
+             " actor, actor_employee_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, id);
@@ -213,15 +213,6 @@ int wp_store_crm_settings_put(wp_store *st, const char *tenant_id, const wp_crm_
     " c.last_contact_us, c.company, c.notes, c.in_pool, c.pooled_us, c.pool_reason,"               \
     " c.owner_since_us, c.last_follow_up_us, c.stage_us"
 
-static int copy_opt(struct wp_stmt *s, int col, char *buf, size_t cap)
-{
-    if (wp_db_col_isnull(s, col)) {
-        buf[0] = '\0';
-        return 0;
-    }
-    return wp_db_col_copy(s, col, buf, cap);
-}
-
 static int64_t opt_int(struct wp_stmt *s, int col)
 {
     return wp_db_col_isnull(s, col) ? 0 : wp_db_col_int64(s, col);
@@ -236,12 +227,12 @@ static int read_crm(struct wp_stmt *s, wp_customer_crm *out, int with_notes)
     if ((err = wp_db_col_copy(s, 0, b->id, sizeof b->id)) < 0 ||
         (err = wp_db_col_copy(s, 1, b->tenant_id, sizeof b->tenant_id)) < 0 ||
         (err = wp_db_col_copy(s, 2, b->name, sizeof b->name)) < 0 ||
-        (err = copy_opt(s, 3, b->phone, sizeof b->phone)) < 0 ||
+        (err = wp_db_col_copy_opt(s, 3, b->phone, sizeof b->phone)) < 0 ||
         (err = wp_db_col_copy(s, 4, b->owner_employee_id, sizeof b->owner_employee_id)) < 0 ||
-        (err = copy_opt(s, 5, b->grade, sizeof b->grade)) < 0 ||
-        (err = copy_opt(s, 6, b->stage, sizeof b->stage)) < 0 ||
-        (err = copy_opt(s, 9, c.company, sizeof c.company)) < 0 ||
-        (err = copy_opt(s, 13, c.pool_reason, sizeof c.pool_reason)) < 0)
+        (err = wp_db_col_copy_opt(s, 5, b->grade, sizeof b->grade)) < 0 ||
+        (err = wp_db_col_copy_opt(s, 6, b->stage, sizeof b->stage)) < 0 ||
+        (err = wp_db_col_copy_opt(s, 9, c.company, sizeof c.company)) < 0 ||
+        (err = wp_db_col_copy_opt(s, 13, c.pool_reason, sizeof c.pool_reason)) < 0)
         return err;
     b->created_us = wp_db_col_int64(s, 7);
     b->last_contact_us = opt_int(s, 8);
@@ -294,8 +285,8 @@ out:
 }
 
 int wp_store_customer_event_add(wp_store *st, char out_id[WP_ID_LEN + 1], const char *tenant_id,
-                                const char *customer_id, const char *kind,
-                                const wp_crm_actor *who, const char *details, int64_t now_us)
+                                const char *customer_id, const char *kind, const wp_crm_actor *who,
+                                const char *details, int64_t now_us)
 {
     int err;
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
@@ -384,35 +375,40 @@ int wp_store_customer_edit(wp_store *st, int *changed, const char *tenant_id, co
     if ((err = wp_store_customer_crm_get(st, &c, tenant_id, id)) < 0)
         goto out;
     if (e->name && strcmp(e->name, c.base.name) &&
-        (err = edit_field(st, "UPDATE customers SET name = ?"
-                              " WHERE tenant_id = ? AND id = ?",
+        (err = edit_field(st,
+                          "UPDATE customers SET name = ?"
+                          " WHERE tenant_id = ? AND id = ?",
                           tenant_id, id, "name", "edited", c.base.name, e->name, who, now_us)) < 0)
         goto out;
     n += e->name && strcmp(e->name, c.base.name);
     if (e->company && strcmp(e->company, c.company) &&
-        (err = edit_field(st, "UPDATE customers SET company = ?"
-                              " WHERE tenant_id = ? AND id = ?",
-                          tenant_id, id, "company", "edited", c.company, e->company, who,
-                          now_us)) < 0)
+        (err = edit_field(st,
+                          "UPDATE customers SET company = ?"
+                          " WHERE tenant_id = ? AND id = ?",
+                          tenant_id, id, "company", "edited", c.company, e->company, who, now_us)) <
+            0)
         goto out;
     n += e->company && strcmp(e->company, c.company);
     const char *old_notes = c.notes ? c.notes : "";
     if (e->notes && strcmp(e->notes, old_notes) &&
-        (err = edit_field(st, "UPDATE customers SET notes = ?"
-                              " WHERE tenant_id = ? AND id = ?",
+        (err = edit_field(st,
+                          "UPDATE customers SET notes = ?"
+                          " WHERE tenant_id = ? AND id = ?",
                           tenant_id, id, "notes", "edited", old_notes, e->notes, who, now_us)) < 0)
         goto out;
     n += e->notes && strcmp(e->notes, old_notes);
     if (e->stage && strcmp(e->stage, c.base.stage) &&
-        (err = edit_field(st, "UPDATE customers SET stage = ?, stage_us = ?"
-                              " WHERE tenant_id = ? AND id = ?",
+        (err = edit_field(st,
+                          "UPDATE customers SET stage = ?, stage_us = ?"
+                          " WHERE tenant_id = ? AND id = ?",
                           tenant_id, id, "stage", "stage_changed", c.base.stage, e->stage, who,
                           now_us)) < 0)
         goto out;
     n += e->stage && strcmp(e->stage, c.base.stage);
     if (e->grade && strcmp(e->grade, c.base.grade) &&
-        (err = edit_field(st, "UPDATE customers SET grade = ?"
-                              " WHERE tenant_id = ? AND id = ?",
+        (err = edit_field(st,
+                          "UPDATE customers SET grade = ?"
+                          " WHERE tenant_id = ? AND id = ?",
                           tenant_id, id, "grade", "grade_changed", c.base.grade, e->grade, who,
                           now_us)) < 0)
         goto out;
@@ -524,8 +520,7 @@ enum rule { RULE_NONE, RULE_INACTIVE, RULE_OWNER_LEFT };
 /* The release, inside an open operation. rule re-checks a reclaim rule in the UPDATE itself
  * (the customer may have been contacted since it was picked): *moved 0 when it no longer
  * holds. */
-static int release_locked(wp_store *st, wp_pool_move *m, enum rule rule, int64_t cutoff,
-                          int *moved)
+static int release_locked(wp_store *st, wp_pool_move *m, enum rule rule, int64_t cutoff, int *moved)
 {
     static const char *const sql[] = {
         [RULE_NONE] = "UPDATE customers SET in_pool = 1, pooled_us = ?, pool_reason = ?"
@@ -719,8 +714,7 @@ int wp_store_pool_take(wp_store *st, wp_pool_move *m)
     wp_crm_actor who = {m->who.actor, m->claim ? m->employee_id : m->who.employee_id};
     if ((err = pool_details(&d, NULL, c.base.owner_employee_id, m->employee_id, m->note)) < 0 ||
         (err = wp_crm__event_insert(st, m->event_id, m->tenant_id, m->customer_id,
-                                    m->claim ? "claimed" : "assigned", &who, d.buf,
-                                    m->now_us)) < 0)
+                                    m->claim ? "claimed" : "assigned", &who, d.buf, m->now_us)) < 0)
         goto end;
     err = 0;
 end:
@@ -877,8 +871,8 @@ out:
     return wp_store_commit(st);
 }
 
-static int reclaim_rule(wp_store *st, int64_t *count, const unsigned char *key,
-                        const char *tenant, enum rule rule, int64_t cutoff, int64_t now_us)
+static int reclaim_rule(wp_store *st, int64_t *count, const unsigned char *key, const char *tenant,
+                        enum rule rule, int64_t cutoff, int64_t now_us)
 {
     char(*ids)[WP_ID_LEN + 1] = malloc(RECLAIM_BATCH * sizeof *ids);
     size_t n;
@@ -947,11 +941,11 @@ static const char timeline_sql[] =
     " UNION ALL SELECT 2, id, ts_us, employee_id, " TL_NT ", " TL_NT ", " TL_NT
     ", direction, recording, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NT
     ", duration_s FROM calls WHERE tenant_id = ? AND customer_id = ?" TL_AFTER
-    " UNION ALL SELECT 3, id, ts_us, employee_id, action, " TL_NT ", " TL_NT ", " TL_NT
-    ", " TL_NT ", channel, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NI
+    " UNION ALL SELECT 3, id, ts_us, employee_id, action, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NT
+    ", channel, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NI
     " FROM contact_events WHERE tenant_id = ? AND customer_id = ?" TL_AFTER
-    " UNION ALL SELECT 4, id, ts_us, employee_id, kind, " TL_NT ", " TL_NT ", " TL_NT
-    ", " TL_NT ", " TL_NT ", status, category, message_id, " TL_NI
+    " UNION ALL SELECT 4, id, ts_us, employee_id, kind, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NT
+    ", " TL_NT ", status, category, message_id, " TL_NI
     " FROM alerts WHERE tenant_id = ? AND customer_id = ?" TL_AFTER
     " ORDER BY ts_us DESC, id DESC LIMIT ?";
 
@@ -996,7 +990,7 @@ int wp_store_customer_timeline(wp_store *st, wp_timeline_page *out, const wp_tim
         it->ts_us = wp_db_col_int64(s, 2);
         it->num = wp_db_col_isnull(s, 13) ? -1 : wp_db_col_int64(s, 13);
         if ((err = wp_db_col_copy(s, 1, it->id, sizeof it->id)) < 0 ||
-            (err = copy_opt(s, 3, it->employee_id, sizeof it->employee_id)) < 0 ||
+            (err = wp_db_col_copy_opt(s, 3, it->employee_id, sizeof it->employee_id)) < 0 ||
             (err = wp_strpool__dup(&pool, &it->kind, wp_db_col_text(s, 4))) < 0 ||
             (err = wp_strpool__dup(&pool, &it->actor, wp_db_col_text(s, 5))) < 0 ||
             (err = wp_strpool__dup(&pool, &it->details, wp_db_col_text(s, 6))) < 0 ||

@@ -3,6 +3,7 @@
  * cursors; filters are assembled from fixed SQL fragments (values always bound). */
 #include "store/archive.h"
 #include "store/db.h"
+#include "store/query.h"
 #include "store/grams.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -15,69 +16,12 @@
 #include <string.h>
 
 #define SQL_MAX 4096
-#define Q_MAX 1024 /* bytes of a search query */
-#define BINDS_MAX 24
+#define Q_MAX 1024          /* bytes of a search query */
 #define SEARCH_ROUND 100    /* candidates fetched at a time for a query */
 #define SEARCH_BUDGET 20000 /* candidates one call looks at, at most */
 /* A query matching fewer rows than this in the whole search index is driven from it on
  * SQLite (see search_drive()). */
 #define SEARCH_DRIVE_MAX 4096
-
-/* A statement being assembled: SQL fragments and the values for their `?`, in order. */
-struct query {
-    wp_buf sql;
-    int err;
-    int n;
-    struct {
-        const char *text;
-        int64_t num;
-        int is_text;
-    } v[BINDS_MAX];
-};
-
-static void q_init(struct query *q)
-{
-    memset(q, 0, sizeof *q);
-    wp_buf_init(&q->sql, SQL_MAX);
-}
-
-static void q_sql(struct query *q, const char *frag)
-{
-    if (q->err == 0)
-        q->err = wp_buf_adds(&q->sql, frag);
-}
-
-static void q_text(struct query *q, const char *v)
-{
-    assert(q->n < BINDS_MAX);
-    q->v[q->n].text = v;
-    q->v[q->n].is_text = 1;
-    q->n++;
-}
-
-static void q_int(struct query *q, int64_t v)
-{
-    assert(q->n < BINDS_MAX);
-    q->v[q->n].num = v;
-    q->v[q->n].is_text = 0;
-    q->n++;
-}
-
-static int q_prepare(struct query *q, wp_store *st, struct wp_stmt **out)
-{
-    int err;
-    if (q->err < 0)
-        return q->err;
-    if ((err = wp_db_prepare(st, out, q->sql.buf)) < 0)
-        return err;
-    for (int i = 0; i < q->n; i++) {
-        if (q->v[i].is_text)
-            wp_db_bind_text(*out, i + 1, q->v[i].text);
-        else
-            wp_db_bind_int64(*out, i + 1, q->v[i].num);
-    }
-    return 0;
-}
 
 /* Copy a nullable text column into the pool. */
 static int col_dup(wp_strpool **pool, const char **out, struct wp_stmt *s, int col)
@@ -88,11 +32,7 @@ static int col_dup(wp_strpool **pool, const char **out, struct wp_stmt *s, int c
 /* A nullable id column into a fixed buffer ("" for NULL). */
 static int col_id(struct wp_stmt *s, int col, char out[WP_ID_LEN + 1])
 {
-    if (wp_db_col_isnull(s, col)) {
-        out[0] = '\0';
-        return 0;
-    }
-    return wp_db_col_copy(s, col, out, WP_ID_LEN + 1);
+    return wp_db_col_copy_opt(s, col, out, WP_ID_LEN + 1);
 }
 
 static int64_t col_opt_int(struct wp_stmt *s, int col, int64_t absent)
@@ -111,15 +51,6 @@ static int check_opt_id(const char *what, const char *id)
     "c.id, c.tenant_id, c.name, c.phone, c.owner_employee_id, c.grade, c.stage, c.created_us,"     \
     " c.last_contact_us, c.in_pool"
 
-static int copy_opt(struct wp_stmt *s, int col, char *buf, size_t cap)
-{
-    if (wp_db_col_isnull(s, col)) {
-        buf[0] = '\0';
-        return 0;
-    }
-    return wp_db_col_copy(s, col, buf, cap);
-}
-
 static int read_customer(struct wp_stmt *s, wp_customer *out)
 {
     wp_customer c;
@@ -128,10 +59,10 @@ static int read_customer(struct wp_stmt *s, wp_customer *out)
     if ((err = wp_db_col_copy(s, 0, c.id, sizeof c.id)) < 0 ||
         (err = wp_db_col_copy(s, 1, c.tenant_id, sizeof c.tenant_id)) < 0 ||
         (err = wp_db_col_copy(s, 2, c.name, sizeof c.name)) < 0 ||
-        (err = copy_opt(s, 3, c.phone, sizeof c.phone)) < 0 ||
+        (err = wp_db_col_copy_opt(s, 3, c.phone, sizeof c.phone)) < 0 ||
         (err = wp_db_col_copy(s, 4, c.owner_employee_id, sizeof c.owner_employee_id)) < 0 ||
-        (err = copy_opt(s, 5, c.grade, sizeof c.grade)) < 0 ||
-        (err = copy_opt(s, 6, c.stage, sizeof c.stage)) < 0)
+        (err = wp_db_col_copy_opt(s, 5, c.grade, sizeof c.grade)) < 0 ||
+        (err = wp_db_col_copy_opt(s, 6, c.stage, sizeof c.stage)) < 0)
         return err;
     c.created_us = wp_db_col_int64(s, 7);
     c.last_contact_us = col_opt_int(s, 8, 0);
@@ -183,67 +114,71 @@ static int like_pattern(wp_buf *b, const char *q)
 }
 
 /* The org scope: rows whose employee (column col) sits in the subtree [lo, hi). */
-static void scope_org(struct query *q, const char *col, const char *tenant_id, const char *lo,
+static void scope_org(struct wp_query *q, const char *col, const char *tenant_id, const char *lo,
                       const char *hi)
 {
-    q_sql(q, " AND ");
-    q_sql(q, col);
-    q_sql(q, " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
-             " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND so.path >= ?"
-             " AND so.path < ?)");
-    q_text(q, tenant_id);
-    q_text(q, lo);
-    q_text(q, hi);
+    wp_query__sql(q, " AND ");
+    wp_query__sql(q, col);
+    wp_query__sql(q,
+                  " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
+                  " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND so.path >= ?"
+                  " AND so.path < ?)");
+    wp_query__text(q, tenant_id);
+    wp_query__text(q, lo);
+    wp_query__text(q, hi);
 }
 
 /* The scope of what people said (messages, alerts): rows of an employee in scope, or about a
  * customer owned in scope now, so a conversation's history follows its customer to a new
  * owner (handover) and its manager. A customer in the public pool is nobody's. */
-static void scope_history(struct query *q, const char *emp_col, const char *cust_col,
+static void scope_history(struct wp_query *q, const char *emp_col, const char *cust_col,
                           const char *tenant_id, const char *lo, const char *hi,
                           const char *employee_id)
 {
     if (employee_id) {
         /* its own words, its customers', and those of customers it handed over keeping read
          * access (a transfer with keep_read_access: customer_read_grants) */
-        q_sql(q, " AND (");
-        q_sql(q, emp_col);
-        q_sql(q, " = ? OR ");
-        q_sql(q, cust_col);
-        q_sql(q, " IN (SELECT sc.id FROM customers sc WHERE sc.tenant_id = ?"
-                 " AND sc.owner_employee_id = ? AND sc.in_pool = 0) OR ");
-        q_sql(q, cust_col);
-        q_sql(q, " IN (SELECT g.customer_id FROM customer_read_grants g WHERE g.tenant_id = ?"
-                 " AND g.employee_id = ?))");
-        q_text(q, employee_id);
-        q_text(q, tenant_id);
-        q_text(q, employee_id);
-        q_text(q, tenant_id);
-        q_text(q, employee_id);
+        wp_query__sql(q, " AND (");
+        wp_query__sql(q, emp_col);
+        wp_query__sql(q, " = ? OR ");
+        wp_query__sql(q, cust_col);
+        wp_query__sql(q, " IN (SELECT sc.id FROM customers sc WHERE sc.tenant_id = ?"
+                         " AND sc.owner_employee_id = ? AND sc.in_pool = 0) OR ");
+        wp_query__sql(q, cust_col);
+        wp_query__sql(q,
+                      " IN (SELECT g.customer_id FROM customer_read_grants g WHERE g.tenant_id = ?"
+                      " AND g.employee_id = ?))");
+        wp_query__text(q, employee_id);
+        wp_query__text(q, tenant_id);
+        wp_query__text(q, employee_id);
+        wp_query__text(q, tenant_id);
+        wp_query__text(q, employee_id);
         return;
     }
-    q_sql(q, " AND (");
-    q_sql(q, emp_col);
-    q_sql(q, " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
-             " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND so.path >= ?"
-             " AND so.path < ?) OR ");
-    q_sql(q, cust_col);
-    q_sql(q, " IN (SELECT sc.id FROM customers sc JOIN employees se ON se.tenant_id ="
-             " sc.tenant_id AND se.id = sc.owner_employee_id JOIN org_units so ON so.tenant_id ="
-             " se.tenant_id AND so.id = se.org_unit_id WHERE sc.tenant_id = ? AND sc.in_pool = 0"
-             " AND so.path >= ? AND so.path < ?))");
-    q_text(q, tenant_id);
-    q_text(q, lo);
-    q_text(q, hi);
-    q_text(q, tenant_id);
-    q_text(q, lo);
-    q_text(q, hi);
+    wp_query__sql(q, " AND (");
+    wp_query__sql(q, emp_col);
+    wp_query__sql(q,
+                  " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
+                  " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND so.path >= ?"
+                  " AND so.path < ?) OR ");
+    wp_query__sql(q, cust_col);
+    wp_query__sql(
+        q, " IN (SELECT sc.id FROM customers sc JOIN employees se ON se.tenant_id ="
+           " sc.tenant_id AND se.id = sc.owner_employee_id JOIN org_units so ON so.tenant_id ="
+           " se.tenant_id AND so.id = se.org_unit_id WHERE sc.tenant_id = ? AND sc.in_pool = 0"
+           " AND so.path >= ? AND so.path < ?))");
+    wp_query__text(q, tenant_id);
+    wp_query__text(q, lo);
+    wp_query__text(q, hi);
+    wp_query__text(q, tenant_id);
+    wp_query__text(q, lo);
+    wp_query__text(q, hi);
 }
 
 int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_customer_filter *f)
 {
     struct wp_stmt *s = NULL;
-    struct query q;
+    struct wp_query q;
     wp_customer_page p;
     wp_buf like;
     char cid[WP_ID_LEN + 1], lo[1024], hi[1024], ulo[1024], uhi[1024];
@@ -253,7 +188,7 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     size_t cap = 0;
 
     memset(&p, 0, sizeof p);
-    q_init(&q);
+    wp_query__init(&q, SQL_MAX);
     wp_buf_init(&like, 3 * Q_MAX);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = check_opt_id("employee", f->owner_employee_id)) < 0 ||
@@ -274,68 +209,70 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     }
     int by_contact = f->sort == WP_CUSTOMER_SORT_LAST_CONTACT;
     const char *key = by_contact ? "COALESCE(c.last_contact_us, 0)" : "c.created_us";
-    q_sql(&q, "SELECT " CUSTOMER_COLUMNS " FROM customers c WHERE c.tenant_id = ?"
-              " AND c.in_pool = 0 AND c.merged_into IS NULL");
-    q_text(&q, f->tenant_id);
+    wp_query__sql(&q, "SELECT " CUSTOMER_COLUMNS " FROM customers c WHERE c.tenant_id = ?"
+                      " AND c.in_pool = 0 AND c.merged_into IS NULL");
+    wp_query__text(&q, f->tenant_id);
     if (f->owner_employee_id) {
-        q_sql(&q, " AND c.owner_employee_id = ?");
-        q_text(&q, f->owner_employee_id);
+        wp_query__sql(&q, " AND c.owner_employee_id = ?");
+        wp_query__text(&q, f->owner_employee_id);
     }
     if (f->scope_employee_id) {
-        q_sql(&q, " AND (c.owner_employee_id = ? OR c.id IN (SELECT g.customer_id FROM"
-                  " customer_read_grants g WHERE g.tenant_id = ? AND g.employee_id = ?))");
-        q_text(&q, f->scope_employee_id);
-        q_text(&q, f->tenant_id);
-        q_text(&q, f->scope_employee_id);
+        wp_query__sql(&q, " AND (c.owner_employee_id = ? OR c.id IN (SELECT g.customer_id FROM"
+                          " customer_read_grants g WHERE g.tenant_id = ? AND g.employee_id = ?))");
+        wp_query__text(&q, f->scope_employee_id);
+        wp_query__text(&q, f->tenant_id);
+        wp_query__text(&q, f->scope_employee_id);
     }
     if (f->scope_org_path)
         scope_org(&q, "c.owner_employee_id", f->tenant_id, lo, hi);
     if (f->unit_path)
         scope_org(&q, "c.owner_employee_id", f->tenant_id, ulo, uhi);
     if (f->tag_id) {
-        q_sql(&q, " AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id"
-                  " AND ct.customer_id = c.id AND ct.tag_id = ?)");
-        q_text(&q, f->tag_id);
+        wp_query__sql(&q,
+                      " AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id"
+                      " AND ct.customer_id = c.id AND ct.tag_id = ?)");
+        wp_query__text(&q, f->tag_id);
     }
     if (f->grade) {
-        q_sql(&q, *f->grade ? " AND c.grade = ?" : " AND c.grade IS NULL");
+        wp_query__sql(&q, *f->grade ? " AND c.grade = ?" : " AND c.grade IS NULL");
         if (*f->grade)
-            q_text(&q, f->grade);
+            wp_query__text(&q, f->grade);
     }
     if (f->stage) {
-        q_sql(&q, *f->stage ? " AND c.stage = ?" : " AND c.stage IS NULL");
+        wp_query__sql(&q, *f->stage ? " AND c.stage = ?" : " AND c.stage IS NULL");
         if (*f->stage)
-            q_text(&q, f->stage);
+            wp_query__text(&q, f->stage);
     }
     if (f->contact_before_us) {
-        q_sql(&q, " AND c.last_contact_us < ?");
-        q_int(&q, f->contact_before_us);
+        wp_query__sql(&q, " AND c.last_contact_us < ?");
+        wp_query__int(&q, f->contact_before_us);
     }
     if (f->contact_after_us) {
-        q_sql(&q, " AND c.last_contact_us >= ?");
-        q_int(&q, f->contact_after_us);
+        wp_query__sql(&q, " AND c.last_contact_us >= ?");
+        wp_query__int(&q, f->contact_after_us);
     }
     if (like.len) {
-        q_sql(&q, " AND (lower(c.name) LIKE ? ESCAPE '!' OR c.phone LIKE ? ESCAPE '!'"
-                  " OR lower(c.company) LIKE ? ESCAPE '!' OR lower(c.notes) LIKE ? ESCAPE '!')");
+        wp_query__sql(
+            &q, " AND (lower(c.name) LIKE ? ESCAPE '!' OR c.phone LIKE ? ESCAPE '!'"
+                " OR lower(c.company) LIKE ? ESCAPE '!' OR lower(c.notes) LIKE ? ESCAPE '!')");
         for (int i = 0; i < 4; i++)
-            q_text(&q, like.buf);
+            wp_query__text(&q, like.buf);
     }
     if (has) {
-        q_sql(&q, " AND (");
-        q_sql(&q, key);
-        q_sql(&q, " < ? OR (");
-        q_sql(&q, key);
-        q_sql(&q, " = ? AND c.id < ?))");
-        q_int(&q, ct);
-        q_int(&q, ct);
-        q_text(&q, cid);
+        wp_query__sql(&q, " AND (");
+        wp_query__sql(&q, key);
+        wp_query__sql(&q, " < ? OR (");
+        wp_query__sql(&q, key);
+        wp_query__sql(&q, " = ? AND c.id < ?))");
+        wp_query__int(&q, ct);
+        wp_query__int(&q, ct);
+        wp_query__text(&q, cid);
     }
-    q_sql(&q, " ORDER BY ");
-    q_sql(&q, key);
-    q_sql(&q, " DESC, c.id DESC LIMIT ?");
-    q_int(&q, (int64_t)limit + 1);
-    if ((err = q_prepare(&q, st, &s)) < 0)
+    wp_query__sql(&q, " ORDER BY ");
+    wp_query__sql(&q, key);
+    wp_query__sql(&q, " DESC, c.id DESC LIMIT ?");
+    wp_query__int(&q, (int64_t)limit + 1);
+    if ((err = wp_query__prepare(&q, st, &s)) < 0)
         goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if (p.n == limit) {
@@ -465,28 +402,28 @@ static void free_messages(wp_message *items, size_t n)
 }
 
 /* The filters every plan of a message search shares, after "WHERE m.tenant_id = ?". */
-static void message_filters(struct query *qp, const wp_message_filter *f, const char *lo,
+static void message_filters(struct wp_query *qp, const wp_message_filter *f, const char *lo,
                             const char *hi)
 {
     if (f->customer_id) {
-        q_sql(qp, " AND m.customer_id = ?");
-        q_text(qp, f->customer_id);
+        wp_query__sql(qp, " AND m.customer_id = ?");
+        wp_query__text(qp, f->customer_id);
     }
     if (f->employee_id) {
-        q_sql(qp, " AND m.employee_id = ?");
-        q_text(qp, f->employee_id);
+        wp_query__sql(qp, " AND m.employee_id = ?");
+        wp_query__text(qp, f->employee_id);
     }
     if (f->channel) {
-        q_sql(qp, " AND m.channel = ?");
-        q_text(qp, f->channel);
+        wp_query__sql(qp, " AND m.channel = ?");
+        wp_query__text(qp, f->channel);
     }
     if (f->from_us) {
-        q_sql(qp, " AND m.ts_us >= ?");
-        q_int(qp, f->from_us);
+        wp_query__sql(qp, " AND m.ts_us >= ?");
+        wp_query__int(qp, f->from_us);
     }
     if (f->to_us) {
-        q_sql(qp, " AND m.ts_us < ?");
-        q_int(qp, f->to_us);
+        wp_query__sql(qp, " AND m.ts_us < ?");
+        wp_query__int(qp, f->to_us);
     }
     if (f->scope_org_path || f->scope_employee_id)
         scope_history(qp, "m.employee_id", "m.customer_id", f->tenant_id, lo, hi,
@@ -528,40 +465,41 @@ static int message_round(wp_store *st, const wp_message_filter *f, const char *l
                          char last_id[WP_ID_LEN + 1])
 {
     struct wp_stmt *s = NULL;
-    struct query q;
+    struct wp_query q;
     int pg = wp_store_backend(st) == WP_STORE_PG;
     int err;
 
     *got = 0;
-    q_init(&q);
+    wp_query__init(&q, SQL_MAX);
     if (drive) {
         /* CROSS JOIN keeps message_fts the outer loop: the few matches, then their rows. */
-        q_sql(&q, "SELECT " MESSAGE_COLUMNS " FROM message_fts CROSS JOIN messages m"
-                  " ON m.skey = message_fts.rowid WHERE message_fts MATCH ? AND m.tenant_id = ?");
-        q_text(&q, grams);
+        wp_query__sql(
+            &q, "SELECT " MESSAGE_COLUMNS " FROM message_fts CROSS JOIN messages m"
+                " ON m.skey = message_fts.rowid WHERE message_fts MATCH ? AND m.tenant_id = ?");
+        wp_query__text(&q, grams);
     } else {
-        q_sql(&q, "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.tenant_id = ?");
+        wp_query__sql(&q, "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.tenant_id = ?");
     }
-    q_text(&q, f->tenant_id);
+    wp_query__text(&q, f->tenant_id);
     message_filters(&q, f, lo, hi);
     if (f->q && *f->q) {
-        q_sql(&q, " AND m.text IS NOT NULL");
+        wp_query__sql(&q, " AND m.text IS NOT NULL");
         if (grams && !drive) {
-            q_sql(&q, pg ? " AND m.grams @> CAST(? AS text[])"
-                         : " AND m.skey IN (SELECT rowid FROM message_fts WHERE message_fts"
-                           " MATCH ?)");
-            q_text(&q, grams);
+            wp_query__sql(&q, pg ? " AND m.grams @> CAST(? AS text[])"
+                                 : " AND m.skey IN (SELECT rowid FROM message_fts WHERE message_fts"
+                                   " MATCH ?)");
+            wp_query__text(&q, grams);
         }
     }
     if (has) {
-        q_sql(&q, " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
-        q_int(&q, ct);
-        q_int(&q, ct);
-        q_text(&q, cid);
+        wp_query__sql(&q, " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
+        wp_query__int(&q, ct);
+        wp_query__int(&q, ct);
+        wp_query__text(&q, cid);
     }
-    q_sql(&q, " ORDER BY m.ts_us DESC, m.id DESC LIMIT ?");
-    q_int(&q, want);
-    if ((err = q_prepare(&q, st, &s)) < 0)
+    wp_query__sql(&q, " ORDER BY m.ts_us DESC, m.id DESC LIMIT ?");
+    wp_query__int(&q, want);
+    if ((err = wp_query__prepare(&q, st, &s)) < 0)
         goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         (*got)++;
@@ -639,30 +577,31 @@ static int search_walk(wp_store *st, const wp_message_filter *f, const char *lo,
         key_lo = wp_skey__group_first(wp_skey__group(f->from_us));
     for (;;) {
         struct wp_stmt *s = NULL;
-        struct query q;
+        struct wp_query q;
         unsigned got = 0;
         int64_t last_key = 0, last_t;
         char last_id[WP_ID_LEN + 1];
 
-        q_init(&q);
-        q_sql(&q, "SELECT " MESSAGE_COLUMNS ", m.skey FROM message_fts CROSS JOIN messages m"
-                  " ON m.skey = message_fts.rowid WHERE message_fts MATCH ? AND message_fts.rowid"
-                  " <= ? AND message_fts.rowid >= ? AND m.tenant_id = ?");
-        q_text(&q, grams);
-        q_int(&q, key_hi);
-        q_int(&q, key_lo);
-        q_text(&q, f->tenant_id);
+        wp_query__init(&q, SQL_MAX);
+        wp_query__sql(
+            &q, "SELECT " MESSAGE_COLUMNS ", m.skey FROM message_fts CROSS JOIN messages m"
+                " ON m.skey = message_fts.rowid WHERE message_fts MATCH ? AND message_fts.rowid"
+                " <= ? AND message_fts.rowid >= ? AND m.tenant_id = ?");
+        wp_query__text(&q, grams);
+        wp_query__int(&q, key_hi);
+        wp_query__int(&q, key_lo);
+        wp_query__text(&q, f->tenant_id);
         message_filters(&q, f, lo, hi);
-        q_sql(&q, " AND m.text IS NOT NULL");
+        wp_query__sql(&q, " AND m.text IS NOT NULL");
         if (has) {
-            q_sql(&q, " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
-            q_int(&q, ct);
-            q_int(&q, ct);
-            q_text(&q, cid);
+            wp_query__sql(&q, " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
+            wp_query__int(&q, ct);
+            wp_query__int(&q, ct);
+            wp_query__text(&q, cid);
         }
-        q_sql(&q, " ORDER BY message_fts.rowid DESC LIMIT ?");
-        q_int(&q, SEARCH_ROUND);
-        if ((err = q_prepare(&q, st, &s)) == 0) {
+        wp_query__sql(&q, " ORDER BY message_fts.rowid DESC LIMIT ?");
+        wp_query__int(&q, SEARCH_ROUND);
+        if ((err = wp_query__prepare(&q, st, &s)) == 0) {
             while ((err = wp_db_step(s)) == WP_DB_ROW) {
                 int64_t key = wp_db_col_int64(s, 25);
                 if (stop_group >= 0 && key >> WP_SKEY_LOW_BITS != stop_group) {
@@ -829,7 +768,7 @@ int wp_alert_status_parse(enum wp_alert_status *out, const char *s)
 
 #define ALERT_COLUMNS                                                                              \
     "a.id, a.ts_us, a.kind, a.status, a.employee_id, a.device_id, a.customer_id, a.message_id,"    \
-    " a.category, a.pattern, a.action, a.matched, a.match_start, a.match_end, a.comment,"       \
+    " a.category, a.pattern, a.action, a.matched, a.match_start, a.match_end, a.comment,"          \
     " a.handled_by, a.updated_us"
 
 static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
@@ -862,7 +801,7 @@ static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
 int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter *f)
 {
     struct wp_stmt *s = NULL;
-    struct query q;
+    struct wp_query q;
     wp_alert_page p;
     wp_strpool *pool = NULL;
     char cid[WP_ID_LEN + 1], lo[1024], hi[1024];
@@ -872,7 +811,7 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
     size_t cap = 0;
 
     memset(&p, 0, sizeof p);
-    q_init(&q);
+    wp_query__init(&q, SQL_MAX);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = check_opt_id("customer", f->customer_id)) < 0 ||
         (err = check_opt_id("employee", f->employee_id)) < 0 ||
@@ -885,44 +824,44 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
         err = wp_error_set(WP_EINVAL, "status must be open, acknowledged or resolved");
         goto out;
     }
-    q_sql(&q, "SELECT " ALERT_COLUMNS " FROM alerts a WHERE a.tenant_id = ?");
-    q_text(&q, f->tenant_id);
+    wp_query__sql(&q, "SELECT " ALERT_COLUMNS " FROM alerts a WHERE a.tenant_id = ?");
+    wp_query__text(&q, f->tenant_id);
     if (f->kind) {
-        q_sql(&q, " AND a.kind = ?");
-        q_text(&q, f->kind);
+        wp_query__sql(&q, " AND a.kind = ?");
+        wp_query__text(&q, f->kind);
     }
     if (f->status) {
-        q_sql(&q, " AND a.status = ?");
-        q_text(&q, wp_alert_status_name((enum wp_alert_status)f->status));
+        wp_query__sql(&q, " AND a.status = ?");
+        wp_query__text(&q, wp_alert_status_name((enum wp_alert_status)f->status));
     }
     if (f->employee_id) {
-        q_sql(&q, " AND a.employee_id = ?");
-        q_text(&q, f->employee_id);
+        wp_query__sql(&q, " AND a.employee_id = ?");
+        wp_query__text(&q, f->employee_id);
     }
     if (f->customer_id) {
-        q_sql(&q, " AND a.customer_id = ?");
-        q_text(&q, f->customer_id);
+        wp_query__sql(&q, " AND a.customer_id = ?");
+        wp_query__text(&q, f->customer_id);
     }
     if (f->from_us) {
-        q_sql(&q, " AND a.ts_us >= ?");
-        q_int(&q, f->from_us);
+        wp_query__sql(&q, " AND a.ts_us >= ?");
+        wp_query__int(&q, f->from_us);
     }
     if (f->to_us) {
-        q_sql(&q, " AND a.ts_us < ?");
-        q_int(&q, f->to_us);
+        wp_query__sql(&q, " AND a.ts_us < ?");
+        wp_query__int(&q, f->to_us);
     }
     if (f->scope_org_path || f->scope_employee_id)
         scope_history(&q, "a.employee_id", "a.customer_id", f->tenant_id, lo, hi,
                       f->scope_employee_id);
     if (has) {
-        q_sql(&q, " AND (a.ts_us < ? OR (a.ts_us = ? AND a.id < ?))");
-        q_int(&q, ct);
-        q_int(&q, ct);
-        q_text(&q, cid);
+        wp_query__sql(&q, " AND (a.ts_us < ? OR (a.ts_us = ? AND a.id < ?))");
+        wp_query__int(&q, ct);
+        wp_query__int(&q, ct);
+        wp_query__text(&q, cid);
     }
-    q_sql(&q, " ORDER BY a.ts_us DESC, a.id DESC LIMIT ?");
-    q_int(&q, (int64_t)limit + 1);
-    if ((err = q_prepare(&q, st, &s)) < 0)
+    wp_query__sql(&q, " ORDER BY a.ts_us DESC, a.id DESC LIMIT ?");
+    wp_query__int(&q, (int64_t)limit + 1);
+    if ((err = wp_query__prepare(&q, st, &s)) < 0)
         goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if (p.n == limit) {

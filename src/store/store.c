@@ -108,6 +108,15 @@ int wp_db_col_copy(struct wp_stmt *s, int col, char *buf, size_t cap)
 
 /* --- open, migrate, free ------------------------------------------------------------ */
 
+int wp_db_col_copy_opt(struct wp_stmt *s, int col, char *buf, size_t cap)
+{
+    if (wp_db_col_isnull(s, col)) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return wp_db_col_copy(s, col, buf, cap);
+}
+
 static int read_version(wp_store *st, int *out)
 {
     struct wp_stmt *s = NULL;
