@@ -49,6 +49,7 @@ typedef struct api_caller {
     char csrf_token[65];   /* ... and the CSRF token that goes with it */
     int64_t session_expires_us;
     int via_cookie; /* the session came in the cookie, not an Authorization header */
+    wp_role_setting rs; /* employee or key: its role's settings in the tenant, read once here */
 } api_caller;
 
 /* The wp_http_options.authorize hook: the one place where a route's right is checked.

@@ -72,7 +72,8 @@ static int authorize_key(wp_http_ctx *ctx, api_caller *c, const char *token)
     wp_token_hash(hash, token);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    err = wp_store_api_key_auth(st, &c->key, hash, wp_time_now_us());
+    if ((err = wp_store_api_key_auth(st, &c->key, hash, wp_time_now_us())) == 0)
+        err = wp_store_role_setting_get(st, &c->rs, c->key.tenant_id, c->key.role);
     api_store_release(ctx, st);
     if (err < 0)
         return err;
@@ -127,7 +128,8 @@ int api_authorize(wp_http_ctx *ctx)
     wp_token_hash(c->session_hash, token);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    err = wp_store_session_auth(st, &se, c->session_hash, wp_time_now_us());
+    if ((err = wp_store_session_auth(st, &se, c->session_hash, wp_time_now_us())) == 0)
+        err = wp_store_role_setting_get(st, &c->rs, se.employee.tenant_id, se.employee.role);
     api_store_release(ctx, st);
     if (err < 0)
         return err;

@@ -169,18 +169,14 @@ static int unit_path(wp_http_ctx *ctx, wp_store *st, const char **out, const cha
 int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out)
 {
     const api_caller *c = api_caller_of(ctx);
-    wp_role_setting rs;
     enum wp_role role;
-    int err;
 
     memset(out, 0, sizeof *out);
     if (!c || (c->kind != API_CALLER_EMPLOYEE && c->kind != API_CALLER_KEY))
         return wp_error_set(WP_EAUTH, "authentication is required");
     role = c->kind == API_CALLER_KEY ? c->key.role : c->employee.role;
-    if ((err = wp_store_role_setting_get(st, &rs, c->tenant_id, role)) < 0)
-        return err;
-    out->see_phone = rs.view_pii;
-    out->may_unmask = rs.unmask || rs.view_pii;
+    out->see_phone = c->rs.view_pii;
+    out->may_unmask = c->rs.unmask || c->rs.view_pii;
     out->unit_id = c->kind == API_CALLER_KEY ? "" : c->employee.org_unit_id;
     switch (role) {
     case WP_ROLE_ADMIN:
