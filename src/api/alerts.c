@@ -30,6 +30,9 @@ static json_t *alert_json(const wp_alert *a)
         bad |= json_object_set_new(o, "start", json_integer(a->start));
         bad |= json_object_set_new(o, "end", json_integer(a->end));
     }
+    /* a collision names the customer's owner too */
+    if (a->other_employee_id[0])
+        bad |= json_object_set_new(o, "other_employee_id", json_string(a->other_employee_id));
     /* who handled it last, and what they said */
     bad |= json_object_set_new(o, "comment", api_jstr(a->comment, 1));
     bad |= json_object_set_new(o, "handled_by", api_jstr(a->handled_by, 1));

@@ -50,6 +50,9 @@ typedef struct api_caller {
     int64_t session_expires_us;
     int via_cookie; /* the session came in the cookie, not an Authorization header */
     wp_role_setting rs; /* employee or key: its role's settings in the tenant, read once here */
+    wp_scanner *scanner;         /* a caller without view_pii: its tenant's scanner, which
+                                 * masks its replies (src/api/view.c); released at the end */
+    int reveal; /* this request's reply is an audited unmasking: api_reply_revealed() */
 } api_caller;
 
 /* The wp_http_options.authorize hook: the one place where a route's right is checked.
@@ -91,10 +94,29 @@ int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out);
 int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
                               const wp_customer *c);
 
-/* The same for reading it: also a customer a salesperson handed over in a transfer that kept
- * its read access (customer_read_grants). */
+/* How much of a customer a reader sees. */
+enum api_access {
+    API_ACCESS_NONE = 0,
+    API_ACCESS_MET,    /* its device (or one in its subtree) met the customer: the record and
+                        * those conversations, not the owner's CRM events */
+    API_ACCESS_RECORD, /* owner in scope, or a transfer kept its read access: the record whole */
+};
+
+/* The reader's access to a customer: *out, and 0; WP_ENOTFOUND (named like a missing one)
+ * when it has none. Which conversations it reads is the store's scope either way. */
+int api_scope_customer_access(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                              const wp_customer *c, enum api_access *out);
+
+/* api_scope_customer_access() without the level: 0 when the reader sees the record. */
 int api_scope_reads_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
                              const wp_customer *c);
+
+/* 0 when the reader sees a row of what people said (a message, a call, a recording) that
+ * employee_id had with customer_id (may be NULL): the employee is in scope, or an explicit act
+ * handed that history to someone in scope. Else WP_ENOTFOUND. */
+int api_scope_sees_history(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                           const char *tenant_id, const char *employee_id,
+                           const char *customer_id);
 
 /* 0 when the employee is in the scope (admin/auditor: all; manager: its unit's subtree; sales:
  * itself), else WP_ENOTFOUND named like a missing one. */
@@ -104,6 +126,45 @@ int api_scope_allows_employee(wp_http_ctx *ctx, wp_store *st, const api_scope *s
 /* 0 when the org unit is in the scope (manager: its subtree; sales: its own unit), else
  * WP_ENOTFOUND named like a missing one. */
 int api_scope_allows_org_unit(const api_scope *scope, const wp_org_unit *u);
+
+/* --- what a caller may see of people's text (src/api/view.c) ------------------------------- */
+
+/* Personal data reaches a caller without the right to see it (view_pii) only masked, and the
+ * masking happens in one place: api_view_reply() is the server's reply_filter, through which
+ * every JSON answer passes. Every string is masked (the personal-data detectors and the
+ * tenant lexicon's mask entries, one '*' per character) except the values of keys that are the
+ * system's own words (ids, times, states, kinds, hashes: a fixed list in view.c) and values that
+ * are references ("customer:<id>"); "phone" keys and "phone:" identities show 138****8000.
+ * Devices and callers with view_pii see everything. Non-JSON answers (CSV) mask each cell with
+ * api_view_text(); tests/lint.sh allows raw bytes out of src/api only where listed. */
+int api_view_reply(wp_http_ctx *ctx, json_t *body);
+
+/* The wp_http_options.release hook: drops what authorization took for the request. */
+void api_view_release(wp_http_ctx *ctx);
+
+/* 1 when the caller sees personal data unmasked (a device, or view_pii). */
+int api_view_clear(const wp_http_ctx *ctx);
+
+/* text as the caller sees it: *out is text itself when nothing is masked, else a copy in
+ * ctx->arena. Masking a masked text changes nothing. */
+int api_view_text(wp_http_ctx *ctx, const char **out, size_t *out_len, const char *text,
+                  size_t len);
+
+/* The same into out (for the store's searches: wp_text_view); *changed says if it masked. */
+int api_view_mask_buf(const wp_http_ctx *ctx, wp_buf *out, int *changed, const char *text,
+                      size_t len);
+
+/* *out: a store view (wp_text_view) that shows texts as the caller of ctx sees them, or NULL
+ * for a caller who sees everything (no work for the store). Borrowed from ctx's arena.
+ * @return 0 or WP_ENOMEM */
+int api_view_for_store(wp_http_ctx *ctx, const wp_text_view **out);
+
+/* A phone number as people without the right to see it get it: 138****8000. */
+void api_mask_phone(char *out, size_t cap, const char *phone);
+
+/* Reply body unmasked: only after the audited act of unmasking one object (the audit row has
+ * committed). tests/lint.sh allows it in the unmask handlers only. */
+int api_reply_revealed(wp_http_ctx *ctx, unsigned status, json_t *body);
 
 /* --- the audit log (src/api/audit.c) -------------------------------------------------------- */
 
@@ -149,12 +210,6 @@ int api_reply_items(wp_http_ctx *ctx, const void *v, size_t n, size_t size,
                     json_t *(*to_json)(const void *item, const void *arg), const void *arg,
                     const char *next_cursor);
 
-/* Text as people without the right to see personal data get it: every mobile number, ID
- * card, bank card and e-mail address found by the scan engine's detectors replaced by one '*'
- * per character. *out is text itself when nothing was found, else a copy in ctx->arena. */
-int api_mask_pii(wp_http_ctx *ctx, const char **out, size_t *out_len, const char *text,
-                 size_t len);
-
 /* WP_EINVAL naming the first member of body that is not in allowed (NULL-terminated). */
 int api_body_check_fields(json_t *body, const char *const *allowed);
 
@@ -165,8 +220,6 @@ int api_field_error(int err, const char *field);
 /* body[field] as a string; absent: *out NULL, or WP_EINVAL when required. */
 int api_body_str(json_t *body, const char *field, int required, const char **out);
 
-/* A phone number as people without the right to see it get it: 138****8000. */
-void api_mask_phone(char *out, size_t cap, const char *phone);
 
 /* Finish a write begun with wp_store_begin(): unless err is set already, audit action on
  * target "<kind>:<id>" with details (may be NULL) and commit; on any error roll back.

@@ -59,6 +59,18 @@ static int forbidden(wp_http_ctx *ctx, const char *who)
                               ctx->route->method, ctx->route->pattern);
 }
 
+/* A caller without the right to see personal data gets its tenant's scanner, which masks
+ * every answer it is sent (src/api/view.c); the release hook drops it. ctx->auth is set at
+ * once, so that the scanner is released even when the request is refused later. */
+static int view_setup(wp_http_ctx *ctx, wp_store *st, api_caller *c, const char *tenant_id)
+{
+    const wp_app *app = ctx->app;
+    ctx->auth = c;
+    if (c->rs.view_pii)
+        return 0;
+    return wp_ingest_scanner(app->ingest, st, &c->scanner, tenant_id);
+}
+
 /* An integration's key: its role's rights, no session of its own. */
 static int authorize_key(wp_http_ctx *ctx, api_caller *c, const char *token)
 {
@@ -72,8 +84,9 @@ static int authorize_key(wp_http_ctx *ctx, api_caller *c, const char *token)
     wp_token_hash(hash, token);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    if ((err = wp_store_api_key_auth(st, &c->key, hash, wp_time_now_us())) == 0)
-        err = wp_store_role_setting_get(st, &c->rs, c->key.tenant_id, c->key.role);
+    if ((err = wp_store_api_key_auth(st, &c->key, hash, wp_time_now_us())) == 0 &&
+        (err = wp_store_role_setting_get(st, &c->rs, c->key.tenant_id, c->key.role)) == 0)
+        err = view_setup(ctx, st, c, c->key.tenant_id);
     api_store_release(ctx, st);
     if (err < 0)
         return err;
@@ -128,8 +141,10 @@ int api_authorize(wp_http_ctx *ctx)
     wp_token_hash(c->session_hash, token);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    if ((err = wp_store_session_auth(st, &se, c->session_hash, wp_time_now_us())) == 0)
-        err = wp_store_role_setting_get(st, &c->rs, se.employee.tenant_id, se.employee.role);
+    if ((err = wp_store_session_auth(st, &se, c->session_hash, wp_time_now_us())) == 0 &&
+        (err = wp_store_role_setting_get(st, &c->rs, se.employee.tenant_id,
+                                         se.employee.role)) == 0)
+        err = view_setup(ctx, st, c, se.employee.tenant_id);
     api_store_release(ctx, st);
     if (err < 0)
         return err;

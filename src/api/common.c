@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* What the handlers share: store connections, query parameters, JSON values, pages, masking. */
 #include "api/api.h"
-#include "scan/scan.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/utf8.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,17 +138,6 @@ int api_reply_page(wp_http_ctx *ctx, json_t *items, const char *next_cursor)
                                         api_jstr(next_cursor, 1)));
 }
 
-void api_mask_phone(char *out, size_t cap, const char *phone)
-{
-    size_t n = phone ? strlen(phone) : 0;
-    if (n >= 11) /* 138****8000; +8613800138000 → +86138****8000 */
-        snprintf(out, cap, "%.*s****%s", (int)(n - 8), phone, phone + n - 4);
-    else if (n >= 7)
-        snprintf(out, cap, "****%s", phone + n - 4);
-    else
-        snprintf(out, cap, "%s", n ? "****" : "");
-}
-
 /* --- scope ------------------------------------------------------------------------------- */
 
 /* The org path of a unit, copied into the request's arena. */
@@ -225,17 +212,60 @@ int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *s
     return wp_error_set(WP_ENOTFOUND, "customer '%s' not found", c->id);
 }
 
+int api_scope_customer_access(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                              const wp_customer *c, enum api_access *out)
+{
+    int err = api_scope_allows_customer(ctx, st, scope, c), yes = 0;
+    *out = API_ACCESS_RECORD;
+    if (err != WP_ENOTFOUND)
+        return err;
+    /* a customer it handed over in a transfer that kept its read access */
+    if (scope->employee_id &&
+        (err = wp_store_customer_read_granted(st, &yes, c->tenant_id, c->id, scope->employee_id)) <
+            0)
+        return err;
+    if (yes)
+        return 0;
+    /* a customer its device met (or a device in its subtree): the record and those
+     * conversations, nothing of the owner's. A customer in the pool is nobody's: it is
+     * claimed from the pool, not read through an old conversation. */
+    if (!c->in_pool && (err = wp_store_customer_met(st, &yes, c->tenant_id, c->id, scope->employee_id,
+                                     scope->employee_id ? NULL : scope->org_path)) < 0)
+        return err;
+    if (yes) {
+        *out = API_ACCESS_MET;
+        return 0;
+    }
+    *out = API_ACCESS_NONE;
+    return wp_error_set(WP_ENOTFOUND, "customer '%s' not found", c->id);
+}
+
 int api_scope_reads_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
                              const wp_customer *c)
 {
-    int err = api_scope_allows_customer(ctx, st, scope, c), granted = 0;
-    if (err != WP_ENOTFOUND || !scope->employee_id)
+    enum api_access a;
+    return api_scope_customer_access(ctx, st, scope, c, &a);
+}
+
+int api_scope_sees_history(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                           const char *tenant_id, const char *employee_id,
+                           const char *customer_id)
+{
+    wp_employee e;
+    int err, yes = 0;
+    if (scope->all)
+        return 0;
+    if ((err = wp_store_employee_get(st, &e, tenant_id, employee_id)) == 0 &&
+        (err = api_scope_allows_employee(ctx, st, scope, &e)) == 0)
+        return 0;
+    if (err != WP_ENOTFOUND)
         return err;
-    /* a customer it handed over in a transfer that kept its read access */
-    if ((err = wp_store_customer_read_granted(st, &granted, c->tenant_id, c->id,
-                                              scope->employee_id)) < 0)
+    if (customer_id && *customer_id &&
+        (err = wp_store_history_granted(st, &yes, tenant_id, customer_id, employee_id,
+                                        scope->employee_id,
+                                        scope->employee_id ? NULL : scope->org_path)) < 0)
         return err;
-    return granted ? 0 : wp_error_set(WP_ENOTFOUND, "customer '%s' not found", c->id);
+    return yes ? 0 : wp_error_set(WP_ENOTFOUND, "not found");
 }
 
 int api_scope_allows_employee(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
@@ -267,55 +297,6 @@ int api_scope_allows_org_unit(const api_scope *scope, const wp_org_unit *u)
     if (scope->employee_id && scope->unit_id && !strcmp(u->id, scope->unit_id))
         return 0;
     return wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", u->id);
-}
-
-/* --- personal data in free text ------------------------------------------------------------ */
-
-/* The built-in detectors alone (no lexicon): mobile numbers, ID cards, bank cards, e-mail. */
-static wp_scanner *pii_scanner;
-static pthread_once_t pii_once = PTHREAD_ONCE_INIT;
-
-static void pii_compile(void)
-{
-    if (wp_scan_compile(&pii_scanner, "", 0, NULL) < 0)
-        pii_scanner = NULL;
-}
-
-int api_mask_pii(wp_http_ctx *ctx, const char **out, size_t *out_len, const char *text,
-                 size_t len)
-{
-    wp_scan_result r;
-    wp_buf b;
-    int err;
-
-    *out = text;
-    *out_len = len;
-    if (!text || !len)
-        return 0;
-    pthread_once(&pii_once, pii_compile);
-    if (!pii_scanner)
-        return wp_error_set(WP_ENOMEM, "cannot build the personal data detectors");
-    wp_scan_result_init(&r);
-    wp_buf_init(&b, len + 1);
-    if ((err = wp_scan_run(pii_scanner, text, len, &r)) < 0)
-        goto out;
-    if (r.n == 0)
-        goto out;
-    if ((err = wp_scan_mask(&b, text, len, &r)) < 0)
-        goto out;
-    char *m = wp_arena_alloc(ctx->arena, b.len + 1);
-    if (!m) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-        goto out;
-    }
-    memcpy(m, b.buf, b.len);
-    m[b.len] = '\0';
-    *out = m;
-    *out_len = b.len;
-out:
-    wp_buf_release(&b);
-    wp_scan_result_release(&r);
-    return err;
 }
 
 /* --- request bodies ----------------------------------------------------------------------- */

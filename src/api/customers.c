@@ -5,18 +5,15 @@
 #include "util/error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* tags: the customer's tags (src/api/tags.c), read through st, which must still be held */
 static json_t *customer_json(wp_store *st, const wp_customer *c, const api_scope *scope)
 {
-    char masked[WP_ARCHIVE_PHONE_MAX + 8];
-    const char *phone = c->phone;
+    const char *phone = c->phone; /* masked at the reply boundary (src/api/view.c) */
     json_t *tags;
-    if (!scope->see_phone && *phone) {
-        api_mask_phone(masked, sizeof masked, phone);
-        phone = masked;
-    }
+    (void)scope;
     if (!(tags = api_customer_tags_json(st, c->tenant_id, c->id)))
         return NULL;
     return json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name",
@@ -117,8 +114,11 @@ int api_customers_get(wp_http_ctx *ctx)
     api_scope scope;
     char **ids = NULL, merged[WP_ID_LEN + 1] = "";
     size_t n_ids = 0;
-    json_t *o = NULL, *arr = NULL;
+    json_t *o = NULL, *arr = NULL, *met = NULL;
     wp_customer_crm crm;
+    wp_customer_contact *contacts = NULL;
+    size_t n_contacts = 0;
+    enum api_access access;
     int err;
 
     memset(&crm, 0, sizeof crm);
@@ -127,17 +127,44 @@ int api_customers_get(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
-        (err = api_scope_reads_customer(ctx, st, &scope, &cu)) < 0 ||
+        (err = api_scope_customer_access(ctx, st, &scope, &cu, &access)) < 0 ||
         (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0 ||
         (err = wp_store_customer_merged_into(st, merged, c->tenant_id, id)) < 0 ||
-        (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0)
+        (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0 ||
+        (err = wp_store_customer_contacts(st, &contacts, &n_contacts, c->tenant_id, id)) < 0)
         goto out;
     o = customer_json(st, &cu, &scope);
     api_store_release(ctx, st);
     st = NULL;
-    /* the record's CRM side: what the console shows and edits */
-    if (o && (json_object_set_new(o, "company", api_jstr(crm.company, 1)) < 0 ||
-              json_object_set_new(o, "notes", api_jstr(crm.notes, 1)) < 0 ||
+    /* every employee whose device met the customer: two or more is a collision (撞单) */
+    if (!(met = json_array())) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n_contacts; i++)
+        if (json_array_append_new(met, json_pack("{s:s,s:o}", "employee_id",
+                                                 contacts[i].employee_id, "first_met_at",
+                                                 api_jtime(contacts[i].first_us))) < 0) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+    /* the record's CRM side: what the console shows and edits. A reader that only met the
+     * customer sees who owns it, not the owner's notes. */
+    if (!o) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    err = json_object_set_new(o, "met_by", met); /* takes met, even when it fails */
+    met = NULL;
+    if (err < 0) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (o && (json_object_set_new(o, "access",
+                                  json_string(access == API_ACCESS_MET ? "met" : "record")) < 0 ||
+              json_object_set_new(o, "company", api_jstr(crm.company, 1)) < 0 ||
+              json_object_set_new(o, "notes",
+                                  api_jstr(access == API_ACCESS_MET ? NULL : crm.notes, 1)) < 0 ||
               json_object_set_new(o, "in_pool", json_boolean(crm.in_pool)) < 0 ||
               json_object_set_new(o, "pool_reason", api_jstr(crm.pool_reason, 1)) < 0 ||
               json_object_set_new(o, "pooled_at", api_jtime(crm.pooled_us)) < 0 ||
@@ -155,17 +182,9 @@ int api_customers_get(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    /* "kind:value"; a phone identity is masked like the phone */
+    /* "kind:value"; the reply boundary masks a phone identity like the phone */
     for (size_t i = 0; i < n_ids; i++) {
-        char buf[WP_ARCHIVE_PHONE_MAX + 16];
-        const char *v = ids[i];
-        if (!scope.see_phone && !strncmp(v, "phone:", 6)) {
-            char m[WP_ARCHIVE_PHONE_MAX + 8];
-            api_mask_phone(m, sizeof m, v + 6);
-            snprintf(buf, sizeof buf, "phone:%s", m);
-            v = buf;
-        }
-        if (json_array_append_new(arr, api_jstr(v, 0)) < 0) {
+        if (json_array_append_new(arr, api_jstr(ids[i], 0)) < 0) {
             err = wp_error_set(WP_ENOMEM, "out of memory");
             goto out;
         }
@@ -181,26 +200,31 @@ int api_customers_get(wp_http_ctx *ctx)
 out:
     json_decref(o);
     json_decref(arr);
+    json_decref(met);
     wp_customer_crm_release(&crm);
     wp_strings_free(ids, n_ids);
+    free(contacts);
     api_store_release(ctx, st);
     return err;
 }
 
-/* One customer's personal data, unmasked, for a role allowed to ask (unmask or view_pii). The
- * audit row commits before anything is answered: no unmasking goes unrecorded. */
+/* One customer's personal data, unmasked, for a role allowed to ask (unmask or view_pii): its
+ * phone, identities, name, company and notes. The audit row commits before anything is
+ * answered: no unmasking goes unrecorded. */
 int api_customers_unmask(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
     const char *id = wp_http_param(ctx, "id");
     wp_store *st = NULL;
     wp_customer cu;
+    wp_customer_crm crm;
     api_scope scope;
     char **ids = NULL, target[WP_ID_LEN + 16];
     size_t n_ids = 0;
     json_t *arr = NULL;
     int err;
 
+    memset(&crm, 0, sizeof crm);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
@@ -213,10 +237,12 @@ int api_customers_unmask(wp_http_ctx *ctx)
     if ((err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
         (err = api_scope_reads_customer(ctx, st, &scope, &cu)) < 0 ||
         (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0 ||
+        (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0 ||
         (err = wp_store_begin(st)) < 0)
         goto out;
     snprintf(target, sizeof target, "customer:%s", cu.id);
-    json_t *d = json_pack("{s:[s,s]}", "fields", "phone", "identities");
+    json_t *d = json_pack("{s:[s,s,s,s,s]}", "fields", "phone", "identities", "name", "company",
+                          "notes");
     err = api_audit(ctx, st, "customer.unmask", target, d);
     json_decref(d);
     if (err < 0 || (err = wp_store_commit(st)) < 0)
@@ -228,16 +254,22 @@ int api_customers_unmask(wp_http_ctx *ctx)
         goto out;
     }
     for (size_t i = 0; i < n_ids; i++)
-        json_array_append_new(arr, api_jstr(ids[i], 0));
-    err = wp_http_reply_json(
-        ctx, 200,
-        json_pack("{s:s,s:o,s:o}", "id", cu.id, "phone", api_jstr(cu.phone, 1), "identities", arr));
+        if (json_array_append_new(arr, api_jstr(ids[i], 0)) < 0) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+    err = api_reply_revealed(ctx, 200,
+                             json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "id", cu.id, "phone",
+                                       api_jstr(cu.phone, 1), "identities", arr, "name",
+                                       api_jstr(cu.name, 0), "company", api_jstr(crm.company, 1),
+                                       "notes", api_jstr(crm.notes, 1)));
     arr = NULL;
 out:
     if (err < 0 && st)
         wp_store_rollback(st);
     api_store_release(ctx, st);
     json_decref(arr);
+    wp_customer_crm_release(&crm);
     wp_strings_free(ids, n_ids);
     return err;
 }

@@ -9,8 +9,9 @@
 
 #define MEDIA_REFS_MAX 64 /* the messages and calls looked at to find one in scope */
 
-/* A file is in the caller's scope when a message or call that names it is: its employee is
- * in scope, or the customer it is about. Else it does not exist for the caller. */
+/* A file is in the caller's scope when a message or call that names it is: seen through the
+ * employee who had it, or handed on by an explicit act (api_scope_sees_history). Else it does
+ * not exist for the caller. */
 static int media_in_scope(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
                           const char *tenant_id, const char *ref)
 {
@@ -21,20 +22,8 @@ static int media_in_scope(wp_http_ctx *ctx, wp_store *st, const api_scope *scope
     if ((err = wp_store_media_refs(st, refs, MEDIA_REFS_MAX, &n, tenant_id, ref)) < 0)
         return err;
     for (size_t i = 0; i < n; i++) {
-        wp_employee e;
-        wp_customer cu;
-        if (scope->all)
-            return 0;
-        if ((err = wp_store_employee_get(st, &e, tenant_id, refs[i].employee_id)) == 0 &&
-            (err = api_scope_allows_employee(ctx, st, scope, &e)) == 0)
-            return 0;
-        if (err != WP_ENOTFOUND)
-            return err;
-        if (refs[i].customer_id[0] &&
-            (err = wp_store_customer_get(st, &cu, tenant_id, refs[i].customer_id)) == 0 &&
-            (err = api_scope_reads_customer(ctx, st, scope, &cu)) == 0)
-            return 0;
-        if (err != WP_ENOTFOUND)
+        if ((err = api_scope_sees_history(ctx, st, scope, tenant_id, refs[i].employee_id,
+                                          refs[i].customer_id)) != WP_ENOTFOUND)
             return err;
     }
     return wp_error_set(WP_ENOTFOUND, "media '%.80s' not found", ref);

@@ -14,19 +14,17 @@ static int newer(int64_t t1, const char *id1, int64_t t2, const char *id2)
     return t1 > t2 || (t1 == t2 && strcmp(id1, id2) > 0);
 }
 
-static json_t *message_json(wp_http_ctx *ctx, const wp_message *m, const api_scope *scope)
+static json_t *message_json(const wp_message *m)
 {
-    const char *text = m->text;
-    size_t len = text ? strlen(text) : 0;
-    if (text && !scope->see_phone && api_mask_pii(ctx, &text, &len, m->text, len) < 0)
-        return NULL;
     json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:s,s:o,s:b}", "type", "message", "id", m->id,
                           "ts", api_jtime(m->ts_us), "channel", api_jstr(m->channel, 1),
                           "direction", api_jstr(wp_direction_name(m->direction), 1),
                           "employee_id", m->employee_id, "msgtype", api_jstr(m->msgtype, 1),
                           "recalled", m->recalled);
-    if (o)
-        json_object_set_new(o, "text", api_jstr(text, 0)); /* masked text ends with a NUL too */
+    if (o && json_object_set_new(o, "text", api_jstr(m->text, 0)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -81,27 +79,26 @@ int api_customers_timeline(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_customer_crm_get(st, &cu, c->tenant_id, id)) < 0)
         goto out;
-    /* Who sees a customer sees its whole history. A salesperson does not see a pool
-     * customer (its row still names it as the last owner); a former owner that a transfer
-     * left with read access does. */
+    /* A reader sees the conversations of employees in its scope and those an explicit act
+     * handed to it (the store's scope); one that only met the customer does not see the CRM
+     * events of its owner. A salesperson does not see a pool customer (its row still names
+     * it as the last owner). */
+    enum api_access access;
     if (cu.in_pool && scope.employee_id) {
         err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", id);
         goto out;
     }
-    if ((err = api_scope_allows_customer(ctx, st, &scope, &cu.base)) == WP_ENOTFOUND &&
-        scope.employee_id) {
-        int granted = 0;
-        if ((err = wp_store_customer_read_granted(st, &granted, c->tenant_id, id,
-                                                  scope.employee_id)) == 0 &&
-            !granted)
-            err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", id);
-    }
-    if (err < 0)
+    if ((err = api_scope_customer_access(ctx, st, &scope, &cu.base, &access)) < 0)
         goto out;
     wp_message_filter mf = {.tenant_id = c->tenant_id, .customer_id = id, .cursor = cursor,
-                            .limit = limit};
+                            .limit = limit, .scope_org_path = scope.org_path,
+                            .scope_employee_id = scope.employee_id};
     wp_timeline_filter tf = {.tenant_id = c->tenant_id, .customer_id = id, .cursor = cursor,
-                             .limit = limit};
+                             .limit = limit, .scope_org_path = scope.org_path,
+                             .scope_employee_id = scope.employee_id,
+                             .no_events = access == API_ACCESS_MET};
+    if ((err = api_view_for_store(ctx, &mf.view)) < 0)
+        goto out;
     if ((err = wp_store_messages_search(st, &mp, &mf)) < 0 ||
         (err = wp_store_customer_timeline(st, &tp, &tf)) < 0)
         goto out;
@@ -120,7 +117,7 @@ int api_customers_timeline(wp_http_ctx *ctx)
                                             tp.items[k].id))) {
             last_t = mp.items[i].ts_us;
             last_id = mp.items[i].id;
-            o = message_json(ctx, &mp.items[i++], &scope);
+            o = message_json(&mp.items[i++]);
         } else {
             last_t = tp.items[k].ts_us;
             last_id = tp.items[k].id;

@@ -243,6 +243,8 @@ int cli_serve_run(const cli_serve_options *so)
     o.max_body_bytes = so->max_body;
     o.threads = serve_threads ? serve_threads : serve_threads_default();
     o.authorize = api_authorize;
+    o.reply_filter = api_view_reply;
+    o.release = api_view_release;
     o.metrics = api_metrics;
     o.web_dir = web_dir();
     if ((err = wp_http_server_new(&srv, &o)) < 0) {

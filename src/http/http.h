@@ -188,6 +188,13 @@ typedef struct wp_http_options {
      * request through, or returns a negative WP_E* (WP_EAUTH: 401), having replied itself when
      * the answer is not that mapping (403). NULL: such routes answer 401. */
     int (*authorize)(wp_http_ctx *ctx);
+    /* The outbound boundary: every JSON body a handler replies with (wp_http_reply_json)
+     * passes through it before it is written out, and may be changed in place (personal data
+     * masked for the caller). A negative WP_E* fails the reply with a 500 instead. NULL: none. */
+    int (*reply_filter)(wp_http_ctx *ctx, json_t *body);
+    /* Called once when a request that passed authorize completes, whatever happened: releases
+     * what authorize took for it. NULL: none. */
+    void (*release)(wp_http_ctx *ctx);
     /* The web console (src/http/static.c): a GET or HEAD that no route answers, outside /api
      * and /metrics, is a file of this directory (assets/ cached for a year, the rest
      * revalidated, a .gz sibling sent to clients that take gzip), else index.html (the

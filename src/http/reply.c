@@ -129,15 +129,21 @@ int wp_http_reply_empty(wp_http_ctx *ctx, unsigned status)
 
 int wp_http_reply_json(wp_http_ctx *ctx, unsigned status, json_t *body)
 {
+    struct wp_http__req *r = (struct wp_http__req *)ctx;
+    int err;
     if (!body)
         return wp_http_reply_error(ctx, wp_error_set(WP_ENOMEM, "out of memory"));
+    if (r->srv->opts.reply_filter && (err = r->srv->opts.reply_filter(ctx, body)) < 0) {
+        json_decref(body);
+        return wp_http_reply_error(ctx, err);
+    }
     /* json_dumps allocates with malloc unless json_set_alloc_funcs() changed it (never here),
      * so libmicrohttpd may free() it */
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text)
         return wp_http_reply_error(ctx, wp_error_set(WP_ENOMEM, "cannot serialize the reply"));
-    return queue((struct wp_http__req *)ctx, status, "application/json", text, strlen(text));
+    return queue(r, status, "application/json", text, strlen(text));
 }
 
 /* The error body of CONTRACT, written by hand so that a message with broken UTF-8 (user

@@ -213,6 +213,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                                 r->route >= 0 ? (size_t)r->route : srv->opts.n_routes,
                                 r->method, r->status, dur_us);
     log_request(r, toe, dur_us);
+    if (r->ctx.auth && srv->opts.release)
+        srv->opts.release(&r->ctx);
     if (r->has_sink && r->sink.release)
         r->sink.release(r->sink.arg);
     json_decref(r->ctx.body);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scan/scan.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -109,6 +110,12 @@ int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id, const
  * policy may be NULL to ask for the version only (cheap: for If-None-Match).
  * Caller owns *policy. */
 int wp_ingest_policy(wp_ingest *ing, int64_t *version, json_t **policy, const char *tenant_id);
+
+/* The tenant's scanner for its lexicon in force (with the personal-data detectors), brought
+ * up to date with the store st first: what masks personal data in the console's answers.
+ * Caller owns *out (wp_scanner_unref). */
+int wp_ingest_scanner(wp_ingest *ing, wp_store *st, wp_scanner **out,
+                      const char *tenant_id);
 
 /* --- lexicon and settings (console) --------------------------------------------------------- */
 

@@ -137,6 +137,12 @@ out:
     return err;
 }
 
+int wp_ingest_scanner(wp_ingest *ing, wp_store *st, wp_scanner **out, const char *tenant_id)
+{
+    wp_policy_row row;
+    return wp_policy__current(ing, st, out, &row, tenant_id);
+}
+
 /* --- the alerts a batch raises -----------------------------------------------------------------
  */
 

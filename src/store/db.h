@@ -124,6 +124,10 @@ int wp_db_col_copy_opt(struct wp_stmt *s, int col, char *buf, size_t cap);
 
 /* --- helpers for the operations (ops_*.c) ------------------------------------------- */
 
+/* Run one statement that returns no rows the caller wants, its parameters given by types: 't'
+ * a text (const char *, NULL binds NULL), 'i' an int64_t. @return 0 or the step's error */
+int wp_db_run(wp_store *st, const char *sql, const char *types, ...);
+
 /* Make one operation atomic: inside wp_store_begin() a savepoint, so a failed operation
  * leaves the caller's transaction usable on both backends (PostgreSQL would otherwise abort
  * it); outside, a transaction of its own when the operation runs several statements

@@ -4,6 +4,7 @@
 #include "store/archive.h"
 #include "store/crm.h"
 #include "store/db.h"
+#include "store/query.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -710,6 +711,10 @@ int wp_store_pool_take(wp_store *st, wp_pool_move *m)
     if (err < 0)
         goto end;
     memcpy(m->previous_owner, c.base.owner_employee_id, sizeof m->previous_owner);
+    if ((err = wp_crm__history_follows(st, m->tenant_id, m->customer_id,
+                                       c.base.owner_employee_id, m->employee_id,
+                                       m->claim ? "claim" : "assign", 0, m->now_us)) < 0)
+        goto end;
     /* a claim is the claimer's act: its events are what the daily limit counts */
     wp_crm_actor who = {m->who.actor, m->claim ? m->employee_id : m->who.employee_id};
     if ((err = pool_details(&d, NULL, c.base.owner_employee_id, m->employee_id, m->note)) < 0 ||
@@ -929,54 +934,71 @@ out:
 /* --- the timeline -------------------------------------------------------------------------- */
 
 /* Four sources with the same columns: type, id, ts, employee, kind, actor, details,
- * direction, recording, channel, status, category, message_id, num. Each branch takes the
- * same five values: tenant, customer, has-cursor, ts, id. */
-#define TL_AFTER " AND (CAST(? AS BIGINT) = 0 OR ts_us < ? OR (ts_us = ? AND id < ?))"
+ * direction, recording, channel, status, category, message_id, num; each after the cursor and
+ * within the reader's scope (calls, contact events and alerts by the employee who had them:
+ * wp_query__scope_history). */
 #define TL_NT "CAST(NULL AS TEXT)"
 #define TL_NI "CAST(NULL AS BIGINT)"
-static const char timeline_sql[] =
+static const char *const timeline_branches[] = {
     "SELECT 1 AS t, id, ts_us, actor_employee_id, kind, actor, details, " TL_NT ", " TL_NT
     ", " TL_NT ", " TL_NT ", " TL_NT ", " TL_NT ", " TL_NI
-    " FROM customer_events WHERE tenant_id = ? AND customer_id = ?" TL_AFTER
-    " UNION ALL SELECT 2, id, ts_us, employee_id, " TL_NT ", " TL_NT ", " TL_NT
+    " FROM customer_events WHERE tenant_id = ? AND customer_id = ?",
+    "SELECT 2, id, ts_us, employee_id, " TL_NT ", " TL_NT ", " TL_NT
     ", direction, recording, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NT
-    ", duration_s FROM calls WHERE tenant_id = ? AND customer_id = ?" TL_AFTER
-    " UNION ALL SELECT 3, id, ts_us, employee_id, action, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NT
+    ", duration_s FROM calls WHERE tenant_id = ? AND customer_id = ?",
+    "SELECT 3, id, ts_us, employee_id, action, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NT
     ", channel, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NI
-    " FROM contact_events WHERE tenant_id = ? AND customer_id = ?" TL_AFTER
-    " UNION ALL SELECT 4, id, ts_us, employee_id, kind, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NT
+    " FROM contact_events WHERE tenant_id = ? AND customer_id = ?",
+    "SELECT 4, id, ts_us, employee_id, kind, " TL_NT ", " TL_NT ", " TL_NT ", " TL_NT
     ", " TL_NT ", status, category, message_id, " TL_NI
-    " FROM alerts WHERE tenant_id = ? AND customer_id = ?" TL_AFTER
-    " ORDER BY ts_us DESC, id DESC LIMIT ?";
+    " FROM alerts WHERE tenant_id = ? AND customer_id = ?",
+};
 
 int wp_store_customer_timeline(wp_store *st, wp_timeline_page *out, const wp_timeline_filter *f)
 {
     struct wp_stmt *s = NULL;
+    struct wp_query q;
     wp_timeline_page p;
     wp_strpool *pool = NULL;
-    char cid[WP_ID_LEN + 1] = "";
+    char cid[WP_ID_LEN + 1] = "", lo[1024] = "", hi[1024] = "";
     int64_t ct = 0;
-    int has = 0, err;
+    int has = 0, err, scoped = f->scope_org_path || f->scope_employee_id, first = 1;
     unsigned limit;
     size_t cap = 0;
 
     memset(&p, 0, sizeof p);
+    wp_query__init(&q, 16384);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = wp_store__check_id("customer", f->customer_id)) < 0 ||
+        (f->scope_employee_id && (err = wp_store__check_id("employee", f->scope_employee_id)) < 0) ||
+        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0) ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0)
         goto out;
-    if ((err = wp_db_prepare(st, &s, timeline_sql)) < 0)
-        goto out;
     for (int b = 0; b < 4; b++) {
-        wp_db_bind_text(s, b * 6 + 1, f->tenant_id);
-        wp_db_bind_text(s, b * 6 + 2, f->customer_id);
-        wp_db_bind_int64(s, b * 6 + 3, has);
-        wp_db_bind_int64(s, b * 6 + 4, ct);
-        wp_db_bind_int64(s, b * 6 + 5, ct);
-        wp_db_bind_text(s, b * 6 + 6, cid);
+        if (b == 0 && f->no_events)
+            continue;
+        if (!first)
+            wp_query__sql(&q, " UNION ALL ");
+        first = 0;
+        wp_query__sql(&q, timeline_branches[b]);
+        wp_query__text(&q, f->tenant_id);
+        wp_query__text(&q, f->customer_id);
+        if (has) {
+            wp_query__sql(&q, " AND (ts_us < ? OR (ts_us = ? AND id < ?))");
+            wp_query__int(&q, ct);
+            wp_query__int(&q, ct);
+            wp_query__text(&q, cid);
+        }
+        if (b > 0 && scoped)
+            wp_query__scope_history(&q, "employee_id", "customer_id",
+                                    b == 3 ? "other_employee_id" : NULL, f->tenant_id, lo, hi,
+                                    f->scope_employee_id);
     }
-    wp_db_bind_int64(s, 25, (int64_t)limit + 1);
+    wp_query__sql(&q, " ORDER BY ts_us DESC, id DESC LIMIT ?");
+    wp_query__int(&q, (int64_t)limit + 1);
+    if ((err = wp_query__prepare(&q, st, &s)) < 0)
+        goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if (p.n == limit) {
             wp_cursor__make(p.next_cursor, p.items[p.n - 1].ts_us, p.items[p.n - 1].id);
@@ -1012,6 +1034,7 @@ int wp_store_customer_timeline(wp_store *st, wp_timeline_page *out, const wp_tim
     err = 0;
 out:
     wp_db_done(s);
+    wp_buf_release(&q.sql);
     wp_strpool__free(pool);
     free(p.items);
     return err;

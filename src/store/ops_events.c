@@ -337,7 +337,8 @@ struct peer {
     const wp_event *first;
     char customer_id[WP_ID_LEN + 1];
     int64_t last_ts;
-    int created; /* its customer was created by this batch */
+    int created;   /* its customer was created by this batch */
+    int first_met; /* the batch's employee met its customer for the first time */
 };
 
 /* Everything one batch's write needs, sized by its events. */
@@ -662,6 +663,89 @@ static int touch_customers(struct applier *a)
     if (err == 0)
         err = sink_flush(&k);
     sink_release(&k);
+    return err;
+}
+
+/* --- who met whom: collisions (migration 0013) -------------------------------------------------
+ *
+ * Each customer of the batch is marked as met by the batch's employee; a first meeting of a
+ * customer that someone else owns (not in the pool) is a collision (撞单): an alert about this
+ * employee that names the owner, so that the managers over both see it. Neither gains the
+ * other's conversations (history is seen through the employee who had it). */
+
+static const char met_lite[] =
+    "INSERT INTO customer_contacts (tenant_id, customer_id, employee_id, first_us)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING customer_id";
+static const char met_pg[] =
+    "INSERT INTO customer_contacts (tenant_id, customer_id, employee_id, first_us)"
+    " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS bigint[])) ON CONFLICT DO NOTHING RETURNING customer_id";
+
+static int met_row(struct sink *k, struct wp_stmt *s)
+{
+    struct applier *a = k->arg;
+    const char *cid = wp_db_col_text(s, 0);
+    for (size_t i = 0; cid && i < a->n_peers; i++)
+        if (!strcmp(a->peers[i].customer_id, cid))
+            a->peers[i].first_met = 1;
+    return 0;
+}
+
+/* A first meeting of a customer owned by someone else: one alert. */
+static int collision(struct applier *a, const struct peer *p)
+{
+    wp_event_batch *b = a->b;
+    struct wp_stmt *s = NULL;
+    char owner[WP_ID_LEN + 1] = "", id[WP_ID_LEN + 1];
+    int err, in_pool = 0;
+
+    if ((err = wp_db_prepare(a->st, &s,
+                             "SELECT owner_employee_id, in_pool FROM customers WHERE"
+                             " tenant_id = ? AND id = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, b->tenant_id);
+    wp_db_bind_text(s, 2, p->customer_id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        err = wp_db_col_copy(s, 0, owner, sizeof owner);
+        in_pool = wp_db_col_int64(s, 1) != 0;
+    }
+    wp_db_done(s);
+    if (err < 0 || err == WP_DB_DONE || in_pool || !strcmp(owner, b->employee_id))
+        return err < 0 ? err : 0;
+    wp_id_new(id);
+    return wp_db_run(a->st,
+                     "INSERT INTO alerts (tenant_id, id, ts_us, kind, category, employee_id,"
+                     " device_id, customer_id, seq, action, other_employee_id, created_us,"
+                     " updated_us) VALUES (?, ?, ?, 'customer_collision', 'collision', ?, ?, ?,"
+                     " ?, 'alert', ?, ?, ?)",
+                     "ttitttitii", b->tenant_id, id, p->first->ts_us, b->employee_id,
+                     b->device_id, p->customer_id, p->first->seq, owner, b->now_us, b->now_us);
+}
+
+static int note_met(struct applier *a)
+{
+    struct sink k;
+    int err = 0;
+    sink_init(&k, a->st, 4, met_lite, met_pg, met_row, a);
+    for (size_t i = 0; i < a->n_peers && err == 0; i++) {
+        struct peer *p = &a->peers[i];
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strcmp(a->peers[j].customer_id, p->customer_id) == 0;
+        if (dup || !p->customer_id[0])
+            continue;
+        if ((err = sink_row(&k)) == 0 && (err = sink_text(&k, a->b->tenant_id)) == 0 &&
+            (err = sink_text(&k, p->customer_id)) == 0 &&
+            (err = sink_text(&k, a->b->employee_id)) == 0)
+            err = sink_int(&k, p->first->ts_us);
+        err = sink_end(&k, err);
+    }
+    if (err == 0)
+        err = sink_flush(&k);
+    sink_release(&k);
+    for (size_t i = 0; i < a->n_peers && err == 0; i++)
+        if (a->peers[i].first_met && !a->peers[i].created)
+            err = collision(a, &a->peers[i]);
     return err;
 }
 
@@ -1119,7 +1203,7 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
     }
     collect_peers(&a);
     if ((err = resolve_peers(&a)) < 0 || (err = write_rows(&a)) < 0 ||
-        (err = touch_customers(&a)) < 0)
+        (err = touch_customers(&a)) < 0 || (err = note_met(&a)) < 0)
         goto out;
     if (acked != start) {
         if ((err = wp_db_prepare(

@@ -96,26 +96,6 @@ static int count2(wp_store *st, int64_t *out, const char *sql, const char *a, co
 }
 
 /* Run a statement with the values bound in order: text (t), int64 (i). */
-static int run(wp_store *st, const char *sql, const char *types, ...)
-{
-    struct wp_stmt *s = NULL;
-    va_list ap;
-    int err;
-    if ((err = wp_db_prepare(st, &s, sql)) < 0)
-        return err;
-    va_start(ap, types);
-    for (int i = 0; types[i]; i++) {
-        if (types[i] == 't')
-            wp_db_bind_text_or_null(s, i + 1, va_arg(ap, const char *));
-        else
-            wp_db_bind_int64(s, i + 1, va_arg(ap, int64_t));
-    }
-    va_end(ap);
-    err = wp_db_step(s);
-    wp_db_done(s);
-    return err < 0 ? err : 0;
-}
-
 static int check_request(const wp_handover_request *r)
 {
     int err;
@@ -263,7 +243,7 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
     if (err < 0)
         goto out;
     wp_id_new(hid);
-    if ((err = run(st,
+    if ((err = wp_db_run(st,
                    "INSERT INTO handovers (tenant_id, id, from_employee_id, to_employees, reason,"
                    " keep_read_access, idempotency_key, actor, customers_moved,"
                    " sessions_revoked, devices_revoked, api_keys_revoked, created_us)"
@@ -290,19 +270,22 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
         snprintf(details, sizeof details,
                  "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"%s\",\"handover_id\":\"%s\"}",
                  r->from_employee_id, succ, reason, hid);
-        if ((err = run(st,
+        if ((err = wp_db_run(st,
                        "UPDATE customers SET owner_employee_id = ?, owner_since_us = ?"
                        " WHERE tenant_id = ? AND id = ?",
                        "titt", succ, r->now_us, r->tenant_id, ids[i])) < 0 ||
             (err = wp_crm__event_insert(st, NULL, r->tenant_id, ids[i], "owner_changed", &r->who,
                                         details, r->now_us)) < 0 ||
-            (err = run(st,
+            (err = wp_crm__history_follows(st, r->tenant_id, ids[i], r->from_employee_id, succ,
+                                           reason, !r->departure && r->keep_read_access,
+                                           r->now_us)) < 0 ||
+            (err = wp_db_run(st,
                        "INSERT INTO handover_items (tenant_id, handover_id, customer_id,"
                        " to_employee_id) VALUES (?, ?, ?, ?)",
                        "tttt", r->tenant_id, hid, ids[i], succ)) < 0)
             goto out;
         if (!r->departure && r->keep_read_access &&
-            (err = run(st,
+            (err = wp_db_run(st,
                        "INSERT INTO customer_read_grants (tenant_id, customer_id, employee_id,"
                        " handover_id, created_us) VALUES (?, ?, ?, ?, ?) ON CONFLICT"
                        " (tenant_id, customer_id, employee_id) DO UPDATE SET handover_id ="
@@ -326,7 +309,7 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
                           "SELECT count(*) FROM devices WHERE tenant_id = ? AND employee_id = ?"
                           " AND revoked = 0",
                           r->tenant_id, r->from_employee_id)) < 0 ||
-            (err = run(st,
+            (err = wp_db_run(st,
                        "UPDATE devices SET revoked = 1 WHERE tenant_id = ? AND employee_id = ?"
                        " AND revoked = 0",
                        "tt", r->tenant_id, r->from_employee_id)) < 0 ||
@@ -334,13 +317,13 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
                           "SELECT count(*) FROM api_keys WHERE tenant_id = ? AND created_by = ?"
                           " AND revoked_us IS NULL",
                           r->tenant_id, r->from_employee_id)) < 0 ||
-            (err = run(st,
+            (err = wp_db_run(st,
                        "UPDATE api_keys SET revoked_us = ? WHERE tenant_id = ? AND created_by = ?"
                        " AND revoked_us IS NULL",
                        "itt", r->now_us, r->tenant_id, r->from_employee_id)) < 0)
             goto out;
     }
-    if ((err = run(st,
+    if ((err = wp_db_run(st,
                    "UPDATE handovers SET customers_moved = ?, sessions_revoked = ?,"
                    " devices_revoked = ?, api_keys_revoked = ? WHERE tenant_id = ? AND id = ?",
                    "iiiitt", (int64_t)n, sessions, devices, keys, r->tenant_id, hid)) < 0 ||
@@ -537,12 +520,14 @@ int wp_store_customer_assign(wp_store *st, int *changed, const char *tenant_id, 
         goto out; /* already theirs: nothing moves */
     snprintf(details, sizeof details, "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"assigned\"}",
              from, to_employee_id);
-    if ((err = run(st,
+    if ((err = wp_db_run(st,
                    "UPDATE customers SET owner_employee_id = ?, owner_since_us = ?"
                    " WHERE tenant_id = ? AND id = ?",
                    "titt", to_employee_id, now_us, tenant_id, id)) < 0 ||
         (err = wp_crm__event_insert(st, NULL, tenant_id, id, "owner_changed", who, details,
-                                    now_us)) < 0)
+                                    now_us)) < 0 ||
+        (err = wp_crm__history_follows(st, tenant_id, id, from, to_employee_id, "assign", 0,
+                                       now_us)) < 0)
         goto out;
     *changed = 1;
 out:

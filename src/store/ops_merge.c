@@ -123,7 +123,10 @@ int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tena
                     "DELETE FROM customer_read_grants WHERE tenant_id = ? AND customer_id = ?",
                     tenant_id, NULL, from_id)) < 0 ||
         (err = move(st, NULL, "DELETE FROM reminders WHERE tenant_id = ? AND customer_id = ?",
-                    tenant_id, NULL, from_id)) < 0)
+                    tenant_id, NULL, from_id)) < 0 ||
+        (err = wp_crm__history_merge(st, tenant_id, survivor_id, from_id,
+                                     a.base.owner_employee_id, b.base.owner_employee_id,
+                                     now_us)) < 0)
         goto out;
 #undef MOVE
     /* what the survivor lacks, from the merged record */

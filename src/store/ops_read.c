@@ -128,53 +128,6 @@ static void scope_org(struct wp_query *q, const char *col, const char *tenant_id
     wp_query__text(q, hi);
 }
 
-/* The scope of what people said (messages, alerts): rows of an employee in scope, or about a
- * customer owned in scope now, so a conversation's history follows its customer to a new
- * owner (handover) and its manager. A customer in the public pool is nobody's. */
-static void scope_history(struct wp_query *q, const char *emp_col, const char *cust_col,
-                          const char *tenant_id, const char *lo, const char *hi,
-                          const char *employee_id)
-{
-    if (employee_id) {
-        /* its own words, its customers', and those of customers it handed over keeping read
-         * access (a transfer with keep_read_access: customer_read_grants) */
-        wp_query__sql(q, " AND (");
-        wp_query__sql(q, emp_col);
-        wp_query__sql(q, " = ? OR ");
-        wp_query__sql(q, cust_col);
-        wp_query__sql(q, " IN (SELECT sc.id FROM customers sc WHERE sc.tenant_id = ?"
-                         " AND sc.owner_employee_id = ? AND sc.in_pool = 0) OR ");
-        wp_query__sql(q, cust_col);
-        wp_query__sql(q,
-                      " IN (SELECT g.customer_id FROM customer_read_grants g WHERE g.tenant_id = ?"
-                      " AND g.employee_id = ?))");
-        wp_query__text(q, employee_id);
-        wp_query__text(q, tenant_id);
-        wp_query__text(q, employee_id);
-        wp_query__text(q, tenant_id);
-        wp_query__text(q, employee_id);
-        return;
-    }
-    wp_query__sql(q, " AND (");
-    wp_query__sql(q, emp_col);
-    wp_query__sql(q,
-                  " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
-                  " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND so.path >= ?"
-                  " AND so.path < ?) OR ");
-    wp_query__sql(q, cust_col);
-    wp_query__sql(
-        q, " IN (SELECT sc.id FROM customers sc JOIN employees se ON se.tenant_id ="
-           " sc.tenant_id AND se.id = sc.owner_employee_id JOIN org_units so ON so.tenant_id ="
-           " se.tenant_id AND so.id = se.org_unit_id WHERE sc.tenant_id = ? AND sc.in_pool = 0"
-           " AND so.path >= ? AND so.path < ?))");
-    wp_query__text(q, tenant_id);
-    wp_query__text(q, lo);
-    wp_query__text(q, hi);
-    wp_query__text(q, tenant_id);
-    wp_query__text(q, lo);
-    wp_query__text(q, hi);
-}
-
 int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_customer_filter *f)
 {
     struct wp_stmt *s = NULL;
@@ -426,7 +379,7 @@ static void message_filters(struct wp_query *qp, const wp_message_filter *f, con
         wp_query__int(qp, f->to_us);
     }
     if (f->scope_org_path || f->scope_employee_id)
-        scope_history(qp, "m.employee_id", "m.customer_id", f->tenant_id, lo, hi,
+        wp_query__scope_history(qp, "m.employee_id", "m.customer_id", NULL, f->tenant_id, lo, hi,
                       f->scope_employee_id);
 }
 
@@ -441,6 +394,18 @@ static int take_row(struct wp_stmt *s, const wp_message_filter *f, wp_message_pa
         return err;
     *last_t = m.ts_us;
     memcpy(last_id, m.id, sizeof m.id);
+    if (f->view && m.text && *m.text) {
+        /* the reader's text: a hit inside what it may not see is no hit */
+        wp_buf b;
+        int changed = 0;
+        size_t len = strlen(m.text);
+        wp_buf_init(&b, len + 1);
+        if ((err = f->view->fn(f->view->arg, &b, &changed, m.text, len)) == 0 && changed)
+            err = wp_strpool__dup(pool, &m.text, b.buf);
+        wp_buf_release(&b);
+        if (err < 0)
+            return err;
+    }
     if (f->q && *f->q) {
         if ((err = wp_grams__find(&m.highlights, &m.n_highlights, m.text, strlen(m.text), f->q,
                                   strlen(f->q))) < 0)
@@ -769,7 +734,7 @@ int wp_alert_status_parse(enum wp_alert_status *out, const char *s)
 #define ALERT_COLUMNS                                                                              \
     "a.id, a.ts_us, a.kind, a.status, a.employee_id, a.device_id, a.customer_id, a.message_id,"    \
     " a.category, a.pattern, a.action, a.matched, a.match_start, a.match_end, a.comment,"          \
-    " a.handled_by, a.updated_us"
+    " a.handled_by, a.updated_us, a.other_employee_id"
 
 static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
 {
@@ -795,7 +760,7 @@ static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
         (err = col_dup(pool, &a->handled_by, s, 15)) < 0)
         return err;
     a->updated_us = wp_db_col_int64(s, 16);
-    return 0;
+    return col_id(s, 17, a->other_employee_id);
 }
 
 int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter *f)
@@ -851,8 +816,8 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
         wp_query__int(&q, f->to_us);
     }
     if (f->scope_org_path || f->scope_employee_id)
-        scope_history(&q, "a.employee_id", "a.customer_id", f->tenant_id, lo, hi,
-                      f->scope_employee_id);
+        wp_query__scope_history(&q, "a.employee_id", "a.customer_id", "a.other_employee_id", f->tenant_id,
+                      lo, hi, f->scope_employee_id);
     if (has) {
         wp_query__sql(&q, " AND (a.ts_us < ? OR (a.ts_us = ? AND a.id < ?))");
         wp_query__int(&q, ct);

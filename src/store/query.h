@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define WP_QUERY_BINDS_MAX 24
+#define WP_QUERY_BINDS_MAX 96
 
 struct wp_query {
     wp_buf sql;
@@ -67,5 +67,14 @@ static inline int wp_query__prepare(struct wp_query *q, wp_store *st, struct wp_
     }
     return 0;
 }
+
+/* The scope of what people said (messages, calls, contact events, alerts), appended as
+ * " AND (...)": rows of an employee in scope (employee_id itself, else the employees of the org
+ * subtree [lo, hi)), or that an explicit act handed to someone in scope (history_grants: the
+ * row's customer cust_col, its employee emp_col the grant's source). other_col (NULL: none)
+ * names a second employee the row is about. Strings are borrowed until the prepare. */
+void wp_query__scope_history(struct wp_query *q, const char *emp_col, const char *cust_col,
+                             const char *other_col, const char *tenant_id, const char *lo,
+                             const char *hi, const char *employee_id);
 
 #endif

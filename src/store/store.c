@@ -8,6 +8,7 @@
 #include "util/utf8.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,4 +379,24 @@ int wp_store__check_text(const char *field, const char *s, size_t max_chars)
     if (wp_utf8_count(s ? s : "", len) > max_chars)
         return wp_error_set(WP_EINVAL, "%s is longer than %zu characters", field, max_chars);
     return 0;
+}
+
+int wp_db_run(wp_store *st, const char *sql, const char *types, ...)
+{
+    struct wp_stmt *s = NULL;
+    va_list ap;
+    int err;
+    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+        return err;
+    va_start(ap, types);
+    for (int i = 0; types[i]; i++) {
+        if (types[i] == 't')
+            wp_db_bind_text_or_null(s, i + 1, va_arg(ap, const char *));
+        else
+            wp_db_bind_int64(s, i + 1, va_arg(ap, int64_t));
+    }
+    va_end(ap);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    return err < 0 ? err : 0;
 }

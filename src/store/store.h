@@ -8,9 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
 #include "util/id.h"
 
 typedef struct wp_store wp_store;
+
+/* What a reader may see of a stored text: a search matches, highlights and returns texts as
+ * the view gives them (personal data masked), never the stored bytes behind. fn appends the
+ * text as seen to out and sets *changed when it differs. */
+typedef struct wp_text_view {
+    int (*fn)(void *arg, wp_buf *out, int *changed, const char *text, size_t len);
+    void *arg;
+} wp_text_view;
 
 enum wp_store_backend { WP_STORE_SQLITE = 1, WP_STORE_PG = 2 };
 
@@ -445,6 +454,8 @@ typedef struct wp_message_filter {
     const char *scope_employee_id; /* NULL: any; else the employee's own or its customers' */
     const char *cursor;
     unsigned limit;
+    const wp_text_view *view; /* NULL: texts as stored; else q is matched in the text as seen,
+                               * and the page holds that text */
 } wp_message_filter;
 
 typedef struct wp_message_page {
@@ -481,6 +492,7 @@ typedef struct wp_alert {
     const char *comment;    /* the last handler's comment; NULL when none (owned by the page) */
     const char *handled_by; /* its actor ("employee:<id>", "apikey:<id>"); NULL when none */
     int64_t updated_us;     /* of the last status change */
+    char other_employee_id[WP_ID_LEN + 1]; /* a collision: the customer's owner; "" else */
 } wp_alert;
 
 typedef struct wp_alert_filter {
@@ -772,6 +784,33 @@ int wp_store_customer_follow_up(wp_store *st, char out_id[WP_ID_LEN + 1], const 
 int wp_store_customer_read_granted(wp_store *st, int *out, const char *tenant_id,
                                    const char *customer_id, const char *employee_id);
 
+/* --- who met a customer (migration 0013; ops_history.c) ----------------------------------
+ * A customer is one record of the company with one owner. Its conversations are seen through
+ * the employee who had them (the org tree above that employee) or through a history grant an
+ * explicit act handed on (handover, transfer, assign, a claim, a merge), never because another
+ * device reported the same number or id. Each employee whose device met the customer may read
+ * the record; a second employee meeting an owned customer raises a customer_collision alert. */
+
+/* *out = 1 when an employee in scope met the customer: employee_id itself, or (employee_id
+ * NULL) anyone in the org subtree org_path. Both NULL: 0. */
+int wp_store_customer_met(wp_store *st, int *out, const char *tenant_id, const char *customer_id,
+                          const char *employee_id, const char *org_path);
+
+/* *out = 1 when source_employee_id's conversations with the customer were handed (history
+ * grants) to employee_id, or (employee_id NULL) to anyone in the org subtree org_path. */
+int wp_store_history_granted(wp_store *st, int *out, const char *tenant_id,
+                             const char *customer_id, const char *source_employee_id,
+                             const char *employee_id, const char *org_path);
+
+typedef struct wp_customer_contact {
+    char employee_id[WP_ID_LEN + 1];
+    int64_t first_us; /* when its device first reported the customer */
+} wp_customer_contact;
+
+/* The employees who met a customer, first met first, at most 200. Caller frees *out. */
+int wp_store_customer_contacts(wp_store *st, wp_customer_contact **out, size_t *n,
+                               const char *tenant_id, const char *customer_id);
+
 /* --- the pool ------------------------------------------------------------------------------ */
 
 enum wp_pool_refusal {
@@ -880,6 +919,10 @@ typedef struct wp_timeline_filter {
     const char *tenant_id, *customer_id;
     const char *cursor; /* "<ts>.<id>": items strictly older than (ts, id) */
     unsigned limit;
+    /* the reader's scope (NULL, NULL: all): calls, contact events and alerts of a salesperson
+     * (scope_employee_id) or of an org subtree's employees, or handed to them (history grants) */
+    const char *scope_org_path, *scope_employee_id;
+    int no_events; /* leave the CRM events out: a reader that only met the customer */
 } wp_timeline_filter;
 
 typedef struct wp_timeline_page {

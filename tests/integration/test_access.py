@@ -479,8 +479,15 @@ def suite(backend, tmp):
     check(st == 200, backend + ": the new owner sees it")
     st, j, _ = srv.req("GET", "/api/v1/messages?customer=" + moved, tok["salesA2"])
     check(st == 200 and len(j["items"]) >= 1, backend + ": ... with its history: %s" % j)
-    st, _, _ = srv.req("GET", "/api/v1/customers/" + moved, tok["salesA1"])
-    check(st == 404, backend + ": the old owner no longer does")
+    # the old owner met the customer: it still reads the record, no longer as its own (no
+    # notes), and only its own conversations with it
+    st, j, _ = srv.req("GET", "/api/v1/customers/" + moved, tok["salesA1"])
+    check(st == 200 and j["access"] == "met" and j["owner_employee_id"] == c["salesA2"]
+          and j["notes"] is None,
+          backend + ": the old owner reads the record it met, not as its own: %s %s" % (st, j))
+    st, j, _ = srv.req("PATCH", "/api/v1/customers/" + moved, tok["salesA1"],
+                       body={"stage": "won"})
+    check(st == 404, backend + ": ... and cannot change it: %s" % st)
     srv.req("POST", "/api/v1/customers/%s/assign" % moved, admin, body={"employee_id": c["salesA1"]})
 
     # --- the matrix ---------------------------------------------------------------------
