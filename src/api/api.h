@@ -261,8 +261,9 @@ int api_enrollment_codes_create(wp_http_ctx *ctx);
 /* devices.c: GET /api/v1/devices */
 int api_devices_list(wp_http_ctx *ctx);
 
-/* messages.c: GET /api/v1/messages */
+/* messages.c: GET /api/v1/messages, POST /api/v1/messages/{id}/unmask (audited) */
 int api_messages_list(wp_http_ctx *ctx);
+int api_messages_unmask(wp_http_ctx *ctx);
 
 /* alerts.c: GET /api/v1/alerts, PATCH /api/v1/alerts/{id} */
 int api_alerts_list(wp_http_ctx *ctx);

@@ -204,8 +204,9 @@ static int csv_field(wp_buf *b, const char *s)
 #define CSV_MAX (64u * 1024 * 1024)
 #define REPORT_PAGE_MAX 500
 
-/* The whole report as CSV, in b. */
-static int report_csv(wp_store *st, wp_buf *b, const char *tenant_id, const char *id)
+/* The whole report as CSV, in b; people's text as the caller may see it. */
+static int report_csv(wp_http_ctx *ctx, wp_store *st, wp_buf *b, const char *tenant_id,
+                      const char *id)
 {
     char after[WP_ID_LEN + 1] = "";
     int err = wp_buf_adds(b, "customer_id,customer_name,to_employee_id\r\n");
@@ -216,8 +217,12 @@ static int report_csv(wp_store *st, wp_buf *b, const char *tenant_id, const char
                                            WP_HANDOVER_ITEMS_MAX)) < 0)
             break;
         for (size_t i = 0; i < n && err == 0; i++) {
-            if ((err = csv_field(b, v[i].customer_id)) == 0 && (err = wp_buf_addc(b, ',')) == 0 &&
-                (err = csv_field(b, v[i].customer_name)) == 0 && (err = wp_buf_addc(b, ',')) == 0 &&
+            const char *name;
+            size_t len;
+            if ((err = api_view_text(ctx, &name, &len, v[i].customer_name,
+                                     strlen(v[i].customer_name))) == 0 &&
+                (err = csv_field(b, v[i].customer_id)) == 0 && (err = wp_buf_addc(b, ',')) == 0 &&
+                (err = csv_field(b, name)) == 0 && (err = wp_buf_addc(b, ',')) == 0 &&
                 (err = csv_field(b, v[i].to_employee_id)) == 0)
                 err = wp_buf_adds(b, "\r\n");
         }
@@ -280,7 +285,7 @@ int api_handovers_get(wp_http_ctx *ctx)
     if (want_csv) {
         if ((err = wp_store_begin(st)) < 0)
             goto out;
-        err = report_csv(st, &csv, c->tenant_id, id);
+        err = report_csv(ctx, st, &csv, c->tenant_id, id);
         json_t *d = err ? NULL
                         : json_pack("{s:s,s:I}", "format", "csv", "customers",
                                     (json_int_t)h.customers_moved);

@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "util/error.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static json_t *message_json(const wp_message *m, int with_highlight)
@@ -131,5 +132,56 @@ out:
     json_decref(items);
     wp_message_page_release(&page);
     api_store_release(ctx, st);
+    return err;
+}
+
+/* POST /api/v1/messages/{id}/unmask: one message as it was stored, for a role allowed to ask
+ * (unmask or view_pii) that sees the message. The audit row commits before anything is
+ * answered. */
+int api_messages_unmask(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    const char *id = wp_http_param(ctx, "id");
+    wp_store *st = NULL;
+    wp_message_page page;
+    api_scope scope;
+    char target[WP_ID_LEN + 16];
+    int err;
+
+    memset(&page, 0, sizeof page);
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0)
+        goto out;
+    if (!scope.may_unmask) {
+        err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                 "this role may not unmask personal data");
+        goto out;
+    }
+    wp_message_filter f = {.tenant_id = c->tenant_id, .id = id, .limit = 1,
+                           .scope_org_path = scope.org_path,
+                           .scope_employee_id = scope.employee_id};
+    if ((err = wp_store_messages_search(st, &page, &f)) < 0)
+        goto out;
+    if (page.n == 0) {
+        err = wp_error_set(WP_ENOTFOUND, "message '%s' not found", id);
+        goto out;
+    }
+    snprintf(target, sizeof target, "message:%s", id);
+    if ((err = wp_store_begin(st)) < 0)
+        goto out;
+    json_t *d = json_pack("{s:s}", "customer", page.items[0].customer_id);
+    err = api_audit(ctx, st, "message.unmask", target, d);
+    json_decref(d);
+    if (err < 0 || (err = wp_store_commit(st)) < 0)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    err = api_reply_revealed(ctx, 200, message_json(&page.items[0], 0));
+out:
+    if (err < 0 && st)
+        wp_store_rollback(st);
+    api_store_release(ctx, st);
+    wp_message_page_release(&page);
     return err;
 }

@@ -44,6 +44,7 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/devices", api_devices_list, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/media/{ref}", api_media_get, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/messages", api_messages_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/messages/{id}/unmask", api_messages_unmask, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/alerts", api_alerts_list, WP_RIGHT_READ, 0},
     {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_WRITE, 0},
     {"GET", "/api/v1/customers", api_customers_list, WP_RIGHT_READ, 0},

@@ -686,8 +686,10 @@ static int met_row(struct sink *k, struct wp_stmt *s)
     struct applier *a = k->arg;
     const char *cid = wp_db_col_text(s, 0);
     for (size_t i = 0; cid && i < a->n_peers; i++)
-        if (!strcmp(a->peers[i].customer_id, cid))
-            a->peers[i].first_met = 1;
+        if (!strcmp(a->peers[i].customer_id, cid)) {
+            a->peers[i].first_met = 1; /* the first peer of that customer: one alert */
+            break;
+        }
     return 0;
 }
 
@@ -705,12 +707,13 @@ static int collision(struct applier *a, const struct peer *p)
         return err;
     wp_db_bind_text(s, 1, b->tenant_id);
     wp_db_bind_text(s, 2, p->customer_id);
-    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+    int found = (err = wp_db_step(s)) == WP_DB_ROW;
+    if (found) {
         err = wp_db_col_copy(s, 0, owner, sizeof owner);
         in_pool = wp_db_col_int64(s, 1) != 0;
     }
     wp_db_done(s);
-    if (err < 0 || err == WP_DB_DONE || in_pool || !strcmp(owner, b->employee_id))
+    if (err < 0 || !found || in_pool || !strcmp(owner, b->employee_id))
         return err < 0 ? err : 0;
     wp_id_new(id);
     return wp_db_run(a->st,

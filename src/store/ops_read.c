@@ -358,6 +358,10 @@ static void free_messages(wp_message *items, size_t n)
 static void message_filters(struct wp_query *qp, const wp_message_filter *f, const char *lo,
                             const char *hi)
 {
+    if (f->id) {
+        wp_query__sql(qp, " AND m.id = ?");
+        wp_query__text(qp, f->id);
+    }
     if (f->customer_id) {
         wp_query__sql(qp, " AND m.customer_id = ?");
         wp_query__text(qp, f->customer_id);
@@ -625,6 +629,7 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
     wp_buf_init(&grams, 16 * Q_MAX);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = check_opt_id("customer", f->customer_id)) < 0 ||
+        (err = check_opt_id("message", f->id)) < 0 ||
         (err = check_opt_id("employee", f->employee_id)) < 0 ||
         (err = check_opt_id("employee", f->scope_employee_id)) < 0 ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||

@@ -456,6 +456,7 @@ typedef struct wp_message_filter {
     unsigned limit;
     const wp_text_view *view; /* NULL: texts as stored; else q is matched in the text as seen,
                                * and the page holds that text */
+    const char *id;           /* NULL: any; else that one message */
 } wp_message_filter;
 
 typedef struct wp_message_page {

@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: MIT
+# What the Python black-box tests share: checks that count, a real `workphone serve` on a free
+# loopback port, requests, a fresh store per backend (SQLite, and a new PostgreSQL database
+# when WORKPHONE_TEST_PG_URL is set), and the run over both backends.
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+WP = os.environ["WORKPHONE_BIN"]
+SRC = os.environ["WORKPHONE_SOURCE_ROOT"]
+PG_URL = os.environ.get("WORKPHONE_TEST_PG_URL", "")
+PASSWORD = "s3cret-pass"
+T0 = "2026-11-27T08:00:00Z"  # the servers run on a fake clock
+
+failures = 0
+checks = 0
+LIVE = []  # servers still running: stopped on any exit, so a failed run leaves none behind
+
+
+def check(ok, what):
+    global failures, checks
+    checks += 1
+    if not ok:
+        failures += 1
+        print("FAIL: " + what, file=sys.stderr)
+    return ok
+
+
+def kill_live():
+    for proc in LIVE:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+class Server:
+    def __init__(self, data, db_args, now=T0, extra_args=()):
+        env = dict(os.environ, WORKPHONE_FAKE_NOW=now) if now else dict(os.environ)
+        self.err = open(os.path.join(data, "..", "serve-%d.err" % time.monotonic_ns()), "w+")
+        self.proc = subprocess.Popen([WP, "serve", "--data", data, "--listen", "127.0.0.1:0"] +
+                                     list(db_args) + list(extra_args), stdout=subprocess.DEVNULL,
+                                     stderr=self.err, env=env)
+        LIVE.append(self.proc)
+        self.base = None
+        for _ in range(200):
+            self.err.seek(0)
+            m = re.search(r"url=(http://127\.0\.0\.1:\d+)", self.err.read())
+            if m:
+                self.base = m.group(1)
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        if not self.base:
+            self.err.seek(0)
+            raise SystemExit("server did not start: " + self.err.read()[-2000:])
+
+    def stop(self):
+        self.proc.terminate()
+        check(self.proc.wait(timeout=60) == 0, "serve exits 0 on SIGTERM")
+        self.err.close()
+
+    def raw(self, method, path, token=None, body=None, raw=None, headers=None):
+        """(status, body bytes, headers)"""
+        data = None
+        h = dict(headers or {})
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        elif raw is not None:
+            data = raw if isinstance(raw, bytes) else raw.encode()
+        if token:
+            h["Authorization"] = "Bearer " + token
+        r = urllib.request.Request(self.base + path, data=data, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(r, timeout=60) as resp:
+                return resp.status, resp.read(), resp.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), e.headers
+
+    def req(self, method, path, token=None, body=None, raw=None, headers=None):
+        """(status, parsed JSON or text, headers)"""
+        status, data, hdrs = self.raw(method, path, token, body, raw, headers)
+        text = data.decode()
+        try:
+            return status, json.loads(text) if text else None, hdrs
+        except ValueError:
+            return status, text, hdrs
+
+
+def err_code(j):
+    return j.get("error", {}).get("code") if isinstance(j, dict) else None
+
+
+def login(srv, username, password=PASSWORD, tenant=None):
+    body = {"username": username, "password": password}
+    if tenant:
+        body["tenant"] = tenant
+    st, j, _ = srv.req("POST", "/api/v1/auth/login", body=body)
+    check(st == 200, "login %s: HTTP %s %s" % (username, st, j))
+    return j.get("token") if st == 200 else None
+
+
+def created(srv, tok, path, body, what):
+    st, j, _ = srv.req("POST", path, tok, body=body)
+    if not check(st == 201 and isinstance(j, dict) and "id" in j, "%s: HTTP %s %s" % (what, st, j)):
+        raise SystemExit("cannot go on without " + what)
+    return j
+
+
+def enroll(srv, admin, employee_id, serial):
+    """A device token for the employee."""
+    st, j, _ = srv.req("POST", "/api/v1/employees/%s/enrollment-codes" % employee_id, admin,
+                       body={})
+    check(st == 201, "enrollment code: %s %s" % (st, j))
+    st, j, _ = srv.req("POST", "/api/v1/device/enroll",
+                       body={"code": j["code"], "serial": serial, "model": "test"})
+    if not check(st == 201, "enroll %s: %s %s" % (serial, st, j)):
+        raise SystemExit("cannot go on without a device")
+    return j["token"]
+
+
+class Store:
+    """A fresh data dir, initialized on one backend; sql() runs a statement on it."""
+
+    def __init__(self, backend, tmp, name):
+        self.backend = backend
+        self.data = os.path.join(tmp, backend)
+        self.db_args, self.db_url = [], None
+        if backend == "postgresql":
+            db = "wp_%s_%d" % (name, os.getpid())
+            subprocess.run(["psql", "-q", PG_URL, "-c", "create database " + db], check=True)
+            self.db_url = PG_URL.rsplit("/", 1)[0] + "/" + db
+            self.db_args = ["--db", self.db_url]
+        env = dict(os.environ, WORKPHONE_ADMIN_PASSWORD=PASSWORD)
+        r = subprocess.run([WP, "init", "--data", self.data, "--tenant", "Acme", "--admin",
+                            "admin"] + self.db_args, env=env, capture_output=True, text=True)
+        if not check(r.returncode == 0, "%s: init: %s" % (backend, r.stderr)):
+            raise SystemExit("init failed")
+
+    def sql(self, statement):
+        if self.backend == "sqlite":
+            cmd = ["sqlite3", "-batch", "-noheader", os.path.join(self.data, "workphone.db"),
+                   statement]
+        else:
+            cmd = ["psql", "-qtAX", self.db_url, "-c", statement]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
+
+    def drop(self):
+        if self.db_url:
+            subprocess.run(["psql", "-q", PG_URL, "-c", "drop database %s with (force)" %
+                            self.db_url.rsplit("/", 1)[1]], capture_output=True)
+
+
+def run_backends(suite, name):
+    """suite(backend, tmp) on SQLite, then on PostgreSQL (a failure when WORKPHONE_REQUIRE_PG=1
+    and it is not configured); prints the count and returns the exit status."""
+    backends = ["sqlite"]
+    if PG_URL:
+        backends.append("postgresql")
+    elif os.environ.get("WORKPHONE_REQUIRE_PG") == "1":
+        print("FAIL: WORKPHONE_REQUIRE_PG=1 but WORKPHONE_TEST_PG_URL is not set", file=sys.stderr)
+        return 1
+    tmp = tempfile.mkdtemp(prefix="wp-%s." % name)
+    stores = []
+    try:
+        for be in backends:
+            stores.append(Store(be, tmp, name))
+            suite(stores[-1])
+    finally:
+        kill_live()
+        for s in stores:
+            s.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d checks, %d failed" % (checks, failures))
+    return 1 if failures else 0
