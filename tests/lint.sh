@@ -49,5 +49,31 @@ for f in src/api/*.c; do
         report "$f: a handler reads scoped data without api_scope_for()"
 done
 
+# Personal data is masked in one place (issue 13): every JSON answer passes the server's
+# reply filter (api_view_reply, installed by serve), so a handler cannot skip it. What leaves
+# src/api another way is listed here: raw bytes only where the file masks what it writes with
+# api_view_text() (CSV exports) or holds no one's personal data (the lexicon, media files);
+# an unmasked answer (api_reply_revealed) only from the audited unmask handlers.
+grep -q 'o.reply_filter = api_view_reply;' src/cli/cmd_serve.c ||
+    report "src/cli/cmd_serve.c: serve must install api_view_reply as the reply filter"
+for f in src/api/*.c; do
+    case "$f" in src/api/view.c) continue ;; esac
+    if grep -nE '\bwp_http_reply_(bytes|fd)\(' "$f" >/dev/null; then
+        case "$f" in
+        src/api/lexicon.c|src/api/media.c) ;;
+        *) grep -q 'api_view_text(' "$f" ||
+               report "$f: sends raw bytes without masking them with api_view_text()" ;;
+        esac
+    fi
+    if grep -nE '\bMHD_[a-z_]+\(' "$f" >/dev/null; then
+        report "$f: writes an answer around the reply filter"
+    fi
+    awk -v f="$f" '
+        /^[a-z].*\(/ && !/;$/ { fn = $0 }
+        /api_reply_revealed\(/ && fn !~ /^int api_(customers|messages)_unmask\(/ {
+            printf "%s: %s answers unmasked outside an unmask handler\n", f, fn }' "$f" |
+        grep . >&2 && report "$f: api_reply_revealed() outside the audited unmask handlers"
+done
+
 if [ $bad = 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
 exit $bad

@@ -85,6 +85,9 @@ int api_customers_list(wp_http_ctx *ctx)
     }
     f.scope_org_path = scope.org_path;
     f.scope_employee_id = scope.employee_id;
+    /* q meets the names and notes as the caller sees them */
+    if ((err = api_view_for_store(ctx, &f.view)) < 0)
+        goto out;
     if ((err = wp_store_customers_list(st, &page, &f)) < 0)
         goto out;
     if (!(items = json_array())) {

@@ -128,16 +128,46 @@ static void scope_org(struct wp_query *q, const char *col, const char *tenant_id
     wp_query__text(q, hi);
 }
 
+/* Does the reader see q in one of the texts (name, company, notes) as the view shows them?
+ * ASCII case folded, as LIKE lower() does. */
+static int seen_in(const wp_text_view *view, const char *q, struct wp_stmt *s, int first_col,
+                   int *out)
+{
+    wp_buf b, low;
+    int err = 0;
+    *out = 0;
+    wp_buf_init(&b, 4 * WP_CRM_TEXT_MAX + 16);
+    wp_buf_init(&low, 4 * WP_CRM_TEXT_MAX + 16);
+    for (int col = first_col; col < first_col + 3 && !*out && err == 0; col++) {
+        const char *t = wp_db_col_text(s, col);
+        int changed = 0;
+        if (!t || !*t)
+            continue;
+        wp_buf_reset(&b);
+        wp_buf_reset(&low);
+        if ((err = view->fn(view->arg, &b, &changed, t, strlen(t))) < 0)
+            break;
+        for (size_t i = 0; i < b.len && err == 0; i++)
+            err = wp_buf_addc(&low, b.buf[i] >= 'A' && b.buf[i] <= 'Z' ? (char)(b.buf[i] + 32)
+                                                                       : b.buf[i]);
+        if (err == 0)
+            *out = strstr(low.buf, q) != NULL;
+    }
+    wp_buf_release(&b);
+    wp_buf_release(&low);
+    return err;
+}
+
 int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_customer_filter *f)
 {
     struct wp_stmt *s = NULL;
     struct wp_query q;
     wp_customer_page p;
     wp_buf like;
-    char cid[WP_ID_LEN + 1], lo[1024], hi[1024], ulo[1024], uhi[1024];
+    char cid[WP_ID_LEN + 1], lo[1024], hi[1024], ulo[1024], uhi[1024], lq[Q_MAX + 1] = "";
     int64_t ct = 0;
     int has = 0, err;
-    unsigned limit;
+    unsigned limit, budget = SEARCH_BUDGET;
     size_t cap = 0;
 
     memset(&p, 0, sizeof p);
@@ -159,88 +189,127 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
         }
         if ((err = like_pattern(&like, f->q)) < 0)
             goto out;
+        for (size_t i = 0; f->q[i]; i++)
+            lq[i] = f->q[i] >= 'A' && f->q[i] <= 'Z' ? (char)(f->q[i] + 32) : f->q[i];
     }
-    int by_contact = f->sort == WP_CUSTOMER_SORT_LAST_CONTACT;
+    /* a reader with a view: the SQL finds candidates in the stored text, seen_in() keeps those
+     * whose hit the reader can see; rounds go on from the last candidate until the page is
+     * full, the rows end, or the budget is spent (then the page may be short and its cursor
+     * says where to go on) */
+    int viewed = f->view && like.len, by_contact = f->sort == WP_CUSTOMER_SORT_LAST_CONTACT;
     const char *key = by_contact ? "COALESCE(c.last_contact_us, 0)" : "c.created_us";
-    wp_query__sql(&q, "SELECT " CUSTOMER_COLUMNS " FROM customers c WHERE c.tenant_id = ?"
-                      " AND c.in_pool = 0 AND c.merged_into IS NULL");
-    wp_query__text(&q, f->tenant_id);
-    if (f->owner_employee_id) {
-        wp_query__sql(&q, " AND c.owner_employee_id = ?");
-        wp_query__text(&q, f->owner_employee_id);
-    }
-    if (f->scope_employee_id) {
-        wp_query__sql(&q, " AND (c.owner_employee_id = ? OR c.id IN (SELECT g.customer_id FROM"
-                          " customer_read_grants g WHERE g.tenant_id = ? AND g.employee_id = ?))");
-        wp_query__text(&q, f->scope_employee_id);
+    for (;;) {
+        unsigned got = 0, want = viewed ? SEARCH_ROUND : limit + 1;
+        int64_t last_key = 0;
+        char last_id[WP_ID_LEN + 1] = "";
+        wp_buf_reset(&q.sql);
+        q.err = 0;
+        q.n = 0;
+        wp_query__sql(&q, "SELECT " CUSTOMER_COLUMNS ", c.name, c.company, c.notes FROM"
+                          " customers c WHERE c.tenant_id = ? AND c.in_pool = 0 AND"
+                          " c.merged_into IS NULL");
         wp_query__text(&q, f->tenant_id);
-        wp_query__text(&q, f->scope_employee_id);
-    }
-    if (f->scope_org_path)
-        scope_org(&q, "c.owner_employee_id", f->tenant_id, lo, hi);
-    if (f->unit_path)
-        scope_org(&q, "c.owner_employee_id", f->tenant_id, ulo, uhi);
-    if (f->tag_id) {
-        wp_query__sql(&q,
-                      " AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id = c.tenant_id"
-                      " AND ct.customer_id = c.id AND ct.tag_id = ?)");
-        wp_query__text(&q, f->tag_id);
-    }
-    if (f->grade) {
-        wp_query__sql(&q, *f->grade ? " AND c.grade = ?" : " AND c.grade IS NULL");
-        if (*f->grade)
-            wp_query__text(&q, f->grade);
-    }
-    if (f->stage) {
-        wp_query__sql(&q, *f->stage ? " AND c.stage = ?" : " AND c.stage IS NULL");
-        if (*f->stage)
-            wp_query__text(&q, f->stage);
-    }
-    if (f->contact_before_us) {
-        wp_query__sql(&q, " AND c.last_contact_us < ?");
-        wp_query__int(&q, f->contact_before_us);
-    }
-    if (f->contact_after_us) {
-        wp_query__sql(&q, " AND c.last_contact_us >= ?");
-        wp_query__int(&q, f->contact_after_us);
-    }
-    if (like.len) {
-        wp_query__sql(
-            &q, " AND (lower(c.name) LIKE ? ESCAPE '!' OR c.phone LIKE ? ESCAPE '!'"
-                " OR lower(c.company) LIKE ? ESCAPE '!' OR lower(c.notes) LIKE ? ESCAPE '!')");
-        for (int i = 0; i < 4; i++)
-            wp_query__text(&q, like.buf);
-    }
-    if (has) {
-        wp_query__sql(&q, " AND (");
+        if (f->owner_employee_id) {
+            wp_query__sql(&q, " AND c.owner_employee_id = ?");
+            wp_query__text(&q, f->owner_employee_id);
+        }
+        if (f->scope_employee_id) {
+            wp_query__sql(&q,
+                          " AND (c.owner_employee_id = ? OR c.id IN (SELECT g.customer_id FROM"
+                          " customer_read_grants g WHERE g.tenant_id = ? AND g.employee_id = ?))");
+            wp_query__text(&q, f->scope_employee_id);
+            wp_query__text(&q, f->tenant_id);
+            wp_query__text(&q, f->scope_employee_id);
+        }
+        if (f->scope_org_path)
+            scope_org(&q, "c.owner_employee_id", f->tenant_id, lo, hi);
+        if (f->unit_path)
+            scope_org(&q, "c.owner_employee_id", f->tenant_id, ulo, uhi);
+        if (f->tag_id) {
+            wp_query__sql(&q, " AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id ="
+                              " c.tenant_id AND ct.customer_id = c.id AND ct.tag_id = ?)");
+            wp_query__text(&q, f->tag_id);
+        }
+        if (f->grade) {
+            wp_query__sql(&q, *f->grade ? " AND c.grade = ?" : " AND c.grade IS NULL");
+            if (*f->grade)
+                wp_query__text(&q, f->grade);
+        }
+        if (f->stage) {
+            wp_query__sql(&q, *f->stage ? " AND c.stage = ?" : " AND c.stage IS NULL");
+            if (*f->stage)
+                wp_query__text(&q, f->stage);
+        }
+        if (f->contact_before_us) {
+            wp_query__sql(&q, " AND c.last_contact_us < ?");
+            wp_query__int(&q, f->contact_before_us);
+        }
+        if (f->contact_after_us) {
+            wp_query__sql(&q, " AND c.last_contact_us >= ?");
+            wp_query__int(&q, f->contact_after_us);
+        }
+        if (like.len) {
+            wp_query__sql(
+                &q, " AND (lower(c.name) LIKE ? ESCAPE '!' OR c.phone LIKE ? ESCAPE '!'"
+                    " OR lower(c.company) LIKE ? ESCAPE '!' OR lower(c.notes) LIKE ? ESCAPE '!')");
+            for (int i = 0; i < 4; i++)
+                wp_query__text(&q, like.buf);
+        }
+        if (has) {
+            wp_query__sql(&q, " AND (");
+            wp_query__sql(&q, key);
+            wp_query__sql(&q, " < ? OR (");
+            wp_query__sql(&q, key);
+            wp_query__sql(&q, " = ? AND c.id < ?))");
+            wp_query__int(&q, ct);
+            wp_query__int(&q, ct);
+            wp_query__text(&q, cid);
+        }
+        wp_query__sql(&q, " ORDER BY ");
         wp_query__sql(&q, key);
-        wp_query__sql(&q, " < ? OR (");
-        wp_query__sql(&q, key);
-        wp_query__sql(&q, " = ? AND c.id < ?))");
-        wp_query__int(&q, ct);
-        wp_query__int(&q, ct);
-        wp_query__text(&q, cid);
-    }
-    wp_query__sql(&q, " ORDER BY ");
-    wp_query__sql(&q, key);
-    wp_query__sql(&q, " DESC, c.id DESC LIMIT ?");
-    wp_query__int(&q, (int64_t)limit + 1);
-    if ((err = wp_query__prepare(&q, st, &s)) < 0)
-        goto out;
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        if (p.n == limit) {
-            const wp_customer *last = &p.items[p.n - 1];
-            wp_cursor__make(p.next_cursor, by_contact ? last->last_contact_us : last->created_us,
-                            last->id);
+        wp_query__sql(&q, " DESC, c.id DESC LIMIT ?");
+        wp_query__int(&q, (int64_t)want);
+        if ((err = wp_query__prepare(&q, st, &s)) < 0)
+            goto out;
+        int full = 0;
+        while ((err = wp_db_step(s)) == WP_DB_ROW) {
+            wp_customer cu;
+            int seen = 1;
+            got++;
+            if ((err = read_customer(s, &cu)) < 0)
+                goto out;
+            last_key = by_contact ? cu.last_contact_us : cu.created_us;
+            memcpy(last_id, cu.id, sizeof last_id);
+            if (viewed && (err = seen_in(f->view, lq, s, 10, &seen)) < 0)
+                goto out;
+            if (!seen)
+                continue;
+            if (p.n == limit) {
+                const wp_customer *last = &p.items[p.n - 1];
+                wp_cursor__make(p.next_cursor,
+                                by_contact ? last->last_contact_us : last->created_us, last->id);
+                full = 1;
+                break;
+            }
+            if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0)
+                goto out;
+            p.items[p.n++] = cu;
+        }
+        wp_db_done(s);
+        s = NULL;
+        if (err < 0)
+            goto out;
+        if (full || !viewed || got < want)
+            break;
+        has = 1;
+        ct = last_key;
+        memcpy(cid, last_id, sizeof cid);
+        if (budget <= got) {
+            wp_cursor__make(p.next_cursor, ct, cid);
             break;
         }
-        if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0 ||
-            (err = read_customer(s, &p.items[p.n])) < 0)
-            goto out;
-        p.n++;
+        budget -= got;
     }
-    if (err < 0)
-        goto out;
     *out = p;
     p.items = NULL;
     err = 0;

@@ -401,6 +401,8 @@ typedef struct wp_customer_filter {
     enum wp_customer_sort sort;  /* newest created first, or most recent contact first */
     const char *scope_employee_id; /* NULL: any; else a salesperson's: its own customers and
                                     * those it keeps read access to after a transfer */
+    const wp_text_view *view; /* NULL: q meets the texts as stored; else as the view shows
+                               * them (a hit inside a masked span is none) */
 } wp_customer_filter;
 
 typedef struct wp_customer_page {

@@ -16,7 +16,8 @@ NAME_MOBILE = "13700137000"  # inside the peer's name, the notes, a follow-up
 SMS_MOBILE = "13900139000"   # an unsaved caller: the customer is named with it
 ID_CARD = "11010519491231002X"
 QQ = "12345678"
-PII = [MOBILE, NAME_MOBILE, SMS_MOBILE, ID_CARD, QQ]
+EMAIL = "zhang.san@example.com"
+PII = [MOBILE, NAME_MOBILE, SMS_MOBILE, ID_CARD, QQ, EMAIL]
 LEAK_RULE = "re:电话1[3-9][0-9]{9}\tcontact_leak\talert\n"
 
 
@@ -146,6 +147,17 @@ def masking(srv, be, admin, c, tok):
     sms = [m for m in listing(srv, "/api/v1/messages?customer=" + cs, tok["a1"])]
     check(len(sms) == 1 and sms[0]["chat"] == "*" * 11 and QQ not in sms[0]["text"],
           "%s: an SMS chat is the masked number, a QQ number in the text masked: %s" % (be, sms))
+    # the customer list's q meets the notes as the caller sees them
+    st, j, _ = srv.req("PATCH", "/api/v1/customers/" + cs, tok["a1"],
+                       body={"notes": "邮箱 zhang.san@example.com 晚上联系"})
+    check(st == 200, "%s: notes with an e-mail address: %s %s" % (be, st, j))
+    for who, want in [("a1", []), ("m1", []), ("aud", []), ("admin", [cs])]:
+        got = [x["id"] for x in listing(srv, "/api/v1/customers?q=zhang",
+                                        admin if who == "admin" else tok[who])]
+        check(got == want, "%s: %s searching customers for a masked e-mail finds %s, want %s" %
+              (be, who, got, want))
+    got = [x["id"] for x in listing(srv, "/api/v1/customers?q=" + q("晚上"), tok["a1"])]
+    check(got == [cs], "%s: what the caller sees is still found: %s" % (be, got))
     alerts = [a for a in listing(srv, "/api/v1/alerts?customer=" + cl, tok["a1"])
               if a.get("category") == "contact_leak"]
     check(len(alerts) == 1 and alerts[0]["text"] == "电话" + "*" * 11,
