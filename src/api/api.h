@@ -159,6 +159,11 @@ int api_view_mask_buf(const wp_http_ctx *ctx, wp_buf *out, int *changed, const c
  * @return 0 or WP_ENOMEM */
 int api_view_for_store(wp_http_ctx *ctx, const wp_text_view **out);
 
+/* A text field written back by a caller who sees current masked: the masked form itself means
+ * unchanged (*value becomes NULL), and a value that keeps a run of stars of a hidden part is
+ * refused (WP_EINVAL naming field) rather than stored over the data. */
+int api_view_edit(wp_http_ctx *ctx, const char *field, const char *current, const char **value);
+
 /* A phone number as people without the right to see it get it: 138****8000. */
 void api_mask_phone(char *out, size_t cap, const char *phone);
 

@@ -303,9 +303,14 @@ static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const ch
         err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", id);
         goto out;
     }
+    wp_customer_edit seen = e ? *e : (wp_customer_edit){0};
     if ((err = api_scope_allows_customer(ctx, st, &scope, &cu.base)) < 0 ||
+        (err = api_view_edit(ctx, "name", cu.base.name, &seen.name)) < 0 ||
+        (err = api_view_edit(ctx, "company", cu.company, &seen.company)) < 0 ||
+        (err = api_view_edit(ctx, "notes", cu.notes, &seen.notes)) < 0 ||
         (err = wp_store_begin(st)) < 0)
         goto out;
+    e = e ? &seen : NULL;
     int64_t now = wp_time_now_us();
     if (text)
         err = wp_store_customer_follow_up(st, event_id, c->tenant_id, id, text, &who, now);

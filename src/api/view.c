@@ -323,3 +323,26 @@ int api_reply_revealed(wp_http_ctx *ctx, unsigned status, json_t *body)
         c->reveal = 1;
     return wp_http_reply_json(ctx, status, body);
 }
+
+int api_view_edit(wp_http_ctx *ctx, const char *field, const char *current, const char **value)
+{
+    const char *shown;
+    size_t n;
+    int err;
+    if (!*value || !current || !*current || api_view_clear(ctx))
+        return 0;
+    if ((err = api_view_text(ctx, &shown, &n, current, strlen(current))) < 0)
+        return err;
+    if (shown == current)
+        return 0; /* nothing of it was hidden */
+    if (!strcmp(*value, shown)) {
+        *value = NULL; /* the form sent back what it was shown: unchanged */
+        return 0;
+    }
+    if (strstr(*value, "**"))
+        return wp_error_set(WP_EINVAL,
+                            "'%s' holds personal data this role sees masked: replace the whole "
+                            "value, or have it unmasked first, rather than save the stars",
+                            field);
+    return 0;
+}

@@ -147,6 +147,19 @@ def masking(srv, be, admin, c, tok):
     sms = [m for m in listing(srv, "/api/v1/messages?customer=" + cs, tok["a1"])]
     check(len(sms) == 1 and sms[0]["chat"] == "*" * 11 and QQ not in sms[0]["text"],
           "%s: an SMS chat is the masked number, a QQ number in the text masked: %s" % (be, sms))
+    # a form saved as it was shown changes nothing it could not see; stars are not stored
+    st, j, _ = srv.req("PATCH", "/api/v1/customers/" + cl, tok["a1"],
+                       body={"name": "刘先生" + "*" * 11, "company": "华润" + "*" * 11,
+                             "stage": "contacted"})
+    check(st == 200 and j["stage"] == "contacted",
+          "%s: a1 saves the form it was shown: %s %s" % (be, st, j))
+    st, j, _ = srv.req("PATCH", "/api/v1/customers/" + cl, tok["a1"],
+                       body={"name": "刘总" + "*" * 11})
+    check(st == 400 and "name" in j["error"]["message"],
+          "%s: stars over a hidden number are refused: %s %s" % (be, st, j))
+    st, j, _ = srv.req("GET", "/api/v1/customers/" + cl, admin)
+    check(j["name"] == "刘先生" + NAME_MOBILE and j["company"] == "华润" + NAME_MOBILE,
+          "%s: the hidden numbers are still stored: %s" % (be, j))
     # the customer list's q meets the notes as the caller sees them
     st, j, _ = srv.req("PATCH", "/api/v1/customers/" + cs, tok["a1"],
                        body={"notes": "邮箱 zhang.san@example.com 晚上联系"})
