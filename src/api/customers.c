@@ -145,8 +145,10 @@ int api_customers_get(wp_http_ctx *ctx)
         goto out;
     }
     for (size_t i = 0; i < n_contacts; i++)
-        if (json_array_append_new(met, json_pack("{s:s,s:o}", "employee_id",
-                                                 contacts[i].employee_id, "first_met_at",
+        if (json_array_append_new(met, json_pack("{s:s,s:o,s:o}", "employee_id",
+                                                 contacts[i].employee_id, "employee_name",
+                                                 api_jstr(contacts[i].employee_name, 0),
+                                                 "first_met_at",
                                                  api_jtime(contacts[i].first_us))) < 0) {
             err = wp_error_set(WP_ENOMEM, "out of memory");
             goto out;

@@ -172,15 +172,17 @@ int wp_store_customer_contacts(wp_store *st, wp_customer_contact **out, size_t *
         (err = wp_store__check_id("customer", customer_id)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT employee_id, first_us FROM customer_contacts WHERE"
-                             " tenant_id = ? AND customer_id = ? ORDER BY first_us, employee_id"
-                             " LIMIT 200")) < 0)
+                             "SELECT cc.employee_id, cc.first_us, e.name FROM customer_contacts"
+                             " cc JOIN employees e ON e.tenant_id = cc.tenant_id AND e.id ="
+                             " cc.employee_id WHERE cc.tenant_id = ? AND cc.customer_id = ?"
+                             " ORDER BY cc.first_us, cc.employee_id LIMIT 200")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, customer_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if ((err = wp_array__grow((void **)&v, &cap, k, sizeof *v)) < 0 ||
-            (err = wp_db_col_copy(s, 0, v[k].employee_id, sizeof v[k].employee_id)) < 0)
+            (err = wp_db_col_copy(s, 0, v[k].employee_id, sizeof v[k].employee_id)) < 0 ||
+            (err = wp_db_col_copy(s, 2, v[k].employee_name, sizeof v[k].employee_name)) < 0)
             break;
         v[k++].first_us = wp_db_col_int64(s, 1);
     }

@@ -807,7 +807,8 @@ int wp_store_history_granted(wp_store *st, int *out, const char *tenant_id,
 
 typedef struct wp_customer_contact {
     char employee_id[WP_ID_LEN + 1];
-    int64_t first_us; /* when its device first reported the customer */
+    char employee_name[404]; /* who, by name: the managers over the other side must tell */
+    int64_t first_us;        /* when its device first reported the customer */
 } wp_customer_contact;
 
 /* The employees who met a customer, first met first, at most 200. Caller frees *out. */

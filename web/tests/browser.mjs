@@ -634,6 +634,25 @@ try {
       expect(units === 1, 'no org unit filter')
       await shot(mp, 'customers-manager')
 
+      // 撞单: the south seller's phone calls 冯先生's number for zero seconds. The manager over
+      // 冯先生's owner sees the collision on the customer; the south seller reads the record
+      // it met, not as its own, and none of the store's chat.
+      const { code } = await must('POST', `/employees/${southSeller.id}/enrollment-codes`, { token: tok, json: {} }, 201)
+      const dev2 = await must('POST', '/device/enroll', { json: { code, serial: 'SN-SOUTH-0002', model: 'Workphone X1' } }, 201)
+      await must('POST', '/device/events', { token: dev2.token, json: { events: [{ seq: 1, type: 'call', ts: ago(10), direction: 'out', peer: { phone: '13100131000' }, duration_s: 0 }] } }, 200)
+      const coll = (await must('GET', '/alerts?kind=customer_collision', { token: ml.token }, 200)).items
+      expect(coll.length === 1 && coll[0].employee_id === southSeller.id && coll[0].other_employee_id === seller.id, 'the manager’s collision alerts: ' + JSON.stringify(coll))
+      const sl = await must('POST', '/auth/login', { json: { username: 'southsales', password: 'southsales-pass-1' } }, 200)
+      const feng = await must('GET', `/customers/${coll[0].customer_id}`, { token: sl.token }, 200)
+      expect(feng.access === 'met' && feng.notes === null, 'the south seller reads 冯先生 as met: ' + JSON.stringify(feng))
+      const chat = (await must('GET', `/messages?customer=${coll[0].customer_id}`, { token: sl.token }, 200)).items
+      expect(chat.length === 0, 'the south seller reads the store’s chat: ' + JSON.stringify(chat))
+      await mp.click('[data-test=customer-link]:has-text("冯先生")')
+      await mp.waitForSelector('[data-test=collision]')
+      const who = await mp.textContent('[data-test=collision]')
+      expect(who.includes('郑销售'), 'the collision on the customer page: ' + who)
+      await shot(mp, 'customer-collision')
+
       await mp.click('[data-test=menu-lexicon]')
       await mp.waitForFunction(() => document.querySelector('[data-test=lexicon-text]')?.value.length > 0)
       expect((await mp.locator('[data-test=lexicon-save]').count()) === 0, 'the manager may save the lexicon')
