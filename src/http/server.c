@@ -321,6 +321,78 @@ static int start_stream(struct wp_http__req *r)
     return 0;
 }
 
+/* --- framing: what a proxy in front could read differently ------------------------------- */
+
+struct framing {
+    int content_length, transfer_encoding, host;
+    const char *te;       /* the (last) Transfer-Encoding value */
+    const char *bad_name; /* a header name that is not a token */
+};
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct framing *f = cls;
+    (void)kind;
+    const unsigned char *k = (const unsigned char *)key;
+    if (!*k)
+        f->bad_name = key;
+    for (; *k; k++)
+        if (!is_tchar(*k))
+            f->bad_name = key;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        f->content_length++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        f->transfer_encoding++, f->te = value;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
+        f->host++;
+    return MHD_YES;
+}
+
+/* Refuse a request whose length a proxy and libmicrohttpd could see differently (RFC 9112
+ * 6.1, 6.3; a request smuggled behind it would bypass what the proxy checks): two
+ * Content-Length, Content-Length with Transfer-Encoding, a transfer coding other than one
+ * "chunked", Transfer-Encoding in HTTP/1.0, a header name with a blank or another non-token
+ * character (`Content-Length :` is not Content-Length to libmicrohttpd), two Host. 400
+ * bad_framing, before anything else runs, and the connection is closed after it: what
+ * follows on it cannot be told apart from the body. @return 1 when it replied */
+static int refuse_framing(struct wp_http__req *r, const char *method, const char *version)
+{
+    struct framing f = {0};
+    const char *why = NULL;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &f);
+    if (f.bad_name)
+        why = "a header name holds a blank or a character that is not allowed";
+    else if (f.content_length > 1)
+        why = "more than one Content-Length";
+    else if (f.transfer_encoding && f.content_length)
+        why = "both Content-Length and Transfer-Encoding";
+    else if (f.transfer_encoding > 1)
+        why = "more than one Transfer-Encoding";
+    else if (f.transfer_encoding && strcasecmp(f.te, "chunked") != 0)
+        why = "a transfer coding other than chunked";
+    else if (f.transfer_encoding && !strcmp(version, MHD_HTTP_VERSION_1_0))
+        why = "Transfer-Encoding in an HTTP/1.0 request";
+    else if (f.host > 1)
+        why = "more than one Host";
+    if (!why)
+        return 0;
+    r->ctx.method = wp_arena_strdup(r->ctx.arena, method);
+    r->method = wp_http__method_index(method);
+    if (wp_http_add_header(&r->ctx, MHD_HTTP_HEADER_CONNECTION, "close") < 0)
+        wp_http_reply_error(&r->ctx, wp_error_set(WP_ENOMEM, "out of memory"));
+    else
+        wp_http_reply_fail(&r->ctx, 400, "bad_framing", NULL,
+                           "the request's length cannot be told for sure: %s", why);
+    return 1;
+}
+
 /* The first call: the request line and headers are in, the body (if any) is not. Route,
  * check what can be checked now, and reply early when the answer is already known. */
 static int begin(struct wp_http__req *r, const char *method)
@@ -522,6 +594,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r->started) {
         r->started = 1;
         r->conn = conn;
+        if (refuse_framing(r, method, version))
+            return MHD_YES;
         /* A reply before the body is read makes libmicrohttpd close the connection, which is
          * right when a body is coming that we do not want (413, 401, 404) and a waste when
          * there is none: then everything waits for the last call. */
