@@ -123,6 +123,13 @@ int api_authorize(wp_http_ctx *ctx)
         return wp_error_set(WP_EAUTH, "authentication is required: log in at /api/v1/auth/login");
     if (!c->via_cookie && !strncmp(token, API_KEY_PREFIX, strlen(API_KEY_PREFIX)))
         return authorize_key(ctx, c, token);
+    /* Beside the CSRF token below: a browser names the page's origin on every cross-origin
+     * request, and no page of another origin has any business writing with our cookie. */
+    if (c->via_cookie && !safe_method(ctx->method) && !wp_http_origin_ok(ctx))
+        return wp_http_reply_fail(ctx, 403, "cross_origin", NULL,
+                                  "a cookie-authenticated %s from another origin's page is "
+                                  "refused (Origin does not match Host)",
+                                  ctx->method);
     if (strncmp(token, SESSION_PREFIX, strlen(SESSION_PREFIX)) != 0 || strlen(token) > 100)
         return wp_error_set(WP_EAUTH, "invalid or expired session");
     wp_token_hash(c->session_hash, token);

@@ -41,6 +41,11 @@ enum wp_http_route_flags {
     WP_ROUTE_STREAM_BODY = 1 << 1, /* the handler runs before the body is read and takes it in
                                     * pieces through wp_http_body_sink_set(); the server's
                                     * body limit does not apply: the sink sets its own */
+    WP_ROUTE_JSON_ONLY = 1 << 3,   /* a Content-Type other than application/json is 415
+                                    * unsupported_media_type: no browser form or text/plain
+                                    * post of another site can reach it without a preflight */
+    WP_ROUTE_SAME_ORIGIN = 1 << 4, /* an Origin header other than the request's own origin
+                                    * (wp_http_origin_ok()) is 403 cross_origin */
 };
 
 typedef struct wp_http_ctx wp_http_ctx;
@@ -102,6 +107,12 @@ const char *wp_http_bearer(const wp_http_ctx *ctx);
 
 /* The value of cookie name in the request's Cookie header; NULL when absent. */
 const char *wp_http_cookie(const wp_http_ctx *ctx, const char *name);
+
+/* 1 when the request has no Origin header (not a browser's, or a browser's same-origin GET)
+ * or its Origin is the request's own: the same scheme (https when X-Forwarded-Proto says so,
+ * else http), host (as the Host header names it, case-insensitive) and port (80 or 443 when
+ * not given). 0 for any other origin, "null", or an Origin or Host that does not parse. */
+int wp_http_origin_ok(const wp_http_ctx *ctx);
 
 /* Where a WP_ROUTE_STREAM_BODY handler sends the body. The handler installs it and returns 0
  * without replying (or replies at once to refuse the request: 401, 413 on Content-Length).

@@ -321,6 +321,29 @@ static int start_stream(struct wp_http__req *r)
     return 0;
 }
 
+static int reply_cross_origin(wp_http_ctx *ctx)
+{
+    return wp_http_reply_fail(ctx, 403, "cross_origin", NULL,
+                              "a request from another origin's page is refused here (Origin "
+                              "does not match Host)");
+}
+
+/* 1 when Content-Type is application/json, parameters (charset) allowed. */
+static int json_content_type(struct MHD_Connection *conn)
+{
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    static const char want[] = "application/json";
+    if (!ct)
+        return 0;
+    ct += strspn(ct, " \t");
+    if (strncasecmp(ct, want, sizeof want - 1) != 0)
+        return 0;
+    ct += sizeof want - 1;
+    ct += strspn(ct, " \t");
+    return *ct == '\0' || *ct == ';';
+}
+
 /* --- framing: what a proxy in front could read differently ------------------------------- */
 
 struct framing {
@@ -436,6 +459,8 @@ static int begin(struct wp_http__req *r, const char *method)
     r->ctx.route = &srv->opts.routes[i];
     if ((err = parse_query(r, q)) < 0)
         return wp_http_reply_error(&r->ctx, err);
+    if ((r->ctx.route->flags & WP_ROUTE_SAME_ORIGIN) && !wp_http_origin_ok(&r->ctx))
+        return reply_cross_origin(&r->ctx);
 
     /* The rights check, in this one place, before a byte of the body is read. Without a hook
      * a route that needs more than public stays closed. */
@@ -450,6 +475,10 @@ static int begin(struct wp_http__req *r, const char *method)
         if (err < 0)
             return wp_http_reply_error(&r->ctx, err);
     }
+    if ((r->ctx.route->flags & WP_ROUTE_JSON_ONLY) && !json_content_type(r->conn))
+        return wp_http_reply_fail(&r->ctx, 415, "unsupported_media_type", NULL,
+                                  "%s %s takes Content-Type: application/json only",
+                                  r->ctx.route->method, r->ctx.route->pattern);
     if (r->ctx.route->flags & WP_ROUTE_STREAM_BODY)
         return start_stream(r);
 
@@ -644,6 +673,71 @@ const char *wp_http_cookie(const wp_http_ctx *ctx, const char *name)
 {
     const struct wp_http__req *r = (const struct wp_http__req *)ctx;
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+/* host[:port] (a name, an IPv4 address or a [IPv6] literal) into its host and port; port
+ * -1 when not given. 0, or -1 when it does not parse. */
+static int parse_authority(const char *s, size_t n, const char **host, size_t *hlen, long *port)
+{
+    const char *end = s + n, *p;
+    if (n && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (!close || close == s + 1)
+            return -1;
+        for (p = s + 1; p < close; p++)
+            if (!strchr("0123456789abcdefABCDEF:.", *p))
+                return -1;
+        p = close + 1;
+    } else {
+        for (p = s; p < end && *p != ':'; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~'))
+                return -1;
+        if (p == s)
+            return -1;
+    }
+    *host = s;
+    *hlen = (size_t)(p - s);
+    *port = -1;
+    if (p == end)
+        return 0;
+    if (*p != ':' || p + 1 == end || end - (p + 1) > 5)
+        return -1;
+    long v = 0;
+    for (p++; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    if (v < 1 || v > 65535)
+        return -1;
+    *port = v;
+    return 0;
+}
+
+int wp_http_origin_ok(const wp_http_ctx *ctx)
+{
+    const char *origin = wp_http_header(ctx, "Origin");
+    if (!origin)
+        return 1;
+    const char *proto = wp_http_header(ctx, "X-Forwarded-Proto");
+    int https = proto && !strcasecmp(proto, "https");
+    const char *scheme = https ? "https://" : "http://";
+    long dflt = https ? 443 : 80;
+    size_t sl = strlen(scheme);
+    const char *host_hdr = wp_http_header(ctx, MHD_HTTP_HEADER_HOST);
+    const char *oh, *hh;
+    size_t ohl, hhl;
+    long op, hp;
+    if (!host_hdr || strncasecmp(origin, scheme, sl) != 0 ||
+        parse_authority(origin + sl, strlen(origin + sl), &oh, &ohl, &op) < 0 ||
+        parse_authority(host_hdr, strlen(host_hdr), &hh, &hhl, &hp) < 0)
+        return 0;
+    if (op < 0)
+        op = dflt;
+    if (hp < 0)
+        hp = dflt;
+    return ohl == hhl && !strncasecmp(oh, hh, ohl) && op == hp;
 }
 
 void wp_http_body_sink_set(wp_http_ctx *ctx, const wp_http_body_sink *sink)
