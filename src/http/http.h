@@ -22,7 +22,8 @@
  * never reachable without its check. */
 enum wp_http_right {
     WP_RIGHT_PUBLIC = 1, /* anyone */
-    WP_RIGHT_METRICS,    /* the Prometheus scraper; public for now, to be protected */
+    WP_RIGHT_METRICS,    /* the Prometheus scraper: loopback clients, or the bearer token of
+                          * wp_http_options.metrics_token from anyone */
     WP_RIGHT_DEVICE,     /* an enrolled device's bearer token */
     WP_RIGHT_READ,       /* a console user or API key that may read within its scope */
     WP_RIGHT_WRITE,      /* ... and change things within its scope */
@@ -205,6 +206,10 @@ typedef struct wp_http_options {
      * console's router reads the path), else a page saying how to build the console. The
      * directory is looked at on every request. NULL: such requests answer 404 as JSON. */
     const char *web_dir;
+    /* The bearer token GET /metrics asks of every client, compared in constant time; NULL:
+     * loopback clients only (127.0.0.0/8, ::1), without a token. Borrowed during
+     * wp_http_server_new(), which keeps only its hash. */
+    const char *metrics_token;
     /* Appends the application's own series (Prometheus text) to /metrics; NULL: none. */
     int (*metrics)(void *app, wp_buf *out);
     /* Test hook: called by wp_http_server_stop() once new connections are turned away and

@@ -191,6 +191,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
                   sizeof r->client);
     else
         snprintf(r->client, sizeof r->client, "-");
+    r->loopback = wp_http__addr_is_loopback(sa) != 0;
     r->ctx.request_id = r->id;
     r->ctx.client = r->client;
     r->ctx.app = srv->opts.app;
@@ -464,7 +465,11 @@ static int begin(struct wp_http__req *r, const char *method)
 
     /* The rights check, in this one place, before a byte of the body is read. Without a hook
      * a route that needs more than public stays closed. */
-    if (r->ctx.route->right != WP_RIGHT_PUBLIC && r->ctx.route->right != WP_RIGHT_METRICS) {
+    if (r->ctx.route->right == WP_RIGHT_METRICS) {
+        wp_error_clear();
+        if ((err = wp_http__metrics_authorize(r)) < 0)
+            return r->replied ? err : wp_http_reply_error(&r->ctx, err);
+    } else if (r->ctx.route->right != WP_RIGHT_PUBLIC) {
         if (!srv->opts.authorize)
             return wp_http_reply_error(&r->ctx,
                                        wp_error_set(WP_EAUTH, "authentication is required"));
@@ -814,6 +819,17 @@ int wp_http_server_new(wp_http_server **out, const wp_http_options *opts)
         return wp_error_set(WP_ENOMEM, "out of memory");
     srv->opts = *opts;
     fill_defaults(&srv->opts);
+    if (opts->metrics_token) {
+        if (!*opts->metrics_token) {
+            free(srv);
+            return wp_error_set(WP_EINVAL, "the metrics token is empty");
+        }
+        crypto_generichash(srv->metrics_token_hash, sizeof srv->metrics_token_hash,
+                           (const unsigned char *)opts->metrics_token,
+                           strlen(opts->metrics_token), NULL, 0);
+        srv->has_metrics_token = 1;
+        srv->opts.metrics_token = NULL; /* borrowed: only its hash is kept */
+    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
