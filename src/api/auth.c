@@ -136,6 +136,13 @@ int api_authorize(wp_http_ctx *ctx)
         return wp_error_set(WP_EAUTH, "authentication is required: log in at /api/v1/auth/login");
     if (!c->via_cookie && !strncmp(token, API_KEY_PREFIX, strlen(API_KEY_PREFIX)))
         return authorize_key(ctx, c, token);
+    /* Beside the CSRF token below: a browser names the page's origin on every cross-origin
+     * request, and no page of another origin has any business writing with our cookie. */
+    if (c->via_cookie && !safe_method(ctx->method) && !wp_http_origin_ok(ctx))
+        return wp_http_reply_fail(ctx, 403, "cross_origin", NULL,
+                                  "a cookie-authenticated %s from another origin's page is "
+                                  "refused (Origin does not match Host)",
+                                  ctx->method);
     if (strncmp(token, SESSION_PREFIX, strlen(SESSION_PREFIX)) != 0 || strlen(token) > 100)
         return wp_error_set(WP_EAUTH, "invalid or expired session");
     wp_token_hash(c->session_hash, token);
@@ -207,28 +214,64 @@ static int session_cookie(wp_http_ctx *ctx, const char *token, long max_age)
     return err;
 }
 
-/* 429 when the account or the address has too many recent failures: the password is not even
- * checked, so guessing on stops paying. Unknown accounts lock the same way as real ones. */
-static int throttled(wp_http_ctx *ctx, wp_store *st, const char *tenant_key,
-                     const char *username, int *refused)
+/* {"username", "via"}: the name as given, cut at 64 bytes on a character boundary (jansson
+ * refuses half a character), never the password. */
+static json_t *attempt_details(const char *username, const char *via)
+{
+    size_t n = strnlen(username, 65);
+    if (n > 64) {
+        n = 64;
+        while (n && ((unsigned char)username[n] & 0xc0) == 0x80)
+            n--;
+    }
+    return json_pack("{s:s%,s:s}", "username", username, n, "via", via);
+}
+
+static void actor_of(char out[WP_ID_LEN + 16], const wp_employee *emp)
+{
+    snprintf(out, WP_ID_LEN + 16, emp->id[0] ? "employee:%s" : "anonymous", emp->id);
+}
+
+/* Take this attempt's place among the failures before the password is checked. The store
+ * counts and records in one step, so logins sent at once cannot all pass a count that none of
+ * them has raised yet: past 5 for the account or 30 for the address, 429 with Retry-After,
+ * without checking the password, and an audit row in the tenant the login named (tenant_id;
+ * NULL: none). Unknown accounts lock the same way as real ones. A good password later clears
+ * the account's failures, this one included; a wrong one leaves it counted. */
+static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_id,
+                            const char *tenant_key, const char *username,
+                            const wp_employee *emp, const char *via, int *refused)
 {
     wp_login_throttle t;
     int64_t now = wp_time_now_us();
-    int err = wp_store_login_throttle(st, &t, tenant_key, username, ctx->client, now,
-                                      (int64_t)API_LOGIN_WINDOW_S * 1000000, API_LOGIN_USER_MAX,
-                                      API_LOGIN_CLIENT_MAX);
+    char actor[WP_ID_LEN + 16], v[32];
+    int err;
+
     *refused = 0;
-    if (err < 0)
+    if ((err = wp_store_login_attempt(st, &t, tenant_key, username, ctx->client, now,
+                                      (int64_t)API_LOGIN_WINDOW_S * 1000000, API_LOGIN_USER_MAX,
+                                      API_LOGIN_CLIENT_MAX)) < 0)
         return err;
     int64_t unlock = t.user_unlock_us > t.client_unlock_us ? t.user_unlock_us : t.client_unlock_us;
     if (!unlock)
         return 0;
+    *refused = 1;
     long retry = (long)((unlock - now + 999999) / 1000000);
     if (retry < 1)
         retry = 1;
-    char v[32];
+    if (tenant_id) {
+        json_t *d = attempt_details(username, via);
+        actor_of(actor, emp);
+        if ((err = wp_store_begin(st)) == 0 &&
+            (err = api_audit_as(ctx, st, tenant_id, actor, "auth.login_throttled", NULL, d)) == 0)
+            err = wp_store_commit(st);
+        if (err < 0)
+            wp_store_rollback(st);
+        json_decref(d);
+        if (err < 0)
+            return err;
+    }
     snprintf(v, sizeof v, "%ld", retry);
-    *refused = 1;
     if ((err = wp_http_add_header(ctx, "Retry-After", v)) < 0)
         return err;
     return wp_http_reply_fail(ctx, 429, "too_many_attempts",
@@ -237,31 +280,27 @@ static int throttled(wp_http_ctx *ctx, wp_store *st, const char *tenant_key,
                               t.user_unlock_us ? "for this account" : "from this address", retry);
 }
 
-/* A failed login counts against the account and the address, and is audited in the tenant it
- * named (when it named one). */
-static int login_failed(wp_http_ctx *ctx, const char *tenant_id, const char *tenant_key,
-                        const char *username, const wp_employee *emp)
+/* A failed login is audited in the tenant it named (when it named one); it was counted
+ * before the password was checked. @return WP_EAUTH, or the store's error */
+static int login_failed(wp_http_ctx *ctx, const char *tenant_id, const char *username,
+                        const wp_employee *emp, const char *via)
 {
     wp_store *st = NULL;
     char actor[WP_ID_LEN + 16];
     int err;
 
+    if (!tenant_id)
+        return wp_error_set(WP_EAUTH, BAD_LOGIN);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
     if ((err = wp_store_begin(st)) < 0)
         goto out;
-    if ((err = wp_store_login_failure_add(st, tenant_key, username, ctx->client,
-                                          wp_time_now_us(),
-                                          (int64_t)API_LOGIN_WINDOW_S * 1000000)) < 0)
+    actor_of(actor, emp);
+    json_t *d = attempt_details(username, via);
+    err = api_audit_as(ctx, st, tenant_id, actor, "auth.login_failed", NULL, d);
+    json_decref(d);
+    if (err < 0)
         goto out;
-    if (tenant_id) {
-        snprintf(actor, sizeof actor, emp->id[0] ? "employee:%s" : "anonymous", emp->id);
-        json_t *d = json_pack("{s:s%}", "username", username, strnlen(username, 64));
-        err = api_audit_as(ctx, st, tenant_id, actor, "auth.login_failed", NULL, d);
-        json_decref(d);
-        if (err < 0)
-            goto out;
-    }
     err = wp_store_commit(st);
 out:
     if (err < 0 && st)
@@ -306,8 +345,10 @@ int api_auth_login(wp_http_ctx *ctx)
     }
     if (err < 0 && err != WP_ENOTFOUND && err != WP_EINVAL)
         goto out;
-    const char *tenant_key = known_tenant ? tenant_id : "";
-    if ((err = throttled(ctx, st, tenant_key, username, &refused)) < 0 || refused)
+    if ((err = attempt_or_reply(ctx, st, known_tenant ? tenant_id : NULL,
+                                known_tenant ? tenant_id : "", username, &emp, "login",
+                                &refused)) < 0 ||
+        refused)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
@@ -325,7 +366,7 @@ int api_auth_login(wp_http_ctx *ctx)
         ok = 0;
     }
     if (!ok || !emp.active) {
-        err = login_failed(ctx, known_tenant ? tenant_id : NULL, tenant_key, username, &emp);
+        err = login_failed(ctx, known_tenant ? tenant_id : NULL, username, &emp, "login");
         goto out;
     }
 
@@ -425,13 +466,14 @@ int api_auth_password(wp_http_ctx *ctx)
         return err;
     if ((err = wp_store_employee_find_login(st, &emp, &hash, c->tenant_id,
                                             c->employee.username)) < 0 ||
-        (err = throttled(ctx, st, c->tenant_id, c->employee.username, &refused)) < 0 ||
+        (err = attempt_or_reply(ctx, st, c->tenant_id, c->tenant_id, c->employee.username, &emp,
+                                "password_change", &refused)) < 0 ||
         refused)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
     if (strlen(cur) > WP_PASSWORD_MAX || !wp_password_verify(hash, cur)) {
-        err = login_failed(ctx, c->tenant_id, c->tenant_id, c->employee.username, &emp);
+        err = login_failed(ctx, c->tenant_id, c->employee.username, &emp, "password_change");
         if (err == WP_EAUTH)
             err = wp_error_set(WP_EINVAL, "current_password is wrong");
         goto out;
@@ -448,6 +490,7 @@ int api_auth_password(wp_http_ctx *ctx)
         (err = wp_store_sessions_revoke_employee(st, NULL, c->tenant_id, emp.id, now)) < 0 ||
         (err = wp_store_session_create(st, c->tenant_id, emp.id, token_hash, ctx->client, now,
                                        expires)) < 0 ||
+        (err = wp_store_login_failures_clear(st, c->tenant_id, c->employee.username)) < 0 ||
         (err = api_audit(ctx, st, "auth.password_change", NULL, NULL)) < 0 ||
         (err = wp_store_commit(st)) < 0)
         goto out;

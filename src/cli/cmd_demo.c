@@ -358,8 +358,8 @@ static void on_listen(void *ctx, const char *url)
                DEMO_ADMIN, d->data);
     }
     printf("  try         curl -s %sapi/v1/health\n"
-           "              curl -s -X POST %sapi/v1/auth/login -d '{\"username\": \"%s\", "
-           "\"password\": \"...\"}'\n"
+           "              curl -s %sapi/v1/auth/login -H 'Content-Type: application/json'"
+           " -d '{\"username\": \"%s\", \"password\": \"...\"}'\n"
            "              then GET %sapi/v1/alerts, /messages?q=, /customers with "
            "'Authorization: Bearer <token>'\n"
            "  stop        Ctrl-C; 'workphone demo --data %s' serves the same data again\n",

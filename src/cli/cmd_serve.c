@@ -26,7 +26,7 @@
 
 static const char help[] =
     "usage: workphone serve --data DIR [--listen HOST:PORT] [--db URL] [--max-body BYTES]\n"
-    "                       [--threads N] [--web DIR]\n"
+    "                       [--threads N] [--web DIR] [--metrics-token-file FILE]\n"
     "\n"
     "Runs the server: the API under /api/v1/ and /metrics, the web console at /. On SIGTERM\n"
     "or SIGINT it stops taking connections, lets requests in flight finish (for up to 10\n"
@@ -41,7 +41,12 @@ static const char help[] =
     "  --threads N         request handler threads, 1-256 (default 4 per online core, at\n"
     "                      least 16: a device's upload waits for the shared commit)\n"
     "  --web DIR           the built web console (default: $WORKPHONE_WEB_DIR, else the\n"
-    "                      web/dist of the source tree this binary was built from)\n";
+    "                      web/dist of the source tree this binary was built from)\n"
+    "  --metrics-token-file FILE\n"
+    "                      GET /metrics then needs 'Authorization: Bearer <the file's first\n"
+    "                      line>' from every client (default: metrics_token_file= in\n"
+    "                      DIR/workphone.conf, a path relative to DIR; without either,\n"
+    "                      only loopback clients may read /metrics)\n";
 
 /* --threads; 0: the default (serve_threads_default()). A file-scope value rather than a field
  * of cli_serve_options because that header belongs to the demo too, which keeps the default. */
@@ -49,6 +54,12 @@ static unsigned serve_threads;
 
 /* --web, file-scope for the same reason; NULL: WORKPHONE_WEB_DIR, else the compiled-in dir. */
 static const char *serve_web;
+
+/* --metrics-token-file, file-scope for the same reason; NULL: the data dir's
+ * workphone.conf says, else none. */
+static const char *serve_metrics_token_file;
+
+#define METRICS_TOKEN_MAX 512 /* bytes of a metrics token */
 
 static const char *web_dir(void)
 {
@@ -71,8 +82,9 @@ static unsigned serve_threads_default(void)
     return cores * 4 > 16 ? (unsigned)cores * 4 : 16;
 }
 
-/* The backend= line of DIR/workphone.conf: 0, or -1 when the file is missing or unreadable. */
-static int read_conf(const char *dir, char *backend, size_t cap)
+/* The backend= and metrics_token_file= lines of DIR/workphone.conf (tfile: "" when absent):
+ * 0, or -1 when the file is missing or unreadable. */
+static int read_conf(const char *dir, char *backend, size_t cap, char *tfile, size_t tcap)
 {
     char path[4096], line[512];
     if ((size_t)snprintf(path, sizeof path, "%s/workphone.conf", dir) >= sizeof path)
@@ -81,6 +93,7 @@ static int read_conf(const char *dir, char *backend, size_t cap)
     if (!f)
         return -1;
     backend[0] = '\0';
+    tfile[0] = '\0';
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = '\0';
         if (!strncmp(line, "backend=", 8)) {
@@ -88,6 +101,9 @@ static int read_conf(const char *dir, char *backend, size_t cap)
             n = n < cap ? n : cap - 1;
             memcpy(backend, line + 8, n);
             backend[n] = '\0';
+        } else if (!strncmp(line, "metrics_token_file=", 19) && line[19]) {
+            snprintf(tfile, tcap, "%s%s%s", line[19] == '/' ? "" : dir,
+                     line[19] == '/' ? "" : "/", line + 19);
         }
     }
     fclose(f);
@@ -149,6 +165,47 @@ static int parse_listen(const char *s, struct sockaddr_storage *out, char *shown
     return 0;
 }
 
+/* The metrics token: the first line of path, without its line end. 0, or -1 with *why
+ * saying what is wrong (never the token). */
+static int read_token(char out[METRICS_TOKEN_MAX + 1], const char *path, const char **why)
+{
+    static _Thread_local char msg[160];
+    char buf[METRICS_TOKEN_MAX + 2];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(msg, sizeof msg, "cannot read it: %s", strerror(errno));
+        *why = msg;
+        return -1;
+    }
+    int err = 0;
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    if (ferror(f)) {
+        *why = "cannot read it";
+        err = -1;
+    }
+    fclose(f);
+    size_t n = strcspn(buf, "\r\n");
+    if (!err && n > METRICS_TOKEN_MAX) {
+        *why = "the token is longer than 512 bytes";
+        err = -1;
+    }
+    buf[n] = '\0';
+    for (size_t i = 0; !err && i < n; i++)
+        if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f) {
+            *why = "the token holds a blank, a control or a non-ASCII character";
+            err = -1;
+        }
+    if (!err && !n) {
+        *why = "it is empty";
+        err = -1;
+    }
+    if (!err)
+        memcpy(out, buf, n + 1);
+    sodium_memzero(buf, sizeof buf);
+    return err;
+}
+
 /* A line in the request log's format, for the server's own events. */
 static void log_event(const char *level, const char *event, const char *rest)
 {
@@ -167,8 +224,8 @@ int cli_listen_check(const char *listen, const char **why)
 int cli_serve_run(const cli_serve_options *so)
 {
     const char *cmd = so->cmd, *data = so->data, *db = so->db, *listen = so->listen;
-    char backend[32];
-    if (read_conf(data, backend, sizeof backend) < 0)
+    char backend[32], conf_tfile[4096 + 32];
+    if (read_conf(data, backend, sizeof backend, conf_tfile, sizeof conf_tfile) < 0)
         return cli_usage_error(cmd,
                                "'%s' is not a workphone data dir (no workphone.conf); "
                                "run 'workphone init' first",
@@ -181,6 +238,11 @@ int cli_serve_run(const cli_serve_options *so)
     const char *why;
     if (parse_listen(listen, &addr, host, sizeof host, &why) < 0)
         return cli_usage_error(cmd, "--listen '%s': %s", listen, why);
+    /* read before anything starts, and never printed */
+    char metrics_token[METRICS_TOKEN_MAX + 1] = "";
+    const char *tfile = serve_metrics_token_file ? serve_metrics_token_file : conf_tfile;
+    if (*tfile && read_token(metrics_token, tfile, &why) < 0)
+        return cli_usage_error(cmd, "metrics token file '%s': %s", tfile, why);
 
     /* Signals are taken by sigwait() in this thread: block them before any thread exists so
      * that every thread inherits the mask and no handler runs anywhere. */
@@ -246,6 +308,7 @@ int cli_serve_run(const cli_serve_options *so)
     o.reply_filter = api_view_reply;
     o.release = api_view_release;
     o.metrics = api_metrics;
+    o.metrics_token = metrics_token[0] ? metrics_token : NULL;
     o.web_dir = web_dir();
     if ((err = wp_http_server_new(&srv, &o)) < 0) {
         cli_fail(cmd, "%s", wp_error_last());
@@ -283,6 +346,7 @@ out:
     wp_ingest_free(ing); /* after the server: no handler may be running */
     wp_store_free(st);
     sodium_memzero(audit_key, sizeof audit_key);
+    sodium_memzero(metrics_token, sizeof metrics_token);
     return code;
 }
 
@@ -301,7 +365,9 @@ int cmd_serve(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "serve", "db", &so.db)) ||
             (r = cli_opt(argc, argv, &i, "serve", "max-body", &max_body_s)) ||
             (r = cli_opt(argc, argv, &i, "serve", "threads", &threads_s)) ||
-            (r = cli_opt(argc, argv, &i, "serve", "web", &serve_web))) {
+            (r = cli_opt(argc, argv, &i, "serve", "web", &serve_web)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "metrics-token-file",
+                         &serve_metrics_token_file))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;

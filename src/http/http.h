@@ -22,7 +22,8 @@
  * never reachable without its check. */
 enum wp_http_right {
     WP_RIGHT_PUBLIC = 1, /* anyone */
-    WP_RIGHT_METRICS,    /* the Prometheus scraper; public for now, to be protected */
+    WP_RIGHT_METRICS,    /* the Prometheus scraper: loopback clients, or the bearer token of
+                          * wp_http_options.metrics_token from anyone */
     WP_RIGHT_DEVICE,     /* an enrolled device's bearer token */
     WP_RIGHT_READ,       /* a console user or API key that may read within its scope */
     WP_RIGHT_WRITE,      /* ... and change things within its scope */
@@ -41,6 +42,11 @@ enum wp_http_route_flags {
     WP_ROUTE_STREAM_BODY = 1 << 1, /* the handler runs before the body is read and takes it in
                                     * pieces through wp_http_body_sink_set(); the server's
                                     * body limit does not apply: the sink sets its own */
+    WP_ROUTE_JSON_ONLY = 1 << 3,   /* a Content-Type other than application/json is 415
+                                    * unsupported_media_type: no browser form or text/plain
+                                    * post of another site can reach it without a preflight */
+    WP_ROUTE_SAME_ORIGIN = 1 << 4, /* an Origin header other than the request's own origin
+                                    * (wp_http_origin_ok()) is 403 cross_origin */
 };
 
 typedef struct wp_http_ctx wp_http_ctx;
@@ -102,6 +108,12 @@ const char *wp_http_bearer(const wp_http_ctx *ctx);
 
 /* The value of cookie name in the request's Cookie header; NULL when absent. */
 const char *wp_http_cookie(const wp_http_ctx *ctx, const char *name);
+
+/* 1 when the request has no Origin header (not a browser's, or a browser's same-origin GET)
+ * or its Origin is the request's own: the same scheme (https when X-Forwarded-Proto says so,
+ * else http), host (as the Host header names it, case-insensitive) and port (80 or 443 when
+ * not given). 0 for any other origin, "null", or an Origin or Host that does not parse. */
+int wp_http_origin_ok(const wp_http_ctx *ctx);
 
 /* Where a WP_ROUTE_STREAM_BODY handler sends the body. The handler installs it and returns 0
  * without replying (or replies at once to refuse the request: 401, 413 on Content-Length).
@@ -201,6 +213,10 @@ typedef struct wp_http_options {
      * console's router reads the path), else a page saying how to build the console. The
      * directory is looked at on every request. NULL: such requests answer 404 as JSON. */
     const char *web_dir;
+    /* The bearer token GET /metrics asks of every client, compared in constant time; NULL:
+     * loopback clients only (127.0.0.0/8, ::1), without a token. Borrowed during
+     * wp_http_server_new(), which keeps only its hash. */
+    const char *metrics_token;
     /* Appends the application's own series (Prometheus text) to /metrics; NULL: none. */
     int (*metrics)(void *app, wp_buf *out);
     /* Test hook: called by wp_http_server_stop() once new connections are turned away and

@@ -43,6 +43,9 @@ void wp_http__metrics_record(struct wp_http__metrics *m, size_t slot, int method
 /* The GET /metrics handler (route right WP_RIGHT_METRICS). */
 int wp_http__metrics_get(wp_http_ctx *ctx);
 
+/* 1 for a loopback address: IPv4 127.0.0.0/8, IPv6 ::1 and ::ffff:127.0.0.0/104. */
+int wp_http__addr_is_loopback(const struct sockaddr *sa);
+
 struct wp_http__param {
     const char *name; /* points into the pattern, not NUL-terminated */
     size_t name_len;
@@ -93,6 +96,7 @@ struct wp_http__req {
     uint64_t drained; /* bytes thrown away after the body passed its limit */
     unsigned started : 1, begun : 1, replied : 1, too_large : 1, body_failed : 1;
     unsigned has_sink : 1; /* a WP_ROUTE_STREAM_BODY handler installed sink */
+    unsigned loopback : 1; /* the peer's address is a loopback one */
     wp_http_body_sink sink;
     int sink_err; /* the first error of sink.write; the rest of the body is drained */
     unsigned status;    /* what was queued; 0 when nothing was */
@@ -113,7 +117,12 @@ struct wp_http_server {
     pthread_mutex_t mu;
     pthread_cond_t idle; /* signalled when active drops to 0 while stopping */
     struct wp_http__metrics metrics;
+    int has_metrics_token;
+    unsigned char metrics_token_hash[32]; /* BLAKE2b of wp_http_options.metrics_token */
 };
+
+/* Let a WP_RIGHT_METRICS request through (0), or reply 401/403 and return the error. */
+int wp_http__metrics_authorize(struct wp_http__req *r);
 
 /* 1 when the request is one for the console's static files (wp_http_options.web_dir): a GET
  * or HEAD outside /api and /metrics. */

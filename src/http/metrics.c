@@ -4,6 +4,8 @@
 #include "util/error.h"
 
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +180,46 @@ static int render(wp_buf *b, wp_http_server *srv)
     if (!err && srv->opts.metrics)
         err = srv->opts.metrics(srv->opts.app, b);
     return err;
+}
+
+int wp_http__addr_is_loopback(const struct sockaddr *sa)
+{
+    if (!sa)
+        return 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* Who may scrape: with a token, whoever sends it (compared as hashes, so in constant time
+ * whatever its length); without one, loopback clients that no proxy relayed (a reverse
+ * proxy on the same host connects from loopback on behalf of anyone, and says so in
+ * X-Forwarded-For or Forwarded). */
+int wp_http__metrics_authorize(struct wp_http__req *r)
+{
+    wp_http_ctx *ctx = &r->ctx;
+    if (r->srv->has_metrics_token) {
+        const char *bearer = wp_http_bearer(ctx);
+        unsigned char h[sizeof r->srv->metrics_token_hash];
+        if (!bearer)
+            return wp_error_set(WP_EAUTH, "/metrics needs its token (Authorization: Bearer)");
+        crypto_generichash(h, sizeof h, (const unsigned char *)bearer, strlen(bearer), NULL, 0);
+        if (sodium_memcmp(h, r->srv->metrics_token_hash, sizeof h) != 0)
+            return wp_error_set(WP_EAUTH, "wrong token for /metrics");
+        return 0;
+    }
+    if (r->loopback && !wp_http_header(ctx, "X-Forwarded-For") &&
+        !wp_http_header(ctx, "Forwarded"))
+        return 0;
+    return wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                              "/metrics answers loopback clients only; give the server a "
+                              "metrics token to scrape it from elsewhere");
 }
 
 int wp_http__metrics_get(wp_http_ctx *ctx)

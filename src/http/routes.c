@@ -15,7 +15,8 @@ static const wp_http_route routes[] = {
     {"GET", "/metrics", wp_http__metrics_get, WP_RIGHT_METRICS, 0},
 
     /* console sessions (src/api/auth.c) */
-    {"POST", "/api/v1/auth/login", api_auth_login, WP_RIGHT_PUBLIC, 0},
+    {"POST", "/api/v1/auth/login", api_auth_login, WP_RIGHT_PUBLIC,
+     WP_ROUTE_JSON_ONLY | WP_ROUTE_SAME_ORIGIN},
     {"POST", "/api/v1/auth/logout", api_auth_logout, WP_RIGHT_SESSION, 0},
     {"GET", "/api/v1/auth/session", api_auth_session, WP_RIGHT_SESSION, 0},
     {"POST", "/api/v1/auth/password", api_auth_password, WP_RIGHT_SESSION, 0},

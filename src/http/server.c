@@ -191,6 +191,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
                   sizeof r->client);
     else
         snprintf(r->client, sizeof r->client, "-");
+    r->loopback = wp_http__addr_is_loopback(sa) != 0;
     r->ctx.request_id = r->id;
     r->ctx.client = r->client;
     r->ctx.app = srv->opts.app;
@@ -323,6 +324,101 @@ static int start_stream(struct wp_http__req *r)
     return 0;
 }
 
+static int reply_cross_origin(wp_http_ctx *ctx)
+{
+    return wp_http_reply_fail(ctx, 403, "cross_origin", NULL,
+                              "a request from another origin's page is refused here (Origin "
+                              "does not match Host)");
+}
+
+/* 1 when Content-Type is application/json, parameters (charset) allowed. */
+static int json_content_type(struct MHD_Connection *conn)
+{
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_TYPE);
+    static const char want[] = "application/json";
+    if (!ct)
+        return 0;
+    ct += strspn(ct, " \t");
+    if (strncasecmp(ct, want, sizeof want - 1) != 0)
+        return 0;
+    ct += sizeof want - 1;
+    ct += strspn(ct, " \t");
+    return *ct == '\0' || *ct == ';';
+}
+
+/* --- framing: what a proxy in front could read differently ------------------------------- */
+
+struct framing {
+    int content_length, transfer_encoding, host;
+    const char *te;       /* the (last) Transfer-Encoding value */
+    const char *bad_name; /* a header name that is not a token */
+};
+
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct framing *f = cls;
+    (void)kind;
+    const unsigned char *k = (const unsigned char *)key;
+    if (!*k)
+        f->bad_name = key;
+    for (; *k; k++)
+        if (!is_tchar(*k))
+            f->bad_name = key;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+        f->content_length++;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        f->transfer_encoding++, f->te = value;
+    else if (!strcasecmp(key, MHD_HTTP_HEADER_HOST))
+        f->host++;
+    return MHD_YES;
+}
+
+/* Refuse a request whose length a proxy and libmicrohttpd could see differently (RFC 9112
+ * 6.1, 6.3; a request smuggled behind it would bypass what the proxy checks): two
+ * Content-Length, Content-Length with Transfer-Encoding, a transfer coding other than one
+ * "chunked", Transfer-Encoding in HTTP/1.0, a header name with a blank or another non-token
+ * character (`Content-Length :` is not Content-Length to libmicrohttpd), two Host. 400
+ * bad_framing, before anything else runs, and the connection is closed after it: what
+ * follows on it cannot be told apart from the body. @return 1 when it replied */
+static int refuse_framing(struct wp_http__req *r, const char *method, const char *version)
+{
+    struct framing f = {0};
+    const char *why = NULL;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &f);
+    if (f.bad_name)
+        why = "a header name holds a blank or a character that is not allowed";
+    else if (f.content_length > 1)
+        why = "more than one Content-Length";
+    else if (f.transfer_encoding && f.content_length)
+        why = "both Content-Length and Transfer-Encoding";
+    else if (f.transfer_encoding > 1)
+        why = "more than one Transfer-Encoding";
+    else if (f.transfer_encoding && strcasecmp(f.te, "chunked") != 0)
+        why = "a transfer coding other than chunked";
+    else if (f.transfer_encoding && !strcmp(version, MHD_HTTP_VERSION_1_0))
+        why = "Transfer-Encoding in an HTTP/1.0 request";
+    else if (f.host > 1)
+        why = "more than one Host";
+    if (!why)
+        return 0;
+    r->ctx.method = wp_arena_strdup(r->ctx.arena, method);
+    r->method = wp_http__method_index(method);
+    if (wp_http_add_header(&r->ctx, MHD_HTTP_HEADER_CONNECTION, "close") < 0)
+        wp_http_reply_error(&r->ctx, wp_error_set(WP_ENOMEM, "out of memory"));
+    else
+        wp_http_reply_fail(&r->ctx, 400, "bad_framing", NULL,
+                           "the request's length cannot be told for sure: %s", why);
+    return 1;
+}
+
 /* The first call: the request line and headers are in, the body (if any) is not. Route,
  * check what can be checked now, and reply early when the answer is already known. */
 static int begin(struct wp_http__req *r, const char *method)
@@ -366,10 +462,16 @@ static int begin(struct wp_http__req *r, const char *method)
     r->ctx.route = &srv->opts.routes[i];
     if ((err = parse_query(r, q)) < 0)
         return wp_http_reply_error(&r->ctx, err);
+    if ((r->ctx.route->flags & WP_ROUTE_SAME_ORIGIN) && !wp_http_origin_ok(&r->ctx))
+        return reply_cross_origin(&r->ctx);
 
     /* The rights check, in this one place, before a byte of the body is read. Without a hook
      * a route that needs more than public stays closed. */
-    if (r->ctx.route->right != WP_RIGHT_PUBLIC && r->ctx.route->right != WP_RIGHT_METRICS) {
+    if (r->ctx.route->right == WP_RIGHT_METRICS) {
+        wp_error_clear();
+        if ((err = wp_http__metrics_authorize(r)) < 0)
+            return r->replied ? err : wp_http_reply_error(&r->ctx, err);
+    } else if (r->ctx.route->right != WP_RIGHT_PUBLIC) {
         if (!srv->opts.authorize)
             return wp_http_reply_error(&r->ctx,
                                        wp_error_set(WP_EAUTH, "authentication is required"));
@@ -380,6 +482,10 @@ static int begin(struct wp_http__req *r, const char *method)
         if (err < 0)
             return wp_http_reply_error(&r->ctx, err);
     }
+    if ((r->ctx.route->flags & WP_ROUTE_JSON_ONLY) && !json_content_type(r->conn))
+        return wp_http_reply_fail(&r->ctx, 415, "unsupported_media_type", NULL,
+                                  "%s %s takes Content-Type: application/json only",
+                                  r->ctx.route->method, r->ctx.route->pattern);
     if (r->ctx.route->flags & WP_ROUTE_STREAM_BODY)
         return start_stream(r);
 
@@ -524,6 +630,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r->started) {
         r->started = 1;
         r->conn = conn;
+        if (refuse_framing(r, method, version))
+            return MHD_YES;
         /* A reply before the body is read makes libmicrohttpd close the connection, which is
          * right when a body is coming that we do not want (413, 401, 404) and a waste when
          * there is none: then everything waits for the last call. */
@@ -572,6 +680,71 @@ const char *wp_http_cookie(const wp_http_ctx *ctx, const char *name)
 {
     const struct wp_http__req *r = (const struct wp_http__req *)ctx;
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+/* host[:port] (a name, an IPv4 address or a [IPv6] literal) into its host and port; port
+ * -1 when not given. 0, or -1 when it does not parse. */
+static int parse_authority(const char *s, size_t n, const char **host, size_t *hlen, long *port)
+{
+    const char *end = s + n, *p;
+    if (n && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (!close || close == s + 1)
+            return -1;
+        for (p = s + 1; p < close; p++)
+            if (!strchr("0123456789abcdefABCDEF:.", *p))
+                return -1;
+        p = close + 1;
+    } else {
+        for (p = s; p < end && *p != ':'; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~'))
+                return -1;
+        if (p == s)
+            return -1;
+    }
+    *host = s;
+    *hlen = (size_t)(p - s);
+    *port = -1;
+    if (p == end)
+        return 0;
+    if (*p != ':' || p + 1 == end || end - (p + 1) > 5)
+        return -1;
+    long v = 0;
+    for (p++; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    if (v < 1 || v > 65535)
+        return -1;
+    *port = v;
+    return 0;
+}
+
+int wp_http_origin_ok(const wp_http_ctx *ctx)
+{
+    const char *origin = wp_http_header(ctx, "Origin");
+    if (!origin)
+        return 1;
+    const char *proto = wp_http_header(ctx, "X-Forwarded-Proto");
+    int https = proto && !strcasecmp(proto, "https");
+    const char *scheme = https ? "https://" : "http://";
+    long dflt = https ? 443 : 80;
+    size_t sl = strlen(scheme);
+    const char *host_hdr = wp_http_header(ctx, MHD_HTTP_HEADER_HOST);
+    const char *oh, *hh;
+    size_t ohl, hhl;
+    long op, hp;
+    if (!host_hdr || strncasecmp(origin, scheme, sl) != 0 ||
+        parse_authority(origin + sl, strlen(origin + sl), &oh, &ohl, &op) < 0 ||
+        parse_authority(host_hdr, strlen(host_hdr), &hh, &hhl, &hp) < 0)
+        return 0;
+    if (op < 0)
+        op = dflt;
+    if (hp < 0)
+        hp = dflt;
+    return ohl == hhl && !strncasecmp(oh, hh, ohl) && op == hp;
 }
 
 void wp_http_body_sink_set(wp_http_ctx *ctx, const wp_http_body_sink *sink)
@@ -648,6 +821,17 @@ int wp_http_server_new(wp_http_server **out, const wp_http_options *opts)
         return wp_error_set(WP_ENOMEM, "out of memory");
     srv->opts = *opts;
     fill_defaults(&srv->opts);
+    if (opts->metrics_token) {
+        if (!*opts->metrics_token) {
+            free(srv);
+            return wp_error_set(WP_EINVAL, "the metrics token is empty");
+        }
+        crypto_generichash(srv->metrics_token_hash, sizeof srv->metrics_token_hash,
+                           (const unsigned char *)opts->metrics_token,
+                           strlen(opts->metrics_token), NULL, 0);
+        srv->has_metrics_token = 1;
+        srv->opts.metrics_token = NULL; /* borrowed: only its hash is kept */
+    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -233,51 +233,103 @@ out:
     return err;
 }
 
-int wp_store_login_throttle(wp_store *st, wp_login_throttle *out, const char *tenant_id,
-                            const char *username, const char *client, int64_t now_us,
-                            int64_t window_us, int user_max, int client_max)
+/* The account's name as the failures keep it: at most 64 bytes (the longest username), cut at
+ * a character boundary. A longer name matches no account but still counts for its address. */
+static void failure_name(char out[65], const char *username)
 {
+    size_t n = strlen(username);
+    if (n > 64) {
+        n = 64;
+        while (n && ((unsigned char)username[n] & 0xc0) == 0x80)
+            n--;
+    }
+    memcpy(out, username, n);
+    out[n] = '\0';
+}
+
+/* A 32-bit key for PostgreSQL's advisory locks (FNV-1a). Two accounts sharing one only take
+ * turns: the key serializes, the counts are by the real columns. */
+static int64_t lock_key(const char *a, const char *b)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = a; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ 0xffu) * 16777619u; /* a separator no UTF-8 text holds */
+    for (const char *p = b; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return (int64_t)(int32_t)h;
+}
+
+/* Lock key in class (cls, key) until the transaction ends (PostgreSQL only). */
+static int advisory_lock(wp_store *st, int64_t cls, int64_t key)
+{
+    struct wp_stmt *s = NULL;
     int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT pg_advisory_xact_lock(CAST(? AS INTEGER),"
+                             " CAST(? AS INTEGER))")) < 0)
+        return err;
+    wp_db_bind_int64(s, 1, cls);
+    wp_db_bind_int64(s, 2, key);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+int wp_store_login_attempt(wp_store *st, wp_login_throttle *out, const char *tenant_id,
+                           const char *username, const char *client, int64_t now_us,
+                           int64_t window_us, int user_max, int client_max)
+{
+    struct wp_stmt *s = NULL;
+    char name[65];
+    int err;
+
     memset(out, 0, sizeof *out);
     if (!tenant_id || !username || !client || user_max < 1 || client_max < 1)
-        return wp_error_set(WP_EINVAL, "login throttle needs a tenant, a user and a client");
+        return wp_error_set(WP_EINVAL, "a login attempt needs a tenant, a user and a client");
+    failure_name(name, username);
+
+    /* rows past the window go first, in a statement of their own: every attempt deletes the
+     * same old rows in the same order, and none holds a lock below while it waits */
+    if (!st->in_tx) {
+        if ((err = wp_db_prepare(st, &s, "DELETE FROM login_failures WHERE ts_us <= ?")) < 0)
+            return err;
+        wp_db_bind_int64(s, 1, now_us - window_us);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        s = NULL;
+        if (err < 0)
+            return err;
+    }
+
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    /* Count and record as one step. SQLite: BEGIN IMMEDIATE holds the only writer's lock.
+     * PostgreSQL: READ COMMITTED would let two nodes count the same rows and both record, so
+     * each attempt first takes the account's and then the address's advisory lock, released
+     * at commit once its row is visible (always in that order, and in two classes, so that
+     * two attempts never wait for each other). */
+    if (wp_store_backend(st) == WP_STORE_PG &&
+        ((err = advisory_lock(st, 0x77700001, lock_key(tenant_id, name))) < 0 ||
+         (err = advisory_lock(st, 0x77700002, lock_key(client, ""))) < 0))
+        goto out;
     /* newest first, at most max rows: the max-th is the one whose expiry unlocks */
     if ((err = count_failures(st, &out->user_failures, &out->user_unlock_us,
                               "SELECT ts_us FROM login_failures WHERE tenant_id = ?"
                               " AND username = ? AND ts_us > ? ORDER BY ts_us DESC LIMIT ?",
-                              tenant_id, username, now_us - window_us, user_max, window_us)) < 0)
-        return err;
-    return count_failures(st, &out->client_failures, &out->client_unlock_us,
-                          "SELECT ts_us FROM login_failures WHERE client = ?"
-                          " AND ts_us > ? ORDER BY ts_us DESC LIMIT ?",
-                          client, NULL, now_us - window_us, client_max, window_us);
-}
-
-int wp_store_login_failure_add(wp_store *st, const char *tenant_id, const char *username,
-                               const char *client, int64_t now_us, int64_t window_us)
-{
-    struct wp_stmt *s = NULL;
-    int err;
-
-    if (!tenant_id || !username || !client)
-        return wp_error_set(WP_EINVAL, "a failed login needs a tenant, a user and a client");
-    if ((err = wp_store__op_begin(st, 1)) < 0)
-        return err;
-    if ((err = wp_db_prepare(st, &s, "DELETE FROM login_failures WHERE ts_us <= ?")) < 0)
+                              tenant_id, name, now_us - window_us, user_max, window_us)) < 0 ||
+        (err = count_failures(st, &out->client_failures, &out->client_unlock_us,
+                              "SELECT ts_us FROM login_failures WHERE client = ?"
+                              " AND ts_us > ? ORDER BY ts_us DESC LIMIT ?",
+                              client, NULL, now_us - window_us, client_max, window_us)) < 0)
         goto out;
-    wp_db_bind_int64(s, 1, now_us - window_us);
-    if ((err = wp_db_step(s)) < 0)
-        goto out;
-    wp_db_done(s);
-    s = NULL;
+    if (out->user_unlock_us || out->client_unlock_us)
+        goto out; /* refused: nothing recorded */
     if ((err = wp_db_prepare(st, &s,
                              "INSERT INTO login_failures (tenant_id, username, client, ts_us)"
                              " VALUES (?, ?, ?, ?)")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
-    /* a name too long for any account is cut: it still counts against the address */
-    char name[65];
-    snprintf(name, sizeof name, "%s", username);
     wp_db_bind_text(s, 2, name);
     wp_db_bind_text(s, 3, client);
     wp_db_bind_int64(s, 4, now_us);
@@ -292,12 +344,14 @@ out:
 int wp_store_login_failures_clear(wp_store *st, const char *tenant_id, const char *username)
 {
     struct wp_stmt *s = NULL;
+    char name[65];
     int err;
+    failure_name(name, username);
     if ((err = wp_db_prepare(
              st, &s, "DELETE FROM login_failures WHERE tenant_id = ? AND username = ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, username);
+    wp_db_bind_text(s, 2, name);
     if ((err = wp_db_step(s)) < 0)
         goto out;
     err = 0;

@@ -676,14 +676,18 @@ typedef struct wp_login_throttle {
                                                * at the max */
 } wp_login_throttle;
 
-int wp_store_login_throttle(wp_store *st, wp_login_throttle *out, const char *tenant_id,
-                            const char *username, const char *client, int64_t now_us,
-                            int64_t window_us, int user_max, int client_max);
-
-/* Record one failed login (tenant_id "" when the tenant was unknown); rows older than the
- * window go on the way. */
-int wp_store_login_failure_add(wp_store *st, const char *tenant_id, const char *username,
-                               const char *client, int64_t now_us, int64_t window_us);
+/* Take a login attempt's place among the failures before its password is checked: count the
+ * account's (tenant_id "" when the login named no known tenant) and the address's failures
+ * within the window and, when both are under their max, record the attempt as a failure, in
+ * one step that holds across connections and nodes (PostgreSQL: advisory locks per account
+ * and per address; SQLite: the writer's lock). A good password then settles it with
+ * wp_store_login_failures_clear(); a wrong one leaves it counted. Rows past the window go on
+ * the way. Run it outside a transaction (inside one, PostgreSQL keeps its locks to the end).
+ * @return 0; out->user_unlock_us or out->client_unlock_us non-zero when the attempt is
+ *         refused, and then nothing was recorded; WP_EINVAL */
+int wp_store_login_attempt(wp_store *st, wp_login_throttle *out, const char *tenant_id,
+                           const char *username, const char *client, int64_t now_us,
+                           int64_t window_us, int user_max, int client_max);
 
 /* Forget an account's failures (after a good login or a password reset). */
 int wp_store_login_failures_clear(wp_store *st, const char *tenant_id, const char *username);

@@ -1115,6 +1115,38 @@ static void test_http_server__metrics(void **state)
     curl_easy_cleanup(c);
 }
 
+/* Who /metrics answers without a token: loopback peers only (the integration test also
+ * reaches it from a non-loopback address of the host, where the machine has one). */
+static void test_http_metrics__loopback_addresses(void **state)
+{
+    static const struct {
+        const char *addr;
+        int loopback;
+    } cases[] = {
+        {"127.0.0.1", 1},      {"127.255.255.254", 1}, {"127.0.0.2", 1},
+        {"126.255.255.255", 0}, {"128.0.0.1", 0},      {"10.0.0.1", 0},
+        {"192.0.2.2", 0},      {"0.0.0.0", 0},         {"::1", 1},
+        {"::ffff:127.0.0.1", 1}, {"::ffff:10.0.0.1", 0}, {"::", 0},
+        {"::2", 0},            {"fe80::1", 0},         {"::127.0.0.1", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof ss);
+        if (strchr(cases[i].addr, ':')) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+            in6->sin6_family = AF_INET6;
+            assert_int_equal(inet_pton(AF_INET6, cases[i].addr, &in6->sin6_addr), 1);
+        } else {
+            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+            in->sin_family = AF_INET;
+            assert_int_equal(inet_pton(AF_INET, cases[i].addr, &in->sin_addr), 1);
+        }
+        if (wp_http__addr_is_loopback((const struct sockaddr *)&ss) != cases[i].loopback)
+            fail_msg("%s: loopback should be %d", cases[i].addr, cases[i].loopback);
+    }
+    assert_int_equal(wp_http__addr_is_loopback(NULL), 0);
+}
+
 static struct resp slow_resp;
 static CURLcode slow_rc;
 
@@ -1567,6 +1599,7 @@ int main(void)
         cmocka_unit_test(test_http_routes__split_and_find),
         cmocka_unit_test(test_http_arena__allocations),
         cmocka_unit_test(test_http_json__depth),
+        cmocka_unit_test(test_http_metrics__loopback_addresses),
         cmocka_unit_test_setup_teardown(test_http_server__health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__params_and_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__not_found, setup, teardown),

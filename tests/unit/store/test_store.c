@@ -1382,6 +1382,124 @@ static int scan_file(const char *path, const struct stat *sb, int flag, struct F
     return 0;
 }
 
+/* --- login attempts: counted and recorded in one step -------------------------------- */
+
+#define LOGIN_T0 INT64_C(1795766400000000) /* 2026-11-27T08:00:00Z */
+#define LOGIN_WINDOW (15 * 60 * INT64_C(1000000))
+#define LOGIN_AT_ONCE 16
+
+struct attempter {
+    struct fx *f;
+    pthread_barrier_t *go;
+    const char *user, *client;
+    int rc, recorded;
+    char msg[256];
+};
+
+/* One node: its own connection, an attempt when all are ready. */
+static void *attempt_thread(void *arg)
+{
+    struct attempter *a = arg;
+    wp_store *st = NULL;
+    wp_login_throttle t;
+    a->rc = fx_open(a->f, &st);
+    pthread_barrier_wait(a->go);
+    if (a->rc == 0)
+        a->rc = wp_store_login_attempt(st, &t, "", a->user, a->client, LOGIN_T0, LOGIN_WINDOW,
+                                       5, 30);
+    a->recorded = a->rc == 0 && !t.user_unlock_us && !t.client_unlock_us;
+    snprintf(a->msg, sizeof a->msg, "%s", wp_error_last());
+    wp_store_free(st);
+    return NULL;
+}
+
+/* n attempts at once, each on a connection of its own (as many nodes would): how many were
+ * recorded. user NULL: another account each. */
+static int attempts_at_once(struct fx *f, int n, const char *user, const char *client)
+{
+    struct attempter a[40];
+    pthread_t t[40];
+    char names[40][16];
+    pthread_barrier_t go;
+    int recorded = 0;
+    assert_true(n <= 40);
+    pthread_barrier_init(&go, NULL, (unsigned)n);
+    for (int i = 0; i < n; i++) {
+        snprintf(names[i], sizeof names[i], "ghost%d", i);
+        a[i] = (struct attempter){.f = f, .go = &go, .user = user ? user : names[i],
+                                  .client = client};
+        assert_int_equal(pthread_create(&t[i], NULL, attempt_thread, &a[i]), 0);
+    }
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    pthread_barrier_destroy(&go);
+    for (int i = 0; i < n; i++) {
+        if (a[i].rc != 0)
+            fail_msg("attempt %d: %d %s", i, a[i].rc, a[i].msg);
+        recorded += a[i].recorded;
+    }
+    return recorded;
+}
+
+/* The lockout holds exactly when attempts come at once from several nodes: 5 per account,
+ * 30 per address, never more (issue 13: the count used to be read before the slow password
+ * check and the failure written after it). */
+static void test_store__login_attempts_at_once(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(attempts_at_once(f, LOGIN_AT_ONCE, "locky", "10.0.0.1"), 5);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM login_failures"), 5);
+    assert_int_equal(attempts_at_once(f, 35, NULL, "10.0.0.2"), 30);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM login_failures WHERE client = '10.0.0.2'"),
+                     30);
+}
+
+static void test_store__login_attempts(void **state)
+{
+    struct fx *f = *state;
+    wp_login_throttle t;
+    int64_t w = LOGIN_WINDOW;
+    char longname[80];
+    memset(longname, 'x', 70);
+    longname[70] = '\0';
+
+    for (int i = 0; i < 5; i++) {
+        OK(wp_store_login_attempt(f->st, &t, "", "locky", "10.0.0.1", LOGIN_T0 + i, w, 5, 30));
+        assert_int_equal(t.user_failures, i);
+        assert_int_equal(t.user_unlock_us, 0);
+        assert_int_equal(t.client_unlock_us, 0);
+    }
+    /* the sixth is refused and not recorded; it unlocks when the oldest of the 5 expires */
+    OK(wp_store_login_attempt(f->st, &t, "", "locky", "10.0.0.9", LOGIN_T0 + 10, w, 5, 30));
+    assert_int_equal(t.user_failures, 5);
+    assert_int_equal(t.user_unlock_us, LOGIN_T0 + w);
+    assert_int_equal(t.client_unlock_us, 0);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM login_failures"), 5);
+    /* another tenant's account of that name is another account */
+    OK(wp_store_login_attempt(f->st, &t, "t2", "locky", "10.0.0.9", LOGIN_T0 + 10, w, 5, 30));
+    assert_int_equal(t.user_unlock_us, 0);
+    /* a good password settles: the failures go */
+    OK(wp_store_login_failures_clear(f->st, "", "locky"));
+    OK(wp_store_login_attempt(f->st, &t, "", "locky", "10.0.0.1", LOGIN_T0 + 20, w, 5, 30));
+    assert_int_equal(t.user_unlock_us, 0);
+    /* the window passes: rows past it are not counted, and deleted on the way */
+    for (int i = 0; i < 4; i++)
+        OK(wp_store_login_attempt(f->st, &t, "", "locky", "10.0.0.1", LOGIN_T0 + 21 + i, w, 5,
+                                  30));
+    OK(wp_store_login_attempt(f->st, &t, "", "locky", "10.0.0.1", LOGIN_T0 + 30, w, 5, 30));
+    assert_int_not_equal(t.user_unlock_us, 0);
+    OK(wp_store_login_attempt(f->st, &t, "", "locky", "10.0.0.1", LOGIN_T0 + 20 + w, w, 5, 30));
+    assert_int_equal(t.user_unlock_us, 0);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM login_failures WHERE tenant_id = ''"), 5);
+    /* a name longer than any account is cut as it is kept, so it locks all the same */
+    for (int i = 0; i < 5; i++)
+        OK(wp_store_login_attempt(f->st, &t, "", longname, "10.0.1.1", LOGIN_T0, w, 5, 30));
+    OK(wp_store_login_attempt(f->st, &t, "", longname, "10.0.1.2", LOGIN_T0, w, 5, 30));
+    assert_int_equal(t.user_unlock_us, LOGIN_T0 + w);
+    assert_int_equal(wp_store_login_attempt(f->st, &t, NULL, "a", "b", LOGIN_T0, w, 5, 30),
+                     WP_EINVAL);
+}
+
 static void test_store__no_sql_from_formatted_values(void **state)
 {
     int line = 0;
@@ -1450,6 +1568,8 @@ static const struct CMUnitTest suite[] = {
     T(test_store__employees_list),
     T(test_store__rollback_leaves_nothing),
     T(test_store__failed_op_keeps_transaction),
+    T(test_store__login_attempts),
+    T(test_store__login_attempts_at_once),
 };
 
 static const struct CMUnitTest once[] = {
