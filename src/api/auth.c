@@ -232,11 +232,41 @@ static void actor_of(char out[WP_ID_LEN + 16], const wp_employee *emp)
     snprintf(out, WP_ID_LEN + 16, emp->id[0] ? "employee:%s" : "anonymous", emp->id);
 }
 
+/* A refused login costs an attacker nothing (no password is checked), so writing each to the
+ * audit chain would let anyone flood it. The first refusal of an account (or, when the address
+ * is what is locked, of the address) in a minute is audited; the rest of that minute only
+ * answer 429. Per node: a few nodes write a few rows. A slot table, not a list: a collision
+ * at worst audits one refusal more. */
+#define THROTTLE_SLOTS 1024
+static struct {
+    uint64_t key;
+    int64_t minute;
+} throttle_seen[THROTTLE_SLOTS];
+static pthread_mutex_t throttle_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int throttle_first(const char *a, const char *b, int64_t now_us)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *p = a; p && *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    h = (h ^ 0xff) * 0x100000001b3ULL;
+    for (const char *p = b; p && *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    int64_t minute = now_us / 60000000;
+    size_t i = (size_t)(h % THROTTLE_SLOTS);
+    pthread_mutex_lock(&throttle_mu);
+    int first = throttle_seen[i].key != h || throttle_seen[i].minute != minute;
+    throttle_seen[i].key = h;
+    throttle_seen[i].minute = minute;
+    pthread_mutex_unlock(&throttle_mu);
+    return first;
+}
+
 /* Take this attempt's place among the failures before the password is checked. The store
  * counts and records in one step, so logins sent at once cannot all pass a count that none of
  * them has raised yet: past 5 for the account or 30 for the address, 429 with Retry-After,
  * without checking the password, and an audit row in the tenant the login named (tenant_id;
- * NULL: none). Unknown accounts lock the same way as real ones. A good password later clears
+ * NULL: none), once a minute (throttle_first). Unknown accounts lock the same way as real ones. A good password later clears
  * the account's failures, this one included; a wrong one leaves it counted. */
 static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_id,
                             const char *tenant_key, const char *username,
@@ -259,7 +289,8 @@ static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_i
     long retry = (long)((unlock - now + 999999) / 1000000);
     if (retry < 1)
         retry = 1;
-    if (tenant_id) {
+    if (tenant_id && throttle_first(t.user_unlock_us ? tenant_key : "address",
+                                    t.user_unlock_us ? username : ctx->client, now)) {
         json_t *d = attempt_details(username, via);
         actor_of(actor, emp);
         if ((err = wp_store_begin(st)) == 0 &&
