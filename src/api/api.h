@@ -61,9 +61,12 @@ typedef struct api_caller {
  * a missing CSRF token: replies 403 itself. On success ctx->auth is an api_caller. */
 int api_authorize(wp_http_ctx *ctx);
 
-/* Whether a role has a right: session (employees only, not API keys), read (every role),
- * write (admin, manager, sales: within their scope), audit (admin, auditor), admin (admin). */
-int api_role_allows(enum wp_role role, enum wp_http_right right);
+/* Whether a role has a right, given its settings in the tenant (rs, borrowed): session
+ * (employees only, not API keys), read (every role), write (admin, manager, sales: within
+ * their scope), handle_alerts (every role but sales whose rs->handle_alerts is set: admins,
+ * managers and auditors by default), audit (admin, auditor), admin (admin). Which objects a
+ * right reaches is the scope's (api_scope_*). */
+int api_role_allows(enum wp_role role, const wp_role_setting *rs, enum wp_http_right right);
 
 /* The caller of a request that passed api_authorize(); NULL on public routes. Borrowed. */
 const api_caller *api_caller_of(const wp_http_ctx *ctx);
@@ -104,6 +107,27 @@ int api_scope_allows_employee(wp_http_ctx *ctx, wp_store *st, const api_scope *s
 /* 0 when the org unit is in the scope (manager: its subtree; sales: its own unit), else
  * WP_ENOTFOUND named like a missing one. */
 int api_scope_allows_org_unit(const api_scope *scope, const wp_org_unit *u);
+
+/* The employee a caller acts as: itself, or for an API key the employee who made it (a key
+ * acts for its creator). "" for a key of no known creator, NULL for a device. Borrowed. */
+const char *api_caller_employee_id(const api_caller *c);
+
+enum api_manage_flags {
+    API_MANAGE_SELF = 1 << 0,   /* the act may be on the caller itself (renaming oneself) */
+    API_MANAGE_ALERTS = 1 << 1, /* handling an alert about e: auditors may too (the route
+                                 * checked their handle_alerts) */
+};
+
+/* Whether the caller may act on employee e as someone over it: hand it over, change,
+ * deactivate it or reset its password, handle the alerts about it. Admins may act on anyone;
+ * a manager (or manager key) on the salespeople of its unit's subtree and the managers of
+ * the units strictly below its own, never on admins and auditors; nobody on itself (an API
+ * key acts for its creator) unless flags allow it. what names the act in the refusal ("hand
+ * over", "change", ...). @return 0; WP_ENOTFOUND (not replied) when e is outside the scope;
+ * else replies 403 forbidden itself and returns WP_EINVAL. */
+int api_scope_may_manage_employee_or_reply(wp_http_ctx *ctx, wp_store *st,
+                                           const api_scope *scope, const wp_employee *e,
+                                           unsigned flags, const char *what);
 
 /* --- the audit log (src/api/audit.c) -------------------------------------------------------- */
 

@@ -45,7 +45,7 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/media/{ref}", api_media_get, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/messages", api_messages_list, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/alerts", api_alerts_list, WP_RIGHT_READ, 0},
-    {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_WRITE, 0},
+    {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_HANDLE_ALERTS, 0},
     {"GET", "/api/v1/customers", api_customers_list, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/customers/{id}", api_customers_get, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/customers/{id}/unmask", api_customers_unmask, WP_RIGHT_READ, 0},
@@ -128,6 +128,7 @@ const char *wp_http_right_name(enum wp_http_right r)
     case WP_RIGHT_ADMIN: return "admin";
     case WP_RIGHT_SESSION: return "session";
     case WP_RIGHT_AUDIT: return "audit";
+    case WP_RIGHT_HANDLE_ALERTS: return "handle_alerts";
     }
     return "?";
 }

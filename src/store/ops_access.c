@@ -322,8 +322,9 @@ int wp_store_role_setting_get(wp_store *st, wp_role_setting *out, const char *te
     out->role = role;
     out->view_pii = role == WP_ROLE_ADMIN;
     out->unmask = role != WP_ROLE_SALES;
+    out->handle_alerts = role != WP_ROLE_SALES;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT view_pii, unmask, updated_us FROM role_settings"
+                             "SELECT view_pii, unmask, updated_us, handle_alerts FROM role_settings"
                              " WHERE tenant_id = ? AND role = ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
@@ -334,6 +335,8 @@ int wp_store_role_setting_get(wp_store *st, wp_role_setting *out, const char *te
         out->view_pii = wp_db_col_int64(s, 0) != 0;
         out->unmask = wp_db_col_int64(s, 1) != 0;
         out->updated_us = wp_db_col_int64(s, 2);
+        if (!wp_db_col_isnull(s, 3)) /* NULL: a row written before the setting existed */
+            out->handle_alerts = wp_db_col_int64(s, 3) != 0;
     }
     err = 0;
 out:
@@ -351,18 +354,23 @@ int wp_store_role_setting_put(wp_store *st, const char *tenant_id, const wp_role
         return err;
     if (!wp_role_name(rs->role))
         return wp_error_set(WP_EINVAL, "unknown role");
+    if (rs->role == WP_ROLE_SALES && rs->handle_alerts)
+        return wp_error_set(WP_EINVAL, "'handle_alerts' cannot be granted to sales: nobody "
+                                       "handles the alerts about themselves");
     if ((err = wp_db_prepare(st, &s,
                              "INSERT INTO role_settings (tenant_id, role, view_pii, unmask,"
-                             " updated_us) VALUES (?, ?, ?, ?, ?)"
+                             " updated_us, handle_alerts) VALUES (?, ?, ?, ?, ?, ?)"
                              " ON CONFLICT (tenant_id, role) DO UPDATE SET"
                              " view_pii = excluded.view_pii, unmask = excluded.unmask,"
-                             " updated_us = excluded.updated_us")) < 0)
+                             " updated_us = excluded.updated_us,"
+                             " handle_alerts = excluded.handle_alerts")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, wp_role_name(rs->role));
     wp_db_bind_int64(s, 3, rs->view_pii ? 1 : 0);
     wp_db_bind_int64(s, 4, rs->unmask ? 1 : 0);
     wp_db_bind_int64(s, 5, now_us);
+    wp_db_bind_int64(s, 6, rs->handle_alerts ? 1 : 0);
     if ((err = wp_db_step(s)) < 0)
         goto out;
     err = 0;

@@ -673,12 +673,14 @@ int wp_store_login_failure_add(wp_store *st, const char *tenant_id, const char *
 /* Forget an account's failures (after a good login or a password reset). */
 int wp_store_login_failures_clear(wp_store *st, const char *tenant_id, const char *username);
 
-/* What a role may see of personal data. Defaults (no row): admin view_pii and unmask;
- * manager and auditor unmask; sales neither. */
+/* What a role may see of personal data, and whether it handles alerts. Defaults (no row):
+ * admin view_pii and unmask; manager and auditor unmask; sales neither; every role but sales
+ * handle_alerts (which sales never has: _put refuses it with WP_EINVAL). */
 typedef struct wp_role_setting {
     enum wp_role role;
     int view_pii; /* sees phone numbers and other personal data unmasked */
     int unmask;   /* may unmask one record at a time, audited */
+    int handle_alerts; /* acknowledges and resolves alerts (migration 0016) */
     int64_t updated_us; /* 0: the default */
 } wp_role_setting;
 

@@ -194,10 +194,12 @@ def audit_head(srv, admin):
 
 # --- the matrix -----------------------------------------------------------------------------
 
+# handle_alerts is a role setting of the tenant (GET/PUT /api/v1/roles): these are the
+# defaults; matrix() takes the auditor's away for a second pass
 ROLE_RIGHTS = {
-    "admin": {"session", "read", "write", "audit", "admin"},
-    "manager": {"session", "read", "write"},
-    "auditor": {"session", "read", "audit"},
+    "admin": {"session", "read", "write", "handle_alerts", "audit", "admin"},
+    "manager": {"session", "read", "write", "handle_alerts"},
+    "auditor": {"session", "read", "audit", "handle_alerts"},
     "sales": {"session", "read", "write"},
 }
 DUMMY_ID = "0" * 24
@@ -482,6 +484,25 @@ def suite(backend, tmp):
     st, _, _ = srv.req("GET", "/api/v1/customers/" + moved, tok["salesA1"])
     check(st == 404, backend + ": the old owner no longer does")
     srv.req("POST", "/api/v1/customers/%s/assign" % moved, admin, body={"employee_id": c["salesA1"]})
+
+    # --- handle_alerts follows the tenant's role setting, for people and keys alike -------
+    aud_key = created(srv, admin, "/api/v1/api-keys", {"name": "稽核 BI", "role": "auditor"},
+                      "an auditor key")["key"]
+    for setting, want in [(False, 403), (True, 404)]:
+        st, j, _ = srv.req("PUT", "/api/v1/roles/auditor", admin, body={"handle_alerts": setting})
+        check(st == 200 and j["handle_alerts"] is setting and
+              ("handle_alerts" in j["rights"]) is setting,
+              "%s: auditors' handle_alerts set to %s: %s %s" % (backend, setting, st, j))
+        for method, pattern, right, _ in routes():
+            if right != "handle_alerts":
+                continue
+            for who, t in [("auditor", tok["aud"]), ("auditor key", aud_key)]:
+                st, j, _ = srv.req(method, fill(pattern), t, body={"status": "acknowledged"})
+                check(st == want and (want != 403 or "may not use" in j["error"]["message"]),
+                      "%s: %s %s as %s with handle_alerts %s: HTTP %s %s" %
+                      (backend, method, pattern, who, setting, st, j))
+    st, j, _ = srv.req("PUT", "/api/v1/roles/sales", admin, body={"handle_alerts": True})
+    check(st == 400, "%s: handle_alerts is never granted to sales: %s %s" % (backend, st, j))
 
     # --- the matrix ---------------------------------------------------------------------
     callers = {

@@ -1423,6 +1423,35 @@ static void test_store__no_sql_from_formatted_values(void **state)
 
 /* --------------------------------------------------------------------------------------- */
 
+/* Who handles alerts by default, and that sales never may (migration 0016). */
+static void test_store__role_settings(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1];
+    wp_role_setting rs;
+
+    OK(wp_store_tenant_create(f->st, t, "Acme"));
+    for (int r = WP_ROLE_ADMIN; r <= WP_ROLE_SALES; r++) {
+        OK(wp_store_role_setting_get(f->st, &rs, t, (enum wp_role)r));
+        assert_int_equal(rs.handle_alerts, r != WP_ROLE_SALES);
+    }
+    OK(wp_store_role_setting_get(f->st, &rs, t, WP_ROLE_AUDITOR));
+    rs.handle_alerts = 0;
+    OK(wp_store_role_setting_put(f->st, t, &rs, 5));
+    OK(wp_store_role_setting_get(f->st, &rs, t, WP_ROLE_AUDITOR));
+    assert_int_equal(rs.handle_alerts, 0);
+    assert_int_equal(rs.unmask, 1);
+    OK(wp_store_role_setting_get(f->st, &rs, t, WP_ROLE_SALES));
+    rs.handle_alerts = 1;
+    assert_int_equal(wp_store_role_setting_put(f->st, t, &rs, 5), WP_EINVAL);
+    rs.handle_alerts = 0;
+    rs.view_pii = 1;
+    OK(wp_store_role_setting_put(f->st, t, &rs, 5));
+    OK(wp_store_role_setting_get(f->st, &rs, t, WP_ROLE_SALES));
+    assert_int_equal(rs.handle_alerts, 0);
+    assert_int_equal(rs.view_pii, 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 #define T_EMPTY(name) cmocka_unit_test_setup_teardown(name, setup_empty, teardown)
 
@@ -1450,6 +1479,7 @@ static const struct CMUnitTest suite[] = {
     T(test_store__employees_list),
     T(test_store__rollback_leaves_nothing),
     T(test_store__failed_op_keeps_transaction),
+    T(test_store__role_settings),
 };
 
 static const struct CMUnitTest once[] = {
