@@ -252,9 +252,12 @@ int api_employees_update(wp_http_ctx *ctx)
 
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
+    /* nobody changes its own role, unit or state: renaming oneself is all */
+    unsigned self_ok = !ch.org_unit_id && !ch.role && ch.active < 0 ? API_MANAGE_SELF : 0;
     if ((err = wp_store_begin(st)) < 0 || (err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_employee_get(st, &before, c->tenant_id, wp_http_param(ctx, "id"))) < 0 ||
-        (err = api_scope_allows_employee(ctx, st, &scope, &before)) < 0)
+        (err = api_scope_may_manage_employee_or_reply(ctx, st, &scope, &before, self_ok,
+                                                      "change")) < 0)
         goto out;
     /* a unit the caller may not see is one that does not exist */
     if (ch.org_unit_id &&
@@ -312,7 +315,8 @@ out:
     return err;
 }
 
-/* PUT {"password"}: an admin sets someone's password; that employee's sessions end. */
+/* PUT {"password"}: an admin sets someone else's password (its own goes through
+ * /auth/password, which asks for the current one); that employee's sessions end. */
 int api_employees_password_reset(wp_http_ctx *ctx)
 {
     static const char *const fields[] = {"password", NULL};
@@ -338,7 +342,8 @@ int api_employees_password_reset(wp_http_ctx *ctx)
         goto out;
     if ((err = wp_store_begin(st)) < 0 || (err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_employee_get(st, &e, c->tenant_id, wp_http_param(ctx, "id"))) < 0 ||
-        (err = api_scope_allows_employee(ctx, st, &scope, &e)) < 0 ||
+        (err = api_scope_may_manage_employee_or_reply(ctx, st, &scope, &e, 0,
+                                                      "reset the password of")) < 0 ||
         (err = wp_store_employee_set_password(st, c->tenant_id, e.id, hash)) < 0 ||
         (err = wp_store_sessions_revoke_employee(st, &revoked, c->tenant_id, e.id,
                                                  wp_time_now_us())) < 0)

@@ -114,13 +114,27 @@ int api_handovers_create(wp_http_ctx *ctx)
                                  "only admins and managers hand customers over");
         goto out;
     }
-    /* the leaver and every successor must be in the caller's scope (404 outside) */
+    /* the leaver must be someone the caller is over, every successor in its scope (404
+     * outside); a manager does not hand customers to itself */
+    const char *self = api_caller_employee_id(c);
     for (size_t i = 0; i <= r.n_to; i++) {
         wp_employee e;
         if ((err = wp_store_employee_get(st, &e, c->tenant_id,
-                                         i ? to_ids[i - 1] : r.from_employee_id)) < 0 ||
-            (err = api_scope_allows_employee(ctx, st, &scope, &e)) < 0)
+                                         i ? to_ids[i - 1] : r.from_employee_id)) < 0)
             goto out;
+        if (i == 0) {
+            if ((err = api_scope_may_manage_employee_or_reply(ctx, st, &scope, &e, 0,
+                                                              "hand over")) < 0)
+                goto out;
+            continue;
+        }
+        if ((err = api_scope_allows_employee(ctx, st, &scope, &e)) < 0)
+            goto out;
+        if (scope.org_path && self && !strcmp(self, e.id)) {
+            err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                     "a manager may not hand customers to itself");
+            goto out;
+        }
     }
     if ((err = wp_store_begin(st)) < 0)
         goto out;
