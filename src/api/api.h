@@ -272,6 +272,13 @@ int api_audit_verify(wp_http_ctx *ctx);
 int api_keys_list(wp_http_ctx *ctx);
 int api_keys_create(wp_http_ctx *ctx);
 int api_keys_revoke(wp_http_ctx *ctx);
+/* keys.c: end the live keys that creator_id (NULL: anyone) made and no longer holds, after a
+ * change of its role, unit or state in st's open transaction, with an audit row
+ * api_key.revoke {"reason", "creator", "name", "role"} per key. *n (may be NULL) gets how
+ * many ended. @return 0 or a WP_E* (the caller fails the change). */
+int api_keys_end_unheld(wp_http_ctx *ctx, wp_store *st, const char *creator_id, int64_t *n);
+/* The same audit rows for keys the store ended already (a departure). */
+int api_keys_audit_ended(wp_http_ctx *ctx, wp_store *st, const wp_api_key_end *v, size_t n);
 
 /* roles.c: what each role may see of personal data */
 int api_roles_get(wp_http_ctx *ctx);

@@ -231,7 +231,7 @@ int api_employees_update(wp_http_ctx *ctx)
     wp_org_unit unit;
     api_scope scope;
     wp_employee_change ch = WP_EMPLOYEE_CHANGE_INIT;
-    int64_t revoked = 0;
+    int64_t revoked = 0, keys_ended = 0;
     json_t *body, *details = NULL, *ja;
     int err;
 
@@ -277,6 +277,9 @@ int api_employees_update(wp_http_ctx *ctx)
         (err = wp_store_sessions_revoke_employee(st, &revoked, c->tenant_id, after.id,
                                                  wp_time_now_us())) < 0)
         goto out;
+    /* the API keys it made act for it: those it no longer holds end with the change */
+    if ((err = api_keys_end_unheld(ctx, st, after.id, &keys_ended)) < 0)
+        goto out;
     /* what changed, from what */
     if (!(details = json_object())) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
@@ -298,6 +301,8 @@ int api_employees_update(wp_http_ctx *ctx)
             json_object_set_new(details, "active", json_pack("[b,b]", before.active, after.active));
     if (revoked)
         bad |= json_object_set_new(details, "sessions_revoked", json_integer(revoked));
+    if (keys_ended)
+        bad |= json_object_set_new(details, "api_keys_revoked", json_integer(keys_ended));
     if (bad) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;

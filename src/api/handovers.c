@@ -42,6 +42,8 @@ int api_handovers_create(wp_http_ctx *ctx)
     api_scope scope;
     char actor[64];
     json_t *body, *v;
+    wp_api_key_end *keys_ended = NULL;
+    size_t n_keys_ended = 0;
     int err, replayed = 0;
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
@@ -139,7 +141,10 @@ int api_handovers_create(wp_http_ctx *ctx)
     if ((err = wp_store_begin(st)) < 0)
         goto out;
     json_t *d = NULL;
-    if ((err = wp_store_handover_run(st, &h, &replayed, &r)) == 0) {
+    r.keys_ended = &keys_ended;
+    r.n_keys_ended = &n_keys_ended;
+    if ((err = wp_store_handover_run(st, &h, &replayed, &r)) == 0 &&
+        (err = api_keys_audit_ended(ctx, st, keys_ended, n_keys_ended)) == 0) {
         json_t *to = json_loads(h.to_employees, 0, NULL);
         d = json_pack(
             "{s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "handover_id", h.id, "reason", reason, "to_employees",
@@ -160,6 +165,7 @@ int api_handovers_create(wp_http_ctx *ctx)
         json_object_set_new(o, "replayed", json_boolean(replayed));
     err = wp_http_reply_json(ctx, replayed ? 200 : 201, o);
 out:
+    free(keys_ended);
     api_store_release(ctx, st);
     return err;
 }

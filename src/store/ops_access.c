@@ -10,8 +10,22 @@
 #include <string.h>
 
 #define KEY_COLUMNS                                                                                \
-    "id, tenant_id, name, role, org_unit_id, prefix, created_by, created_us, last_used_us,"        \
-    " revoked_us"
+    "k.id, k.tenant_id, k.name, k.role, k.org_unit_id, k.prefix, k.created_by, k.created_us,"      \
+    " k.last_used_us, k.revoked_us"
+
+/* A key with its creator (e), the key's unit (ku) and the creator's (eu). */
+#define KEY_FROM                                                                                   \
+    " FROM api_keys k LEFT JOIN employees e ON e.tenant_id = k.tenant_id AND e.id = k.created_by"  \
+    " LEFT JOIN org_units ku ON ku.tenant_id = k.tenant_id AND ku.id = k.org_unit_id"              \
+    " LEFT JOIN org_units eu ON eu.tenant_id = e.tenant_id AND eu.id = e.org_unit_id"
+
+/* A key acts for its creator, so it holds only while the creator does: active, and an admin
+ * (which holds every key), an auditor for an auditor key, or a manager whose subtree holds
+ * the unit of a manager key. NULL (not true) for a key of no known creator. */
+#define KEY_UNIT_HELD "substr(ku.path, 1, length(eu.path)) = eu.path"
+#define KEY_HELD                                                                                   \
+    "(e.active = 1 AND (e.role = 'admin' OR (k.role = 'auditor' AND e.role = 'auditor') OR"        \
+    " (k.role = 'manager' AND e.role = 'manager' AND " KEY_UNIT_HELD ")))"
 
 /* A key's last use is written at most this often: a busy integration would else write on
  * every call. */
@@ -111,8 +125,8 @@ int wp_store_api_key_auth(wp_store *st, wp_api_key *out, const char token_hash[6
     if (!wp_store__is_hash(token_hash))
         return wp_error_set(WP_EAUTH, "invalid or revoked API key");
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT " KEY_COLUMNS " FROM api_keys"
-                             " WHERE token_hash = ? AND revoked_us IS NULL")) < 0)
+                             "SELECT " KEY_COLUMNS KEY_FROM " WHERE k.token_hash = ?"
+                             " AND k.revoked_us IS NULL AND " KEY_HELD)) < 0)
         goto out;
     wp_db_bind_text(s, 1, token_hash);
     if ((err = wp_db_step(s)) < 0)
@@ -158,8 +172,8 @@ int wp_store_api_keys_list(wp_store *st, wp_api_key **out, size_t *n, const char
     if (!(v = calloc(WP_PAGE_MAX, sizeof *v)))
         return wp_error_set(WP_ENOMEM, "out of memory");
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?"
-                             " ORDER BY created_us DESC, id DESC LIMIT ?")) < 0)
+                             "SELECT " KEY_COLUMNS " FROM api_keys k WHERE k.tenant_id = ?"
+                             " ORDER BY k.created_us DESC, k.id DESC LIMIT ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_int64(s, 2, WP_PAGE_MAX);
@@ -199,6 +213,89 @@ int wp_store_api_key_revoke(wp_store *st, const char *tenant_id, const char *id,
 out:
     wp_db_done(s);
     return err;
+}
+
+/* Why a key its creator no longer holds ends (see KEY_HELD). */
+static const char *unheld_reason(struct wp_stmt *s, const wp_api_key *k)
+{
+    enum wp_role role;
+    if (wp_db_col_isnull(s, 10))
+        return "creator_unknown";
+    if (wp_db_col_int64(s, 11) != 1)
+        return "creator_inactive";
+    if (wp_role_parse(&role, wp_db_col_text(s, 12)) < 0 || role != k->role)
+        return "creator_role";
+    return "creator_unit"; /* a manager no longer over the key's unit */
+}
+
+int wp_store_api_keys_end_unheld(wp_store *st, wp_api_key_end **out, size_t *n,
+                                 const char *tenant_id, const char *creator_id, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    wp_api_key_end *v = NULL;
+    size_t len = 0, cap = 0;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (creator_id && (err = wp_store__check_id("employee", creator_id)) < 0))
+        return err;
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " KEY_COLUMNS ", e.id, e.active, e.role" KEY_FROM
+                             " WHERE k.tenant_id = ? AND k.revoked_us IS NULL"
+                             " AND k.created_by IS NOT NULL"
+                             " AND (CAST(? AS TEXT) IS NULL OR k.created_by = ?)"
+                             " AND CASE WHEN " KEY_HELD " THEN 0 ELSE 1 END = 1"
+                             " ORDER BY k.created_us, k.id")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text_or_null(s, 2, creator_id);
+    wp_db_bind_text_or_null(s, 3, creator_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? 2 * cap : 4;
+            wp_api_key_end *nv = realloc(v, ncap * sizeof *v);
+            if (!nv) {
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+                goto out;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        if ((err = read_key(s, &v[len].key)) < 0)
+            goto out;
+        v[len].reason = unheld_reason(s, &v[len].key);
+        len++;
+    }
+    if (err < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    for (size_t i = 0; i < len; i++) {
+        if ((err = wp_db_prepare(st, &s,
+                                 "UPDATE api_keys SET revoked_us = ?"
+                                 " WHERE tenant_id = ? AND id = ? AND revoked_us IS NULL")) < 0)
+            goto out;
+        wp_db_bind_int64(s, 1, now_us);
+        wp_db_bind_text(s, 2, tenant_id);
+        wp_db_bind_text(s, 3, v[i].key.id);
+        if ((err = wp_db_step(s)) < 0)
+            goto out;
+        wp_db_done(s);
+        s = NULL;
+        v[i].key.revoked_us = now_us;
+    }
+    *out = v;
+    *n = len;
+    v = NULL;
+    err = 0;
+out:
+    wp_db_done(s);
+    free(v);
+    return wp_store__op_end(st, err);
 }
 
 /* --- failed logins --------------------------------------------------------------------- */

@@ -642,7 +642,10 @@ int wp_store_api_key_create(wp_store *st, wp_api_key *out, const char *tenant_id
                             const char *created_by, int64_t now_us);
 
 /* The live key with this hash; its last_used_us moves to now_us (written at most once a
- * minute, so a busy integration does not write on every call). WP_EAUTH for every failure. */
+ * minute, so a busy integration does not write on every call). A key acts for its creator
+ * (created_by), so it is live only while the creator is active and holds what the key
+ * carries: an admin any key, an auditor an auditor key, a manager a manager key of a unit of
+ * its subtree; a key of no known creator is never live. WP_EAUTH for every failure. */
 int wp_store_api_key_auth(wp_store *st, wp_api_key *out, const char token_hash[65],
                           int64_t now_us);
 
@@ -653,6 +656,20 @@ int wp_store_api_keys_list(wp_store *st, wp_api_key **out, size_t *n, const char
 /* Revoke a key (0 also when it was revoked already). WP_ENOTFOUND. */
 int wp_store_api_key_revoke(wp_store *st, const char *tenant_id, const char *id,
                             int64_t now_us);
+
+/* A key that _end_unheld() revoked, and why: "creator_inactive", "creator_role" (no longer
+ * the key's role nor admin), "creator_unit" (a manager no longer over the key's unit). */
+typedef struct wp_api_key_end {
+    wp_api_key key;
+    const char *reason; /* static */
+} wp_api_key_end;
+
+/* Revoke, at now_us, the live keys that creator_id made (NULL: anyone, keys of no known
+ * creator left alone) and no longer holds (see _api_key_auth), in the caller's transaction
+ * if one is open: call it after any change of an employee's role, unit or state, and audit
+ * each key it ends. *out (malloc'ed, caller frees; NULL when none) gets them, oldest first. */
+int wp_store_api_keys_end_unheld(wp_store *st, wp_api_key_end **out, size_t *n,
+                                 const char *tenant_id, const char *creator_id, int64_t now_us);
 
 /* Failed logins within a window, per account (tenant + username) and per client address. */
 typedef struct wp_login_throttle {
@@ -913,6 +930,10 @@ typedef struct wp_handover_request {
     wp_crm_actor who;
     int64_t now_us;
     unsigned fail_after; /* tests: fail with WP_EIO after this many moves; 0: never */
+    /* optional out (NULL: not wanted): on departure, the API keys that ended with the leaver
+     * (wp_store_api_keys_end_unheld), for the caller's audit rows; malloc'ed, caller frees */
+    wp_api_key_end **keys_ended;
+    size_t *n_keys_ended;
 } wp_handover_request;
 
 typedef struct wp_handover {
