@@ -243,6 +243,12 @@ int api_alerts_update(wp_http_ctx *ctx);
 int api_customers_list(wp_http_ctx *ctx);
 int api_customers_get(wp_http_ctx *ctx);
 
+/* The limits of POST /api/v1/lexicon/check (422 limit_exceeded, details.limit naming which):
+ * a draft as large as PUT /api/v1/lexicon takes, its "re:" lines, and the text tried. */
+#define API_LEXICON_CHECK_BYTES_MAX WP_INGEST_LEXICON_MAX /* "lexicon_bytes" */
+#define API_LEXICON_CHECK_REGEX_MAX 2000                  /* "regex_entries" */
+#define API_LEXICON_CHECK_TEXT_MAX WP_ARCHIVE_TEXT_MAX    /* "text_bytes" */
+
 /* lexicon.c: GET/PUT /api/v1/lexicon (text), GET/PUT /api/v1/settings */
 int api_lexicon_get(wp_http_ctx *ctx);
 int api_lexicon_put(wp_http_ctx *ctx);

@@ -434,13 +434,17 @@ def suite(backend, tmp):
     check(custs["salesA2"] not in ids("/api/v1/customers", admin),
           backend + ": the customer list leaves pool customers to the pool")
 
-    # --- the lexicon test box: a draft lexicon, or the one in force; nothing stored ---------
+    # --- the lexicon test box: for those who edit the lexicon; nothing stored -------------
     before = audit_head(srv, admin)
     st, j, _ = srv.req("POST", "/api/v1/lexicon/check", tok["salesA1"],
                        body={"text": "这单可以飛*單", "lexicon": "飞单\tprivate_deal\tblock\n"})
+    check(st == 403 and err_code(j) == "forbidden",
+          backend + ": sales cannot make the server compile a lexicon: %s %s" % (st, j))
+    st, j, _ = srv.req("POST", "/api/v1/lexicon/check", admin,
+                       body={"text": "这单可以飛*單", "lexicon": "飞单\tprivate_deal\tblock\n"})
     check(st == 200 and j["action"] == "block" and j["matches"][0]["text"] == "飛*單",
           backend + ": a draft lexicon flags an evasion: %s" % j)
-    st, j, _ = srv.req("POST", "/api/v1/lexicon/check", tok["salesA1"],
+    st, j, _ = srv.req("POST", "/api/v1/lexicon/check", admin,
                        body={"text": "x", "lexicon": "ok\nre:(\n"})
     check(st == 400 and err_code(j) == "invalid_lexicon" and j["error"]["details"]["line"] == 2,
           backend + ": a bad draft names its line: %s" % j)
