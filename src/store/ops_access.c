@@ -513,18 +513,26 @@ int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,
     *n = 0;
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
         return err;
-    if (!ref || strlen(ref) > 80)
+    if (!ref || strlen(ref) != 71 || strncmp(ref, "sha256:", 7) != 0)
         return wp_error_set(WP_ENOTFOUND, "media not found");
+    /* only rows whose own device uploaded the file: a hash alone opens nothing */
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT employee_id, customer_id FROM messages WHERE tenant_id = ?"
-                             " AND media = ? UNION ALL SELECT employee_id, customer_id FROM calls"
-                             " WHERE tenant_id = ? AND recording = ? LIMIT ?")) < 0)
+                             "SELECT m.employee_id, m.customer_id FROM messages m"
+                             " JOIN media_uploads u ON u.tenant_id = m.tenant_id"
+                             " AND u.sha256 = ? AND u.device_id = m.device_id"
+                             " WHERE m.tenant_id = ? AND m.media = ?"
+                             " UNION ALL SELECT c.employee_id, c.customer_id FROM calls c"
+                             " JOIN media_uploads u ON u.tenant_id = c.tenant_id"
+                             " AND u.sha256 = ? AND u.device_id = c.device_id"
+                             " WHERE c.tenant_id = ? AND c.recording = ? LIMIT ?")) < 0)
         goto out;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, ref);
-    wp_db_bind_text(s, 3, tenant_id);
-    wp_db_bind_text(s, 4, ref);
-    wp_db_bind_int64(s, 5, (int64_t)max);
+    wp_db_bind_text(s, 1, ref + 7);
+    wp_db_bind_text(s, 2, tenant_id);
+    wp_db_bind_text(s, 3, ref);
+    wp_db_bind_text(s, 4, ref + 7);
+    wp_db_bind_text(s, 5, tenant_id);
+    wp_db_bind_text(s, 6, ref);
+    wp_db_bind_int64(s, 7, (int64_t)max);
     while (*n < max && (err = wp_db_step(s)) == WP_DB_ROW) {
         wp_media_ref *r = &out[*n];
         if ((err = wp_db_col_copy(s, 0, r->employee_id, sizeof r->employee_id)) < 0 ||

@@ -524,17 +524,20 @@ int wp_store_alert_handle(wp_store *st, const char *tenant_id, const char *id,
 
 /* --- media ------------------------------------------------------------------------------- */
 
-/* Record that the tenant has the media file with this hex SHA-256. *created is 1 when the row
- * is new, 0 when it was there. */
-int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char sha256[65],
-                       int64_t size);
+/* Record that the tenant has the media file with this hex SHA-256 and that device_id uploaded
+ * it (migration 0016). *created is 0 when this device had uploaded it before, else 1 (also
+ * when another device had: the answer tells nothing of other devices). */
+int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char *device_id,
+                       const char sha256[65], int64_t size);
 
 /* WP_ENOTFOUND unless the tenant has it; *size gets its size. */
 int wp_store_media_get(wp_store *st, int64_t *size, const char *tenant_id, const char sha256[65]);
 
 /* Who a stored media file belongs to: the (employee, customer) of up to max messages and calls
- * that name ref ("sha256:<hex>"), for scope checks of console downloads (ops_access.c;
- * migration 0011 indexes them). customer "" when none. *n gets how many. */
+ * that name ref ("sha256:<hex>") and whose own device uploaded it (media_uploads: naming a
+ * hash one's device never sent gives no way to the file), for scope checks of console
+ * downloads (ops_access.c; migration 0011 indexes them). customer "" when none. *n gets how
+ * many. */
 typedef struct wp_media_ref {
     char employee_id[WP_ID_LEN + 1];
     char customer_id[WP_ID_LEN + 1];
