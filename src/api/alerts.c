@@ -129,14 +129,22 @@ int api_alerts_update(wp_http_ctx *ctx)
     api_crm_actor(ctx, &who, actor);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    /* an alert outside the caller's scope does not exist for it */
+    /* an alert outside the caller's scope does not exist for it; inside, it is handled by
+     * those over the employee it is about, never by that employee. A collision names the
+     * customer's owner too: the managers over either side handle it. */
     api_scope scope;
     wp_employee emp;
-    char emp_id[WP_ID_LEN + 1];
+    char emp_id[WP_ID_LEN + 1], other_id[WP_ID_LEN + 1];
     if ((err = api_scope_for(ctx, st, &scope)) == 0 &&
-        (err = wp_store_alert_employee(st, emp_id, c->tenant_id, id)) == 0 &&
+        (err = wp_store_alert_employee(st, emp_id, other_id, c->tenant_id, id)) == 0 &&
         (err = wp_store_employee_get(st, &emp, c->tenant_id, emp_id)) == 0 &&
-        (err = api_scope_allows_employee(ctx, st, &scope, &emp)) == WP_ENOTFOUND)
+        (err = api_scope_allows_employee(ctx, st, &scope, &emp)) == WP_ENOTFOUND && other_id[0] &&
+        (err = wp_store_employee_get(st, &emp, c->tenant_id, other_id)) == 0)
+        err = api_scope_allows_employee(ctx, st, &scope, &emp);
+    if (err == 0)
+        err = api_scope_may_manage_employee_or_reply(ctx, st, &scope, &emp, API_MANAGE_ALERTS,
+                                                     "handle the alerts about");
+    if (err == WP_ENOTFOUND)
         err = wp_error_set(WP_ENOTFOUND, "alert '%s' not found", id);
     /* the change and its audit row commit together */
     if (err == 0 && (err = wp_store_begin(st)) == 0) {

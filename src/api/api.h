@@ -64,9 +64,12 @@ typedef struct api_caller {
  * a missing CSRF token: replies 403 itself. On success ctx->auth is an api_caller. */
 int api_authorize(wp_http_ctx *ctx);
 
-/* Whether a role has a right: session (employees only, not API keys), read (every role),
- * write (admin, manager, sales: within their scope), audit (admin, auditor), admin (admin). */
-int api_role_allows(enum wp_role role, enum wp_http_right right);
+/* Whether a role has a right, given its settings in the tenant (rs, borrowed): session
+ * (employees only, not API keys), read (every role), write (admin, manager, sales: within
+ * their scope), handle_alerts (every role but sales whose rs->handle_alerts is set: admins,
+ * managers and auditors by default), audit (admin, auditor), admin (admin). Which objects a
+ * right reaches is the scope's (api_scope_*). */
+int api_role_allows(enum wp_role role, const wp_role_setting *rs, enum wp_http_right right);
 
 /* The caller of a request that passed api_authorize(); NULL on public routes. Borrowed. */
 const api_caller *api_caller_of(const wp_http_ctx *ctx);
@@ -126,6 +129,27 @@ int api_scope_allows_employee(wp_http_ctx *ctx, wp_store *st, const api_scope *s
 /* 0 when the org unit is in the scope (manager: its subtree; sales: its own unit), else
  * WP_ENOTFOUND named like a missing one. */
 int api_scope_allows_org_unit(const api_scope *scope, const wp_org_unit *u);
+
+/* The employee a caller acts as: itself, or for an API key the employee who made it (a key
+ * acts for its creator). "" for a key of no known creator, NULL for a device. Borrowed. */
+const char *api_caller_employee_id(const api_caller *c);
+
+enum api_manage_flags {
+    API_MANAGE_SELF = 1 << 0,   /* the act may be on the caller itself (renaming oneself) */
+    API_MANAGE_ALERTS = 1 << 1, /* handling an alert about e: auditors may too (the route
+                                 * checked their handle_alerts) */
+};
+
+/* Whether the caller may act on employee e as someone over it: hand it over, change,
+ * deactivate it or reset its password, handle the alerts about it. Admins may act on anyone;
+ * a manager (or manager key) on the salespeople of its unit's subtree and the managers of
+ * the units strictly below its own, never on admins and auditors; nobody on itself (an API
+ * key acts for its creator) unless flags allow it. what names the act in the refusal ("hand
+ * over", "change", ...). @return 0; WP_ENOTFOUND (not replied) when e is outside the scope;
+ * else replies 403 forbidden itself and returns WP_EINVAL. */
+int api_scope_may_manage_employee_or_reply(wp_http_ctx *ctx, wp_store *st,
+                                           const api_scope *scope, const wp_employee *e,
+                                           unsigned flags, const char *what);
 
 /* --- what a caller may see of people's text (src/api/view.c) ------------------------------- */
 
@@ -278,6 +302,12 @@ int api_alerts_update(wp_http_ctx *ctx);
 int api_customers_list(wp_http_ctx *ctx);
 int api_customers_get(wp_http_ctx *ctx);
 
+/* The limits of POST /api/v1/lexicon/check (422 limit_exceeded, details.limit naming which):
+ * a draft as large as PUT /api/v1/lexicon takes, its "re:" lines, and the text tried. */
+#define API_LEXICON_CHECK_BYTES_MAX WP_INGEST_LEXICON_MAX /* "lexicon_bytes" */
+#define API_LEXICON_CHECK_REGEX_MAX 2000                  /* "regex_entries" */
+#define API_LEXICON_CHECK_TEXT_MAX WP_ARCHIVE_TEXT_MAX    /* "text_bytes" */
+
 /* lexicon.c: GET/PUT /api/v1/lexicon (text), GET/PUT /api/v1/settings */
 int api_lexicon_get(wp_http_ctx *ctx);
 int api_lexicon_put(wp_http_ctx *ctx);
@@ -307,6 +337,13 @@ int api_audit_verify(wp_http_ctx *ctx);
 int api_keys_list(wp_http_ctx *ctx);
 int api_keys_create(wp_http_ctx *ctx);
 int api_keys_revoke(wp_http_ctx *ctx);
+/* keys.c: end the live keys that creator_id (NULL: anyone) made and no longer holds, after a
+ * change of its role, unit or state in st's open transaction, with an audit row
+ * api_key.revoke {"reason", "creator", "name", "role"} per key. *n (may be NULL) gets how
+ * many ended. @return 0 or a WP_E* (the caller fails the change). */
+int api_keys_end_unheld(wp_http_ctx *ctx, wp_store *st, const char *creator_id, int64_t *n);
+/* The same audit rows for keys the store ended already (a departure). */
+int api_keys_audit_ended(wp_http_ctx *ctx, wp_store *st, const wp_api_key_end *v, size_t n);
 
 /* roles.c: what each role may see of personal data */
 int api_roles_get(wp_http_ctx *ctx);

@@ -16,9 +16,11 @@
 #define SESSION_PREFIX "wps_"
 #define BAD_LOGIN "invalid username or password"
 
-int api_role_allows(enum wp_role role, enum wp_http_right right)
+int api_role_allows(enum wp_role role, const wp_role_setting *rs, enum wp_http_right right)
 {
     switch (right) {
+    case WP_RIGHT_HANDLE_ALERTS:
+        return role != WP_ROLE_SALES && rs->handle_alerts;
     case WP_RIGHT_SESSION:
     case WP_RIGHT_READ:
         return 1;
@@ -92,7 +94,8 @@ static int authorize_key(wp_http_ctx *ctx, api_caller *c, const char *token)
         return err;
     c->kind = API_CALLER_KEY;
     c->tenant_id = c->key.tenant_id;
-    if (ctx->route->right == WP_RIGHT_SESSION || !api_role_allows(c->key.role, ctx->route->right)) {
+    if (ctx->route->right == WP_RIGHT_SESSION ||
+        !api_role_allows(c->key.role, &c->rs, ctx->route->right)) {
         snprintf(who, sizeof who, "an API key with the role '%s'", wp_role_name(c->key.role));
         return forbidden(ctx, who);
     }
@@ -172,7 +175,7 @@ int api_authorize(wp_http_ctx *ctx)
                                       " header of the login reply",
                                       ctx->method);
     }
-    if (!api_role_allows(c->employee.role, right)) {
+    if (!api_role_allows(c->employee.role, &c->rs, right)) {
         char who[64];
         snprintf(who, sizeof who, "the role '%s'", wp_role_name(c->employee.role));
         return forbidden(ctx, who);

@@ -299,6 +299,66 @@ int api_scope_allows_org_unit(const api_scope *scope, const wp_org_unit *u)
     return wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", u->id);
 }
 
+const char *api_caller_employee_id(const api_caller *c)
+{
+    if (!c)
+        return NULL;
+    switch (c->kind) {
+    case API_CALLER_EMPLOYEE:
+        return c->employee.id;
+    case API_CALLER_KEY:
+        return c->key.created_by;
+    default:
+        return NULL;
+    }
+}
+
+int api_scope_may_manage_employee_or_reply(wp_http_ctx *ctx, wp_store *st,
+                                           const api_scope *scope, const wp_employee *e,
+                                           unsigned flags, const char *what)
+{
+    const api_caller *c = api_caller_of(ctx);
+    const char *self = api_caller_employee_id(c);
+    int err;
+
+    if ((err = api_scope_allows_employee(ctx, st, scope, e)) < 0)
+        return err;
+    if (self && *self && !strcmp(self, e->id) && !(flags & API_MANAGE_SELF))
+        return wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                  c->kind == API_CALLER_KEY
+                                      ? "an API key acts for the employee who made it, who may "
+                                        "not %s themselves"
+                                      : "nobody may %s themselves",
+                                  what);
+    enum wp_role role = c->kind == API_CALLER_KEY ? c->key.role : c->employee.role;
+    switch (role) {
+    case WP_ROLE_ADMIN:
+        return 0;
+    case WP_ROLE_AUDITOR:
+        if ((flags & API_MANAGE_ALERTS) && c->rs.handle_alerts)
+            return 0;
+        break;
+    case WP_ROLE_MANAGER: {
+        /* in the scope, so in the subtree; the manager's own unit holds its peers */
+        const char *unit = c->kind == API_CALLER_KEY ? c->key.org_unit_id
+                                                     : c->employee.org_unit_id;
+        if (e->role == WP_ROLE_ADMIN || e->role == WP_ROLE_AUDITOR)
+            return wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                      "only admins may %s an admin or an auditor", what);
+        if (e->role == WP_ROLE_SALES || strcmp(e->org_unit_id, unit) != 0)
+            return 0;
+        return wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                  "a manager may %s the salespeople of its unit and below and "
+                                  "the managers of the units below its own, not its peers",
+                                  what);
+    }
+    case WP_ROLE_SALES:
+        break;
+    }
+    return wp_http_reply_fail(ctx, 403, "forbidden", NULL, "the role '%s' may not %s others",
+                              wp_role_name(role), what);
+}
+
 /* --- request bodies ----------------------------------------------------------------------- */
 
 int api_body_check_fields(json_t *body, const char *const *allowed)

@@ -207,7 +207,8 @@ int api_device_media_put(wp_http_ctx *ctx)
         return wp_error_set(WP_ENOMEM, "out of memory");
     memset(m, 0, sizeof *m);
     snprintf(m->ref, sizeof m->ref, "%s", ref);
-    if ((err = wp_ingest_media_begin(ingest_of(ctx), &m->up, c->tenant_id, ref)) < 0)
+    if ((err = wp_ingest_media_begin(ingest_of(ctx), &m->up, c->tenant_id, c->device.id, ref)) <
+        0)
         return err;
     wp_http_body_sink sink = {media_write, media_end, media_release, m};
     wp_http_body_sink_set(ctx, &sink);

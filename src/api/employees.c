@@ -231,7 +231,7 @@ int api_employees_update(wp_http_ctx *ctx)
     wp_org_unit unit;
     api_scope scope;
     wp_employee_change ch = WP_EMPLOYEE_CHANGE_INIT;
-    int64_t revoked = 0;
+    int64_t revoked = 0, keys_ended = 0;
     json_t *body, *details = NULL, *ja;
     int err;
 
@@ -252,9 +252,12 @@ int api_employees_update(wp_http_ctx *ctx)
 
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
+    /* nobody changes its own role, unit or state: renaming oneself is all */
+    unsigned self_ok = !ch.org_unit_id && !ch.role && ch.active < 0 ? API_MANAGE_SELF : 0;
     if ((err = wp_store_begin(st)) < 0 || (err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_employee_get(st, &before, c->tenant_id, wp_http_param(ctx, "id"))) < 0 ||
-        (err = api_scope_allows_employee(ctx, st, &scope, &before)) < 0)
+        (err = api_scope_may_manage_employee_or_reply(ctx, st, &scope, &before, self_ok,
+                                                      "change")) < 0)
         goto out;
     /* a unit the caller may not see is one that does not exist */
     if (ch.org_unit_id &&
@@ -273,6 +276,9 @@ int api_employees_update(wp_http_ctx *ctx)
     if (before.active && !after.active &&
         (err = wp_store_sessions_revoke_employee(st, &revoked, c->tenant_id, after.id,
                                                  wp_time_now_us())) < 0)
+        goto out;
+    /* the API keys it made act for it: those it no longer holds end with the change */
+    if ((err = api_keys_end_unheld(ctx, st, after.id, &keys_ended)) < 0)
         goto out;
     /* what changed, from what */
     if (!(details = json_object())) {
@@ -295,6 +301,8 @@ int api_employees_update(wp_http_ctx *ctx)
             json_object_set_new(details, "active", json_pack("[b,b]", before.active, after.active));
     if (revoked)
         bad |= json_object_set_new(details, "sessions_revoked", json_integer(revoked));
+    if (keys_ended)
+        bad |= json_object_set_new(details, "api_keys_revoked", json_integer(keys_ended));
     if (bad) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
@@ -312,7 +320,8 @@ out:
     return err;
 }
 
-/* PUT {"password"}: an admin sets someone's password; that employee's sessions end. */
+/* PUT {"password"}: an admin sets someone else's password (its own goes through
+ * /auth/password, which asks for the current one); that employee's sessions end. */
 int api_employees_password_reset(wp_http_ctx *ctx)
 {
     static const char *const fields[] = {"password", NULL};
@@ -338,7 +347,8 @@ int api_employees_password_reset(wp_http_ctx *ctx)
         goto out;
     if ((err = wp_store_begin(st)) < 0 || (err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_employee_get(st, &e, c->tenant_id, wp_http_param(ctx, "id"))) < 0 ||
-        (err = api_scope_allows_employee(ctx, st, &scope, &e)) < 0 ||
+        (err = api_scope_may_manage_employee_or_reply(ctx, st, &scope, &e, 0,
+                                                      "reset the password of")) < 0 ||
         (err = wp_store_employee_set_password(st, c->tenant_id, e.id, hash)) < 0 ||
         (err = wp_store_sessions_revoke_employee(st, &revoked, c->tenant_id, e.id,
                                                  wp_time_now_us())) < 0)

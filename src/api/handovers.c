@@ -42,6 +42,8 @@ int api_handovers_create(wp_http_ctx *ctx)
     api_scope scope;
     char actor[64];
     json_t *body, *v;
+    wp_api_key_end *keys_ended = NULL;
+    size_t n_keys_ended = 0;
     int err, replayed = 0;
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
@@ -114,18 +116,35 @@ int api_handovers_create(wp_http_ctx *ctx)
                                  "only admins and managers hand customers over");
         goto out;
     }
-    /* the leaver and every successor must be in the caller's scope (404 outside) */
+    /* the leaver must be someone the caller is over, every successor in its scope (404
+     * outside); a manager does not hand customers to itself */
+    const char *self = api_caller_employee_id(c);
     for (size_t i = 0; i <= r.n_to; i++) {
         wp_employee e;
         if ((err = wp_store_employee_get(st, &e, c->tenant_id,
-                                         i ? to_ids[i - 1] : r.from_employee_id)) < 0 ||
-            (err = api_scope_allows_employee(ctx, st, &scope, &e)) < 0)
+                                         i ? to_ids[i - 1] : r.from_employee_id)) < 0)
             goto out;
+        if (i == 0) {
+            if ((err = api_scope_may_manage_employee_or_reply(ctx, st, &scope, &e, 0,
+                                                              "hand over")) < 0)
+                goto out;
+            continue;
+        }
+        if ((err = api_scope_allows_employee(ctx, st, &scope, &e)) < 0)
+            goto out;
+        if (scope.org_path && self && !strcmp(self, e.id)) {
+            err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                     "a manager may not hand customers to itself");
+            goto out;
+        }
     }
     if ((err = wp_store_begin(st)) < 0)
         goto out;
     json_t *d = NULL;
-    if ((err = wp_store_handover_run(st, &h, &replayed, &r)) == 0) {
+    r.keys_ended = &keys_ended;
+    r.n_keys_ended = &n_keys_ended;
+    if ((err = wp_store_handover_run(st, &h, &replayed, &r)) == 0 &&
+        (err = api_keys_audit_ended(ctx, st, keys_ended, n_keys_ended)) == 0) {
         json_t *to = json_loads(h.to_employees, 0, NULL);
         d = json_pack(
             "{s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "handover_id", h.id, "reason", reason, "to_employees",
@@ -146,6 +165,7 @@ int api_handovers_create(wp_http_ctx *ctx)
         json_object_set_new(o, "replayed", json_boolean(replayed));
     err = wp_http_reply_json(ctx, replayed ? 200 : 201, o);
 out:
+    free(keys_ended);
     api_store_release(ctx, st);
     return err;
 }

@@ -6,6 +6,7 @@
 #include "util/id.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,9 +84,9 @@ int api_keys_create(wp_http_ctx *ctx)
     prefix[WP_API_KEY_PREFIX_LEN] = '\0';
     if ((err = api_store_acquire(ctx, &st)) < 0 || (err = wp_store_begin(st)) < 0)
         goto out;
-    if ((err = wp_store_api_key_create(
-             st, &k, c->tenant_id, name, role, unit, prefix, hash,
-             c->kind == API_CALLER_EMPLOYEE ? c->employee.id : NULL, wp_time_now_us())) < 0)
+    /* a key made with a key acts for the same person as the key that made it */
+    if ((err = wp_store_api_key_create(st, &k, c->tenant_id, name, role, unit, prefix, hash,
+                                       api_caller_employee_id(c), wp_time_now_us())) < 0)
         goto out;
     snprintf(target, sizeof target, "api_key:%s", k.id);
     json_t *d = json_pack("{s:s,s:s,s:s}", "name", name, "role", role_s, "prefix", prefix);
@@ -131,4 +132,35 @@ int api_keys_revoke(wp_http_ctx *ctx)
     if (err < 0)
         return err;
     return wp_http_reply_empty(ctx, 204);
+}
+
+int api_keys_audit_ended(wp_http_ctx *ctx, wp_store *st, const wp_api_key_end *v, size_t n)
+{
+    char target[64];
+    int err = 0;
+    for (size_t i = 0; i < n && err == 0; i++) {
+        const wp_api_key *k = &v[i].key;
+        json_t *d = json_pack("{s:s,s:s,s:o,s:s}", "reason", v[i].reason, "creator",
+                              k->created_by, "name", api_jstr(k->name, 0), "role",
+                              wp_role_name(k->role));
+        snprintf(target, sizeof target, "api_key:%s", k->id);
+        err = d ? api_audit(ctx, st, "api_key.revoke", target, d)
+                : wp_error_set(WP_ENOMEM, "out of memory");
+        json_decref(d);
+    }
+    return err;
+}
+
+int api_keys_end_unheld(wp_http_ctx *ctx, wp_store *st, const char *creator_id, int64_t *n)
+{
+    wp_api_key_end *v = NULL;
+    size_t len = 0;
+    int err = wp_store_api_keys_end_unheld(st, &v, &len, api_caller_of(ctx)->tenant_id,
+                                           creator_id, wp_time_now_us());
+    if (err == 0)
+        err = api_keys_audit_ended(ctx, st, v, len);
+    free(v);
+    if (n)
+        *n = (int64_t)len;
+    return err;
 }

@@ -190,9 +190,32 @@ int api_settings_put(wp_http_ctx *ctx)
     return reply_settings(ctx, c->tenant_id);
 }
 
+/* 422 limit_exceeded naming the limit: {"limit": name, "max": max}. */
+static int over_limit(wp_http_ctx *ctx, const char *name, size_t max, const char *what)
+{
+    return wp_http_reply_fail(ctx, 422, "limit_exceeded",
+                              json_pack("{s:s,s:I}", "limit", name, "max", (json_int_t)max),
+                              "%s (at most %zu)", what, max);
+}
+
+/* The regular expressions of a lexicon: its lines that begin "re:" (CONTRACT §2). */
+static size_t regex_entries(const char *lex, size_t len)
+{
+    size_t n = 0;
+    for (const char *p = lex, *end = lex + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if ((size_t)(end - p) >= 3 && !memcmp(p, "re:", 3))
+            n++;
+        p = nl ? nl + 1 : end;
+    }
+    return n;
+}
+
 /* POST /api/v1/lexicon/check {"text", "lexicon"?}: the verdict a device would get for text,
  * with the tenant's lexicon in force or with a draft one (the console's test box, before a
- * PUT). The same JSON as POST /api/v1/device/check. Nothing is stored. */
+ * PUT). The same JSON as POST /api/v1/device/check. Nothing is stored. Compiling a draft
+ * costs the server CPU and memory in proportion to its regexes, so the route is for those
+ * who edit the lexicon (admin) and a draft, its regexes and the text are bounded. */
 int api_lexicon_check(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
@@ -202,19 +225,25 @@ int api_lexicon_check(wp_http_ctx *ctx)
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
     json_t *lex = json_object_get(body, "lexicon");
+    json_t *t = json_object_get(body, "text");
+    if (json_is_string(t) && json_string_length(t) > API_LEXICON_CHECK_TEXT_MAX)
+        return over_limit(ctx, "text_bytes", API_LEXICON_CHECK_TEXT_MAX,
+                          "'text' is longer than the test box takes");
     if (!lex || json_is_null(lex)) {
         if ((err = wp_ingest_check(ingest_of(ctx), &reply, c->tenant_id, body)) < 0)
             return err;
         return wp_http_reply_json(ctx, 200, reply);
     }
-    json_t *t = json_object_get(body, "text");
     if (!json_is_string(lex) || !json_is_string(t))
         return wp_error_set(WP_EINVAL, "'text' and 'lexicon' must be strings");
     size_t lex_len = json_string_length(lex), len = json_string_length(t);
-    if (lex_len > WP_INGEST_LEXICON_MAX)
-        return wp_error_set(WP_ELIMIT, "lexicon is larger than %u bytes", WP_INGEST_LEXICON_MAX);
-    if (len > WP_ARCHIVE_TEXT_MAX)
-        return wp_error_set(WP_EINVAL, "'text' is longer than %d bytes", WP_ARCHIVE_TEXT_MAX);
+    if (lex_len > API_LEXICON_CHECK_BYTES_MAX)
+        return over_limit(ctx, "lexicon_bytes", API_LEXICON_CHECK_BYTES_MAX,
+                          "the draft lexicon is larger than PUT /api/v1/lexicon takes");
+    if (regex_entries(json_string_value(lex), lex_len) > API_LEXICON_CHECK_REGEX_MAX)
+        return over_limit(ctx, "regex_entries", API_LEXICON_CHECK_REGEX_MAX,
+                          "the draft lexicon has more regular expressions than the test box "
+                          "compiles");
     wp_scanner *s = NULL;
     wp_scan_result r;
     wp_buf masked;

@@ -29,7 +29,8 @@ static int media_in_scope(wp_http_ctx *ctx, wp_store *st, const api_scope *scope
     return wp_error_set(WP_ENOTFOUND, "media '%.80s' not found", ref);
 }
 
-/* Audited like an export: a recording leaves the archive. */
+/* Audited like an export: a recording leaves the archive. A HEAD (which runs this handler)
+ * sends no byte of it, so it is no download. */
 int api_media_get(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
@@ -47,15 +48,17 @@ int api_media_get(wp_http_ctx *ctx)
         (err = media_in_scope(ctx, st, &scope, c->tenant_id, ref)) < 0 ||
         (err = wp_ingest_media_open(app->ingest, &fd, &size, c->tenant_id, ref)) < 0)
         goto out;
-    snprintf(target, sizeof target, "media:%.80s", ref);
-    json_t *d = json_pack("{s:I}", "bytes", (json_int_t)size);
-    if ((err = wp_store_begin(st)) == 0 &&
-        (err = api_audit(ctx, st, "media.download", target, d)) == 0)
-        err = wp_store_commit(st);
-    json_decref(d);
-    if (err < 0) {
-        wp_store_rollback(st);
-        goto out;
+    if (strcmp(ctx->method, "HEAD") != 0) {
+        snprintf(target, sizeof target, "media:%.80s", ref);
+        json_t *d = json_pack("{s:I}", "bytes", (json_int_t)size);
+        if ((err = wp_store_begin(st)) == 0 &&
+            (err = api_audit(ctx, st, "media.download", target, d)) == 0)
+            err = wp_store_commit(st);
+        json_decref(d);
+        if (err < 0) {
+            wp_store_rollback(st);
+            goto out;
+        }
     }
     api_store_release(ctx, st);
     st = NULL;

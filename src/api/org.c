@@ -206,6 +206,9 @@ int api_org_units_update(wp_http_ctx *ctx)
         err = api_field_error(err, "parent_id");
         goto out;
     }
+    /* a manager key whose unit left its creator's subtree ends with the move */
+    if (parent_id && (err = api_keys_end_unheld(ctx, st, NULL, NULL)) < 0)
+        goto out;
     if (!(details = json_object()) ||
         (name && (json_object_set_new(details, "name", api_jstr(u.name, 0)) < 0 ||
                   json_object_set_new(details, "old_name", api_jstr(before.name, 0)) < 0)) ||

@@ -199,6 +199,22 @@ out:
     return err;
 }
 
+/* 0 for a customer in the pool (which everyone sees). An owned one is not in the pool, and
+ * outside the caller's scope it does not exist: 404 as for a missing id, before anything
+ * about the pool is told (else 409 not_in_pool, replied). */
+static int not_in_pool_or_reply(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                                const wp_customer_crm *cu)
+{
+    int err;
+    if (cu->in_pool)
+        return 0;
+    wp_customer base = cu->base;
+    if ((err = api_scope_allows_customer(ctx, st, scope, &base)) < 0)
+        return err;
+    return wp_http_reply_fail(ctx, 409, "not_in_pool", NULL, "customer '%s' is not in the pool",
+                              cu->base.id);
+}
+
 /* POST /api/v1/pool/{id}/claim {"note"?}: the calling employee takes the customer, within the
  * daily limit and not as its last owner within the cooldown. */
 int api_pool_claim(wp_http_ctx *ctx)
@@ -227,13 +243,8 @@ int api_pool_claim(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_customer_crm_get(st, &cu, c->tenant_id, m.customer_id)) < 0)
         goto out;
-    if (!cu.in_pool) { /* an owned customer is not in the pool: outside, it does not exist */
-        wp_customer base = cu.base;
-        if ((err = api_scope_allows_customer(ctx, st, &scope, &base)) == 0)
-            err = wp_http_reply_fail(ctx, 409, "not_in_pool", NULL,
-                                     "customer '%s' is not in the pool", cu.base.id);
+    if ((err = not_in_pool_or_reply(ctx, st, &scope, &cu)) < 0)
         goto out;
-    }
     if (c->kind != API_CALLER_EMPLOYEE) {
         err = wp_error_set(WP_EINVAL, "only an employee claims; an integration assigns");
         goto out;
@@ -286,6 +297,7 @@ int api_pool_assign(wp_http_ctx *ctx)
         goto out;
     }
     if ((err = wp_store_customer_crm_get(st, &cu, c->tenant_id, m.customer_id)) < 0 ||
+        (err = not_in_pool_or_reply(ctx, st, &scope, &cu)) < 0 ||
         (err = wp_store_employee_get(st, &emp, c->tenant_id, m.employee_id)) < 0 ||
         (err = api_scope_allows_employee(ctx, st, &scope, &emp)) < 0)
         goto out;

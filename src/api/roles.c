@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What each role may do and see: its rights (fixed) and its view of personal data (per tenant). */
+/* What each role may do and see: its rights and its view of personal data (per tenant). */
 #include "api/api.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -10,14 +10,15 @@
 static json_t *role_json(const wp_role_setting *rs)
 {
     static const enum wp_http_right rights[] = {WP_RIGHT_SESSION, WP_RIGHT_READ, WP_RIGHT_WRITE,
-                                                WP_RIGHT_AUDIT, WP_RIGHT_ADMIN};
+                                                WP_RIGHT_HANDLE_ALERTS, WP_RIGHT_AUDIT,
+                                                WP_RIGHT_ADMIN};
     json_t *r = json_array();
     for (size_t i = 0; r && i < sizeof rights / sizeof rights[0]; i++)
-        if (api_role_allows(rs->role, rights[i]))
+        if (api_role_allows(rs->role, rs, rights[i]))
             json_array_append_new(r, json_string(wp_http_right_name(rights[i])));
-    return json_pack("{s:s,s:o,s:b,s:b,s:o}", "role", wp_role_name(rs->role), "rights",
+    return json_pack("{s:s,s:o,s:b,s:b,s:b,s:o}", "role", wp_role_name(rs->role), "rights",
                      r ? r : json_null(), "view_pii", rs->view_pii, "unmask", rs->unmask,
-                     "updated_at", api_jtime(rs->updated_us));
+                     "handle_alerts", rs->handle_alerts, "updated_at", api_jtime(rs->updated_us));
 }
 
 int api_roles_get(wp_http_ctx *ctx)
@@ -74,18 +75,22 @@ int api_roles_put(wp_http_ctx *ctx)
     const char *k;
     json_t *v;
     json_object_foreach(body, k, v) {
-        if (strcmp(k, "view_pii") && strcmp(k, "unmask"))
-            return wp_error_set(WP_EINVAL, "unknown field '%.40s' (view_pii, unmask)", k);
+        if (strcmp(k, "view_pii") && strcmp(k, "unmask") && strcmp(k, "handle_alerts"))
+            return wp_error_set(WP_EINVAL,
+                                "unknown field '%.40s' (view_pii, unmask, handle_alerts)", k);
     }
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
     if ((err = wp_store_role_setting_get(st, &rs, c->tenant_id, role)) < 0 ||
         (err = opt_bool(body, "view_pii", &rs.view_pii)) < 0 ||
-        (err = opt_bool(body, "unmask", &rs.unmask)) < 0 || (err = wp_store_begin(st)) < 0)
+        (err = opt_bool(body, "unmask", &rs.unmask)) < 0 ||
+        (err = opt_bool(body, "handle_alerts", &rs.handle_alerts)) < 0 ||
+        (err = wp_store_begin(st)) < 0)
         goto out;
     rs.updated_us = wp_time_now_us();
     snprintf(target, sizeof target, "role:%s", wp_role_name(role));
-    json_t *d = json_pack("{s:b,s:b}", "view_pii", rs.view_pii, "unmask", rs.unmask);
+    json_t *d = json_pack("{s:b,s:b,s:b}", "view_pii", rs.view_pii, "unmask", rs.unmask,
+                          "handle_alerts", rs.handle_alerts);
     if ((err = wp_store_role_setting_put(st, c->tenant_id, &rs, rs.updated_us)) == 0 &&
         (err = api_audit(ctx, st, "role.update", target, d)) == 0)
         err = wp_store_commit(st);

@@ -30,10 +30,13 @@ enum wp_http_right {
     WP_RIGHT_ADMIN,      /* tenant administrators */
     WP_RIGHT_SESSION,    /* any logged-in console user, whatever its role: its own session */
     WP_RIGHT_AUDIT,      /* who reads the audit log: admins and auditors */
+    WP_RIGHT_HANDLE_ALERTS, /* acknowledge and resolve alerts: admins, managers, and auditors
+                             * where the tenant's role settings say so (never sales) */
 };
-#define WP_RIGHT_COUNT 8
+#define WP_RIGHT_COUNT 9
 
-/* "public", "metrics", "device", "read", "write", "admin", "session", "audit"; "?" else. */
+/* "public", "metrics", "device", "read", "write", "admin", "session", "audit",
+ * "handle_alerts"; "?" else. */
 const char *wp_http_right_name(enum wp_http_right r);
 
 enum wp_http_route_flags {

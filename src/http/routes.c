@@ -47,14 +47,14 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/messages", api_messages_list, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/messages/{id}/unmask", api_messages_unmask, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/alerts", api_alerts_list, WP_RIGHT_READ, 0},
-    {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_WRITE, 0},
+    {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_HANDLE_ALERTS, 0},
     {"GET", "/api/v1/customers", api_customers_list, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/customers/{id}", api_customers_get, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/customers/{id}/unmask", api_customers_unmask, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/customers/{id}/assign", api_customers_assign, WP_RIGHT_WRITE, 0},
     {"GET", "/api/v1/lexicon", api_lexicon_get, WP_RIGHT_READ, 0},
     {"PUT", "/api/v1/lexicon", api_lexicon_put, WP_RIGHT_ADMIN, WP_ROUTE_RAW_BODY},
-    {"POST", "/api/v1/lexicon/check", api_lexicon_check, WP_RIGHT_READ,
+    {"POST", "/api/v1/lexicon/check", api_lexicon_check, WP_RIGHT_ADMIN,
      WP_ROUTE_CHANGES_NOTHING},
     {"GET", "/api/v1/settings", api_settings_get, WP_RIGHT_READ, 0},
     {"PUT", "/api/v1/settings", api_settings_put, WP_RIGHT_ADMIN, 0},
@@ -130,6 +130,7 @@ const char *wp_http_right_name(enum wp_http_right r)
     case WP_RIGHT_ADMIN: return "admin";
     case WP_RIGHT_SESSION: return "session";
     case WP_RIGHT_AUDIT: return "audit";
+    case WP_RIGHT_HANDLE_ALERTS: return "handle_alerts";
     }
     return "?";
 }

@@ -139,18 +139,20 @@ int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
 
 /* --- media ---------------------------------------------------------------------------------- */
 
-/* PUT /api/v1/device/media/sha256:<hex>. ref is "sha256:<64 lowercase hex>". The bytes are
- * hashed; a mismatch is WP_EINVAL and nothing is kept. The file is content-addressed at
- * <data_dir>/media/ab/cd/<hex>: written to a temp file, fsynced, renamed, directory fsynced.
- * *created is 1 (201) when the tenant did not have it, 0 (200) when it did.
+/* PUT /api/v1/device/media/sha256:<hex> by device_id. ref is "sha256:<64 lowercase hex>". The
+ * bytes are hashed; a mismatch is WP_EINVAL and nothing is kept. The file is content-addressed
+ * at <data_dir>/media/ab/cd/<hex>: written to a temp file, fsynced, renamed, directory
+ * fsynced, and the device is recorded as one that uploaded it (the console reaches a file only
+ * through that device's messages and calls). *created is 1 (201) unless this same device
+ * uploaded it before (0, 200): what other devices hold is never told.
  * @return 0; WP_EINVAL (bad ref, hash mismatch); WP_ELIMIT (over WP_INGEST_MEDIA_MAX); WP_EIO. */
-int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id, const char *ref,
-                        const void *bytes, size_t len);
+int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id,
+                        const char *device_id, const char *ref, const void *bytes, size_t len);
 
 /* The same, streamed: begin, write the body in pieces, then finish (or abort). */
 typedef struct wp_media_upload wp_media_upload;
 int wp_ingest_media_begin(wp_ingest *ing, wp_media_upload **out, const char *tenant_id,
-                          const char *ref);
+                          const char *device_id, const char *ref);
 int wp_ingest_media_write(wp_media_upload *up, const void *bytes, size_t len); /* WP_ELIMIT */
 /* Check the hash, store, and free up. Frees up whatever it returns. */
 int wp_ingest_media_finish(wp_media_upload *up, int *created);

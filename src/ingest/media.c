@@ -17,6 +17,7 @@
 struct wp_media_upload {
     wp_ingest *ing;
     char tenant_id[WP_ID_LEN + 1];
+    char device_id[WP_ID_LEN + 1];
     char hex[65];
     char dir[4096], tmp[4096], path[4096];
     int fd;
@@ -76,18 +77,21 @@ static int paths(wp_media_upload *up, const char *data_dir)
 }
 
 int wp_ingest_media_begin(wp_ingest *ing, wp_media_upload **out, const char *tenant_id,
-                          const char *ref)
+                          const char *device_id, const char *ref)
 {
     wp_media_upload *up = NULL;
     int err;
 
     if (!tenant_id || strlen(tenant_id) != WP_ID_LEN)
         return wp_error_set(WP_ENOTFOUND, "tenant not found");
+    if (!device_id || strlen(device_id) != WP_ID_LEN)
+        return wp_error_set(WP_ENOTFOUND, "device not found");
     if (!(up = calloc(1, sizeof *up)))
         return wp_error_set(WP_ENOMEM, "out of memory");
     up->fd = -1;
     up->ing = ing;
     memcpy(up->tenant_id, tenant_id, sizeof up->tenant_id);
+    memcpy(up->device_id, device_id, sizeof up->device_id);
     if ((err = parse_ref(up->hex, ref)) < 0 || (err = paths(up, ing->data_dir)) < 0)
         goto fail;
     if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
@@ -167,21 +171,22 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
     }
     if ((err = wp_ingest_store_acquire(up->ing, &st)) < 0)
         goto out;
-    err = wp_store_media_add(st, created, up->tenant_id, up->hex, (int64_t)up->size);
+    err = wp_store_media_add(st, created, up->tenant_id, up->device_id, up->hex,
+                             (int64_t)up->size);
     wp_ingest_store_release(up->ing, st);
 out:
     wp_ingest_media_abort(up);
     return err;
 }
 
-int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id, const char *ref,
-                        const void *bytes, size_t len)
+int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id,
+                        const char *device_id, const char *ref, const void *bytes, size_t len)
 {
     wp_media_upload *up = NULL;
     int err;
     if (len > WP_INGEST_MEDIA_MAX)
         return wp_error_set(WP_ELIMIT, "media file is larger than %u bytes", WP_INGEST_MEDIA_MAX);
-    if ((err = wp_ingest_media_begin(ing, &up, tenant_id, ref)) < 0)
+    if ((err = wp_ingest_media_begin(ing, &up, tenant_id, device_id, ref)) < 0)
         return err;
     if ((err = wp_ingest_media_write(up, bytes, len)) < 0) {
         wp_ingest_media_abort(up);

@@ -10,8 +10,22 @@
 #include <string.h>
 
 #define KEY_COLUMNS                                                                                \
-    "id, tenant_id, name, role, org_unit_id, prefix, created_by, created_us, last_used_us,"        \
-    " revoked_us"
+    "k.id, k.tenant_id, k.name, k.role, k.org_unit_id, k.prefix, k.created_by, k.created_us,"      \
+    " k.last_used_us, k.revoked_us"
+
+/* A key with its creator (e), the key's unit (ku) and the creator's (eu). */
+#define KEY_FROM                                                                                   \
+    " FROM api_keys k LEFT JOIN employees e ON e.tenant_id = k.tenant_id AND e.id = k.created_by"  \
+    " LEFT JOIN org_units ku ON ku.tenant_id = k.tenant_id AND ku.id = k.org_unit_id"              \
+    " LEFT JOIN org_units eu ON eu.tenant_id = e.tenant_id AND eu.id = e.org_unit_id"
+
+/* A key acts for its creator, so it holds only while the creator does: active, and an admin
+ * (which holds every key), an auditor for an auditor key, or a manager whose subtree holds
+ * the unit of a manager key. NULL (not true) for a key of no known creator. */
+#define KEY_UNIT_HELD "substr(ku.path, 1, length(eu.path)) = eu.path"
+#define KEY_HELD                                                                                   \
+    "(e.active = 1 AND (e.role = 'admin' OR (k.role = 'auditor' AND e.role = 'auditor') OR"        \
+    " (k.role = 'manager' AND e.role = 'manager' AND " KEY_UNIT_HELD ")))"
 
 /* A key's last use is written at most this often: a busy integration would else write on
  * every call. */
@@ -111,8 +125,8 @@ int wp_store_api_key_auth(wp_store *st, wp_api_key *out, const char token_hash[6
     if (!wp_store__is_hash(token_hash))
         return wp_error_set(WP_EAUTH, "invalid or revoked API key");
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT " KEY_COLUMNS " FROM api_keys"
-                             " WHERE token_hash = ? AND revoked_us IS NULL")) < 0)
+                             "SELECT " KEY_COLUMNS KEY_FROM " WHERE k.token_hash = ?"
+                             " AND k.revoked_us IS NULL AND " KEY_HELD)) < 0)
         goto out;
     wp_db_bind_text(s, 1, token_hash);
     if ((err = wp_db_step(s)) < 0)
@@ -158,8 +172,8 @@ int wp_store_api_keys_list(wp_store *st, wp_api_key **out, size_t *n, const char
     if (!(v = calloc(WP_PAGE_MAX, sizeof *v)))
         return wp_error_set(WP_ENOMEM, "out of memory");
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?"
-                             " ORDER BY created_us DESC, id DESC LIMIT ?")) < 0)
+                             "SELECT " KEY_COLUMNS " FROM api_keys k WHERE k.tenant_id = ?"
+                             " ORDER BY k.created_us DESC, k.id DESC LIMIT ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_int64(s, 2, WP_PAGE_MAX);
@@ -199,6 +213,89 @@ int wp_store_api_key_revoke(wp_store *st, const char *tenant_id, const char *id,
 out:
     wp_db_done(s);
     return err;
+}
+
+/* Why a key its creator no longer holds ends (see KEY_HELD). */
+static const char *unheld_reason(struct wp_stmt *s, const wp_api_key *k)
+{
+    enum wp_role role;
+    if (wp_db_col_isnull(s, 10))
+        return "creator_unknown";
+    if (wp_db_col_int64(s, 11) != 1)
+        return "creator_inactive";
+    if (wp_role_parse(&role, wp_db_col_text(s, 12)) < 0 || role != k->role)
+        return "creator_role";
+    return "creator_unit"; /* a manager no longer over the key's unit */
+}
+
+int wp_store_api_keys_end_unheld(wp_store *st, wp_api_key_end **out, size_t *n,
+                                 const char *tenant_id, const char *creator_id, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    wp_api_key_end *v = NULL;
+    size_t len = 0, cap = 0;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (creator_id && (err = wp_store__check_id("employee", creator_id)) < 0))
+        return err;
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " KEY_COLUMNS ", e.id, e.active, e.role" KEY_FROM
+                             " WHERE k.tenant_id = ? AND k.revoked_us IS NULL"
+                             " AND k.created_by IS NOT NULL"
+                             " AND (CAST(? AS TEXT) IS NULL OR k.created_by = ?)"
+                             " AND CASE WHEN " KEY_HELD " THEN 0 ELSE 1 END = 1"
+                             " ORDER BY k.created_us, k.id")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text_or_null(s, 2, creator_id);
+    wp_db_bind_text_or_null(s, 3, creator_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? 2 * cap : 4;
+            wp_api_key_end *nv = realloc(v, ncap * sizeof *v);
+            if (!nv) {
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+                goto out;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        if ((err = read_key(s, &v[len].key)) < 0)
+            goto out;
+        v[len].reason = unheld_reason(s, &v[len].key);
+        len++;
+    }
+    if (err < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    for (size_t i = 0; i < len; i++) {
+        if ((err = wp_db_prepare(st, &s,
+                                 "UPDATE api_keys SET revoked_us = ?"
+                                 " WHERE tenant_id = ? AND id = ? AND revoked_us IS NULL")) < 0)
+            goto out;
+        wp_db_bind_int64(s, 1, now_us);
+        wp_db_bind_text(s, 2, tenant_id);
+        wp_db_bind_text(s, 3, v[i].key.id);
+        if ((err = wp_db_step(s)) < 0)
+            goto out;
+        wp_db_done(s);
+        s = NULL;
+        v[i].key.revoked_us = now_us;
+    }
+    *out = v;
+    *n = len;
+    v = NULL;
+    err = 0;
+out:
+    wp_db_done(s);
+    free(v);
+    return wp_store__op_end(st, err);
 }
 
 /* --- failed logins --------------------------------------------------------------------- */
@@ -376,8 +473,9 @@ int wp_store_role_setting_get(wp_store *st, wp_role_setting *out, const char *te
     out->role = role;
     out->view_pii = role == WP_ROLE_ADMIN;
     out->unmask = role != WP_ROLE_SALES;
+    out->handle_alerts = role != WP_ROLE_SALES;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT view_pii, unmask, updated_us FROM role_settings"
+                             "SELECT view_pii, unmask, updated_us, handle_alerts FROM role_settings"
                              " WHERE tenant_id = ? AND role = ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
@@ -388,6 +486,8 @@ int wp_store_role_setting_get(wp_store *st, wp_role_setting *out, const char *te
         out->view_pii = wp_db_col_int64(s, 0) != 0;
         out->unmask = wp_db_col_int64(s, 1) != 0;
         out->updated_us = wp_db_col_int64(s, 2);
+        if (!wp_db_col_isnull(s, 3)) /* NULL: a row written before the setting existed */
+            out->handle_alerts = wp_db_col_int64(s, 3) != 0;
     }
     err = 0;
 out:
@@ -405,18 +505,23 @@ int wp_store_role_setting_put(wp_store *st, const char *tenant_id, const wp_role
         return err;
     if (!wp_role_name(rs->role))
         return wp_error_set(WP_EINVAL, "unknown role");
+    if (rs->role == WP_ROLE_SALES && rs->handle_alerts)
+        return wp_error_set(WP_EINVAL, "'handle_alerts' cannot be granted to sales: nobody "
+                                       "handles the alerts about themselves");
     if ((err = wp_db_prepare(st, &s,
                              "INSERT INTO role_settings (tenant_id, role, view_pii, unmask,"
-                             " updated_us) VALUES (?, ?, ?, ?, ?)"
+                             " updated_us, handle_alerts) VALUES (?, ?, ?, ?, ?, ?)"
                              " ON CONFLICT (tenant_id, role) DO UPDATE SET"
                              " view_pii = excluded.view_pii, unmask = excluded.unmask,"
-                             " updated_us = excluded.updated_us")) < 0)
+                             " updated_us = excluded.updated_us,"
+                             " handle_alerts = excluded.handle_alerts")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, wp_role_name(rs->role));
     wp_db_bind_int64(s, 3, rs->view_pii ? 1 : 0);
     wp_db_bind_int64(s, 4, rs->unmask ? 1 : 0);
     wp_db_bind_int64(s, 5, now_us);
+    wp_db_bind_int64(s, 6, rs->handle_alerts ? 1 : 0);
     if ((err = wp_db_step(s)) < 0)
         goto out;
     err = 0;
@@ -427,8 +532,8 @@ out:
 
 /* --- ownership, for scope checks ------------------------------------------------------------ */
 
-int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], const char *tenant_id,
-                            const char *id)
+int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], char other[WP_ID_LEN + 1],
+                            const char *tenant_id, const char *id)
 {
     struct wp_stmt *s = NULL;
     int err;
@@ -437,7 +542,8 @@ int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], const char *t
         (err = wp_store__check_id("alert", id)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT employee_id FROM alerts WHERE tenant_id = ? AND id = ?")) < 0)
+                             "SELECT employee_id, other_employee_id FROM alerts WHERE"
+                             " tenant_id = ? AND id = ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, id);
@@ -447,7 +553,8 @@ int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], const char *t
         err = wp_error_set(WP_ENOTFOUND, "alert '%s' not found", id);
         goto out;
     }
-    err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1);
+    if ((err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1)) == 0)
+        err = wp_db_col_copy_opt(s, 1, other, WP_ID_LEN + 1);
 out:
     wp_db_done(s);
     return err;
@@ -462,18 +569,26 @@ int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,
     *n = 0;
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
         return err;
-    if (!ref || strlen(ref) > 80)
+    if (!ref || strlen(ref) != 71 || strncmp(ref, "sha256:", 7) != 0)
         return wp_error_set(WP_ENOTFOUND, "media not found");
+    /* only rows whose own device uploaded the file: a hash alone opens nothing */
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT employee_id, customer_id FROM messages WHERE tenant_id = ?"
-                             " AND media = ? UNION ALL SELECT employee_id, customer_id FROM calls"
-                             " WHERE tenant_id = ? AND recording = ? LIMIT ?")) < 0)
+                             "SELECT m.employee_id, m.customer_id FROM messages m"
+                             " JOIN media_uploads u ON u.tenant_id = m.tenant_id"
+                             " AND u.sha256 = ? AND u.device_id = m.device_id"
+                             " WHERE m.tenant_id = ? AND m.media = ?"
+                             " UNION ALL SELECT c.employee_id, c.customer_id FROM calls c"
+                             " JOIN media_uploads u ON u.tenant_id = c.tenant_id"
+                             " AND u.sha256 = ? AND u.device_id = c.device_id"
+                             " WHERE c.tenant_id = ? AND c.recording = ? LIMIT ?")) < 0)
         goto out;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, ref);
-    wp_db_bind_text(s, 3, tenant_id);
-    wp_db_bind_text(s, 4, ref);
-    wp_db_bind_int64(s, 5, (int64_t)max);
+    wp_db_bind_text(s, 1, ref + 7);
+    wp_db_bind_text(s, 2, tenant_id);
+    wp_db_bind_text(s, 3, ref);
+    wp_db_bind_text(s, 4, ref + 7);
+    wp_db_bind_text(s, 5, tenant_id);
+    wp_db_bind_text(s, 6, ref);
+    wp_db_bind_int64(s, 7, (int64_t)max);
     while (*n < max && (err = wp_db_step(s)) == WP_DB_ROW) {
         wp_media_ref *r = &out[*n];
         if ((err = wp_db_col_copy(s, 0, r->employee_id, sizeof r->employee_id)) < 0 ||

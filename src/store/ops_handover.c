@@ -188,6 +188,8 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
     char hid[WP_ID_LEN + 1], details[512];
     size_t n = 0;
     int64_t sessions = 0, devices = 0, keys = 0;
+    wp_api_key_end *ended = NULL;
+    size_t n_ended = 0;
     int err, active = 0, found = 0;
     wp_buf to;
 
@@ -313,15 +315,10 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
                        "UPDATE devices SET revoked = 1 WHERE tenant_id = ? AND employee_id = ?"
                        " AND revoked = 0",
                        "tt", r->tenant_id, r->from_employee_id)) < 0 ||
-            (err = count2(st, &keys,
-                          "SELECT count(*) FROM api_keys WHERE tenant_id = ? AND created_by = ?"
-                          " AND revoked_us IS NULL",
-                          r->tenant_id, r->from_employee_id)) < 0 ||
-            (err = wp_db_run(st,
-                       "UPDATE api_keys SET revoked_us = ? WHERE tenant_id = ? AND created_by = ?"
-                       " AND revoked_us IS NULL",
-                       "itt", r->now_us, r->tenant_id, r->from_employee_id)) < 0)
+            (err = wp_store_api_keys_end_unheld(st, &ended, &n_ended, r->tenant_id,
+                                                    r->from_employee_id, r->now_us)) < 0)
             goto out;
+        keys = (int64_t)n_ended;
     }
     if ((err = wp_db_run(st,
                    "UPDATE handovers SET customers_moved = ?, sessions_revoked = ?,"
@@ -329,7 +326,13 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
                    "iiiitt", (int64_t)n, sessions, devices, keys, r->tenant_id, hid)) < 0 ||
         (err = wp_store_handover_get(st, out, r->tenant_id, hid)) < 0)
         goto out;
+    if (r->keys_ended) {
+        *r->keys_ended = ended;
+        *r->n_keys_ended = n_ended;
+        ended = NULL;
+    }
 out:
+    free(ended);
     free(ids);
     wp_buf_release(&to);
     return err;

@@ -20,30 +20,43 @@ static int check_sha(const char *h)
     return ok ? 0 : wp_error_set(WP_EINVAL, "media hash must be 64 lowercase hex digits");
 }
 
-int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char sha256[65],
-                       int64_t size)
+int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char *device_id,
+                       const char sha256[65], int64_t size)
 {
     struct wp_stmt *s = NULL;
     char path[80];
+    int64_t now = wp_time_now_us();
     int err;
 
-    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 || (err = check_sha(sha256)) < 0)
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("device", device_id)) < 0 || (err = check_sha(sha256)) < 0)
         return err;
     if (size < 0)
         return wp_error_set(WP_EINVAL, "media size is negative");
     snprintf(path, sizeof path, "%.2s/%.2s/%s", sha256, sha256 + 2, sha256);
-    if ((err = wp_store__op_begin(st, 0)) < 0)
+    if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
                              "INSERT INTO media (tenant_id, sha256, size, path, created_us)"
-                             " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING sha256")) <
-        0)
+                             " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, sha256);
     wp_db_bind_int64(s, 3, size);
     wp_db_bind_text(s, 4, path);
-    wp_db_bind_int64(s, 5, wp_time_now_us());
+    wp_db_bind_int64(s, 5, now);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    if ((err = wp_db_prepare(st, &s,
+                             "INSERT INTO media_uploads (tenant_id, sha256, device_id, created_us)"
+                             " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING sha256")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, sha256);
+    wp_db_bind_text(s, 3, device_id);
+    wp_db_bind_int64(s, 4, now);
     if ((err = wp_db_step(s)) < 0)
         goto out;
     *created = err == WP_DB_ROW;

@@ -522,9 +522,10 @@ typedef struct wp_alert_page {
 int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter *f);
 void wp_alert_page_release(wp_alert_page *p);
 
-/* The employee an alert is about (for scope checks; ops_access.c). WP_ENOTFOUND. */
-int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], const char *tenant_id,
-                            const char *id);
+/* The employee an alert is about, and the other one it names ("" when none: a collision's
+ * owner), for scope checks (ops_access.c). WP_ENOTFOUND. */
+int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], char other[WP_ID_LEN + 1],
+                            const char *tenant_id, const char *id);
 
 /* Move an alert to a status. WP_ENOTFOUND. */
 int wp_store_alert_set_status(wp_store *st, const char *tenant_id, const char *id,
@@ -539,17 +540,20 @@ int wp_store_alert_handle(wp_store *st, const char *tenant_id, const char *id,
 
 /* --- media ------------------------------------------------------------------------------- */
 
-/* Record that the tenant has the media file with this hex SHA-256. *created is 1 when the row
- * is new, 0 when it was there. */
-int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char sha256[65],
-                       int64_t size);
+/* Record that the tenant has the media file with this hex SHA-256 and that device_id uploaded
+ * it (migration 0014). *created is 0 when this device had uploaded it before, else 1 (also
+ * when another device had: the answer tells nothing of other devices). */
+int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char *device_id,
+                       const char sha256[65], int64_t size);
 
 /* WP_ENOTFOUND unless the tenant has it; *size gets its size. */
 int wp_store_media_get(wp_store *st, int64_t *size, const char *tenant_id, const char sha256[65]);
 
 /* Who a stored media file belongs to: the (employee, customer) of up to max messages and calls
- * that name ref ("sha256:<hex>"), for scope checks of console downloads (ops_access.c;
- * migration 0011 indexes them). customer "" when none. *n gets how many. */
+ * that name ref ("sha256:<hex>") and whose own device uploaded it (media_uploads: naming a
+ * hash one's device never sent gives no way to the file), for scope checks of console
+ * downloads (ops_access.c; migration 0011 indexes them). customer "" when none. *n gets how
+ * many. */
 typedef struct wp_media_ref {
     char employee_id[WP_ID_LEN + 1];
     char customer_id[WP_ID_LEN + 1];
@@ -657,7 +661,10 @@ int wp_store_api_key_create(wp_store *st, wp_api_key *out, const char *tenant_id
                             const char *created_by, int64_t now_us);
 
 /* The live key with this hash; its last_used_us moves to now_us (written at most once a
- * minute, so a busy integration does not write on every call). WP_EAUTH for every failure. */
+ * minute, so a busy integration does not write on every call). A key acts for its creator
+ * (created_by), so it is live only while the creator is active and holds what the key
+ * carries: an admin any key, an auditor an auditor key, a manager a manager key of a unit of
+ * its subtree; a key of no known creator is never live. WP_EAUTH for every failure. */
 int wp_store_api_key_auth(wp_store *st, wp_api_key *out, const char token_hash[65],
                           int64_t now_us);
 
@@ -668,6 +675,20 @@ int wp_store_api_keys_list(wp_store *st, wp_api_key **out, size_t *n, const char
 /* Revoke a key (0 also when it was revoked already). WP_ENOTFOUND. */
 int wp_store_api_key_revoke(wp_store *st, const char *tenant_id, const char *id,
                             int64_t now_us);
+
+/* A key that _end_unheld() revoked, and why: "creator_inactive", "creator_role" (no longer
+ * the key's role nor admin), "creator_unit" (a manager no longer over the key's unit). */
+typedef struct wp_api_key_end {
+    wp_api_key key;
+    const char *reason; /* static */
+} wp_api_key_end;
+
+/* Revoke, at now_us, the live keys that creator_id made (NULL: anyone, keys of no known
+ * creator left alone) and no longer holds (see _api_key_auth), in the caller's transaction
+ * if one is open: call it after any change of an employee's role, unit or state, and audit
+ * each key it ends. *out (malloc'ed, caller frees; NULL when none) gets them, oldest first. */
+int wp_store_api_keys_end_unheld(wp_store *st, wp_api_key_end **out, size_t *n,
+                                 const char *tenant_id, const char *creator_id, int64_t now_us);
 
 /* Failed logins within a window, per account (tenant + username) and per client address. */
 typedef struct wp_login_throttle {
@@ -692,12 +713,14 @@ int wp_store_login_attempt(wp_store *st, wp_login_throttle *out, const char *ten
 /* Forget an account's failures (after a good login or a password reset). */
 int wp_store_login_failures_clear(wp_store *st, const char *tenant_id, const char *username);
 
-/* What a role may see of personal data. Defaults (no row): admin view_pii and unmask;
- * manager and auditor unmask; sales neither. */
+/* What a role may see of personal data, and whether it handles alerts. Defaults (no row):
+ * admin view_pii and unmask; manager and auditor unmask; sales neither; every role but sales
+ * handle_alerts (which sales never has: _put refuses it with WP_EINVAL). */
 typedef struct wp_role_setting {
     enum wp_role role;
     int view_pii; /* sees phone numbers and other personal data unmasked */
     int unmask;   /* may unmask one record at a time, audited */
+    int handle_alerts; /* acknowledges and resolves alerts (migration 0014) */
     int64_t updated_us; /* 0: the default */
 } wp_role_setting;
 
@@ -962,6 +985,10 @@ typedef struct wp_handover_request {
     wp_crm_actor who;
     int64_t now_us;
     unsigned fail_after; /* tests: fail with WP_EIO after this many moves; 0: never */
+    /* optional out (NULL: not wanted): on departure, the API keys that ended with the leaver
+     * (wp_store_api_keys_end_unheld), for the caller's audit rows; malloc'ed, caller frees */
+    wp_api_key_end **keys_ended;
+    size_t *n_keys_ended;
 } wp_handover_request;
 
 typedef struct wp_handover {

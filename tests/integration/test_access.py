@@ -194,10 +194,12 @@ def audit_head(srv, admin):
 
 # --- the matrix -----------------------------------------------------------------------------
 
+# handle_alerts is a role setting of the tenant (GET/PUT /api/v1/roles): these are the
+# defaults; matrix() takes the auditor's away for a second pass
 ROLE_RIGHTS = {
-    "admin": {"session", "read", "write", "audit", "admin"},
-    "manager": {"session", "read", "write"},
-    "auditor": {"session", "read", "audit"},
+    "admin": {"session", "read", "write", "handle_alerts", "audit", "admin"},
+    "manager": {"session", "read", "write", "handle_alerts"},
+    "auditor": {"session", "read", "audit", "handle_alerts"},
     "sales": {"session", "read", "write"},
 }
 DUMMY_ID = "0" * 24
@@ -432,13 +434,17 @@ def suite(backend, tmp):
     check(custs["salesA2"] not in ids("/api/v1/customers", admin),
           backend + ": the customer list leaves pool customers to the pool")
 
-    # --- the lexicon test box: a draft lexicon, or the one in force; nothing stored ---------
+    # --- the lexicon test box: for those who edit the lexicon; nothing stored -------------
     before = audit_head(srv, admin)
     st, j, _ = srv.req("POST", "/api/v1/lexicon/check", tok["salesA1"],
                        body={"text": "这单可以飛*單", "lexicon": "飞单\tprivate_deal\tblock\n"})
+    check(st == 403 and err_code(j) == "forbidden",
+          backend + ": sales cannot make the server compile a lexicon: %s %s" % (st, j))
+    st, j, _ = srv.req("POST", "/api/v1/lexicon/check", admin,
+                       body={"text": "这单可以飛*單", "lexicon": "飞单\tprivate_deal\tblock\n"})
     check(st == 200 and j["action"] == "block" and j["matches"][0]["text"] == "飛*單",
           backend + ": a draft lexicon flags an evasion: %s" % j)
-    st, j, _ = srv.req("POST", "/api/v1/lexicon/check", tok["salesA1"],
+    st, j, _ = srv.req("POST", "/api/v1/lexicon/check", admin,
                        body={"text": "x", "lexicon": "ok\nre:(\n"})
     check(st == 400 and err_code(j) == "invalid_lexicon" and j["error"]["details"]["line"] == 2,
           backend + ": a bad draft names its line: %s" % j)
@@ -489,6 +495,25 @@ def suite(backend, tmp):
                        body={"stage": "won"})
     check(st == 404, backend + ": ... and cannot change it: %s" % st)
     srv.req("POST", "/api/v1/customers/%s/assign" % moved, admin, body={"employee_id": c["salesA1"]})
+
+    # --- handle_alerts follows the tenant's role setting, for people and keys alike -------
+    aud_key = created(srv, admin, "/api/v1/api-keys", {"name": "稽核 BI", "role": "auditor"},
+                      "an auditor key")["key"]
+    for setting, want in [(False, 403), (True, 404)]:
+        st, j, _ = srv.req("PUT", "/api/v1/roles/auditor", admin, body={"handle_alerts": setting})
+        check(st == 200 and j["handle_alerts"] is setting and
+              ("handle_alerts" in j["rights"]) is setting,
+              "%s: auditors' handle_alerts set to %s: %s %s" % (backend, setting, st, j))
+        for method, pattern, right, _ in routes():
+            if right != "handle_alerts":
+                continue
+            for who, t in [("auditor", tok["aud"]), ("auditor key", aud_key)]:
+                st, j, _ = srv.req(method, fill(pattern), t, body={"status": "acknowledged"})
+                check(st == want and (want != 403 or "may not use" in j["error"]["message"]),
+                      "%s: %s %s as %s with handle_alerts %s: HTTP %s %s" %
+                      (backend, method, pattern, who, setting, st, j))
+    st, j, _ = srv.req("PUT", "/api/v1/roles/sales", admin, body={"handle_alerts": True})
+    check(st == 400, "%s: handle_alerts is never granted to sales: %s %s" % (backend, st, j))
 
     # --- the matrix ---------------------------------------------------------------------
     callers = {

@@ -235,6 +235,11 @@ def scope(srv, be, admin, c, tok):
         check(len(got) == (1 if sees else 0),
               "%s: %s %s the collision alert: %s" % (be, who, "sees" if sees else "not", got))
 
+    # the managers over either side handle it; the salespeople do not
+    for who, want in [("a1", 403), ("b1", 403), ("m1", 200), ("m2", 200)]:
+        st, j, _ = srv.req("PATCH", "/api/v1/alerts/" + coll[0]["id"], tok[who],
+                           body={"status": "acknowledged", "comment": "已核实：" + who})
+        check(st == want, "%s: %s handles the collision alert: %s %s" % (be, who, st, j))
     a1_msgs = {m["id"] for m in listing(srv, "/api/v1/messages?customer=" + cl, admin)
                if m["employee_id"] == c["a1"]}
     b1_msgs = {m["id"] for m in listing(srv, "/api/v1/messages?customer=" + cl, admin)

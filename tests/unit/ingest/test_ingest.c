@@ -519,11 +519,18 @@ static void test_ingest__media(void **state)
 {
     struct ifx *x = *state;
     const char *ref = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    wp_device d, d2;
     int created = -1;
-    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, ref, "test", 4));
+    enroll(x, &d, x->f.emp1, "SN-MEDIA-1");
+    enroll(x, &d2, x->f.emp2, "SN-MEDIA-2");
+    const char *dev = d.id;
+    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, dev, ref, "test", 4));
     assert_int_equal(created, 1);
-    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, ref, "test", 4));
+    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, dev, ref, "test", 4));
     assert_int_equal(created, 0);
+    /* another device holding the same file is told nothing of the first (CONTRACT §4) */
+    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, d2.id, ref, "test", 4));
+    assert_int_equal(created, 1);
     char path[PATH_MAX + 128];
     snprintf(path, sizeof path, "%s/media/9f/86/%s", x->f.dir, ref + 7);
     struct stat sb;
@@ -532,7 +539,8 @@ static void test_ingest__media(void **state)
 
     /* wrong bytes for the name: refused, nothing left behind */
     const char *ref2 = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
-    assert_int_equal(wp_ingest_media_put(x->ing, &created, x->f.tenant, ref2, "bar", 3), WP_EINVAL);
+    assert_int_equal(wp_ingest_media_put(x->ing, &created, x->f.tenant, dev, ref2, "bar", 3),
+                     WP_EINVAL);
     snprintf(path, sizeof path, "%s/media/2c/26", x->f.dir);
     assert_int_equal(tfx_raw1(&x->f, "SELECT count(*) FROM media"), 1);
     char file[sizeof path + 80];
@@ -540,7 +548,7 @@ static void test_ingest__media(void **state)
     assert_int_equal(stat(file, &sb), -1);
     /* streamed, in pieces */
     wp_media_upload *up = NULL;
-    OK(wp_ingest_media_begin(x->ing, &up, x->f.tenant, ref2));
+    OK(wp_ingest_media_begin(x->ing, &up, x->f.tenant, dev, ref2));
     OK(wp_ingest_media_write(up, "fo", 2));
     OK(wp_ingest_media_write(up, "o", 1));
     OK(wp_ingest_media_finish(up, &created));
@@ -553,14 +561,22 @@ static void test_ingest__media(void **state)
     assert_memory_equal(buf, "foo", 3);
     assert_int_equal(size, 3);
     close(fd);
-    assert_int_equal(wp_ingest_media_put(x->ing, &created, x->f.tenant, "sha256:xyz", "a", 1),
+    assert_int_equal(wp_ingest_media_put(x->ing, &created, x->f.tenant, dev, "sha256:xyz", "a", 1),
                      WP_EINVAL);
 
     /* another tenant: the file is shared on disk, the row is its own */
     char other[WP_ID_LEN + 1];
     OK(wp_store_tenant_create(x->f.st, other, "Other"));
     assert_int_equal(wp_ingest_media_open(x->ing, &fd, &size, other, ref), WP_ENOTFOUND);
-    OK(wp_ingest_media_put(x->ing, &created, other, ref, "test", 4));
+    wp_org_unit ou;
+    wp_employee oe;
+    wp_device od;
+    char code[WP_ENROLL_CODE_MAX], token[WP_DEVICE_TOKEN_MAX];
+    OK(wp_store_org_unit_create(x->f.st, &ou, other, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_employee_create(x->f.st, &oe, other, ou.id, "Wang", "wang", WP_ROLE_SALES, NULL));
+    OK(wp_ingest_enrollment_code_create(x->ing, NULL, code, other, oe.id, 0));
+    OK(wp_ingest_enroll(x->ing, NULL, &od, token, code, "SN-OTHER", "Pixel 9"));
+    OK(wp_ingest_media_put(x->ing, &created, other, od.id, ref, "test", 4));
     assert_int_equal(created, 1);
 }
 

@@ -120,7 +120,7 @@ static void test_archive__schema(void **state)
                             "contact_events", "locations",
                             "alerts",         "quarantine",
                             "media",          "lexicons",
-                            "tenant_policy"};
+                            "tenant_policy",  "media_uploads"};
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
         assert_int_equal(count(f, tables[i]), 0);
     /* Every table but tenants and schema_version has tenant_id: on SQLite the FTS5 table has
@@ -1447,19 +1447,27 @@ static void test_archive__media(void **state)
 {
     struct tfx *f = *state;
     const char *h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    char d1[WP_ID_LEN + 1], d2[WP_ID_LEN + 1];
     int created = -1;
     int64_t size = 0;
-    OK(wp_store_media_add(f->st, &created, f->tenant, h, 4));
+    device(f, d1, f->emp1, "SN-M1");
+    device(f, d2, f->emp2, "SN-M2");
+    OK(wp_store_media_add(f->st, &created, f->tenant, d1, h, 4));
     assert_int_equal(created, 1);
-    OK(wp_store_media_add(f->st, &created, f->tenant, h, 4));
+    OK(wp_store_media_add(f->st, &created, f->tenant, d1, h, 4));
     assert_int_equal(created, 0);
+    /* another device: new for it, whoever else holds the file */
+    OK(wp_store_media_add(f->st, &created, f->tenant, d2, h, 4));
+    assert_int_equal(created, 1);
+    assert_int_equal(count(f, "media"), 1);
+    assert_int_equal(count(f, "media_uploads"), 2);
     OK(wp_store_media_get(f->st, &size, f->tenant, h));
     assert_int_equal(size, 4);
     char other[WP_ID_LEN + 1];
     OK(wp_store_tenant_create(f->st, other, "Other"));
     assert_int_equal(wp_store_media_get(f->st, &size, other, h), WP_ENOTFOUND);
     char upper[65] = "ABC";
-    assert_int_equal(wp_store_media_add(f->st, &created, f->tenant, upper, 4), WP_EINVAL);
+    assert_int_equal(wp_store_media_add(f->st, &created, f->tenant, d1, upper, 4), WP_EINVAL);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)

@@ -1541,6 +1541,116 @@ static void test_store__no_sql_from_formatted_values(void **state)
 
 /* --------------------------------------------------------------------------------------- */
 
+/* A key acts for its creator: it authenticates only while the creator holds it, and
+ * _end_unheld revokes those that no longer are, saying why (migration 0014). */
+static void test_store__api_keys_end_with_creator(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1], h[4][65];
+    wp_org_unit hq, ra, rb;
+    wp_employee boss, creator, got;
+    wp_api_key k[4], a;
+    wp_api_key_end *ended = NULL;
+    size_t n = 9;
+    int64_t now = INT64_C(1795000000000000);
+
+    wp_time_set_fake(now);
+    OK(wp_store_tenant_create(f->st, t, "Acme"));
+    OK(wp_store_org_unit_create(f->st, &hq, t, NULL, "HQ", WP_ORG_HQ));
+    OK(wp_store_org_unit_create(f->st, &ra, t, hq.id, "A", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(f->st, &rb, t, hq.id, "B", WP_ORG_REGION));
+    OK(wp_store_employee_create(f->st, &boss, t, hq.id, "Boss", "boss", WP_ROLE_ADMIN, HASH));
+    OK(wp_store_employee_create(f->st, &creator, t, hq.id, "Kai", "kai", WP_ROLE_ADMIN, HASH));
+    const enum wp_role roles[4] = {WP_ROLE_ADMIN, WP_ROLE_AUDITOR, WP_ROLE_MANAGER,
+                                   WP_ROLE_ADMIN};
+    for (int i = 0; i < 4; i++) {
+        char raw[32];
+        snprintf(raw, sizeof raw, "key-%d", i);
+        wp_token_hash(h[i], raw);
+        OK(wp_store_api_key_create(f->st, &k[i], t, raw, roles[i],
+                                   roles[i] == WP_ROLE_MANAGER ? ra.id : NULL, "wpk_abcdefgh",
+                                   h[i], i == 3 ? NULL : creator.id, now));
+        assert_int_equal(wp_store_api_key_auth(f->st, &a, h[i], now),
+                         i == 3 ? WP_EAUTH : 0); /* no known creator: never live */
+    }
+    OK(wp_store_api_keys_end_unheld(f->st, &ended, &n, t, NULL, now));
+    assert_int_equal(n, 0); /* all held; the creatorless one is left alone */
+    assert_null(ended);
+
+    /* the creator becomes a manager of the top unit: the admin and auditor keys end */
+    wp_employee_change ch = WP_EMPLOYEE_CHANGE_INIT;
+    ch.role = WP_ROLE_MANAGER;
+    OK(wp_store_employee_update(f->st, &got, t, creator.id, &ch));
+    assert_int_equal(wp_store_api_key_auth(f->st, &a, h[0], now), WP_EAUTH);
+    OK(wp_store_api_key_auth(f->st, &a, h[2], now));
+    OK(wp_store_api_keys_end_unheld(f->st, &ended, &n, t, creator.id, now + 1));
+    assert_int_equal(n, 2);
+    int first = !strcmp(ended[0].key.id, k[0].id) ? 0 : 1; /* made in the same microsecond */
+    assert_string_equal(ended[first].key.id, k[0].id);
+    assert_string_equal(ended[1 - first].key.id, k[1].id);
+    assert_string_equal(ended[0].reason, "creator_role");
+    assert_string_equal(ended[1].reason, "creator_role");
+    assert_int_equal(ended[1].key.revoked_us, now + 1);
+    free(ended);
+
+    /* moved to region B it no longer manages region A: the manager key ends */
+    ch = (wp_employee_change)WP_EMPLOYEE_CHANGE_INIT;
+    ch.org_unit_id = rb.id;
+    OK(wp_store_employee_update(f->st, &got, t, creator.id, &ch));
+    assert_int_equal(wp_store_api_key_auth(f->st, &a, h[2], now), WP_EAUTH);
+    OK(wp_store_api_keys_end_unheld(f->st, &ended, &n, t, NULL, now + 2));
+    assert_int_equal(n, 1);
+    assert_string_equal(ended[0].reason, "creator_unit");
+    free(ended);
+    OK(wp_store_api_keys_end_unheld(f->st, &ended, &n, t, NULL, now + 3));
+    assert_int_equal(n, 0); /* once */
+
+    /* a key of an admin who is deactivated */
+    wp_token_hash(h[0], "key-boss");
+    OK(wp_store_api_key_create(f->st, &k[0], t, "boss's", WP_ROLE_AUDITOR, NULL, "wpk_abcdefgh",
+                               h[0], boss.id, now));
+    ch = (wp_employee_change)WP_EMPLOYEE_CHANGE_INIT;
+    ch.role = WP_ROLE_ADMIN;
+    OK(wp_store_employee_update(f->st, &got, t, creator.id, &ch));
+    ch = (wp_employee_change)WP_EMPLOYEE_CHANGE_INIT;
+    ch.active = 0;
+    OK(wp_store_employee_update(f->st, &got, t, boss.id, &ch));
+    assert_int_equal(wp_store_api_key_auth(f->st, &a, h[0], now), WP_EAUTH);
+    OK(wp_store_api_keys_end_unheld(f->st, &ended, &n, t, boss.id, now + 4));
+    assert_int_equal(n, 1);
+    assert_string_equal(ended[0].reason, "creator_inactive");
+    free(ended);
+}
+
+/* Who handles alerts by default, and that sales never may (migration 0014). */
+static void test_store__role_settings(void **state)
+{
+    struct fx *f = *state;
+    char t[WP_ID_LEN + 1];
+    wp_role_setting rs;
+
+    OK(wp_store_tenant_create(f->st, t, "Acme"));
+    for (int r = WP_ROLE_ADMIN; r <= WP_ROLE_SALES; r++) {
+        OK(wp_store_role_setting_get(f->st, &rs, t, (enum wp_role)r));
+        assert_int_equal(rs.handle_alerts, r != WP_ROLE_SALES);
+    }
+    OK(wp_store_role_setting_get(f->st, &rs, t, WP_ROLE_AUDITOR));
+    rs.handle_alerts = 0;
+    OK(wp_store_role_setting_put(f->st, t, &rs, 5));
+    OK(wp_store_role_setting_get(f->st, &rs, t, WP_ROLE_AUDITOR));
+    assert_int_equal(rs.handle_alerts, 0);
+    assert_int_equal(rs.unmask, 1);
+    OK(wp_store_role_setting_get(f->st, &rs, t, WP_ROLE_SALES));
+    rs.handle_alerts = 1;
+    assert_int_equal(wp_store_role_setting_put(f->st, t, &rs, 5), WP_EINVAL);
+    rs.handle_alerts = 0;
+    rs.view_pii = 1;
+    OK(wp_store_role_setting_put(f->st, t, &rs, 5));
+    OK(wp_store_role_setting_get(f->st, &rs, t, WP_ROLE_SALES));
+    assert_int_equal(rs.handle_alerts, 0);
+    assert_int_equal(rs.view_pii, 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 #define T_EMPTY(name) cmocka_unit_test_setup_teardown(name, setup_empty, teardown)
 
@@ -1570,6 +1680,8 @@ static const struct CMUnitTest suite[] = {
     T(test_store__failed_op_keeps_transaction),
     T(test_store__login_attempts),
     T(test_store__login_attempts_at_once),
+    T(test_store__api_keys_end_with_creator),
+    T(test_store__role_settings),
 };
 
 static const struct CMUnitTest once[] = {
