@@ -132,12 +132,12 @@ int wp_store__op_begin(wp_store *st, int many);
 /* Commit or release on err == 0, else roll back; returns err or the commit's error. */
 int wp_store__op_end(wp_store *st, int err);
 
-/* Validate a name: valid UTF-8, 1..max_chars code points, no control characters.
+/* Validate a name: not empty, then wp_text_check() (one line: no control characters).
  * WP_EINVAL naming field. */
 int wp_store__check_name(const char *field, const char *s, size_t max_chars);
 
-/* Validate free text (a comment, a note): valid UTF-8, at most max_chars code points, no
- * control characters but newline and tab. WP_EINVAL naming field. */
+/* Validate free text (a comment, a note): wp_text_check() with WP_TEXT_MULTILINE (no control
+ * characters but LF and TAB); NULL is "". WP_EINVAL naming field. */
 int wp_store__check_text(const char *field, const char *s, size_t max_chars);
 
 /* Validate a required id argument: WP_EINVAL when NULL or empty, WP_ENOTFOUND when it is not
