@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Input the server must refuse (issue 13), over real sockets, on SQLite and PostgreSQL: device
+# times and seqs outside their window, the quarantine's bounded copy, the per-tenant storage
+# limits (usage in the settings, 507 past a limit, nothing stored), CSV cells that a
+# spreadsheet would run, and control characters in names and texts. Each attack gets its
+# exact refusal; each allowed case its exact answer. The server's clock is fixed.
+. "$(dirname "$0")/lib_api.sh"
+
+NOW=2026-11-28T10:00:00+08:00
+export WORKPHONE_FAKE_NOW=$NOW
+
+# fresh BACKEND: a new store (the suites below each start from an empty one)
+fresh() {
+    rm -rf "${TMP:?}/$1"
+    setup_store "$1"
+}
+
+# --- 4 and 5: CSV cells, control characters ------------------------------------------------------
+suite_text() {
+    local be=$1
+    fresh "$be"
+    start_server "$dir" "${db_args[@]}"
+    [ -n "$base" ] || return
+    login admin
+    A=(-H "Authorization: Bearer $tok")
+    req GET /api/v1/org-units "${A[@]}"
+    local hq; hq=$(jq_ 'j["items"][0]["id"]')
+    employee s1 "$hq" sales; local s1=$id
+    employee s2 "$hq" sales; local s2=$id
+    device "$s1" SN-C; local D=(-H "Authorization: Bearer $dtok")
+
+    # customers named like formulas: their names come from the phone's contacts
+    python3 - >"$TMP/csv-batch.json" <<'PY'
+import json
+names = ['=HYPERLINK("http://evil.example/","x")', "@SUM(1)", "+1+2", "-3", "\t=1+2", "\r=1+2",
+         '客户, "甲"', "plain"]
+print(json.dumps({"events": [
+    {"seq": i + 1, "type": "contact", "ts": "2026-11-27T10:00:00+08:00", "channel": "wechat",
+     "action": "added", "peer": {"id": "wxid_%d" % i, "name": n}} for i, n in enumerate(names)]}))
+PY
+    req POST /api/v1/device/events -H 'Content-Type: application/json' --data-binary @"$TMP/csv-batch.json" "${D[@]}"
+    expect_json '(j["acked_seq"], j["rejected"])' '[8, []]' "$be: eight customers"
+    json POST /api/v1/handovers "{\"from_employee\": \"$s1\", \"to_employee\": \"$s2\", \"reason\": \"transfer\"}" "${A[@]}"
+    expect_status 201 "$be: a handover"
+    local h; h=$(jq_ 'j["id"]')
+    req GET "/api/v1/handovers/$h?format=csv" "${A[@]}"
+    expect_status 200 "$be: the report as CSV"
+    cat >"$TMP/csv_check.py" <<'PY'
+import csv, io, re, sys
+raw = open(sys.argv[1], "rb").read().decode()
+rows = list(csv.reader(io.StringIO(raw, newline="")))
+assert rows[0] == ["customer_id", "customer_name", "to_employee_id"], rows[0]
+assert all(len(r) == 3 and r[2] == sys.argv[2] for r in rows[1:]), rows
+names = sorted(r[1] for r in rows[1:])
+want = ["'\t=1+2", "'\r=1+2", "'+1+2", "'-3", "'=HYPERLINK(\"http://evil.example/\",\"x\")", "'@SUM(1)",
+        "plain", '客户, "甲"']
+assert names == want, names
+cell = r'"(?:[^"]|"")*"'
+assert re.fullmatch(r"(?:%s(?:,%s)*\r\n)+" % (cell, cell), raw), "every cell quoted, every row ends in CRLF"
+print("ok")
+PY
+    run python3 "$TMP/csv_check.py" "$TMP/body" "$s2"
+    expect_out ok "$be: formula cells begin with a quote, every cell is quoted"
+
+    # control characters in names are refused with 400 naming the field
+    json POST /api/v1/org-units "{\"name\": \"A\\tB\", \"parent_id\": \"$hq\", \"kind\": \"region\"}" "${A[@]}"
+    expect_error 400 invalid_request "$be: a unit name with a TAB"
+    expect_json 'j["error"]["message"]' "'name': org unit name contains a control character (U+0009)" "$be: ... named"
+    json POST /api/v1/employees "{\"name\": \"x\\u0085y\", \"org_unit_id\": \"$hq\", \"role\": \"sales\", \"username\": \"c1\", \"password\": \"$PW\"}" "${A[@]}"
+    expect_error 400 invalid_request "$be: an employee name with a C1 control"
+    expect_json 'j["error"]["message"]' "'name': employee name contains a control character (U+0085)" "$be: ... named"
+    req GET "/api/v1/customers?limit=1" "${A[@]}"
+    local cid; cid=$(jq_ 'j["items"][0]["id"]')
+    json PATCH "/api/v1/customers/$cid" '{"company": "Acme\tLtd"}' "${A[@]}"
+    expect_error 400 invalid_request "$be: a company with a TAB"
+    expect_json 'j["error"]["message"]' "'company' contains a control character (U+0009)" "$be: ... named"
+    json PATCH "/api/v1/customers/$cid" '{"name": "a\u009bb"}' "${A[@]}"
+    expect_json '(j["error"]["code"], j["error"]["message"])' \
+        "[\"invalid_request\", \"'name' contains a control character (U+009B)\"]" "$be: a customer name with a C1 CSI"
+    json PATCH "/api/v1/customers/$cid" '{"notes": "line 1\nline 2\tindented"}' "${A[@]}"
+    expect_json '(j.get("error"), j.get("notes"))' '[null, "line 1\nline 2\tindented"]' "$be: notes keep LF and TAB"
+    json PATCH "/api/v1/customers/$cid" '{"notes": "a\rb"}' "${A[@]}"
+    expect_json 'j["error"]["message"]' "'notes' contains a control character (U+000D)" "$be: ... but not CR"
+    json POST "/api/v1/customers/$cid/follow-ups" '{"text": "a\u0085b"}' "${A[@]}"
+    expect_json '(j["error"]["code"], j["error"]["message"])' \
+        "[\"invalid_request\", \"'text' contains a control character (U+0085)\"]" "$be: a follow-up with a C1 control"
+    json POST /api/v1/tags '{"name": "a\u007fb"}' "${A[@]}"
+    expect_json '(j["error"]["code"], j["error"]["message"])' \
+        "[\"invalid_request\", \"'name' contains a control character (U+007F)\"]" "$be: a tag name with DEL"
+    json POST /api/v1/tag-groups '{"name": "g\nx"}' "${A[@]}"
+    expect_json '(j["error"]["code"], j["error"]["message"])' \
+        "[\"invalid_request\", \"'name' contains a control character (U+000A)\"]" "$be: a tag group name with LF"
+    json POST /api/v1/scripts '{"category": "c", "title": "t\u0085", "text": "x"}' "${A[@]}"
+    expect_json '(j["error"]["code"], j["error"]["message"])' \
+        "[\"invalid_request\", \"'title' contains a control character (U+0085)\"]" "$be: a script title with a C1 control"
+    json POST /api/v1/scripts '{"category": "c\u001b[31m", "title": "t", "text": "x"}' "${A[@]}"
+    expect_json 'j["error"]["message"]' "'category' contains a control character (U+001B)" "$be: a script category with ESC"
+    json POST /api/v1/api-keys '{"name": "k\rx", "role": "auditor"}' "${A[@]}"
+    expect_json '(j["error"]["code"], j["error"]["message"])' \
+        "[\"invalid_request\", \"name contains a control character (U+000D)\"]" "$be: an API key name with CR"
+    json POST /api/v1/sop-rules '{"name": "r\u001b", "interval_hours": 24}' "${A[@]}"
+    expect_json '(j["error"]["code"], j["error"]["message"])' \
+        "[\"invalid_request\", \"'name' contains a control character (U+001B)\"]" "$be: a rule name with ESC"
+    json POST /api/v1/scripts '{"category": "开场", "title": "问候 =1", "text": "第一行\n\t第二行"}' "${A[@]}"
+    expect_json '(j["category"], j["title"], j["text"])' '["开场", "问候 =1", "第一行\n\t第二行"]' \
+        "$be: names without controls and texts with LF and TAB pass"
+    stop_server
+}
+
+suite() {
+    suite_text "$1"
+}
+run_suites
