@@ -27,6 +27,21 @@ typedef struct wp_ingest wp_ingest;
 #define WP_ENROLL_TTL_DEFAULT_S (24 * 3600)
 #define WP_ENROLL_TTL_MAX_S (30 * 24 * 3600)
 
+/* The window an event's ts must lie in, around the server's time when it arrives. 180 days
+ * back: a phone kept offline for weeks, or switched off for a season, still delivers its
+ * outbox; a clock reset after a flat battery (1970, 2000) does not pass. 24 hours ahead:
+ * clock skew and a wrong time zone (at most ±14 h) pass; a far-future time would become a
+ * customer's last contact and keep it from the pool for ever. Outside: rejected,
+ * "ts_out_of_range". */
+#define WP_INGEST_TS_PAST_MAX_US (180LL * 24 * 3600 * 1000000)
+#define WP_INGEST_TS_FUTURE_MAX_US (24LL * 3600 * 1000000)
+/* seq is 1..2^53 - 1, exact as a JSON number in every client (JavaScript included)... */
+#define WP_INGEST_SEQ_MAX 9007199254740991LL
+/* ... and at most 10^9 past the highest seq before it (the device's acked_seq, or an earlier
+ * event of the batch): a counter that jumps further is broken, and acked_seq must not follow
+ * it (a seq near the top would make every later event look sent before). */
+#define WP_INGEST_SEQ_AHEAD_MAX 1000000000LL
+
 typedef struct wp_ingest_config {
     const char *data_dir;             /* media live under <data_dir>/media; required */
     const char *db_url;               /* NULL: the SQLite file in data_dir */

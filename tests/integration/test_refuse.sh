@@ -7,13 +7,78 @@
 # exact refusal; each allowed case its exact answer. The server's clock is fixed.
 . "$(dirname "$0")/lib_api.sh"
 
-NOW=2026-11-28T10:00:00+08:00
+NOW=2026-11-28T10:00:00+08:00 # 02:00Z: the window is 2026-06-01T02:00:00Z .. 2026-11-29T02:00:00Z
 export WORKPHONE_FAKE_NOW=$NOW
+SRV_TS=2026-11-28T02:00:00Z
+WINDOW="is outside the accepted window, 180 days before to 24 hours after the server's time $SRV_TS"
+
+# msg SEQ TS PEER TEXT: a text message event as JSON (ASCII, so Python's compact JSON is the
+# server's byte for byte)
+msg() {
+    printf '{"seq": %s, "type": "message", "ts": "%s", "channel": "wechat", "direction": "out", "peer": {"id": "%s"}, "msgtype": "text", "text": "%s"}' \
+        "$1" "$2" "$3" "$4"
+}
+loc() { # SEQ TS
+    printf '{"seq": %s, "type": "location", "ts": "%s", "lat": 31, "lon": 121}' "$1" "$2"
+}
+
+acked() { # the device's acked_seq, from the console
+    req GET /api/v1/devices "${A[@]}"
+    jq_ 'j["items"][0]["acked_seq"]'
+}
 
 # fresh BACKEND: a new store (the suites below each start from an empty one)
 fresh() {
     rm -rf "${TMP:?}/$1"
     setup_store "$1"
+}
+
+# --- 1 and 2: seq and ts windows, the quarantine's bounded copy -----------------------------
+suite_events() {
+    local be=$1
+    fresh "$be"
+    start_server "$dir" "${db_args[@]}"
+    [ -n "$base" ] || return
+    login admin
+    A=(-H "Authorization: Bearer $tok")
+    local me; me=$(jq_ 'j["employee"]["id"]')
+    device "$me" SN-T; local D=(-H "Authorization: Bearer $dtok")
+
+    local batch
+    batch="{\"events\": [$(msg 1 2026-11-27T10:00:00+08:00 wxid_t "first") ,
+        $(msg 2 9999-12-31T23:59:59Z wxid_t "from the far future"),
+        $(msg 3 1970-01-01T00:00:00Z wxid_t "from a dead clock"),
+        $(loc 4 2026-06-01T02:00:00Z), $(loc 5 2026-06-01T01:59:59Z),
+        $(loc 6 2026-11-29T02:00:00Z), $(loc 7 2026-11-29T02:00:01Z),
+        $(loc 9223372036854775807 2026-11-27T10:00:00Z), $(loc 9007199254740992 2026-11-27T10:00:00Z),
+        $(loc 9007199254740991 2026-11-27T10:00:00Z), $(loc 1000000009 2026-11-27T10:00:00Z),
+        $(msg 8 2026-11-27T11:00:00+08:00 wxid_t "next")]}"
+    json POST /api/v1/device/events "$batch" "${D[@]}"
+    expect_status 200 "$be: a batch with bad times and seqs"
+    expect_json 'j["acked_seq"]' 8 "$be: acked_seq is the last good seq, not a refused one"
+    expect_json '[(r["seq"], r["reason"]) for r in j["rejected"]]' \
+        "[[2, \"ts_out_of_range: ts '9999-12-31T23:59:59Z' $WINDOW\"], [3, \"ts_out_of_range: ts '1970-01-01T00:00:00Z' $WINDOW\"], [5, \"ts_out_of_range: ts '2026-06-01T01:59:59Z' $WINDOW\"], [7, \"ts_out_of_range: ts '2026-11-29T02:00:01Z' $WINDOW\"], [9223372036854775807, \"seq_out_of_range: seq 9223372036854775807 is greater than 9007199254740991 (2^53 - 1)\"], [9007199254740992, \"seq_out_of_range: seq 9007199254740992 is greater than 9007199254740991 (2^53 - 1)\"], [9007199254740991, \"seq_too_far_ahead: seq 9007199254740991 is more than 1000000000 past 7, the highest seq before it\"], [1000000009, \"seq_too_far_ahead: seq 1000000009 is more than 1000000000 past 7, the highest seq before it\"]]" \
+        "$be: every bad value is rejected with its reason"
+    expect_eq "$(acked)" 8 "$be: the device's acked_seq did not jump"
+    expect_eq "$(sql "SELECT count(*) FROM locations")" 2 "$be: the locations at both edges of the window are stored"
+    expect_eq "$(sql "SELECT coalesce(seq, -1) FROM quarantine ORDER BY 1" | tr '\n' ' ')" \
+        "-1 -1 -1 -1 2 3 5 7 " "$be: every refused event is quarantined, refused seqs without one"
+    req GET '/api/v1/messages?limit=200' "${A[@]}"
+    expect_json '[m["text"] for m in j["items"]]' '["next", "first"]' "$be: the good messages are stored"
+    req GET '/api/v1/customers' "${A[@]}"
+    expect_json '[(c["name"], c["last_contact_at"]) for c in j["items"]]' '[["wxid_t", "2026-11-27T03:00:00Z"]]' \
+        "$be: the far-future message did not become the customer's last contact"
+
+    # the stream goes on after the refused seqs: 9, then one 10^9 past it is fine
+    json POST /api/v1/device/events "{\"events\": [$(loc 9 2026-11-27T12:00:00Z), $(loc 1000000009 2026-11-27T12:00:00Z)]}" "${D[@]}"
+    expect_json '(j["acked_seq"], j["rejected"])' '[1000000009, []]' "$be: the next events are stored and acked"
+    # a resend: the refused seqs are refused again, nothing else is stored twice
+    json POST /api/v1/device/events "$batch" "${D[@]}"
+    expect_json '(j["acked_seq"], [r["seq"] for r in j["rejected"]])' \
+        '[1000000009, [9223372036854775807, 9007199254740992, 9007199254740991]]' "$be: a resend"
+    expect_eq "$(sql "SELECT count(*) FROM messages")" 2 "$be: ... stores no message twice"
+
+    stop_server
 }
 
 # --- 4 and 5: CSV cells, control characters ------------------------------------------------------
@@ -109,6 +174,7 @@ PY
 }
 
 suite() {
+    suite_events "$1"
     suite_text "$1"
 }
 run_suites

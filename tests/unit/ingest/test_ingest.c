@@ -21,10 +21,15 @@ struct ifx {
     wp_ingest *ing;
 };
 
+/* The events below are of 2026-11-22: the server's clock is set beside them, so their times
+ * stay inside the accepted window (WP_INGEST_TS_*) whenever the tests run. */
+#define NOW_US 1795348800000000LL /* 2026-11-22T12:00:00Z */
+
 static int setup(void **state)
 {
     struct ifx *x = calloc(1, sizeof *x);
     assert_non_null(x);
+    wp_time_set_fake(NOW_US);
     tfx_seed(&x->f);
     wp_ingest_config cfg = WP_INGEST_CONFIG_INIT;
     cfg.data_dir = x->f.dir;
@@ -40,6 +45,7 @@ static int teardown(void **state)
     wp_ingest_free(x->ing);
     tfx_release(&x->f);
     free(x);
+    wp_time_set_fake(0);
     return 0;
 }
 
