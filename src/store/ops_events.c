@@ -6,6 +6,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/id.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -261,13 +262,14 @@ static const char location_pg[] =
     " CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),"
     " CAST(? AS text[]), CAST(? AS bigint[]))";
 
-#define QUARANTINE_COLS "tenant_id, id, device_id, seq, reason, raw, created_us"
+#define QUARANTINE_COLS                                                                            \
+    "tenant_id, id, device_id, seq, reason, raw, raw_len, raw_sha256, created_us"
 static const char quarantine_lite[] =
-    "INSERT INTO quarantine (" QUARANTINE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO quarantine (" QUARANTINE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char quarantine_pg[] =
     "INSERT INTO quarantine (" QUARANTINE_COLS ") SELECT * FROM unnest(CAST(? AS text[]),"
     " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
-    " CAST(? AS text[]), CAST(? AS bigint[]))";
+    " CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS bigint[]))";
 
 #define ALERT_COLS                                                                                 \
     "tenant_id, id, ts_us, kind, category, employee_id, device_id, customer_id, message_id, seq,"  \
@@ -824,15 +826,35 @@ static int put_location(struct applier *a, struct sink *k, const wp_event *e)
     return sink_end(k, err);
 }
 
+/* How many bytes of a rejected event's raw JSON the quarantine keeps: all of it up to
+ * WP_QUARANTINE_RAW_MAX, else the most that ends on a whole character (raw is UTF-8). */
+static size_t quarantine_keep(const char *raw, size_t len)
+{
+    size_t n = WP_QUARANTINE_RAW_MAX;
+    if (len <= n)
+        return len;
+    while (n > 0 && ((unsigned char)raw[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
+/* A rejected event: its first WP_QUARANTINE_RAW_MAX bytes, and the length and SHA-256 of the
+ * whole, so what a device sent can still be told apart and checked against its own copy. */
 static int put_quarantine(struct applier *a, struct sink *k, const wp_event *e, int with_seq)
 {
     const wp_event_batch *b = a->b;
+    char slice[WP_QUARANTINE_RAW_MAX + 1], sha[65];
+    size_t len = strlen(e->raw), keep = quarantine_keep(e->raw, len);
     int err;
+    memcpy(slice, e->raw, keep);
+    slice[keep] = '\0';
+    wp_token_hash(sha, e->raw);
     if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
         (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
         (err = sink_opt_int(k, with_seq ? e->seq : -1)) == 0 &&
         (err = sink_text(k, e->reason ? e->reason : "invalid event")) == 0 &&
-        (err = sink_text(k, e->raw)) == 0)
+        (err = sink_text(k, slice)) == 0 && (err = sink_int(k, (int64_t)len)) == 0 &&
+        (err = sink_text(k, sha)) == 0)
         err = sink_int(k, b->now_us);
     return sink_end(k, err);
 }
@@ -941,7 +963,7 @@ static void rows_init(struct rows *r, struct applier *a)
     sink_init(&r->call, a->st, 15, call_lite, call_pg, NULL, NULL);
     sink_init(&r->contact, a->st, 14, contact_lite, contact_pg, NULL, NULL);
     sink_init(&r->location, a->st, 11, location_lite, location_pg, NULL, NULL);
-    sink_init(&r->quarantine, a->st, 7, quarantine_lite, quarantine_pg, NULL, NULL);
+    sink_init(&r->quarantine, a->st, 9, quarantine_lite, quarantine_pg, NULL, NULL);
     sink_init(&r->alert, a->st, 17, alert_lite, alert_pg, NULL, NULL);
 }
 

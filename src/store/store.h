@@ -216,6 +216,9 @@ void wp_employee_page_release(wp_employee_page *p);
 #define WP_PAGE_DEFAULT 50
 #define WP_PAGE_MAX 200
 #define WP_MONEY_ALERT_DEFAULT_FEN 500000 /* 5,000 yuan */
+/* bytes of a rejected event's raw JSON that the quarantine keeps (cut on a character), beside
+ * the whole event's length and SHA-256: a device cannot fill the store through rejects */
+#define WP_QUARANTINE_RAW_MAX 4096
 
 /* --- devices and enrollment codes ---------------------------------------------------------- */
 
@@ -275,7 +278,8 @@ void wp_device_page_release(wp_device_page *p);
 /* --- what devices report: the writer's one operation ----------------------------------------- */
 
 enum wp_event_type {
-    WP_EVENT_REJECTED = 0, /* failed validation: kept raw in quarantine with its reason */
+    WP_EVENT_REJECTED = 0, /* failed validation: quarantined with its reason, its raw JSON
+                            * bounded (WP_QUARANTINE_RAW_MAX) */
     WP_EVENT_MESSAGE,
     WP_EVENT_CALL,
     WP_EVENT_CONTACT,

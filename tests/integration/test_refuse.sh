@@ -78,6 +78,34 @@ suite_events() {
         '[1000000009, [9223372036854775807, 9007199254740992, 9007199254740991]]' "$be: a resend"
     expect_eq "$(sql "SELECT count(*) FROM messages")" 2 "$be: ... stores no message twice"
 
+    # the quarantine keeps the first 4 KiB of a rejected event, its length and its SHA-256
+    local long ev
+    long=$(head -c 10000 /dev/zero | tr '\0' 'x')
+    ev="{\"seq\": 1000000010, \"type\": \"message\", \"ts\": \"never\", \"text\": \"$long\"}"
+    json POST /api/v1/device/events "{\"events\": [$ev]}" "${D[@]}"
+    expect_json '(j["acked_seq"], j["rejected"])' \
+        "[1000000010, [{\"seq\": 1000000010, \"reason\": \"ts 'never' is not an rfc 3339 time\"}]]" \
+        "$be: a 10 KB event is rejected"
+    local compact
+    compact=$(python3 -c 'import json, sys; sys.stdout.write(json.dumps(json.loads(sys.argv[1]), separators=(",", ":")))' "$ev")
+    expect_eq "$(sql "SELECT length(raw) || ' ' || raw_len || ' ' || raw_sha256 FROM quarantine WHERE seq = 1000000010")" \
+        "4096 ${#compact} $(printf '%s' "$compact" | sha256sum | cut -d' ' -f1)" \
+        "$be: the quarantine row keeps 4096 bytes, the length and the hash"
+    expect_eq "$(sql "SELECT raw FROM quarantine WHERE seq = 1000000010")" "${compact:0:4096}" \
+        "$be: ... the first 4096 bytes of the event"
+    # cut on a character: 3-byte characters never end half way
+    long=$(python3 -c 'print("飞" * 3000)')
+    ev="{\"seq\": 1000000011, \"type\": \"message\", \"ts\": \"never\", \"text\": \"$long\"}"
+    json POST /api/v1/device/events "{\"events\": [$ev]}" "${D[@]}"
+    compact=$(python3 -c 'import json, sys; sys.stdout.write(json.dumps(json.loads(sys.argv[1]), separators=(",", ":"), ensure_ascii=False))' "$ev")
+    local keep; keep=$(python3 -c 'import sys; b = sys.argv[1].encode(); n = 4096
+while b[n] & 0xC0 == 0x80: n -= 1
+print(n, len(b))' "$compact")
+    local raw_bytes
+    if [ -n "$pg_url" ]; then raw_bytes="octet_length(raw)"; else raw_bytes="length(CAST(raw AS BLOB))"; fi
+    expect_eq "$(sql "SELECT $raw_bytes || ' ' || raw_len FROM quarantine WHERE seq = 1000000011")" "$keep" \
+        "$be: a multi-byte event is cut at the last whole character before 4096 bytes"
+
     stop_server
 }
 

@@ -387,6 +387,65 @@ static void test_archive__quarantine(void **state)
     assert_int_equal(count(f, "quarantine"), 3);
 }
 
+/* Is the quarantine row of seq exactly: raw the first keep bytes of whole, raw_len and
+ * raw_sha256 those of whole? */
+static int quarantined_as(struct tfx *f, int64_t seq, const char *whole, size_t keep)
+{
+    char sha[65], *sql = malloc(keep + 512);
+    assert_non_null(sql);
+    wp_token_hash(sha, whole);
+    int n = snprintf(sql, keep + 512,
+                     "SELECT count(*) FROM quarantine WHERE seq = %lld AND raw_len = %zu AND"
+                     " raw_sha256 = '%s' AND raw = '",
+                     (long long)seq, strlen(whole), sha);
+    memcpy(sql + n, whole, keep); /* the test's raws hold no quote */
+    snprintf(sql + n + keep, 512 - (size_t)n, "'");
+    int64_t c = tfx_raw1(f, sql);
+    free(sql);
+    return c == 1;
+}
+
+/* A rejected event keeps its first WP_QUARANTINE_RAW_MAX bytes, cut before a character that
+ * does not fit whole, with the length and SHA-256 of all of it. */
+static void test_archive__quarantine_bounded(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    device(f, dev, f->emp1, "SN1");
+    wp_buf big, cjk, edge;
+    wp_buf_init(&big, 1 << 20);
+    wp_buf_init(&cjk, 1 << 20);
+    wp_buf_init(&edge, 1 << 20);
+    OK(wp_buf_adds(&big, "{\"seq\":1,\"text\":\""));
+    for (int i = 0; i < 10000; i++)
+        OK(wp_buf_addc(&big, 'x'));
+    OK(wp_buf_adds(&big, "\"}"));
+    OK(wp_buf_adds(&cjk, "{\"seq\":2,\"text\":\"")); /* 17 bytes, then 3 bytes a character */
+    for (int i = 0; i < 3000; i++)
+        OK(wp_buf_adds(&cjk, "飞"));
+    OK(wp_buf_adds(&cjk, "\"}"));
+    while (edge.len < WP_QUARANTINE_RAW_MAX) /* exactly the limit: kept whole */
+        OK(wp_buf_addc(&edge, 'y'));
+    wp_event e[4] = {ev(WP_EVENT_REJECTED, 1), ev(WP_EVENT_REJECTED, 2), ev(WP_EVENT_REJECTED, 3),
+                     ev(WP_EVENT_REJECTED, 4)};
+    e[0].raw = big.buf;
+    e[1].raw = cjk.buf;
+    e[2].raw = edge.buf;
+    e[3].raw = "{\"seq\":4}";
+    for (int i = 0; i < 4; i++)
+        e[i].reason = "ts 'never' is not an rfc 3339 time";
+    int64_t acked = 0;
+    OK(apply(f, dev, f->emp1, e, 4, &acked));
+    assert_int_equal(acked, 4);
+    assert_true(quarantined_as(f, 1, big.buf, WP_QUARANTINE_RAW_MAX));
+    assert_true(quarantined_as(f, 2, cjk.buf, 17 + 1359 * 3)); /* 4094: the 1360th would end at 4097 */
+    assert_true(quarantined_as(f, 3, edge.buf, WP_QUARANTINE_RAW_MAX));
+    assert_true(quarantined_as(f, 4, "{\"seq\":4}", 9));
+    wp_buf_release(&big);
+    wp_buf_release(&cjk);
+    wp_buf_release(&edge);
+}
+
 static void test_archive__peers(void **state)
 {
     struct tfx *f = *state;
@@ -1470,6 +1529,7 @@ static const struct CMUnitTest suite[] = {
     T(test_archive__devices_list),
     T(test_archive__resend_stores_nothing_twice),
     T(test_archive__quarantine),
+    T(test_archive__quarantine_bounded),
     T(test_archive__peers),
     T(test_archive__recall_keeps_text),
     T(test_archive__alerts),
