@@ -412,6 +412,10 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
     vb.b.now_us = bounds.now_us;
     if ((err = wp_writer__submit(ing->writer, &vb.b)) < 0)
         goto out;
+    if (vb.b.refused) { /* past a storage limit: nothing stored, nothing acknowledged */
+        err = wp_usage_refuse(&vb.b.refusal);
+        goto out;
+    }
     regrade(ing, &vb.b);
     err = events_reply(reply, &vb);
     if (err == 0) {

@@ -100,15 +100,18 @@ int wp_ingest_device_auth(wp_ingest *ing, wp_device *out, const char *bearer_tok
 
 /* --- events -------------------------------------------------------------------------------- */
 
-/* POST /api/v1/device/events. Validates every event (an invalid one is quarantined raw and
- * listed in "rejected" with its seq and reason; the stream moves on), scans message texts with
- * the tenant's lexicon, hands the batch to the writer and returns once it is committed.
+/* POST /api/v1/device/events. Validates every event (an invalid one is quarantined, its first
+ * 4 KiB raw, and listed in "rejected" with its seq and reason; the stream moves on), scans
+ * message texts with the tenant's lexicon, hands the batch to the writer and returns once it
+ * is committed.
  * *reply = {"acked_seq": N, "alerts": [alert...], "rejected": [{"seq": N|null, "reason": "..."}]}
  * where alert = {"id","ts","kind","category","employee_id","customer_id","message_id","status",
  * "seq", and for sensitive words "pattern","action","text"}.
  * @return 0; WP_EINVAL (body not an object, "events" missing or not an array, more than
  *         WP_INGEST_MAX_EVENTS events; the message says which); WP_EAUTH (device revoked
- *         meanwhile); WP_EIO (not stored: the device must send again); WP_ENOMEM.
+ *         meanwhile); WP_EQUOTA (the batch would pass a storage limit of the tenant: nothing
+ *         stored, acked_seq unchanged; wp_usage_refusal_last() says which); WP_EIO (not
+ *         stored: the device must send again); WP_ENOMEM.
  * body is borrowed. Caller owns *reply (json_decref). */
 int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body);
 
@@ -150,10 +153,17 @@ int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
 /* PUT /api/v1/device/media/sha256:<hex>. ref is "sha256:<64 lowercase hex>". The bytes are
  * hashed; a mismatch is WP_EINVAL and nothing is kept. The file is content-addressed at
  * <data_dir>/media/ab/cd/<hex>: written to a temp file, fsynced, renamed, directory fsynced.
- * *created is 1 (201) when the tenant did not have it, 0 (200) when it did.
- * @return 0; WP_EINVAL (bad ref, hash mismatch); WP_ELIMIT (over WP_INGEST_MEDIA_MAX); WP_EIO. */
+ * *created is 1 (201) when the tenant did not have it, 0 (200) when it did. A file new to the
+ * tenant counts in its media usage; past the limit it is not kept.
+ * @return 0; WP_EINVAL (bad ref, hash mismatch); WP_ELIMIT (over WP_INGEST_MEDIA_MAX);
+ *         WP_EQUOTA (past the tenant's media limit: wp_usage_refusal_last()); WP_EIO. */
 int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id, const char *ref,
                         const void *bytes, size_t len);
+
+/* Before an upload of size bytes (-1: not known yet) is read: 0 when the tenant has the file
+ * already or it fits in the tenant's media limit, else WP_EQUOTA (wp_usage_refuse). Finish
+ * checks again with the real size. */
+int wp_ingest_media_admit(wp_ingest *ing, const char *tenant_id, const char *ref, int64_t size);
 
 /* The same, streamed: begin, write the body in pieces, then finish (or abort). */
 typedef struct wp_media_upload wp_media_upload;

@@ -148,6 +148,12 @@ int wp_store__check_id(const char *what, const char *id);
  * column, anything else cannot match a row. */
 int wp_store__is_hash(const char *h);
 
+/* Count add[] bytes (WP_USAGE_*; 0: none of that kind) in the tenant's usage, inside the
+ * caller's operation, unless one that grows would pass its limit: then nothing is counted,
+ * *refused says which, and WP_EQUOTA is returned (wp_usage_refuse). (src/store/ops_usage.c) */
+int wp_store__usage_add(wp_store *st, const char *tenant_id, const int64_t add[WP_USAGE_KINDS],
+                        wp_usage_refusal *refused);
+
 /* Every tenant's id, in id order, for the jobs that run tenant by tenant (src/store/
  * ops_customer.c). Caller frees *out (NULL when there is none). */
 int wp_store__tenant_ids(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n);

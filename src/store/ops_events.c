@@ -1081,7 +1081,31 @@ static int check_batch(wp_event_batch *b)
         b->events[i].id[0] = '\0';
         b->events[i].customer_id[0] = '\0';
     }
+    b->refused = 0;
     return 0;
+}
+
+/* The bytes the batch's new events add to the tenant's usage, counted (wp_store__usage_add):
+ * raw JSON and message texts to the archive, the kept slices of rejected events to the
+ * quarantine. WP_EQUOTA with b->refused set when they do not fit. */
+static int count_usage(wp_store *st, wp_event_batch *b)
+{
+    int64_t add[WP_USAGE_KINDS] = {0};
+    for (size_t i = 0; i < b->n; i++) {
+        const wp_event *e = &b->events[i];
+        if (!e->applied)
+            continue;
+        size_t len = strlen(e->raw);
+        if (e->type == WP_EVENT_REJECTED)
+            add[WP_USAGE_QUARANTINE] += (int64_t)quarantine_keep(e->raw, len);
+        else
+            add[WP_USAGE_ARCHIVE] +=
+                (int64_t)(len + (e->type == WP_EVENT_MESSAGE && e->text ? strlen(e->text) : 0));
+    }
+    int err = wp_store__usage_add(st, b->tenant_id, add, &b->refusal);
+    if (err == WP_EQUOTA)
+        b->refused = 1;
+    return err;
 }
 
 /* One batch inside an operation the caller opened; *acked_out gets the device's new acked_seq.
@@ -1139,6 +1163,17 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
         wp_id_new(e->id);
         e->applied = 1;
     }
+    /* Count what the batch stores before it is written: past a limit nothing is, and the
+     * merged round goes on without a rollback (only the device's last_seen_us moved). */
+    if ((err = count_usage(st, b)) == WP_EQUOTA) {
+        for (size_t i = 0; i < b->n; i++)
+            b->events[i].applied = 0;
+        *acked_out = start;
+        err = 0;
+        goto out;
+    }
+    if (err < 0)
+        goto out;
     collect_peers(&a);
     if ((err = resolve_peers(&a)) < 0 || (err = write_rows(&a)) < 0 ||
         (err = touch_customers(&a)) < 0)

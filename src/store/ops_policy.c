@@ -32,7 +32,7 @@ int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const 
     if (size < 0)
         return wp_error_set(WP_EINVAL, "media size is negative");
     snprintf(path, sizeof path, "%.2s/%.2s/%s", sha256, sha256 + 2, sha256);
-    if ((err = wp_store__op_begin(st, 0)) < 0)
+    if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
                              "INSERT INTO media (tenant_id, sha256, size, path, created_us)"
@@ -48,6 +48,14 @@ int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const 
         goto out;
     *created = err == WP_DB_ROW;
     err = 0;
+    if (*created) { /* a new row: its bytes count, or it is not kept */
+        int64_t add[WP_USAGE_KINDS] = {0};
+        wp_usage_refusal r;
+        add[WP_USAGE_MEDIA] = size;
+        wp_db_done(s);
+        s = NULL;
+        err = wp_store__usage_add(st, tenant_id, add, &r);
+    }
 out:
     wp_db_done(s);
     return wp_store__op_end(st, err);

@@ -22,6 +22,23 @@ loc() { # SEQ TS
     printf '{"seq": %s, "type": "location", "ts": "%s", "lat": 31, "lon": 121}' "$1" "$2"
 }
 
+# stored_bytes JSON: what the archive counts for these events (compact JSON + message texts)
+stored_bytes() {
+    python3 -c '
+import json, sys
+n = 0
+for e in json.loads(sys.argv[1])["events"]:
+    n += len(json.dumps(e, separators=(",", ":"), ensure_ascii=False).encode())
+    if e.get("type") == "message" and isinstance(e.get("text"), str):
+        n += len(e["text"].encode())
+print(n)' "$1"
+}
+
+usage() { # KIND: the settings' usage of archive, media or quarantine
+    req GET /api/v1/settings "${A[@]}"
+    jq_ "j['usage']['${1}_bytes']"
+}
+
 acked() { # the device's acked_seq, from the console
     req GET /api/v1/devices "${A[@]}"
     jq_ 'j["items"][0]["acked_seq"]'
@@ -106,6 +123,118 @@ print(n, len(b))' "$compact")
     expect_eq "$(sql "SELECT $raw_bytes || ' ' || raw_len FROM quarantine WHERE seq = 1000000011")" "$keep" \
         "$be: a multi-byte event is cut at the last whole character before 4096 bytes"
 
+    stop_server
+}
+
+# --- 3: storage limits per tenant --------------------------------------------------------------
+suite_limits() {
+    local be=$1
+    fresh "$be"
+    start_server "$dir" "${db_args[@]}"
+    [ -n "$base" ] || return
+    login admin
+    A=(-H "Authorization: Bearer $tok")
+    local me; me=$(jq_ 'j["employee"]["id"]')
+    device "$me" SN-Q; local D=(-H "Authorization: Bearer $dtok")
+
+    req GET /api/v1/settings "${A[@]}"
+    expect_status 200 "$be: settings"
+    expect_json '(j["settings"], j["usage"])' \
+        '[{"money_alert_fen": 500000, "archive_limit_bytes": 107374182400, "media_limit_bytes": 1099511627776, "quarantine_limit_bytes": 268435456}, {"archive_bytes": 0, "media_bytes": 0, "quarantine_bytes": 0}]' \
+        "$be: the default limits, nothing used"
+
+    # a known batch: two messages and one rejected event
+    local b1 b2 rej
+    b1="{\"events\": [$(msg 1 2026-11-27T10:00:00+08:00 wxid_q "hello quota"), $(msg 2 2026-11-27T10:01:00+08:00 wxid_q "second")]}"
+    rej='{"seq": 3, "type": "message", "ts": "never", "text": "bad"}'
+    json POST /api/v1/device/events "{\"events\": [$(msg 1 2026-11-27T10:00:00+08:00 wxid_q "hello quota"), $(msg 2 2026-11-27T10:01:00+08:00 wxid_q "second"), $rej]}" "${D[@]}"
+    expect_json '(j["acked_seq"], len(j["rejected"]))' '[3, 1]' "$be: the known batch"
+    local arch quar
+    arch=$(stored_bytes "$b1")
+    quar=$(python3 -c 'import json, sys; print(len(json.dumps(json.loads(sys.argv[1]), separators=(",", ":"))))' "$rej")
+    req GET /api/v1/settings "${A[@]}"
+    expect_json 'j["usage"]' "{\"archive_bytes\": $arch, \"media_bytes\": 0, \"quarantine_bytes\": $quar}" \
+        "$be: usage is exact after the batch"
+
+    # media counts its bytes once
+    head -c 1000 /dev/urandom >"$TMP/m1.bin"
+    local h1; h1=$(sha256sum "$TMP/m1.bin" | cut -d' ' -f1)
+    req PUT "/api/v1/device/media/sha256:$h1" --data-binary @"$TMP/m1.bin" "${D[@]}"
+    expect_status 201 "$be: a media file"
+    req PUT "/api/v1/device/media/sha256:$h1" --data-binary @"$TMP/m1.bin" "${D[@]}"
+    expect_status 200 "$be: ... again"
+    expect_eq "$(usage media)" 1000 "$be: media usage counts the file once"
+
+    # a batch past the archive limit: 507, nothing stored, acked_seq unchanged
+    b2="{\"events\": [$(msg 4 2026-11-27T11:00:00+08:00 wxid_q "past the limit"), $(msg 5 2026-11-27T11:01:00+08:00 wxid_q2 "new peer")]}"
+    local need; need=$(stored_bytes "$b2")
+    json PUT /api/v1/settings "{\"archive_limit_bytes\": $((arch + need - 1))}" "${A[@]}"
+    expect_status 200 "$be: an admin lowers the archive limit"
+    expect_json 'j["settings"]["archive_limit_bytes"]' "$((arch + need - 1))" "$be: ... the settings show it"
+    json POST /api/v1/device/events "$b2" "${D[@]}"
+    expect_error 507 quota_exceeded "$be: a batch past the archive limit"
+    expect_json 'j["error"]["message"]' \
+        "the tenant's archive limit is reached: $arch of $((arch + need - 1)) bytes used, this needs $need more; an admin can raise 'archive_limit_bytes' in the settings" \
+        "$be: ... says which limit and by how much"
+    expect_json 'j["error"]["details"]' \
+        "{\"limit\": \"archive_limit_bytes\", \"used_bytes\": $arch, \"limit_bytes\": $((arch + need - 1)), \"needed_bytes\": $need}" \
+        "$be: ... in its details too"
+    expect_eq "$(acked)" 3 "$be: ... acked_seq unchanged"
+    expect_eq "$(sql "SELECT count(*) FROM messages") $(sql "SELECT count(*) FROM customers")" "2 1" \
+        "$be: ... no message and no customer stored"
+    expect_eq "$(usage archive)" "$arch" "$be: ... usage unchanged"
+    # a resend of what is stored passes: it needs nothing
+    json POST /api/v1/device/events "$b1" "${D[@]}"
+    expect_json '(j["acked_seq"], j["rejected"])' '[3, []]' "$be: a resend of stored events passes the limit"
+    # raising the limit lets the same batch through
+    json PUT /api/v1/settings "{\"archive_limit_bytes\": $((arch + need))}" "${A[@]}"
+    json POST /api/v1/device/events "$b2" "${D[@]}"
+    expect_status 200 "$be: the same batch once the limit is raised"
+    expect_json 'j["acked_seq"]' 5 "$be: ... is acked"
+    expect_eq "$(usage archive)" "$((arch + need))" "$be: ... usage is the limit exactly"
+
+    # the quarantine limit: rejected events need room too
+    json PUT /api/v1/settings "{\"archive_limit_bytes\": null, \"quarantine_limit_bytes\": $quar}" "${A[@]}"
+    expect_json '(j["settings"]["archive_limit_bytes"], j["settings"]["quarantine_limit_bytes"])' \
+        "[107374182400, $quar]" "$be: null puts a limit back to its default"
+    json POST /api/v1/device/events '{"events": [{"seq": 6, "type": "message", "ts": "never"}]}' "${D[@]}"
+    expect_error 507 quota_exceeded "$be: a rejected event past the quarantine limit"
+    expect_json 'j["error"]["details"]["limit"]' quarantine_limit_bytes "$be: ... names the quarantine"
+    expect_eq "$(acked) $(sql "SELECT count(*) FROM quarantine")" "5 1" "$be: ... nothing quarantined or acked"
+    json POST /api/v1/device/events "{\"events\": [$(msg 6 2026-11-27T12:00:00+08:00 wxid_q "fine")]}" "${D[@]}"
+    expect_json 'j["acked_seq"]' 6 "$be: good events still pass"
+
+    # the media limit
+    json PUT /api/v1/settings '{"media_limit_bytes": 1000}' "${A[@]}"
+    head -c 10 /dev/urandom >"$TMP/m2.bin"
+    local h2; h2=$(sha256sum "$TMP/m2.bin" | cut -d' ' -f1)
+    req PUT "/api/v1/device/media/sha256:$h2" --data-binary @"$TMP/m2.bin" "${D[@]}"
+    expect_error 507 quota_exceeded "$be: a media file past the media limit"
+    expect_json 'j["error"]["message"]' \
+        "the tenant's media limit is reached: 1000 of 1000 bytes used, this needs 10 more; an admin can raise 'media_limit_bytes' in the settings" \
+        "$be: ... says so"
+    req PUT "/api/v1/device/media/sha256:$h2" -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/m2.bin" "${D[@]}"
+    expect_error 507 quota_exceeded "$be: ... also without a Content-Length"
+    [ ! -e "$dir/media/${h2:0:2}/${h2:2:2}/$h2" ] || fail "$be: the refused file is not kept"
+    req PUT "/api/v1/device/media/sha256:$h1" --data-binary @"$TMP/m1.bin" "${D[@]}"
+    expect_status 200 "$be: a file the tenant has passes"
+    json PUT /api/v1/settings '{"media_limit_bytes": 1010}' "${A[@]}"
+    req PUT "/api/v1/device/media/sha256:$h2" --data-binary @"$TMP/m2.bin" "${D[@]}"
+    expect_status 201 "$be: ... and a new one once the limit is raised"
+    expect_eq "$(usage media)" 1010 "$be: media usage"
+
+    # bad limits, and the audit rows
+    json PUT /api/v1/settings '{"media_limit_bytes": -1}' "${A[@]}"
+    expect_error 400 invalid_request "$be: a negative limit"
+    expect_json 'j["error"]["message"]' \
+        "'media_limit_bytes' must be a whole number of bytes from 0 to 9007199254740991, or null for the default" \
+        "$be: ... says what is allowed"
+    json PUT /api/v1/settings '{"archive_limit_bytes": "1GB"}' "${A[@]}"
+    expect_error 400 invalid_request "$be: a limit that is not a number"
+    req GET '/api/v1/audit?action=settings.put&limit=200' "${A[@]}"
+    expect_json "[d for d in (json.loads(i['details']) if isinstance(i['details'], str) else i['details'] for i in reversed(j['items']))]" \
+        "[{\"archive_limit_bytes\": $((arch + need - 1))}, {\"archive_limit_bytes\": $((arch + need))}, {\"archive_limit_bytes\": null, \"quarantine_limit_bytes\": $quar}, {\"media_limit_bytes\": 1000}, {\"media_limit_bytes\": 1010}]" \
+        "$be: each change of a limit is audited"
     stop_server
 }
 
@@ -203,6 +332,7 @@ PY
 
 suite() {
     suite_events "$1"
+    suite_limits "$1"
     suite_text "$1"
 }
 run_suites
