@@ -198,7 +198,8 @@ static int report_csv(wp_store *st, api_csv *w, const char *tenant_id, const cha
 {
     char after[WP_ID_LEN + 1] = "";
     int err;
-    if ((err = api_csv_cell(w, "customer_id")) < 0 || (err = api_csv_cell(w, "customer_name")) < 0 ||
+    if ((err = api_csv_cell(w, "customer_id")) < 0 ||
+        (err = api_csv_cell(w, "customer_name")) < 0 ||
         (err = api_csv_cell(w, "to_employee_id")) < 0 || (err = api_csv_row_end(w)) < 0)
         return err;
     while (err == 0) {

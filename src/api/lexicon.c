@@ -118,8 +118,8 @@ int api_lexicon_put(wp_http_ctx *ctx)
 }
 
 /* The storage limits of the settings, by their names there (issue 13). */
-static const char *const limit_keys[WP_USAGE_KINDS] = {
-    "archive_limit_bytes", "media_limit_bytes", "quarantine_limit_bytes"};
+static const char *const limit_keys[WP_USAGE_KINDS] = {"archive_limit_bytes", "media_limit_bytes",
+                                                       "quarantine_limit_bytes"};
 
 /* {"version", "settings": {"money_alert_fen", "<kind>_limit_bytes"...}, "usage":
  * {"<kind>_bytes"...}}: the policy's settings, the storage limits in force and what is used. */

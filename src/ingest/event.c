@@ -290,8 +290,9 @@ static int parse_event(struct wp_ingest_extra *x, wp_event *e, const json_t *ev,
     if (bounds && bounds->acked_seq > before)
         before = bounds->acked_seq;
     if (bounds && sv - before > WP_INGEST_SEQ_AHEAD_MAX)
-        return bad(x, "seq_too_far_ahead: seq %lld is more than %lld past %lld, the highest seq"
-                      " before it",
+        return bad(x,
+                   "seq_too_far_ahead: seq %lld is more than %lld past %lld, the highest seq"
+                   " before it",
                    (long long)sv, WP_INGEST_SEQ_AHEAD_MAX, (long long)before);
     e->seq = sv;
     /* Each seq must pass the ones before it in the batch; a late one keeps its seq for the
@@ -311,8 +312,9 @@ static int parse_event(struct wp_ingest_extra *x, wp_event *e, const json_t *ev,
                    e->ts_us > bounds->now_us + WP_INGEST_TS_FUTURE_MAX_US)) {
         char now[40];
         wp_time_format(now, bounds->now_us, 0);
-        return bad(x, "ts_out_of_range: ts '%.64s' is outside the accepted window, %lld days"
-                      " before to %lld hours after the server's time %s",
+        return bad(x,
+                   "ts_out_of_range: ts '%.64s' is outside the accepted window, %lld days"
+                   " before to %lld hours after the server's time %s",
                    ts, WP_INGEST_TS_PAST_MAX_US / 86400000000LL,
                    WP_INGEST_TS_FUTURE_MAX_US / 3600000000LL, now);
     }

@@ -1166,8 +1166,10 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
     /* Count what the batch stores before it is written: past a limit nothing is, and the
      * merged round goes on without a rollback (only the device's last_seen_us moved). */
     if ((err = count_usage(st, b)) == WP_EQUOTA) {
-        for (size_t i = 0; i < b->n; i++)
+        for (size_t i = 0; i < b->n; i++) {
             b->events[i].applied = 0;
+            b->events[i].id[0] = '\0';
+        }
         *acked_out = start;
         err = 0;
         goto out;

@@ -8,8 +8,8 @@
 #include <string.h>
 
 static const char *const kind_names[WP_USAGE_KINDS] = {"archive", "media", "quarantine"};
-static const int64_t defaults[WP_USAGE_KINDS] = {
-    WP_USAGE_ARCHIVE_DEFAULT, WP_USAGE_MEDIA_DEFAULT, WP_USAGE_QUARANTINE_DEFAULT};
+static const int64_t defaults[WP_USAGE_KINDS] = {WP_USAGE_ARCHIVE_DEFAULT, WP_USAGE_MEDIA_DEFAULT,
+                                                 WP_USAGE_QUARANTINE_DEFAULT};
 
 static _Thread_local wp_usage_refusal last_refusal;
 
@@ -25,8 +25,7 @@ int wp_usage_refuse(const wp_usage_refusal *r)
     return wp_error_set(WP_EQUOTA,
                         "the tenant's %s limit is reached: %lld of %lld bytes used, this needs"
                         " %lld more; an admin can raise '%s_limit_bytes' in the settings",
-                        name, (long long)r->used, (long long)r->limit, (long long)r->needed,
-                        name);
+                        name, (long long)r->used, (long long)r->limit, (long long)r->needed, name);
 }
 
 const wp_usage_refusal *wp_usage_refusal_last(void)

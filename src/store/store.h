@@ -384,7 +384,7 @@ typedef struct wp_event {
     wp_alert_draft *alerts;
     size_t n_alerts;
     /* out, set by wp_store_events_apply() */
-    int applied;                     /* 1: stored now; 0: skipped, seq <= acked_seq */
+    int applied; /* 1: stored now; 0: skipped (seq <= acked_seq, or the batch refused) */
     char id[WP_ID_LEN + 1];          /* the row's id ("" when skipped) */
     char customer_id[WP_ID_LEN + 1]; /* the peer's customer ("" when none) */
 } wp_event;

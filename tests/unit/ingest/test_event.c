@@ -302,18 +302,22 @@ static void test_ingest_event__windows(void **state)
     const char *window = "is outside the accepted window, 180 days before to 24 hours after the"
                          " server's time 2026-11-22T02:00:00Z";
     char want[256];
+#define LOC(seq, ts)                                                                               \
+    "{\"seq\": " seq ", \"type\": \"location\", \"ts\": \"" ts "\", \"lat\": 1, \"lon\": 1}"
+    /* clang-format off */
     json_t *body = J("{\"events\": ["
-                     "{\"seq\": 1, \"type\": \"location\", \"ts\": \"2026-05-26T02:00:00Z\", \"lat\": 1, \"lon\": 1},"
-                     "{\"seq\": 2, \"type\": \"location\", \"ts\": \"2026-05-26T01:59:59.999999Z\", \"lat\": 1, \"lon\": 1},"
-                     "{\"seq\": 3, \"type\": \"location\", \"ts\": \"2026-11-23T10:00:00+08:00\", \"lat\": 1, \"lon\": 1},"
-                     "{\"seq\": 4, \"type\": \"location\", \"ts\": \"2026-11-23T02:00:00.000001Z\", \"lat\": 1, \"lon\": 1},"
-                     "{\"seq\": 5, \"type\": \"location\", \"ts\": \"9999-12-31T23:59:59Z\", \"lat\": 1, \"lon\": 1},"
-                     "{\"seq\": 6, \"type\": \"location\", \"ts\": \"1970-01-01T00:00:00Z\", \"lat\": 1, \"lon\": 1},"
-                     "{\"seq\": 9223372036854775807, \"type\": \"location\", " TS ", \"lat\": 1, \"lon\": 1},"
-                     "{\"seq\": 9007199254740992, \"type\": \"location\", " TS ", \"lat\": 1, \"lon\": 1},"
-                     "{\"seq\": 1000000007, \"type\": \"location\", " TS ", \"lat\": 1, \"lon\": 1},"
-                     "{\"seq\": 1000000006, \"type\": \"location\", " TS ", \"lat\": 1, \"lon\": 1},"
-                     "{\"seq\": 9007199254740991, \"type\": \"location\", " TS ", \"lat\": 1, \"lon\": 1}]}");
+                     LOC("1", "2026-05-26T02:00:00Z") ","
+                     LOC("2", "2026-05-26T01:59:59.999999Z") ","
+                     LOC("3", "2026-11-23T10:00:00+08:00") ","
+                     LOC("4", "2026-11-23T02:00:00.000001Z") ","
+                     LOC("5", "9999-12-31T23:59:59Z") ","
+                     LOC("6", "1970-01-01T00:00:00Z") ","
+                     LOC("9223372036854775807", "2026-11-22T10:00:00+08:00") ","
+                     LOC("9007199254740992", "2026-11-22T10:00:00+08:00") ","
+                     LOC("1000000007", "2026-11-22T10:00:00+08:00") ","
+                     LOC("1000000006", "2026-11-22T10:00:00+08:00") ","
+                     LOC("9007199254740991", "2026-11-22T10:00:00+08:00") "]}");
+    /* clang-format on */
     OK(wp_ingest__validate(&b, body, &BOUNDS));
     const wp_event *e = b.b.events;
     assert_int_equal(e[0].type, WP_EVENT_LOCATION); /* exactly 180 days before */
@@ -347,9 +351,8 @@ static void test_ingest_event__windows(void **state)
 
     /* the device's acked_seq counts as a seq before the batch */
     wp_ingest_bounds acked = {BOUNDS.now_us, 5000000000LL};
-    body = J("{\"events\": [{\"seq\": 6000000000, \"type\": \"location\", " TS
-             ", \"lat\": 1, \"lon\": 1},"
-             "{\"seq\": 6000000001, \"type\": \"location\", " TS ", \"lat\": 1, \"lon\": 1}]}");
+    body = J("{\"events\": [" LOC("6000000000", "2026-11-22T10:00:00+08:00") ","
+             LOC("6000000001", "2026-11-22T10:00:00+08:00") "]}");
     OK(wp_ingest__validate(&b, body, &acked));
     assert_int_equal(b.b.events[0].type, WP_EVENT_LOCATION);
     assert_int_equal(b.b.events[1].type, WP_EVENT_LOCATION);
@@ -366,6 +369,7 @@ static void test_ingest_event__windows(void **state)
     OK(wp_ingest__validate(&b, body, NULL));
     assert_int_equal(b.b.events[0].type, WP_EVENT_LOCATION);
     done(&b, body);
+#undef LOC
 }
 
 static void test_ingest_event__bad_bodies(void **state)

@@ -608,8 +608,7 @@ static void test_ingest__storage_limits(void **state)
     assert_int_equal(wp_ingest_media_admit(x->ing, x->f.tenant, ref2, 3), WP_EQUOTA);
     assert_int_equal(wp_ingest_media_admit(x->ing, x->f.tenant, ref, 4), 0); /* it has it */
     OK(wp_ingest_media_admit(x->ing, x->f.tenant, ref2, 1));
-    assert_int_equal(wp_ingest_media_put(x->ing, &created, x->f.tenant, ref2, "foo", 3),
-                     WP_EQUOTA);
+    assert_int_equal(wp_ingest_media_put(x->ing, &created, x->f.tenant, ref2, "foo", 3), WP_EQUOTA);
     char path[PATH_MAX + 128];
     struct stat sb;
     snprintf(path, sizeof path, "%s/media/2c/26/%s", x->f.dir, ref2 + 7);

@@ -438,7 +438,8 @@ static void test_archive__quarantine_bounded(void **state)
     OK(apply(f, dev, f->emp1, e, 4, &acked));
     assert_int_equal(acked, 4);
     assert_true(quarantined_as(f, 1, big.buf, WP_QUARANTINE_RAW_MAX));
-    assert_true(quarantined_as(f, 2, cjk.buf, 17 + 1359 * 3)); /* 4094: the 1360th would end at 4097 */
+    /* 4094 bytes: the 1360th character would end at 4097 */
+    assert_true(quarantined_as(f, 2, cjk.buf, 17 + 1359 * 3));
     assert_true(quarantined_as(f, 3, edge.buf, WP_QUARANTINE_RAW_MAX));
     assert_true(quarantined_as(f, 4, "{\"seq\":4}", 9));
     wp_buf_release(&big);
@@ -1271,14 +1272,14 @@ static void test_archive__usage(void **state)
     assert_int_equal(u.limit[WP_USAGE_ARCHIVE], 100LL << 30);
     assert_int_equal(u.limit[WP_USAGE_MEDIA], 1LL << 40);
     assert_int_equal(u.limit[WP_USAGE_QUARANTINE], 256LL << 20);
-    assert_int_equal(u.is_set[WP_USAGE_ARCHIVE] + u.is_set[WP_USAGE_MEDIA] +
-                         u.is_set[WP_USAGE_QUARANTINE], 0);
+    assert_int_equal(
+        u.is_set[WP_USAGE_ARCHIVE] + u.is_set[WP_USAGE_MEDIA] + u.is_set[WP_USAGE_QUARANTINE], 0);
     usage_is(f, 0, 0, 0);
 
     wp_event e[3] = {msg(1, "wxid_a", NULL, "hello"), ev(WP_EVENT_LOCATION, 2),
                      ev(WP_EVENT_REJECTED, 3)};
     e[0].raw = "{\"seq\":1,\"text\":\"hello\"}"; /* 24 bytes */
-    e[2].raw = "{\"seq\":3,\"ts\":\"never\"}";  /* 22 bytes */
+    e[2].raw = "{\"seq\":3,\"ts\":\"never\"}";   /* 22 bytes */
     e[2].reason = "ts 'never' is not an rfc 3339 time";
     apply_batch_as(f, &b, d1, f->emp1, e, 3);
     assert_int_equal(b.refused, 0);
@@ -1360,9 +1361,9 @@ static void test_archive__usage(void **state)
     assert_int_equal(u.is_set[WP_USAGE_ARCHIVE], 1);
 
     assert_int_equal(wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_MEDIA, -2), WP_EINVAL);
-    assert_int_equal(wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_MEDIA,
-                                              WP_USAGE_LIMIT_MAX + 1),
-                     WP_EINVAL);
+    assert_int_equal(
+        wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_MEDIA, WP_USAGE_LIMIT_MAX + 1),
+        WP_EINVAL);
     assert_int_equal(wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_KINDS, 1), WP_EINVAL);
 
     /* the counters are what migration 0015 computes from the rows */
