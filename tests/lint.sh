@@ -31,6 +31,12 @@ if grep -nE '(printf|wp_buf_addf)\s*\([^;]*"[^"]*\b(SELECT|INSERT|UPDATE|DELETE|
     report "SQL built with printf-style formatting of values (use bound parameters)"
 fi
 
+# CSV is written in one place (issue 13): src/api/csv.c quotes every cell and defuses
+# spreadsheet formulas; an export that wrote text/csv itself would bypass it.
+if grep -l 'text/csv' $(echo "$files" | grep '^src/') 2>/dev/null | grep -vx 'src/api/csv.c'; then
+    report "CSV written outside src/api/csv.c (use api_csv_cell and api_csv_reply)"
+fi
+
 # Data scope is enforced in one place (issue 6): a handler in src/api that reads people,
 # customers or what they said must get its scope from api_scope_for(), or be a helper handed
 # that scope (a `const api_scope *` parameter). auth.c (who is calling) and common.c (the

@@ -385,7 +385,7 @@ static int cmd_ceiling(const char *dir, const char *db, unsigned n_dev, unsigned
             make_body(&b, d, i, per);
             if (!(bodies[k] = json_loadb(b.buf, b.len, 0, &je)))
                 die("a generated body is not json");
-            ok(wp_ingest__validate(&vb[k], bodies[k]), "validate");
+            ok(wp_ingest__validate(&vb[k], bodies[k], NULL), "validate");
             ok(wp_ingest__alerts(&vb[k], scanner, WP_MONEY_ALERT_DEFAULT_FEN), "scan");
             vb[k].b.tenant_id = tenant;
             vb[k].b.device_id = devs[d].id;

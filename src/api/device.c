@@ -60,6 +60,22 @@ int api_device_enroll(wp_http_ctx *ctx)
     return err;
 }
 
+/* 507 quota_exceeded for the WP_EQUOTA just returned: which limit, what is used, the limit
+ * and what the request needed, in details. Nothing was stored; a device keeps its outbox and
+ * tries again later (a 5xx). */
+static int quota_reply(wp_http_ctx *ctx)
+{
+    const wp_usage_refusal *r = wp_usage_refusal_last();
+    char msg[256], limit[32];
+    snprintf(msg, sizeof msg, "%s", wp_error_last());
+    snprintf(limit, sizeof limit, "%s_limit_bytes", wp_usage_kind_name(r->kind));
+    return wp_http_reply_fail(ctx, 507, "quota_exceeded",
+                              json_pack("{s:s,s:I,s:I,s:I}", "limit", limit, "used_bytes",
+                                        (json_int_t)r->used, "limit_bytes", (json_int_t)r->limit,
+                                        "needed_bytes", (json_int_t)r->needed),
+                              "%s", msg);
+}
+
 /* POST /api/v1/device/events: answered once every event up to acked_seq is committed. */
 int api_device_events(wp_http_ctx *ctx)
 {
@@ -69,7 +85,9 @@ int api_device_events(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = wp_ingest_events(ingest_of(ctx), &reply, &c->device, body)) < 0)
+    if ((err = wp_ingest_events(ingest_of(ctx), &reply, &c->device, body)) == WP_EQUOTA)
+        return quota_reply(ctx);
+    if (err < 0)
         return err;
     return wp_http_reply_json(ctx, 200, reply);
 }
@@ -167,7 +185,9 @@ static int media_end(wp_http_ctx *ctx, void *arg, int err)
         return wp_error_set(err, "the media file could not be stored");
     wp_media_upload *up = m->up;
     m->up = NULL; /* finish frees it, whatever it returns */
-    if ((err = wp_ingest_media_finish(up, &created)) < 0)
+    if ((err = wp_ingest_media_finish(up, &created)) == WP_EQUOTA)
+        return quota_reply(ctx);
+    if (err < 0)
         return err;
     return wp_http_reply_json(ctx, created ? 201 : 200,
                               json_pack("{s:s,s:I,s:b}", "ref", m->ref, "size",
@@ -201,6 +221,14 @@ int api_device_media_put(wp_http_ctx *ctx)
                                       "a media file may not be larger than %u bytes",
                                       WP_INGEST_MEDIA_MAX);
         }
+        /* and when it would pass the tenant's media limit (without a length, finish says) */
+        if ((err = wp_ingest_media_admit(ingest_of(ctx), c->tenant_id, ref, (int64_t)len)) ==
+            WP_EQUOTA) {
+            wp_http_add_header(ctx, "Connection", "close");
+            return quota_reply(ctx);
+        }
+        if (err < 0)
+            return err;
     }
     struct media_put *m = wp_arena_alloc(ctx->arena, sizeof *m);
     if (!m)

@@ -2,6 +2,7 @@
 /* Handovers (CONTRACT §5): hand an employee's customers to successors, list them, and the
  * report as JSON or a CSV download. */
 #include "api/api.h"
+#include "api/csv.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -209,27 +210,18 @@ out:
     return err;
 }
 
-/* One CSV field: quoted, quotes doubled; a leading = + - @ gets a ' so that spreadsheets do
- * not run it as a formula. */
-static int csv_field(wp_buf *b, const char *s)
-{
-    int err = wp_buf_addc(b, '"');
-    if (err == 0 && strchr("=+-@", s[0]) && s[0])
-        err = wp_buf_addc(b, '\'');
-    for (const char *p = s; *p && err == 0; p++)
-        err = *p == '"' ? wp_buf_adds(b, "\"\"") : wp_buf_addc(b, *p);
-    return err == 0 ? wp_buf_addc(b, '"') : err;
-}
-
 #define CSV_MAX (64u * 1024 * 1024)
 #define REPORT_PAGE_MAX 500
 
-/* The whole report as CSV, in b; people's text as the caller may see it. */
-static int report_csv(wp_http_ctx *ctx, wp_store *st, wp_buf *b, const char *tenant_id,
-                      const char *id)
+/* The whole report as CSV, in w. */
+static int report_csv(wp_store *st, api_csv *w, const char *tenant_id, const char *id)
 {
     char after[WP_ID_LEN + 1] = "";
-    int err = wp_buf_adds(b, "customer_id,customer_name,to_employee_id\r\n");
+    int err;
+    if ((err = api_csv_cell(w, "customer_id")) < 0 ||
+        (err = api_csv_cell(w, "customer_name")) < 0 ||
+        (err = api_csv_cell(w, "to_employee_id")) < 0 || (err = api_csv_row_end(w)) < 0)
+        return err;
     while (err == 0) {
         wp_handover_item *v = NULL;
         size_t n = 0;
@@ -237,14 +229,10 @@ static int report_csv(wp_http_ctx *ctx, wp_store *st, wp_buf *b, const char *ten
                                            WP_HANDOVER_ITEMS_MAX)) < 0)
             break;
         for (size_t i = 0; i < n && err == 0; i++) {
-            const char *name;
-            size_t len;
-            if ((err = api_view_text(ctx, &name, &len, v[i].customer_name,
-                                     strlen(v[i].customer_name))) == 0 &&
-                (err = csv_field(b, v[i].customer_id)) == 0 && (err = wp_buf_addc(b, ',')) == 0 &&
-                (err = csv_field(b, name)) == 0 && (err = wp_buf_addc(b, ',')) == 0 &&
-                (err = csv_field(b, v[i].to_employee_id)) == 0)
-                err = wp_buf_adds(b, "\r\n");
+            if ((err = api_csv_cell(w, v[i].customer_id)) == 0 &&
+                (err = api_csv_cell(w, v[i].customer_name)) == 0 &&
+                (err = api_csv_cell(w, v[i].to_employee_id)) == 0)
+                err = api_csv_row_end(w);
         }
         if (n)
             memcpy(after, v[n - 1].customer_id, sizeof after);
@@ -270,10 +258,10 @@ int api_handovers_get(wp_http_ctx *ctx)
     api_scope scope;
     unsigned limit = 100;
     json_t *o = NULL, *arr = NULL;
-    wp_buf csv;
+    api_csv csv;
     int err, want_csv = 0;
 
-    wp_buf_init(&csv, CSV_MAX);
+    api_csv_init(&csv, ctx, CSV_MAX);
     if (format && *format) {
         if (!strcmp(format, "csv"))
             want_csv = 1;
@@ -305,7 +293,7 @@ int api_handovers_get(wp_http_ctx *ctx)
     if (want_csv) {
         if ((err = wp_store_begin(st)) < 0)
             goto out;
-        err = report_csv(ctx, st, &csv, c->tenant_id, id);
+        err = report_csv(st, &csv, c->tenant_id, id);
         json_t *d = err ? NULL
                         : json_pack("{s:s,s:I}", "format", "csv", "customers",
                                     (json_int_t)h.customers_moved);
@@ -315,13 +303,9 @@ int api_handovers_get(wp_http_ctx *ctx)
             goto out;
         api_store_release(ctx, st);
         st = NULL;
-        char disp[WP_ID_LEN + 64];
-        snprintf(disp, sizeof disp, "attachment; filename=\"handover-%s.csv\"", id);
-        if ((err = wp_http_add_header(ctx, "Content-Disposition", disp)) < 0)
-            goto out;
-        size_t len;
-        char *data = wp_buf_detach(&csv, &len);
-        err = wp_http_reply_bytes(ctx, 200, "text/csv; charset=utf-8", data, len);
+        char name[WP_ID_LEN + 32];
+        snprintf(name, sizeof name, "handover-%s.csv", id);
+        err = api_csv_reply(ctx, &csv, name);
         goto out;
     }
     if ((err = wp_store_handover_items(st, &v, &n, c->tenant_id, id, cursor, limit + 1)) < 0)
@@ -346,7 +330,7 @@ out:
     free(v);
     json_decref(o);
     json_decref(arr);
-    wp_buf_release(&csv);
+    api_csv_release(&csv);
     api_store_release(ctx, st);
     return err;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The tenant's lexicon (CONTRACT §2) as plain text, and its settings (the money threshold). */
+/* The tenant's lexicon (CONTRACT §2) as plain text, and its settings (the money threshold, the
+ * storage limits and what is used of them). */
 #include "api/api.h"
 #include "scan/verdict.h"
 #include "util/error.h"
@@ -116,50 +117,95 @@ int api_lexicon_put(wp_http_ctx *ctx)
     return wp_http_reply_json(ctx, 200, json_pack("{s:I}", "version", (json_int_t)version));
 }
 
+/* The storage limits of the settings, by their names there (issue 13). */
+static const char *const limit_keys[WP_USAGE_KINDS] = {"archive_limit_bytes", "media_limit_bytes",
+                                                       "quarantine_limit_bytes"};
+
+/* {"version", "settings": {"money_alert_fen", "<kind>_limit_bytes"...}, "usage":
+ * {"<kind>_bytes"...}}: the policy's settings, the storage limits in force and what is used. */
 static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
 {
-    json_t *policy = NULL;
+    json_t *policy = NULL, *settings = NULL, *usage = NULL, *reply = NULL;
+    wp_store *st = NULL;
+    wp_usage u;
     int64_t version;
     int err;
 
     if ((err = wp_ingest_policy(ingest_of(ctx), &version, &policy, tenant_id)) < 0)
         return err;
-    json_t *settings = json_object_get(policy, "settings");
-    json_t *reply = settings ? json_pack("{s:I,s:O}", "version", (json_int_t)version,
-                                         "settings", settings)
-                             : json_pack("{s:I,s:{}}", "version", (json_int_t)version,
-                                         "settings");
-    json_decref(policy);
-    if ((err = add_version(ctx, version)) < 0) {
-        json_decref(reply);
-        return err;
+    if ((err = api_store_acquire(ctx, &st)) == 0) {
+        err = wp_store_usage_get(st, &u, tenant_id);
+        api_store_release(ctx, st);
     }
+    if (err == 0) {
+        json_t *ps = json_object_get(policy, "settings");
+        settings = ps ? json_copy(ps) : json_object();
+        usage = json_object();
+        if (!settings || !usage)
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    json_decref(policy);
+    for (int k = 0; k < WP_USAGE_KINDS && err == 0; k++) {
+        char used[32];
+        snprintf(used, sizeof used, "%s_bytes", wp_usage_kind_name((enum wp_usage_kind)k));
+        if (json_object_set_new(settings, limit_keys[k], json_integer(u.limit[k])) < 0 ||
+            json_object_set_new(usage, used, json_integer(u.used[k])) < 0)
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    if (err == 0) {
+        /* "o" takes both, also when packing fails */
+        reply = json_pack("{s:I,s:o,s:o}", "version", (json_int_t)version, "settings", settings,
+                          "usage", usage);
+        settings = usage = NULL;
+        if (!reply)
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    json_decref(settings);
+    json_decref(usage);
+    if (err == 0 && (err = add_version(ctx, version)) < 0)
+        json_decref(reply);
+    if (err < 0)
+        return err;
     return wp_http_reply_json(ctx, 200, reply);
 }
 
-/* GET /api/v1/settings: {"version", "settings": {"money_alert_fen"}}. */
+/* GET /api/v1/settings: {"version", "settings": {"money_alert_fen", "archive_limit_bytes",
+ * "media_limit_bytes", "quarantine_limit_bytes"}, "usage": {"archive_bytes", "media_bytes",
+ * "quarantine_bytes"}}. */
 int api_settings_get(wp_http_ctx *ctx)
 {
     return reply_settings(ctx, api_caller_of(ctx)->tenant_id);
 }
 
-/* PUT /api/v1/settings {"money_alert_fen": N}: fields left out keep their value. */
+/* PUT /api/v1/settings {"money_alert_fen": N, "<kind>_limit_bytes": N|null}: fields left out
+ * keep their value; a limit of null goes back to its default. */
 struct settings_arg {
     const char *tenant_id;
     json_t *fen; /* NULL: not set */
+    json_t *limits[WP_USAGE_KINDS]; /* NULL: not set; JSON null: the default */
     int64_t *version;
 };
 
 static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *details)
 {
     struct settings_arg *a = arg;
-    if (!a->fen)
-        return 0;
-    int err = wp_ingest_money_alert_set(ingest_of(ctx), st, a->version, a->tenant_id,
+    int err = 0;
+    if (a->fen) {
+        err = wp_ingest_money_alert_set(ingest_of(ctx), st, a->version, a->tenant_id,
                                         json_integer_value(a->fen));
-    if (err == 0 && (json_object_set_new(details, "version", json_integer(*a->version)) < 0 ||
-                     json_object_set(details, "money_alert_fen", a->fen) < 0))
-        err = wp_error_set(WP_ENOMEM, "out of memory");
+        if (err == 0 && (json_object_set_new(details, "version", json_integer(*a->version)) < 0 ||
+                         json_object_set(details, "money_alert_fen", a->fen) < 0))
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    for (int k = 0; k < WP_USAGE_KINDS && err == 0; k++) {
+        json_t *v = a->limits[k];
+        if (!v)
+            continue;
+        if ((err = wp_store_usage_set_limit(st, a->tenant_id, (enum wp_usage_kind)k,
+                                            json_is_null(v) ? -1 : json_integer_value(v))) == 0 &&
+            json_object_set(details, limit_keys[k], v) < 0)
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+    }
     return err;
 }
 
@@ -172,18 +218,31 @@ int api_settings_put(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
+    struct settings_arg a = {c->tenant_id, NULL, {NULL}, &version};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
     {
-        if (strcmp(key, "money_alert_fen") != 0)
+        int k = 0;
+        while (k < WP_USAGE_KINDS && strcmp(key, limit_keys[k]) != 0)
+            k++;
+        if (k < WP_USAGE_KINDS) {
+            if (!json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                                     json_integer_value(v) > WP_USAGE_LIMIT_MAX))
+                return wp_error_set(WP_EINVAL,
+                                    "'%s' must be a whole number of bytes from 0 to %lld, or"
+                                    " null for the default",
+                                    key, (long long)WP_USAGE_LIMIT_MAX);
+            a.limits[k] = v;
+        } else if (strcmp(key, "money_alert_fen") != 0) {
             return wp_error_set(WP_EINVAL, "unknown setting '%.64s'", key);
+        }
     }
     json_t *fen = json_object_get(body, "money_alert_fen");
     if (fen && (!json_is_integer(fen) || json_integer_value(fen) < 0))
         return wp_error_set(WP_EINVAL, "'money_alert_fen' must be a whole number >= 0");
+    a.fen = fen;
     /* every accepted PUT is a row, one that set nothing too: the details say what was set */
-    struct settings_arg a = {c->tenant_id, fen, &version};
     struct change ch = {settings_change, &a};
     if ((err = audited(ctx, "settings.put", &ch, json_object())) < 0)
         return err;

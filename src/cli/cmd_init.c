@@ -40,21 +40,13 @@ static int valid_username(const char *u)
     return strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") == n;
 }
 
-static int valid_name(const char *s, const char **why)
+/* 0, or WP_EINVAL with the message naming the tenant name (wp_text_check) */
+static int check_tenant_name(const char *s)
 {
     size_t n = strlen(s);
-    *why = NULL;
     if (strspn(s, " \t") == n)
-        *why = "is empty";
-    else if (!wp_utf8_valid(s, n))
-        *why = "is not valid UTF-8";
-    else if (wp_utf8_count(s, n) > WP_TENANT_NAME_MAX)
-        *why = "is longer than 100 characters";
-    else
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-            if (*p < 0x20 || *p == 0x7f)
-                *why = "has a control character";
-    return *why == NULL;
+        return wp_error_set(WP_EINVAL, "tenant name is empty");
+    return wp_text_check("tenant name", s, n, WP_TENANT_NAME_MAX, 0);
 }
 
 /* Read a password from the terminal without echo; 0, or -1 when there is no terminal. */
@@ -245,7 +237,7 @@ out:
 
 int cmd_init(int argc, char **argv)
 {
-    const char *data = NULL, *tenant = NULL, *admin = NULL, *db = NULL, *why;
+    const char *data = NULL, *tenant = NULL, *admin = NULL, *db = NULL;
     if (cli_wants_help(argc, argv)) {
         fputs(help, stdout);
         return WP_EXIT_OK;
@@ -269,8 +261,8 @@ int cmd_init(int argc, char **argv)
         return cli_usage_error("init", "missing --tenant NAME");
     if (!admin)
         return cli_usage_error("init", "missing --admin USER");
-    if (!valid_name(tenant, &why))
-        return cli_usage_error("init", "tenant name %s", why);
+    if (check_tenant_name(tenant) < 0)
+        return cli_usage_error("init", "%s", wp_error_last());
     if (!valid_username(admin))
         return cli_usage_error("init", "admin username '%.80s' must be 1-%d of a-z A-Z 0-9 . _ - @",
                                admin, USERNAME_MAX);

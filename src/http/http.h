@@ -158,7 +158,7 @@ int wp_http_reply_fd(wp_http_ctx *ctx, unsigned status, const char *content_type
                      uint64_t size);
 
 /* The one mapping from a WP_E* code to HTTP: *status, the snake_case *code of the error body,
- * and whether wp_error_last() may be shown to the client (*expose; never for 5xx). */
+ * and whether wp_error_last() may be shown to the client (*expose; never for a 500). */
 void wp_http_error_map(int err, unsigned *status, const char **code, int *expose);
 
 /* Reply {"error":{"code","message","details":{}}} for a WP_E* code, through

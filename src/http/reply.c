@@ -34,6 +34,11 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
          * transport's own body limit answers 413 before any handler runs */
         *status = 422, *code = "limit_exceeded";
         return;
+    case WP_EQUOTA:
+        /* the tenant's stored bytes reached a limit its admin sets (issue 13): nothing was
+         * stored; a device keeps what it sent and tries again later */
+        *status = 507, *code = "quota_exceeded";
+        return;
     }
     /* WP_ENOMEM, WP_EIO, WP_ESCHEMA and anything unknown: the client cannot fix it, and the
      * message may name files, hosts or SQL, so it stays in the server log */
@@ -53,6 +58,8 @@ static const char *generic_message(unsigned status)
         return "it exists already";
     case 422:
         return "a limit was exceeded";
+    case 507:
+        return "a storage limit was reached";
     }
     return "internal error; the request id identifies it in the server log";
 }

@@ -269,8 +269,10 @@ static int parse_location(struct wp_ingest_extra *x, wp_event *e, const json_t *
     return 0;
 }
 
-/* Fill e from ev; -1 with x->reason when it is invalid. */
-static int parse_event(struct wp_ingest_extra *x, wp_event *e, const json_t *ev, int64_t *max_seq)
+/* Fill e from ev; -1 with x->reason when it is invalid. *max_seq is the highest usable seq
+ * before it in the batch. */
+static int parse_event(struct wp_ingest_extra *x, wp_event *e, const json_t *ev, int64_t *max_seq,
+                       const wp_ingest_bounds *bounds)
 {
     if (!json_is_object(ev))
         return bad(x, "event is not an object");
@@ -279,7 +281,20 @@ static int parse_event(struct wp_ingest_extra *x, wp_event *e, const json_t *ev,
         x->seq_json = seq;
     if (!json_is_integer(seq) || json_integer_value(seq) <= 0)
         return bad(x, "seq is missing or not a positive integer");
-    e->seq = json_integer_value(seq);
+    int64_t sv = json_integer_value(seq);
+    /* A seq refused here is not kept (e->seq stays 0): it must not move acked_seq. */
+    if (sv > WP_INGEST_SEQ_MAX)
+        return bad(x, "seq_out_of_range: seq %lld is greater than %lld (2^53 - 1)", (long long)sv,
+                   WP_INGEST_SEQ_MAX);
+    int64_t before = *max_seq;
+    if (bounds && bounds->acked_seq > before)
+        before = bounds->acked_seq;
+    if (bounds && sv - before > WP_INGEST_SEQ_AHEAD_MAX)
+        return bad(x,
+                   "seq_too_far_ahead: seq %lld is more than %lld past %lld, the highest seq"
+                   " before it",
+                   (long long)sv, WP_INGEST_SEQ_AHEAD_MAX, (long long)before);
+    e->seq = sv;
     /* Each seq must pass the ones before it in the batch; a late one keeps its seq for the
      * reply but cannot move acked_seq (the store quarantines it without one). */
     if (e->seq <= *max_seq)
@@ -293,6 +308,16 @@ static int parse_event(struct wp_ingest_extra *x, wp_event *e, const json_t *ev,
         return -1;
     if (wp_time_parse(&e->ts_us, ts) < 0)
         return bad(x, "ts '%.64s' is not an rfc 3339 time", ts);
+    if (bounds && (e->ts_us < bounds->now_us - WP_INGEST_TS_PAST_MAX_US ||
+                   e->ts_us > bounds->now_us + WP_INGEST_TS_FUTURE_MAX_US)) {
+        char now[40];
+        wp_time_format(now, bounds->now_us, 0);
+        return bad(x,
+                   "ts_out_of_range: ts '%.64s' is outside the accepted window, %lld days"
+                   " before to %lld hours after the server's time %s",
+                   ts, WP_INGEST_TS_PAST_MAX_US / 86400000000LL,
+                   WP_INGEST_TS_FUTURE_MAX_US / 3600000000LL, now);
+    }
     x->ts_text = ts;
     if (strcmp(type, "message") == 0) {
         e->type = WP_EVENT_MESSAGE;
@@ -319,7 +344,7 @@ static void event_init(wp_event *e)
     e->size = e->amount_fen = e->duration_s = e->accuracy_cm = -1;
 }
 
-int wp_ingest__validate(wp_ingest_batch *out, const json_t *body)
+int wp_ingest__validate(wp_ingest_batch *out, const json_t *body, const wp_ingest_bounds *bounds)
 {
     memset(out, 0, sizeof *out);
     if (!json_is_object(body))
@@ -346,7 +371,7 @@ int wp_ingest__validate(wp_ingest_batch *out, const json_t *body)
         if (!(x->raw = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY)))
             return wp_error_set(WP_ENOMEM, "out of memory");
         e->raw = x->raw;
-        if (parse_event(x, e, ev, &max_seq) < 0) {
+        if (parse_event(x, e, ev, &max_seq, bounds) < 0) {
             int64_t seq = e->seq;
             event_init(e);
             e->raw = x->raw;

@@ -394,7 +394,8 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
     wp_store *st = NULL;
     int err;
 
-    if ((err = wp_ingest__validate(&vb, body)) < 0)
+    wp_ingest_bounds bounds = {wp_time_now_us(), dev->acked_seq};
+    if ((err = wp_ingest__validate(&vb, body, &bounds)) < 0)
         goto out;
     if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
         goto out;
@@ -408,9 +409,13 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
     vb.b.tenant_id = dev->tenant_id;
     vb.b.device_id = dev->id;
     vb.b.employee_id = dev->employee_id;
-    vb.b.now_us = wp_time_now_us();
+    vb.b.now_us = bounds.now_us;
     if ((err = wp_writer__submit(ing->writer, &vb.b)) < 0)
         goto out;
+    if (vb.b.refused) { /* past a storage limit: nothing stored, nothing acknowledged */
+        err = wp_usage_refuse(&vb.b.refusal);
+        goto out;
+    }
     regrade(ing, &vb.b);
     err = events_reply(reply, &vb);
     if (err == 0) {

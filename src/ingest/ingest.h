@@ -28,6 +28,21 @@ typedef struct wp_ingest wp_ingest;
 #define WP_ENROLL_TTL_DEFAULT_S (24 * 3600)
 #define WP_ENROLL_TTL_MAX_S (30 * 24 * 3600)
 
+/* The window an event's ts must lie in, around the server's time when it arrives. 180 days
+ * back: a phone kept offline for weeks, or switched off for a season, still delivers its
+ * outbox; a clock reset after a flat battery (1970, 2000) does not pass. 24 hours ahead:
+ * clock skew and a wrong time zone (at most ±14 h) pass; a far-future time would become a
+ * customer's last contact and keep it from the pool for ever. Outside: rejected,
+ * "ts_out_of_range". */
+#define WP_INGEST_TS_PAST_MAX_US (180LL * 24 * 3600 * 1000000)
+#define WP_INGEST_TS_FUTURE_MAX_US (24LL * 3600 * 1000000)
+/* seq is 1..2^53 - 1, exact as a JSON number in every client (JavaScript included)... */
+#define WP_INGEST_SEQ_MAX 9007199254740991LL
+/* ... and at most 10^9 past the highest seq before it (the device's acked_seq, or an earlier
+ * event of the batch): a counter that jumps further is broken, and acked_seq must not follow
+ * it (a seq near the top would make every later event look sent before). */
+#define WP_INGEST_SEQ_AHEAD_MAX 1000000000LL
+
 typedef struct wp_ingest_config {
     const char *data_dir;             /* media live under <data_dir>/media; required */
     const char *db_url;               /* NULL: the SQLite file in data_dir */
@@ -86,15 +101,18 @@ int wp_ingest_device_auth(wp_ingest *ing, wp_device *out, const char *bearer_tok
 
 /* --- events -------------------------------------------------------------------------------- */
 
-/* POST /api/v1/device/events. Validates every event (an invalid one is quarantined raw and
- * listed in "rejected" with its seq and reason; the stream moves on), scans message texts with
- * the tenant's lexicon, hands the batch to the writer and returns once it is committed.
+/* POST /api/v1/device/events. Validates every event (an invalid one is quarantined, its first
+ * 4 KiB raw, and listed in "rejected" with its seq and reason; the stream moves on), scans
+ * message texts with the tenant's lexicon, hands the batch to the writer and returns once it
+ * is committed.
  * *reply = {"acked_seq": N, "alerts": [alert...], "rejected": [{"seq": N|null, "reason": "..."}]}
  * where alert = {"id","ts","kind","category","employee_id","customer_id","message_id","status",
  * "seq", and for sensitive words "pattern","action","text"}.
  * @return 0; WP_EINVAL (body not an object, "events" missing or not an array, more than
  *         WP_INGEST_MAX_EVENTS events; the message says which); WP_EAUTH (device revoked
- *         meanwhile); WP_EIO (not stored: the device must send again); WP_ENOMEM.
+ *         meanwhile); WP_EQUOTA (the batch would pass a storage limit of the tenant: nothing
+ *         stored, acked_seq unchanged; wp_usage_refusal_last() says which); WP_EIO (not
+ *         stored: the device must send again); WP_ENOMEM.
  * body is borrowed. Caller owns *reply (json_decref). */
 int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body);
 
@@ -144,10 +162,17 @@ int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
  * at <data_dir>/media/ab/cd/<hex>: written to a temp file, fsynced, renamed, directory
  * fsynced, and the device is recorded as one that uploaded it (the console reaches a file only
  * through that device's messages and calls). *created is 1 (201) unless this same device
- * uploaded it before (0, 200): what other devices hold is never told.
- * @return 0; WP_EINVAL (bad ref, hash mismatch); WP_ELIMIT (over WP_INGEST_MEDIA_MAX); WP_EIO. */
+ * uploaded it before (0, 200): what other devices hold is never told. A file new to the tenant
+ * counts in its media usage; past the limit it is not kept.
+ * @return 0; WP_EINVAL (bad ref, hash mismatch); WP_ELIMIT (over WP_INGEST_MEDIA_MAX);
+ *         WP_EQUOTA (past the tenant's media limit: wp_usage_refusal_last()); WP_EIO. */
 int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id,
                         const char *device_id, const char *ref, const void *bytes, size_t len);
+
+/* Before an upload of size bytes (-1: not known yet) is read: 0 when the tenant has the file
+ * already or it fits in the tenant's media limit, else WP_EQUOTA (wp_usage_refuse). Finish
+ * checks again with the real size. */
+int wp_ingest_media_admit(wp_ingest *ing, const char *tenant_id, const char *ref, int64_t size);
 
 /* The same, streamed: begin, write the body in pieces, then finish (or abort). */
 typedef struct wp_media_upload wp_media_upload;

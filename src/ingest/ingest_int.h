@@ -31,12 +31,22 @@ typedef struct wp_ingest_batch {
     struct wp_ingest_extra *x; /* b.n of them */
 } wp_ingest_batch;
 
+/* What seqs and times are checked against (ingest.h: WP_INGEST_TS_*, WP_INGEST_SEQ_*). */
+typedef struct wp_ingest_bounds {
+    int64_t now_us;    /* the server's time: ts within [now - 180 days, now + 24 hours] */
+    int64_t acked_seq; /* the device's acked_seq as last read (it only grows, so a stale one
+                        * is stricter, never looser) */
+} wp_ingest_bounds;
+
 /* Validate body ({"events": [...]}) into out. Events that fail are WP_EVENT_REJECTED with a
- * reason (and ordered-seq violations too); the call fails only on the body's shape:
- * WP_EINVAL (not an object, "events" missing or not an array, too many events), WP_ENOMEM.
+ * reason (and ordered-seq violations too); a seq past WP_INGEST_SEQ_MAX or too far ahead is
+ * rejected with seq 0 (it cannot move acked_seq; the reply still shows it). bounds NULL: no
+ * time window and no look-ahead limit (the simulator's and benchmarks' own checks). The call
+ * fails only on the body's shape: WP_EINVAL (not an object, "events" missing or not an
+ * array, too many events), WP_ENOMEM.
  * Borrowed from body: every string in out; body must outlive out. Release with
  * wp_ingest__batch_release (also after a failure). */
-int wp_ingest__validate(wp_ingest_batch *out, const json_t *body);
+int wp_ingest__validate(wp_ingest_batch *out, const json_t *body, const wp_ingest_bounds *bounds);
 void wp_ingest__batch_release(wp_ingest_batch *b);
 
 /* Add the alerts of each event: sensitive words (one per distinct pattern with action alert or

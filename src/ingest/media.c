@@ -76,6 +76,37 @@ static int paths(wp_media_upload *up, const char *data_dir)
     return 0;
 }
 
+/* 0 when the tenant has the file (hex) or size more bytes fit in its media limit; else
+ * WP_EQUOTA. */
+static int admit(wp_store *st, const char *tenant_id, const char *hex, int64_t size)
+{
+    wp_usage u;
+    int64_t have;
+    int err = wp_store_media_get(st, &have, tenant_id, hex);
+    if (err != WP_ENOTFOUND)
+        return err;
+    if ((err = wp_store_usage_get(st, &u, tenant_id)) < 0)
+        return err;
+    if (u.used[WP_USAGE_MEDIA] + size <= u.limit[WP_USAGE_MEDIA])
+        return 0;
+    wp_usage_refusal r = {WP_USAGE_MEDIA, u.used[WP_USAGE_MEDIA], u.limit[WP_USAGE_MEDIA], size};
+    return wp_usage_refuse(&r);
+}
+
+int wp_ingest_media_admit(wp_ingest *ing, const char *tenant_id, const char *ref, int64_t size)
+{
+    char hex[65];
+    wp_store *st = NULL;
+    int err;
+    if ((err = parse_ref(hex, ref)) < 0)
+        return err;
+    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+        return err;
+    err = admit(st, tenant_id, hex, size < 0 ? 1 : size);
+    wp_ingest_store_release(ing, st);
+    return err;
+}
+
 int wp_ingest_media_begin(wp_ingest *ing, wp_media_upload **out, const char *tenant_id,
                           const char *device_id, const char *ref)
 {
@@ -150,6 +181,15 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
         err = wp_error_set(WP_EINVAL, "media content does not match its sha256 name");
         goto out;
     }
+    /* A file past the tenant's media limit is not kept (abort removes the temp file): checked
+     * before it is put in place, and again, exactly, when its row is added. */
+    if ((err = wp_ingest_store_acquire(up->ing, &st)) < 0)
+        goto out;
+    err = admit(st, up->tenant_id, up->hex, (int64_t)up->size);
+    wp_ingest_store_release(up->ing, st);
+    st = NULL;
+    if (err < 0)
+        goto out;
     if (fsync(up->fd) != 0) {
         err = wp_error_set(WP_EIO, "cannot fsync media: %s", strerror(errno));
         goto out;

@@ -136,12 +136,12 @@ int wp_store__op_begin(wp_store *st, int many);
 /* Commit or release on err == 0, else roll back; returns err or the commit's error. */
 int wp_store__op_end(wp_store *st, int err);
 
-/* Validate a name: valid UTF-8, 1..max_chars code points, no control characters.
+/* Validate a name: not empty, then wp_text_check() (one line: no control characters).
  * WP_EINVAL naming field. */
 int wp_store__check_name(const char *field, const char *s, size_t max_chars);
 
-/* Validate free text (a comment, a note): valid UTF-8, at most max_chars code points, no
- * control characters but newline and tab. WP_EINVAL naming field. */
+/* Validate free text (a comment, a note): wp_text_check() with WP_TEXT_MULTILINE (no control
+ * characters but LF and TAB); NULL is "". WP_EINVAL naming field. */
 int wp_store__check_text(const char *field, const char *s, size_t max_chars);
 
 /* Validate a required id argument: WP_EINVAL when NULL or empty, WP_ENOTFOUND when it is not
@@ -151,6 +151,12 @@ int wp_store__check_id(const char *what, const char *id);
 /* 1 when h is a lowercase hex SHA-256 (64 characters): only such strings reach a token_hash
  * column, anything else cannot match a row. */
 int wp_store__is_hash(const char *h);
+
+/* Count add[] bytes (WP_USAGE_*; 0: none of that kind) in the tenant's usage, inside the
+ * caller's operation, unless one that grows would pass its limit: then nothing is counted,
+ * *refused says which, and WP_EQUOTA is returned (wp_usage_refuse). (src/store/ops_usage.c) */
+int wp_store__usage_add(wp_store *st, const char *tenant_id, const int64_t add[WP_USAGE_KINDS],
+                        wp_usage_refusal *refused);
 
 /* Every tenant's id, in id order, for the jobs that run tenant by tenant (src/store/
  * ops_customer.c). Caller frees *out (NULL when there is none). */

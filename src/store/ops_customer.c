@@ -112,19 +112,10 @@ int wp_crm__event_insert(wp_store *st, char out_id[WP_ID_LEN + 1], const char *t
     return 0;
 }
 
-/* A text field: valid UTF-8, at most max characters, no control characters but newlines
- * and tabs. */
+/* A field of free text (notes, a follow-up): wp_text_check() with LF and TAB allowed. */
 static int check_text(const char *field, const char *s, size_t max)
 {
-    size_t len = strlen(s);
-    if (!wp_utf8_valid(s, len))
-        return wp_error_set(WP_EINVAL, "'%s' is not valid UTF-8", field);
-    if (wp_utf8_count(s, len) > max)
-        return wp_error_set(WP_EINVAL, "'%s' is longer than %zu characters", field, max);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r') || *p == 0x7f)
-            return wp_error_set(WP_EINVAL, "'%s' has a control character", field);
-    return 0;
+    return wp_text_check(field, s, strlen(s), max, WP_TEXT_MULTILINE);
 }
 
 /* Append "key": "value" (a JSON string; NULL: null) to a JSON object being built. */
@@ -363,9 +354,10 @@ int wp_store_customer_edit(wp_store *st, int *changed, const char *tenant_id, co
         return err;
     if (e->name && (err = wp_store__check_name("'name'", e->name, 100)) < 0)
         return err;
-    if (e->company && (err = check_text("company", e->company, WP_CRM_COMPANY_MAX)) < 0)
+    if (e->company && (err = wp_text_check("'company'", e->company, strlen(e->company),
+                                           WP_CRM_COMPANY_MAX, 0)) < 0)
         return err;
-    if (e->notes && (err = check_text("notes", e->notes, WP_CRM_TEXT_MAX)) < 0)
+    if (e->notes && (err = check_text("'notes'", e->notes, WP_CRM_TEXT_MAX)) < 0)
         return err;
     if (e->stage && !one_of(e->stage, stages, sizeof stages / sizeof stages[0]))
         return wp_error_set(WP_EINVAL, "'stage' must be lead, contacted, intent, deal or lost");
@@ -436,7 +428,7 @@ int wp_store_customer_follow_up(wp_store *st, char out_id[WP_ID_LEN + 1], const 
         return err;
     if (!text || !*text)
         return wp_error_set(WP_EINVAL, "'text' is required");
-    if ((err = check_text("text", text, WP_CRM_TEXT_MAX)) < 0)
+    if ((err = check_text("'text'", text, WP_CRM_TEXT_MAX)) < 0)
         return err;
     if (wp_buf_addc(&d, '{') < 0 || json_kv(&d, "text", text) < 0 || wp_buf_addc(&d, '}') < 0) {
         wp_buf_release(&d);
@@ -584,7 +576,7 @@ static int check_move(const wp_pool_move *m)
         (err = wp_store__check_id("customer", m->customer_id)) < 0 ||
         (err = wp_crm__check_actor(&m->who)) < 0)
         return err;
-    if (m->note && (err = check_text("note", m->note, WP_CRM_TEXT_MAX)) < 0)
+    if (m->note && (err = check_text("'note'", m->note, WP_CRM_TEXT_MAX)) < 0)
         return err;
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/id.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -261,13 +262,14 @@ static const char location_pg[] =
     " CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),"
     " CAST(? AS text[]), CAST(? AS bigint[]))";
 
-#define QUARANTINE_COLS "tenant_id, id, device_id, seq, reason, raw, created_us"
+#define QUARANTINE_COLS                                                                            \
+    "tenant_id, id, device_id, seq, reason, raw, raw_len, raw_sha256, created_us"
 static const char quarantine_lite[] =
-    "INSERT INTO quarantine (" QUARANTINE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO quarantine (" QUARANTINE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char quarantine_pg[] =
     "INSERT INTO quarantine (" QUARANTINE_COLS ") SELECT * FROM unnest(CAST(? AS text[]),"
     " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]),"
-    " CAST(? AS text[]), CAST(? AS bigint[]))";
+    " CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS bigint[]))";
 
 #define ALERT_COLS                                                                                 \
     "tenant_id, id, ts_us, kind, category, employee_id, device_id, customer_id, message_id, seq,"  \
@@ -911,15 +913,35 @@ static int put_location(struct applier *a, struct sink *k, const wp_event *e)
     return sink_end(k, err);
 }
 
+/* How many bytes of a rejected event's raw JSON the quarantine keeps: all of it up to
+ * WP_QUARANTINE_RAW_MAX, else the most that ends on a whole character (raw is UTF-8). */
+static size_t quarantine_keep(const char *raw, size_t len)
+{
+    size_t n = WP_QUARANTINE_RAW_MAX;
+    if (len <= n)
+        return len;
+    while (n > 0 && ((unsigned char)raw[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
+/* A rejected event: its first WP_QUARANTINE_RAW_MAX bytes, and the length and SHA-256 of the
+ * whole, so what a device sent can still be told apart and checked against its own copy. */
 static int put_quarantine(struct applier *a, struct sink *k, const wp_event *e, int with_seq)
 {
     const wp_event_batch *b = a->b;
+    char slice[WP_QUARANTINE_RAW_MAX + 1], sha[65];
+    size_t len = strlen(e->raw), keep = quarantine_keep(e->raw, len);
     int err;
+    memcpy(slice, e->raw, keep);
+    slice[keep] = '\0';
+    wp_token_hash(sha, e->raw);
     if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
         (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
         (err = sink_opt_int(k, with_seq ? e->seq : -1)) == 0 &&
         (err = sink_text(k, e->reason ? e->reason : "invalid event")) == 0 &&
-        (err = sink_text(k, e->raw)) == 0)
+        (err = sink_text(k, slice)) == 0 && (err = sink_int(k, (int64_t)len)) == 0 &&
+        (err = sink_text(k, sha)) == 0)
         err = sink_int(k, b->now_us);
     return sink_end(k, err);
 }
@@ -1028,7 +1050,7 @@ static void rows_init(struct rows *r, struct applier *a)
     sink_init(&r->call, a->st, 15, call_lite, call_pg, NULL, NULL);
     sink_init(&r->contact, a->st, 14, contact_lite, contact_pg, NULL, NULL);
     sink_init(&r->location, a->st, 11, location_lite, location_pg, NULL, NULL);
-    sink_init(&r->quarantine, a->st, 7, quarantine_lite, quarantine_pg, NULL, NULL);
+    sink_init(&r->quarantine, a->st, 9, quarantine_lite, quarantine_pg, NULL, NULL);
     sink_init(&r->alert, a->st, 17, alert_lite, alert_pg, NULL, NULL);
 }
 
@@ -1146,7 +1168,31 @@ static int check_batch(wp_event_batch *b)
         b->events[i].id[0] = '\0';
         b->events[i].customer_id[0] = '\0';
     }
+    b->refused = 0;
     return 0;
+}
+
+/* The bytes the batch's new events add to the tenant's usage, counted (wp_store__usage_add):
+ * raw JSON and message texts to the archive, the kept slices of rejected events to the
+ * quarantine. WP_EQUOTA with b->refused set when they do not fit. */
+static int count_usage(wp_store *st, wp_event_batch *b)
+{
+    int64_t add[WP_USAGE_KINDS] = {0};
+    for (size_t i = 0; i < b->n; i++) {
+        const wp_event *e = &b->events[i];
+        if (!e->applied)
+            continue;
+        size_t len = strlen(e->raw);
+        if (e->type == WP_EVENT_REJECTED)
+            add[WP_USAGE_QUARANTINE] += (int64_t)quarantine_keep(e->raw, len);
+        else
+            add[WP_USAGE_ARCHIVE] +=
+                (int64_t)(len + (e->type == WP_EVENT_MESSAGE && e->text ? strlen(e->text) : 0));
+    }
+    int err = wp_store__usage_add(st, b->tenant_id, add, &b->refusal);
+    if (err == WP_EQUOTA)
+        b->refused = 1;
+    return err;
 }
 
 /* One batch inside an operation the caller opened; *acked_out gets the device's new acked_seq.
@@ -1204,6 +1250,19 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
         wp_id_new(e->id);
         e->applied = 1;
     }
+    /* Count what the batch stores before it is written: past a limit nothing is, and the
+     * merged round goes on without a rollback (only the device's last_seen_us moved). */
+    if ((err = count_usage(st, b)) == WP_EQUOTA) {
+        for (size_t i = 0; i < b->n; i++) {
+            b->events[i].applied = 0;
+            b->events[i].id[0] = '\0';
+        }
+        *acked_out = start;
+        err = 0;
+        goto out;
+    }
+    if (err < 0)
+        goto out;
     collect_peers(&a);
     if ((err = resolve_peers(&a)) < 0 || (err = write_rows(&a)) < 0 ||
         (err = touch_customers(&a)) < 0 || (err = note_met(&a)) < 0)

@@ -38,7 +38,8 @@ int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const 
         return err;
     if ((err = wp_db_prepare(st, &s,
                              "INSERT INTO media (tenant_id, sha256, size, path, created_us)"
-                             " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) < 0)
+                             " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING sha256")) <
+        0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, sha256);
@@ -47,8 +48,17 @@ int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const 
     wp_db_bind_int64(s, 5, now);
     if ((err = wp_db_step(s)) < 0)
         goto out;
+    int new_file = err == WP_DB_ROW;
     wp_db_done(s);
     s = NULL;
+    if (new_file) { /* new to the tenant: its bytes count, or it is not kept */
+        int64_t add[WP_USAGE_KINDS] = {0};
+        wp_usage_refusal r;
+        add[WP_USAGE_MEDIA] = size;
+        if ((err = wp_store__usage_add(st, tenant_id, add, &r)) < 0)
+            goto out;
+    }
+    /* and this device uploaded it: 201 unless it had before, whatever others hold */
     if ((err = wp_db_prepare(st, &s,
                              "INSERT INTO media_uploads (tenant_id, sha256, device_id, created_us)"
                              " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING sha256")) < 0)

@@ -9,6 +9,7 @@
 #include "util/id.h"
 #include "util/utf8.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -56,17 +57,11 @@ int wp_script_normalize(char **out, const char *text)
 
 static int check_field(const char *field, const char *s, size_t max, int multiline)
 {
-    size_t len = strlen(s);
-    if (!len)
-        return wp_error_set(WP_EINVAL, "'%s' is required", field);
-    if (!wp_utf8_valid(s, len))
-        return wp_error_set(WP_EINVAL, "'%s' is not valid UTF-8", field);
-    if (wp_utf8_count(s, len) > max)
-        return wp_error_set(WP_EINVAL, "'%s' is longer than %zu characters", field, max);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t' || *p == '\r'))) || *p == 0x7f)
-            return wp_error_set(WP_EINVAL, "'%s' has a control character", field);
-    return 0;
+    char name[32];
+    snprintf(name, sizeof name, "'%s'", field);
+    if (!*s)
+        return wp_error_set(WP_EINVAL, "%s is required", name);
+    return wp_text_check(name, s, strlen(s), max, multiline ? WP_TEXT_MULTILINE : 0);
 }
 
 #define SCRIPT_COLS "id, category, title, text, usage_count, created_us, updated_us"

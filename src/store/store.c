@@ -333,16 +333,7 @@ int wp_store__check_name(const char *field, const char *s, size_t max_chars)
 {
     if (!s || !*s)
         return wp_error_set(WP_EINVAL, "%s is empty", field);
-    size_t len = strlen(s);
-    if (!wp_utf8_valid(s, len))
-        return wp_error_set(WP_EINVAL, "%s is not valid utf-8", field);
-    /* C0, DEL and C1 (U+0080..U+009F, encoded C2 80..C2 9F): they break logs and exports */
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] < 0xa0))
-            return wp_error_set(WP_EINVAL, "%s contains a control character", field);
-    if (wp_utf8_count(s, len) > max_chars)
-        return wp_error_set(WP_EINVAL, "%s is longer than %zu characters", field, max_chars);
-    return 0;
+    return wp_text_check(field, s, strlen(s), max_chars, 0);
 }
 
 int wp_store__check_id(const char *what, const char *id)
@@ -370,15 +361,7 @@ int wp_store__is_hash(const char *h)
 
 int wp_store__check_text(const char *field, const char *s, size_t max_chars)
 {
-    size_t len = s ? strlen(s) : 0;
-    if (!wp_utf8_valid(s ? s : "", len))
-        return wp_error_set(WP_EINVAL, "%s is not valid utf-8", field);
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
-        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
-            return wp_error_set(WP_EINVAL, "%s contains a control character", field);
-    if (wp_utf8_count(s ? s : "", len) > max_chars)
-        return wp_error_set(WP_EINVAL, "%s is longer than %zu characters", field, max_chars);
-    return 0;
+    return wp_text_check(field, s ? s : "", s ? strlen(s) : 0, max_chars, WP_TEXT_MULTILINE);
 }
 
 int wp_db_run(wp_store *st, const char *sql, const char *types, ...)

@@ -225,6 +225,9 @@ void wp_employee_page_release(wp_employee_page *p);
 #define WP_PAGE_DEFAULT 50
 #define WP_PAGE_MAX 200
 #define WP_MONEY_ALERT_DEFAULT_FEN 500000 /* 5,000 yuan */
+/* bytes of a rejected event's raw JSON that the quarantine keeps (cut on a character), beside
+ * the whole event's length and SHA-256: a device cannot fill the store through rejects */
+#define WP_QUARANTINE_RAW_MAX 4096
 
 /* --- devices and enrollment codes ---------------------------------------------------------- */
 
@@ -281,10 +284,61 @@ typedef struct wp_device_page {
 int wp_store_devices_list(wp_store *st, wp_device_page *out, const wp_device_filter *f);
 void wp_device_page_release(wp_device_page *p);
 
+/* --- storage usage and limits per tenant (migration 0015; issue 13) ---------------------------
+ * Counted in the transactions that store the bytes, so every node agrees; enforced there too:
+ * what would pass a limit is not stored. A tenant without a row has used nothing. */
+
+enum wp_usage_kind {
+    WP_USAGE_ARCHIVE = 0, /* raw JSON of stored events, plus message texts */
+    WP_USAGE_MEDIA,       /* sizes of the tenant's media files */
+    WP_USAGE_QUARANTINE,  /* the kept slices of rejected events (WP_QUARANTINE_RAW_MAX each) */
+    WP_USAGE_KINDS
+};
+
+/* Default limits, generous for what a tenant means to keep and small for what nobody should
+ * send (docs/internals/ingest.md, "Storage limits"): 100 GiB of archive, 1 TiB of media,
+ * 256 MiB of quarantine (65,536 full 4 KiB slices). */
+#define WP_USAGE_ARCHIVE_DEFAULT (100LL << 30)
+#define WP_USAGE_MEDIA_DEFAULT (1LL << 40)
+#define WP_USAGE_QUARANTINE_DEFAULT (256LL << 20)
+#define WP_USAGE_LIMIT_MAX 9007199254740991LL /* 2^53 - 1: exact in JSON */
+
+/* "archive", "media", "quarantine" */
+const char *wp_usage_kind_name(enum wp_usage_kind k);
+
+typedef struct wp_usage {
+    int64_t used[WP_USAGE_KINDS];  /* bytes */
+    int64_t limit[WP_USAGE_KINDS]; /* in force: the admin's, or the default */
+    int is_set[WP_USAGE_KINDS];    /* 1: an admin's value; 0: the default */
+} wp_usage;
+
+int wp_store_usage_get(wp_store *st, wp_usage *out, const char *tenant_id);
+
+/* Set one limit (0..WP_USAGE_LIMIT_MAX bytes), or limit -1 to go back to the default. A limit
+ * below what is used refuses new bytes of that kind; nothing stored is removed. WP_EINVAL. */
+int wp_store_usage_set_limit(wp_store *st, const char *tenant_id, enum wp_usage_kind k,
+                             int64_t limit);
+
+/* What passed a limit: its kind, what was used, the limit, and what the write needed. */
+typedef struct wp_usage_refusal {
+    enum wp_usage_kind kind;
+    int64_t used, limit, needed;
+} wp_usage_refusal;
+
+/* Set WP_EQUOTA with a message naming the limit and the numbers ("the tenant's archive limit
+ * is reached: 10 of 12 bytes used, this needs 5 more; an admin can raise
+ * 'archive_limit_bytes' in the settings"), and remember r as the calling thread's last
+ * refusal. Returns WP_EQUOTA. */
+int wp_usage_refuse(const wp_usage_refusal *r);
+/* The calling thread's last refusal (what its last WP_EQUOTA was about). Borrowed; valid
+ * until the thread's next wp_usage_refuse(). */
+const wp_usage_refusal *wp_usage_refusal_last(void);
+
 /* --- what devices report: the writer's one operation ----------------------------------------- */
 
 enum wp_event_type {
-    WP_EVENT_REJECTED = 0, /* failed validation: kept raw in quarantine with its reason */
+    WP_EVENT_REJECTED = 0, /* failed validation: quarantined with its reason, its raw JSON
+                            * bounded (WP_QUARANTINE_RAW_MAX) */
     WP_EVENT_MESSAGE,
     WP_EVENT_CALL,
     WP_EVENT_CONTACT,
@@ -339,7 +393,7 @@ typedef struct wp_event {
     wp_alert_draft *alerts;
     size_t n_alerts;
     /* out, set by wp_store_events_apply() */
-    int applied;                     /* 1: stored now; 0: skipped, seq <= acked_seq */
+    int applied; /* 1: stored now; 0: skipped (seq <= acked_seq, or the batch refused) */
     char id[WP_ID_LEN + 1];          /* the row's id ("" when skipped) */
     char customer_id[WP_ID_LEN + 1]; /* the peer's customer ("" when none) */
 } wp_event;
@@ -350,9 +404,16 @@ typedef struct wp_event_batch {
     size_t n;
     int64_t now_us;
     int64_t acked_seq; /* out: the device's acked_seq after the batch */
+    /* out: 1 when the batch would pass one of the tenant's storage limits: nothing of it is
+     * stored, acked_seq did not move, and refusal says which limit (see wp_usage_refuse) */
+    int refused;
+    wp_usage_refusal refusal;
 } wp_event_batch;
 
-/* Store one batch atomically (inside the caller's transaction: a savepoint). The device row is
+/* Store one batch atomically (inside the caller's transaction: a savepoint). What it adds
+ * counts in the tenant's usage (archive: raw JSON and message texts; quarantine: the kept
+ * slices), in the same transaction; a batch that would pass a limit is refused whole (refused,
+ * and 0 returned; events resent with seq <= acked_seq need no room). The device row is
  * locked (PostgreSQL: FOR UPDATE semantics via UPDATE ... RETURNING) and its acked_seq read;
  * events with seq <= acked_seq are skipped; each peer is resolved to a customer (phone
  * identity, else channel-id identity, within the tenant; created on first sight owned by
@@ -542,7 +603,9 @@ int wp_store_alert_handle(wp_store *st, const char *tenant_id, const char *id,
 
 /* Record that the tenant has the media file with this hex SHA-256 and that device_id uploaded
  * it (migration 0014). *created is 0 when this device had uploaded it before, else 1 (also
- * when another device had: the answer tells nothing of other devices). */
+ * when another device had: the answer tells nothing of other devices). A file new to the
+ * tenant counts its size in the tenant's media usage, in the same transaction; WP_EQUOTA
+ * (wp_usage_refuse) and nothing recorded when that would pass the media limit. */
 int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char *device_id,
                        const char sha256[65], int64_t size);
 

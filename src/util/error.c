@@ -39,6 +39,7 @@ const char *wp_error_name(int code)
     case WP_EIO: return "io_error";
     case WP_ESCHEMA: return "schema_too_new";
     case WP_EBUSY: return "busy";
+    case WP_EQUOTA: return "quota_exceeded";
     }
     return "error";
 }

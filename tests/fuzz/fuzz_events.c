@@ -44,15 +44,29 @@ static void field(const char *name, const char *s, size_t max)
     FUZZ_ASSERT(wp_utf8_valid(s, n), "%s is not utf-8", name);
 }
 
-static void check_event(const wp_event *e, const struct wp_ingest_extra *x, int64_t *last)
+/* The server's clock and the device's acked_seq the validator is given. */
+static const wp_ingest_bounds bounds = {1795312800000000LL /* 2026-11-22T02:00:00Z */, 1000};
+
+/* last: the highest seq of an accepted event before e; hi: the highest seq kept before it */
+static void check_event(const wp_event *e, const struct wp_ingest_extra *x, int64_t *last,
+                        int64_t *hi)
 {
     FUZZ_ASSERT(e->raw && *e->raw, "no raw text");
+    /* a seq the store keeps moves acked_seq, by at most WP_INGEST_SEQ_AHEAD_MAX */
+    int64_t before = *hi > bounds.acked_seq ? *hi : bounds.acked_seq;
+    FUZZ_ASSERT(e->seq >= 0 && e->seq <= WP_INGEST_SEQ_MAX, "seq %lld", (long long)e->seq);
+    FUZZ_ASSERT(e->seq - before <= WP_INGEST_SEQ_AHEAD_MAX, "seq %lld after %lld",
+                (long long)e->seq, (long long)before);
+    if (e->seq > *hi)
+        *hi = e->seq;
     if (e->type == WP_EVENT_REJECTED) {
         FUZZ_ASSERT(e->reason && *e->reason, "rejected without a reason");
-        FUZZ_ASSERT(e->seq >= 0, "seq %lld", (long long)e->seq);
         FUZZ_ASSERT(e->n_alerts == 0, "a rejected event raised alerts");
         return;
     }
+    FUZZ_ASSERT(e->ts_us >= bounds.now_us - WP_INGEST_TS_PAST_MAX_US &&
+                    e->ts_us <= bounds.now_us + WP_INGEST_TS_FUTURE_MAX_US,
+                "ts %lld outside the window", (long long)e->ts_us);
     FUZZ_ASSERT(e->type >= WP_EVENT_MESSAGE && e->type <= WP_EVENT_LOCATION, "type %d",
                 (int)e->type);
     FUZZ_ASSERT(e->seq > *last, "seq %lld after %lld", (long long)e->seq, (long long)*last);
@@ -107,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body)
         return 0;
     wp_ingest_batch b;
-    int rc = wp_ingest__validate(&b, body);
+    int rc = wp_ingest__validate(&b, body, &bounds);
     json_t *events = json_is_object(body) ? json_object_get(body, "events") : NULL;
     if (json_is_array(events) && json_array_size(events) <= WP_INGEST_MAX_EVENTS) {
         FUZZ_ASSERT(rc == 0, "a well-shaped body failed: %d %s", rc, wp_error_last());
@@ -119,9 +133,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         rc = wp_ingest__alerts(&b, scanner(), 500000);
         FUZZ_ASSERT(rc == 0, "alerts: %d %s", rc, wp_error_last());
-        int64_t last = 0;
+        int64_t last = 0, hi = 0;
         for (size_t i = 0; i < b.b.n; i++)
-            check_event(&b.b.events[i], &b.x[i], &last);
+            check_event(&b.b.events[i], &b.x[i], &last, &hi);
     }
     wp_ingest__batch_release(&b);
     json_decref(body);

@@ -238,7 +238,7 @@ suite() { # backend
     expect_status 200 "$be: the report as CSV"
     expect_header_has "text/csv" "$be: ... is text/csv"
     checks=$((checks + 1))
-    [ "$(printf '%s' "$body" | tr -d '\r' | head -n 1)" = "customer_id,customer_name,to_employee_id" ] &&
+    [ "$(printf '%s' "$body" | tr -d '\r' | head -n 1)" = '"customer_id","customer_name","to_employee_id"' ] &&
         [ "$(printf '%s\n' "$body" | wc -l)" = 4 ] || fail "$be: the CSV has a header and 3 rows"
     case "$body" in *客户甲*) ;; *) fail "$be: the CSV names the customers";; esac
     expect_eq "$(audit_count handover.export)" "$((exports + 1))" "$be: the download is audited"

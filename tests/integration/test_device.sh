@@ -3,6 +3,9 @@
 # The device protocol (CONTRACT §4) over real sockets, on SQLite and PostgreSQL: enrollment,
 # events (idempotent resend, rejected events, alerts), check, policy ETags, media, limits.
 . "$(dirname "$0")/lib_api.sh"
+# the events are of 2026-11-22: the server's clock is set beside them, inside the window of
+# times it accepts (WP_INGEST_TS_*), whenever the test runs
+export WORKPHONE_FAKE_NOW=2026-11-22T12:00:00+08:00
 
 BATCH='{"events": [
  {"seq": 1, "type": "message", "ts": "2026-11-22T10:00:00+08:00", "channel": "wechat",

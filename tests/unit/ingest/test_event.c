@@ -18,13 +18,16 @@ json_t *J(const char *text)
     return v;
 }
 
+/* The server's clock at TS below (2026-11-22T02:00:00Z), a device that acked nothing yet. */
+static const wp_ingest_bounds BOUNDS = {1795312800000000LL, 0};
+
 /* Validate one event given as JSON text into b (alive until done()); returns its event. */
 static const wp_event *one(wp_ingest_batch *b, json_t **body, const char *event)
 {
     char text[70000];
     snprintf(text, sizeof text, "{\"events\": [%s]}", event);
     *body = J(text);
-    OK(wp_ingest__validate(b, *body));
+    OK(wp_ingest__validate(b, *body, &BOUNDS));
     assert_int_equal(b->b.n, 1);
     return &b->b.events[0];
 }
@@ -273,7 +276,7 @@ static void test_ingest_event__seq_order(void **state)
                      "{\"seq\": 6, \"type\": \"location\", " TS ", \"lat\": 1, \"lon\": 1},"
                      "{\"type\": \"location\", " TS ", \"lat\": 1, \"lon\": 1},"
                      "{\"seq\": 9, \"type\": \"location\", " TS ", \"lat\": 1, \"lon\": 1}]}");
-    OK(wp_ingest__validate(&b, body));
+    OK(wp_ingest__validate(&b, body, &BOUNDS));
     assert_int_equal(b.b.n, 6);
     assert_int_equal(b.b.events[0].type, WP_EVENT_LOCATION);
     assert_int_equal(b.b.events[1].type, WP_EVENT_REJECTED);
@@ -290,34 +293,113 @@ static void test_ingest_event__seq_order(void **state)
     done(&b, body);
 }
 
+/* ts must lie within 180 days before and 24 hours after the server's time (edges included);
+ * seq within 1..2^53 - 1 and at most 10^9 past the highest seq before it. A refused seq is
+ * not kept (0: it cannot move acked_seq), and the events after it are judged without it. */
+static void test_ingest_event__windows(void **state)
+{
+    wp_ingest_batch b;
+    const char *window = "is outside the accepted window, 180 days before to 24 hours after the"
+                         " server's time 2026-11-22T02:00:00Z";
+    char want[256];
+#define LOC(seq, ts)                                                                               \
+    "{\"seq\": " seq ", \"type\": \"location\", \"ts\": \"" ts "\", \"lat\": 1, \"lon\": 1}"
+    /* clang-format off */
+    json_t *body = J("{\"events\": ["
+                     LOC("1", "2026-05-26T02:00:00Z") ","
+                     LOC("2", "2026-05-26T01:59:59.999999Z") ","
+                     LOC("3", "2026-11-23T10:00:00+08:00") ","
+                     LOC("4", "2026-11-23T02:00:00.000001Z") ","
+                     LOC("5", "9999-12-31T23:59:59Z") ","
+                     LOC("6", "1970-01-01T00:00:00Z") ","
+                     LOC("9223372036854775807", "2026-11-22T10:00:00+08:00") ","
+                     LOC("9007199254740992", "2026-11-22T10:00:00+08:00") ","
+                     LOC("1000000007", "2026-11-22T10:00:00+08:00") ","
+                     LOC("1000000006", "2026-11-22T10:00:00+08:00") ","
+                     LOC("9007199254740991", "2026-11-22T10:00:00+08:00") "]}");
+    /* clang-format on */
+    OK(wp_ingest__validate(&b, body, &BOUNDS));
+    const wp_event *e = b.b.events;
+    assert_int_equal(e[0].type, WP_EVENT_LOCATION); /* exactly 180 days before */
+    assert_int_equal(e[1].type, WP_EVENT_REJECTED);
+    snprintf(want, sizeof want, "ts_out_of_range: ts '2026-05-26T01:59:59.999999Z' %s", window);
+    assert_string_equal(e[1].reason, want);
+    assert_int_equal(e[1].seq, 2); /* a bad time keeps its seq: handled, it moves acked_seq */
+    assert_int_equal(e[2].type, WP_EVENT_LOCATION); /* exactly 24 hours after */
+    assert_int_equal(e[3].type, WP_EVENT_REJECTED);
+    assert_int_equal(e[4].type, WP_EVENT_REJECTED);
+    snprintf(want, sizeof want, "ts_out_of_range: ts '9999-12-31T23:59:59Z' %s", window);
+    assert_string_equal(e[4].reason, want);
+    assert_int_equal(e[5].type, WP_EVENT_REJECTED);
+    assert_int_equal(e[5].seq, 6);
+    assert_int_equal(e[6].type, WP_EVENT_REJECTED);
+    assert_string_equal(e[6].reason, "seq_out_of_range: seq 9223372036854775807 is greater than"
+                                     " 9007199254740991 (2^53 - 1)");
+    assert_int_equal(e[6].seq, 0); /* quarantined without a seq */
+    assert_int_equal(json_integer_value(b.x[6].seq_json), INT64_MAX); /* the reply shows it */
+    assert_int_equal(e[7].type, WP_EVENT_REJECTED);
+    assert_int_equal(e[7].seq, 0);
+    assert_int_equal(e[8].type, WP_EVENT_REJECTED);
+    assert_string_equal(e[8].reason, "seq_too_far_ahead: seq 1000000007 is more than 1000000000"
+                                     " past 6, the highest seq before it");
+    assert_int_equal(e[8].seq, 0);
+    assert_int_equal(e[9].type, WP_EVENT_LOCATION); /* exactly 10^9 past 6 */
+    assert_int_equal(e[9].seq, 1000000006);
+    assert_int_equal(e[10].type, WP_EVENT_REJECTED);
+    assert_int_equal(e[10].seq, 0);
+    done(&b, body);
+
+    /* the device's acked_seq counts as a seq before the batch */
+    wp_ingest_bounds acked = {BOUNDS.now_us, 5000000000LL};
+    body = J("{\"events\": [" LOC("6000000000", "2026-11-22T10:00:00+08:00") ","
+             LOC("6000000001", "2026-11-22T10:00:00+08:00") "]}");
+    OK(wp_ingest__validate(&b, body, &acked));
+    assert_int_equal(b.b.events[0].type, WP_EVENT_LOCATION);
+    assert_int_equal(b.b.events[1].type, WP_EVENT_LOCATION);
+    wp_ingest__batch_release(&b);
+    acked.acked_seq = 4999999999LL;
+    OK(wp_ingest__validate(&b, body, &acked));
+    assert_int_equal(b.b.events[0].type, WP_EVENT_REJECTED);
+    assert_string_equal(b.b.events[0].reason, "seq_too_far_ahead: seq 6000000000 is more than"
+                                              " 1000000000 past 4999999999, the highest seq"
+                                              " before it");
+    assert_int_equal(b.b.events[1].type, WP_EVENT_REJECTED);
+    wp_ingest__batch_release(&b);
+    /* without bounds (the simulator's self-check): no window, only the range */
+    OK(wp_ingest__validate(&b, body, NULL));
+    assert_int_equal(b.b.events[0].type, WP_EVENT_LOCATION);
+    done(&b, body);
+#undef LOC
+}
+
 static void test_ingest_event__bad_bodies(void **state)
 {
     wp_ingest_batch b;
     json_t *body = J("[1]");
-    assert_int_equal(wp_ingest__validate(&b, body), WP_EINVAL);
+    assert_int_equal(wp_ingest__validate(&b, body, &BOUNDS), WP_EINVAL);
     assert_string_equal(wp_error_last(), "body is not a json object");
     done(&b, body);
     body = J("{}");
-    assert_int_equal(wp_ingest__validate(&b, body), WP_EINVAL);
+    assert_int_equal(wp_ingest__validate(&b, body, &BOUNDS), WP_EINVAL);
     assert_string_equal(wp_error_last(), "body has no \"events\"");
     done(&b, body);
     body = J("{\"events\": {}}");
-    assert_int_equal(wp_ingest__validate(&b, body), WP_EINVAL);
+    assert_int_equal(wp_ingest__validate(&b, body, &BOUNDS), WP_EINVAL);
     assert_string_equal(wp_error_last(), "\"events\" is not an array");
     done(&b, body);
     body = J("{\"events\": []}");
-    OK(wp_ingest__validate(&b, body));
+    OK(wp_ingest__validate(&b, body, &BOUNDS));
     assert_int_equal(b.b.n, 0);
     done(&b, body);
     body = json_pack("{s:[]}", "events");
     json_t *arr = json_object_get(body, "events");
     for (int i = 0; i < WP_INGEST_MAX_EVENTS; i++)
         json_array_append_new(arr, json_integer(i));
-    OK(wp_ingest__validate(&b, body));
+    OK(wp_ingest__validate(&b, body, &BOUNDS));
     assert_int_equal(b.b.n, WP_INGEST_MAX_EVENTS);
     wp_ingest__batch_release(&b);
     json_array_append_new(arr, json_integer(0));
-    assert_int_equal(wp_ingest__validate(&b, body), WP_EINVAL);
+    assert_int_equal(wp_ingest__validate(&b, body, &BOUNDS), WP_EINVAL);
     assert_string_equal(wp_error_last(), "a batch holds at most 1000 events, not 1001");
     done(&b, body);
 }
@@ -367,7 +449,7 @@ static void test_ingest_event__alerts(void **state)
           "{\"seq\": 8, \"type\": \"contact\", " TS
           ", \"channel\": \"wechat\", \"action\": \"added\","
           " \"peer\": {\"id\": \"w\"}}]}");
-    OK(wp_ingest__validate(&b, body));
+    OK(wp_ingest__validate(&b, body, &BOUNDS));
     OK(wp_ingest__alerts(&b, s, 500000));
     wp_event *e = b.b.events;
     assert_int_equal(e[0].n_alerts, 2);
@@ -396,6 +478,7 @@ const struct CMUnitTest event_tests[] = {
     cmocka_unit_test(test_ingest_event__every_type),
     cmocka_unit_test(test_ingest_event__bad_events),
     cmocka_unit_test(test_ingest_event__seq_order),
+    cmocka_unit_test(test_ingest_event__windows),
     cmocka_unit_test(test_ingest_event__bad_bodies),
     cmocka_unit_test(test_ingest_event__phone),
     cmocka_unit_test(test_ingest_event__alerts),

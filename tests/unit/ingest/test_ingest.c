@@ -21,10 +21,15 @@ struct ifx {
     wp_ingest *ing;
 };
 
+/* The events below are of 2026-11-22: the server's clock is set beside them, so their times
+ * stay inside the accepted window (WP_INGEST_TS_*) whenever the tests run. */
+#define NOW_US 1795348800000000LL /* 2026-11-22T12:00:00Z */
+
 static int setup(void **state)
 {
     struct ifx *x = calloc(1, sizeof *x);
     assert_non_null(x);
+    wp_time_set_fake(NOW_US);
     tfx_seed(&x->f);
     wp_ingest_config cfg = WP_INGEST_CONFIG_INIT;
     cfg.data_dir = x->f.dir;
@@ -40,6 +45,7 @@ static int teardown(void **state)
     wp_ingest_free(x->ing);
     tfx_release(&x->f);
     free(x);
+    wp_time_set_fake(0);
     return 0;
 }
 
@@ -580,6 +586,55 @@ static void test_ingest__media(void **state)
     assert_int_equal(created, 1);
 }
 
+/* Past a storage limit: a batch is WP_EQUOTA with nothing stored or acked, and the same batch
+ * passes once the limit is raised; a media file new to the tenant is not kept (on disk
+ * neither), one it has passes. */
+static void test_ingest__storage_limits(void **state)
+{
+    struct ifx *x = *state;
+    wp_device d;
+    json_t *r = NULL;
+    wp_buf b;
+    wp_buf_init(&b, 1 << 16);
+    enroll(x, &d, x->f.emp1, "SN1");
+    OK(wp_buf_adds(&b, "{\"events\": ["));
+    OK(add_msg(&b, 1, "wxid_q", "quota"));
+    OK(wp_buf_adds(&b, "]}"));
+    OK(wp_store_usage_set_limit(x->f.st, x->f.tenant, WP_USAGE_ARCHIVE, 10));
+    assert_int_equal(events(x, &r, &d, b.buf), WP_EQUOTA);
+    assert_null(r);
+    assert_int_equal(wp_usage_refusal_last()->kind, WP_USAGE_ARCHIVE);
+    assert_int_equal(wp_usage_refusal_last()->used, 0);
+    int64_t need = wp_usage_refusal_last()->needed;
+    assert_true(need > 10);
+    assert_int_equal(count(x, "messages"), 0);
+    assert_int_equal(tfx_raw1(&x->f, "SELECT acked_seq FROM devices"), 0);
+    OK(wp_store_usage_set_limit(x->f.st, x->f.tenant, WP_USAGE_ARCHIVE, need));
+    OK(events(x, &r, &d, b.buf));
+    assert_int_equal(json_integer_value(json_object_get(r, "acked_seq")), 1);
+    json_decref(r);
+    assert_int_equal(count(x, "messages"), 1);
+    wp_buf_release(&b);
+
+    const char *ref = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    const char *ref2 = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+    int created = -1;
+    OK(wp_store_usage_set_limit(x->f.st, x->f.tenant, WP_USAGE_MEDIA, 5));
+    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, d.id, ref, "test", 4));
+    assert_int_equal(wp_ingest_media_admit(x->ing, x->f.tenant, ref2, 3), WP_EQUOTA);
+    assert_int_equal(wp_ingest_media_admit(x->ing, x->f.tenant, ref, 4), 0); /* it has it */
+    OK(wp_ingest_media_admit(x->ing, x->f.tenant, ref2, 1));
+    assert_int_equal(wp_ingest_media_put(x->ing, &created, x->f.tenant, d.id, ref2, "foo", 3),
+                     WP_EQUOTA);
+    char path[PATH_MAX + 128];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/media/2c/26/%s", x->f.dir, ref2 + 7);
+    assert_int_equal(stat(path, &sb), -1);
+    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, d.id, ref, "test", 4));
+    assert_int_equal(created, 0);
+    assert_int_equal(tfx_raw1(&x->f, "SELECT media_bytes FROM tenant_usage"), 4);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 static const struct CMUnitTest suite[] = {
@@ -590,6 +645,7 @@ static const struct CMUnitTest suite[] = {
     T(test_ingest__two_nodes_one_device),
     T(test_ingest__check_and_lexicon),
     T(test_ingest__media),
+    T(test_ingest__storage_limits),
 };
 
 int main(void)

@@ -417,7 +417,7 @@ static void test_sim__batches_are_valid_events(void **state)
             json_t *body = NULL;
             OK(wp_sim_stream_batch(&body, s, from, WP_INGEST_MAX_EVENTS));
             wp_ingest_batch b;
-            OK(wp_ingest__validate(&b, body));
+            OK(wp_ingest__validate(&b, body, NULL));
             for (size_t i = 0; i < b.b.n; i++) {
                 const wp_event *e = &b.b.events[i];
                 if (e->type == WP_EVENT_REJECTED)

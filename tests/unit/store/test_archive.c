@@ -387,6 +387,66 @@ static void test_archive__quarantine(void **state)
     assert_int_equal(count(f, "quarantine"), 3);
 }
 
+/* Is the quarantine row of seq exactly: raw the first keep bytes of whole, raw_len and
+ * raw_sha256 those of whole? */
+static int quarantined_as(struct tfx *f, int64_t seq, const char *whole, size_t keep)
+{
+    char sha[65], *sql = malloc(keep + 512);
+    assert_non_null(sql);
+    wp_token_hash(sha, whole);
+    int n = snprintf(sql, keep + 512,
+                     "SELECT count(*) FROM quarantine WHERE seq = %lld AND raw_len = %zu AND"
+                     " raw_sha256 = '%s' AND raw = '",
+                     (long long)seq, strlen(whole), sha);
+    memcpy(sql + n, whole, keep); /* the test's raws hold no quote */
+    snprintf(sql + n + keep, 512 - (size_t)n, "'");
+    int64_t c = tfx_raw1(f, sql);
+    free(sql);
+    return c == 1;
+}
+
+/* A rejected event keeps its first WP_QUARANTINE_RAW_MAX bytes, cut before a character that
+ * does not fit whole, with the length and SHA-256 of all of it. */
+static void test_archive__quarantine_bounded(void **state)
+{
+    struct tfx *f = *state;
+    char dev[WP_ID_LEN + 1];
+    device(f, dev, f->emp1, "SN1");
+    wp_buf big, cjk, edge;
+    wp_buf_init(&big, 1 << 20);
+    wp_buf_init(&cjk, 1 << 20);
+    wp_buf_init(&edge, 1 << 20);
+    OK(wp_buf_adds(&big, "{\"seq\":1,\"text\":\""));
+    for (int i = 0; i < 10000; i++)
+        OK(wp_buf_addc(&big, 'x'));
+    OK(wp_buf_adds(&big, "\"}"));
+    OK(wp_buf_adds(&cjk, "{\"seq\":2,\"text\":\"")); /* 17 bytes, then 3 bytes a character */
+    for (int i = 0; i < 3000; i++)
+        OK(wp_buf_adds(&cjk, "飞"));
+    OK(wp_buf_adds(&cjk, "\"}"));
+    while (edge.len < WP_QUARANTINE_RAW_MAX) /* exactly the limit: kept whole */
+        OK(wp_buf_addc(&edge, 'y'));
+    wp_event e[4] = {ev(WP_EVENT_REJECTED, 1), ev(WP_EVENT_REJECTED, 2), ev(WP_EVENT_REJECTED, 3),
+                     ev(WP_EVENT_REJECTED, 4)};
+    e[0].raw = big.buf;
+    e[1].raw = cjk.buf;
+    e[2].raw = edge.buf;
+    e[3].raw = "{\"seq\":4}";
+    for (int i = 0; i < 4; i++)
+        e[i].reason = "ts 'never' is not an rfc 3339 time";
+    int64_t acked = 0;
+    OK(apply(f, dev, f->emp1, e, 4, &acked));
+    assert_int_equal(acked, 4);
+    assert_true(quarantined_as(f, 1, big.buf, WP_QUARANTINE_RAW_MAX));
+    /* 4094 bytes: the 1360th character would end at 4097 */
+    assert_true(quarantined_as(f, 2, cjk.buf, 17 + 1359 * 3));
+    assert_true(quarantined_as(f, 3, edge.buf, WP_QUARANTINE_RAW_MAX));
+    assert_true(quarantined_as(f, 4, "{\"seq\":4}", 9));
+    wp_buf_release(&big);
+    wp_buf_release(&cjk);
+    wp_buf_release(&edge);
+}
+
 static void test_archive__peers(void **state)
 {
     struct tfx *f = *state;
@@ -1173,6 +1233,155 @@ static void test_archive__apply_many(void **state)
 
 /* --- PostgreSQL: lost connections and two nodes at once ------------------------------------ */
 
+/* One batch of a device, its own transaction; the batch's outcome into *out. */
+static void apply_batch_as(struct tfx *f, wp_event_batch *out, const char *dev, const char *emp,
+                           wp_event *events, size_t n)
+{
+    memset(out, 0, sizeof *out);
+    out->tenant_id = f->tenant;
+    out->device_id = dev;
+    out->employee_id = emp;
+    out->events = events;
+    out->n = n;
+    out->now_us = wp_time_now_us();
+    OK(wp_store_events_apply(f->st, out));
+}
+
+static void usage_is(struct tfx *f, int64_t archive, int64_t media, int64_t quarantine)
+{
+    wp_usage u;
+    OK(wp_store_usage_get(f->st, &u, f->tenant));
+    assert_int_equal(u.used[WP_USAGE_ARCHIVE], archive);
+    assert_int_equal(u.used[WP_USAGE_MEDIA], media);
+    assert_int_equal(u.used[WP_USAGE_QUARANTINE], quarantine);
+}
+
+/* Usage is counted with the writes (archive: raw JSON and message texts; quarantine: the kept
+ * slices; media: file sizes, once), a batch or file past a limit is refused whole without
+ * failing its neighbours, resends need no room, and the counters equal what migration 0015
+ * computes from the rows. */
+static void test_archive__usage(void **state)
+{
+    struct tfx *f = *state;
+    char d1[WP_ID_LEN + 1], d2[WP_ID_LEN + 1];
+    wp_event_batch b;
+    wp_usage u;
+    device(f, d1, f->emp1, "SN1");
+    device(f, d2, f->emp2, "SN2");
+    OK(wp_store_usage_get(f->st, &u, f->tenant));
+    assert_int_equal(u.limit[WP_USAGE_ARCHIVE], 100LL << 30);
+    assert_int_equal(u.limit[WP_USAGE_MEDIA], 1LL << 40);
+    assert_int_equal(u.limit[WP_USAGE_QUARANTINE], 256LL << 20);
+    assert_int_equal(
+        u.is_set[WP_USAGE_ARCHIVE] + u.is_set[WP_USAGE_MEDIA] + u.is_set[WP_USAGE_QUARANTINE], 0);
+    usage_is(f, 0, 0, 0);
+
+    wp_event e[3] = {msg(1, "wxid_a", NULL, "hello"), ev(WP_EVENT_LOCATION, 2),
+                     ev(WP_EVENT_REJECTED, 3)};
+    e[0].raw = "{\"seq\":1,\"text\":\"hello\"}"; /* 24 bytes */
+    e[2].raw = "{\"seq\":3,\"ts\":\"never\"}";   /* 22 bytes */
+    e[2].reason = "ts 'never' is not an rfc 3339 time";
+    apply_batch_as(f, &b, d1, f->emp1, e, 3);
+    assert_int_equal(b.refused, 0);
+    assert_int_equal(b.acked_seq, 3);
+    usage_is(f, 24 + 5 + 2, 0, 22);
+
+    /* past the archive limit: nothing stored, acked_seq unchanged, the refusal says why */
+    OK(wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_ARCHIVE, 31 + 2 + 3 - 1));
+    wp_event n[1] = {msg(4, "wxid_new", NULL, "big")}; /* raw "{}": 2 + 3 bytes */
+    apply_batch_as(f, &b, d1, f->emp1, n, 1);
+    assert_int_equal(b.refused, 1);
+    assert_int_equal(b.refusal.kind, WP_USAGE_ARCHIVE);
+    assert_int_equal(b.refusal.used, 31);
+    assert_int_equal(b.refusal.limit, 35);
+    assert_int_equal(b.refusal.needed, 5);
+    assert_int_equal(b.acked_seq, 3);
+    assert_int_equal(n[0].applied, 0);
+    assert_int_equal(count(f, "messages"), 1);
+    assert_int_equal(count(f, "customers"), 1);
+    assert_int_equal(tfx_raw1(f, "SELECT acked_seq FROM devices WHERE serial = 'SN1'"), 3);
+    usage_is(f, 31, 0, 22);
+    assert_int_equal(wp_usage_refuse(&b.refusal), WP_EQUOTA);
+    assert_string_equal(wp_error_last(), "the tenant's archive limit is reached: 31 of 35 bytes"
+                                         " used, this needs 5 more; an admin can raise"
+                                         " 'archive_limit_bytes' in the settings");
+    /* a resend needs no room */
+    apply_batch_as(f, &b, d1, f->emp1, e, 3);
+    assert_int_equal(b.refused, 0);
+    assert_int_equal(b.acked_seq, 3);
+    /* the quarantine has its own limit */
+    OK(wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_QUARANTINE, 22));
+    wp_event q[1] = {ev(WP_EVENT_REJECTED, 4)};
+    q[0].reason = "bad";
+    apply_batch_as(f, &b, d1, f->emp1, q, 1);
+    assert_int_equal(b.refused, 1);
+    assert_int_equal(b.refusal.kind, WP_USAGE_QUARANTINE);
+    assert_int_equal(count(f, "quarantine"), 1);
+
+    /* merged: the batch past the limit is refused alone, the round goes on */
+    OK(wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_ARCHIVE, 31 + 4));
+    wp_event big[1] = {msg(4, "wxid_a", NULL, "large")}, small[1] = {msg(1, "wxid_b", NULL, "hi")};
+    wp_event_batch bs[2];
+    wp_event_batch *p[2] = {&bs[0], &bs[1]};
+    memset(bs, 0, sizeof bs);
+    bs[0] = (wp_event_batch){f->tenant, d1, f->emp1, big, 1, wp_time_now_us(), 0, 0, {0}};
+    bs[1] = (wp_event_batch){f->tenant, d2, f->emp2, small, 1, wp_time_now_us(), 0, 0, {0}};
+    size_t failed = 9;
+    OK(wp_store_events_apply_many(f->st, p, 2, &failed));
+    assert_int_equal(bs[0].refused, 1);
+    assert_int_equal(bs[0].acked_seq, 3);
+    assert_int_equal(big[0].applied, 0);
+    assert_int_equal(bs[1].refused, 0);
+    assert_int_equal(bs[1].acked_seq, 1);
+    assert_int_equal(small[0].applied, 1);
+    usage_is(f, 35, 0, 22);
+
+    /* media: a new file counts once; past the limit it is not recorded */
+    char h1[65], h2[65];
+    int created = 0;
+    wp_token_hash(h1, "one");
+    wp_token_hash(h2, "two");
+    OK(wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_MEDIA, 10));
+    OK(wp_store_media_add(f->st, &created, f->tenant, d1, h1, 8));
+    assert_int_equal(created, 1);
+    OK(wp_store_media_add(f->st, &created, f->tenant, d1, h1, 8));
+    assert_int_equal(created, 0);
+    OK(wp_store_media_add(f->st, &created, f->tenant, d2, h1, 8)); /* another device: 201 */
+    assert_int_equal(created, 1);
+    usage_is(f, 35, 8, 22); /* ... and the file counts once */
+    assert_int_equal(wp_store_media_add(f->st, &created, f->tenant, d1, h2, 5), WP_EQUOTA);
+    assert_int_equal(wp_usage_refusal_last()->kind, WP_USAGE_MEDIA);
+    assert_int_equal(wp_usage_refusal_last()->needed, 5);
+    int64_t size;
+    assert_int_equal(wp_store_media_get(f->st, &size, f->tenant, h2), WP_ENOTFOUND);
+    usage_is(f, 35, 8, 22);
+    OK(wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_MEDIA, -1)); /* the default again */
+    OK(wp_store_media_add(f->st, &created, f->tenant, d1, h2, 5));
+    OK(wp_store_usage_get(f->st, &u, f->tenant));
+    assert_int_equal(u.used[WP_USAGE_MEDIA], 13);
+    assert_int_equal(u.limit[WP_USAGE_MEDIA], 1LL << 40);
+    assert_int_equal(u.is_set[WP_USAGE_MEDIA], 0);
+    assert_int_equal(u.is_set[WP_USAGE_ARCHIVE], 1);
+
+    assert_int_equal(wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_MEDIA, -2), WP_EINVAL);
+    assert_int_equal(
+        wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_MEDIA, WP_USAGE_LIMIT_MAX + 1),
+        WP_EINVAL);
+    assert_int_equal(wp_store_usage_set_limit(f->st, f->tenant, WP_USAGE_KINDS, 1), WP_EINVAL);
+
+    /* the counters are what migration 0015 computes from the rows */
+    const struct wp_migration *m =
+        f->kind == WP_STORE_SQLITE ? wp_migrations_sqlite : wp_migrations_pg;
+    while (m->version && strcmp(m->name, "0015_storage_limits") != 0)
+        m++;
+    assert_int_equal(m->version, 15);
+    const char *fill = strstr(m->sql, "INSERT INTO tenant_usage");
+    assert_non_null(fill);
+    tfx_exec(f, "DELETE FROM tenant_usage");
+    tfx_exec(f, fill);
+    usage_is(f, 35, 13, 22);
+}
+
 static int64_t backend_pid(wp_store *st)
 {
     struct wp_stmt *s = NULL;
@@ -1478,6 +1687,7 @@ static const struct CMUnitTest suite[] = {
     T(test_archive__devices_list),
     T(test_archive__resend_stores_nothing_twice),
     T(test_archive__quarantine),
+    T(test_archive__quarantine_bounded),
     T(test_archive__peers),
     T(test_archive__recall_keeps_text),
     T(test_archive__alerts),
@@ -1492,6 +1702,7 @@ static const struct CMUnitTest suite[] = {
     T(test_archive__customers_list),
     T(test_archive__policy),
     T(test_archive__media),
+    T(test_archive__usage),
 };
 
 static const struct CMUnitTest once[] = {

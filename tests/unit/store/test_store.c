@@ -501,7 +501,7 @@ static void test_store__name_limits(void **state)
         assert_string_equal(wp_error_last(), "tenant name is not valid utf-8");
     }
     assert_int_equal(wp_store_tenant_create(f->st, t, "a\nb"), WP_EINVAL);
-    assert_string_equal(wp_error_last(), "tenant name contains a control character");
+    assert_string_equal(wp_error_last(), "tenant name contains a control character (U+000A)");
     assert_int_equal(wp_store_tenant_create(f->st, t, "a\xc2\x85"), WP_EINVAL); /* U+0085 */
     OK(wp_store_tenant_count(f->st, &n));
     assert_int_equal(n, 2);

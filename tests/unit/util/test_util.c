@@ -155,6 +155,44 @@ static void test_util_password__policy_hash_verify(void **state)
     assert_false(wp_password_verify("garbage", "correct horse"));
 }
 
+/* One line or free text: every C0 control, DEL and every C1 control is refused (LF and TAB
+ * allowed in free text), and the message names the field and the character. */
+static void test_util_utf8__text_check(void **state)
+{
+    char s[8];
+    for (unsigned c = 0x01; c < 0xa0; c++) {
+        size_t n = 0;
+        s[n++] = 'a';
+        if (c < 0x80) {
+            s[n++] = (char)c;
+        } else {
+            s[n++] = (char)(0xc0 | c >> 6);
+            s[n++] = (char)(0x80 | (c & 0x3f));
+        }
+        s[n++] = 'b';
+        int control = c < 0x20 || c >= 0x7f;
+        assert_int_equal(wp_text_check("'name'", s, n, 100, 0), control ? WP_EINVAL : 0);
+        int free_ok = !control || c == '\n' || c == '\t';
+        assert_int_equal(wp_text_check("'notes'", s, n, 100, WP_TEXT_MULTILINE),
+                         free_ok ? 0 : WP_EINVAL);
+    }
+    assert_int_equal(wp_text_check("'name'", "a\tb", 3, 100, 0), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "'name' contains a control character (U+0009)");
+    assert_int_equal(wp_text_check("'notes'", "a\rb", 3, 100, WP_TEXT_MULTILINE), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "'notes' contains a control character (U+000D)");
+    assert_int_equal(wp_text_check("title", "x\xc2\x9b[31m", 7, 100, 0), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "title contains a control character (U+009B)");
+    assert_int_equal(wp_text_check("'name'", "a\0b", 3, 100, 0), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "'name' is not valid utf-8");
+    assert_int_equal(wp_text_check("'name'", "\xc3\x28", 2, 100, 0), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "'name' is not valid utf-8");
+    /* U+00A0 and on are text; lengths count code points */
+    assert_int_equal(wp_text_check("'name'", "\xc2\xa0\xe7\x8e\x8b\xf0\x9f\x98\x80", 9, 3, 0), 0);
+    assert_int_equal(wp_text_check("'name'", "\xe7\x8e\x8b\xe7\x8e\x8b", 6, 1, 0), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "'name' is longer than 1 characters");
+    assert_int_equal(wp_text_check("'name'", "", 0, 1, 0), 0); /* emptiness is the caller's */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_util_buf__grows_across_many_appends),
         cmocka_unit_test(test_util_json__escapes_and_replaces_invalid_utf8),
         cmocka_unit_test(test_util_utf8__validation),
+        cmocka_unit_test(test_util_utf8__text_check),
         cmocka_unit_test(test_util_clock__rfc3339_round_trip),
         cmocka_unit_test(test_util_clock__rejects_bad_times),
         cmocka_unit_test(test_util_clock__fake_clock),
