@@ -4,6 +4,9 @@
 # lists them, and `workphone audit verify` finds a row edited, removed or inserted behind
 # workphone's back (with sqlite3 or psql), naming that row.
 . "$(dirname "$0")/lib_api.sh"
+# The events carry fixed dates of late November 2026; the server accepts device times within
+# 180 days of its own (src/ingest/event.c), so its clock is fixed beside them.
+export WORKPHONE_FAKE_NOW=2026-11-27T08:00:00Z
 
 BATCH='{"events": [
  {"seq": 1, "type": "message", "ts": "2026-11-20T09:00:00+08:00", "channel": "wechat",

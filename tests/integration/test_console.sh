@@ -3,6 +3,9 @@
 # The console API (CONTRACT §5) over real sockets, on SQLite and PostgreSQL: login, sessions,
 # cookies and CSRF, rights by role, search, lists and their limits, customers, alerts.
 . "$(dirname "$0")/lib_api.sh"
+# The events carry fixed dates of late November 2026; the server accepts device times within
+# 180 days of its own (src/ingest/event.c), so its clock is fixed beside them.
+export WORKPHONE_FAKE_NOW=2026-11-27T08:00:00Z
 
 # Messages for the search: 1-, 2- and 4-character Chinese queries and mixed text.
 BATCH='{"events": [

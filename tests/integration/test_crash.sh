@@ -4,6 +4,9 @@
 # devices stream batches, the server is killed while requests are in flight, restarted, and
 # every event the server acknowledged must be stored, then a full resend stores nothing twice.
 . "$(dirname "$0")/lib_api.sh"
+# The events carry fixed dates of late November 2026; the server accepts device times within
+# 180 days of its own (src/ingest/event.c), so its clock is fixed beside them.
+export WORKPHONE_FAKE_NOW=2026-11-27T08:00:00Z
 
 DEVICES=3     # streaming at once, so the writer merges their batches
 BATCHES=24    # per device

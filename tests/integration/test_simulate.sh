@@ -6,6 +6,9 @@
 # messages found by search, alerts of the planted kinds); the same seed on another fresh server
 # gives the same archive; a second company on the same server gets usernames of its own.
 . "$(dirname "$0")/lib_api.sh"
+# The events carry fixed dates of late November 2026; the server accepts device times within
+# 180 days of its own (src/ingest/event.c), so its clock is fixed beside them.
+export WORKPHONE_FAKE_NOW=2026-11-27T08:00:00Z
 export WORKPHONE_STAFF_PASSWORD='staff-pass-2026'
 
 # --- usage ---------------------------------------------------------------------------------------
