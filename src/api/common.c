@@ -220,16 +220,16 @@ int api_scope_customer_access(wp_http_ctx *ctx, wp_store *st, const api_scope *s
     if (err != WP_ENOTFOUND)
         return err;
     /* a customer it handed over in a transfer that kept its read access */
-    if (scope->employee_id &&
-        (err = wp_store_customer_read_granted(st, &yes, c->tenant_id, c->id, scope->employee_id)) <
-            0)
+    if (scope->employee_id && (err = wp_store_customer_read_granted(st, &yes, c->tenant_id, c->id,
+                                                                    scope->employee_id)) < 0)
         return err;
     if (yes)
         return 0;
     /* a customer its device met (or a device in its subtree): the record and those
      * conversations, nothing of the owner's. A customer in the pool is nobody's: it is
      * claimed from the pool, not read through an old conversation. */
-    if (!c->in_pool && (err = wp_store_customer_met(st, &yes, c->tenant_id, c->id, scope->employee_id,
+    if (!c->in_pool &&
+        (err = wp_store_customer_met(st, &yes, c->tenant_id, c->id, scope->employee_id,
                                      scope->employee_id ? NULL : scope->org_path)) < 0)
         return err;
     if (yes) {
@@ -248,8 +248,7 @@ int api_scope_reads_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *sc
 }
 
 int api_scope_sees_history(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
-                           const char *tenant_id, const char *employee_id,
-                           const char *customer_id)
+                           const char *tenant_id, const char *employee_id, const char *customer_id)
 {
     wp_employee e;
     int err, yes = 0;

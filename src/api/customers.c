@@ -145,11 +145,10 @@ int api_customers_get(wp_http_ctx *ctx)
         goto out;
     }
     for (size_t i = 0; i < n_contacts; i++)
-        if (json_array_append_new(met, json_pack("{s:s,s:o,s:o}", "employee_id",
-                                                 contacts[i].employee_id, "employee_name",
-                                                 api_jstr(contacts[i].employee_name, 0),
-                                                 "first_met_at",
-                                                 api_jtime(contacts[i].first_us))) < 0) {
+        if (json_array_append_new(met,
+                                  json_pack("{s:s,s:o,s:o}", "employee_id", contacts[i].employee_id,
+                                            "employee_name", api_jstr(contacts[i].employee_name, 0),
+                                            "first_met_at", api_jtime(contacts[i].first_us))) < 0) {
             err = wp_error_set(WP_ENOMEM, "out of memory");
             goto out;
         }
@@ -246,8 +245,8 @@ int api_customers_unmask(wp_http_ctx *ctx)
         (err = wp_store_begin(st)) < 0)
         goto out;
     snprintf(target, sizeof target, "customer:%s", cu.id);
-    json_t *d = json_pack("{s:[s,s,s,s,s]}", "fields", "phone", "identities", "name", "company",
-                          "notes");
+    json_t *d =
+        json_pack("{s:[s,s,s,s,s]}", "fields", "phone", "identities", "name", "company", "notes");
     err = api_audit(ctx, st, "customer.unmask", target, d);
     json_decref(d);
     if (err < 0 || (err = wp_store_commit(st)) < 0)

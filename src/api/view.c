@@ -12,11 +12,12 @@
 /* Keys whose values are the system's own words, never people's: ids, times, names of states
  * and kinds, hashes, tokens. Everything else is people's text until shown otherwise. */
 static const char *const clear_keys[] = {
-    "id",        "ts",       "kind",   "status",     "category",   "action",   "channel",
-    "direction", "msgtype",  "role",   "grade",      "stage",      "type",     "format",
-    "hash",      "prev_hash", "token", "csrf_token", "next_cursor", "cursor",  "media",
-    "recording", "photo",    "actor",  "target",     "prefix",     "key",      "code",
-    "rights",    "store",    "version", "tz",        "color",      "reason_code", NULL,
+    "id",          "ts",        "kind",    "status",      "category", "action",
+    "channel",     "direction", "msgtype", "role",        "grade",    "stage",
+    "type",        "format",    "hash",    "prev_hash",   "token",    "csrf_token",
+    "next_cursor", "cursor",    "media",   "recording",   "photo",    "actor",
+    "target",      "prefix",    "key",     "code",        "rights",   "store",
+    "version",     "tz",        "color",   "reason_code", "username", NULL,
 };
 static const char *const clear_suffixes[] = {"_id", "_ids", "_at", "_hash", NULL};
 
@@ -123,8 +124,7 @@ static int mask_once(const wp_scanner *s, wp_scan_result *r, wp_buf *out, int *c
  * out (highlights computed on it) passes the reply boundary unchanged. */
 #define MASK_ROUNDS 8
 
-static int mask_into(const wp_scanner *s, wp_buf *out, int *changed, const char *text,
-                     size_t len)
+static int mask_into(const wp_scanner *s, wp_buf *out, int *changed, const char *text, size_t len)
 {
     wp_scan_result r;
     wp_buf cur, next;
@@ -193,8 +193,7 @@ int api_view_for_store(wp_http_ctx *ctx, const wp_text_view **out)
     return 0;
 }
 
-int api_view_text(wp_http_ctx *ctx, const char **out, size_t *out_len, const char *text,
-                  size_t len)
+int api_view_text(wp_http_ctx *ctx, const char **out, size_t *out_len, const char *text, size_t len)
 {
     wp_buf b;
     int changed = 0, err;
@@ -269,8 +268,7 @@ static int view_string(wp_http_ctx *ctx, const wp_scanner *s, json_t *v, const c
     return err;
 }
 
-static int view_value(wp_http_ctx *ctx, const wp_scanner *s, json_t *v, const char *key,
-                      int depth)
+static int view_value(wp_http_ctx *ctx, const wp_scanner *s, json_t *v, const char *key, int depth)
 {
     const char *k;
     json_t *x;
@@ -283,13 +281,15 @@ static int view_value(wp_http_ctx *ctx, const wp_scanner *s, json_t *v, const ch
     case JSON_STRING:
         return view_string(ctx, s, v, key);
     case JSON_ARRAY:
-        json_array_foreach(v, i, x) {
+        json_array_foreach(v, i, x)
+        {
             if ((err = view_value(ctx, s, x, key, depth + 1)) < 0)
                 return err;
         }
         return 0;
     case JSON_OBJECT:
-        json_object_foreach(v, k, x) {
+        json_object_foreach(v, k, x)
+        {
             if ((err = view_value(ctx, s, x, k, depth + 1)) < 0)
                 return err;
         }

@@ -26,7 +26,7 @@ int wp_crm__history_follows(wp_store *st, const char *tenant_id, const char *cus
 /* A merge: from_id's grants and contacts become survivor_id's, and the survivor's owner is
  * handed the merged record's owner's history. */
 int wp_crm__history_merge(wp_store *st, const char *tenant_id, const char *survivor_id,
-                          const char *from_id, const char *survivor_owner,
-                          const char *from_owner, int64_t now_us);
+                          const char *from_id, const char *survivor_owner, const char *from_owner,
+                          int64_t now_us);
 
 #endif

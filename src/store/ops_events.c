@@ -723,8 +723,8 @@ static int collision(struct applier *a, const struct peer *p)
                      " device_id, customer_id, seq, action, other_employee_id, created_us,"
                      " updated_us) VALUES (?, ?, ?, 'customer_collision', 'collision', ?, ?, ?,"
                      " ?, 'alert', ?, ?, ?)",
-                     "ttitttitii", b->tenant_id, id, p->first->ts_us, b->employee_id,
-                     b->device_id, p->customer_id, p->first->seq, owner, b->now_us, b->now_us);
+                     "ttitttitii", b->tenant_id, id, p->first->ts_us, b->employee_id, b->device_id,
+                     p->customer_id, p->first->seq, owner, b->now_us, b->now_us);
 }
 
 static int note_met(struct applier *a)

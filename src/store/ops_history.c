@@ -42,8 +42,8 @@ int wp_crm__history_follows(wp_store *st, const char *tenant_id, const char *cus
 }
 
 int wp_crm__history_merge(wp_store *st, const char *tenant_id, const char *survivor_id,
-                          const char *from_id, const char *survivor_owner,
-                          const char *from_owner, int64_t now_us)
+                          const char *from_id, const char *survivor_owner, const char *from_owner,
+                          int64_t now_us)
 {
     int err;
     /* the merged record's grants and contacts become the survivor's ... */
@@ -61,14 +61,14 @@ int wp_crm__history_merge(wp_store *st, const char *tenant_id, const char *survi
                          " customer_contacts WHERE tenant_id = ? AND customer_id = ?"
                          " ON CONFLICT DO NOTHING",
                          "ttt", survivor_id, tenant_id, from_id)) < 0 ||
-        (err = wp_db_run(st,
-                         "DELETE FROM customer_contacts WHERE tenant_id = ? AND customer_id = ?",
-                         "tt", tenant_id, from_id)) < 0)
+        (err =
+             wp_db_run(st, "DELETE FROM customer_contacts WHERE tenant_id = ? AND customer_id = ?",
+                       "tt", tenant_id, from_id)) < 0)
         return err;
     /* ... and merging is an explicit act: the survivor's owner is handed the history the
      * merged record's owner had with it */
-    return wp_crm__history_follows(st, tenant_id, survivor_id, from_owner, survivor_owner,
-                                   "merge", 1, now_us);
+    return wp_crm__history_follows(st, tenant_id, survivor_id, from_owner, survivor_owner, "merge",
+                                   1, now_us);
 }
 
 int wp_store_customer_met(wp_store *st, int *out, const char *tenant_id, const char *customer_id,
@@ -113,9 +113,9 @@ int wp_store_customer_met(wp_store *st, int *out, const char *tenant_id, const c
     return err < 0 ? err : 0;
 }
 
-int wp_store_history_granted(wp_store *st, int *out, const char *tenant_id,
-                             const char *customer_id, const char *source_employee_id,
-                             const char *employee_id, const char *org_path)
+int wp_store_history_granted(wp_store *st, int *out, const char *tenant_id, const char *customer_id,
+                             const char *source_employee_id, const char *employee_id,
+                             const char *org_path)
 {
     struct wp_stmt *s = NULL;
     char lo[1024], hi[1024];

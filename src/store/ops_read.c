@@ -453,7 +453,7 @@ static void message_filters(struct wp_query *qp, const wp_message_filter *f, con
     }
     if (f->scope_org_path || f->scope_employee_id)
         wp_query__scope_history(qp, "m.employee_id", "m.customer_id", NULL, f->tenant_id, lo, hi,
-                      f->scope_employee_id);
+                                f->scope_employee_id);
 }
 
 /* The candidate row at s: appended to p when its text really holds the query (the grams only
@@ -890,8 +890,8 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
         wp_query__int(&q, f->to_us);
     }
     if (f->scope_org_path || f->scope_employee_id)
-        wp_query__scope_history(&q, "a.employee_id", "a.customer_id", "a.other_employee_id", f->tenant_id,
-                      lo, hi, f->scope_employee_id);
+        wp_query__scope_history(&q, "a.employee_id", "a.customer_id", "a.other_employee_id",
+                                f->tenant_id, lo, hi, f->scope_employee_id);
     if (has) {
         wp_query__sql(&q, " AND (a.ts_us < ? OR (a.ts_us = ? AND a.id < ?))");
         wp_query__int(&q, ct);

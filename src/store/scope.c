@@ -15,8 +15,8 @@
  * second employee the row is about (a collision's owner), whose managers see it too. The
  * customer_id IN (...) term lets the planner start from the grants' customers. */
 void wp_query__scope_history(struct wp_query *q, const char *emp_col, const char *cust_col,
-                          const char *other_col, const char *tenant_id, const char *lo,
-                          const char *hi, const char *employee_id)
+                             const char *other_col, const char *tenant_id, const char *lo,
+                             const char *hi, const char *employee_id)
 {
     wp_query__sql(q, " AND (");
     wp_query__sql(q, emp_col);

@@ -69,24 +69,27 @@ static void test_api_view__every_string_but_the_system_words(void **state)
     VIEW_IS(f, "{\"name\":\"刘先生13700137000\",\"x\":{\"y\":[\"邮箱 a.b@example.com\"]}}",
             "{\"name\":\"刘先生***********\",\"x\":{\"y\":[\"邮箱 ***************\"]}}");
     /* the system's own words and references pass */
-    VIEW_IS(f,
-            "{\"id\":\"13800138000\",\"owner_employee_id\":\"13800138000\",\"ts\":\"13800138000\","
-            "\"target\":\"customer:0123456789abcdef01234567\",\"from\":\"0138001380001380abcdef12\","
-            "\"media\":\"sha256:13800138000\"}",
-            "{\"from\":\"0138001380001380abcdef12\",\"id\":\"13800138000\",\"media\":\"sha256:"
-            "13800138000\",\"owner_employee_id\":\"13800138000\",\"target\":\"customer:"
-            "0123456789abcdef01234567\",\"ts\":\"13800138000\"}");
+    VIEW_IS(
+        f,
+        "{\"id\":\"13800138000\",\"owner_employee_id\":\"13800138000\",\"ts\":\"13800138000\","
+        "\"target\":\"customer:0123456789abcdef01234567\",\"from\":\"0138001380001380abcdef12\","
+        "\"media\":\"sha256:13800138000\"}",
+        "{\"from\":\"0138001380001380abcdef12\",\"id\":\"13800138000\",\"media\":\"sha256:"
+        "13800138000\",\"owner_employee_id\":\"13800138000\",\"target\":\"customer:"
+        "0123456789abcdef01234567\",\"ts\":\"13800138000\"}");
     /* a reference is exactly one: a longer kind or a text after it is text */
     VIEW_IS(f, "{\"note\":\"customer:13800138000\"}", "{\"note\":\"customer:***********\"}");
     /* numbers and booleans are no one's text */
-    VIEW_IS(f, "{\"n\":13800138000,\"b\":true,\"z\":null}", "{\"b\":true,\"n\":13800138000,\"z\":null}");
+    VIEW_IS(f, "{\"n\":13800138000,\"b\":true,\"z\":null}",
+            "{\"b\":true,\"n\":13800138000,\"z\":null}");
 }
 
 static void test_api_view__phones_partly(void **state)
 {
     struct fx *f = *state;
-    VIEW_IS(f, "{\"phone\":\"13800138000\",\"identities\":[\"phone:13900139000\",\"wechat:wxid_k2\"]}",
-            "{\"identities\":[\"phone:139****9000\",\"wechat:wxid_k2\"],\"phone\":\"138****8000\"}");
+    VIEW_IS(
+        f, "{\"phone\":\"13800138000\",\"identities\":[\"phone:13900139000\",\"wechat:wxid_k2\"]}",
+        "{\"identities\":[\"phone:139****9000\",\"wechat:wxid_k2\"],\"phone\":\"138****8000\"}");
     /* a "phone" too long to be one is text */
     VIEW_IS(f, "{\"phone\":\"call 13800138000 or 13900139000 or 13700137000 after six, thanks\"}",
             "{\"phone\":\"call *********** or *********** or *********** after six, thanks\"}");
@@ -96,7 +99,8 @@ static void test_api_view__lexicon_mask_entries(void **state)
 {
     struct fx *f = *state;
     /* the tenant's mask entry masks; its block entry does not */
-    VIEW_IS(f, "{\"text\":\"加我微信号 abcdef123，别飞单\"}", "{\"text\":\"加我*************，别飞单\"}");
+    VIEW_IS(f, "{\"text\":\"加我微信号 abcdef123，别飞单\"}",
+            "{\"text\":\"加我*************，别飞单\"}");
 }
 
 static void test_api_view__masked_masks_to_itself(void **state)
@@ -165,8 +169,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_view__phones_partly, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_view__lexicon_mask_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_view__masked_masks_to_itself, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_api_view__clear_callers_and_revealed, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_api_view__clear_callers_and_revealed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_view__edits_of_what_was_shown, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
