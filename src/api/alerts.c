@@ -135,6 +135,11 @@ int api_alerts_update(wp_http_ctx *ctx)
         (err = wp_store_employee_get(st, &emp, c->tenant_id, emp_id)) == 0 &&
         (err = api_scope_allows_employee(ctx, st, &scope, &emp)) == WP_ENOTFOUND)
         err = wp_error_set(WP_ENOTFOUND, "alert '%s' not found", id);
+    /* an insider alert exists for admins and auditors only (not for the one it is about) */
+    char kind[WP_ARCHIVE_WORD_MAX + 1];
+    if (err == 0 && !scope.all && (err = wp_store_alert_kind(st, kind, c->tenant_id, id)) == 0 &&
+        wp_alert_kind_is_insider(kind))
+        err = wp_error_set(WP_ENOTFOUND, "alert '%s' not found", id);
     /* the change and its audit row commit together */
     if (err == 0 && (err = wp_store_begin(st)) == 0) {
         char target[16 + WP_ID_LEN];

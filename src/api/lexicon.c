@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The tenant's lexicon (CONTRACT §2) as plain text, and its settings (the money threshold). */
+/* The tenant's lexicon (CONTRACT §2) as plain text, and its settings (the money threshold, the
+ * insider alerts' thresholds). */
 #include "api/api.h"
 #include "scan/verdict.h"
 #include "util/error.h"
@@ -116,6 +117,34 @@ int api_lexicon_put(wp_http_ctx *ctx)
     return wp_http_reply_json(ctx, 200, json_pack("{s:I}", "version", (json_int_t)version));
 }
 
+/* The insider thresholds are shown to those who handle insider alerts (the audit right:
+ * admins and auditors), not to the people they watch. */
+static int sees_insider(const wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    enum wp_role role = c->kind == API_CALLER_KEY ? c->key.role : c->employee.role;
+    return api_role_allows(role, WP_RIGHT_AUDIT);
+}
+
+static int insider_json(wp_http_ctx *ctx, json_t *settings, const char *tenant_id)
+{
+    wp_insider_settings is;
+    wp_store *st = NULL;
+    int err;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    err = wp_store_insider_settings_get(st, &is, tenant_id);
+    api_store_release(ctx, st);
+    if (err < 0)
+        return err;
+    if (json_object_set_new(settings, "insider_unmask_per_hour",
+                            json_integer(is.unmask_per_hour)) < 0 ||
+        json_object_set_new(settings, "insider_export_per_day", json_integer(is.export_per_day)) <
+            0)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    return 0;
+}
+
 static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
 {
     json_t *policy = NULL;
@@ -130,6 +159,11 @@ static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
                              : json_pack("{s:I,s:{}}", "version", (json_int_t)version,
                                          "settings");
     json_decref(policy);
+    if (reply && sees_insider(ctx) &&
+        (err = insider_json(ctx, json_object_get(reply, "settings"), tenant_id)) < 0) {
+        json_decref(reply);
+        return err;
+    }
     if ((err = add_version(ctx, version)) < 0) {
         json_decref(reply);
         return err;
@@ -137,30 +171,72 @@ static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
     return wp_http_reply_json(ctx, 200, reply);
 }
 
-/* GET /api/v1/settings: {"version", "settings": {"money_alert_fen"}}. */
+/* GET /api/v1/settings: {"version", "settings": {"money_alert_fen", and for admins and
+ * auditors "insider_unmask_per_hour", "insider_export_per_day"}}. The version is the device
+ * policy's (the insider thresholds are not part of it). */
 int api_settings_get(wp_http_ctx *ctx)
 {
     return reply_settings(ctx, api_caller_of(ctx)->tenant_id);
 }
 
-/* PUT /api/v1/settings {"money_alert_fen": N}: fields left out keep their value. */
+/* PUT /api/v1/settings {"money_alert_fen": N, "insider_unmask_per_hour": N,
+ * "insider_export_per_day": N}: fields left out keep their value. */
 struct settings_arg {
     const char *tenant_id;
     json_t *fen; /* NULL: not set */
+    json_t *unmask, *export; /* NULL: not set */
     int64_t *version;
 };
+
+/* The insider thresholds given, with their old values in the details as [before, after]. */
+static int insider_change(wp_store *st, const struct settings_arg *a, json_t *details)
+{
+    wp_insider_settings is, before;
+    int err;
+    if (!a->unmask && !a->export)
+        return 0;
+    if ((err = wp_store_insider_settings_get(st, &is, a->tenant_id)) < 0)
+        return err;
+    before = is;
+    if (a->unmask)
+        is.unmask_per_hour = json_integer_value(a->unmask);
+    if (a->export)
+        is.export_per_day = json_integer_value(a->export);
+    if ((err = wp_store_insider_settings_put(st, a->tenant_id, &is)) < 0)
+        return err;
+    if ((a->unmask && json_object_set_new(details, "insider_unmask_per_hour",
+                                          json_pack("[I,I]", (json_int_t)before.unmask_per_hour,
+                                                    (json_int_t)is.unmask_per_hour)) < 0) ||
+        (a->export && json_object_set_new(details, "insider_export_per_day",
+                                          json_pack("[I,I]", (json_int_t)before.export_per_day,
+                                                    (json_int_t)is.export_per_day)) < 0))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    return 0;
+}
 
 static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *details)
 {
     struct settings_arg *a = arg;
-    if (!a->fen)
-        return 0;
-    int err = wp_ingest_money_alert_set(ingest_of(ctx), st, a->version, a->tenant_id,
-                                        json_integer_value(a->fen));
+    int err;
+    if ((err = insider_change(st, a, details)) < 0 || !a->fen)
+        return err;
+    err = wp_ingest_money_alert_set(ingest_of(ctx), st, a->version, a->tenant_id,
+                                    json_integer_value(a->fen));
     if (err == 0 && (json_object_set_new(details, "version", json_integer(*a->version)) < 0 ||
                      json_object_set(details, "money_alert_fen", a->fen) < 0))
         err = wp_error_set(WP_ENOMEM, "out of memory");
     return err;
+}
+
+/* body[name] as a whole number in 0..max; NULL when absent. */
+static int count_field(json_t *body, const char *name, json_int_t max, json_t **out)
+{
+    json_t *v = json_object_get(body, name);
+    *out = v;
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max))
+        return wp_error_set(WP_EINVAL, "'%s' must be a whole number 0-%lld", name,
+                            (long long)max);
+    return 0;
 }
 
 int api_settings_put(wp_http_ctx *ctx)
@@ -176,14 +252,18 @@ int api_settings_put(wp_http_ctx *ctx)
     json_t *v;
     json_object_foreach(body, key, v)
     {
-        if (strcmp(key, "money_alert_fen") != 0)
+        if (strcmp(key, "money_alert_fen") != 0 && strcmp(key, "insider_unmask_per_hour") != 0 &&
+            strcmp(key, "insider_export_per_day") != 0)
             return wp_error_set(WP_EINVAL, "unknown setting '%.64s'", key);
     }
-    json_t *fen = json_object_get(body, "money_alert_fen");
+    json_t *fen = json_object_get(body, "money_alert_fen"), *unmask, *export;
     if (fen && (!json_is_integer(fen) || json_integer_value(fen) < 0))
         return wp_error_set(WP_EINVAL, "'money_alert_fen' must be a whole number >= 0");
+    if ((err = count_field(body, "insider_unmask_per_hour", WP_INSIDER_MAX, &unmask)) < 0 ||
+        (err = count_field(body, "insider_export_per_day", WP_INSIDER_MAX, &export)) < 0)
+        return err;
     /* every accepted PUT is a row, one that set nothing too: the details say what was set */
-    struct settings_arg a = {c->tenant_id, fen, &version};
+    struct settings_arg a = {c->tenant_id, fen, unmask, export, &version};
     struct change ch = {settings_change, &a};
     if ((err = audited(ctx, "settings.put", &ch, json_object())) < 0)
         return err;
