@@ -167,8 +167,10 @@ static int checkpoint(const struct opts *o)
     for (size_t i = 0; i < n; i++) {
         wp_audit_checkpoint cp;
         if ((err = wp_store_audit_checkpoint(st, &cp, key, seed, ids[i], wp_time_now_us())) ==
-            WP_ENOTFOUND)
-            continue; /* a tenant without a log has nothing to sign */
+            WP_ENOTFOUND) { /* nothing to sign yet */
+            fprintf(stderr, "workphone audit: note: %s\n", wp_error_last());
+            continue;
+        }
         if (err < 0 || (err = wp_audit_checkpoint_format(line, sizeof line, &cp)) < 0) {
             cli_fail("audit", "%s", wp_error_last());
             goto out;

@@ -911,6 +911,13 @@ int wp_store_audit_checkpoint(wp_store *st, wp_audit_checkpoint *out,
         err = wp_error_set(WP_ENOTFOUND, "tenant '%s' has no audit log yet", tenant_id);
         goto out;
     }
+    if (!e.head_mac) {
+        err = wp_error_set(WP_ENOTFOUND,
+                           "tenant '%s' has no keyed head yet (a chain written before migration "
+                           "0017; its next append makes one)",
+                           tenant_id);
+        goto out;
+    }
     /* sign only an end that verifies: its MAC, and the row it names is there with that hash */
     if (!end_mac_ok(key, DOMAIN_HEAD, tenant_id, e.head_seq, e.head_hash, e.head_mac)) {
         err = wp_error_set(WP_EIO, "the audit head of tenant '%s' does not verify: run "

@@ -1217,8 +1217,9 @@ typedef struct wp_audit_checkpoint {
 
 /* Sign where tenant_id's chain ends now (made at now_us). The head is checked first (its MAC,
  * and the row it names): a head that does not verify is not signed.
- * @return 0; WP_ENOTFOUND (the tenant has no audit row yet); WP_EIO (a head that does not
- *         verify, or store errors) */
+ * @return 0; WP_ENOTFOUND (the tenant has no audit row yet, or only rows from before
+ *         migration 0017 and no append since); WP_EIO (a head that does not verify, or store
+ *         errors) */
 int wp_store_audit_checkpoint(wp_store *st, wp_audit_checkpoint *out,
                               const unsigned char key[WP_AUDIT_KEY_LEN],
                               const unsigned char seed[WP_AUDIT_SIGN_SEED_LEN],
