@@ -372,7 +372,7 @@ int wp_store_audit_list(wp_store *st, wp_audit_page *out, const wp_audit_filter 
     struct wp_query q;
     wp_audit_page p;
     wp_strpool *pool = NULL;
-    char cid[WP_ID_LEN + 1];
+    char cid[WP_ID_LEN + 1], target[WP_ID_LEN + 16], like[WP_ID_LEN + 8];
     int64_t cseq = 0;
     int has = 0, err;
     unsigned limit;
@@ -406,8 +406,8 @@ int wp_store_audit_list(wp_store *st, wp_audit_page *out, const wp_audit_filter 
         wp_query__text(&q, f->target);
     }
     if (f->customer_id && *f->customer_id) {
-        /* an id is [0-9a-z] only (checked above), so it needs no escaping in the pattern */
-        char target[WP_ID_LEN + 16], like[WP_ID_LEN + 8];
+        /* an id is [0-9a-z] only (checked above), so it needs no escaping in the pattern;
+         * the query borrows both strings, which live as long as this function */
         snprintf(target, sizeof target, "customer:%s", f->customer_id);
         snprintf(like, sizeof like, "%%\"%s\"%%", f->customer_id);
         wp_query__sql(&q, " AND (target = ? OR (action IN ('messages.read', 'messages.search')"
