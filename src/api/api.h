@@ -149,7 +149,7 @@ typedef struct api_audit_worker api_audit_worker;
 typedef struct api_audit_worker_config {
     const char *data_dir, *db_url;   /* its own store connection */
     const unsigned char *audit_key;  /* WP_AUDIT_KEY_LEN bytes, copied */
-    const unsigned char *sign_seed;  /* WP_AUDIT_SIGN_SEED_LEN bytes, copied; NULL: no checkpoints */
+    const unsigned char *sign_seed;  /* WP_AUDIT_SIGN_SEED_LEN bytes, copied; NULL: none */
     unsigned flush_ms;               /* 0: API_AUDIT_FLUSH_MS */
     unsigned checkpoint_s;           /* 0: API_AUDIT_CHECKPOINT_S */
     /* the server log: one line "... level=L event=E REST" (REST in logfmt) */

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#define QUEUE_MAX 20000     /* reads waiting; past it a handler waits for room */
-#define BATCH_MAX 500       /* rows of one tenant in one transaction */
-#define PUSH_WAIT_MS 5000   /* how long a handler waits for room before failing */
+#define QUEUE_MAX 20000   /* reads waiting; past it a handler waits for room */
+#define BATCH_MAX 500     /* rows of one tenant in one transaction */
+#define PUSH_WAIT_MS 5000 /* how long a handler waits for room before failing */
 #define LINE_MAX_ 512
 
 /* One buffered row; its strings live in one allocation after it. */
@@ -68,7 +68,7 @@ static struct item *item_new(const wp_audit_entry *e)
     if (!it)
         return NULL;
     char *p = (char *)(it + 1);
-    const char **dst[6] = {&it->tenant_id, &it->actor, &it->action,
+    const char **dst[6] = {&it->tenant_id, &it->actor,   &it->action,
                            &it->target,    &it->details, &it->client};
     for (int i = 0; i < 6; i++) {
         *dst[i] = NULL;
@@ -188,8 +188,8 @@ static void write_all(api_audit_worker *w, struct item **v, size_t *n)
         if (err == WP_EINVAL) { /* one bad row must not stop the others: one at a time */
             for (size_t i = 0; i < k; i++)
                 if (write_batch(w, &batch[i], 1) < 0) {
-                    snprintf(line, sizeof line, "action=%.64s error=\"%.300s\"",
-                             batch[i]->action, wp_error_last());
+                    snprintf(line, sizeof line, "action=%.64s error=\"%.300s\"", batch[i]->action,
+                             wp_error_last());
                     log_line(w, "error", "audit_read_dropped", line);
                 }
             err = 0;
@@ -232,7 +232,7 @@ static struct mark *mark_of(api_audit_worker *w, const char *tenant_id)
 /* A signed checkpoint of every chain that moved since its last one, one log line each. */
 static void checkpoints(api_audit_worker *w)
 {
-    char (*ids)[WP_ID_LEN + 1] = NULL, line[LINE_MAX_], rest[LINE_MAX_];
+    char(*ids)[WP_ID_LEN + 1] = NULL, line[LINE_MAX_], rest[LINE_MAX_];
     size_t n = 0;
     if (!w->signs)
         return;
@@ -244,8 +244,7 @@ static void checkpoints(api_audit_worker *w)
     for (size_t i = 0; i < n; i++) {
         wp_audit_checkpoint cp;
         struct mark *m = mark_of(w, ids[i]);
-        int err = wp_store_audit_checkpoint(w->st, &cp, w->key, w->seed, ids[i],
-                                            wp_time_now_us());
+        int err = wp_store_audit_checkpoint(w->st, &cp, w->key, w->seed, ids[i], wp_time_now_us());
         if (err == WP_ENOTFOUND || (err == 0 && m && m->seq == cp.seq))
             continue;
         if (err < 0) {

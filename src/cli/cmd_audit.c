@@ -41,8 +41,7 @@ struct opts {
     const char *data, *db, *tenant, *checkpoint, *public_key;
 };
 
-static int open_store(wp_store **st, const struct opts *o, char tenant_id[WP_ID_LEN + 1],
-                      int *code)
+static int open_store(wp_store **st, const struct opts *o, char tenant_id[WP_ID_LEN + 1], int *code)
 {
     int err;
     if ((err = wp_store_open(st, o->data, o->db)) < 0) {
@@ -66,8 +65,8 @@ static int public_key(unsigned char pub[WP_AUDIT_SIGN_PUB_LEN], const struct opt
     int err;
     if (o->public_key) {
         if (strlen(o->public_key) != 2 * WP_AUDIT_SIGN_PUB_LEN ||
-            sodium_hex2bin(pub, WP_AUDIT_SIGN_PUB_LEN, o->public_key, strlen(o->public_key),
-                           NULL, NULL, NULL) != 0) {
+            sodium_hex2bin(pub, WP_AUDIT_SIGN_PUB_LEN, o->public_key, strlen(o->public_key), NULL,
+                           NULL, NULL) != 0) {
             *code = cli_usage_error("audit", "--public-key must be 64 hex digits");
             return WP_EINVAL;
         }

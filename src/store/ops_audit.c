@@ -924,8 +924,8 @@ int wp_store_audit_checkpoint(wp_store *st, wp_audit_checkpoint *out,
                                    "'workphone audit verify'", tenant_id);
         goto out;
     }
-    if ((err = wp_db_prepare(st, &s, "SELECT hash FROM audit_log WHERE tenant_id = ? AND seq = ?")) <
-        0)
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT hash FROM audit_log WHERE tenant_id = ? AND seq = ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_int64(s, 2, e.head_seq);

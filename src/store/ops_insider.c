@@ -17,21 +17,21 @@
 
 /* What one kind counts, over what window, with which threshold. */
 struct rule {
-    const char *kind;       /* the alert's kind */
-    const char *count_sql;  /* counts an actor's actions since a time */
-    const char *what;       /* in the alert's text */
+    const char *kind;      /* the alert's kind */
+    const char *count_sql; /* counts an actor's actions since a time */
+    const char *what;      /* in the alert's text */
     int64_t window_s;
 };
 
 #define COUNT_SQL                                                                                  \
-    "SELECT count(*) FROM audit_log WHERE tenant_id = ? AND actor = ? AND " INSIDER_ACTIONS     \
+    "SELECT count(*) FROM audit_log WHERE tenant_id = ? AND actor = ? AND " INSIDER_ACTIONS        \
     " AND ts_us > ? AND "
 
 static const struct rule unmask_rule = {"mass_unmask", COUNT_SQL "action = 'customer.unmask'",
                                         "unmaskings", WP_INSIDER_UNMASK_WINDOW_S};
-static const struct rule export_rule = {
-    "mass_export", COUNT_SQL "action IN ('handover.export', 'media.download')", "exports",
-    WP_INSIDER_EXPORT_WINDOW_S};
+static const struct rule export_rule = {"mass_export",
+                                        COUNT_SQL "action IN ('handover.export', 'media.download')",
+                                        "exports", WP_INSIDER_EXPORT_WINDOW_S};
 
 static const struct rule *rule_of(const char *action)
 {
@@ -50,8 +50,8 @@ int wp_alert_kind_is_insider(const char *kind)
 int wp_store_insider_settings_get(wp_store *st, wp_insider_settings *out, const char *tenant_id)
 {
     struct wp_stmt *s = NULL;
-    wp_insider_settings v = {WP_INSIDER_UNMASK_PER_HOUR_DEFAULT,
-                             WP_INSIDER_EXPORT_PER_DAY_DEFAULT, 0};
+    wp_insider_settings v = {WP_INSIDER_UNMASK_PER_HOUR_DEFAULT, WP_INSIDER_EXPORT_PER_DAY_DEFAULT,
+                             0};
     int err;
 
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
@@ -73,8 +73,7 @@ int wp_store_insider_settings_get(wp_store *st, wp_insider_settings *out, const 
     return 0;
 }
 
-int wp_store_insider_settings_put(wp_store *st, const char *tenant_id,
-                                  const wp_insider_settings *v)
+int wp_store_insider_settings_put(wp_store *st, const char *tenant_id, const wp_insider_settings *v)
 {
     struct wp_stmt *s = NULL;
     int err;

@@ -1112,7 +1112,8 @@ typedef struct wp_audit_entry {
 /* Append one row to the tenant's chain, inside the caller's transaction when there is one (so
  * the row and the change it records commit together). ts_us 0 is now. The tenant's row stays
  * locked until that transaction ends: appends of one tenant are serialized, also across server
- * nodes on PostgreSQL (so lock the tenant row first, if at all, in a transaction that appends). out_id (may be NULL) gets its id.
+ * nodes on PostgreSQL (a transaction that appends and locks the tenant row itself must lock
+ * it first, before its append). out_id (may be NULL) gets its id.
  * @return 0; WP_EINVAL (a field too long or with control characters, an action not of
  *         a-z 0-9 . _, details not a JSON object); WP_ENOTFOUND (no such tenant); WP_EIO */
 int wp_store_audit_append(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],

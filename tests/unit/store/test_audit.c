@@ -448,6 +448,9 @@ static void test_store_audit__head_tampering(void **state)
 
 /* --- the end of the chain: the head's MAC, the tenant's length record (migration 0017) ----- */
 
+#define SET_HEAD_TO_3                                                                              \
+    "UPDATE audit_heads SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3)"
+
 /* Rows appended now carry encoding 2, a MAC'ed head and the tenant's length record. */
 static void test_store_audit__records_written(void **state)
 {
@@ -472,7 +475,7 @@ static void test_store_audit__truncated_head_set_back(void **state)
     struct tfx *f = *state;
     append_n(f, 5);
     tfx_exec(f, "DELETE FROM audit_log WHERE seq >= 4");
-    tfx_exec(f, "UPDATE audit_heads SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3)");
+    tfx_exec(f, SET_HEAD_TO_3);
     expect_bad(f, 4, "", "rows 4-5 removed from the end");
     /* the head deleted and made again by hand: the same */
     tfx_exec(f, "DELETE FROM audit_heads");
@@ -501,7 +504,7 @@ static void test_store_audit__length_record_forged(void **state)
     struct tfx *f = *state;
     append_n(f, 5);
     tfx_exec(f, "DELETE FROM audit_log WHERE seq >= 4");
-    tfx_exec(f, "UPDATE audit_heads SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3)");
+    tfx_exec(f, SET_HEAD_TO_3);
     tfx_exec(f, "UPDATE tenants SET audit_seq = 3,"
                 " audit_hash = (SELECT hash FROM audit_log WHERE seq = 3)");
     expect_bad(f, 3, NULL, "length record is forged");
@@ -596,8 +599,9 @@ static void legacy_chain(struct tfx *f, int n)
         tfx_exec(f, sql);
         memcpy(prev, hash, sizeof prev);
     }
-    snprintf(sql, sizeof sql, "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ('%s', %d, '%s')",
-             f->tenant, n, prev);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ('%s', %d, '%s')", f->tenant,
+             n, prev);
     tfx_exec(f, sql);
 }
 
