@@ -147,6 +147,13 @@ suite() { # backend
         "$be: the manager does not see it"
     json PATCH "/api/v1/alerts/$alert" '{"status": "resolved"}' "${M[@]}"
     expect_error 404 not_found "$be: ... nor resolves it"
+    local days; days="from=$(date -u -d '-1 day' +%Y-%m-%dT00:00:00Z)&to=$(date -u -d '+2 day' +%Y-%m-%dT00:00:00Z)"
+    req GET "/api/v1/analytics/alerts?$days" "${M[@]}"
+    expect_json '[i for i in j["items"] if i["kind"].startswith("mass_")]' '[]' \
+        "$be: ... nor counts it on the dashboard"
+    req GET "/api/v1/analytics/alerts?$days" "${AD[@]}"
+    expect_json '[i["count"] for i in j["items"] if i["kind"] == "mass_unmask"]' '[1]' \
+        "$be: the admin's dashboard does"
     login audrey
     req GET '/api/v1/alerts?kind=mass_unmask' -H "Authorization: Bearer $tok"
     expect_json 'len(j["items"])' 1 "$be: the auditor sees it"
