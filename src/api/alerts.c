@@ -135,7 +135,11 @@ int api_alerts_update(wp_http_ctx *ctx)
     api_scope scope;
     wp_employee emp;
     char emp_id[WP_ID_LEN + 1], other_id[WP_ID_LEN + 1];
+    char kind[WP_ARCHIVE_WORD_MAX + 1];
     if ((err = api_scope_for(ctx, st, &scope)) == 0 &&
+        (err = wp_store_alert_kind(st, kind, c->tenant_id, id)) == 0 &&
+        /* an insider alert exists for admins and auditors only (not for the one it is about) */
+        (err = !scope.all && wp_alert_kind_is_insider(kind) ? WP_ENOTFOUND : 0) == 0 &&
         (err = wp_store_alert_employee(st, emp_id, other_id, c->tenant_id, id)) == 0 &&
         (err = wp_store_employee_get(st, &emp, c->tenant_id, emp_id)) == 0 &&
         (err = api_scope_allows_employee(ctx, st, &scope, &emp)) == WP_ENOTFOUND && other_id[0] &&

@@ -17,6 +17,7 @@ typedef struct wp_app {
     enum wp_store_backend backend; /* the store the server opened at start */
     wp_ingest *ingest; /* device protocol and the store pool; NULL: only public routes answer */
     unsigned char audit_key[WP_AUDIT_KEY_LEN]; /* keys/audit.key of data_dir */
+    struct api_audit_worker *audit_worker; /* reads are buffered here; NULL: written at once */
 } wp_app;
 
 /* The ingest series of /metrics (src/api/metrics.c), for wp_http_options.metrics. */
@@ -207,6 +208,59 @@ int api_audit(wp_http_ctx *ctx, wp_store *st, const char *action, const char *ta
 /* The same for a request without an authenticated caller (a login): actor given. */
 int api_audit_as(wp_http_ctx *ctx, wp_store *st, const char *tenant_id, const char *actor,
                  const char *action, const char *target, const json_t *details);
+
+/* A HEAD request appends nothing through either: it runs a GET handler, but no data leaves.
+ * api_audit() then counts unmaskings and exports for the insider alerts
+ * (wp_store_insider_check), in the same transaction. */
+
+/* Record that the caller read something (a conversation, a search, a timeline): one audit row,
+ * like api_audit()'s but buffered (api_audit_worker_push) and appended within a second by the
+ * audit thread, so a read costs no write of its own. Call it with no store connection held,
+ * before replying: when the buffer cannot take it (the store is down for seconds) it fails and
+ * so must the read. target may be NULL; details (borrowed, may be NULL) is a JSON object. */
+int api_audit_read(wp_http_ctx *ctx, const char *action, const char *target,
+                   const json_t *details);
+
+/* api_audit_read() of one customer's data (target "customer:<id>"), e.g. "timeline.read". */
+int api_audit_customer_read(wp_http_ctx *ctx, const char *action, const char *customer_id);
+
+/* api_audit_read() of a page of GET /api/v1/messages: "messages.search" with "q" in the
+ * details when f->q is set, else "messages.read"; target the customer or employee read by. */
+int api_audit_messages_read(wp_http_ctx *ctx, const wp_message_filter *f,
+                            const wp_message_page *page);
+
+/* --- the audit log's background work (src/api/audit_worker.c) ------------------------------ */
+
+#define API_AUDIT_FLUSH_MS 1000     /* buffered reads are appended at least this often */
+#define API_AUDIT_CHECKPOINT_S 600  /* a signed checkpoint of each chain that moved */
+
+typedef struct api_audit_worker api_audit_worker;
+
+typedef struct api_audit_worker_config {
+    const char *data_dir, *db_url;   /* its own store connection */
+    const unsigned char *audit_key;  /* WP_AUDIT_KEY_LEN bytes, copied */
+    const unsigned char *sign_seed;  /* WP_AUDIT_SIGN_SEED_LEN bytes, copied; NULL: none */
+    unsigned flush_ms;               /* 0: API_AUDIT_FLUSH_MS */
+    unsigned checkpoint_s;           /* 0: API_AUDIT_CHECKPOINT_S */
+    /* the server log: one line "... level=L event=E REST" (REST in logfmt) */
+    void (*log)(const char *level, const char *event, const char *rest);
+} api_audit_worker_config;
+
+/* Start the thread: every flush_ms (or 500 rows) it appends the buffered reads, tenant by
+ * tenant, each batch in one transaction; once the server is up and then every checkpoint_s it
+ * logs a signed checkpoint (event=audit_checkpoint) of each chain that moved. */
+int api_audit_worker_new(api_audit_worker **out, const api_audit_worker_config *c);
+
+/* Stop it: it appends what is buffered and logs a last checkpoint first. NULL is a no-op.
+ * Only once no handler can push any more (after the server stopped). */
+void api_audit_worker_free(api_audit_worker *w);
+
+/* Buffer a row (copied). WP_EIO when the buffer stays full for 5 s or the thread stopped. */
+int api_audit_worker_push(api_audit_worker *w, const wp_audit_entry *e);
+
+/* Wait (up to timeout_ms) until every row pushed before the call is appended: the audit list
+ * shows this node's reads so far. WP_EIO on timeout. */
+int api_audit_worker_sync(api_audit_worker *w, unsigned timeout_ms);
 
 /* --- shared helpers (src/api/common.c) ---------------------------------------------------- */
 

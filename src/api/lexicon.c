@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The tenant's lexicon (CONTRACT §2) as plain text, and its settings (the money threshold, the
- * storage limits and what is used of them). */
+ * storage limits and what is used of them, the insider alerts' thresholds). */
 #include "api/api.h"
 #include "scan/verdict.h"
 #include "util/error.h"
@@ -121,20 +121,33 @@ int api_lexicon_put(wp_http_ctx *ctx)
 static const char *const limit_keys[WP_USAGE_KINDS] = {"archive_limit_bytes", "media_limit_bytes",
                                                        "quarantine_limit_bytes"};
 
-/* {"version", "settings": {"money_alert_fen", "<kind>_limit_bytes"...}, "usage":
- * {"<kind>_bytes"...}}: the policy's settings, the storage limits in force and what is used. */
+/* The insider thresholds are shown to those who handle insider alerts (the audit right:
+ * admins and auditors), not to the people they watch. */
+static int sees_insider(const wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    enum wp_role role = c->kind == API_CALLER_KEY ? c->key.role : c->employee.role;
+    return api_role_allows(role, &c->rs, WP_RIGHT_AUDIT);
+}
+
+/* {"version", "settings": {"money_alert_fen", "<kind>_limit_bytes"..., and for admins and
+ * auditors "insider_unmask_per_hour", "insider_export_per_day"}, "usage": {"<kind>_bytes"...}}:
+ * the policy's settings, the storage limits in force and what is used, the insider
+ * thresholds. The version is the device policy's (limits and thresholds are not part of it). */
 static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
 {
     json_t *policy = NULL, *settings = NULL, *usage = NULL, *reply = NULL;
     wp_store *st = NULL;
     wp_usage u;
+    wp_insider_settings is;
     int64_t version;
-    int err;
+    int err, insider = sees_insider(ctx);
 
     if ((err = wp_ingest_policy(ingest_of(ctx), &version, &policy, tenant_id)) < 0)
         return err;
     if ((err = api_store_acquire(ctx, &st)) == 0) {
-        err = wp_store_usage_get(st, &u, tenant_id);
+        if ((err = wp_store_usage_get(st, &u, tenant_id)) == 0 && insider)
+            err = wp_store_insider_settings_get(st, &is, tenant_id);
         api_store_release(ctx, st);
     }
     if (err == 0) {
@@ -152,6 +165,12 @@ static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
             json_object_set_new(usage, used, json_integer(u.used[k])) < 0)
             err = wp_error_set(WP_ENOMEM, "out of memory");
     }
+    if (err == 0 && insider &&
+        (json_object_set_new(settings, "insider_unmask_per_hour",
+                             json_integer(is.unmask_per_hour)) < 0 ||
+         json_object_set_new(settings, "insider_export_per_day",
+                             json_integer(is.export_per_day)) < 0))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
     if (err == 0) {
         /* "o" takes both, also when packing fails */
         reply = json_pack("{s:I,s:o,s:o}", "version", (json_int_t)version, "settings", settings,
@@ -169,28 +188,54 @@ static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
     return wp_http_reply_json(ctx, 200, reply);
 }
 
-/* GET /api/v1/settings: {"version", "settings": {"money_alert_fen", "archive_limit_bytes",
- * "media_limit_bytes", "quarantine_limit_bytes"}, "usage": {"archive_bytes", "media_bytes",
- * "quarantine_bytes"}}. */
+/* GET /api/v1/settings: see reply_settings(). */
 int api_settings_get(wp_http_ctx *ctx)
 {
     return reply_settings(ctx, api_caller_of(ctx)->tenant_id);
 }
 
-/* PUT /api/v1/settings {"money_alert_fen": N, "<kind>_limit_bytes": N|null}: fields left out
- * keep their value; a limit of null goes back to its default. */
+/* PUT /api/v1/settings {"money_alert_fen": N, "<kind>_limit_bytes": N|null,
+ * "insider_unmask_per_hour": N, "insider_export_per_day": N}: fields left out keep their
+ * value; a limit of null goes back to its default. */
 struct settings_arg {
     const char *tenant_id;
-    json_t *fen; /* NULL: not set */
+    json_t *fen;                    /* NULL: not set */
     json_t *limits[WP_USAGE_KINDS]; /* NULL: not set; JSON null: the default */
+    json_t *unmask, *export;        /* NULL: not set */
     int64_t *version;
 };
+
+/* The insider thresholds given, with their old values in the details as [before, after]. */
+static int insider_change(wp_store *st, const struct settings_arg *a, json_t *details)
+{
+    wp_insider_settings is, before;
+    int err;
+    if (!a->unmask && !a->export)
+        return 0;
+    if ((err = wp_store_insider_settings_get(st, &is, a->tenant_id)) < 0)
+        return err;
+    before = is;
+    if (a->unmask)
+        is.unmask_per_hour = json_integer_value(a->unmask);
+    if (a->export)
+        is.export_per_day = json_integer_value(a->export);
+    if ((err = wp_store_insider_settings_put(st, a->tenant_id, &is)) < 0)
+        return err;
+    if ((a->unmask && json_object_set_new(details, "insider_unmask_per_hour",
+                                          json_pack("[I,I]", (json_int_t)before.unmask_per_hour,
+                                                    (json_int_t)is.unmask_per_hour)) < 0) ||
+        (a->export && json_object_set_new(details, "insider_export_per_day",
+                                          json_pack("[I,I]", (json_int_t)before.export_per_day,
+                                                    (json_int_t)is.export_per_day)) < 0))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    return 0;
+}
 
 static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *details)
 {
     struct settings_arg *a = arg;
-    int err = 0;
-    if (a->fen) {
+    int err = insider_change(st, a, details);
+    if (err == 0 && a->fen) {
         err = wp_ingest_money_alert_set(ingest_of(ctx), st, a->version, a->tenant_id,
                                         json_integer_value(a->fen));
         if (err == 0 && (json_object_set_new(details, "version", json_integer(*a->version)) < 0 ||
@@ -209,6 +254,17 @@ static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *de
     return err;
 }
 
+/* body[name] as a whole number in 0..max; NULL when absent. */
+static int count_field(json_t *body, const char *name, json_int_t max, json_t **out)
+{
+    json_t *v = json_object_get(body, name);
+    *out = v;
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max))
+        return wp_error_set(WP_EINVAL, "'%s' must be a whole number 0-%lld", name,
+                            (long long)max);
+    return 0;
+}
+
 int api_settings_put(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
@@ -218,7 +274,7 @@ int api_settings_put(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    struct settings_arg a = {c->tenant_id, NULL, {NULL}, &version};
+    struct settings_arg a = {c->tenant_id, NULL, {NULL}, NULL, NULL, &version};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
@@ -234,7 +290,9 @@ int api_settings_put(wp_http_ctx *ctx)
                                     " null for the default",
                                     key, (long long)WP_USAGE_LIMIT_MAX);
             a.limits[k] = v;
-        } else if (strcmp(key, "money_alert_fen") != 0) {
+        } else if (strcmp(key, "money_alert_fen") != 0 &&
+                   strcmp(key, "insider_unmask_per_hour") != 0 &&
+                   strcmp(key, "insider_export_per_day") != 0) {
             return wp_error_set(WP_EINVAL, "unknown setting '%.64s'", key);
         }
     }
@@ -242,6 +300,9 @@ int api_settings_put(wp_http_ctx *ctx)
     if (fen && (!json_is_integer(fen) || json_integer_value(fen) < 0))
         return wp_error_set(WP_EINVAL, "'money_alert_fen' must be a whole number >= 0");
     a.fen = fen;
+    if ((err = count_field(body, "insider_unmask_per_hour", WP_INSIDER_MAX, &a.unmask)) < 0 ||
+        (err = count_field(body, "insider_export_per_day", WP_INSIDER_MAX, &a.export)) < 0)
+        return err;
     /* every accepted PUT is a row, one that set nothing too: the details say what was set */
     struct change ch = {settings_change, &a};
     if ((err = audited(ctx, "settings.put", &ch, json_object())) < 0)

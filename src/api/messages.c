@@ -116,6 +116,8 @@ int api_messages_list(wp_http_ctx *ctx)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
+    if ((err = api_audit_messages_read(ctx, &f, &page)) < 0) /* who read what: audited */
+        goto out;
     if (!(items = json_array())) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;

@@ -81,16 +81,21 @@ int api_roles_put(wp_http_ctx *ctx)
     }
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    if ((err = wp_store_role_setting_get(st, &rs, c->tenant_id, role)) < 0 ||
-        (err = opt_bool(body, "view_pii", &rs.view_pii)) < 0 ||
+    wp_role_setting before; /* read in the transaction that changes it */
+    if ((err = wp_store_begin(st)) < 0 ||
+        (err = wp_store_role_setting_get(st, &rs, c->tenant_id, role)) < 0)
+        goto out;
+    before = rs;
+    if ((err = opt_bool(body, "view_pii", &rs.view_pii)) < 0 ||
         (err = opt_bool(body, "unmask", &rs.unmask)) < 0 ||
-        (err = opt_bool(body, "handle_alerts", &rs.handle_alerts)) < 0 ||
-        (err = wp_store_begin(st)) < 0)
+        (err = opt_bool(body, "handle_alerts", &rs.handle_alerts)) < 0)
         goto out;
     rs.updated_us = wp_time_now_us();
     snprintf(target, sizeof target, "role:%s", wp_role_name(role));
-    json_t *d = json_pack("{s:b,s:b,s:b}", "view_pii", rs.view_pii, "unmask", rs.unmask,
-                          "handle_alerts", rs.handle_alerts);
+    /* each setting as [before, after], as employee.update records its changes */
+    json_t *d = json_pack("{s:[b,b],s:[b,b],s:[b,b]}", "view_pii", before.view_pii, rs.view_pii,
+                          "unmask", before.unmask, rs.unmask, "handle_alerts",
+                          before.handle_alerts, rs.handle_alerts);
     if ((err = wp_store_role_setting_put(st, c->tenant_id, &rs, rs.updated_us)) == 0 &&
         (err = api_audit(ctx, st, "role.update", target, d)) == 0)
         err = wp_store_commit(st);

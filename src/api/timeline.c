@@ -104,6 +104,8 @@ int api_customers_timeline(wp_http_ctx *ctx)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
+    if ((err = api_audit_customer_read(ctx, "timeline.read", id)) < 0) /* audited */
+        goto out;
     if (!(items = json_array())) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;

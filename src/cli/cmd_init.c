@@ -26,6 +26,7 @@ static const char help[] =
     "admin account USER. The admin password is read from WORKPHONE_ADMIN_PASSWORD, or asked\n"
     "for on a terminal. Running it again on the same DIR is an error that changes nothing.\n"
     "The audit log's key is made in DIR/keys/audit.key: back it up, apart from the database.\n"
+    "The key that signs the audit log's checkpoints is made in DIR/keys/checkpoint.key.\n"
     "\n"
     "  --data DIR     data directory (created if missing)\n"
     "  --tenant NAME  company name, 1-100 characters\n"
@@ -177,13 +178,17 @@ out:
 static int create_all(cli_init_ids *out, const char *data, const char *db, const char *tenant,
                       const char *admin, const char *pwhash)
 {
-    unsigned char key[WP_AUDIT_KEY_LEN];
+    unsigned char key[WP_AUDIT_KEY_LEN], seed[WP_AUDIT_SIGN_SEED_LEN];
     wp_store *st = NULL;
     wp_org_unit hq;
     wp_employee emp;
     int err;
     if ((err = wp_audit_key_load(key, data, 1)) < 0)
         return err;
+    /* the checkpoints' signing key, made beside it; init itself signs nothing */
+    if ((err = wp_audit_sign_key_load(seed, data, 1)) < 0)
+        goto out;
+    explicit_bzero(seed, sizeof seed);
     if ((err = wp_store_open(&st, data, db)) < 0)
         goto out;
     if ((err = wp_store_begin(st)) < 0)
@@ -219,9 +224,12 @@ int cli_init_create(cli_init_ids *out, const char *data, const char *db, const c
     memset(&ids, 0, sizeof ids);
     /* a key already there is kept (and used); one made here goes again if init fails */
     int had_key = path_exists(data, "keys/audit.key");
+    int had_sign = path_exists(data, "keys/checkpoint.key");
     if ((err = create_all(&ids, data, db, tenant, admin, pwhash)) < 0 ||
         (err = write_conf(data, ids.tenant_id, db ? "postgresql" : "sqlite")) < 0) {
         char p[4096];
+        if (!had_sign && (size_t)snprintf(p, sizeof p, "%s/keys/checkpoint.key", data) < sizeof p)
+            unlink(p);
         if (!had_key && (size_t)snprintf(p, sizeof p, "%s/keys/audit.key", data) < sizeof p) {
             unlink(p);
             snprintf(p, sizeof p, "%s/keys", data);

@@ -214,6 +214,20 @@ static void log_event(const char *level, const char *event, const char *rest)
     fprintf(stderr, "ts=%s level=%s event=%s %s\n", ts, level, event, rest);
 }
 
+/* A number of seconds from the environment, 1..86400; *out untouched when it is unset. */
+static int env_seconds(const char *name, unsigned *out)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+    if (!v || !*v)
+        return 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end || n < 1 || n > 86400 || *v == '-')
+        return wp_error_set(WP_EINVAL, "%s must be 1..86400", name);
+    *out = (unsigned)n;
+    return 0;
+}
+
 int cli_listen_check(const char *listen, const char **why)
 {
     struct sockaddr_storage addr;
@@ -257,7 +271,8 @@ int cli_serve_run(const cli_serve_options *so)
     wp_ingest *ing = NULL;
     wp_http_server *srv = NULL;
     cli_jobs *jobs = NULL;
-    unsigned char audit_key[WP_AUDIT_KEY_LEN];
+    api_audit_worker *auditor = NULL;
+    unsigned char audit_key[WP_AUDIT_KEY_LEN], sign_seed[WP_AUDIT_SIGN_SEED_LEN];
     int err, code = WP_EXIT_FAIL;
     if ((err = wp_store_open(&st, data, db)) < 0) {
         cli_fail(cmd, "cannot open the store: %s", wp_error_last());
@@ -281,6 +296,12 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "cannot load the audit key: %s", wp_error_last());
         goto out;
     }
+    /* the checkpoints' signing key: made here for a data dir from before checkpoints (a new
+     * one signs new checkpoints; the old ones need the old public key) */
+    if ((err = wp_audit_sign_key_load(sign_seed, data, 1)) < 0) {
+        cli_fail(cmd, "cannot load the checkpoint key: %s", wp_error_last());
+        goto out;
+    }
     /* ingest owns the writer thread and the pool of connections every handler borrows */
     wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
     ic.data_dir = data;
@@ -296,6 +317,21 @@ int cli_serve_run(const cli_serve_options *so)
                   .backend = wp_store_backend(st),
                   .ingest = ing};
     memcpy(app.audit_key, audit_key, sizeof app.audit_key);
+    /* reads are audited through a buffer that a thread of its own appends every second */
+    api_audit_worker_config ac = {.data_dir = data,
+                                  .db_url = db,
+                                  .audit_key = audit_key,
+                                  .sign_seed = sign_seed,
+                                  .log = log_event};
+    if ((err = env_seconds("WORKPHONE_AUDIT_CHECKPOINT_S", &ac.checkpoint_s)) < 0) {
+        code = cli_usage_error(cmd, "%s", wp_error_last());
+        goto out;
+    }
+    if ((err = api_audit_worker_new(&auditor, &ac)) < 0) {
+        cli_fail(cmd, "cannot start the audit thread: %s", wp_error_last());
+        goto out;
+    }
+    app.audit_worker = auditor;
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
@@ -324,6 +360,13 @@ int cli_serve_run(const cli_serve_options *so)
              WP_VERSION, host, wp_http_server_port(srv), host, wp_http_server_port(srv),
              app.backend == WP_STORE_PG ? "postgresql" : "sqlite", (long)getpid(), o.web_dir);
     log_event("info", "start", line);
+    /* the key that checks the checkpoints this server logs: keep it apart from the data dir */
+    unsigned char pub[WP_AUDIT_SIGN_PUB_LEN];
+    char hex[2 * WP_AUDIT_SIGN_PUB_LEN + 1];
+    wp_audit_sign_public(pub, sign_seed);
+    sodium_bin2hex(hex, sizeof hex, pub, sizeof pub);
+    snprintf(line, sizeof line, "key=%.16s public_key=%s", hex, hex);
+    log_event("info", "audit_checkpoint_key", line);
     if (so->on_listen) {
         char url[INET6_ADDRSTRLEN + 32];
         snprintf(url, sizeof url, "http://%s:%u/", host, wp_http_server_port(srv));
@@ -343,10 +386,12 @@ int cli_serve_run(const cli_serve_options *so)
 out:
     cli_jobs_stop(jobs);
     wp_http_server_free(srv);
+    api_audit_worker_free(auditor); /* after the server: writes the last reads, checkpoints */
     wp_ingest_free(ing); /* after the server: no handler may be running */
     wp_store_free(st);
     sodium_memzero(audit_key, sizeof audit_key);
     sodium_memzero(metrics_token, sizeof metrics_token);
+    sodium_memzero(sign_seed, sizeof sign_seed);
     return code;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The audit log's key: 32 random bytes in <data_dir>/keys/audit.key, outside the database. */
+/* The audit log's keys, outside the database: the hash key (32 random bytes in
+ * <data_dir>/keys/audit.key) and the checkpoint signing seed (keys/checkpoint.key). */
 #include "store/store.h"
 #include "util/error.h"
 
@@ -13,11 +14,15 @@
 
 #define KEY_DIR "keys"
 #define KEY_FILE "keys/audit.key"
+#define SIGN_FILE "keys/checkpoint.key"
+#define KEY_MAX 32 /* bytes of the longest key file */
 
-/* Read exactly WP_AUDIT_KEY_LEN bytes from path. WP_ENOTFOUND when it does not exist. */
-static int read_key(unsigned char key[WP_AUDIT_KEY_LEN], const char *path)
+_Static_assert(WP_AUDIT_KEY_LEN <= KEY_MAX && WP_AUDIT_SIGN_SEED_LEN <= KEY_MAX, "KEY_MAX");
+
+/* Read exactly len bytes from path. WP_ENOTFOUND when it does not exist. */
+static int read_key(unsigned char *key, size_t len, const char *path)
 {
-    unsigned char buf[WP_AUDIT_KEY_LEN + 1];
+    unsigned char buf[KEY_MAX + 1];
     struct stat sb;
     size_t got = 0;
     int err = 0;
@@ -37,8 +42,8 @@ static int read_key(unsigned char key[WP_AUDIT_KEY_LEN], const char *path)
         err = wp_error_set(WP_EIO, "audit key '%s' is readable by others: chmod 600 it", path);
         goto out;
     }
-    while (got < sizeof buf) {
-        ssize_t n = read(fd, buf + got, sizeof buf - got);
+    while (got < len + 1) {
+        ssize_t n = read(fd, buf + got, len + 1 - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -49,11 +54,11 @@ static int read_key(unsigned char key[WP_AUDIT_KEY_LEN], const char *path)
             break;
         got += (size_t)n;
     }
-    if (got != WP_AUDIT_KEY_LEN) {
-        err = wp_error_set(WP_EIO, "audit key '%s' is not %d bytes long", path, WP_AUDIT_KEY_LEN);
+    if (got != len) {
+        err = wp_error_set(WP_EIO, "audit key '%s' is not %zu bytes long", path, len);
         goto out;
     }
-    memcpy(key, buf, WP_AUDIT_KEY_LEN);
+    memcpy(key, buf, len);
 out:
     sodium_memzero(buf, sizeof buf);
     close(fd);
@@ -73,9 +78,9 @@ static int fsync_dir(const char *dir)
 /* Write a new key to path through a temporary file and link(), so a crash never leaves a
  * short key behind and two processes creating it at once end up with one key (the loser
  * reads the winner's). */
-static int create_key(const char *dir, const char *path)
+static int create_key(const char *dir, const char *path, size_t len)
 {
-    unsigned char key[WP_AUDIT_KEY_LEN];
+    unsigned char key[KEY_MAX];
     char tmp[4096];
     int err = 0, fd = -1;
 
@@ -83,13 +88,13 @@ static int create_key(const char *dir, const char *path)
         return wp_error_set(WP_EINVAL, "data dir path is too long");
     if (sodium_init() < 0)
         return wp_error_set(WP_EIO, "libsodium cannot start");
-    randombytes_buf(key, sizeof key);
+    randombytes_buf(key, len);
     unlink(tmp); /* a leftover of a crashed run with the same pid */
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
         err = wp_error_set(WP_EIO, "cannot create '%s': %s", tmp, strerror(errno));
         goto out;
     }
-    if (write(fd, key, sizeof key) != (ssize_t)sizeof key || fsync(fd) != 0) {
+    if (write(fd, key, len) != (ssize_t)len || fsync(fd) != 0) {
         err = wp_error_set(WP_EIO, "cannot write '%s': %s", tmp, strerror(errno));
         goto out;
     }
@@ -108,7 +113,9 @@ out:
     return err;
 }
 
-int wp_audit_key_load(unsigned char key[WP_AUDIT_KEY_LEN], const char *data_dir, int create)
+/* Read DIR/file (len bytes), creating it when create is set and it is missing. */
+static int load(unsigned char *key, size_t len, const char *data_dir, const char *file,
+                int create)
 {
     char dir[4096], path[4096];
     int err;
@@ -116,16 +123,37 @@ int wp_audit_key_load(unsigned char key[WP_AUDIT_KEY_LEN], const char *data_dir,
     if (!data_dir || !*data_dir)
         return wp_error_set(WP_EINVAL, "no data dir for the audit key");
     if ((size_t)snprintf(dir, sizeof dir, "%s/%s", data_dir, KEY_DIR) >= sizeof dir ||
-        (size_t)snprintf(path, sizeof path, "%s/%s", data_dir, KEY_FILE) >= sizeof path)
+        (size_t)snprintf(path, sizeof path, "%s/%s", data_dir, file) >= sizeof path)
         return wp_error_set(WP_EINVAL, "data dir path is too long");
-    err = read_key(key, path);
+    err = read_key(key, len, path);
     if (err != WP_ENOTFOUND || !create)
         return err;
     if (mkdir(dir, 0700) == 0)
         fsync_dir(data_dir); /* best effort: the key's own fsync follows */
     else if (errno != EEXIST)
         return wp_error_set(WP_EIO, "cannot create '%s': %s", dir, strerror(errno));
-    if ((err = create_key(dir, path)) < 0)
+    if ((err = create_key(dir, path, len)) < 0)
         return err;
-    return read_key(key, path);
+    return read_key(key, len, path);
+}
+
+int wp_audit_key_load(unsigned char key[WP_AUDIT_KEY_LEN], const char *data_dir, int create)
+{
+    return load(key, WP_AUDIT_KEY_LEN, data_dir, KEY_FILE, create);
+}
+
+int wp_audit_sign_key_load(unsigned char seed[WP_AUDIT_SIGN_SEED_LEN], const char *data_dir,
+                           int create)
+{
+    return load(seed, WP_AUDIT_SIGN_SEED_LEN, data_dir, SIGN_FILE, create);
+}
+
+void wp_audit_sign_public(unsigned char pub[WP_AUDIT_SIGN_PUB_LEN],
+                          const unsigned char seed[WP_AUDIT_SIGN_SEED_LEN])
+{
+    unsigned char sk[crypto_sign_SECRETKEYBYTES];
+    _Static_assert(WP_AUDIT_SIGN_PUB_LEN == crypto_sign_PUBLICKEYBYTES, "public key size");
+    _Static_assert(WP_AUDIT_SIGN_SEED_LEN == crypto_sign_SEEDBYTES, "seed size");
+    crypto_sign_seed_keypair(pub, sk, seed);
+    sodium_memzero(sk, sizeof sk);
 }

@@ -615,7 +615,10 @@ static int alerts_span(wp_store *st, struct ctx *c, const wp_analytics_span *sp,
     wp_query__sql(&q, c->f->raw ? " AND a.ts_us >= ? AND a.ts_us < ?"
                                 : " AND +a.ts_us >= ? AND +a.ts_us < ?");
     q_past_mark(&q, c, sp, c->alerts_us, "a.employee_id");
-    wp_query__sql(&q, ") x GROUP BY 1, 2, 3, 4");
+    wp_query__sql(&q, ") x");
+    if (c->f->scope_org_path || c->f->scope_employee_id) /* insider alerts: admins, auditors */
+        wp_query__sql(&q, " WHERE x.kind NOT IN ('mass_unmask', 'mass_export')");
+    wp_query__sql(&q, " GROUP BY 1, 2, 3, 4");
     if ((err = wp_query__prepare(&q, st, &s)) == 0)
         err = gather(c, s, r, cap, 1, 1);
     wp_db_done(s);

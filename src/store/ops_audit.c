@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The audit log (migration 0006): append to a tenant's hash chain, list it, walk it. */
+/* The audit log (migrations 0006, 0016): append to a tenant's hash chain, list it, walk it,
+ * and sign checkpoints of where it ends. */
 #include "store/archive.h"
 #include "store/db.h"
 #include "store/query.h"
@@ -17,14 +18,21 @@
 #include <string.h>
 
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
-#define DOMAIN "workphone.audit.v1" /* a version for the encoding: a new one gets a new name */
+/* a version for each encoding: a new one gets a new name. Rows of format 2 (from migration
+ * 0016) differ from format 1 in the name alone: it marks a chain that keeps length records. */
+#define DOMAIN_V1 "workphone.audit.v1"
+#define DOMAIN_V2 "workphone.audit.v2"
+#define FORMAT 2 /* of the rows appended now */
+#define DOMAIN_HEAD "workphone.audit.head.v1"
+#define DOMAIN_LENGTH "workphone.audit.length.v1"
+#define DOMAIN_CHECKPOINT "workphone.audit.checkpoint.v1"
 #define VERIFY_CHUNK 1000           /* rows fetched at a time by verify */
 #define ACTION_MAX 64
 #define CLIENT_MAX 64
 #define SQL_MAX 2048
 
 #define ROW_COLUMNS                                                                                \
-    "seq, id, ts_us, actor, action, target, details, client, prev_hash, hash"
+    "seq, id, ts_us, actor, action, target, details, client, prev_hash, hash, format"
 
 /* --- the hash ---------------------------------------------------------------------------- */
 
@@ -52,7 +60,7 @@ static void put_text(crypto_generichash_state *h, const char *s)
 /* The fields of one row, as stored (text columns borrowed). */
 struct row {
     const char *tenant_id, *id, *actor, *action, *target, *details, *client, *prev_hash, *hash;
-    int64_t seq, ts_us;
+    int64_t seq, ts_us, format;
 };
 
 /* The keyed BLAKE2b-256 of a row's canonical encoding, as 64 lowercase hex digits. */
@@ -62,7 +70,7 @@ static void row_hash(char out[WP_AUDIT_HASH_HEX + 1], const unsigned char key[WP
     crypto_generichash_state h;
     unsigned char bin[32];
     crypto_generichash_init(&h, key, WP_AUDIT_KEY_LEN, sizeof bin);
-    put_text(&h, DOMAIN);
+    put_text(&h, r->format == 1 ? DOMAIN_V1 : DOMAIN_V2);
     put_text(&h, r->tenant_id);
     put_u64(&h, (uint64_t)r->seq);
     put_text(&h, r->id);
@@ -75,6 +83,34 @@ static void row_hash(char out[WP_AUDIT_HASH_HEX + 1], const unsigned char key[WP
     put_text(&h, r->prev_hash);
     crypto_generichash_final(&h, bin, sizeof bin);
     sodium_bin2hex(out, WP_AUDIT_HASH_HEX + 1, bin, sizeof bin);
+}
+
+/* The keyed MAC of where a chain ends, for the head (DOMAIN_HEAD) or the tenant's length
+ * record (DOMAIN_LENGTH): the domains differ so that one cannot be copied into the other. */
+static void end_mac(char out[WP_AUDIT_HASH_HEX + 1], const unsigned char key[WP_AUDIT_KEY_LEN],
+                    const char *domain, const char *tenant_id, int64_t seq, const char *hash)
+{
+    crypto_generichash_state h;
+    unsigned char bin[32];
+    crypto_generichash_init(&h, key, WP_AUDIT_KEY_LEN, sizeof bin);
+    put_text(&h, domain);
+    put_text(&h, tenant_id);
+    put_u64(&h, (uint64_t)seq);
+    put_text(&h, hash);
+    crypto_generichash_final(&h, bin, sizeof bin);
+    sodium_bin2hex(out, WP_AUDIT_HASH_HEX + 1, bin, sizeof bin);
+}
+
+/* Whether mac (may be NULL) is the MAC of (domain, tenant, seq, hash), compared in constant
+ * time. */
+static int end_mac_ok(const unsigned char key[WP_AUDIT_KEY_LEN], const char *domain,
+                      const char *tenant_id, int64_t seq, const char *hash, const char *mac)
+{
+    char want[WP_AUDIT_HASH_HEX + 1];
+    if (!mac || !hash || strlen(mac) != WP_AUDIT_HASH_HEX)
+        return 0;
+    end_mac(want, key, domain, tenant_id, seq, hash);
+    return sodium_memcmp(want, mac, WP_AUDIT_HASH_HEX) == 0;
 }
 
 /* --- append ------------------------------------------------------------------------------ */
@@ -116,14 +152,9 @@ static int check_details(const char *s)
     return 0;
 }
 
-int wp_store_audit_append(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
-                          const wp_audit_entry *e, char out_id[WP_ID_LEN + 1])
+static int check_entry(const wp_audit_entry *e, const char *tenant_id)
 {
-    struct wp_stmt *s = NULL;
-    char id[WP_ID_LEN + 1], prev[WP_AUDIT_HASH_HEX + 1], hash[WP_AUDIT_HASH_HEX + 1];
-    struct row r;
     int err;
-
     if ((err = wp_store__check_id("tenant", e->tenant_id)) < 0 ||
         (err = check_field("audit actor", e->actor, WP_AUDIT_FIELD_MAX, 1)) < 0 ||
         (err = check_action(e->action)) < 0 ||
@@ -131,99 +162,173 @@ int wp_store_audit_append(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN
         (err = check_field("audit client", e->client, CLIENT_MAX, 0)) < 0 ||
         (e->details && (err = check_details(e->details)) < 0))
         return err;
-    if (sodium_init() < 0)
-        return wp_error_set(WP_EIO, "libsodium cannot start");
+    if (strcmp(e->tenant_id, tenant_id) != 0)
+        return wp_error_set(WP_EINVAL, "audit entries of one batch are of one tenant");
+    return 0;
+}
 
-    wp_id_new(id);
-    memset(&r, 0, sizeof r);
-    r.tenant_id = e->tenant_id;
-    r.id = id;
-    r.ts_us = e->ts_us ? e->ts_us : wp_time_now_us();
-    r.actor = e->actor;
-    r.action = e->action;
-    r.target = e->target && *e->target ? e->target : NULL;
-    r.details = e->details ? e->details : "{}";
-    r.client = e->client && *e->client ? e->client : NULL;
-    r.prev_hash = prev;
-
-    if ((err = wp_store__op_begin(st, 1)) < 0)
+/* Lock the tenant's row: the lock that serializes the appends of one tenant, on every node.
+ * It comes before anything else an append touches because other writers (an employee's
+ * change) lock the same row before their audit row: one order for all, so that no two
+ * transactions wait on each other. PostgreSQL holds it until the transaction ends without
+ * writing the row; SQLite's writer lock is held already. */
+static int lock_tenant(wp_store *st, const char *tenant_id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             wp_store_backend(st) == WP_STORE_PG
+                                 ? "SELECT 1 FROM tenants WHERE id = ? FOR NO KEY UPDATE"
+                                 : "SELECT 1 FROM tenants WHERE id = ?")) < 0)
         return err;
-    /* Move the head first: on PostgreSQL the UPDATE holds the head row's lock until the
-     * caller's transaction ends, so no other node appends to this chain in between (SQLite's
-     * writer lock does the same). The first append of a tenant makes the head. */
-    for (int attempt = 0;; attempt++) {
-        if ((err = wp_db_prepare(st, &s,
-                                 "UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = ?"
-                                 " RETURNING seq, hash")) < 0)
-            goto out;
-        wp_db_bind_text(s, 1, e->tenant_id);
-        if ((err = wp_db_step(s)) < 0)
-            goto out;
-        if (err == WP_DB_ROW)
-            break;
-        wp_db_done(s);
-        s = NULL;
-        if (attempt > 0) {
-            err = wp_error_set(WP_EIO, "store: the audit head of tenant '%s' cannot be made",
-                               e->tenant_id);
-            goto out;
-        }
-        if ((err = wp_db_prepare(st, &s,
-                                 "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, 0, ?)"
-                                 " ON CONFLICT (tenant_id) DO NOTHING")) < 0)
-            goto out;
-        wp_db_bind_text(s, 1, e->tenant_id);
-        wp_db_bind_text(s, 2, GENESIS);
-        if ((err = wp_db_step(s)) == WP_ENOTFOUND)
-            err = wp_error_set(WP_ENOTFOUND, "tenant '%s' not found", e->tenant_id);
-        if (err < 0)
-            goto out;
-        wp_db_done(s);
-        s = NULL;
-    }
-    r.seq = wp_db_col_int64(s, 0);
-    if ((err = wp_db_col_copy(s, 1, prev, sizeof prev)) < 0)
-        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) == WP_DB_DONE)
+        err = wp_error_set(WP_ENOTFOUND, "tenant '%s' not found", tenant_id);
     wp_db_done(s);
-    s = NULL;
-    row_hash(hash, key, &r);
+    return err < 0 ? err : 0;
+}
 
+/* The head: *seq 0 and GENESIS when the tenant has none yet (*none set). */
+static int head_of(wp_store *st, const char *tenant_id, int64_t *seq,
+                   char hash[WP_AUDIT_HASH_HEX + 1], int *none)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    *seq = 0;
+    *none = 1;
+    memcpy(hash, GENESIS, WP_AUDIT_HASH_HEX + 1);
+    if ((err = wp_db_prepare(st, &s, "SELECT seq, hash FROM audit_heads WHERE tenant_id = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        *none = 0;
+        *seq = wp_db_col_int64(s, 0);
+        err = wp_db_col_copy(s, 1, hash, WP_AUDIT_HASH_HEX + 1);
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+static int insert_row(wp_store *st, const struct row *r)
+{
+    struct wp_stmt *s = NULL;
+    int err;
     if ((err = wp_db_prepare(st, &s,
                              "INSERT INTO audit_log (tenant_id, seq, id, ts_us, actor, action,"
-                             " target, details, client, prev_hash, hash)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
-        goto out;
-    wp_db_bind_text(s, 1, r.tenant_id);
-    wp_db_bind_int64(s, 2, r.seq);
-    wp_db_bind_text(s, 3, r.id);
-    wp_db_bind_int64(s, 4, r.ts_us);
-    wp_db_bind_text(s, 5, r.actor);
-    wp_db_bind_text(s, 6, r.action);
-    wp_db_bind_text_or_null(s, 7, r.target);
-    wp_db_bind_text(s, 8, r.details);
-    wp_db_bind_text_or_null(s, 9, r.client);
-    wp_db_bind_text(s, 10, r.prev_hash);
-    wp_db_bind_text(s, 11, hash);
+                             " target, details, client, prev_hash, hash, format)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, r->tenant_id);
+    wp_db_bind_int64(s, 2, r->seq);
+    wp_db_bind_text(s, 3, r->id);
+    wp_db_bind_int64(s, 4, r->ts_us);
+    wp_db_bind_text(s, 5, r->actor);
+    wp_db_bind_text(s, 6, r->action);
+    wp_db_bind_text_or_null(s, 7, r->target);
+    wp_db_bind_text(s, 8, r->details);
+    wp_db_bind_text_or_null(s, 9, r->client);
+    wp_db_bind_text(s, 10, r->prev_hash);
+    wp_db_bind_text(s, 11, r->hash);
+    wp_db_bind_int64(s, 12, r->format);
     if ((err = wp_db_step(s)) == WP_EEXISTS) /* a row the head does not know of */
         err = wp_error_set(WP_EIO, "store: audit row %lld of tenant '%s' exists already",
-                           (long long)r.seq, r.tenant_id);
-    if (err < 0)
-        goto out;
+                           (long long)r->seq, r->tenant_id);
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+/* Move the head and the tenant's length record to (seq, hash), each with its MAC. */
+static int move_ends(wp_store *st, const unsigned char *key, const char *tenant_id, int64_t seq,
+                     const char *hash, int new_head)
+{
+    struct wp_stmt *s = NULL;
+    char mac[WP_AUDIT_HASH_HEX + 1];
+    int err;
+    end_mac(mac, key, DOMAIN_HEAD, tenant_id, seq, hash);
+    if ((err = wp_db_prepare(st, &s,
+                             new_head ? "INSERT INTO audit_heads (seq, hash, mac, tenant_id)"
+                                        " VALUES (?, ?, ?, ?)"
+                                      : "UPDATE audit_heads SET seq = ?, hash = ?, mac = ?"
+                                        " WHERE tenant_id = ?")) < 0)
+        return err;
+    wp_db_bind_int64(s, 1, seq);
+    wp_db_bind_text(s, 2, hash);
+    wp_db_bind_text(s, 3, mac);
+    wp_db_bind_text(s, 4, tenant_id);
+    err = wp_db_step(s);
     wp_db_done(s);
     s = NULL;
-
-    if ((err = wp_db_prepare(st, &s, "UPDATE audit_heads SET hash = ? WHERE tenant_id = ?")) < 0)
-        goto out;
-    wp_db_bind_text(s, 1, hash);
-    wp_db_bind_text(s, 2, r.tenant_id);
-    if ((err = wp_db_step(s)) < 0)
-        goto out;
-    err = 0;
-out:
+    if (err < 0)
+        return err;
+    /* the length record, in the tenant's own row: it only grows, and taking it away means
+     * editing the tenant, not only the log */
+    end_mac(mac, key, DOMAIN_LENGTH, tenant_id, seq, hash);
+    if ((err = wp_db_prepare(st, &s,
+                             "UPDATE tenants SET audit_seq = ?, audit_hash = ?, audit_mac = ?"
+                             " WHERE id = ?")) < 0)
+        return err;
+    wp_db_bind_int64(s, 1, seq);
+    wp_db_bind_text(s, 2, hash);
+    wp_db_bind_text(s, 3, mac);
+    wp_db_bind_text(s, 4, tenant_id);
+    err = wp_db_step(s);
     wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+int wp_store_audit_append_batch(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
+                                const wp_audit_entry *v, size_t n, char out_id[WP_ID_LEN + 1])
+{
+    char id[WP_ID_LEN + 1] = "", prev[WP_AUDIT_HASH_HEX + 1], hash[WP_AUDIT_HASH_HEX + 1];
+    int64_t seq, now;
+    int err, new_head;
+
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((err = check_entry(&v[i], v[0].tenant_id)) < 0)
+            return err;
+    if (sodium_init() < 0)
+        return wp_error_set(WP_EIO, "libsodium cannot start");
+    now = wp_time_now_us();
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    if ((err = lock_tenant(st, v[0].tenant_id)) < 0 ||
+        (err = head_of(st, v[0].tenant_id, &seq, prev, &new_head)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const wp_audit_entry *e = &v[i];
+        struct row r;
+        wp_id_new(id);
+        memset(&r, 0, sizeof r);
+        r.tenant_id = e->tenant_id;
+        r.seq = ++seq;
+        r.id = id;
+        r.ts_us = e->ts_us ? e->ts_us : now;
+        r.actor = e->actor;
+        r.action = e->action;
+        r.target = e->target && *e->target ? e->target : NULL;
+        r.details = e->details ? e->details : "{}";
+        r.client = e->client && *e->client ? e->client : NULL;
+        r.prev_hash = prev;
+        r.format = FORMAT;
+        row_hash(hash, key, &r);
+        r.hash = hash;
+        if ((err = insert_row(st, &r)) < 0)
+            goto out;
+        memcpy(prev, hash, sizeof prev);
+    }
+    err = move_ends(st, key, v[0].tenant_id, seq, prev, new_head);
+out:
     if ((err = wp_store__op_end(st, err)) == 0 && out_id)
         memcpy(out_id, id, sizeof id);
     return err;
+}
+
+int wp_store_audit_append(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
+                          const wp_audit_entry *e, char out_id[WP_ID_LEN + 1])
+{
+    return wp_store_audit_append_batch(st, key, e, 1, out_id);
 }
 
 /* --- list ---------------------------------------------------------------------------------- */
@@ -267,7 +372,7 @@ int wp_store_audit_list(wp_store *st, wp_audit_page *out, const wp_audit_filter 
     struct wp_query q;
     wp_audit_page p;
     wp_strpool *pool = NULL;
-    char cid[WP_ID_LEN + 1];
+    char cid[WP_ID_LEN + 1], target[WP_ID_LEN + 16], like[WP_ID_LEN + 8];
     int64_t cseq = 0;
     int has = 0, err;
     unsigned limit;
@@ -279,6 +384,8 @@ int wp_store_audit_list(wp_store *st, wp_audit_page *out, const wp_audit_filter 
         (err = check_filter_field("actor", f->actor)) < 0 ||
         (err = check_filter_field("action", f->action)) < 0 ||
         (err = check_filter_field("target", f->target)) < 0 ||
+        (f->customer_id && *f->customer_id &&
+         (err = wp_store__check_id("customer", f->customer_id)) < 0) ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &cseq, cid, f->cursor)) < 0)
         goto out;
@@ -297,6 +404,16 @@ int wp_store_audit_list(wp_store *st, wp_audit_page *out, const wp_audit_filter 
     if (f->target && *f->target) {
         wp_query__sql(&q, " AND target = ?");
         wp_query__text(&q, f->target);
+    }
+    if (f->customer_id && *f->customer_id) {
+        /* an id is [0-9a-z] only (checked above), so it needs no escaping in the pattern;
+         * the query borrows both strings, which live as long as this function */
+        snprintf(target, sizeof target, "customer:%s", f->customer_id);
+        snprintf(like, sizeof like, "%%\"%s\"%%", f->customer_id);
+        wp_query__sql(&q, " AND (target = ? OR (action IN ('messages.read', 'messages.search')"
+                          " AND details LIKE ?))");
+        wp_query__text(&q, target);
+        wp_query__text(&q, like);
     }
     if (f->from_us) {
         wp_query__sql(&q, " AND ts_us >= ?");
@@ -360,6 +477,7 @@ struct walk {
     wp_audit_verdict *v;
     int done; /* a verdict is in v */
     int64_t last_seq; /* of the last good row; 0 before the first */
+    int sealed;       /* a good row of format 2 was seen: the chain keeps length records */
     char last_id[WP_ID_LEN + 1];
     char prev[WP_AUDIT_HASH_HEX + 1]; /* its hash (GENESIS before the first) */
     int64_t cseq;                     /* the fetch cursor: the last row read, good or bad */
@@ -430,6 +548,7 @@ static int step_row(struct walk *w, struct wp_stmt *s)
     r.client = wp_db_col_text(s, 7);
     r.prev_hash = wp_db_col_text(s, 8);
     r.hash = wp_db_col_text(s, 9);
+    r.format = wp_db_col_int64(s, 10);
 
     w->cseq = r.seq;
     free(w->cid);
@@ -444,7 +563,7 @@ static int step_row(struct walk *w, struct wp_stmt *s)
         return 0;
     }
     row_hash(h, w->key, &r);
-    if (!str_eq(h, r.hash)) {
+    if ((r.format != 1 && r.format != FORMAT) || !str_eq(h, r.hash)) {
         w->pending = 1;
         w->p_seq = r.seq;
         snprintf(w->p_id, sizeof w->p_id, "%s", r.id ? r.id : "");
@@ -465,6 +584,7 @@ static int step_row(struct walk *w, struct wp_stmt *s)
         return 0;
     }
     w->last_seq = r.seq;
+    w->sealed |= r.format == FORMAT;
     snprintf(w->last_id, sizeof w->last_id, "%s", r.id);
     memcpy(w->prev, h, sizeof h);
     w->v->rows++;
@@ -505,34 +625,120 @@ static int walk_rows(wp_store *st, struct walk *w, int64_t *n)
     }
 }
 
-/* The head: *seq -1 when the tenant has none. */
-static int read_head(wp_store *st, const char *tenant_id, int64_t *seq, char **hash)
+/* Where the chain says it ends: its head and the tenant's length record, read in one
+ * statement so that both come from one moment. seq -1: no such record. */
+struct ends {
+    int64_t head_seq, rec_seq;
+    char *head_hash, *head_mac, *rec_hash, *rec_mac;
+};
+
+static void ends_release(struct ends *e)
+{
+    free(e->head_hash);
+    free(e->head_mac);
+    free(e->rec_hash);
+    free(e->rec_mac);
+    memset(e, 0, sizeof *e);
+    e->head_seq = e->rec_seq = -1;
+}
+
+static int dup_col(struct wp_stmt *s, int col, char **out)
+{
+    const char *v = wp_db_col_text(s, col);
+    *out = NULL;
+    if (wp_db_col_isnull(s, col) || !v)
+        return 0;
+    if (!(*out = strdup(v)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int read_ends(wp_store *st, const char *tenant_id, struct ends *e)
 {
     struct wp_stmt *s = NULL;
     int err;
-    *seq = -1;
-    *hash = NULL;
-    if ((err = wp_db_prepare(st, &s, "SELECT seq, hash FROM audit_heads WHERE tenant_id = ?")) <
-        0)
+    ends_release(e);
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT h.seq, h.hash, h.mac, t.audit_seq, t.audit_hash, t.audit_mac"
+                             " FROM (SELECT CAST(? AS TEXT) AS id) x"
+                             " LEFT JOIN audit_heads h ON h.tenant_id = x.id"
+                             " LEFT JOIN tenants t ON t.id = x.id")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     if ((err = wp_db_step(s)) == WP_DB_ROW) {
-        const char *h = wp_db_col_text(s, 1);
-        *seq = wp_db_col_int64(s, 0);
-        if (!(*hash = strdup(h ? h : "")))
-            err = wp_error_set(WP_ENOMEM, "out of memory");
+        if (!wp_db_col_isnull(s, 0))
+            e->head_seq = wp_db_col_int64(s, 0);
+        if (!wp_db_col_isnull(s, 3))
+            e->rec_seq = wp_db_col_int64(s, 3);
+        if ((err = dup_col(s, 1, &e->head_hash)) == 0 && (err = dup_col(s, 2, &e->head_mac)) == 0 &&
+            (err = dup_col(s, 4, &e->rec_hash)) == 0)
+            err = dup_col(s, 5, &e->rec_mac);
     }
     wp_db_done(s);
     return err < 0 ? err : 0;
+}
+
+/* The rows are walked: does their end agree with the tenant's length record, then with the
+ * head? The record comes first: unlike the head, it cannot be deleted alone. */
+static void judge_ends(struct walk *w, const struct ends *e)
+{
+    const char *t = w->tenant_id;
+    int64_t n = w->last_seq;
+    if (e->rec_seq >= 0) {
+        if (!end_mac_ok(w->key, DOMAIN_LENGTH, t, e->rec_seq, e->rec_hash, e->rec_mac))
+            bad(w, n, w->last_id,
+                "the tenant's length record is forged: its MAC does not match (it says %lld rows)",
+                (long long)e->rec_seq);
+        else if (n == 0 && e->rec_seq > 0)
+            removed(w, 1, e->rec_seq, 1, NULL, " from the end: the whole log was deleted");
+        else if (e->rec_seq > n) {
+            char tail[96];
+            snprintf(tail, sizeof tail, " from the end (the tenant's length record says %lld)",
+                     (long long)e->rec_seq);
+            removed(w, n + 1, e->rec_seq, n + 1, NULL, tail);
+        } else if (e->rec_seq < n)
+            bad(w, e->rec_seq + 1, NULL, "the tenant's length record was set back to row %lld",
+                (long long)e->rec_seq);
+        else if (n > 0 && !str_eq(e->rec_hash, w->prev))
+            bad(w, n, w->last_id, "the tenant's length record does not match row %lld",
+                (long long)n);
+    } else if (w->sealed) {
+        bad(w, n, w->last_id,
+            "the tenant's length record is missing (rows written since migration 0016 keep one)");
+    } else if (n > 0 || e->head_seq >= 0) {
+        w->v->notes++;
+        if (!w->v->note[0])
+            snprintf(w->v->note, sizeof w->v->note,
+                     "tenant %s: no length record (a chain written before migration 0016); the "
+                     "next append writes one, until then a cut end with its head set back is "
+                     "not seen",
+                     t);
+    }
+    if (w->done)
+        return;
+    if (e->head_seq < 0 && n > 0)
+        bad(w, n, w->last_id, "the chain's head record is missing");
+    else if (e->head_seq > n)
+        removed(w, n + 1, e->head_seq, n + 1, NULL, " from the end");
+    else if (e->head_seq >= 0 && e->head_seq < n)
+        bad(w, e->head_seq + 1, NULL, "the chain's head record was moved back to row %lld",
+            (long long)e->head_seq);
+    else if (e->head_seq > 0 && !str_eq(e->head_hash, w->prev))
+        bad(w, n, w->last_id, "the chain's head record does not match row %lld", (long long)n);
+    else if (e->head_seq > 0 && !e->head_mac && w->sealed)
+        bad(w, n, w->last_id, "the chain's head record has no MAC");
+    else if (e->head_seq > 0 && e->head_mac &&
+             !end_mac_ok(w->key, DOMAIN_HEAD, t, e->head_seq, e->head_hash, e->head_mac))
+        bad(w, n, w->last_id, "the chain's head record was rewritten: its MAC does not match");
 }
 
 static int verify_tenant(wp_store *st, const unsigned char *key, const char *tenant_id,
                          wp_audit_verdict *v)
 {
     struct walk w;
-    char *head_hash = NULL;
-    int64_t head_seq = -1, n;
-    int err, saw_head = 0;
+    struct ends e = {.head_seq = -1, .rec_seq = -1};
+    int64_t n;
+    int err, saw_ends = 0;
 
     memset(&w, 0, sizeof w);
     w.key = key;
@@ -543,42 +749,34 @@ static int verify_tenant(wp_store *st, const unsigned char *key, const char *ten
     if (!(w.cid = strdup("")))
         return wp_error_set(WP_ENOMEM, "out of memory");
     /* Rows are only ever added, so the walk needs no snapshot: once the rows run out, the head
-     * is read and the rows after the cursor asked for once more. Whatever a committed append
-     * added before the head was read is then in view, so a head past the last row means rows
-     * were removed from the end, not that they are still on their way. */
+     * and the length record are read and the rows after the cursor asked for once more.
+     * Whatever a committed append added before they were read is then in view, so records
+     * past the last row mean rows were removed from the end, not that they are still on their
+     * way. */
     for (;;) {
         if ((err = walk_rows(st, &w, &n)) < 0 || w.done)
             goto out;
-        if (n > 0 || !saw_head) {
+        if (n > 0 || !saw_ends) {
             if (n == 0) {
-                free(head_hash);
-                if ((err = read_head(st, tenant_id, &head_seq, &head_hash)) < 0)
+                if ((err = read_ends(st, tenant_id, &e)) < 0)
                     goto out;
-                saw_head = 1;
+                saw_ends = 1;
             } else {
-                saw_head = 0;
+                saw_ends = 0;
             }
             continue;
         }
         break;
     }
     if (w.pending)
-        judge_pending(&w, NULL, head_seq);
-    else if (head_seq < 0 && w.last_seq > 0)
-        bad(&w, w.last_seq, w.last_id, "the chain's head record is missing");
-    else if (head_seq > w.last_seq)
-        removed(&w, w.last_seq + 1, head_seq, w.last_seq + 1, NULL, " from the end");
-    else if (head_seq >= 0 && head_seq < w.last_seq)
-        bad(&w, head_seq + 1, NULL, "the chain's head record was moved back to row %lld",
-            (long long)head_seq);
-    else if (head_seq > 0 && !str_eq(head_hash, w.prev))
-        bad(&w, w.last_seq, w.last_id, "the chain's head record does not match row %lld",
-            (long long)w.last_seq);
+        judge_pending(&w, NULL, e.head_seq);
+    else
+        judge_ends(&w, &e);
     err = 0;
 out:
     free(w.cid);
     free(w.p_hash);
-    free(head_hash);
+    ends_release(&e);
     return err;
 }
 
@@ -603,10 +801,12 @@ int wp_store_audit_verify(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN
         *out = v;
         return 0;
     }
-    /* every chain there is, whether or not its tenant row is still there */
+    /* every chain there is, whether or not its tenant row is still there, and every tenant
+     * whose length record says it has one (its rows and head may all be gone) */
     if ((err = wp_db_prepare(st, &s,
                              "SELECT tenant_id FROM audit_log UNION"
-                             " SELECT tenant_id FROM audit_heads ORDER BY 1")) < 0)
+                             " SELECT tenant_id FROM audit_heads UNION"
+                             " SELECT id FROM tenants WHERE audit_seq IS NOT NULL ORDER BY 1")) < 0)
         goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         const char *t = wp_db_col_text(s, 0);
@@ -647,4 +847,283 @@ int wp_store_audit_any(wp_store *st, int *any)
 out:
     wp_db_done(s);
     return err;
+}
+
+/* --- signed checkpoints ---------------------------------------------------------------------- */
+
+/* What a checkpoint's signature covers: its fields in the row hash's encoding. */
+struct enc {
+    unsigned char b[WP_AUDIT_CHECKPOINT_LINE_MAX];
+    size_t n;
+};
+
+static void enc_u64(struct enc *e, uint64_t v)
+{
+    for (int i = 0; i < 8 && e->n < sizeof e->b; i++)
+        e->b[e->n++] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static void enc_text(struct enc *e, const char *s)
+{
+    size_t n = strlen(s);
+    assert(e->n + 9 + n <= sizeof e->b); /* ids and hashes: short, checked by the callers */
+    e->b[e->n++] = 1;
+    enc_u64(e, n);
+    memcpy(e->b + e->n, s, n);
+    e->n += n;
+}
+
+static void checkpoint_message(struct enc *e, const wp_audit_checkpoint *cp)
+{
+    e->n = 0;
+    enc_text(e, DOMAIN_CHECKPOINT);
+    enc_text(e, cp->tenant_id);
+    enc_u64(e, (uint64_t)cp->seq);
+    enc_text(e, cp->hash);
+    enc_u64(e, (uint64_t)cp->ts_us);
+}
+
+static void key_id_of(char out[17], const unsigned char pub[WP_AUDIT_SIGN_PUB_LEN])
+{
+    sodium_bin2hex(out, 17, pub, 8);
+}
+
+int wp_store_audit_checkpoint(wp_store *st, wp_audit_checkpoint *out,
+                              const unsigned char key[WP_AUDIT_KEY_LEN],
+                              const unsigned char seed[WP_AUDIT_SIGN_SEED_LEN],
+                              const char *tenant_id, int64_t now_us)
+{
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+    unsigned char sig[crypto_sign_BYTES];
+    struct ends e = {.head_seq = -1, .rec_seq = -1};
+    struct wp_stmt *s = NULL;
+    wp_audit_checkpoint cp;
+    struct enc m;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if (sodium_init() < 0)
+        return wp_error_set(WP_EIO, "libsodium cannot start");
+    if ((err = read_ends(st, tenant_id, &e)) < 0)
+        goto out;
+    if (e.head_seq <= 0) {
+        err = wp_error_set(WP_ENOTFOUND, "tenant '%s' has no audit log yet", tenant_id);
+        goto out;
+    }
+    if (!e.head_mac) {
+        err = wp_error_set(WP_ENOTFOUND,
+                           "tenant '%s' has no keyed head yet (a chain written before migration "
+                           "0016; its next append makes one)",
+                           tenant_id);
+        goto out;
+    }
+    /* sign only an end that verifies: its MAC, and the row it names is there with that hash */
+    if (!end_mac_ok(key, DOMAIN_HEAD, tenant_id, e.head_seq, e.head_hash, e.head_mac)) {
+        err = wp_error_set(WP_EIO, "the audit head of tenant '%s' does not verify: run "
+                                   "'workphone audit verify'", tenant_id);
+        goto out;
+    }
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT hash FROM audit_log WHERE tenant_id = ? AND seq = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_int64(s, 2, e.head_seq);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err != WP_DB_ROW || !str_eq(wp_db_col_text(s, 0), e.head_hash)) {
+        err = wp_error_set(WP_EIO, "the audit head of tenant '%s' names row %lld, which is not "
+                                   "there as it says: run 'workphone audit verify'",
+                           tenant_id, (long long)e.head_seq);
+        goto out;
+    }
+    memset(&cp, 0, sizeof cp);
+    snprintf(cp.tenant_id, sizeof cp.tenant_id, "%s", tenant_id);
+    cp.seq = e.head_seq;
+    snprintf(cp.hash, sizeof cp.hash, "%s", e.head_hash);
+    cp.ts_us = now_us;
+    crypto_sign_seed_keypair(pk, sk, seed);
+    checkpoint_message(&m, &cp);
+    crypto_sign_detached(sig, NULL, m.b, m.n, sk);
+    sodium_bin2hex(cp.sig, sizeof cp.sig, sig, sizeof sig);
+    key_id_of(cp.key_id, pk);
+    *out = cp;
+    err = 0;
+out:
+    sodium_memzero(sk, sizeof sk);
+    wp_db_done(s);
+    ends_release(&e);
+    return err;
+}
+
+int wp_audit_checkpoint_format(char *out, size_t cap, const wp_audit_checkpoint *cp)
+{
+    int n = snprintf(out, cap,
+                     "event=audit_checkpoint tenant=%s seq=%lld hash=%s time_us=%lld key=%s sig=%s",
+                     cp->tenant_id, (long long)cp->seq, cp->hash, (long long)cp->ts_us,
+                     cp->key_id, cp->sig);
+    if (n < 0 || (size_t)n >= cap)
+        return wp_error_set(WP_EINVAL, "no room for a checkpoint line");
+    return 0;
+}
+
+static int is_hex(const char *s, size_t n)
+{
+    return strlen(s) == n && strspn(s, "0123456789abcdef") == n;
+}
+
+static int parse_i64(int64_t *out, const char *s)
+{
+    char *end;
+    if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 18)
+        return -1;
+    *out = strtoll(s, &end, 10);
+    return 0;
+}
+
+int wp_audit_checkpoint_parse(wp_audit_checkpoint *out, const char *line)
+{
+    static const char *const names[] = {"tenant", "seq", "hash", "time_us", "key", "sig"};
+    enum { N = sizeof names / sizeof names[0] };
+    char vals[N][WP_AUDIT_CHECKPOINT_LINE_MAX];
+    int seen[N] = {0};
+    wp_audit_checkpoint cp;
+
+    if (strlen(line) > 4 * WP_AUDIT_CHECKPOINT_LINE_MAX)
+        return wp_error_set(WP_EINVAL, "a checkpoint line is at most %d bytes",
+                            4 * WP_AUDIT_CHECKPOINT_LINE_MAX);
+    for (const char *p = line; *p;) {
+        p += strspn(p, " \t\r\n");
+        size_t len = strcspn(p, " \t\r\n");
+        const char *eq = memchr(p, '=', len);
+        if (eq) {
+            for (int i = 0; i < N; i++) {
+                size_t kn = strlen(names[i]), vn = len - (size_t)(eq - p) - 1;
+                if ((size_t)(eq - p) != kn || memcmp(p, names[i], kn) != 0)
+                    continue;
+                if (seen[i]++)
+                    return wp_error_set(WP_EINVAL, "checkpoint: '%s' comes twice", names[i]);
+                if (vn >= sizeof vals[i])
+                    return wp_error_set(WP_EINVAL, "checkpoint: '%s' is too long", names[i]);
+                memcpy(vals[i], eq + 1, vn);
+                vals[i][vn] = '\0';
+            }
+        }
+        p += len;
+    }
+    for (int i = 0; i < N; i++)
+        if (!seen[i])
+            return wp_error_set(WP_EINVAL, "checkpoint: no '%s=' in the line", names[i]);
+    memset(&cp, 0, sizeof cp);
+    if (wp_store__check_id("tenant", vals[0]) < 0)
+        return wp_error_set(WP_EINVAL, "checkpoint: 'tenant' is not an id");
+    memcpy(cp.tenant_id, vals[0], sizeof cp.tenant_id); /* an id: WP_ID_LEN and a NUL */
+    if (parse_i64(&cp.seq, vals[1]) < 0 || cp.seq < 1)
+        return wp_error_set(WP_EINVAL, "checkpoint: 'seq' is not a row number");
+    if (!is_hex(vals[2], WP_AUDIT_HASH_HEX))
+        return wp_error_set(WP_EINVAL, "checkpoint: 'hash' is not 64 hex digits");
+    memcpy(cp.hash, vals[2], sizeof cp.hash);
+    if (parse_i64(&cp.ts_us, vals[3]) < 0)
+        return wp_error_set(WP_EINVAL, "checkpoint: 'time_us' is not a time");
+    if (!is_hex(vals[4], 16))
+        return wp_error_set(WP_EINVAL, "checkpoint: 'key' is not 16 hex digits");
+    memcpy(cp.key_id, vals[4], sizeof cp.key_id);
+    if (!is_hex(vals[5], 128))
+        return wp_error_set(WP_EINVAL, "checkpoint: 'sig' is not 128 hex digits");
+    memcpy(cp.sig, vals[5], sizeof cp.sig);
+    *out = cp;
+    return 0;
+}
+
+int wp_store_audit_verify_checkpoint(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
+                                     const unsigned char pub[WP_AUDIT_SIGN_PUB_LEN],
+                                     const wp_audit_checkpoint *cp, wp_audit_verdict *out)
+{
+    unsigned char sig[crypto_sign_BYTES];
+    char key_id[17], at[40];
+    struct wp_stmt *s = NULL;
+    struct walk w; /* only to word the verdict as the walk does */
+    wp_audit_verdict v;
+    struct enc m;
+    int err;
+
+    memset(&v, 0, sizeof v);
+    memset(&w, 0, sizeof w);
+    v.ok = 1;
+    w.v = &v;
+    w.tenant_id = cp->tenant_id;
+    if (sodium_init() < 0)
+        return wp_error_set(WP_EIO, "libsodium cannot start");
+    key_id_of(key_id, pub);
+    checkpoint_message(&m, cp);
+    if (sodium_hex2bin(sig, sizeof sig, cp->sig, strlen(cp->sig), NULL, NULL, NULL) != 0 ||
+        crypto_sign_verify_detached(sig, m.b, m.n, pub) != 0) {
+        bad(&w, cp->seq, NULL,
+            "the checkpoint's signature does not verify with key %s (it names key %s)", key_id,
+            cp->key_id);
+        *out = v;
+        return 0;
+    }
+    if ((err = verify_tenant(st, key, cp->tenant_id, &v)) < 0)
+        return err;
+    if (!v.ok) {
+        *out = v;
+        return 0;
+    }
+    wp_time_format(at, cp->ts_us, 0);
+    if (v.rows < cp->seq) {
+        bad(&w, cp->seq, NULL,
+            "the log has %lld rows, but the checkpoint of %s says it had %lld: it was cut and "
+            "rewritten since",
+            (long long)v.rows, at, (long long)cp->seq);
+        *out = v;
+        return 0;
+    }
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT id, hash FROM audit_log WHERE tenant_id = ? AND seq = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, cp->tenant_id);
+    wp_db_bind_int64(s, 2, cp->seq);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err != WP_DB_ROW || !str_eq(wp_db_col_text(s, 1), cp->hash))
+        bad(&w, cp->seq, err == WP_DB_ROW ? wp_db_col_text(s, 0) : NULL,
+            "row %lld is not the row the checkpoint of %s signed: the log was rewritten since",
+            (long long)cp->seq, at);
+    *out = v;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_audit_chains(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n)
+{
+    struct wp_stmt *s = NULL;
+    char (*ids)[WP_ID_LEN + 1] = NULL;
+    size_t cap = 0, k = 0;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    if ((err = wp_db_prepare(st, &s, "SELECT tenant_id FROM audit_heads ORDER BY tenant_id")) < 0)
+        return err;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *t = wp_db_col_text(s, 0);
+        if (!t || strlen(t) > WP_ID_LEN) {
+            err = wp_error_set(WP_EIO, "store: an audit head has a bad tenant id");
+            break;
+        }
+        if ((err = wp_array__grow((void **)&ids, &cap, k, sizeof *ids)) < 0)
+            break;
+        memcpy(ids[k++], t, strlen(t) + 1);
+    }
+    wp_db_done(s);
+    if (err < 0) {
+        free(ids);
+        return err;
+    }
+    *out = ids;
+    *n = k;
+    return 0;
 }

@@ -889,9 +889,12 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
         wp_query__sql(&q, " AND a.ts_us < ?");
         wp_query__int(&q, f->to_us);
     }
-    if (f->scope_org_path || f->scope_employee_id)
+    if (f->scope_org_path || f->scope_employee_id) {
         wp_query__scope_history(&q, "a.employee_id", "a.customer_id", "a.other_employee_id",
                                 f->tenant_id, lo, hi, f->scope_employee_id);
+        /* insider alerts are for admins and auditors (the whole tenant) only */
+        wp_query__sql(&q, " AND a.kind NOT IN ('mass_unmask', 'mass_export')");
+    }
     if (has) {
         wp_query__sql(&q, " AND (a.ts_us < ? OR (a.ts_us = ? AND a.id < ?))");
         wp_query__int(&q, ct);

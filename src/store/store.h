@@ -1251,13 +1251,20 @@ typedef struct wp_audit_entry {
 } wp_audit_entry;
 
 /* Append one row to the tenant's chain, inside the caller's transaction when there is one (so
- * the row and the change it records commit together). ts_us 0 is now. The tenant's head row
- * stays locked until that transaction ends: appends of one tenant are serialized, also
- * across server nodes on PostgreSQL. out_id (may be NULL) gets its id.
+ * the row and the change it records commit together). ts_us 0 is now. The tenant's row stays
+ * locked until that transaction ends: appends of one tenant are serialized, also across server
+ * nodes on PostgreSQL (a transaction that appends and locks the tenant row itself must lock
+ * it first, before its append). out_id (may be NULL) gets its id.
  * @return 0; WP_EINVAL (a field too long or with control characters, an action not of
  *         a-z 0-9 . _, details not a JSON object); WP_ENOTFOUND (no such tenant); WP_EIO */
 int wp_store_audit_append(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
                           const wp_audit_entry *e, char out_id[WP_ID_LEN + 1]);
+
+/* Append n rows of one tenant (v[i].tenant_id all the same, else WP_EINVAL) as
+ * wp_store_audit_append() does one, in order, with one lock and one move of the chain's end:
+ * how buffered rows (reads) are written. out_id (may be NULL) gets the last row's id. */
+int wp_store_audit_append_batch(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
+                                const wp_audit_entry *v, size_t n, char out_id[WP_ID_LEN + 1]);
 
 typedef struct wp_audit_row {
     char id[WP_ID_LEN + 1];
@@ -1269,6 +1276,9 @@ typedef struct wp_audit_row {
 typedef struct wp_audit_filter {
     const char *tenant_id;
     const char *actor, *action, *target; /* NULL: any; action "auth." matches a prefix */
+    /* NULL: any; else rows about this customer: target "customer:<id>", and reads of
+     * messages (messages.read, messages.search) whose details list it among "customers" */
+    const char *customer_id;
     int64_t from_us, to_us;
     const char *cursor;
     unsigned limit;
@@ -1294,6 +1304,8 @@ typedef struct wp_audit_verdict {
                         * the gap) */
     char bad_id[WP_ID_LEN + 1];    /* "" when that row is gone */
     char why[160];     /* "row altered", "row 41 removed", "row inserted", ... */
+    int notes;         /* chains that verified with a reservation: no length record yet */
+    char note[240];    /* the first of them, naming its tenant; "" when none */
 } wp_audit_verdict;
 
 /* *any = 1 when the store holds at least one audit row, of any tenant (a lost key must not be
@@ -1310,6 +1322,120 @@ int wp_store_audit_any(wp_store *st, int *any);
  * @return 0 with *out filled (a broken chain is not an error); WP_EIO; WP_ENOMEM */
 int wp_store_audit_verify(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
                           const char *tenant_id, wp_audit_verdict *out);
+
+/* --- the end of the chain, and signed checkpoints (migration 0016) ---------------------------
+ * An append also moves two records of where the chain ends, both keyed with the audit key: the
+ * head's MAC (audit_heads.mac over tenant, seq, hash) and the tenant's length record
+ * (tenants.audit_seq, audit_hash, audit_mac), so rows cut off the end are found even when the
+ * head is set back or deleted. Verify reports such a record forged, missing, set back, or a log
+ * deleted whole. A chain written before migration 0016 has neither until its next append:
+ * verify passes it with a note. Whoever holds the audit key can rewrite all of that; a
+ * checkpoint, signed with an Ed25519 key of its own and kept outside the database (the server
+ * log), shows that the log still holds the rows it had then. */
+
+#define WP_AUDIT_SIGN_SEED_LEN 32 /* an Ed25519 seed: keys/checkpoint.key */
+#define WP_AUDIT_SIGN_PUB_LEN 32
+#define WP_AUDIT_CHECKPOINT_LINE_MAX 400
+
+/* Read <data_dir>/keys/checkpoint.key (the seed checkpoints are signed with), creating it when
+ * create is set and it is missing, with the rules of wp_audit_key_load(). */
+int wp_audit_sign_key_load(unsigned char seed[WP_AUDIT_SIGN_SEED_LEN], const char *data_dir,
+                           int create);
+
+/* The public key of a seed: what a checkpoint is checked with. */
+void wp_audit_sign_public(unsigned char pub[WP_AUDIT_SIGN_PUB_LEN],
+                          const unsigned char seed[WP_AUDIT_SIGN_SEED_LEN]);
+
+/* A tenant's chain as it stood: its length (the last seq), that row's hash, when, and the
+ * Ed25519 signature over those (domain "workphone.audit.checkpoint.v1"). */
+typedef struct wp_audit_checkpoint {
+    char tenant_id[WP_ID_LEN + 1];
+    int64_t seq;
+    char hash[WP_AUDIT_HASH_HEX + 1];
+    int64_t ts_us;
+    char key_id[17]; /* the first 16 hex digits of the public key that signed it */
+    char sig[129];   /* hex */
+} wp_audit_checkpoint;
+
+/* Sign where tenant_id's chain ends now (made at now_us). The head is checked first (its MAC,
+ * and the row it names): a head that does not verify is not signed.
+ * @return 0; WP_ENOTFOUND (the tenant has no audit row yet, or only rows from before
+ *         migration 0016 and no append since); WP_EIO (a head that does not verify, or store
+ *         errors) */
+int wp_store_audit_checkpoint(wp_store *st, wp_audit_checkpoint *out,
+                              const unsigned char key[WP_AUDIT_KEY_LEN],
+                              const unsigned char seed[WP_AUDIT_SIGN_SEED_LEN],
+                              const char *tenant_id, int64_t now_us);
+
+/* One logfmt line: "event=audit_checkpoint tenant=<id> seq=<n> hash=<hex> time_us=<n>
+ * key=<16 hex> sig=<128 hex>". @return 0; WP_EINVAL when cap is too small */
+int wp_audit_checkpoint_format(char *out, size_t cap, const wp_audit_checkpoint *cp);
+
+/* The fields of such a line, wherever it is in a longer logfmt line (other keys are skipped).
+ * @return 0; WP_EINVAL naming what is missing, repeated or malformed */
+int wp_audit_checkpoint_parse(wp_audit_checkpoint *out, const char *line);
+
+/* Whether the store still holds what cp signed: the signature checks with pub, the tenant's
+ * chain verifies (as wp_store_audit_verify), and its row cp->seq is there with cp->hash.
+ * A log rewritten with the audit key after the checkpoint, shorter or not, fails here.
+ * @return 0 with *out filled (not ok: why); WP_EIO; WP_ENOMEM */
+int wp_store_audit_verify_checkpoint(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
+                                     const unsigned char pub[WP_AUDIT_SIGN_PUB_LEN],
+                                     const wp_audit_checkpoint *cp, wp_audit_verdict *out);
+
+/* The tenants that have a chain (a head row), in id order: what serve checkpoints. Caller
+ * frees *out (NULL when none). */
+int wp_store_audit_chains(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n);
+
+/* --- insider alerts (migration 0016; ops_insider.c) -----------------------------------------
+ * Unmasking or exporting (handover.export, media.download) many customers in a short time
+ * raises one alert for the admins, counted from the audit log: per actor, within a sliding
+ * window; at most one alert per employee, kind and window. */
+
+#define WP_INSIDER_UNMASK_PER_HOUR_DEFAULT 20 /* customer.unmask by one employee in 60 min */
+#define WP_INSIDER_EXPORT_PER_DAY_DEFAULT 100 /* exports by one employee in 24 h */
+#define WP_INSIDER_MAX 1000000
+#define WP_INSIDER_UNMASK_WINDOW_S 3600
+#define WP_INSIDER_EXPORT_WINDOW_S 86400
+
+typedef struct wp_insider_settings {
+    int64_t unmask_per_hour; /* 0: never alert */
+    int64_t export_per_day;  /* 0: never alert */
+    int64_t updated_us;      /* 0: the defaults, never set */
+} wp_insider_settings;
+
+/* The tenant's thresholds; the defaults when none were set. */
+int wp_store_insider_settings_get(wp_store *st, wp_insider_settings *out, const char *tenant_id);
+
+/* Set both thresholds (0..WP_INSIDER_MAX, else WP_EINVAL). */
+int wp_store_insider_settings_put(wp_store *st, const char *tenant_id,
+                                  const wp_insider_settings *s);
+
+typedef struct wp_insider_result {
+    int64_t count; /* the actor's actions of that kind in the window, this one included; 0 when
+                    * the action does not count */
+    int64_t limit; /* the threshold in force (0: off) */
+    char alert_id[WP_ID_LEN + 1]; /* the alert raised now; "" when none */
+} wp_insider_result;
+
+/* After an audit row of action by actor was appended in st's transaction: count the actor's
+ * unmaskings (mass_unmask, per hour) or exports (mass_export, per day) in the window, and past
+ * the threshold raise an open alert about employee_id (kind mass_unmask or mass_export,
+ * category "insider", pattern the actor, text the count), with its own audit row (actor
+ * "system", action "alert.raise"), unless one of that kind about that employee is already in
+ * the window. employee_id NULL or "" (an API key nobody is known to have made): counted, no
+ * alert. Run it after the append, in the same transaction: the append's lock on the tenant
+ * serializes the counts, so two requests never both raise. Actions that do not count: 0. */
+int wp_store_insider_check(wp_store *st, wp_insider_result *out,
+                           const unsigned char key[WP_AUDIT_KEY_LEN], const char *tenant_id,
+                           const char *actor, const char *employee_id, const char *action);
+
+/* The kind of an alert ("sensitive_word", "mass_unmask", ...). WP_ENOTFOUND. */
+int wp_store_alert_kind(wp_store *st, char out[WP_ARCHIVE_WORD_MAX + 1], const char *tenant_id,
+                        const char *id);
+
+/* 1 for the kinds only admins and auditors see (mass_unmask, mass_export). */
+int wp_alert_kind_is_insider(const char *kind);
 
 /* ===== customer rules: tags, follow-up SOP, grading, scripts (migration 0010; ops_tags.c,
  * ops_rules.c) ================================================================================

@@ -32,10 +32,11 @@ stop_server() {
     expect_err_has "event=stopped" "serve logs its stop"
 }
 
-# setup_store NAME: a fresh data dir $dir initialized on SQLite (NAME=sqlite) or on a new
-# PostgreSQL database (NAME=postgresql); sets $dir and $db_args, and sql() runs SQL on it.
+# setup_store NAME [DIR]: a fresh data dir $dir ($TMP/DIR, default $TMP/NAME) initialized on
+# SQLite (NAME=sqlite) or on a new PostgreSQL database (NAME=postgresql); sets $dir and
+# $db_args, and sql() runs SQL on it.
 setup_store() {
-    dir="$TMP/$1"
+    dir="$TMP/${2:-$1}"
     db_args=()
     pg_url=""
     if [ "$1" = postgresql ]; then

@@ -201,6 +201,116 @@ suite() { # backend
     expect_err_has "audit.key is missing" "$be: ... and says which file"
     [ ! -e "$dir/keys/audit.key" ] || fail "$be: serve made a new key"
     mv "$dir/keys/saved.key" "$dir/keys/audit.key"
+    end_suite "$be"
+}
+
+# The end of the log (migration 0016): rows cut off it are found whatever else was edited
+# with them, and a signed checkpoint catches even a log rewritten with the key.
+end_suite() { # backend
+    local be=$1 n cp line
+    setup_store "$be" "$be-end"
+    start_server "$dir" "${db_args[@]}"
+    [ -n "$base" ] || return
+    login admin
+    A=(-H "Authorization: Bearer $tok")
+    for fen in 100 200 300; do
+        json PUT /api/v1/settings "{\"money_alert_fen\": $fen}" "${A[@]}"
+        expect_status 200 "$be: settings put"
+    done
+    stop_server
+    # serve wrote a signed checkpoint of each chain it moved into its log when it stopped
+    cp=$(grep 'event=audit_checkpoint ' "$TMP/serve.err" | tail -n 1)
+    n=$(sql "SELECT max(seq) FROM audit_log")
+    case "$cp" in *" seq=$n "*) ;; *) rc=x out="$cp" err=""; fail "$be: serve logs a checkpoint of row $n";; esac
+    verify --checkpoint "$cp"
+    expect_rc 0 "$be: the log holds serve's checkpoint"
+    expect_out_has "ok: $n rows" "$be: ... and says how many rows"
+    run "$WP" audit checkpoint --data "$dir" "${db_args[@]}"
+    expect_rc 0 "$be: audit checkpoint"
+    expect_out_has "event=audit_checkpoint tenant=" "$be: ... prints a checkpoint line"
+    expect_out_has " seq=$n " "$be: ... of the last row"
+    line=$out
+    verify --checkpoint "$line"
+    expect_rc 0 "$be: the log holds it"
+    verify --checkpoint "${line/ seq=$n / seq=$((n - 1)) }"
+    expect_rc 1 "$be: a checkpoint edited by hand"
+    expect_out_has "signature does not verify" "$be: ... is refused"
+    run "$WP" audit public-key --data "$dir"
+    expect_rc 0 "$be: the public key"
+    [ "${#out}" = 64 ] || fail "$be: the public key is 64 hex digits"
+    verify --checkpoint "$line" --public-key "$out"
+    expect_rc 0 "$be: checked with the public key given"
+    verify --checkpoint "$line" --public-key "$(printf '0%.0s' $(seq 64))"
+    expect_rc 1 "$be: ... and not with another"
+
+    sql "CREATE TABLE saved_log AS SELECT * FROM audit_log" >/dev/null
+    sql "CREATE TABLE saved_heads AS SELECT * FROM audit_heads" >/dev/null
+    sql "CREATE TABLE saved_tenant AS SELECT audit_seq, audit_hash, audit_mac FROM tenants" >/dev/null
+    restore() {
+        sql "DELETE FROM audit_log" >/dev/null
+        sql "INSERT INTO audit_log SELECT * FROM saved_log" >/dev/null
+        sql "DELETE FROM audit_heads" >/dev/null
+        sql "INSERT INTO audit_heads SELECT * FROM saved_heads" >/dev/null
+        sql "UPDATE tenants SET audit_seq = (SELECT audit_seq FROM saved_tenant),
+             audit_hash = (SELECT audit_hash FROM saved_tenant),
+             audit_mac = (SELECT audit_mac FROM saved_tenant)" >/dev/null
+        verify
+        expect_rc 0 "$be: the log put back"
+    }
+
+    # the last rows deleted
+    sql "DELETE FROM audit_log WHERE seq > $((n - 2))" >/dev/null
+    verify
+    expect_rc 1 "$be: the last rows deleted"
+    expect_out_has "rows $((n - 1))-$n removed from the end" "$be: ... are named"
+    # ... and the head set back to the last row kept, or deleted: the tenant's record says n
+    sql "UPDATE audit_heads SET seq = $((n - 2)),
+         hash = (SELECT hash FROM audit_log WHERE seq = $((n - 2)))" >/dev/null
+    verify
+    expect_rc 1 "$be: the last rows deleted, the head set back"
+    expect_out_has "rows $((n - 1))-$n removed from the end (the tenant's length record says $n)" \
+        "$be: ... found by the tenant's record"
+    sql "DELETE FROM audit_heads" >/dev/null
+    verify
+    expect_rc 1 "$be: the last rows and the head deleted"
+    expect_out_has "rows $((n - 1))-$n removed from the end (the tenant's length record says $n)" \
+        "$be: ... found by the tenant's record"
+    # ... and the tenant's record made to fit, without the key
+    sql "INSERT INTO audit_heads (tenant_id, seq, hash) SELECT tenant_id, seq, hash FROM audit_log
+         WHERE seq = $((n - 2))" >/dev/null
+    sql "UPDATE tenants SET audit_seq = $((n - 2)),
+         audit_hash = (SELECT hash FROM audit_log WHERE seq = $((n - 2)))" >/dev/null
+    verify
+    expect_rc 1 "$be: the tenant's record forged"
+    expect_out_has "length record is forged" "$be: ... is found"
+    restore
+
+    # the whole log and its head deleted
+    sql "DELETE FROM audit_log" >/dev/null
+    sql "DELETE FROM audit_heads" >/dev/null
+    verify
+    expect_rc 1 "$be: the whole log deleted"
+    expect_out_has "rows 1-$n removed from the end: the whole log was deleted" "$be: ... is found"
+    restore
+
+    # whoever holds the audit key deletes everything and lets workphone write a new log: it
+    # verifies on its own, but no longer holds the checkpoint taken before
+    sql "DELETE FROM audit_log" >/dev/null
+    sql "DELETE FROM audit_heads" >/dev/null
+    sql "UPDATE tenants SET audit_seq = NULL, audit_hash = NULL, audit_mac = NULL" >/dev/null
+    start_server "$dir" "${db_args[@]}"
+    [ -n "$base" ] || return
+    login admin
+    A=(-H "Authorization: Bearer $tok")
+    for fen in 100 200 300 400 500 600; do
+        json PUT /api/v1/settings "{\"money_alert_fen\": $fen}" "${A[@]}"
+    done
+    stop_server
+    verify
+    expect_rc 0 "$be: a log rewritten with the key verifies alone"
+    verify --checkpoint "$line"
+    expect_rc 1 "$be: ... but not against the checkpoint"
+    expect_out_has "rewritten since" "$be: ... which says why"
 }
 
 run "$WP" audit --help

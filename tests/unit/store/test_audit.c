@@ -3,6 +3,7 @@
 #include "archive_fixture.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/id.h"
 
@@ -50,12 +52,17 @@ static void append(wp_store *st, const char *t, int i, char id[WP_ID_LEN + 1])
     OK(wp_store_audit_append(st, key, &e, id));
 }
 
+/* Rows 1..n, a hundred to a transaction (as many appends in one would make PostgreSQL walk
+ * that many versions of the tenant's row at each one). */
 static void append_n(struct tfx *f, int n)
 {
-    OK(wp_store_begin(f->st));
-    for (int i = 1; i <= n; i++)
+    for (int i = 1; i <= n; i++) {
+        if (i % 100 == 1)
+            OK(wp_store_begin(f->st));
         append(f->st, f->tenant, i, NULL);
-    OK(wp_store_commit(f->st));
+        if (i % 100 == 0 || i == n)
+            OK(wp_store_commit(f->st));
+    }
 }
 
 static wp_audit_verdict verify(struct tfx *f, const char *tenant)
@@ -421,7 +428,7 @@ static void test_store_audit__duplicated_row(void **state)
         tfx_exec(f, "ALTER TABLE audit_copy RENAME TO audit_log");
     }
     tfx_exec(f, "INSERT INTO audit_log SELECT tenant_id, seq, 'ffffffffffffffffffffffff', ts_us,"
-                " actor, action, target, details, client, prev_hash, hash FROM audit_log"
+                " actor, action, target, details, client, prev_hash, hash, format FROM audit_log"
                 " WHERE seq = 2");
     expect_bad(f, 2, "ffffffffffffffffffffffff", "row inserted: seq 2 comes twice");
 }
@@ -438,11 +445,394 @@ static void test_store_audit__head_tampering(void **state)
     expect_bad(f, 3, NULL, "head record is missing");
 }
 
+
+/* --- the end of the chain: the head's MAC, the tenant's length record (migration 0016) ----- */
+
+#define SET_HEAD_TO_3                                                                              \
+    "UPDATE audit_heads SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3)"
+
+/* Rows appended now carry encoding 2, a MAC'ed head and the tenant's length record. */
+static void test_store_audit__records_written(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log WHERE format = 2"), 5);
+    assert_int_equal(tfx_raw1(f, "SELECT length(mac) FROM audit_heads"), 64);
+    assert_int_equal(tfx_raw1(f, "SELECT audit_seq FROM tenants"), 5);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM tenants t JOIN audit_log a ON"
+                                 " a.tenant_id = t.id AND a.seq = 5 AND a.hash = t.audit_hash"),
+                     1);
+    assert_int_equal(tfx_raw1(f, "SELECT length(audit_mac) FROM tenants"), 64);
+    wp_audit_verdict v = verify(f, NULL);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.notes, 0);
+}
+
+/* Rows cut off the end and the head set back to the last row kept (both values are in the
+ * database): the head's MAC no longer fits, and the tenant's record still says 5. */
+static void test_store_audit__truncated_head_set_back(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq >= 4");
+    tfx_exec(f, SET_HEAD_TO_3);
+    expect_bad(f, 4, "", "rows 4-5 removed from the end");
+    /* the head deleted and made again by hand: the same */
+    tfx_exec(f, "DELETE FROM audit_heads");
+    tfx_exec(f, "INSERT INTO audit_heads (tenant_id, seq, hash) SELECT tenant_id, seq, hash"
+                " FROM audit_log WHERE seq = 3");
+    expect_bad(f, 4, "", "rows 4-5 removed from the end");
+    /* a head with the right values and a MAC that is not one */
+    tfx_exec(f, "UPDATE audit_heads SET mac = '"
+                "4444444444444444444444444444444444444444444444444444444444444444'");
+    expect_bad(f, 4, "", "length record says 5");
+}
+
+/* Every row gone, and the head: the tenant's record says there were 5. */
+static void test_store_audit__whole_log_deleted(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "DELETE FROM audit_log");
+    tfx_exec(f, "DELETE FROM audit_heads");
+    expect_bad(f, 1, "", "the whole log was deleted");
+}
+
+/* The record rewritten to fit a shorter chain, without the key: its MAC does not fit. */
+static void test_store_audit__length_record_forged(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 5);
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq >= 4");
+    tfx_exec(f, SET_HEAD_TO_3);
+    tfx_exec(f, "UPDATE tenants SET audit_seq = 3,"
+                " audit_hash = (SELECT hash FROM audit_log WHERE seq = 3)");
+    expect_bad(f, 3, NULL, "length record is forged");
+}
+
+/* A record set back to an earlier, genuine state (saved before rows were added): it names a
+ * row that is not the last. */
+static void test_store_audit__length_record_replayed(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 3);
+    tfx_exec(f, "CREATE TABLE saved AS SELECT audit_seq, audit_hash, audit_mac FROM tenants");
+    append_n(f, 2);
+    tfx_exec(f, "UPDATE tenants SET audit_seq = (SELECT audit_seq FROM saved),"
+                " audit_hash = (SELECT audit_hash FROM saved),"
+                " audit_mac = (SELECT audit_mac FROM saved)");
+    expect_bad(f, 4, "", "length record was set back to row 3");
+}
+
+/* A chain written since migration 0016 without its record, or without the head's MAC. */
+static void test_store_audit__records_missing(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 3);
+    tfx_exec(f, "UPDATE tenants SET audit_seq = NULL, audit_hash = NULL, audit_mac = NULL");
+    expect_bad(f, 3, NULL, "length record is missing");
+    tfx_exec(f, "UPDATE audit_heads SET mac = NULL");
+    expect_bad(f, 3, NULL, "length record is missing");
+}
+
+static void test_store_audit__head_mac_missing(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 3);
+    tfx_exec(f, "UPDATE audit_heads SET mac = NULL");
+    expect_bad(f, 3, NULL, "head record has no MAC");
+    tfx_exec(f, "UPDATE audit_heads SET mac = '"
+                "5555555555555555555555555555555555555555555555555555555555555555'");
+    expect_bad(f, 3, NULL, "head record was rewritten");
+}
+
+/* --- a chain written before migration 0016 ------------------------------------------------- */
+
+static void put_u64_test(crypto_generichash_state *h, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (56 - 8 * i));
+    crypto_generichash_update(h, b, sizeof b);
+}
+
+static void put_text_test(crypto_generichash_state *h, const char *s)
+{
+    unsigned char tag = s != NULL;
+    crypto_generichash_update(h, &tag, 1);
+    if (!s)
+        return;
+    put_u64_test(h, strlen(s));
+    crypto_generichash_update(h, (const unsigned char *)s, strlen(s));
+}
+
+/* Rows 1..n as the audit log of before migration 0016 wrote them (encoding 1, a head without
+ * a MAC, no record in the tenant), the encoding spelled out again here: old rows must verify
+ * as long as there are old stores. */
+static void legacy_chain(struct tfx *f, int n)
+{
+    char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+    char sql[1024], id[WP_ID_LEN + 1], hash[65];
+    for (int i = 1; i <= n; i++) {
+        crypto_generichash_state h;
+        unsigned char bin[32];
+        wp_id_new(id);
+        crypto_generichash_init(&h, key, WP_AUDIT_KEY_LEN, sizeof bin);
+        put_text_test(&h, "workphone.audit.v1");
+        put_text_test(&h, f->tenant);
+        put_u64_test(&h, (uint64_t)i);
+        put_text_test(&h, id);
+        put_u64_test(&h, (uint64_t)(T0 + i));
+        put_text_test(&h, "system");
+        put_text_test(&h, "test.old");
+        put_text_test(&h, NULL);
+        put_text_test(&h, "{}");
+        put_text_test(&h, NULL);
+        put_text_test(&h, prev);
+        crypto_generichash_final(&h, bin, sizeof bin);
+        sodium_bin2hex(hash, sizeof hash, bin, sizeof bin);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO audit_log (tenant_id, seq, id, ts_us, actor, action, target,"
+                 " details, client, prev_hash, hash) VALUES ('%s', %d, '%s', %lld, 'system',"
+                 " 'test.old', NULL, '{}', NULL, '%s', '%s')",
+                 f->tenant, i, id, (long long)(T0 + i), prev, hash);
+        tfx_exec(f, sql);
+        memcpy(prev, hash, sizeof prev);
+    }
+    snprintf(sql, sizeof sql,
+             "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ('%s', %d, '%s')", f->tenant,
+             n, prev);
+    tfx_exec(f, sql);
+}
+
+/* Before its first append since the upgrade, an old chain has no record: verify passes and
+ * says so. The first append writes the record, and from then on it is required. */
+static void test_store_audit__legacy_chain(void **state)
+{
+    struct tfx *f = *state;
+    legacy_chain(f, 4);
+    wp_audit_verdict v = verify(f, NULL);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 4);
+    assert_int_equal(v.notes, 1);
+    if (!strstr(v.note, "no length record") || !strstr(v.note, f->tenant))
+        fail_msg("note is '%s'", v.note);
+    /* nothing to sign yet: its head has no MAC */
+    wp_audit_checkpoint cp;
+    static const unsigned char seed0[WP_AUDIT_SIGN_SEED_LEN] = "fedcba9876543210fedcba9876543210";
+    assert_int_equal(wp_store_audit_checkpoint(f->st, &cp, key, seed0, f->tenant, T0),
+                     WP_ENOTFOUND);
+    append_n(f, 2);
+    v = verify(f, NULL);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 6);
+    assert_int_equal(v.notes, 0);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log WHERE format = 1"), 4);
+    assert_int_equal(tfx_raw1(f, "SELECT audit_seq FROM tenants"), 6);
+    /* now the chain is sealed: made to look old again, it is caught */
+    tfx_exec(f, "UPDATE tenants SET audit_seq = NULL, audit_hash = NULL, audit_mac = NULL");
+    tfx_exec(f, "UPDATE audit_heads SET mac = NULL");
+    expect_bad(f, 6, NULL, "length record is missing");
+    /* and an old row cannot be passed off as a new one, nor a new one as old */
+    tfx_exec(f, "UPDATE audit_log SET format = 2 WHERE seq = 2");
+    expect_bad(f, 2, NULL, "row altered");
+    tfx_exec(f, "UPDATE audit_log SET format = 1 WHERE seq = 2");
+    tfx_exec(f, "UPDATE audit_log SET format = 1 WHERE seq = 5");
+    expect_bad(f, 5, NULL, "row altered");
+}
+
+/* A tenant made before 0016 without any row (no audit log yet) is not an error. */
+static void test_store_audit__tenant_without_log(void **state)
+{
+    struct tfx *f = *state;
+    wp_audit_verdict v = verify(f, f->tenant);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 0);
+}
+
+/* --- signed checkpoints -------------------------------------------------------------------- */
+
+static const unsigned char seed[WP_AUDIT_SIGN_SEED_LEN] = "fedcba9876543210fedcba9876543210";
+
+static void checkpoint_line(struct tfx *f, char *line, size_t cap)
+{
+    wp_audit_checkpoint cp;
+    OK(wp_store_audit_checkpoint(f->st, &cp, key, seed, f->tenant, T0));
+    OK(wp_audit_checkpoint_format(line, cap, &cp));
+}
+
+static wp_audit_verdict verify_line(struct tfx *f, const char *line)
+{
+    wp_audit_checkpoint cp;
+    unsigned char pub[WP_AUDIT_SIGN_PUB_LEN];
+    wp_audit_verdict v;
+    wp_audit_sign_public(pub, seed);
+    OK(wp_audit_checkpoint_parse(&cp, line));
+    OK(wp_store_audit_verify_checkpoint(f->st, key, pub, &cp, &v));
+    return v;
+}
+
+static void test_store_audit__checkpoint(void **state)
+{
+    struct tfx *f = *state;
+    char line[1024], bad[1200];
+    wp_audit_checkpoint cp;
+    append_n(f, 5);
+    checkpoint_line(f, line, sizeof line);
+    OK(wp_audit_checkpoint_parse(&cp, line));
+    assert_string_equal(cp.tenant_id, f->tenant);
+    assert_int_equal(cp.seq, 5);
+    assert_int_equal(cp.ts_us, T0);
+    if (strncmp(line, "event=audit_checkpoint tenant=", 30) != 0)
+        fail_msg("line is '%s'", line);
+    wp_audit_verdict v = verify_line(f, line);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 5);
+    /* the log goes on: the checkpoint is still a prefix of it; a log line's own fields around
+     * it do not matter */
+    append_n(f, 3);
+    snprintf(bad, sizeof bad, "ts=2026-11-28T02:00:00Z level=info %s", line);
+    v = verify_line(f, bad);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 8);
+
+    /* a line edited by hand does not verify */
+    snprintf(bad, sizeof bad, "%s", line);
+    char *p = strstr(bad, " seq=5 ");
+    assert_non_null(p);
+    p[5] = '4';
+    v = verify_line(f, bad);
+    assert_int_equal(v.ok, 0);
+    if (!strstr(v.why, "signature"))
+        fail_msg("why is '%s'", v.why);
+
+    /* whoever holds the audit key rewrites the whole log, shorter: it verifies on its own,
+     * not against the checkpoint */
+    tfx_exec(f, "DELETE FROM audit_log");
+    tfx_exec(f, "DELETE FROM audit_heads");
+    tfx_exec(f, "UPDATE tenants SET audit_seq = NULL, audit_hash = NULL, audit_mac = NULL");
+    append_n(f, 3);
+    assert_int_equal(verify(f, NULL).ok, 1);
+    v = verify_line(f, line);
+    assert_int_equal(v.ok, 0);
+    if (!strstr(v.why, "checkpoint"))
+        fail_msg("why is '%s'", v.why);
+    /* ... or as long, or longer: row 5 is not the row that was signed */
+    append_n(f, 4);
+    assert_int_equal(verify(f, NULL).ok, 1);
+    v = verify_line(f, line);
+    assert_int_equal(v.ok, 0);
+    assert_int_equal(v.bad_seq, 5);
+    if (!strstr(v.why, "checkpoint"))
+        fail_msg("why is '%s'", v.why);
+}
+
+static void test_store_audit__checkpoint_refuses_a_bad_head(void **state)
+{
+    struct tfx *f = *state;
+    wp_audit_checkpoint cp;
+    assert_int_equal(wp_store_audit_checkpoint(f->st, &cp, key, seed, f->tenant, T0),
+                     WP_ENOTFOUND); /* no log yet */
+    append_n(f, 2);
+    tfx_exec(f, "UPDATE audit_heads SET hash = (SELECT hash FROM audit_log WHERE seq = 1)");
+    assert_int_equal(wp_store_audit_checkpoint(f->st, &cp, key, seed, f->tenant, T0), WP_EIO);
+}
+
+static void test_store_audit__checkpoint_parse(void **state)
+{
+    (void)state;
+    wp_audit_checkpoint cp;
+    assert_int_equal(wp_audit_checkpoint_parse(&cp, "event=audit_checkpoint tenant=x"), WP_EINVAL);
+    assert_int_equal(wp_audit_checkpoint_parse(&cp, ""), WP_EINVAL);
+    assert_int_equal(wp_audit_checkpoint_parse(&cp, "seq=1 seq=2"), WP_EINVAL);
+}
+
+/* --- insider alerts -------------------------------------------------------------------------- */
+
+static void insider_append(struct tfx *f, const char *actor, const char *action,
+                           wp_insider_result *r)
+{
+    wp_audit_entry e = {.tenant_id = f->tenant, .actor = actor, .action = action,
+                        .target = "customer:cccccccccccccccccccccccc"};
+    OK(wp_store_begin(f->st));
+    OK(wp_store_audit_append(f->st, key, &e, NULL));
+    OK(wp_store_insider_check(f->st, r, key, f->tenant, actor, f->emp1, action));
+    OK(wp_store_commit(f->st));
+}
+
+/* Past the limit within the window, one alert about the employee, not one per request; the
+ * next window can raise another. */
+static void test_store_audit__insider_alert_once_per_window(void **state)
+{
+    struct tfx *f = *state;
+    char actor[64], sql[256];
+    wp_insider_result r;
+    wp_insider_settings is;
+    snprintf(actor, sizeof actor, "employee:%s", f->emp1);
+    wp_time_set_fake(T0);
+    OK(wp_store_insider_settings_get(f->st, &is, f->tenant));
+    assert_int_equal(is.unmask_per_hour, WP_INSIDER_UNMASK_PER_HOUR_DEFAULT);
+    assert_int_equal(is.export_per_day, WP_INSIDER_EXPORT_PER_DAY_DEFAULT);
+    is.unmask_per_hour = 3;
+    is.export_per_day = 2;
+    OK(wp_store_insider_settings_put(f->st, f->tenant, &is));
+    for (int i = 1; i <= 3; i++) {
+        insider_append(f, actor, "customer.unmask", &r);
+        assert_int_equal(r.count, i);
+        assert_string_equal(r.alert_id, "");
+    }
+    insider_append(f, actor, "customer.unmask", &r);
+    assert_int_equal(r.count, 4);
+    assert_int_equal(strlen(r.alert_id), WP_ID_LEN);
+    for (int i = 0; i < 5; i++) {
+        insider_append(f, actor, "customer.unmask", &r);
+        assert_string_equal(r.alert_id, "");
+    }
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM alerts WHERE kind = 'mass_unmask' AND employee_id = '%s'"
+             " AND status = 'open'", f->emp1);
+    assert_int_equal(tfx_raw1(f, sql), 1);
+    /* the alert's own audit row */
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log WHERE action = 'alert.raise'"
+                                 " AND actor = 'system'"), 1);
+    /* other actions and other people count apart */
+    insider_append(f, actor, "lexicon.put", &r);
+    assert_int_equal(r.count, 0);
+    insider_append(f, actor, "media.download", &r);
+    assert_int_equal(r.count, 1);
+    insider_append(f, actor, "handover.export", &r);
+    assert_int_equal(r.count, 2);
+    insider_append(f, actor, "media.download", &r);
+    assert_int_equal(r.count, 3);
+    assert_int_equal(strlen(r.alert_id), WP_ID_LEN);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM alerts WHERE kind = 'mass_export'"), 1);
+    /* an hour on, the old unmaskings have left the window */
+    wp_time_set_fake(T0 + 3601000000LL);
+    for (int i = 1; i <= 3; i++) {
+        insider_append(f, actor, "customer.unmask", &r);
+        assert_int_equal(r.count, i);
+    }
+    insider_append(f, actor, "customer.unmask", &r);
+    assert_int_equal(strlen(r.alert_id), WP_ID_LEN);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM alerts WHERE kind = 'mass_unmask'"), 2);
+    /* 0 turns it off */
+    is.unmask_per_hour = 0;
+    OK(wp_store_insider_settings_put(f->st, f->tenant, &is));
+    for (int i = 0; i < 5; i++) {
+        insider_append(f, actor, "customer.unmask", &r);
+        assert_string_equal(r.alert_id, "");
+    }
+    is.export_per_day = -1;
+    assert_int_equal(wp_store_insider_settings_put(f->st, f->tenant, &is), WP_EINVAL);
+    assert_int_equal(verify(f, NULL).ok, 1);
+}
+
 /* --- concurrency -------------------------------------------------------------------------- */
 
 struct appender {
     struct tfx *f;
     int from, n, err;
+    int lock_tenant_first; /* as an employee update does before its audit row */
 };
 
 static void *append_many(void *arg)
@@ -459,6 +849,15 @@ static void *append_many(void *arg)
         /* each in a transaction that also does other work, as a handler's would */
         if ((a->err = wp_store_begin(st)) < 0)
             break;
+        if (a->lock_tenant_first) {
+            wp_employee_change ch = WP_EMPLOYEE_CHANGE_INIT;
+            wp_employee out;
+            ch.name = (a->from + i) % 2 ? "Li Lei" : "Li Lei 2";
+            if ((a->err = wp_store_employee_update(st, &out, a->f->tenant, a->f->emp1, &ch)) < 0) {
+                wp_store_rollback(st);
+                break;
+            }
+        }
         a->err = wp_store_audit_append(st, key, &e, NULL);
         if (a->err == 0)
             a->err = wp_store_commit(st);
@@ -477,7 +876,7 @@ static void test_store_audit__concurrent_appends(void **state)
     pthread_t th[THREADS];
     struct appender a[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        a[i] = (struct appender){.f = f, .from = i * EACH, .n = EACH};
+        a[i] = (struct appender){.f = f, .from = i * EACH, .n = EACH, .lock_tenant_first = i == 0};
         assert_int_equal(pthread_create(&th[i], NULL, append_many, &a[i]), 0);
     }
     for (int i = 0; i < THREADS; i++) {
@@ -544,6 +943,19 @@ static const struct CMUnitTest suite[] = {
     T(test_store_audit__inserted_row),
     T(test_store_audit__duplicated_row),
     T(test_store_audit__head_tampering),
+    T(test_store_audit__records_written),
+    T(test_store_audit__truncated_head_set_back),
+    T(test_store_audit__whole_log_deleted),
+    T(test_store_audit__length_record_forged),
+    T(test_store_audit__length_record_replayed),
+    T(test_store_audit__records_missing),
+    T(test_store_audit__head_mac_missing),
+    T(test_store_audit__legacy_chain),
+    T(test_store_audit__tenant_without_log),
+    T(test_store_audit__checkpoint),
+    T(test_store_audit__checkpoint_refuses_a_bad_head),
+    T(test_store_audit__checkpoint_parse),
+    T(test_store_audit__insider_alert_once_per_window),
     T(test_store_audit__concurrent_appends),
     T(test_store_audit__key_file),
 };
