@@ -20,6 +20,10 @@ typedef struct wp_app {
     struct api_audit_worker *audit_worker; /* reads are buffered here; NULL: written at once */
 } wp_app;
 
+/* The route table of workphone (src/api/routes.c): every endpoint with its handler and the
+ * right it needs, for wp_http_options.routes. *n gets its length. Borrowed; static. */
+const wp_http_route *api_routes(size_t *n);
+
 /* The ingest series of /metrics (src/api/metrics.c), for wp_http_options.metrics. */
 int api_metrics(void *app, wp_buf *out);
 

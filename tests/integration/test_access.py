@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # Who may do what, over real sockets against a real `workphone serve`, on SQLite and PostgreSQL:
-# the role x endpoint matrix generated from the route table (src/http/routes.c), every
+# the role x endpoint matrix generated from the route table (src/api/routes.c), every
 # console write audited, data scope (manager of region A vs B, sales vs sales, tenant vs
 # tenant), masking and audited unmasking, API keys, login lockout, expired and revoked
 # sessions. Exit 0 when every check passed, 1 otherwise, 77 when PostgreSQL is wanted but
@@ -44,7 +44,7 @@ ROUTE_RE = re.compile(r'\{"(GET|POST|PUT|PATCH|DELETE)",\s*"([^"]+)",\s*(\w+),\s
 
 
 def routes():
-    with open(os.path.join(SRC, "src/http/routes.c"), encoding="utf-8") as f:
+    with open(os.path.join(SRC, "src/api/routes.c"), encoding="utf-8") as f:
         text = f.read()
     table = text[text.index("static const wp_http_route routes[]"):]
     table = table[:table.index("};")]
@@ -52,7 +52,7 @@ def routes():
     rows = [(m, p, r.lower(), "WP_ROUTE_CHANGES_NOTHING" in fl)
             for m, p, _, r, fl in ROUTE_RE.findall(table)]
     if not rows:
-        raise SystemExit("no routes found in src/http/routes.c")
+        raise SystemExit("no routes found in src/api/routes.c")
     return rows
 
 
