@@ -79,9 +79,13 @@ int api_role_allows(enum wp_role role, const wp_role_setting *rs, enum wp_http_r
 /* The caller of a request that passed api_authorize(); NULL on public routes. Borrowed. */
 const api_caller *api_caller_of(const wp_http_ctx *ctx);
 
-/* --- what a console caller may see ------------------------------------------------------- */
+/* --- what a caller sees and may act on: its scope (src/api/scope.c) ---------------------- */
 
-/* The part of the tenant a console caller sees. Every console list handler gets its filter's
+/* Rights (what a role may do) are the route table's and api_role_allows()'s; which *objects* a
+ * caller reaches is its scope, decided here only: a customer outside its subtree is 404, an
+ * employee it is not over 403.
+ *
+ * The part of the tenant a console caller sees. Every console list handler gets its filter's
  * scope from api_scope_for(), and a single-object handler asks api_scope_allows_*(); an object
  * outside the scope is answered 404, as if it did not exist (CONTRACT §5). */
 typedef struct api_scope {
