@@ -69,9 +69,12 @@ typedef struct api_caller {
  * a missing CSRF token: replies 403 itself. On success ctx->auth is an api_caller. */
 int api_authorize(wp_http_ctx *ctx);
 
-/* Whether a role has a right, given its settings in the tenant (rs, borrowed): session
- * (employees only, not API keys), read (every role), write (admin, manager, sales: within
- * their scope), handle_alerts (every role but sales whose rs->handle_alerts is set: admins,
+/* Whether a role has a right, given its settings in the tenant (rs, borrowed): the one place
+ * where rights are decided, for the route table's rows. session (employees only, not API
+ * keys: api_authorize() refuses keys itself), read (every role), write (admin, manager, sales:
+ * within their scope), manage (admin, manager: deciding for others within their scope),
+ * unmask (roles whose rs->unmask or rs->view_pii is set: admins, managers and auditors by
+ * default), handle_alerts (every role but sales whose rs->handle_alerts is set: admins,
  * managers and auditors by default), audit (admin, auditor), admin (admin). Which objects a
  * right reaches is the scope's (api_scope_*). */
 int api_role_allows(enum wp_role role, const wp_role_setting *rs, enum wp_http_right right);
@@ -94,7 +97,6 @@ typedef struct api_scope {
     const char *employee_id; /* sales: its own customers and messages */
     const char *unit_id;     /* the caller's own org unit ("" for API keys) */
     int see_phone;           /* unmasked phone numbers and other personal data */
-    int may_unmask;          /* may unmask one record at a time (audited) */
 } api_scope;
 
 /* Fill *out for the caller of ctx (strings in ctx->arena).
@@ -478,8 +480,6 @@ json_t *api_tag_json(const wp_tag *t, int group);
 json_t *api_tags_json(const wp_tag *v, size_t n);
 /* A customer's tags as api_tags_json(); NULL on a store error or out of memory. */
 json_t *api_customer_tags_json(wp_store *st, const char *tenant_id, const char *customer_id);
-/* 0 for an admin or a manager (employee or API key), else replies 403 itself. */
-int api_crm_require_manager(wp_http_ctx *ctx);
 
 /* rules.c: /api/v1/sop-rules (admin), GET /api/v1/reminders, POST /api/v1/reminders/{id}/done */
 int api_sop_rules_list(wp_http_ctx *ctx);

@@ -262,7 +262,7 @@ out:
 }
 
 /* POST /api/v1/pool/{id}/assign {"employee_id", "note"?}: an admin, or a manager to an
- * employee of its subtree. */
+ * employee of its subtree (the route's manage right). */
 int api_pool_assign(wp_http_ctx *ctx)
 {
     static const char *const fields[] = {"employee_id", "note", NULL};
@@ -289,14 +289,8 @@ int api_pool_assign(wp_http_ctx *ctx)
     m.now_us = wp_time_now_us();
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    if ((err = api_scope_for(ctx, st, &scope)) < 0)
-        goto out;
-    if (scope.employee_id) {
-        err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
-                                 "only admins and managers assign pool customers");
-        goto out;
-    }
-    if ((err = wp_store_customer_crm_get(st, &cu, c->tenant_id, m.customer_id)) < 0 ||
+    if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
+        (err = wp_store_customer_crm_get(st, &cu, c->tenant_id, m.customer_id)) < 0 ||
         (err = not_in_pool_or_reply(ctx, st, &scope, &cu)) < 0 ||
         (err = wp_store_employee_get(st, &emp, c->tenant_id, m.employee_id)) < 0 ||
         (err = api_scope_allows_employee(ctx, st, &scope, &emp)) < 0)

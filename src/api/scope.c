@@ -28,7 +28,6 @@ int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out)
         return wp_error_set(WP_EAUTH, "authentication is required");
     role = c->kind == API_CALLER_KEY ? c->key.role : c->employee.role;
     out->see_phone = c->rs.view_pii;
-    out->may_unmask = c->rs.unmask || c->rs.view_pii;
     out->unit_id = c->kind == API_CALLER_KEY ? "" : c->employee.org_unit_id;
     switch (role) {
     case WP_ROLE_ADMIN:

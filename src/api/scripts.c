@@ -62,8 +62,6 @@ static int script_write(wp_http_ctx *ctx, int create)
     int err;
 
     memset(&s, 0, sizeof s);
-    if ((err = api_crm_require_manager(ctx)) < 0)
-        return err;
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
     if ((err = api_crm_check_fields(body, fields)) < 0 ||
@@ -112,8 +110,5 @@ int api_scripts_update(wp_http_ctx *ctx)
 
 int api_scripts_delete(wp_http_ctx *ctx)
 {
-    int err;
-    if ((err = api_crm_require_manager(ctx)) < 0)
-        return err;
     return api_delete_audited(ctx, wp_store_script_delete, "script.delete", "script");
 }

@@ -33,11 +33,15 @@ enum wp_http_right {
     WP_RIGHT_AUDIT,      /* who reads the audit log: admins and auditors */
     WP_RIGHT_HANDLE_ALERTS, /* acknowledge and resolve alerts: admins, managers, and auditors
                              * where the tenant's role settings say so (never sales) */
+    WP_RIGHT_MANAGE,     /* decide for others within the scope (assign customers, hand over,
+                          * keep tags and scripts): admins and managers */
+    WP_RIGHT_UNMASK,     /* see one object's personal data, audited: roles whose settings in
+                          * the tenant grant unmask or view_pii */
 };
-#define WP_RIGHT_COUNT 9
+#define WP_RIGHT_COUNT 11
 
 /* "public", "metrics", "device", "read", "write", "admin", "session", "audit",
- * "handle_alerts"; "?" else. */
+ * "handle_alerts", "manage", "unmask"; "?" else. */
 const char *wp_http_right_name(enum wp_http_right r);
 
 enum wp_http_route_flags {

@@ -18,6 +18,8 @@ const char *wp_http_right_name(enum wp_http_right r)
     case WP_RIGHT_SESSION: return "session";
     case WP_RIGHT_AUDIT: return "audit";
     case WP_RIGHT_HANDLE_ALERTS: return "handle_alerts";
+    case WP_RIGHT_MANAGE: return "manage";
+    case WP_RIGHT_UNMASK: return "unmask";
     }
     return "?";
 }
