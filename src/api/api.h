@@ -468,8 +468,12 @@ int api_analytics_conversion(wp_http_ctx *ctx);
 
 /* --- customer rules (issue 7): tags, follow-up SOP, grading, scripts ------------------------ */
 
-/* tags.c: GET/POST /api/v1/tags and /api/v1/tag-groups, PATCH/DELETE .../{id} (the pattern
- * tells tags from groups), PUT /api/v1/customers/{id}/tags */
+/* tags.c: GET/POST /api/v1/tag-groups and /api/v1/tags, PATCH/DELETE .../{id},
+ * PUT /api/v1/customers/{id}/tags */
+int api_tag_groups_list(wp_http_ctx *ctx);
+int api_tag_groups_create(wp_http_ctx *ctx);
+int api_tag_groups_update(wp_http_ctx *ctx);
+int api_tag_groups_delete(wp_http_ctx *ctx);
 int api_tags_list(wp_http_ctx *ctx);
 int api_tags_create(wp_http_ctx *ctx);
 int api_tags_update(wp_http_ctx *ctx);

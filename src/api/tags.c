@@ -30,18 +30,14 @@ json_t *api_tags_json(const wp_tag *v, size_t n)
     return a;
 }
 
-static int is_group_route(const wp_http_ctx *ctx)
-{
-    return strstr(ctx->route->pattern, "/tag-groups") != NULL;
-}
+/* Tag groups and tags are one kind of row in the store (group 1 or 0): each handler below says
+ * which it serves, and these helpers do the work for both. */
 
-/* GET /api/v1/tags (?group_id=, "" for tags in no group), GET /api/v1/tag-groups: the whole
- * list (at most WP_TAGS_MAX), open to every role: tags are the tenant's vocabulary. */
-int api_tags_list(wp_http_ctx *ctx)
+/* The whole list (at most WP_TAGS_MAX), open to every role: tags are the tenant's vocabulary.
+ * gid: tags of that group only ("" for tags in no group); NULL: all. */
+static int tag_list(wp_http_ctx *ctx, int group, const char *gid)
 {
     const api_caller *c = api_caller_of(ctx);
-    int group = is_group_route(ctx);
-    const char *gid = group ? NULL : wp_http_query(ctx, "group_id");
     wp_store *st = NULL;
     wp_tag *v = NULL;
     size_t n = 0;
@@ -70,12 +66,11 @@ int api_tags_list(wp_http_ctx *ctx)
 }
 
 /* POST: create; PATCH /{id}: change name, color (and a tag's group_id). */
-static int tag_write(wp_http_ctx *ctx, int create)
+static int tag_write(wp_http_ctx *ctx, int group, int create)
 {
     static const char *const tag_fields[] = {"name", "color", "group_id", NULL};
     static const char *const group_fields[] = {"name", "color", NULL};
     const api_caller *c = api_caller_of(ctx);
-    int group = is_group_route(ctx);
     const char *name = NULL, *color = NULL, *gid = NULL;
     wp_store *st = NULL;
     wp_tag t;
@@ -114,23 +109,12 @@ out:
     return err;
 }
 
-int api_tags_create(wp_http_ctx *ctx)
-{
-    return tag_write(ctx, 1);
-}
-
-int api_tags_update(wp_http_ctx *ctx)
-{
-    return tag_write(ctx, 0);
-}
-
 /* DELETE: a tag leaves every customer that had it (each a timeline event); a group must be
  * empty first (409). */
-int api_tags_delete(wp_http_ctx *ctx)
+static int tag_delete(wp_http_ctx *ctx, int group)
 {
     const api_caller *c = api_caller_of(ctx);
     const char *id = wp_http_param(ctx, "id");
-    int group = is_group_route(ctx);
     char actor[64];
     wp_crm_actor who;
     wp_store *st = NULL;
@@ -151,6 +135,47 @@ int api_tags_delete(wp_http_ctx *ctx)
 out:
     api_store_release(ctx, st);
     return err;
+}
+
+int api_tag_groups_list(wp_http_ctx *ctx)
+{
+    return tag_list(ctx, 1, NULL);
+}
+
+int api_tag_groups_create(wp_http_ctx *ctx)
+{
+    return tag_write(ctx, 1, 1);
+}
+
+int api_tag_groups_update(wp_http_ctx *ctx)
+{
+    return tag_write(ctx, 1, 0);
+}
+
+int api_tag_groups_delete(wp_http_ctx *ctx)
+{
+    return tag_delete(ctx, 1);
+}
+
+/* GET /api/v1/tags?group_id= ("" for tags in no group) */
+int api_tags_list(wp_http_ctx *ctx)
+{
+    return tag_list(ctx, 0, wp_http_query(ctx, "group_id"));
+}
+
+int api_tags_create(wp_http_ctx *ctx)
+{
+    return tag_write(ctx, 0, 1);
+}
+
+int api_tags_update(wp_http_ctx *ctx)
+{
+    return tag_write(ctx, 0, 0);
+}
+
+int api_tags_delete(wp_http_ctx *ctx)
+{
+    return tag_delete(ctx, 0);
 }
 
 /* body[field] as an array of tag ids (borrowed strings in *out, malloc'ed array); absent: 0. */
