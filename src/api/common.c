@@ -59,17 +59,18 @@ int api_query_time(const wp_http_ctx *ctx, const char *name, int64_t *out)
     return 0;
 }
 
+int api_is_id(const char *s)
+{
+    return s && strlen(s) == WP_ID_LEN && strspn(s, "0123456789abcdef") == WP_ID_LEN;
+}
+
 int api_query_id(const wp_http_ctx *ctx, const char *name, const char **out)
 {
     const char *s = wp_http_query(ctx, name);
     *out = NULL;
     if (!s || !*s)
         return 0;
-    size_t n = strlen(s);
-    int ok = n == WP_ID_LEN;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
-    if (!ok)
+    if (!api_is_id(s))
         return wp_error_set(WP_EINVAL, "'%s' is not an id", name);
     *out = s;
     return 0;
@@ -164,14 +165,17 @@ int api_field_error(int err, const char *field)
     return wp_error_set(WP_EINVAL, "'%s': %s", field, msg);
 }
 
-int api_body_str(json_t *body, const char *field, int required, const char **out)
+int api_body_str(json_t *body, const char *field, unsigned flags, const char **out)
 {
     json_t *v = json_object_get(body, field);
     *out = NULL;
-    if (!v && !required)
+    if (!v || (json_is_null(v) && !(flags & API_FIELD_NOT_NULL))) {
+        if (flags & API_FIELD_REQUIRED)
+            return wp_error_set(WP_EINVAL, "'%s' is required", field);
         return 0;
+    }
     if (!json_is_string(v))
-        return wp_error_set(WP_EINVAL, "'%s' is required and must be a string", field);
+        return wp_error_set(WP_EINVAL, "'%s' must be a string", field);
     *out = json_string_value(v);
     return 0;
 }

@@ -352,12 +352,12 @@ int api_customers_update(wp_http_ctx *ctx)
     int err;
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "name", 0, &e.name)) < 0 ||
-        (err = api_crm_body_str(body, "company", 0, &e.company)) < 0 ||
-        (err = api_crm_body_str(body, "notes", 0, &e.notes)) < 0 ||
-        (err = api_crm_body_str(body, "stage", 0, &e.stage)) < 0 ||
-        (err = api_crm_body_str(body, "grade", 0, &e.grade)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "name", 0, &e.name)) < 0 ||
+        (err = api_body_str(body, "company", 0, &e.company)) < 0 ||
+        (err = api_body_str(body, "notes", 0, &e.notes)) < 0 ||
+        (err = api_body_str(body, "stage", 0, &e.stage)) < 0 ||
+        (err = api_body_str(body, "grade", 0, &e.grade)) < 0)
         return err;
     return customer_change(ctx, &e, NULL);
 }
@@ -370,8 +370,8 @@ int api_customers_follow_up(wp_http_ctx *ctx)
     int err;
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "text", 1, &text)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "text", API_FIELD_REQUIRED, &text)) < 0)
         return err;
     if (!*text)
         return wp_error_set(WP_EINVAL, "'text' is required");
@@ -401,7 +401,7 @@ int api_customers_assign(wp_http_ctx *ctx)
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
     if ((err = api_body_check_fields(body, fields)) < 0 ||
-        (err = api_body_str(body, "employee_id", 1, &to_id)) < 0)
+        (err = api_body_str(body, "employee_id", API_FIELD_REQUIRED, &to_id)) < 0)
         return err;
     api_crm_actor(ctx, &who, actor);
     if ((err = api_store_acquire(ctx, &st)) < 0)
