@@ -39,11 +39,11 @@ fi
 
 # Data scope is enforced in one place (issue 6): a handler in src/api that reads people,
 # customers or what they said must get its scope from api_scope_for(), or be a helper handed
-# that scope (a `const api_scope *` parameter). auth.c (who is calling) and common.c (the
+# that scope (a `const api_scope *` parameter). auth.c (who is calling) and scope.c (the
 # scope itself) are the only exceptions.
 scoped='wp_store_(customers_list|customer_get|customer_identities|messages_search|alerts_list|alert_set_status|alert_get|devices_list|device_get|employees_list|employee_get|org_units_list|org_unit_get|org_unit_subtree|customer_timeline|calls_list|locations_list)\('
 for f in src/api/*.c; do
-    case "$f" in src/api/auth.c|src/api/common.c) continue ;; esac
+    case "$f" in src/api/auth.c|src/api/scope.c) continue ;; esac
     awk -v f="$f" -v re="$scoped" '
         /^[a-z].*\(/ && !/;$/ { fn = $0; body = ""; infn = 1 }
         infn { body = body "\n" $0 }

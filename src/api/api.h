@@ -20,6 +20,10 @@ typedef struct wp_app {
     struct api_audit_worker *audit_worker; /* reads are buffered here; NULL: written at once */
 } wp_app;
 
+/* The route table of workphone (src/api/routes.c): every endpoint with its handler and the
+ * right it needs, for wp_http_options.routes. *n gets its length. Borrowed; static. */
+const wp_http_route *api_routes(size_t *n);
+
 /* The ingest series of /metrics (src/api/metrics.c), for wp_http_options.metrics. */
 int api_metrics(void *app, wp_buf *out);
 
@@ -65,9 +69,12 @@ typedef struct api_caller {
  * a missing CSRF token: replies 403 itself. On success ctx->auth is an api_caller. */
 int api_authorize(wp_http_ctx *ctx);
 
-/* Whether a role has a right, given its settings in the tenant (rs, borrowed): session
- * (employees only, not API keys), read (every role), write (admin, manager, sales: within
- * their scope), handle_alerts (every role but sales whose rs->handle_alerts is set: admins,
+/* Whether a role has a right, given its settings in the tenant (rs, borrowed): the one place
+ * where rights are decided, for the route table's rows. session (employees only, not API
+ * keys: api_authorize() refuses keys itself), read (every role), write (admin, manager, sales:
+ * within their scope), manage (admin, manager: deciding for others within their scope),
+ * unmask (roles whose rs->unmask or rs->view_pii is set: admins, managers and auditors by
+ * default), handle_alerts (every role but sales whose rs->handle_alerts is set: admins,
  * managers and auditors by default), audit (admin, auditor), admin (admin). Which objects a
  * right reaches is the scope's (api_scope_*). */
 int api_role_allows(enum wp_role role, const wp_role_setting *rs, enum wp_http_right right);
@@ -75,9 +82,13 @@ int api_role_allows(enum wp_role role, const wp_role_setting *rs, enum wp_http_r
 /* The caller of a request that passed api_authorize(); NULL on public routes. Borrowed. */
 const api_caller *api_caller_of(const wp_http_ctx *ctx);
 
-/* --- what a console caller may see ------------------------------------------------------- */
+/* --- what a caller sees and may act on: its scope (src/api/scope.c) ---------------------- */
 
-/* The part of the tenant a console caller sees. Every console list handler gets its filter's
+/* Rights (what a role may do) are the route table's and api_role_allows()'s; which *objects* a
+ * caller reaches is its scope, decided here only: a customer outside its subtree is 404, an
+ * employee it is not over 403.
+ *
+ * The part of the tenant a console caller sees. Every console list handler gets its filter's
  * scope from api_scope_for(), and a single-object handler asks api_scope_allows_*(); an object
  * outside the scope is answered 404, as if it did not exist (CONTRACT §5). */
 typedef struct api_scope {
@@ -86,7 +97,6 @@ typedef struct api_scope {
     const char *employee_id; /* sales: its own customers and messages */
     const char *unit_id;     /* the caller's own org unit ("" for API keys) */
     int see_phone;           /* unmasked phone numbers and other personal data */
-    int may_unmask;          /* may unmask one record at a time (audited) */
 } api_scope;
 
 /* Fill *out for the caller of ctx (strings in ctx->arena).
@@ -275,6 +285,10 @@ int api_query_limit(const wp_http_ctx *ctx, unsigned *out);
 /* ?name= as an RFC 3339 time: absent or empty → *out = 0; WP_EINVAL naming it. */
 int api_query_time(const wp_http_ctx *ctx, const char *name, int64_t *out);
 
+/* 1 when s has the shape of an id (WP_ID_LEN lowercase hex digits); 0 for anything else or
+ * NULL. */
+int api_is_id(const char *s);
+
 /* ?name= as an id: absent or empty → NULL; not id-shaped → WP_EINVAL naming it. */
 int api_query_id(const wp_http_ctx *ctx, const char *name, const char **out);
 
@@ -300,8 +314,15 @@ int api_body_check_fields(json_t *body, const char *const *allowed);
  * bad request naming its field; other errors pass through. */
 int api_field_error(int err, const char *field);
 
-/* body[field] as a string; absent: *out NULL, or WP_EINVAL when required. */
-int api_body_str(json_t *body, const char *field, int required, const char **out);
+enum api_field_flags {
+    API_FIELD_REQUIRED = 1 << 0, /* absent (or null) is WP_EINVAL "'x' is required" */
+    API_FIELD_NOT_NULL = 1 << 1, /* null is not a string either, even for an optional field:
+                                  * where null would mean nothing, it is refused, not ignored */
+};
+
+/* body[field] as a string (borrowed from body), or NULL when absent or null; a value of
+ * another type is WP_EINVAL "'x' must be a string". flags: enum api_field_flags. */
+int api_body_str(json_t *body, const char *field, unsigned flags, const char **out);
 
 
 /* Finish a write begun with wp_store_begin(): unless err is set already, audit action on
@@ -320,6 +341,22 @@ int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action,
 int api_delete_audited(wp_http_ctx *ctx,
                        int (*del)(wp_store *st, const char *tenant_id, const char *id),
                        const char *action, const char *kind);
+
+/* --- what the CRM handlers share (src/api/crm.c) ------------------------------------------ */
+
+/* The caller as a CRM actor; buf (64 bytes) holds the actor string. */
+void api_crm_actor(const wp_http_ctx *ctx, wp_crm_actor *out, char buf[64]);
+
+/* A customer with its CRM fields as JSON (owner null in the pool); personal data is masked at
+ * the reply boundary. New reference; NULL when out of memory. */
+json_t *api_crm_customer_json(const wp_customer_crm *c, const api_scope *scope);
+
+/* Tags as [{"id","name","color"}]. New reference; NULL when out of memory. */
+json_t *api_tags_json(const wp_tag *v, size_t n);
+
+/* A customer's tags as api_tags_json(), read through st; NULL on a store error or out of
+ * memory. New reference. */
+json_t *api_customer_tags_json(wp_store *st, const char *tenant_id, const char *customer_id);
 
 /* --- handlers ----------------------------------------------------------------------------- */
 
@@ -417,22 +454,13 @@ int api_auth_password(wp_http_ctx *ctx);
 
 /* --- customer asset protection (issue 7) ---------------------------------------------------- */
 
-/* pool.c: the public pool, and CRM pieces shared by the customer handlers */
+/* pool.c: the public pool */
 int api_pool_list(wp_http_ctx *ctx);
 int api_pool_claim(wp_http_ctx *ctx);
 int api_pool_assign(wp_http_ctx *ctx);
 int api_pool_settings_get(wp_http_ctx *ctx);
 int api_pool_settings_put(wp_http_ctx *ctx);
 int api_customers_release(wp_http_ctx *ctx); /* POST /api/v1/customers/{id}/release */
-/* The caller as a CRM actor; buf (64 bytes) holds the actor string. */
-void api_crm_actor(const wp_http_ctx *ctx, wp_crm_actor *out, char buf[64]);
-/* A customer with its CRM fields as JSON (owner null in the pool), phone masked by scope. */
-json_t *api_crm_customer_json(const wp_customer_crm *c, const api_scope *scope);
-/* WP_EINVAL "unknown field 'x'" unless every key of body is in allowed (NULL-terminated). */
-int api_crm_check_fields(json_t *body, const char *const *allowed);
-/* body[field] as a string (borrowed) or NULL when absent or null; WP_EINVAL naming it. */
-int api_crm_body_str(json_t *body, const char *field, int required, const char **out);
-int api_crm_is_id(const char *s); /* 1 when s has the shape of an id */
 
 /* handovers.c: POST/GET /api/v1/handovers, GET /api/v1/handovers/{id} (?format=csv) */
 int api_handovers_create(wp_http_ctx *ctx);
@@ -458,20 +486,17 @@ int api_analytics_conversion(wp_http_ctx *ctx);
 
 /* --- customer rules (issue 7): tags, follow-up SOP, grading, scripts ------------------------ */
 
-/* tags.c: GET/POST /api/v1/tags and /api/v1/tag-groups, PATCH/DELETE .../{id} (the pattern
- * tells tags from groups), PUT /api/v1/customers/{id}/tags */
+/* tags.c: GET/POST /api/v1/tag-groups and /api/v1/tags, PATCH/DELETE .../{id},
+ * PUT /api/v1/customers/{id}/tags */
+int api_tag_groups_list(wp_http_ctx *ctx);
+int api_tag_groups_create(wp_http_ctx *ctx);
+int api_tag_groups_update(wp_http_ctx *ctx);
+int api_tag_groups_delete(wp_http_ctx *ctx);
 int api_tags_list(wp_http_ctx *ctx);
 int api_tags_create(wp_http_ctx *ctx);
 int api_tags_update(wp_http_ctx *ctx);
 int api_tags_delete(wp_http_ctx *ctx);
 int api_customers_tags_put(wp_http_ctx *ctx);
-/* A tag (group 0) or tag group as JSON; tags as [{"id","name","color"}]. New references. */
-json_t *api_tag_json(const wp_tag *t, int group);
-json_t *api_tags_json(const wp_tag *v, size_t n);
-/* A customer's tags as api_tags_json(); NULL on a store error or out of memory. */
-json_t *api_customer_tags_json(wp_store *st, const char *tenant_id, const char *customer_id);
-/* 0 for an admin or a manager (employee or API key), else replies 403 itself. */
-int api_crm_require_manager(wp_http_ctx *ctx);
 
 /* rules.c: /api/v1/sop-rules (admin), GET /api/v1/reminders, POST /api/v1/reminders/{id}/done */
 int api_sop_rules_list(wp_http_ctx *ctx);

@@ -26,6 +26,10 @@ int api_role_allows(enum wp_role role, const wp_role_setting *rs, enum wp_http_r
         return 1;
     case WP_RIGHT_WRITE:
         return role == WP_ROLE_ADMIN || role == WP_ROLE_MANAGER || role == WP_ROLE_SALES;
+    case WP_RIGHT_MANAGE:
+        return role == WP_ROLE_ADMIN || role == WP_ROLE_MANAGER;
+    case WP_RIGHT_UNMASK:
+        return rs->unmask || rs->view_pii;
     case WP_RIGHT_AUDIT:
         return role == WP_ROLE_ADMIN || role == WP_ROLE_AUDITOR;
     case WP_RIGHT_ADMIN:
@@ -471,7 +475,8 @@ int api_auth_session(wp_http_ctx *ctx)
 
 /* Change one's own password: the current one is checked (a wrong one counts as a failed
  * login), every session of the employee ends, and a new session is answered, so the caller
- * stays logged in and a stolen token does not. */
+ * stays logged in and a stolen token does not. Only people have passwords: the route's right
+ * is session, which API keys and devices never hold. */
 int api_auth_password(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
@@ -482,8 +487,6 @@ int api_auth_password(wp_http_ctx *ctx)
     char token[WP_DEVICE_TOKEN_MAX], token_hash[65], csrf[65];
     int err, refused;
 
-    if (c->kind != API_CALLER_EMPLOYEE)
-        return wp_http_reply_fail(ctx, 403, "forbidden", NULL, "only people have passwords");
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
     const char *cur = json_string_value(json_object_get(body, "current_password"));

@@ -212,8 +212,8 @@ out:
     return err;
 }
 
-/* One customer's personal data, unmasked, for a role allowed to ask (unmask or view_pii): its
- * phone, identities, name, company and notes. The audit row commits before anything is
+/* One customer's personal data, unmasked, for a role allowed to ask (the route's unmask
+ * right): its phone, identities, name, company and notes. The audit row commits before anything is
  * answered: no unmasking goes unrecorded. */
 int api_customers_unmask(wp_http_ctx *ctx)
 {
@@ -231,14 +231,8 @@ int api_customers_unmask(wp_http_ctx *ctx)
     memset(&crm, 0, sizeof crm);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    if ((err = api_scope_for(ctx, st, &scope)) < 0)
-        goto out;
-    if (!scope.may_unmask) {
-        err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
-                                 "this role may not unmask personal data");
-        goto out;
-    }
-    if ((err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
+    if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
+        (err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
         (err = api_scope_reads_customer(ctx, st, &scope, &cu)) < 0 ||
         (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0 ||
         (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0 ||
@@ -358,12 +352,12 @@ int api_customers_update(wp_http_ctx *ctx)
     int err;
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "name", 0, &e.name)) < 0 ||
-        (err = api_crm_body_str(body, "company", 0, &e.company)) < 0 ||
-        (err = api_crm_body_str(body, "notes", 0, &e.notes)) < 0 ||
-        (err = api_crm_body_str(body, "stage", 0, &e.stage)) < 0 ||
-        (err = api_crm_body_str(body, "grade", 0, &e.grade)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "name", 0, &e.name)) < 0 ||
+        (err = api_body_str(body, "company", 0, &e.company)) < 0 ||
+        (err = api_body_str(body, "notes", 0, &e.notes)) < 0 ||
+        (err = api_body_str(body, "stage", 0, &e.stage)) < 0 ||
+        (err = api_body_str(body, "grade", 0, &e.grade)) < 0)
         return err;
     return customer_change(ctx, &e, NULL);
 }
@@ -376,8 +370,8 @@ int api_customers_follow_up(wp_http_ctx *ctx)
     int err;
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "text", 1, &text)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "text", API_FIELD_REQUIRED, &text)) < 0)
         return err;
     if (!*text)
         return wp_error_set(WP_EINVAL, "'text' is required");
@@ -385,8 +379,8 @@ int api_customers_follow_up(wp_http_ctx *ctx)
 }
 
 /* POST /api/v1/customers/{id}/assign {"employee_id"}: an owned customer to another employee,
- * by an admin or a manager, both ends in its scope (the console's reassign and bulk assign;
- * customers in the pool go through /pool/{id}/assign). */
+ * by an admin or a manager (the route's manage right), both ends in its scope (the console's
+ * reassign and bulk assign; customers in the pool go through /pool/{id}/assign). */
 int api_customers_assign(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
@@ -407,19 +401,13 @@ int api_customers_assign(wp_http_ctx *ctx)
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
     if ((err = api_body_check_fields(body, fields)) < 0 ||
-        (err = api_body_str(body, "employee_id", 1, &to_id)) < 0)
+        (err = api_body_str(body, "employee_id", API_FIELD_REQUIRED, &to_id)) < 0)
         return err;
     api_crm_actor(ctx, &who, actor);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    if ((err = api_scope_for(ctx, st, &scope)) < 0)
-        goto out;
-    if (scope.employee_id) {
-        err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
-                                 "only admins and managers give customers to others");
-        goto out;
-    }
-    if ((err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
+    if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
+        (err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
         (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0)
         goto out;
     if ((err = wp_store_employee_get(st, &to, c->tenant_id, to_id)) < 0 ||

@@ -30,14 +30,11 @@ static json_t *employee_item(const void *e, const void *arg)
 /* body["org_unit_id"] as an id; absent: NULL, or WP_EINVAL when required. */
 static int body_unit_id(json_t *body, int required, const char **out)
 {
-    int err = api_body_str(body, "org_unit_id", required, out);
+    int err = api_body_str(body, "org_unit_id",
+                           API_FIELD_NOT_NULL | (required ? API_FIELD_REQUIRED : 0), out);
     if (err < 0 || !*out)
         return err;
-    size_t n = strlen(*out);
-    int ok = n == WP_ID_LEN;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = ((*out)[i] >= '0' && (*out)[i] <= '9') || ((*out)[i] >= 'a' && (*out)[i] <= 'f');
-    if (!ok)
+    if (!api_is_id(*out))
         return wp_error_set(WP_EINVAL, "'org_unit_id' must be an org unit id");
     return 0;
 }
@@ -46,7 +43,8 @@ static int body_role(json_t *body, int required, int *out)
 {
     const char *s;
     enum wp_role r;
-    int err = api_body_str(body, "role", required, &s);
+    int err =
+        api_body_str(body, "role", API_FIELD_NOT_NULL | (required ? API_FIELD_REQUIRED : 0), &s);
     *out = 0;
     if (err < 0 || !s)
         return err;
@@ -172,11 +170,12 @@ int api_employees_create(wp_http_ctx *ctx)
     memset(hash, 0, sizeof hash);
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_body_check_fields(body, fields)) < 0 || (err = api_body_str(body, "name", 1, &name)) < 0 ||
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "name", API_FIELD_REQUIRED, &name)) < 0 ||
         (err = body_unit_id(body, 1, &unit_id)) < 0 || (err = body_role(body, 1, &role)) < 0 ||
-        (err = api_body_str(body, "username", 1, &username)) < 0 ||
+        (err = api_body_str(body, "username", API_FIELD_REQUIRED, &username)) < 0 ||
         (err = check_username(username)) < 0 ||
-        (err = api_body_str(body, "password", 1, &password)) < 0 ||
+        (err = api_body_str(body, "password", API_FIELD_REQUIRED, &password)) < 0 ||
         (err = check_password(password)) < 0)
         return err;
     if ((err = wp_password_hash(hash, password)) < 0)
@@ -237,7 +236,8 @@ int api_employees_update(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_body_check_fields(body, fields)) < 0 || (err = api_body_str(body, "name", 0, &ch.name)) < 0 ||
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "name", API_FIELD_NOT_NULL, &ch.name)) < 0 ||
         (err = body_unit_id(body, 0, &ch.org_unit_id)) < 0 ||
         (err = body_role(body, 0, &ch.role)) < 0)
         return err;
@@ -339,7 +339,7 @@ int api_employees_password_reset(wp_http_ctx *ctx)
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
     if ((err = api_body_check_fields(body, fields)) < 0 ||
-        (err = api_body_str(body, "password", 1, &password)) < 0 ||
+        (err = api_body_str(body, "password", API_FIELD_REQUIRED, &password)) < 0 ||
         (err = check_password(password)) < 0)
         return err;
     /* hashed before a store connection is taken from the pool: argon2id is slow on purpose */

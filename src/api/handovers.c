@@ -29,7 +29,7 @@ static json_t *handover_item(const void *h, const void *arg)
     return handover_json(h);
 }
 
-/* POST /api/v1/handovers */
+/* POST /api/v1/handovers: admins and managers (the route's manage right) */
 int api_handovers_create(wp_http_ctx *ctx)
 {
     static const char *const fields[] = {"from_employee",   "to_employee", "to_employees",
@@ -49,12 +49,12 @@ int api_handovers_create(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "from_employee", 1, &r.from_employee_id)) < 0 ||
-        (err = api_crm_body_str(body, "reason", 1, &reason)) < 0 ||
-        (err = api_crm_body_str(body, "idempotency_key", 0, &r.idempotency_key)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "from_employee", API_FIELD_REQUIRED, &r.from_employee_id)) < 0 ||
+        (err = api_body_str(body, "reason", API_FIELD_REQUIRED, &reason)) < 0 ||
+        (err = api_body_str(body, "idempotency_key", 0, &r.idempotency_key)) < 0)
         return err;
-    if (!api_crm_is_id(r.from_employee_id))
+    if (!api_is_id(r.from_employee_id))
         return wp_error_set(WP_EINVAL, "'from_employee' is not an id");
     if (!strcmp(reason, "departure"))
         r.departure = 1;
@@ -72,7 +72,7 @@ int api_handovers_create(wp_http_ctx *ctx)
     if ((one && !json_is_null(one)) == (many && !json_is_null(many)))
         return wp_error_set(WP_EINVAL, "give one of 'to_employee' and 'to_employees'");
     if (one && !json_is_null(one)) {
-        if (!api_crm_is_id(json_string_value(one)))
+        if (!api_is_id(json_string_value(one)))
             return wp_error_set(WP_EINVAL, "'to_employee' is not an id");
         to_ids[r.n_to++] = json_string_value(one);
     } else {
@@ -82,7 +82,7 @@ int api_handovers_create(wp_http_ctx *ctx)
             return wp_error_set(WP_EINVAL, "'to_employees' must be 1..%d ids", WP_HANDOVER_TO_MAX);
         json_array_foreach(many, i, v)
         {
-            if (!api_crm_is_id(json_string_value(v)))
+            if (!api_is_id(json_string_value(v)))
                 return wp_error_set(WP_EINVAL, "'to_employees' item %zu is not an id", i);
             to_ids[r.n_to++] = json_string_value(v);
         }
@@ -112,11 +112,6 @@ int api_handovers_create(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    if (scope.employee_id) {
-        err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
-                                 "only admins and managers hand customers over");
-        goto out;
-    }
     /* the leaver must be someone the caller is over, every successor in its scope (404
      * outside); a manager does not hand customers to itself */
     const char *self = api_caller_employee_id(c);
@@ -276,7 +271,7 @@ int api_handovers_get(wp_http_ctx *ctx)
             return wp_error_set(WP_EINVAL, "'limit' must be 1..%d", REPORT_PAGE_MAX);
         limit = (unsigned)l;
     }
-    if (cursor && *cursor && !api_crm_is_id(cursor))
+    if (cursor && *cursor && !api_is_id(cursor))
         return wp_error_set(WP_EINVAL, "invalid cursor");
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;

@@ -26,10 +26,10 @@ int api_customers_merge(wp_http_ctx *ctx)
     memset(cu, 0, sizeof cu);
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "from", 1, &from)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "from", API_FIELD_REQUIRED, &from)) < 0)
         return err;
-    if (!api_crm_is_id(from))
+    if (!api_is_id(from))
         return wp_error_set(WP_EINVAL, "'from' is not a customer id");
     api_crm_actor(ctx, &who, actor);
     if ((err = api_store_acquire(ctx, &st)) < 0)

@@ -27,11 +27,7 @@ static int body_id(json_t *body, const char *field, int nullable, const char **o
     if (nullable && (!v || json_is_null(v)))
         return 0;
     const char *s = json_string_value(v);
-    size_t n = s ? strlen(s) : 0;
-    int ok = n == WP_ID_LEN;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
-    if (!ok)
+    if (!api_is_id(s))
         return wp_error_set(WP_EINVAL, "'%s' must be an org unit id%s", field,
                             nullable ? " or null" : "");
     *out = s;
@@ -117,9 +113,10 @@ int api_org_units_create(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_body_check_fields(body, fields)) < 0 || (err = api_body_str(body, "name", 1, &name)) < 0 ||
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "name", API_FIELD_REQUIRED, &name)) < 0 ||
         (err = body_id(body, "parent_id", 1, &parent_id)) < 0 ||
-        (err = api_body_str(body, "kind", 1, &kind_s)) < 0)
+        (err = api_body_str(body, "kind", API_FIELD_REQUIRED, &kind_s)) < 0)
         return err;
     if (wp_org_kind_parse(&kind, kind_s) < 0)
         return wp_error_set(WP_EINVAL, "'kind' must be hq, region, store or team");
@@ -181,7 +178,8 @@ int api_org_units_update(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_body_check_fields(body, fields)) < 0 || (err = api_body_str(body, "name", 0, &name)) < 0 ||
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "name", API_FIELD_NOT_NULL, &name)) < 0 ||
         (err = body_id(body, "parent_id", 1, &parent_id)) < 0)
         return err;
     jp = json_object_get(body, "parent_id");

@@ -1,69 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The public pool (公海): list, release, claim, assign, its settings; and the CRM pieces the
- * customer handlers share (actor, customer JSON, body fields). */
+/* The public pool (公海): list, release, claim, assign, its settings. */
 #include "api/api.h"
 #include "util/clock.h"
 #include "util/error.h"
 
-#include <stdio.h>
 #include <string.h>
-
-void api_crm_actor(const wp_http_ctx *ctx, wp_crm_actor *out, char buf[64])
-{
-    const api_caller *c = api_caller_of(ctx);
-    out->employee_id = NULL;
-    if (c && c->kind == API_CALLER_EMPLOYEE) {
-        snprintf(buf, 64, "employee:%s", c->employee.id);
-        out->employee_id = c->employee.id;
-    } else if (c && c->kind == API_CALLER_KEY) {
-        snprintf(buf, 64, "apikey:%s", c->key.id);
-    } else {
-        snprintf(buf, 64, "system");
-    }
-    out->actor = buf;
-}
-
-int api_crm_is_id(const char *s)
-{
-    return s && strlen(s) == WP_ID_LEN && strspn(s, "0123456789abcdef") == WP_ID_LEN;
-}
-
-int api_crm_check_fields(json_t *body, const char *const *allowed)
-{
-    return api_body_check_fields(body, allowed); /* the same check, under the CRM's older name */
-}
-
-int api_crm_body_str(json_t *body, const char *field, int required, const char **out)
-{
-    json_t *v = json_object_get(body, field);
-    *out = NULL;
-    if (!v || json_is_null(v)) {
-        if (required)
-            return wp_error_set(WP_EINVAL, "'%s' is required", field);
-        return 0;
-    }
-    if (!json_is_string(v))
-        return wp_error_set(WP_EINVAL, "'%s' must be a string", field);
-    *out = json_string_value(v);
-    return 0;
-}
-
-json_t *api_crm_customer_json(const wp_customer_crm *c, const api_scope *scope)
-{
-    (void)scope; /* personal data is masked at the reply boundary (src/api/view.c) */
-    const char *phone = c->base.phone;
-    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
-                     c->base.id, "name", api_jstr(c->base.name, 0), "phone", api_jstr(phone, 1),
-                     "company", api_jstr(c->company, 1), "owner_employee_id",
-                     api_jstr(c->in_pool ? NULL : c->base.owner_employee_id, 1),
-                     "previous_owner_employee_id",
-                     api_jstr(c->in_pool ? c->base.owner_employee_id : NULL, 1), "grade",
-                     api_jstr(c->base.grade, 1), "in_pool", c->in_pool, "pool_reason",
-                     api_jstr(c->pool_reason, 1), "pooled_at", api_jtime(c->pooled_us), "stage",
-                     api_jstr(c->base.stage, 1), "stage_at", api_jtime(c->stage_us),
-                     "last_contact_at", api_jtime(c->base.last_contact_us), "last_follow_up_at",
-                     api_jtime(c->last_follow_up_us));
-}
 
 static json_t *customer_item(const void *c, const void *scope)
 {
@@ -173,9 +114,9 @@ int api_customers_release(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "reason", 0, &m.reason)) < 0 ||
-        (err = api_crm_body_str(body, "note", 0, &m.note)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "reason", 0, &m.reason)) < 0 ||
+        (err = api_body_str(body, "note", 0, &m.note)) < 0)
         return err;
     if (!m.reason)
         m.reason = "manual";
@@ -233,8 +174,8 @@ int api_pool_claim(wp_http_ctx *ctx)
     memset(&cu, 0, sizeof cu);
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "note", 0, &m.note)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "note", 0, &m.note)) < 0)
         return err;
     api_crm_actor(ctx, &m.who, actor);
     m.now_us = wp_time_now_us();
@@ -262,7 +203,7 @@ out:
 }
 
 /* POST /api/v1/pool/{id}/assign {"employee_id", "note"?}: an admin, or a manager to an
- * employee of its subtree. */
+ * employee of its subtree (the route's manage right). */
 int api_pool_assign(wp_http_ctx *ctx)
 {
     static const char *const fields[] = {"employee_id", "note", NULL};
@@ -279,24 +220,18 @@ int api_pool_assign(wp_http_ctx *ctx)
     memset(&cu, 0, sizeof cu);
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "employee_id", 1, &m.employee_id)) < 0 ||
-        (err = api_crm_body_str(body, "note", 0, &m.note)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "employee_id", API_FIELD_REQUIRED, &m.employee_id)) < 0 ||
+        (err = api_body_str(body, "note", 0, &m.note)) < 0)
         return err;
-    if (!api_crm_is_id(m.employee_id))
+    if (!api_is_id(m.employee_id))
         return wp_error_set(WP_EINVAL, "'employee_id' is not an id");
     api_crm_actor(ctx, &m.who, actor);
     m.now_us = wp_time_now_us();
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    if ((err = api_scope_for(ctx, st, &scope)) < 0)
-        goto out;
-    if (scope.employee_id) {
-        err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
-                                 "only admins and managers assign pool customers");
-        goto out;
-    }
-    if ((err = wp_store_customer_crm_get(st, &cu, c->tenant_id, m.customer_id)) < 0 ||
+    if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
+        (err = wp_store_customer_crm_get(st, &cu, c->tenant_id, m.customer_id)) < 0 ||
         (err = not_in_pool_or_reply(ctx, st, &scope, &cu)) < 0 ||
         (err = wp_store_employee_get(st, &emp, c->tenant_id, m.employee_id)) < 0 ||
         (err = api_scope_allows_employee(ctx, st, &scope, &emp)) < 0)
@@ -359,7 +294,7 @@ int api_pool_settings_put(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0)
         return err;
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;

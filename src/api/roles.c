@@ -10,6 +10,7 @@
 static json_t *role_json(const wp_role_setting *rs)
 {
     static const enum wp_http_right rights[] = {WP_RIGHT_SESSION, WP_RIGHT_READ, WP_RIGHT_WRITE,
+                                                WP_RIGHT_MANAGE, WP_RIGHT_UNMASK,
                                                 WP_RIGHT_HANDLE_ALERTS, WP_RIGHT_AUDIT,
                                                 WP_RIGHT_ADMIN};
     json_t *r = json_array();

@@ -51,7 +51,7 @@ static int str_into(json_t *body, const char *field, char *buf, size_t cap)
     json_t *j = json_object_get(body, field);
     if (!j)
         return 0;
-    if ((err = api_crm_body_str(body, field, 0, &v)) < 0)
+    if ((err = api_body_str(body, field, 0, &v)) < 0)
         return err;
     if (!v)
         v = "";
@@ -84,7 +84,7 @@ static int sop_write(wp_http_ctx *ctx, int create)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0)
         return err;
     if (create) {
         if (!json_object_get(body, "name") || !json_object_get(body, "interval_hours"))
@@ -223,8 +223,8 @@ int api_reminders_done(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "text", 0, &text)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "text", 0, &text)) < 0)
         return err;
     api_crm_actor(ctx, &who, actor);
     if ((err = api_store_acquire(ctx, &st)) < 0)
@@ -335,7 +335,7 @@ static int grade_write(wp_http_ctx *ctx, int create)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0)
         return err;
     if (create && !json_object_get(body, "grade"))
         return wp_error_set(WP_EINVAL, "'grade' is required");
@@ -362,7 +362,7 @@ static int grade_write(wp_http_ctx *ctx, int create)
         goto out;
     if (r.position < 0)
         r.position = 0;
-    if (*r.tag_id && !api_crm_is_id(r.tag_id)) {
+    if (*r.tag_id && !api_is_id(r.tag_id)) {
         err = wp_error_set(WP_EINVAL, "'tag_id' is not an id");
         goto out;
     }

@@ -62,14 +62,12 @@ static int script_write(wp_http_ctx *ctx, int create)
     int err;
 
     memset(&s, 0, sizeof s);
-    if ((err = api_crm_require_manager(ctx)) < 0)
-        return err;
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
-        (err = api_crm_body_str(body, "category", create, &category)) < 0 ||
-        (err = api_crm_body_str(body, "title", create, &title)) < 0 ||
-        (err = api_crm_body_str(body, "text", create, &text)) < 0)
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "category", create ? API_FIELD_REQUIRED : 0, &category)) < 0 ||
+        (err = api_body_str(body, "title", create ? API_FIELD_REQUIRED : 0, &title)) < 0 ||
+        (err = api_body_str(body, "text", create ? API_FIELD_REQUIRED : 0, &text)) < 0)
         return err;
     if (!create && !category && !title && !text)
         return wp_error_set(WP_EINVAL, "nothing to change: give 'category', 'title' or 'text'");
@@ -112,8 +110,5 @@ int api_scripts_update(wp_http_ctx *ctx)
 
 int api_scripts_delete(wp_http_ctx *ctx)
 {
-    int err;
-    if ((err = api_crm_require_manager(ctx)) < 0)
-        return err;
     return api_delete_audited(ctx, wp_store_script_delete, "script.delete", "script");
 }

@@ -4,11 +4,11 @@
 #include "util/clock.h"
 #include "util/error.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-json_t *api_tag_json(const wp_tag *t, int group)
+/* A tag (group 0) or a tag group as JSON. New reference. */
+static json_t *tag_json(const wp_tag *t, int group)
 {
     if (group)
         return json_pack("{s:s,s:o,s:s,s:o}", "id", t->id, "name", api_jstr(t->name, 0),
@@ -18,47 +18,21 @@ json_t *api_tag_json(const wp_tag *t, int group)
                      api_jtime(t->created_us));
 }
 
-json_t *api_tags_json(const wp_tag *v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++)
-        if (json_array_append_new(a, json_pack("{s:s,s:o,s:s}", "id", v[i].id, "name",
-                                               api_jstr(v[i].name, 0), "color", v[i].color)) < 0) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
-}
+/* Tag groups and tags are one kind of row in the store (group 1 or 0): each handler below says
+ * which it serves, and these helpers do the work for both. */
 
-int api_crm_require_manager(wp_http_ctx *ctx)
+/* The whole list (at most WP_TAGS_MAX), open to every role: tags are the tenant's vocabulary.
+ * gid: tags of that group only ("" for tags in no group); NULL: all. */
+static int tag_list(wp_http_ctx *ctx, int group, const char *gid)
 {
     const api_caller *c = api_caller_of(ctx);
-    enum wp_role role = c->kind == API_CALLER_KEY ? c->key.role : c->employee.role;
-    if (role == WP_ROLE_ADMIN || role == WP_ROLE_MANAGER)
-        return 0;
-    return wp_http_reply_fail(ctx, 403, "forbidden", NULL,
-                              "only admins and managers change this");
-}
-
-static int is_group_route(const wp_http_ctx *ctx)
-{
-    return strstr(ctx->route->pattern, "/tag-groups") != NULL;
-}
-
-/* GET /api/v1/tags (?group_id=, "" for tags in no group), GET /api/v1/tag-groups: the whole
- * list (at most WP_TAGS_MAX), open to every role: tags are the tenant's vocabulary. */
-int api_tags_list(wp_http_ctx *ctx)
-{
-    const api_caller *c = api_caller_of(ctx);
-    int group = is_group_route(ctx);
-    const char *gid = group ? NULL : wp_http_query(ctx, "group_id");
     wp_store *st = NULL;
     wp_tag *v = NULL;
     size_t n = 0;
     json_t *items = NULL;
     int err;
 
-    if (gid && *gid && !api_crm_is_id(gid))
+    if (gid && *gid && !api_is_id(gid))
         return wp_error_set(WP_EINVAL, "'group_id' is not an id");
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
@@ -69,7 +43,7 @@ int api_tags_list(wp_http_ctx *ctx)
     if (!(items = json_array()))
         err = wp_error_set(WP_ENOMEM, "out of memory");
     for (size_t i = 0; err == 0 && i < n; i++)
-        if (json_array_append_new(items, api_tag_json(&v[i], group)) < 0)
+        if (json_array_append_new(items, tag_json(&v[i], group)) < 0)
             err = wp_error_set(WP_ENOMEM, "out of memory");
     free(v);
     if (err < 0) {
@@ -80,26 +54,23 @@ int api_tags_list(wp_http_ctx *ctx)
 }
 
 /* POST: create; PATCH /{id}: change name, color (and a tag's group_id). */
-static int tag_write(wp_http_ctx *ctx, int create)
+static int tag_write(wp_http_ctx *ctx, int group, int create)
 {
     static const char *const tag_fields[] = {"name", "color", "group_id", NULL};
     static const char *const group_fields[] = {"name", "color", NULL};
     const api_caller *c = api_caller_of(ctx);
-    int group = is_group_route(ctx);
     const char *name = NULL, *color = NULL, *gid = NULL;
     wp_store *st = NULL;
     wp_tag t;
     json_t *body, *o = NULL;
     int err;
 
-    if ((err = api_crm_require_manager(ctx)) < 0)
-        return err;
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, group ? group_fields : tag_fields)) < 0 ||
-        (err = api_crm_body_str(body, "name", create, &name)) < 0 ||
-        (err = api_crm_body_str(body, "color", 0, &color)) < 0 ||
-        (err = api_crm_body_str(body, "group_id", 0, &gid)) < 0)
+    if ((err = api_body_check_fields(body, group ? group_fields : tag_fields)) < 0 ||
+        (err = api_body_str(body, "name", create ? API_FIELD_REQUIRED : 0, &name)) < 0 ||
+        (err = api_body_str(body, "color", 0, &color)) < 0 ||
+        (err = api_body_str(body, "group_id", 0, &gid)) < 0)
         return err;
     if (!create && !name && !color && !json_object_get(body, "group_id"))
         return wp_error_set(WP_EINVAL, "nothing to change: give 'name', 'color' or 'group_id'");
@@ -116,7 +87,7 @@ static int tag_write(wp_http_ctx *ctx, int create)
         err = wp_store_tag_update(st, &t, c->tenant_id, group, wp_http_param(ctx, "id"), name,
                                   color, gid);
     if (err == 0)
-        o = api_tag_json(&t, group);
+        o = tag_json(&t, group);
     return api_write_reply(ctx, st, err,
                            group ? (create ? "tag_group.create" : "tag_group.update")
                                  : (create ? "tag.create" : "tag.update"),
@@ -126,23 +97,12 @@ out:
     return err;
 }
 
-int api_tags_create(wp_http_ctx *ctx)
-{
-    return tag_write(ctx, 1);
-}
-
-int api_tags_update(wp_http_ctx *ctx)
-{
-    return tag_write(ctx, 0);
-}
-
 /* DELETE: a tag leaves every customer that had it (each a timeline event); a group must be
  * empty first (409). */
-int api_tags_delete(wp_http_ctx *ctx)
+static int tag_delete(wp_http_ctx *ctx, int group)
 {
     const api_caller *c = api_caller_of(ctx);
     const char *id = wp_http_param(ctx, "id");
-    int group = is_group_route(ctx);
     char actor[64];
     wp_crm_actor who;
     wp_store *st = NULL;
@@ -150,8 +110,6 @@ int api_tags_delete(wp_http_ctx *ctx)
     json_t *d = NULL;
     int err;
 
-    if ((err = api_crm_require_manager(ctx)) < 0)
-        return err;
     api_crm_actor(ctx, &who, actor);
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
@@ -165,6 +123,47 @@ int api_tags_delete(wp_http_ctx *ctx)
 out:
     api_store_release(ctx, st);
     return err;
+}
+
+int api_tag_groups_list(wp_http_ctx *ctx)
+{
+    return tag_list(ctx, 1, NULL);
+}
+
+int api_tag_groups_create(wp_http_ctx *ctx)
+{
+    return tag_write(ctx, 1, 1);
+}
+
+int api_tag_groups_update(wp_http_ctx *ctx)
+{
+    return tag_write(ctx, 1, 0);
+}
+
+int api_tag_groups_delete(wp_http_ctx *ctx)
+{
+    return tag_delete(ctx, 1);
+}
+
+/* GET /api/v1/tags?group_id= ("" for tags in no group) */
+int api_tags_list(wp_http_ctx *ctx)
+{
+    return tag_list(ctx, 0, wp_http_query(ctx, "group_id"));
+}
+
+int api_tags_create(wp_http_ctx *ctx)
+{
+    return tag_write(ctx, 0, 1);
+}
+
+int api_tags_update(wp_http_ctx *ctx)
+{
+    return tag_write(ctx, 0, 0);
+}
+
+int api_tags_delete(wp_http_ctx *ctx)
+{
+    return tag_delete(ctx, 0);
 }
 
 /* body[field] as an array of tag ids (borrowed strings in *out, malloc'ed array); absent: 0. */
@@ -188,7 +187,7 @@ static int id_list(json_t *body, const char *field, const char ***out, size_t *n
         return wp_error_set(WP_ENOMEM, "out of memory");
     json_array_foreach(a, i, v)
     {
-        if (!json_is_string(v) || !api_crm_is_id(json_string_value(v))) {
+        if (!json_is_string(v) || !api_is_id(json_string_value(v))) {
             free(*out);
             *out = NULL;
             return wp_error_set(WP_EINVAL, "'%s' must be an array of tag ids", field);
@@ -222,7 +221,7 @@ int api_customers_tags_put(wp_http_ctx *ctx)
     memset(&cu, 0, sizeof cu);
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = api_crm_check_fields(body, fields)) < 0 ||
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
         (err = id_list(body, "tags", &set, &n_set, &set_given)) < 0 ||
         (err = id_list(body, "add", &add, &n_add, &g1)) < 0 ||
         (err = id_list(body, "remove", &rem, &n_rem, &g2)) < 0)
@@ -267,16 +266,4 @@ out:
     wp_customer_crm_release(&cu);
     api_store_release(ctx, st);
     return err;
-}
-
-json_t *api_customer_tags_json(wp_store *st, const char *tenant_id, const char *customer_id)
-{
-    wp_tag *v = NULL;
-    size_t n = 0;
-    json_t *a;
-    if (wp_store_customer_tags(st, &v, &n, tenant_id, customer_id) < 0)
-        return NULL;
-    a = api_tags_json(v, n);
-    free(v);
-    return a;
 }

@@ -335,7 +335,7 @@ int cli_serve_run(const cli_serve_options *so)
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
-    o.routes = wp_http_routes(&n_routes);
+    o.routes = api_routes(&n_routes);
     o.n_routes = n_routes;
     o.app = &app;
     o.max_body_bytes = so->max_body;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The HTTP layer: a libmicrohttpd server, one route table, request contexts and JSON replies. */
+/* The HTTP layer: a libmicrohttpd server that routes through the table it is given, request
+ * contexts and JSON replies. */
 #ifndef WP_HTTP_H
 #define WP_HTTP_H
 
@@ -32,11 +33,15 @@ enum wp_http_right {
     WP_RIGHT_AUDIT,      /* who reads the audit log: admins and auditors */
     WP_RIGHT_HANDLE_ALERTS, /* acknowledge and resolve alerts: admins, managers, and auditors
                              * where the tenant's role settings say so (never sales) */
+    WP_RIGHT_MANAGE,     /* decide for others within the scope (assign customers, hand over,
+                          * keep tags and scripts): admins and managers */
+    WP_RIGHT_UNMASK,     /* see one object's personal data, audited: roles whose settings in
+                          * the tenant grant unmask or view_pii */
 };
-#define WP_RIGHT_COUNT 9
+#define WP_RIGHT_COUNT 11
 
 /* "public", "metrics", "device", "read", "write", "admin", "session", "audit",
- * "handle_alerts"; "?" else. */
+ * "handle_alerts", "manage", "unmask"; "?" else. */
 const char *wp_http_right_name(enum wp_http_right r);
 
 enum wp_http_route_flags {
@@ -69,10 +74,6 @@ typedef struct wp_http_route {
     enum wp_http_right right;
     unsigned flags; /* enum wp_http_route_flags */
 } wp_http_route;
-
-/* The route table of workphone (src/http/routes.c). *n gets its length.
- * Borrowed; static. */
-const wp_http_route *wp_http_routes(size_t *n);
 
 /* Validate a table: methods, patterns ({name} of [a-z_][a-z0-9_]*, no empty segment, at most
  * WP_HTTP_MAX_PARAMS params), handlers, rights, and no row hidden by an earlier one.
@@ -175,6 +176,11 @@ int wp_http_reply_fail(wp_http_ctx *ctx, unsigned status, const char *code, json
 /* The request's body as a JSON object, or a 400 invalid_json reply when there is no body or it
  * is not an object. @return 0 (borrowed *out, valid until the handler returns) or WP_EINVAL */
 int wp_http_body_object_or_reply(wp_http_ctx *ctx, json_t **out);
+
+/* GET /metrics in Prometheus text: the layer's own counters, then wp_http_options.metrics.
+ * For the application's route table, on a row whose right is WP_RIGHT_METRICS (which the
+ * layer checks itself before calling it). */
+int wp_http_metrics_get(wp_http_ctx *ctx);
 
 /* Where the console's built files are when nothing else says: web/dist of the source tree
  * this binary was built from (compiled in). Borrowed; static. */

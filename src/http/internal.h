@@ -40,9 +40,6 @@ void wp_http__metrics_release(struct wp_http__metrics *m);
 void wp_http__metrics_record(struct wp_http__metrics *m, size_t slot, int method, unsigned status,
                              uint64_t dur_us);
 
-/* The GET /metrics handler (route right WP_RIGHT_METRICS). */
-int wp_http__metrics_get(wp_http_ctx *ctx);
-
 /* 1 for a loopback address: IPv4 127.0.0.0/8, IPv6 ::1 and ::ffff:127.0.0.0/104. */
 int wp_http__addr_is_loopback(const struct sockaddr *sa);
 

@@ -222,7 +222,7 @@ int wp_http__metrics_authorize(struct wp_http__req *r)
                               "metrics token to scrape it from elsewhere");
 }
 
-int wp_http__metrics_get(wp_http_ctx *ctx)
+int wp_http_metrics_get(wp_http_ctx *ctx)
 {
     struct wp_http__req *r = (struct wp_http__req *)ctx;
     wp_buf b;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # Who may do what, over real sockets against a real `workphone serve`, on SQLite and PostgreSQL:
-# the role x endpoint matrix generated from the route table (src/http/routes.c), every
+# the role x endpoint matrix generated from the route table (src/api/routes.c), every
 # console write audited, data scope (manager of region A vs B, sales vs sales, tenant vs
 # tenant), masking and audited unmasking, API keys, login lockout, expired and revoked
 # sessions. Exit 0 when every check passed, 1 otherwise, 77 when PostgreSQL is wanted but
@@ -44,7 +44,7 @@ ROUTE_RE = re.compile(r'\{"(GET|POST|PUT|PATCH|DELETE)",\s*"([^"]+)",\s*(\w+),\s
 
 
 def routes():
-    with open(os.path.join(SRC, "src/http/routes.c"), encoding="utf-8") as f:
+    with open(os.path.join(SRC, "src/api/routes.c"), encoding="utf-8") as f:
         text = f.read()
     table = text[text.index("static const wp_http_route routes[]"):]
     table = table[:table.index("};")]
@@ -52,7 +52,7 @@ def routes():
     rows = [(m, p, r.lower(), "WP_ROUTE_CHANGES_NOTHING" in fl)
             for m, p, _, r, fl in ROUTE_RE.findall(table)]
     if not rows:
-        raise SystemExit("no routes found in src/http/routes.c")
+        raise SystemExit("no routes found in src/api/routes.c")
     return rows
 
 
@@ -194,12 +194,12 @@ def audit_head(srv, admin):
 
 # --- the matrix -----------------------------------------------------------------------------
 
-# handle_alerts is a role setting of the tenant (GET/PUT /api/v1/roles): these are the
-# defaults; matrix() takes the auditor's away for a second pass
+# handle_alerts and unmask follow the role settings of the tenant (GET/PUT /api/v1/roles):
+# these are the defaults (unmask: the settings unmask or view_pii); matrix() runs with them
 ROLE_RIGHTS = {
-    "admin": {"session", "read", "write", "handle_alerts", "audit", "admin"},
-    "manager": {"session", "read", "write", "handle_alerts"},
-    "auditor": {"session", "read", "audit", "handle_alerts"},
+    "admin": {"session", "read", "write", "manage", "unmask", "handle_alerts", "audit", "admin"},
+    "manager": {"session", "read", "write", "manage", "unmask", "handle_alerts"},
+    "auditor": {"session", "read", "unmask", "audit", "handle_alerts"},
     "sales": {"session", "read", "write"},
 }
 DUMMY_ID = "0" * 24
@@ -245,8 +245,8 @@ def matrix(srv, admin_tok, callers):
             cell = "%s %s as %s" % (method, pattern, cname)
             check(st < 500, "%s: HTTP %s %s" % (cell, st, j))
             if want is True:
-                # a handler may still refuse for a reason of its own (a role setting), but
-                # not with the rights check's answer
+                # a handler may still refuse what the caller may not reach (an employee it
+                # is not over: scope), but never with the rights check's answer
                 refused = st == 401 or (st == 403 and "may not use" in str(j))
                 check(not refused, "%s: let through, got HTTP %s %s" % (cell, st, j))
                 console = right not in ("public", "metrics", "device")
@@ -364,7 +364,8 @@ def suite(backend, tmp):
     st, j, _ = srv.req("GET", "/api/v1/messages?q=912345", tok["salesA1"])
     check(st == 400, backend + ": sales cannot probe chats for numbers: %s" % st)
     st, j, _ = srv.req("POST", "/api/v1/customers/%s/unmask" % cust, tok["salesA1"])
-    check(st == 403, backend + ": sales may not unmask by default")
+    check(st == 403 and err_code(j) == "forbidden" and "may not use" in j["error"]["message"],
+          backend + ": sales may not unmask by default (the route table says so): %s" % j)
     st, j, _ = srv.req("POST", "/api/v1/customers/%s/unmask" % custs["salesB1"], tok["mgrA"])
     check(st == 404, backend + ": unmasking outside the scope is 404")
     before = audit_head(srv, admin)
@@ -468,7 +469,9 @@ def suite(backend, tmp):
     moved = custs["salesA1"]
     st, j, _ = srv.req("POST", "/api/v1/customers/%s/assign" % moved, tok["salesA1"],
                        body={"employee_id": c["salesA2"]})
-    check(st == 403, backend + ": sales does not give customers away: %s" % st)
+    check(st == 403 and err_code(j) == "forbidden" and "may not use" in j["error"]["message"],
+          backend + ": sales does not give customers away (the route table says so): %s %s" %
+          (st, j))
     st, j, _ = srv.req("POST", "/api/v1/customers/%s/assign" % moved, tok["mgrB"],
                        body={"employee_id": c["salesB1"]})
     check(st == 404, backend + ": manager B cannot reach region A's customer: %s" % st)
@@ -514,6 +517,24 @@ def suite(backend, tmp):
                       (backend, method, pattern, who, setting, st, j))
     st, j, _ = srv.req("PUT", "/api/v1/roles/sales", admin, body={"handle_alerts": True})
     check(st == 400, "%s: handle_alerts is never granted to sales: %s %s" % (backend, st, j))
+
+    # --- unmask follows the tenant's role settings (unmask or view_pii), people and keys -----
+    for role, who, t, path in [
+            ("sales", "sales", tok["salesA1"], "/api/v1/customers/%s/unmask" % custs["salesA1"]),
+            ("manager", "manager key", keys["key_mgrA"][1],
+             "/api/v1/customers/%s/unmask" % custs["salesA1"])]:
+        default = role != "sales"
+        for settings, want in [({"unmask": not default}, 403 if default else 200),
+                               ({"unmask": False, "view_pii": True}, 200),
+                               ({"unmask": default, "view_pii": False}, 200 if default else 403)]:
+            st, j, _ = srv.req("PUT", "/api/v1/roles/" + role, admin, body=settings)
+            holds = settings.get("unmask") or settings.get("view_pii", False)
+            check(st == 200 and ("unmask" in j["rights"]) == holds,
+                  "%s: %s's settings %s: %s %s" % (backend, role, settings, st, j))
+            st, j, _ = srv.req("POST", path, t)
+            check(st == want and (want != 403 or "may not use" in j["error"]["message"]),
+                  "%s: %s unmasks with %s: HTTP %s, want %s %s" %
+                  (backend, who, settings, st, want, j))
 
     # --- the matrix ---------------------------------------------------------------------
     callers = {

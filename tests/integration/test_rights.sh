@@ -137,7 +137,7 @@ suite() { # backend
     expect_status 200 "$be: ... and so does an auditor API key"
     json PUT /api/v1/roles/auditor '{"handle_alerts": false}' "${A[@]}"
     expect_status 200 "$be: the admin takes handle_alerts from auditors"
-    expect_json '(j["handle_alerts"], j["rights"])' '[false, ["session", "read", "audit"]]' \
+    expect_json '(j["handle_alerts"], j["rights"])' '[false, ["session", "read", "unmask", "audit"]]' \
         "$be: ... and the role's rights say so"
     patch_alert "$alb" open "${AU[@]}"
     expect_error 403 forbidden "$be: the auditor no longer handles alerts"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of src/http and src/api/health.c: the route table, and a real server on loopback. */
+/* Tests of src/http, with the route table of src/api/routes.c: the table, and a real server
+ * on loopback. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -202,7 +203,7 @@ static void on_stopping(void *arg)
 static void start(size_t max_body)
 {
     size_t n;
-    const wp_http_route *prod = wp_http_routes(&n);
+    const wp_http_route *prod = api_routes(&n);
     assert_true(n + sizeof test_rows / sizeof test_rows[0] <= sizeof T.routes / sizeof T.routes[0]);
     memcpy(T.routes, prod, n * sizeof *prod);
     memcpy(T.routes + n, test_rows, sizeof test_rows);
@@ -436,7 +437,7 @@ static const char *jstr(json_t *o, const char *key)
 static void test_http_routes__table_is_valid(void **state)
 {
     size_t n;
-    const wp_http_route *rt = wp_http_routes(&n);
+    const wp_http_route *rt = api_routes(&n);
     assert_true(n >= 2);
     assert_int_equal(wp_http_routes_check(rt, n), 0);
     int health = 0, metrics = 0;
@@ -473,7 +474,7 @@ static void test_http_routes__documented(void **state)
     doc[len] = '\0';
     fclose(f);
     size_t n;
-    const wp_http_route *rt = wp_http_routes(&n);
+    const wp_http_route *rt = api_routes(&n);
     for (size_t i = 0; i < n; i++) {
         char key[300], method[16], right[64];
         snprintf(key, sizeof key, "\n  %s:\n", rt[i].pattern);
@@ -1336,7 +1337,7 @@ static void start_web(const char *web_dir)
     T.log = tmpfile();
     assert_non_null(T.log);
     size_t n;
-    const wp_http_route *prod = wp_http_routes(&n);
+    const wp_http_route *prod = api_routes(&n);
     memcpy(T.routes, prod, n * sizeof *prod);
     T.n_routes = n;
     T.app = (wp_app){.version = "test-9.9", .backend = WP_STORE_SQLITE};

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* The route table of workphone: every endpoint, its handler and the right it needs. */
+#include "api/api.h"
+
+/* Every endpoint of workphone, with the right it needs. Order matters only where two rows
+ * could match the same path: put the literal row first (wp_http_routes_check() enforces it).
+ * Each row is also documented in docs/openapi.yaml, with x-workphone-right naming its right. */
+static const wp_http_route routes[] = {
+    {"GET", "/api/v1/health", api_health_get, WP_RIGHT_PUBLIC, 0},
+    {"GET", "/metrics", wp_http_metrics_get, WP_RIGHT_METRICS, 0},
+
+    /* console sessions (src/api/auth.c) */
+    {"POST", "/api/v1/auth/login", api_auth_login, WP_RIGHT_PUBLIC,
+     WP_ROUTE_JSON_ONLY | WP_ROUTE_SAME_ORIGIN},
+    {"POST", "/api/v1/auth/logout", api_auth_logout, WP_RIGHT_SESSION, 0},
+    {"GET", "/api/v1/auth/session", api_auth_session, WP_RIGHT_SESSION, 0},
+    {"POST", "/api/v1/auth/password", api_auth_password, WP_RIGHT_SESSION, 0},
+
+    /* the device protocol, CONTRACT §4 (src/api/device.c) */
+    {"POST", "/api/v1/device/enroll", api_device_enroll, WP_RIGHT_PUBLIC, 0},
+    {"POST", "/api/v1/device/events", api_device_events, WP_RIGHT_DEVICE, 0},
+    {"POST", "/api/v1/device/check", api_device_check, WP_RIGHT_DEVICE, 0},
+    {"GET", "/api/v1/device/policy", api_device_policy, WP_RIGHT_DEVICE, 0},
+    {"PUT", "/api/v1/device/media/{ref}", api_device_media_put, WP_RIGHT_DEVICE,
+     WP_ROUTE_STREAM_BODY},
+
+    /* the console, CONTRACT §5 */
+    {"GET", "/api/v1/org-units", api_org_units_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/org-units", api_org_units_create, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/org-units/{id}", api_org_units_get, WP_RIGHT_READ, 0},
+    {"PATCH", "/api/v1/org-units/{id}", api_org_units_update, WP_RIGHT_ADMIN, 0},
+    {"DELETE", "/api/v1/org-units/{id}", api_org_units_delete, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/employees", api_employees_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/employees", api_employees_create, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/employees/{id}", api_employees_get, WP_RIGHT_READ, 0},
+    {"PATCH", "/api/v1/employees/{id}", api_employees_update, WP_RIGHT_ADMIN, 0},
+    {"PUT", "/api/v1/employees/{id}/password", api_employees_password_reset, WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/employees/{id}/enrollment-codes", api_enrollment_codes_create,
+     WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/devices", api_devices_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/media/{ref}", api_media_get, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/messages", api_messages_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/messages/{id}/unmask", api_messages_unmask, WP_RIGHT_UNMASK, 0},
+    {"GET", "/api/v1/alerts", api_alerts_list, WP_RIGHT_READ, 0},
+    {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_HANDLE_ALERTS, 0},
+    {"GET", "/api/v1/customers", api_customers_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/customers/{id}", api_customers_get, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/customers/{id}/unmask", api_customers_unmask, WP_RIGHT_UNMASK, 0},
+    {"POST", "/api/v1/customers/{id}/assign", api_customers_assign, WP_RIGHT_MANAGE, 0},
+    {"GET", "/api/v1/lexicon", api_lexicon_get, WP_RIGHT_READ, 0},
+    {"PUT", "/api/v1/lexicon", api_lexicon_put, WP_RIGHT_ADMIN, WP_ROUTE_RAW_BODY},
+    {"POST", "/api/v1/lexicon/check", api_lexicon_check, WP_RIGHT_ADMIN,
+     WP_ROUTE_CHANGES_NOTHING},
+    {"GET", "/api/v1/settings", api_settings_get, WP_RIGHT_READ, 0},
+    {"PUT", "/api/v1/settings", api_settings_put, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/roles", api_roles_get, WP_RIGHT_READ, 0},
+    {"PUT", "/api/v1/roles/{role}", api_roles_put, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/api-keys", api_keys_list, WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/api-keys", api_keys_create, WP_RIGHT_ADMIN, 0},
+    {"DELETE", "/api/v1/api-keys/{id}", api_keys_revoke, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/audit", api_audit_list, WP_RIGHT_AUDIT, 0},
+    {"GET", "/api/v1/audit/verify", api_audit_verify, WP_RIGHT_AUDIT, 0},
+
+    /* customer asset protection, issue 7 (src/api/pool.c, handovers.c, timeline.c) */
+    {"PATCH", "/api/v1/customers/{id}", api_customers_update, WP_RIGHT_WRITE, 0},
+    {"GET", "/api/v1/customers/{id}/timeline", api_customers_timeline, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/customers/{id}/follow-ups", api_customers_follow_up, WP_RIGHT_WRITE, 0},
+    {"POST", "/api/v1/customers/{id}/release", api_customers_release, WP_RIGHT_WRITE, 0},
+    {"GET", "/api/v1/pool", api_pool_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/pool/settings", api_pool_settings_get, WP_RIGHT_READ, 0},
+    {"PUT", "/api/v1/pool/settings", api_pool_settings_put, WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/pool/{id}/claim", api_pool_claim, WP_RIGHT_WRITE, 0},
+    {"POST", "/api/v1/pool/{id}/assign", api_pool_assign, WP_RIGHT_MANAGE, 0},
+    {"GET", "/api/v1/handovers", api_handovers_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/handovers", api_handovers_create, WP_RIGHT_MANAGE, 0},
+    {"GET", "/api/v1/handovers/{id}", api_handovers_get, WP_RIGHT_READ, 0},
+    /* customer rules, issue 7 (src/api/tags.c, rules.c) */
+    {"GET", "/api/v1/tag-groups", api_tag_groups_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/tag-groups", api_tag_groups_create, WP_RIGHT_MANAGE, 0},
+    {"PATCH", "/api/v1/tag-groups/{id}", api_tag_groups_update, WP_RIGHT_MANAGE, 0},
+    {"DELETE", "/api/v1/tag-groups/{id}", api_tag_groups_delete, WP_RIGHT_MANAGE, 0},
+    {"GET", "/api/v1/tags", api_tags_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/tags", api_tags_create, WP_RIGHT_MANAGE, 0},
+    {"PATCH", "/api/v1/tags/{id}", api_tags_update, WP_RIGHT_MANAGE, 0},
+    {"DELETE", "/api/v1/tags/{id}", api_tags_delete, WP_RIGHT_MANAGE, 0},
+    {"PUT", "/api/v1/customers/{id}/tags", api_customers_tags_put, WP_RIGHT_WRITE, 0},
+    {"GET", "/api/v1/sop-rules", api_sop_rules_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/sop-rules", api_sop_rules_create, WP_RIGHT_ADMIN, 0},
+    {"PATCH", "/api/v1/sop-rules/{id}", api_sop_rules_update, WP_RIGHT_ADMIN, 0},
+    {"DELETE", "/api/v1/sop-rules/{id}", api_sop_rules_delete, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/reminders", api_reminders_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/reminders/{id}/done", api_reminders_done, WP_RIGHT_WRITE, 0},
+    {"GET", "/api/v1/grade-rules", api_grade_rules_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/grade-rules", api_grade_rules_create, WP_RIGHT_ADMIN, 0},
+    {"PATCH", "/api/v1/grade-rules/{id}", api_grade_rules_update, WP_RIGHT_ADMIN, 0},
+    {"DELETE", "/api/v1/grade-rules/{id}", api_grade_rules_delete, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/scripts", api_scripts_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/scripts", api_scripts_create, WP_RIGHT_MANAGE, 0},
+    {"PATCH", "/api/v1/scripts/{id}", api_scripts_update, WP_RIGHT_MANAGE, 0},
+    {"DELETE", "/api/v1/scripts/{id}", api_scripts_delete, WP_RIGHT_MANAGE, 0},
+    {"POST", "/api/v1/customers/{id}/merge", api_customers_merge, WP_RIGHT_WRITE, 0},
+
+    /* the dashboard, issue 9 (src/api/analytics.c) */
+    {"GET", "/api/v1/analytics/activity", api_analytics_activity, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/analytics/response-times", api_analytics_response_times, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/analytics/alerts", api_analytics_alerts, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/analytics/funnel", api_analytics_funnel, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/analytics/conversion", api_analytics_conversion, WP_RIGHT_READ, 0},
+};
+
+const wp_http_route *api_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
