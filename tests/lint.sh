@@ -81,5 +81,34 @@ for f in src/api/*.c; do
         grep . >&2 && report "$f: api_reply_revealed() outside the audited unmask handlers"
 done
 
+# The include graph follows docs/internals/layout.md (issue 14): a file of src/<a>/ includes
+# "<b>/..." only when the page's table of arrows lets <a> include <b> (or b is a itself).
+python3 - <<'PY' || report "the include graph leaves docs/internals/layout.md's arrows"
+import glob, os, re, sys
+rows = {}
+for line in open("docs/internals/layout.md", encoding="utf-8"):
+    m = re.match(r"\| `([a-z]+)` \| ([^|]*)\|", line)
+    if m:
+        cell = m.group(2)
+        rows[m.group(1)] = None if "every module" in cell else set(re.findall(r"`([a-z]+)`", cell))
+if not rows:
+    sys.exit("lint: docs/internals/layout.md: no table of arrows found")
+bad = 0
+for d in sorted(glob.glob("src/*/")):
+    mod = os.path.basename(d.rstrip("/"))
+    if mod not in rows:
+        print("lint: src/%s: a module docs/internals/layout.md does not list" % mod, file=sys.stderr)
+        bad = 1
+        continue
+    for f in sorted(glob.glob(d + "*.[ch]")):
+        for n, line in enumerate(open(f, encoding="utf-8", errors="replace"), 1):
+            m = re.match(r'\s*#\s*include\s+"([a-z]+)/', line)
+            if m and m.group(1) != mod and rows[mod] is not None and m.group(1) not in rows[mod]:
+                print("lint: %s:%d: src/%s includes %s/, which docs/internals/layout.md does not "
+                      "allow" % (f, n, mod, m.group(1)), file=sys.stderr)
+                bad = 1
+sys.exit(bad)
+PY
+
 if [ $bad = 0 ]; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; fi
 exit $bad
