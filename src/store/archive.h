@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the archive's operations (ops_device.c, ops_events.c, ops_read.c, ...):
+/* Helpers shared by the archive's operations (ops_device.c, ops_events.c, ops_messages.c, ...):
  * cursors, page sizes, org-scope ranges and the string pool that pages keep their text in. */
 #ifndef WP_STORE_ARCHIVE_H
 #define WP_STORE_ARCHIVE_H

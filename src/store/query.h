@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A statement assembled from fixed SQL fragments, its values bound in order when prepared
- * (ops_read.c, ops_audit.c, ops_analytics.c): filters whose shape depends on the request, never values. */
+ * (ops_messages.c, ops_audit.c, ops_analytics.c, ...): filters whose shape depends on the
+ * request, never values. */
 #ifndef WP_STORE_QUERY_H
 #define WP_STORE_QUERY_H
 

@@ -1027,7 +1027,7 @@ static void test_archive__search_plans(void **state)
     /* every search key is its millisecond's (grams.h) */
     assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE skey >> 21 != ts_us / 1000"),
                      0);
-    /* the shapes src/store/ops_read.c uses: the walk, in the index's order, no sort ... */
+    /* the shapes src/store/ops_messages.c uses: the walk, in the index's order, no sort ... */
     const char *walk[] = {"SCAN message_fts VIRTUAL TABLE",
                           "SEARCH m USING INDEX messages_skey (skey=?)", NULL};
     assert_true(plan_is(f,
