@@ -8,7 +8,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/analytics.h"
 #include "store/db.h"
+#include "store/devices.h"
+#include "store/events.h"
+#include "store/org.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"

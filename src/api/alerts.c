@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/alerts and PATCH /api/v1/alerts/{id}: what ingest raised, and its handling. */
 #include "api/api.h"
+#include "store/alerts.h"
+#include "store/customers.h"
+#include "store/insider.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <stdio.h>

@@ -2,6 +2,8 @@
 /* GET /api/v1/analytics/...: the dashboard's numbers, scoped like every list, over local days
  * of any range (?from=&to=&tz=), from the store's rollups (docs/internals/analytics.md). */
 #include "api/api.h"
+#include "store/analytics.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

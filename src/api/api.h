@@ -6,7 +6,15 @@
 
 #include "http/http.h"
 #include "ingest/ingest.h"
+#include "store/access.h"
+#include "store/audit.h"
+#include "store/customers.h"
+#include "store/devices.h"
+#include "store/messages.h"
+#include "store/org.h"
+#include "store/people.h"
 #include "store/store.h"
+#include "store/tags.h"
 
 /* What every handler can reach through ctx->app. Set up once by `workphone serve` before the
  * server starts and read-only afterwards, so threads share it without locks. */

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* What the handlers share: store connections, query parameters, JSON values, pages, masking. */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/history.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/utf8.h"

@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/customers and /api/v1/customers/{id} (CONTRACT §5), phones masked by role. */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/history.h"
+#include "store/merge.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/rules.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

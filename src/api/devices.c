@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/devices: the enrolled devices of the tenant, newest first. */
 #include "api/api.h"
+#include "store/devices.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <string.h>

@@ -3,6 +3,9 @@
  * Password hashes never leave the store; deactivating an employee or setting its password ends
  * its sessions in the same transaction. */
 #include "api/api.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/password.h"

@@ -3,6 +3,10 @@
  * report as JSON or a CSV download. */
 #include "api/api.h"
 #include "api/csv.h"
+#include "store/access.h"
+#include "store/handovers.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"

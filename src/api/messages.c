@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/messages: the archive of chats, searched by any substring, newest first. */
 #include "api/api.h"
+#include "store/messages.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <stdio.h>

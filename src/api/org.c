@@ -2,6 +2,8 @@
 /* The org tree (CONTRACT §5): list, create, get, rename and move, delete. A tenant has one top
  * unit, made by `workphone init`; every other unit hangs below it. */
 #include "api/api.h"
+#include "store/org.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <stdio.h>

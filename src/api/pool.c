@@ -2,6 +2,9 @@
 /* The public pool (公海): list, release, claim, assign, its settings; and the CRM pieces the
  * customer handlers share (actor, customer JSON, body fields). */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

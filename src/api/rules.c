@@ -2,6 +2,9 @@
 /* Follow-up discipline (issue 7): the SOP rules an admin sets, the reminders the rules job
  * makes for owners, and marking one done. */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/rules.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

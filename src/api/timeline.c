@@ -2,6 +2,9 @@
 /* GET /api/v1/customers/{id}/timeline: a customer's messages, calls, contact events, alerts
  * and CRM events (owner, pool, stage, grade, edits, follow-ups) as one stream, newest first. */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/messages.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <inttypes.h>

@@ -4,6 +4,8 @@
 #include "ingest/ingest.h"
 #include "sim/local.h"
 #include "sim/sim.h"
+#include "store/customers.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/password.h"

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
+#include "store/audit.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "scan/scan.h"
+#include "store/devices.h"
 #include "store/store.h"
 #include "util/id.h"
 

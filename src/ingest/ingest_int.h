@@ -11,6 +11,9 @@
 
 #include "ingest/ingest.h"
 #include "scan/scan.h"
+#include "store/audit.h"
+#include "store/events.h"
+#include "store/policy.h"
 #include "store/store.h"
 
 #define WP_INGEST_REASON_MAX 200

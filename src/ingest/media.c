@@ -3,6 +3,9 @@
  * written to a temp file, fsynced, renamed and the directory fsynced, so a file that the store
  * says exists is complete on disk. */
 #include "ingest/ingest_int.h"
+#include "store/policy.h"
+#include "store/store.h"
+#include "store/usage.h"
 #include "util/error.h"
 
 #include <errno.h>

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The in-process sink (local.h): the store's operations and src/ingest, no HTTP. */
 #include "sim/local.h"
+#include "store/devices.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <stdio.h>

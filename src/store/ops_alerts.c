@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Alerts: their statuses, the list (newest first, with cursors, within the reader's scope)
  * and the status changes of those who handle them. */
-#include "store/archive.h"
+#include "store/alerts.h"
 #include "store/db.h"
+#include "store/internal.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/clock.h"

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The dashboard's numbers (migration 0009): the rollup job, and queries that add the rollups
  * to the raw rows stored after their watermark, so answers are exact at any moment. */
-#include "store/archive.h"
+#include "store/analytics.h"
 #include "store/db.h"
+#include "store/internal.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/buf.h"

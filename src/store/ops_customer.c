@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on customers beyond the archive (migration 0008): CRM fields and edits,
  * follow-ups, the timeline, the public pool and its reclaim rules, CRM settings. */
-#include "store/archive.h"
-#include "store/crm.h"
+#include "store/audit.h"
+#include "store/crm_internal.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/internal.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/buf.h"

@@ -2,8 +2,9 @@
 /* The customer list (filters, scope, a search in the texts as the reader sees them), one
  * customer's record and its identities. Newest first, with cursors; filters are assembled from
  * fixed SQL fragments (values always bound). */
-#include "store/archive.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/internal.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/buf.h"

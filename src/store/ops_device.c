@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on devices and their enrollment codes. */
-#include "store/archive.h"
 #include "store/db.h"
+#include "store/devices.h"
+#include "store/internal.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on employees and their login accounts. */
-#include "store/archive.h"
 #include "store/db.h"
+#include "store/internal.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on handovers (离职继承 / 在职继承, migration 0008): moving an employee's
  * customers to successors in one transaction, ending a leaver's access, and the report. */
-#include "store/archive.h"
-#include "store/crm.h"
+#include "store/access.h"
+#include "store/crm_internal.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/handovers.h"
+#include "store/internal.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"

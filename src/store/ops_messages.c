@@ -2,9 +2,10 @@
 /* The message search: newest first, with cursors, a substring query answered from the gram
  * index and checked on the text as the reader sees it. Filters are assembled from fixed SQL
  * fragments (values always bound). */
-#include "store/archive.h"
 #include "store/db.h"
 #include "store/grams.h"
+#include "store/internal.h"
+#include "store/messages.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/buf.h"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on the org tree (units with a materialized path). */
-#include "store/archive.h"
 #include "store/db.h"
+#include "store/internal.h"
+#include "store/org.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"

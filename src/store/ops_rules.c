@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Follow-up SOP rules, their reminders and overdue alerts, and the rules job (migration 0010). */
-#include "store/archive.h"
-#include "store/crm.h"
+#include "store/audit.h"
+#include "store/crm_internal.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/internal.h"
+#include "store/rules.h"
+#include "store/scripts.h"
 #include "store/store.h"
+#include "store/tags.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/id.h"

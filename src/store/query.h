@@ -6,6 +6,7 @@
 #define WP_STORE_QUERY_H
 
 #include "store/db.h"
+#include "store/store.h"
 #include "util/buf.h"
 
 #include <assert.h>

@@ -2,6 +2,11 @@
 /* Ingest through its API: enrollment, events and their replies, the group-commit writer under
  * concurrency and failures, check, policy, lexicon and media; on SQLite and PostgreSQL. */
 #include "test_ingest.h"
+#include "store/devices.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/policy.h"
+#include "store/usage.h"
 
 #include <fcntl.h>
 #include <pthread.h>

@@ -4,6 +4,11 @@
  * share and are exactly what the default lexicon flags; the in-process sink fills a store; the
  * remote sink (console API + libwpagent) gives two fresh servers the same archive. */
 #include "archive_fixture.h"
+#include "store/customers.h"
+#include "store/events.h"
+#include "store/messages.h"
+#include "store/org.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

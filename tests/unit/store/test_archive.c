@@ -7,10 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/alerts.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/devices.h"
+#include "store/events.h"
 #include "store/grams.h"
+#include "store/messages.h"
 #include "store/migrations.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/policy.h"
 #include "store/store.h"
+#include "store/usage.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/id.h"

@@ -19,7 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/access.h"
 #include "store/db.h"
+#include "store/org.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the archive's operations: cursors, page sizes, scopes, a string pool. */
-#include "store/archive.h"
+/* Helpers the store's operations share (internal.h): cursors, page sizes, scopes, a string pool. */
+#include "store/internal.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <errno.h>

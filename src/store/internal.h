@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the archive's operations (ops_device.c, ops_events.c, ops_messages.c, ...):
- * cursors, page sizes, org-scope ranges and the string pool that pages keep their text in. */
-#ifndef WP_STORE_ARCHIVE_H
-#define WP_STORE_ARCHIVE_H
+/* What the store's operations share and nothing outside src/store sees (internal.c): cursors,
+ * page sizes, org-scope ranges and the string pool that pages keep their text in. */
+#ifndef WP_STORE_INTERNAL_H
+#define WP_STORE_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/db.h"
 #include "store/store.h"
 
 /* Strings a page hands out live here until the page is released. */
