@@ -84,8 +84,7 @@ int api_alerts_list(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    f.scope_org_path = scope.org_path;
-    f.scope_employee_id = scope.employee_id;
+    f.scope = &scope.store;
     if ((err = wp_store_alerts_list(st, &page, &f)) < 0)
         goto out;
     api_store_release(ctx, st);

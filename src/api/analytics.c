@@ -279,8 +279,7 @@ static int req_init(wp_http_ctx *ctx, struct req *r, enum wp_analytics_by dflt_b
 /* After api_scope_for(): the filter takes the caller's scope. */
 static void req_scope(struct req *r)
 {
-    r->f.scope_org_path = r->scope.org_path;
-    r->f.scope_employee_id = r->scope.employee_id;
+    r->f.scope = &r->scope.store;
 }
 
 /* The reply's head: the range as asked for days. */

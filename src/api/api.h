@@ -13,6 +13,7 @@
 #include "store/messages.h"
 #include "store/org.h"
 #include "store/people.h"
+#include "store/scope.h"
 #include "store/store.h"
 #include "store/tags.h"
 
@@ -95,6 +96,7 @@ typedef struct api_scope {
     const char *unit_id;     /* the caller's own org unit ("" for API keys) */
     int see_phone;           /* unmasked phone numbers and other personal data */
     int may_unmask;          /* may unmask one record at a time (audited) */
+    wp_scope store;          /* org_path or employee_id, as the store's filters take them */
 } api_scope;
 
 /* Fill *out for the caller of ctx (strings in ctx->arena).

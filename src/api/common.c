@@ -162,6 +162,7 @@ int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out)
 {
     const api_caller *c = api_caller_of(ctx);
     enum wp_role role;
+    int err;
 
     memset(out, 0, sizeof *out);
     if (!c || (c->kind != API_CALLER_EMPLOYEE && c->kind != API_CALLER_KEY))
@@ -177,13 +178,14 @@ int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out)
         return 0;
     case WP_ROLE_MANAGER:
         /* the subtree of the manager's own unit, or of the unit the key was made for */
-        return unit_path(ctx, st, &out->org_path, c->tenant_id,
-                         c->kind == API_CALLER_KEY ? c->key.org_unit_id
-                                                   : c->employee.org_unit_id);
+        err = unit_path(ctx, st, &out->org_path, c->tenant_id,
+                        c->kind == API_CALLER_KEY ? c->key.org_unit_id : c->employee.org_unit_id);
+        out->store.org_path = out->org_path;
+        return err;
     case WP_ROLE_SALES:
         if (c->kind != API_CALLER_EMPLOYEE)
             break;
-        out->employee_id = c->employee.id;
+        out->employee_id = out->store.employee_id = c->employee.id;
         return 0;
     }
     return wp_error_set(WP_EAUTH, "unknown role");

@@ -90,8 +90,7 @@ int api_customers_list(wp_http_ctx *ctx)
                                       "phone numbers");
         goto out;
     }
-    f.scope_org_path = scope.org_path;
-    f.scope_employee_id = scope.employee_id;
+    f.scope = &scope.store;
     /* q meets the names and notes as the caller sees them */
     if ((err = api_view_for_store(ctx, &f.view)) < 0)
         goto out;

@@ -195,7 +195,7 @@ int api_handovers_list(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    f.scope_org_path = scope.org_path;
+    f.scope = &scope.store;
     if (scope.employee_id) {
         if (f.from_employee_id && strcmp(f.from_employee_id, scope.employee_id))
             goto reply;

@@ -94,11 +94,9 @@ int api_customers_timeline(wp_http_ctx *ctx)
     if ((err = api_scope_customer_access(ctx, st, &scope, &cu.base, &access)) < 0)
         goto out;
     wp_message_filter mf = {.tenant_id = c->tenant_id, .customer_id = id, .cursor = cursor,
-                            .limit = limit, .scope_org_path = scope.org_path,
-                            .scope_employee_id = scope.employee_id};
+                            .limit = limit, .scope = &scope.store};
     wp_timeline_filter tf = {.tenant_id = c->tenant_id, .customer_id = id, .cursor = cursor,
-                             .limit = limit, .scope_org_path = scope.org_path,
-                             .scope_employee_id = scope.employee_id,
+                             .limit = limit, .scope = &scope.store,
                              .no_events = access == API_ACCESS_MET};
     if ((err = api_view_for_store(ctx, &mf.view)) < 0)
         goto out;

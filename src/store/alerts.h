@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -36,8 +37,8 @@ typedef struct wp_alert_filter {
     const char *employee_id; /* NULL: any */
     const char *customer_id; /* NULL: any */
     int64_t from_us, to_us;
-    const char *scope_org_path;
-    const char *scope_employee_id;
+    const wp_scope *scope;   /* NULL: any; else alerts about its employees, or handed to
+                              * them (history grants), insider alerts left out */
     const char *cursor;
     unsigned limit;
 } wp_alert_filter;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -40,8 +41,7 @@ typedef struct wp_analytics_filter {
                                      * before ends */
     size_t n_spans;
     enum wp_analytics_by by;        /* group by the employee, or by its (current) org unit */
-    const char *scope_org_path;     /* NULL: any; else employees of that subtree */
-    const char *scope_employee_id;  /* NULL: any; else that employee only */
+    const wp_scope *scope;          /* NULL: any; else the employees in it */
     int raw;                        /* 1: from the raw rows only, ignoring the rollups (the
                                      * reference the tests and the benchmark compare with) */
 } wp_analytics_filter;

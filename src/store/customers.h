@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -30,7 +31,9 @@ enum wp_customer_sort { WP_CUSTOMER_SORT_CREATED = 0, WP_CUSTOMER_SORT_LAST_CONT
 typedef struct wp_customer_filter {
     const char *tenant_id;
     const char *owner_employee_id; /* NULL: any owner */
-    const char *scope_org_path;    /* NULL: any; else owners in that org subtree (a path) */
+    const wp_scope *scope;         /* NULL: any; else owners in its org subtree, or one
+                                    * salesperson's: its own customers and those it keeps read
+                                    * access to after a transfer */
     const char *q;                 /* NULL: any; else a substring of the name, phone, company
                                     * or notes */
     const char *cursor;
@@ -41,8 +44,6 @@ typedef struct wp_customer_filter {
     int64_t contact_before_us;   /* 0: any; else last contact before (never counts as before) */
     int64_t contact_after_us;    /* 0: any; else last contact at or after */
     enum wp_customer_sort sort;  /* newest created first, or most recent contact first */
-    const char *scope_employee_id; /* NULL: any; else a salesperson's: its own customers and
-                                    * those it keeps read access to after a transfer */
     const wp_text_view *view; /* NULL: q meets the texts as stored; else as the view shows
                                * them (a hit inside a masked span is none) */
 } wp_customer_filter;
@@ -189,7 +190,7 @@ int wp_store_pool_take(wp_store *st, wp_pool_move *m);
 typedef struct wp_pool_filter {
     const char *tenant_id;
     const char *reason;         /* NULL: any */
-    const char *scope_org_path; /* NULL: any; else last owners in that subtree */
+    const wp_scope *scope;      /* NULL: any; else last owners in it */
     const char *cursor;
     unsigned limit;
 } wp_pool_filter;
@@ -256,9 +257,9 @@ typedef struct wp_timeline_filter {
     const char *tenant_id, *customer_id;
     const char *cursor; /* "<ts>.<id>": items strictly older than (ts, id) */
     unsigned limit;
-    /* the reader's scope (NULL, NULL: all): calls, contact events and alerts of a salesperson
-     * (scope_employee_id) or of an org subtree's employees, or handed to them (history grants) */
-    const char *scope_org_path, *scope_employee_id;
+    /* the reader's scope (NULL: all): calls, contact events and alerts of its employees (a
+     * salesperson, or an org subtree's), or handed to them (history grants) */
+    const wp_scope *scope;
     int no_events; /* leave the CRM events out: a reader that only met the customer */
 } wp_timeline_filter;
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -49,7 +50,7 @@ typedef struct wp_device_filter {
     const char *employee_id; /* NULL: all */
     const char *cursor;      /* NULL or "": first page */
     unsigned limit;          /* 0: WP_PAGE_DEFAULT; at most WP_PAGE_MAX */
-    const char *scope_org_path; /* NULL: any; else devices of employees in that subtree */
+    const wp_scope *scope;   /* NULL: any; else devices of the employees in it */
 } wp_device_filter;
 
 typedef struct wp_device_page {

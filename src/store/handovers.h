@@ -10,6 +10,7 @@
 
 #include "store/access.h"
 #include "store/customers.h"
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -67,7 +68,7 @@ int wp_store_handover_get(wp_store *st, wp_handover *out, const char *tenant_id,
 typedef struct wp_handover_filter {
     const char *tenant_id;
     const char *from_employee_id; /* NULL: any */
-    const char *scope_org_path;   /* NULL: any; else leavers in that subtree */
+    const wp_scope *scope;        /* NULL: any; else leavers in it */
     const char *cursor;
     unsigned limit;
 } wp_handover_filter;

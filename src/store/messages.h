@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -35,8 +36,8 @@ typedef struct wp_message_filter {
     const char *employee_id;       /* NULL: any */
     const char *channel;           /* NULL: any */
     int64_t from_us, to_us;        /* ts range [from, to); 0: open */
-    const char *scope_org_path;    /* NULL: any; else the employee's org unit in that subtree */
-    const char *scope_employee_id; /* NULL: any; else the employee's own or its customers' */
+    const wp_scope *scope;         /* NULL: any; else what its employees had, or was handed
+                                    * to them (history grants) */
     const char *cursor;
     unsigned limit;
     const wp_text_view *view; /* NULL: texts as stored; else q is matched in the text as seen,

@@ -98,7 +98,8 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
     struct wp_query q;
     wp_alert_page p;
     wp_strpool *pool = NULL;
-    char cid[WP_ID_LEN + 1], lo[1024], hi[1024];
+    struct wp_scope_bind sc;
+    char cid[WP_ID_LEN + 1];
     int64_t ct = 0;
     int has = 0, err;
     unsigned limit;
@@ -109,10 +110,9 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = check_opt_id("customer", f->customer_id)) < 0 ||
         (err = check_opt_id("employee", f->employee_id)) < 0 ||
-        (err = check_opt_id("employee", f->scope_employee_id)) < 0 ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
-        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
         goto out;
     if (f->status && !wp_alert_status_name((enum wp_alert_status)f->status)) {
         err = wp_error_set(WP_EINVAL, "status must be open, acknowledged or resolved");
@@ -144,9 +144,8 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
         wp_query__sql(&q, " AND a.ts_us < ?");
         wp_query__int(&q, f->to_us);
     }
-    if (f->scope_org_path || f->scope_employee_id) {
-        wp_query__scope_history(&q, "a.employee_id", "a.customer_id", "a.other_employee_id",
-                                f->tenant_id, lo, hi, f->scope_employee_id);
+    if (!wp_scope__all(&sc)) {
+        wp_query__scope_history(&q, "a.employee_id", "a.customer_id", "a.other_employee_id", &sc);
         /* insider alerts are for admins and auditors (the whole tenant) only */
         wp_query__sql(&q, " AND a.kind NOT IN ('mass_unmask', 'mass_export')");
     }

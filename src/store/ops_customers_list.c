@@ -95,21 +95,6 @@ static int like_pattern(wp_buf *b, const char *q)
     return err;
 }
 
-/* The org scope: rows whose employee (column col) sits in the subtree [lo, hi). */
-static void scope_org(struct wp_query *q, const char *col, const char *tenant_id, const char *lo,
-                      const char *hi)
-{
-    wp_query__sql(q, " AND ");
-    wp_query__sql(q, col);
-    wp_query__sql(q,
-                  " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
-                  " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND so.path >= ?"
-                  " AND so.path < ?)");
-    wp_query__text(q, tenant_id);
-    wp_query__text(q, lo);
-    wp_query__text(q, hi);
-}
-
 /* Does the reader see q in one of the texts (name, company, notes) as the view shows them?
  * ASCII case folded, as LIKE lower() does. */
 static int seen_in(const wp_text_view *view, const char *q, struct wp_stmt *s, int first_col,
@@ -146,7 +131,8 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     struct wp_query q;
     wp_customer_page p;
     wp_buf like;
-    char cid[WP_ID_LEN + 1], lo[1024], hi[1024], ulo[1024], uhi[1024], lq[Q_MAX + 1] = "";
+    struct wp_scope_bind sc;
+    char cid[WP_ID_LEN + 1], ulo[1024], uhi[1024], lq[Q_MAX + 1] = "";
     int64_t ct = 0;
     int has = 0, err;
     unsigned limit, budget = SEARCH_BUDGET;
@@ -158,11 +144,10 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = check_opt_id("employee", f->owner_employee_id)) < 0 ||
         (err = check_opt_id("tag", f->tag_id)) < 0 ||
-        (err = check_opt_id("employee", f->scope_employee_id)) < 0 ||
         (f->unit_path && (err = wp_scope__range(ulo, uhi, f->unit_path)) < 0) ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
-        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
         goto out;
     if (f->q && *f->q) {
         if (strlen(f->q) > Q_MAX) {
@@ -195,18 +180,9 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
             wp_query__sql(&q, " AND c.owner_employee_id = ?");
             wp_query__text(&q, f->owner_employee_id);
         }
-        if (f->scope_employee_id) {
-            wp_query__sql(&q,
-                          " AND (c.owner_employee_id = ? OR c.id IN (SELECT g.customer_id FROM"
-                          " customer_read_grants g WHERE g.tenant_id = ? AND g.employee_id = ?))");
-            wp_query__text(&q, f->scope_employee_id);
-            wp_query__text(&q, f->tenant_id);
-            wp_query__text(&q, f->scope_employee_id);
-        }
-        if (f->scope_org_path)
-            scope_org(&q, "c.owner_employee_id", f->tenant_id, lo, hi);
+        wp_query__scope_customers(&q, "c.owner_employee_id", "c.id", &sc);
         if (f->unit_path)
-            scope_org(&q, "c.owner_employee_id", f->tenant_id, ulo, uhi);
+            wp_query__in_subtree(&q, "c.owner_employee_id", f->tenant_id, ulo, uhi);
         if (f->tag_id) {
             wp_query__sql(&q, " AND EXISTS (SELECT 1 FROM customer_tags ct WHERE ct.tenant_id ="
                               " c.tenant_id AND ct.customer_id = c.id AND ct.tag_id = ?)");

@@ -90,8 +90,8 @@ static void free_messages(wp_message *items, size_t n)
 }
 
 /* The filters every plan of a message search shares, after "WHERE m.tenant_id = ?". */
-static void message_filters(struct wp_query *qp, const wp_message_filter *f, const char *lo,
-                            const char *hi)
+static void message_filters(struct wp_query *qp, const wp_message_filter *f,
+                            const struct wp_scope_bind *sc)
 {
     if (f->id) {
         wp_query__sql(qp, " AND m.id = ?");
@@ -117,9 +117,7 @@ static void message_filters(struct wp_query *qp, const wp_message_filter *f, con
         wp_query__sql(qp, " AND m.ts_us < ?");
         wp_query__int(qp, f->to_us);
     }
-    if (f->scope_org_path || f->scope_employee_id)
-        wp_query__scope_history(qp, "m.employee_id", "m.customer_id", NULL, f->tenant_id, lo, hi,
-                                f->scope_employee_id);
+    wp_query__scope_history(qp, "m.employee_id", "m.customer_id", NULL, sc);
 }
 
 /* The candidate row at s: appended to p when its text really holds the query (the grams only
@@ -162,7 +160,7 @@ static int take_row(struct wp_stmt *s, const wp_message_filter *f, wp_message_pa
 
 /* One round of candidates (at most want rows after the cursor); appends hits to p. *got gets
  * how many candidate rows came back, *last_t/last_id the last candidate's keys. */
-static int message_round(wp_store *st, const wp_message_filter *f, const char *lo, const char *hi,
+static int message_round(wp_store *st, const wp_message_filter *f, const struct wp_scope_bind *sc,
                          const char *grams, int drive, int has, int64_t ct, const char *cid,
                          unsigned want, wp_message_page *p, size_t *cap, wp_strpool **pool,
                          unsigned stop_at, unsigned *got, int64_t *last_t,
@@ -185,7 +183,7 @@ static int message_round(wp_store *st, const wp_message_filter *f, const char *l
         wp_query__sql(&q, "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.tenant_id = ?");
     }
     wp_query__text(&q, f->tenant_id);
-    message_filters(&q, f, lo, hi);
+    message_filters(&q, f, sc);
     if (f->q && *f->q) {
         wp_query__sql(&q, " AND m.text IS NOT NULL");
         if (grams && !drive) {
@@ -264,7 +262,7 @@ static int cmp_newest(const void *x, const void *y)
  * reads the rest of the last hit's millisecond and sorts: the page is then exactly the one
  * (ts_us DESC, id DESC) gives. A spent budget also ends at a millisecond's end, and the
  * cursor is its start. */
-static int search_walk(wp_store *st, const wp_message_filter *f, const char *lo, const char *hi,
+static int search_walk(wp_store *st, const wp_message_filter *f, const struct wp_scope_bind *sc,
                        const char *grams, int has, int64_t ct, const char *cid, unsigned limit,
                        wp_message_page *p, size_t *cap, wp_strpool **pool)
 {
@@ -295,7 +293,7 @@ static int search_walk(wp_store *st, const wp_message_filter *f, const char *lo,
         wp_query__int(&q, key_hi);
         wp_query__int(&q, key_lo);
         wp_query__text(&q, f->tenant_id);
-        message_filters(&q, f, lo, hi);
+        message_filters(&q, f, sc);
         wp_query__sql(&q, " AND m.text IS NOT NULL");
         if (has) {
             wp_query__sql(&q, " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
@@ -354,7 +352,8 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
     wp_message_page p;
     wp_strpool *pool = NULL;
     wp_buf grams;
-    char cid[WP_ID_LEN + 1], lo[1024], hi[1024];
+    struct wp_scope_bind sc;
+    char cid[WP_ID_LEN + 1];
     int64_t ct = 0;
     int has = 0, pg = wp_store_backend(st) == WP_STORE_PG, drive = 0, walk = 0, err;
     unsigned limit;
@@ -366,10 +365,9 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
         (err = check_opt_id("customer", f->customer_id)) < 0 ||
         (err = check_opt_id("message", f->id)) < 0 ||
         (err = check_opt_id("employee", f->employee_id)) < 0 ||
-        (err = check_opt_id("employee", f->scope_employee_id)) < 0 ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
-        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
         goto out;
     if (f->q && *f->q) {
         if (strlen(f->q) > Q_MAX) {
@@ -385,7 +383,7 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
             goto out;
     }
     if (walk) {
-        if ((err = search_walk(st, f, lo, hi, grams.buf, has, ct, cid, limit, &p, &cap, &pool)) < 0)
+        if ((err = search_walk(st, f, &sc, grams.buf, has, ct, cid, limit, &p, &cap, &pool)) < 0)
             goto out;
         goto done;
     }
@@ -401,7 +399,7 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
         unsigned got = 0;
         int64_t last_t = 0;
         char last_id[WP_ID_LEN + 1] = "";
-        if ((err = message_round(st, f, lo, hi, ngrams ? grams.buf : NULL, drive, has, ct, cid,
+        if ((err = message_round(st, f, &sc, ngrams ? grams.buf : NULL, drive, has, ct, cid,
                                  want, &p, &cap, &pool, limit + 1, &got, &last_t, last_id)) < 0)
             goto out;
         if (p.n > limit || got < want)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -73,8 +74,7 @@ int wp_store_org_unit_delete(wp_store *st, const char *tenant_id, const char *id
 
 typedef struct wp_org_unit_filter {
     const char *tenant_id;
-    const char *scope_org_path; /* NULL: any; else the units of that subtree (a path) */
-    const char *scope_unit_id;  /* NULL: any; else that unit only */
+    const wp_scope *scope; /* NULL: any; else the units of its subtree, or one employee's unit */
     const char *cursor;         /* NULL or "": first page; else a next_cursor */
     unsigned limit;             /* 0: WP_PAGE_DEFAULT; at most WP_PAGE_MAX */
 } wp_org_unit_filter;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -73,8 +74,7 @@ enum wp_active_filter { WP_ACTIVE_ANY = 0, WP_ACTIVE_ONLY, WP_ACTIVE_NOT };
 
 typedef struct wp_employee_filter {
     const char *tenant_id;
-    const char *scope_org_path;    /* NULL: any; else employees of units in that subtree */
-    const char *scope_employee_id; /* NULL: any; else that employee only */
+    const wp_scope *scope;         /* NULL: any; else the employees in it */
     const char *org_path;          /* NULL: any; else (a filter) units in that subtree too */
     int role;                      /* 0: any; else an enum wp_role */
     int active;                    /* enum wp_active_filter */

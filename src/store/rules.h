@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -53,7 +54,7 @@ enum wp_reminder_state { WP_REMINDER_OPEN = 0, WP_REMINDER_OVERDUE, WP_REMINDER_
 typedef struct wp_reminder_filter {
     const char *tenant_id;
     const char *employee_id;    /* NULL: any */
-    const char *scope_org_path; /* NULL: any; else employees of that subtree */
+    const wp_scope *scope;      /* NULL: any; else the employees in it */
     enum wp_reminder_state state; /* open: not done (a follow-up since its base makes one
                                    * done); overdue: open and past overdue_us at now_us */
     int64_t now_us;
