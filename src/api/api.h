@@ -13,6 +13,7 @@
 #include "store/messages.h"
 #include "store/org.h"
 #include "store/people.h"
+#include "store/pool.h"
 #include "store/scope.h"
 #include "store/store.h"
 #include "store/tags.h"
@@ -24,7 +25,8 @@ typedef struct wp_app {
     const char *data_dir;          /* media and keys live here */
     const char *db_url;            /* NULL: the SQLite file in data_dir */
     enum wp_store_backend backend; /* the store the server opened at start */
-    wp_ingest *ingest; /* device protocol and the store pool; NULL: only public routes answer */
+    wp_ingest *ingest; /* device protocol; NULL: only public routes answer */
+    wp_store_connpool *pool; /* the store connections handlers borrow (api_store_acquire) */
     unsigned char audit_key[WP_AUDIT_KEY_LEN]; /* keys/audit.key of data_dir */
     struct api_audit_worker *audit_worker; /* reads are buffered here; NULL: written at once */
 } wp_app;
@@ -274,7 +276,7 @@ int api_audit_worker_sync(api_audit_worker *w, unsigned timeout_ms);
 
 /* --- shared helpers (src/api/common.c) ---------------------------------------------------- */
 
-/* A store connection from the ingest pool, for this handler only: pair with
+/* A store connection from the server's pool (app->pool), for this handler only: pair with
  * api_store_release(). @return 0, WP_EIO when the server has no store */
 int api_store_acquire(wp_http_ctx *ctx, wp_store **out);
 void api_store_release(wp_http_ctx *ctx, wp_store *st);
