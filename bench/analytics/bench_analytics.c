@@ -8,7 +8,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/analytics.h"
 #include "store/db.h"
+#include "store/devices.h"
+#include "store/events.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -308,11 +314,12 @@ static int cmd_query(const char *dir, const char *db, int repeat, int raw_repeat
     };
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
         for (int who = 0; who < 2; who++) {
+            wp_scope manager = {.org_path = path};
             wp_analytics_filter f = {.tenant_id = tenant,
                                      .spans = &span,
                                      .n_spans = 1,
                                      .by = q[i].by,
-                                     .scope_org_path = who ? path : NULL};
+                                     .scope = who ? &manager : NULL};
             timeit(st, q[i].name, who ? "manager" : "admin", q[i].fn, f, repeat, raw_repeat);
         }
     wp_store_free(st);

@@ -7,6 +7,11 @@
 #include <time.h>
 
 #include "store/db.h"
+#include "store/devices.h"
+#include "store/events.h"
+#include "store/messages.h"
+#include "store/org.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"

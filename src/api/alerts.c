@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/alerts and PATCH /api/v1/alerts/{id}: what ingest raised, and its handling. */
 #include "api/api.h"
+#include "store/alerts.h"
+#include "store/customers.h"
+#include "store/insider.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -79,8 +84,7 @@ int api_alerts_list(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    f.scope_org_path = scope.org_path;
-    f.scope_employee_id = scope.employee_id;
+    f.scope = &scope.store;
     if ((err = wp_store_alerts_list(st, &page, &f)) < 0)
         goto out;
     api_store_release(ctx, st);

@@ -2,6 +2,8 @@
 /* GET /api/v1/analytics/...: the dashboard's numbers, scoped like every list, over local days
  * of any range (?from=&to=&tz=), from the store's rollups (docs/internals/analytics.md). */
 #include "api/api.h"
+#include "store/analytics.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -277,8 +279,7 @@ static int req_init(wp_http_ctx *ctx, struct req *r, enum wp_analytics_by dflt_b
 /* After api_scope_for(): the filter takes the caller's scope. */
 static void req_scope(struct req *r)
 {
-    r->f.scope_org_path = r->scope.org_path;
-    r->f.scope_employee_id = r->scope.employee_id;
+    r->f.scope = &r->scope.store;
 }
 
 /* The reply's head: the range as asked for days. */

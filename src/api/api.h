@@ -6,7 +6,17 @@
 
 #include "http/http.h"
 #include "ingest/ingest.h"
+#include "store/access.h"
+#include "store/audit.h"
+#include "store/customers.h"
+#include "store/devices.h"
+#include "store/messages.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/pool.h"
+#include "store/scope.h"
 #include "store/store.h"
+#include "store/tags.h"
 
 /* What every handler can reach through ctx->app. Set up once by `workphone serve` before the
  * server starts and read-only afterwards, so threads share it without locks. */
@@ -15,7 +25,8 @@ typedef struct wp_app {
     const char *data_dir;          /* media and keys live here */
     const char *db_url;            /* NULL: the SQLite file in data_dir */
     enum wp_store_backend backend; /* the store the server opened at start */
-    wp_ingest *ingest; /* device protocol and the store pool; NULL: only public routes answer */
+    wp_ingest *ingest; /* device protocol; NULL: only public routes answer */
+    wp_store_connpool *pool; /* the store connections handlers borrow (api_store_acquire) */
     unsigned char audit_key[WP_AUDIT_KEY_LEN]; /* keys/audit.key of data_dir */
     struct api_audit_worker *audit_worker; /* reads are buffered here; NULL: written at once */
 } wp_app;
@@ -97,6 +108,7 @@ typedef struct api_scope {
     const char *employee_id; /* sales: its own customers and messages */
     const char *unit_id;     /* the caller's own org unit ("" for API keys) */
     int see_phone;           /* unmasked phone numbers and other personal data */
+    wp_scope store;          /* org_path or employee_id, as the store's filters take them */
 } api_scope;
 
 /* Fill *out for the caller of ctx (strings in ctx->arena).
@@ -274,7 +286,7 @@ int api_audit_worker_sync(api_audit_worker *w, unsigned timeout_ms);
 
 /* --- shared helpers (src/api/common.c) ---------------------------------------------------- */
 
-/* A store connection from the ingest pool, for this handler only: pair with
+/* A store connection from the server's pool (app->pool), for this handler only: pair with
  * api_store_release(). @return 0, WP_EIO when the server has no store */
 int api_store_acquire(wp_http_ctx *ctx, wp_store **out);
 void api_store_release(wp_http_ctx *ctx, wp_store *st);

@@ -2,6 +2,10 @@
 /* The audit log: the rows handlers append (api_audit, api_audit_read), and GET
  * /api/v1/audit[/verify]. */
 #include "api/api.h"
+#include "store/audit.h"
+#include "store/insider.h"
+#include "store/messages.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

@@ -2,6 +2,8 @@
 /* The audit log's background work in `serve`: reads buffered by handlers, appended in batches
  * every second, and signed checkpoints of every chain written to the server log. */
 #include "api/api.h"
+#include "store/audit.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

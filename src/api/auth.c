@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Who is calling: the rights check of every non-public route, login, logout and the session. */
 #include "api/api.h"
+#include "store/access.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/id.h"

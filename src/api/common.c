@@ -2,6 +2,12 @@
 /* What the handlers share: store connections, query parameters, JSON values, pages, request
  * bodies, audited writes. */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/history.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/pool.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/utf8.h"
@@ -13,16 +19,16 @@
 int api_store_acquire(wp_http_ctx *ctx, wp_store **out)
 {
     const wp_app *app = ctx->app;
-    if (!app || !app->ingest)
+    if (!app || !app->pool)
         return wp_error_set(WP_EIO, "the server has no store");
-    return wp_ingest_store_acquire(app->ingest, out);
+    return wp_store_connpool_acquire(app->pool, out);
 }
 
 void api_store_release(wp_http_ctx *ctx, wp_store *st)
 {
     const wp_app *app = ctx->app;
     if (st)
-        wp_ingest_store_release(app->ingest, st);
+        wp_store_connpool_release(app->pool, st);
 }
 
 int api_query_limit(const wp_http_ctx *ctx, unsigned *out)

@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/customers and /api/v1/customers/{id} (CONTRACT §5), phones masked by role. */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/history.h"
+#include "store/merge.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/rules.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -83,8 +90,7 @@ int api_customers_list(wp_http_ctx *ctx)
                                       "phone numbers");
         goto out;
     }
-    f.scope_org_path = scope.org_path;
-    f.scope_employee_id = scope.employee_id;
+    f.scope = &scope.store;
     /* q meets the names and notes as the caller sees them */
     if ((err = api_view_for_store(ctx, &f.view)) < 0)
         goto out;

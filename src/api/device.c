@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The device protocol (CONTRACT §4): enroll, events, check, policy and media uploads. */
 #include "api/api.h"
+#include "store/devices.h"
+#include "store/store.h"
+#include "store/usage.h"
 #include "util/error.h"
 
 #include <errno.h>

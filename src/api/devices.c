@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/devices: the enrolled devices of the tenant, newest first. */
 #include "api/api.h"
+#include "store/devices.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -32,7 +34,7 @@ int api_devices_list(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    f.scope_org_path = scope.org_path;
+    f.scope = &scope.store;
     if (scope.employee_id) {
         if (f.employee_id && strcmp(f.employee_id, scope.employee_id) != 0)
             goto empty; /* someone else's devices: none in scope */

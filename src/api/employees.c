@@ -3,6 +3,9 @@
  * Password hashes never leave the store; deactivating an employee or setting its password ends
  * its sessions in the same transaction. */
 #include "api/api.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/password.h"
@@ -110,8 +113,7 @@ int api_employees_list(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    f.scope_org_path = scope.org_path;
-    f.scope_employee_id = scope.employee_id;
+    f.scope = &scope.store;
     if (unit_id) {
         /* a unit that does not exist has no employees: an empty page, as for any filter */
         if ((err = wp_store_org_unit_get(st, &unit, c->tenant_id, unit_id)) == WP_ENOTFOUND)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* POST /api/v1/employees/{id}/enrollment-codes: a one-time code that enrolls one device. */
 #include "api/api.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

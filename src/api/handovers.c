@@ -3,6 +3,10 @@
  * report as JSON or a CSV download. */
 #include "api/api.h"
 #include "api/csv.h"
+#include "store/access.h"
+#include "store/handovers.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -186,7 +190,7 @@ int api_handovers_list(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    f.scope_org_path = scope.org_path;
+    f.scope = &scope.store;
     if (scope.employee_id) {
         if (f.from_employee_id && strcmp(f.from_employee_id, scope.employee_id))
             goto reply;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/health: for load balancers and operators; says which store the server runs on. */
 #include "api/api.h"
+#include "store/store.h"
 
 int api_health_get(wp_http_ctx *ctx)
 {

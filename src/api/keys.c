@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* API keys for integrations: list, create (the key is shown once), revoke. */
 #include "api/api.h"
+#include "store/access.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/id.h"

@@ -3,6 +3,10 @@
  * storage limits and what is used of them, the insider alerts' thresholds). */
 #include "api/api.h"
 #include "scan/verdict.h"
+#include "store/insider.h"
+#include "store/people.h"
+#include "store/store.h"
+#include "store/usage.h"
 #include "util/error.h"
 #include "util/id.h"
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/media/{ref}: a stored recording or attachment, for the console's player. */
 #include "api/api.h"
+#include "store/policy.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <stdio.h>

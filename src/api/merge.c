@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* POST /api/v1/customers/{id}/merge: two records of one person become one (issue 7). */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/merge.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

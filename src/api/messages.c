@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/messages: the archive of chats, searched by any substring, newest first. */
 #include "api/api.h"
+#include "store/messages.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -102,8 +104,7 @@ int api_messages_list(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    f.scope_org_path = scope.org_path;
-    f.scope_employee_id = scope.employee_id;
+    f.scope = &scope.store;
     /* the query meets texts as the caller sees them: a hit inside a masked span is none */
     if ((err = api_view_for_store(ctx, &f.view)) < 0)
         goto out;
@@ -156,8 +157,7 @@ int api_messages_unmask(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
     wp_message_filter f = {.tenant_id = c->tenant_id, .id = id, .limit = 1,
-                           .scope_org_path = scope.org_path,
-                           .scope_employee_id = scope.employee_id};
+                           .scope = &scope.store};
     if ((err = wp_store_messages_search(st, &page, &f)) < 0)
         goto out;
     if (page.n == 0) {

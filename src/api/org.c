@@ -2,6 +2,8 @@
 /* The org tree (CONTRACT §5): list, create, get, rename and move, delete. A tenant has one top
  * unit, made by `workphone init`; every other unit hangs below it. */
 #include "api/api.h"
+#include "store/org.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -63,15 +65,9 @@ int api_org_units_list(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    f.scope_org_path = scope.org_path;
-    if (scope.employee_id) {
-        if (!scope.unit_id || !*scope.unit_id)
-            goto reply; /* no unit of its own: nothing to see */
-        f.scope_unit_id = scope.unit_id;
-    }
+    f.scope = &scope.store; /* a salesperson sees its own unit */
     if ((err = wp_store_org_units_list(st, &page, &f)) < 0)
         goto out;
-reply:
     api_store_release(ctx, st);
     st = NULL;
     err = api_reply_items(ctx, page.items, page.n, sizeof *page.items, unit_item, NULL,

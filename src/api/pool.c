@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The public pool (公海): list, release, claim, assign, its settings. */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* What each role may do and see: its rights and its view of personal data (per tenant). */
 #include "api/api.h"
+#include "store/access.h"
+#include "store/people.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

@@ -2,6 +2,9 @@
 /* Follow-up discipline (issue 7): the SOP rules an admin sets, the reminders the rules job
  * makes for owners, and marking one done. */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/rules.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -185,7 +188,7 @@ int api_reminders_list(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
-    f.scope_org_path = scope.org_path;
+    f.scope = &scope.store;
     if (scope.employee_id) {
         if (f.employee_id && strcmp(f.employee_id, scope.employee_id))
             goto reply; /* someone else's: none in scope */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What a caller sees and may act on: its scope, and the single-object questions asked of it. */
 #include "api/api.h"
+#include "store/history.h"
 #include "util/error.h"
 
 #include <string.h>
@@ -34,15 +35,18 @@ int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out)
     case WP_ROLE_AUDITOR:
         out->all = 1;
         return 0;
-    case WP_ROLE_MANAGER:
+    case WP_ROLE_MANAGER: {
         /* the subtree of the manager's own unit, or of the unit the key was made for */
-        return unit_path(ctx, st, &out->org_path, c->tenant_id,
-                         c->kind == API_CALLER_KEY ? c->key.org_unit_id
-                                                   : c->employee.org_unit_id);
+        int err = unit_path(ctx, st, &out->org_path, c->tenant_id,
+                            c->kind == API_CALLER_KEY ? c->key.org_unit_id
+                                                      : c->employee.org_unit_id);
+        out->store.org_path = out->org_path;
+        return err;
+    }
     case WP_ROLE_SALES:
         if (c->kind != API_CALLER_EMPLOYEE)
             break;
-        out->employee_id = c->employee.id;
+        out->employee_id = out->store.employee_id = c->employee.id;
         return 0;
     }
     return wp_error_set(WP_EAUTH, "unknown role");

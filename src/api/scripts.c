@@ -2,6 +2,8 @@
 /* The scripts library (话术): approved reply templates by category; admins and managers keep
  * them, everyone lists and searches them (issue 7). */
 #include "api/api.h"
+#include "store/scripts.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Tag groups and tags (admins and managers keep them) and the tags of a customer (issue 7). */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/people.h"
+#include "store/store.h"
+#include "store/tags.h"
 #include "util/clock.h"
 #include "util/error.h"
 

@@ -2,6 +2,9 @@
 /* GET /api/v1/customers/{id}/timeline: a customer's messages, calls, contact events, alerts
  * and CRM events (owner, pool, stage, grade, edits, follow-ups) as one stream, newest first. */
 #include "api/api.h"
+#include "store/customers.h"
+#include "store/messages.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <inttypes.h>
@@ -91,11 +94,9 @@ int api_customers_timeline(wp_http_ctx *ctx)
     if ((err = api_scope_customer_access(ctx, st, &scope, &cu.base, &access)) < 0)
         goto out;
     wp_message_filter mf = {.tenant_id = c->tenant_id, .customer_id = id, .cursor = cursor,
-                            .limit = limit, .scope_org_path = scope.org_path,
-                            .scope_employee_id = scope.employee_id};
+                            .limit = limit, .scope = &scope.store};
     wp_timeline_filter tf = {.tenant_id = c->tenant_id, .customer_id = id, .cursor = cursor,
-                             .limit = limit, .scope_org_path = scope.org_path,
-                             .scope_employee_id = scope.employee_id,
+                             .limit = limit, .scope = &scope.store,
                              .no_events = access == API_ACCESS_MET};
     if ((err = api_view_for_store(ctx, &mf.view)) < 0)
         goto out;

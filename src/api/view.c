@@ -2,6 +2,7 @@
 /* What a caller may see of people's text and numbers: the one boundary every reply passes. */
 #include "api/api.h"
 #include "scan/scan.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <pthread.h>

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* `workphone audit`: verify the audit log's hash chains, and sign or check checkpoints of them. */
 #include "cli/cli.h"
+#include "store/audit.h"
+#include "store/org.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"

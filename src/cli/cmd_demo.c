@@ -4,6 +4,9 @@
 #include "ingest/ingest.h"
 #include "sim/local.h"
 #include "sim/sim.h"
+#include "store/customers.h"
+#include "store/pool.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/password.h"
@@ -197,14 +200,14 @@ static int progress(void *ctx, const wp_sim_stats *st, unsigned day, unsigned da
     return 0;
 }
 
-static int count_customers(wp_ingest *ing, const char *tenant_id, size_t *out)
+static int count_customers(wp_store_connpool *pool, const char *tenant_id, size_t *out)
 {
     wp_store *st = NULL;
     wp_customer_page page;
     char cursor[WP_ARCHIVE_CURSOR_MAX] = "";
     int err;
     *out = 0;
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if ((err = wp_store_connpool_acquire(pool, &st)) < 0)
         return err;
     do {
         wp_customer_filter f = {.tenant_id = tenant_id, .cursor = cursor, .limit = WP_PAGE_MAX};
@@ -214,7 +217,7 @@ static int count_customers(wp_ingest *ing, const char *tenant_id, size_t *out)
         snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
         wp_customer_page_release(&page);
     } while (cursor[0]);
-    wp_ingest_store_release(ing, st);
+    wp_store_connpool_release(pool, st);
     return err;
 }
 
@@ -257,6 +260,7 @@ static int fill(struct demo *d, const char *dir)
 {
     char staff_hash[WP_PASSWORD_HASH_MAX];
     cli_init_ids ids;
+    wp_store_connpool *pool = NULL;
     wp_ingest *ing = NULL;
     wp_sim_company *c = NULL;
     int err;
@@ -269,6 +273,9 @@ static int fill(struct demo *d, const char *dir)
     wp_sim_config cfg = WP_SIM_CONFIG_INIT;
     cfg.seed = d->seed;
     cfg.end_us = wp_time_now_us();
+    if ((err = wp_store_connpool_new(&pool, dir, NULL, 0)) < 0)
+        goto out;
+    ic.pool = pool;
     if ((err = wp_ingest_new(&ing, &ic)) < 0 || (err = wp_sim_company_new(&c, &cfg)) < 0)
         goto out;
     size_t stores = 0;
@@ -281,7 +288,7 @@ static int fill(struct demo *d, const char *dir)
     if ((err = wp_password_hash(staff_hash, d->staff_password)) < 0)
         goto out;
     pick_logins(d, c);
-    wp_sim_local local = {.ing = ing, .password_hash = staff_hash};
+    wp_sim_local local = {.ing = ing, .pool = pool, .password_hash = staff_hash};
     memcpy(local.tenant_id, ids.tenant_id, sizeof local.tenant_id);
     wp_sim_sink sink;
     wp_sim_local_sink(&sink, &local);
@@ -289,7 +296,7 @@ static int fill(struct demo *d, const char *dir)
     ro.progress = progress;
     ro.progress_ctx = d;
     if ((err = wp_sim_run(&d->stats, c, ids.hq_id, &sink, &ro)) < 0 ||
-        (err = count_customers(ing, ids.tenant_id, &d->customers)) < 0)
+        (err = count_customers(pool, ids.tenant_id, &d->customers)) < 0)
         goto out;
     const wp_sim_stats *s = &d->stats;
     printf("  done in %.1f s: %zu phones enrolled; %zu messages, %zu calls, %zu contact changes,"
@@ -304,6 +311,7 @@ static int fill(struct demo *d, const char *dir)
 out:
     wp_sim_company_free(c);
     wp_ingest_free(ing);
+    wp_store_connpool_free(pool);
     if (err == 0)
         err = write_mark(dir, d);
     return err;

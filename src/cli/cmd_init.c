@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* `workphone init`: create the store, a tenant, its root org unit and its admin account. */
 #include "cli/cli.h"
+#include "store/audit.h"
+#include "store/org.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"

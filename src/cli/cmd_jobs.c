@@ -2,6 +2,10 @@
 /* `workphone jobs run`: run the background jobs once (the pool's reclaim rules), for operators
  * and tests; `serve` runs the same jobs on its own. */
 #include "cli/cli.h"
+#include "store/analytics.h"
+#include "store/audit.h"
+#include "store/customers.h"
+#include "store/rules.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"

@@ -4,6 +4,8 @@
 #include "cli/cli.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
+#include "store/audit.h"
+#include "store/pool.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -268,6 +270,7 @@ int cli_serve_run(const cli_serve_options *so)
     signal(SIGPIPE, SIG_IGN);
 
     wp_store *st = NULL;
+    wp_store_connpool *pool = NULL;
     wp_ingest *ing = NULL;
     wp_http_server *srv = NULL;
     cli_jobs *jobs = NULL;
@@ -302,10 +305,15 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "cannot load the checkpoint key: %s", wp_error_last());
         goto out;
     }
-    /* ingest owns the writer thread and the pool of connections every handler borrows */
+    /* the pool of connections every handler and ingest borrow; ingest owns the writer thread */
+    if ((err = wp_store_connpool_new(&pool, data, db, 0)) < 0) {
+        cli_fail(cmd, "cannot make the store pool: %s", wp_error_last());
+        goto out;
+    }
     wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
     ic.data_dir = data;
     ic.db_url = db;
+    ic.pool = pool;
     ic.audit_key = audit_key; /* grading rules re-grade each batch's customers */
     if ((err = wp_ingest_new(&ing, &ic)) < 0) {
         cli_fail(cmd, "cannot start ingest: %s", wp_error_last());
@@ -315,7 +323,8 @@ int cli_serve_run(const cli_serve_options *so)
                   .data_dir = data,
                   .db_url = db,
                   .backend = wp_store_backend(st),
-                  .ingest = ing};
+                  .ingest = ing,
+                  .pool = pool};
     memcpy(app.audit_key, audit_key, sizeof app.audit_key);
     /* reads are audited through a buffer that a thread of its own appends every second */
     api_audit_worker_config ac = {.data_dir = data,
@@ -388,6 +397,7 @@ out:
     wp_http_server_free(srv);
     api_audit_worker_free(auditor); /* after the server: writes the last reads, checkpoints */
     wp_ingest_free(ing); /* after the server: no handler may be running */
+    wp_store_connpool_free(pool); /* after ingest, which borrows from it */
     wp_store_free(st);
     sodium_memzero(audit_key, sizeof audit_key);
     sodium_memzero(metrics_token, sizeof metrics_token);

@@ -2,6 +2,8 @@
 /* Event validation (CONTRACT §4): a request body into the store's wp_event structs. An event
  * that fails is not an error: it becomes WP_EVENT_REJECTED with a reason and is quarantined. */
 #include "ingest/ingest_int.h"
+#include "store/events.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/utf8.h"

@@ -1,8 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* The ingest object: its store connections, enrollment and device authentication, and the
- * device calls (events, check, policy) and the console's lexicon and settings. */
+/* The ingest object: its writer and the pool it borrows from, enrollment and device
+ * authentication, and the device calls (events, check, policy) and the console's lexicon and
+ * settings. */
 #include "ingest/ingest_int.h"
 #include "scan/verdict.h"
+#include "store/audit.h"
+#include "store/devices.h"
+#include "store/events.h"
+#include "store/policy.h"
+#include "store/pool.h"
+#include "store/rules.h"
+#include "store/scripts.h"
+#include "store/store.h"
+#include "store/usage.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -15,46 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_DEFAULT 8
-
 struct wp_writer *wp_ingest__writer(wp_ingest *ing)
 {
     return ing->writer;
-}
-
-/* --- the connection pool ---------------------------------------------------------------------- */
-
-int wp_ingest_store_acquire(wp_ingest *ing, wp_store **out)
-{
-    pthread_mutex_lock(&ing->pool_mu);
-    while (ing->n_idle == 0 && ing->n_open >= ing->pool_max)
-        pthread_cond_wait(&ing->pool_cv, &ing->pool_mu);
-    if (ing->n_idle) {
-        *out = ing->idle[--ing->n_idle];
-        pthread_mutex_unlock(&ing->pool_mu);
-        return 0;
-    }
-    ing->n_open++; /* reserve the slot, connect outside the lock */
-    pthread_mutex_unlock(&ing->pool_mu);
-    int err = wp_store_open(out, ing->data_dir, ing->db_url);
-    if (err < 0) {
-        pthread_mutex_lock(&ing->pool_mu);
-        ing->n_open--;
-        pthread_cond_signal(&ing->pool_cv);
-        pthread_mutex_unlock(&ing->pool_mu);
-    }
-    return err;
-}
-
-void wp_ingest_store_release(wp_ingest *ing, wp_store *st)
-{
-    if (!st)
-        return;
-    wp_store_rollback(st);
-    pthread_mutex_lock(&ing->pool_mu);
-    ing->idle[ing->n_idle++] = st; /* idle has pool_max slots and n_idle < n_open <= pool_max */
-    pthread_cond_signal(&ing->pool_cv);
-    pthread_mutex_unlock(&ing->pool_mu);
 }
 
 /* --- new and free ------------------------------------------------------------------------------
@@ -93,18 +66,17 @@ int wp_ingest_new(wp_ingest **out, const wp_ingest_config *cfg)
 
     if (!cfg->data_dir || !*cfg->data_dir)
         return wp_error_set(WP_EINVAL, "ingest: no data dir");
+    if (!cfg->pool)
+        return wp_error_set(WP_EINVAL, "ingest: no store pool");
     if (!(ing = calloc(1, sizeof *ing)))
         return wp_error_set(WP_ENOMEM, "out of memory");
-    pthread_mutex_init(&ing->pool_mu, NULL);
-    pthread_cond_init(&ing->pool_cv, NULL);
-    ing->pool_max = cfg->pool_max ? cfg->pool_max : POOL_DEFAULT;
+    ing->pool = cfg->pool;
     if (cfg->audit_key) {
         memcpy(ing->audit_key, cfg->audit_key, WP_AUDIT_KEY_LEN);
         ing->regrade = 1;
     }
     if (!(ing->data_dir = strdup(cfg->data_dir)) ||
-        (cfg->db_url && *cfg->db_url && !(ing->db_url = strdup(cfg->db_url))) ||
-        !(ing->idle = calloc(ing->pool_max, sizeof *ing->idle))) {
+        (cfg->db_url && *cfg->db_url && !(ing->db_url = strdup(cfg->db_url)))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
@@ -149,12 +121,7 @@ void wp_ingest_free(wp_ingest *ing)
     if (!ing)
         return;
     wp_writer__stop(ing->writer);
-    for (size_t i = 0; i < ing->n_idle; i++)
-        wp_store_free(ing->idle[i]);
     wp_policy__cache_free(ing->policies);
-    pthread_cond_destroy(&ing->pool_cv);
-    pthread_mutex_destroy(&ing->pool_mu);
-    free(ing->idle);
     free(ing->default_lexicon);
     free(ing->data_dir);
     free(ing->db_url);
@@ -196,7 +163,7 @@ int wp_ingest_enrollment_code_create(wp_ingest *ing, wp_store *tx, char out[WP_E
         ttl_s = WP_ENROLL_TTL_DEFAULT_S;
     if (ttl_s < 0 || ttl_s > WP_ENROLL_TTL_MAX_S)
         return wp_error_set(WP_EINVAL, "ttl must be 1..%d seconds", WP_ENROLL_TTL_MAX_S);
-    if (!tx && (err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if (!tx && (err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         return err;
     /* A collision of 60 random bits is not going to happen, but costs nothing to survive. */
     for (int attempt = 0; attempt < 3; attempt++) {
@@ -214,7 +181,7 @@ int wp_ingest_enrollment_code_create(wp_ingest *ing, wp_store *tx, char out[WP_E
             break;
     }
     if (!tx)
-        wp_ingest_store_release(ing, st);
+        wp_store_connpool_release(ing->pool, st);
     if (err == 0)
         memcpy(out, code, sizeof code);
     sodium_memzero(code, sizeof code);
@@ -235,11 +202,11 @@ int wp_ingest_enroll(wp_ingest *ing, wp_store *tx, wp_device *out,
     if ((err = wp_token_new(tok, sizeof tok, "wpd_")) < 0)
         return err;
     wp_token_hash(thash, tok);
-    if (!tx && (err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if (!tx && (err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         goto out;
     err = wp_store_device_enroll(st, &d, chash, serial, model, thash, wp_time_now_us());
     if (!tx)
-        wp_ingest_store_release(ing, st);
+        wp_store_connpool_release(ing->pool, st);
     if (err < 0)
         goto out;
     *out = d;
@@ -258,10 +225,10 @@ int wp_ingest_device_auth(wp_ingest *ing, wp_device *out, const char *bearer_tok
     if (!bearer_token || !*bearer_token || strlen(bearer_token) >= WP_DEVICE_TOKEN_MAX)
         return wp_error_set(WP_EAUTH, "device token is unknown or revoked");
     wp_token_hash(hash, bearer_token);
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         return err;
     err = wp_store_device_auth(st, out, hash);
-    wp_ingest_store_release(ing, st);
+    wp_store_connpool_release(ing->pool, st);
     return err;
 }
 
@@ -363,7 +330,7 @@ static void regrade(wp_ingest *ing, const wp_event_batch *b)
     wp_store *st = NULL;
     size_t n_rules = 0, active = 0;
 
-    if (!ing->regrade || wp_ingest_store_acquire(ing, &st) < 0)
+    if (!ing->regrade || wp_store_connpool_acquire(ing->pool, &st) < 0)
         goto out;
     if (wp_store_grade_rules_list(st, &rules, &n_rules, b->tenant_id) < 0)
         goto out;
@@ -383,7 +350,7 @@ static void regrade(wp_ingest *ing, const wp_event_batch *b)
 out:
     wp_error_clear();
     free(rules);
-    wp_ingest_store_release(ing, st);
+    wp_store_connpool_release(ing->pool, st);
 }
 
 int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body)
@@ -397,10 +364,10 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
     wp_ingest_bounds bounds = {wp_time_now_us(), dev->acked_seq};
     if ((err = wp_ingest__validate(&vb, body, &bounds)) < 0)
         goto out;
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         goto out;
     err = wp_policy__current(ing, st, &scanner, &row, dev->tenant_id);
-    wp_ingest_store_release(ing, st);
+    wp_store_connpool_release(ing->pool, st);
     if (err < 0)
         goto out;
     /* Scanning happens here, on the request's thread, outside any transaction. */
@@ -439,11 +406,11 @@ out:
 static int current(wp_ingest *ing, wp_scanner **scanner, wp_policy_row *row, const char *tenant_id)
 {
     wp_store *st = NULL;
-    int err = wp_ingest_store_acquire(ing, &st);
+    int err = wp_store_connpool_acquire(ing->pool, &st);
     if (err < 0)
         return err;
     err = wp_policy__current(ing, st, scanner, row, tenant_id);
-    wp_ingest_store_release(ing, st);
+    wp_store_connpool_release(ing->pool, st);
     return err;
 }
 
@@ -544,7 +511,7 @@ int wp_ingest_policy(wp_ingest *ing, int64_t *version, json_t **policy, const ch
     int64_t lv = 0;
     int err;
 
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         return err;
     if ((err = ensure_policy(ing, st, &row, tenant_id)) < 0 || !policy)
         goto out;
@@ -578,7 +545,7 @@ int wp_ingest_policy(wp_ingest *ing, int64_t *version, json_t **policy, const ch
 out:
     if (err == 0)
         *version = row.version;
-    wp_ingest_store_release(ing, st);
+    wp_store_connpool_release(ing->pool, st);
     free(text);
     return err;
 }
@@ -589,11 +556,11 @@ int wp_ingest_lexicon_get(wp_ingest *ing, int64_t *version, char **text, size_t 
     wp_store *st = NULL;
     wp_policy_row row;
     int err;
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         return err;
     if ((err = ensure_policy(ing, st, &row, tenant_id)) == 0)
         err = wp_store_lexicon_get(st, version, text, len, tenant_id);
-    wp_ingest_store_release(ing, st);
+    wp_store_connpool_release(ing->pool, st);
     return err;
 }
 
@@ -613,11 +580,11 @@ int wp_ingest_lexicon_put(wp_ingest *ing, wp_store *tx, int64_t *version, const 
     opts.source_name = "lexicon";
     if ((err = wp_scan_compile(&s, text, len, &opts)) < 0)
         return err;
-    if (!tx && (err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if (!tx && (err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         goto out;
     err = wp_store_lexicon_put(st, &v, tenant_id, text, len);
     if (!tx)
-        wp_ingest_store_release(ing, st);
+        wp_store_connpool_release(ing->pool, st);
     if (err < 0)
         goto out;
     /* live at once on this node; other nodes see the version move on their next request. In
@@ -639,12 +606,12 @@ int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
     int err;
     if (fen < 0)
         return wp_error_set(WP_EINVAL, "money_alert_fen must be 0 or more");
-    if (!tx && (err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if (!tx && (err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         return err;
     if ((err = ensure_policy(ing, st, &row, tenant_id)) == 0)
         err = wp_store_policy_set_money_alert(st, version, tenant_id, fen);
     if (!tx)
-        wp_ingest_store_release(ing, st);
+        wp_store_connpool_release(ing->pool, st);
     return err;
 }
 

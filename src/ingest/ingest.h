@@ -4,9 +4,9 @@
  * Knows nothing of HTTP: handlers in src/api call these and map WP_E* to replies.
  *
  * Threads: a wp_ingest is shared by every handler thread. It owns one writer thread with its own
- * store connection, and a pool of store connections for short reads and writes made on the
- * caller's thread (enroll, auth, check, policy, lexicon, media, and the console's reads through
- * wp_ingest_store_acquire). */
+ * store connection, and borrows from the caller's pool of store connections (store/pool.h) for
+ * short reads and writes made on the caller's thread (enroll, auth, check, policy, lexicon,
+ * media). */
 #ifndef WP_INGEST_H
 #define WP_INGEST_H
 
@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "scan/scan.h"
+#include "store/devices.h"
+#include "store/pool.h"
 #include "store/store.h"
 #include "util/id.h"
 
@@ -47,30 +49,26 @@ typedef struct wp_ingest_config {
     const char *data_dir;             /* media live under <data_dir>/media; required */
     const char *db_url;               /* NULL: the SQLite file in data_dir */
     const char *default_lexicon_path; /* NULL: the copy of data/lexicon/default.txt built in */
-    unsigned pool_max;                /* pooled store connections; 0: 8 */
+    wp_store_connpool *pool;          /* borrowed, required: outlives the wp_ingest */
     /* the audit key (copied): when set, the grading rules re-grade the customers of each
      * stored batch at once, with their audit rows; NULL: only the jobs do */
     const unsigned char *audit_key;
 } wp_ingest_config;
 /* clang-format off */
-#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, 0, NULL}
+#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, NULL, NULL}
 /* clang-format on */
 
-/* Open the store connections and start the writer thread. The store is migrated by the first
- * connection. cfg's strings are copied.
- * @return 0; WP_EINVAL (no data_dir, unreadable default lexicon); WP_EIO; WP_ESCHEMA; WP_ENOMEM.
+/* Open the writer's store connection and start the writer thread. The store is migrated by that
+ * connection unless a connection of the pool was opened first. cfg's strings are copied.
+ * @return 0; WP_EINVAL (no data_dir or pool, unreadable default lexicon); WP_EIO; WP_ESCHEMA;
+ *         WP_ENOMEM.
  * Caller owns *out; release with wp_ingest_free(). */
 int wp_ingest_new(wp_ingest **out, const wp_ingest_config *cfg);
 
-/* Stop the writer once every queued batch is committed (its waiters are answered), close every
- * connection. No other call may be running or start. NULL is a no-op. */
+/* Stop the writer once every queued batch is committed (its waiters are answered) and close its
+ * connection (the pool is the caller's). No other call may be running or start. NULL is a
+ * no-op. */
 void wp_ingest_free(wp_ingest *ing);
-
-/* Borrow a store connection from the pool for the calling thread (waits while all pool_max are
- * lent out). Give it back with wp_ingest_store_release(); a transaction left open is rolled
- * back. Borrowed; valid until released. */
-int wp_ingest_store_acquire(wp_ingest *ing, wp_store **out);
-void wp_ingest_store_release(wp_ingest *ing, wp_store *st);
 
 /* --- enrollment and authentication ------------------------------------------------------- */
 

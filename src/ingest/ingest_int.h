@@ -11,6 +11,10 @@
 
 #include "ingest/ingest.h"
 #include "scan/scan.h"
+#include "store/audit.h"
+#include "store/events.h"
+#include "store/policy.h"
+#include "store/pool.h"
 #include "store/store.h"
 
 #define WP_INGEST_REASON_MAX 200
@@ -106,11 +110,7 @@ struct wp_ingest {
     size_t default_lexicon_len;
     struct wp_writer *writer;
     struct wp_policy_cache *policies;
-    /* the connection pool */
-    pthread_mutex_t pool_mu;
-    pthread_cond_t pool_cv;
-    wp_store **idle;
-    size_t n_idle, n_open, pool_max;
+    wp_store_connpool *pool; /* borrowed: connections for calls on the caller's thread */
     /* counters for wp_ingest_stats_get */
     _Atomic uint64_t n_events, n_rejected, n_alerts;
     unsigned char audit_key[WP_AUDIT_KEY_LEN]; /* for re-grading after a batch */

@@ -3,6 +3,10 @@
  * written to a temp file, fsynced, renamed and the directory fsynced, so a file that the store
  * says exists is complete on disk. */
 #include "ingest/ingest_int.h"
+#include "store/policy.h"
+#include "store/pool.h"
+#include "store/store.h"
+#include "store/usage.h"
 #include "util/error.h"
 
 #include <errno.h>
@@ -100,10 +104,10 @@ int wp_ingest_media_admit(wp_ingest *ing, const char *tenant_id, const char *ref
     int err;
     if ((err = parse_ref(hex, ref)) < 0)
         return err;
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         return err;
     err = admit(st, tenant_id, hex, size < 0 ? 1 : size);
-    wp_ingest_store_release(ing, st);
+    wp_store_connpool_release(ing->pool, st);
     return err;
 }
 
@@ -183,10 +187,10 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
     }
     /* A file past the tenant's media limit is not kept (abort removes the temp file): checked
      * before it is put in place, and again, exactly, when its row is added. */
-    if ((err = wp_ingest_store_acquire(up->ing, &st)) < 0)
+    if ((err = wp_store_connpool_acquire(up->ing->pool, &st)) < 0)
         goto out;
     err = admit(st, up->tenant_id, up->hex, (int64_t)up->size);
-    wp_ingest_store_release(up->ing, st);
+    wp_store_connpool_release(up->ing->pool, st);
     st = NULL;
     if (err < 0)
         goto out;
@@ -209,11 +213,11 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
         if ((err = fsync_dir(up->dir)) < 0)
             goto out;
     }
-    if ((err = wp_ingest_store_acquire(up->ing, &st)) < 0)
+    if ((err = wp_store_connpool_acquire(up->ing->pool, &st)) < 0)
         goto out;
     err = wp_store_media_add(st, created, up->tenant_id, up->device_id, up->hex,
                              (int64_t)up->size);
-    wp_ingest_store_release(up->ing, st);
+    wp_store_connpool_release(up->ing->pool, st);
 out:
     wp_ingest_media_abort(up);
     return err;
@@ -245,10 +249,10 @@ int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *ten
 
     if (parse_ref(hex, ref) < 0)
         return wp_error_set(WP_ENOTFOUND, "media not found");
-    if ((err = wp_ingest_store_acquire(ing, &st)) < 0)
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         return err;
     err = wp_store_media_get(st, &sz, tenant_id, hex);
-    wp_ingest_store_release(ing, st);
+    wp_store_connpool_release(ing->pool, st);
     if (err < 0)
         return err;
     snprintf(path, sizeof path, "%s/media/%.2s/%.2s/%s", ing->data_dir, hex, hex + 2, hex);

@@ -2,6 +2,9 @@
 /* Tenant policies: one wp_scan_slot per tenant holding the scanner of its current lexicon
  * (reloaded when the store's lexicon version moves), and the alerts a batch raises. */
 #include "ingest/ingest_int.h"
+#include "store/events.h"
+#include "store/policy.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <stdlib.h>

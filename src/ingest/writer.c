@@ -4,6 +4,8 @@
  * and wakes their requests.
  * N requests cost one fsync; under load the merged transaction grows by itself. */
 #include "ingest/ingest_int.h"
+#include "store/events.h"
+#include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
 

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The in-process sink (local.h): the store's operations and src/ingest, no HTTP. */
 #include "sim/local.h"
+#include "store/devices.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/pool.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -16,11 +21,11 @@ static int org_unit(void *ctx, char out_id[WP_SIM_ID_MAX], const char *parent_id
     wp_org_unit u;
     int err;
     if ((err = wp_org_kind_parse(&k, kind)) < 0 ||
-        (err = wp_ingest_store_acquire(l->ing, &st)) < 0)
+        (err = wp_store_connpool_acquire(l->pool, &st)) < 0)
         return err;
     if ((err = wp_store_org_unit_create(st, &u, l->tenant_id, parent_id, name, k)) == 0)
         snprintf(out_id, WP_SIM_ID_MAX, "%s", u.id);
-    wp_ingest_store_release(l->ing, st);
+    wp_store_connpool_release(l->pool, st);
     return err;
 }
 
@@ -33,12 +38,12 @@ static int employee(void *ctx, char out_id[WP_SIM_ID_MAX], const char *org_unit_
     wp_employee e;
     int err;
     if ((err = wp_role_parse(&role, p->role)) < 0 ||
-        (err = wp_ingest_store_acquire(l->ing, &st)) < 0)
+        (err = wp_store_connpool_acquire(l->pool, &st)) < 0)
         return err;
     if ((err = wp_store_employee_create(st, &e, l->tenant_id, org_unit_id, p->name, p->username,
                                         role, l->password_hash)) == 0)
         snprintf(out_id, WP_SIM_ID_MAX, "%s", e.id);
-    wp_ingest_store_release(l->ing, st);
+    wp_store_connpool_release(l->pool, st);
     return err;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The audit log's keys, outside the database: the hash key (32 random bytes in
  * <data_dir>/keys/audit.key) and the checkpoint signing seed (keys/checkpoint.key). */
-#include "store/store.h"
+#include "store/audit.h"
 #include "util/error.h"
 
 #include <errno.h>

@@ -8,6 +8,7 @@
 
 #include "store/migrations.h"
 #include "store/store.h"
+#include "store/usage.h"
 
 /* What wp_db_step() returns besides a negative WP_E*. */
 enum { WP_DB_DONE = 0, WP_DB_ROW = 1 };

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The PostgreSQL backend of the statement layer: one libpq connection, text parameters. */
 #include "store/db.h"
+#include "store/migrations.h"
+#include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
 

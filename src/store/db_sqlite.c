@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The SQLite backend of the statement layer: one connection to <data dir>/workphone.db. */
 #include "store/db.h"
+#include "store/migrations.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <assert.h>

@@ -38,7 +38,7 @@ int wp_grams__find(size_t (**out)[2], size_t *n, const char *text, size_t len, c
  * year 2109), the low WP_SKEY_LOW_BITS a number unique within that millisecond, given in
  * arrival order (never 0). Hence ts1 < ts2 implies group(ts1) <= group(ts2): the key orders
  * messages by time except within one millisecond, where the search sorts the whole group
- * itself (ops_read.c). Migration 0007 gave existing rows their keys. */
+ * itself (ops_messages.c). Migration 0007 gave existing rows their keys. */
 #define WP_SKEY_LOW_BITS 21
 #define WP_SKEY_GROUP_MAX ((INT64_C(1) << 42) - 1)
 

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on access: API keys, failed logins, what each role may see (migration 0005). */
+#include "store/access.h"
+#include "store/alerts.h"
 #include "store/db.h"
+#include "store/people.h"
+#include "store/policy.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/id.h"

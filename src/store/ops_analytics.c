@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The dashboard's numbers (migration 0009): the rollup job, and queries that add the rollups
  * to the raw rows stored after their watermark, so answers are exact at any moment. */
-#include "store/archive.h"
+#include "store/analytics.h"
 #include "store/db.h"
+#include "store/internal.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -171,7 +172,7 @@ static int smap_put(struct smap *m, const char *key, size_t val)
 
 struct ctx {
     const wp_analytics_filter *f;
-    char lo[1024], hi[1024]; /* the org scope's path range */
+    struct wp_scope_bind sc; /* the reader's scope */
     int64_t from_us, to_us;  /* the whole range */
     /* by unit: employee id -> unit id */
     struct smap units;
@@ -190,9 +191,7 @@ static int check_filter(struct ctx *c, const wp_analytics_filter *f)
     c->f = f;
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0)
         return err;
-    if (f->scope_employee_id && (err = wp_store__check_id("employee", f->scope_employee_id)) < 0)
-        return err;
-    if (f->scope_org_path && (err = wp_scope__range(c->lo, c->hi, f->scope_org_path)) < 0)
+    if ((err = wp_scope__check(&c->sc, f->tenant_id, f->scope)) < 0)
         return err;
     if (f->by != WP_ANALYTICS_ALL && f->by != WP_ANALYTICS_EMPLOYEE && f->by != WP_ANALYTICS_UNIT)
         return wp_error_set(WP_EINVAL, "analytics: unknown grouping");
@@ -224,22 +223,7 @@ static void ctx_release(struct ctx *c)
 /* The rows whose employee (column col) the caller may see. */
 static void q_scope(struct wp_query *q, struct ctx *c, const char *col)
 {
-    if (c->f->scope_org_path) {
-        wp_query__sql(q, " AND ");
-        wp_query__sql(q, col);
-        wp_query__sql(q, " IN (SELECT se.id FROM employees se JOIN org_units so ON so.tenant_id ="
-                         " se.tenant_id AND so.id = se.org_unit_id WHERE se.tenant_id = ? AND"
-                         " so.path >= ? AND so.path < ?)");
-        wp_query__text(q, c->f->tenant_id);
-        wp_query__text(q, c->lo);
-        wp_query__text(q, c->hi);
-    }
-    if (c->f->scope_employee_id) {
-        wp_query__sql(q, " AND ");
-        wp_query__sql(q, col);
-        wp_query__sql(q, " = ?");
-        wp_query__text(q, c->f->scope_employee_id);
-    }
+    wp_query__scope_employees(q, col, &c->sc);
 }
 
 /* The binds of a branch over the rows past the rollups' watermark, whose SQL so far holds
@@ -616,7 +600,7 @@ static int alerts_span(wp_store *st, struct ctx *c, const wp_analytics_span *sp,
                                 : " AND +a.ts_us >= ? AND +a.ts_us < ?");
     q_past_mark(&q, c, sp, c->alerts_us, "a.employee_id");
     wp_query__sql(&q, ") x");
-    if (c->f->scope_org_path || c->f->scope_employee_id) /* insider alerts: admins, auditors */
+    if (!wp_scope__all(&c->sc)) /* insider alerts: admins, auditors */
         wp_query__sql(&q, " WHERE x.kind NOT IN ('mass_unmask', 'mass_export')");
     wp_query__sql(&q, " GROUP BY 1, 2, 3, 4");
     if ((err = wp_query__prepare(&q, st, &s)) == 0)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The audit log (migrations 0006, 0016): append to a tenant's hash chain, list it, walk it,
  * and sign checkpoints of where it ends. */
-#include "store/archive.h"
+#include "store/audit.h"
 #include "store/db.h"
+#include "store/internal.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/buf.h"

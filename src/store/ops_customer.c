@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on customers beyond the archive (migration 0008): CRM fields and edits,
  * follow-ups, the timeline, the public pool and its reclaim rules, CRM settings. */
-#include "store/archive.h"
-#include "store/crm.h"
+#include "store/audit.h"
+#include "store/crm_internal.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/internal.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -727,7 +729,8 @@ int wp_store_pool_list(wp_store *st, wp_pool_page *out, const wp_pool_filter *f)
 {
     struct wp_stmt *s = NULL;
     wp_pool_page p;
-    char cid[WP_ID_LEN + 1], lo[1024], hi[1024];
+    struct wp_scope_bind sc;
+    char cid[WP_ID_LEN + 1];
     int64_t ct = 0;
     int has = 0, err, bind = 1;
     unsigned limit;
@@ -737,7 +740,7 @@ int wp_store_pool_list(wp_store *st, wp_pool_page *out, const wp_pool_filter *f)
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
-        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0) ||
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0 ||
         (f->reason && (err = check_reason(f->reason)) < 0))
         goto out;
     /* The filters are optional through "? IS NULL" tests on bound values: one fixed text. */
@@ -748,15 +751,18 @@ int wp_store_pool_list(wp_store *st, wp_pool_page *out, const wp_pool_filter *f)
              " AND (CAST(? AS TEXT) IS NULL OR c.owner_employee_id IN (SELECT se.id FROM"
              " employees se JOIN org_units so ON so.tenant_id = se.tenant_id AND so.id ="
              " se.org_unit_id WHERE se.tenant_id = c.tenant_id AND so.path >= ? AND so.path < ?))"
+             " AND (CAST(? AS TEXT) IS NULL OR c.owner_employee_id = ?)"
              " AND (CAST(? AS BIGINT) = 0 OR c.pooled_us < ? OR (c.pooled_us = ? AND c.id < ?))"
              " ORDER BY c.pooled_us DESC, c.id DESC LIMIT ?")) < 0)
         goto out;
     wp_db_bind_text(s, bind++, f->tenant_id);
     wp_db_bind_text_or_null(s, bind++, f->reason);
     wp_db_bind_text_or_null(s, bind++, f->reason);
-    wp_db_bind_text_or_null(s, bind++, f->scope_org_path ? lo : NULL);
-    wp_db_bind_text(s, bind++, f->scope_org_path ? lo : "");
-    wp_db_bind_text(s, bind++, f->scope_org_path ? hi : "");
+    wp_db_bind_text_or_null(s, bind++, sc.org_path ? sc.lo : NULL);
+    wp_db_bind_text(s, bind++, sc.lo);
+    wp_db_bind_text(s, bind++, sc.hi);
+    wp_db_bind_text_or_null(s, bind++, sc.employee_id);
+    wp_db_bind_text(s, bind++, sc.employee_id ? sc.employee_id : "");
     wp_db_bind_int64(s, bind++, has);
     wp_db_bind_int64(s, bind++, ct);
     wp_db_bind_int64(s, bind++, ct);
@@ -928,7 +934,7 @@ out:
 /* Four sources with the same columns: type, id, ts, employee, kind, actor, details,
  * direction, recording, channel, status, category, message_id, num; each after the cursor and
  * within the reader's scope (calls, contact events and alerts by the employee who had them:
- * wp_query__scope_history). */
+ * wp_query__scope_history, scope.c). */
 #define TL_NT "CAST(NULL AS TEXT)"
 #define TL_NI "CAST(NULL AS BIGINT)"
 static const char *const timeline_branches[] = {
@@ -952,9 +958,10 @@ int wp_store_customer_timeline(wp_store *st, wp_timeline_page *out, const wp_tim
     struct wp_query q;
     wp_timeline_page p;
     wp_strpool *pool = NULL;
-    char cid[WP_ID_LEN + 1] = "", lo[1024] = "", hi[1024] = "";
+    struct wp_scope_bind sc;
+    char cid[WP_ID_LEN + 1] = "";
     int64_t ct = 0;
-    int has = 0, err, scoped = f->scope_org_path || f->scope_employee_id, first = 1;
+    int has = 0, err, first = 1;
     unsigned limit;
     size_t cap = 0;
 
@@ -962,8 +969,7 @@ int wp_store_customer_timeline(wp_store *st, wp_timeline_page *out, const wp_tim
     wp_query__init(&q, 16384);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = wp_store__check_id("customer", f->customer_id)) < 0 ||
-        (f->scope_employee_id && (err = wp_store__check_id("employee", f->scope_employee_id)) < 0) ||
-        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0) ||
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0 ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0)
         goto out;
@@ -982,10 +988,9 @@ int wp_store_customer_timeline(wp_store *st, wp_timeline_page *out, const wp_tim
             wp_query__int(&q, ct);
             wp_query__text(&q, cid);
         }
-        if (b > 0 && scoped)
+        if (b > 0)
             wp_query__scope_history(&q, "employee_id", "customer_id",
-                                    b == 3 ? "other_employee_id" : NULL, f->tenant_id, lo, hi,
-                                    f->scope_employee_id);
+                                    b == 3 ? "other_employee_id" : NULL, &sc);
     }
     wp_query__sql(&q, " ORDER BY ts_us DESC, id DESC LIMIT ?");
     wp_query__int(&q, (int64_t)limit + 1);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on devices and their enrollment codes. */
-#include "store/archive.h"
 #include "store/db.h"
+#include "store/devices.h"
+#include "store/internal.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -272,6 +274,7 @@ int wp_store_devices_list(wp_store *st, wp_device_page *out, const wp_device_fil
 {
     struct wp_stmt *s = NULL;
     wp_device_page p;
+    struct wp_scope_bind sc;
     char cid[WP_ID_LEN + 1];
     int64_t ct = 0;
     int has = 0, err, i = 1;
@@ -282,11 +285,14 @@ int wp_store_devices_list(wp_store *st, wp_device_page *out, const wp_device_fil
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (f->employee_id && (err = wp_store__check_id("employee", f->employee_id)) < 0) ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
-        (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0)
+        (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
         return err;
-    char lo[1024], hi[1024];
-    if (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0)
-        return err;
+    const char *emp = f->employee_id;
+    if (wp_scope__employee(&emp, &sc)) { /* another employee's devices: none in scope */
+        *out = p;
+        return 0;
+    }
     /* Eight fixed shapes (cursor, employee, org scope), so each is prepared once. */
 #define DEV_SELECT "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.tenant_id = ?"
 #define DEV_EMP " AND d.employee_id = ?"
@@ -306,21 +312,21 @@ int wp_store_devices_list(wp_store *st, wp_device_page *out, const wp_device_fil
         DEV_SELECT DEV_CUR DEV_ORG DEV_ORDER,
         DEV_SELECT DEV_EMP DEV_CUR DEV_ORG DEV_ORDER,
     };
-    int shape = (has ? 2 : 0) + (f->employee_id ? 1 : 0) + (f->scope_org_path ? 4 : 0);
+    int shape = (has ? 2 : 0) + (emp ? 1 : 0) + (sc.org_path ? 4 : 0);
     if ((err = wp_db_prepare(st, &s, sql[shape])) < 0)
         goto out;
     wp_db_bind_text(s, i++, f->tenant_id);
-    if (f->employee_id)
-        wp_db_bind_text(s, i++, f->employee_id);
+    if (emp)
+        wp_db_bind_text(s, i++, emp);
     if (has) {
         wp_db_bind_int64(s, i++, ct);
         wp_db_bind_int64(s, i++, ct);
         wp_db_bind_text(s, i++, cid);
     }
-    if (f->scope_org_path) {
+    if (sc.org_path) {
         wp_db_bind_text(s, i++, f->tenant_id);
-        wp_db_bind_text(s, i++, lo);
-        wp_db_bind_text(s, i++, hi);
+        wp_db_bind_text(s, i++, sc.lo);
+        wp_db_bind_text(s, i++, sc.hi);
     }
     wp_db_bind_int64(s, i++, (int64_t)limit + 1);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on employees and their login accounts. */
-#include "store/archive.h"
 #include "store/db.h"
+#include "store/internal.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -365,7 +366,8 @@ int wp_store_employees_list(wp_store *st, wp_employee_page *out, const wp_employ
     struct wp_stmt *s = NULL;
     wp_employee_page p;
     wp_buf like;
-    char cid[WP_ID_LEN + 1], slo[1024], shi[1024], flo[1024], fhi[1024];
+    struct wp_scope_bind sc;
+    char cid[WP_ID_LEN + 1], flo[1024], fhi[1024];
     int64_t ct = 0;
     int has = 0, err;
     unsigned limit;
@@ -374,11 +376,9 @@ int wp_store_employees_list(wp_store *st, wp_employee_page *out, const wp_employ
     memset(&p, 0, sizeof p);
     wp_buf_init(&like, 2 * Q_MAX + 3);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
-        (f->scope_employee_id &&
-         (err = wp_store__check_id("employee", f->scope_employee_id)) < 0) ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
-        (f->scope_org_path && (err = wp_scope__range(slo, shi, f->scope_org_path)) < 0) ||
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0 ||
         (f->org_path && (err = wp_scope__range(flo, fhi, f->org_path)) < 0))
         goto out;
     if (f->role && !wp_role_name((enum wp_role)f->role)) {
@@ -414,15 +414,15 @@ int wp_store_employees_list(wp_store *st, wp_employee_page *out, const wp_employ
              " ORDER BY e.created_us DESC, e.id DESC LIMIT ?")) < 0)
         goto out;
     int i = 1;
-    const char *scope = f->scope_org_path ? slo : NULL, *org = f->org_path ? flo : NULL;
+    const char *scope = sc.org_path ? sc.lo : NULL, *org = f->org_path ? flo : NULL;
     const char *role = f->role ? wp_role_name((enum wp_role)f->role) : NULL;
     const char *q = like.len ? like.buf : NULL;
     wp_db_bind_text(s, i++, f->tenant_id);
     wp_db_bind_text_or_null(s, i++, scope);
     wp_db_bind_text_or_null(s, i++, scope);
-    wp_db_bind_text_or_null(s, i++, scope ? shi : NULL);
-    wp_db_bind_text_or_null(s, i++, f->scope_employee_id);
-    wp_db_bind_text_or_null(s, i++, f->scope_employee_id);
+    wp_db_bind_text_or_null(s, i++, scope ? sc.hi : NULL);
+    wp_db_bind_text_or_null(s, i++, sc.employee_id);
+    wp_db_bind_text_or_null(s, i++, sc.employee_id);
     wp_db_bind_text_or_null(s, i++, org);
     wp_db_bind_text_or_null(s, i++, org);
     wp_db_bind_text_or_null(s, i++, org ? fhi : NULL);

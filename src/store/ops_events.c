@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The writer's operation: store one device's batch of validated events (CONTRACT §4). */
-#include "store/archive.h"
 #include "store/db.h"
+#include "store/events.h"
 #include "store/grams.h"
+#include "store/internal.h"
 #include "store/store.h"
+#include "store/usage.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/id.h"

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on handovers (离职继承 / 在职继承, migration 0008): moving an employee's
  * customers to successors in one transaction, ending a leaver's access, and the report. */
-#include "store/archive.h"
-#include "store/crm.h"
+#include "store/access.h"
+#include "store/crm_internal.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/handovers.h"
+#include "store/internal.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -367,7 +371,8 @@ int wp_store_handovers_list(wp_store *st, wp_handover_page *out, const wp_handov
 {
     struct wp_stmt *s = NULL;
     wp_handover_page p;
-    char cid[WP_ID_LEN + 1] = "", lo[1024] = "", hi[1024] = "";
+    struct wp_scope_bind sc;
+    char cid[WP_ID_LEN + 1] = "";
     int64_t ct = 0;
     int has = 0, err, b = 1;
     unsigned limit;
@@ -378,8 +383,13 @@ int wp_store_handovers_list(wp_store *st, wp_handover_page *out, const wp_handov
         (f->from_employee_id && (err = wp_store__check_id("employee", f->from_employee_id)) < 0) ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
-        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
         goto out;
+    const char *from = f->from_employee_id;
+    if (wp_scope__employee(&from, &sc)) { /* another employee's handovers: none in scope */
+        *out = p;
+        goto out;
+    }
     if ((err = wp_db_prepare(
              st, &s,
              "SELECT " HANDOVER_COLUMNS " FROM handovers h WHERE h.tenant_id = ?"
@@ -391,11 +401,11 @@ int wp_store_handovers_list(wp_store *st, wp_handover_page *out, const wp_handov
              " ORDER BY h.created_us DESC, h.id DESC LIMIT ?")) < 0)
         goto out;
     wp_db_bind_text(s, b++, f->tenant_id);
-    wp_db_bind_text_or_null(s, b++, f->from_employee_id);
-    wp_db_bind_text_or_null(s, b++, f->from_employee_id);
-    wp_db_bind_int64(s, b++, f->scope_org_path != NULL);
-    wp_db_bind_text(s, b++, lo);
-    wp_db_bind_text(s, b++, hi);
+    wp_db_bind_text_or_null(s, b++, from);
+    wp_db_bind_text_or_null(s, b++, from);
+    wp_db_bind_int64(s, b++, sc.org_path != NULL);
+    wp_db_bind_text(s, b++, sc.lo);
+    wp_db_bind_text(s, b++, sc.hi);
     wp_db_bind_int64(s, b++, has);
     wp_db_bind_int64(s, b++, ct);
     wp_db_bind_int64(s, b++, ct);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Who reads whose conversations (migration 0013): history grants handed on by explicit acts,
- * and the employees whose devices met a customer. The read side is scope_history() in
- * ops_read.c; docs/internals/crm.md has the rules. */
-#include "store/archive.h"
-#include "store/crm.h"
+ * and the employees whose devices met a customer. The read side is wp_query__scope_history() in
+ * scope.c; docs/internals/crm.md has the rules. */
+#include "store/crm_internal.h"
 #include "store/db.h"
+#include "store/history.h"
+#include "store/internal.h"
 #include "store/store.h"
 #include "util/error.h"
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Insider alerts (migration 0016): too many unmaskings or exports by one person, counted from
  * the audit log, raise one alert for the admins. */
+#include "store/audit.h"
 #include "store/db.h"
+#include "store/insider.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -214,7 +216,7 @@ int wp_store_insider_check(wp_store *st, wp_insider_result *out,
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0 || (err = check_actor(actor)) < 0 ||
         (employee_id && *employee_id && (err = wp_store__check_id("employee", employee_id)) < 0))
         return err;
-    /* the caller's transaction holds the append's lock on the tenant (see store.h) */
+    /* the caller's transaction holds the append's lock on the tenant (see audit.h) */
     assert(st->in_tx && "an insider check runs in the transaction of its audit row");
     if (!st->in_tx)
         return wp_error_set(WP_EINVAL, "insider check outside a transaction");

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Merging two customer records of one person (migration 0010): everything that points at the
  * merged record moves to the survivor, in one operation; the merged record stays a tombstone. */
-#include "store/crm.h"
+#include "store/crm_internal.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/merge.h"
 #include "store/store.h"
 #include "util/error.h"
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on the org tree (units with a materialized path). */
-#include "store/archive.h"
 #include "store/db.h"
+#include "store/internal.h"
+#include "store/org.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -447,16 +448,15 @@ int wp_store_org_units_list(wp_store *st, wp_org_unit_page *out, const wp_org_un
     struct wp_stmt *s = NULL;
     wp_org_unit_page p;
     wp_org_unit after;
-    char lo[sizeof after.path], hi[sizeof after.path];
+    struct wp_scope_bind sc;
     unsigned limit;
     size_t cap = 0;
     int err;
 
     memset(&p, 0, sizeof p);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
-        (f->scope_unit_id && (err = wp_store__check_id("org unit", f->scope_unit_id)) < 0) ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
-        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
         goto out;
     if (f->cursor && *f->cursor) {
         if (wp_store__check_id("cursor", f->cursor) < 0 ||
@@ -468,18 +468,20 @@ int wp_store_org_units_list(wp_store *st, wp_org_unit_page *out, const wp_org_un
     if ((err = wp_db_prepare(st, &s,
                              "SELECT " UNIT_COLUMNS " FROM org_units WHERE tenant_id = ?"
                              " AND (CAST(? AS TEXT) IS NULL OR (path >= ? AND path < ?))"
-                             " AND (CAST(? AS TEXT) IS NULL OR id = ?)"
+                             " AND (CAST(? AS TEXT) IS NULL OR id IN (SELECT se.org_unit_id"
+                             " FROM employees se WHERE se.tenant_id = org_units.tenant_id"
+                             " AND se.id = ?))"
                              " AND (CAST(? AS TEXT) IS NULL OR path > ?)"
                              " ORDER BY path LIMIT ?")) < 0)
         goto out;
-    const char *scope = f->scope_org_path ? lo : NULL;
+    const char *scope = sc.org_path ? sc.lo : NULL;
     const char *cur = f->cursor && *f->cursor ? after.path : NULL;
     wp_db_bind_text(s, 1, f->tenant_id);
     wp_db_bind_text_or_null(s, 2, scope);
     wp_db_bind_text_or_null(s, 3, scope);
-    wp_db_bind_text_or_null(s, 4, scope ? hi : NULL);
-    wp_db_bind_text_or_null(s, 5, f->scope_unit_id);
-    wp_db_bind_text_or_null(s, 6, f->scope_unit_id);
+    wp_db_bind_text_or_null(s, 4, scope ? sc.hi : NULL);
+    wp_db_bind_text_or_null(s, 5, sc.employee_id);
+    wp_db_bind_text_or_null(s, 6, sc.employee_id);
     wp_db_bind_text_or_null(s, 7, cur);
     wp_db_bind_text_or_null(s, 8, cur);
     wp_db_bind_int64(s, 9, (int64_t)limit + 1);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on media records, lexicons and the tenant policy (its version is the ETag
  * of GET /api/v1/device/policy). */
-#include "store/archive.h"
 #include "store/db.h"
+#include "store/policy.h"
 #include "store/store.h"
+#include "store/usage.h"
 #include "util/clock.h"
 #include "util/error.h"
 

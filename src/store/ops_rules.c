@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Follow-up SOP rules, their reminders and overdue alerts, and the rules job (migration 0010). */
-#include "store/archive.h"
-#include "store/crm.h"
+#include "store/audit.h"
+#include "store/crm_internal.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/internal.h"
+#include "store/rules.h"
+#include "store/scripts.h"
 #include "store/store.h"
+#include "store/tags.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/id.h"
@@ -241,7 +246,8 @@ int wp_store_reminders_list(wp_store *st, wp_reminder_page *out, const wp_remind
 {
     struct wp_stmt *s = NULL;
     wp_reminder_page p;
-    char lo[1024] = "", hi[1024] = "", cid[WP_ID_LEN + 1] = "";
+    struct wp_scope_bind sc;
+    char cid[WP_ID_LEN + 1] = "";
     int64_t ct = 0;
     int has = 0, err;
     unsigned limit;
@@ -251,8 +257,13 @@ int wp_store_reminders_list(wp_store *st, wp_reminder_page *out, const wp_remind
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
-        (f->scope_org_path && (err = wp_scope__range(lo, hi, f->scope_org_path)) < 0))
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
         return err;
+    const char *emp = f->employee_id;
+    if (wp_scope__employee(&emp, &sc)) { /* another employee's reminders: none in scope */
+        *out = p;
+        return 0;
+    }
     if ((err = wp_db_prepare(
              st, &s,
              "SELECT * FROM (" REM_SELECT " WHERE r.tenant_id = ?"
@@ -267,11 +278,11 @@ int wp_store_reminders_list(wp_store *st, wp_reminder_page *out, const wp_remind
         return err;
     int k = 1;
     wp_db_bind_text(s, k++, f->tenant_id);
-    wp_db_bind_text_or_null(s, k++, f->employee_id);
-    wp_db_bind_text(s, k++, f->employee_id ? f->employee_id : "");
-    wp_db_bind_text_or_null(s, k++, f->scope_org_path);
-    wp_db_bind_text(s, k++, lo);
-    wp_db_bind_text(s, k++, hi);
+    wp_db_bind_text_or_null(s, k++, emp);
+    wp_db_bind_text(s, k++, emp ? emp : "");
+    wp_db_bind_text_or_null(s, k++, sc.org_path);
+    wp_db_bind_text(s, k++, sc.lo);
+    wp_db_bind_text(s, k++, sc.hi);
     wp_db_bind_int64(s, k++, has);
     wp_db_bind_int64(s, k++, ct);
     wp_db_bind_int64(s, k++, ct);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The scripts library (话术, migration 0010): approved reply templates, and counting the
  * outgoing messages that use them. */
-#include "store/archive.h"
+#include "store/analytics.h"
 #include "store/db.h"
+#include "store/internal.h"
+#include "store/policy.h"
+#include "store/scripts.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"

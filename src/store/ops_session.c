@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on console login sessions: create, authenticate, revoke (migration 0003). */
 #include "store/db.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/error.h"
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Tag groups, tags and the tags of customers (migration 0010), each customer change a timeline
  * event. */
-#include "store/archive.h"
-#include "store/crm.h"
+#include "store/crm_internal.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/internal.h"
 #include "store/store.h"
+#include "store/tags.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/id.h"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on tenants. */
 #include "store/db.h"
+#include "store/org.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"

@@ -3,6 +3,7 @@
  * moves in its own transaction, the limits an admin sets, and the refusal past them. */
 #include "store/db.h"
 #include "store/store.h"
+#include "store/usage.h"
 #include "util/error.h"
 
 #include <string.h>

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* A statement assembled from fixed SQL fragments, its values bound in order when prepared
- * (ops_read.c, ops_audit.c, ops_analytics.c): filters whose shape depends on the request, never values. */
+ * (ops_messages.c, ops_audit.c, ops_analytics.c, ...): filters whose shape depends on the
+ * request, never values. */
 #ifndef WP_STORE_QUERY_H
 #define WP_STORE_QUERY_H
 
 #include "store/db.h"
+#include "store/internal.h"
+#include "store/store.h"
+#include "store/store.h"
 #include "util/buf.h"
 
 #include <assert.h>
@@ -68,13 +72,30 @@ static inline int wp_query__prepare(struct wp_query *q, wp_store *st, struct wp_
     return 0;
 }
 
-/* The scope of what people said (messages, calls, contact events, alerts), appended as
- * " AND (...)": rows of an employee in scope (employee_id itself, else the employees of the org
- * subtree [lo, hi)), or that an explicit act handed to someone in scope (history_grants: the
- * row's customer cust_col, its employee emp_col the grant's source). other_col (NULL: none)
- * names a second employee the row is about. Strings are borrowed until the prepare. */
+/* --- the scope in SQL (scope.c) ----------------------------------------------------------
+ * Each appends " AND ..." to q, nothing for the whole tenant. Column names are SQL text (fixed
+ * by the caller); s and its strings are borrowed until the prepare. */
+
+/* Rows whose employee (column col) sits in the org subtree [lo, hi) of tenant_id: a filter on
+ * a unit, or an org scope. */
+void wp_query__in_subtree(struct wp_query *q, const char *col, const char *tenant_id,
+                          const char *lo, const char *hi);
+
+/* Rows whose employee (column col) is in scope: that employee, or one of the subtree. */
+void wp_query__scope_employees(struct wp_query *q, const char *col, const struct wp_scope_bind *s);
+
+/* Customers in scope (owner_col their owner, id_col their id): owned by an employee of the
+ * subtree; or for one employee, its own and those it keeps read access to after a transfer
+ * (customer_read_grants). */
+void wp_query__scope_customers(struct wp_query *q, const char *owner_col, const char *id_col,
+                               const struct wp_scope_bind *s);
+
+/* The scope of what people said (messages, calls, contact events, alerts): rows of an
+ * employee in scope (the employee itself, else the employees of the subtree), or that an
+ * explicit act handed to someone in scope (history_grants: the row's customer cust_col, its
+ * employee emp_col the grant's source). other_col (NULL: none) names a second employee the
+ * row is about. */
 void wp_query__scope_history(struct wp_query *q, const char *emp_col, const char *cust_col,
-                             const char *other_col, const char *tenant_id, const char *lo,
-                             const char *hi, const char *employee_id);
+                             const char *other_col, const struct wp_scope_bind *s);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The store's common part: open and migrate, transactions, the statement cache, validation. */
 #include "store/db.h"
+#include "store/migrations.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"

@@ -2,6 +2,8 @@
 /* libFuzzer target: a device's events body (JSON bytes) through the validator and the alert
  * step, checking what the writer and the store rely on. The input is the request body. */
 #include "ingest/ingest_int.h"
+#include "store/events.h"
+#include "store/store.h"
 #include "util/error.h"
 #include "util/utf8.h"
 

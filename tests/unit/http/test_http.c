@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "http/http.h"
 #include "http/internal.h"
+#include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
 

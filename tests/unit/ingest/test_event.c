@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Event validation (CONTRACT §4): every type and msgtype, and every way an event is bad. */
+#include "store/events.h"
+#include "store/store.h"
 #include "test_ingest.h"
 
 #include <stdio.h>

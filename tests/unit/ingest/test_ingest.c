@@ -2,6 +2,12 @@
 /* Ingest through its API: enrollment, events and their replies, the group-commit writer under
  * concurrency and failures, check, policy, lexicon and media; on SQLite and PostgreSQL. */
 #include "test_ingest.h"
+#include "store/devices.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/policy.h"
+#include "store/pool.h"
+#include "store/usage.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -18,6 +24,7 @@
 
 struct ifx {
     struct tfx f;
+    wp_store_connpool *pool;
     wp_ingest *ing;
 };
 
@@ -31,9 +38,11 @@ static int setup(void **state)
     assert_non_null(x);
     wp_time_set_fake(NOW_US);
     tfx_seed(&x->f);
+    OK(wp_store_connpool_new(&x->pool, x->f.dir, x->f.url, 0));
     wp_ingest_config cfg = WP_INGEST_CONFIG_INIT;
     cfg.data_dir = x->f.dir;
     cfg.db_url = x->f.url;
+    cfg.pool = x->pool;
     OK(wp_ingest_new(&x->ing, &cfg));
     *state = x;
     return 0;
@@ -43,6 +52,7 @@ static int teardown(void **state)
 {
     struct ifx *x = *state;
     wp_ingest_free(x->ing);
+    wp_store_connpool_free(x->pool);
     tfx_release(&x->f);
     free(x);
     wp_time_set_fake(0);
@@ -323,10 +333,13 @@ static void test_ingest__two_nodes_one_device(void **state)
 {
     struct ifx *x = *state;
     enum { BATCHES = 30, PER = 10 };
+    wp_store_connpool *pool2 = NULL; /* a node has its own connections */
     wp_ingest *node2 = NULL;
+    OK(wp_store_connpool_new(&pool2, x->f.dir, x->f.url, 0));
     wp_ingest_config cfg = WP_INGEST_CONFIG_INIT;
     cfg.data_dir = x->f.dir;
     cfg.db_url = x->f.url;
+    cfg.pool = pool2;
     OK(wp_ingest_new(&node2, &cfg));
     struct submitter s[2];
     memset(s, 0, sizeof s);
@@ -346,6 +359,7 @@ static void test_ingest__two_nodes_one_device(void **state)
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     wp_ingest_free(node2);
+    wp_store_connpool_free(pool2);
     for (int i = 0; i < 2; i++) {
         if (s[i].err)
             fail_msg("node %d: %d", i + 1, s[i].err);

@@ -4,6 +4,12 @@
  * share and are exactly what the default lexicon flags; the in-process sink fills a store; the
  * remote sink (console API + libwpagent) gives two fresh servers the same archive. */
 #include "archive_fixture.h"
+#include "store/customers.h"
+#include "store/events.h"
+#include "store/messages.h"
+#include "store/org.h"
+#include "store/pool.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -488,10 +494,13 @@ static size_t count_messages(struct tfx *f)
 static void test_sim_local__fills_a_store(void **state)
 {
     struct tfx *f = *state;
+    wp_store_connpool *pool = NULL;
     wp_ingest *ing = NULL;
+    OK(wp_store_connpool_new(&pool, f->dir, f->url, 0));
     wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
     ic.data_dir = f->dir;
     ic.db_url = f->url;
+    ic.pool = pool;
     OK(wp_ingest_new(&ing, &ic));
     wp_sim_config cfg = config(11);
     cfg.regions = 1;
@@ -501,7 +510,7 @@ static void test_sim_local__fills_a_store(void **state)
     cfg.customers_per_sales = 6;
     cfg.violation_permille = 80;
     wp_sim_company *c = company(&cfg);
-    wp_sim_local local = {.ing = ing};
+    wp_sim_local local = {.ing = ing, .pool = pool};
     memcpy(local.tenant_id, f->tenant, sizeof local.tenant_id);
     wp_sim_sink sink;
     wp_sim_local_sink(&sink, &local);
@@ -557,6 +566,7 @@ static void test_sim_local__fills_a_store(void **state)
     assert_int_equal(calls, 3);
     wp_sim_company_free(c);
     wp_ingest_free(ing);
+    wp_store_connpool_free(pool);
 }
 
 

@@ -2,6 +2,9 @@
 /* Test fixtures for the archive and ingest tests (see archive_fixture.h). */
 #include "archive_fixture.h"
 #include "pg_util.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/store.h"
 
 #include <ftw.h>
 #include <libpq-fe.h>

@@ -7,10 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/alerts.h"
+#include "store/customers.h"
 #include "store/db.h"
+#include "store/devices.h"
+#include "store/events.h"
 #include "store/grams.h"
+#include "store/messages.h"
 #include "store/migrations.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/policy.h"
+#include "store/scope.h"
 #include "store/store.h"
+#include "store/usage.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/id.h"
@@ -302,6 +312,18 @@ static void test_archive__devices_list(void **state)
     assert_int_equal(p.n, 3);
     assert_string_equal(p.next_cursor, "");
     wp_device_page_release(&p);
+    /* one employee's scope: its devices, and none of another's */
+    wp_scope emp1 = {.employee_id = f->emp1};
+    flt.scope = &emp1;
+    OK(wp_store_devices_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 0);
+    wp_device_page_release(&p);
+    flt.employee_id = NULL;
+    OK(wp_store_devices_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 4);
+    assert_string_equal(p.items[0].employee_id, f->emp1);
+    wp_device_page_release(&p);
+    flt.scope = NULL;
     flt.cursor = "garbage";
     assert_int_equal(wp_store_devices_list(f->st, &p, &flt), WP_EINVAL);
     flt.cursor = NULL;
@@ -640,7 +662,8 @@ static void test_archive__alerts(void **state)
     assert_int_equal(p.n, 0);
     wp_alert_page_release(&p);
     flt.employee_id = NULL;
-    flt.scope_employee_id = f->emp1;
+    wp_scope emp1 = {.employee_id = f->emp1};
+    flt.scope = &emp1;
     OK(wp_store_alerts_list(f->st, &p, &flt));
     assert_int_equal(p.n, 2);
     wp_alert_page_release(&p);
@@ -648,7 +671,7 @@ static void test_archive__alerts(void **state)
     OK(wp_store_tenant_create(f->st, other, "Other"));
     assert_int_equal(wp_store_alert_set_status(f->st, other, a[0].id, WP_ALERT_OPEN), WP_ENOTFOUND);
     flt.tenant_id = other;
-    flt.scope_employee_id = NULL;
+    flt.scope = NULL;
     OK(wp_store_alerts_list(f->st, &p, &flt));
     assert_int_equal(p.n, 0);
     wp_alert_page_release(&p);
@@ -776,14 +799,15 @@ static void test_archive__search(void **state)
     flt.channel = NULL;
     wp_org_unit u;
     OK(wp_store_org_unit_get(f->st, &u, f->tenant, f->unit));
-    flt.scope_org_path = u.path;
+    wp_scope scope = {.org_path = u.path};
+    flt.scope = &scope;
     OK(wp_store_messages_search(f->st, &p, &flt));
     assert_int_equal(p.n, 3);
     wp_message_page_release(&p);
-    flt.scope_org_path = "/notapath";
+    scope.org_path = "/notapath";
     assert_int_equal(wp_store_messages_search(f->st, &p, &flt), WP_EINVAL);
-    flt.scope_org_path = NULL;
-    flt.scope_employee_id = f->emp2;
+    scope.org_path = NULL;
+    scope.employee_id = f->emp2;
     OK(wp_store_messages_search(f->st, &p, &flt));
     assert_int_equal(p.n, 0);
     wp_message_page_release(&p);
@@ -1027,7 +1051,7 @@ static void test_archive__search_plans(void **state)
     /* every search key is its millisecond's (grams.h) */
     assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE skey >> 21 != ts_us / 1000"),
                      0);
-    /* the shapes src/store/ops_read.c uses: the walk, in the index's order, no sort ... */
+    /* the shapes src/store/ops_messages.c uses: the walk, in the index's order, no sort ... */
     const char *walk[] = {"SCAN message_fts VIRTUAL TABLE",
                           "SEARCH m USING INDEX messages_skey (skey=?)", NULL};
     assert_true(plan_is(f,
@@ -1599,7 +1623,8 @@ static void test_archive__customers_list(void **state)
     flt.q = NULL;
     wp_org_unit u;
     OK(wp_store_org_unit_get(f->st, &u, f->tenant, f->unit));
-    flt.scope_org_path = u.path;
+    wp_scope scope = {.org_path = u.path};
+    flt.scope = &scope;
     OK(wp_store_customers_list(f->st, &p, &flt));
     assert_int_equal(p.n, 7);
     wp_customer_page_release(&p);

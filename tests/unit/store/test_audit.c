@@ -10,6 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/audit.h"
+#include "store/insider.h"
+#include "store/org.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"

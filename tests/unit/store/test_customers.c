@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/audit.h"
+#include "store/customers.h"
+#include "store/handovers.h"
+#include "store/people.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/id.h"

@@ -7,7 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/audit.h"
+#include "store/customers.h"
+#include "store/merge.h"
+#include "store/rules.h"
+#include "store/scripts.h"
 #include "store/store.h"
+#include "store/tags.h"
 #include "util/error.h"
 #include "util/id.h"
 

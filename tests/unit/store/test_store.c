@@ -19,7 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/access.h"
 #include "store/db.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -968,17 +972,26 @@ static void test_store__org_units_list(void **state)
     wp_org_unit_page_release(&p);
 
     /* a manager's subtree; a salesperson's own unit */
-    wp_org_unit_filter sub = {.tenant_id = t, .scope_org_path = ra.path};
+    wp_scope ra_scope = {.org_path = ra.path};
+    wp_org_unit_filter sub = {.tenant_id = t, .scope = &ra_scope};
     OK(wp_store_org_units_list(f->st, &p, &sub));
     assert_int_equal(p.n, 3);
     assert_string_equal(p.items[0].id, ra.id);
     for (size_t i = 0; i < p.n; i++)
         assert_true(!strcmp(p.items[i].id, ra.id) || !strcmp(p.items[i].parent_id, ra.id));
     wp_org_unit_page_release(&p);
-    wp_org_unit_filter one = {.tenant_id = t, .scope_unit_id = sb1.id};
+    wp_employee seller;
+    OK(wp_store_employee_create(f->st, &seller, t, sb1.id, "Seller", "seller", WP_ROLE_SALES,
+                                NULL));
+    wp_scope seller_scope = {.employee_id = seller.id};
+    wp_org_unit_filter one = {.tenant_id = t, .scope = &seller_scope};
     OK(wp_store_org_units_list(f->st, &p, &one));
     assert_int_equal(p.n, 1);
     assert_string_equal(p.items[0].id, sb1.id);
+    wp_org_unit_page_release(&p);
+    wp_org_unit_filter not_theirs = {.tenant_id = other, .scope = &seller_scope};
+    OK(wp_store_org_units_list(f->st, &p, &not_theirs));
+    assert_int_equal(p.n, 0);
     wp_org_unit_page_release(&p);
     wp_org_unit_filter theirs = {.tenant_id = other};
     OK(wp_store_org_units_list(f->st, &p, &theirs));
@@ -992,7 +1005,11 @@ static void test_store__org_units_list(void **state)
     assert_int_equal(wp_store_org_units_list(f->st, &p, &bad), WP_EINVAL);
     wp_org_unit_filter big = {.tenant_id = t, .limit = 201};
     assert_int_equal(wp_store_org_units_list(f->st, &p, &big), WP_EINVAL);
-    wp_org_unit_filter badscope = {.tenant_id = t, .scope_org_path = "x"};
+    wp_scope x_scope = {.org_path = "x"};
+    wp_org_unit_filter badscope = {.tenant_id = t, .scope = &x_scope};
+    assert_int_equal(wp_store_org_units_list(f->st, &p, &badscope), WP_EINVAL);
+    wp_scope both = {.org_path = ra.path, .employee_id = seller.id}; /* one or the other */
+    badscope.scope = &both;
     assert_int_equal(wp_store_org_units_list(f->st, &p, &badscope), WP_EINVAL);
 }
 
@@ -1146,14 +1163,15 @@ static void test_store__employees_list(void **state)
 
     wp_employee_filter all = {.tenant_id = t};
     expect_list(f->st, &all, "audrey,carl,bob,li_lei,wang,anna,boss");
-    wp_employee_filter scoped = {.tenant_id = t, .scope_org_path = ra.path};
+    wp_scope ra_scope = {.org_path = ra.path}, self_scope = {.employee_id = sa1.id};
+    wp_employee_filter scoped = {.tenant_id = t, .scope = &ra_scope};
     expect_list(f->st, &scoped, "li_lei,wang,anna");
-    wp_employee_filter self = {.tenant_id = t, .scope_employee_id = sa1.id};
+    wp_employee_filter self = {.tenant_id = t, .scope = &self_scope};
     expect_list(f->st, &self, "wang");
     wp_employee_filter by_unit = {.tenant_id = t, .org_path = sa.path};
     expect_list(f->st, &by_unit, "li_lei,wang");
     /* a filter outside the scope finds nothing */
-    wp_employee_filter outside = {.tenant_id = t, .scope_org_path = ra.path, .org_path = rb.path};
+    wp_employee_filter outside = {.tenant_id = t, .scope = &ra_scope, .org_path = rb.path};
     expect_list(f->st, &outside, "");
     wp_employee_filter role = {.tenant_id = t, .role = WP_ROLE_MANAGER};
     expect_list(f->st, &role, "bob,anna");
@@ -1195,7 +1213,8 @@ static void test_store__employees_list(void **state)
     assert_int_equal(wp_store_employees_list(f->st, &p, &badrole), WP_EINVAL);
     wp_employee_filter badactive = {.tenant_id = t, .active = 5};
     assert_int_equal(wp_store_employees_list(f->st, &p, &badactive), WP_EINVAL);
-    wp_employee_filter badscope = {.tenant_id = t, .scope_org_path = "/x"};
+    wp_scope x_scope = {.org_path = "/x"};
+    wp_employee_filter badscope = {.tenant_id = t, .scope = &x_scope};
     assert_int_equal(wp_store_employees_list(f->st, &p, &badscope), WP_EINVAL);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the archive's operations: cursors, page sizes, scopes, a string pool. */
-#include "store/archive.h"
+/* Helpers the store's operations share (internal.h): cursors, page sizes, a string pool. */
+#include "store/internal.h"
+#include "store/store.h"
 #include "util/error.h"
 
 #include <errno.h>
@@ -82,17 +83,6 @@ int wp_page__limit(unsigned *out, unsigned limit)
     if (limit > WP_PAGE_MAX)
         return wp_error_set(WP_EINVAL, "limit must be 1..%d", WP_PAGE_MAX);
     *out = limit;
-    return 0;
-}
-
-int wp_scope__range(char lo[1024], char hi[1024], const char *path)
-{
-    size_t len = path ? strlen(path) : 0;
-    if (len < 2 || len >= 1024 || path[0] != '/' || path[len - 1] != '/')
-        return wp_error_set(WP_EINVAL, "invalid org scope");
-    memcpy(lo, path, len + 1);
-    memcpy(hi, path, len + 1);
-    hi[len - 1] = '/' + 1;
     return 0;
 }
 

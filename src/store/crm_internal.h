@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers shared by the CRM operations (ops_customer.c, ops_handover.c), migration 0008. */
-#ifndef WP_STORE_CRM_H
-#define WP_STORE_CRM_H
+#ifndef WP_STORE_CRM_INTERNAL_H
+#define WP_STORE_CRM_INTERNAL_H
 
-#include "store/db.h"
+#include "store/customers.h"
 #include "store/store.h"
 
 /* Insert one customer event, inside whatever transaction or operation is open (no savepoint

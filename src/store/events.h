@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* What devices report (migration 0002; ops_events.c): the writer's one operation. src/ingest
+ * writes through wp_store_events_apply(); the console reads what it stored through the lists of
+ * customers.h, messages.h and alerts.h. */
+#ifndef WP_STORE_EVENTS_H
+#define WP_STORE_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "store/usage.h"
+#include "util/id.h"
+
+/* bytes of a rejected event's raw JSON that the quarantine keeps (cut on a character), beside
+ * the whole event's length and SHA-256: a device cannot fill the store through rejects */
+#define WP_QUARANTINE_RAW_MAX 4096
+
+enum wp_event_type {
+    WP_EVENT_REJECTED = 0, /* failed validation: quarantined with its reason, its raw JSON
+                            * bounded (WP_QUARANTINE_RAW_MAX) */
+    WP_EVENT_MESSAGE,
+    WP_EVENT_CALL,
+    WP_EVENT_CONTACT,
+    WP_EVENT_LOCATION,
+};
+
+/* The other party of an event, as the device saw it; any field may be NULL. */
+typedef struct wp_peer {
+    const char *id;    /* channel id (wxid_..., a WeCom userid, an e-mail address) */
+    const char *name;  /* display name */
+    const char *phone; /* normalized by the validator (wp_ingest: digits, optional leading +) */
+} wp_peer;
+
+/* An alert an event raises, decided by src/ingest before the write. */
+typedef struct wp_alert_draft {
+    const char *kind;     /* "sensitive_word", "customer_deleted", "customer_blocked", "money" */
+    const char *category; /* lexicon category; money: the msgtype; NULL otherwise */
+    const char *pattern;  /* sensitive_word: the lexicon pattern; NULL otherwise */
+    const char *action;   /* sensitive_word: "alert" | "block"; NULL otherwise */
+    const char *matched;  /* sensitive_word: the original slice of the text; NULL otherwise */
+    size_t matched_len;
+    int64_t start, end;     /* byte offsets of matched in the text; -1 when none */
+    char id[WP_ID_LEN + 1]; /* out: set when the alert is stored */
+} wp_alert_draft;
+
+/* One validated event. Every pointer is borrowed (from the parsed request) for the call. */
+typedef struct wp_event {
+    int64_t seq; /* 0 when the event had no usable seq (rejected only) */
+    enum wp_event_type type;
+    const char *reason; /* WP_EVENT_REJECTED: why, one line */
+    const char *raw;    /* the event as JSON text, kept on every row; never NULL */
+    int64_t ts_us;
+    const char *channel; /* message, contact; calls: "phone" */
+    enum wp_direction direction;
+    wp_peer peer;
+    /* message */
+    const char *chat, *group_id, *group_name;
+    const char *msgtype, *msgid, *text, *media, *filename, *url, *title, *memo;
+    int64_t size, amount_fen; /* -1 when absent */
+    int64_t revoked_seq;      /* revoke: 0 when absent */
+    const char *revoked_msgid;
+    /* call */
+    int64_t duration_s; /* -1 when absent */
+    const char *recording;
+    /* contact */
+    const char *action;
+    /* location: degrees * 1e7 and centimetres, so both backends store exact integers */
+    int64_t lat_e7, lon_e7, accuracy_cm; /* accuracy_cm -1 when absent */
+    wp_alert_draft *alerts;
+    size_t n_alerts;
+    /* out, set by wp_store_events_apply() */
+    int applied; /* 1: stored now; 0: skipped (seq <= acked_seq, or the batch refused) */
+    char id[WP_ID_LEN + 1];          /* the row's id ("" when skipped) */
+    char customer_id[WP_ID_LEN + 1]; /* the peer's customer ("" when none) */
+} wp_event;
+
+typedef struct wp_event_batch {
+    const char *tenant_id, *device_id, *employee_id;
+    wp_event *events; /* in the order received */
+    size_t n;
+    int64_t now_us;
+    int64_t acked_seq; /* out: the device's acked_seq after the batch */
+    /* out: 1 when the batch would pass one of the tenant's storage limits: nothing of it is
+     * stored, acked_seq did not move, and refusal says which limit (see wp_usage_refuse) */
+    int refused;
+    wp_usage_refusal refusal;
+} wp_event_batch;
+
+/* Store one batch atomically (inside the caller's transaction: a savepoint). What it adds
+ * counts in the tenant's usage (archive: raw JSON and message texts; quarantine: the kept
+ * slices), in the same transaction; a batch that would pass a limit is refused whole (refused,
+ * and 0 returned; events resent with seq <= acked_seq need no room). The device row is
+ * locked (PostgreSQL: FOR UPDATE semantics via UPDATE ... RETURNING) and its acked_seq read;
+ * events with seq <= acked_seq are skipped; each peer is resolved to a customer (phone
+ * identity, else channel-id identity, within the tenant; created on first sight owned by
+ * employee_id; identities learned later are added); rows, alerts and quarantine rows are
+ * inserted; a revoke marks its target recalled; acked_seq moves to the highest seq handled.
+ * WP_EAUTH when the device is revoked; WP_EIO (nothing stored) otherwise. */
+int wp_store_events_apply(wp_store *st, wp_event_batch *b);
+
+/* Store n batches as one operation, as wp_store_events_apply() each but without a savepoint
+ * per batch (SQLite: their search grams go to the index together, after all rows). All or
+ * nothing: if a batch fails, nothing of any is stored, *failed gets its index, and the error
+ * is returned; the caller can then apply the batches one by one. */
+int wp_store_events_apply_many(wp_store *st, wp_event_batch **b, size_t n, size_t *failed);
+
+#endif

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: MIT */
+/* The message search: newest first, with cursors, a substring query answered from the gram
+ * index and checked on the text as the reader sees it. Filters are assembled from fixed SQL
+ * fragments (values always bound). */
+#include "store/db.h"
+#include "store/grams.h"
+#include "store/internal.h"
+#include "store/messages.h"
+#include "store/query.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SQL_MAX 4096
+#define Q_MAX 1024          /* bytes of a search query */
+#define SEARCH_ROUND 100    /* candidates fetched at a time for a query */
+#define SEARCH_BUDGET 20000 /* candidates one call looks at, at most */
+/* A query matching fewer rows than this in the whole search index is driven from it on
+ * SQLite (see search_drive()). */
+#define SEARCH_DRIVE_MAX 4096
+
+/* Copy a nullable text column into the pool. */
+static int col_dup(wp_strpool **pool, const char **out, struct wp_stmt *s, int col)
+{
+    return wp_strpool__dup(pool, out, wp_db_col_text(s, col));
+}
+
+/* A nullable id column into a fixed buffer ("" for NULL). */
+static int col_id(struct wp_stmt *s, int col, char out[WP_ID_LEN + 1])
+{
+    return wp_db_col_copy_opt(s, col, out, WP_ID_LEN + 1);
+}
+
+static int64_t col_opt_int(struct wp_stmt *s, int col, int64_t absent)
+{
+    return wp_db_col_isnull(s, col) ? absent : wp_db_col_int64(s, col);
+}
+
+static int check_opt_id(const char *what, const char *id)
+{
+    return id ? wp_store__check_id(what, id) : 0;
+}
+
+/* --- messages --------------------------------------------------------------------------------- */
+
+#define MESSAGE_COLUMNS                                                                            \
+    "m.id, m.device_id, m.employee_id, m.customer_id, m.seq, m.ts_us, m.direction, m.channel,"     \
+    " m.chat, m.group_id, m.group_name, m.peer_id, m.peer_name, m.msgtype, m.msgid, m.text,"       \
+    " m.media, m.filename, m.size, m.url, m.title, m.amount_fen, m.memo, m.recalled,"              \
+    " m.recalled_us"
+
+static int read_message(struct wp_stmt *s, wp_message *m, wp_strpool **pool)
+{
+    int err;
+    memset(m, 0, sizeof *m);
+    if ((err = wp_db_col_copy(s, 0, m->id, sizeof m->id)) < 0 ||
+        (err = wp_db_col_copy(s, 1, m->device_id, sizeof m->device_id)) < 0 ||
+        (err = wp_db_col_copy(s, 2, m->employee_id, sizeof m->employee_id)) < 0 ||
+        (err = col_id(s, 3, m->customer_id)) < 0)
+        return err;
+    m->seq = wp_db_col_int64(s, 4);
+    m->ts_us = wp_db_col_int64(s, 5);
+    const char *dir = wp_db_col_text(s, 6);
+    m->direction = !dir ? WP_DIR_NONE : strcmp(dir, "in") == 0 ? WP_DIR_IN : WP_DIR_OUT;
+    const char **strs[] = {&m->channel, &m->chat,      &m->group_id, &m->group_name,
+                           &m->peer_id, &m->peer_name, &m->msgtype,  &m->msgid,
+                           &m->text,    &m->media,     &m->filename};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+        if ((err = col_dup(pool, strs[i], s, 7 + (int)i)) < 0)
+            return err;
+    m->size = col_opt_int(s, 18, -1);
+    if ((err = col_dup(pool, &m->url, s, 19)) < 0 || (err = col_dup(pool, &m->title, s, 20)) < 0)
+        return err;
+    m->amount_fen = col_opt_int(s, 21, -1);
+    if ((err = col_dup(pool, &m->memo, s, 22)) < 0)
+        return err;
+    m->recalled = wp_db_col_int64(s, 23) != 0;
+    m->recalled_us = col_opt_int(s, 24, 0);
+    return 0;
+}
+
+static void free_messages(wp_message *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++)
+        free(items[i].highlights);
+    free(items);
+}
+
+/* The filters every plan of a message search shares, after "WHERE m.tenant_id = ?". */
+static void message_filters(struct wp_query *qp, const wp_message_filter *f,
+                            const struct wp_scope_bind *sc)
+{
+    if (f->id) {
+        wp_query__sql(qp, " AND m.id = ?");
+        wp_query__text(qp, f->id);
+    }
+    if (f->customer_id) {
+        wp_query__sql(qp, " AND m.customer_id = ?");
+        wp_query__text(qp, f->customer_id);
+    }
+    if (f->employee_id) {
+        wp_query__sql(qp, " AND m.employee_id = ?");
+        wp_query__text(qp, f->employee_id);
+    }
+    if (f->channel) {
+        wp_query__sql(qp, " AND m.channel = ?");
+        wp_query__text(qp, f->channel);
+    }
+    if (f->from_us) {
+        wp_query__sql(qp, " AND m.ts_us >= ?");
+        wp_query__int(qp, f->from_us);
+    }
+    if (f->to_us) {
+        wp_query__sql(qp, " AND m.ts_us < ?");
+        wp_query__int(qp, f->to_us);
+    }
+    wp_query__scope_history(qp, "m.employee_id", "m.customer_id", NULL, sc);
+}
+
+/* The candidate row at s: appended to p when its text really holds the query (the grams only
+ * say it may). *last_t, last_id get its keys either way. */
+static int take_row(struct wp_stmt *s, const wp_message_filter *f, wp_message_page *p, size_t *cap,
+                    wp_strpool **pool, int64_t *last_t, char last_id[WP_ID_LEN + 1])
+{
+    wp_message m;
+    int err;
+    if ((err = read_message(s, &m, pool)) < 0)
+        return err;
+    *last_t = m.ts_us;
+    memcpy(last_id, m.id, sizeof m.id);
+    if (f->view && m.text && *m.text) {
+        /* the reader's text: a hit inside what it may not see is no hit */
+        wp_buf b;
+        int changed = 0;
+        size_t len = strlen(m.text);
+        wp_buf_init(&b, len + 1);
+        if ((err = f->view->fn(f->view->arg, &b, &changed, m.text, len)) == 0 && changed)
+            err = wp_strpool__dup(pool, &m.text, b.buf);
+        wp_buf_release(&b);
+        if (err < 0)
+            return err;
+    }
+    if (f->q && *f->q) {
+        if ((err = wp_grams__find(&m.highlights, &m.n_highlights, m.text, strlen(m.text), f->q,
+                                  strlen(f->q))) < 0)
+            return err;
+        if (m.n_highlights == 0)
+            return 0; /* the grams were there, the text is not */
+    }
+    if ((err = wp_array__grow((void **)&p->items, cap, p->n, sizeof *p->items)) < 0) {
+        free(m.highlights);
+        return err;
+    }
+    p->items[p->n++] = m;
+    return 0;
+}
+
+/* One round of candidates (at most want rows after the cursor); appends hits to p. *got gets
+ * how many candidate rows came back, *last_t/last_id the last candidate's keys. */
+static int message_round(wp_store *st, const wp_message_filter *f, const struct wp_scope_bind *sc,
+                         const char *grams, int drive, int has, int64_t ct, const char *cid,
+                         unsigned want, wp_message_page *p, size_t *cap, wp_strpool **pool,
+                         unsigned stop_at, unsigned *got, int64_t *last_t,
+                         char last_id[WP_ID_LEN + 1])
+{
+    struct wp_stmt *s = NULL;
+    struct wp_query q;
+    int pg = wp_store_backend(st) == WP_STORE_PG;
+    int err;
+
+    *got = 0;
+    wp_query__init(&q, SQL_MAX);
+    if (drive) {
+        /* CROSS JOIN keeps message_fts the outer loop: the few matches, then their rows. */
+        wp_query__sql(
+            &q, "SELECT " MESSAGE_COLUMNS " FROM message_fts CROSS JOIN messages m"
+                " ON m.skey = message_fts.rowid WHERE message_fts MATCH ? AND m.tenant_id = ?");
+        wp_query__text(&q, grams);
+    } else {
+        wp_query__sql(&q, "SELECT " MESSAGE_COLUMNS " FROM messages m WHERE m.tenant_id = ?");
+    }
+    wp_query__text(&q, f->tenant_id);
+    message_filters(&q, f, sc);
+    if (f->q && *f->q) {
+        wp_query__sql(&q, " AND m.text IS NOT NULL");
+        if (grams && !drive) {
+            wp_query__sql(&q, pg ? " AND m.grams @> CAST(? AS text[])"
+                                 : " AND m.skey IN (SELECT rowid FROM message_fts WHERE message_fts"
+                                   " MATCH ?)");
+            wp_query__text(&q, grams);
+        }
+    }
+    if (has) {
+        wp_query__sql(&q, " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
+        wp_query__int(&q, ct);
+        wp_query__int(&q, ct);
+        wp_query__text(&q, cid);
+    }
+    wp_query__sql(&q, " ORDER BY m.ts_us DESC, m.id DESC LIMIT ?");
+    wp_query__int(&q, want);
+    if ((err = wp_query__prepare(&q, st, &s)) < 0)
+        goto out;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        (*got)++;
+        if ((err = take_row(s, f, p, cap, pool, last_t, last_id)) < 0)
+            goto out;
+        if (p->n == stop_at)
+            break;
+    }
+    if (err > 0)
+        err = 0;
+out:
+    wp_db_done(s);
+    wp_buf_release(&q.sql);
+    return err;
+}
+
+/* Whether SQLite should start from the search index: *drive = 1 when the grams match fewer
+ * than SEARCH_DRIVE_MAX rows of it. Otherwise SQLite walks the tenant's time index newest
+ * first and probes the match list per row: a common query fills its page after a few rows,
+ * but a rare one walks the whole tenant (115 ms at 1M messages, 5 ms from the index). The
+ * two plans give the same rows in the same order; only the cost differs. */
+static int search_drive(wp_store *st, const char *grams, int *drive)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    *drive = 0;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT count(*) FROM (SELECT 1 FROM message_fts WHERE message_fts"
+                             " MATCH ? LIMIT ?)")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, grams);
+    wp_db_bind_int64(s, 2, SEARCH_DRIVE_MAX);
+    if ((err = wp_db_step(s)) != WP_DB_ROW) {
+        if (err >= 0)
+            err = wp_error_set(WP_EIO, "search index count returned no row");
+        goto out;
+    }
+    *drive = wp_db_col_int64(s, 0) < SEARCH_DRIVE_MAX;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+/* Newest first: ts_us, then id, both descending. */
+static int cmp_newest(const void *x, const void *y)
+{
+    const wp_message *a = x, *b = y;
+    if (a->ts_us != b->ts_us)
+        return a->ts_us < b->ts_us ? 1 : -1;
+    return -strcmp(a->id, b->id);
+}
+
+/* SQLite, a query with no customer or employee filter: walk its FTS5 doclists newest first
+ * (search keys sort like times, grams.h) and stop after a page, whatever the query's
+ * frequency. Keys order messages by millisecond only, so once limit + 1 hits are in, the walk
+ * reads the rest of the last hit's millisecond and sorts: the page is then exactly the one
+ * (ts_us DESC, id DESC) gives. A spent budget also ends at a millisecond's end, and the
+ * cursor is its start. */
+static int search_walk(wp_store *st, const wp_message_filter *f, const struct wp_scope_bind *sc,
+                       const char *grams, int has, int64_t ct, const char *cid, unsigned limit,
+                       wp_message_page *p, size_t *cap, wp_strpool **pool)
+{
+    int64_t key_hi = INT64_MAX, key_lo = 0, stop_group = -1;
+    unsigned budget = SEARCH_BUDGET;
+    int more = 0, err = 0;
+
+    if (has)
+        key_hi = wp_skey__group_last(wp_skey__group(ct));
+    if (f->to_us && f->to_us > INT64_MIN &&
+        wp_skey__group_last(wp_skey__group(f->to_us - 1)) < key_hi)
+        key_hi = wp_skey__group_last(wp_skey__group(f->to_us - 1));
+    if (f->from_us)
+        key_lo = wp_skey__group_first(wp_skey__group(f->from_us));
+    for (;;) {
+        struct wp_stmt *s = NULL;
+        struct wp_query q;
+        unsigned got = 0;
+        int64_t last_key = 0, last_t;
+        char last_id[WP_ID_LEN + 1];
+
+        wp_query__init(&q, SQL_MAX);
+        wp_query__sql(
+            &q, "SELECT " MESSAGE_COLUMNS ", m.skey FROM message_fts CROSS JOIN messages m"
+                " ON m.skey = message_fts.rowid WHERE message_fts MATCH ? AND message_fts.rowid"
+                " <= ? AND message_fts.rowid >= ? AND m.tenant_id = ?");
+        wp_query__text(&q, grams);
+        wp_query__int(&q, key_hi);
+        wp_query__int(&q, key_lo);
+        wp_query__text(&q, f->tenant_id);
+        message_filters(&q, f, sc);
+        wp_query__sql(&q, " AND m.text IS NOT NULL");
+        if (has) {
+            wp_query__sql(&q, " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
+            wp_query__int(&q, ct);
+            wp_query__int(&q, ct);
+            wp_query__text(&q, cid);
+        }
+        wp_query__sql(&q, " ORDER BY message_fts.rowid DESC LIMIT ?");
+        wp_query__int(&q, SEARCH_ROUND);
+        if ((err = wp_query__prepare(&q, st, &s)) == 0) {
+            while ((err = wp_db_step(s)) == WP_DB_ROW) {
+                int64_t key = wp_db_col_int64(s, 25);
+                if (stop_group >= 0 && key >> WP_SKEY_LOW_BITS != stop_group) {
+                    more = 1;
+                    break;
+                }
+                got++;
+                last_key = key;
+                if ((err = take_row(s, f, p, cap, pool, &last_t, last_id)) < 0)
+                    break;
+                if (stop_group < 0 && p->n > limit)
+                    stop_group = key >> WP_SKEY_LOW_BITS;
+            }
+        }
+        wp_db_done(s);
+        wp_buf_release(&q.sql);
+        if (err < 0)
+            return err;
+        if (more || got < SEARCH_ROUND)
+            break;
+        key_hi = last_key - 1;
+        if (stop_group < 0 && budget <= got)
+            stop_group = last_key >> WP_SKEY_LOW_BITS; /* finish this millisecond, then stop */
+        else if (stop_group < 0)
+            budget -= got;
+    }
+    if (p->n) /* items is NULL when nothing matched: qsort must not see it */
+        qsort(p->items, p->n, sizeof *p->items, cmp_newest);
+    if (p->n > limit) {
+        for (size_t i = limit; i < p->n; i++)
+            free(p->items[i].highlights);
+        p->n = limit;
+        wp_cursor__make(p->next_cursor, p->items[limit - 1].ts_us, p->items[limit - 1].id);
+    } else if (more) {
+        /* everything from this millisecond on was looked at: go on below its start */
+        char zero[WP_ID_LEN + 1];
+        memset(zero, '0', WP_ID_LEN);
+        zero[WP_ID_LEN] = '\0';
+        wp_cursor__make(p->next_cursor, stop_group * 1000, zero);
+    }
+    return 0;
+}
+
+int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_message_filter *f)
+{
+    wp_message_page p;
+    wp_strpool *pool = NULL;
+    wp_buf grams;
+    struct wp_scope_bind sc;
+    char cid[WP_ID_LEN + 1];
+    int64_t ct = 0;
+    int has = 0, pg = wp_store_backend(st) == WP_STORE_PG, drive = 0, walk = 0, err;
+    unsigned limit;
+    size_t cap = 0, ngrams = 0;
+
+    memset(&p, 0, sizeof p);
+    wp_buf_init(&grams, 16 * Q_MAX);
+    if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
+        (err = check_opt_id("customer", f->customer_id)) < 0 ||
+        (err = check_opt_id("message", f->id)) < 0 ||
+        (err = check_opt_id("employee", f->employee_id)) < 0 ||
+        (err = wp_page__limit(&limit, f->limit)) < 0 ||
+        (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
+        goto out;
+    if (f->q && *f->q) {
+        if (strlen(f->q) > Q_MAX) {
+            err = wp_error_set(WP_EINVAL, "query is longer than %d bytes", Q_MAX);
+            goto out;
+        }
+        if ((err = wp_grams__make(&grams, &ngrams, f->q, strlen(f->q), 1,
+                                  pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_FTS_QUERY)) < 0)
+            goto out;
+        /* A customer's or an employee's messages are few: their index, not the walk */
+        walk = ngrams && !pg && !f->customer_id && !f->employee_id;
+        if (ngrams && !pg && !walk && (err = search_drive(st, grams.buf, &drive)) < 0)
+            goto out;
+    }
+    if (walk) {
+        if ((err = search_walk(st, f, &sc, grams.buf, has, ct, cid, limit, &p, &cap, &pool)) < 0)
+            goto out;
+        goto done;
+    }
+    /* Take limit + 1 hits: the extra one only says there is a next page. A query's candidates
+     * can fail the exact test, so rounds continue from the last candidate until enough hits,
+     * no more candidates, or the budget is spent: then the page may be short, and its cursor
+     * (the last candidate looked at) says where to go on. */
+    int q = f->q && *f->q;
+    unsigned budget = SEARCH_BUDGET,
+             want = q && limit + 1 < SEARCH_ROUND ? SEARCH_ROUND : limit + 1;
+    int spent = 0;
+    for (;;) {
+        unsigned got = 0;
+        int64_t last_t = 0;
+        char last_id[WP_ID_LEN + 1] = "";
+        if ((err = message_round(st, f, &sc, ngrams ? grams.buf : NULL, drive, has, ct, cid,
+                                 want, &p, &cap, &pool, limit + 1, &got, &last_t, last_id)) < 0)
+            goto out;
+        if (p.n > limit || got < want)
+            break;
+        has = 1;
+        ct = last_t;
+        memcpy(cid, last_id, sizeof cid);
+        if (budget <= got) {
+            spent = 1;
+            break;
+        }
+        budget -= got;
+    }
+    if (p.n > limit) {
+        free(p.items[limit].highlights);
+        p.n = limit;
+        wp_cursor__make(p.next_cursor, p.items[limit - 1].ts_us, p.items[limit - 1].id);
+    } else if (spent) {
+        wp_cursor__make(p.next_cursor, ct, cid);
+    }
+done:
+    p.mem = pool;
+    pool = NULL;
+    *out = p;
+    p.items = NULL;
+    p.n = 0;
+    err = 0;
+out:
+    free_messages(p.items, p.n);
+    wp_strpool__free(pool);
+    wp_buf_release(&grams);
+    return err;
+}
+
+void wp_message_page_release(wp_message_page *p)
+{
+    if (!p)
+        return;
+    free_messages(p->items, p->n);
+    wp_strpool__free(p->mem);
+    memset(p, 0, sizeof *p);
+}

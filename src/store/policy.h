@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* What a tenant's phones are given (migration 0002; ops_policy.c): the lexicon and the
+ * policy with its version, and the media files devices upload. */
+#ifndef WP_STORE_POLICY_H
+#define WP_STORE_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/id.h"
+
+#define WP_MONEY_ALERT_DEFAULT_FEN 500000 /* 5,000 yuan */
+
+/* --- lexicons and the tenant policy ----------------------------------------------------------- */
+
+/* The tenant's policy: its version moves on every change of the lexicon or the settings, so it
+ * is a stable ETag. WP_ENOTFOUND when the tenant has no policy row yet (see _policy_init). */
+typedef struct wp_policy_row {
+    int64_t version;
+    int64_t lexicon_version; /* the version of the lexicon in force */
+    int64_t money_alert_fen;
+    int64_t updated_us;
+} wp_policy_row;
+
+int wp_store_policy_get(wp_store *st, wp_policy_row *out, const char *tenant_id);
+
+/* Create the tenant's policy with version 1 and this lexicon as lexicon version 1, unless it
+ * has one (then nothing changes; either way 0). */
+int wp_store_policy_init(wp_store *st, const char *tenant_id, const char *lexicon, size_t len);
+
+/* Store a new lexicon text and move the policy version; *version gets the new version (which
+ * is also the lexicon's). The caller has validated the text. */
+int wp_store_lexicon_put(wp_store *st, int64_t *version, const char *tenant_id, const char *text,
+                         size_t len);
+
+/* The lexicon in force: *text malloc'ed (caller frees), NUL-terminated, *len bytes. */
+int wp_store_lexicon_get(wp_store *st, int64_t *version, char **text, size_t *len,
+                         const char *tenant_id);
+
+/* Move the policy version because something else it carries changed (the scripts library),
+ * so agents fetch it again. *version (may be NULL) gets the new version, 0 when the tenant has
+ * no policy yet (nothing to move). */
+int wp_store_policy_touch(wp_store *st, int64_t *version, const char *tenant_id);
+
+/* Set the money alert threshold (fen, >= 0) and move the policy version. */
+int wp_store_policy_set_money_alert(wp_store *st, int64_t *version, const char *tenant_id,
+                                    int64_t fen);
+
+/* --- media ------------------------------------------------------------------------------- */
+
+/* Record that the tenant has the media file with this hex SHA-256 and that device_id uploaded
+ * it (migration 0014). *created is 0 when this device had uploaded it before, else 1 (also
+ * when another device had: the answer tells nothing of other devices). A file new to the
+ * tenant counts its size in the tenant's media usage, in the same transaction; WP_EQUOTA
+ * (wp_usage_refuse) and nothing recorded when that would pass the media limit. */
+int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char *device_id,
+                       const char sha256[65], int64_t size);
+
+/* WP_ENOTFOUND unless the tenant has it; *size gets its size. */
+int wp_store_media_get(wp_store *st, int64_t *size, const char *tenant_id, const char sha256[65]);
+
+/* Who a stored media file belongs to: the (employee, customer) of up to max messages and calls
+ * that name ref ("sha256:<hex>") and whose own device uploaded it (media_uploads: naming a
+ * hash one's device never sent gives no way to the file), for scope checks of console
+ * downloads (ops_access.c; migration 0011 indexes them). customer "" when none. *n gets how
+ * many. */
+typedef struct wp_media_ref {
+    char employee_id[WP_ID_LEN + 1];
+    char customer_id[WP_ID_LEN + 1];
+} wp_media_ref;
+
+int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,
+                        const char *tenant_id, const char *ref);
+
+#endif
