@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "util/conf.h"
 #include "util/id.h"
 
 /* Exit codes (CONTRACT §1). */
@@ -38,10 +39,12 @@ int cli_wants_help(int argc, char **argv);
  * --name; returns -1 (after printing a usage error) when the value is missing. */
 int cli_opt(int argc, char **argv, int *i, const char *cmd, const char *name, const char **out);
 
-/* After the options of a command on an existing data dir (cmd_jobs.c): --data given, --db a
- * postgresql:// URL, DIR/workphone.conf there, and --db given when the store is in
- * PostgreSQL. @return 0, or WP_EXIT_USAGE after saying why on stderr */
-int cli_data_dir_check(const char *cmd, const char *data, const char *db);
+/* After the options of a command on an existing data dir (main.c): --data given, --db a
+ * postgresql:// URL, DIR/workphone.conf there and well-formed (wp_conf_read), and --db given
+ * when its backend= is postgresql.
+ * @param[out] conf  when not NULL, the settings read (caller frees with wp_conf_free())
+ * @return 0, or WP_EXIT_USAGE after saying why on stderr (*conf untouched) */
+int cli_data_dir_check(const char *cmd, const char *data, const char *db, wp_conf **conf);
 
 /* --- pieces of init and serve that demo builds on (cmd_init.c, cmd_serve.c) --------------- */
 

@@ -28,43 +28,6 @@ static const char help[] =
     "  --data DIR  the data directory made by 'workphone init' (it holds the audit key)\n"
     "  --db URL    postgresql://... when the store is in PostgreSQL\n";
 
-/* The backend= line of DIR/workphone.conf into backend: 0, or -1 when there is no file. */
-static int read_backend(const char *dir, char *backend, size_t cap)
-{
-    char path[4096], line[512];
-    if ((size_t)snprintf(path, sizeof path, "%s/workphone.conf", dir) >= sizeof path)
-        return -1;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    backend[0] = '\0';
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!strncmp(line, "backend=", 8)) {
-            size_t n = strnlen(line + 8, cap - 1);
-            memcpy(backend, line + 8, n);
-            backend[n] = '\0';
-        }
-    }
-    fclose(f);
-    return 0;
-}
-
-int cli_data_dir_check(const char *cmd, const char *data, const char *db)
-{
-    char backend[32];
-    if (!data || !*data)
-        return cli_usage_error(cmd, "missing --data DIR");
-    if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
-        return cli_usage_error(cmd, "--db must be a postgresql:// URL");
-    if (read_backend(data, backend, sizeof backend) < 0)
-        return cli_usage_error(cmd, "'%s' is not a workphone data dir (no workphone.conf)", data);
-    if (!strcmp(backend, "postgresql") && !db)
-        return cli_usage_error(cmd, "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
-                               data);
-    return 0;
-}
-
 static int jobs_run_once(wp_store *st, const unsigned char *audit_key, int64_t now_us,
                          int64_t *owner_left, int64_t *inactive, wp_analytics_rollup_result *a,
                          wp_rules_result *rules)
@@ -243,6 +206,6 @@ int cmd_jobs(int argc, char **argv)
         return cli_usage_error("jobs", "unknown argument '%s'; see 'workphone jobs --help'",
                                argv[i]);
     }
-    int code = cli_data_dir_check("jobs", data, db);
+    int code = cli_data_dir_check("jobs", data, db, NULL);
     return code ? code : run_jobs(data, db);
 }

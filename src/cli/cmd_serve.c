@@ -82,34 +82,6 @@ static unsigned serve_threads_default(void)
     return cores * 4 > 16 ? (unsigned)cores * 4 : 16;
 }
 
-/* The backend= and metrics_token_file= lines of DIR/workphone.conf (tfile: "" when absent):
- * 0, or -1 when the file is missing or unreadable. */
-static int read_conf(const char *dir, char *backend, size_t cap, char *tfile, size_t tcap)
-{
-    char path[4096], line[512];
-    if ((size_t)snprintf(path, sizeof path, "%s/workphone.conf", dir) >= sizeof path)
-        return -1;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    backend[0] = '\0';
-    tfile[0] = '\0';
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!strncmp(line, "backend=", 8)) {
-            size_t n = strlen(line + 8);
-            n = n < cap ? n : cap - 1;
-            memcpy(backend, line + 8, n);
-            backend[n] = '\0';
-        } else if (!strncmp(line, "metrics_token_file=", 19) && line[19]) {
-            snprintf(tfile, tcap, "%s%s%s", line[19] == '/' ? "" : dir,
-                     line[19] == '/' ? "" : "/", line + 19);
-        }
-    }
-    fclose(f);
-    return 0;
-}
-
 /* HOST:PORT or [V6]:PORT into *out, and the address as text into shown.
  * 0, or -1 with *why saying what is wrong. */
 static int parse_listen(const char *s, struct sockaddr_storage *out, char *shown, size_t cap,
@@ -238,15 +210,17 @@ int cli_listen_check(const char *listen, const char **why)
 int cli_serve_run(const cli_serve_options *so)
 {
     const char *cmd = so->cmd, *data = so->data, *db = so->db, *listen = so->listen;
-    char backend[32], conf_tfile[4096 + 32];
-    if (read_conf(data, backend, sizeof backend, conf_tfile, sizeof conf_tfile) < 0)
-        return cli_usage_error(cmd,
-                               "'%s' is not a workphone data dir (no workphone.conf); "
-                               "run 'workphone init' first",
-                               data);
-    if (!strcmp(backend, "postgresql") && !db)
-        return cli_usage_error(cmd, "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
-                               data);
+    char conf_tfile[4096 + 32] = "";
+    wp_conf *conf = NULL;
+    int code = cli_data_dir_check(cmd, data, db, &conf);
+    if (code)
+        return code;
+    /* metrics_token_file=: a path relative to the data dir */
+    const char *ct = wp_conf_get(conf, "metrics_token_file");
+    if (ct && *ct)
+        snprintf(conf_tfile, sizeof conf_tfile, "%s%s%s", *ct == '/' ? "" : data,
+                 *ct == '/' ? "" : "/", ct);
+    wp_conf_free(conf);
     struct sockaddr_storage addr;
     char host[INET6_ADDRSTRLEN + 2];
     const char *why;
@@ -273,7 +247,8 @@ int cli_serve_run(const cli_serve_options *so)
     cli_jobs *jobs = NULL;
     api_audit_worker *auditor = NULL;
     unsigned char audit_key[WP_AUDIT_KEY_LEN], sign_seed[WP_AUDIT_SIGN_SEED_LEN];
-    int err, code = WP_EXIT_FAIL;
+    int err;
+    code = WP_EXIT_FAIL;
     if ((err = wp_store_open(&st, data, db)) < 0) {
         cli_fail(cmd, "cannot open the store: %s", wp_error_last());
         goto out;

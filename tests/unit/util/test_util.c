@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of src/util: buffers, JSON strings, UTF-8, clock, ids, passwords. */
+/* Unit tests of src/util: buffers, JSON strings, UTF-8, clock, ids, passwords, key=value files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/conf.h"
 #include "util/error.h"
 #include "util/id.h"
 #include "util/json.h"
@@ -193,6 +196,110 @@ static void test_util_utf8__text_check(void **state)
     assert_int_equal(wp_text_check("'name'", "", 0, 1, 0), 0); /* emptiness is the caller's */
 }
 
+/* --- key=value files (conf.c) ---------------------------------------------------------------- */
+
+/* A file holding text[0..len), its path in path (a fresh temp file). */
+static void conf_file(char path[64], const char *text, size_t len)
+{
+    snprintf(path, 64, "/tmp/wp-conf-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+}
+
+/* wp_conf_read() of text: its result, *out the settings on success. */
+static int conf_of(wp_conf **out, const char *text, size_t len)
+{
+    char path[64];
+    conf_file(path, text, len);
+    int err = wp_conf_read(out, path);
+    unlink(path);
+    return err;
+}
+
+static void test_util_conf__reads_what_init_writes_and_more(void **state)
+{
+    static const char text[] =
+        "# written by workphone init; marks this directory as a workphone data dir\n"
+        "tenant_id=0123456789abcdef01234567\n"
+        "backend=sqlite\n"
+        "\n"
+        "   # an indented comment\r\n"
+        " metrics_token_file = token file#1=x \r\n"
+        "backend=postgresql\n"
+        "empty=\n"
+        "last.one-key_2=no line end";
+    wp_conf *c = NULL;
+    assert_int_equal(conf_of(&c, text, sizeof text - 1), 0);
+    assert_string_equal(wp_conf_get(c, "tenant_id"), "0123456789abcdef01234567");
+    assert_string_equal(wp_conf_get(c, "backend"), "postgresql"); /* the last one wins */
+    assert_string_equal(wp_conf_get(c, "metrics_token_file"), "token file#1=x");
+    assert_string_equal(wp_conf_get(c, "empty"), "");
+    assert_string_equal(wp_conf_get(c, "last.one-key_2"), "no line end");
+    assert_null(wp_conf_get(c, "missing"));
+    assert_null(wp_conf_get(c, "#"));
+    wp_conf_free(c);
+    assert_int_equal(conf_of(&c, "", 0), 0); /* an empty file sets nothing */
+    assert_null(wp_conf_get(c, "backend"));
+    wp_conf_free(c);
+    wp_conf_free(NULL);
+}
+
+static void test_util_conf__names_the_file_and_the_bad_line(void **state)
+{
+    static const struct {
+        const char *text, *msg;
+        int err;
+    } bad[] = {
+        {"a=1\nb=2\njust words\n", "line 3: no '=' in it", WP_EINVAL},
+        {"a=1\n = 2\n", "line 2: no key before '='", WP_EINVAL},
+        {"a b=1\n", "line 1: a key is letters", WP_EINVAL},
+        {"k\xc3\xa9=1\n", "line 1: a key is letters", WP_EINVAL},
+        {"a=1\nb=\x01\n", "line 2: a control character (0x01)", WP_EINVAL},
+        {"a=\xc3\x28\n", "line 1: not valid UTF-8", WP_EINVAL},
+        {"a=1\rb=2\n", "line 1: a control character (0x0d)", WP_EINVAL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wp_conf *c = (wp_conf *)1;
+        char path[64];
+        conf_file(path, bad[i].text, strlen(bad[i].text));
+        assert_int_equal(wp_conf_read(&c, path), bad[i].err);
+        assert_ptr_equal(c, (wp_conf *)1); /* untouched */
+        assert_non_null(strstr(wp_error_last(), path));
+        if (!strstr(wp_error_last(), bad[i].msg))
+            fail_msg("case %zu: '%s' lacks '%s'", i, wp_error_last(), bad[i].msg);
+        unlink(path);
+    }
+    wp_conf *c = NULL;
+    assert_int_equal(wp_conf_read(&c, "/nonexistent/workphone.conf"), WP_ENOTFOUND);
+    assert_int_equal(wp_conf_read_dir(&c, "/nonexistent"), WP_ENOTFOUND);
+    assert_non_null(strstr(wp_error_last(), "/nonexistent/workphone.conf"));
+    assert_null(c);
+}
+
+static void test_util_conf__limits(void **state)
+{
+    size_t n = WP_CONF_MAX_BYTES + 1;
+    char *text = malloc(n);
+    wp_conf *c = NULL;
+    assert_non_null(text);
+    memset(text, '#', n); /* one long comment line */
+    assert_int_equal(conf_of(&c, text, n), WP_ELIMIT);
+    assert_non_null(strstr(wp_error_last(), "larger than"));
+    text[WP_CONF_LINE_MAX + 1] = '\n';
+    assert_int_equal(conf_of(&c, text, WP_CONF_LINE_MAX + 2), WP_ELIMIT);
+    assert_non_null(strstr(wp_error_last(), "line 1: longer than"));
+    text[WP_CONF_LINE_MAX] = '\n'; /* a line of exactly the limit is fine */
+    assert_int_equal(conf_of(&c, text, WP_CONF_LINE_MAX + 1), 0);
+    wp_conf_free(c);
+    memset(text, 'k', WP_CONF_KEY_MAX + 1);
+    text[WP_CONF_KEY_MAX + 1] = '=';
+    assert_int_equal(conf_of(&c, text, WP_CONF_KEY_MAX + 2), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "a key longer than"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +313,9 @@ int main(void)
         cmocka_unit_test(test_util_clock__fake_clock),
         cmocka_unit_test(test_util_id__shape_and_uniqueness),
         cmocka_unit_test(test_util_password__policy_hash_verify),
+        cmocka_unit_test(test_util_conf__reads_what_init_writes_and_more),
+        cmocka_unit_test(test_util_conf__names_the_file_and_the_bad_line),
+        cmocka_unit_test(test_util_conf__limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
