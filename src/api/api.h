@@ -242,8 +242,7 @@ typedef struct api_audit_worker_config {
     const unsigned char *sign_seed;  /* WP_AUDIT_SIGN_SEED_LEN bytes, copied; NULL: none */
     unsigned flush_ms;               /* 0: API_AUDIT_FLUSH_MS */
     unsigned checkpoint_s;           /* 0: API_AUDIT_CHECKPOINT_S */
-    /* the server log: one line "... level=L event=E REST" (REST in logfmt) */
-    void (*log)(const char *level, const char *event, const char *rest);
+    int log_fd;                      /* the server log (util/log.h); -1: none */
 } api_audit_worker_config;
 
 /* Start the thread: every flush_ms (or 500 rows) it appends the buffered reads, tenant by

@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -49,11 +50,16 @@ struct api_audit_worker {
     size_t n_marks;
 };
 
-static void log_line(const api_audit_worker *w, const char *level, const char *event,
-                     const char *rest)
+/* A line "event=E error=..." (and tenant= when given) about what went wrong. */
+static void log_error(const api_audit_worker *w, const char *event, const char *key,
+                      const char *value)
 {
-    if (w->c.log)
-        w->c.log(level, event, rest);
+    wp_buf b;
+    wp_log_start(&b, "error", event);
+    if (key)
+        wp_log_addn(&b, key, value, 64);
+    wp_log_addn(&b, "error", wp_error_last(), 300);
+    wp_log_end(&b, w->c.log_fd);
 }
 
 static struct item *item_new(const wp_audit_entry *e)
@@ -169,7 +175,6 @@ static void write_all(api_audit_worker *w, struct item **v, size_t *n)
 {
     struct item *batch[BATCH_MAX];
     size_t at[BATCH_MAX], kept = 0;
-    char line[LINE_MAX_];
     for (;;) {
         /* the first row's tenant: its rows, in order, up to BATCH_MAX */
         const char *t = NULL;
@@ -187,16 +192,12 @@ static void write_all(api_audit_worker *w, struct item **v, size_t *n)
         int err = write_batch(w, batch, k);
         if (err == WP_EINVAL) { /* one bad row must not stop the others: one at a time */
             for (size_t i = 0; i < k; i++)
-                if (write_batch(w, &batch[i], 1) < 0) {
-                    snprintf(line, sizeof line, "action=%.64s error=\"%.300s\"", batch[i]->action,
-                             wp_error_last());
-                    log_line(w, "error", "audit_read_dropped", line);
-                }
+                if (write_batch(w, &batch[i], 1) < 0)
+                    log_error(w, "audit_read_dropped", "action", batch[i]->action);
             err = 0;
         }
         if (err < 0) {
-            snprintf(line, sizeof line, "error=\"%.300s\"", wp_error_last());
-            log_line(w, "error", "audit_reads_not_written", line);
+            log_error(w, "audit_reads_not_written", NULL, NULL);
             for (size_t i = 0; i < k; i++)
                 v[at[i]] = batch[i]; /* back where they were: tried again next round */
             break;
@@ -232,13 +233,12 @@ static struct mark *mark_of(api_audit_worker *w, const char *tenant_id)
 /* A signed checkpoint of every chain that moved since its last one, one log line each. */
 static void checkpoints(api_audit_worker *w)
 {
-    char(*ids)[WP_ID_LEN + 1] = NULL, line[LINE_MAX_], rest[LINE_MAX_];
+    char(*ids)[WP_ID_LEN + 1] = NULL, line[LINE_MAX_];
     size_t n = 0;
     if (!w->signs)
         return;
     if (wp_store_audit_chains(w->st, &ids, &n) < 0) {
-        snprintf(rest, sizeof rest, "error=\"%.300s\"", wp_error_last());
-        log_line(w, "error", "audit_checkpoint_failed", rest);
+        log_error(w, "audit_checkpoint_failed", NULL, NULL);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -248,13 +248,16 @@ static void checkpoints(api_audit_worker *w)
         if (err == WP_ENOTFOUND || (err == 0 && m && m->seq == cp.seq))
             continue;
         if (err < 0) {
-            snprintf(rest, sizeof rest, "tenant=%s error=\"%.300s\"", ids[i], wp_error_last());
-            log_line(w, "error", "audit_checkpoint_failed", rest);
+            log_error(w, "audit_checkpoint_failed", "tenant", ids[i]);
             continue;
         }
-        if (wp_audit_checkpoint_format(line, sizeof line, &cp) == 0)
+        if (wp_audit_checkpoint_format(line, sizeof line, &cp) == 0) {
             /* the line's own "event=audit_checkpoint" goes after the log's ts= and level= */
-            log_line(w, "info", "audit_checkpoint", line + strlen("event=audit_checkpoint "));
+            wp_buf b;
+            wp_log_start(&b, "info", "audit_checkpoint");
+            wp_log_add_fields(&b, line + strlen("event=audit_checkpoint "));
+            wp_log_end(&b, w->c.log_fd);
+        }
         if (m)
             m->seq = cp.seq;
     }
@@ -296,9 +299,10 @@ static void *worker_main(void *arg)
     size_t lost = w->n_taken + w->n;
     pthread_mutex_unlock(&w->lock);
     if (lost) {
-        char rest[64];
-        snprintf(rest, sizeof rest, "rows=%zu", lost);
-        log_line(w, "error", "audit_reads_lost", rest);
+        wp_buf b;
+        wp_log_start(&b, "error", "audit_reads_lost");
+        wp_log_addf(&b, "rows", "%zu", lost);
+        wp_log_end(&b, w->c.log_fd);
     }
     return NULL;
 }

@@ -5,6 +5,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -55,13 +56,6 @@ struct cli_jobs {
     unsigned char key[WP_AUDIT_KEY_LEN];
 };
 
-static void jobs_log(const char *level, const char *rest)
-{
-    char ts[40];
-    wp_time_format(ts, wp_time_now_us(), 0);
-    fprintf(stderr, "ts=%s level=%s event=jobs %s\n", ts, level, rest);
-}
-
 static void *jobs_main(void *arg)
 {
     struct cli_jobs *j = arg;
@@ -78,13 +72,15 @@ static void *jobs_main(void *arg)
         int64_t left = 0, inactive = 0;
         wp_analytics_rollup_result a;
         wp_rules_result rr;
-        char line[400];
+        wp_buf line;
         int err = jobs_run_once(j->st, j->key, wp_time_now_us(), &left, &inactive, &a, &rr);
-        snprintf(line, sizeof line,
-                 "owner_left=%lld inactive=%lld analytics_messages=%lld%s%.200s%s",
-                 (long long)left, (long long)inactive, (long long)a.messages,
-                 err < 0 ? " error=\"" : "", err < 0 ? wp_error_last() : "", err < 0 ? "\"" : "");
-        jobs_log(err < 0 ? "error" : "info", line);
+        wp_log_start(&line, err < 0 ? "error" : "info", "jobs");
+        wp_log_addf(&line, "owner_left", "%lld", (long long)left);
+        wp_log_addf(&line, "inactive", "%lld", (long long)inactive);
+        wp_log_addf(&line, "analytics_messages", "%lld", (long long)a.messages);
+        if (err < 0)
+            wp_log_addn(&line, "error", wp_error_last(), 200);
+        wp_log_end(&line, 2);
         pthread_mutex_lock(&j->lock);
     }
     pthread_mutex_unlock(&j->lock);

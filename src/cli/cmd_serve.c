@@ -7,6 +7,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -178,14 +179,6 @@ static int read_token(char out[METRICS_TOKEN_MAX + 1], const char *path, const c
     return err;
 }
 
-/* A line in the request log's format, for the server's own events. */
-static void log_event(const char *level, const char *event, const char *rest)
-{
-    char ts[40];
-    wp_time_format(ts, wp_time_now_us(), 0);
-    fprintf(stderr, "ts=%s level=%s event=%s %s\n", ts, level, event, rest);
-}
-
 /* A number of seconds from the environment, 1..86400; *out untouched when it is unset. */
 static int env_seconds(const char *name, unsigned *out)
 {
@@ -297,7 +290,7 @@ int cli_serve_run(const cli_serve_options *so)
                                   .db_url = db,
                                   .audit_key = audit_key,
                                   .sign_seed = sign_seed,
-                                  .log = log_event};
+                                  .log_fd = 2};
     if ((err = env_seconds("WORKPHONE_AUDIT_CHECKPOINT_S", &ac.checkpoint_s)) < 0) {
         code = cli_usage_error(cmd, "%s", wp_error_last());
         goto out;
@@ -329,19 +322,24 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
         goto out;
     }
-    char line[512];
-    snprintf(line, sizeof line,
-             "version=%s listen=%s:%u url=http://%s:%u/ store=%s pid=%ld web=\"%.300s\"",
-             WP_VERSION, host, wp_http_server_port(srv), host, wp_http_server_port(srv),
-             app.backend == WP_STORE_PG ? "postgresql" : "sqlite", (long)getpid(), o.web_dir);
-    log_event("info", "start", line);
+    wp_buf line;
+    wp_log_start(&line, "info", "start");
+    wp_log_add(&line, "version", WP_VERSION);
+    wp_log_addf(&line, "listen", "%s:%u", host, wp_http_server_port(srv));
+    wp_log_addf(&line, "url", "http://%s:%u/", host, wp_http_server_port(srv));
+    wp_log_add(&line, "store", app.backend == WP_STORE_PG ? "postgresql" : "sqlite");
+    wp_log_addf(&line, "pid", "%ld", (long)getpid());
+    wp_log_addn(&line, "web", o.web_dir, 300);
+    wp_log_end(&line, 2);
     /* the key that checks the checkpoints this server logs: keep it apart from the data dir */
     unsigned char pub[WP_AUDIT_SIGN_PUB_LEN];
     char hex[2 * WP_AUDIT_SIGN_PUB_LEN + 1];
     wp_audit_sign_public(pub, sign_seed);
     sodium_bin2hex(hex, sizeof hex, pub, sizeof pub);
-    snprintf(line, sizeof line, "key=%.16s public_key=%s", hex, hex);
-    log_event("info", "audit_checkpoint_key", line);
+    wp_log_start(&line, "info", "audit_checkpoint_key");
+    wp_log_addf(&line, "key", "%.16s", hex);
+    wp_log_add(&line, "public_key", hex);
+    wp_log_end(&line, 2);
     if (so->on_listen) {
         char url[INET6_ADDRSTRLEN + 32];
         snprintf(url, sizeof url, "http://%s:%u/", host, wp_http_server_port(srv));
@@ -351,12 +349,14 @@ int cli_serve_run(const cli_serve_options *so)
     int sig = 0;
     while (sigwait(&stop_set, &sig) != 0) {
     }
-    snprintf(line, sizeof line, "signal=%s wait_ms=%d", sig == SIGINT ? "SIGINT" : "SIGTERM",
-             STOP_WAIT_MS);
-    log_event("info", "stopping", line);
+    wp_log_start(&line, "info", "stopping");
+    wp_log_add(&line, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    wp_log_addf(&line, "wait_ms", "%d", STOP_WAIT_MS);
+    wp_log_end(&line, 2);
     int cut = wp_http_server_stop(srv, STOP_WAIT_MS);
-    snprintf(line, sizeof line, "requests_cut=%d", cut);
-    log_event(cut ? "warn" : "info", "stopped", line);
+    wp_log_start(&line, cut ? "warn" : "info", "stopped");
+    wp_log_addf(&line, "requests_cut", "%d", cut);
+    wp_log_end(&line, 2);
     code = WP_EXIT_OK;
 out:
     cli_jobs_stop(jobs);

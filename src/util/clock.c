@@ -29,6 +29,13 @@ int64_t wp_time_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int64_t wp_time_real_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void wp_time_set_fake(int64_t us)
 {
     atomic_store(&env_checked, 1);

@@ -13,6 +13,9 @@ int64_t wp_time_now_us(void);
  * starts with a fake clock when WORKPHONE_FAKE_NOW holds an RFC 3339 time. */
 void wp_time_set_fake(int64_t us);
 
+/* The wall clock, whatever a test set: for log lines, which must stay in order. */
+int64_t wp_time_real_us(void);
+
 /* Format us as RFC 3339 with the given offset from UTC in minutes, e.g.
  * 2026-11-22T10:00:00+08:00 (fractions only when non-zero, as .ffffff). out needs 40 bytes. */
 void wp_time_format(char out[40], int64_t us, int offset_min);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of src/util: buffers, JSON strings, UTF-8, clock, ids, passwords, key=value files. */
+/* Unit tests of src/util: buffers, JSON strings, UTF-8, clock, ids, passwords, key=value files,
+ * log lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "util/error.h"
 #include "util/id.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/password.h"
 #include "util/utf8.h"
 
@@ -300,6 +302,78 @@ static void test_util_conf__limits(void **state)
     free(text);
 }
 
+/* --- log lines (log.c) ------------------------------------------------------------------------ */
+
+/* What b holds after its ts= field (the time is the wall clock's, not checked here). */
+static const char *after_ts(const wp_buf *b)
+{
+    assert_int_equal(strncmp(b->buf, "ts=", 3), 0);
+    const char *p = strchr(b->buf, ' ');
+    assert_non_null(p);
+    return p + 1;
+}
+
+static void test_util_log__quotes_and_escapes_what_is_not_quiet(void **state)
+{
+    wp_buf b;
+    wp_log_start(&b, "info", "http");
+    wp_log_add(&b, "path", "/api/v1/x_y.z~:%@!$&'()*+,;=-{}[]");
+    wp_log_add(&b, "empty", "");
+    wp_log_add(&b, "blank", "two words");
+    wp_log_add(&b, "forge", "x\" level=error event=forged\nts=1");
+    wp_log_add(&b, "bytes", "\\\x7f\xe7\x8e\x8b\t");
+    wp_log_addn(&b, "cut", "abcdef", 3);
+    wp_log_addn(&b, "fits", "abc", 3);
+    wp_log_addf(&b, "n", "%d", -42);
+    wp_log_add_fields(&b, "k=v k2=\"a b\"");
+    wp_log_add_fields(&b, " k3=v\nts=forged"); /* left out: a line break */
+    assert_string_equal(after_ts(&b),
+                        "level=info event=http path=/api/v1/x_y.z~:%@!$&'()*+,;=-{}[] "
+                        "empty=\"\" blank=\"two words\" "
+                        "forge=\"x\\\" level=error event=forged\\x0ats=1\" "
+                        "bytes=\"\\\\\\x7f\\xe7\\x8e\\x8b\\x09\" cut=\"abc...\" fits=abc n=-42 "
+                        "k=v k2=\"a b\"");
+    wp_log_end(&b, -1);
+}
+
+static void test_util_log__one_write_per_line_within_the_cap(void **state)
+{
+    int fds[2];
+    char big[WP_LOG_LINE_MAX], got[3 * WP_LOG_LINE_MAX];
+    assert_int_equal(pipe(fds), 0);
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    wp_buf b;
+    wp_log_start(&b, "warn", "big");
+    wp_log_add(&b, "small", "1");
+    wp_log_add(&b, "huge", big); /* does not fit: left out whole */
+    wp_log_add(&b, "after", "2");
+    wp_log_end(&b, fds[1]);
+    wp_log_line(fds[1], "info", "pairs", "a", "1", "b", "x y", "c", NULL, (char *)NULL);
+    wp_log_line(-1, "info", "nowhere", "a", "1", (char *)NULL);
+    close(fds[1]);
+    ssize_t n = read(fds[0], got, sizeof got - 1), m;
+    while (n > 0 && (m = read(fds[0], got + n, sizeof got - 1 - (size_t)n)) > 0)
+        n += m;
+    close(fds[0]);
+    assert_true(n > 0);
+    got[n] = '\0';
+    char *second = strchr(got, '\n');
+    assert_non_null(second);
+    *second++ = '\0';
+    assert_non_null(strstr(got, " level=warn event=big small=1 after=2"));
+    assert_null(strstr(got, "huge="));
+    assert_non_null(strstr(second, " level=info event=pairs a=1 b=\"x y\" c=\"\"\n"));
+    assert_null(strchr(strchr(second, '\n') + 1, '\n'));
+    /* a full line stays within the cap, LF included, and ends with a whole field */
+    wp_log_start(&b, "info", "full");
+    for (int i = 0; i < 100; i++)
+        wp_log_add(&b, "x", "\"quoted and escaped, 40 bytes or so\"");
+    assert_true(b.len <= WP_LOG_LINE_MAX - 1);
+    assert_int_equal(b.buf[b.len - 1], '"');
+    wp_log_end(&b, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +390,8 @@ int main(void)
         cmocka_unit_test(test_util_conf__reads_what_init_writes_and_more),
         cmocka_unit_test(test_util_conf__names_the_file_and_the_bad_line),
         cmocka_unit_test(test_util_conf__limits),
+        cmocka_unit_test(test_util_log__quotes_and_escapes_what_is_not_quiet),
+        cmocka_unit_test(test_util_log__one_write_per_line_within_the_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
