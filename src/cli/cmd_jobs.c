@@ -6,6 +6,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/testhooks.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -91,21 +92,12 @@ int cli_jobs_start(cli_jobs **out, const char *data, const char *db,
                    const unsigned char *audit_key)
 {
     struct cli_jobs *j = calloc(1, sizeof *j);
-    const char *iv = getenv("WORKPHONE_JOBS_INTERVAL_S");
     pthread_condattr_t ca;
     int err;
     if (!j)
         return wp_error_set(WP_ENOMEM, "out of memory");
-    j->interval_s = CLI_JOBS_INTERVAL_S;
-    if (iv && *iv) {
-        char *end = NULL;
-        unsigned long v = strtoul(iv, &end, 10);
-        if (*end || v < 1 || v > 86400) {
-            free(j);
-            return wp_error_set(WP_EINVAL, "WORKPHONE_JOBS_INTERVAL_S must be 1..86400");
-        }
-        j->interval_s = (unsigned)v;
-    }
+    j->interval_s = wp_test_hooks_get()->jobs_interval_s ? wp_test_hooks_get()->jobs_interval_s
+                                                         : CLI_JOBS_INTERVAL_S;
     memcpy(j->key, audit_key, sizeof j->key);
     if ((err = wp_store_open(&j->st, data, db)) < 0) {
         sodium_memzero(j->key, sizeof j->key);

@@ -8,6 +8,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/testhooks.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -179,20 +180,6 @@ static int read_token(char out[METRICS_TOKEN_MAX + 1], const char *path, const c
     return err;
 }
 
-/* A number of seconds from the environment, 1..86400; *out untouched when it is unset. */
-static int env_seconds(const char *name, unsigned *out)
-{
-    const char *v = getenv(name);
-    char *end = NULL;
-    if (!v || !*v)
-        return 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (*end || n < 1 || n > 86400 || *v == '-')
-        return wp_error_set(WP_EINVAL, "%s must be 1..86400", name);
-    *out = (unsigned)n;
-    return 0;
-}
-
 int cli_listen_check(const char *listen, const char **why)
 {
     struct sockaddr_storage addr;
@@ -290,11 +277,8 @@ int cli_serve_run(const cli_serve_options *so)
                                   .db_url = db,
                                   .audit_key = audit_key,
                                   .sign_seed = sign_seed,
+                                  .checkpoint_s = wp_test_hooks_get()->audit_checkpoint_s,
                                   .log_fd = 2};
-    if ((err = env_seconds("WORKPHONE_AUDIT_CHECKPOINT_S", &ac.checkpoint_s)) < 0) {
-        code = cli_usage_error(cmd, "%s", wp_error_last());
-        goto out;
-    }
     if ((err = api_audit_worker_new(&auditor, &ac)) < 0) {
         cli_fail(cmd, "cannot start the audit thread: %s", wp_error_last());
         goto out;

@@ -2,6 +2,7 @@
 /* The workphone binary: one table of commands, each in its own cmd_<name>.c. */
 #include "cli/cli.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -141,6 +142,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--version"))
         return cmd_version(1, argv + 1);
+    /* once, before any thread: with WORKPHONE_TEST_HOOKS unset nothing else in the
+     * environment changes how the clock, the jobs or a handler behave */
+    if (wp_test_hooks_load() < 0) {
+        fprintf(stderr, "workphone: %s\n", wp_error_last());
+        return WP_EXIT_USAGE;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);

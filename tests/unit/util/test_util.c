@@ -20,6 +20,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/password.h"
+#include "util/testhooks.h"
 #include "util/utf8.h"
 
 static void test_util_buf__limit_is_enforced(void **state)
@@ -374,6 +375,75 @@ static void test_util_log__one_write_per_line_within_the_cap(void **state)
     wp_log_end(&b, -1);
 }
 
+/* --- the test hooks' switch (testhooks.c) and the clock file (clock.c) ------------------------ */
+
+static void clock_file(const char *path, const char *text)
+{
+    char tmp[80];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
+static void test_util_testhooks__one_switch_and_a_clock_that_moves(void **state)
+{
+    char path[64];
+    int64_t t0, t1;
+    assert_int_equal(wp_time_parse(&t0, "2026-11-28T10:00:00+08:00"), 0);
+    assert_int_equal(wp_time_parse(&t1, "2026-11-28T23:00:00+08:00"), 0);
+    snprintf(path, sizeof path, "/tmp/wp-clock-%ld", (long)getpid());
+    clock_file(path, "2026-11-28T10:00:00+08:00\n");
+    setenv("WORKPHONE_FAKE_NOW", "2001-02-03T04:05:06Z", 1);
+    setenv("WORKPHONE_TEST_CLOCK", path, 1);
+    setenv("WORKPHONE_JOBS_INTERVAL_S", "7", 1);
+
+    /* off: unset, empty or 0, and nothing else is read */
+    const char *off[] = {NULL, "", "0"};
+    for (size_t i = 0; i < 3; i++) {
+        if (off[i])
+            setenv("WORKPHONE_TEST_HOOKS", off[i], 1);
+        else
+            unsetenv("WORKPHONE_TEST_HOOKS");
+        assert_int_equal(wp_test_hooks_load(), 0);
+        assert_false(wp_test_hooks_get()->on);
+        assert_int_equal(wp_test_hooks_get()->jobs_interval_s, 0);
+        assert_true(wp_time_now_us() > (int64_t)1700000000 * 1000000); /* the real clock */
+    }
+    setenv("WORKPHONE_TEST_HOOKS", "yes", 1);
+    assert_int_equal(wp_test_hooks_load(), WP_EINVAL);
+    assert_false(wp_test_hooks_get()->on);
+    setenv("WORKPHONE_TEST_HOOKS", "1", 1);
+    setenv("WORKPHONE_JOBS_INTERVAL_S", "86401", 1);
+    assert_int_equal(wp_test_hooks_load(), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "WORKPHONE_JOBS_INTERVAL_S must be 1..86400");
+    assert_false(wp_test_hooks_get()->on);
+    assert_true(wp_time_now_us() > (int64_t)1700000000 * 1000000); /* nothing half applied */
+
+    /* on: the clock file, where there is one, wins over WORKPHONE_FAKE_NOW, and moves */
+    setenv("WORKPHONE_JOBS_INTERVAL_S", "7", 1);
+    assert_int_equal(wp_test_hooks_load(), 0);
+    assert_true(wp_test_hooks_get()->on);
+    assert_int_equal(wp_test_hooks_get()->jobs_interval_s, 7);
+    assert_int_equal(wp_time_now_us(), t0);
+    clock_file(path, "2026-11-28T23:00:00+08:00");
+    assert_int_equal(wp_time_now_us(), t1);
+    clock_file(path, "not a time\n"); /* changes nothing */
+    assert_int_equal(wp_time_now_us(), t1);
+    unlink(path); /* neither does a missing file */
+    assert_int_equal(wp_time_now_us(), t1);
+    clock_file(path, "2026-11-28T10:00:00+08:00");
+    assert_int_equal(wp_time_now_us(), t0);
+
+    unlink(path);
+    assert_int_equal(wp_time__follow(""), 0); /* the rest of the tests: the real clock */
+    wp_time_set_fake(0);
+    unsetenv("WORKPHONE_TEST_HOOKS");
+    assert_int_equal(wp_test_hooks_load(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_util_conf__limits),
         cmocka_unit_test(test_util_log__quotes_and_escapes_what_is_not_quiet),
         cmocka_unit_test(test_util_log__one_write_per_line_within_the_cap),
+        cmocka_unit_test(test_util_testhooks__one_switch_and_a_clock_that_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
