@@ -75,16 +75,6 @@ typedef struct cli_serve_options {
  * initialized dir or listen is bad; WP_EXIT_FAIL when the store or the server cannot start. */
 int cli_serve_run(const cli_serve_options *o);
 
-/* The background jobs inside serve (cmd_jobs.c): a thread with a store connection of its
- * own that runs them every CLI_JOBS_INTERVAL_S seconds (WORKPHONE_JOBS_INTERVAL_S overrides),
- * the first time one interval after the start. Stop it with cli_jobs_stop(), which waits for
- * a run in progress. @return 0, WP_EINVAL (the interval), WP_EIO, WP_ENOMEM */
-#define CLI_JOBS_INTERVAL_S 600
-typedef struct cli_jobs cli_jobs;
-int cli_jobs_start(cli_jobs **out, const char *data, const char *db,
-                   const unsigned char *audit_key);
-void cli_jobs_stop(cli_jobs *j); /* NULL is a no-op */
-
 /* Check a --listen value (HOST:PORT, [V6]:PORT) without binding: 0, or -1 with *why. */
 int cli_listen_check(const char *listen, const char **why);
 

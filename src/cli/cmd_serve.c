@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
+#include "jobs/jobs.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -180,6 +181,81 @@ static int read_token(char out[METRICS_TOKEN_MAX + 1], const char *path, const c
     return err;
 }
 
+/* The background work of serve: two schedulers of src/jobs, each one thread with a store
+ * connection of its own (docs/internals/jobs.md). "audit" runs the flush of api's buffered
+ * reads every second, and at once when a handler waits for it, and the signed checkpoints;
+ * "jobs" runs the periodic work on the store. Two and not one: requests wait for the flush
+ * (GET /api/v1/audit, a full buffer), and a long reclaim or rollup must not hold it up. */
+struct background {
+    wp_jobs *audit, *jobs;
+    api_audit_worker *reads;
+    wp_jobs_checkpoints *cps;
+    wp_jobs_work work;
+};
+
+/* A handler waits for its reads, or a batch of them waits: flush now. */
+static void audit_wake(void *ctx)
+{
+    wp_jobs_kick(ctx, "audit_flush");
+}
+
+/* Make the schedulers and register their tasks; nothing runs before background_start(). */
+static int background_new(struct background *b, const char *data, const char *db,
+                          const unsigned char *audit_key, const unsigned char *sign_seed)
+{
+    const wp_test_hooks *h = wp_test_hooks_get();
+    unsigned jobs_s = h->jobs_interval_s ? h->jobs_interval_s : WP_JOBS_INTERVAL_S;
+    unsigned cp_s = h->audit_checkpoint_s ? h->audit_checkpoint_s : WP_JOBS_CHECKPOINT_S;
+    wp_jobs_options jo = WP_JOBS_OPTIONS_INIT;
+    int err;
+    memset(b, 0, sizeof *b);
+    memcpy(b->work.audit_key, audit_key, sizeof b->work.audit_key);
+    jo.data_dir = data;
+    jo.db_url = db;
+    jo.log_fd = 2;
+    if ((err = wp_jobs_new(&b->audit, &jo)) < 0)
+        return err;
+    api_audit_worker_config ac = {.audit_key = audit_key, .wake = audit_wake,
+                                  .wake_ctx = b->audit};
+    if ((err = api_audit_worker_new(&b->reads, &ac)) < 0 ||
+        (err = wp_jobs_checkpoints_new(&b->cps, audit_key, sign_seed, 2)) < 0 ||
+        (err = wp_jobs_add(b->audit, "audit_flush", API_AUDIT_FLUSH_MS, WP_JOBS_AT_STOP,
+                           api_audit_worker_flush, b->reads)) < 0 ||
+        (err = wp_jobs_add(b->audit, "audit_checkpoint", cp_s * 1000,
+                           WP_JOBS_AT_START | WP_JOBS_AT_STOP, wp_jobs_checkpoint, b->cps)) < 0 ||
+        (err = wp_jobs_new(&b->jobs, &jo)) < 0 ||
+        (err = wp_jobs_add_work(b->jobs, &b->work, jobs_s * 1000)) < 0)
+        return err;
+    return 0;
+}
+
+static int background_start(struct background *b)
+{
+    int err;
+    if ((err = wp_jobs_start(b->audit)) < 0 || (err = wp_jobs_start(b->jobs)) < 0)
+        return err;
+    return 0;
+}
+
+/* Stop and free, once no handler runs any more: a job in progress finishes, then the last
+ * flush of the reads and the last checkpoints run. What could not be written is lost: say how
+ * much. */
+static void background_stop(struct background *b)
+{
+    wp_jobs_free(b->jobs);
+    wp_jobs_free(b->audit);
+    size_t lost = b->reads ? api_audit_worker_waiting(b->reads) : 0;
+    if (lost) {
+        wp_buf line;
+        wp_log_start(&line, "error", "audit_reads_lost");
+        wp_log_addf(&line, "rows", "%zu", lost);
+        wp_log_end(&line, 2);
+    }
+    api_audit_worker_free(b->reads);
+    wp_jobs_checkpoints_free(b->cps);
+    sodium_memzero(&b->work, sizeof b->work);
+}
+
 int cli_listen_check(const char *listen, const char **why)
 {
     struct sockaddr_storage addr;
@@ -224,8 +300,7 @@ int cli_serve_run(const cli_serve_options *so)
     wp_store *st = NULL;
     wp_ingest *ing = NULL;
     wp_http_server *srv = NULL;
-    cli_jobs *jobs = NULL;
-    api_audit_worker *auditor = NULL;
+    struct background bg = {0};
     unsigned char audit_key[WP_AUDIT_KEY_LEN], sign_seed[WP_AUDIT_SIGN_SEED_LEN];
     int err;
     code = WP_EXIT_FAIL;
@@ -272,18 +347,12 @@ int cli_serve_run(const cli_serve_options *so)
                   .backend = wp_store_backend(st),
                   .ingest = ing};
     memcpy(app.audit_key, audit_key, sizeof app.audit_key);
-    /* reads are audited through a buffer that a thread of its own appends every second */
-    api_audit_worker_config ac = {.data_dir = data,
-                                  .db_url = db,
-                                  .audit_key = audit_key,
-                                  .sign_seed = sign_seed,
-                                  .checkpoint_s = wp_test_hooks_get()->audit_checkpoint_s,
-                                  .log_fd = 2};
-    if ((err = api_audit_worker_new(&auditor, &ac)) < 0) {
-        cli_fail(cmd, "cannot start the audit thread: %s", wp_error_last());
+    /* reads are audited through a buffer that the audit scheduler appends every second */
+    if ((err = background_new(&bg, data, db, audit_key, sign_seed)) < 0) {
+        cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
         goto out;
     }
-    app.audit_worker = auditor;
+    app.audit_worker = bg.reads;
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
@@ -302,7 +371,7 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "%s", wp_error_last());
         goto out;
     }
-    if ((err = cli_jobs_start(&jobs, data, db, audit_key)) < 0) {
+    if ((err = background_start(&bg)) < 0) {
         cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
         goto out;
     }
@@ -343,9 +412,8 @@ int cli_serve_run(const cli_serve_options *so)
     wp_log_end(&line, 2);
     code = WP_EXIT_OK;
 out:
-    cli_jobs_stop(jobs);
     wp_http_server_free(srv);
-    api_audit_worker_free(auditor); /* after the server: writes the last reads, checkpoints */
+    background_stop(&bg); /* after the server: writes the last reads, checkpoints */
     wp_ingest_free(ing); /* after the server: no handler may be running */
     wp_store_free(st);
     sodium_memzero(audit_key, sizeof audit_key);

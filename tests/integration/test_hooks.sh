@@ -85,8 +85,8 @@ suite() { # backend
     employee s1 "$hq" sales; s1=$id
     device "$s1" SN-ON
     events "$dtok" 1
-    expect_eq "$(wait_log 'event=jobs owner_left=[0-9]* inactive=[0-9]*')" \
-        "event=jobs owner_left=0 inactive=0" "$be: the jobs run, and move nothing yet"
+    expect_eq "$(wait_log 'event=jobs task=reclaim owner_left=[0-9]* inactive=[0-9]*')" \
+        "event=jobs task=reclaim owner_left=0 inactive=0" "$be: the jobs run, and move nothing yet"
     req GET /api/v1/auth/session "${A[@]}"
     expect_status 200 "$be: the session is good"
 
@@ -95,8 +95,9 @@ suite() { # backend
     expect_error 401 unauthorized "$be: 13 hours later, without a restart, it has expired"
 
     set_clock 2027-01-08T10:00:00+08:00
-    expect_eq "$(wait_log 'event=jobs owner_left=[0-9]* inactive=1')" \
-        "event=jobs owner_left=0 inactive=1" "$be: 41 days later the reclaim job moves the customer"
+    expect_eq "$(wait_log 'event=jobs task=reclaim owner_left=[0-9]* inactive=1')" \
+        "event=jobs task=reclaim owner_left=0 inactive=1" \
+        "$be: 41 days later the reclaim job moves the customer"
     login admin
     A=(-H "Authorization: Bearer $tok")
     expect_json 'j["expires_at"]' 2027-01-08T14:00:00Z "$be: a new session starts at the new time"
