@@ -251,33 +251,42 @@ int api_audit_customer_read(wp_http_ctx *ctx, const char *action, const char *cu
 int api_audit_messages_read(wp_http_ctx *ctx, const wp_message_filter *f,
                             const wp_message_page *page);
 
-/* --- the audit log's background work (src/api/audit_worker.c) ------------------------------ */
+/* --- the audit log's buffered reads (src/api/audit_worker.c) ------------------------------- */
 
-#define API_AUDIT_FLUSH_MS 1000     /* buffered reads are appended at least this often */
-#define API_AUDIT_CHECKPOINT_S 600  /* a signed checkpoint of each chain that moved */
+#define API_AUDIT_FLUSH_MS 1000 /* buffered reads are appended at least this often */
 
 typedef struct api_audit_worker api_audit_worker;
 
 typedef struct api_audit_worker_config {
-    const char *data_dir, *db_url;   /* its own store connection */
-    const unsigned char *audit_key;  /* WP_AUDIT_KEY_LEN bytes, copied */
-    const unsigned char *sign_seed;  /* WP_AUDIT_SIGN_SEED_LEN bytes, copied; NULL: none */
-    unsigned flush_ms;               /* 0: API_AUDIT_FLUSH_MS */
-    unsigned checkpoint_s;           /* 0: API_AUDIT_CHECKPOINT_S */
-    /* the server log: one line "... level=L event=E REST" (REST in logfmt) */
-    void (*log)(const char *level, const char *event, const char *rest);
+    const unsigned char *audit_key; /* WP_AUDIT_KEY_LEN bytes, copied */
+    /* asks for api_audit_worker_flush() to run soon (rows wait, or a handler waits for them):
+     * serve kicks the flush task of its scheduler. Called from handlers, without a lock of the
+     * buffer held. NULL: rows wait for the next regular flush. */
+    void (*wake)(void *ctx);
+    void *wake_ctx;
 } api_audit_worker_config;
 
-/* Start the thread: every flush_ms (or 500 rows) it appends the buffered reads, tenant by
- * tenant, each batch in one transaction; once the server is up and then every checkpoint_s it
- * logs a signed checkpoint (event=audit_checkpoint) of each chain that moved. */
+/* The buffer of reads. It runs no thread of its own: api_audit_worker_flush() writes it, as a
+ * task of the jobs' scheduler (src/jobs, which api does not include: serve registers it every
+ * API_AUDIT_FLUSH_MS and at a graceful stop). Caller owns *out; release with
+ * api_audit_worker_free(). @return 0; WP_ENOMEM */
 int api_audit_worker_new(api_audit_worker **out, const api_audit_worker_config *c);
 
-/* Stop it: it appends what is buffered and logs a last checkpoint first. NULL is a no-op.
- * Only once no handler can push any more (after the server stopped). */
+/* The flush, with the signature of a task of src/jobs (wp_jobs_fn; arg: the buffer): appends the
+ * rows buffered so far, tenant by tenant in the order they came, each batch (up to 500 rows)
+ * in one transaction on st. Runs on one thread at a time. On a store error the rows not
+ * written wait for the next run ("rows_waiting=N" in note) and the error is returned; a row the
+ * store refuses is dropped ("dropped=N") and that refusal returned. */
+int api_audit_worker_flush(wp_store *st, void *w, int64_t now_us, wp_buf *note);
+
+/* Rows buffered and not written: after the last flush, the reads a stop loses. */
+size_t api_audit_worker_waiting(api_audit_worker *w);
+
+/* NULL is a no-op. Only once nothing pushes or flushes any more (the server and the
+ * scheduler stopped); rows still buffered are lost. */
 void api_audit_worker_free(api_audit_worker *w);
 
-/* Buffer a row (copied). WP_EIO when the buffer stays full for 5 s or the thread stopped. */
+/* Buffer a row (copied). WP_EIO when the buffer stays full for 5 s. */
 int api_audit_worker_push(api_audit_worker *w, const wp_audit_entry *e);
 
 /* Wait (up to timeout_ms) until every row pushed before the call is appended: the audit list

@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,9 +108,7 @@ int api_handovers_create(wp_http_ctx *ctx)
         r.weights = weights;
     }
     /* tests: make the Nth move fail, to show that nothing is left half done */
-    const char *fail = getenv("WORKPHONE_TEST_HANDOVER_FAIL_AFTER");
-    if (fail && *fail)
-        r.fail_after = (unsigned)strtoul(fail, NULL, 10);
+    r.fail_after = wp_test_hooks_get()->handover_fail_after;
     api_crm_actor(ctx, &r.who, actor);
     r.now_us = wp_time_now_us();
     if ((err = api_store_acquire(ctx, &st)) < 0)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "util/conf.h"
 #include "util/id.h"
 
 /* Exit codes (CONTRACT §1). */
@@ -38,10 +39,12 @@ int cli_wants_help(int argc, char **argv);
  * --name; returns -1 (after printing a usage error) when the value is missing. */
 int cli_opt(int argc, char **argv, int *i, const char *cmd, const char *name, const char **out);
 
-/* After the options of a command on an existing data dir (cmd_jobs.c): --data given, --db a
- * postgresql:// URL, DIR/workphone.conf there, and --db given when the store is in
- * PostgreSQL. @return 0, or WP_EXIT_USAGE after saying why on stderr */
-int cli_data_dir_check(const char *cmd, const char *data, const char *db);
+/* After the options of a command on an existing data dir (main.c): --data given, --db a
+ * postgresql:// URL, DIR/workphone.conf there and well-formed (wp_conf_read), and --db given
+ * when its backend= is postgresql.
+ * @param[out] conf  when not NULL, the settings read (caller frees with wp_conf_free())
+ * @return 0, or WP_EXIT_USAGE after saying why on stderr (*conf untouched) */
+int cli_data_dir_check(const char *cmd, const char *data, const char *db, wp_conf **conf);
 
 /* --- pieces of init and serve that demo builds on (cmd_init.c, cmd_serve.c) --------------- */
 
@@ -71,16 +74,6 @@ typedef struct cli_serve_options {
  * Returns the exit code: WP_EXIT_OK after a clean stop; WP_EXIT_USAGE when data is not an
  * initialized dir or listen is bad; WP_EXIT_FAIL when the store or the server cannot start. */
 int cli_serve_run(const cli_serve_options *o);
-
-/* The background jobs inside serve (cmd_jobs.c): a thread with a store connection of its
- * own that runs them every CLI_JOBS_INTERVAL_S seconds (WORKPHONE_JOBS_INTERVAL_S overrides),
- * the first time one interval after the start. Stop it with cli_jobs_stop(), which waits for
- * a run in progress. @return 0, WP_EINVAL (the interval), WP_EIO, WP_ENOMEM */
-#define CLI_JOBS_INTERVAL_S 600
-typedef struct cli_jobs cli_jobs;
-int cli_jobs_start(cli_jobs **out, const char *data, const char *db,
-                   const unsigned char *audit_key);
-void cli_jobs_stop(cli_jobs *j); /* NULL is a no-op */
 
 /* Check a --listen value (HOST:PORT, [V6]:PORT) without binding: 0, or -1 with *why. */
 int cli_listen_check(const char *listen, const char **why);

@@ -239,7 +239,7 @@ int cmd_audit(int argc, char **argv)
         return cli_usage_error("audit", "--public-key goes with --checkpoint");
     if (o.checkpoint && o.tenant)
         return cli_usage_error("audit", "--checkpoint names its tenant: leave out --tenant");
-    int code = cli_data_dir_check("audit", o.data, o.db);
+    int code = cli_data_dir_check("audit", o.data, o.db, NULL);
     if (code)
         return code;
     return is_verify ? verify(&o) : checkpoint(&o);

@@ -138,23 +138,19 @@ static int write_mark(const char *dir, const struct demo *d)
     return bad ? wp_error_set(WP_EIO, "cannot write '%s'", p) : 0;
 }
 
-/* The created= line of the demo mark, or "" when there is none. */
+/* The created= line of the demo mark, or "" when there is none (or it cannot be read). */
 static void read_mark(const char *dir, char *created, size_t cap)
 {
-    char p[4096], line[256];
+    char p[4096];
+    wp_conf *c = NULL;
     created[0] = '\0';
-    if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, DEMO_MARK) >= sizeof p)
+    if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, DEMO_MARK) >= sizeof p ||
+        wp_conf_read(&c, p) < 0)
         return;
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return;
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, "created=", 8)) {
-            line[strcspn(line, "\r\n")] = '\0';
-            if ((size_t)snprintf(created, cap, "%s", line + 8) >= cap)
-                created[0] = '\0';
-        }
-    fclose(f);
+    const char *v = wp_conf_get(c, "created");
+    if (v && (size_t)snprintf(created, cap, "%s", v) >= cap)
+        created[0] = '\0';
+    wp_conf_free(c);
 }
 
 /* --- filling ---------------------------------------------------------------------------------- */

@@ -1,228 +1,71 @@
 /* SPDX-License-Identifier: MIT */
-/* `workphone jobs run`: run the background jobs once (the pool's reclaim rules), for operators
- * and tests; `serve` runs the same jobs on its own. */
+/* `workphone jobs run`: run the background jobs of src/jobs once, for operators and tests;
+ * `serve` runs the same jobs on its own. */
 #include "cli/cli.h"
-#include "store/analytics.h"
-#include "store/audit.h"
-#include "store/customers.h"
-#include "store/rules.h"
-#include "store/store.h"
-#include "util/clock.h"
+#include "jobs/jobs.h"
 #include "util/error.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char help[] =
     "usage: workphone jobs run --data DIR [--db URL]\n"
     "\n"
-    "Runs the background jobs once, at the current time (WORKPHONE_FAKE_NOW fixes it):\n"
-    "customers of deactivated employees go to the public pool (reason owner_left), and\n"
+    "Runs the background jobs once, at the current time: customers of deactivated\n"
+    "employees go to the public pool (reason owner_left), and\n"
     "customers nobody contacted or followed up for the tenant's reclaim_inactive_days\n"
     "(reason inactive). Each move is in the customer's timeline and the audit log. Then the\n"
     "dashboard's rollups take in what was stored since the last run, and the customer\n"
-    "rules run: follow-up reminders and overdue alerts, grading rules, script usage. Safe to\n"
-    "run beside the server and to run again: a move is never made twice.\n"
+    "rules run: follow-up reminders and overdue alerts, grading rules, script usage. One\n"
+    "failing does not stop the others. Safe to run beside the server and to run again: a\n"
+    "move is never made twice.\n"
     "\n"
     "  --data DIR  the data directory made by 'workphone init' (it holds the audit key)\n"
     "  --db URL    postgresql://... when the store is in PostgreSQL\n";
 
-/* The backend= line of DIR/workphone.conf into backend: 0, or -1 when there is no file. */
-static int read_backend(const char *dir, char *backend, size_t cap)
-{
-    char path[4096], line[512];
-    if ((size_t)snprintf(path, sizeof path, "%s/workphone.conf", dir) >= sizeof path)
-        return -1;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    backend[0] = '\0';
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!strncmp(line, "backend=", 8)) {
-            size_t n = strnlen(line + 8, cap - 1);
-            memcpy(backend, line + 8, n);
-            backend[n] = '\0';
-        }
-    }
-    fclose(f);
-    return 0;
-}
-
-int cli_data_dir_check(const char *cmd, const char *data, const char *db)
-{
-    char backend[32];
-    if (!data || !*data)
-        return cli_usage_error(cmd, "missing --data DIR");
-    if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
-        return cli_usage_error(cmd, "--db must be a postgresql:// URL");
-    if (read_backend(data, backend, sizeof backend) < 0)
-        return cli_usage_error(cmd, "'%s' is not a workphone data dir (no workphone.conf)", data);
-    if (!strcmp(backend, "postgresql") && !db)
-        return cli_usage_error(cmd, "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
-                               data);
-    return 0;
-}
-
-static int jobs_run_once(wp_store *st, const unsigned char *audit_key, int64_t now_us,
-                         int64_t *owner_left, int64_t *inactive, wp_analytics_rollup_result *a,
-                         wp_rules_result *rules)
-{
-    wp_reclaim_result r = {0, 0};
-    int err = wp_store_pool_reclaim(st, &r, audit_key, now_us);
-    *owner_left = r.owner_left;
-    *inactive = r.inactive;
-    /* the dashboard's rollups (ops_analytics.c), also after a failed reclaim */
-    int err2 = wp_store_analytics_rollup(st, a, now_us, 0);
-    /* the customer rules (ops_rules.c): SOP reminders and overdue alerts, grading, scripts */
-    int err3 = wp_store_crm_rules_run(st, memset(rules, 0, sizeof *rules), audit_key, now_us);
-    return err < 0 ? err : err2 < 0 ? err2 : err3;
-}
-
-/* --- inside serve: a thread that runs the jobs every interval ----------------------------- */
-
-struct cli_jobs {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int stop;
-    unsigned interval_s;
-    wp_store *st;
-    unsigned char key[WP_AUDIT_KEY_LEN];
-};
-
-static void jobs_log(const char *level, const char *rest)
-{
-    char ts[40];
-    wp_time_format(ts, wp_time_now_us(), 0);
-    fprintf(stderr, "ts=%s level=%s event=jobs %s\n", ts, level, rest);
-}
-
-static void *jobs_main(void *arg)
-{
-    struct cli_jobs *j = arg;
-    struct timespec until;
-    pthread_mutex_lock(&j->lock);
-    while (!j->stop) {
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += j->interval_s; /* the first run waits too: a restart is no trigger */
-        while (!j->stop && pthread_cond_timedwait(&j->wake, &j->lock, &until) != ETIMEDOUT) {
-        }
-        if (j->stop)
-            break;
-        pthread_mutex_unlock(&j->lock);
-        int64_t left = 0, inactive = 0;
-        wp_analytics_rollup_result a;
-        wp_rules_result rr;
-        char line[400];
-        int err = jobs_run_once(j->st, j->key, wp_time_now_us(), &left, &inactive, &a, &rr);
-        snprintf(line, sizeof line,
-                 "owner_left=%lld inactive=%lld analytics_messages=%lld%s%.200s%s",
-                 (long long)left, (long long)inactive, (long long)a.messages,
-                 err < 0 ? " error=\"" : "", err < 0 ? wp_error_last() : "", err < 0 ? "\"" : "");
-        jobs_log(err < 0 ? "error" : "info", line);
-        pthread_mutex_lock(&j->lock);
-    }
-    pthread_mutex_unlock(&j->lock);
-    return NULL;
-}
-
-int cli_jobs_start(cli_jobs **out, const char *data, const char *db,
-                   const unsigned char *audit_key)
-{
-    struct cli_jobs *j = calloc(1, sizeof *j);
-    const char *iv = getenv("WORKPHONE_JOBS_INTERVAL_S");
-    pthread_condattr_t ca;
-    int err;
-    if (!j)
-        return wp_error_set(WP_ENOMEM, "out of memory");
-    j->interval_s = CLI_JOBS_INTERVAL_S;
-    if (iv && *iv) {
-        char *end = NULL;
-        unsigned long v = strtoul(iv, &end, 10);
-        if (*end || v < 1 || v > 86400) {
-            free(j);
-            return wp_error_set(WP_EINVAL, "WORKPHONE_JOBS_INTERVAL_S must be 1..86400");
-        }
-        j->interval_s = (unsigned)v;
-    }
-    memcpy(j->key, audit_key, sizeof j->key);
-    if ((err = wp_store_open(&j->st, data, db)) < 0) {
-        sodium_memzero(j->key, sizeof j->key);
-        free(j);
-        return err;
-    }
-    pthread_mutex_init(&j->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&j->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&j->thread, NULL, jobs_main, j) != 0) {
-        wp_store_free(j->st);
-        pthread_cond_destroy(&j->wake);
-        pthread_mutex_destroy(&j->lock);
-        sodium_memzero(j->key, sizeof j->key);
-        free(j);
-        return wp_error_set(WP_EIO, "cannot start the jobs thread");
-    }
-    *out = j;
-    return 0;
-}
-
-void cli_jobs_stop(cli_jobs *j)
-{
-    if (!j)
-        return;
-    pthread_mutex_lock(&j->lock);
-    j->stop = 1;
-    pthread_cond_signal(&j->wake);
-    pthread_mutex_unlock(&j->lock);
-    pthread_join(j->thread, NULL); /* a run in progress finishes its move first */
-    wp_store_free(j->st);
-    pthread_cond_destroy(&j->wake);
-    pthread_mutex_destroy(&j->lock);
-    sodium_memzero(j->key, sizeof j->key);
-    free(j);
-}
-
 static int run_jobs(const char *data, const char *db)
 {
-    unsigned char key[WP_AUDIT_KEY_LEN];
-    wp_store *st = NULL;
-    int64_t left = 0, inactive = 0;
-    wp_analytics_rollup_result a;
-    wp_rules_result rr;
+    wp_jobs_work work;
+    wp_jobs *j = NULL;
+    wp_jobs_options o = WP_JOBS_OPTIONS_INIT; /* no log lines: what they did goes below */
     int code = WP_EXIT_FAIL;
 
-    if (wp_audit_key_load(key, data, 0) < 0) {
+    memset(&work, 0, sizeof work);
+    if (wp_audit_key_load(work.audit_key, data, 0) < 0) {
         cli_fail("jobs", "cannot load the audit key: %s", wp_error_last());
         return WP_EXIT_FAIL;
     }
-    if (wp_store_open(&st, data, db) < 0) {
+    o.data_dir = data;
+    o.db_url = db;
+    if (wp_jobs_new(&j, &o) < 0) {
         cli_fail("jobs", "cannot open the store: %s", wp_error_last());
         goto out;
     }
-    if (jobs_run_once(st, key, wp_time_now_us(), &left, &inactive, &a, &rr) < 0) {
-        cli_fail("jobs", "%s (moves and rollups made before it stay)", wp_error_last());
-        printf("reclaim: owner_left=%lld inactive=%lld\n", (long long)left, (long long)inactive);
+    if (wp_jobs_add_work(j, &work, WP_JOBS_INTERVAL_S * 1000) < 0) {
+        cli_fail("jobs", "%s", wp_error_last());
         goto out;
     }
-    printf("reclaim: owner_left=%lld inactive=%lld\n", (long long)left, (long long)inactive);
+    if (wp_jobs_run_once(j) < 0) {
+        cli_fail("jobs", "%s (moves and rollups made before it stay)", wp_error_last());
+        printf("reclaim: owner_left=%lld inactive=%lld\n", (long long)work.reclaim.owner_left,
+               (long long)work.reclaim.inactive);
+        goto out;
+    }
+    printf("reclaim: owner_left=%lld inactive=%lld\n", (long long)work.reclaim.owner_left,
+           (long long)work.reclaim.inactive);
     /* on stderr: stdout stays the reclaim's one line that scripts read */
-    fprintf(stderr, "analytics: messages=%lld calls=%lld alerts=%lld\n", (long long)a.messages,
-            (long long)a.calls, (long long)a.alerts);
+    fprintf(stderr, "analytics: messages=%lld calls=%lld alerts=%lld\n",
+            (long long)work.rollup.messages, (long long)work.rollup.calls,
+            (long long)work.rollup.alerts);
     fprintf(stderr, "rules: reminders=%lld closed=%lld overdue=%lld graded=%lld script_uses=%lld\n",
-            (long long)rr.reminders, (long long)rr.closed, (long long)rr.overdue,
-            (long long)rr.graded, (long long)rr.script_uses);
+            (long long)work.rules.reminders, (long long)work.rules.closed,
+            (long long)work.rules.overdue, (long long)work.rules.graded,
+            (long long)work.rules.script_uses);
     code = WP_EXIT_OK;
 out:
-    wp_store_free(st);
-    sodium_memzero(key, sizeof key);
+    wp_jobs_free(j);
+    sodium_memzero(&work, sizeof work);
     return code;
 }
 
@@ -247,6 +90,6 @@ int cmd_jobs(int argc, char **argv)
         return cli_usage_error("jobs", "unknown argument '%s'; see 'workphone jobs --help'",
                                argv[i]);
     }
-    int code = cli_data_dir_check("jobs", data, db);
+    int code = cli_data_dir_check("jobs", data, db, NULL);
     return code ? code : run_jobs(data, db);
 }

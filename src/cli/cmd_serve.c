@@ -4,11 +4,14 @@
 #include "cli/cli.h"
 #include "http/http.h"
 #include "ingest/ingest.h"
+#include "jobs/jobs.h"
 #include "store/audit.h"
 #include "store/pool.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/log.h"
+#include "util/testhooks.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -82,34 +85,6 @@ static unsigned serve_threads_default(void)
     if (cores > 64)
         cores = 64;
     return cores * 4 > 16 ? (unsigned)cores * 4 : 16;
-}
-
-/* The backend= and metrics_token_file= lines of DIR/workphone.conf (tfile: "" when absent):
- * 0, or -1 when the file is missing or unreadable. */
-static int read_conf(const char *dir, char *backend, size_t cap, char *tfile, size_t tcap)
-{
-    char path[4096], line[512];
-    if ((size_t)snprintf(path, sizeof path, "%s/workphone.conf", dir) >= sizeof path)
-        return -1;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    backend[0] = '\0';
-    tfile[0] = '\0';
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!strncmp(line, "backend=", 8)) {
-            size_t n = strlen(line + 8);
-            n = n < cap ? n : cap - 1;
-            memcpy(backend, line + 8, n);
-            backend[n] = '\0';
-        } else if (!strncmp(line, "metrics_token_file=", 19) && line[19]) {
-            snprintf(tfile, tcap, "%s%s%s", line[19] == '/' ? "" : dir,
-                     line[19] == '/' ? "" : "/", line + 19);
-        }
-    }
-    fclose(f);
-    return 0;
 }
 
 /* HOST:PORT or [V6]:PORT into *out, and the address as text into shown.
@@ -208,26 +183,79 @@ static int read_token(char out[METRICS_TOKEN_MAX + 1], const char *path, const c
     return err;
 }
 
-/* A line in the request log's format, for the server's own events. */
-static void log_event(const char *level, const char *event, const char *rest)
+/* The background work of serve: two schedulers of src/jobs, each one thread with a store
+ * connection of its own (docs/internals/jobs.md). "audit" runs the flush of api's buffered
+ * reads every second, and at once when a handler waits for it, and the signed checkpoints;
+ * "jobs" runs the periodic work on the store. Two and not one: requests wait for the flush
+ * (GET /api/v1/audit, a full buffer), and a long reclaim or rollup must not hold it up. */
+struct background {
+    wp_jobs *audit, *jobs;
+    api_audit_worker *reads;
+    wp_jobs_checkpoints *cps;
+    wp_jobs_work work;
+};
+
+/* A handler waits for its reads, or a batch of them waits: flush now. */
+static void audit_wake(void *ctx)
 {
-    char ts[40];
-    wp_time_format(ts, wp_time_now_us(), 0);
-    fprintf(stderr, "ts=%s level=%s event=%s %s\n", ts, level, event, rest);
+    wp_jobs_kick(ctx, "audit_flush");
 }
 
-/* A number of seconds from the environment, 1..86400; *out untouched when it is unset. */
-static int env_seconds(const char *name, unsigned *out)
+/* Make the schedulers and register their tasks; nothing runs before background_start(). */
+static int background_new(struct background *b, const char *data, const char *db,
+                          const unsigned char *audit_key, const unsigned char *sign_seed)
 {
-    const char *v = getenv(name);
-    char *end = NULL;
-    if (!v || !*v)
-        return 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (*end || n < 1 || n > 86400 || *v == '-')
-        return wp_error_set(WP_EINVAL, "%s must be 1..86400", name);
-    *out = (unsigned)n;
+    const wp_test_hooks *h = wp_test_hooks_get();
+    unsigned jobs_s = h->jobs_interval_s ? h->jobs_interval_s : WP_JOBS_INTERVAL_S;
+    unsigned cp_s = h->audit_checkpoint_s ? h->audit_checkpoint_s : WP_JOBS_CHECKPOINT_S;
+    wp_jobs_options jo = WP_JOBS_OPTIONS_INIT;
+    int err;
+    memset(b, 0, sizeof *b);
+    memcpy(b->work.audit_key, audit_key, sizeof b->work.audit_key);
+    jo.data_dir = data;
+    jo.db_url = db;
+    jo.log_fd = 2;
+    if ((err = wp_jobs_new(&b->audit, &jo)) < 0)
+        return err;
+    api_audit_worker_config ac = {.audit_key = audit_key, .wake = audit_wake,
+                                  .wake_ctx = b->audit};
+    if ((err = api_audit_worker_new(&b->reads, &ac)) < 0 ||
+        (err = wp_jobs_checkpoints_new(&b->cps, audit_key, sign_seed, 2)) < 0 ||
+        (err = wp_jobs_add(b->audit, "audit_flush", API_AUDIT_FLUSH_MS, WP_JOBS_AT_STOP,
+                           api_audit_worker_flush, b->reads)) < 0 ||
+        (err = wp_jobs_add(b->audit, "audit_checkpoint", cp_s * 1000,
+                           WP_JOBS_AT_START | WP_JOBS_AT_STOP, wp_jobs_checkpoint, b->cps)) < 0 ||
+        (err = wp_jobs_new(&b->jobs, &jo)) < 0 ||
+        (err = wp_jobs_add_work(b->jobs, &b->work, jobs_s * 1000)) < 0)
+        return err;
     return 0;
+}
+
+static int background_start(struct background *b)
+{
+    int err;
+    if ((err = wp_jobs_start(b->audit)) < 0 || (err = wp_jobs_start(b->jobs)) < 0)
+        return err;
+    return 0;
+}
+
+/* Stop and free, once no handler runs any more: a job in progress finishes, then the last
+ * flush of the reads and the last checkpoints run. What could not be written is lost: say how
+ * much. */
+static void background_stop(struct background *b)
+{
+    wp_jobs_free(b->jobs);
+    wp_jobs_free(b->audit);
+    size_t lost = b->reads ? api_audit_worker_waiting(b->reads) : 0;
+    if (lost) {
+        wp_buf line;
+        wp_log_start(&line, "error", "audit_reads_lost");
+        wp_log_addf(&line, "rows", "%zu", lost);
+        wp_log_end(&line, 2);
+    }
+    api_audit_worker_free(b->reads);
+    wp_jobs_checkpoints_free(b->cps);
+    sodium_memzero(&b->work, sizeof b->work);
 }
 
 int cli_listen_check(const char *listen, const char **why)
@@ -240,15 +268,17 @@ int cli_listen_check(const char *listen, const char **why)
 int cli_serve_run(const cli_serve_options *so)
 {
     const char *cmd = so->cmd, *data = so->data, *db = so->db, *listen = so->listen;
-    char backend[32], conf_tfile[4096 + 32];
-    if (read_conf(data, backend, sizeof backend, conf_tfile, sizeof conf_tfile) < 0)
-        return cli_usage_error(cmd,
-                               "'%s' is not a workphone data dir (no workphone.conf); "
-                               "run 'workphone init' first",
-                               data);
-    if (!strcmp(backend, "postgresql") && !db)
-        return cli_usage_error(cmd, "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
-                               data);
+    char conf_tfile[4096 + 32] = "";
+    wp_conf *conf = NULL;
+    int code = cli_data_dir_check(cmd, data, db, &conf);
+    if (code)
+        return code;
+    /* metrics_token_file=: a path relative to the data dir */
+    const char *ct = wp_conf_get(conf, "metrics_token_file");
+    if (ct && *ct)
+        snprintf(conf_tfile, sizeof conf_tfile, "%s%s%s", *ct == '/' ? "" : data,
+                 *ct == '/' ? "" : "/", ct);
+    wp_conf_free(conf);
     struct sockaddr_storage addr;
     char host[INET6_ADDRSTRLEN + 2];
     const char *why;
@@ -273,10 +303,10 @@ int cli_serve_run(const cli_serve_options *so)
     wp_store_connpool *pool = NULL;
     wp_ingest *ing = NULL;
     wp_http_server *srv = NULL;
-    cli_jobs *jobs = NULL;
-    api_audit_worker *auditor = NULL;
+    struct background bg = {0};
     unsigned char audit_key[WP_AUDIT_KEY_LEN], sign_seed[WP_AUDIT_SIGN_SEED_LEN];
-    int err, code = WP_EXIT_FAIL;
+    int err;
+    code = WP_EXIT_FAIL;
     if ((err = wp_store_open(&st, data, db)) < 0) {
         cli_fail(cmd, "cannot open the store: %s", wp_error_last());
         goto out;
@@ -326,21 +356,12 @@ int cli_serve_run(const cli_serve_options *so)
                   .ingest = ing,
                   .pool = pool};
     memcpy(app.audit_key, audit_key, sizeof app.audit_key);
-    /* reads are audited through a buffer that a thread of its own appends every second */
-    api_audit_worker_config ac = {.data_dir = data,
-                                  .db_url = db,
-                                  .audit_key = audit_key,
-                                  .sign_seed = sign_seed,
-                                  .log = log_event};
-    if ((err = env_seconds("WORKPHONE_AUDIT_CHECKPOINT_S", &ac.checkpoint_s)) < 0) {
-        code = cli_usage_error(cmd, "%s", wp_error_last());
+    /* reads are audited through a buffer that the audit scheduler appends every second */
+    if ((err = background_new(&bg, data, db, audit_key, sign_seed)) < 0) {
+        cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
         goto out;
     }
-    if ((err = api_audit_worker_new(&auditor, &ac)) < 0) {
-        cli_fail(cmd, "cannot start the audit thread: %s", wp_error_last());
-        goto out;
-    }
-    app.audit_worker = auditor;
+    app.audit_worker = bg.reads;
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
@@ -359,23 +380,28 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "%s", wp_error_last());
         goto out;
     }
-    if ((err = cli_jobs_start(&jobs, data, db, audit_key)) < 0) {
+    if ((err = background_start(&bg)) < 0) {
         cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
         goto out;
     }
-    char line[512];
-    snprintf(line, sizeof line,
-             "version=%s listen=%s:%u url=http://%s:%u/ store=%s pid=%ld web=\"%.300s\"",
-             WP_VERSION, host, wp_http_server_port(srv), host, wp_http_server_port(srv),
-             app.backend == WP_STORE_PG ? "postgresql" : "sqlite", (long)getpid(), o.web_dir);
-    log_event("info", "start", line);
+    wp_buf line;
+    wp_log_start(&line, "info", "start");
+    wp_log_add(&line, "version", WP_VERSION);
+    wp_log_addf(&line, "listen", "%s:%u", host, wp_http_server_port(srv));
+    wp_log_addf(&line, "url", "http://%s:%u/", host, wp_http_server_port(srv));
+    wp_log_add(&line, "store", app.backend == WP_STORE_PG ? "postgresql" : "sqlite");
+    wp_log_addf(&line, "pid", "%ld", (long)getpid());
+    wp_log_addn(&line, "web", o.web_dir, 300);
+    wp_log_end(&line, 2);
     /* the key that checks the checkpoints this server logs: keep it apart from the data dir */
     unsigned char pub[WP_AUDIT_SIGN_PUB_LEN];
     char hex[2 * WP_AUDIT_SIGN_PUB_LEN + 1];
     wp_audit_sign_public(pub, sign_seed);
     sodium_bin2hex(hex, sizeof hex, pub, sizeof pub);
-    snprintf(line, sizeof line, "key=%.16s public_key=%s", hex, hex);
-    log_event("info", "audit_checkpoint_key", line);
+    wp_log_start(&line, "info", "audit_checkpoint_key");
+    wp_log_addf(&line, "key", "%.16s", hex);
+    wp_log_add(&line, "public_key", hex);
+    wp_log_end(&line, 2);
     if (so->on_listen) {
         char url[INET6_ADDRSTRLEN + 32];
         snprintf(url, sizeof url, "http://%s:%u/", host, wp_http_server_port(srv));
@@ -385,17 +411,18 @@ int cli_serve_run(const cli_serve_options *so)
     int sig = 0;
     while (sigwait(&stop_set, &sig) != 0) {
     }
-    snprintf(line, sizeof line, "signal=%s wait_ms=%d", sig == SIGINT ? "SIGINT" : "SIGTERM",
-             STOP_WAIT_MS);
-    log_event("info", "stopping", line);
+    wp_log_start(&line, "info", "stopping");
+    wp_log_add(&line, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    wp_log_addf(&line, "wait_ms", "%d", STOP_WAIT_MS);
+    wp_log_end(&line, 2);
     int cut = wp_http_server_stop(srv, STOP_WAIT_MS);
-    snprintf(line, sizeof line, "requests_cut=%d", cut);
-    log_event(cut ? "warn" : "info", "stopped", line);
+    wp_log_start(&line, cut ? "warn" : "info", "stopped");
+    wp_log_addf(&line, "requests_cut", "%d", cut);
+    wp_log_end(&line, 2);
     code = WP_EXIT_OK;
 out:
-    cli_jobs_stop(jobs);
     wp_http_server_free(srv);
-    api_audit_worker_free(auditor); /* after the server: writes the last reads, checkpoints */
+    background_stop(&bg); /* after the server: writes the last reads, checkpoints */
     wp_ingest_free(ing); /* after the server: no handler may be running */
     wp_store_connpool_free(pool); /* after ingest, which borrows from it */
     wp_store_free(st);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The workphone binary: one table of commands, each in its own cmd_<name>.c. */
 #include "cli/cli.h"
+#include "util/error.h"
+#include "util/testhooks.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -100,6 +102,34 @@ int cli_opt(int argc, char **argv, int *i, const char *cmd, const char *name, co
     return 1;
 }
 
+int cli_data_dir_check(const char *cmd, const char *data, const char *db, wp_conf **conf)
+{
+    wp_conf *c = NULL;
+    int err;
+    if (!data || !*data)
+        return cli_usage_error(cmd, "missing --data DIR");
+    if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
+        return cli_usage_error(cmd, "--db must be a postgresql:// URL");
+    if ((err = wp_conf_read_dir(&c, data)) == WP_ENOTFOUND)
+        return cli_usage_error(cmd,
+                               "'%s' is not a workphone data dir (no workphone.conf); "
+                               "run 'workphone init' first",
+                               data);
+    if (err < 0)
+        return cli_usage_error(cmd, "%s", wp_error_last());
+    const char *backend = wp_conf_get(c, "backend");
+    if (backend && !strcmp(backend, "postgresql") && !db) {
+        wp_conf_free(c);
+        return cli_usage_error(cmd, "data dir '%s' keeps its store in PostgreSQL: pass --db URL",
+                               data);
+    }
+    if (conf)
+        *conf = c;
+    else
+        wp_conf_free(c);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -112,6 +142,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--version"))
         return cmd_version(1, argv + 1);
+    /* once, before any thread: with WORKPHONE_TEST_HOOKS unset nothing else in the
+     * environment changes how the clock, the jobs or a handler behave */
+    if (wp_test_hooks_load() < 0) {
+        fprintf(stderr, "workphone: %s\n", wp_error_last());
+        return WP_EXIT_USAGE;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);

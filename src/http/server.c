@@ -3,6 +3,7 @@
 #include "http/internal.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,62 +28,7 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t real_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* --- the request log ------------------------------------------------------------------- */
-
-/* A value for key=value: as is when it holds only quiet characters, else quoted with
- * escapes, so that no client can forge a line or a field. */
-static void log_value(wp_buf *b, const char *v, size_t max)
-{
-    static const char quiet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                "/_.~:%@!$&'()*+,;=-{}[]";
-    size_t n = strlen(v);
-    int trunc = n > max;
-    if (trunc)
-        n = max;
-    int err = 0;
-    if (n && strspn(v, quiet) >= n && !trunc) {
-        err = wp_buf_add(b, v, n);
-    } else {
-        err = wp_buf_addc(b, '"');
-        for (size_t i = 0; i < n && !err; i++) {
-            unsigned char c = (unsigned char)v[i];
-            if (c == '"' || c == '\\')
-                err = wp_buf_addf(b, "\\%c", c);
-            else if (c < 0x20 || c >= 0x7f)
-                err = wp_buf_addf(b, "\\x%02x", c);
-            else
-                err = wp_buf_addc(b, (char)c);
-        }
-        if (!err && trunc)
-            err = wp_buf_adds(b, "...");
-        if (!err)
-            err = wp_buf_addc(b, '"');
-    }
-    (void)err; /* a log line cut by the cap is still worth writing */
-}
-
-static int log_start(wp_buf *b, const char *level, const char *event)
-{
-    char ts[40];
-    wp_time_format(ts, real_us(), 0);
-    return wp_buf_addf(b, "ts=%s level=%s event=%s", ts, level, event);
-}
-
-static void log_write(int fd, wp_buf *b)
-{
-    if (fd < 0 || wp_buf_addc(b, '\n') < 0)
-        return;
-    /* one write per line, so that lines from different threads do not interleave */
-    if (write(fd, b->buf, b->len) < 0)
-        return;
-}
 
 static const char *term_name(enum MHD_RequestTerminationCode t)
 {
@@ -97,8 +43,9 @@ static const char *term_name(enum MHD_RequestTerminationCode t)
     return "unknown";
 }
 
-/* One line per request. Never the query string, the headers or the body: they carry tokens,
- * passwords and personal data. */
+/* One line per request (util/log.h escapes every value, so no client can forge a line or a
+ * field). Never the query string, the headers or the body: they carry tokens, passwords and
+ * personal data. */
 static void log_request(const struct wp_http__req *r, enum MHD_RequestTerminationCode toe,
                         uint64_t dur_us)
 {
@@ -106,34 +53,23 @@ static void log_request(const struct wp_http__req *r, enum MHD_RequestTerminatio
     if (srv->opts.log_fd < 0)
         return;
     wp_buf b;
-    wp_buf_init(&b, 4096);
     const char *term = term_name(toe);
-    log_start(&b, r->status >= 500 ? "error" : !r->status || term ? "warn" : "info", "http");
-    if (wp_buf_addf(&b, " id=%s client=", r->id) < 0)
-        goto out;
-    log_value(&b, r->client, 64);
-    if (wp_buf_adds(&b, " method=") < 0)
-        goto out;
-    log_value(&b, r->ctx.method ? r->ctx.method : "-", 16);
-    if (wp_buf_adds(&b, " path=") < 0)
-        goto out;
-    log_value(&b, r->ctx.path ? r->ctx.path : "-", 512);
-    if (wp_buf_adds(&b, " route=") < 0)
-        goto out;
-    log_value(&b, r->route >= 0 ? srv->opts.routes[r->route].pattern : "-", 256);
-    if (wp_buf_addf(&b, " status=%u bytes=%zu dur_us=%llu", r->status, r->bytes,
-                    (unsigned long long)dur_us) < 0)
-        goto out;
-    if (term && wp_buf_addf(&b, " term=%s", term) < 0)
-        goto out;
+    wp_log_start(&b, r->status >= 500 ? "error" : !r->status || term ? "warn" : "info", "http");
+    wp_log_add(&b, "id", r->id);
+    wp_log_addn(&b, "client", r->client, 64);
+    wp_log_addn(&b, "method", r->ctx.method ? r->ctx.method : "-", 16);
+    wp_log_addn(&b, "path", r->ctx.path ? r->ctx.path : "-", 512);
+    wp_log_addn(&b, "route", r->route >= 0 ? srv->opts.routes[r->route].pattern : "-", 256);
+    wp_log_addf(&b, "status", "%u", r->status);
+    wp_log_addf(&b, "bytes", "%zu", r->bytes);
+    wp_log_addf(&b, "dur_us", "%llu", (unsigned long long)dur_us);
+    if (term)
+        wp_log_add(&b, "term", term);
     if (r->err) {
-        if (wp_buf_addf(&b, " error=%s error_msg=", wp_error_name(r->err)) < 0)
-            goto out;
-        log_value(&b, r->err_msg, sizeof r->err_msg);
+        wp_log_add(&b, "error", wp_error_name(r->err));
+        wp_log_addn(&b, "error_msg", r->err_msg, sizeof r->err_msg);
     }
-    log_write(srv->opts.log_fd, &b);
-out:
-    wp_buf_release(&b);
+    wp_log_end(&b, srv->opts.log_fd);
 }
 
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
@@ -148,13 +84,9 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = '\0';
     wp_buf b;
-    wp_buf_init(&b, 1024);
-    log_start(&b, "warn", "mhd");
-    if (wp_buf_adds(&b, " msg=") == 0) {
-        log_value(&b, msg, sizeof msg);
-        log_write(srv->opts.log_fd, &b);
-    }
-    wp_buf_release(&b);
+    wp_log_start(&b, "warn", "mhd");
+    wp_log_addn(&b, "msg", msg, sizeof msg);
+    wp_log_end(&b, srv->opts.log_fd);
 }
 
 /* --- one request ----------------------------------------------------------------------- */
@@ -172,7 +104,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->srv = srv;
     r->conn = conn;
     r->t0_ns = mono_ns();
-    r->wall_us = real_us();
+    r->wall_us = wp_time_real_us();
     r->route = -1;
     r->method = WP_M_OTHER;
     r->uri = wp_arena_strdup(r->ctx.arena, uri);

@@ -1,29 +1,87 @@
 /* SPDX-License-Identifier: MIT */
-/* Clock and RFC 3339. */
+/* Clock (fixed, or followed from a file, by the test hooks) and RFC 3339. */
 #include "util/clock.h"
 #include "util/error.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static _Atomic int64_t fake_us;
-static atomic_int env_checked;
+
+/* The clock file of the test hooks (WORKPHONE_TEST_CLOCK): its path, set once before any
+ * thread starts, and what the file was when it was last read. */
+static char follow_path[4096];
+static pthread_mutex_t follow_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int read;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+} follow_seen;
+
+int wp_time__follow(const char *path)
+{
+    if ((size_t)snprintf(follow_path, sizeof follow_path, "%s", path) >= sizeof follow_path) {
+        follow_path[0] = '\0';
+        return wp_error_set(WP_EINVAL, "WORKPHONE_TEST_CLOCK: the path is too long");
+    }
+    return 0;
+}
+
+/* When the clock file changed since it was read (another inode, size or mtime: a test that
+ * renames a new file into place, or rewrites it), take its time. A missing file, or one that
+ * does not hold an RFC 3339 time (yet: caught between truncate and write), changes nothing
+ * and is looked at again on the next call. */
+static void follow(void)
+{
+    struct stat sb;
+    if (stat(follow_path, &sb) != 0)
+        return;
+    pthread_mutex_lock(&follow_lock);
+    if (!follow_seen.read || sb.st_dev != follow_seen.dev || sb.st_ino != follow_seen.ino ||
+        sb.st_size != follow_seen.size || sb.st_mtim.tv_sec != follow_seen.mtime.tv_sec ||
+        sb.st_mtim.tv_nsec != follow_seen.mtime.tv_nsec) {
+        char text[64];
+        size_t n = 0;
+        int64_t us;
+        FILE *f = fopen(follow_path, "r");
+        if (f) {
+            n = fread(text, 1, sizeof text - 1, f);
+            fclose(f);
+        }
+        while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+            n--;
+        text[n] = '\0';
+        if (f && wp_time_parse(&us, text) == 0) {
+            atomic_store(&fake_us, us);
+            follow_seen.read = 1;
+            follow_seen.dev = sb.st_dev;
+            follow_seen.ino = sb.st_ino;
+            follow_seen.size = sb.st_size;
+            follow_seen.mtime = sb.st_mtim;
+        }
+    }
+    pthread_mutex_unlock(&follow_lock);
+}
 
 int64_t wp_time_now_us(void)
 {
-    if (!atomic_load_explicit(&env_checked, memory_order_acquire)) {
-        const char *e = getenv("WORKPHONE_FAKE_NOW");
-        int64_t us;
-        if (e && *e && wp_time_parse(&us, e) == 0)
-            atomic_store(&fake_us, us);
-        atomic_store_explicit(&env_checked, 1, memory_order_release);
-    }
+    if (follow_path[0])
+        follow();
     int64_t f = atomic_load(&fake_us);
     if (f)
         return f;
+    return wp_time_real_us();
+}
+
+int64_t wp_time_real_us(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -31,7 +89,6 @@ int64_t wp_time_now_us(void)
 
 void wp_time_set_fake(int64_t us)
 {
-    atomic_store(&env_checked, 1);
     atomic_store(&fake_us, us);
 }
 

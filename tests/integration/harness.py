@@ -42,7 +42,10 @@ def kill_live():
 
 class Server:
     def __init__(self, data, db_args, now=T0, extra_args=()):
-        env = dict(os.environ, WORKPHONE_FAKE_NOW=now) if now else dict(os.environ)
+        # the fake clock is a test hook: it works behind the one switch only
+        env = dict(os.environ, WORKPHONE_TEST_HOOKS="1")
+        if now:
+            env["WORKPHONE_FAKE_NOW"] = now
         self.err = open(os.path.join(data, "..", "serve-%d.err" % time.monotonic_ns()), "w+")
         self.proc = subprocess.Popen([WP, "serve", "--data", data, "--listen", "127.0.0.1:0"] +
                                      list(db_args) + list(extra_args), stdout=subprocess.DEVNULL,

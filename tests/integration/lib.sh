@@ -7,6 +7,18 @@ TMP=$(mktemp -d /tmp/wp-it.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 failures=0
 checks=0
+# The test hooks (a fake clock, WORKPHONE_FAKE_NOW, and the clock file, WORKPHONE_TEST_CLOCK;
+# WORKPHONE_JOBS_INTERVAL_S; WORKPHONE_TEST_HANDOVER_FAIL_AFTER) work behind this one switch
+# only (src/util/testhooks.h): without it the binary ignores them.
+export WORKPHONE_TEST_HOOKS=1
+
+# set_clock TIME: move the clock of every workphone started with WORKPHONE_TEST_CLOCK=$CLOCK,
+# running ones included, to TIME (RFC 3339). The file is renamed into place, so a server
+# never reads it half written.
+CLOCK=$TMP/clock
+set_clock() {
+    printf '%s\n' "$1" >"$CLOCK.tmp" && mv -f "$CLOCK.tmp" "$CLOCK"
+}
 
 # run CMD...: sets $rc, $out (stdout) and $err (stderr)
 run() {

@@ -67,7 +67,7 @@ def stream(dev, tok):
     try:
         for i in range(batches):
             with lock:
-                killer = acked_batches == kill_at
+                killer = acked_batches >= kill_at  # ==: another thread may step past it
                 if killer:
                     acked_batches = -10**9  # one killer only
             if killer:

@@ -317,11 +317,11 @@ suite() { # backend
     WORKPHONE_JOBS_INTERVAL_S=1 start_server "$dir" "${db_args[@]}"
     local seen=""
     for _ in $(seq 100); do
-        seen=$(grep -o 'event=jobs owner_left=[0-9]* inactive=[0-9]*' "$TMP/serve.err" | head -n 1)
+        seen=$(grep -o 'event=jobs task=reclaim owner_left=[0-9]* inactive=[0-9]*' "$TMP/serve.err" | head -n 1)
         [ -n "$seen" ] && break
         sleep 0.1
     done
-    expect_eq "$seen" "event=jobs owner_left=0 inactive=0" "$be: serve runs the jobs"
+    expect_eq "$seen" "event=jobs task=reclaim owner_left=0 inactive=0" "$be: serve runs the jobs"
     stop_server
 }
 

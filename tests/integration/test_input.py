@@ -43,7 +43,8 @@ LIVE = []  # servers still running: stopped on any exit
 
 class Server:
     def __init__(self, data, db_args, now, host="127.0.0.1", args=()):
-        env = dict(os.environ, WORKPHONE_FAKE_NOW=now)
+        # the fake clock is a test hook: it works behind the one switch only
+        env = dict(os.environ, WORKPHONE_TEST_HOOKS="1", WORKPHONE_FAKE_NOW=now)
         self.log = os.path.join(data, "..", "serve-%d.err" % time.monotonic_ns())
         self.err = open(self.log, "w+")
         self.proc = subprocess.Popen([WP, "serve", "--data", data, "--listen", host + ":0"] +

@@ -23,6 +23,23 @@ start_server "$dir"
 run "$WP" serve --data "$TMP/nothing-here"
 expect_rc 2 "serve on a dir that is not initialized"
 expect_one_line_err "serve on a dir that is not initialized"
+# workphone.conf is read by one reader (src/util/conf.c): a bad line is named, blanks around
+# key and value are fine, and every command on a data dir reads it the same way
+cp "$dir/workphone.conf" "$TMP/saved.conf"
+printf 'backend=sqlite\nthis is not a setting\n' >>"$dir/workphone.conf"
+for c in "serve --data $dir" "jobs run --data $dir" "audit verify --data $dir"; do
+    # shellcheck disable=SC2086
+    run "$WP" $c
+    expect_rc 2 "$c with a bad workphone.conf line"
+    expect_err_has "$dir/workphone.conf' line 5: no '=' in it" "$c names the file and the line"
+    expect_one_line_err "$c with a bad workphone.conf line"
+done
+cp "$TMP/saved.conf" "$dir/workphone.conf"
+printf '  backend = postgresql \r\n' >>"$dir/workphone.conf"
+run "$WP" jobs run --data "$dir"
+expect_rc 2 "backend = postgresql, with blanks, is read"
+expect_err_has "keeps its store in PostgreSQL" "... and asks for --db"
+cp "$TMP/saved.conf" "$dir/workphone.conf"
 run "$WP" serve --data "$dir" --listen nonsense
 expect_rc 2 "serve with a bad --listen"
 for t in 0 257 abc -1 1x ''; do

@@ -1,20 +1,26 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of src/util: buffers, JSON strings, UTF-8, clock, ids, passwords. */
+/* Unit tests of src/util: buffers, JSON strings, UTF-8, clock, ids, passwords, key=value files,
+ * log lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 #include "util/clock.h"
+#include "util/conf.h"
 #include "util/error.h"
 #include "util/id.h"
 #include "util/json.h"
+#include "util/log.h"
 #include "util/password.h"
+#include "util/testhooks.h"
 #include "util/utf8.h"
 
 static void test_util_buf__limit_is_enforced(void **state)
@@ -193,6 +199,251 @@ static void test_util_utf8__text_check(void **state)
     assert_int_equal(wp_text_check("'name'", "", 0, 1, 0), 0); /* emptiness is the caller's */
 }
 
+/* --- key=value files (conf.c) ---------------------------------------------------------------- */
+
+/* A file holding text[0..len), its path in path (a fresh temp file). */
+static void conf_file(char path[64], const char *text, size_t len)
+{
+    snprintf(path, 64, "/tmp/wp-conf-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+}
+
+/* wp_conf_read() of text: its result, *out the settings on success. */
+static int conf_of(wp_conf **out, const char *text, size_t len)
+{
+    char path[64];
+    conf_file(path, text, len);
+    int err = wp_conf_read(out, path);
+    unlink(path);
+    return err;
+}
+
+static void test_util_conf__reads_what_init_writes_and_more(void **state)
+{
+    static const char text[] =
+        "# written by workphone init; marks this directory as a workphone data dir\n"
+        "tenant_id=0123456789abcdef01234567\n"
+        "backend=sqlite\n"
+        "\n"
+        "   # an indented comment\r\n"
+        " metrics_token_file = token file#1=x \r\n"
+        "backend=postgresql\n"
+        "empty=\n"
+        "last.one-key_2=no line end";
+    wp_conf *c = NULL;
+    assert_int_equal(conf_of(&c, text, sizeof text - 1), 0);
+    assert_string_equal(wp_conf_get(c, "tenant_id"), "0123456789abcdef01234567");
+    assert_string_equal(wp_conf_get(c, "backend"), "postgresql"); /* the last one wins */
+    assert_string_equal(wp_conf_get(c, "metrics_token_file"), "token file#1=x");
+    assert_string_equal(wp_conf_get(c, "empty"), "");
+    assert_string_equal(wp_conf_get(c, "last.one-key_2"), "no line end");
+    assert_null(wp_conf_get(c, "missing"));
+    assert_null(wp_conf_get(c, "#"));
+    wp_conf_free(c);
+    assert_int_equal(conf_of(&c, "", 0), 0); /* an empty file sets nothing */
+    assert_null(wp_conf_get(c, "backend"));
+    wp_conf_free(c);
+    wp_conf_free(NULL);
+}
+
+static void test_util_conf__names_the_file_and_the_bad_line(void **state)
+{
+    static const struct {
+        const char *text, *msg;
+        int err;
+    } bad[] = {
+        {"a=1\nb=2\njust words\n", "line 3: no '=' in it", WP_EINVAL},
+        {"a=1\n = 2\n", "line 2: no key before '='", WP_EINVAL},
+        {"a b=1\n", "line 1: a key is letters", WP_EINVAL},
+        {"k\xc3\xa9=1\n", "line 1: a key is letters", WP_EINVAL},
+        {"a=1\nb=\x01\n", "line 2: a control character (0x01)", WP_EINVAL},
+        {"a=\xc3\x28\n", "line 1: not valid UTF-8", WP_EINVAL},
+        {"a=1\rb=2\n", "line 1: a control character (0x0d)", WP_EINVAL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wp_conf *c = (wp_conf *)1;
+        char path[64];
+        conf_file(path, bad[i].text, strlen(bad[i].text));
+        assert_int_equal(wp_conf_read(&c, path), bad[i].err);
+        assert_ptr_equal(c, (wp_conf *)1); /* untouched */
+        assert_non_null(strstr(wp_error_last(), path));
+        if (!strstr(wp_error_last(), bad[i].msg))
+            fail_msg("case %zu: '%s' lacks '%s'", i, wp_error_last(), bad[i].msg);
+        unlink(path);
+    }
+    wp_conf *c = NULL;
+    assert_int_equal(wp_conf_read(&c, "/nonexistent/workphone.conf"), WP_ENOTFOUND);
+    assert_int_equal(wp_conf_read_dir(&c, "/nonexistent"), WP_ENOTFOUND);
+    assert_non_null(strstr(wp_error_last(), "/nonexistent/workphone.conf"));
+    assert_null(c);
+}
+
+static void test_util_conf__limits(void **state)
+{
+    size_t n = WP_CONF_MAX_BYTES + 1;
+    char *text = malloc(n);
+    wp_conf *c = NULL;
+    assert_non_null(text);
+    memset(text, '#', n); /* one long comment line */
+    assert_int_equal(conf_of(&c, text, n), WP_ELIMIT);
+    assert_non_null(strstr(wp_error_last(), "larger than"));
+    text[WP_CONF_LINE_MAX + 1] = '\n';
+    assert_int_equal(conf_of(&c, text, WP_CONF_LINE_MAX + 2), WP_ELIMIT);
+    assert_non_null(strstr(wp_error_last(), "line 1: longer than"));
+    text[WP_CONF_LINE_MAX] = '\n'; /* a line of exactly the limit is fine */
+    assert_int_equal(conf_of(&c, text, WP_CONF_LINE_MAX + 1), 0);
+    wp_conf_free(c);
+    memset(text, 'k', WP_CONF_KEY_MAX + 1);
+    text[WP_CONF_KEY_MAX + 1] = '=';
+    assert_int_equal(conf_of(&c, text, WP_CONF_KEY_MAX + 2), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "a key longer than"));
+    free(text);
+}
+
+/* --- log lines (log.c) ------------------------------------------------------------------------ */
+
+/* What b holds after its ts= field (the time is the wall clock's, not checked here). */
+static const char *after_ts(const wp_buf *b)
+{
+    assert_int_equal(strncmp(b->buf, "ts=", 3), 0);
+    const char *p = strchr(b->buf, ' ');
+    assert_non_null(p);
+    return p + 1;
+}
+
+static void test_util_log__quotes_and_escapes_what_is_not_quiet(void **state)
+{
+    wp_buf b;
+    wp_log_start(&b, "info", "http");
+    wp_log_add(&b, "path", "/api/v1/x_y.z~:%@!$&'()*+,;=-{}[]");
+    wp_log_add(&b, "empty", "");
+    wp_log_add(&b, "blank", "two words");
+    wp_log_add(&b, "forge", "x\" level=error event=forged\nts=1");
+    wp_log_add(&b, "bytes", "\\\x7f\xe7\x8e\x8b\t");
+    wp_log_addn(&b, "cut", "abcdef", 3);
+    wp_log_addn(&b, "fits", "abc", 3);
+    wp_log_addf(&b, "n", "%d", -42);
+    wp_log_add_fields(&b, "k=v k2=\"a b\"");
+    wp_log_add_fields(&b, " k3=v\nts=forged"); /* left out: a line break */
+    assert_string_equal(after_ts(&b),
+                        "level=info event=http path=/api/v1/x_y.z~:%@!$&'()*+,;=-{}[] "
+                        "empty=\"\" blank=\"two words\" "
+                        "forge=\"x\\\" level=error event=forged\\x0ats=1\" "
+                        "bytes=\"\\\\\\x7f\\xe7\\x8e\\x8b\\x09\" cut=\"abc...\" fits=abc n=-42 "
+                        "k=v k2=\"a b\"");
+    wp_log_end(&b, -1);
+}
+
+static void test_util_log__one_write_per_line_within_the_cap(void **state)
+{
+    int fds[2];
+    char big[WP_LOG_LINE_MAX], got[3 * WP_LOG_LINE_MAX];
+    assert_int_equal(pipe(fds), 0);
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    wp_buf b;
+    wp_log_start(&b, "warn", "big");
+    wp_log_add(&b, "small", "1");
+    wp_log_add(&b, "huge", big); /* does not fit: left out whole */
+    wp_log_add(&b, "after", "2");
+    wp_log_end(&b, fds[1]);
+    wp_log_line(fds[1], "info", "pairs", "a", "1", "b", "x y", "c", NULL, (char *)NULL);
+    wp_log_line(-1, "info", "nowhere", "a", "1", (char *)NULL);
+    close(fds[1]);
+    ssize_t n = read(fds[0], got, sizeof got - 1), m;
+    while (n > 0 && (m = read(fds[0], got + n, sizeof got - 1 - (size_t)n)) > 0)
+        n += m;
+    close(fds[0]);
+    assert_true(n > 0);
+    got[n] = '\0';
+    char *second = strchr(got, '\n');
+    assert_non_null(second);
+    *second++ = '\0';
+    assert_non_null(strstr(got, " level=warn event=big small=1 after=2"));
+    assert_null(strstr(got, "huge="));
+    assert_non_null(strstr(second, " level=info event=pairs a=1 b=\"x y\" c=\"\"\n"));
+    assert_null(strchr(strchr(second, '\n') + 1, '\n'));
+    /* a full line stays within the cap, LF included, and ends with a whole field */
+    wp_log_start(&b, "info", "full");
+    for (int i = 0; i < 100; i++)
+        wp_log_add(&b, "x", "\"quoted and escaped, 40 bytes or so\"");
+    assert_true(b.len <= WP_LOG_LINE_MAX - 1);
+    assert_int_equal(b.buf[b.len - 1], '"');
+    wp_log_end(&b, -1);
+}
+
+/* --- the test hooks' switch (testhooks.c) and the clock file (clock.c) ------------------------ */
+
+static void clock_file(const char *path, const char *text)
+{
+    char tmp[80];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
+static void test_util_testhooks__one_switch_and_a_clock_that_moves(void **state)
+{
+    char path[64];
+    int64_t t0, t1;
+    assert_int_equal(wp_time_parse(&t0, "2026-11-28T10:00:00+08:00"), 0);
+    assert_int_equal(wp_time_parse(&t1, "2026-11-28T23:00:00+08:00"), 0);
+    snprintf(path, sizeof path, "/tmp/wp-clock-%ld", (long)getpid());
+    clock_file(path, "2026-11-28T10:00:00+08:00\n");
+    setenv("WORKPHONE_FAKE_NOW", "2001-02-03T04:05:06Z", 1);
+    setenv("WORKPHONE_TEST_CLOCK", path, 1);
+    setenv("WORKPHONE_JOBS_INTERVAL_S", "7", 1);
+
+    /* off: unset, empty or 0, and nothing else is read */
+    const char *off[] = {NULL, "", "0"};
+    for (size_t i = 0; i < 3; i++) {
+        if (off[i])
+            setenv("WORKPHONE_TEST_HOOKS", off[i], 1);
+        else
+            unsetenv("WORKPHONE_TEST_HOOKS");
+        assert_int_equal(wp_test_hooks_load(), 0);
+        assert_false(wp_test_hooks_get()->on);
+        assert_int_equal(wp_test_hooks_get()->jobs_interval_s, 0);
+        assert_true(wp_time_now_us() > (int64_t)1700000000 * 1000000); /* the real clock */
+    }
+    setenv("WORKPHONE_TEST_HOOKS", "yes", 1);
+    assert_int_equal(wp_test_hooks_load(), WP_EINVAL);
+    assert_false(wp_test_hooks_get()->on);
+    setenv("WORKPHONE_TEST_HOOKS", "1", 1);
+    setenv("WORKPHONE_JOBS_INTERVAL_S", "86401", 1);
+    assert_int_equal(wp_test_hooks_load(), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "WORKPHONE_JOBS_INTERVAL_S must be 1..86400");
+    assert_false(wp_test_hooks_get()->on);
+    assert_true(wp_time_now_us() > (int64_t)1700000000 * 1000000); /* nothing half applied */
+
+    /* on: the clock file, where there is one, wins over WORKPHONE_FAKE_NOW, and moves */
+    setenv("WORKPHONE_JOBS_INTERVAL_S", "7", 1);
+    assert_int_equal(wp_test_hooks_load(), 0);
+    assert_true(wp_test_hooks_get()->on);
+    assert_int_equal(wp_test_hooks_get()->jobs_interval_s, 7);
+    assert_int_equal(wp_time_now_us(), t0);
+    clock_file(path, "2026-11-28T23:00:00+08:00");
+    assert_int_equal(wp_time_now_us(), t1);
+    clock_file(path, "not a time\n"); /* changes nothing */
+    assert_int_equal(wp_time_now_us(), t1);
+    unlink(path); /* neither does a missing file */
+    assert_int_equal(wp_time_now_us(), t1);
+    clock_file(path, "2026-11-28T10:00:00+08:00");
+    assert_int_equal(wp_time_now_us(), t0);
+
+    unlink(path);
+    assert_int_equal(wp_time__follow(""), 0); /* the rest of the tests: the real clock */
+    wp_time_set_fake(0);
+    unsetenv("WORKPHONE_TEST_HOOKS");
+    assert_int_equal(wp_test_hooks_load(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +457,12 @@ int main(void)
         cmocka_unit_test(test_util_clock__fake_clock),
         cmocka_unit_test(test_util_id__shape_and_uniqueness),
         cmocka_unit_test(test_util_password__policy_hash_verify),
+        cmocka_unit_test(test_util_conf__reads_what_init_writes_and_more),
+        cmocka_unit_test(test_util_conf__names_the_file_and_the_bad_line),
+        cmocka_unit_test(test_util_conf__limits),
+        cmocka_unit_test(test_util_log__quotes_and_escapes_what_is_not_quiet),
+        cmocka_unit_test(test_util_log__one_write_per_line_within_the_cap),
+        cmocka_unit_test(test_util_testhooks__one_switch_and_a_clock_that_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

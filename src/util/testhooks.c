@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* The test hooks' switch and values: read from the environment once, by main(). */
+#include "util/testhooks.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static wp_test_hooks hooks;
+
+/* A whole number lo..hi from the variable name; *out untouched when it is unset or empty. */
+static int number(const char *name, unsigned lo, unsigned hi, unsigned *out)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+    if (!v || !*v)
+        return 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (*end || *v == '-' || *v == '+' || *v == ' ' || n < lo || n > hi)
+        return wp_error_set(WP_EINVAL, "%s must be %u..%u", name, lo, hi);
+    *out = (unsigned)n;
+    return 0;
+}
+
+int wp_test_hooks_load(void)
+{
+    const char *sw = getenv("WORKPHONE_TEST_HOOKS"), *v;
+    wp_test_hooks h = {.on = 1};
+    int64_t us = 0;
+    int err;
+    memset(&hooks, 0, sizeof hooks);
+    if (!sw || !*sw || !strcmp(sw, "0"))
+        return 0;
+    if (strcmp(sw, "1"))
+        return wp_error_set(WP_EINVAL, "WORKPHONE_TEST_HOOKS must be 1 (or 0, or unset)");
+    if ((err = number("WORKPHONE_TEST_HANDOVER_FAIL_AFTER", 1, 1000000,
+                      &h.handover_fail_after)) < 0 ||
+        (err = number("WORKPHONE_JOBS_INTERVAL_S", 1, 86400, &h.jobs_interval_s)) < 0 ||
+        (err = number("WORKPHONE_AUDIT_CHECKPOINT_S", 1, 86400, &h.audit_checkpoint_s)) < 0)
+        return err;
+    if ((v = getenv("WORKPHONE_FAKE_NOW")) && *v && wp_time_parse(&us, v) < 0)
+        return wp_error_set(WP_EINVAL, "WORKPHONE_FAKE_NOW: '%.40s' is not an RFC 3339 time", v);
+    if ((v = getenv("WORKPHONE_TEST_CLOCK")) && *v && (err = wp_time__follow(v)) < 0)
+        return err;
+    if ((v = getenv("WORKPHONE_FAKE_NOW")) && *v)
+        wp_time_set_fake(us);
+    hooks = h;
+    return 0;
+}
+
+const wp_test_hooks *wp_test_hooks_get(void)
+{
+    return &hooks;
+}

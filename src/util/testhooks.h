@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* Test hooks (a clock a test sets and moves, injected failures, short intervals), all behind
+ * one switch, WORKPHONE_TEST_HOOKS=1, read once when the process starts. */
+#ifndef WP_UTIL_TESTHOOKS_H
+#define WP_UTIL_TESTHOOKS_H
+
+typedef struct wp_test_hooks {
+    int on;                       /* WORKPHONE_TEST_HOOKS=1 */
+    unsigned handover_fail_after; /* WORKPHONE_TEST_HANDOVER_FAIL_AFTER: a handover's Nth move
+                                   * fails, to show nothing is left half done; 0: none */
+    unsigned jobs_interval_s;     /* WORKPHONE_JOBS_INTERVAL_S, 1..86400; 0: the default */
+    unsigned audit_checkpoint_s;  /* WORKPHONE_AUDIT_CHECKPOINT_S, 1..86400; 0: the default */
+} wp_test_hooks;
+
+/* Read the switch from the environment and, only when it is 1, the hooks: the numbers above,
+ * and the clock: WORKPHONE_FAKE_NOW (an RFC 3339 time) fixes wp_time_now_us() there, and
+ * WORKPHONE_TEST_CLOCK names a file whose content, an RFC 3339 time, becomes the clock's time
+ * whenever the file changes (wp_time_now_us() looks at it on every call), so a test moves the
+ * clock of a running server by writing the file. With the switch off (unset, "" or "0") none
+ * of these variables has any effect, and nothing reads the environment again.
+ * Call once, from main(), before any thread starts.
+ * @return 0; WP_EINVAL naming the variable whose value is bad (the switch, or a hook while it
+ *         is on); the hooks stay off then */
+int wp_test_hooks_load(void);
+
+/* The hooks loaded: all zero (off) before wp_test_hooks_load() and when the switch is off.
+ * Borrowed; never NULL; the same for the whole process. */
+const wp_test_hooks *wp_test_hooks_get(void);
+
+#endif
