@@ -103,12 +103,12 @@ const api_caller *api_caller_of(const wp_http_ctx *ctx);
  * scope from api_scope_for(), and a single-object handler asks api_scope_allows_*(); an object
  * outside the scope is answered 404, as if it did not exist (CONTRACT §5). */
 typedef struct api_scope {
-    int all;                 /* admin and auditor: the whole tenant */
-    const char *org_path;    /* manager: employees of this org subtree (materialized path) */
-    const char *employee_id; /* sales: its own customers and messages */
-    const char *unit_id;     /* the caller's own org unit ("" for API keys) */
-    int see_phone;           /* unmasked phone numbers and other personal data */
-    wp_scope store;          /* org_path or employee_id, as the store's filters take them */
+    int all;             /* admin and auditor: the whole tenant */
+    wp_scope store;      /* a manager: its org subtree (store.org_path); a salesperson: itself,
+                          * its own customers and what it said (store.employee_id); as every
+                          * store filter takes it */
+    const char *unit_id; /* the caller's own org unit ("" for API keys) */
+    int see_phone;       /* unmasked phone numbers and other personal data */
 } api_scope;
 
 /* Fill *out for the caller of ctx (strings in ctx->arena).

@@ -35,10 +35,10 @@ int api_devices_list(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
     f.scope = &scope.store;
-    if (scope.employee_id) {
-        if (f.employee_id && strcmp(f.employee_id, scope.employee_id) != 0)
+    if (scope.store.employee_id) {
+        if (f.employee_id && strcmp(f.employee_id, scope.store.employee_id) != 0)
             goto empty; /* someone else's devices: none in scope */
-        f.employee_id = scope.employee_id;
+        f.employee_id = scope.store.employee_id;
     }
     if ((err = wp_store_devices_list(st, &page, &f)) < 0)
         goto out;

@@ -131,7 +131,7 @@ int api_handovers_create(wp_http_ctx *ctx)
         }
         if ((err = api_scope_allows_employee(ctx, st, &scope, &e)) < 0)
             goto out;
-        if (scope.org_path && self && !strcmp(self, e.id)) {
+        if (scope.store.org_path && self && !strcmp(self, e.id)) {
             err = wp_http_reply_fail(ctx, 403, "forbidden", NULL,
                                      "a manager may not hand customers to itself");
             goto out;
@@ -190,10 +190,10 @@ int api_handovers_list(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
     f.scope = &scope.store;
-    if (scope.employee_id) {
-        if (f.from_employee_id && strcmp(f.from_employee_id, scope.employee_id))
+    if (scope.store.employee_id) {
+        if (f.from_employee_id && strcmp(f.from_employee_id, scope.store.employee_id))
             goto reply;
-        f.from_employee_id = scope.employee_id;
+        f.from_employee_id = scope.store.employee_id;
     }
     if ((err = wp_store_handovers_list(st, &page, &f)) < 0)
         goto out;

@@ -43,7 +43,7 @@ int api_customers_merge(wp_http_ctx *ctx)
     for (int i = 0; i < 2; i++) {
         if ((err = wp_store_customer_crm_get(st, &cu[i], c->tenant_id, ids[i])) < 0)
             goto out;
-        if (cu[i].in_pool && scope.employee_id) {
+        if (cu[i].in_pool && scope.store.employee_id) {
             err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", ids[i]);
             goto out;
         }

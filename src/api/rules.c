@@ -189,10 +189,10 @@ int api_reminders_list(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0)
         goto out;
     f.scope = &scope.store;
-    if (scope.employee_id) {
-        if (f.employee_id && strcmp(f.employee_id, scope.employee_id))
+    if (scope.store.employee_id) {
+        if (f.employee_id && strcmp(f.employee_id, scope.store.employee_id))
             goto reply; /* someone else's: none in scope */
-        f.employee_id = scope.employee_id;
+        f.employee_id = scope.store.employee_id;
     }
     if ((err = wp_store_reminders_list(st, &page, &f)) < 0)
         goto out;
@@ -237,7 +237,7 @@ int api_reminders_done(wp_http_ctx *ctx)
         (err = wp_store_customer_get(st, &cu, c->tenant_id, r.customer_id)) < 0)
         goto out;
     /* the reminder is the owner's: sales see their own, managers their subtree's */
-    if (scope.employee_id && strcmp(scope.employee_id, r.employee_id)) {
+    if (scope.store.employee_id && strcmp(scope.store.employee_id, r.employee_id)) {
         err = wp_error_set(WP_ENOTFOUND, "reminder '%s' not found", id);
         goto out;
     }

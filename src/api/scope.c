@@ -35,18 +35,15 @@ int api_scope_for(wp_http_ctx *ctx, wp_store *st, api_scope *out)
     case WP_ROLE_AUDITOR:
         out->all = 1;
         return 0;
-    case WP_ROLE_MANAGER: {
+    case WP_ROLE_MANAGER:
         /* the subtree of the manager's own unit, or of the unit the key was made for */
-        int err = unit_path(ctx, st, &out->org_path, c->tenant_id,
-                            c->kind == API_CALLER_KEY ? c->key.org_unit_id
-                                                      : c->employee.org_unit_id);
-        out->store.org_path = out->org_path;
-        return err;
-    }
+        return unit_path(ctx, st, &out->store.org_path, c->tenant_id,
+                         c->kind == API_CALLER_KEY ? c->key.org_unit_id
+                                                   : c->employee.org_unit_id);
     case WP_ROLE_SALES:
         if (c->kind != API_CALLER_EMPLOYEE)
             break;
-        out->employee_id = out->store.employee_id = c->employee.id;
+        out->store.employee_id = c->employee.id;
         return 0;
     }
     return wp_error_set(WP_EAUTH, "unknown role");
@@ -58,12 +55,12 @@ int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *s
     int err;
     if (scope->all)
         return 0;
-    if (scope->employee_id) {
+    if (scope->store.employee_id) {
         /* a customer in the public pool is nobody's: its last owner claims it back first */
-        if (!c->in_pool && !strcmp(c->owner_employee_id, scope->employee_id))
+        if (!c->in_pool && !strcmp(c->owner_employee_id, scope->store.employee_id))
             return 0;
 
-    } else if (scope->org_path) {
+    } else if (scope->store.org_path) {
         wp_employee owner;
         wp_org_unit u;
         if ((err = wp_store_employee_get(st, &owner, c->tenant_id, c->owner_employee_id)) < 0 &&
@@ -73,7 +70,7 @@ int api_scope_allows_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *s
             if ((err = wp_store_org_unit_get(st, &u, c->tenant_id, owner.org_unit_id)) < 0 &&
                 err != WP_ENOTFOUND)
                 return err;
-            if (err == 0 && !strncmp(u.path, scope->org_path, strlen(scope->org_path)))
+            if (err == 0 && !strncmp(u.path, scope->store.org_path, strlen(scope->store.org_path)))
                 return 0;
         }
     }
@@ -88,8 +85,8 @@ int api_scope_customer_access(wp_http_ctx *ctx, wp_store *st, const api_scope *s
     if (err != WP_ENOTFOUND)
         return err;
     /* a customer it handed over in a transfer that kept its read access */
-    if (scope->employee_id && (err = wp_store_customer_read_granted(st, &yes, c->tenant_id, c->id,
-                                                                    scope->employee_id)) < 0)
+    if (scope->store.employee_id && (err = wp_store_customer_read_granted(st, &yes, c->tenant_id, c->id,
+                                                                    scope->store.employee_id)) < 0)
         return err;
     if (yes)
         return 0;
@@ -97,8 +94,7 @@ int api_scope_customer_access(wp_http_ctx *ctx, wp_store *st, const api_scope *s
      * conversations, nothing of the owner's. A customer in the pool is nobody's: it is
      * claimed from the pool, not read through an old conversation. */
     if (!c->in_pool &&
-        (err = wp_store_customer_met(st, &yes, c->tenant_id, c->id, scope->employee_id,
-                                     scope->employee_id ? NULL : scope->org_path)) < 0)
+        (err = wp_store_customer_met(st, &yes, c->tenant_id, c->id, &scope->store)) < 0)
         return err;
     if (yes) {
         *out = API_ACCESS_MET;
@@ -129,8 +125,7 @@ int api_scope_sees_history(wp_http_ctx *ctx, wp_store *st, const api_scope *scop
         return err;
     if (customer_id && *customer_id &&
         (err = wp_store_history_granted(st, &yes, tenant_id, customer_id, employee_id,
-                                        scope->employee_id,
-                                        scope->employee_id ? NULL : scope->org_path)) < 0)
+                                        &scope->store)) < 0)
         return err;
     return yes ? 0 : wp_error_set(WP_ENOTFOUND, "not found");
 }
@@ -141,15 +136,15 @@ int api_scope_allows_employee(wp_http_ctx *ctx, wp_store *st, const api_scope *s
     (void)ctx;
     if (scope->all)
         return 0;
-    if (scope->employee_id) {
-        if (!strcmp(e->id, scope->employee_id))
+    if (scope->store.employee_id) {
+        if (!strcmp(e->id, scope->store.employee_id))
             return 0;
-    } else if (scope->org_path) {
+    } else if (scope->store.org_path) {
         wp_org_unit u;
         int err = wp_store_org_unit_get(st, &u, e->tenant_id, e->org_unit_id);
         if (err < 0 && err != WP_ENOTFOUND)
             return err;
-        if (err == 0 && !strncmp(u.path, scope->org_path, strlen(scope->org_path)))
+        if (err == 0 && !strncmp(u.path, scope->store.org_path, strlen(scope->store.org_path)))
             return 0;
     }
     return wp_error_set(WP_ENOTFOUND, "employee '%s' not found", e->id);
@@ -159,9 +154,9 @@ int api_scope_allows_org_unit(const api_scope *scope, const wp_org_unit *u)
 {
     if (scope->all)
         return 0;
-    if (scope->org_path && !strncmp(u->path, scope->org_path, strlen(scope->org_path)))
+    if (scope->store.org_path && !strncmp(u->path, scope->store.org_path, strlen(scope->store.org_path)))
         return 0;
-    if (scope->employee_id && scope->unit_id && !strcmp(u->id, scope->unit_id))
+    if (scope->store.employee_id && scope->unit_id && !strcmp(u->id, scope->unit_id))
         return 0;
     return wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", u->id);
 }

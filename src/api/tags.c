@@ -240,7 +240,7 @@ int api_customers_tags_put(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_customer_crm_get(st, &cu, c->tenant_id, id)) < 0)
         goto out;
-    if (cu.in_pool && scope.employee_id) {
+    if (cu.in_pool && scope.store.employee_id) {
         err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", id);
         goto out;
     }

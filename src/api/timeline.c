@@ -87,7 +87,7 @@ int api_customers_timeline(wp_http_ctx *ctx)
      * events of its owner. A salesperson does not see a pool customer (its row still names
      * it as the last owner). */
     enum api_access access;
-    if (cu.in_pool && scope.employee_id) {
+    if (cu.in_pool && scope.store.employee_id) {
         err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", id);
         goto out;
     }

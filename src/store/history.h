@@ -11,19 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
 
-/* *out = 1 when an employee in scope met the customer: employee_id itself, or (employee_id
- * NULL) anyone in the org subtree org_path. Both NULL: 0. */
+/* *out = 1 when an employee in scope met the customer: the scope's employee itself, or anyone
+ * in its org subtree. A scope of the whole tenant (NULL): 0, nobody asks. */
 int wp_store_customer_met(wp_store *st, int *out, const char *tenant_id, const char *customer_id,
-                          const char *employee_id, const char *org_path);
+                          const wp_scope *scope);
 
 /* *out = 1 when source_employee_id's conversations with the customer were handed (history
- * grants) to employee_id, or (employee_id NULL) to anyone in the org subtree org_path. */
+ * grants) to an employee in scope. A scope of the whole tenant (NULL): 0, nobody asks. */
 int wp_store_history_granted(wp_store *st, int *out, const char *tenant_id,
                              const char *customer_id, const char *source_employee_id,
-                             const char *employee_id, const char *org_path);
+                             const wp_scope *scope);
 
 typedef struct wp_customer_contact {
     char employee_id[WP_ID_LEN + 1];

@@ -4,6 +4,7 @@
  * scope.c; docs/internals/crm.md has the rules. */
 #include "store/crm_internal.h"
 #include "store/db.h"
+#include "store/query.h"
 #include "store/history.h"
 #include "store/internal.h"
 #include "store/store.h"
@@ -72,91 +73,56 @@ int wp_crm__history_merge(wp_store *st, const char *tenant_id, const char *survi
                                    1, now_us);
 }
 
-int wp_store_customer_met(wp_store *st, int *out, const char *tenant_id, const char *customer_id,
-                          const char *employee_id, const char *org_path)
+/* Is there a row of table (customer_contacts, history_grants) for the customer whose
+ * employee_id is in scope? source (may be NULL) narrows it to the grants of one source. */
+static int exists_in_scope(wp_store *st, int *out, const char *table, const char *tenant_id,
+                           const char *customer_id, const char *source, const wp_scope *scope)
 {
+    struct wp_scope_bind sb;
     struct wp_stmt *s = NULL;
-    char lo[1024], hi[1024];
+    struct wp_query q;
     int err;
 
     *out = 0;
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
         (err = wp_store__check_id("customer", customer_id)) < 0 ||
-        (employee_id && (err = wp_store__check_id("employee", employee_id)) < 0) ||
-        (org_path && (err = wp_scope__range(lo, hi, org_path)) < 0))
+        (source && (err = wp_store__check_id("employee", source)) < 0) ||
+        (err = wp_scope__check(&sb, tenant_id, scope)) < 0)
         return err;
-    if (employee_id)
-        err = wp_db_prepare(st, &s,
-                            "SELECT 1 FROM customer_contacts WHERE tenant_id = ? AND"
-                            " customer_id = ? AND employee_id = ?");
-    else if (org_path)
-        err = wp_db_prepare(st, &s,
-                            "SELECT 1 FROM customer_contacts cc JOIN employees se ON"
-                            " se.tenant_id = cc.tenant_id AND se.id = cc.employee_id JOIN"
-                            " org_units so ON so.tenant_id = se.tenant_id AND so.id ="
-                            " se.org_unit_id WHERE cc.tenant_id = ? AND cc.customer_id = ? AND"
-                            " so.path >= ? AND so.path < ? LIMIT 1");
-    else
-        return 0;
-    if (err < 0)
-        return err;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, customer_id);
-    if (employee_id) {
-        wp_db_bind_text(s, 3, employee_id);
-    } else {
-        wp_db_bind_text(s, 3, lo);
-        wp_db_bind_text(s, 4, hi);
+    if (!sb.employee_id && !sb.org_path)
+        return 0; /* the whole tenant reads the record anyway: nobody asks */
+    wp_query__init(&q, 2048);
+    wp_query__sql(&q, "SELECT 1 FROM ");
+    wp_query__sql(&q, table);
+    wp_query__sql(&q, " t WHERE t.tenant_id = ? AND t.customer_id = ?");
+    wp_query__text(&q, tenant_id);
+    wp_query__text(&q, customer_id);
+    if (source) {
+        wp_query__sql(&q, " AND t.source_employee_id = ?");
+        wp_query__text(&q, source);
     }
-    if ((err = wp_db_step(s)) == WP_DB_ROW)
+    wp_query__scope_employees(&q, "t.employee_id", &sb);
+    wp_query__sql(&q, " LIMIT 1");
+    if ((err = wp_query__prepare(&q, st, &s)) == 0 && (err = wp_db_step(s)) == WP_DB_ROW)
         *out = 1;
     wp_db_done(s);
+    wp_buf_release(&q.sql);
     return err < 0 ? err : 0;
 }
 
-int wp_store_history_granted(wp_store *st, int *out, const char *tenant_id, const char *customer_id,
-                             const char *source_employee_id, const char *employee_id,
-                             const char *org_path)
+int wp_store_customer_met(wp_store *st, int *out, const char *tenant_id, const char *customer_id,
+                          const wp_scope *scope)
 {
-    struct wp_stmt *s = NULL;
-    char lo[1024], hi[1024];
-    int err;
+    return exists_in_scope(st, out, "customer_contacts", tenant_id, customer_id, NULL, scope);
+}
 
-    *out = 0;
-    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
-        (err = wp_store__check_id("customer", customer_id)) < 0 ||
-        (err = wp_store__check_id("employee", source_employee_id)) < 0 ||
-        (employee_id && (err = wp_store__check_id("employee", employee_id)) < 0) ||
-        (org_path && (err = wp_scope__range(lo, hi, org_path)) < 0))
-        return err;
-    if (employee_id)
-        err = wp_db_prepare(st, &s,
-                            "SELECT 1 FROM history_grants WHERE tenant_id = ? AND customer_id = ?"
-                            " AND source_employee_id = ? AND employee_id = ?");
-    else if (org_path)
-        err = wp_db_prepare(st, &s,
-                            "SELECT 1 FROM history_grants g JOIN employees se ON se.tenant_id ="
-                            " g.tenant_id AND se.id = g.employee_id JOIN org_units so ON"
-                            " so.tenant_id = se.tenant_id AND so.id = se.org_unit_id WHERE"
-                            " g.tenant_id = ? AND g.customer_id = ? AND g.source_employee_id = ?"
-                            " AND so.path >= ? AND so.path < ? LIMIT 1");
-    else
-        return 0;
-    if (err < 0)
-        return err;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, customer_id);
-    wp_db_bind_text(s, 3, source_employee_id);
-    if (employee_id) {
-        wp_db_bind_text(s, 4, employee_id);
-    } else {
-        wp_db_bind_text(s, 4, lo);
-        wp_db_bind_text(s, 5, hi);
-    }
-    if ((err = wp_db_step(s)) == WP_DB_ROW)
-        *out = 1;
-    wp_db_done(s);
-    return err < 0 ? err : 0;
+int wp_store_history_granted(wp_store *st, int *out, const char *tenant_id, const char *customer_id,
+                             const char *source_employee_id, const wp_scope *scope)
+{
+    if (!source_employee_id)
+        return wp_error_set(WP_EINVAL, "a grant's source employee is required");
+    return exists_in_scope(st, out, "history_grants", tenant_id, customer_id, source_employee_id,
+                           scope);
 }
 
 int wp_store_customer_contacts(wp_store *st, wp_customer_contact **out, size_t *n,
