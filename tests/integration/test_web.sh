@@ -2,8 +2,16 @@
 # SPDX-License-Identifier: MIT
 # The web console in a real Chromium (web/tests/browser.mjs, playwright-core driving Debian's
 # /usr/bin/chromium) against the real server on a fresh data dir. Skipped (77) when the console
-# is not built or Chromium is missing, unless WORKPHONE_REQUIRE_WEB=1 (scripts/test, CI).
+# is not built or Chromium is missing, unless WORKPHONE_REQUIRE_WEB=1 (scripts/test, CI), and in
+# a sanitizer build (it runs once per CI run, in the plain build).
 . "$(dirname "$0")/lib_api.sh"
+
+# The browser suite tests the console, not the server's memory: it runs once per CI run, in the
+# plain build, and skips in a sanitizer build (which runs every other suite).
+if [ "${WORKPHONE_SANITIZED:-0}" = 1 ]; then
+    echo "skip: the browser suite runs in the plain build only"
+    exit 77
+fi
 
 missing=""
 [ -f "$SRC/web/dist/index.html" ] || missing="$missing web/dist (run 'make web')"
