@@ -17,7 +17,8 @@ typedef struct wp_device {
     char serial[WP_ARCHIVE_FIELD_MAX + 1];
     char model[WP_ARCHIVE_FIELD_MAX + 1];
     int64_t acked_seq; /* every event up to it is stored */
-    int revoked;
+    int revoked;                      /* for good: the phone enrolls again */
+    int64_t disabled_us;              /* 0: works; else disabled since, until enabled */
     int64_t created_us, last_seen_us; /* last_seen_us 0: never reported */
 } wp_device;
 
@@ -36,14 +37,20 @@ int wp_store_device_enroll(wp_store *st, wp_device *out, const char code_hash[65
                            const char *serial, const char *model, const char token_hash[65],
                            int64_t now_us);
 
-/* The device holding the token with this hash. WP_EAUTH when none, when it is revoked or when
- * its employee is inactive (an employee who left stops working at once). */
+/* The device holding the token with this hash. WP_EAUTH when none, when it is revoked or
+ * disabled, or when its employee is inactive (an employee who left stops working at once). */
 int wp_store_device_auth(wp_store *st, wp_device *out, const char token_hash[65]);
 
 int wp_store_device_get(wp_store *st, wp_device *out, const char *tenant_id, const char *id);
 
 /* Revoke a device (its token stops working). WP_ENOTFOUND. */
 int wp_store_device_revoke(wp_store *st, const char *tenant_id, const char *id);
+
+/* Disable a device (its token is refused from now on, as a revoked one's) or enable it again.
+ * Disabling a disabled device keeps its first time. out (may be NULL) gets the device as it is
+ * now. WP_ENOTFOUND; WP_EBUSY when the device is revoked (revoking is for good). */
+int wp_store_device_set_disabled(wp_store *st, wp_device *out, const char *tenant_id,
+                                 const char *id, int disabled, int64_t now_us);
 
 typedef struct wp_device_filter {
     const char *tenant_id;

@@ -15,7 +15,7 @@
 
 #define DEVICE_COLUMNS                                                                             \
     "d.id, d.tenant_id, d.employee_id, d.serial, d.model, d.acked_seq, d.revoked, d.created_us,"   \
-    " d.last_seen_us"
+    " d.last_seen_us, d.disabled_us"
 
 /* The one answer for every failed enrollment or authentication: a caller learns nothing about
  * which codes or tokens exist. */
@@ -57,6 +57,7 @@ static int read_device(struct wp_stmt *s, wp_device *out)
     d.revoked = wp_db_col_int64(s, 6) != 0;
     d.created_us = wp_db_col_int64(s, 7);
     d.last_seen_us = wp_db_col_isnull(s, 8) ? 0 : wp_db_col_int64(s, 8);
+    d.disabled_us = wp_db_col_isnull(s, 9) ? 0 : wp_db_col_int64(s, 9);
     *out = d;
     return 0;
 }
@@ -205,7 +206,8 @@ int wp_store_device_auth(wp_store *st, wp_device *out, const char token_hash[65]
                              "SELECT " DEVICE_COLUMNS " FROM devices d"
                              " JOIN employees e ON e.tenant_id = d.tenant_id"
                              " AND e.id = d.employee_id"
-                             " WHERE d.token_hash = ? AND d.revoked = 0 AND e.active = 1")) < 0)
+                             " WHERE d.token_hash = ? AND d.revoked = 0 AND d.disabled_us IS NULL"
+                             " AND e.active = 1")) < 0)
         goto out;
     wp_db_bind_text(s, 1, token_hash);
     if ((err = wp_db_step(s)) < 0)
@@ -265,6 +267,50 @@ int wp_store_device_revoke(wp_store *st, const char *tenant_id, const char *id)
     if ((err = wp_db_step(s)) < 0)
         goto out;
     err = err == WP_DB_ROW ? 0 : wp_error_set(WP_ENOTFOUND, "device '%s' not found", id);
+out:
+    wp_db_done(s);
+    return wp_store__op_end(st, err);
+}
+
+int wp_store_device_set_disabled(wp_store *st, wp_device *out, const char *tenant_id,
+                                 const char *id, int disabled, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    wp_device d;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("device", id)) < 0)
+        return err;
+    if ((err = wp_store__op_begin(st, 0)) < 0)
+        return err;
+    /* the revoked check is in the UPDATE: a revoke between a read and this write cannot be
+     * undone by it */
+    if ((err = wp_db_prepare(st, &s,
+                             disabled ? "UPDATE devices SET disabled_us = COALESCE(disabled_us, ?)"
+                                        " WHERE tenant_id = ? AND id = ? AND revoked = 0"
+                                        " RETURNING id"
+                                      : "UPDATE devices SET disabled_us = NULL"
+                                        " WHERE tenant_id = ? AND id = ? AND revoked = 0"
+                                        " RETURNING id")) < 0)
+        goto out;
+    int i = 1;
+    if (disabled)
+        wp_db_bind_int64(s, i++, now_us);
+    wp_db_bind_text(s, i++, tenant_id);
+    wp_db_bind_text(s, i, id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    if (err == WP_DB_DONE) {
+        /* none changed: unknown, or revoked */
+        if ((err = wp_store_device_get(st, &d, tenant_id, id)) == 0)
+            err = wp_error_set(WP_EBUSY, "device '%s' is revoked: enroll the phone again", id);
+        goto out;
+    }
+    if ((err = wp_store_device_get(st, &d, tenant_id, id)) == 0 && out)
+        *out = d;
 out:
     wp_db_done(s);
     return wp_store__op_end(st, err);

@@ -1214,16 +1214,16 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
      * SQLite's writer holds the database lock already. */
     if ((err = wp_db_prepare(st, &s,
                              "UPDATE devices SET last_seen_us = ? WHERE tenant_id = ? AND id = ?"
-                             " RETURNING acked_seq, revoked, employee_id")) < 0)
+                             " RETURNING acked_seq, revoked, employee_id, disabled_us")) < 0)
         goto out;
     wp_db_bind_int64(s, 1, b->now_us);
     wp_db_bind_text(s, 2, b->tenant_id);
     wp_db_bind_text(s, 3, b->device_id);
     if ((err = wp_db_step(s)) < 0)
         goto out;
-    if (err == WP_DB_DONE || wp_db_col_int64(s, 1) != 0 ||
+    if (err == WP_DB_DONE || wp_db_col_int64(s, 1) != 0 || !wp_db_col_isnull(s, 3) ||
         strcmp(wp_db_col_text(s, 2), b->employee_id) != 0) {
-        err = wp_error_set(WP_EAUTH, "device is revoked");
+        err = wp_error_set(WP_EAUTH, "device is revoked or disabled");
         goto out;
     }
     acked = start = wp_db_col_int64(s, 0);

@@ -274,11 +274,33 @@ static void test_archive__enroll(void **state)
     OK(wp_store_device_revoke(f->st, f->tenant, d3.id));
     assert_int_equal(wp_store_device_auth(f->st, &got, tok2), WP_EAUTH);
 
+    /* a device disabled for a while (migration 0020): refused until enabled; a revoked one
+     * cannot be enabled */
+    wp_device d4;
+    char tok4[65];
+    wp_token_hash(code, "c5");
+    wp_token_hash(tok4, "t4");
+    OK(wp_store_enrollment_code_create(f->st, f->tenant, f->emp1, code, T0 + 3600000000LL));
+    OK(wp_store_device_enroll(f->st, &d4, code, "SN4", "Mi 14", tok4, T0));
+    assert_int_equal(d4.disabled_us, 0);
+    OK(wp_store_device_set_disabled(f->st, &got, f->tenant, d4.id, 1, T0 + 5));
+    assert_int_equal(got.disabled_us, T0 + 5);
+    assert_int_equal(wp_store_device_auth(f->st, &got, tok4), WP_EAUTH);
+    OK(wp_store_device_set_disabled(f->st, &got, f->tenant, d4.id, 1, T0 + 9));
+    assert_int_equal(got.disabled_us, T0 + 5); /* disabled since the first time */
+    OK(wp_store_device_set_disabled(f->st, &got, f->tenant, d4.id, 0, T0 + 10));
+    assert_int_equal(got.disabled_us, 0);
+    OK(wp_store_device_auth(f->st, &got, tok4));
+    assert_string_equal(got.id, d4.id);
+    assert_int_equal(wp_store_device_set_disabled(f->st, NULL, f->tenant, d3.id, 0, T0), WP_EBUSY);
+    assert_int_equal(wp_store_device_set_disabled(f->st, NULL, f->tenant, d3.id, 1, T0), WP_EBUSY);
+
     /* another tenant sees nothing */
     char other[WP_ID_LEN + 1];
     OK(wp_store_tenant_create(f->st, other, "Other"));
     assert_int_equal(wp_store_device_get(f->st, &got, other, d.id), WP_ENOTFOUND);
     assert_int_equal(wp_store_device_revoke(f->st, other, d.id), WP_ENOTFOUND);
+    assert_int_equal(wp_store_device_set_disabled(f->st, NULL, other, d4.id, 1, T0), WP_ENOTFOUND);
     assert_int_equal(wp_store_enrollment_code_create(f->st, other, f->emp1, code, T0 + 100),
                      WP_ENOTFOUND);
 }
