@@ -399,8 +399,11 @@ int api_device_media_put(wp_http_ctx *ctx); /* a WP_ROUTE_STREAM_BODY route */
 /* enroll.c: POST /api/v1/employees/{id}/enrollment-codes */
 int api_enrollment_codes_create(wp_http_ctx *ctx);
 
-/* devices.c: GET /api/v1/devices */
+/* devices.c: GET /api/v1/devices; POST /api/v1/devices/{id}/revoke (for good) and PATCH
+ * /api/v1/devices/{id} {"disabled"} (for a while), by those over the device's employee */
 int api_devices_list(wp_http_ctx *ctx);
+int api_devices_revoke(wp_http_ctx *ctx);
+int api_devices_update(wp_http_ctx *ctx);
 
 /* messages.c: GET /api/v1/messages, POST /api/v1/messages/{id}/unmask (audited) */
 int api_messages_list(wp_http_ctx *ctx);

@@ -38,6 +38,8 @@ static const wp_http_route routes[] = {
     {"POST", "/api/v1/employees/{id}/enrollment-codes", api_enrollment_codes_create,
      WP_RIGHT_ADMIN, 0},
     {"GET", "/api/v1/devices", api_devices_list, WP_RIGHT_READ, 0},
+    {"PATCH", "/api/v1/devices/{id}", api_devices_update, WP_RIGHT_MANAGE, 0},
+    {"POST", "/api/v1/devices/{id}/revoke", api_devices_revoke, WP_RIGHT_MANAGE, 0},
     {"GET", "/api/v1/media/{ref}", api_media_get, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/messages", api_messages_list, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/messages/{id}/unmask", api_messages_unmask, WP_RIGHT_UNMASK, 0},
