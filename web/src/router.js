@@ -31,6 +31,8 @@ export const router = createRouter({
       children: [
         ...pages.map((p) => ({ path: p.path, name: p.name, component: p.component, meta: { right: p.right } })),
         { path: 'customers/:id', name: 'customer', component: () => import('./views/CustomerDetail.vue'), meta: { right: 'read', menu: 'customers' } },
+        // a section of the settings (views/settings/sections.js), and a tab within it
+        { path: 'settings/:section/:tab?', name: 'settings-section', component: () => import('./views/Settings.vue'), meta: { right: 'session', menu: 'settings' } },
       ],
     },
     { path: '/:rest(.*)*', name: 'notfound', component: () => import('./views/NotFound.vue'), meta: { public: true } },

@@ -6,8 +6,8 @@ import { api, listAll, setCsrf } from './api.js'
 
 // The rights of each role are fixed by the server (docs/openapi.yaml, "Who may do what").
 const RIGHTS = {
-  admin: ['session', 'read', 'write', 'audit', 'admin'],
-  manager: ['session', 'read', 'write'],
+  admin: ['session', 'read', 'write', 'manage', 'audit', 'admin'],
+  manager: ['session', 'read', 'write', 'manage'],
   sales: ['session', 'read', 'write'],
   auditor: ['session', 'read', 'audit'],
 }

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: MIT
+// The sections of the settings page (/settings/<key>), in order, each with the right the
+// console needs to show it (the server checks every change again). A role sees only the
+// sections it may use; the first, "account" (my password; API keys for admins), is
+// Settings.vue's own. Another section is one line here and one component.
+import { defineAsyncComponent } from 'vue'
+
+export const SECTIONS = [
+  { key: 'account', right: 'session' },
+  // customer rules: tags and scripts (admins and managers), follow-up, grading and pool rules (admins)
+  { key: 'crm', right: 'manage', component: defineAsyncComponent(() => import('./CrmRules.vue')) },
+  // what each role may see and do
+  { key: 'roles', right: 'admin', component: defineAsyncComponent(() => import('./Roles.vue')) },
+  // the transfer alert, storage limits and use, insider alerts: admins change, auditors read
+  { key: 'alerts', right: 'audit', component: defineAsyncComponent(() => import('./Limits.vue')) },
+  // the working hours (another part of issue 15) come here as their own section
+]
