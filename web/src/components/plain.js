@@ -43,6 +43,7 @@ export function plainError(e, tr, { codes = {}, fields = {} } = {}) {
       if (/^nothing to change/.test(msg)) return t('plainErrors.nothing')
       if (!field) return t('plainErrors.invalid')
       if (/is required/.test(msg)) return t('plainErrors.required', { field })
+      if (/is wrong/.test(msg)) return t('plainErrors.wrong', { field })
       if (/too long|longer than/.test(msg)) return t('plainErrors.tooLong', { field })
       if (/shorter than|is empty|only whitespace/.test(msg)) return t('plainErrors.tooShort', { field })
       if (/control character|not valid utf-8/i.test(msg)) return t('plainErrors.badChar', { field })

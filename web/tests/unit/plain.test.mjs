@@ -22,6 +22,7 @@ test('a bad field is named in words, whatever the English says', () => {
   assert.equal(plainError(err(400, 'invalid_request', "'name' is required"), tr), '请填写「名称」')
   assert.equal(plainError(err(400, 'invalid_request', "'name' contains a control character (U+0009)"), tr), '「名称」里有不能使用的字符（例如换行或制表符）')
   assert.equal(plainError(err(400, 'invalid_request', "'password': password is shorter than 8 characters"), tr), '「密码」太短了')
+  assert.equal(plainError(err(400, 'invalid_request', 'current_password is wrong'), tr, { fields: { current_password: '当前密码' } }), '「当前密码」不对')
   assert.equal(plainError(err(400, 'invalid_request', "'parent_id': org unit '0123' cannot move under itself or a unit below it"), tr), '「上级部门」选的不对：它可能已被删除，或不能选在这里')
   // a form names its own fields
   assert.equal(plainError(err(400, 'invalid_request', "'name' is longer than 50 characters"), tr, { fields: { name: '标签名称' } }), '「标签名称」太长了')
