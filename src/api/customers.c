@@ -442,7 +442,7 @@ out:
 /* --- POST /api/v1/customers (issue 15) ----------------------------------------------------- */
 
 /* A refused create: 409 conflict naming the field, and the customer's id only when the
- * caller may read that customer. The refusal is audited (customer.create_conflict), so that
+ * caller may read that customer. The refusal is audited (customer.conflict), so that
  * probing numbers one by one shows in the log (docs/internals/importexport.md). */
 static int create_conflict(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
                            const char *field, const char *existing)
@@ -455,7 +455,7 @@ static int create_conflict(wp_http_ctx *ctx, wp_store *st, const api_scope *scop
     if ((err = wp_store_begin(st)) < 0)
         return err;
     json_t *d = json_pack("{s:s,s:b}", "field", field, "visible", visible);
-    err = api_audit(ctx, st, "customer.create_conflict", NULL, d);
+    err = api_audit(ctx, st, "customer.conflict", NULL, d);
     json_decref(d);
     if (err == 0)
         err = wp_store_commit(st);

@@ -58,9 +58,9 @@ int wp_sheet__read_csv(struct wp_sheet__builder *b, const char *data, size_t len
         data = conv;
     }
     /* TAB separated when the first line has a TAB and no comma */
-    size_t eol = strcspn(data, "\r\n");
-    if (eol > len)
-        eol = len;
+    size_t eol = 0; /* data need not end in a NUL */
+    while (eol < len && data[eol] != '\r' && data[eol] != '\n')
+        eol++;
     if (memchr(data, '\t', eol) && !memchr(data, ',', eol))
         sep = '\t';
 

@@ -683,8 +683,11 @@ int wp_sheet__read_xlsx(struct wp_sheet__builder *b, const char *data, size_t le
         goto out;
 
     if (have_sst) {
-        if ((err = read_part(za, lim, b->where, sst_path, &part, &part_len)) < 0)
+        if ((err = read_part(za, lim, b->where, sst_path, &part, &part_len)) < 0) {
+            if (err == WP_ENOTFOUND)
+                err = wp_error_set(WP_EINVAL, "the workbook's shared strings are missing");
             goto out;
+        }
         sst.lim = lim;
         if (!(sst.x.p = XML_ParserCreateNS(NULL, NS_SEP))) {
             err = wp_error_set(WP_ENOMEM, "out of memory");
