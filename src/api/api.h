@@ -542,4 +542,27 @@ int api_scripts_delete(wp_http_ctx *ctx);
 /* merge.c: POST /api/v1/customers/{id}/merge {"from": id} */
 int api_customers_merge(wp_http_ctx *ctx);
 
+/* --- import and export (issue 15; docs/internals/importexport.md) --------------------------- */
+
+/* customers.c: POST /api/v1/customers (one customer, by a CRM or a person; 409 when its phone
+ * or channel id names a customer already) */
+int api_customers_create(wp_http_ctx *ctx);
+/* The bounds of an import (each refused as a whole: 413 body_too_large for the bytes, 422
+ * limit_exceeded naming "rows", "columns", "cell_bytes" or "part_bytes" else). */
+#define API_IMPORT_BYTES_MAX (8u * 1024 * 1024)       /* the file */
+#define API_IMPORT_ROWS_MAX 5000                      /* data rows, the header not counted */
+#define API_IMPORT_COLUMNS_MAX 32                     /* a filled cell past column AF */
+#define API_IMPORT_CELL_BYTES_MAX 16384               /* one cell's text */
+#define API_IMPORT_PART_BYTES_MAX (64u * 1024 * 1024) /* an XLSX part once inflated */
+/* import.c: POST /api/v1/customers/import and /api/v1/employees/import (?mode=dry_run|apply),
+ * a CSV or XLSX file as the body (WP_ROUTE_STREAM_BODY, at most API_IMPORT_BYTES_MAX) */
+int api_import_customers(wp_http_ctx *ctx);
+int api_import_employees(wp_http_ctx *ctx);
+/* export.c: XLSX (or ?format=csv) of a list as the caller sees it, audited as an export */
+int api_export_customers(wp_http_ctx *ctx); /* GET /api/v1/customers/export */
+int api_export_alerts(wp_http_ctx *ctx);    /* GET /api/v1/alerts/export */
+int api_export_messages(wp_http_ctx *ctx);  /* GET /api/v1/messages/export */
+int api_export_timeline(wp_http_ctx *ctx);  /* GET /api/v1/customers/{id}/timeline/export */
+int api_export_audit(wp_http_ctx *ctx);     /* GET /api/v1/audit/export */
+
 #endif

@@ -27,7 +27,7 @@ static int formula_start(const char *s)
     return s[0] && strchr("=+-@\t\r", s[0]) != NULL;
 }
 
-int api_csv_cell(api_csv *w, const char *s)
+static int cell(api_csv *w, const char *s, int mask)
 {
     wp_buf *b = &w->buf;
     size_t mark = b->len;
@@ -35,7 +35,7 @@ int api_csv_cell(api_csv *w, const char *s)
     int err = 0;
     if (!s)
         s = "";
-    if ((err = api_view_text(w->ctx, &s, &len, s, strlen(s))) < 0)
+    if (mask && (err = api_view_text(w->ctx, &s, &len, s, strlen(s))) < 0)
         return err;
     if (w->cells && (err = wp_buf_addc(b, ',')) < 0)
         return err;
@@ -62,6 +62,16 @@ int api_csv_cell(api_csv *w, const char *s)
     }
     w->cells++;
     return 0;
+}
+
+int api_csv_cell(api_csv *w, const char *s)
+{
+    return cell(w, s, 1);
+}
+
+int api_csv_cell_word(api_csv *w, const char *s)
+{
+    return cell(w, s, 0);
 }
 
 int api_csv_row_end(api_csv *w)

@@ -438,3 +438,164 @@ out:
     api_store_release(ctx, st);
     return err;
 }
+
+/* --- POST /api/v1/customers (issue 15) ----------------------------------------------------- */
+
+/* A refused create: 409 conflict naming the field, and the customer's id only when the
+ * caller may read that customer. The refusal is audited (customer.conflict), so that
+ * probing numbers one by one shows in the log (docs/internals/importexport.md). */
+static int create_conflict(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                           const char *field, const char *existing)
+{
+    const api_caller *c = api_caller_of(ctx);
+    wp_customer cu;
+    int visible = 0, err;
+    if (existing[0] && wp_store_customer_get(st, &cu, c->tenant_id, existing) == 0)
+        visible = api_scope_reads_customer(ctx, st, scope, &cu) == 0;
+    if ((err = wp_store_begin(st)) < 0)
+        return err;
+    json_t *d = json_pack("{s:s,s:b}", "field", field, "visible", visible);
+    err = api_audit(ctx, st, "customer.conflict", NULL, d);
+    json_decref(d);
+    if (err == 0)
+        err = wp_store_commit(st);
+    else
+        wp_store_rollback(st);
+    if (err < 0)
+        return err;
+    json_t *details = visible ? json_pack("{s:s,s:s}", "field", field, "customer_id", existing)
+                              : json_pack("{s:s}", "field", field);
+    return wp_http_reply_fail(ctx, 409, "conflict", details,
+                              "a customer has this %s already",
+                              !strcmp(field, "phone") ? "phone number" : "channel id");
+}
+
+/* POST {"name", "phone", "channel", "channel_id", "owner_employee_id", "company", "notes",
+ * "grade", "stage", "tags": [ids]}: one customer with at least a phone or a channel id. The
+ * owner is the caller unless it says otherwise; giving a customer to someone else is deciding
+ * for others (admins and managers, within their scope). */
+int api_customers_create(wp_http_ctx *ctx)
+{
+    static const char *const fields[] = {"name",  "phone", "channel", "channel_id",
+                                         "owner_employee_id", "company", "notes", "grade",
+                                         "stage", "tags",  NULL};
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    api_scope scope;
+    wp_customer_new n = {.via = "api"};
+    wp_customer_crm crm;
+    wp_crm_actor who;
+    char actor[64], phone[WP_ARCHIVE_PHONE_MAX + 1], id[WP_ID_LEN + 1], existing[WP_ID_LEN + 1];
+    const char *raw_phone = NULL, *field = NULL, *tag_ids[WP_CUSTOMER_TAGS_MAX];
+    size_t n_tags = 0;
+    json_t *body, *tags;
+    int err;
+
+    memset(&crm, 0, sizeof crm);
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "name", 0, &n.name)) < 0 ||
+        (err = api_body_str(body, "phone", 0, &raw_phone)) < 0 ||
+        (err = api_body_str(body, "channel", 0, &n.channel)) < 0 ||
+        (err = api_body_str(body, "channel_id", 0, &n.channel_id)) < 0 ||
+        (err = api_body_str(body, "owner_employee_id", 0, &n.owner_employee_id)) < 0 ||
+        (err = api_body_str(body, "company", 0, &n.company)) < 0 ||
+        (err = api_body_str(body, "notes", 0, &n.notes)) < 0 ||
+        (err = api_body_str(body, "grade", 0, &n.grade)) < 0 ||
+        (err = api_body_str(body, "stage", 0, &n.stage)) < 0)
+        return err;
+    if (raw_phone && *raw_phone) {
+        if (wp_ingest_phone_normalize(phone, raw_phone) < 0)
+            return api_field_error(WP_EINVAL, "phone");
+        n.phone = phone;
+    }
+    if ((tags = json_object_get(body, "tags")) && !json_is_null(tags)) {
+        size_t i;
+        json_t *v;
+        if (!json_is_array(tags) || json_array_size(tags) > WP_CUSTOMER_TAGS_MAX)
+            return wp_error_set(WP_EINVAL, "'tags' must be a list of at most %d tag ids",
+                                WP_CUSTOMER_TAGS_MAX);
+        json_array_foreach(tags, i, v)
+        {
+            if (!api_is_id(json_string_value(v)))
+                return wp_error_set(WP_EINVAL, "'tags' item %zu is not an id", i);
+            tag_ids[n_tags++] = json_string_value(v);
+        }
+    }
+    const char *self = api_caller_employee_id(c);
+    if (!n.owner_employee_id || !*n.owner_employee_id) {
+        if (!self || !*self)
+            return wp_error_set(WP_EINVAL, "'owner_employee_id' is required: an API key of no "
+                                           "known creator owns no customers");
+        n.owner_employee_id = self;
+    } else if (!api_is_id(n.owner_employee_id)) {
+        return wp_error_set(WP_EINVAL, "'owner_employee_id' is not an id");
+    }
+    /* a customer for someone else is a decision for others: the manage right */
+    if ((!self || strcmp(self, n.owner_employee_id)) &&
+        !api_role_allows(c->kind == API_CALLER_KEY ? c->key.role : c->employee.role, &c->rs,
+                         WP_RIGHT_MANAGE))
+        return wp_http_reply_fail(ctx, 403, "forbidden", NULL,
+                                  "only admins and managers create customers for others");
+    api_crm_actor(ctx, &who, actor);
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0)
+        goto out;
+    wp_employee owner;
+    if ((err = wp_store_employee_get(st, &owner, c->tenant_id, n.owner_employee_id)) < 0 ||
+        (err = api_scope_allows_employee(ctx, st, &scope, &owner)) < 0) {
+        err = api_field_error(err, "owner_employee_id");
+        goto out;
+    }
+    /* the identities first, so that a taken one is a 409 before anything is checked further */
+    const char *kinds[2] = {"phone", n.channel}, *values[2] = {n.phone, n.channel_id};
+    for (int i = 0; i < 2; i++) {
+        if (!kinds[i] || !values[i] || !*values[i])
+            continue;
+        if ((err = wp_store_customer_find(st, existing, c->tenant_id, kinds[i], values[i])) == 0) {
+            err = create_conflict(ctx, st, &scope, i ? "channel_id" : "phone", existing);
+            goto out;
+        }
+        if (err != WP_ENOTFOUND)
+            goto out;
+    }
+    int64_t now = wp_time_now_us();
+    if ((err = wp_store_begin(st)) < 0)
+        goto out;
+    err = wp_store_customer_create(st, id, existing, &field, c->tenant_id, &n, &who, now);
+    if (err == 0 && n_tags)
+        err = wp_store_customer_tags_change(st, NULL, c->tenant_id, id, 1, tag_ids, n_tags, NULL,
+                                            0, NULL, 0, &who, now);
+    if (err == 0)
+        err = wp_store_grade_rules_apply(st, NULL, ((const wp_app *)ctx->app)->audit_key,
+                                         c->tenant_id, id, now);
+    json_t *d = err ? NULL
+                    : json_pack("{s:s,s:s,s:o,s:o,s:o,s:I}", "via", "api", "owner",
+                                n.owner_employee_id, "grade", api_jstr(n.grade, 1), "stage",
+                                api_jstr(n.stage, 1), "company", api_jstr(n.company, 1), "tags",
+                                (json_int_t)n_tags);
+    if (err == WP_EEXISTS) { /* a writer beat us to the identity */
+        wp_store_rollback(st);
+        err = create_conflict(ctx, st, &scope, field ? field : "phone", existing);
+        goto out;
+    }
+    err = api_audit_commit(ctx, st, err, "customer.create", "customer", id, d);
+    json_decref(d);
+    if (err < 0 || (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0)
+        goto out;
+    json_t *o = api_crm_customer_json(&crm, &scope);
+    if (o) {
+        json_object_set_new(o, "notes", api_jstr(crm.notes, 1));
+        json_object_set_new(o, "tags", api_customer_tags_json(st, c->tenant_id, id));
+        json_object_set_new(o, "created_at", api_jtime(crm.base.created_us));
+    }
+    api_store_release(ctx, st);
+    st = NULL;
+    err = wp_http_reply_json(ctx, 201, o);
+out:
+    wp_customer_crm_release(&crm);
+    api_store_release(ctx, st);
+    return err;
+}

@@ -46,6 +46,7 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/alerts", api_alerts_list, WP_RIGHT_READ, 0},
     {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_HANDLE_ALERTS, 0},
     {"GET", "/api/v1/customers", api_customers_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/customers/export", api_export_customers, WP_RIGHT_READ, 0}, /* issue 15 */
     {"GET", "/api/v1/customers/{id}", api_customers_get, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/customers/{id}/unmask", api_customers_unmask, WP_RIGHT_UNMASK, 0},
     {"POST", "/api/v1/customers/{id}/assign", api_customers_assign, WP_RIGHT_MANAGE, 0},
@@ -101,6 +102,17 @@ static const wp_http_route routes[] = {
     {"PATCH", "/api/v1/scripts/{id}", api_scripts_update, WP_RIGHT_MANAGE, 0},
     {"DELETE", "/api/v1/scripts/{id}", api_scripts_delete, WP_RIGHT_MANAGE, 0},
     {"POST", "/api/v1/customers/{id}/merge", api_customers_merge, WP_RIGHT_WRITE, 0},
+
+    /* import and export, issue 15 (src/api/import.c, export.c; customers.c) */
+    {"POST", "/api/v1/customers", api_customers_create, WP_RIGHT_WRITE, 0},
+    {"POST", "/api/v1/customers/import", api_import_customers, WP_RIGHT_MANAGE,
+     WP_ROUTE_STREAM_BODY},
+    {"POST", "/api/v1/employees/import", api_import_employees, WP_RIGHT_ADMIN,
+     WP_ROUTE_STREAM_BODY},
+    {"GET", "/api/v1/alerts/export", api_export_alerts, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/messages/export", api_export_messages, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/customers/{id}/timeline/export", api_export_timeline, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/audit/export", api_export_audit, WP_RIGHT_AUDIT, 0},
 
     /* the dashboard, issue 9 (src/api/analytics.c) */
     {"GET", "/api/v1/analytics/activity", api_analytics_activity, WP_RIGHT_READ, 0},

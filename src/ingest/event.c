@@ -125,6 +125,11 @@ int wp_ingest__phone(char out[WP_ARCHIVE_PHONE_MAX + 1], const char *in)
     return 0;
 }
 
+int wp_ingest_phone_normalize(char out[WP_ARCHIVE_PHONE_MAX + 1], const char *in)
+{
+    return wp_ingest__phone(out, in);
+}
+
 static int parse_peer(struct wp_ingest_extra *x, wp_event *e, const json_t *ev, int required)
 {
     json_t *p = json_object_get(ev, "peer");

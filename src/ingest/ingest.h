@@ -205,4 +205,10 @@ typedef struct wp_ingest_stats {
 /* Fill *out with the counters. Thread-safe. */
 void wp_ingest_stats_get(wp_ingest *ing, wp_ingest_stats *out);
 
+/* A phone number as the archive keeps it (what devices report is normalized the same way, so a
+ * customer made by a person is found again by its calls): spaces, dashes, dots and brackets
+ * dropped, an optional leading '+', 3..20 digits, "+86"/"0086" in front of a mainland mobile
+ * dropped. WP_EINVAL saying why when it is not one. */
+int wp_ingest_phone_normalize(char out[WP_ARCHIVE_PHONE_MAX + 1], const char *in);
+
 #endif

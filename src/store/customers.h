@@ -132,6 +132,10 @@ typedef struct wp_customer_edit {
     const char *grade; /* A, B, C, D */
 } wp_customer_edit;
 
+/* The checks wp_store_customer_edit() makes of the values alone (a dry run's): WP_EINVAL
+ * naming the field ("'grade' must be A, B, C or D"). */
+int wp_store_customer_edit_check(const wp_customer_edit *e);
+
 /* Change a customer; each field that really changes is one customer event ("edited",
  * "stage_changed", "grade_changed" with from/to). *changed gets how many. Runs in the caller's
  * transaction when one is open. WP_ENOTFOUND; WP_EINVAL naming the field. */
@@ -273,5 +277,42 @@ typedef struct wp_timeline_page {
 /* Newest first by (ts, id). Release with wp_timeline_page_release(). */
 int wp_store_customer_timeline(wp_store *st, wp_timeline_page *out, const wp_timeline_filter *f);
 void wp_timeline_page_release(wp_timeline_page *p);
+
+/* --- customers made by people: POST /api/v1/customers and the importer (ops_customer_new.c) -- */
+
+/* The customer an identity names in the tenant: kind "phone" (value normalized as the archive
+ * keeps it: wp_ingest_phone_normalize) or a channel word ("wechat", value the id there).
+ * out gets its id. WP_ENOTFOUND. */
+int wp_store_customer_find(wp_store *st, char out[WP_ID_LEN + 1], const char *tenant_id,
+                           const char *kind, const char *value);
+
+/* A customer to create. At least one identity: phone, or channel and channel_id. */
+typedef struct wp_customer_new {
+    const char *name;  /* NULL or "": the phone, else the channel id (as a device names it) */
+    const char *phone; /* normalized, or NULL */
+    const char *channel, *channel_id; /* NULL, or a channel word and the id there */
+    const char *owner_employee_id;    /* an active employee of the tenant */
+    const char *company, *notes, *grade, *stage; /* NULL: unset (checked as an edit's) */
+    const char *via; /* "api" or "import": recorded in the "created" event */
+} wp_customer_new;
+
+/* Create a customer with its identities and an event "created" {"via", "owner"}, inside the
+ * caller's transaction when one is open. When one of its identities already names a customer
+ * (a race lost to another writer included) nothing is created: WP_EEXISTS, with *existing the
+ * customer it names and *field "phone" or "channel_id".
+ * @return 0; WP_EEXISTS; WP_EINVAL naming the field (owner inactive too); WP_ENOTFOUND
+ *         (owner) */
+int wp_store_customer_create(wp_store *st, char out_id[WP_ID_LEN + 1],
+                             char existing[WP_ID_LEN + 1], const char **field,
+                             const char *tenant_id, const wp_customer_new *n,
+                             const wp_crm_actor *who, int64_t now_us);
+
+/* Give a customer one more identity (kind "phone" or a channel word): an event "edited"
+ * {"field": "identity", "to": "kind:value"}; a phone also fills an empty phone. Inside the
+ * caller's transaction when one is open. WP_EEXISTS (with *existing) when the tenant has it. */
+int wp_store_customer_identity_add(wp_store *st, char existing[WP_ID_LEN + 1],
+                                   const char *tenant_id, const char *customer_id,
+                                   const char *kind, const char *value, const wp_crm_actor *who,
+                                   int64_t now_us);
 
 #endif

@@ -304,6 +304,23 @@ static int one_of(const char *v, const char *const *set, size_t n)
     return 0;
 }
 
+int wp_store_customer_edit_check(const wp_customer_edit *e)
+{
+    int err;
+    if (e->name && (err = wp_store__check_name("'name'", e->name, 100)) < 0)
+        return err;
+    if (e->company && (err = wp_text_check("'company'", e->company, strlen(e->company),
+                                           WP_CRM_COMPANY_MAX, 0)) < 0)
+        return err;
+    if (e->notes && (err = check_text("'notes'", e->notes, WP_CRM_TEXT_MAX)) < 0)
+        return err;
+    if (e->stage && !one_of(e->stage, stages, sizeof stages / sizeof stages[0]))
+        return wp_error_set(WP_EINVAL, "'stage' must be lead, contacted, intent, deal or lost");
+    if (e->grade && !one_of(e->grade, grades, sizeof grades / sizeof grades[0]))
+        return wp_error_set(WP_EINVAL, "'grade' must be A, B, C or D");
+    return 0;
+}
+
 /* Set one column and record the change: kind with {"field", "from", "to"}. */
 static int edit_field(wp_store *st, const char *sql, const char *tenant_id, const char *id,
                       const char *field, const char *kind, const char *from, const char *to,
@@ -352,19 +369,9 @@ int wp_store_customer_edit(wp_store *st, int *changed, const char *tenant_id, co
 
     memset(&c, 0, sizeof c);
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
-        (err = wp_store__check_id("customer", id)) < 0 || (err = wp_crm__check_actor(who)) < 0)
+        (err = wp_store__check_id("customer", id)) < 0 || (err = wp_crm__check_actor(who)) < 0 ||
+        (err = wp_store_customer_edit_check(e)) < 0)
         return err;
-    if (e->name && (err = wp_store__check_name("'name'", e->name, 100)) < 0)
-        return err;
-    if (e->company && (err = wp_text_check("'company'", e->company, strlen(e->company),
-                                           WP_CRM_COMPANY_MAX, 0)) < 0)
-        return err;
-    if (e->notes && (err = check_text("'notes'", e->notes, WP_CRM_TEXT_MAX)) < 0)
-        return err;
-    if (e->stage && !one_of(e->stage, stages, sizeof stages / sizeof stages[0]))
-        return wp_error_set(WP_EINVAL, "'stage' must be lead, contacted, intent, deal or lost");
-    if (e->grade && !one_of(e->grade, grades, sizeof grades / sizeof grades[0]))
-        return wp_error_set(WP_EINVAL, "'grade' must be A, B, C or D");
     if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;
     if ((err = wp_store_customer_crm_get(st, &c, tenant_id, id)) < 0)

@@ -16,7 +16,9 @@
 /* The counts read the rows of the partial index audit_log_insider: its WHERE is repeated
  * word for word in each query, which is what SQLite needs to use it. */
 #define INSIDER_ACTIONS                                                                            \
-    "action IN ('customer.unmask', 'message.unmask', 'handover.export', 'media.download')"
+    "action IN ('customer.unmask', 'message.unmask', 'handover.export', 'media.download',"         \
+    " 'customers.export', 'alerts.export', 'messages.export', 'timeline.export',"                 \
+    " 'audit.export')"
 
 /* What one kind counts, over what window, with which threshold. */
 struct rule {
@@ -34,15 +36,22 @@ static const struct rule unmask_rule = {"mass_unmask",
                                         COUNT_SQL "action IN ('customer.unmask', 'message.unmask')",
                                         "unmaskings", WP_INSIDER_UNMASK_WINDOW_S};
 static const struct rule export_rule = {"mass_export",
-                                        COUNT_SQL "action IN ('handover.export', 'media.download')",
+                                        COUNT_SQL "action IN ('handover.export', 'media.download',"
+                                        " 'customers.export', 'alerts.export', 'messages.export',"
+                                        " 'timeline.export', 'audit.export')",
                                         "exports", WP_INSIDER_EXPORT_WINDOW_S};
 
 static const struct rule *rule_of(const char *action)
 {
     if (!strcmp(action, "customer.unmask") || !strcmp(action, "message.unmask"))
         return &unmask_rule;
-    if (!strcmp(action, "handover.export") || !strcmp(action, "media.download"))
-        return &export_rule;
+    static const char *const exports[] = {"handover.export", "media.download",
+                                          "customers.export", "alerts.export",
+                                          "messages.export",  "timeline.export",
+                                          "audit.export",     NULL};
+    for (const char *const *e = exports; *e; e++)
+        if (!strcmp(action, *e))
+            return &export_rule;
     return NULL;
 }
 

@@ -109,9 +109,10 @@ class Server:
         r = urllib.request.Request(self.base + path, data=data, method=method, headers=h)
         try:
             with urllib.request.urlopen(r, timeout=60) as resp:
-                status, text, hdrs = resp.status, resp.read().decode(), resp.headers
+                # an export answers XLSX bytes: read as text, they only need not fail
+                status, text, hdrs = resp.status, resp.read().decode(errors="replace"), resp.headers
         except urllib.error.HTTPError as e:
-            status, text, hdrs = e.code, e.read().decode(), e.headers
+            status, text, hdrs = e.code, e.read().decode(errors="replace"), e.headers
         try:
             return status, json.loads(text) if text else None, hdrs
         except ValueError:

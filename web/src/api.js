@@ -9,6 +9,11 @@ export function setCsrf(token) {
   csrfToken = token || ''
 }
 
+// The CSRF token of the session, for writes that do not go through api() (file uploads).
+export function csrf() {
+  return csrfToken
+}
+
 // Called when a request answers 401 (the session ended): the router sends people to login.
 export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn

@@ -12,10 +12,11 @@ import { mkdirSync } from 'node:fs'
 import { BASE, CHROMIUM, SHOTS, counts, expect, open, test, watch } from './lib.mjs'
 import * as core from './suites/core.mjs'
 import * as settings from './suites/settings.mjs'
+import * as importexport from './suites/importexport.mjs'
 
 // The suites, in order; each exports run(env). A suite's tests may leave data behind for the
 // next (the core suite seeds what the archive and alert pages show).
-const SUITES = [core, settings]
+const SUITES = [core, settings, importexport]
 
 const made = await core.seed()
 if (SHOTS) mkdirSync(SHOTS, { recursive: true })
