@@ -117,9 +117,9 @@ int api_devices_revoke(wp_http_ctx *ctx)
         (err = device_to_manage(ctx, st, &d, API_MANAGE_SELF, "revoke the devices of")) < 0)
         goto out;
     int was = d.revoked;
-    if ((err = wp_store_device_revoke(st, c->tenant_id, d.id)) < 0 ||
-        (err = wp_store_device_get(st, &d, c->tenant_id, d.id)) < 0)
+    if ((err = wp_store_device_revoke(st, c->tenant_id, d.id)) < 0)
         goto out;
+    d.revoked = 1; /* what the revoke wrote; the rest of the row stays */
     if (!(details = device_details(&d)) ||
         json_object_set_new(details, "revoked", json_pack("[b,b]", was, 1)) < 0) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
