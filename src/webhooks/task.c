@@ -224,7 +224,8 @@ int wp_webhooks__routes(const wp_webhook *hook, const char *event, const char *a
 {
     if (!hook->active || !list_has(hook->events, event))
         return 0;
-    if (alert_kind && hook->alert_kinds[0] && !list_has(hook->alert_kinds, alert_kind))
+    if (!strcmp(event, "alert.raised") && alert_kind && hook->alert_kinds[0] &&
+        !list_has(hook->alert_kinds, alert_kind))
         return 0;
     if (!wp_webhooks_may_carry(hook, alert_kind))
         return 0;
