@@ -29,6 +29,10 @@ typedef struct wp_app {
     wp_store_connpool *pool; /* the store connections handlers borrow (api_store_acquire) */
     unsigned char audit_key[WP_AUDIT_KEY_LEN]; /* keys/audit.key of data_dir */
     struct api_audit_worker *audit_worker; /* reads are buffered here; NULL: written at once */
+    /* asks the webhooks task to run soon (a test event, a redelivery): serve kicks it; NULL:
+     * the next regular run sends them */
+    void (*webhooks_wake)(void *ctx);
+    void *webhooks_wake_ctx;
 } wp_app;
 
 /* The route table of workphone (src/api/routes.c): every endpoint with its handler and the
@@ -564,5 +568,19 @@ int api_export_alerts(wp_http_ctx *ctx);    /* GET /api/v1/alerts/export */
 int api_export_messages(wp_http_ctx *ctx);  /* GET /api/v1/messages/export */
 int api_export_timeline(wp_http_ctx *ctx);  /* GET /api/v1/customers/{id}/timeline/export */
 int api_export_audit(wp_http_ctx *ctx);     /* GET /api/v1/audit/export */
+
+/* --- events out (issue 16) ---------------------------------------------------------------- */
+
+/* webhooks.c: /api/v1/webhooks (admin; CONTRACT §6), the test event, delivery history, the
+ * dead letters (GET /api/v1/webhook-deliveries?status=dead) and their redelivery */
+int api_webhooks_list(wp_http_ctx *ctx);
+int api_webhooks_create(wp_http_ctx *ctx);
+int api_webhooks_get(wp_http_ctx *ctx);
+int api_webhooks_update(wp_http_ctx *ctx);
+int api_webhooks_delete(wp_http_ctx *ctx);
+int api_webhooks_test(wp_http_ctx *ctx);
+int api_webhooks_deliveries(wp_http_ctx *ctx);
+int api_webhook_deliveries_list(wp_http_ctx *ctx);
+int api_webhook_deliveries_redeliver(wp_http_ctx *ctx);
 
 #endif

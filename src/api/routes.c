@@ -120,6 +120,18 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/analytics/alerts", api_analytics_alerts, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/analytics/funnel", api_analytics_funnel, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/analytics/conversion", api_analytics_conversion, WP_RIGHT_READ, 0},
+
+    /* events out, issue 16 (src/api/webhooks.c) */
+    {"GET", "/api/v1/webhooks", api_webhooks_list, WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/webhooks", api_webhooks_create, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/webhooks/{id}", api_webhooks_get, WP_RIGHT_ADMIN, 0},
+    {"PATCH", "/api/v1/webhooks/{id}", api_webhooks_update, WP_RIGHT_ADMIN, 0},
+    {"DELETE", "/api/v1/webhooks/{id}", api_webhooks_delete, WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/webhooks/{id}/test", api_webhooks_test, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/webhooks/{id}/deliveries", api_webhooks_deliveries, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/webhook-deliveries", api_webhook_deliveries_list, WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/webhook-deliveries/{id}/redeliver", api_webhook_deliveries_redeliver,
+     WP_RIGHT_ADMIN, 0},
 };
 
 const wp_http_route *api_routes(size_t *n)

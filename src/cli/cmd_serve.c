@@ -5,6 +5,7 @@
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "jobs/jobs.h"
+#include "webhooks/webhooks.h"
 #include "store/audit.h"
 #include "store/pool.h"
 #include "store/store.h"
@@ -183,13 +184,15 @@ static int read_token(char out[METRICS_TOKEN_MAX + 1], const char *path, const c
     return err;
 }
 
-/* The background work of serve: two schedulers of src/jobs, each one thread with a store
+/* The background work of serve: three schedulers of src/jobs, each one thread with a store
  * connection of its own (docs/internals/jobs.md). "audit" runs the flush of api's buffered
  * reads every second, and at once when a handler waits for it, and the signed checkpoints;
- * "jobs" runs the periodic work on the store. Two and not one: requests wait for the flush
- * (GET /api/v1/audit, a full buffer), and a long reclaim or rollup must not hold it up. */
+ * "jobs" runs the periodic work on the store; "webhooks" sends events out every second
+ * (docs/internals/webhooks.md). Apart: requests wait for the flush (GET /api/v1/audit, a full
+ * buffer), and neither a long reclaim nor a slow receiver must hold up the others. */
 struct background {
-    wp_jobs *audit, *jobs;
+    wp_jobs *audit, *jobs, *hooks;
+    wp_webhooks *webhooks;
     api_audit_worker *reads;
     wp_jobs_checkpoints *cps;
     wp_jobs_work work;
@@ -201,9 +204,22 @@ static void audit_wake(void *ctx)
     wp_jobs_kick(ctx, "audit_flush");
 }
 
+/* A test event or a redelivery waits: send now. */
+static void webhooks_wake(void *ctx)
+{
+    wp_jobs_kick(ctx, "webhooks");
+}
+
+/* The webhooks' robot messages are masked with the tenant's scanner, as the console's are. */
+static int webhooks_scanner(void *arg, wp_store *st, const char *tenant_id, wp_scanner **out)
+{
+    return wp_ingest_scanner(arg, st, out, tenant_id);
+}
+
 /* Make the schedulers and register their tasks; nothing runs before background_start(). */
 static int background_new(struct background *b, const char *data, const char *db,
-                          const unsigned char *audit_key, const unsigned char *sign_seed)
+                          const unsigned char *audit_key, const unsigned char *sign_seed,
+                          wp_ingest *ing)
 {
     const wp_test_hooks *h = wp_test_hooks_get();
     unsigned jobs_s = h->jobs_interval_s ? h->jobs_interval_s : WP_JOBS_INTERVAL_S;
@@ -228,13 +244,21 @@ static int background_new(struct background *b, const char *data, const char *db
         (err = wp_jobs_new(&b->jobs, &jo)) < 0 ||
         (err = wp_jobs_add_work(b->jobs, &b->work, jobs_s * 1000)) < 0)
         return err;
+    wp_webhooks_options wo = WP_WEBHOOKS_OPTIONS_INIT;
+    wo.scanner = webhooks_scanner;
+    wo.scanner_arg = ing;
+    if ((err = wp_webhooks_new(&b->webhooks, &wo)) < 0 || (err = wp_jobs_new(&b->hooks, &jo)) < 0 ||
+        (err = wp_jobs_add(b->hooks, "webhooks", 1000, WP_JOBS_AT_START, wp_webhooks_run,
+                           b->webhooks)) < 0)
+        return err;
     return 0;
 }
 
 static int background_start(struct background *b)
 {
     int err;
-    if ((err = wp_jobs_start(b->audit)) < 0 || (err = wp_jobs_start(b->jobs)) < 0)
+    if ((err = wp_jobs_start(b->audit)) < 0 || (err = wp_jobs_start(b->jobs)) < 0 ||
+        (err = wp_jobs_start(b->hooks)) < 0)
         return err;
     return 0;
 }
@@ -244,6 +268,8 @@ static int background_start(struct background *b)
  * much. */
 static void background_stop(struct background *b)
 {
+    wp_jobs_free(b->hooks);
+    wp_webhooks_free(b->webhooks);
     wp_jobs_free(b->jobs);
     wp_jobs_free(b->audit);
     size_t lost = b->reads ? api_audit_worker_waiting(b->reads) : 0;
@@ -357,11 +383,13 @@ int cli_serve_run(const cli_serve_options *so)
                   .pool = pool};
     memcpy(app.audit_key, audit_key, sizeof app.audit_key);
     /* reads are audited through a buffer that the audit scheduler appends every second */
-    if ((err = background_new(&bg, data, db, audit_key, sign_seed)) < 0) {
+    if ((err = background_new(&bg, data, db, audit_key, sign_seed, ing)) < 0) {
         cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
         goto out;
     }
     app.audit_worker = bg.reads;
+    app.webhooks_wake = webhooks_wake;
+    app.webhooks_wake_ctx = bg.hooks;
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
