@@ -19,6 +19,22 @@
 #define HOOK_FROM                                                                                  \
     " FROM webhooks w LEFT JOIN org_units u ON u.tenant_id = w.tenant_id AND u.id = w.org_unit_id"
 
+/* A webhook's deliveries by status (columns 15, 16, 17 after HOOK_COLS). */
+#define HOOK_COUNTS                                                                            \
+    " (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.tenant_id = w.tenant_id"              \
+    "  AND d.webhook_id = w.id AND d.status = 'pending'),"                                     \
+    " (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.tenant_id = w.tenant_id"              \
+    "  AND d.webhook_id = w.id AND d.status = 'delivered'),"                                   \
+    " (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.tenant_id = w.tenant_id"              \
+    "  AND d.webhook_id = w.id AND d.status = 'dead')"
+
+static void read_counts(struct wp_stmt *s, wp_webhook *w)
+{
+    w->pending = wp_db_col_int64(s, 15);
+    w->delivered = wp_db_col_int64(s, 16);
+    w->dead = wp_db_col_int64(s, 17);
+}
+
 static int read_hook(struct wp_stmt *s, int col, wp_webhook *w)
 {
     int err;
@@ -58,13 +74,7 @@ int wp_store_webhooks_list(wp_store *st, wp_webhook **out, size_t *n, const char
         return err;
     if ((err = wp_db_prepare(
              st, &s,
-             "SELECT " HOOK_COLS ","
-             " (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.tenant_id = w.tenant_id"
-             "  AND d.webhook_id = w.id AND d.status = 'pending'),"
-             " (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.tenant_id = w.tenant_id"
-             "  AND d.webhook_id = w.id AND d.status = 'delivered'),"
-             " (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.tenant_id = w.tenant_id"
-             "  AND d.webhook_id = w.id AND d.status = 'dead')" HOOK_FROM
+             "SELECT " HOOK_COLS "," HOOK_COUNTS HOOK_FROM
              " WHERE w.tenant_id = ? AND (CAST(? AS BIGINT) = 0 OR w.active = 1) ORDER BY w.created_us, w.id"
              " LIMIT ?")) < 0)
         return err;
@@ -75,9 +85,7 @@ int wp_store_webhooks_list(wp_store *st, wp_webhook **out, size_t *n, const char
         if ((err = wp_array__grow((void **)&v, &cap, k, sizeof *v)) < 0 ||
             (err = read_hook(s, 0, &v[k])) < 0)
             break;
-        v[k].pending = wp_db_col_int64(s, 15);
-        v[k].delivered = wp_db_col_int64(s, 16);
-        v[k].dead = wp_db_col_int64(s, 17);
+        read_counts(s, &v[k]);
         k++;
     }
     wp_db_done(s);
@@ -98,14 +106,15 @@ int wp_store_webhook_get(wp_store *st, wp_webhook *out, const char *tenant_id, c
         (err = wp_store__check_id("webhook", id)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT " HOOK_COLS HOOK_FROM " WHERE w.tenant_id = ? AND w.id = ?")) <
-        0)
+                             "SELECT " HOOK_COLS "," HOOK_COUNTS HOOK_FROM
+                             " WHERE w.tenant_id = ? AND w.id = ?")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, id);
-    if ((err = wp_db_step(s)) == WP_DB_ROW)
-        err = read_hook(s, 0, out);
-    else if (err == WP_DB_DONE)
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if ((err = read_hook(s, 0, out)) == 0)
+            read_counts(s, out);
+    } else if (err == WP_DB_DONE)
         err = wp_error_set(WP_ENOTFOUND, "webhook '%s' not found", id);
     wp_db_done(s);
     return err;

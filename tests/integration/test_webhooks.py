@@ -359,6 +359,14 @@ def suite(store):
           "%s: the same id is never a different event (same body)" % be)
     st, j, _ = srv.req("GET", "/api/v1/audit?action=webhook.redeliver", admin)
     check(st == 200 and len(j["items"]) >= 2, "%s: redeliveries are audited" % be)
+    # one webhook read alone counts its deliveries as the list does
+    st, one, _ = srv.req("GET", "/api/v1/webhooks/%s" % h_fail["id"], admin)
+    st2, lst, _ = srv.req("GET", "/api/v1/webhooks", admin)
+    listed = [w for w in lst.get("items", []) if w["id"] == h_fail["id"]]
+    check(st == 200 and one["deliveries"] == {"pending": 0, "delivered": 2, "dead": 0},
+          "%s: GET /webhooks/{id} counts its deliveries: %s %s" % (be, st, one.get("deliveries")))
+    check(st2 == 200 and listed and listed[0]["deliveries"] == one["deliveries"],
+          "%s: the list counts the same: %s" % (be, listed))
 
     # --- customer.deleted and handover.completed ------------------------------------------------
     nj = len(rx.got("/json"))
