@@ -15,6 +15,7 @@ void wp_scan_union_report_release(wp_scan_union_report *r)
     for (size_t i = 0; i < r->n; i++) {
         free(r->items[i].allow);
         free(r->items[i].blocked);
+        free(r->items[i].blocked_label);
     }
     free(r->items);
     r->items = NULL;
@@ -67,7 +68,7 @@ static int has_unit_allow(const struct parsed *p, size_t n)
 }
 
 static int add_lifted(wp_scan_union_report *rep, size_t level, const wp_lex_line *l,
-                      const wp_scan_match *m, size_t blocked_level)
+                      const wp_scan_match *m, size_t blocked_level, const char *blocked_label)
 {
     wp_scan_lifted *v = realloc(rep->items, (rep->n + 1) * sizeof *v);
     if (!v)
@@ -79,14 +80,16 @@ static int add_lifted(wp_scan_union_report *rep, size_t level, const wp_lex_line
     x->allow = dup_n(l->pattern, l->pattern_len);
     x->blocked = dup_n(m->pattern, strlen(m->pattern));
     x->blocked_level = blocked_level;
+    x->blocked_label = blocked_label ? dup_n(blocked_label, strlen(blocked_label)) : NULL;
     rep->n++;
-    if (!x->allow || !x->blocked)
+    if (!x->allow || !x->blocked || (blocked_label && !x->blocked_label))
         return wp_error_set(WP_ENOMEM, "out of memory");
     return 0;
 }
 
 /* Mark the allow entries of units that would lift a block set above them. */
-static int find_lifted(struct parsed *p, size_t n, wp_scan_union_report *rep)
+static int find_lifted(struct parsed *p, const wp_scan_level *lv, size_t n,
+                       wp_scan_union_report *rep)
 {
     wp_buf tagged;
     wp_scanner *checker = NULL;
@@ -114,7 +117,7 @@ static int find_lifted(struct parsed *p, size_t n, wp_scan_union_report *rep)
                 size_t set_by = strtoul(m->category, NULL, 10);
                 if (m->action != WP_SCAN_BLOCK || set_by >= i)
                     continue;
-                if (rep && (err = add_lifted(rep, i, l, m, set_by)) < 0)
+                if (rep && (err = add_lifted(rep, i, l, m, set_by, lv[set_by].label)) < 0)
                     goto out;
                 p[i].dropped[p[i].ndropped++] = l->line;
                 break;
@@ -190,7 +193,7 @@ int wp_scan_union(wp_buf *out, wp_scan_union_report *rep, const wp_scan_level *l
             err = wp_error_set(WP_ENOMEM, "out of memory");
     }
     if (err == 0 && has_unit_allow(p, n))
-        err = find_lifted(p, n, rep);
+        err = find_lifted(p, levels, n, rep);
     for (size_t i = 0; i < n && err == 0; i++) {
         if (i > 0 && levels[i].label)
             err = wp_buf_addf(out, "# ---- %s\n", levels[i].label);

@@ -24,6 +24,7 @@ typedef struct wp_scan_lifted {
     char *allow;         /* the entry as written ("allow:..."), malloc */
     char *blocked;       /* the pattern of the block entry it would lift, as written, malloc */
     size_t blocked_level; /* the level that set that block (< level) */
+    char *blocked_label;  /* that level's label, malloc; NULL when it has none */
 } wp_scan_lifted;
 
 typedef struct wp_scan_union_report {

@@ -525,7 +525,7 @@ int wp_store_unit_lexicons_list(wp_store *st, wp_unit_lexicon_info **out, size_t
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT l.org_unit_id, l.version, l.entries, l.updated_us"
+                             "SELECT l.org_unit_id, l.version, l.entries, l.updated_us, u.path"
                              " FROM unit_lexicons l JOIN org_units u ON u.tenant_id = l.tenant_id"
                              " AND u.id = l.org_unit_id WHERE l.tenant_id = ? ORDER BY u.path")) <
         0)
@@ -548,6 +548,8 @@ int wp_store_unit_lexicons_list(wp_store *st, wp_unit_lexicon_info **out, size_t
         x->version = wp_db_col_int64(s, 1);
         x->entries = wp_db_col_int64(s, 2);
         x->updated_us = wp_db_col_int64(s, 3);
+        if ((err = wp_db_col_copy(s, 4, x->path, sizeof x->path)) < 0)
+            goto out;
         cnt++;
     }
 out:

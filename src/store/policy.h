@@ -94,6 +94,7 @@ int wp_store_unit_lexicon_put(wp_store *st, int64_t *version, const char *tenant
 
 typedef struct wp_unit_lexicon_info {
     char org_unit_id[WP_ID_LEN + 1];
+    char path[1024]; /* the unit's materialized path (org.h), for scope checks */
     int64_t version, entries, updated_us;
 } wp_unit_lexicon_info;
 
