@@ -52,13 +52,9 @@ export function fold(s) {
   return s.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]/gu, '')
 }
 
-function matcher(e) {
-  if (e.kind === 'word') {
-    const w = fold(e.body)
-    return w ? (text) => text.includes(w) : () => false
-  }
+function regexTest(body) {
   try {
-    const re = new RegExp(e.body, 'iu')
+    const re = new RegExp(body, 'iu')
     return (text) => re.test(text)
   } catch {
     return () => false // a PCRE feature JavaScript lacks: shown on its own row
@@ -67,24 +63,43 @@ function matcher(e) {
 
 // The table's rows: each word or regex with the exceptions (allow: entries) whose text holds a
 // match of it ("the words they protect"), and every exception that protects none of them as a
-// row of its own. Each exception lists the indices of the lines it protects.
+// row of its own. Each exception lists the indices of the lines it protects. Words are looked
+// up by every piece of an exception's folded text (an exception is short; a lexicon may hold
+// 10^5 words), regexes are tried on it.
 export function tableRows(entries) {
-  const words = entries.filter((e) => e.kind !== 'allow').map((e) => ({ ...e, exceptions: [], test: matcher(e) }))
-  const rows = []
+  const words = entries.filter((e) => e.kind !== 'allow').map((e) => ({ ...e, exceptions: [] }))
+  const byFold = new Map()
+  const regexes = []
+  for (const w of words) {
+    if (w.kind === 'regex') {
+      regexes.push([w, regexTest(w.body)])
+      continue
+    }
+    const f = fold(w.body)
+    if (!f) continue
+    if (!byFold.has(f)) byFold.set(f, [])
+    byFold.get(f).push(w)
+  }
   const standalone = []
   for (const e of entries) {
     if (e.kind !== 'allow') continue
     const text = fold(e.body)
-    const protects = words.filter((w) => w.test(text))
+    const chars = [...text]
+    const hit = new Set()
+    for (let i = 0; i < chars.length; i++) {
+      let piece = ''
+      for (let j = i; j < chars.length; j++) {
+        piece += chars[j]
+        for (const w of byFold.get(piece) || []) hit.add(w)
+      }
+    }
+    for (const [w, test] of regexes) if (test(text)) hit.add(w)
+    const protects = [...hit].sort((a, b) => a.index - b.index)
     const ex = { ...e, protects: protects.map((w) => w.index) }
     for (const w of protects) w.exceptions.push(ex)
     if (!protects.length) standalone.push({ ...ex, exceptions: [] })
   }
-  for (const w of words) {
-    delete w.test
-    rows.push(w)
-  }
-  return rows.concat(standalone).sort((a, b) => a.index - b.index)
+  return words.concat(standalone).sort((a, b) => a.index - b.index)
 }
 
 // The line of an entry, written as the table writes every line it touches.

@@ -171,11 +171,19 @@ export async function run({ browser, options, page, errors, made }) {
     )
     await calm(page)
     await shots(page, 'lexicon-inherited')
+    // a line typed in the raw text is a row of the table: one draft
+    await page.click('[data-test=lexicon-tab-text]')
+    const ta = page.locator('[data-test=lexicon-text]')
+    await ta.fill((await ta.inputValue()) + '代开收据\tfraud\tmask\n')
+    await page.click('[data-test=lexicon-tab-table]')
+    await page.fill('[data-test=lexicon-search]', '代开收据')
+    await page.waitForFunction(() => document.querySelector('[data-test=lexicon-word]')?.textContent.trim() === '代开收据')
+    expect((await page.textContent('[data-test=lexicon-table] .el-table__body-wrapper [data-test=lexicon-action]')).trim() === '打码', 'the typed line’s action')
     // without the inherited rows: the store's own only
     await page.fill('[data-test=lexicon-search]', '')
     await page.click('[data-test=lexicon-show-inherited]')
-    await page.waitForFunction(() => document.querySelectorAll('[data-test=lexicon-word]').length === 2)
-    expect(JSON.stringify(await rowWords(page)) === '["团购看房","私单"]', 'own rows: ' + (await rowWords(page)))
+    await page.waitForFunction(() => document.querySelectorAll('[data-test=lexicon-word]').length === 3)
+    expect(JSON.stringify(await rowWords(page)) === '["团购看房","私单","代开收据"]', 'own rows: ' + (await rowWords(page)))
     expect((await page.locator('[data-test=lexicon-inherited]').count()) === 0, 'inherited rows left')
     // not saved: the store's lexicon is as before
     const own = await must('GET', '/lexicon?unit=' + shop.bj.unit, { token: tok }, 200)
