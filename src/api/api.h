@@ -434,6 +434,18 @@ int api_lexicon_check(wp_http_ctx *ctx); /* POST /api/v1/lexicon/check: the cons
 int api_settings_get(wp_http_ctx *ctx);
 int api_settings_put(wp_http_ctx *ctx);
 
+/* lexicons.c: lexicons of org units (GET/PUT /api/v1/lexicon?unit=, GET /api/v1/lexicons) */
+/* 0 when id names an org unit in the caller's scope; WP_EINVAL (not an id), WP_ENOTFOUND. */
+int api_lexicon_unit_check(wp_http_ctx *ctx, const char *id);
+/* The unit's own lexicon as text, or with ?view=effective the union its phones get. */
+int api_unit_lexicon_get(wp_http_ctx *ctx, const char *unit);
+/* Replace the unit's own lexicon (the raw body), audited as lexicon.put on "org_unit:<id>". */
+int api_unit_lexicon_put(wp_http_ctx *ctx, const char *unit);
+int api_lexicons_list(wp_http_ctx *ctx);
+/* The test box for a unit (body {"text", "lexicon"?, "unit"}, its limits checked): the
+ * verdict under the union of the unit's path, with the draft as the unit's own lexicon. */
+int api_unit_lexicon_check(wp_http_ctx *ctx, json_t *body, const char *unit);
+
 /* org.c: the org tree (CONTRACT §5) */
 int api_org_units_list(wp_http_ctx *ctx);
 int api_org_units_create(wp_http_ctx *ctx);

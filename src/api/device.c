@@ -104,7 +104,8 @@ int api_device_check(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    if ((err = wp_ingest_check(ingest_of(ctx), &reply, c->tenant_id, body)) < 0)
+    if ((err = wp_ingest_check(ingest_of(ctx), &reply, c->tenant_id, c->device.employee_id, NULL,
+                               body)) < 0)
         return err;
     return wp_http_reply_json(ctx, 200, reply);
 }
@@ -129,30 +130,30 @@ static int etag_matches(const char *header, const char *etag)
     return 0;
 }
 
-/* GET /api/v1/device/policy, with the policy version as its ETag. */
+/* GET /api/v1/device/policy for the device's employee (the lexicons of its unit's path), with
+ * its ETag: the policy version, and which units add to it when some do. */
 int api_device_policy(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
+    const char *emp = c->device.employee_id;
     json_t *policy = NULL;
     int64_t version;
-    char etag[32];
+    char etag[WP_INGEST_ETAG_MAX];
     int err;
 
     const char *inm = wp_http_header(ctx, "If-None-Match");
     if (inm) {
         /* the cheap question first: most polls find nothing new */
-        if ((err = wp_ingest_policy(ingest_of(ctx), &version, NULL, c->tenant_id)) < 0)
+        if ((err = wp_ingest_policy(ingest_of(ctx), &version, etag, NULL, c->tenant_id, emp)) < 0)
             return err;
-        snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
         if (etag_matches(inm, etag)) {
             if ((err = wp_http_add_header(ctx, "ETag", etag)) < 0)
                 return err;
             return wp_http_reply_empty(ctx, 304);
         }
     }
-    if ((err = wp_ingest_policy(ingest_of(ctx), &version, &policy, c->tenant_id)) < 0)
+    if ((err = wp_ingest_policy(ingest_of(ctx), &version, etag, &policy, c->tenant_id, emp)) < 0)
         return err;
-    snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
     if ((err = wp_http_add_header(ctx, "ETag", etag)) < 0) {
         json_decref(policy);
         return err;

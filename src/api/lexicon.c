@@ -52,15 +52,30 @@ static int add_version(wp_http_ctx *ctx, int64_t version)
     return wp_http_add_header(ctx, "ETag", etag);
 }
 
-/* GET /api/v1/lexicon: the text in force, as text/plain; the ETag is its version. */
+/* ?unit=: NULL when absent (the tenant's lexicon), else a unit in the caller's scope. */
+static int unit_of(wp_http_ctx *ctx, const char **unit)
+{
+    *unit = wp_http_query(ctx, "unit");
+    if (*unit && !**unit)
+        *unit = NULL;
+    return *unit ? api_lexicon_unit_check(ctx, *unit) : 0;
+}
+
+/* GET /api/v1/lexicon: the text in force, as text/plain; the ETag is its version. With
+ * ?unit=, that org unit's own (lexicons.c). */
 int api_lexicon_get(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
+    const char *unit;
     int64_t version;
     char *text = NULL;
     size_t len;
     int err;
 
+    if ((err = unit_of(ctx, &unit)) < 0)
+        return err;
+    if (unit)
+        return api_unit_lexicon_get(ctx, unit);
     if ((err = wp_ingest_lexicon_get(ingest_of(ctx), &version, &text, &len, c->tenant_id)) < 0)
         return err;
     if ((err = add_version(ctx, version)) < 0) {
@@ -97,12 +112,19 @@ static int lexicon_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *det
     return err;
 }
 
-/* PUT /api/v1/lexicon, the body being the whole new text: compiled first, live at once. */
+/* PUT /api/v1/lexicon, the body being the whole new text: compiled first, live at once. With
+ * ?unit=, that org unit's own (lexicons.c). */
 int api_lexicon_put(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
+    const char *unit;
     int64_t version;
     int err;
+
+    if ((err = unit_of(ctx, &unit)) < 0)
+        return err;
+    if (unit)
+        return api_unit_lexicon_put(ctx, unit);
 
     char sha[65]; /* which text it was, for whoever holds a copy (valid UTF-8: no NUL in it) */
     wp_token_hash(sha, ctx->raw_body);
@@ -147,7 +169,7 @@ static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
     int64_t version;
     int err, insider = sees_insider(ctx);
 
-    if ((err = wp_ingest_policy(ingest_of(ctx), &version, &policy, tenant_id)) < 0)
+    if ((err = wp_ingest_policy(ingest_of(ctx), &version, NULL, &policy, tenant_id, NULL)) < 0)
         return err;
     if ((err = api_store_acquire(ctx, &st)) == 0) {
         if ((err = wp_store_usage_get(st, &u, tenant_id)) == 0 && insider)
@@ -350,24 +372,39 @@ int api_lexicon_check(wp_http_ctx *ctx)
         return err;
     json_t *lex = json_object_get(body, "lexicon");
     json_t *t = json_object_get(body, "text");
+    json_t *unit = json_object_get(body, "unit");
+    const char *unit_id = NULL;
     if (json_is_string(t) && json_string_length(t) > API_LEXICON_CHECK_TEXT_MAX)
         return over_limit(ctx, "text_bytes", API_LEXICON_CHECK_TEXT_MAX,
                           "'text' is longer than the test box takes");
+    if (unit && !json_is_null(unit)) {
+        if (!json_is_string(unit))
+            return wp_error_set(WP_EINVAL, "'unit' must be an org unit id");
+        unit_id = json_string_value(unit);
+        if ((err = api_lexicon_unit_check(ctx, unit_id)) < 0)
+            return err == WP_ENOTFOUND ? api_field_error(err, "unit") : err;
+    }
+    /* a unit's draft stands for its own lexicon: bounded as PUT takes it */
+    size_t max = unit_id ? WP_INGEST_UNIT_LEXICON_MAX : API_LEXICON_CHECK_BYTES_MAX;
+    if (json_is_string(lex) && json_string_length(lex) > max)
+        return over_limit(ctx, "lexicon_bytes", max,
+                          "the draft lexicon is larger than PUT /api/v1/lexicon takes");
+    if (json_is_string(lex) &&
+        regex_entries(json_string_value(lex), json_string_length(lex)) >
+            API_LEXICON_CHECK_REGEX_MAX)
+        return over_limit(ctx, "regex_entries", API_LEXICON_CHECK_REGEX_MAX,
+                          "the draft lexicon has more regular expressions than the test box "
+                          "compiles");
+    if (unit_id) /* a unit's draft, or the lexicons in force for its phones */
+        return api_unit_lexicon_check(ctx, body, unit_id);
     if (!lex || json_is_null(lex)) {
-        if ((err = wp_ingest_check(ingest_of(ctx), &reply, c->tenant_id, body)) < 0)
+        if ((err = wp_ingest_check(ingest_of(ctx), &reply, c->tenant_id, NULL, NULL, body)) < 0)
             return err;
         return wp_http_reply_json(ctx, 200, reply);
     }
     if (!json_is_string(lex) || !json_is_string(t))
         return wp_error_set(WP_EINVAL, "'text' and 'lexicon' must be strings");
     size_t lex_len = json_string_length(lex), len = json_string_length(t);
-    if (lex_len > API_LEXICON_CHECK_BYTES_MAX)
-        return over_limit(ctx, "lexicon_bytes", API_LEXICON_CHECK_BYTES_MAX,
-                          "the draft lexicon is larger than PUT /api/v1/lexicon takes");
-    if (regex_entries(json_string_value(lex), lex_len) > API_LEXICON_CHECK_REGEX_MAX)
-        return over_limit(ctx, "regex_entries", API_LEXICON_CHECK_REGEX_MAX,
-                          "the draft lexicon has more regular expressions than the test box "
-                          "compiles");
     wp_scanner *s = NULL;
     wp_scan_result r;
     wp_buf masked;

@@ -54,6 +54,7 @@ static const wp_http_route routes[] = {
     {"PUT", "/api/v1/lexicon", api_lexicon_put, WP_RIGHT_ADMIN, WP_ROUTE_RAW_BODY},
     {"POST", "/api/v1/lexicon/check", api_lexicon_check, WP_RIGHT_ADMIN,
      WP_ROUTE_CHANGES_NOTHING},
+    {"GET", "/api/v1/lexicons", api_lexicons_list, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/settings", api_settings_get, WP_RIGHT_READ, 0},
     {"PUT", "/api/v1/settings", api_settings_put, WP_RIGHT_ADMIN, 0},
     {"GET", "/api/v1/roles", api_roles_get, WP_RIGHT_READ, 0},

@@ -356,8 +356,7 @@ out:
 int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body)
 {
     wp_ingest_batch vb;
-    wp_scanner *scanner = NULL;
-    wp_policy_row row;
+    wp_policy_now now = {0};
     wp_store *st = NULL;
     int err;
 
@@ -366,12 +365,13 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
         goto out;
     if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         goto out;
-    err = wp_policy__current(ing, st, &scanner, &row, dev->tenant_id);
+    /* one statement and one look-up: the lexicons of the device's employee's unit */
+    err = wp_policy__current(ing, st, &now, dev->tenant_id, dev->employee_id, NULL);
     wp_store_connpool_release(ing->pool, st);
     if (err < 0)
         goto out;
     /* Scanning happens here, on the request's thread, outside any transaction. */
-    if ((err = wp_ingest__alerts(&vb, scanner, row.money_alert_fen)) < 0)
+    if ((err = wp_ingest__alerts(&vb, now.scanner, now.chain.row.money_alert_fen)) < 0)
         goto out;
     vb.b.tenant_id = dev->tenant_id;
     vb.b.device_id = dev->id;
@@ -395,7 +395,7 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
                                   memory_order_relaxed);
     }
 out:
-    wp_scanner_unref(scanner); /* after the reply: the alerts borrowed its patterns */
+    wp_policy__now_release(&now); /* after the reply: the alerts borrowed its patterns */
     wp_ingest__batch_release(&vb);
     return err;
 }
@@ -403,21 +403,24 @@ out:
 /* --- check, policy, lexicon, settings ------------------------------------------------------------
  */
 
-static int current(wp_ingest *ing, wp_scanner **scanner, wp_policy_row *row, const char *tenant_id)
+static int current(wp_ingest *ing, wp_policy_now *now, const char *tenant_id,
+                   const char *employee_id, const char *org_unit_id)
 {
     wp_store *st = NULL;
     int err = wp_store_connpool_acquire(ing->pool, &st);
-    if (err < 0)
+    if (err < 0) {
+        memset(now, 0, sizeof *now);
         return err;
-    err = wp_policy__current(ing, st, scanner, row, tenant_id);
+    }
+    err = wp_policy__current(ing, st, now, tenant_id, employee_id, org_unit_id);
     wp_store_connpool_release(ing->pool, st);
     return err;
 }
 
-int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id, const json_t *body)
+int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id,
+                    const char *employee_id, const char *org_unit_id, const json_t *body)
 {
-    wp_scanner *scanner = NULL;
-    wp_policy_row row;
+    wp_policy_now now = {0};
     wp_scan_result r;
     wp_buf masked;
     json_t *out = NULL;
@@ -445,13 +448,13 @@ int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id, const
         err = wp_error_set(WP_EINVAL, "\"text\" is longer than %d bytes", WP_ARCHIVE_TEXT_MAX);
         goto out;
     }
-    if ((err = current(ing, &scanner, &row, tenant_id)) < 0 ||
-        (err = wp_scan_verdict(&out, scanner, &r, &masked, text, len)) < 0)
+    if ((err = current(ing, &now, tenant_id, employee_id, org_unit_id)) < 0 ||
+        (err = wp_scan_verdict(&out, now.scanner, &r, &masked, text, len)) < 0)
         goto out;
     *reply = out;
     err = 0;
 out:
-    wp_scanner_unref(scanner);
+    wp_policy__now_release(&now);
     wp_scan_result_release(&r);
     wp_buf_release(&masked);
     return err;
@@ -502,37 +505,26 @@ static int add_scripts(wp_store *st, json_t *policy, const char *tenant_id)
     return err;
 }
 
-int wp_ingest_policy(wp_ingest *ing, int64_t *version, json_t **policy, const char *tenant_id)
+int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_MAX],
+                     json_t **policy, const char *tenant_id, const char *employee_id)
 {
     wp_store *st = NULL;
-    wp_policy_row row;
-    char *text = NULL;
-    size_t len = 0;
-    int64_t lv = 0;
+    wp_policy_now now = {0};
     int err;
 
     if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         return err;
-    if ((err = ensure_policy(ing, st, &row, tenant_id)) < 0 || !policy)
+    if (!policy) { /* the version only: one statement */
+        err = wp_policy__chain(ing, st, &now.chain, tenant_id, employee_id, NULL);
         goto out;
-    /* The lexicon and the row are two reads: a put between them is seen as a lexicon newer
-     * than the row, and read again (a put is rare; three rounds are plenty). */
-    for (int round = 0;; round++) {
-        free(text);
-        text = NULL;
-        if ((err = wp_store_lexicon_get(st, &lv, &text, &len, tenant_id)) < 0 ||
-            (err = wp_store_policy_get(st, &row, tenant_id)) < 0)
-            goto out;
-        if (lv == row.lexicon_version)
-            break;
-        if (round == 2) {
-            err = wp_error_set(WP_EIO, "the policy keeps changing while it is read");
-            goto out;
-        }
     }
-    json_t *p =
-        json_pack("{s:I,s:s%,s:[],s:{s:I}}", "version", (json_int_t)row.version, "lexicon", text,
-                  len, "geofences", "settings", "money_alert_fen", (json_int_t)row.money_alert_fen);
+    /* The text comes from the cache, at least as new as the chain read: a put in between
+     * gives a newer text under the older version, which the phone fetches again next time. */
+    if ((err = wp_policy__current(ing, st, &now, tenant_id, employee_id, NULL)) < 0)
+        goto out;
+    json_t *p = json_pack("{s:I,s:s%,s:[],s:{s:I}}", "version", (json_int_t)now.chain.version,
+                          "lexicon", now.text->text, now.text->len, "geofences", "settings",
+                          "money_alert_fen", (json_int_t)now.chain.row.money_alert_fen);
     if (!p) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
@@ -543,10 +535,13 @@ int wp_ingest_policy(wp_ingest *ing, int64_t *version, json_t **policy, const ch
     }
     *policy = p;
 out:
-    if (err == 0)
-        *version = row.version;
+    if (err == 0) {
+        *version = now.chain.version;
+        if (etag)
+            wp_policy__etag(etag, &now.chain);
+    }
+    wp_policy__now_release(&now);
     wp_store_connpool_release(ing->pool, st);
-    free(text);
     return err;
 }
 
@@ -590,11 +585,110 @@ int wp_ingest_lexicon_put(wp_ingest *ing, wp_store *tx, int64_t *version, const 
     /* live at once on this node; other nodes see the version move on their next request. In
      * a caller's transaction, which may still roll back, nothing is installed: the next
      * request of the tenant sees the committed version move and loads it. */
-    if (!tx && (err = wp_policy__install(ing, tenant_id, s, v)) < 0)
+    if (!tx && (err = wp_policy__install(ing, tenant_id, s, text, len, v)) < 0)
         goto out;
     *version = v;
 out:
     wp_scanner_unref(s);
+    return err;
+}
+
+int wp_ingest_unit_lexicon_get(wp_ingest *ing, int64_t *version, char **text, size_t *len,
+                               const char *tenant_id, const char *org_unit_id)
+{
+    wp_store *st = NULL;
+    int err;
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
+        return err;
+    err = wp_store_unit_lexicon_get(st, version, text, len, tenant_id, org_unit_id);
+    wp_store_connpool_release(ing->pool, st);
+    if (err == WP_ENOTFOUND) { /* none of its own (the caller has checked that it exists) */
+        wp_error_clear();
+        if (!(*text = strdup("")))
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        *version = 0;
+        *len = 0;
+        err = 0;
+    }
+    return err;
+}
+
+/* The union of the unit's chain with draft as its own lexicon; on st. */
+static int unit_union(wp_ingest *ing, wp_store *st, wp_buf *out, wp_scan_union_report *rep,
+                      char etag[WP_INGEST_ETAG_MAX], const char *tenant_id,
+                      const char *org_unit_id, const char *draft, size_t draft_len)
+{
+    wp_policy_chain c;
+    int err;
+    if ((err = wp_policy__chain(ing, st, &c, tenant_id, NULL, org_unit_id)) < 0)
+        return err;
+    if (etag)
+        wp_policy__etag(etag, &c);
+    return wp_policy__union(st, out, rep, NULL, tenant_id, &c, draft ? org_unit_id : NULL, draft,
+                            draft_len);
+}
+
+int wp_ingest_unit_lexicon_put(wp_ingest *ing, wp_store *tx, int64_t *version,
+                               wp_scan_union_report *rep, const char *tenant_id,
+                               const char *org_unit_id, const char *text, size_t len)
+{
+    wp_scanner *s = NULL, *u = NULL;
+    wp_store *st = tx;
+    wp_buf b;
+    int64_t v = 0;
+    int err;
+
+    if (len > WP_INGEST_UNIT_LEXICON_MAX)
+        return wp_error_set(WP_ELIMIT, "an org unit's lexicon is larger than %u bytes",
+                            WP_INGEST_UNIT_LEXICON_MAX);
+    if (!wp_utf8_valid(text, len))
+        return wp_error_set(WP_EINVAL, "lexicon is not valid utf-8 (or contains a nul byte)");
+    wp_scan_options opts = WP_SCAN_OPTIONS_INIT;
+    opts.source_name = "lexicon";
+    if ((err = wp_scan_compile(&s, text, len, &opts)) < 0)
+        return err;
+    wp_buf_init(&b, WP_SCAN_MAX_LEXICON_BYTES);
+    if (!tx && (err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
+        goto out;
+    /* what the unit's phones will get must compile too (the engine's limits) */
+    opts.source_name = "lexicon union";
+    if ((err = unit_union(ing, st, &b, rep, NULL, tenant_id, org_unit_id, text, len)) == 0 &&
+        (err = wp_scan_compile(&u, b.buf, b.len, &opts)) == 0)
+        err = wp_store_unit_lexicon_put(st, &v, tenant_id, org_unit_id, text, len,
+                                        (int64_t)wp_scanner_pattern_count(s));
+    if (!tx)
+        wp_store_connpool_release(ing->pool, st);
+    if (err == 0)
+        *version = v;
+out:
+    wp_buf_release(&b);
+    wp_scanner_unref(s);
+    wp_scanner_unref(u);
+    return err;
+}
+
+int wp_ingest_unit_lexicon_union(wp_ingest *ing, wp_buf *out, wp_scan_union_report *rep,
+                                 char etag[WP_INGEST_ETAG_MAX], const char *tenant_id,
+                                 const char *org_unit_id, const char *draft, size_t draft_len)
+{
+    wp_store *st = NULL;
+    int err;
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
+        return err;
+    err = unit_union(ing, st, out, rep, etag, tenant_id, org_unit_id, draft, draft_len);
+    wp_store_connpool_release(ing->pool, st);
+    return err;
+}
+
+int wp_ingest_unit_lexicons_list(wp_ingest *ing, wp_unit_lexicon_info **out, size_t *n,
+                                 const char *tenant_id)
+{
+    wp_store *st = NULL;
+    int err;
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
+        return err;
+    err = wp_store_unit_lexicons_list(st, out, n, tenant_id);
+    wp_store_connpool_release(ing->pool, st);
     return err;
 }
 

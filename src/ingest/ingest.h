@@ -15,9 +15,12 @@
 #include <stdint.h>
 
 #include "scan/scan.h"
+#include "scan/union.h"
 #include "store/devices.h"
+#include "store/policy.h"
 #include "store/pool.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/id.h"
 
 typedef struct wp_ingest wp_ingest;
@@ -25,6 +28,9 @@ typedef struct wp_ingest wp_ingest;
 #define WP_INGEST_MAX_EVENTS 1000                /* events in one batch */
 #define WP_INGEST_MEDIA_MAX (100u * 1024 * 1024) /* bytes in one media file */
 #define WP_INGEST_LEXICON_MAX (8u * 1024 * 1024) /* bytes of lexicon text */
+/* bytes of an org unit's own lexicon: a chain of 32 stays within the engine's 64 MiB */
+#define WP_INGEST_UNIT_LEXICON_MAX (1024u * 1024)
+#define WP_INGEST_ETAG_MAX 48 /* a policy's ETag with its quotes and NUL: "N" or "N-<16 hex>" */
 #define WP_ENROLL_CODE_MAX 20                    /* "XXXX-XXXX-XXXX" + NUL fits */
 #define WP_DEVICE_TOKEN_MAX 64                   /* "wpd_" + 43 characters + NUL fits */
 #define WP_ENROLL_TTL_DEFAULT_S (24 * 3600)
@@ -99,10 +105,15 @@ int wp_ingest_device_auth(wp_ingest *ing, wp_device *out, const char *bearer_tok
 
 /* --- events -------------------------------------------------------------------------------- */
 
+/* Whose lexicons apply (docs/internals/ingest.md, "Lexicons of org units"): where a call
+ * takes an employee_id, it means the lexicons of the path from the top unit down to that
+ * employee's unit (its phones' policy); an org_unit_id, those of that unit's path; neither,
+ * the tenant's own lexicon alone. */
+
 /* POST /api/v1/device/events. Validates every event (an invalid one is quarantined, its first
  * 4 KiB raw, and listed in "rejected" with its seq and reason; the stream moves on), scans
- * message texts with the tenant's lexicon, hands the batch to the writer and returns once it
- * is committed.
+ * message texts with the lexicons of the device's employee, hands the batch to the writer
+ * and returns once it is committed.
  * *reply = {"acked_seq": N, "alerts": [alert...], "rejected": [{"seq": N|null, "reason": "..."}]}
  * where alert = {"id","ts","kind","category","employee_id","customer_id","message_id","status",
  * "seq", and for sensitive words "pattern","action","text"}.
@@ -116,16 +127,22 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
 
 /* POST /api/v1/device/check: {"channel", "peer", "text"} →
  * {"action": "allow"|"alert"|"block"|"mask", "matches": [{"pattern","category","action",
- * "start","end","text"}], "masked": "..."} with the tenant's current lexicon. Nothing is stored.
+ * "start","end","text"}], "masked": "..."} with the lexicons in force for employee_id or
+ * org_unit_id (or the tenant's alone). Nothing is stored.
  * @return 0; WP_EINVAL ("text" missing, not a string, or over 64 KiB). Caller owns *reply. */
-int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id, const json_t *body);
+int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id,
+                    const char *employee_id, const char *org_unit_id, const json_t *body);
 
-/* GET /api/v1/device/policy: *policy = {"version": N, "lexicon": "...", "geofences": [],
- * "settings": {"money_alert_fen": N}, "scripts": [{"id","category","title","text"}]}. *version is N, stable until the lexicon or a setting
- * changes: use it as the ETag. A tenant without a lexicon gets the default one (version 1).
- * policy may be NULL to ask for the version only (cheap: for If-None-Match).
- * Caller owns *policy. */
-int wp_ingest_policy(wp_ingest *ing, int64_t *version, json_t **policy, const char *tenant_id);
+/* GET /api/v1/device/policy for the phones of employee_id (NULL: the tenant's policy alone):
+ * *policy = {"version": N, "lexicon": "...", "geofences": [], "settings": {"money_alert_fen":
+ * N}, "scripts": [{"id","category","title","text"}]}, the lexicon being the union of the
+ * tenant's and those of the units on the path (src/scan/union.h). *version is N: the highest
+ * version of the tenant policy and of those lexicons, stable until one of them changes; etag
+ * (may be NULL) gets the ETag (wp_policy__etag: "N" when no unit on the path adds entries).
+ * A tenant without a lexicon gets the default one (version 1). policy may be NULL to ask for
+ * the version only (cheap: for If-None-Match). Caller owns *policy. */
+int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_MAX],
+                     json_t **policy, const char *tenant_id, const char *employee_id);
 
 /* The tenant's scanner for its lexicon in force (with the personal-data detectors), brought
  * up to date with the store st first: what masks personal data in the console's answers.
@@ -147,6 +164,36 @@ int wp_ingest_lexicon_get(wp_ingest *ing, int64_t *version, char **text, size_t 
  * next request after the commit sees it (a transaction may still roll back). */
 int wp_ingest_lexicon_put(wp_ingest *ing, wp_store *tx, int64_t *version, const char *tenant_id,
                           const char *text, size_t len);
+
+/* --- lexicons of org units ------------------------------------------------------------------ */
+
+/* An org unit's own lexicon: *text malloc'ed (caller frees), "" with *version 0 when it has
+ * none (the caller checks that the unit exists). */
+int wp_ingest_unit_lexicon_get(wp_ingest *ing, int64_t *version, char **text, size_t *len,
+                               const char *tenant_id, const char *org_unit_id);
+
+/* Replace an org unit's own lexicon (an empty text, or comments only: the unit adds nothing).
+ * The text is compiled alone first (WP_EINVAL "lexicon:<line>: <what>", its own line numbers)
+ * and as the union its phones get (WP_ELIMIT past the engine's limits); WP_ELIMIT past
+ * WP_INGEST_UNIT_LEXICON_MAX. rep (may be NULL) gets the allow: entries of the text that the
+ * union leaves out (wp_scan_union). *version gets the unit lexicon's version. tx as for
+ * wp_ingest_lexicon_put; the phones' scanners are compiled on their next request.
+ * WP_ENOTFOUND for a unit not in the tenant. */
+int wp_ingest_unit_lexicon_put(wp_ingest *ing, wp_store *tx, int64_t *version,
+                               wp_scan_union_report *rep, const char *tenant_id,
+                               const char *org_unit_id, const char *text, size_t len);
+
+/* Append to out the lexicon the phones of org_unit_id get (the union of the chain), with
+ * draft (draft_len bytes) in place of the unit's own lexicon when draft is not NULL. rep (may
+ * be NULL) as for wp_scan_union; etag (may be NULL) gets that of the unit's policy (for a
+ * draft, of the policy in force). */
+int wp_ingest_unit_lexicon_union(wp_ingest *ing, wp_buf *out, wp_scan_union_report *rep,
+                                 char etag[WP_INGEST_ETAG_MAX], const char *tenant_id,
+                                 const char *org_unit_id, const char *draft, size_t draft_len);
+
+/* The units of the tenant that have a lexicon of their own, in tree order. Caller frees *out. */
+int wp_ingest_unit_lexicons_list(wp_ingest *ing, wp_unit_lexicon_info **out, size_t *n,
+                                 const char *tenant_id);
 
 /* Set the money alert threshold: a redpacket or transfer with amount_fen >= fen raises a
  * "money" alert. WP_EINVAL when fen < 0. *version gets the new policy version. */

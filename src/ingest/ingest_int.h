@@ -11,11 +11,13 @@
 
 #include "ingest/ingest.h"
 #include "scan/scan.h"
+#include "scan/union.h"
 #include "store/audit.h"
 #include "store/events.h"
 #include "store/policy.h"
 #include "store/pool.h"
 #include "store/store.h"
+#include "util/buf.h"
 
 #define WP_INGEST_REASON_MAX 200
 
@@ -62,22 +64,64 @@ int wp_ingest__alerts(wp_ingest_batch *b, const wp_scanner *scanner, int64_t mon
  * dropped. WP_EINVAL when it is not one. */
 int wp_ingest__phone(char out[WP_ARCHIVE_PHONE_MAX + 1], const char *in);
 
-/* --- tenant policies (policy.c) ---------------------------------------------------------- */
+/* --- the lexicons in force (policy.c) ------------------------------------------------------ */
 
-struct wp_policy_cache; /* tenant id → current scanner */
+struct wp_policy_cache; /* (tenant, chain of unit lexicons) → compiled scanner and its text */
 
 int wp_policy__cache_new(struct wp_policy_cache **out);
 void wp_policy__cache_free(struct wp_policy_cache *c);
 
-/* The tenant's current scanner (a reference: unref it) and policy row, reloading the scanner
- * when the lexicon version moved; the policy is created with the default lexicon on first
- * use. */
-int wp_policy__current(wp_ingest *ing, wp_store *st, wp_scanner **scanner, wp_policy_row *row,
-                       const char *tenant_id);
+/* A lexicon text shared by the cache and its readers (immutable; NUL-terminated). */
+typedef struct wp_policy_text {
+    _Atomic unsigned refs;
+    size_t len;
+    char text[];
+} wp_policy_text;
 
-/* Install a scanner compiled for lexicon_version (ignored if an equal or newer one is in). */
-int wp_policy__install(wp_ingest *ing, const char *tenant_id, wp_scanner *s,
-                       int64_t lexicon_version);
+int wp_policy__text_new(wp_policy_text **out, const char *text, size_t len);
+wp_policy_text *wp_policy__text_ref(wp_policy_text *t);
+void wp_policy__text_unref(wp_policy_text *t); /* NULL is a no-op */
+
+/* What applies to the phones of an employee or an org unit, or to the tenant alone. */
+typedef struct wp_policy_now {
+    wp_policy_chain chain; /* the tenant's row, the unit lexicons on the path, the versions */
+    wp_scanner *scanner;   /* a reference */
+    wp_policy_text *text;  /* a reference: the lexicon the scanner was compiled from, the one
+                            * the phones get (the union of the chain: src/scan/union.h) */
+} wp_policy_now;
+
+/* The tenant's policy row and the chain of unit lexicons of employee_id's unit or of
+ * org_unit_id (both NULL: the row alone), the policy made with the default lexicon on first
+ * use. One statement. */
+int wp_policy__chain(wp_ingest *ing, wp_store *st, wp_policy_chain *c, const char *tenant_id,
+                     const char *employee_id, const char *org_unit_id);
+
+/* The policy of the phones of employee_id, or of org_unit_id, or of the tenant alone (both
+ * NULL): one statement on st, then the cache; the scanner is compiled (outside any lock) when
+ * the store's lexicon version of that chain moved past the one cached. The tenant's policy is
+ * created with the default lexicon on first use. An unknown employee or unit gets the
+ * tenant's. Release *out with wp_policy__now_release (also after a failure). */
+int wp_policy__current(wp_ingest *ing, wp_store *st, wp_policy_now *out, const char *tenant_id,
+                       const char *employee_id, const char *org_unit_id);
+void wp_policy__now_release(wp_policy_now *p);
+
+/* Install the tenant's own scanner, compiled from text for lexicon_version (ignored if an
+ * equal or newer one is in). */
+int wp_policy__install(wp_ingest *ing, const char *tenant_id, wp_scanner *s, const char *text,
+                       size_t len, int64_t lexicon_version);
+
+/* Append to out the union of the tenant's lexicon and those of the chain's units that add
+ * entries (each read from st); with draft_unit, draft (draft_len bytes) stands for that unit's
+ * own lexicon (the last of the chain, added when it has none). *version (may be NULL) gets
+ * the highest version read. rep as for wp_scan_union. */
+int wp_policy__union(wp_store *st, wp_buf *out, wp_scan_union_report *rep, int64_t *version,
+                     const char *tenant_id, const wp_policy_chain *c, const char *draft_unit,
+                     const char *draft, size_t draft_len);
+
+/* The ETag of a chain's policy: "<version>" when no unit on the path adds entries (the
+ * tenant's policy version, as before unit lexicons), else "<version>-<16 hex>", the hex naming
+ * the units that add entries (the version alone names the content only along one path). */
+void wp_policy__etag(char out[WP_INGEST_ETAG_MAX], const wp_policy_chain *c);
 
 /* --- the writer (writer.c) ---------------------------------------------------------------- */
 

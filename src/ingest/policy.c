@@ -1,25 +1,41 @@
 /* SPDX-License-Identifier: MIT */
-/* Tenant policies: one wp_scan_slot per tenant holding the scanner of its current lexicon
- * (reloaded when the store's lexicon version moves), and the alerts a batch raises. */
+/* The scanners of the lexicons in force, one per tenant and one per chain of org unit
+ * lexicons in use (reloaded when the store's version of that lexicon moves), and the alerts a
+ * batch raises. */
 #include "ingest/ingest_int.h"
+#include "scan/union.h"
 #include "store/events.h"
 #include "store/policy.h"
 #include "store/store.h"
 #include "util/error.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct tenant_entry {
+/* The compiled scanners kept: one per tenant (its own lexicon), plus at most this many of
+ * chains of unit lexicons, across tenants; the least recently used one goes first. */
+#define CHAINS_MAX 256
+
+/* The key of a chain: the ids of the units on the path that add entries, top first, each
+ * followed by '/'; "" for the tenant's lexicon alone. */
+#define KEY_MAX (WP_POLICY_CHAIN_MAX * (WP_ID_LEN + 1) + 1)
+
+struct entry {
     char tenant_id[WP_ID_LEN + 1];
-    wp_scan_slot *slot;
-    int64_t lexicon_version; /* of the scanner in the slot; 0 when none */
-    struct tenant_entry *next;
+    char key[KEY_MAX];
+    wp_scanner *scanner;  /* NULL until the first compile */
+    wp_policy_text *text; /* what it was compiled from */
+    int64_t version;      /* the lexicon version of scanner and text; 0 when none */
+    uint64_t used;        /* the cache's tick when last used */
+    struct entry *next;
 };
 
 struct wp_policy_cache {
-    pthread_mutex_t mu;
-    struct tenant_entry *head;
+    pthread_mutex_t mu; /* held only to find an entry and copy or swap its pointers */
+    struct entry *head;
+    size_t nchains; /* entries with a non-empty key */
+    uint64_t tick;
 };
 
 int wp_policy__cache_new(struct wp_policy_cache **out)
@@ -32,118 +48,321 @@ int wp_policy__cache_new(struct wp_policy_cache **out)
     return 0;
 }
 
+static void entry_free(struct entry *e)
+{
+    if (!e)
+        return;
+    wp_scanner_unref(e->scanner);
+    wp_policy__text_unref(e->text);
+    free(e);
+}
+
 void wp_policy__cache_free(struct wp_policy_cache *c)
 {
     if (!c)
         return;
-    struct tenant_entry *t = c->head;
-    while (t) {
-        struct tenant_entry *next = t->next;
-        wp_scan_slot_free(t->slot);
-        free(t);
-        t = next;
+    struct entry *e = c->head;
+    while (e) {
+        struct entry *next = e->next;
+        entry_free(e);
+        e = next;
     }
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
-/* The tenant's entry, created empty on first use. Entries live until the cache is freed (one
- * per tenant: a handful). */
-static int entry_of(struct wp_policy_cache *c, struct tenant_entry **out, const char *tenant_id)
+int wp_policy__text_new(wp_policy_text **out, const char *text, size_t len)
 {
-    int err = 0;
-    pthread_mutex_lock(&c->mu);
-    struct tenant_entry *t;
-    for (t = c->head; t; t = t->next)
-        if (strcmp(t->tenant_id, tenant_id) == 0)
-            break;
-    if (!t) {
-        if (!(t = calloc(1, sizeof *t))) {
-            err = wp_error_set(WP_ENOMEM, "out of memory");
-        } else if ((err = wp_scan_slot_new(&t->slot)) < 0) {
-            free(t);
-            t = NULL;
-        } else {
-            memcpy(t->tenant_id, tenant_id, WP_ID_LEN + 1);
-            t->next = c->head;
-            c->head = t;
-        }
-    }
-    pthread_mutex_unlock(&c->mu);
+    wp_policy_text *t = malloc(sizeof *t + len + 1);
+    if (!t)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    atomic_init(&t->refs, 1);
+    t->len = len;
+    memcpy(t->text, text, len);
+    t->text[len] = '\0';
     *out = t;
-    return err;
-}
-
-int wp_policy__install(wp_ingest *ing, const char *tenant_id, wp_scanner *s,
-                       int64_t lexicon_version)
-{
-    struct tenant_entry *t;
-    int err;
-    if ((err = entry_of(ing->policies, &t, tenant_id)) < 0)
-        return err;
-    pthread_mutex_lock(&ing->policies->mu);
-    /* never go back: a slow compile of an older version must not replace a newer one */
-    if (lexicon_version > t->lexicon_version) {
-        wp_scan_slot_set(t->slot, s);
-        t->lexicon_version = lexicon_version;
-    }
-    pthread_mutex_unlock(&ing->policies->mu);
     return 0;
 }
 
-static int64_t installed_version(wp_ingest *ing, struct tenant_entry *t)
+wp_policy_text *wp_policy__text_ref(wp_policy_text *t)
 {
-    pthread_mutex_lock(&ing->policies->mu);
-    int64_t v = t->lexicon_version;
-    pthread_mutex_unlock(&ing->policies->mu);
-    return v;
+    if (t)
+        atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+    return t;
 }
 
-int wp_policy__current(wp_ingest *ing, wp_store *st, wp_scanner **scanner, wp_policy_row *row,
-                       const char *tenant_id)
+void wp_policy__text_unref(wp_policy_text *t)
 {
-    struct tenant_entry *t;
+    if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+        free(t);
+}
+
+void wp_policy__now_release(wp_policy_now *p)
+{
+    wp_scanner_unref(p->scanner);
+    wp_policy__text_unref(p->text);
+    p->scanner = NULL;
+    p->text = NULL;
+}
+
+static void chain_key(char key[KEY_MAX], const wp_policy_chain *c)
+{
+    size_t n = 0;
+    key[0] = '\0';
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->links[i].entries <= 0)
+            continue;
+        n += (size_t)snprintf(key + n, KEY_MAX - n, "%s/", c->links[i].org_unit_id);
+    }
+}
+
+void wp_policy__etag(char out[WP_INGEST_ETAG_MAX], const wp_policy_chain *c)
+{
+    char key[KEY_MAX];
+    chain_key(key, c);
+    if (!key[0]) {
+        snprintf(out, WP_INGEST_ETAG_MAX, "\"%lld\"", (long long)c->version);
+        return;
+    }
+    /* FNV-1a of the chain: the version alone names the content only along one path */
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    snprintf(out, WP_INGEST_ETAG_MAX, "\"%lld-%016llx\"", (long long)c->version,
+             (unsigned long long)h);
+}
+
+/* The entry of (tenant, key) or NULL. Under c->mu. */
+static struct entry *find(struct wp_policy_cache *c, const char *tenant_id, const char *key)
+{
+    for (struct entry *e = c->head; e; e = e->next)
+        if (!strcmp(e->key, key) && !strcmp(e->tenant_id, tenant_id))
+            return e;
+    return NULL;
+}
+
+/* Take the installed scanner and text when they are at least of version want. */
+static int take(struct wp_policy_cache *c, wp_policy_now *out, const char *tenant_id,
+                const char *key, int64_t want)
+{
+    int got = 0;
+    pthread_mutex_lock(&c->mu);
+    struct entry *e = find(c, tenant_id, key);
+    if (e && e->scanner && e->version >= want) {
+        out->scanner = wp_scanner_ref(e->scanner);
+        out->text = wp_policy__text_ref(e->text);
+        e->used = ++c->tick;
+        got = 1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return got;
+}
+
+/* Install a scanner (the cache takes references of its own) unless an equal or newer one is
+ * in: a slow compile of an older version never replaces a newer one. out (may be NULL) gets
+ * what is installed afterwards. */
+static int install(struct wp_policy_cache *c, wp_policy_now *out, const char *tenant_id,
+                   const char *key, wp_scanner *s, wp_policy_text *text, int64_t version)
+{
+    struct entry *evicted = NULL, *fresh = NULL;
+    wp_scanner *old_s = NULL;
+    wp_policy_text *old_t = NULL;
+
+    pthread_mutex_lock(&c->mu);
+    struct entry *e = find(c, tenant_id, key);
+    if (!e) {
+        if (!(fresh = calloc(1, sizeof *fresh))) {
+            pthread_mutex_unlock(&c->mu);
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        }
+        e = fresh;
+        memcpy(e->tenant_id, tenant_id, WP_ID_LEN + 1);
+        snprintf(e->key, sizeof e->key, "%s", key);
+        if (key[0] && c->nchains == CHAINS_MAX) {
+            struct entry **lru = NULL;
+            for (struct entry **p = &c->head; *p; p = &(*p)->next)
+                if ((*p)->key[0] && (!lru || (*p)->used < (*lru)->used))
+                    lru = p;
+            evicted = *lru;
+            *lru = evicted->next;
+            c->nchains--;
+        }
+        e->next = c->head;
+        c->head = e;
+        c->nchains += key[0] != '\0';
+    }
+    if (version > e->version) {
+        old_s = e->scanner;
+        old_t = e->text;
+        e->scanner = wp_scanner_ref(s);
+        e->text = wp_policy__text_ref(text);
+        e->version = version;
+    }
+    e->used = ++c->tick;
+    if (out) {
+        out->scanner = wp_scanner_ref(e->scanner);
+        out->text = wp_policy__text_ref(e->text);
+    }
+    pthread_mutex_unlock(&c->mu);
+    /* freeing a scanner can take a while: outside the lock */
+    wp_scanner_unref(old_s);
+    wp_policy__text_unref(old_t);
+    entry_free(evicted);
+    return 0;
+}
+
+int wp_policy__install(wp_ingest *ing, const char *tenant_id, wp_scanner *s, const char *text,
+                       size_t len, int64_t lexicon_version)
+{
+    wp_policy_text *t = NULL;
+    int err;
+    if ((err = wp_policy__text_new(&t, text, len)) < 0)
+        return err;
+    err = install(ing->policies, NULL, tenant_id, "", s, t, lexicon_version);
+    wp_policy__text_unref(t);
+    return err;
+}
+
+int wp_policy__union(wp_store *st, wp_buf *out, wp_scan_union_report *rep, int64_t *version,
+                     const char *tenant_id, const wp_policy_chain *c, const char *draft_unit,
+                     const char *draft, size_t draft_len)
+{
+    wp_scan_level lv[WP_POLICY_CHAIN_MAX + 2];
+    char *texts[WP_POLICY_CHAIN_MAX + 1] = {NULL};
+    char labels[WP_POLICY_CHAIN_MAX + 2][WP_ID_LEN + 16];
+    size_t n = 0, len = 0;
+    int64_t v = 0, max = 0;
+    int err, drafted = 0;
+
+    if ((err = wp_store_lexicon_get(st, &max, &texts[0], &len, tenant_id)) < 0)
+        goto out;
+    lv[n++] = (wp_scan_level){texts[0], len, NULL};
+    for (size_t i = 0; i < c->n; i++) {
+        const wp_policy_link *l = &c->links[i];
+        snprintf(labels[n], sizeof labels[n], "org unit %s", l->org_unit_id);
+        if (draft_unit && !strcmp(l->org_unit_id, draft_unit)) {
+            lv[n] = (wp_scan_level){draft, draft_len, labels[n]};
+            n++;
+            drafted = 1;
+            continue;
+        }
+        if (l->entries <= 0)
+            continue;
+        if ((err = wp_store_unit_lexicon_get(st, &v, &texts[n], &len, tenant_id,
+                                             l->org_unit_id)) == WP_ENOTFOUND) {
+            wp_error_clear(); /* deleted meanwhile: the next request sees the chain change */
+            err = 0;
+            continue;
+        }
+        if (err < 0)
+            goto out;
+        lv[n] = (wp_scan_level){texts[n], len, labels[n]};
+        n++;
+        if (v > max)
+            max = v;
+    }
+    if (draft_unit && !drafted) {
+        snprintf(labels[n], sizeof labels[n], "org unit %s", draft_unit);
+        lv[n] = (wp_scan_level){draft, draft_len, labels[n]};
+        n++;
+    }
+    if ((err = wp_scan_union(out, rep, lv, n)) == 0 && version)
+        *version = max;
+out:
+    for (size_t i = 0; i <= WP_POLICY_CHAIN_MAX; i++)
+        free(texts[i]);
+    return err;
+}
+
+/* Compile what the chain's key names, from the store, and install it. */
+static int load(wp_ingest *ing, wp_store *st, wp_policy_now *out, const char *tenant_id,
+                const char *key, const wp_policy_chain *c)
+{
     wp_scanner *s = NULL;
+    wp_policy_text *t = NULL;
+    wp_buf b;
     char *text = NULL;
     size_t len = 0;
     int64_t v = 0;
     int err;
 
-    /* wp_store_policy_get checks the id's shape before entry_of copies it */
-    if ((err = wp_store_policy_get(st, row, tenant_id)) == WP_ENOTFOUND) {
+    wp_buf_init(&b, WP_SCAN_MAX_LEXICON_BYTES);
+    if (!key[0]) {
+        if ((err = wp_store_lexicon_get(st, &v, &text, &len, tenant_id)) < 0 ||
+            (err = wp_policy__text_new(&t, text, len)) < 0)
+            goto out;
+    } else {
+        if ((err = wp_policy__union(st, &b, NULL, &v, tenant_id, c, NULL, NULL, 0)) < 0 ||
+            (err = wp_policy__text_new(&t, b.buf, b.len)) < 0)
+            goto out;
+    }
+    wp_scan_options opts = WP_SCAN_OPTIONS_INIT;
+    opts.source_name = "lexicon";
+    /* a stored lexicon was compiled once already: only ENOMEM or, for a union, a limit of the
+     * engine gets here */
+    if ((err = wp_scan_compile(&s, t->text, t->len, &opts)) < 0)
+        goto out;
+    err = install(ing->policies, out, tenant_id, key, s, t, v);
+out:
+    wp_scanner_unref(s);
+    wp_policy__text_unref(t);
+    wp_buf_release(&b);
+    free(text);
+    return err;
+}
+
+int wp_policy__chain(wp_ingest *ing, wp_store *st, wp_policy_chain *c, const char *tenant_id,
+                      const char *employee_id, const char *org_unit_id)
+{
+    int err;
+    for (int round = 0;; round++) {
+        if (employee_id || org_unit_id) {
+            err = wp_store_policy_chain(st, c, tenant_id, employee_id, org_unit_id);
+        } else {
+            memset(c, 0, sizeof *c);
+            if ((err = wp_store_policy_get(st, &c->row, tenant_id)) == 0) {
+                c->found = 1;
+                c->version = c->row.version;
+                c->lexicon_version = c->row.lexicon_version;
+            }
+        }
+        if (err != WP_ENOTFOUND || round > 0)
+            return err;
         if ((err = wp_store_policy_init(st, tenant_id, ing->default_lexicon,
                                         ing->default_lexicon_len)) < 0)
             return err;
-        err = wp_store_policy_get(st, row, tenant_id);
     }
-    if (err < 0)
+}
+
+int wp_policy__current(wp_ingest *ing, wp_store *st, wp_policy_now *out, const char *tenant_id,
+                       const char *employee_id, const char *org_unit_id)
+{
+    char key[KEY_MAX];
+    int err;
+
+    memset(out, 0, sizeof *out);
+    /* the store checks the ids' shape before the cache copies them */
+    if ((err = wp_policy__chain(ing, st, &out->chain, tenant_id, employee_id, org_unit_id)) < 0)
         return err;
-    if ((err = entry_of(ing->policies, &t, tenant_id)) < 0)
-        return err;
-    if (installed_version(ing, t) < row->lexicon_version) {
-        /* Compiled outside any lock: readers keep scanning with the old scanner meanwhile. */
-        if ((err = wp_store_lexicon_get(st, &v, &text, &len, tenant_id)) < 0)
-            goto out;
-        wp_scan_options opts = WP_SCAN_OPTIONS_INIT;
-        opts.source_name = "lexicon";
-        if ((err = wp_scan_compile(&s, text, len, &opts)) < 0)
-            goto out; /* a stored lexicon was compiled once already: only ENOMEM gets here */
-        if ((err = wp_policy__install(ing, tenant_id, s, v)) < 0)
-            goto out;
-    }
-    *scanner = wp_scan_slot_get(t->slot);
-    if (!*scanner)
-        err = wp_error_set(WP_EIO, "tenant '%s' has no scanner", tenant_id);
-out:
-    wp_scanner_unref(s);
-    free(text);
+    chain_key(key, &out->chain);
+    if (take(ing->policies, out, tenant_id, key, out->chain.lexicon_version))
+        return 0;
+    /* Compiled outside any lock: readers of the chain keep the old scanner meanwhile. */
+    if ((err = load(ing, st, out, tenant_id, key, &out->chain)) < 0)
+        wp_policy__now_release(out);
     return err;
 }
 
 int wp_ingest_scanner(wp_ingest *ing, wp_store *st, wp_scanner **out, const char *tenant_id)
 {
-    wp_policy_row row;
-    return wp_policy__current(ing, st, out, &row, tenant_id);
+    wp_policy_now now;
+    int err = wp_policy__current(ing, st, &now, tenant_id, NULL, NULL);
+    if (err == 0) {
+        *out = now.scanner;
+        now.scanner = NULL;
+        wp_policy__now_release(&now);
+    }
+    return err;
 }
 
 /* --- the alerts a batch raises -----------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,14 +201,16 @@ out:
     return err;
 }
 
-/* Move the policy version under the row's lock; *next gets the new version. WP_ENOTFOUND when
- * the tenant has no policy yet. */
+/* Move the policy version under the row's lock; *next gets the new version, above every
+ * version given in the tenant, its units' lexicons' included (migration 0017). WP_ENOTFOUND
+ * when the tenant has no policy yet. */
 static int bump(wp_store *st, int64_t *next, const char *tenant_id, int64_t now_us)
 {
     struct wp_stmt *s = NULL;
     int err;
     if ((err = wp_db_prepare(st, &s,
-                             "UPDATE tenant_policy SET version = version + 1, updated_us = ?"
+                             "UPDATE tenant_policy SET version = CASE WHEN unit_version > version"
+                             " THEN unit_version ELSE version END + 1, updated_us = ?"
                              " WHERE tenant_id = ? RETURNING version")) < 0)
         return err;
     wp_db_bind_int64(s, 1, now_us);
@@ -344,4 +347,218 @@ int wp_store_policy_touch(wp_store *st, int64_t *version, const char *tenant_id)
     if (err == 0 && version)
         *version = v;
     return err;
+}
+
+/* --- lexicons of org units (migration 0017) ---------------------------------------------- */
+
+/* The start of the chain: the unit of an employee, or a unit. */
+#define CHAIN_FROM_EMPLOYEE                                                                        \
+    "SELECT u.id, u.parent_id, u.depth FROM employees e JOIN org_units u"                          \
+    " ON u.tenant_id = e.tenant_id AND u.id = e.org_unit_id WHERE e.tenant_id = ? AND e.id = ?"
+#define CHAIN_FROM_UNIT                                                                            \
+    "SELECT u.id, u.parent_id, u.depth FROM org_units u WHERE u.tenant_id = ? AND u.id = ?"
+
+/* The policy row and the lexicons on the path, in one statement: the units above the start
+ * (at most 32 by primary key), each joined to its lexicon if it has one. */
+#define CHAIN_SQL(start)                                                                           \
+    "WITH RECURSIVE anc (id, parent_id, depth) AS (" start " UNION ALL"                           \
+    " SELECT o.id, o.parent_id, o.depth FROM anc JOIN org_units o"                                 \
+    " ON o.tenant_id = ? AND o.id = anc.parent_id)"                                                \
+    " SELECT p.version, p.lexicon_version, p.money_alert_fen, p.updated_us,"                      \
+    " h.org_unit_id, h.version, h.entries FROM tenant_policy p"                                    \
+    " LEFT JOIN (anc a JOIN unit_lexicons h ON h.tenant_id = ? AND h.org_unit_id = a.id)"         \
+    " ON 1 = 1 WHERE p.tenant_id = ? ORDER BY a.depth"
+
+int wp_store_policy_chain(wp_store *st, wp_policy_chain *out, const char *tenant_id,
+                          const char *employee_id, const char *org_unit_id)
+{
+    struct wp_stmt *s = NULL;
+    const char *start = employee_id ? employee_id : org_unit_id;
+    int err;
+
+    assert(!employee_id != !org_unit_id);
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id(employee_id ? "employee" : "org unit", start)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             employee_id ? CHAIN_SQL(CHAIN_FROM_EMPLOYEE)
+                                         : CHAIN_SQL(CHAIN_FROM_UNIT))) < 0)
+        return err;
+    for (int i = 1; i <= 5; i++)
+        wp_db_bind_text(s, i, i == 2 ? start : tenant_id);
+    memset(out, 0, sizeof *out);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (!out->found) {
+            out->found = 1;
+            out->row.version = wp_db_col_int64(s, 0);
+            out->row.lexicon_version = wp_db_col_int64(s, 1);
+            out->row.money_alert_fen = wp_db_col_int64(s, 2);
+            out->row.updated_us = wp_db_col_int64(s, 3);
+            out->version = out->row.version;
+            out->lexicon_version = out->row.lexicon_version;
+        }
+        if (wp_db_col_isnull(s, 4) || out->n == WP_POLICY_CHAIN_MAX)
+            continue;
+        wp_policy_link *l = &out->links[out->n++];
+        if ((err = wp_db_col_copy(s, 4, l->org_unit_id, sizeof l->org_unit_id)) < 0)
+            goto out;
+        l->version = wp_db_col_int64(s, 5);
+        l->entries = wp_db_col_int64(s, 6);
+        if (l->version > out->version)
+            out->version = l->version;
+        if (l->entries > 0 && l->version > out->lexicon_version)
+            out->lexicon_version = l->version;
+    }
+    if (err < 0)
+        goto out;
+    err = out->found ? 0 : wp_error_set(WP_ENOTFOUND, "tenant '%s' has no policy", tenant_id);
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_unit_lexicon_get(wp_store *st, int64_t *version, char **text, size_t *len,
+                              const char *tenant_id, const char *org_unit_id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("org unit", org_unit_id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT version, text FROM unit_lexicons"
+                             " WHERE tenant_id = ? AND org_unit_id = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, org_unit_id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_ENOTFOUND, "org unit '%s' has no lexicon", org_unit_id);
+        goto out;
+    }
+    const char *t = wp_db_col_text(s, 1);
+    char *copy = strdup(t ? t : "");
+    if (!copy) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    *version = wp_db_col_int64(s, 0);
+    *len = strlen(copy);
+    *text = copy;
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_unit_lexicon_put(wp_store *st, int64_t *version, const char *tenant_id,
+                              const char *org_unit_id, const char *text, size_t len,
+                              int64_t entries)
+{
+    struct wp_stmt *s = NULL;
+    char *copy = NULL;
+    int64_t now = wp_time_now_us(), v = 0;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("org unit", org_unit_id)) < 0 ||
+        (err = nul_terminated(&copy, text, len)) < 0)
+        return err;
+    if (entries < 0) {
+        free(copy);
+        return wp_error_set(WP_EINVAL, "a lexicon has 0 entries or more");
+    }
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        goto out;
+    if ((err = wp_db_prepare(st, &s, "SELECT 1 FROM org_units WHERE tenant_id = ? AND id = ?")) <
+        0)
+        goto end;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, org_unit_id);
+    if ((err = wp_db_step(s)) == WP_DB_DONE)
+        err = wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", org_unit_id);
+    wp_db_done(s);
+    s = NULL;
+    if (err < 0)
+        goto end;
+    /* the next version of the tenant's one counter, under the policy row's lock */
+    if ((err = wp_db_prepare(st, &s,
+                             "UPDATE tenant_policy SET unit_version = CASE WHEN version >"
+                             " unit_version THEN version ELSE unit_version END + 1"
+                             " WHERE tenant_id = ? RETURNING unit_version")) < 0)
+        goto end;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        v = wp_db_col_int64(s, 0);
+    else if (err == WP_DB_DONE)
+        err = wp_error_set(WP_ENOTFOUND, "tenant '%s' has no policy", tenant_id);
+    wp_db_done(s);
+    s = NULL;
+    if (err < 0)
+        goto end;
+    if ((err = wp_db_run(st,
+                         "INSERT INTO unit_lexicons (tenant_id, org_unit_id, version, text,"
+                         " entries, updated_us) VALUES (?, ?, ?, ?, ?, ?)"
+                         " ON CONFLICT (tenant_id, org_unit_id) DO UPDATE SET"
+                         " version = excluded.version, text = excluded.text,"
+                         " entries = excluded.entries, updated_us = excluded.updated_us",
+                         "ttitii", tenant_id, org_unit_id, v, copy, entries, now)) < 0)
+        goto end;
+end:
+    if ((err = wp_store__op_end(st, err)) == 0)
+        *version = v;
+out:
+    free(copy);
+    return err;
+}
+
+int wp_store_unit_lexicons_list(wp_store *st, wp_unit_lexicon_info **out, size_t *n,
+                                const char *tenant_id)
+{
+    struct wp_stmt *s = NULL;
+    wp_unit_lexicon_info *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT l.org_unit_id, l.version, l.entries, l.updated_us, u.path"
+                             " FROM unit_lexicons l JOIN org_units u ON u.tenant_id = l.tenant_id"
+                             " AND u.id = l.org_unit_id WHERE l.tenant_id = ? ORDER BY u.path")) <
+        0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (cnt == cap) {
+            size_t c = cap ? cap * 2 : 16;
+            wp_unit_lexicon_info *t = realloc(v, c * sizeof *t);
+            if (!t) {
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+                goto out;
+            }
+            v = t;
+            cap = c;
+        }
+        wp_unit_lexicon_info *x = &v[cnt];
+        if ((err = wp_db_col_copy(s, 0, x->org_unit_id, sizeof x->org_unit_id)) < 0)
+            goto out;
+        x->version = wp_db_col_int64(s, 1);
+        x->entries = wp_db_col_int64(s, 2);
+        x->updated_us = wp_db_col_int64(s, 3);
+        if ((err = wp_db_col_copy(s, 4, x->path, sizeof x->path)) < 0)
+            goto out;
+        cnt++;
+    }
+out:
+    wp_db_done(s);
+    if (err < 0) {
+        free(v);
+        return err;
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
 }

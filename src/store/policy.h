@@ -47,6 +47,61 @@ int wp_store_policy_touch(wp_store *st, int64_t *version, const char *tenant_id)
 int wp_store_policy_set_money_alert(wp_store *st, int64_t *version, const char *tenant_id,
                                     int64_t fen);
 
+/* --- lexicons of org units (migration 0017) ------------------------------------------------ */
+
+/* A unit's entries add to those of the tenant and of the units above it (src/scan/union.h).
+ * Every version given in a tenant (the tenant policy's, each unit lexicon's) comes from one
+ * counter and is above all given before, so the highest version on a path moves whenever
+ * anything on it changes. */
+
+#define WP_POLICY_CHAIN_MAX 32 /* org units on a path (org_units.depth) */
+
+/* A unit on the path that has a lexicon of its own. */
+typedef struct wp_policy_link {
+    char org_unit_id[WP_ID_LEN + 1];
+    int64_t version;
+    int64_t entries; /* 0: comments only; the unit adds nothing */
+} wp_policy_link;
+
+/* The policy as the phones of one org unit get it. */
+typedef struct wp_policy_chain {
+    wp_policy_row row;                          /* the tenant's */
+    wp_policy_link links[WP_POLICY_CHAIN_MAX]; /* top first */
+    size_t n;
+    int64_t version;         /* the highest of row.version and the links' versions */
+    int64_t lexicon_version; /* the highest of row.lexicon_version and the versions of the
+                              * links with entries: moves whenever the union's text does */
+    int found;
+} wp_policy_chain;
+
+/* The tenant's policy row and the lexicons on the path from the top unit down to the unit of
+ * employee_id, or to org_unit_id (exactly one of them; one statement). An employee or unit
+ * that does not exist has no links. WP_ENOTFOUND when the tenant has no policy row. */
+int wp_store_policy_chain(wp_store *st, wp_policy_chain *out, const char *tenant_id,
+                          const char *employee_id, const char *org_unit_id);
+
+/* The unit's own lexicon: *text malloc'ed (caller frees), NUL-terminated, *len bytes.
+ * WP_ENOTFOUND when it has none. */
+int wp_store_unit_lexicon_get(wp_store *st, int64_t *version, char **text, size_t *len,
+                              const char *tenant_id, const char *org_unit_id);
+
+/* Store the unit's lexicon (the caller has validated it and counted its entries) with the
+ * tenant's next version, *version. WP_ENOTFOUND for a unit not in the tenant, or a tenant
+ * without a policy row (wp_store_policy_init first). */
+int wp_store_unit_lexicon_put(wp_store *st, int64_t *version, const char *tenant_id,
+                              const char *org_unit_id, const char *text, size_t len,
+                              int64_t entries);
+
+typedef struct wp_unit_lexicon_info {
+    char org_unit_id[WP_ID_LEN + 1];
+    char path[1024]; /* the unit's materialized path (org.h), for scope checks */
+    int64_t version, entries, updated_us;
+} wp_unit_lexicon_info;
+
+/* The units of the tenant that have a lexicon, in tree order. Caller frees *out. */
+int wp_store_unit_lexicons_list(wp_store *st, wp_unit_lexicon_info **out, size_t *n,
+                                const char *tenant_id);
+
 /* --- media ------------------------------------------------------------------------------- */
 
 /* Record that the tenant has the media file with this hex SHA-256 and that device_id uploaded

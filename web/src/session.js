@@ -4,12 +4,14 @@
 import { reactive } from 'vue'
 import { api, listAll, setCsrf } from './api.js'
 
-// The rights of each role are fixed by the server (docs/openapi.yaml, "Who may do what").
+// The rights of each role are fixed by the server (docs/openapi.yaml, "Who may do what"),
+// plus one of the console's: 'lexicon', the compliance pages, which salespeople are not shown
+// (the server lets them read the lexicon their phone holds anyway; it refuses them the test box).
 const RIGHTS = {
-  admin: ['session', 'read', 'write', 'manage', 'audit', 'admin'],
-  manager: ['session', 'read', 'write', 'manage'],
+  admin: ['session', 'read', 'write', 'manage', 'audit', 'admin', 'lexicon'],
+  manager: ['session', 'read', 'write', 'manage', 'lexicon'],
   sales: ['session', 'read', 'write'],
-  auditor: ['session', 'read', 'audit'],
+  auditor: ['session', 'read', 'audit', 'lexicon'],
 }
 
 export const session = reactive({

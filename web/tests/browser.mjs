@@ -13,11 +13,12 @@ import { BASE, CHROMIUM, SHOTS, counts, expect, open, test, watch } from './lib.
 import * as core from './suites/core.mjs'
 import * as settings from './suites/settings.mjs'
 import * as importexport from './suites/importexport.mjs'
+import * as lexicon from './suites/lexicon.mjs'
 import * as webhooks from './suites/webhooks.mjs'
 
 // The suites, in order; each exports run(env). A suite's tests may leave data behind for the
 // next (the core suite seeds what the archive and alert pages show).
-const SUITES = [core, settings, importexport, webhooks]
+const SUITES = [core, settings, lexicon, importexport, webhooks]
 
 const made = await core.seed()
 if (SHOTS) mkdirSync(SHOTS, { recursive: true })

@@ -436,7 +436,7 @@ static const char *check_action(struct ifx *x, const char *text, json_t **keep)
 {
     json_t *body =
         json_pack("{s:s,s:{s:s},s:s}", "channel", "wechat", "peer", "id", "wxid_k2", "text", text);
-    OK(wp_ingest_check(x->ing, keep, x->f.tenant, body));
+    OK(wp_ingest_check(x->ing, keep, x->f.tenant, NULL, NULL, body));
     json_decref(body);
     return json_string_value(json_object_get(*keep, "action"));
 }
@@ -460,7 +460,7 @@ static void test_ingest__check_and_lexicon(void **state)
     json_decref(r);
 
     int64_t v0 = 0, v = 0, lv = 0;
-    OK(wp_ingest_policy(x->ing, &v0, NULL, x->f.tenant));
+    OK(wp_ingest_policy(x->ing, &v0, NULL, NULL, x->f.tenant, NULL));
     assert_int_equal(v0, 1);
     char *text = NULL;
     size_t len = 0;
@@ -475,7 +475,7 @@ static void test_ingest__check_and_lexicon(void **state)
                      WP_EINVAL);
     assert_non_null(strstr(wp_error_last(), "lexicon:2:"));
     assert_int_equal(wp_ingest_lexicon_put(x->ing, NULL, &v, x->f.tenant, "\xff\n", 2), WP_EINVAL);
-    OK(wp_ingest_policy(x->ing, &v, NULL, x->f.tenant));
+    OK(wp_ingest_policy(x->ing, &v, NULL, NULL, x->f.tenant, NULL));
     assert_int_equal(v, v0);
 
     const char *lex = "苹果\tfruit\tblock\n";
@@ -500,7 +500,7 @@ static void test_ingest__check_and_lexicon(void **state)
 
     /* the policy: its version is the ETag, the settings move it too */
     json_t *p = NULL;
-    OK(wp_ingest_policy(x->ing, &v, &p, x->f.tenant));
+    OK(wp_ingest_policy(x->ing, &v, NULL, &p, x->f.tenant, NULL));
     assert_int_equal(v, v0 + 1);
     assert_int_equal(json_integer_value(json_object_get(p, "version")), v);
     assert_string_equal(json_string_value(json_object_get(p, "lexicon")), lex);
@@ -528,8 +528,182 @@ static void test_ingest__check_and_lexicon(void **state)
     json_decref(r);
 
     json_t *bad = J("{\"text\": 5}");
-    assert_int_equal(wp_ingest_check(x->ing, &r, x->f.tenant, bad), WP_EINVAL);
+    assert_int_equal(wp_ingest_check(x->ing, &r, x->f.tenant, NULL, NULL, bad), WP_EINVAL);
     json_decref(bad);
+}
+
+/* --- lexicons of org units
+ * ------------------------------------------------------------------------ */
+
+/* The alerts' patterns of a one-message batch, as "a,b,". */
+static const char *alerted(struct ifx *x, const wp_device *d, int64_t seq, const char *text)
+{
+    static char out[256];
+    json_t *r = NULL;
+    wp_buf b;
+    wp_buf_init(&b, 4096);
+    OK(wp_buf_adds(&b, "{\"events\": ["));
+    OK(add_msg(&b, seq, "wxid_u", text));
+    OK(wp_buf_adds(&b, "]}"));
+    OK(events(x, &r, d, b.buf));
+    wp_buf_release(&b);
+    out[0] = '\0';
+    json_t *a;
+    size_t i;
+    json_array_foreach(json_object_get(r, "alerts"), i, a)
+    {
+        size_t n = strlen(out);
+        snprintf(out + n, sizeof out - n, "%s,", json_string_value(json_object_get(a, "pattern")));
+    }
+    json_decref(r);
+    return out;
+}
+
+static const char *device_check(struct ifx *x, const wp_device *d, const char *text)
+{
+    static char action[16];
+    json_t *body = json_pack("{s:s}", "text", text), *r = NULL;
+    OK(wp_ingest_check(x->ing, &r, x->f.tenant, d->employee_id, NULL, body));
+    snprintf(action, sizeof action, "%s", json_string_value(json_object_get(r, "action")));
+    json_decref(r);
+    json_decref(body);
+    return action;
+}
+
+static void test_ingest__unit_lexicons(void **state)
+{
+    struct ifx *x = *state;
+    wp_org_unit east, sh, hz;
+    wp_employee e;
+    wp_device dsh, dhz, dhq;
+    int64_t v = 0, vsh = 0, vhz = 0;
+    char etag_sh[WP_INGEST_ETAG_MAX], etag_hz[WP_INGEST_ETAG_MAX], etag[WP_INGEST_ETAG_MAX];
+    const char *lex = "飞单\tprivate_deal\tblock\n私单\tprivate_deal\talert\n";
+
+    OK(wp_ingest_lexicon_put(x->ing, NULL, &v, x->f.tenant, lex, strlen(lex)));
+    OK(wp_store_org_unit_create(x->f.st, &east, x->f.tenant, x->f.unit, "华东", WP_ORG_REGION));
+    OK(wp_store_org_unit_create(x->f.st, &sh, x->f.tenant, east.id, "上海一店", WP_ORG_STORE));
+    OK(wp_store_org_unit_create(x->f.st, &hz, x->f.tenant, east.id, "杭州一店", WP_ORG_STORE));
+    OK(wp_store_employee_create(x->f.st, &e, x->f.tenant, sh.id, "吴", "wu", WP_ROLE_SALES, NULL));
+    enroll(x, &dsh, e.id, "SN-SH");
+    OK(wp_store_employee_create(x->f.st, &e, x->f.tenant, hz.id, "郑", "zh", WP_ROLE_SALES, NULL));
+    enroll(x, &dhz, e.id, "SN-HZ");
+    enroll(x, &dhq, x->f.emp1, "SN-HQ");
+    OK(wp_ingest_policy(x->ing, &vsh, etag_sh, NULL, x->f.tenant, dsh.employee_id));
+    assert_int_equal(vsh, v);
+    assert_int_equal(strcmp(etag_sh, "\"") > 0, 1);
+    char want[32];
+    snprintf(want, sizeof want, "\"%lld\"", (long long)v);
+    assert_string_equal(etag_sh, want); /* no unit adds anything: the tenant's, as before */
+
+    /* a word for the Shanghai store only: its phones get it, the other store's do not */
+    const char *shlex = "# 上海一店\n看房\tproperty\tblock\nallow:严禁飞单\n";
+    wp_scan_union_report rep = {0};
+    OK(wp_ingest_unit_lexicon_put(x->ing, NULL, &v, &rep, x->f.tenant, sh.id, shlex,
+                                  strlen(shlex)));
+    assert_int_equal(rep.n, 1); /* its exception would lift the tenant's block */
+    assert_string_equal(rep.items[0].blocked, "飞单");
+    wp_scan_union_report_release(&rep);
+    assert_string_equal(alerted(x, &dsh, 1, "周末看房吗"), "看房,");
+    assert_string_equal(alerted(x, &dhz, 1, "周末看房吗"), "");
+    assert_string_equal(alerted(x, &dhq, 1, "周末看房吗"), "");
+    assert_string_equal(device_check(x, &dsh, "看房"), "block");
+    assert_string_equal(device_check(x, &dhz, "看房"), "allow");
+    /* the store's exception does not lift the tenant's block */
+    assert_string_equal(alerted(x, &dsh, 2, "公司严禁飞单"), "飞单,");
+    assert_string_equal(device_check(x, &dsh, "公司严禁飞单"), "block");
+
+    /* the policy: the Shanghai phone's moved and names the store; Hangzhou's did not */
+    json_t *p = NULL;
+    int64_t v2 = 0;
+    OK(wp_ingest_policy(x->ing, &v2, etag, &p, x->f.tenant, dsh.employee_id));
+    assert_int_equal(v2, v);
+    assert_true(strcmp(etag, etag_sh) != 0);
+    assert_int_equal(strncmp(etag + 1 + snprintf(want, sizeof want, "%lld", (long long)v), "-", 1),
+                     0);
+    const char *plex = json_string_value(json_object_get(p, "lexicon"));
+    assert_non_null(strstr(plex, "看房\tproperty\tblock\n"));
+    assert_non_null(strstr(plex, "飞单\tprivate_deal\tblock\n"));
+    assert_non_null(strstr(plex, "# not applied (would lift the block of '飞单' set above): "
+                                 "allow:严禁飞单\n"));
+    /* what the phone gets compiles to the server's verdicts (the agent compiles the same) */
+    wp_scanner *agent = NULL;
+    OK(wp_scan_compile(&agent, plex, strlen(plex), NULL));
+    wp_scanner_unref(agent);
+    json_decref(p);
+    OK(wp_ingest_policy(x->ing, &vhz, etag_hz, &p, x->f.tenant, dhz.employee_id));
+    assert_int_equal(vhz, vsh);
+    assert_null(strstr(json_string_value(json_object_get(p, "lexicon")), "看房"));
+    json_decref(p);
+
+    /* the region's entry reaches both stores; where both list a word, the store's wins */
+    const char *eastlex = "看房\tproperty\talert\n首付贷\tproperty\talert\n";
+    OK(wp_ingest_unit_lexicon_put(x->ing, NULL, &v, NULL, x->f.tenant, east.id, eastlex,
+                                  strlen(eastlex)));
+    assert_string_equal(device_check(x, &dhz, "看房"), "alert");
+    assert_string_equal(device_check(x, &dsh, "看房"), "block");
+    assert_string_equal(device_check(x, &dsh, "首付贷"), "alert");
+    assert_string_equal(device_check(x, &dhq, "首付贷"), "allow");
+    OK(wp_ingest_policy(x->ing, &v2, etag, NULL, x->f.tenant, dhz.employee_id));
+    assert_true(v2 > vhz);
+
+    /* the tenant's lexicon changes: every chain is compiled again on its next request */
+    const char *lex2 = "飞单\tprivate_deal\tblock\n看房\tproperty\tmask\n";
+    OK(wp_ingest_lexicon_put(x->ing, NULL, &v, x->f.tenant, lex2, strlen(lex2)));
+    assert_string_equal(device_check(x, &dsh, "看房"), "block"); /* the store's still wins */
+    assert_string_equal(device_check(x, &dhq, "看房"), "mask");
+    assert_string_equal(device_check(x, &dhz, "私单"), "allow");
+    /* another node's put of a unit's lexicon (straight into the store) is seen next request */
+    const char *hzlex = "私单\tprivate_deal\tblock\n";
+    OK(wp_store_unit_lexicon_put(x->f.st, &v, x->f.tenant, hz.id, hzlex, strlen(hzlex), 1));
+    assert_string_equal(device_check(x, &dhz, "私单"), "block");
+
+    /* emptied: the store adds nothing, its phones share the region's scanner again */
+    OK(wp_ingest_unit_lexicon_put(x->ing, NULL, &v, NULL, x->f.tenant, sh.id, "# none\n", 7));
+    assert_string_equal(device_check(x, &dsh, "看房"), "alert");
+    char *text = NULL;
+    size_t len = 0;
+    OK(wp_ingest_unit_lexicon_get(x->ing, &v2, &text, &len, x->f.tenant, sh.id));
+    assert_int_equal(v2, v);
+    assert_string_equal(text, "# none\n");
+    free(text);
+    OK(wp_ingest_unit_lexicon_get(x->ing, &v2, &text, &len, x->f.tenant, x->f.unit));
+    assert_int_equal(v2, 0);
+    assert_string_equal(text, "");
+    free(text);
+
+    /* a bad line names its own line; too large is refused; an unknown unit is not found */
+    assert_int_equal(wp_ingest_unit_lexicon_put(x->ing, NULL, &v, NULL, x->f.tenant, sh.id,
+                                                "a\nb\tc\tblok\n", 11),
+                     WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "lexicon:2:"));
+    assert_int_equal(wp_ingest_unit_lexicon_put(x->ing, NULL, &v, NULL, x->f.tenant,
+                                                "0123456789abcdef01234567", "a\n", 2),
+                     WP_ENOTFOUND);
+    char *big = malloc(WP_INGEST_UNIT_LEXICON_MAX + 1);
+    memset(big, 'a', WP_INGEST_UNIT_LEXICON_MAX + 1);
+    assert_int_equal(wp_ingest_unit_lexicon_put(x->ing, NULL, &v, NULL, x->f.tenant, sh.id, big,
+                                                WP_INGEST_UNIT_LEXICON_MAX + 1),
+                     WP_ELIMIT);
+    free(big);
+
+    /* the union as a unit's phones get it, and with a draft in place of its own */
+    wp_buf b;
+    wp_buf_init(&b, 1 << 20);
+    OK(wp_ingest_unit_lexicon_union(x->ing, &b, NULL, etag, x->f.tenant, hz.id, NULL, 0));
+    assert_non_null(strstr(b.buf, "# ---- org unit "));
+    assert_non_null(strstr(b.buf, hzlex));
+    wp_buf_reset(&b);
+    OK(wp_ingest_unit_lexicon_union(x->ing, &b, NULL, NULL, x->f.tenant, hz.id, "贷款\n", 7));
+    assert_null(strstr(b.buf, hzlex));
+    assert_non_null(strstr(b.buf, "贷款\n"));
+    wp_buf_release(&b);
+
+    wp_unit_lexicon_info *items = NULL;
+    size_t n = 0;
+    OK(wp_ingest_unit_lexicons_list(x->ing, &items, &n, x->f.tenant));
+    assert_int_equal(n, 3);
+    free(items);
 }
 
 /* --- media
@@ -658,6 +832,7 @@ static const struct CMUnitTest suite[] = {
     T(test_ingest__writer_merges_and_isolates),
     T(test_ingest__two_nodes_one_device),
     T(test_ingest__check_and_lexicon),
+    T(test_ingest__unit_lexicons),
     T(test_ingest__media),
     T(test_ingest__storage_limits),
 };

@@ -16,5 +16,7 @@ int main(void)
                                       NULL, NULL);
     failed += _cmocka_run_group_tests("scan_prefilter", scan_prefilter_tests,
                                       scan_prefilter_ntests, NULL, NULL);
+    failed +=
+        _cmocka_run_group_tests("scan_union", scan_union_tests, scan_union_ntests, NULL, NULL);
     return failed ? 1 : 0;
 }

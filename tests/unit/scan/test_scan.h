@@ -130,5 +130,7 @@ extern const struct CMUnitTest scan_threads_tests[];
 extern const size_t scan_threads_ntests;
 extern const struct CMUnitTest scan_prefilter_tests[];
 extern const size_t scan_prefilter_ntests;
+extern const struct CMUnitTest scan_union_tests[];
+extern const size_t scan_union_ntests;
 
 #endif

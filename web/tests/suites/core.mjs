@@ -204,7 +204,9 @@ export async function run({ browser, options, page, errors, made }) {
   })
 
   await test('lexicon: a bad line is named and nothing is saved', async () => {
-    await open(page, 'lexicon', '[data-test=lexicon-text]')
+    await open(page, 'lexicon', '[data-test=lexicon-table]')
+    await page.click('[data-test=lexicon-tab-text]')
+    await page.waitForSelector('[data-test=lexicon-text]')
     const ta = page.locator('[data-test=lexicon-text]')
     await page.waitForFunction(() => document.querySelector('[data-test=lexicon-text]')?.value.length > 0)
     const before = await ta.inputValue()
@@ -213,14 +215,16 @@ export async function run({ browser, options, page, errors, made }) {
     const err = await page.textContent('[data-test=lexicon-error]')
     const line = before.split('\n').length + 1
     expect(err.includes(`第 ${line} 行`), `error does not name line ${line}: ${err}`)
-    await shot(page, 'lexicon')
+    await shot(page, 'lexicon-text')
     const l = await must('POST', '/auth/login', { json: { username: 'admin', password: ADMIN_PW } }, 200)
     const now = await must('GET', '/lexicon', { token: l.token }, 200)
     expect(!now.includes('blok'), 'the bad lexicon was saved')
   })
 
   await test('lexicon: an edit is tried in the test box before it is saved', async () => {
-    await open(page, 'lexicon', '[data-test=lexicon-text]')
+    await open(page, 'lexicon', '[data-test=lexicon-table]')
+    await page.click('[data-test=lexicon-tab-text]')
+    await page.waitForSelector('[data-test=lexicon-text]')
     const ta = page.locator('[data-test=lexicon-text]')
     await page.waitForFunction(() => document.querySelector('[data-test=lexicon-text]')?.value.length > 0)
     const before = await ta.inputValue()
@@ -548,6 +552,9 @@ export async function run({ browser, options, page, errors, made }) {
       await mp.waitForFunction(() => document.querySelector('[data-test=lexicon-text]')?.value.length > 0)
       expect((await mp.locator('[data-test=lexicon-save]').count()) === 0, 'the manager may save the lexicon')
       expect(await mp.$eval('[data-test=lexicon-text]', (ta) => ta.readOnly), 'the lexicon is editable for the manager')
+      await mp.waitForSelector('[data-test=lexicon-table] [data-test=lexicon-word]')
+      for (const b of ['lexicon-add', 'lexicon-bulk', 'lexicon-edit', 'lexicon-delete', 'lexicon-test'])
+        expect((await mp.locator(`[data-test=${b}]`).count()) === 0, `the manager sees ${b}`)
 
       await mp.click('[data-test=menu-settings]')
       await mp.waitForSelector('text=修改我的密码')
