@@ -354,10 +354,19 @@ int wp_db__sqlite_open(wp_store **out, const char *path)
     }
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) != SQLITE_OK ||
-        sqlite3_step(stmt) != SQLITE_ROW) {
+    /* Turning a new file to WAL needs its lock for a moment; sqlite answers BUSY at once, not
+     * through the busy handler, when another node is doing the same: try again meanwhile. */
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) != SQLITE_OK) {
         err = open_fail(db, path);
         goto out;
+    }
+    for (int waited = 0; (rc = sqlite3_step(stmt)) != SQLITE_ROW; waited += 10) {
+        if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS) {
+            err = open_fail(db, path);
+            goto out;
+        }
+        sqlite3_reset(stmt);
+        sqlite3_sleep(10);
     }
     const char *mode = (const char *)sqlite3_column_text(stmt, 0);
     if (!mode || strcmp(mode, "wal") != 0) {
