@@ -1,0 +1,3 @@
+-- SPDX-License-Identifier: MIT
+-- placeholder, dropped at merge
+SELECT 1;
