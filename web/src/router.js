@@ -15,7 +15,7 @@ export const pages = [
   { path: 'reminders', name: 'reminders', icon: 'Bell', right: 'read', component: () => import('./views/Reminders.vue') },
   { path: 'employees', name: 'employees', icon: 'OfficeBuilding', right: 'read', component: () => import('./views/Employees.vue') },
   { path: 'devices', name: 'devices', icon: 'Iphone', right: 'read', component: () => import('./views/Devices.vue') },
-  { path: 'lexicon', name: 'lexicon', icon: 'Document', right: 'read', component: () => import('./views/Lexicon.vue') },
+  { path: 'lexicon', name: 'lexicon', icon: 'Document', right: 'lexicon', component: () => import('./views/Lexicon.vue') },
   { path: 'audit', name: 'audit', icon: 'Finished', right: 'audit', component: () => import('./views/Audit.vue') },
   { path: 'settings', name: 'settings', icon: 'Setting', right: 'session', component: () => import('./views/Settings.vue') },
 ]

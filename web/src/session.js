@@ -5,11 +5,13 @@ import { reactive } from 'vue'
 import { api, listAll, setCsrf } from './api.js'
 
 // The rights of each role are fixed by the server (docs/openapi.yaml, "Who may do what").
+// lexicon: the console's own word for who is shown the lexicon page (those who watch over
+// compliance; a salesperson's phone holds the lexicon, but its menu does not).
 const RIGHTS = {
-  admin: ['session', 'read', 'write', 'audit', 'admin'],
-  manager: ['session', 'read', 'write'],
+  admin: ['session', 'read', 'write', 'audit', 'admin', 'lexicon'],
+  manager: ['session', 'read', 'write', 'lexicon'],
   sales: ['session', 'read', 'write'],
-  auditor: ['session', 'read', 'audit'],
+  auditor: ['session', 'read', 'audit', 'lexicon'],
 }
 
 export const session = reactive({
