@@ -6,6 +6,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/tz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,162 +16,10 @@
 #define US 1000000LL
 #define DEFAULT_DAYS 30
 #define DEFAULT_TZ "+08:00"
-#define TZ_NAME_MAX 64
-#define TZ_FILE_MAX (256 * 1024)
-#define ZONEINFO "/usr/share/zoneinfo/"
-
-/* --- time zones: a fixed offset, or an IANA zone read from the system's TZif files ----------- */
-
-struct zone {
-    int fixed; /* 1: offset_s for all time */
-    int offset_s;
-    int64_t *trans; /* transition times (s), ascending */
-    int32_t *off;   /* the offset from each transition on */
-    size_t n;
-    int32_t first; /* before the first transition */
-};
-
-static void zone_release(struct zone *z)
-{
-    free(z->trans);
-    free(z->off);
-    memset(z, 0, sizeof *z);
-}
-
-static int64_t be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    if (n == 4)
-        return (int32_t)(uint32_t)v;
-    return (int64_t)v;
-}
-
-/* The 64-bit part of a TZif file (version 2 and later). */
-static int zone_parse(struct zone *z, const unsigned char *d, size_t len)
-{
-    size_t p = 0;
-    for (int part = 0; part < 2; part++) {
-        if (len - p < 44 || memcmp(d + p, "TZif", 4) || (part == 0 && d[p + 4] < '2'))
-            return -1;
-        int64_t isutc = be(d + p + 20, 4), isstd = be(d + p + 24, 4), leap = be(d + p + 28, 4),
-                timecnt = be(d + p + 32, 4), typecnt = be(d + p + 36, 4),
-                charcnt = be(d + p + 40, 4);
-        if (isutc < 0 || isstd < 0 || leap < 0 || timecnt < 0 || typecnt < 1 || charcnt < 0 ||
-            timecnt > 4096 || typecnt > 256)
-            return -1;
-        int tl = part == 0 ? 4 : 8;
-        size_t body = (size_t)(timecnt * tl + timecnt + typecnt * 6 + charcnt + leap * (tl + 4) +
-                               isstd + isutc);
-        p += 44;
-        if (len - p < body)
-            return -1;
-        if (part == 0) {
-            p += body;
-            continue;
-        }
-        const unsigned char *t = d + p, *ix = t + timecnt * 8, *ty = ix + timecnt;
-        z->n = (size_t)timecnt;
-        z->trans = malloc((z->n ? z->n : 1) * sizeof *z->trans);
-        z->off = malloc((z->n ? z->n : 1) * sizeof *z->off);
-        if (!z->trans || !z->off)
-            return -1;
-        for (size_t i = 0; i < z->n; i++) {
-            if (ix[i] >= typecnt)
-                return -1;
-            z->trans[i] = be(t + 8 * i, 8);
-            z->off[i] = (int32_t)be(ty + 6 * ix[i], 4);
-        }
-        z->first = (int32_t)be(ty, 4);
-        return 0;
-    }
-    return -1;
-}
-
-static int zone_load(struct zone *z, const char *tz)
-{
-    memset(z, 0, sizeof *z);
-    z->fixed = 1;
-    if (!tz || !*tz)
-        tz = DEFAULT_TZ;
-    if (!strcmp(tz, "Z") || !strcmp(tz, "UTC"))
-        return 0;
-    if ((tz[0] == '+' || tz[0] == '-') && strlen(tz) == 6 && tz[3] == ':') {
-        int h = (tz[1] - '0') * 10 + (tz[2] - '0'), m = (tz[4] - '0') * 10 + (tz[5] - '0');
-        for (int i = 1; i < 6; i++)
-            if (i != 3 && (tz[i] < '0' || tz[i] > '9'))
-                goto bad;
-        if (h > 14 || m > 59)
-            goto bad;
-        z->offset_s = (tz[0] == '-' ? -1 : 1) * (h * 3600 + m * 60);
-        return 0;
-    }
-    /* an IANA name: letters, digits, _ + - and / between parts, never .. */
-    size_t n = strlen(tz);
-    if (n > TZ_NAME_MAX || tz[0] == '/' || strstr(tz, ".."))
-        goto bad;
-    for (size_t i = 0; i < n; i++) {
-        char ch = tz[i];
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '+' || ch == '-' || ch == '/'))
-            goto bad;
-    }
-    char path[sizeof ZONEINFO + TZ_NAME_MAX];
-    snprintf(path, sizeof path, ZONEINFO "%s", tz);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        goto bad;
-    unsigned char *d = malloc(TZ_FILE_MAX);
-    size_t len = d ? fread(d, 1, TZ_FILE_MAX, f) : 0;
-    fclose(f);
-    z->fixed = 0;
-    int r = d ? zone_parse(z, d, len) : -1;
-    free(d);
-    if (r < 0) {
-        zone_release(z);
-        goto bad;
-    }
-    return 0;
-bad:
-    return wp_error_set(WP_EINVAL, "'tz' is not a time zone ('+08:00', 'Asia/Shanghai')");
-}
-
-/* The offset from UTC at t (seconds). Past the file's last transition the last offset holds. */
-static int zone_offset(const struct zone *z, int64_t t)
-{
-    if (z->fixed)
-        return z->offset_s;
-    if (!z->n || t < z->trans[0])
-        return z->first;
-    size_t lo = 0, hi = z->n; /* the last transition <= t */
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (z->trans[mid] <= t)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return z->off[lo];
-}
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
     return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-/* The local day of t (seconds), as days since 1970-01-01. */
-static int64_t zone_day(const struct zone *z, int64_t t)
-{
-    return floor_div(t + zone_offset(z, t), DAY_S);
-}
-
-/* When local day `day` begins, in UTC seconds. */
-static int64_t zone_midnight(const struct zone *z, int64_t day)
-{
-    int64_t local = day * DAY_S, t = local - zone_offset(z, local);
-    t = local - zone_offset(z, t);
-    return local - zone_offset(z, t);
 }
 
 static void day_text(char out[16], int64_t day)
@@ -184,7 +33,7 @@ static void day_text(char out[16], int64_t day)
  */
 
 struct req {
-    struct zone z;
+    wp_tz z;
     const char *tz;
     int64_t first_day, end_day; /* local days [first_day, end_day) */
     wp_analytics_span spans[WP_ANALYTICS_SPANS_MAX];
@@ -237,21 +86,21 @@ static int parse_range(wp_http_ctx *ctx, struct req *r)
     if (!r->tz || !*r->tz)
         r->tz = DEFAULT_TZ;
     if ((err = api_query_time(ctx, "from", &from_us)) < 0 ||
-        (err = api_query_time(ctx, "to", &to_us)) < 0 || (err = zone_load(&r->z, r->tz)) < 0)
+        (err = api_query_time(ctx, "to", &to_us)) < 0 || (err = wp_tz_load(&r->z, r->tz, "'tz'")) < 0)
         return err;
     int64_t to_s = floor_div(to_us ? to_us : wp_time_now_us(), US);
-    int64_t to_day = zone_day(&r->z, to_s);
-    r->end_day = to_us && zone_midnight(&r->z, to_day) == to_s ? to_day : to_day + 1;
-    r->first_day = from_us ? zone_day(&r->z, floor_div(from_us, US)) : r->end_day - DEFAULT_DAYS;
+    int64_t to_day = wp_tz_day(&r->z, to_s);
+    r->end_day = to_us && wp_tz_local(&r->z, to_day, 0) == to_s ? to_day : to_day + 1;
+    r->first_day = from_us ? wp_tz_day(&r->z, floor_div(from_us, US)) : r->end_day - DEFAULT_DAYS;
     if (r->first_day >= r->end_day)
         return wp_error_set(WP_EINVAL, "'from' must be before 'to'");
     if (r->end_day - r->first_day > WP_ANALYTICS_RANGE_MAX_DAYS)
         return wp_error_set(WP_EINVAL, "the range is longer than %d days",
                             WP_ANALYTICS_RANGE_MAX_DAYS);
-    if (zone_midnight(&r->z, r->first_day) < 0)
+    if (wp_tz_local(&r->z, r->first_day, 0) < 0)
         return wp_error_set(WP_EINVAL, "'from' is before 1970");
     for (int64_t d = r->first_day; d < r->end_day; d++) {
-        int64_t a = zone_midnight(&r->z, d), b = zone_midnight(&r->z, d + 1);
+        int64_t a = wp_tz_local(&r->z, d, 0), b = wp_tz_local(&r->z, d + 1, 0);
         if (b - a <= DAY_S) {
             err = add_span(r, a, b, d);
         } else { /* a long day: its hours past 24 map back onto it */
@@ -286,9 +135,9 @@ static void req_scope(struct req *r)
 static json_t *head_json(const struct req *r)
 {
     char a[40], b[40];
-    int64_t from_s = zone_midnight(&r->z, r->first_day), to_s = zone_midnight(&r->z, r->end_day);
-    wp_time_format(a, from_s * US, zone_offset(&r->z, from_s) / 60);
-    wp_time_format(b, to_s * US, zone_offset(&r->z, to_s) / 60);
+    int64_t from_s = wp_tz_local(&r->z, r->first_day, 0), to_s = wp_tz_local(&r->z, r->end_day, 0);
+    wp_time_format(a, from_s * US, wp_tz_offset(&r->z, from_s) / 60);
+    wp_time_format(b, to_s * US, wp_tz_offset(&r->z, to_s) / 60);
     const char *by = r->f.by == WP_ANALYTICS_EMPLOYEE ? "employee"
                      : r->f.by == WP_ANALYTICS_UNIT   ? "unit"
                                                       : NULL;
@@ -359,7 +208,7 @@ oom:
 out:
     json_decref(items);
     json_decref(o);
-    zone_release(&r.z);
+    wp_tz_release(&r.z);
     wp_analytics_result_release(&res);
     return err;
 }

@@ -595,4 +595,15 @@ int api_webhooks_deliveries(wp_http_ctx *ctx);
 int api_webhook_deliveries_list(wp_http_ctx *ctx);
 int api_webhook_deliveries_redeliver(wp_http_ctx *ctx);
 
+/* What people see (issue 15). alerts.c: GET /api/v1/alerts/count (the open-alert badge, and
+ * what arrived since the last look); workhours.c: GET/PUT /api/v1/working-hours (the tenant's
+ * zone, hours and units' overrides), GET /api/v1/employees/{id}/working-hours?at= */
+int api_alerts_count(wp_http_ctx *ctx);
+int api_working_hours_get(wp_http_ctx *ctx);
+int api_working_hours_put(wp_http_ctx *ctx);
+int api_employee_working_hours(wp_http_ctx *ctx);
+/* messages.c: the fields of a message beyond its text (media, file, link, amounts, recall) set
+ * on o, for the archive and the timeline alike. @return 0, or -1 when out of memory */
+int api_message_fields(json_t *o, const wp_message *m);
+
 #endif

@@ -31,42 +31,79 @@ static int media_in_scope(wp_http_ctx *ctx, wp_store *st, const api_scope *scope
     return wp_error_set(WP_ENOTFOUND, "media '%.80s' not found", ref);
 }
 
-/* Audited like an export: a recording leaves the archive. A HEAD (which runs this handler)
- * sends no byte of it, so it is no download. */
+/* The type of a file shown in the page, from its first bytes (the store keeps none): the
+ * images a chat carries; anything else is plain bytes. */
+static const char *sniff(int fd)
+{
+    unsigned char b[12] = {0};
+    ssize_t n = pread(fd, b, sizeof b, 0);
+    if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
+        return "image/jpeg";
+    if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8))
+        return "image/png";
+    if (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6)))
+        return "image/gif";
+    if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4))
+        return "image/webp";
+    return "application/octet-stream";
+}
+
+/* Two ways out (docs/internals/api.md, "Media"). A download (the default: a file saved, a
+ * recording kept) is audited like an export, media.download, which the insider alerts count.
+ * ?view=1 is the console showing what a chat holds in the page (an image's thumbnail, a voice
+ * message played): a read of the conversation like its text, audited as a buffered read,
+ * media.view, which they do not count, answered inline. A HEAD (which runs this handler) sends
+ * no byte, so it is neither. */
 int api_media_get(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
-    const char *ref = wp_http_param(ctx, "ref");
+    const char *ref = wp_http_param(ctx, "ref"), *v = wp_http_query(ctx, "view");
     const wp_app *app = ctx->app;
     wp_store *st = NULL;
     api_scope scope;
     char target[128];
     int64_t size = 0;
-    int fd = -1, err;
+    int fd = -1, err, view = 0;
 
+    if (v && *v) {
+        if (strcmp(v, "1") != 0)
+            return wp_error_set(WP_EINVAL, "'view' must be 1 (shown in the page) or absent");
+        view = 1;
+    }
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = media_in_scope(ctx, st, &scope, c->tenant_id, ref)) < 0 ||
         (err = wp_ingest_media_open(app->ingest, &fd, &size, c->tenant_id, ref)) < 0)
         goto out;
-    if (strcmp(ctx->method, "HEAD") != 0) {
-        snprintf(target, sizeof target, "media:%.80s", ref);
-        json_t *d = json_pack("{s:I}", "bytes", (json_int_t)size);
+    snprintf(target, sizeof target, "media:%.80s", ref);
+    json_t *d = json_pack("{s:I}", "bytes", (json_int_t)size);
+    if (!d) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (view) {
+        api_store_release(ctx, st);
+        st = NULL;
+        err = api_audit_read(ctx, "media.view", target, d); /* nothing for a HEAD */
+    } else if (strcmp(ctx->method, "HEAD") != 0) {
         if ((err = wp_store_begin(st)) == 0 &&
             (err = api_audit(ctx, st, "media.download", target, d)) == 0)
             err = wp_store_commit(st);
-        json_decref(d);
-        if (err < 0) {
+        if (err < 0)
             wp_store_rollback(st);
-            goto out;
-        }
     }
+    json_decref(d);
+    if (err < 0)
+        goto out;
     api_store_release(ctx, st);
     st = NULL;
-    if ((err = wp_http_add_header(ctx, "Cache-Control", "private, max-age=3600")) < 0)
+    if ((err = wp_http_add_header(ctx, "Cache-Control", "private, max-age=3600")) < 0 ||
+        (err = wp_http_add_header(ctx, "Content-Disposition", view ? "inline" : "attachment")) <
+            0)
         goto out;
-    err = wp_http_reply_fd(ctx, 200, "application/octet-stream", fd, (uint64_t)size);
+    err = wp_http_reply_fd(ctx, 200, view ? sniff(fd) : "application/octet-stream", fd,
+                           (uint64_t)size);
     fd = -1;
 out:
     if (fd >= 0)

@@ -8,6 +8,28 @@
 #include <stdio.h>
 #include <string.h>
 
+int api_message_fields(json_t *o, const wp_message *m)
+{
+    int bad = 0;
+    if (m->recalled_us)
+        bad |= json_object_set_new(o, "recalled_at", api_jtime(m->recalled_us));
+    if (m->media)
+        bad |= json_object_set_new(o, "media", api_jstr(m->media, 0));
+    if (m->filename)
+        bad |= json_object_set_new(o, "filename", api_jstr(m->filename, 0));
+    if (m->size >= 0)
+        bad |= json_object_set_new(o, "size", json_integer(m->size));
+    if (m->url)
+        bad |= json_object_set_new(o, "url", api_jstr(m->url, 0));
+    if (m->title)
+        bad |= json_object_set_new(o, "title", api_jstr(m->title, 0));
+    if (m->amount_fen >= 0)
+        bad |= json_object_set_new(o, "amount_fen", json_integer(m->amount_fen));
+    if (m->memo)
+        bad |= json_object_set_new(o, "memo", api_jstr(m->memo, 0));
+    return bad ? -1 : 0;
+}
+
 static json_t *message_json(const wp_message *m, int with_highlight)
 {
     json_t *hl = json_null();
@@ -38,23 +60,7 @@ static json_t *message_json(const wp_message *m, int with_highlight)
     if (!o)
         return NULL;
     /* the fields of the other message types, only where they are set */
-    int bad = 0;
-    if (m->recalled_us)
-        bad |= json_object_set_new(o, "recalled_at", api_jtime(m->recalled_us));
-    if (m->media)
-        bad |= json_object_set_new(o, "media", api_jstr(m->media, 0));
-    if (m->filename)
-        bad |= json_object_set_new(o, "filename", api_jstr(m->filename, 0));
-    if (m->size >= 0)
-        bad |= json_object_set_new(o, "size", json_integer(m->size));
-    if (m->url)
-        bad |= json_object_set_new(o, "url", api_jstr(m->url, 0));
-    if (m->title)
-        bad |= json_object_set_new(o, "title", api_jstr(m->title, 0));
-    if (m->amount_fen >= 0)
-        bad |= json_object_set_new(o, "amount_fen", json_integer(m->amount_fen));
-    if (m->memo)
-        bad |= json_object_set_new(o, "memo", api_jstr(m->memo, 0));
+    int bad = api_message_fields(o, m);
     if (bad) {
         json_decref(o);
         return NULL;

@@ -44,6 +44,7 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/messages", api_messages_list, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/messages/{id}/unmask", api_messages_unmask, WP_RIGHT_UNMASK, 0},
     {"GET", "/api/v1/alerts", api_alerts_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/alerts/count", api_alerts_count, WP_RIGHT_READ, 0}, /* issue 15 */
     {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_HANDLE_ALERTS, 0},
     {"GET", "/api/v1/customers", api_customers_list, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/customers/export", api_export_customers, WP_RIGHT_READ, 0}, /* issue 15 */
@@ -133,6 +134,10 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/webhook-deliveries", api_webhook_deliveries_list, WP_RIGHT_ADMIN, 0},
     {"POST", "/api/v1/webhook-deliveries/{id}/redeliver", api_webhook_deliveries_redeliver,
      WP_RIGHT_ADMIN, 0},
+    /* what people see, issue 15 (src/api/workhours.c) */
+    {"GET", "/api/v1/working-hours", api_working_hours_get, WP_RIGHT_READ, 0},
+    {"PUT", "/api/v1/working-hours", api_working_hours_put, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/employees/{id}/working-hours", api_employee_working_hours, WP_RIGHT_READ, 0},
 };
 
 const wp_http_route *api_routes(size_t *n)

@@ -24,7 +24,9 @@ static json_t *message_json(const wp_message *m)
                           "direction", api_jstr(wp_direction_name(m->direction), 1),
                           "employee_id", m->employee_id, "msgtype", api_jstr(m->msgtype, 1),
                           "recalled", m->recalled);
-    if (o && json_object_set_new(o, "text", api_jstr(m->text, 0)) < 0) {
+    /* what the archive shows of it: the media, file, link, amounts and the recall */
+    if (o && (json_object_set_new(o, "text", api_jstr(m->text, 0)) < 0 ||
+              api_message_fields(o, m) < 0)) {
         json_decref(o);
         return NULL;
     }

@@ -54,6 +54,12 @@ typedef struct wp_alert_page {
 int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter *f);
 void wp_alert_page_release(wp_alert_page *p);
 
+/* How many alerts match f (its cursor and limit aside), in *count; and in *recent how many of
+ * them were stored in (since_us, until_us] (0 when since_us is 0): the console's badge and
+ * what arrived since it last asked. */
+int wp_store_alerts_count(wp_store *st, int64_t *count, int64_t *recent, const wp_alert_filter *f,
+                          int64_t since_us, int64_t until_us);
+
 /* The employee an alert is about, and the other one it names ("" when none: a collision's
  * owner), for scope checks (ops_access.c). WP_ENOTFOUND. */
 int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], char other[WP_ID_LEN + 1],

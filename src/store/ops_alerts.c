@@ -92,6 +92,41 @@ static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
     return col_id(s, 17, a->other_employee_id);
 }
 
+/* The filter's conditions (not its cursor) after "WHERE a.tenant_id = ?", bound in order. */
+static void alerts_where(struct wp_query *q, const wp_alert_filter *f,
+                         const struct wp_scope_bind *sc)
+{
+    if (f->kind) {
+        wp_query__sql(q, " AND a.kind = ?");
+        wp_query__text(q, f->kind);
+    }
+    if (f->status) {
+        wp_query__sql(q, " AND a.status = ?");
+        wp_query__text(q, wp_alert_status_name((enum wp_alert_status)f->status));
+    }
+    if (f->employee_id) {
+        wp_query__sql(q, " AND a.employee_id = ?");
+        wp_query__text(q, f->employee_id);
+    }
+    if (f->customer_id) {
+        wp_query__sql(q, " AND a.customer_id = ?");
+        wp_query__text(q, f->customer_id);
+    }
+    if (f->from_us) {
+        wp_query__sql(q, " AND a.ts_us >= ?");
+        wp_query__int(q, f->from_us);
+    }
+    if (f->to_us) {
+        wp_query__sql(q, " AND a.ts_us < ?");
+        wp_query__int(q, f->to_us);
+    }
+    if (!wp_scope__all(sc)) {
+        wp_query__scope_history(q, "a.employee_id", "a.customer_id", "a.other_employee_id", sc);
+        /* insider alerts are for admins and auditors (the whole tenant) only */
+        wp_query__sql(q, " AND a.kind NOT IN ('mass_unmask', 'mass_export')");
+    }
+}
+
 int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter *f)
 {
     struct wp_stmt *s = NULL;
@@ -120,35 +155,7 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
     }
     wp_query__sql(&q, "SELECT " ALERT_COLUMNS " FROM alerts a WHERE a.tenant_id = ?");
     wp_query__text(&q, f->tenant_id);
-    if (f->kind) {
-        wp_query__sql(&q, " AND a.kind = ?");
-        wp_query__text(&q, f->kind);
-    }
-    if (f->status) {
-        wp_query__sql(&q, " AND a.status = ?");
-        wp_query__text(&q, wp_alert_status_name((enum wp_alert_status)f->status));
-    }
-    if (f->employee_id) {
-        wp_query__sql(&q, " AND a.employee_id = ?");
-        wp_query__text(&q, f->employee_id);
-    }
-    if (f->customer_id) {
-        wp_query__sql(&q, " AND a.customer_id = ?");
-        wp_query__text(&q, f->customer_id);
-    }
-    if (f->from_us) {
-        wp_query__sql(&q, " AND a.ts_us >= ?");
-        wp_query__int(&q, f->from_us);
-    }
-    if (f->to_us) {
-        wp_query__sql(&q, " AND a.ts_us < ?");
-        wp_query__int(&q, f->to_us);
-    }
-    if (!wp_scope__all(&sc)) {
-        wp_query__scope_history(&q, "a.employee_id", "a.customer_id", "a.other_employee_id", &sc);
-        /* insider alerts are for admins and auditors (the whole tenant) only */
-        wp_query__sql(&q, " AND a.kind NOT IN ('mass_unmask', 'mass_export')");
-    }
+    alerts_where(&q, f, &sc);
     if (has) {
         wp_query__sql(&q, " AND (a.ts_us < ? OR (a.ts_us = ? AND a.id < ?))");
         wp_query__int(&q, ct);
@@ -180,6 +187,46 @@ out:
     wp_db_done(s);
     free(p.items);
     wp_strpool__free(pool);
+    wp_buf_release(&q.sql);
+    return err;
+}
+
+int wp_store_alerts_count(wp_store *st, int64_t *count, int64_t *recent, const wp_alert_filter *f,
+                          int64_t since_us, int64_t until_us)
+{
+    struct wp_stmt *s = NULL;
+    struct wp_query q;
+    struct wp_scope_bind sc;
+    int err;
+
+    wp_query__init(&q, SQL_MAX);
+    if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
+        (err = check_opt_id("customer", f->customer_id)) < 0 ||
+        (err = check_opt_id("employee", f->employee_id)) < 0 ||
+        (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
+        goto out;
+    if (f->status && !wp_alert_status_name((enum wp_alert_status)f->status)) {
+        err = wp_error_set(WP_EINVAL, "status must be open, acknowledged or resolved");
+        goto out;
+    }
+    wp_query__sql(&q, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN a.created_us > ? AND"
+                      " a.created_us <= ? THEN 1 ELSE 0 END), 0) FROM alerts a"
+                      " WHERE a.tenant_id = ?");
+    wp_query__int(&q, since_us);
+    wp_query__int(&q, until_us);
+    wp_query__text(&q, f->tenant_id);
+    alerts_where(&q, f, &sc);
+    if ((err = wp_query__prepare(&q, st, &s)) < 0)
+        goto out;
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        *count = wp_db_col_int64(s, 0);
+        *recent = since_us ? wp_db_col_int64(s, 1) : 0;
+        err = 0;
+    } else if (err >= 0) {
+        err = wp_error_set(WP_EIO, "store: no count of alerts");
+    }
+out:
+    wp_db_done(s);
     wp_buf_release(&q.sql);
     return err;
 }

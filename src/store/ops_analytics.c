@@ -6,6 +6,7 @@
 #include "store/internal.h"
 #include "store/query.h"
 #include "store/store.h"
+#include "store/workhours.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -640,7 +641,8 @@ struct walk_sink {
 };
 
 struct chats {
-    struct smap idx; /* "employee\x1fchat" -> slot */
+    const wp_workcal *cal; /* whose working hours a reply time counts */
+    struct smap idx;       /* "employee\x1fchat" -> slot */
     int64_t *open;   /* open_since_us per slot; 0: no open turn */
     int *dirty;
     char **keys;
@@ -796,9 +798,10 @@ static int walk_apply(wp_store *st, struct chats *ch, const char *tenant_id, int
                     return err;
             }
         } else if (*open != 0) {
-            int64_t d = v[i].ts_us - *open;
-            if ((err = sink->reply(sink->arg, v[i].employee_id, *open, d > 0 ? d / 1000000 : 0)) <
-                0)
+            /* the working time between the turn and its reply, by the employee's hours */
+            int64_t d = wp_workcal_between_us(
+                ch->cal, wp_workcal_of(ch->cal, v[i].employee_id, NULL), *open, v[i].ts_us);
+            if ((err = sink->reply(sink->arg, v[i].employee_id, *open, d / 1000000)) < 0)
                 return err;
             *open = 0;
             ch->dirty[slot] = 1;
@@ -899,6 +902,7 @@ int wp_store_analytics_replies(wp_store *st, wp_analytics_result *out, const wp_
     wp_analytics_result r = {NULL, 0, NULL};
     struct wp_stmt *s = NULL;
     struct wp_query sq;
+    wp_workcal *cal = NULL;
     size_t cap = 0;
     int err;
 
@@ -911,8 +915,9 @@ int wp_store_analytics_replies(wp_store *st, wp_analytics_result *out, const wp_
     q.from_us = c.from_us;
     q.to_us = c.to_us;
     if ((err = read_begin(st, &c)) < 0 || (err = read_watermarks(st, &c)) < 0 ||
-        (err = load_units(st, &c)) < 0)
+        (err = load_units(st, &c)) < 0 || (err = wp_workcal_load(&cal, st, f->tenant_id)) < 0)
         goto out;
+    ch.cal = cal;
     if (!f->raw) {
         wp_query__sql(
             &sq, "SELECT h.employee_id, h.turns, h.replies, h.reply_hist FROM analytics_hourly h"
@@ -1000,6 +1005,7 @@ out:
     wp_buf_release(&sq.sql);
     read_end(st, &c);
     chats_free(&ch);
+    wp_workcal_free(cal);
     rquery_free(&q);
     ctx_release(&c);
     wp_analytics_result_release(&r);
@@ -1319,6 +1325,7 @@ static int fold_messages(wp_store *st, const char *tenant_id, int64_t after, int
     struct walk_sink sink;
     struct wp_stmt *s = NULL;
     wp_buf hb;
+    wp_workcal *cal = NULL;
     int64_t *h = NULL;
     size_t n = 0;
     int err;
@@ -1339,8 +1346,10 @@ static int fold_messages(wp_store *st, const char *tenant_id, int64_t after, int
                    " msgs_out = analytics_hourly.msgs_out + excluded.msgs_out",
                    tenant_id, after, upto)) < 0)
         goto out;
-    if ((err = walk_read(st, NULL, tenant_id, after, upto, CHUNK + 1, &v, &n)) < 0)
+    if ((err = walk_read(st, NULL, tenant_id, after, upto, CHUNK + 1, &v, &n)) < 0 ||
+        (err = wp_workcal_load(&cal, st, tenant_id)) < 0)
         goto out;
+    ch.cal = cal;
     sink = (struct walk_sink){job_turn, job_reply, &j};
     if ((err = walk_apply(st, &ch, tenant_id, 1, v, n, &sink)) < 0)
         goto out;
@@ -1420,6 +1429,7 @@ out:
     wp_buf_release(&hb);
     walk_rows_free(v, n);
     chats_free(&ch);
+    wp_workcal_free(cal);
     job_reset(&j);
     return err;
 }

@@ -4,7 +4,9 @@
 # calls and an alert put in through the device protocol at fixed times, then every analytics
 # endpoint checked against numbers worked out by hand (docs/internals/analytics.md), for
 # admin, a manager (its subtree only) and a salesperson (itself only); days in another zone;
-# the same answers before and after the rollup job, and after more rows arrive on top of it.
+# the same answers before and after the rollup job, and after more rows arrive on top of it;
+# reply times in working time only: the default hours (Monday to Friday, 09:00-18:00, Shanghai
+# time), a unit's own hours and another zone, each change folded again by the job.
 . "$(dirname "$0")/lib_api.sh"
 
 NOW=2026-11-28T10:00:00+08:00
@@ -82,7 +84,7 @@ suite() { # backend
         $(msg 5 2026-11-25T10:05:00+08:00 out wxid_b 三万),
         $(msg 6 2026-11-25T11:00:00+08:00 out wxid_b 还有问题吗),
         $(msg 7 2026-11-25T23:30:00+08:00 in wxid_a 睡了吗),
-        $(msg 8 2026-11-26T08:30:00+08:00 out wxid_a 早上好),
+        $(msg 8 2026-11-26T09:05:00+08:00 out wxid_a 早上好),
         $(msg 9 2026-11-26T12:00:00+08:00 in wxid_b 再问一下),
         {\"seq\": 10, \"type\": \"call\", \"ts\": \"2026-11-26T12:30:00+08:00\", \"direction\": \"out\",
          \"peer\": {\"phone\": \"13800000002\"}, \"duration_s\": 60},
@@ -145,20 +147,23 @@ suite() { # backend
             '[["2026-11-24", 4, 4, 0], ["2026-11-25", 5, 3, 2], ["2026-11-26", 0, 1, 0]]' \
             "$be $w: days in another zone"
 
-        # replies: 45 s, 60 s, 120 s, 300 s, 600 s, 9 h; one turn unanswered
+        # replies in working time (Monday to Friday, 09:00-18:00 in Shanghai; the 25th is a
+        # Wednesday): 45 s, 60 s, 120 s, 300 s, 600 s, and 300 s for the customer who wrote at
+        # 23:30 and was answered at 09:05 the next morning (9 h 35 min of wall-clock time, 5
+        # minutes of working time); one turn unanswered
         req GET "/api/v1/analytics/response-times?$R&by=none" "${A[@]}"
-        expect_json 'j["total"]' '{"turns": 7, "answered": 6, "unanswered": 1, "median_s": 120, "p90_s": 32400}' \
+        expect_json 'j["total"]' '{"turns": 7, "answered": 6, "unanswered": 1, "median_s": 120, "p90_s": 600}' \
             "$be $w: first replies, everyone"
         req GET "/api/v1/analytics/response-times?$R" "${A[@]}"
         expect_json "sorted((i['name'], i['turns'], i['answered'], i['median_s'], i['p90_s']) for i in j['items'])" \
-            '[["Name of s1", 4, 3, 300, 32400], ["Name of s2", 2, 2, 45, 120], ["Name of s3", 1, 1, 600, 600]]' \
-            "$be $w: per employee"
+            '[["Name of s1", 4, 3, 300, 300], ["Name of s2", 2, 2, 45, 120], ["Name of s3", 1, 1, 600, 600]]' \
+            "$be $w: per employee (s1: 60, 300, 300)"
         req GET "/api/v1/analytics/response-times?$R&by=unit" "${MA[@]}"
         expect_json "(j['total'], [(i['name'], i['turns']) for i in j['items']])" \
-            '[{"turns": 6, "answered": 5, "unanswered": 1, "median_s": 120, "p90_s": 32400}, [["Region A", 6]]]' \
+            '[{"turns": 6, "answered": 5, "unanswered": 1, "median_s": 120, "p90_s": 300}, [["Region A", 6]]]' \
             "$be $w: the manager of region A: its subtree"
         req GET "/api/v1/analytics/response-times?from=2026-11-25T00:00:00%2B08:00&to=2026-11-26T00:00:00%2B08:00" "${A[@]}"
-        expect_json 'j["total"]' '{"turns": 4, "answered": 4, "unanswered": 0, "median_s": 120, "p90_s": 32400}' \
+        expect_json 'j["total"]' '{"turns": 4, "answered": 4, "unanswered": 0, "median_s": 120, "p90_s": 300}' \
             "$be $w: a turn counts on the day it began, answered the next day"
 
         req GET "/api/v1/analytics/alerts?$R" "${A[@]}"
@@ -209,21 +214,58 @@ suite() { # backend
     expect_eq "$(grep -o 'analytics: messages=[0-9]*' <<<"$err")" "analytics: messages=0" \
         "$be: a second run folds nothing twice"
 
-    # --- more rows on top of the rollups: a new turn, and B's open turn answered after 8 h ------
+    # --- more rows on top of the rollups: B's open turn (Thursday 12:00) answered at 20:00, 6 h
+    # of working time; a new turn at 19:00 answered on Saturday at 09:30: Friday's 9 h ---------
     device "$s1" SN-1b
     json POST /api/v1/device/events "{\"events\": [
         $(msg 1 2026-11-26T19:00:00+08:00 in wxid_a 还在吗),
-        $(msg 2 2026-11-26T20:00:00+08:00 out wxid_b 抱歉晚了)]}" -H "Authorization: Bearer $dtok"
-    expect_json 'j["acked_seq"]' 2 "$be: s1's new phone reports"
+        $(msg 2 2026-11-26T20:00:00+08:00 out wxid_b 抱歉晚了),
+        $(msg 3 2026-11-28T09:30:00+08:00 out wxid_a 周末好)]}" -H "Authorization: Bearer $dtok"
+    expect_json 'j["acked_seq"]' 3 "$be: s1's new phone reports"
     req GET "/api/v1/analytics/response-times?$R" "${T1[@]}"
     expect_json "[(i['turns'], i['answered'], i['median_s'], i['p90_s']) for i in j['items']]" \
-        '[[5, 4, 300, 32400]]' "$be: rollups plus the rows after them (60 s, 300 s, 8 h, 9 h)"
+        '[[5, 5, 300, 32400]]' "$be: rollups plus the rows after them (60 s, 300 s, 300 s, 6 h, 9 h)"
     snapshot "${A[@]}" >"$TMP/before.admin"
     jobs
     snapshot "${A[@]}" >"$TMP/after.admin"
     checks=$((checks + 1))
     cmp -s "$TMP/before.admin" "$TMP/after.admin" ||
         fail "$be: and the same once folded in: $(diff "$TMP/before.admin" "$TMP/after.admin" | head -c 1500)"
+
+    # --- region A's own hours: Monday to Saturday, 08:00-20:00 (region B keeps the tenant's) ---
+    # s1's replies become 60 s, 300 s, 3900 s (08:00-09:05), 28800 s (12:00-20:00) and 52200 s
+    # (Thursday 19:00-20:00, Friday 08:00-20:00, Saturday 08:00-09:30); s2's and s3's stay.
+    json PUT /api/v1/working-hours "{\"units\": {\"$ra\": {\"days\": [1, 2, 3, 4, 5, 6], \"from\": \"08:00\", \"to\": \"20:00\"}}}" "${A[@]}"
+    expect_status 200 "$be: region A's own hours"
+    check_hours() { # WHEN
+        req GET "/api/v1/analytics/response-times?$R" "${A[@]}"
+        expect_json "sorted((i['name'], i['turns'], i['answered'], i['median_s'], i['p90_s']) for i in j['items'])" \
+            '[["Name of s1", 5, 5, 3900, 52200], ["Name of s2", 2, 2, 45, 120], ["Name of s3", 1, 1, 600, 600]]' \
+            "$be $1: s1 by region A's hours"
+        expect_json 'j["total"]' '{"turns": 8, "answered": 8, "unanswered": 0, "median_s": 300, "p90_s": 52200}' \
+            "$be $1: everyone: 45, 60, 120, 300, 600, 3900, 28800, 52200"
+    }
+    check_hours "(raw rows after the change)"
+    snapshot "${A[@]}" >"$TMP/before.admin"
+    folded=0
+    for _ in $(seq 30); do
+        jobs
+        n=$(grep -o 'analytics: messages=[0-9]*' <<<"$err" | cut -d= -f2)
+        folded=$((folded + ${n:-0}))
+        [ "$folded" -ge 20 ] && break
+    done
+    expect_eq "$folded" 20 "$be: a change of hours folds the history again"
+    check_hours "(folded again)"
+    snapshot "${A[@]}" >"$TMP/after.admin"
+    checks=$((checks + 1))
+    cmp -s "$TMP/before.admin" "$TMP/after.admin" ||
+        fail "$be: the same answers folded again: $(diff "$TMP/before.admin" "$TMP/after.admin" | head -c 1500)"
+    # the tenant's hours read in UTC: s3's turn (01:00Z-01:10Z) lies before 09:00 UTC
+    json PUT /api/v1/working-hours '{"time_zone": "UTC"}' "${A[@]}"
+    expect_status 200 "$be: the tenant in UTC"
+    req GET "/api/v1/analytics/response-times?$R" "${A[@]}"
+    expect_json "[(i['turns'], i['answered'], i['median_s']) for i in j['items'] if i['name'] == 'Name of s3']" \
+        '[[1, 1, 0]]' "$be: s3 answered within the night in UTC"
 
     # --- bad requests -------------------------------------------------------------------------
     req GET "/api/v1/analytics/activity?tz=%2B05:30" "${A[@]}"

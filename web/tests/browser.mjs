@@ -11,14 +11,16 @@ import { chromium } from 'playwright-core'
 import { mkdirSync } from 'node:fs'
 import { BASE, CHROMIUM, SHOTS, counts, expect, open, test, watch } from './lib.mjs'
 import * as core from './suites/core.mjs'
+import * as seen from './suites/seen.mjs'
 import * as settings from './suites/settings.mjs'
 import * as importexport from './suites/importexport.mjs'
 import * as lexicon from './suites/lexicon.mjs'
 import * as webhooks from './suites/webhooks.mjs'
+import * as adminday from './suites/adminday.mjs'
 
 // The suites, in order; each exports run(env). A suite's tests may leave data behind for the
 // next (the core suite seeds what the archive and alert pages show).
-const SUITES = [core, settings, lexicon, importexport, webhooks]
+const SUITES = [core, seen, settings, lexicon, importexport, webhooks, adminday]
 
 const made = await core.seed()
 if (SHOTS) mkdirSync(SHOTS, { recursive: true })

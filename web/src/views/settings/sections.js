@@ -13,5 +13,7 @@ export const SECTIONS = [
   { key: 'roles', right: 'admin', component: defineAsyncComponent(() => import('./Roles.vue')) },
   // the transfer alert, storage limits and use, insider alerts: admins change, auditors read
   { key: 'alerts', right: 'audit', component: defineAsyncComponent(() => import('./Limits.vue')) },
-  // the working hours (another part of issue 15) come here as their own section
+  // the working hours that response times, attendance and geofences read: admins change,
+  // everyone else reads them
+  { key: 'hours', right: 'read', component: defineAsyncComponent(() => import('../../components/WorkingHours.vue')) },
 ]
