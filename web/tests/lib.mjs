@@ -35,6 +35,18 @@ export async function must(method, path, opts, want) {
   return r.body
 }
 
+// every open alert, page after page (a page holds at most 200)
+export async function allOpenAlerts(tok) {
+  const all = []
+  let cursor = ''
+  do {
+    const page = await must('GET', '/alerts?status=open&limit=200' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''), { token: tok }, 200)
+    all.push(...page.items)
+    cursor = page.next_cursor
+  } while (cursor)
+  return all
+}
+
 export const ago = (min) => new Date(Date.now() - min * 60000).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
 

@@ -14,6 +14,6 @@ export const SECTIONS = [
   // the transfer alert, storage limits and use, insider alerts: admins change, auditors read
   { key: 'alerts', right: 'audit', component: defineAsyncComponent(() => import('./Limits.vue')) },
   // the working hours that response times, attendance and geofences read: admins change,
-  // everyone else reads them
-  { key: 'hours', right: 'read', component: defineAsyncComponent(() => import('../../components/WorkingHours.vue')) },
+  // managers read them
+  { key: 'hours', right: 'manage', component: defineAsyncComponent(() => import('../../components/WorkingHours.vue')) },
 ]
