@@ -128,6 +128,7 @@ struct run {
     wp_sim_stream **streams;
     void **devs;
     size_t *next, *next_act;
+    unsigned char *met; /* per customer: a batch has reported it */
     uint64_t *uploaded; /* per phone: the files of company->media it has sent */
     unsigned day;
     wp_sim_stats *st;
@@ -184,15 +185,28 @@ static int day_item(struct run *r, size_t i)
     int err = 0;
     while (s && r->next[i] < s->n && s->events[r->next[i]].day <= r->day) {
         size_t from = r->next[i], n = 0;
-        while (n < BATCH_MAX && from + n < s->n && s->events[from + n].day <= r->day)
+        /* a batch ends before a customer the phone has not reported yet: the next one starts
+         * with it, so a sink in process meets each new customer at its own time (customers met
+         * in one batch would share a created time, and their order, which a handover deals
+         * them in, would be the random part of their ids) */
+        while (n < BATCH_MAX && from + n < s->n && s->events[from + n].day <= r->day) {
+            long k = s->events[from + n].customer;
+            if (k >= 0 && !r->met[k]) {
+                if (n)
+                    break;
+                r->met[k] = 1; /* customers are one phone's each: no other thread writes it */
+            }
             n++;
+        }
         json_t *body = NULL, *reply = NULL;
         if ((err = upload(r, i, from, n, &mine)) < 0 ||
             (err = wp_sim_stream_batch(&body, s, from, n)) < 0)
             break;
-        /* the phone sends as the day begins: a sink in process stores the batch (and meets
-         * its new customers) at the time of its first event */
-        err = r->sink->events(r->sink->ctx, r->devs[i], body, s->events[from].ts_us, &reply);
+        /* a sink in process stores the batch (and meets its new customer) at the time of its
+         * first event, plus the event's index in microseconds: two customers met in the same
+         * second are still met one after the other */
+        err = r->sink->events(r->sink->ctx, r->devs[i], body,
+                              s->events[from].ts_us + (int64_t)(from % 1000000), &reply);
         json_decref(body);
         if (err < 0)
             break;
@@ -330,8 +344,9 @@ int wp_sim_run(wp_sim_stats *st, const wp_sim_company *c, const char *top_id,
     r.next = calloc(c->n_people, sizeof *r.next);
     r.next_act = calloc(c->n_people, sizeof *r.next_act);
     r.uploaded = calloc(c->n_people, sizeof *r.uploaded);
+    r.met = calloc(c->n_customers ? c->n_customers : 1, 1);
     if (!r.unit_ids || !r.emp_ids || !r.streams || !r.devs || !r.next || !r.next_act ||
-        !r.uploaded) {
+        !r.uploaded || !r.met) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
@@ -379,6 +394,7 @@ out:
     free(r.next);
     free(r.next_act);
     free(r.uploaded);
+    free(r.met);
     pthread_mutex_destroy(&r.mu);
     return err;
 }

@@ -168,4 +168,25 @@ if [ -n "${messages:-}" ]; then
     fi
 fi
 
+# --- one seed, one company: two fills at the same (fake) time keep the same CRM ----------------
+# every customer's stage, grade, deal amount, pool state, owner, tags and overdue reminders
+crm_digest() {
+    sqlite3 -batch -noheader "$1/workphone.db" "
+        select c.phone, coalesce(c.stage, ''), coalesce(c.grade, ''), coalesce(c.deal_amount_fen, 0),
+            c.in_pool, coalesce(c.pool_reason, ''), coalesce(e.username, ''),
+            (select group_concat(name) from (select t.name from customer_tags ct
+                join tags t on t.id = ct.tag_id where ct.customer_id = c.id order by t.name)),
+            (select count(*) from reminders r where r.customer_id = c.id and r.alert_id is not null)
+        from customers c left join employees e on e.id = c.owner_employee_id order by c.phone"
+}
+digests=()
+for n in 1 2; do
+    WORKPHONE_FAKE_NOW=2026-11-27T08:00:00Z start_demo "$TMP/same-$n" --seed 5
+    [ -n "$base" ] && stop_demo
+    digests+=("$(crm_digest "$TMP/same-$n" | sha256sum)")
+done
+checks=$((checks + 1))
+[ "$(crm_digest "$TMP/same-1" | wc -l)" -gt 200 ] && [ "${digests[0]}" = "${digests[1]}" ] ||
+    fail "the same seed at the same time gives the same CRM"
+
 finish
