@@ -314,9 +314,10 @@ static int stage_index(const char *s)
     return -1;
 }
 
-/* [{"stage", "count", "reached"}] from counts per stage; reached: at that stage or past it
- * on the way to a deal (lost is its own end). */
-static json_t *stages_json(const int64_t n[N_STAGES])
+/* [{"stage", "count", "reached", "amount_fen"}] from counts and deal amounts per stage;
+ * reached: at that stage or past it on the way to a deal (lost is its own end); amount_fen:
+ * the deal amounts of the customers at that stage. */
+static json_t *stages_json(const int64_t n[N_STAGES], const int64_t amount[N_STAGES])
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < N_STAGES; i++) {
@@ -324,9 +325,9 @@ static json_t *stages_json(const int64_t n[N_STAGES])
         if (i < 3)
             for (size_t k = i + 1; k < 4; k++)
                 reached += n[k];
-        if (json_array_append_new(a, json_pack("{s:s,s:I,s:I}", "stage", stages[i], "count",
-                                               (json_int_t)n[i], "reached", (json_int_t)reached)) <
-            0) {
+        if (json_array_append_new(a, json_pack("{s:s,s:I,s:I,s:I}", "stage", stages[i], "count",
+                                               (json_int_t)n[i], "reached", (json_int_t)reached,
+                                               "amount_fen", (json_int_t)amount[i])) < 0) {
             json_decref(a);
             return NULL;
         }
@@ -337,26 +338,28 @@ static json_t *stages_json(const int64_t n[N_STAGES])
 static int build_funnel(const struct req *r, const wp_analytics_result *res, json_t *o,
                         json_t *items)
 {
-    int64_t total[N_STAGES] = {0};
+    int64_t total[N_STAGES] = {0}, total_amount[N_STAGES] = {0};
     /* rows come by group, then stage; stages not in the list (set outside the API) are left out */
     for (size_t i = 0; i < res->n;) {
-        int64_t n[N_STAGES] = {0};
+        int64_t n[N_STAGES] = {0}, amount[N_STAGES] = {0};
         size_t k = i;
         for (; k < res->n && !strcmp(res->rows[k].group, res->rows[i].group); k++) {
             int s = stage_index(res->rows[k].kind);
             if (s >= 0) {
                 n[s] += res->rows[k].v[0];
                 total[s] += res->rows[k].v[0];
+                amount[s] += res->rows[k].v[1];
+                total_amount[s] += res->rows[k].v[1];
             }
         }
         if (r->f.by != WP_ANALYTICS_ALL) {
-            json_t *it = json_pack("{s:o}", "stages", stages_json(n));
+            json_t *it = json_pack("{s:o}", "stages", stages_json(n, amount));
             if (!it || set_group(it, r, &res->rows[i]) || json_array_append_new(items, it) < 0)
                 return -1;
         }
         i = k;
     }
-    return json_object_set_new(o, "stages", stages_json(total));
+    return json_object_set_new(o, "stages", stages_json(total, total_amount));
 }
 
 int api_analytics_funnel(wp_http_ctx *ctx)
@@ -364,20 +367,20 @@ int api_analytics_funnel(wp_http_ctx *ctx)
     return serve(ctx, WP_ANALYTICS_ALL, wp_store_analytics_funnel, build_funnel);
 }
 
-static json_t *conversion_json(const int64_t v[4])
+static json_t *conversion_json(const int64_t v[WP_ANALYTICS_VALUES])
 {
     json_t *rate = v[0] ? json_real((double)(v[1] * 10000 / v[0]) / 10000.0) : json_null();
-    return json_pack("{s:I,s:I,s:I,s:o,s:I}", "customers", (json_int_t)v[0], "deals",
+    return json_pack("{s:I,s:I,s:I,s:o,s:I,s:I}", "customers", (json_int_t)v[0], "deals",
                      (json_int_t)v[1], "lost", (json_int_t)v[2], "rate", rate, "deals_closed",
-                     (json_int_t)v[3]);
+                     (json_int_t)v[3], "deals_closed_amount_fen", (json_int_t)v[4]);
 }
 
 static int build_conversion(const struct req *r, const wp_analytics_result *res, json_t *o,
                             json_t *items)
 {
-    int64_t total[4] = {0, 0, 0, 0};
+    int64_t total[WP_ANALYTICS_VALUES] = {0};
     for (size_t i = 0; i < res->n; i++) {
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < WP_ANALYTICS_VALUES; k++)
             total[k] += res->rows[i].v[k];
         if (r->f.by == WP_ANALYTICS_ALL)
             continue;

@@ -24,7 +24,8 @@ json_t *api_crm_customer_json(const wp_customer_crm *c, const api_scope *scope)
 {
     (void)scope; /* personal data is masked at the reply boundary (src/api/view.c) */
     const char *phone = c->base.phone;
-    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
+    json_t *amount = c->deal_amount_fen < 0 ? json_null() : json_integer(c->deal_amount_fen);
+    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id",
                      c->base.id, "name", api_jstr(c->base.name, 0), "phone", api_jstr(phone, 1),
                      "company", api_jstr(c->company, 1), "owner_employee_id",
                      api_jstr(c->in_pool ? NULL : c->base.owner_employee_id, 1),
@@ -34,7 +35,7 @@ json_t *api_crm_customer_json(const wp_customer_crm *c, const api_scope *scope)
                      api_jstr(c->pool_reason, 1), "pooled_at", api_jtime(c->pooled_us), "stage",
                      api_jstr(c->base.stage, 1), "stage_at", api_jtime(c->stage_us),
                      "last_contact_at", api_jtime(c->base.last_contact_us), "last_follow_up_at",
-                     api_jtime(c->last_follow_up_us));
+                     api_jtime(c->last_follow_up_us), "deal_amount_fen", amount);
 }
 
 json_t *api_tags_json(const wp_tag *v, size_t n)

@@ -114,6 +114,12 @@ out:
     return err;
 }
 
+/* What the deal is worth in fen, or null (no amount given). */
+static json_t *deal_amount_json(const wp_customer_crm *crm)
+{
+    return crm->deal_amount_fen < 0 ? json_null() : json_integer(crm->deal_amount_fen);
+}
+
 int api_customers_get(wp_http_ctx *ctx)
 {
     const api_caller *c = api_caller_of(ctx);
@@ -182,6 +188,7 @@ int api_customers_get(wp_http_ctx *ctx)
                                   api_jstr(crm.in_pool ? cu.owner_employee_id : NULL, 1)) < 0 ||
               (crm.in_pool && json_object_set_new(o, "owner_employee_id", json_null()) < 0) ||
               json_object_set_new(o, "stage_at", api_jtime(crm.stage_us)) < 0 ||
+              json_object_set_new(o, "deal_amount_fen", deal_amount_json(&crm)) < 0 ||
               json_object_set_new(o, "last_follow_up_at", api_jtime(crm.last_follow_up_us)) < 0)) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
@@ -325,6 +332,10 @@ static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const ch
                  : json_pack("{s:o,s:o,s:o,s:o,s:b,s:i}", "name", api_jstr(e->name, 0), "company",
                              api_jstr(e->company, 0), "stage", api_jstr(e->stage, 0), "grade",
                              api_jstr(e->grade, 0), "notes", e->notes != NULL, "changed", changed);
+        if (d && e && e->deal_amount_set)
+            json_object_set_new(d, "deal_amount_fen",
+                                e->deal_amount_fen < 0 ? json_null()
+                                                       : json_integer(e->deal_amount_fen));
         snprintf(target, sizeof target, "customer:%s", id);
         err = api_audit(ctx, st, text ? "customer.follow_up" : "customer.update", target, d);
         json_decref(d);
@@ -352,9 +363,10 @@ out:
 
 int api_customers_update(wp_http_ctx *ctx)
 {
-    static const char *const fields[] = {"name", "company", "notes", "stage", "grade", NULL};
+    static const char *const fields[] = {"name",  "company",         "notes", "stage",
+                                         "grade", "deal_amount_fen", NULL};
     wp_customer_edit e = {0};
-    json_t *body;
+    json_t *body, *amount;
     int err;
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
@@ -365,6 +377,17 @@ int api_customers_update(wp_http_ctx *ctx)
         (err = api_body_str(body, "stage", 0, &e.stage)) < 0 ||
         (err = api_body_str(body, "grade", 0, &e.grade)) < 0)
         return err;
+    /* the deal's amount in fen (分); null clears it */
+    if ((amount = json_object_get(body, "deal_amount_fen"))) {
+        if (!json_is_null(amount) &&
+            (!json_is_integer(amount) || json_integer_value(amount) < 0 ||
+             json_integer_value(amount) > WP_CRM_DEAL_AMOUNT_MAX))
+            return wp_error_set(WP_EINVAL, "'deal_amount_fen' must be a whole number of fen, "
+                                           "0-%lld, or null",
+                                (long long)WP_CRM_DEAL_AMOUNT_MAX);
+        e.deal_amount_set = 1;
+        e.deal_amount_fen = json_is_null(amount) ? -1 : json_integer_value(amount);
+    }
     return customer_change(ctx, &e, NULL);
 }
 

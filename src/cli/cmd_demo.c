@@ -4,6 +4,7 @@
 #include "ingest/ingest.h"
 #include "sim/local.h"
 #include "sim/sim.h"
+#include "store/audit.h"
 #include "store/customers.h"
 #include "store/pool.h"
 #include "store/store.h"
@@ -35,12 +36,16 @@ static const char help[] =
     "The first command to try. When DIR is new (missing or empty), it creates a store there\n"
     "with the demo tenant 鼎盛集团 and its admin account 'admin' (a random password, printed\n"
     "once), fills it with a simulated company -- 2 regions, 4 stores, 27 employees, 24 enrolled\n"
-    "phones, about 300 customers and three weeks of their chats, calls, contact changes and\n"
-    "locations, a few percent of the messages breaking the default lexicon's rules -- and then\n"
-    "serves it as 'workphone serve' does. Every employee logs in with one more random password,\n"
-    "printed once with a manager, a salesperson and an auditor to try. When DIR is a workphone\n"
-    "data dir already, it only serves it. The events go through the same path as a phone's\n"
-    "(src/ingest, in process), so customers and alerts are made as they would be for real;\n"
+    "phones, about 300 customers and three weeks of their chats (text, photos, voice, files,\n"
+    "links, locations, red packets), calls, contact changes and locations, a few percent of the\n"
+    "messages breaking the default lexicon's rules; in the CRM, customers moving from lead to\n"
+    "deal (with amounts) or lost, tags, grades, follow-up notes, the public pool, reminders and a\n"
+    "leaver's handover -- and then serves it as 'workphone serve' does. Every employee logs in\n"
+    "with one more random password, printed once with a manager, a salesperson and an auditor\n"
+    "to try. When DIR is a workphone data dir already, it only serves it. The events go through\n"
+    "the same path as a phone's (src/ingest, in process) at the time the phone would have sent\n"
+    "them, so customers and alerts are made as they would be for real, and the jobs a server\n"
+    "runs (reclaim to the pool, reminders, grading) run at the end of each simulated day;\n"
     "'workphone simulate' sends a company to a running server over HTTP instead.\n"
     "\n"
     "  --data DIR          the data directory (default demo-data)\n"
@@ -228,7 +233,7 @@ static void pick_logins(struct demo *d, const wp_sim_company *c)
         for (size_t i = 0; i < c->n_people; i++) {
             const wp_sim_person *p = &c->people[i];
             if (strcmp(p->role, want[w][0]) || (want[w][1] && strcmp(p->title, want[w][1])) ||
-                (w == 2 && p->unit != store))
+                (w == 2 && p->unit != store) || (long)i == c->leaver) /* the leaver is gone */
                 continue;
             if (w == 1)
                 store = p->unit;
@@ -255,6 +260,7 @@ static void print_logins(const struct demo *d)
 static int fill(struct demo *d, const char *dir)
 {
     char staff_hash[WP_PASSWORD_HASH_MAX];
+    unsigned char audit_key[WP_AUDIT_KEY_LEN];
     cli_init_ids ids;
     wp_store_connpool *pool = NULL;
     wp_ingest *ing = NULL;
@@ -284,15 +290,21 @@ static int fill(struct demo *d, const char *dir)
     if ((err = wp_password_hash(staff_hash, d->staff_password)) < 0)
         goto out;
     pick_logins(d, c);
-    wp_sim_local local = {.ing = ing, .pool = pool, .password_hash = staff_hash};
+    /* the jobs at each simulated day's end sign their audit rows as serve's would */
+    if ((err = wp_audit_key_load(audit_key, dir, 0)) < 0)
+        goto out;
+    wp_sim_local local = {
+        .ing = ing, .pool = pool, .password_hash = staff_hash, .audit_key = audit_key};
     memcpy(local.tenant_id, ids.tenant_id, sizeof local.tenant_id);
     wp_sim_sink sink;
     wp_sim_local_sink(&sink, &local);
     wp_sim_run_options ro = WP_SIM_RUN_OPTIONS_INIT;
     ro.progress = progress;
     ro.progress_ctx = d;
-    if ((err = wp_sim_run(&d->stats, c, ids.hq_id, &sink, &ro)) < 0 ||
-        (err = count_customers(pool, ids.tenant_id, &d->customers)) < 0)
+    err = wp_sim_run(&d->stats, c, ids.hq_id, &sink, &ro);
+    wp_sim_local_release(&local);
+    explicit_bzero(audit_key, sizeof audit_key);
+    if (err < 0 || (err = count_customers(pool, ids.tenant_id, &d->customers)) < 0)
         goto out;
     const wp_sim_stats *s = &d->stats;
     printf("  done in %.1f s: %zu phones enrolled; %zu messages, %zu calls, %zu contact changes,"
@@ -302,6 +314,10 @@ static int fill(struct demo *d, const char *dir)
     printf("  %zu alerts: %zu sensitive words, %zu customers deleted, %zu blocked, %zu money "
            "transfers\n",
            s->alerts, s->alerts_sensitive, s->alerts_deleted, s->alerts_blocked, s->alerts_money);
+    printf("  in the CRM: %zu stage changes, %zu deals worth ¥%.0f, %zu grades, %zu tag changes, "
+           "%zu follow-up notes, %zu released to the pool, %zu claimed, %zu handover\n",
+           s->stages, s->deals, (double)s->deal_amount_fen / 100, s->grades, s->tagged, s->notes,
+           s->released, s->claimed, s->handovers);
     if (s->rejected)
         printf("  warning: the server rejected %zu simulated events\n", s->rejected);
 out:

@@ -34,9 +34,13 @@ static const char help[] =
     "outbox, which records the phone's chats with customers (property, insurance, education\n"
     "talk, a share of it breaking the rules: 飞单, 保本保息, leaked numbers), calls, contact\n"
     "deletions and blocks and locations, day by day, and syncs them in batches as a phone does.\n"
-    "The same seed and options give the same company and the same events. At the end it prints\n"
-    "what was sent, the events per second from the first event to the last acknowledgement,\n"
-    "and what the server raised (alerts by kind, customers), read back through the API.\n"
+    "After each day the admin records in the CRM what the staff did about their customers:\n"
+    "stages from lead to deal (with amounts) or lost, grades, tags, follow-up notes, releases to\n"
+    "the pool and claims from it, and a leaver's handover (the tenant gets the tags and rules\n"
+    "these use, unless it has rules of its own). The same seed and options give the same company\n"
+    "and the same events. At the end it prints what was sent, the events per second from the\n"
+    "first event to the last acknowledgement (the CRM's calls timed apart), and what the server\n"
+    "raised (alerts by kind, customers), read back through the API.\n"
     "\n"
     "The admin's password is read from WORKPHONE_ADMIN_PASSWORD. Every simulated employee gets\n"
     "the password in WORKPHONE_STAFF_PASSWORD, or a random one printed at the end.\n"
@@ -200,9 +204,15 @@ static void summary_human(const wp_sim_stats *st, const struct tally *t,
                           const char *kept_dir)
 {
     printf("done: %zu events in %.1f s, %.0f events/s end to end (%zu messages, %zu calls, "
-           "%zu contact changes, %zu locations; %zu planted violations)\n",
+           "%zu contact changes, %zu locations; %zu planted violations; %zu files)\n",
            st->events, secs, secs > 0 ? (double)st->events / secs : 0.0, st->messages, st->calls,
-           st->contacts, st->locations, st->violations);
+           st->contacts, st->locations, st->violations, st->media);
+    printf("  %zu CRM calls in %.1f s: %zu stage changes (%zu deals worth %.0f yuan), %zu grades, "
+           "%zu tag changes, %zu notes, %zu releases to the pool, %zu claims, %zu handover; "
+           "%zu skipped\n",
+           st->acts, (double)st->acts_us / 1e6, st->stages, st->deals,
+           (double)st->deal_amount_fen / 100, st->grades, st->tagged, st->notes, st->released,
+           st->claimed, st->handovers, st->acts_skipped);
     printf("  the server has %zu customers and %zu alerts: sensitive_word %zu, customer_deleted "
            "%zu, customer_blocked %zu, money %zu, other %zu\n",
            t->customers, t->total, t->sensitive, t->deleted, t->blocked, t->money, t->other);
@@ -221,16 +231,25 @@ static int summary_json(const wp_sim_company *c, const wp_sim_stats *st, const s
                                (json_int_t)t->deleted, "customer_blocked", (json_int_t)t->blocked,
                                "money", (json_int_t)t->money, "other", (json_int_t)t->other,
                                "categories", t->categories);
+    json_t *crm = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "acts",
+        (json_int_t)st->acts, "stages", (json_int_t)st->stages, "deals", (json_int_t)st->deals,
+        "deal_amount_fen", (json_int_t)st->deal_amount_fen, "grades", (json_int_t)st->grades,
+        "tagged", (json_int_t)st->tagged, "notes", (json_int_t)st->notes, "released",
+        (json_int_t)st->released, "claimed", (json_int_t)st->claimed, "handovers",
+        (json_int_t)st->handovers, "skipped", (json_int_t)st->acts_skipped, "seconds",
+        (double)st->acts_us / 1e6);
     json_t *o = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:o}",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:o,"
+        " s:o}",
         "seed", (json_int_t)c->cfg.seed, "org_units", (json_int_t)st->units, "employees",
         (json_int_t)st->employees, "devices", (json_int_t)st->devices, "days", (json_int_t)c->days,
         "events", (json_int_t)st->events, "messages", (json_int_t)st->messages, "calls",
         (json_int_t)st->calls, "contacts", (json_int_t)st->contacts, "locations",
-        (json_int_t)st->locations, "violations", (json_int_t)st->violations, "rejected",
-        (json_int_t)st->rejected, "customers", (json_int_t)t->customers, "setup_s", setup,
-        "seconds", secs, "events_per_s", secs > 0 ? (double)st->events / secs : 0.0, "alerts",
-        alerts);
+        (json_int_t)st->locations, "violations", (json_int_t)st->violations, "media",
+        (json_int_t)st->media, "rejected", (json_int_t)st->rejected, "customers",
+        (json_int_t)t->customers, "setup_s", setup, "seconds", secs, "events_per_s",
+        secs > 0 ? (double)st->events / secs : 0.0, "alerts", alerts, "crm", crm);
     char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(o);
     if (!text)
@@ -405,7 +424,8 @@ int cmd_simulate(int argc, char **argv)
         code = cli_fail("simulate", "%s", wp_error_last());
         goto out;
     }
-    double secs = (double)(s.end_us - s.events_us) / 1e6;
+    /* the phones' time: the CRM's calls between the days are timed apart */
+    double secs = (double)(s.end_us - s.events_us - st.acts_us) / 1e6;
     double setup = (double)(s.events_us - s.t0_us) / 1e6;
     if ((err = wp_sim_remote_each(r, "/alerts", count_alert, &t)) < 0 ||
         (err = wp_sim_remote_each(r, "/customers", count_customer, &t)) < 0) {

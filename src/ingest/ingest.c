@@ -355,12 +355,18 @@ out:
 
 int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body)
 {
+    return wp_ingest_events_at(ing, reply, dev, body, wp_time_now_us());
+}
+
+int wp_ingest_events_at(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body,
+                        int64_t now_us)
+{
     wp_ingest_batch vb;
     wp_policy_now now = {0};
     wp_store *st = NULL;
     int err;
 
-    wp_ingest_bounds bounds = {wp_time_now_us(), dev->acked_seq};
+    wp_ingest_bounds bounds = {now_us, dev->acked_seq};
     if ((err = wp_ingest__validate(&vb, body, &bounds)) < 0)
         goto out;
     if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)

@@ -125,6 +125,13 @@ int wp_ingest_device_auth(wp_ingest *ing, wp_device *out, const char *bearer_tok
  * body is borrowed. Caller owns *reply (json_decref). */
 int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body);
 
+/* wp_ingest_events() as if the batch arrived at now_us instead of the clock's time: the window
+ * events' times must lie in, and the time the store records for what the batch creates
+ * (customers, alerts, rows) are taken from it. For a replay of weeks of a simulated company
+ * in process (src/sim/local.c), so its customers are met when its phones met them. */
+int wp_ingest_events_at(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body,
+                        int64_t now_us);
+
 /* POST /api/v1/device/check: {"channel", "peer", "text"} →
  * {"action": "allow"|"alert"|"block"|"mask", "matches": [{"pattern","category","action",
  * "start","end","text"}], "masked": "..."} with the lexicons in force for employee_id or

@@ -293,6 +293,86 @@ static void add_customer(wp_sim_company *c, wp_sim_rng *r, size_t owner, const c
     c->n_customers++;
 }
 
+/* One salesperson leaves in the last week (from a store with two others to take over): its
+ * phone goes quiet that afternoon and its customers are handed over. Its own random stream, so
+ * the rest of the plan is what it would be without. */
+static void plan_leaver(wp_sim_company *c)
+{
+    wp_sim_rng r;
+    long v[64];
+    size_t n = 0;
+    c->leaver = -1;
+    c->n_successors = 0;
+    if (c->days < 7)
+        return;
+    for (size_t i = 0; i < c->n_people && n < 64; i++) {
+        size_t mates = 0;
+        if (strcmp(c->people[i].role, "sales"))
+            continue;
+        for (size_t j = 0; j < c->n_people; j++)
+            mates += j != i && c->people[j].unit == c->people[i].unit &&
+                     !strcmp(c->people[j].role, "sales");
+        if (mates >= 2)
+            v[n++] = (long)i;
+    }
+    if (!n)
+        return;
+    wp_sim_rng_seed(&r, c->cfg.seed, 0x70000000u);
+    c->leaver = v[wp_sim_rng_below(&r, (uint32_t)n)];
+    c->leave_day = c->days - 1 - c->days / 5;
+    c->leave_us = c->start_us + (int64_t)c->leave_day * WP_SIM__DAY_US + 17 * 3600 * 1000000ll +
+                  wp_sim_rng_below(&r, 3600) * 1000000ll;
+    for (size_t j = 0; j < c->n_people && c->n_successors < 2; j++)
+        if ((long)j != c->leaver && c->people[j].unit == c->people[c->leaver].unit &&
+            !strcmp(c->people[j].role, "sales"))
+            c->successors[c->n_successors++] = (long)j;
+}
+
+/* Every store closes a couple of deals with leads it met in the last week (a buyer who has
+ * seen homes elsewhere, a referral, a parent set on a course), so a week's conversion is
+ * never empty. Their own random stream. */
+static void plan_quick(wp_sim_company *c)
+{
+    wp_sim_rng r;
+    if (c->days < 8)
+        return;
+    wp_sim_rng_seed(&r, c->cfg.seed, 0x78000000u);
+    for (size_t u = 0; u < c->n_units; u++) {
+        size_t v[WP_SIM_STAFF_MAX * (WP_SIM_CUSTOMERS_MAX * 13 / 10 + 1)], n = 0;
+        if (strcmp(c->units[u].kind, "store"))
+            continue;
+        for (size_t k = 0; k < c->n_customers && n < sizeof v / sizeof v[0]; k++)
+            if (c->people[c->customers[k].owner].unit == (int)u && !c->customers[k].known_before &&
+                (long)c->customers[k].owner != c->leaver)
+                v[n++] = k;
+        for (int i = 0; i < 2 && n; i++) {
+            size_t j = wp_sim_rng_below(&r, (uint32_t)n);
+            wp_sim_customer *k = &c->customers[v[j]];
+            v[j] = v[--n];
+            k->quick = 1;
+            k->interest = 2;
+            k->first_day = c->days - 7 + wp_sim_rng_below(&r, 3);
+        }
+    }
+}
+
+/* Who takes the risks: over half rarely break a rule, a few often; weighed by their customers so
+ * the company's rate stays the one configured. Their own random streams. */
+static void plan_risks(wp_sim_company *c)
+{
+    double sum = 0, weight = 0;
+    for (size_t i = 0; i < c->n_people; i++) {
+        wp_sim_rng r;
+        wp_sim_rng_seed(&r, c->cfg.seed, 0x68000000u + (uint64_t)i);
+        unsigned k = wp_sim_rng_below(&r, 100);
+        c->people[i].risk = k < 55 ? 0.25 : k < 85 ? 1.0 : 3.5;
+        sum += c->people[i].risk * (double)c->people[i].n_customers;
+        weight += (double)c->people[i].n_customers;
+    }
+    for (size_t i = 0; i < c->n_people && sum > 0; i++)
+        c->people[i].risk *= weight / sum;
+}
+
 static int check(const char *what, unsigned v, unsigned lo, unsigned hi)
 {
     if (v < lo || v > hi)
@@ -402,6 +482,13 @@ int wp_sim_company_new(wp_sim_company **out, const wp_sim_config *cfg)
             }
         }
     }
+    plan_leaver(c);
+    plan_risks(c);
+    plan_quick(c);
+    if ((err = wp_sim__media_new(c)) < 0) {
+        wp_sim_company_free(c);
+        return err;
+    }
     *out = c;
     return 0;
 }
@@ -410,6 +497,7 @@ void wp_sim_company_free(wp_sim_company *c)
 {
     if (!c)
         return;
+    wp_sim__media_free(c);
     free(c->units);
     free(c->people);
     free(c->customers);

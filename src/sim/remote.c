@@ -20,6 +20,12 @@ struct conn {
     struct conn *next;
 };
 
+/* What the sink learned of the tenant: tag ids by name, customer ids by phone. */
+struct named {
+    char key[128];
+    char id[WP_SIM_ID_MAX];
+};
+
 struct wp_sim_remote {
     char *server; /* without the trailing slash */
     char *agents_dir;
@@ -28,6 +34,9 @@ struct wp_sim_remote {
     unsigned batch_max, timeout_ms;
     pthread_mutex_t mu;
     struct conn *idle;
+    struct named *tags, *customers;
+    size_t n_tags, cap_tags, n_customers, cap_customers;
+    uint64_t media_written; /* files of company->media written to <agents_dir>/media */
 };
 
 /* What a phone of the sink is: its agent and what it has been told so far. */
@@ -262,6 +271,8 @@ void wp_sim_remote_free(wp_sim_remote *r)
         free(c);
     }
     explicit_bzero(r->auth, sizeof r->auth);
+    free(r->tags);
+    free(r->customers);
     if (r->staff_password)
         explicit_bzero(r->staff_password, strlen(r->staff_password));
     free(r->server);
@@ -434,7 +445,7 @@ out:
     return err;
 }
 
-static int events(void *ctx, void *dev, const json_t *body, json_t **reply)
+static int events(void *ctx, void *dev, const json_t *body, int64_t at_us, json_t **reply)
 {
     struct phone *ph = dev;
     const json_t *evs = json_object_get(body, "events");
@@ -509,6 +520,343 @@ static void device_free(void *ctx, void *dev)
     free(ph);
 }
 
+/* A file for the phone: written once under <agents_dir>/media, then added to the agent's
+ * outbox, which uploads it with the next sync (before the events that name it). */
+static int media(void *ctx, void *dev, const wp_sim_media *m)
+{
+    wp_sim_remote *r = ctx;
+    struct phone *ph = dev;
+    char path[4096 + 128], ref[72];
+    int err = 0, rc;
+    if ((size_t)snprintf(path, sizeof path, "%s/media-%.16s", r->agents_dir, m->ref + 7) >=
+        sizeof path)
+        return wp_error_set(WP_EINVAL, "agents dir path too long");
+    pthread_mutex_lock(&r->mu);
+    FILE *f = fopen(path, "wbx"); /* x: one writer; a file there already is complete */
+    if (f) {
+        if (fwrite(m->bytes, 1, m->len, f) != m->len)
+            err = wp_error_set(WP_EIO, "cannot write '%s'", path);
+        if (fclose(f) != 0 && err == 0)
+            err = wp_error_set(WP_EIO, "cannot write '%s'", path);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (err < 0)
+        return err;
+    if ((rc = wp_agent_media_add(ph->a, ref, path)) < 0)
+        return agent_error(ph->a, rc, "add media");
+    if (strcmp(ref, m->ref))
+        return wp_error_set(WP_EIO, "the agent made %s of %s", ref, m->ref);
+    return 0;
+}
+
+/* --- the CRM, as the admin in the console ------------------------------------------------------- */
+
+static const char *named_get(wp_sim_remote *r, struct named *v, size_t n, const char *key)
+{
+    const char *id = NULL;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < n && !id; i++)
+        if (!strcmp(v[i].key, key))
+            id = v[i].id;
+    pthread_mutex_unlock(&r->mu);
+    return id;
+}
+
+static int named_put(wp_sim_remote *r, struct named **v, size_t *n, size_t *cap, const char *key,
+                     const char *id)
+{
+    int err = 0;
+    pthread_mutex_lock(&r->mu);
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        struct named *nv = realloc(*v, c * sizeof *nv);
+        if (!nv)
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+        else
+            *v = nv, *cap = c;
+    }
+    if (err == 0) {
+        snprintf((*v)[*n].key, sizeof (*v)[*n].key, "%s", key);
+        snprintf((*v)[*n].id, sizeof (*v)[*n].id, "%s", id);
+        (*n)++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return err;
+}
+
+/* A call that must answer 2xx; *out (may be NULL) the answer. */
+static int call_ok(wp_sim_remote *r, json_t **out, const char *method, const char *path,
+                   json_t *body, const char *what)
+{
+    long status;
+    json_t *reply = NULL;
+    int err;
+    if (!body && strcmp(method, "GET"))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    err = call(r, &reply, &status, method, path, body, NULL);
+    json_decref(body);
+    if (err == 0 && (status < 200 || status > 299))
+        err = http_error(status, reply, what);
+    if (err == 0 && out)
+        *out = reply;
+    else
+        json_decref(reply);
+    return err;
+}
+
+struct tag_walk {
+    wp_sim_remote *r;
+    const char *group_id; /* tags: only those of this group; NULL: groups */
+};
+
+static int learn_tag(void *ctx, const json_t *t)
+{
+    struct tag_walk *w = ctx;
+    const char *name = json_string_value(json_object_get(t, "name"));
+    const char *id = json_string_value(json_object_get(t, "id"));
+    const char *group = json_string_value(json_object_get(t, "group_id"));
+    if (!name || !id || (w->group_id && (!group || strcmp(group, w->group_id))))
+        return 0;
+    char key[128];
+    snprintf(key, sizeof key, "%s\x1f%s", w->group_id ? w->group_id : "", name);
+    return named_put(w->r, &w->r->tags, &w->r->n_tags, &w->r->cap_tags, key, id);
+}
+
+/* The id of a group (group_id NULL) or of a tag of group_id, by name; NULL when unknown. */
+static const char *tag_get(wp_sim_remote *r, const char *group_id, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s\x1f%s", group_id ? group_id : "", name);
+    return named_get(r, r->tags, r->n_tags, key);
+}
+
+/* A tag by its name alone (the vocabulary's names are unique across its groups). */
+static const char *tag_named(wp_sim_remote *r, const char *name)
+{
+    const char *id = NULL;
+    size_t len = strlen(name);
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n_tags && !id; i++) {
+        const char *sep = strchr(r->tags[i].key, '\x1f');
+        if (sep && sep != r->tags[i].key && strlen(sep + 1) == len && !strcmp(sep + 1, name))
+            id = r->tags[i].id;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return id;
+}
+
+static int count_items(void *ctx, const json_t *item)
+{
+    (*(size_t *)ctx)++;
+    return 0;
+}
+
+static int crm_setup(void *ctx, const wp_sim_crm *crm, int64_t at_us)
+{
+    wp_sim_remote *r = ctx;
+    struct tag_walk groups = {r, NULL};
+    json_t *reply = NULL;
+    size_t n_sop = 0, n_grade = 0;
+    int err;
+    if ((err = wp_sim_remote_each(r, "/tag-groups", learn_tag, &groups)) < 0)
+        return err;
+    for (size_t i = 0; i < crm->n_tags && err == 0; i++) {
+        const wp_sim_tag *t = &crm->tags[i];
+        const char *gid = t->group ? tag_get(r, NULL, t->group) : NULL;
+        char path[160];
+        if (t->group && !gid)
+            return wp_error_set(WP_EIO, "tag group '%s' was not made", t->group);
+        if (tag_get(r, gid, t->name))
+            continue;
+        if (gid) { /* the group's tags the tenant has, once per group */
+            struct tag_walk tags = {r, gid};
+            snprintf(path, sizeof path, "/tags?group_id=%s", gid);
+            if (i == 0 || !crm->tags[i - 1].group || strcmp(crm->tags[i - 1].group, t->group))
+                if ((err = wp_sim_remote_each(r, "/tags", learn_tag, &tags)) < 0)
+                    return err;
+            if (tag_get(r, gid, t->name))
+                continue;
+        }
+        json_t *body = json_pack("{s:s, s:s}", "name", t->name, "color", t->color);
+        if (body && gid && json_object_set_new(body, "group_id", json_string(gid)) < 0)
+            body = (json_decref(body), NULL);
+        if ((err = call_ok(r, &reply, "POST", gid ? "/tags" : "/tag-groups", body,
+                           "create tag")) < 0)
+            return err;
+        const char *id = json_string_value(json_object_get(reply, "id"));
+        char key[128];
+        snprintf(key, sizeof key, "%s\x1f%s", gid ? gid : "", t->name);
+        err = id ? named_put(r, &r->tags, &r->n_tags, &r->cap_tags, key, id)
+                 : wp_error_set(WP_EIO, "create tag: the answer has no id");
+        json_decref(reply);
+        reply = NULL;
+    }
+    /* rules the tenant has already stay as they are: a second company adds none */
+    if (err == 0 && (err = wp_sim_remote_each(r, "/sop-rules", count_items, &n_sop)) == 0)
+        err = wp_sim_remote_each(r, "/grade-rules", count_items, &n_grade);
+    for (size_t i = 0; i < crm->n_sop_rules && !n_sop && err == 0; i++) {
+        const wp_sim_sop_rule *x = &crm->sop_rules[i];
+        json_t *b = json_pack("{s:s, s:i, s:i}", "name", x->name, "interval_hours",
+                              x->interval_hours, "grace_hours", x->grace_hours);
+        if (b && ((x->grade && json_object_set_new(b, "grade", json_string(x->grade)) < 0) ||
+                  (x->stage && json_object_set_new(b, "stage", json_string(x->stage)) < 0)))
+            b = (json_decref(b), NULL);
+        err = call_ok(r, NULL, "POST", "/sop-rules", b, "create sop rule");
+    }
+    for (size_t i = 0; i < crm->n_grade_rules && !n_grade && err == 0; i++) {
+        const wp_sim_grade_rule *x = &crm->grade_rules[i];
+        const char *tid = x->tag ? tag_named(r, x->tag) : NULL;
+        json_t *b = json_pack("{s:i, s:s}", "position", (int)i + 1, "grade", x->grade);
+        int bad = !b;
+        bad = bad || (x->stage && json_object_set_new(b, "stage", json_string(x->stage)) < 0);
+        bad = bad || (tid && json_object_set_new(b, "tag_id", json_string(tid)) < 0);
+        bad = bad || (x->min_messages >= 0 &&
+                      json_object_set_new(b, "min_messages", json_integer(x->min_messages)) < 0);
+        bad = bad || (x->messages_days >= 0 &&
+                      json_object_set_new(b, "messages_days", json_integer(x->messages_days)) < 0);
+        bad = bad || (x->contact_within_days >= 0 &&
+                      json_object_set_new(b, "contact_within_days",
+                                          json_integer(x->contact_within_days)) < 0);
+        bad = bad || (x->no_contact_days >= 0 &&
+                      json_object_set_new(b, "no_contact_days",
+                                          json_integer(x->no_contact_days)) < 0);
+        if (bad)
+            b = (json_decref(b), NULL);
+        err = call_ok(r, NULL, "POST", "/grade-rules", b, "create grade rule");
+    }
+    if (err == 0)
+        err = call_ok(r, NULL, "PUT", "/pool/settings",
+                      json_pack("{s:i, s:i, s:i}", "pool_claim_daily_max", crm->claim_daily_max,
+                                "pool_cooldown_days", crm->cooldown_days,
+                                "reclaim_inactive_days", crm->reclaim_inactive_days),
+                      "pool settings");
+    return err;
+}
+
+/* The customer with this phone number (the admin sees numbers unmasked); "" when none. */
+static int customer_find(wp_sim_remote *r, char out[WP_SIM_ID_MAX], const char *phone)
+{
+    const char *known = named_get(r, r->customers, r->n_customers, phone);
+    char path[96];
+    json_t *reply = NULL;
+    size_t i;
+    json_t *c;
+    int err;
+    out[0] = '\0';
+    if (known) {
+        snprintf(out, WP_SIM_ID_MAX, "%s", known);
+        return 0;
+    }
+    snprintf(path, sizeof path, "/customers?q=%s&limit=5", phone);
+    if ((err = call_ok(r, &reply, "GET", path, NULL, "find a customer")) < 0)
+        return err;
+    json_array_foreach(json_object_get(reply, "items"), i, c)
+    {
+        const char *p = json_string_value(json_object_get(c, "phone"));
+        const char *id = json_string_value(json_object_get(c, "id"));
+        if (p && id && !strcmp(p, phone) && strlen(id) < WP_SIM_ID_MAX) {
+            snprintf(out, WP_SIM_ID_MAX, "%s", id);
+            break;
+        }
+    }
+    json_decref(reply);
+    return out[0] ? named_put(r, &r->customers, &r->n_customers, &r->cap_customers, phone, out) : 0;
+}
+
+/* One act as the admin; a refusal for the state the server found (409, 429, 404) is 1. */
+static int one_act(wp_sim_remote *r, const wp_sim_act_call *call_, const char *id)
+{
+    const wp_sim_act *a = call_->act;
+    char path[192];
+    const char *method = "POST";
+    json_t *b = NULL;
+    switch (a->kind) {
+    case WP_SIM_ACT_STAGE:
+        method = "PATCH";
+        snprintf(path, sizeof path, "/customers/%s", id);
+        b = !strcmp(a->stage, "deal")
+                ? json_pack("{s:s, s:I}", "stage", a->stage, "deal_amount_fen",
+                            (json_int_t)a->amount_fen)
+                : json_pack("{s:s}", "stage", a->stage);
+        break;
+    case WP_SIM_ACT_GRADE:
+        method = "PATCH";
+        snprintf(path, sizeof path, "/customers/%s", id);
+        b = json_pack("{s:s}", "grade", a->grade);
+        break;
+    case WP_SIM_ACT_TAGS: {
+        json_t *add = json_array();
+        for (size_t i = 0; add && i < a->n_tags; i++) {
+            const char *tid = tag_named(r, a->tags[i]);
+            if (tid && json_array_append_new(add, json_string(tid)) < 0)
+                add = (json_decref(add), NULL);
+        }
+        if (add && !json_array_size(add)) {
+            json_decref(add);
+            return 0;
+        }
+        method = "PUT";
+        snprintf(path, sizeof path, "/customers/%s/tags", id);
+        b = add ? json_pack("{s:o}", "add", add) : NULL;
+        break;
+    }
+    case WP_SIM_ACT_NOTE:
+        snprintf(path, sizeof path, "/customers/%s/follow-ups", id);
+        b = json_pack("{s:s}", "text", a->text ? a->text : "");
+        break;
+    case WP_SIM_ACT_RELEASE:
+        snprintf(path, sizeof path, "/customers/%s/release", id);
+        b = json_pack("{s:s, s:s}", "reason", "manual", "note", a->text ? a->text : "");
+        break;
+    case WP_SIM_ACT_CLAIM: /* the admin assigns it: a claim is the claimer's own act */
+        snprintf(path, sizeof path, "/pool/%s/assign", id);
+        b = json_pack("{s:s, s:s}", "employee_id", call_->employee_id, "note",
+                      a->text ? a->text : "");
+        break;
+    }
+    if (!b)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    long status;
+    json_t *reply = NULL;
+    int err = call(r, &reply, &status, method, path, b, NULL);
+    json_decref(b);
+    if (err == 0 && (status == 404 || status == 409 || status == 429))
+        err = 1;
+    else if (err == 0 && (status < 200 || status > 299))
+        err = http_error(status, reply, path);
+    json_decref(reply);
+    return err;
+}
+
+static int acts(void *ctx, const wp_sim_act_call *v, size_t n, wp_sim_stats *stats)
+{
+    wp_sim_remote *r = ctx;
+    char id[WP_SIM_ID_MAX];
+    int err = 0;
+    for (size_t i = 0; i < n && err >= 0; i++) {
+        if ((err = customer_find(r, id, v[i].customer->phone)) < 0)
+            break;
+        if (!id[0] || (err = one_act(r, &v[i], id)) == 1) {
+            stats->acts_skipped++;
+            err = 0;
+        }
+    }
+    return err < 0 ? err : 0;
+}
+
+static int handover(void *ctx, const char *from_id, const char *const *to_ids, size_t n_to,
+                    int64_t at_us)
+{
+    json_t *to = json_array();
+    for (size_t i = 0; to && i < n_to; i++)
+        if (json_array_append_new(to, json_string(to_ids[i])) < 0)
+            to = (json_decref(to), NULL);
+    json_t *b = to ? json_pack("{s:s, s:o, s:s}", "from_employee", from_id, "to_employees", to,
+                               "reason", "departure")
+                   : NULL;
+    return call_ok(ctx, NULL, "POST", "/handovers", b, "handover");
+}
+
 void wp_sim_remote_sink(wp_sim_sink *out, wp_sim_remote *r)
 {
     memset(out, 0, sizeof *out);
@@ -518,4 +866,8 @@ void wp_sim_remote_sink(wp_sim_sink *out, wp_sim_remote *r)
     out->enroll = enroll;
     out->events = events;
     out->device_free = device_free;
+    out->media = media;
+    out->crm_setup = crm_setup;
+    out->acts = acts;
+    out->handover = handover;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Driving a sink: create the org tree and the staff, enroll the phones, then feed every phone's
- * stream day by day, as the phones would have reported while the weeks went by; with threads,
- * several phones at once, as a real fleet reports. */
+/* Driving a sink: create the org tree and the staff, enroll the phones, set up the CRM, then
+ * feed every phone's stream day by day, as the phones would have reported while the weeks went
+ * by, each day's CRM acts after its events, the leaver's handover on its day and the day's end
+ * (the jobs, in process); with threads, several phones at once, as a real fleet reports. */
 #include "sim/sim_int.h"
 #include "util/error.h"
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BATCH_MAX 500 /* events a phone hands its sink at once (the protocol allows 1,000) */
 #define THREADS_MAX 256
@@ -55,8 +57,55 @@ static void count_sent(wp_sim_stats *st, const wp_sim_event *e)
     }
 }
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void count_act(wp_sim_stats *st, const wp_sim_act *a)
+{
+    st->acts++;
+    switch (a->kind) {
+    case WP_SIM_ACT_STAGE:
+        st->stages++;
+        if (!strcmp(a->stage, "deal")) {
+            st->deals++;
+            st->deal_amount_fen += a->amount_fen;
+        }
+        break;
+    case WP_SIM_ACT_GRADE:
+        st->grades++;
+        break;
+    case WP_SIM_ACT_TAGS:
+        st->tagged++;
+        break;
+    case WP_SIM_ACT_NOTE:
+        st->notes++;
+        break;
+    case WP_SIM_ACT_RELEASE:
+        st->released++;
+        break;
+    case WP_SIM_ACT_CLAIM:
+        st->claimed++;
+        break;
+    }
+}
+
 static void add_stats(wp_sim_stats *to, const wp_sim_stats *from)
 {
+    to->media += from->media;
+    to->acts += from->acts;
+    to->stages += from->stages;
+    to->deals += from->deals;
+    to->deal_amount_fen += from->deal_amount_fen;
+    to->grades += from->grades;
+    to->tagged += from->tagged;
+    to->notes += from->notes;
+    to->released += from->released;
+    to->claimed += from->claimed;
+    to->acts_skipped += from->acts_skipped;
     to->events += from->events;
     to->messages += from->messages;
     to->calls += from->calls;
@@ -78,7 +127,9 @@ struct run {
     char (*emp_ids)[WP_SIM_ID_MAX];
     wp_sim_stream **streams;
     void **devs;
-    size_t *next;
+    size_t *next, *next_act;
+    unsigned char *met; /* per customer: a batch has reported it */
+    uint64_t *uploaded; /* per phone: the files of company->media it has sent */
     unsigned day;
     wp_sim_stats *st;
     /* the parallel part: items handed out one at a time, the first error kept */
@@ -108,6 +159,25 @@ static int enroll_item(struct run *r, size_t i)
     return r->sink->enroll(r->sink->ctx, &r->devs[i], r->emp_ids[i], p->serial, p->model);
 }
 
+/* The files events [from, from + n) name that this phone has not sent yet, before them. */
+static int upload(struct run *r, size_t i, size_t from, size_t n, wp_sim_stats *st)
+{
+    const wp_sim_stream *s = r->streams[i];
+    int err;
+    if (!r->sink->media)
+        return 0;
+    for (size_t j = from; j < from + n; j++) {
+        int m = s->events[j].media;
+        if (m < 0 || r->uploaded[i] & (1ull << m))
+            continue;
+        if ((err = r->sink->media(r->sink->ctx, r->devs[i], &r->c->media[m])) < 0)
+            return err;
+        r->uploaded[i] |= 1ull << m;
+        st->media++;
+    }
+    return 0;
+}
+
 static int day_item(struct run *r, size_t i)
 {
     const wp_sim_stream *s = r->streams[i];
@@ -115,12 +185,28 @@ static int day_item(struct run *r, size_t i)
     int err = 0;
     while (s && r->next[i] < s->n && s->events[r->next[i]].day <= r->day) {
         size_t from = r->next[i], n = 0;
-        while (n < BATCH_MAX && from + n < s->n && s->events[from + n].day <= r->day)
+        /* a batch ends before a customer the phone has not reported yet: the next one starts
+         * with it, so a sink in process meets each new customer at its own time (customers met
+         * in one batch would share a created time, and their order, which a handover deals
+         * them in, would be the random part of their ids) */
+        while (n < BATCH_MAX && from + n < s->n && s->events[from + n].day <= r->day) {
+            long k = s->events[from + n].customer;
+            if (k >= 0 && !r->met[k]) {
+                if (n)
+                    break;
+                r->met[k] = 1; /* customers are one phone's each: no other thread writes it */
+            }
             n++;
+        }
         json_t *body = NULL, *reply = NULL;
-        if ((err = wp_sim_stream_batch(&body, s, from, n)) < 0)
+        if ((err = upload(r, i, from, n, &mine)) < 0 ||
+            (err = wp_sim_stream_batch(&body, s, from, n)) < 0)
             break;
-        err = r->sink->events(r->sink->ctx, r->devs[i], body, &reply);
+        /* a sink in process stores the batch (and meets its new customer) at the time of its
+         * first event, plus the event's index in microseconds: two customers met in the same
+         * second are still met one after the other */
+        err = r->sink->events(r->sink->ctx, r->devs[i], body,
+                              s->events[from].ts_us + (int64_t)(from % 1000000), &reply);
         json_decref(body);
         if (err < 0)
             break;
@@ -134,6 +220,54 @@ static int day_item(struct run *r, size_t i)
     add_stats(r->st, &mine);
     pthread_mutex_unlock(&r->mu);
     return err;
+}
+
+/* The day's CRM acts on phone i's customers. */
+static int acts_item(struct run *r, size_t i)
+{
+    const wp_sim_stream *s = r->streams[i];
+    wp_sim_stats mine = {0};
+    wp_sim_act_call calls[256];
+    int err = 0;
+    if (!s || !r->sink->acts)
+        return 0;
+    while (err == 0 && r->next_act[i] < s->n_acts && s->acts[r->next_act[i]].day <= r->day) {
+        size_t n = 0;
+        for (; n < 256 && r->next_act[i] < s->n_acts && s->acts[r->next_act[i]].day <= r->day;
+             n++) {
+            const wp_sim_act *a = &s->acts[r->next_act[i]++];
+            calls[n].act = a;
+            calls[n].customer = &r->c->customers[a->customer];
+            calls[n].employee_id = a->by >= 0 ? r->emp_ids[a->by] : "";
+            count_act(&mine, a);
+        }
+        err = r->sink->acts(r->sink->ctx, calls, n, &mine);
+    }
+    pthread_mutex_lock(&r->mu);
+    add_stats(r->st, &mine);
+    pthread_mutex_unlock(&r->mu);
+    return err;
+}
+
+/* The end of day r->day: the leaver's handover on its day, then the day's end for the sink. */
+static int day_end(struct run *r)
+{
+    const wp_sim_company *c = r->c;
+    int64_t end = c->start_us + (int64_t)(r->day + 1) * WP_SIM__DAY_US - WP_SIM__MIN_US;
+    int err;
+    if (end >= c->cfg.end_us)
+        end = c->cfg.end_us - 1;
+    if (c->leaver >= 0 && r->day == c->leave_day && r->sink->handover &&
+        c->leave_us < c->cfg.end_us) {
+        const char *to[2];
+        for (size_t k = 0; k < c->n_successors; k++)
+            to[k] = r->emp_ids[c->successors[k]];
+        if ((err = r->sink->handover(r->sink->ctx, r->emp_ids[c->leaver], to, c->n_successors,
+                                     c->leave_us)) < 0)
+            return err;
+        r->st->handovers++;
+    }
+    return r->sink->day_end ? r->sink->day_end(r->sink->ctx, r->day, end) : 0;
 }
 
 struct worker {
@@ -199,6 +333,8 @@ int wp_sim_run(wp_sim_stats *st, const wp_sim_company *c, const char *top_id,
     if (threads > THREADS_MAX)
         return wp_error_set(WP_EINVAL, "simulation threads must be 1-%d, not %u", THREADS_MAX,
                             threads);
+    if (c->n_media > 64) /* what a phone has sent is a bit each */
+        return wp_error_set(WP_EINVAL, "more than 64 media files");
     if (pthread_mutex_init(&r.mu, NULL) != 0)
         return wp_error_set(WP_ENOMEM, "cannot make a mutex");
     r.unit_ids = calloc(c->n_units, sizeof *r.unit_ids);
@@ -206,7 +342,11 @@ int wp_sim_run(wp_sim_stats *st, const wp_sim_company *c, const char *top_id,
     r.streams = calloc(c->n_people, sizeof *r.streams);
     r.devs = calloc(c->n_people, sizeof *r.devs);
     r.next = calloc(c->n_people, sizeof *r.next);
-    if (!r.unit_ids || !r.emp_ids || !r.streams || !r.devs || !r.next) {
+    r.next_act = calloc(c->n_people, sizeof *r.next_act);
+    r.uploaded = calloc(c->n_people, sizeof *r.uploaded);
+    r.met = calloc(c->n_customers ? c->n_customers : 1, 1);
+    if (!r.unit_ids || !r.emp_ids || !r.streams || !r.devs || !r.next || !r.next_act ||
+        !r.uploaded || !r.met) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
@@ -223,11 +363,19 @@ int wp_sim_run(wp_sim_stats *st, const wp_sim_company *c, const char *top_id,
         goto out;
     for (size_t i = 0; i < c->n_people; i++)
         st->devices += r.devs[i] != NULL;
+    if (sink->crm_setup && (err = sink->crm_setup(sink->ctx, wp_sim_crm_vocabulary(), c->start_us)) < 0)
+        goto out;
 
     if (opts->progress && (err = opts->progress(opts->progress_ctx, st, 0, c->days)) < 0)
         goto out;
     for (r.day = 0; r.day < c->days; r.day++) {
         if ((err = each(&r, c->n_people, threads, day_item)) < 0)
+            goto out;
+        /* the CRM's work of the day, timed apart: simulate's events/s is the phones' */
+        int64_t t0 = mono_us();
+        err = each(&r, c->n_people, threads, acts_item);
+        st->acts_us += mono_us() - t0;
+        if (err < 0 || (err = day_end(&r)) < 0)
             goto out;
         if (opts->progress &&
             (err = opts->progress(opts->progress_ctx, st, r.day + 1, c->days)) < 0)
@@ -244,6 +392,9 @@ out:
     free(r.streams);
     free(r.devs);
     free(r.next);
+    free(r.next_act);
+    free(r.uploaded);
+    free(r.met);
     pthread_mutex_destroy(&r.mu);
     return err;
 }

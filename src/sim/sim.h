@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* The company simulator: a made-up company (org tree, staff, customers) and what each of its
- * phones reports (CONTRACT §4 events), deterministic for a seed, pushed into a sink that is
- * in-process today (local.h: store + ingest) and can be the HTTP API tomorrow.
+/* The company simulator: a made-up company (org tree, staff, customers), what each of its
+ * phones reports (CONTRACT §4 events) and what its people do with their customers in the CRM
+ * (stages, deal amounts, grades, tags, notes, the pool, a leaver's handover), deterministic for
+ * a seed, pushed into a sink: in process (local.h: store + ingest) or over HTTP (remote.h).
  *
  * Three layers, each usable alone: wp_sim_company_new() plans the company (pure data);
- * wp_sim_stream_new() writes one phone's events for the whole period (pure data, JSON batches
- * in the device protocol's shape); wp_sim_run() creates the company through a wp_sim_sink and
- * feeds every phone's stream to it day by day. Nothing here does I/O or keeps globals. */
+ * wp_sim_stream_new() writes one phone's events and its owner's CRM acts for the whole period
+ * (pure data, JSON batches in the device protocol's shape); wp_sim_run() creates the company
+ * through a wp_sim_sink and feeds every phone's stream to it day by day. Nothing here does I/O
+ * or keeps globals. */
 #ifndef WP_SIM_H
 #define WP_SIM_H
 
@@ -91,6 +93,9 @@ typedef struct wp_sim_person {
     const char *model;
     double home_lat, home_lon;
     size_t first_customer, n_customers; /* range in wp_sim_company.customers */
+    /* how likely it is to break a rule, relative to the company's rate: most rarely, a few
+     * often; the mean over the customers' talk is 1 */
+    double risk;
 } wp_sim_person;
 
 typedef struct wp_sim_customer {
@@ -105,8 +110,20 @@ typedef struct wp_sim_customer {
     unsigned interest; /* 0 cold, 1 warm, 2 hot: how often they talk */
     unsigned first_day; /* day of the period of the first contact */
     int known_before;   /* 1: already a contact when the period starts (no "added" event) */
+    int quick;          /* 1: a new lead of the last week who buys at once (every store has some) */
     unsigned traits[8]; /* picks into the trade's word lists (community, product, course, ...) */
 } wp_sim_customer;
+
+/* A file the phones send (a photo, a voice note, a call recording, a PDF): made once per
+ * company, the same bytes whatever the seed. */
+typedef struct wp_sim_media {
+    char ref[72];     /* "sha256:<64 hex>" */
+    const char *kind; /* "image", "voice", "recording", "file" */
+    const char *what; /* image: "house", "plan", "doc", ...; file: "contract", "list", ... */
+    const char *mime; /* "image/png", "audio/wav", "application/pdf" */
+    unsigned char *bytes;
+    size_t len;
+} wp_sim_media;
 
 typedef struct wp_sim_company {
     wp_sim_config cfg;
@@ -119,6 +136,16 @@ typedef struct wp_sim_company {
     size_t n_people;
     wp_sim_customer *customers;
     size_t n_customers;
+    wp_sim_media *media; /* what messages and calls name by index */
+    size_t n_media;
+    /* a salesperson who leaves: its phone stops after leave_day, and at the end of that day
+     * its customers are handed to the successors (-1 for none; periods under a week have no
+     * leaver) */
+    long leaver;
+    unsigned leave_day;
+    int64_t leave_us; /* when, that afternoon */
+    long successors[2];
+    size_t n_successors;
 } wp_sim_company;
 
 /* Plan a company. WP_EINVAL (a config value out of range: the message names it), WP_ENOMEM.
@@ -138,9 +165,14 @@ typedef struct wp_sim_event {
     long customer;       /* index in wp_sim_company.customers; -1 for locations */
     int out;             /* 1: the employee's side sent it or called; 0: the customer's */
     const char *channel; /* "wechat", "sms", "phone" */
-    const char *msgtype; /* "text", "link", "transfer", "redpacket", "revoke" */
-    char *text;          /* text; a link's title; a transfer's memo. Owned by the stream */
-    char *url;           /* links */
+    /* "text", "link", "transfer", "redpacket", "revoke", "image", "voice", "file",
+     * "location", "card" */
+    const char *msgtype;
+    char *text;  /* text; a link's title; a transfer's memo; a location's address. Owned */
+    char *url;   /* links */
+    char *title; /* location: the place; card: who it introduces. Owned by the stream */
+    char *filename; /* file. Owned by the stream */
+    int media;      /* image, voice, file: index in company->media; calls: the recording; -1 */
     int64_t amount_fen;  /* transfer, redpacket */
     int64_t revoked_seq; /* revoke */
     int64_t duration_s;  /* calls; 0: not answered */
@@ -152,16 +184,76 @@ typedef struct wp_sim_event {
     int must_alert; /* 1 when the default lexicon must raise an alert for it; 0: masked only */
 } wp_sim_event;
 
+/* --- what people do in the CRM ---------------------------------------------------------------- */
+
+enum wp_sim_act_kind {
+    WP_SIM_ACT_STAGE = 1, /* PATCH /customers/{id} {"stage"} (deal: with deal_amount_fen) */
+    WP_SIM_ACT_GRADE,     /* PATCH /customers/{id} {"grade"}: a grade set by hand */
+    WP_SIM_ACT_TAGS,      /* PUT /customers/{id}/tags {"add": [...]} by name of wp_sim_crm */
+    WP_SIM_ACT_NOTE,      /* POST /customers/{id}/follow-ups {"text"} */
+    WP_SIM_ACT_RELEASE,   /* POST /customers/{id}/release {"reason": "manual", "note"} */
+    WP_SIM_ACT_CLAIM,     /* POST /pool/{id}/claim by the colleague `by` (remote: assign) */
+};
+
+#define WP_SIM_ACT_TAGS_MAX 3
+
+/* One act on one customer, after its talk of that day. */
+typedef struct wp_sim_act {
+    int64_t ts_us;
+    unsigned day;
+    enum wp_sim_act_kind kind;
+    long customer;      /* index in wp_sim_company.customers */
+    long by;            /* who acts: index in people; -1: the customer's owner at the time */
+    const char *stage;  /* STAGE: "contacted", "intent", "deal", "lost" */
+    int64_t amount_fen; /* STAGE deal: what the deal is worth */
+    const char *grade;  /* GRADE: "A".."D" */
+    const char *tags[WP_SIM_ACT_TAGS_MAX]; /* TAGS: names from wp_sim_crm_vocabulary() */
+    size_t n_tags;
+    char *text; /* NOTE, RELEASE (the note), CLAIM (the claimer's first note). Owned */
+} wp_sim_act;
+
+/* The tenant's CRM vocabulary and rules that the company works with (static data). */
+typedef struct wp_sim_tag {
+    const char *group; /* a group's name; NULL for a group itself */
+    const char *name, *color;
+} wp_sim_tag;
+
+typedef struct wp_sim_grade_rule { /* POST /grade-rules; -1: not checked, NULL: any */
+    const char *grade, *stage, *tag;
+    int min_messages, messages_days, contact_within_days, no_contact_days;
+} wp_sim_grade_rule;
+
+typedef struct wp_sim_sop_rule { /* POST /sop-rules */
+    const char *name, *grade, *stage; /* NULL: any */
+    int interval_hours, grace_hours;
+} wp_sim_sop_rule;
+
+typedef struct wp_sim_crm {
+    const wp_sim_tag *tags; /* groups first, then their tags */
+    size_t n_tags;
+    const wp_sim_grade_rule *grade_rules;
+    size_t n_grade_rules;
+    const wp_sim_sop_rule *sop_rules;
+    size_t n_sop_rules;
+    int claim_daily_max, cooldown_days, reclaim_inactive_days; /* PUT /pool/settings */
+} wp_sim_crm;
+
+const wp_sim_crm *wp_sim_crm_vocabulary(void);
+
 typedef struct wp_sim_stream {
     const wp_sim_company *company; /* borrowed */
     size_t person;
     wp_sim_event *events; /* with their texts, owned by the stream */
     size_t n;
+    wp_sim_act *acts; /* what happens in the CRM to this phone's customers, in ts order */
+    size_t n_acts;
 } wp_sim_stream;
 
-/* Write everything the phone of person reports over the period, in ts order. The same company
- * and person give the same stream. WP_EINVAL (the person has no device), WP_ENOMEM.
- * Caller owns *out; release with wp_sim_stream_free(). company must outlive it. */
+/* Write everything the phone of person reports over the period, in ts order, and the CRM acts
+ * on its customers (by it, by a colleague who claims one from the pool, by whoever owns one
+ * after a handover). The same company and person give the same stream. WP_EINVAL (the person
+ * has no device), WP_ENOMEM. Caller owns *out; release with wp_sim_stream_free(). company must
+ * outlive it. */
 int wp_sim_stream_new(wp_sim_stream **out, const wp_sim_company *c, size_t person);
 void wp_sim_stream_free(wp_sim_stream *s); /* NULL is a no-op */
 
@@ -172,6 +264,16 @@ int wp_sim_stream_batch(json_t **out, const wp_sim_stream *s, size_t from, size_
 /* --- driving a sink -------------------------------------------------------------------------- */
 
 #define WP_SIM_ID_MAX 64
+
+/* An act as the driver hands it to a sink: the customer (found by its phone number) and who
+ * acts. */
+typedef struct wp_sim_act_call {
+    const wp_sim_act *act;
+    const wp_sim_customer *customer;
+    const char *employee_id; /* the sink's id of act->by; "" for the customer's owner then */
+} wp_sim_act_call;
+
+typedef struct wp_sim_stats wp_sim_stats;
 
 /* Where the company goes. Each function returns 0 or a negative WP_E* (wp_error_set), which
  * stops the run. Ids are the sink's, opaque, at most WP_SIM_ID_MAX - 1 bytes. */
@@ -187,18 +289,46 @@ typedef struct wp_sim_sink {
      * the sink's handle of the enrolled device */
     int (*enroll)(void *ctx, void **out_dev, const char *employee_id, const char *serial,
                   const char *model);
-    /* POST /api/v1/device/events; *reply is the answer (caller json_decref()s it) */
-    int (*events)(void *ctx, void *dev, const json_t *body, json_t **reply);
+    /* POST /api/v1/device/events, as the phone would have sent it at at_us (a sink in process
+     * stores it with that time; a server has its own clock); *reply is the answer (caller
+     * json_decref()s it) */
+    int (*events)(void *ctx, void *dev, const json_t *body, int64_t at_us, json_t **reply);
     void (*device_free)(void *ctx, void *dev); /* NULL dev is a no-op */
+
+    /* The rest may be NULL: a sink without them gets the phones' events only. */
+    /* PUT /api/v1/device/media/<ref>: a file the phone names in its next batch, once per phone */
+    int (*media)(void *ctx, void *dev, const wp_sim_media *m);
+    /* The tenant's tag groups and tags, grading and SOP rules, pool settings, as they were at
+     * at_us (the start of the period), before any act; what the tenant has already is kept */
+    int (*crm_setup)(void *ctx, const wp_sim_crm *crm, int64_t at_us);
+    /* One day's CRM acts on one phone's customers, in order (in process: at each act's time,
+     * in one transaction; over HTTP: at the server's time). An act the store refuses for the
+     * state it finds (a release of a customer the reclaim job pooled first, a claim past the
+     * daily limit) is skipped and counted, not an error. */
+    int (*acts)(void *ctx, const wp_sim_act_call *v, size_t n, wp_sim_stats *st);
+    /* POST /api/v1/handovers {"reason": "departure"}: the leaver's customers split over the
+     * successors, its phone and logins stopped */
+    int (*handover)(void *ctx, const char *from_id, const char *const *to_ids, size_t n_to,
+                    int64_t at_us);
+    /* A simulated day ended at at_us: in process, the jobs a server runs (reclaim to the pool,
+     * follow-up reminders and overdue alerts, grading rules) run at that time */
+    int (*day_end)(void *ctx, unsigned day, int64_t at_us);
 } wp_sim_sink;
 
-typedef struct wp_sim_stats {
+struct wp_sim_stats {
     size_t units, employees, devices;
     size_t events, messages, calls, contacts, locations;
+    size_t media; /* files uploaded (once per phone and file) */
+    /* CRM acts by kind (stage changes, deals of them, grades, tag changes, notes, releases to
+     * the pool, claims from it) and handovers */
+    size_t acts, stages, deals, grades, tagged, notes, released, claimed, handovers;
+    int64_t deal_amount_fen;
     size_t violations; /* planted */
     size_t alerts, alerts_sensitive, alerts_deleted, alerts_blocked, alerts_money;
     size_t rejected; /* events the sink refused: 0 when all is well */
-} wp_sim_stats;
+    size_t acts_skipped; /* acts the store refused for the state it found */
+    int64_t acts_us;     /* wall time spent on the acts (microseconds) */
+};
 
 /* Called once with day 0 when the company is built and its phones enrolled, then after each
  * simulated day; a negative return stops the run with that value. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* One phone's events over the period: its chats, calls and contact changes with each customer,
- * and where it was through each working day; then as device-protocol JSON batches. */
+ * and where it was through each working day; what its owner (and, for its customers, a
+ * colleague or a successor) does about them in the CRM; then as device-protocol JSON batches. */
 #include "sim/sim_int.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -23,6 +24,10 @@ struct gen {
     size_t person;
     struct raw *ev;
     size_t n, cap;
+    wp_sim_act *acts;
+    size_t n_acts, cap_acts;
+    struct wp_sim__style style;
+    wp_buf note;
     int err;
     /* the running mean length of a clean exchange, to turn the wanted share of violating
      * messages into a chance per exchange */
@@ -53,6 +58,30 @@ static struct raw *push(struct gen *g, int64_t ts, enum wp_sim_event_type type, 
     return r;
 }
 
+/* A CRM act at ts on customer k, by its owner at the time unless set otherwise. */
+static wp_sim_act *act(struct gen *g, int64_t ts, enum wp_sim_act_kind kind, long k)
+{
+    if (g->err)
+        return NULL;
+    if (g->n_acts == g->cap_acts) {
+        size_t cap = g->cap_acts ? g->cap_acts * 2 : 256;
+        wp_sim_act *a = realloc(g->acts, cap * sizeof *a);
+        if (!a) {
+            g->err = wp_error_set(WP_ENOMEM, "out of memory");
+            return NULL;
+        }
+        g->acts = a;
+        g->cap_acts = cap;
+    }
+    wp_sim_act *a = &g->acts[g->n_acts++];
+    memset(a, 0, sizeof *a);
+    a->ts_us = ts / SEC_US * SEC_US;
+    a->kind = kind;
+    a->customer = k;
+    a->by = -1;
+    return a;
+}
+
 static char *dup_or_fail(struct gen *g, const char *s)
 {
     if (!s || g->err)
@@ -61,6 +90,30 @@ static char *dup_or_fail(struct gen *g, const char *s)
     if (!d)
         g->err = wp_error_set(WP_ENOMEM, "out of memory");
     return d;
+}
+
+/* A note's text on a (a NOTE, RELEASE or CLAIM act). */
+static void note_text(struct gen *g, wp_sim_act *a, long k, enum wp_sim__note kind, wp_sim_rng *r)
+{
+    int err;
+    if (!a)
+        return;
+    if ((err = wp_sim__note(&g->note, g->c, (size_t)k, kind, r)) < 0) {
+        g->err = err;
+        return;
+    }
+    a->text = dup_or_fail(g, g->note.buf);
+}
+
+static void tag(wp_sim_act *a, const char *name)
+{
+    if (a && name && a->n_tags < WP_SIM_ACT_TAGS_MAX)
+        a->tags[a->n_tags++] = name;
+}
+
+static const char *pick(const struct wp_sim__list *l, wp_sim_rng *r)
+{
+    return l->v[wp_sim_rng_below(r, (uint32_t)l->n)];
 }
 
 /* Hours weighted as people chat: the employee in working hours, customers more at night. */
@@ -104,6 +157,10 @@ static void call(struct gen *g, wp_sim_rng *r, long k, int64_t ts)
         double u = wp_sim_rng_unit(r);
         e->e.duration_s = 15 + (int64_t)(u * u * 900);
     }
+    /* the phone records some calls; a recording is one of the company's files */
+    e->e.media = e->e.duration_s >= 60 && wp_sim_rng_permille(r, 400)
+                     ? wp_sim__media_pick(g->c, "recording", NULL, r)
+                     : -1;
 }
 
 static void contact(struct gen *g, long k, int64_t ts, const char *action)
@@ -114,6 +171,7 @@ static void contact(struct gen *g, long k, int64_t ts, const char *action)
     e->e.channel = "wechat";
     e->e.action = action;
     e->e.out = 1;
+    e->e.media = -1;
 }
 
 /* A reply that would come in the small hours comes the next morning instead. */
@@ -159,8 +217,11 @@ static int64_t emit(struct gen *g, wp_sim_rng *r, long k, int64_t t, int *leak)
         e->e.amount_fen = l->amount_fen;
         e->e.violation = l->violation;
         e->e.must_alert = l->must_alert;
+        e->e.media = l->media;
         e->e.text = dup_or_fail(g, l->text);
         e->e.url = dup_or_fail(g, l->url);
+        e->e.title = dup_or_fail(g, l->title);
+        e->e.filename = dup_or_fail(g, l->filename);
         if (l->violation && l->out) {
             if (!strcmp(l->violation, "contact_leak") || !strcmp(l->violation, "private_deal"))
                 *leak = 1;
@@ -174,6 +235,7 @@ static int64_t emit(struct gen *g, wp_sim_rng *r, long k, int64_t t, int *leak)
                 rv->e.out = 1;
                 rv->e.channel = l->channel;
                 rv->e.msgtype = "revoke";
+                rv->e.media = -1;
                 rv->revoke_uid = target + 1;
             }
         }
@@ -200,7 +262,159 @@ static uint32_t violation_ppm(const struct gen *g, enum wp_sim_trade t)
     double len = g->clean_exchanges >= 20 ? (double)g->clean_lines / (double)g->clean_exchanges
                                           : wp_sim__talk_mean_lines(t);
     double q = s * len / (1 - s * 2.2 + s * len);
-    return (uint32_t)(q * 1.1e6); /* 1.1: openings and recalls never carry one */
+    /* a few people take most of the risks: this one's share of them (the mean is 1) */
+    q *= g->c->people[g->person].risk * 1.15; /* 1.15: openings, refusals and recalls carry none */
+    return (uint32_t)((q > 0.9 ? 0.9 : q) * 1e6);
+}
+
+/* --- the CRM: what is recorded about a customer ------------------------------------------------ */
+
+/* The CRM's stage for the talk's stage of a sale (1 first talks, 2-3 viewings and terms, 4 won). */
+static const char *crm_stage(unsigned talk)
+{
+    return talk >= 4 ? "deal" : talk >= 2 ? "intent" : "contacted";
+}
+
+/* Some time after ts on a working hour of a later day (days after ts's day). */
+static int64_t later_day(const wp_sim_company *c, wp_sim_rng *m, int64_t ts, int days)
+{
+    int64_t day = (ts - c->start_us) / WP_SIM__DAY_US + days;
+    return c->start_us + day * WP_SIM__DAY_US + 9 * HOUR_US + 30 * WP_SIM__MIN_US +
+           wp_sim_rng_below(m, 9 * 3600) * SEC_US;
+}
+
+/* A salesperson of the same store to take a customer from the pool; -1 when there is none. */
+static long colleague(const wp_sim_company *c, size_t owner, wp_sim_rng *m)
+{
+    long v[WP_SIM_STAFF_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_people && n < WP_SIM_STAFF_MAX; i++)
+        if (c->people[i].unit == c->people[owner].unit && i != owner && (long)i != c->leaver &&
+            !strcmp(c->people[i].role, "sales"))
+            v[n++] = (long)i;
+    return n ? v[wp_sim_rng_below(m, (uint32_t)n)] : -1;
+}
+
+struct crm {
+    long k;
+    unsigned interest;
+    int64_t stop_us; /* the owner leaves: nothing recorded by it after */
+    const char *grade;
+    int contacted;
+};
+
+/* What the owner records after a session s that moved the talk from stage before to stage. */
+static void crm_session(struct gen *g, wp_sim_rng *m, struct crm *x, unsigned s, unsigned before,
+                        unsigned stage, int lost, int objection, int64_t t)
+{
+    const wp_sim_company *c = g->c;
+    const wp_sim_customer *cu = &c->customers[x->k];
+    enum wp_sim_trade trade = c->units[c->people[cu->owner].unit].trade;
+    int64_t at = t + wp_sim_rng_range(m, 3, 40) * WP_SIM__MIN_US;
+    wp_sim_act *a;
+    static const char *const by_interest[3] = {"C", "B", "A"};
+    if (at >= x->stop_us)
+        return;
+    if (s == 0) { /* a new lead, or one the CRM had before the period */
+        /* a new lead is marked contacted at once by the careful, later or never by others */
+        if (cu->known_before || wp_sim_rng_permille(m, g->style.notes_permille + 200)) {
+            x->contacted = 1;
+            if ((a = act(g, at, WP_SIM_ACT_STAGE, x->k))) {
+                a->stage = crm_stage(stage);
+                a->amount_fen = stage >= 4 ? wp_sim__deal_fen(c, (size_t)x->k) : 0;
+            }
+        }
+        a = act(g, at + SEC_US, WP_SIM_ACT_TAGS, x->k);
+        if (wp_sim_rng_permille(m, cu->known_before ? 800 : 700))
+            tag(a, pick(&wp_sim__tag_source, m));
+        if (wp_sim_rng_permille(m, cu->known_before ? 800 : 600))
+            tag(a, pick(&wp_sim__tag_need[trade], m));
+        if (a && !a->n_tags)
+            g->n_acts--; /* nothing to tag after all */
+        if (cu->known_before && wp_sim_rng_permille(m, 300) &&
+            (a = act(g, at + 2 * SEC_US, WP_SIM_ACT_GRADE, x->k)))
+            a->grade = x->grade = by_interest[x->interest];
+        if (wp_sim_rng_permille(m, g->style.notes_permille))
+            note_text(g, act(g, at + 3 * SEC_US, WP_SIM_ACT_NOTE, x->k), x->k,
+                      cu->known_before ? WP_SIM__NOTE_STAGE1 + (stage > 4 ? 3 : stage - 1)
+                                       : WP_SIM__NOTE_OPENING,
+                      m);
+        return;
+    }
+    if (lost) { /* the customer said no */
+        if ((a = act(g, at, WP_SIM_ACT_STAGE, x->k)))
+            a->stage = "lost";
+        if (wp_sim_rng_permille(m, g->style.notes_permille + 150))
+            note_text(g, act(g, at + SEC_US, WP_SIM_ACT_NOTE, x->k), x->k, WP_SIM__NOTE_LOST, m);
+        if (wp_sim_rng_permille(m, 300) && (a = act(g, at + 2 * SEC_US, WP_SIM_ACT_GRADE, x->k)))
+            a->grade = x->grade = "D";
+        return;
+    }
+    if (s == 1 && !cu->known_before && stage < 2 && !x->contacted &&
+        wp_sim_rng_permille(m, 800) && (a = act(g, at - SEC_US, WP_SIM_ACT_STAGE, x->k))) {
+        a->stage = "contacted"; /* late, but marked */
+        x->contacted = 1;
+    }
+    if (stage != before && strcmp(crm_stage(stage), crm_stage(before))) {
+        if ((a = act(g, at, WP_SIM_ACT_STAGE, x->k))) {
+            a->stage = crm_stage(stage);
+            a->amount_fen = stage >= 4 ? wp_sim__deal_fen(c, (size_t)x->k) : 0;
+        }
+        if (stage >= 4 && wp_sim_rng_permille(m, 400) &&
+            (a = act(g, at + SEC_US, WP_SIM_ACT_TAGS, x->k)))
+            tag(a, cu->known_before ? "老客户复购" : wp_sim_rng_permille(m, 500) ? "决策快" : "高净值");
+        if (stage == 2 && x->interest > 0 && !x->grade && wp_sim_rng_permille(m, 250) &&
+            (a = act(g, at + 2 * SEC_US, WP_SIM_ACT_GRADE, x->k)))
+            a->grade = x->grade = by_interest[x->interest];
+    }
+    if (objection && wp_sim_rng_permille(m, 500) &&
+        (a = act(g, at + 3 * SEC_US, WP_SIM_ACT_TAGS, x->k)))
+        tag(a, wp_sim_rng_permille(m, 500) ? "价格敏感" : "需家人商量");
+    if (x->interest == 0 && !x->grade && wp_sim_rng_permille(m, 100) &&
+        (a = act(g, at + 4 * SEC_US, WP_SIM_ACT_GRADE, x->k)))
+        a->grade = x->grade = "C";
+    if (wp_sim_rng_permille(m, g->style.notes_permille))
+        note_text(g, act(g, at + 5 * SEC_US, WP_SIM_ACT_NOTE, x->k), x->k,
+                  objection ? WP_SIM__NOTE_OBJECTION
+                  : stage == before && wp_sim_rng_permille(m, 300)
+                      ? WP_SIM__NOTE_CHECKIN
+                      : WP_SIM__NOTE_STAGE1 + (stage > 4 ? 3 : stage < 1 ? 0 : stage - 1),
+                  m);
+}
+
+/* After the last talk: the pool for some that went cold or said no, a colleague claiming some
+ * of those; and a leaver's customers followed up (or not) by whoever received them. */
+static void crm_after(struct gen *g, wp_sim_rng *m, struct crm *x, int64_t last_t, unsigned stage,
+                      int lost)
+{
+    const wp_sim_company *c = g->c;
+    const wp_sim_customer *cu = &c->customers[x->k];
+    wp_sim_act *a;
+    if (!last_t)
+        return;
+    if ((long)cu->owner == c->leaver) {
+        /* more than half are called by their new owner within days; the rest wait, and the
+         * follow-up rules remind (and then warn) */
+        if (!lost && wp_sim_rng_permille(m, 550))
+            note_text(g, act(g, later_day(c, m, c->leave_us, wp_sim_rng_range(m, 1, 3)),
+                             WP_SIM_ACT_NOTE, x->k),
+                      x->k, WP_SIM__NOTE_HANDOVER, m);
+        return;
+    }
+    int64_t at = 0;
+    if (lost && wp_sim_rng_permille(m, 600))
+        at = later_day(c, m, last_t, wp_sim_rng_range(m, 0, 2));
+    else if (!lost && stage < 4 && x->interest == 0 && wp_sim_rng_permille(m, 350))
+        at = later_day(c, m, last_t, wp_sim_rng_range(m, 4, 8)); /* no answer for days */
+    if (!at || at >= x->stop_us || !(a = act(g, at, WP_SIM_ACT_RELEASE, x->k)))
+        return;
+    note_text(g, a, x->k, WP_SIM__NOTE_RELEASE, m);
+    long by = colleague(c, cu->owner, m);
+    if (by >= 0 && wp_sim_rng_permille(m, 450) &&
+        (a = act(g, later_day(c, m, at, wp_sim_rng_range(m, 1, 3)), WP_SIM_ACT_CLAIM, x->k))) {
+        a->by = by;
+        note_text(g, a, x->k, WP_SIM__NOTE_CLAIM, m);
+    }
 }
 
 static void customer(struct gen *g, long k)
@@ -213,10 +427,11 @@ static void customer(struct gen *g, long k)
 
     static const unsigned sessions_lo[3] = {2, 6, 12}, sessions_hi[3] = {4, 12, 20};
     static const unsigned gap_lo[3] = {3, 1, 1}, gap_hi[3] = {7, 3, 2};
-    static const unsigned advance[3] = {200, 350, 550};
+    static const unsigned advance[3] = {110, 200, 380};
     unsigned in = cu->interest % 3;
     unsigned sessions = (unsigned)wp_sim_rng_range(&r, (int)sessions_lo[in], (int)sessions_hi[in]);
-    unsigned stage = cu->known_before ? (unsigned)wp_sim_rng_range(&r, 1, 3) : 0;
+    static const unsigned known_stage[4] = {1, 1, 2, 3}; /* most were still early on */
+    unsigned stage = cu->known_before ? known_stage[wp_sim_rng_below(&r, 4)] : 0;
     unsigned day = cu->known_before ? wp_sim_rng_below(&r, c->days < 4 ? c->days : 4)
                                     : cu->first_day;
     int64_t delete_at = 0;
@@ -236,45 +451,78 @@ static void customer(struct gen *g, long k)
             delete_action = "blocked";
     }
 
+    /* what the CRM will show: some say no (the cold ones most), on their own stream */
+    wp_sim_rng m;
+    wp_sim_rng_seed(&m, c->cfg.seed, 0x38000000u + (uint64_t)k);
+    static const unsigned lose[3] = {520, 220, 60};
+    struct crm x = {k, in, (long)cu->owner == c->leaver ? c->leave_us : INT64_MAX, NULL, 0};
+    int last = sessions > 4 ? 4 : sessions > 2 ? (int)sessions - 1 : 1; /* early on, mostly */
+    unsigned lose_at = !cu->quick && wp_sim_rng_permille(&m, lose[in])
+                           ? (unsigned)wp_sim_rng_range(&m, 1, in == 0 ? last : (int)sessions - 1)
+                           : UINT32_MAX;
+    int64_t last_t = 0;
+    int lost = 0;
+
     for (unsigned s = 0; s < sessions && day < c->days && !g->err; s++) {
         int first = s == 0 && !cu->known_before;
         int by_employee = first ? 1 : wp_sim_rng_permille(&r, 600);
         int64_t t = c->start_us + (int64_t)day * WP_SIM__DAY_US +
                     pick_hour(&r, by_employee) * HOUR_US +
                     wp_sim_rng_below(&r, 3600) * SEC_US;
-        if (delete_at && t > delete_at)
+        if ((delete_at && t > delete_at) || t >= x.stop_us)
             break;
-        int leak = 0;
+        int leak = 0, objection = 0;
+        unsigned before = stage;
         if (first) {
             contact(g, k, t - wp_sim_rng_range(&r, 1, 20) * WP_SIM__MIN_US, "added");
             if (exchange(g, &r, k, WP_SIM__OPENING, 0) == 0)
                 t = emit(g, &r, k, t, &leak);
-            stage = 1;
+            /* some come ready to buy: a referral, a buyer who has seen homes elsewhere, a
+             * parent set on a course */
+            static const unsigned ready[3] = {0, 150, 600};
+            stage = cu->quick ? 3
+                    : wp_sim_rng_permille(&r, ready[in]) ? 2 + (in == 2 && wp_sim_rng_permille(&r, 500))
+                                                         : 1;
+        } else if (s == lose_at && stage < 4) {
+            if (exchange(g, &r, k, WP_SIM__LOST, stage) == 0)
+                t = emit(g, &r, k, t, &leak);
+            lost = 1;
         } else {
             if (wp_sim_rng_permille(&r, 180))
                 call(g, &r, k, t - wp_sim_rng_range(&r, 5, 60) * WP_SIM__MIN_US);
             unsigned n = 1 + wp_sim_rng_permille(&r, 500) + wp_sim_rng_permille(&r, 150);
             for (unsigned i = 0; i < n && !g->err; i++) {
-                enum wp_sim__script kind = wp_sim_rng_below(&r, 1000000) < violation_ppm(g, trade)
-                                               ? WP_SIM__VIOLATION
-                                           : wp_sim_rng_permille(&r, 250) ? WP_SIM__CHECKIN
-                                                                          : WP_SIM__STAGE;
+                enum wp_sim__script kind = WP_SIM__STAGE;
+                if (wp_sim_rng_below(&r, 1000000) < violation_ppm(g, trade))
+                    kind = WP_SIM__VIOLATION;
+                else if (wp_sim_rng_permille(&r, 250))
+                    kind = WP_SIM__CHECKIN;
+                else if (stage < 4 && wp_sim_rng_permille(&r, 160))
+                    kind = WP_SIM__OBJECTION, objection = 1;
                 if (exchange(g, &r, k, kind, stage) == 0)
                     t = emit(g, &r, k, t, &leak) + wp_sim_rng_range(&r, 1, 20) * WP_SIM__MIN_US;
             }
-            if (stage < WP_SIM__STAGES - 1 && wp_sim_rng_permille(&r, advance[in]))
+            /* a course is sold in days, a policy in a week or two, a home in weeks */
+            static const unsigned pace[3] = {100, 120, 170}; /* percent */
+            if (stage < WP_SIM__STAGES - 1 &&
+                (cu->quick || wp_sim_rng_permille(&r, advance[in] * pace[trade] / 100)))
                 stage++;
         }
+        crm_session(g, &m, &x, s, before, stage, lost, objection, t);
+        last_t = t;
         /* a drop planned for during this talk waits for its end */
         if (delete_at && t >= delete_at)
             delete_at = t + wp_sim_rng_range(&d, 10, 120) * WP_SIM__MIN_US;
         /* a customer moved to a private channel is often deleted from the work phone after */
         if (!delete_at && leak && wp_sim_rng_permille(&r, 200))
             delete_at = t + wp_sim_rng_range(&r, 60, 3 * 24 * 60) * WP_SIM__MIN_US;
+        if (lost)
+            break;
         day += (unsigned)wp_sim_rng_range(&r, (int)gap_lo[in], (int)gap_hi[in]);
     }
     if (delete_at)
         contact(g, k, delete_at, delete_action);
+    crm_after(g, &m, &x, last_t, stage, lost);
 }
 
 /* --- where the phone was ------------------------------------------------------------------ */
@@ -285,6 +533,7 @@ static void point(struct gen *g, wp_sim_rng *r, int64_t t, double lat, double lo
     struct raw *e = push(g, t, WP_SIM_LOCATION, -1);
     if (!e)
         return;
+    e->e.media = -1;
     double a = wp_sim_rng_unit(r) * 2 * M_PI, d = wp_sim_rng_unit(r) * noise_m;
     wp_sim__offset(&lat, &lon, d * cos(a), d * sin(a));
     e->e.lat = round(lat * 1e6) / 1e6;
@@ -388,6 +637,50 @@ static void raw_free(struct raw *r)
 {
     free(r->e.text);
     free(r->e.url);
+    free(r->e.title);
+    free(r->e.filename);
+}
+
+/* Acts by time, then in the order they were planned (a stage before the note about it). */
+struct act_order {
+    int64_t ts;
+    size_t i;
+};
+
+static int by_act_time(const void *a, const void *b)
+{
+    const struct act_order *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The acts in time order, those of the period only, into s. */
+static int acts_finish(struct gen *g, wp_sim_stream *s)
+{
+    const wp_sim_company *c = g->c;
+    struct act_order *o = g->n_acts ? calloc(g->n_acts, sizeof *o) : NULL;
+    if (g->n_acts && (!o || !(s->acts = calloc(g->n_acts, sizeof *s->acts)))) {
+        free(o);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < g->n_acts; i++)
+        o[i] = (struct act_order){g->acts[i].ts_us, i};
+    if (g->n_acts)
+        qsort(o, g->n_acts, sizeof *o, by_act_time);
+    for (size_t j = 0; j < g->n_acts; j++) {
+        wp_sim_act *a = &g->acts[o[j].i];
+        if (a->ts_us < c->start_us || a->ts_us >= c->cfg.end_us) {
+            free(a->text);
+            a->text = NULL;
+            continue;
+        }
+        a->day = (unsigned)((a->ts_us - c->start_us) / WP_SIM__DAY_US);
+        s->acts[s->n_acts++] = *a;
+    }
+    g->n_acts = 0; /* the texts moved to s */
+    free(o);
+    return 0;
 }
 
 int wp_sim_stream_new(wp_sim_stream **out, const wp_sim_company *c, size_t person)
@@ -399,6 +692,8 @@ int wp_sim_stream_new(wp_sim_stream **out, const wp_sim_company *c, size_t perso
     if (person >= c->n_people || !c->people[person].has_device)
         return wp_error_set(WP_EINVAL, "person %zu has no phone", person);
     wp_buf_init(&g.x.text, 64 * 1024);
+    wp_buf_init(&g.note, 16 * 1024);
+    wp_sim__style(&g.style, c, person);
     const wp_sim_person *p = &c->people[person];
     for (size_t k = p->first_customer; k < p->first_customer + p->n_customers && !g.err; k++)
         customer(&g, (long)k);
@@ -407,7 +702,9 @@ int wp_sim_stream_new(wp_sim_stream **out, const wp_sim_company *c, size_t perso
     if ((err = g.err) < 0)
         goto out;
 
-    /* seq follows ts; what would lie past the end of the period has not happened yet */
+    /* seq follows ts; what would lie past the end of the period has not happened yet, and a
+     * leaver's phone reports nothing after it left */
+    int64_t stop_us = (long)person == c->leaver ? c->leave_us : c->cfg.end_us;
     size_t n_uid = g.n;
     if (g.n) /* ev is NULL when nothing happened */
         qsort(g.ev, g.n, sizeof *g.ev, by_time);
@@ -418,7 +715,8 @@ int wp_sim_stream_new(wp_sim_stream **out, const wp_sim_company *c, size_t perso
     }
     for (size_t i = 0; i < g.n; i++) {
         struct raw *r = &g.ev[i];
-        int keep = r->e.ts_us >= c->start_us && r->e.ts_us < c->cfg.end_us;
+        int keep = r->e.ts_us >= c->start_us && r->e.ts_us < c->cfg.end_us &&
+                   r->e.ts_us < stop_us;
         if (keep && r->revoke_uid) {
             r->e.revoked_seq = seq_of[r->revoke_uid - 1];
             keep = r->e.revoked_seq > 0;
@@ -435,6 +733,8 @@ int wp_sim_stream_new(wp_sim_stream **out, const wp_sim_company *c, size_t perso
         s->n++;
     }
     g.n = 0; /* the texts moved to s */
+    if ((err = acts_finish(&g, s)) < 0)
+        goto out;
     s->company = c;
     s->person = person;
     *out = s;
@@ -442,9 +742,13 @@ int wp_sim_stream_new(wp_sim_stream **out, const wp_sim_company *c, size_t perso
 out:
     for (size_t i = 0; i < g.n; i++)
         raw_free(&g.ev[i]);
+    for (size_t i = 0; i < g.n_acts; i++)
+        free(g.acts[i].text);
     free(g.ev);
+    free(g.acts);
     free(seq_of);
     wp_buf_release(&g.x.text);
+    wp_buf_release(&g.note);
     wp_sim_stream_free(s);
     return err;
 }
@@ -456,8 +760,13 @@ void wp_sim_stream_free(wp_sim_stream *s)
     for (size_t i = 0; i < s->n; i++) {
         free(s->events[i].text);
         free(s->events[i].url);
+        free(s->events[i].title);
+        free(s->events[i].filename);
     }
+    for (size_t i = 0; i < s->n_acts; i++)
+        free(s->acts[i].text);
     free(s->events);
+    free(s->acts);
     free(s);
 }
 
@@ -497,7 +806,9 @@ static json_t *event_json(const wp_sim_stream *s, const wp_sim_event *e)
     } else if (!bad && e->type == WP_SIM_CALL) {
         bad = put(o, "direction", json_string(e->out ? "out" : "in")) < 0 ||
               put(o, "peer", peer(cu, 0)) < 0 ||
-              put(o, "duration_s", json_integer(e->duration_s)) < 0;
+              put(o, "duration_s", json_integer(e->duration_s)) < 0 ||
+              (e->media >= 0 &&
+               put(o, "recording", json_string(s->company->media[e->media].ref)) < 0);
     } else if (!bad && e->type == WP_SIM_CONTACT) {
         bad = put(o, "channel", json_string(e->channel)) < 0 ||
               put(o, "action", json_string(e->action)) < 0 || put(o, "peer", peer(cu, 1)) < 0;
@@ -508,15 +819,23 @@ static json_t *event_json(const wp_sim_stream *s, const wp_sim_event *e)
               put(o, "peer", peer(cu, !sms)) < 0 ||
               put(o, "chat", json_string(sms ? cu->phone : cu->wxid)) < 0 ||
               put(o, "msgtype", json_string(e->msgtype)) < 0;
+        const wp_sim_media *m = e->media >= 0 ? &s->company->media[e->media] : NULL;
+        if (!bad && m) /* image, voice, file: the file the phone uploads, as the protocol names it */
+            bad = put(o, "media", json_string(m->ref)) < 0 ||
+                  put(o, "size", json_integer((json_int_t)m->len)) < 0 ||
+                  (e->filename && put(o, "filename", json_string(e->filename)) < 0);
         if (!bad && !strcmp(e->msgtype, "link"))
             bad = put(o, "url", json_string(e->url ? e->url : "")) < 0 ||
                   put(o, "title", json_string(e->text ? e->text : "")) < 0;
+        else if (!bad && (!strcmp(e->msgtype, "location") || !strcmp(e->msgtype, "card")))
+            bad = (e->title && put(o, "title", json_string(e->title)) < 0) ||
+                  (e->text && put(o, "text", json_string(e->text)) < 0);
         else if (!bad && (!strcmp(e->msgtype, "transfer") || !strcmp(e->msgtype, "redpacket")))
             bad = put(o, "amount_fen", json_integer(e->amount_fen)) < 0 ||
                   (e->text && put(o, "memo", json_string(e->text)) < 0);
         else if (!bad && !strcmp(e->msgtype, "revoke"))
             bad = put(o, "revoked_seq", json_integer(e->revoked_seq)) < 0;
-        else if (!bad)
+        else if (!bad && !strcmp(e->msgtype, "text"))
             bad = put(o, "text", json_string(e->text ? e->text : "")) < 0;
     }
     if (bad) {

@@ -48,6 +48,7 @@ typedef struct wp_analytics_filter {
 
 /* A result row. day: the local day as days since 1970-01-01 in its span's offset (0 where a
  * result is not per day); group: the employee or org unit id ("" for WP_ANALYTICS_ALL). */
+#define WP_ANALYTICS_VALUES 5 /* numbers of a result row */
 typedef struct wp_analytics_row {
     int64_t day;
     char group[WP_ID_LEN + 1];
@@ -57,10 +58,11 @@ typedef struct wp_analytics_row {
     /* activity: messages in, out, calls, call seconds
      * response times: turns, answered, median s, p90 s (-1 when nothing answered)
      * alerts: count
-     * funnel: customers at that stage
+     * funnel: customers at that stage, the sum of their deal amounts (fen)
      * conversion: customers created in the range, of them at deal, at lost; deals closed in
-     *             the range (stage deal, stage changed in the range), whatever their age */
-    int64_t v[4];
+     *             the range (stage deal, stage changed in the range), whatever their age, and
+     *             the sum of those deals' amounts (fen) */
+    int64_t v[WP_ANALYTICS_VALUES];
 } wp_analytics_row;
 
 typedef struct wp_analytics_result {

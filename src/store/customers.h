@@ -81,6 +81,7 @@ void wp_strings_free(char **v, size_t n);
 #define WP_CRM_TEXT_MAX 4000 /* characters of notes, a follow-up or a reason */
 #define WP_CRM_COMPANY_MAX 100 /* characters */
 #define WP_CRM_DETAILS_MAX (16 * 1024) /* bytes of an event's details */
+#define WP_CRM_DEAL_AMOUNT_MAX 100000000000000LL /* fen: 1 万亿元, exact in a JSON number */
 
 /* The pool rules of a tenant. */
 typedef struct wp_crm_settings {
@@ -105,6 +106,7 @@ typedef struct wp_customer_crm {
     int64_t pooled_us; /* 0 unless in the pool */
     char pool_reason[WP_ARCHIVE_WORD_MAX + 1]; /* "manual", "inactive", "owner_left"; "" */
     int64_t owner_since_us, last_follow_up_us, stage_us; /* 0: never */
+    int64_t deal_amount_fen; /* what the deal is worth, in fen (migration 0019); -1: none */
 } wp_customer_crm;
 
 /* WP_ENOTFOUND. Release with wp_customer_crm_release(). */
@@ -130,6 +132,10 @@ typedef struct wp_customer_edit {
     const char *name, *company, *notes;
     const char *stage; /* lead, contacted, intent, deal, lost */
     const char *grade; /* A, B, C, D */
+    /* with deal_amount_set: the deal's amount in fen, 0..WP_CRM_DEAL_AMOUNT_MAX, or -1 to
+     * clear it; without: left as it is */
+    int deal_amount_set;
+    int64_t deal_amount_fen;
 } wp_customer_edit;
 
 /* The checks wp_store_customer_edit() makes of the values alone (a dry run's): WP_EINVAL
@@ -137,8 +143,10 @@ typedef struct wp_customer_edit {
 int wp_store_customer_edit_check(const wp_customer_edit *e);
 
 /* Change a customer; each field that really changes is one customer event ("edited",
- * "stage_changed", "grade_changed" with from/to). *changed gets how many. Runs in the caller's
- * transaction when one is open. WP_ENOTFOUND; WP_EINVAL naming the field. */
+ * "stage_changed", "grade_changed" with from/to). An amount given with a change of stage rides
+ * on its "stage_changed" event (details.deal_amount_fen); alone it is an "edited" event with
+ * field deal_amount_fen and from/to numbers (null: none). *changed gets how many. Runs in the
+ * caller's transaction when one is open. WP_ENOTFOUND; WP_EINVAL naming the field. */
 int wp_store_customer_edit(wp_store *st, int *changed, const char *tenant_id, const char *id,
                            const wp_customer_edit *e, const wp_crm_actor *who, int64_t now_us);
 

@@ -334,7 +334,8 @@ static int row_cmp(const void *a, const void *b)
 }
 
 static int result_add(wp_analytics_result *r, size_t *cap, int64_t day, const char *group,
-                      const char *kind, const char *category, const int64_t v[4])
+                      const char *kind, const char *category,
+                      const int64_t v[WP_ANALYTICS_VALUES])
 {
     int err;
     if ((err = wp_array__grow((void **)&r->rows, cap, r->n, sizeof *r->rows)) < 0)
@@ -358,7 +359,7 @@ static void result_merge(wp_analytics_result *r)
     qsort(r->rows, r->n, sizeof *r->rows, row_cmp);
     for (size_t i = 1; i < r->n; i++) {
         if (!row_cmp(&r->rows[w], &r->rows[i])) {
-            for (int k = 0; k < 4; k++)
+            for (int k = 0; k < WP_ANALYTICS_VALUES; k++)
                 r->rows[w].v[k] += r->rows[i].v[k];
         } else {
             r->rows[++w] = r->rows[i];
@@ -441,7 +442,7 @@ static int gather(struct ctx *c, struct wp_stmt *s, wp_analytics_result *r, size
 {
     int err;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        int64_t v[4] = {0, 0, 0, 0};
+        int64_t v[WP_ANALYTICS_VALUES] = {0};
         int col = 2 + (has_kind ? 2 : 0);
         for (int k = 0; k < nvals; k++)
             v[k] = wp_db_col_int64(s, col + k);
@@ -454,7 +455,7 @@ static int gather(struct ctx *c, struct wp_stmt *s, wp_analytics_result *r, size
                  cat ? cat : "");
         size_t at = smap_get(&c->rows, key);
         if (at != SIZE_MAX) { /* rows come in pre-summed; the same key adds up here */
-            for (int k = 0; k < 4; k++)
+            for (int k = 0; k < WP_ANALYTICS_VALUES; k++)
                 r->rows[at].v[k] += v[k];
             continue;
         }
@@ -971,7 +972,7 @@ int wp_store_analytics_replies(wp_store *st, wp_analytics_result *out, const wp_
             for (int b = 0; b < WP_ANALYTICS_BINS; b++)
                 total.hist[b] += q.g[i].hist[b];
         }
-        int64_t v[4] = {total.turns, total.replies, hist_percentile(total.hist, total.replies, 50),
+        int64_t v[WP_ANALYTICS_VALUES] = {total.turns, total.replies, hist_percentile(total.hist, total.replies, 50),
                         hist_percentile(total.hist, total.replies, 90)};
         err = result_add(&r, &cap, 0, "", NULL, NULL, v);
         free(total.hist);
@@ -981,14 +982,14 @@ int wp_store_analytics_replies(wp_store *st, wp_analytics_result *out, const wp_
     for (size_t i = 0; i < q.n; i++) {
         if (f->by != WP_ANALYTICS_ALL && !q.names[i][0])
             continue; /* an employee without a unit cannot happen; keep the total unique */
-        int64_t v[4] = {q.g[i].turns, q.g[i].replies,
+        int64_t v[WP_ANALYTICS_VALUES] = {q.g[i].turns, q.g[i].replies,
                         hist_percentile(q.g[i].hist, q.g[i].replies, 50),
                         hist_percentile(q.g[i].hist, q.g[i].replies, 90)};
         if ((err = result_add(&r, &cap, 0, q.names[i], NULL, NULL, v)) < 0)
             goto out;
     }
     if (f->by == WP_ANALYTICS_ALL && r.n == 0) {
-        int64_t v[4] = {0, 0, -1, -1};
+        int64_t v[WP_ANALYTICS_VALUES] = {0, 0, -1, -1};
         if ((err = result_add(&r, &cap, 0, "", NULL, NULL, v)) < 0)
             goto out;
     }
@@ -1031,12 +1032,13 @@ int wp_store_analytics_funnel(wp_store *st, wp_analytics_result *out, const wp_a
         goto out;
     wp_query__sql(&q, "SELECT 0, ");
     wp_query__sql(&q, emp_col(&c, "c.owner_employee_id"));
-    wp_query__sql(&q, ", COALESCE(c.stage, 'lead'), '', COUNT(*) FROM customers c"
+    wp_query__sql(&q, ", COALESCE(c.stage, 'lead'), '', COUNT(*),"
+                      " CAST(COALESCE(SUM(c.deal_amount_fen), 0) AS BIGINT) FROM customers c"
                       " WHERE c.tenant_id = ? AND c.in_pool = 0");
     wp_query__text(&q, f->tenant_id);
     q_scope(&q, &c, "c.owner_employee_id");
     wp_query__sql(&q, " GROUP BY 2, 3");
-    if ((err = wp_query__prepare(&q, st, &s)) < 0 || (err = gather(&c, s, &r, &cap, 1, 1)) < 0)
+    if ((err = wp_query__prepare(&q, st, &s)) < 0 || (err = gather(&c, s, &r, &cap, 1, 2)) < 0)
         goto out;
     err = result_finish(st, &c, &r, out);
 out:
@@ -1065,17 +1067,20 @@ int wp_store_analytics_conversion(wp_store *st, wp_analytics_result *out,
     /* the cohort created in the range, and the deals closed in it */
     wp_query__sql(&q, "SELECT 0, ");
     wp_query__sql(&q, emp_col(&c, "x.e"));
-    wp_query__sql(&q, ", SUM(x.n), SUM(x.deal), SUM(x.lost), SUM(x.won) FROM ("
+    wp_query__sql(&q, ", SUM(x.n), SUM(x.deal), SUM(x.lost), SUM(x.won),"
+                      " CAST(SUM(x.amount) AS BIGINT) FROM ("
                       "SELECT c.owner_employee_id AS e, 1 AS n,"
                       " CASE WHEN c.stage = 'deal' THEN 1 ELSE 0 END AS deal,"
-                      " CASE WHEN c.stage = 'lost' THEN 1 ELSE 0 END AS lost, 0 AS won"
+                      " CASE WHEN c.stage = 'lost' THEN 1 ELSE 0 END AS lost, 0 AS won,"
+                      " CAST(0 AS BIGINT) AS amount"
                       " FROM customers c WHERE c.tenant_id = ? AND c.in_pool = 0");
     wp_query__text(&q, f->tenant_id);
     wp_query__sql(&q, " AND c.created_us >= ? AND c.created_us < ?");
     wp_query__int(&q, c.from_us);
     wp_query__int(&q, c.to_us);
     q_scope(&q, &c, "c.owner_employee_id");
-    wp_query__sql(&q, " UNION ALL SELECT d.owner_employee_id, 0, 0, 0, 1 FROM customers d"
+    wp_query__sql(&q, " UNION ALL SELECT d.owner_employee_id, 0, 0, 0, 1,"
+                      " COALESCE(d.deal_amount_fen, 0) FROM customers d"
                       " WHERE d.tenant_id = ? AND d.in_pool = 0 AND d.stage = 'deal'"
                       " AND d.stage_us >= ? AND d.stage_us < ?");
     wp_query__text(&q, f->tenant_id);
@@ -1083,7 +1088,7 @@ int wp_store_analytics_conversion(wp_store *st, wp_analytics_result *out,
     wp_query__int(&q, c.to_us);
     q_scope(&q, &c, "d.owner_employee_id");
     wp_query__sql(&q, ") x GROUP BY 2");
-    if ((err = wp_query__prepare(&q, st, &s)) < 0 || (err = gather(&c, s, &r, &cap, 0, 4)) < 0)
+    if ((err = wp_query__prepare(&q, st, &s)) < 0 || (err = gather(&c, s, &r, &cap, 0, 5)) < 0)
         goto out;
     err = result_finish(st, &c, &r, out);
 out:

@@ -131,6 +131,19 @@ static int json_kv(wp_buf *b, const char *key, const char *v)
     return v ? wp_json_str(b, v, strlen(v)) : wp_buf_adds(b, "null");
 }
 
+/* Append "key": n (a JSON number; n < 0: null) to a JSON object being built. */
+static int json_kn(wp_buf *b, const char *key, int64_t n)
+{
+    char num[24];
+    int err;
+    if (b->len > 1 && (err = wp_buf_addc(b, ',')) < 0)
+        return err;
+    if ((err = wp_json_str(b, key, strlen(key))) < 0 || (err = wp_buf_addc(b, ':')) < 0)
+        return err;
+    snprintf(num, sizeof num, "%lld", (long long)n);
+    return wp_buf_adds(b, n < 0 ? "null" : num);
+}
+
 /* --- settings ------------------------------------------------------------------------------ */
 
 int wp_store_crm_settings_get(wp_store *st, wp_crm_settings *out, const char *tenant_id)
@@ -205,7 +218,7 @@ int wp_store_crm_settings_put(wp_store *st, const char *tenant_id, const wp_crm_
 #define CRM_COLUMNS                                                                                \
     "c.id, c.tenant_id, c.name, c.phone, c.owner_employee_id, c.grade, c.stage, c.created_us,"     \
     " c.last_contact_us, c.company, c.notes, c.in_pool, c.pooled_us, c.pool_reason,"               \
-    " c.owner_since_us, c.last_follow_up_us, c.stage_us"
+    " c.owner_since_us, c.last_follow_up_us, c.stage_us, c.deal_amount_fen"
 
 static int64_t opt_int(struct wp_stmt *s, int col)
 {
@@ -235,6 +248,7 @@ static int read_crm(struct wp_stmt *s, wp_customer_crm *out, int with_notes)
     c.owner_since_us = opt_int(s, 14);
     c.last_follow_up_us = opt_int(s, 15);
     c.stage_us = opt_int(s, 16);
+    c.deal_amount_fen = wp_db_col_isnull(s, 17) ? -1 : wp_db_col_int64(s, 17);
     if (with_notes && !wp_db_col_isnull(s, 10)) {
         if (!(c.notes = strdup(wp_db_col_text(s, 10))))
             return wp_error_set(WP_ENOMEM, "out of memory");
@@ -318,13 +332,17 @@ int wp_store_customer_edit_check(const wp_customer_edit *e)
         return wp_error_set(WP_EINVAL, "'stage' must be lead, contacted, intent, deal or lost");
     if (e->grade && !one_of(e->grade, grades, sizeof grades / sizeof grades[0]))
         return wp_error_set(WP_EINVAL, "'grade' must be A, B, C or D");
+    if (e->deal_amount_set &&
+        (e->deal_amount_fen < -1 || e->deal_amount_fen > WP_CRM_DEAL_AMOUNT_MAX))
+        return wp_error_set(WP_EINVAL, "'deal_amount_fen' must be 0-%lld or null",
+                            (long long)WP_CRM_DEAL_AMOUNT_MAX);
     return 0;
 }
 
 /* Set one column and record the change: kind with {"field", "from", "to"}. */
 static int edit_field(wp_store *st, const char *sql, const char *tenant_id, const char *id,
                       const char *field, const char *kind, const char *from, const char *to,
-                      const wp_crm_actor *who, int64_t now_us)
+                      const wp_crm_actor *who, int64_t now_us, const int64_t *amount)
 {
     struct wp_stmt *s = NULL;
     wp_buf d;
@@ -352,11 +370,45 @@ static int edit_field(wp_store *st, const char *sql, const char *tenant_id, cons
     if ((err = wp_buf_addc(&d, '{')) < 0 || (err = json_kv(&d, "field", field)) < 0 ||
         (full && (err = json_kv(&d, "from", *from ? from : NULL)) < 0) ||
         (full && (err = json_kv(&d, "to", *to ? to : NULL)) < 0) ||
+        (amount && (err = json_kn(&d, "deal_amount_fen", *amount)) < 0) ||
         (err = wp_buf_addc(&d, '}')) < 0) {
         wp_buf_release(&d);
         return wp_error_set(WP_EINVAL, "details too long");
     }
     err = wp_crm__event_insert(st, NULL, tenant_id, id, kind, who, d.buf, now_us);
+    wp_buf_release(&d);
+    return err;
+}
+
+/* Set the deal's amount (-1: none); alone (with_event), an "edited" event with from/to numbers. */
+static int edit_amount(wp_store *st, const char *tenant_id, const char *id, int64_t from,
+                       int64_t to, int with_event, const wp_crm_actor *who, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    wp_buf d;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "UPDATE customers SET deal_amount_fen = ?"
+                             " WHERE tenant_id = ? AND id = ?")) < 0)
+        return err;
+    if (to >= 0)
+        wp_db_bind_int64(s, 1, to);
+    else
+        wp_db_bind_null(s, 1);
+    wp_db_bind_text(s, 2, tenant_id);
+    wp_db_bind_text(s, 3, id);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    if (err < 0 || !with_event)
+        return err < 0 ? err : 0;
+    wp_buf_init(&d, WP_CRM_DETAILS_MAX);
+    if ((err = wp_buf_addc(&d, '{')) < 0 || (err = json_kv(&d, "field", "deal_amount_fen")) < 0 ||
+        (err = json_kn(&d, "from", from)) < 0 || (err = json_kn(&d, "to", to)) < 0 ||
+        (err = wp_buf_addc(&d, '}')) < 0) {
+        wp_buf_release(&d);
+        return wp_error_set(WP_EINVAL, "details too long");
+    }
+    err = wp_crm__event_insert(st, NULL, tenant_id, id, "edited", who, d.buf, now_us);
     wp_buf_release(&d);
     return err;
 }
@@ -376,18 +428,20 @@ int wp_store_customer_edit(wp_store *st, int *changed, const char *tenant_id, co
         return err;
     if ((err = wp_store_customer_crm_get(st, &c, tenant_id, id)) < 0)
         goto out;
+    int stage_moves = e->stage && strcmp(e->stage, c.base.stage);
+    int amount_moves = e->deal_amount_set && e->deal_amount_fen != c.deal_amount_fen;
     if (e->name && strcmp(e->name, c.base.name) &&
         (err = edit_field(st,
                           "UPDATE customers SET name = ?"
                           " WHERE tenant_id = ? AND id = ?",
-                          tenant_id, id, "name", "edited", c.base.name, e->name, who, now_us)) < 0)
+                          tenant_id, id, "name", "edited", c.base.name, e->name, who, now_us, NULL)) < 0)
         goto out;
     n += e->name && strcmp(e->name, c.base.name);
     if (e->company && strcmp(e->company, c.company) &&
         (err = edit_field(st,
                           "UPDATE customers SET company = ?"
                           " WHERE tenant_id = ? AND id = ?",
-                          tenant_id, id, "company", "edited", c.company, e->company, who, now_us)) <
+                          tenant_id, id, "company", "edited", c.company, e->company, who, now_us, NULL)) <
             0)
         goto out;
     n += e->company && strcmp(e->company, c.company);
@@ -396,7 +450,7 @@ int wp_store_customer_edit(wp_store *st, int *changed, const char *tenant_id, co
         (err = edit_field(st,
                           "UPDATE customers SET notes = ?"
                           " WHERE tenant_id = ? AND id = ?",
-                          tenant_id, id, "notes", "edited", old_notes, e->notes, who, now_us)) < 0)
+                          tenant_id, id, "notes", "edited", old_notes, e->notes, who, now_us, NULL)) < 0)
         goto out;
     n += e->notes && strcmp(e->notes, old_notes);
     if (e->stage && strcmp(e->stage, c.base.stage) &&
@@ -404,7 +458,7 @@ int wp_store_customer_edit(wp_store *st, int *changed, const char *tenant_id, co
                           "UPDATE customers SET stage = ?, stage_us = ?"
                           " WHERE tenant_id = ? AND id = ?",
                           tenant_id, id, "stage", "stage_changed", c.base.stage, e->stage, who,
-                          now_us)) < 0)
+                          now_us, amount_moves ? &e->deal_amount_fen : NULL)) < 0)
         goto out;
     n += e->stage && strcmp(e->stage, c.base.stage);
     if (e->grade && strcmp(e->grade, c.base.grade) &&
@@ -412,9 +466,13 @@ int wp_store_customer_edit(wp_store *st, int *changed, const char *tenant_id, co
                           "UPDATE customers SET grade = ?"
                           " WHERE tenant_id = ? AND id = ?",
                           tenant_id, id, "grade", "grade_changed", c.base.grade, e->grade, who,
-                          now_us)) < 0)
+                          now_us, NULL)) < 0)
         goto out;
     n += e->grade && strcmp(e->grade, c.base.grade);
+    if (amount_moves && (err = edit_amount(st, tenant_id, id, c.deal_amount_fen,
+                                           e->deal_amount_fen, !stage_moves, who, now_us)) < 0)
+        goto out;
+    n += amount_moves && !stage_moves;
     err = 0;
 out:
     wp_customer_crm_release(&c);

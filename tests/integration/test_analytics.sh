@@ -117,7 +117,35 @@ suite() { # backend
         c=$(jq_ 'j["items"][0]["id"]')
         json PATCH "/api/v1/customers/$c" "{\"stage\": \"${p#* }\"}" "${A[@]}"
         expect_status 200 "$be: stage ${p#* }"
+        [ "${p#* }" = deal ] && local won=$c
     done
+    # what A's deal is worth (migration 0019): set, refused when not a whole number of fen,
+    # changed, then what the funnel and conversion sum
+    json PATCH "/api/v1/customers/$won" '{"deal_amount_fen": 1280050}' "${A[@]}"
+    expect_status 200 "$be: a deal amount"
+    expect_json 'j["deal_amount_fen"], j["stage"]' '[1280050, "deal"]' "$be: the amount is answered"
+    for bad in '-1' '12.5' '"100"' '100000000000001'; do
+        json PATCH "/api/v1/customers/$won" "{\"deal_amount_fen\": $bad}" "${A[@]}"
+        expect_status 400 "$be: deal_amount_fen $bad is refused"
+    done
+    json PATCH "/api/v1/customers/$won" '{"deal_amount_fen": null}' "${A[@]}"
+    expect_json 'j["deal_amount_fen"]' null "$be: null clears it"
+    json PATCH "/api/v1/customers/$won" '{"deal_amount_fen": 12345600}' "${A[@]}"
+    req GET "/api/v1/customers/$won" "${A[@]}"
+    expect_json 'j["deal_amount_fen"]' 12345600 "$be: GET /customers/{id} has the amount"
+    req GET "/api/v1/customers/$won/timeline?limit=50" "${A[@]}"
+    # (the clock stands still: one ts for all, so compared as sets)
+    expect_json 'sorted([str(e["details"]["from"]), str(e["details"]["to"])] for e in j["items"] if e.get("kind") == "edited" and e["details"].get("field") == "deal_amount_fen")' \
+        '[["1280050", "None"], ["None", "12345600"], ["None", "1280050"]]' "$be: each change of the amount is in the timeline"
+    req GET "/api/v1/customers?q=13800000002" "${A[@]}"
+    c=$(jq_ 'j["items"][0]["id"]')
+    json PATCH "/api/v1/customers/$c" '{"stage": "intent", "deal_amount_fen": 500000}' "${A[@]}"
+    json PATCH "/api/v1/customers/$c" '{"stage": "deal", "deal_amount_fen": 700000}' "${A[@]}"
+    json PATCH "/api/v1/customers/$c" '{"stage": "intent", "deal_amount_fen": null}' "${A[@]}"
+    req GET "/api/v1/customers/$c/timeline?limit=50" "${A[@]}"
+    expect_json 'sorted([e["kind"], str(e["details"].get("from")), str(e["details"].get("to")), str(e["details"].get("deal_amount_fen", "-"))] for e in j["items"] if e.get("kind") in ("edited", "stage_changed"))' \
+        '[["edited", "None", "500000", "-"], ["stage_changed", "None", "intent", "-"], ["stage_changed", "deal", "intent", "None"], ["stage_changed", "intent", "deal", "700000"]]' \
+        "$be: an amount given with a stage rides on its event"
 
     login mgra; local MA=(-H "Authorization: Bearer $tok")
     login mgrb; local MB=(-H "Authorization: Bearer $tok")
@@ -173,14 +201,14 @@ suite() { # backend
         expect_json 'j["items"]' '[]' "$be $w: not the other region's"
 
         req GET /api/v1/analytics/funnel "${A[@]}"
-        expect_json '[(s["stage"], s["count"], s["reached"]) for s in j["stages"]]' \
-            '[["lead", 1, 4], ["contacted", 1, 3], ["intent", 1, 2], ["deal", 1, 1], ["lost", 1, 1]]' \
-            "$be $w: the funnel"
+        expect_json '[(s["stage"], s["count"], s["reached"], s["amount_fen"]) for s in j["stages"]]' \
+            '[["lead", 1, 4, 0], ["contacted", 1, 3, 0], ["intent", 1, 2, 0], ["deal", 1, 1, 12345600], ["lost", 1, 1, 0]]' \
+            "$be $w: the funnel, with what the deals are worth"
         req GET /api/v1/analytics/funnel "${MA[@]}"
         expect_json '[s["count"] for s in j["stages"]]' '[0, 1, 1, 1, 1]' "$be $w: region A's funnel"
         req GET /api/v1/analytics/conversion "${A[@]}"
         expect_json "(j['total'], sorted((i['name'], i['customers'], i['deals'], i['rate'], i['deals_closed']) for i in j['items']))" \
-            '[{"customers": 5, "deals": 1, "lost": 1, "rate": 0.2, "deals_closed": 1}, [["Region A", 4, 1, 0.25, 1], ["Region B", 1, 0, 0.0, 0]]]' \
+            '[{"customers": 5, "deals": 1, "lost": 1, "rate": 0.2, "deals_closed": 1, "deals_closed_amount_fen": 12345600}, [["Region A", 4, 1, 0.25, 1], ["Region B", 1, 0, 0.0, 0]]]' \
             "$be $w: conversion per unit"
         req GET /api/v1/analytics/conversion "${MB[@]}"
         expect_json '(j["total"]["customers"], [i["name"] for i in j["items"]])' '[1, ["Region B"]]' \

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # `workphone demo` (CONTRACT §1): a new dir is filled with a simulated company and served, the
-# printed admin password logs in and the console API shows messages, alerts and customers; a
-# second run on the same dir only serves it.
+# printed admin password logs in and the console API shows messages, alerts and customers, and a
+# CRM with a story (a funnel with deals, conversion by store, tags, grades, the pool, overdue
+# reminders, a handover, violations worded many ways); a second run on the same dir only serves it.
 . "$(dirname "$0")/lib_api.sh"
 
 # start_demo DIR [ARGS...]: runs demo on a free port; sets $pid, $base (from the URL line it
@@ -90,6 +91,58 @@ if [ -n "$base" ]; then
     req GET "/api/v1/messages?q=$q" "${A[@]}"
     expect_json 'len(j["items"]) > 0' true "search finds the planted violations"
 
+    # the CRM tells the story: customers moved through the funnel to deals worth something (or
+    # lost), tagged and graded, some neglected into the pool and overdue reminders, a leaver's
+    # customers handed over
+    req GET /api/v1/analytics/funnel "${A[@]}"
+    expect_status 200 "the funnel"
+    expect_json '{s["stage"]: s["count"] > 0 for s in j["stages"]}' \
+        '{"lead": true, "contacted": true, "intent": true, "deal": true, "lost": true}' \
+        "customers at every stage of the funnel"
+    expect_json '[s["count"] > 40 and s["amount_fen"] > 100000 * s["count"] for s in j["stages"] if s["stage"] == "deal"]' \
+        '[true]' "dozens of deals, each worth more than ¥1,000"
+    expect_json '[s["reached"] for s in j["stages"][:4]] == sorted([s["reached"] for s in j["stages"][:4]], reverse=True)' \
+        true "the funnel narrows"
+    req GET "/api/v1/analytics/conversion?by=unit" "${A[@]}"
+    expect_status 200 "conversion by store"
+    expect_json 'j["total"]["deals"] > 40 and j["total"]["lost"] > 5 and 0.1 < j["total"]["rate"] < 0.9' true \
+        "conversion has deals and losses"
+    expect_json 'len(j["items"]) == 4 and all(u["deals"] > 0 and u["deals_closed_amount_fen"] > 0 for u in j["items"])' \
+        true "every store closed deals with amounts"
+    expect_json 'len({u["deals_closed_amount_fen"] for u in j["items"]})' 4 "the stores' sales differ"
+    req GET "/api/v1/customers?limit=200" "${A[@]}"
+    expect_json 'sum(1 for c in j["items"] if c["tags"]) > 100' true "most customers have tags"
+    expect_json 'len({t["name"] for c in j["items"] for t in c["tags"]}) >= 10' true "tags of many kinds"
+    expect_json 'sorted({c["grade"] for c in j["items"] if c["grade"]})' '["A", "B", "C", "D"]' \
+        "customers graded A to D"
+    req GET "/api/v1/tag-groups" "${A[@]}"
+    expect_json 'len(j["items"]) >= 4' true "the tags come in groups"
+    req GET "/api/v1/pool?limit=200" "${A[@]}"
+    expect_status 200 "the public pool"
+    expect_json 'len(j["items"]) > 5 and all(c["in_pool"] and c["owner_employee_id"] is None for c in j["items"])' \
+        true "customers in the public pool"
+    expect_json 'sorted({c["pool_reason"] for c in j["items"]})' '["inactive", "manual"]' \
+        "released by hand and reclaimed for inactivity"
+    req GET "/api/v1/reminders?limit=200" "${A[@]}"
+    expect_status 200 "reminders"
+    expect_json 'sum(1 for r in j["items"] if r["state"] == "overdue") > 5' true "overdue reminders"
+    expect_json 'all(r["alert_id"] for r in j["items"] if r["state"] == "overdue")' true \
+        "an overdue reminder raised an alert"
+    req GET "/api/v1/handovers" "${A[@]}"
+    expect_json '[(h["reason"], len(h["to_employees"]) > 0, h["customers_moved"] > 0) for h in j["items"]]' \
+        '[["departure", true, true]]' "a leaver's customers were handed over"
+    req GET "/api/v1/messages?q=$(python3 -c 'import urllib.parse; print(urllib.parse.quote("飞单"))')&limit=200" "${A[@]}"
+    expect_json 'len(j["items"]) >= 5 and len({m["text"] for m in j["items"]}) * 2 >= len(j["items"])' true \
+        "飞单 is said in many ways"
+    # the violations are not one sentence copied: most of the flagged messages are worded apart
+    read -r flagged worded <<<"$(sql "select count(*) || ' ' || count(distinct m.text) from alerts a join messages m on m.id = a.message_id where a.kind = 'sensitive_word'")"
+    checks=$((checks + 1))
+    [ "$flagged" -gt 100 ] && [ $((worded * 10)) -gt $((flagged * 6)) ] ||
+        fail "flagged messages are worded many ways ($worded texts of $flagged)"
+    req GET "/api/v1/messages?limit=200" "${A[@]}"
+    expect_json 'len({m["msgtype"] for m in j["items"]} & {"image", "voice", "file", "link", "card", "location"}) >= 3' \
+        true "photos, voice notes, files and links among the messages"
+
     messages=$(sql "select count(*) from messages")
     checks=$((checks + 1)); [ "$messages" -gt 5000 ] || fail "demo archives thousands of messages ($messages)"
     stop_demo
@@ -114,5 +167,26 @@ if [ -n "${messages:-}" ]; then
         stop_demo
     fi
 fi
+
+# --- one seed, one company: two fills at the same (fake) time keep the same CRM ----------------
+# every customer's stage, grade, deal amount, pool state, owner, tags and overdue reminders
+crm_digest() {
+    sqlite3 -batch -noheader "$1/workphone.db" "
+        select c.phone, coalesce(c.stage, ''), coalesce(c.grade, ''), coalesce(c.deal_amount_fen, 0),
+            c.in_pool, coalesce(c.pool_reason, ''), coalesce(e.username, ''),
+            (select group_concat(name) from (select t.name from customer_tags ct
+                join tags t on t.id = ct.tag_id where ct.customer_id = c.id order by t.name)),
+            (select count(*) from reminders r where r.customer_id = c.id and r.alert_id is not null)
+        from customers c left join employees e on e.id = c.owner_employee_id order by c.phone"
+}
+digests=()
+for n in 1 2; do
+    WORKPHONE_FAKE_NOW=2026-11-27T08:00:00Z start_demo "$TMP/same-$n" --seed 5
+    [ -n "$base" ] && stop_demo
+    digests+=("$(crm_digest "$TMP/same-$n" | sha256sum)")
+done
+checks=$((checks + 1))
+[ "$(crm_digest "$TMP/same-1" | wc -l)" -gt 200 ] && [ "${digests[0]}" = "${digests[1]}" ] ||
+    fail "the same seed at the same time gives the same CRM"
 
 finish

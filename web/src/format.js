@@ -28,3 +28,10 @@ export function startOfDay(daysBack = 0) {
   d.setDate(d.getDate() - daysBack)
   return d
 }
+
+// An amount in fen (分) as yuan: ¥1,234,567 (no fraction when whole), '' for null.
+export function formatFen(fen, locale) {
+  if (fen === null || fen === undefined) return ''
+  const yuan = fen / 100
+  return new Intl.NumberFormat(locale, { style: 'currency', currency: 'CNY', minimumFractionDigits: Number.isInteger(yuan) ? 0 : 2 }).format(yuan)
+}

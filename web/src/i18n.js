@@ -34,3 +34,11 @@ export function label(prefix, value) {
   const key = `${prefix}.${value}`
   return i18n.global.te(key) ? i18n.global.t(key) : String(value)
 }
+
+// What an alert is about, for people: its category when the console has words for it (飞单私单),
+// else its kind (删除客户); a follow-up alert's category (sop) or a money alert's (transfer)
+// says less than its kind would, so those have words of their own too.
+export function alertLabel(category, kind) {
+  if (category && i18n.global.te(`category.${category}`)) return i18n.global.t(`category.${category}`)
+  return label('alertKind', kind) || label('category', category)
+}

@@ -219,7 +219,7 @@ static void test_sim__stream_shapes(void **state)
     wp_sim_config cfg = config(3);
     wp_sim_company *c = company(&cfg);
     size_t msgs = 0, in = 0, out = 0, odd_hours = 0, locations = 0, calls = 0, revokes = 0;
-    size_t deleted = 0, links = 0, sms = 0;
+    size_t deleted = 0, links = 0, sms = 0, files = 0, places = 0;
     for (size_t p = 0; p < c->n_people; p++) {
         if (!c->people[p].has_device) {
             wp_sim_stream *none = NULL;
@@ -278,6 +278,14 @@ static void test_sim__stream_shapes(void **state)
             } else if (!strcmp(e->msgtype, "link")) {
                 links++;
                 assert_true(e->url && !strncmp(e->url, "https://", 8) && e->text);
+            } else if (!strcmp(e->msgtype, "image") || !strcmp(e->msgtype, "voice") ||
+                       !strcmp(e->msgtype, "file")) {
+                files++;
+                assert_true(e->media >= 0 && (size_t)e->media < c->n_media);
+                assert_true(strcmp(e->msgtype, "file") || (e->filename && e->filename[0]));
+            } else if (!strcmp(e->msgtype, "location") || !strcmp(e->msgtype, "card")) {
+                places++;
+                assert_true(e->title && e->title[0] && wp_utf8_valid(e->title, strlen(e->title)));
             } else {
                 assert_non_null(e->text);
                 assert_true(wp_utf8_valid(e->text, strlen(e->text)));
@@ -295,6 +303,210 @@ static void test_sim__stream_shapes(void **state)
     assert_true(odd_hours < msgs / 50);
     assert_true(locations > 5000 && calls > 50 && revokes > 5 && deleted > 3);
     assert_true(links > 50 && sms > 10);
+    assert_true(files > 50 && places > 10); /* photos, voice notes, files; places, cards */
+    wp_sim_company_free(c);
+}
+
+static int is_tag(const char *name)
+{
+    const wp_sim_crm *v = wp_sim_crm_vocabulary();
+    for (size_t i = 0; i < v->n_tags; i++)
+        if (v->tags[i].group && !strcmp(v->tags[i].name, name))
+            return 1;
+    return 0;
+}
+
+static int same_act(const wp_sim_act *a, const wp_sim_act *b)
+{
+    return a->ts_us == b->ts_us && a->kind == b->kind && a->customer == b->customer &&
+           a->by == b->by && a->amount_fen == b->amount_fen && a->n_tags == b->n_tags &&
+           !strcmp(a->stage ? a->stage : "", b->stage ? b->stage : "") &&
+           !strcmp(a->grade ? a->grade : "", b->grade ? b->grade : "") &&
+           !strcmp(a->text ? a->text : "", b->text ? b->text : "");
+}
+
+/* How many of v[0..n) are different strings (v is sorted in place). */
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static size_t distinct(const char **v, size_t n, size_t *most)
+{
+    size_t d = 0, run = 0;
+    *most = 0;
+    qsort(v, n, sizeof *v, by_str);
+    for (size_t i = 0; i < n; i++) {
+        run = i && !strcmp(v[i], v[i - 1]) ? run + 1 : 1;
+        d += run == 1;
+        if (run > *most)
+            *most = run;
+    }
+    return d;
+}
+
+/* What the staff record in the CRM: customers move through the funnel to deals with amounts or
+ * are lost, get tags and grades, notes in many words; some go to the pool and colleagues claim
+ * some; a leaver hands over. Deterministic for a seed. */
+static void test_sim__crm_acts(void **state)
+{
+    wp_sim_config cfg = config(1);
+    wp_sim_company *c = company(&cfg);
+    size_t n_stage[4] = {0}, n_grade[4] = {0}, tagged = 0, notes = 0, released = 0, claimed = 0;
+    size_t n_notes = 0, n_deal_amounts = 0, cap = 4096;
+    const char **note_v = calloc(cap, sizeof *note_v);
+    int64_t *amounts = calloc(cap, sizeof *amounts);
+    wp_sim_stream **streams = calloc(c->n_people, sizeof *streams); /* the notes point in */
+    assert_true(note_v && amounts && streams);
+    static const char *const stages[4] = {"contacted", "intent", "deal", "lost"};
+    for (size_t p = 0; p < c->n_people; p++) {
+        if (!c->people[p].has_device)
+            continue;
+        wp_sim_stream *s = NULL, *again = NULL;
+        OK(wp_sim_stream_new(&streams[p], c, p));
+        s = streams[p];
+        OK(wp_sim_stream_new(&again, c, p));
+        assert_int_equal(again->n_acts, s->n_acts);
+        for (size_t i = 0; i < s->n_acts; i++) {
+            const wp_sim_act *a = &s->acts[i];
+            assert_true(same_act(a, &again->acts[i]));
+            assert_true(a->ts_us >= c->start_us && a->ts_us < END_US);
+            assert_int_equal(a->day, (unsigned)((a->ts_us - c->start_us) / DAY_US));
+            if (i)
+                assert_true(a->ts_us >= s->acts[i - 1].ts_us);
+            assert_int_equal(c->customers[a->customer].owner, p);
+            if (a->text) {
+                assert_true(wp_utf8_valid(a->text, strlen(a->text)) && strlen(a->text) > 6);
+                assert_null(strchr(a->text, '{'));
+                if (n_notes < cap)
+                    note_v[n_notes++] = a->text;
+            }
+            switch (a->kind) {
+            case WP_SIM_ACT_STAGE: {
+                size_t k = 0;
+                while (k < 4 && strcmp(a->stage, stages[k]))
+                    k++;
+                assert_true(k < 4);
+                n_stage[k]++;
+                if (k == 2) {
+                    /* a deal is worth between ¥1,000 and ¥1,000,000 */
+                    assert_true(a->amount_fen >= 100000 && a->amount_fen <= 100000000);
+                    if (n_deal_amounts < cap)
+                        amounts[n_deal_amounts++] = a->amount_fen;
+                } else {
+                    assert_int_equal(a->amount_fen, 0);
+                }
+                break;
+            }
+            case WP_SIM_ACT_GRADE:
+                assert_true(a->grade && strlen(a->grade) == 1 && a->grade[0] >= 'A' &&
+                            a->grade[0] <= 'D');
+                n_grade[a->grade[0] - 'A']++;
+                break;
+            case WP_SIM_ACT_TAGS:
+                assert_true(a->n_tags >= 1 && a->n_tags <= WP_SIM_ACT_TAGS_MAX);
+                for (size_t t = 0; t < a->n_tags; t++)
+                    assert_true(is_tag(a->tags[t]));
+                tagged++;
+                break;
+            case WP_SIM_ACT_NOTE:
+                assert_non_null(a->text);
+                notes++;
+                break;
+            case WP_SIM_ACT_RELEASE:
+                assert_non_null(a->text);
+                released++;
+                break;
+            case WP_SIM_ACT_CLAIM: {
+                /* a salesperson of the same store, not the owner, not the leaver */
+                const wp_sim_person *by = &c->people[a->by];
+                assert_true(a->by >= 0 && (size_t)a->by != p && a->by != c->leaver);
+                assert_string_equal(by->role, "sales");
+                assert_int_equal(by->unit, c->people[p].unit);
+                claimed++;
+                break;
+            }
+            default:
+                fail();
+            }
+        }
+        wp_sim_stream_free(again);
+    }
+    /* the default company's funnel has every stage, deals of many sizes */
+    assert_true(n_stage[0] > 50 && n_stage[1] > 50 && n_stage[2] > 40 && n_stage[3] > 10);
+    size_t most;
+    const char **amount_v = calloc(n_deal_amounts, sizeof *amount_v);
+    char(*amount_s)[24] = calloc(n_deal_amounts, sizeof *amount_s);
+    assert_true(amount_v && amount_s);
+    for (size_t i = 0; i < n_deal_amounts; i++) {
+        snprintf(amount_s[i], sizeof amount_s[i], "%lld", (long long)amounts[i]);
+        amount_v[i] = amount_s[i];
+    }
+    assert_true(distinct(amount_v, n_deal_amounts, &most) > n_deal_amounts / 2);
+    free(amount_v);
+    free(amount_s);
+    for (size_t g = 0; g < 4; g++)
+        assert_true(n_grade[g] > 0);
+    assert_true(tagged > 100 && notes > 200 && released > 5 && claimed > 0);
+    /* notes say many things: routine ones repeat ("多次联系无回应，释放到公海"), no one dominates */
+    assert_true(distinct(note_v, n_notes, &most) > n_notes * 35 / 100);
+    assert_true(most < n_notes / 15);
+    /* a salesperson leaves and a colleague or two of the store take over */
+    assert_true(c->leaver >= 0 && c->leave_day < c->days);
+    assert_true(c->n_successors >= 1 && c->n_successors <= 2);
+    for (size_t i = 0; i < c->n_successors; i++) {
+        assert_true(c->successors[i] != c->leaver);
+        assert_int_equal(c->people[c->successors[i]].unit, c->people[c->leaver].unit);
+    }
+    for (size_t p = 0; p < c->n_people; p++)
+        wp_sim_stream_free(streams[p]);
+    free(streams);
+    free(note_v);
+    free(amounts);
+    wp_sim_company_free(c);
+}
+
+/* What people say varies: a planted violation is worded many ways, by the script's alternatives
+ * and its speaker's habits, so no sentence is repeated across the company. */
+static void test_sim__talk_varies(void **state)
+{
+    wp_sim_config cfg = config(1);
+    wp_sim_company *c = company(&cfg);
+    size_t n = 0, n_fd = 0, n_clean = 0, cap = 1 << 16;
+    const char **v = calloc(cap, sizeof *v), **fd = calloc(cap, sizeof *fd);
+    const char **clean = calloc(cap, sizeof *clean);
+    wp_sim_stream **streams = calloc(c->n_people, sizeof *streams);
+    assert_true(v && fd && clean && streams);
+    for (size_t p = 0; p < c->n_people; p++) {
+        if (!c->people[p].has_device)
+            continue;
+        OK(wp_sim_stream_new(&streams[p], c, p));
+        const wp_sim_stream *s = streams[p];
+        for (size_t i = 0; i < s->n; i++) {
+            const wp_sim_event *e = &s->events[i];
+            if (e->type != WP_SIM_MESSAGE || !e->text || strcmp(e->msgtype, "text"))
+                continue;
+            if (e->violation && n < cap) {
+                v[n++] = e->text;
+                if (strstr(e->text, "飞单") && n_fd < cap)
+                    fd[n_fd++] = e->text;
+            } else if (!e->violation && e->out && n_clean < cap) {
+                clean[n_clean++] = e->text;
+            }
+        }
+    }
+    size_t most;
+    assert_true(n > 150 && n_fd >= 5);
+    assert_true(distinct(v, n, &most) > n * 6 / 10);
+    assert_true(most <= n / 30); /* no one violation makes the alert list look copied */
+    assert_true(distinct(fd, n_fd, &most) >= n_fd / 2);
+    assert_true(distinct(clean, n_clean, &most) > n_clean / 2);
+    for (size_t p = 0; p < c->n_people; p++)
+        wp_sim_stream_free(streams[p]);
+    free(streams);
+    free(v);
+    free(fd);
+    free(clean);
     wp_sim_company_free(c);
 }
 
@@ -510,7 +722,8 @@ static void test_sim_local__fills_a_store(void **state)
     cfg.customers_per_sales = 6;
     cfg.violation_permille = 80;
     wp_sim_company *c = company(&cfg);
-    wp_sim_local local = {.ing = ing, .pool = pool};
+    static const unsigned char audit_key[32] = {7}; /* the day's end jobs sign with it */
+    wp_sim_local local = {.ing = ing, .pool = pool, .audit_key = audit_key};
     memcpy(local.tenant_id, f->tenant, sizeof local.tenant_id);
     wp_sim_sink sink;
     wp_sim_local_sink(&sink, &local);
@@ -532,6 +745,11 @@ static void test_sim_local__fills_a_store(void **state)
     assert_true(st.alerts_sensitive > 0);
     assert_true(st.alerts_sensitive <= st.violations);
     assert_int_equal(count_messages(f), st.messages);
+    /* the staff recorded their work in the CRM, and almost all of it applied */
+    assert_true(st.stages > 10 && st.deals > 0 && st.deal_amount_fen > 0 && st.tagged > 0);
+    assert_true(st.notes > 0 && st.acts == st.stages + st.grades + st.tagged + st.notes +
+                                                 st.released + st.claimed);
+    assert_true(st.acts_skipped * 10 < st.acts);
 
     /* every customer the phones met is one customer of its employee */
     wp_customer_page page;
@@ -546,6 +764,10 @@ static void test_sim_local__fills_a_store(void **state)
         assert_true(k < c->n_customers);
         assert_string_equal(page.items[i].name, c->customers[k].name);
     }
+    wp_customer_page_release(&page);
+    cf.stage = "deal";
+    OK(wp_store_customers_list(f->st, &page, &cf));
+    assert_true(page.n > 0); /* deals are in the funnel */
     wp_customer_page_release(&page);
 
     /* a progress callback that says stop stops the run with its error */
@@ -565,6 +787,7 @@ static void test_sim_local__fills_a_store(void **state)
     assert_int_equal(wp_sim_run(&st, c, hq.id, &sink, &ro), WP_EIO);
     assert_int_equal(calls, 3);
     wp_sim_company_free(c);
+    wp_sim_local_release(&local);
     wp_ingest_free(ing);
     wp_store_connpool_free(pool);
 }
@@ -758,6 +981,8 @@ int main(void)
         cmocka_unit_test(test_sim__same_seed_same_company),
         cmocka_unit_test(test_sim__plan_shapes),
         cmocka_unit_test(test_sim__stream_shapes),
+        cmocka_unit_test(test_sim__crm_acts),
+        cmocka_unit_test(test_sim__talk_varies),
         cmocka_unit_test(test_sim__violation_share),
         cmocka_unit_test(test_sim__default_lexicon_agrees),
         cmocka_unit_test(test_sim__batches_are_valid_events),
