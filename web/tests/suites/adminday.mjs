@@ -186,7 +186,7 @@ export async function run({ browser, options, page }) {
     const ids = cells.slice(1).map((row) => row[0])
     expect(ids.includes(day.alert.id) && ids.length === alerts.length, `the file holds the open alerts: ${ids.length} rows, the list ${alerts.length}`)
     const audit = await must('GET', '/audit?action=alerts.export&limit=1', { token: tok }, 200)
-    expect(audit.items.length === 1 && audit.items[0].actor === me.id && audit.items[0].details?.format === 'xlsx', 'the export is audited as the admin’s: ' + JSON.stringify(audit.items[0]))
+    expect(audit.items.length === 1 && audit.items[0].actor === 'employee:' + me.id && audit.items[0].details?.format === 'xlsx', 'the export is audited as the admin’s: ' + JSON.stringify(audit.items[0]))
   })
 
   await test('admin day 6: the compliance officer handles the alert in a browser of its own', async () => {
@@ -214,6 +214,6 @@ export async function run({ browser, options, page }) {
     expect(a.status === 'acknowledged' && a.comment === '已约谈，客户转由门店跟进', 'handled on the server: ' + JSON.stringify(a))
     const aud = (await must('POST', '/auth/login', { json: { username: AUDITOR.username, password: AUDITOR.password } }, 200))
     const rows = (await must('GET', '/audit?action=alert.update&limit=5', { token: tok }, 200)).items
-    expect(rows.some((x) => JSON.stringify(x).includes(aud.employee.id) && JSON.stringify(x).includes(day.alert.id)), 'the handling is audited as the auditor’s: ' + JSON.stringify(rows))
+    expect(rows.some((x) => x.actor === 'employee:' + aud.employee.id && JSON.stringify(x).includes(day.alert.id)), 'the handling is audited as the auditor’s: ' + JSON.stringify(rows))
   })
 }
