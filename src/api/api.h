@@ -29,6 +29,9 @@ typedef struct wp_app {
     wp_store_connpool *pool; /* the store connections handlers borrow (api_store_acquire) */
     unsigned char audit_key[WP_AUDIT_KEY_LEN]; /* keys/audit.key of data_dir */
     struct api_audit_worker *audit_worker; /* reads are buffered here; NULL: written at once */
+    struct wp_wecom_archiver *wecom_archive; /* the WeCom chat archive (src/wecom): kicked when
+                                              * its settings change; checks sdk_path. NULL: no
+                                              * sdk_path is allowed */
 } wp_app;
 
 /* The route table of workphone (src/api/routes.c): every endpoint with its handler and the
@@ -395,6 +398,13 @@ int api_device_events(wp_http_ctx *ctx);
 int api_device_check(wp_http_ctx *ctx);
 int api_device_policy(wp_http_ctx *ctx);
 int api_device_media_put(wp_http_ctx *ctx); /* a WP_ROUTE_STREAM_BODY route */
+
+/* integrations.c: GET/PUT /api/v1/integrations/wecom (CONTRACT §6), the chat archive's held
+ * records (GET .../wecom/archive/held) and a retry of them (POST .../wecom/archive/retry) */
+int api_integrations_wecom_get(wp_http_ctx *ctx);
+int api_integrations_wecom_put(wp_http_ctx *ctx);
+int api_integrations_wecom_held(wp_http_ctx *ctx);
+int api_integrations_wecom_retry(wp_http_ctx *ctx);
 
 /* enroll.c: POST /api/v1/employees/{id}/enrollment-codes */
 int api_enrollment_codes_create(wp_http_ctx *ctx);

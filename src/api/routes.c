@@ -60,6 +60,13 @@ static const wp_http_route routes[] = {
     {"DELETE", "/api/v1/api-keys/{id}", api_keys_revoke, WP_RIGHT_ADMIN, 0},
     {"GET", "/api/v1/audit", api_audit_list, WP_RIGHT_AUDIT, 0},
     {"GET", "/api/v1/audit/verify", api_audit_verify, WP_RIGHT_AUDIT, 0},
+    /* WeCom, CONTRACT §6: settings and the chat archive (src/api/integrations.c) */
+    {"GET", "/api/v1/integrations/wecom", api_integrations_wecom_get, WP_RIGHT_ADMIN, 0},
+    {"PUT", "/api/v1/integrations/wecom", api_integrations_wecom_put, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/integrations/wecom/archive/held", api_integrations_wecom_held,
+     WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/integrations/wecom/archive/retry", api_integrations_wecom_retry,
+     WP_RIGHT_ADMIN, 0},
 
     /* customer asset protection, issue 7 (src/api/pool.c, handovers.c, timeline.c) */
     {"PATCH", "/api/v1/customers/{id}", api_customers_update, WP_RIGHT_WRITE, 0},

@@ -5,6 +5,7 @@
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "jobs/jobs.h"
+#include "wecom/archive.h"
 #include "store/audit.h"
 #include "store/pool.h"
 #include "store/store.h"
@@ -190,6 +191,8 @@ static int read_token(char out[METRICS_TOKEN_MAX + 1], const char *path, const c
  * (GET /api/v1/audit, a full buffer), and a long reclaim or rollup must not hold it up. */
 struct background {
     wp_jobs *audit, *jobs;
+    wp_jobs *wecom;            /* the WeCom chat archive's connector: pulls over the network */
+    wp_wecom_archiver *archive;
     api_audit_worker *reads;
     wp_jobs_checkpoints *cps;
     wp_jobs_work work;
@@ -201,9 +204,21 @@ static void audit_wake(void *ctx)
     wp_jobs_kick(ctx, "audit_flush");
 }
 
+/* The archive left a backlog: its next run at once. */
+static void archive_wake(void *ctx)
+{
+    wp_jobs_kick(ctx, "wecom_archive");
+}
+
+/* What workphone.conf says of WeCom's SDK (docs/internals/wecom_archive.md). */
+struct wecom_conf {
+    char *sdk_dirs, *sdk_path;
+};
+
 /* Make the schedulers and register their tasks; nothing runs before background_start(). */
 static int background_new(struct background *b, const char *data, const char *db,
-                          const unsigned char *audit_key, const unsigned char *sign_seed)
+                          const unsigned char *audit_key, const unsigned char *sign_seed,
+                          wp_ingest *ing, const struct wecom_conf *wc)
 {
     const wp_test_hooks *h = wp_test_hooks_get();
     unsigned jobs_s = h->jobs_interval_s ? h->jobs_interval_s : WP_JOBS_INTERVAL_S;
@@ -228,13 +243,27 @@ static int background_new(struct background *b, const char *data, const char *db
         (err = wp_jobs_new(&b->jobs, &jo)) < 0 ||
         (err = wp_jobs_add_work(b->jobs, &b->work, jobs_s * 1000)) < 0)
         return err;
+    /* the WeCom chat archive: a third scheduler, as its pulls wait on WeCom's servers and must
+     * hold up neither the audit flush nor the periodic work; it looks for due tenants every
+     * second */
+    wp_wecom_archiver_config wa = {.ingest = ing, .audit_key = audit_key,
+                                   .sdk_dirs = wc->sdk_dirs, .sdk_default = wc->sdk_path,
+                                   .wake = archive_wake};
+    if ((err = wp_jobs_new(&b->wecom, &jo)) < 0)
+        return err;
+    wa.wake_ctx = b->wecom;
+    if ((err = wp_wecom_archiver_new(&b->archive, &wa)) < 0 ||
+        (err = wp_jobs_add(b->wecom, "wecom_archive", 1000, WP_JOBS_AT_START,
+                           wp_wecom_archive_task, b->archive)) < 0)
+        return err;
     return 0;
 }
 
 static int background_start(struct background *b)
 {
     int err;
-    if ((err = wp_jobs_start(b->audit)) < 0 || (err = wp_jobs_start(b->jobs)) < 0)
+    if ((err = wp_jobs_start(b->audit)) < 0 || (err = wp_jobs_start(b->jobs)) < 0 ||
+        (err = wp_jobs_start(b->wecom)) < 0)
         return err;
     return 0;
 }
@@ -244,6 +273,9 @@ static int background_start(struct background *b)
  * much. */
 static void background_stop(struct background *b)
 {
+    wp_wecom_archiver_stop(b->archive); /* a run in progress ends after its current pull */
+    wp_jobs_free(b->wecom);
+    wp_wecom_archiver_free(b->archive);
     wp_jobs_free(b->jobs);
     wp_jobs_free(b->audit);
     size_t lost = b->reads ? api_audit_worker_waiting(b->reads) : 0;
@@ -278,6 +310,11 @@ int cli_serve_run(const cli_serve_options *so)
     if (ct && *ct)
         snprintf(conf_tfile, sizeof conf_tfile, "%s%s%s", *ct == '/' ? "" : data,
                  *ct == '/' ? "" : "/", ct);
+    /* wecom_sdk_dirs=: where a tenant's sdk_path may point; wecom_sdk_path=: the library of
+     * tenants that name none. Only the operator writes this file: a tenant's admin cannot make
+     * the server load a library from anywhere else. */
+    const char *wd = wp_conf_get(conf, "wecom_sdk_dirs"), *wl = wp_conf_get(conf, "wecom_sdk_path");
+    struct wecom_conf wc = {wd && *wd ? strdup(wd) : NULL, wl && *wl ? strdup(wl) : NULL};
     wp_conf_free(conf);
     struct sockaddr_storage addr;
     char host[INET6_ADDRSTRLEN + 2];
@@ -357,11 +394,12 @@ int cli_serve_run(const cli_serve_options *so)
                   .pool = pool};
     memcpy(app.audit_key, audit_key, sizeof app.audit_key);
     /* reads are audited through a buffer that the audit scheduler appends every second */
-    if ((err = background_new(&bg, data, db, audit_key, sign_seed)) < 0) {
+    if ((err = background_new(&bg, data, db, audit_key, sign_seed, ing, &wc)) < 0) {
         cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
         goto out;
     }
     app.audit_worker = bg.reads;
+    app.wecom_archive = bg.archive;
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
@@ -429,6 +467,8 @@ out:
     sodium_memzero(audit_key, sizeof audit_key);
     sodium_memzero(metrics_token, sizeof metrics_token);
     sodium_memzero(sign_seed, sizeof sign_seed);
+    free(wc.sdk_dirs);
+    free(wc.sdk_path);
     return code;
 }
 
