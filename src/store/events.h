@@ -85,6 +85,9 @@ typedef struct wp_event_batch {
      * stored, acked_seq did not move, and refusal says which limit (see wp_usage_refuse) */
     int refused;
     wp_usage_refusal refusal;
+    int assign_seq; /* 1: the events' seqs are given by the store, counting on from the
+                     * device's acked_seq under its row lock (a server reporting through a
+                     * source device, wp_store_device_source: two nodes never take one seq) */
 } wp_event_batch;
 
 /* Store one batch atomically (inside the caller's transaction: a savepoint). What it adds
