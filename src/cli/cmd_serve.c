@@ -5,6 +5,7 @@
 #include "http/http.h"
 #include "ingest/ingest.h"
 #include "jobs/jobs.h"
+#include "wecom/wecom.h"
 #include "store/audit.h"
 #include "store/pool.h"
 #include "store/store.h"
@@ -189,11 +190,45 @@ static int read_token(char out[METRICS_TOKEN_MAX + 1], const char *path, const c
  * "jobs" runs the periodic work on the store. Two and not one: requests wait for the flush
  * (GET /api/v1/audit, a full buffer), and a long reclaim or rollup must not hold it up. */
 struct background {
-    wp_jobs *audit, *jobs;
+    wp_jobs *audit, *jobs, *wecom;
+    wp_wecom *wc;
     api_audit_worker *reads;
     wp_jobs_checkpoints *cps;
     wp_jobs_work work;
 };
+
+/* WeCom's jobs: a transfer to send (a handover), the console's "sync now". */
+static void wecom_kick(void *ctx, const char *task)
+{
+    wp_jobs_kick(ctx, task);
+}
+
+/* The WeCom jobs (src/wecom) on a scheduler of their own: their calls to WeCom wait on the
+ * network (seconds, with their retries) and must not hold up the store's periodic work. */
+static int background_wecom(struct background *b, const char *data, const char *db,
+                            wp_ingest *ing, wp_store_connpool *pool)
+{
+    const wp_test_hooks *h = wp_test_hooks_get();
+    wp_jobs_options jo = WP_JOBS_OPTIONS_INIT;
+    wp_wecom_options wo = {.ingest = ing, .pool = pool, .kick = wecom_kick};
+    int err;
+    jo.data_dir = data;
+    jo.db_url = db;
+    jo.log_fd = 2;
+    wo.poll_s = h->jobs_interval_s; /* tests: waiting transfers asked about as often */
+    if ((err = wp_jobs_new(&b->wecom, &jo)) < 0)
+        return err;
+    wo.kick_ctx = b->wecom;
+    if ((err = wp_wecom_new(&b->wc, &wo)) < 0 ||
+        (err = wp_jobs_add(b->wecom, "wecom_transfers",
+                           (h->jobs_interval_s ? h->jobs_interval_s : 60) * 1000, 0,
+                           wp_wecom_transfers_run, b->wc)) < 0 ||
+        (err = wp_jobs_add(b->wecom, "wecom_contacts",
+                           (h->jobs_interval_s ? h->jobs_interval_s : 3600) * 1000, 0,
+                           wp_wecom_contacts_run, b->wc)) < 0)
+        return err;
+    return 0;
+}
 
 /* A handler waits for its reads, or a batch of them waits: flush now. */
 static void audit_wake(void *ctx)
@@ -234,7 +269,8 @@ static int background_new(struct background *b, const char *data, const char *db
 static int background_start(struct background *b)
 {
     int err;
-    if ((err = wp_jobs_start(b->audit)) < 0 || (err = wp_jobs_start(b->jobs)) < 0)
+    if ((err = wp_jobs_start(b->audit)) < 0 || (err = wp_jobs_start(b->jobs)) < 0 ||
+        (err = wp_jobs_start(b->wecom)) < 0)
         return err;
     return 0;
 }
@@ -244,6 +280,8 @@ static int background_start(struct background *b)
  * much. */
 static void background_stop(struct background *b)
 {
+    wp_jobs_free(b->wecom);
+    wp_wecom_free(b->wc);
     wp_jobs_free(b->jobs);
     wp_jobs_free(b->audit);
     size_t lost = b->reads ? api_audit_worker_waiting(b->reads) : 0;
@@ -362,6 +400,11 @@ int cli_serve_run(const cli_serve_options *so)
         goto out;
     }
     app.audit_worker = bg.reads;
+    if ((err = background_wecom(&bg, data, db, ing, pool)) < 0) {
+        cli_fail(cmd, "cannot start the WeCom jobs: %s", wp_error_last());
+        goto out;
+    }
+    app.wecom = bg.wc;
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
