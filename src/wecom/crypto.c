@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,21 +50,28 @@ int wp_wecom_signature_ok(const char *sig, const char *token, const char *timest
     return want[0] && sodium_memcmp(want, got, 40) == 0;
 }
 
-/* The 32-byte key of a 43-character EncodingAESKey. */
+/* The 32-byte key of a 43-character EncodingAESKey: base64 of 258 bits, whose last 2 WeCom
+ * does not keep at zero, so a strict decoder (libsodium's) refuses real keys. */
 static int aes_key(unsigned char key[32], const char *encoding_aes_key)
 {
-    char b64[WP_WECOM_AES_KEY_LEN + 2];
-    size_t n = 0;
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t k = 0;
     if (!encoding_aes_key || strlen(encoding_aes_key) != WP_WECOM_AES_KEY_LEN)
         return wp_error_set(WP_EINVAL, "the EncodingAESKey must be %d characters",
                             WP_WECOM_AES_KEY_LEN);
-    memcpy(b64, encoding_aes_key, WP_WECOM_AES_KEY_LEN);
-    b64[WP_WECOM_AES_KEY_LEN] = '=';
-    b64[WP_WECOM_AES_KEY_LEN + 1] = '\0';
-    if (sodium_base642bin(key, 32, b64, WP_WECOM_AES_KEY_LEN + 1, NULL, &n, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        n != 32)
-        return wp_error_set(WP_EINVAL, "the EncodingAESKey is not base64 of 32 bytes");
+    for (size_t i = 0; i < WP_WECOM_AES_KEY_LEN; i++) {
+        const char *p = memchr(abc, encoding_aes_key[i], 64);
+        if (!p || !encoding_aes_key[i])
+            return wp_error_set(WP_EINVAL, "the EncodingAESKey is not base64");
+        acc = (acc << 6) | (uint32_t)(p - abc);
+        bits += 6;
+        if (bits >= 8 && k < 32) {
+            bits -= 8;
+            key[k++] = (unsigned char)(acc >> bits);
+        }
+    }
     return 0;
 }
 
