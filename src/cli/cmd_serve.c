@@ -211,20 +211,21 @@ static int background_wecom(struct background *b, const char *data, const char *
     const wp_test_hooks *h = wp_test_hooks_get();
     wp_jobs_options jo = WP_JOBS_OPTIONS_INIT;
     wp_wecom_options wo = {.ingest = ing, .pool = pool, .kick = wecom_kick};
+    unsigned every = h->wecom_interval_s ? h->wecom_interval_s : h->jobs_interval_s;
     int err;
     jo.data_dir = data;
     jo.db_url = db;
     jo.log_fd = 2;
-    wo.poll_s = h->jobs_interval_s; /* tests: waiting transfers asked about as often */
+    wo.poll_s = every; /* tests: waiting transfers asked about as often (0: the default) */
     if ((err = wp_jobs_new(&b->wecom, &jo)) < 0)
         return err;
     wo.kick_ctx = b->wecom;
     if ((err = wp_wecom_new(&b->wc, &wo)) < 0 ||
         (err = wp_jobs_add(b->wecom, "wecom_transfers",
-                           (h->jobs_interval_s ? h->jobs_interval_s : 60) * 1000, 0,
+                           (every ? every : 60) * 1000, 0,
                            wp_wecom_transfers_run, b->wc)) < 0 ||
         (err = wp_jobs_add(b->wecom, "wecom_contacts",
-                           (h->jobs_interval_s ? h->jobs_interval_s : 3600) * 1000, 0,
+                           (every ? every : 3600) * 1000, 0,
                            wp_wecom_contacts_run, b->wc)) < 0)
         return err;
     return 0;
