@@ -206,7 +206,7 @@ int wp_store_wecom_seen(wp_store *st, const char *tenant_id, const char *key, in
     struct wp_stmt *s = NULL;
     int err;
 
-    if (strlen(key) > 128)
+    if (strlen(key) > 200)
         return wp_error_set(WP_EINVAL, "replay key too long");
     if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;

@@ -68,7 +68,7 @@ int wp_store_wecom_linked(wp_store *st, wp_wecom_linked **out, size_t *n, const 
 
 /* --- the replay cache ----------------------------------------------------------------------- */
 
-/* Note key (at most 128 bytes) as seen until expires_us, dropping the tenant's keys expired at
+/* Note key (at most 200 bytes) as seen until expires_us, dropping the tenant's keys expired at
  * now_us first. @return 0 the first time; WP_EEXISTS when it was seen and has not expired */
 int wp_store_wecom_seen(wp_store *st, const char *tenant_id, const char *key, int64_t expires_us,
                         int64_t now_us);
