@@ -32,6 +32,7 @@ typedef struct wp_app {
     struct wp_wecom_archiver *wecom_archive; /* the WeCom chat archive (src/wecom): kicked when
                                               * its settings change; checks sdk_path. NULL: no
                                               * sdk_path is allowed */
+    struct wp_wecom *wecom; /* WeCom customer contact (src/wecom); NULL: its routes answer 404 */
 } wp_app;
 
 /* The route table of workphone (src/api/routes.c): every endpoint with its handler and the
@@ -548,5 +549,14 @@ int api_scripts_update(wp_http_ctx *ctx);
 int api_scripts_delete(wp_http_ctx *ctx);
 /* merge.c: POST /api/v1/customers/{id}/merge {"from": id} */
 int api_customers_merge(wp_http_ctx *ctx);
+
+/* --- WeCom customer contact (issue 16, src/api/wecom.c) ------------------------------------- */
+
+/* GET|POST /api/v1/wecom/callback/{tenant_id} (public: WeCom's signature is the credential;
+ * POST is a WP_ROUTE_STREAM_BODY route, capped at WP_WECOM_BODY_MAX) */
+int api_wecom_callback_get(wp_http_ctx *ctx);
+int api_wecom_callback_post(wp_http_ctx *ctx);
+/* POST /api/v1/integrations/wecom/contacts/sync (admin): the WeCom jobs now */
+int api_wecom_sync(wp_http_ctx *ctx);
 
 #endif

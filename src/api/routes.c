@@ -81,6 +81,12 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/handovers", api_handovers_list, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/handovers", api_handovers_create, WP_RIGHT_MANAGE, 0},
     {"GET", "/api/v1/handovers/{id}", api_handovers_get, WP_RIGHT_READ, 0},
+    /* WeCom customer contact, issue 16 (src/api/wecom.c): the callback proves itself by
+     * WeCom's signature */
+    {"GET", "/api/v1/wecom/callback/{tenant_id}", api_wecom_callback_get, WP_RIGHT_PUBLIC, 0},
+    {"POST", "/api/v1/wecom/callback/{tenant_id}", api_wecom_callback_post, WP_RIGHT_PUBLIC,
+     WP_ROUTE_STREAM_BODY},
+    {"POST", "/api/v1/integrations/wecom/contacts/sync", api_wecom_sync, WP_RIGHT_ADMIN, 0},
     /* customer rules, issue 7 (src/api/tags.c, rules.c) */
     {"GET", "/api/v1/tag-groups", api_tag_groups_list, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/tag-groups", api_tag_groups_create, WP_RIGHT_MANAGE, 0},

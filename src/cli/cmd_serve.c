@@ -6,6 +6,7 @@
 #include "ingest/ingest.h"
 #include "jobs/jobs.h"
 #include "wecom/archive.h"
+#include "wecom/wecom.h"
 #include "store/audit.h"
 #include "store/pool.h"
 #include "store/store.h"
@@ -193,10 +194,48 @@ struct background {
     wp_jobs *audit, *jobs;
     wp_jobs *wecom;            /* the WeCom chat archive's connector: pulls over the network */
     wp_wecom_archiver *archive;
+    wp_jobs *contact;          /* WeCom customer contact's jobs: calls to WeCom's API */
+    wp_wecom *wc;
     api_audit_worker *reads;
     wp_jobs_checkpoints *cps;
     wp_jobs_work work;
 };
+
+/* WeCom's jobs: a transfer to send (a handover), the console's "sync now". */
+static void wecom_kick(void *ctx, const char *task)
+{
+    wp_jobs_kick(ctx, task);
+}
+
+/* The WeCom jobs (src/wecom) on a scheduler of their own: their calls to WeCom wait on the
+ * network (seconds, with their retries) and must not hold up the store's periodic work. */
+static int background_wecom(struct background *b, const char *data, const char *db,
+                            const unsigned char *audit_key, wp_ingest *ing,
+                            wp_store_connpool *pool)
+{
+    const wp_test_hooks *h = wp_test_hooks_get();
+    wp_jobs_options jo = WP_JOBS_OPTIONS_INIT;
+    wp_wecom_options wo = {.ingest = ing, .pool = pool, .kick = wecom_kick,
+                          .audit_key = audit_key};
+    unsigned every = h->wecom_interval_s ? h->wecom_interval_s : h->jobs_interval_s;
+    int err;
+    jo.data_dir = data;
+    jo.db_url = db;
+    jo.log_fd = 2;
+    wo.poll_s = every; /* tests: waiting transfers asked about as often (0: the default) */
+    if ((err = wp_jobs_new(&b->contact, &jo)) < 0)
+        return err;
+    wo.kick_ctx = b->contact;
+    if ((err = wp_wecom_new(&b->wc, &wo)) < 0 ||
+        (err = wp_jobs_add(b->contact, "wecom_transfers",
+                           (every ? every : 60) * 1000, 0,
+                           wp_wecom_transfers_run, b->wc)) < 0 ||
+        (err = wp_jobs_add(b->contact, "wecom_contacts",
+                           (every ? every : 3600) * 1000, 0,
+                           wp_wecom_contacts_run, b->wc)) < 0)
+        return err;
+    return 0;
+}
 
 /* A handler waits for its reads, or a batch of them waits: flush now. */
 static void audit_wake(void *ctx)
@@ -263,7 +302,7 @@ static int background_start(struct background *b)
 {
     int err;
     if ((err = wp_jobs_start(b->audit)) < 0 || (err = wp_jobs_start(b->jobs)) < 0 ||
-        (err = wp_jobs_start(b->wecom)) < 0)
+        (err = wp_jobs_start(b->wecom)) < 0 || (err = wp_jobs_start(b->contact)) < 0)
         return err;
     return 0;
 }
@@ -276,6 +315,8 @@ static void background_stop(struct background *b)
     wp_wecom_archiver_stop(b->archive); /* a run in progress ends after its current pull */
     wp_jobs_free(b->wecom);
     wp_wecom_archiver_free(b->archive);
+    wp_jobs_free(b->contact);
+    wp_wecom_free(b->wc);
     wp_jobs_free(b->jobs);
     wp_jobs_free(b->audit);
     size_t lost = b->reads ? api_audit_worker_waiting(b->reads) : 0;
@@ -400,6 +441,11 @@ int cli_serve_run(const cli_serve_options *so)
     }
     app.audit_worker = bg.reads;
     app.wecom_archive = bg.archive;
+    if ((err = background_wecom(&bg, data, db, audit_key, ing, pool)) < 0) {
+        cli_fail(cmd, "cannot start the WeCom jobs: %s", wp_error_last());
+        goto out;
+    }
+    app.wecom = bg.wc;
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;

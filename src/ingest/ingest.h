@@ -125,6 +125,17 @@ typedef struct wp_ingest_scan wp_ingest_scan;
 int wp_ingest_scan_events(wp_ingest *ing, wp_store *st, wp_ingest_scan **out,
                           const char *tenant_id, wp_event *events, size_t n);
 void wp_ingest_scan_free(wp_ingest_scan *s); /* NULL is a no-op */
+/* Events a server reports for one of the tenant's employees rather than its phone (source
+ * "wecom": WeCom's customer-contact callback and contact list, src/wecom), stored exactly as a
+ * device's events: validated (without the time window: a contact list tells of old adds),
+ * scanned, peers resolved to customers, alerts raised, through the writer. They go through
+ * the employee's source device (wp_store_device_source), whose seqs the store gives under its
+ * row lock, so two nodes reporting at once lose nothing. events is a JSON array of CONTRACT §4
+ * events without "seq" (any given is replaced). *reply is as wp_ingest_events()'s.
+ * @return as wp_ingest_events(); WP_EAUTH when the source device was revoked meanwhile (the
+ *         employee left); WP_ENOTFOUND (employee). events is borrowed; caller owns *reply. */
+int wp_ingest_source_events(wp_ingest *ing, json_t **reply, const char *tenant_id,
+                            const char *employee_id, const char *source, const json_t *events);
 
 /* POST /api/v1/device/check: {"channel", "peer", "text"} →
  * {"action": "allow"|"alert"|"block"|"mask", "matches": [{"pattern","category","action",

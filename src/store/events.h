@@ -106,6 +106,9 @@ typedef struct wp_event_batch {
     int refused;
     wp_usage_refusal refusal;
     enum wp_batch_source source; /* WP_BATCH_DEVICE unless the chat archive stores it */
+    int assign_seq; /* 1: the events' seqs are given by the store, counting on from the
+                     * device's acked_seq under its row lock (a server reporting through a
+                     * source device, wp_store_device_source: two nodes never take one seq) */
 } wp_event_batch;
 
 /* Store one batch atomically (inside the caller's transaction: a savepoint). What it adds

@@ -1403,6 +1403,8 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
     acked = start = wp_db_col_int64(s, 0);
     wp_db_done(s);
     s = NULL;
+    for (size_t i = 0; b->assign_seq && i < b->n; i++)
+        b->events[i].seq = start + 1 + (int64_t)i;
 
     /* Which events are new: the rows are written in bulk below. */
     for (size_t i = 0; i < b->n; i++) {

@@ -13,13 +13,12 @@
 
 #include "store/audit.h"
 #include "store/store.h"
+#include "store/wecom.h"
 #include "store/wecom_archive.h"
 
-#define WP_WECOM_SECRET_MAX 512          /* bytes of a secret in the clear */
 #define WP_WECOM_PEM_MAX (16u * 1024)    /* bytes of a private key's PEM */
 #define WP_WECOM_KEYS_MAX 32             /* private keys a tenant keeps */
 #define WP_WECOM_KEY_BITS_MIN 1024       /* WeCom's keys are 2048 bits */
-#define WP_WECOM_API_BASE_DEFAULT "https://qyapi.weixin.qq.com"
 
 /* Seal plain (at most WP_WECOM_SECRET_MAX bytes, or a PEM up to WP_WECOM_PEM_MAX) for
  * tenant_id's field: "s1:" + base64 of nonce and box. *out is malloc'ed.

@@ -11,10 +11,11 @@ import { chromium } from 'playwright-core'
 import { mkdirSync } from 'node:fs'
 import { BASE, CHROMIUM, SHOTS, counts, expect, open, test, watch } from './lib.mjs'
 import * as core from './suites/core.mjs'
+import * as wecomContact from './suites/wecom_contact.mjs'
 
 // The suites, in order; each exports run(env). A suite's tests may leave data behind for the
 // next (the core suite seeds what the archive and alert pages show).
-const SUITES = [core]
+const SUITES = [core, wecomContact]
 
 const made = await core.seed()
 if (SHOTS) mkdirSync(SHOTS, { recursive: true })

@@ -3,7 +3,7 @@
 -- sqlite/0022_wecom_archive.sql). docs/internals/wecom_archive.md has the design.
 
 -- An employee's WeCom UserID (CONTRACT §6): archive records and callbacks find their employee
--- by it. The same two statements as the customer-contact branch's: one of them goes at merge.
+-- by it (the customer-contact side, migration 0023, finds employees by it too).
 ALTER TABLE employees ADD COLUMN wecom_userid TEXT;
 CREATE UNIQUE INDEX employees_wecom_userid ON employees (tenant_id, wecom_userid)
     WHERE wecom_userid IS NOT NULL;

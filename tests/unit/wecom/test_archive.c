@@ -3,7 +3,7 @@
  * documentation shows them; the values are ours), the GetChatData answer and its records,
  * sealed secrets, private keys and their keyring (RSA keys made here with libcrypto), the SDK
  * through dlopen of the fake library the suite builds, and the back-off. The connector end to
- * end runs in tests/integration/test_wecom.py over the real server, on both backends. */
+ * end runs in tests/integration/test_wecom_archive.py over the real server, on both backends. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
