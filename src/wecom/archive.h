@@ -123,6 +123,8 @@ typedef struct wp_wecom_media {
  * except text. */
 typedef struct wp_wecom_msg {
     json_t *root;
+    json_t *items; /* the parsed contents of a chat record's or mixed message's items: the
+                    * media and strings taken from them point into these */
     const char *msgid, *action, *from, *roomid, *msgtype;
     const char *tolist[64]; /* the first 64 receivers */
     size_t n_to;

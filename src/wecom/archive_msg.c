@@ -278,9 +278,15 @@ static void item_text(wp_wecom_msg *m, struct text *t, const char *type, const c
     for (; base[n] && n + 1 < sizeof lower; n++)
         lower[n] = (char)(base[n] >= 'A' && base[n] <= 'Z' ? base[n] - 'A' + 'a' : base[n]);
     lower[n] = '\0';
+    /* kept until the message is released: its media's ids point into it */
+    if (!m->items && !(m->items = json_array())) {
+        json_decref(c);
+        return;
+    }
+    if (json_array_append_new(m->items, c) < 0)
+        return;
     if (json_is_object(c))
         map_type(m, t, lower, c, depth + 1);
-    json_decref(c);
 }
 
 /* items of a chatrecord or mixed: [{"type", "content" (JSON in a string)}] */
@@ -600,6 +606,7 @@ void wp_wecom_msg_release(wp_wecom_msg *m)
     if (!m)
         return;
     free(m->text);
+    json_decref(m->items);
     json_decref(m->root);
     memset(m, 0, sizeof *m);
 }

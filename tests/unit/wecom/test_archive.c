@@ -149,6 +149,13 @@ static void test_wecom_msg__every_type(void **state)
             assert_null(m.text);
         }
         assert_int_equal(m.n_media, every[i].n_media);
+        /* a mixed message's media come from its items' JSON: alive until the release */
+        if (!strcmp(every[i].msgtype, "mixed")) {
+            json_t *churn = json_loads("{\"sdkfileid\":\"zzzzzzzzzzzz\"}", 0, NULL);
+            assert_string_equal(m.media[0].sdkfileid, "mx1");
+            assert_string_equal(m.media[0].md5sum, "x");
+            json_decref(churn);
+        }
         assert_true(m.ts_us == 1764892800123000LL);
         assert_string_equal(m.from, "zhangsan");
         wp_wecom_msg_release(&m);
