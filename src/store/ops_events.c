@@ -1276,6 +1276,7 @@ static int dedupe_wecom(struct applier *a)
         wp_db_done(s);
         if (err <= 0)
             return err;
+        err = 0; /* WP_DB_ROW: the tenant has the archive */
     }
     if (a->pg && (err = lock_wecom(a)) < 0)
         return err;

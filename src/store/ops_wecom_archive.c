@@ -288,13 +288,16 @@ int wp_store_wecom_archive_failed(wp_store *st, const char *tenant_id, const cha
                      "tiit", msg, now_us, next_due_us, tenant_id);
 }
 
-int wp_store_wecom_archive_schedule(wp_store *st, const char *tenant_id, int64_t next_due_us)
+int wp_store_wecom_archive_schedule(wp_store *st, const char *tenant_id, int64_t now_us,
+                                    int64_t next_due_us)
 {
     int err;
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
         return err;
-    return wp_db_run(st, "UPDATE wecom_archive_state SET next_due_us = ? WHERE tenant_id = ?",
-                     "it", next_due_us, tenant_id);
+    return wp_db_run(st,
+                     "UPDATE wecom_archive_state SET pulls = pulls + 1, last_pull_us = ?,"
+                     " failures = 0, next_due_us = ? WHERE tenant_id = ?",
+                     "iit", now_us, next_due_us, tenant_id);
 }
 
 int wp_store_wecom_archive_kick(wp_store *st, const char *tenant_id)

@@ -95,8 +95,10 @@ int wp_store_wecom_archive_state_get(wp_store *st, wp_wecom_archive_state *out,
 int wp_store_wecom_archive_failed(wp_store *st, const char *tenant_id, const char *error,
                                   int64_t now_us, int64_t next_due_us);
 
-/* The next pull at next_due_us (a pull that stored nothing new). */
-int wp_store_wecom_archive_schedule(wp_store *st, const char *tenant_id, int64_t next_due_us);
+/* A pull that answered nothing new (caught up): it counts as a pull at now_us, ends the
+ * failures in a row, and the next one is at next_due_us. */
+int wp_store_wecom_archive_schedule(wp_store *st, const char *tenant_id, int64_t now_us,
+                                    int64_t next_due_us);
 
 /* Something may open what was held back (an employee got its wecom_userid, an admin asked):
  * retry_gen moves and the archive is due at once. Inside the caller's transaction when one is

@@ -697,7 +697,8 @@ static int pull_page(struct run *r, int64_t *seq, int *caught_up)
     int64_t interval = (int64_t)r->set.row.pull_interval_s * 1000000;
     if (page.n == 0) {
         *caught_up = 1;
-        err = wp_store_wecom_archive_schedule(r->st, r->tenant_id, r->now + interval);
+        err = wp_store_wecom_archive_schedule(r->st, r->tenant_id, r->now,
+                                             r->now + interval);
         goto out;
     }
     if (!(v = calloc(page.n, sizeof *v))) {
