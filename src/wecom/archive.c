@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MEDIA_CALLS_MAX 100000 /* GetMediaData calls for one file: a library that never says
                                 * "finished" cannot hold the connector */
@@ -192,10 +193,15 @@ struct item {
     wp_event ev;
     char media_ref[72];
     char *raw; /* the row's raw JSON (malloc), NULL: plain */
+    /* the random key, opened ahead by unlock_keys() (rkey_state 1: rkey, 2: rkey_err) */
+    int rkey_state, rkey_err;
+    char rkey[512];
+    char rkey_why[WP_WECOM_HELD_REASON_MAX + 1];
 };
 
 static void item_release(struct item *it)
 {
+    sodium_memzero(it->rkey, sizeof it->rkey);
     if (it->plain)
         sodium_memzero(it->plain, strlen(it->plain));
     free(it->plain);
@@ -338,6 +344,63 @@ static void map_message(struct run *r, struct item *it, const char *record_msgid
     place(r, it);
 }
 
+/* --- the random keys, on every core ----------------------------------------------------------
+ *
+ * A record's random key is an RSA private-key operation, most of a record's cost: a page's are
+ * opened ahead on up to UNLOCK_THREADS threads (the keyring is read-only; each call has its own
+ * context). DecryptData stays on the connector's thread: WeCom does not say its SDK is safe on
+ * several. */
+
+#define UNLOCK_THREADS 8
+#define UNLOCK_MIN 64 /* records in a page before it is worth a thread */
+
+struct unlock {
+    wp_wecom_keyring *keys;
+    struct item *v;
+    const wp_wecom_record *recs;
+    size_t n;
+    atomic_size_t next;
+};
+
+static void *unlock_run(void *arg)
+{
+    struct unlock *u = arg;
+    for (size_t i; (i = atomic_fetch_add(&u->next, 1)) < u->n;) {
+        struct item *it = &u->v[i];
+        const wp_wecom_record *rec = &u->recs[i];
+        if (rec->reason[0])
+            continue; /* held by open_record() for what the record lacks */
+        int err = wp_wecom_keyring_decrypt(u->keys, it->rkey, sizeof it->rkey,
+                                           rec->publickey_ver, rec->encrypt_random_key);
+        if (err < 0) {
+            it->rkey_err = err;
+            snprintf(it->rkey_why, sizeof it->rkey_why, "%s", wp_error_last());
+        }
+        it->rkey_state = err < 0 ? 2 : 1;
+    }
+    return NULL;
+}
+
+/* Open the random keys of v[0..n) (recs[i] is v[i]'s record) ahead, on the machine's cores.
+ * What cannot be done so (a thread not started) is left to open_record(). */
+static void unlock_keys(struct run *r, struct item *v, const wp_wecom_record *recs, size_t n)
+{
+    struct unlock u = {r->rt->keys, v, recs, n, 0};
+    pthread_t t[UNLOCK_THREADS];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = cores > 1 ? (size_t)cores : 1, started = 0;
+    if (n < UNLOCK_MIN || want < 2)
+        return;
+    if (want > UNLOCK_THREADS)
+        want = UNLOCK_THREADS;
+    for (size_t i = 0; i + 1 < want; i++)
+        if (pthread_create(&t[started], NULL, unlock_run, &u) == 0)
+            started++;
+    unlock_run(&u); /* this thread too */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+}
+
 /* Open a record: its random key with the key of its version, then DecryptData. */
 static void open_record(struct run *r, struct item *it, const wp_wecom_record *rec)
 {
@@ -351,8 +414,15 @@ static void open_record(struct run *r, struct item *it, const wp_wecom_record *r
         hold(it, strstr(rec->reason, "larger") ? "too_large" : "invalid_record", rec->reason);
         return;
     }
-    if ((err = wp_wecom_keyring_decrypt(r->rt->keys, rkey, sizeof rkey, rec->publickey_ver,
-                                        rec->encrypt_random_key)) < 0) {
+    if (it->rkey_state == 2) {
+        hold(it, it->rkey_err == WP_ENOTFOUND ? "no_key" : "bad_key", it->rkey_why);
+        return;
+    }
+    if (it->rkey_state == 1) {
+        memcpy(rkey, it->rkey, sizeof rkey);
+        sodium_memzero(it->rkey, sizeof it->rkey);
+    } else if ((err = wp_wecom_keyring_decrypt(r->rt->keys, rkey, sizeof rkey,
+                                               rec->publickey_ver, rec->encrypt_random_key)) < 0) {
         hold(it, err == WP_ENOTFOUND ? "no_key" : "bad_key", wp_error_last());
         return;
     }
@@ -706,6 +776,7 @@ static int pull_page(struct run *r, int64_t *seq, int *caught_up)
         goto out;
     }
     int64_t to = *seq;
+    unlock_keys(r, v, page.records, page.n);
     for (size_t i = 0; i < page.n; i++) {
         v[i].emp = -1;
         open_record(r, &v[i], &page.records[i]);
