@@ -1201,19 +1201,23 @@ static int find_copy(struct applier *a, const wp_event *e, char out[WP_ID_LEN + 
         return 0;
     /* by contents: an archive record meets a phone's row without a msgid, a phone's message
      * without a msgid meets an archive row; the nearest in time */
-    if ((err = wp_db_prepare(
-             a->st, &s,
-             "SELECT m.id FROM messages m JOIN devices d ON d.tenant_id = m.tenant_id AND d.id ="
-             " m.device_id WHERE m.tenant_id = ? AND m.employee_id = ? AND m.ts_us >= ? AND"
-             " m.ts_us <= ? AND m.channel = 'wecom' AND m.msgtype = ? AND"
-             " (CAST(? AS TEXT) IS NULL OR m.direction = ?) AND"
-             " (m.peer_id = ? OR m.chat = ?) AND"
-             " ((CAST(? AS TEXT) IS NOT NULL AND m.text = ?) OR"
-             " (CAST(? AS TEXT) IS NOT NULL AND m.media = ?)) AND"
-             " (CASE WHEN d.serial = ? THEN 1 ELSE 0 END) = ? AND"
-             " (? = 0 OR m.msgid IS NULL)"
-             " ORDER BY abs(m.ts_us - ?), m.id LIMIT 1")) < 0)
+    /* the archive looks among a phone's rows without a msgid only: the partial index
+     * messages_wecom_no_msgid (migration 0022) holds just those, so a backlog of the archive's
+     * own rows in the window is never walked */
+#define COPY_SQL(NO_MSGID)                                                                        \
+    "SELECT m.id FROM messages m JOIN devices d ON d.tenant_id = m.tenant_id AND d.id ="          \
+    " m.device_id WHERE m.tenant_id = ? AND m.employee_id = ? AND m.ts_us >= ? AND"              \
+    " m.ts_us <= ? AND m.channel = 'wecom'" NO_MSGID " AND m.msgtype = ? AND"                     \
+    " (CAST(? AS TEXT) IS NULL OR m.direction = ?) AND"                                           \
+    " (m.peer_id = ? OR m.chat = ?) AND"                                                          \
+    " ((CAST(? AS TEXT) IS NOT NULL AND m.text = ?) OR"                                           \
+    " (CAST(? AS TEXT) IS NOT NULL AND m.media = ?)) AND"                                         \
+    " (CASE WHEN d.serial = ? THEN 1 ELSE 0 END) = ?"                                             \
+    " ORDER BY abs(m.ts_us - ?), m.id LIMIT 1"
+    if ((err = wp_db_prepare(a->st, &s,
+                             archive ? COPY_SQL(" AND m.msgid IS NULL") : COPY_SQL(""))) < 0)
         return err;
+#undef COPY_SQL
     const char *dir = wp_direction_name(e->direction);
     int i = 1;
     wp_db_bind_text(s, i++, b->tenant_id);
@@ -1231,7 +1235,6 @@ static int find_copy(struct applier *a, const wp_event *e, char out[WP_ID_LEN + 
     wp_db_bind_text_or_null(s, i++, e->media);
     wp_db_bind_text(s, i++, ARCHIVE_SERIAL);
     wp_db_bind_int64(s, i++, archive ? 0 : 1); /* the other path's rows */
-    wp_db_bind_int64(s, i++, archive);
     wp_db_bind_int64(s, i++, e->ts_us);
     if ((err = wp_db_step(s)) == WP_DB_ROW) {
         err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1);

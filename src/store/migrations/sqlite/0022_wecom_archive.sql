@@ -12,6 +12,10 @@ CREATE UNIQUE INDEX employees_wecom_userid ON employees (tenant_id, wecom_userid
 -- found again by its msgid within the tenant (src/store/ops_events.c, the dedupe).
 CREATE INDEX messages_wecom_msgid ON messages (tenant_id, msgid)
     WHERE channel = 'wecom' AND msgid IS NOT NULL;
+-- and, without a msgid (a phone's agent that did not have it), by employee and time: the rows an
+-- archive record looks among for its copy (the archive's own rows all have a msgid).
+CREATE INDEX messages_wecom_no_msgid ON messages (tenant_id, employee_id, ts_us)
+    WHERE channel = 'wecom' AND msgid IS NULL;
 
 -- The tenant's WeCom settings (PUT /api/v1/integrations/wecom). The secrets (callback_token,
 -- encoding_aes_key, contact_secret, archive_secret, proxy_password) are sealed by
