@@ -304,6 +304,22 @@ static void map_items(wp_wecom_msg *m, struct text *t, const json_t *items, int 
     }
 }
 
+/* "12秒", or "" when not known (negative). */
+static void seconds(char *out, size_t cap, int64_t v)
+{
+    out[0] = '\0';
+    if (v >= 0)
+        snprintf(out, cap, "%" PRId64 "秒", v);
+}
+
+/* "8800.00元" from fen, or "" when not known (negative). */
+static void yuan(char *out, size_t cap, int64_t fen)
+{
+    out[0] = '\0';
+    if (fen >= 0)
+        snprintf(out, cap, "%" PRId64 ".%02" PRId64 "元", fen / 100, fen % 100);
+}
+
 /* The text (and media, fields) of type's object o. depth > 0: inside a chat record or a mixed
  * message, where only the text and media are taken. */
 static void map_type(wp_wecom_msg *m, struct text *t, const char *type, const json_t *o,
@@ -323,7 +339,7 @@ static void map_type(wp_wecom_msg *m, struct text *t, const char *type, const js
             m->size = num(o, "filesize");
     } else if (!strcmp(type, "voice")) {
         int64_t len = num(o, "play_length");
-        snprintf(num1, sizeof num1, len >= 0 ? "%" PRId64 "秒" : "", len);
+        seconds(num1, sizeof num1, len);
         const char *p[] = {num1};
         t_line(t, "语音", p, 1, "");
         add_media(m, o, NULL);
@@ -331,7 +347,7 @@ static void map_type(wp_wecom_msg *m, struct text *t, const char *type, const js
             m->size = num(o, "voice_size");
     } else if (!strcmp(type, "video")) {
         int64_t len = num(o, "play_length");
-        snprintf(num1, sizeof num1, len >= 0 ? "%" PRId64 "秒" : "", len);
+        seconds(num1, sizeof num1, len);
         const char *p[] = {num1};
         t_line(t, "视频", p, 1, "");
         add_media(m, o, NULL);
@@ -375,8 +391,7 @@ static void map_type(wp_wecom_msg *m, struct text *t, const char *type, const js
     } else if (!strcmp(type, "redpacket") || !strcmp(type, "external_redpacket")) {
         const char *wish = str(o, "wish", MEMO_MAX);
         int64_t fen = num(o, "totalamount");
-        snprintf(num1, sizeof num1, fen >= 0 ? "%" PRId64 ".%02" PRId64 "元" : "", fen / 100,
-                 fen % 100);
+        yuan(num1, sizeof num1, fen);
         const char *p[] = {num1, wish};
         t_line(t, !strcmp(type, "redpacket") ? "红包" : "互通红包", p, 2, " ");
         if (top) {
@@ -481,7 +496,7 @@ static void map_type(wp_wecom_msg *m, struct text *t, const char *type, const js
         t_line(t, "视频号", p, 2, " ");
     } else if (!strcmp(type, "voiptext")) {
         int64_t d = num(o, "callduration");
-        snprintf(num2, sizeof num2, d >= 0 ? "%" PRId64 "秒" : "", d);
+        seconds(num2, sizeof num2, d);
         const char *p[] = {num2};
         t_line(t, "音视频通话", p, 1, "");
     } else if (!strcmp(type, "qydiskfile")) {
