@@ -33,6 +33,10 @@ typedef struct wp_app {
      * the next regular run sends them */
     void (*webhooks_wake)(void *ctx);
     void *webhooks_wake_ctx;
+    struct wp_wecom_archiver *wecom_archive; /* the WeCom chat archive (src/wecom): kicked when
+                                              * its settings change; checks sdk_path. NULL: no
+                                              * sdk_path is allowed */
+    struct wp_wecom *wecom; /* WeCom customer contact (src/wecom); NULL: its routes answer 404 */
 } wp_app;
 
 /* The route table of workphone (src/api/routes.c): every endpoint with its handler and the
@@ -400,6 +404,13 @@ int api_device_check(wp_http_ctx *ctx);
 int api_device_policy(wp_http_ctx *ctx);
 int api_device_media_put(wp_http_ctx *ctx); /* a WP_ROUTE_STREAM_BODY route */
 
+/* integrations.c: GET/PUT /api/v1/integrations/wecom (CONTRACT §6), the chat archive's held
+ * records (GET .../wecom/archive/held) and a retry of them (POST .../wecom/archive/retry) */
+int api_integrations_wecom_get(wp_http_ctx *ctx);
+int api_integrations_wecom_put(wp_http_ctx *ctx);
+int api_integrations_wecom_held(wp_http_ctx *ctx);
+int api_integrations_wecom_retry(wp_http_ctx *ctx);
+
 /* enroll.c: POST /api/v1/employees/{id}/enrollment-codes */
 int api_enrollment_codes_create(wp_http_ctx *ctx);
 
@@ -605,5 +616,13 @@ int api_employee_working_hours(wp_http_ctx *ctx);
 /* messages.c: the fields of a message beyond its text (media, file, link, amounts, recall) set
  * on o, for the archive and the timeline alike. @return 0, or -1 when out of memory */
 int api_message_fields(json_t *o, const wp_message *m);
+/* --- WeCom customer contact (issue 16, src/api/wecom.c) ------------------------------------- */
+
+/* GET|POST /api/v1/wecom/callback/{tenant_id} (public: WeCom's signature is the credential;
+ * POST is a WP_ROUTE_STREAM_BODY route, capped at WP_WECOM_BODY_MAX) */
+int api_wecom_callback_get(wp_http_ctx *ctx);
+int api_wecom_callback_post(wp_http_ctx *ctx);
+/* POST /api/v1/integrations/wecom/contacts/sync (admin): the WeCom jobs now */
+int api_wecom_sync(wp_http_ctx *ctx);
 
 #endif

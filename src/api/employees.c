@@ -6,9 +6,11 @@
 #include "store/org.h"
 #include "store/people.h"
 #include "store/store.h"
+#include "store/wecom_archive.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/password.h"
+#include "wecom/archive.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -19,10 +21,10 @@
 
 static json_t *employee_json(const wp_employee *e)
 {
-    return json_pack("{s:s,s:o,s:s,s:s,s:s,s:b,s:o}", "id", e->id, "name", api_jstr(e->name, 0),
-                     "username", e->username, "org_unit_id", e->org_unit_id, "role",
-                     wp_role_name(e->role), "active", e->active, "created_at",
-                     api_jtime(e->created_us));
+    return json_pack("{s:s,s:o,s:s,s:s,s:s,s:b,s:o,s:o}", "id", e->id, "name",
+                     api_jstr(e->name, 0), "username", e->username, "org_unit_id", e->org_unit_id,
+                     "role", wp_role_name(e->role), "active", e->active, "created_at",
+                     api_jtime(e->created_us), "wecom_userid", api_jstr(e->wecom_userid, 1));
 }
 
 static json_t *employee_item(const void *e, const void *arg)
@@ -221,11 +223,14 @@ out:
     return err;
 }
 
-/* PATCH {"name"?, "org_unit_id"?, "role"?, "active"?}. Deactivating ends every session of the
- * employee at once; the tenant's last active admin can be neither demoted nor deactivated. */
+/* PATCH {"name"?, "org_unit_id"?, "role"?, "active"?, "wecom_userid"?}. Deactivating ends every
+ * session of the employee at once; the tenant's last active admin can be neither demoted nor
+ * deactivated. A wecom_userid (null or "": none) is how WeCom's archive and callbacks find the
+ * employee: the archive's records held for want of it are tried again. */
 int api_employees_update(wp_http_ctx *ctx)
 {
-    static const char *const fields[] = {"name", "org_unit_id", "role", "active", NULL};
+    static const char *const fields[] = {"name",   "org_unit_id",  "role",
+                                         "active", "wecom_userid", NULL};
     const api_caller *c = api_caller_of(ctx);
     wp_store *st = NULL;
     wp_employee before, after;
@@ -248,13 +253,19 @@ int api_employees_update(wp_http_ctx *ctx)
             return wp_error_set(WP_EINVAL, "'active' must be true or false");
         ch.active = json_is_true(ja);
     }
-    if (!ch.name && !ch.org_unit_id && !ch.role && ch.active < 0)
-        return wp_error_set(WP_EINVAL,
-                            "nothing to change: give 'name', 'org_unit_id', 'role' or 'active'");
+    if ((ja = json_object_get(body, "wecom_userid"))) {
+        if (!json_is_null(ja) && !json_is_string(ja))
+            return wp_error_set(WP_EINVAL, "'wecom_userid' must be a string or null");
+        ch.wecom_userid = json_is_string(ja) ? json_string_value(ja) : "";
+    }
+    if (!ch.name && !ch.org_unit_id && !ch.role && ch.active < 0 && !ch.wecom_userid)
+        return wp_error_set(WP_EINVAL, "nothing to change: give 'name', 'org_unit_id', 'role',"
+                                       " 'active' or 'wecom_userid'");
 
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    /* nobody changes its own role, unit or state: renaming oneself is all */
+    /* nobody changes its own role, unit or state: renaming oneself (and naming one's own
+     * WeCom UserID) is all */
     unsigned self_ok = !ch.org_unit_id && !ch.role && ch.active < 0 ? API_MANAGE_SELF : 0;
     if ((err = wp_store_begin(st)) < 0 || (err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_employee_get(st, &before, c->tenant_id, wp_http_param(ctx, "id"))) < 0 ||
@@ -271,10 +282,15 @@ int api_employees_update(wp_http_ctx *ctx)
     if ((err = wp_store_employee_update(st, &after, c->tenant_id, before.id, &ch)) < 0) {
         if (err == WP_ENOTFOUND)
             err = api_field_error(err, "org_unit_id");
-        else if (err == WP_EINVAL)
+        else if (err == WP_EINVAL && !strstr(wp_error_last(), "wecom_userid"))
             err = api_field_error(err, "name");
         goto out;
     }
+    /* a new WeCom UserID may be what held archive records waited for */
+    int wecom_moved = strcmp(before.wecom_userid, after.wecom_userid) != 0;
+    if (wecom_moved && after.wecom_userid[0] &&
+        (err = wp_store_wecom_archive_kick(st, c->tenant_id)) < 0)
+        goto out;
     if (before.active && !after.active &&
         (err = wp_store_sessions_revoke_employee(st, &revoked, c->tenant_id, after.id,
                                                  wp_time_now_us())) < 0)
@@ -301,6 +317,10 @@ int api_employees_update(wp_http_ctx *ctx)
     if (before.active != after.active)
         bad |=
             json_object_set_new(details, "active", json_pack("[b,b]", before.active, after.active));
+    if (wecom_moved)
+        bad |= json_object_set_new(details, "wecom_userid",
+                                   json_pack("[o,o]", api_jstr(before.wecom_userid, 1),
+                                             api_jstr(after.wecom_userid, 1)));
     if (revoked)
         bad |= json_object_set_new(details, "sessions_revoked", json_integer(revoked));
     if (keys_ended)
@@ -312,6 +332,8 @@ int api_employees_update(wp_http_ctx *ctx)
     err = api_audit_commit(ctx, st, 0, "employee.update", "employee", after.id, details);
     api_store_release(ctx, st);
     st = NULL;
+    if (err == 0 && wecom_moved)
+        wp_wecom_archiver_kick(((const wp_app *)ctx->app)->wecom_archive);
     if (err == 0)
         err = wp_http_reply_json(ctx, 200, employee_json(&after));
 out:

@@ -7,10 +7,12 @@
 #include "store/handovers.h"
 #include "store/people.h"
 #include "store/store.h"
+#include "store/wecom.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/testhooks.h"
+#include "wecom/wecom.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,10 +142,14 @@ int api_handovers_create(wp_http_ctx *ctx)
     if ((err = wp_store_begin(st)) < 0)
         goto out;
     json_t *d = NULL;
+    int64_t wecom_planned = 0;
     r.keys_ended = &keys_ended;
     r.n_keys_ended = &n_keys_ended;
+    /* the moved customers that WeCom knows are handed over there too, by the WeCom jobs */
     if ((err = wp_store_handover_run(st, &h, &replayed, &r)) == 0 &&
-        (err = api_keys_audit_ended(ctx, st, keys_ended, n_keys_ended)) == 0) {
+        (err = api_keys_audit_ended(ctx, st, keys_ended, n_keys_ended)) == 0 &&
+        (err = wp_store_wecom_transfers_plan(st, &wecom_planned, c->tenant_id, h.id, r.now_us)) ==
+            0) {
         json_t *to = json_loads(h.to_employees, 0, NULL);
         d = json_pack(
             "{s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "handover_id", h.id, "reason", reason, "to_employees",
@@ -159,9 +165,13 @@ int api_handovers_create(wp_http_ctx *ctx)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
+    if (wecom_planned > 0)
+        wp_wecom_kick(((const wp_app *)ctx->app)->wecom, "wecom_transfers");
     json_t *o = handover_json(&h);
-    if (o)
+    if (o) {
         json_object_set_new(o, "replayed", json_boolean(replayed));
+        json_object_set_new(o, "wecom_transfers", json_integer(wecom_planned));
+    }
     err = wp_http_reply_json(ctx, replayed ? 200 : 201, o);
 out:
     free(keys_ended);
@@ -208,6 +218,36 @@ out:
     return err;
 }
 
+/* A customer's handover in WeCom (store/wecom.h): null when it has no WeCom external userid
+ * (or the tenant no WeCom settings). */
+static json_t *wecom_json(const wp_wecom_transfer *t)
+{
+    if (!t)
+        return json_null();
+    return json_pack("{s:s,s:s,s:o,s:o,s:I,s:o}", "state", wp_wecom_state_name(t->state),
+                     "external_userid", t->external_userid, "reason", api_jstr(t->reason, 1),
+                     "errcode", t->errcode >= 0 ? json_integer(t->errcode) : json_null(),
+                     "attempts", (json_int_t)t->attempts, "updated_at",
+                     api_jtime(t->updated_us));
+}
+
+/* How many customers of the handover are in each WeCom state; null when none has one. */
+static json_t *wecom_summary(const wp_wecom_transfer *v, size_t n)
+{
+    int64_t k[WP_WECOM_SKIPPED + 1] = {0};
+    json_t *o;
+    if (n == 0)
+        return json_null();
+    for (size_t i = 0; i < n; i++)
+        k[v[i].state]++;
+    if (!(o = json_object()))
+        return NULL;
+    for (int s = 0; s <= WP_WECOM_SKIPPED; s++)
+        json_object_set_new(o, wp_wecom_state_name((enum wp_wecom_transfer_state)s),
+                            json_integer(k[s]));
+    return o;
+}
+
 #define CSV_MAX (64u * 1024 * 1024)
 #define REPORT_PAGE_MAX 500
 
@@ -252,7 +292,8 @@ int api_handovers_get(wp_http_ctx *ctx)
     wp_store *st = NULL;
     wp_handover h;
     wp_handover_item *v = NULL;
-    size_t n = 0;
+    wp_wecom_transfer *wt = NULL;
+    size_t n = 0, n_wt = 0;
     api_scope scope;
     unsigned limit = 100;
     json_t *o = NULL, *arr = NULL;
@@ -306,7 +347,8 @@ int api_handovers_get(wp_http_ctx *ctx)
         err = api_csv_reply(ctx, &csv, name);
         goto out;
     }
-    if ((err = wp_store_handover_items(st, &v, &n, c->tenant_id, id, cursor, limit + 1)) < 0)
+    if ((err = wp_store_handover_items(st, &v, &n, c->tenant_id, id, cursor, limit + 1)) < 0 ||
+        (err = wp_store_wecom_transfers_of(st, &wt, &n_wt, c->tenant_id, id, NULL, 0)) < 0)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
@@ -314,11 +356,18 @@ int api_handovers_get(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n && i < limit; i++)
-        json_array_append_new(arr, json_pack("{s:s,s:o,s:s}", "customer_id", v[i].customer_id,
-                                             "name", api_jstr(v[i].customer_name, 0), "to_employee",
-                                             v[i].to_employee_id));
+    for (size_t i = 0; i < n && i < limit; i++) {
+        const wp_wecom_transfer *t = NULL;
+        for (size_t k = 0; k < n_wt && !t; k++)
+            if (!strcmp(wt[k].customer_id, v[i].customer_id))
+                t = &wt[k];
+        json_array_append_new(arr, json_pack("{s:s,s:o,s:s,s:o}", "customer_id",
+                                             v[i].customer_id, "name",
+                                             api_jstr(v[i].customer_name, 0), "to_employee",
+                                             v[i].to_employee_id, "wecom", wecom_json(t)));
+    }
     json_object_set_new(o, "customers", arr);
+    json_object_set_new(o, "wecom", wecom_summary(wt, n_wt));
     arr = NULL;
     json_object_set_new(o, "next_cursor",
                         n > limit ? json_string(v[limit - 1].customer_id) : json_null());
@@ -330,5 +379,6 @@ out:
     json_decref(arr);
     api_csv_release(&csv);
     api_store_release(ctx, st);
+    free(wt);
     return err;
 }

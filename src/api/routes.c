@@ -65,6 +65,13 @@ static const wp_http_route routes[] = {
     {"DELETE", "/api/v1/api-keys/{id}", api_keys_revoke, WP_RIGHT_ADMIN, 0},
     {"GET", "/api/v1/audit", api_audit_list, WP_RIGHT_AUDIT, 0},
     {"GET", "/api/v1/audit/verify", api_audit_verify, WP_RIGHT_AUDIT, 0},
+    /* WeCom, CONTRACT §6: settings and the chat archive (src/api/integrations.c) */
+    {"GET", "/api/v1/integrations/wecom", api_integrations_wecom_get, WP_RIGHT_ADMIN, 0},
+    {"PUT", "/api/v1/integrations/wecom", api_integrations_wecom_put, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/integrations/wecom/archive/held", api_integrations_wecom_held,
+     WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/integrations/wecom/archive/retry", api_integrations_wecom_retry,
+     WP_RIGHT_ADMIN, 0},
 
     /* customer asset protection, issue 7 (src/api/pool.c, handovers.c, timeline.c) */
     {"PATCH", "/api/v1/customers/{id}", api_customers_update, WP_RIGHT_WRITE, 0},
@@ -79,6 +86,12 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/handovers", api_handovers_list, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/handovers", api_handovers_create, WP_RIGHT_MANAGE, 0},
     {"GET", "/api/v1/handovers/{id}", api_handovers_get, WP_RIGHT_READ, 0},
+    /* WeCom customer contact, issue 16 (src/api/wecom.c): the callback proves itself by
+     * WeCom's signature */
+    {"GET", "/api/v1/wecom/callback/{tenant_id}", api_wecom_callback_get, WP_RIGHT_PUBLIC, 0},
+    {"POST", "/api/v1/wecom/callback/{tenant_id}", api_wecom_callback_post, WP_RIGHT_PUBLIC,
+     WP_ROUTE_STREAM_BODY},
+    {"POST", "/api/v1/integrations/wecom/contacts/sync", api_wecom_sync, WP_RIGHT_ADMIN, 0},
     /* customer rules, issue 7 (src/api/tags.c, rules.c) */
     {"GET", "/api/v1/tag-groups", api_tag_groups_list, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/tag-groups", api_tag_groups_create, WP_RIGHT_MANAGE, 0},

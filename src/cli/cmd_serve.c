@@ -6,6 +6,8 @@
 #include "ingest/ingest.h"
 #include "jobs/jobs.h"
 #include "webhooks/webhooks.h"
+#include "wecom/archive.h"
+#include "wecom/wecom.h"
 #include "store/audit.h"
 #include "store/pool.h"
 #include "store/store.h"
@@ -184,19 +186,61 @@ static int read_token(char out[METRICS_TOKEN_MAX + 1], const char *path, const c
     return err;
 }
 
-/* The background work of serve: three schedulers of src/jobs, each one thread with a store
+/* The background work of serve: five schedulers of src/jobs, each one thread with a store
  * connection of its own (docs/internals/jobs.md). "audit" runs the flush of api's buffered
  * reads every second, and at once when a handler waits for it, and the signed checkpoints;
- * "jobs" runs the periodic work on the store; "webhooks" sends events out every second
- * (docs/internals/webhooks.md). Apart: requests wait for the flush (GET /api/v1/audit, a full
- * buffer), and neither a long reclaim nor a slow receiver must hold up the others. */
+ * "jobs" runs the periodic work on the store; "hooks" sends events out every second
+ * (docs/internals/webhooks.md); "wecom" pulls the WeCom chat archive and "contact" calls
+ * WeCom's customer-contact API (docs/internals/wecom.md). Apart: requests wait for the flush
+ * (GET /api/v1/audit, a full buffer), and neither a long reclaim, a slow receiver nor WeCom's
+ * servers must hold up the others. */
 struct background {
     wp_jobs *audit, *jobs, *hooks;
     wp_webhooks *webhooks;
+    wp_jobs *wecom;            /* the WeCom chat archive's connector: pulls over the network */
+    wp_wecom_archiver *archive;
+    wp_jobs *contact;          /* WeCom customer contact's jobs: calls to WeCom's API */
+    wp_wecom *wc;
     api_audit_worker *reads;
     wp_jobs_checkpoints *cps;
     wp_jobs_work work;
 };
+
+/* WeCom's jobs: a transfer to send (a handover), the console's "sync now". */
+static void wecom_kick(void *ctx, const char *task)
+{
+    wp_jobs_kick(ctx, task);
+}
+
+/* The WeCom jobs (src/wecom) on a scheduler of their own: their calls to WeCom wait on the
+ * network (seconds, with their retries) and must not hold up the store's periodic work. */
+static int background_wecom(struct background *b, const char *data, const char *db,
+                            const unsigned char *audit_key, wp_ingest *ing,
+                            wp_store_connpool *pool)
+{
+    const wp_test_hooks *h = wp_test_hooks_get();
+    wp_jobs_options jo = WP_JOBS_OPTIONS_INIT;
+    wp_wecom_options wo = {.ingest = ing, .pool = pool, .kick = wecom_kick,
+                          .audit_key = audit_key};
+    unsigned every = h->wecom_interval_s ? h->wecom_interval_s : h->jobs_interval_s;
+    int err;
+    jo.data_dir = data;
+    jo.db_url = db;
+    jo.log_fd = 2;
+    wo.poll_s = every; /* tests: waiting transfers asked about as often (0: the default) */
+    if ((err = wp_jobs_new(&b->contact, &jo)) < 0)
+        return err;
+    wo.kick_ctx = b->contact;
+    if ((err = wp_wecom_new(&b->wc, &wo)) < 0 ||
+        (err = wp_jobs_add(b->contact, "wecom_transfers",
+                           (every ? every : 60) * 1000, 0,
+                           wp_wecom_transfers_run, b->wc)) < 0 ||
+        (err = wp_jobs_add(b->contact, "wecom_contacts",
+                           (every ? every : 3600) * 1000, 0,
+                           wp_wecom_contacts_run, b->wc)) < 0)
+        return err;
+    return 0;
+}
 
 /* A handler waits for its reads, or a batch of them waits: flush now. */
 static void audit_wake(void *ctx)
@@ -216,10 +260,21 @@ static int webhooks_scanner(void *arg, wp_store *st, const char *tenant_id, wp_s
     return wp_ingest_scanner(arg, st, out, tenant_id);
 }
 
+/* The archive left a backlog: its next run at once. */
+static void archive_wake(void *ctx)
+{
+    wp_jobs_kick(ctx, "wecom_archive");
+}
+
+/* What workphone.conf says of WeCom's SDK (docs/internals/wecom_archive.md). */
+struct wecom_conf {
+    char *sdk_dirs, *sdk_path;
+};
+
 /* Make the schedulers and register their tasks; nothing runs before background_start(). */
 static int background_new(struct background *b, const char *data, const char *db,
                           const unsigned char *audit_key, const unsigned char *sign_seed,
-                          wp_ingest *ing)
+                          wp_ingest *ing, const struct wecom_conf *wc)
 {
     const wp_test_hooks *h = wp_test_hooks_get();
     unsigned jobs_s = h->jobs_interval_s ? h->jobs_interval_s : WP_JOBS_INTERVAL_S;
@@ -251,6 +306,19 @@ static int background_new(struct background *b, const char *data, const char *db
         (err = wp_jobs_add(b->hooks, "webhooks", 1000, WP_JOBS_AT_START, wp_webhooks_run,
                            b->webhooks)) < 0)
         return err;
+    /* the WeCom chat archive: a third scheduler, as its pulls wait on WeCom's servers and must
+     * hold up neither the audit flush nor the periodic work; it looks for due tenants every
+     * second */
+    wp_wecom_archiver_config wa = {.ingest = ing, .audit_key = audit_key,
+                                   .sdk_dirs = wc->sdk_dirs, .sdk_default = wc->sdk_path,
+                                   .wake = archive_wake};
+    if ((err = wp_jobs_new(&b->wecom, &jo)) < 0)
+        return err;
+    wa.wake_ctx = b->wecom;
+    if ((err = wp_wecom_archiver_new(&b->archive, &wa)) < 0 ||
+        (err = wp_jobs_add(b->wecom, "wecom_archive", 1000, WP_JOBS_AT_START,
+                           wp_wecom_archive_task, b->archive)) < 0)
+        return err;
     return 0;
 }
 
@@ -258,7 +326,8 @@ static int background_start(struct background *b)
 {
     int err;
     if ((err = wp_jobs_start(b->audit)) < 0 || (err = wp_jobs_start(b->jobs)) < 0 ||
-        (err = wp_jobs_start(b->hooks)) < 0)
+        (err = wp_jobs_start(b->hooks)) < 0 || (err = wp_jobs_start(b->wecom)) < 0 ||
+        (err = wp_jobs_start(b->contact)) < 0)
         return err;
     return 0;
 }
@@ -270,6 +339,11 @@ static void background_stop(struct background *b)
 {
     wp_jobs_free(b->hooks);
     wp_webhooks_free(b->webhooks);
+    wp_wecom_archiver_stop(b->archive); /* a run in progress ends after its current pull */
+    wp_jobs_free(b->wecom);
+    wp_wecom_archiver_free(b->archive);
+    wp_jobs_free(b->contact);
+    wp_wecom_free(b->wc);
     wp_jobs_free(b->jobs);
     wp_jobs_free(b->audit);
     size_t lost = b->reads ? api_audit_worker_waiting(b->reads) : 0;
@@ -304,6 +378,11 @@ int cli_serve_run(const cli_serve_options *so)
     if (ct && *ct)
         snprintf(conf_tfile, sizeof conf_tfile, "%s%s%s", *ct == '/' ? "" : data,
                  *ct == '/' ? "" : "/", ct);
+    /* wecom_sdk_dirs=: where a tenant's sdk_path may point; wecom_sdk_path=: the library of
+     * tenants that name none. Only the operator writes this file: a tenant's admin cannot make
+     * the server load a library from anywhere else. */
+    const char *wd = wp_conf_get(conf, "wecom_sdk_dirs"), *wl = wp_conf_get(conf, "wecom_sdk_path");
+    struct wecom_conf wc = {wd && *wd ? strdup(wd) : NULL, wl && *wl ? strdup(wl) : NULL};
     wp_conf_free(conf);
     struct sockaddr_storage addr;
     char host[INET6_ADDRSTRLEN + 2];
@@ -383,13 +462,19 @@ int cli_serve_run(const cli_serve_options *so)
                   .pool = pool};
     memcpy(app.audit_key, audit_key, sizeof app.audit_key);
     /* reads are audited through a buffer that the audit scheduler appends every second */
-    if ((err = background_new(&bg, data, db, audit_key, sign_seed, ing)) < 0) {
+    if ((err = background_new(&bg, data, db, audit_key, sign_seed, ing, &wc)) < 0) {
         cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
         goto out;
     }
     app.audit_worker = bg.reads;
     app.webhooks_wake = webhooks_wake;
     app.webhooks_wake_ctx = bg.hooks;
+    app.wecom_archive = bg.archive;
+    if ((err = background_wecom(&bg, data, db, audit_key, ing, pool)) < 0) {
+        cli_fail(cmd, "cannot start the WeCom jobs: %s", wp_error_last());
+        goto out;
+    }
+    app.wecom = bg.wc;
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
@@ -457,6 +542,8 @@ out:
     sodium_memzero(audit_key, sizeof audit_key);
     sodium_memzero(metrics_token, sizeof metrics_token);
     sodium_memzero(sign_seed, sizeof sign_seed);
+    free(wc.sdk_dirs);
+    free(wc.sdk_path);
     return code;
 }
 

@@ -406,6 +406,70 @@ out:
     return err;
 }
 
+int wp_ingest_source_events(wp_ingest *ing, json_t **reply, const char *tenant_id,
+                            const char *employee_id, const char *source, const json_t *events)
+{
+    wp_ingest_batch vb;
+    wp_scanner *scanner = NULL;
+    wp_policy_row row;
+    wp_store *st = NULL;
+    char device_id[WP_ID_LEN + 1];
+    json_t *body = NULL, *list = NULL;
+    int64_t now = wp_time_now_us();
+    int err;
+
+    memset(&vb, 0, sizeof vb);
+    if (!json_is_array(events))
+        return wp_error_set(WP_EINVAL, "events is not an array");
+    /* seqs 1..n pass the validator's order check; the store gives the real ones */
+    if (!(list = json_deep_copy(events)) || !(body = json_pack("{s:o}", "events", list))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t i;
+    json_t *ev;
+    json_array_foreach(list, i, ev)
+    {
+        if (json_is_object(ev) &&
+            json_object_set_new(ev, "seq", json_integer((json_int_t)i + 1)) < 0) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if ((err = wp_ingest__validate(&vb, body, NULL)) < 0)
+        goto out;
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
+        goto out;
+    if ((err = wp_store_device_source(st, device_id, tenant_id, employee_id, source, now)) == 0)
+        err = wp_policy__current(ing, st, &scanner, &row, tenant_id);
+    wp_store_connpool_release(ing->pool, st);
+    if (err < 0 || (err = wp_ingest__alerts(&vb, scanner, row.money_alert_fen)) < 0)
+        goto out;
+    vb.b.tenant_id = tenant_id;
+    vb.b.device_id = device_id;
+    vb.b.employee_id = employee_id;
+    vb.b.now_us = now;
+    vb.b.assign_seq = 1;
+    if ((err = wp_writer__submit(ing->writer, &vb.b)) < 0)
+        goto out;
+    if (vb.b.refused) {
+        err = wp_usage_refuse(&vb.b.refusal);
+        goto out;
+    }
+    regrade(ing, &vb.b);
+    if ((err = events_reply(reply, &vb)) == 0) {
+        atomic_fetch_add_explicit(&ing->n_events, vb.b.n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&ing->n_alerts,
+                                  json_array_size(json_object_get(*reply, "alerts")),
+                                  memory_order_relaxed);
+    }
+out:
+    wp_scanner_unref(scanner);
+    wp_ingest__batch_release(&vb);
+    json_decref(body);
+    return err;
+}
+
 /* --- check, policy, lexicon, settings ------------------------------------------------------------
  */
 

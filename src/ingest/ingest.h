@@ -18,6 +18,7 @@
 #include "scan/union.h"
 #include "store/devices.h"
 #include "store/policy.h"
+#include "store/events.h"
 #include "store/pool.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -131,6 +132,27 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
  * in process (src/sim/local.c), so its customers are met when its phones met them. */
 int wp_ingest_events_at(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body,
                         int64_t now_us);
+/* Events made outside the device protocol (the WeCom chat archive, src/wecom), scanned as a
+ * device's are: each message of events[0..n) gets its alerts (sensitive words with the tenant's
+ * lexicon in force, read through st; money) in e->alerts and e->n_alerts. *out holds the alert
+ * drafts and the scanner their patterns come from: free it with wp_ingest_scan_free() once the
+ * events are stored (or dropped).
+ * @return 0; WP_ENOMEM; store errors. events are borrowed. Caller owns *out. */
+typedef struct wp_ingest_scan wp_ingest_scan;
+int wp_ingest_scan_events(wp_ingest *ing, wp_store *st, wp_ingest_scan **out,
+                          const char *tenant_id, wp_event *events, size_t n);
+void wp_ingest_scan_free(wp_ingest_scan *s); /* NULL is a no-op */
+/* Events a server reports for one of the tenant's employees rather than its phone (source
+ * "wecom": WeCom's customer-contact callback and contact list, src/wecom), stored exactly as a
+ * device's events: validated (without the time window: a contact list tells of old adds),
+ * scanned, peers resolved to customers, alerts raised, through the writer. They go through
+ * the employee's source device (wp_store_device_source), whose seqs the store gives under its
+ * row lock, so two nodes reporting at once lose nothing. events is a JSON array of CONTRACT §4
+ * events without "seq" (any given is replaced). *reply is as wp_ingest_events()'s.
+ * @return as wp_ingest_events(); WP_EAUTH when the source device was revoked meanwhile (the
+ *         employee left); WP_ENOTFOUND (employee). events is borrowed; caller owns *reply. */
+int wp_ingest_source_events(wp_ingest *ing, json_t **reply, const char *tenant_id,
+                            const char *employee_id, const char *source, const json_t *events);
 
 /* POST /api/v1/device/check: {"channel", "peer", "text"} →
  * {"action": "allow"|"alert"|"block"|"mask", "matches": [{"pattern","category","action",
@@ -233,6 +255,12 @@ int wp_ingest_media_begin(wp_ingest *ing, wp_media_upload **out, const char *ten
 int wp_ingest_media_write(wp_media_upload *up, const void *bytes, size_t len); /* WP_ELIMIT */
 /* Check the hash, store, and free up. Frees up whatever it returns. */
 int wp_ingest_media_finish(wp_media_upload *up, int *created);
+/* A file whose hash is known only once its bytes are (the WeCom archive's downloads): begin
+ * without a name; finish names it "sha256:<hex>" of what was written, into ref, and stores it
+ * as wp_ingest_media_finish() does (for device_id, which may be a server's source device). */
+int wp_ingest_media_begin_unnamed(wp_ingest *ing, wp_media_upload **out, const char *tenant_id,
+                                  const char *device_id);
+int wp_ingest_media_finish_named(wp_media_upload *up, int *created, char ref[72]);
 void wp_ingest_media_abort(wp_media_upload *up); /* NULL is a no-op */
 
 /* Open a stored media file for reading (console downloads). WP_ENOTFOUND unless the tenant has

@@ -25,6 +25,7 @@ struct wp_media_upload {
     char hex[65];
     char dir[4096], tmp[4096], path[4096];
     int fd;
+    int unnamed; /* the name comes from the bytes, at finish */
     size_t size;
     crypto_hash_sha256_state sha;
 };
@@ -142,6 +143,45 @@ fail:
     return err;
 }
 
+int wp_ingest_media_begin_unnamed(wp_ingest *ing, wp_media_upload **out, const char *tenant_id,
+                                  const char *device_id)
+{
+    wp_media_upload *up = NULL;
+    char media[4096];
+    int err;
+
+    if (!tenant_id || strlen(tenant_id) != WP_ID_LEN)
+        return wp_error_set(WP_ENOTFOUND, "tenant not found");
+    if (!device_id || strlen(device_id) != WP_ID_LEN)
+        return wp_error_set(WP_ENOTFOUND, "device not found");
+    if (!(up = calloc(1, sizeof *up)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    up->fd = -1;
+    up->ing = ing;
+    up->unnamed = 1;
+    memcpy(up->tenant_id, tenant_id, sizeof up->tenant_id);
+    memcpy(up->device_id, device_id, sizeof up->device_id);
+    /* the temp file waits in media/ itself: its directory is known once its hash is */
+    int n1 = snprintf(media, sizeof media, "%s/media", ing->data_dir);
+    int n2 = snprintf(up->tmp, sizeof up->tmp, "%s/.tmp-unnamed-XXXXXX", media);
+    if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof up->tmp) {
+        err = wp_error_set(WP_EINVAL, "data dir path is too long");
+        goto fail;
+    }
+    if ((err = make_dir(media, ing->data_dir)) < 0)
+        goto fail;
+    if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
+        err = wp_error_set(WP_EIO, "cannot create a temp file in '%s': %s", media, strerror(errno));
+        goto fail;
+    }
+    crypto_hash_sha256_init(&up->sha);
+    *out = up;
+    return 0;
+fail:
+    free(up);
+    return err;
+}
+
 int wp_ingest_media_write(wp_media_upload *up, const void *bytes, size_t len)
 {
     if (len > WP_INGEST_MEDIA_MAX - up->size)
@@ -181,6 +221,15 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
 
     crypto_hash_sha256_final(&up->sha, digest);
     sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    if (up->unnamed) { /* named by its bytes: its directories now */
+        char tmp[sizeof up->tmp];
+        memcpy(tmp, up->tmp, sizeof tmp);
+        memcpy(up->hex, hex, sizeof up->hex);
+        err = paths(up, up->ing->data_dir);
+        memcpy(up->tmp, tmp, sizeof tmp); /* paths() names a temp file it did not make */
+        if (err < 0)
+            goto out;
+    }
     if (strcmp(hex, up->hex) != 0) {
         err = wp_error_set(WP_EINVAL, "media content does not match its sha256 name");
         goto out;
@@ -221,6 +270,17 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
 out:
     wp_ingest_media_abort(up);
     return err;
+}
+
+int wp_ingest_media_finish_named(wp_media_upload *up, int *created, char ref[72])
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state copy = up->sha;
+    char hex[65];
+    crypto_hash_sha256_final(&copy, digest);
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    snprintf(ref, 72, "sha256:%s", hex);
+    return wp_ingest_media_finish(up, created);
 }
 
 int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id,

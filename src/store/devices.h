@@ -67,6 +67,15 @@ typedef struct wp_device_page {
 } wp_device_page;
 
 /* Devices, newest enrolled first. Release the page with wp_device_page_release(). */
+/* The device through which a server reports for an employee (source "wecom": WeCom's
+ * customer-contact callback and contact list, src/wecom), made on first use (ops_source.c):
+ * serial "source:<source>", model source, a token_hash no token has ("source:<source>:<id>"),
+ * so it can never authenticate; its events go through the device path (acked_seq, customers,
+ * alerts) and a departure revokes it like the employee's phones. A revoked one is replaced by a
+ * new one. *out its id. WP_ENOTFOUND (employee); WP_EINVAL (source not 1..32 of [a-z0-9_]). */
+int wp_store_device_source(wp_store *st, char out[WP_ID_LEN + 1], const char *tenant_id,
+                           const char *employee_id, const char *source, int64_t now_us);
+
 int wp_store_devices_list(wp_store *st, wp_device_page *out, const wp_device_filter *f);
 void wp_device_page_release(wp_device_page *p);
 

@@ -73,7 +73,27 @@ typedef struct wp_event {
     int applied; /* 1: stored now; 0: skipped (seq <= acked_seq, or the batch refused) */
     char id[WP_ID_LEN + 1];          /* the row's id ("" when skipped) */
     char customer_id[WP_ID_LEN + 1]; /* the peer's customer ("" when none) */
+    /* out: 1 when a WeCom message was stored already by the other path (the phone's agent or
+     * the chat archive: the same msgid, or the same employee, peer, msgtype and text or media
+     * within WP_WECOM_DEDUPE_WINDOW_US): nothing is written for it, its alerts were raised
+     * with the first copy (n_alerts is set to 0), and id names the stored row */
+    int duplicate;
 } wp_event;
+
+/* Where a batch comes from. */
+enum wp_batch_source {
+    WP_BATCH_DEVICE = 0, /* a phone's agent: its own seqs, those <= acked_seq sent before */
+    /* the WeCom chat archive (src/wecom) through the employee's archive device
+     * (wp_store_wecom_archive_device): seqs are the archive's, unique in the tenant's corp and
+     * not checked against acked_seq (a held record stored later has an older one; the
+     * connector's cursor and the msgid keep records from being stored twice); acked_seq
+     * becomes the highest stored */
+    WP_BATCH_WECOM_ARCHIVE,
+};
+
+/* How far apart in time the agent's and the archive's copies of one WeCom message without a
+ * common msgid may be and still be taken for one (their clocks differ: the phone's, WeCom's). */
+#define WP_WECOM_DEDUPE_WINDOW_US (120LL * 1000000)
 
 typedef struct wp_event_batch {
     const char *tenant_id, *device_id, *employee_id;
@@ -85,6 +105,10 @@ typedef struct wp_event_batch {
      * stored, acked_seq did not move, and refusal says which limit (see wp_usage_refuse) */
     int refused;
     wp_usage_refusal refusal;
+    enum wp_batch_source source; /* WP_BATCH_DEVICE unless the chat archive stores it */
+    int assign_seq; /* 1: the events' seqs are given by the store, counting on from the
+                     * device's acked_seq under its row lock (a server reporting through a
+                     * source device, wp_store_device_source: two nodes never take one seq) */
 } wp_event_batch;
 
 /* Store one batch atomically (inside the caller's transaction: a savepoint). What it adds

@@ -60,4 +60,13 @@ static inline int wp_scope__all(const struct wp_scope_bind *s)
  * is in scope), else 0. */
 int wp_scope__employee(const char **employee_id, const struct wp_scope_bind *s);
 
+/* --- events (ops_events.c) ------------------------------------------------------------------ */
+
+struct wp_event_batch;
+/* wp_store_events_apply_many() inside an operation the caller opened (wp_store__op_begin):
+ * the chat archive stores its batches and moves its cursor in one transaction
+ * (ops_wecom_archive.c). On failure the caller's op_end rolls back; *failed names the batch. */
+int wp_store__events_apply_in_op(wp_store *st, struct wp_event_batch **b, size_t n,
+                                 size_t *failed);
+
 #endif

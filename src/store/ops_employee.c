@@ -15,6 +15,7 @@
 #define EMPLOYEE_NAME_MAX 100 /* characters */
 #define USERNAME_MAX 64       /* bytes: wp_employee.username */
 #define PASSWORD_HASH_MAX 512 /* bytes; an argon2id string is about 100 */
+#define WECOM_USERID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-@."
 
 static const char *const role_names[] = {
     [WP_ROLE_ADMIN] = "admin",
@@ -55,7 +56,8 @@ static int check_username(const char *s)
     return 0;
 }
 
-#define EMPLOYEE_COLUMNS "id, tenant_id, org_unit_id, name, username, role, active, created_us"
+#define EMPLOYEE_COLUMNS                                                                           \
+    "id, tenant_id, org_unit_id, name, username, role, active, created_us, wecom_userid"
 
 static int read_employee(struct wp_stmt *s, wp_employee *out)
 {
@@ -72,6 +74,8 @@ static int read_employee(struct wp_stmt *s, wp_employee *out)
         return wp_error_set(WP_EIO, "store: employee '%s' has an unknown role", e.id);
     e.active = wp_db_col_int64(s, 6) != 0;
     e.created_us = wp_db_col_int64(s, 7);
+    if ((err = wp_db_col_copy_opt(s, 8, e.wecom_userid, sizeof e.wecom_userid)) < 0)
+        return err;
     *out = e;
     return 0;
 }
@@ -185,13 +189,13 @@ int wp_store_employee_find_login(wp_store *st, wp_employee *out, char **out_hash
     wp_db_bind_text(s, 2, username);
     if ((err = wp_db_step(s)) < 0)
         goto out;
-    if (err == WP_DB_DONE || wp_db_col_isnull(s, 8)) {
+    if (err == WP_DB_DONE || wp_db_col_isnull(s, 9)) {
         err = wp_error_set(WP_ENOTFOUND, "no login for this username");
         goto out;
     }
     if ((err = read_employee(s, &e)) < 0)
         goto out;
-    if (out_hash && !(hash = strdup(wp_db_col_text(s, 8)))) {
+    if (out_hash && !(hash = strdup(wp_db_col_text(s, 9)))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
@@ -265,6 +269,11 @@ int wp_store_employee_update(wp_store *st, wp_employee *out, const char *tenant_
         return wp_error_set(WP_EINVAL, "role must be admin, manager, auditor or sales");
     if (c->active < -1 || c->active > 1)
         return wp_error_set(WP_EINVAL, "active must be true or false");
+    if (c->wecom_userid && *c->wecom_userid &&
+        (strlen(c->wecom_userid) > WP_WECOM_USERID_MAX ||
+         strspn(c->wecom_userid, WECOM_USERID_CHARS) != strlen(c->wecom_userid)))
+        return wp_error_set(WP_EINVAL, "wecom_userid must be 1-%d of a-z A-Z 0-9 _ - @ .",
+                            WP_WECOM_USERID_MAX);
 
     if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;
@@ -274,7 +283,9 @@ int wp_store_employee_update(wp_store *st, wp_employee *out, const char *tenant_
     if ((err = wp_db_prepare(st, &s,
                              "UPDATE employees SET name = COALESCE(?, name),"
                              " org_unit_id = COALESCE(?, org_unit_id), role = COALESCE(?, role),"
-                             " active = COALESCE(CAST(? AS INTEGER), active)"
+                             " active = COALESCE(CAST(? AS INTEGER), active),"
+                             " wecom_userid = CASE WHEN CAST(? AS TEXT) IS NULL THEN wecom_userid"
+                             " WHEN ? = '' THEN NULL ELSE ? END"
                              " WHERE tenant_id = ? AND id = ?")) < 0)
         goto out;
     wp_db_bind_text_or_null(s, 1, c->name);
@@ -284,10 +295,15 @@ int wp_store_employee_update(wp_store *st, wp_employee *out, const char *tenant_
         wp_db_bind_int64(s, 4, c->active);
     else
         wp_db_bind_null(s, 4);
-    wp_db_bind_text(s, 5, tenant_id);
-    wp_db_bind_text(s, 6, id);
+    for (int k = 5; k <= 7; k++)
+        wp_db_bind_text_or_null(s, k, c->wecom_userid);
+    wp_db_bind_text(s, 8, tenant_id);
+    wp_db_bind_text(s, 9, id);
     if ((err = wp_db_step(s)) == WP_ENOTFOUND)
         err = wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", c->org_unit_id);
+    else if (err == WP_EEXISTS)
+        err = wp_error_set(WP_EEXISTS, "wecom_userid '%s' belongs to another employee",
+                           c->wecom_userid);
     if (err < 0)
         goto out;
     wp_db_done(s);
@@ -400,7 +416,7 @@ int wp_store_employees_list(wp_store *st, wp_employee_page *out, const wp_employ
     if ((err = wp_db_prepare(
              st, &s,
              "SELECT e.id, e.tenant_id, e.org_unit_id, e.name, e.username, e.role, e.active,"
-             " e.created_us FROM employees e JOIN org_units o ON o.tenant_id = e.tenant_id"
+             " e.created_us, e.wecom_userid FROM employees e JOIN org_units o ON o.tenant_id = e.tenant_id"
              " AND o.id = e.org_unit_id WHERE e.tenant_id = ?"
              " AND (CAST(? AS TEXT) IS NULL OR (o.path >= ? AND o.path < ?))"
              " AND (CAST(? AS TEXT) IS NULL OR e.id = ?)"

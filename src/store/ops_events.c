@@ -425,8 +425,9 @@ static void collect_peers(struct applier *a)
     for (size_t i = 0; i < b->n; i++) {
         wp_event *e = &b->events[i];
         a->peer_of[i] = 0;
-        if (!e->applied || (e->type != WP_EVENT_MESSAGE && e->type != WP_EVENT_CALL &&
-                            e->type != WP_EVENT_CONTACT))
+        if (!e->applied || e->duplicate ||
+            (e->type != WP_EVENT_MESSAGE && e->type != WP_EVENT_CALL &&
+             e->type != WP_EVENT_CONTACT))
             continue;
         const char *phone = e->peer.phone;
         const char *pid = channel_is_phone(e->channel) ? NULL : e->peer.id;
@@ -850,6 +851,20 @@ static int mark_recalled(wp_store *st, const wp_event_batch *b, const wp_event *
                                  " AND msgtype <> 'revoke'")) < 0)
             return err;
         wp_db_bind_int64(s, 4, e->revoked_seq);
+    } else if (e->revoked_msgid && e->channel && strcmp(e->channel, "wecom") == 0) {
+        /* a WeCom message is one message whichever path stored it (dedupe_wecom): its msgid
+         * names it in the tenant */
+        if ((err = wp_db_prepare(st, &s,
+                                 "UPDATE messages SET recalled = 1, recalled_us = ?"
+                                 " WHERE tenant_id = ? AND channel = 'wecom' AND msgid = ?"
+                                 " AND msgtype <> 'revoke'")) < 0)
+            return err;
+        wp_db_bind_int64(s, 1, e->ts_us);
+        wp_db_bind_text(s, 2, b->tenant_id);
+        wp_db_bind_text(s, 3, e->revoked_msgid);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        return err < 0 ? err : 0;
     } else if (e->revoked_msgid) {
         if ((err = wp_db_prepare(st, &s,
                                  "UPDATE messages SET recalled = 1, recalled_us = ?"
@@ -1000,7 +1015,8 @@ static int collect_grams(struct applier *a, struct gram_list *g)
     int err;
     for (size_t i = 0; i < b->n; i++) {
         wp_event *e = &b->events[i];
-        if (!e->applied || e->type != WP_EVENT_MESSAGE || !e->text || !a->skey[i])
+        if (!e->applied || e->duplicate || e->type != WP_EVENT_MESSAGE || !e->text ||
+            !a->skey[i])
             continue;
         if ((err = wp_array__grow((void **)&g->v, &g->cap, g->n, sizeof *g->v)) < 0)
             return err;
@@ -1077,7 +1093,7 @@ static int write_rows(struct applier *a)
         err = last_rid(a);
     for (size_t i = 0; i < b->n && err == 0; i++) {
         wp_event *e = &b->events[i];
-        if (!e->applied)
+        if (!e->applied || e->duplicate)
             continue;
         a->cur = i;
         switch (e->type) {
@@ -1107,7 +1123,7 @@ static int write_rows(struct applier *a)
         err = sink_flush(&r.quarantine);
     for (size_t i = 0; i < b->n && err == 0; i++) {
         wp_event *e = &b->events[i];
-        if (e->applied && e->type != WP_EVENT_REJECTED)
+        if (e->applied && !e->duplicate && e->type != WP_EVENT_REJECTED)
             for (size_t j = 0; j < e->n_alerts && err == 0; j++)
                 err = put_alert(a, &r.alert, e, &e->alerts[j]);
     }
@@ -1121,6 +1137,166 @@ static int write_rows(struct applier *a)
         if ((err = collect_grams(a, &g)) == 0)
             err = index_grams(a->st, &g);
         free(g.v);
+    }
+    return err;
+}
+
+/* --- one WeCom message, two paths ---------------------------------------------------------------
+ *
+ * A WeCom message may reach the store from the employee's phone (its agent, channel "wecom",
+ * with the msgid when it has it) and from the chat archive (src/wecom, always with the msgid).
+ * It is stored once: by the msgid where both have it, else by the same employee, peer (its id
+ * or the chat), msgtype, direction and text (or media), at most WP_WECOM_DEDUPE_WINDOW_US
+ * apart. Whichever comes second is a duplicate: handled (a device's seq still moves acked_seq)
+ * but not written. An archive record that meets an agent's row without a msgid gives the row
+ * its msgid, so that row is matched exactly from then on and never taken for a second record.
+ * Without text or media to compare, two copies stay two: a double is better than a loss. */
+
+/* The serial of the archive's devices (wp_store_wecom_archive_device). */
+#define ARCHIVE_SERIAL "source:wecom_archive"
+
+static int is_wecom_message(const wp_event *e)
+{
+    return e->applied && e->type == WP_EVENT_MESSAGE && e->channel &&
+           strcmp(e->channel, "wecom") == 0;
+}
+
+/* The id of the stored row that is e's copy, into out ("" when none); *fuzzy 1 when found by
+ * its contents rather than its msgid. */
+static int find_copy(struct applier *a, const wp_event *e, char out[WP_ID_LEN + 1], int *fuzzy)
+{
+    const wp_event_batch *b = a->b;
+    int archive = b->source == WP_BATCH_WECOM_ARCHIVE;
+    struct wp_stmt *s = NULL;
+    int err;
+
+    out[0] = '\0';
+    *fuzzy = 0;
+    if (e->msgid) {
+        /* the archive takes any stored copy; a device the archive's and its own (two phones
+         * in one group chat each keep theirs, as before) */
+        if ((err = wp_db_prepare(
+                 a->st, &s,
+                 archive ? "SELECT id FROM messages WHERE tenant_id = ? AND channel = 'wecom'"
+                           " AND msgid = ? LIMIT 1"
+                         : "SELECT m.id FROM messages m JOIN devices d ON d.tenant_id ="
+                           " m.tenant_id AND d.id = m.device_id WHERE m.tenant_id = ? AND"
+                           " m.channel = 'wecom' AND m.msgid = ? AND (d.serial = ? OR d.id = ?)"
+                           " LIMIT 1")) < 0)
+            return err;
+        wp_db_bind_text(s, 1, b->tenant_id);
+        wp_db_bind_text(s, 2, e->msgid);
+        if (!archive) {
+            wp_db_bind_text(s, 3, ARCHIVE_SERIAL);
+            wp_db_bind_text(s, 4, b->device_id);
+        }
+        if ((err = wp_db_step(s)) == WP_DB_ROW)
+            err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1);
+        wp_db_done(s);
+        if (err < 0 || out[0] || archive == 0)
+            return err < 0 ? err : 0; /* a device's message with a msgid: that decides */
+    }
+    const char *text = e->text && *e->text ? e->text : NULL;
+    if (!text && !e->media)
+        return 0;
+    /* by contents: an archive record meets a phone's row without a msgid, a phone's message
+     * without a msgid meets an archive row; the nearest in time */
+    /* the archive looks among a phone's rows without a msgid only: the partial index
+     * messages_wecom_no_msgid (migration 0022) holds just those, so a backlog of the archive's
+     * own rows in the window is never walked */
+#define COPY_SQL(NO_MSGID)                                                                        \
+    "SELECT m.id FROM messages m JOIN devices d ON d.tenant_id = m.tenant_id AND d.id ="          \
+    " m.device_id WHERE m.tenant_id = ? AND m.employee_id = ? AND m.ts_us >= ? AND"              \
+    " m.ts_us <= ? AND m.channel = 'wecom'" NO_MSGID " AND m.msgtype = ? AND"                     \
+    " (CAST(? AS TEXT) IS NULL OR m.direction = ?) AND"                                           \
+    " (m.peer_id = ? OR m.chat = ?) AND"                                                          \
+    " ((CAST(? AS TEXT) IS NOT NULL AND m.text = ?) OR"                                           \
+    " (CAST(? AS TEXT) IS NOT NULL AND m.media = ?)) AND"                                         \
+    " (CASE WHEN d.serial = ? THEN 1 ELSE 0 END) = ?"                                             \
+    " ORDER BY abs(m.ts_us - ?), m.id LIMIT 1"
+    if ((err = wp_db_prepare(a->st, &s,
+                             archive ? COPY_SQL(" AND m.msgid IS NULL") : COPY_SQL(""))) < 0)
+        return err;
+#undef COPY_SQL
+    const char *dir = wp_direction_name(e->direction);
+    int i = 1;
+    wp_db_bind_text(s, i++, b->tenant_id);
+    wp_db_bind_text(s, i++, b->employee_id);
+    wp_db_bind_int64(s, i++, e->ts_us - WP_WECOM_DEDUPE_WINDOW_US);
+    wp_db_bind_int64(s, i++, e->ts_us + WP_WECOM_DEDUPE_WINDOW_US);
+    wp_db_bind_text(s, i++, e->msgtype);
+    wp_db_bind_text_or_null(s, i++, dir);
+    wp_db_bind_text_or_null(s, i++, dir);
+    wp_db_bind_text_or_null(s, i++, e->peer.id);
+    wp_db_bind_text_or_null(s, i++, e->chat);
+    wp_db_bind_text_or_null(s, i++, text);
+    wp_db_bind_text_or_null(s, i++, text);
+    wp_db_bind_text_or_null(s, i++, e->media);
+    wp_db_bind_text_or_null(s, i++, e->media);
+    wp_db_bind_text(s, i++, ARCHIVE_SERIAL);
+    wp_db_bind_int64(s, i++, archive ? 0 : 1); /* the other path's rows */
+    wp_db_bind_int64(s, i++, e->ts_us);
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1);
+        *fuzzy = 1;
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+/* PostgreSQL: the two paths of one tenant check and write their WeCom messages in turn (an
+ * advisory lock until the transaction ends), so two nodes, or the writer and the archive
+ * connector, cannot both miss the other's copy. SQLite has one writer. */
+static int lock_wecom(struct applier *a)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = a->b->tenant_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return wp_db_run(a->st,
+                     "SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), CAST(? AS INTEGER))", "ii",
+                     (int64_t)0x77700016, (int64_t)(int32_t)h);
+}
+
+static int dedupe_wecom(struct applier *a)
+{
+    wp_event_batch *b = a->b;
+    int archive = b->source == WP_BATCH_WECOM_ARCHIVE, any = 0, err = 0;
+    struct wp_stmt *s = NULL;
+
+    for (size_t i = 0; i < b->n && !any; i++)
+        any = is_wecom_message(&b->events[i]);
+    if (!any)
+        return 0;
+    if (!archive) {
+        /* a tenant without the archive has nothing to meet: one cheap query per batch */
+        if ((err = wp_db_prepare(a->st, &s,
+                                 "SELECT 1 FROM devices WHERE tenant_id = ? AND serial = ?"
+                                 " LIMIT 1")) < 0)
+            return err;
+        wp_db_bind_text(s, 1, b->tenant_id);
+        wp_db_bind_text(s, 2, ARCHIVE_SERIAL);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        if (err <= 0)
+            return err;
+        err = 0; /* WP_DB_ROW: the tenant has the archive */
+    }
+    if (a->pg && (err = lock_wecom(a)) < 0)
+        return err;
+    for (size_t i = 0; i < b->n && err == 0; i++) {
+        wp_event *e = &b->events[i];
+        char found[WP_ID_LEN + 1];
+        int fuzzy;
+        if (!is_wecom_message(e))
+            continue;
+        if ((err = find_copy(a, e, found, &fuzzy)) < 0 || !found[0])
+            continue;
+        e->duplicate = 1;
+        e->n_alerts = 0;
+        memcpy(e->id, found, sizeof found);
+        if (archive && fuzzy && e->msgid)
+            err = wp_db_run(a->st, "UPDATE messages SET msgid = ? WHERE tenant_id = ? AND id = ?",
+                            "ttt", e->msgid, b->tenant_id, found);
     }
     return err;
 }
@@ -1167,6 +1343,7 @@ static int check_batch(wp_event_batch *b)
         return err;
     for (size_t i = 0; i < b->n; i++) {
         b->events[i].applied = 0;
+        b->events[i].duplicate = 0;
         b->events[i].id[0] = '\0';
         b->events[i].customer_id[0] = '\0';
     }
@@ -1182,7 +1359,7 @@ static int count_usage(wp_store *st, wp_event_batch *b)
     int64_t add[WP_USAGE_KINDS] = {0};
     for (size_t i = 0; i < b->n; i++) {
         const wp_event *e = &b->events[i];
-        if (!e->applied)
+        if (!e->applied || e->duplicate)
             continue;
         size_t len = strlen(e->raw);
         if (e->type == WP_EVENT_REJECTED)
@@ -1204,6 +1381,7 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
     struct wp_stmt *s = NULL;
     struct applier a;
     int64_t acked = 0, start;
+    int archive = b->source == WP_BATCH_WECOM_ARCHIVE;
     int err;
 
     if ((err = applier_init(&a, st, b)) < 0)
@@ -1229,10 +1407,24 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
     acked = start = wp_db_col_int64(s, 0);
     wp_db_done(s);
     s = NULL;
+    for (size_t i = 0; b->assign_seq && i < b->n; i++)
+        b->events[i].seq = start + 1 + (int64_t)i;
 
     /* Which events are new: the rows are written in bulk below. */
     for (size_t i = 0; i < b->n; i++) {
         wp_event *e = &b->events[i];
+        if (archive) {
+            /* the archive's seqs: stored once by the connector's cursor and the msgid */
+            if (e->seq <= 0) {
+                err = wp_error_set(WP_EINVAL, "archive record without a seq");
+                goto out;
+            }
+            if (e->seq > acked)
+                acked = e->seq;
+            wp_id_new(e->id);
+            e->applied = 1;
+            continue;
+        }
         if (e->seq > 0 && e->seq <= start)
             continue; /* sent before: stored then */
         if (e->type == WP_EVENT_REJECTED) {
@@ -1252,11 +1444,15 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
         wp_id_new(e->id);
         e->applied = 1;
     }
+    /* A WeCom message that the other path stored already is not stored again. */
+    if ((err = dedupe_wecom(&a)) < 0)
+        goto out;
     /* Count what the batch stores before it is written: past a limit nothing is, and the
      * merged round goes on without a rollback (only the device's last_seen_us moved). */
     if ((err = count_usage(st, b)) == WP_EQUOTA) {
         for (size_t i = 0; i < b->n; i++) {
             b->events[i].applied = 0;
+            b->events[i].duplicate = 0;
             b->events[i].id[0] = '\0';
         }
         *acked_out = start;
@@ -1308,7 +1504,7 @@ int wp_store_events_apply(wp_store *st, wp_event_batch *b)
     return err;
 }
 
-int wp_store_events_apply_many(wp_store *st, wp_event_batch **b, size_t n, size_t *failed)
+int wp_store__events_apply_in_op(wp_store *st, wp_event_batch **b, size_t n, size_t *failed)
 {
     struct gram_list g = {0};
     int64_t *acked = calloc(n ? n : 1, sizeof *acked);
@@ -1319,27 +1515,32 @@ int wp_store_events_apply_many(wp_store *st, wp_event_batch **b, size_t n, size_
     if (!acked)
         return wp_error_set(WP_ENOMEM, "out of memory");
     for (i = 0; i < n && err == 0; i++)
-        err = check_batch(b[i]);
-    if (err < 0) {
-        *failed = i - 1;
-        goto out;
-    }
-    if ((err = wp_store__op_begin(st, 1)) < 0)
-        goto out;
+        if ((err = check_batch(b[i])) < 0)
+            *failed = i;
     for (i = 0; i < n && err == 0; i++)
         if ((err = apply_batch(st, b[i], wp_store_backend(st) == WP_STORE_SQLITE ? &g : NULL,
                                &acked[i])) < 0)
             *failed = i;
     if (err == 0 && g.n)
         err = index_grams(st, &g);
-    if ((err = wp_store__op_end(st, err)) == 0)
-        for (i = 0; i < n; i++)
-            b[i]->acked_seq = acked[i];
-out:
-    if (err < 0)
-        for (i = 0; i < n; i++)
-            not_applied(b[i]);
+    for (i = 0; i < n && err == 0; i++)
+        b[i]->acked_seq = acked[i];
     free(g.v);
     free(acked);
+    return err;
+}
+
+int wp_store_events_apply_many(wp_store *st, wp_event_batch **b, size_t n, size_t *failed)
+{
+    int err;
+
+    *failed = 0;
+    if ((err = wp_store__op_begin(st, 1)) == 0) {
+        err = wp_store__events_apply_in_op(st, b, n, failed);
+        err = wp_store__op_end(st, err);
+    }
+    if (err < 0)
+        for (size_t i = 0; i < n; i++)
+            not_applied(b[i]);
     return err;
 }

@@ -18,6 +18,8 @@ enum wp_role { WP_ROLE_ADMIN = 1, WP_ROLE_MANAGER, WP_ROLE_AUDITOR, WP_ROLE_SALE
 const char *wp_role_name(enum wp_role r);
 int wp_role_parse(enum wp_role *out, const char *s); /* WP_EINVAL */
 
+#define WP_WECOM_USERID_MAX 64 /* bytes of a WeCom UserID: letters, digits, "_-@." */
+
 typedef struct wp_employee {
     char id[WP_ID_LEN + 1];
     char tenant_id[WP_ID_LEN + 1];
@@ -27,6 +29,7 @@ typedef struct wp_employee {
     enum wp_role role;
     int active;
     int64_t created_us;
+    char wecom_userid[WP_WECOM_USERID_MAX + 1]; /* its WeCom UserID (CONTRACT §6); "" when none */
 } wp_employee;
 
 /* Create an employee with a login account. password_hash is an argon2id string (or NULL for
@@ -49,8 +52,9 @@ typedef struct wp_employee_change {
     const char *org_unit_id;
     int role;   /* 0 or an enum wp_role */
     int active; /* -1, 0 or 1 */
+    const char *wecom_userid; /* "" clears it; another employee's: WP_EEXISTS */
 } wp_employee_change;
-#define WP_EMPLOYEE_CHANGE_INIT {NULL, NULL, 0, -1}
+#define WP_EMPLOYEE_CHANGE_INIT {NULL, NULL, 0, -1, NULL}
 
 /* Change an employee, atomically; out gets it as it is now. The tenant keeps at least one
  * active admin: a change that would leave none is refused with WP_EBUSY (the check holds

@@ -10,6 +10,9 @@ typedef struct wp_test_hooks {
                                    * fails, to show nothing is left half done; 0: none */
     unsigned jobs_interval_s;     /* WORKPHONE_JOBS_INTERVAL_S, 1..86400; 0: the default */
     unsigned audit_checkpoint_s;  /* WORKPHONE_AUDIT_CHECKPOINT_S, 1..86400; 0: the default */
+    unsigned wecom_interval_s;    /* WORKPHONE_WECOM_INTERVAL_S, 1..86400: the WeCom jobs'
+                                   * interval and a waiting transfer's poll; 0: the defaults
+                                   * (or WORKPHONE_JOBS_INTERVAL_S when that is set) */
 } wp_test_hooks;
 
 /* Read the switch from the environment and, only when it is 1, the hooks: the numbers above,

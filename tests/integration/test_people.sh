@@ -71,10 +71,10 @@ suite() { # backend
 
     # --- employees of every role ----------------------------------------------------------------
     employee mgra "$ra" manager; local mgra=$id
-    expect_json 'sorted(j)' '["active", "created_at", "id", "name", "org_unit_id", "role", "username"]' \
+    expect_json 'sorted(j)' '["active", "created_at", "id", "name", "org_unit_id", "role", "username", "wecom_userid"]' \
         "$be: the employee object, and no password in it"
-    expect_json '(j["name"], j["username"], j["org_unit_id"], j["role"], j["active"])' \
-        "[\"Name of mgra\", \"mgra\", \"$ra\", \"manager\", true]" "$be: the created employee"
+    expect_json '(j["name"], j["username"], j["org_unit_id"], j["role"], j["active"], j["wecom_userid"])' \
+        "[\"Name of mgra\", \"mgra\", \"$ra\", \"manager\", true, null]" "$be: the created employee"
     employee mgrb "$rb" manager; local mgrb=$id
     employee sella "$sa1" sales; local sella=$id
     employee sellb "$sb1" sales; local sellb=$id

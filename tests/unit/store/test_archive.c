@@ -1370,8 +1370,8 @@ static void test_archive__usage(void **state)
     wp_event_batch bs[2];
     wp_event_batch *p[2] = {&bs[0], &bs[1]};
     memset(bs, 0, sizeof bs);
-    bs[0] = (wp_event_batch){f->tenant, d1, f->emp1, big, 1, wp_time_now_us(), 0, 0, {0}};
-    bs[1] = (wp_event_batch){f->tenant, d2, f->emp2, small, 1, wp_time_now_us(), 0, 0, {0}};
+    bs[0] = (wp_event_batch){f->tenant, d1, f->emp1, big, 1, wp_time_now_us(), 0, 0, {0}, WP_BATCH_DEVICE, 0};
+    bs[1] = (wp_event_batch){f->tenant, d2, f->emp2, small, 1, wp_time_now_us(), 0, 0, {0}, WP_BATCH_DEVICE, 0};
     size_t failed = 9;
     OK(wp_store_events_apply_many(f->st, p, 2, &failed));
     assert_int_equal(bs[0].refused, 1);
