@@ -133,14 +133,16 @@ int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const
 int wp_ingest_events_at(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body,
                         int64_t now_us);
 /* Events made outside the device protocol (the WeCom chat archive, src/wecom), scanned as a
- * device's are: each message of events[0..n) gets its alerts (sensitive words with the tenant's
- * lexicon in force, read through st; money) in e->alerts and e->n_alerts. *out holds the alert
- * drafts and the scanner their patterns come from: free it with wp_ingest_scan_free() once the
+ * device's are: each message of events[0..n) gets its alerts (sensitive words with the lexicons
+ * in force for employee_id's phones, the tenant's and its unit path's, read through st; money)
+ * in e->alerts and e->n_alerts. *out holds the alert drafts and the scanner their patterns come
+ * from: free it with wp_ingest_scan_free() once the
  * events are stored (or dropped).
  * @return 0; WP_ENOMEM; store errors. events are borrowed. Caller owns *out. */
 typedef struct wp_ingest_scan wp_ingest_scan;
 int wp_ingest_scan_events(wp_ingest *ing, wp_store *st, wp_ingest_scan **out,
-                          const char *tenant_id, wp_event *events, size_t n);
+                          const char *tenant_id, const char *employee_id, wp_event *events,
+                          size_t n);
 void wp_ingest_scan_free(wp_ingest_scan *s); /* NULL is a no-op */
 /* Events a server reports for one of the tenant's employees rather than its phone (source
  * "wecom": WeCom's customer-contact callback and contact list, src/wecom), stored exactly as a

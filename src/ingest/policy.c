@@ -457,10 +457,11 @@ struct wp_ingest_scan {
 };
 
 int wp_ingest_scan_events(wp_ingest *ing, wp_store *st, wp_ingest_scan **out,
-                          const char *tenant_id, wp_event *events, size_t n)
+                          const char *tenant_id, const char *employee_id, wp_event *events,
+                          size_t n)
 {
     wp_ingest_scan *sc = calloc(1, sizeof *sc);
-    wp_policy_row row;
+    wp_policy_now now = {0};
     int err;
 
     if (!sc || !(sc->vb.x = calloc(n ? n : 1, sizeof *sc->vb.x))) {
@@ -469,8 +470,12 @@ int wp_ingest_scan_events(wp_ingest *ing, wp_store *st, wp_ingest_scan **out,
     }
     sc->vb.b.events = events;
     sc->vb.b.n = n;
-    if ((err = wp_policy__current(ing, st, &sc->scanner, &row, tenant_id)) < 0 ||
-        (err = wp_ingest__alerts(&sc->vb, sc->scanner, row.money_alert_fen)) < 0) {
+    /* the lexicons of the employee's unit, as its phone is scanned with */
+    err = wp_policy__current(ing, st, &now, tenant_id, employee_id, NULL);
+    sc->scanner = now.scanner;
+    now.scanner = NULL;
+    wp_policy__now_release(&now);
+    if (err < 0 || (err = wp_ingest__alerts(&sc->vb, sc->scanner, now.chain.row.money_alert_fen)) < 0) {
         wp_ingest_scan_free(sc);
         return err;
     }

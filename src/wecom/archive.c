@@ -683,7 +683,8 @@ static int store_items(struct run *r, struct item *v, size_t n, wp_wecom_pull *p
         eb->n = k;
         eb->now_us = r->now;
         bp[b] = eb;
-        err = wp_ingest_scan_events(r->a->ing, r->st, &scans[b], r->tenant_id, evs[b], k);
+        err = wp_ingest_scan_events(r->a->ing, r->st, &scans[b], r->tenant_id,
+                                    r->ids[emp].employee_id, evs[b], k);
         b++;
     }
     if (err < 0)
