@@ -34,7 +34,7 @@ export WORKPHONE_WECOM_INTERVAL_S=1
 start_server "$dir" --web "$SRC/web/dist"
 if [ -n "$base" ]; then
     WORKPHONE_URL=$base WORKPHONE_DATA=$dir WORKPHONE_SCREENSHOTS="${WORKPHONE_SCREENSHOTS-$SRC/docs/screenshots}" \
-        timeout 240 node "$SRC/web/tests/browser.mjs" >"$TMP/node.out" 2>"$TMP/node.err" </dev/null
+        timeout 900 node "$SRC/web/tests/browser.mjs" >"$TMP/node.out" 2>"$TMP/node.err" </dev/null
     rc=$?
     out=$(cat "$TMP/node.out")
     err=$(cat "$TMP/node.err")

@@ -3,7 +3,7 @@
 // customers, devices, the lexicon, the audit log, settings, CRM pages, a salesperson's and a
 // regional manager's views, the lockout.
 import { createHash } from 'node:crypto'
-import { ADMIN_PW, BASE, adminApi, ago, call, expect, login, menuNames, must, open, shot, skip, test, watch } from '../lib.mjs'
+import { ADMIN_PW, BASE, adminApi, ago, call, expect, login, menuNames, must, open, shot, shots, skip, test, watch } from '../lib.mjs'
 
 // What the admin's phone said (texts the archive search must find) and the salesperson's.
 const ADMIN_TEXTS = [
@@ -81,7 +81,7 @@ export async function run({ browser, options, page, errors, made }) {
     await page.goto(BASE + '/')
     await page.waitForURL(/\/login/)
     expect((await page.textContent('[data-test=login-submit]')).includes('登录'), 'login button not in Chinese')
-    await shot(page, 'login')
+    await shots(page, 'login')
     await login(page, 'admin', 'wrong-password')
     const msg = await page.textContent('[data-test=login-error]')
     expect(msg.includes('用户名或密码错误'), 'error: ' + msg)
@@ -112,7 +112,7 @@ export async function run({ browser, options, page, errors, made }) {
     expect(today.length === Math.min(5, made.adminAlerts + (made.salesAlerts || 0)), `today's alerts: ${today.length}`)
     const r = await page.evaluate(async () => (await fetch('/api/v1/analytics/response-times?by=none')).json())
     expect(r.total && r.total.answered >= 1 && r.total.median_s !== null, 'response times: ' + JSON.stringify(r))
-    await shot(page, 'dashboard')
+    await shots(page, 'dashboard')
   })
 
   await test('archive: a Chinese search highlights the hit, one character is enough', async () => {
@@ -196,7 +196,7 @@ export async function run({ browser, options, page, errors, made }) {
     await page.click('[data-test=menu-employees]')
     await page.waitForSelector('[data-test=org-tree] .el-tree-node')
     await page.waitForSelector('[data-test=employees-table] .el-table__row')
-    await shot(page, 'employees')
+    await shots(page, 'employees')
   })
 
   await test('devices: enrolling shows a one-time code and its QR code', async () => {
@@ -211,7 +211,7 @@ export async function run({ browser, options, page, errors, made }) {
     expect(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(code), 'code: ' + code)
     const qr = await page.$eval('[data-test=enroll-qr]', (img) => ({ src: img.src.slice(0, 22), w: img.naturalWidth }))
     expect(qr.src === 'data:image/png;base64,' && qr.w > 100, 'QR: ' + JSON.stringify(qr))
-    await shot(page, 'devices')
+    await shots(page, 'devices')
     await page.keyboard.press('Escape')
   })
 
@@ -262,12 +262,12 @@ export async function run({ browser, options, page, errors, made }) {
     await page.click('[data-test=audit-verify]')
     const ok = await page.textContent('[data-test=audit-ok]')
     expect(ok.includes('校验通过'), 'verify: ' + ok)
-    await shot(page, 'audit')
+    await shots(page, 'audit')
   })
 
   await test('settings: an API key is shown once', async () => {
     await open(page, 'settings', '[data-test=key-new]')
-    await shot(page, 'settings')
+    await shots(page, 'settings')
     await page.click('[data-test=key-new]')
     await page.fill('[data-test=key-name]', 'CRM 同步')
     await page.click('[data-test=key-create]')
@@ -312,7 +312,7 @@ export async function run({ browser, options, page, errors, made }) {
       expect(now.tags.some((x) => x.name === '高意向' && x.color === '#f5222d'), 'tags on the server: ' + JSON.stringify(now.tags))
       const tl = await must('GET', `/customers/${wang.id}/timeline`, { token: tok }, 200)
       expect(tl.items.some((x) => x.kind === 'follow_up' && x.details.text === '客户约周五来店看样品'), 'no follow_up event')
-      await shot(page, 'customer-timeline')
+      await shots(page, 'customer-timeline')
       await open(page, 'customers', '[data-test=row-tag]')
       await shot(page, 'customers')
     })
@@ -353,7 +353,7 @@ export async function run({ browser, options, page, errors, made }) {
       }, audio.src)
       expect(got.status === 200, 'media GET in the page: HTTP ' + got.status)
       expect(Buffer.from(got.bytes).equals(bytes), 'media bytes differ: ' + got.bytes.length + ' vs ' + bytes.length)
-      await shot(page, 'customer-call')
+      await shots(page, 'customer-call')
       // another salesperson's call is not there for sales1
       const sl = await must('POST', '/auth/login', { json: { username: 'sales1', password: 'sales-pass-1' } }, 200)
       const other = await call('GET', '/media/' + ref, { token: sl.token })
@@ -377,7 +377,7 @@ export async function run({ browser, options, page, errors, made }) {
       expect(JSON.stringify(await rowNames()) === JSON.stringify(want), 'stage-filtered rows: ' + JSON.stringify(await rowNames()))
       const stages = await page.$$eval('[data-test=customer-stage]', (els) => els.map((e) => e.textContent.trim()))
       expect(stages.length === want.length && stages.every((x) => x === '有意向'), 'stages shown: ' + JSON.stringify(stages))
-      await shot(page, 'customers-filtered')
+      await shots(page, 'customers-filtered')
       // and a tag on top: only 王女士 has 高意向
       await pick(page, '[data-test=customers-tag]', '高意向')
       await page.waitForFunction(() => document.querySelectorAll('[data-test=customer-link]').length === 1)
@@ -410,7 +410,7 @@ export async function run({ browser, options, page, errors, made }) {
       expect((await page.textContent('[data-test=pool-rules]')).includes('20'), 'pool rules not shown')
       const row = page.locator('[data-test=pool-table] .el-table__row', { hasText: '孙女士' })
       expect((await row.textContent()).includes('手动释放'), 'reason not shown')
-      await shot(page, 'pool')
+      await shots(page, 'pool')
       await row.locator('[data-test=pool-claim]').click()
       await page.locator('[data-test=empty]').waitFor()
       const mine = await must('GET', `/customers?owner=${made.admin.id}&q=` + encodeURIComponent('孙女士'), { token: tok }, 200)
@@ -442,14 +442,14 @@ export async function run({ browser, options, page, errors, made }) {
       const count = await page.textContent('[data-test=ho-count]')
       expect(count.includes('3 个客户'), 'preview: ' + count)
       expect((await page.locator('[data-test=ho-preview-table] .el-table__row').count()) === 3, 'preview rows')
-      await shot(page, 'handover-preview')
+      await shots(page, 'handover-preview')
       await page.click('[data-test=ho-confirm]')
       await page.waitForSelector('[data-test=ho-report] .el-table__row')
       expect((await page.textContent('[data-test=ho-result]')).includes('转移了 3 个客户'), 'result')
       const href = await page.getAttribute('[data-test=ho-csv]', 'href')
       const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href)
       expect(csv.split('\n').filter((l) => l.includes('客户')).length === 3, 'CSV: ' + csv)
-      await shot(page, 'handover-result')
+      await shots(page, 'handover-result')
       const left = await must('GET', '/customers?owner=' + leaver.id, { token: tok }, 200)
       const ca = await must('GET', '/customers?owner=' + a.id, { token: tok }, 200)
       const cb = await must('GET', '/customers?owner=' + b.id, { token: tok }, 200)
@@ -463,7 +463,7 @@ export async function run({ browser, options, page, errors, made }) {
     await test('reminders page and the dashboard card of follow-ups due', async () => {
       await open(page, 'reminders', '[data-test=reminders-state]')
       await page.waitForSelector('[data-test=empty], [data-test=reminders-table]')
-      await shot(page, 'reminders')
+      await shots(page, 'reminders')
       await open(page, 'dashboard', '[data-test=followups-due]')
     })
   }
