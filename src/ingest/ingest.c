@@ -410,8 +410,7 @@ int wp_ingest_source_events(wp_ingest *ing, json_t **reply, const char *tenant_i
                             const char *employee_id, const char *source, const json_t *events)
 {
     wp_ingest_batch vb;
-    wp_scanner *scanner = NULL;
-    wp_policy_row row;
+    wp_policy_now pol = {0};
     wp_store *st = NULL;
     char device_id[WP_ID_LEN + 1];
     json_t *body = NULL, *list = NULL;
@@ -441,9 +440,9 @@ int wp_ingest_source_events(wp_ingest *ing, json_t **reply, const char *tenant_i
     if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         goto out;
     if ((err = wp_store_device_source(st, device_id, tenant_id, employee_id, source, now)) == 0)
-        err = wp_policy__current(ing, st, &scanner, &row, tenant_id);
+        err = wp_policy__current(ing, st, &pol, tenant_id, employee_id, NULL);
     wp_store_connpool_release(ing->pool, st);
-    if (err < 0 || (err = wp_ingest__alerts(&vb, scanner, row.money_alert_fen)) < 0)
+    if (err < 0 || (err = wp_ingest__alerts(&vb, pol.scanner, pol.chain.row.money_alert_fen)) < 0)
         goto out;
     vb.b.tenant_id = tenant_id;
     vb.b.device_id = device_id;
@@ -464,7 +463,7 @@ int wp_ingest_source_events(wp_ingest *ing, json_t **reply, const char *tenant_i
                                   memory_order_relaxed);
     }
 out:
-    wp_scanner_unref(scanner);
+    wp_policy__now_release(&pol); /* after the reply: the alerts borrowed its patterns */
     wp_ingest__batch_release(&vb);
     json_decref(body);
     return err;

@@ -453,14 +453,13 @@ int wp_ingest__alerts(wp_ingest_batch *b, const wp_scanner *scanner, int64_t mon
 
 struct wp_ingest_scan {
     wp_ingest_batch vb; /* b.events borrowed from the caller */
-    wp_scanner *scanner;
+    wp_policy_now pol;  /* the tenant's policy: the alerts borrow its patterns */
 };
 
 int wp_ingest_scan_events(wp_ingest *ing, wp_store *st, wp_ingest_scan **out,
                           const char *tenant_id, wp_event *events, size_t n)
 {
     wp_ingest_scan *sc = calloc(1, sizeof *sc);
-    wp_policy_row row;
     int err;
 
     if (!sc || !(sc->vb.x = calloc(n ? n : 1, sizeof *sc->vb.x))) {
@@ -469,8 +468,9 @@ int wp_ingest_scan_events(wp_ingest *ing, wp_store *st, wp_ingest_scan **out,
     }
     sc->vb.b.events = events;
     sc->vb.b.n = n;
-    if ((err = wp_policy__current(ing, st, &sc->scanner, &row, tenant_id)) < 0 ||
-        (err = wp_ingest__alerts(&sc->vb, sc->scanner, row.money_alert_fen)) < 0) {
+    if ((err = wp_policy__current(ing, st, &sc->pol, tenant_id, NULL, NULL)) < 0 ||
+        (err = wp_ingest__alerts(&sc->vb, sc->pol.scanner, sc->pol.chain.row.money_alert_fen)) <
+            0) {
         wp_ingest_scan_free(sc);
         return err;
     }
@@ -485,6 +485,6 @@ void wp_ingest_scan_free(wp_ingest_scan *sc)
     for (size_t i = 0; sc->vb.x && i < sc->vb.b.n; i++)
         free(sc->vb.x[i].alerts);
     free(sc->vb.x);
-    wp_scanner_unref(sc->scanner);
+    wp_policy__now_release(&sc->pol);
     free(sc);
 }
