@@ -186,7 +186,7 @@ export async function run({ browser, options, page }) {
     const ids = cells.slice(1).map((row) => row[0])
     expect(ids.includes(day.alert.id) && ids.length === alerts.length, `the file holds the open alerts: ${ids.length} rows, the list ${alerts.length}`)
     const audit = await must('GET', '/audit?action=alerts.export&limit=1', { token: tok }, 200)
-    expect(audit.items.length === 1 && audit.items[0].actor === me.id && audit.items[0].details?.format === 'xlsx', 'the export is audited as the admin’s: ' + JSON.stringify(audit.items[0]))
+    expect(audit.items.length === 1 && audit.items[0].actor === 'employee:' + me.id && audit.items[0].details?.format === 'xlsx', 'the export is audited as the admin’s: ' + JSON.stringify(audit.items[0]))
   })
 
   await test('admin day 6: the compliance officer handles the alert in a browser of its own', async () => {

@@ -168,7 +168,7 @@ export async function run({ browser, options, page, errors, made }) {
     const items = page.locator('.el-select-dropdown__item:visible')
     await items.first().waitFor()
     const kinds = await items.allTextContents()
-    expect(JSON.stringify(kinds) === JSON.stringify(['敏感词', '删除客户', '拉黑客户', '撞单', '红包转账', '越出电子围栏', '跟进超时']),
+    expect(JSON.stringify(kinds) === JSON.stringify(['敏感词', '删除客户', '拉黑客户', '撞单', '红包转账', '越出电子围栏', '跟进逾期', '批量查看隐私', '批量导出']),
       'kinds: ' + JSON.stringify(kinds))
     await page.keyboard.press('Escape')
   })
