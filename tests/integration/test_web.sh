@@ -47,7 +47,7 @@ fi
 start_server "$dir" --web "$SRC/web/dist"
 if [ -n "$base" ]; then
     WORKPHONE_URL=$base WORKPHONE_DATA=$dir WORKPHONE_SCREENSHOTS="${WORKPHONE_SCREENSHOTS-$SRC/docs/screenshots}" \
-        timeout 360 node "$SRC/web/tests/browser.mjs" >"$TMP/node.out" 2>"$TMP/node.err" </dev/null
+        timeout 480 node "$SRC/web/tests/browser.mjs" >"$TMP/node.out" 2>"$TMP/node.err" </dev/null
     rc=$?
     out=$(cat "$TMP/node.out")
     err=$(cat "$TMP/node.err")

@@ -10,7 +10,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { appendFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BASE, ADMIN_PW, adminApi, call, expect, login, menuNames, must, open, shots, skip, test } from '../lib.mjs'
+import { BASE, ADMIN_PW, adminApi, call, expect, login, menuNames, must, open, shot, shots, skip, test } from '../lib.mjs'
 
 const DIR = process.env.WECOM_FAKE_DIR
 const LIB = process.env.WORKPHONE_WECOM_FAKE_SDK
@@ -169,6 +169,7 @@ export async function run({ browser, page }) {
     for (const w of ['缺少版本 2 的会话存档私钥', '没有员工的企业微信账号是 liuyang', '不是有效的消息', '会重试', '仅保留'])
       expect(held.includes(w), `the held list lacks ${w}: ${held}`)
     expect(!/no_key|unknown_employee|invalid_message|wecom_userid/.test(held), 'the held list shows raw codes: ' + held)
+    await page.waitForSelector('.el-message', { state: 'detached' })
     await shots(page, 'wecom-settings')
 
     await addKey(page, 2, keys[2].privateKey)
@@ -180,8 +181,18 @@ export async function run({ browser, page }) {
     const t = await page.textContent('[data-test=wecom-held]')
     expect(!t.includes('缺少版本 2') && !t.includes('liuyang') && t.includes('不是有效的消息'), 'held after: ' + t)
     expect((await page.$$('[data-test=wecom-key]')).length === 2, 'two keys listed')
+    // the keys by fingerprint, at both widths, the toasts gone first
+    await page.waitForSelector('.el-message', { state: 'detached' })
+    const size = page.viewportSize()
     await page.locator('[data-test=wecom-keys]').scrollIntoViewIfNeeded()
-    await shots(page, 'wecom-settings-form')
+    await shot(page, 'wecom-settings-form')
+    await page.setViewportSize({ width: 390, height: 844 })
+    try {
+      await page.locator('[data-test=wecom-keys]').scrollIntoViewIfNeeded()
+      await shot(page, 'wecom-settings-form-phone')
+    } finally {
+      await page.setViewportSize(size)
+    }
 
     await page.click('[data-test=wecom-sync]')
     await page.waitForSelector('.el-message >> text=已开始同步')
