@@ -194,6 +194,21 @@ export async function run({ browser, page }) {
       await page.setViewportSize(size)
     }
 
+    // a key that is not one is refused in words; a version removed is gone from the list
+    await page.click('[data-test=wecom-key-add]')
+    await fillNumber(page, 'wecom-key-version', 3)
+    await page.fill('[data-test=wecom-key-pem]', 'nope')
+    await page.click('[data-test=wecom-key-save]')
+    const bad = (await (await page.waitForSelector('[data-test=wecom-key-error]')).textContent()).trim()
+    expect(bad.includes('不是 PEM 格式的私钥') && !/pem|PKCS|archive_private_keys/.test(bad), 'the refused key: ' + bad)
+    await page.keyboard.press('Escape')
+    await page.waitForSelector('[data-test=wecom-key-dialog]', { state: 'hidden' })
+    await page.click('[data-test=wecom-key-remove-2]')
+    await page.click('.el-message-box__btns .el-button--primary')
+    await until(async () => (await page.$$('[data-test=wecom-key]')).length === 1, 'the key of version 2 removed')
+    const left = (await must('GET', '/integrations/wecom', { token: tok }, 200)).archive_private_keys
+    expect(left.length === 1 && left[0].version === 1, 'keys left: ' + JSON.stringify(left))
+
     await page.click('[data-test=wecom-sync]')
     await page.waitForSelector('.el-message >> text=已开始同步')
   })
