@@ -227,6 +227,7 @@ static int parse_keys(json_t *body, struct key_in *out, size_t *n)
         json_t *ver = json_object_get(k, "version"), *pem = json_object_get(k, "pem"), *ign;
         struct key_in *x = &out[(*n)++];
         const char *keyname;
+        memset(x, 0, sizeof *x); /* "pem": null leaves pem NULL: a removal */
         if (!json_is_object(k))
             return wp_error_set(WP_EINVAL, "'archive_private_keys[%zu]' is not an object", i);
         json_object_foreach(k, keyname, ign)

@@ -31,6 +31,19 @@ fi
 setup_store sqlite
 # WeCom's jobs every second (web/tests/suites/wecom_contact.mjs waits for transfer states)
 export WORKPHONE_WECOM_INTERVAL_S=1
+# The chat archive through the fake Finance SDK the suite builds (tests/wecom/fake_sdk.c), as
+# test_wecom_archive.py runs it: the operator allows the library's directory, and the server
+# and web/tests/suites/wecom_settings.mjs share WECOM_FAKE_DIR, where the suite writes the RSA
+# public keys, the archive secret and the records the fake serves.
+if [ -f "${WORKPHONE_WECOM_FAKE_SDK:-}" ]; then
+    export WECOM_FAKE_DIR="$TMP/wecom-fake"
+    mkdir -p "$WECOM_FAKE_DIR/media"
+    : >"$WECOM_FAKE_DIR/records.jsonl"
+    echo '{}' >"$WECOM_FAKE_DIR/control.json"
+    echo "wecom_sdk_dirs=$(dirname "$WORKPHONE_WECOM_FAKE_SDK")" >>"$dir/workphone.conf"
+else
+    unset WECOM_FAKE_DIR
+fi
 start_server "$dir" --web "$SRC/web/dist"
 if [ -n "$base" ]; then
     WORKPHONE_URL=$base WORKPHONE_DATA=$dir WORKPHONE_SCREENSHOTS="${WORKPHONE_SCREENSHOTS-$SRC/docs/screenshots}" \

@@ -186,6 +186,20 @@ def settings_checks(a, srv, admin, c):
     text = json.dumps(rows_, ensure_ascii=False)
     check(len(rows_) == 2 and "archive_secret" in text and SECRET not in text and
           "PRIVATE" not in text, "the change is audited without its secrets: %s" % text[:300])
+    # a key is removed with "pem": null, and nothing else changes
+    st, j, _ = srv.req("PUT", "/api/v1/integrations/wecom", admin,
+                       body={"archive_private_keys": [{"version": 2, "pem": a.keys[2]}]})
+    check(st == 200 and [k["version"] for k in j["archive_private_keys"]] == [1, 2],
+          "a key of version 2 added: %s %s" % (st, j.get("archive_private_keys")))
+    st, j, _ = srv.req("PUT", "/api/v1/integrations/wecom", admin,
+                       body={"archive_private_keys": [{"version": 2, "pem": None}]})
+    check(st == 200 and [k["version"] for k in j["archive_private_keys"]] == [1] and
+          j["archive_private_keys"][0]["fingerprint"] == keys[0]["fingerprint"],
+          "the key of version 2 removed, version 1 kept: %s %s" % (st, j.get("archive_private_keys")))
+    st, j, _ = srv.req("GET", "/api/v1/audit?limit=5", admin)
+    last = [r for r in j["items"] if r["action"] == "wecom.settings.put"][0]
+    check(last["details"]["keys_removed"] == [2] and last["details"]["keys_added"] == [],
+          "the removal is audited as one: %s" % last["details"])
 
 
 def every_type_checks(a, srv, admin, c):

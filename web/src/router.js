@@ -17,6 +17,7 @@ export const pages = [
   { path: 'devices', name: 'devices', icon: 'Iphone', right: 'read', component: () => import('./views/Devices.vue') },
   { path: 'lexicon', name: 'lexicon', icon: 'Document', right: 'lexicon', component: () => import('./views/Lexicon.vue') },
   { path: 'audit', name: 'audit', icon: 'Finished', right: 'audit', component: () => import('./views/Audit.vue') },
+  { path: 'integrations/wecom', name: 'wecom', icon: 'ChatDotRound', right: 'admin', component: () => import('./views/Wecom.vue') },
   { path: 'webhooks', name: 'webhooks', icon: 'Connection', right: 'admin', component: () => import('./views/Webhooks.vue') },
   { path: 'settings', name: 'settings', icon: 'Setting', right: 'session', component: () => import('./views/Settings.vue') },
 ]
