@@ -249,8 +249,11 @@ static const wp_workhours *of_path(const wp_workcal *c, const char *path, const 
         if (end - start > 0 && end - start <= WP_ID_LEN) {
             memcpy(id, path + start, end - start);
             id[end - start] = 0;
+            /* bsearch wants an array even when there is none to search */
             const wp_workhours_unit *u =
-                bsearch(id, c->set.units, c->set.n_units, sizeof *c->set.units, unit_cmp);
+                c->set.n_units ? bsearch(id, c->set.units, c->set.n_units,
+                                         sizeof *c->set.units, unit_cmp)
+                               : NULL;
             if (u) {
                 *unit = u->org_unit_id;
                 return &u->hours;
