@@ -547,11 +547,13 @@ int api_customers_create(wp_http_ctx *ctx)
         }
     }
     const char *self = api_caller_employee_id(c);
+    int owner_defaulted = 0;
     if (!n.owner_employee_id || !*n.owner_employee_id) {
         if (!self || !*self)
             return wp_error_set(WP_EINVAL, "'owner_employee_id' is required: an API key of no "
                                            "known creator owns no customers");
         n.owner_employee_id = self;
+        owner_defaulted = 1;
     } else if (!api_is_id(n.owner_employee_id)) {
         return wp_error_set(WP_EINVAL, "'owner_employee_id' is not an id");
     }
@@ -569,7 +571,12 @@ int api_customers_create(wp_http_ctx *ctx)
     wp_employee owner;
     if ((err = wp_store_employee_get(st, &owner, c->tenant_id, n.owner_employee_id)) < 0 ||
         (err = api_scope_allows_employee(ctx, st, &scope, &owner)) < 0) {
-        err = api_field_error(err, "owner_employee_id");
+        /* a key made by someone outside its scope (a manager key an admin made) */
+        if (owner_defaulted && err == WP_ENOTFOUND)
+            err = wp_error_set(WP_EINVAL, "'owner_employee_id' is required: the key's creator "
+                                          "is outside its scope");
+        else
+            err = api_field_error(err, "owner_employee_id");
         goto out;
     }
     /* the identities first, so that a taken one is a 409 before anything is checked further */
