@@ -49,4 +49,10 @@ lint "$TMP/broken.yaml"
 expect_rc 1 "redocly lint of a copy with a stray property fails"
 expect_out_has 'Property `exclusive` is not expected here.' "the stray property is named"
 
+# 3. The checker of the python tests' answers (openapi_check.py) finds a field the schema
+# lacks and a missing required one, and can make every documented response schema strict
+run python3 "$SRC/tests/integration/openapi_check.py"
+expect_rc 0 "openapi_check.py checks itself"
+expect_out "0 failed" "openapi_check.py finds what it should"
+
 finish
