@@ -11,8 +11,13 @@ import re
 import sys
 import urllib.parse
 
-import jsonschema
-import yaml
+try:
+    import jsonschema
+    import yaml
+except ImportError:  # a python3 of its own (pyenv, a venv) on PATH: Debian's packages then
+    sys.path.append("/usr/lib/python3/dist-packages")
+    import jsonschema
+    import yaml
 
 DOC_PATH = os.path.join(os.environ.get("WORKPHONE_SOURCE_ROOT",
                                        os.path.join(os.path.dirname(__file__), "..", "..")),
@@ -183,7 +188,8 @@ def problems(method, path, status, body):
 
 def check_answer(check, method, path, status, body, headers):
     """check(ok, what) that a JSON answer (by its Content-Type) is as documented."""
-    ctype = (headers.get("Content-Type") or "") if headers is not None else ""
+    ctype = (headers.get("Content-Type") or headers.get("content-type") or "") \
+        if headers is not None else ""
     if not ctype.startswith("application/json") or isinstance(body, str):
         return True
     p = problems(method, path, status, body)
