@@ -13,6 +13,8 @@ import time
 import urllib.error
 import urllib.request
 
+import openapi_check  # every JSON answer of req() is checked against docs/openapi.yaml
+
 WP = os.environ["WORKPHONE_BIN"]
 SRC = os.environ["WORKPHONE_SOURCE_ROOT"]
 PG_URL = os.environ.get("WORKPHONE_TEST_PG_URL", "")
@@ -89,13 +91,15 @@ class Server:
             return e.code, e.read(), e.headers
 
     def req(self, method, path, token=None, body=None, raw=None, headers=None):
-        """(status, parsed JSON or text, headers)"""
+        """(status, parsed JSON or text, headers); a JSON answer must be as documented"""
         status, data, hdrs = self.raw(method, path, token, body, raw, headers)
         text = data.decode()
         try:
-            return status, json.loads(text) if text else None, hdrs
+            parsed = json.loads(text) if text else None
         except ValueError:
             return status, text, hdrs
+        openapi_check.check_answer(check, method, path, status, parsed, hdrs)
+        return status, parsed, hdrs
 
 
 def err_code(j):

@@ -21,6 +21,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import openapi_check  # every JSON answer of req() is checked against docs/openapi.yaml
+
 WP = os.environ["WORKPHONE_BIN"]
 SRC = os.environ["WORKPHONE_SOURCE_ROOT"]
 PG_URL = os.environ.get("WORKPHONE_TEST_PG_URL", "")
@@ -117,9 +119,11 @@ class Server:
         except urllib.error.HTTPError as e:
             status, text, hdrs = e.code, e.read().decode(errors="replace"), e.headers
         try:
-            return status, json.loads(text) if text else None, hdrs
+            parsed = json.loads(text) if text else None
         except ValueError:
             return status, text, hdrs
+        openapi_check.check_answer(check, method, path, status, parsed, hdrs)
+        return status, parsed, hdrs
 
 
 def err_code(j):

@@ -18,6 +18,8 @@ import tempfile
 import threading
 import time
 
+import openapi_check  # every JSON answer of req() is checked against docs/openapi.yaml
+
 WP = os.environ["WORKPHONE_BIN"]
 PG_URL = os.environ.get("WORKPHONE_TEST_PG_URL", "")
 PASSWORD = "s3cret-pass"
@@ -100,9 +102,11 @@ class Server:
         finally:
             c.close()
         try:
-            return status, json.loads(text) if text else None, hdrs
+            parsed = json.loads(text) if text else None
         except ValueError:
             return status, text, hdrs
+        openapi_check.check_answer(check, method, path, status, parsed, hdrs)
+        return status, parsed, hdrs
 
 
 def err_code(j):
