@@ -54,6 +54,31 @@ expect_one_line_err() {
     [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] || fail "$1: error is not one line"
 }
 
+# pg_half: true when a test's PostgreSQL half is to run (WORKPHONE_TEST_PG_URL is set). Without
+# the URL the half is skipped if WORKPHONE_TEST_SKIP_PG=1 asks for it, and fails otherwise
+# (issue 17): a run without PostgreSQL never passes as if it had tested it.
+pg_half() {
+    [ -n "${WORKPHONE_TEST_PG_URL:-}" ] && return 0
+    if [ "${WORKPHONE_TEST_SKIP_PG:-0}" = 1 ]; then
+        echo "PostgreSQL half SKIPPED: WORKPHONE_TEST_PG_URL is not set and WORKPHONE_TEST_SKIP_PG=1" >&2
+    else
+        rc=x out="" err=""
+        fail "WORKPHONE_TEST_PG_URL is not set: run under scripts/with-pg, or set WORKPHONE_TEST_SKIP_PG=1 to skip the PostgreSQL half"
+    fi
+    return 1
+}
+
+# only_backend BACKEND: a test of one backend reports SKIP (exit 77, meson's SKIP) on the other
+# and never OK: only_backend postgresql without WORKPHONE_TEST_PG_URL exits 77 when
+# WORKPHONE_TEST_SKIP_PG=1, and fails otherwise.
+only_backend() {
+    case "$1" in
+    sqlite) ;;
+    postgresql) pg_half || { [ "$failures" = 0 ] && exit 77; finish; exit 1; } ;;
+    *) echo "only_backend: sqlite or postgresql, not '$1'" >&2; exit 1 ;;
+    esac
+}
+
 finish() {
     echo "$((checks - failures)) passed, $failures failed"
     [ "$failures" = 0 ]

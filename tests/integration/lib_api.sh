@@ -162,17 +162,13 @@ audit_count() { # ACTION: rows of that action
     jq_ 'len(j["items"])'
 }
 
-# run_suites: suite() on SQLite, then on PostgreSQL when WORKPHONE_TEST_PG_URL is set (a
-# failure when WORKPHONE_REQUIRE_PG=1 and it is not); then finish.
+# run_suites: suite() on SQLite, then on PostgreSQL (pg_half: a failure when
+# WORKPHONE_TEST_PG_URL is not set, unless WORKPHONE_TEST_SKIP_PG=1 skips it); then finish.
 run_suites() {
     suite sqlite
-    if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
+    if pg_half; then
         suite postgresql
         drop_pg_dbs
-    elif [ "${WORKPHONE_REQUIRE_PG:-}" = 1 ]; then
-        fail "WORKPHONE_REQUIRE_PG=1 but WORKPHONE_TEST_PG_URL is not set"
-    else
-        echo "WORKPHONE_TEST_PG_URL is not set: PostgreSQL skipped" >&2
     fi
     finish
 }

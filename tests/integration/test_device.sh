@@ -201,10 +201,8 @@ PY
 }
 
 suite sqlite
-if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
+if pg_half; then
     suite postgresql
     drop_pg_dbs
-elif [ "${WORKPHONE_REQUIRE_PG:-0}" = 1 ]; then
-    fail "WORKPHONE_TEST_PG_URL is not set but WORKPHONE_REQUIRE_PG=1"
 fi
 finish

@@ -79,17 +79,60 @@ out=$(python3 -c 'import json,sys; print([json.loads(l)["action"] for l in open(
 expect_out "['block', 'block', 'none']" "default lexicon verdicts"
 
 # The default lexicon's own examples (data/lexicon/README.md): every "must match" line is
-# flagged, every "must pass" line is not.
+# flagged, every "must pass" line is not. verdicts KIND FIXTURE OUTPUT RC prints what is wrong
+# with a scan's OUTPUT of FIXTURE (KIND match or pass) that exited RC, nothing when all is
+# right: one JSON verdict per line, numbered in order, each of the wanted kind. An empty
+# output or a failed scan is wrong, never "nothing flagged".
+verdicts() {
+    python3 - "$@" <<'PY'
+import json, sys
+kind, fixture, output, rc = sys.argv[1:5]
+want = sum(1 for _ in open(fixture, encoding="utf-8"))
+rows = open(output, encoding="utf-8").read().splitlines()
+if rc != "0":
+    sys.exit(print("the scan exited %s" % rc))
+if want == 0 or len(rows) != want:
+    sys.exit(print("%d verdicts for %d lines" % (len(rows), want)))
+for n, row in enumerate(rows, 1):
+    try:
+        v = json.loads(row)
+    except ValueError:
+        sys.exit(print("line %d: not JSON: %s" % (n, row[:80])))
+    if not isinstance(v, dict) or v.get("line") != n or \
+            v.get("action") not in ("none", "alert", "block", "mask"):
+        sys.exit(print("line %d: not a verdict: %s" % (n, row[:80])))
+    if (v["action"] == "none") != (kind == "pass"):
+        sys.exit(print("line %d: %s: %s" % (n, v["action"], row[:200])))
+PY
+}
 fix=$(dirname "$0")/lexicon
-"$WP" scan --no-pii --lexicon "$SRC/data/lexicon/default.txt" <"$fix/must_match.txt" >"$TMP/mm" 2>"$TMP/err"; rc=$?
-out=$(grep -c '"action":"none"' "$TMP/mm"); err=$(cat "$TMP/err")
-expect_rc 0 "default lexicon, must-match lines"
-expect_out 0 "every must-match line is flagged"
-[ "$(wc -l <"$TMP/mm")" = "$(wc -l <"$fix/must_match.txt")" ] || fail "one verdict per must-match line"
-"$WP" scan --no-pii --lexicon "$SRC/data/lexicon/default.txt" <"$fix/must_pass.txt" >"$TMP/mp" 2>"$TMP/err"; rc=$?
-out=$(grep -vc '"action":"none"' "$TMP/mp"); err=$(grep -v '"action":"none"' "$TMP/mp" | head -3)
-expect_rc 0 "default lexicon, must-pass lines"
-expect_out 0 "no must-pass line is flagged"
+for kind in match pass; do
+    "$WP" scan --no-pii --lexicon "$SRC/data/lexicon/default.txt" <"$fix/must_$kind.txt" >"$TMP/v" 2>"$TMP/err"
+    rc=$?; out=$(verdicts "$kind" "$fix/must_$kind.txt" "$TMP/v" "$rc"); err=$(cat "$TMP/err")
+    expect_rc 0 "default lexicon, must-$kind lines"
+    expect_out "" "every must-$kind line is as the lexicon's README says"
+done
+# ... and the check itself fails on an empty output, a failed scan, a missing verdict, a line
+# that is no verdict, a verdict of the other kind.
+: >"$TMP/empty"
+out=$(verdicts pass "$fix/must_pass.txt" "$TMP/empty" 0)
+expect_out "0 verdicts for 43 lines" "an empty output is not 'nothing flagged'"
+out=$(verdicts match "$fix/must_match.txt" "$TMP/empty" 0)
+expect_out "0 verdicts for 57 lines" "an empty output is not 'all flagged'"
+"$WP" scan --no-pii --lexicon "$SRC/data/lexicon/default.txt" <"$fix/must_pass.txt" >"$TMP/v" 2>/dev/null
+out=$(verdicts pass "$fix/must_pass.txt" "$TMP/v" 2)
+expect_out "the scan exited 2" "a failed scan fails the check"
+head -n 42 "$TMP/v" >"$TMP/short"
+out=$(verdicts pass "$fix/must_pass.txt" "$TMP/short" 0)
+expect_out "42 verdicts for 43 lines" "a missing verdict fails the check"
+{ head -n 42 "$TMP/v"; echo 'not json'; } >"$TMP/bad"
+out=$(verdicts pass "$fix/must_pass.txt" "$TMP/bad" 0)
+expect_out "line 43: not JSON: not json" "a line that is not a verdict fails the check"
+"$WP" scan --no-pii --lexicon "$SRC/data/lexicon/default.txt" <"$fix/must_match.txt" >"$TMP/vm" 2>/dev/null
+out=$(verdicts pass "$fix/must_match.txt" "$TMP/vm" 0)
+expect_out_has "line 1: block: " "a flagged line fails the must-pass check"
+out=$(verdicts match "$fix/must_pass.txt" "$TMP/v" 0)
+expect_out_has "line 1: none: " "an unflagged line fails the must-match check"
 
 # A line over 16 MiB is answered with an error object and skipped; the rest is scanned.
 python3 -c 'import sys; sys.stdout.write("a" * (17 << 20) + "\n私单\n")' >"$TMP/big.txt"

@@ -51,14 +51,12 @@ start_server "$dir" --threads 1
 [ -n "$base" ] && check_server sqlite
 [ -n "$base" ] && stop_server
 
-if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
+if pg_half; then
     setup_store postgresql
     start_server "$dir" "${db_args[@]}"
     [ -n "$base" ] && check_server postgresql
     [ -n "$base" ] && stop_server
     drop_pg_dbs
-elif [ "${WORKPHONE_REQUIRE_PG:-0}" = 1 ]; then
-    fail "WORKPHONE_TEST_PG_URL is not set but WORKPHONE_REQUIRE_PG=1"
 fi
 
 finish

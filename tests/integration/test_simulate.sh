@@ -179,7 +179,7 @@ if [ -n "$base" ]; then
     expect_rc 0 "--dir keeps the agents"
     expect_out_has '"outbox_events":0' "a kept agent has sent everything"
 fi
-if [ -n "${WORKPHONE_TEST_PG_URL:-}" ]; then
+if pg_half; then
     simulate_into postgresql
     if [ -n "$base" ]; then
         archive "$TMP/archive-pg"

@@ -173,19 +173,8 @@ int tfx_run(const char *name, const struct CMUnitTest *suite, size_t n)
     char label[128];
     snprintf(label, sizeof label, "%s_sqlite", name);
     int failed = _cmocka_run_group_tests(label, suite, n, setup_sqlite, teardown_sqlite);
-    const char *url = getenv("WORKPHONE_TEST_PG_URL");
-    const char *require = getenv("WORKPHONE_REQUIRE_PG");
     snprintf(label, sizeof label, "%s_pg", name);
-    if (url && *url) {
+    if (test_pg_url(name, &failed))
         failed += _cmocka_run_group_tests(label, suite, n, setup_pg, teardown_pg);
-    } else if (require && strcmp(require, "1") == 0) {
-        fprintf(stderr, "%s: WORKPHONE_REQUIRE_PG=1 but WORKPHONE_TEST_PG_URL is not set\n", name);
-        failed++;
-    } else {
-        fprintf(stderr,
-                "%s: WORKPHONE_TEST_PG_URL is not set: skipping the PostgreSQL tests "
-                "(run under scripts/with-pg to include them)\n",
-                name);
-    }
     return failed;
 }

@@ -17,6 +17,23 @@
 
 #include "pg_util.h"
 
+const char *test_pg_url(const char *name, int *failed)
+{
+    const char *url = getenv("WORKPHONE_TEST_PG_URL");
+    const char *skip = getenv("WORKPHONE_TEST_SKIP_PG");
+    if (url && *url)
+        return url;
+    if (skip && strcmp(skip, "1") == 0) {
+        fprintf(stderr, "%s: PostgreSQL half SKIPPED: WORKPHONE_TEST_PG_URL is not set and "
+                        "WORKPHONE_TEST_SKIP_PG=1\n", name);
+        return NULL;
+    }
+    fprintf(stderr, "%s: FAIL: WORKPHONE_TEST_PG_URL is not set: run under scripts/with-pg, or "
+                    "set WORKPHONE_TEST_SKIP_PG=1 to skip the PostgreSQL half\n", name);
+    (*failed)++;
+    return NULL;
+}
+
 /* A conninfo string equal to url but for dbname (and extra options, when non-NULL). */
 char *test_pg_conninfo(const char *url, const char *dbname, const char *options)
 {

@@ -1713,17 +1713,7 @@ int main(void)
     int failed = cmocka_run_group_tests_name("store", once, NULL, NULL);
     failed += cmocka_run_group_tests_name("store_sqlite", suite, group_setup_sqlite,
                                           group_teardown_sqlite);
-    const char *url = getenv("WORKPHONE_TEST_PG_URL");
-    const char *require = getenv("WORKPHONE_REQUIRE_PG");
-    if (url && *url) {
+    if (test_pg_url("store", &failed))
         failed += cmocka_run_group_tests_name("store_pg", suite, group_setup_pg, group_teardown_pg);
-    } else if (require && strcmp(require, "1") == 0) {
-        fprintf(stderr, "store: WORKPHONE_REQUIRE_PG=1 but WORKPHONE_TEST_PG_URL is not set: "
-                        "PostgreSQL tests cannot run (use scripts/with-pg)\n");
-        failed++;
-    } else {
-        fprintf(stderr, "store: WORKPHONE_TEST_PG_URL is not set: skipping the PostgreSQL "
-                        "tests (run under scripts/with-pg to include them)\n");
-    }
     return failed ? 1 : 0;
 }
