@@ -69,7 +69,12 @@ class Server:
 
     def stop(self):
         self.proc.terminate()
-        check(self.proc.wait(timeout=60) == 0, "serve exits 0 on SIGTERM")
+        rc = self.proc.wait(timeout=60)
+        tail = ""
+        if rc != 0:
+            self.err.seek(0)
+            tail = ": rc %d, its stderr ends: %s" % (rc, self.err.read()[-3000:])
+        check(rc == 0, "serve exits 0 on SIGTERM" + tail)
         self.err.close()
 
     def raw(self, method, path, token=None, body=None, raw=None, headers=None):
