@@ -136,6 +136,7 @@ static int customer_name(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
 
 /* The export's audit row, in a transaction of its own that commits before a byte is sent:
  * no export leaves unrecorded, and api_audit() counts it for the insider alerts. */
+/* Audit an export with details (taken: released here whatever happens). */
 static int audit_export(wp_http_ctx *ctx, wp_store *st, const char *action, const char *target,
                         enum api_table_format format, size_t rows, json_t *details)
 {
@@ -145,13 +146,14 @@ static int audit_export(wp_http_ctx *ctx, wp_store *st, const char *action, cons
     json_object_set_new(details, "format",
                         json_string(format == API_TABLE_CSV ? "csv" : "xlsx"));
     json_object_set_new(details, "rows", json_integer((json_int_t)rows));
-    if ((err = wp_store_begin(st)) < 0)
-        return err;
-    err = api_audit(ctx, st, action, target, details);
-    if (err == 0)
-        err = wp_store_commit(st);
-    else
-        wp_store_rollback(st);
+    if ((err = wp_store_begin(st)) == 0) {
+        err = api_audit(ctx, st, action, target, details); /* borrows details */
+        if (err == 0)
+            err = wp_store_commit(st);
+        else
+            wp_store_rollback(st);
+    }
+    json_decref(details);
     return err;
 }
 

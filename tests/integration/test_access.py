@@ -101,7 +101,10 @@ class Server:
         tail = ""
         if rc != 0:
             self.err.seek(0)
-            tail = ": rc %d, its stderr ends: %s" % (rc, self.err.read()[-3000:])
+            text = self.err.read()
+            at = text.find("Sanitizer")  # a sanitizer's report from its start, else the end
+            tail = ": rc %d, its stderr: %s" % (rc, text[max(at - 200, 0):][:4000] if at >= 0
+                                               else text[-3000:])
         check(rc == 0, "serve exits 0 on SIGTERM" + tail)
         self.err.close()
 
