@@ -256,6 +256,48 @@ out:
     return err;
 }
 
+/* The settings in force now, and the SDK and keys made for them. *off: the archive was turned
+ * off or lost its secret meanwhile, nothing more to do in this run. The version and the keys
+ * are read by two statements, and a PUT may commit on another connection while a run waits
+ * (the gap between pulls, a GetChatData): so the version is read again after the keys, and
+ * before every page is opened. As every change of the keys moves the version in the same
+ * transaction, an unchanged version means the keys read are those of that version. */
+static int settle(struct run *r, int *off)
+{
+    wp_wecom_settings_row now;
+    int err;
+
+    *off = 0;
+    for (int tries = 0; tries < 8; tries++) {
+        if ((err = wp_store_wecom_settings_get(r->st, &now, r->tenant_id)) == WP_ENOTFOUND) {
+            *off = 1;
+            return 0;
+        }
+        if (err < 0)
+            return err;
+        if (now.version == r->set.row.version && r->rt->version == now.version &&
+            r->rt->sdk && r->rt->keys)
+            return 0;
+        if (now.version != r->set.row.version) {
+            wp_wecom_settings_wipe(&r->set);
+            if ((err = wp_wecom_settings_load(r->st, &r->set, r->a->key, r->tenant_id)) ==
+                WP_ENOTFOUND) {
+                *off = 1;
+                return 0;
+            }
+            if (err < 0)
+                return err;
+            if (!r->set.row.archive_enabled || !r->set.archive_secret[0]) {
+                *off = 1;
+                return 0;
+            }
+        }
+        if ((err = prepare(r)) < 0)
+            return err;
+    }
+    return wp_error_set(WP_EBUSY, "the wecom settings kept changing while the archive read them");
+}
+
 static int find_id(const struct run *r, const char *userid)
 {
     size_t lo = 0, hi = r->n_ids;
@@ -776,6 +818,14 @@ static int pull_page(struct run *r, int64_t *seq, int *caught_up)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
+    /* opened with the keys in force now, not those the run began with */
+    int off = 0;
+    if ((err = settle(r, &off)) < 0)
+        goto out;
+    if (off) {
+        *caught_up = 1;
+        goto out;
+    }
     int64_t to = *seq;
     unlock_keys(r, v, page.records, page.n);
     for (size_t i = 0; i < page.n; i++) {
@@ -822,6 +872,12 @@ static int retry_held(struct run *r, const wp_wecom_archive_state *s, int64_t *a
     if ((err = wp_store_wecom_held_retryable(r->st, &rows, &n, r->tenant_id, *after,
                                              WP_WECOM_PULL_MAX)) < 0)
         return err;
+    int off = 0;
+    if ((err = settle(r, &off)) < 0 || off) {
+        *done = 1;
+        wp_wecom_held_rows_free(rows, n);
+        return err;
+    }
     v = calloc(n ? n : 1, sizeof *v);
     pages = calloc(n ? n : 1, sizeof *pages);
     released = calloc(n ? n : 1, sizeof *released);
@@ -918,8 +974,12 @@ static int run_tenant(wp_wecom_archiver *a, wp_store *st, const char *tenant_id,
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((err = prepare(&r)) < 0 ||
-        (err = wp_store_wecom_userids(st, &r.ids, &r.n_ids, tenant_id)) < 0)
+    int off = 0;
+    if ((err = settle(&r, &off)) < 0)
+        goto fail;
+    if (off)
+        goto out;
+    if ((err = wp_store_wecom_userids(st, &r.ids, &r.n_ids, tenant_id)) < 0)
         goto fail;
     if (!(r.devices = calloc(r.n_ids ? r.n_ids : 1, sizeof *r.devices))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");

@@ -451,6 +451,36 @@ def crash_checks(a, srv, admin, seq, store):
     return srv, admin
 
 
+def key_removed_mid_pull_checks(a, srv, admin, seq):
+    """A key removed while a pull waits on WeCom: what that pull answers is opened with the keys
+    in force when it came back, not with those its run began with."""
+    held0 = state(srv, admin).get("held")
+    stalled = os.path.join(a.dir, "chat_stalled")
+    a.control({"chat_stall_ms": 3000})
+    kick(srv, admin)
+    end = time.time() + 30
+    while not os.path.exists(stalled) and time.time() < end:
+        time.sleep(0.05)
+    check(os.path.exists(stalled), "a pull began and waits on GetChatData")
+    st, j, _ = srv.req("PUT", "/api/v1/integrations/wecom", admin,
+                       body={"archive_private_keys": [{"version": 2, "pem": None}]})
+    check(st == 200 and [k["version"] for k in j["archive_private_keys"]] == [1],
+          "the key of version 2 removed during the pull: %s %s" % (st, j.get("archive_private_keys")))
+    a.add([dict(seq=seq + 1, ver=2, msg=dict(W.head("h-v2-late", T0_MS, "text", "zhangsan",
+                                                    [W.EXT[1]]), text={"content": "迟到的第二版"}))])
+    # (on SQLite the PUT waits for the run's connection, so the record comes in the next run)
+    kick(srv, admin)
+    s = wait_for(srv, admin, lambda s: s.get("seq") == seq + 1, "the pull that waited")
+    st, j, _ = srv.req("GET", "/api/v1/integrations/wecom/archive/held", admin)
+    kinds = [i["kind"] for i in j.get("items", []) if i["seq"] == seq + 1]
+    check(s.get("held") == held0 + 1 and kinds == ["no_key"] and
+          rows(a.store, "msgid = 'h-v2-late'") == 0,
+          "a record of the removed key is held, not opened: %s %s" % (kinds, s))
+    a.control({})
+    os.unlink(stalled)
+    return seq + 1
+
+
 def suite(store):
     a = Archive(store)
     srv = a.start()
@@ -470,6 +500,7 @@ def suite(store):
     seq = dedupe_checks(a, srv, admin, c, seq)
     seq = pacing_checks(a, srv, admin, seq)
     srv, admin = crash_checks(a, srv, admin, seq, store)
+    key_removed_mid_pull_checks(a, srv, admin, seq + 10000)
     with open(srv.err.name) as f:
         log = f.read()
     check(SECRET not in log and CONTACT_SECRET not in log and "PRIVATE KEY" not in log,

@@ -15,7 +15,9 @@
  *   control.json   read again whenever it changes: {"chat_errors": N, "chat_error_code": C (the
  *                  next N GetChatData calls return C), "chat_errcode": E (answer errcode E),
  *                  "media_errors": N, "media_error_code": C, "chunk": bytes per GetMediaData,
- *                  "stall_seq": S (DecryptData of record S writes "stalled" and sleeps 60 s)}
+ *                  "stall_seq": S (DecryptData of record S writes "stalled" and sleeps 60 s),
+ *                  "chat_stall_ms": M (the next GetChatData writes "chat_stalled", waits M ms,
+ *                  then reads the records)}
  *   calls.log      appended: "chat <monotonic ms> <seq> <limit> <ret>", "media <ms> <id>"
  *
  * The record's random key is "k" and its seq in 31 digits; encrypt_random_key is base64 of RSA
@@ -66,7 +68,8 @@ static struct rec *recs;
 static size_t n_recs;
 static struct stat recs_st, ctl_st;
 static long long chat_errors, chat_error_code = 10001, chat_errcode, media_errors,
-                                          media_error_code = 10001, chunk = 65536, stall_seq;
+                                          media_error_code = 10001, chunk = 65536, stall_seq,
+                                          chat_stall_ms;
 
 static const char *dir(void)
 {
@@ -128,6 +131,7 @@ static void load(void)
             media_error_code = jint(c, "media_error_code", 10001);
             chunk = jint(c, "chunk", 65536);
             stall_seq = jint(c, "stall_seq", 0);
+            chat_stall_ms = jint(c, "chat_stall_ms", 0);
             json_decref(c);
         }
     }
@@ -392,6 +396,19 @@ int GetChatData(WeWorkFinanceSdk_t *sdk, unsigned long long seq, unsigned int li
     int ret = 0;
     pthread_mutex_lock(&mu);
     load();
+    if (chat_stall_ms > 0) {
+        char stalled[4096];
+        struct timespec ts = {chat_stall_ms / 1000, (chat_stall_ms % 1000) * 1000000};
+        chat_stall_ms = 0;
+        snprintf(stalled, sizeof stalled, "%s/chat_stalled", dir());
+        FILE *f = fopen(stalled, "w");
+        if (f)
+            fclose(f);
+        pthread_mutex_unlock(&mu);
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&mu);
+        load();
+    }
     if (chat_errors > 0) {
         chat_errors--;
         ret = (int)chat_error_code;
