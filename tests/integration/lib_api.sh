@@ -15,7 +15,7 @@ start_server() {
     "$WP" serve --data "$dir" --listen 127.0.0.1:0 "$@" >"$TMP/serve.out" 2>"$TMP/serve.err" &
     pid=$!
     base=""
-    for _ in $(seq 100); do
+    for _ in $(seq 600); do # a minute: a loaded CI machine may take seconds
         base=$(grep -o 'url=http://127.0.0.1:[0-9]*' "$TMP/serve.err" | head -n 1 | cut -d= -f2)
         [ -n "$base" ] && break
         kill -0 "$pid" 2>/dev/null || break

@@ -82,7 +82,9 @@ class Server:
                                      db_args, stdout=subprocess.DEVNULL, stderr=self.err, env=env)
         LIVE.append(self.proc)
         self.base = None
-        for _ in range(200):
+        # a minute: a loaded CI machine may take seconds to migrate and start the schedulers
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             self.err.seek(0)
             m = re.search(r"url=(http://127\.0\.0\.1:\d+)", self.err.read())
             if m:
