@@ -101,7 +101,8 @@ static int print_status(wp_agent *a)
         (json_int_t)st.acked_seq, "outbox_events", (json_int_t)st.outbox_events, "outbox_bytes",
         (json_int_t)st.outbox_bytes, "media_pending", (json_int_t)st.media_pending, "rejected",
         (json_int_t)st.rejected, "policy_version", (json_int_t)st.policy_version, "failures",
-        (int)st.failures, "retry_after_ms", (json_int_t)st.retry_after_ms, "last_error", st.last_error[0] ? st.last_error : NULL));
+        (int)st.failures, "retry_after_ms", (json_int_t)st.retry_after_ms, "last_error",
+        st.last_error[0] ? st.last_error : NULL));
 }
 
 /* --- subcommands ---------------------------------------------------------------------------- */
