@@ -59,7 +59,7 @@ def check_full(dev, i, r, payload):
 def stream(dev, tok):
     global waiting, done_early, full_answers
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    i, tries, was_full = 0, 0, False
+    i, tries, was_full, finished = 0, 0, False, False
     try:
         while i < batches:
             after_free = freed.is_set()
@@ -89,13 +89,15 @@ def stream(dev, tok):
                 was_full = True
                 with lock:
                     waiting += 1
+                print("client: %s: the disk is full at batch %d" % (dev, i), file=sys.stderr)
             if not freed.wait(600):
                 failed("%s: the space never returned" % dev)
                 return
+        finished = True
     except Exception as e:
         failed("%s batch %d: %s: %s" % (dev, i, type(e).__name__, e))
     finally:
-        if not was_full:
+        if finished and not was_full:
             with lock:
                 done_early += 1
 
@@ -109,6 +111,8 @@ while time.monotonic() < deadline:
     with lock:
         if waiting + done_early >= len(tokens) or failures:
             break
+    if not any(t.is_alive() for t in ts):
+        break
     time.sleep(0.05)
 with lock:
     if done_early:

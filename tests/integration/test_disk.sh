@@ -54,12 +54,12 @@ jq_out() { local body=$out; jq_ "$1"; }
 expect_json_out() { local body=$out; expect_json "$@"; }
 
 DEVICES=2
-BATCHES=150  # per device; the disk fills long before
+BATCHES=60   # per device; the disk fills within a few
 PER_BATCH=10
 export BATCHES PER_BATCH
 
 # --- the server ------------------------------------------------------------------------------
-small_disk "$TMP/srv" 24m
+small_disk "$TMP/srv" 64m
 setup_store sqlite srv/data
 start_server "$dir"
 [ -n "$base" ] || { finish; exit 1; }
@@ -119,7 +119,7 @@ rm -f "$mark"   # the client deletes the filler and its devices carry on
 wait "$client"; rc=$?
 out=$(cat "$TMP/client.out"); err=$(cat "$TMP/client.err")
 expect_rc 0 "every answer was 200 or 503 storage_full with Retry-After, and 200 once the space returned"
-echo "test_disk: ${err##*$'\n'}" >&2
+printf '%s\n' "$err" | sed 's/^/test_disk: /' >&2
 checks=$((checks + 1))
 [ "$pid" = "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null || fail "the server did not keep running"
 
