@@ -109,7 +109,19 @@ printf '%s\n' "$headers" | grep -qi '^Retry-After: [0-9][0-9]*' || fail "the med
 out=$(find "$dir/media" -type f 2>/dev/null | wc -l); rc=0; err=""
 checks=$((checks + 1))
 [ "$out" = 0 ] || fail "a media upload that failed left files: $(find "$dir/media" -type f)"
-# a console write is refused the same way, and a read still works
+# A console write is 503 storage_full too, or, when a checkpoint has just made room in the
+# WAL, 201 and stored (checked below): never a 500. A read still works.
+json POST /api/v1/org-units "{\"name\": \"Full Disk Unit\", \"parent_id\": \"$hq\", \"kind\": \"store\"}" \
+    -H "Authorization: Bearer $tok"
+unit_status=$status
+echo "test_disk: a console write on the full disk: HTTP $status" >&2
+checks=$((checks + 1))
+case "$status" in
+201) ;;
+503) expect_json 'j["error"]["code"]' 'storage_full' "a console write on the full disk: the error code"
+     expect_header_has "Retry-After: " "a console write on the full disk: Retry-After" ;;
+*) fail "a console write on the full disk: 503 storage_full or 201, not $status" ;;
+esac
 req GET /api/v1/employees -H "Authorization: Bearer $tok"
 expect_status 200 "a read on the full disk"
 checks=$((checks + 1))
@@ -137,6 +149,11 @@ expect_status 200 "a call naming the recording"
 curl -s -o "$TMP/rec.got" -H "Authorization: Bearer $tok" "$base/api/v1/media/$ref"
 checks=$((checks + 1))
 cmp -s "$TMP/rec.bin" "$TMP/rec.got" || fail "the recording reads back as uploaded"
+
+req GET /api/v1/org-units -H "Authorization: Bearer $tok"
+expect_status 200 "the org units after the space returned"
+expect_json '[u["name"] for u in j["items"]].count("Full Disk Unit")' "$([ "$unit_status" = 201 ] && echo 1 || echo 0)" \
+    "the console write is stored exactly when it was answered 201"
 
 # --- the agent -------------------------------------------------------------------------------
 AG=$TMP/ag/agent
