@@ -169,6 +169,8 @@ static int load_state(wp_agent *a, char **lexicon, size_t *lexicon_len)
             a->rejected = (uint64_t)n;
         else if (!strcmp(k, "failures"))
             a->failures = (unsigned)n;
+        else if (!strcmp(k, "retry_after_ms"))
+            a->retry_after_ms = n > 0 && n <= UINT32_MAX ? (unsigned)n : 0;
         else if (!strcmp(k, "policy_version"))
             a->policy_version = n;
         else if (!strcmp(k, "device_id") && v)

@@ -39,6 +39,12 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
          * stored; a device keeps what it sent and tries again later */
         *status = 507, *code = "quota_exceeded";
         return;
+    case WP_EFULL:
+        /* the server's own disk is full (docs/internals/store.md, "Full disk"): nothing was
+         * stored; the same request succeeds once space returns, without a restart. The cause
+         * (a path, SQLite's words) goes to the log, the client gets 503 and Retry-After. */
+        *status = 503, *code = "storage_full", *expose = 0;
+        return;
     }
     /* WP_ENOMEM, WP_EIO, WP_ESCHEMA and anything unknown: the client cannot fix it, and the
      * message may name files, hosts or SQL, so it stays in the server log */
@@ -60,6 +66,8 @@ static const char *generic_message(unsigned status)
         return "a limit was exceeded";
     case 507:
         return "a storage limit was reached";
+    case 503:
+        return "the server's storage is full: nothing was stored; try again later";
     }
     return "internal error; the request id identifies it in the server log";
 }
@@ -172,6 +180,8 @@ static int reply_error_body(struct wp_http__req *r, unsigned status, const char 
         goto out;
     if (status == 401)
         wp_http_add_header(&r->ctx, "WWW-Authenticate", "Bearer");
+    if (status == 503)
+        wp_http_add_header(&r->ctx, "Retry-After", WP_HTTP_RETRY_AFTER_S);
     size_t len;
     char *text = wp_buf_detach(&b, &len);
     err = queue(r, status, "application/json", text, len);
