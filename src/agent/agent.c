@@ -261,7 +261,20 @@ static int open_db(wp_agent *a)
      * told is recorded must survive it. */
     int err = exec(a, "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=4194304;",
                    "cannot set up the outbox");
-    return err < 0 ? err : exec(a, schema, "cannot create the outbox");
+    if (err < 0)
+        return err;
+    /* Asserted, not assumed: read it back. */
+    int level = -1;
+    if (sqlite3_prepare_v2(a->db, "PRAGMA synchronous", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        level = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (level != 2)
+        return wp_agent__fail(a, WP_AGENT_EIO,
+                              "cannot open '%s': PRAGMA synchronous reads back %d, not 2 (FULL): "
+                              "recorded events could be lost on a power cut",
+                              path, level);
+    return exec(a, schema, "cannot create the outbox");
 }
 
 int wp_agent_new(wp_agent **out, const wp_agent_options *opts)

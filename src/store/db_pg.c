@@ -76,6 +76,11 @@ static int fail(PGconn *conn, const PGresult *res)
         first_line(msg, sizeof msg, PQerrorMessage(conn));
     if (!state)
         state = "";
+    /* the session is gone or the server is stopping (class 08: connection exception; 57P01..3:
+     * admin or crash shutdown, cannot connect now): not the request's fault, try again later */
+    if (PQstatus(conn) == CONNECTION_BAD || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57P0", 4) == 0)
+        return wp_error_set(WP_EUNAVAIL, "postgresql is unavailable: %s", msg);
     if (strcmp(state, "23505") == 0)
         return wp_error_set(WP_EEXISTS, "postgresql: %s", msg);
     if (strcmp(state, "23503") == 0)
@@ -130,10 +135,14 @@ static int revive(struct wp_pg *pg)
     if (!pg->broken)
         return 0;
     if (pg->in_tx)
-        return wp_error_set(WP_EIO, "postgresql: the connection was lost in a transaction");
+        return wp_error_set(WP_EUNAVAIL, "postgresql: the connection was lost in a transaction");
     PQreset(pg->conn);
-    if (PQstatus(pg->conn) != CONNECTION_OK)
-        return wp_error_set(WP_EIO, "postgresql: the connection was lost and cannot be reopened");
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        char msg[300];
+        first_line(msg, sizeof msg, PQerrorMessage(pg->conn));
+        return wp_error_set(WP_EUNAVAIL,
+                            "postgresql: the connection was lost and cannot be reopened: %s", msg);
+    }
     pg->broken = 0;
     pg->gen++;
     if ((err = session_setup(pg)) < 0)
@@ -454,7 +463,7 @@ int wp_db__pg_open(wp_store **out, const char *conninfo)
     if (PQstatus(conn) != CONNECTION_OK) {
         first_line(msg, sizeof msg, PQerrorMessage(conn));
         redact(msg, password);
-        err = wp_error_set(WP_EIO, "cannot connect to postgresql: %s", msg);
+        err = wp_error_set(WP_EUNAVAIL, "cannot connect to postgresql: %s", msg);
         goto out;
     }
     PQsetNoticeProcessor(conn, quiet, NULL);
