@@ -4,7 +4,8 @@
 # (it stops it): initdb in a temp dir as `postgres`, fsync on, a port of its own.
 #  - Durability asserted: serve on a PostgreSQL with synchronous_commit=off logs the warning
 #    (the exact line), on one with the defaults it does not.
-#  - Devices stream batches from several threads; `pg_ctl stop -m immediate` mid-stream. While
+#  - Devices stream batches from several threads; `pg_ctl stop -m immediate` mid-stream (their
+#    later batches wait for it, so the outage is met however fast the first ones went). While
 #    PostgreSQL is gone every request that needs the store answers 503 with Retry-After and the
 #    CONTRACT error body (never 500, never an acknowledgement), the health check stays 200. It
 #    is started again: the same server process recovers, the clients' retries complete, every
@@ -32,6 +33,8 @@ DEVICES = 3
 BATCHES = 30
 PER_BATCH = 10
 STOP_AFTER = 12  # acknowledged batches (all devices) before PostgreSQL is stopped
+GATE = 8         # a device's batches from this one on wait until it is stopped, so that the
+                 # outage is always met, however fast the first ones went
 BOUND_S = 60     # no answer may take longer than this (a hang, not a timing assertion)
 
 BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
@@ -148,6 +151,7 @@ class Load:
         self.acked = {}          # device number -> highest acked_seq
         self.unavailable = 0     # 503s seen
         self.failures = []
+        self.down = threading.Event()  # PostgreSQL was stopped
         self.threads = [threading.Thread(target=self.stream, args=(n, t))
                         for n, t in enumerate(tokens)]
 
@@ -159,6 +163,9 @@ class Load:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=BOUND_S)
             for i in range(BATCHES):
+                if i == GATE and not self.down.wait(BOUND_S):
+                    self.failed("device %d: PostgreSQL was not stopped" % n)
+                    return
                 first = i * PER_BATCH + 1
                 body = json.dumps({"events": [event(n, s) for s in
                                               range(first, first + PER_BATCH)]})
@@ -237,6 +244,7 @@ def outage(pg, tmp):
     wait_for("%d batches acknowledged" % STOP_AFTER, lambda: load.acked_batches >= STOP_AFTER)
     r = pg.stop("immediate")
     check(r.returncode == 0, "pg_ctl stop -m immediate: " + r.stderr)
+    load.down.set()
     down_at = len(stderr_of(srv))
 
     # While it is gone: the devices get 503s, a console read gets one too, health is live.
@@ -295,7 +303,9 @@ def outage(pg, tmp):
             continue
         for seq in range(1, BATCHES * PER_BATCH + 1):
             e, m = event(n, seq), got.pop((dev, seq), None)
-            if not check(m is not None, "device %d seq %d: acknowledged, not stored" % (n, seq)):
+            if m is None:  # a failure above when it was acknowledged
+                check(seq > load.acked.get(n, 0),
+                      "device %d seq %d: acknowledged, not stored" % (n, seq))
                 continue
             check((m["text"], m["chat"], m["direction"], m["channel"], m["peer"].get("id"),
                    m["peer"].get("name"), m["msgtype"]) ==
