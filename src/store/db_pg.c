@@ -17,6 +17,7 @@
 /* Any fixed key works; it only has to be the same on every node ("wpmigrat"). */
 #define MIGRATION_LOCK "SELECT pg_advisory_xact_lock(8606223364413415796)"
 #define MAX_PARAMS 64
+#define WP_PG_CONNECT_TIMEOUT_S "10"
 
 /* A connection the server dropped (a restart, pg_terminate_backend, a network cut) is marked
  * broken by the failure that found it, or before a statement outside a transaction (see
@@ -455,7 +456,13 @@ int wp_db__pg_open(wp_store **out, const char *conninfo)
         if (strcmp(o->keyword, "password") == 0)
             password = o->val;
 
-    conn = PQconnectdb(conninfo);
+    /* A bound on connecting (and on each PQreset, which reuses these options) unless the url
+     * sets its own: a host that takes the packets but never answers must not hold a request,
+     * or the jobs thread, for ever; it is answered 503 like a refused connection. Later
+     * keywords win, so the url's expansion comes last. */
+    static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *vals[] = {WP_PG_CONNECT_TIMEOUT_S, conninfo, NULL};
+    conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
