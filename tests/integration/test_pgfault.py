@@ -261,6 +261,10 @@ def outage(pg, tmp):
                              "username": "lost1", "password": PASSWORD})
     check(st == 503 and err_code(j) == "store_unavailable" and h.get("Retry-After") == "1",
           "a write while PostgreSQL is down: 503, got %s %r" % (st, j))
+    st, j, h = srv.req("POST", "/api/v1/auth/login",
+                       body={"username": "admin", "password": PASSWORD})
+    check(st == 503 and err_code(j) == "store_unavailable" and h.get("Retry-After") == "1",
+          "a login while PostgreSQL is down: 503 (not a wrong password), got %s %r" % (st, j))
     st, j, _ = srv.req("GET", "/api/v1/health")
     check(st == 200 and j.get("status") == "ok" and j.get("store") == "postgresql",
           "health while PostgreSQL is down: 200 ok (liveness), got %s %r" % (st, j))
