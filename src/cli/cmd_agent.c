@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `workphone agent`: libwpagent from the command line (for tests, operators and demos). */
 #include "cli/cli.h"
+#include "util/error.h"
 #include "workphone/agent.h"
 
 #include <errno.h>
@@ -326,10 +327,12 @@ int cmd_agent(int argc, char **argv)
         o.max_attempts = (unsigned)v;
     }
     wp_agent *a = NULL;
+    wp_error_clear();
     int err = wp_agent_new(&a, &o);
     if (err < 0) {
+        /* the outbox's durability check says which file and why (the handle is gone) */
         fprintf(stderr, "workphone %s: cannot open '%s': %s\n", cmdname, dir,
-                wp_agent_strerror(err));
+                *wp_error_last() ? wp_error_last() : wp_agent_strerror(err));
         return WP_EXIT_FAIL;
     }
     int rc;

@@ -4,6 +4,7 @@
 #include "store/migrations.h"
 #include "store/store.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -421,6 +422,26 @@ int wp_db__sqlite_open(wp_store **out, const char *path)
     if (sqlite3_exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", NULL, NULL, NULL) !=
         SQLITE_OK) {
         err = open_fail(db, path);
+        goto out;
+    }
+    if (wp_test_hooks_get()->sqlite_not_full &&
+        sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+        err = open_fail(db, path);
+        goto out;
+    }
+    /* Asserted, not assumed: read it back (a build or a pragma elsewhere could leave it off). */
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &stmt, NULL) != SQLITE_OK ||
+        sqlite3_step(stmt) != SQLITE_ROW) {
+        err = open_fail(db, path);
+        goto out;
+    }
+    if (sqlite3_column_int(stmt, 0) != 2) {
+        err = wp_error_set(WP_EIO,
+                           "cannot open store '%s': PRAGMA synchronous reads back %d, not 2 "
+                           "(FULL): acknowledged writes could be lost on a power cut",
+                           path, sqlite3_column_int(stmt, 0));
         goto out;
     }
     if (!(st = calloc(1, sizeof *st))) {

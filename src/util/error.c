@@ -47,6 +47,7 @@ const char *wp_error_name(int code)
     case WP_EBUSY: return "busy";
     case WP_EQUOTA: return "quota_exceeded";
     case WP_EFULL: return "storage_full";
+    case WP_EUNAVAIL: return "store_unavailable";
     }
     return "error";
 }

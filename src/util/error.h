@@ -17,6 +17,8 @@ enum wp_error_code {
     WP_EQUOTA = -10,   /* a tenant's storage limit would be passed: nothing was stored */
     WP_EFULL = -11,    /* the disk is full (ENOSPC, SQLITE_FULL): nothing was stored; the same
                         * write succeeds once space returns */
+    WP_EUNAVAIL = -12, /* the store cannot be reached now (PostgreSQL restarting or gone):
+                        * nothing was stored; the same request may succeed later */
 };
 
 /* Set the calling thread's last error message (printf-style, one lowercase line, no period)

@@ -40,6 +40,11 @@ int wp_test_hooks_load(void)
         (err = number("WORKPHONE_AUDIT_CHECKPOINT_S", 1, 86400, &h.audit_checkpoint_s)) < 0 ||
         (err = number("WORKPHONE_WECOM_INTERVAL_S", 1, 86400, &h.wecom_interval_s)) < 0)
         return err;
+    if ((v = getenv("WORKPHONE_TEST_SQLITE_NOT_FULL")) && *v) {
+        if (strcmp(v, "1") && strcmp(v, "0"))
+            return wp_error_set(WP_EINVAL, "WORKPHONE_TEST_SQLITE_NOT_FULL must be 1 or 0");
+        h.sqlite_not_full = !strcmp(v, "1");
+    }
     if ((v = getenv("WORKPHONE_FAKE_NOW")) && *v && wp_time_parse(&us, v) < 0)
         return wp_error_set(WP_EINVAL, "WORKPHONE_FAKE_NOW: '%.40s' is not an RFC 3339 time", v);
     if ((v = getenv("WORKPHONE_TEST_CLOCK")) && *v && (err = wp_time__follow(v)) < 0)

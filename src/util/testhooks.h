@@ -13,6 +13,9 @@ typedef struct wp_test_hooks {
     unsigned wecom_interval_s;    /* WORKPHONE_WECOM_INTERVAL_S, 1..86400: the WeCom jobs'
                                    * interval and a waiting transfer's poll; 0: the defaults
                                    * (or WORKPHONE_JOBS_INTERVAL_S when that is set) */
+    int sqlite_not_full;          /* WORKPHONE_TEST_SQLITE_NOT_FULL=1: the store's SQLite
+                                   * connections are set to synchronous NORMAL after FULL, to
+                                   * show the read-back check refusing them */
 } wp_test_hooks;
 
 /* Read the switch from the environment and, only when it is 1, the hooks: the numbers above,

@@ -350,7 +350,7 @@ static void test_store__open_errors(void **state)
         /* port 1 on loopback: nothing listens there */
         assert_int_equal(
             wp_store_open(&st, NULL, "postgresql://wp:sekret-pw@127.0.0.1:1/x?connect_timeout=5"),
-            WP_EIO);
+            WP_EUNAVAIL);
         assert_non_null(strstr(wp_error_last(), "cannot connect to postgresql"));
         assert_null(strstr(wp_error_last(), "sekret-pw"));
         assert_int_equal(wp_store_open(&st, NULL, "postgresql://wp:sekret-pw@127.0.0.1/x?bogus=1"),

@@ -42,6 +42,8 @@ test('refusals of rights and reach', () => {
   assert.match(plainError(err(403, 'forbidden', 'only admins may change an admin or an auditor'), tr), /只有管理员/)
   assert.match(plainError(err(404, 'not_found', "device 'x' not found"), tr), /找不到/)
   assert.match(plainError(err(0, 'network', 'Failed to fetch'), tr), /连不上服务器/)
+  // the store is gone for a moment (PostgreSQL restarting): nothing was saved, try again
+  assert.equal(plainError(err(503, 'store_unavailable', 'the store is unavailable for now; nothing was stored: try again later'), tr), '数据库暂时连不上，这次没有保存任何内容，请稍后再试')
   assert.match(plainError(err(502, 'http_502', 'Bad Gateway'), tr), /服务器出错/)
 })
 
