@@ -9,6 +9,7 @@
 #include "store/workhours.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -1530,7 +1531,8 @@ static int fold_calls_alerts(wp_store *st, const char *tenant_id, int64_t now_us
             goto out;
         w.alerts_us = upto;
     }
-    err = state_save(st, tenant_id, &w, now_us);
+    if ((err = state_save(st, tenant_id, &w, now_us)) == 0)
+        wp_test_hooks_job_step(); /* a test may kill the process before the commit */
 out:
     return job_end(st, err);
 }
@@ -1557,7 +1559,8 @@ static int rollup_tenant(wp_store *st, const char *tenant_id, int64_t now_us, in
         if ((err = chunk_end(st, tenant_id, w.msg_rid, upto, &end, &rows)) == 0 &&
             (err = fold_messages(st, tenant_id, w.msg_rid, end)) == 0) {
             w.msg_rid = end;
-            err = state_save(st, tenant_id, &w, now_us);
+            if ((err = state_save(st, tenant_id, &w, now_us)) == 0)
+                wp_test_hooks_job_step();
         }
         if ((err = job_end(st, err)) < 0)
             return err;
