@@ -1585,3 +1585,25 @@ int wp_store_analytics_rollup(wp_store *st, wp_analytics_rollup_result *out, int
     free(ids);
     return err < 0 ? err : 0;
 }
+
+int wp_store__stored_us(wp_store *st, const char *tenant_id, int64_t now_us, int64_t *out)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    *out = now_us;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT calls_us, alerts_us FROM analytics_state WHERE tenant_id = ?")) <
+        0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        for (int col = 0; col < 2; col++) {
+            int64_t mark = wp_db_col_int64(s, col);
+            if (mark >= *out)
+                *out = mark + 1;
+        }
+        err = 0;
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
