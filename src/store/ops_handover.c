@@ -530,8 +530,9 @@ int wp_store_handover_items(wp_store *st, wp_handover_item **out, size_t *n,
     return 0;
 }
 
-int wp_store_customer_assign(wp_store *st, int *changed, const char *tenant_id, const char *id,
-                             const char *to_employee_id, const wp_crm_actor *who, int64_t now_us)
+int wp_store_customer_assign(wp_store *st, int *changed, char previous_owner[WP_ID_LEN + 1],
+                             const char *tenant_id, const char *id, const char *to_employee_id,
+                             const wp_crm_actor *who, int64_t now_us)
 {
     struct wp_stmt *s = NULL;
     char from[WP_ID_LEN + 1], details[256];
@@ -569,6 +570,8 @@ int wp_store_customer_assign(wp_store *st, int *changed, const char *tenant_id, 
         goto out;
     in_pool = wp_db_col_int64(s, 1) != 0;
     merged = !wp_db_col_isnull(s, 2);
+    if (previous_owner)
+        memcpy(previous_owner, from, WP_ID_LEN + 1);
     wp_db_done(s);
     s = NULL;
     if (in_pool || merged) {

@@ -450,7 +450,7 @@ static void assign_or_hand_over(struct worker *w, wp_store *st)
     for (int i = 0; i < CUSTOMERS; i++) {
         int changed = 0;
         int err =
-            wp_store_customer_assign(st, &changed, w->f->tenant, c->cust[order[i]], to, &who, T0);
+            wp_store_customer_assign(st, &changed, NULL, w->f->tenant, c->cust[order[i]], to, &who, T0);
         if (err < 0) {
             worker_fail(w, "wp_store_customer_assign", err);
             return;
