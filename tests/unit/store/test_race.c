@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Concurrent business writes on several store handles (issue 17): parallel claims against the
  * daily limit, parallel handovers of one employee, assigns racing a handover, a departure
- * racing new events from the leaver's phone. Each case runs ROUNDS times, its threads started
- * together on handles of their own, in an order drawn from a seed (WORKPHONE_TEST_SEED, else
- * the time; printed). After each round: one owner per customer, whose timeline's moves chain
- * from the first owner to it, one event per move made and none for a refused one, limits held.
- * On SQLite the writers take turns (BEGIN IMMEDIATE): the cases stand there as guards. */
+ * racing new events from the leaver's phone. Each case runs 6 rounds (WORKPHONE_TEST_RACE_ROUNDS),
+ * its threads started together on handles of their own, in orders drawn from a seed
+ * (WORKPHONE_TEST_SEED, else the time; printed: the interleaving itself is the scheduler's). After
+ * each round: one owner per customer, whose timeline's moves chain from the first owner to it, one
+ * event per move made and none for a refused one, limits held. On SQLite the writers take turns
+ * (BEGIN IMMEDIATE): the cases stand there as guards. */
 #include "archive_fixture.h"
 
 #include <pthread.h>
@@ -28,11 +29,12 @@
 
 #define T0 1795831200000000LL /* 2026-11-28T10:00:00+08:00 */
 #define DAY 86400000000LL
-#define ROUNDS 6
+#define ROUNDS_DEFAULT 6
 #define THREADS 6
 #define CUSTOMERS 10
 
 static unsigned seed;
+static int rounds = ROUNDS_DEFAULT; /* WORKPHONE_TEST_RACE_ROUNDS: more for a long hunt */
 
 /* --- threads ---------------------------------------------------------------------------------- */
 
@@ -300,7 +302,7 @@ static void test_race__claims(void **state)
     employee(f, c.claimer[0], "a");
     employee(f, c.claimer[1], "b");
     employee(f, last, "last");
-    for (int round = 0; round < ROUNDS; round++) {
+    for (int round = 0; round < rounds; round++) {
         c.now_us = T0 + round * 2 * DAY; /* a new day's limit each round */
         customers(f, cust, CUSTOMERS, last);
         for (int i = 0; i < CUSTOMERS; i++) {
@@ -381,7 +383,7 @@ static void test_race__handovers(void **state)
     memset(&c, 0, sizeof c);
     employee(f, c.to[0], "s");
     employee(f, c.to[1], "t");
-    for (int round = 0; round < ROUNDS; round++) {
+    for (int round = 0; round < rounds; round++) {
         employee(f, c.leaver, "l");
         customers(f, cust, CUSTOMERS, c.leaver);
         c.departure = round % 2 == 0;
@@ -449,8 +451,8 @@ static void assign_or_hand_over(struct worker *w, wp_store *st)
     jitter(w);
     for (int i = 0; i < CUSTOMERS; i++) {
         int changed = 0;
-        int err =
-            wp_store_customer_assign(st, &changed, NULL, w->f->tenant, c->cust[order[i]], to, &who, T0);
+        int err = wp_store_customer_assign(st, &changed, NULL, w->f->tenant, c->cust[order[i]], to,
+                                           &who, T0);
         if (err < 0) {
             worker_fail(w, "wp_store_customer_assign", err);
             return;
@@ -470,7 +472,7 @@ static void test_race__assign_and_handover(void **state)
     employee(f, c.succ, "s");
     employee(f, c.other[0], "o");
     employee(f, c.other[1], "p");
-    for (int round = 0; round < ROUNDS; round++) {
+    for (int round = 0; round < rounds; round++) {
         employee(f, c.leaver, "l");
         customers(f, cust, CUSTOMERS, c.leaver);
         race(f, ws, 5, assign_or_hand_over, &c);
@@ -581,7 +583,7 @@ static void test_race__departure_and_events(void **state)
     struct arrivals c;
     memset(&c, 0, sizeof c);
     employee(f, c.succ, "s");
-    for (int round = 0; round < ROUNDS; round++) {
+    for (int round = 0; round < rounds; round++) {
         char code[65], token[65], raw[80];
         wp_device d;
         employee(f, c.leaver, "l");
@@ -630,6 +632,8 @@ int main(void)
 {
     const char *s = getenv("WORKPHONE_TEST_SEED");
     seed = s && *s ? (unsigned)strtoul(s, NULL, 10) : (unsigned)time(NULL);
+    if ((s = getenv("WORKPHONE_TEST_RACE_ROUNDS")) && atoi(s) > 0)
+        rounds = atoi(s);
     fprintf(stderr, "store_race: WORKPHONE_TEST_SEED=%u\n", seed);
     srand(seed);
     return tfx_run("store_race", suite, sizeof suite / sizeof suite[0]) ? 1 : 0;
