@@ -632,8 +632,11 @@ int main(void)
 {
     const char *s = getenv("WORKPHONE_TEST_SEED");
     seed = s && *s ? (unsigned)strtoul(s, NULL, 10) : (unsigned)time(NULL);
-    if ((s = getenv("WORKPHONE_TEST_RACE_ROUNDS")) && atoi(s) > 0)
-        rounds = atoi(s);
+    if ((s = getenv("WORKPHONE_TEST_RACE_ROUNDS")) && *s) {
+        long n = strtol(s, NULL, 10);
+        if (n > 0 && n <= 100000)
+            rounds = (int)n;
+    }
     fprintf(stderr, "store_race: WORKPHONE_TEST_SEED=%u\n", seed);
     srand(seed);
     return tfx_run("store_race", suite, sizeof suite / sizeof suite[0]) ? 1 : 0;
