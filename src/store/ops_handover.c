@@ -183,7 +183,6 @@ static int owned(wp_store *st, char (**ids)[WP_ID_LEN + 1], size_t *n, const cha
     return err < 0 ? err : 0;
 }
 
-/* The body of a handover, inside the open transaction. */
 /* Give customer id to succ when r's leaver still owns it (outside the pool): *still 1 then. */
 static int move_if_owned(wp_store *st, int *still, const wp_handover_request *r, const char *id,
                          const char *succ)
@@ -209,6 +208,7 @@ static int move_if_owned(wp_store *st, int *still, const wp_handover_request *r,
     return 0;
 }
 
+/* The body of a handover, inside the open transaction. */
 static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
                        const wp_handover_request *r)
 {
