@@ -16,6 +16,17 @@ jobs() { # [KILL AFTER]: run the jobs once at LATER; sets $rc $out
         run "$WP" jobs run --data "$dir" "${db_args[@]}"
 }
 
+jobs_folded() { # run the jobs until the messages are folded (PostgreSQL may need a second run)
+    local tries=0
+    jobs
+    while [ "$rc" = 0 ] && [ "$tries" -lt 50 ] &&
+        [ "$(sql 'SELECT COALESCE(sum(msgs_in), 0) FROM analytics_hourly')" = 0 ]; do
+        tries=$((tries + 1))
+        sleep 0.2
+        jobs
+    done
+}
+
 folds() { # the rollup's tables, one sorted text
     sql "SELECT tenant_id, hour, employee_id, msgs_in, msgs_out, calls, call_s, turns, replies,
          reply_hist FROM analytics_hourly ORDER BY 1, 2, 3"
@@ -56,11 +67,22 @@ suite() { # backend
     jobs 1
     expect_rc 137 "$be: jobs run killed in the calls' fold"
     expect_eq "$(sql 'SELECT count(*) FROM analytics_hourly')" 0 "$be: ... which left nothing"
+    # On PostgreSQL messages are folded once every transaction open at an earlier run has
+    # ended (docs/internals/analytics.md): the killed run's may linger a moment, and a run
+    # then folds no message and is not killed. Each such run must leave the messages unfolded.
+    local tries=0
     jobs 2
+    while [ "$rc" = 0 ] && [ "$tries" -lt 50 ]; do
+        expect_eq "$(sql 'SELECT COALESCE(sum(msgs_in), 0) FROM analytics_hourly')" 0 \
+            "$be: a run that folds no message yet"
+        tries=$((tries + 1))
+        sleep 0.2
+        jobs 2
+    done
     expect_rc 137 "$be: jobs run killed in the messages' fold"
     expect_eq "$(sql 'SELECT sum(calls), sum(msgs_in) FROM analytics_hourly' | tr '|' ' ')" "6 0" \
         "$be: ... after the calls' fold committed, before the messages'"
-    jobs
+    jobs_folded
     expect_rc 0 "$be: the next jobs run"
     local after; after=$(folds)
     expect_eq "$(sql 'SELECT sum(calls), sum(call_s), sum(msgs_in), sum(msgs_out) FROM analytics_hourly' | tr '|' ' ')" \
@@ -70,7 +92,7 @@ suite() { # backend
     expect_eq "$(folds)" "$after" "$be: ... changes no total"
     sql "DELETE FROM analytics_hourly; DELETE FROM analytics_alerts_hourly;
          DELETE FROM analytics_chats; DELETE FROM analytics_state" >/dev/null
-    jobs
+    jobs_folded
     expect_rc 0 "$be: a fresh computation"
     expect_eq "$(folds)" "$after" "$be: ... equals the one a crash interrupted twice"
 
