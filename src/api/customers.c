@@ -446,9 +446,11 @@ int api_customers_assign(wp_http_ctx *ctx)
     }
     if ((err = wp_store_begin(st)) < 0)
         goto out;
-    err = wp_store_customer_assign(st, &changed, c->tenant_id, id, to.id, &who, wp_time_now_us());
-    json_t *d =
-        json_pack("{s:s,s:s,s:b}", "from", cu.owner_employee_id, "to", to.id, "changed", changed);
+    char from[WP_ID_LEN + 1];
+    memcpy(from, cu.owner_employee_id, sizeof from); /* what the row lock read replaces */
+    err = wp_store_customer_assign(st, &changed, from, c->tenant_id, id, to.id, &who,
+                                   wp_time_now_us());
+    json_t *d = json_pack("{s:s,s:s,s:b}", "from", from, "to", to.id, "changed", changed);
     err = api_audit_commit(ctx, st, err, "customer.assign", "customer", id, d);
     json_decref(d);
     if (err < 0 || (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0)

@@ -762,8 +762,8 @@ static int customer_apply(struct cplan *p, const struct crow *r, const char *imp
                               .employee_id = r->owner_to, .who = *who, .now_us = now};
             err = wp_store_pool_take(p->st, &m);
         } else {
-            err = wp_store_customer_assign(p->st, &changed, p->tenant_id, id, r->owner_to, who,
-                                           now);
+            err = wp_store_customer_assign(p->st, &changed, NULL, p->tenant_id, id, r->owner_to,
+                                           who, now);
         }
         if (err < 0)
             goto out;

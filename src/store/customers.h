@@ -220,9 +220,12 @@ void wp_pool_page_release(wp_pool_page *p);
 /* Give an owned customer to another (active) employee: the console's reassignment and bulk
  * assign, one customer at a time, with an "owner_changed" event (reason "assigned"). *changed
  * is 0 when it was theirs already. WP_ENOTFOUND; WP_EINVAL (inactive employee); WP_EBUSY (in
- * the pool — assign it there — or merged). Inside the caller's transaction when one is open. */
-int wp_store_customer_assign(wp_store *st, int *changed, const char *tenant_id, const char *id,
-                             const char *to_employee_id, const wp_crm_actor *who, int64_t now_us);
+ * the pool — assign it there — or merged). Inside the caller's transaction when one is open.
+ * previous_owner (NULL: not wanted) gets the owner it had, read under the customer's row lock:
+ * what the audit row names, even when a parallel move changed it since the caller looked. */
+int wp_store_customer_assign(wp_store *st, int *changed, char previous_owner[WP_ID_LEN + 1],
+                             const char *tenant_id, const char *id, const char *to_employee_id,
+                             const wp_crm_actor *who, int64_t now_us);
 
 /* What the reclaim job did. */
 typedef struct wp_reclaim_result {

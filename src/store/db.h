@@ -159,6 +159,12 @@ int wp_store__is_hash(const char *h);
 int wp_store__usage_add(wp_store *st, const char *tenant_id, const int64_t add[WP_USAGE_KINDS],
                         wp_usage_refusal *refused);
 
+/* The created_us to stamp on a call or an alert stored at now_us: now_us, or just past the
+ * tenant's rollup watermarks when the clock is behind them (it stepped back after a fold):
+ * the rollup takes the rows stored past its watermarks, and one stamped below them would be
+ * neither folded nor counted live (issue 17; docs/internals/analytics.md). (ops_analytics.c) */
+int wp_store__stored_us(wp_store *st, const char *tenant_id, int64_t now_us, int64_t *out);
+
 /* Every tenant's id, in id order, for the jobs that run tenant by tenant (src/store/
  * ops_customer.c). Caller frees *out (NULL when there is none). */
 int wp_store__tenant_ids(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n);

@@ -362,6 +362,7 @@ struct applier {
     unsigned char *no_seq;   /* rejected events whose seq cannot move acked_seq */
     struct gram_list *grams; /* SQLite: where to leave the grams; NULL: write them now */
     size_t cur;              /* the event whose row is being written */
+    int64_t stored_us;       /* calls' and alerts' created_us (wp_store__stored_us) */
 };
 
 static uint64_t hash_add(uint64_t h, const char *s)
@@ -727,7 +728,7 @@ static int collision(struct applier *a, const struct peer *p)
                      " updated_us) VALUES (?, ?, ?, 'customer_collision', 'collision', ?, ?, ?,"
                      " ?, 'alert', ?, ?, ?)",
                      "ttitttitii", b->tenant_id, id, p->first->ts_us, b->employee_id, b->device_id,
-                     p->customer_id, p->first->seq, owner, b->now_us, b->now_us);
+                     p->customer_id, p->first->seq, owner, a->stored_us, b->now_us);
 }
 
 static int note_met(struct applier *a)
@@ -896,7 +897,7 @@ static int put_call(struct applier *a, struct sink *k, const wp_event *e)
         (err = sink_text(k, e->peer.id)) == 0 && (err = sink_text(k, e->peer.name)) == 0 &&
         (err = sink_text(k, e->peer.phone)) == 0 && (err = sink_opt_int(k, e->duration_s)) == 0 &&
         (err = sink_text(k, e->recording)) == 0 && (err = sink_text(k, e->raw)) == 0)
-        err = sink_int(k, b->now_us);
+        err = sink_int(k, a->stored_us);
     return sink_end(k, err);
 }
 
@@ -987,7 +988,7 @@ static int put_alert(struct applier *a, struct sink *k, const wp_event *e, wp_al
         (err = sink_text(k, d->action)) == 0 &&
         (err = sink_text(k, d->matched ? matched : NULL)) == 0 &&
         (err = sink_opt_int(k, d->start)) == 0 && (err = sink_opt_int(k, d->end)) == 0 &&
-        (err = sink_int(k, b->now_us)) == 0)
+        (err = sink_int(k, a->stored_us)) == 0)
         err = sink_int(k, b->now_us);
     return sink_end(k, err);
 }
@@ -1407,6 +1408,8 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
     acked = start = wp_db_col_int64(s, 0);
     wp_db_done(s);
     s = NULL;
+    if ((err = wp_store__stored_us(st, b->tenant_id, b->now_us, &a.stored_us)) < 0)
+        goto out;
     for (size_t i = 0; b->assign_seq && i < b->n; i++)
         b->events[i].seq = start + 1 + (int64_t)i;
 

@@ -183,6 +183,31 @@ static int owned(wp_store *st, char (**ids)[WP_ID_LEN + 1], size_t *n, const cha
     return err < 0 ? err : 0;
 }
 
+/* Give customer id to succ when r's leaver still owns it (outside the pool): *still 1 then. */
+static int move_if_owned(wp_store *st, int *still, const wp_handover_request *r, const char *id,
+                         const char *succ)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    *still = 0;
+    if ((err = wp_db_prepare(st, &s,
+                             "UPDATE customers SET owner_employee_id = ?, owner_since_us = ?"
+                             " WHERE tenant_id = ? AND id = ? AND owner_employee_id = ?"
+                             " AND in_pool = 0 RETURNING id")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, succ);
+    wp_db_bind_int64(s, 2, r->now_us);
+    wp_db_bind_text(s, 3, r->tenant_id);
+    wp_db_bind_text(s, 4, id);
+    wp_db_bind_text(s, 5, r->from_employee_id);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    if (err < 0)
+        return err;
+    *still = err == WP_DB_ROW;
+    return 0;
+}
+
 /* The body of a handover, inside the open transaction. */
 static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
                        const wp_handover_request *r)
@@ -190,7 +215,7 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
     const char *reason = r->departure ? "departure" : "transfer";
     char (*ids)[WP_ID_LEN + 1] = NULL;
     char hid[WP_ID_LEN + 1], details[512];
-    size_t n = 0;
+    size_t n = 0, moved = 0;
     int64_t sessions = 0, devices = 0, keys = 0;
     wp_api_key_end *ended = NULL;
     size_t n_ended = 0;
@@ -217,6 +242,15 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
             goto out;
         }
     }
+    /* A departure locks the leaver's devices before it lists the customers: a batch being
+     * stored from one of them (it holds its device's row) commits first and its new customers
+     * are in the list; a later one waits, then finds its device revoked. */
+    if (r->departure &&
+        (err = wp_db_run(st,
+                   "UPDATE devices SET revoked = revoked WHERE tenant_id = ? AND employee_id = ?"
+                   " AND revoked = 0",
+                   "tt", r->tenant_id, r->from_employee_id)) < 0)
+        goto out;
     if ((err = owned(st, &ids, &n, r->tenant_id, r->from_employee_id)) < 0)
         goto out;
     /* Nothing left to move and nothing left to end: the request repeats the last one */
@@ -262,7 +296,7 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
     for (size_t k = 0; r->weights && k < r->n_to; k++)
         total += (long)r->weights[k];
     for (size_t i = 0; i < n; i++) {
-        size_t pick = i % r->n_to;
+        size_t pick = moved % r->n_to;
         if (r->weights) { /* each successor's turn comes in proportion to its weight */
             pick = 0;
             for (size_t k = 0; k < r->n_to; k++) {
@@ -276,11 +310,21 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
         snprintf(details, sizeof details,
                  "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"%s\",\"handover_id\":\"%s\"}",
                  r->from_employee_id, succ, reason, hid);
-        if ((err = wp_db_run(st,
-                       "UPDATE customers SET owner_employee_id = ?, owner_since_us = ?"
-                       " WHERE tenant_id = ? AND id = ?",
-                       "titt", succ, r->now_us, r->tenant_id, ids[i])) < 0 ||
-            (err = wp_crm__event_insert(st, NULL, r->tenant_id, ids[i], "owner_changed", &r->who,
+        /* Only while it is still the leaver's: a parallel assign, claim or release that
+         * committed since the list was read keeps its move (PostgreSQL re-checks the WHERE
+         * on the row's newest version once its lock is free). */
+        int still = 0;
+        if ((err = move_if_owned(st, &still, r, ids[i], succ)) < 0)
+            goto out;
+        if (!still) { /* its turn was not used: the weights' counters go back */
+            for (size_t k = 0; r->weights && k < r->n_to; k++)
+                cur[k] -= (long)r->weights[k];
+            if (r->weights)
+                cur[pick] += total;
+            continue;
+        }
+        moved++;
+        if ((err = wp_crm__event_insert(st, NULL, r->tenant_id, ids[i], "owner_changed", &r->who,
                                         details, r->now_us)) < 0 ||
             (err = wp_crm__history_follows(st, r->tenant_id, ids[i], r->from_employee_id, succ,
                                            reason, !r->departure && r->keep_read_access,
@@ -298,7 +342,7 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
                        " excluded.handover_id, created_us = excluded.created_us",
                        "tttti", r->tenant_id, ids[i], r->from_employee_id, hid, r->now_us)) < 0)
             goto out;
-        if (r->fail_after && i + 1 == r->fail_after) {
+        if (r->fail_after && moved == r->fail_after) {
             err = wp_error_set(WP_EIO, "handover: failing after %u moves (test hook)",
                                r->fail_after);
             goto out;
@@ -327,7 +371,7 @@ static int handover_tx(wp_store *st, wp_handover *out, int *replayed,
     if ((err = wp_db_run(st,
                    "UPDATE handovers SET customers_moved = ?, sessions_revoked = ?,"
                    " devices_revoked = ?, api_keys_revoked = ? WHERE tenant_id = ? AND id = ?",
-                   "iiiitt", (int64_t)n, sessions, devices, keys, r->tenant_id, hid)) < 0 ||
+                   "iiiitt", (int64_t)moved, sessions, devices, keys, r->tenant_id, hid)) < 0 ||
         (err = wp_store_handover_get(st, out, r->tenant_id, hid)) < 0)
         goto out;
     if (r->keys_ended) {
@@ -486,8 +530,9 @@ int wp_store_handover_items(wp_store *st, wp_handover_item **out, size_t *n,
     return 0;
 }
 
-int wp_store_customer_assign(wp_store *st, int *changed, const char *tenant_id, const char *id,
-                             const char *to_employee_id, const wp_crm_actor *who, int64_t now_us)
+int wp_store_customer_assign(wp_store *st, int *changed, char previous_owner[WP_ID_LEN + 1],
+                             const char *tenant_id, const char *id, const char *to_employee_id,
+                             const wp_crm_actor *who, int64_t now_us)
 {
     struct wp_stmt *s = NULL;
     char from[WP_ID_LEN + 1], details[256];
@@ -507,9 +552,13 @@ int wp_store_customer_assign(wp_store *st, int *changed, const char *tenant_id, 
         err = wp_error_set(WP_EINVAL, "employee '%s' is not active", to_employee_id);
         goto out;
     }
+    /* The customer's row is locked as it is read (an UPDATE that changes nothing: SELECT ...
+     * FOR UPDATE in portable SQL), so a parallel assign or handover of the same customer waits
+     * and then sees this one's owner: each move starts from the owner it replaces. */
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT owner_employee_id, in_pool, merged_into FROM customers"
-                             " WHERE tenant_id = ? AND id = ?")) < 0)
+                             "UPDATE customers SET owner_employee_id = owner_employee_id"
+                             " WHERE tenant_id = ? AND id = ?"
+                             " RETURNING owner_employee_id, in_pool, merged_into")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, id);
@@ -521,6 +570,8 @@ int wp_store_customer_assign(wp_store *st, int *changed, const char *tenant_id, 
         goto out;
     in_pool = wp_db_col_int64(s, 1) != 0;
     merged = !wp_db_col_isnull(s, 2);
+    if (previous_owner)
+        memcpy(previous_owner, from, WP_ID_LEN + 1);
     wp_db_done(s);
     s = NULL;
     if (in_pool || merged) {

@@ -159,6 +159,9 @@ static int raise_alert(wp_store *st, char id[WP_ID_LEN + 1], const unsigned char
     char text[160], details[512], target[WP_ID_LEN + 8];
     int err;
 
+    int64_t stored_us;
+    if ((err = wp_store__stored_us(st, tenant_id, now_us, &stored_us)) < 0)
+        return err;
     wp_id_new(id);
     snprintf(text, sizeof text, "%lld %s in %lld minutes (limit %lld)", (long long)count, r->what,
              (long long)(r->window_s / 60), (long long)limit);
@@ -174,7 +177,7 @@ static int raise_alert(wp_store *st, char id[WP_ID_LEN + 1], const unsigned char
     wp_db_bind_text(s, 5, employee_id);
     wp_db_bind_text(s, 6, actor);
     wp_db_bind_text(s, 7, text);
-    wp_db_bind_int64(s, 8, now_us);
+    wp_db_bind_int64(s, 8, stored_us);
     wp_db_bind_int64(s, 9, now_us);
     err = wp_db_step(s);
     wp_db_done(s);

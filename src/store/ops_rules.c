@@ -496,12 +496,15 @@ static int overdue_one(wp_store *st, int *set, const unsigned char *key, const c
 {
     struct wp_stmt *s = NULL;
     char aid[WP_ID_LEN + 1], details[256];
+    int64_t stored_us = now_us;
     int err;
 
     *set = 0;
     wp_id_new(aid);
     if ((err = wp_store_begin(st)) < 0)
         return err;
+    if ((err = wp_store__stored_us(st, tenant, now_us, &stored_us)) < 0)
+        goto out;
     /* claim the reminder first: a parallel run that got there raises no second alert */
     if ((err = wp_db_prepare(st, &s,
                              "UPDATE reminders SET alert_id = ? WHERE tenant_id = ? AND id = ?"
@@ -526,7 +529,7 @@ static int overdue_one(wp_store *st, int *set, const unsigned char *key, const c
     wp_db_bind_text(s, 4, l->employee);
     wp_db_bind_text(s, 5, l->customer);
     wp_db_bind_text(s, 6, l->rule_name);
-    wp_db_bind_int64(s, 7, now_us);
+    wp_db_bind_int64(s, 7, stored_us);
     wp_db_bind_int64(s, 8, now_us);
     if ((err = wp_db_step(s)) >= 0) {
         snprintf(details, sizeof details, "{\"reminder_id\":\"%s\",\"customer_id\":\"%s\"}",

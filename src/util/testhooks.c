@@ -4,6 +4,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +39,8 @@ int wp_test_hooks_load(void)
                       &h.handover_fail_after)) < 0 ||
         (err = number("WORKPHONE_JOBS_INTERVAL_S", 1, 86400, &h.jobs_interval_s)) < 0 ||
         (err = number("WORKPHONE_AUDIT_CHECKPOINT_S", 1, 86400, &h.audit_checkpoint_s)) < 0 ||
-        (err = number("WORKPHONE_WECOM_INTERVAL_S", 1, 86400, &h.wecom_interval_s)) < 0)
+        (err = number("WORKPHONE_WECOM_INTERVAL_S", 1, 86400, &h.wecom_interval_s)) < 0 ||
+        (err = number("WORKPHONE_TEST_JOBS_KILL_AFTER", 1, 1000000, &h.jobs_kill_after)) < 0)
         return err;
     if ((v = getenv("WORKPHONE_TEST_SQLITE_NOT_FULL")) && *v) {
         if (strcmp(v, "1") && strcmp(v, "0"))
@@ -58,4 +60,12 @@ int wp_test_hooks_load(void)
 const wp_test_hooks *wp_test_hooks_get(void)
 {
     return &hooks;
+}
+
+void wp_test_hooks_job_step(void)
+{
+    static unsigned steps;
+    if (hooks.jobs_kill_after &&
+        __atomic_add_fetch(&steps, 1, __ATOMIC_SEQ_CST) == hooks.jobs_kill_after)
+        raise(SIGKILL);
 }

@@ -16,6 +16,9 @@ typedef struct wp_test_hooks {
     int sqlite_not_full;          /* WORKPHONE_TEST_SQLITE_NOT_FULL=1: the store's SQLite
                                    * connections are set to synchronous NORMAL after FULL, to
                                    * show the read-back check refusing them */
+    unsigned jobs_kill_after;     /* WORKPHONE_TEST_JOBS_KILL_AFTER: the process kills itself
+                                   * (SIGKILL) in the Nth step of the jobs, before it commits
+                                   * (wp_test_hooks_job_step); 0: never */
 } wp_test_hooks;
 
 /* Read the switch from the environment and, only when it is 1, the hooks: the numbers above,
@@ -32,5 +35,11 @@ int wp_test_hooks_load(void);
 /* The hooks loaded: all zero (off) before wp_test_hooks_load() and when the switch is off.
  * Borrowed; never NULL; the same for the whole process. */
 const wp_test_hooks *wp_test_hooks_get(void);
+
+/* A step of the jobs is about to commit: a reclaim move (with its event and audit row) or a
+ * fold of the analytics rollup. The Nth call of the process (jobs_kill_after) raises SIGKILL,
+ * so a test sees what a crash in the middle of a job leaves. Does nothing with the hooks off.
+ * Thread-safe. */
+void wp_test_hooks_job_step(void);
 
 #endif
