@@ -16,6 +16,9 @@
 #define WP_HTTP_MAX_SEGMENTS 32      /* path segments; deeper paths are not routed */
 #define WP_HTTP_MAX_JSON_DEPTH 32    /* nesting of arrays and objects in a request body */
 #define WP_HTTP_DEFAULT_BODY_MAX (8u * 1024 * 1024)
+/* The Retry-After (seconds) of a 503 overloaded reply (WP_EOVERLOAD). */
+#define WP_HTTP_RETRY_AFTER_S "1"
+
 
 /* What a caller needs to be allowed through a route. Every right but WP_RIGHT_PUBLIC and
  * WP_RIGHT_METRICS is checked by wp_http_options.authorize before the handler runs (and before
@@ -55,6 +58,9 @@ enum wp_http_route_flags {
                                     * post of another site can reach it without a preflight */
     WP_ROUTE_SAME_ORIGIN = 1 << 4, /* an Origin header other than the request's own origin
                                     * (wp_http_origin_ok()) is 403 cross_origin */
+    WP_ROUTE_SHARED = 1 << 5,      /* a handler that waits (a device upload waits for the
+                                    * commit): at most wp_http_options.device_threads of them
+                                    * run at once; past that, 503 overloaded + Retry-After */
 };
 
 typedef struct wp_http_ctx wp_http_ctx;
@@ -197,7 +203,12 @@ typedef struct wp_http_options {
     size_t n_routes;
     void *app;                /* handed to handlers as ctx->app; borrowed */
     unsigned threads;         /* 0: one per online core */
-    unsigned max_connections; /* 0: 1024 */
+    unsigned max_connections; /* 0: 1024; past it a new connection is closed at once */
+    /* At most this many requests of WP_ROUTE_SHARED routes run their handler at once (they
+     * block their thread while the writer commits); one more answers 503 overloaded with
+     * Retry-After at once, so the other threads stay free for the console. 0: half the
+     * threads (at least 1). */
+    unsigned device_threads;
     unsigned idle_timeout_s;  /* a connection silent this long is closed; 0: 30 */
     unsigned request_timeout_s; /* an upload still arriving after this is cut (ten times
                                  * this on WP_ROUTE_STREAM_BODY routes); 0: 60 */

@@ -39,6 +39,11 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
          * stored; a device keeps what it sent and tries again later */
         *status = 507, *code = "quota_exceeded";
         return;
+    case WP_EOVERLOAD:
+        /* a bounded queue is full (docs/internals/overload.md): nothing was stored; the
+         * reply carries Retry-After and the client sends the same thing again later */
+        *status = 503, *code = "overloaded";
+        return;
     }
     /* WP_ENOMEM, WP_EIO, WP_ESCHEMA and anything unknown: the client cannot fix it, and the
      * message may name files, hosts or SQL, so it stays in the server log */
@@ -58,6 +63,8 @@ static const char *generic_message(unsigned status)
         return "it exists already";
     case 422:
         return "a limit was exceeded";
+    case 503:
+        return "the server is overloaded; try again later";
     case 507:
         return "a storage limit was reached";
     }
@@ -79,6 +86,15 @@ static int queue_response(struct wp_http__req *r, unsigned status, const char *c
     /* while stopping, do not invite the client to send more on this connection */
     if (atomic_load(&r->srv->stopping))
         ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (ok == MHD_YES && r->offloaded && !r->pending) {
+        /* a device worker's thread: kept until libmicrohttpd's thread takes it */
+        r->pending = resp;
+        r->pending_status = status;
+        r->replied = 1;
+        r->status = status;
+        r->bytes = len;
+        return 0;
+    }
     if (ok == MHD_YES)
         ok = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
@@ -195,6 +211,11 @@ int wp_http_reply_error(wp_http_ctx *ctx, int err)
     }
     if (!expose || !*msg)
         msg = generic_message(status);
+    if (err == WP_EOVERLOAD &&
+        wp_http_add_header(ctx, "Retry-After", WP_HTTP_RETRY_AFTER_S) < 0) {
+        reply_error_body(r, 500, "internal_error", generic_message(500), NULL);
+        return WP_ENOMEM;
+    }
     reply_error_body(r, status, code, msg, NULL);
     return err;
 }

@@ -13,6 +13,9 @@ typedef struct wp_test_hooks {
     unsigned wecom_interval_s;    /* WORKPHONE_WECOM_INTERVAL_S, 1..86400: the WeCom jobs'
                                    * interval and a waiting transfer's poll; 0: the defaults
                                    * (or WORKPHONE_JOBS_INTERVAL_S when that is set) */
+    const char *writer_hold_file; /* WORKPHONE_TEST_WRITER_HOLD: the ingest writer merges
+                                   * nothing while this file exists (batches stay queued);
+                                   * NULL: none */
 } wp_test_hooks;
 
 /* Read the switch from the environment and, only when it is 1, the hooks: the numbers above,
