@@ -52,9 +52,9 @@ static const char help[] =
     "                      least 16: a device's upload waits for the shared commit)\n"
     "  --max-connections N open connections at most, 1-100000 (default 1024); past it a\n"
     "                      new connection is closed at once\n"
-    "  --device-threads N  device uploads handled at once, 1-256 (default half the threads):\n"
-    "                      one more gets 503 overloaded with Retry-After, so the other\n"
-    "                      threads stay free for the console\n"
+    "  --device-threads N  device uploads handled at once, 1-256 (default: as many as\n"
+    "                      --threads), on threads of their own so the console never waits\n"
+    "                      behind them; one more gets 503 overloaded with Retry-After\n"
     "  --queue-batches N   device batches waiting for the writer at most, 1-1000000\n"
     "                      (default 1024); past it 503 overloaded with Retry-After\n"
     "  --queue-bytes BYTES and the bytes they hold at most, 1-68719476736 (default\n"
@@ -540,13 +540,6 @@ int cli_serve_run(const cli_serve_options *so)
     o.threads = serve_threads ? serve_threads : serve_threads_default();
     o.max_connections = (unsigned)lim[LIM_CONNECTIONS];
     o.device_threads = (unsigned)lim[LIM_DEVICE_THREADS];
-    if (o.device_threads > o.threads) {
-        cli_fail(cmd, "device_threads (%u) cannot be more than the threads (%u): the console "
-                      "needs one",
-                 o.device_threads, o.threads);
-        code = WP_EXIT_USAGE;
-        goto out;
-    }
     o.authorize = api_authorize;
     o.reply_filter = api_view_reply;
     o.release = api_view_release;

@@ -59,8 +59,8 @@ enum wp_http_route_flags {
     WP_ROUTE_SAME_ORIGIN = 1 << 4, /* an Origin header other than the request's own origin
                                     * (wp_http_origin_ok()) is 403 cross_origin */
     WP_ROUTE_SHARED = 1 << 5,      /* a handler that waits (a device upload waits for the
-                                    * commit): at most wp_http_options.device_threads of them
-                                    * run at once; past that, 503 overloaded + Retry-After */
+                                    * commit): run on wp_http_options.device_threads threads of
+                                    * their own; all taken, 503 overloaded + Retry-After */
 };
 
 typedef struct wp_http_ctx wp_http_ctx;
@@ -204,10 +204,10 @@ typedef struct wp_http_options {
     void *app;                /* handed to handlers as ctx->app; borrowed */
     unsigned threads;         /* 0: one per online core */
     unsigned max_connections; /* 0: 1024; past it a new connection is closed at once */
-    /* At most this many requests of WP_ROUTE_SHARED routes run their handler at once (they
-     * block their thread while the writer commits); one more answers 503 overloaded with
-     * Retry-After at once, so the other threads stay free for the console. 0: half the
-     * threads (at least 1). */
+    /* WP_ROUTE_SHARED handlers (they wait for the writer's commit) run on this many threads
+     * of their own, the connection suspended meanwhile, so libmicrohttpd's threads stay free
+     * for everything else; while all are taken one more answers 503 overloaded with
+     * Retry-After at once. 0: as many as threads. */
     unsigned device_threads;
     unsigned idle_timeout_s;  /* a connection silent this long is closed; 0: 30 */
     unsigned request_timeout_s; /* an upload still arriving after this is cut (ten times

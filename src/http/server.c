@@ -781,7 +781,7 @@ static void fill_defaults(wp_http_options *o)
     if (!o->max_connections)
         o->max_connections = 1024;
     if (!o->device_threads)
-        o->device_threads = o->threads / 2 ? o->threads / 2 : 1;
+        o->device_threads = o->threads;
     if (!o->idle_timeout_s)
         o->idle_timeout_s = 30;
     if (!o->request_timeout_s)

@@ -155,11 +155,12 @@ def check_stored(store, tag, batches):
 
 
 def share(store, hold):
-    """--device-threads: 8 devices at once, 2 may wait on the held writer, 6 get 503 at once;
-    the console answers meanwhile; after the release every batch lands, exactly once."""
+    """--device-threads: 8 devices at once, 2 wait on the held writer, 6 get 503 at once; the
+    console answers meanwhile (on 1 thread: libmicrohttpd's threads never wait on the writer);
+    after the release every batch lands, exactly once."""
     open(hold, "w").close()
     srv = Server(store.data, store.db_args, env_extra={"WORKPHONE_TEST_WRITER_HOLD": hold},
-                 extra_args=["--threads", "4", "--device-threads", "2"])
+                 extra_args=["--threads", "1", "--device-threads", "2"])
     admin, toks = setup(srv, 8, "share")
     batches = [events_of(n) for n in range(8)]
     up = Uploads(srv, toks, batches)
@@ -284,11 +285,6 @@ def bad_limits(store):
                            capture_output=True, text=True, timeout=WAIT)
         check(r.returncode == 2 and flag in r.stderr,
               "%s %s: exit 2 naming it, got %d %s" % (flag, bad, r.returncode, r.stderr))
-    r = subprocess.run([WP, "serve", "--data", store.data, "--threads", "2", "--device-threads",
-                        "3", "--listen", "127.0.0.1:0"] + store.db_args,
-                       capture_output=True, text=True, timeout=WAIT)
-    check(r.returncode == 2 and "device_threads (3)" in r.stderr,
-          "more device threads than threads: exit 2, got %d %s" % (r.returncode, r.stderr[-300:]))
     conf = os.path.join(store.data, "workphone.conf")
     with open(conf) as f:
         saved = f.read()
