@@ -275,25 +275,37 @@ def connections(store):
     srv.stop()
 
 
-def bad_limits(store):
-    """Each bound refuses a bad value, on the command line and in workphone.conf."""
+def serve_once(store, args):
+    """(exit code, stderr) of a serve that must refuse to start; one that starts is stopped
+    and reported as -1."""
     import subprocess
     from harness import WP
-    for flag, bad in [("--max-connections", "0"), ("--device-threads", "257"),
-                      ("--queue-batches", "x"), ("--queue-bytes", "-1")]:
-        r = subprocess.run([WP, "serve", "--data", store.data, flag, bad] + store.db_args,
-                           capture_output=True, text=True, timeout=WAIT)
-        check(r.returncode == 2 and flag in r.stderr,
-              "%s %s: exit 2 naming it, got %d %s" % (flag, bad, r.returncode, r.stderr))
+    try:
+        r = subprocess.run([WP, "serve", "--data", store.data, "--listen", "127.0.0.1:0"] +
+                           list(args) + store.db_args, capture_output=True, text=True,
+                           timeout=30)
+        return r.returncode, r.stderr
+    except subprocess.TimeoutExpired:
+        return -1, "it started and served"
+
+
+def bad_limits(store):
+    """Each bound refuses a bad value, on the command line and in workphone.conf."""
+    for flag, bad, rng in [("--max-connections", "0", "1-100000"),
+                           ("--device-threads", "257", "1-256"),
+                           ("--queue-batches", "x", "1-1000000"),
+                           ("--queue-bytes", "-1", "1-68719476736")]:
+        rc, err = serve_once(store, [flag, bad])
+        check(rc == 2 and "%s must be %s" % (flag, rng) in err,
+              "%s %s: exit 2 saying the range, got %d %s" % (flag, bad, rc, err[-300:]))
     conf = os.path.join(store.data, "workphone.conf")
     with open(conf) as f:
         saved = f.read()
     with open(conf, "a") as f:
         f.write("\nqueue_batches=0\n")
-    r = subprocess.run([WP, "serve", "--data", store.data] + store.db_args,
-                       capture_output=True, text=True, timeout=WAIT)
-    check(r.returncode == 2 and "queue_batches= must be 1-1000000" in r.stderr,
-          "queue_batches=0 in workphone.conf: exit 2, got %d %s" % (r.returncode, r.stderr))
+    rc, err = serve_once(store, [])
+    check(rc == 2 and "queue_batches= must be 1-1000000" in err,
+          "queue_batches=0 in workphone.conf: exit 2, got %d %s" % (rc, err[-300:]))
     with open(conf, "w") as f:
         f.write(saved)
 
