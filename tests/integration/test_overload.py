@@ -310,6 +310,21 @@ def bad_limits(store):
         f.write(saved)
 
 
+def hook_off(store, hold):
+    """Without the switch the hold file changes nothing: a batch is stored and answered."""
+    open(hold, "w").close()
+    srv = Server(store.data, store.db_args, now=None,
+                 env_extra={"WORKPHONE_TEST_HOOKS": "0", "WORKPHONE_TEST_WRITER_HOLD": hold})
+    _, toks = setup(srv, 1, "off")
+    ev = events_of(30)
+    st, j, _ = post_events(srv, toks[0], ev)
+    check(st == 200 and j["acked_seq"] == 3, "without the switch the writer is not held: %s %s"
+          % (st, j))
+    srv.stop()
+    os.unlink(hold)
+    check_stored(store, "off", [ev])
+
+
 def suite(store):
     hold = os.path.join(os.path.dirname(store.data), "hold-" + store.backend)
     bad_limits(store)
@@ -317,6 +332,7 @@ def suite(store):
     queue_batches(store, hold)
     queue_bytes(store, hold)
     connections(store)
+    hook_off(store, hold)
 
 
 if __name__ == "__main__":
