@@ -211,8 +211,7 @@ int wp_http_reply_error(wp_http_ctx *ctx, int err)
     }
     if (!expose || !*msg)
         msg = generic_message(status);
-    if (err == WP_EOVERLOAD &&
-        wp_http_add_header(ctx, "Retry-After", WP_HTTP_RETRY_AFTER_S) < 0) {
+    if (err == WP_EOVERLOAD && wp_http_add_header(ctx, "Retry-After", WP_HTTP_RETRY_AFTER_S) < 0) {
         reply_error_body(r, 500, "internal_error", generic_message(500), NULL);
         return WP_ENOMEM;
     }
