@@ -31,9 +31,16 @@ int api_metrics(void *app, wp_buf *out)
         "# HELP workphone_ingest_queue_depth Batches waiting for the writer.\n"
         "# TYPE workphone_ingest_queue_depth gauge\n"
         "workphone_ingest_queue_depth %" PRIu64 "\n"
+        "# HELP workphone_ingest_queue_bytes Bytes the batches waiting for the writer hold.\n"
+        "# TYPE workphone_ingest_queue_bytes gauge\n"
+        "workphone_ingest_queue_bytes %" PRIu64 "\n"
+        "# HELP workphone_ingest_queue_refused_total Batches refused (503 overloaded) because the writer's queue was full.\n"
+        "# TYPE workphone_ingest_queue_refused_total counter\n"
+        "workphone_ingest_queue_refused_total %" PRIu64 "\n"
         "# HELP workphone_store_commit_seconds Time of one group commit (all its batches).\n"
         "# TYPE workphone_store_commit_seconds histogram\n",
-        s.events, s.rejected, s.alerts, s.batches, s.retried_alone, s.queue_depth);
+        s.events, s.rejected, s.alerts, s.batches, s.retried_alone, s.queue_depth,
+        s.queue_bytes, s.queue_refused);
     static const uint64_t bounds[WP_INGEST_COMMIT_BUCKETS] = WP_INGEST_COMMIT_BUCKETS_US;
     uint64_t cum = 0;
     for (int k = 0; !err && k <= WP_INGEST_COMMIT_BUCKETS; k++) {

@@ -18,7 +18,7 @@ static const wp_http_route routes[] = {
 
     /* the device protocol, CONTRACT §4 (src/api/device.c) */
     {"POST", "/api/v1/device/enroll", api_device_enroll, WP_RIGHT_PUBLIC, 0},
-    {"POST", "/api/v1/device/events", api_device_events, WP_RIGHT_DEVICE, 0},
+    {"POST", "/api/v1/device/events", api_device_events, WP_RIGHT_DEVICE, WP_ROUTE_SHARED},
     {"POST", "/api/v1/device/check", api_device_check, WP_RIGHT_DEVICE, 0},
     {"GET", "/api/v1/device/policy", api_device_policy, WP_RIGHT_DEVICE, 0},
     {"PUT", "/api/v1/device/media/{ref}", api_device_media_put, WP_RIGHT_DEVICE,

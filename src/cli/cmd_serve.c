@@ -35,6 +35,8 @@
 static const char help[] =
     "usage: workphone serve --data DIR [--listen HOST:PORT] [--db URL] [--max-body BYTES]\n"
     "                       [--threads N] [--web DIR] [--metrics-token-file FILE]\n"
+    "                       [--max-connections N] [--device-threads N]\n"
+    "                       [--queue-batches N] [--queue-bytes BYTES]\n"
     "\n"
     "Runs the server: the API under /api/v1/ and /metrics, the web console at /. On SIGTERM\n"
     "or SIGINT it stops taking connections, lets requests in flight finish (for up to 10\n"
@@ -48,6 +50,17 @@ static const char help[] =
     "  --max-body BYTES    the largest request body accepted (default 8388608)\n"
     "  --threads N         request handler threads, 1-256 (default 4 per online core, at\n"
     "                      least 16: a device's upload waits for the shared commit)\n"
+    "  --max-connections N open connections at most, 1-100000 (default 1024); past it a\n"
+    "                      new connection is closed at once\n"
+    "  --device-threads N  device uploads handled at once, 1-256 (default: as many as\n"
+    "                      --threads), on threads of their own so the console never waits\n"
+    "                      behind them; one more gets 503 overloaded with Retry-After\n"
+    "  --queue-batches N   device batches waiting for the writer at most, 1-1000000\n"
+    "                      (default 1024); past it 503 overloaded with Retry-After\n"
+    "  --queue-bytes BYTES and the bytes they hold at most, 1-68719476736 (default\n"
+    "                      268435456); each of these four may also be set in\n"
+    "                      DIR/workphone.conf (max_connections=, device_threads=,\n"
+    "                      queue_batches=, queue_bytes=); a flag wins over the file\n"
     "  --web DIR           the built web console (default: $WORKPHONE_WEB_DIR, else the\n"
     "                      web/dist of the source tree this binary was built from)\n"
     "  --metrics-token-file FILE\n"
@@ -59,6 +72,32 @@ static const char help[] =
 /* --threads; 0: the default (serve_threads_default()). A file-scope value rather than a field
  * of cli_serve_options because that header belongs to the demo too, which keeps the default. */
 static unsigned serve_threads;
+
+/* The overload bounds (docs/internals/overload.md), file-scope for the same reason: the
+ * flags; 0: workphone.conf says, else the defaults. */
+struct serve_limit {
+    const char *flag, *key; /* --flag, and its workphone.conf key */
+    unsigned long long lo, hi, value;
+};
+enum { LIM_CONNECTIONS, LIM_DEVICE_THREADS, LIM_QUEUE_BATCHES, LIM_QUEUE_BYTES, LIM_N };
+static struct serve_limit serve_limits[LIM_N] = {
+    {"max-connections", "max_connections", 1, 100000, 0},
+    {"device-threads", "device_threads", 1, 256, 0},
+    {"queue-batches", "queue_batches", 1, 1000000, 0},
+    {"queue-bytes", "queue_bytes", 1, 1ull << 36, 0},
+};
+
+/* A limit's value s into *out: 0, or -1 when it is not a whole number in its range. */
+static int limit_parse(const struct serve_limit *l, const char *s, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end || errno || *s == '-' || *s == '+' || *s == ' ' || v < l->lo || v > l->hi)
+        return -1;
+    *out = v;
+    return 0;
+}
 
 /* --web, file-scope for the same reason; NULL: WORKPHONE_WEB_DIR, else the compiled-in dir. */
 static const char *serve_web;
@@ -383,6 +422,20 @@ int cli_serve_run(const cli_serve_options *so)
      * the server load a library from anywhere else. */
     const char *wd = wp_conf_get(conf, "wecom_sdk_dirs"), *wl = wp_conf_get(conf, "wecom_sdk_path");
     struct wecom_conf wc = {wd && *wd ? strdup(wd) : NULL, wl && *wl ? strdup(wl) : NULL};
+    /* the overload bounds: a flag wins over the file */
+    unsigned long long lim[LIM_N] = {0};
+    for (int k = 0; k < LIM_N; k++) {
+        const char *v = wp_conf_get(conf, serve_limits[k].key);
+        lim[k] = serve_limits[k].value;
+        if (!lim[k] && v && *v && limit_parse(&serve_limits[k], v, &lim[k]) < 0) {
+            wp_conf_free(conf);
+            free(wc.sdk_dirs);
+            free(wc.sdk_path);
+            return cli_usage_error(cmd, "%s/workphone.conf: %s= must be %llu-%llu", data,
+                                   serve_limits[k].key, serve_limits[k].lo,
+                                   serve_limits[k].hi);
+        }
+    }
     wp_conf_free(conf);
     struct sockaddr_storage addr;
     char host[INET6_ADDRSTRLEN + 2];
@@ -450,6 +503,8 @@ int cli_serve_run(const cli_serve_options *so)
     ic.db_url = db;
     ic.pool = pool;
     ic.audit_key = audit_key; /* grading rules re-grade each batch's customers */
+    ic.queue_batches = (size_t)lim[LIM_QUEUE_BATCHES];
+    ic.queue_bytes = (size_t)lim[LIM_QUEUE_BYTES];
     if ((err = wp_ingest_new(&ing, &ic)) < 0) {
         cli_fail(cmd, "cannot start ingest: %s", wp_error_last());
         goto out;
@@ -483,6 +538,8 @@ int cli_serve_run(const cli_serve_options *so)
     o.app = &app;
     o.max_body_bytes = so->max_body;
     o.threads = serve_threads ? serve_threads : serve_threads_default();
+    o.max_connections = (unsigned)lim[LIM_CONNECTIONS];
+    o.device_threads = (unsigned)lim[LIM_DEVICE_THREADS];
     o.authorize = api_authorize;
     o.reply_filter = api_view_reply;
     o.release = api_view_release;
@@ -563,7 +620,7 @@ out:
 int cmd_serve(int argc, char **argv)
 {
     cli_serve_options so = {.cmd = "serve", .listen = "127.0.0.1:8080"};
-    const char *max_body_s = NULL, *threads_s = NULL;
+    const char *max_body_s = NULL, *threads_s = NULL, *lim_s[LIM_N] = {0};
     if (cli_wants_help(argc, argv)) {
         fputs(help, stdout);
         return WP_EXIT_OK;
@@ -577,7 +634,11 @@ int cmd_serve(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "serve", "threads", &threads_s)) ||
             (r = cli_opt(argc, argv, &i, "serve", "web", &serve_web)) ||
             (r = cli_opt(argc, argv, &i, "serve", "metrics-token-file",
-                         &serve_metrics_token_file))) {
+                         &serve_metrics_token_file)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "max-connections", &lim_s[0])) ||
+            (r = cli_opt(argc, argv, &i, "serve", "device-threads", &lim_s[1])) ||
+            (r = cli_opt(argc, argv, &i, "serve", "queue-batches", &lim_s[2])) ||
+            (r = cli_opt(argc, argv, &i, "serve", "queue-bytes", &lim_s[3]))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -605,5 +666,9 @@ int cmd_serve(int argc, char **argv)
             return cli_usage_error("serve", "--threads must be 1-256");
         serve_threads = (unsigned)v;
     }
+    for (int k = 0; k < LIM_N; k++)
+        if (lim_s[k] && limit_parse(&serve_limits[k], lim_s[k], &serve_limits[k].value) < 0)
+            return cli_usage_error("serve", "--%s must be %llu-%llu", serve_limits[k].flag,
+                                   serve_limits[k].lo, serve_limits[k].hi);
     return cli_serve_run(&so);
 }

@@ -16,7 +16,7 @@
 #define WP_HTTP_MAX_SEGMENTS 32      /* path segments; deeper paths are not routed */
 #define WP_HTTP_MAX_JSON_DEPTH 32    /* nesting of arrays and objects in a request body */
 #define WP_HTTP_DEFAULT_BODY_MAX (8u * 1024 * 1024)
-#define WP_HTTP_RETRY_AFTER_S "10"   /* seconds, in every 503 (a full disk): when to try again */
+#define WP_HTTP_RETRY_AFTER_S "10"   /* seconds, in a 503 for a full disk: when to try again */
 
 /* What a caller needs to be allowed through a route. Every right but WP_RIGHT_PUBLIC and
  * WP_RIGHT_METRICS is checked by wp_http_options.authorize before the handler runs (and before
@@ -56,6 +56,9 @@ enum wp_http_route_flags {
                                     * post of another site can reach it without a preflight */
     WP_ROUTE_SAME_ORIGIN = 1 << 4, /* an Origin header other than the request's own origin
                                     * (wp_http_origin_ok()) is 403 cross_origin */
+    WP_ROUTE_SHARED = 1 << 5,      /* a handler that waits (a device upload waits for the
+                                    * commit): run on wp_http_options.device_threads threads of
+                                    * their own; all taken, 503 overloaded + Retry-After */
 };
 
 typedef struct wp_http_ctx wp_http_ctx;
@@ -165,7 +168,7 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
 
 /* Reply {"error":{"code","message","details":{}}} for a WP_E* code, through
  * wp_http_error_map(): the message is wp_error_last() for 4xx and a generic sentence for 5xx;
- * a 503 (WP_EFULL) carries Retry-After: WP_HTTP_RETRY_AFTER_S.
+ * a 503 carries Retry-After: WP_HTTP_RETRY_AFTER_S for a full disk (WP_EFULL), 1 s otherwise.
  * @return err, so that `return wp_http_reply_error(ctx, err);` propagates it */
 int wp_http_reply_error(wp_http_ctx *ctx, int err);
 
@@ -199,7 +202,12 @@ typedef struct wp_http_options {
     size_t n_routes;
     void *app;                /* handed to handlers as ctx->app; borrowed */
     unsigned threads;         /* 0: one per online core */
-    unsigned max_connections; /* 0: 1024 */
+    unsigned max_connections; /* 0: 1024; past it a new connection is closed at once */
+    /* WP_ROUTE_SHARED handlers (they wait for the writer's commit) run on this many threads
+     * of their own, the connection suspended meanwhile, so libmicrohttpd's threads stay free
+     * for everything else; while all are taken one more answers 503 overloaded with
+     * Retry-After at once. 0: as many as threads. */
+    unsigned device_threads;
     unsigned idle_timeout_s;  /* a connection silent this long is closed; 0: 30 */
     unsigned request_timeout_s; /* an upload still arriving after this is cut (ten times
                                  * this on WP_ROUTE_STREAM_BODY routes); 0: 60 */

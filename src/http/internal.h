@@ -102,7 +102,18 @@ struct wp_http__req {
     char err_msg[160];  /* its message, for the log only */
     char id[WP_ID_LEN + 1];
     char client[INET6_ADDRSTRLEN];
+    /* A WP_ROUTE_SHARED request: its connection is suspended and a device worker runs the
+     * handler, whose reply waits in pending until the connection is resumed and libmicrohttpd
+     * calls on_request again on its own thread (docs/internals/overload.md). */
+    unsigned offloaded : 1;   /* handed to the device workers */
+    _Atomic int offload_done; /* the handler returned; pending (or nothing) is its reply */
+    struct MHD_Response *pending;
+    unsigned pending_status;
+    struct wp_http__req *next_job;
 };
+
+/* Queue the reply a device worker left in r->pending (on libmicrohttpd's thread). */
+void wp_http__queue_pending(struct wp_http__req *r);
 
 struct wp_http_server {
     struct MHD_Daemon *d;
@@ -111,6 +122,15 @@ struct wp_http_server {
     atomic_int stopping;
     int stopped;
     atomic_long active; /* requests between their request line and their completion */
+    atomic_uint shared; /* WP_ROUTE_SHARED requests handed to the workers and not done */
+    _Atomic uint64_t shared_refused; /* and those refused because all were taken */
+    /* the device workers: opts.device_threads threads running WP_ROUTE_SHARED handlers */
+    pthread_t *workers;
+    unsigned n_workers;
+    pthread_mutex_t jobs_mu;
+    pthread_cond_t jobs_cv;
+    struct wp_http__req *jobs_head, **jobs_tail;
+    int jobs_stop;
     pthread_mutex_t mu;
     pthread_cond_t idle; /* signalled when active drops to 0 while stopping */
     struct wp_http__metrics metrics;

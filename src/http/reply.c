@@ -10,8 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Seconds a client waits before sending again a request the store could not take (503): a
- * PostgreSQL restart takes about that long, and a device agent backs off further by itself. */
+/* Seconds a client waits before sending again a request the store could not take or the
+ * server was too busy for (503): a PostgreSQL restart takes about that long, and a device
+ * agent backs off further by itself. */
 #define WP_HTTP_STORE_RETRY_AFTER_S "1"
 
 void wp_http_error_map(int err, unsigned *status, const char **code, int *expose)
@@ -54,6 +55,11 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
          * request can be sent again after Retry-After; the message may name the host */
         *status = 503, *code = "store_unavailable", *expose = 0;
         return;
+    case WP_EOVERLOAD:
+        /* a bounded queue is full (docs/internals/overload.md): nothing was stored; the
+         * reply carries Retry-After and the client sends the same thing again later */
+        *status = 503, *code = "overloaded";
+        return;
     }
     /* WP_ENOMEM, WP_EIO, WP_ESCHEMA and anything unknown: the client cannot fix it, and the
      * message may name files, hosts or SQL, so it stays in the server log */
@@ -78,6 +84,8 @@ static const char *generic_message(unsigned status, const char *code)
     case 503:
         if (!strcmp(code, "storage_full"))
             return "the server's storage is full: nothing was stored; try again later";
+        if (!strcmp(code, "overloaded"))
+            return "the server is overloaded; try again later";
         return "the store is unavailable for now; nothing was stored: try again later";
     }
     return "internal error; the request id identifies it in the server log";
@@ -98,6 +106,15 @@ static int queue_response(struct wp_http__req *r, unsigned status, const char *c
     /* while stopping, do not invite the client to send more on this connection */
     if (atomic_load(&r->srv->stopping))
         ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (ok == MHD_YES && r->offloaded && !r->pending) {
+        /* a device worker's thread: kept until libmicrohttpd's thread takes it */
+        r->pending = resp;
+        r->pending_status = status;
+        r->replied = 1;
+        r->status = status;
+        r->bytes = len;
+        return 0;
+    }
     if (ok == MHD_YES)
         ok = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);

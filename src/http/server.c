@@ -150,6 +150,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         srv->opts.release(&r->ctx);
     if (r->has_sink && r->sink.release)
         r->sink.release(r->sink.arg);
+    if (r->pending) /* a device worker's reply the connection closed before taking */
+        MHD_destroy_response(r->pending);
     json_decref(r->ctx.body);
     wp_buf_release(&r->body);
     wp_arena_free(r->ctx.arena);
@@ -483,6 +485,48 @@ static int take_body(struct wp_http__req *r, const char *data, size_t n)
     return 0;
 }
 
+static void run_handler(struct wp_http__req *r);
+
+/* A device worker: runs the handlers of WP_ROUTE_SHARED requests, one at a time, then resumes
+ * their connections. Queued requests are all run before it stops. */
+static void *device_worker(void *arg)
+{
+    wp_http_server *srv = arg;
+    pthread_mutex_lock(&srv->jobs_mu);
+    for (;;) {
+        while (!srv->jobs_head && !srv->jobs_stop)
+            pthread_cond_wait(&srv->jobs_cv, &srv->jobs_mu);
+        struct wp_http__req *r = srv->jobs_head;
+        if (!r)
+            break;
+        srv->jobs_head = r->next_job;
+        if (!srv->jobs_head)
+            srv->jobs_tail = &srv->jobs_head;
+        pthread_mutex_unlock(&srv->jobs_mu);
+        run_handler(r);
+        atomic_store(&r->offload_done, 1);
+        atomic_fetch_sub(&srv->shared, 1);
+        MHD_resume_connection(r->conn); /* on_request is called again, on its own thread */
+        pthread_mutex_lock(&srv->jobs_mu);
+    }
+    pthread_mutex_unlock(&srv->jobs_mu);
+    return NULL;
+}
+
+void wp_http__queue_pending(struct wp_http__req *r)
+{
+    struct MHD_Response *resp = r->pending;
+    r->pending = NULL;
+    r->offloaded = 0;
+    if (resp && MHD_queue_response(r->conn, r->pending_status, resp) != MHD_YES) {
+        r->status = 0; /* the connection is closed without a reply; the log says so */
+        snprintf(r->err_msg, sizeof r->err_msg, "libmicrohttpd refused the reply");
+        r->err = WP_EIO;
+    }
+    if (resp)
+        MHD_destroy_response(resp);
+}
+
 /* The last call: the whole body is in. Parse it, run the handler, make sure there is a reply. */
 static void finish(struct wp_http__req *r)
 {
@@ -530,6 +574,38 @@ static void finish(struct wp_http__req *r)
         }
     }
     wp_error_clear();
+    if (ctx->route->flags & WP_ROUTE_SHARED) {
+        wp_http_server *srv = r->srv;
+        if (atomic_fetch_add(&srv->shared, 1) >= srv->opts.device_threads) {
+            /* every device worker is taken: answer now rather than queue without bound */
+            atomic_fetch_sub(&srv->shared, 1);
+            atomic_fetch_add(&srv->shared_refused, 1);
+            wp_http_reply_error(ctx, wp_error_set(WP_EOVERLOAD,
+                                                  "every thread for device uploads is busy; "
+                                                  "send the same events again after "
+                                                  "Retry-After"));
+            return;
+        }
+        /* libmicrohttpd's thread goes back to its other connections; a device worker runs
+         * the handler (it waits for the commit) and resumes this connection */
+        r->offloaded = 1;
+        MHD_suspend_connection(r->conn);
+        pthread_mutex_lock(&srv->jobs_mu);
+        r->next_job = NULL;
+        *srv->jobs_tail = r;
+        srv->jobs_tail = &r->next_job;
+        pthread_cond_signal(&srv->jobs_cv);
+        pthread_mutex_unlock(&srv->jobs_mu);
+        return;
+    }
+    run_handler(r);
+}
+
+/* Run a parsed request's handler and make sure there is a reply. */
+static void run_handler(struct wp_http__req *r)
+{
+    wp_http_ctx *ctx = &r->ctx;
+    wp_error_clear();
     int err = ctx->route->handler(ctx);
     if (r->replied)
         return;
@@ -555,6 +631,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct wp_http__req *r = *con_cls;
     if (!r)
         return MHD_NO; /* on_uri ran out of memory */
+    if (r->offloaded) {
+        /* called again after a device worker resumed the connection */
+        if (!atomic_load(&r->offload_done))
+            return MHD_YES;
+        int had = r->pending != NULL;
+        wp_http__queue_pending(r);
+        return had && r->status ? MHD_YES : MHD_NO;
+    }
     if (r->replied) {
         *upload_size = 0;
         return MHD_YES;
@@ -585,7 +669,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
     }
     finish(r);
-    return r->replied ? MHD_YES : MHD_NO;
+    return r->replied || r->offloaded ? MHD_YES : MHD_NO;
 }
 
 /* --- what handlers read of the credentials ------------------------------------------------ */
@@ -696,6 +780,8 @@ static void fill_defaults(wp_http_options *o)
     }
     if (!o->max_connections)
         o->max_connections = 1024;
+    if (!o->device_threads)
+        o->device_threads = o->threads;
     if (!o->idle_timeout_s)
         o->idle_timeout_s = 30;
     if (!o->request_timeout_s)
@@ -720,7 +806,8 @@ static struct MHD_Daemon *start(wp_http_server *srv, const struct sockaddr *addr
                                 unsigned poll_flag)
 {
     const wp_http_options *o = &srv->opts;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | poll_flag;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME | poll_flag;
     uint16_t port;
     if (addr->sa_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
@@ -770,7 +857,19 @@ int wp_http_server_new(wp_http_server **out, const wp_http_options *opts)
     pthread_cond_init(&srv->idle, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&srv->mu, NULL);
+    pthread_mutex_init(&srv->jobs_mu, NULL);
+    pthread_cond_init(&srv->jobs_cv, NULL);
+    srv->jobs_tail = &srv->jobs_head;
     srv->stopped = 1; /* until the daemon runs, free has nothing to stop */
+    if (!(srv->workers = calloc(srv->opts.device_threads, sizeof *srv->workers))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (; srv->n_workers < srv->opts.device_threads; srv->n_workers++)
+        if (pthread_create(&srv->workers[srv->n_workers], NULL, device_worker, srv) != 0) {
+            err = wp_error_set(WP_ENOMEM, "cannot start the device upload threads");
+            goto out;
+        }
     if ((err = wp_http__metrics_init(&srv->metrics, srv->opts.n_routes)) < 0)
         goto out;
 
@@ -818,6 +917,17 @@ uint16_t wp_http_server_port(const wp_http_server *srv)
     return srv->port;
 }
 
+static void stop_workers(wp_http_server *srv)
+{
+    pthread_mutex_lock(&srv->jobs_mu);
+    srv->jobs_stop = 1;
+    pthread_cond_broadcast(&srv->jobs_cv);
+    pthread_mutex_unlock(&srv->jobs_mu);
+    for (unsigned i = 0; i < srv->n_workers; i++)
+        pthread_join(srv->workers[i], NULL);
+    srv->n_workers = 0;
+}
+
 int wp_http_server_stop(wp_http_server *srv, unsigned wait_ms)
 {
     if (srv->stopped)
@@ -841,6 +951,9 @@ int wp_http_server_stop(wp_http_server *srv, unsigned wait_ms)
     long left = atomic_load(&srv->active);
     pthread_mutex_unlock(&srv->mu);
 
+    /* libmicrohttpd must not stop with a connection suspended: the device workers finish
+     * every upload handed to them (the writer still runs) and resume its connection first */
+    stop_workers(srv);
     MHD_stop_daemon(srv->d);
     srv->d = NULL;
     srv->stopped = 1;
@@ -852,6 +965,10 @@ void wp_http_server_free(wp_http_server *srv)
     if (!srv)
         return;
     wp_http_server_stop(srv, 0);
+    stop_workers(srv); /* when the daemon never started */
+    free(srv->workers);
+    pthread_cond_destroy(&srv->jobs_cv);
+    pthread_mutex_destroy(&srv->jobs_mu);
     wp_http__metrics_release(&srv->metrics);
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->mu);

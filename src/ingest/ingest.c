@@ -108,6 +108,7 @@ int wp_ingest_new(wp_ingest **out, const wp_ingest_config *cfg)
     if ((err = wp_writer__start(&ing->writer, st, ing->data_dir, ing->db_url)) < 0)
         goto out;
     st = NULL;
+    wp_writer__limits(ing->writer, cfg->queue_batches, cfg->queue_bytes);
     *out = ing;
     ing = NULL;
 out:
@@ -353,6 +354,16 @@ out:
     wp_store_connpool_release(ing->pool, st);
 }
 
+/* What a validated batch holds in memory, near enough for the queue's byte bound: each
+ * event's raw copy and its structs. */
+static size_t batch_bytes(const wp_ingest_batch *vb)
+{
+    size_t n = sizeof *vb;
+    for (size_t i = 0; i < vb->b.n; i++)
+        n += sizeof vb->b.events[i] + sizeof vb->x[i] + (vb->x[i].raw ? strlen(vb->x[i].raw) : 0);
+    return n;
+}
+
 int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body)
 {
     return wp_ingest_events_at(ing, reply, dev, body, wp_time_now_us());
@@ -383,7 +394,7 @@ int wp_ingest_events_at(wp_ingest *ing, json_t **reply, const wp_device *dev, co
     vb.b.device_id = dev->id;
     vb.b.employee_id = dev->employee_id;
     vb.b.now_us = bounds.now_us;
-    if ((err = wp_writer__submit(ing->writer, &vb.b)) < 0)
+    if ((err = wp_writer__submit(ing->writer, &vb.b, batch_bytes(&vb))) < 0)
         goto out;
     if (vb.b.refused) { /* past a storage limit: nothing stored, nothing acknowledged */
         err = wp_usage_refuse(&vb.b.refusal);
@@ -449,7 +460,7 @@ int wp_ingest_source_events(wp_ingest *ing, json_t **reply, const char *tenant_i
     vb.b.employee_id = employee_id;
     vb.b.now_us = now;
     vb.b.assign_seq = 1;
-    if ((err = wp_writer__submit(ing->writer, &vb.b)) < 0)
+    if ((err = wp_writer__submit(ing->writer, &vb.b, batch_bytes(&vb))) < 0)
         goto out;
     if (vb.b.refused) {
         err = wp_usage_refuse(&vb.b.refusal);

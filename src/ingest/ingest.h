@@ -60,9 +60,15 @@ typedef struct wp_ingest_config {
     /* the audit key (copied): when set, the grading rules re-grade the customers of each
      * stored batch at once, with their audit rows; NULL: only the jobs do */
     const unsigned char *audit_key;
+    /* The writer's queue is bounded (docs/internals/overload.md): past this many batches
+     * waiting, or this many bytes of them, a batch is refused with WP_EOVERLOAD (nothing
+     * stored). 0: WP_INGEST_QUEUE_BATCHES_DEFAULT, WP_INGEST_QUEUE_BYTES_DEFAULT. */
+    size_t queue_batches, queue_bytes;
 } wp_ingest_config;
+#define WP_INGEST_QUEUE_BATCHES_DEFAULT 1024
+#define WP_INGEST_QUEUE_BYTES_DEFAULT (256u * 1024 * 1024)
 /* clang-format off */
-#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, NULL, NULL}
+#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, NULL, NULL, 0, 0}
 /* clang-format on */
 
 /* Open the writer's store connection and start the writer thread. The store is migrated by that
@@ -282,6 +288,8 @@ typedef struct wp_ingest_stats {
     uint64_t transactions;   /* group commits (each holds one or more batches) */
     uint64_t retried_alone;  /* batches retried alone after a merged commit failed */
     uint64_t queue_depth;    /* batches waiting for the writer now */
+    uint64_t queue_bytes;    /* and the bytes they hold */
+    uint64_t queue_refused;  /* batches refused (503) because the queue was full */
     uint64_t commit_count, commit_us_sum;
     uint64_t commit_le[WP_INGEST_COMMIT_BUCKETS + 1]; /* per bucket, last is +Inf; not cumulative */
 } wp_ingest_stats;

@@ -132,8 +132,12 @@ int wp_writer__start(struct wp_writer **out, wp_store *st, const char *data_dir,
                      const char *db_url);
 /* Commit what is queued, stop the thread, free. NULL is a no-op. */
 void wp_writer__stop(struct wp_writer *w);
-/* Queue the batch and wait until it is committed (0) or failed (its WP_E*). */
-int wp_writer__submit(struct wp_writer *w, wp_event_batch *b);
+/* Queue the batch (bytes: what it holds in memory) and wait until it is committed (0) or
+ * failed (its WP_E*). WP_EOVERLOAD at once, nothing queued, when the queue holds its bound of
+ * batches or the batch would pass its bound of bytes (wp_writer__limits). */
+int wp_writer__submit(struct wp_writer *w, wp_event_batch *b, size_t bytes);
+/* The queue's bounds; 0: the defaults (WP_INGEST_QUEUE_*_DEFAULT). */
+void wp_writer__limits(struct wp_writer *w, size_t max_batches, size_t max_bytes);
 
 /* Test hooks: hold merging until released (queued batches wait), wait until n batches are
  * queued, make the next n merged commits fail (so batches are retried alone), and count the

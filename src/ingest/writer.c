@@ -8,16 +8,20 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MERGE_MAX_EVENTS 20000 /* bounds one transaction's size (and its lock time) */
 #define MERGE_MAX_BATCHES 256  /* and its number of batches */
 
 struct job {
     wp_event_batch *b;
+    size_t bytes; /* what it holds in memory, as the submitter counted it */
     int done;
     int err;
     char msg[256];
@@ -32,7 +36,10 @@ struct wp_writer {
     pthread_cond_t work; /* a job arrived, the hold was lifted, or stop */
     pthread_cond_t done; /* some jobs finished, or a job was queued (for wait_queued) */
     struct job *head, **tail;
-    size_t queued;
+    size_t queued, queued_bytes;
+    size_t max_batches, max_bytes; /* the queue's bounds (wp_writer__limits) */
+    uint64_t refused;              /* batches turned away because the queue was full */
+    const char *hold_file;         /* test hook: merging waits while this file exists */
     int stop, hold, fail_commits;
     uint64_t merged_tx, batches, retried_alone;
     uint64_t commit_us_sum, commit_le[WP_INGEST_COMMIT_BUCKETS + 1];
@@ -141,13 +148,32 @@ static void write_round(struct wp_writer *w, struct job *jobs, int fail_commit, 
     }
 }
 
+/* The test hook WORKPHONE_TEST_WRITER_HOLD: 1 while its file exists. */
+static int held_by_file(const struct wp_writer *w)
+{
+    return w->hold_file && access(w->hold_file, F_OK) == 0;
+}
+
 static void *writer_main(void *arg)
 {
     struct wp_writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->stop && (!w->head || w->hold))
-            pthread_cond_wait(&w->work, &w->mu);
+        while (!w->stop && (!w->head || w->hold || held_by_file(w))) {
+            if (!w->hold_file) {
+                pthread_cond_wait(&w->work, &w->mu);
+                continue;
+            }
+            /* the hook's file is looked at again every 20 ms */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 20 * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&w->work, &w->mu, &ts);
+        }
         if (!w->head) /* stopping, and everything queued is written */
             break;
         /* take jobs up to the event cap (always at least one) */
@@ -165,8 +191,10 @@ static void *writer_main(void *arg)
             w->tail = &w->head;
         last->next = NULL;
         uint64_t n = 0, alone = 0;
-        for (struct job *j = jobs; j; j = j->next, n++)
+        for (struct job *j = jobs; j; j = j->next, n++) {
             w->queued--;
+            w->queued_bytes -= j->bytes;
+        }
         int fail_commit = w->fail_commits > 0;
         if (fail_commit)
             w->fail_commits--;
@@ -208,6 +236,10 @@ int wp_writer__start(struct wp_writer **out, wp_store *st, const char *data_dir,
     }
     w->st = st;
     w->tail = &w->head;
+    w->max_batches = WP_INGEST_QUEUE_BATCHES_DEFAULT;
+    w->max_bytes = WP_INGEST_QUEUE_BYTES_DEFAULT;
+    const wp_test_hooks *th = wp_test_hooks_get();
+    w->hold_file = th->on ? th->writer_hold_file : NULL;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->done, NULL);
@@ -243,19 +275,38 @@ void wp_writer__stop(struct wp_writer *w)
     free(w);
 }
 
-int wp_writer__submit(struct wp_writer *w, wp_event_batch *b)
+void wp_writer__limits(struct wp_writer *w, size_t max_batches, size_t max_bytes)
+{
+    pthread_mutex_lock(&w->mu);
+    w->max_batches = max_batches ? max_batches : WP_INGEST_QUEUE_BATCHES_DEFAULT;
+    w->max_bytes = max_bytes ? max_bytes : WP_INGEST_QUEUE_BYTES_DEFAULT;
+    pthread_mutex_unlock(&w->mu);
+}
+
+int wp_writer__submit(struct wp_writer *w, wp_event_batch *b, size_t bytes)
 {
     struct job j;
     memset(&j, 0, sizeof j);
     j.b = b;
+    j.bytes = bytes;
     pthread_mutex_lock(&w->mu);
     if (w->stop) {
         pthread_mutex_unlock(&w->mu);
         return wp_error_set(WP_EIO, "the writer is stopping");
     }
+    /* Bounded in batches and in bytes; a batch larger than the byte bound alone still goes in
+     * when the queue is empty (the body limit bounds it), else nothing that big could pass. */
+    if (w->queued >= w->max_batches || (w->queued && w->queued_bytes + bytes > w->max_bytes)) {
+        w->refused++;
+        pthread_mutex_unlock(&w->mu);
+        return wp_error_set(WP_EOVERLOAD,
+                            "the ingest queue is full; send the same events again after "
+                            "Retry-After");
+    }
     *w->tail = &j;
     w->tail = &j.next;
     w->queued++;
+    w->queued_bytes += bytes;
     pthread_cond_signal(&w->work);
     pthread_cond_broadcast(&w->done); /* wait_queued watches the count */
     while (!j.done)
@@ -306,6 +357,8 @@ void wp_writer__stats_fill(struct wp_writer *w, wp_ingest_stats *out)
     out->batches = w->batches;
     out->retried_alone = w->retried_alone;
     out->queue_depth = w->queued;
+    out->queue_bytes = w->queued_bytes;
+    out->queue_refused = w->refused;
     out->commit_count = w->merged_tx;
     out->commit_us_sum = w->commit_us_sum;
     memcpy(out->commit_le, w->commit_le, sizeof out->commit_le);

@@ -48,6 +48,7 @@ const char *wp_error_name(int code)
     case WP_EQUOTA: return "quota_exceeded";
     case WP_EFULL: return "storage_full";
     case WP_EUNAVAIL: return "store_unavailable";
+    case WP_EOVERLOAD: return "overloaded";
     }
     return "error";
 }

@@ -19,6 +19,7 @@ enum wp_error_code {
                         * write succeeds once space returns */
     WP_EUNAVAIL = -12, /* the store cannot be reached now (PostgreSQL restarting or gone):
                         * nothing was stored; the same request may succeed later */
+    WP_EOVERLOAD = -13, /* a bounded queue or share is full: nothing was done, try again later */
 };
 
 /* Set the calling thread's last error message (printf-style, one lowercase line, no period)

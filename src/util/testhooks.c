@@ -53,6 +53,8 @@ int wp_test_hooks_load(void)
         return err;
     if ((v = getenv("WORKPHONE_FAKE_NOW")) && *v)
         wp_time_set_fake(us);
+    if ((v = getenv("WORKPHONE_TEST_WRITER_HOLD")) && *v)
+        h.writer_hold_file = v;
     hooks = h;
     return 0;
 }

@@ -19,6 +19,9 @@ typedef struct wp_test_hooks {
     unsigned jobs_kill_after;     /* WORKPHONE_TEST_JOBS_KILL_AFTER: the process kills itself
                                    * (SIGKILL) in the Nth step of the jobs, before it commits
                                    * (wp_test_hooks_job_step); 0: never */
+    const char *writer_hold_file; /* WORKPHONE_TEST_WRITER_HOLD: the ingest writer merges
+                                   * nothing while this file exists (batches stay queued);
+                                   * NULL: none */
 } wp_test_hooks;
 
 /* Read the switch from the environment and, only when it is 1, the hooks: the numbers above,
