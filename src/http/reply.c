@@ -39,6 +39,12 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
          * stored; a device keeps what it sent and tries again later */
         *status = 507, *code = "quota_exceeded";
         return;
+    case WP_ECORRUPT:
+        /* a stored file no longer matches its hash (docs/internals/integrity.md): the server
+         * cannot answer it until an administrator restores it from a backup; the message
+         * names the file by its hash only, never by its path */
+        *status = 503, *code = "media_corrupt";
+        return;
     }
     /* WP_ENOMEM, WP_EIO, WP_ESCHEMA and anything unknown: the client cannot fix it, and the
      * message may name files, hosts or SQL, so it stays in the server log */
@@ -58,6 +64,8 @@ static const char *generic_message(unsigned status)
         return "it exists already";
     case 422:
         return "a limit was exceeded";
+    case 503:
+        return "the stored file is damaged";
     case 507:
         return "a storage limit was reached";
     }

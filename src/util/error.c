@@ -40,6 +40,7 @@ const char *wp_error_name(int code)
     case WP_ESCHEMA: return "schema_too_new";
     case WP_EBUSY: return "busy";
     case WP_EQUOTA: return "quota_exceeded";
+    case WP_ECORRUPT: return "corrupt";
     }
     return "error";
 }

@@ -15,6 +15,7 @@ enum wp_error_code {
     WP_ESCHEMA = -8,   /* the store's schema is newer than this binary */
     WP_EBUSY = -9,     /* in use or in the wrong state: a unit with people, a locked account */
     WP_EQUOTA = -10,   /* a tenant's storage limit would be passed: nothing was stored */
+    WP_ECORRUPT = -11, /* stored bytes are damaged: a media file no longer matches its hash */
 };
 
 /* Set the calling thread's last error message (printf-style, one lowercase line, no period)
