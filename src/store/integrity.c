@@ -54,7 +54,14 @@ int wp_store_check_wal(const char *db_path)
         goto out;
     }
     long long frame = WAL_FRAME_HEADER + (long long)page, body = sb.st_size - WAL_HEADER;
-    if (body % frame != 0)
+    long sys_page = sysconf(_SC_PAGESIZE);
+    /* SQLite appends a frame as two writes, its header then its page, and the kernel may end
+     * a write that a kill interrupts at a page of its cache: a process killed while it
+     * appended (an unacknowledged transaction: acknowledged ones are synced whole) leaves a
+     * tail of exactly a frame header, or one that ends on such a page. Those are SQLite's to
+     * drop; any other length is a cut file. */
+    if (body % frame != 0 && body % frame != WAL_FRAME_HEADER &&
+        (sys_page <= 0 || sb.st_size % sys_page != 0))
         err = wp_error_set(WP_ECORRUPT,
                            "'%s' is cut: %lld bytes is not its %d-byte header and whole "
                            "%lld-byte frames (%lld whole frames end at byte %lld)",

@@ -10,9 +10,11 @@
 
 /* The WAL beside the SQLite file db_path ("<db_path>-wal"), read as bytes, before SQLite opens
  * it (its recovery keeps the valid frames of a cut WAL without a word). 0 when it is absent,
- * empty, or a header (32 bytes) and whole frames (24 bytes and a page each); WP_ECORRUPT when
- * its header is not a WAL header, or its length is not a whole number of frames (a cut file:
- * the message says how many bytes whole frames take, the length SQLite would use);
+ * empty, or a header (32 bytes) and whole frames (24 bytes and a page each), or ends as a
+ * process killed while it appended a frame leaves it (a frame's header alone after the whole
+ * frames, or a length that is a multiple of the system's page size); WP_ECORRUPT when its
+ * header is not a WAL header, or its length is none of these (a cut file: the message says
+ * how many bytes whole frames take, the length SQLite would use);
  * WP_EIO when it cannot be read. The message names the file. */
 int wp_store_check_wal(const char *db_path);
 

@@ -155,6 +155,24 @@ def wal_half(s, tmp):
         "check names the cut WAL: rc %s %r %r" % (r.returncode, r.stdout, r.stderr))
     check(os.path.getsize(os.path.join(cut, "workphone.db-wal")) == cut_size,
           "check leaves the WAL as it found it")
+    # what a kill between a frame's header and its page leaves: the header alone, an
+    # unacknowledged write that SQLite drops; the server starts, the acknowledged rows are there
+    torn = os.path.join(tmp, "torn")
+    shutil.copytree(s.data, torn)
+    with open(os.path.join(torn, "workphone.db-wal"), "r+b") as f:
+        f.seek(WAL_HEADER)
+        header = f.read(FRAME_HEADER)
+        f.seek(0, 2)
+        f.write(header)
+    r = run_check(torn, [])
+    check(r.returncode == 0 and r.stdout.splitlines() == ["ok: store, WAL and 2 media files intact"],
+          "a frame header alone at the WAL's end is a killed write, not damage: rc %s %r %r" %
+          (r.returncode, r.stdout, r.stderr))
+    srv = Server(torn, [])
+    admin = login(srv, "admin")
+    st, j, _ = srv.req("GET", "/api/v1/messages?q=" + urllib.parse.quote("合同已收到"), admin)
+    check(st == 200 and len(j["items"]) == 1, "... and serve starts on it: %s %s" % (st, j))
+    srv.stop()
 
 
 def page_half(s, tmp):
