@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/media/{ref}: a stored recording or attachment, for the console's player. */
 #include "api/api.h"
+#include "store/alerts.h"
 #include "store/policy.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +18,7 @@
  * employee who had it, or handed on by an explicit act (api_scope_sees_history). Else it does
  * not exist for the caller. */
 static int media_in_scope(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
-                          const char *tenant_id, const char *ref)
+                          const char *tenant_id, const char *ref, wp_media_ref *seen)
 {
     wp_media_ref refs[MEDIA_REFS_MAX];
     size_t n = 0;
@@ -25,8 +28,10 @@ static int media_in_scope(wp_http_ctx *ctx, wp_store *st, const api_scope *scope
         return err;
     for (size_t i = 0; i < n; i++) {
         if ((err = api_scope_sees_history(ctx, st, scope, tenant_id, refs[i].employee_id,
-                                          refs[i].customer_id)) != WP_ENOTFOUND)
+                                          refs[i].customer_id)) != WP_ENOTFOUND) {
+            *seen = refs[i];
             return err;
+        }
     }
     return wp_error_set(WP_ENOTFOUND, "media '%.80s' not found", ref);
 }
@@ -48,6 +53,40 @@ static const char *sniff(int fd)
     return "application/octet-stream";
 }
 
+/* The file's bytes no longer match its hash: one alert for the tenant's admins (once per
+ * file, however often it is asked for: the store keeps the first), audited as alert.raise
+ * with the request that found it; then the caller answers 503 media_corrupt
+ * (docs/internals/integrity.md). The error returned is the damage, unless the alert could
+ * not be stored. */
+static int raise_corrupt(wp_http_ctx *ctx, wp_store *st, const char *tenant_id, const char *ref,
+                         const wp_media_ref *seen)
+{
+    char why[256], id[WP_ID_LEN + 1], target[WP_ID_LEN + 8];
+    int err, raised = 0;
+    snprintf(why, sizeof why, "%s", wp_error_last());
+    if ((err = wp_store_begin(st)) < 0)
+        return err;
+    if ((err = wp_store_alert_media_corrupt(st, &raised, id, tenant_id, ref, seen->employee_id,
+                                            seen->customer_id, wp_time_now_us())) == 0 &&
+        raised) {
+        json_t *d = json_pack("{s:s,s:s}", "kind", "media_corrupt", "media", ref);
+        snprintf(target, sizeof target, "alert:%s", id);
+        err = d ? api_audit(ctx, st, "alert.raise", target, d)
+                : wp_error_set(WP_ENOMEM, "out of memory");
+        json_decref(d);
+    }
+    if (err == 0)
+        err = wp_store_commit(st);
+    if (err < 0) {
+        wp_store_rollback(st);
+        return err;
+    }
+    if (raised)
+        wp_log_line(2, "warn", "media_corrupt", "tenant", tenant_id, "media", ref, "alert", id,
+                    "why", why, NULL);
+    return wp_error_set(WP_ECORRUPT, "%s; an administrator restores it from a backup", why);
+}
+
 /* Two ways out (docs/internals/api.md, "Media"). A download (the default: a file saved, a
  * recording kept) is audited like an export, media.download, which the insider alerts count.
  * ?view=1 is the console showing what a chat holds in the page (an image's thumbnail, a voice
@@ -61,6 +100,7 @@ int api_media_get(wp_http_ctx *ctx)
     const wp_app *app = ctx->app;
     wp_store *st = NULL;
     api_scope scope;
+    wp_media_ref seen;
     char target[128];
     int64_t size = 0;
     int fd = -1, err, view = 0;
@@ -73,8 +113,11 @@ int api_media_get(wp_http_ctx *ctx)
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
-        (err = media_in_scope(ctx, st, &scope, c->tenant_id, ref)) < 0 ||
-        (err = wp_ingest_media_open(app->ingest, &fd, &size, c->tenant_id, ref)) < 0)
+        (err = media_in_scope(ctx, st, &scope, c->tenant_id, ref, &seen)) < 0)
+        goto out;
+    if ((err = wp_ingest_media_open(app->ingest, &fd, &size, c->tenant_id, ref)) == WP_ECORRUPT)
+        err = raise_corrupt(ctx, st, c->tenant_id, ref, &seen);
+    if (err < 0)
         goto out;
     snprintf(target, sizeof target, "media:%.80s", ref);
     json_t *d = json_pack("{s:I}", "bytes", (json_int_t)size);

@@ -17,6 +17,7 @@ typedef int (*wp_cmd_fn)(int argc, char **argv);
 
 int cmd_agent(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
@@ -74,6 +75,12 @@ typedef struct cli_serve_options {
  * Returns the exit code: WP_EXIT_OK after a clean stop; WP_EXIT_USAGE when data is not an
  * initialized dir or listen is bad; WP_EXIT_FAIL when the store or the server cannot start. */
 int cli_serve_run(const cli_serve_options *o);
+
+/* Before a server opens the SQLite store of data (cmd_check.c): its WAL's structure and
+ * SQLite's quick_check of its pages (docs/internals/integrity.md). 0 when both pass (or there
+ * is no file yet); else WP_EXIT_USAGE after one line on stderr naming the file and what is
+ * wrong (a data error), or WP_EXIT_FAIL when it cannot be checked. */
+int cli_store_precheck(const char *cmd, const char *data);
 
 /* Check a --listen value (HOST:PORT, [V6]:PORT) without binding: 0, or -1 with *why. */
 int cli_listen_check(const char *listen, const char **why);

@@ -464,6 +464,9 @@ int cli_serve_run(const cli_serve_options *so)
     struct background bg = {0};
     unsigned char audit_key[WP_AUDIT_KEY_LEN], sign_seed[WP_AUDIT_SIGN_SEED_LEN];
     int err;
+    /* a damaged SQLite store is refused before anything reads it (docs/internals/integrity.md) */
+    if (!db && (code = cli_store_precheck(cmd, data)) != 0)
+        goto out;
     code = WP_EXIT_FAIL;
     if ((err = wp_store_open(&st, data, db)) < 0) {
         cli_fail(cmd, "cannot open the store: %s", wp_error_last());

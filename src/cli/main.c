@@ -21,6 +21,7 @@ static const struct cmd {
     {"demo", cmd_demo, "create a demo company and serve it"},
     {"agent", cmd_agent, "the device agent: enroll, send events, sync, check (for tests and ops)"},
     {"audit", cmd_audit, "verify the audit log's hash chain"},
+    {"check", cmd_check, "check the store, its WAL and every media file for damage"},
     {"jobs", cmd_jobs, "run the background jobs once (reclaim, follow-ups, grades, analytics)"},
     {"scan", cmd_scan, "scan lines of text against a lexicon, one JSON verdict per line"},
     {"simulate", cmd_simulate, "send a simulated company to a server through agents (load test)"},

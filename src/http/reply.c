@@ -60,6 +60,12 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
          * reply carries Retry-After and the client sends the same thing again later */
         *status = 503, *code = "overloaded";
         return;
+    case WP_ECORRUPT:
+        /* a stored file no longer matches its hash (docs/internals/integrity.md): the server
+         * cannot answer it until an administrator restores it from a backup; the message
+         * names the file by its hash only, never by its path */
+        *status = 503, *code = "media_corrupt";
+        return;
     }
     /* WP_ENOMEM, WP_EIO, WP_ESCHEMA and anything unknown: the client cannot fix it, and the
      * message may name files, hosts or SQL, so it stays in the server log */
@@ -79,6 +85,8 @@ static const char *generic_message(unsigned status, const char *code)
         return "it exists already";
     case 422:
         return "a limit was exceeded";
+    case 503:
+        return "the stored file is damaged";
     case 507:
         return "a storage limit was reached";
     case 503:
@@ -208,7 +216,8 @@ static int reply_error_body(struct wp_http__req *r, unsigned status, const char 
         goto out;
     if (status == 401)
         wp_http_add_header(&r->ctx, "WWW-Authenticate", "Bearer");
-    if (status == 503)
+    /* a 503 that passes by itself says when to try again; damaged media does not pass */
+    if (status == 503 && strcmp(code, "media_corrupt"))
         wp_http_add_header(&r->ctx, "Retry-After", !strcmp(code, "storage_full")
                                                        ? WP_HTTP_RETRY_AFTER_S
                                                        : WP_HTTP_STORE_RETRY_AFTER_S);

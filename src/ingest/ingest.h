@@ -272,7 +272,21 @@ int wp_ingest_media_finish_named(wp_media_upload *up, int *created, char ref[72]
 void wp_ingest_media_abort(wp_media_upload *up); /* NULL is a no-op */
 
 /* Open a stored media file for reading (console downloads). WP_ENOTFOUND unless the tenant has
- * it. *fd is the caller's to close; *size its length. */
+ * it; WP_ECORRUPT when its bytes no longer hash to its name (read through once to check: see
+ * docs/internals/integrity.md), or its length is not the stored one. *fd is the caller's to
+ * close, positioned at 0; *size its length. */
+/* Whether the file at path (open as fd when fd >= 0, else opened here) hashes to hex (64
+ * lowercase hex digits): 0; WP_ECORRUPT when it does not; WP_EIO when it cannot be read. */
+int wp_ingest_media_verify(int fd, const char *path, const char *hex);
+
+/* Every file under <data_dir>/media/ab/cd/: cb(ctx, path, why) for each one whose bytes do not
+ * hash to its name, or that cannot be read (why says which); temp files of uploads in progress
+ * (".tmp-") are left alone. *checked counts the files hashed. 0, or WP_EIO when the media
+ * directory cannot be walked (a missing one holds no file: 0). cb's strings are borrowed. */
+int wp_ingest_media_check_all(const char *data_dir, size_t *checked,
+                              void (*cb)(void *ctx, const char *path, const char *why),
+                              void *ctx);
+
 int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *tenant_id,
                          const char *ref);
 

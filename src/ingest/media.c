@@ -9,6 +9,7 @@
 #include "store/usage.h"
 #include "util/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -327,7 +328,126 @@ int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *ten
     int f = open(path, O_RDONLY | O_CLOEXEC);
     if (f < 0)
         return wp_error_set(WP_EIO, "media file '%s' is missing: %s", hex, strerror(errno));
+    struct stat sb;
+    if (fstat(f, &sb) == 0 && sb.st_size != sz)
+        err = wp_error_set(WP_ECORRUPT,
+                           "media 'sha256:%s' is damaged: %lld bytes on disk, %lld stored", hex,
+                           (long long)sb.st_size, (long long)sz);
+    else
+        err = wp_ingest_media_verify(f, path, hex);
+    if (err < 0) {
+        close(f);
+        return err;
+    }
     *fd = f;
     *size = sz;
     return 0;
+}
+
+int wp_ingest_media_verify(int fd, const char *path, const char *hex)
+{
+    unsigned char digest[crypto_hash_sha256_BYTES], buf[65536];
+    crypto_hash_sha256_state sha;
+    char got[65];
+    int own = fd < 0, err = 0;
+    off_t at = 0;
+
+    if (own && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return wp_error_set(WP_EIO, "cannot open '%s': %s", path, strerror(errno));
+    crypto_hash_sha256_init(&sha);
+    for (;;) {
+        /* pread: the caller's offset stays at 0 for the reply that follows */
+        ssize_t n = pread(fd, buf, sizeof buf, at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = wp_error_set(WP_EIO, "cannot read '%s': %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        crypto_hash_sha256_update(&sha, buf, (size_t)n);
+        at += n;
+    }
+    crypto_hash_sha256_final(&sha, digest);
+    sodium_bin2hex(got, sizeof got, digest, sizeof digest);
+    if (strcmp(got, hex) != 0)
+        err = wp_error_set(WP_ECORRUPT,
+                           "media 'sha256:%.64s' is damaged: its bytes no longer match its hash",
+                           hex);
+out:
+    if (own)
+        close(fd);
+    return err;
+}
+
+static int is_hex_name(const char *name, size_t len)
+{
+    if (strlen(name) != len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+int wp_ingest_media_check_all(const char *data_dir, size_t *checked,
+                              void (*cb)(void *ctx, const char *path, const char *why),
+                              void *ctx)
+{
+    char media[4096], ab[4096], cd[4096], path[4096];
+    DIR *d1 = NULL, *d2 = NULL, *d3 = NULL;
+    struct dirent *e1, *e2, *e3;
+    int err = 0;
+
+    *checked = 0;
+    if (snprintf(media, sizeof media, "%s/media", data_dir) >= (int)sizeof media)
+        return wp_error_set(WP_EINVAL, "data dir path is too long");
+    if (!(d1 = opendir(media)))
+        return errno == ENOENT ? 0
+                               : wp_error_set(WP_EIO, "cannot read '%s': %s", media,
+                                              strerror(errno));
+    /* media/ab/cd/<abcd...>: the name's first four digits are its directories */
+    while ((e1 = readdir(d1))) {
+        if (!is_hex_name(e1->d_name, 2))
+            continue;
+        if (snprintf(ab, sizeof ab, "%s/%s", media, e1->d_name) >= (int)sizeof ab)
+            continue;
+        if (!(d2 = opendir(ab))) {
+            cb(ctx, ab, strerror(errno));
+            continue;
+        }
+        while ((e2 = readdir(d2))) {
+            if (!is_hex_name(e2->d_name, 2))
+                continue;
+            if (snprintf(cd, sizeof cd, "%s/%s", ab, e2->d_name) >= (int)sizeof cd)
+                continue;
+            if (!(d3 = opendir(cd))) {
+                cb(ctx, cd, strerror(errno));
+                continue;
+            }
+            while ((e3 = readdir(d3))) {
+                const char *n = e3->d_name;
+                if (!strcmp(n, ".") || !strcmp(n, "..") || !strncmp(n, ".tmp-", 5))
+                    continue;
+                if (snprintf(path, sizeof path, "%s/%s", cd, n) >= (int)sizeof path)
+                    continue;
+                if (!is_hex_name(n, 64) || strncmp(n, e1->d_name, 2) ||
+                    strncmp(n + 2, e2->d_name, 2)) {
+                    cb(ctx, path, "not a media file's name (64 hex digits in its own directory)");
+                    continue;
+                }
+                (*checked)++;
+                int r = wp_ingest_media_verify(-1, path, n);
+                if (r == WP_ECORRUPT)
+                    cb(ctx, path, "its bytes no longer match its sha256 name");
+                else if (r < 0)
+                    cb(ctx, path, wp_error_last());
+            }
+            closedir(d3);
+        }
+        closedir(d2);
+    }
+    closedir(d1);
+    return err;
 }

@@ -69,6 +69,14 @@ int wp_store_alert_employee(wp_store *st, char out[WP_ID_LEN + 1], char other[WP
 int wp_store_alert_set_status(wp_store *st, const char *tenant_id, const char *id,
                               enum wp_alert_status status);
 
+/* The alert that a media file the tenant holds is damaged: kind media_corrupt, category
+ * integrity, matched ref ("sha256:<hex>"), about the employee (and customer, "" or NULL for
+ * none) of a message or call that names it. Once per tenant and file (migration 0025), however
+ * often the file is asked for: *raised is 1 and id set when this call stored it, else 0. */
+int wp_store_alert_media_corrupt(wp_store *st, int *raised, char id[WP_ID_LEN + 1],
+                                 const char *tenant_id, const char *ref, const char *employee_id,
+                                 const char *customer_id, int64_t now_us);
+
 #define WP_ALERT_COMMENT_MAX 1000 /* characters */
 
 /* The same, with who did it (an actor string) and an optional comment (NULL: none; it replaces

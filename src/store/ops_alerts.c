@@ -258,3 +258,41 @@ out:
     wp_db_done(s);
     return wp_store__op_end(st, err);
 }
+
+int wp_store_alert_media_corrupt(wp_store *st, int *raised, char id[WP_ID_LEN + 1],
+                                 const char *tenant_id, const char *ref, const char *employee_id,
+                                 const char *customer_id, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    *raised = 0;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("employee", employee_id)) < 0)
+        return err;
+    wp_id_new(id);
+    if ((err = wp_db_prepare(st, &s,
+                             "INSERT INTO alerts (tenant_id, id, ts_us, kind, category,"
+                             " employee_id, customer_id, matched, status, created_us, updated_us)"
+                             " VALUES (?, ?, ?, 'media_corrupt', 'integrity', ?, ?, ?, 'open',"
+                             " ?, ?) ON CONFLICT (tenant_id, matched)"
+                             " WHERE kind = 'media_corrupt' DO NOTHING RETURNING id")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    wp_db_bind_int64(s, 3, now_us);
+    wp_db_bind_text(s, 4, employee_id);
+    if (customer_id && *customer_id)
+        wp_db_bind_text(s, 5, customer_id);
+    else
+        wp_db_bind_null(s, 5);
+    wp_db_bind_text(s, 6, ref);
+    wp_db_bind_int64(s, 7, now_us);
+    wp_db_bind_int64(s, 8, now_us);
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        *raised = 1;
+        err = wp_db_step(s); /* RETURNING's statement ends on the next step */
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}

@@ -125,6 +125,12 @@ typedef struct wp_media_ref {
     char customer_id[WP_ID_LEN + 1];
 } wp_media_ref;
 
+/* Every media file the store lists, of any tenant, once per hash: cb(ctx, sha256, size) in
+ * hash order (the largest size recorded for it). A cb that returns < 0 stops the walk with
+ * its error. For `workphone check`: a listed file must be on disk. */
+int wp_store_media_each(wp_store *st, int (*cb)(void *ctx, const char *sha256, int64_t size),
+                        void *ctx);
+
 int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,
                         const char *tenant_id, const char *ref);
 

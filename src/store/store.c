@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The store's common part: open and migrate, transactions, the statement cache, validation. */
 #include "store/db.h"
+#include "store/integrity.h"
 #include "store/migrations.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -14,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SQLITE_FILE "workphone.db"
+#define SQLITE_FILE WP_STORE_SQLITE_FILE
 
 /* Portable: the same text on both backends. */
 static const char create_schema_version[] = "CREATE TABLE IF NOT EXISTS schema_version (\n"

@@ -49,6 +49,7 @@ const char *wp_error_name(int code)
     case WP_EFULL: return "storage_full";
     case WP_EUNAVAIL: return "store_unavailable";
     case WP_EOVERLOAD: return "overloaded";
+    case WP_ECORRUPT: return "corrupt";
     }
     return "error";
 }

@@ -20,6 +20,7 @@ enum wp_error_code {
     WP_EUNAVAIL = -12, /* the store cannot be reached now (PostgreSQL restarting or gone):
                         * nothing was stored; the same request may succeed later */
     WP_EOVERLOAD = -13, /* a bounded queue or share is full: nothing was done, try again later */
+    WP_ECORRUPT = -14, /* stored bytes are damaged: a media file no longer matches its hash */
 };
 
 /* Set the calling thread's last error message (printf-style, one lowercase line, no period)

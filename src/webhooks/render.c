@@ -56,7 +56,8 @@ static const struct name kinds[] = {
     {"customer_blocked", "拉黑客户"}, {"money", "红包转账"},
     {"geofence", "越出电子围栏"},     {"customer_collision", "撞单"},
     {"mass_unmask", "批量查看隐私"},  {"mass_export", "批量导出"},
-    {"followup_overdue", "跟进逾期"}, {NULL, NULL},
+    {"followup_overdue", "跟进逾期"}, {"media_corrupt", "媒体文件损坏"},
+    {NULL, NULL},
 };
 
 static const struct name categories[] = {
@@ -66,7 +67,8 @@ static const struct name categories[] = {
     {"insurance", "保险违规"},   {"medical", "医疗违规"},     {"education", "教育违规"},
     {"property", "房产违规"},    {"custom", "自定义"},         {"collision", "撞单"},
     {"sop", "跟进规范"},         {"pii.mobile", "手机号"},     {"pii.id_card", "身份证号"},
-    {"pii.bank_card", "银行卡号"}, {"pii.email", "邮箱"},      {NULL, NULL},
+    {"pii.bank_card", "银行卡号"}, {"pii.email", "邮箱"},      {"integrity", "数据完整性"},
+    {NULL, NULL},
 };
 
 static const struct name actions[] = {

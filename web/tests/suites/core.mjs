@@ -162,14 +162,14 @@ export async function run({ browser, options, page, errors, made }) {
     expect(acked.items[0].comment === '已提醒员工', 'the comment on the server: ' + acked.items[0].comment)
   })
 
-  await test('alerts: the kind filter names every kind in words, overdue follow-ups included', async () => {
+  await test('alerts: the kind filter names every kind in words, overdue follow-ups and damaged media included', async () => {
     await open(page, 'alerts', '[data-test=alerts-kind]')
     await page.click('[data-test=alerts-kind]')
     const items = page.locator('.el-select-dropdown__item:visible')
     await items.first().waitFor()
     const kinds = await items.allTextContents()
     // the admin reads the audit too, so the insider alerts are offered as well
-    expect(JSON.stringify(kinds) === JSON.stringify(['敏感词', '删除客户', '拉黑客户', '撞单', '红包转账', '越出电子围栏', '跟进逾期', '批量查看隐私', '批量导出']),
+    expect(JSON.stringify(kinds) === JSON.stringify(['敏感词', '删除客户', '拉黑客户', '撞单', '红包转账', '越出电子围栏', '跟进逾期', '媒体文件损坏', '批量查看隐私', '批量导出']),
       'kinds: ' + JSON.stringify(kinds))
     await page.keyboard.press('Escape')
   })
