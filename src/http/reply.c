@@ -85,8 +85,6 @@ static const char *generic_message(unsigned status, const char *code)
         return "it exists already";
     case 422:
         return "a limit was exceeded";
-    case 503:
-        return "the stored file is damaged";
     case 507:
         return "a storage limit was reached";
     case 503:
@@ -94,6 +92,8 @@ static const char *generic_message(unsigned status, const char *code)
             return "the server's storage is full: nothing was stored; try again later";
         if (!strcmp(code, "overloaded"))
             return "the server is overloaded; try again later";
+        if (!strcmp(code, "media_corrupt"))
+            return "the stored file is damaged";
         return "the store is unavailable for now; nothing was stored: try again later";
     }
     return "internal error; the request id identifies it in the server log";
