@@ -69,7 +69,9 @@ def media_half(s, srv, admin, refs):
         f.seek(len(BAD) // 2)
         f.write(bytes([b[0] ^ 0x01]))
     for n in (1, 2):
-        st, j, _ = srv.req("GET", "/api/v1/media/" + bad, admin)
+        st, j, hdrs = srv.req("GET", "/api/v1/media/" + bad, admin)
+        check(hdrs.get("Retry-After") is None,
+              "%s: GET %d: no Retry-After, damage does not pass by itself" % (be, n))
         check(st == 503 and err_code(j) == "media_corrupt" and
               j["error"]["message"] == "media '%s' is damaged: its bytes no longer match its "
               "hash; an administrator restores it from a backup" % bad,
