@@ -13,6 +13,10 @@ typedef struct wp_test_hooks {
     unsigned wecom_interval_s;    /* WORKPHONE_WECOM_INTERVAL_S, 1..86400: the WeCom jobs'
                                    * interval and a waiting transfer's poll; 0: the defaults
                                    * (or WORKPHONE_JOBS_INTERVAL_S when that is set) */
+    unsigned migrate_to;          /* WORKPHONE_TEST_MIGRATE_TO, 1..100000: wp_store_open()
+                                   * applies migrations up to this version only, then fails
+                                   * (WP_ESCHEMA) so no command runs on that schema; the upgrade
+                                   * test walks a store through every version so; 0: none */
 } wp_test_hooks;
 
 /* Read the switch from the environment and, only when it is 1, the hooks: the numbers above,
