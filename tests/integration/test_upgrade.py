@@ -282,13 +282,15 @@ class Db:
         with open(os.path.join(self.data, "workphone.conf"), "w") as f:
             f.write("tenant_id=t1\nbackend=%s\n" % backend)
 
-    def open(self, migrate_to=None):
+    def open(self, migrate_to=None, env_extra=None):
         """`workphone audit verify` on this store, which opens (and migrates) it; returns the
         exit status and stderr."""
         env = dict(os.environ)
         env.pop("WORKPHONE_TEST_MIGRATE_TO", None)
+        env.pop("WORKPHONE_TEST_HOOKS", None)
         if migrate_to:
             env.update(WORKPHONE_TEST_HOOKS="1", WORKPHONE_TEST_MIGRATE_TO=str(migrate_to))
+        env.update(env_extra or {})
         r = subprocess.run([WP, "audit", "verify", "--data", self.data, "--tenant", "nobody"] +
                            self.args, env=env, capture_output=True, text=True)
         return r.returncode, r.stderr.strip()
@@ -476,8 +478,14 @@ def main():
 
         fresh = Db(backend, tmp, "fresh", keys)
         dbs.append(fresh)
-        rc, err = fresh.open()
-        check(rc == 2 and fresh.version() == latest, "fresh store: %d %s" % (rc, err))
+        # the hook is a test hook: a bad value is refused, and without the switch it does nothing
+        rc, err = fresh.open(env_extra={"WORKPHONE_TEST_HOOKS": "1",
+                                        "WORKPHONE_TEST_MIGRATE_TO": "0"})
+        check(rc == 2 and "WORKPHONE_TEST_MIGRATE_TO must be 1..100000" in err,
+              "a target of 0: %d %s" % (rc, err))
+        rc, err = fresh.open(env_extra={"WORKPHONE_TEST_MIGRATE_TO": "3"})
+        check(rc == 2 and fresh.version() == latest, "fresh store, the hook without the "
+              "switch: %d %s" % (rc, err))
         fs, us, ms = fresh.schema(), up.schema(), mid.schema()
         for a, b, what in ((fs, us, "one at a time"), (fs, ms, "from %d" % half)):
             extra = sorted(set(b) - set(a))
