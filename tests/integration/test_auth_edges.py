@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 # The edges of who-is-calling (src/api/auth.c) that no other suite reached (issue 17, measured
 # with `make coverage`): tokens of the wrong shape or length, the CSRF header of the wrong
-# length, cookies on HEAD and OPTIONS, the Secure cookie behind a TLS proxy, a 'tenant' that is
-# no string, passwords past the longest, and a long username cut on a character boundary in the
-# audit row of its failed login. Every answer exact, on both backends (python3 only).
+# length, the cookie on HEAD, the Secure cookie behind a TLS proxy, a 'tenant' that is no
+# string, passwords past the longest, a long username cut on a character boundary in the audit
+# row of its failed login, and the audit log's filters at their longest. Every answer exact, on
+# both backends (python3 only).
 import sys
 
 import harness
@@ -92,6 +93,15 @@ def suite(store):
                be + ": a current password past 256 bytes")
         st, j, _ = srv.req("GET", "/api/v1/auth/session", admin)
         check(st == 200, be + ": ... and nothing changed: %s" % st)
+
+        # the audit log's filters: an actor, action or target is at most 256 bytes
+        for field in ("actor", "action", "target"):
+            expect(srv.req("GET", "/api/v1/audit?%s=%s" % (field, "a" * 257), admin), 400,
+                   "invalid_request", "'%s' is longer than 256 bytes" % field,
+                   be + ": an audit filter '%s' of 257 bytes" % field)
+            st, j, _ = srv.req("GET", "/api/v1/audit?%s=%s" % (field, "a" * 256), admin)
+            check(st == 200 and j["items"] == [],
+                  be + ": ... of 256 bytes matches nothing: %s %s" % (st, j))
     finally:
         srv.stop()
 
