@@ -39,7 +39,8 @@ int wp_test_hooks_load(void)
         (err = number("WORKPHONE_JOBS_INTERVAL_S", 1, 86400, &h.jobs_interval_s)) < 0 ||
         (err = number("WORKPHONE_AUDIT_CHECKPOINT_S", 1, 86400, &h.audit_checkpoint_s)) < 0 ||
         (err = number("WORKPHONE_WECOM_INTERVAL_S", 1, 86400, &h.wecom_interval_s)) < 0 ||
-        (err = number("WORKPHONE_TEST_MIGRATE_TO", 1, 100000, &h.migrate_to)) < 0)
+        (err = number("WORKPHONE_TEST_MIGRATE_TO", 1, 100000, &h.migrate_to)) < 0 ||
+        (err = number("WORKPHONE_TEST_AUDIT_FAIL_BATCHES", 1, 1000000, &h.audit_fail_batches)) < 0)
         return err;
     if ((v = getenv("WORKPHONE_FAKE_NOW")) && *v && wp_time_parse(&us, v) < 0)
         return wp_error_set(WP_EINVAL, "WORKPHONE_FAKE_NOW: '%.40s' is not an RFC 3339 time", v);
