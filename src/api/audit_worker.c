@@ -155,8 +155,9 @@ static int write_batch(api_audit_worker *w, wp_store *st, struct item **v, size_
      * only the flush writes, so the count needs no lock */
     if (w->failed < wp_test_hooks_get()->audit_fail_batches) {
         w->failed++;
-        return wp_error_set(WP_EIO, "audit batch %u of %u failed by "
-                                    "WORKPHONE_TEST_AUDIT_FAIL_BATCHES (a test hook)",
+        return wp_error_set(WP_EIO,
+                            "audit batch %u of %u failed by "
+                            "WORKPHONE_TEST_AUDIT_FAIL_BATCHES (a test hook)",
                             w->failed, wp_test_hooks_get()->audit_fail_batches);
     }
     if ((err = wp_store_begin(st)) < 0)

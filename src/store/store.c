@@ -175,14 +175,18 @@ static int migrate(wp_store *st)
             (err = read_version(st, &cur)) < 0)
             goto fail;
         if (stop && cur > stop) {
-            err = wp_error_set(WP_ESCHEMA, "store schema version %d is past "
-                                           "WORKPHONE_TEST_MIGRATE_TO=%d", cur, stop);
+            err = wp_error_set(WP_ESCHEMA,
+                               "store schema version %d is past "
+                               "WORKPHONE_TEST_MIGRATE_TO=%d",
+                               cur, stop);
             goto fail;
         }
         if (stop && cur == stop) {
             st->ops->exec(st, "ROLLBACK");
-            return wp_error_set(WP_ESCHEMA, "store schema version %d: stopped there by "
-                                            "WORKPHONE_TEST_MIGRATE_TO (a test hook)", cur);
+            return wp_error_set(WP_ESCHEMA,
+                                "store schema version %d: stopped there by "
+                                "WORKPHONE_TEST_MIGRATE_TO (a test hook)",
+                                cur);
         }
         if (cur > latest) {
             err = wp_error_set(WP_ESCHEMA,
