@@ -28,7 +28,8 @@ enum wp_agent_error {
     WP_AGENT_EIO = -3,          /* the local disk or database failed */
     WP_AGENT_ENET = -4,         /* no answer, a timeout, or a 5xx: retried with backoff */
     WP_AGENT_EAUTH = -5,        /* the server refused the code or the token (revoked device) */
-    WP_AGENT_EFULL = -6,        /* the outbox holds max_outbox_bytes: sync first; nothing kept */
+    WP_AGENT_EFULL = -6,        /* the outbox holds max_outbox_bytes, or the disk is full:
+                                 * nothing kept; sync first, or free space */
     WP_AGENT_ENOTENROLLED = -7, /* enroll first */
     WP_AGENT_EEXISTS = -8,      /* already enrolled */
     WP_AGENT_ENOPOLICY = -9,    /* no policy fetched yet: check cannot answer offline */
@@ -174,11 +175,13 @@ int wp_agent_media_add(wp_agent *a, char out_ref[72], const char *path);
 
 /* Upload pending media and events in batches until the outbox is empty, then refresh the policy.
  * A failed attempt (WP_AGENT_ENET, WP_AGENT_EPROTO) is retried up to max_attempts times with
- * exponential backoff and jitter; progress is kept after every acknowledged batch, so an
+ * exponential backoff and jitter, waiting at least a refusal's Retry-After (a server whose disk
+ * is full answers 503 with one); progress is kept after every acknowledged batch, so an
  * interrupted sync (a crash, a lost answer) resumes where the server's acked_seq says and the
  * server stores nothing twice.
- * @return 0 (outbox empty); the last attempt's error; WP_AGENT_EAUTH and
- *         WP_AGENT_ENOTENROLLED at once (no retry). */
+ * @return 0 (outbox empty); the last attempt's error; WP_AGENT_EAUTH, WP_AGENT_ENOTENROLLED,
+ *         WP_AGENT_EIO and WP_AGENT_EFULL (this disk is full: the events stay and are sent
+ *         again by the next sync) at once (no retry). */
 int wp_agent_sync(wp_agent *a);
 
 /* --- offline check ---------------------------------------------------------------------------- */
@@ -215,7 +218,8 @@ typedef struct wp_agent_status {
     uint64_t rejected;       /* events the server listed as rejected (kept raw there) */
     int64_t policy_version;  /* 0: none yet */
     unsigned failures;       /* failed sync attempts in a row */
-    unsigned retry_after_ms; /* the backoff delay before the next attempt; 0 after a success */
+    unsigned retry_after_ms; /* the delay before the next attempt: the backoff, at least the
+                              * server's Retry-After (a 503 of a full disk); 0 after a success */
     char last_error[256];    /* of the last sync ("" after a success), kept on disk */
 } wp_agent_status;
 

@@ -2,6 +2,7 @@
 /* libwpagent's handle: opening the directory and its database, errors, meta state, status. */
 #include "agent/agent_int.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -169,6 +170,8 @@ static int load_state(wp_agent *a, char **lexicon, size_t *lexicon_len)
             a->rejected = (uint64_t)n;
         else if (!strcmp(k, "failures"))
             a->failures = (unsigned)n;
+        else if (!strcmp(k, "retry_after_ms"))
+            a->retry_after_ms = n > 0 && n <= UINT32_MAX ? (unsigned)n : 0;
         else if (!strcmp(k, "policy_version"))
             a->policy_version = n;
         else if (!strcmp(k, "device_id") && v)
@@ -261,7 +264,26 @@ static int open_db(wp_agent *a)
      * told is recorded must survive it. */
     int err = exec(a, "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=4194304;",
                    "cannot set up the outbox");
-    return err < 0 ? err : exec(a, schema, "cannot create the outbox");
+    if (err < 0)
+        return err;
+    if (wp_test_hooks_get()->sqlite_not_full &&
+        (err = exec(a, "PRAGMA synchronous=NORMAL", "cannot set up the outbox")) < 0)
+        return err;
+    /* Asserted, not assumed: read it back. The message is also the thread's last error, as
+     * the handle is gone once wp_agent_new fails. */
+    int level = -1;
+    if (sqlite3_prepare_v2(a->db, "PRAGMA synchronous", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        level = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (level != 2) {
+        wp_error_set(WP_EIO,
+                     "'%s': PRAGMA synchronous reads back %d, not 2 (FULL): recorded events "
+                     "could be lost on a power cut",
+                     path, level);
+        return wp_agent__fail(a, WP_AGENT_EIO, "%s", wp_error_last());
+    }
+    return exec(a, schema, "cannot create the outbox");
 }
 
 int wp_agent_new(wp_agent **out, const wp_agent_options *opts)

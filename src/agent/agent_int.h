@@ -17,6 +17,7 @@
 #define WP_AGENT_TEXT_MAX (64 * 1024)          /* check: the server's limit on "text" */
 #define WP_AGENT_REPLY_MAX (16u << 20)         /* bytes of a server answer (a policy is <= 8 MiB) */
 #define WP_AGENT_MSG_MAX 256
+#define WP_AGENT_RETRY_AFTER_MAX_S 86400u       /* a longer Retry-After is taken as this */
 
 /* Locks, always taken in this order (never two others at once):
  *   net_mu   one network operation at a time (enroll, sync); held across HTTP calls;
@@ -36,6 +37,7 @@ struct wp_agent {
     char device_id[64], token[128], server[512], etag[64];
     int64_t policy_version;
     unsigned failures, retry_after_ms;
+    unsigned server_wait_ms; /* the Retry-After of the attempt's last refusal (5xx, 429); 0: none */
 
     /* under check_mu */
     wp_scanner *scanner;

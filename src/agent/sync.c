@@ -15,6 +15,7 @@
 
 struct wp_agent_response {
     int status;
+    unsigned retry_after_s;   /* its Retry-After in seconds (an HTTP-date is not used); 0: none */
     int err;                  /* set by wp_agent_response_error */
     char why[160];            /* its reason */
     char etag[64];
@@ -31,6 +32,16 @@ int wp_agent_response_header(wp_agent_response *r, const char *name, const char 
 {
     if (name && value && !strcasecmp(name, "ETag"))
         snprintf(r->etag, sizeof r->etag, "%s", value);
+    if (name && value && !strcasecmp(name, "Retry-After")) {
+        unsigned long s = 0;
+        const char *p = value;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        for (; *p >= '0' && *p <= '9'; p++)
+            if ((s = s * 10 + (unsigned long)(*p - '0')) > WP_AGENT_RETRY_AFTER_MAX_S)
+                s = WP_AGENT_RETRY_AFTER_MAX_S;
+        r->retry_after_s = (unsigned)s;
+    }
     return 0;
 }
 
@@ -55,8 +66,9 @@ static void response_init(wp_agent_response *r)
 }
 
 /* One request to <server><path>. Returns 0 with r filled for any HTTP status the caller
- * expects (2xx, 304); maps the others: 401/403 → EAUTH; 5xx, 408, 429, no answer → ENET;
- * other 4xx → EPROTO, with the server's error message. */
+ * expects (2xx, 304); maps the others: 401/403 → EAUTH; 5xx, 408, 429, no answer → ENET
+ * (with a Retry-After, the least wait before the next attempt); other 4xx → EPROTO, with the
+ * server's error message. */
 static int http(wp_agent *a, wp_agent_response *r, const char *method, const char *path,
                 const char *ctype, const void *body, size_t len, const char *file,
                 const char *if_none_match)
@@ -106,6 +118,12 @@ static int http(wp_agent *a, wp_agent_response *r, const char *method, const cha
         err = WP_AGENT_ENET;
     else
         err = WP_AGENT_EPROTO;
+    /* a server that says when to come back (503 of a full disk, 429) is not asked before */
+    if (err == WP_AGENT_ENET && r->retry_after_s) {
+        pthread_mutex_lock(&a->mu);
+        a->server_wait_ms = r->retry_after_s * 1000u;
+        pthread_mutex_unlock(&a->mu);
+    }
     return wp_agent__fail(a, err, "%s %s: HTTP %d: %s", method, path, r->status, why);
 }
 
@@ -590,14 +608,20 @@ static void note_attempt(wp_agent *a, int err)
     if (err < 0) {
         a->failures++;
         a->retry_after_ms = backoff_ms(a, a->failures);
+        /* the server's Retry-After, when it said one, is the least wait */
+        if (a->server_wait_ms > a->retry_after_ms)
+            a->retry_after_ms = a->server_wait_ms;
     } else {
         a->failures = 0;
         a->retry_after_ms = 0;
     }
-    /* Failing to note it changes nothing of the outcome: the caller gets err either way. */
+    a->server_wait_ms = 0;
+    /* Failing to note it (a full disk) changes nothing of the outcome: the caller gets err
+     * either way. */
     if (wp_agent__begin(a) == 0 &&
         wp_agent__meta_set_text(a, "last_error", err < 0 ? msg : "") == 0 &&
-        wp_agent__meta_set_int(a, "failures", a->failures) == 0)
+        wp_agent__meta_set_int(a, "failures", a->failures) == 0 &&
+        wp_agent__meta_set_int(a, "retry_after_ms", a->retry_after_ms) == 0)
         (void)wp_agent__commit(a);
     wp_agent__rollback(a);
     pthread_mutex_unlock(&a->mu);

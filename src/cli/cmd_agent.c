@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `workphone agent`: libwpagent from the command line (for tests, operators and demos). */
 #include "cli/cli.h"
+#include "util/error.h"
 #include "workphone/agent.h"
 
 #include <errno.h>
@@ -58,7 +59,8 @@ static const char help_status[] =
     "\n"
     "Prints {\"enrolled\", \"device_id\", \"server\", \"next_seq\", \"acked_seq\", \"outbox_events\",\n"
     "\"outbox_bytes\", \"media_pending\", \"rejected\", \"policy_version\", \"failures\",\n"
-    "\"last_error\"}. Needs no network.\n";
+    "\"retry_after_ms\", \"last_error\"}; retry_after_ms is the wait before the next attempt:\n"
+    "the backoff, and at least the server's Retry-After. Needs no network.\n";
 
 static const char help_check[] =
     "usage: workphone agent check --dir DIR < texts.txt\n"
@@ -94,13 +96,14 @@ static int print_status(wp_agent *a)
     wp_agent_status st;
     wp_agent_status_get(a, &st);
     return print_json(json_pack(
-        "{s:b,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:s?}", "enrolled", st.enrolled,
+        "{s:b,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:s?}", "enrolled", st.enrolled,
         "device_id", st.device_id[0] ? st.device_id : NULL, "server",
         st.server[0] ? st.server : NULL, "next_seq", (json_int_t)st.next_seq, "acked_seq",
         (json_int_t)st.acked_seq, "outbox_events", (json_int_t)st.outbox_events, "outbox_bytes",
         (json_int_t)st.outbox_bytes, "media_pending", (json_int_t)st.media_pending, "rejected",
         (json_int_t)st.rejected, "policy_version", (json_int_t)st.policy_version, "failures",
-        (int)st.failures, "last_error", st.last_error[0] ? st.last_error : NULL));
+        (int)st.failures, "retry_after_ms", (json_int_t)st.retry_after_ms, "last_error",
+        st.last_error[0] ? st.last_error : NULL));
 }
 
 /* --- subcommands ---------------------------------------------------------------------------- */
@@ -324,10 +327,12 @@ int cmd_agent(int argc, char **argv)
         o.max_attempts = (unsigned)v;
     }
     wp_agent *a = NULL;
+    wp_error_clear();
     int err = wp_agent_new(&a, &o);
     if (err < 0) {
+        /* the outbox's durability check says which file and why (the handle is gone) */
         fprintf(stderr, "workphone %s: cannot open '%s': %s\n", cmdname, dir,
-                wp_agent_strerror(err));
+                *wp_error_last() ? wp_error_last() : wp_agent_strerror(err));
         return WP_EXIT_FAIL;
     }
     int rc;

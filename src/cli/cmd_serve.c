@@ -498,6 +498,19 @@ int cli_serve_run(const cli_serve_options *so)
         goto out;
     }
     wp_buf line;
+    char unsafe[64];
+    if ((err = wp_store_durability_off(st, unsafe, sizeof unsafe)) < 0) {
+        cli_fail(cmd, "cannot read the store's durability settings: %s", wp_error_last());
+        goto out;
+    }
+    if (unsafe[0]) {
+        /* loud, not fatal: a test or a throwaway deployment may run so on purpose */
+        wp_log_start(&line, "warn", "unsafe_durability");
+        wp_log_add(&line, "settings", unsafe);
+        wp_log_add(&line, "msg", "postgresql does not wait for commits to reach the disk: "
+                                 "acknowledged events can be lost if its host crashes");
+        wp_log_end(&line, 2);
+    }
     wp_log_start(&line, "info", "start");
     wp_log_add(&line, "version", WP_VERSION);
     wp_log_addf(&line, "listen", "%s:%u", host, wp_http_server_port(srv));

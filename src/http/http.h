@@ -16,6 +16,7 @@
 #define WP_HTTP_MAX_SEGMENTS 32      /* path segments; deeper paths are not routed */
 #define WP_HTTP_MAX_JSON_DEPTH 32    /* nesting of arrays and objects in a request body */
 #define WP_HTTP_DEFAULT_BODY_MAX (8u * 1024 * 1024)
+#define WP_HTTP_RETRY_AFTER_S "10"   /* seconds, in every 503 (a full disk): when to try again */
 
 /* What a caller needs to be allowed through a route. Every right but WP_RIGHT_PUBLIC and
  * WP_RIGHT_METRICS is checked by wp_http_options.authorize before the handler runs (and before
@@ -163,7 +164,8 @@ int wp_http_reply_fd(wp_http_ctx *ctx, unsigned status, const char *content_type
 void wp_http_error_map(int err, unsigned *status, const char **code, int *expose);
 
 /* Reply {"error":{"code","message","details":{}}} for a WP_E* code, through
- * wp_http_error_map(): the message is wp_error_last() for 4xx and a generic sentence for 5xx.
+ * wp_http_error_map(): the message is wp_error_last() for 4xx and a generic sentence for 5xx;
+ * a 503 (WP_EFULL) carries Retry-After: WP_HTTP_RETRY_AFTER_S.
  * @return err, so that `return wp_http_reply_error(ctx, err);` propagates it */
 int wp_http_reply_error(wp_http_ctx *ctx, int err);
 

@@ -10,6 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Seconds a client waits before sending again a request the store could not take (503): a
+ * PostgreSQL restart takes about that long, and a device agent backs off further by itself. */
+#define WP_HTTP_STORE_RETRY_AFTER_S "1"
+
 void wp_http_error_map(int err, unsigned *status, const char **code, int *expose)
 {
     *expose = 1;
@@ -39,13 +43,24 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
          * stored; a device keeps what it sent and tries again later */
         *status = 507, *code = "quota_exceeded";
         return;
+    case WP_EFULL:
+        /* the server's own disk is full (docs/internals/store.md, "Full disk"): nothing was
+         * stored; the same request succeeds once space returns, without a restart. The cause
+         * (a path, SQLite's words) goes to the log, the client gets 503 and Retry-After. */
+        *status = 503, *code = "storage_full", *expose = 0;
+        return;
+    case WP_EUNAVAIL:
+        /* the store is gone for now (PostgreSQL restarting): nothing was stored, the same
+         * request can be sent again after Retry-After; the message may name the host */
+        *status = 503, *code = "store_unavailable", *expose = 0;
+        return;
     }
     /* WP_ENOMEM, WP_EIO, WP_ESCHEMA and anything unknown: the client cannot fix it, and the
      * message may name files, hosts or SQL, so it stays in the server log */
     *status = 500, *code = "internal_error", *expose = 0;
 }
 
-static const char *generic_message(unsigned status)
+static const char *generic_message(unsigned status, const char *code)
 {
     switch (status) {
     case 400:
@@ -60,6 +75,10 @@ static const char *generic_message(unsigned status)
         return "a limit was exceeded";
     case 507:
         return "a storage limit was reached";
+    case 503:
+        if (!strcmp(code, "storage_full"))
+            return "the server's storage is full: nothing was stored; try again later";
+        return "the store is unavailable for now; nothing was stored: try again later";
     }
     return "internal error; the request id identifies it in the server log";
 }
@@ -172,6 +191,10 @@ static int reply_error_body(struct wp_http__req *r, unsigned status, const char 
         goto out;
     if (status == 401)
         wp_http_add_header(&r->ctx, "WWW-Authenticate", "Bearer");
+    if (status == 503)
+        wp_http_add_header(&r->ctx, "Retry-After", !strcmp(code, "storage_full")
+                                                       ? WP_HTTP_RETRY_AFTER_S
+                                                       : WP_HTTP_STORE_RETRY_AFTER_S);
     size_t len;
     char *text = wp_buf_detach(&b, &len);
     err = queue(r, status, "application/json", text, len);
@@ -194,7 +217,7 @@ int wp_http_reply_error(wp_http_ctx *ctx, int err)
         snprintf(r->err_msg, sizeof r->err_msg, "%s", msg);
     }
     if (!expose || !*msg)
-        msg = generic_message(status);
+        msg = generic_message(status, code);
     reply_error_body(r, status, code, msg, NULL);
     return err;
 }

@@ -47,10 +47,13 @@ static int fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return wp_error_set(WP_EIO, "cannot open '%s': %s", dir, strerror(errno));
-    int rc = fsync(fd);
+        return wp_error_set(wp_error_errno_code(errno), "cannot open '%s': %s", dir,
+                            strerror(errno));
+    int rc = fsync(fd), e = errno;
     close(fd);
-    return rc == 0 ? 0 : wp_error_set(WP_EIO, "cannot fsync '%s': %s", dir, strerror(errno));
+    return rc == 0 ? 0
+                   : wp_error_set(wp_error_errno_code(e), "cannot fsync '%s': %s", dir,
+                                  strerror(e));
 }
 
 /* mkdir that is fine with the directory being there; a new directory's entry is fsynced in
@@ -61,7 +64,8 @@ static int make_dir(const char *dir, const char *parent)
         return fsync_dir(parent);
     if (errno == EEXIST)
         return 0;
-    return wp_error_set(WP_EIO, "cannot create '%s': %s", dir, strerror(errno));
+    return wp_error_set(wp_error_errno_code(errno), "cannot create '%s': %s", dir,
+                        strerror(errno));
 }
 
 static int paths(wp_media_upload *up, const char *data_dir)
@@ -131,8 +135,8 @@ int wp_ingest_media_begin(wp_ingest *ing, wp_media_upload **out, const char *ten
     if ((err = parse_ref(up->hex, ref)) < 0 || (err = paths(up, ing->data_dir)) < 0)
         goto fail;
     if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
-        err =
-            wp_error_set(WP_EIO, "cannot create a temp file in '%s': %s", up->dir, strerror(errno));
+        err = wp_error_set(wp_error_errno_code(errno), "cannot create a temp file in '%s': %s",
+                           up->dir, strerror(errno));
         goto fail;
     }
     crypto_hash_sha256_init(&up->sha);
@@ -171,7 +175,8 @@ int wp_ingest_media_begin_unnamed(wp_ingest *ing, wp_media_upload **out, const c
     if ((err = make_dir(media, ing->data_dir)) < 0)
         goto fail;
     if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
-        err = wp_error_set(WP_EIO, "cannot create a temp file in '%s': %s", media, strerror(errno));
+        err = wp_error_set(wp_error_errno_code(errno), "cannot create a temp file in '%s': %s",
+                           media, strerror(errno));
         goto fail;
     }
     crypto_hash_sha256_init(&up->sha);
@@ -193,7 +198,8 @@ int wp_ingest_media_write(wp_media_upload *up, const void *bytes, size_t len)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return wp_error_set(WP_EIO, "cannot write media: %s", strerror(errno));
+            return wp_error_set(wp_error_errno_code(errno), "cannot write media: %s",
+                                strerror(errno));
         p += n;
         len -= (size_t)n;
         up->size += (size_t)n;
@@ -244,7 +250,8 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
     if (err < 0)
         goto out;
     if (fsync(up->fd) != 0) {
-        err = wp_error_set(WP_EIO, "cannot fsync media: %s", strerror(errno));
+        err = wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s",
+                           strerror(errno));
         goto out;
     }
     close(up->fd);
@@ -255,7 +262,8 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
         unlink(up->tmp);
     } else {
         if (rename(up->tmp, up->path) != 0) {
-            err = wp_error_set(WP_EIO, "cannot store media: %s", strerror(errno));
+            err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s",
+                               strerror(errno));
             unlink(up->tmp);
             goto out;
         }

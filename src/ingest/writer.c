@@ -96,7 +96,8 @@ static void write_round(struct wp_writer *w, struct job *jobs, int fail_commit, 
     *alone = 0;
     if (!jobs->next && !fail_commit) {
         /* One batch: its own transaction (the store opens one), no savepoint to pay for. */
-        if ((jobs->err = wp_store_events_apply(w->st, jobs->b)) == WP_EIO) {
+        jobs->err = wp_store_events_apply(w->st, jobs->b);
+        if (jobs->err == WP_EIO || jobs->err == WP_EUNAVAIL) {
             reconnect(w);
             (*alone)++;
             jobs->err = apply_alone(w, jobs);
@@ -125,14 +126,14 @@ static void write_round(struct wp_writer *w, struct job *jobs, int fail_commit, 
         /* Batches that failed with an I/O error inside the merged transaction get one more
          * chance alone; invalid or unauthorized ones would only fail again. */
         for (struct job *j = jobs; j; j = j->next)
-            if (j->err == WP_EIO) {
+            if (j->err == WP_EIO || j->err == WP_EUNAVAIL) {
                 (*alone)++;
                 finish(j, apply_alone(w, j));
             }
         return;
     }
     /* The merged transaction is lost: nothing of it is stored. Each batch alone. */
-    if (err == WP_EIO)
+    if (err == WP_EIO || err == WP_EUNAVAIL)
         reconnect(w);
     for (struct job *j = jobs; j; j = j->next) {
         (*alone)++;

@@ -17,6 +17,7 @@
 /* Any fixed key works; it only has to be the same on every node ("wpmigrat"). */
 #define MIGRATION_LOCK "SELECT pg_advisory_xact_lock(8606223364413415796)"
 #define MAX_PARAMS 64
+#define WP_PG_CONNECT_TIMEOUT_S "10"
 
 /* A connection the server dropped (a restart, pg_terminate_backend, a network cut) is marked
  * broken by the failure that found it, or before a statement outside a transaction (see
@@ -76,6 +77,11 @@ static int fail(PGconn *conn, const PGresult *res)
         first_line(msg, sizeof msg, PQerrorMessage(conn));
     if (!state)
         state = "";
+    /* the session is gone or the server is stopping (class 08: connection exception; 57P01..3:
+     * admin or crash shutdown, cannot connect now): not the request's fault, try again later */
+    if (PQstatus(conn) == CONNECTION_BAD || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57P0", 4) == 0)
+        return wp_error_set(WP_EUNAVAIL, "postgresql is unavailable: %s", msg);
     if (strcmp(state, "23505") == 0)
         return wp_error_set(WP_EEXISTS, "postgresql: %s", msg);
     if (strcmp(state, "23503") == 0)
@@ -130,10 +136,14 @@ static int revive(struct wp_pg *pg)
     if (!pg->broken)
         return 0;
     if (pg->in_tx)
-        return wp_error_set(WP_EIO, "postgresql: the connection was lost in a transaction");
+        return wp_error_set(WP_EUNAVAIL, "postgresql: the connection was lost in a transaction");
     PQreset(pg->conn);
-    if (PQstatus(pg->conn) != CONNECTION_OK)
-        return wp_error_set(WP_EIO, "postgresql: the connection was lost and cannot be reopened");
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        char msg[300];
+        first_line(msg, sizeof msg, PQerrorMessage(pg->conn));
+        return wp_error_set(WP_EUNAVAIL,
+                            "postgresql: the connection was lost and cannot be reopened: %s", msg);
+    }
     pg->broken = 0;
     pg->gen++;
     if ((err = session_setup(pg)) < 0)
@@ -446,7 +456,13 @@ int wp_db__pg_open(wp_store **out, const char *conninfo)
         if (strcmp(o->keyword, "password") == 0)
             password = o->val;
 
-    conn = PQconnectdb(conninfo);
+    /* A bound on connecting (and on each PQreset, which reuses these options) unless the url
+     * sets its own: a host that takes the packets but never answers must not hold a request,
+     * or the jobs thread, for ever; it is answered 503 like a refused connection. Later
+     * keywords win, so the url's expansion comes last. */
+    static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *vals[] = {WP_PG_CONNECT_TIMEOUT_S, conninfo, NULL};
+    conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
@@ -454,7 +470,7 @@ int wp_db__pg_open(wp_store **out, const char *conninfo)
     if (PQstatus(conn) != CONNECTION_OK) {
         first_line(msg, sizeof msg, PQerrorMessage(conn));
         redact(msg, password);
-        err = wp_error_set(WP_EIO, "cannot connect to postgresql: %s", msg);
+        err = wp_error_set(WP_EUNAVAIL, "cannot connect to postgresql: %s", msg);
         goto out;
     }
     PQsetNoticeProcessor(conn, quiet, NULL);

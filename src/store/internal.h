@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/db.h"
 #include "store/scope.h"
 #include "store/store.h"
 #include "util/id.h"
@@ -18,6 +19,32 @@ typedef struct wp_strpool wp_strpool;
 /* A copy of s (NULL stays NULL) in *pool (created on first use). WP_ENOMEM. */
 int wp_strpool__dup(wp_strpool **pool, const char **out, const char *s);
 void wp_strpool__free(wp_strpool *pool);
+
+/* Column readers the list operations share. */
+
+/* A nullable text column copied into the pool (NULL stays NULL). WP_ENOMEM. */
+static inline int wp_col__dup(wp_strpool **pool, const char **out, struct wp_stmt *s, int col)
+{
+    return wp_strpool__dup(pool, out, wp_db_col_text(s, col));
+}
+
+/* A nullable id column into a fixed buffer ("" for NULL). */
+static inline int wp_col__id(struct wp_stmt *s, int col, char out[WP_ID_LEN + 1])
+{
+    return wp_db_col_copy_opt(s, col, out, WP_ID_LEN + 1);
+}
+
+/* An integer column, absent for NULL. */
+static inline int64_t wp_col__opt_int(struct wp_stmt *s, int col, int64_t absent)
+{
+    return wp_db_col_isnull(s, col) ? absent : wp_db_col_int64(s, col);
+}
+
+/* An optional id filter: NULL passes, else it must be an id. WP_EINVAL naming what. */
+static inline int wp_store__check_opt_id(const char *what, const char *id)
+{
+    return id ? wp_store__check_id(what, id) : 0;
+}
 
 /* A list cursor is "<int64>.<id>" (a time, then the row's id to break ties). */
 void wp_cursor__make(char out[WP_ARCHIVE_CURSOR_MAX], int64_t t, const char *id);

@@ -14,28 +14,6 @@
 
 #define SQL_MAX 4096
 
-/* Copy a nullable text column into the pool. */
-static int col_dup(wp_strpool **pool, const char **out, struct wp_stmt *s, int col)
-{
-    return wp_strpool__dup(pool, out, wp_db_col_text(s, col));
-}
-
-/* A nullable id column into a fixed buffer ("" for NULL). */
-static int col_id(struct wp_stmt *s, int col, char out[WP_ID_LEN + 1])
-{
-    return wp_db_col_copy_opt(s, col, out, WP_ID_LEN + 1);
-}
-
-static int64_t col_opt_int(struct wp_stmt *s, int col, int64_t absent)
-{
-    return wp_db_col_isnull(s, col) ? absent : wp_db_col_int64(s, col);
-}
-
-static int check_opt_id(const char *what, const char *id)
-{
-    return id ? wp_store__check_id(what, id) : 0;
-}
-
 static const char *const status_names[] = {
     [WP_ALERT_OPEN] = "open",
     [WP_ALERT_ACKNOWLEDGED] = "acknowledged",
@@ -77,19 +55,19 @@ static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
     if (wp_alert_status_parse(&a->status, wp_db_col_text(s, 3)) < 0)
         return wp_error_set(WP_EIO, "store: alert '%s' has an unknown status", a->id);
     if ((err = wp_db_col_copy(s, 4, a->employee_id, sizeof a->employee_id)) < 0 ||
-        (err = col_id(s, 5, a->device_id)) < 0 || (err = col_id(s, 6, a->customer_id)) < 0 ||
-        (err = col_id(s, 7, a->message_id)) < 0 || (err = col_dup(pool, &a->category, s, 8)) < 0 ||
-        (err = col_dup(pool, &a->pattern, s, 9)) < 0 ||
-        (err = col_dup(pool, &a->action, s, 10)) < 0 ||
-        (err = col_dup(pool, &a->matched, s, 11)) < 0)
+        (err = wp_col__id(s, 5, a->device_id)) < 0 || (err = wp_col__id(s, 6, a->customer_id)) < 0 ||
+        (err = wp_col__id(s, 7, a->message_id)) < 0 || (err = wp_col__dup(pool, &a->category, s, 8)) < 0 ||
+        (err = wp_col__dup(pool, &a->pattern, s, 9)) < 0 ||
+        (err = wp_col__dup(pool, &a->action, s, 10)) < 0 ||
+        (err = wp_col__dup(pool, &a->matched, s, 11)) < 0)
         return err;
-    a->start = col_opt_int(s, 12, -1);
-    a->end = col_opt_int(s, 13, -1);
-    if ((err = col_dup(pool, &a->comment, s, 14)) < 0 ||
-        (err = col_dup(pool, &a->handled_by, s, 15)) < 0)
+    a->start = wp_col__opt_int(s, 12, -1);
+    a->end = wp_col__opt_int(s, 13, -1);
+    if ((err = wp_col__dup(pool, &a->comment, s, 14)) < 0 ||
+        (err = wp_col__dup(pool, &a->handled_by, s, 15)) < 0)
         return err;
     a->updated_us = wp_db_col_int64(s, 16);
-    return col_id(s, 17, a->other_employee_id);
+    return wp_col__id(s, 17, a->other_employee_id);
 }
 
 /* The filter's conditions (not its cursor) after "WHERE a.tenant_id = ?", bound in order. */
@@ -143,8 +121,8 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
     memset(&p, 0, sizeof p);
     wp_query__init(&q, SQL_MAX);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
-        (err = check_opt_id("customer", f->customer_id)) < 0 ||
-        (err = check_opt_id("employee", f->employee_id)) < 0 ||
+        (err = wp_store__check_opt_id("customer", f->customer_id)) < 0 ||
+        (err = wp_store__check_opt_id("employee", f->employee_id)) < 0 ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
         (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
@@ -201,8 +179,8 @@ int wp_store_alerts_count(wp_store *st, int64_t *count, int64_t *recent, const w
 
     wp_query__init(&q, SQL_MAX);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
-        (err = check_opt_id("customer", f->customer_id)) < 0 ||
-        (err = check_opt_id("employee", f->employee_id)) < 0 ||
+        (err = wp_store__check_opt_id("customer", f->customer_id)) < 0 ||
+        (err = wp_store__check_opt_id("employee", f->employee_id)) < 0 ||
         (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)
         goto out;
     if (f->status && !wp_alert_status_name((enum wp_alert_status)f->status)) {

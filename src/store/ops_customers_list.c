@@ -19,16 +19,6 @@
 #define SEARCH_ROUND 100    /* candidates fetched at a time for a query */
 #define SEARCH_BUDGET 20000 /* candidates one call looks at, at most */
 
-static int64_t col_opt_int(struct wp_stmt *s, int col, int64_t absent)
-{
-    return wp_db_col_isnull(s, col) ? absent : wp_db_col_int64(s, col);
-}
-
-static int check_opt_id(const char *what, const char *id)
-{
-    return id ? wp_store__check_id(what, id) : 0;
-}
-
 #define CUSTOMER_COLUMNS                                                                           \
     "c.id, c.tenant_id, c.name, c.phone, c.owner_employee_id, c.grade, c.stage, c.created_us,"     \
     " c.last_contact_us, c.in_pool"
@@ -47,7 +37,7 @@ static int read_customer(struct wp_stmt *s, wp_customer *out)
         (err = wp_db_col_copy_opt(s, 6, c.stage, sizeof c.stage)) < 0)
         return err;
     c.created_us = wp_db_col_int64(s, 7);
-    c.last_contact_us = col_opt_int(s, 8, 0);
+    c.last_contact_us = wp_col__opt_int(s, 8, 0);
     c.in_pool = wp_db_col_int64(s, 9) != 0;
     *out = c;
     return 0;
@@ -142,8 +132,8 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     wp_query__init(&q, SQL_MAX);
     wp_buf_init(&like, 3 * Q_MAX);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
-        (err = check_opt_id("employee", f->owner_employee_id)) < 0 ||
-        (err = check_opt_id("tag", f->tag_id)) < 0 ||
+        (err = wp_store__check_opt_id("employee", f->owner_employee_id)) < 0 ||
+        (err = wp_store__check_opt_id("tag", f->tag_id)) < 0 ||
         (f->unit_path && (err = wp_scope__range(ulo, uhi, f->unit_path)) < 0) ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||

@@ -22,28 +22,6 @@
  * SQLite (see search_drive()). */
 #define SEARCH_DRIVE_MAX 4096
 
-/* Copy a nullable text column into the pool. */
-static int col_dup(wp_strpool **pool, const char **out, struct wp_stmt *s, int col)
-{
-    return wp_strpool__dup(pool, out, wp_db_col_text(s, col));
-}
-
-/* A nullable id column into a fixed buffer ("" for NULL). */
-static int col_id(struct wp_stmt *s, int col, char out[WP_ID_LEN + 1])
-{
-    return wp_db_col_copy_opt(s, col, out, WP_ID_LEN + 1);
-}
-
-static int64_t col_opt_int(struct wp_stmt *s, int col, int64_t absent)
-{
-    return wp_db_col_isnull(s, col) ? absent : wp_db_col_int64(s, col);
-}
-
-static int check_opt_id(const char *what, const char *id)
-{
-    return id ? wp_store__check_id(what, id) : 0;
-}
-
 /* --- messages --------------------------------------------------------------------------------- */
 
 #define MESSAGE_COLUMNS                                                                            \
@@ -59,7 +37,7 @@ static int read_message(struct wp_stmt *s, wp_message *m, wp_strpool **pool)
     if ((err = wp_db_col_copy(s, 0, m->id, sizeof m->id)) < 0 ||
         (err = wp_db_col_copy(s, 1, m->device_id, sizeof m->device_id)) < 0 ||
         (err = wp_db_col_copy(s, 2, m->employee_id, sizeof m->employee_id)) < 0 ||
-        (err = col_id(s, 3, m->customer_id)) < 0)
+        (err = wp_col__id(s, 3, m->customer_id)) < 0)
         return err;
     m->seq = wp_db_col_int64(s, 4);
     m->ts_us = wp_db_col_int64(s, 5);
@@ -69,16 +47,16 @@ static int read_message(struct wp_stmt *s, wp_message *m, wp_strpool **pool)
                            &m->peer_id, &m->peer_name, &m->msgtype,  &m->msgid,
                            &m->text,    &m->media,     &m->filename};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
-        if ((err = col_dup(pool, strs[i], s, 7 + (int)i)) < 0)
+        if ((err = wp_col__dup(pool, strs[i], s, 7 + (int)i)) < 0)
             return err;
-    m->size = col_opt_int(s, 18, -1);
-    if ((err = col_dup(pool, &m->url, s, 19)) < 0 || (err = col_dup(pool, &m->title, s, 20)) < 0)
+    m->size = wp_col__opt_int(s, 18, -1);
+    if ((err = wp_col__dup(pool, &m->url, s, 19)) < 0 || (err = wp_col__dup(pool, &m->title, s, 20)) < 0)
         return err;
-    m->amount_fen = col_opt_int(s, 21, -1);
-    if ((err = col_dup(pool, &m->memo, s, 22)) < 0)
+    m->amount_fen = wp_col__opt_int(s, 21, -1);
+    if ((err = wp_col__dup(pool, &m->memo, s, 22)) < 0)
         return err;
     m->recalled = wp_db_col_int64(s, 23) != 0;
-    m->recalled_us = col_opt_int(s, 24, 0);
+    m->recalled_us = wp_col__opt_int(s, 24, 0);
     return 0;
 }
 
@@ -362,9 +340,9 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
     memset(&p, 0, sizeof p);
     wp_buf_init(&grams, 16 * Q_MAX);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
-        (err = check_opt_id("customer", f->customer_id)) < 0 ||
-        (err = check_opt_id("message", f->id)) < 0 ||
-        (err = check_opt_id("employee", f->employee_id)) < 0 ||
+        (err = wp_store__check_opt_id("customer", f->customer_id)) < 0 ||
+        (err = wp_store__check_opt_id("message", f->id)) < 0 ||
+        (err = wp_store__check_opt_id("employee", f->employee_id)) < 0 ||
         (err = wp_page__limit(&limit, f->limit)) < 0 ||
         (err = wp_cursor__parse(&has, &ct, cid, f->cursor)) < 0 ||
         (err = wp_scope__check(&sc, f->tenant_id, f->scope)) < 0)

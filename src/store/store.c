@@ -257,6 +257,35 @@ out:
     return err;
 }
 
+int wp_store_durability_off(wp_store *st, char *out, size_t cap)
+{
+    static const char *const names[] = {"fsync", "synchronous_commit"};
+    size_t len = 0;
+    out[0] = '\0';
+    if (wp_store_backend(st) != WP_STORE_PG)
+        return 0;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char sql[64], v[32] = "";
+        struct wp_stmt *s = NULL;
+        int err;
+        snprintf(sql, sizeof sql, "SHOW %s", names[i]);
+        if ((err = wp_db_prepare(st, &s, sql)) < 0)
+            return err;
+        err = wp_db_step(s);
+        if (err == WP_DB_ROW)
+            err = wp_db_col_copy(s, 0, v, sizeof v);
+        wp_db_done(s);
+        if (err < 0)
+            return err;
+        /* synchronous_commit: on, remote_apply, remote_write and local wait for the local
+         * flush; only off does not */
+        if (strcmp(v, "off") == 0)
+            len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s%s=off",
+                                    len ? " " : "", names[i]);
+    }
+    return 0;
+}
+
 void wp_store_free(wp_store *st)
 {
     if (!st)

@@ -38,6 +38,11 @@ void wp_store_free(wp_store *st);
 
 enum wp_store_backend wp_store_backend(const wp_store *st);
 
+/* PostgreSQL's settings that decide whether a commit survives a crash of its host: out gets
+ * "" when fsync and synchronous_commit are both on (and always on SQLite, whose open refuses a
+ * connection not at synchronous FULL), else what is off, "fsync=off synchronous_commit=off". */
+int wp_store_durability_off(wp_store *st, char *out, size_t cap);
+
 /* The schema version the store is at, and the newest this binary knows. */
 int wp_store_schema_version(wp_store *st, int *out);
 int wp_store_schema_latest(void);

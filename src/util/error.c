@@ -2,6 +2,7 @@
 /* Thread-local last-error message. */
 #include "util/error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -26,6 +27,11 @@ void wp_error_clear(void)
     last[0] = '\0';
 }
 
+int wp_error_errno_code(int errnum)
+{
+    return errnum == ENOSPC || errnum == EDQUOT ? WP_EFULL : WP_EIO;
+}
+
 const char *wp_error_name(int code)
 {
     switch (code) {
@@ -40,6 +46,8 @@ const char *wp_error_name(int code)
     case WP_ESCHEMA: return "schema_too_new";
     case WP_EBUSY: return "busy";
     case WP_EQUOTA: return "quota_exceeded";
+    case WP_EFULL: return "storage_full";
+    case WP_EUNAVAIL: return "store_unavailable";
     }
     return "error";
 }

@@ -15,6 +15,10 @@ enum wp_error_code {
     WP_ESCHEMA = -8,   /* the store's schema is newer than this binary */
     WP_EBUSY = -9,     /* in use or in the wrong state: a unit with people, a locked account */
     WP_EQUOTA = -10,   /* a tenant's storage limit would be passed: nothing was stored */
+    WP_EFULL = -11,    /* the disk is full (ENOSPC, SQLITE_FULL): nothing was stored; the same
+                        * write succeeds once space returns */
+    WP_EUNAVAIL = -12, /* the store cannot be reached now (PostgreSQL restarting or gone):
+                        * nothing was stored; the same request may succeed later */
 };
 
 /* Set the calling thread's last error message (printf-style, one lowercase line, no period)
@@ -26,6 +30,10 @@ const char *wp_error_last(void);
 
 /* Forget the calling thread's last message. */
 void wp_error_clear(void);
+
+/* WP_EFULL for an errno that says the disk (or the user's disk quota) is full, else WP_EIO:
+ * what a failed write(), fsync(), rename() or mkdir() returns. */
+int wp_error_errno_code(int errnum);
 
 /* A short name for a code: "not_found", "invalid", ... */
 const char *wp_error_name(int code);

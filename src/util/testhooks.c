@@ -42,6 +42,11 @@ int wp_test_hooks_load(void)
         (err = number("WORKPHONE_TEST_MIGRATE_TO", 1, 100000, &h.migrate_to)) < 0 ||
         (err = number("WORKPHONE_TEST_AUDIT_FAIL_BATCHES", 1, 1000000, &h.audit_fail_batches)) < 0)
         return err;
+    if ((v = getenv("WORKPHONE_TEST_SQLITE_NOT_FULL")) && *v) {
+        if (strcmp(v, "1") && strcmp(v, "0"))
+            return wp_error_set(WP_EINVAL, "WORKPHONE_TEST_SQLITE_NOT_FULL must be 1 or 0");
+        h.sqlite_not_full = !strcmp(v, "1");
+    }
     if ((v = getenv("WORKPHONE_FAKE_NOW")) && *v && wp_time_parse(&us, v) < 0)
         return wp_error_set(WP_EINVAL, "WORKPHONE_FAKE_NOW: '%.40s' is not an RFC 3339 time", v);
     if ((v = getenv("WORKPHONE_TEST_CLOCK")) && *v && (err = wp_time__follow(v)) < 0)

@@ -20,6 +20,9 @@ typedef struct wp_test_hooks {
     unsigned audit_fail_batches;  /* WORKPHONE_TEST_AUDIT_FAIL_BATCHES, 1..1000000: the audit
                                    * worker's first N batch writes fail as a store would, to
                                    * show the buffered reads wait and are written once; 0: none */
+    int sqlite_not_full;          /* WORKPHONE_TEST_SQLITE_NOT_FULL=1: the store's SQLite
+                                   * connections are set to synchronous NORMAL after FULL, to
+                                   * show the read-back check refusing them */
 } wp_test_hooks;
 
 /* Read the switch from the environment and, only when it is 1, the hooks: the numbers above,

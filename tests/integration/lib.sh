@@ -80,6 +80,17 @@ only_backend() {
 }
 
 finish() {
+    if [ -s "$TMP/answers/index" ]; then # the JSON answers req() kept (lib_api.sh)
+        local line n=0
+        while IFS= read -r line; do
+            n=$((n + 1))
+            failures=$((failures + 1))
+            echo "FAIL: $line" >&2
+        done < <(/usr/bin/python3 "$SRC/tests/integration/openapi_check.py" --answers "$TMP/answers" ||
+                 echo "the answers could not be checked against docs/openapi.yaml")
+        checks=$((checks + $(wc -l <"$TMP/answers/index")))
+        echo "$(wc -l <"$TMP/answers/index") JSON answers checked against docs/openapi.yaml, $n differ"
+    fi
     echo "$((checks - failures)) passed, $failures failed"
     [ "$failures" = 0 ]
 }

@@ -76,6 +76,25 @@ req() {
     body=$(cat "$TMP/body")
     headers=$(cat "$TMP/headers")
     rc=0; out="HTTP $status $(printf '%s' "$body" | head -c 1500)"; err=""
+    keep_answer "$m" "$p"
+}
+
+# keep_answer METHOD PATH: a JSON answer is kept so that finish() checks it against
+# docs/openapi.yaml with the python tests' checker (one python3 for the whole suite). A file
+# name of its own for each: req() also runs in subshells ($(audit_count ...)), where a counter
+# would not move.
+keep_answer() {
+    [ "$1" != HEAD ] || return 0
+    case "$headers" in
+        *$'\n'[Cc]ontent-[Tt]ype:\ application/json*) ;;
+        *) return 0 ;;
+    esac
+    [ -s "$TMP/body" ] || return 0
+    mkdir -p "$TMP/answers"
+    local f
+    f=$(mktemp "$TMP/answers/XXXXXXXX") || return 0
+    cp "$TMP/body" "$f"
+    printf '%s\t%s\t%s\t%s\n' "${f##*/}" "$1" "$2" "$status" >>"$TMP/answers/index"
 }
 
 # json METHOD PATH BODY [CURL ARGS...]: req with a JSON body

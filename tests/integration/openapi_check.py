@@ -6,6 +6,7 @@
 # object still admits the fields of every part. Needs python3-yaml and python3-jsonschema
 # (scripts/packages.txt). Run as a script, it checks itself on bodies known good and bad.
 import copy
+import json
 import os
 import re
 import sys
@@ -245,5 +246,32 @@ def _selftest():
     return 1 if fails else 0
 
 
+def check_dir(d):
+    """The answers a shell suite kept (lib_api.sh keep_answer): an index of NAME, METHOD, PATH
+    and STATUS, tab-separated, and the bodies in files of those names; prints one line per answer that differs (and per body
+    that is no JSON) and returns how many."""
+    bad = 0
+    with open(os.path.join(d, "index"), encoding="utf-8") as f:
+        for line in f:
+            n, method, path, status = line.rstrip("\n").split("\t")
+            with open(os.path.join(d, n), "rb") as b:
+                raw = b.read()
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except ValueError as e:
+                print("%s %s %s: the body is no JSON (%s)" % (method, path, status, e))
+                bad += 1
+                continue
+            p = problems(method, path, int(status), body)
+            if p:
+                print("the answer differs from docs/openapi.yaml: " + "; ".join(p[:8]) +
+                      ("; ..." if len(p) > 8 else ""))
+                bad += 1
+    return bad
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--answers":
+        check_dir(sys.argv[2])
+        sys.exit(0)
     sys.exit(_selftest())

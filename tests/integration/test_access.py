@@ -358,6 +358,31 @@ def check_table():
                   (k[0], k[1], code[k], doc[k]))
 
 
+# Who may call a route with which credentials, by its right: what each operation's `security`
+# in docs/openapi.yaml must list (client generators send what it lists).
+SECURITY = {
+    "public": None,  # no security list (or an empty one)
+    "metrics": {"metricsToken"},
+    "device": {"device"},
+    "session": {"session", "cookie"},
+}
+PEOPLE_AND_KEYS = {"session", "cookie", "apiKey"}
+
+
+def check_security():
+    """docs/openapi.yaml lists the credentials the server takes, route by route: an API key
+    is taken everywhere but on the session's own routes."""
+    doc = openapi_check._load()
+    for m, p, right, _ in EXPECTED:
+        op = doc["paths"].get(p, {}).get(m.lower())
+        if not check(op is not None, "%s %s is not in docs/openapi.yaml" % (m, p)):
+            continue
+        have = {k for s in op.get("security", []) for k in s} or None
+        want = SECURITY.get(right, PEOPLE_AND_KEYS)
+        check(have == want, "%s %s (right %s): docs/openapi.yaml lists %s, the server takes %s" %
+              (m, p, right, sorted(have or []), sorted(want or [])))
+
+
 def expected(kind, role, right, ok):
     """The status a caller must get: the documented 2xx when its role has the right, else 401
     (no credentials, a device on the console or the console on the device API) or 403."""
@@ -752,6 +777,7 @@ def matrix(srv, fx, callers):
     where the caller's role has the route's right, 401 or 403 (`forbidden`) where not; every
     console write that succeeded is an audit row, a refused one none."""
     check_table()
+    check_security()
     admin_tok = fx.admin
     users = {"admin": "admin", "manager": "mgra", "auditor": "aud", "sales": fx.subject_user}
     for cname, (kind, role, tok) in callers.items():

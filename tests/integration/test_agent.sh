@@ -32,6 +32,14 @@ expect_rc 2 "enroll without --code"
 run "$WP" agent status --dir "$AG" --code X
 expect_rc 2 "--code with status"
 
+# the outbox's synchronous FULL is asserted, not assumed (issue 17): read back as anything
+# else (the test hook sets NORMAL after FULL), the agent refuses to open it, naming the file
+run env WORKPHONE_TEST_SQLITE_NOT_FULL=1 "$WP" agent status --dir "$AG"
+expect_rc 1 "an outbox that is not synchronous FULL"
+checks=$((checks + 1))
+[ "$err" = "workphone agent status: cannot open '$AG': '$AG/agent.db': PRAGMA synchronous reads back 1, not 2 (FULL): recorded events could be lost on a power cut" ] ||
+    fail "... is refused, naming the file: $err"
+
 # before enrolling: status works offline, check has no policy, sync refuses
 run "$WP" agent status --dir "$AG"
 expect_rc 0 "status of a new agent"

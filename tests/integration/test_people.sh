@@ -310,7 +310,7 @@ suite() { # backend
          VALUES ('$t2', '$u2', NULL, 'Other HQ', 'hq', '/$u2/', 1, 0)" >/dev/null
     sql "INSERT INTO employees (tenant_id, id, org_unit_id, name, username, role, password_hash,
          active, created_us) SELECT '$t2', 'bbbbbbbbbbbbbbbbbbbbbbb4', '$u2', 'Their admin',
-         'admin', 'admin', password_hash, 1, 0 FROM employees WHERE username = 'mgra'" >/dev/null
+         'admin', 'admin', password_hash, 1, 1764230400000000 FROM employees WHERE username = 'mgra'" >/dev/null
     start_server "$dir" "${db_args[@]}"
     [ -n "$base" ] || return
     login admin "$PW" Other

@@ -47,6 +47,17 @@ for t in 0 257 abc -1 1x ''; do
     expect_rc 2 "serve --threads '$t'"
     expect_err_has "threads" "serve --threads '$t' names the option"
 done
+# synchronous FULL is asserted, not assumed (issue 17): a store connection that reads back
+# anything else is refused, naming the file (the hook sets NORMAL after FULL), and the hook's
+# variable does nothing without the test hooks' switch
+run env WORKPHONE_TEST_SQLITE_NOT_FULL=1 "$WP" serve --data "$dir" --listen 127.0.0.1:0
+expect_rc 1 "serve on a store connection that is not synchronous FULL"
+expect_out "" "... prints nothing on stdout"
+checks=$((checks + 1))
+[ "$err" = "workphone serve: cannot open the store: cannot open store '$dir/workphone.db': PRAGMA synchronous reads back 1, not 2 (FULL): acknowledged writes could be lost on a power cut" ] ||
+    fail "... and says why, naming the file: $err"
+run env WORKPHONE_TEST_HOOKS=0 WORKPHONE_TEST_SQLITE_NOT_FULL=1 "$WP" jobs run --data "$dir"
+expect_rc 0 "the hook does nothing with the switch off"
 start_server "$dir" --threads 1
 [ -n "$base" ] && check_server sqlite
 [ -n "$base" ] && stop_server

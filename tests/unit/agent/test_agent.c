@@ -26,7 +26,7 @@ static test_server srv;
 
 /* --- a transport that wraps the curl one and injects failures ------------------------------ */
 
-enum fault { PASS = 0, HTTP_503, TIMEOUT, LOST, DIE, STOP_SERVER };
+enum fault { PASS = 0, HTTP_503, HTTP_503_FULL, TIMEOUT, LOST, DIE, STOP_SERVER };
 
 struct faulty {
     wp_agent_transport inner;
@@ -54,6 +54,12 @@ static int faulty_send(void *ctx, const wp_agent_request *req, wp_agent_response
         wp_agent_response_status(resp, 503);
         static const char busy[] = "{\"error\":{\"code\":\"unavailable\",\"message\":\"x\"}}";
         wp_agent_response_body(resp, busy, sizeof busy - 1);
+        return 0;
+    case HTTP_503_FULL: /* the server's disk is full: it says when to come back */
+        wp_agent_response_status(resp, 503);
+        wp_agent_response_header(resp, "Retry-After", "7");
+        static const char full[] = "{\"error\":{\"code\":\"storage_full\",\"message\":\"x\"}}";
+        wp_agent_response_body(resp, full, sizeof full - 1);
         return 0;
     case TIMEOUT:
         return wp_agent_response_error(resp, WP_AGENT_ENET, "injected: operation timed out");
@@ -546,6 +552,54 @@ static void test_agent__outbox_full(void **state)
     fx_done(&fx);
 }
 
+/* A server whose disk is full answers 503 with Retry-After: the events stay in the outbox,
+ * each next attempt waits at least Retry-After (more than the backoff would), and the sync
+ * goes through once the server has space again. */
+static void test_agent__full_server_retry_after(void **state)
+{
+    (void)state;
+    struct agent_fx fx;
+    fx_init(&fx, "503");
+    fx.a = open_agent(&fx, 10, 0, 10);
+    fx_enroll(&fx);
+    for (int i = 0; i < 15; i++)
+        assert_int_equal(record_text(fx.a, NULL, "ra-", i), 0);
+    static const enum fault script[] = {HTTP_503_FULL, HTTP_503_FULL, PASS, HTTP_503_FULL};
+    fx.f.only = "/api/v1/device/events";
+    fx.f.matched = 0; /* enrollment's requests counted before the filter */
+    fx.f.script = script;
+    fx.f.n_script = sizeof script / sizeof script[0];
+    assert_int_equal(sync_ok(fx.a), 0);
+    /* batch 1 refused twice, stored; batch 2 refused once, stored: three waits of >= 7 s,
+     * where the backoff alone would have waited 0.25..0.5, 0.5..1 and 0.25..0.5 s */
+    assert_int_equal(fx.f.matched, 5);
+    assert_int_equal(fx.sl.n, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_in_range(fx.sl.delays[i], 7000, 7000);
+    wp_agent_status s = status_of(fx.a);
+    assert_int_equal(s.outbox_events, 0);
+    assert_int_equal(s.acked_seq, 15);
+    assert_int_equal(s.retry_after_ms, 0);
+    assert_stored_once("ra-", NULL, 15);
+
+    /* one attempt only: the events stay, the status says to wait the server's 7 s */
+    assert_int_equal(record_text(fx.a, NULL, "ra-", 15), 0);
+    wp_agent_free(fx.a);
+    fx.a = open_agent(&fx, 10, 0, 1);
+    static const enum fault once[] = {HTTP_503_FULL};
+    fx.f.script = once;
+    fx.f.n_script = 1;
+    fx.f.next = 0;
+    assert_int_equal(wp_agent_sync(fx.a), WP_AGENT_ENET);
+    s = status_of(fx.a);
+    assert_int_equal(s.outbox_events, 1);
+    assert_int_equal(s.retry_after_ms, 7000);
+    assert_non_null(strstr(s.last_error, "HTTP 503"));
+    assert_int_equal(sync_ok(fx.a), 0);
+    assert_stored_once("ra-", NULL, 16);
+    fx_done(&fx);
+}
+
 /* The offline check gives, byte for byte, what POST /api/v1/device/check gives. */
 static void test_agent__check_equals_server(void **state)
 {
@@ -735,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_agent__server_down_then_up),
         cmocka_unit_test(test_agent__injected_faults),
         cmocka_unit_test(test_agent__outbox_full),
+        cmocka_unit_test(test_agent__full_server_retry_after),
         cmocka_unit_test(test_agent__check_equals_server),
         cmocka_unit_test(test_agent__threads),
     };

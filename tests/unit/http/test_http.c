@@ -282,7 +282,7 @@ static int teardown(void **state)
 struct resp {
     long status;
     wp_buf body;
-    char ctype[128], reqid[64], allow[128], connection[32], www_auth[64];
+    char ctype[128], reqid[64], allow[128], connection[32], www_auth[64], retry_after[16];
     json_t *json;
 };
 
@@ -315,6 +315,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     grab(p, len, "Allow", r->allow, sizeof r->allow);
     grab(p, len, "Connection", r->connection, sizeof r->connection);
     grab(p, len, "WWW-Authenticate", r->www_auth, sizeof r->www_auth);
+    grab(p, len, "Retry-After", r->retry_after, sizeof r->retry_after);
     return len;
 }
 
@@ -866,7 +867,7 @@ static void test_http_server__error_mapping(void **state)
         {WP_ENOTFOUND, 404, "not_found"},    {WP_EEXISTS, 409, "already_exists"},
         {WP_ELIMIT, 422, "limit_exceeded"},  {WP_ENOMEM, 500, "internal_error"},
         {WP_EIO, 500, "internal_error"},     {WP_ESCHEMA, 500, "internal_error"},
-        {-99, 500, "internal_error"},
+        {WP_EUNAVAIL, 503, "store_unavailable"}, {-99, 500, "internal_error"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         unsigned status;
@@ -892,6 +893,8 @@ static void test_http_server__error_mapping(void **state)
         }
         if (cases[i].status == 401)
             assert_string_equal(r.www_auth, "Bearer");
+        /* the store is gone for a moment: the client is told when to try again */
+        assert_string_equal(r.retry_after, cases[i].status == 503 ? "1" : "");
         resp_free(&r);
     }
 }

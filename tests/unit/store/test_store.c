@@ -350,7 +350,7 @@ static void test_store__open_errors(void **state)
         /* port 1 on loopback: nothing listens there */
         assert_int_equal(
             wp_store_open(&st, NULL, "postgresql://wp:sekret-pw@127.0.0.1:1/x?connect_timeout=5"),
-            WP_EIO);
+            WP_EUNAVAIL);
         assert_non_null(strstr(wp_error_last(), "cannot connect to postgresql"));
         assert_null(strstr(wp_error_last(), "sekret-pw"));
         assert_int_equal(wp_store_open(&st, NULL, "postgresql://wp:sekret-pw@127.0.0.1/x?bogus=1"),
@@ -1254,6 +1254,48 @@ static void test_store__rollback_leaves_nothing(void **state)
 
 /* A failed operation inside a transaction has no effect and leaves the transaction usable, on
  * both backends (PostgreSQL aborts a transaction on any error without the savepoint). */
+/* A full disk (SQLITE_FULL; here the connection's max_page_count) in the middle of a
+ * transaction: SQLite rolls all of it back by itself. What follows until the caller's ROLLBACK
+ * is refused with the same WP_EFULL, not committed on its own outside the transaction the
+ * caller thinks open; then the store works again (docs/internals/store.md, "Full disk"). */
+static void test_store__full_disk_refuses_the_rest(void **state)
+{
+    struct fx *f = *state;
+    if (backend.kind != WP_STORE_SQLITE)
+        return; /* a full PostgreSQL disk is out of scope */
+    char pragma[64], big[3001];
+    struct wp_stmt *s = NULL;
+    int err = 0, n = 0;
+    OK(wp_db_exec(f->st, "CREATE TABLE disk_t (x TEXT)"));
+    snprintf(pragma, sizeof pragma, "PRAGMA max_page_count = %lld",
+             (long long)raw1(f, "PRAGMA page_count") + 4);
+    OK(wp_db_exec(f->st, pragma));
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    OK(wp_store_begin(f->st));
+    OK(wp_db_prepare(f->st, &s, "INSERT INTO disk_t VALUES (?)"));
+    while (n < 100) {
+        wp_db_bind_text(s, 1, big);
+        if ((err = wp_db_step(s)) < 0)
+            break;
+        wp_db_done(s);
+        OK(wp_db_prepare(f->st, &s, "INSERT INTO disk_t VALUES (?)"));
+        n++;
+    }
+    wp_db_done(s);
+    assert_int_equal(err, WP_EFULL);
+    assert_true(n >= 1);
+    assert_int_equal(wp_db_exec(f->st, "INSERT INTO disk_t VALUES ('after')"), WP_EFULL);
+    assert_true(wp_store_commit(f->st) < 0);
+    assert_int_equal(raw1(f, "SELECT count(*) FROM disk_t"), 0);
+    /* space again: the next transaction commits */
+    OK(wp_db_exec(f->st, "PRAGMA max_page_count = 1073741823"));
+    OK(wp_store_begin(f->st));
+    OK(wp_db_exec(f->st, "INSERT INTO disk_t VALUES ('again')"));
+    OK(wp_store_commit(f->st));
+    assert_int_equal(raw1(f, "SELECT count(*) FROM disk_t"), 1);
+}
+
 static void test_store__failed_op_keeps_transaction(void **state)
 {
     struct fx *f = *state;
@@ -1697,6 +1739,7 @@ static const struct CMUnitTest suite[] = {
     T(test_store__employees_list),
     T(test_store__rollback_leaves_nothing),
     T(test_store__failed_op_keeps_transaction),
+    T(test_store__full_disk_refuses_the_rest),
     T(test_store__login_attempts),
     T(test_store__login_attempts_at_once),
     T(test_store__api_keys_end_with_creator),

@@ -437,6 +437,20 @@ static void test_util_testhooks__one_switch_and_a_clock_that_moves(void **state)
     clock_file(path, "2026-11-28T10:00:00+08:00");
     assert_int_equal(wp_time_now_us(), t0);
 
+    /* the SQLite durability hook (issue 17): 1 or 0, only with the switch on */
+    assert_false(wp_test_hooks_get()->sqlite_not_full);
+    setenv("WORKPHONE_TEST_SQLITE_NOT_FULL", "yes", 1);
+    assert_int_equal(wp_test_hooks_load(), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "WORKPHONE_TEST_SQLITE_NOT_FULL must be 1 or 0");
+    assert_false(wp_test_hooks_get()->on);
+    setenv("WORKPHONE_TEST_SQLITE_NOT_FULL", "1", 1);
+    assert_int_equal(wp_test_hooks_load(), 0);
+    assert_true(wp_test_hooks_get()->sqlite_not_full);
+    setenv("WORKPHONE_TEST_HOOKS", "0", 1);
+    assert_int_equal(wp_test_hooks_load(), 0);
+    assert_false(wp_test_hooks_get()->sqlite_not_full);
+    unsetenv("WORKPHONE_TEST_SQLITE_NOT_FULL");
+
     unlink(path);
     assert_int_equal(wp_time__follow(""), 0); /* the rest of the tests: the real clock */
     wp_time_set_fake(0);

@@ -38,6 +38,10 @@ export function plainError(e, tr, { codes = {}, fields = {} } = {}) {
       return t('plainErrors.tooMany')
     case 'quota_exceeded':
       return t('plainErrors.quota')
+    case 'storage_full':
+      return t('plainErrors.storageFull')
+    case 'store_unavailable':
+      return t('plainErrors.storeUnavailable')
     case 'invalid_request':
     case 'invalid_json':
       if (/^nothing to change/.test(msg)) return t('plainErrors.nothing')

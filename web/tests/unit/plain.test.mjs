@@ -31,6 +31,10 @@ test('a bad field is named in words, whatever the English says', () => {
   assert.equal(plainError(err(400, 'invalid_request', "nothing to change: give 'name'"), tr), '没有需要保存的改动')
 })
 
+test('a full server disk is said in words, not as its code', () => {
+  assert.equal(plainError(err(503, 'storage_full', "the server's storage is full: nothing was stored; try again later"), tr), '服务器磁盘已满，这次没有保存任何内容，请稍后再试')
+})
+
 test('refusals of rights and reach', () => {
   assert.equal(plainError(err(403, 'forbidden', "the role 'sales' may not use PATCH /api/v1/devices/x"), tr), '你的角色不能做这件事')
   assert.equal(plainError(err(403, 'forbidden', 'nobody may disable the devices of themselves'), tr), '不能对自己做这件事，请让其他管理员或上级主管来做')
@@ -38,6 +42,8 @@ test('refusals of rights and reach', () => {
   assert.match(plainError(err(403, 'forbidden', 'only admins may change an admin or an auditor'), tr), /只有管理员/)
   assert.match(plainError(err(404, 'not_found', "device 'x' not found"), tr), /找不到/)
   assert.match(plainError(err(0, 'network', 'Failed to fetch'), tr), /连不上服务器/)
+  // the store is gone for a moment (PostgreSQL restarting): nothing was saved, try again
+  assert.equal(plainError(err(503, 'store_unavailable', 'the store is unavailable for now; nothing was stored: try again later'), tr), '数据库暂时连不上，这次没有保存任何内容，请稍后再试')
   assert.match(plainError(err(502, 'http_502', 'Bad Gateway'), tr), /服务器出错/)
 })
 
