@@ -1,5 +1,5 @@
 # Thin wrapper around Meson (and npm for the web console) so the README's commands stay short.
-.PHONY: all build web demo test clean
+.PHONY: all build web demo test coverage clean
 
 all: build
 
@@ -21,5 +21,10 @@ demo: build web
 test:
 	@scripts/test
 
+# Line and branch coverage of src/ over every suite on both backends (gcovr, installed here
+# only): the HTML report lands in build-cov/coverage/index.html.
+coverage:
+	@scripts/coverage
+
 clean:
-	rm -rf build build-asan build-fuzz build-bench web/dist
+	rm -rf build build-asan build-fuzz build-bench build-cov web/dist

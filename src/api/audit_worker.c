@@ -7,6 +7,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/testhooks.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -37,6 +38,7 @@ struct api_audit_worker {
     struct item **taken; /* the flush's own: rows taken from the queue, not written yet */
     size_t n_taken;
     uint64_t pushed, written; /* rows ever queued; rows written (or given up) */
+    unsigned failed;          /* batch writes failed by WORKPHONE_TEST_AUDIT_FAIL_BATCHES */
 };
 
 /* Ask for a flush soon. Called without the lock: the scheduler takes its own. */
@@ -149,6 +151,15 @@ static int write_batch(api_audit_worker *w, wp_store *st, struct item **v, size_
                                 .target = v[i]->target,
                                 .details = v[i]->details,
                                 .client = v[i]->client};
+    /* a test hook (WORKPHONE_TEST_HOOKS=1 only): the first N batches fail as a store would;
+     * only the flush writes, so the count needs no lock */
+    if (w->failed < wp_test_hooks_get()->audit_fail_batches) {
+        w->failed++;
+        return wp_error_set(WP_EIO,
+                            "audit batch %u of %u failed by "
+                            "WORKPHONE_TEST_AUDIT_FAIL_BATCHES (a test hook)",
+                            w->failed, wp_test_hooks_get()->audit_fail_batches);
+    }
     if ((err = wp_store_begin(st)) < 0)
         return err;
     if ((err = wp_store_audit_append_batch(st, w->key, e, n, NULL)) == 0)

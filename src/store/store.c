@@ -7,6 +7,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 #include "util/utf8.h"
 
 #include <assert.h>
@@ -154,11 +155,18 @@ out:
 
 /* One migration per transaction, each with its schema_version row, under the migration lock;
  * the version is read again after taking the lock, so a node that waited for another one
- * applies only what is still missing. */
+ * applies only what is still missing. With the test hook WORKPHONE_TEST_MIGRATE_TO=N (behind
+ * WORKPHONE_TEST_HOOKS=1 only) it stops at version N and fails, so the store stays at N and
+ * nothing runs on a schema this binary does not expect. */
 static int migrate(wp_store *st)
 {
     const struct wp_migration *m = st->ops->migrations;
-    int latest = latest_of(m);
+    int latest = latest_of(m), stop = (int)wp_test_hooks_get()->migrate_to;
+    if (stop > latest)
+        return wp_error_set(WP_EINVAL, "WORKPHONE_TEST_MIGRATE_TO=%d: this workphone knows %d",
+                            stop, latest);
+    if (stop)
+        latest = stop;
     for (;;) {
         int cur = 0, err;
         if ((err = st->ops->begin(st)) < 0)
@@ -167,6 +175,20 @@ static int migrate(wp_store *st)
             (err = st->ops->exec(st, create_schema_version)) < 0 ||
             (err = read_version(st, &cur)) < 0)
             goto fail;
+        if (stop && cur > stop) {
+            err = wp_error_set(WP_ESCHEMA,
+                               "store schema version %d is past "
+                               "WORKPHONE_TEST_MIGRATE_TO=%d",
+                               cur, stop);
+            goto fail;
+        }
+        if (stop && cur == stop) {
+            st->ops->exec(st, "ROLLBACK");
+            return wp_error_set(WP_ESCHEMA,
+                                "store schema version %d: stopped there by "
+                                "WORKPHONE_TEST_MIGRATE_TO (a test hook)",
+                                cur);
+        }
         if (cur > latest) {
             err = wp_error_set(WP_ESCHEMA,
                                "store schema version %d is newer than this workphone (knows %d); "

@@ -13,6 +13,13 @@ typedef struct wp_test_hooks {
     unsigned wecom_interval_s;    /* WORKPHONE_WECOM_INTERVAL_S, 1..86400: the WeCom jobs'
                                    * interval and a waiting transfer's poll; 0: the defaults
                                    * (or WORKPHONE_JOBS_INTERVAL_S when that is set) */
+    unsigned migrate_to;          /* WORKPHONE_TEST_MIGRATE_TO, 1..100000: wp_store_open()
+                                   * applies migrations up to this version only, then fails
+                                   * (WP_ESCHEMA) so no command runs on that schema; the upgrade
+                                   * test walks a store through every version so; 0: none */
+    unsigned audit_fail_batches;  /* WORKPHONE_TEST_AUDIT_FAIL_BATCHES, 1..1000000: the audit
+                                   * worker's first N batch writes fail as a store would, to
+                                   * show the buffered reads wait and are written once; 0: none */
     int sqlite_not_full;          /* WORKPHONE_TEST_SQLITE_NOT_FULL=1: the store's SQLite
                                    * connections are set to synchronous NORMAL after FULL, to
                                    * show the read-back check refusing them */

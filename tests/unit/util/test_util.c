@@ -451,6 +451,27 @@ static void test_util_testhooks__one_switch_and_a_clock_that_moves(void **state)
     assert_false(wp_test_hooks_get()->sqlite_not_full);
     unsetenv("WORKPHONE_TEST_SQLITE_NOT_FULL");
 
+    /* the upgrade and audit worker hooks (issue 17): a number in range, only with the switch */
+    setenv("WORKPHONE_TEST_HOOKS", "1", 1);
+    setenv("WORKPHONE_TEST_MIGRATE_TO", "0", 1);
+    assert_int_equal(wp_test_hooks_load(), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "WORKPHONE_TEST_MIGRATE_TO must be 1..100000");
+    setenv("WORKPHONE_TEST_MIGRATE_TO", "12", 1);
+    setenv("WORKPHONE_TEST_AUDIT_FAIL_BATCHES", "1000001", 1);
+    assert_int_equal(wp_test_hooks_load(), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "WORKPHONE_TEST_AUDIT_FAIL_BATCHES must be 1..1000000");
+    assert_int_equal(wp_test_hooks_get()->migrate_to, 0);
+    setenv("WORKPHONE_TEST_AUDIT_FAIL_BATCHES", "3", 1);
+    assert_int_equal(wp_test_hooks_load(), 0);
+    assert_int_equal(wp_test_hooks_get()->migrate_to, 12);
+    assert_int_equal(wp_test_hooks_get()->audit_fail_batches, 3);
+    setenv("WORKPHONE_TEST_HOOKS", "0", 1);
+    assert_int_equal(wp_test_hooks_load(), 0);
+    assert_int_equal(wp_test_hooks_get()->migrate_to, 0);
+    assert_int_equal(wp_test_hooks_get()->audit_fail_batches, 0);
+    unsetenv("WORKPHONE_TEST_MIGRATE_TO");
+    unsetenv("WORKPHONE_TEST_AUDIT_FAIL_BATCHES");
+
     unlink(path);
     assert_int_equal(wp_time__follow(""), 0); /* the rest of the tests: the real clock */
     wp_time_set_fake(0);
