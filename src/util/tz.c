@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Time zones from the system's TZif files (version 2 and later), and local days. */
 #include "util/tz.h"
+#include "util/tz_int.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -29,8 +30,7 @@ static int64_t be(const unsigned char *p, int n)
     return (int64_t)v;
 }
 
-/* The 64-bit part of a TZif file (version 2 and later). */
-static int parse(wp_tz *z, const unsigned char *d, size_t len)
+int wp_tz__parse(wp_tz *z, const unsigned char *d, size_t len)
 {
     size_t p = 0;
     for (int part = 0; part < 2; part++) {
@@ -114,7 +114,7 @@ int wp_tz_load(wp_tz *z, const char *tz, const char *what)
     if (!d)
         return wp_error_set(WP_ENOMEM, "out of memory");
     z->fixed = 0;
-    int r = parse(z, d, len);
+    int r = wp_tz__parse(z, d, len);
     free(d);
     if (r < 0) {
         wp_tz_release(z);
