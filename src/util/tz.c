@@ -58,10 +58,19 @@ int wp_tz__parse(wp_tz *z, const unsigned char *d, size_t len)
         z->off = malloc((z->n ? z->n : 1) * sizeof *z->off);
         if (!z->trans || !z->off)
             return -1;
+        /* RFC 8536: every offset within -25..+26 hours, transitions ascending (the lookup
+         * bisects them); a file that says otherwise is not a zone */
+        for (int64_t k = 0; k < typecnt; k++) {
+            int64_t off = be(ty + 6 * k, 4);
+            if (off < WP_TZ_OFFSET_MIN || off > WP_TZ_OFFSET_MAX)
+                return -1;
+        }
         for (size_t i = 0; i < z->n; i++) {
             if (ix[i] >= typecnt)
                 return -1;
             z->trans[i] = be(t + 8 * i, 8);
+            if (i > 0 && z->trans[i] <= z->trans[i - 1])
+                return -1;
             z->off[i] = (int32_t)be(ty + 6 * ix[i], 4);
         }
         z->first = (int32_t)be(ty, 4);
