@@ -627,7 +627,7 @@ int wp_http__parse_authority(const char *s, size_t n, const char **host, size_t 
         if (!close || close == s + 1)
             return -1;
         for (p = s + 1; p < close; p++)
-            if (!strchr("0123456789abcdefABCDEF:.", *p))
+            if (!*p || !strchr("0123456789abcdefABCDEF:.", *p)) /* strchr finds the NUL */
                 return -1;
         p = close + 1;
     } else {
