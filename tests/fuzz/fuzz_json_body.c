@@ -80,7 +80,10 @@ static void check_str(json_t *body, const char *field)
             FUZZ_ASSERT(err == 0 && out == NULL, "'%s' absent: %d", field, err);
         } else if (!json_is_string(v)) {
             FUZZ_ASSERT(err == WP_EINVAL && out == NULL, "'%s' not a string: %d", field, err);
-            FUZZ_ASSERT(strstr(wp_error_last(), "must be a string"), "%s", wp_error_last());
+            /* a handler's field names are short; a body's keys (checked too) may not be, and
+             * then the message is cut short, on a character */
+            FUZZ_ASSERT(strlen(field) > 256 || strstr(wp_error_last(), "must be a string"), "%s",
+                        wp_error_last());
             check_error_body();
         } else {
             FUZZ_ASSERT(err == 0 && out == json_string_value(v), "'%s': %d", field, err);
