@@ -212,10 +212,18 @@ static int load_state(wp_agent *a, char **lexicon, size_t *lexicon_len)
         int64_t max_seq = sqlite3_column_int64(s, 4);
         if (a->acked_seq < 0)
             a->acked_seq = 0;
-        if (a->next_seq <= a->acked_seq)
-            a->next_seq = a->acked_seq + 1;
-        if (a->next_seq <= max_seq)
-            a->next_seq = max_seq + 1;
+        if (a->acked_seq >= WP_AGENT_SEQ_MAX || max_seq >= WP_AGENT_SEQ_MAX ||
+            a->next_seq > WP_AGENT_SEQ_MAX) {
+            err = wp_agent__fail(a, WP_AGENT_EIO,
+                                 "the agent's state is damaged: a seq past %lld (the server's"
+                                 " largest)",
+                                 (long long)WP_AGENT_SEQ_MAX);
+        } else {
+            if (a->next_seq <= a->acked_seq)
+                a->next_seq = a->acked_seq + 1;
+            if (a->next_seq <= max_seq)
+                a->next_seq = max_seq + 1;
+        }
     }
     sqlite3_finalize(s);
     return err;
