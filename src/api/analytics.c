@@ -74,8 +74,8 @@ static int parse_by(const wp_http_ctx *ctx, enum wp_analytics_by dflt, enum wp_a
     return 0;
 }
 
-int api_analytics__range(api_analytics_range *r, const char *from, const char *to,
-                         const char *tz, int64_t now_us)
+int api_analytics__range(api_analytics_range *r, const char *from, const char *to, const char *tz,
+                         int64_t now_us)
 {
     int64_t from_us = 0, to_us = 0;
     int err;
@@ -117,9 +117,8 @@ int api_analytics__range(api_analytics_range *r, const char *from, const char *t
  * it); by default the 30 days that end with today. */
 static int parse_range(wp_http_ctx *ctx, struct req *r)
 {
-    int err = api_analytics__range(&r->range, wp_http_query(ctx, "from"),
-                                   wp_http_query(ctx, "to"), wp_http_query(ctx, "tz"),
-                                   wp_time_now_us());
+    int err = api_analytics__range(&r->range, wp_http_query(ctx, "from"), wp_http_query(ctx, "to"),
+                                   wp_http_query(ctx, "tz"), wp_time_now_us());
     r->f.spans = r->range.spans;
     r->f.n_spans = r->range.n_spans;
     return err;
@@ -146,7 +145,8 @@ static void req_scope(struct req *r)
 static json_t *head_json(const struct req *r)
 {
     char a[40], b[40];
-    int64_t from_s = wp_tz_local(&r->range.z, r->range.first_day, 0), to_s = wp_tz_local(&r->range.z, r->range.end_day, 0);
+    int64_t from_s = wp_tz_local(&r->range.z, r->range.first_day, 0),
+            to_s = wp_tz_local(&r->range.z, r->range.end_day, 0);
     wp_time_format(a, from_s * US, wp_tz_offset(&r->range.z, from_s) / 60);
     wp_time_format(b, to_s * US, wp_tz_offset(&r->range.z, to_s) / 60);
     const char *by = r->f.by == WP_ANALYTICS_EMPLOYEE ? "employee"

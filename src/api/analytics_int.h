@@ -23,7 +23,7 @@ typedef struct api_analytics_range {
  * now_us. The spans cover [first_day, end_day) in order, each on whole hours.
  * @return 0 or WP_EINVAL (a message naming the parameter); WP_ENOMEM
  * Release r->z with wp_tz_release() (also after a failure). */
-int api_analytics__range(api_analytics_range *r, const char *from, const char *to,
-                         const char *tz, int64_t now_us);
+int api_analytics__range(api_analytics_range *r, const char *from, const char *to, const char *tz,
+                         int64_t now_us);
 
 #endif

@@ -68,8 +68,7 @@ int wp_http__rel_path(const char *path, char *out, size_t cap);
 
 /* host[:port] of a Host or Origin header (server.c): 0, or -1 when it does not parse; port -1
  * when not given. */
-int wp_http__parse_authority(const char *s, size_t n, const char **host, size_t *hlen,
-                             long *port);
+int wp_http__parse_authority(const char *s, size_t n, const char **host, size_t *hlen, long *port);
 
 /* The first row matching method and segments: its index, with *n_params params filled in.
  * -1 when no row has this path; -2 when rows have it for other methods: allow then holds

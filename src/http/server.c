@@ -208,8 +208,7 @@ int wp_http__parse_query(wp_arena *a, const char *q, struct wp_http__qpair **out
     for (const char *p = q + 1; *p; p++)
         cap += *p == '&';
     if (cap > WP_HTTP__MAX_QUERY_PARAMS)
-        return wp_error_set(WP_EINVAL, "more than %d query parameters",
-                            WP_HTTP__MAX_QUERY_PARAMS);
+        return wp_error_set(WP_EINVAL, "more than %d query parameters", WP_HTTP__MAX_QUERY_PARAMS);
     struct wp_http__qpair *query = wp_arena_alloc(a, cap * sizeof *query);
     if (!query)
         return WP_ENOMEM;
@@ -618,8 +617,7 @@ const char *wp_http_cookie(const wp_http_ctx *ctx, const char *name)
 
 /* host[:port] (a name, an IPv4 address or a [IPv6] literal) into its host and port; port
  * -1 when not given. 0, or -1 when it does not parse. */
-int wp_http__parse_authority(const char *s, size_t n, const char **host, size_t *hlen,
-                             long *port)
+int wp_http__parse_authority(const char *s, size_t n, const char **host, size_t *hlen, long *port)
 {
     const char *end = s + n, *p;
     if (n && s[0] == '[') {

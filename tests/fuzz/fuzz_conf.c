@@ -23,9 +23,9 @@ static void check(const wp_conf *c)
         wp_conf__at(c, i, &k, &v);
         size_t kl = strlen(k), vl = strlen(v);
         FUZZ_ASSERT(kl >= 1 && kl <= WP_CONF_KEY_MAX, "key of %zu bytes", kl);
-        FUZZ_ASSERT(strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-                        kl,
-                    "key '%s'", k);
+        FUZZ_ASSERT(
+            strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == kl,
+            "key '%s'", k);
         FUZZ_ASSERT(vl <= WP_CONF_LINE_MAX && wp_utf8_valid(v, vl), "value of key '%s'", k);
         for (size_t j = 0; j < vl; j++)
             FUZZ_ASSERT(((unsigned char)v[j] >= 0x20 || v[j] == '\t') && v[j] != 0x7f,

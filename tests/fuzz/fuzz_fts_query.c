@@ -36,10 +36,12 @@ static void open_db(void)
                 "fts5: %s", sqlite3_errmsg(db));
     FUZZ_ASSERT(sqlite3_prepare_v2(db, "INSERT INTO message_fts (rowid, grams) VALUES (1, ?)", -1,
                                    &ins, NULL) == SQLITE_OK &&
-                    sqlite3_prepare_v2(db, "SELECT rowid FROM message_fts WHERE message_fts MATCH ?",
+                    sqlite3_prepare_v2(db,
+                                       "SELECT rowid FROM message_fts WHERE message_fts MATCH ?",
                                        -1, &match, NULL) == SQLITE_OK &&
-                    sqlite3_prepare_v2(db, "INSERT INTO message_fts (message_fts) VALUES"
-                                           " ('delete-all')",
+                    sqlite3_prepare_v2(db,
+                                       "INSERT INTO message_fts (message_fts) VALUES"
+                                       " ('delete-all')",
                                        -1, &clear, NULL) == SQLITE_OK,
                 "prepare: %s", sqlite3_errmsg(db));
 }

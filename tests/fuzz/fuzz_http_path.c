@@ -116,9 +116,10 @@ static void check_authority(const char *s, size_t n)
     FUZZ_ASSERT(port == -1 || (port >= 1 && port <= 65535), "port %ld", port);
     FUZZ_ASSERT(port != -1 || hlen == n, "no port, yet %zu bytes after the host", n - hlen);
     for (size_t i = 0; i < hlen; i++)
-        FUZZ_ASSERT(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~[]:",
-                           s[i]) && s[i],
-                    "byte 0x%02x in a host", (unsigned char)s[i]);
+        FUZZ_ASSERT(
+            strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~[]:", s[i]) &&
+                s[i],
+            "byte 0x%02x in a host", (unsigned char)s[i]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

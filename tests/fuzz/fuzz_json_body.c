@@ -25,7 +25,8 @@ static int depth(const json_t *v)
     if (json_is_object(v)) {
         const char *k;
         json_t *m;
-        json_object_foreach((json_t *)v, k, m) {
+        json_object_foreach((json_t *)v, k, m)
+        {
             int d = depth(m);
             if (d > max)
                 max = d;
@@ -63,8 +64,8 @@ static void check_error_body(void)
     wp_buf_release(&b);
 }
 
-static const char *const allowed[] = {"name", "unit_id", "role", "note", "phone", "email",
-                                      "tags", "stage", "amount", "enabled", NULL};
+static const char *const allowed[] = {"name", "unit_id", "role",   "note",    "phone", "email",
+                                      "tags", "stage",   "amount", "enabled", NULL};
 
 static void check_str(json_t *body, const char *field)
 {
@@ -87,8 +88,7 @@ static void check_str(json_t *body, const char *field)
             check_error_body();
         } else {
             FUZZ_ASSERT(err == 0 && out == json_string_value(v), "'%s': %d", field, err);
-            FUZZ_ASSERT(wp_utf8_valid(out, strlen(out)) &&
-                            strlen(out) == json_string_length(v),
+            FUZZ_ASSERT(wp_utf8_valid(out, strlen(out)) && strlen(out) == json_string_length(v),
                         "'%s' holds a NUL or bad UTF-8", field);
         }
     }
@@ -111,7 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int all_known = 1;
         const char *k;
         json_t *v;
-        json_object_foreach(body, k, v) {
+        json_object_foreach(body, k, v)
+        {
             int known = 0;
             for (const char *const *a = allowed; *a; a++)
                 known |= !strcmp(*a, k);

@@ -25,14 +25,13 @@ static void check_time(const wp_tz *z, int64_t t)
     int off = wp_tz_offset(z, t);
     check_offset(off);
     int64_t day = wp_tz_day(z, t);
-    FUZZ_ASSERT(day == (t + off - ((t + off) % WP_TZ_DAY_S + WP_TZ_DAY_S) % WP_TZ_DAY_S) /
-                           WP_TZ_DAY_S,
+    FUZZ_ASSERT(day ==
+                    (t + off - ((t + off) % WP_TZ_DAY_S + WP_TZ_DAY_S) % WP_TZ_DAY_S) / WP_TZ_DAY_S,
                 "day %lld of %lld", (long long)day, (long long)t);
     int64_t start = wp_tz_local(z, day, 0);
     int64_t slack = 2 * (WP_TZ_OFFSET_MAX - WP_TZ_OFFSET_MIN);
     FUZZ_ASSERT(start - t <= slack && t - start <= WP_TZ_DAY_S + slack,
-                "day %lld starts at %lld, t %lld", (long long)day, (long long)start,
-                (long long)t);
+                "day %lld starts at %lld, t %lld", (long long)day, (long long)start, (long long)t);
     int wd = wp_tz_weekday(day);
     FUZZ_ASSERT(wd >= 1 && wd <= 7, "weekday %d", wd);
 }
@@ -47,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_offset(z.first);
         for (size_t i = 0; i < z.n; i++) {
             check_offset(z.off[i]);
-            FUZZ_ASSERT(i == 0 || z.trans[i - 1] < z.trans[i], "transition %zu not after %zu",
-                        i, i - 1);
+            FUZZ_ASSERT(i == 0 || z.trans[i - 1] < z.trans[i], "transition %zu not after %zu", i,
+                        i - 1);
         }
         /* around each transition inside the years anybody asks about (1900..2200), and at
          * fixed times */
