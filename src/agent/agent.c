@@ -200,7 +200,8 @@ static int load_state(wp_agent *a, char **lexicon, size_t *lexicon_len)
                            "SELECT (SELECT COUNT(*) FROM outbox),"
                            " (SELECT COALESCE(SUM(LENGTH(CAST(body AS BLOB))), 0) FROM outbox),"
                            " (SELECT COALESCE(SUM(size), 0) FROM media),"
-                           " (SELECT COUNT(*) FROM media WHERE uploaded = 0)",
+                           " (SELECT COUNT(*) FROM media WHERE uploaded = 0),"
+                           " (SELECT COALESCE(MAX(seq), 0) FROM outbox)",
                            -1, &s, NULL) != SQLITE_OK ||
         sqlite3_step(s) != SQLITE_ROW) {
         err = wp_agent__db_fail(a, "cannot count the outbox");
@@ -208,6 +209,24 @@ static int load_state(wp_agent *a, char **lexicon, size_t *lexicon_len)
         a->outbox_events = (uint64_t)sqlite3_column_int64(s, 0);
         a->outbox_bytes = (uint64_t)sqlite3_column_int64(s, 1) + (uint64_t)sqlite3_column_int64(s, 2);
         a->media_pending = (uint64_t)sqlite3_column_int64(s, 3);
+        /* Counters a damaged, restored or hand-edited file holds are not believed past what
+         * the outbox shows: a seq is never handed out twice (the next event would collide
+         * with a stored one and every record fail), nor below 1. */
+        int64_t max_seq = sqlite3_column_int64(s, 4);
+        if (a->acked_seq < 0)
+            a->acked_seq = 0;
+        if (a->acked_seq >= WP_AGENT_SEQ_MAX || max_seq >= WP_AGENT_SEQ_MAX ||
+            a->next_seq > WP_AGENT_SEQ_MAX) {
+            err = wp_agent__fail(a, WP_AGENT_EIO,
+                                 "the agent's state is damaged: a seq past %lld (the server's"
+                                 " largest)",
+                                 (long long)WP_AGENT_SEQ_MAX);
+        } else {
+            if (a->next_seq <= a->acked_seq)
+                a->next_seq = a->acked_seq + 1;
+            if (a->next_seq <= max_seq)
+                a->next_seq = max_seq + 1;
+        }
     }
     sqlite3_finalize(s);
     return err;

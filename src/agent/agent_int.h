@@ -15,6 +15,7 @@
 #define WP_AGENT_BATCH_LIMIT 1000u             /* events in one batch: the server's limit */
 #define WP_AGENT_MEDIA_MAX (100u * 1024 * 1024) /* the server's limit per file */
 #define WP_AGENT_TEXT_MAX (64 * 1024)          /* check: the server's limit on "text" */
+#define WP_AGENT_SEQ_MAX 9007199254740991LL    /* the largest seq the server takes (2^53 - 1) */
 #define WP_AGENT_REPLY_MAX (16u << 20)         /* bytes of a server answer (a policy is <= 8 MiB) */
 #define WP_AGENT_MSG_MAX 256
 #define WP_AGENT_RETRY_AFTER_MAX_S 86400u       /* a longer Retry-After is taken as this */

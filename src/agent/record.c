@@ -136,6 +136,11 @@ static int insert_all(wp_agent *a, int64_t *first, struct prepared *p, size_t n)
         goto out;
     }
     int64_t seq = a->next_seq;
+    if (seq > WP_AGENT_SEQ_MAX - (int64_t)n + 1) {
+        err = wp_agent__fail(a, WP_AGENT_EIO, "no seq left: %zu events after %lld would pass %lld",
+                             n, (long long)seq - 1, (long long)WP_AGENT_SEQ_MAX);
+        goto out;
+    }
     for (size_t i = 0; i < n; i++, seq++) {
         sqlite3_reset(ins);
         sqlite3_bind_int64(ins, 1, seq);

@@ -410,6 +410,17 @@ unlock:
 
 /* --- events -------------------------------------------------------------------------------- */
 
+/* A stored event is what wp_agent_record() wrote: a JSON object without a "seq". Anything
+ * else (a torn or hand-edited row) would make the whole batch unreadable to the server.
+ * Returns its number of members, or -1 for such a row. */
+static long stored_event_members(const char *ev, size_t len)
+{
+    json_t *j = json_loadb(ev, len, JSON_REJECT_DUPLICATES, NULL);
+    long n = json_is_object(j) && !json_object_get(j, "seq") ? (long)json_object_size(j) : -1;
+    json_decref(j);
+    return n;
+}
+
 /* The next batch: {"events":[...]} from the oldest waiting events, at most batch_max of them
  * and WP_AGENT_BATCH_BYTES of body (one event at least). *n is 0 when the outbox is empty. */
 static int batch_load(wp_agent *a, wp_buf *body, size_t *n, int64_t *first, int64_t *last)
@@ -431,7 +442,8 @@ static int batch_load(wp_agent *a, wp_buf *body, size_t *n, int64_t *first, int6
         int64_t seq = sqlite3_column_int64(s, 0);
         const char *ev = (const char *)sqlite3_column_text(s, 1);
         size_t len = (size_t)sqlite3_column_bytes(s, 1);
-        if (!ev || len < 2 || ev[0] != '{') {
+        long members = ev && len >= 2 && ev[0] == '{' ? stored_event_members(ev, len) : -1;
+        if (members < 0) {
             err = wp_agent__fail(a, WP_AGENT_EIO, "outbox row %lld is damaged", (long long)seq);
             goto out;
         }
@@ -439,7 +451,7 @@ static int batch_load(wp_agent *a, wp_buf *body, size_t *n, int64_t *first, int6
             break;
         /* the stored object without its seq: the seq goes in front of its first member */
         if ((err = wp_buf_addf(body, "%s{\"seq\":%lld%s", *n ? "," : "", (long long)seq,
-                               ev[1] == '}' ? "" : ",")) < 0 ||
+                               members ? "," : "")) < 0 ||
             (err = wp_buf_add(body, ev + 1, len - 1)) < 0)
             goto nomem;
         if (!*n)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/analytics/...: the dashboard's numbers, scoped like every list, over local days
  * of any range (?from=&to=&tz=), from the store's rollups (docs/internals/analytics.md). */
+#include "api/analytics_int.h"
 #include "api/api.h"
 #include "store/analytics.h"
 #include "store/store.h"
@@ -33,29 +34,26 @@ static void day_text(char out[16], int64_t day)
  */
 
 struct req {
-    wp_tz z;
-    const char *tz;
-    int64_t first_day, end_day; /* local days [first_day, end_day) */
-    wp_analytics_span spans[WP_ANALYTICS_SPANS_MAX];
+    api_analytics_range range;
     wp_analytics_filter f;
     api_scope scope;
 };
 
-static int add_span(struct req *r, int64_t from_s, int64_t to_s, int64_t day)
+static int add_span(api_analytics_range *r, int64_t from_s, int64_t to_s, int64_t day)
 {
     int64_t off = day * DAY_S - from_s; /* maps from_s to the day's first second */
     if (off % 3600)
         return wp_error_set(WP_EINVAL,
                             "'tz' has an offset that is not whole hours: days cannot be counted"
                             " from hourly rollups");
-    wp_analytics_span *last = r->f.n_spans ? &r->spans[r->f.n_spans - 1] : NULL;
+    wp_analytics_span *last = r->n_spans ? &r->spans[r->n_spans - 1] : NULL;
     if (last && last->offset_s == off && last->to_us == from_s * US) {
         last->to_us = to_s * US;
         return 0;
     }
-    if (r->f.n_spans == WP_ANALYTICS_SPANS_MAX)
+    if (r->n_spans == WP_ANALYTICS_SPANS_MAX)
         return wp_error_set(WP_EINVAL, "the range has too many offset changes");
-    r->spans[r->f.n_spans++] = (wp_analytics_span){from_s * US, to_s * US, (int)off};
+    r->spans[r->n_spans++] = (wp_analytics_span){from_s * US, to_s * US, (int)off};
     return 0;
 }
 
@@ -76,19 +74,21 @@ static int parse_by(const wp_http_ctx *ctx, enum wp_analytics_by dflt, enum wp_a
     return 0;
 }
 
-/* ?from= ?to= ?tz=: local days, from the day of from to the day that ends at to (or holds
- * it); by default the 30 days that end with today. */
-static int parse_range(wp_http_ctx *ctx, struct req *r)
+int api_analytics__range(api_analytics_range *r, const char *from, const char *to, const char *tz,
+                         int64_t now_us)
 {
     int64_t from_us = 0, to_us = 0;
     int err;
-    r->tz = wp_http_query(ctx, "tz");
-    if (!r->tz || !*r->tz)
-        r->tz = DEFAULT_TZ;
-    if ((err = api_query_time(ctx, "from", &from_us)) < 0 ||
-        (err = api_query_time(ctx, "to", &to_us)) < 0 || (err = wp_tz_load(&r->z, r->tz, "'tz'")) < 0)
+    memset(r, 0, sizeof *r);
+    r->tz = tz && *tz ? tz : DEFAULT_TZ;
+    if (from && *from && wp_time_parse(&from_us, from) < 0)
+        return wp_error_set(WP_EINVAL,
+                            "'from' is not an RFC 3339 time (2026-11-22T10:00:00+08:00)");
+    if (to && *to && wp_time_parse(&to_us, to) < 0)
+        return wp_error_set(WP_EINVAL, "'to' is not an RFC 3339 time (2026-11-22T10:00:00+08:00)");
+    if ((err = wp_tz_load(&r->z, r->tz, "'tz'")) < 0)
         return err;
-    int64_t to_s = floor_div(to_us ? to_us : wp_time_now_us(), US);
+    int64_t to_s = floor_div(to_us ? to_us : now_us, US);
     int64_t to_day = wp_tz_day(&r->z, to_s);
     r->end_day = to_us && wp_tz_local(&r->z, to_day, 0) == to_s ? to_day : to_day + 1;
     r->first_day = from_us ? wp_tz_day(&r->z, floor_div(from_us, US)) : r->end_day - DEFAULT_DAYS;
@@ -113,13 +113,23 @@ static int parse_range(wp_http_ctx *ctx, struct req *r)
     return 0;
 }
 
+/* ?from= ?to= ?tz=: local days, from the day of from to the day that ends at to (or holds
+ * it); by default the 30 days that end with today. */
+static int parse_range(wp_http_ctx *ctx, struct req *r)
+{
+    int err = api_analytics__range(&r->range, wp_http_query(ctx, "from"), wp_http_query(ctx, "to"),
+                                   wp_http_query(ctx, "tz"), wp_time_now_us());
+    r->f.spans = r->range.spans;
+    r->f.n_spans = r->range.n_spans;
+    return err;
+}
+
 static int req_init(wp_http_ctx *ctx, struct req *r, enum wp_analytics_by dflt_by)
 {
     const api_caller *c = api_caller_of(ctx);
     int err;
     memset(r, 0, sizeof *r);
     r->f.tenant_id = c->tenant_id;
-    r->f.spans = r->spans;
     if ((err = parse_by(ctx, dflt_by, &r->f.by)) < 0 || (err = parse_range(ctx, r)) < 0)
         return err;
     return 0;
@@ -135,20 +145,21 @@ static void req_scope(struct req *r)
 static json_t *head_json(const struct req *r)
 {
     char a[40], b[40];
-    int64_t from_s = wp_tz_local(&r->z, r->first_day, 0), to_s = wp_tz_local(&r->z, r->end_day, 0);
-    wp_time_format(a, from_s * US, wp_tz_offset(&r->z, from_s) / 60);
-    wp_time_format(b, to_s * US, wp_tz_offset(&r->z, to_s) / 60);
+    int64_t from_s = wp_tz_local(&r->range.z, r->range.first_day, 0),
+            to_s = wp_tz_local(&r->range.z, r->range.end_day, 0);
+    wp_time_format(a, from_s * US, wp_tz_offset(&r->range.z, from_s) / 60);
+    wp_time_format(b, to_s * US, wp_tz_offset(&r->range.z, to_s) / 60);
     const char *by = r->f.by == WP_ANALYTICS_EMPLOYEE ? "employee"
                      : r->f.by == WP_ANALYTICS_UNIT   ? "unit"
                                                       : NULL;
-    return json_pack("{s:s,s:s,s:s,s:o}", "from", a, "to", b, "tz", r->tz, "by",
+    return json_pack("{s:s,s:s,s:s,s:o}", "from", a, "to", b, "tz", r->range.tz, "by",
                      by ? json_string(by) : json_null());
 }
 
 static json_t *days_json(const struct req *r)
 {
     json_t *a = json_array();
-    for (int64_t d = r->first_day; a && d < r->end_day; d++) {
+    for (int64_t d = r->range.first_day; a && d < r->range.end_day; d++) {
         char t[16];
         day_text(t, d);
         if (json_array_append_new(a, json_string(t)) < 0) {
@@ -208,7 +219,7 @@ oom:
 out:
     json_decref(items);
     json_decref(o);
-    wp_tz_release(&r.z);
+    wp_tz_release(&r.range.z);
     wp_analytics_result_release(&res);
     return err;
 }
@@ -221,7 +232,7 @@ static int build_activity(const struct req *r, const wp_analytics_result *res, j
                           json_t *items)
 {
     size_t k = 0;
-    for (int64_t d = r->first_day; d < r->end_day; d++) {
+    for (int64_t d = r->range.first_day; d < r->range.end_day; d++) {
         int any = 0;
         for (; k < res->n && res->rows[k].day < d; k++) {
         }

@@ -156,8 +156,13 @@ int api_body_check_fields(json_t *body, const char *const *allowed)
         const char *const *a = allowed;
         while (*a && strcmp(*a, key) != 0)
             a++;
-        if (!*a)
-            return wp_error_set(WP_EINVAL, "unknown field '%.64s'", key);
+        if (!*a) {
+            /* at most 64 bytes of the name, cut between characters: the message is UTF-8 */
+            int n = (int)strnlen(key, 64);
+            while (n > 0 && key[n] && ((unsigned char)key[n] & 0xC0) == 0x80)
+                n--;
+            return wp_error_set(WP_EINVAL, "unknown field '%.*s'", n, key);
+        }
     }
     return 0;
 }

@@ -54,6 +54,22 @@ struct wp_http__param {
  *         WP_HTTP_MAX_SEGMENTS segments) */
 int wp_http__split_path(wp_arena *a, const char *path, size_t len, char **segs, size_t *nsegs);
 
+/* Split a query string ("?a=1&b=%20") into decoded pairs allocated from a: '+' is a space,
+ * %XX a byte, a pair without '=' has the value "", an empty key is skipped.
+ * @return 0 (*out NULL and *n 0 for no query); WP_EINVAL (bad %-escape, %00, more than
+ *         WP_HTTP__MAX_QUERY_PARAMS pairs); WP_ENOMEM */
+#define WP_HTTP__MAX_QUERY_PARAMS 64
+struct wp_http__qpair;
+int wp_http__parse_query(wp_arena *a, const char *q, struct wp_http__qpair **out, size_t *n);
+
+/* The request path as a relative file name under the console's directory (static.c):
+ * 0, or -1 for a path that would leave it or does not fit cap. */
+int wp_http__rel_path(const char *path, char *out, size_t cap);
+
+/* host[:port] of a Host or Origin header (server.c): 0, or -1 when it does not parse; port -1
+ * when not given. */
+int wp_http__parse_authority(const char *s, size_t n, const char **host, size_t *hlen, long *port);
+
 /* The first row matching method and segments: its index, with *n_params params filled in.
  * -1 when no row has this path; -2 when rows have it for other methods: allow then holds
  * them ("GET, HEAD, OPTIONS"). */

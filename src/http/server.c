@@ -18,7 +18,6 @@
 
 #define ARENA_LIMIT (16u * 1024 * 1024)
 #define DRAIN_MIN (1024u * 1024)
-#define MAX_QUERY_PARAMS 64
 #define STREAM_TIMEOUT_FACTOR 10 /* request_timeout_s of WP_ROUTE_STREAM_BODY routes */
 
 static int64_t mono_ns(void)
@@ -201,18 +200,19 @@ static char *query_decode(wp_arena *a, const char *s, size_t n)
     return out;
 }
 
-static int parse_query(struct wp_http__req *r, const char *q)
+int wp_http__parse_query(wp_arena *a, const char *q, struct wp_http__qpair **out, size_t *n)
 {
+    *out = NULL;
+    *n = 0;
     if (!q || !q[1])
         return 0;
-    wp_arena *a = r->ctx.arena;
     size_t cap = 1;
     for (const char *p = q + 1; *p; p++)
         cap += *p == '&';
-    if (cap > MAX_QUERY_PARAMS)
-        return wp_error_set(WP_EINVAL, "more than %d query parameters", MAX_QUERY_PARAMS);
-    r->query = wp_arena_alloc(a, cap * sizeof *r->query);
-    if (!r->query)
+    if (cap > WP_HTTP__MAX_QUERY_PARAMS)
+        return wp_error_set(WP_EINVAL, "more than %d query parameters", WP_HTTP__MAX_QUERY_PARAMS);
+    struct wp_http__qpair *query = wp_arena_alloc(a, cap * sizeof *query);
+    if (!query)
         return WP_ENOMEM;
     for (const char *p = q + 1; *p;) {
         const char *end = strchr(p, '&');
@@ -221,15 +221,16 @@ static int parse_query(struct wp_http__req *r, const char *q)
         const char *eq = memchr(p, '=', (size_t)(end - p));
         const char *kend = eq ? eq : end;
         if (kend > p) {
-            struct wp_http__qpair *qp = &r->query[r->n_query];
+            struct wp_http__qpair *qp = &query[*n];
             qp->key = query_decode(a, p, (size_t)(kend - p));
             qp->value = eq ? query_decode(a, eq + 1, (size_t)(end - eq - 1)) : "";
             if (!qp->key || !qp->value)
                 return WP_EINVAL;
-            r->n_query++;
+            ++*n;
         }
         p = *end ? end + 1 : end;
     }
+    *out = query;
     return 0;
 }
 
@@ -394,7 +395,7 @@ static int begin(struct wp_http__req *r, const char *method)
     }
     r->route = i;
     r->ctx.route = &srv->opts.routes[i];
-    if ((err = parse_query(r, q)) < 0)
+    if ((err = wp_http__parse_query(r->ctx.arena, q, &r->query, &r->n_query)) < 0)
         return wp_http_reply_error(&r->ctx, err);
     if ((r->ctx.route->flags & WP_ROUTE_SAME_ORIGIN) && !wp_http_origin_ok(&r->ctx))
         return reply_cross_origin(&r->ctx);
@@ -700,7 +701,7 @@ const char *wp_http_cookie(const wp_http_ctx *ctx, const char *name)
 
 /* host[:port] (a name, an IPv4 address or a [IPv6] literal) into its host and port; port
  * -1 when not given. 0, or -1 when it does not parse. */
-static int parse_authority(const char *s, size_t n, const char **host, size_t *hlen, long *port)
+int wp_http__parse_authority(const char *s, size_t n, const char **host, size_t *hlen, long *port)
 {
     const char *end = s + n, *p;
     if (n && s[0] == '[') {
@@ -708,7 +709,7 @@ static int parse_authority(const char *s, size_t n, const char **host, size_t *h
         if (!close || close == s + 1)
             return -1;
         for (p = s + 1; p < close; p++)
-            if (!strchr("0123456789abcdefABCDEF:.", *p))
+            if (!*p || !strchr("0123456789abcdefABCDEF:.", *p)) /* strchr finds the NUL */
                 return -1;
         p = close + 1;
     } else {
@@ -753,8 +754,8 @@ int wp_http_origin_ok(const wp_http_ctx *ctx)
     size_t ohl, hhl;
     long op, hp;
     if (!host_hdr || strncasecmp(origin, scheme, sl) != 0 ||
-        parse_authority(origin + sl, strlen(origin + sl), &oh, &ohl, &op) < 0 ||
-        parse_authority(host_hdr, strlen(host_hdr), &hh, &hhl, &hp) < 0)
+        wp_http__parse_authority(origin + sl, strlen(origin + sl), &oh, &ohl, &op) < 0 ||
+        wp_http__parse_authority(host_hdr, strlen(host_hdr), &hh, &hhl, &hp) < 0)
         return 0;
     if (op < 0)
         op = dflt;

@@ -53,7 +53,7 @@ static int hexval(int c)
  * segment. Refused (-1): a segment that decodes to something holding '/', '\\' or NUL, or
  * starting with '.' (".", "..", hidden files), so that nothing climbs out of the directory
  * whatever the encoding; empty segments are dropped. */
-static int rel_path(const char *path, char *out, size_t cap)
+int wp_http__rel_path(const char *path, char *out, size_t cap)
 {
     size_t o = 0;
     const char *p = path;
@@ -306,7 +306,7 @@ int wp_http__static_serve(struct wp_http__req *r)
 {
     char root[PATH_MAX], rel[REL_MAX];
     const char *path = r->ctx.path;
-    if (rel_path(path, rel, sizeof rel) < 0)
+    if (wp_http__rel_path(path, rel, sizeof rel) < 0)
         return wp_http_reply_fail(&r->ctx, 404, "not_found", NULL, "no file at '%.200s'", path);
     /* resolved on every request: a console built (or rebuilt) while the server runs is
      * served at once, without a restart */

@@ -67,6 +67,12 @@ int wp_cursor__parse(int *has, int64_t *t, char id[WP_ID_LEN + 1], const char *c
     long long v = strtoll(cursor, &end, 10);
     if (errno || end == cursor || *end != '.' || strlen(end + 1) != WP_ID_LEN)
         return wp_error_set(WP_EINVAL, "invalid cursor");
+    /* only the spelling wp_cursor__make() gives: no blanks, '+' or leading zeros, so that one
+     * position has one cursor */
+    char canon[24];
+    snprintf(canon, sizeof canon, "%lld", v);
+    if ((size_t)(end - cursor) != strlen(canon) || memcmp(cursor, canon, strlen(canon)) != 0)
+        return wp_error_set(WP_EINVAL, "invalid cursor");
     for (const char *p = end + 1; *p; p++)
         if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
             return wp_error_set(WP_EINVAL, "invalid cursor");

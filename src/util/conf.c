@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* key=value files: read once, whole, with limits, and a message naming the bad line. */
 #include "util/conf.h"
+#include "util/conf_int.h"
 #include "util/error.h"
 #include "util/utf8.h"
 
@@ -91,6 +92,23 @@ static int parse_line(wp_conf *c, const char *path, size_t no, char *line, size_
     return 0;
 }
 
+/* c->text[0..len) (NUL-terminated) into c's settings, line by line. */
+static int parse_text(wp_conf *c, const char *path, size_t len)
+{
+    int err = 0;
+    char *p = c->text, *end = c->text + len;
+    for (size_t no = 1; p < end && !err; no++) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *eol = nl ? nl : end;
+        size_t n = (size_t)(eol - p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        err = parse_line(c, path, no, p, n);
+        p = eol + 1;
+    }
+    return err;
+}
+
 int wp_conf_read(wp_conf **out, const char *path)
 {
     wp_conf *c = calloc(1, sizeof *c);
@@ -117,16 +135,7 @@ int wp_conf_read(wp_conf **out, const char *path)
         goto out;
     }
     c->text[len] = '\0';
-    char *p = c->text, *end = c->text + len;
-    for (size_t no = 1; p < end && !err; no++) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *eol = nl ? nl : end;
-        size_t n = (size_t)(eol - p);
-        if (n && p[n - 1] == '\r')
-            n--;
-        err = parse_line(c, path, no, p, n);
-        p = eol + 1;
-    }
+    err = parse_text(c, path, len);
 out:
     if (f)
         fclose(f);
@@ -161,4 +170,36 @@ void wp_conf_free(wp_conf *c)
     free(c->text);
     free(c->v);
     free(c);
+}
+
+int wp_conf__parse(wp_conf **out, const char *name, const char *text, size_t len)
+{
+    if (len > WP_CONF_MAX_BYTES)
+        return wp_error_set(WP_ELIMIT, "'%s' is larger than %d bytes", name, WP_CONF_MAX_BYTES);
+    wp_conf *c = calloc(1, sizeof *c);
+    if (!c || !(c->text = malloc(len + 1))) {
+        wp_conf_free(c);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    if (len)
+        memcpy(c->text, text, len);
+    c->text[len] = '\0';
+    int err = parse_text(c, name, len);
+    if (err < 0) {
+        wp_conf_free(c);
+        return err;
+    }
+    *out = c;
+    return 0;
+}
+
+size_t wp_conf__count(const wp_conf *c)
+{
+    return c->n;
+}
+
+void wp_conf__at(const wp_conf *c, size_t i, const char **key, const char **value)
+{
+    *key = c->v[i].key;
+    *value = c->v[i].value;
 }

@@ -12,8 +12,22 @@ int wp_error_set(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last, sizeof last, fmt, ap);
+    int n = vsnprintf(last, sizeof last, fmt, ap);
     va_end(ap);
+    /* A message cut short ends on a whole character, not inside one: it goes out in JSON
+     * error bodies and logs, which want UTF-8 */
+    if (n >= (int)sizeof last) {
+        size_t end = sizeof last - 1;
+        size_t lead = end;
+        while (lead > 0 && ((unsigned char)last[lead - 1] & 0xC0) == 0x80 && end - lead < 3)
+            lead--;
+        if (lead > 0 && (unsigned char)last[lead - 1] >= 0xC0) {
+            unsigned char c = (unsigned char)last[lead - 1];
+            size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            if (end - (lead - 1) < need)
+                last[lead - 1] = '\0';
+        }
+    }
     return code;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Time zones from the system's TZif files (version 2 and later), and local days. */
 #include "util/tz.h"
+#include "util/tz_int.h"
 #include "util/error.h"
 
 #include <stdio.h>
@@ -29,8 +30,7 @@ static int64_t be(const unsigned char *p, int n)
     return (int64_t)v;
 }
 
-/* The 64-bit part of a TZif file (version 2 and later). */
-static int parse(wp_tz *z, const unsigned char *d, size_t len)
+int wp_tz__parse(wp_tz *z, const unsigned char *d, size_t len)
 {
     size_t p = 0;
     for (int part = 0; part < 2; part++) {
@@ -58,10 +58,19 @@ static int parse(wp_tz *z, const unsigned char *d, size_t len)
         z->off = malloc((z->n ? z->n : 1) * sizeof *z->off);
         if (!z->trans || !z->off)
             return -1;
+        /* RFC 8536: every offset within -25..+26 hours, transitions ascending (the lookup
+         * bisects them); a file that says otherwise is not a zone */
+        for (int64_t k = 0; k < typecnt; k++) {
+            int64_t off = be(ty + 6 * k, 4);
+            if (off < WP_TZ_OFFSET_MIN || off > WP_TZ_OFFSET_MAX)
+                return -1;
+        }
         for (size_t i = 0; i < z->n; i++) {
             if (ix[i] >= typecnt)
                 return -1;
             z->trans[i] = be(t + 8 * i, 8);
+            if (i > 0 && z->trans[i] <= z->trans[i - 1])
+                return -1;
             z->off[i] = (int32_t)be(ty + 6 * ix[i], 4);
         }
         z->first = (int32_t)be(ty, 4);
@@ -114,7 +123,7 @@ int wp_tz_load(wp_tz *z, const char *tz, const char *what)
     if (!d)
         return wp_error_set(WP_ENOMEM, "out of memory");
     z->fixed = 0;
-    int r = parse(z, d, len);
+    int r = wp_tz__parse(z, d, len);
     free(d);
     if (r < 0) {
         wp_tz_release(z);
