@@ -16,6 +16,7 @@
 #include "store/pool.h"
 #include "store/scope.h"
 #include "store/store.h"
+#include "store/workhours.h"
 #include "store/tags.h"
 
 /* What every handler can reach through ctx->app. Set up once by `workphone serve` before the
@@ -611,6 +612,16 @@ int api_webhook_deliveries_redeliver(wp_http_ctx *ctx);
  * zone, hours and units' overrides), GET /api/v1/employees/{id}/working-hours?at= */
 int api_alerts_count(wp_http_ctx *ctx);
 int api_working_hours_get(wp_http_ctx *ctx);
+/* {"days": [1..7], "from": "HH:MM", "to": "HH:MM"}: parse (WP_EINVAL naming field) and print
+ * (workhours.c; geofences' schedules share the shape). */
+int api_hours_parse(wp_workhours *out, json_t *o, const char *field);
+json_t *api_hours_json(const wp_workhours *h);
+/* /api/v1/geofences (geofences.c) */
+int api_geofences_list(wp_http_ctx *ctx);
+int api_geofences_create(wp_http_ctx *ctx);
+int api_geofences_get(wp_http_ctx *ctx);
+int api_geofences_update(wp_http_ctx *ctx);
+int api_geofences_delete(wp_http_ctx *ctx);
 int api_working_hours_put(wp_http_ctx *ctx);
 int api_employee_working_hours(wp_http_ctx *ctx);
 /* messages.c: the fields of a message beyond its text (media, file, link, amounts, recall) set

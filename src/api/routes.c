@@ -44,6 +44,11 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/messages", api_messages_list, WP_RIGHT_READ, 0},
     {"POST", "/api/v1/messages/{id}/unmask", api_messages_unmask, WP_RIGHT_UNMASK, 0},
     {"GET", "/api/v1/alerts", api_alerts_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/geofences", api_geofences_list, WP_RIGHT_READ, 0}, /* issue 18 */
+    {"POST", "/api/v1/geofences", api_geofences_create, WP_RIGHT_MANAGE, 0},
+    {"GET", "/api/v1/geofences/{id}", api_geofences_get, WP_RIGHT_READ, 0},
+    {"PATCH", "/api/v1/geofences/{id}", api_geofences_update, WP_RIGHT_MANAGE, 0},
+    {"DELETE", "/api/v1/geofences/{id}", api_geofences_delete, WP_RIGHT_MANAGE, 0},
     {"GET", "/api/v1/alerts/count", api_alerts_count, WP_RIGHT_READ, 0}, /* issue 15 */
     {"PATCH", "/api/v1/alerts/{id}", api_alerts_update, WP_RIGHT_HANDLE_ALERTS, 0},
     {"GET", "/api/v1/customers", api_customers_list, WP_RIGHT_READ, 0},

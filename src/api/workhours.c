@@ -18,7 +18,7 @@ static void hhmm(char out[8], int min)
     snprintf(out, 8, "%02d:%02d", min / 60 % 100, min % 60);
 }
 
-static json_t *hours_json(const wp_workhours *h)
+json_t *api_hours_json(const wp_workhours *h)
 {
     char a[8], b[8];
     json_t *days = json_array();
@@ -47,7 +47,7 @@ static int parse_hhmm(int *out, json_t *v, const char *field, const char *part)
 }
 
 /* {"days": [1..7], "from": "HH:MM", "to": "HH:MM"} */
-static int parse_hours(wp_workhours *out, json_t *o, const char *field)
+int api_hours_parse(wp_workhours *out, json_t *o, const char *field)
 {
     static const char *const fields[] = {"days", "from", "to", NULL};
     json_t *days = json_object_get(o, "days");
@@ -99,7 +99,7 @@ static json_t *settings_json(wp_store *st, const api_scope *scope,
                 return NULL;
             }
         }
-        json_t *h = hours_json(&u->hours);
+        json_t *h = api_hours_json(&u->hours);
         if (!h || json_object_set_new(h, "org_unit_id", json_string(u->org_unit_id)) < 0 ||
             json_object_set_new(h, "updated_at", api_jtime(u->updated_us)) < 0 ||
             json_array_append_new(units, h) < 0) {
@@ -108,7 +108,7 @@ static json_t *settings_json(wp_store *st, const api_scope *scope,
         }
     }
     o = units ? json_pack("{s:s,s:b,s:o,s:b,s:o,s:o}", "time_zone", s->time_zone, "time_zone_set",
-                          s->zone_set, "default", hours_json(&s->tenant), "default_set",
+                          s->zone_set, "default", api_hours_json(&s->tenant), "default_set",
                           s->tenant_set, "updated_at", api_jtime(s->updated_us), "units", units)
               : NULL;
     if (!o)
@@ -174,7 +174,7 @@ int api_working_hours_put(wp_http_ctx *ctx)
             return err;
     }
     json_t *dflt = json_object_get(body, "default");
-    if (dflt && !json_is_null(dflt) && (err = parse_hours(&tenant, dflt, "default")) < 0)
+    if (dflt && !json_is_null(dflt) && (err = api_hours_parse(&tenant, dflt, "default")) < 0)
         return err;
     json_t *ju = json_object_get(body, "units");
     size_t n_units = 0;
@@ -190,7 +190,7 @@ int api_working_hours_put(wp_http_ctx *ctx)
         {
             if (!api_is_id(id))
                 return wp_error_set(WP_EINVAL, "'units': '%.40s' is not an org unit id", id);
-            if (!json_is_null(v) && (err = parse_hours(&units[n_units], v, "units")) < 0)
+            if (!json_is_null(v) && (err = api_hours_parse(&units[n_units], v, "units")) < 0)
                 return err;
             n_units++;
         }
@@ -263,7 +263,7 @@ int api_employee_working_hours(wp_http_ctx *ctx)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
-    json_t *o = hours_json(&w.hours);
+    json_t *o = api_hours_json(&w.hours);
     if (!o || json_object_set_new(o, "employee_id", json_string(id)) < 0 ||
         json_object_set_new(o, "org_unit_id", api_jstr(w.from_unit, 1)) < 0 ||
         json_object_set_new(o, "time_zone", json_string(w.time_zone)) < 0 ||

@@ -7,6 +7,7 @@
 #include "store/audit.h"
 #include "store/devices.h"
 #include "store/events.h"
+#include "store/geofence.h"
 #include "store/policy.h"
 #include "store/pool.h"
 #include "store/rules.h"
@@ -306,6 +307,14 @@ static int events_reply(json_t **reply, const wp_ingest_batch *vb)
             if (!o || json_array_append_new(alerts, o) < 0)
                 err = wp_error_set(WP_ENOMEM, "out of memory");
         }
+        if (e->fence_alert_id[0] && err == 0) {
+            wp_alert_draft d = {.kind = "geofence", .category = "geofence", .start = -1,
+                                .end = -1};
+            memcpy(d.id, e->fence_alert_id, sizeof d.id);
+            json_t *o = alert_json(vb, e, x, &d);
+            if (!o || json_array_append_new(alerts, o) < 0)
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+        }
     }
     if (err < 0) {
         json_decref(alerts);
@@ -585,26 +594,116 @@ static int add_scripts(wp_store *st, json_t *policy, const char *tenant_id)
     return err;
 }
 
+/* {"days": [..], "from": "HH:MM", "to": "HH:MM"} as the console API writes it */
+static json_t *jtime(int64_t us)
+{
+    char buf[40];
+    wp_time_format(buf, us, 0);
+    return json_string(buf);
+}
+
+static json_t *hours_json(const wp_workhours *h)
+{
+    char a[8], b[8];
+    json_t *days = json_array();
+    for (int d = 1; days && d <= 7; d++)
+        if (h->days & (1u << (d - 1)) && json_array_append_new(days, json_integer(d)) < 0) {
+            json_decref(days);
+            return NULL;
+        }
+    snprintf(a, sizeof a, "%02d:%02d", h->from_min / 60 % 100, h->from_min % 60);
+    snprintf(b, sizeof b, "%02d:%02d", h->to_min / 60 % 100, h->to_min % 60);
+    return days ? json_pack("{s:o,s:s,s:s}", "days", days, "from", a, "to", b) : NULL;
+}
+
+json_t *wp_ingest_geofence_json(const wp_geofence *f)
+{
+    json_t *shape;
+    if (f->polygon) {
+        json_t *pts = json_array();
+        for (size_t i = 0; pts && i < f->n; i++)
+            if (json_array_append_new(pts, json_pack("[f,f]", (double)f->pts[i][0] / 1e7,
+                                                     (double)f->pts[i][1] / 1e7)) < 0) {
+                json_decref(pts);
+                pts = NULL;
+            }
+        shape = pts ? json_pack("{s:s,s:o}", "type", "polygon", "points", pts) : NULL;
+    } else {
+        shape = json_pack("{s:s,s:[f,f],s:I}", "type", "circle", "center", (double)f->lon_e7 / 1e7,
+                          (double)f->lat_e7 / 1e7, "radius_m", (json_int_t)f->radius_m);
+    }
+    return shape ? json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "id", f->id, "name", f->name,
+                             "org_unit_id", f->org_unit_id, "shape", shape, "schedule",
+                             f->has_schedule ? hours_json(&f->schedule) : json_null(),
+                             "created_at", jtime(f->created_us), "updated_at",
+                             jtime(f->updated_us))
+                 : NULL;
+}
+
+/* The geofences binding the employee: their list (fences may be NULL) and "-g<16 hex>" for
+ * the ETag (FNV-1a of their ids and update times; "" when none). */
+static int policy_fences(wp_store *st, json_t **fences, char tag[24], const char *tenant_id,
+                         const char *employee_id)
+{
+    wp_geofence *v = NULL;
+    size_t n = 0;
+    int err;
+    tag[0] = '\0';
+    if (fences && !(*fences = json_array()))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if (!employee_id || !*employee_id)
+        return 0;
+    if ((err = wp_store_geofences_binding(st, &v, &n, tenant_id, employee_id)) < 0)
+        return err;
+    /* FNV-1a of what the phones get (a change within one microsecond moves it too) */
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n && err == 0; i++) {
+        json_t *o = wp_ingest_geofence_json(&v[i]);
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        for (const char *p = text; p && *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ ';') * 1099511628211ULL;
+        if (!text)
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+        free(text);
+        if (err == 0 && fences && json_array_append_new(*fences, o) < 0)
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+        else if (!fences || err < 0)
+            json_decref(o);
+    }
+    if (n)
+        snprintf(tag, 24, "-g%016llx", (unsigned long long)h);
+    wp_geofences_free(v, n);
+    return err;
+}
+
 int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_MAX],
                      json_t **policy, const char *tenant_id, const char *employee_id)
 {
     wp_store *st = NULL;
     wp_policy_now now = {0};
+    json_t *fences = NULL;
+    char tag[24] = "";
     int err;
 
     if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         return err;
-    if (!policy) { /* the version only: one statement */
-        err = wp_policy__chain(ing, st, &now.chain, tenant_id, employee_id, NULL);
+    if (!policy) { /* the version only: one statement, and one for the geofences */
+        if ((err = wp_policy__chain(ing, st, &now.chain, tenant_id, employee_id, NULL)) == 0)
+            err = policy_fences(st, NULL, tag, tenant_id, employee_id);
         goto out;
     }
+    if ((err = policy_fences(st, &fences, tag, tenant_id, employee_id)) < 0)
+        goto out;
     /* The text comes from the cache, at least as new as the chain read: a put in between
      * gives a newer text under the older version, which the phone fetches again next time. */
     if ((err = wp_policy__current(ing, st, &now, tenant_id, employee_id, NULL)) < 0)
         goto out;
-    json_t *p = json_pack("{s:I,s:s%,s:[],s:{s:I}}", "version", (json_int_t)now.chain.version,
-                          "lexicon", now.text->text, now.text->len, "geofences", "settings",
+    json_t *p = json_pack("{s:I,s:s%,s:o,s:{s:I}}", "version", (json_int_t)now.chain.version,
+                          "lexicon", now.text->text, now.text->len, "geofences", fences,
+                          "settings",
                           "money_alert_fen", (json_int_t)now.chain.row.money_alert_fen);
+    fences = NULL; /* p holds it, or it was freed with p's failure */
     if (!p) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
@@ -617,8 +716,14 @@ int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_
 out:
     if (err == 0) {
         *version = now.chain.version;
-        if (etag)
+        if (etag) {
             wp_policy__etag(etag, &now.chain);
+            size_t l = strlen(etag);
+            if (tag[0] && l >= 2) /* inside the quotes */
+                snprintf(etag + l - 1, WP_INGEST_ETAG_MAX - (l - 1), "%s\"", tag);
+        }
+    } else {
+        json_decref(fences);
     }
     wp_policy__now_release(&now);
     wp_store_connpool_release(ing->pool, st);

@@ -31,7 +31,8 @@ typedef struct wp_ingest wp_ingest;
 #define WP_INGEST_LEXICON_MAX (8u * 1024 * 1024) /* bytes of lexicon text */
 /* bytes of an org unit's own lexicon: a chain of 32 stays within the engine's 64 MiB */
 #define WP_INGEST_UNIT_LEXICON_MAX (1024u * 1024)
-#define WP_INGEST_ETAG_MAX 48 /* a policy's ETag with its quotes and NUL: "N" or "N-<16 hex>" */
+#define WP_INGEST_ETAG_MAX 64 /* a policy's ETag with its quotes and NUL: "N" or "N-<16 hex>",
+                              * then "-g<16 hex>" when geofences bind the phone */
 #define WP_ENROLL_CODE_MAX 20                    /* "XXXX-XXXX-XXXX" + NUL fits */
 #define WP_DEVICE_TOKEN_MAX 64                   /* "wpd_" + 43 characters + NUL fits */
 #define WP_ENROLL_TTL_DEFAULT_S (24 * 3600)
@@ -316,5 +317,11 @@ void wp_ingest_stats_get(wp_ingest *ing, wp_ingest_stats *out);
  * dropped, an optional leading '+', 3..20 digits, "+86"/"0086" in front of a mainland mobile
  * dropped. WP_EINVAL saying why when it is not one. */
 int wp_ingest_phone_normalize(char out[WP_ARCHIVE_PHONE_MAX + 1], const char *in);
+
+/* A geofence as the API and the phones' policy show it (CONTRACT §7): {"id", "name",
+ * "org_unit_id", "shape", "schedule", "created_at", "updated_at"}. New reference; NULL when out
+ * of memory. */
+struct wp_geofence;
+json_t *wp_ingest_geofence_json(const struct wp_geofence *f);
 
 #endif

@@ -78,6 +78,8 @@ typedef struct wp_event {
      * within WP_WECOM_DEDUPE_WINDOW_US): nothing is written for it, its alerts were raised
      * with the first copy (n_alerts is set to 0), and id names the stored row */
     int duplicate;
+    /* out: a location that left the employee's geofences in force: the geofence alert */
+    char fence_alert_id[WP_ID_LEN + 1];
 } wp_event;
 
 /* Where a batch comes from. */

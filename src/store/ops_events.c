@@ -2,6 +2,7 @@
 /* The writer's operation: store one device's batch of validated events (CONTRACT §4). */
 #include "store/db.h"
 #include "store/events.h"
+#include "store/geofence.h"
 #include "store/grams.h"
 #include "store/internal.h"
 #include "store/store.h"
@@ -1347,6 +1348,7 @@ static int check_batch(wp_event_batch *b)
         b->events[i].duplicate = 0;
         b->events[i].id[0] = '\0';
         b->events[i].customer_id[0] = '\0';
+        b->events[i].fence_alert_id[0] = '\0';
     }
     b->refused = 0;
     return 0;
@@ -1466,7 +1468,8 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
         goto out;
     collect_peers(&a);
     if ((err = resolve_peers(&a)) < 0 || (err = write_rows(&a)) < 0 ||
-        (err = touch_customers(&a)) < 0 || (err = note_met(&a)) < 0)
+        (err = touch_customers(&a)) < 0 || (err = note_met(&a)) < 0 ||
+        (err = wp_store__geofence_ingest(st, b, a.stored_us)) < 0)
         goto out;
     if (acked != start) {
         if ((err = wp_db_prepare(

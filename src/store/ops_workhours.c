@@ -443,3 +443,35 @@ out:
     wp_workcal_free(c);
     return err;
 }
+
+int wp_workcal_load_employee(wp_workcal **out, const wp_workhours **hours, wp_store *st,
+                             const char *tenant_id, const char *employee_id)
+{
+    wp_workcal *c = NULL;
+    struct wp_stmt *s = NULL;
+    char path[1024] = "";
+    int err;
+
+    if ((err = cal_new(&c, st, tenant_id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT u.path FROM employees e JOIN org_units u ON u.tenant_id ="
+                             " e.tenant_id AND u.id = e.org_unit_id WHERE e.tenant_id = ?"
+                             " AND e.id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, employee_id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        err = wp_db_col_copy(s, 0, path, sizeof path);
+    wp_db_done(s);
+    if (err < 0)
+        goto out;
+    const char *unit;
+    *hours = of_path(c, path, &unit);
+    *out = c;
+    c = NULL;
+    err = 0;
+out:
+    wp_workcal_free(c);
+    return err;
+}

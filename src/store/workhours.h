@@ -103,6 +103,12 @@ typedef struct wp_employee_hours {
     char time_zone[WP_TZ_NAME_MAX + 1];
 } wp_employee_hours;
 
+/* A calendar of the tenant's zone and schedules, and *hours the schedule of one employee (the
+ * tenant's when unknown): what geofences in force need once per batch. Caller frees *out with
+ * wp_workcal_free(); *hours is borrowed from it. */
+int wp_workcal_load_employee(wp_workcal **out, const wp_workhours **hours, wp_store *st,
+                             const char *tenant_id, const char *employee_id);
+
 int wp_store_employee_working(wp_store *st, wp_employee_hours *out, const char *tenant_id,
                               const char *employee_id, int64_t t_us);
 

@@ -317,6 +317,11 @@ EXPECTED = [
     ("GET", "/api/v1/working-hours", "read", 200),
     ("PUT", "/api/v1/working-hours", "admin", 200),
     ("GET", "/api/v1/employees/{id}/working-hours", "read", 200),
+    ("GET", "/api/v1/geofences", "read", 200),
+    ("POST", "/api/v1/geofences", "manage", 201),
+    ("GET", "/api/v1/geofences/{id}", "read", 200),
+    ("PATCH", "/api/v1/geofences/{id}", "manage", 200),
+    ("DELETE", "/api/v1/geofences/{id}", "manage", 204),
     ("POST", "/api/v1/customers/import", "manage", 200),
     ("POST", "/api/v1/employees/import", "admin", 200),
     ("GET", "/api/v1/customers/export", "read", 200),
@@ -642,6 +647,14 @@ class Fixture:
         if P == "/api/v1/working-hours" and method == "PUT":
             return P, q({"time_zone": "Asia/Shanghai",
                          "default": {"days": [1, 2, 3, 4, 5], "from": "09:00", "to": "18:00"}})
+        if P.startswith("/api/v1/geofences"):
+            fence = lambda: {"name": "围栏%d" % u(), "org_unit_id": c["storeA"],
+                             "shape": {"type": "circle", "center": [121.47, 31.23],
+                                       "radius_m": 500}}
+            if P == "/api/v1/geofences":
+                return P, q(fence()) if method == "POST" else {}
+            fid = self.made("/api/v1/geofences", fence())
+            return P.replace("{id}", fid), q({"name": "改名%d" % u()}) if method == "PATCH" else {}
         if P == "/api/v1/roles/{role}":
             return "/api/v1/roles/sales", q({"view_pii": False})
         if P == "/api/v1/api-keys" and method == "POST":

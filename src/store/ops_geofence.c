@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: MIT */
+/* Geofences: CRUD, the set binding an employee, the ingest state machine (geofence.h). */
+#include "store/db.h"
+#include "store/geofence.h"
+#include "store/internal.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/id.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COLS                                                                                       \
+    "id, org_unit_id, name, kind, center_lat_e7, center_lon_e7, radius_m, points_json,"            \
+    " schedule_json, min_lat_e7, max_lat_e7, min_lon_e7, max_lon_e7, created_us, updated_us"
+
+void wp_geofence_shape(wp_geo_fence *out, const wp_geofence *f)
+{
+    memset(out, 0, sizeof *out);
+    out->polygon = f->polygon;
+    out->lat_e7 = f->lat_e7;
+    out->lon_e7 = f->lon_e7;
+    out->radius_m = (double)f->radius_m;
+    out->pts = (const int64_t(*)[2])f->pts;
+    out->n = f->n;
+}
+
+void wp_geofence_release(wp_geofence *f)
+{
+    if (f) {
+        free(f->pts);
+        f->pts = NULL;
+        f->n = 0;
+    }
+}
+
+void wp_geofences_free(wp_geofence *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        wp_geofence_release(&v[i]);
+    free(v);
+}
+
+/* "[[lon,lat],...]" in e7 degrees */
+static int points_text(wp_buf *b, const wp_geofence *f)
+{
+    int err = wp_buf_addc(b, '[');
+    for (size_t i = 0; err == 0 && i < f->n; i++)
+        err = wp_buf_addf(b, "%s[%lld,%lld]", i ? "," : "", (long long)f->pts[i][0],
+                          (long long)f->pts[i][1]);
+    return err == 0 ? wp_buf_addc(b, ']') : err;
+}
+
+static int points_parse(wp_geofence *f, const char *s)
+{
+    size_t cap = 0;
+    char *end;
+    f->n = 0;
+    while (s && *s) {
+        while (*s == '[' || *s == ',' || *s == ']' || *s == ' ')
+            s++;
+        if (!*s)
+            break;
+        long long lon = strtoll(s, &end, 10);
+        if (end == s || *end != ',')
+            return wp_error_set(WP_EIO, "geofence points are damaged");
+        s = end + 1;
+        long long lat = strtoll(s, &end, 10);
+        if (end == s)
+            return wp_error_set(WP_EIO, "geofence points are damaged");
+        s = end;
+        if (wp_array__grow((void **)&f->pts, &cap, f->n, sizeof *f->pts) < 0)
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        f->pts[f->n][0] = lon;
+        f->pts[f->n][1] = lat;
+        f->n++;
+    }
+    return 0;
+}
+
+static int read_row(struct wp_stmt *s, wp_geofence *f)
+{
+    int err;
+    memset(f, 0, sizeof *f);
+    if ((err = wp_db_col_copy(s, 0, f->id, sizeof f->id)) < 0 ||
+        (err = wp_db_col_copy(s, 1, f->org_unit_id, sizeof f->org_unit_id)) < 0 ||
+        (err = wp_db_col_copy(s, 2, f->name, sizeof f->name)) < 0)
+        return err;
+    f->polygon = strcmp(wp_db_col_text(s, 3), "polygon") == 0;
+    if (f->polygon) {
+        if ((err = points_parse(f, wp_db_col_text(s, 7))) < 0) {
+            wp_geofence_release(f);
+            return err;
+        }
+    } else {
+        f->lat_e7 = wp_db_col_int64(s, 4);
+        f->lon_e7 = wp_db_col_int64(s, 5);
+        f->radius_m = wp_db_col_int64(s, 6);
+    }
+    if (!wp_db_col_isnull(s, 8)) {
+        unsigned days;
+        int a, b;
+        if (sscanf(wp_db_col_text(s, 8), "{\"days\":%u,\"from\":%d,\"to\":%d}", &days, &a, &b) !=
+            3) {
+            wp_geofence_release(f);
+            return wp_error_set(WP_EIO, "geofence schedule is damaged");
+        }
+        f->has_schedule = 1;
+        f->schedule.days = days;
+        f->schedule.from_min = a;
+        f->schedule.to_min = b;
+    }
+    f->min_lat = wp_db_col_int64(s, 9);
+    f->max_lat = wp_db_col_int64(s, 10);
+    f->min_lon = wp_db_col_int64(s, 11);
+    f->max_lon = wp_db_col_int64(s, 12);
+    f->created_us = wp_db_col_int64(s, 13);
+    f->updated_us = wp_db_col_int64(s, 14);
+    return 0;
+}
+
+static int read_all(struct wp_stmt *s, wp_geofence **out, size_t *n)
+{
+    wp_geofence *v = NULL;
+    size_t cap = 0, k = 0;
+    int err;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if ((err = wp_array__grow((void **)&v, &cap, k, sizeof *v)) < 0 ||
+            (err = read_row(s, &v[k])) < 0)
+            break;
+        k++;
+    }
+    if (err < 0) {
+        wp_geofences_free(v, k);
+        return err;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* The columns a write sets, as texts: the kind, points and schedule. */
+static int write_texts(const wp_geofence *f, wp_buf *pts, char sched[64])
+{
+    wp_geo_fence g;
+    int err = 0;
+    wp_geofence_shape(&g, f);
+    wp_geo_fence_bbox(&g, (int64_t *)&f->min_lat, (int64_t *)&f->max_lat, (int64_t *)&f->min_lon,
+                      (int64_t *)&f->max_lon);
+    if (f->polygon)
+        err = points_text(pts, f);
+    sched[0] = '\0';
+    if (f->has_schedule)
+        snprintf(sched, 64, "{\"days\":%u,\"from\":%d,\"to\":%d}", f->schedule.days,
+                 f->schedule.from_min, f->schedule.to_min);
+    return err;
+}
+
+/* Bind the 15 columns of COLS from idx on. */
+static int bind_fence(struct wp_stmt *s, int idx, const wp_geofence *f, const wp_buf *pts,
+                      const char *sched)
+{
+    wp_db_bind_text(s, idx, f->id);
+    wp_db_bind_text(s, idx + 1, f->org_unit_id);
+    wp_db_bind_text(s, idx + 2, f->name);
+    wp_db_bind_text(s, idx + 3, f->polygon ? "polygon" : "circle");
+    if (f->polygon) {
+        wp_db_bind_null(s, idx + 4);
+        wp_db_bind_null(s, idx + 5);
+        wp_db_bind_null(s, idx + 6);
+        wp_db_bind_text(s, idx + 7, pts->buf);
+    } else {
+        wp_db_bind_int64(s, idx + 4, f->lat_e7);
+        wp_db_bind_int64(s, idx + 5, f->lon_e7);
+        wp_db_bind_int64(s, idx + 6, f->radius_m);
+        wp_db_bind_null(s, idx + 7);
+    }
+    wp_db_bind_text_or_null(s, idx + 8, sched[0] ? sched : NULL);
+    wp_db_bind_int64(s, idx + 9, f->min_lat);
+    wp_db_bind_int64(s, idx + 10, f->max_lat);
+    wp_db_bind_int64(s, idx + 11, f->min_lon);
+    wp_db_bind_int64(s, idx + 12, f->max_lon);
+    wp_db_bind_int64(s, idx + 13, f->created_us);
+    wp_db_bind_int64(s, idx + 14, f->updated_us);
+    return 0;
+}
+
+static int unit_exists(wp_store *st, const char *tenant_id, const char *unit_id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s, "SELECT 1 FROM org_units WHERE tenant_id = ? AND id = ?")) <
+        0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, unit_id);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    if (err == WP_DB_DONE)
+        return wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", unit_id);
+    return err < 0 ? err : 0;
+}
+
+int wp_store_geofence_create(wp_store *st, const char *tenant_id, wp_geofence *f, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    wp_buf pts;
+    char sched[64];
+    int err;
+
+    wp_buf_init(&pts, 64 * 1024);
+    if ((err = unit_exists(st, tenant_id, f->org_unit_id)) < 0)
+        goto out;
+    if ((err = wp_db_prepare(st, &s, "SELECT COUNT(*) FROM geofences WHERE tenant_id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW && wp_db_col_int64(s, 0) >= WP_GEOFENCE_MAX)
+        err = wp_error_set(WP_ELIMIT, "the tenant has %d geofences already (the most allowed)",
+                           WP_GEOFENCE_MAX);
+    wp_db_done(s);
+    if (err < 0 || (err = write_texts(f, &pts, sched)) < 0)
+        goto out;
+    wp_id_new(f->id);
+    f->created_us = f->updated_us = now_us;
+    if ((err = wp_db_prepare(st, &s,
+                             "INSERT INTO geofences (tenant_id, " COLS ") VALUES (?, ?, ?, ?, ?,"
+                             " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    err = bind_fence(s, 2, f, &pts, sched);
+    if ((err = wp_db_step(s)) > 0)
+        err = 0;
+    wp_db_done(s);
+out:
+    wp_buf_release(&pts);
+    return err;
+}
+
+int wp_store_geofence_update(wp_store *st, const char *tenant_id, wp_geofence *f, int64_t now_us)
+{
+    struct wp_stmt *s = NULL;
+    wp_buf pts;
+    char sched[64];
+    int err;
+
+    wp_buf_init(&pts, 64 * 1024);
+    if ((err = unit_exists(st, tenant_id, f->org_unit_id)) < 0 ||
+        (err = write_texts(f, &pts, sched)) < 0)
+        goto out;
+    f->updated_us = now_us;
+    if ((err = wp_db_prepare(st, &s,
+                             "UPDATE geofences SET id = ?, org_unit_id = ?, name = ?, kind = ?,"
+                             " center_lat_e7 = ?, center_lon_e7 = ?, radius_m = ?, points_json = ?,"
+                             " schedule_json = ?, min_lat_e7 = ?, max_lat_e7 = ?, min_lon_e7 = ?,"
+                             " max_lon_e7 = ?, created_us = ?, updated_us = ? WHERE tenant_id = ?"
+                             " AND id = ? RETURNING id")) < 0)
+        goto out;
+    bind_fence(s, 1, f, &pts, sched);
+    wp_db_bind_text(s, 16, tenant_id);
+    wp_db_bind_text(s, 17, f->id);
+    if ((err = wp_db_step(s)) == WP_DB_DONE)
+        err = wp_error_set(WP_ENOTFOUND, "geofence '%s' not found", f->id);
+    else if (err > 0)
+        err = 0;
+    wp_db_done(s);
+out:
+    wp_buf_release(&pts);
+    return err;
+}
+
+int wp_store_geofence_get(wp_store *st, wp_geofence *out, const char *tenant_id, const char *id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " COLS " FROM geofences WHERE tenant_id = ? AND id = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        err = read_row(s, out);
+    else if (err == WP_DB_DONE)
+        err = wp_error_set(WP_ENOTFOUND, "geofence '%s' not found", id);
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_geofence_delete(wp_store *st, const char *tenant_id, const char *id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s, "DELETE FROM geofences WHERE tenant_id = ? AND id = ?"
+                                     " RETURNING id")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    if ((err = wp_db_step(s)) == WP_DB_DONE)
+        err = wp_error_set(WP_ENOTFOUND, "geofence '%s' not found", id);
+    else if (err > 0)
+        err = 0;
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_geofence_list(wp_store *st, wp_geofence **out, size_t *n, const char *tenant_id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " COLS " FROM geofences WHERE tenant_id = ? ORDER BY name,"
+                             " id")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    err = read_all(s, out, n);
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_geofences_binding(wp_store *st, wp_geofence **out, size_t *n, const char *tenant_id,
+                               const char *employee_id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    /* the units on the path "/<root>/.../<own>/" of the employee's unit */
+    if ((err = wp_db_prepare(
+             st, &s,
+             "SELECT g.id, g.org_unit_id, g.name, g.kind, g.center_lat_e7, g.center_lon_e7,"
+             " g.radius_m, g.points_json, g.schedule_json, g.min_lat_e7, g.max_lat_e7,"
+             " g.min_lon_e7, g.max_lon_e7, g.created_us, g.updated_us FROM employees e"
+             " JOIN org_units u ON u.tenant_id = e.tenant_id AND u.id = e.org_unit_id"
+             " JOIN geofences g ON g.tenant_id = e.tenant_id AND g.active = 1"
+             " AND ('/' || u.path) LIKE ('%/' || g.org_unit_id || '/%')"
+             " WHERE e.tenant_id = ? AND e.id = ? ORDER BY g.id")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, employee_id);
+    err = read_all(s, out, n);
+    wp_db_done(s);
+    return err;
+}
+
+/* --- ingest ------------------------------------------------------------------------------- */
+
+enum { ST_UNKNOWN, ST_INSIDE, ST_OUTSIDE };
+static const char *const state_names[] = {"unknown", "inside", "outside"};
+
+struct fence_run {
+    wp_geofence *v;
+    size_t n;
+    wp_workcal *cal;
+    const wp_workhours *hours; /* the employee's */
+    int state, have_row;
+    int64_t since_us;
+};
+
+static int read_state(wp_store *st, struct fence_run *r, const wp_event_batch *b)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT state, since_us FROM geofence_state WHERE tenant_id = ?"
+                             " AND employee_id = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, b->tenant_id);
+    wp_db_bind_text(s, 2, b->employee_id);
+    r->state = ST_UNKNOWN;
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *t = wp_db_col_text(s, 0);
+        r->state = !strcmp(t, "inside") ? ST_INSIDE : !strcmp(t, "outside") ? ST_OUTSIDE : ST_UNKNOWN;
+        r->since_us = wp_db_col_int64(s, 1);
+        r->have_row = 1;
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+static int write_state(wp_store *st, struct fence_run *r, const wp_event_batch *b,
+                       const wp_event *e)
+{
+    if (r->have_row)
+        return wp_db_run(st,
+                         "UPDATE geofence_state SET state = ?, since_us = ?, last_lat_e7 = ?,"
+                         " last_lon_e7 = ? WHERE tenant_id = ? AND employee_id = ?",
+                         "tiiitt", state_names[r->state], e->ts_us, e->lat_e7, e->lon_e7,
+                         b->tenant_id, b->employee_id);
+    r->have_row = 1;
+    return wp_db_run(st,
+                     "INSERT INTO geofence_state (tenant_id, employee_id, state, since_us,"
+                     " last_lat_e7, last_lon_e7) VALUES (?, ?, ?, ?, ?, ?)",
+                     "tttiii", b->tenant_id, b->employee_id, state_names[r->state], e->ts_us,
+                     e->lat_e7, e->lon_e7);
+}
+
+/* One location: the nearest fence in force and its signed distance. 0: none in force. */
+static int nearest(const struct fence_run *r, const wp_event *e, double margin, double *d,
+                   const wp_geofence **which)
+{
+    int any = 0;
+    double pad = margin / WP_GEO_M_PER_E7 * 2 + 1;
+    for (size_t i = 0; i < r->n; i++) {
+        const wp_geofence *f = &r->v[i];
+        const wp_workhours *h = f->has_schedule ? &f->schedule : r->hours;
+        if (!wp_workcal_contains(r->cal, h, e->ts_us))
+            continue;
+        double x;
+        /* far beyond the box (the latitude pad holds for longitude too, below 60 degrees and
+         * doubled): outside by more than the margin, whatever the exact distance */
+        if ((double)e->lat_e7 < (double)f->min_lat - pad ||
+            (double)e->lat_e7 > (double)f->max_lat + pad ||
+            (double)e->lon_e7 < (double)f->min_lon - pad ||
+            (double)e->lon_e7 > (double)f->max_lon + pad) {
+            x = margin + 1e6;
+        } else {
+            wp_geo_fence g;
+            wp_geofence_shape(&g, f);
+            x = wp_geo_fence_distance(&g, e->lat_e7, e->lon_e7);
+        }
+        if (!any || x < *d) {
+            *d = x;
+            *which = f;
+        }
+        any = 1;
+    }
+    return any;
+}
+
+static int one_point(wp_store *st, struct fence_run *r, wp_event_batch *b, wp_event *e,
+                     int64_t stored_us, const wp_geofence **last_in)
+{
+    double margin = WP_GEOFENCE_MARGIN_M, d = 0;
+    const wp_geofence *f = NULL;
+    char id[WP_ID_LEN + 1];
+    int err;
+
+    if (r->have_row && e->ts_us < r->since_us)
+        return 0; /* a late point: decided already */
+    if (e->accuracy_cm > 0 && (double)e->accuracy_cm / 100.0 > margin)
+        margin = (double)e->accuracy_cm / 100.0;
+    if (!nearest(r, e, margin, &d, &f))
+        return 0; /* no fence in force: nothing is decided */
+    int now = d > margin ? ST_OUTSIDE : d < -margin ? ST_INSIDE : r->state;
+    if (now == ST_INSIDE)
+        *last_in = f;
+    if (now == r->state || now == ST_UNKNOWN)
+        return 0;
+    int was = r->state;
+    r->state = now;
+    if ((err = write_state(st, r, b, e)) < 0)
+        return err;
+    if (was == ST_UNKNOWN)
+        return 0; /* the first decision: neither a leaving nor a return */
+    wp_id_new(id);
+    if (now == ST_OUTSIDE) {
+        /* the fence left: the one the employee was last seen inside, else the nearest */
+        const wp_geofence *left = *last_in ? *last_in : f;
+        wp_id_new(e->fence_alert_id);
+        if ((err = wp_db_run(st,
+                             "INSERT INTO alerts (tenant_id, id, ts_us, kind, category,"
+                             " employee_id, device_id, seq, action, matched, created_us,"
+                             " updated_us) VALUES (?, ?, ?, 'geofence', 'geofence', ?, ?, ?,"
+                             " 'alert', ?, ?, ?)",
+                             "ttittitii", b->tenant_id, e->fence_alert_id, e->ts_us,
+                             b->employee_id, b->device_id, e->seq, left->name, stored_us,
+                             b->now_us)) < 0)
+            return err;
+        return wp_db_run(st,
+                         "INSERT INTO geofence_events (tenant_id, id, employee_id, device_id,"
+                         " kind, geofence_id, ts_us, lat_e7, lon_e7, alert_id, created_us)"
+                         " VALUES (?, ?, ?, ?, 'geofence.leave', ?, ?, ?, ?, ?, ?)",
+                         "tttttiiiti", b->tenant_id, id, b->employee_id, b->device_id, left->id,
+                         e->ts_us, e->lat_e7, e->lon_e7, e->fence_alert_id, b->now_us);
+    }
+    return wp_db_run(st,
+                     "INSERT INTO geofence_events (tenant_id, id, employee_id, device_id, kind,"
+                     " geofence_id, ts_us, lat_e7, lon_e7, alert_id, created_us)"
+                     " VALUES (?, ?, ?, ?, 'geofence.return', ?, ?, ?, ?, NULL, ?)",
+                     "tttttiiii", b->tenant_id, id, b->employee_id, b->device_id, f->id, e->ts_us,
+                     e->lat_e7, e->lon_e7, b->now_us);
+}
+
+int wp_store__geofence_ingest(wp_store *st, wp_event_batch *b, int64_t stored_us)
+{
+    struct fence_run r;
+    const wp_geofence *last_in = NULL;
+    int any = 0, err;
+
+    for (size_t i = 0; i < b->n && !any; i++)
+        any = b->events[i].type == WP_EVENT_LOCATION && b->events[i].applied &&
+              !b->events[i].duplicate;
+    if (!any)
+        return 0;
+    memset(&r, 0, sizeof r);
+    if ((err = wp_store_geofences_binding(st, &r.v, &r.n, b->tenant_id, b->employee_id)) < 0 ||
+        !r.n)
+        goto out;
+    if ((err = read_state(st, &r, b)) < 0 ||
+        (err = wp_workcal_load_employee(&r.cal, &r.hours, st, b->tenant_id, b->employee_id)) < 0)
+        goto out;
+    for (size_t i = 0; i < b->n && err == 0; i++) {
+        wp_event *e = &b->events[i];
+        if (e->type == WP_EVENT_LOCATION && e->applied && !e->duplicate)
+            err = one_point(st, &r, b, e, stored_us, &last_in);
+    }
+out:
+    wp_workcal_free(r.cal);
+    wp_geofences_free(r.v, r.n);
+    return err;
+}
