@@ -9,6 +9,7 @@
 #include "util/id.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,16 @@ static int unit_exists(wp_store *st, const char *tenant_id, const char *unit_id)
     return err < 0 ? err : 0;
 }
 
+/* Every write moves the tenant's version, in the writer's transaction. */
+static int bump(wp_store *st, const char *tenant_id)
+{
+    return wp_db_run(st,
+                     "INSERT INTO geofence_versions (tenant_id, version) VALUES (?, 1)"
+                     " ON CONFLICT (tenant_id) DO UPDATE SET version ="
+                     " geofence_versions.version + 1",
+                     "t", tenant_id);
+}
+
 int wp_store_geofence_create(wp_store *st, const char *tenant_id, wp_geofence *f, int64_t now_us)
 {
     struct wp_stmt *s = NULL;
@@ -230,10 +241,12 @@ int wp_store_geofence_create(wp_store *st, const char *tenant_id, wp_geofence *f
                              " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
-    err = bind_fence(s, 2, f, &pts, sched);
+    bind_fence(s, 2, f, &pts, sched);
     if ((err = wp_db_step(s)) > 0)
         err = 0;
     wp_db_done(s);
+    if (err == 0)
+        err = bump(st, tenant_id);
 out:
     wp_buf_release(&pts);
     return err;
@@ -266,6 +279,8 @@ int wp_store_geofence_update(wp_store *st, const char *tenant_id, wp_geofence *f
     else if (err > 0)
         err = 0;
     wp_db_done(s);
+    if (err == 0)
+        err = bump(st, tenant_id);
 out:
     wp_buf_release(&pts);
     return err;
@@ -302,7 +317,7 @@ int wp_store_geofence_delete(wp_store *st, const char *tenant_id, const char *id
     else if (err > 0)
         err = 0;
     wp_db_done(s);
-    return err;
+    return err == 0 ? bump(st, tenant_id) : err;
 }
 
 int wp_store_geofence_list(wp_store *st, wp_geofence **out, size_t *n, const char *tenant_id)
@@ -342,16 +357,96 @@ int wp_store_geofences_binding(wp_store *st, wp_geofence **out, size_t *n, const
     return err;
 }
 
+/* --- the tenants' fences in memory ---------------------------------------------------------- */
+
+/* A tenant's fences at one version: shared by the batches that use it (refs under cache_mu). */
+struct tenant_set {
+    char tenant_id[WP_ID_LEN + 1];
+    int64_t version;
+    wp_geofence *v;
+    size_t n;
+    unsigned refs; /* the cache's own, and one per user */
+    struct tenant_set *next;
+};
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct tenant_set *cache_head;
+
+static void set_unref(struct tenant_set *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&cache_mu);
+    unsigned left = --t->refs;
+    pthread_mutex_unlock(&cache_mu);
+    if (!left) {
+        wp_geofences_free(t->v, t->n);
+        free(t);
+    }
+}
+
+/* The tenant's fences at version: from the cache, else read on st and installed (a newer one
+ * replaces an older; two nodes each read the store's version, so neither uses a stale set). */
+static int set_get(struct tenant_set **out, wp_store *st, const char *tenant_id, int64_t version)
+{
+    struct tenant_set *t, *old = NULL;
+    int err;
+    pthread_mutex_lock(&cache_mu);
+    for (t = cache_head; t; t = t->next)
+        if (!strcmp(t->tenant_id, tenant_id) && t->version == version) {
+            t->refs++;
+            break;
+        }
+    pthread_mutex_unlock(&cache_mu);
+    if (t) {
+        *out = t;
+        return 0;
+    }
+    if (!(t = calloc(1, sizeof *t)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    snprintf(t->tenant_id, sizeof t->tenant_id, "%s", tenant_id);
+    t->version = version;
+    t->refs = 2; /* the cache's and the caller's */
+    if ((err = wp_store_geofence_list(st, &t->v, &t->n, tenant_id)) < 0) {
+        free(t);
+        return err;
+    }
+    pthread_mutex_lock(&cache_mu);
+    for (struct tenant_set **p = &cache_head; *p; p = &(*p)->next)
+        if (!strcmp((*p)->tenant_id, tenant_id)) {
+            if ((*p)->version > version) { /* a newer one came in meanwhile: keep it */
+                t->refs--;
+                pthread_mutex_unlock(&cache_mu);
+                *out = t;
+                return 0;
+            }
+            old = *p;
+            *p = old->next;
+            break;
+        }
+    t->next = cache_head;
+    cache_head = t;
+    pthread_mutex_unlock(&cache_mu);
+    set_unref(old);
+    *out = t;
+    return 0;
+}
+
 /* --- ingest ------------------------------------------------------------------------------- */
 
 enum { ST_UNKNOWN, ST_INSIDE, ST_OUTSIDE };
 static const char *const state_names[] = {"unknown", "inside", "outside"};
 
 struct fence_run {
-    wp_geofence *v;
+    struct tenant_set *set;
+    const wp_geofence **v; /* those of set binding the employee */
     size_t n;
     wp_workcal *cal;
     const wp_workhours *hours; /* the employee's */
+    /* the distinct schedules of v (slot 0: the employee's hours), each asked once a point */
+    wp_workhours *sched;
+    size_t n_sched, *slot; /* slot[i]: the schedule of v[i] */
+    int *in_force;         /* per slot, for the current point */
     int state, have_row;
     int64_t since_us;
 };
@@ -400,10 +495,11 @@ static int nearest(const struct fence_run *r, const wp_event *e, double margin, 
 {
     int any = 0;
     double pad = margin / WP_GEO_M_PER_E7 * 2 + 1;
+    for (size_t k = 0; k < r->n_sched; k++)
+        r->in_force[k] = wp_workcal_contains(r->cal, &r->sched[k], e->ts_us);
     for (size_t i = 0; i < r->n; i++) {
-        const wp_geofence *f = &r->v[i];
-        const wp_workhours *h = f->has_schedule ? &f->schedule : r->hours;
-        if (!wp_workcal_contains(r->cal, h, e->ts_us))
+        const wp_geofence *f = r->v[i];
+        if (!r->in_force[r->slot[i]])
             continue;
         double x;
         /* far beyond the box (the latitude pad holds for longitude too, below 60 degrees and
@@ -493,12 +589,60 @@ int wp_store__geofence_ingest(wp_store *st, wp_event_batch *b, int64_t stored_us
     if (!any)
         return 0;
     memset(&r, 0, sizeof r);
-    if ((err = wp_store_geofences_binding(st, &r.v, &r.n, b->tenant_id, b->employee_id)) < 0 ||
-        !r.n)
+    /* one statement: the employee's unit path and the tenant's fence version */
+    struct wp_stmt *s = NULL;
+    char path[1024] = "";
+    int64_t version = 0;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT u.path, (SELECT v.version FROM geofence_versions v WHERE"
+                             " v.tenant_id = e.tenant_id) FROM employees e JOIN org_units u ON"
+                             " u.tenant_id = e.tenant_id AND u.id = e.org_unit_id WHERE"
+                             " e.tenant_id = ? AND e.id = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, b->tenant_id);
+    wp_db_bind_text(s, 2, b->employee_id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        err = wp_db_col_copy(s, 0, path, sizeof path);
+        version = wp_db_col_isnull(s, 1) ? 0 : wp_db_col_int64(s, 1);
+    }
+    wp_db_done(s);
+    if (err < 0 || !version) /* no employee, or a tenant that never had a fence */
+        return err < 0 ? err : 0;
+    if ((err = set_get(&r.set, st, b->tenant_id, version)) < 0)
+        goto out;
+    if (!(r.v = malloc((r.set->n ? r.set->n : 1) * sizeof *r.v))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < r.set->n; i++) {
+        char needle[WP_ID_LEN + 3];
+        snprintf(needle, sizeof needle, "/%s/", r.set->v[i].org_unit_id);
+        if (strstr(path, needle))
+            r.v[r.n++] = &r.set->v[i];
+    }
+    if (!r.n)
         goto out;
     if ((err = read_state(st, &r, b)) < 0 ||
         (err = wp_workcal_load_employee(&r.cal, &r.hours, st, b->tenant_id, b->employee_id)) < 0)
         goto out;
+    r.sched = malloc((r.n + 1) * sizeof *r.sched);
+    r.slot = malloc(r.n * sizeof *r.slot);
+    r.in_force = malloc((r.n + 1) * sizeof *r.in_force);
+    if (!r.sched || !r.slot || !r.in_force) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    r.sched[r.n_sched++] = *r.hours;
+    for (size_t i = 0; i < r.n; i++) {
+        const wp_workhours *h = r.v[i]->has_schedule ? &r.v[i]->schedule : r.hours;
+        size_t k = 0;
+        while (k < r.n_sched && (r.sched[k].days != h->days || r.sched[k].from_min != h->from_min ||
+                                 r.sched[k].to_min != h->to_min))
+            k++;
+        if (k == r.n_sched)
+            r.sched[r.n_sched++] = *h;
+        r.slot[i] = k;
+    }
     for (size_t i = 0; i < b->n && err == 0; i++) {
         wp_event *e = &b->events[i];
         if (e->type == WP_EVENT_LOCATION && e->applied && !e->duplicate)
@@ -506,6 +650,10 @@ int wp_store__geofence_ingest(wp_store *st, wp_event_batch *b, int64_t stored_us
     }
 out:
     wp_workcal_free(r.cal);
-    wp_geofences_free(r.v, r.n);
+    free(r.sched);
+    free(r.slot);
+    free(r.in_force);
+    free(r.v);
+    set_unref(r.set);
     return err;
 }

@@ -7,12 +7,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/geo_fence.h"
 #include "util/clock.h"
 #include "util/conf.h"
 #include "util/error.h"
@@ -479,10 +481,41 @@ static void test_util_testhooks__one_switch_and_a_clock_that_moves(void **state)
     assert_int_equal(wp_test_hooks_load(), 0);
 }
 
+/* Metres from the edge, negative inside: a circle, and a square of about 1.1 km a side. */
+static void test_util_geo_fence__distances_to_the_edge(void **state)
+{
+    (void)state;
+    const double m = 1 / WP_GEO_M_PER_E7; /* e7 degrees of latitude per metre */
+    wp_geo_fence c = {.lat_e7 = 312300000, .lon_e7 = 1214700000, .radius_m = 200};
+    assert_true(fabs(wp_geo_fence_distance(&c, 312300000, 1214700000) + 200) < 0.01);
+    assert_true(fabs(wp_geo_fence_distance(&c, 312300000 + (int64_t)(260 * m), 1214700000) - 60) <
+                0.01);
+    assert_true(fabs(wp_geo_fence_distance(&c, 312300000 - (int64_t)(150 * m), 1214700000) + 50) <
+                0.01);
+    static const int64_t sq[4][2] = {{1214700000, 312300000}, {1214800000, 312300000},
+                                     {1214800000, 312400000}, {1214700000, 312400000}};
+    wp_geo_fence p = {.polygon = 1, .pts = sq, .n = 4};
+    /* 10 m inside the south edge, 10 m outside it, the middle, far east */
+    assert_true(fabs(wp_geo_fence_distance(&p, 312300000 + (int64_t)(10 * m), 1214750000) + 10) <
+                0.05);
+    assert_true(fabs(wp_geo_fence_distance(&p, 312300000 - (int64_t)(10 * m), 1214750000) - 10) <
+                0.05);
+    /* the middle: half the east-west side, 0.005 degrees * cos(31.235) */
+    double mid = wp_geo_fence_distance(&p, 312350000, 1214750000);
+    assert_true(mid > -480 && mid < -470);
+    assert_true(wp_geo_fence_distance(&p, 312350000, 1215000000) > 1800);
+    int64_t a, b, x, y;
+    wp_geo_fence_bbox(&p, &a, &b, &x, &y);
+    assert_true(a == 312300000 && b == 312400000 && x == 1214700000 && y == 1214800000);
+    wp_geo_fence_bbox(&c, &a, &b, &x, &y);
+    assert_true(b - a > (int64_t)(399 * m) && b - a < (int64_t)(401 * m) && y - x > b - a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_util_buf__limit_is_enforced),
+        cmocka_unit_test(test_util_geo_fence__distances_to_the_edge),
         cmocka_unit_test(test_util_buf__grows_across_many_appends),
         cmocka_unit_test(test_util_json__escapes_and_replaces_invalid_utf8),
         cmocka_unit_test(test_util_utf8__validation),

@@ -29,6 +29,13 @@ CREATE TABLE geofences (
 ) STRICT;
 CREATE INDEX geofences_unit ON geofences (tenant_id, org_unit_id);
 
+-- Moves on every write of a tenant's fences (in its transaction): ingest keeps the fences in
+-- memory and reads only this number per batch.
+CREATE TABLE geofence_versions (
+    tenant_id TEXT NOT NULL PRIMARY KEY REFERENCES tenants (id),
+    version INTEGER NOT NULL
+) STRICT;
+
 -- One row per employee: inside, outside or unknown since since_us (the time of the point that
 -- decided it); points older than since_us change nothing.
 CREATE TABLE geofence_state (
