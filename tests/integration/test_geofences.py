@@ -259,6 +259,16 @@ def suite(store):
     check(st == 200 and len(j["alerts"]) == 1 and j["alerts"][0]["seq"] == 2,
           "%s: B at A's center is outside its fences (a sibling's does not bind): %s" % (be, j))
     check(len(geofence_alerts(srv, admin, sales_b)) == 1, "%s: one alert for B" % be)
+    # a fence of the region (B's parent unit) around A's center binds B: there it is inside
+    created(srv, admin, "/api/v1/geofences",
+            {"name": "华东区中心", "org_unit_id": region,
+             "shape": {"type": "circle", "center": [LON0, LAT0], "radius_m": 1000}}, "region's")
+    pb_events = [{"seq": 3, "ts": ts(52), "type": "location", "lat": 30.27, "lon": 120.16},
+                 {"seq": 4, "ts": ts(53), "type": "location", "lat": LAT0, "lon": LON0},
+                 {"seq": 5, "ts": ts(54), "type": "location", "lat": LAT0 + 0.05, "lon": LON0}]
+    st, j, _ = srv.req("POST", "/api/v1/device/events", dev_b, body={"events": pb_events})
+    check(st == 200 and [a["seq"] for a in j["alerts"]] == [5],
+          "%s: the parent's fence binds B (inside at A's center, out 5 km north): %s" % (be, j))
 
     # --- the limit: 1,000 fences per tenant ---------------------------------------------------
     have = int(store.sql("SELECT COUNT(*) FROM geofences"))
