@@ -154,14 +154,29 @@ int api_geofences_list(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_geofence_list(st, &v, &n, c->tenant_id)) < 0)
         goto out;
+    /* the units' answers, asked once a unit (the list holds up to 1,000 fences) */
+    const char **seen = n ? calloc(n, sizeof *seen) : NULL;
+    int *seen_in = n ? calloc(n, sizeof *seen_in) : NULL;
+    size_t n_seen = 0;
+    if (n && (!seen || !seen_in))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
     for (size_t i = 0; i < n && err == 0; i++) {
-        int in = unit_in_scope(st, &scope, c->tenant_id, v[i].org_unit_id);
+        size_t k = 0;
+        while (k < n_seen && strcmp(seen[k], v[i].org_unit_id) != 0)
+            k++;
+        if (k == n_seen) {
+            seen[n_seen] = v[i].org_unit_id;
+            seen_in[n_seen++] = unit_in_scope(st, &scope, c->tenant_id, v[i].org_unit_id);
+        }
+        int in = seen_in[k];
         if (in == WP_ENOTFOUND)
             continue;
         json_t *o = in < 0 ? NULL : fence_json(&v[i]);
         if ((err = in) == 0 && (!o || json_array_append_new(items, o) < 0))
             err = wp_error_set(WP_ENOMEM, "out of memory");
     }
+    free(seen);
+    free(seen_in);
 out:
     api_store_release(ctx, st);
     wp_geofences_free(v, n);

@@ -451,10 +451,27 @@ struct fence_run {
     int64_t since_us;
 };
 
+/* PostgreSQL: two devices of one employee on two nodes take turns deciding its state (the
+ * device row's lock covers one device only); SQLite has one writer. */
+static int lock_employee(wp_store *st, const wp_event_batch *b)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = b->tenant_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = b->employee_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    if (wp_store_backend(st) != WP_STORE_PG)
+        return 0;
+    return wp_db_run(st, "SELECT pg_advisory_xact_lock(CAST(? AS INTEGER), CAST(? AS INTEGER))",
+                     "ii", (int64_t)0x77700018, (int64_t)(int32_t)h);
+}
+
 static int read_state(wp_store *st, struct fence_run *r, const wp_event_batch *b)
 {
     struct wp_stmt *s = NULL;
     int err;
+    if ((err = lock_employee(st, b)) < 0)
+        return err;
     if ((err = wp_db_prepare(st, &s,
                              "SELECT state, since_us FROM geofence_state WHERE tenant_id = ?"
                              " AND employee_id = ?")) < 0)
@@ -494,7 +511,10 @@ static int nearest(const struct fence_run *r, const wp_event *e, double margin, 
                    const wp_geofence **which)
 {
     int any = 0;
-    double pad = margin / WP_GEO_M_PER_E7 * 2 + 1;
+    /* the margin in e7 degrees of latitude, and of longitude at the point's latitude */
+    double pad = margin / WP_GEO_M_PER_E7 + 1;
+    double c = cos((double)e->lat_e7 * 3.14159265358979323846 / 180.0 / 1e7);
+    double pad_lon = c > 0.01 ? pad / c : 4e9;
     for (size_t k = 0; k < r->n_sched; k++)
         r->in_force[k] = wp_workcal_contains(r->cal, &r->sched[k], e->ts_us);
     for (size_t i = 0; i < r->n; i++) {
@@ -502,12 +522,12 @@ static int nearest(const struct fence_run *r, const wp_event *e, double margin, 
         if (!r->in_force[r->slot[i]])
             continue;
         double x;
-        /* far beyond the box (the latitude pad holds for longitude too, below 60 degrees and
-         * doubled): outside by more than the margin, whatever the exact distance */
+        /* beyond the box by more than the margin: outside by more than the margin, whatever
+         * the exact distance */
         if ((double)e->lat_e7 < (double)f->min_lat - pad ||
             (double)e->lat_e7 > (double)f->max_lat + pad ||
-            (double)e->lon_e7 < (double)f->min_lon - pad ||
-            (double)e->lon_e7 > (double)f->max_lon + pad) {
+            (double)e->lon_e7 < (double)f->min_lon - pad_lon ||
+            (double)e->lon_e7 > (double)f->max_lon + pad_lon) {
             x = margin + 1e6;
         } else {
             wp_geo_fence g;
