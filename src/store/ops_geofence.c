@@ -144,13 +144,12 @@ static int read_all(struct wp_stmt *s, wp_geofence **out, size_t *n)
 }
 
 /* The columns a write sets, as texts: the kind, points and schedule. */
-static int write_texts(const wp_geofence *f, wp_buf *pts, char sched[64])
+static int write_texts(wp_geofence *f, wp_buf *pts, char sched[64])
 {
     wp_geo_fence g;
     int err = 0;
     wp_geofence_shape(&g, f);
-    wp_geo_fence_bbox(&g, (int64_t *)&f->min_lat, (int64_t *)&f->max_lat, (int64_t *)&f->min_lon,
-                      (int64_t *)&f->max_lon);
+    wp_geo_fence_bbox(&g, &f->min_lat, &f->max_lat, &f->min_lon, &f->max_lon);
     if (f->polygon)
         err = points_text(pts, f);
     sched[0] = '\0';
@@ -161,8 +160,8 @@ static int write_texts(const wp_geofence *f, wp_buf *pts, char sched[64])
 }
 
 /* Bind the 15 columns of COLS from idx on. */
-static int bind_fence(struct wp_stmt *s, int idx, const wp_geofence *f, const wp_buf *pts,
-                      const char *sched)
+static void bind_fence(struct wp_stmt *s, int idx, const wp_geofence *f, const wp_buf *pts,
+                       const char *sched)
 {
     wp_db_bind_text(s, idx, f->id);
     wp_db_bind_text(s, idx + 1, f->org_unit_id);
@@ -186,7 +185,6 @@ static int bind_fence(struct wp_stmt *s, int idx, const wp_geofence *f, const wp
     wp_db_bind_int64(s, idx + 12, f->max_lon);
     wp_db_bind_int64(s, idx + 13, f->created_us);
     wp_db_bind_int64(s, idx + 14, f->updated_us);
-    return 0;
 }
 
 static int unit_exists(wp_store *st, const char *tenant_id, const char *unit_id)

@@ -47,17 +47,25 @@ double wp_geo_fence_distance(const wp_geo_fence *f, int64_t lat_e7, int64_t lon_
     return inside ? -best : best;
 }
 
+static int64_t clamp(int64_t v, int64_t lim)
+{
+    return v < -lim ? -lim : v > lim ? lim : v;
+}
+
 void wp_geo_fence_bbox(const wp_geo_fence *f, int64_t *min_lat, int64_t *max_lat,
                        int64_t *min_lon, int64_t *max_lon)
 {
     if (!f->polygon) {
         double dlat = f->radius_m / WP_GEO_M_PER_E7;
         double c = cos((double)f->lat_e7 * DEG_E7);
-        double dlon = c > 1e-6 ? dlat / c : 1800000000.0;
-        *min_lat = f->lat_e7 - (int64_t)ceil(dlat);
-        *max_lat = f->lat_e7 + (int64_t)ceil(dlat);
-        *min_lon = f->lon_e7 - (int64_t)ceil(dlon);
-        *max_lon = f->lon_e7 + (int64_t)ceil(dlon);
+        double dlon = c > 1e-3 ? dlat / c : 3600000000.0;
+        if (dlon > 3600000000.0) /* near a pole: every longitude */
+            dlon = 3600000000.0;
+        /* kept within the world (the columns are 32-bit on PostgreSQL) */
+        *min_lat = clamp(f->lat_e7 - (int64_t)ceil(dlat), 900000000);
+        *max_lat = clamp(f->lat_e7 + (int64_t)ceil(dlat), 900000000);
+        *min_lon = clamp(f->lon_e7 - (int64_t)ceil(dlon), 1800000000);
+        *max_lon = clamp(f->lon_e7 + (int64_t)ceil(dlon), 1800000000);
         return;
     }
     *min_lat = *max_lat = f->pts[0][1];

@@ -120,6 +120,15 @@ def suite(store):
                              "shape": {"type": "polygon", "points": poly200}})
     check(st == 201 and len(j["shape"]["points"]) == 200, "%s: 200 points: %s" % (be, st))
     poly_id = j.get("id")
+    # the largest circle by a pole: its box stays within the world (32-bit columns on PG)
+    st, j, _ = srv.req("POST", "/api/v1/geofences", admin,
+                       body={"name": "北极", "org_unit_id": store_b,
+                             "shape": {"type": "circle", "center": [179.9, 89.99],
+                                       "radius_m": 50000}})
+    check(st == 201 and j["shape"]["radius_m"] == 50000, "%s: a polar circle: %s %s" % (be, st, j))
+    polar_id = j.get("id")
+    st, _, _ = srv.req("DELETE", "/api/v1/geofences/%s" % polar_id, admin)
+    check(st == 204, "%s: delete the polar circle: %s" % (be, st))
 
     # --- the fence of store A, and one of the region (parent) with no schedule -----------------
     fa = created(srv, admin, "/api/v1/geofences",

@@ -509,6 +509,10 @@ static void test_util_geo_fence__distances_to_the_edge(void **state)
     assert_true(a == 312300000 && b == 312400000 && x == 1214700000 && y == 1214800000);
     wp_geo_fence_bbox(&c, &a, &b, &x, &y);
     assert_true(b - a > (int64_t)(399 * m) && b - a < (int64_t)(401 * m) && y - x > b - a);
+    /* by a pole: every longitude, and no latitude past it */
+    wp_geo_fence polar = {.lat_e7 = 899900000, .lon_e7 = 1799000000, .radius_m = 50000};
+    wp_geo_fence_bbox(&polar, &a, &b, &x, &y);
+    assert_true(b == 900000000 && x == -1800000000 && y == 1800000000);
 }
 
 int main(void)
