@@ -40,7 +40,8 @@ int wp_test_hooks_load(void)
         (err = number("WORKPHONE_JOBS_INTERVAL_S", 1, 86400, &h.jobs_interval_s)) < 0 ||
         (err = number("WORKPHONE_AUDIT_CHECKPOINT_S", 1, 86400, &h.audit_checkpoint_s)) < 0 ||
         (err = number("WORKPHONE_WECOM_INTERVAL_S", 1, 86400, &h.wecom_interval_s)) < 0 ||
-        (err = number("WORKPHONE_TEST_JOBS_KILL_AFTER", 1, 1000000, &h.jobs_kill_after)) < 0)
+        (err = number("WORKPHONE_TEST_JOBS_KILL_AFTER", 1, 1000000, &h.jobs_kill_after)) < 0 ||
+        (err = number("WORKPHONE_TEST_SQLITE_BUSY_MS", 1, 60000, &h.sqlite_busy_ms)) < 0)
         return err;
     if ((v = getenv("WORKPHONE_TEST_SQLITE_NOT_FULL")) && *v) {
         if (strcmp(v, "1") && strcmp(v, "0"))
