@@ -47,6 +47,7 @@ struct wp_sqlite {
     int lost; /* 0, or the WP_E* of the error with which SQLite rolled that transaction back */
     int64_t began_us; /* when the open transaction got the write lock (monotonic) */
     int64_t held_us;  /* a background connection: the lock's time since its last pause */
+    int64_t ended_us; /* when its last write transaction ended */
 };
 
 static int64_t mono_us(void)
@@ -62,7 +63,8 @@ static void tx_ended(struct wp_sqlite *w)
 {
     if (!w->began_us)
         return;
-    w->held_us += mono_us() - w->began_us;
+    w->ended_us = mono_us();
+    w->held_us += w->ended_us - w->began_us;
     w->began_us = 0;
     if (w->super.background && w->held_us >= WP_STORE_YIELD_HOLD_MS * INT64_C(1000)) {
         w->held_us = 0;
@@ -256,6 +258,8 @@ static int lite_exec(wp_store *st, const char *script)
     if (!strcmp(script, "BEGIN IMMEDIATE")) {
         w->tx = 1;
         w->began_us = mono_us();
+        if (w->began_us - w->ended_us >= WP_STORE_YIELD_PAUSE_MS * INT64_C(1000))
+            w->held_us = 0; /* the lock was free long enough since: a new count */
     } else if (rollback || !strcmp(script, "COMMIT")) {
         w->tx = w->lost = 0;
         tx_ended(w);

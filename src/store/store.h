@@ -39,7 +39,8 @@ void wp_store_free(wp_store *st);
 enum wp_store_backend wp_store_backend(const wp_store *st);
 
 /* Mark st as a background connection (the jobs'): on SQLite, once its write transactions have
- * held the database's one write lock for WP_STORE_YIELD_HOLD_MS in all since its last pause,
+ * held the database's one write lock for WP_STORE_YIELD_HOLD_MS in all since its last pause
+ * (or since a gap of WP_STORE_YIELD_PAUSE_MS between two of them),
  * the COMMIT (or ROLLBACK) that ends one sleeps WP_STORE_YIELD_PAUSE_MS with the lock free,
  * longer than SQLite's busy handler sleeps between two tries, so a writer waiting for the
  * lock (the ingest writer) gets it. Without it, a job that commits a chunk and begins the
