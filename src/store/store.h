@@ -45,7 +45,8 @@ enum wp_store_backend wp_store_backend(const wp_store *st);
  * longer than SQLite's busy handler sleeps between two tries, so a writer waiting for the
  * lock (the ingest writer) gets it. Without it, a job that commits a chunk and begins the
  * next at once holds the lock for its whole run. No effect on PostgreSQL (row locks).
- * docs/internals/jobs.md, "Sharing the write lock". */
+ * docs/internals/jobs.md, "Sharing the write lock". For the connection's life; st stays the
+ * caller's. */
 #define WP_STORE_YIELD_HOLD_MS 200
 #define WP_STORE_YIELD_PAUSE_MS 120
 void wp_store_set_background(wp_store *st);
