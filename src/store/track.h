@@ -13,7 +13,7 @@
 #include "util/tz.h"
 
 #define WP_TRACK_DAYS_MAX 31             /* days one call may span */
-#define WP_TRACK_POINTS_MAX 2000000      /* rows one call reads (a point a second for 23 days) */
+#define WP_TRACK_POINTS_MAX 1000000      /* rows one call reads (31 days at one every 2.7 s); 32 MB */
 #define WP_TRACK_ACCURACY_M 100.0        /* points less accurate than this are dropped */
 #define WP_TRACK_SPEED_MPS 50.0          /* a single point implying more is a jump */
 #define WP_TRACK_STOP_RADIUS_M 100.0     /* a stop stays within this of its centre */

@@ -33,7 +33,8 @@ typedef struct wp_geo_clean_options {
  * max_accuracy_m, then every single spike: a point that implies more than max_speed_mps from
  * the last kept point while the next point does not (it comes back). A real move, where the
  * next point agrees with the far one, is kept, and so is a far last point (nothing says it
- * is wrong). @return the number of points kept, at the front of p, in order. */
+ * is wrong). @return the number of points kept, at the front of p, in order. p is the
+ * caller's, changed in place; o borrowed. */
 size_t wp_geo_clean(wp_geo_point *p, size_t n, const wp_geo_clean_options *o);
 
 typedef struct wp_geo_stop {
@@ -45,14 +46,16 @@ typedef struct wp_geo_stop {
 /* Find the stops of p (n cleaned points in time order): runs of points that each lie within
  * radius_m of the mean of the run's points before them, lasting at least min_us from the
  * first point's time to the last's. Runs do not overlap. At most cap stops are written to out
- * (further ones are counted, not written). @return the number of stops found. */
+ * (further ones are counted, not written). @return the number of stops found. out and p are
+ * the caller's; nothing is allocated. */
 size_t wp_geo_stops(wp_geo_stop *out, size_t cap, const wp_geo_point *p, size_t n,
                     double radius_m, int64_t min_us);
 
 /* Douglas-Peucker on p (n points) with tolerance_m, on a local plane (equirectangular around
  * the first point's latitude): keep[i] is set to 1 for the points kept (the ends always are,
  * and every point whose keep[i] was already 1 on entry, which splits the line there).
- * @return the number of points kept; 0 and nothing changed when out of memory (n > 0). */
+ * @return the number of points kept; 0 and nothing changed when out of memory (n > 0).
+ * keep (n bytes) and p are the caller's; the work stack is freed before returning. */
 size_t wp_geo_simplify(unsigned char *keep, const wp_geo_point *p, size_t n, double tolerance_m);
 
 /* 1 when the point lies outside the area where GCJ-02 applies (mainland China's rough box),
