@@ -28,18 +28,17 @@ static json_t *track_json(const wp_track *t, const char *id, int64_t from_us, in
     for (size_t i = 0; !bad && i < t->n_points; i++) {
         const wp_geo_point *p = &t->points[i];
         json_t *acc = p->accuracy_m < 0 ? json_null() : jround(p->accuracy_m, 100);
-        bad = json_array_append_new(points, json_pack("{s:o,s:o,s:o,s:o}", "ts",
-                                                      api_jtime(p->ts_us), "lat",
-                                                      jround(p->lat, 1e7), "lon",
-                                                      jround(p->lon, 1e7), "accuracy_m", acc));
+        bad = json_array_append_new(
+            points, json_pack("{s:o,s:o,s:o,s:o}", "ts", api_jtime(p->ts_us), "lat",
+                              jround(p->lat, 1e7), "lon", jround(p->lon, 1e7), "accuracy_m", acc));
     }
     for (size_t i = 0; !bad && i < t->n_stops; i++) {
         const wp_geo_stop *s = &t->stops[i];
         bad = json_array_append_new(
-            stops, json_pack("{s:o,s:o,s:o,s:o,s:I}", "from", api_jtime(s->from_us), "to",
-                             api_jtime(s->to_us), "lat", jround(s->lat, 1e7), "lon",
-                             jround(s->lon, 1e7), "duration_s",
-                             (json_int_t)((s->to_us - s->from_us) / US)));
+            stops,
+            json_pack("{s:o,s:o,s:o,s:o,s:I}", "from", api_jtime(s->from_us), "to",
+                      api_jtime(s->to_us), "lat", jround(s->lat, 1e7), "lon", jround(s->lon, 1e7),
+                      "duration_s", (json_int_t)((s->to_us - s->from_us) / US)));
     }
     for (size_t i = 0; !bad && i < t->n_days; i++) {
         char date[16];
@@ -60,9 +59,9 @@ static json_t *track_json(const wp_track *t, const char *id, int64_t from_us, in
     }
     o = json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I}}", "employee_id", id, "from",
                   api_jtime(from_us), "to", api_jtime(to_us), "time_zone", zone, "points", points,
-                  "stops", stops, "distance_m", jround(t->distance_m, 10), "days", days,
-                  "counts", "read", (json_int_t)t->n_read, "kept", (json_int_t)t->n_clean,
-                  "shown", (json_int_t)t->n_points);
+                  "stops", stops, "distance_m", jround(t->distance_m, 10), "days", days, "counts",
+                  "read", (json_int_t)t->n_read, "kept", (json_int_t)t->n_clean, "shown",
+                  (json_int_t)t->n_points);
     return o;
 }
 
@@ -106,8 +105,7 @@ int api_employee_track(wp_http_ctx *ctx)
         goto out;
     }
     if (to - from > WP_TRACK_DAYS_MAX * WP_TZ_DAY_S * US) {
-        err = wp_error_set(WP_EINVAL, "'from' to 'to' spans more than %d days",
-                           WP_TRACK_DAYS_MAX);
+        err = wp_error_set(WP_EINVAL, "'from' to 'to' spans more than %d days", WP_TRACK_DAYS_MAX);
         goto out;
     }
     if ((err = wp_store_track_get(st, &t, c->tenant_id, id, from, to, &zone)) < 0)
@@ -121,10 +119,10 @@ int api_employee_track(wp_http_ctx *ctx)
     }
     char target[WP_ID_LEN + 16];
     snprintf(target, sizeof target, "employee:%s", id);
-    json_t *d = json_pack("{s:o,s:o,s:I}", "from", api_jtime(from), "to", api_jtime(to),
-                          "points", (json_int_t)t.n_read);
-    err = d ? api_audit_read(ctx, "track.read", target, d)
-            : wp_error_set(WP_ENOMEM, "out of memory");
+    json_t *d = json_pack("{s:o,s:o,s:I}", "from", api_jtime(from), "to", api_jtime(to), "points",
+                          (json_int_t)t.n_read);
+    err =
+        d ? api_audit_read(ctx, "track.read", target, d) : wp_error_set(WP_ENOMEM, "out of memory");
     json_decref(d);
     if (err < 0) {
         json_decref(o);

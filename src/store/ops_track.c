@@ -51,8 +51,7 @@ int wp_track_build(wp_track *out, wp_geo_point *p, size_t n, int64_t from_us, in
     size_t ns = wp_geo_stops(NULL, 0, p, n, WP_TRACK_STOP_RADIUS_M, WP_TRACK_STOP_MIN_US);
     if (ns && !(out->stops = calloc(ns, sizeof *out->stops)))
         goto nomem;
-    out->n_stops = wp_geo_stops(out->stops, ns, p, n, WP_TRACK_STOP_RADIUS_M,
-                                WP_TRACK_STOP_MIN_US);
+    out->n_stops = wp_geo_stops(out->stops, ns, p, n, WP_TRACK_STOP_RADIUS_M, WP_TRACK_STOP_MIN_US);
 
     /* distance: every step but those within one stop, on the day of the step's end */
     if (n && (!(keep = calloc(n, 1)) || !(in_stop = calloc(n, 1))))
@@ -97,9 +96,8 @@ out:
     return err;
 }
 
-int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id,
-                       const char *employee_id, int64_t from_us, int64_t to_us,
-                       const wp_tz *zone)
+int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const char *employee_id,
+                       int64_t from_us, int64_t to_us, const wp_tz *zone)
 {
     struct wp_stmt *s = NULL;
     wp_geo_point *p = NULL;
@@ -125,8 +123,7 @@ int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id,
     wp_db_bind_int64(s, 4, to_us);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if (n == WP_TRACK_POINTS_MAX) {
-            err = wp_error_set(WP_ELIMIT,
-                               "more than %d points in the range: ask for a shorter one",
+            err = wp_error_set(WP_ELIMIT, "more than %d points in the range: ask for a shorter one",
                                WP_TRACK_POINTS_MAX);
             break;
         }

@@ -12,13 +12,13 @@
 #include "util/geo.h"
 #include "util/tz.h"
 
-#define WP_TRACK_DAYS_MAX 31             /* days one call may span */
-#define WP_TRACK_POINTS_MAX 1000000      /* rows one call reads (31 days at one every 2.7 s); 32 MB */
-#define WP_TRACK_ACCURACY_M 100.0        /* points less accurate than this are dropped */
-#define WP_TRACK_SPEED_MPS 50.0          /* a single point implying more is a jump */
-#define WP_TRACK_STOP_RADIUS_M 100.0     /* a stop stays within this of its centre */
+#define WP_TRACK_DAYS_MAX 31         /* days one call may span */
+#define WP_TRACK_POINTS_MAX 1000000  /* rows one call reads (31 days at one every 2.7 s); 32 MB */
+#define WP_TRACK_ACCURACY_M 100.0    /* points less accurate than this are dropped */
+#define WP_TRACK_SPEED_MPS 50.0      /* a single point implying more is a jump */
+#define WP_TRACK_STOP_RADIUS_M 100.0 /* a stop stays within this of its centre */
 #define WP_TRACK_STOP_MIN_US (10LL * 60 * 1000000) /* ... for at least this long */
-#define WP_TRACK_SIMPLIFY_M 10.0         /* Douglas-Peucker tolerance of the line shown */
+#define WP_TRACK_SIMPLIFY_M 10.0                   /* Douglas-Peucker tolerance of the line shown */
 
 typedef struct wp_track_day {
     int64_t day; /* local day, days since 1970-01-01 */
@@ -40,9 +40,8 @@ typedef struct wp_track {
  * checks the employee's scope), its days counted in zone. WP_EINVAL for a bad range;
  * WP_ELIMIT past WP_TRACK_POINTS_MAX rows. Caller releases *out with wp_track_release()
  * (also after a failure). */
-int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id,
-                       const char *employee_id, int64_t from_us, int64_t to_us,
-                       const wp_tz *zone);
+int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const char *employee_id,
+                       int64_t from_us, int64_t to_us, const wp_tz *zone);
 
 /* The computation alone, on n points in time order (taken over: p is cleaned in place and
  * freed by wp_track_release()). */

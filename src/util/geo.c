@@ -50,16 +50,23 @@ size_t wp_geo_clean(wp_geo_point *p, size_t n, const wp_geo_clean_options *o)
     return w;
 }
 
-size_t wp_geo_stops(wp_geo_stop *out, size_t cap, const wp_geo_point *p, size_t n,
-                    double radius_m, int64_t min_us)
+size_t wp_geo_stops(wp_geo_stop *out, size_t cap, const wp_geo_point *p, size_t n, double radius_m,
+                    int64_t min_us)
 {
     size_t found = 0, i = 0;
     while (i < n) {
+        /* on the local plane of the run's first point (a run is metres wide): p[j] lies within
+         * radius of the mean (slat, slon) / k when (k p[j] - s) scaled to metres is within
+         * k radius; no division, no trigonometry in the loop, which runs once per point and
+         * start (a walker's GPS at 1 Hz starts a run at every point) */
+        double ky = WP_GEO_EARTH_R_M * DEG, kx = ky * cos(p[i].lat * DEG);
         double slat = p[i].lat, slon = p[i].lon;
         size_t j = i + 1, k = 1;
-        while (j < n &&
-               wp_geo_distance_m(p[j].lat, p[j].lon, slat / (double)k, slon / (double)k) <=
-                   radius_m) {
+        while (j < n) {
+            double dk = (double)k, dy = (dk * p[j].lat - slat) * ky,
+                   dx = (dk * p[j].lon - slon) * kx;
+            if (dx * dx + dy * dy > dk * dk * radius_m * radius_m)
+                break;
             slat += p[j].lat;
             slon += p[j].lon;
             k++;

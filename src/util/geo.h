@@ -45,11 +45,12 @@ typedef struct wp_geo_stop {
 
 /* Find the stops of p (n cleaned points in time order): runs of points that each lie within
  * radius_m of the mean of the run's points before them, lasting at least min_us from the
- * first point's time to the last's. Runs do not overlap. At most cap stops are written to out
- * (further ones are counted, not written). @return the number of stops found. out and p are
- * the caller's; nothing is allocated. */
-size_t wp_geo_stops(wp_geo_stop *out, size_t cap, const wp_geo_point *p, size_t n,
-                    double radius_m, int64_t min_us);
+ * first point's time to the last's. Runs do not overlap. Distances here are on the local plane
+ * of the run's first point (equirectangular: within 1e-6 of the haversine at 100 m). At most cap
+ * stops are written to out (further ones are counted, not written). @return the number of stops
+ * found. out and p are the caller's; nothing is allocated. */
+size_t wp_geo_stops(wp_geo_stop *out, size_t cap, const wp_geo_point *p, size_t n, double radius_m,
+                    int64_t min_us);
 
 /* Douglas-Peucker on p (n points) with tolerance_m, on a local plane (equirectangular around
  * the first point's latitude): keep[i] is set to 1 for the points kept (the ends always are,

@@ -46,13 +46,14 @@ static void test_util_geo__clean_drops_spikes_and_bad_accuracy(void **state)
     (void)state;
     /* 0.001 degree of latitude is 111.2 m: one a minute is 1.85 m/s */
     wp_geo_point p[] = {
-        pt(0, 31.000, 121.0, 10), pt(1, 31.001, 121.0, 10),
+        pt(0, 31.000, 121.0, 10),
+        pt(1, 31.001, 121.0, 10),
         pt(2, 31.500, 121.0, 10),  /* 55 km away and back: a spike */
         pt(3, 31.003, 121.0, 500), /* accuracy worse than 100 m */
         pt(4, 31.004, 121.0, -1),  /* unknown accuracy is kept */
         pt(5, 32.000, 121.0, 10),  /* a real jump: the next agrees */
         pt(6, 32.001, 121.0, 10),
-        pt(7, 35.000, 121.0, 10),  /* far and last: kept, nothing says it is wrong */
+        pt(7, 35.000, 121.0, 10), /* far and last: kept, nothing says it is wrong */
     };
     wp_geo_clean_options o = WP_GEO_CLEAN_OPTIONS_INIT;
     size_t n = wp_geo_clean(p, sizeof p / sizeof *p, &o);
@@ -112,7 +113,8 @@ static void test_util_geo__simplify(void **state)
     assert_true(keep[0] && keep[10] && keep[15] && keep[20]);
     /* a tolerance above the noise but below it keeps the wiggles */
     memset(keep, 0, sizeof keep);
-    assert_int_equal(wp_geo_simplify(keep, p, 21, 1), 12); /* the noisy leg whole, the straight one by its ends */
+    /* the noisy leg whole, the straight one by its ends */
+    assert_int_equal(wp_geo_simplify(keep, p, 21, 1), 12);
     assert_int_equal(wp_geo_simplify(keep, p, 1, 10), 1);
 }
 
