@@ -64,6 +64,7 @@ int wp_jobs_new(wp_jobs **out, const wp_jobs_options *o)
         free(j);
         return err;
     }
+    wp_store_set_background(j->st); /* the jobs leave the write lock to the ingest writer */
     pthread_mutex_init(&j->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -59,6 +59,7 @@ struct wp_store {
     const struct wp_db_ops *ops;
     int in_tx; /* inside wp_store_begin() .. commit/rollback */
     int op;    /* what wp_store__op_begin() opened: enum wp_op_state */
+    int background; /* wp_store_set_background(): SQLite pauses after the lock was held */
     struct wp_stmt *cache[WP_DB_CACHE_BUCKETS];
 };
 

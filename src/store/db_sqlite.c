@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUSY_TIMEOUT_MS 5000
@@ -44,7 +45,34 @@ struct wp_sqlite {
     struct checkpointer *ckpt;
     int tx;   /* a BEGIN succeeded; no COMMIT or ROLLBACK yet */
     int lost; /* 0, or the WP_E* of the error with which SQLite rolled that transaction back */
+    int64_t began_us; /* when the open transaction got the write lock (monotonic) */
+    int64_t held_us;  /* a background connection: the lock's time since its last pause */
+    int64_t ended_us; /* when its last write transaction ended */
 };
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A write transaction of w ended: on a background connection that has held the lock long
+ * enough, leave it free for a while (wp_store_set_background). */
+static void tx_ended(struct wp_sqlite *w)
+{
+    if (!w->began_us)
+        return;
+    w->ended_us = mono_us();
+    w->held_us += w->ended_us - w->began_us;
+    w->began_us = 0;
+    if (w->super.background && w->held_us >= WP_STORE_YIELD_HOLD_MS * INT64_C(1000)) {
+        w->held_us = 0;
+        struct timespec pause = {0, WP_STORE_YIELD_PAUSE_MS * 1000000L};
+        while (nanosleep(&pause, &pause) < 0 && errno == EINTR)
+            ;
+    }
+}
 
 struct sqlite_stmt {
     struct wp_stmt super;
@@ -77,6 +105,12 @@ static int fail(sqlite3 *db, int rc)
     case SQLITE_FULL:
         return wp_error_set(WP_EFULL, "sqlite: %s", msg);
     }
+    /* Another connection (the jobs, a backup, another process) held the write lock past the
+     * busy timeout: nothing of this statement was done and the store is fine, it cannot take
+     * the write now. A 503 store_unavailable with Retry-After, not a 500 (docs/internals/
+     * store.md, "A busy store"). */
+    if ((rc & 0xff) == SQLITE_BUSY)
+        return wp_error_set(WP_EUNAVAIL, "sqlite: %s (locked past the busy timeout)", msg);
     /* A write to the WAL or its index that found no space may come as an I/O error (the
      * WAL-index grows by writes, SQLITE_IOERR_SHMSIZE); the errno tells it is a full disk. */
     if ((rc & 0xff) == SQLITE_IOERR && wp_error_errno_code(sqlite3_system_errno(db)) == WP_EFULL)
@@ -211,6 +245,7 @@ static int lite_exec(wp_store *st, const char *script)
     int rollback = strcmp(script, "ROLLBACK") == 0;
     if (rollback && w->tx && sqlite3_get_autocommit(w->db)) {
         w->tx = w->lost = 0; /* SQLite rolled it back already */
+        tx_ended(w);
         return 0;
     }
     if (w->lost && !rollback)
@@ -220,10 +255,15 @@ static int lite_exec(wp_store *st, const char *script)
     sqlite3_free(msg); /* sqlite3_errmsg() still has it */
     if (rc != SQLITE_OK)
         return failed_in_tx(w, fail(w->db, sqlite3_extended_errcode(w->db)));
-    if (!strcmp(script, "BEGIN IMMEDIATE"))
+    if (!strcmp(script, "BEGIN IMMEDIATE")) {
         w->tx = 1;
-    else if (rollback || !strcmp(script, "COMMIT"))
+        w->began_us = mono_us();
+        if (w->began_us - w->ended_us >= WP_STORE_YIELD_PAUSE_MS * INT64_C(1000))
+            w->held_us = 0; /* the lock was free long enough since: a new count */
+    } else if (rollback || !strcmp(script, "COMMIT")) {
         w->tx = w->lost = 0;
+        tx_ended(w);
+    }
     return 0;
 }
 
@@ -396,7 +436,10 @@ int wp_db__sqlite_open(wp_store **out, const char *path)
         goto out;
     }
     sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    unsigned busy_ms = wp_test_hooks_get()->sqlite_busy_ms;
+    if (!busy_ms)
+        busy_ms = BUSY_TIMEOUT_MS;
+    sqlite3_busy_timeout(db, (int)busy_ms);
     /* Turning a new file to WAL needs its lock for a moment; sqlite answers BUSY at once, not
      * through the busy handler, when another node is doing the same: try again meanwhile. */
     if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) != SQLITE_OK) {
@@ -404,7 +447,7 @@ int wp_db__sqlite_open(wp_store **out, const char *path)
         goto out;
     }
     for (int waited = 0; (rc = sqlite3_step(stmt)) != SQLITE_ROW; waited += 10) {
-        if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS) {
+        if ((rc & 0xff) != SQLITE_BUSY || waited >= (int)busy_ms) {
             err = open_fail(db, path);
             goto out;
         }

@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/id.h"
+#include "util/testhooks.h"
 #include "util/utf8.h"
 
 #include <stdio.h>
@@ -313,36 +314,40 @@ struct norm_script {
     int64_t uses;
 };
 
-/* One batch of a tenant's messages after its watermark: counts and the new watermark commit
- * together. *more = 1 when the batch was full. */
+/* One batch of a tenant's messages after its watermark, read and counted with no lock held
+ * (on SQLite the jobs must not hold the one write lock while they read: issue 17); then, in
+ * a short transaction, the counts and the new watermark, only if the watermark is still the
+ * one the batch was read from: when another run moved it meanwhile nothing is written, and
+ * the next batch starts from the moved one. So a batch counts once, whatever runs beside it
+ * or is killed between two batches. *more = 1 when there may be more. */
 static int count_batch(wp_store *st, int64_t *uses, int *more, const char *tenant,
                        struct norm_script *v, size_t n, int64_t now_us)
 {
     struct wp_stmt *s = NULL;
-    int64_t last = 0, rows = 0;
+    int64_t from = 0, last = 0, rows = 0;
     int err;
 
     *more = 0;
-    if ((err = wp_store_begin(st)) < 0)
-        return err;
-    /* the watermark row, written first: on PostgreSQL a lock, so two runs take turns */
+    for (size_t i = 0; i < n; i++)
+        v[i].uses = 0;
     if ((err = wp_db_prepare(st, &s,
-                             "INSERT INTO script_usage_state (tenant_id, last_rid) VALUES (?, 0)"
-                             " ON CONFLICT (tenant_id) DO UPDATE SET last_rid ="
-                             " script_usage_state.last_rid RETURNING last_rid")) < 0)
-        goto out;
+                             "SELECT last_rid FROM script_usage_state WHERE tenant_id = ?")) < 0)
+        return err;
     wp_db_bind_text(s, 1, tenant);
     if ((err = wp_db_step(s)) == WP_DB_ROW)
-        last = wp_db_col_int64(s, 0);
+        from = wp_db_col_int64(s, 0);
     wp_db_done(s);
     if (err < 0)
-        goto out;
+        return err;
+    last = from;
+    /* by rid, not through an index on tenant_id: with one, SQLite's planner sorted the
+     * tenant's every message for each batch (a full scan per 2,000 rows) */
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT rid, text, direction FROM messages WHERE tenant_id = ? AND rid > ?"
-                             " AND created_us <= ? ORDER BY rid LIMIT ?")) < 0)
-        goto out;
+                             "SELECT rid, text, direction FROM messages WHERE tenant_id || '' = ?"
+                             " AND rid > ? AND created_us <= ? ORDER BY rid LIMIT ?")) < 0)
+        return err;
     wp_db_bind_text(s, 1, tenant);
-    wp_db_bind_int64(s, 2, last);
+    wp_db_bind_int64(s, 2, from);
     wp_db_bind_int64(s, 3, now_us - WP_ANALYTICS_LAG_S * INT64_C(1000000));
     wp_db_bind_int64(s, 4, COUNT_BATCH);
     /* direction is checked here, not in SQL: the watermark moves over every row */
@@ -361,8 +366,37 @@ static int count_batch(wp_store *st, int64_t *uses, int *more, const char *tenan
         free(norm);
     }
     wp_db_done(s);
+    if (err < 0 || rows == 0)
+        return err < 0 ? err : 0;
+    if ((err = wp_store_begin(st)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s,
+                             "INSERT INTO script_usage_state (tenant_id, last_rid) VALUES (?, 0)"
+                             " ON CONFLICT (tenant_id) DO NOTHING")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    /* the watermark moves from where the batch was read, or nothing is written: on
+     * PostgreSQL the row's lock makes a parallel run wait here, then find it moved */
+    if (err < 0 ||
+        (err = wp_db_prepare(st, &s,
+                             "UPDATE script_usage_state SET last_rid = ?"
+                             " WHERE tenant_id = ? AND last_rid = ? RETURNING last_rid")) < 0)
+        goto out;
+    wp_db_bind_int64(s, 1, last);
+    wp_db_bind_text(s, 2, tenant);
+    wp_db_bind_int64(s, 3, from);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    if (err == WP_DB_DONE) { /* another run counted this batch */
+        wp_store_rollback(st);
+        *more = 1;
+        return 0;
+    }
     if (err < 0)
         goto out;
+    err = 0;
     *more = rows == COUNT_BATCH;
     for (size_t i = 0; i < n && err >= 0; i++) {
         if (!v[i].uses)
@@ -376,23 +410,19 @@ static int count_batch(wp_store *st, int64_t *uses, int *more, const char *tenan
         wp_db_bind_text(s, 3, v[i].id);
         err = wp_db_step(s);
         wp_db_done(s);
-        *uses += v[i].uses;
-        v[i].uses = 0;
     }
-    if (err < 0 || (err = wp_db_prepare(st, &s,
-                                        "UPDATE script_usage_state SET last_rid = ?"
-                                        " WHERE tenant_id = ?")) < 0)
-        goto out;
-    wp_db_bind_int64(s, 1, last);
-    wp_db_bind_text(s, 2, tenant);
-    err = wp_db_step(s);
-    wp_db_done(s);
+    if (err >= 0)
+        wp_test_hooks_job_step(); /* a test may kill the process before the commit */
 out:
     if (err < 0) {
         wp_store_rollback(st);
         return err;
     }
-    return wp_store_commit(st);
+    if ((err = wp_store_commit(st)) < 0)
+        return err;
+    for (size_t i = 0; i < n; i++)
+        *uses += v[i].uses;
+    return 0;
 }
 
 static int count_tenant(wp_store *st, int64_t *uses, const char *tenant, int64_t now_us)

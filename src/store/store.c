@@ -38,6 +38,11 @@ int wp_store_schema_latest(void)
     return latest_of(wp_migrations_sqlite);
 }
 
+void wp_store_set_background(wp_store *st)
+{
+    st->background = 1;
+}
+
 enum wp_store_backend wp_store_backend(const wp_store *st)
 {
     return st->ops->backend;

@@ -38,6 +38,19 @@ void wp_store_free(wp_store *st);
 
 enum wp_store_backend wp_store_backend(const wp_store *st);
 
+/* Mark st as a background connection (the jobs'): on SQLite, once its write transactions have
+ * held the database's one write lock for WP_STORE_YIELD_HOLD_MS in all since its last pause
+ * (or since a gap of WP_STORE_YIELD_PAUSE_MS between two of them),
+ * the COMMIT (or ROLLBACK) that ends one sleeps WP_STORE_YIELD_PAUSE_MS with the lock free,
+ * longer than SQLite's busy handler sleeps between two tries, so a writer waiting for the
+ * lock (the ingest writer) gets it. Without it, a job that commits a chunk and begins the
+ * next at once holds the lock for its whole run. No effect on PostgreSQL (row locks).
+ * docs/internals/jobs.md, "Sharing the write lock". For the connection's life; st stays the
+ * caller's. */
+#define WP_STORE_YIELD_HOLD_MS 200
+#define WP_STORE_YIELD_PAUSE_MS 120
+void wp_store_set_background(wp_store *st);
+
 /* PostgreSQL's settings that decide whether a commit survives a crash of its host: out gets
  * "" when fsync and synchronous_commit are both on (and always on SQLite, whose open refuses a
  * connection not at synchronous FULL), else what is off, "fsync=off synchronous_commit=off". */

@@ -26,6 +26,9 @@ typedef struct wp_test_hooks {
     unsigned jobs_kill_after;     /* WORKPHONE_TEST_JOBS_KILL_AFTER: the process kills itself
                                    * (SIGKILL) in the Nth step of the jobs, before it commits
                                    * (wp_test_hooks_job_step); 0: never */
+    unsigned sqlite_busy_ms;      /* WORKPHONE_TEST_SQLITE_BUSY_MS, 1..60000: SQLite's busy
+                                   * timeout (how long a statement waits for another
+                                   * process's write lock) instead of 5000 ms; 0: the default */
     const char *writer_hold_file; /* WORKPHONE_TEST_WRITER_HOLD: the ingest writer merges
                                    * nothing while this file exists (batches stay queued);
                                    * NULL: none */
@@ -46,9 +49,9 @@ int wp_test_hooks_load(void);
  * Borrowed; never NULL; the same for the whole process. */
 const wp_test_hooks *wp_test_hooks_get(void);
 
-/* A step of the jobs is about to commit: a reclaim move (with its event and audit row) or a
- * fold of the analytics rollup. The Nth call of the process (jobs_kill_after) raises SIGKILL,
- * so a test sees what a crash in the middle of a job leaves. Does nothing with the hooks off.
+/* A step of the jobs is about to commit: a reclaim move (with its event and audit row), a
+ * fold of the analytics rollup or a batch of the script count. The Nth call of the process
+ * (jobs_kill_after) raises SIGKILL, so a test sees what a crash in the middle of a job leaves. Does nothing with the hooks off.
  * Thread-safe. */
 void wp_test_hooks_job_step(void);
 

@@ -317,6 +317,7 @@ EXPECTED = [
     ("GET", "/api/v1/working-hours", "read", 200),
     ("PUT", "/api/v1/working-hours", "admin", 200),
     ("GET", "/api/v1/employees/{id}/working-hours", "read", 200),
+    ("GET", "/api/v1/employees/{id}/track", "read", 200),
     ("GET", "/api/v1/geofences", "read", 200),
     ("POST", "/api/v1/geofences", "manage", 201),
     ("GET", "/api/v1/geofences/{id}", "read", 200),

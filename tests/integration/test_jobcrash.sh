@@ -4,7 +4,8 @@
 # kills itself (test hook WORKPHONE_TEST_JOBS_KILL_AFTER=N: SIGKILL in the Nth step, before it
 # commits) inside the analytics fold and inside a pool reclaim; the next run finishes the work
 # once: every due customer reclaimed exactly once (one pool event, one audit row each), the
-# fold's totals equal those of a fresh computation.
+# fold's totals equal those of a fresh computation, a script's uses counted once when runs are
+# killed at each of their steps in turn (the script count's batch among them).
 . "$(dirname "$0")/lib_api.sh"
 
 NOW=2026-11-28T10:00:00+08:00
@@ -95,6 +96,34 @@ suite() { # backend
     jobs_folded
     expect_rc 0 "$be: a fresh computation"
     expect_eq "$(folds)" "$after" "$be: ... equals the one a crash interrupted twice"
+
+    # --- the script count: two new messages use a script; runs killed at step 1, 2, 3, ...
+    # (the calls' fold, the messages' fold, the count's batch) until one ends: each use once
+    json POST /api/v1/scripts '{"category": "开场", "title": "问候", "text": "欢迎光临本店"}' "${A[@]}"
+    expect_status 201 "$be: a script"
+    local sc; sc=$(jq_ 'j["id"]')
+    json POST /api/v1/device/events '{"events": [{"seq": 19, "type": "message",
+      "ts": "2026-11-25T08:00:00+08:00", "channel": "wechat", "direction": "out",
+      "peer": {"id": "wxid_1"}, "chat": "wxid_1", "msgtype": "text", "text": "您好，欢迎光临本店！"},
+      {"seq": 20, "type": "message", "ts": "2026-11-25T08:01:00+08:00", "channel": "wechat",
+      "direction": "out", "peer": {"id": "wxid_2"}, "chat": "wxid_2", "msgtype": "text",
+      "text": "欢迎光临本店，这是报价"}]}' "${D1[@]}"
+    expect_json 'j["acked_seq"]' 20 "$be: two messages using it are stored"
+    local k=1 killed=0
+    jobs $k
+    while [ "$rc" = 137 ] && [ "$k" -lt 20 ]; do
+        killed=$((killed + 1))
+        expect_eq "$(sql "SELECT usage_count FROM scripts WHERE id = '$sc'" | sed 's/^2$/0/')" 0 \
+            "$be: a run killed at step $k leaves the uses uncounted or counted once"
+        k=$((k + 1))
+        jobs $k
+    done
+    expect_rc 0 "$be: killed at each step in turn, a run ends"
+    checks=$((checks + 1))
+    [ "$killed" -ge 2 ] || fail "$be: the runs were killed $killed times, not in the count"
+    expect_eq "$(sql "SELECT usage_count FROM scripts WHERE id = '$sc'")" 2 "$be: each use counted once"
+    jobs
+    expect_eq "$(sql "SELECT usage_count FROM scripts WHERE id = '$sc'")" 2 "$be: a rerun counts nothing more"
 
     # --- the reclaim: s1 leaves without a handover; the run dies in its third move
     json PATCH "/api/v1/employees/$s1" '{"active": false}' "${A[@]}"

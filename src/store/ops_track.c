@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* Tracks (issue 18): read one employee's points through the locations_employee index
+ * (migration 0026), then clean, find stops, sum distance, simplify (src/util/geo.c). */
+#include "store/db.h"
+#include "store/internal.h"
+#include "store/store.h"
+#include "store/track.h"
+#include "util/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_US (WP_TZ_DAY_S * 1000000LL)
+
+void wp_track_release(wp_track *t)
+{
+    if (!t)
+        return;
+    free(t->points);
+    free(t->stops);
+    free(t->days);
+    memset(t, 0, sizeof *t);
+}
+
+static int64_t local_day(const wp_tz *zone, int64_t us)
+{
+    int64_t s = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    return wp_tz_day(zone, s);
+}
+
+int wp_track_build(wp_track *out, wp_geo_point *p, size_t n, int64_t from_us, int64_t to_us,
+                   const wp_tz *zone)
+{
+    wp_geo_clean_options co = {WP_TRACK_ACCURACY_M, WP_TRACK_SPEED_MPS};
+    unsigned char *keep = NULL, *in_stop = NULL;
+    int err = 0;
+
+    memset(out, 0, sizeof *out);
+    out->points = p;
+    out->n_read = n;
+    n = out->n_clean = wp_geo_clean(p, n, &co);
+
+    /* every local day the range touches, from_us's to (to_us - 1)'s */
+    int64_t d0 = local_day(zone, from_us), d1 = local_day(zone, to_us - 1);
+    out->n_days = (size_t)(d1 - d0 + 1);
+    if (!(out->days = calloc(out->n_days, sizeof *out->days)))
+        goto nomem;
+    for (size_t i = 0; i < out->n_days; i++)
+        out->days[i].day = d0 + (int64_t)i;
+
+    size_t ns = wp_geo_stops(NULL, 0, p, n, WP_TRACK_STOP_RADIUS_M, WP_TRACK_STOP_MIN_US);
+    if (ns && !(out->stops = calloc(ns, sizeof *out->stops)))
+        goto nomem;
+    out->n_stops = wp_geo_stops(out->stops, ns, p, n, WP_TRACK_STOP_RADIUS_M, WP_TRACK_STOP_MIN_US);
+
+    /* distance: every step but those within one stop, on the day of the step's end */
+    if (n && (!(keep = calloc(n, 1)) || !(in_stop = calloc(n, 1))))
+        goto nomem;
+    for (size_t s = 0; s < out->n_stops; s++) {
+        keep[out->stops[s].first] = keep[out->stops[s].last] = 1;
+        for (size_t i = out->stops[s].first + 1; i <= out->stops[s].last; i++)
+            in_stop[i] = 1; /* the step into i stays within the stop */
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (in_stop[i])
+            continue;
+        double d = wp_geo_distance_m(p[i - 1].lat, p[i - 1].lon, p[i].lat, p[i].lon);
+        out->distance_m += d;
+        int64_t day = local_day(zone, p[i].ts_us) - d0;
+        if (day >= 0 && (size_t)day < out->n_days)
+            out->days[day].distance_m += d;
+    }
+
+    /* the line shown: a stop is its first and last points (its marker says the rest: noise
+     * within it draws no zigzag), the rest Douglas-Peucker with those ends kept */
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!in_stop[i] || keep[i]) {
+            keep[w] = keep[i];
+            p[w++] = p[i];
+        }
+    n = w;
+    if (n && !wp_geo_simplify(keep, p, n, WP_TRACK_SIMPLIFY_M))
+        goto nomem;
+    w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keep[i])
+            p[w++] = p[i];
+    out->n_points = w;
+    goto out;
+nomem:
+    err = wp_error_set(WP_ENOMEM, "out of memory");
+out:
+    free(keep);
+    free(in_stop);
+    return err;
+}
+
+int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const char *employee_id,
+                       int64_t from_us, int64_t to_us, const wp_tz *zone)
+{
+    struct wp_stmt *s = NULL;
+    wp_geo_point *p = NULL;
+    size_t n = 0, cap = 0;
+    int err;
+
+    memset(out, 0, sizeof *out);
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_store__check_id("employee", employee_id)) < 0)
+        return err;
+    if (to_us <= from_us)
+        return wp_error_set(WP_EINVAL, "'to' must be after 'from'");
+    if (to_us - from_us > WP_TRACK_DAYS_MAX * DAY_US)
+        return wp_error_set(WP_EINVAL, "a track spans at most %d days", WP_TRACK_DAYS_MAX);
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT ts_us, lat_e7, lon_e7, accuracy_cm FROM locations"
+                             " WHERE tenant_id = ? AND employee_id = ? AND ts_us >= ?"
+                             " AND ts_us < ? ORDER BY ts_us, device_id, seq")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, employee_id);
+    wp_db_bind_int64(s, 3, from_us);
+    wp_db_bind_int64(s, 4, to_us);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (n == WP_TRACK_POINTS_MAX) {
+            err = wp_error_set(WP_ELIMIT, "more than %d points in the range: ask for a shorter one",
+                               WP_TRACK_POINTS_MAX);
+            break;
+        }
+        if (n == cap && (err = wp_array__grow((void **)&p, &cap, n, sizeof *p)) < 0)
+            break;
+        p[n].ts_us = wp_db_col_int64(s, 0);
+        p[n].lat = (double)wp_db_col_int64(s, 1) / 1e7;
+        p[n].lon = (double)wp_db_col_int64(s, 2) / 1e7;
+        p[n].accuracy_m = wp_db_col_isnull(s, 3) ? -1 : (double)wp_db_col_int64(s, 3) / 100.0;
+        n++;
+    }
+    wp_db_done(s);
+    if (err < 0) {
+        free(p);
+        return err;
+    }
+    return wp_track_build(out, p, n, from_us, to_us, zone);
+}

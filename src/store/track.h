@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* Tracks (issue 18; ops_track.c): one employee's location points over a time range, whichever
+ * of its devices sent them, cleaned of GPS jumps, with its stops, its distance (in total and
+ * per local day) and a simplified line for display. docs/internals/track.md. */
+#ifndef WP_STORE_TRACK_H
+#define WP_STORE_TRACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/geo.h"
+#include "util/tz.h"
+
+#define WP_TRACK_DAYS_MAX 31         /* days one call may span */
+#define WP_TRACK_POINTS_MAX 1000000  /* rows one call reads (31 days at one every 2.7 s); 32 MB */
+#define WP_TRACK_ACCURACY_M 100.0    /* points less accurate than this are dropped */
+#define WP_TRACK_SPEED_MPS 50.0      /* a single point implying more is a jump */
+#define WP_TRACK_STOP_RADIUS_M 100.0 /* a stop stays within this of its centre */
+#define WP_TRACK_STOP_MIN_US (10LL * 60 * 1000000) /* ... for at least this long */
+#define WP_TRACK_SIMPLIFY_M 10.0                   /* Douglas-Peucker tolerance of the line shown */
+
+typedef struct wp_track_day {
+    int64_t day; /* local day, days since 1970-01-01 */
+    double distance_m;
+} wp_track_day;
+
+typedef struct wp_track {
+    wp_geo_point *points; /* the simplified line, in time order */
+    size_t n_points;
+    wp_geo_stop *stops; /* first/last index the cleaned points, not points[] */
+    size_t n_stops;
+    wp_track_day *days; /* every local day the range touches, in order */
+    size_t n_days;
+    double distance_m;
+    size_t n_read, n_clean; /* rows read, points left after cleaning */
+} wp_track;
+
+/* The track of employee_id in [from_us, to_us) (at most WP_TRACK_DAYS_MAX days; the caller
+ * checks the employee's scope), its days counted in zone. WP_EINVAL for a bad range;
+ * WP_ELIMIT past WP_TRACK_POINTS_MAX rows. Caller releases *out with wp_track_release()
+ * (also after a failure). */
+int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const char *employee_id,
+                       int64_t from_us, int64_t to_us, const wp_tz *zone);
+
+/* The computation alone, on n points in time order (taken over: p is cleaned in place and
+ * freed by wp_track_release()). */
+int wp_track_build(wp_track *out, wp_geo_point *p, size_t n, int64_t from_us, int64_t to_us,
+                   const wp_tz *zone);
+
+void wp_track_release(wp_track *t);
+
+#endif
