@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/* Which objects a caller reaches (src/api/scope.c, docs/internals/api.md "Scope"): each role
+ * and an API key against employees, customers and org units in its own unit, a child, a
+ * sibling, the parent and another tenant, on both backends. */
+#include "../store/archive_fixture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "store/org.h"
+#include "store/people.h"
+#include "util/error.h"
+#include "util/id.h"
+
+/* HQ (f->unit) > A > A1, and HQ > B; another tenant with its own top unit. */
+struct world {
+    char A[WP_ID_LEN + 1], A1[WP_ID_LEN + 1], B[WP_ID_LEN + 1], X[WP_ID_LEN + 1];
+    char tenant2[WP_ID_LEN + 1];
+    wp_employee admin, auditor, mgr_a, sales_a, mgr_a1, sales_a1, sales_b, sales_hq, mgr_b;
+    wp_employee other; /* a salesperson of the other tenant */
+};
+
+enum { N_PEOPLE = 10 };
+
+static wp_employee *people(struct world *w, size_t i)
+{
+    wp_employee *all[N_PEOPLE] = {&w->admin,    &w->auditor, &w->mgr_a,   &w->sales_a,
+                                  &w->mgr_a1,   &w->sales_a1, &w->sales_b, &w->sales_hq,
+                                  &w->mgr_b,    &w->other};
+    return all[i];
+}
+
+static void unit(struct tfx *f, char out[WP_ID_LEN + 1], const char *tenant, const char *parent,
+                 const char *name)
+{
+    wp_org_unit u;
+    OK(wp_store_org_unit_create(f->st, &u, tenant, parent, name, parent ? WP_ORG_STORE : WP_ORG_HQ));
+    memcpy(out, u.id, WP_ID_LEN + 1);
+}
+
+static void person(struct tfx *f, wp_employee *out, const char *tenant, const char *unit_id,
+                   const char *username, enum wp_role role)
+{
+    OK(wp_store_employee_create(f->st, out, tenant, unit_id, username, username, role, NULL));
+}
+
+static int setup(void **state)
+{
+    struct tfx *f = calloc(1, sizeof *f);
+    struct world *w = calloc(1, sizeof *w);
+    assert_non_null(f);
+    assert_non_null(w);
+    tfx_seed(f);
+    f->user = w;
+    unit(f, w->A, f->tenant, f->unit, "A");
+    unit(f, w->A1, f->tenant, w->A, "A1");
+    unit(f, w->B, f->tenant, f->unit, "B");
+    person(f, &w->admin, f->tenant, f->unit, "admin", WP_ROLE_ADMIN);
+    person(f, &w->auditor, f->tenant, f->unit, "auditor", WP_ROLE_AUDITOR);
+    person(f, &w->mgr_a, f->tenant, w->A, "mgr_a", WP_ROLE_MANAGER);
+    person(f, &w->sales_a, f->tenant, w->A, "sales_a", WP_ROLE_SALES);
+    person(f, &w->mgr_a1, f->tenant, w->A1, "mgr_a1", WP_ROLE_MANAGER);
+    person(f, &w->sales_a1, f->tenant, w->A1, "sales_a1", WP_ROLE_SALES);
+    person(f, &w->sales_b, f->tenant, w->B, "sales_b", WP_ROLE_SALES);
+    person(f, &w->sales_hq, f->tenant, f->unit, "sales_hq", WP_ROLE_SALES);
+    person(f, &w->mgr_b, f->tenant, w->B, "mgr_b", WP_ROLE_MANAGER);
+    OK(wp_store_tenant_create(f->st, w->tenant2, "Other"));
+    unit(f, w->X, w->tenant2, NULL, "X");
+    person(f, &w->other, w->tenant2, w->X, "other", WP_ROLE_SALES);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct tfx *f = *state;
+    free(f->user);
+    tfx_release(f);
+    free(f);
+    return 0;
+}
+
+/* A request context for a caller. */
+struct req {
+    wp_http_ctx ctx;
+    api_caller c;
+    api_scope scope;
+};
+
+static void as_employee(struct tfx *f, struct req *r, const wp_employee *e)
+{
+    memset(r, 0, sizeof *r);
+    assert_int_equal(wp_arena_new(&r->ctx.arena, 1 << 16), 0);
+    r->c.kind = API_CALLER_EMPLOYEE;
+    r->c.employee = *e;
+    r->c.tenant_id = r->c.employee.tenant_id;
+    r->c.rs.view_pii = e->role != WP_ROLE_SALES;
+    r->ctx.auth = &r->c;
+    OK(api_scope_for(&r->ctx, f->st, &r->scope));
+}
+
+static void as_key(struct tfx *f, struct req *r, enum wp_role role, const char *unit_id,
+                   int want)
+{
+    memset(r, 0, sizeof *r);
+    assert_int_equal(wp_arena_new(&r->ctx.arena, 1 << 16), 0);
+    r->c.kind = API_CALLER_KEY;
+    r->c.key.role = role;
+    snprintf(r->c.key.tenant_id, sizeof r->c.key.tenant_id, "%s", f->tenant);
+    snprintf(r->c.key.org_unit_id, sizeof r->c.key.org_unit_id, "%s", unit_id ? unit_id : "");
+    r->c.tenant_id = r->c.key.tenant_id;
+    r->ctx.auth = &r->c;
+    assert_int_equal(api_scope_for(&r->ctx, f->st, &r->scope), want);
+}
+
+static void done(struct req *r)
+{
+    wp_arena_free(r->ctx.arena);
+}
+
+/* The people the caller reaches, as a string of 0/1 in the order of people(). */
+static void reaches(struct tfx *f, struct req *r, const char *want)
+{
+    struct world *w = f->user;
+    char got[N_PEOPLE + 1], cust[N_PEOPLE + 1];
+    for (size_t i = 0; i < N_PEOPLE; i++) {
+        const wp_employee *e = people(w, i);
+        int err = api_scope_allows_employee(&r->ctx, f->st, &r->scope, e);
+        assert_true(err == 0 || err == WP_ENOTFOUND);
+        got[i] = err == 0 ? '1' : '0';
+        /* a customer that person owns: reached by the same callers */
+        wp_customer c;
+        memset(&c, 0, sizeof c);
+        wp_id_new(c.id);
+        memcpy(c.tenant_id, e->tenant_id, sizeof c.tenant_id);
+        memcpy(c.owner_employee_id, e->id, sizeof c.owner_employee_id);
+        err = api_scope_allows_customer(&r->ctx, f->st, &r->scope, &c);
+        assert_true(err == 0 || err == WP_ENOTFOUND);
+        cust[i] = err == 0 ? '1' : '0';
+        enum api_access a = API_ACCESS_RECORD;
+        int err2 = api_scope_customer_access(&r->ctx, f->st, &r->scope, &c, &a);
+        assert_int_equal(err2, err);
+        assert_int_equal(a, err ? API_ACCESS_NONE : API_ACCESS_RECORD);
+    }
+    got[N_PEOPLE] = cust[N_PEOPLE] = '\0';
+    assert_string_equal(got, want);
+    assert_string_equal(cust, want);
+}
+
+/* The units the caller reaches: HQ, A, A1, B. */
+static void reaches_units(struct tfx *f, struct req *r, const char *want)
+{
+    struct world *w = f->user;
+    const char *ids[4] = {f->unit, w->A, w->A1, w->B};
+    char got[5];
+    for (size_t i = 0; i < 4; i++) {
+        wp_org_unit u;
+        OK(wp_store_org_unit_get(f->st, &u, f->tenant, ids[i]));
+        int err = api_scope_allows_org_unit(&r->scope, &u);
+        assert_true(err == 0 || err == WP_ENOTFOUND);
+        got[i] = err == 0 ? '1' : '0';
+    }
+    got[4] = '\0';
+    assert_string_equal(got, want);
+}
+
+/*                       admin auditor mgr_a sales_a mgr_a1 sales_a1 sales_b sales_hq mgr_b other */
+static void test_api_scope__roles_by_position(void **state)
+{
+    struct tfx *f = *state;
+    struct world *w = f->user;
+    struct req r;
+
+    /* admins and auditors: the whole tenant (another tenant's objects are not found by the
+     * store: every get is by tenant) */
+    as_employee(f, &r, &w->admin);
+    assert_int_equal(r.scope.all, 1);
+    assert_int_equal(r.scope.see_phone, 1);
+    reaches_units(f, &r, "1111");
+    done(&r);
+    as_employee(f, &r, &w->auditor);
+    assert_int_equal(r.scope.all, 1);
+    done(&r);
+    wp_employee e;
+    assert_int_equal(wp_store_employee_get(f->st, &e, f->tenant, w->other.id), WP_ENOTFOUND);
+
+    /* a manager: its own unit (itself, its peers) and every unit below; not its parent, not a
+     * sibling, not another tenant */
+    as_employee(f, &r, &w->mgr_a);
+    assert_int_equal(r.scope.all, 0);
+    assert_string_equal(r.scope.unit_id, w->A);
+    assert_non_null(r.scope.store.org_path);
+    assert_null(r.scope.store.employee_id);
+    reaches(f, &r, "0011110000");
+    reaches_units(f, &r, "0110");
+    done(&r);
+    /* the manager of the child: the child only */
+    as_employee(f, &r, &w->mgr_a1);
+    reaches(f, &r, "0000110000");
+    reaches_units(f, &r, "0010");
+    done(&r);
+    /* the sibling's manager */
+    as_employee(f, &r, &w->mgr_b);
+    reaches(f, &r, "0000001010");
+    reaches_units(f, &r, "0001");
+    done(&r);
+
+    /* a salesperson: itself and its own customers; of the units, its own */
+    as_employee(f, &r, &w->sales_a);
+    assert_int_equal(r.scope.all, 0);
+    assert_int_equal(r.scope.see_phone, 0);
+    assert_string_equal(r.scope.store.employee_id, w->sales_a.id);
+    assert_null(r.scope.store.org_path);
+    reaches(f, &r, "0001000000");
+    reaches_units(f, &r, "0100");
+    done(&r);
+    as_employee(f, &r, &w->sales_hq); /* at the top: still itself alone */
+    reaches(f, &r, "0000000100");
+    reaches_units(f, &r, "1000");
+    done(&r);
+}
+
+static void test_api_scope__keys(void **state)
+{
+    struct tfx *f = *state;
+    struct world *w = f->user;
+    struct req r;
+    /* a manager's key: the subtree of the unit it was made for; its own unit is "" */
+    as_key(f, &r, WP_ROLE_MANAGER, w->A, 0);
+    assert_string_equal(r.scope.unit_id, "");
+    reaches(f, &r, "0011110000");
+    reaches_units(f, &r, "0110");
+    done(&r);
+    as_key(f, &r, WP_ROLE_ADMIN, NULL, 0);
+    assert_int_equal(r.scope.all, 1);
+    done(&r);
+    as_key(f, &r, WP_ROLE_AUDITOR, NULL, 0);
+    assert_int_equal(r.scope.all, 1);
+    done(&r);
+    /* no key is a salesperson's (the store refuses to make one): no scope */
+    as_key(f, &r, WP_ROLE_SALES, NULL, WP_EAUTH);
+    done(&r);
+    /* a manager's key whose unit is gone: the store's answer */
+    as_key(f, &r, WP_ROLE_MANAGER, "eeeeeeeeeeeeeeeeeeeeeeee", WP_ENOTFOUND);
+    done(&r);
+}
+
+static void test_api_scope__no_employee_caller(void **state)
+{
+    struct tfx *f = *state;
+    wp_http_ctx ctx;
+    api_caller c;
+    api_scope scope;
+    memset(&ctx, 0, sizeof ctx);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(wp_arena_new(&ctx.arena, 1 << 16), 0);
+    /* nobody, and a device: no scope at all */
+    assert_int_equal(api_scope_for(&ctx, f->st, &scope), WP_EAUTH);
+    c.kind = API_CALLER_DEVICE;
+    ctx.auth = &c;
+    assert_int_equal(api_scope_for(&ctx, f->st, &scope), WP_EAUTH);
+    assert_null(api_caller_employee_id(NULL));
+    assert_null(api_caller_employee_id(&c));
+    c.kind = API_CALLER_KEY;
+    snprintf(c.key.created_by, sizeof c.key.created_by, "%s", f->emp1);
+    assert_string_equal(api_caller_employee_id(&c), f->emp1); /* a key acts for its maker */
+    wp_arena_free(ctx.arena);
+}
+
+/* A customer in the public pool is nobody's: its last owner, a salesperson, no longer reaches it;
+ * managers over that owner and admins still do. A customer whose owner is gone is reached by
+ * the whole-tenant roles only. */
+static void test_api_scope__pool_and_missing_owner(void **state)
+{
+    struct tfx *f = *state;
+    struct world *w = f->user;
+    struct req r;
+    wp_customer c;
+    enum api_access a;
+    memset(&c, 0, sizeof c);
+    wp_id_new(c.id);
+    memcpy(c.tenant_id, f->tenant, sizeof c.tenant_id);
+    memcpy(c.owner_employee_id, w->sales_a.id, sizeof c.owner_employee_id);
+    c.in_pool = 1;
+    as_employee(f, &r, &w->sales_a);
+    assert_int_equal(api_scope_allows_customer(&r.ctx, f->st, &r.scope, &c), WP_ENOTFOUND);
+    assert_int_equal(api_scope_customer_access(&r.ctx, f->st, &r.scope, &c, &a), WP_ENOTFOUND);
+    assert_int_equal(a, API_ACCESS_NONE);
+    assert_int_equal(api_scope_reads_customer(&r.ctx, f->st, &r.scope, &c), WP_ENOTFOUND);
+    c.in_pool = 0;
+    assert_int_equal(api_scope_reads_customer(&r.ctx, f->st, &r.scope, &c), 0);
+    c.in_pool = 1;
+    done(&r);
+    as_employee(f, &r, &w->mgr_a);
+    assert_int_equal(api_scope_allows_customer(&r.ctx, f->st, &r.scope, &c), 0);
+    done(&r);
+    wp_id_new(c.owner_employee_id); /* an owner the store does not know */
+    c.in_pool = 0;
+    as_employee(f, &r, &w->mgr_a);
+    assert_int_equal(api_scope_allows_customer(&r.ctx, f->st, &r.scope, &c), WP_ENOTFOUND);
+    done(&r);
+    as_employee(f, &r, &w->admin);
+    assert_int_equal(api_scope_allows_customer(&r.ctx, f->st, &r.scope, &c), 0);
+    assert_int_equal(api_scope_customer_access(&r.ctx, f->st, &r.scope, &c, &a), 0);
+    assert_int_equal(a, API_ACCESS_RECORD);
+    done(&r);
+}
+
+/* History (messages, calls, alerts) of an employee: seen by whoever reaches that employee;
+ * anyone else only through a grant, which nobody here has. */
+static void test_api_scope__history(void **state)
+{
+    struct tfx *f = *state;
+    struct world *w = f->user;
+    struct req r;
+    as_employee(f, &r, &w->mgr_a);
+    OK(api_scope_sees_history(&r.ctx, f->st, &r.scope, f->tenant, w->sales_a1.id, NULL));
+    assert_int_equal(api_scope_sees_history(&r.ctx, f->st, &r.scope, f->tenant, w->sales_b.id,
+                                            "eeeeeeeeeeeeeeeeeeeeeeee"),
+                     WP_ENOTFOUND);
+    assert_int_equal(api_scope_sees_history(&r.ctx, f->st, &r.scope, f->tenant, w->sales_hq.id,
+                                            ""),
+                     WP_ENOTFOUND);
+    /* an employee that does not exist: not found, not an error */
+    assert_int_equal(api_scope_sees_history(&r.ctx, f->st, &r.scope, f->tenant,
+                                            "eeeeeeeeeeeeeeeeeeeeeeee", NULL),
+                     WP_ENOTFOUND);
+    done(&r);
+    as_employee(f, &r, &w->sales_a);
+    OK(api_scope_sees_history(&r.ctx, f->st, &r.scope, f->tenant, w->sales_a.id, NULL));
+    assert_int_equal(
+        api_scope_sees_history(&r.ctx, f->st, &r.scope, f->tenant, w->mgr_a.id, NULL),
+        WP_ENOTFOUND);
+    done(&r);
+    as_employee(f, &r, &w->auditor);
+    OK(api_scope_sees_history(&r.ctx, f->st, &r.scope, f->tenant, w->sales_b.id, NULL));
+    done(&r);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+static const struct CMUnitTest suite[] = {
+    T(test_api_scope__roles_by_position), T(test_api_scope__keys),
+    T(test_api_scope__no_employee_caller), T(test_api_scope__pool_and_missing_owner),
+    T(test_api_scope__history),
+};
+
+int main(void)
+{
+    return tfx_run("api_scope", suite, sizeof suite / sizeof suite[0]) ? 1 : 0;
+}
