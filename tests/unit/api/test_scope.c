@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "store/alerts.h"
+#include "store/customers.h"
 #include "store/org.h"
 #include "store/people.h"
 #include "util/error.h"
@@ -338,12 +340,158 @@ static void test_api_scope__history(void **state)
     done(&r);
 }
 
+/* --- the same scopes as the store's lists take them -------------------------------------- */
+
+/* Whether list holds id, as a 0/1 string over the people of this tenant (other excluded). */
+static void listed(struct tfx *f, const char *what, char ids[][WP_ID_LEN + 1], size_t n_ids,
+                   char (*have)[WP_ID_LEN + 1], size_t n_have, const char *want)
+{
+    char got[N_PEOPLE + 1];
+    for (size_t i = 0; i < n_ids; i++) {
+        got[i] = '0';
+        for (size_t k = 0; k < n_have; k++)
+            if (!strcmp(ids[i], have[k]))
+                got[i] = '1';
+    }
+    got[n_ids] = '\0';
+    if (strcmp(got, want))
+        fail_msg("%s listed %s, wanted %s", what, got, want);
+    (void)f;
+}
+
+/* Employees, customers and alerts listed for the caller: each list filtered by the scope
+ * api_scope_for() made, so what a list shows is what the single-object checks allow. */
+static void lists_for(struct tfx *f, struct req *r, char cust[][WP_ID_LEN + 1],
+                      const char *want_people, const char *want_alerts)
+{
+    struct world *w = f->user;
+    const wp_scope *sc = r->scope.all ? NULL : &r->scope.store;
+    char ids[N_PEOPLE - 1][WP_ID_LEN + 1], have[64][WP_ID_LEN + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < N_PEOPLE - 1; i++)
+        memcpy(ids[i], people(w, i)->id, WP_ID_LEN + 1);
+
+    wp_employee_page ep;
+    wp_employee_filter ef = {.tenant_id = f->tenant, .scope = sc, .limit = WP_PAGE_MAX};
+    OK(wp_store_employees_list(f->st, &ep, &ef));
+    for (size_t i = 0; i < ep.n && n < 64; i++)
+        memcpy(have[n++], ep.items[i].id, WP_ID_LEN + 1);
+    wp_employee_page_release(&ep);
+    listed(f, "employees", ids, N_PEOPLE - 1, have, n, want_people);
+
+    wp_customer_page cp;
+    wp_customer_filter cf = {.tenant_id = f->tenant, .scope = sc, .limit = WP_PAGE_MAX};
+    OK(wp_store_customers_list(f->st, &cp, &cf));
+    n = 0;
+    for (size_t i = 0; i < cp.n && n < 64; i++)
+        memcpy(have[n++], cp.items[i].id, WP_ID_LEN + 1);
+    wp_customer_page_release(&cp);
+    listed(f, "customers", cust, N_PEOPLE - 1, have, n, want_people);
+
+    wp_alert_page ap;
+    wp_alert_filter af = {.tenant_id = f->tenant, .scope = sc, .limit = WP_PAGE_MAX};
+    OK(wp_store_alerts_list(f->st, &ap, &af));
+    n = 0;
+    size_t insider = 0;
+    for (size_t i = 0; i < ap.n && n < 64; i++) {
+        memcpy(have[n++], ap.items[i].employee_id, WP_ID_LEN + 1);
+        insider += !strcmp(ap.items[i].kind, "mass_unmask");
+    }
+    wp_alert_page_release(&ap);
+    /* an insider alert is the whole-tenant roles' alone */
+    assert_int_equal(insider, sc ? 0 : 1);
+    listed(f, "alerts about", ids, N_PEOPLE - 1, have, n, want_alerts);
+}
+
+static void test_api_scope__lists(void **state)
+{
+    struct tfx *f = *state;
+    struct world *w = f->user;
+    struct req r;
+    char cust[N_PEOPLE - 1][WP_ID_LEN + 1], existing[WP_ID_LEN + 1], sql[768];
+    const char *field = NULL;
+    wp_crm_actor who = {.actor = "system"};
+    /* a customer owned by each person of the tenant, and a keyword alert about each */
+    for (size_t i = 0; i < N_PEOPLE - 1; i++) {
+        const wp_employee *e = people(w, i);
+        char name[96];
+        snprintf(name, sizeof name, "customer of %s", e->username);
+        char phone[16];
+        snprintf(phone, sizeof phone, "1380013800%zu", i);
+        wp_customer_new cn = {.name = name, .phone = phone, .owner_employee_id = e->id,
+                              .via = "api"};
+        OK(wp_store_customer_create(f->st, cust[i], existing, &field, f->tenant, &cn, &who,
+                                    1795831200000000LL));
+        char id[WP_ID_LEN + 1];
+        wp_id_new(id);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO alerts (tenant_id, id, ts_us, kind, category, employee_id, pattern,"
+                 " matched, status, created_us, updated_us) VALUES ('%s', '%s', %zu,"
+                 " 'sensitive_word', 'custom', '%s', 'x', 'x', 'open', 1, 1)",
+                 f->tenant, id, 1000 + i, e->id);
+        tfx_exec(f, sql);
+    }
+    /* an insider alert about sales_a: for the whole-tenant roles only */
+    char id[WP_ID_LEN + 1];
+    wp_id_new(id);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO alerts (tenant_id, id, ts_us, kind, category, employee_id, pattern,"
+             " matched, status, created_us, updated_us) VALUES ('%s', '%s', 5000, 'mass_unmask',"
+             " 'insider', '%s', 'x', 'x', 'open', 1, 1)",
+             f->tenant, id, w->sales_a.id);
+    tfx_exec(f, sql);
+
+    /*                                   admin auditor mgr_a sales_a mgr_a1 sales_a1 sales_b
+     *                                   sales_hq mgr_b */
+    as_employee(f, &r, &w->admin);
+    lists_for(f, &r, cust, "111111111", "111111111");
+    done(&r);
+    as_employee(f, &r, &w->mgr_a);
+    lists_for(f, &r, cust, "001111000", "001111000");
+    done(&r);
+    as_employee(f, &r, &w->mgr_a1);
+    lists_for(f, &r, cust, "000011000", "000011000");
+    done(&r);
+    as_employee(f, &r, &w->mgr_b);
+    lists_for(f, &r, cust, "000000101", "000000101");
+    done(&r);
+    as_employee(f, &r, &w->sales_a1);
+    lists_for(f, &r, cust, "000001000", "000001000");
+    done(&r);
+    as_key(f, &r, WP_ROLE_MANAGER, w->A, 0);
+    lists_for(f, &r, cust, "001111000", "001111000");
+    done(&r);
+}
+
+/* A scope is a subtree or one employee, never both, and a subtree is a path of the store's
+ * shape: anything else is refused, not read as "everything". */
+static void test_api_scope__bad_store_scopes(void **state)
+{
+    struct tfx *f = *state;
+    struct world *w = f->user;
+    static const char *const bad_paths[] = {"", "/", "abc/", "/abc", "x"};
+    wp_employee_page ep;
+    wp_scope sc = {.org_path = NULL, .employee_id = w->sales_a.id};
+    wp_employee_filter ef = {.tenant_id = f->tenant, .scope = &sc};
+    for (size_t i = 0; i < sizeof bad_paths / sizeof *bad_paths; i++) {
+        sc = (wp_scope){.org_path = bad_paths[i]};
+        assert_int_equal(wp_store_employees_list(f->st, &ep, &ef), WP_EINVAL);
+        assert_non_null(strstr(wp_error_last(), "invalid org scope"));
+    }
+    wp_org_unit u;
+    OK(wp_store_org_unit_get(f->st, &u, f->tenant, w->A));
+    sc = (wp_scope){.org_path = u.path, .employee_id = w->sales_a.id};
+    assert_int_equal(wp_store_employees_list(f->st, &ep, &ef), WP_EINVAL);
+    sc = (wp_scope){.employee_id = "nope"};
+    assert_int_equal(wp_store_employees_list(f->st, &ep, &ef), WP_ENOTFOUND);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 static const struct CMUnitTest suite[] = {
     T(test_api_scope__roles_by_position), T(test_api_scope__keys),
     T(test_api_scope__no_employee_caller), T(test_api_scope__pool_and_missing_owner),
-    T(test_api_scope__history),
+    T(test_api_scope__history), T(test_api_scope__lists), T(test_api_scope__bad_store_scopes),
 };
 
 int main(void)
