@@ -165,6 +165,31 @@ static void test_scan_view__adjacent_and_overlapping(void **state)
     masks(lex, "加我微信号 abcdef123，别飞单", "加我*************，别飞单");
 }
 
+/* Numbers that look close to one and are not, each for one reason of the detectors' rules
+ * (docs/internals/scan.md "PII detectors"), and groups in front that do not hide a number. */
+static void test_scan_view__near_misses(void **state)
+{
+    (void)state;
+    PII("23800138000", "23800138000");     /* 11 digits, not 1[3-9] */
+    PII("128 0013 8000", "128 0013 8000"); /* grouped 3-4-4, not a mobile */
+    PII("110105 19491231 0021", "110105 19491231 0021"); /* grouped 6-8-4, wrong check */
+    PII("110105 19490031 0021", "110105 19490031 0021"); /* month 00 */
+    PII("4111 1111 1111 1112", "4111 1111 1111 1112");   /* grouped 4-4-4-4, not Luhn */
+    PII("1101051949X1231002", "1101051949X1231002");     /* an X inside is no check char */
+    PII("110105 1949123X 1002", "110105 1949123X 1002"); /* nor in a middle group */
+    PII("138001380001380013800138", "138001380001380013800138"); /* 24 digits */
+    PII("138001380001380013800 13800138000", "138001380001380013800 ***********");
+    /* single digits in front, one space apart, do not hide the number after them */
+    PII("1 2 3 4 5 138 0013 8000", "1 2 3 4 5 *************");
+    PII("1 2 3 4 5 6 7 13800138000", "1 2 3 4 5 6 7 ***********");
+    PII("9 9 4111 1111 1111 1111", "9 9 *******************");
+    /* addresses: a hyphen inside a label, not two dots in a row, not an empty local part */
+    PII("li@mail-server.example.cn", "*************************");
+    PII("a@b..cn", "a@b..cn");
+    PII("x @y.cn", "x @y.cn");
+    PII("mail: a.b@c.cn, a@b", "mail: ********, a@b");
+}
+
 /* --- masking to a fixed point ----------------------------------------------------------------- */
 
 static void test_scan_view__rounds(void **state)
@@ -319,6 +344,7 @@ const struct CMUnitTest scan_view_tests[] = {
     cmocka_unit_test_setup_teardown(test_scan_view__id_cards, setup, teardown),
     cmocka_unit_test_setup_teardown(test_scan_view__bank_cards, setup, teardown),
     cmocka_unit_test_setup_teardown(test_scan_view__adjacent_and_overlapping, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_scan_view__near_misses, setup, teardown),
     cmocka_unit_test_setup_teardown(test_scan_view__rounds, setup, teardown),
     cmocka_unit_test_setup_teardown(test_scan_view__no_scanner_and_empty, setup, teardown),
     cmocka_unit_test_setup_teardown(test_scan_view__phone_lengths, setup, teardown),
