@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "store/alerts.h"
 #include "store/customers.h"
+#include "store/devices.h"
 #include "store/org.h"
 #include "store/people.h"
 #include "util/error.h"
@@ -388,6 +389,15 @@ static void lists_for(struct tfx *f, struct req *r, char cust[][WP_ID_LEN + 1],
     wp_customer_page_release(&cp);
     listed(f, "customers", cust, N_PEOPLE - 1, have, n, want_people);
 
+    wp_device_page dp;
+    wp_device_filter df = {.tenant_id = f->tenant, .scope = sc, .limit = WP_PAGE_MAX};
+    OK(wp_store_devices_list(f->st, &dp, &df));
+    n = 0;
+    for (size_t i = 0; i < dp.n && n < 64; i++)
+        memcpy(have[n++], dp.items[i].employee_id, WP_ID_LEN + 1);
+    wp_device_page_release(&dp);
+    listed(f, "devices of", ids, N_PEOPLE - 1, have, n, want_people);
+
     wp_alert_page ap;
     wp_alert_filter af = {.tenant_id = f->tenant, .scope = sc, .limit = WP_PAGE_MAX};
     OK(wp_store_alerts_list(f->st, &ap, &af));
@@ -411,7 +421,7 @@ static void test_api_scope__lists(void **state)
     char cust[N_PEOPLE - 1][WP_ID_LEN + 1], existing[WP_ID_LEN + 1], sql[768];
     const char *field = NULL;
     wp_crm_actor who = {.actor = "system"};
-    /* a customer owned by each person of the tenant, and a keyword alert about each */
+    /* a customer owned by each person of the tenant, a keyword alert about each, a device */
     for (size_t i = 0; i < N_PEOPLE - 1; i++) {
         const wp_employee *e = people(w, i);
         char name[96];
@@ -430,6 +440,7 @@ static void test_api_scope__lists(void **state)
                  " 'sensitive_word', 'custom', '%s', 'x', 'x', 'open', 1, 1)",
                  f->tenant, id, 1000 + i, e->id);
         tfx_exec(f, sql);
+        OK(wp_store_device_source(f->st, id, f->tenant, e->id, "test", 1795831200000000LL));
     }
     /* an insider alert about sales_a: for the whole-tenant roles only */
     char id[WP_ID_LEN + 1];
@@ -484,6 +495,26 @@ static void test_api_scope__bad_store_scopes(void **state)
     assert_int_equal(wp_store_employees_list(f->st, &ep, &ef), WP_EINVAL);
     sc = (wp_scope){.employee_id = "nope"};
     assert_int_equal(wp_store_employees_list(f->st, &ep, &ef), WP_ENOTFOUND);
+
+    /* a salesperson asking for another's devices gets none; its own, its own */
+    char dev[WP_ID_LEN + 1];
+    OK(wp_store_device_source(f->st, dev, f->tenant, w->sales_a.id, "test", 1795831200000000LL));
+    OK(wp_store_device_source(f->st, dev, f->tenant, w->sales_b.id, "test", 1795831200000000LL));
+    wp_device_page dp;
+    sc = (wp_scope){.employee_id = w->sales_a.id};
+    wp_device_filter df = {.tenant_id = f->tenant, .employee_id = w->sales_b.id, .scope = &sc};
+    OK(wp_store_devices_list(f->st, &dp, &df));
+    assert_int_equal(dp.n, 0);
+    wp_device_page_release(&dp);
+    df.employee_id = w->sales_a.id;
+    OK(wp_store_devices_list(f->st, &dp, &df));
+    assert_int_equal(dp.n, 1);
+    assert_string_equal(dp.items[0].employee_id, w->sales_a.id);
+    wp_device_page_release(&dp);
+    df.employee_id = NULL;
+    OK(wp_store_devices_list(f->st, &dp, &df));
+    assert_int_equal(dp.n, 1);
+    wp_device_page_release(&dp);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)

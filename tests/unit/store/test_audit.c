@@ -1238,6 +1238,12 @@ static void test_store_audit__key_dir_missing_or_too_long(void **state)
     assert_non_null(strstr(wp_error_last(), "cannot create"));
     assert_int_equal(access(dir, F_OK), -1);
 
+    /* the keys dir fits in a path, the key file's name does not */
+    memset(dir, 'a', 4085);
+    dir[0] = '/';
+    dir[4085] = '\0';
+    assert_int_equal(wp_audit_key_load(k, dir, 1), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "too long"));
     /* longer than any path */
     memset(dir, 'a', 4200);
     dir[0] = '/';
