@@ -517,12 +517,47 @@ static void test_api_scope__bad_store_scopes(void **state)
     wp_device_page_release(&dp);
 }
 
+/* What each role sees of personal data by default (docs/internals/api.md, "Personal data"):
+ * admins unmasked; managers, auditors and salespeople masked; a tenant's setting changes it. */
+static void test_api_scope__who_sees_personal_data(void **state)
+{
+    struct tfx *f = *state;
+    struct world *w = f->user;
+    const wp_employee *who[4] = {&w->admin, &w->mgr_a, &w->auditor, &w->sales_a};
+    const int clear[4] = {1, 0, 0, 0};
+    for (size_t i = 0; i < 4; i++) {
+        struct req r;
+        as_employee(f, &r, who[i]);
+        OK(wp_store_role_setting_get(f->st, &r.c.rs, f->tenant, who[i]->role));
+        assert_int_equal(api_view_clear(&r.ctx), clear[i]);
+        /* the scope says the same */
+        OK(api_scope_for(&r.ctx, f->st, &r.scope));
+        assert_int_equal(r.scope.see_phone, clear[i]);
+        const char *out;
+        size_t n;
+        OK(api_view_text(&r.ctx, &out, &n, "电话13800138000", strlen("电话13800138000")));
+        assert_string_equal(out, clear[i] ? "电话13800138000" : "电话***********");
+        done(&r);
+    }
+    /* the tenant lets its salespeople see personal data: they do */
+    wp_role_setting rs;
+    OK(wp_store_role_setting_get(f->st, &rs, f->tenant, WP_ROLE_SALES));
+    rs.view_pii = 1;
+    OK(wp_store_role_setting_put(f->st, f->tenant, &rs, 1795831200000000LL));
+    struct req r;
+    as_employee(f, &r, &w->sales_a);
+    OK(wp_store_role_setting_get(f->st, &r.c.rs, f->tenant, WP_ROLE_SALES));
+    assert_int_equal(api_view_clear(&r.ctx), 1);
+    done(&r);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 static const struct CMUnitTest suite[] = {
     T(test_api_scope__roles_by_position), T(test_api_scope__keys),
     T(test_api_scope__no_employee_caller), T(test_api_scope__pool_and_missing_owner),
     T(test_api_scope__history), T(test_api_scope__lists), T(test_api_scope__bad_store_scopes),
+    T(test_api_scope__who_sees_personal_data),
 };
 
 int main(void)
