@@ -489,6 +489,18 @@ static void test_api_scope__bad_store_scopes(void **state)
         assert_int_equal(wp_store_employees_list(f->st, &ep, &ef), WP_EINVAL);
         assert_non_null(strstr(wp_error_last(), "invalid org scope"));
     }
+    /* a path of 1024 bytes is longer than any unit's */
+    char longp[1025];
+    memset(longp, 'a', 1024);
+    longp[0] = longp[1023] = '/';
+    longp[1024] = '\0';
+    sc = (wp_scope){.org_path = longp};
+    assert_int_equal(wp_store_employees_list(f->st, &ep, &ef), WP_EINVAL);
+    longp[1022] = '/';
+    longp[1023] = '\0'; /* 1023 bytes: a path of the right shape, of no unit: nobody */
+    OK(wp_store_employees_list(f->st, &ep, &ef));
+    assert_int_equal(ep.n, 0);
+    wp_employee_page_release(&ep);
     wp_org_unit u;
     OK(wp_store_org_unit_get(f->st, &u, f->tenant, w->A));
     sc = (wp_scope){.org_path = u.path, .employee_id = w->sales_a.id};
