@@ -58,11 +58,13 @@ static int is_reference(const char *s, size_t n)
     if (!colon || colon == s)
         return 0;
     size_t k = (size_t)(colon - s), rest = n - k - 1;
+    /* "sha256" is the one kind with digits in it */
+    if (k == 6 && rest == 64 && !memcmp(s, "sha256", 6))
+        return hex_run(colon + 1, rest);
     for (size_t i = 0; i < k; i++)
         if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
             return 0;
-    return (rest == WP_ID_LEN || (rest == 64 && k == 6 && !memcmp(s, "sha256", 6))) &&
-           hex_run(colon + 1, rest);
+    return rest == WP_ID_LEN && hex_run(colon + 1, rest);
 }
 
 /* --- texts ---------------------------------------------------------------------------------- */

@@ -22,7 +22,8 @@
 
 /* Read <data_dir>/keys/audit.key, creating it (0600 in a 0700 dir, random) when create is
  * set and it is missing. A key file others may read, or of the wrong size, is refused.
- * @return 0; WP_ENOTFOUND (missing and !create); WP_EIO. key is untouched on failure. */
+ * @return 0; WP_ENOTFOUND (missing and !create); WP_EIO; WP_EINVAL (no data dir, or a path
+ *         too long for the key or its temporary file). key is untouched on failure. */
 int wp_audit_key_load(unsigned char key[WP_AUDIT_KEY_LEN], const char *data_dir, int create);
 
 typedef struct wp_audit_entry {

@@ -35,11 +35,13 @@ suite() { # backend
     employee sella "$sa1" sales; local sella=$id
     employee sellb "$rb" sales; local sellb=$id
     employee aud "$hq" auditor
+    employee auds "$sa1" auditor; local auds=$id
     device "$sella" SN-SELLA; local dev_a=$dtok
     device "$sellb" SN-SELLB; local dev_b=$dtok
     device "$mgra2" SN-MGRA2; local dev_m2=$dtok
     device "$mgrs" SN-MGRS; local dev_ms=$dtok
     device "$admin_id" SN-ADMIN; local dev_admin=$dtok
+    device "$auds" SN-AUDS; local dev_auds=$dtok
     req GET "/api/v1/devices?employee=$sella" "${A[@]}"
     local da; da=$(jq_ 'j["items"][0]["id"]')
     expect_json '(j["items"][0]["revoked"], j["items"][0]["disabled"], j["items"][0]["disabled_at"])' \
@@ -48,6 +50,7 @@ suite() { # backend
     req GET "/api/v1/devices?employee=$mgra2" "${A[@]}"; local dm2=$(jq_ 'j["items"][0]["id"]')
     req GET "/api/v1/devices?employee=$mgrs" "${A[@]}"; local dms=$(jq_ 'j["items"][0]["id"]')
     req GET "/api/v1/devices?employee=$admin_id" "${A[@]}"; local dadm=$(jq_ 'j["items"][0]["id"]')
+    req GET "/api/v1/devices?employee=$auds" "${A[@]}"; local daud=$(jq_ 'j["items"][0]["id"]')
     expect_device_status "$dev_a" 200 "$be: the device works before"
 
     # --- disable and enable --------------------------------------------------------------------
@@ -88,6 +91,13 @@ suite() { # backend
     expect_status 200 "$be: ... and enables it"
     json PATCH "/api/v1/devices/$dm2" '{"disabled": true}' "${M[@]}"
     expect_error 403 forbidden "$be: not a peer manager's"
+    expect_json '"not its peers" in j["error"]["message"]' true "$be: ... and the refusal says why"
+    json PATCH "/api/v1/devices/$daud" '{"disabled": true}' "${M[@]}"
+    expect_error 403 forbidden "$be: not an auditor's, even one in a unit below it"
+    expect_json '"only admins" in j["error"]["message"]' true "$be: ... and the refusal says why"
+    req POST "/api/v1/devices/$daud/revoke" "${M[@]}"
+    expect_error 403 forbidden "$be: ... nor revoke it"
+    expect_device_status "$dev_auds" 200 "$be: the auditor's device still works"
     json PATCH "/api/v1/devices/$db" '{"disabled": true}' "${M[@]}"
     expect_error 404 not_found "$be: another region's device does not exist for it"
     req POST "/api/v1/devices/$db/revoke" "${M[@]}"

@@ -161,6 +161,98 @@ static void test_api_view__edits_of_what_was_shown(void **state)
     assert_string_equal(v, "王** 女士");
 }
 
+/* The view the store's searches get (wp_text_view): what each caller sees, as the JSON
+ * boundary shows it; none at all for a caller who sees everything. */
+static void mask_buf_is(struct fx *f, const char *in, const char *want, int want_changed)
+{
+    wp_buf b;
+    int changed = -1;
+    wp_buf_init(&b, 64);
+    assert_int_equal(api_view_mask_buf(&f->ctx, &b, &changed, in, strlen(in)), 0);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.buf, want, b.len);
+    assert_int_equal(changed, want_changed);
+    wp_buf_release(&b);
+}
+
+static void test_api_view__store_view_by_caller(void **state)
+{
+    struct fx *f = *state;
+    const wp_text_view *v = NULL;
+    /* a salesperson without view_pii: a view that masks, and the lexicon's entries with it */
+    assert_int_equal(api_view_for_store(&f->ctx, &v), 0);
+    assert_non_null(v);
+    wp_buf b;
+    int changed = 0;
+    wp_buf_init(&b, 64);
+    const char *t = "电话13700137000 微信号abcdefg";
+    assert_int_equal(v->fn(v->arg, &b, &changed, t, strlen(t)), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(b.len, strlen("电话*********** **********"));
+    assert_memory_equal(b.buf, "电话*********** **********", b.len);
+    wp_buf_release(&b);
+    mask_buf_is(f, "no number here", "no number here", 0);
+    /* view_pii, a device: no view, the text as it is */
+    f->caller.rs.view_pii = 1;
+    assert_int_equal(api_view_clear(&f->ctx), 1);
+    assert_int_equal(api_view_for_store(&f->ctx, &v), 0);
+    assert_null(v);
+    mask_buf_is(f, "电话13700137000", "电话13700137000", 0);
+    f->caller.rs.view_pii = 0;
+    f->caller.kind = API_CALLER_DEVICE;
+    assert_int_equal(api_view_for_store(&f->ctx, &v), 0);
+    assert_null(v);
+    /* an API key follows its role's setting; a reveal is for one reply, not for searches */
+    f->caller.kind = API_CALLER_KEY;
+    f->caller.reveal = 1;
+    assert_int_equal(api_view_clear(&f->ctx), 0);
+    mask_buf_is(f, "电话13700137000", "电话***********", 1);
+    f->caller.reveal = 0;
+    f->caller.rs.view_pii = 1;
+    assert_int_equal(api_view_clear(&f->ctx), 1);
+    f->caller.rs.view_pii = 0;
+    f->caller.kind = API_CALLER_EMPLOYEE;
+    /* nobody: the detectors alone */
+    f->ctx.auth = NULL;
+    assert_int_equal(api_view_clear(&f->ctx), 0);
+    mask_buf_is(f, "13700137000 微信号abcdefg", "*********** 微信号abcdefg", 1);
+    f->ctx.auth = &f->caller;
+}
+
+static void test_api_view__text_edges(void **state)
+{
+    struct fx *f = *state;
+    const char *out;
+    size_t n;
+    /* empty and NULL texts come back as they are */
+    assert_int_equal(api_view_text(&f->ctx, &out, &n, "", 0), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(n, 0);
+    assert_int_equal(api_view_text(&f->ctx, &out, &n, NULL, 0), 0);
+    assert_null(out);
+    /* phones for people without the right: 138****8000 */
+    char m[32];
+    api_mask_phone(m, sizeof m, "13800138000");
+    assert_string_equal(m, "138****8000");
+    /* an edit with no value, no current value, or by a caller who sees everything: as sent */
+    const char *v = NULL;
+    assert_int_equal(api_view_edit(&f->ctx, "name", "刘先生13700137000", &v), 0);
+    assert_null(v);
+    v = "刘总***********";
+    assert_int_equal(api_view_edit(&f->ctx, "name", NULL, &v), 0);
+    assert_string_equal(v, "刘总***********");
+    assert_int_equal(api_view_edit(&f->ctx, "name", "", &v), 0);
+    assert_string_equal(v, "刘总***********");
+    f->caller.rs.view_pii = 1;
+    assert_int_equal(api_view_edit(&f->ctx, "name", "刘先生13700137000", &v), 0);
+    assert_string_equal(v, "刘总***********"); /* such a caller saw the number: stars are text */
+    f->caller.rs.view_pii = 0;
+    /* a reveal lets one reply through unmasked */
+    f->caller.reveal = 1;
+    VIEW_IS(f, "{\"name\":\"刘先生13700137000\"}", "{\"name\":\"刘先生13700137000\"}");
+    f->caller.reveal = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +263,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_view__masked_masks_to_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_view__clear_callers_and_revealed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_view__edits_of_what_was_shown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_view__store_view_by_caller, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_view__text_edges, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,5 +18,6 @@ int main(void)
                                       scan_prefilter_ntests, NULL, NULL);
     failed +=
         _cmocka_run_group_tests("scan_union", scan_union_tests, scan_union_ntests, NULL, NULL);
+    failed += _cmocka_run_group_tests("scan_view", scan_view_tests, scan_view_ntests, NULL, NULL);
     return failed ? 1 : 0;
 }

@@ -132,5 +132,7 @@ extern const struct CMUnitTest scan_prefilter_tests[];
 extern const size_t scan_prefilter_ntests;
 extern const struct CMUnitTest scan_union_tests[];
 extern const size_t scan_union_ntests;
+extern const struct CMUnitTest scan_view_tests[];
+extern const size_t scan_view_ntests;
 
 #endif

@@ -831,6 +831,199 @@ static void test_store_audit__insider_alert_once_per_window(void **state)
     assert_int_equal(verify(f, NULL).ok, 1);
 }
 
+/* An append at a time of the test's choosing (the row's ts_us is the clock's now). */
+static void insider_at(struct tfx *f, int64_t us, const char *actor, const char *employee,
+                       const char *action, wp_insider_result *r)
+{
+    wp_audit_entry e = {.tenant_id = f->tenant, .actor = actor, .action = action,
+                        .target = "customer:cccccccccccccccccccccccc"};
+    wp_time_set_fake(us);
+    OK(wp_store_begin(f->st));
+    OK(wp_store_audit_append(f->st, key, &e, NULL));
+    OK(wp_store_insider_check(f->st, r, key, f->tenant, actor, employee, action));
+    OK(wp_store_commit(f->st));
+}
+
+/* The threshold N at its edges (docs/internals/audit.md, "Insider alerts"): N actions in the
+ * window raise nothing, the N+1th raises one alert with the documented text; the window is the
+ * last 60 minutes (24 hours for exports), so a row exactly one window old has left it, a row one
+ * microsecond younger has not; the alert itself holds for one window. */
+static void test_store_audit__insider_threshold_edges(void **state)
+{
+    struct tfx *f = *state;
+    char actor[64], sql[512];
+    wp_insider_result r;
+    wp_insider_settings is = {.unmask_per_hour = 3, .export_per_day = 2};
+    const int64_t H = 3600 * 1000000LL, D = 24 * H;
+    snprintf(actor, sizeof actor, "employee:%s", f->emp1);
+    wp_time_set_fake(T0);
+    OK(wp_store_insider_settings_put(f->st, f->tenant, &is));
+    OK(wp_store_insider_settings_get(f->st, &is, f->tenant));
+    assert_int_equal(is.unmask_per_hour, 3);
+    assert_int_equal(is.export_per_day, 2);
+    assert_int_equal(is.updated_us, T0);
+
+    /* N-1 and N: counted, nothing raised; the limit in force is reported */
+    insider_at(f, T0, actor, f->emp1, "customer.unmask", &r);
+    insider_at(f, T0 + 1, actor, f->emp1, "message.unmask", &r);
+    assert_int_equal(r.count, 2);
+    assert_int_equal(r.limit, 3);
+    assert_string_equal(r.alert_id, "");
+    insider_at(f, T0 + 2, actor, f->emp1, "customer.unmask", &r);
+    assert_int_equal(r.count, 3);
+    assert_string_equal(r.alert_id, "");
+    /* one window later to the microsecond, the first row (at T0) has left it: still 3 */
+    insider_at(f, T0 + H, actor, f->emp1, "customer.unmask", &r);
+    assert_int_equal(r.count, 3);
+    assert_string_equal(r.alert_id, "");
+    /* a microsecond less than a window after the second row: it is in, 4 > 3 raises */
+    insider_at(f, T0 + 1 + H - 1, actor, f->emp1, "customer.unmask", &r);
+    assert_int_equal(r.count, 4);
+    assert_int_equal(strlen(r.alert_id), WP_ID_LEN);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM alerts WHERE id = '%s' AND kind = 'mass_unmask' AND category ="
+             " 'insider' AND employee_id = '%s' AND pattern = '%s' AND matched = '4 unmaskings in"
+             " 60 minutes (limit 3)' AND status = 'open' AND ts_us = %lld",
+             r.alert_id, f->emp1, actor, (long long)(T0 + H));
+    assert_int_equal(tfx_raw1(f, sql), 1);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM audit_log WHERE actor = 'system' AND action = 'alert.raise'"
+             " AND target = 'alert:%s'", r.alert_id);
+    assert_int_equal(tfx_raw1(f, sql), 1);
+    /* past N again while the alert is younger than a window: none again */
+    insider_at(f, T0 + H + 1, actor, f->emp1, "customer.unmask", &r);
+    assert_int_equal(r.count, 4); /* T0+2, T0+H twice, now */
+    assert_string_equal(r.alert_id, "");
+    insider_at(f, T0 + 2 * H - 2, actor, f->emp1, "customer.unmask", &r);
+    assert_int_equal(r.count, 4);
+    assert_string_equal(r.alert_id, "");
+    insider_at(f, T0 + 2 * H - 1, actor, f->emp1, "customer.unmask", &r);
+    assert_int_equal(r.count, 5); /* the alert (T0+H) is a microsecond younger than a window */
+    assert_string_equal(r.alert_id, "");
+    /* exactly one window after the alert it no longer holds, and the count is past N */
+    insider_at(f, T0 + 2 * H, actor, f->emp1, "customer.unmask", &r);
+    assert_int_equal(r.count, 4); /* T0+H+1, T0+2H-2, T0+2H-1, now */
+    assert_int_equal(strlen(r.alert_id), WP_ID_LEN);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM alerts WHERE kind = 'mass_unmask'"), 2);
+
+    /* exports: a 24-hour window, N = 2 */
+    const int64_t E = T0 + 3 * D;
+    insider_at(f, E, actor, f->emp1, "customers.export", &r);
+    assert_int_equal(r.count, 1);
+    insider_at(f, E + D - 1, actor, f->emp1, "audit.export", &r);
+    assert_int_equal(r.count, 2);
+    assert_int_equal(r.limit, 2);
+    assert_string_equal(r.alert_id, "");
+    insider_at(f, E + D, actor, f->emp1, "timeline.export", &r); /* E's row left */
+    assert_int_equal(r.count, 2);
+    assert_string_equal(r.alert_id, "");
+    insider_at(f, E + D + 1, actor, f->emp1, "alerts.export", &r);
+    assert_int_equal(r.count, 3);
+    assert_int_equal(strlen(r.alert_id), WP_ID_LEN);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM alerts WHERE id = '%s' AND kind = 'mass_export' AND matched ="
+             " '3 exports in 1440 minutes (limit 2)'", r.alert_id);
+    assert_int_equal(tfx_raw1(f, sql), 1);
+    /* unmaskings and exports count apart */
+    insider_at(f, E + D + 2, actor, f->emp1, "message.unmask", &r);
+    assert_int_equal(r.count, 1);
+    assert_string_equal(r.alert_id, "");
+
+    /* limit 1: the first is within it, the second past it */
+    is.unmask_per_hour = 1;
+    OK(wp_store_insider_settings_put(f->st, f->tenant, &is));
+    char other[64];
+    snprintf(other, sizeof other, "employee:%s", f->emp2);
+    insider_at(f, T0 + 10 * D, other, f->emp2, "customer.unmask", &r);
+    assert_int_equal(r.count, 1);
+    assert_int_equal(r.limit, 1);
+    assert_string_equal(r.alert_id, "");
+    insider_at(f, T0 + 10 * D + 1, other, f->emp2, "customer.unmask", &r);
+    assert_int_equal(r.count, 2);
+    assert_int_equal(strlen(r.alert_id), WP_ID_LEN);
+    assert_int_equal(verify(f, NULL).ok, 1);
+}
+
+/* An actor with no known employee (an API key nobody is known to have made) is counted and
+ * raises nothing; the check refuses a bad actor or employee id, and counts nothing for an
+ * action it does not know, and the thresholds refuse values out of 0..WP_INSIDER_MAX. */
+static void test_store_audit__insider_without_employee_and_bad_input(void **state)
+{
+    struct tfx *f = *state;
+    const char *actor = "apikey:dddddddddddddddddddddddd";
+    wp_insider_result r;
+    wp_insider_settings is = {.unmask_per_hour = 1, .export_per_day = 1};
+    OK(wp_store_insider_settings_put(f->st, f->tenant, &is));
+    for (int i = 1; i <= 3; i++) {
+        insider_at(f, T0 + i, actor, NULL, "customer.unmask", &r);
+        assert_int_equal(r.count, i);
+        assert_string_equal(r.alert_id, "");
+        insider_at(f, T0 + i, actor, "", "media.download", &r);
+        assert_int_equal(r.count, i);
+        assert_string_equal(r.alert_id, "");
+    }
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM alerts"), 0);
+
+    OK(wp_store_begin(f->st));
+    memset(&r, 0x55, sizeof r);
+    OK(wp_store_insider_check(f->st, &r, key, f->tenant, actor, f->emp1, NULL));
+    assert_int_equal(r.count, 0);
+    assert_int_equal(r.limit, 0);
+    assert_string_equal(r.alert_id, "");
+    OK(wp_store_insider_check(f->st, &r, key, f->tenant, actor, f->emp1, "customer.update"));
+    assert_int_equal(r.count, 0);
+    static const char *const bad_actors[] = {
+        NULL, "", "system", ":dddddddddddddddddddddddd", "Employee:dddddddddddddddddddddddd",
+        "averyveryverylongkind:dddddddddddddddddddddddd", "employee:dddd", "employee:\"x\"",
+    };
+    for (size_t i = 0; i < sizeof bad_actors / sizeof *bad_actors; i++)
+        assert_int_equal(wp_store_insider_check(f->st, &r, key, f->tenant, bad_actors[i], f->emp1,
+                                                "customer.unmask"),
+                         WP_EINVAL);
+    assert_int_equal(
+        wp_store_insider_check(f->st, &r, key, f->tenant, actor, "nope", "customer.unmask"),
+        WP_ENOTFOUND); /* an id of no shape ids have cannot exist (store/db.h) */
+    assert_int_equal(
+        wp_store_insider_check(f->st, &r, key, "nope", actor, f->emp1, "customer.unmask"),
+        WP_ENOTFOUND);
+    assert_int_equal(wp_store_insider_check(f->st, &r, key, "", actor, f->emp1, "customer.unmask"),
+                     WP_EINVAL);
+    OK(wp_store_rollback(f->st));
+
+    is = (wp_insider_settings){.unmask_per_hour = WP_INSIDER_MAX, .export_per_day = 0};
+    OK(wp_store_insider_settings_put(f->st, f->tenant, &is));
+    is.unmask_per_hour = WP_INSIDER_MAX + 1;
+    assert_int_equal(wp_store_insider_settings_put(f->st, f->tenant, &is), WP_EINVAL);
+    is.unmask_per_hour = -1;
+    assert_int_equal(wp_store_insider_settings_put(f->st, f->tenant, &is), WP_EINVAL);
+    is = (wp_insider_settings){.unmask_per_hour = 0, .export_per_day = WP_INSIDER_MAX + 1};
+    assert_int_equal(wp_store_insider_settings_put(f->st, f->tenant, &is), WP_EINVAL);
+    assert_int_equal(wp_store_insider_settings_put(f->st, "nope", &is), WP_ENOTFOUND);
+    is.export_per_day = 5;
+    assert_int_equal(wp_store_insider_settings_put(f->st, "eeeeeeeeeeeeeeeeeeeeeeee", &is),
+                     WP_ENOTFOUND);
+    assert_int_equal(wp_store_insider_settings_get(f->st, &is, "nope"), WP_ENOTFOUND);
+    /* a tenant that never set them: the defaults, never set */
+    OK(wp_store_insider_settings_get(f->st, &is, "eeeeeeeeeeeeeeeeeeeeeeee"));
+    assert_int_equal(is.unmask_per_hour, WP_INSIDER_UNMASK_PER_HOUR_DEFAULT);
+    assert_int_equal(is.export_per_day, WP_INSIDER_EXPORT_PER_DAY_DEFAULT);
+    assert_int_equal(is.updated_us, 0);
+    OK(wp_store_insider_settings_get(f->st, &is, f->tenant));
+    assert_int_equal(is.unmask_per_hour, WP_INSIDER_MAX);
+    assert_int_equal(is.export_per_day, 0);
+
+    /* the kind of an alert, and the kinds only admins and auditors see */
+    char kind[WP_ARCHIVE_WORD_MAX + 1];
+    assert_int_equal(wp_store_alert_kind(f->st, kind, f->tenant, "eeeeeeeeeeeeeeeeeeeeeeee"),
+                     WP_ENOTFOUND);
+    assert_int_equal(wp_store_alert_kind(f->st, kind, f->tenant, "nope"), WP_ENOTFOUND);
+    assert_int_equal(wp_store_alert_kind(f->st, kind, f->tenant, NULL), WP_EINVAL);
+    assert_int_equal(wp_alert_kind_is_insider("mass_unmask"), 1);
+    assert_int_equal(wp_alert_kind_is_insider("mass_export"), 1);
+    assert_int_equal(wp_alert_kind_is_insider("sensitive_word"), 0);
+    assert_int_equal(wp_alert_kind_is_insider(NULL), 0);
+}
+
 /* --- concurrency -------------------------------------------------------------------------- */
 
 struct appender {
@@ -928,6 +1121,154 @@ static void test_store_audit__key_file(void **state)
     assert_non_null(strstr(wp_error_last(), "32 bytes"));
 }
 
+/* load() refuses, with WP_EIO and the key untouched, every state of the key file but a
+ * regular 0600 file of the right size (src/store/audit.h); a data dir it cannot use at all is
+ * WP_EINVAL. Root ignores permissions, so the states are made of what stands where: a file
+ * where the keys directory should be, a directory or a symlink where the key should be. */
+static void expect_refused(struct tfx *f, int create, int want, const char *why)
+{
+    unsigned char k[WP_AUDIT_KEY_LEN], zero[WP_AUDIT_KEY_LEN] = {0};
+    memset(k, 0, sizeof k);
+    assert_int_equal(wp_audit_key_load(k, f->dir, create), want);
+    if (!strstr(wp_error_last(), why))
+        fail_msg("error is '%s', wanted '%s' in it", wp_error_last(), why);
+    assert_memory_equal(k, zero, sizeof zero);
+}
+
+static void path_in(char *out, size_t cap, struct tfx *f, const char *rel)
+{
+    assert_true((size_t)snprintf(out, cap, "%s/%s", f->dir, rel) < cap);
+}
+
+static void write_file(const char *path, const char *bytes, size_t n, mode_t mode)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(bytes, 1, n, fp), n);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_store_audit__key_file_states(void **state)
+{
+    struct tfx *f = *state;
+    char keys[PATH_MAX + 32], kpath[PATH_MAX + 32], other[PATH_MAX + 32], tmp[PATH_MAX + 64];
+    unsigned char k1[WP_AUDIT_KEY_LEN], k2[WP_AUDIT_KEY_LEN], zero[WP_AUDIT_KEY_LEN] = {0};
+    path_in(keys, sizeof keys, f, "keys");
+    path_in(kpath, sizeof kpath, f, "keys/audit.key");
+    path_in(other, sizeof other, f, "elsewhere.key");
+
+    /* no data dir */
+    memset(k1, 0, sizeof k1);
+    assert_int_equal(wp_audit_key_load(k1, NULL, 1), WP_EINVAL);
+    assert_int_equal(wp_audit_key_load(k1, "", 1), WP_EINVAL);
+    assert_memory_equal(k1, zero, sizeof zero);
+
+    /* a file where the keys directory should be: not created over, not read through */
+    write_file(keys, "x", 1, 0600);
+    expect_refused(f, 0, WP_EIO, "cannot open audit key");
+    expect_refused(f, 1, WP_EIO, "cannot open audit key");
+    assert_int_equal(unlink(keys), 0);
+
+    /* a directory where the key should be */
+    assert_int_equal(mkdir(keys, 0700), 0);
+    assert_int_equal(mkdir(kpath, 0700), 0);
+    expect_refused(f, 1, WP_EIO, "not a regular file");
+    assert_int_equal(rmdir(kpath), 0);
+
+    /* a symlink to a good key: not followed (a link can be swapped under the server) */
+    write_file(other, "0123456789abcdef0123456789abcdef", 32, 0600);
+    assert_int_equal(symlink(other, kpath), 0);
+    expect_refused(f, 0, WP_EIO, "cannot open audit key");
+    expect_refused(f, 1, WP_EIO, "cannot open audit key");
+    assert_int_equal(unlink(kpath), 0);
+
+    /* readable by its group alone, or longer than a key */
+    write_file(kpath, "0123456789abcdef0123456789abcdef", 32, 0640);
+    expect_refused(f, 1, WP_EIO, "chmod 600");
+    write_file(kpath, "0123456789abcdef0123456789abcdefX", 33, 0600);
+    expect_refused(f, 1, WP_EIO, "not 32 bytes long");
+    write_file(kpath, "", 0, 0600);
+    expect_refused(f, 1, WP_EIO, "not 32 bytes long"); /* empty is not missing: not replaced */
+    write_file(kpath, "0123456789abcdef0123456789abcdef", 32, 0600);
+    OK(wp_audit_key_load(k1, f->dir, 0));
+    assert_memory_equal(k1, "0123456789abcdef0123456789abcdef", 32);
+    assert_int_equal(unlink(kpath), 0);
+
+    /* the leftover of a crashed run with this pid is no obstacle, and is gone after */
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", kpath, (long)getpid());
+    write_file(tmp, "short", 5, 0600);
+    OK(wp_audit_key_load(k1, f->dir, 1));
+    assert_memory_not_equal(k1, zero, sizeof zero);
+    assert_int_equal(access(tmp, F_OK), -1);
+    OK(wp_audit_key_load(k2, f->dir, 0));
+    assert_memory_equal(k1, k2, sizeof k1);
+
+    /* the checkpoint seed is a key of its own, by the same rules */
+    unsigned char s1[WP_AUDIT_SIGN_SEED_LEN], s2[WP_AUDIT_SIGN_SEED_LEN];
+    assert_int_equal(wp_audit_sign_key_load(s1, f->dir, 0), WP_ENOTFOUND);
+    OK(wp_audit_sign_key_load(s1, f->dir, 1));
+    OK(wp_audit_sign_key_load(s2, f->dir, 0));
+    assert_memory_equal(s1, s2, sizeof s1);
+    assert_memory_not_equal(s1, k1, sizeof s1);
+    path_in(tmp, sizeof tmp, f, "keys/checkpoint.key");
+    assert_int_equal(chmod(tmp, 0604), 0);
+    assert_int_equal(wp_audit_sign_key_load(s2, f->dir, 1), WP_EIO);
+
+    /* keys is a dangling symlink: mkdir finds it there, the key cannot be made in it */
+    assert_int_equal(unlink(tmp), 0);
+    assert_int_equal(unlink(kpath), 0);
+    assert_int_equal(rmdir(keys), 0);
+    path_in(other, sizeof other, f, "no-such-dir");
+    assert_int_equal(symlink(other, keys), 0);
+    expect_refused(f, 1, WP_EIO, "cannot create");
+    assert_int_equal(unlink(keys), 0);
+}
+
+/* A data dir that does not exist is not made, and one whose path is too long is refused. */
+static void test_store_audit__key_dir_missing_or_too_long(void **state)
+{
+    struct tfx *f = *state;
+    unsigned char k[WP_AUDIT_KEY_LEN], zero[WP_AUDIT_KEY_LEN] = {0};
+    char dir[5000];
+    memset(k, 0, sizeof k);
+    snprintf(dir, sizeof dir, "%s/missing", f->dir);
+    assert_int_equal(wp_audit_key_load(k, dir, 0), WP_ENOTFOUND);
+    assert_int_equal(wp_audit_key_load(k, dir, 1), WP_EIO);
+    assert_non_null(strstr(wp_error_last(), "cannot create"));
+    assert_int_equal(access(dir, F_OK), -1);
+
+    /* the keys dir fits in a path, the key file's name does not */
+    memset(dir, 'a', 4085);
+    dir[0] = '/';
+    dir[4085] = '\0';
+    assert_int_equal(wp_audit_key_load(k, dir, 1), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "too long"));
+    /* longer than any path */
+    memset(dir, 'a', 4200);
+    dir[0] = '/';
+    dir[4200] = '\0';
+    assert_int_equal(wp_audit_key_load(k, dir, 1), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "too long"));
+    /* a real dir whose key path fits but whose temporary file name does not: refused before
+     * anything is written */
+    size_t n = (size_t)snprintf(dir, sizeof dir, "%s", f->dir);
+    const size_t want = 4078; /* + "/keys/audit.key" = 4093 < PATH_MAX, + ".<pid>.tmp" > it */
+    assert_true(n < want - 20);
+    while (n < want) {
+        size_t part = want - n - 1 > 200 ? 200 : want - n - 1;
+        dir[n++] = '/';
+        memset(dir + n, 'd', part);
+        n += part;
+        dir[n] = '\0';
+        assert_int_equal(mkdir(dir, 0700), 0);
+    }
+    assert_int_equal(strlen(dir), want);
+    assert_int_equal(wp_audit_key_load(k, dir, 1), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "too long"));
+    assert_memory_equal(k, zero, sizeof zero);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 static const struct CMUnitTest suite[] = {
@@ -960,8 +1301,12 @@ static const struct CMUnitTest suite[] = {
     T(test_store_audit__checkpoint_refuses_a_bad_head),
     T(test_store_audit__checkpoint_parse),
     T(test_store_audit__insider_alert_once_per_window),
+    T(test_store_audit__insider_threshold_edges),
+    T(test_store_audit__insider_without_employee_and_bad_input),
     T(test_store_audit__concurrent_appends),
     T(test_store_audit__key_file),
+    T(test_store_audit__key_file_states),
+    T(test_store_audit__key_dir_missing_or_too_long),
 };
 
 int main(void)
