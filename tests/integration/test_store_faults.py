@@ -217,14 +217,26 @@ def caller_for(srv, fx, method, pattern, right, admin):
 
 
 def sweep(srv, fx, snap, store, admin, rng, be):
-    counts, known = {}, set()
+    """Every route as the admin (or the device, or nobody), then the reads of one object as a
+    manager and a salesperson, whose scope the store decides (src/api/scope.c)."""
+    calls = []
     for method, pattern, right, ok in ta.EXPECTED:
         if right == "metrics":
             continue  # /metrics reads no store
-        want = ta.DOCUMENTED.get((method, pattern, "employee"), ok)
-        token = caller_for(srv, fx, method, pattern, right, admin)
+        calls.append((method, pattern, "admin", ta.DOCUMENTED.get((method, pattern, "employee"),
+                                                                 ok),
+                      lambda m=method, p=pattern, r=right: caller_for(srv, fx, m, p, r, admin)))
+    for role, user in (("manager", "mgra"), ("sales", fx.subject_user)):
+        tok = ta.login(srv, user)
+        for method, pattern, right, ok in ta.EXPECTED:
+            if method == "GET" and "{id}" in pattern and \
+                    ta.expected("employee", role, right, ok) == ok:
+                calls.append((method, pattern, role, ok, lambda t=tok: t))
+    counts, known = {}, set()
+    for method, pattern, who, want, caller in calls:
+        token = caller()
         path, kw = fx.call(method, pattern, "employee")
-        cell = "%s: %s %s" % (be, method, pattern)
+        cell = "%s: %s %s as %s" % (be, method, pattern, who)
         before = settle(snap, srv, admin)
         n, fired = 1, 0
         while True:
@@ -260,13 +272,13 @@ def sweep(srv, fx, snap, store, admin, rng, be):
             check(st == want, "%s: without a failure (store=%d) HTTP %s, want %s: %s" %
                   (cell, n, st, want, text[:300]))
             break
-        counts[(method, pattern)] = (n, fired)
+        counts[(method, pattern, who)] = (n, fired)
         ok_chain, out = verify(store)
         check(ok_chain, "%s: the audit chain verifies: %s" % (cell, out[-300:]))
     for mp in sorted(known):
         print("%s: KNOWN: %s %s: %s" % (be, mp[0], mp[1], KNOWN[mp]))
-    dense = sum(f for (m, p), (_, f) in counts.items() if p in DENSE)
-    print("%s: %d routes, %d failed requests (%d on the access routes)" %
+    dense = sum(f for (m, p, w), (_, f) in counts.items() if p in DENSE)
+    print("%s: %d calls, %d failed requests (%d on the access routes)" %
           (be, len(counts), sum(f for _, f in counts.values()), dense))
 
 
