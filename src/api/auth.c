@@ -281,7 +281,8 @@ static int throttle_first(const char *a, const char *b, int64_t now_us)
  * the account's failures, this one included; a wrong one leaves it counted. */
 static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_id,
                             const char *tenant_key, const char *username,
-                            const wp_employee *emp, const char *via, int *refused)
+                            const wp_employee *emp, const char *via, int *refused,
+                            int64_t *counted_us)
 {
     wp_login_throttle t;
     int64_t now = wp_time_now_us();
@@ -294,8 +295,10 @@ static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_i
                                       API_LOGIN_CLIENT_MAX)) < 0)
         return err;
     int64_t unlock = t.user_unlock_us > t.client_unlock_us ? t.user_unlock_us : t.client_unlock_us;
-    if (!unlock)
+    if (!unlock) {
+        *counted_us = now;
         return 0;
+    }
     *refused = 1;
     long retry = (long)((unlock - now + 999999) / 1000000);
     if (retry < 1)
@@ -320,6 +323,19 @@ static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_i
                               json_pack("{s:I}", "retry_after_s", (json_int_t)retry),
                               "too many failed logins %s; try again in %ld seconds",
                               t.user_unlock_us ? "for this account" : "from this address", retry);
+}
+
+/* The request that counted an attempt at counted_us failed with err, not for a wrong password:
+ * take the attempt back (a store that failed is no guess at the password). Best effort: the
+ * request's own error is what the client gets. */
+static void attempt_undo(wp_http_ctx *ctx, const char *tenant_key, const char *username,
+                         int64_t counted_us, int err)
+{
+    wp_store *st = NULL;
+    if (err >= 0 || !counted_us || api_store_acquire(ctx, &st) < 0)
+        return;
+    (void)wp_store_login_attempt_undo(st, tenant_key, username, ctx->client, counted_us);
+    api_store_release(ctx, st);
 }
 
 /* A failed login is audited in the tenant it named (when it named one); it was counted
@@ -359,6 +375,7 @@ int api_auth_login(wp_http_ctx *ctx)
     char tenant_id[WP_ID_LEN + 1], *hash = NULL;
     char token[WP_DEVICE_TOKEN_MAX], token_hash[65], csrf[65];
     int err, ok, refused, known_tenant = 0;
+    int64_t counted_us = 0;
 
     memset(&emp, 0, sizeof emp);
     tenant_id[0] = '\0';
@@ -389,7 +406,7 @@ int api_auth_login(wp_http_ctx *ctx)
         goto out;
     if ((err = attempt_or_reply(ctx, st, known_tenant ? tenant_id : NULL,
                                 known_tenant ? tenant_id : "", username, &emp, "login",
-                                &refused)) < 0 ||
+                                &refused, &counted_us)) < 0 ||
         refused)
         goto out;
     api_store_release(ctx, st);
@@ -408,6 +425,7 @@ int api_auth_login(wp_http_ctx *ctx)
         ok = 0;
     }
     if (!ok || !emp.active) {
+        counted_us = 0; /* a wrong password stays counted */
         err = login_failed(ctx, known_tenant ? tenant_id : NULL, username, &emp, "login");
         goto out;
     }
@@ -437,6 +455,7 @@ out:
     if (err < 0 && st)
         wp_store_rollback(st);
     api_store_release(ctx, st);
+    attempt_undo(ctx, known_tenant ? tenant_id : "", username, counted_us, err);
     if (hash) {
         sodium_memzero(hash, strlen(hash));
         free(hash);
@@ -490,6 +509,7 @@ int api_auth_password(wp_http_ctx *ctx)
     char *hash = NULL, new_hash[WP_PASSWORD_HASH_MAX];
     char token[WP_DEVICE_TOKEN_MAX], token_hash[65], csrf[65];
     int err, refused;
+    int64_t counted_us = 0;
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
@@ -508,12 +528,13 @@ int api_auth_password(wp_http_ctx *ctx)
     if ((err = wp_store_employee_find_login(st, &emp, &hash, c->tenant_id,
                                             c->employee.username)) < 0 ||
         (err = attempt_or_reply(ctx, st, c->tenant_id, c->tenant_id, c->employee.username, &emp,
-                                "password_change", &refused)) < 0 ||
+                                "password_change", &refused, &counted_us)) < 0 ||
         refused)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
     if (strlen(cur) > WP_PASSWORD_MAX || !wp_password_verify(hash, cur)) {
+        counted_us = 0; /* a wrong password stays counted */
         err = login_failed(ctx, c->tenant_id, c->employee.username, &emp, "password_change");
         if (err == WP_EAUTH)
             err = wp_error_set(WP_EINVAL, "current_password is wrong");
@@ -544,6 +565,7 @@ out:
     if (err < 0 && st)
         wp_store_rollback(st);
     api_store_release(ctx, st);
+    attempt_undo(ctx, c->tenant_id, c->employee.username, counted_us, err);
     if (hash) {
         sodium_memzero(hash, strlen(hash));
         free(hash);

@@ -340,12 +340,16 @@ static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const ch
         err = api_audit(ctx, st, text ? "customer.follow_up" : "customer.update", target, d);
         json_decref(d);
     }
+    /* the reply is read before the commit: a read that failed after it would answer an
+     * error for a change that was made */
+    wp_customer_crm_release(&cu);
+    if (err == 0)
+        err = wp_store_customer_crm_get(st, &cu, c->tenant_id, id);
     if (err == 0)
         err = wp_store_commit(st);
     else
         wp_store_rollback(st);
-    wp_customer_crm_release(&cu);
-    if (err < 0 || (err = wp_store_customer_crm_get(st, &cu, c->tenant_id, id)) < 0)
+    if (err < 0)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
@@ -451,9 +455,11 @@ int api_customers_assign(wp_http_ctx *ctx)
     err = wp_store_customer_assign(st, &changed, from, c->tenant_id, id, to.id, &who,
                                    wp_time_now_us());
     json_t *d = json_pack("{s:s,s:s,s:b}", "from", from, "to", to.id, "changed", changed);
+    if (err == 0) /* the reply, read before the commit (see customer_change) */
+        err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id);
     err = api_audit_commit(ctx, st, err, "customer.assign", "customer", id, d);
     json_decref(d);
-    if (err < 0 || (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0)
+    if (err < 0)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
@@ -613,16 +619,25 @@ int api_customers_create(wp_http_ctx *ctx)
         err = create_conflict(ctx, st, &scope, field ? field : "phone", existing);
         goto out;
     }
+    /* what the reply shows is read before the commit: a read that fails after it would
+     * answer an error for a customer that was made */
+    wp_tag *read_tags = NULL;
+    size_t n_read = 0;
+    if (err == 0 && (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) == 0)
+        err = wp_store_customer_tags(st, &read_tags, &n_read, c->tenant_id, id);
     err = api_audit_commit(ctx, st, err, "customer.create", "customer", id, d);
     json_decref(d);
-    if (err < 0 || (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0)
+    if (err < 0) {
+        free(read_tags);
         goto out;
+    }
     json_t *o = api_crm_customer_json(&crm, &scope);
     if (o) {
         json_object_set_new(o, "notes", api_jstr(crm.notes, 1));
-        json_object_set_new(o, "tags", api_customer_tags_json(st, c->tenant_id, id));
+        json_object_set_new(o, "tags", api_tags_json(read_tags, n_read));
         json_object_set_new(o, "created_at", api_jtime(crm.base.created_us));
     }
+    free(read_tags);
     api_store_release(ctx, st);
     st = NULL;
     err = wp_http_reply_json(ctx, 201, o);

@@ -412,10 +412,12 @@ int api_integrations_wecom_put(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    if ((err = api_audit_commit(ctx, st, 0, "wecom.settings.put", "tenant", c->tenant_id,
+    /* the reply is read before the commit: a read that failed after it would answer an
+     * error for settings that were stored */
+    err = settings_json(ctx, st, c->tenant_id, &reply);
+    if ((err = api_audit_commit(ctx, st, err, "wecom.settings.put", "tenant", c->tenant_id,
                                 details)) < 0)
         goto out;
-    err = settings_json(ctx, st, c->tenant_id, &reply);
     api_store_release(ctx, st);
     st = NULL;
     if (err == 0) {

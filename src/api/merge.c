@@ -64,15 +64,18 @@ int api_customers_merge(wp_http_ctx *ctx)
         snprintf(target, sizeof target, "customer:%s", id);
         err = api_audit(ctx, st, "customer.merge", target, d);
     }
+    /* the reply is read before the commit: a read that failed after it would answer an
+     * error for a merge that was made */
+    if (err == 0) {
+        wp_customer_crm_release(&cu[0]);
+        err = wp_store_customer_crm_get(st, &cu[0], c->tenant_id, id);
+    }
     if (err == 0)
         err = wp_store_commit(st);
     if (err < 0) {
         wp_store_rollback(st);
         goto out;
     }
-    wp_customer_crm_release(&cu[0]);
-    if ((err = wp_store_customer_crm_get(st, &cu[0], c->tenant_id, id)) < 0)
-        goto out;
     api_store_release(ctx, st);
     st = NULL;
     if (!(o = api_crm_customer_json(&cu[0], &scope)) || json_object_set(o, "merged", d) < 0) {

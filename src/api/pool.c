@@ -72,10 +72,15 @@ static int refused_or_error(wp_http_ctx *ctx, const wp_pool_move *m, int err)
 }
 
 /* The move and its audit row in one transaction; *done 1 when it committed. */
+/* The move and its audit row in one transaction, and the customer after it as the caller
+ * sees it (*out; caller owns it) read before the commit: a read that failed after it would
+ * answer an error for a move that was made. */
 static int move_audited(wp_http_ctx *ctx, wp_store *st, wp_pool_move *m, int release,
-                        const char *action)
+                        const char *action, const api_scope *scope, json_t **out)
 {
-    int err;
+    wp_customer_crm cu;
+    int err, got = 0;
+    *out = NULL;
     if ((err = wp_store_begin(st)) < 0)
         return err;
     err = release ? wp_store_pool_release(st, m) : wp_store_pool_take(st, m);
@@ -83,22 +88,15 @@ static int move_audited(wp_http_ctx *ctx, wp_store *st, wp_pool_move *m, int rel
                     : json_pack("{s:o,s:o,s:o,s:o}", "reason", api_jstr(m->reason, 1), "from",
                                 api_jstr(m->previous_owner, 1), "to", api_jstr(m->employee_id, 1),
                                 "note", api_jstr(m->note, 1));
+    if (err == 0 && (err = wp_store_customer_crm_get(st, &cu, m->tenant_id, m->customer_id)) == 0)
+        got = 1;
     err = api_audit_commit(ctx, st, err, action, "customer", m->customer_id, d);
     json_decref(d);
+    if (err == 0)
+        *out = api_crm_customer_json(&cu, scope);
+    if (got)
+        wp_customer_crm_release(&cu);
     return err;
-}
-
-/* The customer after a move, as the caller sees it. */
-static int reply_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
-                          const char *tenant_id, const char *id)
-{
-    wp_customer_crm cu;
-    int err = wp_store_customer_crm_get(st, &cu, tenant_id, id);
-    if (err < 0)
-        return err;
-    json_t *o = api_crm_customer_json(&cu, scope);
-    wp_customer_crm_release(&cu);
-    return wp_http_reply_json(ctx, 200, o);
 }
 
 /* POST /api/v1/customers/{id}/release {"reason"?: "manual", "note"?}: the owner or a
@@ -133,11 +131,12 @@ int api_customers_release(wp_http_ctx *ctx)
         (err = wp_store_customer_get(st, &cu, c->tenant_id, m.customer_id)) < 0 ||
         (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0)
         goto out;
-    if ((err = move_audited(ctx, st, &m, 1, "pool.release")) < 0) {
+    json_t *o = NULL;
+    if ((err = move_audited(ctx, st, &m, 1, "pool.release", &scope, &o)) < 0) {
         err = refused_or_error(ctx, &m, err);
         goto out;
     }
-    err = reply_customer(ctx, st, &scope, c->tenant_id, m.customer_id);
+    err = wp_http_reply_json(ctx, 200, o);
 out:
     api_store_release(ctx, st);
     return err;
@@ -194,11 +193,12 @@ int api_pool_claim(wp_http_ctx *ctx)
         goto out;
     }
     m.employee_id = c->employee.id;
-    if ((err = move_audited(ctx, st, &m, 0, "pool.claim")) < 0) {
+    json_t *o = NULL;
+    if ((err = move_audited(ctx, st, &m, 0, "pool.claim", &scope, &o)) < 0) {
         err = refused_or_error(ctx, &m, err);
         goto out;
     }
-    err = reply_customer(ctx, st, &scope, c->tenant_id, m.customer_id);
+    err = wp_http_reply_json(ctx, 200, o);
 out:
     wp_customer_crm_release(&cu);
     api_store_release(ctx, st);
@@ -239,11 +239,12 @@ int api_pool_assign(wp_http_ctx *ctx)
         (err = wp_store_employee_get(st, &emp, c->tenant_id, m.employee_id)) < 0 ||
         (err = api_scope_allows_employee(ctx, st, &scope, &emp)) < 0)
         goto out;
-    if ((err = move_audited(ctx, st, &m, 0, "pool.assign")) < 0) {
+    json_t *o = NULL;
+    if ((err = move_audited(ctx, st, &m, 0, "pool.assign", &scope, &o)) < 0) {
         err = refused_or_error(ctx, &m, err);
         goto out;
     }
-    err = reply_customer(ctx, st, &scope, c->tenant_id, m.customer_id);
+    err = wp_http_reply_json(ctx, 200, o);
 out:
     wp_customer_crm_release(&cu);
     api_store_release(ctx, st);

@@ -362,14 +362,16 @@ int api_webhooks_update(wp_http_ctx *ctx)
     json_t *d = err == 0 ? hook_audit(w) : NULL;
     if (err == 0 && json_object_get(body, "secret"))
         json_object_set_new(d, "secret_changed", json_true());
+    /* the answer, with its counts, is read before the commit: a read that failed after it
+     * would answer an error for a change that was stored */
+    if (err == 0) {
+        w->pending = w->delivered = w->dead = 0;
+        err = wp_store_webhook_get(st, w, c->tenant_id, id);
+    }
     err = api_audit_commit(ctx, st, err, "webhook.update", "webhook", id, d);
     json_decref(d);
     api_store_release(ctx, st);
     st = NULL;
-    if (err == 0 && (err = api_store_acquire(ctx, &st)) == 0) { /* with its counts */
-        w->pending = w->delivered = w->dead = 0;
-        err = wp_store_webhook_get(st, w, c->tenant_id, id);
-    }
     if (err == 0)
         err = wp_http_reply_json(ctx, 200, hook_json(w));
 out:

@@ -221,15 +221,19 @@ int api_working_hours_put(wp_http_ctx *ctx)
             i++;
         }
     }
-    if (err == 0 && (err = api_audit(ctx, st, "working_hours.put", "working_hours", body)) == 0)
-        err = wp_store_commit(st);
+    /* the answer is read before the commit: a read that failed after it would answer an
+     * error for hours that were stored */
+    json_t *o = NULL;
+    if (err == 0 && (err = api_audit(ctx, st, "working_hours.put", "working_hours", body)) == 0 &&
+        (err = settings_answer(ctx, st, &scope, c->tenant_id, &o)) == 0 &&
+        (err = wp_store_commit(st)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
     if (err < 0) {
         wp_store_rollback(st);
         goto out;
     }
-    json_t *o = NULL;
-    if ((err = settings_answer(ctx, st, &scope, c->tenant_id, &o)) < 0)
-        goto out;
     api_store_release(ctx, st);
     return wp_http_reply_json(ctx, 200, o);
 out:

@@ -2,6 +2,7 @@
 /* Replies: JSON bodies, the one WP_E* to HTTP mapping, and what handlers read of a request. */
 #include "http/internal.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 #include "util/json.h"
 
 #include <stdarg.h>
@@ -111,6 +112,9 @@ static int queue_response(struct wp_http__req *r, unsigned status, const char *c
     ok &= MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     for (const struct wp_http__header *h = r->headers; h; h = h->next)
         ok &= MHD_add_response_header(resp, h->name, h->value);
+    /* the injected store failure fired in this handler (test hooks only) */
+    if (wp_test_hooks_store_fired())
+        ok &= MHD_add_response_header(resp, "X-Workphone-Test-Failed", "store");
     /* while stopping, do not invite the client to send more on this connection */
     if (atomic_load(&r->srv->stopping))
         ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");

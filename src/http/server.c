@@ -3,6 +3,7 @@
 #include "http/internal.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -602,18 +603,44 @@ static void finish(struct wp_http__req *r)
     run_handler(r);
 }
 
+/* With the test hooks on, the header X-Workphone-Test-Fail: store=N (1..1000000) arms the
+ * injected store failure for this request's handler (docs/internals/util.md). 0, or -1 after
+ * replying 400 to a malformed header. With the hooks off the header is ignored. */
+static int arm_test_fail(struct wp_http__req *r)
+{
+    if (!wp_test_hooks_get()->on)
+        return 0;
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Workphone-Test-Fail");
+    if (!v)
+        return 0;
+    char *end = NULL;
+    unsigned long n = 0;
+    if (!strncmp(v, "store=", 6) && v[6] >= '0' && v[6] <= '9')
+        n = strtoul(v + 6, &end, 10);
+    if (!end || *end || n < 1 || n > 1000000) {
+        wp_http_reply_fail(&r->ctx, 400, "invalid_request", NULL,
+                           "X-Workphone-Test-Fail must be store=N, N 1..1000000");
+        return -1;
+    }
+    wp_test_hooks_store_arm((unsigned)n);
+    return 0;
+}
+
 /* Run a parsed request's handler and make sure there is a reply. */
 static void run_handler(struct wp_http__req *r)
 {
     wp_http_ctx *ctx = &r->ctx;
     wp_error_clear();
-    int err = ctx->route->handler(ctx);
-    if (r->replied)
+    if (arm_test_fail(r) < 0)
         return;
-    if (err >= 0)
-        err = wp_error_set(WP_EIO, "handler of %s %s returned without a reply", ctx->route->method,
-                           ctx->route->pattern);
-    wp_http_reply_error(ctx, err);
+    int err = ctx->route->handler(ctx);
+    if (!r->replied) {
+        if (err >= 0)
+            err = wp_error_set(WP_EIO, "handler of %s %s returned without a reply",
+                               ctx->route->method, ctx->route->pattern);
+        wp_http_reply_error(ctx, err);
+    }
+    wp_test_hooks_store_arm(0);
 }
 
 static int announces_body(struct MHD_Connection *conn)

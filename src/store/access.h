@@ -83,6 +83,12 @@ int wp_store_login_attempt(wp_store *st, wp_login_throttle *out, const char *ten
                            const char *username, const char *client, int64_t now_us,
                            int64_t window_us, int user_max, int client_max);
 
+/* Take back the one attempt wp_store_login_attempt() recorded at at_us for this account and
+ * client, when its request then failed for another reason than a wrong password (a store
+ * error): a server's fault does not count against the account. Nothing matching: 0. */
+int wp_store_login_attempt_undo(wp_store *st, const char *tenant_id, const char *username,
+                                const char *client, int64_t at_us);
+
 /* Forget an account's failures (after a good login or a password reset). */
 int wp_store_login_failures_clear(wp_store *st, const char *tenant_id, const char *username);
 

@@ -5,6 +5,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -162,7 +163,7 @@ static int pg_exec(wp_store *st, const char *script)
         revive(pg);
         return 0;
     }
-    if ((err = revive(pg)) < 0)
+    if ((err = wp_test_hooks_store_op(script)) < 0 || (err = revive(pg)) < 0)
         return err;
     PGresult *res = PQexec(pg->conn, script);
     ExecStatusType status = PQresultStatus(res);
@@ -327,6 +328,9 @@ static void pg_bind_null(struct wp_stmt *st, int idx)
 static int pg_step(struct wp_stmt *st)
 {
     struct pg_stmt *s = (struct pg_stmt *)st;
+    int injected = wp_test_hooks_store_op(NULL);
+    if (injected < 0)
+        return injected;
     if (!s->executed) {
         struct wp_pg *pg = s->pg;
         int err;

@@ -250,6 +250,9 @@ static int lite_exec(wp_store *st, const char *script)
     }
     if (w->lost && !rollback)
         return lost_error(w);
+    int err = wp_test_hooks_store_op(script);
+    if (err < 0)
+        return err;
     char *msg = NULL;
     int rc = sqlite3_exec(w->db, script, NULL, NULL, &msg);
     sqlite3_free(msg); /* sqlite3_errmsg() still has it */
@@ -346,6 +349,9 @@ static int lite_step(struct wp_stmt *st)
     struct sqlite_stmt *s = (struct sqlite_stmt *)st;
     if (s->owner->lost)
         return lost_error(s->owner);
+    int err = wp_test_hooks_store_op(NULL);
+    if (err < 0)
+        return err;
     int rc = sqlite3_step(s->stmt);
     if (rc == SQLITE_ROW)
         return WP_DB_ROW;

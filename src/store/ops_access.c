@@ -442,6 +442,32 @@ out:
     return wp_store__op_end(st, err);
 }
 
+int wp_store_login_attempt_undo(wp_store *st, const char *tenant_id, const char *username,
+                                const char *client, int64_t at_us)
+{
+    struct wp_stmt *s = NULL;
+    char name[65];
+    int err;
+    failure_name(name, username);
+    /* the rows of one account, client and time are alike: any one of them goes */
+    if ((err = wp_db_prepare(st, &s,
+                             wp_store_backend(st) == WP_STORE_PG
+                                 ? "DELETE FROM login_failures WHERE ctid IN (SELECT ctid FROM"
+                                   " login_failures WHERE tenant_id = ? AND username = ?"
+                                   " AND client = ? AND ts_us = ? LIMIT 1)"
+                                 : "DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM"
+                                   " login_failures WHERE tenant_id = ? AND username = ?"
+                                   " AND client = ? AND ts_us = ? LIMIT 1)")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, name);
+    wp_db_bind_text(s, 3, client);
+    wp_db_bind_int64(s, 4, at_us);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
 int wp_store_login_failures_clear(wp_store *st, const char *tenant_id, const char *username)
 {
     struct wp_stmt *s = NULL;

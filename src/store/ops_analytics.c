@@ -254,10 +254,12 @@ static int read_begin(wp_store *st, struct ctx *c)
     return 0;
 }
 
+/* A read-only snapshot ends with ROLLBACK: there is nothing to commit, and a COMMIT that
+ * failed would leave the transaction open on the connection for the next request. */
 static void read_end(wp_store *st, struct ctx *c)
 {
     if (c->tx)
-        wp_db_exec(st, "COMMIT");
+        wp_db_exec(st, "ROLLBACK");
     c->tx = 0;
 }
 

@@ -74,3 +74,27 @@ void wp_test_hooks_job_step(void)
         __atomic_add_fetch(&steps, 1, __ATOMIC_SEQ_CST) == hooks.jobs_kill_after)
         raise(SIGKILL);
 }
+
+static _Thread_local unsigned store_countdown;
+static _Thread_local int store_fired;
+
+void wp_test_hooks_store_arm(unsigned n)
+{
+    store_countdown = hooks.on ? n : 0;
+    store_fired = 0;
+}
+
+int wp_test_hooks_store_op(const char *script)
+{
+    if (!store_countdown || (script && !strncmp(script, "ROLLBACK", 8)))
+        return 0;
+    if (--store_countdown)
+        return 0;
+    store_fired = 1;
+    return wp_error_set(WP_EIO, "store: injected failure (X-Workphone-Test-Fail)");
+}
+
+int wp_test_hooks_store_fired(void)
+{
+    return store_fired;
+}
