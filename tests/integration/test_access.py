@@ -318,6 +318,8 @@ EXPECTED = [
     ("PUT", "/api/v1/working-hours", "admin", 200),
     ("GET", "/api/v1/employees/{id}/working-hours", "read", 200),
     ("GET", "/api/v1/employees/{id}/track", "read", 200),
+    ("GET", "/api/v1/checkins", "read", 200),
+    ("GET", "/api/v1/attendance", "read", 200),
     ("POST", "/api/v1/customers/import", "manage", 200),
     ("POST", "/api/v1/employees/import", "admin", 200),
     ("GET", "/api/v1/customers/export", "read", 200),
@@ -700,6 +702,8 @@ class Fixture:
             return P.replace("{id}", self.delivered()), {}
         if P == "/api/v1/reminders/{id}/done":
             return P.replace("{id}", self.reminders.pop()), q({"text": "已跟进"})
+        if P == "/api/v1/attendance":
+            return P + "?from=2026-11-23&to=2026-11-27", {}
         if "{" in P:
             raise SystemExit("the matrix has no call for " + P)
         return P, (q({}) if method in ("POST", "PUT", "PATCH") else {})
