@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/checkins and GET /api/v1/attendance (issue 18, CONTRACT §7): field staff's
  * check-ins, and the attendance computed from them, within the reader's scope (a salesperson
- * its own, a manager its subtree), audited as reads of personal data. docs/internals/checkins.md. */
+ * its own, a manager its subtree), audited as reads of personal data. docs/internals/checkins.md.
+ */
 #include "api/api.h"
+#include "api/table.h"
 #include "store/checkins.h"
 #include "store/org.h"
 #include "store/people.h"
@@ -67,8 +69,7 @@ static int people_filter(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
 static json_t *read_details(const wp_checkin_filter *f, const char *from, const char *to)
 {
     return json_pack("{s:o,s:o,s:o,s:o}", "employee", api_jstr(f->employee_id, 1), "unit",
-                     api_jstr(f->org_path, 1), "from", api_jstr(from, 1), "to",
-                     api_jstr(to, 1));
+                     api_jstr(f->org_path, 1), "from", api_jstr(from, 1), "to", api_jstr(to, 1));
 }
 
 int api_checkins_list(wp_http_ctx *ctx)
@@ -164,13 +165,12 @@ static json_t *attendance_json(const wp_attendance *a, const char *from, const c
         char date[16];
         format_date(date, d->day);
         bad = json_array_append_new(
-            items,
-            json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:b,s:b,s:b,s:I,s:I}", "employee_id", e->id,
-                      "employee_name", e->name, "org_unit_id", e->org_unit_id, "date", date,
-                      "working_day", d->working, "first_in", api_jtime(d->first_in_us),
-                      "last_out", api_jtime(d->last_out_us), "late", d->late, "early_leave",
-                      d->early_leave, "missing", d->missing, "worked_minutes",
-                      (json_int_t)d->worked_minutes, "visits", (json_int_t)d->visits));
+            items, json_pack("{s:s,s:s,s:s,s:s,s:b,s:o,s:o,s:b,s:b,s:b,s:I,s:I}", "employee_id",
+                             e->id, "employee_name", e->name, "org_unit_id", e->org_unit_id, "date",
+                             date, "working_day", d->working, "first_in", api_jtime(d->first_in_us),
+                             "last_out", api_jtime(d->last_out_us), "late", d->late, "early_leave",
+                             d->early_leave, "missing", d->missing, "worked_minutes",
+                             (json_int_t)d->worked_minutes, "visits", (json_int_t)d->visits));
     }
     /* totals per unit, in the order units first appear */
     for (size_t i = 0; !bad && i < a->n_employees; i++) {
@@ -191,11 +191,11 @@ static json_t *attendance_json(const wp_attendance *a, const char *from, const c
             mins += d->worked_minutes, visits += d->visits;
         }
         bad = json_array_append_new(
-            units, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "org_unit_id", uid, "employees",
-                             (json_int_t)n, "working_days", (json_int_t)wd, "late",
-                             (json_int_t)late, "early_leave", (json_int_t)early, "missing",
-                             (json_int_t)miss, "worked_minutes", (json_int_t)mins, "visits",
-                             (json_int_t)visits));
+            units,
+            json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "org_unit_id", uid, "employees",
+                      (json_int_t)n, "working_days", (json_int_t)wd, "late", (json_int_t)late,
+                      "early_leave", (json_int_t)early, "missing", (json_int_t)miss,
+                      "worked_minutes", (json_int_t)mins, "visits", (json_int_t)visits));
     }
     if (!bad)
         o = json_pack("{s:s,s:s,s:s,s:i,s:o,s:o}", "from", from, "to", to, "time_zone",
@@ -251,6 +251,69 @@ int api_attendance(wp_http_ctx *ctx)
     }
     err = wp_http_reply_json(ctx, 200, o);
 out:
+    api_store_release(ctx, st);
+    wp_attendance_release(&a);
+    return err;
+}
+
+/* GET /api/v1/attendance/export?from=&to=&unit=&employee=&format=: the attendance's days as
+ * XLSX (or CSV), one row an employee's day, audited as an export (attendance.export). */
+int api_export_attendance(wp_http_ctx *ctx)
+{
+    static const char *const cols[] = {"employee_id", "employee", "org_unit_id",    "date",
+                                       "working_day", "first_in", "last_out",       "late",
+                                       "early_leave", "missing",  "worked_minutes", "visits",
+                                       NULL};
+    const api_caller *c = api_caller_of(ctx);
+    wp_checkin_filter f = {.tenant_id = c->tenant_id};
+    const char *from = wp_http_query(ctx, "from"), *to = wp_http_query(ctx, "to");
+    enum api_table_format format;
+    wp_attendance a;
+    wp_org_unit unit;
+    api_scope scope;
+    api_table t;
+    wp_store *st = NULL;
+    int64_t first, last;
+    int err;
+
+    memset(&a, 0, sizeof a);
+    memset(&t, 0, sizeof t);
+    if ((err = api_table_format_query(ctx, &format)) < 0 ||
+        (err = parse_date(from, "from", &first)) < 0 || (err = parse_date(to, "to", &last)) < 0)
+        return err;
+    if (last < first)
+        return wp_error_set(WP_EINVAL, "'to' must not be before 'from'");
+    if (last - first >= WP_ATTENDANCE_DAYS_MAX)
+        return wp_error_set(WP_EINVAL, "'from' to 'to' spans more than %d days",
+                            WP_ATTENDANCE_DAYS_MAX);
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
+        (err = people_filter(ctx, st, &scope, &f, &unit)) < 0 ||
+        (err = wp_store_attendance(st, &a, &f, first, last, wp_time_now_us())) < 0 ||
+        (err = api_table_begin(&t, ctx, format, "attendance", cols)) < 0)
+        goto out;
+    for (size_t i = 0; i < a.n_days && err == 0; i++) {
+        const wp_attendance_day *d = &a.days[i];
+        const wp_attendance_employee *e = &a.employees[d->employee];
+        char date[16];
+        format_date(date, d->day);
+        if ((err = api_table_word(&t, e->id)) == 0 && (err = api_table_text(&t, e->name)) == 0 &&
+            (err = api_table_word(&t, e->org_unit_id)) == 0 &&
+            (err = api_table_word(&t, date)) == 0 && (err = api_table_num(&t, d->working)) == 0 &&
+            (err = api_table_time(&t, d->first_in_us)) == 0 &&
+            (err = api_table_time(&t, d->last_out_us)) == 0 &&
+            (err = api_table_num(&t, d->late)) == 0 &&
+            (err = api_table_num(&t, d->early_leave)) == 0 &&
+            (err = api_table_num(&t, d->missing)) == 0 &&
+            (err = api_table_num(&t, d->worked_minutes)) == 0 &&
+            (err = api_table_num(&t, d->visits)) == 0)
+            err = api_table_row_end(&t);
+    }
+    json_t *det = read_details(&f, from, to);
+    err = api_export_finish(ctx, &st, &t, err, "attendance.export", NULL, "attendance", det);
+out:
+    api_table_release(&t);
     api_store_release(ctx, st);
     wp_attendance_release(&a);
     return err;

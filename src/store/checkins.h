@@ -12,9 +12,10 @@
 #include "store/store.h"
 #include "util/id.h"
 
-#define WP_ATTENDANCE_DAYS_MAX 31         /* local days one attendance call spans */
-#define WP_ATTENDANCE_EMPLOYEES_MAX 2000  /* employees one attendance call covers */
-#define WP_ATTENDANCE_GRACE_S (5 * 60)    /* a first "in" later than the shift's start by more
+#define WP_ATTENDANCE_DAYS_MAX 31        /* local days one attendance call spans */
+#define WP_ATTENDANCE_EMPLOYEES_MAX 2000 /* employees one attendance call covers */
+#define WP_ATTENDANCE_GRACE_S                                                                      \
+    (5 * 60)                              /* a first "in" later than the shift's start by more     \
                                            * than this is late (a constant for now) */
 #define WP_ATTENDANCE_CHECKINS_MAX 200000 /* check-ins one attendance call reads */
 
@@ -23,7 +24,7 @@ typedef struct wp_checkin {
     char customer_id[WP_ID_LEN + 1]; /* "" when none */
     char fence_id[WP_ID_LEN + 1];    /* "" when none */
     int64_t seq, ts_us;
-    char kind[8]; /* "in", "out", "visit" */
+    char kind[8];                        /* "in", "out", "visit" */
     int64_t lat_e7, lon_e7, accuracy_cm; /* accuracy_cm -1 when unknown */
     char photo[80];                      /* a media ref, "" when none */
     const char *note;                    /* NULL when none; in the page's memory */
@@ -33,12 +34,12 @@ typedef struct wp_checkin {
 /* What to list: all fields optional but tenant_id. Strings borrowed for the call. */
 typedef struct wp_checkin_filter {
     const char *tenant_id;
-    const wp_scope *scope;    /* the reader's; NULL: the whole tenant */
-    const char *org_path;     /* NULL, or only employees of this org subtree (the unit asked) */
-    const char *employee_id;  /* NULL, or this employee */
-    const char *kind;         /* NULL, "in", "out", "visit" */
-    int outside;              /* 1: only those known to lie outside every fence */
-    int64_t from_us, to_us;   /* 0: unbounded */
+    const wp_scope *scope;   /* the reader's; NULL: the whole tenant */
+    const char *org_path;    /* NULL, or only employees of this org subtree (the unit asked) */
+    const char *employee_id; /* NULL, or this employee */
+    const char *kind;        /* NULL, "in", "out", "visit" */
+    int outside;             /* 1: only those known to lie outside every fence */
+    int64_t from_us, to_us;  /* 0: unbounded */
     const char *cursor;
     unsigned limit;
 } wp_checkin_filter;
@@ -56,9 +57,9 @@ void wp_checkin_page_release(wp_checkin_page *p);
 
 /* One employee's local day. */
 typedef struct wp_attendance_day {
-    size_t employee; /* index into wp_attendance.employees */
-    int64_t day;     /* local day, days since 1970-01-01 */
-    int working;     /* a working day under the employee's hours */
+    size_t employee;                  /* index into wp_attendance.employees */
+    int64_t day;                      /* local day, days since 1970-01-01 */
+    int working;                      /* a working day under the employee's hours */
     int64_t first_in_us, last_out_us; /* 0: none */
     int late, early_leave, missing;
     int64_t worked_minutes, visits;

@@ -24,8 +24,7 @@ static int read_checkin(struct wp_stmt *s, wp_checkin *c, wp_strpool **pool)
     memset(c, 0, sizeof *c);
     if ((err = wp_col__id(s, 0, c->id)) < 0 || (err = wp_col__id(s, 1, c->device_id)) < 0 ||
         (err = wp_col__id(s, 2, c->employee_id)) < 0 ||
-        (err = wp_col__id(s, 3, c->customer_id)) < 0 ||
-        (err = wp_col__id(s, 4, c->fence_id)) < 0 ||
+        (err = wp_col__id(s, 3, c->customer_id)) < 0 || (err = wp_col__id(s, 4, c->fence_id)) < 0 ||
         (err = wp_db_col_copy_opt(s, 7, c->kind, sizeof c->kind)) < 0 ||
         (err = wp_db_col_copy_opt(s, 11, c->photo, sizeof c->photo)) < 0)
         return err;
@@ -227,8 +226,8 @@ int wp_store_attendance(wp_store *st, wp_attendance *out, const wp_checkin_filte
     if ((err = check_filter(f, &sc, lo, hi)) < 0)
         goto out;
     if (nd < 1 || nd > WP_ATTENDANCE_DAYS_MAX) {
-        err = wp_error_set(WP_EINVAL, "'from' to 'to' must be 1 to %d days",
-                           WP_ATTENDANCE_DAYS_MAX);
+        err =
+            wp_error_set(WP_EINVAL, "'from' to 'to' must be 1 to %d days", WP_ATTENDANCE_DAYS_MAX);
         goto out;
     }
     if ((err = wp_workcal_load(&cal, st, f->tenant_id)) < 0 ||

@@ -107,8 +107,8 @@ static int off_duty_filter(wp_store *st, wp_geo_point *p, size_t n, size_t *kept
     wp_workcal *cal = NULL;
     int keep = 0, err;
     *kept = n;
-    if ((err = wp_db_prepare(st, &s,
-                             "SELECT locations_off_duty FROM tenant_policy WHERE tenant_id = ?")) < 0)
+    if ((err = wp_db_prepare(
+             st, &s, "SELECT locations_off_duty FROM tenant_policy WHERE tenant_id = ?")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     if ((err = wp_db_step(s)) == WP_DB_ROW)

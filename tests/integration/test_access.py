@@ -320,6 +320,7 @@ EXPECTED = [
     ("GET", "/api/v1/employees/{id}/track", "read", 200),
     ("GET", "/api/v1/checkins", "read", 200),
     ("GET", "/api/v1/attendance", "read", 200),
+    ("GET", "/api/v1/attendance/export", "read", 200),
     ("POST", "/api/v1/customers/import", "manage", 200),
     ("POST", "/api/v1/employees/import", "admin", 200),
     ("GET", "/api/v1/customers/export", "read", 200),
@@ -702,7 +703,7 @@ class Fixture:
             return P.replace("{id}", self.delivered()), {}
         if P == "/api/v1/reminders/{id}/done":
             return P.replace("{id}", self.reminders.pop()), q({"text": "已跟进"})
-        if P == "/api/v1/attendance":
+        if P in ("/api/v1/attendance", "/api/v1/attendance/export"):
             return P + "?from=2026-11-23&to=2026-11-27", {}
         if "{" in P:
             raise SystemExit("the matrix has no call for " + P)

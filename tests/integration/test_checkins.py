@@ -7,7 +7,9 @@
 # timeline; its photo opens through the media endpoint. Locations at night are acknowledged
 # but not kept under locations_off_duty "drop", kept under "keep", and hidden again from the
 # track after a change back to "drop"; the device policy tells the phone. Out of scope is 404.
+import csv
 import hashlib
+import io
 import sys
 import time
 import urllib.parse
@@ -224,6 +226,27 @@ def suite(store):
         check(a["from"] == "2026-11-22" and a["to"] == "2026-11-28" and
               a["time_zone"] == "Asia/Shanghai" and a["grace_minutes"] == 5,
               "%s: the range: %s" % (be, {k: a[k] for k in a if k not in ("items", "units")}))
+        # the export: the same days, one row each (CSV here; XLSX is a zip)
+        st, csv_body, h = srv.raw("GET", q("/api/v1/attendance/export", unit=c["s1"], format="csv",
+                                           **{"from": "2026-11-22", "to": "2026-11-28"}),
+                                  tok["m1"])
+        rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8-sig"))))
+        b = lambda v: "1" if v else "0"
+        check(st == 200 and rows[0] == ["employee_id", "employee", "org_unit_id", "date",
+                                        "working_day", "first_in", "last_out", "late",
+                                        "early_leave", "missing", "worked_minutes", "visits"] and
+              rows[1:] == [[w["employee_id"], w["employee_name"], w["org_unit_id"], w["date"],
+                            b(w["working_day"]), w["first_in"] or "", w["last_out"] or "",
+                            b(w["late"]), b(w["early_leave"]), b(w["missing"]),
+                            str(w["worked_minutes"]), str(w["visits"])] for w in want],
+              "%s: the attendance export: %s %s" % (be, st, rows[:3]))
+        st, xl, h = srv.raw("GET", q("/api/v1/attendance/export", unit=c["s1"],
+                                     **{"from": "2026-11-22", "to": "2026-11-28"}), tok["m1"])
+        check(st == 200 and xl[:2] == b"PK" and "attendance-" in h.get("Content-Disposition", ""),
+              "%s: as XLSX: %s %s" % (be, st, h.get("Content-Disposition")))
+        st, j, _ = srv.req("GET", q("/api/v1/attendance/export", unit=c["s1"],
+                                    **{"from": "2026-11-22", "to": "2026-11-28"}), tok["m2"])
+        check(st == 404 and err_code(j) == "not_found", "%s: export out of scope: %s" % (be, st))
     st, a, _ = srv.req("GET", q("/api/v1/attendance", **{"from": "2026-11-27",
                                                           "to": "2026-11-27"}), tok["a1"])
     check(st == 200 and a["items"] == [day(c["a1"], "员工a1", c["s1"], "2026-11-27", True,
@@ -305,11 +328,11 @@ def suite(store):
     for _ in range(100):
         st, a, _ = srv.req("GET", "/api/v1/audit?limit=200", admin)
         found = {r["action"] for r in a.get("items", [])} & {"checkins.read", "attendance.read",
-                                                              "settings.put"}
-        if len(found) == 3:
+                                                              "settings.put", "attendance.export"}
+        if len(found) == 4:
             break
         time.sleep(0.1)
-    check(len(found) == 3, "%s: reads and the change are audited: %s" % (be, found))
+    check(len(found) == 4, "%s: reads, the export and the change are audited: %s" % (be, found))
     srv.stop()
 
 

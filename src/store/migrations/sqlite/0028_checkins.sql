@@ -29,3 +29,10 @@ CREATE INDEX checkins_ts ON checkins (tenant_id, ts_us, id);
 -- 'drop' (default): a location outside the employee's working hours is acknowledged, not kept
 ALTER TABLE tenant_policy ADD COLUMN locations_off_duty TEXT NOT NULL DEFAULT 'drop'
     CHECK (locations_off_duty IN ('drop', 'keep'));
+-- The attendance export counts toward the insider alert mass_export like every export
+-- (ops_insider.c repeats this WHERE word for word).
+DROP INDEX audit_log_insider;
+CREATE INDEX audit_log_insider ON audit_log (tenant_id, actor, action, ts_us)
+    WHERE action IN ('customer.unmask', 'message.unmask', 'handover.export', 'media.download',
+                     'customers.export', 'alerts.export', 'messages.export', 'timeline.export',
+                     'audit.export', 'attendance.export');
