@@ -626,6 +626,11 @@ int api_working_hours_put(wp_http_ctx *ctx);
 int api_employee_working_hours(wp_http_ctx *ctx);
 /* track.c: GET /api/v1/employees/{id}/track?from=&to= (issue 18, CONTRACT §7) */
 int api_employee_track(wp_http_ctx *ctx);
+
+/* checkins.c: GET /api/v1/checkins, GET /api/v1/attendance (issue 18, CONTRACT §7) */
+int api_checkins_list(wp_http_ctx *ctx);
+int api_attendance(wp_http_ctx *ctx);
+int api_export_attendance(wp_http_ctx *ctx); /* GET /api/v1/attendance/export */
 /* messages.c: the fields of a message beyond its text (media, file, link, amounts, recall) set
  * on o, for the archive and the timeline alike. @return 0, or -1 when out of memory */
 int api_message_fields(json_t *o, const wp_message *m);

@@ -181,6 +181,12 @@ static int finish(wp_http_ctx *ctx, wp_store **st, api_table *t, int err, const 
     return api_table_reply(t, base);
 }
 
+int api_export_finish(wp_http_ctx *ctx, wp_store **st, api_table *t, int err, const char *action,
+                      const char *target, const char *base, json_t *details)
+{
+    return finish(ctx, st, t, err, action, target, base, details);
+}
+
 /* --- GET /api/v1/customers/export --------------------------------------------------------- */
 
 int api_export_customers(wp_http_ctx *ctx)

@@ -228,6 +228,7 @@ struct settings_arg {
     json_t *fen;                    /* NULL: not set */
     json_t *limits[WP_USAGE_KINDS]; /* NULL: not set; JSON null: the default */
     json_t *unmask, *export;        /* NULL: not set */
+    json_t *off_duty;               /* NULL: not set; "drop" or "keep" */
     int64_t *version;
 };
 
@@ -268,6 +269,13 @@ static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *de
                          json_object_set(details, "money_alert_fen", a->fen) < 0))
             err = wp_error_set(WP_ENOMEM, "out of memory");
     }
+    if (err == 0 && a->off_duty) {
+        err = wp_ingest_locations_off_duty_set(ingest_of(ctx), st, a->version, a->tenant_id,
+                                               !strcmp(json_string_value(a->off_duty), "keep"));
+        if (err == 0 && (json_object_set_new(details, "version", json_integer(*a->version)) < 0 ||
+                         json_object_set(details, "locations_off_duty", a->off_duty) < 0))
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+    }
     for (int k = 0; k < WP_USAGE_KINDS && err == 0; k++) {
         json_t *v = a->limits[k];
         if (!v)
@@ -300,7 +308,7 @@ int api_settings_put(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    struct settings_arg a = {c->tenant_id, NULL, {NULL}, NULL, NULL, &version};
+    struct settings_arg a = {c->tenant_id, NULL, {NULL}, NULL, NULL, NULL, &version};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
@@ -316,6 +324,11 @@ int api_settings_put(wp_http_ctx *ctx)
                                     " null for the default",
                                     key, (long long)WP_USAGE_LIMIT_MAX);
             a.limits[k] = v;
+        } else if (strcmp(key, "locations_off_duty") == 0) {
+            if (!json_is_string(v) || (strcmp(json_string_value(v), "drop") != 0 &&
+                                       strcmp(json_string_value(v), "keep") != 0))
+                return wp_error_set(WP_EINVAL, "'locations_off_duty' must be \"drop\" or \"keep\"");
+            a.off_duty = v;
         } else if (strcmp(key, "money_alert_fen") != 0 &&
                    strcmp(key, "insider_unmask_per_hour") != 0 &&
                    strcmp(key, "insider_export_per_day") != 0) {

@@ -19,6 +19,9 @@ int api_metrics(void *app, wp_buf *out)
         "# HELP workphone_ingest_rejected_total Device events that failed validation (quarantined).\n"
         "# TYPE workphone_ingest_rejected_total counter\n"
         "workphone_ingest_rejected_total %" PRIu64 "\n"
+        "# HELP workphone_ingest_off_duty_dropped_total Locations outside working hours handled but not kept (locations_off_duty drop).\n"
+        "# TYPE workphone_ingest_off_duty_dropped_total counter\n"
+        "workphone_ingest_off_duty_dropped_total %" PRIu64 "\n"
         "# HELP workphone_alerts_raised_total Alerts raised by device events.\n"
         "# TYPE workphone_alerts_raised_total counter\n"
         "workphone_alerts_raised_total %" PRIu64 "\n"
@@ -39,7 +42,7 @@ int api_metrics(void *app, wp_buf *out)
         "workphone_ingest_queue_refused_total %" PRIu64 "\n"
         "# HELP workphone_store_commit_seconds Time of one group commit (all its batches).\n"
         "# TYPE workphone_store_commit_seconds histogram\n",
-        s.events, s.rejected, s.alerts, s.batches, s.retried_alone, s.queue_depth,
+        s.events, s.rejected, s.off_duty_dropped, s.alerts, s.batches, s.retried_alone, s.queue_depth,
         s.queue_bytes, s.queue_refused);
     static const uint64_t bounds[WP_INGEST_COMMIT_BUCKETS] = WP_INGEST_COMMIT_BUCKETS_US;
     uint64_t cum = 0;

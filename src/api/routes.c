@@ -157,6 +157,9 @@ static const wp_http_route routes[] = {
     {"PUT", "/api/v1/working-hours", api_working_hours_put, WP_RIGHT_ADMIN, 0},
     {"GET", "/api/v1/employees/{id}/working-hours", api_employee_working_hours, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/employees/{id}/track", api_employee_track, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/checkins", api_checkins_list, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/attendance", api_attendance, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/attendance/export", api_export_attendance, WP_RIGHT_READ, 0},
 };
 
 const wp_http_route *api_routes(size_t *n)

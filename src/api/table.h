@@ -64,6 +64,12 @@ int api_table_reply(api_table *t, const char *base);
  * WP_ELIMIT from a cell or row; other errors pass through. */
 int api_table_limit_or_reply(api_table *t, int err);
 
+/* Finish an export made with this table (export.c): on success (err 0) audit it as action on
+ * target (may be NULL) with details (taken over; "format" and "rows" are added) and reply the
+ * file named base-..., else reply the error (a bound passed: 422). Gives *st back. */
+int api_export_finish(wp_http_ctx *ctx, struct wp_store **st, api_table *t, int err,
+                      const char *action, const char *target, const char *base, json_t *details);
+
 /* Remove what is left (a temporary file). */
 void api_table_release(api_table *t);
 

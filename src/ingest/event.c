@@ -276,6 +276,44 @@ static int parse_location(struct wp_ingest_extra *x, wp_event *e, const json_t *
     return 0;
 }
 
+/* Characters of UTF-8 text (the validator checked it): its bytes that do not continue one. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+#define NOTE_CHARS_MAX 1000
+
+/* CONTRACT §4 checkin: kind in|out|visit, coordinates as a location's, photo (a media ref),
+ * note, and for a visit optionally the customer as peer (with a channel for a peer id). */
+static int parse_checkin(struct wp_ingest_extra *x, wp_event *e, const json_t *ev)
+{
+    if (req_str(x, ev, "kind", "kind", FIELD_MAX, &e->checkin_kind) < 0)
+        return -1;
+    if (strcmp(e->checkin_kind, "in") != 0 && strcmp(e->checkin_kind, "out") != 0 &&
+        strcmp(e->checkin_kind, "visit") != 0)
+        return bad(x, "kind must be \"in\", \"out\" or \"visit\"");
+    if (parse_location(x, e, ev) < 0 || media_ref(x, ev, "photo", &e->photo) < 0 ||
+        opt_str(x, ev, "note", "note", WP_CHECKIN_NOTE_MAX, 0, &e->note) < 0 ||
+        opt_str(x, ev, "channel", "channel", FIELD_MAX, 1, &e->channel) < 0)
+        return -1;
+    if (e->note && utf8_chars(e->note) > NOTE_CHARS_MAX)
+        return bad(x, "note is longer than %d characters", NOTE_CHARS_MAX);
+    json_t *p = json_object_get(ev, "peer");
+    if (p && !json_is_null(p) && strcmp(e->checkin_kind, "visit") != 0)
+        return bad(x, "only a visit names a peer");
+    if (parse_peer(x, e, ev, 0) < 0)
+        return -1;
+    if (e->peer.id && !e->peer.phone && !e->channel)
+        return bad(x, "peer.id needs a channel");
+    if (!e->peer.id && !e->peer.phone && p && !json_is_null(p))
+        return bad(x, "peer has neither id nor phone");
+    return 0;
+}
+
 /* Fill e from ev; -1 with x->reason when it is invalid. *max_seq is the highest usable seq
  * before it in the batch. */
 static int parse_event(struct wp_ingest_extra *x, wp_event *e, const json_t *ev, int64_t *max_seq,
@@ -342,6 +380,10 @@ static int parse_event(struct wp_ingest_extra *x, wp_event *e, const json_t *ev,
         e->type = WP_EVENT_LOCATION;
         return parse_location(x, e, ev);
     }
+    if (strcmp(type, "checkin") == 0) {
+        e->type = WP_EVENT_CHECKIN;
+        return parse_checkin(x, e, ev);
+    }
     return bad(x, "unknown type '%.64s'", type);
 }
 
@@ -349,6 +391,7 @@ static void event_init(wp_event *e)
 {
     memset(e, 0, sizeof *e);
     e->size = e->amount_fen = e->duration_s = e->accuracy_cm = -1;
+    e->inside_geofence = -1;
 }
 
 int wp_ingest__validate(wp_ingest_batch *out, const json_t *body, const wp_ingest_bounds *bounds)

@@ -12,6 +12,7 @@
 #include "store/pool.h"
 #include "store/rules.h"
 #include "store/scripts.h"
+#include "store/workhours.h"
 #include "store/store.h"
 #include "store/usage.h"
 #include "util/buf.h"
@@ -373,6 +374,51 @@ static size_t batch_bytes(const wp_ingest_batch *vb)
     return n;
 }
 
+/* Is a check-in inside one of the employee's geofences in force? Sets e->inside_geofence to 1
+ * or 0 and e->fence_id, or leaves -1 ("no fence known"). The geofence work (migration 0027,
+ * src/util/geo_fence.c) fills this in: a check-in is one deliberate point, inside when within
+ * its accuracy of a fence in force at its time. Until then every check-in is "no fence known". */
+static int checkin_inside(wp_store *st, wp_event *e, const char *tenant_id,
+                          const char *employee_id)
+{
+    (void)st, (void)tenant_id, (void)employee_id;
+    e->inside_geofence = -1;
+    e->fence_id[0] = '\0';
+    return 0;
+}
+
+/* The batch's locations outside the employee's working hours, when the tenant drops them
+ * (locations_off_duty "drop"): marked off_duty, so the store handles them without a row; and
+ * where its check-ins lie. *dropped gets how many were marked. */
+static int place_events(wp_store *st, wp_ingest_batch *vb, const wp_policy_row *row,
+                        const char *tenant_id, const char *employee_id, uint64_t *dropped)
+{
+    wp_workcal *cal = NULL;
+    const wp_workhours *h = NULL;
+    int err = 0;
+    *dropped = 0;
+    for (size_t i = 0; i < vb->b.n && err == 0; i++) {
+        wp_event *e = &vb->b.events[i];
+        if (e->type == WP_EVENT_CHECKIN) {
+            err = checkin_inside(st, e, tenant_id, employee_id);
+            continue;
+        }
+        if (e->type != WP_EVENT_LOCATION || row->locations_keep)
+            continue;
+        if (!cal) {
+            if ((err = wp_workcal_load(&cal, st, tenant_id)) < 0)
+                break;
+            h = wp_workcal_of(cal, employee_id, NULL);
+        }
+        if (!wp_workcal_contains(cal, h, e->ts_us)) {
+            e->off_duty = 1;
+            (*dropped)++;
+        }
+    }
+    wp_workcal_free(cal);
+    return err;
+}
+
 int wp_ingest_events(wp_ingest *ing, json_t **reply, const wp_device *dev, const json_t *body)
 {
     return wp_ingest_events_at(ing, reply, dev, body, wp_time_now_us());
@@ -384,6 +430,7 @@ int wp_ingest_events_at(wp_ingest *ing, json_t **reply, const wp_device *dev, co
     wp_ingest_batch vb;
     wp_policy_now now = {0};
     wp_store *st = NULL;
+    uint64_t off_duty = 0;
     int err;
 
     wp_ingest_bounds bounds = {now_us, dev->acked_seq};
@@ -393,6 +440,8 @@ int wp_ingest_events_at(wp_ingest *ing, json_t **reply, const wp_device *dev, co
         goto out;
     /* one statement and one look-up: the lexicons of the device's employee's unit */
     err = wp_policy__current(ing, st, &now, dev->tenant_id, dev->employee_id, NULL);
+    if (err == 0)
+        err = place_events(st, &vb, &now.chain.row, dev->tenant_id, dev->employee_id, &off_duty);
     wp_store_connpool_release(ing->pool, st);
     if (err < 0)
         goto out;
@@ -416,6 +465,10 @@ int wp_ingest_events_at(wp_ingest *ing, json_t **reply, const wp_device *dev, co
         atomic_fetch_add_explicit(&ing->n_rejected,
                                   json_array_size(json_object_get(*reply, "rejected")),
                                   memory_order_relaxed);
+        uint64_t kept_out = 0; /* resent ones were handled before */
+        for (size_t i = 0; off_duty && i < vb.b.n; i++)
+            kept_out += vb.b.events[i].applied && vb.b.events[i].off_duty;
+        atomic_fetch_add_explicit(&ing->n_off_duty, kept_out, memory_order_relaxed);
         atomic_fetch_add_explicit(&ing->n_alerts,
                                   json_array_size(json_object_get(*reply, "alerts")),
                                   memory_order_relaxed);
@@ -704,6 +757,11 @@ int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_
                           "settings",
                           "money_alert_fen", (json_int_t)now.chain.row.money_alert_fen);
     fences = NULL; /* p holds it, or it was freed with p's failure */
+    if (p && json_object_set_new(json_object_get(p, "settings"), "locations_off_duty",
+                                 json_string(now.chain.row.locations_keep ? "keep" : "drop")) < 0) {
+        json_decref(p);
+        p = NULL;
+    }
     if (!p) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
@@ -894,11 +952,27 @@ int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
     return err;
 }
 
+int wp_ingest_locations_off_duty_set(wp_ingest *ing, wp_store *tx, int64_t *version,
+                                     const char *tenant_id, int keep)
+{
+    wp_store *st = tx;
+    wp_policy_row row;
+    int err;
+    if (!tx && (err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
+        return err;
+    if ((err = ensure_policy(ing, st, &row, tenant_id)) == 0)
+        err = wp_store_policy_set_locations_off_duty(st, version, tenant_id, keep);
+    if (!tx)
+        wp_store_connpool_release(ing->pool, st);
+    return err;
+}
+
 void wp_ingest_stats_get(wp_ingest *ing, wp_ingest_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->events = atomic_load_explicit(&ing->n_events, memory_order_relaxed);
     out->rejected = atomic_load_explicit(&ing->n_rejected, memory_order_relaxed);
+    out->off_duty_dropped = atomic_load_explicit(&ing->n_off_duty, memory_order_relaxed);
     out->alerts = atomic_load_explicit(&ing->n_alerts, memory_order_relaxed);
     wp_writer__stats_fill(ing->writer, out);
 }

@@ -233,6 +233,11 @@ int wp_ingest_unit_lexicon_union(wp_ingest *ing, wp_buf *out, wp_scan_union_repo
 int wp_ingest_unit_lexicons_list(wp_ingest *ing, wp_unit_lexicon_info **out, size_t *n,
                                  const char *tenant_id);
 
+/* Set the tenant's locations_off_duty: keep 1 "keep", 0 "drop" (CONTRACT §4 policy
+ * settings); as wp_ingest_money_alert_set(). */
+int wp_ingest_locations_off_duty_set(wp_ingest *ing, wp_store *tx, int64_t *version,
+                                     const char *tenant_id, int keep);
+
 /* Set the money alert threshold: a redpacket or transfer with amount_fen >= fen raises a
  * "money" alert. WP_EINVAL when fen < 0. *version gets the new policy version. */
 int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
@@ -299,6 +304,7 @@ typedef struct wp_ingest_stats {
     uint64_t events;         /* events received in accepted batches (resends included) */
     uint64_t rejected;       /* events that failed validation, kept in quarantine */
     uint64_t alerts;         /* alerts raised by events */
+    uint64_t off_duty_dropped; /* locations outside working hours handled, not kept ("drop") */
     uint64_t batches;        /* batches written */
     uint64_t transactions;   /* group commits (each holds one or more batches) */
     uint64_t retried_alone;  /* batches retried alone after a merged commit failed */

@@ -160,7 +160,7 @@ struct wp_ingest {
     struct wp_policy_cache *policies;
     wp_store_connpool *pool; /* borrowed: connections for calls on the caller's thread */
     /* counters for wp_ingest_stats_get */
-    _Atomic uint64_t n_events, n_rejected, n_alerts;
+    _Atomic uint64_t n_events, n_rejected, n_alerts, n_off_duty;
     unsigned char audit_key[WP_AUDIT_KEY_LEN]; /* for re-grading after a batch */
     int regrade;                               /* audit_key is set */
 };

@@ -16,6 +16,8 @@
  * the whole event's length and SHA-256: a device cannot fill the store through rejects */
 #define WP_QUARANTINE_RAW_MAX 4096
 
+#define WP_CHECKIN_NOTE_MAX 4000 /* bytes of a check-in's note: 1000 characters of CJK text */
+
 enum wp_event_type {
     WP_EVENT_REJECTED = 0, /* failed validation: quarantined with its reason, its raw JSON
                             * bounded (WP_QUARANTINE_RAW_MAX) */
@@ -23,6 +25,7 @@ enum wp_event_type {
     WP_EVENT_CALL,
     WP_EVENT_CONTACT,
     WP_EVENT_LOCATION,
+    WP_EVENT_CHECKIN, /* migration 0028: a clock-in, clock-out or customer visit */
 };
 
 /* The other party of an event, as the device saw it; any field may be NULL. */
@@ -67,6 +70,16 @@ typedef struct wp_event {
     const char *action;
     /* location: degrees * 1e7 and centimetres, so both backends store exact integers */
     int64_t lat_e7, lon_e7, accuracy_cm; /* accuracy_cm -1 when absent */
+    /* location: 1 when it lies outside the employee's working hours and the tenant's
+     * locations_off_duty is "drop" (decided by src/ingest): handled (it moves acked_seq) but
+     * no row is written */
+    int off_duty;
+    /* checkin (also lat_e7, lon_e7, accuracy_cm; peer for a visit): kind "in", "out" or
+     * "visit"; photo a media ref or NULL; note NULL or up to WP_CHECKIN_NOTE_MAX bytes;
+     * inside_geofence -1 (no fence known), 0 or 1, and the fence's id ("" when none) */
+    const char *checkin_kind, *photo, *note;
+    int inside_geofence;
+    char fence_id[WP_ID_LEN + 1];
     wp_alert_draft *alerts;
     size_t n_alerts;
     /* out, set by wp_store_events_apply() */

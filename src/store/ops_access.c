@@ -610,7 +610,11 @@ int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,
                              " UNION ALL SELECT c.employee_id, c.customer_id FROM calls c"
                              " JOIN media_uploads u ON u.tenant_id = c.tenant_id"
                              " AND u.sha256 = ? AND u.device_id = c.device_id"
-                             " WHERE c.tenant_id = ? AND c.recording = ? LIMIT ?")) < 0)
+                             " WHERE c.tenant_id = ? AND c.recording = ?"
+                             " UNION ALL SELECT k.employee_id, k.customer_id FROM checkins k"
+                             " JOIN media_uploads u ON u.tenant_id = k.tenant_id"
+                             " AND u.sha256 = ? AND u.device_id = k.device_id"
+                             " WHERE k.tenant_id = ? AND k.photo = ? LIMIT ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, ref + 7);
     wp_db_bind_text(s, 2, tenant_id);
@@ -618,7 +622,10 @@ int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,
     wp_db_bind_text(s, 4, ref + 7);
     wp_db_bind_text(s, 5, tenant_id);
     wp_db_bind_text(s, 6, ref);
-    wp_db_bind_int64(s, 7, (int64_t)max);
+    wp_db_bind_text(s, 7, ref + 7);
+    wp_db_bind_text(s, 8, tenant_id);
+    wp_db_bind_text(s, 9, ref);
+    wp_db_bind_int64(s, 10, (int64_t)max);
     while (*n < max && (err = wp_db_step(s)) == WP_DB_ROW) {
         wp_media_ref *r = &out[*n];
         if ((err = wp_db_col_copy(s, 0, r->employee_id, sizeof r->employee_id)) < 0 ||

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The writer's operation: store one device's batch of validated events (CONTRACT §4). */
+#include "store/customers.h"
 #include "store/db.h"
 #include "store/events.h"
 #include "store/geofence.h"
@@ -10,6 +11,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/id.h"
+#include "util/json.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -265,6 +267,19 @@ static const char location_pg[] =
     " CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]), CAST(? AS bigint[]),"
     " CAST(? AS text[]), CAST(? AS bigint[]))";
 
+#define CHECKIN_COLS                                                                               \
+    "tenant_id, id, device_id, employee_id, seq, ts_us, kind, lat_e7, lon_e7, accuracy_cm,"       \
+    " photo, note, customer_id, inside_geofence, fence_id, raw, created_us"
+static const char checkin_lite[] =
+    "INSERT INTO checkins (" CHECKIN_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+    " ?, ?)";
+static const char checkin_pg[] =
+    "INSERT INTO checkins (" CHECKIN_COLS ") SELECT * FROM unnest(CAST(? AS text[]),"
+    " CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]),"
+    " CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS bigint[]),"
+    " CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
+    " CAST(? AS smallint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS bigint[]))";
+
 #define QUARANTINE_COLS                                                                            \
     "tenant_id, id, device_id, seq, reason, raw, raw_len, raw_sha256, created_us"
 static const char quarantine_lite[] =
@@ -429,7 +444,7 @@ static void collect_peers(struct applier *a)
         a->peer_of[i] = 0;
         if (!e->applied || e->duplicate ||
             (e->type != WP_EVENT_MESSAGE && e->type != WP_EVENT_CALL &&
-             e->type != WP_EVENT_CONTACT))
+             e->type != WP_EVENT_CONTACT && e->type != WP_EVENT_CHECKIN))
             continue;
         const char *phone = e->peer.phone;
         const char *pid = channel_is_phone(e->channel) ? NULL : e->peer.id;
@@ -763,7 +778,7 @@ static int note_met(struct applier *a)
 
 /* The sinks of one batch's rows. */
 struct rows {
-    struct sink message, call, contact, location, quarantine, alert;
+    struct sink message, call, contact, location, checkin, quarantine, alert;
 };
 
 /* SQLite: the last message row id, so the batch can number its rows. */
@@ -932,6 +947,50 @@ static int put_location(struct applier *a, struct sink *k, const wp_event *e)
     return sink_end(k, err);
 }
 
+static int put_checkin(struct applier *a, struct sink *k, const wp_event *e)
+{
+    const wp_event_batch *b = a->b;
+    int err;
+    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
+        (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
+        (err = sink_text(k, b->employee_id)) == 0 && (err = sink_int(k, e->seq)) == 0 &&
+        (err = sink_int(k, e->ts_us)) == 0 && (err = sink_text(k, e->checkin_kind)) == 0 &&
+        (err = sink_int(k, e->lat_e7)) == 0 && (err = sink_int(k, e->lon_e7)) == 0 &&
+        (err = sink_opt_int(k, e->accuracy_cm)) == 0 && (err = sink_text(k, e->photo)) == 0 &&
+        (err = sink_text(k, e->note)) == 0 &&
+        (err = sink_text(k, or_null(e->customer_id))) == 0 &&
+        (err = sink_opt_int(k, e->inside_geofence)) == 0 &&
+        (err = sink_text(k, or_null(e->fence_id))) == 0 && (err = sink_text(k, e->raw)) == 0)
+        err = sink_int(k, b->now_us);
+    return sink_end(k, err);
+}
+
+/* A visit that names a customer is a fact of its timeline: an event "visit" at the visit's
+ * time, by the employee, naming the check-in. */
+static int visit_event(struct applier *a, const wp_event *e)
+{
+    const wp_event_batch *b = a->b;
+    char actor[16 + WP_ID_LEN];
+    wp_buf d;
+    int err;
+    snprintf(actor, sizeof actor, "employee:%s", b->employee_id);
+    wp_crm_actor who = {actor, b->employee_id};
+    wp_buf_init(&d, WP_CHECKIN_NOTE_MAX * 2 + 512);
+    if ((err = wp_buf_adds(&d, "{\"checkin_id\":")) == 0 &&
+        (err = wp_json_str(&d, e->id, strlen(e->id))) == 0 &&
+        (err = wp_buf_adds(&d, ",\"photo\":")) == 0)
+        err = e->photo ? wp_json_str(&d, e->photo, strlen(e->photo)) : wp_buf_adds(&d, "null");
+    if (err == 0 && (err = wp_buf_adds(&d, ",\"note\":")) == 0)
+        err = e->note ? wp_json_str(&d, e->note, strlen(e->note)) : wp_buf_adds(&d, "null");
+    if (err == 0)
+        err = wp_buf_adds(&d, "}");
+    if (err == 0)
+        err = wp_store_customer_event_add(a->st, NULL, b->tenant_id, e->customer_id, "visit",
+                                          &who, d.buf, e->ts_us);
+    wp_buf_release(&d);
+    return err;
+}
+
 /* How many bytes of a rejected event's raw JSON the quarantine keeps: all of it up to
  * WP_QUARANTINE_RAW_MAX, else the most that ends on a whole character (raw is UTF-8). */
 static size_t quarantine_keep(const char *raw, size_t len)
@@ -1070,6 +1129,7 @@ static void rows_init(struct rows *r, struct applier *a)
     sink_init(&r->call, a->st, 15, call_lite, call_pg, NULL, NULL);
     sink_init(&r->contact, a->st, 14, contact_lite, contact_pg, NULL, NULL);
     sink_init(&r->location, a->st, 11, location_lite, location_pg, NULL, NULL);
+    sink_init(&r->checkin, a->st, 17, checkin_lite, checkin_pg, NULL, NULL);
     sink_init(&r->quarantine, a->st, 9, quarantine_lite, quarantine_pg, NULL, NULL);
     sink_init(&r->alert, a->st, 17, alert_lite, alert_pg, NULL, NULL);
 }
@@ -1080,6 +1140,7 @@ static void rows_release(struct rows *r)
     sink_release(&r->call);
     sink_release(&r->contact);
     sink_release(&r->location);
+    sink_release(&r->checkin);
     sink_release(&r->quarantine);
     sink_release(&r->alert);
 }
@@ -1114,15 +1175,25 @@ static int write_rows(struct applier *a)
             err = put_contact(a, &r.contact, e);
             break;
         case WP_EVENT_LOCATION:
-            err = put_location(a, &r.location, e);
+            if (!e->off_duty) /* off duty under "drop": handled, not kept */
+                err = put_location(a, &r.location, e);
+            break;
+        case WP_EVENT_CHECKIN:
+            err = put_checkin(a, &r.checkin, e);
             break;
         default:
             err = wp_error_set(WP_EINVAL, "event of unknown type %d", (int)e->type);
         }
     }
     if (err == 0 && (err = sink_flush(&r.message)) == 0 && (err = sink_flush(&r.call)) == 0 &&
-        (err = sink_flush(&r.contact)) == 0 && (err = sink_flush(&r.location)) == 0)
+        (err = sink_flush(&r.contact)) == 0 && (err = sink_flush(&r.location)) == 0 &&
+        (err = sink_flush(&r.checkin)) == 0)
         err = sink_flush(&r.quarantine);
+    for (size_t i = 0; i < b->n && err == 0; i++) {
+        const wp_event *e = &b->events[i];
+        if (e->applied && !e->duplicate && e->type == WP_EVENT_CHECKIN && e->customer_id[0])
+            err = visit_event(a, e);
+    }
     for (size_t i = 0; i < b->n && err == 0; i++) {
         wp_event *e = &b->events[i];
         if (e->applied && !e->duplicate && e->type != WP_EVENT_REJECTED)
@@ -1362,7 +1433,7 @@ static int count_usage(wp_store *st, wp_event_batch *b)
     int64_t add[WP_USAGE_KINDS] = {0};
     for (size_t i = 0; i < b->n; i++) {
         const wp_event *e = &b->events[i];
-        if (!e->applied || e->duplicate)
+        if (!e->applied || e->duplicate || (e->type == WP_EVENT_LOCATION && e->off_duty))
             continue;
         size_t len = strlen(e->raw);
         if (e->type == WP_EVENT_REJECTED)

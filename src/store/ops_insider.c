@@ -18,7 +18,7 @@
 #define INSIDER_ACTIONS                                                                            \
     "action IN ('customer.unmask', 'message.unmask', 'handover.export', 'media.download',"         \
     " 'customers.export', 'alerts.export', 'messages.export', 'timeline.export',"                 \
-    " 'audit.export')"
+    " 'audit.export', 'attendance.export')"
 
 /* What one kind counts, over what window, with which threshold. */
 struct rule {
@@ -38,7 +38,7 @@ static const struct rule unmask_rule = {"mass_unmask",
 static const struct rule export_rule = {"mass_export",
                                         COUNT_SQL "action IN ('handover.export', 'media.download',"
                                         " 'customers.export', 'alerts.export', 'messages.export',"
-                                        " 'timeline.export', 'audit.export')",
+                                        " 'timeline.export', 'audit.export', 'attendance.export')",
                                         "exports", WP_INSIDER_EXPORT_WINDOW_S};
 
 static const struct rule *rule_of(const char *action)
@@ -48,7 +48,8 @@ static const struct rule *rule_of(const char *action)
     static const char *const exports[] = {"handover.export", "media.download",
                                           "customers.export", "alerts.export",
                                           "messages.export",  "timeline.export",
-                                          "audit.export",     NULL};
+                                          "audit.export",     "attendance.export",
+                                          NULL};
     for (const char *const *e = exports; *e; e++)
         if (!strcmp(action, *e))
             return &export_rule;

@@ -113,8 +113,8 @@ int wp_store_policy_get(wp_store *st, wp_policy_row *out, const char *tenant_id)
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT version, lexicon_version, money_alert_fen, updated_us"
-                             " FROM tenant_policy WHERE tenant_id = ?")) < 0)
+                             "SELECT version, lexicon_version, money_alert_fen, updated_us,"
+                             " locations_off_duty FROM tenant_policy WHERE tenant_id = ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     if ((err = wp_db_step(s)) < 0)
@@ -127,6 +127,7 @@ int wp_store_policy_get(wp_store *st, wp_policy_row *out, const char *tenant_id)
     out->lexicon_version = wp_db_col_int64(s, 1);
     out->money_alert_fen = wp_db_col_int64(s, 2);
     out->updated_us = wp_db_col_int64(s, 3);
+    out->locations_keep = wp_db_col_text(s, 4) && !strcmp(wp_db_col_text(s, 4), "keep");
     err = 0;
 out:
     wp_db_done(s);
@@ -333,6 +334,33 @@ out:
     return err;
 }
 
+int wp_store_policy_set_locations_off_duty(wp_store *st, int64_t *version,
+                                           const char *tenant_id, int keep)
+{
+    struct wp_stmt *s = NULL;
+    int64_t v = 0;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    if ((err = bump(st, &v, tenant_id, wp_time_now_us())) < 0)
+        goto out;
+    if ((err = wp_db_prepare(
+             st, &s, "UPDATE tenant_policy SET locations_off_duty = ? WHERE tenant_id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, keep ? "keep" : "drop");
+    wp_db_bind_text(s, 2, tenant_id);
+    if ((err = wp_db_step(s)) > 0)
+        err = 0;
+out:
+    wp_db_done(s);
+    if ((err = wp_store__op_end(st, err)) == 0)
+        *version = v;
+    return err;
+}
+
 int wp_store_policy_touch(wp_store *st, int64_t *version, const char *tenant_id)
 {
     int64_t v = 0;
@@ -365,7 +393,7 @@ int wp_store_policy_touch(wp_store *st, int64_t *version, const char *tenant_id)
     " SELECT o.id, o.parent_id, o.depth FROM anc JOIN org_units o"                                 \
     " ON o.tenant_id = ? AND o.id = anc.parent_id)"                                                \
     " SELECT p.version, p.lexicon_version, p.money_alert_fen, p.updated_us,"                      \
-    " h.org_unit_id, h.version, h.entries FROM tenant_policy p"                                    \
+    " h.org_unit_id, h.version, h.entries, p.locations_off_duty FROM tenant_policy p"                                    \
     " LEFT JOIN (anc a JOIN unit_lexicons h ON h.tenant_id = ? AND h.org_unit_id = a.id)"         \
     " ON 1 = 1 WHERE p.tenant_id = ? ORDER BY a.depth"
 
@@ -394,6 +422,8 @@ int wp_store_policy_chain(wp_store *st, wp_policy_chain *out, const char *tenant
             out->row.lexicon_version = wp_db_col_int64(s, 1);
             out->row.money_alert_fen = wp_db_col_int64(s, 2);
             out->row.updated_us = wp_db_col_int64(s, 3);
+            out->row.locations_keep =
+                wp_db_col_text(s, 7) && !strcmp(wp_db_col_text(s, 7), "keep");
             out->version = out->row.version;
             out->lexicon_version = out->row.lexicon_version;
         }

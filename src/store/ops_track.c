@@ -5,6 +5,7 @@
 #include "store/internal.h"
 #include "store/store.h"
 #include "store/track.h"
+#include "store/workhours.h"
 #include "util/error.h"
 
 #include <stdlib.h>
@@ -96,6 +97,37 @@ out:
     return err;
 }
 
+/* Under the tenant's locations_off_duty "drop" (the default, also without a policy row), the
+ * points outside the employee's working hours are left out: those stored under "keep" before a
+ * change are never answered. *kept gets how many of the n remain, in order. */
+static int off_duty_filter(wp_store *st, wp_geo_point *p, size_t n, size_t *kept,
+                           const char *tenant_id, const char *employee_id)
+{
+    struct wp_stmt *s = NULL;
+    wp_workcal *cal = NULL;
+    int keep = 0, err;
+    *kept = n;
+    if ((err = wp_db_prepare(
+             st, &s, "SELECT locations_off_duty FROM tenant_policy WHERE tenant_id = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        keep = wp_db_col_text(s, 0) && !strcmp(wp_db_col_text(s, 0), "keep");
+    wp_db_done(s);
+    if (err < 0 || keep || n == 0)
+        return err < 0 ? err : 0;
+    if ((err = wp_workcal_load(&cal, st, tenant_id)) < 0)
+        return err;
+    const wp_workhours *h = wp_workcal_of(cal, employee_id, NULL);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (wp_workcal_contains(cal, h, p[i].ts_us))
+            p[k++] = p[i];
+    *kept = k;
+    wp_workcal_free(cal);
+    return 0;
+}
+
 int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const char *employee_id,
                        int64_t from_us, int64_t to_us, const wp_tz *zone)
 {
@@ -136,7 +168,7 @@ int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const
         n++;
     }
     wp_db_done(s);
-    if (err < 0) {
+    if (err < 0 || (err = off_duty_filter(st, p, n, &n, tenant_id, employee_id)) < 0) {
         free(p);
         return err;
     }

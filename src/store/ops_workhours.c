@@ -395,6 +395,17 @@ int64_t wp_workcal_between_us(const wp_workcal *c, const wp_workhours *h, int64_
     return sum;
 }
 
+int wp_workcal_shift(const wp_workcal *c, const wp_workhours *h, int64_t day, int64_t *from_s,
+                     int64_t *to_s)
+{
+    return shift(c, h, day, from_s, to_s);
+}
+
+const wp_tz *wp_workcal_tz(const wp_workcal *c)
+{
+    return &c->tz;
+}
+
 int wp_workcal_contains(const wp_workcal *c, const wp_workhours *h, int64_t t_us)
 {
     int64_t t = floor_div(t_us, US), day = wp_tz_day(&c->tz, t);

@@ -21,6 +21,8 @@ typedef struct wp_policy_row {
     int64_t lexicon_version; /* the version of the lexicon in force */
     int64_t money_alert_fen;
     int64_t updated_us;
+    int locations_keep; /* locations_off_duty (migration 0028): 1 "keep", 0 "drop" (default):
+                         * a location outside the employee's working hours is not stored */
 } wp_policy_row;
 
 int wp_store_policy_get(wp_store *st, wp_policy_row *out, const char *tenant_id);
@@ -46,6 +48,10 @@ int wp_store_policy_touch(wp_store *st, int64_t *version, const char *tenant_id)
 /* Set the money alert threshold (fen, >= 0) and move the policy version. */
 int wp_store_policy_set_money_alert(wp_store *st, int64_t *version, const char *tenant_id,
                                     int64_t fen);
+
+/* Set locations_off_duty ("keep" when keep, else "drop") and move the policy version. */
+int wp_store_policy_set_locations_off_duty(wp_store *st, int64_t *version,
+                                           const char *tenant_id, int keep);
 
 /* --- lexicons of org units (migration 0017) ------------------------------------------------ */
 

@@ -37,7 +37,8 @@ typedef struct wp_track {
 } wp_track;
 
 /* The track of employee_id in [from_us, to_us) (at most WP_TRACK_DAYS_MAX days; the caller
- * checks the employee's scope), its days counted in zone. WP_EINVAL for a bad range;
+ * checks the employee's scope), its days counted in zone; under the tenant's
+ * locations_off_duty "drop" (migration 0028) without the points outside its working hours. WP_EINVAL for a bad range;
  * WP_ELIMIT past WP_TRACK_POINTS_MAX rows. Caller releases *out with wp_track_release()
  * (also after a failure). */
 int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const char *employee_id,

@@ -90,6 +90,14 @@ int64_t wp_workcal_between_us(const wp_workcal *c, const wp_workhours *h, int64_
 /* 1 when t_us is within h, else 0. */
 int wp_workcal_contains(const wp_workcal *c, const wp_workhours *h, int64_t t_us);
 
+/* The shift under h that starts on local day (days since 1970-01-01 in the tenant's zone), in
+ * UTC seconds [*from_s, *to_s): 1, or 0 when day is no working day (nothing set). */
+int wp_workcal_shift(const wp_workcal *c, const wp_workhours *h, int64_t day, int64_t *from_s,
+                     int64_t *to_s);
+
+/* The tenant's time zone. Borrowed from c. */
+const wp_tz *wp_workcal_tz(const wp_workcal *c);
+
 /* The tenant's time zone name. Borrowed from c. */
 const char *wp_workcal_zone(const wp_workcal *c);
 

@@ -323,6 +323,9 @@ EXPECTED = [
     ("GET", "/api/v1/geofences/{id}", "read", 200),
     ("PATCH", "/api/v1/geofences/{id}", "manage", 200),
     ("DELETE", "/api/v1/geofences/{id}", "manage", 204),
+    ("GET", "/api/v1/checkins", "read", 200),
+    ("GET", "/api/v1/attendance", "read", 200),
+    ("GET", "/api/v1/attendance/export", "read", 200),
     ("POST", "/api/v1/customers/import", "manage", 200),
     ("POST", "/api/v1/employees/import", "admin", 200),
     ("GET", "/api/v1/customers/export", "read", 200),
@@ -713,6 +716,8 @@ class Fixture:
             return P.replace("{id}", self.delivered()), {}
         if P == "/api/v1/reminders/{id}/done":
             return P.replace("{id}", self.reminders.pop()), q({"text": "已跟进"})
+        if P in ("/api/v1/attendance", "/api/v1/attendance/export"):
+            return P + "?from=2026-11-23&to=2026-11-27", {}
         if "{" in P:
             raise SystemExit("the matrix has no call for " + P)
         return P, (q({}) if method in ("POST", "PUT", "PATCH") else {})

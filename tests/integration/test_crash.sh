@@ -35,7 +35,9 @@ TEXTS = ["您好，资料我发您了", "这笔可以飞单给你", "明天下�
          "好的，收到😊", "年化参考3.5%，您看一下风险提示"]
 
 def event(seq):
-    ts = "2026-11-22T10:%02d:%02d+08:00" % (seq // 60 % 60, seq % 60)
+    # a Monday morning: within the default working hours, so locations are kept (off duty
+    # they are acknowledged and deliberately not stored: test_checkins.py)
+    ts = "2026-11-23T10:%02d:%02d+08:00" % (seq // 60 % 60, seq % 60)
     k = seq % 10
     if k == 3:
         return {"seq": seq, "type": "call", "ts": ts, "direction": "in",

@@ -59,6 +59,9 @@ suite_events() {
     login admin
     A=(-H "Authorization: Bearer $tok")
     local me; me=$(jq_ 'j["employee"]["id"]')
+    # the window's edges fall on a Sunday: locations off duty are kept only under "keep"
+    json PUT /api/v1/settings '{"locations_off_duty": "keep"}' "${A[@]}"
+    expect_status 200 "$be: keep off-duty locations"
     device "$me" SN-T; local D=(-H "Authorization: Bearer $dtok")
 
     local batch
@@ -140,7 +143,7 @@ suite_limits() {
     req GET /api/v1/settings "${A[@]}"
     expect_status 200 "$be: settings"
     expect_json '(j["settings"], j["usage"])' \
-        '[{"money_alert_fen": 500000, "archive_limit_bytes": 107374182400, "media_limit_bytes": 1099511627776, "quarantine_limit_bytes": 268435456, "insider_unmask_per_hour": 20, "insider_export_per_day": 100}, {"archive_bytes": 0, "media_bytes": 0, "quarantine_bytes": 0}]' \
+        '[{"money_alert_fen": 500000, "locations_off_duty": "drop", "archive_limit_bytes": 107374182400, "media_limit_bytes": 1099511627776, "quarantine_limit_bytes": 268435456, "insider_unmask_per_hour": 20, "insider_export_per_day": 100}, {"archive_bytes": 0, "media_bytes": 0, "quarantine_bytes": 0}]' \
         "$be: the default limits, nothing used"
 
     # a known batch: two messages and one rejected event

@@ -87,6 +87,10 @@ def suite(store):
     admin = login(srv, "admin")
     c = company(srv, admin)
     tok = {n: login(srv, n) for n in ["m1", "m2", "a1", "a2"]}
+    # the route runs before working hours (09:00) and a2's points around the clock: kept and
+    # shown only under "keep" (off-duty locations are test_checkins.py's)
+    st, j, _ = srv.req("PUT", "/api/v1/settings", admin, body={"locations_off_duty": "keep"})
+    check(st == 200, "%s: locations_off_duty keep: %s %s" % (be, st, j))
     dev = enroll(srv, admin, c["a1"], "SN-track-a1")
     evs = [{"seq": i + 1, "type": "location", "ts": ts(m, s), "lat": e7(la), "lon": e7(lo),
             "accuracy_m": acc} for i, (m, s, la, lo, acc) in enumerate(ROUTE)]

@@ -188,7 +188,7 @@ static const wp_http_route test_rows[] = {
 
 static struct {
     wp_http_server *srv;
-    wp_http_route routes[256];
+    wp_http_route routes[256]; /* the server's table and the test rows, with room for more */
     size_t n_routes;
     wp_app app;
     char base[64];

@@ -164,7 +164,9 @@ static void test_ingest__events_reply(void **state)
         "{\"seq\": 3, \"type\": \"contact\", " TS
         ", \"channel\": \"wechat\", \"action\": \"deleted\","
         " \"peer\": {\"id\": \"wxid_k2\"}},"
-        "{\"seq\": 4, \"type\": \"location\", " TS ", \"lat\": 31.23, \"lon\": 121.47,"
+        /* a Monday morning: within the default working hours, so the location is kept */
+        "{\"seq\": 4, \"type\": \"location\", \"ts\": \"2026-11-23T10:00:00+08:00\","
+        " \"lat\": 31.23, \"lon\": 121.47,"
         " \"accuracy_m\": 12},"
         "{\"seq\": 5, \"type\": \"message\", " TS
         ", \"channel\": \"wechat\", \"direction\": \"in\","

@@ -230,6 +230,15 @@ export async function run({ browser, options, page, errors }) {
     await page.waitForFunction(() => document.querySelector('.el-message--success'))
     let s = (await must('GET', '/settings', { token: tok }, 200)).settings
     expect(s.money_alert_fen === 100000, 'money_alert_fen: ' + s.money_alert_fen)
+    // locations outside working hours: dropped by default, kept once chosen, and the phones'
+    // policy says which
+    expect(s.locations_off_duty === 'drop', 'locations_off_duty by default: ' + s.locations_off_duty)
+    await page.click('[data-test=off-duty-keep]')
+    await page.click('[data-test=off-duty-save]')
+    await page.waitForFunction(() => document.querySelectorAll('.el-message--success').length >= 1)
+    await page.waitForTimeout(300)
+    s = (await must('GET', '/settings', { token: tok }, 200)).settings
+    expect(s.locations_off_duty === 'keep', 'locations_off_duty: ' + s.locations_off_duty)
     await pick(page, '[data-test=limit-unit-media]', 'GB')
     await number(page, '[data-test=limit-media]', 50)
     await page.click('[data-test=storage-save]')
@@ -243,6 +252,14 @@ export async function run({ browser, options, page, errors }) {
     s = (await must('GET', '/settings', { token: tok }, 200)).settings
     expect(s.insider_unmask_per_hour === 30, 'insider_unmask_per_hour: ' + s.insider_unmask_per_hour)
     await shots(page, 'settings-alerts')
+    await page.click('[data-test=off-duty-drop]')
+    await page.click('[data-test=off-duty-save]')
+    s = (await must('GET', '/settings', { token: tok }, 200)).settings
+    for (let i = 0; i < 100 && s.locations_off_duty !== 'drop'; i++) {
+      await page.waitForTimeout(100)
+      s = (await must('GET', '/settings', { token: tok }, 200)).settings
+    }
+    expect(s.locations_off_duty === 'drop', 'back to drop: ' + s.locations_off_duty)
     await page.click('[data-test=limit-default-media]')
     await page.click('[data-test=storage-save]')
     await page.waitForFunction(() => document.querySelector('[data-test=usage-media]').textContent.includes('1 TB'))
@@ -427,7 +444,7 @@ export async function run({ browser, options, page, errors }) {
     expect((await count(pg, '#tab-crm')) + (await count(pg, '#tab-roles')) === 0, 'the auditor sees rules or roles')
     await pg.click('#tab-alerts')
     await pg.waitForSelector('[data-test=limits-readonly]')
-    expect((await count(pg, '[data-test=money-save]')) + (await count(pg, '[data-test=storage-save]')) + (await count(pg, '[data-test=insider-save]')) === 0, 'the auditor has save buttons')
+    expect((await count(pg, '[data-test=money-save]')) + (await count(pg, '[data-test=off-duty-save]')) + (await count(pg, '[data-test=storage-save]')) + (await count(pg, '[data-test=insider-save]')) === 0, 'the auditor has save buttons')
     expect((await pg.textContent('[data-test=insider_unmask_per_hour]')).trim() === '30', 'the insider threshold as read')
     expect((await pg.textContent('[data-test=money-value]')).includes('元'), 'the transfer alert in yuan')
     await shots(pg, 'settings-auditor')
