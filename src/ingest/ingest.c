@@ -374,16 +374,33 @@ static size_t batch_bytes(const wp_ingest_batch *vb)
     return n;
 }
 
-/* Is a check-in inside one of the employee's geofences in force? Sets e->inside_geofence to 1
- * or 0 and e->fence_id, or leaves -1 ("no fence known"). The geofence work (migration 0027,
- * src/util/geo_fence.c) fills this in: a check-in is one deliberate point, inside when within
- * its accuracy of a fence in force at its time. Until then every check-in is "no fence known". */
+/* Is a check-in inside one of the geofences binding the employee (its unit's and those above
+ * it)? A check-in is one deliberate point about a place, not a time: every binding fence counts,
+ * whatever its schedule, and the point is inside when it lies within its accuracy of one (no
+ * hysteresis band, which is for streams of noisy points). Sets e->inside_geofence to 1 with
+ * that fence's id, or 0 with the nearest fence's id; leaves -1 and "" when no fence binds. */
 static int checkin_inside(wp_store *st, wp_event *e, const char *tenant_id,
                           const char *employee_id)
 {
-    (void)st, (void)tenant_id, (void)employee_id;
+    wp_geofence *v = NULL;
+    size_t n = 0;
     e->inside_geofence = -1;
     e->fence_id[0] = '\0';
+    int err = wp_store_geofences_binding(st, &v, &n, tenant_id, employee_id);
+    if (err < 0)
+        return err;
+    double margin = e->accuracy_cm > 0 ? (double)e->accuracy_cm / 100.0 : 0, best = 0;
+    for (size_t i = 0; i < n; i++) {
+        wp_geo_fence g;
+        wp_geofence_shape(&g, &v[i]);
+        double d = wp_geo_fence_distance(&g, e->lat_e7, e->lon_e7);
+        if (e->inside_geofence < 0 || d < best) {
+            best = d;
+            snprintf(e->fence_id, sizeof e->fence_id, "%s", v[i].id);
+        }
+        e->inside_geofence = best <= margin;
+    }
+    wp_geofences_free(v, n);
     return 0;
 }
 

@@ -333,6 +333,36 @@ def suite(store):
             break
         time.sleep(0.1)
     check(len(found) == 4, "%s: reads, the export and the change are audited: %s" % (be, found))
+
+    # --- check-ins and geofences: a fence of the top unit binds a1 (its store is below it);
+    # a check-in within its accuracy of the fence is inside, one 1.1 km away is flagged outside,
+    # whatever the fence's schedule (a check-in is about a place); earlier ones stay unknown
+    fence = created(srv, admin, "/api/v1/geofences",
+                    {"name": "总部", "org_unit_id": c["hq"],
+                     "shape": {"type": "circle", "center": [121.4737012, 31.2304567],
+                               "radius_m": 200},
+                     "schedule": {"days": [1], "from": "09:00", "to": "10:00"}}, "a fence")["id"]
+    st, j, _ = srv.req("POST", "/api/v1/device/events", dev, body={"events": [
+        {"seq": 25, "type": "checkin", "ts": local(28, 12, 0), "kind": "visit",
+         "lat": 31.2322, "lon": 121.4737012, "accuracy_m": 8},
+        {"seq": 26, "type": "checkin", "ts": local(28, 13, 0), "kind": "visit",
+         "lat": 31.2404567, "lon": 121.4737012, "accuracy_m": 8},
+        {"seq": 27, "type": "checkin", "ts": local(28, 14, 0), "kind": "visit",
+         "lat": 31.2304567 + 210 / 111195.0, "lon": 121.4737012, "accuracy_m": 20}]})
+    check(st == 200 and j["acked_seq"] == 27 and j["rejected"] == [],
+          "%s: three check-ins near a fence: %s %s" % (be, st, j))
+    st, j, _ = srv.req("GET", q("/api/v1/checkins", employee=c["a1"], kind="visit",
+                                **{"from": local(28, 11, 0), "to": local(29, 0, 0)}), admin)
+    got = [(i["seq"], i["inside_geofence"], i["fence_id"]) for i in j.get("items", [])]
+    check(st == 200 and got == [(27, True, fence), (26, False, fence), (25, True, fence)],
+          "%s: 190 m from the centre inside, 1.1 km outside, 10 m past the edge within a 20 m "
+          "accuracy inside: %s %s" % (be, st, got))
+    st, j, _ = srv.req("GET", q("/api/v1/checkins", outside="1"), admin)
+    check(st == 200 and [i["seq"] for i in j["items"]] == [26],
+          "%s: outside=1 lists the one outside every fence: %s %s" % (be, st, j))
+    st, j, _ = srv.req("GET", q("/api/v1/checkins", employee=c["a1"], limit=100), admin)
+    check(st == 200 and all(i["inside_geofence"] is None for i in j["items"] if i["seq"] < 25),
+          "%s: check-ins made before the fence stay unknown: %s" % (be, j))
     srv.stop()
 
 
