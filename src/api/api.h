@@ -615,6 +615,8 @@ int api_working_hours_put(wp_http_ctx *ctx);
 int api_employee_working_hours(wp_http_ctx *ctx);
 /* track.c: GET /api/v1/employees/{id}/track?from=&to= (issue 18, CONTRACT §7) */
 int api_employee_track(wp_http_ctx *ctx);
+/* track.c: GET /api/v1/locations/latest?unit= (issue 18): the map's positions of today */
+int api_locations_latest(wp_http_ctx *ctx);
 /* messages.c: the fields of a message beyond its text (media, file, link, amounts, recall) set
  * on o, for the archive and the timeline alike. @return 0, or -1 when out of memory */
 int api_message_fields(json_t *o, const wp_message *m);

@@ -152,6 +152,7 @@ static const wp_http_route routes[] = {
     {"PUT", "/api/v1/working-hours", api_working_hours_put, WP_RIGHT_ADMIN, 0},
     {"GET", "/api/v1/employees/{id}/working-hours", api_employee_working_hours, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/employees/{id}/track", api_employee_track, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/locations/latest", api_locations_latest, WP_RIGHT_READ, 0},
 };
 
 const wp_http_route *api_routes(size_t *n)

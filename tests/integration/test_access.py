@@ -318,6 +318,7 @@ EXPECTED = [
     ("PUT", "/api/v1/working-hours", "admin", 200),
     ("GET", "/api/v1/employees/{id}/working-hours", "read", 200),
     ("GET", "/api/v1/employees/{id}/track", "read", 200),
+    ("GET", "/api/v1/locations/latest", "read", 200),
     ("POST", "/api/v1/customers/import", "manage", 200),
     ("POST", "/api/v1/employees/import", "admin", 200),
     ("GET", "/api/v1/customers/export", "read", 200),
