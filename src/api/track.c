@@ -184,23 +184,22 @@ int api_locations_latest(wp_http_ctx *ctx)
         json_t *acc = p->accuracy_m < 0 ? json_null() : jround(p->accuracy_m, 100);
         if (json_array_append_new(
                 items, json_pack("{s:s,s:o,s:s,s:o,s:o,s:o,s:o}", "employee_id", p->employee_id,
-                                 "name", api_jstr(p->name, 0), "org_unit_id", p->org_unit_id,
-                                 "ts", api_jtime(p->ts_us), "lat", jround(p->lat, 1e7), "lon",
+                                 "name", api_jstr(p->name, 0), "org_unit_id", p->org_unit_id, "ts",
+                                 api_jtime(p->ts_us), "lat", jround(p->lat, 1e7), "lon",
                                  jround(p->lon, 1e7), "accuracy_m", acc)) < 0)
             goto nomem;
     }
     char target[WP_ID_LEN + 16];
     snprintf(target, sizeof target, unit_id ? "org_unit:%s" : "tenant:%s",
              unit_id ? unit_id : c->tenant_id);
-    if (!(d = json_pack("{s:o,s:o,s:I}", "from", api_jtime(from), "to", api_jtime(to),
-                        "employees", (json_int_t)n)))
+    if (!(d = json_pack("{s:o,s:o,s:I}", "from", api_jtime(from), "to", api_jtime(to), "employees",
+                        (json_int_t)n)))
         goto nomem;
     if ((err = api_audit_read(ctx, "location.read", target, d)) < 0)
         goto out;
     err = wp_http_reply_json(ctx, 200,
                              json_pack("{s:o,s:s,s:o,s:o}", "items", items, "time_zone",
-                                       ws.time_zone, "from", api_jtime(from), "to",
-                                       api_jtime(to)));
+                                       ws.time_zone, "from", api_jtime(from), "to", api_jtime(to)));
     items = NULL;
     goto out;
 nomem:
