@@ -631,6 +631,8 @@ int api_employee_track(wp_http_ctx *ctx);
 int api_checkins_list(wp_http_ctx *ctx);
 int api_attendance(wp_http_ctx *ctx);
 int api_export_attendance(wp_http_ctx *ctx); /* GET /api/v1/attendance/export */
+/* track.c: GET /api/v1/locations/latest?unit= (issue 18): the map's positions of today */
+int api_locations_latest(wp_http_ctx *ctx);
 /* messages.c: the fields of a message beyond its text (media, file, link, amounts, recall) set
  * on o, for the archive and the timeline alike. @return 0, or -1 when out of memory */
 int api_message_fields(json_t *o, const wp_message *m);

@@ -160,6 +160,7 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/checkins", api_checkins_list, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/attendance", api_attendance, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/attendance/export", api_export_attendance, WP_RIGHT_READ, 0},
+    {"GET", "/api/v1/locations/latest", api_locations_latest, WP_RIGHT_READ, 0},
 };
 
 const wp_http_route *api_routes(size_t *n)

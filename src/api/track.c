@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define US 1000000LL
@@ -132,6 +133,82 @@ int api_employee_track(wp_http_ctx *ctx)
 out:
     api_store_release(ctx, st);
     wp_track_release(&t);
+    wp_tz_release(&zone);
+    wp_workhours_settings_release(&ws);
+    return err;
+}
+
+/* GET /api/v1/locations/latest?unit=: the last position today (the tenant's local day) of each
+ * employee in the caller's scope, and in the subtree of unit when given; a unit outside the
+ * scope is 404 as if it did not exist. Audited as a read (location.read) on the unit, or on
+ * the tenant. docs/internals/track.md. */
+int api_locations_latest(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    api_scope scope;
+    wp_org_unit unit;
+    wp_workhours_settings ws;
+    wp_tz zone;
+    wp_latest_position *v = NULL;
+    size_t n = 0;
+    const char *unit_id = NULL;
+    json_t *items = NULL, *d = NULL;
+    int err;
+
+    memset(&ws, 0, sizeof ws);
+    memset(&zone, 0, sizeof zone);
+    if ((err = api_query_id(ctx, "unit", &unit_id)) < 0)
+        return err;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    if ((err = api_scope_for(ctx, st, &scope)) < 0)
+        goto out;
+    if (unit_id && ((err = wp_store_org_unit_get(st, &unit, c->tenant_id, unit_id)) < 0 ||
+                    (err = api_scope_allows_org_unit(&scope, &unit)) < 0))
+        goto out;
+    if ((err = wp_store_workhours_get(st, &ws, c->tenant_id)) < 0 ||
+        (err = wp_tz_load(&zone, ws.time_zone, "'time_zone'")) < 0)
+        goto out;
+    int64_t day = wp_tz_day(&zone, wp_time_now_us() / US);
+    int64_t from = wp_tz_local(&zone, day, 0) * US, to = wp_tz_local(&zone, day + 1, 0) * US;
+    if ((err = wp_store_locations_latest(st, &v, &n, c->tenant_id, &scope.store,
+                                         unit_id ? unit.path : NULL, from, to)) < 0)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    if (!(items = json_array()))
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        const wp_latest_position *p = &v[i];
+        json_t *acc = p->accuracy_m < 0 ? json_null() : jround(p->accuracy_m, 100);
+        if (json_array_append_new(
+                items, json_pack("{s:s,s:o,s:s,s:o,s:o,s:o,s:o}", "employee_id", p->employee_id,
+                                 "name", api_jstr(p->name, 0), "org_unit_id", p->org_unit_id, "ts",
+                                 api_jtime(p->ts_us), "lat", jround(p->lat, 1e7), "lon",
+                                 jround(p->lon, 1e7), "accuracy_m", acc)) < 0)
+            goto nomem;
+    }
+    char target[WP_ID_LEN + 16];
+    snprintf(target, sizeof target, unit_id ? "org_unit:%s" : "tenant:%s",
+             unit_id ? unit_id : c->tenant_id);
+    if (!(d = json_pack("{s:o,s:o,s:I}", "from", api_jtime(from), "to", api_jtime(to), "employees",
+                        (json_int_t)n)))
+        goto nomem;
+    if ((err = api_audit_read(ctx, "location.read", target, d)) < 0)
+        goto out;
+    err = wp_http_reply_json(ctx, 200,
+                             json_pack("{s:o,s:s,s:o,s:o}", "items", items, "time_zone",
+                                       ws.time_zone, "from", api_jtime(from), "to", api_jtime(to)));
+    items = NULL;
+    goto out;
+nomem:
+    err = wp_error_set(WP_ENOMEM, "out of memory");
+out:
+    json_decref(items);
+    json_decref(d);
+    api_store_release(ctx, st);
+    free(v);
     wp_tz_release(&zone);
     wp_workhours_settings_release(&ws);
     return err;

@@ -174,3 +174,78 @@ int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const
     }
     return wp_track_build(out, p, n, from_us, to_us, zone);
 }
+
+/* Each employee's newest row through locations_employee: one index probe per employee in
+ * scope. Ties on ts_us go to the highest (device_id, seq), as the track orders them. */
+int wp_store_locations_latest(wp_store *st, wp_latest_position **out, size_t *n,
+                              const char *tenant_id, const wp_scope *scope, const char *org_path,
+                              int64_t from_us, int64_t to_us)
+{
+    struct wp_stmt *s = NULL;
+    struct wp_scope_bind sc;
+    wp_latest_position *v = NULL;
+    char flo[1024], fhi[1024];
+    size_t cap = 0, k = 0;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_scope__check(&sc, tenant_id, scope)) < 0 ||
+        (org_path && (err = wp_scope__range(flo, fhi, org_path)) < 0))
+        return err;
+    if (to_us <= from_us)
+        return wp_error_set(WP_EINVAL, "'to' must be after 'from'");
+    if ((err = wp_db_prepare(
+             st, &s,
+             "SELECT e.id, e.org_unit_id, e.name, l.ts_us, l.lat_e7, l.lon_e7, l.accuracy_cm"
+             " FROM employees e JOIN org_units o ON o.tenant_id = e.tenant_id"
+             " AND o.id = e.org_unit_id JOIN locations l ON l.tenant_id = e.tenant_id"
+             " AND l.id = (SELECT x.id FROM locations x WHERE x.tenant_id = e.tenant_id"
+             " AND x.employee_id = e.id AND x.ts_us >= ? AND x.ts_us < ?"
+             " ORDER BY x.ts_us DESC, x.device_id DESC, x.seq DESC LIMIT 1)"
+             " WHERE e.tenant_id = ?"
+             " AND (CAST(? AS TEXT) IS NULL OR (o.path >= ? AND o.path < ?))"
+             " AND (CAST(? AS TEXT) IS NULL OR e.id = ?)"
+             " AND (CAST(? AS TEXT) IS NULL OR (o.path >= ? AND o.path < ?))"
+             " ORDER BY e.name, e.id LIMIT ?")) < 0)
+        return err;
+    int i = 1;
+    const char *sp = sc.org_path ? sc.lo : NULL, *org = org_path ? flo : NULL;
+    wp_db_bind_int64(s, i++, from_us);
+    wp_db_bind_int64(s, i++, to_us);
+    wp_db_bind_text(s, i++, tenant_id);
+    wp_db_bind_text_or_null(s, i++, sp);
+    wp_db_bind_text_or_null(s, i++, sp);
+    wp_db_bind_text_or_null(s, i++, sp ? sc.hi : NULL);
+    wp_db_bind_text_or_null(s, i++, sc.employee_id);
+    wp_db_bind_text_or_null(s, i++, sc.employee_id);
+    wp_db_bind_text_or_null(s, i++, org);
+    wp_db_bind_text_or_null(s, i++, org);
+    wp_db_bind_text_or_null(s, i++, org ? fhi : NULL);
+    wp_db_bind_int64(s, i++, WP_LATEST_MAX + 1);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (k == WP_LATEST_MAX) {
+            err = wp_error_set(WP_ELIMIT, "more than %d employees: ask for one org unit",
+                               WP_LATEST_MAX);
+            break;
+        }
+        if ((err = wp_array__grow((void **)&v, &cap, k, sizeof *v)) < 0)
+            break;
+        wp_latest_position *p = &v[k];
+        memset(p, 0, sizeof *p);
+        if ((err = wp_db_col_copy(s, 0, p->employee_id, sizeof p->employee_id)) < 0 ||
+            (err = wp_db_col_copy(s, 1, p->org_unit_id, sizeof p->org_unit_id)) < 0 ||
+            (err = wp_db_col_copy(s, 2, p->name, sizeof p->name)) < 0)
+            break;
+        p->ts_us = wp_db_col_int64(s, 3);
+        p->lat = (double)wp_db_col_int64(s, 4) / 1e7;
+        p->lon = (double)wp_db_col_int64(s, 5) / 1e7;
+        p->accuracy_m = wp_db_col_isnull(s, 6) ? -1 : (double)wp_db_col_int64(s, 6) / 100.0;
+        k++;
+    }
+    wp_db_done(s);
+    *out = v;
+    *n = k;
+    return err < 0 ? err : 0;
+}

@@ -8,8 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/geo.h"
+#include "util/id.h"
 #include "util/tz.h"
 
 #define WP_TRACK_DAYS_MAX 31         /* days one call may span */
@@ -50,5 +52,23 @@ int wp_track_build(wp_track *out, wp_geo_point *p, size_t n, int64_t from_us, in
                    const wp_tz *zone);
 
 void wp_track_release(wp_track *t);
+
+#define WP_LATEST_MAX 10000 /* employees one map answer lists (a tenant has thousands) */
+
+/* One employee's last position in a range (the map, GET /api/v1/locations/latest). */
+typedef struct wp_latest_position {
+    char employee_id[WP_ID_LEN + 1];
+    char org_unit_id[WP_ID_LEN + 1];
+    char name[404];
+    int64_t ts_us;
+    double lat, lon, accuracy_m; /* accuracy_m < 0: not given */
+} wp_latest_position;
+
+/* The last position in [from_us, to_us) of every employee in scope (NULL: the tenant) and, when
+ * org_path is not NULL, in that org subtree, who has one; by name, then id. WP_ELIMIT past
+ * WP_LATEST_MAX. Caller frees *out (also after a failure). */
+int wp_store_locations_latest(wp_store *st, wp_latest_position **out, size_t *n,
+                              const char *tenant_id, const wp_scope *scope, const char *org_path,
+                              int64_t from_us, int64_t to_us);
 
 #endif

@@ -326,6 +326,7 @@ EXPECTED = [
     ("GET", "/api/v1/checkins", "read", 200),
     ("GET", "/api/v1/attendance", "read", 200),
     ("GET", "/api/v1/attendance/export", "read", 200),
+    ("GET", "/api/v1/locations/latest", "read", 200),
     ("POST", "/api/v1/customers/import", "manage", 200),
     ("POST", "/api/v1/employees/import", "admin", 200),
     ("GET", "/api/v1/customers/export", "read", 200),
