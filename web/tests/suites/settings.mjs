@@ -343,8 +343,13 @@ export async function run({ browser, options, page, errors }) {
     await page.click('[data-test=unit-move]')
     await pick(page, '[data-test=unit-new-parent]', '设置测试华南')
     await page.click('[data-test=unit-edit-save]')
-    await page.locator('.el-message--success').first().waitFor()
-    const moved = await must('GET', '/org-units/' + team.id, { token: tok }, 200)
+    // the rename's success message may still be up: wait for the move on the server itself
+    let moved = null
+    for (let i = 0; i < 100; i++) {
+      moved = await must('GET', '/org-units/' + team.id, { token: tok }, 200)
+      if (moved.parent_id === south.id) break
+      await page.waitForTimeout(100)
+    }
     expect(moved.parent_id === south.id && moved.depth === 3, 'moved on the server: ' + JSON.stringify(moved))
 
     // a unit with someone in it
