@@ -168,7 +168,8 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
 
 /* Reply {"error":{"code","message","details":{}}} for a WP_E* code, through
  * wp_http_error_map(): the message is wp_error_last() for 4xx and a generic sentence for 5xx;
- * a 503 carries Retry-After: WP_HTTP_RETRY_AFTER_S for a full disk (WP_EFULL), 1 s otherwise.
+ * a 503 carries Retry-After: WP_HTTP_RETRY_AFTER_S for a full disk (WP_EFULL), 1 s for the store
+ * gone or busy and for overload, none for damaged media (WP_ECORRUPT).
  * @return err, so that `return wp_http_reply_error(ctx, err);` propagates it */
 int wp_http_reply_error(wp_http_ctx *ctx, int err);
 

@@ -73,8 +73,19 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
     *status = 500, *code = "internal_error", *expose = 0;
 }
 
-static const char *generic_message(unsigned status, const char *code)
+/* The sentence a client gets when the real message stays in the log. */
+static const char *generic_message(unsigned status, int err)
 {
+    switch (err) {
+    case WP_EFULL:
+        return "the server's storage is full: nothing was stored; try again later";
+    case WP_EUNAVAIL:
+        return "the store is unavailable for now; nothing was stored: try again later";
+    case WP_EOVERLOAD:
+        return "the server is overloaded; try again later";
+    case WP_ECORRUPT:
+        return "the stored file is damaged";
+    }
     switch (status) {
     case 400:
         return "the request is not valid";
@@ -88,14 +99,6 @@ static const char *generic_message(unsigned status, const char *code)
         return "a limit was exceeded";
     case 507:
         return "a storage limit was reached";
-    case 503:
-        if (!strcmp(code, "storage_full"))
-            return "the server's storage is full: nothing was stored; try again later";
-        if (!strcmp(code, "overloaded"))
-            return "the server is overloaded; try again later";
-        if (!strcmp(code, "media_corrupt"))
-            return "the stored file is damaged";
-        return "the store is unavailable for now; nothing was stored: try again later";
     }
     return "internal error; the request id identifies it in the server log";
 }
@@ -204,7 +207,7 @@ int wp_http_reply_json(wp_http_ctx *ctx, unsigned status, json_t *body)
 /* The error body of CONTRACT, written by hand so that a message with broken UTF-8 (user
  * bytes cut by the error buffer) still comes out as valid JSON. Takes ownership of details. */
 static int reply_error_body(struct wp_http__req *r, unsigned status, const char *code,
-                            const char *message, json_t *details)
+                            const char *message, json_t *details, const char *retry_after)
 {
     wp_buf b;
     int err = 0;
@@ -220,11 +223,8 @@ static int reply_error_body(struct wp_http__req *r, unsigned status, const char 
         goto out;
     if (status == 401)
         wp_http_add_header(&r->ctx, "WWW-Authenticate", "Bearer");
-    /* a 503 that passes by itself says when to try again; damaged media does not pass */
-    if (status == 503 && strcmp(code, "media_corrupt"))
-        wp_http_add_header(&r->ctx, "Retry-After", !strcmp(code, "storage_full")
-                                                       ? WP_HTTP_RETRY_AFTER_S
-                                                       : WP_HTTP_STORE_RETRY_AFTER_S);
+    if (retry_after)
+        wp_http_add_header(&r->ctx, "Retry-After", retry_after);
     size_t len;
     char *text = wp_buf_detach(&b, &len);
     err = queue(r, status, "application/json", text, len);
@@ -232,6 +232,20 @@ out:
     free(d);
     wp_buf_release(&b);
     return err;
+}
+
+/* When a client may send the same request again (seconds), for the 503s that pass by
+ * themselves; NULL for the others (damaged media does not pass by waiting). */
+static const char *retry_after(int err)
+{
+    switch (err) {
+    case WP_EFULL:
+        return WP_HTTP_RETRY_AFTER_S;
+    case WP_EUNAVAIL:
+    case WP_EOVERLOAD:
+        return WP_HTTP_STORE_RETRY_AFTER_S;
+    }
+    return NULL;
 }
 
 int wp_http_reply_error(wp_http_ctx *ctx, int err)
@@ -247,8 +261,8 @@ int wp_http_reply_error(wp_http_ctx *ctx, int err)
         snprintf(r->err_msg, sizeof r->err_msg, "%s", msg);
     }
     if (!expose || !*msg)
-        msg = generic_message(status, code);
-    reply_error_body(r, status, code, msg, NULL);
+        msg = generic_message(status, err);
+    reply_error_body(r, status, code, msg, NULL, retry_after(err));
     return err;
 }
 
@@ -260,7 +274,7 @@ int wp_http_reply_fail(wp_http_ctx *ctx, unsigned status, const char *code, json
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    reply_error_body((struct wp_http__req *)ctx, status, code, msg, details);
+    reply_error_body((struct wp_http__req *)ctx, status, code, msg, details, NULL);
     return WP_EINVAL;
 }
 
