@@ -156,34 +156,26 @@ static int sees_insider(const wp_http_ctx *ctx)
     return api_role_allows(role, &c->rs, WP_RIGHT_AUDIT);
 }
 
-/* {"version", "settings": {"money_alert_fen", "<kind>_limit_bytes"..., and for admins and
- * auditors "insider_unmask_per_hour", "insider_export_per_day"}, "usage": {"<kind>_bytes"...}}:
- * the policy's settings, the storage limits in force and what is used, the insider
- * thresholds. The version is the device policy's (limits and thresholds are not part of it). */
-static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
+/* {"version", "settings": {"money_alert_fen", "locations_off_duty", "<kind>_limit_bytes"...,
+ * and for admins and auditors "insider_unmask_per_hour", "insider_export_per_day"}, "usage":
+ * {"<kind>_bytes"...}}: the policy's settings, the storage limits in force and what is used,
+ * the insider thresholds, all read on st (a PUT reads them in its transaction: what it
+ * answers is what it stored, and nothing fails after its commit). The version is the device
+ * policy's (limits and thresholds are not part of it). Caller owns *reply. */
+static int settings_read(wp_http_ctx *ctx, wp_store *st, json_t **reply, int64_t *version,
+                         const char *tenant_id)
 {
-    json_t *policy = NULL, *settings = NULL, *usage = NULL, *reply = NULL;
-    wp_store *st = NULL;
+    json_t *settings = NULL, *usage = NULL;
     wp_usage u;
     wp_insider_settings is;
-    int64_t version;
     int err, insider = sees_insider(ctx);
 
-    if ((err = wp_ingest_policy(ingest_of(ctx), &version, NULL, &policy, tenant_id, NULL)) < 0)
+    if ((err = wp_ingest_settings_get(ingest_of(ctx), st, version, &settings, tenant_id)) < 0)
         return err;
-    if ((err = api_store_acquire(ctx, &st)) == 0) {
-        if ((err = wp_store_usage_get(st, &u, tenant_id)) == 0 && insider)
-            err = wp_store_insider_settings_get(st, &is, tenant_id);
-        api_store_release(ctx, st);
-    }
-    if (err == 0) {
-        json_t *ps = json_object_get(policy, "settings");
-        settings = ps ? json_copy(ps) : json_object();
-        usage = json_object();
-        if (!settings || !usage)
-            err = wp_error_set(WP_ENOMEM, "out of memory");
-    }
-    json_decref(policy);
+    if ((err = wp_store_usage_get(st, &u, tenant_id)) == 0 && insider)
+        err = wp_store_insider_settings_get(st, &is, tenant_id);
+    if (err == 0 && !(usage = json_object()))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
     for (int k = 0; k < WP_USAGE_KINDS && err == 0; k++) {
         char used[32];
         snprintf(used, sizeof used, "%s_bytes", wp_usage_kind_name((enum wp_usage_kind)k));
@@ -199,25 +191,40 @@ static int reply_settings(wp_http_ctx *ctx, const char *tenant_id)
         err = wp_error_set(WP_ENOMEM, "out of memory");
     if (err == 0) {
         /* "o" takes both, also when packing fails */
-        reply = json_pack("{s:I,s:o,s:o}", "version", (json_int_t)version, "settings", settings,
-                          "usage", usage);
+        *reply = json_pack("{s:I,s:o,s:o}", "version", (json_int_t)*version, "settings",
+                           settings, "usage", usage);
         settings = usage = NULL;
-        if (!reply)
+        if (!*reply)
             err = wp_error_set(WP_ENOMEM, "out of memory");
     }
     json_decref(settings);
     json_decref(usage);
-    if (err == 0 && (err = add_version(ctx, version)) < 0)
+    return err;
+}
+
+/* 200 with reply (taken) and its version as the ETag. */
+static int reply_settings(wp_http_ctx *ctx, json_t *reply, int64_t version)
+{
+    int err;
+    if ((err = add_version(ctx, version)) < 0) {
         json_decref(reply);
-    if (err < 0)
         return err;
+    }
     return wp_http_reply_json(ctx, 200, reply);
 }
 
-/* GET /api/v1/settings: see reply_settings(). */
+/* GET /api/v1/settings: see settings_read(). */
 int api_settings_get(wp_http_ctx *ctx)
 {
-    return reply_settings(ctx, api_caller_of(ctx)->tenant_id);
+    json_t *reply = NULL;
+    wp_store *st = NULL;
+    int64_t version = 0;
+    int err;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    err = settings_read(ctx, st, &reply, &version, api_caller_of(ctx)->tenant_id);
+    api_store_release(ctx, st);
+    return err < 0 ? err : reply_settings(ctx, reply, version);
 }
 
 /* PUT /api/v1/settings {"money_alert_fen": N, "<kind>_limit_bytes": N|null,
@@ -230,6 +237,8 @@ struct settings_arg {
     json_t *unmask, *export;        /* NULL: not set */
     json_t *off_duty;               /* NULL: not set; "drop" or "keep" */
     int64_t *version;
+    json_t *reply;         /* what the PUT answers, read in its transaction (settings_read) */
+    int64_t reply_version; /* and its ETag */
 };
 
 /* The insider thresholds given, with their old values in the details as [before, after]. */
@@ -285,6 +294,8 @@ static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *de
             json_object_set(details, limit_keys[k], v) < 0)
             err = wp_error_set(WP_ENOMEM, "out of memory");
     }
+    if (err == 0)
+        err = settings_read(ctx, st, &a->reply, &a->reply_version, a->tenant_id);
     return err;
 }
 
@@ -308,7 +319,7 @@ int api_settings_put(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    struct settings_arg a = {c->tenant_id, NULL, {NULL}, NULL, NULL, NULL, &version};
+    struct settings_arg a = {c->tenant_id, NULL, {NULL}, NULL, NULL, NULL, &version, NULL, 0};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
@@ -344,9 +355,11 @@ int api_settings_put(wp_http_ctx *ctx)
         return err;
     /* every accepted PUT is a row, one that set nothing too: the details say what was set */
     struct change ch = {settings_change, &a};
-    if ((err = audited(ctx, "settings.put", &ch, json_object())) < 0)
+    if ((err = audited(ctx, "settings.put", &ch, json_object())) < 0) {
+        json_decref(a.reply);
         return err;
-    return reply_settings(ctx, c->tenant_id);
+    }
+    return reply_settings(ctx, a.reply, a.reply_version);
 }
 
 /* 422 limit_exceeded naming the limit: {"limit": name, "max": max}. */

@@ -969,6 +969,22 @@ int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
     return err;
 }
 
+int wp_ingest_settings_get(wp_ingest *ing, wp_store *st, int64_t *version, json_t **settings,
+                           const char *tenant_id)
+{
+    wp_policy_row row;
+    int err;
+    if ((err = ensure_policy(ing, st, &row, tenant_id)) < 0)
+        return err;
+    json_t *o = json_pack("{s:I,s:s}", "money_alert_fen", (json_int_t)row.money_alert_fen,
+                          "locations_off_duty", row.locations_keep ? "keep" : "drop");
+    if (!o)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    *version = row.version;
+    *settings = o;
+    return 0;
+}
+
 int wp_ingest_locations_off_duty_set(wp_ingest *ing, wp_store *tx, int64_t *version,
                                      const char *tenant_id, int keep)
 {

@@ -233,6 +233,13 @@ int wp_ingest_unit_lexicon_union(wp_ingest *ing, wp_buf *out, wp_scan_union_repo
 int wp_ingest_unit_lexicons_list(wp_ingest *ing, wp_unit_lexicon_info **out, size_t *n,
                                  const char *tenant_id);
 
+/* The tenant's policy settings, read on st (a transaction's connection too, so that what a
+ * change answers is what it stored): *settings = {"money_alert_fen": N, "locations_off_duty":
+ * "drop"|"keep"}, *version the tenant policy's version. The policy is created with the default
+ * lexicon on first use. Caller owns *settings. */
+int wp_ingest_settings_get(wp_ingest *ing, wp_store *st, int64_t *version, json_t **settings,
+                           const char *tenant_id);
+
 /* Set the tenant's locations_off_duty: keep 1 "keep", 0 "drop" (CONTRACT §4 policy
  * settings); as wp_ingest_money_alert_set(). */
 int wp_ingest_locations_off_duty_set(wp_ingest *ing, wp_store *tx, int64_t *version,

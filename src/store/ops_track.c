@@ -97,16 +97,13 @@ out:
     return err;
 }
 
-/* Under the tenant's locations_off_duty "drop" (the default, also without a policy row), the
- * points outside the employee's working hours are left out: those stored under "keep" before a
- * change are never answered. *kept gets how many of the n remain, in order. */
-static int off_duty_filter(wp_store *st, wp_geo_point *p, size_t n, size_t *kept,
-                           const char *tenant_id, const char *employee_id)
+/* *cal: the tenant's calendar when its locations_off_duty is "drop" (the default, also without
+ * a policy row), else NULL (keep: every point is answered). Free with wp_workcal_free(). */
+static int off_duty_calendar(wp_store *st, wp_workcal **cal, const char *tenant_id)
 {
     struct wp_stmt *s = NULL;
-    wp_workcal *cal = NULL;
     int keep = 0, err;
-    *kept = n;
+    *cal = NULL;
     if ((err = wp_db_prepare(
              st, &s, "SELECT locations_off_duty FROM tenant_policy WHERE tenant_id = ?")) < 0)
         return err;
@@ -114,10 +111,22 @@ static int off_duty_filter(wp_store *st, wp_geo_point *p, size_t n, size_t *kept
     if ((err = wp_db_step(s)) == WP_DB_ROW)
         keep = wp_db_col_text(s, 0) && !strcmp(wp_db_col_text(s, 0), "keep");
     wp_db_done(s);
-    if (err < 0 || keep || n == 0)
+    if (err < 0 || keep)
         return err < 0 ? err : 0;
-    if ((err = wp_workcal_load(&cal, st, tenant_id)) < 0)
-        return err;
+    return wp_workcal_load(cal, st, tenant_id);
+}
+
+/* Under the tenant's locations_off_duty "drop", the points outside the employee's working
+ * hours are left out: those stored under "keep" before a change are never answered. *kept
+ * gets how many of the n remain, in order. */
+static int off_duty_filter(wp_store *st, wp_geo_point *p, size_t n, size_t *kept,
+                           const char *tenant_id, const char *employee_id)
+{
+    wp_workcal *cal = NULL;
+    int err;
+    *kept = n;
+    if (n == 0 || (err = off_duty_calendar(st, &cal, tenant_id)) < 0 || !cal)
+        return n == 0 ? 0 : err;
     const wp_workhours *h = wp_workcal_of(cal, employee_id, NULL);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -173,6 +182,55 @@ int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const
         return err;
     }
     return wp_track_build(out, p, n, from_us, to_us, zone);
+}
+
+/* Under "drop", a newest point outside the employee's working hours (stored under "keep"
+ * before a change) gives way to the newest of the range within them, read newest first from
+ * the locations_employee index; an employee with none is left out. v[*k] keeps its order. */
+static int latest_on_duty(wp_store *st, wp_latest_position *v, size_t *k, const char *tenant_id,
+                          int64_t from_us)
+{
+    wp_workcal *cal = NULL;
+    struct wp_stmt *s = NULL;
+    size_t w = 0;
+    int err;
+    if ((err = off_duty_calendar(st, &cal, tenant_id)) < 0 || !cal)
+        return err;
+    for (size_t i = 0; i < *k && err >= 0; i++) {
+        wp_latest_position *p = &v[i];
+        const wp_workhours *h = wp_workcal_of(cal, p->employee_id, NULL);
+        int found = wp_workcal_contains(cal, h, p->ts_us);
+        if (!found) {
+            if ((err = wp_db_prepare(st, &s,
+                                     "SELECT ts_us, lat_e7, lon_e7, accuracy_cm FROM locations"
+                                     " WHERE tenant_id = ? AND employee_id = ? AND ts_us >= ?"
+                                     " AND ts_us < ? ORDER BY ts_us DESC, device_id DESC,"
+                                     " seq DESC")) < 0)
+                break;
+            wp_db_bind_text(s, 1, tenant_id);
+            wp_db_bind_text(s, 2, p->employee_id);
+            wp_db_bind_int64(s, 3, from_us);
+            wp_db_bind_int64(s, 4, p->ts_us); /* the newest is outside */
+            while ((err = wp_db_step(s)) == WP_DB_ROW) {
+                int64_t ts = wp_db_col_int64(s, 0);
+                if (!wp_workcal_contains(cal, h, ts))
+                    continue;
+                p->ts_us = ts;
+                p->lat = (double)wp_db_col_int64(s, 1) / 1e7;
+                p->lon = (double)wp_db_col_int64(s, 2) / 1e7;
+                p->accuracy_m =
+                    wp_db_col_isnull(s, 3) ? -1 : (double)wp_db_col_int64(s, 3) / 100.0;
+                found = 1;
+                break;
+            }
+            wp_db_done(s);
+        }
+        if (err >= 0 && found && w++ != i)
+            v[w - 1] = *p;
+    }
+    wp_workcal_free(cal);
+    *k = w;
+    return err < 0 ? err : 0;
 }
 
 /* Each employee's newest row through locations_employee: one index probe per employee in
@@ -245,7 +303,13 @@ int wp_store_locations_latest(wp_store *st, wp_latest_position **out, size_t *n,
         k++;
     }
     wp_db_done(s);
+    if (err >= 0 && k && (err = latest_on_duty(st, v, &k, tenant_id, from_us)) < 0)
+        k = 0;
+    if (err < 0) {
+        free(v);
+        return err;
+    }
     *out = v;
     *n = k;
-    return err < 0 ? err : 0;
+    return 0;
 }

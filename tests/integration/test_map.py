@@ -25,11 +25,11 @@ def company(srv, admin):
     return c
 
 
-def send(srv, dev, points):
-    evs = [{"seq": i + 1, "type": "location", "ts": t, "lat": la, "lon": lo, "accuracy_m": acc}
-           for i, (t, la, lo, acc) in enumerate(points)]
+def send(srv, dev, points, first=1):
+    evs = [{"seq": first + i, "type": "location", "ts": t, "lat": la, "lon": lo,
+            "accuracy_m": acc} for i, (t, la, lo, acc) in enumerate(points)]
     st, j, _ = srv.req("POST", "/api/v1/device/events", dev, body={"events": evs})
-    check(st == 200 and j["acked_seq"] == len(evs) and j["rejected"] == [],
+    check(st == 200 and j["acked_seq"] == first + len(evs) - 1 and j["rejected"] == [],
           "positions stored: %s %s" % (st, j))
 
 
@@ -48,7 +48,8 @@ def suite(store):
     c = company(srv, admin)
     tok = {n: login(srv, n) for n in ["m1", "a1", "a2"]}
     # the fake clock is 2026-11-27 16:00 in Shanghai: today is 2026-11-26T16:00Z ..
-    send(srv, enroll(srv, admin, c["a1"], "SN-map-a1"),
+    dev1 = enroll(srv, admin, c["a1"], "SN-map-a1")
+    send(srv, dev1,
          [("2026-11-27T01:00:00Z", 31.2, 121.4, 8), ("2026-11-27T07:30:00Z", 31.2345678, 121.4567891, 12.5),
           ("2026-11-26T10:00:00Z", 30.0, 120.0, 5)])  # the last one yesterday (local)
     send(srv, enroll(srv, admin, c["a2"], "SN-map-a2"),
@@ -95,6 +96,23 @@ def suite(store):
         time.sleep(0.1)
     check(found and found[0]["details"]["employees"] == 1,
           "%s: location.read is in the audit log: %s" % (be, found))
+
+    # a point outside working hours (21:00 local on a Friday; the default hours are 09:00-18:00
+    # on weekdays), stored while the tenant keeps them, is shown under keep only: under drop
+    # the map shows the newest point within working hours (a2's local midnight: none)
+    night = {"employee_id": c["a1"], "name": "员工a1", "org_unit_id": c["s1"],
+             "ts": "2026-11-27T13:00:00Z", "lat": 31.3, "lon": 121.5, "accuracy_m": 9}
+    send(srv, dev1, [("2026-11-27T13:00:00Z", 31.3, 121.5, 9)], first=4)
+    st, j, _ = latest(srv, admin)
+    check(st == 200 and j == dict(day, items=[night, p2]),
+          "%s: under keep the night point is the newest: %s %s" % (be, st, j))
+    st, j, _ = srv.req("PUT", "/api/v1/settings", admin, body={"locations_off_duty": "drop"})
+    check(st == 200 and j["settings"]["locations_off_duty"] == "drop",
+          "%s: locations_off_duty drop: %s %s" % (be, st, j))
+    for who, want in [(admin, [p1]), (tok["m1"], [p1]), (tok["a2"], [])]:
+        st, j, _ = latest(srv, who)
+        check(st == 200 and j == dict(day, items=want),
+              "%s: under drop only points within working hours: %s %s" % (be, st, j))
     srv.stop()
 
 

@@ -43,11 +43,7 @@ MOVING = {
 
 # Atomicity bugs this sweep found that are not fixed yet, each with what is wrong: their
 # mismatches are printed as KNOWN, not counted. Remove a line when its bug is fixed.
-KNOWN = {
-    ("PUT", "/api/v1/settings"):
-        "the reply is read after the commit, through the ingest's policy cache on another "
-        "connection: a read failing there answers 500 for settings that were stored",
-}
+KNOWN = {}
 
 # Routes whose store work after the point of no return is best effort by design: a failure
 # fired there may answer the documented 2xx (the request ran whole), with what it says.
