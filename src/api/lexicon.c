@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "scan/verdict.h"
 #include "store/insider.h"
+#include "store/map.h"
 #include "store/people.h"
 #include "store/store.h"
 #include "store/usage.h"
@@ -157,8 +158,8 @@ static int sees_insider(const wp_http_ctx *ctx)
 }
 
 /* {"version", "settings": {"money_alert_fen", "locations_off_duty", "<kind>_limit_bytes"...,
- * and for admins and auditors "insider_unmask_per_hour", "insider_export_per_day"}, "usage":
- * {"<kind>_bytes"...}}: the policy's settings, the storage limits in force and what is used,
+ * "map_tiles_url", "map_crs", and for admins and auditors "insider_unmask_per_hour",
+ * "insider_export_per_day"}, "usage": {"<kind>_bytes"...}}: the policy's settings, the storage limits in force and what is used,
  * the insider thresholds, all read on st (a PUT reads them in its transaction: what it
  * answers is what it stored, and nothing fails after its commit). The version is the device
  * policy's (limits and thresholds are not part of it). Caller owns *reply. */
@@ -168,11 +169,14 @@ static int settings_read(wp_http_ctx *ctx, wp_store *st, json_t **reply, int64_t
     json_t *settings = NULL, *usage = NULL;
     wp_usage u;
     wp_insider_settings is;
+    wp_map_settings map;
     int err, insider = sees_insider(ctx);
 
     if ((err = wp_ingest_settings_get(ingest_of(ctx), st, version, &settings, tenant_id)) < 0)
         return err;
-    if ((err = wp_store_usage_get(st, &u, tenant_id)) == 0 && insider)
+    if ((err = wp_store_usage_get(st, &u, tenant_id)) == 0)
+        err = wp_store_map_settings_get(st, &map, tenant_id);
+    if (err == 0 && insider)
         err = wp_store_insider_settings_get(st, &is, tenant_id);
     if (err == 0 && !(usage = json_object()))
         err = wp_error_set(WP_ENOMEM, "out of memory");
@@ -183,6 +187,10 @@ static int settings_read(wp_http_ctx *ctx, wp_store *st, json_t **reply, int64_t
             json_object_set_new(usage, used, json_integer(u.used[k])) < 0)
             err = wp_error_set(WP_ENOMEM, "out of memory");
     }
+    if (err == 0 &&
+        (json_object_set_new(settings, "map_tiles_url", json_string(map.tiles_url)) < 0 ||
+         json_object_set_new(settings, "map_crs", json_string(map.gcj02 ? "gcj02" : "wgs84")) < 0))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
     if (err == 0 && insider &&
         (json_object_set_new(settings, "insider_unmask_per_hour",
                              json_integer(is.unmask_per_hour)) < 0 ||
@@ -228,7 +236,8 @@ int api_settings_get(wp_http_ctx *ctx)
 }
 
 /* PUT /api/v1/settings {"money_alert_fen": N, "<kind>_limit_bytes": N|null,
- * "insider_unmask_per_hour": N, "insider_export_per_day": N}: fields left out keep their
+ * "insider_unmask_per_hour": N, "insider_export_per_day": N, "locations_off_duty": S,
+ * "map_tiles_url": S, "map_crs": S}: fields left out keep their
  * value; a limit of null goes back to its default. */
 struct settings_arg {
     const char *tenant_id;
@@ -236,6 +245,7 @@ struct settings_arg {
     json_t *limits[WP_USAGE_KINDS]; /* NULL: not set; JSON null: the default */
     json_t *unmask, *export;        /* NULL: not set */
     json_t *off_duty;               /* NULL: not set; "drop" or "keep" */
+    json_t *tiles, *crs;            /* NULL: not set; map_tiles_url, map_crs (checked) */
     int64_t *version;
     json_t *reply;         /* what the PUT answers, read in its transaction (settings_read) */
     int64_t reply_version; /* and its ETag */
@@ -267,10 +277,34 @@ static int insider_change(wp_store *st, const struct settings_arg *a, json_t *de
     return 0;
 }
 
+/* The map settings given (the other one keeps its value), with their new values in the
+ * details. */
+static int map_change(wp_store *st, const struct settings_arg *a, json_t *details)
+{
+    wp_map_settings m;
+    int err;
+    if (!a->tiles && !a->crs)
+        return 0;
+    if ((err = wp_store_map_settings_get(st, &m, a->tenant_id)) < 0)
+        return err;
+    if (a->tiles) /* checked: at most WP_MAP_TILES_URL_MAX characters, no NUL */
+        snprintf(m.tiles_url, sizeof m.tiles_url, "%s", json_string_value(a->tiles));
+    if (a->crs)
+        m.gcj02 = !strcmp(json_string_value(a->crs), "gcj02");
+    if ((err = wp_store_map_settings_put(st, a->tenant_id, &m)) < 0)
+        return err;
+    if ((a->tiles && json_object_set(details, "map_tiles_url", a->tiles) < 0) ||
+        (a->crs && json_object_set(details, "map_crs", a->crs) < 0))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    return 0;
+}
+
 static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *details)
 {
     struct settings_arg *a = arg;
     int err = insider_change(st, a, details);
+    if (err == 0)
+        err = map_change(st, a, details);
     if (err == 0 && a->fen) {
         err = wp_ingest_money_alert_set(ingest_of(ctx), st, a->version, a->tenant_id,
                                         json_integer_value(a->fen));
@@ -319,7 +353,8 @@ int api_settings_put(wp_http_ctx *ctx)
 
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
-    struct settings_arg a = {c->tenant_id, NULL, {NULL}, NULL, NULL, NULL, &version, NULL, 0};
+    struct settings_arg a = {c->tenant_id, NULL, {NULL}, NULL, NULL, NULL, NULL, NULL,
+                            &version, NULL, 0};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
@@ -340,6 +375,17 @@ int api_settings_put(wp_http_ctx *ctx)
                                        strcmp(json_string_value(v), "keep") != 0))
                 return wp_error_set(WP_EINVAL, "'locations_off_duty' must be \"drop\" or \"keep\"");
             a.off_duty = v;
+        } else if (strcmp(key, "map_tiles_url") == 0) {
+            if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+                return wp_error_set(WP_EINVAL, "'map_tiles_url' must be a string");
+            if ((err = wp_map_tiles_url_check(json_string_value(v), json_string_length(v))) < 0)
+                return err;
+            a.tiles = v;
+        } else if (strcmp(key, "map_crs") == 0) {
+            if (!json_is_string(v) || (strcmp(json_string_value(v), "wgs84") != 0 &&
+                                       strcmp(json_string_value(v), "gcj02") != 0))
+                return wp_error_set(WP_EINVAL, "'map_crs' must be \"wgs84\" or \"gcj02\"");
+            a.crs = v;
         } else if (strcmp(key, "money_alert_fen") != 0 &&
                    strcmp(key, "insider_unmask_per_hour") != 0 &&
                    strcmp(key, "insider_export_per_day") != 0) {

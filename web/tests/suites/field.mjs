@@ -5,9 +5,11 @@
 // route: where it stands is the route's point for the player's time, and it moves on screen.
 // The stops list gives exactly 15 and 12 minutes, the distance is the route's; the map of
 // today's positions shows the salesperson's marker at the last point. The map runs without
-// tiles (a plain grid): the test is offline.
+// tiles (a plain grid): the test is offline. Then the admin sets Chinese tiles (GCJ-02) on the
+// settings page, with a tile URL on the test server itself (the tiles fail to load, the page
+// still works), and the track's marker is drawn at the GCJ-02 conversion of the route.
 import { ADMIN_PW, BASE, adminApi, expect, login, must, open, shots, test } from '../lib.mjs'
-import { distance, positionAt } from '../../src/components/geo.js'
+import { distance, positionAt, wgsToGcj } from '../../src/components/geo.js'
 
 const ZONE = 'Asia/Shanghai' // the tenant's default time zone, and the browser's (browser.mjs)
 const SELLER = { name: '外勤小周', username: 'fieldsales', password: 'field-sales-pass-1' }
@@ -127,5 +129,73 @@ export async function run({ page }) {
     const popup = await page.textContent('.leaflet-popup-content')
     expect(popup.includes(SELLER.name), 'the popup: ' + popup)
     await shots(page, 'field-map')
+  })
+
+  await test('with Chinese tiles (GCJ-02) the track marker is drawn at the converted route', async () => {
+    const TILES = BASE + '/tiles-test/{z}/{x}/{y}.png'
+    await open(page, 'settings/alerts', '[data-test=map-save]')
+    // a template without {y}: refused, said in words, nothing stored
+    await page.fill('[data-test=map-tiles-url]', BASE + '/tiles-test/{z}/{x}.png')
+    await page.click('[data-test=map-crs-gcj02]')
+    await page.click('[data-test=map-save]')
+    const err = page.locator('[data-test=limits-map] .el-alert')
+    await err.waitFor()
+    const said = await err.textContent()
+    expect(said.includes('瓦片地址') && !said.includes('map_tiles_url'), 'the refusal: ' + said)
+    let s = (await must('GET', '/settings', { token: tok }, 200)).settings
+    expect(s.map_tiles_url === '' && s.map_crs === 'wgs84', 'nothing stored: ' + JSON.stringify(s))
+    await page.fill('[data-test=map-tiles-url]', TILES)
+    await page.click('[data-test=map-save]')
+    await page.waitForFunction(() => !document.querySelector('[data-test=limits-map] .el-alert') && document.querySelector('.el-message--success'))
+    s = (await must('GET', '/settings', { token: tok }, 200)).settings
+    expect(s.map_tiles_url === TILES && s.map_crs === 'gcj02', 'stored: ' + JSON.stringify(s))
+    await page.locator('[data-test=limits-map]').scrollIntoViewIfNeeded()
+    await shots(page, 'settings-map')
+
+    const tiles = []
+    const seen = (req) => { if (req.url().includes('/tiles-test/')) tiles.push(req.url()) }
+    page.on('request', seen)
+    try {
+      await open(page, 'field/track', '[data-test=track-map]')
+      await page.click('[data-test=track-employee]')
+      await page.locator('.el-select-dropdown__item:visible', { hasText: SELLER.name }).first().click()
+      const input = page.locator('[data-test=track-day] input').first()
+      if ((await input.inputValue()) !== day) {
+        await input.fill(day)
+        await input.press('Enter')
+      }
+      await page.waitForSelector('[data-test=track-play]')
+      const grid = await page.locator('[data-test=track-map].plain-grid').count()
+      expect(grid === 0, 'a tile layer, not the grid')
+      const durs = await page.locator('[data-test=stop-duration]').allTextContents()
+      expect(JSON.stringify(durs) === JSON.stringify(['15 分钟', '12 分钟']), 'the stops with tiles that fail: ' + durs)
+      const drawn = async () => {
+        const m = page.locator('.player-marker')
+        return [+(await m.getAttribute('data-lat')), +(await m.getAttribute('data-lon'))]
+      }
+      const near = (a, b) => Math.abs(a[0] - b[0]) < 1e-9 && Math.abs(a[1] - b[1]) < 1e-9
+      const g0 = wgsToGcj(LAT0, LON0)
+      expect(Math.abs(g0[0] - LAT0) + Math.abs(g0[1] - LON0) > 0.001, 'GCJ-02 moves Shanghai: ' + g0)
+      let d = await drawn()
+      expect(near(d, g0), `the marker at the first point is drawn at ${d}, GCJ-02 of the route ${g0}`)
+      await page.click('[data-test=track-speed-60]')
+      await page.click('[data-test=track-play]')
+      await page.waitForFunction((t) => Date.parse(document.querySelector('[data-test=track-clock]').dataset.ts) >= t, Date.parse(pts[2].ts), { timeout: 20000 })
+      await page.click('[data-test=track-pause]')
+      const ts = Date.parse(await page.locator('[data-test=track-clock]').getAttribute('data-ts'))
+      const at = positionAt(pts, ts)
+      d = await drawn()
+      expect(near(d, wgsToGcj(at[0], at[1])), `the marker at ${new Date(ts).toISOString()} is drawn at ${d}, GCJ-02 of the route ${wgsToGcj(at[0], at[1])}`)
+      await page.click('[data-test=track-stop-1]')
+      d = await drawn()
+      const g2 = wgsToGcj(LAT0 + 0.015, LON0 + 0.04)
+      expect(near(d, g2), `the second stop is drawn at ${d}, GCJ-02 ${g2}`)
+      expect(tiles.length > 0 && tiles.every((u) => /\/tiles-test\/\d+\/\d+\/\d+\.png$/.test(u)), 'the tiles asked of the template: ' + tiles.slice(0, 3))
+    } finally {
+      page.off('request', seen)
+      await must('PUT', '/settings', { token: tok, json: { map_tiles_url: '', map_crs: 'wgs84' } }, 200)
+    }
+    s = (await must('GET', '/settings', { token: tok }, 200)).settings
+    expect(s.map_tiles_url === '' && s.map_crs === 'wgs84', 'set back: ' + JSON.stringify(s))
   })
 }
