@@ -199,7 +199,7 @@ static json_t *attendance_json(const wp_attendance *a, const char *from, const c
     }
     if (!bad)
         o = json_pack("{s:s,s:s,s:s,s:i,s:o,s:o}", "from", from, "to", to, "time_zone",
-                      a->time_zone, "grace_minutes", WP_ATTENDANCE_GRACE_S / 60, "items", items,
+                      a->time_zone, "grace_minutes", a->grace_minutes, "items", items,
                       "units", units);
     else {
         json_decref(items);

@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "scan/verdict.h"
 #include "store/insider.h"
+#include "store/field.h"
 #include "store/map.h"
 #include "store/people.h"
 #include "store/store.h"
@@ -158,11 +159,12 @@ static int sees_insider(const wp_http_ctx *ctx)
 }
 
 /* {"version", "settings": {"money_alert_fen", "locations_off_duty", "<kind>_limit_bytes"...,
- * "map_tiles_url", "map_crs", and for admins and auditors "insider_unmask_per_hour",
- * "insider_export_per_day"}, "usage": {"<kind>_bytes"...}}: the policy's settings, the storage limits in force and what is used,
- * the insider thresholds, all read on st (a PUT reads them in its transaction: what it
- * answers is what it stored, and nothing fails after its commit). The version is the device
- * policy's (limits and thresholds are not part of it). Caller owns *reply. */
+ * "map_tiles_url", "map_crs", "track_accuracy_m", "track_stop_minutes",
+ * "attendance_grace_minutes", and for admins and auditors "insider_unmask_per_hour", "insider_export_per_day"}, "usage": {"<kind>_bytes"...}}:
+ * the policy's settings, the storage limits in force and what is used, the insider thresholds,
+ * all read on st (a PUT reads them in its transaction: what it answers is what it stored, and
+ * nothing fails after its commit). The version is the device policy's (limits and thresholds
+ * are not part of it). Caller owns *reply. */
 static int settings_read(wp_http_ctx *ctx, wp_store *st, json_t **reply, int64_t *version,
                          const char *tenant_id)
 {
@@ -170,12 +172,15 @@ static int settings_read(wp_http_ctx *ctx, wp_store *st, json_t **reply, int64_t
     wp_usage u;
     wp_insider_settings is;
     wp_map_settings map;
+    wp_field_settings field;
     int err, insider = sees_insider(ctx);
 
     if ((err = wp_ingest_settings_get(ingest_of(ctx), st, version, &settings, tenant_id)) < 0)
         return err;
     if ((err = wp_store_usage_get(st, &u, tenant_id)) == 0)
         err = wp_store_map_settings_get(st, &map, tenant_id);
+    if (err == 0)
+        err = wp_store_field_settings_get(st, &field, tenant_id);
     if (err == 0 && insider)
         err = wp_store_insider_settings_get(st, &is, tenant_id);
     if (err == 0 && !(usage = json_object()))
@@ -189,7 +194,13 @@ static int settings_read(wp_http_ctx *ctx, wp_store *st, json_t **reply, int64_t
     }
     if (err == 0 &&
         (json_object_set_new(settings, "map_tiles_url", json_string(map.tiles_url)) < 0 ||
-         json_object_set_new(settings, "map_crs", json_string(map.gcj02 ? "gcj02" : "wgs84")) < 0))
+         json_object_set_new(settings, "map_crs", json_string(map.gcj02 ? "gcj02" : "wgs84")) < 0 ||
+         json_object_set_new(settings, "track_accuracy_m",
+                             json_integer(field.track_accuracy_m)) < 0 ||
+         json_object_set_new(settings, "track_stop_minutes",
+                             json_integer(field.track_stop_minutes)) < 0 ||
+         json_object_set_new(settings, "attendance_grace_minutes",
+                             json_integer(field.attendance_grace_minutes)) < 0))
         err = wp_error_set(WP_ENOMEM, "out of memory");
     if (err == 0 && insider &&
         (json_object_set_new(settings, "insider_unmask_per_hour",
@@ -237,8 +248,26 @@ int api_settings_get(wp_http_ctx *ctx)
 
 /* PUT /api/v1/settings {"money_alert_fen": N, "<kind>_limit_bytes": N|null,
  * "insider_unmask_per_hour": N, "insider_export_per_day": N, "locations_off_duty": S,
- * "map_tiles_url": S, "map_crs": S}: fields left out keep their
- * value; a limit of null goes back to its default. */
+ * "map_tiles_url": S, "map_crs": S, "track_accuracy_m": N, "track_stop_minutes": N,
+ * "attendance_grace_minutes": N}: fields left out keep their value; a limit of null goes back to its default. */
+/* The field thresholds (field.h) in the order of settings_arg.field. */
+static const struct {
+    const char *key;
+    int min, max;
+} field_keys[3] = {
+    {"track_accuracy_m", WP_TRACK_ACCURACY_M_MIN, WP_TRACK_ACCURACY_M_MAX},
+    {"track_stop_minutes", WP_TRACK_STOP_MINUTES_MIN, WP_TRACK_STOP_MINUTES_MAX},
+    {"attendance_grace_minutes", 0, WP_ATTENDANCE_GRACE_MAX},
+};
+
+static int is_field_key(const char *key)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(key, field_keys[i].key) == 0)
+            return 1;
+    return 0;
+}
+
 struct settings_arg {
     const char *tenant_id;
     json_t *fen;                    /* NULL: not set */
@@ -246,6 +275,7 @@ struct settings_arg {
     json_t *unmask, *export;        /* NULL: not set */
     json_t *off_duty;               /* NULL: not set; "drop" or "keep" */
     json_t *tiles, *crs;            /* NULL: not set; map_tiles_url, map_crs (checked) */
+    json_t *field[3]; /* NULL: not set; field_keys[] (checked) */
     int64_t *version;
     json_t *reply;         /* what the PUT answers, read in its transaction (settings_read) */
     int64_t reply_version; /* and its ETag */
@@ -299,12 +329,36 @@ static int map_change(wp_store *st, const struct settings_arg *a, json_t *detail
     return 0;
 }
 
+/* The field thresholds given (the others keep their value), with their new values in the
+ * details. */
+static int field_change(wp_store *st, const struct settings_arg *a, json_t *details)
+{
+    wp_field_settings f;
+    int *v[3] = {&f.track_accuracy_m, &f.track_stop_minutes, &f.attendance_grace_minutes};
+    int err;
+    if (!a->field[0] && !a->field[1] && !a->field[2])
+        return 0;
+    if ((err = wp_store_field_settings_get(st, &f, a->tenant_id)) < 0)
+        return err;
+    for (int i = 0; i < 3; i++)
+        if (a->field[i]) /* checked: in range */
+            *v[i] = (int)json_integer_value(a->field[i]);
+    if ((err = wp_store_field_settings_put(st, a->tenant_id, &f)) < 0)
+        return err;
+    for (int i = 0; i < 3; i++)
+        if (a->field[i] && json_object_set(details, field_keys[i].key, a->field[i]) < 0)
+            return wp_error_set(WP_ENOMEM, "out of memory");
+    return 0;
+}
+
 static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *details)
 {
     struct settings_arg *a = arg;
     int err = insider_change(st, a, details);
     if (err == 0)
         err = map_change(st, a, details);
+    if (err == 0)
+        err = field_change(st, a, details);
     if (err == 0 && a->fen) {
         err = wp_ingest_money_alert_set(ingest_of(ctx), st, a->version, a->tenant_id,
                                         json_integer_value(a->fen));
@@ -333,14 +387,15 @@ static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *de
     return err;
 }
 
-/* body[name] as a whole number in 0..max; NULL when absent. */
-static int count_field(json_t *body, const char *name, json_int_t max, json_t **out)
+/* body[name] as a whole number in min..max; NULL when absent. */
+static int range_field(json_t *body, const char *name, json_int_t min, json_int_t max,
+                       json_t **out)
 {
     json_t *v = json_object_get(body, name);
     *out = v;
-    if (v && (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max))
-        return wp_error_set(WP_EINVAL, "'%s' must be a whole number 0-%lld", name,
-                            (long long)max);
+    if (v && (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max))
+        return wp_error_set(WP_EINVAL, "'%s' must be a whole number %lld-%lld", name,
+                            (long long)min, (long long)max);
     return 0;
 }
 
@@ -354,7 +409,7 @@ int api_settings_put(wp_http_ctx *ctx)
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
     struct settings_arg a = {c->tenant_id, NULL, {NULL}, NULL, NULL, NULL, NULL, NULL,
-                            &version, NULL, 0};
+                             {NULL}, &version, NULL, 0};
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v)
@@ -388,7 +443,7 @@ int api_settings_put(wp_http_ctx *ctx)
             a.crs = v;
         } else if (strcmp(key, "money_alert_fen") != 0 &&
                    strcmp(key, "insider_unmask_per_hour") != 0 &&
-                   strcmp(key, "insider_export_per_day") != 0) {
+                   strcmp(key, "insider_export_per_day") != 0 && !is_field_key(key)) {
             return wp_error_set(WP_EINVAL, "unknown setting '%.64s'", key);
         }
     }
@@ -396,8 +451,14 @@ int api_settings_put(wp_http_ctx *ctx)
     if (fen && (!json_is_integer(fen) || json_integer_value(fen) < 0))
         return wp_error_set(WP_EINVAL, "'money_alert_fen' must be a whole number >= 0");
     a.fen = fen;
-    if ((err = count_field(body, "insider_unmask_per_hour", WP_INSIDER_MAX, &a.unmask)) < 0 ||
-        (err = count_field(body, "insider_export_per_day", WP_INSIDER_MAX, &a.export)) < 0)
+    if ((err = range_field(body, "insider_unmask_per_hour", 0, WP_INSIDER_MAX, &a.unmask)) < 0 ||
+        (err = range_field(body, "insider_export_per_day", 0, WP_INSIDER_MAX, &a.export)) < 0 ||
+        (err = range_field(body, field_keys[0].key, field_keys[0].min, field_keys[0].max,
+                           &a.field[0])) < 0 ||
+        (err = range_field(body, field_keys[1].key, field_keys[1].min, field_keys[1].max,
+                           &a.field[1])) < 0 ||
+        (err = range_field(body, field_keys[2].key, field_keys[2].min, field_keys[2].max,
+                           &a.field[2])) < 0)
         return err;
     /* every accepted PUT is a row, one that set nothing too: the details say what was set */
     struct change ch = {settings_change, &a};

@@ -14,9 +14,6 @@
 
 #define WP_ATTENDANCE_DAYS_MAX 31        /* local days one attendance call spans */
 #define WP_ATTENDANCE_EMPLOYEES_MAX 2000 /* employees one attendance call covers */
-#define WP_ATTENDANCE_GRACE_S                                                                      \
-    (5 * 60)                              /* a first "in" later than the shift's start by more     \
-                                           * than this is late (a constant for now) */
 #define WP_ATTENDANCE_CHECKINS_MAX 200000 /* check-ins one attendance call reads */
 
 typedef struct wp_checkin {
@@ -76,12 +73,14 @@ typedef struct wp_attendance {
     wp_attendance_day *days; /* per employee (in its order), then day */
     size_t n_days;
     char time_zone[64];
+    int grace_minutes; /* the tenant's attendance_grace_minutes (field.h) */
 } wp_attendance;
 
 /* The attendance of the active employees in the filter (scope, org_path, employee_id; not
  * kind, outside, cursor, limit) over the local days first_day..last_day (at most
  * WP_ATTENDANCE_DAYS_MAX): a day's check-ins are those at local times on it; first in, last
- * out; late when the first in is after the shift's start plus WP_ATTENDANCE_GRACE_S; early
+ * out; late when the first in is after the shift's start plus the tenant's
+ * attendance_grace_minutes (field.h); early
  * leave when the last out is before its end; missing when a working day whose shift has begun
  * by now_us has no in; worked minutes from first in to last out. WP_EINVAL; WP_ELIMIT past
  * WP_ATTENDANCE_EMPLOYEES_MAX or WP_ATTENDANCE_CHECKINS_MAX. Caller releases *out with

@@ -2,6 +2,7 @@
 /* Check-ins and attendance (migration 0028; checkins.h). docs/internals/checkins.md. */
 #include "store/checkins.h"
 #include "store/db.h"
+#include "store/field.h"
 #include "store/internal.h"
 #include "store/query.h"
 #include "store/workhours.h"
@@ -234,6 +235,10 @@ int wp_store_attendance(wp_store *st, wp_attendance *out, const wp_checkin_filte
         (err = read_employees(st, out, f, &sc, lo, hi)) < 0)
         goto out;
     snprintf(out->time_zone, sizeof out->time_zone, "%s", wp_workcal_zone(cal));
+    wp_field_settings fs;
+    if ((err = wp_store_field_settings_get(st, &fs, f->tenant_id)) < 0)
+        goto out;
+    out->grace_minutes = fs.attendance_grace_minutes;
     const wp_tz *tz = wp_workcal_tz(cal);
     size_t ne = out->n_employees;
     if (ne && (!(out->days = calloc(ne * (size_t)nd, sizeof *out->days)) ||
@@ -307,7 +312,7 @@ done:
             ad->worked_minutes = (ad->last_out_us - ad->first_in_us) / (60 * US);
         if (!shift)
             continue;
-        ad->late = ad->first_in_us && ad->first_in_us > (a + WP_ATTENDANCE_GRACE_S) * US;
+        ad->late = ad->first_in_us && ad->first_in_us > (a + out->grace_minutes * 60) * US;
         ad->early_leave = ad->last_out_us && ad->last_out_us < b * US;
         ad->missing = !ad->first_in_us && now_us >= a * US;
     }

@@ -30,9 +30,10 @@ static int64_t local_day(const wp_tz *zone, int64_t us)
 }
 
 int wp_track_build(wp_track *out, wp_geo_point *p, size_t n, int64_t from_us, int64_t to_us,
-                   const wp_tz *zone)
+                   const wp_tz *zone, const wp_field_settings *fs)
 {
-    wp_geo_clean_options co = {WP_TRACK_ACCURACY_M, WP_TRACK_SPEED_MPS};
+    wp_geo_clean_options co = {(double)fs->track_accuracy_m, WP_TRACK_SPEED_MPS};
+    int64_t stop_us = (int64_t)fs->track_stop_minutes * 60 * 1000000;
     unsigned char *keep = NULL, *in_stop = NULL;
     int err = 0;
 
@@ -49,10 +50,10 @@ int wp_track_build(wp_track *out, wp_geo_point *p, size_t n, int64_t from_us, in
     for (size_t i = 0; i < out->n_days; i++)
         out->days[i].day = d0 + (int64_t)i;
 
-    size_t ns = wp_geo_stops(NULL, 0, p, n, WP_TRACK_STOP_RADIUS_M, WP_TRACK_STOP_MIN_US);
+    size_t ns = wp_geo_stops(NULL, 0, p, n, WP_TRACK_STOP_RADIUS_M, stop_us);
     if (ns && !(out->stops = calloc(ns, sizeof *out->stops)))
         goto nomem;
-    out->n_stops = wp_geo_stops(out->stops, ns, p, n, WP_TRACK_STOP_RADIUS_M, WP_TRACK_STOP_MIN_US);
+    out->n_stops = wp_geo_stops(out->stops, ns, p, n, WP_TRACK_STOP_RADIUS_M, stop_us);
 
     /* distance: every step but those within one stop, on the day of the step's end */
     if (n && (!(keep = calloc(n, 1)) || !(in_stop = calloc(n, 1))))
@@ -142,6 +143,7 @@ int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const
 {
     struct wp_stmt *s = NULL;
     wp_geo_point *p = NULL;
+    wp_field_settings fs;
     size_t n = 0, cap = 0;
     int err;
 
@@ -153,6 +155,8 @@ int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const
         return wp_error_set(WP_EINVAL, "'to' must be after 'from'");
     if (to_us - from_us > WP_TRACK_DAYS_MAX * DAY_US)
         return wp_error_set(WP_EINVAL, "a track spans at most %d days", WP_TRACK_DAYS_MAX);
+    if ((err = wp_store_field_settings_get(st, &fs, tenant_id)) < 0)
+        return err;
     if ((err = wp_db_prepare(st, &s,
                              "SELECT ts_us, lat_e7, lon_e7, accuracy_cm FROM locations"
                              " WHERE tenant_id = ? AND employee_id = ? AND ts_us >= ?"
@@ -181,7 +185,7 @@ int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const
         free(p);
         return err;
     }
-    return wp_track_build(out, p, n, from_us, to_us, zone);
+    return wp_track_build(out, p, n, from_us, to_us, zone, &fs);
 }
 
 /* Under "drop", a newest point outside the employee's working hours (stored under "keep"

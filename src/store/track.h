@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/field.h"
 #include "store/scope.h"
 #include "store/store.h"
 #include "util/geo.h"
@@ -16,10 +17,9 @@
 
 #define WP_TRACK_DAYS_MAX 31         /* days one call may span */
 #define WP_TRACK_POINTS_MAX 1000000  /* rows one call reads (31 days at one every 2.7 s); 32 MB */
-#define WP_TRACK_ACCURACY_M 100.0    /* points less accurate than this are dropped */
 #define WP_TRACK_SPEED_MPS 50.0      /* a single point implying more is a jump */
-#define WP_TRACK_STOP_RADIUS_M 100.0 /* a stop stays within this of its centre */
-#define WP_TRACK_STOP_MIN_US (10LL * 60 * 1000000) /* ... for at least this long */
+#define WP_TRACK_STOP_RADIUS_M 100.0 /* a stop stays within this of its centre for at least
+                                      * the tenant's track_stop_minutes (field.h) */
 #define WP_TRACK_SIMPLIFY_M 10.0                   /* Douglas-Peucker tolerance of the line shown */
 
 typedef struct wp_track_day {
@@ -39,17 +39,18 @@ typedef struct wp_track {
 } wp_track;
 
 /* The track of employee_id in [from_us, to_us) (at most WP_TRACK_DAYS_MAX days; the caller
- * checks the employee's scope), its days counted in zone; under the tenant's
- * locations_off_duty "drop" (migration 0028) without the points outside its working hours. WP_EINVAL for a bad range;
+ * checks the employee's scope), its days counted in zone, read with the tenant's thresholds;
+ * under the tenant's locations_off_duty "drop" (migration 0028) without the points outside its
+ * working hours. WP_EINVAL for a bad range;
  * WP_ELIMIT past WP_TRACK_POINTS_MAX rows. Caller releases *out with wp_track_release()
  * (also after a failure). */
 int wp_store_track_get(wp_store *st, wp_track *out, const char *tenant_id, const char *employee_id,
                        int64_t from_us, int64_t to_us, const wp_tz *zone);
 
 /* The computation alone, on n points in time order (taken over: p is cleaned in place and
- * freed by wp_track_release()). */
+ * freed by wp_track_release()), with the tenant's thresholds fs. */
 int wp_track_build(wp_track *out, wp_geo_point *p, size_t n, int64_t from_us, int64_t to_us,
-                   const wp_tz *zone);
+                   const wp_tz *zone, const wp_field_settings *fs);
 
 void wp_track_release(wp_track *t);
 

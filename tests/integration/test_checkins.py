@@ -247,6 +247,26 @@ def suite(store):
         st, j, _ = srv.req("GET", q("/api/v1/attendance/export", unit=c["s1"],
                                     **{"from": "2026-11-22", "to": "2026-11-28"}), tok["m2"])
         check(st == 404 and err_code(j) == "not_found", "%s: export out of scope: %s" % (be, st))
+        # the grace is the tenant's (attendance_grace_minutes, 0-120): 3 minutes make 09:04 and
+        # 09:05 late; with 20, 09:20 is not (late is after the start plus the grace)
+        for grace, late_days in [(3, ["2026-11-24", "2026-11-25", "2026-11-27"]), (20, []),
+                                 (5, ["2026-11-25"])]:
+            st, j, _ = srv.req("PUT", "/api/v1/settings", admin,
+                               body={"attendance_grace_minutes": grace})
+            check(st == 200 and j["settings"]["attendance_grace_minutes"] == grace,
+                  "%s: grace %d: %s %s" % (be, grace, st, j))
+            st, g, _ = srv.req("GET", q("/api/v1/attendance", employee=c["a1"],
+                                        **{"from": "2026-11-22", "to": "2026-11-28"}), tok["m1"])
+            check(st == 200 and g["grace_minutes"] == grace and
+                  [w["date"] for w in g["items"] if w["late"]] == late_days,
+                  "%s: with %d minutes of grace late on %s: %s %s" %
+                  (be, grace, late_days, st, g.get("items")))
+        for bad in [-1, 121, "5", None]:
+            st, j, _ = srv.req("PUT", "/api/v1/settings", admin,
+                               body={"attendance_grace_minutes": bad})
+            check(st == 400 and j["error"]["message"] ==
+                  "'attendance_grace_minutes' must be a whole number 0-120",
+                  "%s: grace %r is refused: %s %s" % (be, bad, st, j))
     st, a, _ = srv.req("GET", q("/api/v1/attendance", **{"from": "2026-11-27",
                                                           "to": "2026-11-27"}), tok["a1"])
     check(st == 200 and a["items"] == [day(c["a1"], "员工a1", c["s1"], "2026-11-27", True,

@@ -155,6 +155,62 @@ def suite(store):
     st, tw, _ = track(srv, admin, "0" * 32, frm, to)
     check(st == 404 and err_code(tw) == "not_found", "%s: no such employee: %s %s" % (be, st, tw))
 
+    # the tenant's thresholds (GET/PUT /api/v1/settings): 100 m and 10 minutes by default
+    st, j, _ = srv.req("GET", "/api/v1/settings", admin)
+    check(st == 200 and j["settings"]["track_accuracy_m"] == 100 and
+          j["settings"]["track_stop_minutes"] == 10, "%s: default thresholds: %s %s" % (be, st, j))
+    # stops of 20 minutes or more: the 15-minute one is a walk now, its two points 28 m either
+    # side of its centre add 28.5 + 57.1 + 28.5 m (by hand, as expected_distance)
+    st, j, _ = srv.req("PUT", "/api/v1/settings", admin, body={"track_stop_minutes": 20})
+    check(st == 200 and j["settings"]["track_stop_minutes"] == 20 and
+          j["settings"]["track_accuracy_m"] == 100, "%s: stop minutes 20: %s %s" % (be, st, j))
+    st, tw, _ = track(srv, admin, c["a1"], frm, to)
+    east = lambda deg: 2 * R * math.asin(math.cos(math.radians(31.215)) *
+                                         math.sin(math.radians(deg) / 2))
+    d20 = d + 2 * east(0.0003) + east(0.0006)
+    check(st == 200 and tw["stops"] == stops[1:] and abs(tw["distance_m"] - d20) <= 1.0,
+          "%s: with 20 minutes only the 25-minute stop, distance %.3f by hand: %s %s" %
+          (be, d20, st, tw if st != 200 else (tw["stops"], tw["distance_m"])))
+    # points up to 500 m of accuracy are kept: the inaccurate one comes back (the spike not)
+    st, j, _ = srv.req("PUT", "/api/v1/settings", admin, body={"track_accuracy_m": 500})
+    check(st == 200 and j["settings"]["track_accuracy_m"] == 500 and
+          j["settings"]["track_stop_minutes"] == 20, "%s: accuracy 500: %s %s" % (be, st, j))
+    st, tw, _ = track(srv, admin, c["a1"], frm, to)
+    check(st == 200 and tw["counts"]["kept"] == len(ROUTE) - 1 and
+          ts(25, 30) in [p["ts"] for p in tw["points"]] and
+          ts(2, 30) not in [p["ts"] for p in tw["points"]],
+          "%s: with 500 m the inaccurate point is kept: %s %s" %
+          (be, st, tw if st != 200 else tw["counts"]))
+    for body, field, rng in [({"track_accuracy_m": 9}, "track_accuracy_m", "10-1000"),
+                             ({"track_accuracy_m": 1001}, "track_accuracy_m", "10-1000"),
+                             ({"track_accuracy_m": "100"}, "track_accuracy_m", "10-1000"),
+                             ({"track_accuracy_m": 50.5}, "track_accuracy_m", "10-1000"),
+                             ({"track_stop_minutes": 0}, "track_stop_minutes", "1-240"),
+                             ({"track_stop_minutes": 241}, "track_stop_minutes", "1-240"),
+                             ({"track_stop_minutes": None}, "track_stop_minutes", "1-240")]:
+        st, j, _ = srv.req("PUT", "/api/v1/settings", admin, body=body)
+        check(st == 400 and err_code(j) == "invalid_request" and
+              j["error"]["message"] == "'%s' must be a whole number %s" % (field, rng),
+              "%s: %s is refused naming the field: %s %s" % (be, body, st, j))
+    st, j, _ = srv.req("PUT", "/api/v1/settings", tok["m1"], body={"track_stop_minutes": 5})
+    check(st == 403 and err_code(j) == "forbidden",
+          "%s: a manager cannot change the thresholds: %s %s" % (be, st, j))
+    st, j, _ = srv.req("PUT", "/api/v1/settings", admin,
+                       body={"track_accuracy_m": 100, "track_stop_minutes": 10})
+    st, tw, _ = track(srv, admin, c["a1"], frm, to)
+    check(st == 200 and tw["stops"] == stops and tw["distance_m"] == t["distance_m"],
+          "%s: back to the defaults, the same track: %s" % (be, st))
+    found = []
+    for _ in range(100):
+        st, a, _ = srv.req("GET", "/api/v1/audit?limit=200", admin)
+        found = [r["details"] for r in a.get("items", []) if r["action"] == "settings.put" and
+                 "track_stop_minutes" in (r.get("details") or {})]
+        if len(found) >= 2:
+            break
+        time.sleep(0.1)
+    check(sorted(f["track_stop_minutes"] for f in found) == [10, 20],
+          "%s: the changes are audited with their values: %s" % (be, found))
+
     # ranges: 31 days is the most; beyond, reversed or not a time is 400
     st, tw, _ = track(srv, admin, c["a1"], "2026-10-27T16:00:00Z", "2026-11-27T16:00:00Z")
     check(st == 200 and len(tw["days"]) == 31 and tw["stops"] == stops,

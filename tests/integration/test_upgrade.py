@@ -257,6 +257,15 @@ INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, status, att
 VALUES ('t1', 'wd1', 'wh1', 'we1', 'dead', 8, 24100, 0, 86400000000, 500, 'HTTP 500', 24099,
         NULL, 24003);
 """,
+    29: """
+INSERT INTO map_settings (tenant_id, tiles_url, crs, updated_us)
+VALUES ('t1', 'https://tiles.example.com/{z}/{x}/{y}.png', 'gcj02', 29000);
+""",
+    30: """
+INSERT INTO field_settings (tenant_id, track_accuracy_m, track_stop_minutes,
+                            attendance_grace_minutes, updated_us)
+VALUES ('t1', 150, 15, 3, 30000);
+""",
 }
 
 # Tables a migration empties on purpose: derived data that is built again from the archive.

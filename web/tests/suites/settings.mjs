@@ -251,6 +251,19 @@ export async function run({ browser, options, page, errors }) {
     await page.waitForTimeout(300)
     s = (await must('GET', '/settings', { token: tok }, 200)).settings
     expect(s.insider_unmask_per_hour === 30, 'insider_unmask_per_hour: ' + s.insider_unmask_per_hour)
+    // the field thresholds: the defaults, then a stop of 15 minutes and a grace of 3
+    expect(s.track_accuracy_m === 100 && s.track_stop_minutes === 10 && s.attendance_grace_minutes === 5, 'field thresholds by default: ' + JSON.stringify(s))
+    await number(page, '[data-test=track_stop_minutes]', 15)
+    await number(page, '[data-test=attendance_grace_minutes]', 3)
+    await page.click('[data-test=field-save]')
+    for (let i = 0; i < 100 && s.track_stop_minutes !== 15; i++) {
+      await page.waitForTimeout(100)
+      s = (await must('GET', '/settings', { token: tok }, 200)).settings
+    }
+    expect(s.track_stop_minutes === 15 && s.attendance_grace_minutes === 3 && s.track_accuracy_m === 100, 'field thresholds saved: ' + JSON.stringify(s))
+    await page.locator('[data-test=limits-field]').scrollIntoViewIfNeeded()
+    await shots(page, 'settings-field')
+    await page.evaluate(() => window.scrollTo(0, 0))
     await shots(page, 'settings-alerts')
     await page.click('[data-test=off-duty-drop]')
     await page.click('[data-test=off-duty-save]')
@@ -451,8 +464,11 @@ export async function run({ browser, options, page, errors }) {
     await pg.waitForSelector('[data-test=limits-readonly]')
     expect((await count(pg, '[data-test=money-save]')) + (await count(pg, '[data-test=off-duty-save]')) + (await count(pg, '[data-test=storage-save]')) + (await count(pg, '[data-test=insider-save]')) === 0, 'the auditor has save buttons')
     expect((await pg.textContent('[data-test=insider_unmask_per_hour]')).trim() === '30', 'the insider threshold as read')
+    expect((await pg.textContent('[data-test=track_stop_minutes]')).trim() === '15' && (await count(pg, '[data-test=field-save]')) === 0, 'the field thresholds as read, without a save button')
     expect((await pg.textContent('[data-test=money-value]')).includes('元'), 'the transfer alert in yuan')
     await shots(pg, 'settings-auditor')
+    // back to the defaults: the field suite's track has a stop of 12 minutes
+    await must('PUT', '/settings', { token: tok, json: { track_stop_minutes: 10, attendance_grace_minutes: 5 } }, 200)
     expect(aerr.length === 0, aerr.join('\n'))
     await ctx.close()
   })
