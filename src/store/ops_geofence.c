@@ -490,6 +490,7 @@ static int read_state(wp_store *st, struct fence_run *r, const wp_event_batch *b
 static int write_state(wp_store *st, struct fence_run *r, const wp_event_batch *b,
                        const wp_event *e)
 {
+    r->since_us = e->ts_us; /* a later point of the same batch is late against it too */
     if (r->have_row)
         return wp_db_run(st,
                          "UPDATE geofence_state SET state = ?, since_us = ?, last_lat_e7 = ?,"
