@@ -118,10 +118,8 @@ int wp_agent__field_parse(struct wp_agent_field *out, const char *policy, size_t
         err = -1;
         goto out;
     }
-    out->keep = !strcmp(json_string_value(json_object_get(settings, "locations_off_duty"))
-                            ? json_string_value(json_object_get(settings, "locations_off_duty"))
-                            : "drop",
-                        "keep");
+    const char *off_duty = json_string_value(json_object_get(settings, "locations_off_duty"));
+    out->keep = off_duty && !strcmp(off_duty, "keep"); /* anything else: the default, drop */
     /* A zone this device's zone files do not know, or no hours (an older server): off-duty
      * points are recorded (the server drops them) and fences on the working hours are never in
      * force here; nothing is decided wrongly, only less offline. */
