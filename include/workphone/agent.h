@@ -160,6 +160,24 @@ int wp_agent_record_call(wp_agent *a, int64_t *out_seq, int64_t ts_us, const cha
                          const char *recording_ref /* "sha256:<hex>" or NULL */);
 int wp_agent_record_contact(wp_agent *a, int64_t *out_seq, int64_t ts_us, const char *channel,
                             const char *action, const wp_agent_peer *peer);
+
+/* What wp_agent_record_location did with a point (docs/internals/agent.md, "Field staff"). */
+enum wp_agent_location_result {
+    WP_AGENT_LOCATION_RECORDED = 0,
+    WP_AGENT_LOCATION_OFF_DUTY = 1, /* NOT recorded: outside the working hours of the policy
+                                     * under locations_off_duty "drop"; no seq spent, *out_seq
+                                     * is 0. Nothing off duty leaves the phone. */
+    WP_AGENT_LOCATION_LEFT = 2,     /* recorded; the employee has just left the fences in force
+                                     * (inside → outside, beyond the hysteresis band): the
+                                     * server raises one geofence alert for this point. Warn. */
+    WP_AGENT_LOCATION_RETURNED = 3, /* recorded; back inside a fence after leaving */
+};
+
+/* Record a location (lat, lon in WGS-84 degrees; accuracy_m in metres, 0: unknown) and decide, offline
+ * and with the server's rule, the employee's side of the policy's geofences in force at ts_us
+ * (wp_agent_status: fence_state). Before any policy (or with a time zone this device cannot
+ * load) every point is recorded and nothing is decided.
+ * @return a wp_agent_location_result (>= 0), or the errors of wp_agent_record. */
 int wp_agent_record_location(wp_agent *a, int64_t *out_seq, int64_t ts_us, double lat,
                              double lon, double accuracy_m);
 
@@ -221,7 +239,23 @@ typedef struct wp_agent_status {
     unsigned retry_after_ms; /* the delay before the next attempt: the backoff, at least the
                               * server's Retry-After (a 503 of a full disk); 0 after a success */
     char last_error[256];    /* of the last sync ("" after a success), kept on disk */
+    /* field staff, from the policy (what the employee is told) */
+    char locations_off_duty[8]; /* "drop" (the default, also before any policy): locations
+                                 * outside working hours are not recorded; or "keep" */
+    int on_duty;             /* now within the policy's working hours: 1, 0; -1 not known */
+    char time_zone[72];      /* of the working hours; "" when not known */
+    unsigned fences;         /* geofences in the policy that bind the employee */
+    int fence_state;         /* enum wp_agent_fence_state */
+    int64_t fence_since_us;  /* of the point that decided it; 0 when unknown */
+    char fence_id[40];       /* inside: the fence; outside: the fence left ("" if none) */
+    char fence_name[128];
 } wp_agent_status;
+
+enum wp_agent_fence_state {
+    WP_AGENT_FENCE_UNKNOWN = 0, /* nothing decided yet (no fence in force at any point) */
+    WP_AGENT_FENCE_INSIDE = 1,
+    WP_AGENT_FENCE_OUTSIDE = 2, /* outside every fence in force since fence_since_us */
+};
 
 /* Fill *out (the caller's). */
 int wp_agent_status_get(wp_agent *a, wp_agent_status *out);

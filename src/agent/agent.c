@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libwpagent's handle: opening the directory and its database, errors, meta state, status. */
 #include "agent/agent_int.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/testhooks.h"
 
@@ -149,7 +150,8 @@ int wp_agent__media_path(wp_agent *a, char *out, size_t size, const char *hex)
 }
 
 /* Load the meta table and the counters into the handle. */
-static int load_state(wp_agent *a, char **lexicon, size_t *lexicon_len)
+static int load_state(wp_agent *a, char **lexicon, size_t *lexicon_len,
+                      struct wp_agent_field *policy)
 {
     sqlite3_stmt *s = NULL;
     int err = 0;
@@ -180,7 +182,24 @@ static int load_state(wp_agent *a, char **lexicon, size_t *lexicon_len)
             snprintf(a->token, sizeof a->token, "%s", v);
         else if (!strcmp(k, "server") && v)
             snprintf(a->server, sizeof a->server, "%s", v);
-        else if (!strcmp(k, "policy_etag") && v)
+        else if (!strcmp(k, "fence_state"))
+            a->field.state = n >= WP_AGENT_FENCE_UNKNOWN && n <= WP_AGENT_FENCE_OUTSIDE ? (int)n : 0;
+        else if (!strcmp(k, "fence_since_us"))
+            a->field.since_us = n;
+        else if (!strcmp(k, "fence_id") && v)
+            snprintf(a->field.fence_id, sizeof a->field.fence_id, "%s", v);
+        else if (!strcmp(k, "fence_name") && v)
+            snprintf(a->field.fence_name, sizeof a->field.fence_name, "%s", v);
+        else if (!strcmp(k, "fence_last_in_id") && v)
+            snprintf(a->field.last_in_id, sizeof a->field.last_in_id, "%s", v);
+        else if (!strcmp(k, "fence_last_in_name") && v)
+            snprintf(a->field.last_in_name, sizeof a->field.last_in_name, "%s", v);
+        else if (!strcmp(k, "policy_json") && v) {
+            /* the field part of the offline policy: fences, hours, the off-duty rule */
+            struct wp_agent_field nf;
+            if (wp_agent__field_parse(&nf, v, (size_t)sqlite3_column_bytes(s, 1)) == 0)
+                *policy = nf;
+        } else if (!strcmp(k, "policy_etag") && v)
             snprintf(a->etag, sizeof a->etag, "%s", v);
         else if (!strcmp(k, "policy_lexicon") && v && !*lexicon) {
             size_t len = (size_t)sqlite3_column_bytes(s, 1);
@@ -310,6 +329,7 @@ int wp_agent_new(wp_agent **out, const wp_agent_options *opts)
     wp_agent_transport tr = {0};
     char *lexicon = NULL;
     size_t lexicon_len = 0;
+    struct wp_agent_field field = {0};
     int err;
 
     if (opts && opts->transport)
@@ -357,8 +377,10 @@ int wp_agent_new(wp_agent **out, const wp_agent_options *opts)
     if (!a->tr.send && (err = wp_agent_transport_curl(&a->tr)) < 0)
         goto out;
     if ((err = make_dirs(a)) < 0 || (err = open_db(a)) < 0 ||
-        (err = load_state(a, &lexicon, &lexicon_len)) < 0)
+        (err = load_state(a, &lexicon, &lexicon_len, &field)) < 0)
         goto out;
+    if (field.have_policy)
+        wp_agent__field_install(a, &field); /* after the state: it keeps it */
     /* A cached policy that no longer compiles (an older engine's lexicon) leaves check without a
      * scanner until the next sync fetches one: check answers ENOPOLICY, recording goes on. */
     if (lexicon)
@@ -366,6 +388,7 @@ int wp_agent_new(wp_agent **out, const wp_agent_options *opts)
     err = 0;
 out:
     free(lexicon);
+    wp_agent__field_release(&field);
     if (err < 0) {
         wp_agent_free(a);
         return err;
@@ -385,6 +408,7 @@ void wp_agent_free(wp_agent *a)
     wp_scanner_unref(a->scanner);
     wp_scan_result_release(&a->result);
     wp_buf_release(&a->masked);
+    wp_agent__field_release(&a->field);
     /* the token is a secret: do not leave it in freed memory */
     memset(a->token, 0, sizeof a->token);
     pthread_mutex_destroy(&a->net_mu);
@@ -412,6 +436,16 @@ int wp_agent_status_get(wp_agent *a, wp_agent_status *out)
     out->policy_version = a->policy_version;
     out->failures = a->failures;
     out->retry_after_ms = a->retry_after_ms;
+    const struct wp_agent_field *f = &a->field;
+    snprintf(out->locations_off_duty, sizeof out->locations_off_duty, "%s",
+             f->keep ? "keep" : "drop");
+    out->on_duty = f->have_hours ? wp_agent__field_on_duty(f, wp_time_now_us()) : -1;
+    snprintf(out->time_zone, sizeof out->time_zone, "%s", f->have_hours ? f->zone : "");
+    out->fences = (unsigned)f->n;
+    out->fence_state = f->state;
+    out->fence_since_us = f->state ? f->since_us : 0;
+    snprintf(out->fence_id, sizeof out->fence_id, "%s", f->fence_id);
+    snprintf(out->fence_name, sizeof out->fence_name, "%s", f->fence_name);
     if (sqlite3_prepare_v2(a->db, "SELECT v FROM meta WHERE k = 'last_error'", -1, &s, NULL) ==
             SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))

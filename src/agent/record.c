@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -282,13 +283,61 @@ int wp_agent_record_contact(wp_agent *a, int64_t *out_seq, int64_t ts_us, const 
                       ts_us);
 }
 
+/* The point's event, its off-duty check, its seq and its fence decision under one hold of mu,
+ * so that two threads recording locations see the state in the order of their seqs. */
 int wp_agent_record_location(wp_agent *a, int64_t *out_seq, int64_t ts_us, double lat,
                              double lon, double accuracy_m)
 {
-    return record_obj(a, out_seq,
-                      json_pack("{s:s,s:f,s:f,s:f}", "type", "location", "lat", lat, "lon", lon,
-                                "accuracy_m", accuracy_m),
-                      ts_us);
+    struct prepared p;
+    struct wp_agent_fence_step step;
+    char ts[40];
+    int64_t seq = 0;
+    int err;
+
+    if (out_seq)
+        *out_seq = 0;
+    if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) || !isfinite(accuracy_m))
+        return wp_agent__fail(a, WP_AGENT_EINVAL, "lat must be from -90 to 90, lon from -180"
+                                                  " to 180, accuracy_m a number");
+    if (!ts_us)
+        ts_us = wp_time_now_us();
+    /* The server's numbers: e7 degrees and centimetres, rounded as it parses them. */
+    int64_t lat_e7 = llround(lat * 1e7), lon_e7 = llround(lon * 1e7);
+    int64_t acc_cm = llround(accuracy_m * 100);
+    json_t *ev = json_pack("{s:s,s:f,s:f,s:f}", "type", "location", "lat", lat, "lon", lon,
+                           "accuracy_m", accuracy_m);
+    now_text(ts, ts_us);
+    char *text = NULL;
+    if (ev && json_object_set_new(ev, "ts", json_string(ts)) == 0)
+        text = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    if (!text)
+        return wp_agent__fail(a, WP_AGENT_ENOMEM, "out of memory");
+    err = prepare(a, &p, text, strlen(text), 0);
+    free(text);
+    if (err < 0)
+        return err;
+    pthread_mutex_lock(&a->mu);
+    const struct wp_agent_field *f = &a->field;
+    if (!f->keep && f->have_hours && !wp_agent__field_on_duty(f, ts_us)) {
+        err = WP_AGENT_LOCATION_OFF_DUTY;
+        goto unlock;
+    }
+    wp_agent__field_decide(f, &step, ts_us, lat_e7, lon_e7, acc_cm);
+    if ((err = insert_all(a, &seq, &p, 1)) < 0)
+        goto unlock;
+    /* The point is recorded; a state that cannot be kept (the disk) is decided again from the
+     * next point, as the server would from the same points. */
+    (void)wp_agent__field_apply(a, &step);
+    err = step.left ? WP_AGENT_LOCATION_LEFT
+        : step.returned ? WP_AGENT_LOCATION_RETURNED
+                        : WP_AGENT_LOCATION_RECORDED;
+    if (out_seq)
+        *out_seq = seq;
+unlock:
+    pthread_mutex_unlock(&a->mu);
+    free(p.body);
+    return err;
 }
 
 /* --- media --------------------------------------------------------------------------------- */

@@ -18,7 +18,7 @@ struct wp_agent_response {
     unsigned retry_after_s;   /* its Retry-After in seconds (an HTTP-date is not used); 0: none */
     int err;                  /* set by wp_agent_response_error */
     char why[160];            /* its reason */
-    char etag[64];
+    char etag[WP_AGENT_ETAG_MAX];
     wp_buf body;
 };
 
@@ -73,7 +73,7 @@ static int http(wp_agent *a, wp_agent_response *r, const char *method, const cha
                 const char *ctype, const void *body, size_t len, const char *file,
                 const char *if_none_match)
 {
-    char url[1024], auth[160], ct[96], inm[96];
+    char url[1024], auth[160], ct[96], inm[WP_AGENT_ETAG_MAX + 32];
     const char *headers[3];
     size_t nh = 0;
     int n;
@@ -132,7 +132,8 @@ static int http(wp_agent *a, wp_agent_response *r, const char *method, const cha
 static int policy_refresh(wp_agent *a)
 {
     wp_agent_response r;
-    char etag[64];
+    char etag[WP_AGENT_ETAG_MAX];
+    struct wp_agent_field field = {0};
     json_t *j = NULL;
     int err;
 
@@ -165,6 +166,10 @@ static int policy_refresh(wp_agent *a)
     }
     if (!r.etag[0])
         snprintf(r.etag, sizeof r.etag, "\"%lld\"", (long long)json_integer_value(ver));
+    if (wp_agent__field_parse(&field, r.body.buf, r.body.len) < 0) {
+        err = wp_agent__fail(a, WP_AGENT_ENOMEM, "out of memory");
+        goto out;
+    }
     pthread_mutex_lock(&a->mu);
     if ((err = wp_agent__begin(a)) == 0 &&
         (err = wp_agent__meta_set_text(a, "policy_lexicon", json_string_value(lex))) == 0 &&
@@ -174,10 +179,12 @@ static int policy_refresh(wp_agent *a)
         (err = wp_agent__commit(a)) == 0) {
         snprintf(a->etag, sizeof a->etag, "%s", r.etag);
         a->policy_version = json_integer_value(ver);
+        wp_agent__field_install(a, &field);
     }
     wp_agent__rollback(a);
     pthread_mutex_unlock(&a->mu);
 out:
+    wp_agent__field_release(&field);
     json_decref(j);
     wp_buf_release(&r.body);
     return err;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `workphone agent`: libwpagent from the command line (for tests, operators and demos). */
 #include "cli/cli.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "workphone/agent.h"
 
@@ -27,6 +28,8 @@ static const char help[] =
     "                           upload media and events, refresh the policy\n"
     "  status --dir D           the agent's state as JSON\n"
     "  check --dir D            one verdict per line of standard input, offline\n"
+    "  locate --dir D           record locations, one JSON object a line, deciding\n"
+    "                           off duty and geofences offline\n"
     "\n"
     "'workphone agent <subcommand> --help' tells more. Exit 0 on success, 1 on a runtime\n"
     "failure (network, server, disk), 2 on a usage or input error.\n";
@@ -59,8 +62,24 @@ static const char help_status[] =
     "\n"
     "Prints {\"enrolled\", \"device_id\", \"server\", \"next_seq\", \"acked_seq\", \"outbox_events\",\n"
     "\"outbox_bytes\", \"media_pending\", \"rejected\", \"policy_version\", \"failures\",\n"
-    "\"retry_after_ms\", \"last_error\"}; retry_after_ms is the wait before the next attempt:\n"
-    "the backoff, and at least the server's Retry-After. Needs no network.\n";
+    "\"retry_after_ms\", \"last_error\", \"locations_off_duty\", \"on_duty\", \"time_zone\",\n"
+    "\"fences\", \"fence\"}; retry_after_ms is the wait before the next attempt: the backoff,\n"
+    "and at least the server's Retry-After. locations_off_duty is the policy's rule the\n"
+    "employee is told: \"drop\" (locations outside working hours are not recorded) or \"keep\";\n"
+    "on_duty is whether now is within the working hours (null: not known yet). fence is\n"
+    "{\"state\": \"unknown|inside|outside\", \"since\", \"id\", \"name\"}: inside, the fence;\n"
+    "outside, the fence left. Needs no network.\n";
+
+static const char help_locate[] =
+    "usage: workphone agent locate --dir DIR < points.jsonl\n"
+    "\n"
+    "Records each line {\"lat\": .., \"lon\": .., \"accuracy_m\": .., \"ts\": \"RFC 3339\"}\n"
+    "(accuracy_m and ts optional) as wp_agent_record_location does, with the policy kept in\n"
+    "DIR and no network, and answers each with {\"result\": \"recorded|off_duty|left|returned\",\n"
+    "\"seq\": N or null, \"fence\": {...}}: off_duty is not recorded (locations_off_duty\n"
+    "\"drop\" outside working hours); left means the employee has just left its geofences, for\n"
+    "which the server raises one alert. A bad line is answered with an \"error\" object and\n"
+    "the exit code is 2.\n";
 
 static const char help_check[] =
     "usage: workphone agent check --dir DIR < texts.txt\n"
@@ -91,11 +110,26 @@ static int print_json(json_t *j)
     return fflush(stdout) == 0 ? WP_EXIT_OK : WP_EXIT_FAIL;
 }
 
+static const char *const fence_states[] = {"unknown", "inside", "outside"};
+
+/* {"state", "since", "id", "name"} of a status. */
+static json_t *fence_json(const wp_agent_status *st)
+{
+    char since[40];
+    int k = st->fence_state >= 0 && st->fence_state <= 2 ? st->fence_state : 0;
+    if (st->fence_since_us)
+        wp_time_format(since, st->fence_since_us, 0);
+    return json_pack("{s:s,s:s?,s:s?,s:s?}", "state", fence_states[k], "since",
+                     st->fence_since_us ? since : NULL, "id",
+                     st->fence_id[0] ? st->fence_id : NULL, "name",
+                     st->fence_name[0] ? st->fence_name : NULL);
+}
+
 static int print_status(wp_agent *a)
 {
     wp_agent_status st;
     wp_agent_status_get(a, &st);
-    return print_json(json_pack(
+    json_t *j = json_pack(
         "{s:b,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:s?}", "enrolled", st.enrolled,
         "device_id", st.device_id[0] ? st.device_id : NULL, "server",
         st.server[0] ? st.server : NULL, "next_seq", (json_int_t)st.next_seq, "acked_seq",
@@ -103,7 +137,18 @@ static int print_status(wp_agent *a)
         (json_int_t)st.outbox_bytes, "media_pending", (json_int_t)st.media_pending, "rejected",
         (json_int_t)st.rejected, "policy_version", (json_int_t)st.policy_version, "failures",
         (int)st.failures, "retry_after_ms", (json_int_t)st.retry_after_ms, "last_error",
-        st.last_error[0] ? st.last_error : NULL));
+        st.last_error[0] ? st.last_error : NULL);
+    if (j && (json_object_set_new(j, "locations_off_duty", json_string(st.locations_off_duty)) < 0 ||
+              json_object_set_new(j, "on_duty", st.on_duty < 0 ? json_null()
+                                                               : json_boolean(st.on_duty)) < 0 ||
+              json_object_set_new(j, "time_zone", st.time_zone[0] ? json_string(st.time_zone)
+                                                                  : json_null()) < 0 ||
+              json_object_set_new(j, "fences", json_integer(st.fences)) < 0 ||
+              json_object_set_new(j, "fence", fence_json(&st)) < 0)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return print_json(j);
 }
 
 /* --- subcommands ---------------------------------------------------------------------------- */
@@ -266,12 +311,79 @@ static int sub_check(wp_agent *a)
     return rc;
 }
 
+/* One answer line of locate: an error object for a bad line. */
+static void locate_error(const char *msg)
+{
+    json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", "invalid_request", "message", msg);
+    char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    json_decref(e);
+    if (s)
+        puts(s);
+    free(s);
+}
+
+static int sub_locate(wp_agent *a)
+{
+    static const char *const results[] = {"recorded", "off_duty", "left", "returned"};
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = WP_EXIT_OK;
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        json_t *p = json_loadb(line, (size_t)n, 0, NULL);
+        json_t *lat = json_object_get(p, "lat"), *lon = json_object_get(p, "lon");
+        json_t *acc = json_object_get(p, "accuracy_m"), *ts = json_object_get(p, "ts");
+        int64_t ts_us = 0;
+        if (!p && strspn(line, " \t\r\n") == (size_t)n)
+            continue; /* a blank line */
+        if (!json_is_number(lat) || !json_is_number(lon) || (acc && !json_is_number(acc)) ||
+            (ts && (!json_is_string(ts) || wp_time_parse(&ts_us, json_string_value(ts)) < 0))) {
+            locate_error("a line must be {\"lat\", \"lon\", \"accuracy_m\", \"ts\"} with numbers and"
+                         " an rfc 3339 time");
+            json_decref(p);
+            rc = WP_EXIT_USAGE;
+            continue;
+        }
+        int64_t seq = 0;
+        int r = wp_agent_record_location(a, &seq, ts_us, json_number_value(lat),
+                                         json_number_value(lon), acc ? json_number_value(acc) : 0);
+        json_decref(p);
+        if (r == WP_AGENT_EINVAL) {
+            char msg[256];
+            wp_agent_last_error(a, msg, sizeof msg);
+            locate_error(msg);
+            rc = WP_EXIT_USAGE;
+            continue;
+        }
+        if (r < 0) {
+            free(line);
+            return fail("locate", a, r);
+        }
+        wp_agent_status st;
+        wp_agent_status_get(a, &st);
+        json_t *o = json_pack("{s:s,s:o,s:o}", "result", results[r], "seq",
+                              seq ? json_integer(seq) : json_null(), "fence", fence_json(&st));
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        if (!s) {
+            free(line);
+            return cli_fail("agent locate", "out of memory");
+        }
+        puts(s);
+        free(s);
+    }
+    free(line);
+    if (fflush(stdout) != 0)
+        return cli_fail("agent locate", "cannot write output: %s", strerror(errno));
+    return rc;
+}
+
 int cmd_agent(int argc, char **argv)
 {
     static const struct {
         const char *name, *help;
     } subs[] = {{"enroll", help_enroll}, {"send", help_send}, {"sync", help_sync},
-                {"status", help_status}, {"check", help_check}};
+                {"status", help_status}, {"check", help_check}, {"locate", help_locate}};
     const char *dir = NULL, *server = NULL, *code = NULL, *serial = NULL, *model = NULL,
                *attempts = NULL;
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -354,6 +466,8 @@ int cmd_agent(int argc, char **argv)
         rc = sub_send(a);
     } else if (!strcmp(sub, "status")) {
         rc = print_status(a);
+    } else if (!strcmp(sub, "locate")) {
+        rc = sub_locate(a);
     } else {
         rc = sub_check(a);
     }

@@ -747,9 +747,53 @@ static int policy_fences(wp_store *st, json_t **fences, char tag[24], const char
     return err;
 }
 
+/* The employee's working hours and the tenant's zone, which the agent needs offline (off-duty
+ * locations under "drop", fences whose schedule is the working hours): into settings when it
+ * is non-NULL, and "-h<16 hex>" for the ETag (FNV-1a of the two) when either is not the
+ * default, so that an ETag of a tenant that set neither stays what it was. */
+static int policy_hours(wp_store *st, json_t *settings, char tag[24], const char *tenant_id,
+                        const char *employee_id)
+{
+    wp_workcal *cal = NULL;
+    const wp_workhours *h = NULL;
+    int err;
+    tag[0] = '\0';
+    if ((err = wp_workcal_load_employee(&cal, &h, st, tenant_id, employee_id)) < 0)
+        return err;
+    const char *zone = wp_workcal_zone(cal);
+    json_t *hj = hours_json(h);
+    if (!hj) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (h->days != WP_WORKHOURS_DAYS_DEFAULT || h->from_min != WP_WORKHOURS_FROM_DEFAULT ||
+        h->to_min != WP_WORKHOURS_TO_DEFAULT || strcmp(zone, WP_WORKHOURS_ZONE_DEFAULT) != 0) {
+        char *text = json_dumps(hj, JSON_COMPACT | JSON_SORT_KEYS);
+        uint64_t x = 14695981039346656037ULL;
+        for (const char *p = zone; *p; p++)
+            x = (x ^ (unsigned char)*p) * 1099511628211ULL;
+        x = (x ^ ';') * 1099511628211ULL;
+        for (const char *p = text; p && *p; p++)
+            x = (x ^ (unsigned char)*p) * 1099511628211ULL;
+        if (!text)
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+        free(text);
+        snprintf(tag, 24, "-h%016llx", (unsigned long long)x);
+    }
+    if (err == 0 && settings &&
+        (json_object_set_new(settings, "time_zone", json_string(zone)) < 0 ||
+         json_object_set(settings, "working_hours", hj) < 0))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+out:
+    json_decref(hj);
+    wp_workcal_free(cal);
+    return err;
+}
+
 int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_MAX],
                      json_t **policy, const char *tenant_id, const char *employee_id)
 {
+    char htag[24] = "";
     wp_store *st = NULL;
     wp_policy_now now = {0};
     json_t *fences = NULL;
@@ -759,8 +803,9 @@ int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_
     if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
         return err;
     if (!policy) { /* the version only: one statement, and one for the geofences */
-        if ((err = wp_policy__chain(ing, st, &now.chain, tenant_id, employee_id, NULL)) == 0)
-            err = policy_fences(st, NULL, tag, tenant_id, employee_id);
+        if ((err = wp_policy__chain(ing, st, &now.chain, tenant_id, employee_id, NULL)) == 0 &&
+            (err = policy_fences(st, NULL, tag, tenant_id, employee_id)) == 0)
+            err = policy_hours(st, NULL, htag, tenant_id, employee_id);
         goto out;
     }
     if ((err = policy_fences(st, &fences, tag, tenant_id, employee_id)) < 0)
@@ -783,7 +828,8 @@ int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    if ((err = add_scripts(st, p, tenant_id)) < 0) {
+    if ((err = policy_hours(st, json_object_get(p, "settings"), htag, tenant_id, employee_id)) < 0 ||
+        (err = add_scripts(st, p, tenant_id)) < 0) {
         json_decref(p);
         goto out;
     }
@@ -794,8 +840,8 @@ out:
         if (etag) {
             wp_policy__etag(etag, &now.chain);
             size_t l = strlen(etag);
-            if (tag[0] && l >= 2) /* inside the quotes */
-                snprintf(etag + l - 1, WP_INGEST_ETAG_MAX - (l - 1), "%s\"", tag);
+            if ((tag[0] || htag[0]) && l >= 2) /* inside the quotes */
+                snprintf(etag + l - 1, WP_INGEST_ETAG_MAX - (l - 1), "%s%s\"", tag, htag);
         }
     } else {
         json_decref(fences);

@@ -31,8 +31,10 @@ typedef struct wp_ingest wp_ingest;
 #define WP_INGEST_LEXICON_MAX (8u * 1024 * 1024) /* bytes of lexicon text */
 /* bytes of an org unit's own lexicon: a chain of 32 stays within the engine's 64 MiB */
 #define WP_INGEST_UNIT_LEXICON_MAX (1024u * 1024)
-#define WP_INGEST_ETAG_MAX 64 /* a policy's ETag with its quotes and NUL: "N" or "N-<16 hex>",
-                              * then "-g<16 hex>" when geofences bind the phone */
+#define WP_INGEST_ETAG_MAX 96 /* a policy's ETag with its quotes and NUL: "N" or "N-<16 hex>",
+                              * then "-g<16 hex>" when geofences bind the phone and
+                              * "-h<16 hex>" when its working hours or zone are not the
+                              * default */
 #define WP_ENROLL_CODE_MAX 20                    /* "XXXX-XXXX-XXXX" + NUL fits */
 #define WP_DEVICE_TOKEN_MAX 64                   /* "wpd_" + 43 characters + NUL fits */
 #define WP_ENROLL_TTL_DEFAULT_S (24 * 3600)

@@ -18,7 +18,7 @@
 #define WP_GEOFENCE_RADIUS_MIN 10      /* metres */
 #define WP_GEOFENCE_RADIUS_MAX 50000   /* metres */
 #define WP_GEOFENCE_NAME_MAX 100       /* characters */
-#define WP_GEOFENCE_MARGIN_M 30        /* the hysteresis band's least half-width */
+#define WP_GEOFENCE_MARGIN_M WP_GEO_FENCE_MARGIN_M /* the hysteresis band's least half-width */
 
 typedef struct wp_geofence {
     char id[WP_ID_LEN + 1];

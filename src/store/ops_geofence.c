@@ -490,6 +490,7 @@ static int read_state(wp_store *st, struct fence_run *r, const wp_event_batch *b
 static int write_state(wp_store *st, struct fence_run *r, const wp_event_batch *b,
                        const wp_event *e)
 {
+    r->since_us = e->ts_us; /* a later point of the same batch is late against it too */
     if (r->have_row)
         return wp_db_run(st,
                          "UPDATE geofence_state SET state = ?, since_us = ?, last_lat_e7 = ?,"
@@ -544,18 +545,17 @@ static int nearest(const struct fence_run *r, const wp_event *e, double margin, 
 static int one_point(wp_store *st, struct fence_run *r, wp_event_batch *b, wp_event *e,
                      int64_t stored_us, const wp_geofence **last_in)
 {
-    double margin = WP_GEOFENCE_MARGIN_M, d = 0;
+    double margin = wp_geo_fence_margin(e->accuracy_cm), d = 0;
     const wp_geofence *f = NULL;
     char id[WP_ID_LEN + 1];
     int err;
 
     if (r->have_row && e->ts_us < r->since_us)
         return 0; /* a late point: decided already */
-    if (e->accuracy_cm > 0 && (double)e->accuracy_cm / 100.0 > margin)
-        margin = (double)e->accuracy_cm / 100.0;
     if (!nearest(r, e, margin, &d, &f))
         return 0; /* no fence in force: nothing is decided */
-    int now = d > margin ? ST_OUTSIDE : d < -margin ? ST_INSIDE : r->state;
+    enum wp_geo_side side = wp_geo_fence_side(d, margin);
+    int now = side == WP_GEO_OUTSIDE ? ST_OUTSIDE : side == WP_GEO_INSIDE ? ST_INSIDE : r->state;
     if (now == ST_INSIDE)
         *last_in = f;
     if (now == r->state || now == ST_UNKNOWN)

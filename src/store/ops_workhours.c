@@ -364,11 +364,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 /* The shift that starts on local day d, in UTC seconds [*a, *b); 0 when d is no working day. */
 static int shift(const wp_workcal *c, const wp_workhours *h, int64_t d, int64_t *a, int64_t *b)
 {
-    if (!(h->days & (1u << (wp_tz_weekday(d) - 1))))
-        return 0;
-    *a = wp_tz_local(&c->tz, d, h->from_min);
-    *b = wp_tz_local(&c->tz, h->to_min <= h->from_min ? d + 1 : d, h->to_min);
-    return *b > *a;
+    return wp_tz_shift(&c->tz, h->days, h->from_min, h->to_min, d, a, b);
 }
 
 int64_t wp_workcal_between_us(const wp_workcal *c, const wp_workhours *h, int64_t from_us,
@@ -408,13 +404,7 @@ const wp_tz *wp_workcal_tz(const wp_workcal *c)
 
 int wp_workcal_contains(const wp_workcal *c, const wp_workhours *h, int64_t t_us)
 {
-    int64_t t = floor_div(t_us, US), day = wp_tz_day(&c->tz, t);
-    for (int64_t d = day - 1; d <= day; d++) {
-        int64_t a, b;
-        if (shift(c, h, d, &a, &b) && t_us >= a * US && t_us < b * US)
-            return 1;
-    }
-    return 0;
+    return wp_tz_weekly_contains(&c->tz, h->days, h->from_min, h->to_min, t_us);
 }
 
 int wp_store_employee_working(wp_store *st, wp_employee_hours *out, const char *tenant_id,

@@ -81,3 +81,16 @@ void wp_geo_fence_bbox(const wp_geo_fence *f, int64_t *min_lat, int64_t *max_lat
             *max_lon = f->pts[i][0];
     }
 }
+
+double wp_geo_fence_margin(int64_t accuracy_cm)
+{
+    double m = WP_GEO_FENCE_MARGIN_M;
+    if (accuracy_cm > 0 && (double)accuracy_cm / 100.0 > m)
+        m = (double)accuracy_cm / 100.0;
+    return m;
+}
+
+enum wp_geo_side wp_geo_fence_side(double d, double margin)
+{
+    return d > margin ? WP_GEO_OUTSIDE : d < -margin ? WP_GEO_INSIDE : WP_GEO_UNDECIDED;
+}

@@ -9,6 +9,19 @@
 #include <stdint.h>
 
 #define WP_GEO_FENCE_POINTS_MAX 200
+#define WP_GEO_FENCE_MARGIN_M 30 /* the hysteresis band's least half-width */
+
+/* The sides of a fence's edge a point is decided on (docs/internals/geofence.md, "At ingest"). */
+enum wp_geo_side { WP_GEO_UNDECIDED = 0, WP_GEO_INSIDE = 1, WP_GEO_OUTSIDE = 2 };
+
+/* The half-width of the hysteresis band for a point of that accuracy (centimetres; <= 0:
+ * unknown): max(accuracy, WP_GEO_FENCE_MARGIN_M) metres. */
+double wp_geo_fence_margin(int64_t accuracy_cm);
+
+/* The side a signed distance d (wp_geo_fence_distance of the nearest fence in force) decides:
+ * outside beyond +margin, inside within -margin, WP_GEO_UNDECIDED in the band between (the
+ * state stays). The server's ingest and the agent both decide with this. */
+enum wp_geo_side wp_geo_fence_side(double d, double margin);
 
 typedef struct wp_geo_fence {
     int polygon;                 /* 0: circle */

@@ -173,3 +173,25 @@ int wp_tz_weekday(int64_t day)
     /* 1970-01-01 was a Thursday (4) */
     return (int)((day % 7 + 7 + 3) % 7) + 1;
 }
+
+int wp_tz_shift(const wp_tz *z, unsigned days, int from_min, int to_min, int64_t day, int64_t *a,
+                int64_t *b)
+{
+    if (!(days & (1u << (wp_tz_weekday(day) - 1))))
+        return 0;
+    *a = wp_tz_local(z, day, from_min);
+    *b = wp_tz_local(z, to_min <= from_min ? day + 1 : day, to_min);
+    return *b > *a;
+}
+
+int wp_tz_weekly_contains(const wp_tz *z, unsigned days, int from_min, int to_min, int64_t t_us)
+{
+    int64_t t = t_us / 1000000 - (t_us % 1000000 < 0), day = wp_tz_day(z, t);
+    for (int64_t d = day - 1; d <= day; d++) {
+        int64_t a, b;
+        if (wp_tz_shift(z, days, from_min, to_min, d, &a, &b) && t_us >= a * 1000000 &&
+            t_us < b * 1000000)
+            return 1;
+    }
+    return 0;
+}

@@ -43,4 +43,14 @@ int64_t wp_tz_local(const wp_tz *z, int64_t day, int minute);
 /* The ISO weekday of a day since 1970-01-01: 1 Monday .. 7 Sunday. */
 int wp_tz_weekday(int64_t day);
 
+/* The shift of a weekly schedule that starts on local day `day`, in UTC seconds [*a, *b): 1, or
+ * 0 when day is not one of `days` (bit d - 1 for ISO weekday d). to_min <= from_min is a shift
+ * that ends the next day. The one rule of working hours (store/workhours.h) and of the agent. */
+int wp_tz_shift(const wp_tz *z, unsigned days, int from_min, int to_min, int64_t day, int64_t *a,
+                int64_t *b);
+
+/* 1 when t_us (microseconds since the epoch) lies within a shift of that weekly schedule
+ * (one that started the local day before may still run), else 0. */
+int wp_tz_weekly_contains(const wp_tz *z, unsigned days, int from_min, int to_min, int64_t t_us);
+
 #endif

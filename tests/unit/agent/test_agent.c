@@ -258,7 +258,10 @@ static void test_agent__lifecycle_and_errors(void **state)
     assert_int_equal(seq, 2);
     assert_int_equal(wp_agent_record_call(fx.a, NULL, 0, "in", &peer, 63, NULL), 0);
     assert_int_equal(wp_agent_record_contact(fx.a, NULL, 0, "wechat", "added", &peer), 0);
-    assert_int_equal(wp_agent_record_location(fx.a, NULL, 0, 31.23, 121.47, 12), 0);
+    /* at a working time (Monday 10:00 in Shanghai): under the default "drop" a point off duty
+     * would not be recorded (test_agent_field.c) */
+    assert_int_equal(wp_agent_record_location(fx.a, NULL, 1796608800000000LL, 31.23, 121.47, 12),
+                     WP_AGENT_LOCATION_RECORDED);
     assert_int_equal(sync_ok(fx.a), 0);
     wp_agent_status s = status_of(fx.a);
     assert_int_equal(s.acked_seq, 5);
