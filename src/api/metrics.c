@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* The ingest series of /metrics: events, rejects, alerts, the writer's queue and commit times. */
+/* The ingest series of /metrics: events, rejects, alerts, the writer's queue and commit times;
+ * and the process's memory as the allocator and SQLite see it (the soak test tells a leak from
+ * caches filling with them). */
 #include "api/api.h"
+#include "store/store.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 
 int api_metrics(void *app, wp_buf *out)
 {
@@ -61,5 +65,16 @@ int api_metrics(void *app, wp_buf *out)
                           "workphone_store_commit_seconds_sum %" PRIu64 ".%06" PRIu64 "\n"
                           "workphone_store_commit_seconds_count %" PRIu64 "\n",
                           s.commit_us_sum / 1000000, s.commit_us_sum % 1000000, cum);
+    struct mallinfo2 mi = mallinfo2();
+    if (!err)
+        err = wp_buf_addf(
+            out,
+            "# HELP workphone_heap_bytes Bytes the C allocator has handed out and not got back (glibc mallinfo2: uordblks + hblkhd).\n"
+            "# TYPE workphone_heap_bytes gauge\n"
+            "workphone_heap_bytes %zu\n"
+            "# HELP workphone_sqlite_memory_bytes Bytes SQLite holds, all connections (page caches, statements).\n"
+            "# TYPE workphone_sqlite_memory_bytes gauge\n"
+            "workphone_sqlite_memory_bytes %" PRId64 "\n",
+            mi.uordblks + mi.hblkhd, wp_store_sqlite_memory());
     return err;
 }

@@ -425,6 +425,11 @@ static int open_fail(sqlite3 *db, const char *path)
     return wp_error_set(WP_EIO, "cannot open store '%s': %s", path, sqlite3_errmsg(db));
 }
 
+int64_t wp_store_sqlite_memory(void)
+{
+    return (int64_t)sqlite3_memory_used();
+}
+
 int wp_db__sqlite_open(wp_store **out, const char *path)
 {
     struct wp_sqlite *st = NULL;

@@ -38,6 +38,10 @@ void wp_store_free(wp_store *st);
 
 enum wp_store_backend wp_store_backend(const wp_store *st);
 
+/* Bytes SQLite holds in this process now, all its connections together (page caches,
+ * statements, schema): sqlite3_memory_used(). 0 when only PostgreSQL is in use. /metrics. */
+int64_t wp_store_sqlite_memory(void);
+
 /* Mark st as a background connection (the jobs'): on SQLite, once its write transactions have
  * held the database's one write lock for WP_STORE_YIELD_HOLD_MS in all since its last pause
  * (or since a gap of WP_STORE_YIELD_PAUSE_MS between two of them),
