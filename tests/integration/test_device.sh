@@ -183,7 +183,7 @@ suite() { # backend
     # /metrics carries the ingest series
     run curl -s "$base/metrics"
     printf '%s\n' "$out" >"$TMP/metrics.txt"
-    out=$(python3 - "$TMP/metrics.txt" <<'PY'
+    out=$(python3 - "$TMP/metrics.txt" "$be" <<'PY'
 import sys
 m = {}
 for line in open(sys.argv[1], encoding="utf-8"):
@@ -192,10 +192,14 @@ for line in open(sys.argv[1], encoding="utf-8"):
         m[k] = float(v)
 print(m["workphone_ingest_events_total"] >= 7, m["workphone_ingest_rejected_total"] >= 1,
       m["workphone_alerts_raised_total"] >= 1, m["workphone_store_commit_seconds_count"] >= 1,
-      m["workphone_ingest_queue_depth"] == 0)
+      m["workphone_ingest_queue_depth"] == 0,
+      # the memory gauges: the heap holds at least the caches; SQLite's only on SQLite
+      m["workphone_heap_bytes"] > 1e6,
+      m["workphone_sqlite_memory_bytes"] > 0 if sys.argv[2] == "sqlite" else
+      "workphone_sqlite_memory_bytes" in m)
 PY
 )
-    expect_out "True True True True True" "$be: ingest series in /metrics"
+    expect_out "True True True True True True True" "$be: ingest series in /metrics"
 
     stop_server
 }
