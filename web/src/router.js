@@ -19,6 +19,8 @@ export const pages = [
   // check-ins, attendance and geofences join it with group: 'field'
   { path: 'field/map', name: 'fieldMap', group: 'field', icon: 'Location', right: 'read', component: () => import('./views/FieldMap.vue') },
   { path: 'field/track', name: 'fieldTrack', group: 'field', icon: 'Guide', right: 'read', component: () => import('./views/FieldTrack.vue') },
+  { path: 'field/checkins', name: 'fieldCheckins', group: 'field', icon: 'Camera', right: 'read', component: () => import('./views/FieldCheckins.vue') },
+  { path: 'field/attendance', name: 'fieldAttendance', group: 'field', icon: 'Calendar', right: 'read', component: () => import('./views/FieldAttendance.vue') },
   { path: 'lexicon', name: 'lexicon', icon: 'Document', right: 'lexicon', component: () => import('./views/Lexicon.vue') },
   { path: 'audit', name: 'audit', icon: 'Finished', right: 'audit', component: () => import('./views/Audit.vue') },
   { path: 'integrations/wecom', name: 'wecom', icon: 'ChatDotRound', right: 'admin', component: () => import('./views/Wecom.vue') },

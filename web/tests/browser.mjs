@@ -7,6 +7,7 @@
 //   WORKPHONE_URL          the server, http://127.0.0.1:PORT
 //   WORKPHONE_ADMIN_PASSWORD  the admin's password (user "admin")
 //   WORKPHONE_SCREENSHOTS  where the PNGs go (docs/screenshots); unset: none are written
+//   WORKPHONE_SUITES       a comma-separated choice of suites (core,checkins); unset: all
 import { chromium } from 'playwright-core'
 import { mkdirSync } from 'node:fs'
 import { BASE, CHROMIUM, SHOTS, counts, expect, open, test, watch } from './lib.mjs'
@@ -20,10 +21,14 @@ import * as wecomContact from './suites/wecom_contact.mjs'
 import * as wecomSettings from './suites/wecom_settings.mjs'
 import * as adminday from './suites/adminday.mjs'
 import * as field from './suites/field.mjs'
+import * as checkins from './suites/checkins.mjs'
 
 // The suites, in order; each exports run(env). A suite's tests may leave data behind for the
 // next (the core suite seeds what the archive and alert pages show).
-const SUITES = [core, seen, settings, lexicon, importexport, webhooks, wecomContact, wecomSettings, adminday, field]
+const ALL = { core, seen, settings, lexicon, importexport, webhooks, wecomContact, wecomSettings, adminday, field, checkins }
+// WORKPHONE_SUITES=core,checkins runs only those (in this order), to work on one suite
+const only = (process.env.WORKPHONE_SUITES || '').split(',').filter(Boolean)
+const SUITES = Object.entries(ALL).filter(([name]) => !only.length || only.includes(name)).map(([, s]) => s)
 
 const made = await core.seed()
 if (SHOTS) mkdirSync(SHOTS, { recursive: true })
