@@ -38,7 +38,9 @@ static const char help[] =
     "once), fills it with a simulated company -- 2 regions, 4 stores, 27 employees, 24 enrolled\n"
     "phones, about 300 customers and three weeks of their chats (text, photos, voice, files,\n"
     "links, locations, red packets), calls, contact changes and locations, a few percent of the\n"
-    "messages breaking the default lexicon's rules; in the CRM, customers moving from lead to\n"
+    "messages breaking the default lexicon's rules; field staff driving to their customers,\n"
+    "clocking in and out and checking in at visits, a geofence around each of their stores and\n"
+    "now and then one of them leaving it during working hours; in the CRM, customers moving from lead to\n"
     "deal (with amounts) or lost, tags, grades, follow-up notes, the public pool, reminders and a\n"
     "leaver's handover -- and then serves it as 'workphone serve' does. Every employee logs in\n"
     "with one more random password, printed once with a manager, a salesperson and an auditor\n"
@@ -312,8 +314,12 @@ static int fill(struct demo *d, const char *dir)
            seconds_since(d->started_us), s->devices, s->messages, s->calls, s->contacts,
            s->locations, d->customers);
     printf("  %zu alerts: %zu sensitive words, %zu customers deleted, %zu blocked, %zu money "
-           "transfers\n",
-           s->alerts, s->alerts_sensitive, s->alerts_deleted, s->alerts_blocked, s->alerts_money);
+           "transfers, %zu geofence exits\n",
+           s->alerts, s->alerts_sensitive, s->alerts_deleted, s->alerts_blocked, s->alerts_money,
+           s->alerts_geofence);
+    printf("  field staff: %zu geofences around their stores; %zu check-ins (%zu clock-ins, %zu "
+           "clock-outs, %zu customer visits)\n",
+           s->geofences, s->checkins, s->checkins_in, s->checkins_out, s->visits);
     printf("  in the CRM: %zu stage changes, %zu deals worth ¥%.0f, %zu grades, %zu tag changes, "
            "%zu follow-up notes, %zu released to the pool, %zu claimed, %zu handover\n",
            s->stages, s->deals, (double)s->deal_amount_fen / 100, s->grades, s->tagged, s->notes,
