@@ -600,7 +600,8 @@ static int64_t travel(struct gen *g, wp_sim_rng *r, int64_t t, double alat, doub
 static int64_t drive(struct gen *g, wp_sim_rng *r, int64_t t, const wp_sim_unit *u, double alat,
                      double alon, double blat, double blon)
 {
-    int lat_first = distance_m(u->lat, u->lon, blat, alon) <= distance_m(u->lat, u->lon, alat, blon);
+    int lat_first =
+        distance_m(u->lat, u->lon, blat, alon) <= distance_m(u->lat, u->lon, alat, blon);
     return travel_via(g, r, t, alat, alon, blat, blon, lat_first);
 }
 
@@ -960,7 +961,8 @@ static json_t *event_json(const wp_sim_stream *s, const wp_sim_event *e)
         bad = put(o, "kind", json_string(e->action)) < 0 ||
               put(o, "lat", json_real(e->lat)) < 0 || put(o, "lon", json_real(e->lon)) < 0 ||
               put(o, "accuracy_m", json_real(e->accuracy_m)) < 0 ||
-              (e->media >= 0 && put(o, "photo", json_string(s->company->media[e->media].ref)) < 0) ||
+              (e->media >= 0 &&
+               put(o, "photo", json_string(s->company->media[e->media].ref)) < 0) ||
               (cu && put(o, "peer", peer(cu, 0)) < 0);
     } else if (!bad && e->type == WP_SIM_CALL) {
         bad = put(o, "direction", json_string(e->out ? "out" : "in")) < 0 ||

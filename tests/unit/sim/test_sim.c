@@ -255,7 +255,8 @@ static void test_sim__stream_shapes(void **state)
                 assert_string_equal(c->media[e->media].kind, "image");
                 if (!strcmp(e->action, "visit")) {
                     size_t k = (size_t)e->customer;
-                    assert_true(k >= pe->first_customer && k < pe->first_customer + pe->n_customers);
+                    assert_true(k >= pe->first_customer &&
+                                k < pe->first_customer + pe->n_customers);
                     assert_int_equal(gone[k], 0); /* no one visits a deleted customer */
                 } else {
                     assert_true(!strcmp(e->action, "in") || !strcmp(e->action, "out"));
