@@ -38,15 +38,18 @@ static const char help[] =
     "once), fills it with a simulated company -- 2 regions, 4 stores, 27 employees, 24 enrolled\n"
     "phones, about 300 customers and three weeks of their chats (text, photos, voice, files,\n"
     "links, locations, red packets), calls, contact changes and locations, a few percent of the\n"
-    "messages breaking the default lexicon's rules; in the CRM, customers moving from lead to\n"
-    "deal (with amounts) or lost, tags, grades, follow-up notes, the public pool, reminders and a\n"
-    "leaver's handover -- and then serves it as 'workphone serve' does. Every employee logs in\n"
-    "with one more random password, printed once with a manager, a salesperson and an auditor\n"
-    "to try. When DIR is a workphone data dir already, it only serves it. The events go through\n"
-    "the same path as a phone's (src/ingest, in process) at the time the phone would have sent\n"
-    "them, so customers and alerts are made as they would be for real, and the jobs a server\n"
-    "runs (reclaim to the pool, reminders, grading) run at the end of each simulated day;\n"
-    "'workphone simulate' sends a company to a running server over HTTP instead.\n"
+    "messages breaking the default lexicon's rules; field staff driving to their customers,\n"
+    "clocking in and out and checking in at visits, a geofence around each of their stores and\n"
+    "now and then one of them leaving it during working hours; in the CRM, customers moving\n"
+    "from lead to deal (with amounts) or lost, tags, grades, follow-up notes, the public pool,\n"
+    "reminders and a leaver's handover -- and then serves it as 'workphone serve' does. Every\n"
+    "employee logs in with one more random password, printed once with a manager, a\n"
+    "salesperson and an auditor to try. When DIR is a workphone data dir already, it only\n"
+    "serves it. The events go through the same path as a phone's (src/ingest, in process) at\n"
+    "the time the phone would have sent them, so customers and alerts are made as they would\n"
+    "be for real, and the jobs a server runs (reclaim to the pool, reminders, grading) run at\n"
+    "the end of each simulated day; 'workphone simulate' sends a company to a running server\n"
+    "over HTTP instead.\n"
     "\n"
     "  --data DIR          the data directory (default demo-data)\n"
     "  --listen HOST:PORT  where to listen (default 127.0.0.1:8080; port 0 picks a free port)\n"
@@ -312,8 +315,12 @@ static int fill(struct demo *d, const char *dir)
            seconds_since(d->started_us), s->devices, s->messages, s->calls, s->contacts,
            s->locations, d->customers);
     printf("  %zu alerts: %zu sensitive words, %zu customers deleted, %zu blocked, %zu money "
-           "transfers\n",
-           s->alerts, s->alerts_sensitive, s->alerts_deleted, s->alerts_blocked, s->alerts_money);
+           "transfers, %zu geofence exits\n",
+           s->alerts, s->alerts_sensitive, s->alerts_deleted, s->alerts_blocked, s->alerts_money,
+           s->alerts_geofence);
+    printf("  field staff: %zu geofences around their stores; %zu check-ins (%zu clock-ins, %zu "
+           "clock-outs, %zu customer visits)\n",
+           s->geofences, s->checkins, s->checkins_in, s->checkins_out, s->visits);
     printf("  in the CRM: %zu stage changes, %zu deals worth ¥%.0f, %zu grades, %zu tag changes, "
            "%zu follow-up notes, %zu released to the pool, %zu claimed, %zu handover\n",
            s->stages, s->deals, (double)s->deal_amount_fen / 100, s->grades, s->tagged, s->notes,

@@ -33,7 +33,10 @@ static const char help[] =
     "employee -- then drives the phones: each is a real device agent (libwpagent) with its own\n"
     "outbox, which records the phone's chats with customers (property, insurance, education\n"
     "talk, a share of it breaking the rules: 飞单, 保本保息, leaked numbers), calls, contact\n"
-    "deletions and blocks and locations, day by day, and syncs them in batches as a phone does.\n"
+    "deletions and blocks and locations, and for field staff (the salespeople of the property\n"
+    "and insurance stores) their drives to customers, clock-ins, clock-outs and visits with a\n"
+    "photo, now and then a trip out of their store's geofence (made first, one per store with\n"
+    "field staff), day by day, and syncs them in batches as a phone does.\n"
     "After each day the admin records in the CRM what the staff did about their customers:\n"
     "stages from lead to deal (with amounts) or lost, grades, tags, follow-up notes, releases to\n"
     "the pool and claims from it, and a leaver's handover (the tenant gets the tags and rules\n"
@@ -72,7 +75,7 @@ struct sim {
 };
 
 struct tally {
-    size_t total, sensitive, deleted, blocked, money, other;
+    size_t total, sensitive, deleted, blocked, money, geofence, other;
     json_t *categories; /* sensitive_word alerts by category */
     size_t customers;
 };
@@ -150,6 +153,8 @@ static int count_alert(void *ctx, const json_t *a)
         t->blocked++;
     else if (!strcmp(kind, "money"))
         t->money++;
+    else if (!strcmp(kind, "geofence"))
+        t->geofence++;
     else
         t->other++;
     return 0;
@@ -204,9 +209,12 @@ static void summary_human(const wp_sim_stats *st, const struct tally *t,
                           const char *kept_dir)
 {
     printf("done: %zu events in %.1f s, %.0f events/s end to end (%zu messages, %zu calls, "
-           "%zu contact changes, %zu locations; %zu planted violations; %zu files)\n",
+           "%zu contact changes, %zu locations, %zu check-ins; %zu planted violations; %zu "
+           "files)\n",
            st->events, secs, secs > 0 ? (double)st->events / secs : 0.0, st->messages, st->calls,
-           st->contacts, st->locations, st->violations, st->media);
+           st->contacts, st->locations, st->checkins, st->violations, st->media);
+    printf("  field staff: %zu geofences; %zu clock-ins, %zu clock-outs, %zu customer visits\n",
+           st->geofences, st->checkins_in, st->checkins_out, st->visits);
     printf("  %zu CRM calls in %.1f s: %zu stage changes (%zu deals worth %.0f yuan), %zu grades, "
            "%zu tag changes, %zu notes, %zu releases to the pool, %zu claims, %zu handover; "
            "%zu skipped\n",
@@ -214,8 +222,9 @@ static void summary_human(const wp_sim_stats *st, const struct tally *t,
            (double)st->deal_amount_fen / 100, st->grades, st->tagged, st->notes, st->released,
            st->claimed, st->handovers, st->acts_skipped);
     printf("  the server has %zu customers and %zu alerts: sensitive_word %zu, customer_deleted "
-           "%zu, customer_blocked %zu, money %zu, other %zu\n",
-           t->customers, t->total, t->sensitive, t->deleted, t->blocked, t->money, t->other);
+           "%zu, customer_blocked %zu, money %zu, geofence %zu, other %zu\n",
+           t->customers, t->total, t->sensitive, t->deleted, t->blocked, t->money, t->geofence,
+           t->other);
     if (password_shown)
         printf("  every simulated employee logs in with the password %s\n", staff_password);
     if (kept_dir)
@@ -226,11 +235,16 @@ static void summary_human(const wp_sim_stats *st, const struct tally *t,
 static int summary_json(const wp_sim_company *c, const wp_sim_stats *st, const struct tally *t,
                         double setup, double secs)
 {
-    json_t *alerts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "total", (json_int_t)t->total,
-                               "sensitive_word", (json_int_t)t->sensitive, "customer_deleted",
-                               (json_int_t)t->deleted, "customer_blocked", (json_int_t)t->blocked,
-                               "money", (json_int_t)t->money, "other", (json_int_t)t->other,
+    json_t *alerts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "total",
+                               (json_int_t)t->total, "sensitive_word", (json_int_t)t->sensitive,
+                               "customer_deleted", (json_int_t)t->deleted, "customer_blocked",
+                               (json_int_t)t->blocked, "money", (json_int_t)t->money, "geofence",
+                               (json_int_t)t->geofence, "other", (json_int_t)t->other,
                                "categories", t->categories);
+    json_t *field = json_pack("{s:I, s:I, s:I, s:I, s:I}", "geofences", (json_int_t)st->geofences,
+                              "checkins", (json_int_t)st->checkins, "in",
+                              (json_int_t)st->checkins_in, "out", (json_int_t)st->checkins_out,
+                              "visits", (json_int_t)st->visits);
     json_t *crm = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "acts",
         (json_int_t)st->acts, "stages", (json_int_t)st->stages, "deals", (json_int_t)st->deals,
@@ -240,16 +254,18 @@ static int summary_json(const wp_sim_company *c, const wp_sim_stats *st, const s
         (json_int_t)st->handovers, "skipped", (json_int_t)st->acts_skipped, "seconds",
         (double)st->acts_us / 1e6);
     json_t *o = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f, s:o,"
-        " s:o}",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:f,"
+        " s:o, s:o, s:o}",
         "seed", (json_int_t)c->cfg.seed, "org_units", (json_int_t)st->units, "employees",
         (json_int_t)st->employees, "devices", (json_int_t)st->devices, "days", (json_int_t)c->days,
         "events", (json_int_t)st->events, "messages", (json_int_t)st->messages, "calls",
         (json_int_t)st->calls, "contacts", (json_int_t)st->contacts, "locations",
-        (json_int_t)st->locations, "violations", (json_int_t)st->violations, "media",
+        (json_int_t)st->locations, "checkins", (json_int_t)st->checkins, "violations",
+        (json_int_t)st->violations, "media",
         (json_int_t)st->media, "rejected", (json_int_t)st->rejected, "customers",
         (json_int_t)t->customers, "setup_s", setup, "seconds", secs, "events_per_s",
-        secs > 0 ? (double)st->events / secs : 0.0, "alerts", alerts, "crm", crm);
+        secs > 0 ? (double)st->events / secs : 0.0, "alerts", alerts, "crm", crm, "field",
+        field);
     char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(o);
     if (!text)

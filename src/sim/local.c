@@ -3,6 +3,7 @@
 #include "sim/local.h"
 #include "store/customers.h"
 #include "store/devices.h"
+#include "store/geofence.h"
 #include "store/handovers.h"
 #include "store/org.h"
 #include "store/people.h"
@@ -12,6 +13,7 @@
 #include "store/tags.h"
 #include "util/error.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,31 @@ static int media(void *ctx, void *dev, const wp_sim_media *m)
     const wp_device *d = dev;
     int created;
     return wp_ingest_media_put(l->ing, &created, l->tenant_id, d->id, m->ref, m->bytes, m->len);
+}
+
+static int geofence(void *ctx, const char *org_unit_id, const char *name, double lat, double lon,
+                    unsigned radius_m, int64_t at_us)
+{
+    wp_sim_local *l = ctx;
+    wp_store *st = NULL;
+    wp_geofence f = {0};
+    int err;
+    snprintf(f.org_unit_id, sizeof f.org_unit_id, "%s", org_unit_id);
+    snprintf(f.name, sizeof f.name, "%s", name);
+    f.lat_e7 = llround(lat * 1e7);
+    f.lon_e7 = llround(lon * 1e7);
+    f.radius_m = radius_m;
+    if ((err = wp_store_connpool_acquire(l->pool, &st)) < 0)
+        return err;
+    if ((err = wp_store_begin(st)) == 0) {
+        if ((err = wp_store_geofence_create(st, l->tenant_id, &f, at_us)) == 0)
+            err = wp_store_commit(st);
+        else
+            wp_store_rollback(st);
+    }
+    wp_store_connpool_release(l->pool, st);
+    wp_geofence_release(&f);
+    return err;
 }
 
 /* --- the CRM ------------------------------------------------------------------------------------ */
@@ -374,6 +401,7 @@ void wp_sim_local_sink(wp_sim_sink *out, wp_sim_local *l)
     out->events = events;
     out->device_free = device_free;
     out->media = media;
+    out->geofence = geofence;
     out->crm_setup = crm_setup;
     out->acts = acts;
     out->handover = handover;

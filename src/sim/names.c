@@ -143,6 +143,44 @@ void wp_sim__place_point(double *lat, double *lon, const wp_sim_company *c, int 
     wp_sim__offset(lat, lon, d * cos(a), d * sin(a));
 }
 
+void wp_sim__customer_point(double *lat, double *lon, const wp_sim_company *c, size_t k)
+{
+    const wp_sim_customer *cu = &c->customers[k];
+    wp_sim_rng r;
+    wp_sim_rng_seed(&r, c->cfg.seed, 0x58000000u + (uint64_t)k);
+    wp_sim__place_point(lat, lon, c, c->people[cu->owner].unit,
+                        cu->traits[WP_SIM__T_PLACE] % (unsigned)wp_sim__n_places);
+    double d = wp_sim_rng_unit(&r) * 200, a = wp_sim_rng_unit(&r) * 2 * M_PI;
+    wp_sim__offset(lat, lon, d * cos(a), d * sin(a));
+}
+
+/* The salespeople of the trades that visit their customers are field staff; their store gets a
+ * fence holding every customer's place with 600 m to spare (no randomness: the rest of the plan
+ * stays what it was). */
+static void plan_field(wp_sim_company *c)
+{
+    for (size_t i = 0; i < c->n_people; i++) {
+        wp_sim_person *p = &c->people[i];
+        wp_sim_unit *u = &c->units[p->unit];
+        if (strcmp(u->kind, "store") || strcmp(p->role, "sales") || !p->has_device ||
+            u->trade == WP_SIM_EDUCATION)
+            continue;
+        p->field = 1;
+        double far = 0;
+        for (size_t k = p->first_customer; k < p->first_customer + p->n_customers; k++) {
+            double lat, lon;
+            wp_sim__customer_point(&lat, &lon, c, k);
+            double dy = (lat - u->lat) * 111320.0;
+            double dx = (lon - u->lon) * 111320.0 * cos((lat + u->lat) / 2 * M_PI / 180.0);
+            double d = sqrt(dx * dx + dy * dy);
+            far = d > far ? d : far;
+        }
+        unsigned r = (unsigned)((far + 600) / 100 + 1) * 100;
+        if (r > u->fence_radius_m)
+            u->fence_radius_m = r;
+    }
+}
+
 /* An 18-character resident id: region, birth date, sequence (odd for men), check digit. */
 static void id_card(char out[19], wp_sim_rng *r, const char *region, int birth_year, int female)
 {
@@ -485,6 +523,7 @@ int wp_sim_company_new(wp_sim_company **out, const wp_sim_config *cfg)
     plan_leaver(c);
     plan_risks(c);
     plan_quick(c);
+    plan_field(c);
     if ((err = wp_sim__media_new(c)) < 0) {
         wp_sim_company_free(c);
         return err;

@@ -352,6 +352,21 @@ static int org_unit(void *ctx, char out_id[WP_SIM_ID_MAX], const char *parent_id
     return err;
 }
 
+/* The server makes the fence at its own time: the simulated events come after it anyway. */
+static int geofence(void *ctx, const char *org_unit_id, const char *name, double lat, double lon,
+                    unsigned radius_m, int64_t at_us)
+{
+    json_t *reply = NULL;
+    (void)at_us;
+    int err = post(ctx, &reply, "/geofences",
+                   json_pack("{s:s, s:s, s:{s:s, s:[f, f], s:I}}", "name", name, "org_unit_id",
+                             org_unit_id, "shape", "type", "circle", "center", lon, lat,
+                             "radius_m", (json_int_t)radius_m),
+                   "create geofence");
+    json_decref(reply);
+    return err;
+}
+
 static int employee(void *ctx, char out_id[WP_SIM_ID_MAX], const char *org_unit_id,
                     const wp_sim_person *p)
 {
@@ -867,6 +882,7 @@ void wp_sim_remote_sink(wp_sim_sink *out, wp_sim_remote *r)
     out->events = events;
     out->device_free = device_free;
     out->media = media;
+    out->geofence = geofence;
     out->crm_setup = crm_setup;
     out->acts = acts;
     out->handover = handover;

@@ -33,6 +33,8 @@ static void count_reply(wp_sim_stats *st, const json_t *reply)
             st->alerts_blocked++;
         else if (!strcmp(kind, "money"))
             st->alerts_money++;
+        else if (!strcmp(kind, "geofence"))
+            st->alerts_geofence++;
     }
     st->rejected += json_array_size(json_object_get(reply, "rejected"));
 }
@@ -53,6 +55,12 @@ static void count_sent(wp_sim_stats *st, const wp_sim_event *e)
         break;
     case WP_SIM_LOCATION:
         st->locations++;
+        break;
+    case WP_SIM_CHECKIN:
+        st->checkins++;
+        st->checkins_in += !strcmp(e->action, "in");
+        st->checkins_out += !strcmp(e->action, "out");
+        st->visits += !strcmp(e->action, "visit");
         break;
     }
 }
@@ -111,12 +119,17 @@ static void add_stats(wp_sim_stats *to, const wp_sim_stats *from)
     to->calls += from->calls;
     to->contacts += from->contacts;
     to->locations += from->locations;
+    to->checkins += from->checkins;
+    to->checkins_in += from->checkins_in;
+    to->checkins_out += from->checkins_out;
+    to->visits += from->visits;
     to->violations += from->violations;
     to->alerts += from->alerts;
     to->alerts_sensitive += from->alerts_sensitive;
     to->alerts_deleted += from->alerts_deleted;
     to->alerts_blocked += from->alerts_blocked;
     to->alerts_money += from->alerts_money;
+    to->alerts_geofence += from->alerts_geofence;
     to->rejected += from->rejected;
 }
 
@@ -356,6 +369,18 @@ int wp_sim_run(wp_sim_stats *st, const wp_sim_company *c, const char *top_id,
         if ((err = sink->org_unit(sink->ctx, r.unit_ids[i], r.unit_ids[c->units[i].parent],
                                   c->units[i].name, c->units[i].kind)) < 0)
             goto out;
+    /* a fence around each store with field staff, in force from the period's start */
+    for (size_t i = 1; sink->geofence && i < c->n_units; i++) {
+        const wp_sim_unit *u = &c->units[i];
+        char name[WP_SIM_ID_MAX + 64];
+        if (!u->fence_radius_m)
+            continue;
+        snprintf(name, sizeof name, "%s外勤范围", u->name);
+        if ((err = sink->geofence(sink->ctx, r.unit_ids[i], name, u->lat, u->lon,
+                                  u->fence_radius_m, c->start_us)) < 0)
+            goto out;
+        st->geofences++;
+    }
     if ((err = each(&r, c->n_people, threads, employee_item)) < 0)
         goto out;
     st->employees = c->n_people;

@@ -78,6 +78,9 @@ typedef struct wp_sim_unit {
     const char *city; /* stores: 上海 */
     enum wp_sim_trade trade; /* stores: what its staff sell */
     double lat, lon;         /* stores: where it is */
+    /* stores with field staff: the radius (metres) of the geofence around the store that
+     * holds every place its field staff visit, with room to spare; 0: no fence */
+    unsigned fence_radius_m;
 } wp_sim_unit;
 
 typedef struct wp_sim_person {
@@ -93,6 +96,9 @@ typedef struct wp_sim_person {
     const char *model;
     double home_lat, home_lon;
     size_t first_customer, n_customers; /* range in wp_sim_company.customers */
+    /* 1: field staff (the salespeople of the trades that visit customers: property and
+     * insurance), who drive to their customers and clock in and out with check-ins */
+    int field;
     /* how likely it is to break a rule, relative to the company's rate: most rarely, a few
      * often; the mean over the customers' talk is 1 */
     double risk;
@@ -155,14 +161,20 @@ void wp_sim_company_free(wp_sim_company *c); /* NULL is a no-op */
 
 /* --- one phone's events -------------------------------------------------------------------- */
 
-enum wp_sim_event_type { WP_SIM_MESSAGE = 1, WP_SIM_CALL, WP_SIM_CONTACT, WP_SIM_LOCATION };
+enum wp_sim_event_type {
+    WP_SIM_MESSAGE = 1,
+    WP_SIM_CALL,
+    WP_SIM_CONTACT,
+    WP_SIM_LOCATION,
+    WP_SIM_CHECKIN
+};
 
 typedef struct wp_sim_event {
     int64_t seq;   /* 1, 2, 3, ... in ts order */
     int64_t ts_us; /* within [start_us, cfg.end_us) */
     enum wp_sim_event_type type;
     unsigned day;        /* of the period */
-    long customer;       /* index in wp_sim_company.customers; -1 for locations */
+    long customer;       /* index in wp_sim_company.customers; -1 for locations, clock-ins */
     int out;             /* 1: the employee's side sent it or called; 0: the customer's */
     const char *channel; /* "wechat", "sms", "phone" */
     /* "text", "link", "transfer", "redpacket", "revoke", "image", "voice", "file",
@@ -172,11 +184,14 @@ typedef struct wp_sim_event {
     char *url;   /* links */
     char *title; /* location: the place; card: who it introduces. Owned by the stream */
     char *filename; /* file. Owned by the stream */
-    int media;      /* image, voice, file: index in company->media; calls: the recording; -1 */
+    /* image, voice, file: index in company->media; calls: the recording; check-ins: the
+     * photo; -1 */
+    int media;
     int64_t amount_fen;  /* transfer, redpacket */
     int64_t revoked_seq; /* revoke */
     int64_t duration_s;  /* calls; 0: not answered */
-    const char *action;  /* contacts: "added", "deleted", "blocked" */
+    /* contacts: "added", "deleted", "blocked"; check-ins: their kind, "in", "out", "visit" */
+    const char *action;
     double lat, lon, accuracy_m;
     /* what was planted: the rule's category (private_deal, false_promise, contact_leak, ...,
      * "pii" for a leaked number), NULL for a clean message */
@@ -298,6 +313,11 @@ typedef struct wp_sim_sink {
     /* The rest may be NULL: a sink without them gets the phones' events only. */
     /* PUT /api/v1/device/media/<ref>: a file the phone names in its next batch, once per phone */
     int (*media)(void *ctx, void *dev, const wp_sim_media *m);
+    /* POST /api/v1/geofences: a circle of radius_m around (lat, lon), WGS-84, for the unit,
+     * with no schedule of its own (the working hours), made at at_us (the start of the
+     * period), after the org tree and before any event */
+    int (*geofence)(void *ctx, const char *org_unit_id, const char *name, double lat,
+                    double lon, unsigned radius_m, int64_t at_us);
     /* The tenant's tag groups and tags, grading and SOP rules, pool settings, as they were at
      * at_us (the start of the period), before any act; what the tenant has already is kept */
     int (*crm_setup)(void *ctx, const wp_sim_crm *crm, int64_t at_us);
@@ -318,6 +338,7 @@ typedef struct wp_sim_sink {
 struct wp_sim_stats {
     size_t units, employees, devices;
     size_t events, messages, calls, contacts, locations;
+    size_t checkins, checkins_in, checkins_out, visits; /* visits: check-ins of kind visit */
     size_t media; /* files uploaded (once per phone and file) */
     /* CRM acts by kind (stage changes, deals of them, grades, tag changes, notes, releases to
      * the pool, claims from it) and handovers */
@@ -325,6 +346,8 @@ struct wp_sim_stats {
     int64_t deal_amount_fen;
     size_t violations; /* planted */
     size_t alerts, alerts_sensitive, alerts_deleted, alerts_blocked, alerts_money;
+    size_t alerts_geofence;
+    size_t geofences; /* fences made around the stores with field staff */
     size_t rejected; /* events the sink refused: 0 when all is well */
     size_t acts_skipped; /* acts the store refused for the state it found */
     int64_t acts_us;     /* wall time spent on the acts (microseconds) */

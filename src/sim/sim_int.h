@@ -55,6 +55,9 @@ void wp_sim__mobile(char out[12], wp_sim_rng *r);
 void wp_sim__place_point(double *lat, double *lon, const wp_sim_company *c, int unit,
                          unsigned place);
 
+/* Where customer k lives: within 200 m of its community (traits[WP_SIM__T_PLACE]). */
+void wp_sim__customer_point(double *lat, double *lon, const wp_sim_company *c, size_t k);
+
 /* Move (lat, lon) by dx_m east and dy_m north. */
 void wp_sim__offset(double *lat, double *lon, double dx_m, double dy_m);
 

@@ -12,6 +12,7 @@
 
 #define HOUR_US (60 * WP_SIM__MIN_US)
 #define SEC_US 1000000ll
+#define DAY_END_US (22 * HOUR_US) /* field staff are home by then */
 
 struct raw {
     wp_sim_event e;
@@ -33,6 +34,9 @@ struct gen {
      * messages into a chance per exchange */
     size_t clean_lines, clean_exchanges;
     struct wp_sim__exchange x;
+    /* per customer of the phone (from its first): when it was deleted or blocked, 0: never;
+     * no one visits a customer after that */
+    int64_t gone_us[WP_SIM_CUSTOMERS_MAX * 2];
 };
 
 static struct raw *push(struct gen *g, int64_t ts, enum wp_sim_event_type type, long customer)
@@ -520,8 +524,10 @@ static void customer(struct gen *g, long k)
             break;
         day += (unsigned)wp_sim_rng_range(&r, (int)gap_lo[in], (int)gap_hi[in]);
     }
-    if (delete_at)
+    if (delete_at) {
         contact(g, k, delete_at, delete_action);
+        g->gone_us[(size_t)k - c->people[cu->owner].first_customer] = delete_at;
+    }
     crm_after(g, &m, &x, last_t, stage, lost);
 }
 
@@ -548,17 +554,25 @@ static double distance_m(double lat1, double lon1, double lat2, double lon2)
     return sqrt(dx * dx + dy * dy);
 }
 
-/* Travel from a to b (metro or car, ~22 km/h door to door) along the streets: a city's main
- * roads run roughly north-south and east-west, so the way turns once at a corner. A point
- * every ~5 minutes. */
-static int64_t travel(struct gen *g, wp_sim_rng *r, int64_t t, double alat, double alon,
-                      double blat, double blon)
+/* How long the way from a to b takes (metro or car, ~22 km/h door to door, along d metres of
+ * streets). */
+static int64_t travel_us(double d)
 {
-    int lat_first = wp_sim_rng_permille(r, 500);
+    return (int64_t)(d / 22000.0 * 60) * WP_SIM__MIN_US + 6 * WP_SIM__MIN_US;
+}
+
+/* Travel from a to b along the streets: a city's main roads run roughly north-south and
+ * east-west, so the way turns once at a corner (lat_first < 0: either, at random). A point
+ * every ~5 minutes. */
+static int64_t travel_via(struct gen *g, wp_sim_rng *r, int64_t t, double alat, double alon,
+                          double blat, double blon, int lat_first)
+{
+    if (lat_first < 0)
+        lat_first = wp_sim_rng_permille(r, 500);
     double clat = lat_first ? blat : alat, clon = lat_first ? alon : blon;
     double d1 = distance_m(alat, alon, clat, clon), d2 = distance_m(clat, clon, blat, blon);
     double d = d1 + d2;
-    int64_t dur = (int64_t)(d / 22000.0 * 60) * WP_SIM__MIN_US + 6 * WP_SIM__MIN_US;
+    int64_t dur = travel_us(d);
     int steps = (int)(dur / (5 * WP_SIM__MIN_US));
     for (int i = 1; i <= steps; i++) {
         double at = d * i / (steps + 1), lat, lon;
@@ -575,12 +589,152 @@ static int64_t travel(struct gen *g, wp_sim_rng *r, int64_t t, double alat, doub
     return t + dur;
 }
 
+static int64_t travel(struct gen *g, wp_sim_rng *r, int64_t t, double alat, double alon,
+                      double blat, double blon)
+{
+    return travel_via(g, r, t, alat, alon, blat, blon, -1);
+}
+
+/* Field staff turn at the corner nearer their store: the way between two places within the
+ * store's fence stays within it (the nearer corner is never farther than the farther end). */
+static int64_t drive(struct gen *g, wp_sim_rng *r, int64_t t, const wp_sim_unit *u, double alat,
+                     double alon, double blat, double blon)
+{
+    int lat_first =
+        distance_m(u->lat, u->lon, blat, alon) <= distance_m(u->lat, u->lon, alat, blon);
+    return travel_via(g, r, t, alat, alon, blat, blon, lat_first);
+}
+
+/* A check-in (CONTRACT §4) of kind "in", "out" or "visit" (customer k, else -1) at a place,
+ * with a photo. */
+static void checkin(struct gen *g, wp_sim_rng *r, int64_t t, const char *kind, long k, double lat,
+                    double lon, int photo)
+{
+    struct raw *e = push(g, t, WP_SIM_CHECKIN, k);
+    if (!e)
+        return;
+    e->e.action = kind;
+    e->e.media = photo;
+    double a = wp_sim_rng_unit(r) * 2 * M_PI, d = wp_sim_rng_unit(r) * 15;
+    wp_sim__offset(&lat, &lon, d * cos(a), d * sin(a));
+    e->e.lat = round(lat * 1e6) / 1e6;
+    e->e.lon = round(lon * 1e6) / 1e6;
+    e->e.accuracy_m = wp_sim_rng_range(r, 5, 20);
+}
+
+/* Points at one place from t until end, every 10-15 minutes; returns end. */
+static int64_t stay(struct gen *g, wp_sim_rng *r, int64_t t, int64_t end, double lat, double lon)
+{
+    for (; t < end; t += wp_sim_rng_range(r, 10, 15) * WP_SIM__MIN_US)
+        point(g, r, t, lat, lon, 25, 8, 30);
+    return end;
+}
+
+/* A field salesperson's days: the commute to the store, a clock-in on arrival (a few days
+ * late), visits to its own customers between the store and their places (20-60 minutes each,
+ * a check-in with a photo naming the customer), about one day in ten a trip well outside the
+ * store's fence and back, a clock-out when it leaves (a few days early), home. Its own random
+ * stream: the other people's days are what they were. */
+static void field_days(struct gen *g)
+{
+    const wp_sim_company *c = g->c;
+    const wp_sim_person *p = &c->people[g->person];
+    const wp_sim_unit *u = &c->units[p->unit];
+    wp_sim_rng r;
+    wp_sim_rng_seed(&r, c->cfg.seed, 0x24000000u + (uint64_t)g->person);
+    static const int off_lo[3] = {2, 0, 1}, off_hi[3] = {4, 0, 2};
+    int off = wp_sim_rng_range(&r, off_lo[u->trade], off_hi[u->trade]);
+    static const int visits_hi[3] = {3, 2, 1};
+    int64_t tz = (int64_t)WP_SIM_TZ_MIN * WP_SIM__MIN_US;
+    int64_t first_local_day = (c->start_us + tz) / WP_SIM__DAY_US;
+    int clock_photo = wp_sim__media_pick(c, "image", "photo", &r);
+    int visit_photo =
+        wp_sim__media_pick(c, "image", u->trade == WP_SIM_PROPERTY ? "house" : "doc", &r);
+    long known[WP_SIM_CUSTOMERS_MAX * 2];
+
+    for (unsigned day = 0; day < c->days && !g->err; day++) {
+        int weekday = (int)((first_local_day + day + 4) % 7); /* 1970-01-01 was a Thursday */
+        if (weekday == off)
+            continue;
+        int64_t d0 = c->start_us + (int64_t)day * WP_SIM__DAY_US;
+        int late = wp_sim_rng_permille(&r, 40), early = wp_sim_rng_permille(&r, 40);
+        int64_t arrive = late ? d0 + 9 * HOUR_US + wp_sim_rng_range(&r, 10, 50) * WP_SIM__MIN_US
+                              : d0 + 8 * HOUR_US + wp_sim_rng_range(&r, 25, 52) * WP_SIM__MIN_US;
+        int64_t leave = early ? d0 + 16 * HOUR_US + wp_sim_rng_range(&r, 30, 80) * WP_SIM__MIN_US
+                              : d0 + 18 * HOUR_US + wp_sim_rng_range(&r, 2, 75) * WP_SIM__MIN_US;
+        double commute = distance_m(p->home_lat, p->home_lon, u->lat, p->home_lon) +
+                         distance_m(u->lat, p->home_lon, u->lat, u->lon);
+        int64_t t = arrive - travel_us(commute);
+        point(g, &r, t, p->home_lat, p->home_lon, 15, 8, 25);
+        t = drive(g, &r, t, u, p->home_lat, p->home_lon, u->lat, u->lon);
+        checkin(g, &r, t + wp_sim_rng_range(&r, 0, 120) * SEC_US, "in", -1, u->lat, u->lon,
+                clock_photo);
+
+        /* the customers it can visit today: those it knew before today */
+        size_t n_known = 0;
+        for (size_t k = p->first_customer; k < p->first_customer + p->n_customers; k++) {
+            const wp_sim_customer *cu = &c->customers[k];
+            int64_t gone = g->gone_us[k - p->first_customer];
+            if ((cu->known_before || cu->first_day < day) && (!gone || gone > d0 + DAY_END_US) &&
+                n_known < sizeof known / sizeof *known)
+                known[n_known++] = (long)k;
+        }
+        int n_visits = n_known ? wp_sim_rng_range(&r, 1, visits_hi[u->trade]) : 0;
+        int trip = wp_sim_rng_permille(&r, 100);
+        int trip_at = trip ? wp_sim_rng_range(&r, 0, n_visits) : -1;
+        double lat = u->lat, lon = u->lon;
+        int64_t next = d0 + 9 * HOUR_US + 30 * WP_SIM__MIN_US +
+                       wp_sim_rng_range(&r, 0, 60) * WP_SIM__MIN_US;
+        t = stay(g, &r, t, next, lat, lon);
+        for (int i = 0; i <= n_visits && !g->err; i++) {
+            if (i == trip_at) { /* off the area, during working hours, and back */
+                double flat = u->lat, flon = u->lon, a = wp_sim_rng_unit(&r) * 2 * M_PI;
+                double d = u->fence_radius_m + wp_sim_rng_range(&r, 2000, 6000);
+                wp_sim__offset(&flat, &flon, d * cos(a), d * sin(a));
+                t = drive(g, &r, t, u, lat, lon, flat, flon);
+                t = stay(g, &r, t, t + wp_sim_rng_range(&r, 30, 90) * WP_SIM__MIN_US, flat, flon);
+                t = drive(g, &r, t, u, flat, flon, u->lat, u->lon);
+                lat = u->lat, lon = u->lon;
+            }
+            if (i == n_visits || t > leave - 90 * WP_SIM__MIN_US)
+                break;
+            long k = known[wp_sim_rng_below(&r, (uint32_t)n_known)];
+            double klat, klon;
+            wp_sim__customer_point(&klat, &klon, c, (size_t)k);
+            t = drive(g, &r, t, u, lat, lon, klat, klon);
+            int64_t end = t + wp_sim_rng_range(&r, 20, 60) * WP_SIM__MIN_US;
+            checkin(g, &r, t + wp_sim_rng_range(&r, 1, 5) * WP_SIM__MIN_US, "visit", k, klat,
+                    klon, visit_photo);
+            t = stay(g, &r, t, end, klat, klon);
+            lat = klat, lon = klon;
+            /* on to the next customer, or back to the store first */
+            if (wp_sim_rng_permille(&r, 500) || i + 1 == n_visits) {
+                t = drive(g, &r, t, u, lat, lon, u->lat, u->lon);
+                lat = u->lat, lon = u->lon;
+                t = stay(g, &r, t, t + wp_sim_rng_range(&r, 20, 70) * WP_SIM__MIN_US, lat, lon);
+            }
+        }
+        if (lat != u->lat || lon != u->lon)
+            t = drive(g, &r, t, u, lat, lon, u->lat, u->lon);
+        for (; t < leave; t += wp_sim_rng_range(&r, 35, 55) * WP_SIM__MIN_US)
+            point(g, &r, t, u->lat, u->lon, 20, 5, 35);
+        checkin(g, &r, t, "out", -1, u->lat, u->lon, clock_photo);
+        t = drive(g, &r, t + wp_sim_rng_range(&r, 1, 5) * WP_SIM__MIN_US, u, u->lat, u->lon,
+                  p->home_lat, p->home_lon);
+        point(g, &r, t, p->home_lat, p->home_lon, 15, 8, 25);
+    }
+}
+
 static void locations(struct gen *g)
 {
     const wp_sim_company *c = g->c;
     const wp_sim_person *p = &c->people[g->person];
     const wp_sim_unit *u = &c->units[p->unit];
     wp_sim_rng r;
+    if (p->field) {
+        field_days(g);
+        return;
+    }
     wp_sim_rng_seed(&r, c->cfg.seed, 0x20000000u + (uint64_t)g->person);
     /* one day off a week: agents on a weekday, insurance on Sunday, schools early in the week */
     static const int off_lo[3] = {2, 0, 1}, off_hi[3] = {4, 0, 2};
@@ -792,7 +946,7 @@ static json_t *peer(const wp_sim_customer *cu, int with_id)
 
 static json_t *event_json(const wp_sim_stream *s, const wp_sim_event *e)
 {
-    static const char *const types[] = {"", "message", "call", "contact", "location"};
+    static const char *const types[] = {"", "message", "call", "contact", "location", "checkin"};
     char ts[40];
     wp_time_format(ts, e->ts_us, WP_SIM_TZ_MIN);
     json_t *o = json_object();
@@ -803,6 +957,13 @@ static json_t *event_json(const wp_sim_stream *s, const wp_sim_event *e)
     if (!bad && e->type == WP_SIM_LOCATION) {
         bad = put(o, "lat", json_real(e->lat)) < 0 || put(o, "lon", json_real(e->lon)) < 0 ||
               put(o, "accuracy_m", json_real(e->accuracy_m)) < 0;
+    } else if (!bad && e->type == WP_SIM_CHECKIN) {
+        bad = put(o, "kind", json_string(e->action)) < 0 ||
+              put(o, "lat", json_real(e->lat)) < 0 || put(o, "lon", json_real(e->lon)) < 0 ||
+              put(o, "accuracy_m", json_real(e->accuracy_m)) < 0 ||
+              (e->media >= 0 &&
+               put(o, "photo", json_string(s->company->media[e->media].ref)) < 0) ||
+              (cu && put(o, "peer", peer(cu, 0)) < 0);
     } else if (!bad && e->type == WP_SIM_CALL) {
         bad = put(o, "direction", json_string(e->out ? "out" : "in")) < 0 ||
               put(o, "peer", peer(cu, 0)) < 0 ||

@@ -3,7 +3,9 @@
 # `workphone demo` (CONTRACT §1): a new dir is filled with a simulated company and served, the
 # printed admin password logs in and the console API shows messages, alerts and customers, and a
 # CRM with a story (a funnel with deals, conversion by store, tags, grades, the pool, overdue
-# reminders, a handover, violations worded many ways); a second run on the same dir only serves it.
+# reminders, a handover, violations worded many ways), field staff with geofences, check-ins,
+# attendance and a few geofence alerts; a second run on the same dir only serves it; one seed at
+# one time gives the same CRM and the same check-ins.
 . "$(dirname "$0")/lib_api.sh"
 
 # start_demo DIR [ARGS...]: runs demo on a free port; sets $pid, $base (from the URL line it
@@ -31,6 +33,25 @@ stop_demo() {
     out=$(cat "$TMP/demo.out"); err=$(tail -n 5 "$TMP/demo.err")
     expect_rc 0 "demo exits 0 on SIGTERM"
     expect_err_has "event=stopped" "demo logs its stop"
+}
+
+# walk PATH FILE: every item of a list of the demo at $base (path from /api/v1 on, with its query)
+# as a JSON array in FILE
+walk() {
+    python3 - "$base" "$tok" "$1" >"$2" <<'PY'
+import json, sys, urllib.request, urllib.parse
+base, tok, path = sys.argv[1:4]
+items, cursor = [], None
+while True:
+    q = ("&" if "?" in path else "?") + "limit=200" + ("&cursor=" + urllib.parse.quote(cursor) if cursor else "")
+    r = urllib.request.Request(base + "/api/v1" + path + q, headers={"Authorization": "Bearer " + tok})
+    j = json.load(urllib.request.urlopen(r))
+    items += j["items"]
+    cursor = j.get("next_cursor")
+    if not cursor:
+        break
+print(json.dumps(items))
+PY
 }
 
 login() { # PASSWORD: sets $tok and A
@@ -61,6 +82,7 @@ if [ -n "$base" ]; then
     rc=0; out=$demo_out; err=""
     expect_out_has "making a demo company in $dir" "demo says what it makes"
     expect_out_has "week 3 of 3" "demo prints its progress"
+    expect_out_has "3 geofences around their stores" "demo says it made the field staff's fences"
     password=$(printf '%s\n' "$demo_out" | grep -o 'admin / [^ ]*' | head -n 1 | cut -d' ' -f3)
     checks=$((checks + 1)); [ ${#password} -ge 12 ] || fail "demo prints the admin password"
 
@@ -143,6 +165,51 @@ if [ -n "$base" ]; then
     expect_json 'len({m["msgtype"] for m in j["items"]} & {"image", "voice", "file", "link", "card", "location"}) >= 3' \
         true "photos, voice notes, files and links among the messages"
 
+    # field staff (issue 18): a fence around each store with field staff, their clock-ins, visits
+    # and clock-outs, attendance, and the geofence alerts of those who left their area at work
+    req GET /api/v1/geofences "${A[@]}"
+    expect_status 200 "the geofences"
+    expect_json 'sorted((f["shape"]["type"], f["schedule"], 1000 <= f["shape"]["radius_m"] <= 6000) for f in j["items"])' \
+        '[["circle", null, true], ["circle", null, true], ["circle", null, true]]' \
+        "three circles around the property and insurance stores, in force in working hours"
+    walk /checkins "$TMP/checkins.json"
+    walk /customers "$TMP/customers.json"
+    walk /pool "$TMP/pool.json"
+    body=$(python3 - "$TMP/checkins.json" "$TMP/customers.json" "$TMP/pool.json" <<'PY'
+import json, sys
+ch, cu, pool = (json.load(open(f)) for f in sys.argv[1:4])
+ids = {c["id"] for c in cu} | {c["id"] for c in pool}
+visits = [c for c in ch if c["kind"] == "visit"]
+print(json.dumps({
+    "kinds": {k: sum(1 for c in ch if c["kind"] == k) for k in ("in", "out", "visit")},
+    "visits_name_customers": all(c["customer_id"] in ids for c in visits),
+    "customers_visited": len({c["customer_id"] for c in visits}),
+    "photos": all(c["photo"] and c["photo"].startswith("sha256:") for c in ch),
+    "inside": sum(1 for c in ch if c["inside_geofence"]) / max(1, len(ch)),
+    "employees": len({c["employee_id"] for c in ch}),
+}))
+PY
+)
+    expect_json 'j["kinds"]["in"] > 200 and j["kinds"]["out"] > 200 and j["kinds"]["visit"] > 300' true \
+        "hundreds of clock-ins, clock-outs and visits"
+    expect_json 'j["visits_name_customers"], j["photos"], j["customers_visited"] > 50' '[true, true, true]' \
+        "visits name dozens of customers that exist, every check-in with its photo"
+    expect_json 'j["inside"] > 0.95' true "check-ins lie inside their store's fence"
+    field_people=$(jq_ 'j["employees"]')
+    checks=$((checks + 1)); [ "$field_people" -ge 10 ] || fail "a dozen field staff check in ($field_people)"
+    walk "/alerts?kind=geofence" "$TMP/fence-alerts.json"
+    checks=$((checks + 1))
+    fence_alerts=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$TMP/fence-alerts.json")
+    [ "$fence_alerts" -gt 0 ] && [ $((fence_alerts * 5)) -lt $((field_people * 21)) ] ||
+        fail "some geofence alerts, fewer than field people x days / 5 ($fence_alerts for $field_people people)"
+    read -r from to <<<"$(python3 -c 'import datetime as d; t = d.datetime.now(d.timezone(d.timedelta(hours=8))).date(); print(t - d.timedelta(days=20), t)')"
+    req GET "/api/v1/attendance?from=$from&to=$to" "${A[@]}"
+    expect_status 200 "attendance over the three weeks"
+    expect_json 'sum(1 for d in j["items"] if d["first_in"] and d["last_out"] and d["worked_minutes"] > 0) > 10 * '"$field_people" true \
+        "attendance has the field staff's days with hours worked"
+    expect_json 'any(d["late"] for d in j["items"]) and any(d["early_leave"] and d["first_in"] for d in j["items"])' true \
+        "some came late and some left early"
+
     messages=$(sql "select count(*) from messages")
     checks=$((checks + 1)); [ "$messages" -gt 5000 ] || fail "demo archives thousands of messages ($messages)"
     stop_demo
@@ -179,14 +246,33 @@ crm_digest() {
             (select count(*) from reminders r where r.customer_id = c.id and r.alert_id is not null)
         from customers c left join employees e on e.id = c.owner_employee_id order by c.phone"
 }
+# every check-in (time, kind, place, photo, inside or not, the visited customer's number) and
+# the geofence alerts' times and employees
+field_digest() {
+    sqlite3 -batch -noheader "$1/workphone.db" "
+        select k.ts_us, k.kind, k.lat_e7, k.lon_e7, k.photo, coalesce(k.inside_geofence, ''),
+            coalesce(c.phone, ''), e.username
+        from checkins k join employees e on e.id = k.employee_id
+        left join customers c on c.id = k.customer_id
+        union all
+        select a.ts_us, a.kind, 0, 0, '', '', '', e.username
+        from alerts a join employees e on e.id = a.employee_id where a.kind = 'geofence'
+        order by 1, 8, 2"
+}
 digests=()
+field_digests=()
 for n in 1 2; do
     WORKPHONE_FAKE_NOW=2026-11-27T08:00:00Z start_demo "$TMP/same-$n" --seed 5
     [ -n "$base" ] && stop_demo
     digests+=("$(crm_digest "$TMP/same-$n" | sha256sum)")
+    field_digests+=("$(field_digest "$TMP/same-$n" | sha256sum)")
 done
 checks=$((checks + 1))
 [ "$(crm_digest "$TMP/same-1" | wc -l)" -gt 200 ] && [ "${digests[0]}" = "${digests[1]}" ] ||
     fail "the same seed at the same time gives the same CRM"
+checks=$((checks + 1))
+[ "$(field_digest "$TMP/same-1" | grep -c '|geofence|')" -gt 0 ] && [ "$(field_digest "$TMP/same-1" | wc -l)" -gt 500 ] &&
+    [ "${field_digests[0]}" = "${field_digests[1]}" ] ||
+    fail "the same seed at the same time gives the same check-ins and geofence alerts"
 
 finish

@@ -3,8 +3,9 @@
 # `workphone simulate`: usage errors exit 2 naming the option, an unreachable server exits 1; a
 # company of 20 built through the API and driven through real agents shows up in the console API
 # in plausible numbers (units, employees who log in by role, devices, customers, Chinese
-# messages found by search, alerts of the planted kinds); the same seed on another fresh server
-# gives the same archive; a second company on the same server gets usernames of its own.
+# messages found by search, alerts of the planted kinds; field staff's geofences, check-ins,
+# attendance and geofence alerts); the same seed on another fresh server gives the same archive
+# and the same check-ins; a second company on the same server gets usernames of its own.
 . "$(dirname "$0")/lib_api.sh"
 # The events carry fixed dates of late November 2026; the server accepts device times within
 # 180 days of its own (src/ingest/event.c), so its clock is fixed beside them.
@@ -82,6 +83,42 @@ print("\n".join(sorted(rows)))
 PY
 }
 
+# walk PATH FILE: every item of a list of the server at $base (path from /api/v1 on), as a JSON
+# array in FILE
+walk() {
+    python3 - "$base" "$tok" "$1" >"$2" <<'PY'
+import json, sys, urllib.request, urllib.parse
+base, tok, path = sys.argv[1:4]
+items, cursor = [], None
+while True:
+    q = "limit=200" + ("&cursor=" + urllib.parse.quote(cursor) if cursor else "")
+    r = urllib.request.Request(base + "/api/v1" + path + "?" + q, headers={"Authorization": "Bearer " + tok})
+    j = json.load(urllib.request.urlopen(r))
+    items += j["items"]
+    cursor = j.get("next_cursor")
+    if not cursor:
+        break
+print(json.dumps(items))
+PY
+}
+
+# field FILE: every check-in of the server at $base as sorted lines (time, kind, place, photo,
+# inside or not, the visited customer's number) and its geofence alerts' times
+field() {
+    walk /checkins "$TMP/f-checkins.json"
+    walk /customers "$TMP/f-customers.json"
+    walk "/alerts?kind=geofence" "$TMP/f-alerts.json"
+    python3 - "$TMP/f-checkins.json" "$TMP/f-customers.json" "$TMP/f-alerts.json" >"$1" <<'PY'
+import json, sys
+ch, cu, al = (json.load(open(f)) for f in sys.argv[1:4])
+phone = {c["id"]: c["phone"] for c in cu}
+rows = ["%s\t%s\t%.6f\t%.6f\t%s\t%s\t%s" % (c["ts"], c["kind"], c["lat"], c["lon"], c["photo"],
+        c["inside_geofence"], phone.get(c["customer_id"], "")) for c in ch]
+rows += ["alert\t%s" % a["ts"] for a in al]
+print("\n".join(sorted(rows)))
+PY
+}
+
 # simulate_into NAME [ARGS...]: a fresh store and server, then simulate seed 7 into it; leaves
 # the server running, the summary in $summary
 simulate_into() {
@@ -100,7 +137,9 @@ simulate_into sqlite
 body=$summary
 expect_json 'j["employees"], j["devices"], j["days"], j["rejected"]' '[20, 17, 3, 0]' "the summary counts"
 expect_json 'j["org_units"]' 6 "2 regions and 4 stores"
-expect_json 'j["events"] == j["messages"] + j["calls"] + j["contacts"] + j["locations"]' true "events add up"
+expect_json 'j["events"] == j["messages"] + j["calls"] + j["contacts"] + j["locations"] + j["checkins"]' true "events add up"
+expect_json 'j["field"]["geofences"], j["checkins"] == j["field"]["in"] + j["field"]["out"] + j["field"]["visits"]' \
+    '[3, true]' "a fence around each of the 3 stores with field staff (property and insurance); check-ins add up"
 expect_json 'j["messages"] > 1000 and j["locations"] > 500 and j["calls"] > 10 and j["contacts"] > 20' true "plausible numbers"
 expect_json 'j["events_per_s"] > 0 and j["seconds"] > 0' true "events/s"
 expect_json 'j["alerts"]["sensitive_word"] >= 10 and j["alerts"]["customer_deleted"] >= 1' true "alerts in the summary"
@@ -144,6 +183,50 @@ expect_json '[s["amount_fen"] > 0 for s in j["stages"] if s["stage"] == "deal"]'
 req GET "/api/v1/alerts?kind=customer_deleted&limit=200" "${A[@]}"
 expect_json 'len(j["items"]) >= 1' true "a customer deleted by an employee raises an alert"
 archive "$TMP/archive-1"
+field "$TMP/field-1"
+
+# field staff (issue 18): the fences simulate made through the API, the check-ins, attendance
+# and the geofence alerts of those who left their area during working hours
+summary_checkins=$(printf '%s' "$summary" | python3 -c 'import json, sys; print(json.load(sys.stdin)["checkins"])')
+req GET "/api/v1/geofences" "${A[@]}"
+expect_status 200 "the geofences"
+expect_json 'sorted((f["shape"]["type"], f["schedule"], f["name"].endswith("外勤范围"), 1000 <= f["shape"]["radius_m"] <= 6000) for f in j["items"])' \
+    '[["circle", null, true, true], ["circle", null, true, true], ["circle", null, true, true]]' \
+    "three circles named after their stores, in force during working hours (no schedule of their own)"
+walk /checkins "$TMP/checkins.json"
+walk /customers "$TMP/customers.json"
+body=$(python3 - "$TMP/checkins.json" "$TMP/customers.json" <<'PY'
+import json, sys
+ch, cu = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ids = {c["id"] for c in cu}
+visits = [c for c in ch if c["kind"] == "visit"]
+print(json.dumps({
+    "n": len(ch),
+    "kinds": sorted({c["kind"] for c in ch}),
+    "visits_name_customers": all(c["customer_id"] in ids for c in visits),
+    "photos": all(c["photo"] and c["photo"].startswith("sha256:") for c in ch),
+    "clock_no_customer": all(c["customer_id"] is None for c in ch if c["kind"] != "visit"),
+    "decided": all(c["inside_geofence"] is not None for c in ch),
+    "inside": sum(1 for c in ch if c["inside_geofence"]) / max(1, len(ch)),
+    "employees": len({c["employee_id"] for c in ch}),
+}))
+PY
+)
+expect_json 'j["n"]' "$summary_checkins" "every check-in the phones sent is listed"
+expect_json 'j["kinds"], j["visits_name_customers"], j["photos"], j["clock_no_customer"], j["decided"]' \
+    '[["in", "out", "visit"], true, true, true, true]' \
+    "clock-ins, clock-outs and visits naming customers that exist, each with its photo and where it lies"
+expect_json 'j["inside"] > 0.95 and j["employees"] >= 8' true "the check-ins of the field staff lie inside their store's fence"
+field_people=$(jq_ 'j["employees"]')
+req GET "/api/v1/alerts?kind=geofence&limit=200" "${A[@]}"
+expect_json '0 < len(j["items"]) < '"$field_people"' * 3 / 5 and all(a["kind"] == "geofence" and a["employee_id"] for a in j["items"])' true \
+    "some field staff left their area during working hours: fewer geofence alerts than field people x days / 5"
+# the 3 days end at the start of the 27th: the 25th and the 26th had working hours
+req GET "/api/v1/attendance?from=2026-11-25&to=2026-11-26" "${A[@]}"
+expect_status 200 "attendance"
+expect_json 'len([d for d in j["items"] if d["first_in"] and d["last_out"] and d["worked_minutes"] > 0]) >= '"$field_people" true \
+    "attendance has rows with worked hours for the field staff's days"
+expect_json 'sum(1 for d in j["items"] if d["visits"] > 0) >= '"$field_people" true "and their visits"
 
 # the staff log in by role with the password they were given
 json POST /api/v1/auth/login "{\"username\": \"$manager\", \"password\": \"$WORKPHONE_STAFF_PASSWORD\"}"
@@ -173,6 +256,10 @@ if [ -n "$base" ]; then
     cmp -s "$TMP/archive-1" "$TMP/archive-2" ||
         fail "the same seed gave another archive: $(diff "$TMP/archive-1" "$TMP/archive-2" | head -n 5)"
     checks=$((checks + 1)); [ "$(wc -l <"$TMP/archive-1")" = "$messages" ] || fail "the archive has every message"
+    field "$TMP/field-2"
+    checks=$((checks + 1))
+    cmp -s "$TMP/field-1" "$TMP/field-2" ||
+        fail "the same seed gave other check-ins or geofence alerts: $(diff "$TMP/field-1" "$TMP/field-2" | head -n 5)"
     stop_server
     serial=$(ls "$TMP/agents" | head -n 1)
     run "$WP" agent status --dir "$TMP/agents/$serial"
@@ -186,6 +273,10 @@ if pg_half; then
         checks=$((checks + 1))
         cmp -s "$TMP/archive-1" "$TMP/archive-pg" ||
             fail "PostgreSQL holds another archive: $(diff "$TMP/archive-1" "$TMP/archive-pg" | head -n 5)"
+        field "$TMP/field-pg"
+        checks=$((checks + 1))
+        cmp -s "$TMP/field-1" "$TMP/field-pg" ||
+            fail "PostgreSQL holds other check-ins or geofence alerts: $(diff "$TMP/field-1" "$TMP/field-pg" | head -n 5)"
         stop_server
     fi
     drop_pg_dbs

@@ -11,6 +11,7 @@
 #include "store/pool.h"
 #include "store/store.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "sim/local.h"
 #include "sim/remote.h"
 #include "sim/sim.h"
+#include "sim/sim_int.h"
 #include "util/clock.h"
 #include "util/utf8.h"
 #include "workphone/agent.h"
@@ -219,7 +221,7 @@ static void test_sim__stream_shapes(void **state)
     wp_sim_config cfg = config(3);
     wp_sim_company *c = company(&cfg);
     size_t msgs = 0, in = 0, out = 0, odd_hours = 0, locations = 0, calls = 0, revokes = 0;
-    size_t deleted = 0, links = 0, sms = 0, files = 0, places = 0;
+    size_t deleted = 0, links = 0, sms = 0, files = 0, places = 0, checkins = 0;
     for (size_t p = 0; p < c->n_people; p++) {
         if (!c->people[p].has_device) {
             wp_sim_stream *none = NULL;
@@ -244,6 +246,22 @@ static void test_sim__stream_shapes(void **state)
             if (e->type == WP_SIM_LOCATION) {
                 locations++;
                 assert_true(h >= 7 && h <= 22);
+                continue;
+            }
+            if (e->type == WP_SIM_CHECKIN) { /* field staff only, in the day, with a photo */
+                checkins++;
+                assert_true(pe->field && h >= 7 && h <= 21);
+                assert_true(e->media >= 0 && (size_t)e->media < c->n_media);
+                assert_string_equal(c->media[e->media].kind, "image");
+                if (!strcmp(e->action, "visit")) {
+                    size_t k = (size_t)e->customer;
+                    assert_true(k >= pe->first_customer &&
+                                k < pe->first_customer + pe->n_customers);
+                    assert_int_equal(gone[k], 0); /* no one visits a deleted customer */
+                } else {
+                    assert_true(!strcmp(e->action, "in") || !strcmp(e->action, "out"));
+                    assert_int_equal(e->customer, -1);
+                }
                 continue;
             }
             size_t k = (size_t)e->customer;
@@ -301,9 +319,79 @@ static void test_sim__stream_shapes(void **state)
     assert_true(msgs > 5000);
     assert_true(in > msgs * 3 / 10 && out > msgs * 3 / 10); /* both sides talk */
     assert_true(odd_hours < msgs / 50);
-    assert_true(locations > 5000 && calls > 50 && revokes > 5 && deleted > 3);
+    assert_true(locations > 5000 && calls > 50 && revokes > 5 && deleted > 3 && checkins > 300);
     assert_true(links > 50 && sms > 10);
     assert_true(files > 50 && places > 10); /* photos, voice notes, files; places, cards */
+    wp_sim_company_free(c);
+}
+
+static double metres(double lat1, double lon1, double lat2, double lon2)
+{
+    double dy = (lat2 - lat1) * 111320.0;
+    double dx = (lon2 - lon1) * 111320.0 * cos((lat1 + lat2) / 2 * M_PI / 180.0);
+    return sqrt(dx * dx + dy * dy);
+}
+
+/* The salespeople of property and insurance stores are field staff, and their stores have a
+ * fence holding every customer's place; each working day they clock in at the store in the
+ * morning (a few late) and out in the evening (a few early), visit their own customers inside
+ * the fence, and about one day in ten go well beyond it between the two. */
+static void test_sim__field_days(void **state)
+{
+    wp_sim_config cfg = config(3);
+    wp_sim_company *c = company(&cfg);
+    size_t field = 0, days = 0, late = 0, early = 0, trips = 0, visits = 0;
+    for (size_t p = 0; p < c->n_people; p++) {
+        const wp_sim_person *pe = &c->people[p];
+        const wp_sim_unit *u = &c->units[pe->unit];
+        int want = pe->has_device && !strcmp(pe->role, "sales") && u->trade != WP_SIM_EDUCATION;
+        assert_int_equal(pe->field, want);
+        if (!strcmp(u->kind, "store"))
+            assert_true(u->trade == WP_SIM_EDUCATION ? u->fence_radius_m == 0
+                                                     : u->fence_radius_m >= 1000 &&
+                                                           u->fence_radius_m <= 6000);
+        if (!pe->field)
+            continue;
+        field++;
+        for (size_t k = pe->first_customer; k < pe->first_customer + pe->n_customers; k++) {
+            double lat, lon;
+            wp_sim__customer_point(&lat, &lon, c, k);
+            assert_true(metres(lat, lon, u->lat, u->lon) + 600 <= u->fence_radius_m);
+        }
+        wp_sim_stream *s = NULL;
+        OK(wp_sim_stream_new(&s, c, p));
+        int64_t in_us = 0;
+        int far = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            const wp_sim_event *e = &s->events[i];
+            int64_t tod = (e->ts_us + TZ_US) % DAY_US / 60000000; /* local minutes */
+            double d = metres(e->lat, e->lon, u->lat, u->lon);
+            if (e->type == WP_SIM_CHECKIN && !strcmp(e->action, "in")) {
+                assert_true(d < 100);
+                in_us = e->ts_us;
+                far = 0;
+                days++;
+                late += tod > 9 * 60 + 5;
+            } else if (e->type == WP_SIM_CHECKIN && !strcmp(e->action, "out")) {
+                assert_true(d < 100 && in_us && e->ts_us > in_us);
+                assert_true(e->ts_us - in_us < 12 * 3600 * 1000000LL);
+                early += tod < 18 * 60;
+                trips += far;
+                in_us = 0;
+            } else if (e->type == WP_SIM_CHECKIN) {
+                visits++;
+                assert_true(in_us && d + 500 < u->fence_radius_m);
+            } else if (e->type == WP_SIM_LOCATION && in_us && d > u->fence_radius_m + 1500) {
+                far = 1; /* between in and out, well beyond the fence */
+            }
+        }
+        wp_sim_stream_free(s);
+    }
+    assert_true(field >= 8);
+    assert_true(days > field * 15); /* three weeks, a day off a week */
+    assert_true(late > 0 && late * 10 < days && early > 0 && early * 10 < days);
+    assert_true(visits > days && visits < days * 3);
+    assert_true(trips > days / 25 && trips < days / 5);
     wp_sim_company_free(c);
 }
 
@@ -741,7 +829,12 @@ static void test_sim_local__fills_a_store(void **state)
     assert_int_equal(st.devices, 6);
     assert_int_equal(st.rejected, 0);
     assert_true(st.messages > 200 && st.locations > 100);
-    assert_int_equal(st.events, st.messages + st.calls + st.contacts + st.locations);
+    assert_int_equal(st.events,
+                     st.messages + st.calls + st.contacts + st.locations + st.checkins);
+    /* the property and the insurance store have field staff: a fence around each */
+    assert_int_equal(st.geofences, 2);
+    assert_true(st.checkins_in > 0 && st.checkins_out > 0 && st.visits > 0);
+    assert_int_equal(st.checkins, st.checkins_in + st.checkins_out + st.visits);
     assert_true(st.alerts_sensitive > 0);
     assert_true(st.alerts_sensitive <= st.violations);
     assert_int_equal(count_messages(f), st.messages);
@@ -981,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_sim__same_seed_same_company),
         cmocka_unit_test(test_sim__plan_shapes),
         cmocka_unit_test(test_sim__stream_shapes),
+        cmocka_unit_test(test_sim__field_days),
         cmocka_unit_test(test_sim__crm_acts),
         cmocka_unit_test(test_sim__talk_varies),
         cmocka_unit_test(test_sim__violation_share),
