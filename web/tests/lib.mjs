@@ -101,6 +101,20 @@ export async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, name + '.png') })
 }
 
+// One part of a page (a card below the fold) at desktop width and at a phone's: the element
+// alone, scrolled into view by the browser.
+export async function shotsOf(page, sel, name) {
+  if (!SHOTS) return
+  const size = page.viewportSize()
+  await page.waitForTimeout(400)
+  await page.evaluate(() => document.querySelectorAll('.el-message').forEach((m) => m.remove()))
+  await page.locator(sel).screenshot({ path: join(SHOTS, name + '.png') })
+  await page.setViewportSize({ width: 390, height: 844 })
+  await page.waitForTimeout(400)
+  await page.locator(sel).screenshot({ path: join(SHOTS, name + '-phone.png') })
+  await page.setViewportSize(size)
+}
+
 // The same page at desktop width (name.png) and at a phone's, 390 px (name-phone.png): a
 // manager reads the alerts, customers and search on a phone.
 export async function shots(page, name) {

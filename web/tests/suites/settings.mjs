@@ -7,7 +7,7 @@
 // move, and the refusal to delete one that holds people or units); pausing and revoking one
 // phone (its token is refused). A manager, an auditor and a salesperson do not see what they
 // may not change. The suite makes its own company beside what earlier suites left.
-import { ADMIN_PW, BASE, adminApi, call, expect, login, must, open, shots as both, test, watch } from '../lib.mjs'
+import { ADMIN_PW, BASE, adminApi, call, expect, login, must, open, shots as both, shotsOf, test, watch } from '../lib.mjs'
 import { enrollAndSend } from './core.mjs'
 
 const PW = 'settings-pass-1'
@@ -261,9 +261,7 @@ export async function run({ browser, options, page, errors }) {
       s = (await must('GET', '/settings', { token: tok }, 200)).settings
     }
     expect(s.track_stop_minutes === 15 && s.attendance_grace_minutes === 3 && s.track_accuracy_m === 100, 'field thresholds saved: ' + JSON.stringify(s))
-    await page.locator('[data-test=limits-field]').scrollIntoViewIfNeeded()
-    await shots(page, 'settings-field')
-    await page.evaluate(() => window.scrollTo(0, 0))
+    await shotsOf(page, '[data-test=limits-field]', 'settings-field')
     await shots(page, 'settings-alerts')
     await page.click('[data-test=off-duty-drop]')
     await page.click('[data-test=off-duty-save]')
