@@ -20,10 +20,11 @@ import * as wecomContact from './suites/wecom_contact.mjs'
 import * as wecomSettings from './suites/wecom_settings.mjs'
 import * as adminday from './suites/adminday.mjs'
 import * as field from './suites/field.mjs'
+import * as fences from './suites/fences.mjs'
 
 // The suites, in order; each exports run(env). A suite's tests may leave data behind for the
 // next (the core suite seeds what the archive and alert pages show).
-const SUITES = [core, seen, settings, lexicon, importexport, webhooks, wecomContact, wecomSettings, adminday, field]
+const SUITES = [core, seen, settings, lexicon, importexport, webhooks, wecomContact, wecomSettings, adminday, field, fences]
 
 const made = await core.seed()
 if (SHOTS) mkdirSync(SHOTS, { recursive: true })
