@@ -8,7 +8,7 @@
 // polygon and back, within the fence's own schedule (every day, all day, so the test works at
 // any hour): exactly one `geofence` alert. Last, with GCJ-02 tiles a polygon drawn on the map is
 // stored at gcjToWgs of the clicked points, and gcjToWgs undoes wgsToGcj within half a metre.
-import { adminApi, allOpenAlerts, expect, must, open, shots, test } from '../lib.mjs'
+import { BASE, adminApi, allOpenAlerts, expect, login, must, open, shots, test } from '../lib.mjs'
 import { distance, gcjToWgs, wgsToGcj } from '../../src/components/geo.js'
 
 const LAT0 = 30.6, LON0 = 104.05 // Chengdu, away from the field suite's Shanghai
@@ -71,8 +71,11 @@ async function saveForm(page, tok, name) {
   return f
 }
 
-export async function run({ page }) {
+export async function run({ browser, options, page }) {
   const tok = await adminApi()
+  // the walk below lies at whatever hour the suite runs: the tenant keeps off-duty locations
+  // (its default drops them), and the fence it leaves is in force all day
+  await must('PUT', '/settings', { token: tok, json: { locations_off_duty: 'keep' } }, 200)
   const me = (await must('GET', '/auth/session', { token: tok }, 200)).employee
   const size = page.viewportSize()
   // polygon corners and the circle, as page pixels from the middle of the map
@@ -172,8 +175,12 @@ export async function run({ page }) {
     await must('GET', `/geofences/${circle.id}`, { token: tok }, 404)
     const list = (await must('GET', '/geofences', { token: tok }, 200)).items
     expect(list.some((x) => x.id === polygon.id) && !list.some((x) => x.id === circle.id), 'the list: ' + list.map((x) => x.name))
-    await page.click(`[data-test=fence-row-${polygon.id}]`)
+    // the picture: the fence list, and the polygon being edited with its corner handles
+    await page.click(`[data-test=fence-edit-${polygon.id}]`)
+    await page.waitForSelector('[data-test=fence-vertex-3]')
+    await page.waitForSelector('.el-message', { state: 'detached' })
     await shots(page, 'field-fences')
+    await page.click('[data-test=fence-form-cancel]')
   })
 
   await test('a salesperson’s phone leaves the drawn polygon and comes back: exactly one geofence alert', async () => {
@@ -191,6 +198,31 @@ export async function run({ page }) {
     expect(r.acked_seq === events.length && r.rejected.length === 0, 'the walk is taken: ' + JSON.stringify(r))
     const alerts = (await allOpenAlerts(tok)).filter((a) => a.kind === 'geofence' && a.employee_id === seller.id)
     expect(alerts.length === 1, 'one geofence alert: ' + JSON.stringify(alerts))
+  })
+
+  await test('a fence deleted while its form is open: the save says so in words; a salesperson reads the fences but draws none', async () => {
+    const gone = await must('POST', '/geofences', { token: tok, json: { name: '临时围栏', org_unit_id: me.org_unit_id, shape: { type: 'circle', center: [LON0 + 0.01, LAT0 + 0.01], radius_m: 120 } } }, 201)
+    await openAtView(page)
+    await page.click(`[data-test=fence-edit-${gone.id}]`)
+    await page.waitForSelector('[data-test=fence-form]')
+    await must('DELETE', `/geofences/${gone.id}`, { token: tok }, 204)
+    await page.click('[data-test=fence-save]')
+    const said = await page.locator('[data-test=fence-error]').textContent()
+    expect(said.includes('找不到它了') && !/not_found|404|geofence/.test(said), 'the refusal: ' + said)
+    await page.click('[data-test=fence-form-cancel]')
+
+    const ctx = await browser.newContext(options)
+    const sp = await ctx.newPage()
+    try {
+      await login(sp, SELLER.username, SELLER.password)
+      await sp.waitForURL(/\/dashboard/)
+      await sp.goto(BASE + '/field/geofences')
+      await sp.waitForSelector(`[data-test=fence-row-${polygon.id}]`)
+      expect((await sp.locator('[data-test=fence-tools], [data-test^=fence-edit-], [data-test^=fence-delete-]').count()) === 0, 'the salesperson has no drawing or editing buttons')
+      expect((await sp.locator('path.fence-shape').count()) === 1, 'the fence is drawn for the salesperson')
+    } finally {
+      await ctx.close()
+    }
   })
 
   await test('with GCJ-02 tiles a fence drawn on the map is stored at the inverse conversion', async () => {
