@@ -16,11 +16,13 @@ export const pages = [
   { path: 'employees', name: 'employees', icon: 'OfficeBuilding', right: 'read', component: () => import('./views/Employees.vue') },
   { path: 'devices', name: 'devices', icon: 'Iphone', right: 'read', component: () => import('./views/Devices.vue') },
   // 外勤 (field staff, issue 18): pages with a group sit under one sub-menu, in this order;
-  // check-ins, attendance and geofences join it with group: 'field'
+  // the map, tracks, check-ins, attendance and geofences
   { path: 'field/map', name: 'fieldMap', group: 'field', icon: 'Location', right: 'read', component: () => import('./views/FieldMap.vue') },
   { path: 'field/track', name: 'fieldTrack', group: 'field', icon: 'Guide', right: 'read', component: () => import('./views/FieldTrack.vue') },
   { path: 'field/checkins', name: 'fieldCheckins', group: 'field', icon: 'Camera', right: 'read', component: () => import('./views/FieldCheckins.vue') },
   { path: 'field/attendance', name: 'fieldAttendance', group: 'field', icon: 'Calendar', right: 'read', component: () => import('./views/FieldAttendance.vue') },
+  // drawing and changing fences needs 'manage' (the page hides those buttons without it)
+  { path: 'field/geofences', name: 'fieldFences', group: 'field', icon: 'Aim', right: 'read', component: () => import('./views/FieldFences.vue') },
   { path: 'lexicon', name: 'lexicon', icon: 'Document', right: 'lexicon', component: () => import('./views/Lexicon.vue') },
   { path: 'audit', name: 'audit', icon: 'Finished', right: 'audit', component: () => import('./views/Audit.vue') },
   { path: 'integrations/wecom', name: 'wecom', icon: 'ChatDotRound', right: 'admin', component: () => import('./views/Wecom.vue') },

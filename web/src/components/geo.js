@@ -41,9 +41,29 @@ export function wgsToGcj(lat, lon) {
   return [lat + dlat, lon + dlon]
 }
 
+// [lat, lon] in WGS-84 for a GCJ-02 point (a fence drawn on Chinese tiles): the shift has no
+// closed inverse, but it changes slowly, so w <- w + (g - wgsToGcj(w)) from w = g converges to
+// well under a millimetre in a few rounds.
+export function gcjToWgs(lat, lon) {
+  if (outsideChina(lat, lon)) return [lat, lon]
+  let w = [lat, lon]
+  for (let i = 0; i < 30; i++) {
+    const g = wgsToGcj(w[0], w[1])
+    const dlat = lat - g[0], dlon = lon - g[1]
+    w = [w[0] + dlat, w[1] + dlon]
+    if (Math.abs(dlat) < 1e-12 && Math.abs(dlon) < 1e-12) break
+  }
+  return w
+}
+
 // The point to draw for a WGS-84 one on tiles of crs ('wgs84' | 'gcj02').
 export function forTiles(lat, lon, crs) {
   return crs === 'gcj02' ? wgsToGcj(lat, lon) : [lat, lon]
+}
+
+// The WGS-84 point to store for one drawn on tiles of crs.
+export function fromTiles(lat, lon, crs) {
+  return crs === 'gcj02' ? gcjToWgs(lat, lon) : [lat, lon]
 }
 
 // Haversine distance in metres, as the server's.

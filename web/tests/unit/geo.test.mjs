@@ -2,7 +2,7 @@
 // WGS-84 -> GCJ-02 in the console against the reference point of tests/unit/util/test_geo.c.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { distance, forTiles, outsideChina, positionAt, wgsToGcj } from '../../src/components/geo.js'
+import { distance, forTiles, fromTiles, gcjToWgs, outsideChina, positionAt, wgsToGcj } from '../../src/components/geo.js'
 
 const near = (got, want, tol) => assert.ok(Math.abs(got - want) <= tol, `${got} is not within ${tol} of ${want}`)
 
@@ -33,4 +33,16 @@ test('the player interpolates between points and clamps to the ends', () => {
   near(mid[1], 121.1, 1e-12)
   assert.deepEqual(positionAt(pts, Date.parse('2026-11-28T00:00:00Z')), [31.1, 121.2])
   assert.equal(positionAt([], 0), null)
+})
+
+test('gcjToWgs undoes wgsToGcj within a millimetre across China; outside it nothing moves', () => {
+  for (let lat = 18.5; lat < 53; lat += 2.5)
+    for (let lon = 74; lon < 135; lon += 3.5) {
+      const g = wgsToGcj(lat, lon)
+      const w = gcjToWgs(g[0], g[1])
+      assert.ok(distance(lat, lon, w[0], w[1]) < 0.001, `${lat},${lon} comes back at ${w}`)
+    }
+  assert.deepEqual(gcjToWgs(51.5074, -0.1278), [51.5074, -0.1278])
+  assert.deepEqual(fromTiles(31.2, 121.4, 'wgs84'), [31.2, 121.4])
+  assert.deepEqual(fromTiles(...wgsToGcj(31.2, 121.4), 'gcj02'), gcjToWgs(...wgsToGcj(31.2, 121.4)))
 })
