@@ -37,6 +37,7 @@ static const char help[] =
     "                       [--threads N] [--web DIR] [--metrics-token-file FILE]\n"
     "                       [--max-connections N] [--device-threads N]\n"
     "                       [--queue-batches N] [--queue-bytes BYTES]\n"
+    "                       [--tls-cert FILE --tls-key FILE]\n"
     "\n"
     "Runs the server: the API under /api/v1/ and /metrics, the web console at /. On SIGTERM\n"
     "or SIGINT it stops taking connections, lets requests in flight finish (for up to 10\n"
