@@ -392,6 +392,7 @@ json_t *api_customer_tags_json(wp_store *st, const char *tenant_id, const char *
 
 /* GET /api/v1/health: {"status":"ok","version":"...","store":"sqlite"|"postgresql"}. */
 int api_health_get(wp_http_ctx *ctx);
+int api_ready_get(wp_http_ctx *ctx);
 
 /* auth.c: POST /api/v1/auth/login, POST /api/v1/auth/logout, GET /api/v1/auth/session */
 int api_auth_login(wp_http_ctx *ctx);

@@ -215,11 +215,10 @@ static json_t *employee_json(const wp_employee *e)
 static int session_cookie(wp_http_ctx *ctx, const char *token, long max_age)
 {
     char v[256];
-    const char *proto = wp_http_header(ctx, "X-Forwarded-Proto");
-    /* Secure only behind a TLS proxy: on plain http a browser would drop the cookie */
+    /* Secure over https only (serve's own TLS, or a TLS proxy in front): on plain http a
+     * browser would drop the cookie */
     snprintf(v, sizeof v, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
-             API_SESSION_COOKIE, token, max_age,
-             proto && !strcasecmp(proto, "https") ? "; Secure" : "");
+             API_SESSION_COOKIE, token, max_age, wp_http_is_https(ctx) ? "; Secure" : "");
     int err = wp_http_add_header(ctx, "Set-Cookie", v);
     sodium_memzero(v, sizeof v);
     return err;

@@ -34,13 +34,12 @@ static char *row_secret(wp_wecom_settings_row *r, size_t i)
 static json_t *callback_url(wp_http_ctx *ctx, const char *tenant_id)
 {
     const char *host = wp_http_header(ctx, "Host");
-    const char *proto = wp_http_header(ctx, "X-Forwarded-Proto");
     char url[512];
     int ok = host && *host && strlen(host) < 256 &&
              strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
                  strlen(host);
     snprintf(url, sizeof url, "%s%s%s/api/v1/wecom/callback/%s",
-             ok ? (proto && !strcmp(proto, "https") ? "https" : "http") : "", ok ? "://" : "",
+             ok ? (wp_http_is_https(ctx) ? "https" : "http") : "", ok ? "://" : "",
              ok ? host : "", tenant_id);
     return json_string(url);
 }

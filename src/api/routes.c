@@ -7,6 +7,7 @@
  * Each row is also documented in docs/openapi.yaml, with x-workphone-right naming its right. */
 static const wp_http_route routes[] = {
     {"GET", "/api/v1/health", api_health_get, WP_RIGHT_PUBLIC, 0},
+    {"GET", "/api/v1/ready", api_ready_get, WP_RIGHT_PUBLIC, 0},
     {"GET", "/metrics", wp_http_metrics_get, WP_RIGHT_METRICS, 0},
 
     /* console sessions (src/api/auth.c) */

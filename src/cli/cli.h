@@ -66,6 +66,9 @@ typedef struct cli_serve_options {
     const char *cmd;                /* names the command in messages: "serve", "demo" */
     const char *data, *db, *listen; /* as serve's --data, --db, --listen */
     size_t max_body;                /* 0: the server's default */
+    /* serve's --tls-cert and --tls-key (both or neither); NULL: tls_cert= and tls_key= of
+     * DIR/workphone.conf, else plain http */
+    const char *tls_cert, *tls_key;
     /* called once the server listens, with where it listens ("http://127.0.0.1:8080/") */
     void (*on_listen)(void *ctx, const char *url);
     void *ctx;

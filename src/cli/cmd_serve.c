@@ -37,6 +37,7 @@ static const char help[] =
     "                       [--threads N] [--web DIR] [--metrics-token-file FILE]\n"
     "                       [--max-connections N] [--device-threads N]\n"
     "                       [--queue-batches N] [--queue-bytes BYTES]\n"
+    "                       [--tls-cert FILE --tls-key FILE]\n"
     "\n"
     "Runs the server: the API under /api/v1/ and /metrics, the web console at /. On SIGTERM\n"
     "or SIGINT it stops taking connections, lets requests in flight finish (for up to 10\n"
@@ -67,7 +68,13 @@ static const char help[] =
     "                      GET /metrics then needs 'Authorization: Bearer <the file's first\n"
     "                      line>' from every client (default: metrics_token_file= in\n"
     "                      DIR/workphone.conf, a path relative to DIR; without either,\n"
-    "                      only loopback clients may read /metrics)\n";
+    "                      only loopback clients may read /metrics)\n"
+    "  --tls-cert FILE     serve HTTPS with this PEM certificate (chain), TLS 1.2 and later;\n"
+    "  --tls-key FILE      and its unencrypted PEM private key, not readable by others (both\n"
+    "                      or neither; default: tls_cert= and tls_key= in DIR/workphone.conf,\n"
+    "                      paths relative to DIR). Cookies are then Secure and every answer\n"
+    "                      has Strict-Transport-Security. Read at start: restart to load a\n"
+    "                      renewed certificate (SIGHUP only logs that)\n";
 
 /* --threads; 0: the default (serve_threads_default()). A file-scope value rather than a field
  * of cli_serve_options because that header belongs to the demo too, which keeps the default. */
@@ -420,6 +427,15 @@ int cli_serve_run(const cli_serve_options *so)
     /* wecom_sdk_dirs=: where a tenant's sdk_path may point; wecom_sdk_path=: the library of
      * tenants that name none. Only the operator writes this file: a tenant's admin cannot make
      * the server load a library from anywhere else. */
+    /* tls_cert= and tls_key=: paths relative to the data dir, when no flag names them */
+    char conf_cert[4096 + 32] = "", conf_key[4096 + 32] = "";
+    const char *cc = wp_conf_get(conf, "tls_cert"), *ck = wp_conf_get(conf, "tls_key");
+    if (cc && *cc)
+        snprintf(conf_cert, sizeof conf_cert, "%s%s%s", *cc == '/' ? "" : data,
+                 *cc == '/' ? "" : "/", cc);
+    if (ck && *ck)
+        snprintf(conf_key, sizeof conf_key, "%s%s%s", *ck == '/' ? "" : data,
+                 *ck == '/' ? "" : "/", ck);
     const char *wd = wp_conf_get(conf, "wecom_sdk_dirs"), *wl = wp_conf_get(conf, "wecom_sdk_path");
     struct wecom_conf wc = {wd && *wd ? strdup(wd) : NULL, wl && *wl ? strdup(wl) : NULL};
     /* the overload bounds: a flag wins over the file */
@@ -440,6 +456,7 @@ int cli_serve_run(const cli_serve_options *so)
     struct sockaddr_storage addr;
     char host[INET6_ADDRSTRLEN + 2];
     const char *why;
+    int err;
     if (parse_listen(listen, &addr, host, sizeof host, &why) < 0)
         return cli_usage_error(cmd, "--listen '%s': %s", listen, why);
     /* read before anything starts, and never printed */
@@ -447,6 +464,27 @@ int cli_serve_run(const cli_serve_options *so)
     const char *tfile = serve_metrics_token_file ? serve_metrics_token_file : conf_tfile;
     if (*tfile && read_token(metrics_token, tfile, &why) < 0)
         return cli_usage_error(cmd, "metrics token file '%s': %s", tfile, why);
+    /* the certificate and key: read and checked before anything starts */
+    wp_http_tls tls = {0};
+    const char *cert = so->tls_cert, *key = so->tls_key;
+    if (!cert && !key) {
+        cert = *conf_cert ? conf_cert : NULL;
+        key = *conf_key ? conf_key : NULL;
+        if (!cert != !key) {
+            sodium_memzero(metrics_token, sizeof metrics_token);
+            return cli_usage_error(cmd, "%s/workphone.conf: %s= without %s=: give both or "
+                                        "neither", data, cert ? "tls_cert" : "tls_key",
+                                   cert ? "tls_key" : "tls_cert");
+        }
+    }
+    if (cert && (err = wp_http_tls_load(&tls, cert, key)) < 0) {
+        sodium_memzero(metrics_token, sizeof metrics_token);
+        if (err == WP_EINVAL)
+            return cli_usage_error(cmd, "%s", wp_error_last());
+        cli_fail(cmd, "%s", wp_error_last());
+        return WP_EXIT_FAIL;
+    }
+    const char *scheme = tls.cert_pem ? "https" : "http";
 
     /* Signals are taken by sigwait() in this thread: block them before any thread exists so
      * that every thread inherits the mask and no handler runs anywhere. */
@@ -454,6 +492,7 @@ int cli_serve_run(const cli_serve_options *so)
     sigemptyset(&stop_set);
     sigaddset(&stop_set, SIGTERM);
     sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGHUP); /* no reload: logged, then serving goes on */
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -463,7 +502,6 @@ int cli_serve_run(const cli_serve_options *so)
     wp_http_server *srv = NULL;
     struct background bg = {0};
     unsigned char audit_key[WP_AUDIT_KEY_LEN], sign_seed[WP_AUDIT_SIGN_SEED_LEN];
-    int err;
     /* a damaged SQLite store is refused before anything reads it (docs/internals/integrity.md) */
     if (!db && (code = cli_store_precheck(cmd, data)) != 0)
         goto out;
@@ -533,6 +571,7 @@ int cli_serve_run(const cli_serve_options *so)
         goto out;
     }
     app.wecom = bg.wc;
+    wp_buf line;
     size_t n_routes;
     wp_http_options o = WP_HTTP_OPTIONS_INIT;
     o.addr = (const struct sockaddr *)&addr;
@@ -549,6 +588,14 @@ int cli_serve_run(const cli_serve_options *so)
     o.metrics = api_metrics;
     o.metrics_token = metrics_token[0] ? metrics_token : NULL;
     o.web_dir = web_dir();
+    o.tls = &tls;
+    if (tls.key_group_readable) {
+        wp_log_start(&line, "warn", "tls_key_mode");
+        wp_log_add(&line, "file", key);
+        wp_log_add(&line, "msg", "the private key's group may read it: keep that group to "
+                                 "the server's own account, or chmod 600 the file");
+        wp_log_end(&line, 2);
+    }
     if ((err = wp_http_server_new(&srv, &o)) < 0) {
         cli_fail(cmd, "%s", wp_error_last());
         goto out;
@@ -557,7 +604,6 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
         goto out;
     }
-    wp_buf line;
     char unsafe[64];
     if ((err = wp_store_durability_off(st, unsafe, sizeof unsafe)) < 0) {
         cli_fail(cmd, "cannot read the store's durability settings: %s", wp_error_last());
@@ -574,7 +620,7 @@ int cli_serve_run(const cli_serve_options *so)
     wp_log_start(&line, "info", "start");
     wp_log_add(&line, "version", WP_VERSION);
     wp_log_addf(&line, "listen", "%s:%u", host, wp_http_server_port(srv));
-    wp_log_addf(&line, "url", "http://%s:%u/", host, wp_http_server_port(srv));
+    wp_log_addf(&line, "url", "%s://%s:%u/", scheme, host, wp_http_server_port(srv));
     wp_log_add(&line, "store", app.backend == WP_STORE_PG ? "postgresql" : "sqlite");
     wp_log_addf(&line, "pid", "%ld", (long)getpid());
     wp_log_addn(&line, "web", o.web_dir, 300);
@@ -590,12 +636,19 @@ int cli_serve_run(const cli_serve_options *so)
     wp_log_end(&line, 2);
     if (so->on_listen) {
         char url[INET6_ADDRSTRLEN + 32];
-        snprintf(url, sizeof url, "http://%s:%u/", host, wp_http_server_port(srv));
+        snprintf(url, sizeof url, "%s://%s:%u/", scheme, host, wp_http_server_port(srv));
         so->on_listen(so->ctx, url);
     }
 
     int sig = 0;
-    while (sigwait(&stop_set, &sig) != 0) {
+    while (sigwait(&stop_set, &sig) != 0 || sig == SIGHUP) {
+        if (sig != SIGHUP)
+            continue;
+        wp_log_start(&line, "warn", "sighup");
+        wp_log_add(&line, "msg", "nothing is reloaded on SIGHUP: restart serve to load a new "
+                                 "certificate or configuration");
+        wp_log_end(&line, 2);
+        sig = 0;
     }
     wp_log_start(&line, "info", "stopping");
     wp_log_add(&line, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -617,6 +670,7 @@ out:
     sodium_memzero(sign_seed, sizeof sign_seed);
     free(wc.sdk_dirs);
     free(wc.sdk_path);
+    wp_http_tls_release(&tls);
     return code;
 }
 
@@ -641,7 +695,9 @@ int cmd_serve(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "serve", "max-connections", &lim_s[0])) ||
             (r = cli_opt(argc, argv, &i, "serve", "device-threads", &lim_s[1])) ||
             (r = cli_opt(argc, argv, &i, "serve", "queue-batches", &lim_s[2])) ||
-            (r = cli_opt(argc, argv, &i, "serve", "queue-bytes", &lim_s[3]))) {
+            (r = cli_opt(argc, argv, &i, "serve", "queue-bytes", &lim_s[3])) ||
+            (r = cli_opt(argc, argv, &i, "serve", "tls-cert", &so.tls_cert)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "tls-key", &so.tls_key))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -651,6 +707,10 @@ int cmd_serve(int argc, char **argv)
     }
     if (!so.data || !*so.data)
         return cli_usage_error("serve", "missing --data DIR");
+    if (!so.tls_cert != !so.tls_key)
+        return cli_usage_error("serve", "--%s without --%s: give both or neither",
+                               so.tls_cert ? "tls-cert" : "tls-key",
+                               so.tls_cert ? "tls-key" : "tls-cert");
     if (so.db && strncmp(so.db, "postgresql://", 13) && strncmp(so.db, "postgres://", 11))
         return cli_usage_error("serve", "--db must be a postgresql:// URL");
     if (max_body_s) {

@@ -117,9 +117,15 @@ const char *wp_http_bearer(const wp_http_ctx *ctx);
 /* The value of cookie name in the request's Cookie header; NULL when absent. */
 const char *wp_http_cookie(const wp_http_ctx *ctx, const char *name);
 
+/* 1 when the request came over https: the server's own TLS (wp_http_options.tls), or a
+ * proxy in front said so with `X-Forwarded-Proto: https` (as the origin check has always
+ * read it: a client that sends it to a plain-http server only makes its own cookies Secure,
+ * which its browser then drops). Session cookies are Secure then. */
+int wp_http_is_https(const wp_http_ctx *ctx);
+
 /* 1 when the request has no Origin header (not a browser's, or a browser's same-origin GET)
- * or its Origin is the request's own: the same scheme (https when X-Forwarded-Proto says so,
- * else http), host (as the Host header names it, case-insensitive) and port (80 or 443 when
+ * or its Origin is the request's own: the same scheme (https when wp_http_is_https(), else
+ * http), host (as the Host header names it, case-insensitive) and port (80 or 443 when
  * not given). 0 for any other origin, "null", or an Origin or Host that does not parse. */
 int wp_http_origin_ok(const wp_http_ctx *ctx);
 
@@ -192,6 +198,32 @@ int wp_http_metrics_get(wp_http_ctx *ctx);
  * this binary was built from (compiled in). Borrowed; static. */
 const char *wp_http_web_dir_default(void);
 
+/* --- TLS (src/http/tls.c) ------------------------------------------------------------- */
+
+/* A certificate (chain) and its private key, PEM, as the server serves them. */
+typedef struct wp_http_tls {
+    char *cert_pem, *key_pem; /* NUL-terminated; NULL: plain http */
+    int key_group_readable;   /* the key file's group may read it: the caller warns */
+} wp_http_tls;
+
+/* Read and check a certificate and its key from PEM files: both readable regular files of at
+ * most 1 MiB, the certificate one GnuTLS parses, the key an unencrypted one that belongs to
+ * it, the key file not readable by others (group-readable is allowed, as Debian's ssl-cert
+ * group has it, and reported in key_group_readable).
+ * @return 0; WP_EINVAL with wp_error_last() naming the flag (--tls-cert, --tls-key) and the
+ *         file; WP_ENOMEM. *out untouched on failure.
+ * Caller owns *out's strings; release with wp_http_tls_release(). */
+int wp_http_tls_load(wp_http_tls *out, const char *cert_path, const char *key_path);
+
+/* Free the strings (the key wiped first). NULL is a no-op. */
+void wp_http_tls_release(wp_http_tls *t);
+
+/* HTTPS at least TLS 1.2, in GnuTLS's priority syntax. */
+#define WP_HTTP_TLS_PRIORITIES "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-SSL3.0"
+
+/* Sent with every reply of a server that serves TLS itself: a year. */
+#define WP_HTTP_HSTS "max-age=31536000"
+
 /* --- the server ------------------------------------------------------------------------ */
 
 typedef struct wp_http_server wp_http_server;
@@ -243,6 +275,11 @@ typedef struct wp_http_options {
      * before it waits for requests in flight. */
     void (*on_stopping)(void *arg);
     void *on_stopping_arg;
+    /* Serve HTTPS with this certificate and key (wp_http_tls_load(); borrowed during
+     * wp_http_server_new(), which copies them): TLS 1.2 and later only
+     * (WP_HTTP_TLS_PRIORITIES), every reply with Strict-Transport-Security: WP_HTTP_HSTS,
+     * wp_http_is_https() 1. NULL or no cert_pem: plain http. */
+    const wp_http_tls *tls;
 } wp_http_options;
 
 #define WP_HTTP_OPTIONS_INIT {.port = 8080, .log_fd = 2}

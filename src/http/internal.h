@@ -150,6 +150,7 @@ struct wp_http_server {
     pthread_mutex_t mu;
     pthread_cond_t idle; /* signalled when active drops to 0 while stopping */
     struct wp_http__metrics metrics;
+    char *tls_cert, *tls_key; /* PEM copies of wp_http_options.tls; NULL: plain http */
     int has_metrics_token;
     unsigned char metrics_token_hash[32]; /* BLAKE2b of wp_http_options.metrics_token */
 };

@@ -113,6 +113,8 @@ static int queue_response(struct wp_http__req *r, unsigned status, const char *c
     ok &= MHD_add_response_header(resp, "X-Request-Id", r->id);
     ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     ok &= MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->srv->tls_cert)
+        ok &= MHD_add_response_header(resp, "Strict-Transport-Security", WP_HTTP_HSTS);
     for (const struct wp_http__header *h = r->headers; h; h = h->next)
         ok &= MHD_add_response_header(resp, h->name, h->value);
     /* the injected store failure fired in this handler (test hooks only) */

@@ -766,13 +766,21 @@ int wp_http__parse_authority(const char *s, size_t n, const char **host, size_t 
     return 0;
 }
 
+int wp_http_is_https(const wp_http_ctx *ctx)
+{
+    const struct wp_http__req *r = (const struct wp_http__req *)ctx;
+    if (r->srv->tls_cert)
+        return 1;
+    const char *proto = wp_http_header(ctx, "X-Forwarded-Proto");
+    return proto && !strcasecmp(proto, "https");
+}
+
 int wp_http_origin_ok(const wp_http_ctx *ctx)
 {
     const char *origin = wp_http_header(ctx, "Origin");
     if (!origin)
         return 1;
-    const char *proto = wp_http_header(ctx, "X-Forwarded-Proto");
-    int https = proto && !strcasecmp(proto, "https");
+    int https = wp_http_is_https(ctx);
     const char *scheme = https ? "https://" : "http://";
     long dflt = https ? 443 : 80;
     size_t sl = strlen(scheme);
@@ -843,10 +851,19 @@ static struct MHD_Daemon *start(wp_http_server *srv, const struct sockaddr *addr
     } else {
         port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
     }
+    /* HTTPS: the certificate and key from memory (copies the server keeps), TLS 1.2 on */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)WP_HTTP_TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (srv->tls_cert)
+        flags |= MHD_USE_TLS;
     /* the logger first, so that libmicrohttpd's messages about the other options reach it */
     return MHD_start_daemon(
         flags, port, on_accept, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_ARRAY, srv->tls_cert ? tls : tls + 3, MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->max_header_bytes,
@@ -878,6 +895,19 @@ int wp_http_server_new(wp_http_server **out, const wp_http_options *opts)
                            strlen(opts->metrics_token), NULL, 0);
         srv->has_metrics_token = 1;
         srv->opts.metrics_token = NULL; /* borrowed: only its hash is kept */
+    }
+    srv->opts.tls = NULL; /* borrowed: copied below */
+    if (opts->tls && opts->tls->cert_pem) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            free(srv);
+            return wp_error_set(WP_EINVAL, "this libmicrohttpd was built without TLS");
+        }
+        if (!(srv->tls_cert = strdup(opts->tls->cert_pem)) ||
+            !(srv->tls_key = strdup(opts->tls->key_pem ? opts->tls->key_pem : ""))) {
+            free(srv->tls_cert);
+            free(srv);
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        }
     }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -1000,5 +1030,10 @@ void wp_http_server_free(wp_http_server *srv)
     wp_http__metrics_release(&srv->metrics);
     pthread_cond_destroy(&srv->idle);
     pthread_mutex_destroy(&srv->mu);
+    free(srv->tls_cert);
+    if (srv->tls_key) {
+        sodium_memzero(srv->tls_key, strlen(srv->tls_key));
+        free(srv->tls_key);
+    }
     free(srv);
 }

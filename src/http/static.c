@@ -198,6 +198,8 @@ static int send_resp(struct wp_http__req *r, unsigned status, struct MHD_Respons
     bad |= add(resp, "X-Request-Id", r->id);
     bad |= add(resp, "X-Content-Type-Options", "nosniff");
     bad |= add(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    if (r->srv->tls_cert)
+        bad |= add(resp, "Strict-Transport-Security", WP_HTTP_HSTS);
     if (html) {
         /* the console loads only its own scripts; Element Plus sets inline styles, QR codes
          * are data: images */

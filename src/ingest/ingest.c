@@ -1046,6 +1046,11 @@ int wp_ingest_locations_off_duty_set(wp_ingest *ing, wp_store *tx, int64_t *vers
     return err;
 }
 
+int wp_ingest_writer_running(wp_ingest *ing)
+{
+    return ing && ing->writer && wp_writer__running(ing->writer);
+}
+
 void wp_ingest_stats_get(wp_ingest *ing, wp_ingest_stats *out)
 {
     memset(out, 0, sizeof *out);

@@ -327,6 +327,10 @@ typedef struct wp_ingest_stats {
 /* Fill *out with the counters. Thread-safe. */
 void wp_ingest_stats_get(wp_ingest *ing, wp_ingest_stats *out);
 
+/* 1 while the group-commit writer thread runs and takes batches, 0 once it is stopping (or
+ * never started); for the readiness probe. Thread-safe. */
+int wp_ingest_writer_running(wp_ingest *ing);
+
 /* A phone number as the archive keeps it (what devices report is normalized the same way, so a
  * customer made by a person is found again by its calls): spaces, dashes, dots and brackets
  * dropped, an optional leading '+', 3..20 digits, "+86"/"0086" in front of a mainland mobile

@@ -130,6 +130,9 @@ struct wp_writer;
 /* Start the writer thread on its own connection (taken over: the writer frees it). */
 int wp_writer__start(struct wp_writer **out, wp_store *st, const char *data_dir,
                      const char *db_url);
+/* 1 while the writer thread takes batches (it has started and is not stopping). */
+int wp_writer__running(struct wp_writer *w);
+
 /* Commit what is queued, stop the thread, free. NULL is a no-op. */
 void wp_writer__stop(struct wp_writer *w);
 /* Queue the batch (bytes: what it holds in memory) and wait until it is committed (0) or

@@ -41,6 +41,7 @@ struct wp_writer {
     uint64_t refused;              /* batches turned away because the queue was full */
     const char *hold_file;         /* test hook: merging waits while this file exists */
     int stop, hold, fail_commits;
+    int running; /* the thread was started and has not left its loop */
     uint64_t merged_tx, batches, retried_alone;
     uint64_t commit_us_sum, commit_le[WP_INGEST_COMMIT_BUCKETS + 1];
 };
@@ -219,8 +220,17 @@ static void *writer_main(void *arg)
         }
         pthread_cond_broadcast(&w->done);
     }
+    w->running = 0;
     pthread_mutex_unlock(&w->mu);
     return NULL;
+}
+
+int wp_writer__running(struct wp_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int yes = w->running && !w->stop;
+    pthread_mutex_unlock(&w->mu);
+    return yes;
 }
 
 int wp_writer__start(struct wp_writer **out, wp_store *st, const char *data_dir, const char *db_url)
@@ -243,6 +253,7 @@ int wp_writer__start(struct wp_writer **out, wp_store *st, const char *data_dir,
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->done, NULL);
+    w->running = 1; /* before the thread: a probe right after start sees it running */
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         pthread_cond_destroy(&w->done);
         pthread_cond_destroy(&w->work);

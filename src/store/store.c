@@ -263,6 +263,20 @@ out:
     return err;
 }
 
+int wp_store_ping(wp_store *st)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s, "SELECT 1")) < 0)
+        goto out;
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    err = err == WP_DB_ROW ? 0 : wp_error_set(WP_EIO, "the store answered SELECT 1 with no row");
+out:
+    wp_db_done(s);
+    return err;
+}
+
 int wp_store_durability_off(wp_store *st, char *out, size_t cap)
 {
     static const char *const names[] = {"fsync", "synchronous_commit"};

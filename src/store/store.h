@@ -60,6 +60,10 @@ void wp_store_set_background(wp_store *st);
  * connection not at synchronous FULL), else what is off, "fsync=off synchronous_commit=off". */
 int wp_store_durability_off(wp_store *st, char *out, size_t cap);
 
+/* A trivial query (SELECT 1) on st: whether the store answers, for the readiness probe.
+ * @return 0, or the query's error (WP_EUNAVAIL when PostgreSQL is gone, WP_EIO, ...) */
+int wp_store_ping(wp_store *st);
+
 /* The schema version the store is at, and the newest this binary knows. */
 int wp_store_schema_version(wp_store *st, int *out);
 int wp_store_schema_latest(void);

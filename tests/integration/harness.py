@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,9 @@ def kill_live():
 
 
 class Server:
-    def __init__(self, data, db_args, now=T0, extra_args=(), env_extra=None):
+    def __init__(self, data, db_args, now=T0, extra_args=(), env_extra=None, cafile=None):
+        # cafile: the server serves https (--tls-cert in extra_args); requests trust this CA
+        self.ssl = ssl.create_default_context(cafile=cafile) if cafile else None
         # the fake clock is a test hook: it works behind the one switch only
         env = dict(os.environ, WORKPHONE_TEST_HOOKS="1")
         env.update(env_extra or {})  # a test may turn the switch off
@@ -59,7 +62,7 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             self.err.seek(0)
-            m = re.search(r"url=(http://127\.0\.0\.1:\d+)", self.err.read())
+            m = re.search(r"url=(https?://127\.0\.0\.1:\d+)", self.err.read())
             if m:
                 self.base = m.group(1)
                 break
@@ -96,7 +99,7 @@ class Server:
             h["Authorization"] = "Bearer " + token
         r = urllib.request.Request(self.base + path, data=data, method=method, headers=h)
         try:
-            with urllib.request.urlopen(r, timeout=60) as resp:
+            with urllib.request.urlopen(r, timeout=60, context=self.ssl) as resp:
                 return resp.status, resp.read(), resp.headers
         except urllib.error.HTTPError as e:
             return e.code, e.read(), e.headers

@@ -218,6 +218,7 @@ def audit_head(srv, admin):
 # test: check_table() compares it with src/api/routes.c entry by entry.
 EXPECTED = [
     ("GET", "/api/v1/health", "public", 200),
+    ("GET", "/api/v1/ready", "public", 200),
     ("GET", "/metrics", "metrics", 200),
     ("POST", "/api/v1/auth/login", "public", 200),
     ("POST", "/api/v1/auth/logout", "session", 204),

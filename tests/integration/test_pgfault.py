@@ -7,7 +7,8 @@
 #  - Devices stream batches from several threads; `pg_ctl stop -m immediate` mid-stream (their
 #    later batches wait for it, so the outage is met however fast the first ones went). While
 #    PostgreSQL is gone every request that needs the store answers 503 with Retry-After and the
-#    CONTRACT error body (never 500, never an acknowledgement), the health check stays 200. It
+#    CONTRACT error body (never 500, never an acknowledgement), the health check stays 200, the
+#    readiness probe answers 503 store_unavailable (and 200 again once it is back). It
 #    is started again: the same server process recovers, the clients' retries complete, every
 #    acknowledged event reads back as sent, and the jobs threads work again (a read's audit row
 #    written by the audit flush, a rollup run logged without error).
@@ -268,9 +269,18 @@ def outage(pg, tmp):
     st, j, _ = srv.req("GET", "/api/v1/health")
     check(st == 200 and j.get("status") == "ok" and j.get("store") == "postgresql",
           "health while PostgreSQL is down: 200 ok (liveness), got %s %r" % (st, j))
+    st, j, h = srv.req("GET", "/api/v1/ready")
+    check(st == 503 and j == {"error": {"code": "store_unavailable", "message":
+                                        "the store is unavailable for now; nothing was stored: "
+                                        "try again later", "details": {}}}
+          and h.get("Retry-After") == "1",
+          "ready while PostgreSQL is down: 503 store_unavailable + Retry-After (readiness), "
+          "got %s %r %r" % (st, j, h.get("Retry-After")))
     check(srv.proc.poll() is None, "serve still runs while PostgreSQL is down")
 
     pg.start()
+    wait_for("ready again once PostgreSQL is back",
+             lambda: srv.req("GET", "/api/v1/ready")[:2] == (200, {"status": "ready"}))
     load.join()
     for f in load.failures:
         check(False, f)
