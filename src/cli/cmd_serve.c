@@ -12,9 +12,9 @@
 #include "store/pool.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/conf_int.h"
 #include "util/error.h"
 #include "util/log.h"
-#include "util/conf_int.h"
 #include "util/testhooks.h"
 
 #include <arpa/inet.h>
