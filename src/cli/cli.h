@@ -85,6 +85,11 @@ int cli_serve_run(const cli_serve_options *o);
  * wrong (a data error), or WP_EXIT_FAIL when it cannot be checked. */
 int cli_store_precheck(const char *cmd, const char *data);
 
+/* Tell systemd (a Type=notify unit) how the service is: state is sd_notify's text, e.g.
+ * "READY=1" once serving, "STOPPING=1" on the way out. Without $NOTIFY_SOCKET, a no-op.
+ * @return 1 sent, 0 nobody listens, -1 with errno when the socket refused it */
+int cli_sd_notify(const char *state);
+
 /* Check a --listen value (HOST:PORT, [V6]:PORT) without binding: 0, or -1 with *why. */
 int cli_listen_check(const char *listen, const char **why);
 

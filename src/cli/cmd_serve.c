@@ -12,6 +12,7 @@
 #include "store/pool.h"
 #include "store/store.h"
 #include "util/clock.h"
+#include "util/conf_int.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/testhooks.h"
@@ -24,10 +25,14 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef WP_VERSION
 #define WP_VERSION "unknown"
+#endif
+#ifndef WP_SYSCONF_PATH
+#define WP_SYSCONF_PATH "/etc/workphone/workphone.conf"
 #endif
 
 #define STOP_WAIT_MS 10000
@@ -35,6 +40,7 @@
 static const char help[] =
     "usage: workphone serve --data DIR [--listen HOST:PORT] [--db URL] [--max-body BYTES]\n"
     "                       [--threads N] [--web DIR] [--metrics-token-file FILE]\n"
+    "                       [--config FILE]\n"
     "                       [--max-connections N] [--device-threads N]\n"
     "                       [--queue-batches N] [--queue-bytes BYTES]\n"
     "                       [--tls-cert FILE --tls-key FILE]\n"
@@ -62,8 +68,9 @@ static const char help[] =
     "                      268435456); each of these four may also be set in\n"
     "                      DIR/workphone.conf (max_connections=, device_threads=,\n"
     "                      queue_batches=, queue_bytes=); a flag wins over the file\n"
-    "  --web DIR           the built web console (default: $WORKPHONE_WEB_DIR, else the\n"
-    "                      web/dist of the source tree this binary was built from)\n"
+    "  --web DIR           the built web console (default: $WORKPHONE_WEB_DIR, else the one\n"
+    "                      installed with the binary, else the web/dist of the source\n"
+    "                      tree this binary was built from)\n"
     "  --metrics-token-file FILE\n"
     "                      GET /metrics then needs 'Authorization: Bearer <the file's first\n"
     "                      line>' from every client (default: metrics_token_file= in\n"
@@ -74,7 +81,18 @@ static const char help[] =
     "                      or neither; default: tls_cert= and tls_key= in DIR/workphone.conf,\n"
     "                      paths relative to DIR). Cookies are then Secure and every answer\n"
     "                      has Strict-Transport-Security. Read at start: restart to load a\n"
-    "                      renewed certificate (SIGHUP only logs that)\n";
+    "                      renewed certificate (SIGHUP only logs that)\n"
+    "  --config FILE       the system config (default: " WP_SYSCONF_PATH ",\n"
+    "                      read when it exists and neither --data nor --config is given):\n"
+    "                      key=value lines data_dir=, listen=, db= (a URL without a\n"
+    "                      password), db_passfile= (a PostgreSQL password file, mode 0600),\n"
+    "                      web=, max_body=, threads=, metrics_token_file=,\n"
+    "                      max_connections=, device_threads=, queue_batches=, queue_bytes=,\n"
+    "                      tls_cert=, tls_key= (absolute paths);\n"
+    "                      a flag wins over it, and it over DIR/workphone.conf\n"
+    "\n"
+    "Under systemd (Type=notify) it sends READY=1 to $NOTIFY_SOCKET once it serves and\n"
+    "STOPPING=1 when a signal stops it.\n";
 
 /* --threads; 0: the default (serve_threads_default()). A file-scope value rather than a field
  * of cli_serve_options because that header belongs to the demo too, which keeps the default. */
@@ -634,6 +652,15 @@ int cli_serve_run(const cli_serve_options *so)
     wp_log_addf(&line, "key", "%.16s", hex);
     wp_log_add(&line, "public_key", hex);
     wp_log_end(&line, 2);
+    /* a Type=notify unit is started once this is sent; the datagram is best effort */
+    char ready[INET6_ADDRSTRLEN + 96];
+    snprintf(ready, sizeof ready, "READY=1\nSTATUS=serving on %s:%u\nMAINPID=%ld", host,
+             wp_http_server_port(srv), (long)getpid());
+    if (cli_sd_notify(ready) < 0) {
+        wp_log_start(&line, "warn", "notify_failed");
+        wp_log_add(&line, "msg", strerror(errno));
+        wp_log_end(&line, 2);
+    }
     if (so->on_listen) {
         char url[INET6_ADDRSTRLEN + 32];
         snprintf(url, sizeof url, "%s://%s:%u/", scheme, host, wp_http_server_port(srv));
@@ -650,6 +677,7 @@ int cli_serve_run(const cli_serve_options *so)
         wp_log_end(&line, 2);
         sig = 0;
     }
+    (void)cli_sd_notify("STOPPING=1");
     wp_log_start(&line, "info", "stopping");
     wp_log_add(&line, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
     wp_log_addf(&line, "wait_ms", "%d", STOP_WAIT_MS);
@@ -674,10 +702,89 @@ out:
     return code;
 }
 
+/* The keys of the system config, each standing for the flag of the same name ('_' for '-';
+ * data_dir for --data); db_passfile has no flag, as a password never goes on a command line. */
+static const char *const sysconf_keys[] = {
+    "data_dir", "listen", "db", "db_passfile", "web", "max_body", "threads",
+    "metrics_token_file", "max_connections", "device_threads", "queue_batches", "queue_bytes",
+    "tls_cert", "tls_key",
+};
+
+/* Does a postgresql:// URL carry a password (user:password@host, or ?password=)? */
+static int url_has_password(const char *url)
+{
+    const char *auth = strstr(url, "://");
+    auth = auth ? auth + 3 : url;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    if (at && memchr(auth, ':', (size_t)(at - auth)))
+        return 1;
+    const char *q = strchr(url, '?');
+    for (; q; q = strchr(q + 1, '&'))
+        if (!strncmp(q + 1, "password=", 9))
+            return 1;
+    return 0;
+}
+
+/* The system config at path into *out (kept: the flags it fills point into it), checked: every
+ * key known, db= without a password, db_passfile= a file only its owner may read.
+ * required: --config named it, so a missing file is an error. 0 (*out NULL when an optional
+ * file is absent), or WP_EXIT_USAGE after saying why. */
+static int sysconf_load(wp_conf **out, const char *path, int required)
+{
+    wp_conf *c = NULL;
+    int err = wp_conf_read(&c, path);
+    *out = NULL;
+    if (err == WP_ENOTFOUND && !required)
+        return 0;
+    if (err == WP_ENOTFOUND)
+        return cli_usage_error("serve", "config file '%s' does not exist", path);
+    if (err < 0)
+        return cli_usage_error("serve", "%s", wp_error_last());
+    for (size_t i = 0; i < wp_conf__count(c); i++) {
+        const char *k, *v;
+        size_t j, n = sizeof sysconf_keys / sizeof sysconf_keys[0];
+        wp_conf__at(c, i, &k, &v);
+        for (j = 0; j < n && strcmp(k, sysconf_keys[j]); j++) {
+        }
+        if (j == n) {
+            cli_usage_error("serve", "'%s': unknown key '%s'; see 'workphone serve --help'",
+                            path, k);
+            goto bad;
+        }
+    }
+    const char *db = wp_conf_get(c, "db"), *pf = wp_conf_get(c, "db_passfile");
+    if (db && url_has_password(db)) {
+        cli_usage_error("serve", "'%s': db= holds a password; put it in a PostgreSQL password "
+                                 "file named by db_passfile=", path);
+        goto bad;
+    }
+    if (pf && *pf) {
+        struct stat sb;
+        if (stat(pf, &sb) < 0 || access(pf, R_OK) < 0) {
+            cli_usage_error("serve", "'%s': db_passfile '%s': %s", path, pf, strerror(errno));
+            goto bad;
+        }
+        if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077)) {
+            /* libpq ignores such a file, and the password would then be asked for nowhere */
+            cli_usage_error("serve", "'%s': db_passfile '%s' must be a regular file only its "
+                                     "owner may read (chmod 600)", path, pf);
+            goto bad;
+        }
+    }
+    *out = c;
+    return 0;
+bad:
+    wp_conf_free(c);
+    return WP_EXIT_USAGE;
+}
+
 int cmd_serve(int argc, char **argv)
 {
-    cli_serve_options so = {.cmd = "serve", .listen = "127.0.0.1:8080"};
-    const char *max_body_s = NULL, *threads_s = NULL, *lim_s[LIM_N] = {0};
+    cli_serve_options so = {.cmd = "serve"};
+    const char *max_body_s = NULL, *threads_s = NULL, *lim_s[LIM_N] = {0}, *config = NULL;
+    wp_conf *sys = NULL;
+    int code;
     if (cli_wants_help(argc, argv)) {
         fputs(help, stdout);
         return WP_EXIT_OK;
@@ -697,7 +804,8 @@ int cmd_serve(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "serve", "queue-batches", &lim_s[2])) ||
             (r = cli_opt(argc, argv, &i, "serve", "queue-bytes", &lim_s[3])) ||
             (r = cli_opt(argc, argv, &i, "serve", "tls-cert", &so.tls_cert)) ||
-            (r = cli_opt(argc, argv, &i, "serve", "tls-key", &so.tls_key))) {
+            (r = cli_opt(argc, argv, &i, "serve", "tls-key", &so.tls_key)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "config", &config))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -705,33 +813,103 @@ int cmd_serve(int argc, char **argv)
         return cli_usage_error("serve", "unknown argument '%s'; see 'workphone serve --help'",
                                argv[i]);
     }
-    if (!so.data || !*so.data)
-        return cli_usage_error("serve", "missing --data DIR");
-    if (!so.tls_cert != !so.tls_key)
-        return cli_usage_error("serve", "--%s without --%s: give both or neither",
-                               so.tls_cert ? "tls-cert" : "tls-key",
-                               so.tls_cert ? "tls-key" : "tls-cert");
-    if (so.db && strncmp(so.db, "postgresql://", 13) && strncmp(so.db, "postgres://", 11))
-        return cli_usage_error("serve", "--db must be a postgresql:// URL");
-    if (max_body_s) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(max_body_s, &end, 10);
-        if (!*max_body_s || *end || errno || v == 0 || v > (1ull << 32))
-            return cli_usage_error("serve", "--max-body must be 1-4294967296 bytes");
-        so.max_body = (size_t)v;
+    if (config && !*config)
+        return cli_usage_error("serve", "--config needs a file");
+    /* a command line naming its data dir is an instance of its own: the default system config
+     * is for the service, which names none */
+    if ((config || !so.data) &&
+        (code = sysconf_load(&sys, config ? config : WP_SYSCONF_PATH, config != NULL)) != 0)
+        return code;
+    /* flags win over the system config (which wins over DIR/workphone.conf in cli_serve_run) */
+    const char *cpath = config ? config : WP_SYSCONF_PATH, *v;
+#define FROM_SYS(var, key)                                                                    \
+    if (sys && !(var) && (v = wp_conf_get(sys, key)) && *v)                                   \
+    (var) = v
+    FROM_SYS(so.data, "data_dir");
+    FROM_SYS(so.listen, "listen");
+    FROM_SYS(so.db, "db");
+    FROM_SYS(serve_web, "web");
+    FROM_SYS(serve_metrics_token_file, "metrics_token_file");
+    if (sys && !so.tls_cert && !so.tls_key) { /* the pair comes from one place */
+        FROM_SYS(so.tls_cert, "tls_cert");
+        FROM_SYS(so.tls_key, "tls_key");
     }
-    if (threads_s) {
-        char *end;
-        errno = 0;
-        unsigned long v = strtoul(threads_s, &end, 10);
-        if (!*threads_s || *end || errno || v < 1 || v > 256 || *threads_s == '-')
-            return cli_usage_error("serve", "--threads must be 1-256");
-        serve_threads = (unsigned)v;
-    }
+    const char *sys_max_body = NULL, *sys_threads = NULL, *sys_lim[LIM_N] = {0};
+    FROM_SYS(sys_max_body, "max_body");
+    FROM_SYS(sys_threads, "threads");
     for (int k = 0; k < LIM_N; k++)
-        if (lim_s[k] && limit_parse(&serve_limits[k], lim_s[k], &serve_limits[k].value) < 0)
-            return cli_usage_error("serve", "--%s must be %llu-%llu", serve_limits[k].flag,
-                                   serve_limits[k].lo, serve_limits[k].hi);
-    return cli_serve_run(&so);
+        FROM_SYS(sys_lim[k], serve_limits[k].key);
+#undef FROM_SYS
+    if (!so.listen)
+        so.listen = "127.0.0.1:8080";
+    code = WP_EXIT_USAGE;
+    if (!so.data || !*so.data) {
+        cli_usage_error("serve", "missing --data DIR");
+        goto out;
+    }
+    if (!so.tls_cert != !so.tls_key) {
+        cli_usage_error("serve", "--%s without --%s: give both or neither",
+                        so.tls_cert ? "tls-cert" : "tls-key", so.tls_cert ? "tls-key" : "tls-cert");
+        goto out;
+    }
+    if (so.db && strncmp(so.db, "postgresql://", 13) && strncmp(so.db, "postgres://", 11)) {
+        cli_usage_error("serve", "--db must be a postgresql:// URL");
+        goto out;
+    }
+    const char *pf = sys ? wp_conf_get(sys, "db_passfile") : NULL;
+    if (pf && *pf) {
+        if (!so.db) {
+            cli_usage_error("serve", "'%s': db_passfile= is only for a db= URL", cpath);
+            goto out;
+        }
+        /* libpq reads the password from there (PGPASSFILE), before any thread exists */
+        if (setenv("PGPASSFILE", pf, 1) < 0) {
+            code = cli_fail("serve", "cannot set PGPASSFILE: %s", strerror(errno));
+            goto out;
+        }
+    }
+    if (max_body_s || sys_max_body) {
+        const char *s = max_body_s ? max_body_s : sys_max_body;
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(s, &end, 10);
+        if (!*s || *end || errno || n == 0 || n > (1ull << 32) || *s == '-') {
+            if (max_body_s)
+                cli_usage_error("serve", "--max-body must be 1-4294967296 bytes");
+            else
+                cli_usage_error("serve", "'%s': max_body= must be 1-4294967296 bytes", cpath);
+            goto out;
+        }
+        so.max_body = (size_t)n;
+    }
+    if (threads_s || sys_threads) {
+        const char *s = threads_s ? threads_s : sys_threads;
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(s, &end, 10);
+        if (!*s || *end || errno || n < 1 || n > 256 || *s == '-') {
+            if (threads_s)
+                cli_usage_error("serve", "--threads must be 1-256");
+            else
+                cli_usage_error("serve", "'%s': threads= must be 1-256", cpath);
+            goto out;
+        }
+        serve_threads = (unsigned)n;
+    }
+    for (int k = 0; k < LIM_N; k++) {
+        const char *s = lim_s[k] ? lim_s[k] : sys_lim[k];
+        if (s && limit_parse(&serve_limits[k], s, &serve_limits[k].value) < 0) {
+            if (lim_s[k])
+                cli_usage_error("serve", "--%s must be %llu-%llu", serve_limits[k].flag,
+                                serve_limits[k].lo, serve_limits[k].hi);
+            else
+                cli_usage_error("serve", "'%s': %s= must be %llu-%llu", cpath,
+                                serve_limits[k].key, serve_limits[k].lo, serve_limits[k].hi);
+            goto out;
+        }
+    }
+    code = cli_serve_run(&so);
+out:
+    wp_conf_free(sys);
+    return code;
 }

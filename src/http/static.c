@@ -19,8 +19,28 @@
 
 #define REL_MAX 1024 /* a longer path is no file of ours */
 
+/* An installed binary finds the console beside it: BINDIR/WP_WEB_DIR_REL (meson install puts it
+ * at DATADIR/workphone/web), wherever the tree was installed to (DESTDIR, a package). A binary
+ * in its build dir has none there and serves the source tree's. */
 const char *wp_http_web_dir_default(void)
 {
+#ifdef WP_WEB_DIR_REL
+    static char installed[PATH_MAX];
+    char exe[PATH_MAX], probe[PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            int len = snprintf(installed, sizeof installed, "%s/%s", exe, WP_WEB_DIR_REL);
+            if (len > 0 && (size_t)len < sizeof installed &&
+                (size_t)snprintf(probe, sizeof probe, "%s/index.html", installed) < sizeof probe &&
+                access(probe, R_OK) == 0)
+                return installed;
+        }
+    }
+#endif
     return WP_WEB_DIR;
 }
 
