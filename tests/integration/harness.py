@@ -52,7 +52,7 @@ class Server:
         env.update(env_extra or {})  # a test may turn the switch off
         if now:
             env["WORKPHONE_FAKE_NOW"] = now
-        self.err = open(os.path.join(data, "..", "serve-%d.err" % time.monotonic_ns()), "w+")
+        self.err = open(os.path.join(data, "..", "serve-%d.err" % time.monotonic_ns()), "a+")
         self.proc = subprocess.Popen([WP, "serve", "--data", data, "--listen", "127.0.0.1:0"] +
                                      list(db_args) + list(extra_args), stdout=subprocess.DEVNULL,
                                      stderr=self.err, env=env)

@@ -77,7 +77,7 @@ class Server:
     def __init__(self, data, db_args, now=T0):
         # the fake clock is a test hook: it works behind the one switch only
         env = dict(os.environ, WORKPHONE_TEST_HOOKS="1", WORKPHONE_FAKE_NOW=now)
-        self.err = open(os.path.join(data, "..", "serve-%d.err" % time.monotonic_ns()), "w+")
+        self.err = open(os.path.join(data, "..", "serve-%d.err" % time.monotonic_ns()), "a+")
         self.proc = subprocess.Popen([WP, "serve", "--data", data, "--listen", "127.0.0.1:0"] +
                                      db_args, stdout=subprocess.DEVNULL, stderr=self.err, env=env)
         LIVE.append(self.proc)

@@ -48,7 +48,7 @@ class Server:
         # the fake clock is a test hook: it works behind the one switch only
         env = dict(os.environ, WORKPHONE_TEST_HOOKS="1", WORKPHONE_FAKE_NOW=now)
         self.log = os.path.join(data, "..", "serve-%d.err" % time.monotonic_ns())
-        self.err = open(self.log, "w+")
+        self.err = open(self.log, "a+")
         self.proc = subprocess.Popen([WP, "serve", "--data", data, "--listen", host + ":0"] +
                                      db_args + list(args), stdout=subprocess.DEVNULL,
                                      stderr=self.err, env=env)
