@@ -190,6 +190,12 @@ int wp_store_sqlite_snapshot(const char *data_dir, const char *dest)
                            dst ? sqlite3_errmsg(dst) : "out of memory");
         goto out;
     }
+    /* a scratch copy: the caller syncs what it makes of it, so no journal and no syncs here */
+    if (sqlite3_exec(dst, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF", NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        err = wp_error_set(WP_EIO, "cannot set up '%s': %s", dest, sqlite3_errmsg(dst));
+        goto out;
+    }
     if (!(bk = sqlite3_backup_init(dst, "main", src, "main"))) {
         err = wp_error_set(WP_EIO, "cannot back up '%s': %s", path.buf, sqlite3_errmsg(dst));
         goto out;
