@@ -480,6 +480,9 @@ static int br_entry(struct br *r, int *type, char name[NAME_MAX_BYTES + 1])
             return err;
         if (sodium_memcmp(want, got, HASH_LEN) != 0)
             return damaged(r, "its content does not match its hash");
+        /* the end mark may close a full frame: then an empty one, tagged final, follows */
+        if (r->enc && !r->final && r->pos == r->len && (err = br_fill(r)) < 0)
+            return err;
         if (r->pos != r->len || (r->enc && !r->final) || fgetc(r->f) != EOF)
             return damaged(r, "bytes after its end");
         return 0;
@@ -1123,6 +1126,8 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
     struct seen s = {0};
     wp_store *st = NULL;
     int code, err = 0, type, exists, in_tx = 0;
+    char **index_defs = NULL;
+    size_t n_index = 0;
     int64_t t0 = wp_time_now_us();
 
     /* "dir/" is "dir": the temporary directory goes beside it, not inside */
@@ -1199,6 +1204,8 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
                     (err = wp_store_begin(st)) < 0)
                     goto fail;
                 in_tx = 1;
+                if ((err = wp_store_pg_indexes_drop(st, &index_defs, &n_index)) < 0)
+                    goto fail;
             }
             if ((err = wp_store_pg_load(st, name, load_read, &r)) < 0)
                 goto fail;
@@ -1216,7 +1223,10 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
     if (err < 0)
         goto fail;
     if (st) {
-        if ((err = wp_store_pg_reset_identities(st)) < 0 || (err = wp_store_commit(st)) < 0)
+        err = wp_store_pg_indexes_make(st, index_defs, n_index);
+        index_defs = NULL;
+        if (err < 0 || (err = wp_store_pg_reset_identities(st)) < 0 ||
+            (err = wp_store_commit(st)) < 0)
             goto fail;
         in_tx = 0;
         wp_store_free(st);
@@ -1245,6 +1255,8 @@ fail:
                                   "before trying again"
                                 : "; nothing was left in place of the data dir");
 out:
+    if (index_defs)
+        wp_store_pg_indexes_make(NULL, index_defs, n_index);
     if (in_tx)
         wp_store_rollback(st);
     wp_store_free(st);

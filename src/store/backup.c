@@ -303,6 +303,81 @@ out:
     return err;
 }
 
+int wp_store_pg_indexes_drop(wp_store *st, char ***defs, size_t *n)
+{
+    /* the indexes no constraint stands on (those of primary keys and unique constraints
+     * stay: the foreign keys need them), as pg_get_indexdef() gives them back */
+    static const char sql[] =
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+        "ORDER BY c.relname";
+    struct wp_stmt *s = NULL;
+    char **out = NULL, (*names)[NAME_MAX_LEN + 1] = NULL;
+    size_t count = 0;
+    wp_buf drop;
+    int err;
+    wp_buf_init(&drop, 256);
+    *defs = NULL;
+    *n = 0;
+    if (!(out = calloc(MAX_TABLES * 4, sizeof *out)) ||
+        !(names = calloc(MAX_TABLES * 4, sizeof *names))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+        goto out;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *name = wp_db_col_text(s, 0), *def = wp_db_col_text(s, 1);
+        if (!name || !def || !plain_name(name) || count == MAX_TABLES * 4) {
+            err = wp_error_set(WP_EIO, "unexpected index '%.64s'", name ? name : "");
+            goto out;
+        }
+        if (!(out[count] = strdup(def))) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(names[count++], name, strlen(name) + 1);
+    }
+    if (err < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    for (size_t i = 0; i < count; i++) {
+        wp_buf_reset(&drop);
+        if ((err = wp_buf_adds(&drop, "DROP INDEX ")) < 0 ||
+            (err = wp_buf_adds(&drop, names[i])) < 0 || (err = wp_db_exec(st, drop.buf)) < 0)
+            goto out;
+    }
+    *defs = out;
+    *n = count;
+    out = NULL;
+    err = 0;
+out:
+    wp_db_done(s);
+    if (out)
+        for (size_t i = 0; i < count; i++)
+            free(out[i]);
+    free(out);
+    free(names);
+    wp_buf_release(&drop);
+    return err;
+}
+
+int wp_store_pg_indexes_make(wp_store *st, char **defs, size_t n)
+{
+    int err = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (err == 0 && st)
+            err = wp_db_exec(st, defs[i]);
+        free(defs[i]);
+    }
+    free(defs);
+    return err;
+}
+
 int wp_store_pg_reset_identities(wp_store *st)
 {
     static const char cols_sql[] =

@@ -50,6 +50,14 @@ int wp_store_open_at(wp_store **out, const char *url, int version);
 int wp_store_pg_load(wp_store *st, const char *table,
                      long (*read)(void *ctx, char *buf, size_t cap), void *ctx);
 
+/* PostgreSQL, inside the caller's transaction, around the loads: drop the indexes no
+ * constraint stands on, keeping their definitions (pg_get_indexdef) in *defs, and make them
+ * again once the rows are in, as pg_restore does: one sort per index instead of an index
+ * update per row. indexes_make frees defs (also on failure; with st NULL it only
+ * frees them). */
+int wp_store_pg_indexes_drop(wp_store *st, char ***defs, size_t *n);
+int wp_store_pg_indexes_make(wp_store *st, char **defs, size_t n);
+
 /* PostgreSQL, after the loads: move every identity column's sequence past the column's
  * largest value, so the next generated value is new. */
 int wp_store_pg_reset_identities(wp_store *st);
