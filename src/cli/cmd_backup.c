@@ -796,7 +796,8 @@ static void fsync_dir(const char *dir)
 static json_t *manifest_new(const char *backend, int version, int encrypted)
 {
     char when[40];
-    wp_time_format(when, wp_time_now_us(), 0);
+    int64_t now = wp_time_now_us();
+    wp_time_format(when, now - now % 1000000, 0); /* whole seconds */
     return json_pack("{s:i,s:s,s:i,s:s,s:s,s:b}", "format", FORMAT_VERSION, "backend", backend,
                      "schema_version", version, "workphone_version", WP_VERSION, "created", when,
                      "encrypted", encrypted);

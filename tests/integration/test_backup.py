@@ -340,6 +340,35 @@ def suite(store):
         check(r.returncode == 2 and "a SQLite backup: leave out --db" in r.stderr,
               "a SQLite backup with --db: " + r.stderr)
 
+    # --- a stream whose end mark fills its last frame: an empty final frame follows -----
+    # (every file in keys/ is backed up; a pad there sizes the stream to a multiple of 64 KiB)
+    probe = os.path.join(tmp, be + ".probe")
+    r = wp("backup", "--data", store.data, "--out", probe, "--key-file", keyf, *store.db_args)
+    # the file: header 10 + secretstream header 24, frames of 4 + up to 65536 + 17 bytes
+    body = os.path.getsize(probe) - 10 - 24
+    stream_len = body - 21 * -(-body // (4 + 65536 + 17))
+    pad_entry = 3 + len("keys/pad") + 4 + 4  # kind, name length, name, a piece's length, the end
+    pad = (-(stream_len + pad_entry)) % 65536
+    with open(os.path.join(store.data, "keys", "pad"), "wb") as f:
+        f.write(b"p" * pad)
+    edge = os.path.join(tmp, be + ".edge")
+    r = wp("backup", "--data", store.data, "--out", edge, "--key-file", keyf, *store.db_args)
+    check(r.returncode == 0, be + ": a backup whose stream ends on a frame: %s" % r.stderr)
+    # header 10 + secretstream header 24, full frames of 4 + 65536 + 17, an empty final 4 + 17
+    check((os.path.getsize(edge) - 10 - 24 - 21) % (4 + 65536 + 17) == 0,
+          be + ": the stream ended on a frame (%d bytes)" % os.path.getsize(edge))
+    edir2 = os.path.join(tmp, be + "-edge")
+    if edb:
+        drop_db(edb)
+        edb = new_db("edge")
+        eargs = ["--db", edb]
+    r = wp("restore", "--in", edge, "--data", edir2, "--key-file", keyf, *eargs)
+    check(r.returncode == 0 and os.path.getsize(os.path.join(edir2, "keys", "pad")) == pad,
+          be + ": ... restores (pad %d bytes): %s" % (pad, r.stderr))
+    os.unlink(os.path.join(store.data, "keys", "pad"))
+    if edb:
+        drop_db(edb)
+
     # --- a media file damaged on disk is named, not copied ------------------------------
     hexname = ref[7:]
     mpath = os.path.join(store.data, "media", hexname[:2], hexname[2:4], hexname)
