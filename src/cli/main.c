@@ -21,6 +21,8 @@ static const struct cmd {
     {"demo", cmd_demo, "create a demo company and serve it"},
     {"agent", cmd_agent, "the device agent: enroll, send events, sync, check (for tests and ops)"},
     {"audit", cmd_audit, "verify the audit log's hash chain"},
+    {"backup", cmd_backup, "back up a data dir (store, keys, media) into one file, while serving"},
+    {"restore", cmd_restore, "make a data dir (and database) from a backup"},
     {"check", cmd_check, "check the store, its WAL and every media file for damage"},
     {"jobs", cmd_jobs, "run the background jobs once (reclaim, follow-ups, grades, analytics)"},
     {"scan", cmd_scan, "scan lines of text against a lexicon, one JSON verdict per line"},

@@ -67,6 +67,14 @@ struct wp_store {
 int wp_db__sqlite_open(wp_store **out, const char *path);
 int wp_db__pg_open(wp_store **out, const char *conninfo);
 
+/* PostgreSQL only (backup.c): run a `COPY ... TO STDOUT` (text) and hand each row to data,
+ * counting them in *rows; run a `COPY ... FROM STDIN` fed by read (bytes, 0 at the end, or a
+ * negative WP_E* that aborts it). @return 0, data's or read's error, or the server's */
+int wp_db__pg_copy_out(wp_store *st, const char *sql,
+                       int (*data)(void *ctx, const char *p, size_t n), void *ctx, int64_t *rows);
+int wp_db__pg_copy_in(wp_store *st, const char *sql,
+                      long (*read)(void *ctx, char *buf, size_t cap), void *ctx);
+
 /* The prepared statement for sql, from the cache or prepared now. Pair every successful
  * call with wp_db_done(). A statement is not reentrant: it cannot be handed out twice. */
 int wp_db_prepare(wp_store *st, struct wp_stmt **out, const char *sql);

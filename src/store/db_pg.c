@@ -497,3 +497,77 @@ out:
     PQfreemem(parse_err);
     return err;
 }
+
+/* --- COPY, for backup and restore (backup.c) ------------------------------------------- */
+
+int wp_db__pg_copy_out(wp_store *st, const char *sql, int (*data)(void *ctx, const char *p, size_t n),
+                       void *ctx, int64_t *rows)
+{
+    PGconn *conn = conn_of(st);
+    PGresult *res = PQexec(conn, sql);
+    int err = 0;
+    *rows = 0;
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        err = fail(conn, res);
+        PQclear(res);
+        return err;
+    }
+    PQclear(res);
+    for (;;) {
+        char *row = NULL;
+        int n = PQgetCopyData(conn, &row, 0);
+        if (n == -1)
+            break;
+        if (n < 0) {
+            err = fail(conn, NULL);
+            break;
+        }
+        if (err == 0) {
+            (*rows)++;
+            err = data(ctx, row, (size_t)n);
+        }
+        PQfreemem(row);
+    }
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (err == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            err = fail(conn, res);
+        PQclear(res);
+    }
+    return err;
+}
+
+int wp_db__pg_copy_in(wp_store *st, const char *sql, long (*read)(void *ctx, char *buf, size_t cap),
+                      void *ctx)
+{
+    PGconn *conn = conn_of(st);
+    PGresult *res = PQexec(conn, sql);
+    char buf[65536];
+    int err = 0;
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        err = fail(conn, res);
+        PQclear(res);
+        return err;
+    }
+    PQclear(res);
+    for (;;) {
+        long n = read(ctx, buf, sizeof buf);
+        if (n < 0) {
+            err = (int)n;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (PQputCopyData(conn, buf, (int)n) != 1) {
+            err = fail(conn, NULL);
+            break;
+        }
+    }
+    if (PQputCopyEnd(conn, err < 0 ? "restore aborted" : NULL) != 1 && err == 0)
+        err = fail(conn, NULL);
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (err == 0 && PQresultStatus(res) != PGRES_COMMAND_OK)
+            err = fail(conn, res);
+        PQclear(res);
+    }
+    return err;
+}

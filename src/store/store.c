@@ -3,6 +3,7 @@
 #include "store/db.h"
 #include "store/integrity.h"
 #include "store/migrations.h"
+#include "store/backup.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -163,10 +164,17 @@ out:
  * applies only what is still missing. With the test hook WORKPHONE_TEST_MIGRATE_TO=N (behind
  * WORKPHONE_TEST_HOOKS=1 only) it stops at version N and fails, so the store stays at N and
  * nothing runs on a schema this binary does not expect. */
-static int migrate(wp_store *st)
+static int migrate(wp_store *st, int upto)
 {
     const struct wp_migration *m = st->ops->migrations;
     int latest = latest_of(m), stop = (int)wp_test_hooks_get()->migrate_to;
+    if (upto > latest)
+        return wp_error_set(WP_ESCHEMA,
+                            "schema version %d is newer than this workphone (knows %d); "
+                            "upgrade workphone",
+                            upto, latest);
+    if (upto > 0)
+        latest = upto;
     if (stop > latest)
         return wp_error_set(WP_EINVAL, "WORKPHONE_TEST_MIGRATE_TO=%d: this workphone knows %d",
                             stop, latest);
@@ -234,7 +242,7 @@ static int join_path(char **out, const char *dir, const char *file)
     return 0;
 }
 
-int wp_store_open(wp_store **out, const char *data_dir, const char *db_url)
+static int open_upto(wp_store **out, const char *data_dir, const char *db_url, int upto)
 {
     wp_store *st = NULL;
     char *path = NULL;
@@ -253,7 +261,7 @@ int wp_store_open(wp_store **out, const char *data_dir, const char *db_url)
     }
     if (err < 0)
         goto out;
-    if ((err = migrate(st)) < 0)
+    if ((err = migrate(st, upto)) < 0)
         goto out;
     *out = st;
     st = NULL;
@@ -275,6 +283,18 @@ int wp_store_ping(wp_store *st)
 out:
     wp_db_done(s);
     return err;
+}
+
+int wp_store_open(wp_store **out, const char *data_dir, const char *db_url)
+{
+    return open_upto(out, data_dir, db_url, 0);
+}
+
+int wp_store_open_at(wp_store **out, const char *url, int version)
+{
+    if (version < 1)
+        return wp_error_set(WP_EINVAL, "schema version %d: not a version", version);
+    return open_upto(out, NULL, url, version);
 }
 
 int wp_store_durability_off(wp_store *st, char *out, size_t cap)

@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: MIT */
+/* The store's side of backup and restore: SQLite's online backup, the tables in dependency
+ * order with their counts, PostgreSQL's dump and load by COPY (docs/backup.md). */
+#include "store/backup.h"
+#include "store/db.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TABLES 256
+#define NAME_MAX_LEN 63
+
+/* Table and column names go into SQL text (COPY and COUNT cannot bind them): only names of
+ * the catalog's, and only of the shape workphone's migrations give them, are used. */
+static int plain_name(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+            return 0;
+    return n > 0 && n <= NAME_MAX_LEN;
+}
+
+struct tables {
+    char name[MAX_TABLES][NAME_MAX_LEN + 1];
+    size_t n;
+};
+
+static int add_name(struct tables *t, const char *name)
+{
+    if (!name || !plain_name(name))
+        return wp_error_set(WP_EIO, "unexpected table name '%.64s'", name ? name : "");
+    if (t->n == MAX_TABLES)
+        return wp_error_set(WP_ELIMIT, "more than %d tables", MAX_TABLES);
+    memcpy(t->name[t->n++], name, strlen(name) + 1);
+    return 0;
+}
+
+static size_t index_of(const struct tables *t, const char *name)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (!strcmp(t->name[i], name))
+            return i;
+    return t->n;
+}
+
+/* The tables, each after those it references. SQLite's are in name order: its restore is the
+ * file itself, so the order only decides how the manifest lists them. */
+static int list_tables(wp_store *st, struct tables *out)
+{
+    static const char sqlite_sql[] =
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' "
+        "AND name NOT LIKE 'sqlite%' AND name <> 'schema_version' ORDER BY name";
+    static const char pg_sql[] =
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+        "AND NOT c.relispartition AND c.relname <> 'schema_version' ORDER BY c.relname";
+    static const char edges_sql[] =
+        "SELECT c.relname, f.relname FROM pg_constraint k "
+        "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class f ON f.oid = k.confrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE k.contype = 'f' AND n.nspname = current_schema() AND k.conrelid <> k.confrelid";
+    int pg = wp_store_backend(st) == WP_STORE_PG;
+    struct tables *all = NULL;
+    unsigned char (*dep)[MAX_TABLES] = NULL; /* dep[a][b]: a references b */
+    unsigned char placed[MAX_TABLES] = {0};
+    struct wp_stmt *s = NULL;
+    int err;
+
+    out->n = 0;
+    if ((err = wp_db_prepare(st, &s, pg ? pg_sql : sqlite_sql)) < 0)
+        goto out;
+    if (!pg) {
+        while ((err = wp_db_step(s)) == WP_DB_ROW)
+            if ((err = add_name(out, wp_db_col_text(s, 0))) < 0)
+                goto out;
+        goto out;
+    }
+    if (!(all = calloc(1, sizeof *all)) || !(dep = calloc(MAX_TABLES, sizeof *dep))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    while ((err = wp_db_step(s)) == WP_DB_ROW)
+        if ((err = add_name(all, wp_db_col_text(s, 0))) < 0)
+            goto out;
+    if (err < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    if ((err = wp_db_prepare(st, &s, edges_sql)) < 0)
+        goto out;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        size_t a = index_of(all, wp_db_col_text(s, 0)), b = index_of(all, wp_db_col_text(s, 1));
+        if (a < all->n && b < all->n)
+            dep[a][b] = 1;
+    }
+    if (err < 0)
+        goto out;
+    while (out->n < all->n) {
+        size_t before = out->n;
+        for (size_t a = 0; a < all->n; a++) {
+            if (placed[a])
+                continue;
+            size_t b = 0;
+            while (b < all->n && (!dep[a][b] || placed[b]))
+                b++;
+            if (b == all->n) {
+                placed[a] = 1;
+                if ((err = add_name(out, all->name[a])) < 0)
+                    goto out;
+            }
+        }
+        if (out->n == before) {
+            err = wp_error_set(WP_EIO, "the tables' foreign keys form a cycle");
+            goto out;
+        }
+    }
+    err = 0;
+out:
+    if (err > 0)
+        err = 0;
+    wp_db_done(s);
+    free(all);
+    free(dep);
+    return err;
+}
+
+static int count_rows(wp_store *st, const char *table, int64_t *rows)
+{
+    struct wp_stmt *s = NULL;
+    wp_buf sql;
+    int err;
+    wp_buf_init(&sql, 256);
+    if ((err = wp_buf_adds(&sql, "SELECT COUNT(*) FROM ")) < 0 ||
+        (err = wp_buf_adds(&sql, table)) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0)
+        goto out;
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        *rows = wp_db_col_int64(s, 0);
+        err = 0;
+    } else if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_EIO, "no count of '%s'", table);
+    }
+out:
+    wp_db_done(s);
+    wp_buf_release(&sql);
+    return err;
+}
+
+int wp_store_table_counts(wp_store *st, int (*cb)(void *ctx, const char *table, int64_t rows),
+                          void *ctx)
+{
+    struct tables *t = calloc(1, sizeof *t);
+    int err;
+    if (!t)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = list_tables(st, t)) < 0)
+        goto out;
+    for (size_t i = 0; i < t->n; i++) {
+        int64_t rows = 0;
+        if ((err = count_rows(st, t->name[i], &rows)) < 0 || (err = cb(ctx, t->name[i], rows)))
+            goto out;
+    }
+out:
+    free(t);
+    return err;
+}
+
+int wp_store_sqlite_snapshot(const char *data_dir, const char *dest)
+{
+    sqlite3 *src = NULL, *dst = NULL;
+    sqlite3_backup *bk = NULL;
+    wp_buf path;
+    int err = 0, rc;
+    wp_buf_init(&path, 4096);
+    if ((err = wp_buf_adds(&path, data_dir)) < 0 || (err = wp_buf_adds(&path, "/workphone.db")) < 0)
+        goto out;
+    if (sqlite3_open_v2(path.buf, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        err = wp_error_set(WP_EIO, "cannot open '%s': %s", path.buf,
+                           src ? sqlite3_errmsg(src) : "out of memory");
+        goto out;
+    }
+    sqlite3_busy_timeout(src, 5000);
+    if (sqlite3_open_v2(dest, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        err = wp_error_set(WP_EIO, "cannot create '%s': %s", dest,
+                           dst ? sqlite3_errmsg(dst) : "out of memory");
+        goto out;
+    }
+    /* a scratch copy: the caller syncs what it makes of it, so no journal and no syncs here */
+    if (sqlite3_exec(dst, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF", NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        err = wp_error_set(WP_EIO, "cannot set up '%s': %s", dest, sqlite3_errmsg(dst));
+        goto out;
+    }
+    if (!(bk = sqlite3_backup_init(dst, "main", src, "main"))) {
+        err = wp_error_set(WP_EIO, "cannot back up '%s': %s", path.buf, sqlite3_errmsg(dst));
+        goto out;
+    }
+    /* all pages in one step: one read transaction on the source, a snapshot of one moment,
+     * which a WAL-mode writer does not wait for */
+    while ((rc = sqlite3_backup_step(bk, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        sqlite3_sleep(50);
+    if (rc != SQLITE_DONE)
+        err = wp_error_set(WP_EIO, "backup of '%s' failed: %s", path.buf, sqlite3_errstr(rc));
+    rc = sqlite3_backup_finish(bk);
+    if (err == 0 && rc != SQLITE_OK)
+        err = wp_error_set(WP_EIO, "backup of '%s' failed: %s", path.buf, sqlite3_errstr(rc));
+out:
+    sqlite3_close_v2(src);
+    if (dst && sqlite3_close(dst) != SQLITE_OK && err == 0)
+        err = wp_error_set(WP_EIO, "cannot close '%s'", dest);
+    wp_buf_release(&path);
+    return err;
+}
+
+/* Rows of a table that references itself must come after the rows they name: the org tree by
+ * its materialized path, a parent's being a prefix of its children's. */
+static const char *order_of(const char *table)
+{
+    return !strcmp(table, "org_units") ? " ORDER BY path" : "";
+}
+
+int wp_store_pg_dump(wp_store *st, int *schema_version, const wp_store_dump_cb *cb)
+{
+    struct tables *t = NULL;
+    wp_buf sql;
+    int err;
+    wp_buf_init(&sql, 512);
+    if (wp_store_backend(st) != WP_STORE_PG)
+        return wp_error_set(WP_EINVAL, "not a postgresql store");
+    if (!(t = calloc(1, sizeof *t)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = wp_db_exec(st, "BEGIN")) < 0)
+        goto out;
+    if ((err = wp_db_exec(st, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")) < 0 ||
+        (err = wp_store_schema_version(st, schema_version)) < 0 || (err = list_tables(st, t)) < 0)
+        goto rollback;
+    for (size_t i = 0; i < t->n; i++) {
+        int64_t rows = 0;
+        wp_buf_reset(&sql);
+        if ((err = wp_buf_adds(&sql, "COPY (SELECT * FROM ")) < 0 ||
+            (err = wp_buf_adds(&sql, t->name[i])) < 0 ||
+            (err = wp_buf_adds(&sql, order_of(t->name[i]))) < 0 ||
+            (err = wp_buf_adds(&sql, ") TO STDOUT")) < 0)
+            goto rollback;
+        if ((err = cb->begin(cb->ctx, t->name[i])) ||
+            (err = wp_db__pg_copy_out(st, sql.buf, cb->data, cb->ctx, &rows)) ||
+            (err = cb->end(cb->ctx, t->name[i], rows)))
+            goto rollback;
+    }
+    err = wp_db_exec(st, "COMMIT");
+    goto out;
+rollback:
+    wp_db_exec(st, "ROLLBACK");
+out:
+    free(t);
+    wp_buf_release(&sql);
+    return err;
+}
+
+int wp_store_pg_is_empty(const char *url, int *empty)
+{
+    static const char sql[] =
+        "SELECT COUNT(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S')";
+    wp_store *st = NULL;
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db__pg_open(&st, url)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+        goto out;
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        *empty = wp_db_col_int64(s, 0) == 0;
+        err = 0;
+    } else if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_EIO, "postgresql: no answer");
+    }
+out:
+    wp_db_done(s);
+    wp_store_free(st);
+    return err;
+}
+
+int wp_store_pg_load(wp_store *st, const char *table,
+                     long (*read)(void *ctx, char *buf, size_t cap), void *ctx)
+{
+    wp_buf sql;
+    int err;
+    if (!plain_name(table) || !strcmp(table, "schema_version"))
+        return wp_error_set(WP_EINVAL, "table '%.64s' is not one workphone dumps", table);
+    wp_buf_init(&sql, 256);
+    if ((err = wp_buf_adds(&sql, "COPY ")) < 0 || (err = wp_buf_adds(&sql, table)) < 0 ||
+        (err = wp_buf_adds(&sql, " FROM STDIN")) < 0)
+        goto out;
+    err = wp_db__pg_copy_in(st, sql.buf, read, ctx);
+out:
+    wp_buf_release(&sql);
+    return err;
+}
+
+int wp_store_pg_indexes_drop(wp_store *st, char ***defs, size_t *n)
+{
+    /* the indexes no constraint stands on (those of primary keys and unique constraints
+     * stay: the foreign keys need them), as pg_get_indexdef() gives them back */
+    static const char sql[] =
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+        "ORDER BY c.relname";
+    struct wp_stmt *s = NULL;
+    char **out = NULL, (*names)[NAME_MAX_LEN + 1] = NULL;
+    size_t count = 0;
+    wp_buf drop;
+    int err;
+    wp_buf_init(&drop, 256);
+    *defs = NULL;
+    *n = 0;
+    if (!(out = calloc(MAX_TABLES * 4, sizeof *out)) ||
+        !(names = calloc(MAX_TABLES * 4, sizeof *names))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+        goto out;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *name = wp_db_col_text(s, 0), *def = wp_db_col_text(s, 1);
+        if (!name || !def || !plain_name(name) || count == MAX_TABLES * 4) {
+            err = wp_error_set(WP_EIO, "unexpected index '%.64s'", name ? name : "");
+            goto out;
+        }
+        if (!(out[count] = strdup(def))) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(names[count++], name, strlen(name) + 1);
+    }
+    if (err < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    for (size_t i = 0; i < count; i++) {
+        wp_buf_reset(&drop);
+        if ((err = wp_buf_adds(&drop, "DROP INDEX ")) < 0 ||
+            (err = wp_buf_adds(&drop, names[i])) < 0 || (err = wp_db_exec(st, drop.buf)) < 0)
+            goto out;
+    }
+    *defs = out;
+    *n = count;
+    out = NULL;
+    err = 0;
+out:
+    wp_db_done(s);
+    if (out)
+        for (size_t i = 0; i < count; i++)
+            free(out[i]);
+    free(out);
+    free(names);
+    wp_buf_release(&drop);
+    return err;
+}
+
+int wp_store_pg_indexes_make(wp_store *st, char **defs, size_t n)
+{
+    int err = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (err == 0 && st)
+            err = wp_db_exec(st, defs[i]);
+        free(defs[i]);
+    }
+    free(defs);
+    return err;
+}
+
+int wp_store_pg_reset_identities(wp_store *st)
+{
+    static const char cols_sql[] =
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND is_identity = 'YES' ORDER BY 1, 2";
+    struct wp_stmt *s = NULL;
+    char names[32][2][NAME_MAX_LEN + 1];
+    size_t n = 0;
+    wp_buf sql;
+    int err;
+    wp_buf_init(&sql, 512);
+    if ((err = wp_db_prepare(st, &s, cols_sql)) < 0)
+        goto out;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *t = wp_db_col_text(s, 0), *c = wp_db_col_text(s, 1);
+        if (!t || !c || !plain_name(t) || !plain_name(c) || n == 32) {
+            err = wp_error_set(WP_EIO, "unexpected identity column");
+            goto out;
+        }
+        memcpy(names[n][0], t, strlen(t) + 1);
+        memcpy(names[n][1], c, strlen(c) + 1);
+        n++;
+    }
+    if (err < 0)
+        goto out;
+    wp_db_done(s);
+    s = NULL;
+    for (size_t i = 0; i < n; i++) {
+        wp_buf_reset(&sql);
+        /* setval(seq, max + 1, false): the next value is max + 1, also on an empty table */
+        if ((err = wp_buf_adds(&sql, "SELECT setval(pg_get_serial_sequence(?, ?), "
+                                     "COALESCE((SELECT max(")) < 0 ||
+            (err = wp_buf_adds(&sql, names[i][1])) < 0 ||
+            (err = wp_buf_adds(&sql, ") FROM ")) < 0 ||
+            (err = wp_buf_adds(&sql, names[i][0])) < 0 ||
+            (err = wp_buf_adds(&sql, "), 0) + 1, false)")) < 0)
+            goto out;
+        if ((err = wp_db_run(st, sql.buf, "tt", names[i][0], names[i][1])) < 0)
+            goto out;
+    }
+    err = 0;
+out:
+    wp_db_done(s);
+    wp_buf_release(&sql);
+    return err;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* What `workphone backup` and `restore` need of the store: a consistent copy of the SQLite
+ * file while it is written, the rows of every table, and on PostgreSQL a dump of every table
+ * in one snapshot and its load into an empty database (docs/backup.md). */
+#ifndef WP_STORE_BACKUP_H
+#define WP_STORE_BACKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* Copy the live SQLite store <data_dir>/workphone.db into the new file dest with SQLite's
+ * online backup (one read transaction: consistent while a server writes). @return 0 or
+ * WP_EIO naming the file. dest is the caller's to remove on failure. */
+int wp_store_sqlite_snapshot(const char *data_dir, const char *dest);
+
+/* Calls cb with each of the store's tables (not schema_version, nor SQLite's own, nor the
+ * shadow tables of full-text indexes) and its row count, in an order where a table comes after
+ * every table it references (PostgreSQL: its foreign keys; SQLite: name order). Inside the
+ * caller's transaction when there is one. A cb returning non-zero stops and is returned. */
+int wp_store_table_counts(wp_store *st, int (*cb)(void *ctx, const char *table, int64_t rows),
+                          void *ctx);
+
+/* PostgreSQL: dump every table of wp_store_table_counts()' list in one REPEATABLE READ, READ
+ * ONLY transaction: begin(ctx, table) then data(ctx, bytes, n) for each piece of
+ * `COPY table TO STDOUT` (text format), then end(ctx, table, rows). *schema_version gets the
+ * snapshot's version. A callback's non-zero return stops the dump and is returned.
+ * @return 0, WP_EINVAL on SQLite, WP_EIO/WP_EUNAVAIL with wp_error_last(). */
+typedef struct wp_store_dump_cb {
+    int (*begin)(void *ctx, const char *table);
+    int (*data)(void *ctx, const char *bytes, size_t n);
+    int (*end)(void *ctx, const char *table, int64_t rows);
+    void *ctx;
+} wp_store_dump_cb;
+int wp_store_pg_dump(wp_store *st, int *schema_version, const wp_store_dump_cb *cb);
+
+/* PostgreSQL: 1 in *empty when the database at url has no table in its current schema.
+ * @return 0 or WP_EIO/WP_EUNAVAIL */
+int wp_store_pg_is_empty(const char *url, int *empty);
+
+/* Open the store at url (PostgreSQL) migrated to exactly version (not past it), for a restore.
+ * @return as wp_store_open(). Caller owns *out. */
+int wp_store_open_at(wp_store **out, const char *url, int version);
+
+/* PostgreSQL, inside the caller's transaction: `COPY table FROM STDIN` fed by read(ctx, buf,
+ * cap), which returns the bytes it put in buf, 0 at the end of the table's data, or a negative
+ * WP_E* that aborts the copy. table must be one of wp_store_table_counts()' names.
+ * @return 0, the reader's error, or WP_EIO/WP_EINVAL with wp_error_last() */
+int wp_store_pg_load(wp_store *st, const char *table,
+                     long (*read)(void *ctx, char *buf, size_t cap), void *ctx);
+
+/* PostgreSQL, inside the caller's transaction, around the loads: drop the indexes no
+ * constraint stands on, keeping their definitions (pg_get_indexdef) in *defs, and make them
+ * again once the rows are in, as pg_restore does: one sort per index instead of an index
+ * update per row. indexes_make frees defs (also on failure; with st NULL it only
+ * frees them). */
+int wp_store_pg_indexes_drop(wp_store *st, char ***defs, size_t *n);
+int wp_store_pg_indexes_make(wp_store *st, char **defs, size_t n);
+
+/* PostgreSQL, after the loads: move every identity column's sequence past the column's
+ * largest value, so the next generated value is new. */
+int wp_store_pg_reset_identities(wp_store *st);
+
+#endif
