@@ -326,6 +326,14 @@ int api_query_id(const wp_http_ctx *ctx, const char *name, const char **out);
  * become U+FFFD rather than failing the reply. New reference; NULL only when out of memory. */
 json_t *api_jstr(const char *s, int empty_is_null);
 
+/* The JSON value a stored text holds (json_loads with flags), telling a text that is not JSON
+ * from a failed allocation, which jansson 2.14 reports as bad syntax (its lexer drops what it
+ * cannot keep): a text that does not parse is read once more, and parsing then means the first
+ * read failed for memory.
+ * @param[out] out  the value, or NULL when text is NULL or not JSON; untouched on failure
+ * @return 0, or WP_ENOMEM. Caller owns *out. */
+int api_jparse(json_t **out, const char *text, size_t flags);
+
 /* An RFC 3339 time in UTC ("2026-11-22T02:00:00Z"), or null for 0. New reference. */
 json_t *api_jtime(int64_t us);
 

@@ -82,6 +82,17 @@ int api_query_id(const wp_http_ctx *ctx, const char *name, const char **out)
     return 0;
 }
 
+int api_jparse(json_t **out, const char *text, size_t flags)
+{
+    json_t *v = text ? json_loads(text, flags, NULL) : NULL;
+    if (!v && text && (v = json_loads(text, flags, NULL)) != NULL) {
+        json_decref(v);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    *out = v;
+    return 0;
+}
+
 json_t *api_jstr(const char *s, int empty_is_null)
 {
     if (!s || (empty_is_null && !*s))

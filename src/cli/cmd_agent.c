@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "util/error.h"
 #include "workphone/agent.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -82,7 +83,7 @@ static int fail(const char *sub, wp_agent *a, int code)
 
 static int print_json(json_t *j)
 {
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *s = j ? wp_json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s)
         return cli_fail("agent", "out of memory");
@@ -245,7 +246,7 @@ static int sub_check(wp_agent *a)
             wp_agent_last_error(a, msg, sizeof msg);
             json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", "invalid_request", "message",
                                   msg);
-            char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+            char *s = e ? wp_json_dumps(e, JSON_COMPACT) : NULL;
             json_decref(e);
             if (s)
                 puts(s);
