@@ -84,8 +84,14 @@ int api_query_id(const wp_http_ctx *ctx, const char *name, const char **out)
 
 int api_jparse(json_t **out, const char *text, size_t flags)
 {
-    json_t *v = text ? json_loads(text, flags, NULL) : NULL;
-    if (!v && text && (v = json_loads(text, flags, NULL)) != NULL) {
+    if (!text) {
+        *out = NULL;
+        return 0;
+    }
+    json_t *v = json_loads(text, flags, NULL), *again = json_loads(text, flags, NULL);
+    int same = (!v && !again) || (v && again && json_equal(v, again));
+    json_decref(again);
+    if (!same) {
         json_decref(v);
         return wp_error_set(WP_ENOMEM, "out of memory");
     }
