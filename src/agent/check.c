@@ -4,6 +4,7 @@
 #include "agent/agent_int.h"
 #include "scan/verdict.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ int wp_agent__verdict(char **json, const wp_scanner *s, wp_scan_result *r, wp_bu
     }
     if ((err = wp_scan_verdict(&out, s, r, masked, text, len)) < 0)
         return err;
-    if (!(*json = json_dumps(out, JSON_COMPACT)))
+    if (!(*json = wp_json_dumps(out, JSON_COMPACT)))
         err = wp_error_set(WP_ENOMEM, "out of memory");
     json_decref(out);
     return err;

@@ -3,6 +3,7 @@
 #include "agent/agent_int.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,7 +99,7 @@ static int prepare(wp_agent *a, struct prepared *p, const char *json, size_t len
     for (size_t k = 0; k < sizeof ref_keys / sizeof ref_keys[0]; k++)
         if (ref_hex(p->refs[p->n_refs], json_string_value(json_object_get(ev, ref_keys[k]))))
             p->n_refs++;
-    if (!(p->body = json_dumps(ev, JSON_COMPACT))) {
+    if (!(p->body = wp_json_dumps(ev, JSON_COMPACT))) {
         err = wp_agent__fail(a, WP_AGENT_ENOMEM, "out of memory");
         goto out;
     }
@@ -224,7 +225,7 @@ static int record_obj(wp_agent *a, int64_t *out_seq, json_t *ev, int64_t ts_us)
         json_decref(ev);
         return wp_agent__fail(a, WP_AGENT_ENOMEM, "out of memory");
     }
-    char *text = json_dumps(ev, JSON_COMPACT);
+    char *text = wp_json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
     if (!text)
         return wp_agent__fail(a, WP_AGENT_ENOMEM, "out of memory");
@@ -309,7 +310,7 @@ int wp_agent_record_location(wp_agent *a, int64_t *out_seq, int64_t ts_us, doubl
     now_text(ts, ts_us);
     char *text = NULL;
     if (ev && json_object_set_new(ev, "ts", json_string(ts)) == 0)
-        text = json_dumps(ev, JSON_COMPACT);
+        text = wp_json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
     if (!text)
         return wp_agent__fail(a, WP_AGENT_ENOMEM, "out of memory");

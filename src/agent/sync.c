@@ -2,6 +2,7 @@
 /* Talking to the server (CONTRACT §4): enrollment, batches of events with acked_seq, media by
  * hash, the policy with ETags, and the retry loop with exponential backoff and jitter. */
 #include "agent/agent_int.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -239,7 +240,7 @@ int wp_agent_enroll(wp_agent *a, const char *server, const char *code, const cha
         goto out;
     j = json_pack("{s:s,s:s,s:s}", "code", code, "serial", serial && *serial ? serial : "unknown",
                   "model", model && *model ? model : "unknown");
-    body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    body = j ? wp_json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     j = NULL;
     if (!body) {

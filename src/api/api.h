@@ -326,6 +326,15 @@ int api_query_id(const wp_http_ctx *ctx, const char *name, const char **out);
  * become U+FFFD rather than failing the reply. New reference; NULL only when out of memory. */
 json_t *api_jstr(const char *s, int empty_is_null);
 
+/* The JSON value a stored text holds (json_loads with flags), telling a text that is not JSON
+ * from a failed allocation: jansson 2.14's lexer drops a character it cannot keep, so a failed
+ * allocation gives bad syntax or, worse, a value with a character missing (an id one digit
+ * short). The text is read twice: two reads that disagree (one fails, or the values differ)
+ * mean an allocation failed. Costs a second parse of each stored text shown.
+ * @param[out] out  the value, or NULL when text is NULL or not JSON; untouched on failure
+ * @return 0, or WP_ENOMEM. Caller owns *out. */
+int api_jparse(json_t **out, const char *text, size_t flags);
+
 /* An RFC 3339 time in UTC ("2026-11-22T02:00:00Z"), or null for 0. New reference. */
 json_t *api_jtime(int64_t us);
 

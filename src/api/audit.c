@@ -8,6 +8,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,7 @@ int api_audit_as(wp_http_ctx *ctx, wp_store *st, const char *tenant_id, const ch
     if (!key)
         return wp_error_set(WP_EIO, "the server has no audit key");
     /* sorted keys: the same facts give the same text, whoever wrote them */
-    if (details && !(text = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)))
+    if (details && !(text = wp_json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)))
         return wp_error_set(WP_ENOMEM, "out of memory");
     wp_audit_entry e = {.tenant_id = tenant_id,
                         .actor = actor,
@@ -107,7 +108,7 @@ int api_audit_read(wp_http_ctx *ctx, const char *action, const char *target,
         return wp_error_set(WP_EAUTH, "authentication is required");
     if ((err = actor_of(c, actor)) < 0)
         return err;
-    if (details && !(text = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)))
+    if (details && !(text = wp_json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)))
         return wp_error_set(WP_ENOMEM, "out of memory");
     wp_audit_entry e = {.tenant_id = c->tenant_id,
                         .ts_us = wp_time_now_us(),
@@ -184,8 +185,11 @@ int api_audit_messages_read(wp_http_ctx *ctx, const wp_message_filter *f,
 
 static json_t *row_json(const wp_audit_row *r)
 {
-    /* details is a JSON object as text; a damaged one is shown as the text it is */
-    json_t *details = r->details ? json_loads(r->details, JSON_DECODE_ANY, NULL) : NULL;
+    /* details is a JSON object as text; a damaged one is shown as the text it is, but not
+     * one that could not be read for want of memory */
+    json_t *details;
+    if (api_jparse(&details, r->details, JSON_DECODE_ANY) < 0)
+        return NULL;
     if (!json_is_object(details)) {
         json_decref(details);
         details = api_jstr(r->details, 0);

@@ -82,6 +82,23 @@ int api_query_id(const wp_http_ctx *ctx, const char *name, const char **out)
     return 0;
 }
 
+int api_jparse(json_t **out, const char *text, size_t flags)
+{
+    if (!text) {
+        *out = NULL;
+        return 0;
+    }
+    json_t *v = json_loads(text, flags, NULL), *again = json_loads(text, flags, NULL);
+    int same = (!v && !again) || (v && again && json_equal(v, again));
+    json_decref(again);
+    if (!same) {
+        json_decref(v);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    *out = v;
+    return 0;
+}
+
 json_t *api_jstr(const char *s, int empty_is_null)
 {
     if (!s || (empty_is_null && !*s))

@@ -254,7 +254,8 @@ int api_customers_unmask(wp_http_ctx *ctx)
     snprintf(target, sizeof target, "customer:%s", cu.id);
     json_t *d =
         json_pack("{s:[s,s,s,s,s]}", "fields", "phone", "identities", "name", "company", "notes");
-    err = api_audit(ctx, st, "customer.unmask", target, d);
+    err = d ? api_audit(ctx, st, "customer.unmask", target, d)
+            : wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without its details */
     json_decref(d);
     if (err < 0 || (err = wp_store_commit(st)) < 0)
         goto out;

@@ -15,6 +15,7 @@
 #include "store/tags.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -655,7 +656,7 @@ static int details_text(wp_http_ctx *ctx, const char *details, char **out)
     if (!wrap)
         return wp_error_set(WP_ENOMEM, "out of memory");
     if ((err = api_view_reply(ctx, wrap)) == 0 &&
-        !(*out = json_dumps(json_object_get(wrap, "details"),
+        !(*out = wp_json_dumps(json_object_get(wrap, "details"),
                             JSON_COMPACT | JSON_SORT_KEYS)))
         err = wp_error_set(WP_ENOMEM, "out of memory");
     json_decref(wrap);

@@ -93,7 +93,9 @@ int api_keys_create(wp_http_ctx *ctx)
         goto out;
     snprintf(target, sizeof target, "api_key:%s", k.id);
     json_t *d = json_pack("{s:s,s:s,s:s}", "name", name, "role", role_s, "prefix", prefix);
-    err = api_audit(ctx, st, "api_key.create", target, d);
+    /* a NULL d (out of memory) would write the row without its details */
+    err = d ? api_audit(ctx, st, "api_key.create", target, d)
+            : wp_error_set(WP_ENOMEM, "out of memory");
     json_decref(d);
     if (err < 0 || (err = wp_store_commit(st)) < 0)
         goto out;

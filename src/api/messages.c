@@ -174,7 +174,8 @@ int api_messages_unmask(wp_http_ctx *ctx)
     if ((err = wp_store_begin(st)) < 0)
         goto out;
     json_t *d = json_pack("{s:s}", "customer", page.items[0].customer_id);
-    err = api_audit(ctx, st, "message.unmask", target, d);
+    err = d ? api_audit(ctx, st, "message.unmask", target, d)
+            : wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without its details */
     json_decref(d);
     if (err < 0 || (err = wp_store_commit(st)) < 0)
         goto out;

@@ -17,11 +17,16 @@ static json_t *role_json(const wp_role_setting *rs)
                                                 WP_RIGHT_HANDLE_ALERTS, WP_RIGHT_AUDIT,
                                                 WP_RIGHT_ADMIN};
     json_t *r = json_array();
-    for (size_t i = 0; r && i < sizeof rights / sizeof rights[0]; i++)
+    int bad = !r;
+    for (size_t i = 0; !bad && i < sizeof rights / sizeof rights[0]; i++)
         if (api_role_allows(rs->role, rs, rights[i]))
-            json_array_append_new(r, json_string(wp_http_right_name(rights[i])));
+            bad = json_array_append_new(r, json_string(wp_http_right_name(rights[i]))) < 0;
+    if (bad) { /* not a list of rights cut short */
+        json_decref(r);
+        return NULL;
+    }
     return json_pack("{s:s,s:o,s:b,s:b,s:b,s:o}", "role", wp_role_name(rs->role), "rights",
-                     r ? r : json_null(), "view_pii", rs->view_pii, "unmask", rs->unmask,
+                     r, "view_pii", rs->view_pii, "unmask", rs->unmask,
                      "handle_alerts", rs->handle_alerts, "updated_at", api_jtime(rs->updated_us));
 }
 
@@ -100,7 +105,9 @@ int api_roles_put(wp_http_ctx *ctx)
     json_t *d = json_pack("{s:[b,b],s:[b,b],s:[b,b]}", "view_pii", before.view_pii, rs.view_pii,
                           "unmask", before.unmask, rs.unmask, "handle_alerts",
                           before.handle_alerts, rs.handle_alerts);
-    if ((err = wp_store_role_setting_put(st, c->tenant_id, &rs, rs.updated_us)) == 0 &&
+    if (!d)
+        err = wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without its details */
+    else if ((err = wp_store_role_setting_put(st, c->tenant_id, &rs, rs.updated_us)) == 0 &&
         (err = api_audit(ctx, st, "role.update", target, d)) == 0)
         err = wp_store_commit(st);
     json_decref(d);

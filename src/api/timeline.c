@@ -37,7 +37,9 @@ static json_t *item_json(const wp_timeline_item *it)
 {
     switch (it->type) {
     case WP_TL_EVENT: {
-        json_t *d = it->details ? json_loads(it->details, 0, NULL) : NULL;
+        json_t *d;
+        if (api_jparse(&d, it->details, 0) < 0)
+            return NULL;
         return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o}", "type", "event", "id", it->id, "ts",
                          api_jtime(it->ts_us), "kind", api_jstr(it->kind, 1), "actor",
                          api_jstr(it->actor, 1), "details", d ? d : json_object());

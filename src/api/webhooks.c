@@ -7,6 +7,7 @@
 #include "util/error.h"
 #include "util/id.h"
 #include "webhooks/webhooks.h"
+#include "util/json.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -107,7 +108,7 @@ static int list_field(char *out, size_t cap, json_t *v, const char *field, size_
         out[0] = '\0';
         return 0;
     }
-    char *s = json_dumps(v, JSON_COMPACT);
+    char *s = wp_json_dumps(v, JSON_COMPACT);
     if (!s)
         return wp_error_set(WP_ENOMEM, "out of memory");
     int fits = strlen(s) < cap;

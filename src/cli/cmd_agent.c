@@ -4,6 +4,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "workphone/agent.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -101,7 +102,7 @@ static int fail(const char *sub, wp_agent *a, int code)
 
 static int print_json(json_t *j)
 {
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *s = j ? wp_json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!s)
         return cli_fail("agent", "out of memory");
@@ -290,7 +291,7 @@ static int sub_check(wp_agent *a)
             wp_agent_last_error(a, msg, sizeof msg);
             json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", "invalid_request", "message",
                                   msg);
-            char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+            char *s = e ? wp_json_dumps(e, JSON_COMPACT) : NULL;
             json_decref(e);
             if (s)
                 puts(s);
@@ -315,7 +316,7 @@ static int sub_check(wp_agent *a)
 static void locate_error(const char *msg)
 {
     json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", "invalid_request", "message", msg);
-    char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    char *s = e ? wp_json_dumps(e, JSON_COMPACT) : NULL;
     json_decref(e);
     if (s)
         puts(s);
@@ -363,7 +364,7 @@ static int sub_locate(wp_agent *a)
         wp_agent_status_get(a, &st);
         json_t *o = json_pack("{s:s,s:o,s:o}", "result", results[r], "seq",
                               seq ? json_integer(seq) : json_null(), "fence", fence_json(&st));
-        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        char *s = o ? wp_json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         if (!s) {
             free(line);

@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -884,7 +885,7 @@ static int run_backup(const char *data, const char *db, const char *out, const s
     json_object_set_new(man, "media", json_pack("{s:I,s:I}", "files", (json_int_t)b.media_files,
                                                "bytes", (json_int_t)b.media_bytes));
     json_object_set(man, "problems", b.problems);
-    char *text = json_dumps(man, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *text = wp_json_dumps(man, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!text) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto fail;
@@ -1024,7 +1025,7 @@ static int verify(struct br *r, struct seen *s)
 
 static void print_manifest(const json_t *m)
 {
-    char *text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *text = wp_json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (text)
         printf("%s\n", text);
     free(text);

@@ -7,6 +7,7 @@
 #include "store/policy.h"
 #include "store/store.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -145,7 +146,7 @@ static int run(const char *data, const char *db, int json)
         json_t *o =
             json_pack("{s:b,s:s,s:s,s:I,s:O}", "ok", r.n == 0, "store", store_state, "wal",
                       wal_state, "media_checked", (json_int_t)checked, "problems", r.problems);
-        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        char *s = o ? wp_json_dumps(o, JSON_COMPACT) : NULL;
         if (s)
             printf("%s\n", s);
         free(s);

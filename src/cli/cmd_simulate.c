@@ -7,6 +7,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/password.h"
+#include "util/json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -266,7 +267,7 @@ static int summary_json(const wp_sim_company *c, const wp_sim_stats *st, const s
         (json_int_t)t->customers, "setup_s", setup, "seconds", secs, "events_per_s",
         secs > 0 ? (double)st->events / secs : 0.0, "alerts", alerts, "crm", crm, "field",
         field);
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    char *text = o ? wp_json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(o);
     if (!text)
         return wp_error_set(WP_ENOMEM, "out of memory");

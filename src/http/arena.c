@@ -2,6 +2,7 @@
 /* Request arena: a list of blocks, each carved from the front. */
 #include "http/arena.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #include <stdalign.h>
 #include <stdint.h>
@@ -65,6 +66,10 @@ static struct block *add_block(wp_arena *a, size_t cap)
 void *wp_arena_alloc(wp_arena *a, size_t n)
 {
     const size_t align = alignof(max_align_t);
+    if (wp_test_hooks_alloc_fails()) {
+        wp_error_set(WP_ENOMEM, "out of memory");
+        return NULL;
+    }
     if (n == 0)
         n = 1;
     if (n > SIZE_MAX - align)

@@ -117,9 +117,11 @@ static int queue_response(struct wp_http__req *r, unsigned status, const char *c
         ok &= MHD_add_response_header(resp, "Strict-Transport-Security", WP_HTTP_HSTS);
     for (const struct wp_http__header *h = r->headers; h; h = h->next)
         ok &= MHD_add_response_header(resp, h->name, h->value);
-    /* the injected store failure fired in this handler (test hooks only) */
+    /* the injected store or allocation failure fired in this handler (test hooks only) */
     if (wp_test_hooks_store_fired())
         ok &= MHD_add_response_header(resp, "X-Workphone-Test-Failed", "store");
+    if (wp_test_hooks_alloc_fired())
+        ok &= MHD_add_response_header(resp, "X-Workphone-Test-Failed", "alloc");
     /* while stopping, do not invite the client to send more on this connection */
     if (atomic_load(&r->srv->stopping))
         ok &= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -197,9 +199,9 @@ int wp_http_reply_json(wp_http_ctx *ctx, unsigned status, json_t *body)
         json_decref(body);
         return wp_http_reply_error(ctx, err);
     }
-    /* json_dumps allocates with malloc unless json_set_alloc_funcs() changed it (never here),
-     * so libmicrohttpd may free() it */
-    char *text = json_dumps(body, JSON_COMPACT);
+    /* wp_json_dumps allocates with malloc (a wp_buf), so libmicrohttpd may free() it; unlike
+     * json_dumps it gives NULL rather than broken text when an allocation fails inside */
+    char *text = wp_json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text)
         return wp_http_reply_error(ctx, wp_error_set(WP_ENOMEM, "cannot serialize the reply"));
@@ -213,7 +215,7 @@ static int reply_error_body(struct wp_http__req *r, unsigned status, const char 
 {
     wp_buf b;
     int err = 0;
-    char *d = details ? json_dumps(details, JSON_COMPACT) : NULL;
+    char *d = details ? wp_json_dumps(details, JSON_COMPACT) : NULL;
     json_decref(details);
     wp_buf_init(&b, 64 * 1024);
     if ((err = wp_buf_adds(&b, "{\"error\":{\"code\":")) < 0 ||

@@ -603,9 +603,10 @@ static void finish(struct wp_http__req *r)
     run_handler(r);
 }
 
-/* With the test hooks on, the header X-Workphone-Test-Fail: store=N (1..1000000) arms the
- * injected store failure for this request's handler (docs/internals/util.md). 0, or -1 after
- * replying 400 to a malformed header. With the hooks off the header is ignored. */
+/* With the test hooks on, the header X-Workphone-Test-Fail: store=N or alloc=N (1..1000000)
+ * arms the injected store or allocation failure for this request's handler
+ * (docs/internals/util.md). 0, or -1 after replying 400 to a malformed header. With the hooks
+ * off the header is ignored. */
 static int arm_test_fail(struct wp_http__req *r)
 {
     if (!wp_test_hooks_get()->on)
@@ -615,14 +616,18 @@ static int arm_test_fail(struct wp_http__req *r)
         return 0;
     char *end = NULL;
     unsigned long n = 0;
-    if (!strncmp(v, "store=", 6) && v[6] >= '0' && v[6] <= '9')
+    int alloc = !strncmp(v, "alloc=", 6);
+    if ((alloc || !strncmp(v, "store=", 6)) && v[6] >= '0' && v[6] <= '9')
         n = strtoul(v + 6, &end, 10);
     if (!end || *end || n < 1 || n > 1000000) {
         wp_http_reply_fail(&r->ctx, 400, "invalid_request", NULL,
-                           "X-Workphone-Test-Fail must be store=N, N 1..1000000");
+                           "X-Workphone-Test-Fail must be store=N or alloc=N, N 1..1000000");
         return -1;
     }
-    wp_test_hooks_store_arm((unsigned)n);
+    if (alloc)
+        wp_test_hooks_alloc_arm((unsigned)n);
+    else
+        wp_test_hooks_store_arm((unsigned)n);
     return 0;
 }
 
@@ -641,6 +646,7 @@ static void run_handler(struct wp_http__req *r)
         wp_http_reply_error(ctx, err);
     }
     wp_test_hooks_store_arm(0);
+    wp_test_hooks_alloc_arm(0);
 }
 
 static int announces_body(struct MHD_Connection *conn)

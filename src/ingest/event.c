@@ -7,6 +7,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/utf8.h"
+#include "util/json.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -418,7 +419,7 @@ int wp_ingest__validate(wp_ingest_batch *out, const json_t *body, const wp_inges
         struct wp_ingest_extra *x = &out->x[i];
         const json_t *ev = json_array_get(events, i);
         event_init(e);
-        if (!(x->raw = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY)))
+        if (!(x->raw = wp_json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY)))
             return wp_error_set(WP_ENOMEM, "out of memory");
         e->raw = x->raw;
         if (parse_event(x, e, ev, &max_seq, bounds) < 0) {

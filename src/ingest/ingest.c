@@ -20,6 +20,7 @@
 #include "util/error.h"
 #include "util/id.h"
 #include "util/utf8.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -729,7 +730,7 @@ static int policy_fences(wp_store *st, json_t **fences, char tag[24], const char
     uint64_t h = 14695981039346656037ULL;
     for (size_t i = 0; i < n && err == 0; i++) {
         json_t *o = wp_ingest_geofence_json(&v[i]);
-        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        char *text = o ? wp_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         for (const char *p = text; p && *p; p++)
             h = (h ^ (unsigned char)*p) * 1099511628211ULL;
         h = (h ^ ';') * 1099511628211ULL;
@@ -768,7 +769,7 @@ static int policy_hours(wp_store *st, json_t *settings, char tag[24], const char
     }
     if (h->days != WP_WORKHOURS_DAYS_DEFAULT || h->from_min != WP_WORKHOURS_FROM_DEFAULT ||
         h->to_min != WP_WORKHOURS_TO_DEFAULT || strcmp(zone, WP_WORKHOURS_ZONE_DEFAULT) != 0) {
-        char *text = json_dumps(hj, JSON_COMPACT | JSON_SORT_KEYS);
+        char *text = wp_json_dumps(hj, JSON_COMPACT | JSON_SORT_KEYS);
         uint64_t x = 14695981039346656037ULL;
         for (const char *p = zone; *p; p++)
             x = (x ^ (unsigned char)*p) * 1099511628211ULL;

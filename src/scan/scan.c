@@ -3,6 +3,7 @@
  * regexes, allow entries, verdict, masking and the tenant slot (compiling is compile.c). */
 #include "scan/scan_int.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -74,7 +75,7 @@ static int grow_matches(wp_scan_match **m, size_t *cap, size_t n)
     if (n < *cap)
         return 0;
     size_t nc = *cap ? *cap * 2 : 16;
-    wp_scan_match *t = realloc(*m, nc * sizeof *t);
+    wp_scan_match *t = wp_test_hooks_alloc_fails() ? NULL : realloc(*m, nc * sizeof *t);
     if (!t)
         return wp_error_set(WP_ENOMEM, "out of memory");
     *m = t;

@@ -160,13 +160,13 @@ void wp_scan_view_phone(char *out, size_t cap, const char *phone)
 
 /* --- JSON values ------------------------------------------------------------------------------ */
 
-/* A value of a "phone" key, or a "phone:..." identity: partly shown. -1: no phone (too long),
- * to be masked as text. */
+/* A value of a "phone" key, or a "phone:..." identity: partly shown. 0, WP_ENOMEM, or 1: no
+ * phone (too long), to be masked as text. */
 static int phone_value(json_t *v, const char *s, size_t n, size_t skip)
 {
     char m[WP_SCAN_VIEW_PHONE_MAX + 16], p[WP_SCAN_VIEW_PHONE_MAX + 1];
     if (n - skip > WP_SCAN_VIEW_PHONE_MAX)
-        return -1;
+        return 1;
     memcpy(p, s + skip, n - skip);
     p[n - skip] = '\0';
     if (strchr(p, '*'))
@@ -185,10 +185,12 @@ static int view_string(const wp_scanner *s, json_t *v, const char *key)
 
     if (!n || clear_key(key) || is_reference(text, n))
         return 0;
-    if (key && !strcmp(key, "phone") && (err = phone_value(v, text, n, 0)) >= 0)
+    /* a phone that cannot be set for want of memory fails the reply: masking it as text
+     * instead would answer a phone shown otherwise than documented */
+    if (key && !strcmp(key, "phone") && (err = phone_value(v, text, n, 0)) != 1)
         return err;
     if (key && !strcmp(key, "identities") && n > 6 && !memcmp(text, "phone:", 6) &&
-        (err = phone_value(v, text, n, 6)) >= 0)
+        (err = phone_value(v, text, n, 6)) != 1)
         return err;
     wp_buf_init(&b, n + 1);
     if ((err = wp_scan_view_text(s, &b, &changed, text, n)) == 0 && changed &&

@@ -4,6 +4,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "workphone/agent.h"
+#include "util/json.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -100,7 +101,7 @@ static int call(wp_sim_remote *r, json_t **out, long *status, const char *method
     if (!c)
         return wp_error_set(WP_ENOMEM, "out of memory");
     wp_buf_init(&reply, REPLY_MAX);
-    if (body && !(text = json_dumps(body, JSON_COMPACT))) {
+    if (body && !(text = wp_json_dumps(body, JSON_COMPACT))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
@@ -478,7 +479,7 @@ static int events(void *ctx, void *dev, const json_t *body, int64_t at_us, json_
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_copy(json_array_get(evs, i));
         if (!e || json_object_del(e, "seq") < 0 ||
-            !(texts[i] = json_dumps(e, JSON_COMPACT))) {
+            !(texts[i] = wp_json_dumps(e, JSON_COMPACT))) {
             json_decref(e);
             err = wp_error_set(WP_ENOMEM, "out of memory");
             goto out;

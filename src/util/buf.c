@@ -2,6 +2,7 @@
 /* Capped growable buffer. */
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@ static int grow(wp_buf *b, size_t extra)
     size_t n = b->alloc ? b->alloc : 64;
     while (n < need)
         n = n / 2 > SIZE_MAX / 3 ? need : n + n / 2;
-    char *p = b->alloc ? realloc(b->buf, n) : malloc(n);
+    char *p = wp_test_hooks_alloc_fails() ? NULL : b->alloc ? realloc(b->buf, n) : malloc(n);
     if (!p)
         return wp_error_set(WP_ENOMEM, "out of memory");
     if (!b->alloc)

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* JSON string escaping. */
+/* JSON string escaping, and jansson's writer into a wp_buf. */
 #include "util/json.h"
 #include "util/utf8.h"
+#include "util/error.h"
+
+#include <jansson.h>
+#include <stdint.h>
 
 int wp_json_str(wp_buf *b, const char *s, size_t len)
 {
@@ -47,4 +51,30 @@ int wp_json_str(wp_buf *b, const char *s, size_t len)
         }
     }
     return err ? err : wp_buf_addc(b, '"');
+}
+
+struct dump_to {
+    wp_buf b;
+    int err;
+};
+
+/* jansson's writer: appends, and remembers a failure it may not be told about again */
+static int dump_to_buf(const char *text, size_t n, void *data)
+{
+    struct dump_to *d = data;
+    if (!d->err)
+        d->err = wp_buf_add(&d->b, text, n);
+    return d->err < 0 ? -1 : 0;
+}
+
+char *wp_json_dumps(const json_t *v, size_t flags)
+{
+    struct dump_to d = {.err = 0};
+    wp_buf_init(&d.b, SIZE_MAX / 2);
+    if (json_dump_callback(v, dump_to_buf, &d, flags) < 0 || d.err < 0 || !d.b.alloc) {
+        wp_buf_release(&d.b);
+        wp_error_set(WP_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return wp_buf_detach(&d.b, NULL);
 }

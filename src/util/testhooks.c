@@ -98,3 +98,25 @@ int wp_test_hooks_store_fired(void)
 {
     return store_fired;
 }
+
+static _Thread_local unsigned alloc_countdown;
+static _Thread_local int alloc_fired;
+
+void wp_test_hooks_alloc_arm(unsigned n)
+{
+    alloc_countdown = hooks.on ? n : 0;
+    alloc_fired = 0;
+}
+
+int wp_test_hooks_alloc_fails(void)
+{
+    if (!alloc_countdown || --alloc_countdown)
+        return 0;
+    alloc_fired = 1;
+    return 1;
+}
+
+int wp_test_hooks_alloc_fired(void)
+{
+    return alloc_fired;
+}

@@ -70,4 +70,22 @@ int wp_test_hooks_store_op(const char *script);
 /* 1 when the calling thread's armed failure fired since it was last armed. */
 int wp_test_hooks_store_fired(void);
 
+/* The injected allocation failure of one request (the header `X-Workphone-Test-Fail:
+ * alloc=N`, src/http/server.c): arm the calling thread so that its Nth allocation from now
+ * fails, once, as malloc returning NULL would. What counts: jansson's (the server sets its
+ * allocator to one that asks wp_test_hooks_alloc_fails() when the hooks are on), the request
+ * arena's (src/http/arena.c), a wp_buf growing (src/util/buf.c) and a scan result's matches
+ * growing (src/scan/scan.c); libmicrohttpd's, SQLite's, libpq's and the few plain mallocs of
+ * the store are not counted. n == 0 disarms it and forgets whether it fired. Does nothing
+ * with the hooks off. */
+void wp_test_hooks_alloc_arm(unsigned n);
+
+/* Called by those allocators before they allocate: 1 when this is the armed allocation (it
+ * must then fail with WP_ENOMEM or NULL), else 0. Costs one thread-local read when nothing
+ * is armed. */
+int wp_test_hooks_alloc_fails(void);
+
+/* 1 when the calling thread's armed allocation failure fired since it was last armed. */
+int wp_test_hooks_alloc_fired(void);
+
 #endif

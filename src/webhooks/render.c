@@ -4,6 +4,7 @@
 #include "webhooks/webhooks.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,7 +263,7 @@ static int link_of(char *out, size_t cap, const char *console_url, const json_t 
 static int dump_into(wp_buf *out, json_t *o)
 {
     int err;
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *s = o ? wp_json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!s)
         return wp_error_set(WP_ENOMEM, "out of memory");

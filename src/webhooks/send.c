@@ -6,6 +6,7 @@
 #include "webhooks/webhooks_int.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -111,7 +112,7 @@ static int feishu_sign(struct xfer *x)
         json_decref(o);
         return wp_error_set(WP_ENOMEM, "out of memory");
     }
-    char *s = json_dumps(o, JSON_COMPACT);
+    char *s = wp_json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!s)
         return wp_error_set(WP_ENOMEM, "out of memory");

@@ -13,6 +13,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/json.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -262,7 +263,7 @@ static char *payload_of(const char *id, const char *event, int64_t ts_us, const 
 {
     json_t *p = json_pack("{s:s,s:s,s:o,s:s,s:O}", "id", id, "event", event, "ts", jtime(ts_us),
                           "tenant", tenant_id, "data", data);
-    char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    char *s = p ? wp_json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);
     return s;
 }
@@ -311,7 +312,7 @@ static int fan_out_row(wp_webhooks *w, wp_store *st, const wp_webhook_outbox_row
         char id[WP_ID_LEN + 1], did[WP_ID_LEN + 1];
         wp_id_new(id);
         char *payload = payload_of(id, f.events[e], f.ts_us, r->tenant_id, admin);
-        char *view = json_dumps(manager, JSON_COMPACT);
+        char *view = wp_json_dumps(manager, JSON_COMPACT);
         int made = 0;
         wp_webhook_event ev = {.tenant_id = r->tenant_id, .id = id, .event = f.events[e],
                                .subject_id = r->subject_id, .alert_kind = kind,
@@ -401,7 +402,7 @@ int wp_webhooks_test_event(wp_store *st, char event_id[WP_ID_LEN + 1],
 
     wp_id_new(event_id);
     if (!data || !(payload = payload_of(event_id, "webhook.test", now_us, tenant_id, data)) ||
-        !(view = json_dumps(data, JSON_COMPACT))) {
+        !(view = wp_json_dumps(data, JSON_COMPACT))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }

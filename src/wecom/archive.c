@@ -12,6 +12,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -607,7 +608,7 @@ static int fetch_item_media(struct run *r, struct item *it)
     if (errors && json_object_set(it->msg.root, "wp_media_errors", errors) < 0)
         goto oom;
     if ((errors || (refs && json_array_size(refs) > 1)) &&
-        !(it->raw = json_dumps(it->msg.root, JSON_COMPACT)))
+        !(it->raw = wp_json_dumps(it->msg.root, JSON_COMPACT)))
         goto oom;
 out:
     json_decref(refs);

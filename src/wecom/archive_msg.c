@@ -6,6 +6,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/utf8.h"
+#include "util/json.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -108,10 +109,10 @@ int wp_wecom_page_parse(wp_wecom_page *out, const char *text, size_t len)
         json_t *o = json_array_get(data, i);
         if (!json_is_object(o)) {
             snprintf(r->reason, sizeof r->reason, "the record is not a json object");
-            r->text = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
+            r->text = wp_json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
         } else {
             check_record(r, o);
-            r->text = json_dumps(o, JSON_COMPACT);
+            r->text = wp_json_dumps(o, JSON_COMPACT);
         }
         if (!r->text)
             return wp_error_set(WP_ENOMEM, "out of memory");

@@ -5,6 +5,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -335,7 +336,7 @@ int wp_wecom_api(wp_wecom *w, json_t **out, int64_t *errcode, const char *tenant
     if (!cfg->contact_secret[0])
         return wp_error_set(WP_EINVAL, "the tenant has no WeCom contact_secret");
     wp_buf_init(&ans, WP_WECOM_ANSWER_MAX);
-    if (body && !(text = json_dumps(body, JSON_COMPACT))) {
+    if (body && !(text = wp_json_dumps(body, JSON_COMPACT))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }

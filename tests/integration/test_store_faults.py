@@ -58,8 +58,9 @@ BEST_EFFORT = {
 STORE_503 = {"store_unavailable", "storage_full", "overloaded"}
 
 
-def send(srv, method, path, token, fail_at, body=None, raw=None, headers=None):
-    """(status, parsed JSON or None, headers, raw text); None status for a dropped connection"""
+def send(srv, method, path, token, fail_at, body=None, raw=None, headers=None, kind="store"):
+    """(status, parsed JSON or None, headers, raw text); None status for a dropped connection;
+    fail_at: the Nth operation of kind (store or alloc) fails"""
     h = dict(headers or {})
     data = None
     if body is not None:
@@ -70,7 +71,7 @@ def send(srv, method, path, token, fail_at, body=None, raw=None, headers=None):
     if token:
         h["Authorization"] = "Bearer " + token
     if fail_at:
-        h["X-Workphone-Test-Fail"] = "store=%d" % fail_at
+        h["X-Workphone-Test-Fail"] = "%s=%d" % (kind, fail_at)
     r = urllib.request.Request(srv.base + path, data=data, method=method, headers=h)
     try:
         with urllib.request.urlopen(r, timeout=60) as resp:
@@ -190,7 +191,8 @@ def hooks_off(store):
 
 
 def bad_header(srv, admin):
-    for v in ("store=0", "store=", "store=x", "alloc=1", "store=1x", "store=1000001"):
+    for v in ("store=0", "store=", "store=x", "alloc=0", "alloc=x", "alloc=1000001", "memory=1",
+              "store=1x", "store=1000001"):
         st, j, hdrs, text = send(srv, "GET", "/api/v1/auth/session", admin, None,
                                  headers={"X-Workphone-Test-Fail": v})
         check(st == 400 and ta.err_code(j) == "invalid_request",

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,60 @@ static void json(const char *in, size_t len, const char *want)
     assert_int_equal(wp_json_str(&b, in, len), 0);
     assert_string_equal(b.buf, want);
     wp_buf_release(&b);
+}
+
+static void *hooked_malloc(size_t n)
+{
+    return wp_test_hooks_alloc_fails() ? NULL : malloc(n);
+}
+
+/* An allocation failing anywhere in the writing gives NULL (WP_ENOMEM), never other text: the
+ * Nth allocation fails for N = 1, 2, ... until the text comes out whole. jansson's own
+ * json_dumps gives text that is not JSON for some N (a key cut short); shown here so the reason
+ * for wp_json_dumps stays visible. */
+static void test_util_json__dumps_fails_whole(void **state)
+{
+    setenv("WORKPHONE_TEST_HOOKS", "1", 1);
+    assert_int_equal(wp_test_hooks_load(), 0);
+    json_set_alloc_funcs(hooked_malloc, free);
+    json_t *o = json_pack("{s:s,s:[i,i],s:{s:s}}", "a_rather_long_key_to_grow_the_buffer", "v",
+                          "list", 1, 2, "nested", "another_long_key_inside", "x");
+    assert_non_null(o);
+    char *want = wp_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(want);
+    int failed = 0, broken = 0;
+    for (unsigned n = 1;; n++) {
+        wp_error_clear();
+        wp_test_hooks_alloc_arm(n);
+        char *got = wp_json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        int fired = wp_test_hooks_alloc_fired();
+        wp_test_hooks_alloc_arm(0);
+        if (!fired) {
+            assert_non_null(got);
+            assert_string_equal(got, want);
+            free(got);
+            break;
+        }
+        assert_null(got);
+        assert_string_equal(wp_error_last(), "out of memory");
+        failed++;
+    }
+    assert_true(failed > 0);
+    for (unsigned n = 1; n < 64; n++) {
+        wp_test_hooks_alloc_arm(n);
+        char *got = json_dumps(o, JSON_COMPACT);
+        wp_test_hooks_alloc_arm(0);
+        json_t *back = got ? json_loads(got, 0, NULL) : NULL;
+        broken += got && !back;
+        json_decref(back);
+        free(got);
+    }
+    assert_true(broken > 0); /* remove with a jansson that fails whole */
+    free(want);
+    json_decref(o);
+    json_set_alloc_funcs(malloc, free);
+    unsetenv("WORKPHONE_TEST_HOOKS");
+    assert_int_equal(wp_test_hooks_load(), 0);
 }
 
 static void test_util_json__escapes_and_replaces_invalid_utf8(void **state)
@@ -522,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_util_geo_fence__distances_to_the_edge),
         cmocka_unit_test(test_util_buf__grows_across_many_appends),
         cmocka_unit_test(test_util_json__escapes_and_replaces_invalid_utf8),
+        cmocka_unit_test(test_util_json__dumps_fails_whole),
         cmocka_unit_test(test_util_utf8__validation),
         cmocka_unit_test(test_util_utf8__text_check),
         cmocka_unit_test(test_util_clock__rfc3339_round_trip),

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# An allocation that fails changes nothing and breaks no reply (issue 17), on SQLite and
+# PostgreSQL: each access route (login, logout, session, password, API keys, audit reads,
+# unmasking, roles) as the admin, and the scope-filtered lists and masked reads as a manager and
+# a salesperson without view_pii, is sent with its Nth allocation made to fail (the header
+# X-Workphone-Test-Fail: alloc=N, a test hook, docs/internals/util.md: jansson's, the request
+# arena's, a wp_buf's, a scan result's), for N = 1, 2, ... until the request runs without the
+# failure firing. Each failed one must answer the JSON error of CONTRACT that WP_ENOMEM maps to
+# (500 internal_error with a message), leave every row of the store as it was (test_store_faults's
+# snapshot), keep the audit chain verifying (`workphone audit verify`) and the server answering;
+# then the request without a failure answers its documented status. Exit 0 when every check
+# passed, 1 otherwise.
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import test_access as ta  # noqa: E402  the route table, the fixture, the company
+import test_store_faults as sf  # noqa: E402  send, the snapshot, settle, verify
+
+check = ta.check
+
+# the access routes, every caller's
+ACCESS = sf.DENSE
+# the reads whose answer depends on the caller's scope or is masked for them: as the admin, a
+# manager (scope: their unit and below) and a salesperson (their own; no view_pii: masked)
+SCOPED = {"/api/v1/customers", "/api/v1/customers/{id}", "/api/v1/messages",
+          "/api/v1/employees", "/api/v1/employees/{id}", "/api/v1/devices", "/api/v1/alerts",
+          "/api/v1/customers/{id}/timeline", "/api/v1/pool"}
+
+# The audit goes first: an unmasking commits its audit row before anything is shown
+# (src/api/customers.c, messages.c), and an audited read is queued for the audit worker before
+# its reply is written (api_audit_read). An allocation failing after that answers 500 with the
+# row kept: the log may say more was read than was shown, never less. Only the audit's tables
+# (its rows, its chain head and the tenant's copy of it) may change then.
+AUDIT_TABLES = {"audit_log", "audit_heads", "tenants"}
+# an unmasking past the insider threshold raises its alert (and queues its webhook) in the same
+# transaction as its row
+UNMASK_TABLES = AUDIT_TABLES | {"alerts", "webhook_outbox"}
+
+# Bugs this sweep found that are not fixed yet, each with what is wrong: a 2xx for a failed
+# allocation there is printed as KNOWN, not counted. Remove a line when its bug is fixed.
+KNOWN = {}
+
+# Writes whose reply is built after their commit: an allocation failing while the reply is
+# written answers 500 with the change stored, as a reply lost on the way would (the client
+# cannot tell them apart). Each with what stays stored; the chain must still verify. Remove a
+# line when the route builds its whole reply before it commits.
+AFTER_COMMIT = {
+    ("POST", "/api/v1/auth/login"):
+        "the session and its auth.login row; its token was never shown, so it is never used",
+    ("POST", "/api/v1/auth/logout"): "the session ended, with its auth.logout row",
+    ("POST", "/api/v1/auth/password"): "the new password, with its row",
+    ("PUT", "/api/v1/employees/{id}/password"): "the new password, with its row",
+    ("POST", "/api/v1/api-keys"):
+        "the key and its api_key.create row; its secret was never shown, so it is never used",
+    ("PUT", "/api/v1/roles/{role}"): "the role's settings, with their role.update row",
+}
+# calls that use their caller up (a session ended or its password changed): a new one each time
+FRESH_CALLER = {"/api/v1/auth/logout", "/api/v1/auth/password"}
+
+
+def changed_tables(before, after):
+    """the tables that changed, less the analytics rollup's state, which the jobs of serve move
+    on their own schedule (a long sweep lives through a run of them)"""
+    return {t for t in set(before) | set(after)
+            if before.get(t, []) != after.get(t, []) and not t.startswith("analytics_")}
+
+
+def calls_of(srv, fx, admin):
+    calls = []
+    for method, pattern, right, ok in ta.EXPECTED:
+        if pattern in ACCESS or (method == "GET" and pattern in SCOPED):
+            want = ta.DOCUMENTED.get((method, pattern, "employee"), ok)
+            calls.append((method, pattern, "admin", want,
+                          lambda m=method, p=pattern, r=right:
+                          sf.caller_for(srv, fx, m, p, r, admin)))
+    for role, user in (("manager", "mgra"), ("sales", fx.subject_user)):
+        tok = ta.login(srv, user)
+        for method, pattern, right, ok in ta.EXPECTED:
+            if method == "GET" and pattern in SCOPED and \
+                    ta.expected("employee", role, right, ok) == ok:
+                calls.append((method, pattern, role, ok, lambda t=tok: t))
+    return calls
+
+
+def sweep(srv, fx, snap, store, admin, be):
+    total, allowed, known = 0, {}, {}
+    for method, pattern, who, want, caller in calls_of(srv, fx, admin):
+        token = caller()
+        path, kw = fx.call(method, pattern, "employee")
+        cell = "%s: %s %s as %s" % (be, method, pattern, who)
+        before = sf.settle(snap, srv, admin)
+        n = 1
+        while True:
+            if n > 1 and pattern in FRESH_CALLER:
+                token = caller()
+                before = sf.settle(snap, srv, admin)
+            st, j, hdrs, text = sf.send(srv, method, path, token, n, kind="alloc", **kw)
+            check(st is not None, "%s with alloc=%d: the server answers: %s" % (cell, n, text))
+            if st is None:
+                return
+            if hdrs.get("X-Workphone-Test-Failed") != "alloc":
+                # the failure did not fire: the request ran whole and answers as documented
+                check(st == want, "%s: without a failure (alloc=%d) HTTP %s, want %s: %s" %
+                      (cell, n, st, want, text[:300]))
+                break
+            total += 1
+            err = j.get("error") if isinstance(j, dict) else None
+            if 200 <= st < 300 and (method, pattern) in KNOWN:
+                known[(method, pattern)] = known.get((method, pattern), 0) + 1
+                n += 1
+                continue
+            check(st == 500 and isinstance(err, dict) and err.get("code") == "internal_error" and
+                  isinstance(err.get("message"), str) and err["message"],
+                  "%s with alloc=%d: a JSON 500 internal_error: %s %s" % (cell, n, st, text[:300]))
+            # the next request answers; reading the audit writes the buffered reads first
+            ast, _, _ = srv.req("GET", "/api/v1/audit?limit=1", admin)
+            check(ast == 200, "%s with alloc=%d: the next request answers: %s" % (cell, n, ast))
+            after = snap.take()
+            tables = changed_tables(before, after)
+            if tables and (method, pattern) in AFTER_COMMIT:
+                allowed[(method, pattern)] = allowed.get((method, pattern), 0) + 1
+            elif tables and ((method == "GET" and tables <= AUDIT_TABLES) or
+                             ("unmask" in pattern and tables <= UNMASK_TABLES)):
+                allowed[("audit first", pattern)] = allowed.get(("audit first", pattern), 0) + 1
+            else:
+                check(not tables, "%s with alloc=%d changed the store: %s" %
+                      (cell, n, sf.diff(before, after)))
+            before = sf.settle(snap, srv, admin) if "alerts" in tables else after
+            n += 1
+            if n > 20000:
+                check(False, "%s: still failing at alloc=%d" % (cell, n))
+                break
+        print("%s: %d allocations" % (cell, n - 1))
+        ok_chain, out = sf.verify(store)
+        check(ok_chain, "%s: the audit chain verifies: %s" % (cell, out[-300:]))
+    for (method, pattern), k in sorted(known.items()):
+        print("%s: KNOWN: %s %s: %d answers 2xx: %s" %
+              (be, method, pattern, k, KNOWN[(method, pattern)]))
+    for (what, pattern), k in sorted(allowed.items()):
+        print("%s: %s %s: %d failed requests kept their change, as documented: %s" %
+              (be, what, pattern, k, AFTER_COMMIT.get((what, pattern), "the audit goes first")))
+    print("%s: %d failed requests" % (be, total))
+
+
+def hooks_off(store):
+    """With the switch off the header is ignored: the request runs as if it were not there."""
+    srv = harness.Server(store.data, store.db_args, env_extra={"WORKPHONE_TEST_HOOKS": "0"})
+    try:
+        st, j, hdrs, text = sf.send(srv, "POST", "/api/v1/auth/login", None, 1, kind="alloc",
+                                    body={"username": "admin", "password": ta.PASSWORD})
+        check(st == 200 and isinstance(j, dict) and "token" in j and
+              hdrs.get("X-Workphone-Test-Failed") is None,
+              "hooks off: alloc=1 is ignored, the login answers 200: %s %s" % (st, text[:200]))
+    finally:
+        srv.stop()
+
+
+def suite(store):
+    be = store.backend
+    if be == "sqlite":
+        hooks_off(store)
+    srv = ta.Server(store.data, store.db_args)
+    try:
+        admin = ta.login(srv, "admin")
+        c = ta.build_company(srv, admin)
+        fx = ta.Fixture(srv, admin, c, be, store.data, store.db_args)
+        snap = sf.Snapshot(be, store.data, store.db_url)
+        sweep(srv, fx, snap, store, admin, be)
+    finally:
+        srv.stop()
+
+
+def main():
+    try:
+        rc = harness.run_backends(suite, "alloc_faults")
+    finally:
+        ta.kill_live()
+    print("%d checks, %d failed" % (ta.checks, ta.failures))
+    return 1 if rc or ta.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
