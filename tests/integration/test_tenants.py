@@ -153,6 +153,10 @@ def suite(store):
     dev_b = enroll_or(srv, b, me(srv, b)["id"], "SN-B-1")[1]["token"]
     st, j, _ = upload(srv, dev_a, 1)
     check(st == 200 and j["acked_seq"] == 1, "%s: A's device uploads: %s %s" % (be, st, j))
+    key_a = created(srv, a, "/api/v1/api-keys", {"name": "CRM", "role": "admin"}, "A's key")["key"]
+    st, j, _ = srv.req("POST", "/api/v1/employees/%s/enrollment-codes" % me(srv, a)["id"], a,
+                       body={})
+    code_a = j["code"]
 
     # disable A while the server runs: its login, session, device are refused; B is not
     r = wp(store, "tenant", "disable", "Acme")
@@ -171,6 +175,11 @@ def suite(store):
     disabled(st, j, "A's session", be)
     st, j, _ = upload(srv, dev_a, 2)
     disabled(st, j, "A's device upload", be)
+    st, j, _ = srv.req("GET", "/api/v1/customers", key_a)
+    disabled(st, j, "A's API key", be)
+    st, j, _ = srv.req("POST", "/api/v1/device/enroll",
+                       body={"code": code_a, "serial": "SN-A-2", "model": "test"})
+    disabled(st, j, "A's enrollment", be)
     check(login(srv, "boss", tenant="Beta") is not None, "%s: B logs in" % be)
     st, j, _ = upload(srv, dev_b, 1)
     check(st == 200 and j["acked_seq"] == 1, "%s: B's device uploads: %s %s" % (be, st, j))
