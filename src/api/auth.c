@@ -375,8 +375,10 @@ int api_auth_login(wp_http_ctx *ctx)
     char token[WP_DEVICE_TOKEN_MAX], token_hash[65], csrf[65];
     int err, ok, refused, known_tenant = 0;
     int64_t counted_us = 0;
+    wp_tenant tenant_row;
 
     memset(&emp, 0, sizeof emp);
+    memset(&tenant_row, 0, sizeof tenant_row);
     tenant_id[0] = '\0';
     if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
         return err;
@@ -399,7 +401,8 @@ int api_auth_login(wp_http_ctx *ctx)
         goto out; /* "tenant is required": the deployment has several */
     if (err == 0) {
         known_tenant = 1;
-        err = wp_store_employee_find_login(st, &emp, &hash, tenant_id, username);
+        if ((err = wp_store_tenant_get(st, &tenant_row, tenant_id)) == 0)
+            err = wp_store_employee_find_login(st, &emp, &hash, tenant_id, username);
     }
     if (err < 0 && err != WP_ENOTFOUND && err != WP_EINVAL)
         goto out;
@@ -426,6 +429,13 @@ int api_auth_login(wp_http_ctx *ctx)
     if (!ok || !emp.active) {
         counted_us = 0; /* a wrong password stays counted */
         err = login_failed(ctx, known_tenant ? tenant_id : NULL, username, &emp, "login");
+        goto out;
+    }
+    /* told only to who knows the password; the attempt is taken back (attempt_undo) */
+    if (tenant_row.disabled_us) {
+        err = wp_error_set(WP_EDISABLED, "tenant '%s' is disabled: its accounts cannot sign in "
+                                         "until the operator enables it again",
+                           tenant_row.name);
         goto out;
     }
 

@@ -55,6 +55,12 @@ int api_device_enroll(wp_http_ctx *ctx)
     api_store_release(ctx, st);
     if (err < 0) {
         sodium_memzero(token, sizeof token);
+        /* the tenant's devices limit (workphone tenant set --max-devices) is the one count an
+         * enrollment can pass: details name it as the other limits' replies do */
+        if (err == WP_ELIMIT)
+            return wp_http_reply_fail(ctx, 422, "limit_exceeded",
+                                      json_pack("{s:s}", "limit", "devices_limit"), "%s",
+                                      wp_error_last());
         return err;
     }
     err = wp_http_reply_json(ctx, 201,

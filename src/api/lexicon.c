@@ -6,6 +6,7 @@
 #include "store/insider.h"
 #include "store/field.h"
 #include "store/map.h"
+#include "store/org.h"
 #include "store/people.h"
 #include "store/store.h"
 #include "store/usage.h"
@@ -173,6 +174,7 @@ static int settings_read(wp_http_ctx *ctx, wp_store *st, json_t **reply, int64_t
     wp_insider_settings is;
     wp_map_settings map;
     wp_field_settings field;
+    wp_tenant tenant;
     int err, insider = sees_insider(ctx);
 
     if ((err = wp_ingest_settings_get(ingest_of(ctx), st, version, &settings, tenant_id)) < 0)
@@ -181,6 +183,8 @@ static int settings_read(wp_http_ctx *ctx, wp_store *st, json_t **reply, int64_t
         err = wp_store_map_settings_get(st, &map, tenant_id);
     if (err == 0)
         err = wp_store_field_settings_get(st, &field, tenant_id);
+    if (err == 0)
+        err = wp_store_tenant_get(st, &tenant, tenant_id);
     if (err == 0 && insider)
         err = wp_store_insider_settings_get(st, &is, tenant_id);
     if (err == 0 && !(usage = json_object()))
@@ -200,7 +204,12 @@ static int settings_read(wp_http_ctx *ctx, wp_store *st, json_t **reply, int64_t
          json_object_set_new(settings, "track_stop_minutes",
                              json_integer(field.track_stop_minutes)) < 0 ||
          json_object_set_new(settings, "attendance_grace_minutes",
-                             json_integer(field.attendance_grace_minutes)) < 0))
+                             json_integer(field.attendance_grace_minutes)) < 0 ||
+         /* the operator's (workphone tenant set --max-devices), read-only here; null: none */
+         json_object_set_new(settings, "devices_limit",
+                             tenant.devices_limit < 0 ? json_null()
+                                                      : json_integer(tenant.devices_limit)) < 0 ||
+         json_object_set_new(usage, "devices", json_integer(tenant.devices)) < 0))
         err = wp_error_set(WP_ENOMEM, "out of memory");
     if (err == 0 && insider &&
         (json_object_set_new(settings, "insider_unmask_per_hour",
@@ -441,6 +450,10 @@ int api_settings_put(wp_http_ctx *ctx)
                                        strcmp(json_string_value(v), "gcj02") != 0))
                 return wp_error_set(WP_EINVAL, "'map_crs' must be \"wgs84\" or \"gcj02\"");
             a.crs = v;
+        } else if (strcmp(key, "devices_limit") == 0) {
+            return wp_error_set(WP_EINVAL, "'devices_limit' is set by the operator of the "
+                                           "deployment (workphone tenant set --max-devices), "
+                                           "not here");
         } else if (strcmp(key, "money_alert_fen") != 0 &&
                    strcmp(key, "insider_unmask_per_hour") != 0 &&
                    strcmp(key, "insider_export_per_day") != 0 && !is_field_key(key)) {

@@ -26,6 +26,7 @@ int cmd_restore(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_tenant(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* Print "workphone <cmd>: <message>" on stderr and return WP_EXIT_USAGE. */
@@ -63,6 +64,26 @@ typedef struct cli_init_ids {
  *         leaves in data is the caller's to remove. out is filled on success. */
 int cli_init_create(cli_init_ids *out, const char *data, const char *db, const char *tenant,
                     const char *admin, const char *password);
+
+/* --- what init and tenant add share (cmd_init.c) ----------------------------------------- */
+
+/* 1 when u is an admin username init accepts: 1-64 of a-z A-Z 0-9 . _ - @ */
+int cli_valid_username(const char *u);
+
+/* 0, or WP_EINVAL with the message naming the tenant name (wp_text_check) */
+int cli_check_tenant_name(const char *s);
+
+/* The admin password: WORKPHONE_ADMIN_PASSWORD, or asked twice on the terminal. 0, or
+ * WP_EINVAL with why (none given, too long, the two differ). out has cap bytes. */
+int cli_admin_password(char *out, size_t cap);
+
+/* Inside the caller's transaction on st: the tenant, its top org unit, its admin account
+ * (pwhash from wp_password_hash) and the first rows of its audit chain, keyed with key (the
+ * data dir's keys/audit.key, the one every node serving st holds). out gets the ids.
+ * @return 0, or a WP_E* (WP_EEXISTS: the tenant's name is taken); the caller rolls back */
+struct wp_store;
+int cli_tenant_create(struct wp_store *st, cli_init_ids *out, const unsigned char key[32],
+                      const char *tenant, const char *admin, const char *pwhash);
 
 typedef struct cli_serve_options {
     const char *cmd;                /* names the command in messages: "serve", "demo" */

@@ -36,7 +36,7 @@ static const char help[] =
     "  --admin USER   admin username: 1-64 of a-z A-Z 0-9 . _ - @\n"
     "  --db URL       postgresql://... to use PostgreSQL instead of SQLite\n";
 
-static int valid_username(const char *u)
+int cli_valid_username(const char *u)
 {
     size_t n = strlen(u);
     if (n == 0 || n > USERNAME_MAX)
@@ -44,8 +44,7 @@ static int valid_username(const char *u)
     return strspn(u, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@") == n;
 }
 
-/* 0, or WP_EINVAL with the message naming the tenant name (wp_text_check) */
-static int check_tenant_name(const char *s)
+int cli_check_tenant_name(const char *s)
 {
     size_t n = strlen(s);
     if (strspn(s, " \t") == n)
@@ -81,7 +80,7 @@ static int prompt_password(char *out, size_t cap, const char *prompt)
     return 0;
 }
 
-static int get_password(char *out, size_t cap)
+int cli_admin_password(char *out, size_t cap)
 {
     const char *env = getenv("WORKPHONE_ADMIN_PASSWORD");
     if (env) {
@@ -178,13 +177,53 @@ out:
     return err;
 }
 
+int cli_tenant_create(wp_store *st, cli_init_ids *out, const unsigned char key[WP_AUDIT_KEY_LEN],
+                      const char *tenant, const char *admin, const char *pwhash)
+{
+    wp_org_unit hq;
+    wp_employee emp;
+    int err;
+    if ((err = wp_store_tenant_create(st, out->tenant_id, tenant)) < 0 ||
+        (err = wp_store_org_unit_create(st, &hq, out->tenant_id, NULL, tenant, WP_ORG_HQ)) < 0 ||
+        (err = wp_store_employee_create(st, &emp, out->tenant_id, hq.id, admin, admin,
+                                        WP_ROLE_ADMIN, pwhash)) < 0 ||
+        (err = audit_init(st, key, out->tenant_id, tenant, &hq, &emp)) < 0) {
+        if (err == WP_EEXISTS)
+            wp_error_set(err, "tenant '%s' already exists in this store", tenant);
+        return err;
+    }
+    memcpy(out->hq_id, hq.id, sizeof out->hq_id);
+    memcpy(out->admin_id, emp.id, sizeof out->admin_id);
+    return 0;
+}
+
+/* A database that holds tenants already has their audit chains keyed by the data dir that
+ * made them (its keys/audit.key). A new data dir would make a key of its own, and the rows of
+ * the tenant made here would fail `audit verify` on the nodes that serve with the first key:
+ * such a tenant is added with `workphone tenant add` on a data dir holding that key. */
+static int check_new_store(wp_store *st, const char *tenant)
+{
+    char id[WP_ID_LEN + 1];
+    int64_t n = 0;
+    int err;
+    if ((err = wp_store_tenant_find(st, id, tenant)) == 0)
+        return wp_error_set(WP_EEXISTS, "tenant '%s' already exists in this store", tenant);
+    if (err != WP_ENOTFOUND || (err = wp_store_tenant_count(st, &n)) < 0)
+        return err;
+    if (n > 0)
+        return wp_error_set(WP_EEXISTS,
+                            "the database already holds %lld tenant(s), their audit log keyed by "
+                            "the audit.key of the data dir that made them: add '%s' with "
+                            "'workphone tenant add --data <that dir>' instead",
+                            (long long)n, tenant);
+    return 0;
+}
+
 static int create_all(cli_init_ids *out, const char *data, const char *db, const char *tenant,
                       const char *admin, const char *pwhash)
 {
     unsigned char key[WP_AUDIT_KEY_LEN], seed[WP_AUDIT_SIGN_SEED_LEN];
     wp_store *st = NULL;
-    wp_org_unit hq;
-    wp_employee emp;
     int err;
     if ((err = wp_audit_key_load(key, data, 1)) < 0)
         return err;
@@ -194,22 +233,15 @@ static int create_all(cli_init_ids *out, const char *data, const char *db, const
     explicit_bzero(seed, sizeof seed);
     if ((err = wp_store_open(&st, data, db)) < 0)
         goto out;
+    if ((err = check_new_store(st, tenant)) < 0)
+        goto out;
     if ((err = wp_store_begin(st)) < 0)
         goto out;
-    if ((err = wp_store_tenant_create(st, out->tenant_id, tenant)) < 0 ||
-        (err = wp_store_org_unit_create(st, &hq, out->tenant_id, NULL, tenant, WP_ORG_HQ)) < 0 ||
-        (err = wp_store_employee_create(st, &emp, out->tenant_id, hq.id, admin, admin,
-                                        WP_ROLE_ADMIN, pwhash)) < 0 ||
-        (err = audit_init(st, key, out->tenant_id, tenant, &hq, &emp)) < 0) {
-        if (err == WP_EEXISTS)
-            wp_error_set(err, "tenant '%s' already exists in this store", tenant);
+    if ((err = cli_tenant_create(st, out, key, tenant, admin, pwhash)) < 0) {
         wp_store_rollback(st);
         goto out;
     }
-    if ((err = wp_store_commit(st)) < 0)
-        goto out;
-    memcpy(out->hq_id, hq.id, sizeof out->hq_id);
-    memcpy(out->admin_id, emp.id, sizeof out->admin_id);
+    err = wp_store_commit(st);
 out:
     wp_store_free(st);
     explicit_bzero(key, sizeof key);
@@ -272,9 +304,9 @@ int cmd_init(int argc, char **argv)
         return cli_usage_error("init", "missing --tenant NAME");
     if (!admin)
         return cli_usage_error("init", "missing --admin USER");
-    if (check_tenant_name(tenant) < 0)
+    if (cli_check_tenant_name(tenant) < 0)
         return cli_usage_error("init", "%s", wp_error_last());
-    if (!valid_username(admin))
+    if (!cli_valid_username(admin))
         return cli_usage_error("init", "admin username '%.80s' must be 1-%d of a-z A-Z 0-9 . _ - @",
                                admin, USERNAME_MAX);
     if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
@@ -292,7 +324,7 @@ int cmd_init(int argc, char **argv)
         return cli_usage_error("init", "data dir '%s': %s", data, strerror(errno));
     }
     char pw[WP_PASSWORD_MAX + 2];
-    if (get_password(pw, sizeof pw) < 0 || wp_password_check(pw) < 0) {
+    if (cli_admin_password(pw, sizeof pw) < 0 || wp_password_check(pw) < 0) {
         explicit_bzero(pw, sizeof pw);
         return cli_usage_error("init", "%s", wp_error_last());
     }

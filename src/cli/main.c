@@ -29,6 +29,7 @@ static const struct cmd {
     {"jobs", cmd_jobs, "run the background jobs once (reclaim, follow-ups, grades, analytics)"},
     {"scan", cmd_scan, "scan lines of text against a lexicon, one JSON verdict per line"},
     {"simulate", cmd_simulate, "send a simulated company to a server through agents (load test)"},
+    {"tenant", cmd_tenant, "add, list, disable, enable and limit the tenants of a deployment"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -67,6 +67,11 @@ void wp_http_error_map(int err, unsigned *status, const char **code, int *expose
          * names the file by its hash only, never by its path */
         *status = 503, *code = "media_corrupt";
         return;
+    case WP_EDISABLED:
+        /* the operator disabled the tenant (`workphone tenant disable`): the message says so,
+         * and nothing else changes until it is enabled again */
+        *status = 403, *code = "tenant_disabled";
+        return;
     }
     /* WP_ENOMEM, WP_EIO, WP_ESCHEMA and anything unknown: the client cannot fix it, and the
      * message may name files, hosts or SQL, so it stays in the server log */

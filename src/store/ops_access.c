@@ -129,7 +129,8 @@ int wp_store_api_key_auth(wp_store *st, wp_api_key *out, const char token_hash[6
     if (!wp_store__is_hash(token_hash))
         return wp_error_set(WP_EAUTH, "invalid or revoked API key");
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT " KEY_COLUMNS KEY_FROM " WHERE k.token_hash = ?"
+                             "SELECT " KEY_COLUMNS ", t.disabled_us" KEY_FROM
+                             " JOIN tenants t ON t.id = k.tenant_id WHERE k.token_hash = ?"
                              " AND k.revoked_us IS NULL AND " KEY_HELD)) < 0)
         goto out;
     wp_db_bind_text(s, 1, token_hash);
@@ -137,6 +138,11 @@ int wp_store_api_key_auth(wp_store *st, wp_api_key *out, const char token_hash[6
         goto out;
     if (err == WP_DB_DONE) {
         err = wp_error_set(WP_EAUTH, "invalid or revoked API key");
+        goto out;
+    }
+    if (!wp_db_col_isnull(s, 10)) {
+        err = wp_error_set(WP_EDISABLED, "this tenant is disabled: its API keys are refused "
+                                         "until the operator enables it again");
         goto out;
     }
     if ((err = read_key(s, &k)) < 0)

@@ -99,6 +99,62 @@ out:
     return wp_store__op_end(st, err);
 }
 
+/* Before an enrollment into tenant_id: WP_EDISABLED when the tenant is disabled, WP_ELIMIT
+ * when it has devices_limit devices enrolled and not revoked already (one of this serial is
+ * not counted: enrolling again revokes it). On PostgreSQL the tenant's row is locked first,
+ * as an audit append does (ops_audit.c), so two enrollments at once count one after the
+ * other; SQLite's writer lock is held already. */
+static int check_tenant_room(wp_store *st, const char *tenant_id, const char *serial)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_db_prepare(st, &s,
+                             wp_store_backend(st) == WP_STORE_PG
+                                 ? "SELECT disabled_us, devices_limit FROM tenants WHERE id = ?"
+                                   " FOR NO KEY UPDATE"
+                                 : "SELECT disabled_us, devices_limit FROM tenants"
+                                   " WHERE id = ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_EAUTH, ENROLL_REFUSED);
+        goto out;
+    }
+    if (!wp_db_col_isnull(s, 0)) {
+        err = wp_error_set(WP_EDISABLED, "the tenant is disabled: no device can enroll until "
+                                         "the operator enables it again");
+        goto out;
+    }
+    if (wp_db_col_isnull(s, 1)) {
+        err = 0;
+        goto out;
+    }
+    int64_t limit = wp_db_col_int64(s, 1);
+    wp_db_done(s);
+    s = NULL;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT count(*) FROM devices WHERE tenant_id = ? AND revoked = 0"
+                             " AND serial <> ?")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, serial);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    int64_t used = err == WP_DB_ROW ? wp_db_col_int64(s, 0) : 0;
+    err = used >= limit ? wp_error_set(WP_ELIMIT,
+                                       "the tenant's devices limit is reached: %lld of %lld "
+                                       "devices enrolled; the operator can raise "
+                                       "'devices_limit' (workphone tenant set --max-devices)",
+                                       (long long)used, (long long)limit)
+                        : 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
 int wp_store_device_enroll(wp_store *st, wp_device *out, const char code_hash[65],
                            const char *serial, const char *model, const char token_hash[65],
                            int64_t now_us)
@@ -141,6 +197,8 @@ int wp_store_device_enroll(wp_store *st, wp_device *out, const char code_hash[65
         goto out;
     wp_db_done(s);
     s = NULL;
+    if ((err = check_tenant_room(st, d.tenant_id, serial)) < 0)
+        goto out;
 
     if ((err = wp_db_prepare(st, &s,
                              "INSERT INTO devices (tenant_id, id, employee_id, serial, model,"
@@ -203,9 +261,9 @@ int wp_store_device_auth(wp_store *st, wp_device *out, const char token_hash[65]
     if (check_hash("token hash", token_hash) < 0)
         return wp_error_set(WP_EAUTH, AUTH_REFUSED);
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT " DEVICE_COLUMNS " FROM devices d"
+                             "SELECT " DEVICE_COLUMNS ", t.disabled_us FROM devices d"
                              " JOIN employees e ON e.tenant_id = d.tenant_id"
-                             " AND e.id = d.employee_id"
+                             " AND e.id = d.employee_id JOIN tenants t ON t.id = d.tenant_id"
                              " WHERE d.token_hash = ? AND d.revoked = 0 AND d.disabled_us IS NULL"
                              " AND e.active = 1")) < 0)
         goto out;
@@ -214,6 +272,11 @@ int wp_store_device_auth(wp_store *st, wp_device *out, const char token_hash[65]
         goto out;
     if (err == WP_DB_DONE) {
         err = wp_error_set(WP_EAUTH, AUTH_REFUSED);
+        goto out;
+    }
+    if (!wp_db_col_isnull(s, 10)) {
+        err = wp_error_set(WP_EDISABLED, "the device's tenant is disabled: nothing is accepted "
+                                         "until the operator enables it again");
         goto out;
     }
     err = read_device(s, out);

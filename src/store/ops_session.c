@@ -66,9 +66,10 @@ int wp_store_session_auth(wp_store *st, wp_session *out, const char token_hash[6
         return wp_error_set(WP_EAUTH, "invalid or expired session");
     if ((err = wp_db_prepare(st, &s,
                              "SELECT e.id, e.tenant_id, e.org_unit_id, e.name, e.username,"
-                             " e.role, e.active, e.created_us, s.created_us, s.expires_us"
-                             " FROM sessions s JOIN employees e"
+                             " e.role, e.active, e.created_us, s.created_us, s.expires_us,"
+                             " t.disabled_us FROM sessions s JOIN employees e"
                              " ON e.tenant_id = s.tenant_id AND e.id = s.employee_id"
+                             " JOIN tenants t ON t.id = s.tenant_id"
                              " WHERE s.token_hash = ? AND s.revoked_us IS NULL"
                              " AND s.expires_us > ? AND e.active = 1")) < 0)
         goto out;
@@ -78,6 +79,11 @@ int wp_store_session_auth(wp_store *st, wp_session *out, const char token_hash[6
         goto out;
     if (err == WP_DB_DONE) {
         err = wp_error_set(WP_EAUTH, "invalid or expired session");
+        goto out;
+    }
+    if (!wp_db_col_isnull(s, 10)) {
+        err = wp_error_set(WP_EDISABLED, "this tenant is disabled: its accounts cannot sign in "
+                                         "until the operator enables it again");
         goto out;
     }
     memset(&se, 0, sizeof se);

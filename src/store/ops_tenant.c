@@ -6,6 +6,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int wp_store_tenant_create(wp_store *st, char out[WP_ID_LEN + 1], const char *name)
@@ -73,4 +74,131 @@ int wp_store_tenant_count(wp_store *st, int64_t *out)
 out:
     wp_db_done(s);
     return err;
+}
+
+#define TENANT_COLUMNS                                                                             \
+    "t.id, t.name, t.created_us, t.disabled_us, t.devices_limit,"                                  \
+    " (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id),"                                \
+    " (SELECT count(*) FROM devices d WHERE d.tenant_id = t.id AND d.revoked = 0),"                \
+    " coalesce((SELECT u.archive_bytes + u.media_bytes + u.quarantine_bytes"                       \
+    " FROM tenant_usage u WHERE u.tenant_id = t.id), 0)"
+
+static int read_tenant(struct wp_stmt *s, wp_tenant *t)
+{
+    int err;
+    memset(t, 0, sizeof *t);
+    if ((err = wp_db_col_copy(s, 0, t->id, sizeof t->id)) < 0 ||
+        (err = wp_db_col_copy(s, 1, t->name, sizeof t->name)) < 0)
+        return err;
+    t->created_us = wp_db_col_int64(s, 2);
+    t->disabled_us = wp_db_col_isnull(s, 3) ? 0 : wp_db_col_int64(s, 3);
+    t->devices_limit = wp_db_col_isnull(s, 4) ? -1 : wp_db_col_int64(s, 4);
+    t->employees = wp_db_col_int64(s, 5);
+    t->devices = wp_db_col_int64(s, 6);
+    t->used_bytes = wp_db_col_int64(s, 7);
+    return 0;
+}
+
+int wp_store_tenants_list(wp_store *st, wp_tenant **out, size_t *n)
+{
+    struct wp_stmt *s = NULL;
+    wp_tenant *v = NULL;
+    size_t len = 0, cap = 0;
+    int err;
+
+    if ((err = wp_db_prepare(st, &s, "SELECT " TENANT_COLUMNS " FROM tenants t ORDER BY t.name")) <
+        0)
+        goto out;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (len == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            wp_tenant *nv = realloc(v, nc * sizeof *v);
+            if (!nv) {
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+                goto out;
+            }
+            v = nv;
+            cap = nc;
+        }
+        if ((err = read_tenant(s, &v[len])) < 0)
+            goto out;
+        len++;
+    }
+    if (err < 0)
+        goto out;
+    err = 0;
+out:
+    wp_db_done(s);
+    if (err < 0) {
+        free(v);
+        return err;
+    }
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+int wp_store_tenant_get(wp_store *st, wp_tenant *out, const char *tenant_id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s, "SELECT " TENANT_COLUMNS " FROM tenants t WHERE t.id = ?")) <
+        0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_ENOTFOUND, "tenant '%s' not found", tenant_id);
+        goto out;
+    }
+    err = read_tenant(s, out);
+out:
+    wp_db_done(s);
+    return err;
+}
+
+/* UPDATE tenants SET <col> = value (NULL when value < 0 or, for disabled_us, 0). */
+static int set_column(wp_store *st, const char *sql, const char *tenant_id, int64_t value)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0)
+        return err;
+    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+        goto out;
+    if (value < 0)
+        wp_db_bind_null(s, 1);
+    else
+        wp_db_bind_int64(s, 1, value);
+    wp_db_bind_text(s, 2, tenant_id);
+    if ((err = wp_db_step(s)) < 0)
+        goto out;
+    if (err == WP_DB_DONE) {
+        err = wp_error_set(WP_ENOTFOUND, "tenant '%s' not found", tenant_id);
+        goto out;
+    }
+    err = 0;
+out:
+    wp_db_done(s);
+    return err;
+}
+
+int wp_store_tenant_set_disabled(wp_store *st, const char *tenant_id, int64_t disabled_us)
+{
+    return set_column(st, "UPDATE tenants SET disabled_us = ? WHERE id = ? RETURNING id",
+                      tenant_id, disabled_us > 0 ? disabled_us : -1);
+}
+
+int wp_store_tenant_set_devices_limit(wp_store *st, const char *tenant_id, int64_t limit)
+{
+    if (limit < -1 || limit > WP_TENANT_DEVICES_MAX)
+        return wp_error_set(WP_EINVAL, "devices limit %lld is not 0-%d (or none)",
+                            (long long)limit, WP_TENANT_DEVICES_MAX);
+    return set_column(st, "UPDATE tenants SET devices_limit = ? WHERE id = ? RETURNING id",
+                      tenant_id, limit);
 }

@@ -22,6 +22,33 @@ int wp_store_tenant_find(wp_store *st, char out[WP_ID_LEN + 1], const char *name
 
 int wp_store_tenant_count(wp_store *st, int64_t *out);
 
+/* A tenant as `workphone tenant list` shows it (migration 0031). */
+typedef struct wp_tenant {
+    char id[WP_ID_LEN + 1];
+    char name[404]; /* UTF-8, at most WP_TENANT_NAME_MAX characters */
+    int64_t created_us;
+    int64_t disabled_us;   /* 0: active; else when `tenant disable` refused it */
+    int64_t devices_limit; /* -1: no limit (the default) */
+    int64_t employees;     /* accounts, active or not */
+    int64_t devices;       /* enrolled and not revoked: what devices_limit counts */
+    int64_t used_bytes;    /* archive + media + quarantine (store/usage.h) */
+} wp_tenant;
+
+/* Every tenant, by name. Caller frees *out (NULL when there is none). WP_ENOMEM, WP_EIO. */
+int wp_store_tenants_list(wp_store *st, wp_tenant **out, size_t *n);
+
+/* One tenant by id; WP_ENOTFOUND. */
+int wp_store_tenant_get(wp_store *st, wp_tenant *out, const char *tenant_id);
+
+/* Disable (disabled_us > 0: its logins, sessions, API keys, devices and enrollments are
+ * refused with WP_EDISABLED; nothing is removed) or enable (0) a tenant. WP_ENOTFOUND. */
+int wp_store_tenant_set_disabled(wp_store *st, const char *tenant_id, int64_t disabled_us);
+
+/* Set how many devices may be enrolled (and not revoked) at once: 0..WP_TENANT_DEVICES_MAX,
+ * or -1 for no limit. Devices already over it stay; new enrollments get WP_ELIMIT. */
+#define WP_TENANT_DEVICES_MAX 1000000
+int wp_store_tenant_set_devices_limit(wp_store *st, const char *tenant_id, int64_t limit);
+
 /* --- org units ----------------------------------------------------------------------- */
 
 enum wp_org_kind { WP_ORG_HQ = 1, WP_ORG_REGION, WP_ORG_STORE, WP_ORG_TEAM };

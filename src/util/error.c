@@ -64,6 +64,7 @@ const char *wp_error_name(int code)
     case WP_EUNAVAIL: return "store_unavailable";
     case WP_EOVERLOAD: return "overloaded";
     case WP_ECORRUPT: return "corrupt";
+    case WP_EDISABLED: return "tenant_disabled";
     }
     return "error";
 }

@@ -21,6 +21,8 @@ enum wp_error_code {
                         * nothing was stored; the same request may succeed later */
     WP_EOVERLOAD = -13, /* a bounded queue or share is full: nothing was done, try again later */
     WP_ECORRUPT = -14, /* stored bytes are damaged: a media file no longer matches its hash */
+    WP_EDISABLED = -15, /* the tenant is disabled (`workphone tenant disable`): its data stays,
+                         * its people, keys and devices are refused until it is enabled */
 };
 
 /* Set the calling thread's last error message (printf-style, one lowercase line, no period)

@@ -93,8 +93,13 @@ if pg_half; then
     expect_rc 2 "second init of the same tenant in PostgreSQL"
     expect_err_has "already exists" "duplicate tenant named"
     out=$(psql -At "$url" -c "select count(*) from tenants"); expect_out 1 "one tenant only"
+    # a new data dir makes a new audit key: its tenant's chain would not verify on the node
+    # serving the database with the first dir's key; such a tenant is added by `tenant add`
     run "$WP" init --data "$TMP/pg3" --tenant Beta --admin admin --db "$url"
-    expect_rc 0 "a second tenant in the same database"
+    expect_rc 2 "a second data dir's init on a database with tenants"
+    expect_err_has "workphone tenant add" "the refusal names tenant add"
+    [ ! -e "$TMP/pg3" ] || fail "the refused init left its data dir behind"
+    out=$(psql -At "$url" -c "select count(*) from tenants"); expect_out 1 "still one tenant"
     run "$WP" init --data "$TMP/pg4" --tenant Acme --admin admin --db "postgresql://127.0.0.1:1/none"
     expect_rc 1 "unreachable PostgreSQL is a runtime failure"
     expect_one_line_err "unreachable PostgreSQL"

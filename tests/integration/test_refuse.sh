@@ -143,7 +143,7 @@ suite_limits() {
     req GET /api/v1/settings "${A[@]}"
     expect_status 200 "$be: settings"
     expect_json '(j["settings"], j["usage"])' \
-        '[{"money_alert_fen": 500000, "locations_off_duty": "drop", "archive_limit_bytes": 107374182400, "media_limit_bytes": 1099511627776, "quarantine_limit_bytes": 268435456, "map_tiles_url": "", "map_crs": "wgs84", "track_accuracy_m": 100, "track_stop_minutes": 10, "attendance_grace_minutes": 5, "insider_unmask_per_hour": 20, "insider_export_per_day": 100}, {"archive_bytes": 0, "media_bytes": 0, "quarantine_bytes": 0}]' \
+        '[{"money_alert_fen": 500000, "locations_off_duty": "drop", "archive_limit_bytes": 107374182400, "media_limit_bytes": 1099511627776, "quarantine_limit_bytes": 268435456, "map_tiles_url": "", "map_crs": "wgs84", "track_accuracy_m": 100, "track_stop_minutes": 10, "attendance_grace_minutes": 5, "devices_limit": null, "insider_unmask_per_hour": 20, "insider_export_per_day": 100}, {"archive_bytes": 0, "media_bytes": 0, "quarantine_bytes": 0, "devices": 1}]' \
         "$be: the default limits, nothing used"
 
     # a known batch: two messages and one rejected event
@@ -156,7 +156,7 @@ suite_limits() {
     arch=$(stored_bytes "$b1")
     quar=$(python3 -c 'import json, sys; print(len(json.dumps(json.loads(sys.argv[1]), separators=(",", ":"))))' "$rej")
     req GET /api/v1/settings "${A[@]}"
-    expect_json 'j["usage"]' "{\"archive_bytes\": $arch, \"media_bytes\": 0, \"quarantine_bytes\": $quar}" \
+    expect_json 'j["usage"]' "{\"archive_bytes\": $arch, \"media_bytes\": 0, \"quarantine_bytes\": $quar, \"devices\": 1}" \
         "$be: usage is exact after the batch"
 
     # media counts its bytes once

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT */
+/* `workphone tenant`: the tenants of a SaaS deployment: add, list, disable, enable, set. */
+#include "cli/cli.h"
+#include "store/audit.h"
+#include "store/org.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/json.h"
+#include "util/password.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char help[] =
+    "usage: workphone tenant add --data DIR [--db URL] --name NAME --admin USER\n"
+    "                            [--max-devices N]\n"
+    "       workphone tenant list --data DIR [--db URL] [--json]\n"
+    "       workphone tenant disable NAME --data DIR [--db URL]\n"
+    "       workphone tenant enable NAME --data DIR [--db URL]\n"
+    "       workphone tenant set NAME --data DIR [--db URL] --max-devices N|none\n"
+    "\n"
+    "The tenants of one deployment (SaaS: many companies in one store). add makes the tenant\n"
+    "NAME with its top org unit and its admin account USER, as init does; the password is read\n"
+    "from WORKPHONE_ADMIN_PASSWORD, or asked for on a terminal. Its audit log is keyed with\n"
+    "DIR/keys/audit.key, the key every node serving the store holds, so 'workphone audit\n"
+    "verify' passes for every tenant. list shows each tenant's name, id, when it was made,\n"
+    "whether it is active, its employees, its devices (and their limit) and the bytes it\n"
+    "stores. disable refuses the tenant's logins, sessions, API keys, devices and enrollments\n"
+    "(403 tenant_disabled) and keeps its data; enable undoes it. set changes its limits.\n"
+    "Each change is a row of that tenant's audit log (actor system).\n"
+    "\n"
+    "  --data DIR         the data directory made by 'workphone init' (it holds the keys)\n"
+    "  --db URL           postgresql://... when the store is in PostgreSQL\n"
+    "  --name NAME        the tenant's name, 1-100 characters (add; or the NAME argument)\n"
+    "  --admin USER       the new tenant's admin username: 1-64 of a-z A-Z 0-9 . _ - @\n"
+    "  --max-devices N    devices enrolled at once, 0-1000000, or 'none' (the default: no\n"
+    "                     limit); enrollment past it is refused with 422 limit_exceeded\n"
+    "  --json             list as one JSON array\n";
+
+struct opts {
+    const char *verb, *data, *db, *name, *admin, *max_devices;
+    int json;
+    int64_t limit; /* parsed --max-devices: -1 none, -2 not given */
+};
+
+/* --max-devices: "none" or 0..WP_TENANT_DEVICES_MAX. */
+static int parse_limit(struct opts *o)
+{
+    o->limit = -2;
+    if (!o->max_devices)
+        return 0;
+    if (!strcmp(o->max_devices, "none")) {
+        o->limit = -1;
+        return 0;
+    }
+    const char *p = o->max_devices;
+    int64_t v = 0;
+    if (!*p)
+        goto bad;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || v > WP_TENANT_DEVICES_MAX)
+            goto bad;
+        v = v * 10 + (*p - '0');
+    }
+    if (v > WP_TENANT_DEVICES_MAX)
+        goto bad;
+    o->limit = v;
+    return 0;
+bad:
+    return cli_usage_error("tenant", "--max-devices '%.40s' must be 0-%d or 'none'",
+                           o->max_devices, WP_TENANT_DEVICES_MAX);
+}
+
+static int parse(struct opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    if (argc < 2)
+        return cli_usage_error("tenant", "missing a verb: add, list, disable, enable or set; "
+                                         "see 'workphone tenant --help'");
+    o->verb = argv[1];
+    if (strcmp(o->verb, "add") && strcmp(o->verb, "list") && strcmp(o->verb, "disable") &&
+        strcmp(o->verb, "enable") && strcmp(o->verb, "set"))
+        return cli_usage_error("tenant", "unknown verb '%.40s': add, list, disable, enable or set",
+                               o->verb);
+    for (int i = 2; i < argc; i++) {
+        int r;
+        if ((r = cli_opt(argc, argv, &i, "tenant", "data", &o->data)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "db", &o->db)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "name", &o->name)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "admin", &o->admin)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "max-devices", &o->max_devices))) {
+            if (r < 0)
+                return WP_EXIT_USAGE;
+            continue;
+        }
+        if (!strcmp(argv[i], "--json")) {
+            o->json = 1;
+            continue;
+        }
+        if (argv[i][0] != '-' && !o->name && strcmp(o->verb, "add") && strcmp(o->verb, "list")) {
+            o->name = argv[i];
+            continue;
+        }
+        return cli_usage_error("tenant", "unknown argument '%.80s'; see 'workphone tenant --help'",
+                               argv[i]);
+    }
+    int is_add = !strcmp(o->verb, "add"), is_list = !strcmp(o->verb, "list");
+    if (o->json && !is_list)
+        return cli_usage_error("tenant", "--json is for 'tenant list'");
+    if (o->admin && !is_add)
+        return cli_usage_error("tenant", "--admin is for 'tenant add'");
+    if (o->max_devices && strcmp(o->verb, "add") && strcmp(o->verb, "set"))
+        return cli_usage_error("tenant", "--max-devices is for 'tenant add' and 'tenant set'");
+    if (is_list && o->name)
+        return cli_usage_error("tenant", "'tenant list' takes no name");
+    int rc;
+    if ((rc = cli_data_dir_check("tenant", o->data, o->db, NULL)) != 0)
+        return rc;
+    if (!is_list && !o->name)
+        return cli_usage_error("tenant", is_add ? "missing --name NAME" : "missing the tenant's NAME");
+    if (o->name && cli_check_tenant_name(o->name) < 0)
+        return cli_usage_error("tenant", "--name: %s", wp_error_last());
+    if (is_add && !o->admin)
+        return cli_usage_error("tenant", "missing --admin USER");
+    if (o->admin && !cli_valid_username(o->admin))
+        return cli_usage_error("tenant", "--admin '%.80s' must be 1-64 of a-z A-Z 0-9 . _ - @",
+                               o->admin);
+    if (!strcmp(o->verb, "set") && !o->max_devices)
+        return cli_usage_error("tenant", "missing --max-devices N|none: nothing to set");
+    return parse_limit(o);
+}
+
+/* One audit row of the tenant, by "system", with details {"<field>": value} (or none). */
+static int audit(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN], const char *tenant_id,
+                 const char *action, const char *field, int64_t value)
+{
+    char target[64], details[96];
+    wp_audit_entry e = {.tenant_id = tenant_id, .actor = "system", .action = action};
+    snprintf(target, sizeof target, "tenant:%s", tenant_id);
+    e.target = target;
+    if (field) {
+        if (value < 0)
+            snprintf(details, sizeof details, "{\"%s\":null}", field);
+        else
+            snprintf(details, sizeof details, "{\"%s\":%lld}", field, (long long)value);
+        e.details = details;
+    }
+    return wp_store_audit_append(st, key, &e, NULL);
+}
+
+/* The store, the audit key (never made here: it is the data dir's) and, for a name, the
+ * tenant's id. Returns 0 or the exit code after saying why. */
+static int open_all(wp_store **st, unsigned char key[WP_AUDIT_KEY_LEN], const struct opts *o,
+                    char tenant_id[WP_ID_LEN + 1])
+{
+    int err;
+    if (wp_audit_key_load(key, o->data, 0) < 0)
+        return cli_fail("tenant", "cannot load the audit key: %s", wp_error_last());
+    if (wp_store_open(st, o->data, o->db) < 0)
+        return cli_fail("tenant", "cannot open the store: %s", wp_error_last());
+    if (tenant_id && (err = wp_store_tenant_find(*st, tenant_id, o->name)) < 0)
+        return err == WP_ENOTFOUND
+                   ? cli_usage_error("tenant", "--name: no tenant '%.100s' in this store", o->name)
+                   : cli_fail("tenant", "%s", wp_error_last());
+    return 0;
+}
+
+/* The transaction's end: commit, or roll back and say why (2 for the caller's mistakes). */
+static int finish(wp_store *st, int err)
+{
+    if (err == 0 && (err = wp_store_commit(st)) == 0)
+        return 0;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", wp_error_last());
+    wp_store_rollback(st);
+    return err == WP_EEXISTS || err == WP_EINVAL ? cli_usage_error("tenant", "%s", msg)
+                                                 : cli_fail("tenant", "%s", msg);
+}
+
+static int do_add(wp_store *st, const unsigned char *key, const struct opts *o)
+{
+    char pw[WP_PASSWORD_MAX + 2], pwhash[WP_PASSWORD_HASH_MAX], id[WP_ID_LEN + 1];
+    cli_init_ids ids;
+    int err, rc;
+
+    if (wp_store_tenant_find(st, id, o->name) == 0)
+        return cli_usage_error("tenant", "--name: tenant '%.100s' already exists", o->name);
+    if (cli_admin_password(pw, sizeof pw) < 0 || wp_password_check(pw) < 0) {
+        explicit_bzero(pw, sizeof pw);
+        return cli_usage_error("tenant", "%s", wp_error_last());
+    }
+    err = wp_password_hash(pwhash, pw);
+    explicit_bzero(pw, sizeof pw);
+    if (err < 0)
+        return cli_fail("tenant", "%s", wp_error_last());
+    memset(&ids, 0, sizeof ids);
+    if ((err = wp_store_begin(st)) < 0) {
+        explicit_bzero(pwhash, sizeof pwhash);
+        return cli_fail("tenant", "%s", wp_error_last());
+    }
+    err = cli_tenant_create(st, &ids, key, o->name, o->admin, pwhash);
+    explicit_bzero(pwhash, sizeof pwhash);
+    if (err == 0 && o->limit != -2 &&
+        (err = wp_store_tenant_set_devices_limit(st, ids.tenant_id, o->limit)) == 0)
+        err = audit(st, key, ids.tenant_id, "tenant.set", "devices_limit", o->limit);
+    if ((rc = finish(st, err)) != 0)
+        return rc;
+    printf("added tenant '%s' (%s), admin '%s'\n", o->name, ids.tenant_id, o->admin);
+    return WP_EXIT_OK;
+}
+
+static int do_change(wp_store *st, const unsigned char *key, const struct opts *o,
+                     const char *tenant_id)
+{
+    int err, rc;
+    if ((err = wp_store_begin(st)) < 0)
+        return cli_fail("tenant", "%s", wp_error_last());
+    if (!strcmp(o->verb, "disable")) {
+        if ((err = wp_store_tenant_set_disabled(st, tenant_id, wp_time_now_us())) == 0)
+            err = audit(st, key, tenant_id, "tenant.disable", NULL, 0);
+    } else if (!strcmp(o->verb, "enable")) {
+        if ((err = wp_store_tenant_set_disabled(st, tenant_id, 0)) == 0)
+            err = audit(st, key, tenant_id, "tenant.enable", NULL, 0);
+    } else {
+        if ((err = wp_store_tenant_set_devices_limit(st, tenant_id, o->limit)) == 0)
+            err = audit(st, key, tenant_id, "tenant.set", "devices_limit", o->limit);
+    }
+    if ((rc = finish(st, err)) != 0)
+        return rc;
+    printf("tenant '%s': %s\n", o->name,
+           !strcmp(o->verb, "disable")  ? "disabled"
+           : !strcmp(o->verb, "enable") ? "enabled"
+                                        : "limits set");
+    return WP_EXIT_OK;
+}
+
+static int list_json(const wp_tenant *v, size_t n)
+{
+    wp_buf b;
+    char when[40];
+    int err = 0;
+    wp_buf_init(&b, 64u << 20);
+    if ((err = wp_buf_addc(&b, '[')) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const wp_tenant *t = &v[i];
+        char nums[256];
+        wp_time_format(when, t->created_us, 0);
+        if (t->devices_limit < 0)
+            snprintf(nums, sizeof nums, "null");
+        else
+            snprintf(nums, sizeof nums, "%lld", (long long)t->devices_limit);
+        if ((i && (err = wp_buf_addc(&b, ',')) < 0) ||
+            (err = wp_buf_adds(&b, "{\"name\":")) < 0 ||
+            (err = wp_json_str(&b, t->name, strlen(t->name))) < 0 ||
+            (err = wp_buf_adds(&b, ",\"id\":\"")) < 0 || (err = wp_buf_adds(&b, t->id)) < 0 ||
+            (err = wp_buf_adds(&b, "\",\"created_at\":\"")) < 0 ||
+            (err = wp_buf_adds(&b, when)) < 0 ||
+            (err = wp_buf_adds(&b, t->disabled_us ? "\",\"active\":false" : "\",\"active\":true")) <
+                0 ||
+            (err = wp_buf_adds(&b, ",\"devices_limit\":")) < 0 || (err = wp_buf_adds(&b, nums)) < 0)
+            goto out;
+        snprintf(nums, sizeof nums, ",\"employees\":%lld,\"devices\":%lld,\"used_bytes\":%lld}",
+                 (long long)t->employees, (long long)t->devices, (long long)t->used_bytes);
+        if ((err = wp_buf_adds(&b, nums)) < 0)
+            goto out;
+    }
+    if ((err = wp_buf_addc(&b, ']')) < 0)
+        goto out;
+    puts(b.buf);
+out:
+    wp_buf_release(&b);
+    return err;
+}
+
+static int do_list(wp_store *st, const struct opts *o)
+{
+    wp_tenant *v = NULL;
+    size_t n = 0;
+    char when[40], devices[48];
+    if (wp_store_tenants_list(st, &v, &n) < 0)
+        return cli_fail("tenant", "%s", wp_error_last());
+    if (o->json) {
+        int err = list_json(v, n);
+        free(v);
+        return err < 0 ? cli_fail("tenant", "%s", wp_error_last()) : WP_EXIT_OK;
+    }
+    printf("%-24s %-26s %-25s %-8s %9s %13s %14s\n", "NAME", "ID", "CREATED", "ACTIVE",
+           "EMPLOYEES", "DEVICES", "USED_BYTES");
+    for (size_t i = 0; i < n; i++) {
+        const wp_tenant *t = &v[i];
+        wp_time_format(when, t->created_us, 0);
+        if (t->devices_limit < 0)
+            snprintf(devices, sizeof devices, "%lld", (long long)t->devices);
+        else
+            snprintf(devices, sizeof devices, "%lld/%lld", (long long)t->devices,
+                     (long long)t->devices_limit);
+        printf("%-24s %-26s %-25s %-8s %9lld %13s %14lld\n", t->name, t->id, when,
+               t->disabled_us ? "no" : "yes", (long long)t->employees, devices,
+               (long long)t->used_bytes);
+    }
+    free(v);
+    return WP_EXIT_OK;
+}
+
+int cmd_tenant(int argc, char **argv)
+{
+    struct opts o;
+    unsigned char key[WP_AUDIT_KEY_LEN];
+    char tenant_id[WP_ID_LEN + 1];
+    wp_store *st = NULL;
+    int rc;
+
+    if (cli_wants_help(argc, argv)) {
+        fputs(help, stdout);
+        return WP_EXIT_OK;
+    }
+    if ((rc = parse(&o, argc, argv)) != 0)
+        return rc;
+    int named = strcmp(o.verb, "add") && strcmp(o.verb, "list");
+    if ((rc = open_all(&st, key, &o, named ? tenant_id : NULL)) != 0)
+        goto out;
+    if (!strcmp(o.verb, "add"))
+        rc = do_add(st, key, &o);
+    else if (!strcmp(o.verb, "list"))
+        rc = do_list(st, &o);
+    else
+        rc = do_change(st, key, &o, tenant_id);
+out:
+    wp_store_free(st);
+    explicit_bzero(key, sizeof key);
+    return rc;
+}
