@@ -76,5 +76,17 @@ int api_metrics(void *app, wp_buf *out)
             "# TYPE workphone_sqlite_memory_bytes gauge\n"
             "workphone_sqlite_memory_bytes %" PRId64 "\n",
             mi.uordblks + mi.hblkhd, wp_store_sqlite_memory());
+    if (!err && a->jobs_leading)
+        err = wp_buf_addf(out,
+                          "# HELP workphone_jobs_leader 1 while this node runs the periodic jobs (it holds the group's leader lock; SQLite: always).\n"
+                          "# TYPE workphone_jobs_leader gauge\n"
+                          "workphone_jobs_leader %d\n",
+                          a->jobs_leading(a->jobs_leading_ctx) ? 1 : 0);
+    if (!err && a->changes_listening && a->changes_listening_ctx)
+        err = wp_buf_addf(out,
+                          "# HELP workphone_changes_listening 1 while this node listens for the other nodes' changes (PostgreSQL).\n"
+                          "# TYPE workphone_changes_listening gauge\n"
+                          "workphone_changes_listening %d\n",
+                          a->changes_listening(a->changes_listening_ctx) ? 1 : 0);
     return err;
 }
