@@ -42,7 +42,7 @@ typedef struct wp_app {
      * listens for other nodes' changes (docs/internals/cluster.md); NULL: not told */
     int (*jobs_leading)(void *ctx);
     void *jobs_leading_ctx;
-    int (*changes_listening)(void *ctx);
+    int (*changes_listening)(void *ctx, uint64_t *notices);
     void *changes_listening_ctx;
 } wp_app;
 

@@ -291,8 +291,9 @@ static int jobs_leading(void *ctx)
     return wp_jobs_leading(ctx);
 }
 
-static int changes_listening(void *ctx)
+static int changes_listening(void *ctx, uint64_t *notices)
 {
+    *notices = wp_store_listener_notices(ctx);
     return wp_store_listener_up(ctx);
 }
 

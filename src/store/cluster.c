@@ -73,6 +73,7 @@ struct wp_store_listener {
     int stop_pipe[2]; /* a byte on [1] ends the thread's poll() */
     pthread_t thread;
     _Atomic int up, stop;
+    _Atomic uint64_t notices;
 };
 
 static void log_line(wp_store_listener *l, const char *level, const char *state, const char *msg)
@@ -134,6 +135,7 @@ static void deliver(wp_store_listener *l, PGconn *c)
             tenant[colon - n->extra] = '\0';
             l->fn(l->arg, tenant, colon + 1);
         }
+        atomic_fetch_add(&l->notices, 1);
         PQfreemem(n);
     }
 }
@@ -228,6 +230,11 @@ int wp_store_listener_new(wp_store_listener **out, const char *db_url, int log_f
 int wp_store_listener_up(wp_store_listener *l)
 {
     return l && atomic_load(&l->up);
+}
+
+uint64_t wp_store_listener_notices(wp_store_listener *l)
+{
+    return l ? atomic_load(&l->notices) : 0;
 }
 
 void wp_store_listener_free(wp_store_listener *l)

@@ -53,6 +53,9 @@ int wp_store_listener_new(wp_store_listener **out, const char *db_url, int log_f
 /* 1 while connected and listening. */
 int wp_store_listener_up(wp_store_listener *l);
 
+/* Notices received since the start (each passed to fn once). */
+uint64_t wp_store_listener_notices(wp_store_listener *l);
+
 /* Stop the thread, close the connection. NULL is a no-op. */
 void wp_store_listener_free(wp_store_listener *l);
 

@@ -5,9 +5,11 @@
 #    device policy ETag moves; a settings change (money_alert_fen) likewise: each seen within a
 #    bounded wait (polled up to 5 s), after B had the old ones cached.
 #  - Exactly one node leads the periodic jobs (/metrics workphone_jobs_leader); only it runs
-#    them (its log has the reclaim line, the other's none). kill -9 of the leader: the other
-#    leads within the retry interval and runs the jobs; each reclaimed customer has one pool
-#    event and one audit row.
+#    them (its log has the reclaim line, the other's none). The leader's lock session cut
+#    (pg_terminate_backend): one leader again. kill -9 of the leader: the other leads within
+#    the retry interval and runs the jobs; each reclaimed customer has one pool event and one
+#    audit row.
+#  - B's listening session cut: B logs it, listens again and hears the next change.
 # PostgreSQL only: SKIP (77) without WORKPHONE_TEST_PG_URL when WORKPHONE_TEST_SKIP_PG=1.
 import os
 import re
@@ -35,10 +37,14 @@ def wait_for(what, fn, bound):
         time.sleep(0.1)
 
 
-def leader(srv):
+def metric(srv, name):
     st, body, _ = srv.raw("GET", "/metrics")
-    m = re.search(r"^workphone_jobs_leader (\d)$", body.decode(), re.M) if st == 200 else None
+    m = re.search(r"^%s (\d+)$" % name, body.decode(), re.M) if st == 200 else None
     return int(m.group(1)) if m else None
+
+
+def leader(srv):
+    return metric(srv, "workphone_jobs_leader")
 
 
 def log_of(srv):
@@ -94,12 +100,15 @@ def suite(store, tmp):
     check(not [x for x in alerts(b, admin_b, "sensitive_word") if x.get("pattern") == WORD],
           "before the change the word raises nothing")
     tag0 = phone.etag(b)
+    notices0 = metric(b, "workphone_changes_notices_total")
     st, lex, _ = a.req("GET", "/api/v1/lexicon", admin_a)
     st, j, _ = a.req("PUT", "/api/v1/lexicon", admin_a,
                      raw=lex + "\n" + WORD + "\t集群\talert\n",
                      headers={"Content-Type": "text/plain"})
     check(st == 200, "A puts the lexicon: %s %s" % (st, j))
     wait_for("B's policy ETag moves after A's lexicon change", lambda: phone.etag(b) != tag0, SEEN_S)
+    wait_for("B receives A's notice", lambda: metric(b, "workphone_changes_notices_total") >
+             notices0, SEEN_S)
 
     def scanned():
         phone.send(b, text="再说一次" + WORD)
@@ -121,6 +130,22 @@ def suite(store, tmp):
         return len(alerts(b, admin_b, "money")) > n_money
     wait_for("B raises a money alert at A's new threshold", money, SEEN_S)
     check("event=cluster_listen state=listening" in log_of(b), "B listens for changes")
+    check(metric(b, "workphone_changes_listening") == 1, "B's metrics say it listens")
+
+    # --- B's listening session is cut: B logs it, listens again, and still hears A
+    store.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+              " WHERE query = 'LISTEN workphone_changes' AND pid <> pg_backend_pid()")
+    wait_for("B logs the lost listener", lambda: "event=cluster_listen state=lost" in log_of(b),
+             SEEN_S)
+    wait_for("B listens again", lambda: log_of(b).count("event=cluster_listen state=listening")
+             >= 2 and metric(b, "workphone_changes_listening") == 1, 15)
+    tag2 = phone.etag(b)
+    notices1 = metric(b, "workphone_changes_notices_total")
+    st, j, _ = a.req("PUT", "/api/v1/settings", admin_a, body={"money_alert_fen": 20000})
+    check(st == 200, "A puts the settings again: %s %s" % (st, j))
+    wait_for("B hears A after its reconnect", lambda: metric(b, "workphone_changes_notices_total")
+             > notices1, SEEN_S)
+    check(phone.etag(b) != tag2, "B's ETag moved again")
 
     # --- the jobs: only the leader runs them; s1 leaves, A reclaims the customer
     st, j, _ = a.req("PATCH", "/api/v1/employees/" + s1, admin_a, body={"active": False})
@@ -130,11 +155,27 @@ def suite(store, tmp):
     check("task=reclaim owner_left=1" in log_of(a), "A logs the reclaim")
     check("event=jobs task=" not in log_of(b), "B ran no job while following")
 
-    # --- A dies: B takes over and runs the jobs
+    # --- the leader's lock session is cut: the lock is free a moment; one node leads again
+    cut = store.sql("SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l"
+                    " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+                    " AND ((l.classid::bigint << 32) | l.objid::bigint) = 8606223364413415780")
+    check(cut == "1", "one session held the leader lock: %s" % cut)
+    wait_for("one leader again after the cut",
+             lambda: store.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                               " AND granted AND objsubid = 1 AND ((classid::bigint << 32) |"
+                               " objid::bigint) = 8606223364413415780") == "1" and
+             sorted([leader(a), leader(b)]) == [0, 1], LEAD_S)
+    if leader(b) == 1:  # B took it: A is the one to survive
+        a, b, admin_a, admin_b = b, a, admin_b, admin_a
+        phone.srv = b
+
+    # --- the leader dies: the other takes over and runs the jobs
+    was = log_of(b).count("event=jobs_leader state=leading")
     a.proc.kill()
     a.proc.wait()
-    wait_for("B leads after A's kill -9", lambda: leader(b) == 1, LEAD_S)
-    check("event=jobs_leader state=leading" in log_of(b), "B logs that it leads")
+    wait_for("the other node leads after the leader's kill -9", lambda: leader(b) == 1, LEAD_S)
+    check(log_of(b).count("event=jobs_leader state=leading") == was + 1,
+          "the new leader logs that it leads")
     s2 = created(b, admin_b, "/api/v1/employees", {"name": "销售二", "org_unit_id": hq,
                  "role": "sales", "username": "s2", "password": PASSWORD}, "employee s2")["id"]
     p2 = Phone(b, enroll(b, admin_b, s2, "SN-2"))
@@ -143,14 +184,14 @@ def suite(store, tmp):
                 chat="wxid_c%d" % i, text="您好")
     st, j, _ = b.req("PATCH", "/api/v1/employees/" + s2, admin_b, body={"active": False})
     check(st == 200, "s2 leaves: %s %s" % (st, j))
-    wait_for("B, the new leader, reclaims s2's customers",
+    wait_for("the new leader reclaims s2's customers",
              lambda: store.sql("SELECT count(*) FROM customers WHERE in_pool = 1") == "3", 30)
     time.sleep(2)  # a few more runs: none may move anything again
     check(store.sql("SELECT count(*), count(DISTINCT customer_id) FROM customer_events"
                     " WHERE kind = 'pooled'") == "3|3", "one pool event per customer")
     check(store.sql("SELECT count(*), count(DISTINCT target) FROM audit_log"
                     " WHERE action = 'pool.reclaim'") == "3|3", "one audit row per customer")
-    check("task=reclaim owner_left=2" in log_of(b), "B logs its reclaim")
+    check("task=reclaim owner_left=2" in log_of(b), "the new leader logs its reclaim")
     b.stop()
 
 
