@@ -38,6 +38,12 @@ typedef struct wp_app {
                                               * its settings change; checks sdk_path. NULL: no
                                               * sdk_path is allowed */
     struct wp_wecom *wecom; /* WeCom customer contact (src/wecom); NULL: its routes answer 404 */
+    /* /metrics: 1 while this node runs the periodic jobs (the group's leader), 1 while it
+     * listens for other nodes' changes (docs/internals/cluster.md); NULL: not told */
+    int (*jobs_leading)(void *ctx);
+    void *jobs_leading_ctx;
+    int (*changes_listening)(void *ctx, uint64_t *notices);
+    void *changes_listening_ctx;
 } wp_app;
 
 /* The route table of workphone (src/api/routes.c): every endpoint with its handler and the

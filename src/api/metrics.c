@@ -76,5 +76,23 @@ int api_metrics(void *app, wp_buf *out)
             "# TYPE workphone_sqlite_memory_bytes gauge\n"
             "workphone_sqlite_memory_bytes %" PRId64 "\n",
             mi.uordblks + mi.hblkhd, wp_store_sqlite_memory());
+    if (!err && a->jobs_leading)
+        err = wp_buf_addf(out,
+                          "# HELP workphone_jobs_leader 1 while this node runs the periodic jobs (it holds the group's leader lock; SQLite: always).\n"
+                          "# TYPE workphone_jobs_leader gauge\n"
+                          "workphone_jobs_leader %d\n",
+                          a->jobs_leading(a->jobs_leading_ctx) ? 1 : 0);
+    if (!err && a->changes_listening && a->changes_listening_ctx) {
+        uint64_t notices = 0;
+        int up = a->changes_listening(a->changes_listening_ctx, &notices);
+        err = wp_buf_addf(out,
+                          "# HELP workphone_changes_listening 1 while this node listens for the nodes' changes (PostgreSQL).\n"
+                          "# TYPE workphone_changes_listening gauge\n"
+                          "workphone_changes_listening %d\n"
+                          "# HELP workphone_changes_notices_total Change notices received (each drops the caches it names).\n"
+                          "# TYPE workphone_changes_notices_total counter\n"
+                          "workphone_changes_notices_total %" PRIu64 "\n",
+                          up ? 1 : 0, notices);
+    }
     return err;
 }

@@ -9,6 +9,8 @@
 #include "wecom/archive.h"
 #include "wecom/wecom.h"
 #include "store/audit.h"
+#include "store/cluster.h"
+#include "store/geofence.h"
 #include "store/pool.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -268,7 +270,32 @@ struct background {
     api_audit_worker *reads;
     wp_jobs_checkpoints *cps;
     wp_jobs_work work;
+    wp_store_listener *changes; /* PostgreSQL: other nodes' changes drop this one's caches */
+    wp_ingest *ing;
+    const char *db_url; /* NULL or "": SQLite, no listener */
 };
+
+/* A notice from another node (or this one): drop what it names; NULL drops all. */
+static void changes_seen(void *arg, const char *tenant_id, const char *what)
+{
+    struct background *b = arg;
+    if (!what || !strcmp(what, WP_CLUSTER_POLICY) || !strcmp(what, WP_CLUSTER_LEXICON))
+        wp_ingest_forget(b->ing, tenant_id);
+    if (!what || !strcmp(what, WP_CLUSTER_GEOFENCES))
+        wp_store_geofences_forget(tenant_id);
+    /* WP_CLUSTER_HOURS: nothing kept in memory; read per batch */
+}
+
+static int jobs_leading(void *ctx)
+{
+    return wp_jobs_leading(ctx);
+}
+
+static int changes_listening(void *ctx, uint64_t *notices)
+{
+    *notices = wp_store_listener_notices(ctx);
+    return wp_store_listener_up(ctx);
+}
 
 /* WeCom's jobs: a transfer to send (a handover), the console's "sync now". */
 static void wecom_kick(void *ctx, const char *task)
@@ -346,11 +373,16 @@ static int background_new(struct background *b, const char *data, const char *db
     wp_jobs_options jo = WP_JOBS_OPTIONS_INIT;
     int err;
     memset(b, 0, sizeof *b);
+    b->ing = ing;
+    b->db_url = db;
     memcpy(b->work.audit_key, audit_key, sizeof b->work.audit_key);
     jo.data_dir = data;
     jo.db_url = db;
     jo.log_fd = 2;
-    if ((err = wp_jobs_new(&b->audit, &jo)) < 0)
+    /* PostgreSQL: drop the caches another node's changes made stale (the caches also check
+     * the store's versions on each use: the notices keep a node from holding dead copies) */
+    if ((err = wp_jobs_new(&b->audit, &jo)) < 0 ||
+        (err = wp_store_listener_new(&b->changes, b->db_url, 2, changes_seen, b)) < 0)
         return err;
     api_audit_worker_config ac = {.audit_key = audit_key, .wake = audit_wake,
                                   .wake_ctx = b->audit};
@@ -360,9 +392,10 @@ static int background_new(struct background *b, const char *data, const char *db
                            api_audit_worker_flush, b->reads)) < 0 ||
         (err = wp_jobs_add(b->audit, "audit_checkpoint", cp_s * 1000,
                            WP_JOBS_AT_START | WP_JOBS_AT_STOP, wp_jobs_checkpoint, b->cps)) < 0 ||
-        (err = wp_jobs_new(&b->jobs, &jo)) < 0 ||
+        (err = (jo.leader_key = WP_CLUSTER_JOBS_LOCK, wp_jobs_new(&b->jobs, &jo))) < 0 ||
         (err = wp_jobs_add_work(b->jobs, &b->work, jobs_s * 1000)) < 0)
         return err;
+    jo.leader_key = 0; /* the periodic work runs on one node of a group; the rest per node */
     wp_webhooks_options wo = WP_WEBHOOKS_OPTIONS_INIT;
     wo.scanner = webhooks_scanner;
     wo.scanner_arg = ing;
@@ -410,6 +443,7 @@ static void background_stop(struct background *b)
     wp_wecom_free(b->wc);
     wp_jobs_free(b->jobs);
     wp_jobs_free(b->audit);
+    wp_store_listener_free(b->changes);
     size_t lost = b->reads ? api_audit_worker_waiting(b->reads) : 0;
     if (lost) {
         wp_buf line;
@@ -584,6 +618,10 @@ int cli_serve_run(const cli_serve_options *so)
     app.webhooks_wake = webhooks_wake;
     app.webhooks_wake_ctx = bg.hooks;
     app.wecom_archive = bg.archive;
+    app.jobs_leading = jobs_leading;
+    app.jobs_leading_ctx = bg.jobs;
+    app.changes_listening = changes_listening;
+    app.changes_listening_ctx = bg.changes;
     if ((err = background_wecom(&bg, data, db, audit_key, ing, pool)) < 0) {
         cli_fail(cmd, "cannot start the WeCom jobs: %s", wp_error_last());
         goto out;

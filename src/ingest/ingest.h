@@ -184,6 +184,12 @@ int wp_ingest_check(wp_ingest *ing, json_t **reply, const char *tenant_id,
 int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_MAX],
                      json_t **policy, const char *tenant_id, const char *employee_id);
 
+/* Drop the compiled lexicons of tenant_id (NULL: of every tenant) kept in memory: another
+ * node changed them (docs/internals/cluster.md). The next use compiles them again. Any thread.
+ * (Each use also checks the store's lexicon version, so a missed drop costs memory, not a
+ * stale scan.) */
+void wp_ingest_forget(wp_ingest *ing, const char *tenant_id);
+
 /* The tenant's scanner for its lexicon in force (with the personal-data detectors), brought
  * up to date with the store st first: what masks personal data in the console's answers.
  * Caller owns *out (wp_scanner_unref). */

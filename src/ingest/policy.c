@@ -71,6 +71,30 @@ void wp_policy__cache_free(struct wp_policy_cache *c)
     free(c);
 }
 
+void wp_ingest_forget(wp_ingest *ing, const char *tenant_id)
+{
+    struct wp_policy_cache *c = ing->policies;
+    struct entry *gone = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (struct entry **p = &c->head; *p;) {
+        struct entry *e = *p;
+        if (tenant_id && strcmp(e->tenant_id, tenant_id)) {
+            p = &e->next;
+            continue;
+        }
+        *p = e->next;
+        c->nchains -= e->key[0] != '\0';
+        e->next = gone;
+        gone = e;
+    }
+    pthread_mutex_unlock(&c->mu);
+    while (gone) { /* readers hold references of their own: freeing is safe */
+        struct entry *next = gone->next;
+        entry_free(gone);
+        gone = next;
+    }
+}
+
 int wp_policy__text_new(wp_policy_text **out, const char *text, size_t len)
 {
     wp_policy_text *t = malloc(sizeof *t + len + 1);

@@ -40,7 +40,13 @@ typedef struct wp_jobs wp_jobs;
 typedef struct wp_jobs_options {
     const char *data_dir, *db_url; /* the store it opens for its tasks: wp_store_open() */
     int log_fd; /* a line per run that failed or has something to say; -1: none */
+    /* PostgreSQL: run the tasks only while this node holds the session advisory lock of this
+     * key, taken on a connection of its own and checked every WP_JOBS_LEADER_RETRY_MS
+     * (docs/internals/cluster.md); 0, or SQLite: always run them */
+    int64_t leader_key;
 } wp_jobs_options;
+
+#define WP_JOBS_LEADER_RETRY_MS 2000 /* a follower tries the lock, a leader checks it, this often */
 
 #define WP_JOBS_OPTIONS_INIT {.log_fd = -1}
 
@@ -81,6 +87,9 @@ void wp_jobs_stop(wp_jobs *j);
 
 /* wp_jobs_stop(), then the store connection and j. NULL is a no-op. */
 void wp_jobs_free(wp_jobs *j);
+
+/* 1 while j runs its tasks: it holds the leader lock, or it has no leader_key (SQLite: 1). */
+int wp_jobs_leading(wp_jobs *j);
 
 typedef struct wp_jobs_stats {
     uint64_t runs, failures; /* runs ended, of them failed */

@@ -2,6 +2,7 @@
 /* The scheduler: named periodic tasks run one at a time on one thread with its own store
  * connection; run once on the caller's thread for `workphone jobs run`. */
 #include "jobs/jobs.h"
+#include "store/cluster.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -9,6 +10,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,13 @@ struct wp_jobs {
     pthread_mutex_t lock; /* the tasks' times, flags and counts; started, stop */
     pthread_cond_t wake;  /* the thread: a task was kicked, or stop */
     int started, stop, joined;
+    /* the leader lock (options.leader_key): its own connection, so that the tasks' sessions
+     * and their failures never drop it; checked by the thread only */
+    int64_t leader_key;
+    wp_store *lead;
+    int64_t lead_check_ns; /* CLOCK_MONOTONIC: the next check */
+    int lead_checked;      /* checked once: a later gain is a takeover */
+    _Atomic int leading;
 };
 
 static int64_t mono_ns(void)
@@ -65,6 +74,16 @@ int wp_jobs_new(wp_jobs **out, const wp_jobs_options *o)
         return err;
     }
     wp_store_set_background(j->st); /* the jobs leave the write lock to the ingest writer */
+    atomic_init(&j->leading, 1);
+    if (o->leader_key && wp_store_backend(j->st) == WP_STORE_PG) {
+        if ((err = wp_store_open(&j->lead, o->data_dir, o->db_url)) < 0) {
+            wp_store_free(j->st);
+            free(j);
+            return err;
+        }
+        j->leader_key = o->leader_key;
+        atomic_init(&j->leading, 0);
+    }
     pthread_mutex_init(&j->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -138,20 +157,75 @@ static struct task *next_due(wp_jobs *j, int64_t now, int64_t *wait_ns)
     return next && next->due_ns <= now ? next : NULL;
 }
 
+static void lead_log(wp_jobs *j, const char *level, const char *state, int err)
+{
+    wp_buf line;
+    wp_log_start(&line, level, "jobs_leader");
+    wp_log_add(&line, "state", state);
+    if (err < 0) {
+        wp_log_add(&line, "error", wp_error_name(err));
+        wp_log_addn(&line, "error_msg", wp_error_last(), 300);
+    }
+    wp_log_end(&line, j->log_fd);
+}
+
+/* Take or keep the leader lock; log a change. Under j->lock, which it lets go meanwhile. A
+ * follower that becomes the leader runs every task at once: the dead leader may have left work
+ * half done (each step is its own transaction, so what is left is done once). */
+static void lead_check(wp_jobs *j)
+{
+    int was = atomic_load(&j->leading), now = 0, takeover = j->lead_checked;
+    pthread_mutex_unlock(&j->lock);
+    wp_error_clear();
+    int err = wp_store_cluster_lead(j->lead, j->leader_key, &now);
+    if (err < 0 && was)
+        lead_log(j, "error", "lost", err);
+    else if (now && !was)
+        lead_log(j, "info", "leading", 0);
+    else if (!now && was)
+        lead_log(j, "warn", "following", 0);
+    else if (!now && !j->lead_checked)
+        lead_log(j, "info", "following", 0);
+    pthread_mutex_lock(&j->lock);
+    j->lead_checked = 1;
+    atomic_store(&j->leading, now);
+    j->lead_check_ns = mono_ns() + (int64_t)WP_JOBS_LEADER_RETRY_MS * 1000000;
+    if (now && !was && takeover) {
+        int64_t at = mono_ns();
+        for (size_t i = 0; i < j->n; i++)
+            j->t[i].due_ns = at;
+    }
+}
+
+static void wait_until(wp_jobs *j, int64_t at)
+{
+    if (at == INT64_MAX) {
+        pthread_cond_wait(&j->wake, &j->lock);
+    } else {
+        struct timespec until = {.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000};
+        pthread_cond_timedwait(&j->wake, &j->lock, &until);
+    }
+}
+
 static void *loop(void *arg)
 {
     wp_jobs *j = arg;
     pthread_mutex_lock(&j->lock);
     while (!j->stop) {
         int64_t at;
+        if (j->lead) {
+            if (mono_ns() >= j->lead_check_ns) {
+                lead_check(j);
+                continue;
+            }
+            if (!atomic_load(&j->leading)) {
+                wait_until(j, j->lead_check_ns);
+                continue;
+            }
+        }
         struct task *t = next_due(j, mono_ns(), &at);
         if (!t) {
-            if (at == INT64_MAX) {
-                pthread_cond_wait(&j->wake, &j->lock);
-            } else {
-                struct timespec until = {.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000};
-                pthread_cond_timedwait(&j->wake, &j->lock, &until);
-            }
+            wait_until(j, j->lead && at > j->lead_check_ns ? j->lead_check_ns : at);
             continue;
         }
         t->kicked = 0;
@@ -162,8 +236,9 @@ static void *loop(void *arg)
         t->due_ns = mono_ns() + (t->kicked ? 0 : (int64_t)t->interval_ms * 1000000);
     }
     pthread_mutex_unlock(&j->lock);
-    /* the graceful stop: the last runs, without the lock (a kick meanwhile is ignored) */
-    for (size_t i = 0; i < j->n; i++)
+    /* the graceful stop: the last runs, without the lock (a kick meanwhile is ignored); a
+     * follower runs none */
+    for (size_t i = 0; i < j->n && atomic_load(&j->leading); i++)
         if (j->t[i].flags & WP_JOBS_AT_STOP)
             run(j, &j->t[i]);
     return NULL;
@@ -246,6 +321,7 @@ void wp_jobs_free(wp_jobs *j)
         return;
     wp_jobs_stop(j);
     wp_store_free(j->st);
+    wp_store_free(j->lead); /* the session ends: the lock is free for the next leader */
     pthread_cond_destroy(&j->wake);
     pthread_mutex_destroy(&j->lock);
     free(j);
@@ -262,4 +338,9 @@ int wp_jobs_stats_get(wp_jobs *j, const char *name, wp_jobs_stats *out)
         err = wp_error_set(WP_ENOTFOUND, "no task '%s'", name);
     pthread_mutex_unlock(&j->lock);
     return err;
+}
+
+int wp_jobs_leading(wp_jobs *j)
+{
+    return atomic_load(&j->leading);
 }

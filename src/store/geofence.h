@@ -47,6 +47,10 @@ int wp_store_geofence_get(wp_store *st, wp_geofence *out, const char *tenant_id,
 /* Replace everything but id and created_us. WP_ENOTFOUND. */
 int wp_store_geofence_update(wp_store *st, const char *tenant_id, wp_geofence *f, int64_t now_us);
 int wp_store_geofence_delete(wp_store *st, const char *tenant_id, const char *id);
+
+/* Drop the fences of tenant_id (NULL: of every tenant) kept in this process: another node
+ * changed them (docs/internals/cluster.md). The next batch reads them again. Any thread. */
+void wp_store_geofences_forget(const char *tenant_id);
 /* Every fence of the tenant (at most WP_GEOFENCE_MAX), by name. Free with wp_geofences_free. */
 int wp_store_geofence_list(wp_store *st, wp_geofence **out, size_t *n, const char *tenant_id);
 /* The fences binding employee_id: those of its unit and of the units above it. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Geofences: CRUD, the set binding an employee, the ingest state machine (geofence.h). */
+#include "store/cluster.h"
 #include "store/db.h"
 #include "store/geofence.h"
 #include "store/internal.h"
@@ -206,11 +207,12 @@ static int unit_exists(wp_store *st, const char *tenant_id, const char *unit_id)
 /* Every write moves the tenant's version, in the writer's transaction. */
 static int bump(wp_store *st, const char *tenant_id)
 {
-    return wp_db_run(st,
-                     "INSERT INTO geofence_versions (tenant_id, version) VALUES (?, 1)"
-                     " ON CONFLICT (tenant_id) DO UPDATE SET version ="
-                     " geofence_versions.version + 1",
-                     "t", tenant_id);
+    int err = wp_db_run(st,
+                        "INSERT INTO geofence_versions (tenant_id, version) VALUES (?, 1)"
+                        " ON CONFLICT (tenant_id) DO UPDATE SET version ="
+                        " geofence_versions.version + 1",
+                        "t", tenant_id);
+    return err < 0 ? err : wp_store__notify(st, tenant_id, WP_CLUSTER_GEOFENCES);
 }
 
 int wp_store_geofence_create(wp_store *st, const char *tenant_id, wp_geofence *f, int64_t now_us)
@@ -380,6 +382,28 @@ static void set_unref(struct tenant_set *t)
     if (!left) {
         wp_geofences_free(t->v, t->n);
         free(t);
+    }
+}
+
+void wp_store_geofences_forget(const char *tenant_id)
+{
+    struct tenant_set *gone = NULL;
+    pthread_mutex_lock(&cache_mu);
+    for (struct tenant_set **p = &cache_head; *p;) {
+        struct tenant_set *t = *p;
+        if (tenant_id && strcmp(t->tenant_id, tenant_id)) {
+            p = &t->next;
+            continue;
+        }
+        *p = t->next;
+        t->next = gone;
+        gone = t;
+    }
+    pthread_mutex_unlock(&cache_mu);
+    while (gone) { /* a batch using one keeps it until it is done */
+        struct tenant_set *next = gone->next;
+        set_unref(gone);
+        gone = next;
     }
 }
 

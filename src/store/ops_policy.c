@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on media records, lexicons and the tenant policy (its version is the ETag
  * of GET /api/v1/device/policy). */
+#include "store/cluster.h"
 #include "store/db.h"
 #include "store/policy.h"
 #include "store/store.h"
@@ -221,6 +222,8 @@ static int bump(wp_store *st, int64_t *next, const char *tenant_id, int64_t now_
     else if (err == WP_DB_DONE)
         err = wp_error_set(WP_ENOTFOUND, "tenant '%s' has no policy", tenant_id);
     wp_db_done(s);
+    if (err == WP_DB_ROW) /* the other nodes drop their copies at the commit */
+        err = wp_store__notify(st, tenant_id, WP_CLUSTER_POLICY);
     return err < 0 ? err : 0;
 }
 
@@ -536,6 +539,7 @@ int wp_store_unit_lexicon_put(wp_store *st, int64_t *version, const char *tenant
                          " entries = excluded.entries, updated_us = excluded.updated_us",
                          "ttitii", tenant_id, org_unit_id, v, copy, entries, now)) < 0)
         goto end;
+    err = wp_store__notify(st, tenant_id, WP_CLUSTER_LEXICON);
 end:
     if ((err = wp_store__op_end(st, err)) == 0)
         *version = v;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Working hours (migration 0018): the tenant's zone, its schedule and the units' overrides,
  * and the calendar reply times and the attendance questions read. */
+#include "store/cluster.h"
 #include "store/db.h"
 #include "store/internal.h"
 #include "store/store.h"
@@ -155,6 +156,8 @@ int wp_store_workhours_set_zone(wp_store *st, const char *tenant_id, const char 
         err = wp_db_run(st, "DELETE FROM tenant_zones WHERE tenant_id = ?", "t", tenant_id);
     if (err == 0)
         err = reset_analytics(st, tenant_id);
+    if (err == 0)
+        err = wp_store__notify(st, tenant_id, WP_CLUSTER_HOURS);
     return wp_store__op_end(st, err);
 }
 
@@ -198,6 +201,8 @@ int wp_store_workhours_set(wp_store *st, const char *tenant_id, const char *unit
                         "tt", tenant_id, unit_id ? unit_id : "");
     if (err == 0)
         err = reset_analytics(st, tenant_id);
+    if (err == 0)
+        err = wp_store__notify(st, tenant_id, WP_CLUSTER_HOURS);
 out:
     return wp_store__op_end(st, err);
 }

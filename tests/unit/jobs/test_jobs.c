@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of src/jobs: the scheduler (order, run once, failures counted and logged, kicks,
- * the runs at start and at a graceful stop), on a SQLite store in a temp dir. The work itself
+ * the runs at start and at a graceful stop), on a SQLite store in a temp dir; the leader lock
+ * of two schedulers on one PostgreSQL database (tests/unit/store/pg_util.c). The work itself
  * is the store's, tested there and by the integration tests on both backends. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "jobs/jobs.h"
+#include "pg_util.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -216,6 +218,69 @@ static void test_jobs_scheduler__never_started_runs_nothing_at_stop(void **state
     assert_string_equal(T.order, "");
 }
 
+static void test_jobs_scheduler__sqlite_always_leads(void **state)
+{
+    wp_jobs *j = NULL;
+    wp_jobs_options o = WP_JOBS_OPTIONS_INIT;
+    o.data_dir = dir;
+    o.leader_key = 42;
+    assert_int_equal(wp_jobs_new(&j, &o), 0);
+    assert_int_equal(wp_jobs_add(j, "at-start", 3600000, WP_JOBS_AT_START, task, (void *)&A), 0);
+    assert_int_equal(wp_jobs_leading(j), 1);
+    assert_int_equal(wp_jobs_start(j), 0);
+    WAIT_FOR(T.runs['a' & 7] == 1);
+    assert_int_equal(wp_jobs_leading(j), 1);
+    wp_jobs_free(j);
+}
+
+static int pg_failed;
+
+/* Two schedulers with one leader key on one fresh database: only one runs its task; when it
+ * is freed (its session ends) the other leads within the retry and runs it. */
+static void test_jobs_scheduler__pg_one_leader_and_a_takeover(void **state)
+{
+    const char *url = test_pg_url("test_jobs", &pg_failed);
+    if (!url) {
+        assert_int_equal(pg_failed, 0);
+        skip();
+    }
+    char name[64];
+    snprintf(name, sizeof name, "wp_jobs_lead_%ld", (long)getpid());
+    PGconn *admin = test_pg_connect(url);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
+    test_pg_run(admin, sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    test_pg_run(admin, sql);
+    char *conninfo = test_pg_conninfo(url, name, NULL);
+
+    wp_jobs *j1 = NULL, *j2 = NULL;
+    wp_jobs_options o = WP_JOBS_OPTIONS_INIT;
+    o.db_url = conninfo;
+    o.leader_key = 4242;
+    assert_int_equal(wp_jobs_new(&j1, &o), 0);
+    assert_int_equal(wp_jobs_new(&j2, &o), 0);
+    assert_int_equal(wp_jobs_leading(j1), 0); /* not before its first check */
+    assert_int_equal(wp_jobs_add(j1, "work", 50, WP_JOBS_AT_START, task, (void *)&A), 0);
+    assert_int_equal(wp_jobs_add(j2, "work", 50, WP_JOBS_AT_START, task, (void *)&B), 0);
+    assert_int_equal(wp_jobs_start(j1), 0);
+    WAIT_FOR(T.runs['a' & 7] >= 3);
+    assert_int_equal(wp_jobs_start(j2), 0);
+    WAIT_FOR(T.runs['a' & 7] >= 10); /* j2 checked at its start: the lock is j1's */
+    assert_int_equal(wp_jobs_leading(j1), 1);
+    assert_int_equal(wp_jobs_leading(j2), 0);
+    assert_int_equal(T.runs['b' & 7], 0);
+    wp_jobs_free(j1); /* its session ends: the lock is free */
+    WAIT_FOR(T.runs['b' & 7] >= 1); /* within the 2 s retry */
+    assert_int_equal(wp_jobs_leading(j2), 1);
+    wp_jobs_free(j2);
+
+    snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", name);
+    test_pg_run(admin, sql);
+    PQfinish(admin);
+    free(conninfo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +291,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_jobs_scheduler__start_kick_and_a_graceful_stop,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_scheduler__never_started_runs_nothing_at_stop,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_scheduler__sqlite_always_leads, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_scheduler__pg_one_leader_and_a_takeover,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
