@@ -134,7 +134,8 @@ def suite(store, tmp):
 
     # --- B's listening session is cut: B logs it, listens again, and still hears A
     store.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-              " WHERE query = 'LISTEN workphone_changes' AND pid <> pg_backend_pid()")
+              " WHERE query = 'LISTEN workphone_changes' AND pid <> pg_backend_pid()"
+              " AND datname = current_database()")
     wait_for("B logs the lost listener", lambda: "event=cluster_listen state=lost" in log_of(b),
              SEEN_S)
     wait_for("B listens again", lambda: log_of(b).count("event=cluster_listen state=listening")
@@ -155,13 +156,18 @@ def suite(store, tmp):
     check("task=reclaim owner_left=1" in log_of(a), "A logs the reclaim")
     check("event=jobs task=" not in log_of(b), "B ran no job while following")
 
-    # --- the leader's lock session is cut: the lock is free a moment; one node leads again
+    # --- the leader's lock session is cut: the lock is free a moment; one node leads again.
+    # Advisory locks are per database: other tests' servers hold the same key in theirs.
     cut = store.sql("SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l"
                     " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+                    " AND l.database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
                     " AND ((l.classid::bigint << 32) | l.objid::bigint) = 8606223364413415780")
     check(cut == "1", "one session held the leader lock: %s" % cut)
     wait_for("one leader again after the cut",
              lambda: store.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                               " AND database = (SELECT oid FROM pg_database"
+                               " WHERE datname = current_database())"
                                " AND granted AND objsubid = 1 AND ((classid::bigint << 32) |"
                                " objid::bigint) = 8606223364413415780") == "1" and
              sorted([leader(a), leader(b)]) == [0, 1], LEAD_S)
