@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Store operations on tenants. */
 #include "store/db.h"
+#include "store/internal.h"
 #include "store/org.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -110,16 +111,8 @@ int wp_store_tenants_list(wp_store *st, wp_tenant **out, size_t *n)
         0)
         goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            wp_tenant *nv = realloc(v, nc * sizeof *v);
-            if (!nv) {
-                err = wp_error_set(WP_ENOMEM, "out of memory");
-                goto out;
-            }
-            v = nv;
-            cap = nc;
-        }
+        if (len == cap && (err = wp_array__grow((void **)&v, &cap, len, sizeof *v)) < 0)
+            goto out;
         if ((err = read_tenant(s, &v[len])) < 0)
             goto out;
         len++;
