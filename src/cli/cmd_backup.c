@@ -1004,7 +1004,7 @@ static int verify(struct br *r, struct seen *s)
             s->tables++;
         if (man) {
             man[man_len] = '\0';
-            s->manifest = json_loads(man, 0, NULL);
+            s->manifest = wp_json_loads(man, 0, NULL);
             free(man);
             if (!json_is_object(s->manifest))
                 return damaged(r, "its manifest is not JSON");

@@ -17,6 +17,7 @@
 #include "util/conf_int.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/memory.h"
 #include "util/testhooks.h"
 
 #include <arpa/inet.h>
@@ -286,6 +287,14 @@ static void changes_seen(void *arg, const char *tenant_id, const char *what)
     /* WP_CLUSTER_HOURS: nothing kept in memory; read per batch */
 }
 
+/* Every minute, on every node: what the allocator holds free goes back to the kernel. */
+static int memory_trim(wp_store *st, void *arg, int64_t now_us, wp_buf *note)
+{
+    (void)st, (void)arg, (void)now_us, (void)note;
+    wp_memory_trim();
+    return 0;
+}
+
 static int jobs_leading(void *ctx)
 {
     return wp_jobs_leading(ctx);
@@ -392,6 +401,7 @@ static int background_new(struct background *b, const char *data, const char *db
                            api_audit_worker_flush, b->reads)) < 0 ||
         (err = wp_jobs_add(b->audit, "audit_checkpoint", cp_s * 1000,
                            WP_JOBS_AT_START | WP_JOBS_AT_STOP, wp_jobs_checkpoint, b->cps)) < 0 ||
+        (err = wp_jobs_add(b->audit, "memory_trim", 60000, 0, memory_trim, NULL)) < 0 ||
         (err = (jo.leader_key = WP_CLUSTER_JOBS_LOCK, wp_jobs_new(&b->jobs, &jo))) < 0 ||
         (err = wp_jobs_add_work(b->jobs, &b->work, jobs_s * 1000)) < 0)
         return err;
@@ -538,6 +548,7 @@ int cli_serve_run(const cli_serve_options *so)
     }
     const char *scheme = tls.cert_pem ? "https" : "http";
 
+    wp_memory_limit_arenas(); /* before any thread: see util/memory.h */
     /* Signals are taken by sigwait() in this thread: block them before any thread exists so
      * that every thread inherits the mask and no handler runs anywhere. */
     sigset_t stop_set;

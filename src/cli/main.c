@@ -136,14 +136,6 @@ int cli_data_dir_check(const char *cmd, const char *data, const char *db, wp_con
     return 0;
 }
 
-/* jansson's allocator with the test hooks on: malloc and free as jansson's own (replies that
- * json_dumps wrote are still free()d by libmicrohttpd), but an armed request's Nth allocation
- * fails (X-Workphone-Test-Fail: alloc=N) */
-static void *hooked_malloc(size_t n)
-{
-    return wp_test_hooks_alloc_fails() ? NULL : malloc(n);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -163,7 +155,7 @@ int main(int argc, char **argv)
         return WP_EXIT_USAGE;
     }
     if (wp_test_hooks_get()->on)
-        json_set_alloc_funcs(hooked_malloc, free);
+        json_set_alloc_funcs(wp_test_hooks_malloc, free); /* replies are free()d by libmicrohttpd */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);
