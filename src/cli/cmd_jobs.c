@@ -36,6 +36,7 @@ static int run_jobs(const char *data, const char *db)
         cli_fail("jobs", "cannot load the audit key: %s", wp_error_last());
         return WP_EXIT_FAIL;
     }
+    work.data_dir = data;
     o.data_dir = data;
     o.db_url = db;
     if (wp_jobs_new(&j, &o) < 0) {
@@ -62,6 +63,9 @@ static int run_jobs(const char *data, const char *db)
             (long long)work.rules.reminders, (long long)work.rules.closed,
             (long long)work.rules.overdue, (long long)work.rules.graded,
             (long long)work.rules.script_uses);
+    fprintf(stderr, "retention: messages=%lld calls=%lld alerts=%lld media=%lld\n",
+            (long long)work.retention.messages, (long long)work.retention.calls,
+            (long long)work.retention.alerts, (long long)work.retention.media);
     code = WP_EXIT_OK;
 out:
     wp_jobs_free(j);
