@@ -105,18 +105,29 @@ int wp_store_retention_put(wp_store *st, const char *tenant_id, const wp_retenti
                 return wp_error_set(WP_EINVAL, "rules[%zu]: %s '%s' is listed twice", i,
                                     kind_name(v[i].kind), v[i].name);
     }
+    wp_retention_rule *old = NULL;
+    size_t n_old = 0;
     if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;
     /* rules no longer listed go; the others are upserted (unchanged ones keep their time) */
-    if ((err = wp_db_run(st, "UPDATE retention_rules SET days = -days WHERE tenant_id = ?", "t",
-                         tenant_id)) < 0)
+    if ((err = wp_store_retention_get(st, &old, &n_old, tenant_id)) < 0)
         goto out;
+    for (size_t i = 0; i < n_old && err == 0; i++) {
+        size_t j = 0;
+        while (j < n && (v[j].kind != old[i].kind || strcmp(v[j].name, old[i].name)))
+            j++;
+        if (j == n)
+            err = wp_db_run(st,
+                            "DELETE FROM retention_rules WHERE tenant_id = ? AND kind = ?"
+                            " AND name = ?",
+                            "ttt", tenant_id, kind_name(old[i].kind), old[i].name);
+    }
     for (size_t i = 0; i < n && err == 0; i++) {
         if ((err = wp_db_prepare(st, &s,
                                  "INSERT INTO retention_rules (tenant_id, kind, name, days,"
                                  " updated_us) VALUES (?, ?, ?, ?, ?)"
                                  " ON CONFLICT (tenant_id, kind, name) DO UPDATE SET"
-                                 " updated_us = CASE WHEN retention_rules.days = -excluded.days"
+                                 " updated_us = CASE WHEN retention_rules.days = excluded.days"
                                  " THEN retention_rules.updated_us ELSE excluded.updated_us END,"
                                  " days = excluded.days")) < 0)
             goto out;
@@ -130,10 +141,8 @@ int wp_store_retention_put(wp_store *st, const char *tenant_id, const wp_retenti
         s = NULL;
         err = err < 0 ? err : 0;
     }
-    if (err == 0)
-        err = wp_db_run(st, "DELETE FROM retention_rules WHERE tenant_id = ? AND days < 0", "t",
-                        tenant_id);
 out:
+    free(old);
     return wp_store__op_end(st, err);
 }
 

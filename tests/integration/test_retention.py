@@ -154,6 +154,16 @@ def suite(store):
     got = [{k: r[k] for k in ("kind", "name", "days")} for r in j.get("rules", [])]
     check(st == 200 and got == [rules[1], rules[0], rules[2]],
           "%s: PUT retention: %s %s" % (be, st, j))
+    st, j2, _ = srv.req("PUT", "/api/v1/retention", admin, body={"rules": rules})
+    check(st == 200 and j2 == j, "%s: the same rules again change nothing: %s %s" % (be, st, j2))
+    st, j2, _ = srv.req("PUT", "/api/v1/retention", admin,
+                        body={"rules": rules + [{"kind": "channel", "name": "sms", "days": 30}]})
+    st2, j3, _ = srv.req("PUT", "/api/v1/retention", admin, body={"rules": rules})
+    check(st == 200 and len(j2["rules"]) == 4 and st2 == 200 and j3 == j,
+          "%s: a rule not listed goes: %s %s" % (be, j2, j3))
+    st, j2, _ = srv.req("GET", "/api/v1/audit?action=retention.put&limit=10", admin)
+    check(st == 200 and len(j2["items"]) == 4 and j2["items"][0]["details"] == {"rules": rules},
+          "%s: each PUT audited with its body: %s" % (be, j2))
 
     hold_bad = [({"reason": "诉讼", "customer_ids": [carl]}, "'name'"),
                 ({"name": "案件", "customer_ids": [carl]}, "'reason'"),
