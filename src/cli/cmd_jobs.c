@@ -17,9 +17,10 @@ static const char help[] =
     "customers nobody contacted or followed up for the tenant's reclaim_inactive_days\n"
     "(reason inactive). Each move is in the customer's timeline and the audit log. Then the\n"
     "dashboard's rollups take in what was stored since the last run, and the customer\n"
-    "rules run: follow-up reminders and overdue alerts, grading rules, script usage. One\n"
-    "failing does not stop the others. Safe to run beside the server and to run again: a\n"
-    "move is never made twice.\n"
+    "rules run: follow-up reminders and overdue alerts, grading rules, script usage. Last,\n"
+    "the retention purge deletes what is older than the tenant's retention rules, except\n"
+    "what a legal hold keeps, and audits the counts. One failing does not stop the others.\n"
+    "Safe to run beside the server and to run again: a move is never made twice.\n"
     "\n"
     "  --data DIR  the data directory made by 'workphone init' (it holds the audit key)\n"
     "  --db URL    postgresql://... when the store is in PostgreSQL\n";
