@@ -801,6 +801,8 @@ int wp_store_retention_purge(wp_store *st, wp_retention_result *out,
     size_t n = 0;
     int err;
 
+    if (!data_dir)
+        return wp_error_set(WP_EINVAL, "retention: no data directory for the media files");
     if ((err = drain_files(st, data_dir)) < 0 || /* a crash may have left some */
         (err = wp_store__tenant_ids(st, &tenants, &n)) < 0)
         return err;
