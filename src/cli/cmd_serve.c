@@ -385,6 +385,7 @@ static int background_new(struct background *b, const char *data, const char *db
     b->ing = ing;
     b->db_url = db;
     memcpy(b->work.audit_key, audit_key, sizeof b->work.audit_key);
+    b->work.data_dir = data;
     jo.data_dir = data;
     jo.db_url = db;
     jo.log_fd = 2;
