@@ -292,6 +292,13 @@ static void changes_seen(void *arg, const char *tenant_id, const char *what)
     if (!what || !strcmp(what, WP_CLUSTER_GEOFENCES))
         wp_store_geofences_forget(tenant_id);
     /* WP_CLUSTER_HOURS: nothing kept in memory; read per batch */
+    /* the keys this node unwrapped at start are unchanged and stay in use; only their
+     * wrapping moved to a new master key, which this node needs before it restarts */
+    if (what && !strcmp(what, WP_CLUSTER_KEYS))
+        wp_log_line(2, "warn", "keys_rewrapped", "note",
+                    "the store's keys are wrapped by a new master key: point this node's "
+                    "master_key_file= or master_key_command= at it before it restarts",
+                    NULL);
 }
 
 static int jobs_leading(void *ctx)

@@ -2,6 +2,7 @@
 /* The key hierarchy: the master key read from a file or a command, keys wrapped under it,
  * and the store's table of them (migration 0035). docs/internals/keys.md */
 #include "store/keys.h"
+#include "store/cluster.h"
 #include "store/db.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -490,6 +491,9 @@ int wp_store_keys_rewrap(wp_store *st, int64_t *n, const wp_master_key *cur,
                              "tttti", next->fp, wrapped, ki->owner, ki->purpose, ki->version)) < 0)
             goto out;
     }
+    /* every node hears of it at the commit: it logs which master key it must be given */
+    if ((err = wp_store__notify(st, "", WP_CLUSTER_KEYS)) < 0)
+        goto out;
     *n = (int64_t)len;
 out:
     sodium_memzero(k, sizeof k);

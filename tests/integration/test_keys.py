@@ -6,7 +6,8 @@
 #  - PostgreSQL: two serve with separate data dirs (each only its workphone.conf) and the same
 #    master key; each one's audited writes verify through the other's `audit verify`;
 #  - rotate-master while serving: both keep serving and verifying; a node still naming the old
-#    key is refused with the fingerprint mismatch; rotate-tenant makes version 2;
+#    key is refused with the fingerprint mismatch; each node logs the rewrap (pg_notify);
+#    rotate-tenant makes version 2;
 #  - serve refuses, exit 1 with one exact line: a wrong master key, a missing key file, no
 #    master key configured for wrapped keys, a key command that fails or hangs;
 #  - a key command that prints the key works;
@@ -17,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import harness
 from harness import PASSWORD, PG_URL, WP, Server, check, created, login
@@ -88,6 +90,12 @@ def verify(be, what, data, db_args, rows=None):
         ok = ok and r.stdout == "ok: %d rows\n" % rows
     check(ok, "%s: %s: audit verify: rc %s %r %r" % (be, what, r.returncode, r.stdout, r.stderr))
     return int(r.stdout.split()[1]) if ok else -1
+
+
+def log_of(srv):
+    srv.err.flush()
+    srv.err.seek(0)
+    return srv.err.read()
 
 
 def audited_write(srv, tok, name):
@@ -178,6 +186,13 @@ def suite(store):
     check(r.returncode == 0 and r.stdout.startswith(
         "rotated: 3 keys rewrapped, master key %s -> %s\n%s/workphone.conf: master_key_file=%s\n"
         % (fp(k1), fp(k2), a_dir, mk2)), "%s: rotate-master: %r %r" % (be, r.stdout, r.stderr))
+    if url:  # every node hears of the rotation (pg_notify) and says what it needs
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not all(
+                "event=keys_rewrapped" in log_of(srv) for srv, _ in nodes):
+            time.sleep(0.1)
+        check(all("level=warn event=keys_rewrapped" in log_of(srv) for srv, _ in nodes),
+              "%s: each node logs that the keys were rewrapped" % be)
     for i, (srv, _) in enumerate(nodes):
         audited_write(srv, toks[i], "post%d" % i)
     n = verify(be, "node a after rotation", a_dir, db_args, counts[0] + len(nodes))
