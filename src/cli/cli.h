@@ -22,6 +22,7 @@ int cmd_check(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -50,6 +51,48 @@ int cli_opt(int argc, char **argv, int *i, const char *cmd, const char *name, co
  * @return 0, or WP_EXIT_USAGE after saying why on stderr (*conf untouched) */
 int cli_data_dir_check(const char *cmd, const char *data, const char *db, wp_conf **conf);
 
+/* --- the keyring (cmd_keys.c; docs/internals/keys.md) ----------------------------------- */
+
+#include "store/keys.h"
+
+/* The keys a command on a data dir uses: the master key when one is configured, and the
+ * store the wrapped keys are read from (opened when first needed). */
+typedef struct cli_keyring {
+    const char *data, *db; /* borrowed */
+    int have;              /* a master key is configured (and loaded into mk) */
+    int command;           /* it came from master_key_command= (source is the command) */
+    char source[4096];     /* the file or the command */
+    wp_master_key mk;
+    struct wp_store *st; /* NULL until needed; owned */
+} cli_keyring;
+
+/* Load the master key: flag_file (--master-key-file; NULL: none) or flag_command
+ * (--master-key-command), else master_key_file= (a path relative to DIR) or
+ * master_key_command= of DIR/workphone.conf; none configured is no error (kr->have 0).
+ * @return 0, or a WP_E* with the message (a missing key file: WP_EIO saying that without it
+ * the wrapped keys cannot be read). Release with cli_keyring_close(), also after a failure. */
+int cli_keyring_open(cli_keyring *kr, const char *data, const char *db, const char *flag_file,
+                     const char *flag_command);
+
+/* The audit key (checkpoint 0) or the checkpoint seed (1): unwrapped from the store with the
+ * master key (create: made when missing), else the file in DIR/keys (create: as
+ * wp_audit_key_load). @return 0; WP_ENOTFOUND: no master key and no file (the message names
+ * it); WP_EAUTH: no master key configured but the store's keys are wrapped, or another master
+ * key (the fingerprints named); else a WP_E* with the message */
+int cli_keyring_get(cli_keyring *kr, unsigned char key[32], int checkpoint, int create);
+
+/* Make sure tenant_id has a data key (version 1 made when it has none); a no-op without a
+ * master key. @return 0 or a WP_E* */
+int cli_keyring_tenant(cli_keyring *kr, const char *tenant_id);
+
+/* The store kr reads, opened now if need be; borrowed: kr owns it. @return 0 or a WP_E* */
+int cli_keyring_store(cli_keyring *kr, struct wp_store **out);
+
+void cli_keyring_close(cli_keyring *kr);
+
+/* Set master_key_file=path in DIR/workphone.conf (replaced, or added). @return 0 or WP_EIO */
+int cli_conf_set_master(const char *data, const char *path);
+
 /* --- pieces of init and serve that demo builds on (cmd_init.c, cmd_serve.c) --------------- */
 
 /* What cli_init_create() made. */
@@ -64,6 +107,12 @@ typedef struct cli_init_ids {
  *         leaves in data is the caller's to remove. out is filled on success. */
 int cli_init_create(cli_init_ids *out, const char *data, const char *db, const char *tenant,
                     const char *admin, const char *password);
+
+/* cli_init_create() with a master key (docs/internals/keys.md): the file or the command (at
+ * most one; both NULL: the keys are files in DIR/keys), named in DIR/workphone.conf. */
+int cli_init_create_master(cli_init_ids *out, const char *data, const char *db, const char *tenant,
+                           const char *admin, const char *password, const char *master_file,
+                           const char *master_command);
 
 /* --- what init and tenant add share (cmd_init.c) ----------------------------------------- */
 
@@ -88,6 +137,7 @@ int cli_tenant_create(struct wp_store *st, cli_init_ids *out, const unsigned cha
 typedef struct cli_serve_options {
     const char *cmd;                /* names the command in messages: "serve", "demo" */
     const char *data, *db, *listen; /* as serve's --data, --db, --listen */
+    const char *master_key_file;    /* serve's --master-key-file; NULL: DIR/workphone.conf's */
     size_t max_body;                /* 0: the server's default */
     /* serve's --tls-cert and --tls-key (both or neither); NULL: tls_cert= and tls_key= of
      * DIR/workphone.conf, else plain http */

@@ -33,7 +33,12 @@ static int run_jobs(const char *data, const char *db)
     int code = WP_EXIT_FAIL;
 
     memset(&work, 0, sizeof work);
-    if (wp_audit_key_load(work.audit_key, data, 0) < 0) {
+    cli_keyring kr;
+    int err = cli_keyring_open(&kr, data, db, NULL, NULL);
+    if (err == 0)
+        err = cli_keyring_get(&kr, work.audit_key, 0, 0);
+    cli_keyring_close(&kr);
+    if (err < 0) {
         cli_fail("jobs", "cannot load the audit key: %s", wp_error_last());
         return WP_EXIT_FAIL;
     }

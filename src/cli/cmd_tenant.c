@@ -157,7 +157,11 @@ static int open_all(wp_store **st, unsigned char key[WP_AUDIT_KEY_LEN], const st
                     char tenant_id[WP_ID_LEN + 1])
 {
     int err;
-    if (wp_audit_key_load(key, o->data, 0) < 0)
+    cli_keyring kr;
+    if ((err = cli_keyring_open(&kr, o->data, o->db, NULL, NULL)) == 0)
+        err = cli_keyring_get(&kr, key, 0, 0);
+    cli_keyring_close(&kr);
+    if (err < 0)
         return cli_fail("tenant", "cannot load the audit key: %s", wp_error_last());
     if (wp_store_open(st, o->data, o->db) < 0)
         return cli_fail("tenant", "cannot open the store: %s", wp_error_last());
@@ -208,6 +212,16 @@ static int do_add(wp_store *st, const unsigned char *key, const struct opts *o)
         err = audit(st, key, ids.tenant_id, "tenant.set", "devices_limit", o->limit);
     if ((rc = finish(st, err)) != 0)
         return rc;
+    /* with a master key, the tenant's data key (docs/internals/keys.md) */
+    cli_keyring kr;
+    if ((err = cli_keyring_open(&kr, o->data, o->db, NULL, NULL)) == 0)
+        err = cli_keyring_tenant(&kr, ids.tenant_id);
+    cli_keyring_close(&kr);
+    if (err < 0)
+        return cli_fail("tenant",
+                        "tenant '%s' (%s) was added, but not its data key ('workphone "
+                        "keys migrate' makes it): %s",
+                        o->name, ids.tenant_id, wp_error_last());
     printf("added tenant '%s' (%s), admin '%s'\n", o->name, ids.tenant_id, o->admin);
     return WP_EXIT_OK;
 }

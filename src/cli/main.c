@@ -27,6 +27,7 @@ static const struct cmd {
     {"restore", cmd_restore, "make a data dir (and database) from a backup"},
     {"check", cmd_check, "check the store, its WAL and every media file for damage"},
     {"jobs", cmd_jobs, "run the background jobs once (reclaim, follow-ups, grades, analytics)"},
+    {"keys", cmd_keys, "the master key and the keys it wraps: status, migrate, rotate"},
     {"scan", cmd_scan, "scan lines of text against a lexicon, one JSON verdict per line"},
     {"simulate", cmd_simulate, "send a simulated company to a server through agents (load test)"},
     {"tenant", cmd_tenant, "add, list, disable, enable and limit the tenants of a deployment"},
