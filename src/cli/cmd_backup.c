@@ -78,7 +78,9 @@ static const char restore_help[] =
     "renamed at the end: a failed restore leaves no DIR. A PostgreSQL backup is loaded into the\n"
     "empty database at URL (its schema made to the backup's version, then every table copied in\n"
     "one transaction); a database with tables in it is refused. Then run 'workphone serve\n"
-    "--data DIR [--db URL]'; 'workphone audit verify' passes on the result.\n"
+    "--data DIR [--db URL]'; 'workphone audit verify' passes on the result. Media files go to\n"
+    "DIR/media; when the restored workphone.conf names a shared media_dir=, serve moves them\n"
+    "there at its start, each hash checked.\n"
     "\n"
     "  --in FILE        the backup\n"
     "  --data DIR       the data directory to make\n"
@@ -574,6 +576,7 @@ struct media_item {
 
 struct backup {
     const char *data, *db;
+    const char *media_root; /* the media root (cli_media_dir): entries are still media/ab/cd/<hex> */
     struct bw w;
     json_t *tables, *problems;
     struct media_item *media;
@@ -736,12 +739,13 @@ static int put_keys(struct backup *b)
 
 static int put_media(struct backup *b)
 {
-    char name[128];
+    char name[128], path[4096 + 80];
     int err;
     for (size_t i = 0; i < b->n_media; i++) {
         const char *h = b->media[i].hex;
         snprintf(name, sizeof name, "media/%.2s/%.2s/%s", h, h + 2, h);
-        if ((err = put_file(b, name, NULL, h)) < 0)
+        snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", b->media_root, h, h + 2, h);
+        if ((err = put_file(b, name, path, h)) < 0)
             return err;
     }
     return 0;
@@ -804,9 +808,10 @@ static json_t *manifest_new(const char *backend, int version, int encrypted)
                      "encrypted", encrypted);
 }
 
-static int run_backup(const char *data, const char *db, const char *out, const struct key *k)
+static int run_backup(const char *data, const char *db, const char *media, const char *out,
+                      const struct key *k)
 {
-    struct backup b = {.data = data, .db = db};
+    struct backup b = {.data = data, .db = db, .media_root = media};
     char part[4096], dir[4096], tmpdir[4096] = "", snap[4200];
     wp_store *st = NULL;
     json_t *man = NULL;
@@ -1316,10 +1321,16 @@ int cmd_backup(int argc, char **argv)
     if (access(out, F_OK) == 0)
         return cli_usage_error("backup", "--out '%s' exists: a backup never overwrites a file",
                                out);
+    wp_conf *conf = NULL;
+    char media[4096];
     if ((code = db_check("backup", db)) != 0 ||
-        (code = cli_data_dir_check("backup", data, db, NULL)) != 0)
+        (code = cli_data_dir_check("backup", data, db, &conf)) != 0)
         return code;
-    code = run_backup(data, db, out, key_file ? &key : NULL);
+    code = cli_media_dir(media, sizeof media, NULL, "backup", data, NULL, conf);
+    wp_conf_free(conf);
+    if (code)
+        return code;
+    code = run_backup(data, db, media, out, key_file ? &key : NULL);
     sodium_memzero(&key, sizeof key);
     return code;
 }
