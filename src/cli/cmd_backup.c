@@ -46,6 +46,7 @@ enum { ENTRY_FILE = 'F', ENTRY_TABLE = 'T', ENTRY_MANIFEST = 'M', ENTRY_END = 'Z
 
 static const char backup_help[] =
     "usage: workphone backup --data DIR [--db URL] --out FILE [--key-file KEY]\n"
+    "                        [--media-dir DIR]\n"
     "       workphone backup --list FILE [--key-file KEY]\n"
     "\n"
     "writes one file holding what a data dir needs to run again: the store (SQLite: a copy\n"
@@ -64,6 +65,8 @@ static const char backup_help[] =
     "  --key-file KEY   encrypt (XChaCha20-Poly1305): KEY holds 32 random bytes (e.g.\n"
     "                   'head -c 32 /dev/urandom > KEY') or a passphrase (argon2id)\n"
     "  --list FILE      check a backup and print its manifest\n"
+    "  --media-dir DIR  the media dir several nodes share (default: media_dir= in\n"
+    "                   DIR/workphone.conf, a path relative to DIR; else DIR/media)\n"
     "\n"
     "exit status: 0 done; 1 failed, or a media file did not match its hash (the backup is\n"
     "written without it and names it); 2 bad usage.\n";
@@ -1285,6 +1288,7 @@ static int db_check(const char *cmd, const char *db)
 int cmd_backup(int argc, char **argv)
 {
     const char *data = NULL, *db = NULL, *out = NULL, *key_file = NULL, *list = NULL;
+    const char *media_dir = NULL;
     struct key key;
     int code;
     if (cli_wants_help(argc, argv)) {
@@ -1297,7 +1301,8 @@ int cmd_backup(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "backup", "db", &db)) ||
             (r = cli_opt(argc, argv, &i, "backup", "out", &out)) ||
             (r = cli_opt(argc, argv, &i, "backup", "key-file", &key_file)) ||
-            (r = cli_opt(argc, argv, &i, "backup", "list", &list))) {
+            (r = cli_opt(argc, argv, &i, "backup", "list", &list)) ||
+            (r = cli_opt(argc, argv, &i, "backup", "media-dir", &media_dir))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -1310,7 +1315,7 @@ int cmd_backup(int argc, char **argv)
     if (key_file && (code = key_read(&key, "backup", key_file)) != 0)
         return code;
     if (list) {
-        if (data || db || out)
+        if (data || db || out || media_dir)
             return cli_usage_error("backup", "--list takes only --key-file");
         code = run_list(list, key_file ? &key : NULL);
         sodium_memzero(&key, sizeof key);
@@ -1326,7 +1331,7 @@ int cmd_backup(int argc, char **argv)
     if ((code = db_check("backup", db)) != 0 ||
         (code = cli_data_dir_check("backup", data, db, &conf)) != 0)
         return code;
-    code = cli_media_dir(media, sizeof media, NULL, "backup", data, NULL, conf);
+    code = cli_media_dir(media, sizeof media, NULL, "backup", data, media_dir, conf);
     wp_conf_free(conf);
     if (code)
         return code;

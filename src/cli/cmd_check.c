@@ -18,13 +18,13 @@
 #include <unistd.h>
 
 static const char help[] =
-    "usage: workphone check --data DIR [--db URL] [--json]\n"
+    "usage: workphone check --data DIR [--db URL] [--media-dir DIR] [--json]\n"
     "\n"
     "checks that what DIR holds is intact, reading only:\n"
     "  - the SQLite store (DIR/workphone.db): its WAL's structure (a header and whole frames,\n"
     "    read as bytes), then SQLite's integrity_check of every page, table and index;\n"
-    "  - every media file under DIR/media (or the media_dir= of DIR/workphone.conf): its\n"
-    "    bytes hashed against its sha256 name;\n"
+    "  - every media file under DIR/media (or the shared media dir): its bytes hashed\n"
+    "    against its sha256 name;\n"
     "  - every media file the store lists: on disk, with the size the store recorded.\n"
     "With --db (PostgreSQL) the database's pages are PostgreSQL's to check (data checksums,\n"
     "amcheck): check connects, brings the schema up to date as 'serve' would, and checks the\n"
@@ -34,6 +34,9 @@ static const char help[] =
     "\n"
     "  --data DIR   the data directory made by 'workphone init'\n"
     "  --db URL     postgresql://... when the store is in PostgreSQL\n"
+    "  --media-dir DIR\n"
+    "               the media dir several nodes share (default: media_dir= in\n"
+    "               DIR/workphone.conf, a path relative to DIR; else DIR/media)\n"
     "  --json       one JSON object on stdout: {\"ok\", \"store\", \"wal\", \"media_checked\",\n"
     "               \"problems\": [{\"file\", \"problem\"}]}\n"
     "\n"
@@ -189,7 +192,7 @@ int cli_store_precheck(const char *cmd, const char *data)
 
 int cmd_check(int argc, char **argv)
 {
-    const char *data = NULL, *db = NULL;
+    const char *data = NULL, *db = NULL, *media_dir = NULL;
     int json = 0;
     if (cli_wants_help(argc, argv)) {
         fputs(help, stdout);
@@ -202,7 +205,8 @@ int cmd_check(int argc, char **argv)
             continue;
         }
         if ((r = cli_opt(argc, argv, &i, "check", "data", &data)) ||
-            (r = cli_opt(argc, argv, &i, "check", "db", &db))) {
+            (r = cli_opt(argc, argv, &i, "check", "db", &db)) ||
+            (r = cli_opt(argc, argv, &i, "check", "media-dir", &media_dir))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -214,7 +218,7 @@ int cmd_check(int argc, char **argv)
     char media[4096];
     int code = cli_data_dir_check("check", data, db, &conf);
     if (code == 0)
-        code = cli_media_dir(media, sizeof media, NULL, "check", data, NULL, conf);
+        code = cli_media_dir(media, sizeof media, NULL, "check", data, media_dir, conf);
     wp_conf_free(conf);
     if (code)
         return code;

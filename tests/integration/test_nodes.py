@@ -11,7 +11,8 @@
 #  - Afterwards, through the survivor: every acknowledged event is stored exactly once with the
 #    content sent; the un-acked ones, re-sent by the client, land once; the session works; a
 #    recording uploaded through A before the kill downloads with its hash; search finds a
-#    message sent through A before the kill; check and backup see the shared media.
+#    message sent through A before the kill; check and backup see the shared media; a restore
+#    of a backup puts media in its DIR/media and its serve moves them into the shared dir.
 # PostgreSQL only: SKIP (77) without WORKPHONE_TEST_PG_URL when WORKPHONE_TEST_SKIP_PG=1.
 import hashlib
 import http.client
@@ -374,10 +375,20 @@ def suite(store, tmp):
     r = wp("check", "--data", data_b, *store.db_args)
     check(r.returncode == 0 and " and 2 media files intact" in r.stdout,
           "check sees the shared media: rc %d %s %s" % (r.returncode, r.stdout, r.stderr))
+    r = wp("check", "--data", data_a, "--media-dir", shared, *store.db_args)
+    check(r.returncode == 0 and " and 2 media files intact" in r.stdout,
+          "check --media-dir sees them too: rc %d %s %s" % (r.returncode, r.stdout, r.stderr))
+    r = wp("check", "--data", data_a, *store.db_args)
+    check(r.returncode == 1 and "the store lists it but it is missing" in r.stdout,
+          "check of A's own DIR/media misses them: rc %d %s" % (r.returncode, r.stdout))
     out = os.path.join(tmp, "nodes.wpbackup")
     r = wp("backup", "--data", data_b, "--out", out, *store.db_args)
     check(r.returncode == 0 and ", 2 media files (" in r.stdout,
           "backup carries the shared media: rc %d %s %s" % (r.returncode, r.stdout, r.stderr))
+    out_a = os.path.join(tmp, "nodes-a.wpbackup")
+    r = wp("backup", "--data", data_a, "--media-dir", shared, "--out", out_a, *store.db_args)
+    check(r.returncode == 0 and ", 2 media files (" in r.stdout,
+          "backup --media-dir carries them: rc %d %s %s" % (r.returncode, r.stdout, r.stderr))
     with open(media_path(shared, old), "r+b") as f:  # a changed byte: refused, as on one node
         f.seek(100)
         c = f.read(1)
@@ -391,6 +402,33 @@ def suite(store, tmp):
           "check names the damaged shared file: rc %d %s" % (r.returncode, r.stdout))
     front.stop()
     b.stop()
+
+    # --- a restore of B's backup (taken before the damage): media land in the new DIR/media,
+    # and its serve moves them into the shared dir its workphone.conf names; the damaged file
+    # there is replaced by the good copy, the whole one already there is kept
+    data_c = os.path.join(tmp, "node-c")
+    db_c = store.db_url + "_c"
+    subprocess.run(["psql", "-q", harness.PG_URL, "-c", "create database " +
+                    db_c.rsplit("/", 1)[1]], check=True, capture_output=True)
+    try:
+        r = wp("restore", "--in", out, "--data", data_c, "--db", db_c)
+        check(r.returncode == 0, "restore: rc %d %s %s" % (r.returncode, r.stdout, r.stderr))
+        check(os.path.exists(media_path(os.path.join(data_c, "media"), old)),
+              "the restore wrote the media to its own DIR/media")
+        c = Server(data_c, ["--db", db_c])
+        check("event=media_moved" in log_of(c) and "files=1 " in log_of(c),
+              "the restored node moves the one file the shared dir lacked whole: %s" %
+              [x for x in log_of(c).splitlines() if "media" in x])
+        check(not os.path.exists(media_path(os.path.join(data_c, "media"), old)) and
+              not os.path.exists(media_path(os.path.join(data_c, "media"), rec)),
+              "nothing is left in the restored DIR/media")
+        admin_c = login(c, "admin")
+        downloads(c, admin_c, old, "the repaired recording downloads from the restored node")
+        downloads(c, admin_c, rec, "the recording downloads from the restored node")
+        c.stop()
+    finally:
+        subprocess.run(["psql", "-q", harness.PG_URL, "-c", "drop database if exists %s with "
+                        "(force)" % db_c.rsplit("/", 1)[1]], capture_output=True)
 
 
 def main():
