@@ -595,11 +595,17 @@ out:
     return err;
 }
 
+static void adopt_bad(void *ctx, const char *path, const char *why)
+{
+    struct adopt_ctx *a = ctx;
+    a->cb(a->ctx, path, why);
+}
+
 int wp_ingest_media_adopt(const char *from, const char *to, size_t *files, int64_t *bytes,
                           void (*cb)(void *ctx, const char *path, const char *why), void *ctx)
 {
     struct adopt_ctx a = {to, files, bytes, cb, ctx};
     *files = 0;
     *bytes = 0;
-    return walk(from, adopt_one, cb, &a);
+    return walk(from, adopt_one, adopt_bad, &a);
 }

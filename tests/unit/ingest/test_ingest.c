@@ -777,16 +777,15 @@ static void test_ingest__media(void **state)
 }
 
 struct moved {
-    int calls;
-    char path[PATH_MAX + 128], why[256];
+    int calls, damaged, stray; /* reports; of them, bar's bytes and the stray file */
 };
 
 static void moved_bad(void *ctx, const char *path, const char *why)
 {
     struct moved *m = ctx;
     m->calls++;
-    snprintf(m->path, sizeof m->path, "%s", path);
-    snprintf(m->why, sizeof m->why, "%s", why);
+    m->damaged += strstr(path, "fcde2b2edba56bf4") && strstr(why, "no longer match");
+    m->stray += strstr(path, "notes.txt") && strstr(why, "not a media file's name");
 }
 
 static int exists(const char *root, const char *hex)
@@ -835,15 +834,21 @@ static void test_ingest__media_dir_adopt(void **state)
     fputs("foo", f);
     fclose(f);
 
+    /* a stray file with no media name: reported, left alone */
+    snprintf(path, sizeof path, "%s/fc/de/notes.txt", own);
+    assert_non_null(f = fopen(path, "wb"));
+    fclose(f);
     struct moved m = {0};
     size_t files = 99;
     int64_t bytes = 99;
     OK(wp_ingest_media_adopt(own, shared, &files, &bytes, moved_bad, &m));
     assert_int_equal(files, 1);
     assert_int_equal(bytes, 4);
-    assert_int_equal(m.calls, 1);
-    assert_non_null(strstr(m.path, bar));
-    assert_non_null(strstr(m.why, "no longer match"));
+    assert_int_equal(m.calls, 2);
+    assert_int_equal(m.damaged, 1);
+    assert_int_equal(m.stray, 1);
+    assert_int_equal(unlink(path), 0);
+    m.calls = 1;
     assert_true(exists(shared, test) && exists(shared, foo) && !exists(shared, bar));
     assert_true(!exists(own, test) && !exists(own, foo) && exists(own, bar));
     /* again: nothing more to move, the damaged file still reported */
