@@ -93,6 +93,15 @@ void cli_keyring_close(cli_keyring *kr);
 /* Set master_key_file=path in DIR/workphone.conf (replaced, or added). @return 0 or WP_EIO */
 int cli_conf_set_master(const char *data, const char *path);
 
+/* Where a data dir's media live (docs/internals/cluster.md): given (serve's --media-dir or the
+ * system config's media_dir=), else media_dir= of DIR/workphone.conf (a path relative to DIR
+ * unless absolute), each of which must be an existing directory; else DIR/media.
+ * @param[out] out  the media root, cap bytes
+ * @param[out] shared  1 when it is not DIR/media (may be NULL)
+ * @return 0, or WP_EXIT_USAGE after saying why on stderr */
+int cli_media_dir(char *out, size_t cap, int *shared, const char *cmd, const char *data,
+                  const char *given, const wp_conf *conf);
+
 /* --- pieces of init and serve that demo builds on (cmd_init.c, cmd_serve.c) --------------- */
 
 /* What cli_init_create() made. */
@@ -142,6 +151,9 @@ typedef struct cli_serve_options {
     /* serve's --tls-cert and --tls-key (both or neither); NULL: tls_cert= and tls_key= of
      * DIR/workphone.conf, else plain http */
     const char *tls_cert, *tls_key;
+    /* serve's --media-dir: the media root every node shares; NULL: media_dir= of
+     * DIR/workphone.conf, else DIR/media (cli_media_dir) */
+    const char *media_dir;
     /* called once the server listens, with where it listens ("http://127.0.0.1:8080/") */
     void (*on_listen)(void *ctx, const char *url);
     void *ctx;

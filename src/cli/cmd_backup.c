@@ -46,6 +46,7 @@ enum { ENTRY_FILE = 'F', ENTRY_TABLE = 'T', ENTRY_MANIFEST = 'M', ENTRY_END = 'Z
 
 static const char backup_help[] =
     "usage: workphone backup --data DIR [--db URL] --out FILE [--key-file KEY]\n"
+    "                        [--media-dir DIR]\n"
     "       workphone backup --list FILE [--key-file KEY]\n"
     "\n"
     "writes one file holding what a data dir needs to run again: the store (SQLite: a copy\n"
@@ -65,6 +66,8 @@ static const char backup_help[] =
     "  --key-file KEY   encrypt (XChaCha20-Poly1305): KEY holds 32 random bytes (e.g.\n"
     "                   'head -c 32 /dev/urandom > KEY') or a passphrase (argon2id)\n"
     "  --list FILE      check a backup and print its manifest\n"
+    "  --media-dir DIR  the media dir several nodes share (default: media_dir= in\n"
+    "                   DIR/workphone.conf, a path relative to DIR; else DIR/media)\n"
     "\n"
     "exit status: 0 done; 1 failed, or a media file did not match its hash (the backup is\n"
     "written without it and names it); 2 bad usage.\n";
@@ -79,7 +82,9 @@ static const char restore_help[] =
     "renamed at the end: a failed restore leaves no DIR. A PostgreSQL backup is loaded into the\n"
     "empty database at URL (its schema made to the backup's version, then every table copied in\n"
     "one transaction); a database with tables in it is refused. Then run 'workphone serve\n"
-    "--data DIR [--db URL]'; 'workphone audit verify' passes on the result.\n"
+    "--data DIR [--db URL]'; 'workphone audit verify' passes on the result. Media files go to\n"
+    "DIR/media; when the restored workphone.conf names a shared media_dir=, serve moves them\n"
+    "there at its start, each hash checked.\n"
     "\n"
     "  --in FILE        the backup\n"
     "  --data DIR       the data directory to make\n"
@@ -575,6 +580,7 @@ struct media_item {
 
 struct backup {
     const char *data, *db;
+    const char *media_root; /* the media root (cli_media_dir): entries are still media/ab/cd/<hex> */
     struct bw w;
     json_t *tables, *problems;
     struct media_item *media;
@@ -737,12 +743,13 @@ static int put_keys(struct backup *b)
 
 static int put_media(struct backup *b)
 {
-    char name[128];
+    char name[128], path[4096 + 80];
     int err;
     for (size_t i = 0; i < b->n_media; i++) {
         const char *h = b->media[i].hex;
         snprintf(name, sizeof name, "media/%.2s/%.2s/%s", h, h + 2, h);
-        if ((err = put_file(b, name, NULL, h)) < 0)
+        snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", b->media_root, h, h + 2, h);
+        if ((err = put_file(b, name, path, h)) < 0)
             return err;
     }
     return 0;
@@ -805,9 +812,10 @@ static json_t *manifest_new(const char *backend, int version, int encrypted)
                      "encrypted", encrypted);
 }
 
-static int run_backup(const char *data, const char *db, const char *out, const struct key *k)
+static int run_backup(const char *data, const char *db, const char *media, const char *out,
+                      const struct key *k)
 {
-    struct backup b = {.data = data, .db = db};
+    struct backup b = {.data = data, .db = db, .media_root = media};
     char part[4096], dir[4096], tmpdir[4096] = "", snap[4200];
     wp_store *st = NULL;
     json_t *man = NULL;
@@ -1281,6 +1289,7 @@ static int db_check(const char *cmd, const char *db)
 int cmd_backup(int argc, char **argv)
 {
     const char *data = NULL, *db = NULL, *out = NULL, *key_file = NULL, *list = NULL;
+    const char *media_dir = NULL;
     struct key key;
     int code;
     if (cli_wants_help(argc, argv)) {
@@ -1293,7 +1302,8 @@ int cmd_backup(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "backup", "db", &db)) ||
             (r = cli_opt(argc, argv, &i, "backup", "out", &out)) ||
             (r = cli_opt(argc, argv, &i, "backup", "key-file", &key_file)) ||
-            (r = cli_opt(argc, argv, &i, "backup", "list", &list))) {
+            (r = cli_opt(argc, argv, &i, "backup", "list", &list)) ||
+            (r = cli_opt(argc, argv, &i, "backup", "media-dir", &media_dir))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -1306,7 +1316,7 @@ int cmd_backup(int argc, char **argv)
     if (key_file && (code = key_read(&key, "backup", key_file)) != 0)
         return code;
     if (list) {
-        if (data || db || out)
+        if (data || db || out || media_dir)
             return cli_usage_error("backup", "--list takes only --key-file");
         code = run_list(list, key_file ? &key : NULL);
         sodium_memzero(&key, sizeof key);
@@ -1317,10 +1327,16 @@ int cmd_backup(int argc, char **argv)
     if (access(out, F_OK) == 0)
         return cli_usage_error("backup", "--out '%s' exists: a backup never overwrites a file",
                                out);
+    wp_conf *conf = NULL;
+    char media[4096];
     if ((code = db_check("backup", db)) != 0 ||
-        (code = cli_data_dir_check("backup", data, db, NULL)) != 0)
+        (code = cli_data_dir_check("backup", data, db, &conf)) != 0)
         return code;
-    code = run_backup(data, db, out, key_file ? &key : NULL);
+    code = cli_media_dir(media, sizeof media, NULL, "backup", data, media_dir, conf);
+    wp_conf_free(conf);
+    if (code)
+        return code;
+    code = run_backup(data, db, media, out, key_file ? &key : NULL);
     sodium_memzero(&key, sizeof key);
     return code;
 }

@@ -47,6 +47,7 @@ static const char help[] =
     "                       [--max-connections N] [--device-threads N]\n"
     "                       [--queue-batches N] [--queue-bytes BYTES]\n"
     "                       [--tls-cert FILE --tls-key FILE] [--master-key-file FILE]\n"
+    "                       [--media-dir DIR]\n"
     "\n"
     "Runs the server: the API under /api/v1/ and /metrics, the web console at /. On SIGTERM\n"
     "or SIGINT it stops taking connections, lets requests in flight finish (for up to 10\n"
@@ -93,13 +94,19 @@ static const char help_tail[] =
     "                      without either the keys are the files in DIR/keys). serve refuses\n"
     "                      to start when it is missing or is not the one the store's keys\n"
     "                      are wrapped by (docs/internals/keys.md)\n"
+    "  --media-dir DIR     keep media (recordings, attachments) in DIR, an existing\n"
+    "                      directory, instead of DIR/media: the one every node behind a\n"
+    "                      load balancer mounts (default: media_dir= in DIR/workphone.conf,\n"
+    "                      a path relative to DIR). At start, files left in DIR/media are\n"
+    "                      moved there, each hash checked\n"
     "  --config FILE       the system config (default: " WP_SYSCONF_PATH ",\n"
     "                      read when it exists and neither --data nor --config is given):\n"
     "                      key=value lines data_dir=, listen=, db= (a URL without a\n"
     "                      password), db_passfile= (a PostgreSQL password file, mode 0600),\n"
     "                      web=, max_body=, threads=, metrics_token_file=,\n"
     "                      max_connections=, device_threads=, queue_batches=, queue_bytes=,\n"
-    "                      tls_cert=, tls_key=, master_key_file= (absolute paths);\n"
+    "                      tls_cert=, tls_key=, master_key_file=, media_dir= (absolute\n"
+    "                      paths);\n"
     "                      a flag wins over it, and it over DIR/workphone.conf\n"
     "\n"
     "Under systemd (Type=notify) it sends READY=1 to $NOTIFY_SOCKET once it serves and\n"
@@ -489,6 +496,44 @@ int cli_listen_check(const char *listen, const char **why)
     return parse_listen(listen, &addr, host, sizeof host, why);
 }
 
+static void move_bad(void *ctx, const char *path, const char *why)
+{
+    wp_buf line;
+    (void)ctx;
+    wp_log_start(&line, "warn", "media_not_moved");
+    wp_log_add(&line, "file", path);
+    wp_log_add(&line, "why", why);
+    wp_log_end(&line, 2);
+}
+
+/* Files a node kept in DIR/media before it was pointed at a shared media root go there now
+ * (docs/internals/cluster.md): the files of an upgraded node, or of a restored backup. */
+static int move_media(const char *cmd, const char *data, const char *media)
+{
+    char own[4096];
+    size_t files = 0;
+    int64_t bytes = 0, t0 = wp_time_now_us();
+    wp_buf line;
+    snprintf(own, sizeof own, "%s/media", data);
+    if (access(own, F_OK) != 0)
+        return 0;
+    if (wp_ingest_media_adopt(own, media, &files, &bytes, move_bad, NULL) < 0) {
+        cli_fail(cmd, "cannot move the media of '%s' into '%s': %s", own, media,
+                 wp_error_last());
+        return -1;
+    }
+    if (files) {
+        wp_log_start(&line, "info", "media_moved");
+        wp_log_add(&line, "from", own);
+        wp_log_add(&line, "to", media);
+        wp_log_addf(&line, "files", "%zu", files);
+        wp_log_addf(&line, "bytes", "%lld", (long long)bytes);
+        wp_log_addf(&line, "ms", "%lld", (long long)((wp_time_now_us() - t0) / 1000));
+        wp_log_end(&line, 2);
+    }
+    return 0;
+}
+
 int cli_serve_run(const cli_serve_options *so)
 {
     const char *cmd = so->cmd, *data = so->data, *db = so->db, *listen = so->listen;
@@ -530,7 +575,16 @@ int cli_serve_run(const cli_serve_options *so)
                                    serve_limits[k].hi);
         }
     }
+    /* media_dir=: the shared media root, checked before anything starts */
+    char media[4096];
+    int shared = 0;
+    code = cli_media_dir(media, sizeof media, &shared, cmd, data, so->media_dir, conf);
     wp_conf_free(conf);
+    if (code) {
+        free(wc.sdk_dirs);
+        free(wc.sdk_path);
+        return code;
+    }
     struct sockaddr_storage addr;
     char host[INET6_ADDRSTRLEN + 2];
     const char *why;
@@ -635,8 +689,11 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "cannot make the store pool: %s", wp_error_last());
         goto out;
     }
+    if (shared && (err = move_media(cmd, data, media)) < 0)
+        goto out;
     wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
     ic.data_dir = data;
+    ic.media_dir = media;
     ic.db_url = db;
     ic.pool = pool;
     ic.audit_key = audit_key; /* grading rules re-grade each batch's customers */
@@ -803,6 +860,7 @@ static const char *const sysconf_keys[] = {
     "tls_cert",
     "tls_key",
     "master_key_file",
+    "media_dir",
 };
 
 /* Does a postgresql:// URL carry a password (user:password@host, or ?password=)? */
@@ -902,6 +960,7 @@ int cmd_serve(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "serve", "tls-cert", &so.tls_cert)) ||
             (r = cli_opt(argc, argv, &i, "serve", "tls-key", &so.tls_key)) ||
             (r = cli_opt(argc, argv, &i, "serve", "config", &config)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "media-dir", &so.media_dir)) ||
             (r = cli_opt(argc, argv, &i, "serve", "master-key-file", &so.master_key_file))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
@@ -928,6 +987,7 @@ int cmd_serve(int argc, char **argv)
     FROM_SYS(serve_web, "web");
     FROM_SYS(serve_metrics_token_file, "metrics_token_file");
     FROM_SYS(so.master_key_file, "master_key_file");
+    FROM_SYS(so.media_dir, "media_dir");
     if (sys && !so.tls_cert && !so.tls_key) { /* the pair comes from one place */
         FROM_SYS(so.tls_cert, "tls_cert");
         FROM_SYS(so.tls_key, "tls_key");

@@ -4,10 +4,12 @@
 #include "util/error.h"
 #include "util/testhooks.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef WP_VERSION
 #define WP_VERSION "unknown"
@@ -134,6 +136,39 @@ int cli_data_dir_check(const char *cmd, const char *data, const char *db, wp_con
         *conf = c;
     else
         wp_conf_free(c);
+    return 0;
+}
+
+int cli_media_dir(char *out, size_t cap, int *shared, const char *cmd, const char *data,
+                  const char *given, const wp_conf *conf)
+{
+    const char *m = given && *given ? given : conf ? wp_conf_get(conf, "media_dir") : NULL;
+    const char *what = given && *given ? "--media-dir" : "media_dir=";
+    struct stat sb;
+    int n;
+    if (shared)
+        *shared = 0;
+    if (!m || !*m)
+        n = snprintf(out, cap, "%s/media", data);
+    else if (*m == '/' || (given && *given))
+        n = snprintf(out, cap, "%s", m);
+    else
+        n = snprintf(out, cap, "%s/%s", data, m);
+    if (n < 0 || (size_t)n >= cap)
+        return cli_usage_error(cmd, "%s: the media dir path is too long", m ? what : "--data");
+    if (!m || !*m)
+        return 0;
+    if (stat(out, &sb) != 0)
+        return cli_usage_error(cmd, "%s '%s': %s", what, out, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return cli_usage_error(cmd, "%s '%s' is not a directory", what, out);
+    if (shared) {
+        char own[4096];
+        struct stat ob;
+        snprintf(own, sizeof own, "%s/media", data);
+        /* the same directory by another name is still the node's own */
+        *shared = !(stat(own, &ob) == 0 && ob.st_dev == sb.st_dev && ob.st_ino == sb.st_ino);
+    }
     return 0;
 }
 
