@@ -261,10 +261,12 @@ static void test_store__reopen_is_noop(void **state)
     assert_string_equal(again, id);
 }
 
+/* A rolling upgrade's older node: a newer schema that holds all of this binary's migrations
+ * opens, unchanged, and says how far ahead it is; one whose migrations differ is refused. */
 static void test_store__newer_schema_is_refused(void **state)
 {
     struct fx *f = *state;
-    int latest = wp_store_schema_latest(), future = latest + 4;
+    int latest = wp_store_schema_latest(), future = latest + 4, ahead = -1;
     char sql[256], want[200];
     wp_store_free(f->st);
     f->st = NULL;
@@ -275,6 +277,15 @@ static void test_store__newer_schema_is_refused(void **state)
     int64_t rows = raw1(f, "SELECT count(*) FROM schema_version");
 
     wp_store *st = NULL;
+    OK(fx_open(f, &st));
+    OK(wp_store_schema_ahead(st, &ahead));
+    assert_int_equal(ahead, 4);
+    wp_store_free(st);
+    st = NULL;
+    assert_int_equal(raw1(f, "SELECT count(*) FROM schema_version"), rows);
+
+    /* one of ours under another name: not the schema this binary knows */
+    raw1(f, "UPDATE schema_version SET name = 'other' WHERE version = 2");
     assert_int_equal(fx_open(f, &st), WP_ESCHEMA);
     assert_null(st);
     snprintf(want, sizeof want,
