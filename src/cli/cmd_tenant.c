@@ -2,6 +2,7 @@
 /* `workphone tenant`: the tenants of a SaaS deployment: add, list, disable, enable, set. */
 #include "cli/cli.h"
 #include "store/audit.h"
+#include "store/backup.h"
 #include "store/org.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -10,9 +11,11 @@
 #include "util/json.h"
 #include "util/password.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char help[] =
     "usage: workphone tenant add --data DIR [--db URL] --name NAME --admin USER\n"
@@ -21,6 +24,7 @@ static const char help[] =
     "       workphone tenant disable NAME --data DIR [--db URL]\n"
     "       workphone tenant enable NAME --data DIR [--db URL]\n"
     "       workphone tenant set NAME --data DIR [--db URL] --max-devices N|none\n"
+    "       workphone tenant delete NAME --data DIR [--db URL] --confirm NAME\n"
     "\n"
     "The tenants of one deployment (SaaS: many companies in one store). add makes the tenant\n"
     "NAME with its top org unit and its admin account USER, as init does; the password is read\n"
@@ -30,7 +34,10 @@ static const char help[] =
     "whether it is active, its employees, its devices (and their limit) and the bytes it\n"
     "stores. disable refuses the tenant's logins, sessions, API keys, devices and enrollments\n"
     "(403 tenant_disabled) and keeps its data; enable undoes it. set changes its limits.\n"
-    "Each change is a row of that tenant's audit log (actor system).\n"
+    "Each change is a row of that tenant's audit log (actor system). delete removes a\n"
+    "disabled tenant for good: every row of it in every table, its audit log with it, and\n"
+    "the media files no other tenant has; it is refused for an active tenant and for the\n"
+    "store's only one.\n"
     "\n"
     "  --data DIR         the data directory made by 'workphone init' (it holds the keys)\n"
     "  --db URL           postgresql://... when the store is in PostgreSQL\n"
@@ -38,10 +45,11 @@ static const char help[] =
     "  --admin USER       the new tenant's admin username: 1-64 of a-z A-Z 0-9 . _ - @\n"
     "  --max-devices N    devices enrolled at once, 0-1000000, or 'none' (the default: no\n"
     "                     limit); enrollment past it is refused with 422 limit_exceeded\n"
-    "  --json             list as one JSON array\n";
+    "  --json             list as one JSON array\n"
+    "  --confirm NAME     delete: the tenant's name again, exactly\n";
 
 struct opts {
-    const char *verb, *data, *db, *name, *admin, *max_devices;
+    const char *verb, *data, *db, *name, *admin, *max_devices, *confirm;
     int json;
     int64_t limit; /* parsed --max-devices: -1 none, -2 not given */
 };
@@ -78,12 +86,13 @@ static int parse(struct opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     if (argc < 2)
-        return cli_usage_error("tenant", "missing a verb: add, list, disable, enable or set; "
-                                         "see 'workphone tenant --help'");
+        return cli_usage_error("tenant", "missing a verb: add, list, disable, enable, set or "
+                                         "delete; see 'workphone tenant --help'");
     o->verb = argv[1];
     if (strcmp(o->verb, "add") && strcmp(o->verb, "list") && strcmp(o->verb, "disable") &&
-        strcmp(o->verb, "enable") && strcmp(o->verb, "set"))
-        return cli_usage_error("tenant", "unknown verb '%.40s': add, list, disable, enable or set",
+        strcmp(o->verb, "enable") && strcmp(o->verb, "set") && strcmp(o->verb, "delete"))
+        return cli_usage_error("tenant",
+                               "unknown verb '%.40s': add, list, disable, enable, set or delete",
                                o->verb);
     for (int i = 2; i < argc; i++) {
         int r;
@@ -91,7 +100,8 @@ static int parse(struct opts *o, int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "tenant", "db", &o->db)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "name", &o->name)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "admin", &o->admin)) ||
-            (r = cli_opt(argc, argv, &i, "tenant", "max-devices", &o->max_devices))) {
+            (r = cli_opt(argc, argv, &i, "tenant", "max-devices", &o->max_devices)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "confirm", &o->confirm))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -130,6 +140,13 @@ static int parse(struct opts *o, int argc, char **argv)
                                o->admin);
     if (!strcmp(o->verb, "set") && !o->max_devices)
         return cli_usage_error("tenant", "missing --max-devices N|none: nothing to set");
+    if (o->confirm && strcmp(o->verb, "delete"))
+        return cli_usage_error("tenant", "--confirm is for 'tenant delete'");
+    if (!strcmp(o->verb, "delete") && !o->confirm)
+        return cli_usage_error("tenant", "missing --confirm NAME: the tenant's name again");
+    if (o->confirm && strcmp(o->confirm, o->name))
+        return cli_usage_error("tenant", "--confirm '%.100s' is not the tenant's name '%.100s'",
+                               o->confirm, o->name);
     return parse_limit(o);
 }
 
@@ -237,6 +254,91 @@ static int do_change(wp_store *st, const unsigned char *key, const struct opts *
     return WP_EXIT_OK;
 }
 
+struct deletion {
+    const char *data;
+    int64_t rows, tables;
+    char **files; /* media sha256s, removed after the commit */
+    size_t nfiles, cap;
+};
+
+static int count_table(void *ctx, const char *table, int64_t rows)
+{
+    struct deletion *d = ctx;
+    (void)table;
+    d->rows += rows;
+    d->tables += rows > 0;
+    return 0;
+}
+
+static int keep_file(void *ctx, const char *sha256)
+{
+    struct deletion *d = ctx;
+    if (d->nfiles == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        char **v = realloc(d->files, cap * sizeof *v);
+        if (!v)
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        d->files = v, d->cap = cap;
+    }
+    if (!(d->files[d->nfiles] = strdup(sha256)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    d->nfiles++;
+    return 0;
+}
+
+/* delete: a disabled tenant that is not the only one; its rows in one transaction, then its
+ * own media files, then (SQLite) the index and the WAL rewritten without what was deleted. */
+static int do_delete(wp_store *st, const struct opts *o, const char *tenant_id)
+{
+    struct deletion d = {.data = o->data};
+    wp_tenant t;
+    int64_t n = 0;
+    int err, rc, busy = 0;
+    size_t gone = 0;
+
+    if ((err = wp_store_tenant_get(st, &t, tenant_id)) < 0 ||
+        (err = wp_store_tenant_count(st, &n)) < 0)
+        return cli_fail("tenant", "%s", wp_error_last());
+    if (n <= 1)
+        return cli_usage_error("tenant", "'%.100s' is the store's only tenant: remove the data "
+                                         "directory (and database) instead", o->name);
+    if (!t.disabled_us)
+        return cli_usage_error("tenant", "tenant '%.100s' is active: disable it first "
+                                         "('workphone tenant disable'), so no node writes to it "
+                                         "while it is deleted", o->name);
+    if ((err = wp_store_begin(st)) < 0)
+        return cli_fail("tenant", "%s", wp_error_last());
+    if ((err = wp_store_tenant_counts(st, tenant_id, count_table, &d)) == 0 &&
+        (err = wp_store_tenant_media_own(st, tenant_id, keep_file, &d)) == 0)
+        err = wp_store_tenant_purge(st, tenant_id);
+    if ((rc = finish(st, err)) != 0)
+        goto out;
+    for (size_t i = 0; i < d.nfiles; i++) {
+        char path[4096];
+        const char *h = d.files[i];
+        snprintf(path, sizeof path, "%s/media/%.2s/%.2s/%s", o->data, h, h + 2, h);
+        if (unlink(path) == 0)
+            gone++;
+        else if (errno != ENOENT)
+            fprintf(stderr, "workphone tenant: warning: cannot remove %s: %s\n", path,
+                    strerror(errno));
+    }
+    if (wp_store_sqlite_scrub(st, &busy) < 0)
+        fprintf(stderr, "workphone tenant: warning: the SQLite file was not compacted: %s\n",
+                wp_error_last());
+    else if (busy)
+        fprintf(stderr, "workphone tenant: warning: a running server kept the write-ahead log "
+                        "from being truncated: it is overwritten at its next checkpoint\n");
+    printf("deleted tenant '%s' (%s): %lld rows in %lld tables, %zu media files\n", o->name,
+           tenant_id, (long long)d.rows, (long long)d.tables, gone);
+    rc = WP_EXIT_OK;
+out:
+    for (size_t i = 0; i < d.nfiles; i++)
+        free(d.files[i]);
+    free(d.files);
+    return rc;
+}
+
 static int list_json(const wp_tenant *v, size_t n)
 {
     wp_buf b;
@@ -327,6 +429,8 @@ int cmd_tenant(int argc, char **argv)
         rc = do_add(st, key, &o);
     else if (!strcmp(o.verb, "list"))
         rc = do_list(st, &o);
+    else if (!strcmp(o.verb, "delete"))
+        rc = do_delete(st, &o, tenant_id);
     else
         rc = do_change(st, key, &o, tenant_id);
 out:

@@ -3,6 +3,7 @@
  * order with their counts, PostgreSQL's dump and load by COPY (docs/backup.md). */
 #include "store/backup.h"
 #include "store/db.h"
+#include "store/grams.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -423,4 +424,175 @@ out:
     wp_db_done(s);
     wp_buf_release(&sql);
     return err;
+}
+
+/* --- one tenant's rows: count and delete ---------------------------------------------- */
+
+/* "SELECT COUNT(*) FROM t WHERE tenant_id = ?" or "DELETE FROM t WHERE ...": the tenants table
+ * itself is keyed by id. */
+static int tenant_sql(wp_buf *sql, const char *verb, const char *table)
+{
+    int err;
+    wp_buf_reset(sql);
+    if ((err = wp_buf_adds(sql, verb)) < 0 || (err = wp_buf_adds(sql, table)) < 0 ||
+        (err = wp_buf_adds(sql, strcmp(table, "tenants") ? " WHERE tenant_id = ?"
+                                                         : " WHERE id = ?")) < 0)
+        return err;
+    return 0;
+}
+
+int wp_store_tenant_counts(wp_store *st, const char *tenant_id,
+                           int (*cb)(void *ctx, const char *table, int64_t rows), void *ctx)
+{
+    struct tables *t = calloc(1, sizeof *t);
+    struct wp_stmt *s = NULL;
+    wp_buf sql;
+    int err;
+    wp_buf_init(&sql, 256);
+    if (!t)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = list_tables(st, t)) < 0)
+        goto out;
+    for (size_t i = 0; i < t->n; i++) {
+        if ((err = tenant_sql(&sql, "SELECT COUNT(*) FROM ", t->name[i])) < 0 ||
+            (err = wp_db_prepare(st, &s, sql.buf)) < 0)
+            goto out;
+        wp_db_bind_text(s, 1, tenant_id);
+        if ((err = wp_db_step(s)) != WP_DB_ROW) {
+            if (err >= 0)
+                err = wp_error_set(WP_EIO, "no count of '%s'", t->name[i]);
+            goto out;
+        }
+        int64_t rows = wp_db_col_int64(s, 0);
+        wp_db_done(s);
+        s = NULL;
+        if ((err = cb(ctx, t->name[i], rows)))
+            goto out;
+    }
+out:
+    wp_db_done(s);
+    wp_buf_release(&sql);
+    free(t);
+    return err;
+}
+
+/* SQLite: take the tenant's messages out of the contentless search index, which keeps no
+ * tenant column to delete by: FTS5's 'delete' command with the grams each one was indexed
+ * with (ops_events.c: wp_grams__make of its text). */
+static int unindex_messages(wp_store *st, const char *tenant_id)
+{
+    struct wp_stmt *s = NULL, *d = NULL;
+    wp_buf grams;
+    int err;
+    wp_buf_init(&grams, 2u * 1024 * 1024);
+    if ((err = wp_db_prepare(st, &s, "SELECT skey, text FROM messages WHERE tenant_id = ?"
+                                     " AND skey IS NOT NULL AND text IS NOT NULL")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *text = wp_db_col_text(s, 1);
+        wp_buf_reset(&grams);
+        if ((err = wp_grams__make(&grams, NULL, text, strlen(text), 0, WP_GRAMS_SPACED)) < 0)
+            goto out;
+        if (grams.len == 0) /* nothing was indexed */
+            continue;
+        if ((err = wp_db_prepare(st, &d, "INSERT INTO message_fts (message_fts, rowid,"
+                                         " tenant_id, grams) VALUES ('delete', ?, ?, ?)")) < 0)
+            goto out;
+        wp_db_bind_int64(d, 1, wp_db_col_int64(s, 0));
+        wp_db_bind_text(d, 2, tenant_id);
+        wp_db_bind_text(d, 3, grams.buf);
+        err = wp_db_step(d);
+        wp_db_done(d);
+        d = NULL;
+        if (err < 0)
+            goto out;
+    }
+    if (err > 0)
+        err = 0;
+out:
+    wp_db_done(s);
+    wp_buf_release(&grams);
+    return err;
+}
+
+int wp_store_tenant_media_own(wp_store *st, const char *tenant_id,
+                              int (*cb)(void *ctx, const char *sha256), void *ctx)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s, "SELECT m.sha256 FROM media m WHERE m.tenant_id = ? AND"
+                                     " NOT EXISTS (SELECT 1 FROM media o WHERE o.sha256 ="
+                                     " m.sha256 AND o.tenant_id <> m.tenant_id)"
+                                     " ORDER BY m.sha256")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *sha = wp_db_col_text(s, 0);
+        if (sha && (err = cb(ctx, sha)) < 0)
+            break;
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+int wp_store_tenant_purge(wp_store *st, const char *tenant_id)
+{
+    struct tables *t = calloc(1, sizeof *t);
+    struct wp_stmt *s = NULL;
+    wp_buf sql;
+    int err, sqlite = wp_store_backend(st) == WP_STORE_SQLITE;
+    wp_buf_init(&sql, 256);
+    if (!t)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    /* SQLite: freed cells and pages are overwritten with zeros, so the file keeps no trace;
+     * its tables are in name order, so the foreign keys are checked at the commit */
+    if (sqlite && ((err = wp_db_exec(st, "PRAGMA secure_delete = ON")) < 0 ||
+                   (err = wp_db_exec(st, "PRAGMA defer_foreign_keys = ON")) < 0 ||
+                   (err = unindex_messages(st, tenant_id)) < 0))
+        goto out;
+    if ((err = list_tables(st, t)) < 0)
+        goto out;
+    for (size_t i = t->n; i-- > 0;) { /* those that reference others first */
+        if (!strcmp(t->name[i], "tenants"))
+            continue;
+        if ((err = tenant_sql(&sql, "DELETE FROM ", t->name[i])) < 0 ||
+            (err = wp_db_prepare(st, &s, sql.buf)) < 0)
+            goto out;
+        wp_db_bind_text(s, 1, tenant_id);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        s = NULL;
+        if (err < 0)
+            goto out;
+    }
+    if ((err = tenant_sql(&sql, "DELETE FROM ", "tenants")) < 0 ||
+        (err = wp_db_prepare(st, &s, sql.buf)) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    s = NULL;
+    err = err < 0 ? err : 0;
+out:
+    wp_buf_release(&sql);
+    free(t);
+    return err;
+}
+
+int wp_store_sqlite_scrub(wp_store *st, int *wal_busy)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    *wal_busy = 0;
+    if (wp_store_backend(st) != WP_STORE_SQLITE)
+        return 0;
+    if ((err = wp_db_exec(st, "PRAGMA secure_delete = ON")) < 0 ||
+        (err = wp_db_exec(st, "INSERT INTO message_fts (message_fts) VALUES ('optimize')")) < 0 ||
+        (err = wp_db_prepare(st, &s, "PRAGMA wal_checkpoint(TRUNCATE)")) < 0)
+        return err;
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        *wal_busy = wp_db_col_int64(s, 0) != 0;
+    wp_db_done(s);
+    return err < 0 ? err : 0;
 }

@@ -62,4 +62,20 @@ int wp_store_pg_indexes_make(wp_store *st, char **defs, size_t n);
  * largest value, so the next generated value is new. */
 int wp_store_pg_reset_identities(wp_store *st);
 
+/* One tenant's rows in each table of wp_store_table_counts()' list (tenants: its own row):
+ * cb(ctx, table, rows) for each. Inside the caller's transaction when there is one. */
+int wp_store_tenant_counts(wp_store *st, const char *tenant_id,
+                           int (*cb)(void *ctx, const char *table, int64_t rows), void *ctx);
+/* The media files (sha256) of the tenant that no other tenant of the store has: the files a
+ * deletion of the tenant removes. cb's negative return stops and is returned. */
+int wp_store_tenant_media_own(wp_store *st, const char *tenant_id,
+                              int (*cb)(void *ctx, const char *sha256), void *ctx);
+/* Inside the caller's transaction: delete every row of the tenant in every table (its search
+ * index entries too), then the tenant. On SQLite with secure_delete on (the freed space is
+ * zeroed) and the foreign keys checked at the commit. The media files are the caller's. */
+int wp_store_tenant_purge(wp_store *st, const char *tenant_id);
+/* SQLite, after a purge has committed: rewrite the search index without what was deleted
+ * (FTS5 'optimize') and checkpoint the WAL into the file and truncate it. *wal_busy is 1 when
+ * another connection's reader kept the WAL from being truncated. PostgreSQL: nothing. */
+int wp_store_sqlite_scrub(wp_store *st, int *wal_busy);
 #endif
