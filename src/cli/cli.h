@@ -18,6 +18,11 @@ typedef int (*wp_cmd_fn)(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+/* `tenant export`: one tenant's rows (JSON lines a table), its media files and the audit key,
+ * in the backup file's container (cmd_backup.c, docs/backup.md), encrypted with key_file when
+ * not NULL. Returns the exit code after saying why. */
+int cli_tenant_export(const char *data, const char *db, const char *tenant_id, const char *name,
+                      const char *out, const char *key_file);
 int cmd_check(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_init(int argc, char **argv);

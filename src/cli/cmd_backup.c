@@ -940,6 +940,122 @@ out:
     return code;
 }
 
+/* --- one tenant's export ------------------------------------------------------------- */
+
+int cli_tenant_export(const char *data, const char *db, const char *tenant_id, const char *name,
+                      const char *out, const char *key_file)
+{
+    struct backup b = {.data = data, .db = db};
+    struct key key, *k = NULL;
+    char part[4096], dir[4096];
+    wp_store *st = NULL;
+    json_t *man = NULL;
+    int fd = -1, err = 0, version = 0, code = WP_EXIT_FAIL;
+
+    if (sodium_init() < 0)
+        return cli_fail("tenant", "libsodium cannot start");
+    if (key_file) {
+        if ((code = key_read(&key, "tenant", key_file)) != 0)
+            return code;
+        k = &key;
+    }
+    if (access(out, F_OK) == 0) {
+        code = cli_usage_error("tenant", "--out '%s' exists: an export never overwrites a file",
+                               out);
+        goto wipe;
+    }
+    b.tables = json_object();
+    b.problems = json_array();
+    dir_of(dir, sizeof dir, out);
+    if ((size_t)snprintf(part, sizeof part, "%s.part-XXXXXX", out) >= sizeof part) {
+        code = cli_usage_error("tenant", "--out '%s': the path is too long", out);
+        part[0] = '\0';
+        goto out;
+    }
+    if ((fd = mkstemp(part)) < 0) {
+        code = cli_fail("tenant", "cannot create '%s': %s", part, strerror(errno));
+        part[0] = '\0';
+        goto out;
+    }
+    fchmod(fd, 0600);
+    if (!(b.w.f = fdopen(fd, "wb"))) {
+        code = cli_fail("tenant", "cannot write '%s': %s", part, strerror(errno));
+        close(fd);
+        goto out;
+    }
+    b.w.path = part;
+    wp_store_dump_cb cb = {dump_begin, dump_data, dump_end, &b};
+    if ((err = bw_start(&b.w, k)) < 0 || (err = put_file(&b, "keys/audit.key", NULL, NULL)) < 0 ||
+        (err = wp_store_open(&st, data, db)) < 0 ||
+        (err = wp_store_tenant_dump(st, tenant_id, &version, &cb)) < 0 ||
+        (err = wp_store_tenant_media_each(st, tenant_id, add_media, &b)) < 0 ||
+        (err = put_media(&b)) < 0)
+        goto fail;
+    if (!(man = manifest_new(db ? "postgresql" : "sqlite", version, k != NULL))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto fail;
+    }
+    json_object_set_new(man, "kind", json_string("tenant"));
+    json_object_set_new(man, "tenant", json_pack("{s:s,s:s}", "id", tenant_id, "name", name));
+    json_object_set(man, "tables", b.tables);
+    json_object_set_new(man, "rows", json_integer(b.rows));
+    json_object_set_new(man, "media", json_pack("{s:I,s:I}", "files", (json_int_t)b.media_files,
+                                               "bytes", (json_int_t)b.media_bytes));
+    json_object_set(man, "problems", b.problems);
+    char *text = wp_json_dumps(man, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!text) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto fail;
+    }
+    err = bw_entry(&b.w, ENTRY_MANIFEST, "manifest.json");
+    if (err == 0)
+        err = bw_data(&b.w, text, strlen(text));
+    free(text);
+    if (err < 0 || (err = bw_entry_end(&b.w)) < 0 || (err = bw_finish(&b.w)) < 0)
+        goto fail;
+    if (fclose(b.w.f) != 0) {
+        b.w.f = NULL;
+        err = wp_error_set(WP_EIO, "cannot write '%s': %s", part, strerror(errno));
+        goto fail;
+    }
+    b.w.f = NULL;
+    if (link(part, out) != 0) {
+        err = wp_error_set(WP_EIO, "cannot make '%s': %s", out, strerror(errno));
+        goto fail;
+    }
+    unlink(part);
+    part[0] = '\0';
+    fsync_dir(dir);
+    for (size_t i = 0; i < json_array_size(b.problems); i++) {
+        json_t *p = json_array_get(b.problems, i);
+        fprintf(stderr, "workphone tenant: bad: %s: %s; it is not in the export\n",
+                json_string_value(json_object_get(p, "file")),
+                json_string_value(json_object_get(p, "problem")));
+    }
+    printf("%s: tenant '%s' to %s, schema %d, %lld rows, %lld media files (%lld bytes)%s\n",
+           json_array_size(b.problems) ? "written with problems" : "ok", name, out, version,
+           (long long)b.rows, (long long)b.media_files, (long long)b.media_bytes,
+           k ? ", encrypted" : "");
+    code = json_array_size(b.problems) ? WP_EXIT_FAIL : WP_EXIT_OK;
+    goto out;
+fail:
+    code = cli_fail("tenant", "%s", wp_error_last());
+out:
+    wp_store_free(st);
+    sha_release(&b.w.hash);
+    if (b.w.f)
+        fclose(b.w.f);
+    if (part[0])
+        unlink(part);
+    json_decref(man);
+    json_decref(b.tables);
+    json_decref(b.problems);
+    free(b.media);
+wipe:
+    sodium_memzero(&key, sizeof key);
+    return code;
+}
+
 /* --- reading a backup through: --list and restore's first pass -------------------------- */
 
 struct seen {
@@ -1012,6 +1128,15 @@ static int verify(struct br *r, struct seen *s)
     }
     if (err < 0)
         return err;
+    const char *kind = json_string_value(json_object_get(s->manifest, "kind"));
+    if (kind && !strcmp(kind, "tenant")) {
+        /* `workphone tenant export`: its rows as JSON lines, its media, the audit key */
+        if (s->db_file || s->conf || !s->tables ||
+            !json_is_object(json_object_get(s->manifest, "tenant")) ||
+            json_integer_value(json_object_get(s->manifest, "schema_version")) < 1)
+            return damaged(r, "its manifest does not describe what it holds");
+        return 0;
+    }
     if (!s->manifest || !s->conf)
         return damaged(r, "no manifest or no workphone.conf");
     const char *backend = json_string_value(json_object_get(s->manifest, "backend"));
@@ -1150,6 +1275,11 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
         goto out;
     if (verify(&r, &s) < 0) {
         code = cli_fail("restore", "%s; nothing was written", wp_error_last());
+        goto out;
+    }
+    if (json_object_get(s.manifest, "kind")) {
+        code = cli_usage_error("restore", "'%s' is one tenant's export, not a backup: 'workphone "
+                               "tenant import' reads it", in);
         goto out;
     }
     const char *backend = json_string_value(json_object_get(s.manifest, "backend"));

@@ -25,6 +25,7 @@ static const char help[] =
     "       workphone tenant enable NAME --data DIR [--db URL]\n"
     "       workphone tenant set NAME --data DIR [--db URL] --max-devices N|none\n"
     "       workphone tenant delete NAME --data DIR [--db URL] --confirm NAME\n"
+    "       workphone tenant export NAME --data DIR [--db URL] --out FILE [--key-file KEY]\n"
     "\n"
     "The tenants of one deployment (SaaS: many companies in one store). add makes the tenant\n"
     "NAME with its top org unit and its admin account USER, as init does; the password is read\n"
@@ -37,7 +38,9 @@ static const char help[] =
     "Each change is a row of that tenant's audit log (actor system). delete removes a\n"
     "disabled tenant for good: every row of it in every table, its audit log with it, and\n"
     "the media files no other tenant has; it is refused for an active tenant and for the\n"
-    "store's only one.\n"
+    "store's only one. export writes one tenant's every row (JSON lines a table), its media\n"
+    "files and the audit key its chain needs into FILE, in the backup file's format (see\n"
+    "'workphone backup --list FILE'); it runs beside the server.\n"
     "\n"
     "  --data DIR         the data directory made by 'workphone init' (it holds the keys)\n"
     "  --db URL           postgresql://... when the store is in PostgreSQL\n"
@@ -46,10 +49,12 @@ static const char help[] =
     "  --max-devices N    devices enrolled at once, 0-1000000, or 'none' (the default: no\n"
     "                     limit); enrollment past it is refused with 422 limit_exceeded\n"
     "  --json             list as one JSON array\n"
-    "  --confirm NAME     delete: the tenant's name again, exactly\n";
+    "  --confirm NAME     delete: the tenant's name again, exactly\n"
+    "  --out FILE         export: the file to write (never over an existing one)\n"
+    "  --key-file KEY     export: encrypt as 'workphone backup --key-file' does\n";
 
 struct opts {
-    const char *verb, *data, *db, *name, *admin, *max_devices, *confirm;
+    const char *verb, *data, *db, *name, *admin, *max_devices, *confirm, *out, *key_file;
     int json;
     int64_t limit; /* parsed --max-devices: -1 none, -2 not given */
 };
@@ -86,14 +91,15 @@ static int parse(struct opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     if (argc < 2)
-        return cli_usage_error("tenant", "missing a verb: add, list, disable, enable, set or "
-                                         "delete; see 'workphone tenant --help'");
+        return cli_usage_error("tenant", "missing a verb: add, list, disable, enable, set, "
+                                         "delete or export; see 'workphone tenant --help'");
     o->verb = argv[1];
     if (strcmp(o->verb, "add") && strcmp(o->verb, "list") && strcmp(o->verb, "disable") &&
-        strcmp(o->verb, "enable") && strcmp(o->verb, "set") && strcmp(o->verb, "delete"))
-        return cli_usage_error("tenant",
-                               "unknown verb '%.40s': add, list, disable, enable, set or delete",
-                               o->verb);
+        strcmp(o->verb, "enable") && strcmp(o->verb, "set") && strcmp(o->verb, "delete") &&
+        strcmp(o->verb, "export"))
+        return cli_usage_error(
+            "tenant", "unknown verb '%.40s': add, list, disable, enable, set, delete or export",
+            o->verb);
     for (int i = 2; i < argc; i++) {
         int r;
         if ((r = cli_opt(argc, argv, &i, "tenant", "data", &o->data)) ||
@@ -101,7 +107,9 @@ static int parse(struct opts *o, int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "tenant", "name", &o->name)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "admin", &o->admin)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "max-devices", &o->max_devices)) ||
-            (r = cli_opt(argc, argv, &i, "tenant", "confirm", &o->confirm))) {
+            (r = cli_opt(argc, argv, &i, "tenant", "confirm", &o->confirm)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "out", &o->out)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "key-file", &o->key_file))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -140,6 +148,11 @@ static int parse(struct opts *o, int argc, char **argv)
                                o->admin);
     if (!strcmp(o->verb, "set") && !o->max_devices)
         return cli_usage_error("tenant", "missing --max-devices N|none: nothing to set");
+    int is_export = !strcmp(o->verb, "export");
+    if ((o->out || o->key_file) && !is_export)
+        return cli_usage_error("tenant", "--out and --key-file are for 'tenant export'");
+    if (is_export && (!o->out || !*o->out))
+        return cli_usage_error("tenant", "missing --out FILE");
     if (o->confirm && strcmp(o->verb, "delete"))
         return cli_usage_error("tenant", "--confirm is for 'tenant delete'");
     if (!strcmp(o->verb, "delete") && !o->confirm)
@@ -431,6 +444,8 @@ int cmd_tenant(int argc, char **argv)
         rc = do_list(st, &o);
     else if (!strcmp(o.verb, "delete"))
         rc = do_delete(st, &o, tenant_id);
+    else if (!strcmp(o.verb, "export"))
+        rc = cli_tenant_export(o.data, o.db, tenant_id, o.name, o.out, o.key_file);
     else
         rc = do_change(st, key, &o, tenant_id);
 out:

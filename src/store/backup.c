@@ -6,8 +6,10 @@
 #include "store/grams.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -593,6 +595,158 @@ int wp_store_sqlite_scrub(wp_store *st, int *wal_busy)
         return err;
     if ((err = wp_db_step(s)) == WP_DB_ROW)
         *wal_busy = wp_db_col_int64(s, 0) != 0;
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+/* --- one tenant's rows: a portable dump ------------------------------------------------ */
+
+#define MAX_COLUMNS 128
+
+struct columns {
+    char name[MAX_COLUMNS][NAME_MAX_LEN + 1];
+    unsigned char number[MAX_COLUMNS]; /* 1: an integer column, written as a JSON number */
+    size_t n;
+};
+
+/* The table's columns in their order, from the catalog. */
+static int table_columns(wp_store *st, const char *table, struct columns *c)
+{
+    static const char sqlite_sql[] = "SELECT name, upper(type) FROM pragma_table_info(?) ORDER BY cid";
+    static const char pg_sql[] =
+        "SELECT column_name, CASE WHEN data_type IN ('bigint', 'integer', 'smallint')"
+        " THEN 'INTEGER' ELSE data_type END FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position";
+    struct wp_stmt *s = NULL;
+    int err;
+    c->n = 0;
+    if ((err = wp_db_prepare(st, &s, wp_store_backend(st) == WP_STORE_PG ? pg_sql : sqlite_sql)) <
+        0)
+        return err;
+    wp_db_bind_text(s, 1, table);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *name = wp_db_col_text(s, 0), *type = wp_db_col_text(s, 1);
+        if (!name || !plain_name(name)) {
+            err = wp_error_set(WP_EIO, "unexpected column name in '%s'", table);
+            break;
+        }
+        if (c->n == MAX_COLUMNS) {
+            err = wp_error_set(WP_ELIMIT, "more than %d columns in '%s'", MAX_COLUMNS, table);
+            break;
+        }
+        memcpy(c->name[c->n], name, strlen(name) + 1);
+        c->number[c->n++] = type && !strcmp(type, "INTEGER");
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+/* One table's rows of the tenant as JSON lines: the column names, then a row an array. */
+static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *table,
+                             const wp_store_dump_cb *cb)
+{
+    struct columns *c = calloc(1, sizeof *c);
+    struct wp_stmt *s = NULL;
+    wp_buf sql, line;
+    int64_t rows = 0;
+    int err;
+    wp_buf_init(&sql, 16384);
+    wp_buf_init(&line, 64u << 20);
+    if (!c)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = table_columns(st, table, c)) < 0)
+        goto out;
+    if ((err = wp_buf_adds(&sql, "SELECT ")) < 0 || (err = wp_buf_addc(&line, '[')) < 0)
+        goto out;
+    for (size_t i = 0; i < c->n; i++)
+        if ((i && ((err = wp_buf_addc(&sql, ',')) < 0 || (err = wp_buf_addc(&line, ',')) < 0)) ||
+            (err = wp_buf_adds(&sql, c->name[i])) < 0 ||
+            (err = wp_json_str(&line, c->name[i], strlen(c->name[i]))) < 0)
+            goto out;
+    if ((err = wp_buf_adds(&sql, " FROM ")) < 0 || (err = wp_buf_adds(&sql, table)) < 0 ||
+        (err = wp_buf_adds(&sql, strcmp(table, "tenants") ? " WHERE tenant_id = ?"
+                                                          : " WHERE id = ?")) < 0 ||
+        (err = wp_buf_adds(&sql, order_of(table))) < 0 || (err = wp_buf_adds(&line, "]\n")) < 0)
+        goto out;
+    if ((err = cb->begin(cb->ctx, table)) || (err = cb->data(cb->ctx, line.buf, line.len)))
+        goto out;
+    if ((err = wp_db_prepare(st, &s, sql.buf)) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        wp_buf_reset(&line);
+        if ((err = wp_buf_addc(&line, '[')) < 0)
+            goto out;
+        for (size_t i = 0; i < c->n; i++) {
+            char num[32];
+            if (i && (err = wp_buf_addc(&line, ',')) < 0)
+                goto out;
+            if (wp_db_col_isnull(s, (int)i)) {
+                err = wp_buf_adds(&line, "null");
+            } else if (c->number[i]) {
+                snprintf(num, sizeof num, "%lld", (long long)wp_db_col_int64(s, (int)i));
+                err = wp_buf_adds(&line, num);
+            } else {
+                const char *v = wp_db_col_text(s, (int)i);
+                err = wp_json_str(&line, v, strlen(v));
+            }
+            if (err < 0)
+                goto out;
+        }
+        if ((err = wp_buf_adds(&line, "]\n")) < 0 || (err = cb->data(cb->ctx, line.buf, line.len)))
+            goto out;
+        rows++;
+    }
+    if (err < 0)
+        goto out;
+    err = cb->end(cb->ctx, table, rows);
+out:
+    wp_db_done(s);
+    wp_buf_release(&sql);
+    wp_buf_release(&line);
+    free(c);
+    return err > 0 ? 0 : err;
+}
+
+int wp_store_tenant_dump(wp_store *st, const char *tenant_id, int *schema_version,
+                         const wp_store_dump_cb *cb)
+{
+    struct tables *t = calloc(1, sizeof *t);
+    int err, pg = wp_store_backend(st) == WP_STORE_PG;
+    if (!t)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = wp_db_exec(st, "BEGIN")) < 0)
+        goto out;
+    if ((pg && (err = wp_db_exec(st, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ,"
+                                     " READ ONLY")) < 0) ||
+        (err = wp_store_schema_version(st, schema_version)) < 0 || (err = list_tables(st, t)) < 0)
+        goto rollback;
+    for (size_t i = 0; i < t->n; i++)
+        if ((err = dump_tenant_table(st, tenant_id, t->name[i], cb)))
+            goto rollback;
+    err = wp_db_exec(st, "COMMIT");
+    goto out;
+rollback:
+    wp_db_exec(st, "ROLLBACK");
+out:
+    free(t);
+    return err;
+}
+
+int wp_store_tenant_media_each(wp_store *st, const char *tenant_id,
+                               int (*cb)(void *ctx, const char *sha256, int64_t size), void *ctx)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s, "SELECT sha256, size FROM media WHERE tenant_id = ?"
+                                     " ORDER BY sha256")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *sha = wp_db_col_text(s, 0);
+        if (sha && (err = cb(ctx, sha, wp_db_col_int64(s, 1))) < 0)
+            break;
+    }
     wp_db_done(s);
     return err < 0 ? err : 0;
 }

@@ -78,4 +78,15 @@ int wp_store_tenant_purge(wp_store *st, const char *tenant_id);
  * (FTS5 'optimize') and checkpoint the WAL into the file and truncate it. *wal_busy is 1 when
  * another connection's reader kept the WAL from being truncated. PostgreSQL: nothing. */
 int wp_store_sqlite_scrub(wp_store *st, int *wal_busy);
+/* One tenant's rows of every table of wp_store_table_counts()' list, in one snapshot (a read
+ * transaction; PostgreSQL: REPEATABLE READ, READ ONLY), through cb as for wp_store_pg_dump():
+ * each table's data is JSON lines, the first the array of its column names (from the catalog,
+ * in their order), then one array of values a row: integer columns as numbers, every other
+ * value as its text (PostgreSQL's text form), NULL as null. The same on both backends, so
+ * the file does not depend on where it came from. *schema_version gets the store's. */
+int wp_store_tenant_dump(wp_store *st, const char *tenant_id, int *schema_version,
+                         const wp_store_dump_cb *cb);
+/* The tenant's media files: cb(ctx, sha256, size) in hash order; a negative return stops. */
+int wp_store_tenant_media_each(wp_store *st, const char *tenant_id,
+                               int (*cb)(void *ctx, const char *sha256, int64_t size), void *ctx);
 #endif

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# One tenant deleted as a whole (issue 19), on SQLite and PostgreSQL: two tenants with a bit of
+# One tenant exported and deleted as a whole (issue 19), on SQLite and PostgreSQL: two tenants with a bit of
 # everything (customers, a device, messages with a marker text, a call with a recording, a
 # media file of its own and one both have, an API key, sessions, audit rows); `tenant delete`
 # is refused for an active tenant, a wrong --confirm and the last tenant (exit 2, nothing
-# changed); then every table's rows of the tenant are counted before (the command's total is
+# changed); `tenant export` writes the tenant's rows of every table (the exact counts, read
+# back from the file's JSON lines), its media and the audit key, plain and encrypted; then every
+# table's rows of the tenant are counted before (the command's total is
 # their sum) and are 0 after, the other tenant's counts are unchanged and its chain verifies,
 # its media files stay, the deleted one's own file is gone, and the raw SQLite file and its WAL
 # hold neither the marker texts nor the tenant's id. The other tenant still answers the same.
@@ -99,6 +101,90 @@ def raw_files(store):
     return out
 
 
+def entries(path):
+    """The plain container (docs/backup.md): {name: bytes} of its entries, by kind."""
+    with open(path, "rb") as f:
+        buf = f.read()
+    check(buf[:10] == b"WPBACKUP\x01\x00", "export: a plain backup file's header")
+    pos, out = 10, {}
+    while buf[pos:pos + 1] != b"Z":
+        kind = buf[pos:pos + 1].decode()
+        n = int.from_bytes(buf[pos + 1:pos + 3], "big")
+        name = buf[pos + 3:pos + 3 + n].decode()
+        pos += 3 + n
+        data = b""
+        while True:
+            size = int.from_bytes(buf[pos:pos + 4], "big")
+            pos += 4
+            if size == 0:
+                break
+            data += buf[pos:pos + size]
+            pos += size
+        out[(kind, name)] = data
+    return out
+
+
+def export(store, tenant_id, before):
+    be = store.backend
+    out = os.path.join(os.path.dirname(store.data), "beta-%s.wpt" % be)
+    r = wp(store, "tenant", "export", "Beta", "--out", out)
+    n = sum(before.values())
+    check(r.returncode == 0 and r.stdout.startswith("ok: tenant 'Beta' to %s, schema " % out) and
+          r.stdout.endswith(", %d rows, 2 media files (%d bytes)\n" % (n, len(OWN) + len(SHARED))),
+          "%s: tenant export: %d %r %r" % (be, r.returncode, r.stdout, r.stderr))
+    r2 = wp(store, "tenant", "export", "Beta", "--out", out)
+    check(r2.returncode == 2 and "exists" in r2.stderr, "%s: export over a file: %r" %
+          (be, r2.stderr))
+    r = subprocess.run([WP, "backup", "--list", out], capture_output=True, text=True)
+    man = json.loads(r.stdout[:r.stdout.rindex("}") + 1]) if r.returncode == 0 else {}
+    check(r.returncode == 0 and man["kind"] == "tenant" and man["tenant"] == {
+        "id": tenant_id, "name": "Beta"} and man["tables"] == before and man["rows"] == n and
+          man["media"]["files"] == 2 and man["backend"] == be,
+          "%s: backup --list reads the export: %s %s" % (be, r.stderr, man))
+    e = entries(out)
+    check(("F", "keys/audit.key") in e and len(e[("F", "keys/audit.key")]) > 0,
+          "%s: the export holds the audit key" % be)
+    check(e.get(("F", media_path(store, OWN)[len(store.data) + 1:])) == OWN and
+          e.get(("F", media_path(store, SHARED)[len(store.data) + 1:])) == SHARED,
+          "%s: the export holds both of Beta's media files" % be)
+    tables_seen = {}
+    for (kind, name), data in e.items():
+        if kind != "T":
+            continue
+        lines = data.decode().splitlines()
+        cols = json.loads(lines[0])
+        rows = [dict(zip(cols, json.loads(l))) for l in lines[1:]]
+        tables_seen[name] = len(rows)
+        key = "id" if name == "tenants" else "tenant_id"
+        check(all(r[key] == tenant_id for r in rows), "%s: %s: Beta's rows only" % (be, name))
+        if name == "customers":
+            check([r["name"] for r in rows] == [MARK], "%s: the customer exported: %s" %
+                  (be, rows))
+        if name == "messages":
+            check([r["text"] for r in rows] == [MARK + " 价格可以再谈"] and
+                  isinstance(rows[0]["ts_us"], int), "%s: the message exported: %s" % (be, rows))
+    check(tables_seen == before, "%s: every table's rows are in the export: %s" %
+          (be, {t: (n, before.get(t)) for t, n in tables_seen.items() if n != before.get(t)}))
+    # encrypted: readable with the key only
+    keyfile = os.path.join(os.path.dirname(store.data), "export-%s.key" % be)
+    with open(keyfile, "wb") as f:
+        f.write(os.urandom(32))
+    enc = out + ".enc"
+    r = wp(store, "tenant", "export", "Beta", "--out", enc, "--key-file", keyfile)
+    check(r.returncode == 0 and r.stdout.endswith(", encrypted\n"), "%s: encrypted export: %r %r"
+          % (be, r.stdout, r.stderr))
+    with open(enc, "rb") as f:
+        check(MARK.encode() not in f.read(), "%s: the encrypted export hides its rows" % be)
+    r = subprocess.run([WP, "backup", "--list", enc, "--key-file", keyfile], capture_output=True,
+                       text=True)
+    check(r.returncode == 0 and '"kind": "tenant"' in r.stdout, "%s: listed with its key: %s" %
+          (be, r.stderr))
+    r = subprocess.run([WP, "restore", "--in", out, "--data", store.data + "-restored"],
+                       capture_output=True, text=True)
+    check(r.returncode == 2 and "is one tenant's export, not a backup" in r.stderr,
+          "%s: restore refuses an export: %r" % (be, r.stderr))
+
+
 def suite(store):
     be = store.backend
     r = wp(store, "tenant", "add", "--name", "Beta", "--admin", "boss")
@@ -139,6 +225,7 @@ def suite(store):
     r = wp(store, "tenant", "disable", "Beta")
     check(r.returncode == 0, "%s: disable Beta: %s" % (be, r.stderr))
     before_b = counts(store, beta)  # the disable's audit row
+    export(store, beta, before_b)
     r = wp(store, "tenant", "delete", "Beta", "--confirm", "Beta")
     want = "deleted tenant 'Beta' (%s): %d rows in %d tables, 1 media files\n" % (
         beta, sum(before_b.values()), len([t for t, n in before_b.items() if n]))
