@@ -26,6 +26,7 @@ static const char help[] =
     "       workphone tenant set NAME --data DIR [--db URL] --max-devices N|none\n"
     "       workphone tenant delete NAME --data DIR [--db URL] --confirm NAME\n"
     "       workphone tenant export NAME --data DIR [--db URL] --out FILE [--key-file KEY]\n"
+    "       workphone tenant import --in FILE --data DIR [--db URL] [--key-file KEY]\n"
     "\n"
     "The tenants of one deployment (SaaS: many companies in one store). add makes the tenant\n"
     "NAME with its top org unit and its admin account USER, as init does; the password is read\n"
@@ -40,7 +41,10 @@ static const char help[] =
     "the media files no other tenant has; it is refused for an active tenant and for the\n"
     "store's only one. export writes one tenant's every row (JSON lines a table), its media\n"
     "files and the audit key its chain needs into FILE, in the backup file's format (see\n"
-    "'workphone backup --list FILE'); it runs beside the server.\n"
+    "'workphone backup --list FILE'); it runs beside the server. import loads such a file\n"
+    "into this store (either backend) as a new tenant, in one transaction: its chain is\n"
+    "verified with the key it came with and, when this store's differs, sealed again with\n"
+    "this store's key, and a tenant.import row says so.\n"
     "\n"
     "  --data DIR         the data directory made by 'workphone init' (it holds the keys)\n"
     "  --db URL           postgresql://... when the store is in PostgreSQL\n"
@@ -51,10 +55,12 @@ static const char help[] =
     "  --json             list as one JSON array\n"
     "  --confirm NAME     delete: the tenant's name again, exactly\n"
     "  --out FILE         export: the file to write (never over an existing one)\n"
-    "  --key-file KEY     export: encrypt as 'workphone backup --key-file' does\n";
+    "  --key-file KEY     export: encrypt as 'workphone backup --key-file' does; import:\n"
+    "                     the key the export was encrypted with\n"
+    "  --in FILE          import: the export to load\n";
 
 struct opts {
-    const char *verb, *data, *db, *name, *admin, *max_devices, *confirm, *out, *key_file;
+    const char *verb, *data, *db, *name, *admin, *max_devices, *confirm, *out, *key_file, *in;
     int json;
     int64_t limit; /* parsed --max-devices: -1 none, -2 not given */
 };
@@ -92,14 +98,15 @@ static int parse(struct opts *o, int argc, char **argv)
     memset(o, 0, sizeof *o);
     if (argc < 2)
         return cli_usage_error("tenant", "missing a verb: add, list, disable, enable, set, "
-                                         "delete or export; see 'workphone tenant --help'");
+                                         "delete, export or import; see 'workphone tenant --help'");
     o->verb = argv[1];
     if (strcmp(o->verb, "add") && strcmp(o->verb, "list") && strcmp(o->verb, "disable") &&
         strcmp(o->verb, "enable") && strcmp(o->verb, "set") && strcmp(o->verb, "delete") &&
-        strcmp(o->verb, "export"))
-        return cli_usage_error(
-            "tenant", "unknown verb '%.40s': add, list, disable, enable, set, delete or export",
-            o->verb);
+        strcmp(o->verb, "export") && strcmp(o->verb, "import"))
+        return cli_usage_error("tenant",
+                               "unknown verb '%.40s': add, list, disable, enable, set, delete, "
+                               "export or import",
+                               o->verb);
     for (int i = 2; i < argc; i++) {
         int r;
         if ((r = cli_opt(argc, argv, &i, "tenant", "data", &o->data)) ||
@@ -109,7 +116,8 @@ static int parse(struct opts *o, int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "tenant", "max-devices", &o->max_devices)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "confirm", &o->confirm)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "out", &o->out)) ||
-            (r = cli_opt(argc, argv, &i, "tenant", "key-file", &o->key_file))) {
+            (r = cli_opt(argc, argv, &i, "tenant", "key-file", &o->key_file)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "in", &o->in))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -118,14 +126,16 @@ static int parse(struct opts *o, int argc, char **argv)
             o->json = 1;
             continue;
         }
-        if (argv[i][0] != '-' && !o->name && strcmp(o->verb, "add") && strcmp(o->verb, "list")) {
+        if (argv[i][0] != '-' && !o->name && strcmp(o->verb, "add") && strcmp(o->verb, "list") &&
+            strcmp(o->verb, "import")) {
             o->name = argv[i];
             continue;
         }
         return cli_usage_error("tenant", "unknown argument '%.80s'; see 'workphone tenant --help'",
                                argv[i]);
     }
-    int is_add = !strcmp(o->verb, "add"), is_list = !strcmp(o->verb, "list");
+    int is_add = !strcmp(o->verb, "add"), is_list = !strcmp(o->verb, "list"),
+        is_import = !strcmp(o->verb, "import");
     if (o->json && !is_list)
         return cli_usage_error("tenant", "--json is for 'tenant list'");
     if (o->admin && !is_add)
@@ -137,6 +147,18 @@ static int parse(struct opts *o, int argc, char **argv)
     int rc;
     if ((rc = cli_data_dir_check("tenant", o->data, o->db, NULL)) != 0)
         return rc;
+    if (is_import) {
+        if (o->name || o->admin || o->max_devices || o->confirm || o->out || o->json)
+            return cli_usage_error("tenant", "'tenant import' takes --in FILE and --key-file "
+                                             "KEY only");
+        if (!o->in || !*o->in)
+            return cli_usage_error("tenant", "missing --in FILE");
+        if (access(o->in, R_OK) != 0)
+            return cli_usage_error("tenant", "--in '%.200s': %s", o->in, strerror(errno));
+        return 0;
+    }
+    if (o->in)
+        return cli_usage_error("tenant", "--in is for 'tenant import'");
     if (!is_list && !o->name)
         return cli_usage_error("tenant", is_add ? "missing --name NAME" : "missing the tenant's NAME");
     if (o->name && cli_check_tenant_name(o->name) < 0)
@@ -150,7 +172,8 @@ static int parse(struct opts *o, int argc, char **argv)
         return cli_usage_error("tenant", "missing --max-devices N|none: nothing to set");
     int is_export = !strcmp(o->verb, "export");
     if ((o->out || o->key_file) && !is_export)
-        return cli_usage_error("tenant", "--out and --key-file are for 'tenant export'");
+        return cli_usage_error("tenant", "--out is for 'tenant export'; --key-file for export "
+                                         "and import");
     if (is_export && (!o->out || !*o->out))
         return cli_usage_error("tenant", "missing --out FILE");
     if (o->confirm && strcmp(o->verb, "delete"))
@@ -435,6 +458,8 @@ int cmd_tenant(int argc, char **argv)
     }
     if ((rc = parse(&o, argc, argv)) != 0)
         return rc;
+    if (!strcmp(o.verb, "import"))
+        return cli_tenant_import(o.data, o.db, o.in, o.key_file);
     int named = strcmp(o.verb, "add") && strcmp(o.verb, "list");
     if ((rc = open_all(&st, key, &o, named ? tenant_id : NULL)) != 0)
         goto out;

@@ -89,4 +89,28 @@ int wp_store_tenant_dump(wp_store *st, const char *tenant_id, int *schema_versio
 /* The tenant's media files: cb(ctx, sha256, size) in hash order; a negative return stops. */
 int wp_store_tenant_media_each(wp_store *st, const char *tenant_id,
                                int (*cb)(void *ctx, const char *sha256, int64_t size), void *ctx);
+/* Loading an export (`workphone tenant import`), inside the caller's transaction. */
+enum { WP_STORE_VALUE_NULL = 0, WP_STORE_VALUE_INT, WP_STORE_VALUE_TEXT };
+typedef struct wp_store_value {
+    int type;      /* WP_STORE_VALUE_* */
+    int64_t i;     /* INT */
+    const char *s; /* TEXT; borrowed */
+} wp_store_value;
+/* keep[i] = 1 for each of cols[0..n) that the table has. WP_EINVAL: no such table. */
+int wp_store_table_has(wp_store *st, const char *table, const char *const *cols, size_t n,
+                       unsigned char *keep);
+/* INSERT INTO table (cols) VALUES (v): names must be plain lowercase names. WP_EEXISTS when a
+ * key is taken; the message names the table. */
+int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols,
+                        const wp_store_value *v, size_t n);
+/* The search index of the tenant's messages loaded without it: SQLite gives each a search key
+ * and its FTS5 entry, PostgreSQL its grams array (grams.h), as storing them does. */
+int wp_store_tenant_reindex(wp_store *st, const char *tenant_id);
+/* Inside the load's transaction, first: SQLite checks the foreign keys at the commit. */
+int wp_store_load_begin(wp_store *st);
+/* Delete the tenant's rows of one table (the webhook outbox rows the triggers made while its
+ * alerts were loaded). */
+int wp_store_tenant_table_clear(wp_store *st, const char *tenant_id, const char *table);
+/* The row number (rid) of the tenant's message id; 0 when there is none. */
+int wp_store_message_rid(wp_store *st, const char *tenant_id, const char *id, int64_t *rid);
 #endif

@@ -17,8 +17,11 @@ import subprocess
 import sys
 import urllib.parse
 
-from harness import (PASSWORD, WP, Server, check, created, enroll, err_code, login,
+import harness
+from harness import (PASSWORD, PG_URL, WP, Server, check, created, enroll, err_code, login,
                      run_backends)
+
+DERIVED = {"analytics_hourly", "analytics_alerts_hourly", "analytics_chats", "analytics_state"}
 
 T1 = "2026-11-27T08:00:00Z"
 MARK = "绝密报价XQ-7731"           # Beta's message text and customer name: gone afterwards
@@ -124,7 +127,7 @@ def entries(path):
     return out
 
 
-def export(store, tenant_id, before):
+def export(store, tenant_id, before, cust):
     be = store.backend
     out = os.path.join(os.path.dirname(store.data), "beta-%s.wpt" % be)
     r = wp(store, "tenant", "export", "Beta", "--out", out)
@@ -179,10 +182,71 @@ def export(store, tenant_id, before):
                        text=True)
     check(r.returncode == 0 and '"kind": "tenant"' in r.stdout, "%s: listed with its key: %s" %
           (be, r.stderr))
+    targets = [store.backend]
+    if harness.PG_URL:
+        targets.append("postgresql" if store.backend == "sqlite" else "sqlite")
+    for target in targets:  # the other backend gets the encrypted one
+        extra = [] if target == store.backend else ["--key-file", keyfile]
+        import_into(store, target, out if not extra else enc, extra, tenant_id, before, cust)
     r = subprocess.run([WP, "restore", "--in", out, "--data", store.data + "-restored"],
                        capture_output=True, text=True)
     check(r.returncode == 2 and "is one tenant's export, not a backup" in r.stderr,
           "%s: restore refuses an export: %r" % (be, r.stderr))
+
+
+def import_into(store, target_be, out, extra, tenant_id, before, cust):
+    """The export loaded into a new store of target_be: the same rows, a chain that verifies
+    with that store's own key, and the same answers through the API."""
+    be = "%s->%s" % (store.backend, target_be)
+    tmp = os.path.join(os.path.dirname(store.data), "import-%s-%s" % (store.backend, target_be))
+    os.makedirs(tmp)
+    dst = harness.Store(target_be, tmp, "imp%s" % store.backend[:2])
+    try:
+        r = wp(dst, "tenant", "import", "--in", out, *extra)
+        n = sum(v for t, v in before.items() if t not in DERIVED)
+        want = ("imported tenant 'Beta' (%s): %d rows in %d tables, 2 media files; its audit "
+                "chain re-sealed with this store's key\n" % (tenant_id, n,
+                                                            len(set(before) - DERIVED)))
+        check(r.returncode == 0 and r.stdout == want, "%s: tenant import: %d %r %r (want %r)" %
+              (be, r.returncode, r.stdout, r.stderr, want))
+        got = counts(dst, tenant_id)
+        diff = {t: (got.get(t), v) for t, v in before.items()
+                if t not in DERIVED and got.get(t) != v + (1 if t == "audit_log" else 0)}
+        check(diff == {}, "%s: every table's rows arrived (audit_log one more): %s" % (be, diff))
+        r = wp(dst, "audit", "verify")
+        check(r.returncode == 0 and r.stdout.startswith("ok: "),
+              "%s: both chains verify with the new store's key: %s %s" % (be, r.stdout, r.stderr))
+        row = dst.sql("SELECT actor || ' ' || details FROM audit_log WHERE tenant_id = '%s' AND "
+                      "action = 'tenant.import'" % tenant_id)
+        check(row.startswith("system {\"rows\":%d,\"media_files\":2,\"resealed\":true,"
+                             "\"source_head\":\"" % n), "%s: the import's audit row: %r" % (be, row))
+        r = wp(dst, "tenant", "import", "--in", out, *extra)
+        check(r.returncode == 2 and "a tenant 'Beta' exists in this store already" in r.stderr,
+              "%s: a second import is refused: %r" % (be, r.stderr))
+        check(wp(dst, "tenant", "enable", "Beta").returncode == 0, "%s: enable Beta" % be)
+        srv = Server(dst.data, dst.db_args)
+        b = login(srv, "boss", tenant="Beta")
+        st, j, _ = srv.req("GET", "/api/v1/customers/" + cust, b)
+        check(st == 200 and j["name"] == MARK, "%s: Beta's customer reads the same: %s %s" %
+              (be, st, j))
+        st, j, _ = srv.req("GET", "/api/v1/messages?q=" + urllib.parse.quote("价格"), b)
+        check(st == 200 and [m["text"] for m in j["items"]] == [MARK + " 价格可以再谈"],
+              "%s: Beta's message is found by search: %s %s" % (be, st, j))
+        ref = "sha256:" + hashlib.sha256(OWN).hexdigest()
+        st, body, _ = srv.raw("GET", "/api/v1/media/" + ref, b)
+        check(st == 200 and body == OWN, "%s: Beta's recording downloads: %s" % (be, st))
+        st, j, _ = srv.req("GET", "/api/v1/devices", b)
+        check(st == 200 and [d["serial"] for d in j["items"]] == ["SN-B"],
+              "%s: Beta's device is listed: %s %s" % (be, st, j))
+        a = login(srv, "admin", tenant="Acme")
+        st, j, _ = srv.req("GET", "/api/v1/customers", a)
+        check(st == 200 and j["items"] == [], "%s: the store's own tenant sees none of it: %s" %
+              (be, j))
+        srv.stop()
+        r = wp(dst, "audit", "verify")
+        check(r.returncode == 0, "%s: the chains verify after serving: %s" % (be, r.stdout))
+    finally:
+        dst.drop()
 
 
 def suite(store):
@@ -196,7 +260,7 @@ def suite(store):
     a = login(srv, "admin", tenant="Acme")
     b = login(srv, "boss", tenant="Beta")
     cust_a = fill(srv, a, be, "SN-A", MARK_A, [SHARED])
-    fill(srv, b, be, "SN-B", MARK, [OWN, SHARED])
+    cust_b = fill(srv, b, be, "SN-B", MARK, [OWN, SHARED])
     srv.stop()
 
     before_a, before_b = counts(store, acme), counts(store, beta)
@@ -225,7 +289,7 @@ def suite(store):
     r = wp(store, "tenant", "disable", "Beta")
     check(r.returncode == 0, "%s: disable Beta: %s" % (be, r.stderr))
     before_b = counts(store, beta)  # the disable's audit row
-    export(store, beta, before_b)
+    export(store, beta, before_b, cust_b)
     r = wp(store, "tenant", "delete", "Beta", "--confirm", "Beta")
     want = "deleted tenant 'Beta' (%s): %d rows in %d tables, 1 media files\n" % (
         beta, sum(before_b.values()), len([t for t, n in before_b.items() if n]))
