@@ -202,6 +202,24 @@ def import_into(store, target_be, out, extra, tenant_id, before, cust):
     os.makedirs(tmp)
     dst = harness.Store(target_be, tmp, "imp%s" % store.backend[:2])
     try:
+        for args, rc, msg in [
+            (["tenant", "import"], 2, "missing --in FILE"),
+            (["tenant", "import", "Beta", "--in", out], 2, "unknown argument 'Beta'"),
+            (["tenant", "import", "--in", out, "--out", out], 2,
+             "'tenant import' takes --in FILE and --key-file KEY only"),
+            (["tenant", "import", "--in", out + ".nope"], 2, "--in '%s.nope': " % out),
+            (["tenant", "export", "Beta", "--in", out], 2, "--in is for 'tenant import'"),
+        ]:
+            r = wp(dst, *args)
+            check(r.returncode == rc and msg in r.stderr and r.stderr.count("\n") == 1,
+                  "%s: %s: exit %d naming %r: %d %r" % (be, args[:2], rc, msg, r.returncode,
+                                                        r.stderr))
+        if extra:
+            r = wp(dst, "tenant", "import", "--in", out)
+            check(r.returncode == 2 and r.stderr == "workphone tenant: '%s' is encrypted: give "
+                  "its key with --key-file\n" % out,
+                  "%s: an encrypted export without its key: %d %r" % (be, r.returncode, r.stderr))
+        check(dst.sql("SELECT count(*) FROM tenants") == "1", "%s: nothing imported yet" % be)
         r = wp(dst, "tenant", "import", "--in", out, *extra)
         n = sum(v for t, v in before.items() if t not in DERIVED)
         want = ("imported tenant 'Beta' (%s): %d rows in %d tables, 2 media files; its audit "
