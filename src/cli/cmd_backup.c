@@ -962,8 +962,8 @@ int cli_tenant_export(const char *data, const char *db, const char *tenant_id, c
         k = &key;
     }
     if (access(out, F_OK) == 0) {
-        code = cli_usage_error("tenant", "--out '%s' exists: an export never overwrites a file",
-                               out);
+        code =
+            cli_usage_error("tenant", "--out '%s' exists: an export never overwrites a file", out);
         goto wipe;
     }
     b.tables = json_object();
@@ -1001,8 +1001,9 @@ int cli_tenant_export(const char *data, const char *db, const char *tenant_id, c
     json_object_set_new(man, "tenant", json_pack("{s:s,s:s}", "id", tenant_id, "name", name));
     json_object_set(man, "tables", b.tables);
     json_object_set_new(man, "rows", json_integer(b.rows));
-    json_object_set_new(man, "media", json_pack("{s:I,s:I}", "files", (json_int_t)b.media_files,
-                                               "bytes", (json_int_t)b.media_bytes));
+    json_object_set_new(man, "media",
+                        json_pack("{s:I,s:I}", "files", (json_int_t)b.media_files, "bytes",
+                                  (json_int_t)b.media_bytes));
     json_object_set(man, "problems", b.problems);
     char *text = wp_json_dumps(man, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (!text) {
@@ -1280,8 +1281,10 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
         goto out;
     }
     if (json_object_get(s.manifest, "kind")) {
-        code = cli_usage_error("restore", "'%s' is one tenant's export, not a backup: 'workphone "
-                               "tenant import' reads it", in);
+        code = cli_usage_error("restore",
+                               "'%s' is one tenant's export, not a backup: 'workphone "
+                               "tenant import' reads it",
+                               in);
         goto out;
     }
     const char *backend = json_string_value(json_object_get(s.manifest, "backend"));
@@ -1505,8 +1508,8 @@ static int derived_table(const char *t)
 /* Columns the target gives itself: row numbers and the search index. */
 static int own_column(const char *t, const char *c)
 {
-    return (!strcmp(t, "messages") && (!strcmp(c, "rid") || !strcmp(c, "skey") ||
-                                       !strcmp(c, "grams"))) ||
+    return (!strcmp(t, "messages") &&
+            (!strcmp(c, "rid") || !strcmp(c, "skey") || !strcmp(c, "grams"))) ||
            (!strcmp(t, "webhook_outbox") && !strcmp(c, "seq"));
 }
 
@@ -1518,7 +1521,7 @@ struct rid_map {
 struct importer {
     wp_store *st;
     const char *tenant_id;
-    json_t *held;        /* rows loaded last: [table, columns, row] */
+    json_t *held;         /* rows loaded last: [table, columns, row] */
     struct rid_map *rids; /* the export's messages: their old rid and id */
     size_t n_rids, cap_rids;
     int64_t rows, tables;
@@ -1605,8 +1608,7 @@ static int load_table(struct importer *im, struct br *r, const char *table)
             wp_buf_reset(&line);
             if (!json_is_array(j)) {
                 json_decref(j);
-                err = wp_error_set(WP_EINVAL, "table '%s': a line that is not a JSON array",
-                                   table);
+                err = wp_error_set(WP_EINVAL, "table '%s': a line that is not a JSON array", table);
                 goto out;
             }
             if (!cols) {
@@ -1616,20 +1618,21 @@ static int load_table(struct importer *im, struct br *r, const char *table)
                     continue;
                 for (size_t c = 0; c < json_array_size(cols); c++)
                     if (!(names[c] = json_string_value(json_array_get(cols, c)))) {
-                        err = wp_error_set(WP_EINVAL, "table '%s': a column without a name",
-                                           table);
+                        err = wp_error_set(WP_EINVAL, "table '%s': a column without a name", table);
                         goto out;
                     }
-                if ((err = wp_store_table_has(im->st, table, names, json_array_size(cols),
-                                              keep)) < 0)
+                if ((err = wp_store_table_has(im->st, table, names, json_array_size(cols), keep)) <
+                    0)
                     goto out;
                 for (size_t c = 0; c < json_array_size(cols); c++) {
                     if (own_column(table, names[c]))
                         keep[c] = 0;
                     else if (!keep[c]) {
-                        err = wp_error_set(WP_EINVAL, "column '%s.%s' of the export is not in "
+                        err = wp_error_set(WP_EINVAL,
+                                           "column '%s.%s' of the export is not in "
                                            "this store: import it into a workphone as new as "
-                                           "the one that exported it", table, names[c]);
+                                           "the one that exported it",
+                                           table, names[c]);
                         goto out;
                     }
                 }
@@ -1732,8 +1735,10 @@ int cli_tenant_import(const char *data, const char *db, const char *in, const ch
     int version = (int)json_integer_value(json_object_get(seen.manifest, "schema_version")), cur;
     if (!kind || strcmp(kind, "tenant") || !tid || !tn || strlen(tid) > WP_ID_LEN ||
         strlen(tn) >= sizeof tname) {
-        code = cli_usage_error("tenant", "--in '%s' is not a tenant's export (a backup is "
-                               "restored with 'workphone restore')", in);
+        code = cli_usage_error("tenant",
+                               "--in '%s' is not a tenant's export (a backup is "
+                               "restored with 'workphone restore')",
+                               in);
         goto out;
     }
     snprintf(id, sizeof id, "%s", tid);
@@ -1743,13 +1748,15 @@ int cli_tenant_import(const char *data, const char *db, const char *in, const ch
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((err = wp_audit_key_load(new_key, data, 0)) < 0 || (err = wp_store_open(&st, data, db)) < 0 ||
-        (err = wp_store_schema_version(st, &cur)) < 0)
+    if ((err = wp_audit_key_load(new_key, data, 0)) < 0 ||
+        (err = wp_store_open(&st, data, db)) < 0 || (err = wp_store_schema_version(st, &cur)) < 0)
         goto fail;
     im.st = st;
     if (version > cur) {
-        code = cli_usage_error("tenant", "'%s' was exported at schema version %d; this store is "
-                               "at %d: upgrade workphone", in, version, cur);
+        code = cli_usage_error("tenant",
+                               "'%s' was exported at schema version %d; this store is "
+                               "at %d: upgrade workphone",
+                               in, version, cur);
         goto out;
     }
     char other[WP_ID_LEN + 1];
@@ -1759,8 +1766,8 @@ int cli_tenant_import(const char *data, const char *db, const char *in, const ch
         goto out;
     }
     if (wp_store_tenant_get(st, &have, id) == 0) {
-        code = cli_usage_error("tenant", "tenant id %s exists in this store already (as '%s')",
-                               id, have.name);
+        code = cli_usage_error("tenant", "tenant id %s exists in this store already (as '%s')", id,
+                               have.name);
         goto out;
     }
     if ((size_t)snprintf(tmpdir, sizeof tmpdir, "%s/.wpimport-XXXXXX", data) >= sizeof tmpdir ||
@@ -1837,8 +1844,10 @@ int cli_tenant_import(const char *data, const char *db, const char *in, const ch
     if ((err = wp_store_audit_verify(st, old_key, id, &v)) < 0)
         goto fail;
     if (!v.ok) {
-        err = wp_error_set(WP_EINVAL, "the export's audit chain does not verify with its key: "
-                           "row %lld: %s", (long long)v.bad_seq, v.why);
+        err = wp_error_set(WP_EINVAL,
+                           "the export's audit chain does not verify with its key: "
+                           "row %lld: %s",
+                           (long long)v.bad_seq, v.why);
         goto fail;
     }
     int rekey = sodium_memcmp(old_key, new_key, WP_AUDIT_KEY_LEN) != 0;
@@ -1851,8 +1860,11 @@ int cli_tenant_import(const char *data, const char *db, const char *in, const ch
              "{\"rows\":%lld,\"media_files\":%lld,\"resealed\":%s,\"source_head\":\"%s\"}",
              (long long)im.rows, (long long)seen.media_files, rekey ? "true" : "false", head);
     snprintf(target, sizeof target, "tenant:%s", id);
-    wp_audit_entry e = {.tenant_id = id, .actor = "system", .action = "tenant.import",
-                        .target = target, .details = details};
+    wp_audit_entry e = {.tenant_id = id,
+                        .actor = "system",
+                        .action = "tenant.import",
+                        .target = target,
+                        .details = details};
     if ((err = wp_store_audit_append(st, new_key, &e, NULL)) < 0 ||
         (err = wp_store_audit_verify(st, new_key, id, &v)) < 0)
         goto fail;
@@ -1865,23 +1877,23 @@ int cli_tenant_import(const char *data, const char *db, const char *in, const ch
         goto fail;
     in_tx = 0;
     printf("imported tenant '%s' (%s): %lld rows in %lld tables, %lld media files; its audit "
-           "chain %s\n", tname, id, (long long)im.rows, (long long)im.tables, (long long)files,
+           "chain %s\n",
+           tname, id, (long long)im.rows, (long long)im.tables, (long long)files,
            rekey ? "re-sealed with this store's key" : "kept (the same key)");
     code = WP_EXIT_OK;
     goto out;
-fail:
-    {
-        char why[512];
-        snprintf(why, sizeof why, "%s", wp_error_last());
-        if (in_tx)
-            wp_store_rollback(st);
-        in_tx = 0;
-        for (size_t i = 0; i < n_made; i++)
-            unlink(made[i]);
-        code = err == WP_EINVAL || err == WP_EEXISTS
-                   ? cli_usage_error("tenant", "%s; nothing was imported", why)
-                   : cli_fail("tenant", "%s; nothing was imported", why);
-    }
+fail : {
+    char why[512];
+    snprintf(why, sizeof why, "%s", wp_error_last());
+    if (in_tx)
+        wp_store_rollback(st);
+    in_tx = 0;
+    for (size_t i = 0; i < n_made; i++)
+        unlink(made[i]);
+    code = err == WP_EINVAL || err == WP_EEXISTS
+               ? cli_usage_error("tenant", "%s; nothing was imported", why)
+               : cli_fail("tenant", "%s; nothing was imported", why);
+}
 out:
     if (in_tx)
         wp_store_rollback(st);

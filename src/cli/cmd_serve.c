@@ -683,8 +683,9 @@ int cli_serve_run(const cli_serve_options *so)
         wp_log_start(&line, "warn", "schema_newer");
         wp_log_addf(&line, "store", "%d", wp_store_schema_latest() + ahead);
         wp_log_addf(&line, "knows", "%d", wp_store_schema_latest());
-        wp_log_add(&line, "msg", "the store was migrated by a newer workphone: serving it, "
-                                 "upgrade this node");
+        wp_log_add(&line, "msg",
+                   "the store was migrated by a newer workphone: serving it, "
+                   "upgrade this node");
         wp_log_end(&line, 2);
     }
     wp_log_start(&line, "info", "start");

@@ -336,12 +336,16 @@ static int do_delete(wp_store *st, const struct opts *o, const char *tenant_id)
         (err = wp_store_tenant_count(st, &n)) < 0)
         return cli_fail("tenant", "%s", wp_error_last());
     if (n <= 1)
-        return cli_usage_error("tenant", "'%.100s' is the store's only tenant: remove the data "
-                                         "directory (and database) instead", o->name);
+        return cli_usage_error("tenant",
+                               "'%.100s' is the store's only tenant: remove the data "
+                               "directory (and database) instead",
+                               o->name);
     if (!t.disabled_us)
-        return cli_usage_error("tenant", "tenant '%.100s' is active: disable it first "
-                                         "('workphone tenant disable'), so no node writes to it "
-                                         "while it is deleted", o->name);
+        return cli_usage_error("tenant",
+                               "tenant '%.100s' is active: disable it first "
+                               "('workphone tenant disable'), so no node writes to it "
+                               "while it is deleted",
+                               o->name);
     if ((err = wp_store_begin(st)) < 0)
         return cli_fail("tenant", "%s", wp_error_last());
     if ((err = wp_store_tenant_counts(st, tenant_id, count_table, &d)) == 0 &&

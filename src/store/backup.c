@@ -485,8 +485,9 @@ static int unindex_messages(wp_store *st, const char *tenant_id)
     wp_buf grams;
     int err;
     wp_buf_init(&grams, 2u * 1024 * 1024);
-    if ((err = wp_db_prepare(st, &s, "SELECT skey, text FROM messages WHERE tenant_id = ?"
-                                     " AND skey IS NOT NULL AND text IS NOT NULL")) < 0)
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT skey, text FROM messages WHERE tenant_id = ?"
+                             " AND skey IS NOT NULL AND text IS NOT NULL")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
@@ -496,8 +497,9 @@ static int unindex_messages(wp_store *st, const char *tenant_id)
             goto out;
         if (grams.len == 0) /* nothing was indexed */
             continue;
-        if ((err = wp_db_prepare(st, &d, "INSERT INTO message_fts (message_fts, rowid,"
-                                         " tenant_id, grams) VALUES ('delete', ?, ?, ?)")) < 0)
+        if ((err = wp_db_prepare(st, &d,
+                                 "INSERT INTO message_fts (message_fts, rowid,"
+                                 " tenant_id, grams) VALUES ('delete', ?, ?, ?)")) < 0)
             goto out;
         wp_db_bind_int64(d, 1, wp_db_col_int64(s, 0));
         wp_db_bind_text(d, 2, tenant_id);
@@ -521,10 +523,11 @@ int wp_store_tenant_media_own(wp_store *st, const char *tenant_id,
 {
     struct wp_stmt *s = NULL;
     int err;
-    if ((err = wp_db_prepare(st, &s, "SELECT m.sha256 FROM media m WHERE m.tenant_id = ? AND"
-                                     " NOT EXISTS (SELECT 1 FROM media o WHERE o.sha256 ="
-                                     " m.sha256 AND o.tenant_id <> m.tenant_id)"
-                                     " ORDER BY m.sha256")) < 0)
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT m.sha256 FROM media m WHERE m.tenant_id = ? AND"
+                             " NOT EXISTS (SELECT 1 FROM media o WHERE o.sha256 ="
+                             " m.sha256 AND o.tenant_id <> m.tenant_id)"
+                             " ORDER BY m.sha256")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
@@ -610,7 +613,8 @@ struct columns {
 /* The table's columns in their order, from the catalog. */
 static int table_columns(wp_store *st, const char *table, struct columns *c)
 {
-    static const char sqlite_sql[] = "SELECT name, upper(type) FROM pragma_table_info(?) ORDER BY cid";
+    static const char sqlite_sql[] =
+        "SELECT name, upper(type) FROM pragma_table_info(?) ORDER BY cid";
     static const char pg_sql[] =
         "SELECT column_name, CASE WHEN data_type IN ('bigint', 'integer', 'smallint')"
         " THEN 'INTEGER' ELSE data_type END FROM information_schema.columns"
@@ -736,8 +740,9 @@ int wp_store_tenant_media_each(wp_store *st, const char *tenant_id,
 {
     struct wp_stmt *s = NULL;
     int err;
-    if ((err = wp_db_prepare(st, &s, "SELECT sha256, size FROM media WHERE tenant_id = ?"
-                                     " ORDER BY sha256")) < 0)
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT sha256, size FROM media WHERE tenant_id = ?"
+                             " ORDER BY sha256")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
@@ -842,12 +847,12 @@ int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
     wp_buf grams;
     int err;
     wp_buf_init(&grams, 2u * 1024 * 1024);
-    if ((err = wp_db_prepare(st, &s, pg ? "SELECT rid, ts_us, text FROM messages WHERE"
-                                          " tenant_id = ? AND text IS NOT NULL AND grams = '{}'"
-                                          " ORDER BY rid"
-                                        : "SELECT rid, ts_us, text FROM messages WHERE"
-                                          " tenant_id = ? AND skey IS NULL ORDER BY ts_us, rid")) <
-        0)
+    if ((err = wp_db_prepare(st, &s,
+                             pg ? "SELECT rid, ts_us, text FROM messages WHERE"
+                                  " tenant_id = ? AND text IS NOT NULL AND grams = '{}'"
+                                  " ORDER BY rid"
+                                : "SELECT rid, ts_us, text FROM messages WHERE"
+                                  " tenant_id = ? AND skey IS NULL ORDER BY ts_us, rid")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
@@ -870,13 +875,13 @@ int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
     err = 0;
     for (size_t i = 0; i < n && err == 0; i++) {
         wp_buf_reset(&grams);
-        if (v[i].text &&
-            (err = wp_grams__make(&grams, NULL, v[i].text, strlen(v[i].text), 0,
-                                  pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_SPACED)) < 0)
+        if (v[i].text && (err = wp_grams__make(&grams, NULL, v[i].text, strlen(v[i].text), 0,
+                                               pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_SPACED)) < 0)
             break;
         if (pg) {
-            if ((err = wp_db_prepare(st, &s, "UPDATE messages SET grams = CAST(? AS TEXT[])"
-                                             " WHERE rid = ?")) < 0)
+            if ((err = wp_db_prepare(st, &s,
+                                     "UPDATE messages SET grams = CAST(? AS TEXT[])"
+                                     " WHERE rid = ?")) < 0)
                 break;
             wp_db_bind_text(s, 1, grams.len ? grams.buf : "{}");
             wp_db_bind_int64(s, 2, v[i].rid);
@@ -888,8 +893,9 @@ int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
         }
         /* SQLite: the next search key free in its millisecond, as ops_events.c gives one */
         int64_t g = wp_skey__group(v[i].ts_us), last = -1, key;
-        if ((err = wp_db_prepare(st, &s, "SELECT max(skey) FROM messages WHERE skey >= ? AND"
-                                         " skey <= ?")) < 0)
+        if ((err = wp_db_prepare(st, &s,
+                                 "SELECT max(skey) FROM messages WHERE skey >= ? AND"
+                                 " skey <= ?")) < 0)
             break;
         wp_db_bind_int64(s, 1, wp_skey__group_first(g));
         wp_db_bind_int64(s, 2, wp_skey__group_last(g));
@@ -918,8 +924,9 @@ int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
             err = err < 0 ? err : 0;
             continue;
         }
-        if ((err = wp_db_prepare(st, &s, "INSERT INTO message_fts (rowid, tenant_id, grams)"
-                                         " VALUES (?, ?, ?)")) < 0)
+        if ((err = wp_db_prepare(st, &s,
+                                 "INSERT INTO message_fts (rowid, tenant_id, grams)"
+                                 " VALUES (?, ?, ?)")) < 0)
             break;
         wp_db_bind_int64(s, 1, key);
         wp_db_bind_text(s, 2, tenant_id);
@@ -956,8 +963,9 @@ int wp_store_message_rid(wp_store *st, const char *tenant_id, const char *id, in
 
 int wp_store_load_begin(wp_store *st)
 {
-    return wp_store_backend(st) == WP_STORE_SQLITE ? wp_db_exec(st, "PRAGMA defer_foreign_keys = ON")
-                                                   : 0;
+    return wp_store_backend(st) == WP_STORE_SQLITE
+               ? wp_db_exec(st, "PRAGMA defer_foreign_keys = ON")
+               : 0;
 }
 
 int wp_store_tenant_table_clear(wp_store *st, const char *tenant_id, const char *table)

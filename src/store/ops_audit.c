@@ -1146,8 +1146,9 @@ int wp_store_audit_reseal(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN
     int err;
 
     *rows = 0;
-    if ((err = wp_db_prepare(st, &s, "SELECT " ROW_COLUMNS " FROM audit_log WHERE tenant_id = ?"
-                                     " ORDER BY seq")) < 0)
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " ROW_COLUMNS " FROM audit_log WHERE tenant_id = ?"
+                             " ORDER BY seq")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
@@ -1185,8 +1186,9 @@ int wp_store_audit_reseal(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN
     for (size_t i = 0; i < n; i++) {
         v[i].r.prev_hash = prev;
         row_hash(hash, key, &v[i].r);
-        if ((err = wp_db_prepare(st, &s, "UPDATE audit_log SET prev_hash = ?, hash = ?"
-                                         " WHERE tenant_id = ? AND seq = ?")) < 0)
+        if ((err = wp_db_prepare(st, &s,
+                                 "UPDATE audit_log SET prev_hash = ?, hash = ?"
+                                 " WHERE tenant_id = ? AND seq = ?")) < 0)
             goto out;
         wp_db_bind_text(s, 1, prev);
         wp_db_bind_text(s, 2, hash);

@@ -189,8 +189,9 @@ static int known_all_applied(wp_store *st, const struct wp_migration *m, int lat
     struct wp_stmt *s = NULL;
     int err, n = 0;
     *out = 0;
-    if ((err = wp_db_prepare(st, &s, "SELECT version, name FROM schema_version WHERE version <= ?"
-                                     " ORDER BY version")) < 0)
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT version, name FROM schema_version WHERE version <= ?"
+                             " ORDER BY version")) < 0)
         return err;
     wp_db_bind_int64(s, 1, latest);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
