@@ -5,6 +5,7 @@
 #include "store/backup.h"
 #include "store/org.h"
 #include "store/store.h"
+#include "store/usage.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -19,11 +20,12 @@
 
 static const char help[] =
     "usage: workphone tenant add --data DIR [--db URL] --name NAME --admin USER\n"
-    "                            [--max-devices N]\n"
+    "                            [--max-devices N] [--max-storage-mb N]\n"
     "       workphone tenant list --data DIR [--db URL] [--json]\n"
     "       workphone tenant disable NAME --data DIR [--db URL]\n"
     "       workphone tenant enable NAME --data DIR [--db URL]\n"
-    "       workphone tenant set NAME --data DIR [--db URL] --max-devices N|none\n"
+    "       workphone tenant set NAME --data DIR [--db URL] [--max-devices N|none]\n"
+    "                            [--max-storage-mb N|none]\n"
     "       workphone tenant delete NAME --data DIR [--db URL] --confirm NAME\n"
     "       workphone tenant export NAME --data DIR [--db URL] --out FILE [--key-file KEY]\n"
     "       workphone tenant import --in FILE --data DIR [--db URL] [--key-file KEY]\n"
@@ -52,6 +54,10 @@ static const char help[] =
     "  --admin USER       the new tenant's admin username: 1-64 of a-z A-Z 0-9 . _ - @\n"
     "  --max-devices N    devices enrolled at once, 0-1000000, or 'none' (the default: no\n"
     "                     limit); enrollment past it is refused with 422 limit_exceeded\n"
+    "  --max-storage-mb N the MiB the tenant may store in all (its archive, media and\n"
+    "                     quarantine, as USED_BYTES counts them), 0-8589934591, or 'none'\n"
+    "                     (the default); an upload past it stores nothing and is refused\n"
+    "                     with 507 quota_exceeded (limit storage_limit)\n"
     "  --json             list as one JSON array\n"
     "  --confirm NAME     delete: the tenant's name again, exactly\n"
     "  --out FILE         export: the file to write (never over an existing one)\n"
@@ -60,9 +66,10 @@ static const char help[] =
     "  --in FILE          import: the export to load\n";
 
 struct opts {
-    const char *verb, *data, *db, *name, *admin, *max_devices, *confirm, *out, *key_file, *in;
+    const char *verb, *data, *db, *name, *admin, *max_devices, *max_storage, *confirm, *out, *key_file, *in;
     int json;
-    int64_t limit; /* parsed --max-devices: -1 none, -2 not given */
+    int64_t limit;   /* parsed --max-devices: -1 none, -2 not given */
+    int64_t storage; /* parsed --max-storage-mb, in bytes: -1 none, -2 not given */
 };
 
 /* --max-devices: "none" or 0..WP_TENANT_DEVICES_MAX. */
@@ -93,6 +100,35 @@ bad:
                            o->max_devices, WP_TENANT_DEVICES_MAX);
 }
 
+/* --max-storage-mb: "none" or 0..WP_USAGE_LIMIT_MAX / 2^20 MiB, kept in bytes. */
+static int parse_storage(struct opts *o)
+{
+    const int64_t max_mb = WP_USAGE_LIMIT_MAX >> 20;
+    const char *p = o->max_storage;
+    int64_t v = 0;
+    o->storage = -2;
+    if (!p)
+        return 0;
+    if (!strcmp(p, "none")) {
+        o->storage = -1;
+        return 0;
+    }
+    if (!*p)
+        goto bad;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || v > max_mb)
+            goto bad;
+        v = v * 10 + (*p - '0');
+    }
+    if (v > max_mb)
+        goto bad;
+    o->storage = v << 20;
+    return 0;
+bad:
+    return cli_usage_error("tenant", "--max-storage-mb '%.40s' must be 0-%lld or 'none'",
+                           o->max_storage, (long long)max_mb);
+}
+
 static int parse(struct opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
@@ -114,6 +150,7 @@ static int parse(struct opts *o, int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "tenant", "name", &o->name)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "admin", &o->admin)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "max-devices", &o->max_devices)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "max-storage-mb", &o->max_storage)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "confirm", &o->confirm)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "out", &o->out)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "key-file", &o->key_file)) ||
@@ -142,6 +179,8 @@ static int parse(struct opts *o, int argc, char **argv)
         return cli_usage_error("tenant", "--admin is for 'tenant add'");
     if (o->max_devices && strcmp(o->verb, "add") && strcmp(o->verb, "set"))
         return cli_usage_error("tenant", "--max-devices is for 'tenant add' and 'tenant set'");
+    if (o->max_storage && strcmp(o->verb, "add") && strcmp(o->verb, "set"))
+        return cli_usage_error("tenant", "--max-storage-mb is for 'tenant add' and 'tenant set'");
     if (is_list && o->name)
         return cli_usage_error("tenant", "'tenant list' takes no name");
     int rc;
@@ -168,8 +207,9 @@ static int parse(struct opts *o, int argc, char **argv)
     if (o->admin && !cli_valid_username(o->admin))
         return cli_usage_error("tenant", "--admin '%.80s' must be 1-64 of a-z A-Z 0-9 . _ - @",
                                o->admin);
-    if (!strcmp(o->verb, "set") && !o->max_devices)
-        return cli_usage_error("tenant", "missing --max-devices N|none: nothing to set");
+    if (!strcmp(o->verb, "set") && !o->max_devices && !o->max_storage)
+        return cli_usage_error("tenant", "missing --max-devices N|none or --max-storage-mb "
+                                         "N|none: nothing to set");
     int is_export = !strcmp(o->verb, "export");
     if ((o->out || o->key_file) && !is_export)
         return cli_usage_error("tenant", "--out is for 'tenant export'; --key-file for export "
@@ -183,7 +223,7 @@ static int parse(struct opts *o, int argc, char **argv)
     if (o->confirm && strcmp(o->confirm, o->name))
         return cli_usage_error("tenant", "--confirm '%.100s' is not the tenant's name '%.100s'",
                                o->confirm, o->name);
-    return parse_limit(o);
+    return parse_limit(o) ? WP_EXIT_USAGE : parse_storage(o);
 }
 
 /* One audit row of the tenant, by "system", with details {"<field>": value} (or none). */
@@ -259,6 +299,9 @@ static int do_add(wp_store *st, const unsigned char *key, const struct opts *o)
     if (err == 0 && o->limit != -2 &&
         (err = wp_store_tenant_set_devices_limit(st, ids.tenant_id, o->limit)) == 0)
         err = audit(st, key, ids.tenant_id, "tenant.set", "devices_limit", o->limit);
+    if (err == 0 && o->storage != -2 &&
+        (err = wp_store_tenant_set_storage_limit(st, ids.tenant_id, o->storage)) == 0)
+        err = audit(st, key, ids.tenant_id, "tenant.set", "storage_limit_bytes", o->storage);
     if ((rc = finish(st, err)) != 0)
         return rc;
     printf("added tenant '%s' (%s), admin '%s'\n", o->name, ids.tenant_id, o->admin);
@@ -278,8 +321,12 @@ static int do_change(wp_store *st, const unsigned char *key, const struct opts *
         if ((err = wp_store_tenant_set_disabled(st, tenant_id, 0)) == 0)
             err = audit(st, key, tenant_id, "tenant.enable", NULL, 0);
     } else {
-        if ((err = wp_store_tenant_set_devices_limit(st, tenant_id, o->limit)) == 0)
+        if (o->limit != -2 &&
+            (err = wp_store_tenant_set_devices_limit(st, tenant_id, o->limit)) == 0)
             err = audit(st, key, tenant_id, "tenant.set", "devices_limit", o->limit);
+        if (err == 0 && o->storage != -2 &&
+            (err = wp_store_tenant_set_storage_limit(st, tenant_id, o->storage)) == 0)
+            err = audit(st, key, tenant_id, "tenant.set", "storage_limit_bytes", o->storage);
     }
     if ((rc = finish(st, err)) != 0)
         return rc;
@@ -405,8 +452,15 @@ static int list_json(const wp_tenant *v, size_t n)
                 0 ||
             (err = wp_buf_adds(&b, ",\"devices_limit\":")) < 0 || (err = wp_buf_adds(&b, nums)) < 0)
             goto out;
-        snprintf(nums, sizeof nums, ",\"employees\":%lld,\"devices\":%lld,\"used_bytes\":%lld}",
+        snprintf(nums, sizeof nums, ",\"employees\":%lld,\"devices\":%lld,\"used_bytes\":%lld,",
                  (long long)t->employees, (long long)t->devices, (long long)t->used_bytes);
+        if ((err = wp_buf_adds(&b, nums)) < 0)
+            goto out;
+        if (t->storage_limit < 0)
+            snprintf(nums, sizeof nums, "\"storage_limit_bytes\":null}");
+        else
+            snprintf(nums, sizeof nums, "\"storage_limit_bytes\":%lld}",
+                     (long long)t->storage_limit);
         if ((err = wp_buf_adds(&b, nums)) < 0)
             goto out;
     }
@@ -422,7 +476,7 @@ static int do_list(wp_store *st, const struct opts *o)
 {
     wp_tenant *v = NULL;
     size_t n = 0;
-    char when[40], devices[48];
+    char when[40], devices[48], used[48];
     if (wp_store_tenants_list(st, &v, &n) < 0)
         return cli_fail("tenant", "%s", wp_error_last());
     if (o->json) {
@@ -440,9 +494,13 @@ static int do_list(wp_store *st, const struct opts *o)
         else
             snprintf(devices, sizeof devices, "%lld/%lld", (long long)t->devices,
                      (long long)t->devices_limit);
-        printf("%-24s %-26s %-25s %-8s %9lld %13s %14lld\n", t->name, t->id, when,
-               t->disabled_us ? "no" : "yes", (long long)t->employees, devices,
-               (long long)t->used_bytes);
+        if (t->storage_limit < 0)
+            snprintf(used, sizeof used, "%lld", (long long)t->used_bytes);
+        else
+            snprintf(used, sizeof used, "%lld/%lld", (long long)t->used_bytes,
+                     (long long)t->storage_limit);
+        printf("%-24s %-26s %-25s %-8s %9lld %13s %14s\n", t->name, t->id, when,
+               t->disabled_us ? "no" : "yes", (long long)t->employees, devices, used);
     }
     free(v);
     return WP_EXIT_OK;
