@@ -1498,11 +1498,14 @@ int cmd_restore(int argc, char **argv)
 
 /* --- loading a tenant's export ---------------------------------------------------------- */
 
-/* Derived tables the jobs build again from the archive (docs/backup.md): not loaded. */
-static int derived_table(const char *t)
+/* Tables not loaded: the rollups the jobs build again from the archive, and what belongs to
+ * the deployment the tenant left rather than to its data: console sessions (its people sign in
+ * again on the new one) and login throttling. */
+static int unloaded_table(const char *t)
 {
     return !strcmp(t, "analytics_hourly") || !strcmp(t, "analytics_alerts_hourly") ||
-           !strcmp(t, "analytics_chats") || !strcmp(t, "analytics_state");
+           !strcmp(t, "analytics_chats") || !strcmp(t, "analytics_state") ||
+           !strcmp(t, "sessions") || !strcmp(t, "login_failures");
 }
 
 /* Columns the target gives itself: row numbers and the search index. */
@@ -1596,7 +1599,7 @@ static int load_table(struct importer *im, struct br *r, const char *table)
     long n;
     int err = 0, hold = !strcmp(table, "webhook_outbox") || !strcmp(table, "script_usage_state");
     wp_buf_init(&line, 64u << 20);
-    int skip = derived_table(table);
+    int skip = unloaded_table(table);
     while ((n = br_data(r, buf, sizeof buf)) > 0) {
         for (long i = 0; i < n; i++) {
             if (buf[i] != '\n') {
