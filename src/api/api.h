@@ -661,4 +661,12 @@ int api_wecom_callback_post(wp_http_ctx *ctx);
 /* POST /api/v1/integrations/wecom/contacts/sync (admin): the WeCom jobs now */
 int api_wecom_sync(wp_http_ctx *ctx);
 
+/* retention.c (issue 20): GET/PUT /api/v1/retention (the rules), GET/POST
+ * /api/v1/legal-holds, DELETE /api/v1/legal-holds/{id} (lift, with a reason); admins only */
+int api_retention_get(wp_http_ctx *ctx);
+int api_retention_put(wp_http_ctx *ctx);
+int api_legal_holds_list(wp_http_ctx *ctx);
+int api_legal_holds_create(wp_http_ctx *ctx);
+int api_legal_holds_lift(wp_http_ctx *ctx);
+
 #endif

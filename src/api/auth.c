@@ -219,7 +219,8 @@ static int session_cookie(wp_http_ctx *ctx, const char *token, long max_age)
      * browser would drop the cookie */
     snprintf(v, sizeof v, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s",
              API_SESSION_COOKIE, token, max_age, wp_http_is_https(ctx) ? "; Secure" : "");
-    int err = wp_http_add_header(ctx, "Set-Cookie", v);
+    /* with the ready reply only: an error answered instead never sets it */
+    int err = wp_http_ready_header(ctx, "Set-Cookie", v);
     sodium_memzero(v, sizeof v);
     return err;
 }
@@ -452,14 +453,14 @@ int api_auth_login(wp_http_ctx *ctx)
                                        expires)) < 0 ||
         (err = wp_store_login_failures_clear(st, tenant_id, username)) < 0 ||
         (err = api_audit_as(ctx, st, tenant_id, actor, "auth.login", actor, NULL)) < 0 ||
+        (err = session_cookie(ctx, token, API_SESSION_TTL_S)) < 0 ||
+        (err = wp_http_ready_json(ctx, 200,
+                                  json_pack("{s:s,s:s,s:o,s:o}", "token", token, "csrf_token",
+                                            csrf, "expires_at", api_jtime(expires), "employee",
+                                            employee_json(&emp)))) < 0 ||
         (err = wp_store_commit(st)) < 0)
         goto out;
-    if ((err = session_cookie(ctx, token, API_SESSION_TTL_S)) < 0)
-        goto out;
-    err = wp_http_reply_json(ctx, 200,
-                             json_pack("{s:s,s:s,s:o,s:o}", "token", token, "csrf_token", csrf,
-                                       "expires_at", api_jtime(expires), "employee",
-                                       employee_json(&emp)));
+    err = wp_http_ready_send(ctx);
 out:
     if (err < 0 && st)
         wp_store_rollback(st);
@@ -483,16 +484,13 @@ int api_auth_logout(wp_http_ctx *ctx)
         return err;
     if ((err = wp_store_begin(st)) == 0 &&
         (err = wp_store_session_revoke(st, c->session_hash, wp_time_now_us())) == 0 &&
-        (err = api_audit(ctx, st, "auth.logout", NULL, NULL)) == 0)
+        (err = api_audit(ctx, st, "auth.logout", NULL, NULL)) == 0 &&
+        (err = session_cookie(ctx, "", 0)) == 0 && (err = wp_http_ready_json(ctx, 204, NULL)) == 0)
         err = wp_store_commit(st);
     if (err < 0)
         wp_store_rollback(st);
     api_store_release(ctx, st);
-    if (err < 0)
-        return err;
-    if ((err = session_cookie(ctx, "", 0)) < 0)
-        return err;
-    return wp_http_reply_empty(ctx, 204);
+    return err < 0 ? err : wp_http_ready_send(ctx);
 }
 
 int api_auth_session(wp_http_ctx *ctx)
@@ -563,13 +561,13 @@ int api_auth_password(wp_http_ctx *ctx)
                                        expires)) < 0 ||
         (err = wp_store_login_failures_clear(st, c->tenant_id, c->employee.username)) < 0 ||
         (err = api_audit(ctx, st, "auth.password_change", NULL, NULL)) < 0 ||
+        (err = session_cookie(ctx, token, API_SESSION_TTL_S)) < 0 ||
+        (err = wp_http_ready_json(ctx, 200,
+                                  json_pack("{s:s,s:s,s:o}", "token", token, "csrf_token", csrf,
+                                            "expires_at", api_jtime(expires)))) < 0 ||
         (err = wp_store_commit(st)) < 0)
         goto out;
-    if ((err = session_cookie(ctx, token, API_SESSION_TTL_S)) < 0)
-        goto out;
-    err = wp_http_reply_json(ctx, 200,
-                             json_pack("{s:s,s:s,s:o}", "token", token, "csrf_token", csrf,
-                                       "expires_at", api_jtime(expires)));
+    err = wp_http_ready_send(ctx);
 out:
     if (err < 0 && st)
         wp_store_rollback(st);

@@ -10,6 +10,7 @@
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/utf8.h"
 
 #include <stdio.h>
@@ -88,7 +89,7 @@ int api_jparse(json_t **out, const char *text, size_t flags)
         *out = NULL;
         return 0;
     }
-    json_t *v = json_loads(text, flags, NULL), *again = json_loads(text, flags, NULL);
+    json_t *v = wp_json_loads(text, flags, NULL), *again = wp_json_loads(text, flags, NULL);
     int same = (!v && !again) || (v && again && json_equal(v, again));
     json_decref(again);
     if (!same) {
@@ -245,17 +246,26 @@ int api_delete_audited(wp_http_ctx *ctx,
 int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
                     const char *id, json_t *body, int status)
 {
+    char target[WP_ID_LEN + 64];
     if (err == 0 && status != 204 && !body)
         err = wp_error_set(WP_ENOMEM, "out of memory");
-    err = api_audit_commit(ctx, st, err, action, kind, id, body);
-    api_store_release(ctx, st);
-    if (err < 0) {
-        json_decref(body);
-        return err;
+    if (err == 0) {
+        snprintf(target, sizeof target, "%s:%s", kind, id);
+        err = api_audit(ctx, st, action, target, body);
     }
+    /* the reply is made before the commit (wp_http_ready_json): nothing left to fail after it */
     if (status == 204) {
         json_decref(body);
-        return wp_http_reply_empty(ctx, 204);
+        body = NULL;
     }
-    return wp_http_reply_json(ctx, status, body);
+    if (err == 0)
+        err = wp_http_ready_json(ctx, (unsigned)status, body);
+    else
+        json_decref(body);
+    if (err == 0)
+        err = wp_store_commit(st);
+    if (err != 0)
+        wp_store_rollback(st);
+    api_store_release(ctx, st);
+    return err < 0 ? err : wp_http_ready_send(ctx);
 }

@@ -381,11 +381,12 @@ int api_employees_password_reset(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    err = api_audit_commit(ctx, st, 0, "employee.password_reset", "employee", e.id, details);
+    err = wp_http_ready_json(ctx, 204, NULL);
+    err = api_audit_commit(ctx, st, err, "employee.password_reset", "employee", e.id, details);
     api_store_release(ctx, st);
     st = NULL;
     if (err == 0)
-        err = wp_http_reply_empty(ctx, 204);
+        err = wp_http_ready_send(ctx);
 out:
     if (st)
         wp_store_rollback(st);

@@ -643,7 +643,7 @@ out:
  * (its ids stay, what people wrote is masked), as compact text. */
 static int details_text(wp_http_ctx *ctx, const char *details, char **out)
 {
-    json_t *d = details ? json_loads(details, JSON_DECODE_ANY, NULL) : NULL;
+    json_t *d = details ? wp_json_loads(details, JSON_DECODE_ANY, NULL) : NULL;
     int err = 0;
     *out = NULL;
     if (!details)

@@ -11,6 +11,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/testhooks.h"
 #include "wecom/wecom.h"
 
@@ -20,7 +21,7 @@
 
 static json_t *handover_json(const wp_handover *h)
 {
-    json_t *to = json_loads(h->to_employees, 0, NULL);
+    json_t *to = wp_json_loads(h->to_employees, 0, NULL);
     return json_pack("{s:s,s:s,s:o,s:s,s:b,s:o,s:s,s:I,s:I,s:I,s:I,s:o}", "id", h->id,
                      "from_employee", h->from_employee_id, "to_employees", to ? to : json_array(),
                      "reason", h->departure ? "departure" : "transfer", "keep_read_access",
@@ -150,7 +151,7 @@ int api_handovers_create(wp_http_ctx *ctx)
         (err = api_keys_audit_ended(ctx, st, keys_ended, n_keys_ended)) == 0 &&
         (err = wp_store_wecom_transfers_plan(st, &wecom_planned, c->tenant_id, h.id, r.now_us)) ==
             0) {
-        json_t *to = json_loads(h.to_employees, 0, NULL);
+        json_t *to = wp_json_loads(h.to_employees, 0, NULL);
         d = json_pack(
             "{s:s,s:s,s:o,s:I,s:I,s:I,s:I}", "handover_id", h.id, "reason", reason, "to_employees",
             to ? to : json_array(), "customers_moved", (json_int_t)h.customers_moved,

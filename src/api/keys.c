@@ -97,16 +97,20 @@ int api_keys_create(wp_http_ctx *ctx)
     err = d ? api_audit(ctx, st, "api_key.create", target, d)
             : wp_error_set(WP_ENOMEM, "out of memory");
     json_decref(d);
-    if (err < 0 || (err = wp_store_commit(st)) < 0)
+    if (err < 0)
         goto out;
-    api_store_release(ctx, st);
-    st = NULL;
+    /* the reply (with the only copy of the secret) is made before the commit */
     if (!(o = key_json(&k)) || json_object_set_new(o, "key", json_string(token)) < 0) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    err = wp_http_reply_json(ctx, 201, o);
+    err = wp_http_ready_json(ctx, 201, o);
     o = NULL;
+    if (err < 0 || (err = wp_store_commit(st)) < 0)
+        goto out;
+    api_store_release(ctx, st);
+    st = NULL;
+    err = wp_http_ready_send(ctx);
 out:
     if (err < 0 && st)
         wp_store_rollback(st);

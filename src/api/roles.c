@@ -108,14 +108,15 @@ int api_roles_put(wp_http_ctx *ctx)
     if (!d)
         err = wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without its details */
     else if ((err = wp_store_role_setting_put(st, c->tenant_id, &rs, rs.updated_us)) == 0 &&
-        (err = api_audit(ctx, st, "role.update", target, d)) == 0)
+             (err = api_audit(ctx, st, "role.update", target, d)) == 0 &&
+             (err = wp_http_ready_json(ctx, 200, role_json(&rs))) == 0)
         err = wp_store_commit(st);
     json_decref(d);
     if (err < 0)
         goto out;
     api_store_release(ctx, st);
     st = NULL;
-    err = wp_http_reply_json(ctx, 200, role_json(&rs));
+    err = wp_http_ready_send(ctx);
 out:
     if (err < 0 && st)
         wp_store_rollback(st);

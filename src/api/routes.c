@@ -162,6 +162,12 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/attendance", api_attendance, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/attendance/export", api_export_attendance, WP_RIGHT_READ, 0},
     {"GET", "/api/v1/locations/latest", api_locations_latest, WP_RIGHT_READ, 0},
+    /* retention and legal holds, issue 20 (src/api/retention.c) */
+    {"GET", "/api/v1/retention", api_retention_get, WP_RIGHT_ADMIN, 0},
+    {"PUT", "/api/v1/retention", api_retention_put, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/legal-holds", api_legal_holds_list, WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/legal-holds", api_legal_holds_create, WP_RIGHT_ADMIN, 0},
+    {"DELETE", "/api/v1/legal-holds/{id}", api_legal_holds_lift, WP_RIGHT_ADMIN, 0},
 };
 
 const wp_http_route *api_routes(size_t *n)

@@ -28,7 +28,7 @@ static void wake(wp_http_ctx *ctx)
 static json_t *list_json(const char *text)
 {
     json_error_t je;
-    json_t *v = text && *text ? json_loads(text, 0, &je) : NULL;
+    json_t *v = text && *text ? wp_json_loads(text, 0, &je) : NULL;
     return v ? v : json_null();
 }
 

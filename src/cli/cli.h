@@ -21,15 +21,17 @@ int cmd_backup(int argc, char **argv);
 /* `tenant export`: one tenant's rows (JSON lines a table), its media files and the audit key,
  * in the backup file's container (cmd_backup.c, docs/backup.md), encrypted with key_file when
  * not NULL. Returns the exit code after saying why. */
-int cli_tenant_export(const char *data, const char *db, const char *tenant_id, const char *name,
-                      const char *out, const char *key_file);
+int cli_tenant_export(const char *data, const char *db, const char *media, const char *tenant_id,
+                      const char *name, const char *out, const char *key_file);
 /* `tenant import`: load an export into the store of data/db as a new tenant, its audit chain
  * verified with the key it came with and re-sealed with the store's when that differs. */
-int cli_tenant_import(const char *data, const char *db, const char *in, const char *key_file);
+int cli_tenant_import(const char *data, const char *db, const char *media, const char *in,
+                      const char *key_file);
 int cmd_check(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -58,6 +60,57 @@ int cli_opt(int argc, char **argv, int *i, const char *cmd, const char *name, co
  * @return 0, or WP_EXIT_USAGE after saying why on stderr (*conf untouched) */
 int cli_data_dir_check(const char *cmd, const char *data, const char *db, wp_conf **conf);
 
+/* --- the keyring (cmd_keys.c; docs/internals/keys.md) ----------------------------------- */
+
+#include "store/keys.h"
+
+/* The keys a command on a data dir uses: the master key when one is configured, and the
+ * store the wrapped keys are read from (opened when first needed). */
+typedef struct cli_keyring {
+    const char *data, *db; /* borrowed */
+    int have;              /* a master key is configured (and loaded into mk) */
+    int command;           /* it came from master_key_command= (source is the command) */
+    char source[4096];     /* the file or the command */
+    wp_master_key mk;
+    struct wp_store *st; /* NULL until needed; owned */
+} cli_keyring;
+
+/* Load the master key: flag_file (--master-key-file; NULL: none) or flag_command
+ * (--master-key-command), else master_key_file= (a path relative to DIR) or
+ * master_key_command= of DIR/workphone.conf; none configured is no error (kr->have 0).
+ * @return 0, or a WP_E* with the message (a missing key file: WP_EIO saying that without it
+ * the wrapped keys cannot be read). Release with cli_keyring_close(), also after a failure. */
+int cli_keyring_open(cli_keyring *kr, const char *data, const char *db, const char *flag_file,
+                     const char *flag_command);
+
+/* The audit key (checkpoint 0) or the checkpoint seed (1): unwrapped from the store with the
+ * master key (create: made when missing), else the file in DIR/keys (create: as
+ * wp_audit_key_load). @return 0; WP_ENOTFOUND: no master key and no file (the message names
+ * it); WP_EAUTH: no master key configured but the store's keys are wrapped, or another master
+ * key (the fingerprints named); else a WP_E* with the message */
+int cli_keyring_get(cli_keyring *kr, unsigned char key[32], int checkpoint, int create);
+
+/* Make sure tenant_id has a data key (version 1 made when it has none); a no-op without a
+ * master key. @return 0 or a WP_E* */
+int cli_keyring_tenant(cli_keyring *kr, const char *tenant_id);
+
+/* The store kr reads, opened now if need be; borrowed: kr owns it. @return 0 or a WP_E* */
+int cli_keyring_store(cli_keyring *kr, struct wp_store **out);
+
+void cli_keyring_close(cli_keyring *kr);
+
+/* Set master_key_file=path in DIR/workphone.conf (replaced, or added). @return 0 or WP_EIO */
+int cli_conf_set_master(const char *data, const char *path);
+
+/* Where a data dir's media live (docs/internals/cluster.md): given (serve's --media-dir or the
+ * system config's media_dir=), else media_dir= of DIR/workphone.conf (a path relative to DIR
+ * unless absolute), each of which must be an existing directory; else DIR/media.
+ * @param[out] out  the media root, cap bytes
+ * @param[out] shared  1 when it is not DIR/media (may be NULL)
+ * @return 0, or WP_EXIT_USAGE after saying why on stderr */
+int cli_media_dir(char *out, size_t cap, int *shared, const char *cmd, const char *data,
+                  const char *given, const wp_conf *conf);
+
 /* --- pieces of init and serve that demo builds on (cmd_init.c, cmd_serve.c) --------------- */
 
 /* What cli_init_create() made. */
@@ -72,6 +125,12 @@ typedef struct cli_init_ids {
  *         leaves in data is the caller's to remove. out is filled on success. */
 int cli_init_create(cli_init_ids *out, const char *data, const char *db, const char *tenant,
                     const char *admin, const char *password);
+
+/* cli_init_create() with a master key (docs/internals/keys.md): the file or the command (at
+ * most one; both NULL: the keys are files in DIR/keys), named in DIR/workphone.conf. */
+int cli_init_create_master(cli_init_ids *out, const char *data, const char *db, const char *tenant,
+                           const char *admin, const char *password, const char *master_file,
+                           const char *master_command);
 
 /* --- what init and tenant add share (cmd_init.c) ----------------------------------------- */
 
@@ -96,10 +155,14 @@ int cli_tenant_create(struct wp_store *st, cli_init_ids *out, const unsigned cha
 typedef struct cli_serve_options {
     const char *cmd;                /* names the command in messages: "serve", "demo" */
     const char *data, *db, *listen; /* as serve's --data, --db, --listen */
+    const char *master_key_file;    /* serve's --master-key-file; NULL: DIR/workphone.conf's */
     size_t max_body;                /* 0: the server's default */
     /* serve's --tls-cert and --tls-key (both or neither); NULL: tls_cert= and tls_key= of
      * DIR/workphone.conf, else plain http */
     const char *tls_cert, *tls_key;
+    /* serve's --media-dir: the media root every node shares; NULL: media_dir= of
+     * DIR/workphone.conf, else DIR/media (cli_media_dir) */
+    const char *media_dir;
     /* called once the server listens, with where it listens ("http://127.0.0.1:8080/") */
     void (*on_listen)(void *ctx, const char *url);
     void *ctx;

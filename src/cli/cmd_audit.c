@@ -16,13 +16,14 @@ static const char help[] =
     "usage: workphone audit verify --data DIR [--db URL] [--tenant NAME]\n"
     "                              [--checkpoint LINE [--public-key HEX]]\n"
     "       workphone audit checkpoint --data DIR [--db URL] [--tenant NAME]\n"
-    "       workphone audit public-key --data DIR\n"
+    "       workphone audit public-key --data DIR [--db URL]\n"
     "\n"
     "verify walks the audit log's hash chain of every tenant (or of tenant NAME) with the key\n"
-    "in DIR/keys/audit.key, and compares its end with the chain's head and the tenant's length\n"
-    "record. Prints 'ok: N rows' and exits 0 when every row is as it was appended and none\n"
-    "was cut off the end; otherwise names the first row that was altered, removed or inserted\n"
-    "(its tenant, seq, id and why), or the record that was forged, and exits 1. A chain\n"
+    "in DIR/keys/audit.key (or the one wrapped in the store by DIR's master key), and\n"
+    "compares its end with the chain's head and the tenant's length record. Prints 'ok: N\n"
+    "rows' and exits 0 when every row is as it was appended and none was cut off the end;\n"
+    "otherwise names the first row that was altered, removed or inserted (its tenant, seq,\n"
+    "id and why), or the record that was forged, and exits 1. A chain\n"
     "written before the length record existed verifies with a 'note:' line. It reads only,\n"
     "and can run beside the server.\n"
     "With --checkpoint, it also checks that the log still holds what a checkpoint line (as\n"
@@ -60,6 +61,18 @@ static int open_store(wp_store **st, const struct opts *o, char tenant_id[WP_ID_
     return 0;
 }
 
+/* The audit key (checkpoint 0) or the checkpoint seed (1) of the data dir: the files in
+ * DIR/keys, or unwrapped from the store with its master key (docs/internals/keys.md). */
+static int load_key(const struct opts *o, unsigned char k[WP_AUDIT_KEY_LEN], int checkpoint)
+{
+    cli_keyring kr;
+    int err = cli_keyring_open(&kr, o->data, o->db, NULL, NULL);
+    if (err == 0)
+        err = cli_keyring_get(&kr, k, checkpoint, 0);
+    cli_keyring_close(&kr);
+    return err;
+}
+
 /* The key that checks checkpoints: --public-key, else that of DIR/keys/checkpoint.key. */
 static int public_key(unsigned char pub[WP_AUDIT_SIGN_PUB_LEN], const struct opts *o, int *code)
 {
@@ -74,7 +87,7 @@ static int public_key(unsigned char pub[WP_AUDIT_SIGN_PUB_LEN], const struct opt
         }
         return 0;
     }
-    if ((err = wp_audit_sign_key_load(seed, o->data, 0)) < 0) {
+    if ((err = load_key(o, seed, 1)) < 0) {
         *code = cli_fail("audit", "cannot load the checkpoint key: %s", wp_error_last());
         return err;
     }
@@ -114,7 +127,7 @@ static int verify(const struct opts *o)
         if (public_key(pub, o, &code) < 0)
             return code;
     }
-    if ((err = wp_audit_key_load(key, o->data, 0)) < 0) {
+    if ((err = load_key(o, key, 0)) < 0) {
         cli_fail("audit", "cannot load the audit key: %s", wp_error_last());
         return WP_EXIT_FAIL;
     }
@@ -143,11 +156,11 @@ static int checkpoint(const struct opts *o)
     size_t n = 0;
     int err, code = WP_EXIT_FAIL;
 
-    if ((err = wp_audit_key_load(key, o->data, 0)) < 0) {
+    if ((err = load_key(o, key, 0)) < 0) {
         cli_fail("audit", "cannot load the audit key: %s", wp_error_last());
         return WP_EXIT_FAIL;
     }
-    if ((err = wp_audit_sign_key_load(seed, o->data, 0)) < 0) {
+    if ((err = load_key(o, seed, 1)) < 0) {
         cli_fail("audit", "cannot load the checkpoint key (made by 'init' and 'serve'): %s",
                  wp_error_last());
         goto out;
@@ -219,7 +232,7 @@ int cmd_audit(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         int r;
         if ((r = cli_opt(argc, argv, &i, "audit", "data", &o.data)) ||
-            (!is_pub && (r = cli_opt(argc, argv, &i, "audit", "db", &o.db))) ||
+            (r = cli_opt(argc, argv, &i, "audit", "db", &o.db)) ||
             (!is_pub && (r = cli_opt(argc, argv, &i, "audit", "tenant", &o.tenant))) ||
             (is_verify && (r = cli_opt(argc, argv, &i, "audit", "checkpoint", &o.checkpoint))) ||
             (is_verify && (r = cli_opt(argc, argv, &i, "audit", "public-key", &o.public_key)))) {

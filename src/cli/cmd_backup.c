@@ -48,13 +48,15 @@ enum { ENTRY_FILE = 'F', ENTRY_TABLE = 'T', ENTRY_MANIFEST = 'M', ENTRY_END = 'Z
 
 static const char backup_help[] =
     "usage: workphone backup --data DIR [--db URL] --out FILE [--key-file KEY]\n"
+    "                        [--media-dir DIR]\n"
     "       workphone backup --list FILE [--key-file KEY]\n"
     "\n"
     "writes one file holding what a data dir needs to run again: the store (SQLite: a copy\n"
     "made with SQLite's online backup; PostgreSQL: every table dumped in one REPEATABLE READ\n"
     "transaction), DIR/workphone.conf, the keys in DIR/keys (the audit key and the checkpoint\n"
-    "key: the data is useless without them) and every media file the store lists, each checked\n"
-    "against its hash as it is read. It runs beside the server, which keeps serving. The file\n"
+    "key: the data is useless without them; with a master key they are wrapped in the store\n"
+    "and the master key is never in a backup) and every media file the store lists, each\n"
+    "checked against its hash as it is read. It runs beside the server, which keeps serving. The file\n"
     "is written beside FILE and renamed to FILE once complete; an existing FILE is refused.\n"
     "Anyone holding the file holds the data and its keys: encrypt it with --key-file, or keep\n"
     "it as safe as the data dir.\n"
@@ -66,6 +68,8 @@ static const char backup_help[] =
     "  --key-file KEY   encrypt (XChaCha20-Poly1305): KEY holds 32 random bytes (e.g.\n"
     "                   'head -c 32 /dev/urandom > KEY') or a passphrase (argon2id)\n"
     "  --list FILE      check a backup and print its manifest\n"
+    "  --media-dir DIR  the media dir several nodes share (default: media_dir= in\n"
+    "                   DIR/workphone.conf, a path relative to DIR; else DIR/media)\n"
     "\n"
     "exit status: 0 done; 1 failed, or a media file did not match its hash (the backup is\n"
     "written without it and names it); 2 bad usage.\n";
@@ -80,7 +84,9 @@ static const char restore_help[] =
     "renamed at the end: a failed restore leaves no DIR. A PostgreSQL backup is loaded into the\n"
     "empty database at URL (its schema made to the backup's version, then every table copied in\n"
     "one transaction); a database with tables in it is refused. Then run 'workphone serve\n"
-    "--data DIR [--db URL]'; 'workphone audit verify' passes on the result.\n"
+    "--data DIR [--db URL]'; 'workphone audit verify' passes on the result. Media files go to\n"
+    "DIR/media; when the restored workphone.conf names a shared media_dir=, serve moves them\n"
+    "there at its start, each hash checked.\n"
     "\n"
     "  --in FILE        the backup\n"
     "  --data DIR       the data directory to make\n"
@@ -576,6 +582,7 @@ struct media_item {
 
 struct backup {
     const char *data, *db;
+    const char *media_root; /* the media root (cli_media_dir): entries are still media/ab/cd/<hex> */
     struct bw w;
     json_t *tables, *problems;
     struct media_item *media;
@@ -738,12 +745,13 @@ static int put_keys(struct backup *b)
 
 static int put_media(struct backup *b)
 {
-    char name[128];
+    char name[128], path[4096 + 80];
     int err;
     for (size_t i = 0; i < b->n_media; i++) {
         const char *h = b->media[i].hex;
         snprintf(name, sizeof name, "media/%.2s/%.2s/%s", h, h + 2, h);
-        if ((err = put_file(b, name, NULL, h)) < 0)
+        snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", b->media_root, h, h + 2, h);
+        if ((err = put_file(b, name, path, h)) < 0)
             return err;
     }
     return 0;
@@ -806,9 +814,10 @@ static json_t *manifest_new(const char *backend, int version, int encrypted)
                      "encrypted", encrypted);
 }
 
-static int run_backup(const char *data, const char *db, const char *out, const struct key *k)
+static int run_backup(const char *data, const char *db, const char *media, const char *out,
+                      const struct key *k)
 {
-    struct backup b = {.data = data, .db = db};
+    struct backup b = {.data = data, .db = db, .media_root = media};
     char part[4096], dir[4096], tmpdir[4096] = "", snap[4200];
     wp_store *st = NULL;
     json_t *man = NULL;
@@ -944,10 +953,12 @@ out:
 
 /* --- one tenant's export ------------------------------------------------------------- */
 
-int cli_tenant_export(const char *data, const char *db, const char *tenant_id, const char *name,
-                      const char *out, const char *key_file)
+int cli_tenant_export(const char *data, const char *db, const char *media, const char *tenant_id,
+                      const char *name, const char *out, const char *key_file)
 {
-    struct backup b = {.data = data, .db = db};
+    struct backup b = {.data = data, .db = db, .media_root = media};
+    unsigned char audit_key[WP_AUDIT_KEY_LEN];
+    cli_keyring kr;
     struct key key, *k = NULL;
     char part[4096], dir[4096];
     wp_store *st = NULL;
@@ -987,7 +998,18 @@ int cli_tenant_export(const char *data, const char *db, const char *tenant_id, c
     }
     b.w.path = part;
     wp_store_dump_cb cb = {dump_begin, dump_data, dump_end, &b};
-    if ((err = bw_start(&b.w, k)) < 0 || (err = put_file(&b, "keys/audit.key", NULL, NULL)) < 0 ||
+    /* the audit key as the chain needs it: unwrapped when a master key keeps it in the store */
+    if ((err = cli_keyring_open(&kr, data, db, NULL, NULL)) == 0)
+        err = cli_keyring_get(&kr, audit_key, 0, 0);
+    cli_keyring_close(&kr);
+    if (err < 0)
+        goto fail;
+    err = bw_start(&b.w, k);
+    if (err == 0 && (err = bw_entry(&b.w, ENTRY_FILE, "keys/audit.key")) == 0 &&
+        (err = bw_data(&b.w, audit_key, sizeof audit_key)) == 0)
+        err = bw_entry_end(&b.w);
+    sodium_memzero(audit_key, sizeof audit_key);
+    if (err < 0 ||
         (err = wp_store_open(&st, data, db)) < 0 ||
         (err = wp_store_tenant_dump(st, tenant_id, &version, &cb)) < 0 ||
         (err = wp_store_tenant_media_each(st, tenant_id, add_media, &b)) < 0 ||
@@ -1123,7 +1145,7 @@ static int verify(struct br *r, struct seen *s)
             s->tables++;
         if (man) {
             man[man_len] = '\0';
-            s->manifest = json_loads(man, 0, NULL);
+            s->manifest = wp_json_loads(man, 0, NULL);
             free(man);
             if (!json_is_object(s->manifest))
                 return damaged(r, "its manifest is not JSON");
@@ -1415,6 +1437,7 @@ static int db_check(const char *cmd, const char *db)
 int cmd_backup(int argc, char **argv)
 {
     const char *data = NULL, *db = NULL, *out = NULL, *key_file = NULL, *list = NULL;
+    const char *media_dir = NULL;
     struct key key;
     int code;
     if (cli_wants_help(argc, argv)) {
@@ -1427,7 +1450,8 @@ int cmd_backup(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "backup", "db", &db)) ||
             (r = cli_opt(argc, argv, &i, "backup", "out", &out)) ||
             (r = cli_opt(argc, argv, &i, "backup", "key-file", &key_file)) ||
-            (r = cli_opt(argc, argv, &i, "backup", "list", &list))) {
+            (r = cli_opt(argc, argv, &i, "backup", "list", &list)) ||
+            (r = cli_opt(argc, argv, &i, "backup", "media-dir", &media_dir))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -1440,7 +1464,7 @@ int cmd_backup(int argc, char **argv)
     if (key_file && (code = key_read(&key, "backup", key_file)) != 0)
         return code;
     if (list) {
-        if (data || db || out)
+        if (data || db || out || media_dir)
             return cli_usage_error("backup", "--list takes only --key-file");
         code = run_list(list, key_file ? &key : NULL);
         sodium_memzero(&key, sizeof key);
@@ -1451,10 +1475,16 @@ int cmd_backup(int argc, char **argv)
     if (access(out, F_OK) == 0)
         return cli_usage_error("backup", "--out '%s' exists: a backup never overwrites a file",
                                out);
+    wp_conf *conf = NULL;
+    char media[4096];
     if ((code = db_check("backup", db)) != 0 ||
-        (code = cli_data_dir_check("backup", data, db, NULL)) != 0)
+        (code = cli_data_dir_check("backup", data, db, &conf)) != 0)
         return code;
-    code = run_backup(data, db, out, key_file ? &key : NULL);
+    code = cli_media_dir(media, sizeof media, NULL, "backup", data, media_dir, conf);
+    wp_conf_free(conf);
+    if (code)
+        return code;
+    code = run_backup(data, db, media, out, key_file ? &key : NULL);
     sodium_memzero(&key, sizeof key);
     return code;
 }
@@ -1505,7 +1535,7 @@ static int unloaded_table(const char *t)
 {
     return !strcmp(t, "analytics_hourly") || !strcmp(t, "analytics_alerts_hourly") ||
            !strcmp(t, "analytics_chats") || !strcmp(t, "analytics_state") ||
-           !strcmp(t, "sessions") || !strcmp(t, "login_failures");
+           !strcmp(t, "sessions") || !strcmp(t, "login_failures") || !strcmp(t, "wrapped_keys");
 }
 
 /* Columns the target gives itself: row numbers and the search index. */
@@ -1699,8 +1729,10 @@ static int load_held(struct importer *im)
     return 0;
 }
 
-int cli_tenant_import(const char *data, const char *db, const char *in, const char *key_file)
+int cli_tenant_import(const char *data, const char *db, const char *media, const char *in,
+                      const char *key_file)
 {
+    cli_keyring kr;
     struct key fkey, *k = NULL;
     struct br r;
     struct seen seen = {0};
@@ -1751,8 +1783,10 @@ int cli_tenant_import(const char *data, const char *db, const char *in, const ch
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((err = wp_audit_key_load(new_key, data, 0)) < 0 ||
-        (err = wp_store_open(&st, data, db)) < 0 || (err = wp_store_schema_version(st, &cur)) < 0)
+    if ((err = cli_keyring_open(&kr, data, db, NULL, NULL)) == 0)
+        err = cli_keyring_get(&kr, new_key, 0, 0);
+    cli_keyring_close(&kr);
+    if (err < 0 || (err = wp_store_open(&st, data, db)) < 0 || (err = wp_store_schema_version(st, &cur)) < 0)
         goto fail;
     im.st = st;
     if (version > cur) {
@@ -1799,8 +1833,8 @@ int cli_tenant_import(const char *data, const char *db, const char *in, const ch
                 goto fail;
             have_key = 1;
         } else if (type == ENTRY_FILE && allowed_file(name, &hex) && hex) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", data, name);
+            char path[4096 + 80];
+            snprintf(path, sizeof path, "%s/%s", media, name + 6); /* media/ab/cd/<hex> */
             if (access(path, F_OK) == 0) { /* the same bytes: its name is their hash */
                 char sink[CHUNK];
                 long got;
@@ -1812,7 +1846,12 @@ int cli_tenant_import(const char *data, const char *db, const char *in, const ch
                 }
                 continue;
             }
-            if ((err = write_entry(&r, data, name)) < 0)
+            if (mkdir(media, 0700) != 0 && errno != EEXIST) {
+                err = wp_error_set(wp_error_errno_code(errno), "cannot make '%s': %s", media,
+                                   strerror(errno));
+                goto fail;
+            }
+            if ((err = write_entry(&r, media, name + 6)) < 0)
                 goto fail;
             char **m = realloc(made, (n_made + 1) * sizeof *m);
             if (!m || !(m[n_made] = strdup(path))) {
@@ -1879,6 +1918,14 @@ int cli_tenant_import(const char *data, const char *db, const char *in, const ch
     if ((err = wp_store_commit(st)) < 0)
         goto fail;
     in_tx = 0;
+    /* with a master key, a data key of its own here (those it had were wrapped by the other
+     * deployment's master key and are not loaded) */
+    if ((err = cli_keyring_open(&kr, data, db, NULL, NULL)) == 0)
+        err = cli_keyring_tenant(&kr, id);
+    cli_keyring_close(&kr);
+    if (err < 0)
+        fprintf(stderr, "workphone tenant: warning: tenant '%s' was imported, but not its data "
+                        "key ('workphone keys migrate' makes it): %s\n", tname, wp_error_last());
     printf("imported tenant '%s' (%s): %lld rows in %lld tables, %lld media files; its audit "
            "chain %s\n",
            tname, id, (long long)im.rows, (long long)im.tables, (long long)files,

@@ -18,21 +18,25 @@
 #include <unistd.h>
 
 static const char help[] =
-    "usage: workphone check --data DIR [--db URL] [--json]\n"
+    "usage: workphone check --data DIR [--db URL] [--media-dir DIR] [--json]\n"
     "\n"
     "checks that what DIR holds is intact, reading only:\n"
     "  - the SQLite store (DIR/workphone.db): its WAL's structure (a header and whole frames,\n"
     "    read as bytes), then SQLite's integrity_check of every page, table and index;\n"
-    "  - every media file under DIR/media: its bytes hashed against its sha256 name;\n"
+    "  - every media file under DIR/media (or the shared media dir): its bytes hashed\n"
+    "    against its sha256 name;\n"
     "  - every media file the store lists: on disk, with the size the store recorded.\n"
     "With --db (PostgreSQL) the database's pages are PostgreSQL's to check (data checksums,\n"
     "amcheck): check connects, brings the schema up to date as 'serve' would, and checks the\n"
-    "media the database lists and the files in DIR/media.\n"
+    "media the database lists and the files in the media dir.\n"
     "Prints a line 'bad: <file>: <what>' per problem, then 'ok: ...' or 'N problems'. 'audit\n"
     "verify' checks the audit log's hash chain. It can run beside the server.\n"
     "\n"
     "  --data DIR   the data directory made by 'workphone init'\n"
     "  --db URL     postgresql://... when the store is in PostgreSQL\n"
+    "  --media-dir DIR\n"
+    "               the media dir several nodes share (default: media_dir= in\n"
+    "               DIR/workphone.conf, a path relative to DIR; else DIR/media)\n"
     "  --json       one JSON object on stdout: {\"ok\", \"store\", \"wal\", \"media_checked\",\n"
     "               \"problems\": [{\"file\", \"problem\"}]}\n"
     "\n"
@@ -71,7 +75,7 @@ static void media_bad(void *ctx, const char *path, const char *why)
 
 struct listed_ctx {
     struct report *r;
-    const char *data;
+    const char *media;
 };
 
 /* A file the store lists: on disk, with its size. */
@@ -80,7 +84,7 @@ static int listed(void *ctx, const char *hex, int64_t size)
     struct listed_ctx *c = ctx;
     char path[4096], what[128];
     struct stat sb;
-    if (snprintf(path, sizeof path, "%s/media/%.2s/%.2s/%s", c->data, hex, hex + 2, hex) >=
+    if (snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", c->media, hex, hex + 2, hex) >=
         (int)sizeof path)
         return 0;
     if (stat(path, &sb) != 0) {
@@ -114,7 +118,7 @@ static void check_sqlite(struct report *r, const char *path, int *intact)
     *intact = found == 0;
 }
 
-static int run(const char *data, const char *db, int json)
+static int run(const char *data, const char *db, const char *media, int json)
 {
     struct report r = {json, 0, json_array()};
     char path[4096];
@@ -132,11 +136,11 @@ static int run(const char *data, const char *db, int json)
         store_state = "postgresql";
         wal_state = "postgresql";
     }
-    if ((err = wp_ingest_media_check_all(data, &checked, media_bad, &r)) < 0)
-        problem(&r, data, wp_error_last());
+    if ((err = wp_ingest_media_check_all(media, &checked, media_bad, &r)) < 0)
+        problem(&r, media, wp_error_last());
     /* the store's list of media, once its pages are known good */
     if (intact) {
-        struct listed_ctx lc = {&r, data};
+        struct listed_ctx lc = {&r, media};
         if ((err = wp_store_open(&st, data, db)) < 0 ||
             (err = wp_store_media_each(st, listed, &lc)) < 0)
             problem(&r, db ? "database" : path, wp_error_last());
@@ -188,7 +192,7 @@ int cli_store_precheck(const char *cmd, const char *data)
 
 int cmd_check(int argc, char **argv)
 {
-    const char *data = NULL, *db = NULL;
+    const char *data = NULL, *db = NULL, *media_dir = NULL;
     int json = 0;
     if (cli_wants_help(argc, argv)) {
         fputs(help, stdout);
@@ -201,7 +205,8 @@ int cmd_check(int argc, char **argv)
             continue;
         }
         if ((r = cli_opt(argc, argv, &i, "check", "data", &data)) ||
-            (r = cli_opt(argc, argv, &i, "check", "db", &db))) {
+            (r = cli_opt(argc, argv, &i, "check", "db", &db)) ||
+            (r = cli_opt(argc, argv, &i, "check", "media-dir", &media_dir))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -209,8 +214,13 @@ int cmd_check(int argc, char **argv)
         return cli_usage_error("check", "unknown argument '%s'; see 'workphone check --help'",
                                argv[i]);
     }
-    int code = cli_data_dir_check("check", data, db, NULL);
+    wp_conf *conf = NULL;
+    char media[4096];
+    int code = cli_data_dir_check("check", data, db, &conf);
+    if (code == 0)
+        code = cli_media_dir(media, sizeof media, NULL, "check", data, media_dir, conf);
+    wp_conf_free(conf);
     if (code)
         return code;
-    return run(data, db, json);
+    return run(data, db, media, json);
 }

@@ -12,6 +12,7 @@
 #include "util/utf8.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 static const char help[] =
     "usage: workphone init --data DIR --tenant NAME --admin USER [--db URL]\n"
+    "                      [--master-key-file FILE | --master-key-command CMD]\n"
     "\n"
     "Creates the store in DIR (a SQLite file, or the PostgreSQL database named by --db; media\n"
     "and keys always live in DIR), the tenant NAME with its top org unit (kind hq), and the\n"
@@ -30,11 +32,18 @@ static const char help[] =
     "for on a terminal. Running it again on the same DIR is an error that changes nothing.\n"
     "The audit log's key is made in DIR/keys/audit.key: back it up, apart from the database.\n"
     "The key that signs the audit log's checkpoints is made in DIR/keys/checkpoint.key.\n"
+    "With a master key, both are made in the store instead, wrapped by it, with a data key\n"
+    "for the tenant; DIR/workphone.conf names the key's file or command, never the key, and\n"
+    "every command on DIR then needs it (docs/internals/keys.md).\n"
     "\n"
     "  --data DIR     data directory (created if missing)\n"
     "  --tenant NAME  company name, 1-100 characters\n"
     "  --admin USER   admin username: 1-64 of a-z A-Z 0-9 . _ - @\n"
-    "  --db URL       postgresql://... to use PostgreSQL instead of SQLite\n";
+    "  --db URL       postgresql://... to use PostgreSQL instead of SQLite\n"
+    "  --master-key-file FILE  the master key (32 bytes, 64 hex digits or base64), mode 0600,\n"
+    "                 outside DIR; kept apart from the data and from every backup\n"
+    "  --master-key-command CMD  a command (run without a shell) that prints the master key\n"
+    "                 on stdout, for a KMS or an HSM\n";
 
 int cli_valid_username(const char *u)
 {
@@ -120,7 +129,8 @@ static void undo_files(const char *dir, int created_dir)
 }
 
 /* Write DIR/workphone.conf (the mark of an initialized data dir) atomically. */
-static int write_conf(const char *dir, const char *tenant_id, const char *backend)
+static int write_conf(const char *dir, const char *tenant_id, const char *backend,
+                      const char *master_file, const char *master_command)
 {
     char tmp[4096], fin[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s/workphone.conf.tmp", dir) >= sizeof tmp ||
@@ -132,6 +142,10 @@ static int write_conf(const char *dir, const char *tenant_id, const char *backen
     fprintf(f, "# written by workphone init; marks this directory as a workphone data dir\n"
                "tenant_id=%s\nbackend=%s\n",
             tenant_id, backend);
+    if (master_file)
+        fprintf(f, "master_key_file=%s\n", master_file);
+    if (master_command)
+        fprintf(f, "master_key_command=%s\n", master_command);
     int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, fin) != 0) {
@@ -220,20 +234,27 @@ static int check_new_store(wp_store *st, const char *tenant)
 }
 
 static int create_all(cli_init_ids *out, const char *data, const char *db, const char *tenant,
-                      const char *admin, const char *pwhash)
+                      const char *admin, const char *pwhash, const char *mfile, const char *mcmd)
 {
     unsigned char key[WP_AUDIT_KEY_LEN], seed[WP_AUDIT_SIGN_SEED_LEN];
+    cli_keyring kr;
     wp_store *st = NULL;
     int err;
-    if ((err = wp_audit_key_load(key, data, 1)) < 0)
-        return err;
+    if ((err = cli_keyring_open(&kr, data, db, mfile, mcmd)) < 0)
+        goto out;
+    /* with a master key the keys are made in the store: only in a new one */
+    if (kr.have &&
+        ((err = cli_keyring_store(&kr, &st)) < 0 || (err = check_new_store(st, tenant)) < 0))
+        goto out;
+    if ((err = cli_keyring_get(&kr, key, 0, 1)) < 0)
+        goto out;
     /* the checkpoints' signing key, made beside it; init itself signs nothing */
-    if ((err = wp_audit_sign_key_load(seed, data, 1)) < 0)
+    if ((err = cli_keyring_get(&kr, seed, 1, 1)) < 0)
         goto out;
     explicit_bzero(seed, sizeof seed);
-    if ((err = wp_store_open(&st, data, db)) < 0)
+    if ((err = cli_keyring_store(&kr, &st)) < 0)
         goto out;
-    if ((err = check_new_store(st, tenant)) < 0)
+    if (!kr.have && (err = check_new_store(st, tenant)) < 0)
         goto out;
     if ((err = wp_store_begin(st)) < 0)
         goto out;
@@ -241,9 +262,11 @@ static int create_all(cli_init_ids *out, const char *data, const char *db, const
         wp_store_rollback(st);
         goto out;
     }
-    err = wp_store_commit(st);
+    if ((err = wp_store_commit(st)) < 0)
+        goto out;
+    err = cli_keyring_tenant(&kr, out->tenant_id);
 out:
-    wp_store_free(st);
+    cli_keyring_close(&kr);
     explicit_bzero(key, sizeof key);
     return err;
 }
@@ -251,6 +274,14 @@ out:
 int cli_init_create(cli_init_ids *out, const char *data, const char *db, const char *tenant,
                     const char *admin, const char *password)
 {
+    return cli_init_create_master(out, data, db, tenant, admin, password, NULL, NULL);
+}
+
+int cli_init_create_master(cli_init_ids *out, const char *data, const char *db, const char *tenant,
+                           const char *admin, const char *password, const char *mfile,
+                           const char *mcmd)
+{
+    char abs[PATH_MAX];
     char pwhash[WP_PASSWORD_HASH_MAX];
     cli_init_ids ids;
     int err;
@@ -260,8 +291,11 @@ int cli_init_create(cli_init_ids *out, const char *data, const char *db, const c
     /* a key already there is kept (and used); one made here goes again if init fails */
     int had_key = path_exists(data, "keys/audit.key");
     int had_sign = path_exists(data, "keys/checkpoint.key");
-    if ((err = create_all(&ids, data, db, tenant, admin, pwhash)) < 0 ||
-        (err = write_conf(data, ids.tenant_id, db ? "postgresql" : "sqlite")) < 0) {
+    /* the conf names the key file by its absolute path: commands run from anywhere */
+    if (mfile && realpath(mfile, abs))
+        mfile = abs;
+    if ((err = create_all(&ids, data, db, tenant, admin, pwhash, mfile, mcmd)) < 0 ||
+        (err = write_conf(data, ids.tenant_id, db ? "postgresql" : "sqlite", mfile, mcmd)) < 0) {
         char p[4096];
         if (!had_sign && (size_t)snprintf(p, sizeof p, "%s/keys/checkpoint.key", data) < sizeof p)
             unlink(p);
@@ -280,7 +314,7 @@ out:
 
 int cmd_init(int argc, char **argv)
 {
-    const char *data = NULL, *tenant = NULL, *admin = NULL, *db = NULL;
+    const char *data = NULL, *tenant = NULL, *admin = NULL, *db = NULL, *mfile = NULL, *mcmd = NULL;
     if (cli_wants_help(argc, argv)) {
         fputs(help, stdout);
         return WP_EXIT_OK;
@@ -290,7 +324,9 @@ int cmd_init(int argc, char **argv)
         if ((r = cli_opt(argc, argv, &i, "init", "data", &data)) ||
             (r = cli_opt(argc, argv, &i, "init", "tenant", &tenant)) ||
             (r = cli_opt(argc, argv, &i, "init", "admin", &admin)) ||
-            (r = cli_opt(argc, argv, &i, "init", "db", &db))) {
+            (r = cli_opt(argc, argv, &i, "init", "db", &db)) ||
+            (r = cli_opt(argc, argv, &i, "init", "master-key-file", &mfile)) ||
+            (r = cli_opt(argc, argv, &i, "init", "master-key-command", &mcmd))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -311,6 +347,11 @@ int cmd_init(int argc, char **argv)
                                admin, USERNAME_MAX);
     if (db && strncmp(db, "postgresql://", 13) && strncmp(db, "postgres://", 11))
         return cli_usage_error("init", "--db must be a postgresql:// URL");
+    if (mfile && mcmd)
+        return cli_usage_error("init", "--master-key-file and --master-key-command: give one");
+    if ((mfile && !*mfile) || (mcmd && !*mcmd) || (mcmd && strchr(mcmd, '\n')))
+        return cli_usage_error("init", "--master-key-%s needs a value on one line",
+                               mfile ? "file" : "command");
 
     struct stat sb;
     int created_dir = 0;
@@ -345,7 +386,7 @@ int cmd_init(int argc, char **argv)
     }
 
     cli_init_ids ids;
-    int err = cli_init_create(&ids, data, db, tenant, admin, pw);
+    int err = cli_init_create_master(&ids, data, db, tenant, admin, pw, mfile, mcmd);
     explicit_bzero(pw, sizeof pw);
     if (err < 0) {
         if (!db)

@@ -17,9 +17,10 @@ static const char help[] =
     "customers nobody contacted or followed up for the tenant's reclaim_inactive_days\n"
     "(reason inactive). Each move is in the customer's timeline and the audit log. Then the\n"
     "dashboard's rollups take in what was stored since the last run, and the customer\n"
-    "rules run: follow-up reminders and overdue alerts, grading rules, script usage. One\n"
-    "failing does not stop the others. Safe to run beside the server and to run again: a\n"
-    "move is never made twice.\n"
+    "rules run: follow-up reminders and overdue alerts, grading rules, script usage. Last,\n"
+    "the retention purge deletes what is older than the tenant's retention rules, except\n"
+    "what a legal hold keeps, and audits the counts. One failing does not stop the others.\n"
+    "Safe to run beside the server and to run again: a move is never made twice.\n"
     "\n"
     "  --data DIR  the data directory made by 'workphone init' (it holds the audit key)\n"
     "  --db URL    postgresql://... when the store is in PostgreSQL\n";
@@ -32,10 +33,16 @@ static int run_jobs(const char *data, const char *db)
     int code = WP_EXIT_FAIL;
 
     memset(&work, 0, sizeof work);
-    if (wp_audit_key_load(work.audit_key, data, 0) < 0) {
+    cli_keyring kr;
+    int err = cli_keyring_open(&kr, data, db, NULL, NULL);
+    if (err == 0)
+        err = cli_keyring_get(&kr, work.audit_key, 0, 0);
+    cli_keyring_close(&kr);
+    if (err < 0) {
         cli_fail("jobs", "cannot load the audit key: %s", wp_error_last());
         return WP_EXIT_FAIL;
     }
+    work.data_dir = data;
     o.data_dir = data;
     o.db_url = db;
     if (wp_jobs_new(&j, &o) < 0) {
@@ -62,6 +69,9 @@ static int run_jobs(const char *data, const char *db)
             (long long)work.rules.reminders, (long long)work.rules.closed,
             (long long)work.rules.overdue, (long long)work.rules.graded,
             (long long)work.rules.script_uses);
+    fprintf(stderr, "retention: messages=%lld calls=%lld alerts=%lld media=%lld\n",
+            (long long)work.retention.messages, (long long)work.retention.calls,
+            (long long)work.retention.alerts, (long long)work.retention.media);
     code = WP_EXIT_OK;
 out:
     wp_jobs_free(j);

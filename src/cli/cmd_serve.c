@@ -17,6 +17,7 @@
 #include "util/conf_int.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/memory.h"
 #include "util/testhooks.h"
 
 #include <arpa/inet.h>
@@ -45,7 +46,8 @@ static const char help[] =
     "                       [--config FILE]\n"
     "                       [--max-connections N] [--device-threads N]\n"
     "                       [--queue-batches N] [--queue-bytes BYTES]\n"
-    "                       [--tls-cert FILE --tls-key FILE]\n"
+    "                       [--tls-cert FILE --tls-key FILE] [--master-key-file FILE]\n"
+    "                       [--media-dir DIR]\n"
     "\n"
     "Runs the server: the API under /api/v1/ and /metrics, the web console at /. On SIGTERM\n"
     "or SIGINT it stops taking connections, lets requests in flight finish (for up to 10\n"
@@ -83,14 +85,28 @@ static const char help[] =
     "                      or neither; default: tls_cert= and tls_key= in DIR/workphone.conf,\n"
     "                      paths relative to DIR). Cookies are then Secure and every answer\n"
     "                      has Strict-Transport-Security. Read at start: restart to load a\n"
-    "                      renewed certificate (SIGHUP only logs that)\n"
+    "                      renewed certificate (SIGHUP only logs that)\n";
+/* the rest of it: one string would pass the 4095 bytes C99 compilers must accept */
+static const char help_tail[] =
+    "  --master-key-file FILE\n"
+    "                      the master key that unwraps the keys in the store (default:\n"
+    "                      master_key_file= or master_key_command= in DIR/workphone.conf;\n"
+    "                      without either the keys are the files in DIR/keys). serve refuses\n"
+    "                      to start when it is missing or is not the one the store's keys\n"
+    "                      are wrapped by (docs/internals/keys.md)\n"
+    "  --media-dir DIR     keep media (recordings, attachments) in DIR, an existing\n"
+    "                      directory, instead of DIR/media: the one every node behind a\n"
+    "                      load balancer mounts (default: media_dir= in DIR/workphone.conf,\n"
+    "                      a path relative to DIR). At start, files left in DIR/media are\n"
+    "                      moved there, each hash checked\n"
     "  --config FILE       the system config (default: " WP_SYSCONF_PATH ",\n"
     "                      read when it exists and neither --data nor --config is given):\n"
     "                      key=value lines data_dir=, listen=, db= (a URL without a\n"
     "                      password), db_passfile= (a PostgreSQL password file, mode 0600),\n"
     "                      web=, max_body=, threads=, metrics_token_file=,\n"
     "                      max_connections=, device_threads=, queue_batches=, queue_bytes=,\n"
-    "                      tls_cert=, tls_key= (absolute paths);\n"
+    "                      tls_cert=, tls_key=, master_key_file=, media_dir= (absolute\n"
+    "                      paths);\n"
     "                      a flag wins over it, and it over DIR/workphone.conf\n"
     "\n"
     "Under systemd (Type=notify) it sends READY=1 to $NOTIFY_SOCKET once it serves and\n"
@@ -284,6 +300,21 @@ static void changes_seen(void *arg, const char *tenant_id, const char *what)
     if (!what || !strcmp(what, WP_CLUSTER_GEOFENCES))
         wp_store_geofences_forget(tenant_id);
     /* WP_CLUSTER_HOURS: nothing kept in memory; read per batch */
+    /* the keys this node unwrapped at start are unchanged and stay in use; only their
+     * wrapping moved to a new master key, which this node needs before it restarts */
+    if (what && !strcmp(what, WP_CLUSTER_KEYS))
+        wp_log_line(2, "warn", "keys_rewrapped", "note",
+                    "the store's keys are wrapped by a new master key: point this node's "
+                    "master_key_file= or master_key_command= at it before it restarts",
+                    NULL);
+}
+
+/* Every minute, on every node: what the allocator holds free goes back to the kernel. */
+static int memory_trim(wp_store *st, void *arg, int64_t now_us, wp_buf *note)
+{
+    (void)st, (void)arg, (void)now_us, (void)note;
+    wp_memory_trim();
+    return 0;
 }
 
 static int jobs_leading(void *ctx)
@@ -376,6 +407,7 @@ static int background_new(struct background *b, const char *data, const char *db
     b->ing = ing;
     b->db_url = db;
     memcpy(b->work.audit_key, audit_key, sizeof b->work.audit_key);
+    b->work.data_dir = data;
     jo.data_dir = data;
     jo.db_url = db;
     jo.log_fd = 2;
@@ -392,6 +424,7 @@ static int background_new(struct background *b, const char *data, const char *db
                            api_audit_worker_flush, b->reads)) < 0 ||
         (err = wp_jobs_add(b->audit, "audit_checkpoint", cp_s * 1000,
                            WP_JOBS_AT_START | WP_JOBS_AT_STOP, wp_jobs_checkpoint, b->cps)) < 0 ||
+        (err = wp_jobs_add(b->audit, "memory_trim", 60000, 0, memory_trim, NULL)) < 0 ||
         (err = (jo.leader_key = WP_CLUSTER_JOBS_LOCK, wp_jobs_new(&b->jobs, &jo))) < 0 ||
         (err = wp_jobs_add_work(b->jobs, &b->work, jobs_s * 1000)) < 0)
         return err;
@@ -463,6 +496,44 @@ int cli_listen_check(const char *listen, const char **why)
     return parse_listen(listen, &addr, host, sizeof host, why);
 }
 
+static void move_bad(void *ctx, const char *path, const char *why)
+{
+    wp_buf line;
+    (void)ctx;
+    wp_log_start(&line, "warn", "media_not_moved");
+    wp_log_add(&line, "file", path);
+    wp_log_add(&line, "why", why);
+    wp_log_end(&line, 2);
+}
+
+/* Files a node kept in DIR/media before it was pointed at a shared media root go there now
+ * (docs/internals/cluster.md): the files of an upgraded node, or of a restored backup. */
+static int move_media(const char *cmd, const char *data, const char *media)
+{
+    char own[4096];
+    size_t files = 0;
+    int64_t bytes = 0, t0 = wp_time_now_us();
+    wp_buf line;
+    snprintf(own, sizeof own, "%s/media", data);
+    if (access(own, F_OK) != 0)
+        return 0;
+    if (wp_ingest_media_adopt(own, media, &files, &bytes, move_bad, NULL) < 0) {
+        cli_fail(cmd, "cannot move the media of '%s' into '%s': %s", own, media,
+                 wp_error_last());
+        return -1;
+    }
+    if (files) {
+        wp_log_start(&line, "info", "media_moved");
+        wp_log_add(&line, "from", own);
+        wp_log_add(&line, "to", media);
+        wp_log_addf(&line, "files", "%zu", files);
+        wp_log_addf(&line, "bytes", "%lld", (long long)bytes);
+        wp_log_addf(&line, "ms", "%lld", (long long)((wp_time_now_us() - t0) / 1000));
+        wp_log_end(&line, 2);
+    }
+    return 0;
+}
+
 int cli_serve_run(const cli_serve_options *so)
 {
     const char *cmd = so->cmd, *data = so->data, *db = so->db, *listen = so->listen;
@@ -504,7 +575,16 @@ int cli_serve_run(const cli_serve_options *so)
                                    serve_limits[k].hi);
         }
     }
+    /* media_dir=: the shared media root, checked before anything starts */
+    char media[4096];
+    int shared = 0;
+    code = cli_media_dir(media, sizeof media, &shared, cmd, data, so->media_dir, conf);
     wp_conf_free(conf);
+    if (code) {
+        free(wc.sdk_dirs);
+        free(wc.sdk_path);
+        return code;
+    }
     struct sockaddr_storage addr;
     char host[INET6_ADDRSTRLEN + 2];
     const char *why;
@@ -538,6 +618,7 @@ int cli_serve_run(const cli_serve_options *so)
     }
     const char *scheme = tls.cert_pem ? "https" : "http";
 
+    wp_memory_limit_arenas(); /* before any thread: see util/memory.h */
     /* Signals are taken by sigwait() in this thread: block them before any thread exists so
      * that every thread inherits the mask and no handler runs anywhere. */
     sigset_t stop_set;
@@ -554,6 +635,8 @@ int cli_serve_run(const cli_serve_options *so)
     wp_http_server *srv = NULL;
     struct background bg = {0};
     unsigned char audit_key[WP_AUDIT_KEY_LEN], sign_seed[WP_AUDIT_SIGN_SEED_LEN];
+    cli_keyring kr;
+    memset(&kr, 0, sizeof kr);
     /* a damaged SQLite store is refused before anything reads it (docs/internals/integrity.md) */
     if (!db && (code = cli_store_precheck(cmd, data)) != 0)
         goto out;
@@ -562,11 +645,18 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "cannot open the store: %s", wp_error_last());
         goto out;
     }
-    /* init makes the key; it is created here only for a store without audit rows (made before
-     * the audit log). A key missing beside a log would make every row look altered: refuse.
-     * Every node of a PostgreSQL deployment needs the same one (docs/internals/audit.md). */
+    /* With a master key, the keys are unwrapped from the store: a missing or another master
+     * key refuses to start, naming the fingerprints (docs/internals/keys.md). Without one,
+     * init made the key files; the audit key is created here only for a store without audit
+     * rows (made before the audit log). A key missing beside a log would make every row look
+     * altered: refuse. Every node of a PostgreSQL deployment needs the same one
+     * (docs/internals/audit.md). */
     int any = 0;
-    if ((err = wp_audit_key_load(audit_key, data, 0)) == WP_ENOTFOUND &&
+    if ((err = cli_keyring_open(&kr, data, db, so->master_key_file, NULL)) < 0) {
+        cli_fail(cmd, "cannot load the master key: %s", wp_error_last());
+        goto out;
+    }
+    if ((err = cli_keyring_get(&kr, audit_key, 0, 0)) == WP_ENOTFOUND && !kr.have &&
         (err = wp_store_audit_any(st, &any)) == 0) {
         if (any) {
             cli_fail(cmd, "%s/keys/audit.key is missing but the store has an audit log: "
@@ -574,7 +664,7 @@ int cli_serve_run(const cli_serve_options *so)
                           "verified)", data);
             goto out;
         }
-        err = wp_audit_key_load(audit_key, data, 1);
+        err = cli_keyring_get(&kr, audit_key, 0, 1);
     }
     if (err < 0) {
         cli_fail(cmd, "cannot load the audit key: %s", wp_error_last());
@@ -582,17 +672,28 @@ int cli_serve_run(const cli_serve_options *so)
     }
     /* the checkpoints' signing key: made here for a data dir from before checkpoints (a new
      * one signs new checkpoints; the old ones need the old public key) */
-    if ((err = wp_audit_sign_key_load(sign_seed, data, 1)) < 0) {
+    if ((err = cli_keyring_get(&kr, sign_seed, 1, !kr.have)) < 0) {
         cli_fail(cmd, "cannot load the checkpoint key: %s", wp_error_last());
         goto out;
     }
+    if (kr.have) {
+        wp_buf line;
+        wp_log_start(&line, "info", "keys");
+        wp_log_add(&line, "master", kr.mk.fp);
+        wp_log_add(&line, "source", kr.command ? "command" : "file");
+        wp_log_end(&line, 2);
+    }
+    cli_keyring_close(&kr); /* the keys serve needs are in memory now */
     /* the pool of connections every handler and ingest borrow; ingest owns the writer thread */
     if ((err = wp_store_connpool_new(&pool, data, db, 0)) < 0) {
         cli_fail(cmd, "cannot make the store pool: %s", wp_error_last());
         goto out;
     }
+    if (shared && (err = move_media(cmd, data, media)) < 0)
+        goto out;
     wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
     ic.data_dir = data;
+    ic.media_dir = media;
     ic.db_url = db;
     ic.pool = pool;
     ic.audit_key = audit_key; /* grading rules re-grade each batch's customers */
@@ -746,6 +847,7 @@ out:
     wp_ingest_free(ing); /* after the server: no handler may be running */
     wp_store_connpool_free(pool); /* after ingest, which borrows from it */
     wp_store_free(st);
+    cli_keyring_close(&kr);
     sodium_memzero(audit_key, sizeof audit_key);
     sodium_memzero(metrics_token, sizeof metrics_token);
     sodium_memzero(sign_seed, sizeof sign_seed);
@@ -758,9 +860,22 @@ out:
 /* The keys of the system config, each standing for the flag of the same name ('_' for '-';
  * data_dir for --data); db_passfile has no flag, as a password never goes on a command line. */
 static const char *const sysconf_keys[] = {
-    "data_dir", "listen", "db", "db_passfile", "web", "max_body", "threads",
-    "metrics_token_file", "max_connections", "device_threads", "queue_batches", "queue_bytes",
-    "tls_cert", "tls_key",
+    "data_dir",
+    "listen",
+    "db",
+    "db_passfile",
+    "web",
+    "max_body",
+    "threads",
+    "metrics_token_file",
+    "max_connections",
+    "device_threads",
+    "queue_batches",
+    "queue_bytes",
+    "tls_cert",
+    "tls_key",
+    "master_key_file",
+    "media_dir",
 };
 
 /* Does a postgresql:// URL carry a password (user:password@host, or ?password=)? */
@@ -840,6 +955,7 @@ int cmd_serve(int argc, char **argv)
     int code;
     if (cli_wants_help(argc, argv)) {
         fputs(help, stdout);
+        fputs(help_tail, stdout);
         return WP_EXIT_OK;
     }
     for (int i = 1; i < argc; i++) {
@@ -858,7 +974,9 @@ int cmd_serve(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "serve", "queue-bytes", &lim_s[3])) ||
             (r = cli_opt(argc, argv, &i, "serve", "tls-cert", &so.tls_cert)) ||
             (r = cli_opt(argc, argv, &i, "serve", "tls-key", &so.tls_key)) ||
-            (r = cli_opt(argc, argv, &i, "serve", "config", &config))) {
+            (r = cli_opt(argc, argv, &i, "serve", "config", &config)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "media-dir", &so.media_dir)) ||
+            (r = cli_opt(argc, argv, &i, "serve", "master-key-file", &so.master_key_file))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -883,6 +1001,8 @@ int cmd_serve(int argc, char **argv)
     FROM_SYS(so.db, "db");
     FROM_SYS(serve_web, "web");
     FROM_SYS(serve_metrics_token_file, "metrics_token_file");
+    FROM_SYS(so.master_key_file, "master_key_file");
+    FROM_SYS(so.media_dir, "media_dir");
     if (sys && !so.tls_cert && !so.tls_key) { /* the pair comes from one place */
         FROM_SYS(so.tls_cert, "tls_cert");
         FROM_SYS(so.tls_key, "tls_key");

@@ -250,7 +250,11 @@ static int open_all(wp_store **st, unsigned char key[WP_AUDIT_KEY_LEN], const st
                     char tenant_id[WP_ID_LEN + 1])
 {
     int err;
-    if (wp_audit_key_load(key, o->data, 0) < 0)
+    cli_keyring kr;
+    if ((err = cli_keyring_open(&kr, o->data, o->db, NULL, NULL)) == 0)
+        err = cli_keyring_get(&kr, key, 0, 0);
+    cli_keyring_close(&kr);
+    if (err < 0)
         return cli_fail("tenant", "cannot load the audit key: %s", wp_error_last());
     if (wp_store_open(st, o->data, o->db) < 0)
         return cli_fail("tenant", "cannot open the store: %s", wp_error_last());
@@ -304,6 +308,16 @@ static int do_add(wp_store *st, const unsigned char *key, const struct opts *o)
         err = audit(st, key, ids.tenant_id, "tenant.set", "storage_limit_bytes", o->storage);
     if ((rc = finish(st, err)) != 0)
         return rc;
+    /* with a master key, the tenant's data key (docs/internals/keys.md) */
+    cli_keyring kr;
+    if ((err = cli_keyring_open(&kr, o->data, o->db, NULL, NULL)) == 0)
+        err = cli_keyring_tenant(&kr, ids.tenant_id);
+    cli_keyring_close(&kr);
+    if (err < 0)
+        return cli_fail("tenant",
+                        "tenant '%s' (%s) was added, but not its data key ('workphone "
+                        "keys migrate' makes it): %s",
+                        o->name, ids.tenant_id, wp_error_last());
     printf("added tenant '%s' (%s), admin '%s'\n", o->name, ids.tenant_id, o->admin);
     return WP_EXIT_OK;
 }
@@ -371,7 +385,8 @@ static int keep_file(void *ctx, const char *sha256)
 
 /* delete: a disabled tenant that is not the only one; its rows in one transaction, then its
  * own media files, then (SQLite) the index and the WAL rewritten without what was deleted. */
-static int do_delete(wp_store *st, const struct opts *o, const char *tenant_id)
+static int do_delete(wp_store *st, const struct opts *o, const char *tenant_id,
+                     const char *media)
 {
     struct deletion d = {.data = o->data};
     wp_tenant t;
@@ -401,9 +416,9 @@ static int do_delete(wp_store *st, const struct opts *o, const char *tenant_id)
     if ((rc = finish(st, err)) != 0)
         goto out;
     for (size_t i = 0; i < d.nfiles; i++) {
-        char path[4096];
+        char path[4096 + 80];
         const char *h = d.files[i];
-        snprintf(path, sizeof path, "%s/media/%.2s/%.2s/%s", o->data, h, h + 2, h);
+        snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", media, h, h + 2, h);
         if (unlink(path) == 0)
             gone++;
         else if (errno != ENOENT)
@@ -506,6 +521,18 @@ static int do_list(wp_store *st, const struct opts *o)
     return WP_EXIT_OK;
 }
 
+/* Where the data dir's media live (a shared media_dir= of several nodes, or DIR/media). */
+static int media_root(char out[4096], const struct opts *o)
+{
+    wp_conf *conf = NULL;
+    int rc;
+    if ((rc = cli_data_dir_check("tenant", o->data, o->db, &conf)) != 0)
+        return rc;
+    rc = cli_media_dir(out, 4096, NULL, "tenant", o->data, NULL, conf);
+    wp_conf_free(conf);
+    return rc;
+}
+
 int cmd_tenant(int argc, char **argv)
 {
     struct opts o;
@@ -520,8 +547,11 @@ int cmd_tenant(int argc, char **argv)
     }
     if ((rc = parse(&o, argc, argv)) != 0)
         return rc;
+    char media[4096];
+    if ((rc = media_root(media, &o)) != 0)
+        return rc;
     if (!strcmp(o.verb, "import"))
-        return cli_tenant_import(o.data, o.db, o.in, o.key_file);
+        return cli_tenant_import(o.data, o.db, media, o.in, o.key_file);
     int named = strcmp(o.verb, "add") && strcmp(o.verb, "list");
     if ((rc = open_all(&st, key, &o, named ? tenant_id : NULL)) != 0)
         goto out;
@@ -530,9 +560,9 @@ int cmd_tenant(int argc, char **argv)
     else if (!strcmp(o.verb, "list"))
         rc = do_list(st, &o);
     else if (!strcmp(o.verb, "delete"))
-        rc = do_delete(st, &o, tenant_id);
+        rc = do_delete(st, &o, tenant_id, media);
     else if (!strcmp(o.verb, "export"))
-        rc = cli_tenant_export(o.data, o.db, tenant_id, o.name, o.out, o.key_file);
+        rc = cli_tenant_export(o.data, o.db, media, tenant_id, o.name, o.out, o.key_file);
     else
         rc = do_change(st, key, &o, tenant_id);
 out:

@@ -4,10 +4,12 @@
 #include "util/error.h"
 #include "util/testhooks.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef WP_VERSION
 #define WP_VERSION "unknown"
@@ -27,6 +29,7 @@ static const struct cmd {
     {"restore", cmd_restore, "make a data dir (and database) from a backup"},
     {"check", cmd_check, "check the store, its WAL and every media file for damage"},
     {"jobs", cmd_jobs, "run the background jobs once (reclaim, follow-ups, grades, analytics)"},
+    {"keys", cmd_keys, "the master key and the keys it wraps: status, migrate, rotate"},
     {"scan", cmd_scan, "scan lines of text against a lexicon, one JSON verdict per line"},
     {"simulate", cmd_simulate, "send a simulated company to a server through agents (load test)"},
     {"tenant", cmd_tenant, "add, list, disable, enable and limit the tenants of a deployment"},
@@ -136,12 +139,37 @@ int cli_data_dir_check(const char *cmd, const char *data, const char *db, wp_con
     return 0;
 }
 
-/* jansson's allocator with the test hooks on: malloc and free as jansson's own (replies that
- * json_dumps wrote are still free()d by libmicrohttpd), but an armed request's Nth allocation
- * fails (X-Workphone-Test-Fail: alloc=N) */
-static void *hooked_malloc(size_t n)
+int cli_media_dir(char *out, size_t cap, int *shared, const char *cmd, const char *data,
+                  const char *given, const wp_conf *conf)
 {
-    return wp_test_hooks_alloc_fails() ? NULL : malloc(n);
+    const char *m = given && *given ? given : conf ? wp_conf_get(conf, "media_dir") : NULL;
+    const char *what = given && *given ? "--media-dir" : "media_dir=";
+    struct stat sb;
+    int n;
+    if (shared)
+        *shared = 0;
+    if (!m || !*m)
+        n = snprintf(out, cap, "%s/media", data);
+    else if (*m == '/' || (given && *given))
+        n = snprintf(out, cap, "%s", m);
+    else
+        n = snprintf(out, cap, "%s/%s", data, m);
+    if (n < 0 || (size_t)n >= cap)
+        return cli_usage_error(cmd, "%s: the media dir path is too long", m ? what : "--data");
+    if (!m || !*m)
+        return 0;
+    if (stat(out, &sb) != 0)
+        return cli_usage_error(cmd, "%s '%s': %s", what, out, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return cli_usage_error(cmd, "%s '%s' is not a directory", what, out);
+    if (shared) {
+        char own[4096];
+        struct stat ob;
+        snprintf(own, sizeof own, "%s/media", data);
+        /* the same directory by another name is still the node's own */
+        *shared = !(stat(own, &ob) == 0 && ob.st_dev == sb.st_dev && ob.st_ino == sb.st_ino);
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -163,7 +191,7 @@ int main(int argc, char **argv)
         return WP_EXIT_USAGE;
     }
     if (wp_test_hooks_get()->on)
-        json_set_alloc_funcs(hooked_malloc, free);
+        json_set_alloc_funcs(wp_test_hooks_malloc, free); /* replies are free()d by libmicrohttpd */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);

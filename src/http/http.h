@@ -151,6 +151,18 @@ void wp_http_body_sink_set(wp_http_ctx *ctx, const wp_http_body_sink *sink);
  * @return 0 or WP_ENOMEM */
 int wp_http_add_header(wp_http_ctx *ctx, const char *name, const char *value);
 
+/* A write's reply, made whole before the write commits: what can fail for want of memory
+ * (serializing, the masking filter, copying headers) then happens before the change is stored,
+ * and an error answered after a commit cannot hide a stored change from the client.
+ * wp_http_ready_json() serializes body (taken over; NULL with status 204: no body) and keeps
+ * the reply; wp_http_ready_header() adds a header to it only (an error answered instead never
+ * carries it: a session cookie, say); wp_http_ready_send() queues it after the commit. A ready
+ * reply never sent is dropped when the request ends.
+ * @return 0, or WP_ENOMEM / WP_EIO (send: WP_EINVAL when nothing is ready) */
+int wp_http_ready_json(wp_http_ctx *ctx, unsigned status, json_t *body);
+int wp_http_ready_header(wp_http_ctx *ctx, const char *name, const char *value);
+int wp_http_ready_send(wp_http_ctx *ctx);
+
 /* Reply with a JSON document. Takes ownership of body (NULL replies WP_ENOMEM's 500).
  * @return 0, or WP_ENOMEM / WP_EIO when nothing could be queued */
 int wp_http_reply_json(wp_http_ctx *ctx, unsigned status, json_t *body);

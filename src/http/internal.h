@@ -105,6 +105,12 @@ struct wp_http__req {
     struct wp_http__qpair *query;
     size_t n_query;
     struct wp_http__header *headers; /* added to the reply */
+    /* a write's reply made before its commit (wp_http_ready_*): sent by wp_http_ready_send,
+     * dropped with its headers when the request ends unsent */
+    struct MHD_Response *ready;
+    struct wp_http__header *ready_headers;
+    unsigned ready_status;
+    size_t ready_len;
     wp_buf body;
     uint64_t drained; /* bytes thrown away after the body passed its limit */
     unsigned started : 1, begun : 1, replied : 1, too_large : 1, body_failed : 1;

@@ -150,6 +150,17 @@ static int queue_response(struct wp_http__req *r, unsigned status, const char *c
     return 0;
 }
 
+/* A response holding data (malloc'ed, taken over: freed here on failure); NULL: empty. */
+static struct MHD_Response *response_of(char *data, size_t len)
+{
+    struct MHD_Response *resp =
+        data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        free(data);
+    return resp;
+}
+
 static int queue(struct wp_http__req *r, unsigned status, const char *content_type, char *data,
                  size_t len)
 {
@@ -157,13 +168,9 @@ static int queue(struct wp_http__req *r, unsigned status, const char *content_ty
         free(data);
         return 0;
     }
-    struct MHD_Response *resp =
-        data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
-             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!resp) {
-        free(data);
+    struct MHD_Response *resp = response_of(data, len);
+    if (!resp)
         return wp_error_set(WP_ENOMEM, "out of memory");
-    }
     return queue_response(r, status, content_type, resp, len);
 }
 
@@ -297,16 +304,79 @@ int wp_http_body_object_or_reply(wp_http_ctx *ctx, json_t **out)
     return 0;
 }
 
-int wp_http_add_header(wp_http_ctx *ctx, const char *name, const char *value)
+static int header_push(wp_http_ctx *ctx, struct wp_http__header **list, const char *name,
+                       const char *value)
 {
-    struct wp_http__req *r = (struct wp_http__req *)ctx;
     struct wp_http__header *h = wp_arena_alloc(ctx->arena, sizeof *h);
     if (!h || !(h->name = wp_arena_strdup(ctx->arena, name)) ||
         !(h->value = wp_arena_strdup(ctx->arena, value)))
         return wp_error_set(WP_ENOMEM, "out of memory");
-    h->next = r->headers;
-    r->headers = h;
+    h->next = *list;
+    *list = h;
     return 0;
+}
+
+int wp_http_add_header(wp_http_ctx *ctx, const char *name, const char *value)
+{
+    return header_push(ctx, &((struct wp_http__req *)ctx)->headers, name, value);
+}
+
+int wp_http_ready_header(wp_http_ctx *ctx, const char *name, const char *value)
+{
+    return header_push(ctx, &((struct wp_http__req *)ctx)->ready_headers, name, value);
+}
+
+int wp_http_ready_json(wp_http_ctx *ctx, unsigned status, json_t *body)
+{
+    struct wp_http__req *r = (struct wp_http__req *)ctx;
+    char *text = NULL;
+    size_t len = 0;
+    int err;
+    if (r->ready) {
+        json_decref(body);
+        return wp_error_set(WP_EINVAL, "a reply is ready already");
+    }
+    if (body) {
+        if (r->srv->opts.reply_filter && (err = r->srv->opts.reply_filter(ctx, body)) < 0) {
+            json_decref(body);
+            return err;
+        }
+        text = wp_json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        if (!text)
+            return wp_error_set(WP_ENOMEM, "cannot serialize the reply");
+        len = strlen(text);
+    } else if (status != 204) {
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    struct MHD_Response *resp = response_of(text, len);
+    if (!resp)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    r->ready = resp;
+    r->ready_status = status;
+    r->ready_len = len;
+    return 0;
+}
+
+int wp_http_ready_send(wp_http_ctx *ctx)
+{
+    struct wp_http__req *r = (struct wp_http__req *)ctx;
+    struct MHD_Response *resp = r->ready;
+    if (!resp)
+        return wp_error_set(WP_EINVAL, "no reply is ready");
+    r->ready = NULL;
+    if (r->replied) {
+        MHD_destroy_response(resp);
+        return 0;
+    }
+    /* the ready headers join the reply's own: a pointer walk, nothing allocated */
+    struct wp_http__header **end = &r->headers;
+    while (*end)
+        end = &(*end)->next;
+    *end = r->ready_headers;
+    r->ready_headers = NULL;
+    return queue_response(r, r->ready_status, r->ready_len ? "application/json" : NULL, resp,
+                          r->ready_len);
 }
 
 const char *wp_http_param(const wp_http_ctx *ctx, const char *name)

@@ -3,6 +3,7 @@
 #include "http/internal.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/testhooks.h"
 #include "util/log.h"
 
@@ -152,6 +153,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         r->sink.release(r->sink.arg);
     if (r->pending) /* a device worker's reply the connection closed before taking */
         MHD_destroy_response(r->pending);
+    if (r->ready) /* a write's reply that was never sent (its commit failed) */
+        MHD_destroy_response(r->ready);
     json_decref(r->ctx.body);
     wp_buf_release(&r->body);
     wp_arena_free(r->ctx.arena);
@@ -567,7 +570,7 @@ static void finish(struct wp_http__req *r)
             return;
         }
         json_error_t je;
-        ctx->body = json_loadb(r->body.buf, r->body.len, JSON_REJECT_DUPLICATES, &je);
+        ctx->body = wp_json_loadb(r->body.buf, r->body.len, JSON_REJECT_DUPLICATES, &je);
         if (!ctx->body) {
             wp_http_reply_fail(ctx, 400, "invalid_json",
                                json_pack("{s:i,s:i}", "line", je.line, "column", je.column),

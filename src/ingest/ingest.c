@@ -78,7 +78,12 @@ int wp_ingest_new(wp_ingest **out, const wp_ingest_config *cfg)
         memcpy(ing->audit_key, cfg->audit_key, WP_AUDIT_KEY_LEN);
         ing->regrade = 1;
     }
-    if (!(ing->data_dir = strdup(cfg->data_dir)) ||
+    if (cfg->media_dir && *cfg->media_dir)
+        ing->media_dir = strdup(cfg->media_dir);
+    else if ((ing->media_dir = malloc(strlen(cfg->data_dir) + sizeof "/media")))
+        snprintf(ing->media_dir, strlen(cfg->data_dir) + sizeof "/media", "%s/media",
+                 cfg->data_dir);
+    if (!ing->media_dir || !(ing->data_dir = strdup(cfg->data_dir)) ||
         (cfg->db_url && *cfg->db_url && !(ing->db_url = strdup(cfg->db_url)))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
@@ -128,6 +133,7 @@ void wp_ingest_free(wp_ingest *ing)
     wp_policy__cache_free(ing->policies);
     free(ing->default_lexicon);
     free(ing->data_dir);
+    free(ing->media_dir);
     free(ing->db_url);
     free(ing);
 }

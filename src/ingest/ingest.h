@@ -56,7 +56,10 @@ typedef struct wp_ingest wp_ingest;
 #define WP_INGEST_SEQ_AHEAD_MAX 1000000000LL
 
 typedef struct wp_ingest_config {
-    const char *data_dir;             /* media live under <data_dir>/media; required */
+    const char *data_dir;             /* required */
+    /* the media root, every node's one directory when several serve one PostgreSQL (a
+     * shared mount: docs/internals/cluster.md); NULL: <data_dir>/media */
+    const char *media_dir;
     const char *db_url;               /* NULL: the SQLite file in data_dir */
     const char *default_lexicon_path; /* NULL: the copy of data/lexicon/default.txt built in */
     wp_store_connpool *pool;          /* borrowed, required: outlives the wp_ingest */
@@ -71,7 +74,7 @@ typedef struct wp_ingest_config {
 #define WP_INGEST_QUEUE_BATCHES_DEFAULT 1024
 #define WP_INGEST_QUEUE_BYTES_DEFAULT (256u * 1024 * 1024)
 /* clang-format off */
-#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, NULL, NULL, 0, 0}
+#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}
 /* clang-format on */
 
 /* Open the writer's store connection and start the writer thread. The store is migrated by that
@@ -262,7 +265,7 @@ int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
 
 /* PUT /api/v1/device/media/sha256:<hex> by device_id. ref is "sha256:<64 lowercase hex>". The
  * bytes are hashed; a mismatch is WP_EINVAL and nothing is kept. The file is content-addressed
- * at <data_dir>/media/ab/cd/<hex>: written to a temp file, fsynced, renamed, directory
+ * at <media root>/ab/cd/<hex> (the media_dir of wp_ingest_config): written to a temp file, fsynced, renamed, directory
  * fsynced, and the device is recorded as one that uploaded it (the console reaches a file only
  * through that device's messages and calls). *created is 1 (201) unless this same device
  * uploaded it before (0, 200): what other devices hold is never told. A file new to the tenant
@@ -300,13 +303,22 @@ void wp_ingest_media_abort(wp_media_upload *up); /* NULL is a no-op */
  * lowercase hex digits): 0; WP_ECORRUPT when it does not; WP_EIO when it cannot be read. */
 int wp_ingest_media_verify(int fd, const char *path, const char *hex);
 
-/* Every file under <data_dir>/media/ab/cd/: cb(ctx, path, why) for each one whose bytes do not
+/* Every file under <media_dir>/ab/cd/: cb(ctx, path, why) for each one whose bytes do not
  * hash to its name, or that cannot be read (why says which); temp files of uploads in progress
  * (".tmp-") are left alone. *checked counts the files hashed. 0, or WP_EIO when the media
  * directory cannot be walked (a missing one holds no file: 0). cb's strings are borrowed. */
-int wp_ingest_media_check_all(const char *data_dir, size_t *checked,
+int wp_ingest_media_check_all(const char *media_dir, size_t *checked,
                               void (*cb)(void *ctx, const char *path, const char *why),
                               void *ctx);
+
+/* Move every file of the media root from into the media root to (a node's own DIR/media into
+ * the shared media_dir): each copied with its hash checked, fsynced and renamed into place,
+ * then removed from from; one already in to (and whole) is just removed from from. A file whose
+ * bytes do not match its name, or that cannot be removed, stays and is reported through
+ * cb(ctx, path, why). *files and *bytes count what was copied. 0, or WP_EIO/WP_ENOSPC when a
+ * copy could not be made (what was moved before stays moved: running it again goes on). */
+int wp_ingest_media_adopt(const char *from, const char *to, size_t *files, int64_t *bytes,
+                          void (*cb)(void *ctx, const char *path, const char *why), void *ctx);
 
 int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *tenant_id,
                          const char *ref);

@@ -157,6 +157,7 @@ void wp_writer__stats_fill(struct wp_writer *w, wp_ingest_stats *out);
 
 struct wp_ingest {
     char *data_dir, *db_url;
+    char *media_dir; /* the media root: media_dir of the config, else <data_dir>/media */
     char *default_lexicon; /* malloc */
     size_t default_lexicon_len;
     struct wp_writer *writer;

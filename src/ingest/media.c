@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Media files (recordings, attachments): content-addressed under <data dir>/media/ab/cd/<hex>,
- * written to a temp file, fsynced, renamed and the directory fsynced, so a file that the store
- * says exists is complete on disk. */
+/* Media files (recordings, attachments): content-addressed under the media root (<data
+ * dir>/media, or the shared directory of media_dir=) as ab/cd/<hex>, written to a temp file,
+ * fsynced, renamed and the directory fsynced, so a file that the store says exists is complete
+ * on disk. */
 #include "ingest/ingest_int.h"
 #include "store/policy.h"
 #include "store/pool.h"
@@ -70,18 +71,34 @@ static int make_dir(const char *dir, const char *parent)
                         strerror(errno));
 }
 
-static int paths(wp_media_upload *up, const char *data_dir)
+/* The media root: made (and its entry fsynced in its parent) when it is not there. */
+static int make_root(const char *root)
+{
+    char parent[4096];
+    const char *slash = strrchr(root, '/');
+    if ((size_t)snprintf(parent, sizeof parent, "%s", root) >= sizeof parent)
+        return wp_error_set(WP_EINVAL, "media dir path is too long");
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == root)
+        parent[1] = '\0';
+    else
+        parent[slash - root] = '\0';
+    return make_dir(root, parent);
+}
+
+static int paths(wp_media_upload *up, const char *root)
 {
     char media[4096], ab[4096];
-    int n1 = snprintf(media, sizeof media, "%s/media", data_dir);
+    int n1 = snprintf(media, sizeof media, "%s", root);
     int n2 = snprintf(ab, sizeof ab, "%s/%.2s", media, up->hex);
     int n3 = snprintf(up->dir, sizeof up->dir, "%s/%.2s", ab, up->hex + 2);
     int n4 = snprintf(up->path, sizeof up->path, "%s/%s", up->dir, up->hex);
     int n5 = snprintf(up->tmp, sizeof up->tmp, "%s/.tmp-%s-XXXXXX", up->dir, up->hex);
     if (n1 < 0 || n2 < 0 || n3 < 0 || n4 < 0 || n5 < 0 || (size_t)n5 >= sizeof up->tmp)
-        return wp_error_set(WP_EINVAL, "data dir path is too long");
+        return wp_error_set(WP_EINVAL, "media dir path is too long");
     int err;
-    if ((err = make_dir(media, data_dir)) < 0 || (err = make_dir(ab, media)) < 0 ||
+    if ((err = make_root(media)) < 0 || (err = make_dir(ab, media)) < 0 ||
         (err = make_dir(up->dir, ab)) < 0)
         return err;
     return 0;
@@ -146,7 +163,7 @@ int wp_ingest_media_begin(wp_ingest *ing, wp_media_upload **out, const char *ten
     up->ing = ing;
     memcpy(up->tenant_id, tenant_id, sizeof up->tenant_id);
     memcpy(up->device_id, device_id, sizeof up->device_id);
-    if ((err = parse_ref(up->hex, ref)) < 0 || (err = paths(up, ing->data_dir)) < 0)
+    if ((err = parse_ref(up->hex, ref)) < 0 || (err = paths(up, ing->media_dir)) < 0)
         goto fail;
     if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
         err = wp_error_set(wp_error_errno_code(errno), "cannot create a temp file in '%s': %s",
@@ -180,13 +197,13 @@ int wp_ingest_media_begin_unnamed(wp_ingest *ing, wp_media_upload **out, const c
     memcpy(up->tenant_id, tenant_id, sizeof up->tenant_id);
     memcpy(up->device_id, device_id, sizeof up->device_id);
     /* the temp file waits in media/ itself: its directory is known once its hash is */
-    int n1 = snprintf(media, sizeof media, "%s/media", ing->data_dir);
+    int n1 = snprintf(media, sizeof media, "%s", ing->media_dir);
     int n2 = snprintf(up->tmp, sizeof up->tmp, "%s/.tmp-unnamed-XXXXXX", media);
     if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof up->tmp) {
-        err = wp_error_set(WP_EINVAL, "data dir path is too long");
+        err = wp_error_set(WP_EINVAL, "media dir path is too long");
         goto fail;
     }
-    if ((err = make_dir(media, ing->data_dir)) < 0)
+    if ((err = make_root(media)) < 0)
         goto fail;
     if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
         err = wp_error_set(wp_error_errno_code(errno), "cannot create a temp file in '%s': %s",
@@ -245,7 +262,7 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
         char tmp[sizeof up->tmp];
         memcpy(tmp, up->tmp, sizeof tmp);
         memcpy(up->hex, hex, sizeof up->hex);
-        err = paths(up, up->ing->data_dir);
+        err = paths(up, up->ing->media_dir);
         memcpy(up->tmp, tmp, sizeof tmp); /* paths() names a temp file it did not make */
         if (err < 0)
             goto out;
@@ -337,7 +354,7 @@ int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *ten
     wp_store_connpool_release(ing->pool, st);
     if (err < 0)
         return err;
-    snprintf(path, sizeof path, "%s/media/%.2s/%.2s/%s", ing->data_dir, hex, hex + 2, hex);
+    snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", ing->media_dir, hex, hex + 2, hex);
     int f = open(path, O_RDONLY | O_CLOEXEC);
     if (f < 0)
         return wp_error_set(WP_EIO, "media file '%s' is missing: %s", hex, strerror(errno));
@@ -404,42 +421,40 @@ static int is_hex_name(const char *name, size_t len)
     return 1;
 }
 
-int wp_ingest_media_check_all(const char *data_dir, size_t *checked,
-                              void (*cb)(void *ctx, const char *path, const char *why),
-                              void *ctx)
+/* Every file of a media root's ab/cd/<hex> tree: fn(ctx, path, hex) for each well-named one,
+ * bad(ctx, path, why) for anything else there and for directories that cannot be read. */
+static int walk(const char *media, int (*fn)(void *ctx, const char *path, const char *hex),
+                void (*bad)(void *ctx, const char *path, const char *why), void *ctx)
 {
-    char media[4096], ab[4096], cd[4096], path[4096];
+    char ab[4096], cd[4096], path[4096];
     DIR *d1 = NULL, *d2 = NULL, *d3 = NULL;
     struct dirent *e1, *e2, *e3;
     int err = 0;
 
-    *checked = 0;
-    if (snprintf(media, sizeof media, "%s/media", data_dir) >= (int)sizeof media)
-        return wp_error_set(WP_EINVAL, "data dir path is too long");
     if (!(d1 = opendir(media)))
         return errno == ENOENT ? 0
                                : wp_error_set(WP_EIO, "cannot read '%s': %s", media,
                                               strerror(errno));
-    /* media/ab/cd/<abcd...>: the name's first four digits are its directories */
-    while ((e1 = readdir(d1))) {
+    /* ab/cd/<abcd...>: the name's first four digits are its directories */
+    while (err == 0 && (e1 = readdir(d1))) {
         if (!is_hex_name(e1->d_name, 2))
             continue;
         if (snprintf(ab, sizeof ab, "%s/%s", media, e1->d_name) >= (int)sizeof ab)
             continue;
         if (!(d2 = opendir(ab))) {
-            cb(ctx, ab, strerror(errno));
+            bad(ctx, ab, strerror(errno));
             continue;
         }
-        while ((e2 = readdir(d2))) {
+        while (err == 0 && (e2 = readdir(d2))) {
             if (!is_hex_name(e2->d_name, 2))
                 continue;
             if (snprintf(cd, sizeof cd, "%s/%s", ab, e2->d_name) >= (int)sizeof cd)
                 continue;
             if (!(d3 = opendir(cd))) {
-                cb(ctx, cd, strerror(errno));
+                bad(ctx, cd, strerror(errno));
                 continue;
             }
-            while ((e3 = readdir(d3))) {
+            while (err == 0 && (e3 = readdir(d3))) {
                 const char *n = e3->d_name;
                 if (!strcmp(n, ".") || !strcmp(n, "..") || !strncmp(n, ".tmp-", 5))
                     continue;
@@ -447,15 +462,10 @@ int wp_ingest_media_check_all(const char *data_dir, size_t *checked,
                     continue;
                 if (!is_hex_name(n, 64) || strncmp(n, e1->d_name, 2) ||
                     strncmp(n + 2, e2->d_name, 2)) {
-                    cb(ctx, path, "not a media file's name (64 hex digits in its own directory)");
+                    bad(ctx, path, "not a media file's name (64 hex digits in its own directory)");
                     continue;
                 }
-                (*checked)++;
-                int r = wp_ingest_media_verify(-1, path, n);
-                if (r == WP_ECORRUPT)
-                    cb(ctx, path, "its bytes no longer match its sha256 name");
-                else if (r < 0)
-                    cb(ctx, path, wp_error_last());
+                err = fn(ctx, path, n);
             }
             closedir(d3);
         }
@@ -463,4 +473,152 @@ int wp_ingest_media_check_all(const char *data_dir, size_t *checked,
     }
     closedir(d1);
     return err;
+}
+
+struct check_ctx {
+    size_t *checked;
+    void (*cb)(void *ctx, const char *path, const char *why);
+    void *ctx;
+};
+
+static int check_one(void *ctx, const char *path, const char *hex)
+{
+    struct check_ctx *c = ctx;
+    (*c->checked)++;
+    int r = wp_ingest_media_verify(-1, path, hex);
+    if (r == WP_ECORRUPT)
+        c->cb(c->ctx, path, "its bytes no longer match its sha256 name");
+    else if (r < 0)
+        c->cb(c->ctx, path, wp_error_last());
+    return 0;
+}
+
+static void check_bad(void *ctx, const char *path, const char *why)
+{
+    struct check_ctx *c = ctx;
+    c->cb(c->ctx, path, why);
+}
+
+int wp_ingest_media_check_all(const char *media_dir, size_t *checked,
+                              void (*cb)(void *ctx, const char *path, const char *why),
+                              void *ctx)
+{
+    struct check_ctx c = {checked, cb, ctx};
+    *checked = 0;
+    return walk(media_dir, check_one, check_bad, &c);
+}
+
+struct adopt_ctx {
+    const char *to;
+    size_t *files;
+    int64_t *bytes;
+    void (*cb)(void *ctx, const char *path, const char *why);
+    void *ctx;
+};
+
+/* Copy one file from the old root into the new one: hashed as it is copied, fsynced, renamed,
+ * its directory fsynced; then the old copy goes. A file whose bytes do not match its name
+ * stays where it was (reported). Another node moving the same file meanwhile is fine: the
+ * names are the same and so are the bytes. */
+static int adopt_one(void *ctx, const char *path, const char *hex)
+{
+    struct adopt_ctx *a = ctx;
+    wp_media_upload up = {0};
+    unsigned char buf[65536], digest[crypto_hash_sha256_BYTES];
+    char got[65];
+    int src = -1, err = 0;
+
+    up.fd = -1;
+    memcpy(up.hex, hex, 65);
+    if ((err = paths(&up, a->to)) < 0)
+        return err;
+    if (access(up.path, F_OK) == 0) {
+        /* there already: same name, same bytes once it verifies */
+        if (wp_ingest_media_verify(-1, up.path, hex) == 0) {
+            if (unlink(path) != 0 && errno != ENOENT)
+                a->cb(a->ctx, path, strerror(errno));
+            return 0;
+        }
+    }
+    if ((src = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return errno == ENOENT ? 0 : (a->cb(a->ctx, path, strerror(errno)), 0);
+    if ((up.fd = mkostemp(up.tmp, O_CLOEXEC)) < 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot create a temp file in '%s': %s",
+                           up.dir, strerror(errno));
+        goto out;
+    }
+    crypto_hash_sha256_init(&up.sha);
+    for (;;) {
+        ssize_t n = read(src, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = wp_error_set(WP_EIO, "cannot read '%s': %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        crypto_hash_sha256_update(&up.sha, buf, (size_t)n);
+        for (ssize_t w = 0; w < n;) {
+            ssize_t k = write(up.fd, buf + w, (size_t)(n - w));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0) {
+                err = wp_error_set(wp_error_errno_code(errno), "cannot write media: %s",
+                                   strerror(errno));
+                goto out;
+            }
+            w += k;
+        }
+        up.size += (size_t)n;
+    }
+    crypto_hash_sha256_final(&up.sha, digest);
+    sodium_bin2hex(got, sizeof got, digest, sizeof digest);
+    if (strcmp(got, hex) != 0) {
+        a->cb(a->ctx, path, "its bytes no longer match its sha256 name: left where it is");
+        goto out;
+    }
+    if (fsync(up.fd) != 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s",
+                           strerror(errno));
+        goto out;
+    }
+    close(up.fd);
+    up.fd = -1;
+    if (rename(up.tmp, up.path) != 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s", strerror(errno));
+        goto out;
+    }
+    up.tmp[0] = '\0';
+    if ((err = fsync_dir(up.dir)) < 0)
+        goto out;
+    if (unlink(path) != 0 && errno != ENOENT)
+        a->cb(a->ctx, path, strerror(errno));
+    (*a->files)++;
+    *a->bytes += (int64_t)up.size;
+out:
+    if (up.fd >= 0) {
+        close(up.fd);
+        unlink(up.tmp);
+    } else if (up.tmp[0] && err < 0) {
+        unlink(up.tmp);
+    }
+    if (src >= 0)
+        close(src);
+    return err;
+}
+
+static void adopt_bad(void *ctx, const char *path, const char *why)
+{
+    struct adopt_ctx *a = ctx;
+    a->cb(a->ctx, path, why);
+}
+
+int wp_ingest_media_adopt(const char *from, const char *to, size_t *files, int64_t *bytes,
+                          void (*cb)(void *ctx, const char *path, const char *why), void *ctx)
+{
+    struct adopt_ctx a = {to, files, bytes, cb, ctx};
+    *files = 0;
+    *bytes = 0;
+    return walk(from, adopt_one, adopt_bad, &a);
 }

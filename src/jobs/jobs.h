@@ -7,6 +7,7 @@
 #include "store/analytics.h"
 #include "store/audit.h"
 #include "store/customers.h"
+#include "store/retention.h"
 #include "store/rules.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -106,16 +107,20 @@ int wp_jobs_stats_get(wp_jobs *j, const char *name, wp_jobs_stats *out);
  * (for `workphone jobs run` to print). */
 typedef struct wp_jobs_work {
     unsigned char audit_key[WP_AUDIT_KEY_LEN];
+    const char *data_dir; /* the media files the retention purge unlinks; borrowed */
     wp_reclaim_result reclaim;
     wp_analytics_rollup_result rollup;
     wp_rules_result rules;
+    wp_retention_result retention;
 } wp_jobs_work;
 
 /* Register the work on j, every interval_ms, in this order: "reclaim" (customers of
  * deactivated employees, and customers nobody contacted for the tenant's
  * reclaim_inactive_days, to the pool: wp_store_pool_reclaim), "rollup" (the dashboard's
  * rollups: wp_store_analytics_rollup), "rules" (follow-up reminders and overdue alerts,
- * grading rules, script usage: wp_store_crm_rules_run). Each logs what it did.
+ * grading rules, script usage: wp_store_crm_rules_run), "retention" (what the tenants'
+ * retention rules let go and no legal hold keeps: wp_store_retention_purge). Each logs what it
+ * did.
  * @param w  borrowed: it must outlive j (the caller fills w->audit_key and wipes it after)
  * @return what wp_jobs_add() returns */
 int wp_jobs_add_work(wp_jobs *j, wp_jobs_work *w, unsigned interval_ms);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The periodic work on the store: reclaim to the pool, the dashboard's rollups, the customer
- * rules. Each is a task of the scheduler; the store does the work, in transactions of its own,
+ * rules, the retention purge. Each is a task of the scheduler; the store does the work, in transactions of its own,
  * so a crash loses nothing and a rerun repeats nothing. */
 #include "jobs/jobs.h"
 #include "util/log.h"
@@ -41,12 +41,25 @@ static int rules(wp_store *st, void *arg, int64_t now_us, wp_buf *note)
     return err;
 }
 
+static int retention(wp_store *st, void *arg, int64_t now_us, wp_buf *note)
+{
+    wp_jobs_work *w = arg;
+    memset(&w->retention, 0, sizeof w->retention);
+    int err = wp_store_retention_purge(st, &w->retention, w->audit_key, w->data_dir, now_us);
+    wp_log_addf(note, "messages", "%lld", (long long)w->retention.messages);
+    wp_log_addf(note, "calls", "%lld", (long long)w->retention.calls);
+    wp_log_addf(note, "alerts", "%lld", (long long)w->retention.alerts);
+    wp_log_addf(note, "media", "%lld", (long long)w->retention.media);
+    return err;
+}
+
 int wp_jobs_add_work(wp_jobs *j, wp_jobs_work *w, unsigned interval_ms)
 {
     int err;
     if ((err = wp_jobs_add(j, "reclaim", interval_ms, 0, reclaim, w)) < 0 ||
         (err = wp_jobs_add(j, "rollup", interval_ms, 0, rollup, w)) < 0 ||
-        (err = wp_jobs_add(j, "rules", interval_ms, 0, rules, w)) < 0)
+        (err = wp_jobs_add(j, "rules", interval_ms, 0, rules, w)) < 0 ||
+        (err = wp_jobs_add(j, "retention", interval_ms, 0, retention, w)) < 0)
         return err;
     return 0;
 }

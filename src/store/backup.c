@@ -428,15 +428,21 @@ out:
 
 /* --- one tenant's rows: count and delete ---------------------------------------------- */
 
-/* "SELECT COUNT(*) FROM t WHERE tenant_id = ?" or "DELETE FROM t WHERE ...": the tenants table
- * itself is keyed by id. */
+/* The column that names a table's tenant: tenant_id, but the tenants table's own id and the
+ * wrapped keys' owner (a tenant's data keys; migration 0035). */
+static const char *tenant_column(const char *table)
+{
+    return !strcmp(table, "tenants") ? "id" : !strcmp(table, "wrapped_keys") ? "owner" : "tenant_id";
+}
+
+/* "SELECT COUNT(*) FROM t WHERE tenant_id = ?" or "DELETE FROM t WHERE ...". */
 static int tenant_sql(wp_buf *sql, const char *verb, const char *table)
 {
     int err;
     wp_buf_reset(sql);
     if ((err = wp_buf_adds(sql, verb)) < 0 || (err = wp_buf_adds(sql, table)) < 0 ||
-        (err = wp_buf_adds(sql, strcmp(table, "tenants") ? " WHERE tenant_id = ?"
-                                                         : " WHERE id = ?")) < 0)
+        (err = wp_buf_adds(sql, " WHERE ")) < 0 ||
+        (err = wp_buf_adds(sql, tenant_column(table))) < 0 || (err = wp_buf_adds(sql, " = ?")) < 0)
         return err;
     return 0;
 }
@@ -666,8 +672,9 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
             (err = wp_json_str(&line, c->name[i], strlen(c->name[i]))) < 0)
             goto out;
     if ((err = wp_buf_adds(&sql, " FROM ")) < 0 || (err = wp_buf_adds(&sql, table)) < 0 ||
-        (err = wp_buf_adds(&sql, strcmp(table, "tenants") ? " WHERE tenant_id = ?"
-                                                          : " WHERE id = ?")) < 0 ||
+        (err = wp_buf_adds(&sql, " WHERE ")) < 0 ||
+        (err = wp_buf_adds(&sql, tenant_column(table))) < 0 ||
+        (err = wp_buf_adds(&sql, " = ?")) < 0 ||
         (err = wp_buf_adds(&sql, order_of(table))) < 0 || (err = wp_buf_adds(&line, "]\n")) < 0)
         goto out;
     if ((err = cb->begin(cb->ctx, table)) || (err = cb->data(cb->ctx, line.buf, line.len)))

@@ -106,7 +106,12 @@ static void conn_error(char *out, size_t cap, PGconn *c)
 
 static PGconn *listen_conn(wp_store_listener *l, char *why, size_t cap)
 {
-    PGconn *c = PQconnectdb(l->conninfo);
+    /* named, so that an operator (or a test) can tell each node's listener in pg_stat_activity */
+    char name[64];
+    snprintf(name, sizeof name, "workphone listener %ld", (long)getpid());
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *vals[] = {l->conninfo, name, NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         conn_error(why, cap, c);
         PQfinish(c);

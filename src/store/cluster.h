@@ -16,6 +16,7 @@
 #define WP_CLUSTER_LEXICON "lexicon"     /* an org unit's lexicon */
 #define WP_CLUSTER_GEOFENCES "geofences" /* the tenant's fences */
 #define WP_CLUSTER_HOURS "hours"         /* the tenant's zone or working hours */
+#define WP_CLUSTER_KEYS "keys" /* the wrapped keys were rewrapped (tenant ""): keys.c */
 
 /* The advisory lock of the jobs' leader ("wpjobled"): the same on every node. */
 #define WP_CLUSTER_JOBS_LOCK INT64_C(8606223364413415780)

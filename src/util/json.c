@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <string.h>
 
 int wp_json_str(wp_buf *b, const char *s, size_t len)
 {
@@ -77,4 +78,24 @@ char *wp_json_dumps(const json_t *v, size_t flags)
         return NULL;
     }
     return wp_buf_detach(&d.b, NULL);
+}
+
+static _Thread_local int parsing;
+
+int wp_json_parsing(void)
+{
+    return parsing;
+}
+
+json_t *wp_json_loadb(const char *text, size_t len, size_t flags, json_error_t *err)
+{
+    parsing++;
+    json_t *v = json_loadb(text, len, flags, err);
+    parsing--;
+    return v;
+}
+
+json_t *wp_json_loads(const char *text, size_t flags, json_error_t *err)
+{
+    return wp_json_loadb(text, strlen(text), flags, err);
 }

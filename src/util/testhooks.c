@@ -3,6 +3,7 @@
 #include "util/testhooks.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -115,6 +116,11 @@ int wp_test_hooks_alloc_fails(void)
         return 0;
     alloc_fired = 1;
     return 1;
+}
+
+void *wp_test_hooks_malloc(size_t n)
+{
+    return !wp_json_parsing() && wp_test_hooks_alloc_fails() ? NULL : malloc(n);
 }
 
 int wp_test_hooks_alloc_fired(void)

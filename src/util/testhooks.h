@@ -4,6 +4,8 @@
 #ifndef WP_UTIL_TESTHOOKS_H
 #define WP_UTIL_TESTHOOKS_H
 
+#include <stddef.h>
+
 typedef struct wp_test_hooks {
     int on;                       /* WORKPHONE_TEST_HOOKS=1 */
     unsigned handover_fail_after; /* WORKPHONE_TEST_HANDOVER_FAIL_AFTER: a handover's Nth move
@@ -89,6 +91,11 @@ void wp_test_hooks_alloc_arm(unsigned n);
 int wp_test_hooks_alloc_fails(void);
 
 /* 1 when the calling thread's armed allocation failure fired since it was last armed. */
+/* jansson's allocator while the hooks are on (json_set_alloc_funcs(wp_test_hooks_malloc, free)):
+ * malloc, except that an armed request's Nth allocation fails, never while jansson parses
+ * (wp_json_loadb() says why). */
+void *wp_test_hooks_malloc(size_t n);
+
 int wp_test_hooks_alloc_fired(void);
 
 #endif

@@ -82,7 +82,7 @@ int wp_wecom_page_parse(wp_wecom_page *out, const char *text, size_t len)
     json_error_t je;
     json_t *data;
     memset(out, 0, sizeof *out);
-    if (!(out->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) ||
+    if (!(out->root = wp_json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) ||
         !json_is_object(out->root))
         return wp_error_set(WP_EINVAL, "the GetChatData answer is not a json object");
     const json_t *ec = json_object_get(out->root, "errcode");
@@ -268,7 +268,7 @@ static void item_text(wp_wecom_msg *m, struct text *t, const char *type, const c
     json_t *c;
     if (!content || depth > 4)
         return;
-    if (!(c = json_loads(content, 0, NULL))) {
+    if (!(c = wp_json_loads(content, 0, NULL))) {
         t_line(t, NULL, &content, 1, " "); /* plain text in the item */
         return;
     }
@@ -547,7 +547,7 @@ int wp_wecom_msg_parse(wp_wecom_msg *out, const char *text, size_t len)
         err = wp_error_set(WP_EINVAL, "the message is larger than %u bytes", WP_WECOM_RECORD_MAX);
         goto out;
     }
-    if (!(m->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) ||
+    if (!(m->root = wp_json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) ||
         !json_is_object(m->root)) {
         err = wp_error_set(WP_EINVAL, "the message is not a json object");
         goto out;

@@ -59,7 +59,7 @@ static void str_of(char *out, size_t cap, const json_t *o, const char *key, int 
 int wp_wecom_parse_token(char **token, int64_t *expires_in, int64_t *errcode, const char *text,
                          size_t len)
 {
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *j = wp_json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
     int err = 0;
     if (!json_is_object(j)) {
         json_decref(j);
@@ -357,7 +357,7 @@ int wp_wecom_api(wp_wecom *w, json_t **out, int64_t *errcode, const char *tenant
             continue;
         }
         json_decref(j);
-        if (!(j = json_loadb(ans.buf, ans.len, 0, NULL)) || !json_is_object(j)) {
+        if (!(j = wp_json_loadb(ans.buf, ans.len, 0, NULL)) || !json_is_object(j)) {
             err = wp_error_set(WP_EIO, "wecom: %s: the answer is not a JSON object", path);
             goto out;
         }

@@ -344,6 +344,11 @@ EXPECTED = [
     ("GET", "/api/v1/webhooks/{id}/deliveries", "admin", 200),
     ("GET", "/api/v1/webhook-deliveries", "admin", 200),
     ("POST", "/api/v1/webhook-deliveries/{id}/redeliver", "admin", 200),
+    ("GET", "/api/v1/retention", "admin", 200),
+    ("PUT", "/api/v1/retention", "admin", 200),
+    ("GET", "/api/v1/legal-holds", "admin", 200),
+    ("POST", "/api/v1/legal-holds", "admin", 201),
+    ("DELETE", "/api/v1/legal-holds/{id}", "admin", 200),
 ]
 
 # The rights of each role, from docs/openapi.yaml "Who may do what" with the tenant's default
@@ -720,6 +725,13 @@ class Fixture:
             return P.replace("{id}", self.reminders.pop()), q({"text": "已跟进"})
         if P in ("/api/v1/attendance", "/api/v1/attendance/export"):
             return P + "?from=2026-11-23&to=2026-11-27", {}
+        if P == "/api/v1/retention" and method == "PUT":
+            return P, q({"rules": [{"kind": "channel", "name": "sms", "days": 36500}]})
+        if P.startswith("/api/v1/legal-holds"):
+            hold = lambda: {"name": "保全%d" % u(), "reason": "矩阵", "employee_ids": [c["salesA2"]]}
+            if P == "/api/v1/legal-holds":
+                return P, q(hold()) if method == "POST" else {}
+            return P.replace("{id}", self.made("/api/v1/legal-holds", hold())), q({"reason": "结案"})
         if "{" in P:
             raise SystemExit("the matrix has no call for " + P)
         return P, (q({}) if method in ("POST", "PUT", "PATCH") else {})

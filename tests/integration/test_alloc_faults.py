@@ -45,19 +45,10 @@ UNMASK_TABLES = AUDIT_TABLES | {"alerts", "webhook_outbox"}
 KNOWN = {}
 
 # Writes whose reply is built after their commit: an allocation failing while the reply is
-# written answers 500 with the change stored, as a reply lost on the way would (the client
-# cannot tell them apart). Each with what stays stored; the chain must still verify. Remove a
-# line when the route builds its whole reply before it commits.
-AFTER_COMMIT = {
-    ("POST", "/api/v1/auth/login"):
-        "the session and its auth.login row; its token was never shown, so it is never used",
-    ("POST", "/api/v1/auth/logout"): "the session ended, with its auth.logout row",
-    ("POST", "/api/v1/auth/password"): "the new password, with its row",
-    ("PUT", "/api/v1/employees/{id}/password"): "the new password, with its row",
-    ("POST", "/api/v1/api-keys"):
-        "the key and its api_key.create row; its secret was never shown, so it is never used",
-    ("PUT", "/api/v1/roles/{role}"): "the role's settings, with their role.update row",
-}
+# written would answer 500 with the change stored, as a reply lost on the way would. None is
+# left: each write makes its reply before it commits (wp_http_ready_json, src/http/http.h), so a
+# failed request must leave the store as it was. Add a line here only with a reason.
+AFTER_COMMIT = {}
 # calls that use their caller up (a session ended or its password changed): a new one each time
 FRESH_CALLER = {"/api/v1/auth/logout", "/api/v1/auth/password"}
 

@@ -70,6 +70,22 @@ static int h_noreply(wp_http_ctx *ctx)
     return 0;
 }
 
+/* A write's reply made before its "commit" (the path's last part: ok, or fail for a commit
+ * that fails after it, or twice for a second ready reply). */
+static int h_ready(wp_http_ctx *ctx)
+{
+    const char *how = wp_http_param(ctx, "how");
+    int err;
+    if ((err = wp_http_ready_header(ctx, "Set-Cookie", "s=abc")) < 0 ||
+        (err = wp_http_ready_json(ctx, 201, json_pack("{s:s}", "made", "before"))) < 0)
+        return err;
+    if (!strcmp(how, "twice"))
+        return wp_http_ready_json(ctx, 204, NULL);
+    if (!strcmp(how, "fail"))
+        return wp_error_set(WP_EUNAVAIL, "the commit failed");
+    return wp_http_ready_send(ctx);
+}
+
 static int h_admin(wp_http_ctx *ctx)
 {
     atomic_fetch_add(&handler_calls, 1);
@@ -175,6 +191,7 @@ static const wp_http_route test_rows[] = {
     {"POST", "/t/object", h_object, WP_RIGHT_PUBLIC, 0},
     {"GET", "/t/fail/{code}", h_fail, WP_RIGHT_PUBLIC, 0},
     {"GET", "/t/noreply", h_noreply, WP_RIGHT_PUBLIC, 0},
+    {"GET", "/t/ready/{how}", h_ready, WP_RIGHT_PUBLIC, 0},
     {"GET", "/t/admin", h_admin, WP_RIGHT_ADMIN, 0},
     {"GET", "/t/slow", h_slow, WP_RIGHT_PUBLIC, 0},
     {"GET", "/t/who", h_who, WP_RIGHT_READ, 0},
@@ -282,7 +299,8 @@ static int teardown(void **state)
 struct resp {
     long status;
     wp_buf body;
-    char ctype[128], reqid[64], allow[128], connection[32], www_auth[64], retry_after[16];
+    char ctype[128], reqid[64], allow[128], connection[32], www_auth[64], retry_after[16],
+        cookie[64];
     json_t *json;
 };
 
@@ -316,6 +334,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     grab(p, len, "Connection", r->connection, sizeof r->connection);
     grab(p, len, "WWW-Authenticate", r->www_auth, sizeof r->www_auth);
     grab(p, len, "Retry-After", r->retry_after, sizeof r->retry_after);
+    grab(p, len, "Set-Cookie", r->cookie, sizeof r->cookie);
     return len;
 }
 
@@ -904,6 +923,27 @@ static void test_http_server__no_reply_is_500(void **state)
     struct resp r;
     get(&r, "/t/noreply");
     assert_error(&r, 500, "internal_error");
+    resp_free(&r);
+}
+
+/* A ready reply goes out whole with its own headers; when the write fails instead, the error
+ * goes out without them (no session cookie on a failed login). */
+static void test_http_server__ready_reply(void **state)
+{
+    struct resp r;
+    get(&r, "/t/ready/ok");
+    assert_int_equal(r.status, 201);
+    assert_string_equal(r.ctype, "application/json");
+    assert_string_equal(jstr(r.json, "made"), "before");
+    assert_string_equal(r.cookie, "s=abc");
+    resp_free(&r);
+    get(&r, "/t/ready/fail");
+    assert_error(&r, 503, "store_unavailable");
+    assert_string_equal(r.cookie, "");
+    resp_free(&r);
+    get(&r, "/t/ready/twice");
+    assert_error(&r, 400, "invalid_request");
+    assert_string_equal(r.cookie, "");
     resp_free(&r);
 }
 
@@ -1617,6 +1657,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_server__keep_alive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__request_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__error_mapping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_server__ready_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__no_reply_is_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__closed_rights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_server__authorize, setup_auth, teardown),

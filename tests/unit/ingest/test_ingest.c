@@ -776,6 +776,113 @@ static void test_ingest__media(void **state)
     assert_int_equal(created, 1);
 }
 
+struct moved {
+    int calls, damaged, stray; /* reports; of them, bar's bytes and the stray file */
+};
+
+static void moved_bad(void *ctx, const char *path, const char *why)
+{
+    struct moved *m = ctx;
+    m->calls++;
+    m->damaged += strstr(path, "fcde2b2edba56bf4") && strstr(why, "no longer match");
+    m->stray += strstr(path, "notes.txt") && strstr(why, "not a media file's name");
+}
+
+static int exists(const char *root, const char *hex)
+{
+    char path[PATH_MAX + 128];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", root, hex, hex + 2, hex);
+    return stat(path, &sb) == 0;
+}
+
+/* A node's own DIR/media moved into a shared media root (docs/internals/cluster.md): a file
+ * the root lacks is copied with its hash checked and removed from DIR/media; one the root has
+ * whole is just removed; one whose bytes no longer match its name stays, reported; then an
+ * ingest on that root serves them, and new uploads go there. */
+static void test_ingest__media_dir_adopt(void **state)
+{
+    struct ifx *x = *state;
+    const char *test = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    const char *foo = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+    const char *bar = "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
+    char own[PATH_MAX + 16], shared[PATH_MAX + 16], ref[72], path[PATH_MAX + 128];
+    wp_device d;
+    int created;
+    enroll(x, &d, x->f.emp1, "SN-ADOPT");
+    snprintf(ref, sizeof ref, "sha256:%s", test);
+    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, d.id, ref, "test", 4));
+    snprintf(ref, sizeof ref, "sha256:%s", foo);
+    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, d.id, ref, "foo", 3));
+    snprintf(ref, sizeof ref, "sha256:%s", bar);
+    OK(wp_ingest_media_put(x->ing, &created, x->f.tenant, d.id, ref, "bar", 3));
+    snprintf(own, sizeof own, "%s/media", x->f.dir);
+    snprintf(shared, sizeof shared, "%s/shared", x->f.dir);
+    assert_int_equal(mkdir(shared, 0700), 0);
+    /* bar's bytes changed on disk; foo is in the shared root already */
+    snprintf(path, sizeof path, "%s/fc/de/%s", own, bar);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("baz", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/2c", shared);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/2c/26", shared);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/2c/26/%s", shared, foo);
+    assert_non_null(f = fopen(path, "wb"));
+    fputs("foo", f);
+    fclose(f);
+
+    /* a stray file with no media name: reported, left alone */
+    snprintf(path, sizeof path, "%s/fc/de/notes.txt", own);
+    assert_non_null(f = fopen(path, "wb"));
+    fclose(f);
+    struct moved m = {0};
+    size_t files = 99;
+    int64_t bytes = 99;
+    OK(wp_ingest_media_adopt(own, shared, &files, &bytes, moved_bad, &m));
+    assert_int_equal(files, 1);
+    assert_int_equal(bytes, 4);
+    assert_int_equal(m.calls, 2);
+    assert_int_equal(m.damaged, 1);
+    assert_int_equal(m.stray, 1);
+    assert_int_equal(unlink(path), 0);
+    m.calls = 1;
+    assert_true(exists(shared, test) && exists(shared, foo) && !exists(shared, bar));
+    assert_true(!exists(own, test) && !exists(own, foo) && exists(own, bar));
+    /* again: nothing more to move, the damaged file still reported */
+    OK(wp_ingest_media_adopt(own, shared, &files, &bytes, moved_bad, &m));
+    assert_int_equal(files, 0);
+    assert_int_equal(m.calls, 2);
+
+    /* an ingest on the shared root serves what moved and stores new uploads there */
+    wp_ingest *ing = NULL;
+    wp_ingest_config cfg = WP_INGEST_CONFIG_INIT;
+    cfg.data_dir = x->f.dir;
+    cfg.db_url = x->f.url;
+    cfg.pool = x->pool;
+    cfg.media_dir = shared;
+    OK(wp_ingest_new(&ing, &cfg));
+    int fd = -1;
+    int64_t size = 0;
+    snprintf(ref, sizeof ref, "sha256:%s", test);
+    OK(wp_ingest_media_open(ing, &fd, &size, x->f.tenant, ref));
+    assert_int_equal(size, 4);
+    close(fd);
+    snprintf(ref, sizeof ref, "sha256:%s", bar);
+    assert_int_equal(wp_ingest_media_open(ing, &fd, &size, x->f.tenant, ref), WP_EIO);
+    const char *qux = "21f58d27f827d295ffcd860c65045685e3baf1ad4506caa0140113b316647534";
+    snprintf(ref, sizeof ref, "sha256:%s", qux);
+    OK(wp_ingest_media_put(ing, &created, x->f.tenant, d.id, ref, "qux", 3));
+    assert_true(exists(shared, qux) && !exists(own, qux));
+    size_t checked = 0;
+    OK(wp_ingest_media_check_all(shared, &checked, moved_bad, &m));
+    assert_int_equal(checked, 3);
+    assert_int_equal(m.calls, 2);
+    wp_ingest_free(ing);
+}
+
 /* Past a storage limit: a batch is WP_EQUOTA with nothing stored or acked, and the same batch
  * passes once the limit is raised; a media file new to the tenant is not kept (on disk
  * neither), one it has passes. */
@@ -836,6 +943,7 @@ static const struct CMUnitTest suite[] = {
     T(test_ingest__check_and_lexicon),
     T(test_ingest__unit_lexicons),
     T(test_ingest__media),
+    T(test_ingest__media_dir_adopt),
     T(test_ingest__storage_limits),
 };
 

@@ -226,16 +226,19 @@ static void test_store__open_migrates_to_latest(void **state)
     assert_true(table_exists(f, "tenants"));
     assert_true(table_exists(f, "org_units"));
     assert_true(table_exists(f, "employees"));
-    /* Every table but tenants and schema_version belongs to a tenant. */
+    /* Every table but tenants and schema_version belongs to a tenant (wrapped_keys by its
+     * owner: the deployment's keys or a tenant's data keys, migration 0035). */
     assert_int_equal(
         raw(f,
             "SELECT count(*) FROM sqlite_master m WHERE m.type = 'table'"
-            " AND m.name NOT IN ('tenants', 'schema_version') AND m.name NOT LIKE 'sqlite_%'"
+            " AND m.name NOT IN ('tenants', 'schema_version', 'wrapped_keys')"
+            " AND m.name NOT LIKE 'sqlite_%'"
             " AND NOT EXISTS (SELECT 1 FROM sqlite_master v WHERE v.type = 'table'"
             " AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND m.name LIKE v.name || '\\_%' ESCAPE '\\')"
             " AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'tenant_id')",
             "SELECT count(*) FROM pg_tables t WHERE t.schemaname = current_schema()"
-            " AND t.tablename NOT IN ('tenants', 'schema_version') AND NOT EXISTS (SELECT 1 FROM"
+            " AND t.tablename NOT IN ('tenants', 'schema_version', 'wrapped_keys')"
+            " AND NOT EXISTS (SELECT 1 FROM"
             " information_schema.columns c WHERE c.table_schema = t.schemaname"
             " AND c.table_name = t.tablename AND c.column_name = 'tenant_id')"),
         0);

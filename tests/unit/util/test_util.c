@@ -69,20 +69,53 @@ static void json(const char *in, size_t len, const char *want)
     wp_buf_release(&b);
 }
 
-static void *hooked_malloc(size_t n)
-{
-    return wp_test_hooks_alloc_fails() ? NULL : malloc(n);
-}
 
 /* An allocation failing anywhere in the writing gives NULL (WP_ENOMEM), never other text: the
  * Nth allocation fails for N = 1, 2, ... until the text comes out whole. jansson's own
  * json_dumps gives text that is not JSON for some N (a key cut short); shown here so the reason
  * for wp_json_dumps stays visible. */
+/* The hook never fails an allocation while jansson parses (wp_json_loadb: jansson 2.14 reads
+ * past its buffer after one fails in its lexer), and does everywhere else: an armed Nth
+ * allocation fails at the first allocation after the parse. */
+static void test_util_json__loads_outside_the_hook(void **state)
+{
+    (void)state;
+    setenv("WORKPHONE_TEST_HOOKS", "1", 1);
+    assert_int_equal(wp_test_hooks_load(), 0);
+    json_set_alloc_funcs(wp_test_hooks_malloc, free);
+    const char *text = "{\"details\":\"a string long enough to make the lexer grow its buffer "
+                       "more than once, 两次以上\",\"n\":12345678901234,\"list\":[1,2,3]}";
+    json_t *want = json_loads(text, 0, NULL);
+    assert_non_null(want);
+    for (unsigned n = 1; n < 40; n++) {
+        wp_test_hooks_alloc_arm(n);
+        assert_int_equal(wp_json_parsing(), 0);
+        json_t *got = wp_json_loads(text, 0, NULL);
+        assert_int_equal(wp_json_parsing(), 0);
+        assert_false(wp_test_hooks_alloc_fired());
+        assert_non_null(got);
+        assert_true(json_equal(got, want));
+        json_decref(got);
+        /* the armed failure is still there for what comes after: the Nth allocation */
+        for (unsigned k = 1; k <= n; k++) {
+            void *p = wp_test_hooks_malloc(1);
+            assert_int_equal(p == NULL, k == n);
+            free(p);
+        }
+        assert_true(wp_test_hooks_alloc_fired());
+        wp_test_hooks_alloc_arm(0);
+    }
+    json_decref(want);
+    json_set_alloc_funcs(malloc, free);
+    unsetenv("WORKPHONE_TEST_HOOKS");
+    assert_int_equal(wp_test_hooks_load(), 0);
+}
+
 static void test_util_json__dumps_fails_whole(void **state)
 {
     setenv("WORKPHONE_TEST_HOOKS", "1", 1);
     assert_int_equal(wp_test_hooks_load(), 0);
-    json_set_alloc_funcs(hooked_malloc, free);
+    json_set_alloc_funcs(wp_test_hooks_malloc, free);
     json_t *o = json_pack("{s:s,s:[i,i],s:{s:s}}", "a_rather_long_key_to_grow_the_buffer", "v",
                           "list", 1, 2, "nested", "another_long_key_inside", "x");
     assert_non_null(o);
@@ -591,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_util_buf__grows_across_many_appends),
         cmocka_unit_test(test_util_json__escapes_and_replaces_invalid_utf8),
         cmocka_unit_test(test_util_json__dumps_fails_whole),
+        cmocka_unit_test(test_util_json__loads_outside_the_hook),
         cmocka_unit_test(test_util_utf8__validation),
         cmocka_unit_test(test_util_utf8__text_check),
         cmocka_unit_test(test_util_clock__rfc3339_round_trip),

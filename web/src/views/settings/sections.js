@@ -16,4 +16,6 @@ export const SECTIONS = [
   // the working hours that response times, attendance and geofences read: admins change,
   // managers read them
   { key: 'hours', right: 'manage', component: defineAsyncComponent(() => import('../../components/WorkingHours.vue')) },
+  // how long each channel and alert category is kept, and the legal holds: admins only
+  { key: 'retention', right: 'admin', component: defineAsyncComponent(() => import('./Retention.vue')) },
 ]
