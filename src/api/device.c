@@ -77,7 +77,10 @@ static int quota_reply(wp_http_ctx *ctx)
     const wp_usage_refusal *r = wp_usage_refusal_last();
     char msg[256], limit[32];
     snprintf(msg, sizeof msg, "%s", wp_error_last());
-    snprintf(limit, sizeof limit, "%s_limit_bytes", wp_usage_kind_name(r->kind));
+    if (r->storage)
+        snprintf(limit, sizeof limit, "storage_limit");
+    else
+        snprintf(limit, sizeof limit, "%s_limit_bytes", wp_usage_kind_name(r->kind));
     return wp_http_reply_fail(ctx, 507, "quota_exceeded",
                               json_pack("{s:s,s:I,s:I,s:I}", "limit", limit, "used_bytes",
                                         (json_int_t)r->used, "limit_bytes", (json_int_t)r->limit,

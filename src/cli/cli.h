@@ -18,6 +18,15 @@ typedef int (*wp_cmd_fn)(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+/* `tenant export`: one tenant's rows (JSON lines a table), its media files and the audit key,
+ * in the backup file's container (cmd_backup.c, docs/backup.md), encrypted with key_file when
+ * not NULL. Returns the exit code after saying why. */
+int cli_tenant_export(const char *data, const char *db, const char *media, const char *tenant_id,
+                      const char *name, const char *out, const char *key_file);
+/* `tenant import`: load an export into the store of data/db as a new tenant, its audit chain
+ * verified with the key it came with and re-sealed with the store's when that differs. */
+int cli_tenant_import(const char *data, const char *db, const char *media, const char *in,
+                      const char *key_file);
 int cmd_check(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_init(int argc, char **argv);

@@ -3,7 +3,9 @@
  * optionally encrypted, and a new data dir (and database) made from it. The file's format is
  * described in docs/backup.md; its parts are the store's (src/store/backup.c). */
 #include "cli/cli.h"
+#include "store/audit.h"
 #include "store/backup.h"
+#include "store/org.h"
 #include "store/integrity.h"
 #include "store/policy.h"
 #include "store/store.h"
@@ -949,6 +951,136 @@ out:
     return code;
 }
 
+/* --- one tenant's export ------------------------------------------------------------- */
+
+int cli_tenant_export(const char *data, const char *db, const char *media, const char *tenant_id,
+                      const char *name, const char *out, const char *key_file)
+{
+    struct backup b = {.data = data, .db = db, .media_root = media};
+    unsigned char audit_key[WP_AUDIT_KEY_LEN];
+    cli_keyring kr;
+    struct key key, *k = NULL;
+    char part[4096], dir[4096];
+    wp_store *st = NULL;
+    json_t *man = NULL;
+    int fd = -1, err = 0, version = 0, code = WP_EXIT_FAIL;
+
+    if (sodium_init() < 0)
+        return cli_fail("tenant", "libsodium cannot start");
+    if (key_file) {
+        if ((code = key_read(&key, "tenant", key_file)) != 0)
+            return code;
+        k = &key;
+    }
+    if (access(out, F_OK) == 0) {
+        code =
+            cli_usage_error("tenant", "--out '%s' exists: an export never overwrites a file", out);
+        goto wipe;
+    }
+    b.tables = json_object();
+    b.problems = json_array();
+    dir_of(dir, sizeof dir, out);
+    if ((size_t)snprintf(part, sizeof part, "%s.part-XXXXXX", out) >= sizeof part) {
+        code = cli_usage_error("tenant", "--out '%s': the path is too long", out);
+        part[0] = '\0';
+        goto out;
+    }
+    if ((fd = mkstemp(part)) < 0) {
+        code = cli_fail("tenant", "cannot create '%s': %s", part, strerror(errno));
+        part[0] = '\0';
+        goto out;
+    }
+    fchmod(fd, 0600);
+    if (!(b.w.f = fdopen(fd, "wb"))) {
+        code = cli_fail("tenant", "cannot write '%s': %s", part, strerror(errno));
+        close(fd);
+        goto out;
+    }
+    b.w.path = part;
+    wp_store_dump_cb cb = {dump_begin, dump_data, dump_end, &b};
+    /* the audit key as the chain needs it: unwrapped when a master key keeps it in the store */
+    if ((err = cli_keyring_open(&kr, data, db, NULL, NULL)) == 0)
+        err = cli_keyring_get(&kr, audit_key, 0, 0);
+    cli_keyring_close(&kr);
+    if (err < 0)
+        goto fail;
+    err = bw_start(&b.w, k);
+    if (err == 0 && (err = bw_entry(&b.w, ENTRY_FILE, "keys/audit.key")) == 0 &&
+        (err = bw_data(&b.w, audit_key, sizeof audit_key)) == 0)
+        err = bw_entry_end(&b.w);
+    sodium_memzero(audit_key, sizeof audit_key);
+    if (err < 0 ||
+        (err = wp_store_open(&st, data, db)) < 0 ||
+        (err = wp_store_tenant_dump(st, tenant_id, &version, &cb)) < 0 ||
+        (err = wp_store_tenant_media_each(st, tenant_id, add_media, &b)) < 0 ||
+        (err = put_media(&b)) < 0)
+        goto fail;
+    if (!(man = manifest_new(db ? "postgresql" : "sqlite", version, k != NULL))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto fail;
+    }
+    json_object_set_new(man, "kind", json_string("tenant"));
+    json_object_set_new(man, "tenant", json_pack("{s:s,s:s}", "id", tenant_id, "name", name));
+    json_object_set(man, "tables", b.tables);
+    json_object_set_new(man, "rows", json_integer(b.rows));
+    json_object_set_new(man, "media",
+                        json_pack("{s:I,s:I}", "files", (json_int_t)b.media_files, "bytes",
+                                  (json_int_t)b.media_bytes));
+    json_object_set(man, "problems", b.problems);
+    char *text = wp_json_dumps(man, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!text) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto fail;
+    }
+    err = bw_entry(&b.w, ENTRY_MANIFEST, "manifest.json");
+    if (err == 0)
+        err = bw_data(&b.w, text, strlen(text));
+    free(text);
+    if (err < 0 || (err = bw_entry_end(&b.w)) < 0 || (err = bw_finish(&b.w)) < 0)
+        goto fail;
+    if (fclose(b.w.f) != 0) {
+        b.w.f = NULL;
+        err = wp_error_set(WP_EIO, "cannot write '%s': %s", part, strerror(errno));
+        goto fail;
+    }
+    b.w.f = NULL;
+    if (link(part, out) != 0) {
+        err = wp_error_set(WP_EIO, "cannot make '%s': %s", out, strerror(errno));
+        goto fail;
+    }
+    unlink(part);
+    part[0] = '\0';
+    fsync_dir(dir);
+    for (size_t i = 0; i < json_array_size(b.problems); i++) {
+        json_t *p = json_array_get(b.problems, i);
+        fprintf(stderr, "workphone tenant: bad: %s: %s; it is not in the export\n",
+                json_string_value(json_object_get(p, "file")),
+                json_string_value(json_object_get(p, "problem")));
+    }
+    printf("%s: tenant '%s' to %s, schema %d, %lld rows, %lld media files (%lld bytes)%s\n",
+           json_array_size(b.problems) ? "written with problems" : "ok", name, out, version,
+           (long long)b.rows, (long long)b.media_files, (long long)b.media_bytes,
+           k ? ", encrypted" : "");
+    code = json_array_size(b.problems) ? WP_EXIT_FAIL : WP_EXIT_OK;
+    goto out;
+fail:
+    code = cli_fail("tenant", "%s", wp_error_last());
+out:
+    wp_store_free(st);
+    sha_release(&b.w.hash);
+    if (b.w.f)
+        fclose(b.w.f);
+    if (part[0])
+        unlink(part);
+    json_decref(man);
+    json_decref(b.tables);
+    json_decref(b.problems);
+    free(b.media);
+wipe:
+    sodium_memzero(&key, sizeof key);
+    return code;
+}
+
 /* --- reading a backup through: --list and restore's first pass -------------------------- */
 
 struct seen {
@@ -1021,6 +1153,15 @@ static int verify(struct br *r, struct seen *s)
     }
     if (err < 0)
         return err;
+    const char *kind = json_string_value(json_object_get(s->manifest, "kind"));
+    if (kind && !strcmp(kind, "tenant")) {
+        /* `workphone tenant export`: its rows as JSON lines, its media, the audit key */
+        if (s->db_file || s->conf || !s->tables ||
+            !json_is_object(json_object_get(s->manifest, "tenant")) ||
+            json_integer_value(json_object_get(s->manifest, "schema_version")) < 1)
+            return damaged(r, "its manifest does not describe what it holds");
+        return 0;
+    }
     if (!s->manifest || !s->conf)
         return damaged(r, "no manifest or no workphone.conf");
     const char *backend = json_string_value(json_object_get(s->manifest, "backend"));
@@ -1159,6 +1300,13 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
         goto out;
     if (verify(&r, &s) < 0) {
         code = cli_fail("restore", "%s; nothing was written", wp_error_last());
+        goto out;
+    }
+    if (json_object_get(s.manifest, "kind")) {
+        code = cli_usage_error("restore",
+                               "'%s' is one tenant's export, not a backup: 'workphone "
+                               "tenant import' reads it",
+                               in);
         goto out;
     }
     const char *backend = json_string_value(json_object_get(s.manifest, "backend"));
@@ -1375,5 +1523,441 @@ int cmd_restore(int argc, char **argv)
         return code;
     code = run_restore(in, data, db, key_file ? &key : NULL);
     sodium_memzero(&key, sizeof key);
+    return code;
+}
+
+/* --- loading a tenant's export ---------------------------------------------------------- */
+
+/* Tables not loaded: the rollups the jobs build again from the archive, and what belongs to
+ * the deployment the tenant left rather than to its data: console sessions (its people sign in
+ * again on the new one) and login throttling. */
+static int unloaded_table(const char *t)
+{
+    return !strcmp(t, "analytics_hourly") || !strcmp(t, "analytics_alerts_hourly") ||
+           !strcmp(t, "analytics_chats") || !strcmp(t, "analytics_state") ||
+           !strcmp(t, "sessions") || !strcmp(t, "login_failures") || !strcmp(t, "wrapped_keys");
+}
+
+/* Columns the target gives itself: row numbers and the search index. */
+static int own_column(const char *t, const char *c)
+{
+    return (!strcmp(t, "messages") &&
+            (!strcmp(c, "rid") || !strcmp(c, "skey") || !strcmp(c, "grams"))) ||
+           (!strcmp(t, "webhook_outbox") && !strcmp(c, "seq"));
+}
+
+struct rid_map {
+    int64_t old;
+    char id[WP_ID_LEN + 1];
+};
+
+struct importer {
+    wp_store *st;
+    const char *tenant_id;
+    json_t *held;         /* rows loaded last: [table, columns, row] */
+    struct rid_map *rids; /* the export's messages: their old rid and id */
+    size_t n_rids, cap_rids;
+    int64_t rows, tables;
+};
+
+/* One row of table as the export has it, the columns kept and the values converted. */
+static int load_row(struct importer *im, const char *table, json_t *cols, const unsigned char *keep,
+                    json_t *row)
+{
+    size_t n = json_array_size(cols), k = 0;
+    const char *names[128];
+    wp_store_value v[128];
+    if (!json_is_array(row) || json_array_size(row) != n || n > 128)
+        return wp_error_set(WP_EINVAL, "table '%s': a row does not match its columns", table);
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = json_array_get(row, i);
+        const char *c = json_string_value(json_array_get(cols, i));
+        if (!strcmp(table, "messages") && !strcmp(c, "rid") && json_is_integer(x)) {
+            /* kept for the watermarks that point at it */
+            if (im->n_rids == im->cap_rids) {
+                size_t cap = im->cap_rids ? im->cap_rids * 2 : 256;
+                struct rid_map *m = realloc(im->rids, cap * sizeof *m);
+                if (!m)
+                    return wp_error_set(WP_ENOMEM, "out of memory");
+                im->rids = m, im->cap_rids = cap;
+            }
+            const char *id = NULL;
+            for (size_t j = 0; j < n; j++)
+                if (!strcmp(json_string_value(json_array_get(cols, j)), "id"))
+                    id = json_string_value(json_array_get(row, j));
+            if (!id || strlen(id) > WP_ID_LEN)
+                return wp_error_set(WP_EINVAL, "table 'messages': a row without its id");
+            im->rids[im->n_rids].old = json_integer_value(x);
+            snprintf(im->rids[im->n_rids++].id, WP_ID_LEN + 1, "%s", id);
+        }
+        if (!keep[i])
+            continue;
+        names[k] = c;
+        if (json_is_integer(x))
+            v[k] = (wp_store_value){WP_STORE_VALUE_INT, json_integer_value(x), NULL};
+        else if (json_is_string(x))
+            v[k] = (wp_store_value){WP_STORE_VALUE_TEXT, 0, json_string_value(x)};
+        else if (json_is_null(x))
+            v[k] = (wp_store_value){WP_STORE_VALUE_NULL, 0, NULL};
+        else
+            return wp_error_set(WP_EINVAL, "table '%s', column '%s': not a value", table, c);
+        k++;
+    }
+    im->rows++;
+    return wp_store_row_insert(im->st, table, names, v, k);
+}
+
+/* A watermark that counted the export's messages up to old rid w, in this store's rids. */
+static int map_rid(struct importer *im, int64_t w, int64_t *out)
+{
+    const char *id = NULL;
+    int64_t best = -1;
+    *out = 0;
+    for (size_t i = 0; i < im->n_rids; i++)
+        if (im->rids[i].old <= w && im->rids[i].old > best)
+            best = im->rids[i].old, id = im->rids[i].id;
+    return id ? wp_store_message_rid(im->st, im->tenant_id, id, out) : 0;
+}
+
+/* One table entry: JSON lines, the columns first. */
+static int load_table(struct importer *im, struct br *r, const char *table)
+{
+    wp_buf line;
+    char buf[CHUNK];
+    json_t *cols = NULL;
+    unsigned char keep[128];
+    long n;
+    int err = 0, hold = !strcmp(table, "webhook_outbox") || !strcmp(table, "script_usage_state");
+    wp_buf_init(&line, 64u << 20);
+    int skip = unloaded_table(table);
+    while ((n = br_data(r, buf, sizeof buf)) > 0) {
+        for (long i = 0; i < n; i++) {
+            if (buf[i] != '\n') {
+                if ((err = wp_buf_addc(&line, buf[i])) < 0)
+                    goto out;
+                continue;
+            }
+            json_t *j = json_loadb(line.buf, line.len, 0, NULL);
+            wp_buf_reset(&line);
+            if (!json_is_array(j)) {
+                json_decref(j);
+                err = wp_error_set(WP_EINVAL, "table '%s': a line that is not a JSON array", table);
+                goto out;
+            }
+            if (!cols) {
+                const char *names[128];
+                cols = j;
+                if (json_array_size(cols) > 128 || skip)
+                    continue;
+                for (size_t c = 0; c < json_array_size(cols); c++)
+                    if (!(names[c] = json_string_value(json_array_get(cols, c)))) {
+                        err = wp_error_set(WP_EINVAL, "table '%s': a column without a name", table);
+                        goto out;
+                    }
+                if ((err = wp_store_table_has(im->st, table, names, json_array_size(cols), keep)) <
+                    0)
+                    goto out;
+                for (size_t c = 0; c < json_array_size(cols); c++) {
+                    if (own_column(table, names[c]))
+                        keep[c] = 0;
+                    else if (!keep[c]) {
+                        err = wp_error_set(WP_EINVAL,
+                                           "column '%s.%s' of the export is not in "
+                                           "this store: import it into a workphone as new as "
+                                           "the one that exported it",
+                                           table, names[c]);
+                        goto out;
+                    }
+                }
+                im->tables++;
+                continue;
+            }
+            if (skip) {
+                json_decref(j);
+            } else if (hold) {
+                json_array_append_new(im->held, json_pack("[s,O,o]", table, cols, j));
+            } else {
+                err = load_row(im, table, cols, keep, j);
+                json_decref(j);
+                if (err < 0)
+                    goto out;
+            }
+        }
+    }
+    if (n < 0)
+        err = (int)n;
+    else if (line.len)
+        err = wp_error_set(WP_EINVAL, "table '%s': its last line is not ended", table);
+out:
+    json_decref(cols);
+    wp_buf_release(&line);
+    return err;
+}
+
+/* The held rows: the outbox after the triggers' copies are gone, the watermark mapped. */
+static int load_held(struct importer *im)
+{
+    int err;
+    if ((err = wp_store_tenant_table_clear(im->st, im->tenant_id, "webhook_outbox")) < 0)
+        return err;
+    for (size_t i = 0; i < json_array_size(im->held); i++) {
+        json_t *h = json_array_get(im->held, i), *cols = json_array_get(h, 1),
+               *row = json_array_get(h, 2);
+        const char *table = json_string_value(json_array_get(h, 0));
+        unsigned char keep[128];
+        const char *names[128];
+        size_t n = json_array_size(cols);
+        if (n > 128)
+            return wp_error_set(WP_EINVAL, "table '%s': too many columns", table);
+        for (size_t c = 0; c < n; c++) {
+            names[c] = json_string_value(json_array_get(cols, c));
+            if (!strcmp(table, "script_usage_state") && !strcmp(names[c], "last_rid")) {
+                int64_t mapped = 0;
+                if ((err = map_rid(im, json_integer_value(json_array_get(row, c)), &mapped)) < 0)
+                    return err;
+                json_array_set_new(row, c, json_integer(mapped));
+            }
+        }
+        if ((err = wp_store_table_has(im->st, table, names, n, keep)) < 0)
+            return err;
+        for (size_t c = 0; c < n; c++)
+            if (own_column(table, names[c]))
+                keep[c] = 0;
+        if ((err = load_row(im, table, cols, keep, row)) < 0)
+            return err;
+    }
+    return 0;
+}
+
+int cli_tenant_import(const char *data, const char *db, const char *media, const char *in,
+                      const char *key_file)
+{
+    cli_keyring kr;
+    struct key fkey, *k = NULL;
+    struct br r;
+    struct seen seen = {0};
+    struct importer im = {0};
+    unsigned char old_key[WP_AUDIT_KEY_LEN], new_key[WP_AUDIT_KEY_LEN];
+    char name[NAME_MAX_BYTES + 1], tmpdir[4096] = "", id[WP_ID_LEN + 1], tname[256];
+    char **made = NULL;
+    size_t n_made = 0;
+    int code = WP_EXIT_FAIL, err = 0, type, have_key = 0, in_tx = 0;
+    wp_store *st = NULL;
+    wp_audit_verdict v;
+    int64_t resealed = 0, files = 0;
+
+    memset(&r, 0, sizeof r);
+    if (sodium_init() < 0)
+        return cli_fail("tenant", "libsodium cannot start");
+    if (key_file) {
+        if ((code = key_read(&fkey, "tenant", key_file)) != 0)
+            return code;
+        k = &fkey;
+    }
+    /* first pass: the whole file checked before anything is written */
+    if ((code = br_open(&r, "tenant", in, k)) != 0)
+        goto out;
+    code = WP_EXIT_FAIL;
+    if (verify(&r, &seen) < 0) {
+        code = cli_fail("tenant", "%s; nothing was imported", wp_error_last());
+        goto out;
+    }
+    br_close(&r);
+    const char *kind = json_string_value(json_object_get(seen.manifest, "kind"));
+    json_t *t = json_object_get(seen.manifest, "tenant");
+    const char *tid = json_string_value(json_object_get(t, "id")),
+               *tn = json_string_value(json_object_get(t, "name"));
+    int version = (int)json_integer_value(json_object_get(seen.manifest, "schema_version")), cur;
+    if (!kind || strcmp(kind, "tenant") || !tid || !tn || strlen(tid) > WP_ID_LEN ||
+        strlen(tn) >= sizeof tname) {
+        code = cli_usage_error("tenant",
+                               "--in '%s' is not a tenant's export (a backup is "
+                               "restored with 'workphone restore')",
+                               in);
+        goto out;
+    }
+    snprintf(id, sizeof id, "%s", tid);
+    snprintf(tname, sizeof tname, "%s", tn);
+    im.tenant_id = id;
+    if (!(im.held = json_array())) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((err = cli_keyring_open(&kr, data, db, NULL, NULL)) == 0)
+        err = cli_keyring_get(&kr, new_key, 0, 0);
+    cli_keyring_close(&kr);
+    if (err < 0 || (err = wp_store_open(&st, data, db)) < 0 || (err = wp_store_schema_version(st, &cur)) < 0)
+        goto fail;
+    im.st = st;
+    if (version > cur) {
+        code = cli_usage_error("tenant",
+                               "'%s' was exported at schema version %d; this store is "
+                               "at %d: upgrade workphone",
+                               in, version, cur);
+        goto out;
+    }
+    char other[WP_ID_LEN + 1];
+    wp_tenant have;
+    if (wp_store_tenant_find(st, other, tname) == 0) {
+        code = cli_usage_error("tenant", "a tenant '%s' exists in this store already", tname);
+        goto out;
+    }
+    if (wp_store_tenant_get(st, &have, id) == 0) {
+        code = cli_usage_error("tenant", "tenant id %s exists in this store already (as '%s')", id,
+                               have.name);
+        goto out;
+    }
+    if ((size_t)snprintf(tmpdir, sizeof tmpdir, "%s/.wpimport-XXXXXX", data) >= sizeof tmpdir ||
+        !mkdtemp(tmpdir)) {
+        tmpdir[0] = '\0';
+        err = wp_error_set(WP_EIO, "cannot make a temporary directory in '%s'", data);
+        goto fail;
+    }
+    /* second pass: the rows in one transaction, the media beside it */
+    if ((code = br_open(&r, "tenant", in, k)) != 0)
+        goto out;
+    code = WP_EXIT_FAIL;
+    if ((err = wp_store_begin(st)) < 0)
+        goto fail;
+    in_tx = 1;
+    if ((err = wp_store_load_begin(st)) < 0)
+        goto fail;
+    while ((err = br_entry(&r, &type, name)) == 1) {
+        const char *hex = NULL;
+        if (type == ENTRY_TABLE) {
+            if ((err = load_table(&im, &r, name)) < 0)
+                goto fail;
+        } else if (type == ENTRY_FILE && !strcmp(name, "keys/audit.key")) {
+            if ((err = write_entry(&r, tmpdir, name)) < 0 ||
+                (err = wp_audit_key_load(old_key, tmpdir, 0)) < 0)
+                goto fail;
+            have_key = 1;
+        } else if (type == ENTRY_FILE && allowed_file(name, &hex) && hex) {
+            char path[4096 + 80];
+            snprintf(path, sizeof path, "%s/%s", media, name + 6); /* media/ab/cd/<hex> */
+            if (access(path, F_OK) == 0) { /* the same bytes: its name is their hash */
+                char sink[CHUNK];
+                long got;
+                while ((got = br_data(&r, sink, sizeof sink)) > 0)
+                    ;
+                if (got < 0) {
+                    err = (int)got;
+                    goto fail;
+                }
+                continue;
+            }
+            if (mkdir(media, 0700) != 0 && errno != EEXIST) {
+                err = wp_error_set(wp_error_errno_code(errno), "cannot make '%s': %s", media,
+                                   strerror(errno));
+                goto fail;
+            }
+            if ((err = write_entry(&r, media, name + 6)) < 0)
+                goto fail;
+            char **m = realloc(made, (n_made + 1) * sizeof *m);
+            if (!m || !(m[n_made] = strdup(path))) {
+                if (m)
+                    made = m;
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+                goto fail;
+            }
+            made = m;
+            n_made++;
+            files++;
+        } else {
+            char sink[CHUNK];
+            long got;
+            while ((got = br_data(&r, sink, sizeof sink)) > 0)
+                ;
+            if (got < 0) {
+                err = (int)got;
+                goto fail;
+            }
+        }
+    }
+    if (err < 0)
+        goto fail;
+    if (!have_key) {
+        err = wp_error_set(WP_EINVAL, "'%s' holds no audit key", in);
+        goto fail;
+    }
+    if ((err = load_held(&im)) < 0 || (err = wp_store_tenant_reindex(st, id)) < 0)
+        goto fail;
+    /* the chain as it came, with the key it came with; then under this store's key */
+    if ((err = wp_store_audit_verify(st, old_key, id, &v)) < 0)
+        goto fail;
+    if (!v.ok) {
+        err = wp_error_set(WP_EINVAL,
+                           "the export's audit chain does not verify with its key: "
+                           "row %lld: %s",
+                           (long long)v.bad_seq, v.why);
+        goto fail;
+    }
+    int rekey = sodium_memcmp(old_key, new_key, WP_AUDIT_KEY_LEN) != 0;
+    char head[WP_AUDIT_HASH_HEX + 1] = "", details[256], target[64];
+    if ((err = wp_store_audit_head(st, id, head)) < 0)
+        goto fail;
+    if (rekey && (err = wp_store_audit_reseal(st, new_key, id, &resealed)) < 0)
+        goto fail;
+    snprintf(details, sizeof details,
+             "{\"rows\":%lld,\"media_files\":%lld,\"resealed\":%s,\"source_head\":\"%s\"}",
+             (long long)im.rows, (long long)seen.media_files, rekey ? "true" : "false", head);
+    snprintf(target, sizeof target, "tenant:%s", id);
+    wp_audit_entry e = {.tenant_id = id,
+                        .actor = "system",
+                        .action = "tenant.import",
+                        .target = target,
+                        .details = details};
+    if ((err = wp_store_audit_append(st, new_key, &e, NULL)) < 0 ||
+        (err = wp_store_audit_verify(st, new_key, id, &v)) < 0)
+        goto fail;
+    if (!v.ok) {
+        err = wp_error_set(WP_EIO, "the imported chain does not verify: row %lld: %s",
+                           (long long)v.bad_seq, v.why);
+        goto fail;
+    }
+    if ((err = wp_store_commit(st)) < 0)
+        goto fail;
+    in_tx = 0;
+    /* with a master key, a data key of its own here (those it had were wrapped by the other
+     * deployment's master key and are not loaded) */
+    if ((err = cli_keyring_open(&kr, data, db, NULL, NULL)) == 0)
+        err = cli_keyring_tenant(&kr, id);
+    cli_keyring_close(&kr);
+    if (err < 0)
+        fprintf(stderr, "workphone tenant: warning: tenant '%s' was imported, but not its data "
+                        "key ('workphone keys migrate' makes it): %s\n", tname, wp_error_last());
+    printf("imported tenant '%s' (%s): %lld rows in %lld tables, %lld media files; its audit "
+           "chain %s\n",
+           tname, id, (long long)im.rows, (long long)im.tables, (long long)files,
+           rekey ? "re-sealed with this store's key" : "kept (the same key)");
+    code = WP_EXIT_OK;
+    goto out;
+fail : {
+    char why[512];
+    snprintf(why, sizeof why, "%s", wp_error_last());
+    if (in_tx)
+        wp_store_rollback(st);
+    in_tx = 0;
+    for (size_t i = 0; i < n_made; i++)
+        unlink(made[i]);
+    code = err == WP_EINVAL || err == WP_EEXISTS
+               ? cli_usage_error("tenant", "%s; nothing was imported", why)
+               : cli_fail("tenant", "%s; nothing was imported", why);
+}
+out:
+    if (in_tx)
+        wp_store_rollback(st);
+    br_close(&r);
+    wp_store_free(st);
+    rm_tree(tmpdir);
+    for (size_t i = 0; i < n_made; i++)
+        free(made[i]);
+    free(made);
+    free(im.rids);
+    json_decref(im.held);
+    json_decref(seen.manifest);
+    sodium_memzero(old_key, sizeof old_key);
+    sodium_memzero(new_key, sizeof new_key);
+    sodium_memzero(&fkey, sizeof fkey);
     return code;
 }

@@ -774,6 +774,21 @@ int cli_serve_run(const cli_serve_options *so)
                                  "acknowledged events can be lost if its host crashes");
         wp_log_end(&line, 2);
     }
+    int ahead = 0;
+    if ((err = wp_store_schema_ahead(st, &ahead)) < 0) {
+        cli_fail(cmd, "cannot read the store's schema version: %s", wp_error_last());
+        goto out;
+    }
+    if (ahead) {
+        /* a rolling upgrade's older node: it serves the newer, additive schema (docs/deploy.md) */
+        wp_log_start(&line, "warn", "schema_newer");
+        wp_log_addf(&line, "store", "%d", wp_store_schema_latest() + ahead);
+        wp_log_addf(&line, "knows", "%d", wp_store_schema_latest());
+        wp_log_add(&line, "msg",
+                   "the store was migrated by a newer workphone: serving it, "
+                   "upgrade this node");
+        wp_log_end(&line, 2);
+    }
     wp_log_start(&line, "info", "start");
     wp_log_add(&line, "version", WP_VERSION);
     wp_log_addf(&line, "listen", "%s:%u", host, wp_http_server_port(srv));

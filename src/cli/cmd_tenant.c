@@ -2,25 +2,33 @@
 /* `workphone tenant`: the tenants of a SaaS deployment: add, list, disable, enable, set. */
 #include "cli/cli.h"
 #include "store/audit.h"
+#include "store/backup.h"
 #include "store/org.h"
 #include "store/store.h"
+#include "store/usage.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/password.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char help[] =
     "usage: workphone tenant add --data DIR [--db URL] --name NAME --admin USER\n"
-    "                            [--max-devices N]\n"
+    "                            [--max-devices N] [--max-storage-mb N]\n"
     "       workphone tenant list --data DIR [--db URL] [--json]\n"
     "       workphone tenant disable NAME --data DIR [--db URL]\n"
     "       workphone tenant enable NAME --data DIR [--db URL]\n"
-    "       workphone tenant set NAME --data DIR [--db URL] --max-devices N|none\n"
+    "       workphone tenant set NAME --data DIR [--db URL] [--max-devices N|none]\n"
+    "                            [--max-storage-mb N|none]\n"
+    "       workphone tenant delete NAME --data DIR [--db URL] --confirm NAME\n"
+    "       workphone tenant export NAME --data DIR [--db URL] --out FILE [--key-file KEY]\n"
+    "       workphone tenant import --in FILE --data DIR [--db URL] [--key-file KEY]\n"
     "\n"
     "The tenants of one deployment (SaaS: many companies in one store). add makes the tenant\n"
     "NAME with its top org unit and its admin account USER, as init does; the password is read\n"
@@ -30,7 +38,15 @@ static const char help[] =
     "whether it is active, its employees, its devices (and their limit) and the bytes it\n"
     "stores. disable refuses the tenant's logins, sessions, API keys, devices and enrollments\n"
     "(403 tenant_disabled) and keeps its data; enable undoes it. set changes its limits.\n"
-    "Each change is a row of that tenant's audit log (actor system).\n"
+    "Each change is a row of that tenant's audit log (actor system). delete removes a\n"
+    "disabled tenant for good: every row of it in every table, its audit log with it, and\n"
+    "the media files no other tenant has; it is refused for an active tenant and for the\n"
+    "store's only one. export writes one tenant's every row (JSON lines a table), its media\n"
+    "files and the audit key its chain needs into FILE, in the backup file's format (see\n"
+    "'workphone backup --list FILE'); it runs beside the server. import loads such a file\n"
+    "into this store (either backend) as a new tenant, in one transaction: its chain is\n"
+    "verified with the key it came with and, when this store's differs, sealed again with\n"
+    "this store's key, and a tenant.import row says so.\n"
     "\n"
     "  --data DIR         the data directory made by 'workphone init' (it holds the keys)\n"
     "  --db URL           postgresql://... when the store is in PostgreSQL\n"
@@ -38,12 +54,22 @@ static const char help[] =
     "  --admin USER       the new tenant's admin username: 1-64 of a-z A-Z 0-9 . _ - @\n"
     "  --max-devices N    devices enrolled at once, 0-1000000, or 'none' (the default: no\n"
     "                     limit); enrollment past it is refused with 422 limit_exceeded\n"
-    "  --json             list as one JSON array\n";
+    "  --max-storage-mb N the MiB the tenant may store in all (its archive, media and\n"
+    "                     quarantine, as USED_BYTES counts them), 0-8589934591, or 'none'\n"
+    "                     (the default); an upload past it stores nothing and is refused\n"
+    "                     with 507 quota_exceeded (limit storage_limit)\n"
+    "  --json             list as one JSON array\n"
+    "  --confirm NAME     delete: the tenant's name again, exactly\n"
+    "  --out FILE         export: the file to write (never over an existing one)\n"
+    "  --key-file KEY     export: encrypt as 'workphone backup --key-file' does; import:\n"
+    "                     the key the export was encrypted with\n"
+    "  --in FILE          import: the export to load\n";
 
 struct opts {
-    const char *verb, *data, *db, *name, *admin, *max_devices;
+    const char *verb, *data, *db, *name, *admin, *max_devices, *max_storage, *confirm, *out, *key_file, *in;
     int json;
-    int64_t limit; /* parsed --max-devices: -1 none, -2 not given */
+    int64_t limit;   /* parsed --max-devices: -1 none, -2 not given */
+    int64_t storage; /* parsed --max-storage-mb, in bytes: -1 none, -2 not given */
 };
 
 /* --max-devices: "none" or 0..WP_TENANT_DEVICES_MAX. */
@@ -74,16 +100,48 @@ bad:
                            o->max_devices, WP_TENANT_DEVICES_MAX);
 }
 
+/* --max-storage-mb: "none" or 0..WP_USAGE_LIMIT_MAX / 2^20 MiB, kept in bytes. */
+static int parse_storage(struct opts *o)
+{
+    const int64_t max_mb = WP_USAGE_LIMIT_MAX >> 20;
+    const char *p = o->max_storage;
+    int64_t v = 0;
+    o->storage = -2;
+    if (!p)
+        return 0;
+    if (!strcmp(p, "none")) {
+        o->storage = -1;
+        return 0;
+    }
+    if (!*p)
+        goto bad;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || v > max_mb)
+            goto bad;
+        v = v * 10 + (*p - '0');
+    }
+    if (v > max_mb)
+        goto bad;
+    o->storage = v << 20;
+    return 0;
+bad:
+    return cli_usage_error("tenant", "--max-storage-mb '%.40s' must be 0-%lld or 'none'",
+                           o->max_storage, (long long)max_mb);
+}
+
 static int parse(struct opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     if (argc < 2)
-        return cli_usage_error("tenant", "missing a verb: add, list, disable, enable or set; "
-                                         "see 'workphone tenant --help'");
+        return cli_usage_error("tenant", "missing a verb: add, list, disable, enable, set, "
+                                         "delete, export or import; see 'workphone tenant --help'");
     o->verb = argv[1];
     if (strcmp(o->verb, "add") && strcmp(o->verb, "list") && strcmp(o->verb, "disable") &&
-        strcmp(o->verb, "enable") && strcmp(o->verb, "set"))
-        return cli_usage_error("tenant", "unknown verb '%.40s': add, list, disable, enable or set",
+        strcmp(o->verb, "enable") && strcmp(o->verb, "set") && strcmp(o->verb, "delete") &&
+        strcmp(o->verb, "export") && strcmp(o->verb, "import"))
+        return cli_usage_error("tenant",
+                               "unknown verb '%.40s': add, list, disable, enable, set, delete, "
+                               "export or import",
                                o->verb);
     for (int i = 2; i < argc; i++) {
         int r;
@@ -91,7 +149,12 @@ static int parse(struct opts *o, int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "tenant", "db", &o->db)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "name", &o->name)) ||
             (r = cli_opt(argc, argv, &i, "tenant", "admin", &o->admin)) ||
-            (r = cli_opt(argc, argv, &i, "tenant", "max-devices", &o->max_devices))) {
+            (r = cli_opt(argc, argv, &i, "tenant", "max-devices", &o->max_devices)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "max-storage-mb", &o->max_storage)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "confirm", &o->confirm)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "out", &o->out)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "key-file", &o->key_file)) ||
+            (r = cli_opt(argc, argv, &i, "tenant", "in", &o->in))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -100,25 +163,41 @@ static int parse(struct opts *o, int argc, char **argv)
             o->json = 1;
             continue;
         }
-        if (argv[i][0] != '-' && !o->name && strcmp(o->verb, "add") && strcmp(o->verb, "list")) {
+        if (argv[i][0] != '-' && !o->name && strcmp(o->verb, "add") && strcmp(o->verb, "list") &&
+            strcmp(o->verb, "import")) {
             o->name = argv[i];
             continue;
         }
         return cli_usage_error("tenant", "unknown argument '%.80s'; see 'workphone tenant --help'",
                                argv[i]);
     }
-    int is_add = !strcmp(o->verb, "add"), is_list = !strcmp(o->verb, "list");
+    int is_add = !strcmp(o->verb, "add"), is_list = !strcmp(o->verb, "list"),
+        is_import = !strcmp(o->verb, "import");
     if (o->json && !is_list)
         return cli_usage_error("tenant", "--json is for 'tenant list'");
     if (o->admin && !is_add)
         return cli_usage_error("tenant", "--admin is for 'tenant add'");
     if (o->max_devices && strcmp(o->verb, "add") && strcmp(o->verb, "set"))
         return cli_usage_error("tenant", "--max-devices is for 'tenant add' and 'tenant set'");
+    if (o->max_storage && strcmp(o->verb, "add") && strcmp(o->verb, "set"))
+        return cli_usage_error("tenant", "--max-storage-mb is for 'tenant add' and 'tenant set'");
     if (is_list && o->name)
         return cli_usage_error("tenant", "'tenant list' takes no name");
     int rc;
     if ((rc = cli_data_dir_check("tenant", o->data, o->db, NULL)) != 0)
         return rc;
+    if (is_import) {
+        if (o->name || o->admin || o->max_devices || o->confirm || o->out || o->json)
+            return cli_usage_error("tenant", "'tenant import' takes --in FILE and --key-file "
+                                             "KEY only");
+        if (!o->in || !*o->in)
+            return cli_usage_error("tenant", "missing --in FILE");
+        if (access(o->in, R_OK) != 0)
+            return cli_usage_error("tenant", "--in '%.200s': %s", o->in, strerror(errno));
+        return 0;
+    }
+    if (o->in)
+        return cli_usage_error("tenant", "--in is for 'tenant import'");
     if (!is_list && !o->name)
         return cli_usage_error("tenant", is_add ? "missing --name NAME" : "missing the tenant's NAME");
     if (o->name && cli_check_tenant_name(o->name) < 0)
@@ -128,9 +207,23 @@ static int parse(struct opts *o, int argc, char **argv)
     if (o->admin && !cli_valid_username(o->admin))
         return cli_usage_error("tenant", "--admin '%.80s' must be 1-64 of a-z A-Z 0-9 . _ - @",
                                o->admin);
-    if (!strcmp(o->verb, "set") && !o->max_devices)
-        return cli_usage_error("tenant", "missing --max-devices N|none: nothing to set");
-    return parse_limit(o);
+    if (!strcmp(o->verb, "set") && !o->max_devices && !o->max_storage)
+        return cli_usage_error("tenant", "missing --max-devices N|none or --max-storage-mb "
+                                         "N|none: nothing to set");
+    int is_export = !strcmp(o->verb, "export");
+    if ((o->out || o->key_file) && !is_export)
+        return cli_usage_error("tenant", "--out is for 'tenant export'; --key-file for export "
+                                         "and import");
+    if (is_export && (!o->out || !*o->out))
+        return cli_usage_error("tenant", "missing --out FILE");
+    if (o->confirm && strcmp(o->verb, "delete"))
+        return cli_usage_error("tenant", "--confirm is for 'tenant delete'");
+    if (!strcmp(o->verb, "delete") && !o->confirm)
+        return cli_usage_error("tenant", "missing --confirm NAME: the tenant's name again");
+    if (o->confirm && strcmp(o->confirm, o->name))
+        return cli_usage_error("tenant", "--confirm '%.100s' is not the tenant's name '%.100s'",
+                               o->confirm, o->name);
+    return parse_limit(o) ? WP_EXIT_USAGE : parse_storage(o);
 }
 
 /* One audit row of the tenant, by "system", with details {"<field>": value} (or none). */
@@ -210,6 +303,9 @@ static int do_add(wp_store *st, const unsigned char *key, const struct opts *o)
     if (err == 0 && o->limit != -2 &&
         (err = wp_store_tenant_set_devices_limit(st, ids.tenant_id, o->limit)) == 0)
         err = audit(st, key, ids.tenant_id, "tenant.set", "devices_limit", o->limit);
+    if (err == 0 && o->storage != -2 &&
+        (err = wp_store_tenant_set_storage_limit(st, ids.tenant_id, o->storage)) == 0)
+        err = audit(st, key, ids.tenant_id, "tenant.set", "storage_limit_bytes", o->storage);
     if ((rc = finish(st, err)) != 0)
         return rc;
     /* with a master key, the tenant's data key (docs/internals/keys.md) */
@@ -239,8 +335,12 @@ static int do_change(wp_store *st, const unsigned char *key, const struct opts *
         if ((err = wp_store_tenant_set_disabled(st, tenant_id, 0)) == 0)
             err = audit(st, key, tenant_id, "tenant.enable", NULL, 0);
     } else {
-        if ((err = wp_store_tenant_set_devices_limit(st, tenant_id, o->limit)) == 0)
+        if (o->limit != -2 &&
+            (err = wp_store_tenant_set_devices_limit(st, tenant_id, o->limit)) == 0)
             err = audit(st, key, tenant_id, "tenant.set", "devices_limit", o->limit);
+        if (err == 0 && o->storage != -2 &&
+            (err = wp_store_tenant_set_storage_limit(st, tenant_id, o->storage)) == 0)
+            err = audit(st, key, tenant_id, "tenant.set", "storage_limit_bytes", o->storage);
     }
     if ((rc = finish(st, err)) != 0)
         return rc;
@@ -249,6 +349,96 @@ static int do_change(wp_store *st, const unsigned char *key, const struct opts *
            : !strcmp(o->verb, "enable") ? "enabled"
                                         : "limits set");
     return WP_EXIT_OK;
+}
+
+struct deletion {
+    const char *data;
+    int64_t rows, tables;
+    char **files; /* media sha256s, removed after the commit */
+    size_t nfiles, cap;
+};
+
+static int count_table(void *ctx, const char *table, int64_t rows)
+{
+    struct deletion *d = ctx;
+    (void)table;
+    d->rows += rows;
+    d->tables += rows > 0;
+    return 0;
+}
+
+static int keep_file(void *ctx, const char *sha256)
+{
+    struct deletion *d = ctx;
+    if (d->nfiles == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        char **v = realloc(d->files, cap * sizeof *v);
+        if (!v)
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        d->files = v, d->cap = cap;
+    }
+    if (!(d->files[d->nfiles] = strdup(sha256)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    d->nfiles++;
+    return 0;
+}
+
+/* delete: a disabled tenant that is not the only one; its rows in one transaction, then its
+ * own media files, then (SQLite) the index and the WAL rewritten without what was deleted. */
+static int do_delete(wp_store *st, const struct opts *o, const char *tenant_id,
+                     const char *media)
+{
+    struct deletion d = {.data = o->data};
+    wp_tenant t;
+    int64_t n = 0;
+    int err, rc, busy = 0;
+    size_t gone = 0;
+
+    if ((err = wp_store_tenant_get(st, &t, tenant_id)) < 0 ||
+        (err = wp_store_tenant_count(st, &n)) < 0)
+        return cli_fail("tenant", "%s", wp_error_last());
+    if (n <= 1)
+        return cli_usage_error("tenant",
+                               "'%.100s' is the store's only tenant: remove the data "
+                               "directory (and database) instead",
+                               o->name);
+    if (!t.disabled_us)
+        return cli_usage_error("tenant",
+                               "tenant '%.100s' is active: disable it first "
+                               "('workphone tenant disable'), so no node writes to it "
+                               "while it is deleted",
+                               o->name);
+    if ((err = wp_store_begin(st)) < 0)
+        return cli_fail("tenant", "%s", wp_error_last());
+    if ((err = wp_store_tenant_counts(st, tenant_id, count_table, &d)) == 0 &&
+        (err = wp_store_tenant_media_own(st, tenant_id, keep_file, &d)) == 0)
+        err = wp_store_tenant_purge(st, tenant_id);
+    if ((rc = finish(st, err)) != 0)
+        goto out;
+    for (size_t i = 0; i < d.nfiles; i++) {
+        char path[4096 + 80];
+        const char *h = d.files[i];
+        snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", media, h, h + 2, h);
+        if (unlink(path) == 0)
+            gone++;
+        else if (errno != ENOENT)
+            fprintf(stderr, "workphone tenant: warning: cannot remove %s: %s\n", path,
+                    strerror(errno));
+    }
+    if (wp_store_sqlite_scrub(st, &busy) < 0)
+        fprintf(stderr, "workphone tenant: warning: the SQLite file was not compacted: %s\n",
+                wp_error_last());
+    else if (busy)
+        fprintf(stderr, "workphone tenant: warning: a running server kept the write-ahead log "
+                        "from being truncated: it is overwritten at its next checkpoint\n");
+    printf("deleted tenant '%s' (%s): %lld rows in %lld tables, %zu media files\n", o->name,
+           tenant_id, (long long)d.rows, (long long)d.tables, gone);
+    rc = WP_EXIT_OK;
+out:
+    for (size_t i = 0; i < d.nfiles; i++)
+        free(d.files[i]);
+    free(d.files);
+    return rc;
 }
 
 static int list_json(const wp_tenant *v, size_t n)
@@ -277,8 +467,15 @@ static int list_json(const wp_tenant *v, size_t n)
                 0 ||
             (err = wp_buf_adds(&b, ",\"devices_limit\":")) < 0 || (err = wp_buf_adds(&b, nums)) < 0)
             goto out;
-        snprintf(nums, sizeof nums, ",\"employees\":%lld,\"devices\":%lld,\"used_bytes\":%lld}",
+        snprintf(nums, sizeof nums, ",\"employees\":%lld,\"devices\":%lld,\"used_bytes\":%lld,",
                  (long long)t->employees, (long long)t->devices, (long long)t->used_bytes);
+        if ((err = wp_buf_adds(&b, nums)) < 0)
+            goto out;
+        if (t->storage_limit < 0)
+            snprintf(nums, sizeof nums, "\"storage_limit_bytes\":null}");
+        else
+            snprintf(nums, sizeof nums, "\"storage_limit_bytes\":%lld}",
+                     (long long)t->storage_limit);
         if ((err = wp_buf_adds(&b, nums)) < 0)
             goto out;
     }
@@ -294,7 +491,7 @@ static int do_list(wp_store *st, const struct opts *o)
 {
     wp_tenant *v = NULL;
     size_t n = 0;
-    char when[40], devices[48];
+    char when[40], devices[48], used[48];
     if (wp_store_tenants_list(st, &v, &n) < 0)
         return cli_fail("tenant", "%s", wp_error_last());
     if (o->json) {
@@ -312,12 +509,28 @@ static int do_list(wp_store *st, const struct opts *o)
         else
             snprintf(devices, sizeof devices, "%lld/%lld", (long long)t->devices,
                      (long long)t->devices_limit);
-        printf("%-24s %-26s %-25s %-8s %9lld %13s %14lld\n", t->name, t->id, when,
-               t->disabled_us ? "no" : "yes", (long long)t->employees, devices,
-               (long long)t->used_bytes);
+        if (t->storage_limit < 0)
+            snprintf(used, sizeof used, "%lld", (long long)t->used_bytes);
+        else
+            snprintf(used, sizeof used, "%lld/%lld", (long long)t->used_bytes,
+                     (long long)t->storage_limit);
+        printf("%-24s %-26s %-25s %-8s %9lld %13s %14s\n", t->name, t->id, when,
+               t->disabled_us ? "no" : "yes", (long long)t->employees, devices, used);
     }
     free(v);
     return WP_EXIT_OK;
+}
+
+/* Where the data dir's media live (a shared media_dir= of several nodes, or DIR/media). */
+static int media_root(char out[4096], const struct opts *o)
+{
+    wp_conf *conf = NULL;
+    int rc;
+    if ((rc = cli_data_dir_check("tenant", o->data, o->db, &conf)) != 0)
+        return rc;
+    rc = cli_media_dir(out, 4096, NULL, "tenant", o->data, NULL, conf);
+    wp_conf_free(conf);
+    return rc;
 }
 
 int cmd_tenant(int argc, char **argv)
@@ -334,6 +547,11 @@ int cmd_tenant(int argc, char **argv)
     }
     if ((rc = parse(&o, argc, argv)) != 0)
         return rc;
+    char media[4096];
+    if ((rc = media_root(media, &o)) != 0)
+        return rc;
+    if (!strcmp(o.verb, "import"))
+        return cli_tenant_import(o.data, o.db, media, o.in, o.key_file);
     int named = strcmp(o.verb, "add") && strcmp(o.verb, "list");
     if ((rc = open_all(&st, key, &o, named ? tenant_id : NULL)) != 0)
         goto out;
@@ -341,6 +559,10 @@ int cmd_tenant(int argc, char **argv)
         rc = do_add(st, key, &o);
     else if (!strcmp(o.verb, "list"))
         rc = do_list(st, &o);
+    else if (!strcmp(o.verb, "delete"))
+        rc = do_delete(st, &o, tenant_id, media);
+    else if (!strcmp(o.verb, "export"))
+        rc = cli_tenant_export(o.data, o.db, media, tenant_id, o.name, o.out, o.key_file);
     else
         rc = do_change(st, key, &o, tenant_id);
 out:

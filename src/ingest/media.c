@@ -7,6 +7,7 @@
 #include "store/policy.h"
 #include "store/pool.h"
 #include "store/store.h"
+#include "store/org.h"
 #include "store/usage.h"
 #include "util/error.h"
 
@@ -114,9 +115,21 @@ static int admit(wp_store *st, const char *tenant_id, const char *hex, int64_t s
         return err;
     if ((err = wp_store_usage_get(st, &u, tenant_id)) < 0)
         return err;
-    if (u.used[WP_USAGE_MEDIA] + size <= u.limit[WP_USAGE_MEDIA])
+    if (u.used[WP_USAGE_MEDIA] + size > u.limit[WP_USAGE_MEDIA]) {
+        wp_usage_refusal r = {WP_USAGE_MEDIA, u.used[WP_USAGE_MEDIA], u.limit[WP_USAGE_MEDIA],
+                              size, 0};
+        return wp_usage_refuse(&r);
+    }
+    /* the operator's storage limit of the whole tenant (migration 0033) */
+    wp_tenant t;
+    if ((err = wp_store_tenant_get(st, &t, tenant_id)) < 0)
+        return err;
+    int64_t used = 0;
+    for (int k = 0; k < WP_USAGE_KINDS; k++)
+        used += u.used[k];
+    if (t.storage_limit < 0 || used + size <= t.storage_limit)
         return 0;
-    wp_usage_refusal r = {WP_USAGE_MEDIA, u.used[WP_USAGE_MEDIA], u.limit[WP_USAGE_MEDIA], size};
+    wp_usage_refusal r = {WP_USAGE_MEDIA, used, t.storage_limit, size, 1};
     return wp_usage_refuse(&r);
 }
 

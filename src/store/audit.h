@@ -174,4 +174,15 @@ int wp_store_audit_verify_checkpoint(wp_store *st, const unsigned char key[WP_AU
  * frees *out (NULL when none). */
 int wp_store_audit_chains(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n);
 
+/* The hash the tenant's chain ends with (its head); the genesis hash when it has none. */
+int wp_store_audit_head(wp_store *st, const char *tenant_id, char hash[WP_AUDIT_HASH_HEX + 1]);
+
+/* An imported tenant's chain (`workphone tenant import`), verified with the key it came with
+ * before this: hash every row again, in seq order, with this store's key, and move its head and
+ * length record, so `audit verify` passes on this store's nodes. What the rows say is kept;
+ * the caller appends a row saying it was re-sealed and where the source chain ended. Inside the
+ * caller's transaction. *rows gets the rows re-sealed. */
+int wp_store_audit_reseal(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
+                          const char *tenant_id, int64_t *rows);
+
 #endif

@@ -3,10 +3,14 @@
  * order with their counts, PostgreSQL's dump and load by COPY (docs/backup.md). */
 #include "store/backup.h"
 #include "store/db.h"
+#include "store/grams.h"
+#include "store/internal.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,8 +51,8 @@ static size_t index_of(const struct tables *t, const char *name)
     return t->n;
 }
 
-/* The tables, each after those it references. SQLite's are in name order: its restore is the
- * file itself, so the order only decides how the manifest lists them. */
+/* The tables, each after those it references (their foreign keys, on both backends: a
+ * tenant's export loads in this order on either), else in name order. */
 static int list_tables(wp_store *st, struct tables *out)
 {
     static const char sqlite_sql[] =
@@ -63,6 +67,9 @@ static int list_tables(wp_store *st, struct tables *out)
         "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class f ON f.oid = k.confrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE k.contype = 'f' AND n.nspname = current_schema() AND k.conrelid <> k.confrelid";
+    static const char sqlite_edges_sql[] =
+        "SELECT m.name, f.\"table\" FROM pragma_table_list m, pragma_foreign_key_list(m.name) f "
+        "WHERE m.schema = 'main' AND m.type = 'table' AND f.\"table\" <> m.name";
     int pg = wp_store_backend(st) == WP_STORE_PG;
     struct tables *all = NULL;
     unsigned char (*dep)[MAX_TABLES] = NULL; /* dep[a][b]: a references b */
@@ -73,12 +80,6 @@ static int list_tables(wp_store *st, struct tables *out)
     out->n = 0;
     if ((err = wp_db_prepare(st, &s, pg ? pg_sql : sqlite_sql)) < 0)
         goto out;
-    if (!pg) {
-        while ((err = wp_db_step(s)) == WP_DB_ROW)
-            if ((err = add_name(out, wp_db_col_text(s, 0))) < 0)
-                goto out;
-        goto out;
-    }
     if (!(all = calloc(1, sizeof *all)) || !(dep = calloc(MAX_TABLES, sizeof *dep))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
@@ -90,7 +91,7 @@ static int list_tables(wp_store *st, struct tables *out)
         goto out;
     wp_db_done(s);
     s = NULL;
-    if ((err = wp_db_prepare(st, &s, edges_sql)) < 0)
+    if ((err = wp_db_prepare(st, &s, pg ? edges_sql : sqlite_edges_sql)) < 0)
         goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         size_t a = index_of(all, wp_db_col_text(s, 0)), b = index_of(all, wp_db_col_text(s, 1));
@@ -419,6 +420,575 @@ int wp_store_pg_reset_identities(wp_store *st)
             goto out;
     }
     err = 0;
+out:
+    wp_db_done(s);
+    wp_buf_release(&sql);
+    return err;
+}
+
+/* --- one tenant's rows: count and delete ---------------------------------------------- */
+
+/* The column that names a table's tenant: tenant_id, but the tenants table's own id and the
+ * wrapped keys' owner (a tenant's data keys; migration 0035). */
+static const char *tenant_column(const char *table)
+{
+    return !strcmp(table, "tenants") ? "id" : !strcmp(table, "wrapped_keys") ? "owner" : "tenant_id";
+}
+
+/* "SELECT COUNT(*) FROM t WHERE tenant_id = ?" or "DELETE FROM t WHERE ...". */
+static int tenant_sql(wp_buf *sql, const char *verb, const char *table)
+{
+    int err;
+    wp_buf_reset(sql);
+    if ((err = wp_buf_adds(sql, verb)) < 0 || (err = wp_buf_adds(sql, table)) < 0 ||
+        (err = wp_buf_adds(sql, " WHERE ")) < 0 ||
+        (err = wp_buf_adds(sql, tenant_column(table))) < 0 || (err = wp_buf_adds(sql, " = ?")) < 0)
+        return err;
+    return 0;
+}
+
+int wp_store_tenant_counts(wp_store *st, const char *tenant_id,
+                           int (*cb)(void *ctx, const char *table, int64_t rows), void *ctx)
+{
+    struct tables *t = calloc(1, sizeof *t);
+    struct wp_stmt *s = NULL;
+    wp_buf sql;
+    int err;
+    wp_buf_init(&sql, 256);
+    if (!t)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = list_tables(st, t)) < 0)
+        goto out;
+    for (size_t i = 0; i < t->n; i++) {
+        if ((err = tenant_sql(&sql, "SELECT COUNT(*) FROM ", t->name[i])) < 0 ||
+            (err = wp_db_prepare(st, &s, sql.buf)) < 0)
+            goto out;
+        wp_db_bind_text(s, 1, tenant_id);
+        if ((err = wp_db_step(s)) != WP_DB_ROW) {
+            if (err >= 0)
+                err = wp_error_set(WP_EIO, "no count of '%s'", t->name[i]);
+            goto out;
+        }
+        int64_t rows = wp_db_col_int64(s, 0);
+        wp_db_done(s);
+        s = NULL;
+        if ((err = cb(ctx, t->name[i], rows)))
+            goto out;
+    }
+out:
+    wp_db_done(s);
+    wp_buf_release(&sql);
+    free(t);
+    return err;
+}
+
+/* SQLite: take the tenant's messages out of the contentless search index, which keeps no
+ * tenant column to delete by: FTS5's 'delete' command with the grams each one was indexed
+ * with (ops_events.c: wp_grams__make of its text). */
+static int unindex_messages(wp_store *st, const char *tenant_id)
+{
+    struct wp_stmt *s = NULL, *d = NULL;
+    wp_buf grams;
+    int err;
+    wp_buf_init(&grams, 2u * 1024 * 1024);
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT skey, text FROM messages WHERE tenant_id = ?"
+                             " AND skey IS NOT NULL AND text IS NOT NULL")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *text = wp_db_col_text(s, 1);
+        wp_buf_reset(&grams);
+        if ((err = wp_grams__make(&grams, NULL, text, strlen(text), 0, WP_GRAMS_SPACED)) < 0)
+            goto out;
+        if (grams.len == 0) /* nothing was indexed */
+            continue;
+        if ((err = wp_db_prepare(st, &d,
+                                 "INSERT INTO message_fts (message_fts, rowid,"
+                                 " tenant_id, grams) VALUES ('delete', ?, ?, ?)")) < 0)
+            goto out;
+        wp_db_bind_int64(d, 1, wp_db_col_int64(s, 0));
+        wp_db_bind_text(d, 2, tenant_id);
+        wp_db_bind_text(d, 3, grams.buf);
+        err = wp_db_step(d);
+        wp_db_done(d);
+        d = NULL;
+        if (err < 0)
+            goto out;
+    }
+    if (err > 0)
+        err = 0;
+out:
+    wp_db_done(s);
+    wp_buf_release(&grams);
+    return err;
+}
+
+int wp_store_tenant_media_own(wp_store *st, const char *tenant_id,
+                              int (*cb)(void *ctx, const char *sha256), void *ctx)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT m.sha256 FROM media m WHERE m.tenant_id = ? AND"
+                             " NOT EXISTS (SELECT 1 FROM media o WHERE o.sha256 ="
+                             " m.sha256 AND o.tenant_id <> m.tenant_id)"
+                             " ORDER BY m.sha256")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *sha = wp_db_col_text(s, 0);
+        if (sha && (err = cb(ctx, sha)) < 0)
+            break;
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+int wp_store_tenant_purge(wp_store *st, const char *tenant_id)
+{
+    struct tables *t = calloc(1, sizeof *t);
+    struct wp_stmt *s = NULL;
+    wp_buf sql;
+    int err, sqlite = wp_store_backend(st) == WP_STORE_SQLITE;
+    wp_buf_init(&sql, 256);
+    if (!t)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    /* SQLite: freed cells and pages are overwritten with zeros, so the file keeps no trace;
+     * its tables are in name order, so the foreign keys are checked at the commit */
+    if (sqlite && ((err = wp_db_exec(st, "PRAGMA secure_delete = ON")) < 0 ||
+                   (err = wp_db_exec(st, "PRAGMA defer_foreign_keys = ON")) < 0 ||
+                   (err = unindex_messages(st, tenant_id)) < 0))
+        goto out;
+    if ((err = list_tables(st, t)) < 0)
+        goto out;
+    for (size_t i = t->n; i-- > 0;) { /* those that reference others first */
+        if (!strcmp(t->name[i], "tenants"))
+            continue;
+        if ((err = tenant_sql(&sql, "DELETE FROM ", t->name[i])) < 0 ||
+            (err = wp_db_prepare(st, &s, sql.buf)) < 0)
+            goto out;
+        wp_db_bind_text(s, 1, tenant_id);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        s = NULL;
+        if (err < 0)
+            goto out;
+    }
+    if ((err = tenant_sql(&sql, "DELETE FROM ", "tenants")) < 0 ||
+        (err = wp_db_prepare(st, &s, sql.buf)) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    s = NULL;
+    err = err < 0 ? err : 0;
+out:
+    wp_buf_release(&sql);
+    free(t);
+    return err;
+}
+
+int wp_store_sqlite_scrub(wp_store *st, int *wal_busy)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    *wal_busy = 0;
+    if (wp_store_backend(st) != WP_STORE_SQLITE)
+        return 0;
+    if ((err = wp_db_exec(st, "PRAGMA secure_delete = ON")) < 0 ||
+        (err = wp_db_exec(st, "INSERT INTO message_fts (message_fts) VALUES ('optimize')")) < 0 ||
+        (err = wp_db_prepare(st, &s, "PRAGMA wal_checkpoint(TRUNCATE)")) < 0)
+        return err;
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        *wal_busy = wp_db_col_int64(s, 0) != 0;
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+/* --- one tenant's rows: a portable dump ------------------------------------------------ */
+
+#define MAX_COLUMNS 128
+
+struct columns {
+    char name[MAX_COLUMNS][NAME_MAX_LEN + 1];
+    unsigned char number[MAX_COLUMNS]; /* 1: an integer column, written as a JSON number */
+    size_t n;
+};
+
+/* The table's columns in their order, from the catalog. */
+static int table_columns(wp_store *st, const char *table, struct columns *c)
+{
+    static const char sqlite_sql[] =
+        "SELECT name, upper(type) FROM pragma_table_info(?) ORDER BY cid";
+    static const char pg_sql[] =
+        "SELECT column_name, CASE WHEN data_type IN ('bigint', 'integer', 'smallint')"
+        " THEN 'INTEGER' ELSE data_type END FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position";
+    struct wp_stmt *s = NULL;
+    int err;
+    c->n = 0;
+    if ((err = wp_db_prepare(st, &s, wp_store_backend(st) == WP_STORE_PG ? pg_sql : sqlite_sql)) <
+        0)
+        return err;
+    wp_db_bind_text(s, 1, table);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *name = wp_db_col_text(s, 0), *type = wp_db_col_text(s, 1);
+        if (!name || !plain_name(name)) {
+            err = wp_error_set(WP_EIO, "unexpected column name in '%s'", table);
+            break;
+        }
+        if (c->n == MAX_COLUMNS) {
+            err = wp_error_set(WP_ELIMIT, "more than %d columns in '%s'", MAX_COLUMNS, table);
+            break;
+        }
+        memcpy(c->name[c->n], name, strlen(name) + 1);
+        c->number[c->n++] = type && !strcmp(type, "INTEGER");
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+/* One table's rows of the tenant as JSON lines: the column names, then a row an array. */
+static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *table,
+                             const wp_store_dump_cb *cb)
+{
+    struct columns *c = calloc(1, sizeof *c);
+    struct wp_stmt *s = NULL;
+    wp_buf sql, line;
+    int64_t rows = 0;
+    int err;
+    wp_buf_init(&sql, 16384);
+    wp_buf_init(&line, 64u << 20);
+    if (!c)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = table_columns(st, table, c)) < 0)
+        goto out;
+    if ((err = wp_buf_adds(&sql, "SELECT ")) < 0 || (err = wp_buf_addc(&line, '[')) < 0)
+        goto out;
+    for (size_t i = 0; i < c->n; i++)
+        if ((i && ((err = wp_buf_addc(&sql, ',')) < 0 || (err = wp_buf_addc(&line, ',')) < 0)) ||
+            (err = wp_buf_adds(&sql, c->name[i])) < 0 ||
+            (err = wp_json_str(&line, c->name[i], strlen(c->name[i]))) < 0)
+            goto out;
+    if ((err = wp_buf_adds(&sql, " FROM ")) < 0 || (err = wp_buf_adds(&sql, table)) < 0 ||
+        (err = wp_buf_adds(&sql, " WHERE ")) < 0 ||
+        (err = wp_buf_adds(&sql, tenant_column(table))) < 0 ||
+        (err = wp_buf_adds(&sql, " = ?")) < 0 ||
+        (err = wp_buf_adds(&sql, order_of(table))) < 0 || (err = wp_buf_adds(&line, "]\n")) < 0)
+        goto out;
+    if ((err = cb->begin(cb->ctx, table)) || (err = cb->data(cb->ctx, line.buf, line.len)))
+        goto out;
+    if ((err = wp_db_prepare(st, &s, sql.buf)) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        wp_buf_reset(&line);
+        if ((err = wp_buf_addc(&line, '[')) < 0)
+            goto out;
+        for (size_t i = 0; i < c->n; i++) {
+            char num[32];
+            if (i && (err = wp_buf_addc(&line, ',')) < 0)
+                goto out;
+            if (wp_db_col_isnull(s, (int)i)) {
+                err = wp_buf_adds(&line, "null");
+            } else if (c->number[i]) {
+                snprintf(num, sizeof num, "%lld", (long long)wp_db_col_int64(s, (int)i));
+                err = wp_buf_adds(&line, num);
+            } else {
+                const char *v = wp_db_col_text(s, (int)i);
+                err = wp_json_str(&line, v, strlen(v));
+            }
+            if (err < 0)
+                goto out;
+        }
+        if ((err = wp_buf_adds(&line, "]\n")) < 0 || (err = cb->data(cb->ctx, line.buf, line.len)))
+            goto out;
+        rows++;
+    }
+    if (err < 0)
+        goto out;
+    err = cb->end(cb->ctx, table, rows);
+out:
+    wp_db_done(s);
+    wp_buf_release(&sql);
+    wp_buf_release(&line);
+    free(c);
+    return err > 0 ? 0 : err;
+}
+
+int wp_store_tenant_dump(wp_store *st, const char *tenant_id, int *schema_version,
+                         const wp_store_dump_cb *cb)
+{
+    struct tables *t = calloc(1, sizeof *t);
+    int err, pg = wp_store_backend(st) == WP_STORE_PG;
+    if (!t)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = wp_db_exec(st, "BEGIN")) < 0)
+        goto out;
+    if ((pg && (err = wp_db_exec(st, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ,"
+                                     " READ ONLY")) < 0) ||
+        (err = wp_store_schema_version(st, schema_version)) < 0 || (err = list_tables(st, t)) < 0)
+        goto rollback;
+    for (size_t i = 0; i < t->n; i++)
+        if ((err = dump_tenant_table(st, tenant_id, t->name[i], cb)))
+            goto rollback;
+    err = wp_db_exec(st, "COMMIT");
+    goto out;
+rollback:
+    wp_db_exec(st, "ROLLBACK");
+out:
+    free(t);
+    return err;
+}
+
+int wp_store_tenant_media_each(wp_store *st, const char *tenant_id,
+                               int (*cb)(void *ctx, const char *sha256, int64_t size), void *ctx)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT sha256, size FROM media WHERE tenant_id = ?"
+                             " ORDER BY sha256")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *sha = wp_db_col_text(s, 0);
+        if (sha && (err = cb(ctx, sha, wp_db_col_int64(s, 1))) < 0)
+            break;
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+/* --- one tenant's rows: loading an export ---------------------------------------------- */
+
+int wp_store_table_has(wp_store *st, const char *table, const char *const *cols, size_t n,
+                       unsigned char *keep)
+{
+    struct columns *c = calloc(1, sizeof *c);
+    int err;
+    if (!c)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if (!plain_name(table)) {
+        err = wp_error_set(WP_EINVAL, "unexpected table name '%.64s'", table);
+        goto out;
+    }
+    if ((err = table_columns(st, table, c)) < 0)
+        goto out;
+    if (c->n == 0) {
+        err = wp_error_set(WP_EINVAL, "no table '%s' in this store", table);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        keep[i] = 0;
+        for (size_t j = 0; j < c->n; j++)
+            if (!strcmp(cols[i], c->name[j]))
+                keep[i] = 1;
+    }
+out:
+    free(c);
+    return err;
+}
+
+int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols,
+                        const wp_store_value *v, size_t n)
+{
+    struct wp_stmt *s = NULL;
+    wp_buf sql;
+    int err;
+    wp_buf_init(&sql, 16384);
+    if (!plain_name(table) || n == 0)
+        return wp_error_set(WP_EINVAL, "unexpected table name '%.64s'", table);
+    if ((err = wp_buf_adds(&sql, "INSERT INTO ")) < 0 || (err = wp_buf_adds(&sql, table)) < 0 ||
+        (err = wp_buf_adds(&sql, " (")) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (!plain_name(cols[i])) {
+            err = wp_error_set(WP_EINVAL, "unexpected column name '%.64s'", cols[i]);
+            goto out;
+        }
+        if ((i && (err = wp_buf_addc(&sql, ',')) < 0) || (err = wp_buf_adds(&sql, cols[i])) < 0)
+            goto out;
+    }
+    if ((err = wp_buf_adds(&sql, ") VALUES (")) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if ((err = wp_buf_adds(&sql, i ? ",?" : "?")) < 0)
+            goto out;
+    if ((err = wp_buf_addc(&sql, ')')) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].type == WP_STORE_VALUE_INT)
+            wp_db_bind_int64(s, (int)i + 1, v[i].i);
+        else if (v[i].type == WP_STORE_VALUE_TEXT)
+            wp_db_bind_text(s, (int)i + 1, v[i].s);
+        else
+            wp_db_bind_null(s, (int)i + 1);
+    }
+    err = wp_db_step(s);
+    if (err < 0) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", wp_error_last());
+        err = wp_error_set(err == WP_EEXISTS ? WP_EEXISTS : err, "table '%s': %s", table, why);
+    } else {
+        err = 0;
+    }
+out:
+    wp_db_done(s);
+    wp_buf_release(&sql);
+    return err;
+}
+
+struct unindexed {
+    int64_t rid, ts_us;
+    char *text;
+};
+
+int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
+{
+    int pg = wp_store_backend(st) == WP_STORE_PG;
+    struct wp_stmt *s = NULL;
+    struct unindexed *v = NULL;
+    size_t n = 0, cap = 0;
+    wp_buf grams;
+    int err;
+    wp_buf_init(&grams, 2u * 1024 * 1024);
+    if ((err = wp_db_prepare(st, &s,
+                             pg ? "SELECT rid, ts_us, text FROM messages WHERE"
+                                  " tenant_id = ? AND text IS NOT NULL AND grams = '{}'"
+                                  " ORDER BY rid"
+                                : "SELECT rid, ts_us, text FROM messages WHERE"
+                                  " tenant_id = ? AND skey IS NULL ORDER BY ts_us, rid")) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (n == cap && (err = wp_array__grow((void **)&v, &cap, n, sizeof *v)) < 0)
+            break;
+        const char *t = wp_db_col_text(s, 2);
+        v[n].rid = wp_db_col_int64(s, 0);
+        v[n].ts_us = wp_db_col_int64(s, 1);
+        v[n].text = NULL;
+        if (t && !(v[n].text = strdup(t))) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            break;
+        }
+        n++;
+    }
+    wp_db_done(s);
+    s = NULL;
+    if (err < 0)
+        goto out;
+    err = 0;
+    for (size_t i = 0; i < n && err == 0; i++) {
+        wp_buf_reset(&grams);
+        if (v[i].text && (err = wp_grams__make(&grams, NULL, v[i].text, strlen(v[i].text), 0,
+                                               pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_SPACED)) < 0)
+            break;
+        if (pg) {
+            if ((err = wp_db_prepare(st, &s,
+                                     "UPDATE messages SET grams = CAST(? AS TEXT[])"
+                                     " WHERE rid = ?")) < 0)
+                break;
+            wp_db_bind_text(s, 1, grams.len ? grams.buf : "{}");
+            wp_db_bind_int64(s, 2, v[i].rid);
+            err = wp_db_step(s);
+            wp_db_done(s);
+            s = NULL;
+            err = err < 0 ? err : 0;
+            continue;
+        }
+        /* SQLite: the next search key free in its millisecond, as ops_events.c gives one */
+        int64_t g = wp_skey__group(v[i].ts_us), last = -1, key;
+        if ((err = wp_db_prepare(st, &s,
+                                 "SELECT max(skey) FROM messages WHERE skey >= ? AND"
+                                 " skey <= ?")) < 0)
+            break;
+        wp_db_bind_int64(s, 1, wp_skey__group_first(g));
+        wp_db_bind_int64(s, 2, wp_skey__group_last(g));
+        if ((err = wp_db_step(s)) == WP_DB_ROW && !wp_db_col_isnull(s, 0))
+            last = wp_db_col_int64(s, 0);
+        wp_db_done(s);
+        s = NULL;
+        if (err < 0)
+            break;
+        if (last == wp_skey__group_last(g)) {
+            err = wp_error_set(WP_ELIMIT, "more than %ld messages in one millisecond",
+                               1L << WP_SKEY_LOW_BITS);
+            break;
+        }
+        key = last < 0 ? wp_skey__group_first(g) : last + 1;
+        if (key == 0)
+            key = 1;
+        if ((err = wp_db_prepare(st, &s, "UPDATE messages SET skey = ? WHERE rid = ?")) < 0)
+            break;
+        wp_db_bind_int64(s, 1, key);
+        wp_db_bind_int64(s, 2, v[i].rid);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        s = NULL;
+        if (err < 0 || grams.len == 0) {
+            err = err < 0 ? err : 0;
+            continue;
+        }
+        if ((err = wp_db_prepare(st, &s,
+                                 "INSERT INTO message_fts (rowid, tenant_id, grams)"
+                                 " VALUES (?, ?, ?)")) < 0)
+            break;
+        wp_db_bind_int64(s, 1, key);
+        wp_db_bind_text(s, 2, tenant_id);
+        wp_db_bind_text(s, 3, grams.buf);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        s = NULL;
+        err = err < 0 ? err : 0;
+    }
+out:
+    wp_db_done(s);
+    for (size_t i = 0; i < n; i++)
+        free(v[i].text);
+    free(v);
+    wp_buf_release(&grams);
+    return err;
+}
+
+int wp_store_message_rid(wp_store *st, const char *tenant_id, const char *id, int64_t *rid)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    *rid = 0;
+    if ((err = wp_db_prepare(st, &s, "SELECT rid FROM messages WHERE tenant_id = ? AND id = ?")) <
+        0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        *rid = wp_db_col_int64(s, 0);
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+int wp_store_load_begin(wp_store *st)
+{
+    return wp_store_backend(st) == WP_STORE_SQLITE
+               ? wp_db_exec(st, "PRAGMA defer_foreign_keys = ON")
+               : 0;
+}
+
+int wp_store_tenant_table_clear(wp_store *st, const char *tenant_id, const char *table)
+{
+    struct wp_stmt *s = NULL;
+    wp_buf sql;
+    int err;
+    wp_buf_init(&sql, 256);
+    if (!plain_name(table))
+        return wp_error_set(WP_EINVAL, "unexpected table name '%.64s'", table);
+    if ((err = tenant_sql(&sql, "DELETE FROM ", table)) < 0 ||
+        (err = wp_db_prepare(st, &s, sql.buf)) < 0)
+        goto out;
+    wp_db_bind_text(s, 1, tenant_id);
+    err = wp_db_step(s);
+    err = err < 0 ? err : 0;
 out:
     wp_db_done(s);
     wp_buf_release(&sql);

@@ -62,4 +62,55 @@ int wp_store_pg_indexes_make(wp_store *st, char **defs, size_t n);
  * largest value, so the next generated value is new. */
 int wp_store_pg_reset_identities(wp_store *st);
 
+/* One tenant's rows in each table of wp_store_table_counts()' list (tenants: its own row):
+ * cb(ctx, table, rows) for each. Inside the caller's transaction when there is one. */
+int wp_store_tenant_counts(wp_store *st, const char *tenant_id,
+                           int (*cb)(void *ctx, const char *table, int64_t rows), void *ctx);
+/* The media files (sha256) of the tenant that no other tenant of the store has: the files a
+ * deletion of the tenant removes. cb's negative return stops and is returned. */
+int wp_store_tenant_media_own(wp_store *st, const char *tenant_id,
+                              int (*cb)(void *ctx, const char *sha256), void *ctx);
+/* Inside the caller's transaction: delete every row of the tenant in every table (its search
+ * index entries too), then the tenant. On SQLite with secure_delete on (the freed space is
+ * zeroed) and the foreign keys checked at the commit. The media files are the caller's. */
+int wp_store_tenant_purge(wp_store *st, const char *tenant_id);
+/* SQLite, after a purge has committed: rewrite the search index without what was deleted
+ * (FTS5 'optimize') and checkpoint the WAL into the file and truncate it. *wal_busy is 1 when
+ * another connection's reader kept the WAL from being truncated. PostgreSQL: nothing. */
+int wp_store_sqlite_scrub(wp_store *st, int *wal_busy);
+/* One tenant's rows of every table of wp_store_table_counts()' list, in one snapshot (a read
+ * transaction; PostgreSQL: REPEATABLE READ, READ ONLY), through cb as for wp_store_pg_dump():
+ * each table's data is JSON lines, the first the array of its column names (from the catalog,
+ * in their order), then one array of values a row: integer columns as numbers, every other
+ * value as its text (PostgreSQL's text form), NULL as null. The same on both backends, so
+ * the file does not depend on where it came from. *schema_version gets the store's. */
+int wp_store_tenant_dump(wp_store *st, const char *tenant_id, int *schema_version,
+                         const wp_store_dump_cb *cb);
+/* The tenant's media files: cb(ctx, sha256, size) in hash order; a negative return stops. */
+int wp_store_tenant_media_each(wp_store *st, const char *tenant_id,
+                               int (*cb)(void *ctx, const char *sha256, int64_t size), void *ctx);
+/* Loading an export (`workphone tenant import`), inside the caller's transaction. */
+enum { WP_STORE_VALUE_NULL = 0, WP_STORE_VALUE_INT, WP_STORE_VALUE_TEXT };
+typedef struct wp_store_value {
+    int type;      /* WP_STORE_VALUE_* */
+    int64_t i;     /* INT */
+    const char *s; /* TEXT; borrowed */
+} wp_store_value;
+/* keep[i] = 1 for each of cols[0..n) that the table has. WP_EINVAL: no such table. */
+int wp_store_table_has(wp_store *st, const char *table, const char *const *cols, size_t n,
+                       unsigned char *keep);
+/* INSERT INTO table (cols) VALUES (v): names must be plain lowercase names. WP_EEXISTS when a
+ * key is taken; the message names the table. */
+int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols,
+                        const wp_store_value *v, size_t n);
+/* The search index of the tenant's messages loaded without it: SQLite gives each a search key
+ * and its FTS5 entry, PostgreSQL its grams array (grams.h), as storing them does. */
+int wp_store_tenant_reindex(wp_store *st, const char *tenant_id);
+/* Inside the load's transaction, first: SQLite checks the foreign keys at the commit. */
+int wp_store_load_begin(wp_store *st);
+/* Delete the tenant's rows of one table (the webhook outbox rows the triggers made while its
+ * alerts were loaded). */
+int wp_store_tenant_table_clear(wp_store *st, const char *tenant_id, const char *table);
+/* The row number (rid) of the tenant's message id; 0 when there is none. */
+int wp_store_message_rid(wp_store *st, const char *tenant_id, const char *id, int64_t *rid);
 #endif

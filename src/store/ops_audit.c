@@ -1128,3 +1128,92 @@ int wp_store_audit_chains(wp_store *st, char (**out)[WP_ID_LEN + 1], size_t *n)
     *n = k;
     return 0;
 }
+
+/* --- re-sealing an imported chain ---------------------------------------------------------- */
+
+struct reseal_row {
+    struct row r;
+    char *text[8]; /* the row's text fields, owned */
+};
+
+int wp_store_audit_reseal(wp_store *st, const unsigned char key[WP_AUDIT_KEY_LEN],
+                          const char *tenant_id, int64_t *rows)
+{
+    struct wp_stmt *s = NULL;
+    struct reseal_row *v = NULL;
+    size_t n = 0, cap = 0;
+    char prev[WP_AUDIT_HASH_HEX + 1], hash[WP_AUDIT_HASH_HEX + 1];
+    int err;
+
+    *rows = 0;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT " ROW_COLUMNS " FROM audit_log WHERE tenant_id = ?"
+                             " ORDER BY seq")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (n == cap && (err = wp_array__grow((void **)&v, &cap, n, sizeof *v)) < 0)
+            break;
+        struct reseal_row *x = &v[n];
+        static const int cols[8] = {1, 3, 4, 5, 6, 7, 8, 9};
+        memset(x, 0, sizeof *x);
+        n++;
+        for (int i = 0; i < 8; i++) {
+            const char *t = wp_db_col_text(s, cols[i]);
+            if (t && !(x->text[i] = strdup(t))) {
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+                break;
+            }
+        }
+        if (err < 0)
+            break;
+        x->r.tenant_id = tenant_id;
+        x->r.seq = wp_db_col_int64(s, 0);
+        x->r.ts_us = wp_db_col_int64(s, 2);
+        x->r.format = wp_db_col_int64(s, 10);
+        x->r.id = x->text[0], x->r.actor = x->text[1], x->r.action = x->text[2];
+        x->r.target = x->text[3], x->r.details = x->text[4], x->r.client = x->text[5];
+        x->r.prev_hash = x->text[6];
+    }
+    wp_db_done(s);
+    s = NULL;
+    if (err < 0)
+        goto out;
+    err = 0;
+    if (n == 0)
+        goto out;
+    snprintf(prev, sizeof prev, "%s", v[0].r.prev_hash ? v[0].r.prev_hash : GENESIS);
+    for (size_t i = 0; i < n; i++) {
+        v[i].r.prev_hash = prev;
+        row_hash(hash, key, &v[i].r);
+        if ((err = wp_db_prepare(st, &s,
+                                 "UPDATE audit_log SET prev_hash = ?, hash = ?"
+                                 " WHERE tenant_id = ? AND seq = ?")) < 0)
+            goto out;
+        wp_db_bind_text(s, 1, prev);
+        wp_db_bind_text(s, 2, hash);
+        wp_db_bind_text(s, 3, tenant_id);
+        wp_db_bind_int64(s, 4, v[i].r.seq);
+        err = wp_db_step(s);
+        wp_db_done(s);
+        s = NULL;
+        if (err < 0)
+            goto out;
+        memcpy(prev, hash, sizeof prev);
+    }
+    err = move_ends(st, key, tenant_id, v[n - 1].r.seq, prev, 0);
+    *rows = (int64_t)n;
+out:
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 8; k++)
+            free(v[i].text[k]);
+    free(v);
+    return err;
+}
+
+int wp_store_audit_head(wp_store *st, const char *tenant_id, char hash[WP_AUDIT_HASH_HEX + 1])
+{
+    int64_t seq;
+    int none;
+    return head_of(st, tenant_id, &seq, hash, &none);
+}

@@ -4,6 +4,7 @@
 #include "store/internal.h"
 #include "store/org.h"
 #include "store/store.h"
+#include "store/usage.h"
 #include "util/clock.h"
 #include "util/error.h"
 
@@ -82,7 +83,7 @@ out:
     " (SELECT count(*) FROM employees e WHERE e.tenant_id = t.id),"                                \
     " (SELECT count(*) FROM devices d WHERE d.tenant_id = t.id AND d.revoked = 0),"                \
     " coalesce((SELECT u.archive_bytes + u.media_bytes + u.quarantine_bytes"                       \
-    " FROM tenant_usage u WHERE u.tenant_id = t.id), 0)"
+    " FROM tenant_usage u WHERE u.tenant_id = t.id), 0), t.storage_limit"
 
 static int read_tenant(struct wp_stmt *s, wp_tenant *t)
 {
@@ -97,6 +98,7 @@ static int read_tenant(struct wp_stmt *s, wp_tenant *t)
     t->employees = wp_db_col_int64(s, 5);
     t->devices = wp_db_col_int64(s, 6);
     t->used_bytes = wp_db_col_int64(s, 7);
+    t->storage_limit = wp_db_col_isnull(s, 8) ? -1 : wp_db_col_int64(s, 8);
     return 0;
 }
 
@@ -194,4 +196,24 @@ int wp_store_tenant_set_devices_limit(wp_store *st, const char *tenant_id, int64
                             (long long)limit, WP_TENANT_DEVICES_MAX);
     return set_column(st, "UPDATE tenants SET devices_limit = ? WHERE id = ? RETURNING id",
                       tenant_id, limit);
+}
+
+int wp_store_tenant_set_storage_limit(wp_store *st, const char *tenant_id, int64_t bytes)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if (bytes < -1 || bytes > WP_USAGE_LIMIT_MAX)
+        return wp_error_set(WP_EINVAL, "storage limit %lld is not 0-%lld bytes (or none)",
+                            (long long)bytes, (long long)WP_USAGE_LIMIT_MAX);
+    if ((err = set_column(st, "UPDATE tenants SET storage_limit = ? WHERE id = ? RETURNING id",
+                          tenant_id, bytes)) < 0)
+        return err;
+    /* the usage row: an insert of a tenant's first bytes is not checked (ops_usage.c) */
+    if ((err = wp_db_prepare(st, &s, "INSERT INTO tenant_usage (tenant_id) VALUES (?)"
+                                     " ON CONFLICT (tenant_id) DO NOTHING")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    return err < 0 ? err : 0;
 }

@@ -2,6 +2,7 @@
 /* What each tenant stores and may store (migration 0015): the byte counters that every write
  * moves in its own transaction, the limits an admin sets, and the refusal past them. */
 #include "store/db.h"
+#include "store/org.h"
 #include "store/store.h"
 #include "store/usage.h"
 #include "util/error.h"
@@ -22,6 +23,12 @@ const char *wp_usage_kind_name(enum wp_usage_kind k)
 int wp_usage_refuse(const wp_usage_refusal *r)
 {
     last_refusal = *r;
+    if (r->storage)
+        return wp_error_set(WP_EQUOTA,
+                            "the tenant's storage limit is reached: %lld of %lld bytes used, this"
+                            " needs %lld more; the operator can raise 'storage_limit' (workphone"
+                            " tenant set --max-storage-mb)",
+                            (long long)r->used, (long long)r->limit, (long long)r->needed);
     const char *name = wp_usage_kind_name(r->kind);
     return wp_error_set(WP_EQUOTA,
                         "the tenant's %s limit is reached: %lld of %lld bytes used, this needs"
@@ -121,6 +128,12 @@ int wp_store__usage_add(wp_store *st, const char *tenant_id, const int64_t add[W
         " + excluded.media_bytes <= COALESCE(tenant_usage.media_limit, CAST(? AS BIGINT)))"
         " AND (excluded.quarantine_bytes = 0 OR tenant_usage.quarantine_bytes"
         " + excluded.quarantine_bytes <= COALESCE(tenant_usage.quarantine_limit,"
+        " CAST(? AS BIGINT)))"
+        /* the operator's limit of the whole tenant (migration 0033) */
+        " AND (excluded.archive_bytes + excluded.media_bytes + excluded.quarantine_bytes <= 0"
+        " OR tenant_usage.archive_bytes + tenant_usage.media_bytes + tenant_usage.quarantine_bytes"
+        " + excluded.archive_bytes + excluded.media_bytes + excluded.quarantine_bytes <="
+        " COALESCE((SELECT t.storage_limit FROM tenants t WHERE t.id = tenant_usage.tenant_id),"
         " CAST(? AS BIGINT))) RETURNING tenant_id";
     struct wp_stmt *s = NULL;
     wp_usage u;
@@ -137,6 +150,7 @@ int wp_store__usage_add(wp_store *st, const char *tenant_id, const int64_t add[W
         wp_db_bind_int64(s, 2 + k, add[k]);
         wp_db_bind_int64(s, 2 + WP_USAGE_KINDS + k, defaults[k]);
     }
+    wp_db_bind_int64(s, 2 + 2 * WP_USAGE_KINDS, WP_USAGE_LIMIT_MAX);
     err = wp_db_step(s);
     wp_db_done(s);
     if (err == WP_DB_ROW)
@@ -150,10 +164,20 @@ int wp_store__usage_add(wp_store *st, const char *tenant_id, const int64_t add[W
     for (int k = 0; k < WP_USAGE_KINDS && pick < 0; k++)
         if (add[k] > 0 && u.used[k] + add[k] > u.limit[k])
             pick = k;
+    if (pick < 0) { /* every kind fits its own limit: the tenant's storage limit refused it */
+        wp_tenant t;
+        if ((err = wp_store_tenant_get(st, &t, tenant_id)) < 0)
+            return err;
+        wp_usage_refusal r = {WP_USAGE_ARCHIVE, 0, t.storage_limit, 0, 1};
+        for (int k = 0; k < WP_USAGE_KINDS; k++)
+            r.used += u.used[k], r.needed += add[k];
+        *refused = r;
+        return wp_usage_refuse(&r);
+    }
     for (int k = 0; k < WP_USAGE_KINDS && pick < 0; k++) /* cannot happen: it did not fit */
         if (add[k] > 0)
             pick = k;
-    wp_usage_refusal r = {(enum wp_usage_kind)pick, u.used[pick], u.limit[pick], add[pick]};
+    wp_usage_refusal r = {(enum wp_usage_kind)pick, u.used[pick], u.limit[pick], add[pick], 0};
     *refused = r;
     return wp_usage_refuse(&r);
 }

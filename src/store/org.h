@@ -32,6 +32,7 @@ typedef struct wp_tenant {
     int64_t employees;     /* accounts, active or not */
     int64_t devices;       /* enrolled and not revoked: what devices_limit counts */
     int64_t used_bytes;    /* archive + media + quarantine (store/usage.h) */
+    int64_t storage_limit; /* bytes, what used_bytes may reach; -1: no limit (the default) */
 } wp_tenant;
 
 /* Every tenant, by name. Caller frees *out (NULL when there is none). WP_ENOMEM, WP_EIO. */
@@ -48,6 +49,12 @@ int wp_store_tenant_set_disabled(wp_store *st, const char *tenant_id, int64_t di
  * or -1 for no limit. Devices already over it stay; new enrollments get WP_ELIMIT. */
 #define WP_TENANT_DEVICES_MAX 1000000
 int wp_store_tenant_set_devices_limit(wp_store *st, const char *tenant_id, int64_t limit);
+
+/* The operator's storage limit (migration 0033): the bytes the tenant may store in all
+ * (used_bytes), 0..WP_USAGE_LIMIT_MAX, or -1 for none. Makes the tenant's usage row if it has
+ * none, so the limit holds from its first byte. A limit below what is used refuses new bytes;
+ * nothing stored is removed. WP_EINVAL, WP_ENOTFOUND. */
+int wp_store_tenant_set_storage_limit(wp_store *st, const char *tenant_id, int64_t bytes);
 
 /* --- org units ----------------------------------------------------------------------- */
 

@@ -26,12 +26,34 @@ static const char create_schema_version[] = "CREATE TABLE IF NOT EXISTS schema_v
                                             "    applied_us BIGINT NOT NULL\n"
                                             ")";
 
+/* The rolling upgrade test's newer release (WORKPHONE_TEST_MIGRATION_EXTRA=1, a test hook):
+ * this binary plus one additive migration, as docs/deploy.md asks of a release's migrations. */
+static const struct wp_migration extra_migration = {
+    0, "test_rolling_extra",
+    "ALTER TABLE devices ADD COLUMN rolling_note TEXT NOT NULL DEFAULT '';\n"
+    "CREATE TABLE rolling_extra (id TEXT NOT NULL PRIMARY KEY, note TEXT NOT NULL);\n"};
+
+/* The newest migration this binary knows: the last embedded one, plus the test hook's. */
 static int latest_of(const struct wp_migration *m)
 {
     int n = 0;
     while (m[n].version)
         n++;
-    return n;
+    return n + (wp_test_hooks_get()->migration_extra ? 1 : 0);
+}
+
+/* Migration v (1..latest_of(m)). */
+static const struct wp_migration *migration_at(const struct wp_migration *m, int v)
+{
+    static _Thread_local struct wp_migration extra;
+    int n = 0;
+    while (m[n].version)
+        n++;
+    if (v <= n)
+        return &m[v - 1];
+    extra = extra_migration;
+    extra.version = v;
+    return &extra;
 }
 
 int wp_store_schema_latest(void)
@@ -159,6 +181,33 @@ out:
     return err;
 }
 
+/* Does the store hold every migration this binary knows, 1..latest, under the same names? Then
+ * a newer schema is ours plus what a newer release added, which is additive for one release
+ * (docs/deploy.md, "Rolling upgrade"): this binary can serve it. Sets *out to 1 or 0. */
+static int known_all_applied(wp_store *st, const struct wp_migration *m, int latest, int *out)
+{
+    struct wp_stmt *s = NULL;
+    int err, n = 0;
+    *out = 0;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT version, name FROM schema_version WHERE version <= ?"
+                             " ORDER BY version")) < 0)
+        return err;
+    wp_db_bind_int64(s, 1, latest);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *name = wp_db_col_text(s, 1);
+        if (n >= latest || wp_db_col_int64(s, 0) != n + 1 || !name ||
+            strcmp(name, migration_at(m, n + 1)->name))
+            break;
+        n++;
+    }
+    wp_db_done(s);
+    if (err < 0)
+        return err;
+    *out = n == latest;
+    return 0;
+}
+
 /* One migration per transaction, each with its schema_version row, under the migration lock;
  * the version is read again after taking the lock, so a node that waited for another one
  * applies only what is still missing. With the test hook WORKPHONE_TEST_MIGRATE_TO=N (behind
@@ -202,6 +251,15 @@ static int migrate(wp_store *st, int upto)
                                 "WORKPHONE_TEST_MIGRATE_TO (a test hook)",
                                 cur);
         }
+        if (cur > latest && !upto) {
+            /* an older node beside a newer one: serve the newer schema when it holds all of
+             * ours (wp_store_schema_ahead() tells serve to warn); refuse any other */
+            int ours = 0;
+            if ((err = known_all_applied(st, m, latest, &ours)) < 0)
+                goto fail;
+            if (ours)
+                return st->ops->exec(st, "ROLLBACK");
+        }
         if (cur > latest) {
             err = wp_error_set(WP_ESCHEMA,
                                "store schema version %d is newer than this workphone (knows %d); "
@@ -211,14 +269,15 @@ static int migrate(wp_store *st, int upto)
         }
         if (cur == latest) /* nothing to do, and nothing was changed */
             return st->ops->exec(st, "ROLLBACK");
-        if ((err = st->ops->exec(st, m[cur].sql)) < 0) {
+        const struct wp_migration *next = migration_at(m, cur + 1);
+        if ((err = st->ops->exec(st, next->sql)) < 0) {
             /* keep the backend's reason, but say which migration it was */
             char why[400];
             snprintf(why, sizeof why, "%s", wp_error_last());
-            err = wp_error_set(err, "migration %s: %s", m[cur].name, why);
+            err = wp_error_set(err, "migration %s: %s", next->name, why);
             goto fail;
         }
-        if ((err = record_version(st, &m[cur])) < 0 || (err = st->ops->exec(st, "COMMIT")) < 0)
+        if ((err = record_version(st, next)) < 0 || (err = st->ops->exec(st, "COMMIT")) < 0)
             goto fail;
         continue;
     fail:
@@ -348,6 +407,15 @@ void wp_store_free(wp_store *st)
 int wp_store_schema_version(wp_store *st, int *out)
 {
     return read_version(st, out);
+}
+
+int wp_store_schema_ahead(wp_store *st, int *out)
+{
+    int cur = 0, err = read_version(st, &cur), latest = wp_store_schema_latest();
+    if (err < 0)
+        return err;
+    *out = cur > latest ? cur - latest : 0;
+    return 0;
 }
 
 /* --- transactions -------------------------------------------------------------------- */

@@ -29,7 +29,8 @@ enum wp_store_backend { WP_STORE_SQLITE = 1, WP_STORE_PG = 2 };
  * else the SQLite file <data_dir>/workphone.db (created if missing; WAL, busy timeout,
  * foreign keys on). Pending migrations are applied, each in one transaction.
  * @return 0; WP_EIO (cannot open or connect); WP_ESCHEMA (the store's schema is newer than
- *         this binary knows: nothing is changed).
+ *         this binary knows and lacks one of its migrations: nothing is changed). A newer
+ *         schema that holds all of this binary's migrations opens (wp_store_schema_ahead()).
  * Caller owns *out; release with wp_store_free(). */
 int wp_store_open(wp_store **out, const char *data_dir, const char *db_url);
 
@@ -67,6 +68,10 @@ int wp_store_ping(wp_store *st);
 /* The schema version the store is at, and the newest this binary knows. */
 int wp_store_schema_version(wp_store *st, int *out);
 int wp_store_schema_latest(void);
+/* How many versions the store's schema is ahead of this binary (0: not ahead). A store open
+ * with a newer schema holds every migration this binary knows (else wp_store_open() refused
+ * it with WP_ESCHEMA): a newer node migrated it, and serve warns (docs/deploy.md). */
+int wp_store_schema_ahead(wp_store *st, int *out);
 
 /* Transactions. Operations outside begin/commit run in their own implicit transaction. */
 int wp_store_begin(wp_store *st);

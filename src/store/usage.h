@@ -44,6 +44,8 @@ int wp_store_usage_set_limit(wp_store *st, const char *tenant_id, enum wp_usage_
 typedef struct wp_usage_refusal {
     enum wp_usage_kind kind;
     int64_t used, limit, needed;
+    int storage; /* 1: the operator's storage limit of the whole tenant (tenants.storage_limit,
+                  * migration 0033): used and needed are all kinds together */
 } wp_usage_refusal;
 
 /* Set WP_EQUOTA with a message naming the limit and the numbers ("the tenant's archive limit

@@ -43,6 +43,7 @@ int wp_test_hooks_load(void)
         (err = number("WORKPHONE_WECOM_INTERVAL_S", 1, 86400, &h.wecom_interval_s)) < 0 ||
         (err = number("WORKPHONE_TEST_JOBS_KILL_AFTER", 1, 1000000, &h.jobs_kill_after)) < 0 ||
         (err = number("WORKPHONE_TEST_MIGRATE_TO", 1, 100000, &h.migrate_to)) < 0 ||
+        (err = number("WORKPHONE_TEST_MIGRATION_EXTRA", 1, 1, &h.migration_extra)) < 0 ||
         (err = number("WORKPHONE_TEST_AUDIT_FAIL_BATCHES", 1, 1000000, &h.audit_fail_batches)) < 0 ||
         (err = number("WORKPHONE_TEST_SQLITE_BUSY_MS", 1, 60000, &h.sqlite_busy_ms)) < 0)
         return err;

@@ -19,6 +19,9 @@ typedef struct wp_test_hooks {
                                    * applies migrations up to this version only, then fails
                                    * (WP_ESCHEMA) so no command runs on that schema; the upgrade
                                    * test walks a store through every version so; 0: none */
+    unsigned migration_extra;     /* WORKPHONE_TEST_MIGRATION_EXTRA=1: the binary knows one
+                                   * more, additive migration than it embeds (it plays the
+                                   * next release in the rolling upgrade test); 0: none */
     unsigned audit_fail_batches;  /* WORKPHONE_TEST_AUDIT_FAIL_BATCHES, 1..1000000: the audit
                                    * worker's first N batch writes fail as a store would, to
                                    * show the buffered reads wait and are written once; 0: none */

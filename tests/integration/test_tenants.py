@@ -7,6 +7,7 @@
 # the devices limit holds at exactly N+1; every bad argument exits 2 naming its field. On
 # PostgreSQL: `init` of a new data dir on a database that holds tenants is refused (its new
 # audit key would not verify on the serving node).
+import hashlib
 import json
 import os
 import subprocess
@@ -37,7 +38,7 @@ def bad_args(store):
         (["tenant", "add", "--name", "Gamma", "--admin", "g", "--max-devices", "1000001"],
          "--max-devices '1000001'"),
         (["tenant", "set", "Acme", "--max-devices", "abc"], "--max-devices 'abc'"),
-        (["tenant", "set", "Acme"], "missing --max-devices"),
+        (["tenant", "set", "Acme"], "missing --max-devices N|none or --max-storage-mb N|none"),
         (["tenant", "disable"], "missing the tenant's NAME"),
         (["tenant", "disable", "Nobody"], "--name: no tenant 'Nobody'"),
         (["tenant", "enable", "Acme", "--json"], "--json is for 'tenant list'"),
@@ -107,6 +108,79 @@ def key_per_dir(store):
     check(store.sql("SELECT count(*) FROM tenants") == "2", "%s: no tenant added" % be)
     check(not os.path.exists(os.path.join(other, "keys", "audit.key")),
           "%s: the refused init left no key behind" % be)
+
+
+def storage(store, srv, dev):
+    """The operator's storage limit of Beta: at 0 an upload of events and of a file is refused
+    with 507 and stores nothing, at 1 MiB the same go through; list and the chain show it."""
+    be = store.backend
+    beta = listed(store)["Beta"]
+    for args, msg in [
+        (["tenant", "set", "Beta", "--max-storage-mb", "-1"],
+         "--max-storage-mb '-1' must be 0-8589934591 or 'none'"),
+        (["tenant", "set", "Beta", "--max-storage-mb", "8589934592"], "--max-storage-mb '8589934592'"),
+        (["tenant", "set", "Beta", "--max-storage-mb", "1.5"], "--max-storage-mb '1.5'"),
+        (["tenant", "disable", "Beta", "--max-storage-mb", "1"],
+         "--max-storage-mb is for 'tenant add' and 'tenant set'"),
+    ]:
+        r = wp(store, *args)
+        check(r.returncode == 2 and msg in r.stderr and r.stderr.count("\n") == 1,
+              "%s: %s: exit 2 naming %r: %d %r" % (be, args, msg, r.returncode, r.stderr))
+    r = wp(store, "tenant", "set", "Beta", "--max-storage-mb", "0")
+    check(r.returncode == 0 and r.stdout == "tenant 'Beta': limits set\n",
+          "%s: storage limit 0: %r %r" % (be, r.stdout, r.stderr))
+    t = listed(store)["Beta"]
+    used = t["used_bytes"]
+    check(t["storage_limit_bytes"] == 0 and used > 0 and used == beta["used_bytes"],
+          "%s: listed with its limit: %s" % (be, t))
+    locs = store.sql("SELECT count(*) FROM locations WHERE tenant_id = '%s'" % beta["id"])
+
+    st, j, _ = upload(srv, dev, 2)
+    d = j.get("error", {}).get("details", {}) if isinstance(j, dict) else {}
+    check(st == 507 and err_code(j) == "quota_exceeded" and d.get("limit") == "storage_limit" and
+          d.get("used_bytes") == used and d.get("limit_bytes") == 0 and
+          d.get("needed_bytes", 0) > 0 and j["error"]["message"] ==
+          "the tenant's storage limit is reached: %d of 0 bytes used, this needs %d more; the "
+          "operator can raise 'storage_limit' (workphone tenant set --max-storage-mb)" %
+          (used, d.get("needed_bytes", 0)), "%s: events past the limit: %s %s" % (be, st, j))
+    data = b"x" * 100
+    ref = "sha256:" + hashlib.sha256(data).hexdigest()
+    st, j, _ = srv.req("PUT", "/api/v1/device/media/" + ref, dev, raw=data,
+                       headers={"Content-Type": "application/octet-stream"})
+    check(st == 507 and err_code(j) == "quota_exceeded" and j["error"]["details"] == {
+        "limit": "storage_limit", "used_bytes": used, "limit_bytes": 0, "needed_bytes": 100},
+          "%s: a file past the limit: %s %s" % (be, st, j))
+    h = ref[7:]
+    path = os.path.join(store.data, "media", h[:2], h[2:4], h)
+    check(not os.path.exists(path), "%s: the refused file is not stored" % be)
+    check(store.sql("SELECT count(*) FROM locations WHERE tenant_id = '%s'" % beta["id"]) == locs
+          and store.sql("SELECT count(*) FROM media WHERE tenant_id = '%s'" % beta["id"]) == "0"
+          and listed(store)["Beta"]["used_bytes"] == used,
+          "%s: nothing of the refused uploads is stored or counted" % be)
+
+    r = wp(store, "tenant", "set", "Beta", "--max-storage-mb", "1")
+    check(r.returncode == 0, "%s: storage limit 1: %s" % (be, r.stderr))
+    r = wp(store, "tenant", "list")
+    row = [l.split() for l in r.stdout.splitlines() if l.startswith("Beta ")]
+    check(row and row[0][-1] == "%d/1048576" % used, "%s: the table shows used/limit: %r" %
+          (be, r.stdout))
+    st, j, _ = upload(srv, dev, 2)
+    check(st == 200 and j["acked_seq"] == 2, "%s: the same events under 1 MiB: %s %s" %
+          (be, st, j))
+    st, j, _ = srv.req("PUT", "/api/v1/device/media/" + ref, dev, raw=data,
+                       headers={"Content-Type": "application/octet-stream"})
+    check(st == 201 and os.path.exists(path), "%s: the file under 1 MiB: %s %s" % (be, st, j))
+    t = listed(store)["Beta"]
+    check(t["used_bytes"] > used + 100 and t["storage_limit_bytes"] == 1048576,
+          "%s: both counted: %s" % (be, t))
+    r = wp(store, "tenant", "set", "Beta", "--max-storage-mb", "none")
+    check(r.returncode == 0 and listed(store)["Beta"]["storage_limit_bytes"] is None,
+          "%s: no storage limit again: %s" % (be, r.stderr))
+    rows = store.sql("SELECT details FROM audit_log WHERE tenant_id = '%s' AND action = "
+                     "'tenant.set' AND details LIKE '%%storage%%' ORDER BY seq" % beta["id"])
+    check(rows.splitlines() == ['{"storage_limit_bytes":0}', '{"storage_limit_bytes":1048576}',
+                                '{"storage_limit_bytes":null}'],
+          "%s: Beta's chain holds the storage limits: %r" % (be, rows))
 
 
 def suite(store):
@@ -229,6 +303,7 @@ def suite(store):
     check(r.returncode == 0, "%s: tenant set none: %s" % (be, r.stderr))
     st, j, _ = enroll_or(srv, b, boss, "SN-B-3")
     check(st == 201, "%s: no limit again: %s %s" % (be, st, j))
+    storage(store, srv, dev_b)
     srv.stop()
     verify(store, "after disable, enable and limits")
 

@@ -226,16 +226,19 @@ static void test_store__open_migrates_to_latest(void **state)
     assert_true(table_exists(f, "tenants"));
     assert_true(table_exists(f, "org_units"));
     assert_true(table_exists(f, "employees"));
-    /* Every table but tenants and schema_version belongs to a tenant. */
+    /* Every table but tenants and schema_version belongs to a tenant (wrapped_keys by its
+     * owner: the deployment's keys or a tenant's data keys, migration 0035). */
     assert_int_equal(
         raw(f,
             "SELECT count(*) FROM sqlite_master m WHERE m.type = 'table'"
-            " AND m.name NOT IN ('tenants', 'schema_version') AND m.name NOT LIKE 'sqlite_%'"
+            " AND m.name NOT IN ('tenants', 'schema_version', 'wrapped_keys')"
+            " AND m.name NOT LIKE 'sqlite_%'"
             " AND NOT EXISTS (SELECT 1 FROM sqlite_master v WHERE v.type = 'table'"
             " AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND m.name LIKE v.name || '\\_%' ESCAPE '\\')"
             " AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'tenant_id')",
             "SELECT count(*) FROM pg_tables t WHERE t.schemaname = current_schema()"
-            " AND t.tablename NOT IN ('tenants', 'schema_version') AND NOT EXISTS (SELECT 1 FROM"
+            " AND t.tablename NOT IN ('tenants', 'schema_version', 'wrapped_keys')"
+            " AND NOT EXISTS (SELECT 1 FROM"
             " information_schema.columns c WHERE c.table_schema = t.schemaname"
             " AND c.table_name = t.tablename AND c.column_name = 'tenant_id')"),
         0);
@@ -261,10 +264,12 @@ static void test_store__reopen_is_noop(void **state)
     assert_string_equal(again, id);
 }
 
+/* A rolling upgrade's older node: a newer schema that holds all of this binary's migrations
+ * opens, unchanged, and says how far ahead it is; one whose migrations differ is refused. */
 static void test_store__newer_schema_is_refused(void **state)
 {
     struct fx *f = *state;
-    int latest = wp_store_schema_latest(), future = latest + 4;
+    int latest = wp_store_schema_latest(), future = latest + 4, ahead = -1;
     char sql[256], want[200];
     wp_store_free(f->st);
     f->st = NULL;
@@ -275,6 +280,15 @@ static void test_store__newer_schema_is_refused(void **state)
     int64_t rows = raw1(f, "SELECT count(*) FROM schema_version");
 
     wp_store *st = NULL;
+    OK(fx_open(f, &st));
+    OK(wp_store_schema_ahead(st, &ahead));
+    assert_int_equal(ahead, 4);
+    wp_store_free(st);
+    st = NULL;
+    assert_int_equal(raw1(f, "SELECT count(*) FROM schema_version"), rows);
+
+    /* one of ours under another name: not the schema this binary knows */
+    raw1(f, "UPDATE schema_version SET name = 'other' WHERE version = 2");
     assert_int_equal(fx_open(f, &st), WP_ESCHEMA);
     assert_null(st);
     snprintf(want, sizeof want,

@@ -562,6 +562,19 @@ static void test_util_testhooks__one_switch_and_a_clock_that_moves(void **state)
     unsetenv("WORKPHONE_TEST_MIGRATE_TO");
     unsetenv("WORKPHONE_TEST_AUDIT_FAIL_BATCHES");
 
+    /* the rolling upgrade's newer release (issue 19): 1 only, only with the switch */
+    setenv("WORKPHONE_TEST_HOOKS", "1", 1);
+    setenv("WORKPHONE_TEST_MIGRATION_EXTRA", "2", 1);
+    assert_int_equal(wp_test_hooks_load(), WP_EINVAL);
+    assert_string_equal(wp_error_last(), "WORKPHONE_TEST_MIGRATION_EXTRA must be 1..1");
+    setenv("WORKPHONE_TEST_MIGRATION_EXTRA", "1", 1);
+    assert_int_equal(wp_test_hooks_load(), 0);
+    assert_int_equal(wp_test_hooks_get()->migration_extra, 1);
+    setenv("WORKPHONE_TEST_HOOKS", "0", 1);
+    assert_int_equal(wp_test_hooks_load(), 0);
+    assert_int_equal(wp_test_hooks_get()->migration_extra, 0);
+    unsetenv("WORKPHONE_TEST_MIGRATION_EXTRA");
+
     unlink(path);
     assert_int_equal(wp_time__follow(""), 0); /* the rest of the tests: the real clock */
     wp_time_set_fake(0);
