@@ -669,4 +669,8 @@ int api_legal_holds_list(wp_http_ctx *ctx);
 int api_legal_holds_create(wp_http_ctx *ctx);
 int api_legal_holds_lift(wp_http_ctx *ctx);
 
+/* a customer's data request and erasure, admins only (src/api/pipl.c; docs/internals/pipl.md) */
+int api_customers_data_export(wp_http_ctx *ctx);
+int api_customers_erase(wp_http_ctx *ctx);
+
 #endif

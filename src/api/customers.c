@@ -23,11 +23,13 @@ static json_t *customer_json(wp_store *st, const wp_customer *c, const api_scope
     (void)scope;
     if (!(tags = api_customer_tags_json(st, c->tenant_id, c->id)))
         return NULL;
-    return json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name",
+    /* erased_at: null, or when its personal data was erased (a tombstone, pipl.md) */
+    return json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name",
                      api_jstr(c->name, 0), "phone", api_jstr(phone, 1), "owner_employee_id",
                      c->owner_employee_id, "grade", api_jstr(c->grade, 1), "stage",
                      api_jstr(c->stage, 1), "tags", tags, "created_at", api_jtime(c->created_us),
-                     "last_contact_at", api_jtime(c->last_contact_us));
+                     "last_contact_at", api_jtime(c->last_contact_us), "erased_at",
+                     api_jtime(c->erased_us));
 }
 
 /* Digits in a search could find a customer by a phone the caller may not see, one probe at a
