@@ -316,6 +316,7 @@ static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const ch
     }
     wp_customer_edit seen = e ? *e : (wp_customer_edit){0};
     if ((err = api_scope_allows_customer(ctx, st, &scope, &cu.base)) < 0 ||
+        (err = api_customer_not_erased(&cu.base)) < 0 ||
         (err = api_view_edit(ctx, "name", cu.base.name, &seen.name)) < 0 ||
         (err = api_view_edit(ctx, "company", cu.company, &seen.company)) < 0 ||
         (err = api_view_edit(ctx, "notes", cu.notes, &seen.notes)) < 0 ||
@@ -444,7 +445,8 @@ int api_customers_assign(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
-        (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0)
+        (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0 ||
+        (err = api_customer_not_erased(&cu)) < 0)
         goto out;
     if ((err = wp_store_employee_get(st, &to, c->tenant_id, to_id)) < 0 ||
         (err = api_scope_allows_employee(ctx, st, &scope, &to)) < 0) {

@@ -2,6 +2,7 @@
 /* A customer's data request (a ZIP of everything about them) and erasure, for admins (PIPL,
  * issue 20; store/pipl.h). docs/internals/pipl.md */
 #include "api/api.h"
+#include "store/customers.h"
 #include "store/pipl.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -388,6 +389,13 @@ out:
     json_decref(files);
     wp_buf_release(&b);
     return err;
+}
+
+int api_customer_not_erased(const wp_customer *c)
+{
+    if (c->erased_us)
+        return wp_error_set(WP_EBUSY, "customer '%s' is erased: its record cannot change", c->id);
+    return 0;
 }
 
 /* POST /api/v1/customers/{id}/data-export: everything about the customer as a ZIP (PIPL's

@@ -193,6 +193,15 @@ def suite(store):
     check(st == 200 and j["erased_at"] == T0 and j["name"] == "已删除客户" and
           j["phone"] is None and j["identities"] == [] and j["company"] is None,
           "%s: the tombstone: %s %s" % (be, st, j))
+    for method, path, body in [("PATCH", "", {"name": "卡尔"}),
+                               ("POST", "/follow-ups", {"text": "再联系"}),
+                               ("PUT", "/tags", {"tags": []}),
+                               ("POST", "/assign", {"employee_id": amy})]:
+        st, j, _ = srv.req(method, "/api/v1/customers/" + carl + path, admin, body=body)
+        check(st == 409 and j == {"error": {
+            "code": "conflict", "message": "customer '%s' is erased: its record cannot change" %
+            carl, "details": {}}}, "%s: %s %s on the tombstone: 409: %s %s" % (be, method, path,
+                                                                              st, j))
     st, j, _ = srv.req("GET", "/api/v1/customers/%s/timeline?limit=200" % carl, admin)
     check(st == 200 and j["items"] == [], "%s: the timeline is empty: %s %s" % (be, st, j))
     check(found("独有内容") == 0 and found("多拉的消息") == 1,
