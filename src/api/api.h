@@ -669,4 +669,10 @@ int api_legal_holds_list(wp_http_ctx *ctx);
 int api_legal_holds_create(wp_http_ctx *ctx);
 int api_legal_holds_lift(wp_http_ctx *ctx);
 
+/* a customer's data request and erasure, admins only (src/api/pipl.c; docs/internals/pipl.md) */
+/* WP_EBUSY (409) for an erased customer, whose record is a tombstone nobody edits; else 0. */
+int api_customer_not_erased(const wp_customer *c);
+int api_customers_data_export(wp_http_ctx *ctx);
+int api_customers_erase(wp_http_ctx *ctx);
+
 #endif

@@ -23,11 +23,13 @@ static json_t *customer_json(wp_store *st, const wp_customer *c, const api_scope
     (void)scope;
     if (!(tags = api_customer_tags_json(st, c->tenant_id, c->id)))
         return NULL;
-    return json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name",
+    /* erased_at: null, or when its personal data was erased (a tombstone, pipl.md) */
+    return json_pack("{s:s,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o}", "id", c->id, "name",
                      api_jstr(c->name, 0), "phone", api_jstr(phone, 1), "owner_employee_id",
                      c->owner_employee_id, "grade", api_jstr(c->grade, 1), "stage",
                      api_jstr(c->stage, 1), "tags", tags, "created_at", api_jtime(c->created_us),
-                     "last_contact_at", api_jtime(c->last_contact_us));
+                     "last_contact_at", api_jtime(c->last_contact_us), "erased_at",
+                     api_jtime(c->erased_us));
 }
 
 /* Digits in a search could find a customer by a phone the caller may not see, one probe at a
@@ -314,6 +316,7 @@ static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const ch
     }
     wp_customer_edit seen = e ? *e : (wp_customer_edit){0};
     if ((err = api_scope_allows_customer(ctx, st, &scope, &cu.base)) < 0 ||
+        (err = api_customer_not_erased(&cu.base)) < 0 ||
         (err = api_view_edit(ctx, "name", cu.base.name, &seen.name)) < 0 ||
         (err = api_view_edit(ctx, "company", cu.company, &seen.company)) < 0 ||
         (err = api_view_edit(ctx, "notes", cu.notes, &seen.notes)) < 0 ||
@@ -442,7 +445,8 @@ int api_customers_assign(wp_http_ctx *ctx)
         return err;
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = wp_store_customer_get(st, &cu, c->tenant_id, id)) < 0 ||
-        (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0)
+        (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0 ||
+        (err = api_customer_not_erased(&cu)) < 0)
         goto out;
     if ((err = wp_store_employee_get(st, &to, c->tenant_id, to_id)) < 0 ||
         (err = api_scope_allows_employee(ctx, st, &scope, &to)) < 0) {

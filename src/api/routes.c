@@ -168,6 +168,9 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/legal-holds", api_legal_holds_list, WP_RIGHT_ADMIN, 0},
     {"POST", "/api/v1/legal-holds", api_legal_holds_create, WP_RIGHT_ADMIN, 0},
     {"DELETE", "/api/v1/legal-holds/{id}", api_legal_holds_lift, WP_RIGHT_ADMIN, 0},
+    /* a customer's personal data: a data request and erasure, issue 20 (src/api/pipl.c) */
+    {"POST", "/api/v1/customers/{id}/data-export", api_customers_data_export, WP_RIGHT_ADMIN, 0},
+    {"POST", "/api/v1/customers/{id}/erase", api_customers_erase, WP_RIGHT_ADMIN, 0},
 };
 
 const wp_http_route *api_routes(size_t *n)

@@ -245,7 +245,7 @@ int api_customers_tags_put(wp_http_ctx *ctx)
         goto out;
     }
     if ((err = api_scope_allows_customer(ctx, st, &scope, &cu.base)) < 0 ||
-        (err = wp_store_begin(st)) < 0)
+        (err = api_customer_not_erased(&cu.base)) < 0 || (err = wp_store_begin(st)) < 0)
         goto out;
     err = wp_store_customer_tags_change(st, &changed, c->tenant_id, id, set_given, set, n_set,
                                         add, n_add, rem, n_rem, &who, wp_time_now_us());

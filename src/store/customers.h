@@ -22,6 +22,7 @@ typedef struct wp_customer {
     char stage[WP_ARCHIVE_WORD_MAX + 1]; /* "" when unset */
     int64_t created_us, last_contact_us; /* last_contact_us 0: never */
     int in_pool; /* in the public pool: owner_employee_id is its last owner (migration 0008) */
+    int64_t erased_us; /* 0, or when its personal data was erased: a tombstone (migration 0037) */
 } wp_customer;
 
 enum wp_customer_sort { WP_CUSTOMER_SORT_CREATED = 0, WP_CUSTOMER_SORT_LAST_CONTACT };

@@ -219,7 +219,7 @@ int wp_store_crm_settings_put(wp_store *st, const char *tenant_id, const wp_crm_
 #define CRM_COLUMNS                                                                                \
     "c.id, c.tenant_id, c.name, c.phone, c.owner_employee_id, c.grade, c.stage, c.created_us,"     \
     " c.last_contact_us, c.company, c.notes, c.in_pool, c.pooled_us, c.pool_reason,"               \
-    " c.owner_since_us, c.last_follow_up_us, c.stage_us, c.deal_amount_fen"
+    " c.owner_since_us, c.last_follow_up_us, c.stage_us, c.deal_amount_fen, c.erased_us"
 
 static int64_t opt_int(struct wp_stmt *s, int col)
 {
@@ -250,6 +250,7 @@ static int read_crm(struct wp_stmt *s, wp_customer_crm *out, int with_notes)
     c.last_follow_up_us = opt_int(s, 15);
     c.stage_us = opt_int(s, 16);
     c.deal_amount_fen = wp_db_col_isnull(s, 17) ? -1 : wp_db_col_int64(s, 17);
+    b->erased_us = opt_int(s, 18);
     if (with_notes && !wp_db_col_isnull(s, 10)) {
         if (!(c.notes = strdup(wp_db_col_text(s, 10))))
             return wp_error_set(WP_ENOMEM, "out of memory");

@@ -21,7 +21,7 @@
 
 #define CUSTOMER_COLUMNS                                                                           \
     "c.id, c.tenant_id, c.name, c.phone, c.owner_employee_id, c.grade, c.stage, c.created_us,"     \
-    " c.last_contact_us, c.in_pool"
+    " c.last_contact_us, c.in_pool, c.erased_us"
 
 static int read_customer(struct wp_stmt *s, wp_customer *out)
 {
@@ -39,6 +39,7 @@ static int read_customer(struct wp_stmt *s, wp_customer *out)
     c.created_us = wp_db_col_int64(s, 7);
     c.last_contact_us = wp_col__opt_int(s, 8, 0);
     c.in_pool = wp_db_col_int64(s, 9) != 0;
+    c.erased_us = wp_col__opt_int(s, 10, 0);
     *out = c;
     return 0;
 }
@@ -228,7 +229,7 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
                 goto out;
             last_key = by_contact ? cu.last_contact_us : cu.created_us;
             memcpy(last_id, cu.id, sizeof last_id);
-            if (viewed && (err = seen_in(f->view, lq, s, 10, &seen)) < 0)
+            if (viewed && (err = seen_in(f->view, lq, s, 11, &seen)) < 0)
                 goto out;
             if (!seen)
                 continue;

@@ -653,8 +653,74 @@ out:
     return 0;
 }
 
+/* --- a customer's erasure (ops_pipl.c, docs/internals/pipl.md) ----------------------------- */
+
+static const char pick_customer_messages_sqlite[] =
+    "SELECT m.id, m.ts_us, m.skey, m.text, m.media, m.raw FROM messages m"
+    " WHERE m.tenant_id = ? AND m.customer_id = ? ORDER BY m.ts_us LIMIT " STR(WP_RETENTION_BATCH);
+static const char pick_customer_messages_pg[] =
+    "SELECT m.id, m.ts_us, 0, m.text, m.media, m.raw FROM messages m"
+    " WHERE m.tenant_id = ? AND m.customer_id = ? ORDER BY m.ts_us LIMIT " STR(WP_RETENTION_BATCH);
+static const char pick_customer_calls[] =
+    "SELECT c.id, c.ts_us, 0, NULL, c.recording, c.raw FROM calls c"
+    " WHERE c.tenant_id = ? AND c.customer_id = ? ORDER BY c.ts_us LIMIT " STR(WP_RETENTION_BATCH);
+
+static int pick_customer(wp_store *st, struct batch *b, const char *tenant_id,
+                         const char *customer_id, int calls)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s, calls ? pick_customer_calls
+                                    : wp_store_backend(st) == WP_STORE_PG ? pick_customer_messages_pg
+                                                                          : pick_customer_messages_sqlite)) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, customer_id);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if ((err = wp_array__grow((void **)&b->v, &b->cap, b->n, sizeof *b->v)) < 0)
+            break;
+        struct victim *v = &b->v[b->n++];
+        memset(v, 0, sizeof *v);
+        if ((err = wp_db_col_copy(s, 0, v->id, sizeof v->id)) < 0 ||
+            (err = dup_col(s, 3, &v->text)) < 0 || (err = dup_col(s, 4, &v->media)) < 0)
+            break;
+        v->ts_us = wp_db_col_int64(s, 1);
+        v->skey = wp_db_col_isnull(s, 2) ? 0 : wp_db_col_int64(s, 2);
+        v->bytes = (int64_t)strlen(wp_db_col_text(s, 5)) + (v->text ? (int64_t)strlen(v->text) : 0);
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+int wp_store__retention_erase_customer(wp_store *st, wp_retention_result *out,
+                                       const char *tenant_id, const char *customer_id)
+{
+    struct batch b = {0};
+    int err = 0;
+    for (int calls = 0; calls <= 1 && err == 0; calls++) {
+        do {
+            batch_reset(&b);
+            if ((err = pick_customer(st, &b, tenant_id, customer_id, calls)) < 0 || b.n == 0 ||
+                (err = delete_batch(st, &b, tenant_id, calls)) < 0)
+                break;
+            int64_t add[WP_USAGE_KINDS] = {0};
+            wp_usage_refusal r;
+            add[WP_USAGE_ARCHIVE] = -b.bytes;
+            add[WP_USAGE_MEDIA] = -b.media_bytes;
+            if ((err = wp_store__usage_add(st, tenant_id, add, &r)) < 0)
+                break;
+            *(calls ? &out->calls : &out->messages) += b.rows;
+            out->alerts += b.alerts;
+            out->media += b.media;
+        } while (b.n == WP_RETENTION_BATCH);
+    }
+    batch_reset(&b);
+    free(b.v);
+    return err;
+}
+
 /* Unlink the queued files no tenant's media row names any more, and forget them. */
-static int drain_files(wp_store *st, const char *data_dir)
+int wp_store__retention_drain_files(wp_store *st, const char *data_dir)
 {
     struct wp_stmt *s = NULL;
     char sha[16][65], path[4096];
@@ -780,7 +846,7 @@ static int purge_tenant(wp_store *st, wp_retention_result *out, const unsigned c
                 out->messages += rows;
             out->alerts += b.alerts;
             out->media += b.media;
-            if (b.media && (err = drain_files(st, data_dir)) < 0)
+            if (b.media && (err = wp_store__retention_drain_files(st, data_dir)) < 0)
                 break;
         } while (rows == WP_RETENTION_BATCH);
     }
@@ -803,7 +869,7 @@ int wp_store_retention_purge(wp_store *st, wp_retention_result *out,
 
     if (!data_dir)
         return wp_error_set(WP_EINVAL, "retention: no data directory for the media files");
-    if ((err = drain_files(st, data_dir)) < 0 || /* a crash may have left some */
+    if ((err = wp_store__retention_drain_files(st, data_dir)) < 0 || /* a crash may have left some */
         (err = wp_store__tenant_ids(st, &tenants, &n)) < 0)
         return err;
     for (size_t i = 0; i < n && err == 0; i++)

@@ -92,4 +92,15 @@ int wp_store_retention_purge(wp_store *st, wp_retention_result *out,
                              const unsigned char key[WP_AUDIT_KEY_LEN], const char *data_dir,
                              int64_t now_us);
 
+/* Inside the store (ops_pipl.c): delete every message and call of the customer, in the open
+ * transaction, as the purge deletes them (their search grams, their alerts, and each media
+ * file once no row of the tenant names it, queued for wp_store__retention_drain_files());
+ * no hold is looked at (the caller did). Adds to out's messages, calls, alerts and media. */
+int wp_store__retention_erase_customer(wp_store *st, wp_retention_result *out,
+                                       const char *tenant_id, const char *customer_id);
+
+/* Unlink the queued media files (<data_dir>/media/ab/cd/<hex>) no tenant names any more; after
+ * the commit that queued them. */
+int wp_store__retention_drain_files(wp_store *st, const char *data_dir);
+
 #endif

@@ -29,11 +29,14 @@ export async function uploadFile(path, file, query) {
   return res.json()
 }
 
-// GET an export and save it as the browser saves downloads; resolves to the file's name.
-export async function downloadFile(path, query) {
+// GET an export (or POST one that is made on request, as a customer's data request) and save it
+// as the browser saves downloads; resolves to the file's name.
+export async function downloadFile(path, query, method = 'GET') {
+  const headers = {}
+  if (method !== 'GET' && csrf()) headers['X-CSRF-Token'] = csrf()
   let res
   try {
-    res = await fetch('/api/v1' + path + queryString(query), { credentials: 'same-origin' })
+    res = await fetch('/api/v1' + path + queryString(query), { method, headers, credentials: 'same-origin' })
   } catch (e) {
     throw new ApiError(0, 'network', e.message || 'network error')
   }
