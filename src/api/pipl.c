@@ -550,9 +550,9 @@ int api_customers_erase(wp_http_ctx *ctx)
     }
     err = api_audit_commit(ctx, st, err, "customer.erase", "customer", id, d);
     json_decref(d);
-    if (err == 0 && app && app->data_dir) {
+    if (err == 0 && app && app->ingest) {
         /* the files no row names any more; a failure leaves them queued for the purge job */
-        wp_store__retention_drain_files(st, app->data_dir);
+        wp_store__retention_drain_files(st, wp_ingest_media_dir(app->ingest));
         wp_store_scrub(st);
     }
     api_store_release(ctx, st);

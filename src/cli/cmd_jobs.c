@@ -25,7 +25,7 @@ static const char help[] =
     "  --data DIR  the data directory made by 'workphone init' (it holds the audit key)\n"
     "  --db URL    postgresql://... when the store is in PostgreSQL\n";
 
-static int run_jobs(const char *data, const char *db)
+static int run_jobs(const char *data, const char *db, const char *media)
 {
     wp_jobs_work work;
     wp_jobs *j = NULL;
@@ -42,7 +42,7 @@ static int run_jobs(const char *data, const char *db)
         cli_fail("jobs", "cannot load the audit key: %s", wp_error_last());
         return WP_EXIT_FAIL;
     }
-    work.data_dir = data;
+    work.media_dir = media;
     o.data_dir = data;
     o.db_url = db;
     if (wp_jobs_new(&j, &o) < 0) {
@@ -100,6 +100,11 @@ int cmd_jobs(int argc, char **argv)
         return cli_usage_error("jobs", "unknown argument '%s'; see 'workphone jobs --help'",
                                argv[i]);
     }
-    int code = cli_data_dir_check("jobs", data, db, NULL);
-    return code ? code : run_jobs(data, db);
+    wp_conf *conf = NULL;
+    char media[4096];
+    int code = cli_data_dir_check("jobs", data, db, &conf);
+    if (code == 0) /* the retention purge unlinks files there: media_dir= of DIR/workphone.conf */
+        code = cli_media_dir(media, sizeof media, NULL, "jobs", data, NULL, conf);
+    wp_conf_free(conf);
+    return code ? code : run_jobs(data, db, media);
 }

@@ -407,7 +407,6 @@ static int background_new(struct background *b, const char *data, const char *db
     b->ing = ing;
     b->db_url = db;
     memcpy(b->work.audit_key, audit_key, sizeof b->work.audit_key);
-    b->work.data_dir = data;
     jo.data_dir = data;
     jo.db_url = db;
     jo.log_fd = 2;
@@ -715,6 +714,7 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "cannot start the background jobs: %s", wp_error_last());
         goto out;
     }
+    bg.work.media_dir = media; /* the retention purge unlinks files there */
     app.audit_worker = bg.reads;
     app.webhooks_wake = webhooks_wake;
     app.webhooks_wake_ctx = bg.hooks;

@@ -1067,3 +1067,8 @@ void wp_ingest_stats_get(wp_ingest *ing, wp_ingest_stats *out)
     out->alerts = atomic_load_explicit(&ing->n_alerts, memory_order_relaxed);
     wp_writer__stats_fill(ing->writer, out);
 }
+
+const char *wp_ingest_media_dir(const wp_ingest *ing)
+{
+    return ing->media_dir;
+}

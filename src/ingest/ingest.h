@@ -272,6 +272,9 @@ int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
  * counts in its media usage; past the limit it is not kept.
  * @return 0; WP_EINVAL (bad ref, hash mismatch); WP_ELIMIT (over WP_INGEST_MEDIA_MAX);
  *         WP_EQUOTA (past the tenant's media limit: wp_usage_refusal_last()); WP_EIO. */
+/* The media root: DIR/media, or the shared directory of media_dir= (borrowed). */
+const char *wp_ingest_media_dir(const wp_ingest *ing);
+
 int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id,
                         const char *device_id, const char *ref, const void *bytes, size_t len);
 

@@ -107,7 +107,7 @@ int wp_jobs_stats_get(wp_jobs *j, const char *name, wp_jobs_stats *out);
  * (for `workphone jobs run` to print). */
 typedef struct wp_jobs_work {
     unsigned char audit_key[WP_AUDIT_KEY_LEN];
-    const char *data_dir; /* the media files the retention purge unlinks; borrowed */
+    const char *media_dir; /* the media root whose files the retention purge unlinks; borrowed */
     wp_reclaim_result reclaim;
     wp_analytics_rollup_result rollup;
     wp_rules_result rules;

@@ -45,7 +45,7 @@ static int retention(wp_store *st, void *arg, int64_t now_us, wp_buf *note)
 {
     wp_jobs_work *w = arg;
     memset(&w->retention, 0, sizeof w->retention);
-    int err = wp_store_retention_purge(st, &w->retention, w->audit_key, w->data_dir, now_us);
+    int err = wp_store_retention_purge(st, &w->retention, w->audit_key, w->media_dir, now_us);
     wp_log_addf(note, "messages", "%lld", (long long)w->retention.messages);
     wp_log_addf(note, "calls", "%lld", (long long)w->retention.calls);
     wp_log_addf(note, "alerts", "%lld", (long long)w->retention.alerts);

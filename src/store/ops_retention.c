@@ -720,7 +720,7 @@ int wp_store__retention_erase_customer(wp_store *st, wp_retention_result *out,
 }
 
 /* Unlink the queued files no tenant's media row names any more, and forget them. */
-int wp_store__retention_drain_files(wp_store *st, const char *data_dir)
+int wp_store__retention_drain_files(wp_store *st, const char *media_dir)
 {
     struct wp_stmt *s = NULL;
     char sha[16][65], path[4096];
@@ -749,7 +749,7 @@ int wp_store__retention_drain_files(wp_store *st, const char *data_dir)
             wp_db_done(s);
             if (err < 0)
                 return err;
-            snprintf(path, sizeof path, "%s/media/%.2s/%.2s/%s", data_dir, sha[i], sha[i] + 2,
+            snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", media_dir, sha[i], sha[i] + 2,
                      sha[i]);
             if (rows == 0 && unlink(path) < 0 && errno != ENOENT)
                 return wp_error_set(WP_EIO, "retention: cannot remove '%s': %s", path,
@@ -823,7 +823,7 @@ done:
 }
 
 static int purge_tenant(wp_store *st, wp_retention_result *out, const unsigned char *key,
-                        const char *data_dir, const char *tenant_id, int64_t now_us)
+                        const char *media_dir, const char *tenant_id, int64_t now_us)
 {
     wp_retention_rule *rules = NULL;
     struct batch b = {0};
@@ -846,7 +846,7 @@ static int purge_tenant(wp_store *st, wp_retention_result *out, const unsigned c
                 out->messages += rows;
             out->alerts += b.alerts;
             out->media += b.media;
-            if (b.media && (err = wp_store__retention_drain_files(st, data_dir)) < 0)
+            if (b.media && (err = wp_store__retention_drain_files(st, media_dir)) < 0)
                 break;
         } while (rows == WP_RETENTION_BATCH);
     }
@@ -860,20 +860,20 @@ static int purge_tenant(wp_store *st, wp_retention_result *out, const unsigned c
 }
 
 int wp_store_retention_purge(wp_store *st, wp_retention_result *out,
-                             const unsigned char key[WP_AUDIT_KEY_LEN], const char *data_dir,
+                             const unsigned char key[WP_AUDIT_KEY_LEN], const char *media_dir,
                              int64_t now_us)
 {
     char(*tenants)[WP_ID_LEN + 1] = NULL;
     size_t n = 0;
     int err;
 
-    if (!data_dir)
-        return wp_error_set(WP_EINVAL, "retention: no data directory for the media files");
-    if ((err = wp_store__retention_drain_files(st, data_dir)) < 0 || /* a crash may have left some */
+    if (!media_dir)
+        return wp_error_set(WP_EINVAL, "retention: no media directory for the files");
+    if ((err = wp_store__retention_drain_files(st, media_dir)) < 0 || /* a crash may have left some */
         (err = wp_store__tenant_ids(st, &tenants, &n)) < 0)
         return err;
     for (size_t i = 0; i < n && err == 0; i++)
-        err = purge_tenant(st, out, key, data_dir, tenants[i], now_us);
+        err = purge_tenant(st, out, key, media_dir, tenants[i], now_us);
     free(tenants);
     return err;
 }

@@ -85,11 +85,11 @@ typedef struct wp_retention_result {
  * a tenant's run ends with one audit row "retention.purge" (actor "system"; details: per
  * channel the rows, alerts and media purged and the range of their times; no content) that
  * takes those counts, so a run killed in between is finished, and audited once, by the next.
- * @param data_dir  where the media files are
+ * @param media_dir  the media root (DIR/media, or the shared directory of media_dir=)
  * @param out       adds what was purged
  * @return 0 or the first error (the batches before it stay) */
 int wp_store_retention_purge(wp_store *st, wp_retention_result *out,
-                             const unsigned char key[WP_AUDIT_KEY_LEN], const char *data_dir,
+                             const unsigned char key[WP_AUDIT_KEY_LEN], const char *media_dir,
                              int64_t now_us);
 
 /* Inside the store (ops_pipl.c): delete every message and call of the customer, in the open
@@ -99,8 +99,8 @@ int wp_store_retention_purge(wp_store *st, wp_retention_result *out,
 int wp_store__retention_erase_customer(wp_store *st, wp_retention_result *out,
                                        const char *tenant_id, const char *customer_id);
 
-/* Unlink the queued media files (<data_dir>/media/ab/cd/<hex>) no tenant names any more; after
- * the commit that queued them. */
-int wp_store__retention_drain_files(wp_store *st, const char *data_dir);
+/* Unlink the queued media files (<media_dir>/ab/cd/<hex>, media_dir the media root) no tenant
+ * names any more; after the commit that queued them. */
+int wp_store__retention_drain_files(wp_store *st, const char *media_dir);
 
 #endif

@@ -69,6 +69,14 @@ class Phone:
 
 def suite(store):
     be = store.backend
+    # On PostgreSQL the media live in a shared directory (media_dir=, as nodes of a group have
+    # them): the purge, run by `jobs run`, must unlink them there; SQLite keeps DIR/media.
+    root = os.path.join(store.data, "media")
+    if be == "postgresql":
+        root = os.path.join(os.path.dirname(os.path.abspath(store.data)), "shared-media")
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(store.data, "workphone.conf"), "a") as f:
+            f.write("media_dir=%s\n" % root)
     # the devices send what is old while the clock says it is new (ingest takes 180 days back)
     srv = Server(store.data, store.db_args, now=OLD_NOW)
     admin = login(srv, "admin")
@@ -131,6 +139,10 @@ def suite(store):
     before = texts()
     check(len(before) == 7 and rows("calls") == 1, "%s: 7 messages and a call: %s" % (be, before))
     check(media_status(pic) == 200 and media_status(rec) == 200, "%s: media readable" % be)
+    for ref in (pic, rec):
+        h = ref[7:]
+        check(os.path.exists(os.path.join(root, h[:2], h[2:4], h)),
+              "%s: the file %s is in %s" % (be, h[:8], root))
 
     jobs(store)  # the other jobs' work is done before there is a rule: the purge's steps are alone
 
@@ -236,8 +248,8 @@ def suite(store):
           rows("retention_files") == 0, "%s: the store's counts" % be)
     for ref in (pic, rec):
         h = ref[7:]
-        check(not os.path.exists(os.path.join(store.data, "media", h[:2], h[2:4], h)),
-              "%s: the file %s is gone" % (be, h[:8]))
+        check(not os.path.exists(os.path.join(root, h[:2], h[2:4], h)),
+              "%s: the file %s is gone from %s" % (be, h[:8], root))
     if be == "sqlite":
         r = store.sql("INSERT INTO message_fts (message_fts) VALUES ('integrity-check');"
                       " SELECT 'ok';")

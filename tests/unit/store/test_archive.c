@@ -134,18 +134,21 @@ static void test_archive__schema(void **state)
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
         assert_int_equal(count(f, tables[i]), 0);
     /* Every table but tenants and schema_version has tenant_id: on SQLite the FTS5 table has
-     * it, and only its shadow tables (FTS5's own storage) do not. */
+     * it, and only its shadow tables (FTS5's own storage) do not. wrapped_keys names its
+     * owner instead: a tenant's id, or "deployment" for the audit keys (docs/internals/keys.md). */
     assert_int_equal(
         tfx_raw(
             f,
             "SELECT count(*) FROM sqlite_master m WHERE m.type = 'table'"
-            " AND m.name NOT IN ('tenants', 'schema_version') AND m.name NOT LIKE 'sqlite_%'"
+            " AND m.name NOT IN ('tenants', 'schema_version', 'wrapped_keys')"
+            " AND m.name NOT LIKE 'sqlite_%'"
             " AND NOT EXISTS (SELECT 1 FROM sqlite_master v WHERE v.type = 'table'"
             " AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND m.name LIKE v.name || '\\_%' ESCAPE"
             " '\\')"
             " AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'tenant_id')",
             "SELECT count(*) FROM pg_tables t WHERE t.schemaname = current_schema()"
-            " AND t.tablename NOT IN ('tenants', 'schema_version') AND NOT EXISTS (SELECT 1"
+            " AND t.tablename NOT IN ('tenants', 'schema_version', 'wrapped_keys')"
+            " AND NOT EXISTS (SELECT 1"
             " FROM information_schema.columns c WHERE c.table_schema = t.schemaname"
             " AND c.table_name = t.tablename AND c.column_name = 'tenant_id')"),
         0);
