@@ -70,11 +70,14 @@ typedef struct wp_ingest_config {
      * waiting, or this many bytes of them, a batch is refused with WP_EOVERLOAD (nothing
      * stored). 0: WP_INGEST_QUEUE_BATCHES_DEFAULT, WP_INGEST_QUEUE_BYTES_DEFAULT. */
     size_t queue_batches, queue_bytes;
+    /* the master key (copied, wiped by wp_ingest_free): media are written encrypted under
+     * each tenant's data key (docs/internals/keys.md, "Media"); NULL: plain, as before */
+    const struct wp_master_key *master_key;
 } wp_ingest_config;
 #define WP_INGEST_QUEUE_BATCHES_DEFAULT 1024
 #define WP_INGEST_QUEUE_BYTES_DEFAULT (256u * 1024 * 1024)
 /* clang-format off */
-#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}
+#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL}
 /* clang-format on */
 
 /* Open the writer's store connection and start the writer thread. The store is migrated by that
@@ -320,8 +323,22 @@ int wp_ingest_media_check_all(const char *media_dir, size_t *checked,
 int wp_ingest_media_adopt(const char *from, const char *to, size_t *files, int64_t *bytes,
                           void (*cb)(void *ctx, const char *path, const char *why), void *ctx);
 
-int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *tenant_id,
-                         const char *ref);
+/* An encrypted media file, checked whole (every chunk authenticated, the sha256 of the
+ * plaintext compared) before its first byte is handed out; read in order. */
+typedef struct wp_media_reader wp_media_reader;
+/* Up to max bytes of the plaintext into buf: the count, 0 at the end, or WP_ECORRUPT when the
+ * file changed since it was checked (the reply is cut off: the status went out already). */
+long wp_media_reader_read(wp_media_reader *rd, void *buf, size_t max);
+/* The first plaintext bytes (up to 12), for the type of an image. */
+const unsigned char *wp_media_reader_head(const wp_media_reader *rd, size_t *len);
+void wp_media_reader_free(wp_media_reader *rd); /* NULL is a no-op */
+
+/* Open a stored media file for reading: *fd (a plain file, checked, at offset 0; *rd NULL) or
+ * *rd (an encrypted one, checked; *fd -1), *size its plaintext bytes. WP_ENOTFOUND unless the
+ * tenant has it; WP_ECORRUPT when its bytes fail the check; WP_EIO when it is missing. Caller
+ * closes *fd or frees *rd. */
+int wp_ingest_media_open(wp_ingest *ing, int *fd, wp_media_reader **rd, int64_t *size,
+                         const char *tenant_id, const char *ref);
 
 /* Counters since the process started, for /metrics. Commit buckets are cumulative upper
  * bounds in microseconds: WP_INGEST_COMMIT_BUCKETS_US. */

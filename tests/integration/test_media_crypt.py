@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Media encrypted at rest (issue 20; docs/internals/keys.md, "Media"), on both backends:
+#  - without a master key a file is stored as before: plain, named by its sha256;
+#  - after `keys migrate` (a master key) that plain file still downloads; a new recording with
+#    a marker and a phone number is stored encrypted: neither is in any file of the media
+#    folder (nor in the SQLite file), no file is named by a sha256; it downloads identical;
+#  - a flipped byte in the encrypted file: 503 media_corrupt and one alert;
+#  - rotate-tenant, then an upload: the files of both key versions download.
+import hashlib
+import os
+import subprocess
+import sys
+
+from harness import PASSWORD, WP, Server, check, created, enroll, err_code, login, run_backends
+
+ENV = dict(os.environ, WORKPHONE_ADMIN_PASSWORD=PASSWORD)
+MARKER = b"MARKER-7f3a-contract-price-issue20"
+PHONE = b"13912345678"
+
+
+def wp(*args):
+    return subprocess.run([WP] + list(args), capture_output=True, text=True, env=ENV,
+                          timeout=120)
+
+
+def upload(srv, dev, data):
+    ref = "sha256:" + hashlib.sha256(data).hexdigest()
+    st, j, _ = srv.req("PUT", "/api/v1/device/media/" + ref, dev, raw=data,
+                       headers={"Content-Type": "application/octet-stream"})
+    check(st == 201, "upload %s: %s %s" % (ref[:16], st, j))
+    return ref
+
+
+def files_under(root):
+    out = []
+    for d, _, names in os.walk(root):
+        out += [os.path.join(d, n) for n in names]
+    return sorted(out)
+
+
+def grep(paths, needle):
+    hits = []
+    for p in paths:
+        with open(p, "rb") as f:
+            if needle in f.read():
+                hits.append(p)
+    return hits
+
+
+def call_event(srv, dev, seq, ref):
+    st, j, _ = srv.req("POST", "/api/v1/device/events", dev, body={"events": [
+        {"seq": seq, "type": "call", "ts": "2026-11-26T10:%02d:00+08:00" % seq,
+         "direction": "out", "peer": {"phone": "13800138000"}, "duration_s": 63,
+         "recording": ref}]})
+    check(st == 200 and j["acked_seq"] == seq, "event naming %s: %s %s" % (ref[:16], st, j))
+
+
+def suite(s):
+    be = s.backend
+    media = os.path.join(s.data, "media")
+    srv = Server(s.data, s.db_args)
+    admin = login(srv, "admin")
+    st, j, _ = srv.req("GET", "/api/v1/auth/session", admin)
+    hq = j["employee"]["org_unit_id"]
+    emp = created(srv, admin, "/api/v1/employees",
+                  {"name": "张三", "org_unit_id": hq, "role": "sales", "username": "zs",
+                   "password": "s3cret-pass"}, "employee")["id"]
+    dev = enroll(srv, admin, emp, "SN-CRYPT-1")
+    # without a master key: exactly as before
+    old = b"RIFF....WAVEfmt an old plain recording " + PHONE + b" " * 5000
+    old_ref = upload(srv, dev, old)
+    call_event(srv, dev, 1, old_ref)
+    hx = old_ref[7:]
+    plain = os.path.join(media, hx[:2], hx[2:4], hx)
+    check(os.path.isfile(plain) and open(plain, "rb").read() == old,
+          "%s: without a master key the file is plain, named by its sha256" % be)
+    srv.stop()
+
+    key = os.urandom(32)
+    mk = os.path.join(os.path.dirname(s.data), "master-%s.key" % be)
+    with open(mk, "w") as f:
+        f.write(key.hex() + "\n")
+    os.chmod(mk, 0o600)
+    r = wp("keys", "migrate", "--data", s.data, *s.db_args, "--master-key-file", mk)
+    check(r.returncode == 0, "%s: keys migrate: %r" % (be, r.stderr))
+
+    srv = Server(s.data, s.db_args)
+    admin = login(srv, "admin")
+    st, body, _ = srv.raw("GET", "/api/v1/media/" + old_ref, admin)
+    check(st == 200 and body == old, "%s: the plain file still downloads: %s" % (be, st))
+    # a recording of 3 chunks and a bit, with the marker and the phone number in it
+    rec = b"RIFF....WAVEfmt " + (MARKER + b" call " + PHONE + b" ") * 4000 + os.urandom(7)
+    ref = upload(srv, dev, rec)
+    call_event(srv, dev, 2, ref)
+    st, body, hdrs = srv.raw("GET", "/api/v1/media/" + ref, admin)
+    check(st == 200 and body == rec, "%s: the encrypted file downloads identical: %s %d/%d" %
+          (be, st, len(body or b""), len(rec)))
+    st, body, _ = srv.raw("GET", "/api/v1/media/" + ref + "?view=1", admin)
+    check(st == 200 and body == rec, "%s: view=1 too: %s" % (be, st))
+    names = files_under(media)
+    enc = [p for p in names if p != plain]
+    check(len(enc) == 1, "%s: one new file: %r" % (be, names))
+    shas = (ref[7:], old_ref[7:])
+    check(not any(os.path.basename(p) in shas for p in enc),
+          "%s: no encrypted file is named by its sha256: %r" % (be, enc))
+    check(grep(enc, MARKER) == [] and grep(enc, PHONE) == [],
+          "%s: neither the marker nor the phone number in the encrypted file" % be)
+    check(all(open(p, "rb").read(8) == b"WPMEDIA1" for p in enc),
+          "%s: the file starts with the clear header" % be)
+    if be == "sqlite":
+        db = os.path.join(s.data, "workphone.db")
+        check(MARKER not in open(db, "rb").read(), "%s: no marker in the SQLite file" % be)
+    # rotate-tenant: a new file under version 2, the old one still readable
+    srv.stop()
+    r = wp("keys", "rotate-tenant", "--data", s.data, *s.db_args, "--tenant", "Acme")
+    check(r.returncode == 0, "%s: rotate-tenant: %r %r" % (be, r.stdout, r.stderr))
+    srv = Server(s.data, s.db_args)
+    admin = login(srv, "admin")
+    rec2 = b"second recording " + MARKER + os.urandom(70000)
+    ref2 = upload(srv, dev, rec2)
+    call_event(srv, dev, 3, ref2)
+    new = [p for p in files_under(media) if p not in names]
+    check(len(new) == 1 and open(new[0], "rb").read(16)[8:] == (2).to_bytes(8, "little"),
+          "%s: the new file is under key version 2: %r" % (be, new))
+    for rf, data in ((ref, rec), (ref2, rec2), (old_ref, old)):
+        st, body, _ = srv.raw("GET", "/api/v1/media/" + rf, admin)
+        check(st == 200 and body == data, "%s: %s downloads after the rotation: %s" %
+              (be, rf[:16], st))
+    # a flipped byte: refused, one alert
+    with open(enc[0], "r+b") as f:
+        f.seek(70000)
+        b = f.read(1)
+        f.seek(70000)
+        f.write(bytes([b[0] ^ 1]))
+    for _ in range(2):
+        st, j, _ = srv.req("GET", "/api/v1/media/" + ref, admin)
+        check(st == 503 and err_code(j) == "media_corrupt" and
+              j["error"]["message"] == "media '%s' is damaged: media file fails "
+              "authentication: altered or damaged; an administrator restores it from a backup"
+              % ref,
+              "%s: a flipped byte: 503 media_corrupt: %s %s" % (be, st, j))
+    st, j, _ = srv.req("GET", "/api/v1/alerts?kind=media_corrupt", admin)
+    check(st == 200 and len(j["items"]) == 1, "%s: one alert: %s" % (be, j))
+    srv.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(run_backends(suite, "media_crypt"))
