@@ -323,6 +323,17 @@ int wp_ingest_media_check_all(const char *media_dir, size_t *checked,
 int wp_ingest_media_adopt(const char *from, const char *to, size_t *files, int64_t *bytes,
                           void (*cb)(void *ctx, const char *path, const char *why), void *ctx);
 
+/* With a master key: every plain media file the store lists gets each tenant that has it an
+ * encrypted copy under its keyed name (checked against its sha256 as it is read), the row
+ * names that copy, and the plain file goes once every tenant's copy is there. Resumable: a
+ * copy in place is kept, so running it again goes on where it stopped. cb(ctx, path, why) for
+ * a file that is missing or does not match its name (left as it is). *converted counts the
+ * copies made, *removed the plain files removed. @return 0, WP_EINVAL (no master key), or
+ * WP_EIO/WP_ENOSPC when a copy could not be made */
+int wp_ingest_media_encrypt_all(wp_ingest *ing, size_t *converted, size_t *removed,
+                                void (*cb)(void *ctx, const char *path, const char *why),
+                                void *ctx);
+
 /* An encrypted media file, checked whole (every chunk authenticated, the sha256 of the
  * plaintext compared) before its first byte is handed out; read in order. */
 typedef struct wp_media_reader wp_media_reader;

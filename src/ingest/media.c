@@ -379,8 +379,8 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
     }
     if ((err = wp_store_connpool_acquire(up->ing->pool, &st)) < 0)
         goto out;
-    err = wp_store_media_add(st, created, up->tenant_id, up->device_id, up->hex,
-                             (int64_t)up->size);
+    err = wp_store_media_add_named(st, created, up->tenant_id, up->device_id, up->hex,
+                                   (int64_t)up->size, up->enc ? up->name : NULL);
     wp_store_connpool_release(up->ing->pool, st);
 out:
     wp_ingest_media_abort(up);
@@ -877,4 +877,185 @@ int wp_ingest_media_adopt(const char *from, const char *to, size_t *files, int64
     *files = 0;
     *bytes = 0;
     return walk(from, adopt_one, adopt_bad, &a);
+}
+
+/* --- converting plain files (`workphone keys encrypt-media`) ------------------------------ */
+
+struct row {
+    char tenant_id[WP_ID_LEN + 1], hex[65], name[65];
+    int done; /* the tenant's encrypted copy is in place */
+};
+
+struct rows {
+    struct row *v;
+    size_t n, cap;
+};
+
+static int add_row(void *ctx, const char *tenant_id, const char *sha, int64_t size)
+{
+    struct rows *r = ctx;
+    (void)size;
+    if (strlen(tenant_id) != WP_ID_LEN || !is_hex_name(sha, 64))
+        return 0;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 256;
+        struct row *v = realloc(r->v, cap * sizeof *v);
+        if (!v)
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        r->v = v, r->cap = cap;
+    }
+    memset(&r->v[r->n], 0, sizeof r->v[0]);
+    memcpy(r->v[r->n].tenant_id, tenant_id, WP_ID_LEN + 1);
+    memcpy(r->v[r->n].hex, sha, 65);
+    r->n++;
+    return 0;
+}
+
+/* The plain file at plain, encrypted for the tenant of rw into its keyed name: *ok 1 when it
+ * is in place; its bytes not matching its name leave it (reported). */
+static int encrypt_one(wp_ingest *ing, struct row *rw, const char *plain, int *ok,
+                       void (*cb)(void *ctx, const char *path, const char *why), void *ctx)
+{
+    unsigned char buf[65536], digest[crypto_hash_sha256_BYTES];
+    char got[65];
+    int src = -1, err;
+    wp_media_upload *up = calloc(1, sizeof *up);
+    *ok = 0;
+    if (!up)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    up->fd = -1;
+    up->ing = ing;
+    up->enc = 1;
+    memcpy(up->tenant_id, rw->tenant_id, sizeof up->tenant_id);
+    memcpy(up->hex, rw->hex, sizeof up->hex);
+    memcpy(up->name, rw->name, sizeof up->name);
+    if ((err = paths(up, ing->media_dir)) < 0)
+        goto out;
+    if ((src = open(plain, O_RDONLY | O_CLOEXEC)) < 0) {
+        err = errno == ENOENT ? 0
+                              : wp_error_set(WP_EIO, "cannot read '%s': %s", plain,
+                                             strerror(errno));
+        goto out;
+    }
+    if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot create a temp file in '%s': %s",
+                           up->dir, strerror(errno));
+        goto out;
+    }
+    crypto_hash_sha256_init(&up->sha);
+    if ((err = enc_begin(up)) < 0)
+        goto out;
+    for (;;) {
+        ssize_t n = read(src, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = wp_error_set(WP_EIO, "cannot read '%s': %s", plain, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if ((err = wp_ingest_media_write(up, buf, (size_t)n)) < 0)
+            goto out;
+    }
+    crypto_hash_sha256_final(&up->sha, digest);
+    sodium_bin2hex(got, sizeof got, digest, sizeof digest);
+    if (strcmp(got, up->hex) != 0) {
+        cb(ctx, plain, "its bytes no longer match its sha256 name: left as it is");
+        goto out;
+    }
+    if ((err = enc_flush(up, 1)) < 0)
+        goto out;
+    if (fsync(up->fd) != 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s",
+                           strerror(errno));
+        goto out;
+    }
+    close(up->fd);
+    up->fd = -1;
+    if (rename(up->tmp, up->path) != 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s", strerror(errno));
+        unlink(up->tmp);
+        goto out;
+    }
+    if ((err = fsync_dir(up->dir)) < 0)
+        goto out;
+    *ok = 1;
+out:
+    if (src >= 0)
+        close(src);
+    wp_ingest_media_abort(up);
+    return err;
+}
+
+int wp_ingest_media_encrypt_all(wp_ingest *ing, size_t *converted, size_t *removed,
+                                void (*cb)(void *ctx, const char *path, const char *why),
+                                void *ctx)
+{
+    struct rows r = {0};
+    wp_store *st = NULL;
+    char plain[4096], enc[4096], dir[4096];
+    int err;
+
+    *converted = *removed = 0;
+    if (!ing->keys)
+        return wp_error_set(WP_EINVAL, "encrypting media needs a master key");
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
+        return err;
+    err = wp_store_media_each_row(st, add_row, &r);
+    wp_store_connpool_release(ing->pool, st);
+    st = NULL;
+    if (err < 0)
+        goto out;
+    /* each tenant's copy first; its row names it once it is in place */
+    for (size_t i = 0; i < r.n; i++) {
+        struct row *rw = &r.v[i];
+        if ((err = wp_media_keys__get(ing->keys, ing->pool, NULL, NULL, rw->name, rw->tenant_id,
+                                      rw->hex, 0)) < 0)
+            goto out;
+        snprintf(enc, sizeof enc, "%s/%.2s/%.2s/%s", ing->media_dir, rw->name, rw->name + 2,
+                 rw->name);
+        snprintf(plain, sizeof plain, "%s/%.2s/%.2s/%s", ing->media_dir, rw->hex, rw->hex + 2,
+                 rw->hex);
+        if (access(enc, F_OK) == 0) {
+            rw->done = 1;
+        } else if (access(plain, F_OK) == 0) {
+            if ((err = encrypt_one(ing, rw, plain, &rw->done, cb, ctx)) < 0)
+                goto out;
+            *converted += (size_t)rw->done;
+        } else {
+            cb(ctx, plain, "the store lists it but it is not on disk");
+        }
+        if (rw->done) {
+            if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
+                goto out;
+            err = wp_store_media_set_name(st, rw->tenant_id, rw->hex, rw->name);
+            wp_store_connpool_release(ing->pool, st);
+            st = NULL;
+            if (err < 0)
+                goto out;
+        }
+    }
+    /* then the plain file, once every tenant that has it has its own copy (rows by hash) */
+    for (size_t i = 0, j; i < r.n; i = j) {
+        int all = 1;
+        for (j = i; j < r.n && !strcmp(r.v[j].hex, r.v[i].hex); j++)
+            all &= r.v[j].done;
+        snprintf(plain, sizeof plain, "%s/%.2s/%.2s/%s", ing->media_dir, r.v[i].hex,
+                 r.v[i].hex + 2, r.v[i].hex);
+        if (!all)
+            continue;
+        if (unlink(plain) == 0) {
+            (*removed)++;
+            snprintf(dir, sizeof dir, "%s/%.2s/%.2s", ing->media_dir, r.v[i].hex,
+                     r.v[i].hex + 2);
+            if ((err = fsync_dir(dir)) < 0)
+                goto out;
+        } else if (errno != ENOENT) {
+            cb(ctx, plain, strerror(errno));
+        }
+    }
+out:
+    free(r.v);
+    return err;
 }

@@ -89,6 +89,20 @@ def suite(s):
     admin = login(srv, "admin")
     st, body, _ = srv.raw("GET", "/api/v1/media/" + old_ref, admin)
     check(st == 200 and body == old, "%s: the plain file still downloads: %s" % (be, st))
+    # the plain file converted while serve runs; a second run finds nothing left to do
+    r = wp("keys", "encrypt-media", "--data", s.data, *s.db_args)
+    check(r.returncode == 0 and r.stdout == "encrypted: 1 file, 1 plain file removed, "
+          "0 problems\n", "%s: encrypt-media: %r %r" % (be, r.stdout, r.stderr))
+    check(not os.path.exists(plain), "%s: the plain file is gone" % be)
+    r = wp("keys", "encrypt-media", "--data", s.data, *s.db_args)
+    check(r.returncode == 0 and r.stdout == "encrypted: 0 files, 0 plain files removed, "
+          "0 problems\n", "%s: encrypt-media again: %r %r" % (be, r.stdout, r.stderr))
+    st, body, _ = srv.raw("GET", "/api/v1/media/" + old_ref, admin)
+    check(st == 200 and body == old, "%s: the converted file downloads: %s" % (be, st))
+    converted = files_under(media)
+    check(len(converted) == 1 and grep(converted, PHONE) == [] and
+          os.path.basename(converted[0]) != old_ref[7:],
+          "%s: converted under a keyed name, no phone number in it: %r" % (be, converted))
     # a recording of 3 chunks and a bit, with the marker and the phone number in it
     rec = b"RIFF....WAVEfmt " + (MARKER + b" call " + PHONE + b" ") * 4000 + os.urandom(7)
     ref = upload(srv, dev, rec)
@@ -99,15 +113,15 @@ def suite(s):
     st, body, _ = srv.raw("GET", "/api/v1/media/" + ref + "?view=1", admin)
     check(st == 200 and body == rec, "%s: view=1 too: %s" % (be, st))
     names = files_under(media)
-    enc = [p for p in names if p != plain]
-    check(len(enc) == 1, "%s: one new file: %r" % (be, names))
+    enc = [p for p in names if p not in converted]
+    check(len(enc) == 1 and len(names) == 2, "%s: one new file: %r" % (be, names))
     shas = (ref[7:], old_ref[7:])
-    check(not any(os.path.basename(p) in shas for p in enc),
-          "%s: no encrypted file is named by its sha256: %r" % (be, enc))
-    check(grep(enc, MARKER) == [] and grep(enc, PHONE) == [],
-          "%s: neither the marker nor the phone number in the encrypted file" % be)
-    check(all(open(p, "rb").read(8) == b"WPMEDIA1" for p in enc),
-          "%s: the file starts with the clear header" % be)
+    check(not any(os.path.basename(p) in shas for p in names),
+          "%s: no file is named by its sha256: %r" % (be, names))
+    check(grep(names, MARKER) == [] and grep(names, PHONE) == [],
+          "%s: neither the marker nor the phone number in any file of the media folder" % be)
+    check(all(open(p, "rb").read(8) == b"WPMEDIA1" for p in names),
+          "%s: every file starts with the clear header" % be)
     if be == "sqlite":
         db = os.path.join(s.data, "workphone.db")
         check(MARKER not in open(db, "rb").read(), "%s: no marker in the SQLite file" % be)
