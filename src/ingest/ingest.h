@@ -334,6 +334,10 @@ int wp_ingest_media_encrypt_all(wp_ingest *ing, size_t *converted, size_t *remov
                                 void (*cb)(void *ctx, const char *path, const char *why),
                                 void *ctx);
 
+/* The bytes on disk of a media file of plain bytes: plain, or encrypted (the clear header and
+ * 17 bytes a 64 KiB chunk; docs/internals/keys.md). */
+int64_t wp_ingest_media_stored_size(int64_t plain, int encrypted);
+
 /* An encrypted media file, checked whole (every chunk authenticated, the sha256 of the
  * plaintext compared) before its first byte is handed out; read in order. */
 typedef struct wp_media_reader wp_media_reader;

@@ -220,6 +220,11 @@ int64_t wp_media_crypt__size(int64_t plain)
            (plain % WP_MEDIA_CHUNK) + WP_MEDIA_ABYTES;
 }
 
+int64_t wp_ingest_media_stored_size(int64_t plain, int encrypted)
+{
+    return encrypted ? wp_media_crypt__size(plain) : plain;
+}
+
 int wp_media_crypt__is(int fd)
 {
     unsigned char m[8];

@@ -646,18 +646,21 @@ out:
     return 0;
 }
 
-int wp_store_media_each(wp_store *st, int (*cb)(void *ctx, const char *sha256, int64_t size),
+int wp_store_media_each(wp_store *st,
+                        int (*cb)(void *ctx, const char *name, const char *sha256, int64_t size),
                         void *ctx)
 {
     struct wp_stmt *s = NULL;
     int err;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT sha256, max(size) FROM media"
-                             " GROUP BY sha256 ORDER BY sha256")) < 0)
+                             "SELECT path, sha256, max(size) FROM media"
+                             " GROUP BY path, sha256 ORDER BY path")) < 0)
         return err;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        const char *sha = wp_db_col_text(s, 0);
-        if (sha && (err = cb(ctx, sha, wp_db_col_int64(s, 1))) < 0)
+        const char *path = wp_db_col_text(s, 0), *sha = wp_db_col_text(s, 1);
+        /* ab/cd/<64 hex> */
+        if (path && sha && strlen(path) == 70 && check_sha(path + 6) == 0 &&
+            (err = cb(ctx, path + 6, sha, wp_db_col_int64(s, 2))) < 0)
             break;
     }
     wp_db_done(s);

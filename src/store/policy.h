@@ -146,10 +146,14 @@ typedef struct wp_media_ref {
     char customer_id[WP_ID_LEN + 1];
 } wp_media_ref;
 
-/* Every media file the store lists, of any tenant, once per hash: cb(ctx, sha256, size) in
- * hash order (the largest size recorded for it). A cb that returns < 0 stops the walk with
- * its error. For `workphone check`: a listed file must be on disk. */
-int wp_store_media_each(wp_store *st, int (*cb)(void *ctx, const char *sha256, int64_t size),
+/* Every media file the store lists, of any tenant, once per file on disk: cb(ctx, name,
+ * sha256, size) in name order, name the file's name under the media root's ab/cd/ (the
+ * sha256 for a plain file, shared by the tenants that have it; a tenant's keyed name for an
+ * encrypted one, docs/internals/keys.md), size the plaintext's (the largest recorded). A cb
+ * that returns < 0 stops the walk with its error. For `workphone check` (a listed file must be
+ * on disk) and backups. */
+int wp_store_media_each(wp_store *st,
+                        int (*cb)(void *ctx, const char *name, const char *sha256, int64_t size),
                         void *ctx);
 
 int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,

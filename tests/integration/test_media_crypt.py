@@ -12,7 +12,8 @@ import os
 import subprocess
 import sys
 
-from harness import PASSWORD, WP, Server, check, created, enroll, err_code, login, run_backends
+from harness import (PASSWORD, PG_URL, WP, Server, check, created, enroll, err_code, login,
+                     run_backends)
 
 ENV = dict(os.environ, WORKPHONE_ADMIN_PASSWORD=PASSWORD)
 MARKER = b"MARKER-7f3a-contract-price-issue20"
@@ -141,6 +142,36 @@ def suite(s):
         st, body, _ = srv.raw("GET", "/api/v1/media/" + rf, admin)
         check(st == 200 and body == data, "%s: %s downloads after the rotation: %s" %
               (be, rf[:16], st))
+    # check counts them intact; a backup carries them encrypted, a restore with the master
+    # key reads them
+    r = wp("check", "--data", s.data, *s.db_args)
+    check(r.returncode == 0 and r.stdout.endswith(" and 3 media files intact\n"),
+          "%s: check: %r %r" % (be, r.stdout, r.stderr))
+    out = os.path.join(os.path.dirname(s.data), "%s.wpbackup" % be)
+    r = wp("backup", "--data", s.data, "--out", out, *s.db_args)
+    check(r.returncode == 0, "%s: backup: %r %r" % (be, r.stdout, r.stderr))
+    raw = open(out, "rb").read()
+    check(MARKER not in raw and PHONE not in raw, "%s: the backup holds no media in clear" % be)
+    r_dir = os.path.join(os.path.dirname(s.data), "restored-%s" % be)
+    r_args = []
+    if be == "postgresql":
+        db = "wp_media_crypt_r_%d" % os.getpid()
+        subprocess.run(["psql", "-q", PG_URL, "-c", "create database " + db], check=True)
+        r_args = ["--db", PG_URL.rsplit("/", 1)[0] + "/" + db]
+    try:
+        r = wp("restore", "--in", out, "--data", r_dir, *r_args)
+        check(r.returncode == 0, "%s: restore: %r %r" % (be, r.stdout, r.stderr))
+        rsrv = Server(r_dir, r_args)
+        rtok = login(rsrv, "admin")
+        for rf, data in ((ref, rec), (ref2, rec2), (old_ref, old)):
+            st, body, _ = rsrv.raw("GET", "/api/v1/media/" + rf, rtok)
+            check(st == 200 and body == data, "%s: %s downloads from the restore: %s" %
+                  (be, rf[:16], st))
+        rsrv.stop()
+    finally:
+        if r_args:
+            subprocess.run(["psql", "-q", PG_URL, "-c", "drop database if exists %s with (force)"
+                            % r_args[1].rsplit("/", 1)[1]], capture_output=True)
     # a flipped byte: refused, one alert
     with open(enc[0], "r+b") as f:
         f.seek(70000)
