@@ -268,8 +268,9 @@ int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
 
 /* PUT /api/v1/device/media/sha256:<hex> by device_id. ref is "sha256:<64 lowercase hex>". The
  * bytes are hashed; a mismatch is WP_EINVAL and nothing is kept. The file is content-addressed
- * at <media root>/ab/cd/<hex> (the media_dir of wp_ingest_config): written to a temp file, fsynced, renamed, directory
- * fsynced, and the device is recorded as one that uploaded it (the console reaches a file only
+ * at <media root>/ab/cd/<hex> (the media_dir of wp_ingest_config), or with a master key
+ * encrypted under the tenant's data key at ab/cd/<keyed hash of hex> (docs/internals/keys.md):
+ * written to a temp file, fsynced, renamed, directory fsynced, and the device is recorded as one that uploaded it (the console reaches a file only
  * through that device's messages and calls). *created is 1 (201) unless this same device
  * uploaded it before (0, 200): what other devices hold is never told. A file new to the tenant
  * counts in its media usage; past the limit it is not kept.
