@@ -6,7 +6,12 @@
 #    a marker and a phone number is stored encrypted: neither is in any file of the media
 #    folder (nor in the SQLite file), no file is named by a sha256; it downloads identical;
 #  - a flipped byte in the encrypted file: 503 media_corrupt and one alert;
-#  - rotate-tenant, then an upload: the files of both key versions download.
+#  - rotate-tenant, then an upload: the files of both key versions download;
+#  - `keys encrypt-media` converts the plain file while serve runs, and resumes (a second run
+#    has nothing left); check counts every file intact; a backup carries them encrypted and a
+#    restore with the master key serves them;
+#  - a file cut short: 503 media_corrupt naming both sizes;
+#  - the retention purge removes the encrypted files with their last rows.
 import hashlib
 import os
 import subprocess
@@ -187,7 +192,27 @@ def suite(s):
               "%s: a flipped byte: 503 media_corrupt: %s %s" % (be, st, j))
     st, j, _ = srv.req("GET", "/api/v1/alerts?kind=media_corrupt", admin)
     check(st == 200 and len(j["items"]) == 1, "%s: one alert: %s" % (be, j))
+    # a file cut short
+    with open(new[0], "r+b") as f:
+        f.truncate(os.path.getsize(new[0]) - 1)
+    st, j, _ = srv.req("GET", "/api/v1/media/" + ref2, admin)
+    size = 40 + len(rec2) // 65536 * (65536 + 17) + len(rec2) % 65536 + 17
+    check(st == 503 and err_code(j) == "media_corrupt" and
+          j["error"]["message"] == "media '%s' is damaged: %d bytes on disk, %d expected; an "
+          "administrator restores it from a backup" % (ref2, size - 1, size),
+          "%s: a file cut short: 503 media_corrupt: %s %s" % (be, st, j))
+    # the retention purge: the calls a year old go, and the encrypted files with them
+    st, j, _ = srv.req("PUT", "/api/v1/retention", admin,
+                       body={"rules": [{"kind": "channel", "name": "call", "days": 365}]})
+    check(st == 200, "%s: a retention rule: %s %s" % (be, st, j))
     srv.stop()
+    env = dict(ENV, WORKPHONE_TEST_HOOKS="1", WORKPHONE_FAKE_NOW="2029-01-01T00:00:00Z")
+    r = subprocess.run([WP, "jobs", "run", "--data", s.data] + s.db_args, env=env,
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0 and "retention: messages=0 calls=3 alerts=0 media=3" in r.stderr,
+          "%s: jobs run purges: %s %r" % (be, r.returncode, r.stderr[-600:]))
+    check(files_under(media) == [], "%s: the purge removed the encrypted files: %r" %
+          (be, files_under(media)))
 
 
 if __name__ == "__main__":
