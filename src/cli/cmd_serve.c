@@ -707,6 +707,7 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "cannot start ingest: %s", wp_error_last());
         goto out;
     }
+    cli_keyring_close(&kr); /* ingest holds the one copy of the master key from here on */
     wp_app app = {.version = WP_VERSION,
                   .data_dir = data,
                   .db_url = db,

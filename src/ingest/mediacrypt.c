@@ -119,7 +119,19 @@ static int file_key(unsigned char key[WP_KEY_LEN], int64_t *version, struct wp_m
             *version = want;
             return 0;
         }
-    if ((err = wp_store_keys_get(st, dk, &got, &k->mk, t->tenant_id, "data", want)) < 0)
+    if ((err = wp_store_keys_get(st, dk, &got, &k->mk, t->tenant_id, "data", want)) == WP_EAUTH &&
+        want == 0 && t->n > 0) {
+        /* rotate-master while serving: the store's keys are wrapped by a master key this node
+         * does not have yet; its newest data key in memory serves until it restarts */
+        size_t best = 0;
+        for (size_t i = 1; i < t->n; i++)
+            if (t->v[i].version > t->v[best].version)
+                best = i;
+        memcpy(key, t->v[best].key, WP_KEY_LEN);
+        *version = t->v[best].version;
+        return 0;
+    }
+    if (err < 0)
         return err == WP_ENOTFOUND && want > 0
                    ? wp_error_set(WP_ECORRUPT, "media key version %lld is not in the store",
                                   (long long)want)
@@ -167,6 +179,12 @@ int wp_media_keys__get(struct wp_media_keys *k, wp_store_connpool *pool,
     }
     pthread_mutex_unlock(&k->lock);
     wp_store_connpool_release(pool, st);
+    if (err == WP_EAUTH) { /* not the caller's fault: this node's master key is the old one */
+        char why[512];
+        snprintf(why, sizeof why, "%s", wp_error_last());
+        return wp_error_set(WP_EIO, "media keys: %s; restart this node with the new master key",
+                            why);
+    }
     return err;
 }
 

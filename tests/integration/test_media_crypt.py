@@ -6,7 +6,8 @@
 #    a marker and a phone number is stored encrypted: neither is in any file of the media
 #    folder (nor in the SQLite file), no file is named by a sha256; it downloads identical;
 #  - a flipped byte in the encrypted file: 503 media_corrupt and one alert;
-#  - rotate-tenant, then an upload: the files of both key versions download;
+#  - rotate-tenant, then an upload: the files of both key versions download; rotate-master
+#    while serving: an upload and downloads go on;
 #  - `keys encrypt-media` converts the plain file while serve runs, and resumes (a second run
 #    has nothing left); check counts every file intact; a backup carries them encrypted and a
 #    restore with the master key serves them;
@@ -147,10 +148,24 @@ def suite(s):
         st, body, _ = srv.raw("GET", "/api/v1/media/" + rf, admin)
         check(st == 200 and body == data, "%s: %s downloads after the rotation: %s" %
               (be, rf[:16], st))
+    # rotate-master while serving: this node keeps the data keys it holds and goes on
+    mk2 = os.path.join(os.path.dirname(s.data), "master2-%s.key" % be)
+    with open(mk2, "w") as f:
+        f.write(os.urandom(32).hex() + "\n")
+    os.chmod(mk2, 0o600)
+    r = wp("keys", "rotate-master", "--data", s.data, *s.db_args, "--new-key-file", mk2)
+    check(r.returncode == 0, "%s: rotate-master: %r %r" % (be, r.stdout, r.stderr))
+    rec3 = b"third recording " + MARKER + os.urandom(1000)
+    ref3 = upload(srv, dev, rec3)
+    call_event(srv, dev, 4, ref3)
+    for rf, data in ((ref3, rec3), (ref, rec)):
+        st, body, _ = srv.raw("GET", "/api/v1/media/" + rf, admin)
+        check(st == 200 and body == data, "%s: %s downloads after rotate-master: %s" %
+              (be, rf[:16], st))
     # check counts them intact; a backup carries them encrypted, a restore with the master
     # key reads them
     r = wp("check", "--data", s.data, *s.db_args)
-    check(r.returncode == 0 and r.stdout.endswith(" and 3 media files intact\n"),
+    check(r.returncode == 0 and r.stdout.endswith(" and 4 media files intact\n"),
           "%s: check: %r %r" % (be, r.stdout, r.stderr))
     out = os.path.join(os.path.dirname(s.data), "%s.wpbackup" % be)
     r = wp("backup", "--data", s.data, "--out", out, *s.db_args)
@@ -168,7 +183,7 @@ def suite(s):
         check(r.returncode == 0, "%s: restore: %r %r" % (be, r.stdout, r.stderr))
         rsrv = Server(r_dir, r_args)
         rtok = login(rsrv, "admin")
-        for rf, data in ((ref, rec), (ref2, rec2), (old_ref, old)):
+        for rf, data in ((ref, rec), (ref2, rec2), (old_ref, old), (ref3, rec3)):
             st, body, _ = rsrv.raw("GET", "/api/v1/media/" + rf, rtok)
             check(st == 200 and body == data, "%s: %s downloads from the restore: %s" %
                   (be, rf[:16], st))
@@ -209,7 +224,7 @@ def suite(s):
     env = dict(ENV, WORKPHONE_TEST_HOOKS="1", WORKPHONE_FAKE_NOW="2029-01-01T00:00:00Z")
     r = subprocess.run([WP, "jobs", "run", "--data", s.data] + s.db_args, env=env,
                        capture_output=True, text=True, timeout=120)
-    check(r.returncode == 0 and "retention: messages=0 calls=3 alerts=0 media=3" in r.stderr,
+    check(r.returncode == 0 and "retention: messages=0 calls=4 alerts=0 media=4" in r.stderr,
           "%s: jobs run purges: %s %r" % (be, r.returncode, r.stderr[-600:]))
     check(files_under(media) == [], "%s: the purge removed the encrypted files: %r" %
           (be, files_under(media)))
