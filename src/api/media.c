@@ -130,7 +130,8 @@ int api_media_get(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = media_in_scope(ctx, st, &scope, c->tenant_id, ref, &seen)) < 0)
         goto out;
-    if ((err = wp_ingest_media_open(app->ingest, &fd, &rd, &size, c->tenant_id, ref)) == WP_ECORRUPT)
+    if ((err = wp_ingest_media_open(app->ingest, &fd, &rd, &size, c->tenant_id, ref)) ==
+        WP_ECORRUPT)
         err = raise_corrupt(ctx, st, c->tenant_id, ref, &seen);
     if (err < 0)
         goto out;

@@ -34,8 +34,8 @@ struct wp_media_upload {
     int enc;
     char name[65];
     struct wp_media_crypt c;
-    size_t fill;                                    /* plaintext bytes waiting in buf */
-    unsigned char *buf;                             /* WP_MEDIA_CHUNK, then its ciphertext */
+    size_t fill;        /* plaintext bytes waiting in buf */
+    unsigned char *buf; /* WP_MEDIA_CHUNK, then its ciphertext */
 };
 
 static int write_all(int fd, const void *bytes, size_t len)

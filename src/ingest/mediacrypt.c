@@ -287,15 +287,14 @@ int wp_media_crypt__start(struct wp_media_crypt *c, const unsigned char hdr[WP_M
     return 0;
 }
 
-int wp_media_crypt__pull(struct wp_media_crypt *c, unsigned char *out, size_t *outlen,
-                         int *final, const unsigned char *in, size_t len)
+int wp_media_crypt__pull(struct wp_media_crypt *c, unsigned char *out, size_t *outlen, int *final,
+                         const unsigned char *in, size_t len)
 {
     unsigned char tag = 0;
     unsigned long long n = 0;
     if (len < WP_MEDIA_ABYTES ||
         crypto_secretstream_xchacha20poly1305_pull(&c->st, out, &n, &tag, in, len,
-                                                   c->first ? c->ad : NULL,
-                                                   c->first ? 16 : 0) != 0)
+                                                   c->first ? c->ad : NULL, c->first ? 16 : 0) != 0)
         return wp_error_set(WP_ECORRUPT, "media file fails authentication: altered or damaged");
     c->first = 0;
     *outlen = (size_t)n;

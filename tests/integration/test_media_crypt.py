@@ -162,10 +162,17 @@ def suite(s):
         st, body, _ = srv.raw("GET", "/api/v1/media/" + rf, admin)
         check(st == 200 and body == data, "%s: %s downloads after rotate-master: %s" %
               (be, rf[:16], st))
+    # the chunk boundaries: empty, exactly one chunk, exactly two
+    for seq, data in ((5, b""), (6, b"\x01" * 65536), (7, b"\x02" * 131072)):
+        rf = upload(srv, dev, data)
+        call_event(srv, dev, seq, rf)
+        st, body, _ = srv.raw("GET", "/api/v1/media/" + rf, admin)
+        check(st == 200 and body == data, "%s: %d bytes download identical: %s %d" %
+              (be, len(data), st, len(body or b"")))
     # check counts them intact; a backup carries them encrypted, a restore with the master
     # key reads them
     r = wp("check", "--data", s.data, *s.db_args)
-    check(r.returncode == 0 and r.stdout.endswith(" and 4 media files intact\n"),
+    check(r.returncode == 0 and r.stdout.endswith(" and 7 media files intact\n"),
           "%s: check: %r %r" % (be, r.stdout, r.stderr))
     out = os.path.join(os.path.dirname(s.data), "%s.wpbackup" % be)
     r = wp("backup", "--data", s.data, "--out", out, *s.db_args)
@@ -224,7 +231,7 @@ def suite(s):
     env = dict(ENV, WORKPHONE_TEST_HOOKS="1", WORKPHONE_FAKE_NOW="2029-01-01T00:00:00Z")
     r = subprocess.run([WP, "jobs", "run", "--data", s.data] + s.db_args, env=env,
                        capture_output=True, text=True, timeout=120)
-    check(r.returncode == 0 and "retention: messages=0 calls=4 alerts=0 media=4" in r.stderr,
+    check(r.returncode == 0 and "retention: messages=0 calls=7 alerts=0 media=7" in r.stderr,
           "%s: jobs run purges: %s %r" % (be, r.returncode, r.stderr[-600:]))
     check(files_under(media) == [], "%s: the purge removed the encrypted files: %r" %
           (be, files_under(media)))
