@@ -38,10 +38,14 @@ static int media_in_scope(wp_http_ctx *ctx, wp_store *st, const api_scope *scope
 
 /* The type of a file shown in the page, from its first bytes (the store keeps none): the
  * images a chat carries; anything else is plain bytes. */
-static const char *sniff(int fd)
+static const char *sniff(int fd, const wp_media_reader *rd)
 {
     unsigned char b[12] = {0};
-    ssize_t n = pread(fd, b, sizeof b, 0);
+    size_t hl = 0;
+    const unsigned char *h = rd ? wp_media_reader_head(rd, &hl) : NULL;
+    ssize_t n = h ? (ssize_t)hl : pread(fd, b, sizeof b, 0);
+    if (h)
+        memcpy(b, h, hl);
     if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
         return "image/jpeg";
     if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8))
@@ -51,6 +55,16 @@ static const char *sniff(int fd)
     if (n >= 12 && !memcmp(b, "RIFF", 4) && !memcmp(b + 8, "WEBP", 4))
         return "image/webp";
     return "application/octet-stream";
+}
+
+static long reader_read(void *cls, void *buf, size_t max)
+{
+    return wp_media_reader_read(cls, buf, max);
+}
+
+static void reader_done(void *cls)
+{
+    wp_media_reader_free(cls);
 }
 
 /* The file's bytes no longer match its hash: one alert for the tenant's admins (once per
@@ -102,6 +116,7 @@ int api_media_get(wp_http_ctx *ctx)
     api_scope scope;
     wp_media_ref seen;
     char target[128];
+    wp_media_reader *rd = NULL;
     int64_t size = 0;
     int fd = -1, err, view = 0;
 
@@ -115,7 +130,8 @@ int api_media_get(wp_http_ctx *ctx)
     if ((err = api_scope_for(ctx, st, &scope)) < 0 ||
         (err = media_in_scope(ctx, st, &scope, c->tenant_id, ref, &seen)) < 0)
         goto out;
-    if ((err = wp_ingest_media_open(app->ingest, &fd, &size, c->tenant_id, ref)) == WP_ECORRUPT)
+    if ((err = wp_ingest_media_open(app->ingest, &fd, &rd, &size, c->tenant_id, ref)) ==
+        WP_ECORRUPT)
         err = raise_corrupt(ctx, st, c->tenant_id, ref, &seen);
     if (err < 0)
         goto out;
@@ -145,12 +161,18 @@ int api_media_get(wp_http_ctx *ctx)
         (err = wp_http_add_header(ctx, "Content-Disposition", view ? "inline" : "attachment")) <
             0)
         goto out;
-    err = wp_http_reply_fd(ctx, 200, view ? sniff(fd) : "application/octet-stream", fd,
-                           (uint64_t)size);
-    fd = -1;
+    const char *type = view ? sniff(fd, rd) : "application/octet-stream";
+    if (rd) { /* encrypted: checked whole already, decrypted chunk by chunk as it goes out */
+        err = wp_http_reply_stream(ctx, 200, type, (uint64_t)size, reader_read, reader_done, rd);
+        rd = NULL;
+    } else {
+        err = wp_http_reply_fd(ctx, 200, type, fd, (uint64_t)size);
+        fd = -1;
+    }
 out:
     if (fd >= 0)
         close(fd);
+    wp_media_reader_free(rd);
     api_store_release(ctx, st);
     return err;
 }

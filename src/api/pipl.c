@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +289,36 @@ static int tmp_path(wp_http_ctx *ctx, char *out, size_t cap)
     return 0;
 }
 
+/* An encrypted media file's plaintext in an unnamed file beside the zip at zip_path (the
+ * zip holds it in the clear anyway, and is removed once sent): *fd, at offset 0. Frees rd. */
+static int plain_copy(const char *zip_path, wp_media_reader *rd, int *fd)
+{
+    char dir[1024], buf[64 * 1024];
+    const char *slash = strrchr(zip_path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - zip_path) : 1,
+             slash ? zip_path : ".");
+    int t = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int err = t < 0 ? wp_error_set(WP_EIO, "cannot make a temporary file in '%s'", dir) : 0;
+    long n;
+    while (err == 0 && (n = wp_media_reader_read(rd, buf, sizeof buf)) != 0) {
+        if (n < 0)
+            err = (int)n;
+        else if (write(t, buf, (size_t)n) != n)
+            err = wp_error_set(WP_EIO, "cannot write a temporary file in '%s'", dir);
+    }
+    sodium_memzero(buf, sizeof buf);
+    wp_media_reader_free(rd);
+    if (err == 0 && lseek(t, 0, SEEK_SET) != 0)
+        err = wp_error_set(WP_EIO, "cannot read a temporary file in '%s'", dir);
+    if (err < 0) {
+        if (t >= 0)
+            close(t);
+        return err;
+    }
+    *fd = t;
+    return 0;
+}
+
 /* Write the zip at path: summary.html, customer.json, messages.json, calls.json, media/<hex>
  * for each file stored. *n_media: the files it holds. */
 static int write_zip(wp_http_ctx *ctx, const char *path, json_t *sec, json_t *refs,
@@ -317,12 +348,15 @@ static int write_zip(wp_http_ctx *ctx, const char *path, json_t *sec, json_t *re
         FILE *f;
         zip_source_t *src;
         zip_int64_t idx;
-        if ((err = wp_ingest_media_open(app->ingest, &fd, &size, c->tenant_id, ref)) ==
+        wp_media_reader *rd = NULL;
+        if ((err = wp_ingest_media_open(app->ingest, &fd, &rd, &size, c->tenant_id, ref)) ==
             WP_ENOTFOUND) {
             err = 0; /* named by a message, never uploaded: nothing to copy */
             continue;
         }
         if (err < 0)
+            goto out;
+        if (rd && (err = plain_copy(path, rd, &fd)) < 0) /* encrypted at rest */
             goto out;
         if (!(f = fdopen(fd, "rb"))) {
             close(fd);

@@ -79,12 +79,14 @@ struct listed_ctx {
 };
 
 /* A file the store lists: on disk, with its size. */
-static int listed(void *ctx, const char *hex, int64_t size)
+static int listed(void *ctx, const char *name, const char *hex, int64_t plain)
 {
     struct listed_ctx *c = ctx;
     char path[4096], what[128];
     struct stat sb;
-    if (snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", c->media, hex, hex + 2, hex) >=
+    /* an encrypted file (its keyed name) is larger by its header and chunk tags */
+    int64_t size = wp_ingest_media_stored_size(plain, strcmp(name, hex) != 0);
+    if (snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", c->media, name, name + 2, name) >=
         (int)sizeof path)
         return 0;
     if (stat(path, &sb) != 0) {

@@ -2,9 +2,11 @@
 /* `workphone keys` and the keyring every command loads its keys through: the master key
  * configured for a data dir, and the keys it wraps in the store (docs/internals/keys.md). */
 #include "cli/cli.h"
+#include "ingest/ingest.h"
 #include "store/audit.h"
 #include "store/keys.h"
 #include "store/org.h"
+#include "store/pool.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -24,6 +26,8 @@ static const char help[] =
     "                                    --new-key-file FILE\n"
     "       workphone keys rotate-tenant --data DIR [--db URL] [--master-key-file FILE]\n"
     "                                    --tenant NAME\n"
+    "       workphone keys encrypt-media --data DIR [--db URL] [--master-key-file FILE]\n"
+    "                                    [--media-dir DIR]\n"
     "\n"
     "The master key (32 bytes, kept apart from the data and never in a backup) wraps the audit\n"
     "key, the checkpoint key and each tenant's data keys, which then live in the store where\n"
@@ -39,12 +43,17 @@ static const char help[] =
     "servers running keep serving. Point every node's master_key_file= at FILE (this data\n"
     "dir's is changed here) before it restarts.\n"
     "rotate-tenant makes tenant NAME a new data key version; the old ones stay readable.\n"
+    "encrypt-media encrypts the media files stored before the master key (each tenant's\n"
+    "copy under its data key and a keyed name), then removes the plain ones; safe while\n"
+    "serve runs, and resumable: run again, it goes on where it stopped.\n"
     "\n"
     "  --data DIR              the data directory made by 'workphone init'\n"
     "  --db URL                postgresql://... when the store is in PostgreSQL\n"
     "  --master-key-file FILE  the master key (else what DIR/workphone.conf names)\n"
     "  --new-key-file FILE     rotate-master: the new master key\n"
-    "  --tenant NAME           rotate-tenant: the tenant\n";
+    "  --tenant NAME           rotate-tenant: the tenant\n"
+    "  --media-dir DIR         encrypt-media: the media root (default: media_dir= in\n"
+    "                          DIR/workphone.conf, else DIR/media)\n";
 
 /* --- the keyring ------------------------------------------------------------------------ */
 
@@ -218,7 +227,7 @@ out:
 /* --- the subcommands ------------------------------------------------------------------ */
 
 struct opts {
-    const char *data, *db, *master, *new_key, *tenant;
+    const char *data, *db, *master, *new_key, *tenant, *media_dir;
 };
 
 static int fail(int err)
@@ -398,6 +407,48 @@ static int rotate_tenant(cli_keyring *kr, const char *name)
     return WP_EXIT_OK;
 }
 
+static void media_bad(void *ctx, const char *path, const char *why)
+{
+    int *problems = ctx;
+    (*problems)++;
+    printf("bad: %s: %s\n", path, why);
+}
+
+/* Every plain media file encrypted (wp_ingest_media_encrypt_all), through an ingest with the
+ * master key as serve's. */
+static int encrypt_media(cli_keyring *kr, const struct opts *o, const wp_conf *conf)
+{
+    char media[4096];
+    wp_store_connpool *pool = NULL;
+    wp_ingest *ing = NULL;
+    size_t converted = 0, removed = 0;
+    int problems = 0, code, err;
+    if (!kr->have)
+        return cli_usage_error("keys", "encrypt-media needs a master key: set one up with "
+                                       "'workphone keys migrate'");
+    if ((code = cli_media_dir(media, sizeof media, NULL, "keys", o->data, o->media_dir, conf)))
+        return code;
+    wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
+    ic.data_dir = o->data;
+    ic.media_dir = media;
+    ic.db_url = o->db;
+    ic.master_key = &kr->mk;
+    if ((err = wp_store_connpool_new(&pool, o->data, o->db, 0)) < 0)
+        goto out;
+    ic.pool = pool;
+    if ((err = wp_ingest_new(&ing, &ic)) < 0 ||
+        (err = wp_ingest_media_encrypt_all(ing, &converted, &removed, media_bad, &problems)) < 0)
+        goto out;
+    printf("encrypted: %zu file%s, %zu plain file%s removed, %d problem%s\n", converted,
+           converted == 1 ? "" : "s", removed, removed == 1 ? "" : "s", problems,
+           problems == 1 ? "" : "s");
+out:
+    code = err < 0 ? fail(err) : problems ? WP_EXIT_FAIL : WP_EXIT_OK;
+    wp_ingest_free(ing);
+    wp_store_connpool_free(pool);
+    return code;
+}
+
 int cmd_keys(int argc, char **argv)
 {
     struct opts o = {0};
@@ -407,8 +458,9 @@ int cmd_keys(int argc, char **argv)
     }
     const char *sub = argv[1];
     int is_status = !strcmp(sub, "status"), is_migrate = !strcmp(sub, "migrate"),
-        is_master = !strcmp(sub, "rotate-master"), is_tenant = !strcmp(sub, "rotate-tenant");
-    if (!is_status && !is_migrate && !is_master && !is_tenant)
+        is_master = !strcmp(sub, "rotate-master"), is_tenant = !strcmp(sub, "rotate-tenant"),
+        is_media = !strcmp(sub, "encrypt-media");
+    if (!is_status && !is_migrate && !is_master && !is_tenant && !is_media)
         return cli_usage_error("keys", "unknown subcommand '%s'; see 'workphone keys --help'", sub);
     for (int i = 2; i < argc; i++) {
         int r;
@@ -416,7 +468,8 @@ int cmd_keys(int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "keys", "db", &o.db)) ||
             (r = cli_opt(argc, argv, &i, "keys", "master-key-file", &o.master)) ||
             (is_master && (r = cli_opt(argc, argv, &i, "keys", "new-key-file", &o.new_key))) ||
-            (is_tenant && (r = cli_opt(argc, argv, &i, "keys", "tenant", &o.tenant)))) {
+            (is_tenant && (r = cli_opt(argc, argv, &i, "keys", "tenant", &o.tenant))) ||
+            (is_media && (r = cli_opt(argc, argv, &i, "keys", "media-dir", &o.media_dir)))) {
             if (r < 0)
                 return WP_EXIT_USAGE;
             continue;
@@ -430,7 +483,8 @@ int cmd_keys(int argc, char **argv)
         return cli_usage_error("keys", "missing --tenant NAME");
     if (o.master && !*o.master)
         return cli_usage_error("keys", "--master-key-file needs a file");
-    int code = cli_data_dir_check("keys", o.data, o.db, NULL), err;
+    wp_conf *conf = NULL;
+    int code = cli_data_dir_check("keys", o.data, o.db, &conf), err;
     if (code)
         return code;
     cli_keyring kr;
@@ -441,8 +495,10 @@ int cmd_keys(int argc, char **argv)
     code = is_status    ? status(&kr)
            : is_migrate ? migrate(&kr, o.master)
            : is_master  ? rotate_master(&kr, &o)
+           : is_media   ? encrypt_media(&kr, &o, conf)
                         : rotate_tenant(&kr, o.tenant);
 out:
     cli_keyring_close(&kr);
+    wp_conf_free(conf);
     return code;
 }

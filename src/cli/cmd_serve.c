@@ -682,7 +682,10 @@ int cli_serve_run(const cli_serve_options *so)
         wp_log_add(&line, "source", kr.command ? "command" : "file");
         wp_log_end(&line, 2);
     }
-    cli_keyring_close(&kr); /* the keys serve needs are in memory now */
+    /* the keys serve needs are in memory now; ingest keeps a copy of the master key for the
+     * tenants' data keys (media at rest, docs/internals/keys.md) */
+    wp_store_free(kr.st);
+    kr.st = NULL;
     /* the pool of connections every handler and ingest borrow; ingest owns the writer thread */
     if ((err = wp_store_connpool_new(&pool, data, db, 0)) < 0) {
         cli_fail(cmd, "cannot make the store pool: %s", wp_error_last());
@@ -694,6 +697,7 @@ int cli_serve_run(const cli_serve_options *so)
     ic.data_dir = data;
     ic.media_dir = media;
     ic.db_url = db;
+    ic.master_key = kr.have ? &kr.mk : NULL;
     ic.pool = pool;
     ic.audit_key = audit_key; /* grading rules re-grade each batch's customers */
     ic.queue_batches = (size_t)lim[LIM_QUEUE_BATCHES];
@@ -702,6 +706,7 @@ int cli_serve_run(const cli_serve_options *so)
         cli_fail(cmd, "cannot start ingest: %s", wp_error_last());
         goto out;
     }
+    cli_keyring_close(&kr); /* ingest holds the one copy of the master key from here on */
     wp_app app = {.version = WP_VERSION,
                   .data_dir = data,
                   .db_url = db,

@@ -354,7 +354,7 @@ static int do_change(wp_store *st, const unsigned char *key, const struct opts *
 struct deletion {
     const char *data;
     int64_t rows, tables;
-    char **files; /* media sha256s, removed after the commit */
+    char **files; /* media paths under the media root, removed after the commit */
     size_t nfiles, cap;
 };
 
@@ -367,7 +367,7 @@ static int count_table(void *ctx, const char *table, int64_t rows)
     return 0;
 }
 
-static int keep_file(void *ctx, const char *sha256)
+static int keep_file(void *ctx, const char *path)
 {
     struct deletion *d = ctx;
     if (d->nfiles == d->cap) {
@@ -377,7 +377,7 @@ static int keep_file(void *ctx, const char *sha256)
             return wp_error_set(WP_ENOMEM, "out of memory");
         d->files = v, d->cap = cap;
     }
-    if (!(d->files[d->nfiles] = strdup(sha256)))
+    if (!(d->files[d->nfiles] = strdup(path)))
         return wp_error_set(WP_ENOMEM, "out of memory");
     d->nfiles++;
     return 0;
@@ -417,8 +417,7 @@ static int do_delete(wp_store *st, const struct opts *o, const char *tenant_id,
         goto out;
     for (size_t i = 0; i < d.nfiles; i++) {
         char path[4096 + 80];
-        const char *h = d.files[i];
-        snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", media, h, h + 2, h);
+        snprintf(path, sizeof path, "%s/%s", media, d.files[i]);
         if (unlink(path) == 0)
             gone++;
         else if (errno != ENOENT)

@@ -180,6 +180,13 @@ int wp_http_reply_empty(wp_http_ctx *ctx, unsigned status);
 int wp_http_reply_fd(wp_http_ctx *ctx, unsigned status, const char *content_type, int fd,
                      uint64_t size);
 
+/* Reply with size bytes that read(cls, buf, max) hands out in order (the count, 0 at the end,
+ * < 0 cuts the connection: the status went out already); done(cls) when the reply is over or
+ * could not be made (cls is taken over). For encrypted media, decrypted as they are sent. */
+int wp_http_reply_stream(wp_http_ctx *ctx, unsigned status, const char *content_type,
+                         uint64_t size, long (*read)(void *cls, void *buf, size_t max),
+                         void (*done)(void *cls), void *cls);
+
 /* The one mapping from a WP_E* code to HTTP: *status, the snake_case *code of the error body,
  * and whether wp_error_last() may be shown to the client (*expose; never for a 500). */
 void wp_http_error_map(int err, unsigned *status, const char **code, int *expose);

@@ -190,6 +190,49 @@ int wp_http_reply_fd(wp_http_ctx *ctx, unsigned status, const char *content_type
     return queue_response(r, status, content_type, resp, (size_t)size);
 }
 
+struct stream {
+    long (*read)(void *cls, void *buf, size_t max);
+    void (*done)(void *cls);
+    void *cls;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream *s = cls;
+    (void)pos; /* in order: libmicrohttpd asks for each byte once */
+    long n = s->read(s->cls, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *s = cls;
+    s->done(s->cls);
+    free(s);
+}
+
+int wp_http_reply_stream(wp_http_ctx *ctx, unsigned status, const char *content_type,
+                         uint64_t size, long (*read)(void *cls, void *buf, size_t max),
+                         void (*done)(void *cls), void *cls)
+{
+    struct wp_http__req *r = (struct wp_http__req *)ctx;
+    struct stream *s;
+    if (r->replied || !(s = malloc(sizeof *s))) {
+        done(cls);
+        return r->replied ? 0 : wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    s->read = read, s->done = done, s->cls = cls;
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(size, 64 * 1024, stream_read, s, stream_free);
+    if (!resp) {
+        stream_free(s);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    return queue_response(r, status, content_type, resp, (size_t)size);
+}
+
 int wp_http_reply_bytes(wp_http_ctx *ctx, unsigned status, const char *content_type, char *data,
                         size_t len)
 {

@@ -117,6 +117,10 @@ int wp_ingest_new(wp_ingest **out, const wp_ingest_config *cfg)
         goto out;
     st = NULL;
     wp_writer__limits(ing->writer, cfg->queue_batches, cfg->queue_bytes);
+    /* with a master key: every tenant's data keys now; a tenant made later on first use */
+    if (cfg->master_key && ((err = wp_media_keys__new(&ing->keys, cfg->master_key)) < 0 ||
+                            (err = wp_media_keys__preload(ing->keys, ing->pool)) < 0))
+        goto out;
     *out = ing;
     ing = NULL;
 out:
@@ -135,6 +139,7 @@ void wp_ingest_free(wp_ingest *ing)
     free(ing->data_dir);
     free(ing->media_dir);
     free(ing->db_url);
+    wp_media_keys__free(ing->keys);
     free(ing);
 }
 

@@ -70,11 +70,14 @@ typedef struct wp_ingest_config {
      * waiting, or this many bytes of them, a batch is refused with WP_EOVERLOAD (nothing
      * stored). 0: WP_INGEST_QUEUE_BATCHES_DEFAULT, WP_INGEST_QUEUE_BYTES_DEFAULT. */
     size_t queue_batches, queue_bytes;
+    /* the master key (copied, wiped by wp_ingest_free): media are written encrypted under
+     * each tenant's data key (docs/internals/keys.md, "Media"); NULL: plain, as before */
+    const struct wp_master_key *master_key;
 } wp_ingest_config;
 #define WP_INGEST_QUEUE_BATCHES_DEFAULT 1024
 #define WP_INGEST_QUEUE_BYTES_DEFAULT (256u * 1024 * 1024)
 /* clang-format off */
-#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}
+#define WP_INGEST_CONFIG_INIT {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL}
 /* clang-format on */
 
 /* Open the writer's store connection and start the writer thread. The store is migrated by that
@@ -265,8 +268,9 @@ int wp_ingest_money_alert_set(wp_ingest *ing, wp_store *tx, int64_t *version,
 
 /* PUT /api/v1/device/media/sha256:<hex> by device_id. ref is "sha256:<64 lowercase hex>". The
  * bytes are hashed; a mismatch is WP_EINVAL and nothing is kept. The file is content-addressed
- * at <media root>/ab/cd/<hex> (the media_dir of wp_ingest_config): written to a temp file, fsynced, renamed, directory
- * fsynced, and the device is recorded as one that uploaded it (the console reaches a file only
+ * at <media root>/ab/cd/<hex> (the media_dir of wp_ingest_config), or with a master key
+ * encrypted under the tenant's data key at ab/cd/<keyed hash of hex> (docs/internals/keys.md):
+ * written to a temp file, fsynced, renamed, directory fsynced, and the device is recorded as one that uploaded it (the console reaches a file only
  * through that device's messages and calls). *created is 1 (201) unless this same device
  * uploaded it before (0, 200): what other devices hold is never told. A file new to the tenant
  * counts in its media usage; past the limit it is not kept.
@@ -323,8 +327,37 @@ int wp_ingest_media_check_all(const char *media_dir, size_t *checked,
 int wp_ingest_media_adopt(const char *from, const char *to, size_t *files, int64_t *bytes,
                           void (*cb)(void *ctx, const char *path, const char *why), void *ctx);
 
-int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *tenant_id,
-                         const char *ref);
+/* With a master key: every plain media file the store lists gets each tenant that has it an
+ * encrypted copy under its keyed name (checked against its sha256 as it is read), the row
+ * names that copy, and the plain file goes once every tenant's copy is there. Resumable: a
+ * copy in place is kept, so running it again goes on where it stopped. cb(ctx, path, why) for
+ * a file that is missing or does not match its name (left as it is). *converted counts the
+ * copies made, *removed the plain files removed. @return 0, WP_EINVAL (no master key), or
+ * WP_EIO/WP_ENOSPC when a copy could not be made */
+int wp_ingest_media_encrypt_all(wp_ingest *ing, size_t *converted, size_t *removed,
+                                void (*cb)(void *ctx, const char *path, const char *why),
+                                void *ctx);
+
+/* The bytes on disk of a media file of plain bytes: plain, or encrypted (the clear header and
+ * 17 bytes a 64 KiB chunk; docs/internals/keys.md). */
+int64_t wp_ingest_media_stored_size(int64_t plain, int encrypted);
+
+/* An encrypted media file, checked whole (every chunk authenticated, the sha256 of the
+ * plaintext compared) before its first byte is handed out; read in order. */
+typedef struct wp_media_reader wp_media_reader;
+/* Up to max bytes of the plaintext into buf: the count, 0 at the end, or WP_ECORRUPT when the
+ * file changed since it was checked (the reply is cut off: the status went out already). */
+long wp_media_reader_read(wp_media_reader *rd, void *buf, size_t max);
+/* The first plaintext bytes (up to 12), for the type of an image. */
+const unsigned char *wp_media_reader_head(const wp_media_reader *rd, size_t *len);
+void wp_media_reader_free(wp_media_reader *rd); /* NULL is a no-op */
+
+/* Open a stored media file for reading: *fd (a plain file, checked, at offset 0; *rd NULL) or
+ * *rd (an encrypted one, checked; *fd -1), *size its plaintext bytes. WP_ENOTFOUND unless the
+ * tenant has it; WP_ECORRUPT when its bytes fail the check; WP_EIO when it is missing. Caller
+ * closes *fd or frees *rd. */
+int wp_ingest_media_open(wp_ingest *ing, int *fd, wp_media_reader **rd, int64_t *size,
+                         const char *tenant_id, const char *ref);
 
 /* Counters since the process started, for /metrics. Commit buckets are cumulative upper
  * bounds in microseconds: WP_INGEST_COMMIT_BUCKETS_US. */

@@ -167,7 +167,55 @@ struct wp_ingest {
     _Atomic uint64_t n_events, n_rejected, n_alerts, n_off_duty;
     unsigned char audit_key[WP_AUDIT_KEY_LEN]; /* for re-grading after a batch */
     int regrade;                               /* audit_key is set */
+    /* with a master key: the tenants' data keys, and media are encrypted; NULL: plain */
+    struct wp_media_keys *keys;
 };
+
+/* --- media at rest (mediacrypt.c; docs/internals/keys.md, "Media") ------------------------ */
+
+#include <sodium.h>
+
+#include "store/keys.h"
+
+#define WP_MEDIA_MAGIC "WPMEDIA1"
+#define WP_MEDIA_HDR 40 /* magic, key version (8 bytes little-endian), the stream's header */
+#define WP_MEDIA_CHUNK 65536
+#define WP_MEDIA_ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
+
+struct wp_media_keys;
+/* The keyring: takes a copy of mk, wiped by _free (and every key it unwrapped with it). */
+int wp_media_keys__new(struct wp_media_keys **out, const wp_master_key *mk);
+void wp_media_keys__free(struct wp_media_keys *k);
+/* Every tenant's data keys, all versions, unwrapped now. */
+int wp_media_keys__preload(struct wp_media_keys *k, wp_store_connpool *pool);
+/* For tenant_id: name (when name and hex are given) gets the keyed name of the content hash
+ * hex; key (when given) the file key of version want (0: the newest, asked of the store),
+ * *version its version. @return 0, WP_ECORRUPT when version want is not in the store, or as
+ * wp_store_keys_get() */
+int wp_media_keys__get(struct wp_media_keys *k, wp_store_connpool *pool,
+                       unsigned char key[WP_KEY_LEN], int64_t *version, char name[65],
+                       const char *tenant_id, const char *hex, int64_t want);
+
+struct wp_media_crypt {
+    crypto_secretstream_xchacha20poly1305_state st;
+    unsigned char ad[16]; /* the clear header, authenticated with the first chunk */
+    int first;
+};
+/* The bytes on disk for plain bytes of plaintext. */
+int64_t wp_media_crypt__size(int64_t plain);
+/* The file starts with the magic; its key version (-1: not an encrypted file). */
+int wp_media_crypt__is(int fd);
+int64_t wp_media_crypt__version(int fd);
+void wp_media_crypt__begin(struct wp_media_crypt *c, unsigned char hdr[WP_MEDIA_HDR],
+                           const unsigned char key[WP_KEY_LEN], int64_t version);
+/* out gets len + WP_MEDIA_ABYTES bytes */
+void wp_media_crypt__push(struct wp_media_crypt *c, unsigned char *out, const unsigned char *in,
+                          size_t len, int final);
+int wp_media_crypt__start(struct wp_media_crypt *c, const unsigned char hdr[WP_MEDIA_HDR],
+                          const unsigned char key[WP_KEY_LEN]);
+/* @return 0 or WP_ECORRUPT (the chunk fails authentication) */
+int wp_media_crypt__pull(struct wp_media_crypt *c, unsigned char *out, size_t *outlen,
+                         int *final, const unsigned char *in, size_t len);
 
 struct wp_writer *wp_ingest__writer(wp_ingest *ing);
 

@@ -31,7 +31,64 @@ struct wp_media_upload {
     int unnamed; /* the name comes from the bytes, at finish */
     size_t size;
     crypto_hash_sha256_state sha;
+    /* encrypted (ing->keys): the file is named by name, the keyed hash of hex */
+    int enc;
+    char name[65];
+    struct wp_media_crypt c;
+    size_t fill;        /* plaintext bytes waiting in buf */
+    unsigned char *buf; /* WP_MEDIA_CHUNK, then its ciphertext */
 };
+
+static int write_all(int fd, const void *bytes, size_t len)
+{
+    const char *p = bytes;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return wp_error_set(wp_error_errno_code(errno), "cannot write media: %s",
+                                strerror(errno));
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* With a master key: the tenant's newest data key, the header written to the temp file. */
+static int enc_begin(wp_media_upload *up)
+{
+    unsigned char key[WP_KEY_LEN], hdr[WP_MEDIA_HDR];
+    int64_t version = 0;
+    int err;
+    if (!up->ing->keys)
+        return 0;
+    if (!(up->buf = malloc(WP_MEDIA_CHUNK + WP_MEDIA_CHUNK + WP_MEDIA_ABYTES)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = wp_media_keys__get(up->ing->keys, up->ing->pool, key, &version, NULL,
+                                  up->tenant_id, NULL, 0)) < 0)
+        return err;
+    wp_media_crypt__begin(&up->c, hdr, key, version);
+    sodium_memzero(key, sizeof key);
+    up->enc = 1;
+    return write_all(up->fd, hdr, sizeof hdr);
+}
+
+/* The chunk waiting in buf, encrypted and written. */
+static int enc_flush(wp_media_upload *up, int final)
+{
+    unsigned char *out = up->buf + WP_MEDIA_CHUNK;
+    wp_media_crypt__push(&up->c, out, up->buf, up->fill, final);
+    int err = write_all(up->fd, out, up->fill + WP_MEDIA_ABYTES);
+    up->fill = 0;
+    return err;
+}
+
+/* The name of the file on disk: the keyed hash when encrypted, else the content hash. */
+static const char *disk_name(const wp_media_upload *up)
+{
+    return up->enc ? up->name : up->hex;
+}
 
 /* "sha256:" + 64 lowercase hex → hex. */
 static int parse_ref(char hex[65], const char *ref)
@@ -91,10 +148,11 @@ static int paths(wp_media_upload *up, const char *root)
 {
     char media[4096], ab[4096];
     int n1 = snprintf(media, sizeof media, "%s", root);
-    int n2 = snprintf(ab, sizeof ab, "%s/%.2s", media, up->hex);
-    int n3 = snprintf(up->dir, sizeof up->dir, "%s/%.2s", ab, up->hex + 2);
-    int n4 = snprintf(up->path, sizeof up->path, "%s/%s", up->dir, up->hex);
-    int n5 = snprintf(up->tmp, sizeof up->tmp, "%s/.tmp-%s-XXXXXX", up->dir, up->hex);
+    const char *nm = disk_name(up);
+    int n2 = snprintf(ab, sizeof ab, "%s/%.2s", media, nm);
+    int n3 = snprintf(up->dir, sizeof up->dir, "%s/%.2s", ab, nm + 2);
+    int n4 = snprintf(up->path, sizeof up->path, "%s/%s", up->dir, nm);
+    int n5 = snprintf(up->tmp, sizeof up->tmp, "%s/.tmp-%s-XXXXXX", up->dir, nm);
     if (n1 < 0 || n2 < 0 || n3 < 0 || n4 < 0 || n5 < 0 || (size_t)n5 >= sizeof up->tmp)
         return wp_error_set(WP_EINVAL, "media dir path is too long");
     int err;
@@ -163,7 +221,15 @@ int wp_ingest_media_begin(wp_ingest *ing, wp_media_upload **out, const char *ten
     up->ing = ing;
     memcpy(up->tenant_id, tenant_id, sizeof up->tenant_id);
     memcpy(up->device_id, device_id, sizeof up->device_id);
-    if ((err = parse_ref(up->hex, ref)) < 0 || (err = paths(up, ing->media_dir)) < 0)
+    if ((err = parse_ref(up->hex, ref)) < 0)
+        goto fail;
+    if (ing->keys) {
+        up->enc = 1; /* for paths(); enc_begin sets it again */
+        if ((err = wp_media_keys__get(ing->keys, ing->pool, NULL, NULL, up->name, tenant_id,
+                                      up->hex, 0)) < 0)
+            goto fail;
+    }
+    if ((err = paths(up, ing->media_dir)) < 0)
         goto fail;
     if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
         err = wp_error_set(wp_error_errno_code(errno), "cannot create a temp file in '%s': %s",
@@ -171,10 +237,12 @@ int wp_ingest_media_begin(wp_ingest *ing, wp_media_upload **out, const char *ten
         goto fail;
     }
     crypto_hash_sha256_init(&up->sha);
+    if ((err = enc_begin(up)) < 0)
+        goto fail;
     *out = up;
     return 0;
 fail:
-    free(up);
+    wp_ingest_media_abort(up);
     return err;
 }
 
@@ -211,10 +279,12 @@ int wp_ingest_media_begin_unnamed(wp_ingest *ing, wp_media_upload **out, const c
         goto fail;
     }
     crypto_hash_sha256_init(&up->sha);
+    if ((err = enc_begin(up)) < 0)
+        goto fail;
     *out = up;
     return 0;
 fail:
-    free(up);
+    wp_ingest_media_abort(up);
     return err;
 }
 
@@ -224,6 +294,14 @@ int wp_ingest_media_write(wp_media_upload *up, const void *bytes, size_t len)
         return wp_error_set(WP_ELIMIT, "media file is larger than %u bytes", WP_INGEST_MEDIA_MAX);
     crypto_hash_sha256_update(&up->sha, bytes, len);
     const char *p = bytes;
+    while (up->enc && len > 0) {
+        size_t k = WP_MEDIA_CHUNK - up->fill < len ? WP_MEDIA_CHUNK - up->fill : len;
+        memcpy(up->buf + up->fill, p, k);
+        up->fill += k, up->size += k, p += k, len -= k;
+        int err;
+        if (up->fill == WP_MEDIA_CHUNK && (err = enc_flush(up, 0)) < 0)
+            return err;
+    }
     while (len > 0) {
         ssize_t n = write(up->fd, p, len);
         if (n < 0 && errno == EINTR)
@@ -246,6 +324,11 @@ void wp_ingest_media_abort(wp_media_upload *up)
         close(up->fd);
         unlink(up->tmp);
     }
+    if (up->buf) {
+        sodium_memzero(up->buf, WP_MEDIA_CHUNK);
+        free(up->buf);
+    }
+    sodium_memzero(&up->c, sizeof up->c);
     free(up);
 }
 
@@ -262,6 +345,9 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
         char tmp[sizeof up->tmp];
         memcpy(tmp, up->tmp, sizeof tmp);
         memcpy(up->hex, hex, sizeof up->hex);
+        if (up->enc && (err = wp_media_keys__get(up->ing->keys, up->ing->pool, NULL, NULL,
+                                                 up->name, up->tenant_id, hex, 0)) < 0)
+            goto out;
         err = paths(up, up->ing->media_dir);
         memcpy(up->tmp, tmp, sizeof tmp); /* paths() names a temp file it did not make */
         if (err < 0)
@@ -280,6 +366,8 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
     st = NULL;
     if (err < 0)
         goto out;
+    if (up->enc && (err = enc_flush(up, 1)) < 0)
+        goto out;
     if (fsync(up->fd) != 0) {
         err = wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s",
                            strerror(errno));
@@ -288,7 +376,8 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
     close(up->fd);
     up->fd = -1;
     /* Same name, same bytes: when the file is there already (another tenant, an earlier
-     * upload) the new copy is just dropped. */
+     * upload; encrypted, the same tenant's only: names are keyed per tenant) the new copy is
+     * just dropped. */
     if (access(up->path, F_OK) == 0) {
         unlink(up->tmp);
     } else {
@@ -303,8 +392,8 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
     }
     if ((err = wp_store_connpool_acquire(up->ing->pool, &st)) < 0)
         goto out;
-    err = wp_store_media_add(st, created, up->tenant_id, up->device_id, up->hex,
-                             (int64_t)up->size);
+    err = wp_store_media_add_named(st, created, up->tenant_id, up->device_id, up->hex,
+                                   (int64_t)up->size, up->enc ? up->name : NULL);
     wp_store_connpool_release(up->ing->pool, st);
 out:
     wp_ingest_media_abort(up);
@@ -338,14 +427,158 @@ int wp_ingest_media_put(wp_ingest *ing, int *created, const char *tenant_id,
     return wp_ingest_media_finish(up, created);
 }
 
-int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *tenant_id,
-                         const char *ref)
+struct wp_media_reader {
+    int fd;
+    struct wp_media_crypt c;
+    unsigned char key[WP_KEY_LEN];
+    off_t at;
+    unsigned char *in, *out; /* a chunk as stored, and its plaintext */
+    size_t out_len, out_pos;
+    int done;
+    unsigned char head[12];
+    size_t head_len;
+};
+
+void wp_media_reader_free(wp_media_reader *rd)
 {
-    char hex[65], path[4096];
+    if (!rd)
+        return;
+    if (rd->fd >= 0)
+        close(rd->fd);
+    if (rd->out)
+        sodium_memzero(rd->out, WP_MEDIA_CHUNK);
+    free(rd->in);
+    free(rd->out);
+    sodium_memzero(rd, sizeof *rd);
+    free(rd);
+}
+
+static int rd_start(wp_media_reader *rd)
+{
+    unsigned char hdr[WP_MEDIA_HDR];
+    if (pread(rd->fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
+        return wp_error_set(WP_ECORRUPT, "media file is shorter than its header");
+    rd->at = WP_MEDIA_HDR;
+    rd->out_len = rd->out_pos = 0;
+    rd->done = 0;
+    return wp_media_crypt__start(&rd->c, hdr, rd->key);
+}
+
+/* The next chunk's plaintext into out: 1, 0 after the last one, or WP_ECORRUPT. */
+static int rd_next(wp_media_reader *rd)
+{
+    unsigned char extra;
+    ssize_t n;
+    int final = 0, err;
+    if (rd->done)
+        return 0;
+    do
+        n = pread(rd->fd, rd->in, WP_MEDIA_CHUNK + WP_MEDIA_ABYTES, rd->at);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return wp_error_set(WP_EIO, "cannot read media: %s", strerror(errno));
+    if ((err = wp_media_crypt__pull(&rd->c, rd->out, &rd->out_len, &final, rd->in,
+                                    (size_t)n)) < 0)
+        return err;
+    rd->at += n, rd->out_pos = 0;
+    if (!final && n < WP_MEDIA_CHUNK + WP_MEDIA_ABYTES)
+        return wp_error_set(WP_ECORRUPT, "media file is cut short");
+    if (final && pread(rd->fd, &extra, 1, rd->at) != 0)
+        return wp_error_set(WP_ECORRUPT, "media file has bytes past its end");
+    rd->done = final;
+    return 1;
+}
+
+long wp_media_reader_read(wp_media_reader *rd, void *buf, size_t max)
+{
+    int r;
+    while (rd->out_pos == rd->out_len)
+        if ((r = rd_next(rd)) <= 0)
+            return r;
+    size_t k = rd->out_len - rd->out_pos < max ? rd->out_len - rd->out_pos : max;
+    memcpy(buf, rd->out + rd->out_pos, k);
+    rd->out_pos += k;
+    return (long)k;
+}
+
+const unsigned char *wp_media_reader_head(const wp_media_reader *rd, size_t *len)
+{
+    *len = rd->head_len;
+    return rd->head;
+}
+
+/* A reader of the encrypted file fd (taken) of tenant_id: every chunk authenticated and the
+ * plaintext's sha256 compared with hex, then rewound for the reply. */
+static int reader_open(wp_media_reader **out, wp_ingest *ing, int fd, const char *tenant_id,
+                       const char *hex)
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state sha;
+    char got[65];
+    int64_t version = wp_media_crypt__version(fd), v = 0;
+    int err, r;
+    wp_media_reader *rd = calloc(1, sizeof *rd);
+    if (!rd) {
+        close(fd);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
+    rd->fd = fd;
+    if (!(rd->in = malloc(WP_MEDIA_CHUNK + WP_MEDIA_ABYTES)) ||
+        !(rd->out = malloc(WP_MEDIA_CHUNK))) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (version <= 0) {
+        err = wp_error_set(WP_ECORRUPT, "media 'sha256:%s' is damaged: no valid header", hex);
+        goto out;
+    }
+    if ((err = wp_media_keys__get(ing->keys, ing->pool, rd->key, &v, NULL, tenant_id, NULL,
+                                  version)) < 0 ||
+        (err = rd_start(rd)) < 0)
+        goto out;
+    crypto_hash_sha256_init(&sha);
+    while ((r = rd_next(rd)) > 0) {
+        crypto_hash_sha256_update(&sha, rd->out, rd->out_len);
+        if (rd->head_len < sizeof rd->head) {
+            size_t k = sizeof rd->head - rd->head_len;
+            k = k < rd->out_len ? k : rd->out_len;
+            memcpy(rd->head + rd->head_len, rd->out, k);
+            rd->head_len += k;
+        }
+    }
+    if ((err = r) < 0) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", wp_error_last());
+        err = wp_error_set(err, "media 'sha256:%s' is damaged: %s", hex, why);
+        goto out;
+    }
+    crypto_hash_sha256_final(&sha, digest);
+    sodium_bin2hex(got, sizeof got, digest, sizeof digest);
+    if (strcmp(got, hex) != 0) {
+        err = wp_error_set(WP_ECORRUPT,
+                           "media 'sha256:%s' is damaged: its bytes no longer match its hash",
+                           hex);
+        goto out;
+    }
+    if ((err = rd_start(rd)) < 0)
+        goto out;
+    *out = rd;
+    rd = NULL;
+out:
+    wp_media_reader_free(rd);
+    return err;
+}
+
+int wp_ingest_media_open(wp_ingest *ing, int *fd, wp_media_reader **rd, int64_t *size,
+                         const char *tenant_id, const char *ref)
+{
+    char hex[65], name[65], path[4096];
     wp_store *st = NULL;
     int64_t sz = 0;
-    int err;
+    int err, f = -1;
 
+    *fd = -1;
+    *rd = NULL;
     if (parse_ref(hex, ref) < 0)
         return wp_error_set(WP_ENOTFOUND, "media not found");
     if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
@@ -354,8 +587,31 @@ int wp_ingest_media_open(wp_ingest *ing, int *fd, int64_t *size, const char *ten
     wp_store_connpool_release(ing->pool, st);
     if (err < 0)
         return err;
+    /* encrypted under its keyed name; else a plain file from before (or from before the
+     * master key), under its content hash */
+    if (ing->keys) {
+        if ((err = wp_media_keys__get(ing->keys, ing->pool, NULL, NULL, name, tenant_id, hex,
+                                      0)) < 0)
+            return err;
+        snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", ing->media_dir, name, name + 2, name);
+        if ((f = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+            struct stat sb;
+            if (fstat(f, &sb) == 0 && sb.st_size != wp_media_crypt__size(sz)) {
+                close(f);
+                return wp_error_set(WP_ECORRUPT,
+                                    "media 'sha256:%s' is damaged: %lld bytes on disk, %lld "
+                                    "expected",
+                                    hex, (long long)sb.st_size,
+                                    (long long)wp_media_crypt__size(sz));
+            }
+            if ((err = reader_open(rd, ing, f, tenant_id, hex)) < 0)
+                return err;
+            *size = sz;
+            return 0;
+        }
+    }
     snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", ing->media_dir, hex, hex + 2, hex);
-    int f = open(path, O_RDONLY | O_CLOEXEC);
+    f = open(path, O_RDONLY | O_CLOEXEC);
     if (f < 0)
         return wp_error_set(WP_EIO, "media file '%s' is missing: %s", hex, strerror(errno));
     struct stat sb;
@@ -475,6 +731,17 @@ static int walk(const char *media, int (*fn)(void *ctx, const char *path, const 
     return err;
 }
 
+/* The file at path starts as an encrypted media file does. */
+static int is_encrypted(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int r = wp_media_crypt__is(fd);
+    close(fd);
+    return r;
+}
+
 struct check_ctx {
     size_t *checked;
     void (*cb)(void *ctx, const char *path, const char *why);
@@ -486,6 +753,8 @@ static int check_one(void *ctx, const char *path, const char *hex)
     struct check_ctx *c = ctx;
     (*c->checked)++;
     int r = wp_ingest_media_verify(-1, path, hex);
+    if (r == WP_ECORRUPT && is_encrypted(path))
+        return 0; /* its name is keyed: its chunks are checked when it is read */
     if (r == WP_ECORRUPT)
         c->cb(c->ctx, path, "its bytes no longer match its sha256 name");
     else if (r < 0)
@@ -534,7 +803,7 @@ static int adopt_one(void *ctx, const char *path, const char *hex)
         return err;
     if (access(up.path, F_OK) == 0) {
         /* there already: same name, same bytes once it verifies */
-        if (wp_ingest_media_verify(-1, up.path, hex) == 0) {
+        if (wp_ingest_media_verify(-1, up.path, hex) == 0 || is_encrypted(up.path)) {
             if (unlink(path) != 0 && errno != ENOENT)
                 a->cb(a->ctx, path, strerror(errno));
             return 0;
@@ -574,7 +843,7 @@ static int adopt_one(void *ctx, const char *path, const char *hex)
     }
     crypto_hash_sha256_final(&up.sha, digest);
     sodium_bin2hex(got, sizeof got, digest, sizeof digest);
-    if (strcmp(got, hex) != 0) {
+    if (strcmp(got, hex) != 0 && !is_encrypted(path)) {
         a->cb(a->ctx, path, "its bytes no longer match its sha256 name: left where it is");
         goto out;
     }
@@ -621,4 +890,185 @@ int wp_ingest_media_adopt(const char *from, const char *to, size_t *files, int64
     *files = 0;
     *bytes = 0;
     return walk(from, adopt_one, adopt_bad, &a);
+}
+
+/* --- converting plain files (`workphone keys encrypt-media`) ------------------------------ */
+
+struct row {
+    char tenant_id[WP_ID_LEN + 1], hex[65], name[65];
+    int done; /* the tenant's encrypted copy is in place */
+};
+
+struct rows {
+    struct row *v;
+    size_t n, cap;
+};
+
+static int add_row(void *ctx, const char *tenant_id, const char *sha, int64_t size)
+{
+    struct rows *r = ctx;
+    (void)size;
+    if (strlen(tenant_id) != WP_ID_LEN || !is_hex_name(sha, 64))
+        return 0;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 256;
+        struct row *v = realloc(r->v, cap * sizeof *v);
+        if (!v)
+            return wp_error_set(WP_ENOMEM, "out of memory");
+        r->v = v, r->cap = cap;
+    }
+    memset(&r->v[r->n], 0, sizeof r->v[0]);
+    memcpy(r->v[r->n].tenant_id, tenant_id, WP_ID_LEN + 1);
+    memcpy(r->v[r->n].hex, sha, 65);
+    r->n++;
+    return 0;
+}
+
+/* The plain file at plain, encrypted for the tenant of rw into its keyed name: *ok 1 when it
+ * is in place; its bytes not matching its name leave it (reported). */
+static int encrypt_one(wp_ingest *ing, struct row *rw, const char *plain, int *ok,
+                       void (*cb)(void *ctx, const char *path, const char *why), void *ctx)
+{
+    unsigned char buf[65536], digest[crypto_hash_sha256_BYTES];
+    char got[65];
+    int src = -1, err;
+    wp_media_upload *up = calloc(1, sizeof *up);
+    *ok = 0;
+    if (!up)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    up->fd = -1;
+    up->ing = ing;
+    up->enc = 1;
+    memcpy(up->tenant_id, rw->tenant_id, sizeof up->tenant_id);
+    memcpy(up->hex, rw->hex, sizeof up->hex);
+    memcpy(up->name, rw->name, sizeof up->name);
+    if ((err = paths(up, ing->media_dir)) < 0)
+        goto out;
+    if ((src = open(plain, O_RDONLY | O_CLOEXEC)) < 0) {
+        err = errno == ENOENT ? 0
+                              : wp_error_set(WP_EIO, "cannot read '%s': %s", plain,
+                                             strerror(errno));
+        goto out;
+    }
+    if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot create a temp file in '%s': %s",
+                           up->dir, strerror(errno));
+        goto out;
+    }
+    crypto_hash_sha256_init(&up->sha);
+    if ((err = enc_begin(up)) < 0)
+        goto out;
+    for (;;) {
+        ssize_t n = read(src, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = wp_error_set(WP_EIO, "cannot read '%s': %s", plain, strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        if ((err = wp_ingest_media_write(up, buf, (size_t)n)) < 0)
+            goto out;
+    }
+    crypto_hash_sha256_final(&up->sha, digest);
+    sodium_bin2hex(got, sizeof got, digest, sizeof digest);
+    if (strcmp(got, up->hex) != 0) {
+        cb(ctx, plain, "its bytes no longer match its sha256 name: left as it is");
+        goto out;
+    }
+    if ((err = enc_flush(up, 1)) < 0)
+        goto out;
+    if (fsync(up->fd) != 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s",
+                           strerror(errno));
+        goto out;
+    }
+    close(up->fd);
+    up->fd = -1;
+    if (rename(up->tmp, up->path) != 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s", strerror(errno));
+        unlink(up->tmp);
+        goto out;
+    }
+    if ((err = fsync_dir(up->dir)) < 0)
+        goto out;
+    *ok = 1;
+out:
+    if (src >= 0)
+        close(src);
+    wp_ingest_media_abort(up);
+    return err;
+}
+
+int wp_ingest_media_encrypt_all(wp_ingest *ing, size_t *converted, size_t *removed,
+                                void (*cb)(void *ctx, const char *path, const char *why),
+                                void *ctx)
+{
+    struct rows r = {0};
+    wp_store *st = NULL;
+    char plain[4096], enc[4096], dir[4096];
+    int err;
+
+    *converted = *removed = 0;
+    if (!ing->keys)
+        return wp_error_set(WP_EINVAL, "encrypting media needs a master key");
+    if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
+        return err;
+    err = wp_store_media_each_row(st, add_row, &r);
+    wp_store_connpool_release(ing->pool, st);
+    st = NULL;
+    if (err < 0)
+        goto out;
+    /* each tenant's copy first; its row names it once it is in place */
+    for (size_t i = 0; i < r.n; i++) {
+        struct row *rw = &r.v[i];
+        if ((err = wp_media_keys__get(ing->keys, ing->pool, NULL, NULL, rw->name, rw->tenant_id,
+                                      rw->hex, 0)) < 0)
+            goto out;
+        snprintf(enc, sizeof enc, "%s/%.2s/%.2s/%s", ing->media_dir, rw->name, rw->name + 2,
+                 rw->name);
+        snprintf(plain, sizeof plain, "%s/%.2s/%.2s/%s", ing->media_dir, rw->hex, rw->hex + 2,
+                 rw->hex);
+        if (access(enc, F_OK) == 0) {
+            rw->done = 1;
+        } else if (access(plain, F_OK) == 0) {
+            if ((err = encrypt_one(ing, rw, plain, &rw->done, cb, ctx)) < 0)
+                goto out;
+            *converted += (size_t)rw->done;
+        } else {
+            cb(ctx, plain, "the store lists it but it is not on disk");
+        }
+        if (rw->done) {
+            if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
+                goto out;
+            err = wp_store_media_set_name(st, rw->tenant_id, rw->hex, rw->name);
+            wp_store_connpool_release(ing->pool, st);
+            st = NULL;
+            if (err < 0)
+                goto out;
+        }
+    }
+    /* then the plain file, once every tenant that has it has its own copy (rows by hash) */
+    for (size_t i = 0, j; i < r.n; i = j) {
+        int all = 1;
+        for (j = i; j < r.n && !strcmp(r.v[j].hex, r.v[i].hex); j++)
+            all &= r.v[j].done;
+        snprintf(plain, sizeof plain, "%s/%.2s/%.2s/%s", ing->media_dir, r.v[i].hex,
+                 r.v[i].hex + 2, r.v[i].hex);
+        if (!all)
+            continue;
+        if (unlink(plain) == 0) {
+            (*removed)++;
+            snprintf(dir, sizeof dir, "%s/%.2s/%.2s", ing->media_dir, r.v[i].hex,
+                     r.v[i].hex + 2);
+            if ((err = fsync_dir(dir)) < 0)
+                goto out;
+        } else if (errno != ENOENT) {
+            cb(ctx, plain, strerror(errno));
+        }
+    }
+out:
+    free(r.v);
+    return err;
 }

@@ -525,20 +525,22 @@ out:
 }
 
 int wp_store_tenant_media_own(wp_store *st, const char *tenant_id,
-                              int (*cb)(void *ctx, const char *sha256), void *ctx)
+                              int (*cb)(void *ctx, const char *path), void *ctx)
 {
     struct wp_stmt *s = NULL;
     int err;
+    /* by the name on disk: a plain file (named by its sha256) may be another tenant's too, an
+     * encrypted one (a keyed name) is this tenant's own */
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT m.sha256 FROM media m WHERE m.tenant_id = ? AND"
-                             " NOT EXISTS (SELECT 1 FROM media o WHERE o.sha256 ="
-                             " m.sha256 AND o.tenant_id <> m.tenant_id)"
-                             " ORDER BY m.sha256")) < 0)
+                             "SELECT DISTINCT m.path FROM media m WHERE m.tenant_id = ? AND"
+                             " NOT EXISTS (SELECT 1 FROM media o WHERE o.path = m.path"
+                             " AND o.tenant_id <> m.tenant_id)"
+                             " ORDER BY m.path")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        const char *sha = wp_db_col_text(s, 0);
-        if (sha && (err = cb(ctx, sha)) < 0)
+        const char *path = wp_db_col_text(s, 0);
+        if (path && *path && (err = cb(ctx, path)) < 0)
             break;
     }
     wp_db_done(s);
@@ -743,18 +745,23 @@ out:
 }
 
 int wp_store_tenant_media_each(wp_store *st, const char *tenant_id,
-                               int (*cb)(void *ctx, const char *sha256, int64_t size), void *ctx)
+                               int (*cb)(void *ctx, const char *name, const char *sha256,
+                                         int64_t size),
+                               void *ctx)
 {
     struct wp_stmt *s = NULL;
     int err;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT sha256, size FROM media WHERE tenant_id = ?"
-                             " ORDER BY sha256")) < 0)
+                             "SELECT path, sha256, size FROM media WHERE tenant_id = ?"
+                             " ORDER BY path")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        const char *sha = wp_db_col_text(s, 0);
-        if (sha && (err = cb(ctx, sha, wp_db_col_int64(s, 1))) < 0)
+        const char *path = wp_db_col_text(s, 0), *sha = wp_db_col_text(s, 1);
+        /* ab/cd/<64 hex>: the file's name on disk (its sha256, or a keyed name when encrypted,
+         * docs/internals/keys.md) */
+        if (path && sha && strlen(path) == 70 &&
+            (err = cb(ctx, path + 6, sha, wp_db_col_int64(s, 2))) < 0)
             break;
     }
     wp_db_done(s);

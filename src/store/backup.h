@@ -66,10 +66,11 @@ int wp_store_pg_reset_identities(wp_store *st);
  * cb(ctx, table, rows) for each. Inside the caller's transaction when there is one. */
 int wp_store_tenant_counts(wp_store *st, const char *tenant_id,
                            int (*cb)(void *ctx, const char *table, int64_t rows), void *ctx);
-/* The media files (sha256) of the tenant that no other tenant of the store has: the files a
- * deletion of the tenant removes. cb's negative return stops and is returned. */
+/* The media files of the tenant that no other tenant of the store has, by their path under
+ * the media root (ab/cd/<name>): the files a deletion of the tenant removes. cb's negative
+ * return stops and is returned. */
 int wp_store_tenant_media_own(wp_store *st, const char *tenant_id,
-                              int (*cb)(void *ctx, const char *sha256), void *ctx);
+                              int (*cb)(void *ctx, const char *path), void *ctx);
 /* Inside the caller's transaction: delete every row of the tenant in every table (its search
  * index entries too), then the tenant. On SQLite with secure_delete on (the freed space is
  * zeroed) and the foreign keys checked at the commit. The media files are the caller's. */
@@ -86,9 +87,12 @@ int wp_store_sqlite_scrub(wp_store *st, int *wal_busy);
  * the file does not depend on where it came from. *schema_version gets the store's. */
 int wp_store_tenant_dump(wp_store *st, const char *tenant_id, int *schema_version,
                          const wp_store_dump_cb *cb);
-/* The tenant's media files: cb(ctx, sha256, size) in hash order; a negative return stops. */
+/* The tenant's media files: cb(ctx, name, sha256, size), name the file's name on disk (as
+ * wp_store_media_each gives it), in name order; a negative return stops. */
 int wp_store_tenant_media_each(wp_store *st, const char *tenant_id,
-                               int (*cb)(void *ctx, const char *sha256, int64_t size), void *ctx);
+                               int (*cb)(void *ctx, const char *name, const char *sha256,
+                                         int64_t size),
+                               void *ctx);
 /* Loading an export (`workphone tenant import`), inside the caller's transaction. */
 enum { WP_STORE_VALUE_NULL = 0, WP_STORE_VALUE_INT, WP_STORE_VALUE_TEXT };
 typedef struct wp_store_value {

@@ -26,17 +26,62 @@ static int check_sha(const char *h)
 int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char *device_id,
                        const char sha256[65], int64_t size)
 {
+    return wp_store_media_add_named(st, created, tenant_id, device_id, sha256, size, NULL);
+}
+
+int wp_store_media_set_name(wp_store *st, const char *tenant_id, const char sha256[65],
+                            const char name[65])
+{
+    char path[80];
+    int err;
+    if ((err = check_sha(sha256)) < 0 || (err = check_sha(name)) < 0)
+        return err;
+    snprintf(path, sizeof path, "%.2s/%.2s/%s", name, name + 2, name);
+    if ((err = wp_store__op_begin(st, 1)) < 0)
+        return err;
+    err = wp_db_run(st, "UPDATE media SET path = ? WHERE tenant_id = ? AND sha256 = ?", "ttt",
+                    path, tenant_id, sha256);
+    return wp_store__op_end(st, err);
+}
+
+int wp_store_media_each_row(wp_store *st,
+                            int (*cb)(void *ctx, const char *tenant_id, const char *sha256,
+                                      int64_t size),
+                            void *ctx)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT tenant_id, sha256, size FROM media"
+                             " ORDER BY sha256, tenant_id")) < 0)
+        return err;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *t = wp_db_col_text(s, 0), *sha = wp_db_col_text(s, 1);
+        if (t && sha && (err = cb(ctx, t, sha, wp_db_col_int64(s, 2))) < 0)
+            break;
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+int wp_store_media_add_named(wp_store *st, int *created, const char *tenant_id,
+                             const char *device_id, const char sha256[65], int64_t size,
+                             const char *name)
+{
     struct wp_stmt *s = NULL;
     char path[80];
     int64_t now = wp_time_now_us();
     int err;
 
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
-        (err = wp_store__check_id("device", device_id)) < 0 || (err = check_sha(sha256)) < 0)
+        (err = wp_store__check_id("device", device_id)) < 0 || (err = check_sha(sha256)) < 0 ||
+        (name && (err = check_sha(name)) < 0))
         return err;
     if (size < 0)
         return wp_error_set(WP_EINVAL, "media size is negative");
-    snprintf(path, sizeof path, "%.2s/%.2s/%s", sha256, sha256 + 2, sha256);
+    if (!name)
+        name = sha256;
+    snprintf(path, sizeof path, "%.2s/%.2s/%s", name, name + 2, name);
     if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
@@ -54,6 +99,10 @@ int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const 
     int new_file = err == WP_DB_ROW;
     wp_db_done(s);
     s = NULL;
+    if (!new_file && name != sha256 && /* had it plain: the encrypted copy is its file now */
+        (err = wp_db_run(st, "UPDATE media SET path = ? WHERE tenant_id = ? AND sha256 = ?",
+                         "ttt", path, tenant_id, sha256)) < 0)
+        goto out;
     if (new_file) { /* new to the tenant: its bytes count, or it is not kept */
         int64_t add[WP_USAGE_KINDS] = {0};
         wp_usage_refusal r;
@@ -597,18 +646,21 @@ out:
     return 0;
 }
 
-int wp_store_media_each(wp_store *st, int (*cb)(void *ctx, const char *sha256, int64_t size),
+int wp_store_media_each(wp_store *st,
+                        int (*cb)(void *ctx, const char *name, const char *sha256, int64_t size),
                         void *ctx)
 {
     struct wp_stmt *s = NULL;
     int err;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT sha256, max(size) FROM media"
-                             " GROUP BY sha256 ORDER BY sha256")) < 0)
+                             "SELECT path, sha256, max(size) FROM media"
+                             " GROUP BY path, sha256 ORDER BY path")) < 0)
         return err;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        const char *sha = wp_db_col_text(s, 0);
-        if (sha && (err = cb(ctx, sha, wp_db_col_int64(s, 1))) < 0)
+        const char *path = wp_db_col_text(s, 0), *sha = wp_db_col_text(s, 1);
+        /* ab/cd/<64 hex> */
+        if (path && sha && strlen(path) == 70 && check_sha(path + 6) == 0 &&
+            (err = cb(ctx, path + 6, sha, wp_db_col_int64(s, 2))) < 0)
             break;
     }
     wp_db_done(s);

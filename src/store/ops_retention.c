@@ -558,14 +558,16 @@ static int drop_media(wp_store *st, struct batch *b, const char *tenant_id, cons
     wp_db_done(s);
     if (err < 0 || size < 0) /* never uploaded: nothing to drop */
         return err < 0 ? err : 0;
-    if ((err = wp_db_run(st, "DELETE FROM media_uploads WHERE tenant_id = ? AND sha256 = ?", "tt",
+    /* queued with its name on disk (a keyed name when encrypted: migration 0036) */
+    if ((err = wp_db_run(st,
+                         "INSERT INTO retention_files (tenant_id, sha256, path)"
+                         " SELECT tenant_id, sha256, path FROM media"
+                         " WHERE tenant_id = ? AND sha256 = ? ON CONFLICT DO NOTHING",
+                         "tt", tenant_id, ref + 7)) < 0 ||
+        (err = wp_db_run(st, "DELETE FROM media_uploads WHERE tenant_id = ? AND sha256 = ?", "tt",
                          tenant_id, ref + 7)) < 0 ||
         (err = wp_db_run(st, "DELETE FROM media WHERE tenant_id = ? AND sha256 = ?", "tt",
-                         tenant_id, ref + 7)) < 0 ||
-        (err = wp_db_run(st,
-                         "INSERT INTO retention_files (tenant_id, sha256) VALUES (?, ?)"
-                         " ON CONFLICT DO NOTHING",
-                         "tt", tenant_id, ref + 7)) < 0)
+                         tenant_id, ref + 7)) < 0)
         return err;
     b->media++;
     b->media_bytes += size;
@@ -719,21 +721,30 @@ int wp_store__retention_erase_customer(wp_store *st, wp_retention_result *out,
     return err;
 }
 
-/* Unlink the queued files no tenant's media row names any more, and forget them. */
+/* Unlink the queued files no media row names any more (by their name on disk: a plain file
+ * may be another tenant's too, an encrypted one is this tenant's own), and forget them. */
 int wp_store__retention_drain_files(wp_store *st, const char *media_dir)
 {
     struct wp_stmt *s = NULL;
-    char sha[16][65], path[4096];
+    char tenant[16][WP_ID_LEN + 1], sha[16][65], rel[16][80], path[4096];
     int err;
     for (;;) {
         size_t n = 0;
         if ((err = wp_db_prepare(st, &s,
-                                 "SELECT DISTINCT sha256 FROM retention_files ORDER BY sha256"
-                                 " LIMIT 16")) < 0)
+                                 "SELECT tenant_id, sha256, path FROM retention_files"
+                                 " ORDER BY sha256, tenant_id LIMIT 16")) < 0)
             return err;
-        while ((err = wp_db_step(s)) == WP_DB_ROW && n < 16)
-            if ((err = wp_db_col_copy(s, 0, sha[n++], sizeof sha[0])) < 0)
+        while (n < 16 && (err = wp_db_step(s)) == WP_DB_ROW) {
+            const char *p = wp_db_col_text(s, 2);
+            if ((err = wp_db_col_copy(s, 0, tenant[n], sizeof tenant[0])) < 0 ||
+                (err = wp_db_col_copy(s, 1, sha[n], sizeof sha[0])) < 0)
                 break;
+            if (p && *p)
+                snprintf(rel[n], sizeof rel[0], "%.79s", p);
+            else /* queued before migration 0036: a plain file */
+                snprintf(rel[n], sizeof rel[0], "%.2s/%.2s/%.64s", sha[n], sha[n] + 2, sha[n]);
+            n++;
+        }
         wp_db_done(s);
         if (err < 0)
             return err;
@@ -741,21 +752,21 @@ int wp_store__retention_drain_files(wp_store *st, const char *media_dir)
             return 0;
         for (size_t i = 0; i < n; i++) {
             int64_t rows = 0;
-            if ((err = wp_db_prepare(st, &s, "SELECT COUNT(*) FROM media WHERE sha256 = ?")) < 0)
+            if ((err = wp_db_prepare(st, &s, "SELECT COUNT(*) FROM media WHERE path = ?")) < 0)
                 return err;
-            wp_db_bind_text(s, 1, sha[i]);
+            wp_db_bind_text(s, 1, rel[i]);
             if ((err = wp_db_step(s)) == WP_DB_ROW)
                 rows = wp_db_col_int64(s, 0);
             wp_db_done(s);
             if (err < 0)
                 return err;
-            snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", media_dir, sha[i], sha[i] + 2,
-                     sha[i]);
+            snprintf(path, sizeof path, "%s/%s", media_dir, rel[i]);
             if (rows == 0 && unlink(path) < 0 && errno != ENOENT)
                 return wp_error_set(WP_EIO, "retention: cannot remove '%s': %s", path,
                                     strerror(errno));
-            if ((err = wp_db_run(st, "DELETE FROM retention_files WHERE sha256 = ?", "t",
-                                 sha[i])) < 0)
+            if ((err = wp_db_run(st,
+                                 "DELETE FROM retention_files WHERE tenant_id = ? AND sha256 = ?",
+                                 "tt", tenant[i], sha[i])) < 0)
                 return err;
         }
     }

@@ -117,6 +117,21 @@ int wp_store_unit_lexicons_list(wp_store *st, wp_unit_lexicon_info **out, size_t
  * (wp_usage_refuse) and nothing recorded when that would pass the media limit. */
 int wp_store_media_add(wp_store *st, int *created, const char *tenant_id, const char *device_id,
                        const char sha256[65], int64_t size);
+/* The same, for a file whose name under the media root is name (64 hex: the keyed hash of an
+ * encrypted file, docs/internals/keys.md), recorded in media.path (also when the tenant had
+ * the file already, plain). NULL: named by sha256. */
+int wp_store_media_add_named(wp_store *st, int *created, const char *tenant_id,
+                             const char *device_id, const char sha256[65], int64_t size,
+                             const char *name);
+/* The tenant's file is now named name (`keys encrypt-media`). @return 0, WP_ENOTFOUND */
+int wp_store_media_set_name(wp_store *st, const char *tenant_id, const char sha256[65],
+                            const char name[65]);
+/* Every tenant's media rows: cb(ctx, tenant_id, sha256, size), by hash then tenant. A cb that
+ * returns < 0 stops the walk with its error. */
+int wp_store_media_each_row(wp_store *st,
+                            int (*cb)(void *ctx, const char *tenant_id, const char *sha256,
+                                      int64_t size),
+                            void *ctx);
 
 /* WP_ENOTFOUND unless the tenant has it; *size gets its size. */
 int wp_store_media_get(wp_store *st, int64_t *size, const char *tenant_id, const char sha256[65]);
@@ -131,10 +146,14 @@ typedef struct wp_media_ref {
     char customer_id[WP_ID_LEN + 1];
 } wp_media_ref;
 
-/* Every media file the store lists, of any tenant, once per hash: cb(ctx, sha256, size) in
- * hash order (the largest size recorded for it). A cb that returns < 0 stops the walk with
- * its error. For `workphone check`: a listed file must be on disk. */
-int wp_store_media_each(wp_store *st, int (*cb)(void *ctx, const char *sha256, int64_t size),
+/* Every media file the store lists, of any tenant, once per file on disk: cb(ctx, name,
+ * sha256, size) in name order, name the file's name under the media root's ab/cd/ (the
+ * sha256 for a plain file, shared by the tenants that have it; a tenant's keyed name for an
+ * encrypted one, docs/internals/keys.md), size the plaintext's (the largest recorded). A cb
+ * that returns < 0 stops the walk with its error. For `workphone check` (a listed file must be
+ * on disk) and backups. */
+int wp_store_media_each(wp_store *st,
+                        int (*cb)(void *ctx, const char *name, const char *sha256, int64_t size),
                         void *ctx);
 
 int wp_store_media_refs(wp_store *st, wp_media_ref *out, size_t max, size_t *n,

@@ -750,8 +750,9 @@ static void test_ingest__media(void **state)
     OK(wp_ingest_media_finish(up, &created));
     assert_int_equal(created, 1);
     int fd = -1;
+    wp_media_reader *rd = NULL;
     int64_t size = 0;
-    OK(wp_ingest_media_open(x->ing, &fd, &size, x->f.tenant, ref2));
+    OK(wp_ingest_media_open(x->ing, &fd, &rd, &size, x->f.tenant, ref2));
     char buf[8] = "";
     assert_int_equal(read(fd, buf, sizeof buf), 3);
     assert_memory_equal(buf, "foo", 3);
@@ -763,7 +764,7 @@ static void test_ingest__media(void **state)
     /* another tenant: the file is shared on disk, the row is its own */
     char other[WP_ID_LEN + 1];
     OK(wp_store_tenant_create(x->f.st, other, "Other"));
-    assert_int_equal(wp_ingest_media_open(x->ing, &fd, &size, other, ref), WP_ENOTFOUND);
+    assert_int_equal(wp_ingest_media_open(x->ing, &fd, &rd, &size, other, ref), WP_ENOTFOUND);
     wp_org_unit ou;
     wp_employee oe;
     wp_device od;
@@ -865,13 +866,14 @@ static void test_ingest__media_dir_adopt(void **state)
     cfg.media_dir = shared;
     OK(wp_ingest_new(&ing, &cfg));
     int fd = -1;
+    wp_media_reader *rd = NULL;
     int64_t size = 0;
     snprintf(ref, sizeof ref, "sha256:%s", test);
-    OK(wp_ingest_media_open(ing, &fd, &size, x->f.tenant, ref));
+    OK(wp_ingest_media_open(ing, &fd, &rd, &size, x->f.tenant, ref));
     assert_int_equal(size, 4);
     close(fd);
     snprintf(ref, sizeof ref, "sha256:%s", bar);
-    assert_int_equal(wp_ingest_media_open(ing, &fd, &size, x->f.tenant, ref), WP_EIO);
+    assert_int_equal(wp_ingest_media_open(ing, &fd, &rd, &size, x->f.tenant, ref), WP_EIO);
     const char *qux = "21f58d27f827d295ffcd860c65045685e3baf1ad4506caa0140113b316647534";
     snprintf(ref, sizeof ref, "sha256:%s", qux);
     OK(wp_ingest_media_put(ing, &created, x->f.tenant, d.id, ref, "qux", 3));
