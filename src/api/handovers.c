@@ -161,21 +161,24 @@ int api_handovers_create(wp_http_ctx *ctx)
             "sessions_revoked", (json_int_t)h.sessions_revoked, "devices_revoked",
             (json_int_t)h.devices_revoked, "api_keys_revoked", (json_int_t)h.api_keys_revoked);
     }
+    /* the reply is built before the commit: out of memory there hands nothing over, rather
+     * than a 201 short of a field */
+    json_t *o = err == 0 ? handover_json(&h) : NULL;
+    if (err == 0 && (!o || json_object_set_new(o, "replayed", json_boolean(replayed)) < 0 ||
+                     json_object_set_new(o, "wecom_transfers", json_integer(wecom_planned)) < 0))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
     /* a replay changes nothing but is still a request to change: it is recorded too */
     err = api_audit_commit(ctx, st, err, replayed ? "handover.replay" : "handover.create",
                            "employee", r.from_employee_id, d);
     json_decref(d);
-    if (err < 0)
+    if (err < 0) {
+        json_decref(o);
         goto out;
+    }
     api_store_release(ctx, st);
     st = NULL;
     if (wecom_planned > 0)
         wp_wecom_kick(((const wp_app *)ctx->app)->wecom, "wecom_transfers");
-    json_t *o = handover_json(&h);
-    if (o) {
-        json_object_set_new(o, "replayed", json_boolean(replayed));
-        json_object_set_new(o, "wecom_transfers", json_integer(wecom_planned));
-    }
     err = wp_http_reply_json(ctx, replayed ? 200 : 201, o);
 out:
     free(keys_ended);

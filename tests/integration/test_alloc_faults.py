@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # An allocation that fails changes nothing and breaks no reply (issue 17), on SQLite and
-# PostgreSQL: each access route (login, logout, session, password, API keys, audit reads,
-# unmasking, roles) as the admin, and the scope-filtered lists and masked reads as a manager and
-# a salesperson without view_pii, is sent with its Nth allocation made to fail (the header
-# X-Workphone-Test-Fail: alloc=N, a test hook, docs/internals/util.md: jansson's, the request
-# arena's, a wp_buf's, a scan result's), for N = 1, 2, ... until the request runs without the
-# failure firing. Each failed one must answer the JSON error of CONTRACT that WP_ENOMEM maps to
-# (500 internal_error with a message), leave every row of the store as it was (test_store_faults's
-# snapshot), keep the audit chain verifying (`workphone audit verify`) and the server answering;
-# then the request without a failure answers its documented status. Exit 0 when every check
-# passed, 1 otherwise.
+# PostgreSQL: every route of the route table (test_access's table and fixture, as the store
+# sweep calls them: the admin, the device or nobody), and the scope-filtered lists and masked
+# reads again as a manager and a salesperson without view_pii, is sent with its Nth allocation
+# made to fail (the header X-Workphone-Test-Fail: alloc=N, a test hook, docs/internals/util.md:
+# jansson's, the request arena's, a wp_buf's, a scan result's), for a seeded sample of N = 1, 2,
+# ... (every N with WORKPHONE_ALLOC_SWEEP=full) until the request runs without the failure
+# firing. Each failed one must answer the JSON error of CONTRACT that WP_ENOMEM maps to (500
+# internal_error with a message), leave every row of the store as it was (test_store_faults's
+# snapshot) or, where this file says why, its change stored whole with its audit row; keep the
+# audit chain verifying (`workphone audit verify`) and the server answering; then the request
+# without a failure answers its documented status. Exit 0 when every check passed, 1 otherwise.
 import os
 import random
 import sys
@@ -65,6 +66,10 @@ DURABLE_FIRST = {
         "the ingest writer made the batch durable before the reply; the device sends it again "
         "and its seq (acked_seq) drops what is stored already",
 }
+# /ready answers 503 store_unavailable (Retry-After) whatever made its check fail, an allocation
+# too (src/api/health.c: a readiness probe says "not ready"); one failing while its reply is
+# written is a 500 as anywhere else
+READY_503 = {("GET", "/api/v1/ready")}
 # calls that use their caller up (a session ended or its password changed): a new one each time
 FRESH_CALLER = {"/api/v1/auth/logout", "/api/v1/auth/password"}
 
@@ -159,7 +164,10 @@ def sweep(srv, fx, snap, store, admin, be):
                 known[(method, pattern)] = known.get((method, pattern), 0) + 1
                 n = next_n(n, offset, dense, rng)
                 continue
-            check(st == 500 and isinstance(err, dict) and err.get("code") == "internal_error" and
+            code = err.get("code") if isinstance(err, dict) else None
+            check(((st == 500 and code == "internal_error") or
+                   ((method, pattern) in READY_503 and st == 503 and
+                    code == "store_unavailable")) and
                   isinstance(err.get("message"), str) and err["message"],
                   "%s with alloc=%d: a JSON 500 internal_error: %s %s" % (cell, n, st, text[:300]))
             # the next request answers; reading the audit writes the buffered reads first
