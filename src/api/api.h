@@ -370,8 +370,15 @@ enum api_field_flags {
 int api_body_str(json_t *body, const char *field, unsigned flags, const char **out);
 
 
+/* The details of an audit row that has none, for api_audit_commit(): its NULL details are
+ * a json_pack() that failed (out of memory), never a row written without the details its
+ * caller meant. */
+extern const json_t api_audit__no_details;
+#define API_AUDIT_NO_DETAILS (&api_audit__no_details)
+
 /* Finish a write begun with wp_store_begin(): unless err is set already, audit action on
- * target "<kind>:<id>" with details (may be NULL) and commit; on any error roll back.
+ * target "<kind>:<id>" with details (API_AUDIT_NO_DETAILS: none; NULL: out of memory, nothing
+ * is written) and commit; on any error roll back.
  * @return 0 or the first error */
 int api_audit_commit(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
                      const char *id, const json_t *details);

@@ -307,8 +307,11 @@ static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_i
                                     t.user_unlock_us ? username : ctx->client, now)) {
         json_t *d = attempt_details(username, via);
         actor_of(actor, emp);
-        if ((err = wp_store_begin(st)) == 0 &&
-            (err = api_audit_as(ctx, st, tenant_id, actor, "auth.login_throttled", NULL, d)) == 0)
+        if (!d)
+            err = wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without its details */
+        else if ((err = wp_store_begin(st)) == 0 &&
+                 (err = api_audit_as(ctx, st, tenant_id, actor, "auth.login_throttled", NULL,
+                                     d)) == 0)
             err = wp_store_commit(st);
         if (err < 0)
             wp_store_rollback(st);
@@ -355,7 +358,8 @@ static int login_failed(wp_http_ctx *ctx, const char *tenant_id, const char *use
         goto out;
     actor_of(actor, emp);
     json_t *d = attempt_details(username, via);
-    err = api_audit_as(ctx, st, tenant_id, actor, "auth.login_failed", NULL, d);
+    err = d ? api_audit_as(ctx, st, tenant_id, actor, "auth.login_failed", NULL, d)
+            : wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without its details */
     json_decref(d);
     if (err < 0)
         goto out;

@@ -211,10 +211,16 @@ int api_body_str(json_t *body, const char *field, unsigned flags, const char **o
 
 /* --- writes ------------------------------------------------------------------------------- */
 
+const json_t api_audit__no_details = {.type = JSON_NULL, .refcount = (size_t)-1};
+
 int api_audit_commit(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
                      const char *id, const json_t *details)
 {
     char target[WP_ID_LEN + 64];
+    if (err == 0 && !details)
+        err = wp_error_set(WP_ENOMEM, "out of memory"); /* a json_pack() that failed */
+    if (details == API_AUDIT_NO_DETAILS)
+        details = NULL;
     if (err == 0) {
         snprintf(target, sizeof target, "%s:%s", kind, id);
         err = api_audit(ctx, st, action, target, details);
@@ -240,18 +246,21 @@ int api_delete_audited(wp_http_ctx *ctx,
         return err;
     }
     err = del(st, api_caller_of(ctx)->tenant_id, id);
-    return api_write_reply(ctx, st, err, action, kind, id, NULL, 204);
+    return api_write_reply(ctx, st, err, action, kind, id, (json_t *)API_AUDIT_NO_DETAILS, 204);
 }
 
 int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
                     const char *id, json_t *body, int status)
 {
     char target[WP_ID_LEN + 64];
-    if (err == 0 && status != 204 && !body)
-        err = wp_error_set(WP_ENOMEM, "out of memory");
+    if (err == 0 && !body)
+        err = wp_error_set(WP_ENOMEM, "out of memory"); /* a json_pack() that failed */
+    const json_t *details = body == API_AUDIT_NO_DETAILS ? NULL : body;
+    if (body == API_AUDIT_NO_DETAILS)
+        body = NULL;
     if (err == 0) {
         snprintf(target, sizeof target, "%s:%s", kind, id);
-        err = api_audit(ctx, st, action, target, body);
+        err = api_audit(ctx, st, action, target, details);
     }
     /* the reply is made before the commit (wp_http_ready_json): nothing left to fail after it */
     if (status == 204) {

@@ -341,7 +341,8 @@ static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const ch
                                 e->deal_amount_fen < 0 ? json_null()
                                                        : json_integer(e->deal_amount_fen));
         snprintf(target, sizeof target, "customer:%s", id);
-        err = api_audit(ctx, st, text ? "customer.follow_up" : "customer.update", target, d);
+        err = d ? api_audit(ctx, st, text ? "customer.follow_up" : "customer.update", target, d)
+                : wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without its details */
         json_decref(d);
     }
     /* the reply is read before the commit: a read that failed after it would answer an
@@ -349,19 +350,23 @@ static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const ch
     wp_customer_crm_release(&cu);
     if (err == 0)
         err = wp_store_customer_crm_get(st, &cu, c->tenant_id, id);
+    /* and built before it: out of memory there stores nothing, rather than a reply short of
+     * its event_id or notes */
+    json_t *o = err == 0 ? api_crm_customer_json(&cu, &scope) : NULL;
+    if (err == 0 &&
+        (!o || (text && json_object_set_new(o, "event_id", json_string(event_id)) < 0) ||
+         (cu.notes && json_object_set_new(o, "notes", api_jstr(cu.notes, 0)) < 0)))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
     if (err == 0)
         err = wp_store_commit(st);
     else
         wp_store_rollback(st);
-    if (err < 0)
+    if (err < 0) {
+        json_decref(o);
         goto out;
+    }
     api_store_release(ctx, st);
     st = NULL;
-    json_t *o = api_crm_customer_json(&cu, &scope);
-    if (o && text)
-        json_object_set_new(o, "event_id", json_string(event_id));
-    if (o && cu.notes)
-        json_object_set_new(o, "notes", api_jstr(cu.notes, 0));
     err = wp_http_reply_json(ctx, text ? 201 : 200, o);
 out:
     wp_customer_crm_release(&cu);
@@ -491,7 +496,8 @@ static int create_conflict(wp_http_ctx *ctx, wp_store *st, const api_scope *scop
     if ((err = wp_store_begin(st)) < 0)
         return err;
     json_t *d = json_pack("{s:s,s:b}", "field", field, "visible", visible);
-    err = api_audit(ctx, st, "customer.conflict", NULL, d);
+    err = d ? api_audit(ctx, st, "customer.conflict", NULL, d)
+            : wp_error_set(WP_ENOMEM, "out of memory");
     json_decref(d);
     if (err == 0)
         err = wp_store_commit(st);
@@ -630,19 +636,20 @@ int api_customers_create(wp_http_ctx *ctx)
     size_t n_read = 0;
     if (err == 0 && (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) == 0)
         err = wp_store_customer_tags(st, &read_tags, &n_read, c->tenant_id, id);
+    /* and built before it too: a reply that cannot be made (out of memory) stores nothing,
+     * rather than a 201 without its tags */
+    json_t *o = err == 0 ? api_crm_customer_json(&crm, &scope) : NULL;
+    if (err == 0 && (!o || json_object_set_new(o, "notes", api_jstr(crm.notes, 1)) < 0 ||
+                     json_object_set_new(o, "tags", api_tags_json(read_tags, n_read)) < 0 ||
+                     json_object_set_new(o, "created_at", api_jtime(crm.base.created_us)) < 0))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+    free(read_tags);
     err = api_audit_commit(ctx, st, err, "customer.create", "customer", id, d);
     json_decref(d);
     if (err < 0) {
-        free(read_tags);
+        json_decref(o);
         goto out;
     }
-    json_t *o = api_crm_customer_json(&crm, &scope);
-    if (o) {
-        json_object_set_new(o, "notes", api_jstr(crm.notes, 1));
-        json_object_set_new(o, "tags", api_tags_json(read_tags, n_read));
-        json_object_set_new(o, "created_at", api_jtime(crm.base.created_us));
-    }
-    free(read_tags);
     api_store_release(ctx, st);
     st = NULL;
     err = wp_http_reply_json(ctx, 201, o);

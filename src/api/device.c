@@ -45,7 +45,9 @@ int api_device_enroll(wp_http_ctx *ctx)
         snprintf(actor, sizeof actor, "device:%s", dev.id);
         json_t *details = json_pack("{s:s,s:s,s:s}", "employee_id", dev.employee_id, "serial",
                                     dev.serial, "model", dev.model);
-        err = api_audit_as(ctx, st, dev.tenant_id, actor, "device.enroll", actor, details);
+        err = details ? api_audit_as(ctx, st, dev.tenant_id, actor, "device.enroll", actor,
+                                     details)
+                      : wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without them */
         json_decref(details);
         if (err == 0)
             err = wp_store_commit(st);

@@ -41,7 +41,9 @@ int api_enrollment_codes_create(wp_http_ctx *ctx)
     snprintf(target, sizeof target, "employee:%s", employee_id);
     json_t *details = json_pack("{s:o}", "expires_at", api_jtime(expires));
     if ((err = api_store_acquire(ctx, &st)) == 0) {
-        if ((err = wp_store_begin(st)) == 0 &&
+        if (!details)
+            err = wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without its details */
+        else if ((err = wp_store_begin(st)) == 0 &&
             (err = wp_ingest_enrollment_code_create(app->ingest, st, code, c->tenant_id,
                                                     employee_id, ttl_s)) == 0 &&
             (err = api_audit(ctx, st, "enrollment_code.create", target, details)) == 0)

@@ -144,9 +144,13 @@ static int audit_export(wp_http_ctx *ctx, wp_store *st, const char *action, cons
     int err;
     if (!details)
         return wp_error_set(WP_ENOMEM, "out of memory");
-    json_object_set_new(details, "format",
-                        json_string(format == API_TABLE_CSV ? "csv" : "xlsx"));
-    json_object_set_new(details, "rows", json_integer((json_int_t)rows));
+    /* not a row short of what was exported, or of the filter it was exported with */
+    if (json_object_set_new(details, "format",
+                            json_string(format == API_TABLE_CSV ? "csv" : "xlsx")) < 0 ||
+        json_object_set_new(details, "rows", json_integer((json_int_t)rows)) < 0) {
+        json_decref(details);
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    }
     if ((err = wp_store_begin(st)) == 0) {
         err = api_audit(ctx, st, action, target, details); /* borrows details */
         if (err == 0)
@@ -158,12 +162,16 @@ static int audit_export(wp_http_ctx *ctx, wp_store *st, const char *action, cons
     return err;
 }
 
-/* Set key to the query parameter name when it is given. */
-static void detail_query(json_t *d, const wp_http_ctx *ctx, const char *name)
+/* Set key to the query parameter name when it is given. When that fails (out of memory),
+ * *d is released and NULL, which audit_export() answers with WP_ENOMEM: no export's row
+ * leaves out the filter it was exported with. */
+static void detail_query(json_t **d, const wp_http_ctx *ctx, const char *name)
 {
     const char *v = wp_http_query(ctx, name);
-    if (d && v && *v)
-        json_object_set_new(d, name, api_jstr(v, 0));
+    if (*d && v && *v && json_object_set_new(*d, name, api_jstr(v, 0)) < 0) {
+        json_decref(*d);
+        *d = NULL;
+    }
 }
 
 /* Finish an export: on success audit it and reply, else the error (a bound passed: 422). */
@@ -302,7 +310,7 @@ int api_export_customers(wp_http_ctx *ctx)
     static const char *const q[] = {"q", "owner", "unit", "tag", "grade", "stage",
                                     "contact_before", "contact_after", "sort", NULL};
     for (const char *const *k = q; *k; k++)
-        detail_query(d, ctx, *k);
+        detail_query(&d, ctx, *k);
     err = finish(ctx, &st, &t, err, "customers.export", NULL, "customers", d);
 out:
     wp_customer_page_release(&page);
@@ -389,7 +397,7 @@ int api_export_alerts(wp_http_ctx *ctx)
     json_t *d = json_object();
     static const char *const q[] = {"customer", "employee", "from", "to", "status", "kind", NULL};
     for (const char *const *k = q; *k; k++)
-        detail_query(d, ctx, *k);
+        detail_query(&d, ctx, *k);
     err = finish(ctx, &st, &t, err, "alerts.export", NULL, "alerts", d);
 out:
     wp_alert_page_release(&page);
@@ -485,7 +493,7 @@ int api_export_messages(wp_http_ctx *ctx)
     json_t *d = json_object();
     static const char *const q[] = {"q", "customer", "employee", "channel", "from", "to", NULL};
     for (const char *const *k = q; *k; k++)
-        detail_query(d, ctx, *k);
+        detail_query(&d, ctx, *k);
     err = finish(ctx, &st, &t, err, "messages.export", target[0] ? target : NULL, "messages", d);
 out:
     wp_message_page_release(&page);
@@ -643,11 +651,13 @@ out:
  * (its ids stay, what people wrote is masked), as compact text. */
 static int details_text(wp_http_ctx *ctx, const char *details, char **out)
 {
-    json_t *d = details ? wp_json_loads(details, JSON_DECODE_ANY, NULL) : NULL;
+    json_t *d = NULL;
     int err = 0;
     *out = NULL;
     if (!details)
         return 0;
+    if ((err = api_jparse(&d, details, JSON_DECODE_ANY)) < 0)
+        return err;
     if (!json_is_object(d)) {
         json_decref(d);
         return 0; /* a damaged row: shown as its text, masked as text */
@@ -728,7 +738,7 @@ int api_export_audit(wp_http_ctx *ctx)
     json_t *d = json_object();
     static const char *const q[] = {"actor", "action", "target", "customer", "from", "to", NULL};
     for (const char *const *k = q; *k; k++)
-        detail_query(d, ctx, *k);
+        detail_query(&d, ctx, *k);
     err = finish(ctx, &st, &t, err, "audit.export", NULL, "audit", d);
 out:
     wp_audit_page_release(&page);

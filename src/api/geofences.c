@@ -259,9 +259,12 @@ static int write_fence(wp_http_ctx *ctx, const char *id, json_t *body)
     char target[16 + WP_ID_LEN];
     snprintf(target, sizeof target, "geofence:%s", f.id);
     json_t *details = del ? json_pack("{s:s}", "org_unit_id", f.org_unit_id) : fence_json(&f);
-    err = api_audit(ctx, st,
-                    create ? "geofence.create" : del ? "geofence.delete" : "geofence.update",
-                    target, details);
+    err = details ? api_audit(ctx, st,
+                              create ? "geofence.create"
+                              : del  ? "geofence.delete"
+                                     : "geofence.update",
+                              target, details)
+                  : wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without them */
     json_decref(details);
     if (err < 0 || (err = wp_store_commit(st)) < 0)
         goto fail;

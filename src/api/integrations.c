@@ -497,7 +497,7 @@ int api_integrations_wecom_retry(wp_http_ctx *ctx)
     if (err == WP_ENOTFOUND)
         err = wp_error_set(WP_ENOTFOUND, "the tenant has no wecom settings");
     if ((err = api_audit_commit(ctx, st, err, "wecom.archive.retry", "tenant", c->tenant_id,
-                                NULL)) < 0) {
+                                API_AUDIT_NO_DETAILS)) < 0) {
         api_store_release(ctx, st);
         return err;
     }

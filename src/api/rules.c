@@ -257,8 +257,10 @@ int api_reminders_done(wp_http_ctx *ctx)
         err = wp_store_reminder_get(st, &r, c->tenant_id, id);
     if (err == 0 && !(d = reminder_json(&r, now)))
         err = wp_error_set(WP_ENOMEM, "out of memory");
-    if (err == 0 && *event_id)
-        json_object_set_new(d, "follow_up_event_id", json_string(event_id));
+    /* the reply is the audit row's details too: neither goes without the follow-up */
+    if (err == 0 && *event_id &&
+        json_object_set_new(d, "follow_up_event_id", json_string(event_id)) < 0)
+        err = wp_error_set(WP_ENOMEM, "out of memory");
     return api_write_reply(ctx, st, err, "reminder.done", "reminder", id, d, 200);
 out:
     api_store_release(ctx, st);

@@ -25,10 +25,12 @@ static void wake(wp_http_ctx *ctx)
         app->webhooks_wake(app->webhooks_wake_ctx);
 }
 
+/* a stored list; NULL (out of memory) when it cannot be read as it is stored */
 static json_t *list_json(const char *text)
 {
-    json_error_t je;
-    json_t *v = text && *text ? wp_json_loads(text, 0, &je) : NULL;
+    json_t *v = NULL;
+    if (text && *text && api_jparse(&v, text, 0) < 0)
+        return NULL;
     return v ? v : json_null();
 }
 

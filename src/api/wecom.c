@@ -167,7 +167,7 @@ int api_wecom_sync(wp_http_ctx *ctx)
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
     if ((err = wp_store_begin(st)) == 0)
-        err = api_audit_commit(ctx, st, 0, "wecom.sync", "tenant", c->tenant_id, NULL);
+        err = api_audit_commit(ctx, st, 0, "wecom.sync", "tenant", c->tenant_id, API_AUDIT_NO_DETAILS);
     api_store_release(ctx, st);
     if (err < 0)
         return err;

@@ -59,8 +59,8 @@ int wp_array__grow(void **v, size_t *cap, size_t n, size_t sz);
 
 /* --- the scope (scope.c) ------------------------------------------------------------------- */
 
-/* [lo, hi) of the paths in the subtree whose top has path (see ops_org.c). WP_EINVAL when path
- * is not a materialized path. */
+/* [lo, hi) of the paths in the subtree whose top has path (see ops_org.c; path not NULL).
+ * WP_EINVAL when path is not a materialized path. */
 int wp_scope__range(char lo[1024], char hi[1024], const char *path);
 
 /* A scope checked, as its SQL binds it. */

@@ -375,7 +375,8 @@ static int edit_field(wp_store *st, const char *sql, const char *tenant_id, cons
         (amount && (err = json_kn(&d, "deal_amount_fen", *amount)) < 0) ||
         (err = wp_buf_addc(&d, '}')) < 0) {
         wp_buf_release(&d);
-        return wp_error_set(WP_EINVAL, "details too long");
+        /* only a full buffer is the caller's text; a failed allocation is the server's */
+        return err == WP_ENOMEM ? err : wp_error_set(WP_EINVAL, "details too long");
     }
     err = wp_crm__event_insert(st, NULL, tenant_id, id, kind, who, d.buf, now_us);
     wp_buf_release(&d);
@@ -408,7 +409,8 @@ static int edit_amount(wp_store *st, const char *tenant_id, const char *id, int6
         (err = json_kn(&d, "from", from)) < 0 || (err = json_kn(&d, "to", to)) < 0 ||
         (err = wp_buf_addc(&d, '}')) < 0) {
         wp_buf_release(&d);
-        return wp_error_set(WP_EINVAL, "details too long");
+        /* only a full buffer is the caller's text; a failed allocation is the server's */
+        return err == WP_ENOMEM ? err : wp_error_set(WP_EINVAL, "details too long");
     }
     err = wp_crm__event_insert(st, NULL, tenant_id, id, "edited", who, d.buf, now_us);
     wp_buf_release(&d);
@@ -499,9 +501,10 @@ int wp_store_customer_follow_up(wp_store *st, char out_id[WP_ID_LEN + 1], const 
         return wp_error_set(WP_EINVAL, "'text' is required");
     if ((err = check_text("'text'", text, WP_CRM_TEXT_MAX)) < 0)
         return err;
-    if (wp_buf_addc(&d, '{') < 0 || json_kv(&d, "text", text) < 0 || wp_buf_addc(&d, '}') < 0) {
+    if ((err = wp_buf_addc(&d, '{')) < 0 || (err = json_kv(&d, "text", text)) < 0 ||
+        (err = wp_buf_addc(&d, '}')) < 0) {
         wp_buf_release(&d);
-        return wp_error_set(WP_EINVAL, "'text' is too long");
+        return err == WP_ENOMEM ? err : wp_error_set(WP_EINVAL, "'text' is too long");
     }
     if ((err = wp_store__op_begin(st, 1)) < 0)
         goto out;
@@ -574,6 +577,8 @@ static int pool_details(wp_buf *d, const char *reason, const char *from, const c
         err = json_kv(d, "note", note);
     if (err == 0)
         err = wp_buf_addc(d, '}');
+    if (err == WP_ENOMEM)
+        return err;
     return err < 0 ? wp_error_set(WP_EINVAL, "details too long") : 0;
 }
 

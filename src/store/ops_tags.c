@@ -304,9 +304,12 @@ int wp_store_tag_delete(wp_store *st, int64_t *untagged, const char *tenant_id, 
         s = NULL;
         if (err < 0)
             goto out;
-        if (wp_buf_adds(&d, "{\"added\":[],\"removed\":[") < 0 || json_tag(&d, t.id, t.name) < 0 ||
-            wp_buf_adds(&d, "],\"tag_deleted\":true}") < 0) {
-            err = wp_error_set(WP_EINVAL, "tag name too long");
+        if ((err = wp_buf_adds(&d, "{\"added\":[],\"removed\":[")) < 0 ||
+            (err = json_tag(&d, t.id, t.name)) < 0 ||
+            (err = wp_buf_adds(&d, "],\"tag_deleted\":true}")) < 0) {
+            /* only a full buffer is the name's; a failed allocation is the server's */
+            if (err != WP_ENOMEM)
+                err = wp_error_set(WP_EINVAL, "tag name too long");
             goto out;
         }
         for (size_t i = 0; i < n; i++)
@@ -465,8 +468,10 @@ int wp_store_customer_tags_change(wp_store *st, int *changed, const char *tenant
             have--;
         if ((err = tag_row(st, tenant_id, customer_id, t->id, now, now_us)) < 0)
             goto out;
-        if (json_tag(now ? &added : &removed, t->id, t->name) < 0) {
-            err = wp_error_set(WP_ELIMIT, "too many tags in one change");
+        if ((err = json_tag(now ? &added : &removed, t->id, t->name)) < 0) {
+            /* only a full buffer is the change's; a failed allocation is the server's */
+            if (err != WP_ENOMEM)
+                err = wp_error_set(WP_ELIMIT, "too many tags in one change");
             goto out;
         }
         n++;
@@ -474,10 +479,12 @@ int wp_store_customer_tags_change(wp_store *st, int *changed, const char *tenant
     if (n > 0) {
         wp_buf d;
         wp_buf_init(&d, WP_CRM_DETAILS_MAX);
-        if (wp_buf_addc(&added, ']') < 0 || wp_buf_addc(&removed, ']') < 0 ||
-            wp_buf_addf(&d, "{\"added\":%s,\"removed\":%s}", added.buf, removed.buf) < 0)
-            err = wp_error_set(WP_ELIMIT, "too many tags in one change");
-        else
+        if ((err = wp_buf_addc(&added, ']')) < 0 || (err = wp_buf_addc(&removed, ']')) < 0 ||
+            (err = wp_buf_addf(&d, "{\"added\":%s,\"removed\":%s}", added.buf, removed.buf)) <
+                0) {
+            if (err != WP_ENOMEM)
+                err = wp_error_set(WP_ELIMIT, "too many tags in one change");
+        } else
             err = wp_crm__event_insert(st, NULL, tenant_id, customer_id, "tags_changed", who,
                                        d.buf, now_us);
         wp_buf_release(&d);

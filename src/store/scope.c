@@ -11,7 +11,7 @@
 
 int wp_scope__range(char lo[1024], char hi[1024], const char *path)
 {
-    size_t len = path ? strlen(path) : 0;
+    size_t len = strlen(path); /* never NULL: each caller checks its filter's path first */
     if (len < 2 || len >= 1024 || path[0] != '/' || path[len - 1] != '/')
         return wp_error_set(WP_EINVAL, "invalid org scope");
     memcpy(lo, path, len + 1);

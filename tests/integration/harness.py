@@ -107,7 +107,10 @@ class Server:
     def req(self, method, path, token=None, body=None, raw=None, headers=None):
         """(status, parsed JSON or text, headers); a JSON answer must be as documented"""
         status, data, hdrs = self.raw(method, path, token, body, raw, headers)
-        text = data.decode()
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:  # a file (a ZIP, an XLSX): its bytes
+            return status, data, hdrs
         try:
             parsed = json.loads(text) if text else None
         except ValueError:

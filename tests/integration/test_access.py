@@ -344,6 +344,8 @@ EXPECTED = [
     ("GET", "/api/v1/webhooks/{id}/deliveries", "admin", 200),
     ("GET", "/api/v1/webhook-deliveries", "admin", 200),
     ("POST", "/api/v1/webhook-deliveries/{id}/redeliver", "admin", 200),
+    ("POST", "/api/v1/customers/{id}/data-export", "admin", 200),
+    ("POST", "/api/v1/customers/{id}/erase", "admin", 200),
     ("GET", "/api/v1/retention", "admin", 200),
     ("PUT", "/api/v1/retention", "admin", 200),
     ("GET", "/api/v1/legal-holds", "admin", 200),
@@ -634,6 +636,9 @@ class Fixture:
         if P == "/api/v1/customers/{id}/merge":
             return (P.replace("{id}", self.customer()),
                     q({"from": self.customer()}))
+        if P == "/api/v1/customers/{id}/erase":
+            gone = self.customer()
+            return P.replace("{id}", gone), q({"confirm": gone, "reason": "矩阵"})
         if P.startswith("/api/v1/customers/{id}"):
             return P.replace("{id}", self.cust), {}
         if P == "/api/v1/customers/import":

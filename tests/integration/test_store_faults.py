@@ -31,8 +31,10 @@ DENSE = {"/api/v1/auth/login", "/api/v1/auth/logout", "/api/v1/auth/session",
          "/api/v1/audit/verify", "/api/v1/messages/{id}/unmask",
          "/api/v1/customers/{id}/unmask", "/api/v1/employees/{id}/password",
          "/api/v1/roles/{role}"}
-# elsewhere the next N is 1..STRIDE further on (WORKPHONE_TEST_STRIDE=1: every N everywhere)
-STRIDE = int(os.environ.get("WORKPHONE_TEST_STRIDE") or 3)
+# elsewhere the next N is 1..STRIDE further on, drawn with the printed seed
+# (WORKPHONE_STORE_SWEEP=full, or WORKPHONE_TEST_STRIDE=1: every N of every route)
+STRIDE = 1 if os.environ.get("WORKPHONE_STORE_SWEEP") == "full" else \
+    int(os.environ.get("WORKPHONE_TEST_STRIDE") or 3)
 
 # Columns that move on a request that changes nothing, each with its reason. The fake clock
 # stands still, so there is no session "last seen" to move.

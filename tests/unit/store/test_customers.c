@@ -367,6 +367,50 @@ static void test_store_customers__edit_and_timeline(void **state)
     wp_timeline_page_release(&p);
 }
 
+/* A session's refusals, as store/people.h documents them (the API makes its own hashes and
+ * ids, so only the store's own test reaches these): an employee the tenant does not have and
+ * a tenant that is not an id (WP_ENOTFOUND: it names nothing), a token hash already used
+ * (WP_EEXISTS), a hash that is not one and an expiry not after the start (WP_EINVAL); sessions
+ * dead for a day go
+ * when the next is made; a session ends at its expiry and at a logout, and logging out twice
+ * is no error. */
+static void test_store_customers__session_refusals(void **state)
+{
+    struct tfx *f = *state;
+    char tok[65], other[65], dead[65], short_hash[65] = "abc";
+    wp_session se;
+    memset(tok, 'a', 64);
+    memset(other, 'b', 64);
+    memset(dead, 'c', 64);
+    tok[64] = other[64] = dead[64] = '\0';
+    assert_int_equal(wp_store_session_create(f->st, f->tenant, "000000000000000000000000", tok,
+                                             NULL, T0, T0 + DAY),
+                     WP_ENOTFOUND);
+    assert_int_equal(wp_store_session_create(f->st, f->tenant, f->emp1, short_hash, NULL, T0,
+                                             T0 + DAY),
+                     WP_EINVAL);
+    assert_int_equal(wp_store_session_create(f->st, "tenant", f->emp1, tok, NULL, T0, T0 + DAY),
+                     WP_ENOTFOUND);
+    assert_int_equal(wp_store_session_create(f->st, f->tenant, f->emp1, tok, NULL, T0, T0),
+                     WP_EINVAL);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM sessions"), 0);
+    /* dead two days before T0: gone when the next session is made at T0 */
+    OK(wp_store_session_create(f->st, f->tenant, f->emp1, dead, NULL, T0 - 3 * DAY, T0 - 2 * DAY));
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM sessions"), 1);
+    OK(wp_store_session_create(f->st, f->tenant, f->emp1, tok, "127.0.0.1", T0, T0 + DAY));
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM sessions"), 1);
+    assert_int_equal(wp_store_session_create(f->st, f->tenant, f->emp2, tok, NULL, T0, T0 + DAY),
+                     WP_EEXISTS);
+    OK(wp_store_session_auth(f->st, &se, tok, T0 + 1));
+    assert_string_equal(se.employee.id, f->emp1);
+    assert_int_equal(wp_store_session_auth(f->st, &se, tok, T0 + DAY), WP_EAUTH);
+    assert_int_equal(wp_store_session_auth(f->st, &se, other, T0 + 1), WP_EAUTH);
+    OK(wp_store_session_revoke(f->st, tok, T0 + 2));
+    assert_int_equal(wp_store_session_auth(f->st, &se, tok, T0 + 3), WP_EAUTH);
+    OK(wp_store_session_revoke(f->st, tok, T0 + 4));
+    OK(wp_store_session_revoke(f->st, other, T0 + 4));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 static const struct CMUnitTest suite[] = {
@@ -377,6 +421,7 @@ static const struct CMUnitTest suite[] = {
     T(test_store_customers__pool_rules),
     T(test_store_customers__reclaim),
     T(test_store_customers__edit_and_timeline),
+    T(test_store_customers__session_refusals),
 };
 
 int main(void)
