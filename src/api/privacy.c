@@ -4,6 +4,7 @@
  * /notice and the device's acknowledgement of it. */
 #include "api/api.h"
 #include "store/customers.h"
+#include "ingest/ingest.h"
 #include "store/policy.h"
 #include "store/privacy.h"
 #include "store/retention.h"
@@ -389,4 +390,75 @@ int api_device_notice_ack(wp_http_ctx *ctx)
                                 "acknowledged_at", api_jtime(at), "created", created);
     return api_write_reply(ctx, st, err, "notice.ack", "employee", c->device.employee_id, o,
                            created ? 201 : 200);
+}
+
+/* 0 when the customer is one the scope reads (owned, kept after a transfer, or met). */
+static int device_customer(wp_http_ctx *ctx, wp_store *st, const api_scope *scope,
+                           const char *tenant_id, const char *customer_id)
+{
+    wp_customer cu;
+    int err = wp_store_customer_get(st, &cu, tenant_id, customer_id);
+    return err < 0 ? err : api_scope_reads_customer(ctx, st, scope, &cu);
+}
+
+/* POST /api/v1/device/consents {"channel", "peer_id"} or {"phone"}, "at"?: the phone reports
+ * that it sent the automatic first message (settings.auto_message) to a customer, named as the
+ * phone knows it (its channel id, or its phone number). Recorded as a consent "auto_message"
+ * by "device:<id>" when the customer is one the phone's employee owns or met; 404 otherwise, as
+ * for a customer that does not exist. Audited as consent.create. */
+int api_device_consents_create(wp_http_ctx *ctx)
+{
+    static const char *const fields[] = {"channel", "peer_id", "phone", "at", NULL};
+    const api_caller *c = api_caller_of(ctx);
+    const char *channel = NULL, *peer = NULL, *raw_phone = NULL, *at = NULL;
+    char phone[WP_ARCHIVE_PHONE_MAX + 1], cid[WP_ID_LEN + 1], actor[16 + WP_ID_LEN];
+    wp_store *st = NULL;
+    wp_consent rec;
+    json_t *body;
+    int64_t now = wp_time_now_us(), at_us = now;
+    int err;
+
+    memset(&rec, 0, sizeof rec);
+    if ((err = wp_http_body_object_or_reply(ctx, &body)) < 0)
+        return err;
+    if ((err = api_body_check_fields(body, fields)) < 0 ||
+        (err = api_body_str(body, "channel", 0, &channel)) < 0 ||
+        (err = api_body_str(body, "peer_id", 0, &peer)) < 0 ||
+        (err = api_body_str(body, "phone", 0, &raw_phone)) < 0 ||
+        (err = api_body_str(body, "at", 0, &at)) < 0)
+        return err;
+    if (raw_phone && *raw_phone) {
+        if (wp_ingest_phone_normalize(phone, raw_phone) < 0)
+            return api_field_error(WP_EINVAL, "phone");
+    } else if (!channel || !*channel || !peer || !*peer) {
+        return wp_error_set(WP_EINVAL, "'phone', or 'channel' and 'peer_id', are required");
+    }
+    if (at && *at) {
+        if (wp_time_parse(&at_us, at) < 0)
+            return wp_error_set(WP_EINVAL, "'at' must be an RFC 3339 time");
+        if (at_us > now + 5 * 60 * INT64_C(1000000))
+            return wp_error_set(WP_EINVAL, "'at' is in the future");
+    }
+    snprintf(actor, sizeof actor, "device:%s", c->device.id);
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    /* the phone reads as its employee would: a salesperson's scope of one */
+    api_scope mine = {.store = {.employee_id = c->device.employee_id}};
+    err = raw_phone && *raw_phone
+              ? wp_store_customer_find(st, cid, c->tenant_id, "phone", phone)
+              : wp_store_customer_find(st, cid, c->tenant_id, channel, peer);
+    if (err == 0)
+        err = device_customer(ctx, st, &mine, c->tenant_id, cid);
+    if (err == WP_ENOTFOUND)
+        err = wp_error_set(WP_ENOTFOUND, "no customer of this phone has that identity");
+    if (err < 0 || (err = wp_store_begin(st)) < 0) {
+        api_store_release(ctx, st);
+        return err;
+    }
+    err = wp_store_consent_add(st, &rec, c->tenant_id, cid, "auto_message", at_us, actor, NULL,
+                               NULL, now);
+    json_t *o = err ? NULL : consent_json(&rec);
+    free(rec.note);
+    free(rec.evidence);
+    return api_write_reply(ctx, st, err, "consent.create", "customer", cid, o, 201);
 }

@@ -23,6 +23,7 @@ static const wp_http_route routes[] = {
     {"POST", "/api/v1/device/check", api_device_check, WP_RIGHT_DEVICE, 0},
     {"GET", "/api/v1/device/policy", api_device_policy, WP_RIGHT_DEVICE, 0},
     {"POST", "/api/v1/device/notice-ack", api_device_notice_ack, WP_RIGHT_DEVICE, 0},
+    {"POST", "/api/v1/device/consents", api_device_consents_create, WP_RIGHT_DEVICE, 0},
     {"PUT", "/api/v1/device/media/{ref}", api_device_media_put, WP_RIGHT_DEVICE,
      WP_ROUTE_STREAM_BODY},
 

@@ -228,9 +228,33 @@ def suite(store):
               "%s: consent=%s: %s %s" % (be, f, st, j))
     st, j, _ = srv.req("GET", "/api/v1/customers?consent=maybe", admin)
     check(st == 400 and "consent" in j["error"]["message"], "%s: consent=maybe: %s" % (be, st))
+    # the phone reports that it sent the automatic first message: a consent auto_message
+    st, j, _ = srv.req("POST", "/api/v1/device/consents", amy_dev,
+                       body={"channel": "wechat", "peer_id": "wx_carl",
+                             "at": "2026-11-27T07:45:00Z"})
+    amy_dev_id = store.sql("SELECT id FROM devices WHERE serial = 'SN-A'")
+    check(st == 201 and j == {"id": j.get("id"), "customer_id": carl, "method": "auto_message",
+                              "at": "2026-11-27T07:45:00Z", "by": "device:" + amy_dev_id,
+                              "note": None, "evidence": None, "created_at": T0},
+          "%s: the phone's auto message: %s %s" % (be, st, j))
+    st, j, _ = srv.req("POST", "/api/v1/device/consents", amy_dev,
+                       body={"phone": "138 0013 8000", "at": "2026-11-27T07:50:00Z"})
+    check(st == 201 and j["customer_id"] == carl and j["at"] == "2026-11-27T07:50:00Z",
+          "%s: by phone number: %s %s" % (be, st, j))
+    for body, want in [({"channel": "wechat", "peer_id": "wx_dan"}, 404),  # Bob's customer
+                       ({"channel": "wechat", "peer_id": "wx_nobody"}, 404),
+                       ({"channel": "wechat"}, 400), ({"phone": "12"}, 400),
+                       ({"phone": "13800138000", "method": "verbal"}, 400)]:
+        st, j, _ = srv.req("POST", "/api/v1/device/consents", amy_dev, body=body)
+        check(st == want, "%s: device consent %s: %s %s" % (be, body, st, j))
+    st, j, _ = srv.req("GET", "/api/v1/customers/%s/consents" % carl, amy_tok)
+    check(st == 200 and [c["method"] for c in j["items"]] ==
+          ["signed_form", "auto_message", "auto_message", "verbal"],
+          "%s: four records, newest first: %s" % (be, [c["method"] for c in j["items"]]))
     st, j, _ = srv.req("GET", "/api/v1/audit?action=consent.create", admin)
     check(st == 200 and [(r["actor"], r["target"]) for r in j["items"]] ==
-          [("employee:" + mia, "customer:" + carl), ("employee:" + amy, "customer:" + carl)],
+          [("device:" + amy_dev_id, "customer:" + carl), ("device:" + amy_dev_id, "customer:" + carl),
+           ("employee:" + mia, "customer:" + carl), ("employee:" + amy, "customer:" + carl)],
           "%s: consents audited: %s" % (be, j.get("items")))
     st, j, _ = srv.req("GET", "/api/v1/audit/verify", admin)
     check(st == 200 and j.get("ok") is True, "%s: chain verifies: %s %s" % (be, st, j))
