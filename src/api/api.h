@@ -466,6 +466,7 @@ int api_me_privacy(wp_http_ctx *ctx);
 int api_me_viewers(wp_http_ctx *ctx);
 int api_notice_get(wp_http_ctx *ctx);
 int api_notice_put(wp_http_ctx *ctx);
+int api_notice_acks(wp_http_ctx *ctx);
 int api_device_notice_ack(wp_http_ctx *ctx);
 int api_device_consents_create(wp_http_ctx *ctx);
 int api_settings_get(wp_http_ctx *ctx);

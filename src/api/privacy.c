@@ -359,6 +359,48 @@ int api_notice_put(wp_http_ctx *ctx)
     return api_write_reply(ctx, st, err, "notice.put", "notice", c->tenant_id, o, 200);
 }
 
+/* GET /api/v1/notice/acks?cursor=&limit=: admins see, employee by employee (active ones, by
+ * id), the last notice version each acknowledged on a phone and when (null: never). */
+int api_notice_acks(wp_http_ctx *ctx)
+{
+    const api_caller *c = api_caller_of(ctx);
+    wp_store *st = NULL;
+    wp_notice_ack_row *v = NULL;
+    size_t n = 0;
+    unsigned limit;
+    int err, more = 0;
+    json_t *items = NULL;
+
+    if ((err = api_query_limit(ctx, &limit)) < 0)
+        return err;
+    if ((err = api_store_acquire(ctx, &st)) < 0)
+        return err;
+    err = wp_store_notice_acks_list(st, &v, &n, &more, c->tenant_id,
+                                    wp_http_query(ctx, "cursor"), limit);
+    api_store_release(ctx, st);
+    if (err < 0)
+        return err;
+    if (!(items = json_array())) {
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (json_array_append_new(
+                items, json_pack("{s:s,s:o,s:o,s:o}", "employee_id", v[i].employee_id, "name",
+                                 api_jstr(v[i].name, 0), "acknowledged_version",
+                                 v[i].acked_us ? json_integer(v[i].version) : json_null(),
+                                 "acknowledged_at", api_jtime(v[i].acked_us))) < 0) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
+    err = api_reply_page(ctx, items, more && n ? v[n - 1].employee_id : NULL);
+    items = NULL;
+out:
+    json_decref(items);
+    wp_notice_ack_rows_free(v, n);
+    return err;
+}
+
 /* POST /api/v1/device/notice-ack {"version"}: the phone's employee read and acknowledged
  * that version of the notice. 201 the first time, 200 after (the first time is kept). */
 int api_device_notice_ack(wp_http_ctx *ctx)

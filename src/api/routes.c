@@ -177,6 +177,7 @@ static const wp_http_route routes[] = {
     {"GET", "/api/v1/me/viewers", api_me_viewers, WP_RIGHT_SESSION, 0},
     {"GET", "/api/v1/notice", api_notice_get, WP_RIGHT_READ, 0},
     {"PUT", "/api/v1/notice", api_notice_put, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/notice/acks", api_notice_acks, WP_RIGHT_ADMIN, 0},
 };
 
 const wp_http_route *api_routes(size_t *n)

@@ -302,6 +302,67 @@ int wp_store_notice_acked(wp_store *st, int64_t *version, int64_t *acked_us,
     return err < 0 ? err : 0;
 }
 
+int wp_store_notice_acks_list(wp_store *st, wp_notice_ack_row **out, size_t *n, int *more,
+                              const char *tenant_id, const char *cursor, unsigned limit)
+{
+    struct wp_stmt *s = NULL;
+    wp_notice_ack_row *v = NULL;
+    size_t cap = 0, k = 0;
+    int err;
+
+    *out = NULL;
+    *n = 0;
+    *more = 0;
+    if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
+        (err = wp_page__limit(&limit, limit)) < 0)
+        return err;
+    if (cursor && *cursor && wp_store__check_id("cursor", cursor) < 0)
+        return wp_error_set(WP_EINVAL, "invalid cursor");
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT e.id, e.name, a.version, a.acked_us FROM employees e"
+                             " LEFT JOIN notice_acks a ON a.tenant_id = e.tenant_id AND"
+                             " a.employee_id = e.id AND a.version = (SELECT max(version) FROM"
+                             " notice_acks b WHERE b.tenant_id = e.tenant_id AND"
+                             " b.employee_id = e.id)"
+                             " WHERE e.tenant_id = ? AND e.active = 1 AND e.id > ?"
+                             " ORDER BY e.id LIMIT ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, cursor && *cursor ? cursor : "");
+    wp_db_bind_int64(s, 3, (int64_t)limit + 1);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if (k == limit) {
+            *more = 1;
+            continue;
+        }
+        if ((err = wp_array__grow((void **)&v, &cap, k, sizeof *v)) < 0)
+            break;
+        memset(&v[k], 0, sizeof v[k]);
+        if ((err = wp_db_col_copy(s, 0, v[k].employee_id, sizeof v[k].employee_id)) < 0)
+            break;
+        v[k].version = wp_db_col_isnull(s, 2) ? 0 : wp_db_col_int64(s, 2);
+        v[k].acked_us = wp_db_col_isnull(s, 3) ? 0 : wp_db_col_int64(s, 3);
+        k++;
+        if ((err = col_dup(s, 1, &v[k - 1].name)) < 0)
+            break;
+    }
+    wp_db_done(s);
+    if (err < 0) {
+        wp_notice_ack_rows_free(v, k);
+        return err;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+void wp_notice_ack_rows_free(wp_notice_ack_row *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
 /* --- who viewed ------------------------------------------------------------------------ */
 
 int wp_store_viewers_list(wp_store *st, wp_viewer_page *out, const char *tenant_id,

@@ -76,6 +76,18 @@ int wp_store_notice_ack(wp_store *st, int *created, int64_t *acked_us, const cha
 int wp_store_notice_acked(wp_store *st, int64_t *version, int64_t *acked_us,
                           const char *tenant_id, const char *employee_id);
 
+/* Each active employee of the tenant with the last notice version they acknowledged, by id,
+ * after cursor (an employee id, or NULL), at most limit (1..WP_PAGE_MAX). */
+typedef struct wp_notice_ack_row {
+    char employee_id[WP_ID_LEN + 1];
+    char *name; /* owned */
+    int64_t version, acked_us; /* 0, 0: never */
+} wp_notice_ack_row;
+
+int wp_store_notice_acks_list(wp_store *st, wp_notice_ack_row **out, size_t *n, int *more,
+                              const char *tenant_id, const char *cursor, unsigned limit);
+void wp_notice_ack_rows_free(wp_notice_ack_row *v, size_t n);
+
 /* One audit row that viewed the employee's conversations or unmasked their customers' data. */
 typedef struct wp_viewer {
     int64_t seq, ts_us;

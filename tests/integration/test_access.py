@@ -355,6 +355,7 @@ EXPECTED = [
     ("GET", "/api/v1/me/viewers", "session", 200),
     ("GET", "/api/v1/notice", "read", 200),
     ("PUT", "/api/v1/notice", "admin", 200),
+    ("GET", "/api/v1/notice/acks", "admin", 200),
     ("POST", "/api/v1/device/notice-ack", "device", 201),
     ("POST", "/api/v1/device/consents", "device", 201),
 ]

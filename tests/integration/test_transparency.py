@@ -87,6 +87,26 @@ def suite(store):
     check(st == 200 and j == {"version": 1, "acknowledged_at": T0, "created": False},
           "%s: ack again: %s %s" % (be, st, j))
 
+    # admins see it employee by employee
+    st, j, _ = srv.req("GET", "/api/v1/notice/acks", admin)
+    acks = {i["name"]: (i["acknowledged_version"], i["acknowledged_at"]) for i in j["items"]}
+    check(st == 200 and acks == {"admin": (None, None), "Amy": (1, T0), "Bob": (None, None),
+                                 "Mia": (None, None)} and j["next_cursor"] is None,
+          "%s: acks per employee: %s %s" % (be, st, j))
+    st, j, _ = srv.req("GET", "/api/v1/notice/acks?limit=2", admin)
+    st2, j2, _ = srv.req("GET", "/api/v1/notice/acks?limit=2&cursor=" + str(j.get("next_cursor")),
+                         admin)
+    check(st == 200 and st2 == 200 and len(j["items"]) == 2 and len(j2["items"]) == 2 and
+          j2["next_cursor"] is None and
+          sorted(i["employee_id"] for i in j["items"] + j2["items"]) ==
+          sorted([amy, bob, mia, j["items"][0]["employee_id"] if j["items"][0]["name"] == "admin"
+                  else next(i["employee_id"] for i in j2["items"] if i["name"] == "admin")]),
+          "%s: acks paged: %s %s" % (be, j, j2))
+    st, j, _ = srv.req("GET", "/api/v1/notice/acks", mia_tok)
+    check(st == 403, "%s: a manager does not list acks: %s" % (be, st))
+    st, j, _ = srv.req("GET", "/api/v1/notice/acks?cursor=zz", admin)
+    check(st == 400, "%s: bad cursor: %s %s" % (be, st, j))
+
     # --- a conversation of Amy's, read and unmasked by her manager ----------------------------
     ev = {"seq": 1, "type": "message", "ts": "2026-11-27T07:00:00Z", "channel": "wechat",
           "direction": "out", "peer": {"id": "wx_carl", "name": "Carl", "phone": "13800138000"},

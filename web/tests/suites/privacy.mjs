@@ -100,6 +100,24 @@ export async function run({ browser, options, page }) {
     expect(body.items.length === 1 && body.items[0].id === cust.id, 'only the told customer: ' + JSON.stringify(body.items.map((c) => c.name)))
   })
 
+  await test('privacy: the admin sees who acknowledged the notice on their phone', async () => {
+    const ctx = await browser.newContext(options)
+    const pg = await ctx.newPage()
+    pg.setDefaultTimeout(15000)
+    try {
+      await login(pg, 'admin', ADMIN_PW)
+      await pg.waitForURL(/\/dashboard/)
+      await open(pg, 'settings/notice', '[data-test=notice-ack-row]')
+      const row = pg.locator('[data-test=notice-ack-row]', { hasText: '隐私小周' })
+      expect((await row.locator('[data-test=notice-ack-state]').textContent()).includes('已确认当前版本'), 'the salesperson acknowledged')
+      const other = pg.locator('[data-test=notice-ack-row]', { hasText: '隐私王经理' })
+      expect((await other.locator('[data-test=notice-ack-state]').textContent()).includes('未确认'), 'the manager did not')
+      await shotsOf(pg, '[data-test=notice-acks]', 'settings-notice-acks')
+    } finally {
+      await ctx.close()
+    }
+  })
+
   await test('privacy: the manager’s page is about the manager only, in English too', async () => {
     const ctx = await browser.newContext(options)
     const pg = await ctx.newPage()
