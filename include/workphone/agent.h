@@ -222,6 +222,38 @@ enum wp_agent_action {
 int wp_agent_check(wp_agent *a, enum wp_agent_action *out_action, char **out_json,
                    const char *text, size_t len);
 
+/* --- the notice (issue 20) -------------------------------------------------------------------- */
+
+/* What the employee is told about what this phone records (the administrator's text, PUT
+ * /api/v1/notice), from the offline copy of the policy: the app shows it after enrollment and
+ * whenever its version moves past the one acknowledged. auto_message is the first message the
+ * app proposes to send a new customer, so that the customer is told too (NULL when none).
+ * @param[out] out_text          the notice, malloc'ed; free with wp_agent_string_free()
+ * @param[out] out_version       its version (0: the server's default text)
+ * @param[out] out_acknowledged  1 when wp_agent_notice_ack() recorded this version; may be NULL
+ * @param[out] out_auto_message  malloc'ed or NULL; may be NULL (not wanted)
+ * @return 0; WP_AGENT_ENOPOLICY (no policy yet, or a server too old to send a notice);
+ *         WP_AGENT_ENOMEM. Nothing is set on failure. */
+int wp_agent_notice(wp_agent *a, char **out_text, int64_t *out_version, int *out_acknowledged,
+                    char **out_auto_message);
+
+/* Tell the server that the employee read and acknowledged that version of the notice
+ * (POST /api/v1/device/notice-ack; administrators see it per employee) and remember it.
+ * Online: WP_AGENT_ENET when the server cannot be reached (ask again later).
+ * @return 0; WP_AGENT_ENOTENROLLED; WP_AGENT_ENET; WP_AGENT_EAUTH; WP_AGENT_EPROTO (a version
+ *         the server never gave); WP_AGENT_EIO. */
+int wp_agent_notice_ack(wp_agent *a, int64_t version);
+
+/* Tell the server that the app sent the automatic first message (wp_agent_notice's
+ * auto_message) to a customer, named as the phone knows it: channel and peer_id (its id
+ * there), or phone (channel and peer_id NULL). The server records that the customer was told
+ * (a consent "auto_message", POST /api/v1/device/consents). Online, like wp_agent_notice_ack.
+ * @param ts_us  when it was sent; 0: now
+ * @return 0; WP_AGENT_EINVAL; WP_AGENT_ENOTENROLLED; WP_AGENT_ENET; WP_AGENT_EAUTH;
+ *         WP_AGENT_EPROTO (no customer of this phone has that identity). Strings borrowed. */
+int wp_agent_auto_message_sent(wp_agent *a, const char *channel, const char *peer_id,
+                               const char *phone, int64_t ts_us);
+
 /* --- status ----------------------------------------------------------------------------------- */
 
 typedef struct wp_agent_status {

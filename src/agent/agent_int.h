@@ -109,6 +109,10 @@ void wp_agent__rollback(wp_agent *a);
 /* "<dir>/media/<hex>" into out (the caller's, at least PATH_MAX). */
 int wp_agent__media_path(wp_agent *a, char *out, size_t size, const char *hex);
 
+/* POST body (JSON) to path; 0 on a 2xx (the answer is dropped), else as http() maps it.
+ * Caller holds net_mu, not mu. */
+int wp_agent__post_json(wp_agent *a, const char *path, const char *body);
+
 /* Compile a lexicon and make it the scanner of check. Caller holds no lock. */
 int wp_agent__policy_install(wp_agent *a, const char *lexicon, size_t len);
 

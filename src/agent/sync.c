@@ -128,6 +128,15 @@ static int http(wp_agent *a, wp_agent_response *r, const char *method, const cha
     return wp_agent__fail(a, err, "%s %s: HTTP %d: %s", method, path, r->status, why);
 }
 
+int wp_agent__post_json(wp_agent *a, const char *path, const char *body)
+{
+    wp_agent_response r;
+    response_init(&r);
+    int err = http(a, &r, "POST", path, "application/json", body, strlen(body), NULL, NULL);
+    wp_buf_release(&r.body);
+    return err;
+}
+
 /* --- policy -------------------------------------------------------------------------------- */
 
 static int policy_refresh(wp_agent *a)

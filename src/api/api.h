@@ -466,6 +466,16 @@ int api_customers_get(wp_http_ctx *ctx);
 int api_lexicon_get(wp_http_ctx *ctx);
 int api_lexicon_put(wp_http_ctx *ctx);
 int api_lexicon_check(wp_http_ctx *ctx); /* POST /api/v1/lexicon/check: the console's test box */
+/* notice and consent, employee transparency (src/api/privacy.c, issue 20) */
+int api_consents_list(wp_http_ctx *ctx);
+int api_consents_create(wp_http_ctx *ctx);
+int api_me_privacy(wp_http_ctx *ctx);
+int api_me_viewers(wp_http_ctx *ctx);
+int api_notice_get(wp_http_ctx *ctx);
+int api_notice_put(wp_http_ctx *ctx);
+int api_notice_acks(wp_http_ctx *ctx);
+int api_device_notice_ack(wp_http_ctx *ctx);
+int api_device_consents_create(wp_http_ctx *ctx);
 int api_settings_get(wp_http_ctx *ctx);
 int api_settings_put(wp_http_ctx *ctx);
 

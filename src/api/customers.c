@@ -6,6 +6,7 @@
 #include "store/merge.h"
 #include "store/org.h"
 #include "store/people.h"
+#include "store/privacy.h"
 #include "store/rules.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -62,6 +63,12 @@ int api_customers_list(wp_http_ctx *ctx)
     f.cursor = wp_http_query(ctx, "cursor");
     f.grade = wp_http_query(ctx, "grade");
     f.stage = wp_http_query(ctx, "stage");
+    const char *consent = wp_http_query(ctx, "consent");
+    if (consent && *consent) {
+        if (strcmp(consent, "none") && strcmp(consent, "recorded"))
+            return wp_error_set(WP_EINVAL, "'consent' must be none or recorded");
+        f.consent = !strcmp(consent, "none") ? 1 : 2;
+    }
     if (f.grade && strlen(f.grade) > WP_ARCHIVE_WORD_MAX)
         return wp_error_set(WP_EINVAL, "'grade' is too long");
     if (f.stage && strlen(f.stage) > WP_ARCHIVE_WORD_MAX)
@@ -136,6 +143,8 @@ int api_customers_get(wp_http_ctx *ctx)
     wp_customer_contact *contacts = NULL;
     size_t n_contacts = 0;
     enum api_access access;
+    wp_consent *consents = NULL; /* notice and consent (issue 20): newest first */
+    size_t n_consents = 0;
     int err;
 
     memset(&crm, 0, sizeof crm);
@@ -148,7 +157,8 @@ int api_customers_get(wp_http_ctx *ctx)
         (err = wp_store_customer_identities(st, &ids, &n_ids, c->tenant_id, id)) < 0 ||
         (err = wp_store_customer_merged_into(st, merged, c->tenant_id, id)) < 0 ||
         (err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id)) < 0 ||
-        (err = wp_store_customer_contacts(st, &contacts, &n_contacts, c->tenant_id, id)) < 0)
+        (err = wp_store_customer_contacts(st, &contacts, &n_contacts, c->tenant_id, id)) < 0 ||
+        (err = wp_store_consents_list(st, &consents, &n_consents, c->tenant_id, id)) < 0)
         goto out;
     o = customer_json(st, &cu, &scope);
     api_store_release(ctx, st);
@@ -191,7 +201,12 @@ int api_customers_get(wp_http_ctx *ctx)
               (crm.in_pool && json_object_set_new(o, "owner_employee_id", json_null()) < 0) ||
               json_object_set_new(o, "stage_at", api_jtime(crm.stage_us)) < 0 ||
               json_object_set_new(o, "deal_amount_fen", deal_amount_json(&crm)) < 0 ||
-              json_object_set_new(o, "last_follow_up_at", api_jtime(crm.last_follow_up_us)) < 0)) {
+              json_object_set_new(o, "last_follow_up_at", api_jtime(crm.last_follow_up_us)) < 0 ||
+              json_object_set_new(
+                  o, "consent",
+                  n_consents ? json_pack("{s:b,s:s,s:o}", "told", 1, "method", consents[0].method,
+                                         "at", api_jtime(consents[0].at_us))
+                             : json_pack("{s:b,s:n,s:n}", "told", 0, "method", "at")) < 0)) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
@@ -223,6 +238,7 @@ out:
     wp_customer_crm_release(&crm);
     wp_strings_free(ids, n_ids);
     free(contacts);
+    wp_consents_free(consents, n_consents);
     api_store_release(ctx, st);
     return err;
 }

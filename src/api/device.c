@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The device protocol (CONTRACT §4): enroll, events, check, policy and media uploads. */
 #include "api/api.h"
+#include "store/privacy.h"
 #include "store/devices.h"
 #include "store/store.h"
 #include "store/usage.h"
@@ -37,6 +38,7 @@ int api_device_enroll(wp_http_ctx *ctx)
      * enrollment, or neither happens and the token is never shown. */
     wp_device dev;
     wp_store *st = NULL;
+    wp_notice notice = {0};
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
     if ((err = wp_store_begin(st)) == 0 &&
@@ -49,6 +51,9 @@ int api_device_enroll(wp_http_ctx *ctx)
                                      details)
                       : wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without them */
         json_decref(details);
+        /* what the employee is told on enrollment (issue 20), read with the enrollment */
+        if (err == 0)
+            err = wp_store_notice_get(st, &notice, dev.tenant_id);
         if (err == 0)
             err = wp_store_commit(st);
     }
@@ -56,6 +61,7 @@ int api_device_enroll(wp_http_ctx *ctx)
         wp_store_rollback(st);
     api_store_release(ctx, st);
     if (err < 0) {
+        wp_notice_release(&notice);
         sodium_memzero(token, sizeof token);
         /* the tenant's devices limit (workphone tenant set --max-devices) is the one count an
          * enrollment can pass: details name it as the other limits' replies do */
@@ -66,7 +72,10 @@ int api_device_enroll(wp_http_ctx *ctx)
         return err;
     }
     err = wp_http_reply_json(ctx, 201,
-                             json_pack("{s:s,s:s}", "device_id", dev.id, "token", token));
+                             json_pack("{s:s,s:s,s:{s:s,s:I}}", "device_id", dev.id, "token",
+                                       token, "notice", "text", notice.text, "version",
+                                       (json_int_t)notice.version));
+    wp_notice_release(&notice);
     sodium_memzero(token, sizeof token);
     return err;
 }

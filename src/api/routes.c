@@ -22,6 +22,8 @@ static const wp_http_route routes[] = {
     {"POST", "/api/v1/device/events", api_device_events, WP_RIGHT_DEVICE, WP_ROUTE_SHARED},
     {"POST", "/api/v1/device/check", api_device_check, WP_RIGHT_DEVICE, 0},
     {"GET", "/api/v1/device/policy", api_device_policy, WP_RIGHT_DEVICE, 0},
+    {"POST", "/api/v1/device/notice-ack", api_device_notice_ack, WP_RIGHT_DEVICE, 0},
+    {"POST", "/api/v1/device/consents", api_device_consents_create, WP_RIGHT_DEVICE, 0},
     {"PUT", "/api/v1/device/media/{ref}", api_device_media_put, WP_RIGHT_DEVICE,
      WP_ROUTE_STREAM_BODY},
 
@@ -171,6 +173,14 @@ static const wp_http_route routes[] = {
     /* a customer's personal data: a data request and erasure, issue 20 (src/api/pipl.c) */
     {"POST", "/api/v1/customers/{id}/data-export", api_customers_data_export, WP_RIGHT_ADMIN, 0},
     {"POST", "/api/v1/customers/{id}/erase", api_customers_erase, WP_RIGHT_ADMIN, 0},
+    /* notice and consent, employee transparency, issue 20 (src/api/privacy.c) */
+    {"GET", "/api/v1/customers/{id}/consents", api_consents_list, WP_RIGHT_READ, 0},
+    {"POST", "/api/v1/customers/{id}/consents", api_consents_create, WP_RIGHT_WRITE, 0},
+    {"GET", "/api/v1/me/privacy", api_me_privacy, WP_RIGHT_SESSION, 0},
+    {"GET", "/api/v1/me/viewers", api_me_viewers, WP_RIGHT_SESSION, 0},
+    {"GET", "/api/v1/notice", api_notice_get, WP_RIGHT_READ, 0},
+    {"PUT", "/api/v1/notice", api_notice_put, WP_RIGHT_ADMIN, 0},
+    {"GET", "/api/v1/notice/acks", api_notice_acks, WP_RIGHT_ADMIN, 0},
 };
 
 const wp_http_route *api_routes(size_t *n)

@@ -9,6 +9,7 @@
 #include "store/events.h"
 #include "store/geofence.h"
 #include "store/policy.h"
+#include "store/privacy.h"
 #include "store/pool.h"
 #include "store/rules.h"
 #include "store/scripts.h"
@@ -802,6 +803,24 @@ out:
     return err;
 }
 
+/* What the employee is told (issue 20): "notice" {text, version}, and the automatic first
+ * message the agent proposes to customers in settings.auto_message (null: none). A change of
+ * either moves the policy version (wp_store_notice_put), so the ETag moves with it. */
+static int add_notice(wp_store *st, json_t *p, const char *tenant_id)
+{
+    wp_notice n;
+    int err;
+    if ((err = wp_store_notice_get(st, &n, tenant_id)) < 0)
+        return err;
+    if (json_object_set_new(p, "notice", json_pack("{s:s,s:I}", "text", n.text, "version",
+                                                   (json_int_t)n.version)) < 0 ||
+        json_object_set_new(json_object_get(p, "settings"), "auto_message",
+                            n.auto_message ? json_string(n.auto_message) : json_null()) < 0)
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+    wp_notice_release(&n);
+    return err;
+}
+
 int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_MAX],
                      json_t **policy, const char *tenant_id, const char *employee_id)
 {
@@ -841,7 +860,7 @@ int wp_ingest_policy(wp_ingest *ing, int64_t *version, char etag[WP_INGEST_ETAG_
         goto out;
     }
     if ((err = policy_hours(st, json_object_get(p, "settings"), htag, tenant_id, employee_id)) < 0 ||
-        (err = add_scripts(st, p, tenant_id)) < 0) {
+        (err = add_scripts(st, p, tenant_id)) < 0 || (err = add_notice(st, p, tenant_id)) < 0) {
         json_decref(p);
         goto out;
     }

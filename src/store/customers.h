@@ -44,6 +44,7 @@ typedef struct wp_customer_filter {
     const char *grade, *stage;   /* NULL: any; "" : unset */
     int64_t contact_before_us;   /* 0: any; else last contact before (never counts as before) */
     int64_t contact_after_us;    /* 0: any; else last contact at or after */
+    int consent;                 /* 0: any; 1: no consent recorded; 2: one recorded (0038) */
     enum wp_customer_sort sort;  /* newest created first, or most recent contact first */
     const wp_text_view *view; /* NULL: q meets the texts as stored; else as the view shows
                                * them (a hit inside a masked span is none) */

@@ -193,6 +193,12 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
             wp_query__sql(&q, " AND c.last_contact_us < ?");
             wp_query__int(&q, f->contact_before_us);
         }
+        if (f->consent) /* notice and consent (migration 0038) */
+            wp_query__sql(&q, f->consent == 1
+                                  ? " AND NOT EXISTS (SELECT 1 FROM customer_consents cc WHERE"
+                                    " cc.tenant_id = c.tenant_id AND cc.customer_id = c.id)"
+                                  : " AND EXISTS (SELECT 1 FROM customer_consents cc WHERE"
+                                    " cc.tenant_id = c.tenant_id AND cc.customer_id = c.id)");
         if (f->contact_after_us) {
             wp_query__sql(&q, " AND c.last_contact_us >= ?");
             wp_query__int(&q, f->contact_after_us);

@@ -351,6 +351,15 @@ EXPECTED = [
     ("GET", "/api/v1/legal-holds", "admin", 200),
     ("POST", "/api/v1/legal-holds", "admin", 201),
     ("DELETE", "/api/v1/legal-holds/{id}", "admin", 200),
+    ("GET", "/api/v1/customers/{id}/consents", "read", 200),
+    ("POST", "/api/v1/customers/{id}/consents", "write", 201),
+    ("GET", "/api/v1/me/privacy", "session", 200),
+    ("GET", "/api/v1/me/viewers", "session", 200),
+    ("GET", "/api/v1/notice", "read", 200),
+    ("PUT", "/api/v1/notice", "admin", 200),
+    ("GET", "/api/v1/notice/acks", "admin", 200),
+    ("POST", "/api/v1/device/notice-ack", "device", 201),
+    ("POST", "/api/v1/device/consents", "device", 201),
 ]
 
 # The rights of each role, from docs/openapi.yaml "Who may do what" with the tenant's default
@@ -639,6 +648,8 @@ class Fixture:
         if P == "/api/v1/customers/{id}/erase":
             gone = self.customer()
             return P.replace("{id}", gone), q({"confirm": gone, "reason": "矩阵"})
+        if P == "/api/v1/customers/{id}/consents" and method == "POST":
+            return P.replace("{id}", self.cust), q({"method": "verbal", "note": "矩阵%d" % u()})
         if P.startswith("/api/v1/customers/{id}"):
             return P.replace("{id}", self.cust), {}
         if P == "/api/v1/customers/import":
@@ -730,6 +741,12 @@ class Fixture:
             return P.replace("{id}", self.reminders.pop()), q({"text": "已跟进"})
         if P in ("/api/v1/attendance", "/api/v1/attendance/export"):
             return P + "?from=2026-11-23&to=2026-11-27", {}
+        if P == "/api/v1/notice" and method == "PUT":
+            return P, q({"text": "矩阵告知%d" % u()})
+        if P == "/api/v1/device/notice-ack":
+            return P, q({"version": 0})
+        if P == "/api/v1/device/consents":
+            return P, q({"channel": "wechat", "peer_id": "wxid_matrix"})
         if P == "/api/v1/retention" and method == "PUT":
             return P, q({"rules": [{"kind": "channel", "name": "sms", "days": 36500}]})
         if P.startswith("/api/v1/legal-holds"):

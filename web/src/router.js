@@ -40,6 +40,8 @@ export const router = createRouter({
       redirect: '/dashboard',
       children: [
         ...pages.map((p) => ({ path: p.path, name: p.name, component: p.component, meta: { right: p.right } })),
+        // 我的隐私 (issue 20): every role's own page, from the user menu, not the side menu
+        { path: 'me/privacy', name: 'privacy', component: () => import('./views/MyPrivacy.vue'), meta: { right: 'session' } },
         { path: 'customers/:id', name: 'customer', component: () => import('./views/CustomerDetail.vue'), meta: { right: 'read', menu: 'customers' } },
         // a section of the settings (views/settings/sections.js), and a tab within it
         { path: 'settings/:section/:tab?', name: 'settings-section', component: () => import('./views/Settings.vue'), meta: { right: 'session', menu: 'settings' } },

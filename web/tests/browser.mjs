@@ -22,13 +22,14 @@ import * as wecomSettings from './suites/wecom_settings.mjs'
 import * as adminday from './suites/adminday.mjs'
 import * as retention from './suites/retention.mjs'
 import * as pipl from './suites/pipl.mjs'
+import * as privacy from './suites/privacy.mjs'
 import * as field from './suites/field.mjs'
 import * as checkins from './suites/checkins.mjs'
 import * as fences from './suites/fences.mjs'
 
 // The suites, in order; each exports run(env). A suite's tests may leave data behind for the
 // next (the core suite seeds what the archive and alert pages show).
-const ALL = { core, seen, settings, lexicon, importexport, webhooks, wecomContact, wecomSettings, adminday, retention, pipl, field, checkins, fences }
+const ALL = { core, seen, settings, lexicon, importexport, webhooks, wecomContact, wecomSettings, adminday, retention, pipl, privacy, field, checkins, fences }
 // WORKPHONE_SUITES=core,checkins runs only those (in this order), to work on one suite
 const only = (process.env.WORKPHONE_SUITES || '').split(',').filter(Boolean)
 const SUITES = Object.entries(ALL).filter(([name]) => !only.length || only.includes(name)).map(([, s]) => s)

@@ -18,4 +18,7 @@ export const SECTIONS = [
   { key: 'hours', right: 'manage', component: defineAsyncComponent(() => import('../../components/WorkingHours.vue')) },
   // how long each channel and alert category is kept, and the legal holds: admins only
   { key: 'retention', right: 'admin', component: defineAsyncComponent(() => import('./Retention.vue')) },
+  // what employees are told on enrollment and the automatic first message to customers
+  // (issue 20): admins only
+  { key: 'notice', right: 'admin', component: defineAsyncComponent(() => import('./Notice.vue')) },
 ]
