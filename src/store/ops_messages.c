@@ -50,7 +50,8 @@ static int read_message(struct wp_stmt *s, wp_message *m, wp_strpool **pool)
         if ((err = wp_col__dup(pool, strs[i], s, 7 + (int)i)) < 0)
             return err;
     m->size = wp_col__opt_int(s, 18, -1);
-    if ((err = wp_col__dup(pool, &m->url, s, 19)) < 0 || (err = wp_col__dup(pool, &m->title, s, 20)) < 0)
+    if ((err = wp_col__dup(pool, &m->url, s, 19)) < 0 ||
+        (err = wp_col__dup(pool, &m->title, s, 20)) < 0)
         return err;
     m->amount_fen = wp_col__opt_int(s, 21, -1);
     if ((err = wp_col__dup(pool, &m->memo, s, 22)) < 0)
@@ -403,8 +404,8 @@ static int run_rounds(wp_store *st, const wp_message_filter *f, const struct wp_
 
 /* The time and id of the tenant's row `offset` rows below r's cursor within the filter's time
  * range, newest first (*found = 0: fewer rows than that), or of its oldest row (offset < 0). */
-static int pg_row_at(wp_store *st, const wp_message_filter *f, const struct rounds *r,
-                     long offset, int *found, int64_t *t, char id[WP_ID_LEN + 1])
+static int pg_row_at(wp_store *st, const wp_message_filter *f, const struct rounds *r, long offset,
+                     int *found, int64_t *t, char id[WP_ID_LEN + 1])
 {
     struct wp_stmt *s = NULL;
     struct wp_query q;
@@ -456,8 +457,9 @@ out:
  * chooses: walk the time index newest first over a window of rows (PG_WALK_FIRST, then four
  * times more each time, up to PG_WALK_MAX), and go on walking while the candidates seen in
  * the window say that filling the page that way reads fewer rows than the GIN index would
- * fetch below it; else the GIN index for the rest. Windows end at a row, and the rounds go on from it: the same candidates in the same
- * order as one plain walk, so the same pages, cursors and budget. */
+ * fetch below it; else the GIN index for the rest. Windows end at a row, and the rounds go
+ * on from it: the same candidates in the same order as one plain walk, so the same pages,
+ * cursors and budget. */
 #define PG_WALK_FIRST 2048
 #define PG_WALK_MAX (1L << 20)
 #define PG_FETCH_CHEAP 256 /* candidates the GIN plan fetches in a few milliseconds */
@@ -497,8 +499,8 @@ static int pg_search(wp_store *st, const wp_message_filter *f, const struct wp_s
          * candidate fetched (measured at 1M: the walk reads neighbouring rows but tests the
          * grams of each; 2-13 us a candidate, cached or not, 3-5 us a walked row). */
         double per_row = (double)(r->seen - seen) / (double)rows;
-        double below = (double)rows * (double)(walk.lo_t - oldest_t) /
-                       (double)(top_t - walk.lo_t + 1);
+        double below =
+            (double)rows * (double)(walk.lo_t - oldest_t) / (double)(top_t - walk.lo_t + 1);
         double fetch = per_row * below, need = (double)(r->limit + 1 - p->n);
         if (per_row == 0 || fetch <= PG_FETCH_CHEAP || need / per_row > fetch)
             break;
@@ -559,8 +561,8 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
     if (pg && ngrams && !f->customer_id && !f->employee_id)
         err = pg_search(st, f, &sc, grams.buf, &r, &p, &cap, &pool);
     else
-        err = run_rounds(st, f, &sc, ngrams ? grams.buf : NULL, drive ? &drive_plan : NULL, &r,
-                         &p, &cap, &pool);
+        err = run_rounds(st, f, &sc, ngrams ? grams.buf : NULL, drive ? &drive_plan : NULL, &r, &p,
+                         &cap, &pool);
     if (err < 0)
         goto out;
     if (p.n > limit) {
