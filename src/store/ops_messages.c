@@ -50,7 +50,8 @@ static int read_message(struct wp_stmt *s, wp_message *m, wp_strpool **pool)
         if ((err = wp_col__dup(pool, strs[i], s, 7 + (int)i)) < 0)
             return err;
     m->size = wp_col__opt_int(s, 18, -1);
-    if ((err = wp_col__dup(pool, &m->url, s, 19)) < 0 || (err = wp_col__dup(pool, &m->title, s, 20)) < 0)
+    if ((err = wp_col__dup(pool, &m->url, s, 19)) < 0 ||
+        (err = wp_col__dup(pool, &m->title, s, 20)) < 0)
         return err;
     m->amount_fen = wp_col__opt_int(s, 21, -1);
     if ((err = wp_col__dup(pool, &m->memo, s, 22)) < 0)
@@ -136,17 +137,31 @@ static int take_row(struct wp_stmt *s, const wp_message_filter *f, wp_message_pa
     return 0;
 }
 
+/* How a round finds its candidates; every plan gives the same rows in the same order.
+ * PLAN_DRIVE: SQLite, from the search index (search_drive()). PLAN_PG_WALK: PostgreSQL, the
+ * time index newest first with the grams as a filter, down to (lo_t, lo_id) inclusive when
+ * bounded. PLAN_PG_INDEX: PostgreSQL, every candidate from the GIN index, then sorted.
+ * NULL: the planner's choice. */
+enum round_kind { PLAN_DRIVE = 1, PLAN_PG_WALK, PLAN_PG_INDEX };
+struct round_plan {
+    enum round_kind kind;
+    int bounded;
+    int64_t lo_t;
+    char lo_id[WP_ID_LEN + 1];
+};
+
 /* One round of candidates (at most want rows after the cursor); appends hits to p. *got gets
  * how many candidate rows came back, *last_t/last_id the last candidate's keys. */
 static int message_round(wp_store *st, const wp_message_filter *f, const struct wp_scope_bind *sc,
-                         const char *grams, int drive, int has, int64_t ct, const char *cid,
-                         unsigned want, wp_message_page *p, size_t *cap, wp_strpool **pool,
-                         unsigned stop_at, unsigned *got, int64_t *last_t,
+                         const char *grams, const struct round_plan *rp, int has, int64_t ct,
+                         const char *cid, unsigned want, wp_message_page *p, size_t *cap,
+                         wp_strpool **pool, unsigned stop_at, unsigned *got, int64_t *last_t,
                          char last_id[WP_ID_LEN + 1])
 {
     struct wp_stmt *s = NULL;
     struct wp_query q;
     int pg = wp_store_backend(st) == WP_STORE_PG;
+    int drive = rp && rp->kind == PLAN_DRIVE;
     int err;
 
     *got = 0;
@@ -165,19 +180,33 @@ static int message_round(wp_store *st, const wp_message_filter *f, const struct 
     if (f->q && *f->q) {
         wp_query__sql(&q, " AND m.text IS NOT NULL");
         if (grams && !drive) {
-            wp_query__sql(&q, pg ? " AND m.grams @> CAST(? AS text[])"
-                                 : " AND m.skey IN (SELECT rowid FROM message_fts WHERE message_fts"
-                                   " MATCH ?)");
+            /* PLAN_PG_WALK: an expression the GIN index cannot answer, so the time index it is */
+            wp_query__sql(&q, !pg ? " AND m.skey IN (SELECT rowid FROM message_fts WHERE"
+                                    " message_fts MATCH ?)"
+                              : rp && rp->kind == PLAN_PG_WALK
+                                  ? " AND (m.grams @> CAST(? AS text[])) IS TRUE"
+                                  : " AND m.grams @> CAST(? AS text[])");
             wp_query__text(&q, grams);
         }
     }
+    if (rp && rp->kind == PLAN_PG_WALK && rp->bounded) {
+        wp_query__sql(&q, " AND m.ts_us >= ? AND (m.ts_us > ? OR m.id >= ?)");
+        wp_query__int(&q, rp->lo_t);
+        wp_query__int(&q, rp->lo_t);
+        wp_query__text(&q, rp->lo_id);
+    }
     if (has) {
-        wp_query__sql(&q, " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
+        /* PostgreSQL: the same rows, written as a range its indexes take whatever the plan */
+        wp_query__sql(&q, pg ? " AND m.ts_us <= ? AND (m.ts_us < ? OR m.id < ?)"
+                             : " AND (m.ts_us < ? OR (m.ts_us = ? AND m.id < ?))");
         wp_query__int(&q, ct);
         wp_query__int(&q, ct);
         wp_query__text(&q, cid);
     }
-    wp_query__sql(&q, " ORDER BY m.ts_us DESC, m.id DESC LIMIT ?");
+    /* PLAN_PG_INDEX: an order the time index cannot give, so the GIN index it is */
+    wp_query__sql(&q, rp && rp->kind == PLAN_PG_INDEX
+                          ? " ORDER BY m.ts_us + 0 DESC, m.id DESC LIMIT ?"
+                          : " ORDER BY m.ts_us DESC, m.id DESC LIMIT ?");
     wp_query__int(&q, want);
     if ((err = wp_query__prepare(&q, st, &s)) < 0)
         goto out;
@@ -325,6 +354,161 @@ static int search_walk(wp_store *st, const wp_message_filter *f, const struct wp
     return 0;
 }
 
+/* A search's rounds so far: the cursor (the last candidate looked at), candidates looked at,
+ * and the cap on them (SEARCH_BUDGET rounded up to whole rounds, as one plain walk of rounds
+ * spends it, so every plan stops at the same candidate). */
+enum rounds_state { ROUNDS_MORE, ROUNDS_FULL, ROUNDS_DONE, ROUNDS_SPENT };
+struct rounds {
+    int has;
+    int64_t ct;
+    char cid[WP_ID_LEN + 1];
+    unsigned limit, want, seen, cap;
+    enum rounds_state state;
+};
+
+/* Rounds of plan rp from r's cursor until the page is full (limit + 1 hits), the plan has no
+ * more candidates (ROUNDS_DONE; for a bounded walk: its window is done, r->state stays
+ * ROUNDS_MORE), or the cap is reached (ROUNDS_SPENT). */
+static int run_rounds(wp_store *st, const wp_message_filter *f, const struct wp_scope_bind *sc,
+                      const char *grams, const struct round_plan *rp, struct rounds *r,
+                      wp_message_page *p, size_t *cap, wp_strpool **pool)
+{
+    int err;
+    r->state = ROUNDS_MORE;
+    for (;;) {
+        unsigned got = 0, want = r->cap - r->seen < r->want ? r->cap - r->seen : r->want;
+        int64_t last_t = 0;
+        char last_id[WP_ID_LEN + 1] = "";
+        if ((err = message_round(st, f, sc, grams, rp, r->has, r->ct, r->cid, want, p, cap, pool,
+                                 r->limit + 1, &got, &last_t, last_id)) < 0)
+            return err;
+        r->seen += got;
+        if (p->n > r->limit) {
+            r->state = ROUNDS_FULL;
+            return 0;
+        }
+        if (got < want) {
+            if (!(rp && rp->kind == PLAN_PG_WALK && rp->bounded))
+                r->state = ROUNDS_DONE;
+            return 0;
+        }
+        r->has = 1;
+        r->ct = last_t;
+        memcpy(r->cid, last_id, sizeof r->cid);
+        if (r->seen >= r->cap) {
+            r->state = ROUNDS_SPENT;
+            return 0;
+        }
+    }
+}
+
+/* The time and id of the tenant's row `offset` rows below r's cursor within the filter's time
+ * range, newest first (*found = 0: fewer rows than that), or of its oldest row (offset < 0). */
+static int pg_row_at(wp_store *st, const wp_message_filter *f, const struct rounds *r, long offset,
+                     int *found, int64_t *t, char id[WP_ID_LEN + 1])
+{
+    struct wp_stmt *s = NULL;
+    struct wp_query q;
+    int err;
+
+    *found = 0;
+    wp_query__init(&q, SQL_MAX);
+    wp_query__sql(&q, "SELECT m.ts_us, m.id FROM messages m WHERE m.tenant_id = ?");
+    wp_query__text(&q, f->tenant_id);
+    if (f->from_us) {
+        wp_query__sql(&q, " AND m.ts_us >= ?");
+        wp_query__int(&q, f->from_us);
+    }
+    if (f->to_us) {
+        wp_query__sql(&q, " AND m.ts_us < ?");
+        wp_query__int(&q, f->to_us);
+    }
+    if (r->has) {
+        wp_query__sql(&q, " AND m.ts_us <= ? AND (m.ts_us < ? OR m.id < ?)");
+        wp_query__int(&q, r->ct);
+        wp_query__int(&q, r->ct);
+        wp_query__text(&q, r->cid);
+    }
+    if (offset < 0) {
+        wp_query__sql(&q, " ORDER BY m.ts_us, m.id LIMIT 1");
+    } else {
+        wp_query__sql(&q, " ORDER BY m.ts_us DESC, m.id DESC LIMIT 1 OFFSET ?");
+        wp_query__int(&q, offset);
+    }
+    if ((err = wp_query__prepare(&q, st, &s)) < 0)
+        goto out;
+    if ((err = wp_db_step(s)) == WP_DB_ROW) {
+        *found = 1;
+        *t = wp_db_col_int64(s, 0);
+        if ((err = wp_db_col_copy(s, 1, id, WP_ID_LEN + 1)) < 0)
+            goto out;
+    }
+    if (err > 0)
+        err = 0;
+out:
+    wp_db_done(s);
+    wp_buf_release(&q.sql);
+    return err;
+}
+
+/* PostgreSQL, a query without a customer or employee filter. Its planner guesses a phrase's
+ * matches as if its grams were independent (docs/internals/store.md, "Search on PostgreSQL"):
+ * a common phrase passes for a rare one, and every match is fetched and sorted. So the store
+ * chooses: walk the time index newest first over a window of rows (PG_WALK_FIRST, then four
+ * times more each time, up to PG_WALK_MAX), and go on walking while the candidates seen in
+ * the window say that filling the page that way reads fewer rows than the GIN index would
+ * fetch below it; else the GIN index for the rest. Windows end at a row, and the rounds go
+ * on from it: the same candidates in the same order as one plain walk, so the same pages,
+ * cursors and budget. */
+#define PG_WALK_FIRST 2048
+#define PG_WALK_MAX (1L << 20)
+#define PG_FETCH_CHEAP 256 /* candidates the GIN plan fetches in a few milliseconds */
+static int pg_search(wp_store *st, const wp_message_filter *f, const struct wp_scope_bind *sc,
+                     const char *grams, struct rounds *r, wp_message_page *p, size_t *cap,
+                     wp_strpool **pool)
+{
+    struct round_plan walk = {.kind = PLAN_PG_WALK, .bounded = 1};
+    struct round_plan index = {.kind = PLAN_PG_INDEX};
+    int64_t top_t = 0, oldest_t = 0;
+    char oldest_id[WP_ID_LEN + 1];
+    int found, err;
+
+    if ((err = pg_row_at(st, f, r, 0, &found, &top_t, oldest_id)) < 0)
+        return err;
+    if (!found) {
+        r->state = ROUNDS_DONE;
+        return 0;
+    }
+    if ((err = pg_row_at(st, f, r, -1, &found, &oldest_t, oldest_id)) < 0)
+        return err;
+    for (long rows = PG_WALK_FIRST;; rows = rows * 4 > PG_WALK_MAX ? PG_WALK_MAX : rows * 4) {
+        unsigned seen = r->seen;
+        if ((err = pg_row_at(st, f, r, rows - 1, &found, &walk.lo_t, walk.lo_id)) < 0)
+            return err;
+        walk.bounded = found;
+        if ((err = run_rounds(st, f, sc, grams, &walk, r, p, cap, pool)) < 0)
+            return err;
+        if (r->state != ROUNDS_MORE)
+            return 0;
+        /* the window is done: go on below its last row */
+        r->has = 1;
+        r->ct = walk.lo_t;
+        memcpy(r->cid, walk.lo_id, sizeof r->cid);
+        /* At the window's rates: the candidates the GIN index would hand over below it, and
+         * the rows a walk would read to fill the page. A row walked costs about as much as a
+         * candidate fetched (measured at 1M: the walk reads neighbouring rows but tests the
+         * grams of each; 2-13 us a candidate, cached or not, 3-5 us a walked row). */
+        double per_row = (double)(r->seen - seen) / (double)rows;
+        double below =
+            (double)rows * (double)(walk.lo_t - oldest_t) / (double)(top_t - walk.lo_t + 1);
+        double fetch = per_row * below, need = (double)(r->limit + 1 - p->n);
+        if (per_row == 0 || fetch <= PG_FETCH_CHEAP || need / per_row > fetch)
+            break;
+        top_t = walk.lo_t;
+    }
+    return run_rounds(st, f, sc, grams, &index, r, p, cap, pool);
+}
+
 int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_message_filter *f)
 {
     wp_message_page p;
@@ -369,34 +553,24 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
      * can fail the exact test, so rounds continue from the last candidate until enough hits,
      * no more candidates, or the budget is spent: then the page may be short, and its cursor
      * (the last candidate looked at) says where to go on. */
-    int q = f->q && *f->q;
-    unsigned budget = SEARCH_BUDGET,
-             want = q && limit + 1 < SEARCH_ROUND ? SEARCH_ROUND : limit + 1;
-    int spent = 0;
-    for (;;) {
-        unsigned got = 0;
-        int64_t last_t = 0;
-        char last_id[WP_ID_LEN + 1] = "";
-        if ((err = message_round(st, f, &sc, ngrams ? grams.buf : NULL, drive, has, ct, cid,
-                                 want, &p, &cap, &pool, limit + 1, &got, &last_t, last_id)) < 0)
-            goto out;
-        if (p.n > limit || got < want)
-            break;
-        has = 1;
-        ct = last_t;
-        memcpy(cid, last_id, sizeof cid);
-        if (budget <= got) {
-            spent = 1;
-            break;
-        }
-        budget -= got;
-    }
+    struct rounds r = {.has = has, .ct = ct, .limit = limit};
+    memcpy(r.cid, cid, sizeof r.cid);
+    r.want = f->q && *f->q && limit + 1 < SEARCH_ROUND ? SEARCH_ROUND : limit + 1;
+    r.cap = (SEARCH_BUDGET + r.want - 1) / r.want * r.want;
+    struct round_plan drive_plan = {.kind = PLAN_DRIVE};
+    if (pg && ngrams && !f->customer_id && !f->employee_id)
+        err = pg_search(st, f, &sc, grams.buf, &r, &p, &cap, &pool);
+    else
+        err = run_rounds(st, f, &sc, ngrams ? grams.buf : NULL, drive ? &drive_plan : NULL, &r, &p,
+                         &cap, &pool);
+    if (err < 0)
+        goto out;
     if (p.n > limit) {
         free(p.items[limit].highlights);
         p.n = limit;
         wp_cursor__make(p.next_cursor, p.items[limit - 1].ts_us, p.items[limit - 1].id);
-    } else if (spent) {
-        wp_cursor__make(p.next_cursor, ct, cid);
+    } else if (r.state == ROUNDS_SPENT) {
+        wp_cursor__make(p.next_cursor, r.ct, r.cid);
     }
 done:
     p.mem = pool;
