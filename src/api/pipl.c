@@ -8,6 +8,7 @@
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,9 +52,13 @@ static int on_row(void *arg, const wp_data_row *r)
             x = json_integer(strtoll(v, NULL, 10));
         else if (r->types[i] == 'T')
             x = api_jtime(strtoll(v, NULL, 10));
-        else if (!strcmp(r->names[i], "details") && (x = json_loads(v, 0, NULL)))
-            ; /* a history row's details are JSON already */
-        else
+        else if (!strcmp(r->names[i], "details")) {
+            /* a history row's details are JSON already (api_jparse: whole or out of memory) */
+            if (api_jparse(&x, v, 0) < 0)
+                goto oom;
+            if (!x)
+                x = json_string(v);
+        } else
             x = json_string(v);
         if (!x || json_object_set_new(o, r->names[i], x) < 0)
             goto oom;
@@ -99,7 +104,7 @@ static int cell(wp_buf *b, json_t *v)
         return wp_buf_adds(b, num);
     }
     if (json_is_object(v)) {
-        char *t = json_dumps(v, JSON_COMPACT);
+        char *t = wp_json_dumps(v, JSON_COMPACT);
         int err = t ? html(b, t) : wp_error_set(WP_ENOMEM, "out of memory");
         free(t);
         return err;
@@ -233,7 +238,7 @@ static int summary(wp_buf *b, json_t *sec, const char *made_at, size_t n_media)
 /* Add a JSON document to the zip under name. */
 static int zip_json(zip_t *za, const char *name, json_t *doc)
 {
-    char *t = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *t = wp_json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     zip_source_t *src;
     if (!t)
         return wp_error_set(WP_ENOMEM, "out of memory");
@@ -575,13 +580,16 @@ int api_customers_erase(wp_http_ctx *ctx)
     }
     /* the audit row: the counts and the reason, no data */
     json_t *d = o ? json_deep_copy(o) : NULL;
-    if (d) {
-        json_object_del(d, "customer_id");
-        json_object_del(d, "erased_at");
-        json_object_set_new(d, "reason", json_string(reason));
-    } else if (err == 0) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
+    if (!d || json_object_del(d, "customer_id") < 0 || json_object_del(d, "erased_at") < 0 ||
+        json_object_set_new(d, "reason", json_string(reason)) < 0) {
+        json_decref(d);
+        d = NULL; /* not a row without its reason: api_audit_commit refuses NULL details */
     }
+    /* the reply is made before the commit (wp_http_ready_json) */
+    if (err == 0 && d)
+        err = wp_http_ready_json(ctx, 200, o);
+    else
+        json_decref(o);
     err = api_audit_commit(ctx, st, err, "customer.erase", "customer", id, d);
     json_decref(d);
     if (err == 0 && app && app->ingest) {
@@ -590,9 +598,5 @@ int api_customers_erase(wp_http_ctx *ctx)
         wp_store_scrub(st);
     }
     api_store_release(ctx, st);
-    if (err < 0) {
-        json_decref(o);
-        return err;
-    }
-    return wp_http_reply_json(ctx, 200, o);
+    return err < 0 ? err : wp_http_ready_send(ctx);
 }

@@ -113,12 +113,7 @@ static int session_setup(struct wp_pg *pg)
     if (PQsetClientEncoding(pg->conn, "UTF8") != 0)
         return wp_error_set(WP_EIO, "postgresql: cannot set client encoding utf8");
     /* Literals in the migrations are standard SQL: backslashes are plain characters. */
-    /* Statements are prepared once per session (store.c's cache); PostgreSQL would switch a
-     * statement to a generic plan after five runs, one plan for every value. A search's best
-     * plan depends on its values (how common a query is, where a window of rows ends:
-     * docs/internals/store.md, "Search on PostgreSQL"), so every run gets its own plan. */
-    res = PQexec(pg->conn, "SET standard_conforming_strings = on;"
-                           " SET plan_cache_mode = force_custom_plan");
+    res = PQexec(pg->conn, "SET standard_conforming_strings = on");
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         err = fail(pg->conn, res);
     PQclear(res);

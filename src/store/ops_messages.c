@@ -558,9 +558,19 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
     r.want = f->q && *f->q && limit + 1 < SEARCH_ROUND ? SEARCH_ROUND : limit + 1;
     r.cap = (SEARCH_BUDGET + r.want - 1) / r.want * r.want;
     struct round_plan drive_plan = {.kind = PLAN_DRIVE};
-    if (pg && ngrams && !f->customer_id && !f->employee_id)
-        err = pg_search(st, f, &sc, grams.buf, &r, &p, &cap, &pool);
-    else
+    if (pg && ngrams && !f->customer_id && !f->employee_id) {
+        /* Statements are prepared once per session (store.c's cache), and PostgreSQL switches a
+         * statement to a generic plan after five runs, one plan for every value; a search's
+         * best plan depends on its values (how common the query is, where a window of rows
+         * ends: docs/internals/store.md, "Search on PostgreSQL"), so its runs plan each time.
+         * The rest of the session keeps PostgreSQL's default. */
+        if ((err = wp_db_run(st, "SET plan_cache_mode = force_custom_plan", "")) == 0) {
+            err = pg_search(st, f, &sc, grams.buf, &r, &p, &cap, &pool);
+            int reset = wp_db_run(st, "RESET plan_cache_mode", "");
+            if (err == 0)
+                err = reset;
+        }
+    } else
         err = run_rounds(st, f, &sc, ngrams ? grams.buf : NULL, drive ? &drive_plan : NULL, &r, &p,
                          &cap, &pool);
     if (err < 0)

@@ -54,6 +54,10 @@ BEST_EFFORT = {
         "the batch is made durable by the ingest writer's thread (not counted by the hook); "
         "the re-grading after it, on the request's thread, loses nothing when it fails (the "
         "jobs re-grade everyone), so the events are acknowledged (src/ingest/ingest.c regrade)",
+    ("POST", "/api/v1/customers/{id}/erase"):
+        "after the erasure's commit its media files are unlinked and the SQLite file scrubbed "
+        "(src/api/pipl.c); a failure there leaves the files queued for the retention job, so "
+        "the erasure stands and answers 200",
 }
 
 # The store's own 503s (CONTRACT: a 503 says nothing was stored)
