@@ -333,12 +333,11 @@ static int cmd_load(int port, const char *tokens, unsigned batches, unsigned per
         die("out of memory");
     double t0 = now_s();
     for (size_t i = 0; i < n; i++) {
-        ls[i] = (struct loader){
-            .port = devs[i].port ? devs[i].port : port,
-            .d = (unsigned)i,
-            .batches = batches,
-            .per = per,
-            .dev = &devs[i]};
+        ls[i] = (struct loader){.port = devs[i].port ? devs[i].port : port,
+                                .d = (unsigned)i,
+                                .batches = batches,
+                                .per = per,
+                                .dev = &devs[i]};
         if (pthread_create(&ls[i].t, NULL, load_main, &ls[i]) != 0)
             die("cannot start a thread");
     }
@@ -494,8 +493,7 @@ static void lite_ok(sqlite3 *db, int rc, const char *what)
  * store makes them, inside the clock) and inserted after its rows, in key order, as the store
  * does. Returns the seconds from BEGIN to the end of COMMIT. */
 static double bare_run(const char *dir, const char *name, const char *schema, const char *insert,
-                       const char *fts, unsigned n_dev, unsigned batches, unsigned per,
-                       double *cpu)
+                       const char *fts, unsigned n_dev, unsigned batches, unsigned per, double *cpu)
 {
     char path[4096];
     sqlite3 *db = NULL;
@@ -503,12 +501,12 @@ static double bare_run(const char *dir, const char *name, const char *schema, co
     wp_buf g;
     snprintf(path, sizeof path, "%s/%s.db", dir, name);
     lite_ok(db, sqlite3_open(path, &db), "open");
-    lite_ok(db, sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL", NULL,
-                             NULL, NULL),
-            "pragmas");
+    lite_ok(
+        db,
+        sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL", NULL, NULL, NULL),
+        "pragmas");
     lite_ok(db, sqlite3_exec(db, schema, NULL, NULL, NULL), "schema");
-    lite_ok(db, sqlite3_prepare_v3(db, insert, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL),
-            "prepare");
+    lite_ok(db, sqlite3_prepare_v3(db, insert, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL), "prepare");
     if (fts)
         lite_ok(db, sqlite3_prepare_v3(db, fts, -1, SQLITE_PREPARE_PERSISTENT, &f, NULL),
                 "prepare");
@@ -553,24 +551,24 @@ static int cmd_bare(const char *dir, unsigned n_dev, unsigned batches, unsigned 
     double rows = (double)n_dev * batches * per, tri_cpu, gr_cpu;
     /* the reference the issue names: a rowid table of the texts and an FTS5 trigram index over
      * it (external content, kept by a trigger) */
-    double tri = bare_run(dir, "trigram",
-                          "CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
-                          "CREATE VIRTUAL TABLE t_fts USING fts5 (text, content = 't',"
-                          " content_rowid = 'id', tokenize = 'trigram');"
-                          "CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN"
-                          " INSERT INTO t_fts (rowid, text) VALUES (new.id, new.text); END",
-                          "INSERT INTO t (id, text) VALUES (?1, ?2)", NULL, n_dev, batches, per,
-                          &tri_cpu);
+    double tri =
+        bare_run(dir, "trigram",
+                 "CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
+                 "CREATE VIRTUAL TABLE t_fts USING fts5 (text, content = 't',"
+                 " content_rowid = 'id', tokenize = 'trigram');"
+                 "CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN"
+                 " INSERT INTO t_fts (rowid, text) VALUES (new.id, new.text); END",
+                 "INSERT INTO t (id, text) VALUES (?1, ?2)", NULL, n_dev, batches, per, &tri_cpu);
     /* the store's search index (migrations 0002, 0004): contentless, the ascii tokenizer over
      * the grams, detail none, automerge 16; the texts in a rowid table beside it */
-    double gr = bare_run(dir, "grams",
-                         "CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
-                         "CREATE VIRTUAL TABLE t_fts USING fts5 (grams, content = '',"
-                         " tokenize = 'ascii', detail = 'none', columnsize = 0);"
-                         "INSERT INTO t_fts (t_fts, rank) VALUES ('automerge', 16)",
-                         "INSERT INTO t (id, text) VALUES (?1, ?2)",
-                         "INSERT INTO t_fts (rowid, grams) VALUES (?1, ?2)", n_dev, batches, per,
-                         &gr_cpu);
+    double gr =
+        bare_run(dir, "grams",
+                 "CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
+                 "CREATE VIRTUAL TABLE t_fts USING fts5 (grams, content = '',"
+                 " tokenize = 'ascii', detail = 'none', columnsize = 0);"
+                 "INSERT INTO t_fts (t_fts, rank) VALUES ('automerge', 16)",
+                 "INSERT INTO t (id, text) VALUES (?1, ?2)",
+                 "INSERT INTO t_fts (rowid, grams) VALUES (?1, ?2)", n_dev, batches, per, &gr_cpu);
     printf("rows=%.0f trigram_seconds=%.3f trigram_rows_per_s=%.0f trigram_cpu_s=%.3f "
            "trigram_cpu_us_per_row=%.2f grams_seconds=%.3f grams_rows_per_s=%.0f "
            "grams_cpu_s=%.3f grams_cpu_us_per_row=%.2f\n",
