@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "store/db.h"
 #include "store/devices.h"
 #include "store/events.h"
+#include "store/grams.h"
 #include "store/org.h"
 #include "store/people.h"
 #include "store/policy.h"
@@ -34,17 +36,26 @@
 static const char usage[] =
     "usage: bench_ingest load    --port P --tokens FILE --texts FILE --batches N [--batch B]\n"
     "       bench_ingest ceiling --data DIR [--db URL] --texts FILE --devices D --batches N\n"
-    "                            [--batch B]\n"
+    "                            [--batch B] [--rounds 1]\n"
     "       bench_ingest check   --port P --tokens FILE --texts FILE [--rate R] [--seconds S]\n"
     "                            [--conns C]\n"
-    "load: every device of FILE (lines \"<device id> <token>\") posts N batches of B (100)\n"
-    "text messages on its own keep-alive connection, in parallel; prints events/s.\n"
+    "       bench_ingest bare    --data DIR --texts FILE --devices D --batches N [--batch B]\n"
+    "load: every device of FILE (lines \"<device id> <token> [<port>]\", the port of its node,\n"
+    "else P) posts N batches of B (100) text messages on its own keep-alive connection, in\n"
+    "parallel; prints events/s.\n"
     "ceiling: the same batches, stored into a fresh store (DIR, or the database URL) through\n"
-    "wp_store_events_apply in one transaction; prints events/s.\n"
+    "wp_store_events_apply in one transaction; prints events/s. --rounds 1: as the server's\n"
+    "writer stores them instead, a round of one batch per device through\n"
+    "wp_store_events_apply_many, each round its own transaction.\n"
     "check: POST /api/v1/device/check at a fixed rate R (1000/s) for S (10) seconds over C (4)\n"
     "connections, open loop (latency counts from the scheduled send time); prints p50/p99.\n"
+    "bare: the ceiling's message texts, in its order, inserted with bare SQLite (WAL,\n"
+    "synchronous=FULL, one transaction, one prepared statement) into a table with an FTS5\n"
+    "trigram index, then into one with the store's grams FTS5 (grams made inside the clock);\n"
+    "prints rows/s of each.\n"
     "Output: one line of key=value pairs on standard output. BENCH_PRAGMA (ceiling): a\n"
-    "statement run first on the store's connection, for experiments (PRAGMA cache_size=...).\n";
+    "statement run first on the store's connection, for experiments (PRAGMA cache_size=...);\n"
+    "BENCH_UNTUNED (ceiling): the connection without wp_store_writer_tune().\n";
 
 /* --- the messages ------------------------------------------------------------------------ */
 
@@ -111,6 +122,11 @@ static void add_json_string(wp_buf *b, const char *s)
     add(b, "\"");
 }
 
+static uint64_t event_hash(unsigned d, uint64_t seq)
+{
+    return (seq * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)d * 0xc2b2ae3d27d4eb4fULL);
+}
+
 /* Device d's batch i: seqs i*per+1 .. (i+1)*per, text messages in CHATS conversations (one in
  * four peers with a phone number), texts picked deterministically from the texts file. */
 static void make_body(wp_buf *b, unsigned d, unsigned i, unsigned per)
@@ -120,7 +136,7 @@ static void make_body(wp_buf *b, unsigned d, unsigned i, unsigned per)
     add(b, "{\"events\":[");
     for (unsigned k = 0; k < per; k++) {
         uint64_t seq = (uint64_t)i * per + k + 1;
-        uint64_t h = (seq * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)d * 0xc2b2ae3d27d4eb4fULL);
+        uint64_t h = event_hash(d, seq);
         unsigned chat = (unsigned)(h >> 40) % CHATS;
         int64_t ts = TS_BASE_US + (int64_t)seq * 7000000;
         time_t sec = (time_t)(ts / 1000000);
@@ -148,6 +164,15 @@ static double now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The process's CPU time (all threads, user + system): on a shared, loaded machine the
+ * steadier measure of work than wall time. */
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
@@ -230,21 +255,28 @@ static int post(struct conn *c, const char *path, const char *token, const char 
 
 struct device {
     char id[64], token[128];
+    int port; /* the node it posts to; 0: the --port given */
 };
 
+/* Lines "<device id> <token> [<port>]". */
 static struct device *read_tokens(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "r");
     struct device *v = NULL;
     size_t k = 0, cap = 0;
-    char id[64], tok[128];
+    char line[512], id[64], tok[128];
+    int port;
     if (!f)
         die("cannot open the tokens file");
-    while (fscanf(f, "%63s %127s", id, tok) == 2) {
+    while (fgets(line, sizeof line, f)) {
+        port = 0;
+        if (sscanf(line, "%63s %127s %d", id, tok, &port) < 2)
+            continue;
         if (k == cap && !(v = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v)))
             die("out of memory");
         snprintf(v[k].id, sizeof v[k].id, "%s", id);
         snprintf(v[k].token, sizeof v[k].token, "%s", tok);
+        v[k].port = port;
         k++;
     }
     fclose(f);
@@ -301,8 +333,11 @@ static int cmd_load(int port, const char *tokens, unsigned batches, unsigned per
         die("out of memory");
     double t0 = now_s();
     for (size_t i = 0; i < n; i++) {
-        ls[i] = (struct loader){
-            .port = port, .d = (unsigned)i, .batches = batches, .per = per, .dev = &devs[i]};
+        ls[i] = (struct loader){.port = devs[i].port ? devs[i].port : port,
+                                .d = (unsigned)i,
+                                .batches = batches,
+                                .per = per,
+                                .dev = &devs[i]};
         if (pthread_create(&ls[i].t, NULL, load_main, &ls[i]) != 0)
             die("cannot start a thread");
     }
@@ -346,7 +381,7 @@ static void fake_hash(char out[65], const char *what, unsigned i)
 }
 
 static int cmd_ceiling(const char *dir, const char *db, unsigned n_dev, unsigned batches,
-                       unsigned per)
+                       unsigned per, int merged)
 {
     wp_store *st = NULL;
     wp_scanner *scanner = NULL;
@@ -364,6 +399,8 @@ static int cmd_ceiling(const char *dir, const char *db, unsigned n_dev, unsigned
     wp_buf_init(&b, 64u << 20);
 
     ok(wp_store_open(&st, dir, db), "open the store");
+    if (!getenv("BENCH_UNTUNED")) /* the writer's connection is tuned so (store.h) */
+        ok(wp_store_writer_tune(st), "tune the connection");
     if (getenv("BENCH_PRAGMA"))
         ok(wp_db_exec(st, getenv("BENCH_PRAGMA")), "pragma");
     ok(wp_store_tenant_create(st, tenant, "Bench"), "tenant");
@@ -402,16 +439,31 @@ static int cmd_ceiling(const char *dir, const char *db, unsigned n_dev, unsigned
                     die("a generated event was rejected");
             }
         }
-    double t0 = now_s();
-    ok(wp_store_begin(st), "begin");
-    for (size_t k = 0; k < nb; k++)
-        ok(wp_store_events_apply(st, &vb[k].b), "apply");
-    ok(wp_store_commit(st), "commit");
-    double dt = now_s() - t0;
+    wp_event_batch **round = calloc(n_dev, sizeof *round);
+    if (!round)
+        die("out of memory");
+    double t0 = now_s(), c0 = cpu_s();
+    if (merged) {
+        /* the server's writer: a round of one batch per device, one transaction each */
+        for (size_t k = 0; k < nb; k += n_dev) {
+            size_t failed;
+            for (unsigned d = 0; d < n_dev; d++)
+                round[d] = &vb[k + d].b;
+            ok(wp_store_events_apply_many(st, round, n_dev, &failed), "apply a round");
+        }
+    } else {
+        ok(wp_store_begin(st), "begin");
+        for (size_t k = 0; k < nb; k++)
+            ok(wp_store_events_apply(st, &vb[k].b), "apply");
+        ok(wp_store_commit(st), "commit");
+    }
+    double dt = now_s() - t0, cpu = cpu_s() - c0;
     double events = (double)nb * per;
-    printf("devices=%u batches=%u batch=%u events=%.0f alerts=%zu seconds=%.3f "
-           "events_per_s=%.0f\n",
-           n_dev, batches, per, events, alerts, dt, events / dt);
+    printf("mode=%s devices=%u batches=%u batch=%u events=%.0f alerts=%zu seconds=%.3f "
+           "events_per_s=%.0f cpu_s=%.3f cpu_us_per_event=%.2f\n",
+           merged ? "rounds" : "one", n_dev, batches, per, events, alerts, dt, events / dt, cpu,
+           1e6 * cpu / events);
+    free(round);
     for (size_t k = 0; k < nb; k++) {
         wp_ingest__batch_release(&vb[k]);
         json_decref(bodies[k]);
@@ -422,6 +474,106 @@ static int cmd_ceiling(const char *dir, const char *db, unsigned n_dev, unsigned
     free(vb);
     free(bodies);
     free(devs);
+    return 0;
+}
+
+/* --- bare: the same texts through bare SQLite, for the ceiling's ratio ------------------------ */
+
+static void lite_ok(sqlite3 *db, int rc, const char *what)
+{
+    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        fprintf(stderr, "bench_ingest: %s: %s\n", what, sqlite3_errmsg(db));
+        exit(1);
+    }
+}
+
+/* One database DIR/NAME.db with schema, then every message text of the ceiling, in its order
+ * (batch by batch, device by device), inserted by `insert` (?1 the row id, ?2 the text) in one
+ * transaction. With fts (?1 the row id, ?2 the grams), each batch's grams are then made (as the
+ * store makes them, inside the clock) and inserted after its rows, in key order, as the store
+ * does. Returns the seconds from BEGIN to the end of COMMIT. */
+static double bare_run(const char *dir, const char *name, const char *schema, const char *insert,
+                       const char *fts, unsigned n_dev, unsigned batches, unsigned per, double *cpu)
+{
+    char path[4096];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL, *f = NULL;
+    wp_buf g;
+    snprintf(path, sizeof path, "%s/%s.db", dir, name);
+    lite_ok(db, sqlite3_open(path, &db), "open");
+    lite_ok(
+        db,
+        sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL", NULL, NULL, NULL),
+        "pragmas");
+    lite_ok(db, sqlite3_exec(db, schema, NULL, NULL, NULL), "schema");
+    lite_ok(db, sqlite3_prepare_v3(db, insert, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL), "prepare");
+    if (fts)
+        lite_ok(db, sqlite3_prepare_v3(db, fts, -1, SQLITE_PREPARE_PERSISTENT, &f, NULL),
+                "prepare");
+    wp_buf_init(&g, 1u << 20);
+    int64_t id = 0;
+    double t0 = now_s(), c0 = cpu_s();
+    lite_ok(db, sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), "begin");
+    for (unsigned i = 0; i < batches; i++)
+        for (unsigned d = 0; d < n_dev; d++) {
+            int64_t first = id + 1;
+            for (unsigned k = 0; k < per; k++) {
+                const char *t = texts[(event_hash(d, (uint64_t)i * per + k + 1) >> 8) % n_texts];
+                sqlite3_bind_int64(s, 1, ++id);
+                sqlite3_bind_text(s, 2, t, -1, SQLITE_STATIC);
+                lite_ok(db, sqlite3_step(s), "insert");
+                sqlite3_reset(s);
+            }
+            for (unsigned k = 0; f && k < per; k++) {
+                const char *t = texts[(event_hash(d, (uint64_t)i * per + k + 1) >> 8) % n_texts];
+                wp_buf_reset(&g);
+                ok(wp_grams__make(&g, NULL, t, strlen(t), 0, WP_GRAMS_SPACED), "grams");
+                if (!g.len)
+                    continue;
+                sqlite3_bind_int64(f, 1, first + k);
+                sqlite3_bind_text(f, 2, g.buf, (int)g.len, SQLITE_STATIC);
+                lite_ok(db, sqlite3_step(f), "insert grams");
+                sqlite3_reset(f);
+            }
+        }
+    lite_ok(db, sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), "commit");
+    double dt = now_s() - t0;
+    *cpu = cpu_s() - c0;
+    sqlite3_finalize(s);
+    sqlite3_finalize(f);
+    sqlite3_close(db);
+    wp_buf_release(&g);
+    return dt;
+}
+
+static int cmd_bare(const char *dir, unsigned n_dev, unsigned batches, unsigned per)
+{
+    double rows = (double)n_dev * batches * per, tri_cpu, gr_cpu;
+    /* the reference the issue names: a rowid table of the texts and an FTS5 trigram index over
+     * it (external content, kept by a trigger) */
+    double tri =
+        bare_run(dir, "trigram",
+                 "CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
+                 "CREATE VIRTUAL TABLE t_fts USING fts5 (text, content = 't',"
+                 " content_rowid = 'id', tokenize = 'trigram');"
+                 "CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN"
+                 " INSERT INTO t_fts (rowid, text) VALUES (new.id, new.text); END",
+                 "INSERT INTO t (id, text) VALUES (?1, ?2)", NULL, n_dev, batches, per, &tri_cpu);
+    /* the store's search index (migrations 0002, 0004): contentless, the ascii tokenizer over
+     * the grams, detail none, automerge 16; the texts in a rowid table beside it */
+    double gr =
+        bare_run(dir, "grams",
+                 "CREATE TABLE t (id INTEGER PRIMARY KEY, text TEXT NOT NULL);"
+                 "CREATE VIRTUAL TABLE t_fts USING fts5 (grams, content = '',"
+                 " tokenize = 'ascii', detail = 'none', columnsize = 0);"
+                 "INSERT INTO t_fts (t_fts, rank) VALUES ('automerge', 16)",
+                 "INSERT INTO t (id, text) VALUES (?1, ?2)",
+                 "INSERT INTO t_fts (rowid, grams) VALUES (?1, ?2)", n_dev, batches, per, &gr_cpu);
+    printf("rows=%.0f trigram_seconds=%.3f trigram_rows_per_s=%.0f trigram_cpu_s=%.3f "
+           "trigram_cpu_us_per_row=%.2f grams_seconds=%.3f grams_rows_per_s=%.0f "
+           "grams_cpu_s=%.3f grams_cpu_us_per_row=%.2f\n",
+           rows, tri, rows / tri, tri_cpu, 1e6 * tri_cpu / rows, gr, rows / gr, gr_cpu,
+           1e6 * gr_cpu / rows);
     return 0;
 }
 
@@ -535,6 +687,7 @@ int main(int argc, char **argv)
     const char *cmd = argc > 1 ? argv[1] : "";
     const char *tokens = NULL, *texts_path = NULL, *dir = NULL, *db = NULL;
     unsigned batches = 0, per = 100, devices = 0, conns = 4;
+    int rounds = 0;
     int port = 0;
     double rate = 1000, seconds = 10;
     for (int i = 2; i < argc; i++) {
@@ -562,6 +715,8 @@ int main(int argc, char **argv)
             rate = strtod(v, NULL);
         else if (strcmp(a, "--seconds") == 0)
             seconds = strtod(v, NULL);
+        else if (strcmp(a, "--rounds") == 0)
+            rounds = strcmp(v, "0") != 0;
         else if (strcmp(a, "--conns") == 0)
             conns = (unsigned)strtoul(v, NULL, 10);
         else
@@ -573,7 +728,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "load") == 0 && port && tokens && batches)
         return cmd_load(port, tokens, batches, per);
     if (strcmp(cmd, "ceiling") == 0 && dir && devices && batches)
-        return cmd_ceiling(dir, db, devices, batches, per);
+        return cmd_ceiling(dir, db, devices, batches, per, rounds);
+    if (strcmp(cmd, "bare") == 0 && dir && devices && batches)
+        return cmd_bare(dir, devices, batches, per);
     if (strcmp(cmd, "check") == 0 && port && tokens)
         return cmd_check(port, tokens, rate, seconds, conns);
     die(usage);

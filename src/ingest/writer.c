@@ -61,6 +61,7 @@ static void reconnect(struct wp_writer *w)
 {
     wp_store *st = NULL;
     if (wp_store_open(&st, w->data_dir, w->db_url) == 0) {
+        (void)wp_store_writer_tune(st); /* a cache size: without it slower, no less right */
         wp_store_free(w->st);
         w->st = st;
     }
@@ -245,6 +246,7 @@ int wp_writer__start(struct wp_writer **out, wp_store *st, const char *data_dir,
         return wp_error_set(WP_ENOMEM, "out of memory");
     }
     w->st = st;
+    (void)wp_store_writer_tune(st); /* a cache size: without it slower, no less right */
     w->tail = &w->head;
     w->max_batches = WP_INGEST_QUEUE_BATCHES_DEFAULT;
     w->max_bytes = WP_INGEST_QUEUE_BYTES_DEFAULT;

@@ -82,6 +82,11 @@ int wp_db_prepare(wp_store *st, struct wp_stmt **out, const char *sql);
 /* Reset the statement and give it back to the cache. NULL is a no-op. */
 void wp_db_done(struct wp_stmt *s);
 
+/* Reset the statement (and clear its bindings) but keep it: a caller running one statement
+ * once per row holds it from the first row to wp_db_done(), instead of looking it up in the
+ * cache again for every row. */
+void wp_db_reset(struct wp_stmt *s);
+
 int wp_db_exec(wp_store *st, const char *script);
 
 static inline void wp_db_bind_text(struct wp_stmt *s, int idx, const char *v)

@@ -92,11 +92,12 @@ static void sink_release(struct sink *k)
         wp_buf_release(&k->cols[i]);
 }
 
-/* Start a row: on SQLite, take the statement. */
+/* Start a row: on SQLite, take the statement (held from the sink's first row to its release,
+ * reset between rows). */
 static int sink_row(struct sink *k)
 {
     k->col = 0;
-    if (k->pg)
+    if (k->pg || k->s)
         return 0;
     return wp_db_prepare(k->st, &k->s, k->sql);
 }
@@ -198,8 +199,12 @@ static int sink_end(struct sink *k, int err)
     }
     if (err == 0)
         err = run_rows(k, k->s);
-    wp_db_done(k->s);
-    k->s = NULL;
+    if (err < 0 || !k->s) {
+        wp_db_done(k->s);
+        k->s = NULL;
+    } else {
+        wp_db_reset(k->s);
+    }
     return err;
 }
 
@@ -1107,18 +1112,18 @@ static int index_grams(wp_store *st, struct gram_list *g)
                                   WP_GRAMS_SPACED)) < 0 ||
             grams.len == 0)
             continue;
-        if ((err = wp_db_prepare(st, &s,
-                                 "INSERT INTO message_fts (rowid, tenant_id, grams)"
-                                 " VALUES (?, ?, ?)")) < 0)
+        if (!s && (err = wp_db_prepare(st, &s,
+                                       "INSERT INTO message_fts (rowid, tenant_id, grams)"
+                                       " VALUES (?, ?, ?)")) < 0)
             break;
         wp_db_bind_int64(s, 1, g->v[k].key);
         wp_db_bind_text(s, 2, g->v[k].tenant_id);
         wp_db_bind_text(s, 3, grams.buf);
         err = wp_db_step(s);
-        wp_db_done(s);
-        s = NULL;
+        wp_db_reset(s); /* held for the next row (the grams buffer is reused) */
         err = err < 0 ? err : 0;
     }
+    wp_db_done(s);
     wp_buf_release(&grams);
     return err;
 }

@@ -71,6 +71,15 @@ enum wp_store_backend wp_store_backend(const wp_store *st)
     return st->ops->backend;
 }
 
+int wp_store_writer_tune(wp_store *st)
+{
+    char sql[64];
+    if (wp_store_backend(st) != WP_STORE_SQLITE)
+        return 0;
+    snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d", WP_STORE_WRITER_CACHE_KIB);
+    return wp_db_exec(st, sql);
+}
+
 /* --- the statement cache ------------------------------------------------------------ */
 
 static unsigned hash_sql(const char *s)
@@ -119,6 +128,12 @@ void wp_db_done(struct wp_stmt *s)
     s->ops->reset(s);
     s->err = 0;
     s->busy = 0;
+}
+
+void wp_db_reset(struct wp_stmt *s)
+{
+    s->ops->reset(s);
+    s->err = 0;
 }
 
 int wp_db_exec(wp_store *st, const char *script)

@@ -39,6 +39,14 @@ void wp_store_free(wp_store *st);
 
 enum wp_store_backend wp_store_backend(const wp_store *st);
 
+/* Make st fit for the ingest's writer, which stores rounds of batches on it: on SQLite, a
+ * page cache of WP_STORE_WRITER_CACHE_KIB instead of SQLite's 2 MB, so that a round's dirty
+ * pages are not spilled to the WAL before its commit and the hot pages of the messages
+ * indexes stay in memory between rounds (docs/internals/ingest.md, "Where the time goes").
+ * Nothing on PostgreSQL. Durability is unchanged. @return 0 or WP_EIO. */
+#define WP_STORE_WRITER_CACHE_KIB 16384
+int wp_store_writer_tune(wp_store *st);
+
 /* Bytes SQLite holds in this process now, all its connections together (page caches,
  * statements, schema): sqlite3_memory_used(). 0 when only PostgreSQL is in use. /metrics. */
 int64_t wp_store_sqlite_memory(void);
