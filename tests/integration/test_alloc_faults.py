@@ -115,14 +115,15 @@ def calls_of(srv, fx, admin):
 # The access routes and the scoped reads: every N up to DENSE_UPTO, then every STRIDE-th from a
 # random offset. The other routes: every N up to OTHER_UPTO, then steps drawn at random up to
 # two thirds of the N reached (so about a dozen requests a route whatever its count of
-# allocations; up to all of it in the sanitizer build). The seed
-# is printed: WORKPHONE_ALLOC_SEED=S repeats a run, runs with other seeds cover other Ns.
+# allocations). The sanitizer build, three times slower a request, samples thinner: every 26th
+# on the access routes, and on the others N = 1, 2, then steps that double or triple it. The
+# seed is printed: WORKPHONE_ALLOC_SEED=S repeats a run, runs with other seeds cover other Ns.
 # WORKPHONE_ALLOC_SWEEP=full tries every N of every route.
-DENSE_UPTO = 40
-OTHER_UPTO = 4
 FULL = os.environ.get("WORKPHONE_ALLOC_SWEEP") == "full"
 SANITIZED = os.environ.get("WORKPHONE_SANITIZED") == "1"
-STRIDE = 1 if FULL else 13 if SANITIZED else 7
+DENSE_UPTO = 40
+OTHER_UPTO = 2 if SANITIZED else 4
+STRIDE = 1 if FULL else 26 if SANITIZED else 7
 SEED = int(os.environ.get("WORKPHONE_ALLOC_SEED") or random.SystemRandom().randrange(1 << 30))
 
 
@@ -136,7 +137,7 @@ def next_n(n, offset, dense, rng):
         return n + 1 + offset if n == DENSE_UPTO else n + STRIDE
     if n < OTHER_UPTO:
         return n + 1
-    return n + rng.randint(1, max(1, n if SANITIZED else n * 2 // 3))
+    return n + (rng.randint(n, 2 * n) if SANITIZED else rng.randint(1, max(1, n * 2 // 3)))
 
 
 def sweep(srv, fx, snap, store, admin, be):
