@@ -838,6 +838,41 @@ static void fsync_dir(const char *dir)
     }
 }
 
+/* End a backup or export: the manifest (with the counts of b), the file closed, then linked
+ * in at out (never over an existing file, even one made meanwhile) and part removed. */
+static int finish_file(struct backup *b, json_t *man, char *part, const char *out,
+                       const char *dir)
+{
+    int err;
+    if (json_object_set(man, "tables", b->tables) < 0 ||
+        json_object_set_new(man, "rows", json_integer(b->rows)) < 0 ||
+        json_object_set_new(man, "media",
+                            json_pack("{s:I,s:I}", "files", (json_int_t)b->media_files, "bytes",
+                                      (json_int_t)b->media_bytes)) < 0 ||
+        json_object_set(man, "problems", b->problems) < 0)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    char *text = wp_json_dumps(man, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!text)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    err = bw_entry(&b->w, ENTRY_MANIFEST, "manifest.json");
+    if (err == 0)
+        err = bw_data(&b->w, text, strlen(text));
+    free(text);
+    if (err < 0 || (err = bw_entry_end(&b->w)) < 0 || (err = bw_finish(&b->w)) < 0)
+        return err;
+    if (fclose(b->w.f) != 0) {
+        b->w.f = NULL;
+        return wp_error_set(WP_EIO, "cannot write '%s': %s", part, strerror(errno));
+    }
+    b->w.f = NULL;
+    if (link(part, out) != 0)
+        return wp_error_set(WP_EIO, "cannot make '%s': %s", out, strerror(errno));
+    unlink(part);
+    part[0] = '\0';
+    fsync_dir(dir);
+    return 0;
+}
+
 static json_t *manifest_new(const char *backend, int version, int encrypted)
 {
     char when[40];
@@ -925,35 +960,8 @@ static int run_backup(const char *data, const char *db, const char *media, const
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto fail;
     }
-    json_object_set(man, "tables", b.tables);
-    json_object_set_new(man, "rows", json_integer(b.rows));
-    json_object_set_new(man, "media", json_pack("{s:I,s:I}", "files", (json_int_t)b.media_files,
-                                               "bytes", (json_int_t)b.media_bytes));
-    json_object_set(man, "problems", b.problems);
-    char *text = wp_json_dumps(man, JSON_INDENT(2) | JSON_SORT_KEYS);
-    if (!text) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = finish_file(&b, man, part, out, dir)) < 0)
         goto fail;
-    }
-    err = bw_entry(&b.w, ENTRY_MANIFEST, "manifest.json");
-    if (err == 0)
-        err = bw_data(&b.w, text, strlen(text));
-    free(text);
-    if (err < 0 || (err = bw_entry_end(&b.w)) < 0 || (err = bw_finish(&b.w)) < 0)
-        goto fail;
-    if (fclose(b.w.f) != 0) {
-        b.w.f = NULL;
-        err = wp_error_set(WP_EIO, "cannot write '%s': %s", part, strerror(errno));
-        goto fail;
-    }
-    b.w.f = NULL;
-    if (link(part, out) != 0) { /* never over an existing file, even one made meanwhile */
-        err = wp_error_set(WP_EIO, "cannot make '%s': %s", out, strerror(errno));
-        goto fail;
-    }
-    unlink(part);
-    part[0] = '\0';
-    fsync_dir(dir);
     for (size_t i = 0; i < json_array_size(b.problems); i++) {
         json_t *p = json_array_get(b.problems, i);
         fprintf(stderr, "workphone backup: bad: %s: %s; it is not in the backup\n",
@@ -1071,36 +1079,8 @@ int cli_tenant_export(const char *data, const char *db, const char *media, const
     }
     json_object_set_new(man, "kind", json_string("tenant"));
     json_object_set_new(man, "tenant", json_pack("{s:s,s:s}", "id", tenant_id, "name", name));
-    json_object_set(man, "tables", b.tables);
-    json_object_set_new(man, "rows", json_integer(b.rows));
-    json_object_set_new(man, "media",
-                        json_pack("{s:I,s:I}", "files", (json_int_t)b.media_files, "bytes",
-                                  (json_int_t)b.media_bytes));
-    json_object_set(man, "problems", b.problems);
-    char *text = wp_json_dumps(man, JSON_INDENT(2) | JSON_SORT_KEYS);
-    if (!text) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
+    if ((err = finish_file(&b, man, part, out, dir)) < 0)
         goto fail;
-    }
-    err = bw_entry(&b.w, ENTRY_MANIFEST, "manifest.json");
-    if (err == 0)
-        err = bw_data(&b.w, text, strlen(text));
-    free(text);
-    if (err < 0 || (err = bw_entry_end(&b.w)) < 0 || (err = bw_finish(&b.w)) < 0)
-        goto fail;
-    if (fclose(b.w.f) != 0) {
-        b.w.f = NULL;
-        err = wp_error_set(WP_EIO, "cannot write '%s': %s", part, strerror(errno));
-        goto fail;
-    }
-    b.w.f = NULL;
-    if (link(part, out) != 0) {
-        err = wp_error_set(WP_EIO, "cannot make '%s': %s", out, strerror(errno));
-        goto fail;
-    }
-    unlink(part);
-    part[0] = '\0';
-    fsync_dir(dir);
     for (size_t i = 0; i < json_array_size(b.problems); i++) {
         json_t *p = json_array_get(b.problems, i);
         fprintf(stderr, "workphone tenant: bad: %s: %s; it is not in the export\n",
