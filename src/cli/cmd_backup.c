@@ -538,6 +538,16 @@ static long br_data(struct br *r, char *buf, size_t cap)
     return (long)take;
 }
 
+/* Read the rest of the current entry's data and drop it. @return 0 or the error */
+static int br_skip(struct br *r)
+{
+    char sink[CHUNK];
+    long got;
+    while ((got = br_data(r, sink, sizeof sink)) > 0)
+        ;
+    return got < 0 ? (int)got : 0;
+}
+
 /* --- what may be in a backup ---------------------------------------------------------- */
 
 static int is_hex64(const char *s)
@@ -1406,14 +1416,8 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
             if ((err = wp_store_pg_load(st, name, load_read, &r)) < 0)
                 goto fail;
         } else {
-            char buf[CHUNK];
-            long n;
-            while ((n = br_data(&r, buf, sizeof buf)) > 0)
-                ;
-            if (n < 0) {
-                err = (int)n;
+            if ((err = br_skip(&r)) < 0)
                 goto fail;
-            }
         }
     }
     if (err < 0)
@@ -1873,14 +1877,8 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
             char path[4096 + 80];
             snprintf(path, sizeof path, "%s/%s", media, name + 6); /* media/ab/cd/<hex> */
             if (access(path, F_OK) == 0) { /* the same bytes: its name is their hash */
-                char sink[CHUNK];
-                long got;
-                while ((got = br_data(&r, sink, sizeof sink)) > 0)
-                    ;
-                if (got < 0) {
-                    err = (int)got;
+                if ((err = br_skip(&r)) < 0)
                     goto fail;
-                }
                 continue;
             }
             if (mkdir(media, 0700) != 0 && errno != EEXIST) {
@@ -1901,14 +1899,8 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
             n_made++;
             files++;
         } else {
-            char sink[CHUNK];
-            long got;
-            while ((got = br_data(&r, sink, sizeof sink)) > 0)
-                ;
-            if (got < 0) {
-                err = (int)got;
+            if ((err = br_skip(&r)) < 0)
                 goto fail;
-            }
         }
     }
     if (err < 0)

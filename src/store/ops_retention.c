@@ -457,6 +457,27 @@ static const char pick_calls_sql[] =
     "SELECT c.id, c.ts_us, 0, NULL, c.recording, c.raw FROM calls c"
     " WHERE c.tenant_id = ? AND c.ts_us < ?" NOT_HELD("c") " ORDER BY c.ts_us LIMIT " STR(WP_RETENTION_BATCH);
 
+/* The rows of a prepared pick (id, ts_us, skey, text, media, raw) into b; finishes s. */
+static int read_victims(struct wp_stmt *s, struct batch *b)
+{
+    int err;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if ((err = wp_array__grow((void **)&b->v, &b->cap, b->n, sizeof *b->v)) < 0)
+            break;
+        struct victim *v = &b->v[b->n++];
+        memset(v, 0, sizeof *v);
+        if ((err = wp_db_col_copy(s, 0, v->id, sizeof v->id)) < 0 ||
+            (err = dup_col(s, 3, &v->text)) < 0 || (err = dup_col(s, 4, &v->media)) < 0)
+            break;
+        v->ts_us = wp_db_col_int64(s, 1);
+        v->skey = wp_db_col_isnull(s, 2) ? 0 : wp_db_col_int64(s, 2);
+        /* the bytes the archive counted (ops_events.c): the raw event and the text */
+        v->bytes = (int64_t)strlen(wp_db_col_text(s, 5)) + (v->text ? (int64_t)strlen(v->text) : 0);
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
 static int pick(wp_store *st, struct batch *b, const char *tenant_id, const char *channel,
                 int64_t cutoff, int64_t now_us)
 {
@@ -474,21 +495,7 @@ static int pick(wp_store *st, struct batch *b, const char *tenant_id, const char
         wp_db_bind_int64(s, 3, cutoff);
         wp_db_bind_int64(s, 4, now_us);
     }
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        if ((err = wp_array__grow((void **)&b->v, &b->cap, b->n, sizeof *b->v)) < 0)
-            break;
-        struct victim *v = &b->v[b->n++];
-        memset(v, 0, sizeof *v);
-        if ((err = wp_db_col_copy(s, 0, v->id, sizeof v->id)) < 0 ||
-            (err = dup_col(s, 3, &v->text)) < 0 || (err = dup_col(s, 4, &v->media)) < 0)
-            break;
-        v->ts_us = wp_db_col_int64(s, 1);
-        v->skey = wp_db_col_isnull(s, 2) ? 0 : wp_db_col_int64(s, 2);
-        /* the bytes the archive counted (ops_events.c): the raw event and the text */
-        v->bytes = (int64_t)strlen(wp_db_col_text(s, 5)) + (v->text ? (int64_t)strlen(v->text) : 0);
-    }
-    wp_db_done(s);
-    return err < 0 ? err : 0;
+    return read_victims(s, b);
 }
 
 static int count_of(wp_store *st, int64_t *out, const char *sql, const char *tenant_id,
@@ -678,20 +685,7 @@ static int pick_customer(wp_store *st, struct batch *b, const char *tenant_id,
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, customer_id);
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        if ((err = wp_array__grow((void **)&b->v, &b->cap, b->n, sizeof *b->v)) < 0)
-            break;
-        struct victim *v = &b->v[b->n++];
-        memset(v, 0, sizeof *v);
-        if ((err = wp_db_col_copy(s, 0, v->id, sizeof v->id)) < 0 ||
-            (err = dup_col(s, 3, &v->text)) < 0 || (err = dup_col(s, 4, &v->media)) < 0)
-            break;
-        v->ts_us = wp_db_col_int64(s, 1);
-        v->skey = wp_db_col_isnull(s, 2) ? 0 : wp_db_col_int64(s, 2);
-        v->bytes = (int64_t)strlen(wp_db_col_text(s, 5)) + (v->text ? (int64_t)strlen(v->text) : 0);
-    }
-    wp_db_done(s);
-    return err < 0 ? err : 0;
+    return read_victims(s, b);
 }
 
 int wp_store__retention_erase_customer(wp_store *st, wp_retention_result *out,
