@@ -54,7 +54,7 @@ typedef struct wp_notice {
 
 #define WP_NOTICE_DEFAULT                                                                     \
     "本工作手机为公司资产。为满足合规要求，您在本机上与客户的聊天、通话录音及工作时间内的位置" \
-    "将被记录并加密保存，保存期限以公司的保留规则为准。您可以在管理后台的“我的隐私”页面查看被" \
+    "将被记录并保存，保存期限以公司的保留规则为准。您可以在管理后台的“我的隐私”页面查看被" \
     "记录的内容、保存多久以及谁查看过您的会话。"
 
 int wp_store_notice_get(wp_store *st, wp_notice *out, const char *tenant_id);

@@ -10,7 +10,7 @@
 import { ADMIN_PW, adminApi, expect, login, must, open, shots, shotsOf, test } from '../lib.mjs'
 
 const PW = 'privacy-pass-1'
-const NOTICE = '本机的聊天、通话录音会被加密保存，保存期限以公司规则为准。'
+const NOTICE = '本机的聊天、通话录音会被记录保存，保存期限以公司规则为准。'
 const AUTO = '您好，为保障服务质量，本对话将被记录。'
 
 async function enroll(tok, employeeId, serial) {
