@@ -25,7 +25,10 @@ static const char help[] =
     "    read as bytes), then SQLite's integrity_check of every page, table and index;\n"
     "  - every media file under DIR/media (or the shared media dir): its bytes hashed\n"
     "    against its sha256 name;\n"
-    "  - every media file the store lists: on disk, with the size the store recorded.\n"
+    "  - every media file the store lists: on disk, with the size the store recorded;\n"
+    "  - every encrypted media file, with the master key DIR/workphone.conf names: each chunk\n"
+    "    authenticated with its tenant's key, its plaintext hashed against the store's sha256\n"
+    "    (without a master key they are checked by size only, and the summary says so).\n"
     "With --db (PostgreSQL) the database's pages are PostgreSQL's to check (data checksums,\n"
     "amcheck): check connects, brings the schema up to date as 'serve' would, and checks the\n"
     "media the database lists and the files in the media dir.\n"
@@ -38,6 +41,7 @@ static const char help[] =
     "               the media dir several nodes share (default: media_dir= in\n"
     "               DIR/workphone.conf, a path relative to DIR; else DIR/media)\n"
     "  --json       one JSON object on stdout: {\"ok\", \"store\", \"wal\", \"media_checked\",\n"
+    "               \"media_authenticated\", \"media_not_authenticated\",\n"
     "               \"problems\": [{\"file\", \"problem\"}]}\n"
     "\n"
     "exit status: 0 when everything is intact, 1 when a problem was found, 2 on bad usage.\n";
@@ -100,6 +104,78 @@ static int listed(void *ctx, const char *name, const char *hex, int64_t plain)
     return 0;
 }
 
+struct keyed_ctx {
+    struct report *r;
+    const char *media;
+    wp_ingest *ing; /* NULL: no master key: the files are counted, not opened */
+    size_t authenticated, unopened;
+};
+
+/* An encrypted file: every chunk authenticated with its tenant's key and the plaintext hashed
+ * against its sha256, as a download checks it before its first byte. A file missing or of the
+ * wrong size was reported by listed(). */
+static int keyed(void *ctx, const char *tenant_id, const char *name, const char *sha256,
+                 int64_t plain)
+{
+    struct keyed_ctx *k = ctx;
+    char path[4096], ref[72];
+    struct stat sb;
+    wp_media_reader *rd = NULL;
+    int64_t size;
+    int fd = -1, err;
+    if (snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", k->media, name, name + 2, name) >=
+            (int)sizeof path ||
+        stat(path, &sb) != 0 || sb.st_size != wp_ingest_media_stored_size(plain, 1))
+        return 0;
+    if (!k->ing) {
+        k->unopened++;
+        return 0;
+    }
+    snprintf(ref, sizeof ref, "sha256:%s", sha256);
+    if ((err = wp_ingest_media_open(k->ing, &fd, &rd, &size, tenant_id, ref)) < 0)
+        problem(k->r, path, wp_error_last());
+    else if (!rd)
+        problem(k->r, path, "not the keyed name of the tenant's file: the store names a file "
+                            "its key does not name");
+    else
+        k->authenticated++;
+    if (fd >= 0)
+        close(fd);
+    wp_media_reader_free(rd);
+    return 0;
+}
+
+/* The encrypted media the store lists, through an ingest holding the master key as serve's
+ * does. Without a master key they are counted, not opened (their sizes were checked). */
+static void check_keyed(struct report *r, struct keyed_ctx *k, wp_store *st, const char *data,
+                        const char *db)
+{
+    cli_keyring kr;
+    wp_store_connpool *pool = NULL;
+    int err;
+    if ((err = cli_keyring_open(&kr, data, db, NULL, NULL)) < 0) {
+        problem(r, data, wp_error_last());
+    } else if (!kr.have) {
+        if (wp_store_media_each_keyed(st, keyed, k) < 0)
+            problem(r, db ? "database" : data, wp_error_last());
+    } else {
+        wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
+        ic.data_dir = data;
+        ic.media_dir = k->media;
+        ic.db_url = db;
+        ic.master_key = &kr.mk;
+        if ((err = wp_store_connpool_new(&pool, data, db, 0)) < 0)
+            problem(r, db ? "database" : data, wp_error_last());
+        else if ((ic.pool = pool, err = wp_ingest_new(&k->ing, &ic)) < 0 ||
+                 (err = wp_store_media_each_keyed(st, keyed, k)) < 0)
+            problem(r, db ? "database" : data, wp_error_last());
+        wp_ingest_free(k->ing);
+        k->ing = NULL;
+        wp_store_connpool_free(pool);
+    }
+    cli_keyring_close(&kr);
+}
+
 /* The SQLite file's WAL and pages; *intact says whether both passed. */
 static void check_sqlite(struct report *r, const char *path, int *intact)
 {
@@ -128,6 +204,7 @@ static int run(const char *data, const char *db, const char *media, int json)
     wp_store *st = NULL;
     int intact = 1, err;
     const char *store_state = "checked", *wal_state = "checked";
+    struct keyed_ctx kc = {&r, media, NULL, 0, 0};
 
     if (!r.problems)
         return cli_fail("check", "out of memory");
@@ -146,20 +223,32 @@ static int run(const char *data, const char *db, const char *media, int json)
         if ((err = wp_store_open(&st, data, db)) < 0 ||
             (err = wp_store_media_each(st, listed, &lc)) < 0)
             problem(&r, db ? "database" : path, wp_error_last());
+        else
+            check_keyed(&r, &kc, st, data, db);
         wp_store_free(st);
     }
     if (json) {
         json_t *o =
-            json_pack("{s:b,s:s,s:s,s:I,s:O}", "ok", r.n == 0, "store", store_state, "wal",
-                      wal_state, "media_checked", (json_int_t)checked, "problems", r.problems);
+            json_pack("{s:b,s:s,s:s,s:I,s:I,s:I,s:O}", "ok", r.n == 0, "store", store_state,
+                      "wal", wal_state, "media_checked", (json_int_t)checked,
+                      "media_authenticated", (json_int_t)kc.authenticated,
+                      "media_not_authenticated", (json_int_t)kc.unopened, "problems",
+                      r.problems);
         char *s = o ? wp_json_dumps(o, JSON_COMPACT) : NULL;
         if (s)
             printf("%s\n", s);
         free(s);
         json_decref(o);
     } else if (r.n == 0) {
-        printf("ok: %s and %zu media files intact\n",
-               db ? "database reachable, schema current" : "store, WAL", checked);
+        printf("ok: %s and %zu media files intact", db ? "database reachable, schema current"
+                                                        : "store, WAL",
+               checked);
+        if (kc.authenticated)
+            printf(", %zu of them encrypted and authenticated", kc.authenticated);
+        if (kc.unopened)
+            printf("; %zu encrypted files checked by size only: no master key is configured",
+                   kc.unopened);
+        printf("\n");
     } else {
         printf("%u problem%s\n", r.n, r.n == 1 ? "" : "s");
     }

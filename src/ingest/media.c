@@ -754,7 +754,7 @@ static int check_one(void *ctx, const char *path, const char *hex)
     (*c->checked)++;
     int r = wp_ingest_media_verify(-1, path, hex);
     if (r == WP_ECORRUPT && is_encrypted(path))
-        return 0; /* its name is keyed: its chunks are checked when it is read */
+        return 0; /* its name is keyed: check authenticates it from the store's list */
     if (r == WP_ECORRUPT)
         c->cb(c->ctx, path, "its bytes no longer match its sha256 name");
     else if (r < 0)

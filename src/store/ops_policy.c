@@ -64,6 +64,30 @@ int wp_store_media_each_row(wp_store *st,
     return err < 0 ? err : 0;
 }
 
+int wp_store_media_each_keyed(wp_store *st,
+                              int (*cb)(void *ctx, const char *tenant_id, const char *name,
+                                        const char *sha256, int64_t size),
+                              void *ctx)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT tenant_id, path, sha256, size FROM media"
+                             " ORDER BY path, tenant_id")) < 0)
+        return err;
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        const char *t = wp_db_col_text(s, 0), *path = wp_db_col_text(s, 1),
+                   *sha = wp_db_col_text(s, 2);
+        /* ab/cd/<64 hex>, a name that is not the file's sha256: a keyed, encrypted file */
+        if (t && path && sha && strlen(path) == 70 && check_sha(path + 6) == 0 &&
+            strcmp(path + 6, sha) != 0 &&
+            (err = cb(ctx, t, path + 6, sha, wp_db_col_int64(s, 3))) < 0)
+            break;
+    }
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
 int wp_store_media_add_named(wp_store *st, int *created, const char *tenant_id,
                              const char *device_id, const char sha256[65], int64_t size,
                              const char *name)

@@ -133,6 +133,14 @@ int wp_store_media_each_row(wp_store *st,
                                       int64_t size),
                             void *ctx);
 
+/* Every tenant's encrypted media rows (media.path a keyed name, not the sha256):
+ * cb(ctx, tenant_id, name, sha256, size) in name order; for `workphone check`, which
+ * authenticates each one. A cb that returns < 0 stops the walk with its error. */
+int wp_store_media_each_keyed(wp_store *st,
+                              int (*cb)(void *ctx, const char *tenant_id, const char *name,
+                                        const char *sha256, int64_t size),
+                              void *ctx);
+
 /* WP_ENOTFOUND unless the tenant has it; *size gets its size. */
 int wp_store_media_get(wp_store *st, int64_t *size, const char *tenant_id, const char sha256[65]);
 

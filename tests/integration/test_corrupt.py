@@ -102,6 +102,7 @@ def media_half(s, srv, admin, refs):
     r = run_check(s.data, s.db_args, "--json")
     want = {"ok": False, "store": "checked" if be == "sqlite" else "postgresql",
             "wal": "checked" if be == "sqlite" else "postgresql", "media_checked": 2,
+            "media_authenticated": 0, "media_not_authenticated": 0,
             "problems": [{"file": path, "problem": "its bytes no longer match its sha256 name"}]}
     import json
     check(r.returncode == 1 and json.loads(r.stdout) == want,

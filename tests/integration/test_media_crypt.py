@@ -5,16 +5,18 @@
 #  - after `keys migrate` (a master key) that plain file still downloads; a new recording with
 #    a marker and a phone number is stored encrypted: neither is in any file of the media
 #    folder (nor in the SQLite file), no file is named by a sha256; it downloads identical;
-#  - a flipped byte in the encrypted file: 503 media_corrupt and one alert;
+#  - a flipped byte in the encrypted file: 503 media_corrupt and one alert; `check` names it;
 #  - rotate-tenant, then an upload: the files of both key versions download; rotate-master
 #    while serving: an upload and downloads go on;
 #  - `keys encrypt-media` converts the plain file while serve runs, and resumes (a second run
-#    has nothing left); check counts every file intact; a backup carries them encrypted and a
+#    has nothing left); check authenticates every encrypted file (without the master key: by
+#    size only, and says so); a backup carries them encrypted and a
 #    restore with the master key serves them;
 #  - a file cut short: 503 media_corrupt naming both sizes;
 #  - the retention purge removes the encrypted files with their last rows.
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -183,8 +185,22 @@ def suite(s):
     # check counts them intact; a backup carries them encrypted, a restore with the master
     # key reads them
     r = wp("check", "--data", s.data, *s.db_args)
-    check(r.returncode == 0 and r.stdout.endswith(" and 7 media files intact\n"),
+    check(r.returncode == 0 and r.stdout.endswith(
+        " and 7 media files intact, 7 of them encrypted and authenticated\n"),
           "%s: check: %r %r" % (be, r.stdout, r.stderr))
+    # without the master key check cannot open them, and says so
+    conf = os.path.join(s.data, "workphone.conf")
+    conf_text = open(conf).read()
+    with open(conf, "w") as f:
+        f.write("".join(ln for ln in conf_text.splitlines(True)
+                        if not ln.startswith("master_key_file")))
+    r = wp("check", "--data", s.data, *s.db_args, "--json")
+    with open(conf, "w") as f:
+        f.write(conf_text)
+    j = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(j.get("ok") is True and j.get("media_checked") == 7 and
+          j.get("media_authenticated") == 0 and j.get("media_not_authenticated") == 7,
+          "%s: check without the master key: %s %r %r" % (be, r.returncode, r.stdout, r.stderr))
     # a tenant's export does not carry its data keys: encrypted media are refused, not lost
     exp = os.path.join(os.path.dirname(s.data), "%s.tenant" % be)
     r = wp("tenant", "export", "Acme", "--data", s.data, *s.db_args, "--out", exp)
@@ -231,6 +247,11 @@ def suite(s):
               "%s: a flipped byte: 503 media_corrupt: %s %s" % (be, st, j))
     st, j, _ = srv.req("GET", "/api/v1/alerts?kind=media_corrupt", admin)
     check(st == 200 and len(j["items"]) == 1, "%s: one alert: %s" % (be, j))
+    # check finds it too, by the file's name, without reading it through the server
+    r = wp("check", "--data", s.data, *s.db_args)
+    check(r.returncode == 1 and r.stdout == "bad: %s: media '%s' is damaged: media file fails "
+          "authentication: altered or damaged\n1 problem\n" % (enc[0], ref),
+          "%s: check finds the flipped byte: %s %r %r" % (be, r.returncode, r.stdout, r.stderr))
     # a file cut short
     with open(new[0], "r+b") as f:
         f.truncate(os.path.getsize(new[0]) - 1)
