@@ -139,7 +139,8 @@ int api_audit_customer_read(wp_http_ctx *ctx, const char *action, const char *cu
 
 /* One row per request: the filters it read by, the query, how many messages it showed, and,
  * unless it read one customer's conversation (then that is the target), which customers they
- * were about, so that ?customer= finds the search among the reads of each. */
+ * were about, so that ?customer= finds the search among the reads of each; unless it read one
+ * employee's, whose messages they were, so that /me/viewers shows each employee the read. */
 int api_audit_messages_read(wp_http_ctx *ctx, const wp_message_filter *f,
                             const wp_message_page *page)
 {
@@ -173,6 +174,19 @@ int api_audit_messages_read(wp_http_ctx *ctx, const wp_message_filter *f,
                 bad |= json_array_append_new(customers, json_string(id));
         }
         bad |= json_object_set_new(d, "customers", customers);
+    }
+    if (!f->employee_id) { /* whose messages they were: /me/viewers shows them the read */
+        json_t *employees = json_array();
+        bad |= !employees;
+        for (size_t i = 0; employees && i < page->n; i++) {
+            const char *id = page->items[i].employee_id;
+            int seen = !*id;
+            for (size_t k = 0; !seen && k < i; k++)
+                seen = !strcmp(page->items[k].employee_id, id);
+            if (!seen)
+                bad |= json_array_append_new(employees, json_string(id));
+        }
+        bad |= json_object_set_new(d, "employees", employees);
     }
     err = bad ? wp_error_set(WP_ENOMEM, "out of memory")
               : api_audit_read(ctx, searching ? "messages.search" : "messages.read",

@@ -278,9 +278,11 @@ int api_me_viewers(wp_http_ctx *ctx)
                               api_jstr(strchr(v->actor, ':') ? strchr(v->actor, ':') + 1 : NULL, 1),
                               "name", api_jstr(v->name, 1), "action", v->action, "role",
                               api_jstr(v->role, 1), "target",
-                              json_pack("{s:s%,s:s}", "kind", v->target,
-                                        colon ? (size_t)(colon - v->target) : strlen(v->target),
-                                        "id", colon ? colon + 1 : ""));
+                              !v->target[0] ? json_null() /* a search: no one target */
+                                            : json_pack("{s:s%,s:s}", "kind", v->target,
+                                                        colon ? (size_t)(colon - v->target)
+                                                              : strlen(v->target),
+                                                        "id", colon ? colon + 1 : ""));
         if (json_array_append_new(items, o) < 0) {
             err = wp_error_set(WP_ENOMEM, "out of memory");
             goto out;

@@ -369,7 +369,7 @@ int wp_store_viewers_list(wp_store *st, wp_viewer_page *out, const char *tenant_
                           const char *employee_id, const char *cursor, unsigned limit)
 {
     struct wp_stmt *s = NULL;
-    char self[WP_ACTOR_MAX], target[WP_ACTOR_MAX];
+    char self[WP_ACTOR_MAX], target[WP_ACTOR_MAX], like[WP_ID_LEN + 8];
     int64_t before_ts = INT64_MAX, before_seq = INT64_MAX;
     size_t cap = 0;
     int err;
@@ -391,6 +391,9 @@ int wp_store_viewers_list(wp_store *st, wp_viewer_page *out, const char *tenant_
     }
     snprintf(self, sizeof self, "employee:%s", employee_id);
     snprintf(target, sizeof target, "employee:%s", employee_id);
+    /* a search or list that showed the employee's messages names them in details.employees
+     * (or read by employee_id=): an id is [0-9a-z] only, no wildcard to escape */
+    snprintf(like, sizeof like, "%%\"%s\"%%", employee_id);
     if ((err = wp_db_prepare(
              st, &s,
              "SELECT a.seq, a.ts_us, a.actor, a.action, a.target, e.name, e.role"
@@ -403,7 +406,8 @@ int wp_store_viewers_list(wp_store *st, wp_viewer_page *out, const char *tenant_
              " AND a.target IN (SELECT 'customer:' || c.id FROM customers c"
              " WHERE c.tenant_id = ? AND c.owner_employee_id = ?))"
              " OR (a.action = 'message.unmask' AND a.target IN (SELECT 'message:' || m.id"
-             " FROM messages m WHERE m.tenant_id = ? AND m.employee_id = ?)))"
+             " FROM messages m WHERE m.tenant_id = ? AND m.employee_id = ?))"
+             " OR (a.action IN ('messages.read', 'messages.search') AND a.details LIKE ?))"
              " ORDER BY a.ts_us DESC, a.seq DESC LIMIT ?")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
@@ -416,7 +420,8 @@ int wp_store_viewers_list(wp_store *st, wp_viewer_page *out, const char *tenant_
     wp_db_bind_text(s, 8, employee_id);
     wp_db_bind_text(s, 9, tenant_id);
     wp_db_bind_text(s, 10, employee_id);
-    wp_db_bind_int64(s, 11, (int64_t)limit + 1);
+    wp_db_bind_text(s, 11, like);
+    wp_db_bind_int64(s, 12, (int64_t)limit + 1);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if (out->n == limit) {
             snprintf(out->next_cursor, sizeof out->next_cursor, "%" PRId64 ".%" PRId64,

@@ -1,14 +1,16 @@
 # SPDX-License-Identifier: MIT
 # Notice and consent, and what employees see about themselves (issue 20), on SQLite and
-# PostgreSQL: a manager reads a salesperson's conversation and unmasks a customer's phone, and
-# the salesperson's /me/viewers lists exactly those two, with the manager's name, role and the
-# audit log's times; nobody else sees them. Consent records with exact bodies and their scope
+# PostgreSQL: a manager reads a salesperson's conversation, unmasks a customer's phone and
+# searches (finding one of the salesperson's messages), and the salesperson's /me/viewers lists
+# exactly those three, with the manager's name, role and the audit log's times; nobody else
+# sees them. Consent records with exact bodies and their scope
 # (a salesperson cannot record one for another's customer: 404), the customer list's filter and
 # the detail's summary; the enrollment notice an admin sets arrives in the enrollment answer and
 # the device policy (with the automatic first message), and the phone's acknowledgement shows on
 # the employee's privacy page.
 import os
 import sys
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (PASSWORD, T0, Server, check, created, enroll, err_code,  # noqa: E402
@@ -135,31 +137,44 @@ def suite(store):
     check(st == 200 and j["phone"] == "13800138000", "%s: Mia unmasks: %s %s" % (be, st, j))
     st, j, _ = srv.req("GET", "/api/v1/messages?customer=" + dan, mia_tok)
     check(st == 200, "%s: Mia reads Bob's: %s %s" % (be, st, j))
+    # a search that shows one of Amy's messages (and none of Bob's) is a view of Amy's too
+    st, j, _ = srv.req("GET", "/api/v1/messages?q=" + urllib.parse.quote("明天"), mia_tok)
+    check(st == 200 and [m["customer_id"] for m in j["items"]] == [carl],
+          "%s: Mia's search finds Amy's message: %s %s" % (be, st, j))
 
     st, j, _ = srv.req("GET", "/api/v1/audit?actor=employee:%s&limit=10" % mia, admin)
     rows = {(r["action"], r["target"]): (r["ts"], r["seq"]) for r in j["items"]}
     read_at, read_seq = rows[("messages.read", "customer:" + carl)]
     unmask_at, unmask_seq = rows[("customer.unmask", "customer:" + carl)]
+    search_at, search_seq = rows[("messages.search", None)]
     st, j, _ = srv.req("GET", "/api/v1/me/viewers", amy_tok)
-    want = [{"at": unmask_at, "viewer_kind": "employee", "viewer_id": mia, "name": "Mia",
-             "role": "manager", "action": "customer.unmask",
-             "target": {"kind": "customer", "id": carl}},
-            {"at": read_at, "viewer_kind": "employee", "viewer_id": mia, "name": "Mia",
-             "role": "manager", "action": "messages.read",
-             "target": {"kind": "customer", "id": carl}}]
+    views = [((unmask_at, unmask_seq),
+              {"at": unmask_at, "viewer_kind": "employee", "viewer_id": mia, "name": "Mia",
+               "role": "manager", "action": "customer.unmask",
+               "target": {"kind": "customer", "id": carl}}),
+             ((read_at, read_seq),
+              {"at": read_at, "viewer_kind": "employee", "viewer_id": mia, "name": "Mia",
+               "role": "manager", "action": "messages.read",
+               "target": {"kind": "customer", "id": carl}}),
+             ((search_at, search_seq),
+              {"at": search_at, "viewer_kind": "employee", "viewer_id": mia, "name": "Mia",
+               "role": "manager", "action": "messages.search", "target": None})]
     # newest first: by time, then by the log's order (reads are appended up to a second late)
-    if (read_at, read_seq) > (unmask_at, unmask_seq):
-        want.reverse()
+    want = [v for _, v in sorted(views, key=lambda kv: kv[0], reverse=True)]
     check(st == 200 and j == {"items": want, "next_cursor": None},
-          "%s: Amy sees exactly Mia's read and unmask: %s %s" % (be, st, j))
+          "%s: Amy sees exactly Mia's read, unmask and search: %s %s" % (be, st, j))
     # paged, newest first
     st, j, _ = srv.req("GET", "/api/v1/me/viewers?limit=1", amy_tok)
     check(st == 200 and j["items"] == want[:1] and j["next_cursor"],
           "%s: first page: %s %s" % (be, st, j))
     st, j, _ = srv.req("GET", "/api/v1/me/viewers?limit=1&cursor=" + (j.get("next_cursor") or ""),
                        amy_tok)
-    check(st == 200 and j == {"items": want[1:], "next_cursor": None},
+    check(st == 200 and j["items"] == want[1:2] and j["next_cursor"],
           "%s: second page: %s %s" % (be, st, j))
+    st, j, _ = srv.req("GET", "/api/v1/me/viewers?limit=1&cursor=" + (j.get("next_cursor") or ""),
+                       amy_tok)
+    check(st == 200 and j == {"items": want[2:], "next_cursor": None},
+          "%s: third page: %s %s" % (be, st, j))
     for q in ["limit=0", "limit=201", "cursor=abc"]:
         st, j, _ = srv.req("GET", "/api/v1/me/viewers?" + q, amy_tok)
         check(st == 400 and err_code(j) == "invalid_request", "%s: %s: %s %s" % (be, q, st, j))
