@@ -191,7 +191,8 @@ int wp_agent_media_add(wp_agent *a, char out_ref[72], const char *path);
 
 /* --- sync ------------------------------------------------------------------------------------- */
 
-/* Upload pending media and events in batches until the outbox is empty, then refresh the policy.
+/* Upload pending media and events in batches until the outbox is empty, then the notes kept
+ * offline (wp_agent_notice_ack, wp_agent_auto_message_sent), then refresh the policy.
  * A failed attempt (WP_AGENT_ENET, WP_AGENT_EPROTO) is retried up to max_attempts times with
  * exponential backoff and jitter, waiting at least a refusal's Retry-After (a server whose disk
  * is full answers 503 with one); progress is kept after every acknowledged batch, so an
@@ -239,18 +240,25 @@ int wp_agent_notice(wp_agent *a, char **out_text, int64_t *out_version, int *out
 
 /* Tell the server that the employee read and acknowledged that version of the notice
  * (POST /api/v1/device/notice-ack; administrators see it per employee) and remember it.
- * Online: WP_AGENT_ENET when the server cannot be reached (ask again later).
- * @return 0; WP_AGENT_ENOTENROLLED; WP_AGENT_ENET; WP_AGENT_EAUTH; WP_AGENT_EPROTO (a version
- *         the server never gave); WP_AGENT_EIO. */
+ * Works offline: when the server cannot be reached the acknowledgement is remembered and kept
+ * on disk, and the next wp_agent_sync() sends it (after the events recorded before it;
+ * wp_agent_status: notes_pending). Notes are sent in the order they were made.
+ * @return 0 (sent, or kept for the next sync); WP_AGENT_ENOTENROLLED; WP_AGENT_EAUTH;
+ *         WP_AGENT_EPROTO (a version the server never gave: nothing is remembered);
+ *         WP_AGENT_EIO. */
 int wp_agent_notice_ack(wp_agent *a, int64_t version);
 
 /* Tell the server that the app sent the automatic first message (wp_agent_notice's
  * auto_message) to a customer, named as the phone knows it: channel and peer_id (its id
  * there), or phone (channel and peer_id NULL). The server records that the customer was told
- * (a consent "auto_message", POST /api/v1/device/consents). Online, like wp_agent_notice_ack.
+ * (a consent "auto_message", POST /api/v1/device/consents). Works offline, like
+ * wp_agent_notice_ack: sent by the next sync after the events recorded before it (which make
+ * the customer known to the server). A kept note the server refuses when the sync sends it is
+ * dropped and counted (wp_agent_status: notes_refused).
  * @param ts_us  when it was sent; 0: now
- * @return 0; WP_AGENT_EINVAL; WP_AGENT_ENOTENROLLED; WP_AGENT_ENET; WP_AGENT_EAUTH;
- *         WP_AGENT_EPROTO (no customer of this phone has that identity). Strings borrowed. */
+ * @return 0 (sent, or kept for the next sync); WP_AGENT_EINVAL; WP_AGENT_ENOTENROLLED;
+ *         WP_AGENT_EAUTH; WP_AGENT_EPROTO (no customer of this phone has that identity).
+ *         Strings borrowed. */
 int wp_agent_auto_message_sent(wp_agent *a, const char *channel, const char *peer_id,
                                const char *phone, int64_t ts_us);
 
@@ -281,6 +289,10 @@ typedef struct wp_agent_status {
     int64_t fence_since_us;  /* of the point that decided it; 0 when unknown */
     char fence_id[40];       /* inside: the fence; outside: the fence left ("" if none) */
     char fence_name[128];
+    /* notes for the server that are not events (a notice acknowledged, an automatic first
+     * message sent) made while it could not be reached: sent by the next sync */
+    uint64_t notes_pending;
+    uint64_t notes_refused; /* of those, refused by the server when sent (dropped) */
 } wp_agent_status;
 
 enum wp_agent_fence_state {

@@ -25,7 +25,10 @@ static const char schema[] =
     " uploaded INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS event_media (seq INTEGER NOT NULL, hex TEXT NOT NULL,"
     " PRIMARY KEY (seq, hex)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS event_media_hex ON event_media (hex);";
+    "CREATE INDEX IF NOT EXISTS event_media_hex ON event_media (hex);"
+    /* what the server must hear that is not an event (notice.c): kept until it is sent */
+    "CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " path TEXT NOT NULL, body TEXT NOT NULL);";
 
 const char *wp_agent_strerror(int code)
 {
@@ -450,6 +453,16 @@ int wp_agent_status_get(wp_agent *a, wp_agent_status *out)
             SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
         snprintf(out->last_error, sizeof out->last_error, "%s", sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    s = NULL;
+    if (sqlite3_prepare_v2(a->db,
+                           "SELECT (SELECT count(*) FROM notes),"
+                           " (SELECT v FROM meta WHERE k = 'notes_refused')",
+                           -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+        out->notes_pending = (uint64_t)sqlite3_column_int64(s, 0);
+        out->notes_refused = (uint64_t)sqlite3_column_int64(s, 1);
+    }
     sqlite3_finalize(s);
     pthread_mutex_unlock(&a->mu);
     return 0;

@@ -113,6 +113,11 @@ int wp_agent__media_path(wp_agent *a, char *out, size_t size, const char *hex);
  * Caller holds net_mu, not mu. */
 int wp_agent__post_json(wp_agent *a, const char *path, const char *body);
 
+/* Send the notes kept offline (notice.c), oldest first: each one sent or refused by the server
+ * (WP_AGENT_EPROTO: dropped, counted in meta notes_refused) is deleted. Under net_mu, not mu.
+ * @return 0 when none is left, else the error that stopped it (the rest wait) */
+int wp_agent__notes_flush(wp_agent *a);
+
 /* Compile a lexicon and make it the scanner of check. Caller holds no lock. */
 int wp_agent__policy_install(wp_agent *a, const char *lexicon, size_t len);
 

@@ -600,6 +600,8 @@ static int sync_pass(wp_agent *a)
     wp_buf_release(&body);
     if (err == 0)
         err = media_upload_pending(a, 0, 0);
+    if (err == 0) /* after the events: they make known what a note names */
+        err = wp_agent__notes_flush(a);
     if (err == 0)
         err = policy_refresh(a);
     return err;

@@ -64,12 +64,14 @@ static const char help_status[] =
     "Prints {\"enrolled\", \"device_id\", \"server\", \"next_seq\", \"acked_seq\", \"outbox_events\",\n"
     "\"outbox_bytes\", \"media_pending\", \"rejected\", \"policy_version\", \"failures\",\n"
     "\"retry_after_ms\", \"last_error\", \"locations_off_duty\", \"on_duty\", \"time_zone\",\n"
-    "\"fences\", \"fence\"}; retry_after_ms is the wait before the next attempt: the backoff,\n"
+    "\"fences\", \"fence\", \"notes_pending\", \"notes_refused\"}; retry_after_ms is the wait before the next attempt: the backoff,\n"
     "and at least the server's Retry-After. locations_off_duty is the policy's rule the\n"
     "employee is told: \"drop\" (locations outside working hours are not recorded) or \"keep\";\n"
     "on_duty is whether now is within the working hours (null: not known yet). fence is\n"
     "{\"state\": \"unknown|inside|outside\", \"since\", \"id\", \"name\"}: inside, the fence;\n"
-    "outside, the fence left. Needs no network.\n";
+    "outside, the fence left. notes_pending counts what the phone must still tell the server\n"
+    "besides events (a notice acknowledged, an automatic first message sent while offline);\n"
+    "notes_refused those the server refused when they were sent. Needs no network.\n";
 
 static const char help_locate[] =
     "usage: workphone agent locate --dir DIR < points.jsonl\n"
@@ -145,6 +147,8 @@ static int print_status(wp_agent *a)
               json_object_set_new(j, "time_zone", st.time_zone[0] ? json_string(st.time_zone)
                                                                   : json_null()) < 0 ||
               json_object_set_new(j, "fences", json_integer(st.fences)) < 0 ||
+              json_object_set_new(j, "notes_pending", json_integer((json_int_t)st.notes_pending)) < 0 ||
+              json_object_set_new(j, "notes_refused", json_integer((json_int_t)st.notes_refused)) < 0 ||
               json_object_set_new(j, "fence", fence_json(&st)) < 0)) {
         json_decref(j);
         j = NULL;

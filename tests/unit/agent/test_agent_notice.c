@@ -3,7 +3,8 @@
  * serve`: the administrator's text and automatic first message arrive with the policy at
  * enrollment, the acknowledgement reaches the server (audited, on the employee's privacy page)
  * and is remembered, a changed text asks for a new one, and an unknown version is refused;
- * the app's report that it sent the automatic first message records the customer's consent. */
+ * the app's report that it sent the automatic first message records the customer's consent;
+ * offline, both are kept on disk and the next sync sends them in order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -111,6 +112,44 @@ static void test_agent_notice__told_and_acknowledged(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "method")),
                         "auto_message");
     json_decref(j);
+
+    /* offline: the acknowledgement and two automatic messages are kept, in order, and the
+     * next sync sends them; the server refuses the one naming nobody, which is dropped */
+    server_stop(&srv);
+    wp_agent_status stt;
+    assert_int_equal(wp_agent_notice_ack(a, 2), 0);
+    assert_int_equal(wp_agent_notice(a, &text, &version, &acked, NULL), 0);
+    assert_int_equal(acked, 1);
+    wp_agent_string_free(text);
+    assert_int_equal(wp_agent_auto_message_sent(a, "wechat", "wx_notice", NULL, 0), 0);
+    assert_int_equal(wp_agent_auto_message_sent(a, "wechat", "wx_nobody", NULL, 0), 0);
+    assert_int_equal(wp_agent_status_get(a, &stt), 0);
+    assert_int_equal(stt.notes_pending, 3);
+    assert_int_equal(stt.notes_refused, 0);
+    /* kept on disk: a restart of the app loses none */
+    wp_agent_free(a);
+    a = NULL;
+    assert_int_equal(wp_agent_new(&a, &o), 0);
+    assert_int_equal(wp_agent_status_get(a, &stt), 0);
+    assert_int_equal(stt.notes_pending, 3);
+    server_restart(&srv);
+    assert_int_equal(wp_agent_sync(a), 0);
+    assert_int_equal(wp_agent_status_get(a, &stt), 0);
+    assert_int_equal(stt.notes_pending, 0);
+    assert_int_equal(stt.notes_refused, 1);
+    j = server_call(&srv, "GET", "/api/v1/audit?action=notice.ack", NULL, NULL, NULL, &status,
+                    NULL);
+    assert_int_equal(status, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+    json_decref(j);
+    j = server_call(&srv, "GET", path, NULL, NULL, NULL, &status, NULL);
+    assert_int_equal(status, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "items")), 2);
+    json_decref(j);
+    /* online again: sent at once, nothing kept */
+    assert_int_equal(wp_agent_notice_ack(a, 2), 0);
+    assert_int_equal(wp_agent_status_get(a, &stt), 0);
+    assert_int_equal(stt.notes_pending, 0);
 
     /* it survives a restart without the network */
     wp_agent_free(a);
