@@ -61,6 +61,8 @@ export async function run({ page }) {
     const tagShown = await page.locator('[data-test=erased-tag]').waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false)
     expect(tagShown, 'the erased tag')
     expect(!(await page.isVisible('[data-test=pipl-erase]')) && !(await page.isVisible('[data-test=edit-open]')), 'nothing left to erase or edit')
+    expect(!(await page.isVisible('[data-test=timeline-export]')), 'no timeline left to export')
+    expect(!(await page.isVisible('[data-test=detail-consent]')), 'no consent state for a tombstone')
     const got = await must('GET', '/customers/' + cust.id, { token: tok }, 200)
     expect(got.erased_at && got.phone === null && got.name === '已删除客户', 'the tombstone: ' + JSON.stringify(got))
     const tl = await must('GET', `/customers/${cust.id}/timeline`, { token: tok }, 200)
