@@ -163,6 +163,10 @@ int wp_store__check_text(const char *field, const char *s, size_t max_chars);
  * the shape wp_id_new() makes (such an id cannot exist). what names it in messages. */
 int wp_store__check_id(const char *what, const char *id);
 
+/* 0 when the tenant has the org unit unit_id, WP_ENOTFOUND ("org unit '<id>' not found") when
+ * not, or the store's error. */
+int wp_store__unit_exists(wp_store *st, const char *tenant_id, const char *unit_id);
+
 /* 1 when h is a lowercase hex SHA-256 (64 characters): only such strings reach a token_hash
  * column, anything else cannot match a row. */
 int wp_store__is_hash(const char *h);

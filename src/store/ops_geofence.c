@@ -188,22 +188,6 @@ static void bind_fence(struct wp_stmt *s, int idx, const wp_geofence *f, const w
     wp_db_bind_int64(s, idx + 14, f->updated_us);
 }
 
-static int unit_exists(wp_store *st, const char *tenant_id, const char *unit_id)
-{
-    struct wp_stmt *s = NULL;
-    int err;
-    if ((err = wp_db_prepare(st, &s, "SELECT 1 FROM org_units WHERE tenant_id = ? AND id = ?")) <
-        0)
-        return err;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, unit_id);
-    err = wp_db_step(s);
-    wp_db_done(s);
-    if (err == WP_DB_DONE)
-        return wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", unit_id);
-    return err < 0 ? err : 0;
-}
-
 /* Every write moves the tenant's version, in the writer's transaction. */
 static int bump(wp_store *st, const char *tenant_id)
 {
@@ -223,7 +207,7 @@ int wp_store_geofence_create(wp_store *st, const char *tenant_id, wp_geofence *f
     int err;
 
     wp_buf_init(&pts, 64 * 1024);
-    if ((err = unit_exists(st, tenant_id, f->org_unit_id)) < 0)
+    if ((err = wp_store__unit_exists(st, tenant_id, f->org_unit_id)) < 0)
         goto out;
     if ((err = wp_db_prepare(st, &s, "SELECT COUNT(*) FROM geofences WHERE tenant_id = ?")) < 0)
         goto out;
@@ -260,7 +244,7 @@ int wp_store_geofence_update(wp_store *st, const char *tenant_id, wp_geofence *f
     int err;
 
     wp_buf_init(&pts, 64 * 1024);
-    if ((err = unit_exists(st, tenant_id, f->org_unit_id)) < 0 ||
+    if ((err = wp_store__unit_exists(st, tenant_id, f->org_unit_id)) < 0 ||
         (err = write_texts(f, &pts, sched)) < 0)
         goto out;
     f->updated_us = now_us;

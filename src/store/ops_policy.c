@@ -578,16 +578,7 @@ int wp_store_unit_lexicon_put(wp_store *st, int64_t *version, const char *tenant
     }
     if ((err = wp_store__op_begin(st, 1)) < 0)
         goto out;
-    if ((err = wp_db_prepare(st, &s, "SELECT 1 FROM org_units WHERE tenant_id = ? AND id = ?")) <
-        0)
-        goto end;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, org_unit_id);
-    if ((err = wp_db_step(s)) == WP_DB_DONE)
-        err = wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", org_unit_id);
-    wp_db_done(s);
-    s = NULL;
-    if (err < 0)
+    if ((err = wp_store__unit_exists(st, tenant_id, org_unit_id)) < 0)
         goto end;
     /* the next version of the tenant's one counter, under the policy row's lock */
     if ((err = wp_db_prepare(st, &s,

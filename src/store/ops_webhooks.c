@@ -123,22 +123,14 @@ int wp_store_webhook_get(wp_store *st, wp_webhook *out, const char *tenant_id, c
 /* The webhook's unit must be one of the tenant's. */
 static int check_unit(wp_store *st, const char *tenant_id, const char *unit_id)
 {
-    struct wp_stmt *s = NULL;
     int err;
     if (!unit_id || !*unit_id)
         return 0;
     if (wp_store__check_id("org unit", unit_id) < 0)
         return wp_error_set(WP_EINVAL, "'org_unit_id': not an org unit's id");
-    if ((err = wp_db_prepare(st, &s, "SELECT 1 FROM org_units WHERE tenant_id = ? AND id = ?")) <
-        0)
-        return err;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, unit_id);
-    err = wp_db_step(s);
-    wp_db_done(s);
-    if (err == WP_DB_DONE)
+    if ((err = wp_store__unit_exists(st, tenant_id, unit_id)) == WP_ENOTFOUND)
         return wp_error_set(WP_EINVAL, "'org_unit_id': org unit '%s' not found", unit_id);
-    return err < 0 ? err : 0;
+    return err;
 }
 
 static const char *or_null(const char *s)

@@ -164,7 +164,6 @@ int wp_store_workhours_set_zone(wp_store *st, const char *tenant_id, const char 
 int wp_store_workhours_set(wp_store *st, const char *tenant_id, const char *unit_id,
                            const wp_workhours *h, int64_t now_us)
 {
-    struct wp_stmt *s = NULL;
     int err;
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
         (unit_id && (err = wp_store__check_id("org unit", unit_id)) < 0) ||
@@ -172,21 +171,8 @@ int wp_store_workhours_set(wp_store *st, const char *tenant_id, const char *unit
         return err;
     if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;
-    if (unit_id) {
-        if ((err = wp_db_prepare(st, &s,
-                                 "SELECT 1 FROM org_units WHERE tenant_id = ? AND id = ?")) < 0)
-            goto out;
-        wp_db_bind_text(s, 1, tenant_id);
-        wp_db_bind_text(s, 2, unit_id);
-        err = wp_db_step(s);
-        wp_db_done(s);
-        if (err < 0)
-            goto out;
-        if (err != WP_DB_ROW) {
-            err = wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", unit_id);
-            goto out;
-        }
-    }
+    if (unit_id && (err = wp_store__unit_exists(st, tenant_id, unit_id)) < 0)
+        goto out;
     if (h)
         err = wp_db_run(st,
                         "INSERT INTO working_hours (tenant_id, org_unit_id, days, from_min, to_min,"

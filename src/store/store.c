@@ -524,6 +524,22 @@ int wp_store__check_id(const char *what, const char *id)
     return 0;
 }
 
+int wp_store__unit_exists(wp_store *st, const char *tenant_id, const char *unit_id)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    if ((err = wp_db_prepare(st, &s, "SELECT 1 FROM org_units WHERE tenant_id = ? AND id = ?")) <
+        0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, unit_id);
+    err = wp_db_step(s);
+    wp_db_done(s);
+    if (err == WP_DB_DONE)
+        return wp_error_set(WP_ENOTFOUND, "org unit '%s' not found", unit_id);
+    return err < 0 ? err : 0;
+}
+
 int wp_store__is_hash(const char *h)
 {
     if (!h || strlen(h) != 64)
