@@ -44,8 +44,10 @@ static const char help[] =
     "dir's is changed here) before it restarts.\n"
     "rotate-tenant makes tenant NAME a new data key version; the old ones stay readable.\n"
     "encrypt-media encrypts the media files stored before the master key (each tenant's\n"
-    "copy under its data key and a keyed name), then removes the plain ones; safe while\n"
-    "serve runs, and resumable: run again, it goes on where it stopped.\n"
+    "copy under its data key and a keyed name), then removes the plain ones, and\n"
+    "re-encrypts the files under an older key version than their tenant's newest (after\n"
+    "rotate-tenant); safe while serve runs, and resumable: run again, it goes on where it\n"
+    "stopped.\n"
     "\n"
     "  --data DIR              the data directory made by 'workphone init'\n"
     "  --db URL                postgresql://... when the store is in PostgreSQL\n"
@@ -421,7 +423,7 @@ static int encrypt_media(cli_keyring *kr, const struct opts *o, const wp_conf *c
     char media[4096];
     wp_store_connpool *pool = NULL;
     wp_ingest *ing = NULL;
-    size_t converted = 0, removed = 0;
+    size_t converted = 0, removed = 0, reencrypted = 0;
     int problems = 0, code, err;
     if (!kr->have)
         return cli_usage_error("keys", "encrypt-media needs a master key: set one up with "
@@ -437,11 +439,13 @@ static int encrypt_media(cli_keyring *kr, const struct opts *o, const wp_conf *c
         goto out;
     ic.pool = pool;
     if ((err = wp_ingest_new(&ing, &ic)) < 0 ||
-        (err = wp_ingest_media_encrypt_all(ing, &converted, &removed, media_bad, &problems)) < 0)
+        (err = wp_ingest_media_encrypt_all(ing, &converted, &removed, &reencrypted, media_bad,
+                                           &problems)) < 0)
         goto out;
-    printf("encrypted: %zu file%s, %zu plain file%s removed, %d problem%s\n", converted,
-           converted == 1 ? "" : "s", removed, removed == 1 ? "" : "s", problems,
-           problems == 1 ? "" : "s");
+    printf("encrypted: %zu file%s, %zu plain file%s removed, %zu re-encrypted under the newest "
+           "key, %d problem%s\n",
+           converted, converted == 1 ? "" : "s", removed, removed == 1 ? "" : "s", reencrypted,
+           problems, problems == 1 ? "" : "s");
 out:
     code = err < 0 ? fail(err) : problems ? WP_EXIT_FAIL : WP_EXIT_OK;
     wp_ingest_free(ing);

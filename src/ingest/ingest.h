@@ -329,12 +329,16 @@ int wp_ingest_media_adopt(const char *from, const char *to, size_t *files, int64
 
 /* With a master key: every plain media file the store lists gets each tenant that has it an
  * encrypted copy under its keyed name (checked against its sha256 as it is read), the row
- * names that copy, and the plain file goes once every tenant's copy is there. Resumable: a
- * copy in place is kept, so running it again goes on where it stopped. cb(ctx, path, why) for
- * a file that is missing or does not match its name (left as it is). *converted counts the
- * copies made, *removed the plain files removed. @return 0, WP_EINVAL (no master key), or
+ * names that copy, and the plain file goes once every tenant's copy is there; and every
+ * encrypted file under an older key version than its tenant's newest (after `keys
+ * rotate-tenant`) is re-encrypted under the newest, in place of the old (same name; a download
+ * reading the old one meanwhile finishes with it). Resumable: a copy in place is kept, so
+ * running it again goes on where it stopped. cb(ctx, path, why) for a file that is missing or
+ * fails its check (left as it is). *converted counts the copies made, *removed the plain files
+ * removed, *reencrypted the files re-encrypted. @return 0, WP_EINVAL (no master key), or
  * WP_EIO/WP_ENOSPC when a copy could not be made */
 int wp_ingest_media_encrypt_all(wp_ingest *ing, size_t *converted, size_t *removed,
+                                size_t *reencrypted,
                                 void (*cb)(void *ctx, const char *path, const char *why),
                                 void *ctx);
 

@@ -926,8 +926,13 @@ static int add_row(void *ctx, const char *tenant_id, const char *sha, int64_t si
 
 /* The plain file at plain, encrypted for the tenant of rw into its keyed name: *ok 1 when it
  * is in place; its bytes not matching its name leave it (reported). */
-static int encrypt_one(wp_ingest *ing, struct row *rw, const char *plain, int *ok,
-                       void (*cb)(void *ctx, const char *path, const char *why), void *ctx)
+/* The tenant's copy of a file, encrypted under its newest key version into a temp file, checked
+ * against its sha256 and renamed into place under its keyed name: read from the plain file at
+ * plain, or (rd not NULL) from an encrypted file's reader (a re-encryption after a rotation,
+ * which replaces the file of the same name). */
+static int encrypt_one(wp_ingest *ing, struct row *rw, const char *plain, wp_media_reader *rd,
+                       int *ok, void (*cb)(void *ctx, const char *path, const char *why),
+                       void *ctx)
 {
     unsigned char buf[65536], digest[crypto_hash_sha256_BYTES];
     char got[65];
@@ -944,7 +949,7 @@ static int encrypt_one(wp_ingest *ing, struct row *rw, const char *plain, int *o
     memcpy(up->name, rw->name, sizeof up->name);
     if ((err = paths(up, ing->media_dir)) < 0)
         goto out;
-    if ((src = open(plain, O_RDONLY | O_CLOEXEC)) < 0) {
+    if (!rd && (src = open(plain, O_RDONLY | O_CLOEXEC)) < 0) {
         err = errno == ENOENT ? 0
                               : wp_error_set(WP_EIO, "cannot read '%s': %s", plain,
                                              strerror(errno));
@@ -959,9 +964,14 @@ static int encrypt_one(wp_ingest *ing, struct row *rw, const char *plain, int *o
     if ((err = enc_begin(up)) < 0)
         goto out;
     for (;;) {
-        ssize_t n = read(src, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
+        long n = rd ? wp_media_reader_read(rd, buf, sizeof buf) : (long)read(src, buf, sizeof buf);
+        if (!rd && n < 0 && errno == EINTR)
             continue;
+        if (rd && n < 0) { /* changed since it was checked */
+            cb(ctx, plain, wp_error_last());
+            err = 0;
+            goto out;
+        }
         if (n < 0) {
             err = wp_error_set(WP_EIO, "cannot read '%s': %s", plain, strerror(errno));
             goto out;
@@ -1001,7 +1011,44 @@ out:
     return err;
 }
 
+/* The tenant's encrypted file at enc re-encrypted under its newest key version when it is under
+ * an older one (after `keys rotate-tenant`); *done counts it. A file that fails its check is
+ * reported and left. */
+static int reencrypt_one(wp_ingest *ing, struct row *rw, const char *enc, size_t *done,
+                         void (*cb)(void *ctx, const char *path, const char *why), void *ctx)
+{
+    unsigned char key[WP_KEY_LEN];
+    wp_media_reader *rd = NULL;
+    char ref[72];
+    int64_t newest = 0, size;
+    int fd = open(enc, O_RDONLY | O_CLOEXEC), ok = 0, err;
+    if (fd < 0)
+        return 0; /* gone meanwhile (a purge): nothing to do */
+    int64_t v = wp_media_crypt__version(fd);
+    close(fd);
+    fd = -1;
+    err = wp_media_keys__get(ing->keys, ing->pool, key, &newest, NULL, rw->tenant_id, NULL, 0);
+    sodium_memzero(key, sizeof key);
+    if (err < 0 || v <= 0 || v >= newest)
+        return err < 0 ? err : 0; /* v <= 0: not ours to read (check reports it) */
+    snprintf(ref, sizeof ref, "sha256:%s", rw->hex);
+    if ((err = wp_ingest_media_open(ing, &fd, &rd, &size, rw->tenant_id, ref)) < 0 || !rd) {
+        if (fd >= 0)
+            close(fd);
+        if (err == WP_ECORRUPT || err == 0) {
+            cb(ctx, enc, err ? wp_error_last() : "not the tenant's encrypted file: left as it is");
+            return 0;
+        }
+        return err;
+    }
+    err = encrypt_one(ing, rw, enc, rd, &ok, cb, ctx);
+    wp_media_reader_free(rd);
+    *done += (size_t)ok;
+    return err;
+}
+
 int wp_ingest_media_encrypt_all(wp_ingest *ing, size_t *converted, size_t *removed,
+                                size_t *reencrypted,
                                 void (*cb)(void *ctx, const char *path, const char *why),
                                 void *ctx)
 {
@@ -1010,7 +1057,7 @@ int wp_ingest_media_encrypt_all(wp_ingest *ing, size_t *converted, size_t *remov
     char plain[4096], enc[4096], dir[4096];
     int err;
 
-    *converted = *removed = 0;
+    *converted = *removed = *reencrypted = 0;
     if (!ing->keys)
         return wp_error_set(WP_EINVAL, "encrypting media needs a master key");
     if ((err = wp_store_connpool_acquire(ing->pool, &st)) < 0)
@@ -1032,8 +1079,10 @@ int wp_ingest_media_encrypt_all(wp_ingest *ing, size_t *converted, size_t *remov
                  rw->hex);
         if (access(enc, F_OK) == 0) {
             rw->done = 1;
+            if ((err = reencrypt_one(ing, rw, enc, reencrypted, cb, ctx)) < 0)
+                goto out;
         } else if (access(plain, F_OK) == 0) {
-            if ((err = encrypt_one(ing, rw, plain, &rw->done, cb, ctx)) < 0)
+            if ((err = encrypt_one(ing, rw, plain, NULL, &rw->done, cb, ctx)) < 0)
                 goto out;
             *converted += (size_t)rw->done;
         } else {

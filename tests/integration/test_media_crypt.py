@@ -7,7 +7,8 @@
 #    folder (nor in the SQLite file), no file is named by a sha256; it downloads identical;
 #  - a flipped byte in the encrypted file: 503 media_corrupt and one alert; `check` names it;
 #  - rotate-tenant, then an upload: the files of both key versions download; rotate-master
-#    while serving: an upload and downloads go on;
+#    while serving: an upload and downloads go on; encrypt-media then re-encrypts the files
+#    of version 1 under version 2 (still downloading identical), and a second run has none;
 #  - `keys encrypt-media` converts the plain file while serve runs, and resumes (a second run
 #    has nothing left); check authenticates every encrypted file (without the master key: by
 #    size only, and says so); a backup carries them encrypted and a
@@ -103,11 +104,11 @@ def suite(s):
     # the plain file converted while serve runs; a second run finds nothing left to do
     r = wp("keys", "encrypt-media", "--data", s.data, *s.db_args)
     check(r.returncode == 0 and r.stdout == "encrypted: 1 file, 1 plain file removed, "
-          "0 problems\n", "%s: encrypt-media: %r %r" % (be, r.stdout, r.stderr))
+          "0 re-encrypted under the newest key, 0 problems\n", "%s: encrypt-media: %r %r" % (be, r.stdout, r.stderr))
     check(not os.path.exists(plain), "%s: the plain file is gone" % be)
     r = wp("keys", "encrypt-media", "--data", s.data, *s.db_args)
     check(r.returncode == 0 and r.stdout == "encrypted: 0 files, 0 plain files removed, "
-          "0 problems\n", "%s: encrypt-media again: %r %r" % (be, r.stdout, r.stderr))
+          "0 re-encrypted under the newest key, 0 problems\n", "%s: encrypt-media again: %r %r" % (be, r.stdout, r.stderr))
     st, body, _ = srv.raw("GET", "/api/v1/media/" + old_ref, admin)
     check(st == 200 and body == old, "%s: the converted file downloads: %s" % (be, st))
     converted = files_under(media)
@@ -182,6 +183,25 @@ def suite(s):
         st, body, _ = srv.raw("GET", "/api/v1/media/" + rf, admin)
         check(st == 200 and body == data, "%s: %d bytes download identical: %s %d" %
               (be, len(data), st, len(body or b"")))
+    # after the rotation, encrypt-media re-encrypts the files under version 1 (the converted
+    # one and the first recording) under version 2, while serve runs; they still download
+    def versions():
+        return sorted(int.from_bytes(open(p, "rb").read(16)[8:], "little")
+                      for p in files_under(media))
+    check(versions() == [1, 1, 2, 2, 2, 2, 2], "%s: two files under version 1: %r" %
+          (be, versions()))
+    r = wp("keys", "encrypt-media", "--data", s.data, *s.db_args)
+    check(r.returncode == 0 and r.stdout == "encrypted: 0 files, 0 plain files removed, "
+          "2 re-encrypted under the newest key, 0 problems\n",
+          "%s: encrypt-media re-encrypts: %r %r" % (be, r.stdout, r.stderr))
+    check(versions() == [2] * 7, "%s: every file under version 2: %r" % (be, versions()))
+    for rf, data in ((ref, rec), (old_ref, old)):
+        st, body, _ = srv.raw("GET", "/api/v1/media/" + rf, admin)
+        check(st == 200 and body == data, "%s: %s downloads re-encrypted: %s" % (be, rf[:16], st))
+    r = wp("keys", "encrypt-media", "--data", s.data, *s.db_args)
+    check(r.returncode == 0 and r.stdout == "encrypted: 0 files, 0 plain files removed, "
+          "0 re-encrypted under the newest key, 0 problems\n",
+          "%s: nothing left to re-encrypt: %r %r" % (be, r.stdout, r.stderr))
     # check counts them intact; a backup carries them encrypted, a restore with the master
     # key reads them
     r = wp("check", "--data", s.data, *s.db_args)
