@@ -5,6 +5,7 @@
 #include "ingest/ingest.h"
 #include "store/audit.h"
 #include "store/keys.h"
+#include "store/seal.h"
 #include "store/org.h"
 #include "store/pool.h"
 #include "store/store.h"
@@ -113,6 +114,10 @@ int cli_keyring_open(cli_keyring *kr, const char *data, const char *db, const ch
                             "kept apart from the data (docs/internals/keys.md)",
                             why);
     }
+    /* the store seals message text with the tenants' data keys it unwraps with this key
+     * (docs/internals/encryption.md); kept until the process ends */
+    if (err == 0)
+        wp_seal_keyring_set(&kr->mk);
     return err;
 }
 

@@ -5,16 +5,19 @@
 #include "store/db.h"
 #include "store/grams.h"
 #include "store/internal.h"
+#include "store/seal.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/json.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_TABLES 256
+#define OPENED_MAX (64u * 1024 * 1024) /* bytes of an opened text, at most */
 #define NAME_MAX_LEN 63
 
 /* Table and column names go into SQL text (COPY and COUNT cannot bind them): only names of
@@ -488,18 +491,26 @@ out:
 static int unindex_messages(wp_store *st, const char *tenant_id)
 {
     struct wp_stmt *s = NULL, *d = NULL;
-    wp_buf grams;
-    int err;
+    wp_buf grams, opened;
+    unsigned char gk[WP_GRAM_KEY_LEN];
+    int keyed = 0, err;
     wp_buf_init(&grams, 2u * 1024 * 1024);
+    wp_buf_init(&opened, OPENED_MAX);
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT skey, text FROM messages WHERE tenant_id = ?"
+                             "SELECT skey, text, id FROM messages WHERE tenant_id = ?"
                              " AND skey IS NOT NULL AND text IS NOT NULL")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_seal__gram_key(st, gk, &keyed, tenant_id)) < 0)
+        goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        const char *text = wp_db_col_text(s, 1);
+        const char *text = NULL;
+        wp_seal_at at = {tenant_id, "messages", "text", wp_db_col_text(s, 2)};
+        if ((err = wp_seal__open_text(st, &opened, &text, &at, wp_db_col_text(s, 1))) < 0)
+            goto out;
         wp_buf_reset(&grams);
-        if ((err = wp_grams__make(&grams, NULL, text, strlen(text), 0, WP_GRAMS_SPACED)) < 0)
+        if ((err = wp_grams__make_keyed(&grams, NULL, text, strlen(text), 0, WP_GRAMS_SPACED,
+                                        keyed ? gk : NULL)) < 0)
             goto out;
         if (grams.len == 0) /* nothing was indexed */
             continue;
@@ -520,7 +531,9 @@ static int unindex_messages(wp_store *st, const char *tenant_id)
         err = 0;
 out:
     wp_db_done(s);
+    sodium_memzero(gk, sizeof gk);
     wp_buf_release(&grams);
+    wp_buf_release(&opened);
     return err;
 }
 
@@ -858,21 +871,28 @@ int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
     struct wp_stmt *s = NULL;
     struct unindexed *v = NULL;
     size_t n = 0, cap = 0;
-    wp_buf grams;
-    int err;
+    wp_buf grams, opened;
+    unsigned char gk[WP_GRAM_KEY_LEN];
+    int keyed = 0, err;
     wp_buf_init(&grams, 2u * 1024 * 1024);
+    wp_buf_init(&opened, OPENED_MAX);
+    if ((err = wp_seal__gram_key(st, gk, &keyed, tenant_id)) < 0)
+        goto out;
     if ((err = wp_db_prepare(st, &s,
-                             pg ? "SELECT rid, ts_us, text FROM messages WHERE"
+                             pg ? "SELECT rid, ts_us, text, id FROM messages WHERE"
                                   " tenant_id = ? AND text IS NOT NULL AND grams = '{}'"
                                   " ORDER BY rid"
-                                : "SELECT rid, ts_us, text FROM messages WHERE"
+                                : "SELECT rid, ts_us, text, id FROM messages WHERE"
                                   " tenant_id = ? AND skey IS NULL ORDER BY ts_us, rid")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if (n == cap && (err = wp_array__grow((void **)&v, &cap, n, sizeof *v)) < 0)
             break;
-        const char *t = wp_db_col_text(s, 2);
+        const char *t = NULL;
+        wp_seal_at at = {tenant_id, "messages", "text", wp_db_col_text(s, 3)};
+        if ((err = wp_seal__open_text(st, &opened, &t, &at, wp_db_col_text(s, 2))) < 0)
+            break;
         v[n].rid = wp_db_col_int64(s, 0);
         v[n].ts_us = wp_db_col_int64(s, 1);
         v[n].text = NULL;
@@ -889,8 +909,10 @@ int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
     err = 0;
     for (size_t i = 0; i < n && err == 0; i++) {
         wp_buf_reset(&grams);
-        if (v[i].text && (err = wp_grams__make(&grams, NULL, v[i].text, strlen(v[i].text), 0,
-                                               pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_SPACED)) < 0)
+        if (v[i].text &&
+            (err = wp_grams__make_keyed(&grams, NULL, v[i].text, strlen(v[i].text), 0,
+                                        pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_SPACED,
+                                        keyed ? gk : NULL)) < 0)
             break;
         if (pg) {
             if ((err = wp_db_prepare(st, &s,
@@ -955,7 +977,9 @@ out:
     for (size_t i = 0; i < n; i++)
         free(v[i].text);
     free(v);
+    sodium_memzero(gk, sizeof gk);
     wp_buf_release(&grams);
+    wp_buf_release(&opened);
     return err;
 }
 
