@@ -1353,20 +1353,22 @@ static int find_copy(struct applier *a, const wp_event *e, char out[WP_ID_LEN + 
             break;
         const char *stored = wp_db_col_text(s, 1), *media = wp_db_col_text(s, 2), *plain = NULL;
         wp_seal_at at = {b->tenant_id, "messages", "text", out};
-        if (!sealed || (e->media && media && !strcmp(e->media, media)))
+        if (!sealed || (e->media && media && !strcmp(e->media, media)) ||
+            ((err = wp_seal__open_text(a->st, &opened, &plain, &at, stored)) == 0 && text &&
+             plain && !strcmp(text, plain))) {
+            *fuzzy = 1;
             break;
-        if ((err = wp_seal__open_text(a->st, &opened, &plain, &at, stored)) < 0)
-            break;
-        if (text && plain && !strcmp(text, plain))
-            break;
+        }
         out[0] = '\0';
+        if (err < 0)
+            break;
     }
     wp_buf_release(&opened);
-    if (err == WP_DB_ROW)
-        *fuzzy = 1;
     wp_db_done(s);
-    if (err < 0)
+    if (err < 0) {
         out[0] = '\0';
+        *fuzzy = 0;
+    }
     return err < 0 ? err : 0;
 }
 

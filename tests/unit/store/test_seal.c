@@ -8,9 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/devices.h"
+#include "store/events.h"
 #include "store/grams.h"
 #include "store/keys.h"
+#include "store/messages.h"
 #include "store/seal.h"
+#include "util/clock.h"
+#include "util/id.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -230,11 +235,128 @@ static void test_seal__keyed_grams(void **state)
     wp_buf_release(&q);
 }
 
+/* --- messages written and read through the store with a keyring --------------------------- */
+
+#define T0 INT64_C(1795766400000000)
+
+static wp_event wecom_msg(int64_t seq, int64_t ts_us, const char *text, const char *msgid)
+{
+    wp_event e;
+    memset(&e, 0, sizeof e);
+    e.type = WP_EVENT_MESSAGE;
+    e.seq = seq;
+    e.ts_us = ts_us;
+    e.raw = text; /* the event as sent holds the text too */
+    e.size = e.amount_fen = e.duration_s = e.accuracy_cm = -1;
+    e.channel = "wecom";
+    e.direction = WP_DIR_OUT;
+    e.peer.id = "zhangsan";
+    e.peer.name = "张三";
+    e.chat = "zhangsan";
+    e.msgtype = "text";
+    e.text = text;
+    e.msgid = msgid;
+    return e;
+}
+
+static void phone_device(struct tfx *f, char out[WP_ID_LEN + 1])
+{
+    char code[65], token[65];
+    wp_device d;
+    wp_token_hash(code, "code-seal");
+    wp_token_hash(token, "token-seal");
+    OK(wp_store_enrollment_code_create(f->st, f->tenant, f->emp1, code,
+                                       wp_time_now_us() + 60000000));
+    OK(wp_store_device_enroll(f->st, &d, code, "SN-SEAL", "Pixel", token, wp_time_now_us()));
+    memcpy(out, d.id, WP_ID_LEN + 1);
+}
+
+static void put(struct tfx *f, const char *dev, wp_event *e, size_t n, int archive)
+{
+    wp_event_batch b;
+    memset(&b, 0, sizeof b);
+    b.tenant_id = f->tenant;
+    b.device_id = dev;
+    b.employee_id = f->emp1;
+    b.events = e;
+    b.n = n;
+    b.now_us = wp_time_now_us();
+    b.source = archive ? WP_BATCH_WECOM_ARCHIVE : WP_BATCH_DEVICE;
+    OK(wp_store_begin(f->st));
+    OK(wp_store_events_apply(f->st, &b));
+    OK(wp_store_commit(f->st));
+}
+
+static size_t found(struct tfx *f, const char *q, const char **text)
+{
+    wp_message_page p;
+    wp_message_filter mf = {.tenant_id = f->tenant, .q = q, .limit = 50};
+    OK(wp_store_messages_search(f->st, &p, &mf));
+    size_t n = p.n;
+    if (text && n) {
+        static char keep[256];
+        snprintf(keep, sizeof keep, "%s", p.items[0].text);
+        *text = keep;
+    }
+    wp_message_page_release(&p);
+    return n;
+}
+
+static void test_seal__messages(void **state)
+{
+    struct tfx *f = *state;
+    wp_master_key mk;
+    char dev[WP_ID_LEN + 1], arch[WP_ID_LEN + 1];
+    const char *text = NULL;
+    master(&mk, 4);
+    wp_seal_keyring_set(&mk);
+    phone_device(f, dev);
+    OK(wp_store_device_source(f->st, arch, f->tenant, f->emp1, "wecom_archive",
+                              wp_time_now_us()));
+
+    /* the phone's copy without a msgid, and another message */
+    wp_event e[2] = {wecom_msg(1, T0, TEXT, NULL), wecom_msg(2, T0 + 1000000, "明天见面", NULL)};
+    put(f, dev, e, 2, 0);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages"), 2);
+    /* sealed text and raw, keyed grams: nothing of the text in the rows */
+    assert_int_equal(tfx_raw(f,
+                             "SELECT count(*) FROM messages WHERE substr(text, 1, 1) ="
+                             " char(1) AND substr(raw, 1, 1) = char(1)",
+                             "SELECT count(*) FROM messages WHERE substr(text, 1, 1) ="
+                             " chr(1) AND substr(raw, 1, 1) = chr(1)"),
+                     2);
+    assert_int_equal(tfx_raw(f, "SELECT count(*) FROM messages WHERE text LIKE '%电话%'",
+                             "SELECT count(*) FROM messages WHERE text LIKE '%电话%' OR"
+                             " array_to_string(grams, ' ') LIKE '%电%'"),
+                     0);
+    /* search and the exact check on the opened text */
+    assert_int_equal(found(f, "电话", &text), 1);
+    assert_string_equal(text, TEXT);
+    assert_int_equal(found(f, "见", NULL), 1);
+    assert_int_equal(found(f, "见面", NULL), 1);
+    assert_int_equal(found(f, "面见", NULL), 0);
+    assert_int_equal(found(f, "13812345678", NULL), 1);
+
+    /* the archive's record of the same message meets the phone's row by its opened text:
+     * a duplicate, and the row takes the msgid; another text is a new row */
+    wp_event a[2] = {wecom_msg(1, T0 + 2000000, TEXT, "arch-1"),
+                     wecom_msg(2, T0 + 3000000, "另一条消息", "arch-2")};
+    put(f, arch, a, 2, 1);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages"), 3);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE msgid = 'arch-1'"
+                                 " AND device_id <> (SELECT id FROM devices WHERE serial ="
+                                 " 'source:wecom_archive')"),
+                     1);
+    assert_int_equal(found(f, "另一", NULL), 1);
+    wp_keys_master_wipe(&mk);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 static const struct CMUnitTest suite[] = {
     T(test_seal__format),
     T(test_seal__keyring),
     T(test_seal__keyed_grams),
+    T(test_seal__messages),
 };
 
 int main(void)
