@@ -289,24 +289,35 @@ static void remember_newest(const char *tenant_id, int64_t version)
 }
 
 /* The data key of version want (0: the newest; made as version 1 when the tenant has none)
- * into dk, its version into *got, and whether it may be kept in memory (*keep: a key read or
- * made inside a transaction that may yet be rolled back is not). Lock held. */
+ * into dk, its version into *got, and whether it may be kept in memory (*keep: a key made
+ * inside a transaction that may yet be rolled back is not). Called with the lock held, which
+ * is let go while the store is asked: a thread waiting in the database (on another's
+ * uncommitted key) never holds it, so no other thread waits on it behind the database. */
 static int data_key(wp_store *st, unsigned char dk[WP_KEY_LEN], int64_t *got, int *keep,
                     const char *tenant_id, int64_t want)
 {
-    int err = wp_store_keys_get(st, dk, got, &ring.mk, tenant_id, "data", want);
+    wp_master_key mk = ring.mk;
+    pthread_mutex_unlock(&ring.lock);
+    int err = wp_store_keys_get(st, dk, got, &mk, tenant_id, "data", want);
     *keep = 1;
     if (err == WP_ENOTFOUND && want <= 1) {
-        if ((err = wp_store_keys_ensure(st, dk, &ring.mk, tenant_id, "data", NULL)) == 0)
+        if ((err = wp_store_keys_ensure(st, dk, &mk, tenant_id, "data", NULL)) == 0)
             *got = 1;
         *keep = !st->in_tx && st->op == WP_OP_NONE;
     } else if (err == WP_ENOTFOUND)
         err =
             wp_error_set(WP_ECORRUPT, "data key version %lld is not in the store", (long long)want);
+    wp_keys_master_wipe(&mk);
+    pthread_mutex_lock(&ring.lock);
+    if (err == 0 && !ring.on) /* the keyring was taken away meanwhile */
+        err = wp_error_set(WP_ECORRUPT, "no master key is set");
+    if (err < 0)
+        sodium_memzero(dk, WP_KEY_LEN);
     return err;
 }
 
-/* The field key of version want (0: the newest) into key, with its version. Lock held. */
+/* The field key of version want (0: the newest) into key, with its version. Lock held (let go
+ * and taken again while the store is asked: data_key()). */
 static int field_key(wp_store *st, unsigned char key[WP_KEY_LEN], int64_t *version,
                      const char *tenant_id, int64_t want)
 {
@@ -355,7 +366,7 @@ int wp_seal__gram_key(wp_store *st, unsigned char key[WP_KEY_LEN], int *have, co
         goto out;
     crypto_kdf_derive_from_key(key, WP_KEY_LEN, KDF_ID, KDF_GRAMS_CTX, dk);
     sodium_memzero(dk, sizeof dk);
-    if (keep)
+    if (keep && !cached(tenant_id, 0))
         remember(tenant_id, 0, key);
 out:
     pthread_mutex_unlock(&ring.lock);
