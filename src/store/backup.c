@@ -670,11 +670,12 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
 {
     struct columns *c = calloc(1, sizeof *c);
     struct wp_stmt *s = NULL;
-    wp_buf sql, line;
+    wp_buf sql, line, opened;
     int64_t rows = 0;
     int err;
     wp_buf_init(&sql, 16384);
     wp_buf_init(&line, 64u << 20);
+    wp_buf_init(&opened, OPENED_MAX);
     if (!c)
         return wp_error_set(WP_ENOMEM, "out of memory");
     if ((err = table_columns(st, table, c)) < 0)
@@ -697,6 +698,12 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
     if ((err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
+    /* a message's sealed fields leave opened: the export is read by another deployment, whose
+     * keys are not these (tenant import seals them again under its own) */
+    int id_col = -1;
+    for (size_t i = 0; i < c->n && !strcmp(table, "messages"); i++)
+        if (!strcmp(c->name[i], "id"))
+            id_col = (int)i;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         wp_buf_reset(&line);
         if ((err = wp_buf_addc(&line, '[')) < 0)
@@ -712,6 +719,11 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
                 err = wp_buf_adds(&line, num);
             } else {
                 const char *v = wp_db_col_text(s, (int)i);
+                if (id_col >= 0 && wp_seal__is_sealed(v)) {
+                    wp_seal_at at = {tenant_id, table, c->name[i], wp_db_col_text(s, id_col)};
+                    if ((err = wp_seal__open_text(st, &opened, &v, &at, v)) < 0)
+                        goto out;
+                }
                 err = wp_json_str(&line, v, strlen(v));
             }
             if (err < 0)
@@ -728,6 +740,7 @@ out:
     wp_db_done(s);
     wp_buf_release(&sql);
     wp_buf_release(&line);
+    wp_buf_release(&opened);
     free(c);
     return err > 0 ? 0 : err;
 }
@@ -815,9 +828,11 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
                         const wp_store_value *v, size_t n)
 {
     struct wp_stmt *s = NULL;
-    wp_buf sql;
-    int err;
+    wp_buf sql, seal[2];
+    int sealed = 0, err;
     wp_buf_init(&sql, 16384);
+    wp_buf_init(&seal[0], OPENED_MAX);
+    wp_buf_init(&seal[1], OPENED_MAX);
     if (!plain_name(table) || n == 0)
         return wp_error_set(WP_EINVAL, "unexpected table name '%.64s'", table);
     if ((err = wp_buf_adds(&sql, "INSERT INTO ")) < 0 || (err = wp_buf_adds(&sql, table)) < 0 ||
@@ -838,10 +853,27 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
             goto out;
     if ((err = wp_buf_addc(&sql, ')')) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
+    /* a message's text and raw event are sealed to their row under this deployment's keys
+     * when it has a master key (the export carries them opened) */
+    const char *tenant = NULL, *id = NULL;
+    for (size_t i = 0; i < n && !strcmp(table, "messages"); i++)
+        if (v[i].type == WP_STORE_VALUE_TEXT && !strcmp(cols[i], "tenant_id"))
+            tenant = v[i].s;
+        else if (v[i].type == WP_STORE_VALUE_TEXT && !strcmp(cols[i], "id"))
+            id = v[i].s;
     for (size_t i = 0; i < n; i++) {
         if (v[i].type == WP_STORE_VALUE_INT)
             wp_db_bind_int64(s, (int)i + 1, v[i].i);
-        else if (v[i].type == WP_STORE_VALUE_TEXT)
+        else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < 2 &&
+                 (!strcmp(cols[i], "text") || !strcmp(cols[i], "raw")) &&
+                 !wp_seal__is_sealed(v[i].s)) {
+            const char *res = NULL;
+            wp_seal_at at = {tenant, table, cols[i], id};
+            if ((err = wp_seal__text(st, &seal[sealed], &res, &at, v[i].s)) < 0)
+                goto out;
+            wp_db_bind_text(s, (int)i + 1, res);
+            sealed++;
+        } else if (v[i].type == WP_STORE_VALUE_TEXT)
             wp_db_bind_text(s, (int)i + 1, v[i].s);
         else
             wp_db_bind_null(s, (int)i + 1);
@@ -857,6 +889,8 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
 out:
     wp_db_done(s);
     wp_buf_release(&sql);
+    wp_buf_release(&seal[0]);
+    wp_buf_release(&seal[1]);
     return err;
 }
 

@@ -10,7 +10,9 @@
 #  - searches for 1-, 2- and 4-character substrings, a mixed-case Latin one and a miss give the
 #    same messages (by their seq) on both stores, and the texts read back identical;
 #  - a sealed text copied to another row (SQL UPDATE) makes that message's read a JSON 500
-#    that quotes neither text, logged as event=seal_open; the source row still reads.
+#    that quotes neither text, logged as event=seal_open; the source row still reads;
+#  - a second tenant with the same load, exported (texts opened) and imported into a store with
+#    another master key: sealed there again (its bytes hold none of them), the same answers.
 # The store's side (the format, the keyring, keyed grams, the WeCom duplicate found by its
 # opened text) is tests/unit/store/test_seal.c.
 import os
@@ -92,6 +94,50 @@ def texts(srv, admin):
     return {m["seq"]: (m["id"], m["text"]) for m in j.get("items", [])}
 
 
+def export_import(k, srv, tmp, plain_hits, plain_texts):
+    """A second tenant with the same load, exported (texts opened: the keys stay here) and
+    imported into a store with another master key: sealed there again, the same answers."""
+    be = k.backend
+    r = wp("tenant", "add", "--name", "Beta", "--admin", "beta", "--data", k.data, *k.db_args)
+    check(r.returncode == 0, "%s: tenant add: %r" % (be, r.stderr))
+    beta = login(srv, "beta", tenant="Beta")
+    load(srv, beta, "BETA")
+    out = os.path.join(tmp, "beta.wpt")
+    r = wp("tenant", "export", "Beta", "--out", out, "--data", k.data, *k.db_args)
+    check(r.returncode == 0, "%s: tenant export: %r %r" % (be, r.stdout, r.stderr))
+    with open(out, "rb") as f:
+        exported = f.read()
+    check(all(t.encode() in exported for t in TEXTS),
+          "%s: the export carries the texts opened (its own --key-file encrypts it)" % be)
+    os.makedirs(os.path.join(tmp, "import"))
+    m = Store(be, os.path.join(tmp, "import"), "sealm")
+    try:
+        mk = os.path.join(tmp, "other.key")
+        with open(mk, "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+        os.chmod(mk, 0o600)
+        r = wp("keys", "migrate", "--data", m.data, *m.db_args, "--master-key-file", mk)
+        check(r.returncode == 0, "%s: keys migrate (import): %r" % (be, r.stderr))
+        before = counts(snapshot(m))
+        r = wp("tenant", "import", "--in", out, "--data", m.data, *m.db_args)
+        check(r.returncode == 0, "%s: tenant import: %r %r" % (be, r.stdout, r.stderr))
+        after = counts(snapshot(m))
+        leaked = [n for n in NEEDLES if after[n] > before[n]]
+        check(leaked == [], "%s: the importing store's bytes hold %r" % (be, leaked))
+        srv2 = Server(m.data, m.db_args)
+        tok = login(srv2, "beta", tenant="Beta")
+        for q in QUERIES:
+            got = search(srv2, tok, q)
+            check(got == plain_hits[q], "%s: imported, search %r: %r, without the key %r" %
+                  (be, q, got, plain_hits[q]))
+        got = texts(srv2, tok)
+        check({q: t for q, (_, t) in got.items()} == {q: t for q, (_, t) in plain_texts.items()},
+              "%s: imported, the texts read back as they read without the key" % be)
+        srv2.stop()
+    finally:
+        m.drop()
+
+
 def suite(s):
     be = s.backend
     # the store without a master key: the load, its answers, its bytes
@@ -138,6 +184,8 @@ def suite(s):
         check({q: t for q, (_, t) in sealed_texts.items()} ==
               {q: t for q, (_, t) in plain_texts.items()},
               "%s: the texts read back as they read without the key" % be)
+
+        export_import(k, srv, tmp, plain_hits, plain_texts)
 
         # a sealed text copied to another row does not open there
         src_id, dst_id = sealed_texts[3][0], sealed_texts[4][0]
