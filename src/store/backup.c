@@ -10,9 +10,9 @@
 #include "util/error.h"
 #include "util/json.h"
 
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -5,8 +5,8 @@
 #include "store/events.h"
 #include "store/geofence.h"
 #include "store/grams.h"
-#include "store/seal.h"
 #include "store/internal.h"
+#include "store/seal.h"
 #include "store/store.h"
 #include "store/usage.h"
 #include "util/buf.h"
@@ -15,8 +15,8 @@
 #include "util/json.h"
 
 #include <assert.h>
-#include <sodium.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
