@@ -8,6 +8,8 @@
 
 #include "store/db.h"
 #include "store/devices.h"
+#include "store/keys.h"
+#include "store/seal.h"
 #include "store/events.h"
 #include "store/messages.h"
 #include "store/org.h"
@@ -32,7 +34,9 @@ static const char usage[] =
     "query: each line of FILE is a query; each runs R (5) times as the console's first page\n"
     "(50 newest hits). Prints one line a query: chars, bytes, hits on the page, and the\n"
     "median milliseconds; then key=value summary lines per query length.\n"
-    "BENCH_PRAGMA (load): a statement run first on the new store, for experiments.\n";
+    "BENCH_PRAGMA (load): a statement run first on the new store, for experiments.\n"
+    "BENCH_MASTER_KEY (both): 64 hex digits; the store seals texts and keys grams with it\n"
+    "(docs/internals/encryption.md), as serve with a master key does.\n";
 
 static void die(const char *what)
 {
@@ -287,6 +291,18 @@ static int cmd_query(const char *dir, const char *db, const char *queries_path, 
     return 0;
 }
 
+/* BENCH_MASTER_KEY: the store's keyring, as serve's master key gives it */
+static void master_key(void)
+{
+    const char *hex = getenv("BENCH_MASTER_KEY");
+    wp_master_key mk;
+    if (!hex || !*hex)
+        return;
+    ok(wp_keys_master_parse(&mk, hex, strlen(hex), "BENCH_MASTER_KEY"), "BENCH_MASTER_KEY");
+    wp_seal_keyring_set(&mk);
+    wp_keys_master_wipe(&mk);
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -314,6 +330,7 @@ int main(int argc, char **argv)
     }
     if (argc % 2 != 0 || !dir || repeat == 0)
         die(usage);
+    master_key();
     if (strcmp(cmd, "load") == 0 && texts && messages)
         return cmd_load(dir, db, texts, messages, export_path);
     if (strcmp(cmd, "query") == 0 && queries)

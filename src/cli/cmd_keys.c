@@ -7,6 +7,7 @@
 #include "store/keys.h"
 #include "store/org.h"
 #include "store/pool.h"
+#include "store/seal.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -115,6 +116,10 @@ int cli_keyring_open(cli_keyring *kr, const char *data, const char *db, const ch
                             "kept apart from the data (docs/internals/keys.md)",
                             why);
     }
+    /* the store seals message text with the tenants' data keys it unwraps with this key
+     * (docs/internals/encryption.md); kept until the process ends */
+    if (err == 0)
+        wp_seal_keyring_set(&kr->mk);
     return err;
 }
 

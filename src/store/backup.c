@@ -5,16 +5,19 @@
 #include "store/db.h"
 #include "store/grams.h"
 #include "store/internal.h"
+#include "store/seal.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/json.h"
 
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_TABLES 256
+#define OPENED_MAX (64u * 1024 * 1024) /* bytes of an opened text, at most */
 #define NAME_MAX_LEN 63
 
 /* Table and column names go into SQL text (COPY and COUNT cannot bind them): only names of
@@ -488,18 +491,26 @@ out:
 static int unindex_messages(wp_store *st, const char *tenant_id)
 {
     struct wp_stmt *s = NULL, *d = NULL;
-    wp_buf grams;
-    int err;
+    wp_buf grams, opened;
+    unsigned char gk[WP_GRAM_KEY_LEN];
+    int keyed = 0, err;
     wp_buf_init(&grams, 2u * 1024 * 1024);
+    wp_buf_init(&opened, OPENED_MAX);
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT skey, text FROM messages WHERE tenant_id = ?"
+                             "SELECT skey, text, id FROM messages WHERE tenant_id = ?"
                              " AND skey IS NOT NULL AND text IS NOT NULL")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_seal__gram_key(st, gk, &keyed, tenant_id)) < 0)
+        goto out;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        const char *text = wp_db_col_text(s, 1);
+        const char *text = NULL;
+        wp_seal_at at = {tenant_id, "messages", "text", wp_db_col_text(s, 2)};
+        if ((err = wp_seal__open_text(st, &opened, &text, &at, wp_db_col_text(s, 1))) < 0)
+            goto out;
         wp_buf_reset(&grams);
-        if ((err = wp_grams__make(&grams, NULL, text, strlen(text), 0, WP_GRAMS_SPACED)) < 0)
+        if ((err = wp_grams__make_keyed(&grams, NULL, text, strlen(text), 0, WP_GRAMS_SPACED,
+                                        keyed ? gk : NULL)) < 0)
             goto out;
         if (grams.len == 0) /* nothing was indexed */
             continue;
@@ -520,7 +531,9 @@ static int unindex_messages(wp_store *st, const char *tenant_id)
         err = 0;
 out:
     wp_db_done(s);
+    sodium_memzero(gk, sizeof gk);
     wp_buf_release(&grams);
+    wp_buf_release(&opened);
     return err;
 }
 
@@ -657,11 +670,12 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
 {
     struct columns *c = calloc(1, sizeof *c);
     struct wp_stmt *s = NULL;
-    wp_buf sql, line;
+    wp_buf sql, line, opened;
     int64_t rows = 0;
     int err;
     wp_buf_init(&sql, 16384);
     wp_buf_init(&line, 64u << 20);
+    wp_buf_init(&opened, OPENED_MAX);
     if (!c)
         return wp_error_set(WP_ENOMEM, "out of memory");
     if ((err = table_columns(st, table, c)) < 0)
@@ -684,6 +698,12 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
     if ((err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
+    /* a message's sealed fields leave opened: the export is read by another deployment, whose
+     * keys are not these (tenant import seals them again under its own) */
+    int id_col = -1;
+    for (size_t i = 0; i < c->n && !strcmp(table, "messages"); i++)
+        if (!strcmp(c->name[i], "id"))
+            id_col = (int)i;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         wp_buf_reset(&line);
         if ((err = wp_buf_addc(&line, '[')) < 0)
@@ -699,6 +719,11 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
                 err = wp_buf_adds(&line, num);
             } else {
                 const char *v = wp_db_col_text(s, (int)i);
+                if (id_col >= 0 && wp_seal__is_sealed(v)) {
+                    wp_seal_at at = {tenant_id, table, c->name[i], wp_db_col_text(s, id_col)};
+                    if ((err = wp_seal__open_text(st, &opened, &v, &at, v)) < 0)
+                        goto out;
+                }
                 err = wp_json_str(&line, v, strlen(v));
             }
             if (err < 0)
@@ -715,6 +740,7 @@ out:
     wp_db_done(s);
     wp_buf_release(&sql);
     wp_buf_release(&line);
+    wp_buf_release(&opened);
     free(c);
     return err > 0 ? 0 : err;
 }
@@ -802,9 +828,11 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
                         const wp_store_value *v, size_t n)
 {
     struct wp_stmt *s = NULL;
-    wp_buf sql;
-    int err;
+    wp_buf sql, seal[2];
+    int sealed = 0, err;
     wp_buf_init(&sql, 16384);
+    wp_buf_init(&seal[0], OPENED_MAX);
+    wp_buf_init(&seal[1], OPENED_MAX);
     if (!plain_name(table) || n == 0)
         return wp_error_set(WP_EINVAL, "unexpected table name '%.64s'", table);
     if ((err = wp_buf_adds(&sql, "INSERT INTO ")) < 0 || (err = wp_buf_adds(&sql, table)) < 0 ||
@@ -825,10 +853,27 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
             goto out;
     if ((err = wp_buf_addc(&sql, ')')) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
+    /* a message's text and raw event are sealed to their row under this deployment's keys
+     * when it has a master key (the export carries them opened) */
+    const char *tenant = NULL, *id = NULL;
+    for (size_t i = 0; i < n && !strcmp(table, "messages"); i++)
+        if (v[i].type == WP_STORE_VALUE_TEXT && !strcmp(cols[i], "tenant_id"))
+            tenant = v[i].s;
+        else if (v[i].type == WP_STORE_VALUE_TEXT && !strcmp(cols[i], "id"))
+            id = v[i].s;
     for (size_t i = 0; i < n; i++) {
         if (v[i].type == WP_STORE_VALUE_INT)
             wp_db_bind_int64(s, (int)i + 1, v[i].i);
-        else if (v[i].type == WP_STORE_VALUE_TEXT)
+        else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < 2 &&
+                 (!strcmp(cols[i], "text") || !strcmp(cols[i], "raw")) &&
+                 !wp_seal__is_sealed(v[i].s)) {
+            const char *res = NULL;
+            wp_seal_at at = {tenant, table, cols[i], id};
+            if ((err = wp_seal__text(st, &seal[sealed], &res, &at, v[i].s)) < 0)
+                goto out;
+            wp_db_bind_text(s, (int)i + 1, res);
+            sealed++;
+        } else if (v[i].type == WP_STORE_VALUE_TEXT)
             wp_db_bind_text(s, (int)i + 1, v[i].s);
         else
             wp_db_bind_null(s, (int)i + 1);
@@ -844,6 +889,8 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
 out:
     wp_db_done(s);
     wp_buf_release(&sql);
+    wp_buf_release(&seal[0]);
+    wp_buf_release(&seal[1]);
     return err;
 }
 
@@ -858,21 +905,28 @@ int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
     struct wp_stmt *s = NULL;
     struct unindexed *v = NULL;
     size_t n = 0, cap = 0;
-    wp_buf grams;
-    int err;
+    wp_buf grams, opened;
+    unsigned char gk[WP_GRAM_KEY_LEN];
+    int keyed = 0, err;
     wp_buf_init(&grams, 2u * 1024 * 1024);
+    wp_buf_init(&opened, OPENED_MAX);
+    if ((err = wp_seal__gram_key(st, gk, &keyed, tenant_id)) < 0)
+        goto out;
     if ((err = wp_db_prepare(st, &s,
-                             pg ? "SELECT rid, ts_us, text FROM messages WHERE"
+                             pg ? "SELECT rid, ts_us, text, id FROM messages WHERE"
                                   " tenant_id = ? AND text IS NOT NULL AND grams = '{}'"
                                   " ORDER BY rid"
-                                : "SELECT rid, ts_us, text FROM messages WHERE"
+                                : "SELECT rid, ts_us, text, id FROM messages WHERE"
                                   " tenant_id = ? AND skey IS NULL ORDER BY ts_us, rid")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if (n == cap && (err = wp_array__grow((void **)&v, &cap, n, sizeof *v)) < 0)
             break;
-        const char *t = wp_db_col_text(s, 2);
+        const char *t = NULL;
+        wp_seal_at at = {tenant_id, "messages", "text", wp_db_col_text(s, 3)};
+        if ((err = wp_seal__open_text(st, &opened, &t, &at, wp_db_col_text(s, 2))) < 0)
+            break;
         v[n].rid = wp_db_col_int64(s, 0);
         v[n].ts_us = wp_db_col_int64(s, 1);
         v[n].text = NULL;
@@ -889,8 +943,10 @@ int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
     err = 0;
     for (size_t i = 0; i < n && err == 0; i++) {
         wp_buf_reset(&grams);
-        if (v[i].text && (err = wp_grams__make(&grams, NULL, v[i].text, strlen(v[i].text), 0,
-                                               pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_SPACED)) < 0)
+        if (v[i].text &&
+            (err = wp_grams__make_keyed(&grams, NULL, v[i].text, strlen(v[i].text), 0,
+                                        pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_SPACED,
+                                        keyed ? gk : NULL)) < 0)
             break;
         if (pg) {
             if ((err = wp_db_prepare(st, &s,
@@ -955,7 +1011,9 @@ out:
     for (size_t i = 0; i < n; i++)
         free(v[i].text);
     free(v);
+    sodium_memzero(gk, sizeof gk);
     wp_buf_release(&grams);
+    wp_buf_release(&opened);
     return err;
 }
 

@@ -3,6 +3,7 @@
 #include "store/grams.h"
 #include "util/error.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -101,7 +102,25 @@ static int run_grams(struct grams *g, const int32_t *run, size_t n, int query)
     return err;
 }
 
-static int render(wp_buf *out, const struct grams *g, enum wp_grams_form form)
+/* A keyed gram: the first 8 bytes of BLAKE2b keyed with the tenant's gram key, in base32
+ * (RFC 4648's alphabet in lower case, no padding: 13 letters and digits). */
+static void keyed(gram *x, char out[WP_GRAM_KEYED_LEN + 1], const unsigned char *key)
+{
+    static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+    unsigned char h[8];
+    crypto_generichash(h, sizeof h, (const unsigned char *)x->b, x->len, key, WP_GRAM_KEY_LEN);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | h[i];
+    /* 64 bits: 12 groups of 5 and the last 4 bits */
+    for (int i = 0; i < WP_GRAM_KEYED_LEN - 1; i++)
+        out[i] = b32[(v >> (59 - 5 * i)) & 31];
+    out[WP_GRAM_KEYED_LEN - 1] = b32[(v & 15) << 1];
+    out[WP_GRAM_KEYED_LEN] = '\0';
+}
+
+static int render(wp_buf *out, const struct grams *g, enum wp_grams_form form,
+                  const unsigned char *key)
 {
     int err = 0;
     if (form == WP_GRAMS_PG_ARRAY)
@@ -113,7 +132,11 @@ static int render(wp_buf *out, const struct grams *g, enum wp_grams_form form)
         /* grams never hold a quote or a backslash: ASCII punctuation separates runs */
         if (err == 0 && form != WP_GRAMS_SPACED)
             err = wp_buf_addc(out, '"');
-        if (err == 0)
+        if (err == 0 && key) {
+            char k[WP_GRAM_KEYED_LEN + 1];
+            keyed((gram *)x, k, key);
+            err = wp_buf_add(out, k, WP_GRAM_KEYED_LEN);
+        } else if (err == 0)
             err = wp_buf_add(out, x->b, x->len);
         if (err == 0 && form != WP_GRAMS_SPACED)
             err = wp_buf_addc(out, '"');
@@ -125,6 +148,12 @@ static int render(wp_buf *out, const struct grams *g, enum wp_grams_form form)
 
 int wp_grams__make(wp_buf *out, size_t *n, const char *text, size_t len, int query,
                    enum wp_grams_form form)
+{
+    return wp_grams__make_keyed(out, n, text, len, query, form, NULL);
+}
+
+int wp_grams__make_keyed(wp_buf *out, size_t *n, const char *text, size_t len, int query,
+                         enum wp_grams_form form, const unsigned char *key)
 {
     struct grams g = {NULL, 0, 0};
     int32_t *run = NULL;
@@ -154,7 +183,7 @@ int wp_grams__make(wp_buf *out, size_t *n, const char *text, size_t len, int que
         g.n = w;
     }
     if (err == 0)
-        err = render(out, &g, form);
+        err = render(out, &g, form, key);
     if (err == 0 && n)
         *n = g.n;
     free(run);

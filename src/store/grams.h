@@ -25,6 +25,15 @@ enum wp_grams_form {
 int wp_grams__make(wp_buf *out, size_t *n, const char *text, size_t len, int query,
                    enum wp_grams_form form);
 
+/* As wp_grams__make(), but with key (WP_GRAM_KEY_LEN bytes; NULL: as wp_grams__make()) each
+ * gram is written as its keyed form: the first 8 bytes of BLAKE2b keyed with key over the
+ * gram's bytes, in base32 (WP_GRAM_KEYED_LEN lower-case letters and digits). The index then
+ * holds keyed hashes, not characters (docs/internals/encryption.md, "Search: keyed grams"). */
+#define WP_GRAM_KEY_LEN 32
+#define WP_GRAM_KEYED_LEN 13
+int wp_grams__make_keyed(wp_buf *out, size_t *n, const char *text, size_t len, int query,
+                         enum wp_grams_form form, const unsigned char *key);
+
 /* Find the occurrences of q in text, comparing folded characters (as the grams do), left to
  * right without overlap. *out is a malloc'ed array of *n [start, end) byte offsets into text
  * (NULL when none; caller frees). Returns 0 or WP_ENOMEM. Invalid UTF-8 bytes compare as

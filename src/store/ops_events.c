@@ -6,6 +6,7 @@
 #include "store/geofence.h"
 #include "store/grams.h"
 #include "store/internal.h"
+#include "store/seal.h"
 #include "store/store.h"
 #include "store/usage.h"
 #include "util/buf.h"
@@ -15,11 +16,13 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define GRAMS_MAX (2u * 1024 * 1024) /* bytes of grams text for one 64 KiB message */
+#define SEALED_MAX (64u * 1024 * 1024) /* bytes of a sealed field (base64: 4/3 of the plain) */
 #define SINK_COLS_MAX 32
 #define SINK_ROWS_MAX 1000         /* PostgreSQL: rows per statement */
 #define SINK_COL_BYTES (64u << 20) /* one column's array literal; a body is at most 8 MiB */
@@ -828,10 +831,21 @@ static int next_skey(struct applier *a, size_t i, int64_t ts_us)
 static int put_message(struct applier *a, struct sink *k, const wp_event *e)
 {
     const wp_event_batch *b = a->b;
-    wp_buf grams;
-    int err;
+    wp_buf grams, text_b, raw_b;
+    const char *text = e->text, *raw = e->raw;
+    unsigned char gk[WP_GRAM_KEY_LEN];
+    int err, keyed = 0;
     wp_buf_init(&grams, GRAMS_MAX);
-    if ((err = sink_row(k)) == 0 && !a->pg && (err = sink_int(k, ++a->next_rid)) == 0 &&
+    wp_buf_init(&text_b, SEALED_MAX);
+    wp_buf_init(&raw_b, SEALED_MAX);
+    /* with a master key the text and the event as sent are sealed to this row
+     * (docs/internals/encryption.md); the scan and the grams saw the plaintext in memory */
+    wp_seal_at at_text = {b->tenant_id, "messages", "text", e->id};
+    wp_seal_at at_raw = {b->tenant_id, "messages", "raw", e->id};
+    if ((err = wp_seal__text(a->st, &text_b, &text, &at_text, e->text)) == 0 &&
+        (err = wp_seal__text(a->st, &raw_b, &raw, &at_raw, e->raw)) == 0 && a->pg && e->text)
+        err = wp_seal__gram_key(a->st, gk, &keyed, b->tenant_id);
+    if (err == 0 && (err = sink_row(k)) == 0 && !a->pg && (err = sink_int(k, ++a->next_rid)) == 0 &&
         (err = next_skey(a, a->cur, e->ts_us)) == 0)
         err = sink_int(k, a->skey[a->cur]);
     if (err == 0 && (err = sink_text(k, b->tenant_id)) == 0 && (err = sink_text(k, e->id)) == 0 &&
@@ -843,20 +857,24 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
         (err = sink_text(k, e->group_name)) == 0 && (err = sink_text(k, e->peer.id)) == 0 &&
         (err = sink_text(k, e->peer.name)) == 0 && (err = sink_text(k, e->peer.phone)) == 0 &&
         (err = sink_text(k, e->msgtype)) == 0 && (err = sink_text(k, e->msgid)) == 0 &&
-        (err = sink_text(k, e->text)) == 0 && (err = sink_text(k, e->media)) == 0 &&
+        (err = sink_text(k, text)) == 0 && (err = sink_text(k, e->media)) == 0 &&
         (err = sink_text(k, e->filename)) == 0 && (err = sink_opt_int(k, e->size)) == 0 &&
         (err = sink_text(k, e->url)) == 0 && (err = sink_text(k, e->title)) == 0 &&
         (err = sink_opt_int(k, e->amount_fen)) == 0 && (err = sink_text(k, e->memo)) == 0 &&
         (err = sink_opt_int(k, e->revoked_seq > 0 ? e->revoked_seq : -1)) == 0 &&
-        (err = sink_text(k, e->revoked_msgid)) == 0 && (err = sink_text(k, e->raw)) == 0 &&
+        (err = sink_text(k, e->revoked_msgid)) == 0 && (err = sink_text(k, raw)) == 0 &&
         (err = sink_int(k, b->now_us)) == 0 && a->pg) {
         if (e->text)
-            err = wp_grams__make(&grams, NULL, e->text, strlen(e->text), 0, WP_GRAMS_PG_ARRAY);
+            err = wp_grams__make_keyed(&grams, NULL, e->text, strlen(e->text), 0,
+                                       WP_GRAMS_PG_ARRAY, keyed ? gk : NULL);
         if (err == 0)
             err = sink_text(k, grams.len ? grams.buf : "{}");
     }
     err = sink_end(k, err);
+    sodium_memzero(gk, sizeof gk);
     wp_buf_release(&grams);
+    wp_buf_release(&text_b);
+    wp_buf_release(&raw_b);
     return err;
 }
 
@@ -1107,10 +1125,15 @@ static int index_grams(wp_store *st, struct gram_list *g)
     if (g->n) /* v is NULL when nothing was added: qsort must not see it */
         qsort(g->v, g->n, sizeof *g->v, cmp_key);
     for (size_t k = 0; k < g->n && err == 0; k++) {
+        unsigned char gk[WP_GRAM_KEY_LEN];
+        int keyed = 0;
         wp_buf_reset(&grams);
-        if ((err = wp_grams__make(&grams, NULL, g->v[k].text, strlen(g->v[k].text), 0,
-                                  WP_GRAMS_SPACED)) < 0 ||
-            grams.len == 0)
+        if ((err = wp_seal__gram_key(st, gk, &keyed, g->v[k].tenant_id)) < 0)
+            break;
+        err = wp_grams__make_keyed(&grams, NULL, g->v[k].text, strlen(g->v[k].text), 0,
+                                   WP_GRAMS_SPACED, keyed ? gk : NULL);
+        sodium_memzero(gk, sizeof gk);
+        if (err < 0 || grams.len == 0)
             continue;
         if (!s && (err = wp_db_prepare(st, &s,
                                        "INSERT INTO message_fts (rowid, tenant_id, grams)"
@@ -1282,19 +1305,28 @@ static int find_copy(struct applier *a, const wp_event *e, char out[WP_ID_LEN + 
     /* the archive looks among a phone's rows without a msgid only: the partial index
      * messages_wecom_no_msgid (migration 0022) holds just those, so a backlog of the archive's
      * own rows in the window is never walked */
-#define COPY_SQL(NO_MSGID)                                                                        \
-    "SELECT m.id FROM messages m JOIN devices d ON d.tenant_id = m.tenant_id AND d.id ="          \
-    " m.device_id WHERE m.tenant_id = ? AND m.employee_id = ? AND m.ts_us >= ? AND"              \
+    /* With a master key the texts are sealed (random nonces): the rows with a text are
+     * candidates, nearest first, and the text is compared opened. */
+    int sealed = wp_seal_keyring_on();
+#define COPY_SQL(NO_MSGID, TEXT_IS, LIMIT)                                                         \
+    "SELECT m.id, m.text, m.media FROM messages m JOIN devices d ON d.tenant_id = m.tenant_id"    \
+    " AND d.id = m.device_id WHERE m.tenant_id = ? AND m.employee_id = ? AND m.ts_us >= ? AND"   \
     " m.ts_us <= ? AND m.channel = 'wecom'" NO_MSGID " AND m.msgtype = ? AND"                     \
     " (CAST(? AS TEXT) IS NULL OR m.direction = ?) AND"                                           \
     " (m.peer_id = ? OR m.chat = ?) AND"                                                          \
-    " ((CAST(? AS TEXT) IS NOT NULL AND m.text = ?) OR"                                           \
+    " ((CAST(? AS TEXT) IS NOT NULL AND " TEXT_IS ") OR"                                          \
     " (CAST(? AS TEXT) IS NOT NULL AND m.media = ?)) AND"                                         \
     " (CASE WHEN d.serial = ? THEN 1 ELSE 0 END) = ?"                                             \
-    " ORDER BY abs(m.ts_us - ?), m.id LIMIT 1"
-    if ((err = wp_db_prepare(a->st, &s,
-                             archive ? COPY_SQL(" AND m.msgid IS NULL") : COPY_SQL(""))) < 0)
+    " ORDER BY abs(m.ts_us - ?), m.id" LIMIT
+#define SEALED_TEXT "m.text IS NOT NULL AND CAST(? AS TEXT) IS NOT NULL"
+    if ((err = wp_db_prepare(
+             a->st, &s,
+             sealed ? (archive ? COPY_SQL(" AND m.msgid IS NULL", SEALED_TEXT, "")
+                               : COPY_SQL("", SEALED_TEXT, ""))
+                    : (archive ? COPY_SQL(" AND m.msgid IS NULL", "m.text = ?", " LIMIT 1")
+                               : COPY_SQL("", "m.text = ?", " LIMIT 1")))) < 0)
         return err;
+#undef SEALED_TEXT
 #undef COPY_SQL
     const char *dir = wp_direction_name(e->direction);
     int i = 1;
@@ -1314,11 +1346,29 @@ static int find_copy(struct applier *a, const wp_event *e, char out[WP_ID_LEN + 
     wp_db_bind_text(s, i++, ARCHIVE_SERIAL);
     wp_db_bind_int64(s, i++, archive ? 0 : 1); /* the other path's rows */
     wp_db_bind_int64(s, i++, e->ts_us);
-    if ((err = wp_db_step(s)) == WP_DB_ROW) {
-        err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1);
-        *fuzzy = 1;
+    wp_buf opened;
+    wp_buf_init(&opened, SEALED_MAX);
+    while ((err = wp_db_step(s)) == WP_DB_ROW) {
+        if ((err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1)) < 0)
+            break;
+        const char *stored = wp_db_col_text(s, 1), *media = wp_db_col_text(s, 2), *plain = NULL;
+        wp_seal_at at = {b->tenant_id, "messages", "text", out};
+        if (!sealed || (e->media && media && !strcmp(e->media, media)) ||
+            ((err = wp_seal__open_text(a->st, &opened, &plain, &at, stored)) == 0 && text &&
+             plain && !strcmp(text, plain))) {
+            *fuzzy = 1;
+            break;
+        }
+        out[0] = '\0';
+        if (err < 0)
+            break;
     }
+    wp_buf_release(&opened);
     wp_db_done(s);
+    if (err < 0) {
+        out[0] = '\0';
+        *fuzzy = 0;
+    }
     return err < 0 ? err : 0;
 }
 

@@ -3,12 +3,14 @@
 #include "store/pipl.h"
 #include "store/db.h"
 #include "store/internal.h"
+#include "store/seal.h"
 #include "util/error.h"
 
 #include <assert.h>
 #include <string.h>
 
 #define COLS_MAX 24
+#define OPENED_MAX (64u * 1024 * 1024) /* bytes of an opened field, at most */
 
 /* One section of a data request: its rows, the columns named as the JSON names them. Every
  * statement takes (tenant_id, customer_id). */
@@ -79,15 +81,33 @@ static const struct section sections[] = {
      {"id", "at", "kind", "employee_id"}},
 };
 
+static int customer_data(wp_store *st, const char *tenant_id, const char *customer_id,
+                         int (*cb)(void *ctx, const wp_data_row *row), void *ctx,
+                         const char **values, wp_buf *opened);
+
 int wp_store_customer_data(wp_store *st, const char *tenant_id, const char *customer_id,
                            int (*cb)(void *ctx, const wp_data_row *row), void *ctx)
 {
     const char *values[COLS_MAX];
+    wp_buf opened[COLS_MAX];
     int err;
 
     if ((err = wp_store__check_id("tenant", tenant_id)) < 0 ||
         (err = wp_store__check_id("customer", customer_id)) < 0)
         return err;
+    for (size_t i = 0; i < COLS_MAX; i++)
+        wp_buf_init(&opened[i], OPENED_MAX);
+    err = customer_data(st, tenant_id, customer_id, cb, ctx, values, opened);
+    for (size_t i = 0; i < COLS_MAX; i++)
+        wp_buf_release(&opened[i]);
+    return err;
+}
+
+static int customer_data(wp_store *st, const char *tenant_id, const char *customer_id,
+                         int (*cb)(void *ctx, const wp_data_row *row), void *ctx,
+                         const char **values, wp_buf *opened)
+{
+    int err = 0;
     for (size_t k = 0; k < sizeof sections / sizeof *sections; k++) {
         const struct section *sec = &sections[k];
         struct wp_stmt *s = NULL;
@@ -100,6 +120,15 @@ int wp_store_customer_data(wp_store *st, const char *tenant_id, const char *cust
         while ((err = wp_db_step(s)) == WP_DB_ROW) {
             for (size_t i = 0; i < n; i++)
                 values[i] = wp_db_col_isnull(s, (int)i) ? NULL : wp_db_col_text(s, (int)i);
+            /* a sealed field opens for its row (each section's table is its name, its
+             * first column the row's id): the export holds plaintext, as before */
+            for (size_t i = 1; i < n && err >= 0; i++)
+                if (wp_seal__is_sealed(values[i])) {
+                    wp_seal_at at = {tenant_id, sec->name, sec->cols[i], values[0]};
+                    err = wp_seal__open_text(st, &opened[i], &values[i], &at, values[i]);
+                }
+            if (err < 0)
+                break;
             wp_data_row r = {sec->name, n, sec->cols, values, sec->types};
             rows++;
             if ((err = cb(ctx, &r)) != 0)

@@ -4,6 +4,7 @@
 #include "store/db.h"
 #include "store/grams.h"
 #include "store/internal.h"
+#include "store/seal.h"
 #include "store/usage.h"
 #include "util/error.h"
 #include "util/id.h"
@@ -11,6 +12,7 @@
 #include "util/utf8.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 
 #define DAY_US INT64_C(86400000000)
 #define GRAMS_MAX (2u * 1024 * 1024) /* as ops_events.c: the grams of one message */
+#define OPENED_MAX (64u * 1024 * 1024) /* bytes of an opened field, at most */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -458,9 +461,14 @@ static const char pick_calls_sql[] =
     " WHERE c.tenant_id = ? AND c.ts_us < ?" NOT_HELD("c") " ORDER BY c.ts_us LIMIT " STR(WP_RETENTION_BATCH);
 
 /* The rows of a prepared pick (id, ts_us, skey, text, media, raw) into b; finishes s. */
-static int read_victims(struct wp_stmt *s, struct batch *b)
+static int read_victims(wp_store *st, struct wp_stmt *s, struct batch *b, const char *tenant_id,
+                        const char *table)
 {
+    wp_buf text_b, raw_b;
+    const char *raw;
     int err;
+    wp_buf_init(&text_b, OPENED_MAX);
+    wp_buf_init(&raw_b, OPENED_MAX);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if ((err = wp_array__grow((void **)&b->v, &b->cap, b->n, sizeof *b->v)) < 0)
             break;
@@ -471,10 +479,30 @@ static int read_victims(struct wp_stmt *s, struct batch *b)
             break;
         v->ts_us = wp_db_col_int64(s, 1);
         v->skey = wp_db_col_isnull(s, 2) ? 0 : wp_db_col_int64(s, 2);
+        /* sealed fields open for their row (docs/internals/encryption.md): the grams to take
+         * out of the index and the bytes counted are the plaintext's */
+        if (wp_seal__is_sealed(v->text)) {
+            const char *plain = NULL;
+            wp_seal_at at = {tenant_id, table, "text", v->id};
+            if ((err = wp_seal__open_text(st, &text_b, &plain, &at, v->text)) < 0)
+                break;
+            char *t = strdup(plain);
+            if (!t) {
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+                break;
+            }
+            free(v->text);
+            v->text = t;
+        }
+        wp_seal_at at_raw = {tenant_id, table, "raw", v->id};
+        if ((err = wp_seal__open_text(st, &raw_b, &raw, &at_raw, wp_db_col_text(s, 5))) < 0)
+            break;
         /* the bytes the archive counted (ops_events.c): the raw event and the text */
-        v->bytes = (int64_t)strlen(wp_db_col_text(s, 5)) + (v->text ? (int64_t)strlen(v->text) : 0);
+        v->bytes = (raw ? (int64_t)strlen(raw) : 0) + (v->text ? (int64_t)strlen(v->text) : 0);
     }
     wp_db_done(s);
+    wp_buf_release(&text_b);
+    wp_buf_release(&raw_b);
     return err < 0 ? err : 0;
 }
 
@@ -495,7 +523,7 @@ static int pick(wp_store *st, struct batch *b, const char *tenant_id, const char
         wp_db_bind_int64(s, 3, cutoff);
         wp_db_bind_int64(s, 4, now_us);
     }
-    return read_victims(s, b);
+    return read_victims(st, s, b, tenant_id, calls ? "calls" : "messages");
 }
 
 static int count_of(wp_store *st, int64_t *out, const char *sql, const char *tenant_id,
@@ -521,8 +549,14 @@ static int unindex(wp_store *st, wp_buf *grams, const char *tenant_id, const str
     if (wp_store_backend(st) == WP_STORE_PG || !v->text || !v->skey)
         return 0;
     wp_buf_reset(grams);
-    if ((err = wp_grams__make(grams, NULL, v->text, strlen(v->text), 0, WP_GRAMS_SPACED)) < 0 ||
-        grams->len == 0)
+    unsigned char gk[WP_GRAM_KEY_LEN];
+    int keyed = 0;
+    if ((err = wp_seal__gram_key(st, gk, &keyed, tenant_id)) < 0)
+        return err;
+    err = wp_grams__make_keyed(grams, NULL, v->text, strlen(v->text), 0, WP_GRAMS_SPACED,
+                               keyed ? gk : NULL);
+    sodium_memzero(gk, sizeof gk);
+    if (err < 0 || grams->len == 0)
         return err;
     return wp_db_run(st,
                      "INSERT INTO message_fts (message_fts, rowid, tenant_id, grams)"
@@ -685,7 +719,7 @@ static int pick_customer(wp_store *st, struct batch *b, const char *tenant_id,
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, customer_id);
-    return read_victims(s, b);
+    return read_victims(st, s, b, tenant_id, calls ? "calls" : "messages");
 }
 
 int wp_store__retention_erase_customer(wp_store *st, wp_retention_result *out,

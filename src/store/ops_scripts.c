@@ -6,10 +6,13 @@
 #include "store/internal.h"
 #include "store/policy.h"
 #include "store/scripts.h"
+#include "store/seal.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/id.h"
+
+#define OPENED_MAX (64u * 1024 * 1024) /* bytes of an opened text, at most */
 #include "util/testhooks.h"
 #include "util/utf8.h"
 
@@ -343,20 +346,27 @@ static int count_batch(wp_store *st, int64_t *uses, int *more, const char *tenan
     /* by rid, not through an index on tenant_id: with one, SQLite's planner sorted the
      * tenant's every message for each batch (a full scan per 2,000 rows) */
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT rid, text, direction FROM messages WHERE tenant_id || '' = ?"
-                             " AND rid > ? AND created_us <= ? ORDER BY rid LIMIT ?")) < 0)
+                             "SELECT rid, text, direction, id FROM messages WHERE"
+                             " tenant_id || '' = ? AND rid > ? AND created_us <= ?"
+                             " ORDER BY rid LIMIT ?")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant);
     wp_db_bind_int64(s, 2, from);
     wp_db_bind_int64(s, 3, now_us - WP_ANALYTICS_LAG_S * INT64_C(1000000));
     wp_db_bind_int64(s, 4, COUNT_BATCH);
     /* direction is checked here, not in SQL: the watermark moves over every row */
+    wp_buf opened;
+    wp_buf_init(&opened, OPENED_MAX);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         const char *text = wp_db_col_text(s, 1), *dir = wp_db_col_text(s, 2);
         last = wp_db_col_int64(s, 0);
         rows++;
         if (!text || !*text || !dir || strcmp(dir, "out"))
             continue;
+        /* a sealed text opens for its row (docs/internals/encryption.md) */
+        wp_seal_at at = {tenant, "messages", "text", wp_db_col_text(s, 3)};
+        if ((err = wp_seal__open_text(st, &opened, &text, &at, text)) < 0)
+            break;
         char *norm = NULL;
         if ((err = wp_script_normalize(&norm, text)) < 0)
             break;
@@ -365,6 +375,7 @@ static int count_batch(wp_store *st, int64_t *uses, int *more, const char *tenan
                 v[i].uses++;
         free(norm);
     }
+    wp_buf_release(&opened);
     wp_db_done(s);
     if (err < 0 || rows == 0)
         return err < 0 ? err : 0;

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* Sealed fields (docs/internals/encryption.md, "Sealed fields"): a value encrypted with
+ * XChaCha20-Poly1305 under a tenant's data key, bound to the tenant, table, column and row it
+ * belongs to, and the process's keyring of unwrapped tenant keys that the store seals and
+ * opens with. Without a keyring (no master key) nothing is sealed and values read as stored. */
+#ifndef WP_STORE_SEAL_H
+#define WP_STORE_SEAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/keys.h"
+#include "store/store.h"
+#include "util/buf.h"
+
+/* The first byte of a sealed value. A stored value that does not start with it is legacy
+ * plaintext, read as it is. */
+#define WP_SEAL_V1 '\x01'
+
+/* Where a value lives: its associated data. */
+typedef struct wp_seal_at {
+    const char *tenant_id, *table, *column, *row_id;
+} wp_seal_at;
+
+/* --- the format (no keyring involved) ------------------------------------------------------ */
+
+/* Seal len bytes of plain with key (key_version is written beside it) for the place at.
+ * out gets the stored text: WP_SEAL_V1, then base64 (URL-safe, no padding) of the key version
+ * (varint), a random 24-byte nonce, the ciphertext and its 16-byte tag. The associated data is
+ * the version byte, the key version and at's four strings, each length-prefixed.
+ * @return 0 or WP_ENOMEM */
+int wp_seal__seal(wp_buf *out, const unsigned char key[WP_KEY_LEN], int64_t key_version,
+                  const wp_seal_at *at, const char *plain, size_t len);
+
+/* The key version a sealed value names. @return 0, or WP_ECORRUPT (not a sealed value, or
+ * cut short) */
+int wp_seal__version(int64_t *key_version, const char *stored, size_t len);
+
+/* Open what wp_seal__seal() made with the same key and place into out (NUL-terminated).
+ * @return 0, or WP_ECORRUPT when it was altered, moved to another place or sealed under
+ *         another key; out holds nothing then */
+int wp_seal__open(wp_buf *out, const unsigned char key[WP_KEY_LEN], const wp_seal_at *at,
+                  const char *stored, size_t len);
+
+static inline int wp_seal__is_sealed(const char *stored)
+{
+    return stored && stored[0] == WP_SEAL_V1;
+}
+
+/* --- the keyring: the process's tenants' keys ---------------------------------------------- */
+
+/* Give the store the master key (copied; serve and the commands that load one call this), or
+ * take it away (NULL: every cached key wiped). Without one nothing is sealed. */
+void wp_seal_keyring_set(const wp_master_key *mk);
+
+/* Whether a master key is set. */
+int wp_seal_keyring_on(void);
+
+/* Seal plain for at under the tenant's newest data key when a keyring is set: *res points
+ * into b (sealed) or is plain itself (no keyring, or plain NULL). @return 0 or the key's
+ * error (wp_store_keys_get) */
+int wp_seal__text(wp_store *st, wp_buf *b, const char **res, const wp_seal_at *at,
+                  const char *plain);
+
+/* Open a stored value: *res is stored itself when it is NULL or legacy plaintext, else its
+ * plaintext in b. A value that does not open (wp_seal__open()'s WP_ECORRUPT, or no keyring)
+ * is logged (event=seal_open, the place, never the bytes) and gives WP_EIO, whose message
+ * names the place only: the API answers a 500 internal_error and keeps the message in its log
+ * (WP_ECORRUPT would be the API's media_corrupt 503, which is shown). */
+int wp_seal__open_text(wp_store *st, wp_buf *b, const char **res, const wp_seal_at *at,
+                       const char *stored);
+
+/* The tenant's gram key (crypto_kdf, context "wpgrams", from data key version 1: it does not
+ * rotate with the data key) into key; *have = 0 when no keyring is set (grams stay plain). */
+int wp_seal__gram_key(wp_store *st, unsigned char key[WP_KEY_LEN], int *have,
+                      const char *tenant_id);
+
+#endif

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/* Sealed fields (issue 20, docs/internals/encryption.md): the format, what refuses to open,
+ * the keyring the store seals with, keyed grams. */
+#include "archive_fixture.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/devices.h"
+#include "store/events.h"
+#include "store/grams.h"
+#include "store/keys.h"
+#include "store/messages.h"
+#include "store/seal.h"
+#include "util/clock.h"
+#include "util/id.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+static int setup(void **state)
+{
+    struct tfx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    tfx_seed(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct tfx *f = *state;
+    wp_seal_keyring_set(NULL);
+    tfx_release(f);
+    free(f);
+    return 0;
+}
+
+#define BUF_MAX (1u << 20)
+
+static const char TEXT[] = "您好，我的电话是13812345678，身份证110101199003071234";
+
+static void test_seal__format(void **state)
+{
+    (void)state;
+    unsigned char key[WP_KEY_LEN], other[WP_KEY_LEN];
+    wp_buf sealed, again, out;
+    int64_t v = 0;
+    memset(key, 7, sizeof key);
+    memset(other, 8, sizeof other);
+    wp_buf_init(&sealed, BUF_MAX);
+    wp_buf_init(&again, BUF_MAX);
+    wp_buf_init(&out, BUF_MAX);
+    wp_seal_at at = {"t0000000000000000000000001", "messages", "text", "m1"};
+
+    OK(wp_seal__seal(&sealed, key, 3, &at, TEXT, strlen(TEXT)));
+    assert_true(wp_seal__is_sealed(sealed.buf));
+    assert_null(strstr(sealed.buf, "13812345678"));
+    assert_null(strstr(sealed.buf, "电话"));
+    OK(wp_seal__version(&v, sealed.buf, sealed.len));
+    assert_int_equal(v, 3);
+    /* round trip */
+    OK(wp_seal__open(&out, key, &at, sealed.buf, sealed.len));
+    assert_string_equal(out.buf, TEXT);
+    assert_int_equal(out.len, strlen(TEXT));
+    /* a fresh nonce each time */
+    OK(wp_seal__seal(&again, key, 3, &at, TEXT, strlen(TEXT)));
+    assert_string_not_equal(sealed.buf, again.buf);
+    /* the empty text seals too */
+    wp_buf_reset(&again);
+    wp_buf_reset(&out);
+    OK(wp_seal__seal(&again, key, 1, &at, "", 0));
+    OK(wp_seal__open(&out, key, &at, again.buf, again.len));
+    assert_string_equal(out.buf, "");
+
+    /* moved to another row, column, table or tenant, or another key: does not open */
+    wp_seal_at row = at, col = at, table = at, tenant = at;
+    row.row_id = "m2";
+    col.column = "raw";
+    table.table = "calls";
+    tenant.tenant_id = "t0000000000000000000000002";
+    const wp_seal_at *moved[] = {&row, &col, &table, &tenant};
+    for (size_t i = 0; i < sizeof moved / sizeof *moved; i++) {
+        wp_buf_reset(&out);
+        assert_int_equal(wp_seal__open(&out, key, moved[i], sealed.buf, sealed.len), WP_ECORRUPT);
+        assert_int_equal(out.len, 0);
+    }
+    assert_int_equal(wp_seal__open(&out, other, &at, sealed.buf, sealed.len), WP_ECORRUPT);
+    /* the length prefixes keep ("ab", "c") apart from ("a", "bc") */
+    wp_seal_at ab = {"t", "messages", "text", "ab"}, a_b = {"t", "messages", "textab", ""};
+    wp_buf_reset(&again);
+    OK(wp_seal__seal(&again, key, 1, &ab, TEXT, strlen(TEXT)));
+    assert_int_equal(wp_seal__open(&out, key, &a_b, again.buf, again.len), WP_ECORRUPT);
+
+    /* every single flipped bit of every byte after the version byte fails */
+    for (size_t i = 1; i < sealed.len; i++) {
+        char *c = strdup(sealed.buf);
+        assert_non_null(c);
+        c[i] = c[i] == 'A' ? 'B' : 'A';
+        wp_buf_reset(&out);
+        assert_int_equal(wp_seal__open(&out, key, &at, c, sealed.len), WP_ECORRUPT);
+        free(c);
+    }
+    /* cut short, and the key version changed */
+    assert_int_equal(wp_seal__open(&out, key, &at, sealed.buf, 20), WP_ECORRUPT);
+    assert_int_equal(wp_seal__open(&out, key, &at, "\x01", 1), WP_ECORRUPT);
+    wp_buf_release(&sealed);
+    wp_buf_release(&again);
+    wp_buf_release(&out);
+}
+
+static void master(wp_master_key *mk, unsigned char fill)
+{
+    unsigned char raw[WP_KEY_LEN];
+    memset(raw, fill, sizeof raw);
+    OK(wp_keys_master_parse(mk, (const char *)raw, sizeof raw, "test"));
+}
+
+static void test_seal__keyring(void **state)
+{
+    struct tfx *f = *state;
+    wp_master_key mk;
+    wp_buf b, o;
+    const char *res = NULL, *plain = NULL;
+    wp_buf_init(&b, BUF_MAX);
+    wp_buf_init(&o, BUF_MAX);
+    wp_seal_at at = {f->tenant, "messages", "text", "m1"};
+
+    /* no keyring: nothing sealed, NULL stays NULL, legacy plaintext reads as it is */
+    assert_false(wp_seal_keyring_on());
+    OK(wp_seal__text(f->st, &b, &res, &at, TEXT));
+    assert_ptr_equal(res, TEXT);
+    OK(wp_seal__open_text(f->st, &o, &plain, &at, TEXT));
+    assert_ptr_equal(plain, TEXT);
+
+    master(&mk, 5);
+    wp_seal_keyring_set(&mk);
+    assert_true(wp_seal_keyring_on());
+    OK(wp_seal__text(f->st, &b, &res, &at, NULL));
+    assert_null(res);
+    OK(wp_seal__open_text(f->st, &o, &plain, &at, NULL));
+    assert_null(plain);
+    OK(wp_seal__open_text(f->st, &o, &plain, &at, TEXT)); /* legacy passes */
+    assert_ptr_equal(plain, TEXT);
+    /* sealed under the tenant's data key v1, made on first use */
+    OK(wp_seal__text(f->st, &b, &res, &at, TEXT));
+    assert_true(wp_seal__is_sealed(res));
+    int64_t v = 0;
+    OK(wp_seal__version(&v, res, strlen(res)));
+    assert_int_equal(v, 1);
+    char *stored = strdup(res);
+    OK(wp_seal__open_text(f->st, &o, &plain, &at, stored));
+    assert_string_equal(plain, TEXT);
+    /* another row: WP_EIO (a 500 that is logged, not shown) naming the place, not the text */
+    wp_seal_at other = at;
+    other.row_id = "m2";
+    assert_int_equal(wp_seal__open_text(f->st, &o, &plain, &other, stored), WP_EIO);
+    assert_null(strstr(wp_error_last(), "1381234"));
+    assert_non_null(strstr(wp_error_last(), "messages.text of row m2"));
+
+    /* a new data key version takes new writes; the old version still opens */
+    int64_t nv = 0;
+    OK(wp_store_keys_rotate(f->st, &nv, &mk, f->tenant, "data"));
+    assert_int_equal(nv, 2);
+    wp_seal_keyring_set(&mk); /* a new process: the newest version is asked of the store */
+    OK(wp_seal__text(f->st, &b, &res, &at, TEXT));
+    OK(wp_seal__version(&v, res, strlen(res)));
+    assert_int_equal(v, 2);
+    OK(wp_seal__open_text(f->st, &o, &plain, &at, res));
+    assert_string_equal(plain, TEXT);
+    OK(wp_seal__open_text(f->st, &o, &plain, &at, stored));
+    assert_string_equal(plain, TEXT);
+
+    /* without the keyring a sealed value does not open */
+    wp_seal_keyring_set(NULL);
+    assert_int_equal(wp_seal__open_text(f->st, &o, &plain, &at, stored), WP_EIO);
+    free(stored);
+    wp_keys_master_wipe(&mk);
+    wp_buf_release(&b);
+    wp_buf_release(&o);
+}
+
+static void test_seal__keyed_grams(void **state)
+{
+    struct tfx *f = *state;
+    wp_master_key mk;
+    unsigned char gk[WP_GRAM_KEY_LEN], gk2[WP_GRAM_KEY_LEN];
+    int have = 1;
+    wp_buf plain, keyed, q;
+    size_t n_plain = 0, n_keyed = 0;
+    wp_buf_init(&plain, BUF_MAX);
+    wp_buf_init(&keyed, BUF_MAX);
+    wp_buf_init(&q, BUF_MAX);
+
+    OK(wp_seal__gram_key(f->st, gk, &have, f->tenant));
+    assert_false(have);
+    master(&mk, 6);
+    wp_seal_keyring_set(&mk);
+    OK(wp_seal__gram_key(f->st, gk, &have, f->tenant));
+    assert_true(have);
+    /* the gram key comes from data key v1: a rotation does not change it */
+    int64_t nv = 0;
+    OK(wp_store_keys_rotate(f->st, &nv, &mk, f->tenant, "data"));
+    wp_seal_keyring_set(&mk);
+    OK(wp_seal__gram_key(f->st, gk2, &have, f->tenant));
+    assert_memory_equal(gk, gk2, sizeof gk);
+
+    OK(wp_grams__make(&plain, &n_plain, "电话号码", strlen("电话号码"), 0, WP_GRAMS_SPACED));
+    OK(wp_grams__make_keyed(&keyed, &n_keyed, "电话号码", strlen("电话号码"), 0, WP_GRAMS_SPACED,
+                            gk));
+    assert_int_equal(n_keyed, n_plain);
+    assert_int_equal(n_keyed, 7); /* 4 characters, 3 pairs */
+    assert_int_equal(keyed.len, 7 * WP_GRAM_KEYED_LEN + 6);
+    assert_null(strstr(keyed.buf, "电"));
+    for (size_t i = 0; i < keyed.len; i++)
+        assert_true((keyed.buf[i] >= 'a' && keyed.buf[i] <= 'z') ||
+                    (keyed.buf[i] >= '2' && keyed.buf[i] <= '7') || keyed.buf[i] == ' ');
+    /* a query's grams keyed the same way are among the text's */
+    OK(wp_grams__make_keyed(&q, NULL, "号码", strlen("号码"), 1, WP_GRAMS_SPACED, gk));
+    assert_int_equal(q.len, WP_GRAM_KEYED_LEN);
+    assert_non_null(strstr(keyed.buf, q.buf));
+    /* another tenant's key gives other grams */
+    wp_buf_reset(&q);
+    OK(wp_grams__make_keyed(&q, NULL, "号码", strlen("号码"), 1, WP_GRAMS_SPACED, gk2 + 0));
+    memset(gk2, 9, sizeof gk2);
+    wp_buf other;
+    wp_buf_init(&other, BUF_MAX);
+    OK(wp_grams__make_keyed(&other, NULL, "号码", strlen("号码"), 1, WP_GRAMS_SPACED, gk2));
+    assert_string_not_equal(other.buf, q.buf);
+    wp_buf_release(&other);
+    wp_keys_master_wipe(&mk);
+    wp_buf_release(&plain);
+    wp_buf_release(&keyed);
+    wp_buf_release(&q);
+}
+
+/* --- messages written and read through the store with a keyring --------------------------- */
+
+#define T0 INT64_C(1795766400000000)
+
+static wp_event wecom_msg(int64_t seq, int64_t ts_us, const char *text, const char *msgid)
+{
+    wp_event e;
+    memset(&e, 0, sizeof e);
+    e.type = WP_EVENT_MESSAGE;
+    e.seq = seq;
+    e.ts_us = ts_us;
+    e.raw = text; /* the event as sent holds the text too */
+    e.size = e.amount_fen = e.duration_s = e.accuracy_cm = -1;
+    e.channel = "wecom";
+    e.direction = WP_DIR_OUT;
+    e.peer.id = "zhangsan";
+    e.peer.name = "张三";
+    e.chat = "zhangsan";
+    e.msgtype = "text";
+    e.text = text;
+    e.msgid = msgid;
+    return e;
+}
+
+static void phone_device(struct tfx *f, char out[WP_ID_LEN + 1])
+{
+    char code[65], token[65];
+    wp_device d;
+    wp_token_hash(code, "code-seal");
+    wp_token_hash(token, "token-seal");
+    OK(wp_store_enrollment_code_create(f->st, f->tenant, f->emp1, code,
+                                       wp_time_now_us() + 60000000));
+    OK(wp_store_device_enroll(f->st, &d, code, "SN-SEAL", "Pixel", token, wp_time_now_us()));
+    memcpy(out, d.id, WP_ID_LEN + 1);
+}
+
+static void put(struct tfx *f, const char *dev, wp_event *e, size_t n, int archive)
+{
+    wp_event_batch b;
+    memset(&b, 0, sizeof b);
+    b.tenant_id = f->tenant;
+    b.device_id = dev;
+    b.employee_id = f->emp1;
+    b.events = e;
+    b.n = n;
+    b.now_us = wp_time_now_us();
+    b.source = archive ? WP_BATCH_WECOM_ARCHIVE : WP_BATCH_DEVICE;
+    OK(wp_store_begin(f->st));
+    OK(wp_store_events_apply(f->st, &b));
+    OK(wp_store_commit(f->st));
+}
+
+static size_t found(struct tfx *f, const char *q, const char **text)
+{
+    wp_message_page p;
+    wp_message_filter mf = {.tenant_id = f->tenant, .q = q, .limit = 50};
+    OK(wp_store_messages_search(f->st, &p, &mf));
+    size_t n = p.n;
+    if (text && n) {
+        static char keep[256];
+        snprintf(keep, sizeof keep, "%s", p.items[0].text);
+        *text = keep;
+    }
+    wp_message_page_release(&p);
+    return n;
+}
+
+static void test_seal__messages(void **state)
+{
+    struct tfx *f = *state;
+    wp_master_key mk;
+    char dev[WP_ID_LEN + 1], arch[WP_ID_LEN + 1];
+    const char *text = NULL;
+    master(&mk, 4);
+    wp_seal_keyring_set(&mk);
+    phone_device(f, dev);
+    OK(wp_store_device_source(f->st, arch, f->tenant, f->emp1, "wecom_archive",
+                              wp_time_now_us()));
+
+    /* the phone's copy without a msgid, and another message */
+    wp_event e[2] = {wecom_msg(1, T0, TEXT, NULL), wecom_msg(2, T0 + 1000000, "明天见面", NULL)};
+    put(f, dev, e, 2, 0);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages"), 2);
+    /* sealed text and raw, keyed grams: nothing of the text in the rows */
+    assert_int_equal(tfx_raw(f,
+                             "SELECT count(*) FROM messages WHERE substr(text, 1, 1) ="
+                             " char(1) AND substr(raw, 1, 1) = char(1)",
+                             "SELECT count(*) FROM messages WHERE substr(text, 1, 1) ="
+                             " chr(1) AND substr(raw, 1, 1) = chr(1)"),
+                     2);
+    assert_int_equal(tfx_raw(f, "SELECT count(*) FROM messages WHERE text LIKE '%电话%'",
+                             "SELECT count(*) FROM messages WHERE text LIKE '%电话%' OR"
+                             " array_to_string(grams, ' ') LIKE '%电%'"),
+                     0);
+    /* search and the exact check on the opened text */
+    assert_int_equal(found(f, "电话", &text), 1);
+    assert_string_equal(text, TEXT);
+    assert_int_equal(found(f, "见", NULL), 1);
+    assert_int_equal(found(f, "见面", NULL), 1);
+    assert_int_equal(found(f, "面见", NULL), 0);
+    assert_int_equal(found(f, "13812345678", NULL), 1);
+
+    /* the archive's record of the same message meets the phone's row by its opened text:
+     * a duplicate, and the row takes the msgid; another text is a new row */
+    wp_event a[2] = {wecom_msg(1, T0 + 2000000, TEXT, "arch-1"),
+                     wecom_msg(2, T0 + 3000000, "另一条消息", "arch-2")};
+    put(f, arch, a, 2, 1);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages"), 3);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM messages WHERE msgid = 'arch-1'"
+                                 " AND device_id <> (SELECT id FROM devices WHERE serial ="
+                                 " 'source:wecom_archive')"),
+                     1);
+    assert_int_equal(found(f, "另一", NULL), 1);
+    wp_keys_master_wipe(&mk);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+static const struct CMUnitTest suite[] = {
+    T(test_seal__format),
+    T(test_seal__keyring),
+    T(test_seal__keyed_grams),
+    T(test_seal__messages),
+};
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    return tfx_run("store_seal", suite, sizeof suite / sizeof suite[0]) ? 1 : 0;
+}
