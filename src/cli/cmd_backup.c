@@ -1129,12 +1129,44 @@ struct seen {
     int64_t media_files, media_bytes;
 };
 
+/* A table entry's name as the writer gives it: the catalog's, never schema_version. */
+static int table_name_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+            return 0;
+    return n > 0 && n <= 63 && strcmp(s, "schema_version") != 0;
+}
+
+/* The manifest lists what the entries before it hold: every table entry (and no other), and
+ * as many media files. A file that passes its hash but not this was made up, or written by
+ * a broken writer: restoring it would make a store whose rows name what is not there. */
+static int manifest_matches(const struct seen *s, json_t *names)
+{
+    json_t *tables = json_object_get(s->manifest, "tables"),
+           *files = json_object_get(json_object_get(s->manifest, "media"), "files");
+    const char *key;
+    json_t *v;
+    if (!json_is_object(tables) || !json_is_integer(files) ||
+        json_integer_value(files) != s->media_files || (s->tables && json_object_size(tables) !=
+                                                                         (size_t)s->tables))
+        return 0;
+    json_object_foreach(names, key, v)
+        if (!strncmp(key, "T:", 2) && (!table_name_ok(key + 2) || !json_object_get(tables, key + 2)))
+            return 0;
+    return 1;
+}
+
 /* Read the whole backup, checking each part. 0, or a negative WP_E* with the message set. */
 static int verify(struct br *r, struct seen *s)
 {
-    char name[NAME_MAX_BYTES + 1], buf[CHUNK];
+    char name[NAME_MAX_BYTES + 1], buf[CHUNK], why[NAME_MAX_BYTES + 40];
     int type, err;
+    json_t *names = json_object(); /* "F:name", "T:name": each entry once */
     memset(s, 0, sizeof *s);
+    if (!names)
+        return wp_error_set(WP_ENOMEM, "out of memory");
     while ((err = br_entry(r, &type, name)) == 1) {
         const char *hex = NULL;
         sha_state h = {NULL};
@@ -1142,12 +1174,35 @@ static int verify(struct br *r, struct seen *s)
         size_t man_len = 0, head_len = 0;
         int64_t total = 0;
         long n;
-        if (type == ENTRY_FILE && !allowed_file(name, &hex))
-            return damaged(r, "a file it may not hold");
-        if (type == ENTRY_MANIFEST && (s->manifest || strcmp(name, "manifest.json")))
-            return damaged(r, "a second manifest");
-        if (type == ENTRY_MANIFEST && !(man = malloc(MANIFEST_MAX + 1)))
-            return wp_error_set(WP_ENOMEM, "out of memory");
+        err = WP_ECORRUPT;
+        if (type == ENTRY_FILE && !allowed_file(name, &hex)) {
+            damaged(r, "a file it may not hold");
+            goto out;
+        }
+        if (type == ENTRY_MANIFEST && (s->manifest || strcmp(name, "manifest.json"))) {
+            damaged(r, "a second manifest");
+            goto out;
+        }
+        if (s->manifest) { /* the writer puts it last */
+            damaged(r, "an entry after its manifest");
+            goto out;
+        }
+        if (type != ENTRY_MANIFEST) {
+            snprintf(why, sizeof why, "%c:%s", type, name);
+            if (json_object_get(names, why)) {
+                snprintf(why, sizeof why, "'%s' is in it twice", name);
+                damaged(r, why);
+                goto out;
+            }
+            if (json_object_set_new(names, why, json_true()) < 0) {
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+                goto out;
+            }
+        }
+        if (type == ENTRY_MANIFEST && !(man = malloc(MANIFEST_MAX + 1))) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
         if (hex)
             sha_init(&h);
         while ((n = br_data(r, buf, sizeof buf)) > 0) {
@@ -1162,7 +1217,8 @@ static int verify(struct br *r, struct seen *s)
             if (man) {
                 if (man_len + (size_t)n > MANIFEST_MAX) {
                     free(man);
-                    return damaged(r, "its manifest is too long");
+                    damaged(r, "its manifest is too long");
+                    goto out;
                 }
                 memcpy(man + man_len, buf, (size_t)n);
                 man_len += (size_t)n;
@@ -1171,7 +1227,8 @@ static int verify(struct br *r, struct seen *s)
         if (n < 0) {
             sha_release(&h);
             free(man);
-            return (int)n;
+            err = (int)n;
+            goto out;
         }
         if (hex) {
             unsigned char d[32];
@@ -1180,8 +1237,10 @@ static int verify(struct br *r, struct seen *s)
             sodium_bin2hex(got, sizeof got, d, sizeof d);
             /* an encrypted one is named by a keyed hash: its chunks authenticate it when read */
             int enc = head_len == sizeof head && !memcmp(head, "WPMEDIA1", 8);
-            if (!enc && strcmp(got, hex))
-                return damaged(r, "a media file does not match its hash");
+            if (!enc && strcmp(got, hex)) {
+                damaged(r, "a media file does not match its hash");
+                goto out;
+            }
             s->media_files++, s->media_bytes += total;
         }
         if (type == ENTRY_FILE && !strcmp(name, "workphone.conf"))
@@ -1194,30 +1253,47 @@ static int verify(struct br *r, struct seen *s)
             man[man_len] = '\0';
             s->manifest = wp_json_loads(man, 0, NULL);
             free(man);
-            if (!json_is_object(s->manifest))
-                return damaged(r, "its manifest is not JSON");
+            if (!json_is_object(s->manifest)) {
+                json_decref(s->manifest);
+                s->manifest = NULL;
+                err = damaged(r, "its manifest is not JSON");
+                goto out;
+            }
         }
     }
     if (err < 0)
-        return err;
+        goto out;
+    err = WP_ECORRUPT;
     const char *kind = json_string_value(json_object_get(s->manifest, "kind"));
     if (kind && !strcmp(kind, "tenant")) {
         /* `workphone tenant export`: its rows as JSON lines, its media, the audit key */
         if (s->db_file || s->conf || !s->tables ||
             !json_is_object(json_object_get(s->manifest, "tenant")) ||
-            json_integer_value(json_object_get(s->manifest, "schema_version")) < 1)
-            return damaged(r, "its manifest does not describe what it holds");
-        return 0;
+            json_integer_value(json_object_get(s->manifest, "schema_version")) < 1 ||
+            !manifest_matches(s, names)) {
+            damaged(r, "its manifest does not describe what it holds");
+            goto out;
+        }
+        err = 0;
+        goto out;
     }
-    if (!s->manifest || !s->conf)
-        return damaged(r, "no manifest or no workphone.conf");
+    if (!s->manifest || !s->conf) {
+        damaged(r, "no manifest or no workphone.conf");
+        goto out;
+    }
     const char *backend = json_string_value(json_object_get(s->manifest, "backend"));
     if (!backend || (strcmp(backend, "sqlite") && strcmp(backend, "postgresql")) ||
         (!strcmp(backend, "sqlite") && (!s->db_file || s->tables)) ||
-        (!strcmp(backend, "postgresql") && s->db_file) ||
-        json_integer_value(json_object_get(s->manifest, "schema_version")) < 1)
-        return damaged(r, "its manifest does not describe what it holds");
-    return 0;
+        (!strcmp(backend, "postgresql") && (s->db_file || !s->tables)) ||
+        json_integer_value(json_object_get(s->manifest, "schema_version")) < 1 ||
+        !manifest_matches(s, names)) {
+        damaged(r, "its manifest does not describe what it holds");
+        goto out;
+    }
+    err = 0;
+out:
+    json_decref(names);
+    return err;
 }
 
 static void print_manifest(const json_t *m)
