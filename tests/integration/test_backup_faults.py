@@ -458,6 +458,92 @@ def writer_faults(store, tmp, be):
     store.sql("DELETE FROM media")
 
 
+def list_and_tenant_faults(store, tmp, good, be):
+    """--list reads a file as restore's first pass does; a tenant's export is read by the same
+    reader: its import refuses the same damage, and what is not an export"""
+    with open(good, "rb") as f:
+        blob = f.read()
+    bad = write(os.path.join(tmp, be + ".listbad"), blob[:-1] + bytes([blob[-1] ^ 1]))
+    r = wp("backup", "--list", bad)
+    check(r.returncode == 1 and r.stderr == "workphone backup: backup '%s' is damaged: its "
+          "content does not match its hash\n" % bad and r.stdout == "",
+          be + ": --list of a damaged file: rc %d %r" % (r.returncode, r.stderr))
+    key = write(os.path.join(tmp, be + ".listk"), os.urandom(32))
+    r = wp("backup", "--list", good, "--key-file", key)
+    check(r.returncode == 2 and r.stderr == "workphone backup: '%s' is not encrypted: leave out "
+          "--key-file\n" % good, be + ": --list of a plain file with a key: %r" % r.stderr)
+    db = store.db_args
+    out = os.path.join(tmp, be + ".wpt")
+    r = wp("tenant", "export", "Acme", "--data", store.data, "--out", out, *db)
+    check(r.returncode == 0, be + ": tenant export: %r" % r.stderr)
+    r = wp("tenant", "export", "Acme", "--data", store.data, "--out", out, *db)
+    check(r.returncode == 2 and r.stderr == "workphone tenant: --out '%s' exists: an export "
+          "never overwrites a file\n" % out, be + ": an export over a file: %r" % r.stderr)
+    nodir = os.path.join(tmp, "no-such-dir", "x.wpt")
+    r = wp("tenant", "export", "Acme", "--data", store.data, "--out", nodir, *db)
+    check(r.returncode == 1 and r.stderr.startswith("workphone tenant: cannot create '%s.part-" %
+                                                    nodir),
+          be + ": an export into a missing directory: %r" % r.stderr)
+    with open(out, "rb") as f:
+        entries, _ = parse(f.read())
+    imp = lambda path: wp("tenant", "import", "--in", path, "--data", store.data, *db)
+    for what, ents, msg in (
+            ("a flipped byte", None, "its content does not match its hash"),
+            ("a table taken out", [e for e in entries if e[1] != b"customers"],
+             "its manifest does not describe what it holds"),
+            ("a table twice", entries[:1] + entries,
+             "'%s' is in it twice" % entries[0][1].decode())):
+        path = os.path.join(tmp, be + ".wpt.bad")
+        if ents is None:
+            with open(out, "rb") as f:
+                b = bytearray(f.read())
+            b[-1] ^= 1  # the hash
+            write(path, bytes(b))
+        else:
+            write(path, build(ents))
+        r = imp(path)
+        check(r.returncode == 1 and r.stderr == "workphone tenant: backup '%s' is damaged: %s; "
+              "nothing was imported\n" % (path, msg),
+              be + ": import of an export with %s: rc %d %r" % (what, r.returncode, r.stderr))
+    r = imp(good)
+    check(r.returncode == 2 and r.stderr == "workphone tenant: --in '%s' is not a tenant's export "
+          "(a backup is restored with 'workphone restore')\n" % good,
+          be + ": import of a backup: rc %d %r" % (r.returncode, r.stderr))
+    data = os.path.join(tmp, be + "-from-export")
+    r = wp("restore", "--in", out, "--data", data, *(["--db", PG_URL] if db else []))
+    check(r.returncode == 2 and r.stderr == "workphone restore: '%s' is one tenant's export, not "
+          "a backup: 'workphone tenant import' reads it\n" % out and not os.path.exists(data),
+          be + ": restore of an export: rc %d %r" % (r.returncode, r.stderr))
+
+
+def sqlite_store_faults(store, tmp):
+    """SQLite: a store file that rotted is not backed up; what keys/ holds beside the keys
+    (a directory, names no key has) is left out"""
+    dbf = os.path.join(store.data, "workphone.db")
+    os.rename(dbf, dbf + ".saved")
+    write(dbf, b"not a database " * 1000)
+    out = os.path.join(tmp, "rotten.wpbackup")
+    r = wp("backup", "--data", store.data, "--out", out)
+    check(r.returncode == 1 and r.stderr == "workphone backup: backup of '%s' failed: file is not "
+          "a database\n" % dbf and not os.path.exists(out) and not leftovers(tmp),
+          "sqlite: a rotten store file: rc %d %r" % (r.returncode, r.stderr))
+    os.rename(dbf + ".saved", dbf)
+    keys = os.path.join(store.data, "keys")
+    os.mkdir(os.path.join(keys, "sub"))
+    for name in ("UPPER", ".hidden"):
+        write(os.path.join(keys, name), b"x")
+    out = os.path.join(tmp, "keys-extra.wpbackup")
+    r = wp("backup", "--data", store.data, "--out", out)
+    check(r.returncode == 0, "sqlite: a backup beside extra files in keys/: %r" % r.stderr)
+    with open(out, "rb") as f:
+        names = sorted(n.decode() for k, n, ps in parse(f.read())[0] if n.startswith(b"keys/"))
+    check(names == ["keys/audit.key", "keys/checkpoint.key"],
+          "sqlite: only the keys are backed up: %r" % names)
+    os.rmdir(os.path.join(keys, "sub"))
+    for name in ("UPPER", ".hidden"):
+        os.unlink(os.path.join(keys, name))
+
+
 def suite(store):
     be = store.backend
     tmp = os.path.dirname(store.data)
@@ -503,6 +589,9 @@ def suite(store):
             print("%s: the unwritable parent is tested as root only" % be, file=sys.stderr)
     finally:
         t.drop()
+    list_and_tenant_faults(store, tmp, good, be)
+    if be == "sqlite":
+        sqlite_store_faults(store, tmp)
     writer_faults(store, tmp, be)
 
 
