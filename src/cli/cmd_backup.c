@@ -1394,13 +1394,39 @@ static int dir_is_empty(const char *dir, int *exists)
     return empty;
 }
 
+/* The restored audit log verifies with the restored audit key: a backup whose key is another
+ * deployment's (or whose log was changed before it was taken) is refused, as 'audit verify'
+ * after it would fail. With a master key the audit key is wrapped in the store: when that
+ * master key cannot be had here, the check is left to 'audit verify' (docs/backup.md). */
+static int audit_fits(wp_store *st, const char *dir, const char *db)
+{
+    unsigned char key[WP_AUDIT_KEY_LEN];
+    cli_keyring kr;
+    wp_audit_verdict v;
+    int err;
+    if ((err = cli_keyring_open(&kr, dir, db, NULL, NULL)) == 0)
+        err = cli_keyring_get(&kr, key, 0, 0);
+    cli_keyring_close(&kr);
+    if (err < 0)
+        return 0;
+    err = wp_store_audit_verify(st, key, NULL, &v);
+    sodium_memzero(key, sizeof key);
+    if (err < 0)
+        return err;
+    if (!v.ok)
+        return wp_error_set(WP_ECORRUPT, "its audit log does not verify with its audit key "
+                            "(tenant %s, row %lld: %s): the key is another deployment's, or the "
+                            "log was changed", v.tenant_id, (long long)v.bad_seq, v.why);
+    return 0;
+}
+
 static int run_restore(const char *in, const char *data_arg, const char *db, const struct key *k)
 {
     char parent[4096], tmp[4096] = "", name[NAME_MAX_BYTES + 1], data[4096];
     struct br r = {0};
     struct seen s = {0};
     wp_store *st = NULL;
-    int code, err = 0, type, exists, in_tx = 0;
+    int code, err = 0, type, exists, in_tx = 0, schema_made = 0;
     char **index_defs = NULL;
     size_t n_index = 0;
     int64_t t0 = wp_time_now_us();
@@ -1482,6 +1508,7 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
                 goto fail;
         } else if (type == ENTRY_TABLE) {
             if (!st) {
+                schema_made = 1; /* the migrations write from here on */
                 if ((err = wp_store_open_at(&st, db, version)) < 0 ||
                     (err = wp_store_begin(st)) < 0)
                     goto fail;
@@ -1509,7 +1536,7 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
         st = NULL;
     }
     /* open it as serve would: brings an older schema up to date, and proves it opens */
-    if ((err = wp_store_open(&st, tmp, db)) < 0)
+    if ((err = wp_store_open(&st, tmp, db)) < 0 || (err = audit_fits(st, tmp, db)) < 0)
         goto fail;
     wp_store_free(st);
     st = NULL;
@@ -1527,7 +1554,7 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
     goto out;
 fail:
     code = cli_fail("restore", "%s%s", wp_error_last(),
-                    st || in_tx ? "; the database may hold the schema restore made: empty it "
+                    schema_made ? "; the database may hold the schema restore made: empty it "
                                   "before trying again"
                                 : "; nothing was left in place of the data dir");
 out:

@@ -276,6 +276,22 @@ def reader_faults(store, tmp, t, good, be):
         crafted([e for e in entries if e[1] != b"tenants"], nodesc, "a table taken out")
         crafted(entries[:-1] + [(b"F", b"workphone.db", [b"x"])] + entries[-1:], nodesc,
                 "a SQLite file in a PostgreSQL backup")
+    # another deployment's audit key in place of its own: the restored log would not verify
+    foreign = [(k, n, [os.urandom(32)] if n == b"keys/audit.key" else ps) for k, n, ps in entries]
+    t.n += 1
+    data = os.path.join(tmp, "target-%d" % t.n)
+    r = wp("restore", "--in", write(bad, build(foreign)), "--data", data, *t.args)
+    check(r.returncode == 1 and r.stderr.startswith("workphone restore: its audit log does not "
+                                                    "verify with its audit key (tenant ") and
+          "the key is another deployment's, or the log was changed; " in r.stderr and
+          r.stderr.endswith("; the database may hold the schema restore made: empty it before "
+                            "trying again\n" if t.url else
+                            "; nothing was left in place of the data dir\n"),
+          be + ": another deployment's audit key: rc %d %r" % (r.returncode, r.stderr))
+    check(not os.path.exists(data) and not leftovers(tmp), be + ": ... leaves no data dir")
+    if t.url:
+        t.drop()
+        t.__init__(tmp, be)
     # what the writer's order does not matter for is still restored: the keys before the conf
     keys = [e for e in entries if e[1].startswith(b"keys/")]
     rest = [e for e in entries if not e[1].startswith(b"keys/")]
@@ -398,9 +414,14 @@ def writer_faults(store, tmp, be):
     # a disk that fills: writes past a file-size limit fail, at the start and midway
     full = os.path.join(tmp, be + "-full")
     os.mkdir(full)
-    for limit in (0, 4096, 200000):
+    size = os.path.getsize(os.path.join(tmp, be + ".wpbackup"))
+    esize = os.path.getsize(os.path.join(tmp, be + ".enc"))
+    key = os.path.join(tmp, be + ".key")
+    for limit, enc in [(0, []), (4096, []), (200000, [])] + \
+            [(size - d, []) for d in (1, 20, 33, 40, 300, 5000, 150000, 210000)] + \
+            [(esize - d, ["--key-file", key]) for d in (1, 30, 70000)]:
         out = os.path.join(full, "%s-%d.wpbackup" % (be, limit))
-        r = wp("backup", "--data", store.data, "--out", out, *db, fsize=limit)
+        r = wp("backup", "--data", store.data, "--out", out, *db, *enc, fsize=limit)
         check(r.returncode == 1 and r.stderr.startswith("workphone backup: ") and
               ("File too large" in r.stderr or "disk" in r.stderr) and
               not os.path.exists(out) and not os.listdir(full),
@@ -580,9 +601,10 @@ def suite(store):
             os.chmod(good, 0o644)
             data = os.path.join(locked, "restored")
             r = wp("restore", "--in", good, "--data", data, *t.args, user=65534)
-            check(r.returncode == 1 and r.stderr == "workphone restore: cannot make a directory "
-                  "in '%s': Permission denied; nothing was left in place of the data dir\n" %
-                  locked, be + ": a parent it cannot write in: rc %d %r" % (r.returncode,
+            # (its first line: a coverage build adds lines that it cannot write its counters)
+            check(r.returncode == 1 and r.stderr.split("\n")[0] == "workphone restore: cannot "
+                  "make a directory in '%s': Permission denied; nothing was left in place of "
+                  "the data dir" % locked, be + ": a parent it cannot write in: rc %d %r" % (r.returncode,
                                                                          r.stderr))
             check(os.listdir(locked) == [], be + ": ... leaves nothing in it")
         else:
