@@ -80,10 +80,12 @@ static const char restore_help[] =
     "\n"
     "makes the data dir DIR (which must not exist, or be empty) from a file 'workphone backup'\n"
     "wrote. The file is first read through and checked whole (its hash, or with a key its\n"
-    "authentication, and every plain media file's hash; an encrypted one is read with its\n"
-    "tenant's key when it is served): a wrong key or a changed byte is refused\n"
-    "before anything is written. DIR is then made beside itself under a temporary name and\n"
-    "renamed at the end: a failed restore leaves no DIR. A PostgreSQL backup is loaded into the\n"
+    "authentication, every plain media file's hash (an encrypted one is read with its\n"
+    "tenant's key when it is served), each entry once, and a manifest that lists what it\n"
+    "holds): a wrong key, a changed byte or a made-up file is refused before anything is\n"
+    "written. DIR is then made beside itself under a temporary name, its audit log verified\n"
+    "with the restored audit key (another deployment's key is refused), and renamed at the\n"
+    "end: a failed restore leaves no DIR. A PostgreSQL backup is loaded into the\n"
     "empty database at URL (its schema made to the backup's version, then every table copied in\n"
     "one transaction); a database with tables in it is refused. Then run 'workphone serve\n"
     "--data DIR [--db URL]'; 'workphone audit verify' passes on the result. Media files go to\n"
@@ -1129,12 +1131,44 @@ struct seen {
     int64_t media_files, media_bytes;
 };
 
+/* A table entry's name as the writer gives it: the catalog's, never schema_version. */
+static int table_name_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+            return 0;
+    return n > 0 && n <= 63 && strcmp(s, "schema_version") != 0;
+}
+
+/* The manifest lists what the entries before it hold: every table entry (and no other), and
+ * as many media files. A file that passes its hash but not this was made up, or written by
+ * a broken writer: restoring it would make a store whose rows name what is not there. */
+static int manifest_matches(const struct seen *s, json_t *names)
+{
+    json_t *tables = json_object_get(s->manifest, "tables"),
+           *files = json_object_get(json_object_get(s->manifest, "media"), "files");
+    const char *key;
+    json_t *v;
+    if (!json_is_object(tables) || !json_is_integer(files) ||
+        json_integer_value(files) != s->media_files || (s->tables && json_object_size(tables) !=
+                                                                         (size_t)s->tables))
+        return 0;
+    json_object_foreach(names, key, v)
+        if (!strncmp(key, "T:", 2) && (!table_name_ok(key + 2) || !json_object_get(tables, key + 2)))
+            return 0;
+    return 1;
+}
+
 /* Read the whole backup, checking each part. 0, or a negative WP_E* with the message set. */
 static int verify(struct br *r, struct seen *s)
 {
-    char name[NAME_MAX_BYTES + 1], buf[CHUNK];
+    char name[NAME_MAX_BYTES + 1], buf[CHUNK], why[NAME_MAX_BYTES + 40];
     int type, err;
+    json_t *names = json_object(); /* "F:name", "T:name": each entry once */
     memset(s, 0, sizeof *s);
+    if (!names)
+        return wp_error_set(WP_ENOMEM, "out of memory");
     while ((err = br_entry(r, &type, name)) == 1) {
         const char *hex = NULL;
         sha_state h = {NULL};
@@ -1142,12 +1176,35 @@ static int verify(struct br *r, struct seen *s)
         size_t man_len = 0, head_len = 0;
         int64_t total = 0;
         long n;
-        if (type == ENTRY_FILE && !allowed_file(name, &hex))
-            return damaged(r, "a file it may not hold");
-        if (type == ENTRY_MANIFEST && (s->manifest || strcmp(name, "manifest.json")))
-            return damaged(r, "a second manifest");
-        if (type == ENTRY_MANIFEST && !(man = malloc(MANIFEST_MAX + 1)))
-            return wp_error_set(WP_ENOMEM, "out of memory");
+        err = WP_ECORRUPT;
+        if (type == ENTRY_FILE && !allowed_file(name, &hex)) {
+            damaged(r, "a file it may not hold");
+            goto out;
+        }
+        if (type == ENTRY_MANIFEST && (s->manifest || strcmp(name, "manifest.json"))) {
+            damaged(r, "a second manifest");
+            goto out;
+        }
+        if (s->manifest) { /* the writer puts it last */
+            damaged(r, "an entry after its manifest");
+            goto out;
+        }
+        if (type != ENTRY_MANIFEST) {
+            snprintf(why, sizeof why, "%c:%s", type, name);
+            if (json_object_get(names, why)) {
+                snprintf(why, sizeof why, "'%s' is in it twice", name);
+                damaged(r, why);
+                goto out;
+            }
+            if (json_object_set_new(names, why, json_true()) < 0) {
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+                goto out;
+            }
+        }
+        if (type == ENTRY_MANIFEST && !(man = malloc(MANIFEST_MAX + 1))) {
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+            goto out;
+        }
         if (hex)
             sha_init(&h);
         while ((n = br_data(r, buf, sizeof buf)) > 0) {
@@ -1162,7 +1219,8 @@ static int verify(struct br *r, struct seen *s)
             if (man) {
                 if (man_len + (size_t)n > MANIFEST_MAX) {
                     free(man);
-                    return damaged(r, "its manifest is too long");
+                    damaged(r, "its manifest is too long");
+                    goto out;
                 }
                 memcpy(man + man_len, buf, (size_t)n);
                 man_len += (size_t)n;
@@ -1171,7 +1229,8 @@ static int verify(struct br *r, struct seen *s)
         if (n < 0) {
             sha_release(&h);
             free(man);
-            return (int)n;
+            err = (int)n;
+            goto out;
         }
         if (hex) {
             unsigned char d[32];
@@ -1180,8 +1239,10 @@ static int verify(struct br *r, struct seen *s)
             sodium_bin2hex(got, sizeof got, d, sizeof d);
             /* an encrypted one is named by a keyed hash: its chunks authenticate it when read */
             int enc = head_len == sizeof head && !memcmp(head, "WPMEDIA1", 8);
-            if (!enc && strcmp(got, hex))
-                return damaged(r, "a media file does not match its hash");
+            if (!enc && strcmp(got, hex)) {
+                damaged(r, "a media file does not match its hash");
+                goto out;
+            }
             s->media_files++, s->media_bytes += total;
         }
         if (type == ENTRY_FILE && !strcmp(name, "workphone.conf"))
@@ -1194,30 +1255,47 @@ static int verify(struct br *r, struct seen *s)
             man[man_len] = '\0';
             s->manifest = wp_json_loads(man, 0, NULL);
             free(man);
-            if (!json_is_object(s->manifest))
-                return damaged(r, "its manifest is not JSON");
+            if (!json_is_object(s->manifest)) {
+                json_decref(s->manifest);
+                s->manifest = NULL;
+                err = damaged(r, "its manifest is not JSON");
+                goto out;
+            }
         }
     }
     if (err < 0)
-        return err;
+        goto out;
+    err = WP_ECORRUPT;
     const char *kind = json_string_value(json_object_get(s->manifest, "kind"));
     if (kind && !strcmp(kind, "tenant")) {
         /* `workphone tenant export`: its rows as JSON lines, its media, the audit key */
         if (s->db_file || s->conf || !s->tables ||
             !json_is_object(json_object_get(s->manifest, "tenant")) ||
-            json_integer_value(json_object_get(s->manifest, "schema_version")) < 1)
-            return damaged(r, "its manifest does not describe what it holds");
-        return 0;
+            json_integer_value(json_object_get(s->manifest, "schema_version")) < 1 ||
+            !manifest_matches(s, names)) {
+            damaged(r, "its manifest does not describe what it holds");
+            goto out;
+        }
+        err = 0;
+        goto out;
     }
-    if (!s->manifest || !s->conf)
-        return damaged(r, "no manifest or no workphone.conf");
+    if (!s->manifest || !s->conf) {
+        damaged(r, "no manifest or no workphone.conf");
+        goto out;
+    }
     const char *backend = json_string_value(json_object_get(s->manifest, "backend"));
     if (!backend || (strcmp(backend, "sqlite") && strcmp(backend, "postgresql")) ||
         (!strcmp(backend, "sqlite") && (!s->db_file || s->tables)) ||
-        (!strcmp(backend, "postgresql") && s->db_file) ||
-        json_integer_value(json_object_get(s->manifest, "schema_version")) < 1)
-        return damaged(r, "its manifest does not describe what it holds");
-    return 0;
+        (!strcmp(backend, "postgresql") && (s->db_file || !s->tables)) ||
+        json_integer_value(json_object_get(s->manifest, "schema_version")) < 1 ||
+        !manifest_matches(s, names)) {
+        damaged(r, "its manifest does not describe what it holds");
+        goto out;
+    }
+    err = 0;
+out:
+    json_decref(names);
+    return err;
 }
 
 static void print_manifest(const json_t *m)
@@ -1318,13 +1396,39 @@ static int dir_is_empty(const char *dir, int *exists)
     return empty;
 }
 
+/* The restored audit log verifies with the restored audit key: a backup whose key is another
+ * deployment's (or whose log was changed before it was taken) is refused, as 'audit verify'
+ * after it would fail. With a master key the audit key is wrapped in the store: when that
+ * master key cannot be had here, the check is left to 'audit verify' (docs/backup.md). */
+static int audit_fits(wp_store *st, const char *dir, const char *db)
+{
+    unsigned char key[WP_AUDIT_KEY_LEN];
+    cli_keyring kr;
+    wp_audit_verdict v;
+    int err;
+    if ((err = cli_keyring_open(&kr, dir, db, NULL, NULL)) == 0)
+        err = cli_keyring_get(&kr, key, 0, 0);
+    cli_keyring_close(&kr);
+    if (err < 0)
+        return 0;
+    err = wp_store_audit_verify(st, key, NULL, &v);
+    sodium_memzero(key, sizeof key);
+    if (err < 0)
+        return err;
+    if (!v.ok)
+        return wp_error_set(WP_ECORRUPT, "its audit log does not verify with its audit key "
+                            "(tenant %s, row %lld: %s): the key is another deployment's, or the "
+                            "log was changed", v.tenant_id, (long long)v.bad_seq, v.why);
+    return 0;
+}
+
 static int run_restore(const char *in, const char *data_arg, const char *db, const struct key *k)
 {
     char parent[4096], tmp[4096] = "", name[NAME_MAX_BYTES + 1], data[4096];
     struct br r = {0};
     struct seen s = {0};
     wp_store *st = NULL;
-    int code, err = 0, type, exists, in_tx = 0;
+    int code, err = 0, type, exists, in_tx = 0, schema_made = 0;
     char **index_defs = NULL;
     size_t n_index = 0;
     int64_t t0 = wp_time_now_us();
@@ -1406,6 +1510,7 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
                 goto fail;
         } else if (type == ENTRY_TABLE) {
             if (!st) {
+                schema_made = 1; /* the migrations write from here on */
                 if ((err = wp_store_open_at(&st, db, version)) < 0 ||
                     (err = wp_store_begin(st)) < 0)
                     goto fail;
@@ -1433,7 +1538,7 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
         st = NULL;
     }
     /* open it as serve would: brings an older schema up to date, and proves it opens */
-    if ((err = wp_store_open(&st, tmp, db)) < 0)
+    if ((err = wp_store_open(&st, tmp, db)) < 0 || (err = audit_fits(st, tmp, db)) < 0)
         goto fail;
     wp_store_free(st);
     st = NULL;
@@ -1451,7 +1556,7 @@ static int run_restore(const char *in, const char *data_arg, const char *db, con
     goto out;
 fail:
     code = cli_fail("restore", "%s%s", wp_error_last(),
-                    st || in_tx ? "; the database may hold the schema restore made: empty it "
+                    schema_made ? "; the database may hold the schema restore made: empty it "
                                   "before trying again"
                                 : "; nothing was left in place of the data dir");
 out:
