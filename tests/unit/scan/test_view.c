@@ -301,6 +301,15 @@ static void test_scan_view__json_keys_and_references(void **state)
             "\"e\":\":***********fffffffffffff\",\"f\":\"***********fffffffffffff0\","
             "\"g\":\"customer:***********fffffffffffff***********fffffffffffffffffffffffffffff\","
             "\"h\":\"cdefghijklmnopqrstuvwxyzcdefghijk:***********fffffffffffff\"}");
+    /* six letters and 64 hex digits make a reference only as "sha256"; a sha256 with a
+     * character that is not a lowercase hex digit, or a kind's id of 24 that is not hex, is
+     * people's text */
+    json_is("{\"a\":\"sha512:13800138000fffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+            "\"b\":\"sha256:13800138000gffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+            "\"c\":\"customer:13800138000ggggggggggggg\"}",
+            "{\"a\":\"sha512:***********fffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+            "\"b\":\"sha256:***********gffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+            "\"c\":\"customer:***********ggggggggggggg\"}");
     /* the longest kind that is one (32 characters) */
     json_is("{\"a\":\"cdefghijklmnopqrstuvwxyzcdefghij:13800138000fffffffffffff\"}",
             "{\"a\":\"cdefghijklmnopqrstuvwxyzcdefghij:13800138000fffffffffffff\"}");

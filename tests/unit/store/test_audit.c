@@ -269,6 +269,126 @@ static void test_store_audit__entry_checks(void **state)
     assert_int_equal(verify(f, NULL).ok, 1);
 }
 
+/* What the store refuses beyond the shapes above (audit.h, wp_audit_entry): an action past 64
+ * characters, details that are not one JSON object's text or past their limit, fields whose
+ * characters fit but whose bytes do not, a tenant id of no shape, a batch of two tenants; and
+ * an empty client is none. Nothing refused leaves a row. */
+static void test_store_audit__entry_limits(void **state)
+{
+    struct tfx *f = *state;
+    static char act[80], big[WP_AUDIT_DETAILS_MAX + 8], wide[WP_AUDIT_FIELD_MAX * 3 + 1];
+    wp_audit_entry ok = {.tenant_id = f->tenant, .actor = "system", .action = "tenant.create"};
+    wp_audit_entry e = ok;
+
+    memset(act, 'a', 65);
+    act[65] = '\0';
+    e.action = act;
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "is not 1-64 of a-z 0-9 . _"));
+
+    big[0] = '{';
+    memset(big + 1, ' ', WP_AUDIT_DETAILS_MAX - 1);
+    big[WP_AUDIT_DETAILS_MAX] = '}';
+    big[WP_AUDIT_DETAILS_MAX + 1] = '\0';
+    e = ok;
+    e.details = big; /* one byte past the limit */
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "longer than"));
+    static const char *const not_objects[] = {"", "{", "}", "{\"a\":1", "\"{}\"", "{\"a\":\"\xff\"}"};
+    for (size_t i = 0; i < sizeof not_objects / sizeof *not_objects; i++) {
+        e = ok;
+        e.details = not_objects[i];
+        assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+        assert_non_null(strstr(wp_error_last(), "not a JSON object"));
+    }
+
+    /* 100 characters of three bytes each: within 256 characters, past 256 bytes */
+    for (int i = 0; i < 100; i++)
+        memcpy(wide + 3 * i, "\xe5\xbc\xa0", 3);
+    wide[300] = '\0';
+    e = ok;
+    e.target = wide;
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "longer than 256 bytes"));
+    e = ok;
+    e.actor = wide;
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    wide[66] = '\0'; /* 22 characters, 66 bytes: a client is at most 64 */
+    e = ok;
+    e.client = wide;
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "audit client is longer than 64 bytes"));
+    e = ok;
+    e.client = "10.0.0.1\r\n";
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    e = ok;
+    e.tenant_id = "nope";
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_ENOTFOUND);
+
+    char other[WP_ID_LEN + 1];
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    int64_t before = tfx_raw1(f, "SELECT count(*) FROM audit_log");
+    wp_audit_entry two[2] = {ok, ok};
+    two[1].tenant_id = other;
+    assert_int_equal(wp_store_audit_append_batch(f->st, key, two, 2, NULL), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "of one tenant"));
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log"), before);
+
+    memset(act, 'a', 64);
+    act[64] = '\0';
+    e = ok;
+    e.action = act; /* 64 is the most */
+    e.client = "";
+    OK(wp_store_audit_append(f->st, key, &e, NULL));
+    wp_audit_page p;
+    wp_audit_filter flt = {.tenant_id = f->tenant, .limit = 1};
+    OK(wp_store_audit_list(f->st, &p, &flt));
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.items[0].action, act);
+    assert_null(p.items[0].client);
+    wp_audit_page_release(&p);
+    assert_int_equal(verify(f, NULL).ok, 1);
+}
+
+/* The list's filters: "" is no filter, as absent; a customer is an id; a field past what the
+ * store keeps is refused. */
+static void test_store_audit__list_filters(void **state)
+{
+    struct tfx *f = *state;
+    wp_audit_page p;
+    char long_field[WP_AUDIT_FIELD_MAX + 2];
+    append_n(f, 4);
+
+    wp_audit_filter none = {.tenant_id = f->tenant, .actor = "", .action = "", .target = "",
+                            .customer_id = ""};
+    OK(wp_store_audit_list(f->st, &p, &none));
+    assert_int_equal(p.n, 4);
+    wp_audit_page_release(&p);
+    wp_audit_filter cust = {.tenant_id = f->tenant, .customer_id = "000000000000000000000003"};
+    OK(wp_store_audit_list(f->st, &p, &cust));
+    assert_int_equal(p.n, 1);
+    assert_int_equal(p.items[0].seq, 3);
+    wp_audit_page_release(&p);
+    cust.customer_id = "NOT-AN-ID";
+    assert_int_equal(wp_store_audit_list(f->st, &p, &cust), WP_ENOTFOUND);
+
+    memset(long_field, 'x', sizeof long_field - 1);
+    long_field[sizeof long_field - 1] = '\0';
+    wp_audit_filter a = {.tenant_id = f->tenant, .actor = long_field};
+    assert_int_equal(wp_store_audit_list(f->st, &p, &a), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "'actor' is longer than 256 bytes"));
+    wp_audit_filter b = {.tenant_id = f->tenant, .action = long_field};
+    assert_int_equal(wp_store_audit_list(f->st, &p, &b), WP_EINVAL);
+    wp_audit_filter c = {.tenant_id = f->tenant, .target = long_field};
+    assert_int_equal(wp_store_audit_list(f->st, &p, &c), WP_EINVAL);
+    long_field[WP_AUDIT_FIELD_MAX] = '\0'; /* 256: kept, so it may be asked for */
+    OK(wp_store_audit_list(f->st, &p, &c));
+    assert_int_equal(p.n, 0);
+    wp_audit_page_release(&p);
+    wp_audit_filter t = {.tenant_id = "nope"};
+    assert_int_equal(wp_store_audit_list(f->st, &p, &t), WP_ENOTFOUND);
+}
+
 /* A row appended in a transaction that rolls back is gone, and the chain goes on from the
  * last committed row; a failed append inside a transaction leaves the transaction usable. */
 static void test_store_audit__rollback_leaves_no_row(void **state)
@@ -539,6 +659,15 @@ static void test_store_audit__records_missing(void **state)
     expect_bad(f, 3, NULL, "length record is missing");
 }
 
+/* A length record without its MAC is as good as a forged one. */
+static void test_store_audit__length_record_mac_missing(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 3);
+    tfx_exec(f, "UPDATE tenants SET audit_mac = NULL");
+    expect_bad(f, 3, NULL, "the tenant's length record is forged: its MAC does not match (it says 3 rows)");
+}
+
 static void test_store_audit__head_mac_missing(void **state)
 {
     struct tfx *f = *state;
@@ -573,7 +702,7 @@ static void put_text_test(crypto_generichash_state *h, const char *s)
 /* Rows 1..n as the audit log of before migration 0016 wrote them (encoding 1, a head without
  * a MAC, no record in the tenant), the encoding spelled out again here: old rows must verify
  * as long as there are old stores. */
-static void legacy_chain(struct tfx *f, int n)
+static void legacy_chain_of(struct tfx *f, const char *tenant, int n)
 {
     char prev[65] = "0000000000000000000000000000000000000000000000000000000000000000";
     char sql[1024], id[WP_ID_LEN + 1], hash[65];
@@ -583,7 +712,7 @@ static void legacy_chain(struct tfx *f, int n)
         wp_id_new(id);
         crypto_generichash_init(&h, key, WP_AUDIT_KEY_LEN, sizeof bin);
         put_text_test(&h, "workphone.audit.v1");
-        put_text_test(&h, f->tenant);
+        put_text_test(&h, tenant);
         put_u64_test(&h, (uint64_t)i);
         put_text_test(&h, id);
         put_u64_test(&h, (uint64_t)(T0 + i));
@@ -599,14 +728,19 @@ static void legacy_chain(struct tfx *f, int n)
                  "INSERT INTO audit_log (tenant_id, seq, id, ts_us, actor, action, target,"
                  " details, client, prev_hash, hash) VALUES ('%s', %d, '%s', %lld, 'system',"
                  " 'test.old', NULL, '{}', NULL, '%s', '%s')",
-                 f->tenant, i, id, (long long)(T0 + i), prev, hash);
+                 tenant, i, id, (long long)(T0 + i), prev, hash);
         tfx_exec(f, sql);
         memcpy(prev, hash, sizeof prev);
     }
     snprintf(sql, sizeof sql,
-             "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ('%s', %d, '%s')", f->tenant,
+             "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ('%s', %d, '%s')", tenant,
              n, prev);
     tfx_exec(f, sql);
+}
+
+static void legacy_chain(struct tfx *f, int n)
+{
+    legacy_chain_of(f, f->tenant, n);
 }
 
 /* Before its first append since the upgrade, an old chain has no record: verify passes and
@@ -643,6 +777,27 @@ static void test_store_audit__legacy_chain(void **state)
     tfx_exec(f, "UPDATE audit_log SET format = 1 WHERE seq = 2");
     tfx_exec(f, "UPDATE audit_log SET format = 1 WHERE seq = 5");
     expect_bad(f, 5, NULL, "row altered");
+}
+
+/* Two old chains: each is counted among the notes, the note names one of them, and both
+ * verify. */
+static void test_store_audit__legacy_chains_two_tenants(void **state)
+{
+    struct tfx *f = *state;
+    char other[WP_ID_LEN + 1];
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    tfx_exec(f, "DELETE FROM audit_log");
+    tfx_exec(f, "DELETE FROM audit_heads");
+    tfx_exec(f, "UPDATE tenants SET audit_seq = NULL, audit_hash = NULL, audit_mac = NULL");
+    legacy_chain_of(f, f->tenant, 3);
+    legacy_chain_of(f, other, 2);
+    wp_audit_verdict v = verify(f, NULL);
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 5);
+    assert_int_equal(v.notes, 2);
+    if (!strstr(v.note, "no length record") ||
+        (!strstr(v.note, f->tenant) && !strstr(v.note, other)))
+        fail_msg("note is '%s'", v.note);
 }
 
 /* A tenant made before 0016 without any row (no audit log yet) is not an error. */
@@ -749,6 +904,83 @@ static void test_store_audit__checkpoint_parse(void **state)
     assert_int_equal(wp_audit_checkpoint_parse(&cp, "event=audit_checkpoint tenant=x"), WP_EINVAL);
     assert_int_equal(wp_audit_checkpoint_parse(&cp, ""), WP_EINVAL);
     assert_int_equal(wp_audit_checkpoint_parse(&cp, "seq=1 seq=2"), WP_EINVAL);
+}
+
+/* The line with one field's value replaced (the field must be in it). */
+static void with_field(char *out, size_t cap, const char *line, const char *name,
+                       const char *value)
+{
+    char key_eq[32];
+    snprintf(key_eq, sizeof key_eq, " %s=", name);
+    const char *p = strstr(line, key_eq);
+    assert_non_null(p);
+    p += strlen(key_eq);
+    size_t rest = strcspn(p, " ");
+    snprintf(out, cap, "%.*s%s%s", (int)(p - line), line, value, p + rest);
+}
+
+/* Each field of a checkpoint line is checked for its shape, and the message names it; words
+ * of a log line without '=' around it do not matter. */
+static void test_store_audit__checkpoint_parse_fields(void **state)
+{
+    struct tfx *f = *state;
+    static char line[1024], bad[4096];
+    wp_audit_checkpoint cp;
+    append_n(f, 2);
+    checkpoint_line(f, line, sizeof line);
+    snprintf(bad, sizeof bad, "Dec  7 13:00:01 host workphone[42]: %s", line);
+    OK(wp_audit_checkpoint_parse(&cp, bad));
+    assert_int_equal(cp.seq, 2);
+
+    static const struct {
+        const char *name, *value, *why;
+    } cases[] = {
+        {"tenant", "nope", "'tenant' is not an id"},
+        {"seq", "0", "'seq' is not a row number"},
+        {"seq", "-1", "'seq' is not a row number"},
+        {"seq", "", "'seq' is not a row number"},
+        {"seq", "1234567890123456789", "'seq' is not a row number"},
+        {"hash", "abc", "'hash' is not 64 hex digits"},
+        {"hash", "ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789",
+         "'hash' is not 64 hex digits"},
+        {"time_us", "soon", "'time_us' is not a time"},
+        {"key", "0123456789abcdeg", "'key' is not 16 hex digits"},
+        {"sig", "00", "'sig' is not 128 hex digits"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        with_field(bad, sizeof bad, line, cases[i].name, cases[i].value);
+        assert_int_equal(wp_audit_checkpoint_parse(&cp, bad), WP_EINVAL);
+        if (!strstr(wp_error_last(), cases[i].why))
+            fail_msg("%s=%s: the error is '%s'", cases[i].name, cases[i].value, wp_error_last());
+    }
+    /* a value as long as a line may be is too long; a line past four of those is refused */
+    char longv[WP_AUDIT_CHECKPOINT_LINE_MAX + 1];
+    memset(longv, 'a', WP_AUDIT_CHECKPOINT_LINE_MAX);
+    longv[WP_AUDIT_CHECKPOINT_LINE_MAX] = '\0';
+    with_field(bad, sizeof bad, line, "sig", longv);
+    assert_int_equal(wp_audit_checkpoint_parse(&cp, bad), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "'sig' is too long"));
+    memset(bad, ' ', 4 * WP_AUDIT_CHECKPOINT_LINE_MAX + 1);
+    snprintf(bad + 4 * WP_AUDIT_CHECKPOINT_LINE_MAX + 1 - strlen(line), strlen(line) + 1, "%s",
+             line);
+    assert_int_equal(wp_audit_checkpoint_parse(&cp, bad), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "at most 1600 bytes"));
+}
+
+/* A checkpoint is checked against a chain that verifies: when the chain itself does not, its
+ * own verdict is the answer, naming the row. */
+static void test_store_audit__checkpoint_on_a_broken_chain(void **state)
+{
+    struct tfx *f = *state;
+    char line[1024];
+    append_n(f, 5);
+    checkpoint_line(f, line, sizeof line);
+    tfx_exec(f, "UPDATE audit_log SET details = '{\"n\":33}' WHERE seq = 3");
+    wp_audit_verdict v = verify_line(f, line);
+    assert_int_equal(v.ok, 0);
+    assert_int_equal(v.bad_seq, 3);
+    if (!strstr(v.why, "row altered"))
+        fail_msg("why is '%s'", v.why);
 }
 
 /* --- insider alerts -------------------------------------------------------------------------- */
@@ -998,6 +1230,11 @@ static void test_store_audit__insider_without_employee_and_bad_input(void **stat
     assert_int_equal(wp_store_insider_settings_put(f->st, f->tenant, &is), WP_EINVAL);
     is = (wp_insider_settings){.unmask_per_hour = 0, .export_per_day = WP_INSIDER_MAX + 1};
     assert_int_equal(wp_store_insider_settings_put(f->st, f->tenant, &is), WP_EINVAL);
+    /* a tenant of an id's shape that is not there */
+    is = (wp_insider_settings){.unmask_per_hour = 3, .export_per_day = 3};
+    assert_int_equal(
+        wp_store_insider_settings_put(f->st, "bbbbbbbbbbbbbbbbbbbbbbbb", &is), WP_ENOTFOUND);
+    assert_non_null(strstr(wp_error_last(), "tenant 'bbbbbbbbbbbbbbbbbbbbbbbb' not found"));
     assert_int_equal(wp_store_insider_settings_put(f->st, "nope", &is), WP_ENOTFOUND);
     is.export_per_day = 5;
     assert_int_equal(wp_store_insider_settings_put(f->st, "eeeeeeeeeeeeeeeeeeeeeeee", &is),
@@ -1275,6 +1512,8 @@ static const struct CMUnitTest suite[] = {
     T(test_store_audit__chain_intact_after_many_appends),
     T(test_store_audit__list),
     T(test_store_audit__entry_checks),
+    T(test_store_audit__entry_limits),
+    T(test_store_audit__list_filters),
     T(test_store_audit__rollback_leaves_no_row),
     T(test_store_audit__tenants_have_own_chains),
     T(test_store_audit__altered_row),
@@ -1294,12 +1533,16 @@ static const struct CMUnitTest suite[] = {
     T(test_store_audit__length_record_forged),
     T(test_store_audit__length_record_replayed),
     T(test_store_audit__records_missing),
+    T(test_store_audit__length_record_mac_missing),
     T(test_store_audit__head_mac_missing),
     T(test_store_audit__legacy_chain),
+    T(test_store_audit__legacy_chains_two_tenants),
     T(test_store_audit__tenant_without_log),
     T(test_store_audit__checkpoint),
     T(test_store_audit__checkpoint_refuses_a_bad_head),
     T(test_store_audit__checkpoint_parse),
+    T(test_store_audit__checkpoint_parse_fields),
+    T(test_store_audit__checkpoint_on_a_broken_chain),
     T(test_store_audit__insider_alert_once_per_window),
     T(test_store_audit__insider_threshold_edges),
     T(test_store_audit__insider_without_employee_and_bad_input),
