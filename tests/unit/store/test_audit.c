@@ -18,6 +18,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/id.h"
+#include "util/testhooks.h"
 
 #define T0 1795831200000000LL /* 2026-11-28T10:00:00+08:00 */
 
@@ -983,6 +984,278 @@ static void test_store_audit__checkpoint_on_a_broken_chain(void **state)
         fail_msg("why is '%s'", v.why);
 }
 
+/* --- a store that fails -------------------------------------------------------------------- */
+
+/* What a failed operation must leave: the audit tables, the tenant's length record, alerts
+ * and insider settings as they were. */
+struct snap {
+    int64_t rows, head, rec, alerts, settings;
+};
+
+static struct snap snap_of(struct tfx *f)
+{
+    struct snap x = {
+        tfx_raw1(f, "SELECT count(*) FROM audit_log"),
+        tfx_raw1(f, "SELECT coalesce(sum(seq), 0) FROM audit_heads"),
+        tfx_raw1(f, "SELECT coalesce(sum(audit_seq), 0) FROM tenants"),
+        tfx_raw1(f, "SELECT count(*) FROM alerts"),
+        tfx_raw1(f, "SELECT count(*) FROM insider_settings"),
+    };
+    return x;
+}
+
+typedef int (*store_op)(struct tfx *f, void *arg);
+
+/* Run op with its Nth store operation failed (the hook of X-Workphone-Test-Fail: store=N,
+ * docs/internals/util.md), N = 1, 2, ... until it runs whole: each failed run must answer
+ * WP_EIO (never a verdict, a page or a success) and leave the store as it was. Then op runs
+ * once more without a failure and its answer is returned. *failed gets how many Ns failed. */
+static int sweep(struct tfx *f, const char *name, store_op op, void *arg, unsigned *failed)
+{
+    for (unsigned n = 1; n < 10000; n++) {
+        struct snap before = snap_of(f);
+        wp_test_hooks_store_arm(n);
+        int err = op(f, arg);
+        int fired = wp_test_hooks_store_fired();
+        wp_test_hooks_store_arm(0);
+        if (!fired) {
+            *failed = n - 1;
+            return err;
+        }
+        if (err != WP_EIO)
+            fail_msg("%s, store operation %u failed: %d (%s), wanted WP_EIO", name, n, err,
+                     wp_error_last());
+        struct snap after = snap_of(f);
+        if (memcmp(&before, &after, sizeof before) != 0)
+            fail_msg("%s, store operation %u failed: the store changed (rows %lld -> %lld, "
+                     "alerts %lld -> %lld)",
+                     name, n, (long long)before.rows, (long long)after.rows,
+                     (long long)before.alerts, (long long)after.alerts);
+        wp_audit_verdict v;
+        OK(wp_store_audit_verify(f->st, key, NULL, &v));
+        if (!v.ok && !strstr(name, "broken"))
+            fail_msg("%s, store operation %u failed: the chain no longer verifies: %s", name, n,
+                     v.why);
+    }
+    fail_msg("%s: never ran whole", name);
+    return -1;
+}
+
+static int op_append(struct tfx *f, void *arg)
+{
+    (void)arg;
+    wp_audit_entry e = {.tenant_id = f->tenant, .actor = "system", .action = "test.append",
+                        .details = "{\"a\":1}"};
+    return wp_store_audit_append(f->st, key, &e, NULL);
+}
+
+static int op_append_batch(struct tfx *f, void *arg)
+{
+    (void)arg;
+    wp_audit_entry e[3] = {
+        {.tenant_id = f->tenant, .actor = "system", .action = "test.batch"},
+        {.tenant_id = f->tenant, .actor = "system", .action = "test.batch", .target = "x:1"},
+        {.tenant_id = f->tenant, .actor = "system", .action = "test.batch", .client = "::1"},
+    };
+    return wp_store_audit_append_batch(f->st, key, e, 3, NULL);
+}
+
+static int op_list(struct tfx *f, void *arg)
+{
+    wp_audit_page p;
+    wp_audit_filter *flt = arg;
+    int err = wp_store_audit_list(f->st, &p, flt);
+    if (err == 0) {
+        flt->limit = (unsigned)p.n; /* what a whole run gave */
+        wp_audit_page_release(&p);
+    }
+    return err;
+}
+
+static int op_verify(struct tfx *f, void *arg)
+{
+    wp_audit_verdict *v = arg;
+    const char *t = v->tenant_id[0] ? f->tenant : NULL;
+    return wp_store_audit_verify(f->st, key, t, v);
+}
+
+static int op_any(struct tfx *f, void *arg)
+{
+    return wp_store_audit_any(f->st, arg);
+}
+
+static int op_chains(struct tfx *f, void *arg)
+{
+    char(*ids)[WP_ID_LEN + 1] = NULL;
+    size_t n = 0;
+    int err = wp_store_audit_chains(f->st, &ids, &n);
+    *(size_t *)arg = n;
+    free(ids);
+    return err;
+}
+
+static int op_head(struct tfx *f, void *arg)
+{
+    return wp_store_audit_head(f->st, f->tenant, arg);
+}
+
+static const unsigned char sweep_seed[WP_AUDIT_SIGN_SEED_LEN] = "fedcba9876543210fedcba9876543210";
+
+static int op_checkpoint(struct tfx *f, void *arg)
+{
+    return wp_store_audit_checkpoint(f->st, arg, key, sweep_seed, f->tenant, T0);
+}
+
+struct cp_arg {
+    wp_audit_checkpoint cp;
+    wp_audit_verdict v;
+};
+
+static int op_verify_checkpoint(struct tfx *f, void *arg)
+{
+    struct cp_arg *a = arg;
+    unsigned char pub[WP_AUDIT_SIGN_PUB_LEN];
+    wp_audit_sign_public(pub, sweep_seed);
+    return wp_store_audit_verify_checkpoint(f->st, key, pub, &a->cp, &a->v);
+}
+
+static int op_reseal(struct tfx *f, void *arg)
+{
+    int err;
+    if ((err = wp_store_begin(f->st)) < 0)
+        return err;
+    if ((err = wp_store_audit_reseal(f->st, key, f->tenant, arg)) < 0) {
+        wp_store_rollback(f->st);
+        return err;
+    }
+    return wp_store_commit(f->st);
+}
+
+/* An unmasking past the limit, as a handler does it: its row, then the check that raises the
+ * alert, in one transaction. */
+static int op_unmask(struct tfx *f, void *arg)
+{
+    wp_insider_result *r = arg;
+    const char *actor = "employee:aaaaaaaaaaaaaaaaaaaaaaaa";
+    wp_audit_entry e = {.tenant_id = f->tenant, .actor = actor, .action = "customer.unmask",
+                        .target = "customer:cccccccccccccccccccccccc"};
+    int err;
+    if ((err = wp_store_begin(f->st)) < 0)
+        return err;
+    if ((err = wp_store_audit_append(f->st, key, &e, NULL)) < 0 ||
+        (err = wp_store_insider_check(f->st, r, key, f->tenant, actor, f->emp1,
+                                      "customer.unmask")) < 0) {
+        wp_store_rollback(f->st);
+        return err;
+    }
+    return wp_store_commit(f->st);
+}
+
+static int op_settings_get(struct tfx *f, void *arg)
+{
+    return wp_store_insider_settings_get(f->st, arg, f->tenant);
+}
+
+static int op_settings_put(struct tfx *f, void *arg)
+{
+    return wp_store_insider_settings_put(f->st, f->tenant, arg);
+}
+
+static int op_alert_kind(struct tfx *f, void *arg)
+{
+    char kind[WP_ARCHIVE_WORD_MAX + 1];
+    return wp_store_alert_kind(f->st, kind, f->tenant, arg);
+}
+
+/* Every operation of the audit store and the insider check with each of its store operations
+ * failed in turn: the failure is answered as WP_EIO, nothing is half written (no row without
+ * its head, no alert without its row), a verify never passes or blames a row for want of a
+ * read, and the run without the failure gives the documented answer. */
+static void test_store_audit__store_failures(void **state)
+{
+    struct tfx *f = *state;
+    unsigned n;
+    append_n(f, 3);
+
+    OK(sweep(f, "append", op_append, NULL, &n));
+    assert_true(n >= 3);
+    OK(sweep(f, "append batch", op_append_batch, NULL, &n));
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log"), 7);
+
+    wp_audit_filter flt = {.tenant_id = f->tenant, .action = "test.", .limit = 10};
+    OK(sweep(f, "list", op_list, &flt, &n));
+    assert_int_equal(flt.limit, 4);
+    assert_true(n >= 1);
+
+    wp_audit_verdict v;
+    memset(&v, 0, sizeof v);
+    OK(sweep(f, "verify", op_verify, &v, &n));
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 7);
+    assert_true(n >= 3);
+    memset(&v, 0, sizeof v);
+    snprintf(v.tenant_id, sizeof v.tenant_id, "%s", f->tenant);
+    OK(sweep(f, "verify one tenant", op_verify, &v, &n));
+    assert_int_equal(v.ok, 1);
+    assert_int_equal(v.rows, 7);
+
+    int any = 0;
+    OK(sweep(f, "any", op_any, &any, &n));
+    assert_int_equal(any, 1);
+    size_t chains = 0;
+    OK(sweep(f, "chains", op_chains, &chains, &n));
+    assert_int_equal(chains, 1);
+    char head[WP_AUDIT_HASH_HEX + 1];
+    OK(sweep(f, "head", op_head, head, &n));
+    assert_int_equal(strlen(head), WP_AUDIT_HASH_HEX);
+
+    struct cp_arg cp;
+    OK(sweep(f, "checkpoint", op_checkpoint, &cp.cp, &n));
+    assert_int_equal(cp.cp.seq, 7);
+    assert_string_equal(cp.cp.hash, head);
+    OK(sweep(f, "verify checkpoint", op_verify_checkpoint, &cp, &n));
+    assert_int_equal(cp.v.ok, 1);
+    assert_int_equal(cp.v.rows, 7);
+
+    int64_t resealed = 0;
+    OK(sweep(f, "reseal", op_reseal, &resealed, &n));
+    assert_int_equal(resealed, 7);
+
+    wp_insider_settings is = {.unmask_per_hour = 1, .export_per_day = 5};
+    OK(sweep(f, "insider settings put", op_settings_put, &is, &n));
+    wp_insider_settings got;
+    OK(sweep(f, "insider settings get", op_settings_get, &got, &n));
+    assert_int_equal(got.unmask_per_hour, 1);
+    assert_int_equal(got.export_per_day, 5);
+    wp_insider_result r;
+    OK(sweep(f, "unmask", op_unmask, &r, &n)); /* 1: within the limit */
+    assert_int_equal(r.count, 1);
+    assert_string_equal(r.alert_id, "");
+    OK(sweep(f, "unmask past the limit", op_unmask, &r, &n));
+    assert_int_equal(r.count, 2);
+    assert_int_equal(strlen(r.alert_id), WP_ID_LEN);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM alerts"), 1);
+    char alert[WP_ID_LEN + 1];
+    memcpy(alert, r.alert_id, sizeof alert);
+    OK(sweep(f, "unmask with the alert raised", op_unmask, &r, &n));
+    assert_int_equal(r.count, 3);
+    assert_string_equal(r.alert_id, ""); /* one alert a window */
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM alerts"), 1);
+    OK(sweep(f, "alert kind", op_alert_kind, alert, &n));
+    assert_int_equal(sweep(f, "alert kind of no alert", op_alert_kind,
+                           "eeeeeeeeeeeeeeeeeeeeeeee", &n),
+                     WP_ENOTFOUND);
+
+    /* a broken chain: each failed read is an error, never the verdict; whole, the verdict */
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq = 2");
+    memset(&v, 0, sizeof v);
+    OK(sweep(f, "verify a broken chain", op_verify, &v, &n));
+    assert_int_equal(v.ok, 0);
+    assert_int_equal(v.bad_seq, 3);
+    if (!strstr(v.why, "row 2 removed"))
+        fail_msg("why is '%s'", v.why);
+}
+
 /* --- insider alerts -------------------------------------------------------------------------- */
 
 static void insider_append(struct tfx *f, const char *actor, const char *action,
@@ -1543,6 +1816,7 @@ static const struct CMUnitTest suite[] = {
     T(test_store_audit__checkpoint_parse),
     T(test_store_audit__checkpoint_parse_fields),
     T(test_store_audit__checkpoint_on_a_broken_chain),
+    T(test_store_audit__store_failures),
     T(test_store_audit__insider_alert_once_per_window),
     T(test_store_audit__insider_threshold_edges),
     T(test_store_audit__insider_without_employee_and_bad_input),
@@ -1554,5 +1828,10 @@ static const struct CMUnitTest suite[] = {
 
 int main(void)
 {
+    /* the store failure hook (docs/internals/util.md) for test_store_audit__store_failures;
+     * armed by nothing else, it changes nothing for the other tests */
+    setenv("WORKPHONE_TEST_HOOKS", "1", 1);
+    if (wp_test_hooks_load() < 0)
+        return 1;
     return tfx_run("store_audit", suite, sizeof suite / sizeof suite[0]) ? 1 : 0;
 }
