@@ -16,6 +16,7 @@
 #include "store/org.h"
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/testhooks.h"
 
 #define T0 1795831200000000LL /* 2026-11-28T10:00:00+08:00 */
 
@@ -201,6 +202,64 @@ static void test_audit_worker__a_refused_row_is_dropped_alone(void **state)
     api_audit_worker_free(w);
 }
 
+/* The store fails while the buffer is written (each store operation of a flush in turn, the
+ * hook of X-Workphone-Test-Fail: store=N; 13 reads of two tenants, so each N is a few
+ * batches' statements): the flush answers WP_EIO and says how many rows
+ * wait ("rows_waiting=N"); what was written and what waits always add up to every read, and
+ * the next flush writes the rest, each tenant's in the order they came. */
+static void test_audit_worker__store_fails_and_no_read_is_lost(void **state)
+{
+    struct tfx *f = *state;
+    struct waker k = {.st = f->st};
+    char other[WP_ID_LEN + 1], sql[256];
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    api_audit_worker *w = worker(&k);
+    int total = 0;
+    for (int i = 1; i <= 13; i++, total++)
+        OK(push(w, i % 4 == 0 ? other : f->tenant, "messages.read", i));
+
+    wp_buf note;
+    wp_buf_init(&note, 4096);
+    unsigned failures = 0;
+    int whole = 0;
+    for (unsigned n = 1; n < 1000 && !whole; n++) {
+        wp_buf_reset(&note);
+        wp_test_hooks_store_arm(n);
+        int err = api_audit_worker_flush(f->st, w, 0, &note);
+        int fired = wp_test_hooks_store_fired();
+        wp_test_hooks_store_arm(0);
+        int64_t written =
+            tfx_raw1(f, "SELECT count(*) FROM audit_log WHERE action = 'messages.read'");
+        size_t waiting = api_audit_worker_waiting(w);
+        if (!fired) {
+            OK(err);
+            assert_int_equal(waiting, 0);
+            assert_int_equal(written, total);
+            whole = 1;
+            continue;
+        }
+        failures++;
+        assert_int_equal(err, WP_EIO);
+        assert_true(waiting > 0);
+        assert_int_equal(written + (int64_t)waiting, total);
+        char want[40];
+        snprintf(want, sizeof want, "rows_waiting=%zu", waiting);
+        if (!note.buf || !strstr(note.buf, want))
+            fail_msg("store operation %u failed: note is '%.*s', wanted %s", n, (int)note.len,
+                     note.buf ? note.buf : "", want);
+    }
+    assert_true(whole);
+    assert_true(failures >= 2);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM audit_log WHERE action = 'messages.read' AND tenant_id = '%s'",
+             other);
+    assert_int_equal(tfx_raw1(f, sql), 3);
+    assert_int_equal(out_of_order(f), 0);
+    verify_ok(f);
+    wp_buf_release(&note);
+    api_audit_worker_free(w);
+}
+
 /* A handler waiting for its reads (GET /api/v1/audit) asks for the flush and returns once they
  * are written; with nothing to flush them it gives up after its time, WP_EIO. */
 static void test_audit_worker__sync(void **state)
@@ -234,10 +293,15 @@ static void test_audit_worker__sync(void **state)
 static const struct CMUnitTest suite[] = {
     T(test_audit_worker__full_buffer_refuses_and_loses_nothing),
     T(test_audit_worker__a_refused_row_is_dropped_alone),
+    T(test_audit_worker__store_fails_and_no_read_is_lost),
     T(test_audit_worker__sync),
 };
 
 int main(void)
 {
+    /* the store failure hook (docs/internals/util.md), armed by one test only */
+    setenv("WORKPHONE_TEST_HOOKS", "1", 1);
+    if (wp_test_hooks_load() < 0)
+        return 1;
     return tfx_run("api_audit_worker", suite, sizeof suite / sizeof suite[0]) ? 1 : 0;
 }
