@@ -119,6 +119,11 @@ suite() { # backend
     expect_json 'j["error"]["message"]' "'target' is longer than 256 bytes" "$be: ... says so"
     req GET "/api/v1/audit?customer=$(printf 'c%.0s' $(seq 24))" "${A[@]}"
     expect_json 'j["items"]' '[]' "$be: a customer nobody read"
+    local q
+    for q in limit=0 limit=201 limit=x from=yesterday to=2026-13-01T00:00:00Z; do
+        req GET "/api/v1/audit?$q" "${A[@]}"
+        expect_error 400 invalid_request "$be: ?$q"
+    done
     req GET /api/v1/audit/verify "${A[@]}"
     expect_json '(j["ok"], j["rows"], j["first_bad"])' "[true, $total, null]" "$be: verify over HTTP"
     stop_server
