@@ -984,6 +984,111 @@ static void test_store_audit__checkpoint_on_a_broken_chain(void **state)
         fail_msg("why is '%s'", v.why);
 }
 
+/* A chain spliced from two histories: row 2 appended again after the ends were set back to
+ * row 1, and the old row 3 (genuine, keyed) put after it. Each row verifies alone; the chain
+ * does not go from the new row 2 to the old row 3. */
+static void test_store_audit__spliced_chain(void **state)
+{
+    struct tfx *f = *state;
+    append_n(f, 1);
+    tfx_exec(f, "CREATE TABLE saved_heads AS SELECT * FROM audit_heads");
+    tfx_exec(f, "CREATE TABLE saved_tenant AS SELECT audit_seq, audit_hash, audit_mac FROM tenants");
+    append(f->st, f->tenant, 2, NULL);
+    append(f->st, f->tenant, 3, NULL);
+    tfx_exec(f, "CREATE TABLE saved_log AS SELECT * FROM audit_log WHERE seq = 3");
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq >= 2");
+    tfx_exec(f, "DELETE FROM audit_heads");
+    tfx_exec(f, "INSERT INTO audit_heads SELECT * FROM saved_heads");
+    tfx_exec(f, "UPDATE tenants SET audit_seq = (SELECT audit_seq FROM saved_tenant),"
+                " audit_hash = (SELECT audit_hash FROM saved_tenant),"
+                " audit_mac = (SELECT audit_mac FROM saved_tenant)");
+    assert_int_equal(verify(f, NULL).ok, 1);
+    append(f->st, f->tenant, 22, NULL);
+    tfx_exec(f, "INSERT INTO audit_log SELECT * FROM saved_log");
+    expect_bad(f, 3, NULL, "row does not chain to row 2");
+}
+
+/* More of the ends, of checkpoints and of what is refused. */
+static void test_store_audit__more_edges(void **state)
+{
+    struct tfx *f = *state;
+    wp_audit_page p;
+    wp_audit_checkpoint cp;
+    char line[1024];
+
+    wp_audit_entry e = {.tenant_id = f->tenant, .actor = "system"};
+    assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
+    assert_non_null(strstr(wp_error_last(), "audit action is empty"));
+    wp_audit_filter big = {.tenant_id = f->tenant, .limit = WP_PAGE_MAX + 1};
+    assert_int_equal(wp_store_audit_list(f->st, &p, &big), WP_EINVAL);
+
+    /* an imported tenant without rows: nothing to re-seal */
+    int64_t rows = -1;
+    OK(wp_store_begin(f->st));
+    OK(wp_store_audit_reseal(f->st, key, f->tenant, &rows));
+    OK(wp_store_commit(f->st));
+    assert_int_equal(rows, 0);
+
+    append_n(f, 4);
+    checkpoint_line(f, line, sizeof line);
+    OK(wp_audit_checkpoint_parse(&cp, line));
+    assert_int_equal(wp_audit_checkpoint_format(line, 10, &cp), WP_EINVAL);
+    assert_int_equal(wp_store_audit_checkpoint(f->st, &cp, key, seed, "nope", T0), WP_ENOTFOUND);
+    /* a signature that is not hex, handed over as it is: it does not verify */
+    wp_audit_checkpoint odd = cp;
+    odd.sig[0] = 'z';
+    unsigned char pub[WP_AUDIT_SIGN_PUB_LEN];
+    wp_audit_verdict v;
+    wp_audit_sign_public(pub, seed);
+    OK(wp_store_audit_verify_checkpoint(f->st, key, pub, &odd, &v));
+    assert_int_equal(v.ok, 0);
+    assert_non_null(strstr(v.why, "signature does not verify"));
+
+    /* the length record's hash gone: as forged as a MAC gone */
+    tfx_exec(f, "CREATE TABLE saved_tenant AS SELECT audit_hash FROM tenants");
+    tfx_exec(f, "UPDATE tenants SET audit_hash = NULL");
+    expect_bad(f, 4, NULL, "the tenant's length record is forged");
+    tfx_exec(f, "UPDATE tenants SET audit_hash = (SELECT audit_hash FROM saved_tenant)");
+    assert_int_equal(verify(f, NULL).ok, 1);
+
+    /* the last row deleted, the head left: no checkpoint of a row that is not there */
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq = 4");
+    assert_int_equal(wp_store_audit_checkpoint(f->st, &cp, key, seed, f->tenant, T0), WP_EIO);
+    assert_non_null(strstr(wp_error_last(), "names row 4, which is not there as it says"));
+}
+
+/* An old chain (no length record) with its last row deleted: its head still says where it
+ * ended. */
+static void test_store_audit__legacy_chain_cut(void **state)
+{
+    struct tfx *f = *state;
+    legacy_chain(f, 4);
+    tfx_exec(f, "DELETE FROM audit_log WHERE seq = 4");
+    expect_bad(f, 4, "", "row 4 removed from the end");
+}
+
+/* Two tenants with broken chains: verify of the whole store names the first in id order. */
+static void test_store_audit__first_broken_tenant(void **state)
+{
+    struct tfx *f = *state;
+    char other[WP_ID_LEN + 1], sql[200];
+    OK(wp_store_tenant_create(f->st, other, "Other"));
+    for (int i = 1; i <= 6; i++)
+        append(f->st, i % 2 ? f->tenant : other, i, NULL);
+    tfx_exec(f, "UPDATE audit_log SET details = '{\"n\":0}' WHERE seq = 2");
+    const char *first = strcmp(f->tenant, other) < 0 ? f->tenant : other;
+    wp_audit_verdict v = verify(f, NULL);
+    assert_int_equal(v.ok, 0);
+    assert_string_equal(v.tenant_id, first);
+    assert_int_equal(v.bad_seq, 2);
+    snprintf(sql, sizeof sql, "DELETE FROM audit_log WHERE tenant_id = '%s' AND seq = 2", first);
+    tfx_exec(f, sql);
+    v = verify(f, NULL);
+    assert_int_equal(v.ok, 0);
+    assert_string_equal(v.tenant_id, first); /* still the first: now a row removed */
+    assert_non_null(strstr(v.why, "row 2 removed"));
+}
+
 /* --- a store that fails -------------------------------------------------------------------- */
 
 /* What a failed operation must leave: the audit tables, the tenant's length record, alerts
@@ -1816,6 +1921,10 @@ static const struct CMUnitTest suite[] = {
     T(test_store_audit__checkpoint_parse),
     T(test_store_audit__checkpoint_parse_fields),
     T(test_store_audit__checkpoint_on_a_broken_chain),
+    T(test_store_audit__spliced_chain),
+    T(test_store_audit__more_edges),
+    T(test_store_audit__legacy_chain_cut),
+    T(test_store_audit__first_broken_tenant),
     T(test_store_audit__store_failures),
     T(test_store_audit__insider_alert_once_per_window),
     T(test_store_audit__insider_threshold_edges),
