@@ -345,6 +345,32 @@ static void test_scan_view__json_depth(void **state)
         }
         json_decref(top);
     }
+    /* the same through objects, and through objects in arrays */
+    for (int depth = 64; depth <= 65; depth++) {
+        for (int mixed = 0; mixed <= 1; mixed++) {
+            json_t *top = json_object(), *cur = top;
+            for (int i = 1; i < depth; i++) {
+                json_t *next = mixed && i % 2 ? json_array() : json_object();
+                if (json_is_array(cur))
+                    json_array_append_new(cur, next);
+                else
+                    json_object_set_new(cur, "note", next);
+                cur = next;
+            }
+            if (json_is_array(cur))
+                json_array_append_new(cur, json_string("13800138000"));
+            else
+                json_object_set_new(cur, "note", json_string("13800138000"));
+            int err = wp_scan_view_json(lex, top);
+            assert_int_equal(err, depth == 64 ? 0 : WP_EINVAL);
+            if (depth == 64) {
+                json_t *leaf = json_is_array(cur) ? json_array_get(cur, 0)
+                                                  : json_object_get(cur, "note");
+                assert_string_equal(json_string_value(leaf), "***********");
+            }
+            json_decref(top);
+        }
+    }
 }
 
 const struct CMUnitTest scan_view_tests[] = {
