@@ -1608,11 +1608,6 @@ static void test_store_audit__insider_without_employee_and_bad_input(void **stat
     assert_int_equal(wp_store_insider_settings_put(f->st, f->tenant, &is), WP_EINVAL);
     is = (wp_insider_settings){.unmask_per_hour = 0, .export_per_day = WP_INSIDER_MAX + 1};
     assert_int_equal(wp_store_insider_settings_put(f->st, f->tenant, &is), WP_EINVAL);
-    /* a tenant of an id's shape that is not there */
-    is = (wp_insider_settings){.unmask_per_hour = 3, .export_per_day = 3};
-    assert_int_equal(
-        wp_store_insider_settings_put(f->st, "bbbbbbbbbbbbbbbbbbbbbbbb", &is), WP_ENOTFOUND);
-    assert_non_null(strstr(wp_error_last(), "tenant 'bbbbbbbbbbbbbbbbbbbbbbbb' not found"));
     assert_int_equal(wp_store_insider_settings_put(f->st, "nope", &is), WP_ENOTFOUND);
     is.export_per_day = 5;
     assert_int_equal(wp_store_insider_settings_put(f->st, "eeeeeeeeeeeeeeeeeeeeeeee", &is),
@@ -1632,6 +1627,8 @@ static void test_store_audit__insider_without_employee_and_bad_input(void **stat
     assert_int_equal(wp_store_alert_kind(f->st, kind, f->tenant, "eeeeeeeeeeeeeeeeeeeeeeee"),
                      WP_ENOTFOUND);
     assert_int_equal(wp_store_alert_kind(f->st, kind, f->tenant, "nope"), WP_ENOTFOUND);
+    assert_int_equal(wp_store_alert_kind(f->st, kind, "nope", "eeeeeeeeeeeeeeeeeeeeeeee"),
+                     WP_ENOTFOUND);
     assert_int_equal(wp_store_alert_kind(f->st, kind, f->tenant, NULL), WP_EINVAL);
     assert_int_equal(wp_alert_kind_is_insider("mass_unmask"), 1);
     assert_int_equal(wp_alert_kind_is_insider("mass_export"), 1);
