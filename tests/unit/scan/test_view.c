@@ -364,8 +364,8 @@ static void test_scan_view__json_depth(void **state)
             int err = wp_scan_view_json(lex, top);
             assert_int_equal(err, depth == 64 ? 0 : WP_EINVAL);
             if (depth == 64) {
-                json_t *leaf = json_is_array(cur) ? json_array_get(cur, 0)
-                                                  : json_object_get(cur, "note");
+                json_t *leaf =
+                    json_is_array(cur) ? json_array_get(cur, 0) : json_object_get(cur, "note");
                 assert_string_equal(json_string_value(leaf), "***********");
             }
             json_decref(top);

@@ -137,8 +137,9 @@ static void test_store_audit__chain_intact_after_many_appends(void **state)
     assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log a JOIN audit_log b"
                                  " ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
                      2344);
-    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log WHERE seq = 1 AND prev_hash = '"
-                                 "0000000000000000000000000000000000000000000000000000000000000000'"),
+    assert_int_equal(tfx_raw1(f,
+                              "SELECT count(*) FROM audit_log WHERE seq = 1 AND prev_hash = '"
+                              "0000000000000000000000000000000000000000000000000000000000000000'"),
                      1);
     /* another key does not verify a single row */
     unsigned char other[WP_AUDIT_KEY_LEN];
@@ -295,7 +296,8 @@ static void test_store_audit__entry_limits(void **state)
     e.details = big; /* one byte past the limit */
     assert_int_equal(wp_store_audit_append(f->st, key, &e, NULL), WP_EINVAL);
     assert_non_null(strstr(wp_error_last(), "longer than"));
-    static const char *const not_objects[] = {"", "{", "}", "{\"a\":1", "\"{}\"", "{\"a\":\"\xff\"}"};
+    static const char *const not_objects[] = {"",         "{",      "}",
+                                              "{\"a\":1", "\"{}\"", "{\"a\":\"\xff\"}"};
     for (size_t i = 0; i < sizeof not_objects / sizeof *not_objects; i++) {
         e = ok;
         e.details = not_objects[i];
@@ -360,8 +362,8 @@ static void test_store_audit__list_filters(void **state)
     char long_field[WP_AUDIT_FIELD_MAX + 2];
     append_n(f, 4);
 
-    wp_audit_filter none = {.tenant_id = f->tenant, .actor = "", .action = "", .target = "",
-                            .customer_id = ""};
+    wp_audit_filter none = {
+        .tenant_id = f->tenant, .actor = "", .action = "", .target = "", .customer_id = ""};
     OK(wp_store_audit_list(f->st, &p, &none));
     assert_int_equal(p.n, 4);
     wp_audit_page_release(&p);
@@ -570,7 +572,6 @@ static void test_store_audit__head_tampering(void **state)
     expect_bad(f, 3, NULL, "head record is missing");
 }
 
-
 /* --- the end of the chain: the head's MAC, the tenant's length record (migration 0016) ----- */
 
 #define SET_HEAD_TO_3                                                                              \
@@ -666,7 +667,8 @@ static void test_store_audit__length_record_mac_missing(void **state)
     struct tfx *f = *state;
     append_n(f, 3);
     tfx_exec(f, "UPDATE tenants SET audit_mac = NULL");
-    expect_bad(f, 3, NULL, "the tenant's length record is forged: its MAC does not match (it says 3 rows)");
+    expect_bad(f, 3, NULL,
+               "the tenant's length record is forged: its MAC does not match (it says 3 rows)");
 }
 
 static void test_store_audit__head_mac_missing(void **state)
@@ -734,8 +736,8 @@ static void legacy_chain_of(struct tfx *f, const char *tenant, int n)
         memcpy(prev, hash, sizeof prev);
     }
     snprintf(sql, sizeof sql,
-             "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ('%s', %d, '%s')", tenant,
-             n, prev);
+             "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ('%s', %d, '%s')", tenant, n,
+             prev);
     tfx_exec(f, sql);
 }
 
@@ -908,8 +910,7 @@ static void test_store_audit__checkpoint_parse(void **state)
 }
 
 /* The line with one field's value replaced (the field must be in it). */
-static void with_field(char *out, size_t cap, const char *line, const char *name,
-                       const char *value)
+static void with_field(char *out, size_t cap, const char *line, const char *name, const char *value)
 {
     char key_eq[32];
     snprintf(key_eq, sizeof key_eq, " %s=", name);
@@ -992,7 +993,8 @@ static void test_store_audit__spliced_chain(void **state)
     struct tfx *f = *state;
     append_n(f, 1);
     tfx_exec(f, "CREATE TABLE saved_heads AS SELECT * FROM audit_heads");
-    tfx_exec(f, "CREATE TABLE saved_tenant AS SELECT audit_seq, audit_hash, audit_mac FROM tenants");
+    tfx_exec(f,
+             "CREATE TABLE saved_tenant AS SELECT audit_seq, audit_hash, audit_mac FROM tenants");
     append(f->st, f->tenant, 2, NULL);
     append(f->st, f->tenant, 3, NULL);
     tfx_exec(f, "CREATE TABLE saved_log AS SELECT * FROM audit_log WHERE seq = 3");
@@ -1149,8 +1151,8 @@ static int sweep(struct tfx *f, const char *name, store_op op, void *arg, unsign
 static int op_append(struct tfx *f, void *arg)
 {
     (void)arg;
-    wp_audit_entry e = {.tenant_id = f->tenant, .actor = "system", .action = "test.append",
-                        .details = "{\"a\":1}"};
+    wp_audit_entry e = {
+        .tenant_id = f->tenant, .actor = "system", .action = "test.append", .details = "{\"a\":1}"};
     return wp_store_audit_append(f->st, key, &e, NULL);
 }
 
@@ -1242,7 +1244,9 @@ static int op_unmask(struct tfx *f, void *arg)
 {
     wp_insider_result *r = arg;
     const char *actor = "employee:aaaaaaaaaaaaaaaaaaaaaaaa";
-    wp_audit_entry e = {.tenant_id = f->tenant, .actor = actor, .action = "customer.unmask",
+    wp_audit_entry e = {.tenant_id = f->tenant,
+                        .actor = actor,
+                        .action = "customer.unmask",
                         .target = "customer:cccccccccccccccccccccccc"};
     int err;
     if ((err = wp_store_begin(f->st)) < 0)
@@ -1347,9 +1351,9 @@ static void test_store_audit__store_failures(void **state)
     assert_string_equal(r.alert_id, ""); /* one alert a window */
     assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM alerts"), 1);
     OK(sweep(f, "alert kind", op_alert_kind, alert, &n));
-    assert_int_equal(sweep(f, "alert kind of no alert", op_alert_kind,
-                           "eeeeeeeeeeeeeeeeeeeeeeee", &n),
-                     WP_ENOTFOUND);
+    assert_int_equal(
+        sweep(f, "alert kind of no alert", op_alert_kind, "eeeeeeeeeeeeeeeeeeeeeeee", &n),
+        WP_ENOTFOUND);
 
     /* a broken chain: each failed read is an error, never the verdict; whole, the verdict */
     tfx_exec(f, "DELETE FROM audit_log WHERE seq = 2");
@@ -1366,7 +1370,9 @@ static void test_store_audit__store_failures(void **state)
 static void insider_append(struct tfx *f, const char *actor, const char *action,
                            wp_insider_result *r)
 {
-    wp_audit_entry e = {.tenant_id = f->tenant, .actor = actor, .action = action,
+    wp_audit_entry e = {.tenant_id = f->tenant,
+                        .actor = actor,
+                        .action = action,
                         .target = "customer:cccccccccccccccccccccccc"};
     OK(wp_store_begin(f->st));
     OK(wp_store_audit_append(f->st, key, &e, NULL));
@@ -1404,11 +1410,13 @@ static void test_store_audit__insider_alert_once_per_window(void **state)
     }
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM alerts WHERE kind = 'mass_unmask' AND employee_id = '%s'"
-             " AND status = 'open'", f->emp1);
+             " AND status = 'open'",
+             f->emp1);
     assert_int_equal(tfx_raw1(f, sql), 1);
     /* the alert's own audit row */
     assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log WHERE action = 'alert.raise'"
-                                 " AND actor = 'system'"), 1);
+                                 " AND actor = 'system'"),
+                     1);
     /* other actions and other people count apart */
     insider_append(f, actor, "lexicon.put", &r);
     assert_int_equal(r.count, 0);
@@ -1445,7 +1453,9 @@ static void test_store_audit__insider_alert_once_per_window(void **state)
 static void insider_at(struct tfx *f, int64_t us, const char *actor, const char *employee,
                        const char *action, wp_insider_result *r)
 {
-    wp_audit_entry e = {.tenant_id = f->tenant, .actor = actor, .action = action,
+    wp_audit_entry e = {.tenant_id = f->tenant,
+                        .actor = actor,
+                        .action = action,
                         .target = "customer:cccccccccccccccccccccccc"};
     wp_time_set_fake(us);
     OK(wp_store_begin(f->st));
@@ -1498,7 +1508,8 @@ static void test_store_audit__insider_threshold_edges(void **state)
     assert_int_equal(tfx_raw1(f, sql), 1);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM audit_log WHERE actor = 'system' AND action = 'alert.raise'"
-             " AND target = 'alert:%s'", r.alert_id);
+             " AND target = 'alert:%s'",
+             r.alert_id);
     assert_int_equal(tfx_raw1(f, sql), 1);
     /* past N again while the alert is younger than a window: none again */
     insider_at(f, T0 + H + 1, actor, f->emp1, "customer.unmask", &r);
@@ -1532,7 +1543,8 @@ static void test_store_audit__insider_threshold_edges(void **state)
     assert_int_equal(strlen(r.alert_id), WP_ID_LEN);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM alerts WHERE id = '%s' AND kind = 'mass_export' AND matched ="
-             " '3 exports in 1440 minutes (limit 2)'", r.alert_id);
+             " '3 exports in 1440 minutes (limit 2)'",
+             r.alert_id);
     assert_int_equal(tfx_raw1(f, sql), 1);
     /* unmaskings and exports count apart */
     insider_at(f, E + D + 2, actor, f->emp1, "message.unmask", &r);
@@ -1583,8 +1595,14 @@ static void test_store_audit__insider_without_employee_and_bad_input(void **stat
     OK(wp_store_insider_check(f->st, &r, key, f->tenant, actor, f->emp1, "customer.update"));
     assert_int_equal(r.count, 0);
     static const char *const bad_actors[] = {
-        NULL, "", "system", ":dddddddddddddddddddddddd", "Employee:dddddddddddddddddddddddd",
-        "averyveryverylongkind:dddddddddddddddddddddddd", "employee:dddd", "employee:\"x\"",
+        NULL,
+        "",
+        "system",
+        ":dddddddddddddddddddddddd",
+        "Employee:dddddddddddddddddddddddd",
+        "averyveryverylongkind:dddddddddddddddddddddddd",
+        "employee:dddd",
+        "employee:\"x\"",
     };
     for (size_t i = 0; i < sizeof bad_actors / sizeof *bad_actors; i++)
         assert_int_equal(wp_store_insider_check(f->st, &r, key, f->tenant, bad_actors[i], f->emp1,
@@ -1653,7 +1671,9 @@ static void *append_many(void *arg)
     for (int i = 0; i < a->n && a->err == 0; i++) {
         char details[32];
         snprintf(details, sizeof details, "{\"i\":%d}", a->from + i);
-        wp_audit_entry e = {.tenant_id = a->f->tenant, .actor = "system", .action = "test.append",
+        wp_audit_entry e = {.tenant_id = a->f->tenant,
+                            .actor = "system",
+                            .action = "test.append",
                             .details = details};
         /* each in a transaction that also does other work, as a handler's would */
         if ((a->err = wp_store_begin(st)) < 0)
