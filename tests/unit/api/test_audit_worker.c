@@ -6,7 +6,9 @@
  * them written. */
 #include "../store/archive_fixture.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -155,6 +157,48 @@ static void test_audit_worker__full_buffer_refuses_and_loses_nothing(void **stat
     api_audit_worker_free(w);
 }
 
+static void *flush_later(void *arg)
+{
+    struct waker *k = arg;
+    wp_buf note;
+    usleep(300 * 1000);
+    wp_buf_init(&note, 4096);
+    int err = api_audit_worker_flush(k->st, k->w, 0, &note);
+    wp_buf_release(&note);
+    return (void *)(intptr_t)err;
+}
+
+/* A full buffer that gets room while a read waits (the flush ran): the read goes in, well
+ * before the 5 s after which it would be refused. */
+static void test_audit_worker__room_while_waiting(void **state)
+{
+    struct tfx *f = *state;
+    struct waker k = {.st = f->st};
+    api_audit_worker *w = worker(&k);
+    for (int i = 1; i <= 20000; i++)
+        OK(push(w, f->tenant, "messages.read", i));
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, flush_later, &k), 0);
+    double t0 = now_s();
+    OK(push(w, f->tenant, "messages.read", 20001));
+    double waited = now_s() - t0;
+    void *ret;
+    pthread_join(t, &ret);
+    assert_int_equal((intptr_t)ret, 0);
+    if (waited < 0.25 || waited > 4.5)
+        fail_msg("the read waited %.2f s, wanted it to go in once the flush made room", waited);
+    assert_int_equal(api_audit_worker_waiting(w), 1);
+    wp_buf note;
+    wp_buf_init(&note, 4096);
+    OK(api_audit_worker_flush(f->st, w, 0, &note));
+    wp_buf_release(&note);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM audit_log WHERE action = 'messages.read'"),
+                     20001);
+    assert_int_equal(out_of_order(f), 0);
+    verify_ok(f);
+    api_audit_worker_free(w);
+}
+
 /* One row the store refuses (an action of capitals) is dropped and named; the rows around it,
  * of its tenant and of another, are written, each tenant's in the order they came. */
 static void test_audit_worker__a_refused_row_is_dropped_alone(void **state)
@@ -292,6 +336,7 @@ static void test_audit_worker__sync(void **state)
 
 static const struct CMUnitTest suite[] = {
     T(test_audit_worker__full_buffer_refuses_and_loses_nothing),
+    T(test_audit_worker__room_while_waiting),
     T(test_audit_worker__a_refused_row_is_dropped_alone),
     T(test_audit_worker__store_fails_and_no_read_is_lost),
     T(test_audit_worker__sync),
