@@ -75,6 +75,14 @@ suite() { # backend
     req GET "/api/v1/messages?employee=$sam" "${A[@]}"
     rows messages.read "&target=employee:$sam"
     expect_json 'len(j["items"])' 1 "$be: an employee's chats read"
+    # an empty q is no search: a read
+    req GET "/api/v1/messages?q=&employee=$sam" "${A[@]}"
+    expect_status 200 "$be: an empty query"
+    rows messages.read "&target=employee:$sam"
+    expect_json '(len(j["items"]), "q" in j["items"][0]["details"])' '[2, false]' \
+        "$be: ... is recorded as a read, without a query"
+    rows messages.search
+    expect_json 'len(j["items"])' 1 "$be: ... not as a search"
     req GET '/api/v1/audit?customer=bad' "${A[@]}"
     expect_error 400 invalid_request "$be: a bad customer filter"
 

@@ -237,6 +237,47 @@ static void test_scan_pii__email(void **state)
     }
 }
 
+/* The edges of each format (docs/internals/scan.md, "PII detectors"): a grouped number is
+ * judged as its kind and nothing else, an ID card's X counts only where it is the check
+ * character of 17 digits, a run past 20 digits is nobody's number, and an address's local
+ * part may be long. */
+static void test_scan_pii__edges(void **state)
+{
+    (void)state;
+    /* 3-4-4 groups make a mobile only with a mobile prefix */
+    assert_none("128 0013 8000");
+    assert_none("028-0013-8000");
+    assert_none("12800138000 12900139000");
+    /* 6-8-4 groups with a digit check: an ID card from the first group to the last */
+    char id[32] = "11010519491231002";
+    id[17] = id_check(id);
+    id[18] = '\0';
+    char t[96];
+    snprintf(t, sizeof t, "证 %.6s %.8s %.4s 号", id, id + 6, id + 14);
+    assert_only(t, "pii.id_card", 4, 24);
+    /* ... and with a wrong check digit, no ID card */
+    t[23] = t[23] == '0' ? '1' : '0';
+    assert_int_equal(count_pattern(scan(t), "pii.id_card"), 0);
+    /* an X after 16 digits, or after 17 whose check character is a digit: no ID card */
+    assert_int_equal(count_pattern(scan("1101051949123100X"), "pii.id_card"), 0);
+    char notx[32];
+    memcpy(notx, id, 17);
+    notx[17] = 'X';
+    notx[18] = '\0';
+    if (id[17] != 'X')
+        assert_int_equal(count_pattern(scan(notx), "pii.id_card"), 0);
+    /* 21 and 30 digits: inside a run that long there is no number */
+    assert_none("138001380001380013800");
+    assert_none("138001380001380013800138001380");
+    /* an address's local part past 1,000 characters is still one, masked from its start */
+    char mail[1600];
+    memset(mail, 'a', 1500);
+    snprintf(mail + 1500, sizeof mail - 1500, "@example.com");
+    assert_only(mail, "pii.email", 0, strlen(mail));
+    /* a domain label does not start with a hyphen */
+    assert_none("foo@-example.com");
+}
+
 static void test_scan_pii__mixed_with_words_and_masked(void **state)
 {
     (void)state;
@@ -269,6 +310,7 @@ const struct CMUnitTest scan_pii_tests[] = {
     cmocka_unit_test_setup_teardown(test_scan_pii__id_card_x, setup, teardown),
     cmocka_unit_test_setup_teardown(test_scan_pii__bank_card, setup, teardown),
     cmocka_unit_test_setup_teardown(test_scan_pii__email, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_scan_pii__edges, setup, teardown),
     cmocka_unit_test_setup_teardown(test_scan_pii__mixed_with_words_and_masked, setup, teardown),
     cmocka_unit_test(test_scan_pii__off),
 };

@@ -301,6 +301,15 @@ static void test_scan_view__json_keys_and_references(void **state)
             "\"e\":\":***********fffffffffffff\",\"f\":\"***********fffffffffffff0\","
             "\"g\":\"customer:***********fffffffffffff***********fffffffffffffffffffffffffffff\","
             "\"h\":\"cdefghijklmnopqrstuvwxyzcdefghijk:***********fffffffffffff\"}");
+    /* six letters and 64 hex digits make a reference only as "sha256"; a sha256 with a
+     * character that is not a lowercase hex digit, or a kind's id of 24 that is not hex, is
+     * people's text */
+    json_is("{\"a\":\"sha512:13800138000fffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+            "\"b\":\"sha256:13800138000gffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+            "\"c\":\"customer:13800138000ggggggggggggg\"}",
+            "{\"a\":\"sha512:***********fffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+            "\"b\":\"sha256:***********gffffffffffffffffffffffffffffffffffffffffffffffffffff\","
+            "\"c\":\"customer:***********ggggggggggggg\"}");
     /* the longest kind that is one (32 characters) */
     json_is("{\"a\":\"cdefghijklmnopqrstuvwxyzcdefghij:13800138000fffffffffffff\"}",
             "{\"a\":\"cdefghijklmnopqrstuvwxyzcdefghij:13800138000fffffffffffff\"}");
@@ -335,6 +344,32 @@ static void test_scan_view__json_depth(void **state)
             assert_int_equal(err, WP_EINVAL);
         }
         json_decref(top);
+    }
+    /* the same through objects, and through objects in arrays */
+    for (int depth = 64; depth <= 65; depth++) {
+        for (int mixed = 0; mixed <= 1; mixed++) {
+            json_t *top = json_object(), *cur = top;
+            for (int i = 1; i < depth; i++) {
+                json_t *next = mixed && i % 2 ? json_array() : json_object();
+                if (json_is_array(cur))
+                    json_array_append_new(cur, next);
+                else
+                    json_object_set_new(cur, "note", next);
+                cur = next;
+            }
+            if (json_is_array(cur))
+                json_array_append_new(cur, json_string("13800138000"));
+            else
+                json_object_set_new(cur, "note", json_string("13800138000"));
+            int err = wp_scan_view_json(lex, top);
+            assert_int_equal(err, depth == 64 ? 0 : WP_EINVAL);
+            if (depth == 64) {
+                json_t *leaf =
+                    json_is_array(cur) ? json_array_get(cur, 0) : json_object_get(cur, "note");
+                assert_string_equal(json_string_value(leaf), "***********");
+            }
+            json_decref(top);
+        }
     }
 }
 
