@@ -576,6 +576,8 @@ static void test_api_scope__who_sees_personal_data(void **state)
             int fired_ = wp_test_hooks_store_fired();                                              \
             wp_test_hooks_store_arm(0);                                                            \
             if (!fired_) {                                                                         \
+                if (n_ == 1)                                                                       \
+                    fail_msg("%s: no statement failed", #call);                                    \
                 assert_int_equal(rc_, (want));                                                     \
                 break;                                                                             \
             }                                                                                      \

@@ -73,6 +73,8 @@ static wp_employee person(struct tfx *f, const char *unit, const char *username,
             int fired_ = wp_test_hooks_store_fired();                                              \
             wp_test_hooks_store_arm(0);                                                            \
             if (!fired_) {                                                                         \
+                if (n_ == 1)                                                                       \
+                    fail_msg("%s: no statement failed", #call);                                    \
                 assert_int_equal(rc_, (want));                                                     \
                 break;                                                                             \
             }                                                                                      \
