@@ -45,6 +45,21 @@ def suite(store):
         st, j, _ = srv.req("GET", "/api/v1/auth/session", admin)
         check(st == 200 and j["employee"]["username"] == "admin", be + ": the real token still works: %s" % st)
 
+        # an API key acts for the employee who made it: it may not change its maker's state,
+        # as its maker may not; renaming is still allowed
+        me = j["employee"]["id"]
+        st, k, _ = srv.req("POST", "/api/v1/api-keys", admin,
+                           body={"name": "自身", "role": "admin"})
+        check(st == 201, be + ": an admin key: %s %s" % (st, k))
+        expect(srv.req("PATCH", "/api/v1/employees/" + me, k["key"], body={"active": False}),
+               403, "forbidden", "an API key acts for the employee who made it, who may not "
+               "change themselves", be + ": a key deactivating its maker")
+        expect(srv.req("PATCH", "/api/v1/employees/" + me, admin, body={"active": False}),
+               403, "forbidden", "nobody may change themselves",
+               be + ": an admin deactivating itself")
+        st, j, _ = srv.req("GET", "/api/v1/auth/session", admin)
+        check(st == 200, be + ": ... and the admin is still active: %s" % st)
+
         # the cookie: a safe method needs no CSRF header, an unsafe one its exact header
         st, j, h = srv.req("POST", "/api/v1/auth/login",
                            body={"username": "admin", "password": PASSWORD},
