@@ -79,7 +79,7 @@ static wp_employee person(struct tfx *f, const char *unit, const char *username,
                 break;                                                                             \
             }                                                                                      \
             if (rc_ != WP_EIO)                                                                     \
-                fail_msg("%s with statement %u failing -> %d (%s)", #call, n_, rc_,               \
+                fail_msg("%s with statement %u failing -> %d (%s)", #call, n_, rc_,                \
                          wp_error_last());                                                         \
             assert_int_equal(tfx_raw1((f), (count_sql)), before_);                                 \
         }                                                                                          \
@@ -126,8 +126,8 @@ static void test_store_access__key_refusals(void **state)
     assert_int_equal(wp_store_api_key_create(f->st, &k, f->tenant, "crm", WP_ROLE_ADMIN, NULL,
                                              "wpk_abcd", not_hash(bad, "abc"), admin.id, T0),
                      WP_EINVAL);
-    assert_int_equal(wp_store_api_key_create(f->st, &k, f->tenant, "crm", WP_ROLE_ADMIN, NULL,
-                                             NULL, h, admin.id, T0),
+    assert_int_equal(wp_store_api_key_create(f->st, &k, f->tenant, "crm", WP_ROLE_ADMIN, NULL, NULL,
+                                             h, admin.id, T0),
                      WP_EINVAL);
     assert_int_equal(wp_store_api_key_create(f->st, &k, f->tenant, "crm", WP_ROLE_ADMIN, NULL,
                                              "wpk_abcdefghi", h, admin.id, T0),
@@ -143,12 +143,13 @@ static void test_store_access__key_refusals(void **state)
                                              "wpk_abcd", h, admin.id, T0),
                      WP_EEXISTS);
     /* no known creator: listed, never live */
-    OK(wp_store_api_key_create(f->st, &k, f->tenant, "orphan", WP_ROLE_AUDITOR, NULL, "wpk_b",
-                               h2, "", T0));
+    OK(wp_store_api_key_create(f->st, &k, f->tenant, "orphan", WP_ROLE_AUDITOR, NULL, "wpk_b", h2,
+                               "", T0));
     assert_string_equal(k.created_by, "");
     assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM api_keys WHERE created_by IS NULL"), 1);
     assert_int_equal(wp_store_api_key_auth(f->st, &k, h2, T0 + 1), WP_EAUTH);
-    assert_int_equal(wp_store_api_key_auth(f->st, &k, not_hash(bad, "not a hash"), T0 + 1), WP_EAUTH);
+    assert_int_equal(wp_store_api_key_auth(f->st, &k, not_hash(bad, "not a hash"), T0 + 1),
+                     WP_EAUTH);
     OK(wp_store_api_key_auth(f->st, &k, h, T0 + 1));
     assert_string_equal(k.name, "crm");
 }
@@ -219,8 +220,7 @@ static void test_store_access__keys_end_unheld(void **state)
     wp_employee aud = person(f, f->unit, "aud", WP_ROLE_AUDITOR);
 
     assert_int_equal(wp_store_api_keys_end_unheld(f->st, &v, &n, "x", NULL, T0), WP_ENOTFOUND);
-    assert_int_equal(wp_store_api_keys_end_unheld(f->st, &v, &n, f->tenant, "x", T0),
-                     WP_ENOTFOUND);
+    assert_int_equal(wp_store_api_keys_end_unheld(f->st, &v, &n, f->tenant, "x", T0), WP_ENOTFOUND);
     assert_null(v);
     assert_int_equal(n, 0);
 
@@ -231,14 +231,14 @@ static void test_store_access__keys_end_unheld(void **state)
                                    admin.id, T0 + i));
     }
     hash_of(h, '1');
-    OK(wp_store_api_key_create(f->st, &mk, f->tenant, "unit", WP_ROLE_MANAGER, f->unit, "wpk_m",
-                               h, mgr.id, T0));
+    OK(wp_store_api_key_create(f->st, &mk, f->tenant, "unit", WP_ROLE_MANAGER, f->unit, "wpk_m", h,
+                               mgr.id, T0));
     hash_of(h, '2');
     OK(wp_store_api_key_create(f->st, &ak, f->tenant, "audit", WP_ROLE_AUDITOR, NULL, "wpk_a", h,
                                aud.id, T0 + 10));
     hash_of(h, '3');
-    OK(wp_store_api_key_create(f->st, &keep, f->tenant, "child", WP_ROLE_MANAGER, child.id,
-                               "wpk_k", h, mgr.id, T0));
+    OK(wp_store_api_key_create(f->st, &keep, f->tenant, "child", WP_ROLE_MANAGER, child.id, "wpk_k",
+                               h, mgr.id, T0));
     OK(wp_store_api_keys_end_unheld(f->st, &v, &n, f->tenant, NULL, T0 + MIN));
     assert_int_equal(n, 0);
     assert_null(v);
@@ -282,13 +282,13 @@ static void test_store_access__login_attempts(void **state)
     wp_login_throttle t;
     const int64_t W = 15 * MIN;
     /* 22 three-byte characters: 66 bytes, byte 64 inside the 22nd, so both are cut to 21 */
-    char a[80] = "", b[80] = "";
+    char a[80], b[80];
     for (int i = 0; i < 22; i++) {
-        strcat(a, "\xe4\xb8\xad");
-        strcat(b, "\xe4\xb8\xad");
+        memcpy(a + 3 * i, "\xe4\xb8\xad", 3);
+        memcpy(b + 3 * i, "\xe4\xb8\xad", 3);
     }
-    strcat(a, "a");
-    strcat(b, "b");
+    memcpy(a + 66, "a", 2);
+    memcpy(b + 66, "b", 2);
 
     assert_int_equal(wp_store_login_attempt(f->st, &t, NULL, "u", "1.2.3.4", T0, W, 5, 30),
                      WP_EINVAL);
@@ -327,8 +327,7 @@ static void test_store_access__role_settings(void **state)
     char sql[256];
 
     assert_int_equal(wp_store_role_setting_get(f->st, &rs, "x", WP_ROLE_ADMIN), WP_ENOTFOUND);
-    assert_int_equal(wp_store_role_setting_get(f->st, &rs, f->tenant, (enum wp_role)99),
-                     WP_EINVAL);
+    assert_int_equal(wp_store_role_setting_get(f->st, &rs, f->tenant, (enum wp_role)99), WP_EINVAL);
     assert_int_equal(wp_store_role_setting_put(f->st, "x", &put, T0), WP_ENOTFOUND);
     put.role = (enum wp_role)99;
     assert_int_equal(wp_store_role_setting_put(f->st, f->tenant, &put, T0), WP_EINVAL);
@@ -374,8 +373,7 @@ static void test_store_access__sessions(void **state)
                      WP_ENOTFOUND);
     assert_int_equal(wp_store_session_auth(f->st, &se, not_hash(bad, "x"), T0), WP_EAUTH);
     OK(wp_store_session_revoke(f->st, not_hash(bad, "x"), T0));
-    assert_int_equal(wp_store_sessions_revoke_employee(f->st, &n, "x", f->emp1, T0),
-                     WP_ENOTFOUND);
+    assert_int_equal(wp_store_sessions_revoke_employee(f->st, &n, "x", f->emp1, T0), WP_ENOTFOUND);
     assert_int_equal(wp_store_sessions_revoke_employee(f->st, &n, f->tenant, "x", T0),
                      WP_ENOTFOUND);
     assert_int_equal(n, -1);
@@ -390,8 +388,8 @@ static void test_store_access__sessions(void **state)
     assert_int_equal(n, 1); /* h1: h2 expired, h3 revoked */
     assert_int_equal(wp_store_session_auth(f->st, &se, h1, T0 + 3 * MIN), WP_EAUTH);
     OK(wp_store_sessions_revoke_employee(f->st, NULL, f->tenant, f->emp1, T0 + 4 * MIN));
-    assert_int_equal(
-        tfx_raw1(f, "SELECT count(*) FROM sessions WHERE revoked_us IS NULL"), 1); /* emp2's */
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM sessions WHERE revoked_us IS NULL"),
+                     1); /* emp2's */
 
     OK(wp_store_tenant_sole(f->st, id));
     assert_string_equal(id, f->tenant);
@@ -468,9 +466,9 @@ static void test_store_access__store_fails(void **state)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 static const struct CMUnitTest suite[] = {
-    T(test_store_access__key_refusals),   T(test_store_access__key_list_revoke),
+    T(test_store_access__key_refusals),    T(test_store_access__key_list_revoke),
     T(test_store_access__keys_end_unheld), T(test_store_access__login_attempts),
-    T(test_store_access__role_settings),  T(test_store_access__sessions),
+    T(test_store_access__role_settings),   T(test_store_access__sessions),
     T(test_store_access__store_fails),
 };
 
