@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store/access.h"
+#include "store/alerts.h"
 #include "store/org.h"
 #include "store/people.h"
 #include "store/store.h"
@@ -463,13 +464,28 @@ static void test_store_access__store_fails(void **state)
     assert_string_equal(id, f->tenant);
 }
 
+/* The employee an alert is about, for scope checks: an alert the tenant does not have, or an
+ * id that is not one, is WP_ENOTFOUND, and so is a tenant that is not an id. */
+static void test_store_access__alert_employee(void **state)
+{
+    struct tfx *f = *state;
+    char emp[WP_ID_LEN + 1] = "", other[WP_ID_LEN + 1] = "", unknown[WP_ID_LEN + 1];
+    memset(unknown, 'e', WP_ID_LEN);
+    unknown[WP_ID_LEN] = '\0';
+    assert_int_equal(wp_store_alert_employee(f->st, emp, other, "x", unknown), WP_ENOTFOUND);
+    assert_int_equal(wp_store_alert_employee(f->st, emp, other, f->tenant, "x"), WP_ENOTFOUND);
+    assert_int_equal(wp_store_alert_employee(f->st, emp, other, f->tenant, unknown), WP_ENOTFOUND);
+    assert_string_equal(emp, "");
+    assert_string_equal(other, "");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 static const struct CMUnitTest suite[] = {
     T(test_store_access__key_refusals),    T(test_store_access__key_list_revoke),
     T(test_store_access__keys_end_unheld), T(test_store_access__login_attempts),
     T(test_store_access__role_settings),   T(test_store_access__sessions),
-    T(test_store_access__store_fails),
+    T(test_store_access__store_fails),     T(test_store_access__alert_employee),
 };
 
 int main(void)
