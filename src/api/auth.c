@@ -53,9 +53,11 @@ static void csrf_of(char out[65], const char *token)
     sodium_memzero(buf, sizeof buf);
 }
 
+/* OPTIONS never gets here: no route has it, so the router answers it (204 with Allow) before
+ * any authorization (src/http/server.c). */
 static int safe_method(const char *m)
 {
-    return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS");
+    return !strcmp(m, "GET") || !strcmp(m, "HEAD");
 }
 
 const api_caller *api_caller_of(const wp_http_ctx *ctx)
@@ -246,8 +248,10 @@ static void actor_of(char out[WP_ID_LEN + 16], const wp_employee *emp)
 /* A refused login costs an attacker nothing (no password is checked), so writing each to the
  * audit chain would let anyone flood it. The first refusal of an account (or, when the address
  * is what is locked, of the address) in a minute is audited; the rest of that minute only
- * answer 429. Per node: a few nodes write a few rows. A slot table, not a list: a collision
- * at worst audits one refusal more. */
+ * answer 429. A minute is marked only once its row is committed: a refusal whose audit failed
+ * (answered with the store's error) leaves the next one to be audited. Per node: a few nodes
+ * write a few rows. A slot table, not a list: a collision, or two refusals at once, at worst
+ * audit one refusal more. */
 #define THROTTLE_SLOTS 1024
 static struct {
     uint64_t key;
@@ -255,20 +259,24 @@ static struct {
 } throttle_seen[THROTTLE_SLOTS];
 static pthread_mutex_t throttle_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static int throttle_first(const char *a, const char *b, int64_t now_us)
+/* 1 when (a, b) has no audited refusal yet in now_us's minute; mark: record that it has one.
+ * a and b are never NULL: a tenant key or "address", a username or ctx->client (an array). */
+static int throttle_first(const char *a, const char *b, int64_t now_us, int mark)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
-    for (const char *p = a; p && *p; p++)
+    for (const char *p = a; *p; p++)
         h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
     h = (h ^ 0xff) * 0x100000001b3ULL;
-    for (const char *p = b; p && *p; p++)
+    for (const char *p = b; *p; p++)
         h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
     int64_t minute = now_us / 60000000;
     size_t i = (size_t)(h % THROTTLE_SLOTS);
     pthread_mutex_lock(&throttle_mu);
     int first = throttle_seen[i].key != h || throttle_seen[i].minute != minute;
-    throttle_seen[i].key = h;
-    throttle_seen[i].minute = minute;
+    if (mark) {
+        throttle_seen[i].key = h;
+        throttle_seen[i].minute = minute;
+    }
     pthread_mutex_unlock(&throttle_mu);
     return first;
 }
@@ -300,11 +308,11 @@ static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_i
         return 0;
     }
     *refused = 1;
+    /* at least 1: the store counts failures younger than the window, so unlock > now */
     long retry = (long)((unlock - now + 999999) / 1000000);
-    if (retry < 1)
-        retry = 1;
-    if (tenant_id && throttle_first(t.user_unlock_us ? tenant_key : "address",
-                                    t.user_unlock_us ? username : ctx->client, now)) {
+    const char *key_a = t.user_unlock_us ? tenant_key : "address";
+    const char *key_b = t.user_unlock_us ? username : ctx->client;
+    if (tenant_id && throttle_first(key_a, key_b, now, 0)) {
         json_t *d = attempt_details(username, via);
         actor_of(actor, emp);
         if (!d)
@@ -318,6 +326,7 @@ static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_i
         json_decref(d);
         if (err < 0)
             return err;
+        throttle_first(key_a, key_b, now, 1);
     }
     snprintf(v, sizeof v, "%ld", retry);
     if ((err = wp_http_add_header(ctx, "Retry-After", v)) < 0)

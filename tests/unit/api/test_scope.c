@@ -15,6 +15,7 @@
 #include "store/people.h"
 #include "util/error.h"
 #include "util/id.h"
+#include "util/testhooks.h"
 
 /* HQ (f->unit) > A > A1, and HQ > B; another tenant with its own top unit. */
 struct world {
@@ -563,16 +564,104 @@ static void test_api_scope__who_sees_personal_data(void **state)
     done(&r);
 }
 
+/* Run call with its 1st, 2nd, ... store statement failing until it runs without the failure:
+ * a check whose store fails answers WP_EIO, never a yes (0) nor a no (WP_ENOTFOUND); the run
+ * that does not fail answers want. */
+#define SWEEP(want, call)                                                                          \
+    do {                                                                                           \
+        for (unsigned n_ = 1;; n_++) {                                                             \
+            assert_true(n_ < 20);                                                                  \
+            wp_test_hooks_store_arm(n_);                                                           \
+            int rc_ = (call);                                                                      \
+            int fired_ = wp_test_hooks_store_fired();                                              \
+            wp_test_hooks_store_arm(0);                                                            \
+            if (!fired_) {                                                                         \
+                if (n_ == 1)                                                                       \
+                    fail_msg("%s: no statement failed", #call);                                    \
+                assert_int_equal(rc_, (want));                                                     \
+                break;                                                                             \
+            }                                                                                      \
+            if (rc_ != WP_EIO)                                                                     \
+                fail_msg("%s with statement %u failing -> %d", #call, n_, rc_);                   \
+        }                                                                                          \
+    } while (0)
+
+/* A store failing inside each scope check (the test hook of util/testhooks.h): the caller's
+ * scope, a manager's customer, employee and history checks, a salesperson's customer reached
+ * through a transfer's grant or a met conversation. */
+static void test_api_scope__store_fails(void **state)
+{
+    struct tfx *f = *state;
+    struct world *w = f->user;
+    struct req r;
+    wp_customer c;
+    enum api_access a;
+    memset(&c, 0, sizeof c);
+    wp_id_new(c.id);
+    memcpy(c.tenant_id, f->tenant, sizeof c.tenant_id);
+    memcpy(c.owner_employee_id, w->sales_a.id, sizeof c.owner_employee_id);
+
+    as_employee(f, &r, &w->mgr_a);
+    SWEEP(0, api_scope_for(&r.ctx, f->st, &r.scope));
+    SWEEP(0, api_scope_allows_customer(&r.ctx, f->st, &r.scope, &c));
+    SWEEP(0, api_scope_allows_employee(&r.ctx, f->st, &r.scope, &w->sales_a1));
+    done(&r);
+    as_employee(f, &r, &w->mgr_b);
+    SWEEP(WP_ENOTFOUND, api_scope_allows_customer(&r.ctx, f->st, &r.scope, &c));
+    SWEEP(WP_ENOTFOUND, api_scope_customer_access(&r.ctx, f->st, &r.scope, &c, &a));
+    assert_int_equal(a, API_ACCESS_NONE);
+    SWEEP(WP_ENOTFOUND, api_scope_sees_history(&r.ctx, f->st, &r.scope, f->tenant, w->sales_a.id,
+                                               c.id));
+    done(&r);
+    as_employee(f, &r, &w->sales_b);
+    SWEEP(WP_ENOTFOUND, api_scope_customer_access(&r.ctx, f->st, &r.scope, &c, &a));
+    SWEEP(WP_ENOTFOUND,
+          api_scope_sees_history(&r.ctx, f->st, &r.scope, f->tenant, w->sales_a.id, c.id));
+    done(&r);
+}
+
+/* The rights of each role (api/api.h): public, metrics and device are no role's right (their
+ * routes are not authorized by role), and an unknown right is refused. */
+static void test_api_scope__rights(void **state)
+{
+    (void)state;
+    const enum wp_role roles[] = {WP_ROLE_ADMIN, WP_ROLE_MANAGER, WP_ROLE_AUDITOR, WP_ROLE_SALES};
+    /* one row per role, one column per right from WP_RIGHT_PUBLIC (1) to WP_RIGHT_UNMASK (11) */
+    const char *want[] = {"00011111111", "00011010111", "00010011101", "00011010000"};
+    for (size_t i = 0; i < 4; i++) {
+        wp_role_setting rs = {.role = roles[i],
+                              .view_pii = roles[i] == WP_ROLE_ADMIN,
+                              .unmask = roles[i] != WP_ROLE_SALES,
+                              .handle_alerts = roles[i] != WP_ROLE_SALES};
+        char got[WP_RIGHT_COUNT + 1];
+        for (int r = 1; r <= WP_RIGHT_COUNT; r++)
+            got[r - 1] = api_role_allows(roles[i], &rs, (enum wp_http_right)r) ? '1' : '0';
+        got[WP_RIGHT_COUNT] = '\0';
+        assert_string_equal(got, want[i]);
+        assert_int_equal(api_role_allows(roles[i], &rs, (enum wp_http_right)(WP_RIGHT_COUNT + 1)),
+                         0);
+    }
+    /* sales never handles alerts, whatever a row says; view_pii alone is enough to unmask */
+    wp_role_setting sales = {.role = WP_ROLE_SALES, .handle_alerts = 1, .view_pii = 1};
+    assert_int_equal(api_role_allows(WP_ROLE_SALES, &sales, WP_RIGHT_HANDLE_ALERTS), 0);
+    assert_int_equal(api_role_allows(WP_ROLE_SALES, &sales, WP_RIGHT_UNMASK), 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 static const struct CMUnitTest suite[] = {
     T(test_api_scope__roles_by_position), T(test_api_scope__keys),
     T(test_api_scope__no_employee_caller), T(test_api_scope__pool_and_missing_owner),
     T(test_api_scope__history), T(test_api_scope__lists), T(test_api_scope__bad_store_scopes),
-    T(test_api_scope__who_sees_personal_data),
+    T(test_api_scope__who_sees_personal_data), T(test_api_scope__store_fails),
+    T(test_api_scope__rights),
 };
 
 int main(void)
 {
+    /* the store's failure hook (util/testhooks.h) is armed only by this process's tests */
+    setenv("WORKPHONE_TEST_HOOKS", "1", 1);
+    if (wp_test_hooks_load() < 0)
+        return 1;
     return tfx_run("api_scope", suite, sizeof suite / sizeof suite[0]) ? 1 : 0;
 }
