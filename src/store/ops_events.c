@@ -1468,11 +1468,13 @@ static int count_usage(wp_store *st, wp_event_batch *b)
  * batches' transaction, so a crash loses both or neither. When the sum does not fit, the
  * operation is rolled back and done again with each batch counted before its rows, which
  * refuses exactly the batches that do not fit, as before. */
+struct usage_sum {
+    const char *tenant_id;
+    int64_t add[WP_USAGE_KINDS];
+};
+
 struct usage_round {
-    struct usage_sum {
-        const char *tenant_id;
-        int64_t add[WP_USAGE_KINDS];
-    } *v;
+    struct usage_sum *v; /* one per tenant of the operation's batches */
     size_t n;
     int refused; /* count_round: the sum did not fit */
 };
@@ -1662,8 +1664,8 @@ static int apply_in_op(wp_store *st, wp_event_batch **b, size_t n, size_t *faile
         if ((err = check_batch(b[i])) < 0)
             *failed = i;
     for (i = 0; i < n && err == 0; i++)
-        if ((err = apply_batch(st, b[i], wp_store_backend(st) == WP_STORE_SQLITE ? &g : NULL,
-                               round, &acked[i])) < 0)
+        if ((err = apply_batch(st, b[i], wp_store_backend(st) == WP_STORE_SQLITE ? &g : NULL, round,
+                               &acked[i])) < 0)
             *failed = i;
     if (err == 0 && g.n)
         err = index_grams(st, &g);
