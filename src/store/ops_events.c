@@ -1480,12 +1480,12 @@ static int check_batch(wp_event_batch *b)
     return 0;
 }
 
-/* The bytes the batch's new events add to the tenant's usage, counted (wp_store__usage_add):
- * raw JSON and message texts to the archive, the kept slices of rejected events to the
- * quarantine. WP_EQUOTA with b->refused set when they do not fit. */
-static int count_usage(wp_store *st, wp_event_batch *b)
+/* The bytes the batch's new events add to the tenant's usage: raw JSON and message texts to
+ * the archive, the kept slices of rejected events to the quarantine. */
+static void usage_of(const wp_event_batch *b, int64_t add[WP_USAGE_KINDS])
 {
-    int64_t add[WP_USAGE_KINDS] = {0};
+    for (int k = 0; k < WP_USAGE_KINDS; k++)
+        add[k] = 0;
     for (size_t i = 0; i < b->n; i++) {
         const wp_event *e = &b->events[i];
         if (!e->applied || e->duplicate || (e->type == WP_EVENT_LOCATION && e->off_duty))
@@ -1497,15 +1497,84 @@ static int count_usage(wp_store *st, wp_event_batch *b)
             add[WP_USAGE_ARCHIVE] +=
                 (int64_t)(len + (e->type == WP_EVENT_MESSAGE && e->text ? strlen(e->text) : 0));
     }
+}
+
+/* What the batch adds, counted now (wp_store__usage_add): WP_EQUOTA with b->refused set when
+ * it does not fit. */
+static int count_usage(wp_store *st, wp_event_batch *b)
+{
+    int64_t add[WP_USAGE_KINDS];
+    usage_of(b, add);
     int err = wp_store__usage_add(st, b->tenant_id, add, &b->refusal);
     if (err == WP_EQUOTA)
         b->refused = 1;
     return err;
 }
 
+/* On PostgreSQL an operation's batches count their usage together, once per tenant just
+ * before the commit (count_round), not each before its rows: the tenant's usage row is then
+ * locked only for the commit, and two nodes' writers storing for one tenant overlap instead of
+ * waiting for each other's whole round (BENCHMARKS.md, two nodes). The count is still in the
+ * batches' transaction, so a crash loses both or neither. When the sum does not fit, the
+ * operation is rolled back and done again with each batch counted before its rows, which
+ * refuses exactly the batches that do not fit, as before. */
+struct usage_sum {
+    const char *tenant_id;
+    int64_t add[WP_USAGE_KINDS];
+};
+
+struct usage_round {
+    struct usage_sum *v; /* one per tenant of the operation's batches */
+    size_t n;
+    int refused; /* count_round: the sum did not fit */
+};
+
+static int usage_round_init(struct usage_round *r, size_t batches)
+{
+    memset(r, 0, sizeof *r);
+    if (!(r->v = calloc(batches ? batches : 1, sizeof *r->v)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    return 0;
+}
+
+static void usage_round_note(struct usage_round *r, const wp_event_batch *b)
+{
+    int64_t add[WP_USAGE_KINDS];
+    size_t i = 0;
+    usage_of(b, add);
+    while (i < r->n && strcmp(r->v[i].tenant_id, b->tenant_id) != 0)
+        i++;
+    if (i == r->n)
+        r->v[r->n++].tenant_id = b->tenant_id; /* at most one per batch: v has room */
+    for (int k = 0; k < WP_USAGE_KINDS; k++)
+        r->v[i].add[k] += add[k];
+}
+
+static int usage_sum_cmp(const void *x, const void *y)
+{
+    return strcmp(((const struct usage_sum *)x)->tenant_id,
+                  ((const struct usage_sum *)y)->tenant_id);
+}
+
+/* The tenants' rows in the order of their ids, so that two nodes' rounds cannot deadlock on
+ * them. */
+static int count_round(wp_store *st, struct usage_round *r)
+{
+    wp_usage_refusal refusal;
+    int err = 0;
+    qsort(r->v, r->n, sizeof *r->v, usage_sum_cmp);
+    for (size_t i = 0; i < r->n && err == 0; i++)
+        err = wp_store__usage_add(st, r->v[i].tenant_id, r->v[i].add, &refusal);
+    if (err == WP_EQUOTA)
+        r->refused = 1;
+    return err;
+}
+
 /* One batch inside an operation the caller opened; *acked_out gets the device's new acked_seq.
- * grams: see struct applier. */
-static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams, int64_t *acked_out)
+ * grams: see struct applier. round: its usage is noted there and counted by the caller
+ * (count_round); NULL: counted here, before the rows. */
+static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
+                       struct usage_round *round, int64_t *acked_out)
 {
     struct wp_stmt *s = NULL;
     struct applier a;
@@ -1580,7 +1649,9 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
         goto out;
     /* Count what the batch stores before it is written: past a limit nothing is, and the
      * merged round goes on without a rollback (only the device's last_seen_us moved). */
-    if ((err = count_usage(st, b)) == WP_EQUOTA) {
+    if (round)
+        usage_round_note(round, b);
+    else if ((err = count_usage(st, b)) == WP_EQUOTA) {
         for (size_t i = 0; i < b->n; i++) {
             b->events[i].applied = 0;
             b->events[i].duplicate = 0;
@@ -1621,22 +1692,15 @@ static void not_applied(wp_event_batch *b)
         b->events[i].applied = 0;
 }
 
-int wp_store_events_apply(wp_store *st, wp_event_batch *b)
+/* Whether an operation's batches count their usage together (struct usage_round). */
+static int defer_usage(wp_store *st)
 {
-    int64_t acked = 0;
-    int err;
-
-    if ((err = check_batch(b)) < 0 || (err = wp_store__op_begin(st, 1)) < 0)
-        return err;
-    err = apply_batch(st, b, NULL, &acked);
-    if ((err = wp_store__op_end(st, err)) == 0)
-        b->acked_seq = acked;
-    else
-        not_applied(b);
-    return err;
+    return wp_store_backend(st) == WP_STORE_PG;
 }
 
-int wp_store__events_apply_in_op(wp_store *st, wp_event_batch **b, size_t n, size_t *failed)
+/* n batches in an operation the caller opened; round: see apply_batch. */
+static int apply_in_op(wp_store *st, wp_event_batch **b, size_t n, size_t *failed,
+                       struct usage_round *round)
 {
     struct gram_list g = {0};
     int64_t *acked = calloc(n ? n : 1, sizeof *acked);
@@ -1650,11 +1714,13 @@ int wp_store__events_apply_in_op(wp_store *st, wp_event_batch **b, size_t n, siz
         if ((err = check_batch(b[i])) < 0)
             *failed = i;
     for (i = 0; i < n && err == 0; i++)
-        if ((err = apply_batch(st, b[i], wp_store_backend(st) == WP_STORE_SQLITE ? &g : NULL,
+        if ((err = apply_batch(st, b[i], wp_store_backend(st) == WP_STORE_SQLITE ? &g : NULL, round,
                                &acked[i])) < 0)
             *failed = i;
     if (err == 0 && g.n)
         err = index_grams(st, &g);
+    if (err == 0 && round)
+        err = count_round(st, round);
     for (i = 0; i < n && err == 0; i++)
         b[i]->acked_seq = acked[i];
     free(g.v);
@@ -1662,17 +1728,48 @@ int wp_store__events_apply_in_op(wp_store *st, wp_event_batch **b, size_t n, siz
     return err;
 }
 
-int wp_store_events_apply_many(wp_store *st, wp_event_batch **b, size_t n, size_t *failed)
+/* One operation over the batches, their usage counted together where defer_usage says so;
+ * done again with each batch counted alone when the sum does not fit. */
+static int apply_op(wp_store *st, wp_event_batch **b, size_t n, size_t *failed)
 {
+    struct usage_round r, *round = NULL;
     int err;
 
-    *failed = 0;
+    if (defer_usage(st)) {
+        if ((err = usage_round_init(&r, n)) < 0)
+            return err;
+        round = &r;
+    }
     if ((err = wp_store__op_begin(st, 1)) == 0) {
-        err = wp_store__events_apply_in_op(st, b, n, failed);
+        err = apply_in_op(st, b, n, failed, round);
         err = wp_store__op_end(st, err);
     }
+    if (round && r.refused && (err = wp_store__op_begin(st, 1)) == 0) {
+        err = apply_in_op(st, b, n, failed, NULL);
+        err = wp_store__op_end(st, err);
+    }
+    if (round)
+        free(r.v);
     if (err < 0)
         for (size_t i = 0; i < n; i++)
             not_applied(b[i]);
     return err;
+}
+
+int wp_store_events_apply(wp_store *st, wp_event_batch *b)
+{
+    size_t failed;
+    return apply_op(st, &b, 1, &failed);
+}
+
+int wp_store__events_apply_in_op(wp_store *st, wp_event_batch **b, size_t n, size_t *failed)
+{
+    /* the chat archive counts its pull with the batches' rows: each counted before them */
+    return apply_in_op(st, b, n, failed, NULL);
+}
+
+int wp_store_events_apply_many(wp_store *st, wp_event_batch **b, size_t n, size_t *failed)
+{
+    *failed = 0;
+    return apply_op(st, b, n, failed);
 }

@@ -431,6 +431,84 @@ static void test_ingest__writer_merges_and_isolates(void **state)
     assert_int_equal(count(x, "messages"), 60);
 }
 
+/* A merged round counts its usage once per tenant, in its transaction (on PostgreSQL just
+ * before the commit): the tenant's usage grows by exactly what the round stored; when the
+ * round's sum passes the limit, exactly the batches that do not fit are refused (in queue
+ * order), as if each were counted alone; a round whose commit fails counts nothing twice. */
+static void test_ingest__round_counts_usage(void **state)
+{
+    struct ifx *x = *state;
+    struct submitter s[3];
+    uint64_t m0, b0, a0, m1, b1, a1;
+    struct wp_writer *w = wp_ingest__writer(x->ing);
+    for (int i = 0; i < 3; i++) {
+        char serial[16];
+        snprintf(serial, sizeof serial, "SN%d", i);
+        memset(&s[i], 0, sizeof s[i]);
+        s[i].x = x;
+        s[i].batches = 1;
+        s[i].per_batch = 10;
+        s[i].first_seq = 11; /* every round's seqs and texts have the same length */
+        enroll(x, &s[i].d, x->f.emp1, serial);
+    }
+    wp_writer__stats(w, &m0, &b0, &a0);
+    held_round(x, s, 3);
+    wp_writer__stats(w, &m1, &b1, &a1);
+    assert_int_equal(m1 - m0, 1);
+    assert_int_equal(a1 - a0, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(s[i].err, 0);
+        assert_int_equal(s[i].acked, 20);
+    }
+    int64_t used = tfx_raw1(&x->f, "SELECT archive_bytes FROM tenant_usage");
+    int64_t one = used / 3; /* what one batch adds */
+    assert_true(one > 10 * 10);
+    assert_int_equal(used, 3 * one);
+    assert_int_equal(count(x, "messages"), 30);
+
+    /* room for two and a half batches: the first two queued are stored, the third refused */
+    OK(wp_store_usage_set_limit(x->f.st, x->f.tenant, WP_USAGE_ARCHIVE, used + 2 * one + one / 2));
+    for (int i = 0; i < 3; i++)
+        s[i].first_seq = 21;
+    held_round(x, s, 3);
+    wp_writer__stats(w, &m0, &b0, &a0);
+    assert_int_equal(m0 - m1, 1); /* one round, no batch retried alone */
+    assert_int_equal(a0 - a1, 0);
+    int refused = 0;
+    for (int i = 0; i < 3; i++) {
+        if (s[i].err == WP_EQUOTA) {
+            refused++;
+            assert_int_equal(s[i].acked, 20);
+            assert_int_equal(tfx_raw1(&x->f, "SELECT count(*) FROM devices WHERE acked_seq = 20"),
+                             1);
+        } else {
+            assert_int_equal(s[i].err, 0);
+            assert_int_equal(s[i].acked, 30);
+        }
+    }
+    assert_int_equal(refused, 1);
+    assert_int_equal(count(x, "messages"), 50);
+    assert_int_equal(tfx_raw1(&x->f, "SELECT archive_bytes FROM tenant_usage"), used + 2 * one);
+    used += 2 * one;
+
+    /* room for all: the merged commit fails, each batch is stored alone and counted once */
+    OK(wp_store_usage_set_limit(x->f.st, x->f.tenant, WP_USAGE_ARCHIVE, -1));
+    for (int i = 0; i < 3; i++) {
+        s[i].err = 0;
+        s[i].first_seq = s[i].acked == 20 ? 21 : 31;
+    }
+    wp_writer__fail_commits(w, 1);
+    held_round(x, s, 3);
+    wp_writer__stats(w, &m1, &b1, &a1);
+    assert_int_equal(a1 - a0, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(s[i].err, 0);
+        assert_int_equal(s[i].acked, s[i].first_seq + 9);
+    }
+    assert_int_equal(count(x, "messages"), 80);
+    assert_int_equal(tfx_raw1(&x->f, "SELECT archive_bytes FROM tenant_usage"), used + 3 * one);
+}
+
 /* --- check, policy, lexicon
  * ------------------------------------------------------------------------ */
 
@@ -941,6 +1019,7 @@ static const struct CMUnitTest suite[] = {
     T(test_ingest__events_reply),
     T(test_ingest__concurrent_submitters),
     T(test_ingest__writer_merges_and_isolates),
+    T(test_ingest__round_counts_usage),
     T(test_ingest__two_nodes_one_device),
     T(test_ingest__check_and_lexicon),
     T(test_ingest__unit_lexicons),
