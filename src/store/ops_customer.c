@@ -5,6 +5,7 @@
 #include "store/crm_internal.h"
 #include "store/customers.h"
 #include "store/db.h"
+#include "store/seal.h"
 #include "store/internal.h"
 #include "store/query.h"
 #include "store/store.h"
@@ -226,7 +227,7 @@ static int64_t opt_int(struct wp_stmt *s, int col)
     return wp_db_col_isnull(s, col) ? 0 : wp_db_col_int64(s, col);
 }
 
-static int read_crm(struct wp_stmt *s, wp_customer_crm *out, int with_notes)
+static int read_crm(wp_store *st, struct wp_stmt *s, wp_customer_crm *out, int with_notes)
 {
     wp_customer_crm c;
     wp_customer *b = &c.base;
@@ -234,8 +235,10 @@ static int read_crm(struct wp_stmt *s, wp_customer_crm *out, int with_notes)
     memset(&c, 0, sizeof c);
     if ((err = wp_db_col_copy(s, 0, b->id, sizeof b->id)) < 0 ||
         (err = wp_db_col_copy(s, 1, b->tenant_id, sizeof b->tenant_id)) < 0 ||
-        (err = wp_db_col_copy(s, 2, b->name, sizeof b->name)) < 0 ||
-        (err = wp_db_col_copy_opt(s, 3, b->phone, sizeof b->phone)) < 0 ||
+        (err = wp_db_col_copy(s, 2, b->name, sizeof b->name)) < 0)
+        return err;
+    wp_seal_at at = {b->tenant_id, "customers", "phone", b->id};
+    if ((err = wp_seal__col_copy_opt(st, s, 3, b->phone, sizeof b->phone, &at)) < 0 ||
         (err = wp_db_col_copy(s, 4, b->owner_employee_id, sizeof b->owner_employee_id)) < 0 ||
         (err = wp_db_col_copy_opt(s, 5, b->grade, sizeof b->grade)) < 0 ||
         (err = wp_db_col_copy_opt(s, 6, b->stage, sizeof b->stage)) < 0 ||
@@ -288,7 +291,7 @@ int wp_store_customer_crm_get(wp_store *st, wp_customer_crm *out, const char *te
         err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", id);
         goto out;
     }
-    err = read_crm(s, out, 1);
+    err = read_crm(st, s, out, 1);
 out:
     wp_db_done(s);
     return err;
@@ -846,7 +849,7 @@ int wp_store_pool_list(wp_store *st, wp_pool_page *out, const wp_pool_filter *f)
             break;
         }
         if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0 ||
-            (err = read_crm(s, &p.items[p.n], 0)) < 0)
+            (err = read_crm(st, s, &p.items[p.n], 0)) < 0)
             goto out;
         p.n++;
     }

@@ -4,6 +4,7 @@
 #include "store/crm_internal.h"
 #include "store/customers.h"
 #include "store/db.h"
+#include "store/seal.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -22,6 +23,9 @@ int wp_store_customer_find(wp_store *st, char out[WP_ID_LEN + 1], const char *te
         return err;
     if (!kind || !*kind || !value || !*value)
         return wp_error_set(WP_EINVAL, "an identity needs a kind and a value");
+    char blind[WP_SEAL_BLIND_LEN + 1];
+    if ((err = wp_seal__lookup(st, blind, &value, tenant_id, kind, value)) < 0)
+        return err;
     if ((err = wp_db_prepare(st, &s,
                              "SELECT customer_id FROM customer_identities WHERE tenant_id = ?"
                              " AND kind = ? AND value = ?")) < 0)
@@ -56,20 +60,31 @@ static int identity_add(wp_store *st, int *taken, const char *tenant_id, const c
                         const char *value, const char *customer_id, int64_t now_us)
 {
     struct wp_stmt *s = NULL;
+    char blind[WP_SEAL_BLIND_LEN + 1];
+    const char *look, *sealed = NULL;
+    wp_buf sb;
     int err;
     *taken = 0;
-    if ((err = wp_db_prepare(st, &s,
-                             "INSERT INTO customer_identities (tenant_id, kind, value, customer_id,"
-                             " created_us) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-                             " RETURNING customer_id")) < 0)
+    /* with a master key a phone is stored by its blind index, the number sealed beside it */
+    if ((err = wp_seal__lookup(st, blind, &look, tenant_id, kind, value)) < 0)
         return err;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, kind);
-    wp_db_bind_text(s, 3, value);
-    wp_db_bind_text(s, 4, customer_id);
-    wp_db_bind_int64(s, 5, now_us);
-    err = wp_db_step(s);
+    wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
+    wp_seal_at at = {tenant_id, "customer_identities", "value", look};
+    if ((look == value || (err = wp_seal__text(st, &sb, &sealed, &at, value)) == 0) &&
+        (err = wp_db_prepare(st, &s,
+                             "INSERT INTO customer_identities (tenant_id, kind, value, customer_id,"
+                             " created_us, sealed) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                             " RETURNING customer_id")) == 0) {
+        wp_db_bind_text(s, 1, tenant_id);
+        wp_db_bind_text(s, 2, kind);
+        wp_db_bind_text(s, 3, look);
+        wp_db_bind_text(s, 4, customer_id);
+        wp_db_bind_int64(s, 5, now_us);
+        wp_db_bind_text_or_null(s, 6, sealed);
+        err = wp_db_step(s);
+    }
     wp_db_done(s);
+    wp_buf_release(&sb);
     if (err < 0)
         return err;
     *taken = err != WP_DB_ROW;
@@ -128,16 +143,23 @@ int wp_store_customer_create(wp_store *st, char out_id[WP_ID_LEN + 1],
         goto out;
     }
     wp_id_new(id);
-    if ((err = wp_db_run(st,
+    wp_seal_at at = {tenant_id, "customers", "phone", id};
+    const char *phone = NULL;
+    wp_buf sb;
+    wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
+    if ((err = wp_seal__text(st, &sb, &phone, &at, n->phone)) == 0)
+        err = wp_db_run(st,
                          "INSERT INTO customers (tenant_id, id, name, phone, owner_employee_id,"
                          " grade, stage, created_us, company, notes, owner_since_us, stage_us)"
                          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(CAST(? AS BIGINT), 0))",
-                         "tttttttittii", tenant_id, id, name, n->phone, n->owner_employee_id,
+                         "tttttttittii", tenant_id, id, name, phone, n->owner_employee_id,
                          n->grade && *n->grade ? n->grade : NULL,
                          n->stage && *n->stage ? n->stage : NULL, now_us,
                          n->company && *n->company ? n->company : NULL,
                          n->notes && *n->notes ? n->notes : NULL, now_us,
-                         n->stage && *n->stage ? now_us : 0)) < 0)
+                         n->stage && *n->stage ? now_us : 0);
+    wp_buf_release(&sb);
+    if (err < 0)
         goto out;
     /* the phone first: it is what finds a customer first (CONTRACT §5) */
     if (n->phone && (err = identity_add(st, &taken, tenant_id, "phone", n->phone, id, now_us)) < 0)
@@ -203,12 +225,20 @@ int wp_store_customer_identity_add(wp_store *st, char existing[WP_ID_LEN + 1],
         goto out;
     }
     /* a phone learned later fills an empty one, as a device's report does */
-    if (!strcmp(kind, "phone") &&
-        (err = wp_db_run(st,
-                         "UPDATE customers SET phone = ? WHERE tenant_id = ? AND id = ?"
-                         " AND (phone IS NULL OR phone = '')",
-                         "ttt", value, tenant_id, customer_id)) < 0)
-        goto out;
+    if (!strcmp(kind, "phone")) {
+        wp_seal_at at = {tenant_id, "customers", "phone", customer_id};
+        const char *phone = NULL;
+        wp_buf sb;
+        wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
+        if ((err = wp_seal__text(st, &sb, &phone, &at, value)) == 0)
+            err = wp_db_run(st,
+                            "UPDATE customers SET phone = ? WHERE tenant_id = ? AND id = ?"
+                            " AND (phone IS NULL OR phone = '')",
+                            "ttt", phone, tenant_id, customer_id);
+        wp_buf_release(&sb);
+        if (err < 0)
+            goto out;
+    }
     wp_buf_init(&d, WP_CRM_DETAILS_MAX);
     if ((err = wp_buf_adds(&d, "{\"field\":\"identity\",\"to\":")) == 0 &&
         (err = wp_buf_addc(&d, '"')) == 0 && (err = wp_buf_adds(&d, kind)) == 0 &&

@@ -6,6 +6,7 @@
 #include "store/db.h"
 #include "store/internal.h"
 #include "store/query.h"
+#include "store/seal.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -23,15 +24,17 @@
     "c.id, c.tenant_id, c.name, c.phone, c.owner_employee_id, c.grade, c.stage, c.created_us,"     \
     " c.last_contact_us, c.in_pool, c.erased_us"
 
-static int read_customer(struct wp_stmt *s, wp_customer *out)
+static int read_customer(wp_store *st, struct wp_stmt *s, wp_customer *out)
 {
     wp_customer c;
     int err;
     memset(&c, 0, sizeof c);
     if ((err = wp_db_col_copy(s, 0, c.id, sizeof c.id)) < 0 ||
         (err = wp_db_col_copy(s, 1, c.tenant_id, sizeof c.tenant_id)) < 0 ||
-        (err = wp_db_col_copy(s, 2, c.name, sizeof c.name)) < 0 ||
-        (err = wp_db_col_copy_opt(s, 3, c.phone, sizeof c.phone)) < 0 ||
+        (err = wp_db_col_copy(s, 2, c.name, sizeof c.name)) < 0)
+        return err;
+    wp_seal_at at = {c.tenant_id, "customers", "phone", c.id};
+    if ((err = wp_seal__col_copy_opt(st, s, 3, c.phone, sizeof c.phone, &at)) < 0 ||
         (err = wp_db_col_copy(s, 4, c.owner_employee_id, sizeof c.owner_employee_id)) < 0 ||
         (err = wp_db_col_copy_opt(s, 5, c.grade, sizeof c.grade)) < 0 ||
         (err = wp_db_col_copy_opt(s, 6, c.stage, sizeof c.stage)) < 0)
@@ -64,7 +67,7 @@ int wp_store_customer_get(wp_store *st, wp_customer *out, const char *tenant_id,
         err = wp_error_set(WP_ENOTFOUND, "customer '%s' not found", id);
         goto out;
     }
-    err = read_customer(s, out);
+    err = read_customer(st, s, out);
 out:
     wp_db_done(s);
     return err;
@@ -124,6 +127,8 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     wp_buf like;
     struct wp_scope_bind sc;
     char cid[WP_ID_LEN + 1], ulo[1024], uhi[1024], lq[Q_MAX + 1] = "";
+    char blind[WP_SEAL_BLIND_LEN + 1];
+    const char *look = f->q;
     int64_t ct = 0;
     int has = 0, err;
     unsigned limit, budget = SEARCH_BUDGET;
@@ -149,6 +154,8 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
             goto out;
         for (size_t i = 0; f->q[i]; i++)
             lq[i] = f->q[i] >= 'A' && f->q[i] <= 'Z' ? (char)(f->q[i] + 32) : f->q[i];
+        if ((err = wp_seal__lookup(st, blind, &look, f->tenant_id, "phone", f->q)) < 0)
+            goto out;
     }
     /* a reader with a view: the SQL finds candidates in the stored text, seen_in() keeps those
      * whose hit the reader can see; rounds go on from the last candidate until the page is
@@ -206,9 +213,17 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
         if (like.len) {
             wp_query__sql(
                 &q, " AND (lower(c.name) LIKE ? ESCAPE '!' OR c.phone LIKE ? ESCAPE '!'"
-                    " OR lower(c.company) LIKE ? ESCAPE '!' OR lower(c.notes) LIKE ? ESCAPE '!')");
+                    " OR lower(c.company) LIKE ? ESCAPE '!' OR lower(c.notes) LIKE ? ESCAPE '!'");
             for (int i = 0; i < 4; i++)
                 wp_query__text(&q, like.buf);
+            /* a sealed phone is found whole, by its blind index (encryption.md) */
+            if (look != f->q) {
+                wp_query__sql(&q, " OR EXISTS (SELECT 1 FROM customer_identities ci WHERE"
+                                  " ci.tenant_id = c.tenant_id AND ci.customer_id = c.id AND"
+                                  " ci.kind = 'phone' AND ci.value = ?)");
+                wp_query__text(&q, look);
+            }
+            wp_query__sql(&q, ")");
         }
         if (has) {
             wp_query__sql(&q, " AND (");
@@ -231,7 +246,7 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
             wp_customer cu;
             int seen = 1;
             got++;
-            if ((err = read_customer(s, &cu)) < 0)
+            if ((err = read_customer(st, s, &cu)) < 0)
                 goto out;
             last_key = by_contact ? cu.last_contact_us : cu.created_us;
             memcpy(last_id, cu.id, sizeof last_id);
@@ -303,13 +318,21 @@ int wp_store_customer_identities(wp_store *st, char ***out, size_t *n, const cha
         (err = wp_store__check_id("customer", id)) < 0)
         return err;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT kind, value FROM customer_identities"
+                             "SELECT kind, value, sealed FROM customer_identities"
                              " WHERE tenant_id = ? AND customer_id = ? ORDER BY kind, value")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         const char *kind = wp_db_col_text(s, 0), *value = wp_db_col_text(s, 1);
+        char shown[WP_SEAL_SMALL_MAX];
+        if (!wp_db_col_isnull(s, 2)) {
+            /* a phone kept by its blind index: its number is the sealed column */
+            wp_seal_at at = {tenant_id, "customer_identities", "value", value};
+            if ((err = wp_seal__col_copy_opt(st, s, 2, shown, sizeof shown, &at)) < 0)
+                goto out;
+            value = shown;
+        }
         size_t len = strlen(kind) + strlen(value) + 2;
         char *x = malloc(len);
         if (!x || (err = wp_array__grow((void **)&v, &cap, k, sizeof *v)) < 0) {

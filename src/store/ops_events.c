@@ -321,12 +321,12 @@ static const char customer_pg[] =
 /* An identity already pointing at another customer stays there: the first sighting wins, and
  * merging customers is a person's decision. */
 static const char identity_lite[] =
-    "INSERT INTO customer_identities (tenant_id, kind, value, customer_id, created_us)"
-    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+    "INSERT INTO customer_identities (tenant_id, kind, value, customer_id, created_us, sealed)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
 static const char identity_pg[] =
-    "INSERT INTO customer_identities (tenant_id, kind, value, customer_id, created_us)"
+    "INSERT INTO customer_identities (tenant_id, kind, value, customer_id, created_us, sealed)"
     " SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]),"
-    " CAST(? AS text[]), CAST(? AS bigint[])) ON CONFLICT DO NOTHING";
+    " CAST(? AS text[]), CAST(? AS bigint[]), CAST(? AS text[])) ON CONFLICT DO NOTHING";
 
 static const char find_lite[] = "SELECT kind, value, customer_id FROM customer_identities"
                                 " WHERE tenant_id = ? AND kind = ? AND value = ?";
@@ -351,7 +351,9 @@ static const char touch_pg[] =
 
 /* An identity the batch needs: where the store has it, and where the batch puts it. */
 struct ident {
-    const char *kind, *value; /* borrowed from the batch's events */
+    const char *kind, *value; /* borrowed from the batch's events, or blind */
+    const char *plain;        /* a phone whose value is its blind index; else NULL */
+    char blind[WP_SEAL_BLIND_LEN + 1];
     uint64_t hash;
     char stored[WP_ID_LEN + 1];   /* its customer in the store ("" when none) */
     char assigned[WP_ID_LEN + 1]; /* its customer after this batch ("" when none yet) */
@@ -427,7 +429,9 @@ static size_t *slot_of(struct applier *a, uint64_t h, int kind, const char *x, c
     }
 }
 
-static struct ident *ident_get(struct applier *a, const char *kind, const char *value)
+/* value is the lookup (wp_seal__lookup()): when it is not plain itself it is copied. */
+static struct ident *ident_get(struct applier *a, const char *kind, const char *value,
+                               const char *plain)
 {
     uint64_t h = hash_add(hash_add(0xcbf29ce484222325ULL ^ 1, kind), value);
     int found;
@@ -438,13 +442,18 @@ static struct ident *ident_get(struct applier *a, const char *kind, const char *
     memset(d, 0, sizeof *d);
     d->kind = kind;
     d->value = value;
+    if (value != plain) {
+        snprintf(d->blind, sizeof d->blind, "%s", value);
+        d->value = d->blind;
+        d->plain = plain;
+    }
     d->hash = h;
     *slot = ++a->n_ids;
     return d;
 }
 
 /* The batch's distinct peers and the identities they need. */
-static void collect_peers(struct applier *a)
+static int collect_peers(struct applier *a)
 {
     wp_event_batch *b = a->b;
     for (size_t i = 0; i < b->n; i++) {
@@ -479,9 +488,18 @@ static void collect_peers(struct applier *a)
         p->last_ts = e->ts_us;
         *slot = ++a->n_peers + 2 * b->n;
         a->peer_of[i] = a->n_peers;
-        p->by_phone = phone ? ident_get(a, "phone", phone) : NULL;
-        p->by_pid = pid ? ident_get(a, channel, pid) : NULL;
+        if (phone) {
+            /* with a master key a phone is found by its blind index */
+            char blind[WP_SEAL_BLIND_LEN + 1];
+            const char *look;
+            int err = wp_seal__lookup(a->st, blind, &look, b->tenant_id, "phone", phone);
+            if (err < 0)
+                return err;
+            p->by_phone = ident_get(a, "phone", look, phone);
+        }
+        p->by_pid = pid ? ident_get(a, channel, pid, pid) : NULL;
     }
+    return 0;
 }
 
 static int found_row(struct sink *k, struct wp_stmt *s)
@@ -608,8 +626,10 @@ static int resolve_peers(struct applier *a)
         return 0;
     if ((err = lookup_identities(a)) < 0)
         return err;
+    wp_buf sb;
+    wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
     sink_init(&cust, a->st, 6, customer_lite, customer_pg, NULL, NULL);
-    sink_init(&idt, a->st, 5, identity_lite, identity_pg, NULL, NULL);
+    sink_init(&idt, a->st, 6, identity_lite, identity_pg, NULL, NULL);
     for (size_t i = 0; i < a->n_peers && err == 0; i++) {
         struct peer *p = &a->peers[i];
         const char *id = ident_customer(p->by_phone);
@@ -622,12 +642,14 @@ static int resolve_peers(struct applier *a)
             const char *name = e->peer.name    ? e->peer.name
                                : e->peer.phone ? e->peer.phone
                                                : e->peer.id;
+            const char *phone = NULL;
             wp_id_new(p->customer_id);
             p->created = 1;
-            if ((err = sink_row(&cust)) == 0 && (err = sink_text(&cust, b->tenant_id)) == 0 &&
+            wp_seal_at at = {b->tenant_id, "customers", "phone", p->customer_id};
+            if ((err = wp_seal__text(a->st, &sb, &phone, &at, e->peer.phone)) == 0 &&
+                (err = sink_row(&cust)) == 0 && (err = sink_text(&cust, b->tenant_id)) == 0 &&
                 (err = sink_text(&cust, p->customer_id)) == 0 &&
-                (err = sink_text(&cust, name)) == 0 &&
-                (err = sink_text(&cust, e->peer.phone)) == 0 &&
+                (err = sink_text(&cust, name)) == 0 && (err = sink_text(&cust, phone)) == 0 &&
                 (err = sink_text(&cust, b->employee_id)) == 0)
                 err = sink_int(&cust, b->now_us);
             if ((err = sink_end(&cust, err)) < 0)
@@ -639,10 +661,14 @@ static int resolve_peers(struct applier *a)
             if (!d || *ident_customer(d))
                 continue; /* known already, here or to another customer */
             memcpy(d->assigned, p->customer_id, WP_ID_LEN + 1);
-            if ((err = sink_row(&idt)) == 0 && (err = sink_text(&idt, b->tenant_id)) == 0 &&
+            const char *sealed = NULL;
+            wp_seal_at at = {b->tenant_id, "customer_identities", "value", d->value};
+            if ((err = wp_seal__text(a->st, &sb, &sealed, &at, d->plain)) == 0 &&
+                (err = sink_row(&idt)) == 0 && (err = sink_text(&idt, b->tenant_id)) == 0 &&
                 (err = sink_text(&idt, d->kind)) == 0 && (err = sink_text(&idt, d->value)) == 0 &&
-                (err = sink_text(&idt, p->customer_id)) == 0)
-                err = sink_int(&idt, b->now_us);
+                (err = sink_text(&idt, p->customer_id)) == 0 &&
+                (err = sink_int(&idt, b->now_us)) == 0)
+                err = sink_text(&idt, sealed);
             err = sink_end(&idt, err);
         }
     }
@@ -651,6 +677,7 @@ static int resolve_peers(struct applier *a)
         err = sink_flush(&idt);
     sink_release(&cust);
     sink_release(&idt);
+    wp_buf_release(&sb);
     if (err == 0 && a->pg)
         err = settle_new_customers(a);
     for (size_t i = 0; i < b->n && err == 0; i++)
@@ -665,7 +692,9 @@ static int resolve_peers(struct applier *a)
 static int touch_customers(struct applier *a)
 {
     struct sink k;
+    wp_buf sb;
     int err = 0;
+    wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
     sink_init(&k, a->st, 4, touch_lite, touch_pg, NULL, NULL);
     for (size_t i = 0; i < a->n_peers && err == 0; i++) {
         struct peer *p = &a->peers[i];
@@ -685,7 +714,9 @@ static int touch_customers(struct applier *a)
             if (q->last_ts > ts)
                 ts = q->last_ts;
         }
-        if ((err = sink_row(&k)) == 0 && (err = sink_text(&k, a->b->tenant_id)) == 0 &&
+        wp_seal_at at = {a->b->tenant_id, "customers", "phone", p->customer_id};
+        if ((err = wp_seal__text(a->st, &sb, &phone, &at, phone)) == 0 &&
+            (err = sink_row(&k)) == 0 && (err = sink_text(&k, a->b->tenant_id)) == 0 &&
             (err = sink_text(&k, p->customer_id)) == 0 && (err = sink_text(&k, phone)) == 0)
             err = sink_int(&k, ts);
         err = sink_end(&k, err);
@@ -693,6 +724,7 @@ static int touch_customers(struct applier *a)
     if (err == 0)
         err = sink_flush(&k);
     sink_release(&k);
+    wp_buf_release(&sb);
     return err;
 }
 
@@ -1663,8 +1695,7 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
     }
     if (err < 0)
         goto out;
-    collect_peers(&a);
-    if ((err = resolve_peers(&a)) < 0 || (err = write_rows(&a)) < 0 ||
+    if ((err = collect_peers(&a)) < 0 || (err = resolve_peers(&a)) < 0 || (err = write_rows(&a)) < 0 ||
         (err = touch_customers(&a)) < 0 || (err = note_met(&a)) < 0 ||
         (err = wp_store__geofence_ingest(st, b, a.stored_us)) < 0)
         goto out;

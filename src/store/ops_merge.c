@@ -4,6 +4,7 @@
 #include "store/crm_internal.h"
 #include "store/customers.h"
 #include "store/db.h"
+#include "store/seal.h"
 #include "store/merge.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -62,8 +63,10 @@ int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tena
     wp_merge_result r;
     wp_customer_crm a, b;
     char m[WP_ID_LEN + 1], details[512];
+    wp_buf sb;
     int err;
 
+    wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
     memset(&r, 0, sizeof r);
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
@@ -131,7 +134,12 @@ int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tena
                                      now_us)) < 0)
         goto out;
 #undef MOVE
-    /* what the survivor lacks, from the merged record */
+    /* what the survivor lacks, from the merged record (its phone sealed again for the
+     * survivor's row) */
+    wp_seal_at at = {tenant_id, "customers", "phone", survivor_id};
+    const char *phone = NULL;
+    if ((err = wp_seal__text(st, &sb, &phone, &at, *b.base.phone ? b.base.phone : NULL)) < 0)
+        goto out;
     if ((err = wp_db_prepare(
              st, &s,
              "UPDATE customers SET last_contact_us = CASE WHEN COALESCE(last_contact_us, 0) >="
@@ -142,7 +150,7 @@ int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tena
         goto out;
     wp_db_bind_int64(s, 1, b.base.last_contact_us);
     wp_db_bind_int64(s, 2, b.base.last_contact_us);
-    wp_db_bind_text_or_null(s, 3, *b.base.phone ? b.base.phone : NULL);
+    wp_db_bind_text_or_null(s, 3, phone);
     wp_db_bind_text_or_null(s, 4, *b.base.grade ? b.base.grade : NULL);
     wp_db_bind_text_or_null(s, 5, *b.base.stage ? b.base.stage : NULL);
     wp_db_bind_text_or_null(s, 6, *b.company ? b.company : NULL);
@@ -164,6 +172,7 @@ int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tena
     snprintf(details, sizeof details, "{\"into\":\"%s\"}", survivor_id);
     err = wp_crm__event_insert(st, NULL, tenant_id, from_id, "merged_into", who, details, now_us);
 out:
+    wp_buf_release(&sb);
     wp_customer_crm_release(&a);
     wp_customer_crm_release(&b);
     if ((err = wp_store__op_end(st, err < 0 ? err : 0)) == 0 && out)

@@ -29,8 +29,9 @@ static const struct section sections[] = {
       "deal_amount_fen", "created_at", "last_contact_at", "last_follow_up_at", "in_pool",
       "pool_reason", "merged_into", "erased_at"}},
     {"identities",
-     "SELECT kind, value, created_us FROM customer_identities WHERE tenant_id = ?"
-     " AND customer_id = ? ORDER BY created_us, kind, value",
+     /* a phone's blind index (value) names the row its sealed number opens for: last */
+     "SELECT kind, COALESCE(sealed, value), created_us, value FROM customer_identities WHERE"
+     " tenant_id = ? AND customer_id = ? ORDER BY created_us, kind, value",
      "ttT",
      {"kind", "value", "created_at"}},
     {"tags",
@@ -121,10 +122,14 @@ static int customer_data(wp_store *st, const char *tenant_id, const char *custom
             for (size_t i = 0; i < n; i++)
                 values[i] = wp_db_col_isnull(s, (int)i) ? NULL : wp_db_col_text(s, (int)i);
             /* a sealed field opens for its row (each section's table is its name, its
-             * first column the row's id): the export holds plaintext, as before */
+             * first column the row's id; the customer's row is in customers, an identity's
+             * is its blind index): the export holds plaintext, as before */
+            int idt = !strcmp(sec->name, "identities");
+            const char *table = k == 0 ? "customers" : idt ? "customer_identities" : sec->name;
+            const char *row = idt ? wp_db_col_text(s, (int)n) : values[0];
             for (size_t i = 1; i < n && err >= 0; i++)
                 if (wp_seal__is_sealed(values[i])) {
-                    wp_seal_at at = {tenant_id, sec->name, sec->cols[i], values[0]};
+                    wp_seal_at at = {tenant_id, table, sec->cols[i], row};
                     err = wp_seal__open_text(st, &opened[i], &values[i], &at, values[i]);
                 }
             if (err < 0)

@@ -19,6 +19,8 @@
 /* The sub-keys a data key gives: fields are sealed with one, grams keyed with the other. */
 #define KDF_FIELD_CTX "wpfield1"
 #define KDF_GRAMS_CTX "wpgrams" /* 7 letters and the NUL: crypto_kdf's 8 bytes */
+#define KDF_BLIND_CTX "wpblind"
+#define BLIND_BYTES 16
 #define KDF_ID 1
 
 /* How long the newest version of a tenant's data key is taken from memory before the store is
@@ -184,7 +186,7 @@ out:
 
 struct ring_key {
     char tenant_id[WP_ID_LEN + 1];
-    int64_t version; /* 0: the gram key */
+    int64_t version; /* 0: the gram key, -1: the blind index key */
     unsigned char key[WP_KEY_LEN];
 };
 
@@ -349,7 +351,10 @@ static int field_key(wp_store *st, unsigned char key[WP_KEY_LEN], int64_t *versi
     return 0;
 }
 
-int wp_seal__gram_key(wp_store *st, unsigned char key[WP_KEY_LEN], int *have, const char *tenant_id)
+/* A key derived from data key version 1 with ctx, kept in the ring under slot (0: the gram
+ * key, -1: the blind index key); *have = 0 when no keyring is set. */
+static int v1_key(wp_store *st, unsigned char key[WP_KEY_LEN], int *have, const char *tenant_id,
+                  const char *ctx, int64_t slot)
 {
     unsigned char dk[WP_KEY_LEN];
     int64_t got = 0;
@@ -357,20 +362,51 @@ int wp_seal__gram_key(wp_store *st, unsigned char key[WP_KEY_LEN], int *have, co
     pthread_mutex_lock(&ring.lock);
     if (!(*have = ring.on))
         goto out;
-    const struct ring_key *c = cached(tenant_id, 0);
+    const struct ring_key *c = cached(tenant_id, slot);
     if (c) {
         memcpy(key, c->key, WP_KEY_LEN);
         goto out;
     }
     if ((err = data_key(st, dk, &got, &keep, tenant_id, 1)) < 0)
         goto out;
-    crypto_kdf_derive_from_key(key, WP_KEY_LEN, KDF_ID, KDF_GRAMS_CTX, dk);
+    crypto_kdf_derive_from_key(key, WP_KEY_LEN, KDF_ID, ctx, dk);
     sodium_memzero(dk, sizeof dk);
-    if (keep && !cached(tenant_id, 0))
-        remember(tenant_id, 0, key);
+    if (keep && !cached(tenant_id, slot))
+        remember(tenant_id, slot, key);
 out:
     pthread_mutex_unlock(&ring.lock);
     return err;
+}
+
+int wp_seal__gram_key(wp_store *st, unsigned char key[WP_KEY_LEN], int *have, const char *tenant_id)
+{
+    return v1_key(st, key, have, tenant_id, KDF_GRAMS_CTX, 0);
+}
+
+void wp_seal__blind_make(char out[WP_SEAL_BLIND_LEN + 1], const unsigned char key[WP_KEY_LEN],
+                         const char *value)
+{
+    unsigned char h[BLIND_BYTES];
+    crypto_generichash(h, sizeof h, (const unsigned char *)value, strlen(value), key, WP_KEY_LEN);
+    out[0] = WP_SEAL_BLIND;
+    sodium_bin2base64(out + 1, WP_SEAL_BLIND_LEN, h, sizeof h,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+int wp_seal__lookup(wp_store *st, char out[WP_SEAL_BLIND_LEN + 1], const char **res,
+                    const char *tenant_id, const char *kind, const char *value)
+{
+    unsigned char key[WP_KEY_LEN];
+    int have = 0, err;
+    *res = value;
+    if (!value || !kind || strcmp(kind, "phone") != 0)
+        return 0;
+    if ((err = v1_key(st, key, &have, tenant_id, KDF_BLIND_CTX, -1)) < 0 || !have)
+        return err;
+    wp_seal__blind_make(out, key, value);
+    sodium_memzero(key, sizeof key);
+    *res = out;
+    return 0;
 }
 
 int wp_seal__text(wp_store *st, wp_buf *b, const char **res, const wp_seal_at *at,
@@ -442,5 +478,26 @@ int wp_seal__open_text(wp_store *st, wp_buf *b, const char **res, const wp_seal_
         return open_failed(at, wp_error_last());
     if (err == 0)
         *res = b->buf;
+    return err;
+}
+
+int wp_seal__col_copy_opt(wp_store *st, struct wp_stmt *s, int col, char *buf, size_t cap,
+                          const wp_seal_at *at)
+{
+    const char *v = wp_db_col_text(s, col), *plain = NULL;
+    wp_buf b;
+    int err;
+    if (!wp_seal__is_sealed(v))
+        return wp_db_col_copy_opt(s, col, buf, cap);
+    wp_buf_init(&b, WP_SEAL_SMALL_MAX);
+    if ((err = wp_seal__open_text(st, &b, &plain, at, v)) == 0) {
+        if (strlen(plain) >= cap)
+            err = wp_error_set(WP_EIO, "store: value in column %d is too long", col);
+        else
+            memcpy(buf, plain, strlen(plain) + 1);
+    }
+    if (b.len)
+        sodium_memzero(b.buf, b.len);
+    wp_buf_release(&b);
     return err;
 }

@@ -17,6 +17,10 @@
  * plaintext, read as it is. */
 #define WP_SEAL_V1 '\x01'
 
+/* The cap of a buffer that holds a short field sealed (a phone, a name: 4/3 of 256 bytes and
+ * the format's 56 characters fit). */
+#define WP_SEAL_SMALL_MAX 1024
+
 /* Where a value lives: its associated data. */
 typedef struct wp_seal_at {
     const char *tenant_id, *table, *column, *row_id;
@@ -74,5 +78,32 @@ int wp_seal__open_text(wp_store *st, wp_buf *b, const char **res, const wp_seal_
  * rotate with the data key) into key; *have = 0 when no keyring is set (grams stay plain). */
 int wp_seal__gram_key(wp_store *st, unsigned char key[WP_KEY_LEN], int *have,
                       const char *tenant_id);
+
+struct wp_stmt;
+
+/* wp_db_col_copy_opt() of a column that may hold a short sealed value (at says where): a
+ * sealed value is opened into buf (cap bytes with its NUL), legacy plaintext copied, NULL ""
+ * @return 0, WP_EIO (too long, or it does not open: wp_seal__open_text()) */
+int wp_seal__col_copy_opt(wp_store *st, struct wp_stmt *s, int col, char *buf, size_t cap,
+                          const wp_seal_at *at);
+
+/* --- blind indexes: lookups of phone identities ------------------------------------------- */
+
+/* The first byte of a blind index as stored; then base64 (URL-safe, no padding) of 16 bytes. */
+#define WP_SEAL_BLIND '\x02'
+#define WP_SEAL_BLIND_LEN 23
+
+/* The blind index of value under an index key into out (NUL-terminated): the first 16 bytes
+ * of BLAKE2b keyed with key over value as the store has it (phones are digits already:
+ * ingest's wp_ingest_phone_normalize and the API's check). */
+void wp_seal__blind_make(char out[WP_SEAL_BLIND_LEN + 1], const unsigned char key[WP_KEY_LEN],
+                         const char *value);
+
+/* What an identity of kind is stored and looked up by: a phone's blind index under the
+ * tenant's index key (crypto_kdf, context "wpblind", from data key version 1: it does not
+ * rotate) when a keyring is set, else value itself; other kinds (WeChat, WeCom ids, e-mail)
+ * stay as they are. *res points at out or is value. @return 0 or the key's error */
+int wp_seal__lookup(wp_store *st, char out[WP_SEAL_BLIND_LEN + 1], const char **res,
+                    const char *tenant_id, const char *kind, const char *value);
 
 #endif

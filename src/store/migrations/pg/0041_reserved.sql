@@ -1,0 +1,3 @@
+-- SPDX-License-Identifier: MIT
+-- Reserved: a number another branch of issue 20 takes.
+SELECT 1;
