@@ -698,12 +698,18 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
     if ((err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
-    /* a message's sealed fields leave opened: the export is read by another deployment, whose
-     * keys are not these (tenant import seals them again under its own) */
-    int id_col = -1;
-    for (size_t i = 0; i < c->n && !strcmp(table, "messages"); i++)
-        if (!strcmp(c->name[i], "id"))
+    /* sealed fields leave opened: the export is read by another deployment, whose keys are not
+     * these (tenant import seals them again under its own); a phone identity leaves as its
+     * number (value), without its blind index, which is this deployment's */
+    int id_col = -1, value_col = -1, sealed_col = -1;
+    int idt = !strcmp(table, "customer_identities");
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->name[i], "id") && (!strcmp(table, "messages") || !strcmp(table, "customers")))
             id_col = (int)i;
+        else if (idt && !strcmp(c->name[i], "value"))
+            value_col = (int)i;
+        else if (idt && !strcmp(c->name[i], "sealed"))
+            sealed_col = (int)i;
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         wp_buf_reset(&line);
         if ((err = wp_buf_addc(&line, '[')) < 0)
@@ -712,8 +718,16 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
             char num[32];
             if (i && (err = wp_buf_addc(&line, ',')) < 0)
                 goto out;
-            if (wp_db_col_isnull(s, (int)i)) {
+            if (wp_db_col_isnull(s, (int)i) || (int)i == sealed_col) {
                 err = wp_buf_adds(&line, "null");
+            } else if ((int)i == value_col && sealed_col >= 0 &&
+                       !wp_db_col_isnull(s, sealed_col)) {
+                const char *v = NULL;
+                wp_seal_at at = {tenant_id, table, "value", wp_db_col_text(s, (int)i)};
+                if ((err = wp_seal__open_text(st, &opened, &v, &at,
+                                              wp_db_col_text(s, sealed_col))) < 0)
+                    goto out;
+                err = wp_json_str(&line, v, strlen(v));
             } else if (c->number[i]) {
                 snprintf(num, sizeof num, "%lld", (long long)wp_db_col_int64(s, (int)i));
                 err = wp_buf_adds(&line, num);
@@ -828,11 +842,12 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
                         const wp_store_value *v, size_t n)
 {
     struct wp_stmt *s = NULL;
-    wp_buf sql, seal[2];
+    wp_buf sql, seal[3];
+    char blind[WP_SEAL_BLIND_LEN + 1];
     int sealed = 0, err;
     wp_buf_init(&sql, 16384);
-    wp_buf_init(&seal[0], OPENED_MAX);
-    wp_buf_init(&seal[1], OPENED_MAX);
+    for (size_t i = 0; i < 3; i++)
+        wp_buf_init(&seal[i], OPENED_MAX);
     if (!plain_name(table) || n == 0)
         return wp_error_set(WP_EINVAL, "unexpected table name '%.64s'", table);
     if ((err = wp_buf_adds(&sql, "INSERT INTO ")) < 0 || (err = wp_buf_adds(&sql, table)) < 0 ||
@@ -853,19 +868,43 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
             goto out;
     if ((err = wp_buf_addc(&sql, ')')) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
-    /* a message's text and raw event are sealed to their row under this deployment's keys
-     * when it has a master key (the export carries them opened) */
-    const char *tenant = NULL, *id = NULL;
-    for (size_t i = 0; i < n && !strcmp(table, "messages"); i++)
+    /* a message's text, peer's phone and raw event, a customer's phone are sealed to their row
+     * under this deployment's keys when it has a master key (the export carries them opened);
+     * a phone identity is kept by its blind index, its number sealed beside it */
+    int msg = !strcmp(table, "messages"), cust = !strcmp(table, "customers");
+    int idt = !strcmp(table, "customer_identities");
+    const char *tenant = NULL, *id = NULL, *kind = NULL, *look = NULL;
+    int value_col = -1, sealed_col = -1;
+    for (size_t i = 0; i < n; i++)
         if (v[i].type == WP_STORE_VALUE_TEXT && !strcmp(cols[i], "tenant_id"))
             tenant = v[i].s;
         else if (v[i].type == WP_STORE_VALUE_TEXT && !strcmp(cols[i], "id"))
             id = v[i].s;
+        else if (v[i].type == WP_STORE_VALUE_TEXT && !strcmp(cols[i], "kind"))
+            kind = v[i].s;
+        else if (v[i].type == WP_STORE_VALUE_TEXT && !strcmp(cols[i], "value"))
+            value_col = (int)i;
+        else if (!strcmp(cols[i], "sealed"))
+            sealed_col = (int)i;
+    if (idt && tenant && kind && value_col >= 0 && sealed_col >= 0 &&
+        v[sealed_col].type != WP_STORE_VALUE_TEXT &&
+        (err = wp_seal__lookup(st, blind, &look, tenant, kind, v[value_col].s)) < 0)
+        goto out;
     for (size_t i = 0; i < n; i++) {
-        if (v[i].type == WP_STORE_VALUE_INT)
+        if (look && look != v[value_col].s && (int)i == value_col)
+            wp_db_bind_text(s, (int)i + 1, look);
+        else if (look && look != v[value_col].s && (int)i == sealed_col) {
+            const char *res = NULL;
+            wp_seal_at at = {tenant, table, "value", look};
+            if ((err = wp_seal__text(st, &seal[0], &res, &at, v[value_col].s)) < 0)
+                goto out;
+            wp_db_bind_text(s, (int)i + 1, res);
+        } else if (v[i].type == WP_STORE_VALUE_INT)
             wp_db_bind_int64(s, (int)i + 1, v[i].i);
-        else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < 2 &&
-                 (!strcmp(cols[i], "text") || !strcmp(cols[i], "raw")) &&
+        else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < 3 &&
+                 ((msg && (!strcmp(cols[i], "text") || !strcmp(cols[i], "raw") ||
+                           !strcmp(cols[i], "peer_phone"))) ||
+                  (cust && !strcmp(cols[i], "phone"))) &&
                  !wp_seal__is_sealed(v[i].s)) {
             const char *res = NULL;
             wp_seal_at at = {tenant, table, cols[i], id};
@@ -889,8 +928,8 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
 out:
     wp_db_done(s);
     wp_buf_release(&sql);
-    wp_buf_release(&seal[0]);
-    wp_buf_release(&seal[1]);
+    for (size_t i = 0; i < 3; i++)
+        wp_buf_release(&seal[i]);
     return err;
 }
 

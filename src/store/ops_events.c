@@ -863,18 +863,21 @@ static int next_skey(struct applier *a, size_t i, int64_t ts_us)
 static int put_message(struct applier *a, struct sink *k, const wp_event *e)
 {
     const wp_event_batch *b = a->b;
-    wp_buf grams, text_b, raw_b;
-    const char *text = e->text, *raw = e->raw;
+    wp_buf grams, text_b, raw_b, phone_b;
+    const char *text = e->text, *raw = e->raw, *phone = e->peer.phone;
     unsigned char gk[WP_GRAM_KEY_LEN];
     int err, keyed = 0;
     wp_buf_init(&grams, GRAMS_MAX);
     wp_buf_init(&text_b, SEALED_MAX);
     wp_buf_init(&raw_b, SEALED_MAX);
-    /* with a master key the text and the event as sent are sealed to this row
+    wp_buf_init(&phone_b, WP_SEAL_SMALL_MAX);
+    /* with a master key the text, the peer's phone and the event as sent are sealed to this row
      * (docs/internals/encryption.md); the scan and the grams saw the plaintext in memory */
     wp_seal_at at_text = {b->tenant_id, "messages", "text", e->id};
     wp_seal_at at_raw = {b->tenant_id, "messages", "raw", e->id};
+    wp_seal_at at_phone = {b->tenant_id, "messages", "peer_phone", e->id};
     if ((err = wp_seal__text(a->st, &text_b, &text, &at_text, e->text)) == 0 &&
+        (err = wp_seal__text(a->st, &phone_b, &phone, &at_phone, e->peer.phone)) == 0 &&
         (err = wp_seal__text(a->st, &raw_b, &raw, &at_raw, e->raw)) == 0 && a->pg && e->text)
         err = wp_seal__gram_key(a->st, gk, &keyed, b->tenant_id);
     if (err == 0 && (err = sink_row(k)) == 0 && !a->pg && (err = sink_int(k, ++a->next_rid)) == 0 &&
@@ -887,7 +890,7 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
         (err = sink_text(k, wp_direction_name(e->direction))) == 0 &&
         (err = sink_text(k, e->chat)) == 0 && (err = sink_text(k, e->group_id)) == 0 &&
         (err = sink_text(k, e->group_name)) == 0 && (err = sink_text(k, e->peer.id)) == 0 &&
-        (err = sink_text(k, e->peer.name)) == 0 && (err = sink_text(k, e->peer.phone)) == 0 &&
+        (err = sink_text(k, e->peer.name)) == 0 && (err = sink_text(k, phone)) == 0 &&
         (err = sink_text(k, e->msgtype)) == 0 && (err = sink_text(k, e->msgid)) == 0 &&
         (err = sink_text(k, text)) == 0 && (err = sink_text(k, e->media)) == 0 &&
         (err = sink_text(k, e->filename)) == 0 && (err = sink_opt_int(k, e->size)) == 0 &&
@@ -907,6 +910,7 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
     wp_buf_release(&grams);
     wp_buf_release(&text_b);
     wp_buf_release(&raw_b);
+    wp_buf_release(&phone_b);
     return err;
 }
 

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Customers' phones encrypted at rest (issue 20; docs/internals/encryption.md, "What is built
+# (customers' phones)"), on both backends:
+#  - the same load on a store without and one with a master key: a customer created through
+#    the API with a phone, one created by ingest from a peer with a phone, and SMS events from
+#    both numbers that ingest matches to those customers by phone;
+#  - with the key the raw database (SQLite: the file and its WAL while serve runs; PostgreSQL:
+#    pg_dump's output) holds neither number more often than before the load (the store without
+#    the key holds both: the grep sees them); customers.phone and messages.peer_phone are
+#    sealed, a phone identity's value is a blind index with the number sealed beside it;
+#  - the customer list, a get, an unmask, phone searches and a name search, each message's
+#    customer, and a new customer with a phone another has (refused, naming it) answer exactly
+#    as without the key;
+#  - a tenant exported (phones opened) and imported into a store with another master key:
+#    sealed there again, the same answers;
+#  - a sealed phone copied to another customer by SQL makes that customer's read a JSON 500,
+#    logged as event=seal_open.
+import os
+import subprocess
+import tempfile
+import urllib.parse
+
+from harness import (PASSWORD, WP, Server, Store, check, created, enroll, err_code, login,
+                     run_backends)
+
+ENV = dict(os.environ, WORKPHONE_ADMIN_PASSWORD=PASSWORD)
+PHONE_A = "13912345678"  # given through the API
+PHONE_B = "13787654321"  # a device's peer
+NEEDLES = [PHONE_A, PHONE_B]
+
+
+def wp(*args):
+    return subprocess.run([WP] + list(args), capture_output=True, text=True, env=ENV,
+                          timeout=120)
+
+
+def snapshot(s):
+    if s.backend == "sqlite":
+        out = b""
+        for suffix in ("", "-wal"):
+            p = os.path.join(s.data, "workphone.db" + suffix)
+            if os.path.exists(p):
+                with open(p, "rb") as f:
+                    out += f.read()
+        return out
+    return subprocess.run(["pg_dump", s.db_url], check=True, capture_output=True).stdout
+
+
+def counts(blob):
+    return {n: blob.count(n.encode()) for n in NEEDLES}
+
+
+def load(srv, admin, tag):
+    st, j, _ = srv.req("GET", "/api/v1/auth/session", admin)
+    hq = j["employee"]["org_unit_id"]
+    emp = created(srv, admin, "/api/v1/employees",
+                  {"name": "李四", "org_unit_id": hq, "role": "sales", "username": "ls",
+                   "password": PASSWORD}, "employee")["id"]
+    created(srv, admin, "/api/v1/customers",
+            {"name": "王五", "phone": PHONE_A, "owner_employee_id": emp}, "customer A")
+    dev = enroll(srv, admin, emp, "SN-CSEAL-" + tag)
+    peers = [{"id": "wxid_zl", "name": "赵六", "phone": PHONE_B}, {"phone": PHONE_A},
+             {"phone": PHONE_B}, {"id": "wxid_qq", "name": "钱七"}]
+    events = [{"seq": i + 1, "type": "message", "ts": "2026-11-26T10:%02d:00+08:00" % i,
+               "channel": "wechat" if "id" in p else "sms", "direction": "in", "peer": p,
+               "msgtype": "text", "text": "消息%d" % i} for i, p in enumerate(peers)]
+    st, j, _ = srv.req("POST", "/api/v1/device/events", dev, body={"events": events})
+    check(st == 200 and j["acked_seq"] == len(events), "%s: the load: %s %s" % (tag, st, j))
+    return emp
+
+
+def named(names, x):
+    """x with each customer id replaced by the customer's name, also inside texts."""
+    if isinstance(x, dict):
+        return {k: named(names, v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [named(names, v) for v in x]
+    if isinstance(x, str):
+        for i, n in names.items():
+            x = x.replace(i, n)
+    return x
+
+
+def answers(srv, admin, emp):
+    """What the API answers about the load, customers and the employee named by name (ids
+    differ by store); the list sorted by name (the load's customers share a creation time)."""
+    out = {}
+    st, j, _ = srv.req("GET", "/api/v1/customers?limit=50", admin)
+    check(st == 200, "list: %s %s" % (st, j))
+    names = {c["id"]: c["name"] for c in j["items"]}
+    ids = {c["name"]: c["id"] for c in j["items"]}
+    names[emp] = "李四"
+    out["list"] = named(names, sorted(j["items"], key=lambda c: c["name"]))
+    for n in sorted(ids):
+        st, j, _ = srv.req("GET", "/api/v1/customers/" + ids[n], admin)
+        out["get " + n] = (st, named(names, j))
+        st, j, _ = srv.req("POST", "/api/v1/customers/%s/unmask" % ids[n], admin)
+        out["unmask " + n] = (st, named(names, j))
+    for q in [PHONE_A, PHONE_B, "王五", "赵", "不在"]:
+        st, j, _ = srv.req("GET", "/api/v1/customers?limit=50&q=" + urllib.parse.quote(q), admin)
+        out["search " + q] = (st, sorted(c["name"] for c in j.get("items", [])))
+    st, j, _ = srv.req("GET", "/api/v1/messages?limit=50", admin)
+    check(st == 200, "messages: %s %s" % (st, j))
+    out["messages"] = sorted((m["seq"], names.get(m.get("customer_id"))) for m in j["items"])
+    return out, ids
+
+
+def taken(srv, admin, ids):
+    """A new customer with B's phone: refused, naming B (the uniqueness goes through the
+    identity, a blind index with a key)."""
+    st, j, _ = srv.req("POST", "/api/v1/customers", admin,
+                       body={"name": "孙八", "phone": PHONE_B})
+    return st, named({v: k for k, v in ids.items()}, j)
+
+
+def suite(s):
+    be = s.backend
+    srv = Server(s.data, s.db_args)
+    admin = login(srv, "admin")
+    emp = load(srv, admin, "PLAIN")
+    plain, plain_ids = answers(srv, admin, emp)
+    plain_taken = taken(srv, admin, plain_ids)
+    plain_bytes = counts(snapshot(s))
+    srv.stop()
+    check(plain["search " + PHONE_A] == (200, ["王五"]) and
+          plain["search " + PHONE_B] == (200, ["赵六"]) and
+          plain["messages"] == [(1, "赵六"), (2, "王五"), (3, "赵六"), (4, "钱七")] and
+          len(plain["list"]) == 3,
+          "%s: the plain store's answers are the expected ones: %r" % (be, plain))
+    check(plain_taken[0] == 409, "%s: a phone another customer has: 409: %r" % (be, plain_taken))
+    check(all(plain_bytes[n] > 0 for n in NEEDLES),
+          "%s: the grep sees each number in the plain store: %r" % (be, plain_bytes))
+
+    tmp = tempfile.mkdtemp(prefix="wp-cseal-k.")
+    k = Store(be, tmp, "csealk")
+    try:
+        mk = os.path.join(tmp, "master.key")
+        with open(mk, "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+        os.chmod(mk, 0o600)
+        r = wp("keys", "migrate", "--data", k.data, *k.db_args, "--master-key-file", mk)
+        check(r.returncode == 0, "%s: keys migrate: %r" % (be, r.stderr))
+        before = counts(snapshot(k))
+        srv = Server(k.data, k.db_args)
+        admin = login(srv, "admin")
+        emp = load(srv, admin, "SEALED")
+        got, ids = answers(srv, admin, emp)
+        for key in plain:
+            check(got[key] == plain[key], "%s: %s: %r, without the key %r" %
+                  (be, key, got[key], plain[key]))
+        got_taken = taken(srv, admin, ids)
+        check(got_taken == plain_taken, "%s: a phone taken: %r, without the key %r" %
+              (be, got_taken, plain_taken))
+        after = counts(snapshot(k))  # while serve runs: SQLite's WAL holds the new pages
+        leaked = [n for n in NEEDLES if after[n] > before[n]]
+        check(leaked == [], "%s: the sealed store's bytes hold %r" % (be, leaked))
+        check(k.sql("SELECT count(*) FROM customers WHERE phone LIKE '%s%%'" % "\x01") == "2",
+              "%s: both phones of customers are sealed" % be)
+        check(k.sql("SELECT count(*) FROM customer_identities WHERE kind = 'phone' AND"
+                    " value LIKE '%s%%' AND sealed LIKE '%s%%'" % ("\x02", "\x01")) == "2",
+              "%s: both phone identities are blind indexes, sealed beside" % be)
+
+        export_import(k, srv, tmp, plain)
+
+        # a sealed phone copied to another customer does not open there
+        k.sql("UPDATE customers SET phone = (SELECT phone FROM customers WHERE id = '%s')"
+              " WHERE id = '%s'" % (ids["王五"], ids["钱七"]))
+        st, body, _ = srv.raw("GET", "/api/v1/customers/" + ids["钱七"], admin)
+        text = body.decode()
+        check(st == 500 and '"internal_error"' in text and PHONE_A not in text,
+              "%s: the moved phone: a JSON 500 that quotes nothing: %s %s" % (be, st, text))
+        st, j, _ = srv.req("GET", "/api/v1/customers/" + ids["王五"], admin)
+        check(st == 200, "%s: the source still reads: %s %s" % (be, st, j))
+        srv.err.seek(0)
+        log = srv.err.read()
+        check("event=seal_open" in log and "row=" + ids["钱七"] in log and PHONE_A not in log,
+              "%s: the failure is logged, by its place only" % be)
+        srv.stop()
+    finally:
+        k.drop()
+
+
+def export_import(k, srv, tmp, plain):
+    """A second tenant with the same load, exported (phones opened: the keys stay here) and
+    imported into a store with another master key: sealed there again, the same answers."""
+    be = k.backend
+    r = wp("tenant", "add", "--name", "Beta", "--admin", "beta", "--data", k.data, *k.db_args)
+    check(r.returncode == 0, "%s: tenant add: %r" % (be, r.stderr))
+    beta = login(srv, "beta", tenant="Beta")
+    emp = load(srv, beta, "BETA")
+    out = os.path.join(tmp, "beta.wpt")
+    r = wp("tenant", "export", "Beta", "--out", out, "--data", k.data, *k.db_args)
+    check(r.returncode == 0, "%s: tenant export: %r %r" % (be, r.stdout, r.stderr))
+    with open(out, "rb") as f:
+        exported = f.read()
+    check(all(n.encode() in exported for n in NEEDLES),
+          "%s: the export carries the phones opened" % be)
+    os.makedirs(os.path.join(tmp, "import"))
+    m = Store(be, os.path.join(tmp, "import"), "csealm")
+    try:
+        mk = os.path.join(tmp, "other.key")
+        with open(mk, "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+        os.chmod(mk, 0o600)
+        r = wp("keys", "migrate", "--data", m.data, *m.db_args, "--master-key-file", mk)
+        check(r.returncode == 0, "%s: keys migrate (import): %r" % (be, r.stderr))
+        before = counts(snapshot(m))
+        r = wp("tenant", "import", "--in", out, "--data", m.data, *m.db_args)
+        check(r.returncode == 0, "%s: tenant import: %r %r" % (be, r.stdout, r.stderr))
+        after = counts(snapshot(m))
+        leaked = [n for n in NEEDLES if after[n] > before[n]]
+        check(leaked == [], "%s: the importing store's bytes hold %r" % (be, leaked))
+        srv2 = Server(m.data, m.db_args)
+        tok = login(srv2, "beta", tenant="Beta")
+        got, _ = answers(srv2, tok, emp)
+        for key in plain:
+            check(got[key] == plain[key], "%s: imported, %s: %r, without the key %r" %
+                  (be, key, got[key], plain[key]))
+        srv2.stop()
+    finally:
+        m.drop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_backends(suite, "seal_customers"))
