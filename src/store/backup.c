@@ -842,11 +842,11 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
                         const wp_store_value *v, size_t n)
 {
     struct wp_stmt *s = NULL;
-    wp_buf sql, seal[3];
+    wp_buf sql, seal[4];
     char blind[WP_SEAL_BLIND_LEN + 1];
     int sealed = 0, err;
     wp_buf_init(&sql, 16384);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 4; i++)
         wp_buf_init(&seal[i], OPENED_MAX);
     if (!plain_name(table) || n == 0)
         return wp_error_set(WP_EINVAL, "unexpected table name '%.64s'", table);
@@ -901,10 +901,10 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
             wp_db_bind_text(s, (int)i + 1, res);
         } else if (v[i].type == WP_STORE_VALUE_INT)
             wp_db_bind_int64(s, (int)i + 1, v[i].i);
-        else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < 3 &&
+        else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < 4 &&
                  ((msg && (!strcmp(cols[i], "text") || !strcmp(cols[i], "raw") ||
-                           !strcmp(cols[i], "peer_phone"))) ||
-                  (cust && !strcmp(cols[i], "phone"))) &&
+                           !strcmp(cols[i], "peer_phone") || !strcmp(cols[i], "peer_name"))) ||
+                  (cust && (!strcmp(cols[i], "phone") || !strcmp(cols[i], "name")))) &&
                  !wp_seal__is_sealed(v[i].s)) {
             const char *res = NULL;
             wp_seal_at at = {tenant, table, cols[i], id};
@@ -928,7 +928,7 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
 out:
     wp_db_done(s);
     wp_buf_release(&sql);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 4; i++)
         wp_buf_release(&seal[i]);
     return err;
 }

@@ -235,7 +235,8 @@ static int read_crm(wp_store *st, struct wp_stmt *s, wp_customer_crm *out, int w
     memset(&c, 0, sizeof c);
     if ((err = wp_db_col_copy(s, 0, b->id, sizeof b->id)) < 0 ||
         (err = wp_db_col_copy(s, 1, b->tenant_id, sizeof b->tenant_id)) < 0 ||
-        (err = wp_db_col_copy(s, 2, b->name, sizeof b->name)) < 0)
+        (err = wp_seal__col_copy_opt(st, s, 2, b->name, sizeof b->name,
+                                     &(wp_seal_at){b->tenant_id, "customers", "name", b->id})) < 0)
         return err;
     wp_seal_at at = {b->tenant_id, "customers", "phone", b->id};
     if ((err = wp_seal__col_copy_opt(st, s, 3, b->phone, sizeof b->phone, &at)) < 0 ||
@@ -355,10 +356,18 @@ static int edit_field(wp_store *st, const char *sql, const char *tenant_id, cons
 
     /* only the stage keeps the time of its last transition */
     int timed = !strcmp(field, "stage"), i = 1;
-    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+    /* a name is sealed to its row with a master key (encryption.md) */
+    const char *stored = to;
+    wp_buf sb;
+    wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
+    wp_seal_at at = {tenant_id, "customers", "name", id};
+    if ((!strcmp(field, "name") && (err = wp_seal__text(st, &sb, &stored, &at, to)) < 0) ||
+        (err = wp_db_prepare(st, &s, sql)) < 0) {
+        wp_buf_release(&sb);
         return err;
+    }
     if (*to)
-        wp_db_bind_text(s, i++, to);
+        wp_db_bind_text(s, i++, stored);
     else
         wp_db_bind_null(s, i++);
     if (timed)
@@ -367,6 +376,7 @@ static int edit_field(wp_store *st, const char *sql, const char *tenant_id, cons
     wp_db_bind_text(s, i, id);
     err = wp_db_step(s);
     wp_db_done(s);
+    wp_buf_release(&sb);
     if (err < 0)
         return err;
     wp_buf_init(&d, WP_CRM_DETAILS_MAX);

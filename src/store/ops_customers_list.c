@@ -31,7 +31,8 @@ static int read_customer(wp_store *st, struct wp_stmt *s, wp_customer *out)
     memset(&c, 0, sizeof c);
     if ((err = wp_db_col_copy(s, 0, c.id, sizeof c.id)) < 0 ||
         (err = wp_db_col_copy(s, 1, c.tenant_id, sizeof c.tenant_id)) < 0 ||
-        (err = wp_db_col_copy(s, 2, c.name, sizeof c.name)) < 0)
+        (err = wp_seal__col_copy_opt(st, s, 2, c.name, sizeof c.name,
+                                     &(wp_seal_at){c.tenant_id, "customers", "name", c.id})) < 0)
         return err;
     wp_seal_at at = {c.tenant_id, "customers", "phone", c.id};
     if ((err = wp_seal__col_copy_opt(st, s, 3, c.phone, sizeof c.phone, &at)) < 0 ||
@@ -89,10 +90,11 @@ static int like_pattern(wp_buf *b, const char *q)
     return err;
 }
 
-/* Does the reader see q in one of the texts (name, company, notes) as the view shows them?
- * ASCII case folded, as LIKE lower() does. */
+/* Does the reader see q in one of the texts (name, company, notes) as the view shows them
+ * (no view: as stored)? ASCII case folded, as LIKE lower() does. name, when given, is the
+ * opened name (the column holds it sealed). */
 static int seen_in(const wp_text_view *view, const char *q, struct wp_stmt *s, int first_col,
-                   int *out)
+                   const char *name, int *out)
 {
     wp_buf b, low;
     int err = 0;
@@ -100,13 +102,14 @@ static int seen_in(const wp_text_view *view, const char *q, struct wp_stmt *s, i
     wp_buf_init(&b, 4 * WP_CRM_TEXT_MAX + 16);
     wp_buf_init(&low, 4 * WP_CRM_TEXT_MAX + 16);
     for (int col = first_col; col < first_col + 3 && !*out && err == 0; col++) {
-        const char *t = wp_db_col_text(s, col);
+        const char *t = col == first_col && name ? name : wp_db_col_text(s, col);
         int changed = 0;
         if (!t || !*t)
             continue;
         wp_buf_reset(&b);
         wp_buf_reset(&low);
-        if ((err = view->fn(view->arg, &b, &changed, t, strlen(t))) < 0)
+        if ((err = view ? view->fn(view->arg, &b, &changed, t, strlen(t))
+                        : wp_buf_add(&b, t, strlen(t))) < 0)
             break;
         for (size_t i = 0; i < b.len && err == 0; i++)
             err = wp_buf_addc(&low, b.buf[i] >= 'A' && b.buf[i] <= 'Z' ? (char)(b.buf[i] + 32)
@@ -127,8 +130,6 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     wp_buf like;
     struct wp_scope_bind sc;
     char cid[WP_ID_LEN + 1], ulo[1024], uhi[1024], lq[Q_MAX + 1] = "";
-    char blind[WP_SEAL_BLIND_LEN + 1];
-    const char *look = f->q;
     int64_t ct = 0;
     int has = 0, err;
     unsigned limit, budget = SEARCH_BUDGET;
@@ -154,17 +155,19 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
             goto out;
         for (size_t i = 0; f->q[i]; i++)
             lq[i] = f->q[i] >= 'A' && f->q[i] <= 'Z' ? (char)(f->q[i] + 32) : f->q[i];
-        if ((err = wp_seal__lookup(st, blind, &look, f->tenant_id, "phone", f->q)) < 0)
-            goto out;
     }
     /* a reader with a view: the SQL finds candidates in the stored text, seen_in() keeps those
      * whose hit the reader can see; rounds go on from the last candidate until the page is
      * full, the rows end, or the budget is spent (then the page may be short and its cursor
      * says where to go on) */
     int viewed = f->view && like.len, by_contact = f->sort == WP_CUSTOMER_SORT_LAST_CONTACT;
+    /* with a master key names and phones are sealed: SQL cannot match them, so every row of
+     * the filters is a candidate and the match is made here on the opened texts, in the same
+     * rounds (encryption.md, "What is built (customers' phones and names)") */
+    int sealed = like.len && wp_seal_keyring_on(), rounds = viewed || sealed;
     const char *key = by_contact ? "COALESCE(c.last_contact_us, 0)" : "c.created_us";
     for (;;) {
-        unsigned got = 0, want = viewed ? SEARCH_ROUND : limit + 1;
+        unsigned got = 0, want = rounds ? SEARCH_ROUND : limit + 1;
         int64_t last_key = 0;
         char last_id[WP_ID_LEN + 1] = "";
         wp_buf_reset(&q.sql);
@@ -210,20 +213,12 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
             wp_query__sql(&q, " AND c.last_contact_us >= ?");
             wp_query__int(&q, f->contact_after_us);
         }
-        if (like.len) {
+        if (like.len && !sealed) {
             wp_query__sql(
                 &q, " AND (lower(c.name) LIKE ? ESCAPE '!' OR c.phone LIKE ? ESCAPE '!'"
-                    " OR lower(c.company) LIKE ? ESCAPE '!' OR lower(c.notes) LIKE ? ESCAPE '!'");
+                    " OR lower(c.company) LIKE ? ESCAPE '!' OR lower(c.notes) LIKE ? ESCAPE '!')");
             for (int i = 0; i < 4; i++)
                 wp_query__text(&q, like.buf);
-            /* a sealed phone is found whole, by its blind index (encryption.md) */
-            if (look != f->q) {
-                wp_query__sql(&q, " OR EXISTS (SELECT 1 FROM customer_identities ci WHERE"
-                                  " ci.tenant_id = c.tenant_id AND ci.customer_id = c.id AND"
-                                  " ci.kind = 'phone' AND ci.value = ?)");
-                wp_query__text(&q, look);
-            }
-            wp_query__sql(&q, ")");
         }
         if (has) {
             wp_query__sql(&q, " AND (");
@@ -250,8 +245,12 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
                 goto out;
             last_key = by_contact ? cu.last_contact_us : cu.created_us;
             memcpy(last_id, cu.id, sizeof last_id);
-            if (viewed && (err = seen_in(f->view, lq, s, 11, &seen)) < 0)
+            if ((viewed || sealed) &&
+                (err = seen_in(viewed ? f->view : NULL, lq, s, 11, sealed ? cu.name : NULL,
+                               &seen)) < 0)
                 goto out;
+            if (sealed && !viewed && !seen) /* the phone, as LIKE matched it */
+                seen = strstr(cu.phone, lq) != NULL;
             if (!seen)
                 continue;
             if (p.n == limit) {
@@ -269,7 +268,7 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
         s = NULL;
         if (err < 0)
             goto out;
-        if (full || !viewed || got < want)
+        if (full || !rounds || got < want)
             break;
         has = 1;
         ct = last_key;

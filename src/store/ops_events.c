@@ -626,8 +626,9 @@ static int resolve_peers(struct applier *a)
         return 0;
     if ((err = lookup_identities(a)) < 0)
         return err;
-    wp_buf sb;
+    wp_buf sb, nb;
     wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
+    wp_buf_init(&nb, WP_SEAL_SMALL_MAX);
     sink_init(&cust, a->st, 6, customer_lite, customer_pg, NULL, NULL);
     sink_init(&idt, a->st, 6, identity_lite, identity_pg, NULL, NULL);
     for (size_t i = 0; i < a->n_peers && err == 0; i++) {
@@ -646,7 +647,9 @@ static int resolve_peers(struct applier *a)
             wp_id_new(p->customer_id);
             p->created = 1;
             wp_seal_at at = {b->tenant_id, "customers", "phone", p->customer_id};
+            wp_seal_at at_name = {b->tenant_id, "customers", "name", p->customer_id};
             if ((err = wp_seal__text(a->st, &sb, &phone, &at, e->peer.phone)) == 0 &&
+                (err = wp_seal__text(a->st, &nb, &name, &at_name, name)) == 0 &&
                 (err = sink_row(&cust)) == 0 && (err = sink_text(&cust, b->tenant_id)) == 0 &&
                 (err = sink_text(&cust, p->customer_id)) == 0 &&
                 (err = sink_text(&cust, name)) == 0 && (err = sink_text(&cust, phone)) == 0 &&
@@ -678,6 +681,7 @@ static int resolve_peers(struct applier *a)
     sink_release(&cust);
     sink_release(&idt);
     wp_buf_release(&sb);
+    wp_buf_release(&nb);
     if (err == 0 && a->pg)
         err = settle_new_customers(a);
     for (size_t i = 0; i < b->n && err == 0; i++)
@@ -863,21 +867,24 @@ static int next_skey(struct applier *a, size_t i, int64_t ts_us)
 static int put_message(struct applier *a, struct sink *k, const wp_event *e)
 {
     const wp_event_batch *b = a->b;
-    wp_buf grams, text_b, raw_b, phone_b;
-    const char *text = e->text, *raw = e->raw, *phone = e->peer.phone;
+    wp_buf grams, text_b, raw_b, phone_b, name_b;
+    const char *text = e->text, *raw = e->raw, *phone = e->peer.phone, *name = e->peer.name;
     unsigned char gk[WP_GRAM_KEY_LEN];
     int err, keyed = 0;
     wp_buf_init(&grams, GRAMS_MAX);
     wp_buf_init(&text_b, SEALED_MAX);
     wp_buf_init(&raw_b, SEALED_MAX);
     wp_buf_init(&phone_b, WP_SEAL_SMALL_MAX);
+    wp_buf_init(&name_b, WP_SEAL_SMALL_MAX);
     /* with a master key the text, the peer's phone and the event as sent are sealed to this row
      * (docs/internals/encryption.md); the scan and the grams saw the plaintext in memory */
     wp_seal_at at_text = {b->tenant_id, "messages", "text", e->id};
     wp_seal_at at_raw = {b->tenant_id, "messages", "raw", e->id};
     wp_seal_at at_phone = {b->tenant_id, "messages", "peer_phone", e->id};
+    wp_seal_at at_name = {b->tenant_id, "messages", "peer_name", e->id};
     if ((err = wp_seal__text(a->st, &text_b, &text, &at_text, e->text)) == 0 &&
         (err = wp_seal__text(a->st, &phone_b, &phone, &at_phone, e->peer.phone)) == 0 &&
+        (err = wp_seal__text(a->st, &name_b, &name, &at_name, e->peer.name)) == 0 &&
         (err = wp_seal__text(a->st, &raw_b, &raw, &at_raw, e->raw)) == 0 && a->pg && e->text)
         err = wp_seal__gram_key(a->st, gk, &keyed, b->tenant_id);
     if (err == 0 && (err = sink_row(k)) == 0 && !a->pg && (err = sink_int(k, ++a->next_rid)) == 0 &&
@@ -890,7 +897,7 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
         (err = sink_text(k, wp_direction_name(e->direction))) == 0 &&
         (err = sink_text(k, e->chat)) == 0 && (err = sink_text(k, e->group_id)) == 0 &&
         (err = sink_text(k, e->group_name)) == 0 && (err = sink_text(k, e->peer.id)) == 0 &&
-        (err = sink_text(k, e->peer.name)) == 0 && (err = sink_text(k, phone)) == 0 &&
+        (err = sink_text(k, name)) == 0 && (err = sink_text(k, phone)) == 0 &&
         (err = sink_text(k, e->msgtype)) == 0 && (err = sink_text(k, e->msgid)) == 0 &&
         (err = sink_text(k, text)) == 0 && (err = sink_text(k, e->media)) == 0 &&
         (err = sink_text(k, e->filename)) == 0 && (err = sink_opt_int(k, e->size)) == 0 &&
@@ -911,6 +918,7 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
     wp_buf_release(&text_b);
     wp_buf_release(&raw_b);
     wp_buf_release(&phone_b);
+    wp_buf_release(&name_b);
     return err;
 }
 

@@ -62,6 +62,18 @@ static int read_message(wp_store *st, struct wp_stmt *s, wp_message *m, wp_strpo
         return err;
     m->recalled = wp_db_col_int64(s, 23) != 0;
     m->recalled_us = wp_col__opt_int(s, 24, 0);
+    if (wp_seal__is_sealed(m->peer_name)) {
+        /* the peer's name, sealed to this row like the text */
+        wp_seal_at at = {tenant_id, "messages", "peer_name", m->id};
+        const char *plain = NULL;
+        wp_buf b;
+        wp_buf_init(&b, WP_SEAL_SMALL_MAX);
+        if ((err = wp_seal__open_text(st, &b, &plain, &at, m->peer_name)) == 0)
+            err = wp_strpool__dup(pool, &m->peer_name, plain);
+        wp_buf_release(&b);
+        if (err < 0)
+            return err;
+    }
     if (wp_seal__is_sealed(m->text)) {
         /* sealed to this row (docs/internals/encryption.md): opened here, so masking, the
          * exact check and every answer see the plaintext */

@@ -4,6 +4,7 @@
 #include "store/crm_internal.h"
 #include "store/customers.h"
 #include "store/db.h"
+#include "store/seal.h"
 #include "store/internal.h"
 #include "store/rules.h"
 #include "store/scripts.h"
@@ -221,7 +222,7 @@ out:
     " r.tenant_id AND s.id = r.rule_id JOIN customers c ON c.tenant_id = r.tenant_id AND c.id ="  \
     " r.customer_id"
 
-static int read_reminder(struct wp_stmt *s, wp_reminder *r)
+static int read_reminder(wp_store *st, struct wp_stmt *s, wp_reminder *r, const char *tenant_id)
 {
     int err;
     memset(r, 0, sizeof *r);
@@ -230,7 +231,9 @@ static int read_reminder(struct wp_stmt *s, wp_reminder *r)
         (err = wp_db_col_copy(s, 2, r->customer_id, sizeof r->customer_id)) < 0 ||
         (err = wp_db_col_copy(s, 3, r->employee_id, sizeof r->employee_id)) < 0 ||
         (err = wp_db_col_copy(s, 4, r->rule_name, sizeof r->rule_name)) < 0 ||
-        (err = wp_db_col_copy(s, 5, r->customer_name, sizeof r->customer_name)) < 0)
+        (err = wp_seal__col_copy_opt(st, s, 5, r->customer_name, sizeof r->customer_name,
+                                     &(wp_seal_at){tenant_id, "customers", "name",
+                                                   r->customer_id})) < 0)
         return err;
     r->base_us = wp_db_col_int64(s, 6);
     r->due_us = wp_db_col_int64(s, 7);
@@ -297,7 +300,7 @@ int wp_store_reminders_list(wp_store *st, wp_reminder_page *out, const wp_remind
             break;
         }
         if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0 ||
-            (err = read_reminder(s, &p.items[p.n])) < 0)
+            (err = read_reminder(st, s, &p.items[p.n], f->tenant_id)) < 0)
             break;
         p.n++;
     }
@@ -322,7 +325,7 @@ int wp_store_reminder_get(wp_store *st, wp_reminder *out, const char *tenant_id,
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, id);
     if ((err = wp_db_step(s)) == WP_DB_ROW)
-        err = read_reminder(s, out);
+        err = read_reminder(st, s, out, tenant_id);
     else if (err == WP_DB_DONE)
         err = wp_error_set(WP_ENOTFOUND, "reminder '%s' not found", id);
     wp_db_done(s);

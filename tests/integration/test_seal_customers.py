@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-# Customers' phones encrypted at rest (issue 20; docs/internals/encryption.md, "What is built
+# Customers' phones and names encrypted at rest (issue 20; docs/internals/encryption.md, "What is built
 # (customers' phones)"), on both backends:
 #  - the same load on a store without and one with a master key: a customer created through
 #    the API with a phone, one created by ingest from a peer with a phone, and SMS events from
 #    both numbers that ingest matches to those customers by phone;
 #  - with the key the raw database (SQLite: the file and its WAL while serve runs; PostgreSQL:
-#    pg_dump's output) holds neither number more often than before the load (the store without
-#    the key holds both: the grep sees them); customers.phone and messages.peer_phone are
-#    sealed, a phone identity's value is a blind index with the number sealed beside it;
-#  - the customer list, a get, an unmask, phone searches and a name search, each message's
+#    pg_dump's output) holds no number and no name more often than before the load (the store
+#    without the key holds each: the grep sees them); customers' phone and name, messages'
+#    peer_phone and peer_name are sealed, a phone identity's value is a blind index with the
+#    number sealed beside it;
+#  - the customer list, a get, an unmask, searches by whole and partial numbers and by names
+#    (matched after opening), each message's
 #    customer, and a new customer with a phone another has (refused, naming it) answer exactly
 #    as without the key;
 #  - a tenant exported (phones opened) and imported into a store with another master key:
@@ -27,7 +29,8 @@ from harness import (PASSWORD, WP, Server, Store, check, created, enroll, err_co
 ENV = dict(os.environ, WORKPHONE_ADMIN_PASSWORD=PASSWORD)
 PHONE_A = "13912345678"  # given through the API
 PHONE_B = "13787654321"  # a device's peer
-NEEDLES = [PHONE_A, PHONE_B]
+NAMES = ["王五", "赵六", "钱七"]
+NEEDLES = [PHONE_A, PHONE_B] + NAMES
 
 
 def wp(*args):
@@ -97,7 +100,7 @@ def answers(srv, admin, emp):
         out["get " + n] = (st, named(names, j))
         st, j, _ = srv.req("POST", "/api/v1/customers/%s/unmask" % ids[n], admin)
         out["unmask " + n] = (st, named(names, j))
-    for q in [PHONE_A, PHONE_B, "王五", "赵", "不在"]:
+    for q in [PHONE_A, PHONE_B, "2345", "137", "王五", "赵", "七", "不在"]:
         st, j, _ = srv.req("GET", "/api/v1/customers?limit=50&q=" + urllib.parse.quote(q), admin)
         out["search " + q] = (st, sorted(c["name"] for c in j.get("items", [])))
     st, j, _ = srv.req("GET", "/api/v1/messages?limit=50", admin)
@@ -125,6 +128,8 @@ def suite(s):
     srv.stop()
     check(plain["search " + PHONE_A] == (200, ["王五"]) and
           plain["search " + PHONE_B] == (200, ["赵六"]) and
+          plain["search 2345"] == (200, ["王五"]) and
+          plain["search 137"] == (200, ["赵六"]) and plain["search 七"] == (200, ["钱七"]) and
           plain["messages"] == [(1, "赵六"), (2, "王五"), (3, "赵六"), (4, "钱七")] and
           len(plain["list"]) == 3,
           "%s: the plain store's answers are the expected ones: %r" % (be, plain))
@@ -157,6 +162,8 @@ def suite(s):
         check(leaked == [], "%s: the sealed store's bytes hold %r" % (be, leaked))
         check(k.sql("SELECT count(*) FROM customers WHERE phone LIKE '%s%%'" % "\x01") == "2",
               "%s: both phones of customers are sealed" % be)
+        check(k.sql("SELECT count(*) FROM customers WHERE name LIKE '%s%%'" % "\x01") == "3",
+              "%s: the three names are sealed" % be)
         check(k.sql("SELECT count(*) FROM customer_identities WHERE kind = 'phone' AND"
                     " value LIKE '%s%%' AND sealed LIKE '%s%%'" % ("\x02", "\x01")) == "2",
               "%s: both phone identities are blind indexes, sealed beside" % be)
