@@ -117,6 +117,18 @@ def taken(srv, admin, ids):
     return st, named({v: k for k, v in ids.items()}, j)
 
 
+def handover(srv, admin, emp):
+    """The employee leaves: a handover of the customers to another, its items by name."""
+    st, j, _ = srv.req("GET", "/api/v1/auth/session", admin)
+    to = created(srv, admin, "/api/v1/employees",
+                 {"name": "周九", "org_unit_id": j["employee"]["org_unit_id"], "role": "sales",
+                  "username": "zj", "password": PASSWORD}, "successor")["id"]
+    h = created(srv, admin, "/api/v1/handovers",
+                {"from_employee": emp, "to_employee": to, "reason": "departure"}, "handover")
+    st, j, _ = srv.req("GET", "/api/v1/handovers/" + h["id"], admin)
+    return st, sorted(i["name"] for i in j["customers"])
+
+
 def suite(s):
     be = s.backend
     srv = Server(s.data, s.db_args)
@@ -124,6 +136,7 @@ def suite(s):
     emp = load(srv, admin, "PLAIN")
     plain, plain_ids = answers(srv, admin, emp)
     plain_taken = taken(srv, admin, plain_ids)
+    plain_handover = handover(srv, admin, emp)
     plain_bytes = counts(snapshot(s))
     srv.stop()
     check(plain["search " + PHONE_A] == (200, ["王五"]) and
@@ -133,6 +146,8 @@ def suite(s):
           plain["messages"] == [(1, "赵六"), (2, "王五"), (3, "赵六"), (4, "钱七")] and
           len(plain["list"]) == 3,
           "%s: the plain store's answers are the expected ones: %r" % (be, plain))
+    check(plain_handover == (200, sorted(NAMES)),
+          "%s: the handover lists the customers by name: %r" % (be, plain_handover))
     check(plain_taken[0] == 409, "%s: a phone another customer has: 409: %r" % (be, plain_taken))
     check(all(plain_bytes[n] > 0 for n in NEEDLES),
           "%s: the grep sees each number in the plain store: %r" % (be, plain_bytes))
@@ -157,6 +172,9 @@ def suite(s):
         got_taken = taken(srv, admin, ids)
         check(got_taken == plain_taken, "%s: a phone taken: %r, without the key %r" %
               (be, got_taken, plain_taken))
+        got_handover = handover(srv, admin, emp)
+        check(got_handover == plain_handover, "%s: the handover: %r, without the key %r" %
+              (be, got_handover, plain_handover))
         after = counts(snapshot(k))  # while serve runs: SQLite's WAL holds the new pages
         leaked = [n for n in NEEDLES if after[n] > before[n]]
         check(leaked == [], "%s: the sealed store's bytes hold %r" % (be, leaked))
