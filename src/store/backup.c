@@ -704,7 +704,8 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
     int id_col = -1, value_col = -1, sealed_col = -1;
     int idt = !strcmp(table, "customer_identities");
     for (size_t i = 0; i < c->n; i++)
-        if (!strcmp(c->name[i], "id") && (!strcmp(table, "messages") || !strcmp(table, "customers")))
+        if (!strcmp(c->name[i], "id") &&
+            (!strcmp(table, "messages") || !strcmp(table, "customers")))
             id_col = (int)i;
         else if (idt && !strcmp(c->name[i], "value"))
             value_col = (int)i;
@@ -720,8 +721,7 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
                 goto out;
             if (wp_db_col_isnull(s, (int)i) || (int)i == sealed_col) {
                 err = wp_buf_adds(&line, "null");
-            } else if ((int)i == value_col && sealed_col >= 0 &&
-                       !wp_db_col_isnull(s, sealed_col)) {
+            } else if ((int)i == value_col && sealed_col >= 0 && !wp_db_col_isnull(s, sealed_col)) {
                 const char *v = NULL;
                 wp_seal_at at = {tenant_id, table, "value", wp_db_col_text(s, (int)i)};
                 if ((err = wp_seal__open_text(st, &opened, &v, &at,
@@ -868,9 +868,10 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
             goto out;
     if ((err = wp_buf_addc(&sql, ')')) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
-    /* a message's text, peer's phone and raw event, a customer's phone are sealed to their row
-     * under this deployment's keys when it has a master key (the export carries them opened);
-     * a phone identity is kept by its blind index, its number sealed beside it */
+    /* a message's text, peer's name and phone and raw event, a customer's name and phone are
+     * sealed to their row under this deployment's keys when it has a master key (the export
+     * carries them opened); a phone identity is kept by its blind index, its number sealed
+     * beside it */
     int msg = !strcmp(table, "messages"), cust = !strcmp(table, "customers");
     int idt = !strcmp(table, "customer_identities");
     const char *tenant = NULL, *id = NULL, *kind = NULL, *look = NULL;

@@ -151,16 +151,15 @@ int wp_store_customer_create(wp_store *st, char out_id[WP_ID_LEN + 1],
     wp_buf_init(&nb, WP_SEAL_SMALL_MAX);
     if ((err = wp_seal__text(st, &sb, &phone, &at, n->phone)) == 0 &&
         (err = wp_seal__text(st, &nb, &sealed_name, &at_name, name)) == 0)
-        err = wp_db_run(st,
-                         "INSERT INTO customers (tenant_id, id, name, phone, owner_employee_id,"
-                         " grade, stage, created_us, company, notes, owner_since_us, stage_us)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(CAST(? AS BIGINT), 0))",
-                         "tttttttittii", tenant_id, id, sealed_name, phone, n->owner_employee_id,
-                         n->grade && *n->grade ? n->grade : NULL,
-                         n->stage && *n->stage ? n->stage : NULL, now_us,
-                         n->company && *n->company ? n->company : NULL,
-                         n->notes && *n->notes ? n->notes : NULL, now_us,
-                         n->stage && *n->stage ? now_us : 0);
+        err = wp_db_run(
+            st,
+            "INSERT INTO customers (tenant_id, id, name, phone, owner_employee_id,"
+            " grade, stage, created_us, company, notes, owner_since_us, stage_us)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(CAST(? AS BIGINT), 0))",
+            "tttttttittii", tenant_id, id, sealed_name, phone, n->owner_employee_id,
+            n->grade && *n->grade ? n->grade : NULL, n->stage && *n->stage ? n->stage : NULL,
+            now_us, n->company && *n->company ? n->company : NULL,
+            n->notes && *n->notes ? n->notes : NULL, now_us, n->stage && *n->stage ? now_us : 0);
     wp_buf_release(&sb);
     wp_buf_release(&nb);
     if (err < 0)

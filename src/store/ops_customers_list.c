@@ -245,9 +245,8 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
                 goto out;
             last_key = by_contact ? cu.last_contact_us : cu.created_us;
             memcpy(last_id, cu.id, sizeof last_id);
-            if ((viewed || sealed) &&
-                (err = seen_in(viewed ? f->view : NULL, lq, s, 11, sealed ? cu.name : NULL,
-                               &seen)) < 0)
+            if ((viewed || sealed) && (err = seen_in(viewed ? f->view : NULL, lq, s, 11,
+                                                     sealed ? cu.name : NULL, &seen)) < 0)
                 goto out;
             if (sealed && !viewed && !seen) /* the phone, as LIKE matched it */
                 seen = strstr(cu.phone, lq) != NULL;

@@ -1707,8 +1707,8 @@ static int apply_batch(wp_store *st, wp_event_batch *b, struct gram_list *grams,
     }
     if (err < 0)
         goto out;
-    if ((err = collect_peers(&a)) < 0 || (err = resolve_peers(&a)) < 0 || (err = write_rows(&a)) < 0 ||
-        (err = touch_customers(&a)) < 0 || (err = note_met(&a)) < 0 ||
+    if ((err = collect_peers(&a)) < 0 || (err = resolve_peers(&a)) < 0 ||
+        (err = write_rows(&a)) < 0 || (err = touch_customers(&a)) < 0 || (err = note_met(&a)) < 0 ||
         (err = wp_store__geofence_ingest(st, b, a.stored_us)) < 0)
         goto out;
     if (acked != start) {

@@ -516,10 +516,9 @@ int wp_store_handover_items(wp_store *st, wp_handover_item **out, size_t *n,
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         if ((err = wp_array__grow((void **)&v, &cap, k, sizeof *v)) < 0 ||
             (err = wp_db_col_copy(s, 0, v[k].customer_id, sizeof v[k].customer_id)) < 0 ||
-            (err = wp_seal__col_copy_opt(st, s, 1, v[k].customer_name,
-                                         sizeof v[k].customer_name,
-                                         &(wp_seal_at){tenant_id, "customers", "name",
-                                                       v[k].customer_id})) < 0 ||
+            (err = wp_seal__col_copy_opt(
+                 st, s, 1, v[k].customer_name, sizeof v[k].customer_name,
+                 &(wp_seal_at){tenant_id, "customers", "name", v[k].customer_id})) < 0 ||
             (err = wp_db_col_copy(s, 2, v[k].to_employee_id, sizeof v[k].to_employee_id)) < 0)
             break;
         k++;

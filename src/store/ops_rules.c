@@ -231,9 +231,9 @@ static int read_reminder(wp_store *st, struct wp_stmt *s, wp_reminder *r, const 
         (err = wp_db_col_copy(s, 2, r->customer_id, sizeof r->customer_id)) < 0 ||
         (err = wp_db_col_copy(s, 3, r->employee_id, sizeof r->employee_id)) < 0 ||
         (err = wp_db_col_copy(s, 4, r->rule_name, sizeof r->rule_name)) < 0 ||
-        (err = wp_seal__col_copy_opt(st, s, 5, r->customer_name, sizeof r->customer_name,
-                                     &(wp_seal_at){tenant_id, "customers", "name",
-                                                   r->customer_id})) < 0)
+        (err = wp_seal__col_copy_opt(
+             st, s, 5, r->customer_name, sizeof r->customer_name,
+             &(wp_seal_at){tenant_id, "customers", "name", r->customer_id})) < 0)
         return err;
     r->base_us = wp_db_col_int64(s, 6);
     r->due_us = wp_db_col_int64(s, 7);

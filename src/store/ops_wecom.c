@@ -137,9 +137,9 @@ int wp_store_wecom_linked(wp_store *st, wp_wecom_linked **out, size_t *n, const 
             break;
         memcpy(v[k].external_userid, ext, strlen(ext) + 1);
         if ((err = wp_db_col_copy(s, 1, v[k].customer_id, sizeof v[k].customer_id)) < 0 ||
-            (err = wp_seal__col_copy_opt(st, s, 2, v[k].name, sizeof v[k].name,
-                                         &(wp_seal_at){tenant_id, "customers", "name",
-                                                       v[k].customer_id})) < 0)
+            (err = wp_seal__col_copy_opt(
+                 st, s, 2, v[k].name, sizeof v[k].name,
+                 &(wp_seal_at){tenant_id, "customers", "name", v[k].customer_id})) < 0)
             break;
         k++;
     }
