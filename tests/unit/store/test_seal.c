@@ -352,11 +352,53 @@ static void test_seal__messages(void **state)
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+/* A phone identity's blind index: the value itself without a keyring and for other kinds;
+ * with one, 0x02 and 22 base64 characters, the same for the same number, another for another
+ * number or tenant key, unchanged by a rotation of the data key. */
+static void test_seal__blind(void **state)
+{
+    struct tfx *f = *state;
+    wp_master_key mk;
+    char b1[WP_SEAL_BLIND_LEN + 1], b2[WP_SEAL_BLIND_LEN + 1], b3[WP_SEAL_BLIND_LEN + 1];
+    const char *res = NULL, *phone = "13812345678", *other = "13812345679";
+    unsigned char k1[WP_KEY_LEN], k2[WP_KEY_LEN];
+
+    OK(wp_seal__lookup(f->st, b1, &res, f->tenant, "phone", phone));
+    assert_ptr_equal(res, phone);
+    master(&mk, 8);
+    wp_seal_keyring_set(&mk);
+    OK(wp_seal__lookup(f->st, b1, &res, f->tenant, "wechat", "wxid_a"));
+    assert_string_equal(res, "wxid_a");
+    OK(wp_seal__lookup(f->st, b1, &res, f->tenant, "phone", phone));
+    assert_ptr_equal(res, b1);
+    assert_int_equal(b1[0], WP_SEAL_BLIND);
+    assert_int_equal(strlen(b1), 1 + 22);
+    assert_null(strstr(b1, "1381"));
+    OK(wp_seal__lookup(f->st, b2, &res, f->tenant, "phone", phone));
+    assert_string_equal(b1, b2);
+    OK(wp_seal__lookup(f->st, b3, &res, f->tenant, "phone", other));
+    assert_string_not_equal(b1, b3);
+    /* the index key comes from data key v1: a rotation does not change the index */
+    int64_t nv = 0;
+    OK(wp_store_keys_rotate(f->st, &nv, &mk, f->tenant, "data"));
+    wp_seal_keyring_set(&mk);
+    OK(wp_seal__lookup(f->st, b2, &res, f->tenant, "phone", phone));
+    assert_string_equal(b1, b2);
+    /* another key, another index */
+    memset(k1, 1, sizeof k1);
+    memset(k2, 2, sizeof k2);
+    wp_seal__blind_make(b2, k1, phone);
+    wp_seal__blind_make(b3, k2, phone);
+    assert_string_not_equal(b2, b3);
+    assert_string_not_equal(b1, b2);
+}
+
 static const struct CMUnitTest suite[] = {
     T(test_seal__format),
     T(test_seal__keyring),
     T(test_seal__keyed_grams),
     T(test_seal__messages),
+    T(test_seal__blind),
 };
 
 int main(void)
