@@ -868,10 +868,10 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
             goto out;
     if ((err = wp_buf_addc(&sql, ')')) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
-    /* a message's text, peer's name and phone and raw event, a customer's name and phone are
-     * sealed to their row under this deployment's keys when it has a master key (the export
-     * carries them opened); a phone identity is kept by its blind index, its number sealed
-     * beside it */
+    /* a message's text, peer's name and phone and raw event, a customer's name, phone,
+     * company and notes are sealed to their row under this deployment's keys when it has a
+     * master key (the export carries them opened); a phone identity is kept by its blind
+     * index, its number sealed beside it */
     int msg = !strcmp(table, "messages"), cust = !strcmp(table, "customers");
     int idt = !strcmp(table, "customer_identities");
     const char *tenant = NULL, *id = NULL, *kind = NULL, *look = NULL;
@@ -905,7 +905,8 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
         else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < 4 &&
                  ((msg && (!strcmp(cols[i], "text") || !strcmp(cols[i], "raw") ||
                            !strcmp(cols[i], "peer_phone") || !strcmp(cols[i], "peer_name"))) ||
-                  (cust && (!strcmp(cols[i], "phone") || !strcmp(cols[i], "name")))) &&
+                  (cust && (!strcmp(cols[i], "phone") || !strcmp(cols[i], "name") ||
+                            !strcmp(cols[i], "company") || !strcmp(cols[i], "notes")))) &&
                  !wp_seal__is_sealed(v[i].s)) {
             const char *res = NULL;
             wp_seal_at at = {tenant, table, cols[i], id};

@@ -243,7 +243,9 @@ static int read_crm(wp_store *st, struct wp_stmt *s, wp_customer_crm *out, int w
         (err = wp_db_col_copy(s, 4, b->owner_employee_id, sizeof b->owner_employee_id)) < 0 ||
         (err = wp_db_col_copy_opt(s, 5, b->grade, sizeof b->grade)) < 0 ||
         (err = wp_db_col_copy_opt(s, 6, b->stage, sizeof b->stage)) < 0 ||
-        (err = wp_db_col_copy_opt(s, 9, c.company, sizeof c.company)) < 0 ||
+        (err = wp_seal__col_copy_opt(st, s, 9, c.company, sizeof c.company,
+                                     &(wp_seal_at){b->tenant_id, "customers", "company", b->id})) <
+            0 ||
         (err = wp_db_col_copy_opt(s, 13, c.pool_reason, sizeof c.pool_reason)) < 0)
         return err;
     b->created_us = wp_db_col_int64(s, 7);
@@ -256,8 +258,16 @@ static int read_crm(wp_store *st, struct wp_stmt *s, wp_customer_crm *out, int w
     c.deal_amount_fen = wp_db_col_isnull(s, 17) ? -1 : wp_db_col_int64(s, 17);
     b->erased_us = opt_int(s, 18);
     if (with_notes && !wp_db_col_isnull(s, 10)) {
-        if (!(c.notes = strdup(wp_db_col_text(s, 10))))
-            return wp_error_set(WP_ENOMEM, "out of memory");
+        const char *notes = NULL;
+        wp_buf nb;
+        wp_buf_init(&nb, WP_SEAL_NOTES_MAX);
+        wp_seal_at at_notes = {b->tenant_id, "customers", "notes", b->id};
+        if ((err = wp_seal__open_text(st, &nb, &notes, &at_notes, wp_db_col_text(s, 10))) == 0 &&
+            !(c.notes = strdup(notes)))
+            err = wp_error_set(WP_ENOMEM, "out of memory");
+        wp_buf_release(&nb);
+        if (err < 0)
+            return err;
     }
     *out = c;
     return 0;
@@ -356,12 +366,13 @@ static int edit_field(wp_store *st, const char *sql, const char *tenant_id, cons
 
     /* only the stage keeps the time of its last transition */
     int timed = !strcmp(field, "stage"), i = 1;
-    /* a name is sealed to its row with a master key (encryption.md) */
+    /* a name, company and notes are sealed to their row with a master key (encryption.md) */
     const char *stored = to;
     wp_buf sb;
-    wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
-    wp_seal_at at = {tenant_id, "customers", "name", id};
-    if ((!strcmp(field, "name") && (err = wp_seal__text(st, &sb, &stored, &at, to)) < 0) ||
+    wp_buf_init(&sb, WP_SEAL_NOTES_MAX);
+    wp_seal_at at = {tenant_id, "customers", field, id};
+    int seal = !strcmp(field, "name") || !strcmp(field, "company") || !strcmp(field, "notes");
+    if ((seal && (err = wp_seal__text(st, &sb, &stored, &at, to)) < 0) ||
         (err = wp_db_prepare(st, &s, sql)) < 0) {
         wp_buf_release(&sb);
         return err;

@@ -145,23 +145,32 @@ int wp_store_customer_create(wp_store *st, char out_id[WP_ID_LEN + 1],
     wp_id_new(id);
     wp_seal_at at = {tenant_id, "customers", "phone", id};
     wp_seal_at at_name = {tenant_id, "customers", "name", id};
-    const char *phone = NULL, *sealed_name = NULL;
-    wp_buf sb, nb;
+    wp_seal_at at_company = {tenant_id, "customers", "company", id};
+    wp_seal_at at_notes = {tenant_id, "customers", "notes", id};
+    const char *phone = NULL, *sealed_name = NULL, *company = NULL, *notes = NULL;
+    wp_buf sb, nb, cb, tb;
     wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
     wp_buf_init(&nb, WP_SEAL_SMALL_MAX);
+    wp_buf_init(&cb, WP_SEAL_SMALL_MAX * 2);
+    wp_buf_init(&tb, WP_SEAL_NOTES_MAX);
     if ((err = wp_seal__text(st, &sb, &phone, &at, n->phone)) == 0 &&
-        (err = wp_seal__text(st, &nb, &sealed_name, &at_name, name)) == 0)
-        err = wp_db_run(
-            st,
-            "INSERT INTO customers (tenant_id, id, name, phone, owner_employee_id,"
-            " grade, stage, created_us, company, notes, owner_since_us, stage_us)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(CAST(? AS BIGINT), 0))",
-            "tttttttittii", tenant_id, id, sealed_name, phone, n->owner_employee_id,
-            n->grade && *n->grade ? n->grade : NULL, n->stage && *n->stage ? n->stage : NULL,
-            now_us, n->company && *n->company ? n->company : NULL,
-            n->notes && *n->notes ? n->notes : NULL, now_us, n->stage && *n->stage ? now_us : 0);
+        (err = wp_seal__text(st, &nb, &sealed_name, &at_name, name)) == 0 &&
+        (err = wp_seal__text(st, &cb, &company, &at_company,
+                             n->company && *n->company ? n->company : NULL)) == 0 &&
+        (err = wp_seal__text(st, &tb, &notes, &at_notes,
+                             n->notes && *n->notes ? n->notes : NULL)) == 0)
+        err = wp_db_run(st,
+                        "INSERT INTO customers (tenant_id, id, name, phone, owner_employee_id,"
+                        " grade, stage, created_us, company, notes, owner_since_us, stage_us)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(CAST(? AS BIGINT), 0))",
+                        "tttttttittii", tenant_id, id, sealed_name, phone, n->owner_employee_id,
+                        n->grade && *n->grade ? n->grade : NULL,
+                        n->stage && *n->stage ? n->stage : NULL, now_us, company, notes, now_us,
+                        n->stage && *n->stage ? now_us : 0);
     wp_buf_release(&sb);
     wp_buf_release(&nb);
+    wp_buf_release(&cb);
+    wp_buf_release(&tb);
     if (err < 0)
         goto out;
     /* the phone first: it is what finds a customer first (CONTRACT §5) */

@@ -91,10 +91,10 @@ static int like_pattern(wp_buf *b, const char *q)
 }
 
 /* Does the reader see q in one of the texts (name, company, notes) as the view shows them
- * (no view: as stored)? ASCII case folded, as LIKE lower() does. name, when given, is the
- * opened name (the column holds it sealed). */
+ * (no view: as they are)? ASCII case folded, as LIKE lower() does. opened, when given, holds
+ * the three texts opened (the columns hold them sealed). */
 static int seen_in(const wp_text_view *view, const char *q, struct wp_stmt *s, int first_col,
-                   const char *name, int *out)
+                   const char *const *opened, int *out)
 {
     wp_buf b, low;
     int err = 0;
@@ -102,7 +102,7 @@ static int seen_in(const wp_text_view *view, const char *q, struct wp_stmt *s, i
     wp_buf_init(&b, 4 * WP_CRM_TEXT_MAX + 16);
     wp_buf_init(&low, 4 * WP_CRM_TEXT_MAX + 16);
     for (int col = first_col; col < first_col + 3 && !*out && err == 0; col++) {
-        const char *t = col == first_col && name ? name : wp_db_col_text(s, col);
+        const char *t = opened ? opened[col - first_col] : wp_db_col_text(s, col);
         int changed = 0;
         if (!t || !*t)
             continue;
@@ -127,7 +127,7 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     struct wp_stmt *s = NULL;
     struct wp_query q;
     wp_customer_page p;
-    wp_buf like;
+    wp_buf like, company_b, notes_b;
     struct wp_scope_bind sc;
     char cid[WP_ID_LEN + 1], ulo[1024], uhi[1024], lq[Q_MAX + 1] = "";
     int64_t ct = 0;
@@ -138,6 +138,8 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
     memset(&p, 0, sizeof p);
     wp_query__init(&q, SQL_MAX);
     wp_buf_init(&like, 3 * Q_MAX);
+    wp_buf_init(&company_b, WP_SEAL_SMALL_MAX);
+    wp_buf_init(&notes_b, WP_SEAL_NOTES_MAX);
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = wp_store__check_opt_id("employee", f->owner_employee_id)) < 0 ||
         (err = wp_store__check_opt_id("tag", f->tag_id)) < 0 ||
@@ -161,9 +163,10 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
      * full, the rows end, or the budget is spent (then the page may be short and its cursor
      * says where to go on) */
     int viewed = f->view && like.len, by_contact = f->sort == WP_CUSTOMER_SORT_LAST_CONTACT;
-    /* with a master key names and phones are sealed: SQL cannot match them, so every row of
+    /* with a master key the four texts are sealed: SQL cannot match them, so every row of
      * the filters is a candidate and the match is made here on the opened texts, in the same
-     * rounds (encryption.md, "What is built (customers' phones and names)") */
+     * rounds (encryption.md, "What is built (customers' phones, names, companies and
+     * notes)") */
     int sealed = like.len && wp_seal_keyring_on(), rounds = viewed || sealed;
     const char *key = by_contact ? "COALESCE(c.last_contact_us, 0)" : "c.created_us";
     for (;;) {
@@ -245,8 +248,18 @@ int wp_store_customers_list(wp_store *st, wp_customer_page *out, const wp_custom
                 goto out;
             last_key = by_contact ? cu.last_contact_us : cu.created_us;
             memcpy(last_id, cu.id, sizeof last_id);
-            if ((viewed || sealed) && (err = seen_in(viewed ? f->view : NULL, lq, s, 11,
-                                                     sealed ? cu.name : NULL, &seen)) < 0)
+            if (sealed) {
+                /* company and notes opened for the match (name is opened in cu) */
+                wp_seal_at at_c = {f->tenant_id, "customers", "company", cu.id};
+                wp_seal_at at_n = {f->tenant_id, "customers", "notes", cu.id};
+                const char *opened[3] = {cu.name, NULL, NULL};
+                if ((err = wp_seal__open_text(st, &company_b, &opened[1], &at_c,
+                                              wp_db_col_text(s, 12))) < 0 ||
+                    (err = wp_seal__open_text(st, &notes_b, &opened[2], &at_n,
+                                              wp_db_col_text(s, 13))) < 0 ||
+                    (err = seen_in(viewed ? f->view : NULL, lq, s, 11, opened, &seen)) < 0)
+                    goto out;
+            } else if (viewed && (err = seen_in(f->view, lq, s, 11, NULL, &seen)) < 0)
                 goto out;
             if (sealed && !viewed && !seen) /* the phone, as LIKE matched it */
                 seen = strstr(cu.phone, lq) != NULL;
@@ -286,6 +299,8 @@ out:
     free(p.items);
     wp_buf_release(&q.sql);
     wp_buf_release(&like);
+    wp_buf_release(&company_b);
+    wp_buf_release(&notes_b);
     return err;
 }
 

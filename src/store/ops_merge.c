@@ -63,10 +63,12 @@ int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tena
     wp_merge_result r;
     wp_customer_crm a, b;
     char m[WP_ID_LEN + 1], details[512];
-    wp_buf sb;
+    wp_buf sb, cb, tb;
     int err;
 
     wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
+    wp_buf_init(&cb, WP_SEAL_SMALL_MAX * 2);
+    wp_buf_init(&tb, WP_SEAL_NOTES_MAX);
     memset(&r, 0, sizeof r);
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
@@ -137,8 +139,12 @@ int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tena
     /* what the survivor lacks, from the merged record (its phone sealed again for the
      * survivor's row) */
     wp_seal_at at = {tenant_id, "customers", "phone", survivor_id};
-    const char *phone = NULL;
-    if ((err = wp_seal__text(st, &sb, &phone, &at, *b.base.phone ? b.base.phone : NULL)) < 0)
+    wp_seal_at at_company = {tenant_id, "customers", "company", survivor_id};
+    wp_seal_at at_notes = {tenant_id, "customers", "notes", survivor_id};
+    const char *phone = NULL, *company = NULL, *notes = NULL;
+    if ((err = wp_seal__text(st, &sb, &phone, &at, *b.base.phone ? b.base.phone : NULL)) < 0 ||
+        (err = wp_seal__text(st, &cb, &company, &at_company, *b.company ? b.company : NULL)) < 0 ||
+        (err = wp_seal__text(st, &tb, &notes, &at_notes, b.notes && *b.notes ? b.notes : NULL)) < 0)
         goto out;
     if ((err = wp_db_prepare(
              st, &s,
@@ -153,8 +159,8 @@ int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tena
     wp_db_bind_text_or_null(s, 3, phone);
     wp_db_bind_text_or_null(s, 4, *b.base.grade ? b.base.grade : NULL);
     wp_db_bind_text_or_null(s, 5, *b.base.stage ? b.base.stage : NULL);
-    wp_db_bind_text_or_null(s, 6, *b.company ? b.company : NULL);
-    wp_db_bind_text_or_null(s, 7, b.notes && *b.notes ? b.notes : NULL);
+    wp_db_bind_text_or_null(s, 6, company);
+    wp_db_bind_text_or_null(s, 7, notes);
     wp_db_bind_text(s, 8, tenant_id);
     wp_db_bind_text(s, 9, survivor_id);
     err = wp_db_step(s);
@@ -173,6 +179,8 @@ int wp_store_customer_merge(wp_store *st, wp_merge_result *out, const char *tena
     err = wp_crm__event_insert(st, NULL, tenant_id, from_id, "merged_into", who, details, now_us);
 out:
     wp_buf_release(&sb);
+    wp_buf_release(&cb);
+    wp_buf_release(&tb);
     wp_customer_crm_release(&a);
     wp_customer_crm_release(&b);
     if ((err = wp_store__op_end(st, err < 0 ? err : 0)) == 0 && out)

@@ -20,6 +20,8 @@
 /* The cap of a buffer that holds a short field sealed (a phone, a name: 4/3 of 256 bytes and
  * the format's 56 characters fit). */
 #define WP_SEAL_SMALL_MAX 1024
+/* The cap of one that holds a customer's notes sealed (4,000 characters of 4 bytes). */
+#define WP_SEAL_NOTES_MAX (32u * 1024)
 
 /* Where a value lives: its associated data. */
 typedef struct wp_seal_at {
