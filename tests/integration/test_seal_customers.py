@@ -12,8 +12,9 @@
 #    number sealed beside it;
 #  - the customer list, a get, an unmask, searches by whole and partial numbers, names,
 #    companies and notes (matched after opening), each message's
-#    customer, and a new customer with a phone another has (refused, naming it) answer exactly
-#    as without the key;
+#    customer, a new customer with a phone another has (refused, naming it), a handover's items
+#    and a merge (the survivor takes the phone, company and notes, sealed again for its row)
+#    answer exactly as without the key;
 #  - a tenant exported (phones opened) and imported into a store with another master key:
 #    sealed there again, the same answers;
 #  - a sealed phone copied to another customer by SQL makes that customer's read a JSON 500,
@@ -138,6 +139,17 @@ def handover(srv, admin, emp):
     return st, sorted(i["name"] for i in j["customers"])
 
 
+def merge(srv, admin, ids):
+    """王五 merged into 钱七 (who has no phone, company or notes): the survivor takes them."""
+    st, j, _ = srv.req("POST", "/api/v1/customers/%s/merge" % ids["钱七"], admin,
+                       body={"from": ids["王五"]})
+    names = {v: k for k, v in ids.items()}
+    j.pop("owner_employee_id", None)  # the handover's successor, an id of its store
+    merged = (st, named(names, j))
+    st, j, _ = srv.req("POST", "/api/v1/customers/%s/unmask" % ids["钱七"], admin)
+    return merged, (st, named(names, j))
+
+
 def suite(s):
     be = s.backend
     srv = Server(s.data, s.db_args)
@@ -146,6 +158,7 @@ def suite(s):
     plain, plain_ids = answers(srv, admin, emp)
     plain_taken = taken(srv, admin, plain_ids)
     plain_handover = handover(srv, admin, emp)
+    plain_merge = merge(srv, admin, plain_ids)
     plain_bytes = counts(snapshot(s))
     srv.stop()
     check(plain["search " + PHONE_A] == (200, ["王五"]) and
@@ -159,6 +172,10 @@ def suite(s):
           plain["messages"] == [(1, "赵六"), (2, "王五"), (3, "赵六"), (4, "钱七")] and
           len(plain["list"]) == 3,
           "%s: the plain store's answers are the expected ones: %r" % (be, plain))
+    check(plain_merge[1][0] == 200 and plain_merge[1][1]["phone"] == PHONE_A and
+          plain_merge[1][1]["company"] == COMPANY and plain_merge[1][1]["notes"] == NOTES,
+          "%s: the survivor of a merge takes the phone, company and notes: %r" %
+          (be, plain_merge))
     check(plain_handover == (200, sorted(NAMES)),
           "%s: the handover lists the customers by name: %r" % (be, plain_handover))
     check(plain_taken[0] == 409, "%s: a phone another customer has: 409: %r" % (be, plain_taken))
@@ -203,20 +220,28 @@ def suite(s):
                     " value LIKE '%s%%' AND sealed LIKE '%s%%'" % ("\x02", "\x01")) == "2",
               "%s: both phone identities are blind indexes, sealed beside" % be)
 
+        got_merge = merge(srv, admin, ids)
+        check(got_merge == plain_merge, "%s: the merge: %r, without the key %r" %
+              (be, got_merge, plain_merge))
+        check(k.sql("SELECT count(*) FROM customers WHERE id = '%s' AND phone LIKE '%s%%' AND"
+                    " company LIKE '%s%%' AND notes LIKE '%s%%'" %
+                    (ids["钱七"], "\x01", "\x01", "\x01")) == "1",
+              "%s: the survivor's phone, company and notes are sealed again" % be)
+
         export_import(k, srv, tmp, plain)
 
         # a sealed phone copied to another customer does not open there
         k.sql("UPDATE customers SET phone = (SELECT phone FROM customers WHERE id = '%s')"
-              " WHERE id = '%s'" % (ids["王五"], ids["钱七"]))
+              " WHERE id = '%s'" % (ids["赵六"], ids["钱七"]))
         st, body, _ = srv.raw("GET", "/api/v1/customers/" + ids["钱七"], admin)
         text = body.decode()
-        check(st == 500 and '"internal_error"' in text and PHONE_A not in text,
+        check(st == 500 and '"internal_error"' in text and PHONE_B not in text,
               "%s: the moved phone: a JSON 500 that quotes nothing: %s %s" % (be, st, text))
-        st, j, _ = srv.req("GET", "/api/v1/customers/" + ids["王五"], admin)
+        st, j, _ = srv.req("GET", "/api/v1/customers/" + ids["赵六"], admin)
         check(st == 200, "%s: the source still reads: %s %s" % (be, st, j))
         srv.err.seek(0)
         log = srv.err.read()
-        check("event=seal_open" in log and "row=" + ids["钱七"] in log and PHONE_A not in log,
+        check("event=seal_open" in log and "row=" + ids["钱七"] in log and PHONE_B not in log,
               "%s: the failure is logged, by its place only" % be)
         srv.stop()
     finally:
