@@ -119,7 +119,9 @@ def migrate_old_install(store):
     check(r.returncode == 0 and r.stdout ==
           "migrated: the audit and checkpoint keys are wrapped in the store by master key %s; "
           "1 tenant data keys\nnote: remove %s/keys once every node has the master key "
-          "configured\n" % (fp(key), store.data), "%s: keys migrate: rc %s %r %r" %
+          "configured\nnote: run 'workphone keys seal-data' now: until it has run, the messages "
+          "stored before the master key stay in plain text and search does not find them\n"
+          % (fp(key), store.data), "%s: keys migrate: rc %s %r %r" %
           (be, r.returncode, r.stdout, r.stderr))
     check("master_key_file=%s\n" % mk in open(os.path.join(store.data, "workphone.conf")).read(),
           "%s: migrate names the master key in workphone.conf" % be)
@@ -153,6 +155,9 @@ def suite(store):
           "%s: workphone.conf names the key file, never the key: %r" % (be, conf))
     r = wp("keys", "status", "--data", a_dir, *db_args)
     lines = r.stdout.splitlines()
+    check(lines[-1:] == ["messages: tenant=Acme version=1 plain=0 older=0"],
+          "%s: keys status counts the messages seal-data has to do: %r" % (be, r.stdout))
+    lines = lines[:-1]
     check(r.returncode == 0 and lines[0] == "master: fingerprint=%s source=file" % fp(k1) and
           len(lines) == 4 and all(" master=%s " % fp(k1) in l for l in lines[1:]) and
           [l.split()[2] for l in lines[1:]] == ["purpose=data", "purpose=audit",
