@@ -13,7 +13,9 @@
 #    (the searched words are left out of the grep: the audit log keeps each search's q in the
 #    clear, which encryption.md lists as not built yet); status counts 0;
 #  - a second run has nothing to do; after `keys rotate-tenant` status counts them under the
-#    older version, a run seals them again under version 2, and search still finds them.
+#    older version, a run seals them again under version 2, and search still finds them;
+#  - a sealed text copied to another row (SQL) and one more rotation: that row is left under
+#    version 2, named on a `bad:` line and counted as a problem (exit 1), the others re-sealed.
 import os
 import tempfile
 
@@ -57,9 +59,9 @@ def status_line(k, be):
     return lines[0] if lines else None
 
 
-def seal_data(k, be, what, want):
+def seal_data(k, be, what, want, rc=0):
     r = wp("keys", "seal-data", "--data", k.data, *k.db_args)
-    check(r.returncode == 0 and r.stdout == want and r.stderr == "",
+    check(r.returncode == rc and r.stdout == want and (rc or r.stderr == ""),
           "%s: seal-data (%s): rc %s %r %r, want %r" % (be, what, r.returncode, r.stdout,
                                                           r.stderr, want))
 
@@ -155,6 +157,20 @@ def suite(k):
     check(got[3][1] == TEXTS[2] and got[7][1] == LATE, "%s: re-sealed texts read" % be)
     seal_data(k, be, "third", "sealed: 0 messages, 0 re-sealed under the newest key, "
               "0 problems\n")
+
+    # a value that does not open (copied from another row) is left, named, counted: exit 1
+    src_id, dst_id = got[3][0], got[4][0]
+    k.sql("UPDATE messages SET text = (SELECT text FROM messages WHERE id = '%s')"
+          " WHERE id = '%s'" % (src_id, dst_id))
+    r = wp("keys", "rotate-tenant", "--data", k.data, *k.db_args, "--tenant", "Acme")
+    check(r.returncode == 0, "%s: rotate-tenant again: %r" % (be, r.stderr))
+    seal_data(k, be, "a moved value", "bad: message %s: messages.text of row %s does not open: "
+              "it was altered or moved\ntenant 'Acme': 0 sealed, 6 re-sealed under key version 3\n"
+              "sealed: 0 messages, 6 re-sealed under the newest key, 1 problem\n" % (dst_id, dst_id)
+              + compacted, rc=1)
+    check(status_line(k, be) == "messages: tenant=Acme version=3 plain=0 older=1",
+          "%s: status counts the row left under version 2" % be)
+    check(search(srv, admin, "八万八千") == [3, 6], "%s: the other rows still found" % be)
     srv.stop()
 
 
