@@ -351,6 +351,7 @@ static int migrate(cli_keyring *kr, const char *flag_file)
     size_t n = 0;
     wp_store *st;
     int err, code = WP_EXIT_FAIL;
+    size_t plain = 0;
     if (!kr->have)
         return cli_usage_error("keys", "migrate needs a master key: --master-key-file FILE");
     if ((err = cli_keyring_store(kr, &st)) < 0)
@@ -379,11 +380,17 @@ static int migrate(cli_keyring *kr, const char *flag_file)
         fail(err);
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        if ((err = cli_keyring_tenant(kr, ts[i].id)) < 0) {
+    /* a tenant with messages in plain text is flagged: its searches ask their plain grams
+     * too until keys seal-data has sealed them (docs/internals/encryption.md) */
+    for (size_t i = 0; i < n; i++) {
+        int set = 0;
+        if ((err = cli_keyring_tenant(kr, ts[i].id)) < 0 ||
+            (err = wp_store_messages_plain_mark(st, ts[i].id, &set)) < 0) {
             fail(err);
             goto out;
         }
+        plain += set;
+    }
     if (flag_file) {
         char abs[PATH_MAX];
         if (!realpath(flag_file, abs) || (err = cli_conf_set_master(kr->data, abs)) < 0) {
@@ -396,8 +403,10 @@ static int migrate(cli_keyring *kr, const char *flag_file)
            "%zu tenant data keys\n",
            kr->mk.fp, n);
     printf("note: remove %s/keys once every node has the master key configured\n", kr->data);
-    printf("note: run 'workphone keys seal-data' now: until it has run, the messages stored "
-           "before the master key stay in plain text and search does not find them\n");
+    if (plain)
+        printf("note: run 'workphone keys seal-data' now: until it has run, the messages "
+               "stored before the master key stay in plain text (%zu tenant%s)\n",
+               plain, plain == 1 ? "" : "s");
     code = WP_EXIT_OK;
 out:
     free(ts);
@@ -545,6 +554,11 @@ static int seal_data(cli_keyring *kr)
                 fail(err);
                 goto out;
             }
+        }
+        int cleared = 0;
+        if ((err = wp_store_messages_plain_clear(st, ts[i].id, &cleared)) < 0) {
+            fail(err);
+            goto out;
         }
         if (sealed > s0 || resealed > r0)
             printf("tenant '%s': %lld sealed, %lld re-sealed under key version %lld\n", ts[i].name,

@@ -224,6 +224,56 @@ release:
     return err;
 }
 
+/* a text in plain text: not NULL and not starting with the sealed form's byte */
+#define PLAIN_TEXT_EXISTS                                                                          \
+    "EXISTS (SELECT 1 FROM messages WHERE tenant_id = ? AND text IS NOT NULL AND"                  \
+    " substr(text, 1, 1) <> ?)"
+
+static int flag_set(wp_store *st, const char *tenant_id, int *changed, const char *sql)
+{
+    static const char sealed_byte[2] = {WP_SEAL_V1, 0};
+    struct wp_stmt *s = NULL;
+    int err;
+    *changed = 0;
+    if ((err = wp_db_prepare(st, &s, sql)) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    wp_db_bind_text(s, 2, tenant_id);
+    wp_db_bind_text(s, 3, sealed_byte);
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        *changed = 1;
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
+int wp_store_messages_plain_mark(wp_store *st, const char *tenant_id, int *set)
+{
+    return flag_set(st, tenant_id, set,
+                    "UPDATE tenants SET plain_messages = 1 WHERE id = ? AND " PLAIN_TEXT_EXISTS
+                    " RETURNING id");
+}
+
+int wp_store_messages_plain_clear(wp_store *st, const char *tenant_id, int *cleared)
+{
+    return flag_set(st, tenant_id, cleared,
+                    "UPDATE tenants SET plain_messages = 0 WHERE id = ? AND plain_messages <> 0"
+                    " AND NOT " PLAIN_TEXT_EXISTS " RETURNING id");
+}
+
+int wp_store_messages_plain_get(wp_store *st, const char *tenant_id, int *set)
+{
+    struct wp_stmt *s = NULL;
+    int err;
+    *set = 0;
+    if ((err = wp_db_prepare(st, &s, "SELECT plain_messages FROM tenants WHERE id = ?")) < 0)
+        return err;
+    wp_db_bind_text(s, 1, tenant_id);
+    if ((err = wp_db_step(s)) == WP_DB_ROW)
+        *set = wp_db_col_int64(s, 0) != 0;
+    wp_db_done(s);
+    return err < 0 ? err : 0;
+}
+
 int wp_store_messages_seal_count(wp_store *st, const char *tenant_id, int64_t newest,
                                  int64_t *plain, int64_t *older)
 {

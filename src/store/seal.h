@@ -91,6 +91,16 @@ int wp_store_messages_seal_batch(wp_store *st, const char *tenant_id, int64_t ne
                                  int64_t *resealed, int64_t *problems, wp_seal_bad_fn bad,
                                  void *ctx);
 
+/* The tenant's flag tenants.plain_messages (migration 0041): set when it has a message text
+ * in plain text (`keys migrate`; *set = whether it is set now), cleared when it has none left
+ * (`keys seal-data`). While it is set a search asks the index for the query's plain grams as
+ * well as its keyed ones. @return 0 or the store's error */
+int wp_store_messages_plain_mark(wp_store *st, const char *tenant_id, int *set);
+int wp_store_messages_plain_clear(wp_store *st, const char *tenant_id, int *cleared);
+
+/* Whether the tenant's flag is set. @return 0 or the store's error */
+int wp_store_messages_plain_get(wp_store *st, const char *tenant_id, int *set);
+
 /* How many of the tenant's messages are still plaintext (*plain) or sealed under a key
  * version older than newest (*older). @return 0 or the store's error */
 int wp_store_messages_seal_count(wp_store *st, const char *tenant_id, int64_t newest,

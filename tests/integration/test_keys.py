@@ -119,9 +119,7 @@ def migrate_old_install(store):
     check(r.returncode == 0 and r.stdout ==
           "migrated: the audit and checkpoint keys are wrapped in the store by master key %s; "
           "1 tenant data keys\nnote: remove %s/keys once every node has the master key "
-          "configured\nnote: run 'workphone keys seal-data' now: until it has run, the messages "
-          "stored before the master key stay in plain text and search does not find them\n"
-          % (fp(key), store.data), "%s: keys migrate: rc %s %r %r" %
+          "configured\n" % (fp(key), store.data), "%s: keys migrate: rc %s %r %r" %
           (be, r.returncode, r.stdout, r.stderr))
     check("master_key_file=%s\n" % mk in open(os.path.join(store.data, "workphone.conf")).read(),
           "%s: migrate names the master key in workphone.conf" % be)

@@ -4,11 +4,13 @@
 # "Sealing what was there"), on both backends:
 #  - loaded WITHOUT a key (Chinese texts with a phone number and an ID-card number, through the
 #    device API) and searched; then `keys migrate` adds a master key: migrate says to run
-#    seal-data, `keys status` counts 6 plain messages, and search (which keys the query's grams)
-#    finds none of them (the regression seal-data ends) while they still list and read;
+#    seal-data, `keys status` counts 6 plain messages, the tenant is flagged (tenants.
+#    plain_messages) and search, which asks the plain grams too while the flag is set, still
+#    finds exactly what it found before the key;
 #  - a message stored meanwhile by serve (with the key) is sealed already;
 #  - `keys seal-data`, while serve runs: exact output; the same searches give exactly the ids
-#    they gave before the key; the texts read back; the raw store (SQLite: the file and its
+#    they gave before the key (now from keyed grams: the flag is cleared); the texts read back;
+#    the raw store (SQLite: the file and its
 #    WAL; PostgreSQL: pg_dump's output) holds none of the texts, the phone or the ID number
 #    (the searched words are left out of the grep: the audit log keeps each search's q in the
 #    clear, which encryption.md lists as not built yet); status counts 0;
@@ -92,20 +94,23 @@ def suite(k):
     r = wp("keys", "migrate", "--data", k.data, *k.db_args, "--master-key-file", mk)
     check(r.returncode == 0 and r.stdout.endswith(
         "note: run 'workphone keys seal-data' now: until it has run, the messages stored before "
-        "the master key stay in plain text and search does not find them\n"),
+        "the master key stay in plain text (1 tenant)\n"),
         "%s: keys migrate: %r %r" % (be, r.stdout, r.stderr))
     check(status_line(k, be) == "messages: tenant=Acme version=1 plain=6 older=0",
           "%s: status counts the 6 plain messages" % be)
 
     srv = Server(k.data, k.db_args)
     admin = login(srv, "admin")
-    # before seal-data: the legacy rows list and read, search does not find them
+    # before seal-data: the legacy rows list, read and are found (the tenant's flag makes its
+    # searches ask the plain grams too)
+    check(k.sql("SELECT plain_messages FROM tenants") == "1", "%s: migrate flags the tenant" % be)
     got = texts(srv, admin)
     check({q: t for q, (_, t) in got.items()} == {q: t for q, (_, t) in plain_texts.items()},
           "%s: before seal-data the legacy texts still read" % be)
-    before = {q: search(srv, admin, q) for q in QUERIES}
-    check(all(v == [] for v in before.values()),
-          "%s: before seal-data search finds no legacy message: %r" % (be, before))
+    for q in QUERIES:
+        got = search(srv, admin, q)
+        check(got == plain_hits[q], "%s: before seal-data, search %r: %r, before the key %r" %
+              (be, q, got, plain_hits[q]))
     # a message stored now is sealed and keyed already: seal-data leaves it
     st, j, _ = srv.req("POST", "/api/v1/device/events", dev, body={"events": [event(7, LATE)]})
     check(st == 200 and j["acked_seq"] == 7, "%s: a message stored with the key: %s %s" %
@@ -135,6 +140,8 @@ def suite(k):
                                                                  if c}))
     check(status_line(k, be) == "messages: tenant=Acme version=1 plain=0 older=0",
           "%s: status counts none left" % be)
+    check(k.sql("SELECT plain_messages FROM tenants") == "0",
+          "%s: seal-data clears the tenant's flag" % be)
     seal_data(k, be, "second", "sealed: 0 messages, 0 re-sealed under the newest key, "
               "0 problems\n")
 
