@@ -19,13 +19,15 @@
 #  - a sealed text copied to another row (SQL) and one more rotation: that row is left under
 #    version 2, named on a `bad:` line and counted as a problem (exit 1), the others re-sealed.
 import os
+import subprocess
 import tempfile
 
-from harness import (PASSWORD, Server, check, created, enroll, login, run_backends)
-from test_seal import PHONE, IDCARD, TEXTS, QUERIES, search, snapshot, texts, wp
+from harness import (PASSWORD, WP, Server, check, created, enroll, login, run_backends)
+from test_seal import ENV, PHONE, IDCARD, TEXTS, QUERIES, search, snapshot, texts, wp
 
+PURGED = "短信旧内容：这条会被清除"  # a WeCom message before the key, purged by retention before seal-data
 # not searched by QUERIES (the audit log quotes those), each in the plain store's bytes
-NEEDLES = TEXTS + [PHONE, IDCARD, "签约", "回电", "核对", "WX-7731", "confirmed"]
+NEEDLES = TEXTS + [PHONE, IDCARD, "签约", "回电", "核对", "WX-7731", "confirmed", PURGED]
 LATE = "晚到的消息：客户说明年再续签"
 
 
@@ -33,9 +35,9 @@ def counts(blob):
     return {n: blob.count(n.encode()) for n in NEEDLES}
 
 
-def event(seq, text):
+def event(seq, text, channel="wechat"):
     return {"seq": seq, "type": "message", "ts": "2026-11-26T10:%02d:00+08:00" % (seq - 1),
-            "channel": "wechat", "direction": "out" if seq % 2 == 0 else "in",
+            "channel": channel, "direction": "out" if seq % 2 == 0 else "in",
             "peer": {"id": "wxid_seal%d" % (seq % 2), "name": "客户"},
             "chat": "wxid_seal%d" % (seq % 2), "msgtype": "text", "text": text}
 
@@ -47,10 +49,17 @@ def load(srv, admin):
                   {"name": "李四", "org_unit_id": hq, "role": "sales", "username": "ls",
                    "password": PASSWORD}, "employee")["id"]
     dev = enroll(srv, admin, emp, "SN-SEAL-MIGRATE")
-    events = [event(i + 1, t) for i, t in enumerate(TEXTS)]
+    events = [event(i + 1, t) for i, t in enumerate(TEXTS)] + [event(7, PURGED, "wecom")]
     st, j, _ = srv.req("POST", "/api/v1/device/events", dev, body={"events": events})
-    check(st == 200 and j["acked_seq"] == len(TEXTS), "the load: %s %s" % (st, j))
+    check(st == 200 and j["acked_seq"] == 7, "the load: %s %s" % (st, j))
     return dev
+
+
+def fts_terms(k, terms):
+    """SQLite: how many of terms the search index still holds (its live entries)."""
+    return k.sql("CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, message_fts, row);"
+                 " SELECT count(*) FROM temp.v WHERE term IN (%s)" %
+                 ", ".join("'%s'" % t for t in terms))
 
 
 def status_line(k, be):
@@ -77,6 +86,8 @@ def suite(k):
     dev = load(srv, admin)
     plain_hits = {q: search(srv, admin, q) for q in QUERIES}
     plain_texts = texts(srv, admin)
+    check(plain_texts.pop(7)[1] == PURGED and search(srv, admin, "清除") == [7],
+          "%s: the WeCom message is stored and found" % be)
     srv.stop()
     check(plain_hits["八万八千"] == [3, 6] and plain_hits["约"] == [3] and
           plain_hits["不存在的词"] == [] and plain_hits["wx"] == [5],
@@ -96,26 +107,42 @@ def suite(k):
         "note: run 'workphone keys seal-data' now: until it has run, the messages stored before "
         "the master key stay in plain text (1 tenant)\n"),
         "%s: keys migrate: %r %r" % (be, r.stdout, r.stderr))
-    check(status_line(k, be) == "messages: tenant=Acme version=1 plain=6 older=0",
-          "%s: status counts the 6 plain messages" % be)
+    check(status_line(k, be) == "messages: tenant=Acme version=1 plain=7 older=0",
+          "%s: status counts the 7 plain messages" % be)
 
     srv = Server(k.data, k.db_args)
     admin = login(srv, "admin")
     # before seal-data: the legacy rows list, read and are found (the tenant's flag makes its
     # searches ask the plain grams too)
     check(k.sql("SELECT plain_messages FROM tenants") == "1", "%s: migrate flags the tenant" % be)
+    check(search(srv, admin, "清除") == [7], "%s: before seal-data the WeCom message is found" % be)
+    # a retention purge before seal-data takes the WeCom message's plain grams out of SQLite's index
+    # (the grams it was indexed with, not keyed ones: none of its grams stays behind)
+    st, j, _ = srv.req("PUT", "/api/v1/retention", admin,
+                       body={"rules": [{"kind": "channel", "name": "wecom", "days": 30}]})
+    check(st == 200, "%s: a retention rule for WeCom: %s %s" % (be, st, j))
+    env = dict(ENV, WORKPHONE_TEST_HOOKS="1", WORKPHONE_FAKE_NOW="2027-06-01T00:00:00Z")
+    r = subprocess.run([WP, "jobs", "run", "--data", k.data] + k.db_args, env=env,
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0, "%s: jobs run: %s %s" % (be, r.returncode, r.stderr))
+    check(search(srv, admin, "清除") == [], "%s: the purged WeCom message is not found" % be)
+    if be == "sqlite":
+        check(fts_terms(k, ["清除", "短信"]) == "0",
+              "%s: none of the purged WeCom message's plain grams stays in the index" % be)
     got = texts(srv, admin)
     check({q: t for q, (_, t) in got.items()} == {q: t for q, (_, t) in plain_texts.items()},
           "%s: before seal-data the legacy texts still read" % be)
+    check(status_line(k, be) == "messages: tenant=Acme version=1 plain=6 older=0",
+          "%s: status counts the 6 plain messages left" % be)
     for q in QUERIES:
         got = search(srv, admin, q)
         check(got == plain_hits[q], "%s: before seal-data, search %r: %r, before the key %r" %
               (be, q, got, plain_hits[q]))
     # a message stored now is sealed and keyed already: seal-data leaves it
-    st, j, _ = srv.req("POST", "/api/v1/device/events", dev, body={"events": [event(7, LATE)]})
-    check(st == 200 and j["acked_seq"] == 7, "%s: a message stored with the key: %s %s" %
+    st, j, _ = srv.req("POST", "/api/v1/device/events", dev, body={"events": [event(8, LATE)]})
+    check(st == 200 and j["acked_seq"] == 8, "%s: a message stored with the key: %s %s" %
           (be, st, j))
-    check(search(srv, admin, "续签") == [7], "%s: the new message is found at once" % be)
+    check(search(srv, admin, "续签") == [8], "%s: the new message is found at once" % be)
     check(status_line(k, be) == "messages: tenant=Acme version=1 plain=6 older=0",
           "%s: the new message is not counted" % be)
 
@@ -126,10 +153,10 @@ def suite(k):
         got = search(srv, admin, q)
         check(got == plain_hits[q], "%s: after seal-data, search %r: %r, before the key %r" %
               (be, q, got, plain_hits[q]))
-    check(search(srv, admin, "续签") == [7], "%s: the new message is still found" % be)
+    check(search(srv, admin, "续签") == [8], "%s: the new message is still found" % be)
     got = texts(srv, admin)
-    check({q: t for q, (_, t) in got.items() if q != 7} ==
-          {q: t for q, (_, t) in plain_texts.items()} and got[7][1] == LATE,
+    check({q: t for q, (_, t) in got.items() if q != 8} ==
+          {q: t for q, (_, t) in plain_texts.items()} and got[8][1] == LATE,
           "%s: after seal-data the texts read back" % be)
     rows = k.sql("SELECT count(*) FROM messages WHERE text LIKE '%s%%' AND raw LIKE '%s%%'"
                  % ("\x01", "\x01"))
@@ -161,7 +188,7 @@ def suite(k):
         check(got == plain_hits[q], "%s: after the rotation, search %r: %r, before the key %r" %
               (be, q, got, plain_hits[q]))
     got = texts(srv, admin)
-    check(got[3][1] == TEXTS[2] and got[7][1] == LATE, "%s: re-sealed texts read" % be)
+    check(got[3][1] == TEXTS[2] and got[8][1] == LATE, "%s: re-sealed texts read" % be)
     seal_data(k, be, "third", "sealed: 0 messages, 0 re-sealed under the newest key, "
               "0 problems\n")
 
