@@ -7,6 +7,8 @@
 #    seal-data, `keys status` counts 6 plain messages, the tenant is flagged (tenants.
 #    plain_messages) and search, which asks the plain grams too while the flag is set, still
 #    finds exactly what it found before the key;
+#  - a seventh legacy message (WeCom) purged by a retention rule before seal-data: no longer
+#    found, and none of its plain grams stays in SQLite's index (fts5vocab);
 #  - a message stored meanwhile by serve (with the key) is sealed already;
 #  - `keys seal-data`, while serve runs: exact output; the same searches give exactly the ids
 #    they gave before the key (now from keyed grams: the flag is cleared); the texts read back;
