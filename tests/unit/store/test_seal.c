@@ -311,7 +311,8 @@ static void test_seal__messages(void **state)
     master(&mk, 4);
     wp_seal_keyring_set(&mk);
     phone_device(f, dev);
-    OK(wp_store_device_source(f->st, arch, f->tenant, f->emp1, "wecom_archive", wp_time_now_us()));
+    OK(wp_store_device_source(f->st, arch, f->tenant, f->emp1, "wecom_archive",
+                              wp_time_now_us()));
 
     /* the phone's copy without a msgid, and another message */
     wp_event e[2] = {wecom_msg(1, T0, TEXT, NULL), wecom_msg(2, T0 + 1000000, "明天见面", NULL)};
@@ -428,8 +429,11 @@ static void test_seal__seal_data(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 static const struct CMUnitTest suite[] = {
-    T(test_seal__format),   T(test_seal__keyring),   T(test_seal__keyed_grams),
-    T(test_seal__messages), T(test_seal__seal_data),
+    T(test_seal__format),
+    T(test_seal__keyring),
+    T(test_seal__keyed_grams),
+    T(test_seal__messages),
+    T(test_seal__seal_data),
 };
 
 int main(void)
