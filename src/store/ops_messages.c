@@ -18,9 +18,9 @@
 
 #define SQL_MAX 4096
 #define SEALED_MAX (64u * 1024 * 1024) /* bytes of an opened text, at most */
-#define Q_MAX 1024                     /* bytes of a search query */
-#define SEARCH_ROUND 100               /* candidates fetched at a time for a query */
-#define SEARCH_BUDGET 20000            /* candidates one call looks at, at most */
+#define Q_MAX 1024          /* bytes of a search query */
+#define SEARCH_ROUND 100    /* candidates fetched at a time for a query */
+#define SEARCH_BUDGET 20000 /* candidates one call looks at, at most */
 /* A query matching fewer rows than this in the whole search index is driven from it on
  * SQLite (see search_drive()). */
 #define SEARCH_DRIVE_MAX 4096
@@ -120,8 +120,9 @@ static void message_filters(struct wp_query *qp, const wp_message_filter *f,
 
 /* The candidate row at s: appended to p when its text really holds the query (the grams only
  * say it may). *last_t, last_id get its keys either way. */
-static int take_row(wp_store *st, struct wp_stmt *s, const wp_message_filter *f, wp_message_page *p,
-                    size_t *cap, wp_strpool **pool, int64_t *last_t, char last_id[WP_ID_LEN + 1])
+static int take_row(wp_store *st, struct wp_stmt *s, const wp_message_filter *f,
+                    wp_message_page *p, size_t *cap, wp_strpool **pool, int64_t *last_t,
+                    char last_id[WP_ID_LEN + 1])
 {
     wp_message m;
     int err;
