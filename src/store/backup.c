@@ -506,11 +506,14 @@ static int unindex_messages(wp_store *st, const char *tenant_id)
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
         const char *text = NULL;
         wp_seal_at at = {tenant_id, "messages", "text", wp_db_col_text(s, 2)};
+        /* a text stored before the master key (not sealed yet: keys seal-data) has plain
+         * grams */
+        int sealed = wp_seal__is_sealed(wp_db_col_text(s, 1));
         if ((err = wp_seal__open_text(st, &opened, &text, &at, wp_db_col_text(s, 1))) < 0)
             goto out;
         wp_buf_reset(&grams);
         if ((err = wp_grams__make_keyed(&grams, NULL, text, strlen(text), 0, WP_GRAMS_SPACED,
-                                        keyed ? gk : NULL)) < 0)
+                                        keyed && sealed ? gk : NULL)) < 0)
             goto out;
         if (grams.len == 0) /* nothing was indexed */
             continue;
@@ -897,6 +900,7 @@ out:
 struct unindexed {
     int64_t rid, ts_us;
     char *text;
+    int sealed; /* stored sealed: keyed grams; else plain ones, as ingest gave before the key */
 };
 
 int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
@@ -929,6 +933,7 @@ int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
             break;
         v[n].rid = wp_db_col_int64(s, 0);
         v[n].ts_us = wp_db_col_int64(s, 1);
+        v[n].sealed = wp_seal__is_sealed(wp_db_col_text(s, 2));
         v[n].text = NULL;
         if (t && !(v[n].text = strdup(t))) {
             err = wp_error_set(WP_ENOMEM, "out of memory");
@@ -946,7 +951,7 @@ int wp_store_tenant_reindex(wp_store *st, const char *tenant_id)
         if (v[i].text &&
             (err = wp_grams__make_keyed(&grams, NULL, v[i].text, strlen(v[i].text), 0,
                                         pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_SPACED,
-                                        keyed ? gk : NULL)) < 0)
+                                        keyed && v[i].sealed ? gk : NULL)) < 0)
             break;
         if (pg) {
             if ((err = wp_db_prepare(st, &s,
