@@ -813,8 +813,7 @@ static int put_opened(struct backup *b, const struct media_item *m)
     }
     if (fd >= 0) { /* its keyed copy is gone but the plain file it came from is there */
         close(fd);
-        snprintf(plain, sizeof plain, "%s/%.2s/%.2s/%s", b->media_root, m->hex, m->hex + 2,
-                 m->hex);
+        snprintf(plain, sizeof plain, "%s/%.2s/%.2s/%s", b->media_root, m->hex, m->hex + 2, m->hex);
         return put_file(b, entry, plain, m->hex);
     }
     err = bw_entry(&b->w, ENTRY_FILE, entry);
@@ -1144,8 +1143,7 @@ int cli_tenant_export(const char *data, const char *db, const char *media, const
         (err = bw_data(&b.w, audit_key, sizeof audit_key)) == 0)
         err = bw_entry_end(&b.w);
     sodium_memzero(audit_key, sizeof audit_key);
-    if (err < 0 ||
-        (err = wp_store_open(&st, data, db)) < 0 ||
+    if (err < 0 || (err = wp_store_open(&st, data, db)) < 0 ||
         (err = wp_store_tenant_dump(st, tenant_id, &version, &cb)) < 0 ||
         (err = wp_store_tenant_media_each(st, tenant_id, add_media, &b)) < 0 ||
         (err = open_encrypted(&b, &kr, &pool)) < 0 || (err = put_media(&b)) < 0)
@@ -1788,9 +1786,8 @@ static int load_row(struct importer *im, const char *table, json_t *cols, const 
     if (!json_is_array(row) || json_array_size(row) != n || n > 128)
         return wp_error_set(WP_EINVAL, "table '%s': a row does not match its columns", table);
     /* a file the export carries plain is sealed here: its rows name it by its keyed name */
-    for (size_t i = 0; im->dk && i < n &&
-                       (!strcmp(table, "media") || !strcmp(table, "retention_files"));
-         i++)
+    for (size_t i = 0;
+         im->dk && i < n && (!strcmp(table, "media") || !strcmp(table, "retention_files")); i++)
         if (!strcmp(json_string_value(json_array_get(cols, i)), "sha256"))
             sha = json_string_value(json_array_get(row, i));
     if (sha && !is_hex64(sha))

@@ -1146,8 +1146,8 @@ void wp_media_sealer_abort(wp_media_sealer *w)
 }
 
 int wp_media_sealer_begin(wp_media_sealer **out, const char *media_root,
-                          const unsigned char dk1[32], const unsigned char dk[32],
-                          int64_t version, const char *hex)
+                          const unsigned char dk1[32], const unsigned char dk[32], int64_t version,
+                          const char *hex)
 {
     unsigned char key[WP_KEY_LEN], hdr[WP_MEDIA_HDR];
     char name[65], ab[4096];
@@ -1219,15 +1219,14 @@ int wp_media_sealer_finish(wp_media_sealer *w, char path[4096])
     crypto_hash_sha256_final(&w->sha, digest);
     sodium_bin2hex(got, sizeof got, digest, sizeof digest);
     if (strcmp(got, w->hex) != 0) {
-        err = wp_error_set(WP_ECORRUPT, "media 'sha256:%s': its bytes do not match its hash",
-                           w->hex);
+        err =
+            wp_error_set(WP_ECORRUPT, "media 'sha256:%s': its bytes do not match its hash", w->hex);
         goto out;
     }
     if ((err = sealer_flush(w, 1)) < 0)
         goto out;
     if (fsync(w->fd) != 0) {
-        err = wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s",
-                           strerror(errno));
+        err = wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s", strerror(errno));
         goto out;
     }
     close(w->fd);
@@ -1235,8 +1234,7 @@ int wp_media_sealer_finish(wp_media_sealer *w, char path[4096])
     if (access(w->path, F_OK) == 0) {
         unlink(w->tmp);
     } else if (rename(w->tmp, w->path) != 0) {
-        err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s",
-                           strerror(errno));
+        err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s", strerror(errno));
         unlink(w->tmp);
         goto out;
     } else if ((err = fsync_dir(w->dir)) < 0) {
