@@ -1959,6 +1959,19 @@ static int load_held(struct importer *im)
     return 0;
 }
 
+/* Remember a file an import made (removed again if the import fails). */
+static int made_add(char ***made, size_t *n, const char *path)
+{
+    char **m = realloc(*made, (*n + 1) * sizeof *m);
+    if (!m)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    *made = m;
+    if (!(m[*n] = strdup(path)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    (*n)++;
+    return 0;
+}
+
 int cli_tenant_import(const char *data, const char *db, const char *media, const char *in,
                       const char *key_file)
 {
@@ -2093,15 +2106,8 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
             }
             if ((err = wp_media_sealer_finish(w, path)) < 0)
                 goto fail;
-            char **m = realloc(made, (n_made + 1) * sizeof *m);
-            if (!m || !(m[n_made] = strdup(path))) {
-                if (m)
-                    made = m;
-                err = wp_error_set(WP_ENOMEM, "out of memory");
+            if ((err = made_add(&made, &n_made, path)) < 0)
                 goto fail;
-            }
-            made = m;
-            n_made++;
             files++;
         } else if (type == ENTRY_FILE && allowed_file(name, &hex) && hex) {
             char path[4096 + 80];
@@ -2118,15 +2124,8 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
             }
             if ((err = write_entry(&r, media, name + 6)) < 0)
                 goto fail;
-            char **m = realloc(made, (n_made + 1) * sizeof *m);
-            if (!m || !(m[n_made] = strdup(path))) {
-                if (m)
-                    made = m;
-                err = wp_error_set(WP_ENOMEM, "out of memory");
+            if ((err = made_add(&made, &n_made, path)) < 0)
                 goto fail;
-            }
-            made = m;
-            n_made++;
             files++;
         } else {
             if ((err = br_skip(&r)) < 0)
