@@ -1064,7 +1064,6 @@ out:
 static int open_encrypted(struct backup *b, cli_keyring *kr, wp_store_connpool **pool)
 {
     size_t n = 0;
-    int err;
     for (size_t i = 0; i < b->n_media; i++)
         n += strcmp(b->media[i].name, b->media[i].hex) != 0;
     if (!n)
@@ -1075,15 +1074,7 @@ static int open_encrypted(struct backup *b, cli_keyring *kr, wp_store_connpool *
                             "master key is configured: the export opens them with it; set "
                             "master_key_file= or master_key_command= in %s/workphone.conf",
                             n, b->data);
-    wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
-    ic.data_dir = b->data;
-    ic.media_dir = b->media_root;
-    ic.db_url = b->db;
-    ic.master_key = &kr->mk;
-    if ((err = wp_store_connpool_new(pool, b->data, b->db, 0)) < 0)
-        return err;
-    ic.pool = *pool;
-    return wp_ingest_new(&b->ing, &ic);
+    return cli_keyring_ingest(kr, b->media_root, pool, &b->ing);
 }
 
 int cli_tenant_export(const char *data, const char *db, const char *media, const char *tenant_id,

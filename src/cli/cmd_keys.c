@@ -143,6 +143,23 @@ int cli_keyring_store(cli_keyring *kr, wp_store **out)
     return 0;
 }
 
+int cli_keyring_ingest(cli_keyring *kr, const char *media, wp_store_connpool **pool,
+                       wp_ingest **ing)
+{
+    wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
+    int err;
+    *pool = NULL;
+    *ing = NULL;
+    ic.data_dir = kr->data;
+    ic.media_dir = media;
+    ic.db_url = kr->db;
+    ic.master_key = kr->have ? &kr->mk : NULL;
+    if ((err = wp_store_connpool_new(pool, kr->data, kr->db, 0)) < 0)
+        return err;
+    ic.pool = *pool;
+    return wp_ingest_new(ing, &ic);
+}
+
 int cli_keyring_get(cli_keyring *kr, unsigned char key[WP_KEY_LEN], int checkpoint, int create)
 {
     const char *purpose = checkpoint ? "checkpoint" : "audit";
@@ -496,15 +513,7 @@ static int encrypt_media(cli_keyring *kr, const struct opts *o, const wp_conf *c
                                        "'workphone keys migrate'");
     if ((code = cli_media_dir(media, sizeof media, NULL, "keys", o->data, o->media_dir, conf)))
         return code;
-    wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
-    ic.data_dir = o->data;
-    ic.media_dir = media;
-    ic.db_url = o->db;
-    ic.master_key = &kr->mk;
-    if ((err = wp_store_connpool_new(&pool, o->data, o->db, 0)) < 0)
-        goto out;
-    ic.pool = pool;
-    if ((err = wp_ingest_new(&ing, &ic)) < 0 ||
+    if ((err = cli_keyring_ingest(kr, media, &pool, &ing)) < 0 ||
         (err = wp_ingest_media_encrypt_all(ing, &converted, &removed, &reencrypted, media_bad,
                                            &problems)) < 0)
         goto out;

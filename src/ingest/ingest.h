@@ -373,11 +373,11 @@ void wp_media_keyed_name(char name[65], const unsigned char dk1[32], const char 
  * renamed, the directory fsynced; the plaintext never reaches the disk. @return 0, WP_EINVAL
  * (a path too long), WP_EIO, WP_ENOSPC or WP_ENOMEM. Caller owns *out; release with
  * wp_media_sealer_finish() or wp_media_sealer_abort() (which removes the temp file). */
-typedef struct wp_media_sealer wp_media_sealer;
+typedef struct wp_media_upload wp_media_sealer; /* an upload without an ingest */
 int wp_media_sealer_begin(wp_media_sealer **out, const char *media_root,
                           const unsigned char dk1[32], const unsigned char dk[32], int64_t version,
                           const char *hex);
-int wp_media_sealer_write(wp_media_sealer *w, const void *bytes, size_t len);
+int wp_media_sealer_write(wp_media_sealer *w, const void *bytes, size_t len); /* WP_ELIMIT */
 /* The plaintext's sha256 checked against hex (WP_ECORRUPT, nothing kept), then the file put in
  * place (a file already at its name is kept: the same tenant's same content); path gets its
  * full path. Frees w whatever it returns. */

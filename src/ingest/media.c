@@ -55,23 +55,31 @@ static int write_all(int fd, const void *bytes, size_t len)
     return 0;
 }
 
-/* With a master key: the tenant's newest data key, the header written to the temp file. */
+/* The encrypted stream under file key key of version: its header written to the temp file. */
+static int enc_start(wp_media_upload *up, const unsigned char key[WP_KEY_LEN], int64_t version)
+{
+    unsigned char hdr[WP_MEDIA_HDR];
+    if (!(up->buf = malloc(WP_MEDIA_CHUNK + WP_MEDIA_CHUNK + WP_MEDIA_ABYTES)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    wp_media_crypt__begin(&up->c, hdr, key, version);
+    up->enc = 1;
+    return write_all(up->fd, hdr, sizeof hdr);
+}
+
+/* With a master key: encrypted under the tenant's newest data key. */
 static int enc_begin(wp_media_upload *up)
 {
-    unsigned char key[WP_KEY_LEN], hdr[WP_MEDIA_HDR];
+    unsigned char key[WP_KEY_LEN];
     int64_t version = 0;
     int err;
     if (!up->ing->keys)
         return 0;
-    if (!(up->buf = malloc(WP_MEDIA_CHUNK + WP_MEDIA_CHUNK + WP_MEDIA_ABYTES)))
-        return wp_error_set(WP_ENOMEM, "out of memory");
     if ((err = wp_media_keys__get(up->ing->keys, up->ing->pool, key, &version, NULL,
                                   up->tenant_id, NULL, 0)) < 0)
         return err;
-    wp_media_crypt__begin(&up->c, hdr, key, version);
+    err = enc_start(up, key, version);
     sodium_memzero(key, sizeof key);
-    up->enc = 1;
-    return write_all(up->fd, hdr, sizeof hdr);
+    return err;
 }
 
 /* The chunk waiting in buf, encrypted and written. */
@@ -332,6 +340,32 @@ void wp_ingest_media_abort(wp_media_upload *up)
     free(up);
 }
 
+/* The written file put in place: its last chunk, fsynced, renamed to its name, the directory
+ * fsynced. Same name, same bytes: when the file is there already (another tenant, an earlier
+ * upload; encrypted, the same tenant's only: names are keyed per tenant) the new copy is just
+ * dropped. */
+static int put_in_place(wp_media_upload *up)
+{
+    int err;
+    if (up->enc && (err = enc_flush(up, 1)) < 0)
+        return err;
+    if (fsync(up->fd) != 0)
+        return wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s",
+                            strerror(errno));
+    close(up->fd);
+    up->fd = -1;
+    if (access(up->path, F_OK) == 0) {
+        unlink(up->tmp);
+        return 0;
+    }
+    if (rename(up->tmp, up->path) != 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s", strerror(errno));
+        unlink(up->tmp);
+        return err;
+    }
+    return fsync_dir(up->dir);
+}
+
 int wp_ingest_media_finish(wp_media_upload *up, int *created)
 {
     unsigned char digest[crypto_hash_sha256_BYTES];
@@ -366,31 +400,7 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
     st = NULL;
     if (err < 0)
         goto out;
-    if (up->enc && (err = enc_flush(up, 1)) < 0)
-        goto out;
-    if (fsync(up->fd) != 0) {
-        err = wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s",
-                           strerror(errno));
-        goto out;
-    }
-    close(up->fd);
-    up->fd = -1;
-    /* Same name, same bytes: when the file is there already (another tenant, an earlier
-     * upload; encrypted, the same tenant's only: names are keyed per tenant) the new copy is
-     * just dropped. */
-    if (access(up->path, F_OK) == 0) {
-        unlink(up->tmp);
-    } else {
-        if (rename(up->tmp, up->path) != 0) {
-            err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s",
-                               strerror(errno));
-            unlink(up->tmp);
-            goto out;
-        }
-        if ((err = fsync_dir(up->dir)) < 0)
-            goto out;
-    }
-    if ((err = wp_store_connpool_acquire(up->ing->pool, &st)) < 0)
+    if ((err = put_in_place(up)) < 0 || (err = wp_store_connpool_acquire(up->ing->pool, &st)) < 0)
         goto out;
     err = wp_store_media_add_named(st, created, up->tenant_id, up->device_id, up->hex,
                                    (int64_t)up->size, up->enc ? up->name : NULL);
@@ -1124,91 +1134,49 @@ out:
 
 /* --- a file sealed outside serve (tenant import) ----------------------------------------- */
 
-struct wp_media_sealer {
-    int fd;
-    char hex[65], dir[3900], tmp[4000], path[4000];
-    crypto_hash_sha256_state sha;
-    struct wp_media_crypt c;
-    size_t fill;
-    unsigned char buf[WP_MEDIA_CHUNK], out[WP_MEDIA_CHUNK + WP_MEDIA_ABYTES];
-};
-
+/* An upload without an ingest: the key is the caller's, and no row is added. */
 void wp_media_sealer_abort(wp_media_sealer *w)
 {
-    if (!w)
-        return;
-    if (w->fd >= 0) {
-        close(w->fd);
-        unlink(w->tmp);
-    }
-    sodium_memzero(w, sizeof *w);
-    free(w);
+    wp_ingest_media_abort(w);
 }
 
 int wp_media_sealer_begin(wp_media_sealer **out, const char *media_root,
                           const unsigned char dk1[32], const unsigned char dk[32], int64_t version,
                           const char *hex)
 {
-    unsigned char key[WP_KEY_LEN], hdr[WP_MEDIA_HDR];
-    char name[65], ab[4096];
+    unsigned char key[WP_KEY_LEN];
     int err;
-    wp_media_sealer *w = calloc(1, sizeof *w);
+    wp_media_upload *up = calloc(1, sizeof *up);
     *out = NULL;
-    if (!w)
+    if (!up)
         return wp_error_set(WP_ENOMEM, "out of memory");
-    w->fd = -1;
-    snprintf(w->hex, sizeof w->hex, "%s", hex);
-    wp_media_keyed_name(name, dk1, hex);
-    if ((size_t)snprintf(ab, sizeof ab, "%s/%.2s", media_root, name) >= sizeof ab ||
-        (size_t)snprintf(w->dir, sizeof w->dir, "%s/%.2s", ab, name + 2) >= sizeof w->dir) {
-        err = wp_error_set(WP_EINVAL, "media dir path is too long");
+    up->fd = -1;
+    up->enc = 1; /* for paths() */
+    snprintf(up->hex, sizeof up->hex, "%s", hex);
+    wp_media_keyed_name(up->name, dk1, hex);
+    if ((err = paths(up, media_root)) < 0)
         goto fail;
-    }
-    snprintf(w->path, sizeof w->path, "%s/%s", w->dir, name);
-    snprintf(w->tmp, sizeof w->tmp, "%s/.tmp-%s-XXXXXX", w->dir, name);
-    if ((err = make_root(media_root)) < 0 || (err = make_dir(ab, media_root)) < 0 ||
-        (err = make_dir(w->dir, ab)) < 0)
-        goto fail;
-    if ((w->fd = mkstemp(w->tmp)) < 0) {
-        err = wp_error_set(wp_error_errno_code(errno), "cannot create '%s': %s", w->tmp,
+    if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot create '%s': %s", up->tmp,
                            strerror(errno));
         goto fail;
     }
-    fchmod(w->fd, 0600);
-    crypto_hash_sha256_init(&w->sha);
+    crypto_hash_sha256_init(&up->sha);
     wp_media_crypt__file_key(key, dk);
-    wp_media_crypt__begin(&w->c, hdr, key, version);
+    err = enc_start(up, key, version);
     sodium_memzero(key, sizeof key);
-    if ((err = write_all(w->fd, hdr, sizeof hdr)) < 0)
+    if (err < 0)
         goto fail;
-    *out = w;
+    *out = up;
     return 0;
 fail:
-    wp_media_sealer_abort(w);
-    return err;
-}
-
-static int sealer_flush(wp_media_sealer *w, int final)
-{
-    wp_media_crypt__push(&w->c, w->out, w->buf, w->fill, final);
-    int err = write_all(w->fd, w->out, w->fill + WP_MEDIA_ABYTES);
-    w->fill = 0;
+    wp_ingest_media_abort(up);
     return err;
 }
 
 int wp_media_sealer_write(wp_media_sealer *w, const void *bytes, size_t len)
 {
-    const unsigned char *p = bytes;
-    int err;
-    crypto_hash_sha256_update(&w->sha, p, len);
-    while (len > 0) {
-        size_t k = WP_MEDIA_CHUNK - w->fill < len ? WP_MEDIA_CHUNK - w->fill : len;
-        memcpy(w->buf + w->fill, p, k);
-        w->fill += k, p += k, len -= k;
-        if (w->fill == WP_MEDIA_CHUNK && (err = sealer_flush(w, 0)) < 0)
-            return err;
-    }
-    return 0;
+    return wp_ingest_media_write(w, bytes, len);
 }
 
 int wp_media_sealer_finish(wp_media_sealer *w, char path[4096])
@@ -1218,30 +1186,11 @@ int wp_media_sealer_finish(wp_media_sealer *w, char path[4096])
     int err;
     crypto_hash_sha256_final(&w->sha, digest);
     sodium_bin2hex(got, sizeof got, digest, sizeof digest);
-    if (strcmp(got, w->hex) != 0) {
+    if (strcmp(got, w->hex) != 0)
         err =
             wp_error_set(WP_ECORRUPT, "media 'sha256:%s': its bytes do not match its hash", w->hex);
-        goto out;
-    }
-    if ((err = sealer_flush(w, 1)) < 0)
-        goto out;
-    if (fsync(w->fd) != 0) {
-        err = wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s", strerror(errno));
-        goto out;
-    }
-    close(w->fd);
-    w->fd = -1;
-    if (access(w->path, F_OK) == 0) {
-        unlink(w->tmp);
-    } else if (rename(w->tmp, w->path) != 0) {
-        err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s", strerror(errno));
-        unlink(w->tmp);
-        goto out;
-    } else if ((err = fsync_dir(w->dir)) < 0) {
-        goto out;
-    }
-    memcpy(path, w->path, strlen(w->path) + 1); /* shorter than 4096: made from dir */
-out:
-    wp_media_sealer_abort(w);
+    else if ((err = put_in_place(w)) == 0)
+        memcpy(path, w->path, sizeof w->path);
+    wp_ingest_media_abort(w);
     return err;
 }
