@@ -208,17 +208,17 @@ int api_alerts_update(wp_http_ctx *ctx)
             err = wp_error_set(WP_ENOMEM, "out of memory");
         if (err == 0 &&
             (err = wp_store_alert_handle(st, c->tenant_id, id, status, comment, actor)) == 0 &&
-            (err = api_audit(ctx, st, "alert.update", target, details)) == 0)
+            (err = api_audit(ctx, st, "alert.update", target, details)) == 0 &&
+            /* the reply is made before the commit: nothing left to fail after it */
+            (err = wp_http_ready_json(ctx, 200,
+                                      json_pack("{s:s,s:s,s:o,s:s}", "id", id, "status",
+                                                wp_alert_status_name(status), "comment",
+                                                api_jstr(comment, 1), "handled_by", actor))) == 0)
             err = wp_store_commit(st);
         else
             wp_store_rollback(st);
         json_decref(details);
     }
     api_store_release(ctx, st);
-    if (err < 0)
-        return err;
-    return wp_http_reply_json(ctx, 200,
-                              json_pack("{s:s,s:s,s:o,s:s}", "id", id, "status",
-                                        wp_alert_status_name(status), "comment",
-                                        api_jstr(comment, 1), "handled_by", actor));
+    return err < 0 ? err : wp_http_ready_send(ctx);
 }

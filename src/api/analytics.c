@@ -180,6 +180,17 @@ static int set_group(json_t *o, const struct req *r, const wp_analytics_row *row
            json_object_set_new(o, "name", api_jstr(row->name, 0));
 }
 
+/* it (taken over; NULL: a failed allocation) with its group, appended to items; -1 when out of
+ * memory (it released). */
+static int add_item(json_t *items, json_t *it, const struct req *r, const wp_analytics_row *row)
+{
+    if (!it || set_group(it, r, row)) {
+        json_decref(it);
+        return -1;
+    }
+    return json_array_append_new(items, it);
+}
+
 typedef int (*query_fn)(wp_store *st, wp_analytics_result *out, const wp_analytics_filter *f);
 
 /* Puts one endpoint's numbers on the reply: members of o after the head, and items; -1 when
@@ -244,7 +255,7 @@ static int build_activity(const struct req *r, const wp_analytics_result *res, j
                 json_pack("{s:s,s:I,s:I,s:I,s:I}", "day", t, "messages_in", (json_int_t)w->v[0],
                           "messages_out", (json_int_t)w->v[1], "calls", (json_int_t)w->v[2],
                           "call_seconds", (json_int_t)w->v[3]);
-            if (!it || set_group(it, r, w) || json_array_append_new(items, it) < 0)
+            if (add_item(items, it, r, w) < 0)
                 return -1;
             any = 1;
         }
@@ -283,7 +294,7 @@ static int build_replies(const struct req *r, const wp_analytics_result *res, js
                 return -1;
             continue;
         }
-        if (!it || set_group(it, r, &res->rows[i]) || json_array_append_new(items, it) < 0)
+        if (add_item(items, it, r, &res->rows[i]) < 0)
             return -1;
     }
     return 0;
@@ -303,7 +314,7 @@ static int build_alerts(const struct req *r, const wp_analytics_result *res, jso
         day_text(t, w->day);
         json_t *it = json_pack("{s:s,s:s,s:o,s:I}", "day", t, "kind", w->kind, "category",
                                api_jstr(w->category, 1), "count", (json_int_t)w->v[0]);
-        if (!it || set_group(it, r, w) || json_array_append_new(items, it) < 0)
+        if (add_item(items, it, r, w) < 0)
             return -1;
     }
     return json_object_set_new(o, "days", days_json(r));
@@ -365,7 +376,7 @@ static int build_funnel(const struct req *r, const wp_analytics_result *res, jso
         }
         if (r->f.by != WP_ANALYTICS_ALL) {
             json_t *it = json_pack("{s:o}", "stages", stages_json(n, amount));
-            if (!it || set_group(it, r, &res->rows[i]) || json_array_append_new(items, it) < 0)
+            if (add_item(items, it, r, &res->rows[i]) < 0)
                 return -1;
         }
         i = k;
@@ -396,7 +407,7 @@ static int build_conversion(const struct req *r, const wp_analytics_result *res,
         if (r->f.by == WP_ANALYTICS_ALL)
             continue;
         json_t *it = conversion_json(res->rows[i].v);
-        if (!it || set_group(it, r, &res->rows[i]) || json_array_append_new(items, it) < 0)
+        if (add_item(items, it, r, &res->rows[i]) < 0)
             return -1;
     }
     return json_object_set_new(o, "total", conversion_json(total));

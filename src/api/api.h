@@ -388,6 +388,13 @@ int api_audit_commit(wp_http_ctx *ctx, wp_store *st, int err, const char *action
 int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
                     const char *id, json_t *body, int status);
 
+/* api_write_reply() with details (as api_audit_commit() takes them) other than the body: audit
+ * action with details, make body the reply (wp_http_ready_json: serialized and masked before
+ * the commit, so nothing can fail after it), commit, release st and send the reply. 204: no
+ * body; body NULL otherwise: out of memory. Takes ownership of body and of st, not of details. */
+int api_audit_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
+                    const char *id, const json_t *details, json_t *body, int status);
+
 /* DELETE .../{id}: del(st, tenant, id) in a transaction, audited as action on "<kind>:<id>",
  * then 204. */
 int api_delete_audited(wp_http_ctx *ctx,

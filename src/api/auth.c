@@ -248,10 +248,10 @@ static void actor_of(char out[WP_ID_LEN + 16], const wp_employee *emp)
 /* A refused login costs an attacker nothing (no password is checked), so writing each to the
  * audit chain would let anyone flood it. The first refusal of an account (or, when the address
  * is what is locked, of the address) in a minute is audited; the rest of that minute only
- * answer 429. A minute is marked only once its row is committed: a refusal whose audit failed
- * (answered with the store's error) leaves the next one to be audited. Per node: a few nodes
- * write a few rows. A slot table, not a list: a collision, or two refusals at once, at worst
- * audit one refusal more. */
+ * answer 429. The first claims the minute before it writes its row, so refusals at once write
+ * one row; a claim whose row could not be written is given back, so the next refusal is
+ * audited. Per node: a few nodes write a few rows. A slot table, not a list: a collision at
+ * worst audits one refusal more. */
 #define THROTTLE_SLOTS 1024
 static struct {
     uint64_t key;
@@ -259,9 +259,10 @@ static struct {
 } throttle_seen[THROTTLE_SLOTS];
 static pthread_mutex_t throttle_mu = PTHREAD_MUTEX_INITIALIZER;
 
-/* 1 when (a, b) has no audited refusal yet in now_us's minute; mark: record that it has one.
- * a and b are never NULL: a tenant key or "address", a username or ctx->client (an array). */
-static int throttle_first(const char *a, const char *b, int64_t now_us, int mark)
+/* (a, b)'s slot and key, and now_us's minute. a and b are never NULL: a tenant key or
+ * "address", a username or ctx->client (an array). */
+static size_t throttle_slot(uint64_t *key, int64_t *minute, const char *a, const char *b,
+                            int64_t now_us)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (const char *p = a; *p; p++)
@@ -269,11 +270,20 @@ static int throttle_first(const char *a, const char *b, int64_t now_us, int mark
     h = (h ^ 0xff) * 0x100000001b3ULL;
     for (const char *p = b; *p; p++)
         h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-    int64_t minute = now_us / 60000000;
-    size_t i = (size_t)(h % THROTTLE_SLOTS);
+    *key = h;
+    *minute = now_us / 60000000;
+    return (size_t)(h % THROTTLE_SLOTS);
+}
+
+/* 1 when this is (a, b)'s first refusal in now_us's minute: the minute is claimed for it. */
+static int throttle_claim(const char *a, const char *b, int64_t now_us)
+{
+    uint64_t h;
+    int64_t minute;
+    size_t i = throttle_slot(&h, &minute, a, b, now_us);
     pthread_mutex_lock(&throttle_mu);
     int first = throttle_seen[i].key != h || throttle_seen[i].minute != minute;
-    if (mark) {
+    if (first) {
         throttle_seen[i].key = h;
         throttle_seen[i].minute = minute;
     }
@@ -281,11 +291,23 @@ static int throttle_first(const char *a, const char *b, int64_t now_us, int mark
     return first;
 }
 
+/* Give back a claim whose audit row could not be written. */
+static void throttle_unclaim(const char *a, const char *b, int64_t now_us)
+{
+    uint64_t h;
+    int64_t minute;
+    size_t i = throttle_slot(&h, &minute, a, b, now_us);
+    pthread_mutex_lock(&throttle_mu);
+    if (throttle_seen[i].key == h && throttle_seen[i].minute == minute)
+        throttle_seen[i].minute = INT64_MIN;
+    pthread_mutex_unlock(&throttle_mu);
+}
+
 /* Take this attempt's place among the failures before the password is checked. The store
  * counts and records in one step, so logins sent at once cannot all pass a count that none of
  * them has raised yet: past 5 for the account or 30 for the address, 429 with Retry-After,
  * without checking the password, and an audit row in the tenant the login named (tenant_id;
- * NULL: none), once a minute (throttle_first). Unknown accounts lock the same way as real ones. A good password later clears
+ * NULL: none), once a minute (throttle_claim). Unknown accounts lock the same way as real ones. A good password later clears
  * the account's failures, this one included; a wrong one leaves it counted. */
 static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_id,
                             const char *tenant_key, const char *username,
@@ -312,7 +334,7 @@ static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_i
     long retry = (long)((unlock - now + 999999) / 1000000);
     const char *key_a = t.user_unlock_us ? tenant_key : "address";
     const char *key_b = t.user_unlock_us ? username : ctx->client;
-    if (tenant_id && throttle_first(key_a, key_b, now, 0)) {
+    if (tenant_id && throttle_claim(key_a, key_b, now)) {
         json_t *d = attempt_details(username, via);
         actor_of(actor, emp);
         if (!d)
@@ -324,9 +346,10 @@ static int attempt_or_reply(wp_http_ctx *ctx, wp_store *st, const char *tenant_i
         if (err < 0)
             wp_store_rollback(st);
         json_decref(d);
-        if (err < 0)
+        if (err < 0) {
+            throttle_unclaim(key_a, key_b, now);
             return err;
-        throttle_first(key_a, key_b, now, 1);
+        }
     }
     snprintf(v, sizeof v, "%ld", retry);
     if ((err = wp_http_add_header(ctx, "Retry-After", v)) < 0)

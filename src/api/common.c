@@ -252,17 +252,26 @@ int api_delete_audited(wp_http_ctx *ctx,
 int api_write_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
                     const char *id, json_t *body, int status)
 {
-    char target[WP_ID_LEN + 64];
     if (err == 0 && !body)
         err = wp_error_set(WP_ENOMEM, "out of memory"); /* a json_pack() that failed */
-    const json_t *details = body == API_AUDIT_NO_DETAILS ? NULL : body;
-    if (body == API_AUDIT_NO_DETAILS)
-        body = NULL;
+    return api_audit_reply(ctx, st, err, action, kind, id, body,
+                           body == API_AUDIT_NO_DETAILS ? NULL : body, status);
+}
+
+int api_audit_reply(wp_http_ctx *ctx, wp_store *st, int err, const char *action, const char *kind,
+                    const char *id, const json_t *details, json_t *body, int status)
+{
+    char target[WP_ID_LEN + 64];
+    if (err == 0 && !details)
+        err = wp_error_set(WP_ENOMEM, "out of memory"); /* a json_pack() that failed */
+    if (details == API_AUDIT_NO_DETAILS)
+        details = NULL;
     if (err == 0) {
         snprintf(target, sizeof target, "%s:%s", kind, id);
         err = api_audit(ctx, st, action, target, details);
     }
-    /* the reply is made before the commit (wp_http_ready_json): nothing left to fail after it */
+    /* the reply is made before the commit (wp_http_ready_json): nothing left to fail after it;
+     * body may be details, which the audit row has used by now */
     if (status == 204) {
         json_decref(body);
         body = NULL;

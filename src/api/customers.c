@@ -374,16 +374,18 @@ static int customer_change(wp_http_ctx *ctx, const wp_customer_edit *e, const ch
          (cu.notes && json_object_set_new(o, "notes", api_jstr(cu.notes, 0)) < 0)))
         err = wp_error_set(WP_ENOMEM, "out of memory");
     if (err == 0)
+        err = wp_http_ready_json(ctx, text ? 201 : 200, o);
+    else
+        json_decref(o);
+    if (err == 0)
         err = wp_store_commit(st);
     else
         wp_store_rollback(st);
-    if (err < 0) {
-        json_decref(o);
+    if (err < 0)
         goto out;
-    }
     api_store_release(ctx, st);
     st = NULL;
-    err = wp_http_reply_json(ctx, text ? 201 : 200, o);
+    err = wp_http_ready_send(ctx);
 out:
     wp_customer_crm_release(&cu);
     api_store_release(ctx, st);
@@ -483,13 +485,10 @@ int api_customers_assign(wp_http_ctx *ctx)
     json_t *d = json_pack("{s:s,s:s,s:b}", "from", from, "to", to.id, "changed", changed);
     if (err == 0) /* the reply, read before the commit (see customer_change) */
         err = wp_store_customer_crm_get(st, &crm, c->tenant_id, id);
-    err = api_audit_commit(ctx, st, err, "customer.assign", "customer", id, d);
-    json_decref(d);
-    if (err < 0)
-        goto out;
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, err, "customer.assign", "customer", id, d,
+                          err == 0 ? api_crm_customer_json(&crm, &scope) : NULL, 200);
     st = NULL;
-    err = wp_http_reply_json(ctx, 200, api_crm_customer_json(&crm, &scope));
+    json_decref(d);
 out:
     wp_customer_crm_release(&crm);
     api_store_release(ctx, st);
@@ -660,15 +659,9 @@ int api_customers_create(wp_http_ctx *ctx)
                      json_object_set_new(o, "created_at", api_jtime(crm.base.created_us)) < 0))
         err = wp_error_set(WP_ENOMEM, "out of memory");
     free(read_tags);
-    err = api_audit_commit(ctx, st, err, "customer.create", "customer", id, d);
-    json_decref(d);
-    if (err < 0) {
-        json_decref(o);
-        goto out;
-    }
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, err, "customer.create", "customer", id, d, o, 201);
     st = NULL;
-    err = wp_http_reply_json(ctx, 201, o);
+    json_decref(d);
 out:
     wp_customer_crm_release(&crm);
     api_store_release(ctx, st);

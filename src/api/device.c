@@ -54,6 +54,12 @@ int api_device_enroll(wp_http_ctx *ctx)
         /* what the employee is told on enrollment (issue 20), read with the enrollment */
         if (err == 0)
             err = wp_store_notice_get(st, &notice, dev.tenant_id);
+        /* the reply is made before the commit: nothing left to fail after it */
+        if (err == 0)
+            err = wp_http_ready_json(ctx, 201,
+                                     json_pack("{s:s,s:s,s:{s:s,s:I}}", "device_id", dev.id,
+                                               "token", token, "notice", "text", notice.text,
+                                               "version", (json_int_t)notice.version));
         if (err == 0)
             err = wp_store_commit(st);
     }
@@ -71,10 +77,7 @@ int api_device_enroll(wp_http_ctx *ctx)
                                       wp_error_last());
         return err;
     }
-    err = wp_http_reply_json(ctx, 201,
-                             json_pack("{s:s,s:s,s:{s:s,s:I}}", "device_id", dev.id, "token",
-                                       token, "notice", "text", notice.text, "version",
-                                       (json_int_t)notice.version));
+    err = wp_http_ready_send(ctx);
     wp_notice_release(&notice);
     sodium_memzero(token, sizeof token);
     return err;

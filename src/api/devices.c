@@ -125,11 +125,9 @@ int api_devices_revoke(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    err = api_audit_commit(ctx, st, 0, "device.revoke", "device", d.id, details);
-    api_store_release(ctx, st);
+    err =
+        api_audit_reply(ctx, st, 0, "device.revoke", "device", d.id, details, device_json(&d), 200);
     st = NULL;
-    if (err == 0)
-        err = wp_http_reply_json(ctx, 200, device_json(&d));
 out:
     if (st)
         wp_store_rollback(st);
@@ -176,11 +174,9 @@ int api_devices_update(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    err = api_audit_commit(ctx, st, 0, "device.update", "device", after.id, details);
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, 0, "device.update", "device", after.id, details,
+                          device_json(&after), 200);
     st = NULL;
-    if (err == 0)
-        err = wp_http_reply_json(ctx, 200, device_json(&after));
 out:
     if (st)
         wp_store_rollback(st);

@@ -209,11 +209,9 @@ int api_employees_create(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    err = api_audit_commit(ctx, st, 0, "employee.create", "employee", e.id, details);
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, 0, "employee.create", "employee", e.id, details,
+                          employee_json(&e), 201);
     st = NULL;
-    if (err == 0)
-        err = wp_http_reply_json(ctx, 201, employee_json(&e));
 out:
     if (st)
         wp_store_rollback(st);
@@ -329,13 +327,11 @@ int api_employees_update(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    err = api_audit_commit(ctx, st, 0, "employee.update", "employee", after.id, details);
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, 0, "employee.update", "employee", after.id, details,
+                          employee_json(&after), 200);
     st = NULL;
     if (err == 0 && wecom_moved)
         wp_wecom_archiver_kick(((const wp_app *)ctx->app)->wecom_archive);
-    if (err == 0)
-        err = wp_http_reply_json(ctx, 200, employee_json(&after));
 out:
     if (st)
         wp_store_rollback(st);

@@ -44,22 +44,22 @@ int api_enrollment_codes_create(wp_http_ctx *ctx)
         if (!details)
             err = wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without its details */
         else if ((err = wp_store_begin(st)) == 0 &&
-            (err = wp_ingest_enrollment_code_create(app->ingest, st, code, c->tenant_id,
-                                                    employee_id, ttl_s)) == 0 &&
-            (err = api_audit(ctx, st, "enrollment_code.create", target, details)) == 0)
+                 (err = wp_ingest_enrollment_code_create(app->ingest, st, code, c->tenant_id,
+                                                         employee_id, ttl_s)) == 0 &&
+                 (err = api_audit(ctx, st, "enrollment_code.create", target, details)) == 0 &&
+                 /* the reply is made before the commit: nothing left to fail after it */
+                 (err = wp_http_ready_json(ctx, 201,
+                                           json_pack("{s:s,s:s,s:o}", "code", code, "employee_id",
+                                                     employee_id, "expires_at",
+                                                     api_jtime(expires)))) == 0)
             err = wp_store_commit(st);
         if (err < 0)
             wp_store_rollback(st);
         api_store_release(ctx, st);
     }
     json_decref(details);
-    if (err < 0) {
-        sodium_memzero(code, sizeof code);
-        return err;
-    }
-    err = wp_http_reply_json(ctx, 201,
-                              json_pack("{s:s,s:s,s:o}", "code", code, "employee_id", employee_id,
-                                        "expires_at", api_jtime(expires)));
+    if (err == 0)
+        err = wp_http_ready_send(ctx);
     sodium_memzero(code, sizeof code);
     return err;
 }

@@ -256,21 +256,17 @@ static int write_fence(wp_http_ctx *ctx, const char *id, json_t *body)
         err = wp_error_set(WP_EINVAL, "'org_unit_id': org unit '%s' not found", f.org_unit_id);
     if (err < 0)
         goto fail;
-    char target[16 + WP_ID_LEN];
-    snprintf(target, sizeof target, "geofence:%s", f.id);
-    json_t *details = del ? json_pack("{s:s}", "org_unit_id", f.org_unit_id) : fence_json(&f);
-    err = details ? api_audit(ctx, st,
-                              create ? "geofence.create"
-                              : del  ? "geofence.delete"
-                                     : "geofence.update",
-                              target, details)
-                  : wp_error_set(WP_ENOMEM, "out of memory"); /* not a row without them */
-    json_decref(details);
-    if (err < 0 || (err = wp_store_commit(st)) < 0)
-        goto fail;
-    api_store_release(ctx, st);
+    /* the reply is made before the commit (api_write_reply): nothing left to fail after it */
+    const char *action = create ? "geofence.create" : del ? "geofence.delete" : "geofence.update";
+    if (del) {
+        json_t *d = json_pack("{s:s}", "org_unit_id", f.org_unit_id);
+        err = api_audit_reply(ctx, st, 0, action, "geofence", f.id, d, NULL, 204);
+        json_decref(d);
+    } else {
+        err = api_write_reply(ctx, st, 0, action, "geofence", f.id, fence_json(&f),
+                              create ? 201 : 200);
+    }
     st = NULL;
-    err = del ? wp_http_reply_empty(ctx, 204) : reply_fence(ctx, create ? 201 : 200, &f);
     goto out;
 fail:
     wp_store_rollback(st);

@@ -169,18 +169,12 @@ int api_handovers_create(wp_http_ctx *ctx)
                      json_object_set_new(o, "wecom_transfers", json_integer(wecom_planned)) < 0))
         err = wp_error_set(WP_ENOMEM, "out of memory");
     /* a replay changes nothing but is still a request to change: it is recorded too */
-    err = api_audit_commit(ctx, st, err, replayed ? "handover.replay" : "handover.create",
-                           "employee", r.from_employee_id, d);
-    json_decref(d);
-    if (err < 0) {
-        json_decref(o);
-        goto out;
-    }
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, err, replayed ? "handover.replay" : "handover.create",
+                          "employee", r.from_employee_id, d, o, replayed ? 200 : 201);
     st = NULL;
-    if (wecom_planned > 0)
+    json_decref(d);
+    if (err == 0 && wecom_planned > 0)
         wp_wecom_kick(((const wp_app *)ctx->app)->wecom, "wecom_transfers");
-    err = wp_http_reply_json(ctx, replayed ? 200 : 201, o);
 out:
     free(keys_ended);
     api_store_release(ctx, st);

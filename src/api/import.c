@@ -1456,14 +1456,17 @@ static int upload_end(wp_http_ctx *ctx, void *arg, int err)
                           (json_int_t)rep.n_owner, "bad", (json_int_t)rep.n_bad, "skip_bad",
                           u->skip_bad, "plan", plan_hex);
     in_tx = 0;
-    err = api_audit_commit(ctx, st, 0,
-                           u->kind == IMPORT_CUSTOMERS ? "customers.import" : "employees.import",
-                           "import", import_id, d);
+    /* the reply is made before the commit (api_audit_reply): nothing left to fail after it */
+    if (json_object_set_new(out, "applied", json_true()) < 0 ||
+        json_object_set_new(out, "import_id", json_string(import_id)) < 0)
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+    err = api_audit_reply(ctx, st, err,
+                          u->kind == IMPORT_CUSTOMERS ? "customers.import" : "employees.import",
+                          "import", import_id, d, out, 200);
+    st = NULL;
+    out = NULL;
     json_decref(d);
-    if (err < 0)
-        goto out;
-    json_object_set_new(out, "applied", json_true());
-    json_object_set_new(out, "import_id", json_string(import_id));
+    goto out;
 reply:
     if (in_tx) {
         wp_store_rollback(st);

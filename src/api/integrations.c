@@ -414,16 +414,15 @@ int api_integrations_wecom_put(wp_http_ctx *ctx)
     /* the reply is read before the commit: a read that failed after it would answer an
      * error for settings that were stored */
     err = settings_json(ctx, st, c->tenant_id, &reply);
-    if ((err = api_audit_commit(ctx, st, err, "wecom.settings.put", "tenant", c->tenant_id,
-                                details)) < 0)
-        goto out;
-    api_store_release(ctx, st);
-    st = NULL;
-    if (err == 0) {
-        wp_wecom_archiver_kick(app->wecom_archive);
-        err = wp_http_reply_json(ctx, 200, reply);
+    /* and made before it (api_audit_reply): nothing left to fail after it */
+    json_t *answer = err == 0 ? reply : NULL;
+    if (err == 0)
         reply = NULL;
-    }
+    err = api_audit_reply(ctx, st, err, "wecom.settings.put", "tenant", c->tenant_id, details,
+                          answer, 200);
+    st = NULL;
+    if (err == 0)
+        wp_wecom_archiver_kick(app->wecom_archive);
 out:
     if (st)
         wp_store_rollback(st);

@@ -133,14 +133,13 @@ int api_keys_revoke(wp_http_ctx *ctx)
         return err;
     if ((err = wp_store_begin(st)) == 0 &&
         (err = wp_store_api_key_revoke(st, c->tenant_id, id, wp_time_now_us())) == 0 &&
-        (err = api_audit(ctx, st, "api_key.revoke", target, NULL)) == 0)
+        (err = api_audit(ctx, st, "api_key.revoke", target, NULL)) == 0 &&
+        (err = wp_http_ready_json(ctx, 204, NULL)) == 0) /* made before the commit */
         err = wp_store_commit(st);
     if (err < 0)
         wp_store_rollback(st);
     api_store_release(ctx, st);
-    if (err < 0)
-        return err;
-    return wp_http_reply_empty(ctx, 204);
+    return err < 0 ? err : wp_http_ready_send(ctx);
 }
 
 int api_keys_audit_ended(wp_http_ctx *ctx, wp_store *st, const wp_api_key_end *v, size_t n)

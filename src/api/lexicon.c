@@ -22,10 +22,13 @@ static wp_ingest *ingest_of(wp_http_ctx *ctx)
     return ((const wp_app *)ctx->app)->ingest;
 }
 
-/* Run change (an ingest call on the given connection) and its audit row in one transaction.
- * Takes ownership of details (filled in by change when it needs the outcome). */
+/* Run change (an ingest call on the given connection) and its audit row in one transaction;
+ * reply makes the reply ready (wp_http_ready_json) before the commit, so that nothing is left
+ * to fail after it, and it is sent once committed. Takes ownership of details (filled in by
+ * change when it needs the outcome). */
 struct change {
     int (*run)(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *details);
+    int (*reply)(wp_http_ctx *ctx, void *arg);
     void *arg;
 };
 
@@ -38,14 +41,24 @@ static int audited(wp_http_ctx *ctx, const char *action, const struct change *ch
         return wp_error_set(WP_ENOMEM, "out of memory");
     if ((err = api_store_acquire(ctx, &st)) == 0) {
         if ((err = wp_store_begin(st)) == 0 && (err = ch->run(ctx, st, ch->arg, details)) == 0 &&
-            (err = api_audit(ctx, st, action, "policy", details)) == 0)
+            (err = api_audit(ctx, st, action, "policy", details)) == 0 &&
+            (err = ch->reply(ctx, ch->arg)) == 0)
             err = wp_store_commit(st);
         if (err < 0)
             wp_store_rollback(st);
         api_store_release(ctx, st);
     }
     json_decref(details);
-    return err;
+    return err < 0 ? err : wp_http_ready_send(ctx);
+}
+
+/* A 200 with body (taken) and version as its ETag, made ready (audited's reply). */
+static int ready_versioned(wp_http_ctx *ctx, json_t *body, int64_t version)
+{
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
+    int err = wp_http_ready_json(ctx, 200, body);
+    return err < 0 ? err : wp_http_ready_header(ctx, "ETag", etag);
 }
 
 static int add_version(wp_http_ctx *ctx, int64_t version)
@@ -115,6 +128,13 @@ static int lexicon_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *det
     return err;
 }
 
+static int lexicon_reply(wp_http_ctx *ctx, void *arg)
+{
+    const struct lexicon_arg *a = arg;
+    return ready_versioned(ctx, json_pack("{s:I}", "version", (json_int_t)*a->version),
+                           *a->version);
+}
+
 /* PUT /api/v1/lexicon, the body being the whole new text: compiled first, live at once. With
  * ?unit=, that org unit's own (lexicons.c). */
 int api_lexicon_put(wp_http_ctx *ctx)
@@ -132,7 +152,7 @@ int api_lexicon_put(wp_http_ctx *ctx)
     char sha[65]; /* which text it was, for whoever holds a copy (valid UTF-8: no NUL in it) */
     wp_token_hash(sha, ctx->raw_body);
     struct lexicon_arg a = {c->tenant_id, &version};
-    struct change ch = {lexicon_change, &a};
+    struct change ch = {lexicon_change, lexicon_reply, &a};
     err = audited(ctx, "lexicon.put", &ch,
                   json_pack("{s:I,s:s}", "bytes", (json_int_t)ctx->raw_body_len, "sha256", sha));
     if (err == WP_EINVAL) {
@@ -141,9 +161,7 @@ int api_lexicon_put(wp_http_ctx *ctx)
         return wp_http_reply_fail(ctx, 400, "invalid_lexicon",
                                   line ? json_pack("{s:i}", "line", (int)line) : NULL, "%s", msg);
     }
-    if (err < 0 || (err = add_version(ctx, version)) < 0)
-        return err;
-    return wp_http_reply_json(ctx, 200, json_pack("{s:I}", "version", (json_int_t)version));
+    return err;
 }
 
 /* The storage limits of the settings, by their names there (issue 13). */
@@ -396,6 +414,15 @@ static int settings_change(wp_http_ctx *ctx, wp_store *st, void *arg, json_t *de
     return err;
 }
 
+/* The reply of a PUT: what settings_change read, taken. */
+static int settings_reply(wp_http_ctx *ctx, void *arg)
+{
+    struct settings_arg *a = arg;
+    json_t *body = a->reply;
+    a->reply = NULL;
+    return ready_versioned(ctx, body, a->reply_version);
+}
+
 /* body[name] as a whole number in min..max; NULL when absent. */
 static int range_field(json_t *body, const char *name, json_int_t min, json_int_t max,
                        json_t **out)
@@ -474,12 +501,10 @@ int api_settings_put(wp_http_ctx *ctx)
                            &a.field[2])) < 0)
         return err;
     /* every accepted PUT is a row, one that set nothing too: the details say what was set */
-    struct change ch = {settings_change, &a};
-    if ((err = audited(ctx, "settings.put", &ch, json_object())) < 0) {
-        json_decref(a.reply);
-        return err;
-    }
-    return reply_settings(ctx, a.reply, a.reply_version);
+    struct change ch = {settings_change, settings_reply, &a};
+    err = audited(ctx, "settings.put", &ch, json_object());
+    json_decref(a.reply); /* NULL once the reply took it */
+    return err;
 }
 
 /* 422 limit_exceeded naming the limit: {"limit": name, "max": max}. */

@@ -85,6 +85,15 @@ static int add_etag(wp_http_ctx *ctx, int64_t version)
     return wp_http_add_header(ctx, "ETag", etag);
 }
 
+/* A 200 with body (taken) and version as its ETag, made ready before a commit. */
+static int ready_etag(wp_http_ctx *ctx, json_t *body, int64_t version)
+{
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
+    int err = wp_http_ready_json(ctx, 200, body);
+    return err < 0 ? err : wp_http_ready_header(ctx, "ETag", etag);
+}
+
 int api_unit_lexicon_get(wp_http_ctx *ctx, const char *unit)
 {
     const api_caller *c = api_caller_of(ctx);
@@ -163,6 +172,16 @@ int api_unit_lexicon_put(wp_http_ctx *ctx, const char *unit)
                             sha);
         err = details ? api_audit(ctx, st, "lexicon.put", target, details)
                       : wp_error_set(WP_ENOMEM, "out of memory");
+        /* the reply is made before the commit: nothing left to fail after it */
+        if (err == 0) {
+            keep_last_level(&rep);
+            if (!(skipped = not_applied(&rep, unit)) ||
+                !(reply = json_pack("{s:I,s:s,s:o}", "version", (json_int_t)version, "org_unit_id",
+                                    unit, "not_applied", skipped)))
+                err = wp_error_set(WP_ENOMEM, "out of memory");
+            else
+                err = ready_etag(ctx, reply, version);
+        }
         if (err == 0)
             err = wp_store_commit(st);
     }
@@ -170,23 +189,10 @@ int api_unit_lexicon_put(wp_http_ctx *ctx, const char *unit)
         wp_store_rollback(st);
     api_store_release(ctx, st);
     json_decref(details);
-    if (err == WP_EINVAL) {
-        wp_scan_union_report_release(&rep);
-        return invalid_lexicon(ctx);
-    }
-    if (err == 0) {
-        keep_last_level(&rep);
-        if (!(skipped = not_applied(&rep, unit)) ||
-            !(reply = json_pack("{s:I,s:s,s:o}", "version", (json_int_t)version, "org_unit_id",
-                                unit, "not_applied", skipped)))
-            err = wp_error_set(WP_ENOMEM, "out of memory");
-    }
     wp_scan_union_report_release(&rep);
-    if (err < 0 || (err = add_etag(ctx, version)) < 0) {
-        json_decref(reply);
-        return err;
-    }
-    return wp_http_reply_json(ctx, 200, reply);
+    if (err == WP_EINVAL)
+        return invalid_lexicon(ctx);
+    return err < 0 ? err : wp_http_ready_send(ctx);
 }
 
 static json_t *info_json(const void *item, const void *arg)

@@ -70,6 +70,14 @@ int api_customers_merge(wp_http_ctx *ctx)
         wp_customer_crm_release(&cu[0]);
         err = wp_store_customer_crm_get(st, &cu[0], c->tenant_id, id);
     }
+    /* and made before it: nothing left to fail after it */
+    if (err == 0 &&
+        (!(o = api_crm_customer_json(&cu[0], &scope)) || json_object_set(o, "merged", d) < 0))
+        err = wp_error_set(WP_ENOMEM, "out of memory");
+    if (err == 0) {
+        err = wp_http_ready_json(ctx, 200, o);
+        o = NULL;
+    }
     if (err == 0)
         err = wp_store_commit(st);
     if (err < 0) {
@@ -78,12 +86,7 @@ int api_customers_merge(wp_http_ctx *ctx)
     }
     api_store_release(ctx, st);
     st = NULL;
-    if (!(o = api_crm_customer_json(&cu[0], &scope)) || json_object_set(o, "merged", d) < 0) {
-        err = wp_error_set(WP_ENOMEM, "out of memory");
-        goto out;
-    }
-    err = wp_http_reply_json(ctx, 200, o);
-    o = NULL;
+    err = wp_http_ready_send(ctx);
 out:
     json_decref(o);
     json_decref(d);

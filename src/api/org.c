@@ -148,11 +148,9 @@ int api_org_units_create(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    err = api_audit_commit(ctx, st, 0, "org_unit.create", "org_unit", u.id, details);
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, 0, "org_unit.create", "org_unit", u.id, details, unit_json(&u),
+                          201);
     st = NULL;
-    if (err == 0)
-        err = wp_http_reply_json(ctx, 201, unit_json(&u));
 out:
     if (st)
         wp_store_rollback(st);
@@ -212,11 +210,9 @@ int api_org_units_update(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    err = api_audit_commit(ctx, st, 0, "org_unit.update", "org_unit", u.id, details);
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, 0, "org_unit.update", "org_unit", u.id, details, unit_json(&u),
+                          200);
     st = NULL;
-    if (err == 0)
-        err = wp_http_reply_json(ctx, 200, unit_json(&u));
 out:
     if (st)
         wp_store_rollback(st);
@@ -243,11 +239,8 @@ int api_org_units_delete(wp_http_ctx *ctx)
         err = wp_error_set(WP_ENOMEM, "out of memory");
         goto out;
     }
-    err = api_audit_commit(ctx, st, 0, "org_unit.delete", "org_unit", u.id, details);
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, 0, "org_unit.delete", "org_unit", u.id, details, NULL, 204);
     st = NULL;
-    if (err == 0)
-        err = wp_http_reply_empty(ctx, 204);
 out:
     if (st)
         wp_store_rollback(st);

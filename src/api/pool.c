@@ -71,16 +71,14 @@ static int refused_or_error(wp_http_ctx *ctx, const wp_pool_move *m, int err)
     }
 }
 
-/* The move and its audit row in one transaction; *done 1 when it committed. */
-/* The move and its audit row in one transaction, and the customer after it as the caller
- * sees it (*out; caller owns it) read before the commit: a read that failed after it would
- * answer an error for a move that was made. */
+/* The move and its audit row in one transaction, answered with the customer after it as the
+ * caller sees it: read and made the reply (wp_http_ready_json) before the commit, so that
+ * nothing is left to fail after it, and sent once committed. */
 static int move_audited(wp_http_ctx *ctx, wp_store *st, wp_pool_move *m, int release,
-                        const char *action, const api_scope *scope, json_t **out)
+                        const char *action, const api_scope *scope)
 {
     wp_customer_crm cu;
-    int err, got = 0;
-    *out = NULL;
+    int err;
     if ((err = wp_store_begin(st)) < 0)
         return err;
     err = release ? wp_store_pool_release(st, m) : wp_store_pool_take(st, m);
@@ -88,15 +86,13 @@ static int move_audited(wp_http_ctx *ctx, wp_store *st, wp_pool_move *m, int rel
                     : json_pack("{s:o,s:o,s:o,s:o}", "reason", api_jstr(m->reason, 1), "from",
                                 api_jstr(m->previous_owner, 1), "to", api_jstr(m->employee_id, 1),
                                 "note", api_jstr(m->note, 1));
-    if (err == 0 && (err = wp_store_customer_crm_get(st, &cu, m->tenant_id, m->customer_id)) == 0)
-        got = 1;
+    if (err == 0 && (err = wp_store_customer_crm_get(st, &cu, m->tenant_id, m->customer_id)) == 0) {
+        err = wp_http_ready_json(ctx, 200, api_crm_customer_json(&cu, scope));
+        wp_customer_crm_release(&cu);
+    }
     err = api_audit_commit(ctx, st, err, action, "customer", m->customer_id, d);
     json_decref(d);
-    if (err == 0)
-        *out = api_crm_customer_json(&cu, scope);
-    if (got)
-        wp_customer_crm_release(&cu);
-    return err;
+    return err < 0 ? err : wp_http_ready_send(ctx);
 }
 
 /* POST /api/v1/customers/{id}/release {"reason"?: "manual", "note"?}: the owner or a
@@ -131,12 +127,8 @@ int api_customers_release(wp_http_ctx *ctx)
         (err = wp_store_customer_get(st, &cu, c->tenant_id, m.customer_id)) < 0 ||
         (err = api_scope_allows_customer(ctx, st, &scope, &cu)) < 0)
         goto out;
-    json_t *o = NULL;
-    if ((err = move_audited(ctx, st, &m, 1, "pool.release", &scope, &o)) < 0) {
+    if ((err = move_audited(ctx, st, &m, 1, "pool.release", &scope)) < 0)
         err = refused_or_error(ctx, &m, err);
-        goto out;
-    }
-    err = wp_http_reply_json(ctx, 200, o);
 out:
     api_store_release(ctx, st);
     return err;
@@ -193,12 +185,8 @@ int api_pool_claim(wp_http_ctx *ctx)
         goto out;
     }
     m.employee_id = c->employee.id;
-    json_t *o = NULL;
-    if ((err = move_audited(ctx, st, &m, 0, "pool.claim", &scope, &o)) < 0) {
+    if ((err = move_audited(ctx, st, &m, 0, "pool.claim", &scope)) < 0)
         err = refused_or_error(ctx, &m, err);
-        goto out;
-    }
-    err = wp_http_reply_json(ctx, 200, o);
 out:
     wp_customer_crm_release(&cu);
     api_store_release(ctx, st);
@@ -239,12 +227,8 @@ int api_pool_assign(wp_http_ctx *ctx)
         (err = wp_store_employee_get(st, &emp, c->tenant_id, m.employee_id)) < 0 ||
         (err = api_scope_allows_employee(ctx, st, &scope, &emp)) < 0)
         goto out;
-    json_t *o = NULL;
-    if ((err = move_audited(ctx, st, &m, 0, "pool.assign", &scope, &o)) < 0) {
+    if ((err = move_audited(ctx, st, &m, 0, "pool.assign", &scope)) < 0)
         err = refused_or_error(ctx, &m, err);
-        goto out;
-    }
-    err = wp_http_reply_json(ctx, 200, o);
 out:
     wp_customer_crm_release(&cu);
     api_store_release(ctx, st);
@@ -309,8 +293,10 @@ int api_pool_settings_put(wp_http_ctx *ctx)
         (err = int_field(body, "pool_cooldown_days", &s.cooldown_days)) < 0 ||
         (err = int_field(body, "reclaim_inactive_days", &s.reclaim_inactive_days)) < 0 ||
         (err = wp_store_crm_settings_put(st, c->tenant_id, &s, wp_time_now_us())) < 0 ||
-        (err = wp_store_crm_settings_get(st, &s, c->tenant_id)) < 0 ||
-        !(d = settings_json(&s)) || (err = api_audit(ctx, st, "pool.settings", NULL, d)) < 0 ||
+        (err = wp_store_crm_settings_get(st, &s, c->tenant_id)) < 0 || !(d = settings_json(&s)) ||
+        (err = api_audit(ctx, st, "pool.settings", NULL, d)) < 0 ||
+        /* the reply is made before the commit: nothing left to fail after it */
+        (err = wp_http_ready_json(ctx, 200, json_incref(d))) < 0 ||
         (err = wp_store_commit(st)) < 0) {
         if (err == 0)
             err = wp_error_set(WP_ENOMEM, "out of memory");
@@ -319,8 +305,7 @@ int api_pool_settings_put(wp_http_ctx *ctx)
     }
     api_store_release(ctx, st);
     st = NULL;
-    err = wp_http_reply_json(ctx, 200, d);
-    d = NULL;
+    err = wp_http_ready_send(ctx);
 out:
     json_decref(d);
     api_store_release(ctx, st);

@@ -113,15 +113,20 @@ int api_retention_put(wp_http_ctx *ctx)
     const char *tenant = api_caller_of(ctx)->tenant_id;
     if ((err = wp_store_begin(st)) < 0)
         goto out;
-    if ((err = wp_store_retention_put(st, tenant, v, n, wp_time_now_us())) < 0 ||
-        (err = api_audit(ctx, st, "retention.put", "retention", body)) < 0 ||
-        (err = rules_answer(st, tenant, &o)) < 0 || (err = wp_store_commit(st)) < 0) {
+    if ((err = wp_store_retention_put(st, tenant, v, n, wp_time_now_us())) == 0 &&
+        (err = api_audit(ctx, st, "retention.put", "retention", body)) == 0 &&
+        (err = rules_answer(st, tenant, &o)) == 0) {
+        /* the reply is made before the commit: nothing left to fail after it */
+        err = wp_http_ready_json(ctx, 200, o);
+        o = NULL;
+    }
+    if (err < 0 || (err = wp_store_commit(st)) < 0) {
         json_decref(o);
         wp_store_rollback(st);
         goto out;
     }
     api_store_release(ctx, st);
-    return wp_http_reply_json(ctx, 200, o);
+    return wp_http_ready_send(ctx);
 out:
     api_store_release(ctx, st);
     return err;

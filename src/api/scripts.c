@@ -84,15 +84,11 @@ static int script_write(wp_http_ctx *ctx, int create)
     json_t *d = err == 0 ? json_pack("{s:s,s:s,s:b}", "category", s.category, "title", s.title,
                                      "text_changed", text != NULL)
                          : NULL;
-    err = api_audit_commit(ctx, st, err, create ? "script.create" : "script.update", "script", s.id,
-                           d);
-    json_decref(d);
-    if (err < 0)
-        goto out;
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, err, create ? "script.create" : "script.update", "script", s.id,
+                          d, o, create ? 201 : 200);
     st = NULL;
-    err = wp_http_reply_json(ctx, create ? 201 : 200, o);
     o = NULL;
+    json_decref(d);
 out:
     json_decref(o);
     wp_script_release(&s);

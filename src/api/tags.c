@@ -254,11 +254,9 @@ int api_customers_tags_put(wp_http_ctx *ctx)
     if (err == 0 && (!(tags = api_tags_json(v, n)) ||
                      !(d = json_pack("{s:O,s:i}", "tags", tags, "changed", changed))))
         err = wp_error_set(WP_ENOMEM, "out of memory");
-    if ((err = api_audit_commit(ctx, st, err, "customer.tags", "customer", id, d)) < 0)
-        goto out;
-    api_store_release(ctx, st);
+    /* the details are the reply, made before the commit (api_write_reply) */
+    err = api_write_reply(ctx, st, err, "customer.tags", "customer", id, d, 200);
     st = NULL;
-    err = wp_http_reply_json(ctx, 200, d);
     d = NULL;
 out:
     json_decref(tags);

@@ -305,19 +305,14 @@ int api_webhooks_create(wp_http_ctx *ctx)
         goto out;
     }
     json_t *d = hook_audit(w);
-    err = api_audit_commit(ctx, st, 0, "webhook.create", "webhook", w->id, d);
-    json_decref(d);
-    api_store_release(ctx, st);
-    st = NULL;
-    if (err < 0)
-        goto out;
+    /* the reply (the secret made shown once) is made before the commit (api_audit_reply) */
     if (!(o = hook_json(w)) ||
-        (made_secret[0] && json_object_set_new(o, "secret", json_string(made_secret)) < 0)) {
+        (made_secret[0] && json_object_set_new(o, "secret", json_string(made_secret)) < 0))
         err = wp_error_set(WP_ENOMEM, "out of memory");
-        goto out;
-    }
-    err = wp_http_reply_json(ctx, 201, o);
+    err = api_audit_reply(ctx, st, err, "webhook.create", "webhook", w->id, d, o, 201);
+    st = NULL;
     o = NULL;
+    json_decref(d);
 out:
     api_store_release(ctx, st);
     json_decref(o);
@@ -371,12 +366,10 @@ int api_webhooks_update(wp_http_ctx *ctx)
         w->pending = w->delivered = w->dead = 0;
         err = wp_store_webhook_get(st, w, c->tenant_id, id);
     }
-    err = api_audit_commit(ctx, st, err, "webhook.update", "webhook", id, d);
-    json_decref(d);
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, err, "webhook.update", "webhook", id, d,
+                          err == 0 ? hook_json(w) : NULL, 200);
     st = NULL;
-    if (err == 0)
-        err = wp_http_reply_json(ctx, 200, hook_json(w));
+    json_decref(d);
 out:
     api_store_release(ctx, st);
     sodium_memzero(w, sizeof *w);
@@ -408,16 +401,15 @@ int api_webhooks_test(wp_http_ctx *ctx)
     json_t *d = err == 0 ? json_pack("{s:s,s:s}", "event_id", event_id, "delivery_id",
                                      delivery_id)
                          : NULL;
-    err = api_audit_commit(ctx, st, err, "webhook.test", "webhook", id, d);
-    json_decref(d);
-    api_store_release(ctx, st);
+    err = api_audit_reply(ctx, st, err, "webhook.test", "webhook", id, d,
+                          err == 0 ? json_pack("{s:s,s:s,s:s}", "event_id", event_id, "delivery_id",
+                                               delivery_id, "event", "webhook.test")
+                                   : NULL,
+                          202);
     st = NULL;
-    if (err < 0)
-        goto out;
-    wake(ctx);
-    err = wp_http_reply_json(ctx, 202,
-                             json_pack("{s:s,s:s,s:s}", "event_id", event_id, "delivery_id",
-                                       delivery_id, "event", "webhook.test"));
+    json_decref(d);
+    if (err == 0)
+        wake(ctx);
 out:
     if (err < 0 && st)
         wp_store_rollback(st);
@@ -486,11 +478,10 @@ int api_webhook_deliveries_redeliver(wp_http_ctx *ctx)
     json_t *det = err == 0 ? json_pack("{s:s,s:s,s:s}", "webhook_id", d.webhook_id, "event_id",
                                        d.event_id, "event", d.event)
                            : NULL;
-    err = api_audit_commit(ctx, st, err, "webhook.redeliver", "webhook_delivery", id, det);
+    err = api_audit_reply(ctx, st, err, "webhook.redeliver", "webhook_delivery", id, det,
+                          err == 0 ? delivery_json(&d, NULL) : NULL, 200);
     json_decref(det);
-    api_store_release(ctx, st);
-    if (err < 0)
-        return err;
-    wake(ctx);
-    return wp_http_reply_json(ctx, 200, delivery_json(&d, NULL));
+    if (err == 0)
+        wake(ctx);
+    return err;
 }

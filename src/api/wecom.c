@@ -166,12 +166,15 @@ int api_wecom_sync(wp_http_ctx *ctx)
 
     if ((err = api_store_acquire(ctx, &st)) < 0)
         return err;
-    if ((err = wp_store_begin(st)) == 0)
-        err = api_audit_commit(ctx, st, 0, "wecom.sync", "tenant", c->tenant_id, API_AUDIT_NO_DETAILS);
-    api_store_release(ctx, st);
-    if (err < 0)
+    if ((err = wp_store_begin(st)) < 0) {
+        api_store_release(ctx, st);
+        return err;
+    }
+    /* the reply is made before the commit (api_audit_reply): nothing left to fail after it */
+    if ((err = api_audit_reply(ctx, st, 0, "wecom.sync", "tenant", c->tenant_id,
+                               API_AUDIT_NO_DETAILS, json_pack("{s:b}", "queued", 1), 202)) < 0)
         return err;
     wp_wecom_kick(wecom_of(ctx), "wecom_contacts");
     wp_wecom_kick(wecom_of(ctx), "wecom_transfers");
-    return wp_http_reply_json(ctx, 202, json_pack("{s:b}", "queued", 1));
+    return 0;
 }

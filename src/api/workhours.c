@@ -225,17 +225,18 @@ int api_working_hours_put(wp_http_ctx *ctx)
      * error for hours that were stored */
     json_t *o = NULL;
     if (err == 0 && (err = api_audit(ctx, st, "working_hours.put", "working_hours", body)) == 0 &&
-        (err = settings_answer(ctx, st, &scope, c->tenant_id, &o)) == 0 &&
-        (err = wp_store_commit(st)) < 0) {
-        json_decref(o);
+        (err = settings_answer(ctx, st, &scope, c->tenant_id, &o)) == 0) {
+        /* and made before it: nothing left to fail after it */
+        err = wp_http_ready_json(ctx, 200, o);
         o = NULL;
     }
-    if (err < 0) {
+    if (err < 0 || (err = wp_store_commit(st)) < 0) {
+        json_decref(o);
         wp_store_rollback(st);
         goto out;
     }
     api_store_release(ctx, st);
-    return wp_http_reply_json(ctx, 200, o);
+    return wp_http_ready_send(ctx);
 out:
     api_store_release(ctx, st);
     return err;

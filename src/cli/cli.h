@@ -97,6 +97,15 @@ int cli_keyring_tenant(cli_keyring *kr, const char *tenant_id);
 /* The store kr reads, opened now if need be; borrowed: kr owns it. @return 0 or a WP_E* */
 int cli_keyring_store(cli_keyring *kr, struct wp_store **out);
 
+/* An ingest over kr's data dir and database holding kr's master key as serve's does, for the
+ * commands that read or write media files (check, keys encrypt-media, tenant export); media is
+ * the media root. The caller frees *ing, then *pool (also after a failure: either may be set).
+ * @return 0 or a WP_E* */
+struct wp_ingest;
+struct wp_store_connpool;
+int cli_keyring_ingest(cli_keyring *kr, const char *media, struct wp_store_connpool **pool,
+                       struct wp_ingest **ing);
+
 void cli_keyring_close(cli_keyring *kr);
 
 /* Set master_key_file=path in DIR/workphone.conf (replaced, or added). @return 0 or WP_EIO */

@@ -9,6 +9,7 @@
 #include "store/org.h"
 #include "store/integrity.h"
 #include "store/policy.h"
+#include "store/pool.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -602,6 +603,9 @@ struct backup {
     struct media_item *media;
     size_t n_media, cap_media;
     int64_t media_files, media_bytes, rows;
+    /* a tenant's export with encrypted media: an ingest holding the master key opens them */
+    wp_ingest *ing;
+    const char *tenant_id;
 };
 
 static int add_media(void *ctx, const char *name, const char *hex, int64_t size)
@@ -785,6 +789,51 @@ static int put_encrypted(struct backup *b, const char *name, const char *path, i
     return err;
 }
 
+/* An encrypted media file of a tenant's export, opened (docs/internals/keys.md, "Media"): read
+ * through the checked reader (every chunk authenticated, the plaintext hashed against its
+ * sha256) and carried plain under its sha256, as a plain file is; the other deployment seals
+ * it again under its own keys. A file that fails its check is a problem, named by its name on
+ * disk, and left out. */
+static int put_opened(struct backup *b, const struct media_item *m)
+{
+    char entry[128], disk[128], ref[72], buf[CHUNK], plain[4096 + 80];
+    wp_media_reader *rd = NULL;
+    int64_t size = 0, total = 0;
+    long n = 0;
+    int fd = -1, err;
+    snprintf(entry, sizeof entry, "media/%.2s/%.2s/%s", m->hex, m->hex + 2, m->hex);
+    snprintf(disk, sizeof disk, "media/%.2s/%.2s/%s", m->name, m->name + 2, m->name);
+    snprintf(ref, sizeof ref, "sha256:%s", m->hex);
+    if ((err = wp_ingest_media_open(b->ing, &fd, &rd, &size, b->tenant_id, ref)) == WP_ENOMEM)
+        return err;
+    if (err < 0) {
+        json_array_append_new(b->problems,
+                              json_pack("{s:s,s:s}", "file", disk, "problem", wp_error_last()));
+        return 0;
+    }
+    if (fd >= 0) { /* its keyed copy is gone but the plain file it came from is there */
+        close(fd);
+        snprintf(plain, sizeof plain, "%s/%.2s/%.2s/%s", b->media_root, m->hex, m->hex + 2, m->hex);
+        return put_file(b, entry, plain, m->hex);
+    }
+    err = bw_entry(&b->w, ENTRY_FILE, entry);
+    while (err == 0 && (n = wp_media_reader_read(rd, buf, sizeof buf)) > 0) {
+        total += n;
+        err = bw_data(&b->w, buf, (size_t)n);
+    }
+    sodium_memzero(buf, sizeof buf);
+    wp_media_reader_free(rd);
+    if (err == 0 && n < 0) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", wp_error_last());
+        return wp_error_set(WP_ECORRUPT, "media file '%s' changed while it was read: %s", disk,
+                            why);
+    }
+    if (err == 0 && (err = bw_entry_end(&b->w)) == 0)
+        b->media_files++, b->media_bytes += total;
+    return err;
+}
+
 static int put_media(struct backup *b)
 {
     char name[128], path[4096 + 80];
@@ -795,6 +844,8 @@ static int put_media(struct backup *b)
         snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", b->media_root, h, h + 2, h);
         if (strcmp(h, b->media[i].hex) == 0)
             err = put_file(b, name, path, h);
+        else if (b->ing)
+            err = put_opened(b, &b->media[i]);
         else
             err = put_encrypted(b, name, path, b->media[i].size);
         if (err < 0)
@@ -1007,34 +1058,39 @@ out:
 
 /* --- one tenant's export ------------------------------------------------------------- */
 
-/* A tenant's export carries its audit key but not its data keys: media encrypted at rest
- * (docs/internals/keys.md) would not open where it is imported, so they are refused whole. */
-static int refuse_encrypted(const struct backup *b)
+/* A tenant's export carries its audit key but not its data keys (the other deployment has
+ * another master key): media encrypted at rest (docs/internals/keys.md) are opened here, with
+ * the master key, through an ingest as serve's. Without it they cannot be: the export fails. */
+static int open_encrypted(struct backup *b, cli_keyring *kr, wp_store_connpool **pool)
 {
     size_t n = 0;
     for (size_t i = 0; i < b->n_media; i++)
         n += strcmp(b->media[i].name, b->media[i].hex) != 0;
-    if (n)
+    if (!n)
+        return 0;
+    if (!kr->have)
         return wp_error_set(WP_EINVAL,
-                            "%zu of the tenant's media files are encrypted at rest with its data "
-                            "key, which an export does not carry: the import could not read "
-                            "them. Move the tenant with 'workphone backup' and 'restore' instead",
-                            n);
-    return 0;
+                            "%zu of the tenant's media files are encrypted at rest, and no "
+                            "master key is configured: the export opens them with it; set "
+                            "master_key_file= or master_key_command= in %s/workphone.conf",
+                            n, b->data);
+    return cli_keyring_ingest(kr, b->media_root, pool, &b->ing);
 }
 
 int cli_tenant_export(const char *data, const char *db, const char *media, const char *tenant_id,
                       const char *name, const char *out, const char *key_file)
 {
-    struct backup b = {.data = data, .db = db, .media_root = media};
+    struct backup b = {.data = data, .db = db, .media_root = media, .tenant_id = tenant_id};
     unsigned char audit_key[WP_AUDIT_KEY_LEN];
     cli_keyring kr;
+    wp_store_connpool *pool = NULL;
     struct key key, *k = NULL;
     char part[4096], dir[4096];
     wp_store *st = NULL;
     json_t *man = NULL;
     int fd = -1, err = 0, version = 0, code = WP_EXIT_FAIL;
 
+    memset(&kr, 0, sizeof kr);
     if (sodium_init() < 0)
         return cli_fail("tenant", "libsodium cannot start");
     if (key_file) {
@@ -1071,7 +1127,6 @@ int cli_tenant_export(const char *data, const char *db, const char *media, const
     /* the audit key as the chain needs it: unwrapped when a master key keeps it in the store */
     if ((err = cli_keyring_open(&kr, data, db, NULL, NULL)) == 0)
         err = cli_keyring_get(&kr, audit_key, 0, 0);
-    cli_keyring_close(&kr);
     if (err < 0)
         goto fail;
     err = bw_start(&b.w, k);
@@ -1079,11 +1134,10 @@ int cli_tenant_export(const char *data, const char *db, const char *media, const
         (err = bw_data(&b.w, audit_key, sizeof audit_key)) == 0)
         err = bw_entry_end(&b.w);
     sodium_memzero(audit_key, sizeof audit_key);
-    if (err < 0 ||
-        (err = wp_store_open(&st, data, db)) < 0 ||
+    if (err < 0 || (err = wp_store_open(&st, data, db)) < 0 ||
         (err = wp_store_tenant_dump(st, tenant_id, &version, &cb)) < 0 ||
         (err = wp_store_tenant_media_each(st, tenant_id, add_media, &b)) < 0 ||
-        (err = refuse_encrypted(&b)) < 0 || (err = put_media(&b)) < 0)
+        (err = open_encrypted(&b, &kr, &pool)) < 0 || (err = put_media(&b)) < 0)
         goto fail;
     if (!(man = manifest_new(db ? "postgresql" : "sqlite", version, k != NULL))) {
         err = wp_error_set(WP_ENOMEM, "out of memory");
@@ -1108,6 +1162,9 @@ int cli_tenant_export(const char *data, const char *db, const char *media, const
 fail:
     code = cli_fail("tenant", "%s", wp_error_last());
 out:
+    wp_ingest_free(b.ing);
+    wp_store_connpool_free(pool);
+    cli_keyring_close(&kr);
     wp_store_free(st);
     sha_release(&b.w.hash);
     if (b.w.f)
@@ -1704,6 +1761,9 @@ struct importer {
     struct rid_map *rids; /* the export's messages: their old rid and id */
     size_t n_rids, cap_rids;
     int64_t rows, tables;
+    /* with a master key here: the new tenant's data key (version 1), which its media are
+     * sealed under and named with */
+    const unsigned char *dk;
 };
 
 /* One row of table as the export has it, the columns kept and the values converted. */
@@ -1711,10 +1771,23 @@ static int load_row(struct importer *im, const char *table, json_t *cols, const 
                     json_t *row)
 {
     size_t n = json_array_size(cols), k = 0;
-    const char *names[128];
+    const char *names[128], *sha = NULL;
+    char keyed[80];
     wp_store_value v[128];
     if (!json_is_array(row) || json_array_size(row) != n || n > 128)
         return wp_error_set(WP_EINVAL, "table '%s': a row does not match its columns", table);
+    /* a file the export carries plain is sealed here: its rows name it by its keyed name */
+    for (size_t i = 0;
+         im->dk && i < n && (!strcmp(table, "media") || !strcmp(table, "retention_files")); i++)
+        if (!strcmp(json_string_value(json_array_get(cols, i)), "sha256"))
+            sha = json_string_value(json_array_get(row, i));
+    if (sha && !is_hex64(sha))
+        return wp_error_set(WP_EINVAL, "table '%s': a sha256 that is not 64 hex digits", table);
+    if (sha) {
+        char name[65];
+        wp_media_keyed_name(name, im->dk, sha);
+        snprintf(keyed, sizeof keyed, "%.2s/%.2s/%s", name, name + 2, name);
+    }
     for (size_t i = 0; i < n; i++) {
         json_t *x = json_array_get(row, i);
         const char *c = json_string_value(json_array_get(cols, i));
@@ -1739,7 +1812,9 @@ static int load_row(struct importer *im, const char *table, json_t *cols, const 
         if (!keep[i])
             continue;
         names[k] = c;
-        if (json_is_integer(x))
+        if (sha && !strcmp(c, "path") && !json_is_null(x))
+            v[k] = (wp_store_value){WP_STORE_VALUE_TEXT, 0, keyed};
+        else if (json_is_integer(x))
             v[k] = (wp_store_value){WP_STORE_VALUE_INT, json_integer_value(x), NULL};
         else if (json_is_string(x))
             v[k] = (wp_store_value){WP_STORE_VALUE_TEXT, 0, json_string_value(x)};
@@ -1875,6 +1950,19 @@ static int load_held(struct importer *im)
     return 0;
 }
 
+/* Remember a file an import made (removed again if the import fails). */
+static int made_add(char ***made, size_t *n, const char *path)
+{
+    char **m = realloc(*made, (*n + 1) * sizeof *m);
+    if (!m)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    *made = m;
+    if (!(m[*n] = strdup(path)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    (*n)++;
+    return 0;
+}
+
 int cli_tenant_import(const char *data, const char *db, const char *media, const char *in,
                       const char *key_file)
 {
@@ -1883,7 +1971,7 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
     struct br r;
     struct seen seen = {0};
     struct importer im = {0};
-    unsigned char old_key[WP_AUDIT_KEY_LEN], new_key[WP_AUDIT_KEY_LEN];
+    unsigned char old_key[WP_AUDIT_KEY_LEN], new_key[WP_AUDIT_KEY_LEN], dk[WP_KEY_LEN];
     char name[NAME_MAX_BYTES + 1], tmpdir[4096] = "", id[WP_ID_LEN + 1], tname[256];
     char **made = NULL;
     size_t n_made = 0;
@@ -1893,6 +1981,7 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
     int64_t resealed = 0, files = 0;
 
     memset(&r, 0, sizeof r);
+    memset(&kr, 0, sizeof kr);
     if (sodium_init() < 0)
         return cli_fail("tenant", "libsodium cannot start");
     if (key_file) {
@@ -1931,7 +2020,6 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
     }
     if ((err = cli_keyring_open(&kr, data, db, NULL, NULL)) == 0)
         err = cli_keyring_get(&kr, new_key, 0, 0);
-    cli_keyring_close(&kr);
     if (err < 0 || (err = wp_store_open(&st, data, db)) < 0 || (err = wp_store_schema_version(st, &cur)) < 0)
         goto fail;
     im.st = st;
@@ -1968,6 +2056,13 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
     in_tx = 1;
     if ((err = wp_store_load_begin(st)) < 0)
         goto fail;
+    /* with a master key, the tenant's data key made with its rows: its media are sealed
+     * under it as they are read, so no plain file reaches the disk (docs/internals/keys.md) */
+    if (kr.have) {
+        if ((err = wp_store_keys_ensure(st, dk, &kr.mk, id, "data", NULL)) < 0)
+            goto fail;
+        im.dk = dk;
+    }
     while ((err = br_entry(&r, &type, name)) == 1) {
         const char *hex = NULL;
         if (type == ENTRY_TABLE) {
@@ -1978,6 +2073,33 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
                 (err = wp_audit_key_load(old_key, tmpdir, 0)) < 0)
                 goto fail;
             have_key = 1;
+        } else if (type == ENTRY_FILE && allowed_file(name, &hex) && hex && im.dk) {
+            char path[4096 + 80], keyed[65], buf[CHUNK];
+            wp_media_sealer *w = NULL;
+            long n = 0;
+            wp_media_keyed_name(keyed, dk, hex);
+            snprintf(path, sizeof path, "%s/%.2s/%.2s/%s", media, keyed, keyed + 2, keyed);
+            if (access(path, F_OK) == 0) { /* this tenant's: the same bytes under its key */
+                if ((err = br_skip(&r)) < 0)
+                    goto fail;
+                continue;
+            }
+            if ((err = wp_media_sealer_begin(&w, media, dk, dk, 1, hex)) < 0)
+                goto fail;
+            while ((n = br_data(&r, buf, sizeof buf)) > 0)
+                if ((err = wp_media_sealer_write(w, buf, (size_t)n)) < 0)
+                    break;
+            sodium_memzero(buf, sizeof buf);
+            if (err < 0 || n < 0) {
+                wp_media_sealer_abort(w);
+                err = err < 0 ? err : (int)n;
+                goto fail;
+            }
+            if ((err = wp_media_sealer_finish(w, path)) < 0)
+                goto fail;
+            if ((err = made_add(&made, &n_made, path)) < 0)
+                goto fail;
+            files++;
         } else if (type == ENTRY_FILE && allowed_file(name, &hex) && hex) {
             char path[4096 + 80];
             snprintf(path, sizeof path, "%s/%s", media, name + 6); /* media/ab/cd/<hex> */
@@ -1993,15 +2115,8 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
             }
             if ((err = write_entry(&r, media, name + 6)) < 0)
                 goto fail;
-            char **m = realloc(made, (n_made + 1) * sizeof *m);
-            if (!m || !(m[n_made] = strdup(path))) {
-                if (m)
-                    made = m;
-                err = wp_error_set(WP_ENOMEM, "out of memory");
+            if ((err = made_add(&made, &n_made, path)) < 0)
                 goto fail;
-            }
-            made = m;
-            n_made++;
             files++;
         } else {
             if ((err = br_skip(&r)) < 0)
@@ -2053,16 +2168,14 @@ int cli_tenant_import(const char *data, const char *db, const char *media, const
         goto fail;
     in_tx = 0;
     /* with a master key, a data key of its own here (those it had were wrapped by the other
-     * deployment's master key and are not loaded) */
-    if ((err = cli_keyring_open(&kr, data, db, NULL, NULL)) == 0)
-        err = cli_keyring_tenant(&kr, id);
-    cli_keyring_close(&kr);
-    if (err < 0)
+     * deployment's master key and are not loaded): made in the transaction already */
+    if ((err = cli_keyring_tenant(&kr, id)) < 0)
         fprintf(stderr, "workphone tenant: warning: tenant '%s' was imported, but not its data "
                         "key ('workphone keys migrate' makes it): %s\n", tname, wp_error_last());
-    printf("imported tenant '%s' (%s): %lld rows in %lld tables, %lld media files; its audit "
+    printf("imported tenant '%s' (%s): %lld rows in %lld tables, %lld media files%s; its audit "
            "chain %s\n",
            tname, id, (long long)im.rows, (long long)im.tables, (long long)files,
+           im.dk && files ? " (encrypted under its data key here)" : "",
            rekey ? "re-sealed with this store's key" : "kept (the same key)");
     code = WP_EXIT_OK;
     goto out;
@@ -2083,6 +2196,8 @@ out:
         wp_store_rollback(st);
     br_close(&r);
     wp_store_free(st);
+    cli_keyring_close(&kr);
+    sodium_memzero(dk, sizeof dk);
     rm_tree(tmpdir);
     for (size_t i = 0; i < n_made; i++)
         free(made[i]);

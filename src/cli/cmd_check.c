@@ -159,15 +159,8 @@ static void check_keyed(struct report *r, struct keyed_ctx *k, wp_store *st, con
         if (wp_store_media_each_keyed(st, keyed, k) < 0)
             problem(r, db ? "database" : data, wp_error_last());
     } else {
-        wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
-        ic.data_dir = data;
-        ic.media_dir = k->media;
-        ic.db_url = db;
-        ic.master_key = &kr.mk;
-        if ((err = wp_store_connpool_new(&pool, data, db, 0)) < 0)
-            problem(r, db ? "database" : data, wp_error_last());
-        else if ((ic.pool = pool, err = wp_ingest_new(&k->ing, &ic)) < 0 ||
-                 (err = wp_store_media_each_keyed(st, keyed, k)) < 0)
+        if ((err = cli_keyring_ingest(&kr, k->media, &pool, &k->ing)) < 0 ||
+            (err = wp_store_media_each_keyed(st, keyed, k)) < 0)
             problem(r, db ? "database" : data, wp_error_last());
         wp_ingest_free(k->ing);
         k->ing = NULL;

@@ -29,6 +29,7 @@ static const char help[] =
     "                                    --tenant NAME\n"
     "       workphone keys encrypt-media --data DIR [--db URL] [--master-key-file FILE]\n"
     "                                    [--media-dir DIR]\n"
+    "       workphone keys seal-data --data DIR [--db URL] [--master-key-file FILE]\n"
     "\n"
     "The master key (32 bytes, kept apart from the data and never in a backup) wraps the audit\n"
     "key, the checkpoint key and each tenant's data keys, which then live in the store where\n"
@@ -49,6 +50,16 @@ static const char help[] =
     "re-encrypts the files under an older key version than their tenant's newest (after\n"
     "rotate-tenant); safe while serve runs, and resumable: run again, it goes on where it\n"
     "stopped.\n"
+    "seal-data seals the messages stored before the master key (text and the event as\n"
+    "sent) under their tenant's newest data key and indexes them again with keyed grams;\n"
+    "run it right after migrate (until then those messages stay in plain text, and the\n"
+    "tenant's searches also ask their plain grams). It also seals again the\n"
+    "messages under an older key version (after rotate-tenant). 500 messages per\n"
+    "transaction, safe while serve runs, resumable: run again, it goes on where it\n"
+    "stopped. When it changed messages it leaves none of the old plain text in the store's\n"
+    "files: SQLite secure_delete, VACUUM and a WAL checkpoint; PostgreSQL VACUUM FULL\n"
+    "messages (which holds the table locked while it runs) and CHECKPOINT. Backups made\n"
+    "before, replicas' history and WAL archives keep what they had.\n"
     "\n"
     "  --data DIR              the data directory made by 'workphone init'\n"
     "  --db URL                postgresql://... when the store is in PostgreSQL\n"
@@ -130,6 +141,23 @@ int cli_keyring_store(cli_keyring *kr, wp_store **out)
         return err;
     *out = kr->st;
     return 0;
+}
+
+int cli_keyring_ingest(cli_keyring *kr, const char *media, wp_store_connpool **pool,
+                       wp_ingest **ing)
+{
+    wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
+    int err;
+    *pool = NULL;
+    *ing = NULL;
+    ic.data_dir = kr->data;
+    ic.media_dir = media;
+    ic.db_url = kr->db;
+    ic.master_key = kr->have ? &kr->mk : NULL;
+    if ((err = wp_store_connpool_new(pool, kr->data, kr->db, 0)) < 0)
+        return err;
+    ic.pool = *pool;
+    return wp_ingest_new(ing, &ic);
 }
 
 int cli_keyring_get(cli_keyring *kr, unsigned char key[WP_KEY_LEN], int checkpoint, int create)
@@ -252,6 +280,40 @@ static void print_key(const wp_key_info *k, const char *fp)
            k->retired_us ? " retired" : "");
 }
 
+/* The tenant's newest data key version (made as version 1 when it has none and ensure is set;
+ * else WP_ENOTFOUND then). */
+static int newest_version(cli_keyring *kr, wp_store *st, const char *tenant_id, int64_t *v,
+                          int ensure)
+{
+    unsigned char k[WP_KEY_LEN];
+    int err = ensure ? cli_keyring_tenant(kr, tenant_id) : 0;
+    if (err == 0)
+        err = wp_store_keys_get(st, k, v, &kr->mk, tenant_id, "data", 0);
+    sodium_memzero(k, sizeof k);
+    return err;
+}
+
+/* keys status: per tenant, the messages seal-data has still to do. */
+static int seal_status(cli_keyring *kr, wp_store *st)
+{
+    wp_tenant *ts = NULL;
+    size_t n = 0;
+    int err = wp_store_tenants_list(st, &ts, &n);
+    for (size_t i = 0; i < n && err == 0; i++) {
+        int64_t v = 0, plain = 0, older = 0;
+        if ((err = newest_version(kr, st, ts[i].id, &v, 0)) == WP_ENOTFOUND) {
+            err = 0; /* no data key yet: nothing of it is sealed, seal-data makes one */
+            continue;
+        }
+        if (err < 0 || (err = wp_store_messages_seal_count(st, ts[i].id, v, &plain, &older)) < 0)
+            break;
+        printf("messages: tenant=%s version=%lld plain=%lld older=%lld\n", ts[i].name, (long long)v,
+               (long long)plain, (long long)older);
+    }
+    free(ts);
+    return err;
+}
+
 static int status(cli_keyring *kr)
 {
     unsigned char key[WP_KEY_LEN];
@@ -290,6 +352,11 @@ static int status(cli_keyring *kr)
             wp_keys_fingerprint(fp, key);
         print_key(&all[i], fp);
     }
+    if (kr->have && (!*mfp || !strcmp(mfp, kr->mk.fp)) && (err = seal_status(kr, st)) < 0) {
+        sodium_memzero(key, sizeof key);
+        free(all);
+        return fail(err);
+    }
     sodium_memzero(key, sizeof key);
     free(all);
     return kr->have && *mfp && strcmp(mfp, kr->mk.fp) ? WP_EXIT_FAIL : WP_EXIT_OK;
@@ -302,6 +369,7 @@ static int migrate(cli_keyring *kr, const char *flag_file)
     size_t n = 0;
     wp_store *st;
     int err, code = WP_EXIT_FAIL;
+    size_t plain = 0;
     if (!kr->have)
         return cli_usage_error("keys", "migrate needs a master key: --master-key-file FILE");
     if ((err = cli_keyring_store(kr, &st)) < 0)
@@ -330,11 +398,17 @@ static int migrate(cli_keyring *kr, const char *flag_file)
         fail(err);
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        if ((err = cli_keyring_tenant(kr, ts[i].id)) < 0) {
+    /* a tenant with messages in plain text is flagged: its searches ask their plain grams
+     * too until keys seal-data has sealed them (docs/internals/encryption.md) */
+    for (size_t i = 0; i < n; i++) {
+        int set = 0;
+        if ((err = cli_keyring_tenant(kr, ts[i].id)) < 0 ||
+            (err = wp_store_messages_plain_mark(st, ts[i].id, &set)) < 0) {
             fail(err);
             goto out;
         }
+        plain += set;
+    }
     if (flag_file) {
         char abs[PATH_MAX];
         if (!realpath(flag_file, abs) || (err = cli_conf_set_master(kr->data, abs)) < 0) {
@@ -347,6 +421,10 @@ static int migrate(cli_keyring *kr, const char *flag_file)
            "%zu tenant data keys\n",
            kr->mk.fp, n);
     printf("note: remove %s/keys once every node has the master key configured\n", kr->data);
+    if (plain)
+        printf("note: run 'workphone keys seal-data' now: until it has run, the messages "
+               "stored before the master key stay in plain text (%zu tenant%s)\n",
+               plain, plain == 1 ? "" : "s");
     code = WP_EXIT_OK;
 out:
     free(ts);
@@ -435,15 +513,7 @@ static int encrypt_media(cli_keyring *kr, const struct opts *o, const wp_conf *c
                                        "'workphone keys migrate'");
     if ((code = cli_media_dir(media, sizeof media, NULL, "keys", o->data, o->media_dir, conf)))
         return code;
-    wp_ingest_config ic = WP_INGEST_CONFIG_INIT;
-    ic.data_dir = o->data;
-    ic.media_dir = media;
-    ic.db_url = o->db;
-    ic.master_key = &kr->mk;
-    if ((err = wp_store_connpool_new(&pool, o->data, o->db, 0)) < 0)
-        goto out;
-    ic.pool = pool;
-    if ((err = wp_ingest_new(&ing, &ic)) < 0 ||
+    if ((err = cli_keyring_ingest(kr, media, &pool, &ing)) < 0 ||
         (err = wp_ingest_media_encrypt_all(ing, &converted, &removed, &reencrypted, media_bad,
                                            &problems)) < 0)
         goto out;
@@ -458,6 +528,78 @@ out:
     return code;
 }
 
+static void message_bad(void *ctx, const char *id, const char *why)
+{
+    (void)ctx;
+    printf("bad: message %s: %s\n", id, why);
+}
+
+#define SEAL_BATCH 500
+
+/* Every message of every tenant sealed under its tenant's newest data key
+ * (wp_store_messages_seal_batch), then the store compacted when anything changed. */
+static int seal_data(cli_keyring *kr)
+{
+    wp_tenant *ts = NULL;
+    size_t n = 0;
+    wp_store *st;
+    int64_t sealed = 0, resealed = 0, problems = 0;
+    int err, code = WP_EXIT_FAIL;
+    if (!kr->have)
+        return cli_usage_error("keys", "seal-data needs a master key: set one up with "
+                                       "'workphone keys migrate'");
+    if ((err = cli_keyring_store(kr, &st)) < 0 || (err = wp_store_tenants_list(st, &ts, &n)) < 0)
+        return fail(err);
+    for (size_t i = 0; i < n; i++) {
+        int64_t v = 0, after = 0, s0 = sealed, r0 = resealed;
+        int done = 0;
+        if ((err = newest_version(kr, st, ts[i].id, &v, 1)) < 0) {
+            fail(err);
+            goto out;
+        }
+        while (!done) {
+            if ((err = wp_store_messages_seal_batch(st, ts[i].id, v, &after, SEAL_BATCH, &done,
+                                                    &sealed, &resealed, &problems, message_bad,
+                                                    NULL)) < 0) {
+                fail(err);
+                goto out;
+            }
+        }
+        int cleared = 0;
+        if ((err = wp_store_messages_plain_clear(st, ts[i].id, &cleared)) < 0) {
+            fail(err);
+            goto out;
+        }
+        if (sealed > s0 || resealed > r0)
+            printf("tenant '%s': %lld sealed, %lld re-sealed under key version %lld\n", ts[i].name,
+                   (long long)(sealed - s0), (long long)(resealed - r0), (long long)v);
+    }
+    printf("sealed: %lld message%s, %lld re-sealed under the newest key, %lld problem%s\n",
+           (long long)sealed, sealed == 1 ? "" : "s", (long long)resealed, (long long)problems,
+           problems == 1 ? "" : "s");
+    if (sealed || resealed) {
+        int incomplete = 0;
+        int pg = wp_store_backend(st) == WP_STORE_PG;
+        if ((err = wp_store_seal_compact(st, &incomplete)) < 0) {
+            fail(err);
+            goto out;
+        }
+        printf("compacted: %s\n",
+               pg ? "VACUUM FULL messages, CHECKPOINT" : "secure_delete, VACUUM, WAL checkpoint");
+        if (incomplete && pg)
+            printf("note: CHECKPOINT was refused (%s): the old values stay in PostgreSQL's WAL "
+                   "until its next checkpoint\n",
+                   wp_error_last());
+        else if (incomplete)
+            printf("note: readers kept the WAL from being emptied: run seal-data again when "
+                   "serve is idle, or stop it for a moment\n");
+    }
+    code = problems ? WP_EXIT_FAIL : WP_EXIT_OK;
+out:
+    free(ts);
+    return code;
+}
+
 int cmd_keys(int argc, char **argv)
 {
     struct opts o = {0};
@@ -468,8 +610,8 @@ int cmd_keys(int argc, char **argv)
     const char *sub = argv[1];
     int is_status = !strcmp(sub, "status"), is_migrate = !strcmp(sub, "migrate"),
         is_master = !strcmp(sub, "rotate-master"), is_tenant = !strcmp(sub, "rotate-tenant"),
-        is_media = !strcmp(sub, "encrypt-media");
-    if (!is_status && !is_migrate && !is_master && !is_tenant && !is_media)
+        is_media = !strcmp(sub, "encrypt-media"), is_seal = !strcmp(sub, "seal-data");
+    if (!is_status && !is_migrate && !is_master && !is_tenant && !is_media && !is_seal)
         return cli_usage_error("keys", "unknown subcommand '%s'; see 'workphone keys --help'", sub);
     for (int i = 2; i < argc; i++) {
         int r;
@@ -505,6 +647,7 @@ int cmd_keys(int argc, char **argv)
            : is_migrate ? migrate(&kr, o.master)
            : is_master  ? rotate_master(&kr, &o)
            : is_media   ? encrypt_media(&kr, &o, conf)
+           : is_seal    ? seal_data(&kr)
                         : rotate_tenant(&kr, o.tenant);
 out:
     cli_keyring_close(&kr);

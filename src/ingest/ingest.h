@@ -363,6 +363,27 @@ void wp_media_reader_free(wp_media_reader *rd); /* NULL is a no-op */
 int wp_ingest_media_open(wp_ingest *ing, int *fd, wp_media_reader **rd, int64_t *size,
                          const char *tenant_id, const char *ref);
 
+/* Media written encrypted outside serve, with one tenant's data key in hand (`workphone tenant
+ * import`, inside the transaction that makes the tenant and its key; docs/internals/keys.md,
+ * "Media"). name gets the keyed name of the content hash hex (64 lowercase hex) under the
+ * tenant's data key of version 1 dk1, as serve names it. */
+void wp_media_keyed_name(char name[65], const unsigned char dk1[32], const char *hex);
+/* A file of plaintext whose sha256 is hex, written encrypted under data key dk of version
+ * (and named with dk1) at <media_root>/ab/cd/<keyed name>: to a temp file beside it, fsynced,
+ * renamed, the directory fsynced; the plaintext never reaches the disk. @return 0, WP_EINVAL
+ * (a path too long), WP_EIO, WP_ENOSPC or WP_ENOMEM. Caller owns *out; release with
+ * wp_media_sealer_finish() or wp_media_sealer_abort() (which removes the temp file). */
+typedef struct wp_media_upload wp_media_sealer; /* an upload without an ingest */
+int wp_media_sealer_begin(wp_media_sealer **out, const char *media_root,
+                          const unsigned char dk1[32], const unsigned char dk[32], int64_t version,
+                          const char *hex);
+int wp_media_sealer_write(wp_media_sealer *w, const void *bytes, size_t len); /* WP_ELIMIT */
+/* The plaintext's sha256 checked against hex (WP_ECORRUPT, nothing kept), then the file put in
+ * place (a file already at its name is kept: the same tenant's same content); path gets its
+ * full path. Frees w whatever it returns. */
+int wp_media_sealer_finish(wp_media_sealer *w, char path[4096]);
+void wp_media_sealer_abort(wp_media_sealer *w); /* NULL is a no-op */
+
 /* Counters since the process started, for /metrics. Commit buckets are cumulative upper
  * bounds in microseconds: WP_INGEST_COMMIT_BUCKETS_US. */
 #define WP_INGEST_COMMIT_BUCKETS 8

@@ -196,6 +196,9 @@ int wp_media_keys__get(struct wp_media_keys *k, wp_store_connpool *pool,
                        unsigned char key[WP_KEY_LEN], int64_t *version, char name[65],
                        const char *tenant_id, const char *hex, int64_t want);
 
+/* The file key a data key gives (subkey 2). */
+void wp_media_crypt__file_key(unsigned char key[WP_KEY_LEN], const unsigned char dk[WP_KEY_LEN]);
+
 struct wp_media_crypt {
     crypto_secretstream_xchacha20poly1305_state st;
     unsigned char ad[16]; /* the clear header, authenticated with the first chunk */

@@ -55,23 +55,31 @@ static int write_all(int fd, const void *bytes, size_t len)
     return 0;
 }
 
-/* With a master key: the tenant's newest data key, the header written to the temp file. */
+/* The encrypted stream under file key key of version: its header written to the temp file. */
+static int enc_start(wp_media_upload *up, const unsigned char key[WP_KEY_LEN], int64_t version)
+{
+    unsigned char hdr[WP_MEDIA_HDR];
+    if (!(up->buf = malloc(WP_MEDIA_CHUNK + WP_MEDIA_CHUNK + WP_MEDIA_ABYTES)))
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    wp_media_crypt__begin(&up->c, hdr, key, version);
+    up->enc = 1;
+    return write_all(up->fd, hdr, sizeof hdr);
+}
+
+/* With a master key: encrypted under the tenant's newest data key. */
 static int enc_begin(wp_media_upload *up)
 {
-    unsigned char key[WP_KEY_LEN], hdr[WP_MEDIA_HDR];
+    unsigned char key[WP_KEY_LEN];
     int64_t version = 0;
     int err;
     if (!up->ing->keys)
         return 0;
-    if (!(up->buf = malloc(WP_MEDIA_CHUNK + WP_MEDIA_CHUNK + WP_MEDIA_ABYTES)))
-        return wp_error_set(WP_ENOMEM, "out of memory");
     if ((err = wp_media_keys__get(up->ing->keys, up->ing->pool, key, &version, NULL,
                                   up->tenant_id, NULL, 0)) < 0)
         return err;
-    wp_media_crypt__begin(&up->c, hdr, key, version);
+    err = enc_start(up, key, version);
     sodium_memzero(key, sizeof key);
-    up->enc = 1;
-    return write_all(up->fd, hdr, sizeof hdr);
+    return err;
 }
 
 /* The chunk waiting in buf, encrypted and written. */
@@ -332,6 +340,32 @@ void wp_ingest_media_abort(wp_media_upload *up)
     free(up);
 }
 
+/* The written file put in place: its last chunk, fsynced, renamed to its name, the directory
+ * fsynced. Same name, same bytes: when the file is there already (another tenant, an earlier
+ * upload; encrypted, the same tenant's only: names are keyed per tenant) the new copy is just
+ * dropped. */
+static int put_in_place(wp_media_upload *up)
+{
+    int err;
+    if (up->enc && (err = enc_flush(up, 1)) < 0)
+        return err;
+    if (fsync(up->fd) != 0)
+        return wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s",
+                            strerror(errno));
+    close(up->fd);
+    up->fd = -1;
+    if (access(up->path, F_OK) == 0) {
+        unlink(up->tmp);
+        return 0;
+    }
+    if (rename(up->tmp, up->path) != 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s", strerror(errno));
+        unlink(up->tmp);
+        return err;
+    }
+    return fsync_dir(up->dir);
+}
+
 int wp_ingest_media_finish(wp_media_upload *up, int *created)
 {
     unsigned char digest[crypto_hash_sha256_BYTES];
@@ -366,31 +400,7 @@ int wp_ingest_media_finish(wp_media_upload *up, int *created)
     st = NULL;
     if (err < 0)
         goto out;
-    if (up->enc && (err = enc_flush(up, 1)) < 0)
-        goto out;
-    if (fsync(up->fd) != 0) {
-        err = wp_error_set(wp_error_errno_code(errno), "cannot fsync media: %s",
-                           strerror(errno));
-        goto out;
-    }
-    close(up->fd);
-    up->fd = -1;
-    /* Same name, same bytes: when the file is there already (another tenant, an earlier
-     * upload; encrypted, the same tenant's only: names are keyed per tenant) the new copy is
-     * just dropped. */
-    if (access(up->path, F_OK) == 0) {
-        unlink(up->tmp);
-    } else {
-        if (rename(up->tmp, up->path) != 0) {
-            err = wp_error_set(wp_error_errno_code(errno), "cannot store media: %s",
-                               strerror(errno));
-            unlink(up->tmp);
-            goto out;
-        }
-        if ((err = fsync_dir(up->dir)) < 0)
-            goto out;
-    }
-    if ((err = wp_store_connpool_acquire(up->ing->pool, &st)) < 0)
+    if ((err = put_in_place(up)) < 0 || (err = wp_store_connpool_acquire(up->ing->pool, &st)) < 0)
         goto out;
     err = wp_store_media_add_named(st, created, up->tenant_id, up->device_id, up->hex,
                                    (int64_t)up->size, up->enc ? up->name : NULL);
@@ -1119,5 +1129,68 @@ int wp_ingest_media_encrypt_all(wp_ingest *ing, size_t *converted, size_t *remov
     }
 out:
     free(r.v);
+    return err;
+}
+
+/* --- a file sealed outside serve (tenant import) ----------------------------------------- */
+
+/* An upload without an ingest: the key is the caller's, and no row is added. */
+void wp_media_sealer_abort(wp_media_sealer *w)
+{
+    wp_ingest_media_abort(w);
+}
+
+int wp_media_sealer_begin(wp_media_sealer **out, const char *media_root,
+                          const unsigned char dk1[32], const unsigned char dk[32], int64_t version,
+                          const char *hex)
+{
+    unsigned char key[WP_KEY_LEN];
+    int err;
+    wp_media_upload *up = calloc(1, sizeof *up);
+    *out = NULL;
+    if (!up)
+        return wp_error_set(WP_ENOMEM, "out of memory");
+    up->fd = -1;
+    up->enc = 1; /* for paths() */
+    snprintf(up->hex, sizeof up->hex, "%s", hex);
+    wp_media_keyed_name(up->name, dk1, hex);
+    if ((err = paths(up, media_root)) < 0)
+        goto fail;
+    if ((up->fd = mkostemp(up->tmp, O_CLOEXEC)) < 0) {
+        err = wp_error_set(wp_error_errno_code(errno), "cannot create '%s': %s", up->tmp,
+                           strerror(errno));
+        goto fail;
+    }
+    crypto_hash_sha256_init(&up->sha);
+    wp_media_crypt__file_key(key, dk);
+    err = enc_start(up, key, version);
+    sodium_memzero(key, sizeof key);
+    if (err < 0)
+        goto fail;
+    *out = up;
+    return 0;
+fail:
+    wp_ingest_media_abort(up);
+    return err;
+}
+
+int wp_media_sealer_write(wp_media_sealer *w, const void *bytes, size_t len)
+{
+    return wp_ingest_media_write(w, bytes, len);
+}
+
+int wp_media_sealer_finish(wp_media_sealer *w, char path[4096])
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    char got[65];
+    int err;
+    crypto_hash_sha256_final(&w->sha, digest);
+    sodium_bin2hex(got, sizeof got, digest, sizeof digest);
+    if (strcmp(got, w->hex) != 0)
+        err =
+            wp_error_set(WP_ECORRUPT, "media 'sha256:%s': its bytes do not match its hash", w->hex);
+    else if ((err = put_in_place(w)) == 0)
+        memcpy(path, w->path, sizeof w->path);
+    wp_ingest_media_abort(w);
     return err;
 }

@@ -301,3 +301,20 @@ int wp_media_crypt__pull(struct wp_media_crypt *c, unsigned char *out, size_t *o
     *final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
     return 0;
 }
+
+/* --- outside serve: one tenant's data key given (tenant import) ------------------------- */
+
+void wp_media_keyed_name(char name[65], const unsigned char dk1[WP_KEY_LEN], const char *hex)
+{
+    unsigned char nk[crypto_generichash_KEYBYTES], raw[32], h[32];
+    crypto_kdf_derive_from_key(nk, sizeof nk, KDF_NAME, KDF_CTX, dk1);
+    sodium_hex2bin(raw, sizeof raw, hex, 64, NULL, NULL, NULL);
+    crypto_generichash(h, sizeof h, raw, sizeof raw, nk, sizeof nk);
+    sodium_bin2hex(name, 65, h, sizeof h);
+    sodium_memzero(nk, sizeof nk);
+}
+
+void wp_media_crypt__file_key(unsigned char key[WP_KEY_LEN], const unsigned char dk[WP_KEY_LEN])
+{
+    crypto_kdf_derive_from_key(key, WP_KEY_LEN, KDF_FILE, KDF_CTX, dk);
+}

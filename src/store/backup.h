@@ -84,7 +84,10 @@ int wp_store_sqlite_scrub(wp_store *st, int *wal_busy);
  * each table's data is JSON lines, the first the array of its column names (from the catalog,
  * in their order), then one array of values a row: integer columns as numbers, every other
  * value as its text (PostgreSQL's text form), NULL as null. The same on both backends, so
- * the file does not depend on where it came from. *schema_version gets the store's. */
+ * the file does not depend on where it came from. A message's sealed fields are opened, and
+ * the path of media and retention_files rows names the file by its sha256 (ab/cd/<sha256>),
+ * as the export carries it plain (an encrypted file's keyed name means nothing elsewhere).
+ * *schema_version gets the store's. */
 int wp_store_tenant_dump(wp_store *st, const char *tenant_id, int *schema_version,
                          const wp_store_dump_cb *cb);
 /* The tenant's media files: cb(ctx, name, sha256, size), name the file's name on disk (as

@@ -76,7 +76,9 @@ int wp_db__pg_copy_in(wp_store *st, const char *sql,
                       long (*read)(void *ctx, char *buf, size_t cap), void *ctx);
 
 /* The prepared statement for sql, from the cache or prepared now. Pair every successful
- * call with wp_db_done(). A statement is not reentrant: it cannot be handed out twice. */
+ * call with wp_db_done(). A statement is not reentrant: it cannot be handed out twice. On
+ * failure *out is NULL (wp_db_done(NULL) is a no-op); the store failure hook counts each call,
+ * cached or not, as one operation. */
 int wp_db_prepare(wp_store *st, struct wp_stmt **out, const char *sql);
 
 /* Reset the statement and give it back to the cache. NULL is a no-op. */

@@ -298,14 +298,18 @@ int wp_store_api_keys_end_unheld(wp_store *st, wp_api_key_end **out, size_t *n,
         s = NULL;
         v[i].key.revoked_us = now_us;
     }
-    *out = v;
-    *n = len;
-    v = NULL;
     err = 0;
 out:
     wp_db_done(s);
-    free(v);
-    return wp_store__op_end(st, err);
+    /* the keys are the caller's only once they are ended for good: a COMMIT that fails
+     * (its own store operation) keeps them, and frees the list */
+    if ((err = wp_store__op_end(st, err)) < 0) {
+        free(v);
+        return err;
+    }
+    *out = v;
+    *n = len;
+    return 0;
 }
 
 /* --- failed logins --------------------------------------------------------------------- */

@@ -185,10 +185,10 @@ struct round_plan {
 /* One round of candidates (at most want rows after the cursor); appends hits to p. *got gets
  * how many candidate rows came back, *last_t/last_id the last candidate's keys. */
 static int message_round(wp_store *st, const wp_message_filter *f, const struct wp_scope_bind *sc,
-                         const char *grams, const struct round_plan *rp, int has, int64_t ct,
-                         const char *cid, unsigned want, wp_message_page *p, size_t *cap,
-                         wp_strpool **pool, unsigned stop_at, unsigned *got, int64_t *last_t,
-                         char last_id[WP_ID_LEN + 1])
+                         const char *grams, const char *grams2, const struct round_plan *rp,
+                         int has, int64_t ct, const char *cid, unsigned want, wp_message_page *p,
+                         size_t *cap, wp_strpool **pool, unsigned stop_at, unsigned *got,
+                         int64_t *last_t, char last_id[WP_ID_LEN + 1])
 {
     struct wp_stmt *s = NULL;
     struct wp_query q;
@@ -212,13 +212,20 @@ static int message_round(wp_store *st, const wp_message_filter *f, const struct 
     if (f->q && *f->q) {
         wp_query__sql(&q, " AND m.text IS NOT NULL");
         if (grams && !drive) {
-            /* PLAN_PG_WALK: an expression the GIN index cannot answer, so the time index it is */
-            wp_query__sql(&q, !pg ? " AND m.skey IN (SELECT rowid FROM message_fts WHERE"
-                                    " message_fts MATCH ?)"
-                              : rp && rp->kind == PLAN_PG_WALK
-                                  ? " AND (m.grams @> CAST(? AS text[])) IS TRUE"
-                                  : " AND m.grams @> CAST(? AS text[])");
+            /* PLAN_PG_WALK: an expression the GIN index cannot answer, so the time index it is.
+             * grams2 (PostgreSQL): the plain grams of a tenant not all sealed yet, asked too */
+            int walk_pg = rp && rp->kind == PLAN_PG_WALK;
+            wp_query__sql(&q, !pg       ? " AND m.skey IN (SELECT rowid FROM message_fts WHERE"
+                                          " message_fts MATCH ?)"
+                              : grams2  ? (walk_pg ? " AND (m.grams @> CAST(? AS text[]) OR"
+                                                     " m.grams @> CAST(? AS text[])) IS TRUE"
+                                                   : " AND (m.grams @> CAST(? AS text[]) OR"
+                                                     " m.grams @> CAST(? AS text[]))")
+                              : walk_pg ? " AND (m.grams @> CAST(? AS text[])) IS TRUE"
+                                        : " AND m.grams @> CAST(? AS text[])");
             wp_query__text(&q, grams);
+            if (pg && grams2)
+                wp_query__text(&q, grams2);
         }
     }
     if (rp && rp->kind == PLAN_PG_WALK && rp->bounded) {
@@ -396,6 +403,7 @@ struct rounds {
     char cid[WP_ID_LEN + 1];
     unsigned limit, want, seen, cap;
     enum rounds_state state;
+    const char *grams2; /* PostgreSQL: the query's plain grams too (a tenant not all sealed) */
 };
 
 /* Rounds of plan rp from r's cursor until the page is full (limit + 1 hits), the plan has no
@@ -411,8 +419,8 @@ static int run_rounds(wp_store *st, const wp_message_filter *f, const struct wp_
         unsigned got = 0, want = r->cap - r->seen < r->want ? r->cap - r->seen : r->want;
         int64_t last_t = 0;
         char last_id[WP_ID_LEN + 1] = "";
-        if ((err = message_round(st, f, sc, grams, rp, r->has, r->ct, r->cid, want, p, cap, pool,
-                                 r->limit + 1, &got, &last_t, last_id)) < 0)
+        if ((err = message_round(st, f, sc, grams, r->grams2, rp, r->has, r->ct, r->cid, want, p,
+                                 cap, pool, r->limit + 1, &got, &last_t, last_id)) < 0)
             return err;
         r->seen += got;
         if (p->n > r->limit) {
@@ -545,7 +553,7 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
 {
     wp_message_page p;
     wp_strpool *pool = NULL;
-    wp_buf grams;
+    wp_buf grams, plain, both;
     struct wp_scope_bind sc;
     char cid[WP_ID_LEN + 1];
     int64_t ct = 0;
@@ -555,6 +563,9 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
 
     memset(&p, 0, sizeof p);
     wp_buf_init(&grams, 16 * Q_MAX);
+    wp_buf_init(&plain, 16 * Q_MAX);
+    wp_buf_init(&both, 40 * Q_MAX);
+    const char *grams2 = NULL, *gq = NULL; /* gq: the query's grams as asked */
     if ((err = wp_store__check_id("tenant", f->tenant_id)) < 0 ||
         (err = wp_store__check_opt_id("customer", f->customer_id)) < 0 ||
         (err = wp_store__check_opt_id("message", f->id)) < 0 ||
@@ -579,13 +590,36 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
         sodium_memzero(gk, sizeof gk);
         if (err < 0)
             goto out;
+        gq = grams.buf;
+        /* a tenant whose messages stored before the master key are not all sealed yet (keys
+         * seal-data) has them indexed by plain grams: those are asked too (encryption.md,
+         * "Sealing what was there"); SQLite in one MATCH, PostgreSQL as a second array */
+        int plain_left = 0;
+        if (keyed && ngrams &&
+            (err = wp_store_messages_plain_get(st, f->tenant_id, &plain_left)) < 0)
+            goto out;
+        if (plain_left) {
+            if ((err = wp_grams__make(&plain, NULL, f->q, strlen(f->q), 1,
+                                      pg ? WP_GRAMS_PG_ARRAY : WP_GRAMS_FTS_QUERY)) < 0)
+                goto out;
+            if (pg)
+                grams2 = plain.buf;
+            else if ((err = wp_buf_adds(&both, "(")) < 0 ||
+                     (err = wp_buf_adds(&both, grams.buf)) < 0 ||
+                     (err = wp_buf_adds(&both, ") OR (")) < 0 ||
+                     (err = wp_buf_adds(&both, plain.buf)) < 0 ||
+                     (err = wp_buf_adds(&both, ")")) < 0)
+                goto out;
+            else
+                gq = both.buf;
+        }
         /* A customer's or an employee's messages are few: their index, not the walk */
         walk = ngrams && !pg && !f->customer_id && !f->employee_id;
-        if (ngrams && !pg && !walk && (err = search_drive(st, grams.buf, &drive)) < 0)
+        if (ngrams && !pg && !walk && (err = search_drive(st, gq, &drive)) < 0)
             goto out;
     }
     if (walk) {
-        if ((err = search_walk(st, f, &sc, grams.buf, has, ct, cid, limit, &p, &cap, &pool)) < 0)
+        if ((err = search_walk(st, f, &sc, gq, has, ct, cid, limit, &p, &cap, &pool)) < 0)
             goto out;
         goto done;
     }
@@ -593,7 +627,7 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
      * can fail the exact test, so rounds continue from the last candidate until enough hits,
      * no more candidates, or the budget is spent: then the page may be short, and its cursor
      * (the last candidate looked at) says where to go on. */
-    struct rounds r = {.has = has, .ct = ct, .limit = limit};
+    struct rounds r = {.has = has, .ct = ct, .limit = limit, .grams2 = grams2};
     memcpy(r.cid, cid, sizeof r.cid);
     r.want = f->q && *f->q && limit + 1 < SEARCH_ROUND ? SEARCH_ROUND : limit + 1;
     r.cap = (SEARCH_BUDGET + r.want - 1) / r.want * r.want;
@@ -605,14 +639,14 @@ int wp_store_messages_search(wp_store *st, wp_message_page *out, const wp_messag
          * ends: docs/internals/store.md, "Search on PostgreSQL"), so its runs plan each time.
          * The rest of the session keeps PostgreSQL's default. */
         if ((err = wp_db_run(st, "SET plan_cache_mode = force_custom_plan", "")) == 0) {
-            err = pg_search(st, f, &sc, grams.buf, &r, &p, &cap, &pool);
+            err = pg_search(st, f, &sc, gq, &r, &p, &cap, &pool);
             int reset = wp_db_run(st, "RESET plan_cache_mode", "");
             if (err == 0)
                 err = reset;
         }
     } else
-        err = run_rounds(st, f, &sc, ngrams ? grams.buf : NULL, drive ? &drive_plan : NULL, &r, &p,
-                         &cap, &pool);
+        err = run_rounds(st, f, &sc, ngrams ? gq : NULL, drive ? &drive_plan : NULL, &r, &p, &cap,
+                         &pool);
     if (err < 0)
         goto out;
     if (p.n > limit) {
@@ -633,6 +667,8 @@ out:
     free_messages(p.items, p.n);
     wp_strpool__free(pool);
     wp_buf_release(&grams);
+    wp_buf_release(&plain);
+    wp_buf_release(&both);
     return err;
 }
 

@@ -417,6 +417,7 @@ struct victim {
     char id[WP_ID_LEN + 1];
     int64_t ts_us, skey, bytes;
     char *text, *media; /* owned; NULL: none */
+    int sealed;         /* text was stored sealed, so indexed with keyed grams */
 };
 
 struct batch {
@@ -481,7 +482,8 @@ static int read_victims(wp_store *st, struct wp_stmt *s, struct batch *b, const 
         v->skey = wp_db_col_isnull(s, 2) ? 0 : wp_db_col_int64(s, 2);
         /* sealed fields open for their row (docs/internals/encryption.md): the grams to take
          * out of the index and the bytes counted are the plaintext's */
-        if (wp_seal__is_sealed(v->text)) {
+        v->sealed = wp_seal__is_sealed(v->text);
+        if (v->sealed) {
             const char *plain = NULL;
             wp_seal_at at = {tenant_id, table, "text", v->id};
             if ((err = wp_seal__open_text(st, &text_b, &plain, &at, v->text)) < 0)
@@ -553,8 +555,9 @@ static int unindex(wp_store *st, wp_buf *grams, const char *tenant_id, const str
     int keyed = 0;
     if ((err = wp_seal__gram_key(st, gk, &keyed, tenant_id)) < 0)
         return err;
+    /* a text stored before the master key (not sealed yet: keys seal-data) has plain grams */
     err = wp_grams__make_keyed(grams, NULL, v->text, strlen(v->text), 0, WP_GRAMS_SPACED,
-                               keyed ? gk : NULL);
+                               keyed && v->sealed ? gk : NULL);
     sodium_memzero(gk, sizeof gk);
     if (err < 0 || grams->len == 0)
         return err;

@@ -107,5 +107,43 @@ void wp_seal__blind_make(char out[WP_SEAL_BLIND_LEN + 1], const unsigned char ke
  * stay as they are. *res points at out or is value. @return 0 or the key's error */
 int wp_seal__lookup(wp_store *st, char out[WP_SEAL_BLIND_LEN + 1], const char **res,
                     const char *tenant_id, const char *kind, const char *value);
+/* --- sealing the rows written before the master key (`keys seal-data`) -------------------- */
+
+/* Called for a row that could not be (re)sealed: its id and why (never its bytes). */
+typedef void (*wp_seal_bad_fn)(void *ctx, const char *message_id, const char *why);
+
+/* One batch of the tenant's messages after *after_rid (by rid, at most limit rows), in one
+ * transaction: each row whose text or raw is legacy plaintext, or sealed under a key version
+ * older than newest, is sealed again under the tenant's newest data key; a row whose text was
+ * plaintext gets its search entry rebuilt with keyed grams (its plain grams taken out). A value
+ * that does not open is left as it is, reported to bad. *after_rid moves to the last row read;
+ * *done = 1 when there are no more. The counts are added to. @return 0 or the store's error */
+int wp_store_messages_seal_batch(wp_store *st, const char *tenant_id, int64_t newest,
+                                 int64_t *after_rid, size_t limit, int *done, int64_t *sealed,
+                                 int64_t *resealed, int64_t *problems, wp_seal_bad_fn bad,
+                                 void *ctx);
+
+/* The tenant's flag tenants.plain_messages (migration 0041): set when it has a message text
+ * in plain text (`keys migrate`; *set = whether it is set now), cleared when it has none left
+ * (`keys seal-data`). While it is set a search asks the index for the query's plain grams as
+ * well as its keyed ones. @return 0 or the store's error */
+int wp_store_messages_plain_mark(wp_store *st, const char *tenant_id, int *set);
+int wp_store_messages_plain_clear(wp_store *st, const char *tenant_id, int *cleared);
+
+/* Whether the tenant's flag is set. @return 0 or the store's error */
+int wp_store_messages_plain_get(wp_store *st, const char *tenant_id, int *set);
+
+/* How many of the tenant's messages are still plaintext (*plain) or sealed under a key
+ * version older than newest (*older). @return 0 or the store's error */
+int wp_store_messages_seal_count(wp_store *st, const char *tenant_id, int64_t newest,
+                                 int64_t *plain, int64_t *older);
+
+/* After rows were sealed: leave none of their old plaintext in the store's files. SQLite:
+ * the search index optimized (its deleted entries merged away), secure_delete on, VACUUM,
+ * then a WAL checkpoint(TRUNCATE); *incomplete = 1 when readers kept the checkpoint from
+ * emptying the WAL. PostgreSQL: VACUUM FULL messages, then CHECKPOINT (*incomplete = 1 with
+ * its error in wp_error_last() when this user may not: the dead tuples are gone, the old WAL
+ * segments stay until the server's next checkpoint). @return 0 or the store's error */
+int wp_store_seal_compact(wp_store *st, int *incomplete);
 
 #endif

@@ -94,6 +94,12 @@ int wp_db_prepare(wp_store *st, struct wp_stmt **out, const char *sql)
 {
     unsigned h = hash_sql(sql);
     struct wp_stmt *s;
+    *out = NULL;
+    /* The store failure hook counts a prepare as one operation, cached or not, as it counts a
+     * step or an exec: so a test fails each prepare of a request in turn (WP_EIO). */
+    int err = wp_test_hooks_store_op(NULL);
+    if (err < 0)
+        return err;
     for (s = st->cache[h]; s; s = s->next) {
         if (strcmp(s->sql, sql) == 0) {
             assert(!s->busy && "statement handed out twice");
@@ -106,7 +112,7 @@ int wp_db_prepare(wp_store *st, struct wp_stmt **out, const char *sql)
     char *copy = strdup(sql);
     if (!copy)
         return wp_error_set(WP_ENOMEM, "out of memory");
-    int err = st->ops->prepare(st, &s, sql);
+    err = st->ops->prepare(st, &s, sql);
     if (err < 0) {
         free(copy);
         return err;

@@ -62,13 +62,14 @@ void wp_test_hooks_job_step(void);
 
 /* The injected store failure of one request (the header `X-Workphone-Test-Fail: store=N`,
  * src/http/server.c): arm the calling thread so that its Nth store operation from now (a
- * statement's step or a script's exec in src/store/db_sqlite.c and db_pg.c; a ROLLBACK is not
- * counted) fails with WP_EIO as an I/O error would, once. n == 0 disarms it and forgets
+ * statement's prepare in src/store/store.c, its step or a script's exec in
+ * src/store/db_sqlite.c and db_pg.c; a ROLLBACK is not counted) fails with WP_EIO as an I/O error would, once. n == 0 disarms it and forgets
  * whether it fired. Does nothing with the hooks off. */
 void wp_test_hooks_store_arm(unsigned n);
 
 /* Called by the store's statement layer before each operation: 0, or WP_EIO (message set)
- * when this is the armed operation. script is the exec'd script, NULL for a step. Costs one
+ * when this is the armed operation. script is the exec'd script, NULL for a prepare or a
+ * step. Costs one
  * thread-local read when nothing is armed. */
 int wp_test_hooks_store_op(const char *script);
 

@@ -182,7 +182,8 @@ class Store:
 
     def sql(self, statement):
         if self.backend == "sqlite":
-            cmd = ["sqlite3", "-batch", "-noheader", os.path.join(self.data, "workphone.db"),
+            cmd = ["sqlite3", "-batch", "-noheader", "-cmd", ".timeout 10000",
+                   os.path.join(self.data, "workphone.db"),
                    statement]
         else:
             cmd = ["psql", "-qtAX", self.db_url, "-c", statement]

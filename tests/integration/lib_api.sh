@@ -54,7 +54,7 @@ sql() {
     if [ -n "$pg_url" ]; then
         psql -qtAX "$pg_url" -c "$1"
     else
-        sqlite3 -batch -noheader "$dir/workphone.db" "$1"
+        sqlite3 -batch -noheader -cmd ".timeout 10000" "$dir/workphone.db" "$1"
     fi
 }
 

@@ -873,7 +873,8 @@ def matrix(srv, fx, callers):
 
 def sql(backend, data, db_url, statement):
     if backend == "sqlite":
-        cmd = ["sqlite3", "-batch", "-noheader", os.path.join(data, "workphone.db"), statement]
+        cmd = ["sqlite3", "-batch", "-noheader", "-cmd", ".timeout 10000",
+               os.path.join(data, "workphone.db"), statement]
     else:
         cmd = ["psql", "-qtAX", db_url, "-c", statement]
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import signal
 import struct
 import subprocess
@@ -22,13 +23,13 @@ from harness import PG_URL, WP, check, kill_live, run_backends
 HDR = 10  # "WPBACKUP", the format version, the mode
 
 
-def wp(*args, fsize=None, user=None):
+def wp(*args, fsize=None, user=None, exe=None):
     def limit():
         # a full disk: writes past fsize bytes fail with EFBIG (SIGXFSZ ignored, as a daemon
         # would have it; the default action would kill the process instead)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-    return subprocess.run([WP] + list(args), capture_output=True, text=True,
+    return subprocess.run([exe or WP] + list(args), capture_output=True, text=True,
                           preexec_fn=limit if fsize is not None else None, user=user)
 
 
@@ -600,7 +601,12 @@ def suite(store):
             os.chmod(tmp, 0o755)
             os.chmod(good, 0o644)
             data = os.path.join(locked, "restored")
-            r = wp("restore", "--in", good, "--data", data, *t.args, user=65534)
+            # a copy of the binary nobody can run (the build dir may be under a home it cannot
+            # enter: a clean clone in a 0700 temp dir, root's home)
+            exe = os.path.join(tmp, "workphone-nobody")
+            shutil.copy(WP, exe)
+            os.chmod(exe, 0o755)
+            r = wp("restore", "--in", good, "--data", data, *t.args, user=65534, exe=exe)
             # (its first line: a coverage build adds lines that it cannot write its counters)
             check(r.returncode == 1 and r.stderr.split("\n")[0] == "workphone restore: cannot "
                   "make a directory in '%s': Permission denied; nothing was left in place of "

@@ -68,6 +68,62 @@ def call_event(srv, dev, seq, ref):
     check(st == 200 and j["acked_seq"] == seq, "event naming %s: %s %s" % (ref[:16], st, j))
 
 
+def other_deployment(s, name, exp, master, every):
+    """Deployment name (another data dir and database, tenant Other, with a master key of
+    its own when master) imports the export exp: every file of every downloads identical."""
+    be = s.backend
+    top = os.path.join(os.path.dirname(s.data), "%s-%s" % (name, be))
+    args, db = [], None
+    if be == "postgresql":
+        db = "wp_media_crypt_%s_%d" % (name.lower(), os.getpid())
+        subprocess.run(["psql", "-q", PG_URL, "-c", "create database " + db], check=True)
+        args = ["--db", PG_URL.rsplit("/", 1)[0] + "/" + db]
+    try:
+        r = wp("init", "--data", top, "--tenant", "Other", "--admin", "admin", *args)
+        check(r.returncode == 0, "%s %s: init: %r" % (be, name, r.stderr))
+        if master:
+            mk = top + ".master.key"
+            with open(mk, "w") as f:
+                f.write(os.urandom(32).hex() + "\n")
+            os.chmod(mk, 0o600)
+            r = wp("keys", "migrate", "--data", top, *args, "--master-key-file", mk)
+            check(r.returncode == 0, "%s %s: keys migrate: %r" % (be, name, r.stderr))
+        r = wp("tenant", "import", "--in", exp, "--data", top, *args)
+        check(r.returncode == 0 and r.stdout.startswith("imported tenant 'Acme' (") and
+              (", 7 media files (encrypted under its data key here); " if master else
+               ", 7 media files; ") in r.stdout,
+              "%s %s: tenant import: %s %r %r" % (be, name, r.returncode, r.stdout, r.stderr))
+        media = os.path.join(top, "media")
+        names = files_under(media)
+        shas = sorted(rf[7:] for rf, _ in every)
+        if master:
+            check(len(names) == 7 and grep(names, MARKER) == [] and grep(names, PHONE) == [] and
+                  all(open(p, "rb").read(8) == b"WPMEDIA1" for p in names) and
+                  not any(os.path.basename(p) in shas for p in names),
+                  "%s %s: the imported media are sealed under keyed names: %r" %
+                  (be, name, names))
+        else:
+            check(sorted(os.path.basename(p) for p in names) == shas,
+                  "%s %s: the imported media are plain, named by their sha256: %r" %
+                  (be, name, names))
+        srv = Server(top, args)
+        tok = login(srv, "admin", tenant="Acme")
+        for rf, data in every:
+            st, body, _ = srv.raw("GET", "/api/v1/media/" + rf, tok)
+            check(st == 200 and body == data, "%s %s: %s downloads identical: %s" %
+                  (be, name, rf[:16], st))
+        srv.stop()
+        r = wp("check", "--data", top, *args)
+        check(r.returncode == 0 and r.stdout.endswith(
+            " and 7 media files intact, 7 of them encrypted and authenticated\n" if master
+            else " and 7 media files intact\n"),
+              "%s %s: check: %r %r" % (be, name, r.stdout, r.stderr))
+    finally:
+        if db:
+            subprocess.run(["psql", "-q", PG_URL, "-c", "drop database if exists %s with (force)"
+                            % db], capture_output=True)
+
+
 def suite(s):
     be = s.backend
     media = os.path.join(s.data, "media")
@@ -177,8 +233,10 @@ def suite(s):
         check(st == 200 and body == data, "%s: %s downloads after rotate-master: %s" %
               (be, rf[:16], st))
     # the chunk boundaries: empty, exactly one chunk, exactly two
+    bounds = []
     for seq, data in ((5, b""), (6, b"\x01" * 65536), (7, b"\x02" * 131072)):
         rf = upload(srv, dev, data)
+        bounds.append((rf, data))
         call_event(srv, dev, seq, rf)
         st, body, _ = srv.raw("GET", "/api/v1/media/" + rf, admin)
         check(st == 200 and body == data, "%s: %d bytes download identical: %s %d" %
@@ -215,18 +273,35 @@ def suite(s):
         f.write("".join(ln for ln in conf_text.splitlines(True)
                         if not ln.startswith("master_key_file")))
     r = wp("check", "--data", s.data, *s.db_args, "--json")
+    exp = os.path.join(os.path.dirname(s.data), "%s.tenant" % be)
+    # nor can a tenant's export, which opens them: nothing is written
+    r2 = wp("tenant", "export", "Acme", "--data", s.data, *s.db_args, "--out", exp)
     with open(conf, "w") as f:
         f.write(conf_text)
+    check(r2.returncode == 1 and r2.stderr == "workphone tenant: 7 of the tenant's media files "
+          "are encrypted at rest, and no master key is configured: the export opens them with "
+          "it; set master_key_file= or master_key_command= in %s/workphone.conf\n" % s.data and
+          not os.path.exists(exp) and
+          not [n for n in os.listdir(os.path.dirname(s.data)) if ".part-" in n],
+          "%s: tenant export without the master key: %s %r" % (be, r2.returncode, r2.stderr))
     j = json.loads(r.stdout) if r.returncode == 0 else {}
     check(j.get("ok") is True and j.get("media_checked") == 7 and
           j.get("media_authenticated") == 0 and j.get("media_not_authenticated") == 7,
           "%s: check without the master key: %s %r %r" % (be, r.returncode, r.stdout, r.stderr))
-    # a tenant's export does not carry its data keys: encrypted media are refused, not lost
-    exp = os.path.join(os.path.dirname(s.data), "%s.tenant" % be)
+    # a tenant's export does not carry its data keys: it opens its encrypted media (each
+    # checked) and carries them plain under their sha256, as the other deployment seals them
+    # again under its own keys
+    every = [(old_ref, old), (ref, rec), (ref2, rec2), (ref3, rec3)] + bounds
     r = wp("tenant", "export", "Acme", "--data", s.data, *s.db_args, "--out", exp)
-    check(r.returncode == 1 and "media files are encrypted at rest" in r.stderr and
-          not os.path.exists(exp), "%s: tenant export refuses encrypted media: %s %r" %
-          (be, r.returncode, r.stderr))
+    check(r.returncode == 0 and r.stderr == "" and
+          r.stdout.startswith("ok: tenant 'Acme' to %s, schema " % exp) and
+          r.stdout.endswith(" rows, 7 media files (%d bytes)\n" % sum(len(d) for _, d in every)),
+          "%s: tenant export of encrypted media: %s %r %r" % (be, r.returncode, r.stdout,
+                                                              r.stderr))
+    check(MARKER in open(exp, "rb").read(),
+          "%s: the export carries the media opened (--key-file encrypts it whole)" % be)
+    for name, k2 in (("B", True), ("C", False)):
+        other_deployment(s, name, exp, k2, every)
     out = os.path.join(os.path.dirname(s.data), "%s.wpbackup" % be)
     r = wp("backup", "--data", s.data, "--out", out, *s.db_args)
     check(r.returncode == 0, "%s: backup: %r %r" % (be, r.stdout, r.stderr))
@@ -267,6 +342,18 @@ def suite(s):
               "%s: a flipped byte: 503 media_corrupt: %s %s" % (be, st, j))
     st, j, _ = srv.req("GET", "/api/v1/alerts?kind=media_corrupt", admin)
     check(st == 200 and len(j["items"]) == 1, "%s: one alert: %s" % (be, j))
+    # a tenant's export names it and leaves it out
+    bad = os.path.join(os.path.dirname(s.data), "%s-bad.tenant" % be)
+    r = wp("tenant", "export", "Acme", "--data", s.data, *s.db_args, "--out", bad)
+    check(r.returncode == 1 and
+          r.stdout.startswith("written with problems: tenant 'Acme' to %s, schema " % bad) and
+          r.stdout.endswith(" rows, 6 media files (%d bytes)\n" %
+                            sum(len(d) for rf, d in every if rf != ref)) and
+          r.stderr == "workphone tenant: bad: %s: media '%s' is damaged: media file fails "
+          "authentication: altered or damaged; it is not in the export\n" %
+          (os.path.relpath(enc[0], s.data), ref) and os.path.exists(bad),
+          "%s: tenant export with a flipped byte: %s %r %r" % (be, r.returncode, r.stdout,
+                                                             r.stderr))
     # check finds it too, by the file's name, without reading it through the server
     r = wp("check", "--data", s.data, *s.db_args)
     check(r.returncode == 1 and r.stdout == "bad: %s: media '%s' is damaged: media file fails "

@@ -351,7 +351,82 @@ static void test_seal__messages(void **state)
     wp_keys_master_wipe(&mk);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+/* Messages stored before the master key, sealed in place in batches (keys seal-data): each
+ * batch resumes after the last row, the plain ones are found through the tenant's flag until
+ * then and through keyed grams after, a second pass does nothing, and after a rotation every
+ * row is sealed again under the new version. */
+static void test_seal__seal_data(void **state)
+{
+    struct tfx *f = *state;
+    wp_master_key mk;
+    unsigned char k[WP_KEY_LEN];
+    char dev[WP_ID_LEN + 1];
+    int64_t after = 0, sealed = 0, resealed = 0, problems = 0, plain = 0, older = 0, v = 0;
+    int done = 0, set = 0, batches = 0;
+    phone_device(f, dev);
+    wp_event e[5];
+    for (int i = 0; i < 5; i++)
+        e[i] = wecom_msg(i + 1, T0 + i * 1000000, i % 2 ? "明天见面谈价格" : "见面再说", NULL);
+    put(f, dev, e, 5, 0); /* no keyring: plain text, plain grams */
+    master(&mk, 5);
+    wp_seal_keyring_set(&mk);
+    OK(wp_store_keys_ensure(f->st, k, &mk, f->tenant, "data", NULL));
+    assert_int_equal(found(f, "见面", NULL), 0); /* keyed query grams only */
+    OK(wp_store_messages_plain_mark(f->st, f->tenant, &set));
+    assert_int_equal(set, 1);
+    assert_int_equal(found(f, "见面", NULL), 5); /* the plain grams asked too */
+    assert_int_equal(found(f, "价格", NULL), 2);
+    OK(wp_store_messages_seal_count(f->st, f->tenant, 1, &plain, &older));
+    assert_int_equal(plain, 5);
+    assert_int_equal(older, 0);
+    while (!done) {
+        OK(wp_store_messages_seal_batch(f->st, f->tenant, 1, &after, 2, &done, &sealed, &resealed,
+                                        &problems, NULL, NULL));
+        batches++;
+    }
+    assert_int_equal(batches, 3);
+    assert_int_equal(sealed, 5);
+    assert_int_equal(resealed + problems, 0);
+    OK(wp_store_messages_plain_clear(f->st, f->tenant, &set));
+    assert_int_equal(set, 1);
+    OK(wp_store_messages_plain_get(f->st, f->tenant, &set));
+    assert_int_equal(set, 0);
+    assert_int_equal(tfx_raw(f,
+                             "SELECT count(*) FROM messages WHERE substr(text, 1, 1) ="
+                             " char(1) AND substr(raw, 1, 1) = char(1)",
+                             "SELECT count(*) FROM messages WHERE substr(text, 1, 1) ="
+                             " chr(1) AND substr(raw, 1, 1) = chr(1)"),
+                     5);
+    assert_int_equal(found(f, "见面", NULL), 5); /* keyed grams now */
+    assert_int_equal(found(f, "价格", NULL), 2);
+    assert_int_equal(found(f, "谈价", NULL), 2);
+    /* a second pass: nothing */
+    after = sealed = 0;
+    done = 0;
+    while (!done)
+        OK(wp_store_messages_seal_batch(f->st, f->tenant, 1, &after, 2, &done, &sealed, &resealed,
+                                        &problems, NULL, NULL));
+    assert_int_equal(sealed + resealed + problems, 0);
+    /* a rotation: every row under version 1 is sealed again under version 2 */
+    OK(wp_store_keys_rotate(f->st, &v, &mk, f->tenant, "data"));
+    assert_int_equal(v, 2);
+    wp_seal_keyring_set(&mk); /* a new process: the newest version is asked of the store */
+    OK(wp_store_messages_seal_count(f->st, f->tenant, 2, &plain, &older));
+    assert_int_equal(plain, 0);
+    assert_int_equal(older, 5);
+    after = 0;
+    done = 0;
+    while (!done)
+        OK(wp_store_messages_seal_batch(f->st, f->tenant, 2, &after, 500, &done, &sealed, &resealed,
+                                        &problems, NULL, NULL));
+    assert_int_equal(resealed, 5);
+    OK(wp_store_messages_seal_count(f->st, f->tenant, 2, &plain, &older));
+    assert_int_equal(plain + older, 0);
+    assert_int_equal(found(f, "见面", NULL), 5);
+    sodium_memzero(k, sizeof k);
+    wp_keys_master_wipe(&mk);
+}
+
 /* A phone identity's blind index: the value itself without a keyring and for other kinds;
  * with one, 0x02 and 22 base64 characters, the same for the same number, another for another
  * number or tenant key, unchanged by a rotation of the data key. */
@@ -393,12 +468,14 @@ static void test_seal__blind(void **state)
     assert_string_not_equal(b1, b2);
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 static const struct CMUnitTest suite[] = {
     T(test_seal__format),
     T(test_seal__keyring),
     T(test_seal__keyed_grams),
     T(test_seal__messages),
     T(test_seal__blind),
+    T(test_seal__seal_data),
 };
 
 int main(void)

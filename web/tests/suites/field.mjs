@@ -40,20 +40,17 @@ export async function run({ page }) {
   const { code } = await must('POST', `/employees/${seller.id}/enrollment-codes`, { token: tok, json: {} }, 201)
   const dev = await must('POST', '/device/enroll', { json: { code, serial: 'SN-FIELD-0001', model: 'Workphone X1' } }, 201)
 
-  // the route ends two minutes ago, whole minutes; one that would cross local midnight is put
-  // on the day before (ending a minute before midnight), with today's position sent after it
+  // the route is yesterday's, ending a minute before midnight, whatever the hour of the run,
+  // so the player always changes the day; today's position is sent a minute ago (at midnight
+  // at the earliest)
   const now = Math.floor(Date.now() / 60000) * 60000
-  let t0 = now - 47 * 60000
-  let extra = null
-  if (dayIn(t0) !== dayIn(t0 + 45 * 60000)) {
-    const midnight = Date.parse(dayIn(now) + 'T00:00:00+08:00')
-    t0 = midnight - 46 * 60000
-    extra = now - 60000
-  }
+  const midnight = Date.parse(dayIn(now) + 'T00:00:00+08:00')
+  const t0 = midnight - 46 * 60000
+  const extra = Math.max(now - 60000, midnight)
   const pts = route().map(([m, lat, lon]) => ({ ts: iso(t0 + m * 60000), lat, lon }))
   const events = pts.map((p, i) => ({ seq: i + 1, type: 'location', ts: p.ts, lat: p.lat, lon: p.lon, accuracy_m: 8 }))
   const last = pts[pts.length - 1]
-  if (extra) events.push({ seq: events.length + 1, type: 'location', ts: iso(extra), lat: last.lat, lon: last.lon, accuracy_m: 8 })
+  events.push({ seq: events.length + 1, type: 'location', ts: iso(extra), lat: last.lat, lon: last.lon, accuracy_m: 8 })
   const r = await must('POST', '/device/events', { token: dev.token, json: { events } }, 200)
   expect(r.acked_seq === events.length && r.rejected.length === 0, 'the route is stored: ' + JSON.stringify(r))
   const day = dayIn(t0)
@@ -83,11 +80,11 @@ export async function run({ page }) {
     await page.click('[data-test=track-employee]')
     await page.locator('.el-select-dropdown__item:visible', { hasText: SELLER.name }).first().click()
     const input = page.locator('[data-test=track-day] input').first()
-    if ((await input.inputValue()) !== day) {
-      await input.fill(day)
-      await input.press('Enter')
-    }
-    await page.waitForSelector('[data-test=track-play]')
+    await input.fill(day)
+    await input.press('Enter')
+    // the player shows that day's track once the page names the day and lists its stops
+    await page.waitForURL(new RegExp('day=' + day))
+    await page.waitForSelector('[data-test=stop-duration]')
     const durs = await page.locator('[data-test=stop-duration]').allTextContents()
     expect(JSON.stringify(durs) === JSON.stringify(['15 分钟', '12 分钟']), 'the stops: ' + durs)
     const dist = await page.textContent('[data-test=track-distance]')
@@ -160,11 +157,11 @@ export async function run({ page }) {
       await page.click('[data-test=track-employee]')
       await page.locator('.el-select-dropdown__item:visible', { hasText: SELLER.name }).first().click()
       const input = page.locator('[data-test=track-day] input').first()
-      if ((await input.inputValue()) !== day) {
-        await input.fill(day)
-        await input.press('Enter')
-      }
-      await page.waitForSelector('[data-test=track-play]')
+      await input.fill(day)
+      await input.press('Enter')
+      // the player shows that day's track once the page names the day and lists its stops
+      await page.waitForURL(new RegExp('day=' + day))
+      await page.waitForSelector('[data-test=stop-duration]')
       const grid = await page.locator('[data-test=track-map].plain-grid').count()
       expect(grid === 0, 'a tile layer, not the grid')
       const durs = await page.locator('[data-test=stop-duration]').allTextContents()

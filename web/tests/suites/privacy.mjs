@@ -79,7 +79,9 @@ export async function run({ browser, options, page }) {
 
   await test('privacy: the salesperson records that her customer was told, and the list filters on it', async () => {
     await open(page, 'customers/' + cust.id, '[data-test=detail-consent]')
-    expect(await page.isVisible('[data-test=consent-none]'), 'shown as not told yet')
+    // the tag fades in (el-tag's transition): wait for it, then nothing says told
+    await page.waitForSelector('[data-test=consent-none]', { state: 'visible' })
+    expect((await page.$$('[data-test=consent-told]')).length === 0, 'shown as not told yet')
     await page.click('[data-test=consent-add]')
     await page.waitForSelector('[data-test=consent-method]')
     await page.click('[data-test=consent-method]')

@@ -1,3 +1,0 @@
--- SPDX-License-Identifier: MIT
--- Reserved: a number another branch of issue 20 takes.
-SELECT 1;
