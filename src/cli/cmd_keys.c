@@ -50,15 +50,18 @@ static const char help[] =
     "re-encrypts the files under an older key version than their tenant's newest (after\n"
     "rotate-tenant); safe while serve runs, and resumable: run again, it goes on where it\n"
     "stopped.\n"
-    "seal-data seals the messages stored before the master key (text and the event as\n"
-    "sent) under their tenant's newest data key and indexes them again with keyed grams;\n"
-    "run it right after migrate (until then those messages stay in plain text, and the\n"
-    "tenant's searches also ask their plain grams). It also seals again the\n"
-    "messages under an older key version (after rotate-tenant). 500 messages per\n"
+    "seal-data seals the messages stored before the master key (text, the event as sent,\n"
+    "the peer's name and phone) under their tenant's newest data key and indexes them again\n"
+    "with keyed grams, seals the customers' names, phones, companies and notes, and stores\n"
+    "each phone identity by its blind index with the number sealed beside it; run it right\n"
+    "after migrate (until then those rows stay in plain text, the tenant's searches also\n"
+    "ask their plain grams, and a phone is also looked up by its number). It also seals\n"
+    "again what is under an older key version (after rotate-tenant). 500 rows per\n"
     "transaction, safe while serve runs, resumable: run again, it goes on where it\n"
-    "stopped. When it changed messages it leaves none of the old plain text in the store's\n"
-    "files: SQLite secure_delete, VACUUM and a WAL checkpoint; PostgreSQL VACUUM FULL\n"
-    "messages (which holds the table locked while it runs) and CHECKPOINT. Backups made\n"
+    "stopped. When it changed rows it leaves none of the old plain text in the store's\n"
+    "files: SQLite secure_delete, VACUUM and a WAL checkpoint; PostgreSQL VACUUM FULL of\n"
+    "messages, customers and customer_identities (which holds them locked while it runs)\n"
+    "and CHECKPOINT. Backups made\n"
     "before, replicas' history and WAL archives keep what they had.\n"
     "\n"
     "  --data DIR              the data directory made by 'workphone init'\n"
@@ -293,7 +296,7 @@ static int newest_version(cli_keyring *kr, wp_store *st, const char *tenant_id, 
     return err;
 }
 
-/* keys status: per tenant, the messages seal-data has still to do. */
+/* keys status: per tenant, the messages and customers seal-data has still to do. */
 static int seal_status(cli_keyring *kr, wp_store *st)
 {
     wp_tenant *ts = NULL;
@@ -305,10 +308,16 @@ static int seal_status(cli_keyring *kr, wp_store *st)
             err = 0; /* no data key yet: nothing of it is sealed, seal-data makes one */
             continue;
         }
-        if (err < 0 || (err = wp_store_messages_seal_count(st, ts[i].id, v, &plain, &older)) < 0)
+        int64_t cplain = 0, colder = 0, unindexed = 0;
+        if (err < 0 || (err = wp_store_messages_seal_count(st, ts[i].id, v, &plain, &older)) < 0 ||
+            (err = wp_store_customers_seal_count(st, ts[i].id, v, &cplain, &colder, &unindexed)) <
+                0)
             break;
         printf("messages: tenant=%s version=%lld plain=%lld older=%lld\n", ts[i].name, (long long)v,
                (long long)plain, (long long)older);
+        printf("customers: tenant=%s version=%lld plain=%lld older=%lld phones_unindexed=%lld\n",
+               ts[i].name, (long long)v, (long long)cplain, (long long)colder,
+               (long long)unindexed);
     }
     free(ts);
     return err;
@@ -399,15 +408,19 @@ static int migrate(cli_keyring *kr, const char *flag_file)
         goto out;
     }
     /* a tenant with messages in plain text is flagged: its searches ask their plain grams
-     * too until keys seal-data has sealed them (docs/internals/encryption.md) */
+     * too until keys seal-data has sealed them (docs/internals/encryption.md); one with
+     * customers in plain text is counted too */
     for (size_t i = 0; i < n; i++) {
         int set = 0;
+        int64_t cplain = 0, colder = 0, unindexed = 0;
         if ((err = cli_keyring_tenant(kr, ts[i].id)) < 0 ||
-            (err = wp_store_messages_plain_mark(st, ts[i].id, &set)) < 0) {
+            (err = wp_store_messages_plain_mark(st, ts[i].id, &set)) < 0 ||
+            (err = wp_store_customers_seal_count(st, ts[i].id, 1, &cplain, &colder, &unindexed)) <
+                0) {
             fail(err);
             goto out;
         }
-        plain += set;
+        plain += set || cplain || unindexed;
     }
     if (flag_file) {
         char abs[PATH_MAX];
@@ -422,8 +435,8 @@ static int migrate(cli_keyring *kr, const char *flag_file)
            kr->mk.fp, n);
     printf("note: remove %s/keys once every node has the master key configured\n", kr->data);
     if (plain)
-        printf("note: run 'workphone keys seal-data' now: until it has run, the messages "
-               "stored before the master key stay in plain text (%zu tenant%s)\n",
+        printf("note: run 'workphone keys seal-data' now: until it has run, the messages and "
+               "customers stored before the master key stay in plain text (%zu tenant%s)\n",
                plain, plain == 1 ? "" : "s");
     code = WP_EXIT_OK;
 out:
@@ -528,22 +541,55 @@ out:
     return code;
 }
 
-static void message_bad(void *ctx, const char *id, const char *why)
+static void row_bad(void *ctx, const char *what, const char *id, const char *why)
 {
     (void)ctx;
-    printf("bad: message %s: %s\n", id, why);
+    printf("bad: %s %s: %s\n", what, id, why);
 }
 
 #define SEAL_BATCH 500
 
-/* Every message of every tenant sealed under its tenant's newest data key
- * (wp_store_messages_seal_batch), then the store compacted when anything changed. */
+/* What seal-data did, in all and for the tenant at hand. */
+struct seal_counts {
+    int64_t messages, customers, identities, resealed, problems;
+};
+
+/* One tenant's messages, customers and phone identities sealed under its newest data key
+ * (the store's *_seal_batch, each in batches of SEAL_BATCH rows). */
+static int seal_tenant(wp_store *st, const wp_tenant *t, int64_t v, struct seal_counts *c)
+{
+    int64_t after = 0, m0 = c->messages, c0 = c->customers, i0 = c->identities, r0 = c->resealed;
+    char after_id[WP_ID_LEN + 1] = "", after_value[64] = "";
+    int done = 0, err = 0, cleared = 0;
+    while (!done && err == 0)
+        err = wp_store_messages_seal_batch(st, t->id, v, &after, SEAL_BATCH, &done, &c->messages,
+                                           &c->resealed, &c->problems, row_bad, NULL);
+    for (done = 0; !done && err == 0;)
+        err =
+            wp_store_customers_seal_batch(st, t->id, v, after_id, SEAL_BATCH, &done, &c->customers,
+                                          &c->resealed, &c->problems, row_bad, NULL);
+    for (done = 0; !done && err == 0;)
+        err = wp_store_identities_seal_batch(st, t->id, v, after_value, sizeof after_value,
+                                             SEAL_BATCH, &done, &c->identities, &c->resealed,
+                                             &c->problems, row_bad, NULL);
+    if (err < 0 || (err = wp_store_messages_plain_clear(st, t->id, &cleared)) < 0)
+        return err;
+    if (c->messages > m0 || c->customers > c0 || c->identities > i0 || c->resealed > r0)
+        printf("tenant '%s': %lld messages and %lld customers sealed, %lld phone identities "
+               "indexed, %lld re-sealed under key version %lld\n",
+               t->name, (long long)(c->messages - m0), (long long)(c->customers - c0),
+               (long long)(c->identities - i0), (long long)(c->resealed - r0), (long long)v);
+    return 0;
+}
+
+/* Every tenant's rows sealed under its newest data key (seal_tenant), then the store
+ * compacted when anything changed. */
 static int seal_data(cli_keyring *kr)
 {
     wp_tenant *ts = NULL;
     size_t n = 0;
     wp_store *st;
-    int64_t sealed = 0, resealed = 0, problems = 0;
+    struct seal_counts c = {0};
     int err, code = WP_EXIT_FAIL;
     if (!kr->have)
         return cli_usage_error("keys", "seal-data needs a master key: set one up with "
@@ -551,41 +597,27 @@ static int seal_data(cli_keyring *kr)
     if ((err = cli_keyring_store(kr, &st)) < 0 || (err = wp_store_tenants_list(st, &ts, &n)) < 0)
         return fail(err);
     for (size_t i = 0; i < n; i++) {
-        int64_t v = 0, after = 0, s0 = sealed, r0 = resealed;
-        int done = 0;
-        if ((err = newest_version(kr, st, ts[i].id, &v, 1)) < 0) {
+        int64_t v = 0;
+        if ((err = newest_version(kr, st, ts[i].id, &v, 1)) < 0 ||
+            (err = seal_tenant(st, &ts[i], v, &c)) < 0) {
             fail(err);
             goto out;
         }
-        while (!done) {
-            if ((err = wp_store_messages_seal_batch(st, ts[i].id, v, &after, SEAL_BATCH, &done,
-                                                    &sealed, &resealed, &problems, message_bad,
-                                                    NULL)) < 0) {
-                fail(err);
-                goto out;
-            }
-        }
-        int cleared = 0;
-        if ((err = wp_store_messages_plain_clear(st, ts[i].id, &cleared)) < 0) {
-            fail(err);
-            goto out;
-        }
-        if (sealed > s0 || resealed > r0)
-            printf("tenant '%s': %lld sealed, %lld re-sealed under key version %lld\n", ts[i].name,
-                   (long long)(sealed - s0), (long long)(resealed - r0), (long long)v);
     }
-    printf("sealed: %lld message%s, %lld re-sealed under the newest key, %lld problem%s\n",
-           (long long)sealed, sealed == 1 ? "" : "s", (long long)resealed, (long long)problems,
-           problems == 1 ? "" : "s");
-    if (sealed || resealed) {
+    printf("sealed: %lld messages, %lld customers, %lld phone identities indexed, %lld "
+           "re-sealed under the newest key, %lld problem%s\n",
+           (long long)c.messages, (long long)c.customers, (long long)c.identities,
+           (long long)c.resealed, (long long)c.problems, c.problems == 1 ? "" : "s");
+    if (c.messages || c.customers || c.identities || c.resealed) {
         int incomplete = 0;
         int pg = wp_store_backend(st) == WP_STORE_PG;
         if ((err = wp_store_seal_compact(st, &incomplete)) < 0) {
             fail(err);
             goto out;
         }
-        printf("compacted: %s\n",
-               pg ? "VACUUM FULL messages, CHECKPOINT" : "secure_delete, VACUUM, WAL checkpoint");
+        printf("compacted: %s\n", pg ? "VACUUM FULL messages, customers, customer_identities, "
+                                       "CHECKPOINT"
+                                     : "secure_delete, VACUUM, WAL checkpoint");
         if (incomplete && pg)
             printf("note: CHECKPOINT was refused (%s): the old values stay in PostgreSQL's WAL "
                    "until its next checkpoint\n",
@@ -594,7 +626,7 @@ static int seal_data(cli_keyring *kr)
             printf("note: readers kept the WAL from being emptied: run seal-data again when "
                    "serve is idle, or stop it for a moment\n");
     }
-    code = problems ? WP_EXIT_FAIL : WP_EXIT_OK;
+    code = c.problems ? WP_EXIT_FAIL : WP_EXIT_OK;
 out:
     free(ts);
     return code;

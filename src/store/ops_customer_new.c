@@ -24,15 +24,18 @@ int wp_store_customer_find(wp_store *st, char out[WP_ID_LEN + 1], const char *te
     if (!kind || !*kind || !value || !*value)
         return wp_error_set(WP_EINVAL, "an identity needs a kind and a value");
     char blind[WP_SEAL_BLIND_LEN + 1];
-    if ((err = wp_seal__lookup(st, blind, &value, tenant_id, kind, value)) < 0)
+    const char *look;
+    if ((err = wp_seal__lookup(st, blind, &look, tenant_id, kind, value)) < 0)
         return err;
+    /* by its blind index, or by the number a row from before the master key still has */
     if ((err = wp_db_prepare(st, &s,
                              "SELECT customer_id FROM customer_identities WHERE tenant_id = ?"
-                             " AND kind = ? AND value = ?")) < 0)
+                             " AND kind = ? AND value IN (?, ?)")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, kind);
-    wp_db_bind_text(s, 3, value);
+    wp_db_bind_text(s, 3, look);
+    wp_db_bind_text(s, 4, value);
     if ((err = wp_db_step(s)) == WP_DB_ROW)
         err = wp_db_col_copy(s, 0, out, WP_ID_LEN + 1);
     else if (err == WP_DB_DONE)
@@ -68,6 +71,15 @@ static int identity_add(wp_store *st, int *taken, const char *tenant_id, const c
     /* with a master key a phone is stored by its blind index, the number sealed beside it */
     if ((err = wp_seal__lookup(st, blind, &look, tenant_id, kind, value)) < 0)
         return err;
+    if (look != value) { /* stored by its number before the master key: indexed now, taken */
+        char owner[WP_ID_LEN + 1];
+        if ((err = wp_seal__identity_adopt(st, owner, tenant_id, look, value)) < 0)
+            return err;
+        if (owner[0]) {
+            *taken = 1;
+            return 0;
+        }
+    }
     wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
     wp_seal_at at = {tenant_id, "customer_identities", "value", look};
     if ((look == value || (err = wp_seal__text(st, &sb, &sealed, &at, value)) == 0) &&
@@ -91,9 +103,8 @@ static int identity_add(wp_store *st, int *taken, const char *tenant_id, const c
     return 0;
 }
 
-int wp_store_customer_create(wp_store *st, char out_id[WP_ID_LEN + 1],
-                             char existing[WP_ID_LEN + 1], const char **field,
-                             const char *tenant_id, const wp_customer_new *n,
+int wp_store_customer_create(wp_store *st, char out_id[WP_ID_LEN + 1], char existing[WP_ID_LEN + 1],
+                             const char **field, const char *tenant_id, const wp_customer_new *n,
                              const wp_crm_actor *who, int64_t now_us)
 {
     struct wp_stmt *s = NULL;
@@ -101,8 +112,11 @@ int wp_store_customer_create(wp_store *st, char out_id[WP_ID_LEN + 1],
     wp_buf d;
     int err, taken = 0;
     const char *name = n->name && *n->name ? n->name : n->phone ? n->phone : n->channel_id;
-    wp_customer_edit e = {.name = name, .company = n->company, .notes = n->notes,
-                          .stage = n->stage, .grade = n->grade};
+    wp_customer_edit e = {.name = name,
+                          .company = n->company,
+                          .notes = n->notes,
+                          .stage = n->stage,
+                          .grade = n->grade};
 
     existing[0] = '\0';
     *field = NULL;
@@ -125,7 +139,8 @@ int wp_store_customer_create(wp_store *st, char out_id[WP_ID_LEN + 1],
     if ((err = wp_store__op_begin(st, 1)) < 0)
         return err;
     /* the owner: an active employee of the tenant */
-    if ((err = wp_db_prepare(st, &s, "SELECT active FROM employees WHERE tenant_id = ? AND id = ?")) < 0)
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT active FROM employees WHERE tenant_id = ? AND id = ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, n->owner_employee_id);
@@ -209,9 +224,8 @@ out:
 }
 
 int wp_store_customer_identity_add(wp_store *st, char existing[WP_ID_LEN + 1],
-                                   const char *tenant_id, const char *customer_id,
-                                   const char *kind, const char *value, const wp_crm_actor *who,
-                                   int64_t now_us)
+                                   const char *tenant_id, const char *customer_id, const char *kind,
+                                   const char *value, const wp_crm_actor *who, int64_t now_us)
 {
     wp_buf d;
     int err, taken = 0;

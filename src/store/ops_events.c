@@ -626,6 +626,15 @@ static int resolve_peers(struct applier *a)
         return 0;
     if ((err = lookup_identities(a)) < 0)
         return err;
+    /* a phone its blind index missed may be stored by its number (before the master key, or
+     * by a node without it): found that way, it is indexed now (seal.h) */
+    for (size_t i = 0; i < a->n_ids; i++) {
+        struct ident *d = &a->ids[i];
+        if (d->plain && !d->stored[0] &&
+            (err = wp_seal__identity_adopt(a->st, d->stored, b->tenant_id, d->value,
+                                           d->plain)) < 0)
+            return err;
+    }
     wp_buf sb, nb;
     wp_buf_init(&sb, WP_SEAL_SMALL_MAX);
     wp_buf_init(&nb, WP_SEAL_SMALL_MAX);

@@ -17,42 +17,34 @@
 #define OPENED_MAX (64u * 1024 * 1024) /* bytes of an opened text, at most */
 #define GRAMS_MAX (2u * 1024 * 1024)   /* bytes of the grams of one message */
 
-/* What a stored value needs: nothing (NULL, or sealed under newest), sealing (plaintext), or
- * sealing again (an older version); BAD when it names no version. */
-enum need { NONE, PLAIN, OLDER, BAD };
-
-static enum need need_of(const char *v, int64_t newest)
-{
-    int64_t ver = 0;
-    if (!v)
-        return NONE;
-    if (!wp_seal__is_sealed(v))
-        return PLAIN;
-    if (wp_seal__version(&ver, v, strlen(v)) < 0)
-        return BAD;
-    return ver < newest ? OLDER : NONE;
-}
+/* the sealed columns of a message, in the order the batch selects them */
+static const char *const msg_cols[] = {"text", "raw", "peer_name", "peer_phone"};
+#define NCOLS 4
 
 struct row {
     int64_t rid, skey; /* skey: SQLite's search key, -1 when none */
     char id[WP_ID_LEN + 1];
-    char *text, *raw;
+    char *col[NCOLS];
 };
+
+void wp_seal__vals_free(char **vals, int n)
+{
+    for (int c = 0; c < n; c++) {
+        if (vals[c])
+            sodium_memzero(vals[c], strlen(vals[c]));
+        free(vals[c]);
+        vals[c] = NULL;
+    }
+}
 
 static void rows_free(struct row *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].text)
-            sodium_memzero(v[i].text, strlen(v[i].text));
-        if (v[i].raw)
-            sodium_memzero(v[i].raw, strlen(v[i].raw));
-        free(v[i].text);
-        free(v[i].raw);
-    }
+    for (size_t i = 0; i < n; i++)
+        wp_seal__vals_free(v[i].col, NCOLS);
     free(v);
 }
 
-static int dup_col(char **out, struct wp_stmt *s, int col)
+int wp_seal__dup_col(char **out, struct wp_stmt *s, int col)
 {
     *out = NULL;
     if (wp_db_col_isnull(s, col))
@@ -64,13 +56,53 @@ static int dup_col(char **out, struct wp_stmt *s, int col)
 
 /* The value opened when sealed (into b), then sealed under the newest key (into out): *res
  * points at the stored form to write. */
-static int reseal(wp_store *st, wp_buf *b, wp_buf *out, const char **res, const char **plain,
-                  const wp_seal_at *at, const char *stored)
+int wp_seal__reseal(wp_store *st, wp_buf *b, wp_buf *out, const char **res, const char **plain,
+                    const wp_seal_at *at, const char *stored)
 {
     int err;
     if ((err = wp_seal__open_text(st, b, plain, at, stored)) < 0)
         return err;
     return wp_seal__text(st, out, res, at, *plain);
+}
+
+int wp_seal__row(wp_store *st, int *act, const struct wp_seal_row *row, char *const *vals,
+                 int64_t newest, wp_buf *ob, wp_buf *sb, const char **res, enum wp_seal_need *need,
+                 int64_t *problems, wp_seal_bad_fn bad, void *ctx)
+{
+    int any = 0, bad_version = 0, was_plain = 0, err = 0;
+    const char *plain = NULL;
+    *act = 0;
+    for (int c = 0; c < row->n; c++) {
+        res[c] = vals[c];
+        need[c] = wp_seal__need(vals[c], newest);
+        any |= need[c] != WP_SEAL_NEED_NONE;
+        bad_version |= need[c] == WP_SEAL_NEED_BAD;
+        was_plain |= need[c] == WP_SEAL_NEED_PLAIN;
+    }
+    if (!any)
+        return 0;
+    if (bad_version) {
+        (*problems)++;
+        if (bad)
+            bad(ctx, row->what, row->id, "a sealed value names no key version: left as it is");
+        return 0;
+    }
+    for (int c = 0; c < row->n && err == 0; c++) {
+        if (need[c] == WP_SEAL_NEED_NONE)
+            continue;
+        wp_seal_at at = {row->tenant_id, row->table, row->cols[c], row->id};
+        err = wp_seal__reseal(st, &ob[c], &sb[c], &res[c], &plain, &at, vals[c]);
+    }
+    if (err == WP_EIO) { /* a value that does not open: logged (seal_open), left */
+        (*problems)++;
+        if (bad)
+            bad(ctx, row->what, row->id, wp_error_last());
+        return 0;
+    }
+    if (err < 0)
+        return err;
+    *act = was_plain ? 1 : 2;
+    return 0;
 }
 
 /* SQLite: the message's plain grams taken out of the contentless index (FTS5's 'delete' with
@@ -107,11 +139,11 @@ int wp_store_messages_seal_batch(wp_store *st, const char *tenant_id, int64_t ne
     struct wp_stmt *s = NULL;
     struct row *v = NULL;
     size_t n = 0, cap = 0;
-    wp_buf ob[2], sb[2], grams;
+    wp_buf ob[NCOLS], sb[NCOLS], grams;
     unsigned char gk[WP_GRAM_KEY_LEN];
     int keyed = 0, err;
     *done = 0;
-    for (int c = 0; c < 2; c++) {
+    for (int c = 0; c < NCOLS; c++) {
         wp_buf_init(&ob[c], OPENED_MAX);
         wp_buf_init(&sb[c], OPENED_MAX);
     }
@@ -127,10 +159,12 @@ int wp_store_messages_seal_batch(wp_store *st, const char *tenant_id, int64_t ne
     /* the rows are locked while they are rewritten: a purge or an erasure that comes meanwhile
      * waits (SQLite: BEGIN IMMEDIATE holds the write lock already) */
     if ((err = wp_db_prepare(st, &s,
-                             pg ? "SELECT rid, id, -1, text, raw FROM messages WHERE tenant_id = ?"
-                                  " AND rid > ? ORDER BY rid LIMIT ? FOR UPDATE"
-                                : "SELECT rid, id, coalesce(skey, -1), text, raw FROM messages"
-                                  " WHERE tenant_id = ? AND rid > ? ORDER BY rid LIMIT ?")) < 0)
+                             pg ? "SELECT rid, id, -1, text, raw, peer_name, peer_phone FROM"
+                                  " messages WHERE tenant_id = ? AND rid > ? ORDER BY rid LIMIT ?"
+                                  " FOR UPDATE"
+                                : "SELECT rid, id, coalesce(skey, -1), text, raw, peer_name,"
+                                  " peer_phone FROM messages WHERE tenant_id = ? AND rid > ?"
+                                  " ORDER BY rid LIMIT ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_int64(s, 2, *after_rid);
@@ -143,7 +177,9 @@ int wp_store_messages_seal_batch(wp_store *st, const char *tenant_id, int64_t ne
         r->rid = wp_db_col_int64(s, 0);
         wp_db_col_copy(s, 1, r->id, sizeof r->id);
         r->skey = wp_db_col_int64(s, 2);
-        if ((err = dup_col(&r->text, s, 3)) < 0 || (err = dup_col(&r->raw, s, 4)) < 0)
+        for (int c = 0; c < NCOLS && err >= 0; c++)
+            err = wp_seal__dup_col(&r->col[c], s, 3 + c);
+        if (err < 0)
             break;
     }
     wp_db_done(s);
@@ -154,57 +190,40 @@ int wp_store_messages_seal_batch(wp_store *st, const char *tenant_id, int64_t ne
     for (size_t i = 0; i < n && err == 0; i++) {
         struct row *r = &v[i];
         *after_rid = r->rid;
-        enum need nt = need_of(r->text, newest), nr = need_of(r->raw, newest);
-        if (nt == NONE && nr == NONE)
-            continue;
-        if (nt == BAD || nr == BAD) {
-            (*problems)++;
-            if (bad)
-                bad(ctx, r->id, "a sealed value names no key version: left as it is");
-            continue;
-        }
-        const char *res[2] = {r->text, r->raw}, *plain = NULL;
-        char *cols[2] = {r->text, r->raw};
-        enum need need[2] = {nt, nr};
-        for (int c = 0; c < 2 && err == 0; c++) {
-            if (need[c] == NONE)
-                continue;
-            wp_seal_at at = {tenant_id, "messages", c ? "raw" : "text", r->id};
-            err = reseal(st, &ob[c], &sb[c], &res[c], &plain, &at, cols[c]);
-        }
-        if (err == WP_EIO) { /* a value that does not open: logged (seal_open), left */
-            (*problems)++;
-            if (bad)
-                bad(ctx, r->id, wp_error_last());
-            err = 0;
-            continue;
-        }
-        if (err < 0)
+        enum wp_seal_need need[NCOLS];
+        const char *res[NCOLS];
+        struct wp_seal_row row = {tenant_id, "message", "messages", msg_cols, NCOLS, r->id};
+        int act = 0;
+        if ((err = wp_seal__row(st, &act, &row, r->col, newest, ob, sb, res, need, problems, bad,
+                                ctx)) < 0)
             break;
+        if (act == 0)
+            continue;
         /* a text that was plaintext was indexed with plain grams: indexed again, keyed (a
          * sealed one is keyed already: the gram key comes from version 1 and never rotates) */
-        if (pg) {
-            if (nt == PLAIN) {
-                wp_buf_reset(&grams);
-                if ((err = wp_grams__make_keyed(&grams, NULL, r->text, strlen(r->text), 0,
-                                                WP_GRAMS_PG_ARRAY, gk)) < 0)
-                    break;
-                err = wp_db_run(st,
-                                "UPDATE messages SET text = ?, raw = ?, grams = CAST(? AS TEXT[])"
-                                " WHERE rid = ?",
-                                "ttti", res[0], res[1], grams.len ? grams.buf : "{}", r->rid);
-            } else
-                err = wp_db_run(st, "UPDATE messages SET text = ?, raw = ? WHERE rid = ?", "tti",
-                                res[0], res[1], r->rid);
+        const char *text = r->col[0];
+        int reindex = need[0] == WP_SEAL_NEED_PLAIN;
+        if (pg && reindex) {
+            wp_buf_reset(&grams);
+            if ((err = wp_grams__make_keyed(&grams, NULL, text, strlen(text), 0, WP_GRAMS_PG_ARRAY,
+                                            gk)) < 0)
+                break;
+            err = wp_db_run(st,
+                            "UPDATE messages SET text = ?, raw = ?, peer_name = ?, peer_phone = ?,"
+                            " grams = CAST(? AS TEXT[]) WHERE rid = ?",
+                            "ttttti", res[0], res[1], res[2], res[3], grams.len ? grams.buf : "{}",
+                            r->rid);
         } else {
-            err = wp_db_run(st, "UPDATE messages SET text = ?, raw = ? WHERE rid = ?", "tti",
-                            res[0], res[1], r->rid);
-            if (err == 0 && nt == PLAIN && r->skey >= 0)
-                err = reindex_lite(st, &grams, r->skey, tenant_id, r->text, gk);
+            err = wp_db_run(st,
+                            "UPDATE messages SET text = ?, raw = ?, peer_name = ?, peer_phone = ?"
+                            " WHERE rid = ?",
+                            "tttti", res[0], res[1], res[2], res[3], r->rid);
+            if (err == 0 && !pg && reindex && r->skey >= 0)
+                err = reindex_lite(st, &grams, r->skey, tenant_id, text, gk);
         }
         if (err < 0)
             break;
-        if (nt == PLAIN || nr == PLAIN)
+        if (act == 1)
             (*sealed)++;
         else
             (*resealed)++;
@@ -216,7 +235,7 @@ out:
 release:
     sodium_memzero(gk, sizeof gk);
     rows_free(v, n);
-    for (int c = 0; c < 2; c++) {
+    for (int c = 0; c < NCOLS; c++) {
         wp_buf_release(&ob[c]);
         wp_buf_release(&sb[c]);
     }
@@ -280,17 +299,21 @@ int wp_store_messages_seal_count(wp_store *st, const char *tenant_id, int64_t ne
     struct wp_stmt *s = NULL;
     int err;
     *plain = *older = 0;
-    if ((err = wp_db_prepare(st, &s, "SELECT text, raw FROM messages WHERE tenant_id = ?")) < 0)
+    if ((err = wp_db_prepare(st, &s,
+                             "SELECT text, raw, peer_name, peer_phone FROM messages"
+                             " WHERE tenant_id = ?")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        const char *t = wp_db_col_isnull(s, 0) ? NULL : wp_db_col_text(s, 0);
-        const char *r = wp_db_col_isnull(s, 1) ? NULL : wp_db_col_text(s, 1);
-        enum need a = need_of(t, newest), b = need_of(r, newest);
-        if (a == PLAIN || b == PLAIN)
-            (*plain)++;
-        else if (a == OLDER || b == OLDER)
-            (*older)++;
+        int p = 0, o = 0;
+        for (int c = 0; c < NCOLS; c++) {
+            enum wp_seal_need need =
+                wp_seal__need(wp_db_col_isnull(s, c) ? NULL : wp_db_col_text(s, c), newest);
+            p |= need == WP_SEAL_NEED_PLAIN;
+            o |= need == WP_SEAL_NEED_OLDER;
+        }
+        *plain += p;
+        *older += !p && o;
     }
     wp_db_done(s);
     return err < 0 ? err : 0;
@@ -302,7 +325,7 @@ int wp_store_seal_compact(wp_store *st, int *incomplete)
     int err;
     *incomplete = 0;
     if (wp_store_backend(st) == WP_STORE_PG) {
-        if ((err = wp_db_exec(st, "VACUUM FULL messages")) < 0)
+        if ((err = wp_db_exec(st, "VACUUM FULL messages, customers, customer_identities")) < 0)
             return err;
         if (wp_db_exec(st, "CHECKPOINT") < 0)
             *incomplete = 1;

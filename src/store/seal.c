@@ -393,6 +393,18 @@ void wp_seal__blind_make(char out[WP_SEAL_BLIND_LEN + 1], const unsigned char ke
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+enum wp_seal_need wp_seal__need(const char *stored, int64_t newest)
+{
+    int64_t ver = 0;
+    if (!stored)
+        return WP_SEAL_NEED_NONE;
+    if (!wp_seal__is_sealed(stored))
+        return WP_SEAL_NEED_PLAIN;
+    if (wp_seal__version(&ver, stored, strlen(stored)) < 0)
+        return WP_SEAL_NEED_BAD;
+    return ver < newest ? WP_SEAL_NEED_OLDER : WP_SEAL_NEED_NONE;
+}
+
 int wp_seal__lookup(wp_store *st, char out[WP_SEAL_BLIND_LEN + 1], const char **res,
                     const char *tenant_id, const char *kind, const char *value)
 {

@@ -109,15 +109,86 @@ int wp_seal__lookup(wp_store *st, char out[WP_SEAL_BLIND_LEN + 1], const char **
                     const char *tenant_id, const char *kind, const char *value);
 /* --- sealing the rows written before the master key (`keys seal-data`) -------------------- */
 
-/* Called for a row that could not be (re)sealed: its id and why (never its bytes). */
-typedef void (*wp_seal_bad_fn)(void *ctx, const char *message_id, const char *why);
+/* What a stored value needs from seal-data: nothing (NULL, or sealed under newest), sealing
+ * (plaintext), or sealing again (an older key version); BAD when it names no version. */
+enum wp_seal_need { WP_SEAL_NEED_NONE, WP_SEAL_NEED_PLAIN, WP_SEAL_NEED_OLDER, WP_SEAL_NEED_BAD };
+enum wp_seal_need wp_seal__need(const char *stored, int64_t newest);
+
+/* Called for a row that could not be (re)sealed: what it is ("message", "customer", "phone
+ * identity of customer"), its id and why (never its bytes). */
+typedef void (*wp_seal_bad_fn)(void *ctx, const char *what, const char *id, const char *why);
+
+/* Each of vals wiped and freed (NULL after). */
+void wp_seal__vals_free(char **vals, int n);
+
+/* The column's text copied (*out NULL for NULL). @return 0 or WP_ENOMEM */
+int wp_seal__dup_col(char **out, struct wp_stmt *s, int col);
+
+/* A row of seal-data: its tenant, what bad() calls it ("message"), its table, its n sealed
+ * columns and its id (the associated data of each). */
+struct wp_seal_row {
+    const char *tenant_id, *what, *table;
+    const char *const *cols;
+    int n;
+    const char *id;
+};
+
+/* The row's values (vals[c] of column cols[c]) each opened and sealed again under the newest
+ * key when it needs it (need[c]; res[c] the form to write, ob[c] and sb[c] its buffers).
+ * *act = 0: nothing to write (nothing needed, or a value that names no version or does not
+ * open: reported to bad, counted in *problems); 1: something was plaintext; 2: re-sealed only.
+ * @return 0 or the store's error */
+int wp_seal__row(wp_store *st, int *act, const struct wp_seal_row *row, char *const *vals,
+                 int64_t newest, wp_buf *ob, wp_buf *sb, const char **res, enum wp_seal_need *need,
+                 int64_t *problems, wp_seal_bad_fn bad, void *ctx);
+
+/* stored opened into b (*plain; legacy plaintext as it is), then sealed under the tenant's
+ * newest key into out (*res, the form to write). @return 0, WP_EIO when it does not open */
+int wp_seal__reseal(wp_store *st, wp_buf *b, wp_buf *out, const char **res, const char **plain,
+                    const wp_seal_at *at, const char *stored);
+
+/* A phone identity stored before the master key (its value the number itself) found by number
+ * and converted in place, in the caller's transaction: its value becomes blind (the blind index
+ * wp_seal__lookup() made of number), the number sealed beside it. Lookups call it when the
+ * blind index missed: a store loaded without a key, or a node running without one, keeps such
+ * rows until seal-data, and the customer they name is found through them meanwhile.
+ * *customer = the identity's customer, "" when the tenant has no such row.
+ * @return 0 or the store's error */
+int wp_seal__identity_adopt(wp_store *st, char customer[WP_ID_LEN + 1], const char *tenant_id,
+                            const char *blind, const char *number);
+
+/* One batch of the tenant's customers after *after_id (by id, at most limit): a name, phone,
+ * company or notes in plaintext or under an older version than newest sealed under the newest;
+ * then, with *done set, nothing else. The counts as wp_store_messages_seal_batch(). */
+int wp_store_customers_seal_batch(wp_store *st, const char *tenant_id, int64_t newest,
+                                  char after_id[WP_ID_LEN + 1], size_t limit, int *done,
+                                  int64_t *sealed, int64_t *resealed, int64_t *problems,
+                                  wp_seal_bad_fn bad, void *ctx);
+
+/* One batch of the tenant's phone identities after *after (by value; "" first; at most limit;
+ * after holds WP_SEAL_BLIND_LEN + 1 bytes or more, at least the longest number): each stored
+ * by its number gets its blind index with the number sealed beside it (*indexed); each whose
+ * sealed number is under an older version is sealed again (*resealed). A number whose blind
+ * index another row holds already (written by a node without the key after the conversion)
+ * is dropped when that row names the same customer, else left and reported to bad. */
+int wp_store_identities_seal_batch(wp_store *st, const char *tenant_id, int64_t newest, char *after,
+                                   size_t after_cap, size_t limit, int *done, int64_t *indexed,
+                                   int64_t *resealed, int64_t *problems, wp_seal_bad_fn bad,
+                                   void *ctx);
+
+/* How many of the tenant's customers hold a plaintext field (*plain) or one sealed under an
+ * older version (*older), and how many phone identities are still stored by their number
+ * (*unindexed). @return 0 or the store's error */
+int wp_store_customers_seal_count(wp_store *st, const char *tenant_id, int64_t newest,
+                                  int64_t *plain, int64_t *older, int64_t *unindexed);
 
 /* One batch of the tenant's messages after *after_rid (by rid, at most limit rows), in one
- * transaction: each row whose text or raw is legacy plaintext, or sealed under a key version
- * older than newest, is sealed again under the tenant's newest data key; a row whose text was
- * plaintext gets its search entry rebuilt with keyed grams (its plain grams taken out). A value
- * that does not open is left as it is, reported to bad. *after_rid moves to the last row read;
- * *done = 1 when there are no more. The counts are added to. @return 0 or the store's error */
+ * transaction: each row whose text, raw, peer_name or peer_phone is legacy plaintext, or sealed
+ * under a key version older than newest, is sealed again under the tenant's newest data key; a row
+ * whose text was plaintext gets its search entry rebuilt with keyed grams (its plain grams taken
+ * out). A value that does not open is left as it is, reported to bad. *after_rid moves to the last
+ * row read; *done = 1 when there are no more. The counts are added to. @return 0 or the store's
+ * error */
 int wp_store_messages_seal_batch(wp_store *st, const char *tenant_id, int64_t newest,
                                  int64_t *after_rid, size_t limit, int *done, int64_t *sealed,
                                  int64_t *resealed, int64_t *problems, wp_seal_bad_fn bad,

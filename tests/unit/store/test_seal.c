@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/customers.h"
 #include "store/devices.h"
 #include "store/events.h"
 #include "store/grams.h"
@@ -468,6 +469,111 @@ static void test_seal__blind(void **state)
     assert_string_not_equal(b1, b2);
 }
 
+static void count_bad(void *ctx, const char *what, const char *id, const char *why)
+{
+    (void)id;
+    assert_string_equal(what, "phone identity of customer");
+    assert_non_null(strstr(why, "merge the two"));
+    (*(int *)ctx)++;
+}
+
+/* Phone identities stored by number before the master key: found (customer_find), taken
+ * (identity_add converts it on the way) and indexed by the seal-data batch, which drops a
+ * number whose blind index the same customer holds already and reports one that another
+ * customer's blind row holds; a second pass does nothing. */
+static void test_seal__identities(void **state)
+{
+    struct tfx *f = *state;
+    wp_master_key mk;
+    unsigned char k[WP_KEY_LEN];
+    wp_crm_actor who = {.actor = "system"};
+    const char *field = NULL, *phones[4] = {"13800000001", "13800000002", "13800000003",
+                                            "13800000004"};
+    char cust[4][WP_ID_LEN + 1], existing[WP_ID_LEN + 1], got[WP_ID_LEN + 1], sql[512];
+    char blind[WP_SEAL_BLIND_LEN + 1], after[64] = "";
+    const char *look = NULL;
+    int64_t indexed = 0, resealed = 0, problems = 0;
+    int done = 0, bads = 0;
+    for (int i = 0; i < 4; i++) {
+        wp_customer_new cn = {.name = "客户", .phone = phones[i], .owner_employee_id = f->emp1,
+                              .via = "api"};
+        OK(wp_store_customer_create(f->st, cust[i], existing, &field, f->tenant, &cn, &who,
+                                    wp_time_now_us()));
+    }
+    master(&mk, 9);
+    wp_seal_keyring_set(&mk);
+    OK(wp_store_keys_ensure(f->st, k, &mk, f->tenant, "data", NULL));
+    /* found by number while it is stored so */
+    OK(wp_store_customer_find(f->st, got, f->tenant, "phone", phones[0]));
+    assert_string_equal(got, cust[0]);
+    /* given to another customer: taken, naming its owner */
+    assert_int_equal(wp_store_customer_identity_add(f->st, existing, f->tenant, cust[1], "phone",
+                                                    phones[0], &who, wp_time_now_us()),
+                     WP_EEXISTS);
+    assert_string_equal(existing, cust[0]);
+    /* SMS from phones 1 and 2: their customers', the two numbers indexed on the way */
+    char dev[WP_ID_LEN + 1];
+    phone_device(f, dev);
+    wp_event e[2];
+    for (int i = 0; i < 2; i++) {
+        e[i] = wecom_msg(i + 1, T0 + i * 1000000, "短信", NULL);
+        e[i].channel = "sms";
+        e[i].peer.id = e[i].chat = NULL;
+        e[i].peer.name = NULL;
+        e[i].peer.phone = phones[i];
+    }
+    put(f, dev, e, 2, 0);
+    for (int i = 0; i < 2; i++) {
+        OK(wp_seal__lookup(f->st, blind, &look, f->tenant, "phone", phones[i]));
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM customer_identities WHERE value = '%s' AND customer_id ="
+                 " '%s' AND sealed IS NOT NULL",
+                 look, cust[i]);
+        assert_int_equal(tfx_raw1(f, sql), 1);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM messages WHERE customer_id = '%s'", cust[i]);
+        assert_int_equal(tfx_raw1(f, sql), 1);
+    }
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM customers"), 4);
+    /* a node without the key writes the numbers again: phone 1 for its own customer (dropped
+     * by the batch), phone 2 for customer 3 (left, reported: the two are to be merged) */
+    snprintf(sql, sizeof sql,
+             "INSERT INTO customer_identities (tenant_id, kind, value, customer_id, created_us)"
+             " VALUES ('%s', 'phone', '%s', '%s', 1), ('%s', 'phone', '%s', '%s', 1)",
+             f->tenant, phones[0], cust[0], f->tenant, phones[1], cust[2]);
+    tfx_exec(f, sql);
+    while (!done)
+        OK(wp_store_identities_seal_batch(f->st, f->tenant, 1, after, sizeof after, 1, &done,
+                                          &indexed, &resealed, &problems, count_bad, &bads));
+    assert_int_equal(indexed, 3); /* phones 3 and 4 converted, phone 1's number dropped */
+    assert_int_equal(problems, 1);
+    assert_int_equal(bads, 1);
+    assert_int_equal(resealed, 0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM customer_identities WHERE kind = 'phone' AND value = '%s'"
+             " AND customer_id = '%s'",
+             phones[1], cust[2]);
+    assert_int_equal(tfx_raw1(f, sql), 1); /* phone 2's number, left */
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM customer_identities WHERE kind = 'phone'"
+                                 " AND value LIKE '1380000000%'"),
+                     1);
+    for (int i = 0; i < 4; i++) {
+        OK(wp_store_customer_find(f->st, got, f->tenant, "phone", phones[i]));
+        assert_string_equal(got, cust[i]);
+    }
+    /* a second pass: only the one left, again */
+    after[0] = '\0';
+    done = 0;
+    indexed = problems = 0;
+    while (!done)
+        OK(wp_store_identities_seal_batch(f->st, f->tenant, 1, after, sizeof after, 500, &done,
+                                          &indexed, &resealed, &problems, NULL, NULL));
+    assert_int_equal(indexed + resealed, 0);
+    assert_int_equal(problems, 1);
+    sodium_memzero(k, sizeof k);
+    wp_keys_master_wipe(&mk);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 static const struct CMUnitTest suite[] = {
     T(test_seal__format),
@@ -476,6 +582,7 @@ static const struct CMUnitTest suite[] = {
     T(test_seal__messages),
     T(test_seal__blind),
     T(test_seal__seal_data),
+    T(test_seal__identities),
 };
 
 int main(void)
