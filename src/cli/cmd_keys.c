@@ -50,19 +50,19 @@ static const char help[] =
     "re-encrypts the files under an older key version than their tenant's newest (after\n"
     "rotate-tenant); safe while serve runs, and resumable: run again, it goes on where it\n"
     "stopped.\n"
-    "seal-data seals the messages stored before the master key (text, the event as sent,\n"
-    "the peer's name and phone) under their tenant's newest data key and indexes them again\n"
-    "with keyed grams, seals the customers' names, phones, companies and notes, and stores\n"
-    "each phone identity by its blind index with the number sealed beside it; run it right\n"
-    "after migrate (until then those rows stay in plain text, the tenant's searches also\n"
-    "ask their plain grams, and a phone is also looked up by its number). It also seals\n"
-    "again what is under an older key version (after rotate-tenant). 500 rows per\n"
-    "transaction, safe while serve runs, resumable: run again, it goes on where it\n"
-    "stopped. When it changed rows it leaves none of the old plain text in the store's\n"
+    "seal-data seals the messages stored before the master key (text, the event as sent, the\n"
+    "peer's name and phone) under their tenant's newest data key and indexes them again with\n"
+    "keyed grams, seals the customers' names, phones, companies and notes and the words a\n"
+    "rule caught (alerts), and stores each phone identity by its blind index with the number\n"
+    "sealed beside it; run it right after migrate (until then those rows stay in plain text,\n"
+    "the tenant's searches also ask their plain grams, and a phone is also looked up by its\n"
+    "number). It also seals again what is under an older key version (after rotate-tenant).\n"
+    "500 rows per transaction, safe while serve runs, resumable: run again, it goes on where\n"
+    "it stopped. When it changed rows it leaves none of the old plain text in the store's\n"
     "files: SQLite secure_delete, VACUUM and a WAL checkpoint; PostgreSQL VACUUM FULL of\n"
-    "messages, customers and customer_identities (which holds them locked while it runs)\n"
-    "and CHECKPOINT. Backups made\n"
-    "before, replicas' history and WAL archives keep what they had.\n"
+    "messages, customers, customer_identities and alerts (which holds them locked while it\n"
+    "runs) and CHECKPOINT. Backups made before, replicas' history and WAL archives keep\n"
+    "what they had.\n"
     "\n"
     "  --data DIR              the data directory made by 'workphone init'\n"
     "  --db URL                postgresql://... when the store is in PostgreSQL\n"
@@ -318,6 +318,11 @@ static int seal_status(cli_keyring *kr, wp_store *st)
         printf("customers: tenant=%s version=%lld plain=%lld older=%lld phones_unindexed=%lld\n",
                ts[i].name, (long long)v, (long long)cplain, (long long)colder,
                (long long)unindexed);
+        int64_t aplain = 0, aolder = 0;
+        if ((err = wp_store_alerts_seal_count(st, ts[i].id, v, &aplain, &aolder)) < 0)
+            break;
+        printf("alerts: tenant=%s version=%lld plain=%lld older=%lld\n", ts[i].name, (long long)v,
+               (long long)aplain, (long long)aolder);
     }
     free(ts);
     return err;
@@ -551,15 +556,16 @@ static void row_bad(void *ctx, const char *what, const char *id, const char *why
 
 /* What seal-data did, in all and for the tenant at hand. */
 struct seal_counts {
-    int64_t messages, customers, identities, resealed, problems;
+    int64_t messages, customers, alerts, identities, resealed, problems;
 };
 
-/* One tenant's messages, customers and phone identities sealed under its newest data key
+/* One tenant's messages, customers, alerts and phone identities sealed under its newest data key
  * (the store's *_seal_batch, each in batches of SEAL_BATCH rows). */
 static int seal_tenant(wp_store *st, const wp_tenant *t, int64_t v, struct seal_counts *c)
 {
-    int64_t after = 0, m0 = c->messages, c0 = c->customers, i0 = c->identities, r0 = c->resealed;
-    char after_id[WP_ID_LEN + 1] = "", after_value[64] = "";
+    int64_t after = 0, m0 = c->messages, c0 = c->customers, a0 = c->alerts, i0 = c->identities,
+            r0 = c->resealed;
+    char after_id[WP_ID_LEN + 1] = "", after_alert[WP_ID_LEN + 1] = "", after_value[64] = "";
     int done = 0, err = 0, cleared = 0;
     while (!done && err == 0)
         err = wp_store_messages_seal_batch(st, t->id, v, &after, SEAL_BATCH, &done, &c->messages,
@@ -569,16 +575,21 @@ static int seal_tenant(wp_store *st, const wp_tenant *t, int64_t v, struct seal_
             wp_store_customers_seal_batch(st, t->id, v, after_id, SEAL_BATCH, &done, &c->customers,
                                           &c->resealed, &c->problems, row_bad, NULL);
     for (done = 0; !done && err == 0;)
+        err = wp_store_alerts_seal_batch(st, t->id, v, after_alert, SEAL_BATCH, &done, &c->alerts,
+                                         &c->resealed, &c->problems, row_bad, NULL);
+    for (done = 0; !done && err == 0;)
         err = wp_store_identities_seal_batch(st, t->id, v, after_value, sizeof after_value,
                                              SEAL_BATCH, &done, &c->identities, &c->resealed,
                                              &c->problems, row_bad, NULL);
     if (err < 0 || (err = wp_store_messages_plain_clear(st, t->id, &cleared)) < 0)
         return err;
-    if (c->messages > m0 || c->customers > c0 || c->identities > i0 || c->resealed > r0)
-        printf("tenant '%s': %lld messages and %lld customers sealed, %lld phone identities "
-               "indexed, %lld re-sealed under key version %lld\n",
+    if (c->messages > m0 || c->customers > c0 || c->alerts > a0 || c->identities > i0 ||
+        c->resealed > r0)
+        printf("tenant '%s': %lld messages, %lld customers and %lld alerts sealed, %lld phone "
+               "identities indexed, %lld re-sealed under key version %lld\n",
                t->name, (long long)(c->messages - m0), (long long)(c->customers - c0),
-               (long long)(c->identities - i0), (long long)(c->resealed - r0), (long long)v);
+               (long long)(c->alerts - a0), (long long)(c->identities - i0),
+               (long long)(c->resealed - r0), (long long)v);
     return 0;
 }
 
@@ -604,20 +615,22 @@ static int seal_data(cli_keyring *kr)
             goto out;
         }
     }
-    printf("sealed: %lld messages, %lld customers, %lld phone identities indexed, %lld "
-           "re-sealed under the newest key, %lld problem%s\n",
-           (long long)c.messages, (long long)c.customers, (long long)c.identities,
-           (long long)c.resealed, (long long)c.problems, c.problems == 1 ? "" : "s");
-    if (c.messages || c.customers || c.identities || c.resealed) {
+    printf("sealed: %lld messages, %lld customers, %lld alerts, %lld phone identities indexed, "
+           "%lld re-sealed under the newest key, %lld problem%s\n",
+           (long long)c.messages, (long long)c.customers, (long long)c.alerts,
+           (long long)c.identities, (long long)c.resealed, (long long)c.problems,
+           c.problems == 1 ? "" : "s");
+    if (c.messages || c.customers || c.alerts || c.identities || c.resealed) {
         int incomplete = 0;
         int pg = wp_store_backend(st) == WP_STORE_PG;
         if ((err = wp_store_seal_compact(st, &incomplete)) < 0) {
             fail(err);
             goto out;
         }
-        printf("compacted: %s\n", pg ? "VACUUM FULL messages, customers, customer_identities, "
-                                       "CHECKPOINT"
-                                     : "secure_delete, VACUUM, WAL checkpoint");
+        printf("compacted: %s\n",
+               pg ? "VACUUM FULL messages, customers, customer_identities, alerts, "
+                    "CHECKPOINT"
+                  : "secure_delete, VACUUM, WAL checkpoint");
         if (incomplete && pg)
             printf("note: CHECKPOINT was refused (%s): the old values stay in PostgreSQL's WAL "
                    "until its next checkpoint\n",

@@ -707,8 +707,7 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
     int id_col = -1, value_col = -1, sealed_col = -1;
     int idt = !strcmp(table, "customer_identities");
     for (size_t i = 0; i < c->n; i++)
-        if (!strcmp(c->name[i], "id") &&
-            (!strcmp(table, "messages") || !strcmp(table, "customers")))
+        if (!strcmp(c->name[i], "id") && wp_seal__table_sealed(table))
             id_col = (int)i;
         else if (idt && !strcmp(c->name[i], "value"))
             value_col = (int)i;
@@ -886,11 +885,10 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
             goto out;
     if ((err = wp_buf_addc(&sql, ')')) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
-    /* a message's text, peer's name and phone and raw event, a customer's name, phone,
-     * company and notes are sealed to their row under this deployment's keys when it has a
-     * master key (the export carries them opened); a phone identity is kept by its blind
-     * index, its number sealed beside it */
-    int msg = !strcmp(table, "messages"), cust = !strcmp(table, "customers");
+    /* the sealed columns (wp_seal__column_sealed: a message's text, peer and raw event, a
+     * customer's name, phone, company and notes, an alert's matched words) are sealed to their
+     * row under this deployment's keys when it has a master key (the export carries them
+     * opened); a phone identity is kept by its blind index, its number sealed beside it */
     int idt = !strcmp(table, "customer_identities");
     const char *tenant = NULL, *id = NULL, *kind = NULL, *look = NULL;
     int value_col = -1, sealed_col = -1;
@@ -921,11 +919,7 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
         } else if (v[i].type == WP_STORE_VALUE_INT)
             wp_db_bind_int64(s, (int)i + 1, v[i].i);
         else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < 4 &&
-                 ((msg && (!strcmp(cols[i], "text") || !strcmp(cols[i], "raw") ||
-                           !strcmp(cols[i], "peer_phone") || !strcmp(cols[i], "peer_name"))) ||
-                  (cust && (!strcmp(cols[i], "phone") || !strcmp(cols[i], "name") ||
-                            !strcmp(cols[i], "company") || !strcmp(cols[i], "notes")))) &&
-                 !wp_seal__is_sealed(v[i].s)) {
+                 wp_seal__column_sealed(table, cols[i], kind) && !wp_seal__is_sealed(v[i].s)) {
             const char *res = NULL;
             wp_seal_at at = {tenant, table, cols[i], id};
             if ((err = wp_seal__text(st, &seal[sealed], &res, &at, v[i].s)) < 0)

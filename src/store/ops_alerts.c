@@ -4,6 +4,7 @@
 #include "store/alerts.h"
 #include "store/db.h"
 #include "store/internal.h"
+#include "store/seal.h"
 #include "store/query.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -43,7 +44,8 @@ int wp_alert_status_parse(enum wp_alert_status *out, const char *s)
     " a.category, a.pattern, a.action, a.matched, a.match_start, a.match_end, a.comment,"          \
     " a.handled_by, a.updated_us, a.other_employee_id"
 
-static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
+static int read_alert(wp_store *st, const char *tenant_id, struct wp_stmt *s, wp_alert *a,
+                      wp_strpool **pool)
 {
     int err;
     memset(a, 0, sizeof *a);
@@ -58,8 +60,10 @@ static int read_alert(struct wp_stmt *s, wp_alert *a, wp_strpool **pool)
         (err = wp_col__id(s, 5, a->device_id)) < 0 || (err = wp_col__id(s, 6, a->customer_id)) < 0 ||
         (err = wp_col__id(s, 7, a->message_id)) < 0 || (err = wp_col__dup(pool, &a->category, s, 8)) < 0 ||
         (err = wp_col__dup(pool, &a->pattern, s, 9)) < 0 ||
-        (err = wp_col__dup(pool, &a->action, s, 10)) < 0 ||
-        (err = wp_col__dup(pool, &a->matched, s, 11)) < 0)
+        (err = wp_col__dup(pool, &a->action, s, 10)) < 0)
+        return err;
+    wp_seal_at at = {tenant_id, "alerts", "matched", a->id};
+    if ((err = wp_seal__col_dup(st, pool, &a->matched, s, 11, &at)) < 0)
         return err;
     a->start = wp_col__opt_int(s, 12, -1);
     a->end = wp_col__opt_int(s, 13, -1);
@@ -150,7 +154,7 @@ int wp_store_alerts_list(wp_store *st, wp_alert_page *out, const wp_alert_filter
             break;
         }
         if ((err = wp_array__grow((void **)&p.items, &cap, p.n, sizeof *p.items)) < 0 ||
-            (err = read_alert(s, &p.items[p.n], &pool)) < 0)
+            (err = read_alert(st, f->tenant_id, s, &p.items[p.n], &pool)) < 0)
             goto out;
         p.n++;
     }

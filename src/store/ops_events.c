@@ -1114,6 +1114,16 @@ static int put_alert(struct applier *a, struct sink *k, const wp_event *e, wp_al
         memcpy(matched, d->matched, n);
         matched[n] = '\0';
     }
+    /* with a master key the words a rule matched (a part of the message) are sealed to the
+     * alert: a phone number a contact-leak rule caught is one */
+    const char *m = d->matched ? matched : NULL;
+    wp_seal_at at = {b->tenant_id, "alerts", "matched", d->id};
+    wp_buf mb;
+    wp_buf_init(&mb, WP_SEAL_SMALL_MAX * 4);
+    if ((err = wp_seal__text(a->st, &mb, &m, &at, m)) < 0) {
+        wp_buf_release(&mb);
+        return err;
+    }
     if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
         (err = sink_text(k, d->id)) == 0 && (err = sink_int(k, e->ts_us)) == 0 &&
         (err = sink_text(k, d->kind)) == 0 && (err = sink_text(k, d->category)) == 0 &&
@@ -1122,11 +1132,12 @@ static int put_alert(struct applier *a, struct sink *k, const wp_event *e, wp_al
         (err = sink_text(k, e->type == WP_EVENT_MESSAGE ? e->id : NULL)) == 0 &&
         (err = sink_int(k, e->seq)) == 0 && (err = sink_text(k, d->pattern)) == 0 &&
         (err = sink_text(k, d->action)) == 0 &&
-        (err = sink_text(k, d->matched ? matched : NULL)) == 0 &&
-        (err = sink_opt_int(k, d->start)) == 0 && (err = sink_opt_int(k, d->end)) == 0 &&
-        (err = sink_int(k, a->stored_us)) == 0)
+        (err = sink_text(k, m)) == 0 && (err = sink_opt_int(k, d->start)) == 0 &&
+        (err = sink_opt_int(k, d->end)) == 0 && (err = sink_int(k, a->stored_us)) == 0)
         err = sink_int(k, b->now_us);
-    return sink_end(k, err);
+    err = sink_end(k, err);
+    wp_buf_release(&mb);
+    return err;
 }
 
 /* SQLite: messages whose search grams are still to be written. */

@@ -3,6 +3,7 @@
 #include "store/alerts.h"
 #include "store/db.h"
 #include "store/internal.h"
+#include "store/seal.h"
 #include "store/store.h"
 #include "store/webhooks.h"
 #include "util/error.h"
@@ -488,7 +489,8 @@ int wp_store_webhook_alert(wp_store *st, wp_webhook_alert *out, const char *tena
             (err = wp_strpool__dup(&pool, &a->category, wp_db_col_text(s, 8))) < 0 ||
             (err = wp_strpool__dup(&pool, &a->pattern, wp_db_col_text(s, 9))) < 0 ||
             (err = wp_strpool__dup(&pool, &a->action, wp_db_col_text(s, 10))) < 0 ||
-            (err = wp_strpool__dup(&pool, &a->matched, wp_db_col_text(s, 11))) < 0 ||
+            (err = wp_seal__col_dup(st, &pool, &a->matched, s, 11,
+                                    &(wp_seal_at){tenant_id, "alerts", "matched", id})) < 0 ||
             (err = wp_db_col_copy_opt(s, 14, a->other_employee_id,
                                       sizeof a->other_employee_id)) < 0) {
         }

@@ -2,6 +2,7 @@
 /* Sealed fields and the keyring the store seals with (seal.h, docs/internals/encryption.md). */
 #include "store/seal.h"
 #include "store/db.h"
+#include "store/internal.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -512,4 +513,55 @@ int wp_seal__col_copy_opt(wp_store *st, struct wp_stmt *s, int col, char *buf, s
         sodium_memzero(b.buf, b.len);
     wp_buf_release(&b);
     return err;
+}
+
+int wp_seal__col_dup(wp_store *st, wp_strpool **pool, const char **out, struct wp_stmt *s, int col,
+                     const wp_seal_at *at)
+{
+    const char *v = wp_db_col_text(s, col), *plain = NULL;
+    wp_buf b;
+    int err;
+    if (!wp_seal__is_sealed(v))
+        return wp_strpool__dup(pool, out, v);
+    wp_buf_init(&b, WP_SEAL_SMALL_MAX);
+    if ((err = wp_seal__open_text(st, &b, &plain, at, v)) == 0)
+        err = wp_strpool__dup(pool, out, plain);
+    if (b.len)
+        sodium_memzero(b.buf, b.len);
+    wp_buf_release(&b);
+    return err;
+}
+
+/* The columns sealed to their row (the row's id) with a master key; the tables the export
+ * opens and the import seals again (backup.c). An alert's matched words only when the alert
+ * is a rule's match in a message (kind sensitive_word): the other kinds name a fence or a
+ * file, and media_corrupt's is unique per file. */
+static const struct {
+    const char *table, *cols[5], *kind;
+} sealed_fields[] = {
+    {"messages", {"text", "raw", "peer_phone", "peer_name"}, NULL},
+    {"customers", {"name", "phone", "company", "notes"}, NULL},
+    {"alerts", {"matched"}, "sensitive_word"},
+};
+
+int wp_seal__table_sealed(const char *table)
+{
+    for (size_t t = 0; t < sizeof sealed_fields / sizeof *sealed_fields; t++)
+        if (!strcmp(table, sealed_fields[t].table))
+            return 1;
+    return 0;
+}
+
+int wp_seal__column_sealed(const char *table, const char *column, const char *kind)
+{
+    for (size_t t = 0; t < sizeof sealed_fields / sizeof *sealed_fields; t++) {
+        if (strcmp(table, sealed_fields[t].table))
+            continue;
+        if (sealed_fields[t].kind && (!kind || strcmp(kind, sealed_fields[t].kind)))
+            return 0;
+        for (size_t c = 0; c < 5 && sealed_fields[t].cols[c]; c++)
+            if (!strcmp(column, sealed_fields[t].cols[c]))
+                return 1;
+    }
+    return 0;
 }

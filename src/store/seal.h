@@ -89,6 +89,17 @@ struct wp_stmt;
 int wp_seal__col_copy_opt(wp_store *st, struct wp_stmt *s, int col, char *buf, size_t cap,
                           const wp_seal_at *at);
 
+/* Whether a table has columns sealed to their row (its "id"), and whether column is one
+ * (kind: the row's kind column, for tables that seal only some kinds; NULL when none). */
+int wp_seal__table_sealed(const char *table);
+int wp_seal__column_sealed(const char *table, const char *column, const char *kind);
+
+struct wp_strpool;
+/* A nullable text column that may hold a short sealed value (at says where) copied into the
+ * pool opened (NULL stays NULL). @return 0, WP_ENOMEM, WP_EIO (wp_seal__open_text()) */
+int wp_seal__col_dup(wp_store *st, struct wp_strpool **pool, const char **out, struct wp_stmt *s,
+                     int col, const wp_seal_at *at);
+
 /* --- blind indexes: lookups of phone identities ------------------------------------------- */
 
 /* The first byte of a blind index as stored; then base64 (URL-safe, no padding) of 16 bytes. */
@@ -164,6 +175,17 @@ int wp_store_customers_seal_batch(wp_store *st, const char *tenant_id, int64_t n
                                   char after_id[WP_ID_LEN + 1], size_t limit, int *done,
                                   int64_t *sealed, int64_t *resealed, int64_t *problems,
                                   wp_seal_bad_fn bad, void *ctx);
+
+/* The same of the tenant's alerts that quote a message's words (kind sensitive_word): their
+ * matched is sealed under the newest key. */
+int wp_store_alerts_seal_batch(wp_store *st, const char *tenant_id, int64_t newest,
+                               char after_id[WP_ID_LEN + 1], size_t limit, int *done,
+                               int64_t *sealed, int64_t *resealed, int64_t *problems,
+                               wp_seal_bad_fn bad, void *ctx);
+
+/* How many of those alerts hold their matched words in plaintext or under an older version. */
+int wp_store_alerts_seal_count(wp_store *st, const char *tenant_id, int64_t newest, int64_t *plain,
+                               int64_t *older);
 
 /* One batch of the tenant's phone identities after *after (by value; "" first; at most limit;
  * after holds WP_SEAL_BLIND_LEN + 1 bytes or more, at least the longest number): each stored

@@ -123,6 +123,10 @@ def answers(srv, admin, emp):
     st, j, _ = srv.req("GET", "/api/v1/messages?limit=50", admin)
     check(st == 200, "messages: %s %s" % (st, j))
     out["messages"] = sorted((m["seq"], names.get(m.get("customer_id"))) for m in j["items"])
+    st, j, _ = srv.req("GET", "/api/v1/alerts?limit=50", admin)
+    check(st == 200, "alerts: %s %s" % (st, j))
+    out["alerts"] = sorted((a["kind"], a.get("category"), a.get("text"),
+                            names.get(a.get("customer_id"))) for a in j["items"])
     return out, ids
 
 
@@ -298,6 +302,7 @@ def export_import(k, srv, tmp, plain):
 
 
 PHONE_C = "13600136000"  # a fourth customer's, kept by number until seal-data indexes it
+PROMISE = "这款理财保本保息，您放心"
 # what the raw store holds no more once seal-data has run (names and the company are quoted in
 # the audit log's details, which are not sealed yet: encryption.md)
 GONE = [PHONE_A, PHONE_B, PHONE_C, NOTES, EDITED]
@@ -323,16 +328,26 @@ def migrated(be, tmp):
     they wait for seal-data, then sealed and indexed by it."""
     os.makedirs(os.path.join(tmp, "migrated"))
     m = Store(be, os.path.join(tmp, "migrated"), "csealmig")
-    compacted = ("compacted: VACUUM FULL messages, customers, customer_identities, CHECKPOINT\n"
+    compacted = ("compacted: VACUUM FULL messages, customers, customer_identities, alerts,"
+                 " CHECKPOINT\n"
                  if be == "postgresql" else "compacted: secure_delete, VACUUM, WAL checkpoint\n")
     try:
         srv = Server(m.data, m.db_args)
         admin = login(srv, "admin")
         emp = load(srv, admin, "MIG")
         created(srv, admin, "/api/v1/customers", {"name": "孙九", "phone": PHONE_C}, "孙九")
+        # a salesperson's promise the lexicon catches: an alert quoting the words
+        dev0 = enroll(srv, admin, emp, "SN-CSEAL-MIG0")
+        st, j, _ = srv.req("POST", "/api/v1/device/events", dev0, body={"events": [
+            {"seq": 1, "type": "message", "ts": "2026-11-26T09:30:00+08:00", "channel": "wechat",
+             "direction": "out", "peer": {"id": "wxid_zl", "name": "赵六"}, "chat": "wxid_zl",
+             "msgtype": "text", "text": PROMISE}]})
+        check(st == 200 and len(j["alerts"]) == 1, "%s: the promise is caught: %s %s" %
+              (be, st, j))
         ans0, ids = answers(srv, admin, emp)
         srv.stop()
-        check(len(ans0["list"]) == 4 and ans0["search " + PHONE_C] == (200, ["孙九"]),
+        check(len(ans0["list"]) == 4 and ans0["search " + PHONE_C] == (200, ["孙九"]) and
+              ans0["alerts"] == [("sensitive_word", "false_promise", "保本保息", "赵六")],
               "%s: the plain store's four customers: %r" % (be, ans0["list"]))
         blob = snapshot(m)
         check(all(blob.count(n.encode()) > 0 for n in GONE), "%s: the grep sees each of %r in"
@@ -382,10 +397,10 @@ def migrated(be, tmp):
               "%s: the SMS indexed its phone on the way" % be)
 
         seal_data(m, be, "first",
-                  "tenant 'Acme': 4 messages and 4 customers sealed, 2 phone identities indexed,"
-                  " 0 re-sealed under key version 1\n"
-                  "sealed: 4 messages, 4 customers, 2 phone identities indexed, 0 re-sealed under"
-                  " the newest key, 0 problems\n" + compacted)
+                  "tenant 'Acme': 5 messages, 4 customers and 1 alerts sealed, 2 phone identities"
+                  " indexed, 0 re-sealed under key version 1\n"
+                  "sealed: 5 messages, 4 customers, 1 alerts, 2 phone identities indexed, 0"
+                  " re-sealed under the newest key, 0 problems\n" + compacted)
         check(status_customers(m, be) ==
               "customers: tenant=Acme version=1 plain=0 older=0 phones_unindexed=0",
               "%s: status counts nothing left" % be)
@@ -400,26 +415,27 @@ def migrated(be, tmp):
               m.sql("SELECT count(*) FROM customer_identities WHERE kind = 'phone' AND value"
                     " LIKE '%s%%' AND sealed LIKE '%s%%'" % ("\x02", sealed)) == "3" and
               m.sql("SELECT count(*) FROM messages WHERE peer_phone IS NOT NULL AND peer_phone"
-                    " NOT LIKE '%s%%'" % sealed) == "0",
-              "%s: names, phones, identities and messages' peers are sealed" % be)
+                    " NOT LIKE '%s%%'" % sealed) == "0" and
+              m.sql("SELECT count(*) FROM alerts WHERE matched LIKE '%s%%'" % sealed) == "1",
+              "%s: names, phones, identities, messages' peers and the alert's words are sealed" % be)
         blob = snapshot(m)  # SQLite: the file and its WAL, serve still running
         left = {n: blob.count(n.encode()) for n in GONE}
         check(all(left[n] == 0 for n in GONE), "%s: after seal-data the store's bytes hold %r" %
               (be, {n: left[n] for n in GONE if left[n]}))
-        seal_data(m, be, "second", "sealed: 0 messages, 0 customers, 0 phone identities indexed,"
-                  " 0 re-sealed under the newest key, 0 problems\n")
+        seal_data(m, be, "second", "sealed: 0 messages, 0 customers, 0 alerts, 0 phone identities"
+                  " indexed, 0 re-sealed under the newest key, 0 problems\n")
 
         r = wp("keys", "rotate-tenant", "--data", m.data, *m.db_args, "--tenant", "Acme")
         check(r.returncode == 0, "%s: rotate-tenant: %r" % (be, r.stderr))
         check(status_customers(m, be) ==
               "customers: tenant=Acme version=2 plain=0 older=4 phones_unindexed=0",
               "%s: status counts the customers under the older version" % be)
-        # 5 messages, 4 customers and 3 identities' numbers
+        # 6 messages, 4 customers, 1 alert and 3 identities' numbers
         seal_data(m, be, "after the rotation",
-                  "tenant 'Acme': 0 messages and 0 customers sealed, 0 phone identities indexed,"
-                  " 12 re-sealed under key version 2\n"
-                  "sealed: 0 messages, 0 customers, 0 phone identities indexed, 12 re-sealed under"
-                  " the newest key, 0 problems\n" + compacted)
+                  "tenant 'Acme': 0 messages, 0 customers and 0 alerts sealed, 0 phone identities"
+                  " indexed, 14 re-sealed under key version 2\n"
+                  "sealed: 0 messages, 0 customers, 0 alerts, 0 phone identities indexed, 14"
+                  " re-sealed under the newest key, 0 problems\n" + compacted)
         ans3, _ = answers(srv, admin, emp)
         for key in want:
             check(ans3[key] == want[key], "%s: after the rotation, %s: %r, before the key %r" %
