@@ -878,6 +878,10 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
     const wp_event_batch *b = a->b;
     wp_buf grams, text_b, raw_b, phone_b, name_b;
     const char *text = e->text, *raw = e->raw, *phone = e->peer.phone, *name = e->peer.name;
+    /* the message's other words: group name, file name, link and its title, a red packet's memo */
+    static const char *const more_cols[] = {"group_name", "filename", "url", "title", "memo"};
+    const char *more[5] = {e->group_name, e->filename, e->url, e->title, e->memo};
+    wp_buf more_b[5];
     unsigned char gk[WP_GRAM_KEY_LEN];
     int err, keyed = 0;
     wp_buf_init(&grams, GRAMS_MAX);
@@ -885,6 +889,8 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
     wp_buf_init(&raw_b, SEALED_MAX);
     wp_buf_init(&phone_b, WP_SEAL_SMALL_MAX);
     wp_buf_init(&name_b, WP_SEAL_SMALL_MAX);
+    for (int c = 0; c < 5; c++)
+        wp_buf_init(&more_b[c], SEALED_MAX);
     /* with a master key the text, the peer's phone and the event as sent are sealed to this row
      * (docs/internals/encryption.md); the scan and the grams saw the plaintext in memory */
     wp_seal_at at_text = {b->tenant_id, "messages", "text", e->id};
@@ -894,7 +900,12 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
     if ((err = wp_seal__text(a->st, &text_b, &text, &at_text, e->text)) == 0 &&
         (err = wp_seal__text(a->st, &phone_b, &phone, &at_phone, e->peer.phone)) == 0 &&
         (err = wp_seal__text(a->st, &name_b, &name, &at_name, e->peer.name)) == 0 &&
-        (err = wp_seal__text(a->st, &raw_b, &raw, &at_raw, e->raw)) == 0 && a->pg && e->text)
+        (err = wp_seal__text(a->st, &raw_b, &raw, &at_raw, e->raw)) == 0)
+        for (int c = 0; c < 5 && err == 0; c++) {
+            wp_seal_at at = {b->tenant_id, "messages", more_cols[c], e->id};
+            err = wp_seal__text(a->st, &more_b[c], &more[c], &at, more[c]);
+        }
+    if (err == 0 && a->pg && e->text)
         err = wp_seal__gram_key(a->st, gk, &keyed, b->tenant_id);
     if (err == 0 && (err = sink_row(k)) == 0 && !a->pg && (err = sink_int(k, ++a->next_rid)) == 0 &&
         (err = next_skey(a, a->cur, e->ts_us)) == 0)
@@ -905,13 +916,13 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
         (err = sink_int(k, e->ts_us)) == 0 && (err = sink_text(k, e->channel)) == 0 &&
         (err = sink_text(k, wp_direction_name(e->direction))) == 0 &&
         (err = sink_text(k, e->chat)) == 0 && (err = sink_text(k, e->group_id)) == 0 &&
-        (err = sink_text(k, e->group_name)) == 0 && (err = sink_text(k, e->peer.id)) == 0 &&
+        (err = sink_text(k, more[0])) == 0 && (err = sink_text(k, e->peer.id)) == 0 &&
         (err = sink_text(k, name)) == 0 && (err = sink_text(k, phone)) == 0 &&
         (err = sink_text(k, e->msgtype)) == 0 && (err = sink_text(k, e->msgid)) == 0 &&
         (err = sink_text(k, text)) == 0 && (err = sink_text(k, e->media)) == 0 &&
-        (err = sink_text(k, e->filename)) == 0 && (err = sink_opt_int(k, e->size)) == 0 &&
-        (err = sink_text(k, e->url)) == 0 && (err = sink_text(k, e->title)) == 0 &&
-        (err = sink_opt_int(k, e->amount_fen)) == 0 && (err = sink_text(k, e->memo)) == 0 &&
+        (err = sink_text(k, more[1])) == 0 && (err = sink_opt_int(k, e->size)) == 0 &&
+        (err = sink_text(k, more[2])) == 0 && (err = sink_text(k, more[3])) == 0 &&
+        (err = sink_opt_int(k, e->amount_fen)) == 0 && (err = sink_text(k, more[4])) == 0 &&
         (err = sink_opt_int(k, e->revoked_seq > 0 ? e->revoked_seq : -1)) == 0 &&
         (err = sink_text(k, e->revoked_msgid)) == 0 && (err = sink_text(k, raw)) == 0 &&
         (err = sink_int(k, b->now_us)) == 0 && a->pg) {
@@ -928,6 +939,8 @@ static int put_message(struct applier *a, struct sink *k, const wp_event *e)
     wp_buf_release(&raw_b);
     wp_buf_release(&phone_b);
     wp_buf_release(&name_b);
+    for (int c = 0; c < 5; c++)
+        wp_buf_release(&more_b[c]);
     return err;
 }
 

@@ -60,6 +60,18 @@ static int read_message(wp_store *st, struct wp_stmt *s, wp_message *m, wp_strpo
     m->amount_fen = wp_col__opt_int(s, 21, -1);
     if ((err = wp_col__dup(pool, &m->memo, s, 22)) < 0)
         return err;
+    /* the message's other words, sealed to this row like its text */
+    static const struct {
+        const char *col;
+        int idx;
+    } more[] = {{"group_name", 10}, {"filename", 17}, {"url", 19}, {"title", 20}, {"memo", 22}};
+    const char **dst[] = {&m->group_name, &m->filename, &m->url, &m->title, &m->memo};
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++) {
+        wp_seal_at at = {tenant_id, "messages", more[i].col, m->id};
+        if (wp_seal__is_sealed(*dst[i]) &&
+            (err = wp_seal__col_dup(st, pool, dst[i], s, more[i].idx, &at)) < 0)
+            return err;
+    }
     m->recalled = wp_db_col_int64(s, 23) != 0;
     m->recalled_us = wp_col__opt_int(s, 24, 0);
     if (wp_seal__is_sealed(m->peer_name)) {

@@ -18,8 +18,13 @@
 #define GRAMS_MAX (2u * 1024 * 1024)   /* bytes of the grams of one message */
 
 /* the sealed columns of a message, in the order the batch selects them */
-static const char *const msg_cols[] = {"text", "raw", "peer_name", "peer_phone"};
-#define NCOLS 4
+static const char *const msg_cols[] = {"text",     "raw", "peer_name", "peer_phone", "group_name",
+                                       "filename", "url", "title",     "memo"};
+#define NCOLS 9
+#define MSG_COLS "text, raw, peer_name, peer_phone, group_name, filename, url, title, memo"
+#define MSG_SET                                                                                    \
+    "text = ?, raw = ?, peer_name = ?, peer_phone = ?, group_name = ?, filename = ?, url = ?,"     \
+    " title = ?, memo = ?"
 
 struct row {
     int64_t rid, skey; /* skey: SQLite's search key, -1 when none */
@@ -159,12 +164,10 @@ int wp_store_messages_seal_batch(wp_store *st, const char *tenant_id, int64_t ne
     /* the rows are locked while they are rewritten: a purge or an erasure that comes meanwhile
      * waits (SQLite: BEGIN IMMEDIATE holds the write lock already) */
     if ((err = wp_db_prepare(st, &s,
-                             pg ? "SELECT rid, id, -1, text, raw, peer_name, peer_phone FROM"
-                                  " messages WHERE tenant_id = ? AND rid > ? ORDER BY rid LIMIT ?"
-                                  " FOR UPDATE"
-                                : "SELECT rid, id, coalesce(skey, -1), text, raw, peer_name,"
-                                  " peer_phone FROM messages WHERE tenant_id = ? AND rid > ?"
-                                  " ORDER BY rid LIMIT ?")) < 0)
+                             pg ? "SELECT rid, id, -1, " MSG_COLS " FROM messages WHERE"
+                                  " tenant_id = ? AND rid > ? ORDER BY rid LIMIT ? FOR UPDATE"
+                                : "SELECT rid, id, coalesce(skey, -1), " MSG_COLS " FROM messages"
+                                  " WHERE tenant_id = ? AND rid > ? ORDER BY rid LIMIT ?")) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_int64(s, 2, *after_rid);
@@ -209,15 +212,18 @@ int wp_store_messages_seal_batch(wp_store *st, const char *tenant_id, int64_t ne
                                             gk)) < 0)
                 break;
             err = wp_db_run(st,
-                            "UPDATE messages SET text = ?, raw = ?, peer_name = ?, peer_phone = ?,"
-                            " grams = CAST(? AS TEXT[]) WHERE rid = ?",
-                            "ttttti", res[0], res[1], res[2], res[3], grams.len ? grams.buf : "{}",
-                            r->rid);
-        } else {
-            err = wp_db_run(st,
-                            "UPDATE messages SET text = ?, raw = ?, peer_name = ?, peer_phone = ?"
+                            "UPDATE messages SET " MSG_SET ", grams = CAST(? AS TEXT[])"
                             " WHERE rid = ?",
-                            "tttti", res[0], res[1], res[2], res[3], r->rid);
+                            "ttttttttt"
+                            "ti",
+                            res[0], res[1], res[2], res[3], res[4], res[5], res[6], res[7], res[8],
+                            grams.len ? grams.buf : "{}", r->rid);
+        } else {
+            err = wp_db_run(st, "UPDATE messages SET " MSG_SET " WHERE rid = ?",
+                            "ttttttttt"
+                            "i",
+                            res[0], res[1], res[2], res[3], res[4], res[5], res[6], res[7], res[8],
+                            r->rid);
             if (err == 0 && !pg && reindex && r->skey >= 0)
                 err = reindex_lite(st, &grams, r->skey, tenant_id, text, gk);
         }
@@ -300,7 +306,7 @@ int wp_store_messages_seal_count(wp_store *st, const char *tenant_id, int64_t ne
     int err;
     *plain = *older = 0;
     if ((err = wp_db_prepare(st, &s,
-                             "SELECT text, raw, peer_name, peer_phone FROM messages"
+                             "SELECT " MSG_COLS " FROM messages"
                              " WHERE tenant_id = ?")) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);

@@ -537,9 +537,11 @@ int wp_seal__col_dup(wp_store *st, wp_strpool **pool, const char **out, struct w
  * is a rule's match in a message (kind sensitive_word): the other kinds name a fence or a
  * file, and media_corrupt's is unique per file. */
 static const struct {
-    const char *table, *cols[5], *kind;
+    const char *table, *cols[10], *kind;
 } sealed_fields[] = {
-    {"messages", {"text", "raw", "peer_phone", "peer_name"}, NULL},
+    {"messages",
+     {"text", "raw", "peer_phone", "peer_name", "group_name", "filename", "url", "title", "memo"},
+     NULL},
     {"customers", {"name", "phone", "company", "notes"}, NULL},
     {"alerts", {"matched"}, "sensitive_word"},
 };
@@ -559,7 +561,7 @@ int wp_seal__column_sealed(const char *table, const char *column, const char *ki
             continue;
         if (sealed_fields[t].kind && (!kind || strcmp(kind, sealed_fields[t].kind)))
             return 0;
-        for (size_t c = 0; c < 5 && sealed_fields[t].cols[c]; c++)
+        for (size_t c = 0; c < 10 && sealed_fields[t].cols[c]; c++)
             if (!strcmp(column, sealed_fields[t].cols[c]))
                 return 1;
     }
