@@ -52,7 +52,9 @@ static const char help[] =
     "stopped.\n"
     "seal-data seals the messages stored before the master key (text, the event as sent,\n"
     "the peer's name and phone) under their tenant's newest data key and indexes them again\n"
-    "with keyed grams, seals the customers' names, phones, companies and notes, and stores\n"
+    "with keyed grams, seals the customers' names, phones, companies and notes, the calls'\n"
+    "and contact events' peer names, phones and events as sent and the check-ins' events as\n"
+    "sent, and stores\n"
     "each phone identity by its blind index with the number sealed beside it; run it right\n"
     "after migrate (until then those rows stay in plain text, the tenant's searches also\n"
     "ask their plain grams, and a phone is also looked up by its number). It also seals\n"
@@ -60,8 +62,8 @@ static const char help[] =
     "transaction, safe while serve runs, resumable: run again, it goes on where it\n"
     "stopped. When it changed rows it leaves none of the old plain text in the store's\n"
     "files: SQLite secure_delete, VACUUM and a WAL checkpoint; PostgreSQL VACUUM FULL of\n"
-    "messages, customers and customer_identities (which holds them locked while it runs)\n"
-    "and CHECKPOINT. Backups made\n"
+    "messages, customers, customer_identities, calls, contact_events and checkins (which\n"
+    "holds them locked while it runs) and CHECKPOINT. Backups made\n"
     "before, replicas' history and WAL archives keep what they had.\n"
     "\n"
     "  --data DIR              the data directory made by 'workphone init'\n"
@@ -296,7 +298,19 @@ static int newest_version(cli_keyring *kr, wp_store *st, const char *tenant_id, 
     return err;
 }
 
-/* keys status: per tenant, the messages and customers seal-data has still to do. */
+/* The tables seal-data seals by row id besides customers, and their names in its output. */
+static const struct {
+    const struct wp_seal_table *t;
+    const char *said;
+} row_tables[] = {
+    {&wp_seal__calls, "calls"},
+    {&wp_seal__contact_events, "contact events"},
+    {&wp_seal__checkins, "check-ins"},
+};
+#define NROW_TABLES (sizeof row_tables / sizeof *row_tables)
+
+/* keys status: per tenant, the messages, customers, calls, contact events and check-ins
+ * seal-data has still to do. */
 static int seal_status(cli_keyring *kr, wp_store *st)
 {
     wp_tenant *ts = NULL;
@@ -318,6 +332,13 @@ static int seal_status(cli_keyring *kr, wp_store *st)
         printf("customers: tenant=%s version=%lld plain=%lld older=%lld phones_unindexed=%lld\n",
                ts[i].name, (long long)v, (long long)cplain, (long long)colder,
                (long long)unindexed);
+        for (size_t k = 0; k < NROW_TABLES && err == 0; k++) {
+            if ((err = wp_store_rows_seal_count(st, row_tables[k].t, ts[i].id, v, &plain,
+                                                &older)) < 0)
+                break;
+            printf("%s: tenant=%s version=%lld plain=%lld older=%lld\n", row_tables[k].t->table,
+                   ts[i].name, (long long)v, (long long)plain, (long long)older);
+        }
     }
     free(ts);
     return err;
@@ -409,10 +430,10 @@ static int migrate(cli_keyring *kr, const char *flag_file)
     }
     /* a tenant with messages in plain text is flagged: its searches ask their plain grams
      * too until keys seal-data has sealed them (docs/internals/encryption.md); one with
-     * customers in plain text is counted too */
+     * customers, calls, contact events or check-ins in plain text is counted too */
     for (size_t i = 0; i < n; i++) {
         int set = 0;
-        int64_t cplain = 0, colder = 0, unindexed = 0;
+        int64_t cplain = 0, colder = 0, unindexed = 0, rplain = 0;
         if ((err = cli_keyring_tenant(kr, ts[i].id)) < 0 ||
             (err = wp_store_messages_plain_mark(st, ts[i].id, &set)) < 0 ||
             (err = wp_store_customers_seal_count(st, ts[i].id, 1, &cplain, &colder, &unindexed)) <
@@ -420,7 +441,13 @@ static int migrate(cli_keyring *kr, const char *flag_file)
             fail(err);
             goto out;
         }
-        plain += set || cplain || unindexed;
+        for (size_t k = 0; k < NROW_TABLES && rplain == 0; k++)
+            if ((err = wp_store_rows_seal_count(st, row_tables[k].t, ts[i].id, 1, &rplain,
+                                                &colder)) < 0) {
+                fail(err);
+                goto out;
+            }
+        plain += set || cplain || unindexed || rplain;
     }
     if (flag_file) {
         char abs[PATH_MAX];
@@ -435,8 +462,9 @@ static int migrate(cli_keyring *kr, const char *flag_file)
            kr->mk.fp, n);
     printf("note: remove %s/keys once every node has the master key configured\n", kr->data);
     if (plain)
-        printf("note: run 'workphone keys seal-data' now: until it has run, the messages and "
-               "customers stored before the master key stay in plain text (%zu tenant%s)\n",
+        printf("note: run 'workphone keys seal-data' now: until it has run, the messages, "
+               "customers, calls, contact events and check-ins stored before the master key stay "
+               "in plain text (%zu tenant%s)\n",
                plain, plain == 1 ? "" : "s");
     code = WP_EXIT_OK;
 out:
@@ -552,15 +580,18 @@ static void row_bad(void *ctx, const char *what, const char *id, const char *why
 /* What seal-data did, in all and for the tenant at hand. */
 struct seal_counts {
     int64_t messages, customers, identities, resealed, problems;
+    int64_t rows[NROW_TABLES]; /* of row_tables */
 };
 
-/* One tenant's messages, customers and phone identities sealed under its newest data key
- * (the store's *_seal_batch, each in batches of SEAL_BATCH rows). */
+/* One tenant's messages, customers, phone identities, calls, contact events and check-ins
+ * sealed under its newest data key (the store's *_seal_batch, each in batches of SEAL_BATCH
+ * rows). */
 static int seal_tenant(wp_store *st, const wp_tenant *t, int64_t v, struct seal_counts *c)
 {
     int64_t after = 0, m0 = c->messages, c0 = c->customers, i0 = c->identities, r0 = c->resealed;
+    int64_t rows0[NROW_TABLES];
     char after_id[WP_ID_LEN + 1] = "", after_value[64] = "";
-    int done = 0, err = 0, cleared = 0;
+    int done = 0, err = 0, cleared = 0, rows_changed = 0;
     while (!done && err == 0)
         err = wp_store_messages_seal_batch(st, t->id, v, &after, SEAL_BATCH, &done, &c->messages,
                                            &c->resealed, &c->problems, row_bad, NULL);
@@ -572,13 +603,28 @@ static int seal_tenant(wp_store *st, const wp_tenant *t, int64_t v, struct seal_
         err = wp_store_identities_seal_batch(st, t->id, v, after_value, sizeof after_value,
                                              SEAL_BATCH, &done, &c->identities, &c->resealed,
                                              &c->problems, row_bad, NULL);
+    for (size_t k = 0; k < NROW_TABLES; k++) {
+        rows0[k] = c->rows[k];
+        after_id[0] = '\0';
+        for (done = 0; !done && err == 0;)
+            err = wp_store_rows_seal_batch(st, row_tables[k].t, t->id, v, after_id, SEAL_BATCH,
+                                           &done, &c->rows[k], &c->resealed, &c->problems,
+                                           row_bad, NULL);
+    }
     if (err < 0 || (err = wp_store_messages_plain_clear(st, t->id, &cleared)) < 0)
         return err;
-    if (c->messages > m0 || c->customers > c0 || c->identities > i0 || c->resealed > r0)
-        printf("tenant '%s': %lld messages and %lld customers sealed, %lld phone identities "
-               "indexed, %lld re-sealed under key version %lld\n",
-               t->name, (long long)(c->messages - m0), (long long)(c->customers - c0),
+    for (size_t k = 0; k < NROW_TABLES; k++)
+        rows_changed |= c->rows[k] > rows0[k];
+    if (c->messages > m0 || c->customers > c0 || c->identities > i0 || c->resealed > r0 ||
+        rows_changed) {
+        printf("tenant '%s': %lld messages, %lld customers", t->name,
+               (long long)(c->messages - m0), (long long)(c->customers - c0));
+        for (size_t k = 0; k < NROW_TABLES; k++)
+            printf("%s%lld %s", k + 1 < NROW_TABLES ? ", " : " and ",
+                   (long long)(c->rows[k] - rows0[k]), row_tables[k].said);
+        printf(" sealed, %lld phone identities indexed, %lld re-sealed under key version %lld\n",
                (long long)(c->identities - i0), (long long)(c->resealed - r0), (long long)v);
+    }
     return 0;
 }
 
@@ -604,11 +650,17 @@ static int seal_data(cli_keyring *kr)
             goto out;
         }
     }
-    printf("sealed: %lld messages, %lld customers, %lld phone identities indexed, %lld "
-           "re-sealed under the newest key, %lld problem%s\n",
-           (long long)c.messages, (long long)c.customers, (long long)c.identities,
-           (long long)c.resealed, (long long)c.problems, c.problems == 1 ? "" : "s");
-    if (c.messages || c.customers || c.identities || c.resealed) {
+    int64_t rows = 0;
+    printf("sealed: %lld messages, %lld customers, ", (long long)c.messages,
+           (long long)c.customers);
+    for (size_t k = 0; k < NROW_TABLES; k++) {
+        printf("%lld %s, ", (long long)c.rows[k], row_tables[k].said);
+        rows += c.rows[k];
+    }
+    printf("%lld phone identities indexed, %lld re-sealed under the newest key, %lld problem%s\n",
+           (long long)c.identities, (long long)c.resealed, (long long)c.problems,
+           c.problems == 1 ? "" : "s");
+    if (c.messages || c.customers || c.identities || c.resealed || rows) {
         int incomplete = 0;
         int pg = wp_store_backend(st) == WP_STORE_PG;
         if ((err = wp_store_seal_compact(st, &incomplete)) < 0) {
@@ -616,7 +668,7 @@ static int seal_data(cli_keyring *kr)
             goto out;
         }
         printf("compacted: %s\n", pg ? "VACUUM FULL messages, customers, customer_identities, "
-                                       "CHECKPOINT"
+                                       "calls, contact_events, checkins, CHECKPOINT"
                                      : "secure_delete, VACUUM, WAL checkpoint");
         if (incomplete && pg)
             printf("note: CHECKPOINT was refused (%s): the old values stay in PostgreSQL's WAL "

@@ -706,9 +706,9 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
      * number (value), without its blind index, which is this deployment's */
     int id_col = -1, value_col = -1, sealed_col = -1;
     int idt = !strcmp(table, "customer_identities");
+    const struct wp_seal_table *sealed_of = wp_seal__table(table);
     for (size_t i = 0; i < c->n; i++)
-        if (!strcmp(c->name[i], "id") &&
-            (!strcmp(table, "messages") || !strcmp(table, "customers")))
+        if (!strcmp(c->name[i], "id") && sealed_of)
             id_col = (int)i;
         else if (idt && !strcmp(c->name[i], "value"))
             value_col = (int)i;
@@ -751,7 +751,8 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
                 err = wp_json_str(&line, plain, strlen(plain));
             } else {
                 const char *v = wp_db_col_text(s, (int)i);
-                if (id_col >= 0 && wp_seal__is_sealed(v)) {
+                if (id_col >= 0 && wp_seal__col_sealed(sealed_of, c->name[i]) &&
+                    wp_seal__is_sealed(v)) {
                     wp_seal_at at = {tenant_id, table, c->name[i], wp_db_col_text(s, id_col)};
                     if ((err = wp_seal__open_text(st, &opened, &v, &at, v)) < 0)
                         goto out;
@@ -887,10 +888,11 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
     if ((err = wp_buf_addc(&sql, ')')) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
     /* a message's text, peer's name and phone and raw event, a customer's name, phone,
-     * company and notes are sealed to their row under this deployment's keys when it has a
-     * master key (the export carries them opened); a phone identity is kept by its blind
+     * company and notes, a call's and a contact event's peer and raw event and a check-in's
+     * raw event are sealed to their row under this deployment's keys when it has a master key
+     * (the export carries them opened: wp_seal__table); a phone identity is kept by its blind
      * index, its number sealed beside it */
-    int msg = !strcmp(table, "messages"), cust = !strcmp(table, "customers");
+    const struct wp_seal_table *sealed_of = wp_seal__table(table);
     int idt = !strcmp(table, "customer_identities");
     const char *tenant = NULL, *id = NULL, *kind = NULL, *look = NULL;
     int value_col = -1, sealed_col = -1;
@@ -921,10 +923,7 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
         } else if (v[i].type == WP_STORE_VALUE_INT)
             wp_db_bind_int64(s, (int)i + 1, v[i].i);
         else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < 4 &&
-                 ((msg && (!strcmp(cols[i], "text") || !strcmp(cols[i], "raw") ||
-                           !strcmp(cols[i], "peer_phone") || !strcmp(cols[i], "peer_name"))) ||
-                  (cust && (!strcmp(cols[i], "phone") || !strcmp(cols[i], "name") ||
-                            !strcmp(cols[i], "company") || !strcmp(cols[i], "notes")))) &&
+                 wp_seal__col_sealed(sealed_of, cols[i]) &&
                  !wp_seal__is_sealed(v[i].s)) {
             const char *res = NULL;
             wp_seal_at at = {tenant, table, cols[i], id};

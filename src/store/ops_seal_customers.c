@@ -41,102 +41,13 @@ int wp_seal__identity_adopt(wp_store *st, char customer[WP_ID_LEN + 1], const ch
     return err < 0 ? err : 0;
 }
 
-/* the sealed columns of a customer, in the order the batch selects them */
-static const char *const cust_cols[] = {"name", "phone", "company", "notes"};
-#define NCOLS 4
-
-struct crow {
-    char id[WP_ID_LEN + 1];
-    char *col[NCOLS];
-};
-
-static void crows_free(struct crow *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        wp_seal__vals_free(v[i].col, NCOLS);
-    free(v);
-}
-
 int wp_store_customers_seal_batch(wp_store *st, const char *tenant_id, int64_t newest,
                                   char after_id[WP_ID_LEN + 1], size_t limit, int *done,
                                   int64_t *sealed, int64_t *resealed, int64_t *problems,
                                   wp_seal_bad_fn bad, void *ctx)
 {
-    int pg = wp_store_backend(st) == WP_STORE_PG;
-    struct wp_stmt *s = NULL;
-    struct crow *v = NULL;
-    size_t n = 0, cap = 0;
-    wp_buf ob[NCOLS], sb[NCOLS];
-    int err;
-    *done = 0;
-    for (int c = 0; c < NCOLS; c++) {
-        wp_buf_init(&ob[c], WP_SEAL_NOTES_MAX);
-        wp_buf_init(&sb[c], WP_SEAL_NOTES_MAX);
-    }
-    if ((err = wp_store__op_begin(st, 1)) < 0)
-        goto release;
-    if (!wp_seal_keyring_on()) {
-        err = wp_error_set(WP_EINVAL, "no master key is set: there is nothing to seal with");
-        goto out;
-    }
-    if ((err = wp_db_prepare(st, &s,
-                             pg ? "SELECT id, name, phone, company, notes FROM customers"
-                                  " WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ? FOR UPDATE"
-                                : "SELECT id, name, phone, company, notes FROM customers"
-                                  " WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?")) < 0)
-        goto out;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, after_id);
-    wp_db_bind_int64(s, 3, (int64_t)limit);
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        if (n == cap && (err = wp_array__grow((void **)&v, &cap, n, sizeof *v)) < 0)
-            break;
-        struct crow *r = &v[n++];
-        memset(r, 0, sizeof *r);
-        wp_db_col_copy(s, 0, r->id, sizeof r->id);
-        for (int c = 0; c < NCOLS && err >= 0; c++)
-            err = wp_seal__dup_col(&r->col[c], s, 1 + c);
-        if (err < 0)
-            break;
-    }
-    wp_db_done(s);
-    s = NULL;
-    if (err < 0)
-        goto out;
-    err = 0;
-    for (size_t i = 0; i < n && err == 0; i++) {
-        struct crow *r = &v[i];
-        memcpy(after_id, r->id, WP_ID_LEN + 1);
-        enum wp_seal_need need[NCOLS];
-        const char *res[NCOLS];
-        struct wp_seal_row row = {tenant_id, "customer", "customers", cust_cols, NCOLS, r->id};
-        int act = 0;
-        if ((err = wp_seal__row(st, &act, &row, r->col, newest, ob, sb, res, need, problems, bad,
-                                ctx)) < 0)
-            break;
-        if (act == 0)
-            continue;
-        if ((err = wp_db_run(st,
-                             "UPDATE customers SET name = ?, phone = ?, company = ?, notes = ?"
-                             " WHERE tenant_id = ? AND id = ?",
-                             "tttttt", res[0], res[1], res[2], res[3], tenant_id, r->id)) < 0)
-            break;
-        if (act == 1)
-            (*sealed)++;
-        else
-            (*resealed)++;
-    }
-    if (err == 0 && n < limit)
-        *done = 1;
-out:
-    err = wp_store__op_end(st, err);
-release:
-    crows_free(v, n);
-    for (int c = 0; c < NCOLS; c++) {
-        wp_buf_release(&ob[c]);
-        wp_buf_release(&sb[c]);
-    }
-    return err;
+    return wp_store_rows_seal_batch(st, &wp_seal__customers, tenant_id, newest, after_id, limit,
+                                    done, sealed, resealed, problems, bad, ctx);
 }
 
 struct irow {
@@ -307,29 +218,14 @@ int wp_store_customers_seal_count(wp_store *st, const char *tenant_id, int64_t n
 {
     struct wp_stmt *s = NULL;
     int err;
-    *plain = *older = *unindexed = 0;
-    if ((err = wp_db_prepare(st, &s,
-                             "SELECT name, phone, company, notes FROM customers"
-                             " WHERE tenant_id = ?")) < 0)
+    *unindexed = 0;
+    if ((err = wp_store_rows_seal_count(st, &wp_seal__customers, tenant_id, newest, plain,
+                                        older)) < 0 ||
+        (err = wp_db_prepare(st, &s,
+                             "SELECT count(*) FROM customer_identities WHERE"
+                             " tenant_id = ? AND kind = 'phone' AND"
+                             " substr(value, 1, 1) <> ?")) < 0)
         return err;
-    wp_db_bind_text(s, 1, tenant_id);
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        int p = 0, o = 0;
-        for (int c = 0; c < NCOLS; c++) {
-            enum wp_seal_need need =
-                wp_seal__need(wp_db_col_isnull(s, c) ? NULL : wp_db_col_text(s, c), newest);
-            p |= need == WP_SEAL_NEED_PLAIN;
-            o |= need == WP_SEAL_NEED_OLDER;
-        }
-        *plain += p;
-        *older += !p && o;
-    }
-    wp_db_done(s);
-    if (err < 0 || (err = wp_db_prepare(st, &s,
-                                        "SELECT count(*) FROM customer_identities WHERE"
-                                        " tenant_id = ? AND kind = 'phone' AND"
-                                        " substr(value, 1, 1) <> ?")) < 0)
-        return err < 0 ? err : 0;
     static const char blind_byte[2] = {WP_SEAL_BLIND, 0};
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, blind_byte);
