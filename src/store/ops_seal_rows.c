@@ -9,12 +9,10 @@
 #include "util/error.h"
 
 #include <assert.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define OPENED_MAX (64u * 1024 * 1024) /* bytes of an opened value, at most */
-#define SQL_MAX 512
 #define COLS_MAX 4
 
 static const char *const msg_cols[] = {"text", "raw", "peer_name", "peer_phone"};
@@ -22,12 +20,33 @@ static const char *const cust_cols[] = {"name", "phone", "company", "notes"};
 static const char *const call_cols[] = {"peer_name", "peer_phone", "raw"};
 static const char *const checkin_cols[] = {"raw"};
 
-const struct wp_seal_table wp_seal__customers = {"customers", "customer", cust_cols, 4};
-const struct wp_seal_table wp_seal__calls = {"calls", "call", call_cols, 3};
-const struct wp_seal_table wp_seal__contact_events = {"contact_events", "contact event", call_cols,
-                                                      3};
-const struct wp_seal_table wp_seal__checkins = {"checkins", "check-in", checkin_cols, 1};
-static const struct wp_seal_table messages = {"messages", "message", msg_cols, 4};
+/* a table's statements, whole at compile time: its batch's read (SQLite, PostgreSQL), its
+ * write and its count's read, the columns in the order of cols */
+#define BATCH(table, cols) "SELECT id, " cols " FROM " table " WHERE tenant_id = ? AND id > ?"
+/* clang-format off */
+#define STATEMENTS(table, cols, sets)                                                              \
+    BATCH(table, cols) " ORDER BY id LIMIT ?",                                                     \
+    BATCH(table, cols) " ORDER BY id LIMIT ? FOR UPDATE",                                          \
+    "UPDATE " table " SET " sets " WHERE tenant_id = ? AND id = ?",                                \
+    "SELECT " cols " FROM " table " WHERE tenant_id = ?"
+/* clang-format on */
+
+const struct wp_seal_table wp_seal__customers = {
+    "customers", "customer", cust_cols, 4,
+    STATEMENTS("customers", "name, phone, company, notes",
+               "name = ?, phone = ?, company = ?, notes = ?")};
+const struct wp_seal_table wp_seal__calls = {
+    "calls", "call", call_cols, 3,
+    STATEMENTS("calls", "peer_name, peer_phone, raw", "peer_name = ?, peer_phone = ?, raw = ?")};
+const struct wp_seal_table wp_seal__contact_events = {
+    "contact_events", "contact event", call_cols, 3,
+    STATEMENTS("contact_events", "peer_name, peer_phone, raw",
+               "peer_name = ?, peer_phone = ?, raw = ?")};
+const struct wp_seal_table wp_seal__checkins = {"checkins", "check-in", checkin_cols, 1,
+                                                STATEMENTS("checkins", "raw", "raw = ?")};
+/* messages have their own batch (ops_seal_data.c: the search index): their columns only */
+static const struct wp_seal_table messages = {
+    .table = "messages", .what = "message", .cols = msg_cols, .n = 4};
 
 const struct wp_seal_table *wp_seal__table(const char *table)
 {
@@ -45,21 +64,6 @@ int wp_seal__col_sealed(const struct wp_seal_table *t, const char *column)
     for (int c = 0; t && c < t->n; c++)
         if (!strcmp(t->cols[c], column))
             return 1;
-    return 0;
-}
-
-/* "SELECT id, a, b FROM t WHERE tenant_id = ?" and what follows into sql */
-static int select_sql(char *sql, size_t cap, const struct wp_seal_table *t, int with_id,
-                      const char *tail)
-{
-    size_t len = (size_t)snprintf(sql, cap, "SELECT %s", with_id ? "id" : "");
-    for (int c = 0; c < t->n && len < cap; c++)
-        len += (size_t)snprintf(sql + len, cap - len, "%s%s", c || with_id ? ", " : "", t->cols[c]);
-    if (len < cap)
-        len += (size_t)snprintf(sql + len, cap - len, " FROM %s WHERE tenant_id = ?%s", t->table,
-                                tail);
-    if (len >= cap)
-        return wp_error_set(WP_EINVAL, "table '%s': too many sealed columns", t->table);
     return 0;
 }
 
@@ -85,10 +89,9 @@ int wp_store_rows_seal_batch(wp_store *st, const struct wp_seal_table *t, const 
     struct srow *v = NULL;
     size_t n = 0, cap = 0;
     wp_buf ob[COLS_MAX], sb[COLS_MAX];
-    char sql[SQL_MAX];
     int err;
     *done = 0;
-    assert(t->n > 0 && t->n <= COLS_MAX);
+    assert(t->n > 0 && t->n <= COLS_MAX && t->update);
     for (int c = 0; c < COLS_MAX; c++) {
         wp_buf_init(&ob[c], OPENED_MAX);
         wp_buf_init(&sb[c], OPENED_MAX);
@@ -101,10 +104,7 @@ int wp_store_rows_seal_batch(wp_store *st, const struct wp_seal_table *t, const 
     }
     /* the rows are locked while they are rewritten (SQLite: BEGIN IMMEDIATE holds the write
      * lock already) */
-    if ((err = select_sql(sql, sizeof sql, t, 1,
-                          pg ? " AND id > ? ORDER BY id LIMIT ? FOR UPDATE"
-                             : " AND id > ? ORDER BY id LIMIT ?")) < 0 ||
-        (err = wp_db_prepare(st, &s, sql)) < 0)
+    if ((err = wp_db_prepare(st, &s, pg ? t->batch_pg : t->batch_lite)) < 0)
         goto out;
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, after_id);
@@ -125,16 +125,6 @@ int wp_store_rows_seal_batch(wp_store *st, const struct wp_seal_table *t, const 
     if (err < 0)
         goto out;
     err = 0;
-    /* UPDATE t SET a = ?, b = ? WHERE tenant_id = ? AND id = ? */
-    size_t len = (size_t)snprintf(sql, sizeof sql, "UPDATE %s SET ", t->table);
-    for (int c = 0; c < t->n && len < sizeof sql; c++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s = ?", c ? ", " : "", t->cols[c]);
-    if (len < sizeof sql)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, " WHERE tenant_id = ? AND id = ?");
-    if (len >= sizeof sql) {
-        err = wp_error_set(WP_EINVAL, "table '%s': too many sealed columns", t->table);
-        goto out;
-    }
     for (size_t i = 0; i < n && err == 0; i++) {
         struct srow *r = &v[i];
         memcpy(after_id, r->id, WP_ID_LEN + 1);
@@ -147,7 +137,7 @@ int wp_store_rows_seal_batch(wp_store *st, const struct wp_seal_table *t, const 
             break;
         if (act == 0)
             continue;
-        if ((err = wp_db_prepare(st, &s, sql)) < 0)
+        if ((err = wp_db_prepare(st, &s, t->update)) < 0)
             break;
         for (int c = 0; c < t->n; c++)
             if (res[c])
@@ -184,10 +174,9 @@ int wp_store_rows_seal_count(wp_store *st, const struct wp_seal_table *t, const 
                              int64_t newest, int64_t *plain, int64_t *older)
 {
     struct wp_stmt *s = NULL;
-    char sql[SQL_MAX];
     int err;
     *plain = *older = 0;
-    if ((err = select_sql(sql, sizeof sql, t, 0, "")) < 0 || (err = wp_db_prepare(st, &s, sql)) < 0)
+    if ((err = wp_db_prepare(st, &s, t->count)) < 0)
         return err;
     wp_db_bind_text(s, 1, tenant_id);
     while ((err = wp_db_step(s)) == WP_DB_ROW) {

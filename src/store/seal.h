@@ -158,11 +158,13 @@ int wp_seal__identity_adopt(wp_store *st, char customer[WP_ID_LEN + 1], const ch
                             const char *blind, const char *number);
 
 /* A table whose rows are sealed by their text id (the associated data's row): its name, what
- * seal-data's bad() calls a row of it ("call") and its sealed columns. */
+ * seal-data's bad() calls a row of it ("call"), its sealed columns, and the statements of
+ * wp_store_rows_seal_batch() and _count() (NULL for messages, which have their own). */
 struct wp_seal_table {
     const char *table, *what;
     const char *const *cols;
     int n;
+    const char *batch_lite, *batch_pg, *update, *count;
 };
 
 /* customers (name, phone, company, notes), calls and contact_events (peer_name, peer_phone,
