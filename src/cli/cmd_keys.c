@@ -50,19 +50,21 @@ static const char help[] =
     "re-encrypts the files under an older key version than their tenant's newest (after\n"
     "rotate-tenant); safe while serve runs, and resumable: run again, it goes on where it\n"
     "stopped.\n"
-    "seal-data seals the messages stored before the master key (text, the event as sent, the\n"
-    "peer's name and phone) under their tenant's newest data key and indexes them again with\n"
-    "keyed grams, seals the customers' names, phones, companies and notes and the words a\n"
-    "rule caught (alerts), and stores each phone identity by its blind index with the number\n"
-    "sealed beside it; run it right after migrate (until then those rows stay in plain text,\n"
-    "the tenant's searches also ask their plain grams, and a phone is also looked up by its\n"
-    "number). It also seals again what is under an older key version (after rotate-tenant).\n"
-    "500 rows per transaction, safe while serve runs, resumable: run again, it goes on where\n"
-    "it stopped. When it changed rows it leaves none of the old plain text in the store's\n"
-    "files: SQLite secure_delete, VACUUM and a WAL checkpoint; PostgreSQL VACUUM FULL of\n"
-    "messages, customers, customer_identities and alerts (which holds them locked while it\n"
-    "runs) and CHECKPOINT. Backups made before, replicas' history and WAL archives keep\n"
-    "what they had.\n"
+    "seal-data seals the messages stored before the master key (their text, the event as\n"
+    "sent, the peer, the group, file and link names, a red packet's memo) under their\n"
+    "tenant's newest data key and indexes them again with keyed grams, seals the customers'\n"
+    "names, phones, companies and notes, the calls' and contact events' peer names, phones\n"
+    "and events as sent, the check-ins' events as sent and the words a rule caught (alerts),\n"
+    "and stores each phone identity by its blind index with the number sealed beside it; run\n"
+    "it right after migrate (until then those rows stay in plain text, the tenant's searches\n"
+    "also ask their plain grams, and a phone is also looked up by its number). It also seals\n"
+    "again what is under an older key version (after rotate-tenant). 500 rows per\n"
+    "transaction, safe while serve runs, resumable: run again, it goes on where it stopped.\n"
+    "When it changed rows it leaves none of the old plain text in the store's files: SQLite\n"
+    "secure_delete, VACUUM and a WAL checkpoint; PostgreSQL VACUUM FULL of messages,\n"
+    "customers, customer_identities, calls, contact_events, checkins and alerts (which holds\n"
+    "them locked while it runs) and CHECKPOINT. Backups made before, replicas' history and\n"
+    "WAL archives keep what they had.\n"
     "\n"
     "  --data DIR              the data directory made by 'workphone init'\n"
     "  --db URL                postgresql://... when the store is in PostgreSQL\n"
@@ -296,7 +298,20 @@ static int newest_version(cli_keyring *kr, wp_store *st, const char *tenant_id, 
     return err;
 }
 
-/* keys status: per tenant, the messages and customers seal-data has still to do. */
+/* The tables seal-data seals by row id besides customers, and their names in its output. */
+static const struct {
+    const struct wp_seal_table *t;
+    const char *said;
+} row_tables[] = {
+    {&wp_seal__calls, "calls"},
+    {&wp_seal__contact_events, "contact events"},
+    {&wp_seal__checkins, "check-ins"},
+    {&wp_seal__alerts, "alerts"},
+};
+#define NROW_TABLES (sizeof row_tables / sizeof *row_tables)
+
+/* keys status: per tenant, the messages, customers, calls, contact events and check-ins
+ * seal-data has still to do. */
 static int seal_status(cli_keyring *kr, wp_store *st)
 {
     wp_tenant *ts = NULL;
@@ -318,11 +333,13 @@ static int seal_status(cli_keyring *kr, wp_store *st)
         printf("customers: tenant=%s version=%lld plain=%lld older=%lld phones_unindexed=%lld\n",
                ts[i].name, (long long)v, (long long)cplain, (long long)colder,
                (long long)unindexed);
-        int64_t aplain = 0, aolder = 0;
-        if ((err = wp_store_alerts_seal_count(st, ts[i].id, v, &aplain, &aolder)) < 0)
-            break;
-        printf("alerts: tenant=%s version=%lld plain=%lld older=%lld\n", ts[i].name, (long long)v,
-               (long long)aplain, (long long)aolder);
+        for (size_t k = 0; k < NROW_TABLES && err == 0; k++) {
+            if ((err = wp_store_rows_seal_count(st, row_tables[k].t, ts[i].id, v, &plain,
+                                                &older)) < 0)
+                break;
+            printf("%s: tenant=%s version=%lld plain=%lld older=%lld\n", row_tables[k].t->table,
+                   ts[i].name, (long long)v, (long long)plain, (long long)older);
+        }
     }
     free(ts);
     return err;
@@ -414,10 +431,10 @@ static int migrate(cli_keyring *kr, const char *flag_file)
     }
     /* a tenant with messages in plain text is flagged: its searches ask their plain grams
      * too until keys seal-data has sealed them (docs/internals/encryption.md); one with
-     * customers in plain text is counted too */
+     * customers, calls, contact events or check-ins in plain text is counted too */
     for (size_t i = 0; i < n; i++) {
         int set = 0;
-        int64_t cplain = 0, colder = 0, unindexed = 0;
+        int64_t cplain = 0, colder = 0, unindexed = 0, rplain = 0;
         if ((err = cli_keyring_tenant(kr, ts[i].id)) < 0 ||
             (err = wp_store_messages_plain_mark(st, ts[i].id, &set)) < 0 ||
             (err = wp_store_customers_seal_count(st, ts[i].id, 1, &cplain, &colder, &unindexed)) <
@@ -425,7 +442,13 @@ static int migrate(cli_keyring *kr, const char *flag_file)
             fail(err);
             goto out;
         }
-        plain += set || cplain || unindexed;
+        for (size_t k = 0; k < NROW_TABLES && rplain == 0; k++)
+            if ((err = wp_store_rows_seal_count(st, row_tables[k].t, ts[i].id, 1, &rplain,
+                                                &colder)) < 0) {
+                fail(err);
+                goto out;
+            }
+        plain += set || cplain || unindexed || rplain;
     }
     if (flag_file) {
         char abs[PATH_MAX];
@@ -440,8 +463,9 @@ static int migrate(cli_keyring *kr, const char *flag_file)
            kr->mk.fp, n);
     printf("note: remove %s/keys once every node has the master key configured\n", kr->data);
     if (plain)
-        printf("note: run 'workphone keys seal-data' now: until it has run, the messages and "
-               "customers stored before the master key stay in plain text (%zu tenant%s)\n",
+        printf("note: run 'workphone keys seal-data' now: until it has run, the messages, "
+               "customers, calls, contact events and check-ins stored before the master key stay "
+               "in plain text (%zu tenant%s)\n",
                plain, plain == 1 ? "" : "s");
     code = WP_EXIT_OK;
 out:
@@ -556,17 +580,19 @@ static void row_bad(void *ctx, const char *what, const char *id, const char *why
 
 /* What seal-data did, in all and for the tenant at hand. */
 struct seal_counts {
-    int64_t messages, customers, alerts, identities, resealed, problems;
+    int64_t messages, customers, identities, resealed, problems;
+    int64_t rows[NROW_TABLES]; /* of row_tables */
 };
 
-/* One tenant's messages, customers, alerts and phone identities sealed under its newest data key
- * (the store's *_seal_batch, each in batches of SEAL_BATCH rows). */
+/* One tenant's messages, customers, phone identities, calls, contact events and check-ins
+ * sealed under its newest data key (the store's *_seal_batch, each in batches of SEAL_BATCH
+ * rows). */
 static int seal_tenant(wp_store *st, const wp_tenant *t, int64_t v, struct seal_counts *c)
 {
-    int64_t after = 0, m0 = c->messages, c0 = c->customers, a0 = c->alerts, i0 = c->identities,
-            r0 = c->resealed;
-    char after_id[WP_ID_LEN + 1] = "", after_alert[WP_ID_LEN + 1] = "", after_value[64] = "";
-    int done = 0, err = 0, cleared = 0;
+    int64_t after = 0, m0 = c->messages, c0 = c->customers, i0 = c->identities, r0 = c->resealed;
+    int64_t rows0[NROW_TABLES];
+    char after_id[WP_ID_LEN + 1] = "", after_value[64] = "";
+    int done = 0, err = 0, cleared = 0, rows_changed = 0;
     while (!done && err == 0)
         err = wp_store_messages_seal_batch(st, t->id, v, &after, SEAL_BATCH, &done, &c->messages,
                                            &c->resealed, &c->problems, row_bad, NULL);
@@ -575,21 +601,31 @@ static int seal_tenant(wp_store *st, const wp_tenant *t, int64_t v, struct seal_
             wp_store_customers_seal_batch(st, t->id, v, after_id, SEAL_BATCH, &done, &c->customers,
                                           &c->resealed, &c->problems, row_bad, NULL);
     for (done = 0; !done && err == 0;)
-        err = wp_store_alerts_seal_batch(st, t->id, v, after_alert, SEAL_BATCH, &done, &c->alerts,
-                                         &c->resealed, &c->problems, row_bad, NULL);
-    for (done = 0; !done && err == 0;)
         err = wp_store_identities_seal_batch(st, t->id, v, after_value, sizeof after_value,
                                              SEAL_BATCH, &done, &c->identities, &c->resealed,
                                              &c->problems, row_bad, NULL);
+    for (size_t k = 0; k < NROW_TABLES; k++) {
+        rows0[k] = c->rows[k];
+        after_id[0] = '\0';
+        for (done = 0; !done && err == 0;)
+            err = wp_store_rows_seal_batch(st, row_tables[k].t, t->id, v, after_id, SEAL_BATCH,
+                                           &done, &c->rows[k], &c->resealed, &c->problems,
+                                           row_bad, NULL);
+    }
     if (err < 0 || (err = wp_store_messages_plain_clear(st, t->id, &cleared)) < 0)
         return err;
-    if (c->messages > m0 || c->customers > c0 || c->alerts > a0 || c->identities > i0 ||
-        c->resealed > r0)
-        printf("tenant '%s': %lld messages, %lld customers and %lld alerts sealed, %lld phone "
-               "identities indexed, %lld re-sealed under key version %lld\n",
-               t->name, (long long)(c->messages - m0), (long long)(c->customers - c0),
-               (long long)(c->alerts - a0), (long long)(c->identities - i0),
-               (long long)(c->resealed - r0), (long long)v);
+    for (size_t k = 0; k < NROW_TABLES; k++)
+        rows_changed |= c->rows[k] > rows0[k];
+    if (c->messages > m0 || c->customers > c0 || c->identities > i0 || c->resealed > r0 ||
+        rows_changed) {
+        printf("tenant '%s': %lld messages, %lld customers", t->name,
+               (long long)(c->messages - m0), (long long)(c->customers - c0));
+        for (size_t k = 0; k < NROW_TABLES; k++)
+            printf("%s%lld %s", k + 1 < NROW_TABLES ? ", " : " and ",
+                   (long long)(c->rows[k] - rows0[k]), row_tables[k].said);
+        printf(" sealed, %lld phone identities indexed, %lld re-sealed under key version %lld\n",
+               (long long)(c->identities - i0), (long long)(c->resealed - r0), (long long)v);
+    }
     return 0;
 }
 
@@ -615,22 +651,26 @@ static int seal_data(cli_keyring *kr)
             goto out;
         }
     }
-    printf("sealed: %lld messages, %lld customers, %lld alerts, %lld phone identities indexed, "
-           "%lld re-sealed under the newest key, %lld problem%s\n",
-           (long long)c.messages, (long long)c.customers, (long long)c.alerts,
+    int64_t rows = 0;
+    printf("sealed: %lld messages, %lld customers, ", (long long)c.messages,
+           (long long)c.customers);
+    for (size_t k = 0; k < NROW_TABLES; k++) {
+        printf("%lld %s, ", (long long)c.rows[k], row_tables[k].said);
+        rows += c.rows[k];
+    }
+    printf("%lld phone identities indexed, %lld re-sealed under the newest key, %lld problem%s\n",
            (long long)c.identities, (long long)c.resealed, (long long)c.problems,
            c.problems == 1 ? "" : "s");
-    if (c.messages || c.customers || c.alerts || c.identities || c.resealed) {
+    if (c.messages || c.customers || c.identities || c.resealed || rows) {
         int incomplete = 0;
         int pg = wp_store_backend(st) == WP_STORE_PG;
         if ((err = wp_store_seal_compact(st, &incomplete)) < 0) {
             fail(err);
             goto out;
         }
-        printf("compacted: %s\n",
-               pg ? "VACUUM FULL messages, customers, customer_identities, alerts, "
-                    "CHECKPOINT"
-                  : "secure_delete, VACUUM, WAL checkpoint");
+        printf("compacted: %s\n", pg ? "VACUUM FULL messages, customers, customer_identities, "
+                                       "calls, contact_events, checkins, alerts, CHECKPOINT"
+                                     : "secure_delete, VACUUM, WAL checkpoint");
         if (incomplete && pg)
             printf("note: CHECKPOINT was refused (%s): the old values stay in PostgreSQL's WAL "
                    "until its next checkpoint\n",

@@ -18,6 +18,7 @@
 
 #define MAX_TABLES 256
 #define OPENED_MAX (64u * 1024 * 1024) /* bytes of an opened text, at most */
+#define SEALED_COLS_MAX 10 /* the sealed columns of a row, at most (messages have 9) */
 #define NAME_MAX_LEN 63
 
 /* Table and column names go into SQL text (COPY and COUNT cannot bind them): only names of
@@ -706,8 +707,9 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
      * number (value), without its blind index, which is this deployment's */
     int id_col = -1, value_col = -1, sealed_col = -1;
     int idt = !strcmp(table, "customer_identities");
+    const struct wp_seal_table *sealed_of = wp_seal__table(table);
     for (size_t i = 0; i < c->n; i++)
-        if (!strcmp(c->name[i], "id") && wp_seal__table_sealed(table))
+        if (!strcmp(c->name[i], "id") && sealed_of)
             id_col = (int)i;
         else if (idt && !strcmp(c->name[i], "value"))
             value_col = (int)i;
@@ -750,7 +752,8 @@ static int dump_tenant_table(wp_store *st, const char *tenant_id, const char *ta
                 err = wp_json_str(&line, plain, strlen(plain));
             } else {
                 const char *v = wp_db_col_text(s, (int)i);
-                if (id_col >= 0 && wp_seal__is_sealed(v)) {
+                if (id_col >= 0 && wp_seal__col_sealed(sealed_of, c->name[i]) &&
+                    wp_seal__is_sealed(v)) {
                     wp_seal_at at = {tenant_id, table, c->name[i], wp_db_col_text(s, id_col)};
                     if ((err = wp_seal__open_text(st, &opened, &v, &at, v)) < 0)
                         goto out;
@@ -859,11 +862,11 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
                         const wp_store_value *v, size_t n)
 {
     struct wp_stmt *s = NULL;
-    wp_buf sql, seal[4];
+    wp_buf sql, seal[SEALED_COLS_MAX];
     char blind[WP_SEAL_BLIND_LEN + 1];
     int sealed = 0, err;
     wp_buf_init(&sql, 16384);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < SEALED_COLS_MAX; i++)
         wp_buf_init(&seal[i], OPENED_MAX);
     if (!plain_name(table) || n == 0)
         return wp_error_set(WP_EINVAL, "unexpected table name '%.64s'", table);
@@ -885,10 +888,12 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
             goto out;
     if ((err = wp_buf_addc(&sql, ')')) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0)
         goto out;
-    /* the sealed columns (wp_seal__column_sealed: a message's text, peer and raw event, a
-     * customer's name, phone, company and notes, an alert's matched words) are sealed to their
-     * row under this deployment's keys when it has a master key (the export carries them
-     * opened); a phone identity is kept by its blind index, its number sealed beside it */
+    /* a message's text, peer's name and phone and raw event, a customer's name, phone,
+     * company and notes, a call's and a contact event's peer and raw event, a check-in's raw
+     * event and an alert's matched words are sealed to their row under this deployment's keys when it has a master key
+     * (the export carries them opened: wp_seal__table); a phone identity is kept by its blind
+     * index, its number sealed beside it */
+    const struct wp_seal_table *sealed_of = wp_seal__table(table);
     int idt = !strcmp(table, "customer_identities");
     const char *tenant = NULL, *id = NULL, *kind = NULL, *look = NULL;
     int value_col = -1, sealed_col = -1;
@@ -918,8 +923,8 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
             wp_db_bind_text(s, (int)i + 1, res);
         } else if (v[i].type == WP_STORE_VALUE_INT)
             wp_db_bind_int64(s, (int)i + 1, v[i].i);
-        else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < 4 &&
-                 wp_seal__column_sealed(table, cols[i], kind) && !wp_seal__is_sealed(v[i].s)) {
+        else if (v[i].type == WP_STORE_VALUE_TEXT && tenant && id && sealed < SEALED_COLS_MAX &&
+                 wp_seal__row_sealed(sealed_of, cols[i], kind) && !wp_seal__is_sealed(v[i].s)) {
             const char *res = NULL;
             wp_seal_at at = {tenant, table, cols[i], id};
             if ((err = wp_seal__text(st, &seal[sealed], &res, &at, v[i].s)) < 0)
@@ -942,7 +947,7 @@ int wp_store_row_insert(wp_store *st, const char *table, const char *const *cols
 out:
     wp_db_done(s);
     wp_buf_release(&sql);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < SEALED_COLS_MAX; i++)
         wp_buf_release(&seal[i]);
     return err;
 }

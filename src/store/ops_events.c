@@ -989,37 +989,76 @@ static int mark_recalled(wp_store *st, const wp_event_batch *b, const wp_event *
     return err < 0 ? err : 0;
 }
 
+/* A call's or a contact event's peer and the event as sent, sealed to its row with a master key
+ * (docs/internals/encryption.md) into name, phone and raw (each the plaintext without one). */
+struct peer_sealed {
+    wp_buf nb, pb, rb;
+    const char *name, *phone, *raw;
+};
+
+static int peer_seal(struct applier *a, struct peer_sealed *ps, const char *table,
+                     const wp_event *e)
+{
+    wp_seal_at at_name = {a->b->tenant_id, table, "peer_name", e->id};
+    wp_seal_at at_phone = {a->b->tenant_id, table, "peer_phone", e->id};
+    wp_seal_at at_raw = {a->b->tenant_id, table, "raw", e->id};
+    int err;
+    wp_buf_init(&ps->nb, WP_SEAL_SMALL_MAX);
+    wp_buf_init(&ps->pb, WP_SEAL_SMALL_MAX);
+    wp_buf_init(&ps->rb, SEALED_MAX);
+    ps->name = e->peer.name;
+    ps->phone = e->peer.phone;
+    ps->raw = e->raw;
+    if ((err = wp_seal__text(a->st, &ps->nb, &ps->name, &at_name, e->peer.name)) == 0 &&
+        (err = wp_seal__text(a->st, &ps->pb, &ps->phone, &at_phone, e->peer.phone)) == 0)
+        err = wp_seal__text(a->st, &ps->rb, &ps->raw, &at_raw, e->raw);
+    return err;
+}
+
+static void peer_sealed_release(struct peer_sealed *ps)
+{
+    wp_buf_release(&ps->nb);
+    wp_buf_release(&ps->pb);
+    wp_buf_release(&ps->rb);
+}
+
 static int put_call(struct applier *a, struct sink *k, const wp_event *e)
 {
     const wp_event_batch *b = a->b;
+    struct peer_sealed ps;
     int err;
-    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
-        (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
-        (err = sink_text(k, b->employee_id)) == 0 &&
+    if ((err = peer_seal(a, &ps, "calls", e)) == 0 && (err = sink_row(k)) == 0 &&
+        (err = sink_text(k, b->tenant_id)) == 0 && (err = sink_text(k, e->id)) == 0 &&
+        (err = sink_text(k, b->device_id)) == 0 && (err = sink_text(k, b->employee_id)) == 0 &&
         (err = sink_text(k, or_null(e->customer_id))) == 0 && (err = sink_int(k, e->seq)) == 0 &&
         (err = sink_int(k, e->ts_us)) == 0 &&
         (err = sink_text(k, wp_direction_name(e->direction))) == 0 &&
-        (err = sink_text(k, e->peer.id)) == 0 && (err = sink_text(k, e->peer.name)) == 0 &&
-        (err = sink_text(k, e->peer.phone)) == 0 && (err = sink_opt_int(k, e->duration_s)) == 0 &&
-        (err = sink_text(k, e->recording)) == 0 && (err = sink_text(k, e->raw)) == 0)
+        (err = sink_text(k, e->peer.id)) == 0 && (err = sink_text(k, ps.name)) == 0 &&
+        (err = sink_text(k, ps.phone)) == 0 && (err = sink_opt_int(k, e->duration_s)) == 0 &&
+        (err = sink_text(k, e->recording)) == 0 && (err = sink_text(k, ps.raw)) == 0)
         err = sink_int(k, a->stored_us);
-    return sink_end(k, err);
+    err = sink_end(k, err);
+    peer_sealed_release(&ps);
+    return err;
 }
 
 static int put_contact(struct applier *a, struct sink *k, const wp_event *e)
 {
     const wp_event_batch *b = a->b;
+    struct peer_sealed ps;
     int err;
-    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
-        (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
-        (err = sink_text(k, b->employee_id)) == 0 &&
+    if ((err = peer_seal(a, &ps, "contact_events", e)) == 0 && (err = sink_row(k)) == 0 &&
+        (err = sink_text(k, b->tenant_id)) == 0 && (err = sink_text(k, e->id)) == 0 &&
+        (err = sink_text(k, b->device_id)) == 0 && (err = sink_text(k, b->employee_id)) == 0 &&
         (err = sink_text(k, or_null(e->customer_id))) == 0 && (err = sink_int(k, e->seq)) == 0 &&
         (err = sink_int(k, e->ts_us)) == 0 && (err = sink_text(k, e->channel)) == 0 &&
         (err = sink_text(k, e->action)) == 0 && (err = sink_text(k, e->peer.id)) == 0 &&
-        (err = sink_text(k, e->peer.name)) == 0 && (err = sink_text(k, e->peer.phone)) == 0 &&
-        (err = sink_text(k, e->raw)) == 0)
+        (err = sink_text(k, ps.name)) == 0 && (err = sink_text(k, ps.phone)) == 0 &&
+        (err = sink_text(k, ps.raw)) == 0)
         err = sink_int(k, b->now_us);
-    return sink_end(k, err);
+    err = sink_end(k, err);
+    peer_sealed_release(&ps);
+    return err;
 }
 
 static int put_location(struct applier *a, struct sink *k, const wp_event *e)
@@ -1039,8 +1078,14 @@ static int put_location(struct applier *a, struct sink *k, const wp_event *e)
 static int put_checkin(struct applier *a, struct sink *k, const wp_event *e)
 {
     const wp_event_batch *b = a->b;
+    wp_buf rb;
+    const char *raw = e->raw;
     int err;
-    if ((err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
+    /* the event as sent quotes what the phone put in it: sealed to its row with a master key */
+    wp_seal_at at_raw = {b->tenant_id, "checkins", "raw", e->id};
+    wp_buf_init(&rb, SEALED_MAX);
+    if ((err = wp_seal__text(a->st, &rb, &raw, &at_raw, e->raw)) == 0 &&
+        (err = sink_row(k)) == 0 && (err = sink_text(k, b->tenant_id)) == 0 &&
         (err = sink_text(k, e->id)) == 0 && (err = sink_text(k, b->device_id)) == 0 &&
         (err = sink_text(k, b->employee_id)) == 0 && (err = sink_int(k, e->seq)) == 0 &&
         (err = sink_int(k, e->ts_us)) == 0 && (err = sink_text(k, e->checkin_kind)) == 0 &&
@@ -1049,9 +1094,11 @@ static int put_checkin(struct applier *a, struct sink *k, const wp_event *e)
         (err = sink_text(k, e->note)) == 0 &&
         (err = sink_text(k, or_null(e->customer_id))) == 0 &&
         (err = sink_opt_int(k, e->inside_geofence)) == 0 &&
-        (err = sink_text(k, or_null(e->fence_id))) == 0 && (err = sink_text(k, e->raw)) == 0)
+        (err = sink_text(k, or_null(e->fence_id))) == 0 && (err = sink_text(k, raw)) == 0)
         err = sink_int(k, b->now_us);
-    return sink_end(k, err);
+    err = sink_end(k, err);
+    wp_buf_release(&rb);
+    return err;
 }
 
 /* A visit that names a customer is a fact of its timeline: an event "visit" at the visit's

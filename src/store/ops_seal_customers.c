@@ -41,197 +41,13 @@ int wp_seal__identity_adopt(wp_store *st, char customer[WP_ID_LEN + 1], const ch
     return err < 0 ? err : 0;
 }
 
-/* A table whose rows seal-data seals by id: its sealed columns (at most NCOLS), what bad()
- * calls a row, and which rows (an SQL condition of constants, "" for all). */
-#define NCOLS 4
-struct seal_table {
-    const char *table, *what, *cols[NCOLS], *where;
-    int n;
-};
-
-static const struct seal_table customers_t = {
-    "customers", "customer", {"name", "phone", "company", "notes"}, "", 4};
-/* only a rule's match in a message: wp_seal__column_sealed() */
-static const struct seal_table alerts_t = {
-    "alerts", "alert", {"matched"}, " AND kind = 'sensitive_word'", 1};
-
-struct crow {
-    char id[WP_ID_LEN + 1];
-    char *col[NCOLS];
-};
-
-static void crows_free(struct crow *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        wp_seal__vals_free(v[i].col, NCOLS);
-    free(v);
-}
-
-/* The statement selecting a batch of t's rows after an id: "SELECT id, cols... FROM ..." */
-static int batch_sql(wp_buf *sql, const struct seal_table *t, int pg, int count)
-{
-    int err = wp_buf_adds(sql, "SELECT id");
-    for (int c = 0; c < t->n && err == 0; c++)
-        if ((err = wp_buf_adds(sql, ", ")) == 0)
-            err = wp_buf_adds(sql, t->cols[c]);
-    if (err == 0 && (err = wp_buf_adds(sql, " FROM ")) == 0 &&
-        (err = wp_buf_adds(sql, t->table)) == 0 &&
-        (err = wp_buf_adds(sql, " WHERE tenant_id = ?")) == 0 &&
-        (err = wp_buf_adds(sql, t->where)) == 0 && !count)
-        err = wp_buf_adds(sql, pg ? " AND id > ? ORDER BY id LIMIT ? FOR UPDATE"
-                                  : " AND id > ? ORDER BY id LIMIT ?");
-    return err;
-}
-
-static int rows_seal_batch(wp_store *st, const struct seal_table *t, const char *tenant_id,
-                           int64_t newest, char after_id[WP_ID_LEN + 1], size_t limit, int *done,
-                           int64_t *sealed, int64_t *resealed, int64_t *problems,
-                           wp_seal_bad_fn bad, void *ctx)
-{
-    int pg = wp_store_backend(st) == WP_STORE_PG;
-    struct wp_stmt *s = NULL;
-    struct crow *v = NULL;
-    size_t n = 0, cap = 0;
-    wp_buf ob[NCOLS], sb[NCOLS], sql;
-    int err;
-    *done = 0;
-    wp_buf_init(&sql, 1024);
-    for (int c = 0; c < NCOLS; c++) {
-        wp_buf_init(&ob[c], WP_SEAL_NOTES_MAX);
-        wp_buf_init(&sb[c], WP_SEAL_NOTES_MAX);
-    }
-    if ((err = batch_sql(&sql, t, pg, 0)) < 0 || (err = wp_store__op_begin(st, 1)) < 0)
-        goto release;
-    if (!wp_seal_keyring_on()) {
-        err = wp_error_set(WP_EINVAL, "no master key is set: there is nothing to seal with");
-        goto out;
-    }
-    if ((err = wp_db_prepare(st, &s, sql.buf)) < 0)
-        goto out;
-    wp_db_bind_text(s, 1, tenant_id);
-    wp_db_bind_text(s, 2, after_id);
-    wp_db_bind_int64(s, 3, (int64_t)limit);
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        if (n == cap && (err = wp_array__grow((void **)&v, &cap, n, sizeof *v)) < 0)
-            break;
-        struct crow *r = &v[n++];
-        memset(r, 0, sizeof *r);
-        wp_db_col_copy(s, 0, r->id, sizeof r->id);
-        for (int c = 0; c < t->n && err >= 0; c++)
-            err = wp_seal__dup_col(&r->col[c], s, 1 + c);
-        if (err < 0)
-            break;
-    }
-    wp_db_done(s);
-    s = NULL;
-    if (err < 0)
-        goto out;
-    err = 0;
-    for (size_t i = 0; i < n && err == 0; i++) {
-        struct crow *r = &v[i];
-        memcpy(after_id, r->id, WP_ID_LEN + 1);
-        enum wp_seal_need need[NCOLS];
-        const char *res[NCOLS];
-        struct wp_seal_row row = {tenant_id, t->what, t->table, t->cols, t->n, r->id};
-        int act = 0;
-        if ((err = wp_seal__row(st, &act, &row, r->col, newest, ob, sb, res, need, problems, bad,
-                                ctx)) < 0)
-            break;
-        if (act == 0)
-            continue;
-        wp_buf_reset(&sql);
-        if ((err = wp_buf_adds(&sql, "UPDATE ")) < 0 || (err = wp_buf_adds(&sql, t->table)) < 0 ||
-            (err = wp_buf_adds(&sql, " SET ")) < 0)
-            break;
-        for (int c = 0; c < t->n && err == 0; c++)
-            if ((err = wp_buf_adds(&sql, c ? ", " : "")) == 0 &&
-                (err = wp_buf_adds(&sql, t->cols[c])) == 0)
-                err = wp_buf_adds(&sql, " = ?");
-        if (err < 0 || (err = wp_buf_adds(&sql, " WHERE tenant_id = ? AND id = ?")) < 0 ||
-            (err = wp_db_prepare(st, &s, sql.buf)) < 0)
-            break;
-        for (int c = 0; c < t->n; c++)
-            wp_db_bind_text_or_null(s, c + 1, res[c]);
-        wp_db_bind_text(s, t->n + 1, tenant_id);
-        wp_db_bind_text(s, t->n + 2, r->id);
-        err = wp_db_step(s);
-        wp_db_done(s);
-        s = NULL;
-        if (err < 0)
-            break;
-        err = 0;
-        if (act == 1)
-            (*sealed)++;
-        else
-            (*resealed)++;
-    }
-    if (err == 0 && n < limit)
-        *done = 1;
-out:
-    wp_db_done(s);
-    err = wp_store__op_end(st, err);
-release:
-    crows_free(v, n);
-    for (int c = 0; c < NCOLS; c++) {
-        wp_buf_release(&ob[c]);
-        wp_buf_release(&sb[c]);
-    }
-    wp_buf_release(&sql);
-    return err;
-}
-
 int wp_store_customers_seal_batch(wp_store *st, const char *tenant_id, int64_t newest,
                                   char after_id[WP_ID_LEN + 1], size_t limit, int *done,
                                   int64_t *sealed, int64_t *resealed, int64_t *problems,
                                   wp_seal_bad_fn bad, void *ctx)
 {
-    return rows_seal_batch(st, &customers_t, tenant_id, newest, after_id, limit, done, sealed,
-                           resealed, problems, bad, ctx);
-}
-
-int wp_store_alerts_seal_batch(wp_store *st, const char *tenant_id, int64_t newest,
-                               char after_id[WP_ID_LEN + 1], size_t limit, int *done,
-                               int64_t *sealed, int64_t *resealed, int64_t *problems,
-                               wp_seal_bad_fn bad, void *ctx)
-{
-    return rows_seal_batch(st, &alerts_t, tenant_id, newest, after_id, limit, done, sealed,
-                           resealed, problems, bad, ctx);
-}
-
-/* How many of t's rows hold a plaintext value (*plain) or one under an older version. */
-static int rows_seal_count(wp_store *st, const struct seal_table *t, const char *tenant_id,
-                           int64_t newest, int64_t *plain, int64_t *older)
-{
-    struct wp_stmt *s = NULL;
-    wp_buf sql;
-    int err;
-    *plain = *older = 0;
-    wp_buf_init(&sql, 1024);
-    if ((err = batch_sql(&sql, t, 0, 1)) < 0 || (err = wp_db_prepare(st, &s, sql.buf)) < 0) {
-        wp_buf_release(&sql);
-        return err;
-    }
-    wp_db_bind_text(s, 1, tenant_id);
-    while ((err = wp_db_step(s)) == WP_DB_ROW) {
-        int p = 0, o = 0;
-        for (int c = 0; c < t->n; c++) {
-            enum wp_seal_need need =
-                wp_seal__need(wp_db_col_isnull(s, c + 1) ? NULL : wp_db_col_text(s, c + 1), newest);
-            p |= need == WP_SEAL_NEED_PLAIN;
-            o |= need == WP_SEAL_NEED_OLDER;
-        }
-        *plain += p;
-        *older += !p && o;
-    }
-    wp_db_done(s);
-    wp_buf_release(&sql);
-    return err < 0 ? err : 0;
-}
-
-int wp_store_alerts_seal_count(wp_store *st, const char *tenant_id, int64_t newest, int64_t *plain,
-                               int64_t *older)
-{
-    return rows_seal_count(st, &alerts_t, tenant_id, newest, plain, older);
+    return wp_store_rows_seal_batch(st, &wp_seal__customers, tenant_id, newest, after_id, limit,
+                                    done, sealed, resealed, problems, bad, ctx);
 }
 
 struct irow {
@@ -403,12 +219,13 @@ int wp_store_customers_seal_count(wp_store *st, const char *tenant_id, int64_t n
     struct wp_stmt *s = NULL;
     int err;
     *unindexed = 0;
-    err = rows_seal_count(st, &customers_t, tenant_id, newest, plain, older);
-    if (err < 0 || (err = wp_db_prepare(st, &s,
-                                        "SELECT count(*) FROM customer_identities WHERE"
-                                        " tenant_id = ? AND kind = 'phone' AND"
-                                        " substr(value, 1, 1) <> ?")) < 0)
-        return err < 0 ? err : 0;
+    if ((err = wp_store_rows_seal_count(st, &wp_seal__customers, tenant_id, newest, plain,
+                                        older)) < 0 ||
+        (err = wp_db_prepare(st, &s,
+                             "SELECT count(*) FROM customer_identities WHERE"
+                             " tenant_id = ? AND kind = 'phone' AND"
+                             " substr(value, 1, 1) <> ?")) < 0)
+        return err;
     static const char blind_byte[2] = {WP_SEAL_BLIND, 0};
     wp_db_bind_text(s, 1, tenant_id);
     wp_db_bind_text(s, 2, blind_byte);

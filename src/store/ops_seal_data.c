@@ -331,8 +331,8 @@ int wp_store_seal_compact(wp_store *st, int *incomplete)
     int err;
     *incomplete = 0;
     if (wp_store_backend(st) == WP_STORE_PG) {
-        if ((err = wp_db_exec(st, "VACUUM FULL messages, customers, customer_identities, alerts")) <
-            0)
+        if ((err = wp_db_exec(st, "VACUUM FULL messages, customers, customer_identities, calls,"
+                                  " contact_events, checkins, alerts")) < 0)
             return err;
         if (wp_db_exec(st, "CHECKPOINT") < 0)
             *incomplete = 1;

@@ -531,39 +531,3 @@ int wp_seal__col_dup(wp_store *st, wp_strpool **pool, const char **out, struct w
     wp_buf_release(&b);
     return err;
 }
-
-/* The columns sealed to their row (the row's id) with a master key; the tables the export
- * opens and the import seals again (backup.c). An alert's matched words only when the alert
- * is a rule's match in a message (kind sensitive_word): the other kinds name a fence or a
- * file, and media_corrupt's is unique per file. */
-static const struct {
-    const char *table, *cols[10], *kind;
-} sealed_fields[] = {
-    {"messages",
-     {"text", "raw", "peer_phone", "peer_name", "group_name", "filename", "url", "title", "memo"},
-     NULL},
-    {"customers", {"name", "phone", "company", "notes"}, NULL},
-    {"alerts", {"matched"}, "sensitive_word"},
-};
-
-int wp_seal__table_sealed(const char *table)
-{
-    for (size_t t = 0; t < sizeof sealed_fields / sizeof *sealed_fields; t++)
-        if (!strcmp(table, sealed_fields[t].table))
-            return 1;
-    return 0;
-}
-
-int wp_seal__column_sealed(const char *table, const char *column, const char *kind)
-{
-    for (size_t t = 0; t < sizeof sealed_fields / sizeof *sealed_fields; t++) {
-        if (strcmp(table, sealed_fields[t].table))
-            continue;
-        if (sealed_fields[t].kind && (!kind || strcmp(kind, sealed_fields[t].kind)))
-            return 0;
-        for (size_t c = 0; c < 10 && sealed_fields[t].cols[c]; c++)
-            if (!strcmp(column, sealed_fields[t].cols[c]))
-                return 1;
-    }
-    return 0;
-}

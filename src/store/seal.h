@@ -89,11 +89,6 @@ struct wp_stmt;
 int wp_seal__col_copy_opt(wp_store *st, struct wp_stmt *s, int col, char *buf, size_t cap,
                           const wp_seal_at *at);
 
-/* Whether a table has columns sealed to their row (its "id"), and whether column is one
- * (kind: the row's kind column, for tables that seal only some kinds; NULL when none). */
-int wp_seal__table_sealed(const char *table);
-int wp_seal__column_sealed(const char *table, const char *column, const char *kind);
-
 struct wp_strpool;
 /* A nullable text column that may hold a short sealed value (at says where) copied into the
  * pool opened (NULL stays NULL). @return 0, WP_ENOMEM, WP_EIO (wp_seal__open_text()) */
@@ -168,6 +163,47 @@ int wp_seal__reseal(wp_store *st, wp_buf *b, wp_buf *out, const char **res, cons
 int wp_seal__identity_adopt(wp_store *st, char customer[WP_ID_LEN + 1], const char *tenant_id,
                             const char *blind, const char *number);
 
+/* A table whose rows are sealed by their text id (the associated data's row): its name, what
+ * seal-data's bad() calls a row of it ("call"), its sealed columns, and the statements of
+ * wp_store_rows_seal_batch() and _count() (NULL for messages, which have their own). */
+struct wp_seal_table {
+    const char *table, *what;
+    const char *const *cols;
+    int n;
+    const char *batch_lite, *batch_pg, *update, *count;
+    const char *kind; /* only rows whose kind column is this (NULL: all) */
+};
+
+/* customers (name, phone, company, notes), calls and contact_events (peer_name, peer_phone,
+ * raw), checkins (raw), alerts of kind sensitive_word (matched: the words a rule caught) */
+extern const struct wp_seal_table wp_seal__customers, wp_seal__calls, wp_seal__contact_events,
+    wp_seal__checkins, wp_seal__alerts;
+
+/* The sealed columns of table (those above and messages: text, raw, peer_name, peer_phone),
+ * NULL for a table that has none sealed by its row's id. Static; never freed. */
+const struct wp_seal_table *wp_seal__table(const char *table);
+
+/* Whether column is one of t's sealed columns (0 when t is NULL); _row_: in a row whose kind
+ * column is kind (t->kind, when set, must be it). */
+int wp_seal__col_sealed(const struct wp_seal_table *t, const char *column);
+int wp_seal__row_sealed(const struct wp_seal_table *t, const char *column, const char *kind);
+
+/* One batch of the tenant's rows of t after *after_id (by id, at most limit, in one
+ * transaction): each row with a sealed column in plaintext or under an older version than
+ * newest gets them sealed under the newest key (the associated data of ingest's write). A
+ * value that does not open is left as it is, reported to bad. *after_id moves to the last row
+ * read; *done = 1 when there are no more. The counts as wp_store_messages_seal_batch().
+ * @return 0 or the store's error */
+int wp_store_rows_seal_batch(wp_store *st, const struct wp_seal_table *t, const char *tenant_id,
+                             int64_t newest, char after_id[WP_ID_LEN + 1], size_t limit, int *done,
+                             int64_t *sealed, int64_t *resealed, int64_t *problems,
+                             wp_seal_bad_fn bad, void *ctx);
+
+/* How many of the tenant's rows of t hold a plaintext value (*plain) or one sealed under an
+ * older version (*older) and none in plaintext. @return 0 or the store's error */
+int wp_store_rows_seal_count(wp_store *st, const struct wp_seal_table *t, const char *tenant_id,
+                             int64_t newest, int64_t *plain, int64_t *older);
+
 /* One batch of the tenant's customers after *after_id (by id, at most limit): a name, phone,
  * company or notes in plaintext or under an older version than newest sealed under the newest;
  * then, with *done set, nothing else. The counts as wp_store_messages_seal_batch(). */
@@ -175,17 +211,6 @@ int wp_store_customers_seal_batch(wp_store *st, const char *tenant_id, int64_t n
                                   char after_id[WP_ID_LEN + 1], size_t limit, int *done,
                                   int64_t *sealed, int64_t *resealed, int64_t *problems,
                                   wp_seal_bad_fn bad, void *ctx);
-
-/* The same of the tenant's alerts that quote a message's words (kind sensitive_word): their
- * matched is sealed under the newest key. */
-int wp_store_alerts_seal_batch(wp_store *st, const char *tenant_id, int64_t newest,
-                               char after_id[WP_ID_LEN + 1], size_t limit, int *done,
-                               int64_t *sealed, int64_t *resealed, int64_t *problems,
-                               wp_seal_bad_fn bad, void *ctx);
-
-/* How many of those alerts hold their matched words in plaintext or under an older version. */
-int wp_store_alerts_seal_count(wp_store *st, const char *tenant_id, int64_t newest, int64_t *plain,
-                               int64_t *older);
 
 /* One batch of the tenant's phone identities after *after (by value; "" first; at most limit;
  * after holds WP_SEAL_BLIND_LEN + 1 bytes or more, at least the longest number): each stored
@@ -234,7 +259,8 @@ int wp_store_messages_seal_count(wp_store *st, const char *tenant_id, int64_t ne
 /* After rows were sealed: leave none of their old plaintext in the store's files. SQLite:
  * the search index optimized (its deleted entries merged away), secure_delete on, VACUUM,
  * then a WAL checkpoint(TRUNCATE); *incomplete = 1 when readers kept the checkpoint from
- * emptying the WAL. PostgreSQL: VACUUM FULL messages, then CHECKPOINT (*incomplete = 1 with
+ * emptying the WAL. PostgreSQL: VACUUM FULL of the sealed tables (messages, customers,
+ * customer_identities, calls, contact_events, checkins), then CHECKPOINT (*incomplete = 1 with
  * its error in wp_error_last() when this user may not: the dead tuples are gone, the old WAL
  * segments stay until the server's next checkpoint). @return 0 or the store's error */
 int wp_store_seal_compact(wp_store *st, int *incomplete);

@@ -12,13 +12,20 @@
 #  - a sealed text copied to another row (SQL UPDATE) makes that message's read a JSON 500
 #    that quotes neither text, logged as event=seal_open; the source row still reads;
 #  - a second tenant with the same load, exported (texts opened) and imported into a store with
-#    another master key: sealed there again (its bytes hold none of them), the same answers.
+#    another master key: sealed there again (its bytes hold none of them), the same answers;
+#  - a call, a contact added and deleted and a visit check-in from a phone number with a Chinese
+#    peer name: with the key the raw store holds neither the number nor the name, and the
+#    customer's timeline, the check-ins, the calls and contact events of its data request and
+#    the exported tenant's rows answer exactly as without the key.
 # The store's side (the format, the keyring, keyed grams, the WeCom duplicate found by its
 # opened text) is tests/unit/store/test_seal.c.
+import io
+import json
 import os
 import subprocess
 import tempfile
 import urllib.parse
+import zipfile
 
 from harness import (PASSWORD, WP, Server, Store, check, created, enroll, err_code, login,
                      run_backends)
@@ -34,13 +41,16 @@ TEXTS = [
     "Order WX-7731 confirmed，周五发货到仓库",
     "价格可以再商量，八万八千太贵了",
 ]
+# the peer of a call, a contact added and deleted and a visit check-in
+PEER_PHONE = "13987654321"
+PEER_NAME = "陈晓红"
 # substrings searched: 1, 2 and 4 characters, Latin in another case, digits, and a miss
 QUERIES = ["约", "价", "八万", "见面", "发货", "八万八千", "公司见面", "wx", "Order", "7731",
            "不存在的词"]
 # what must not be in the sealed store's bytes (a single character is 3 bytes: it could occur
 # by chance in binary pages, so the needles are 2 characters or more)
 NEEDLES = TEXTS + [PHONE, IDCARD, "八万八千", "公司见面", "见面", "发货", "签约", "回电",
-                   "核对", "WX-7731", "confirmed"]
+                   "核对", "WX-7731", "confirmed", PEER_PHONE, PEER_NAME]
 
 
 def wp(*args):
@@ -77,9 +87,66 @@ def load(srv, admin, tag):
                "peer": {"id": "wxid_seal%d" % (i % 2), "name": "客户"},
                "chat": "wxid_seal%d" % (i % 2), "msgtype": "text", "text": t}
               for i, t in enumerate(TEXTS)]
+    n = len(TEXTS)
+    peer = {"id": "wxid_chen", "name": PEER_NAME, "phone": PEER_PHONE}
+    events += [
+        {"seq": n + 1, "type": "call", "ts": "2026-11-26T11:00:00+08:00", "direction": "in",
+         "peer": {"name": PEER_NAME, "phone": PEER_PHONE}, "duration_s": 63},
+        {"seq": n + 2, "type": "contact", "ts": "2026-11-26T11:05:00+08:00", "channel": "wechat",
+         "action": "added", "peer": peer},
+        {"seq": n + 3, "type": "contact", "ts": "2026-11-26T11:10:00+08:00", "channel": "wechat",
+         "action": "deleted", "peer": peer},
+        {"seq": n + 4, "type": "checkin", "ts": "2026-11-26T14:00:00+08:00", "kind": "visit",
+         "lat": 31.2304567, "lon": 121.4737012, "accuracy_m": 8,
+         "peer": {"phone": PEER_PHONE, "name": PEER_NAME}, "note": "拜访"},
+    ]
     st, j, _ = srv.req("POST", "/api/v1/device/events", dev, body={"events": events})
-    check(st == 200 and j["acked_seq"] == len(TEXTS), "%s: the load: %s %s" % (tag, st, j))
+    check(st == 200 and j["acked_seq"] == n + 4 and j["rejected"] == [],
+          "%s: the load: %s %s" % (tag, st, j))
     return emp
+
+
+def strip_ids(v, ids):
+    """v with each of ids (the store's own: they differ from store to store) named by its
+    order of appearance."""
+    if isinstance(v, dict):
+        return {k: strip_ids(x, ids) for k, x in v.items()}
+    if isinstance(v, list):
+        return [strip_ids(x, ids) for x in v]
+    if isinstance(v, str) and ":" in v:  # an actor: "employee:ID"
+        kind, _, rest = v.partition(":")
+        return kind + ":" + strip_ids(rest, ids)
+    if isinstance(v, str) and len(v) == 24 and all(c in "0123456789abcdef" for c in v):
+        return "id%d" % ids.setdefault(v, len(ids))
+    return v
+
+
+def peer_answers(srv, admin):
+    """What the API answers about the peer of the call, contact events and visit: its
+    customer's timeline, the check-ins, and the calls, contact events and check-ins of its
+    data request (ids named by order, the request's own time left out)."""
+    st, j, _ = srv.req("GET", "/api/v1/customers?limit=200&q=" + PEER_PHONE, admin)
+    check(st == 200 and len(j["items"]) == 1, "the peer's customer: %s %s" % (st, j))
+    cid = j["items"][0]["id"]
+    ids = {}
+    out = {"customer": strip_ids({k: j["items"][0].get(k) for k in ("name", "phone")}, ids)}
+    st, j, _ = srv.req("GET", "/api/v1/customers/%s/timeline?limit=200" % cid, admin)
+    check(st == 200, "the timeline: %s %s" % (st, j))
+    # items of one time come by id, which differs from store to store: by type then
+    j["items"] = sorted(j["items"], key=lambda i: (i["ts"], i["type"]), reverse=True)
+    out["timeline"] = strip_ids(j, ids)
+    st, j, _ = srv.req("GET", "/api/v1/checkins?limit=200", admin)
+    check(st == 200, "the check-ins: %s %s" % (st, j))
+    out["checkins"] = strip_ids(j, ids)
+    st, data, _ = srv.raw("POST", "/api/v1/customers/%s/data-export" % cid, admin)
+    check(st == 200, "the data request: %s %s" % (st, data[:300]))
+    z = zipfile.ZipFile(io.BytesIO(data))
+    for name in sorted(z.namelist()):
+        if name.endswith(".json"):
+            doc = json.loads(z.read(name))
+            doc.pop("made_at", None)
+            out[name] = strip_ids(doc, ids)
+    return out
 
 
 def search(srv, admin, q):
@@ -94,7 +161,7 @@ def texts(srv, admin):
     return {m["seq"]: (m["id"], m["text"]) for m in j.get("items", [])}
 
 
-def export_import(k, srv, tmp, plain_hits, plain_texts):
+def export_import(k, srv, tmp, plain_hits, plain_texts, plain_peer):
     """A second tenant with the same load, exported (texts opened: the keys stay here) and
     imported into a store with another master key: sealed there again, the same answers."""
     be = k.backend
@@ -133,6 +200,9 @@ def export_import(k, srv, tmp, plain_hits, plain_texts):
         got = texts(srv2, tok)
         check({q: t for q, (_, t) in got.items()} == {q: t for q, (_, t) in plain_texts.items()},
               "%s: imported, the texts read back as they read without the key" % be)
+        got = peer_answers(srv2, tok)
+        check(got == plain_peer, "%s: imported, the peer's answers: %r, without the key %r" %
+              (be, got, plain_peer))
         srv2.stop()
     finally:
         m.drop()
@@ -146,6 +216,7 @@ def suite(s):
     load(srv, admin, "PLAIN")
     plain_hits = {q: search(srv, admin, q) for q in QUERIES}
     plain_texts = texts(srv, admin)
+    plain_peer = peer_answers(srv, admin)
     plain_bytes = counts(snapshot(s))
     srv.stop()
     check(plain_hits["八万八千"] == [3, 6] and plain_hits["约"] == [3] and
@@ -184,8 +255,20 @@ def suite(s):
         check({q: t for q, (_, t) in sealed_texts.items()} ==
               {q: t for q, (_, t) in plain_texts.items()},
               "%s: the texts read back as they read without the key" % be)
+        sealed_peer = peer_answers(srv, admin)
+        for key in plain_peer:
+            check(sealed_peer.get(key) == plain_peer[key], "%s: %s: %r, without the key %r" %
+                  (be, key, sealed_peer.get(key), plain_peer[key]))
+        check(sorted(sealed_peer) == sorted(plain_peer), "%s: the same answers: %r" %
+              (be, sorted(sealed_peer)))
+        for table, n in (("calls", 1), ("contact_events", 2), ("checkins", 1)):
+            rows = k.sql("SELECT count(*) FROM %s WHERE raw LIKE '%s%%'%s" %
+                         (table, "\x01", "" if table == "checkins" else
+                          " AND peer_name LIKE '%s%%' AND peer_phone LIKE '%s%%'" %
+                          ("\x01", "\x01")))
+            check(rows == str(n), "%s: every %s row is sealed: %r" % (be, table, rows))
 
-        export_import(k, srv, tmp, plain_hits, plain_texts)
+        export_import(k, srv, tmp, plain_hits, plain_texts, plain_peer)
 
         # a sealed text copied to another row does not open there
         src_id, dst_id = sealed_texts[3][0], sealed_texts[4][0]

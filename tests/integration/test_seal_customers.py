@@ -25,14 +25,21 @@
 #    to its customer, that phone indexed on the way (no second customer); `keys seal-data`
 #    (exact output) seals the customers, messages' peers and indexes the phones left, the
 #    store's bytes then hold none of the phones or notes, the answers stay the same; a second
-#    run does nothing; after `keys rotate-tenant` it seals all again under version 2.
+#    run does nothing; after `keys rotate-tenant` it seals all again under version 2. The same
+#    store has a call, a contact added and deleted and a visit check-in from B's number before
+#    the key: seal-data counts and seals their peers and raw events, and B's data request
+#    gives the same calls and contact events before the key and after.
+import io
+import json
 import os
 import subprocess
 import tempfile
 import urllib.parse
+import zipfile
 
 from harness import (PASSWORD, WP, Server, Store, check, created, enroll, err_code, login,
                      run_backends)
+from test_seal_migrate import NOTHING, said
 
 ENV = dict(os.environ, WORKPHONE_ADMIN_PASSWORD=PASSWORD)
 PHONE_A = "13912345678"  # given through the API
@@ -308,6 +315,26 @@ PROMISE = "这款理财保本保息，您放心"
 GONE = [PHONE_A, PHONE_B, PHONE_C, NOTES, EDITED]
 
 
+def status_rows(m, be):
+    """keys status's lines of calls, contact events, check-ins and alerts."""
+    r = wp("keys", "status", "--data", m.data, *m.db_args)
+    lines = [l for l in r.stdout.splitlines()
+             if l.split(":")[0] in ("calls", "contact_events", "checkins", "alerts")]
+    check(r.returncode == 0, "%s: keys status: %r %r" % (be, r.stdout, r.stderr))
+    return lines
+
+
+def peer_events(srv, admin, cid):
+    """The calls and contact events of a customer's data request, without their ids."""
+    st, data, _ = srv.raw("POST", "/api/v1/customers/%s/data-export" % cid, admin)
+    check(st == 200, "data request: %s %s" % (st, data[:300]))
+    z = zipfile.ZipFile(io.BytesIO(data))
+    calls = json.loads(z.read("calls.json"))["calls"]
+    contacts = json.loads(z.read("customer.json"))["contact_events"]
+    return ([{k: v for k, v in c.items() if not k.endswith("id")} for c in calls],
+            [{k: v for k, v in c.items() if not k.endswith("id")} for c in contacts])
+
+
 def status_customers(m, be):
     r = wp("keys", "status", "--data", m.data, *m.db_args)
     lines = [l for l in r.stdout.splitlines() if l.startswith("customers: ")]
@@ -328,13 +355,26 @@ def migrated(be, tmp):
     they wait for seal-data, then sealed and indexed by it."""
     os.makedirs(os.path.join(tmp, "migrated"))
     m = Store(be, os.path.join(tmp, "migrated"), "csealmig")
-    compacted = ("compacted: VACUUM FULL messages, customers, customer_identities, alerts,"
-                 " CHECKPOINT\n"
+    compacted = ("compacted: VACUUM FULL messages, customers, customer_identities, calls,"
+                 " contact_events, checkins, alerts, CHECKPOINT\n"
                  if be == "postgresql" else "compacted: secure_delete, VACUUM, WAL checkpoint\n")
     try:
         srv = Server(m.data, m.db_args)
         admin = login(srv, "admin")
         emp = load(srv, admin, "MIG")
+        dev = enroll(srv, admin, emp, "SN-CSEAL-MIG1")
+        peer = {"id": "wxid_zl", "name": "赵六", "phone": PHONE_B}
+        st, j, _ = srv.req("POST", "/api/v1/device/events", dev, body={"events": [
+            {"seq": 1, "type": "call", "ts": "2026-11-26T11:00:00+08:00", "direction": "in",
+             "peer": {"name": "赵六", "phone": PHONE_B}, "duration_s": 63},
+            {"seq": 2, "type": "contact", "ts": "2026-11-26T11:05:00+08:00",
+             "channel": "wechat", "action": "added", "peer": peer},
+            {"seq": 3, "type": "contact", "ts": "2026-11-26T11:10:00+08:00",
+             "channel": "wechat", "action": "deleted", "peer": peer},
+            {"seq": 4, "type": "checkin", "ts": "2026-11-26T14:00:00+08:00", "kind": "visit",
+             "lat": 31.23, "lon": 121.47, "peer": {"phone": PHONE_B, "name": "赵六"}}]})
+        check(st == 200 and j["acked_seq"] == 4 and j["rejected"] == [],
+              "%s: a call, contact events and a visit before the key: %s %s" % (be, st, j))
         created(srv, admin, "/api/v1/customers", {"name": "孙九", "phone": PHONE_C}, "孙九")
         # a salesperson's promise the lexicon catches: an alert quoting the words
         dev0 = enroll(srv, admin, emp, "SN-CSEAL-MIG0")
@@ -345,9 +385,18 @@ def migrated(be, tmp):
         check(st == 200 and len(j["alerts"]) == 1, "%s: the promise is caught: %s %s" %
               (be, st, j))
         ans0, ids = answers(srv, admin, emp)
+        peer0 = peer_events(srv, admin, ids["赵六"])
         srv.stop()
+        check(peer0 == ([{"at": "2026-11-26T03:00:00Z", "direction": "in", "peer_name": "赵六",
+                          "peer_phone": PHONE_B, "duration_s": 63, "recording": None}],
+                        [{"at": "2026-11-26T03:05:00Z", "channel": "wechat", "action": "added",
+                          "peer_name": "赵六", "peer_phone": PHONE_B},
+                         {"at": "2026-11-26T03:10:00Z", "channel": "wechat", "action": "deleted",
+                          "peer_name": "赵六", "peer_phone": PHONE_B}]),
+              "%s: the data request's calls and contact events: %r" % (be, peer0))
         check(len(ans0["list"]) == 4 and ans0["search " + PHONE_C] == (200, ["孙九"]) and
-              ans0["alerts"] == [("sensitive_word", "false_promise", "保本保息", "赵六")],
+              ans0["alerts"] == [("customer_deleted", None, None, "赵六"),
+                                 ("sensitive_word", "false_promise", "保本保息", "赵六")],
               "%s: the plain store's four customers: %r" % (be, ans0["list"]))
         blob = snapshot(m)
         check(all(blob.count(n.encode()) > 0 for n in GONE), "%s: the grep sees each of %r in"
@@ -359,12 +408,19 @@ def migrated(be, tmp):
         os.chmod(mk, 0o600)
         r = wp("keys", "migrate", "--data", m.data, *m.db_args, "--master-key-file", mk)
         check(r.returncode == 0 and r.stdout.endswith(
-            "note: run 'workphone keys seal-data' now: until it has run, the messages and "
-            "customers stored before the master key stay in plain text (1 tenant)\n"),
+            "note: run 'workphone keys seal-data' now: until it has run, the messages, "
+            "customers, calls, contact events and check-ins stored before the master key stay "
+            "in plain text (1 tenant)\n"),
             "%s: keys migrate: %r %r" % (be, r.stdout, r.stderr))
         check(status_customers(m, be) ==
               "customers: tenant=Acme version=1 plain=4 older=0 phones_unindexed=3",
               "%s: status counts the customers and phones seal-data has to do" % be)
+        check(status_rows(m, be) == ["calls: tenant=Acme version=1 plain=1 older=0",
+                                     "contact_events: tenant=Acme version=1 plain=2 older=0",
+                                     "checkins: tenant=Acme version=1 plain=1 older=0",
+                                     "alerts: tenant=Acme version=1 plain=1 older=0"],
+              "%s: status counts the calls, contact events, check-ins and alerts: %r" %
+              (be, status_rows(m, be)))
 
         srv = Server(m.data, m.db_args)
         admin = login(srv, "admin")
@@ -372,6 +428,9 @@ def migrated(be, tmp):
         for key in ans0:
             check(ans1[key] == ans0[key], "%s: before seal-data, %s: %r, before the key %r" %
                   (be, key, ans1[key], ans0[key]))
+        peer1 = peer_events(srv, admin, ids["赵六"])
+        check(peer1 == peer0, "%s: before seal-data, the calls and contact events: %r" %
+              (be, peer1))
         # a phone stored by number is still taken: refused, naming its customer
         st, j, _ = srv.req("POST", "/api/v1/customers", admin,
                            body={"name": "周十", "phone": PHONE_C})
@@ -396,14 +455,20 @@ def migrated(be, tmp):
               "customers: tenant=Acme version=1 plain=4 older=0 phones_unindexed=2",
               "%s: the SMS indexed its phone on the way" % be)
 
-        seal_data(m, be, "first",
-                  "tenant 'Acme': 5 messages, 4 customers and 1 alerts sealed, 2 phone identities"
-                  " indexed, 0 re-sealed under key version 1\n"
-                  "sealed: 5 messages, 4 customers, 1 alerts, 2 phone identities indexed, 0"
-                  " re-sealed under the newest key, 0 problems\n" + compacted)
+        seal_data(m, be, "first", said(1, messages=5, customers=4, calls=1, contacts=2, checkins=1,
+                                       alerts=1, phones=2) + compacted)
         check(status_customers(m, be) ==
               "customers: tenant=Acme version=1 plain=0 older=0 phones_unindexed=0",
               "%s: status counts nothing left" % be)
+        check(status_rows(m, be) == ["calls: tenant=Acme version=1 plain=0 older=0",
+                                     "contact_events: tenant=Acme version=1 plain=0 older=0",
+                                     "checkins: tenant=Acme version=1 plain=0 older=0",
+                                     "alerts: tenant=Acme version=1 plain=0 older=0"],
+              "%s: status counts no call, contact event or check-in left: %r" %
+              (be, status_rows(m, be)))
+        peer2 = peer_events(srv, admin, ids["赵六"])
+        check(peer2 == peer0, "%s: after seal-data, the calls and contact events: %r" %
+              (be, peer2))
         want = dict(ans0, messages=sorted(ans0["messages"] + [(1, "赵六")]))
         ans2, _ = answers(srv, admin, emp)
         for key in want:
@@ -416,30 +481,36 @@ def migrated(be, tmp):
                     " LIKE '%s%%' AND sealed LIKE '%s%%'" % ("\x02", sealed)) == "3" and
               m.sql("SELECT count(*) FROM messages WHERE peer_phone IS NOT NULL AND peer_phone"
                     " NOT LIKE '%s%%'" % sealed) == "0" and
+              m.sql("SELECT count(*) FROM calls WHERE peer_name LIKE '%s%%' AND peer_phone LIKE"
+                    " '%s%%' AND raw LIKE '%s%%'" % (sealed, sealed, sealed)) == "1" and
+              m.sql("SELECT count(*) FROM contact_events WHERE peer_name LIKE '%s%%' AND"
+                    " peer_phone LIKE '%s%%' AND raw LIKE '%s%%'" % (sealed, sealed, sealed)) ==
+              "2" and
+              m.sql("SELECT count(*) FROM checkins WHERE raw LIKE '%s%%'" % sealed) == "1" and
               m.sql("SELECT count(*) FROM alerts WHERE matched LIKE '%s%%'" % sealed) == "1",
-              "%s: names, phones, identities, messages' peers and the alert's words are sealed" % be)
+              "%s: names, phones, identities, messages' and calls' and contact events' peers,"
+              " raw events and the alert's words are sealed" % be)
         blob = snapshot(m)  # SQLite: the file and its WAL, serve still running
         left = {n: blob.count(n.encode()) for n in GONE}
         check(all(left[n] == 0 for n in GONE), "%s: after seal-data the store's bytes hold %r" %
               (be, {n: left[n] for n in GONE if left[n]}))
-        seal_data(m, be, "second", "sealed: 0 messages, 0 customers, 0 alerts, 0 phone identities"
-                  " indexed, 0 re-sealed under the newest key, 0 problems\n")
+        seal_data(m, be, "second", NOTHING)
 
         r = wp("keys", "rotate-tenant", "--data", m.data, *m.db_args, "--tenant", "Acme")
         check(r.returncode == 0, "%s: rotate-tenant: %r" % (be, r.stderr))
         check(status_customers(m, be) ==
               "customers: tenant=Acme version=2 plain=0 older=4 phones_unindexed=0",
               "%s: status counts the customers under the older version" % be)
-        # 6 messages, 4 customers, 1 alert and 3 identities' numbers
-        seal_data(m, be, "after the rotation",
-                  "tenant 'Acme': 0 messages, 0 customers and 0 alerts sealed, 0 phone identities"
-                  " indexed, 14 re-sealed under key version 2\n"
-                  "sealed: 0 messages, 0 customers, 0 alerts, 0 phone identities indexed, 14"
-                  " re-sealed under the newest key, 0 problems\n" + compacted)
+        # 6 messages, 4 customers, 3 identities' numbers, a call, 2 contact events, a check-in
+        # and an alert
+        seal_data(m, be, "after the rotation", said(2, resealed=18) + compacted)
         ans3, _ = answers(srv, admin, emp)
         for key in want:
             check(ans3[key] == want[key], "%s: after the rotation, %s: %r, before the key %r" %
                   (be, key, ans3[key], want[key]))
+        peer3 = peer_events(srv, admin, ids["赵六"])
+        check(peer3 == peer0, "%s: after the rotation, the calls and contact events: %r" %
+              (be, peer3))
         srv.stop()
     finally:
         m.drop()

@@ -31,8 +31,20 @@ PURGED = "短信旧内容：这条会被清除"  # a WeCom message before the ke
 # not searched by QUERIES (the audit log quotes those), each in the plain store's bytes
 NEEDLES = TEXTS + [PHONE, IDCARD, "签约", "回电", "核对", "WX-7731", "confirmed", PURGED]
 LATE = "晚到的消息：客户说明年再续签"
-NOTHING = ("sealed: 0 messages, 0 customers, 0 alerts, 0 phone identities indexed, 0 re-sealed "
-           "under the newest key, 0 problems\n")
+NOTHING = ("sealed: 0 messages, 0 customers, 0 calls, 0 contact events, 0 check-ins, 0 alerts, 0"
+           " phone identities indexed, 0 re-sealed under the newest key, 0 problems\n")
+
+
+def said(v, messages=0, customers=0, calls=0, contacts=0, checkins=0, alerts=0, phones=0,
+         resealed=0, problems=0, tenant="Acme"):
+    """seal-data's two lines when it changed something in the one tenant (key version v)."""
+    what = ("%d messages, %d customers, %d calls, %d contact events, %d check-ins" %
+            (messages, customers, calls, contacts, checkins))
+    return ("tenant '%s': %s and %d alerts sealed, %d phone identities indexed, %d re-sealed under"
+            " key version %d\nsealed: %s, %d alerts, %d phone identities indexed, %d re-sealed"
+            " under the newest key, %d problem%s\n" %
+            (tenant, what, alerts, phones, resealed, v, what, alerts, phones, resealed, problems,
+             "" if problems == 1 else "s"))
 
 
 def counts(blob):
@@ -83,8 +95,8 @@ def seal_data(k, be, what, want, rc=0):
 
 def suite(k):
     be = k.backend
-    compacted = ("compacted: VACUUM FULL messages, customers, customer_identities, alerts,"
-                 " CHECKPOINT\n"
+    compacted = ("compacted: VACUUM FULL messages, customers, customer_identities, calls,"
+                 " contact_events, checkins, alerts, CHECKPOINT\n"
                  if be == "postgresql"
                  else "compacted: secure_delete, VACUUM, WAL checkpoint\n")
     srv = Server(k.data, k.db_args)
@@ -110,8 +122,9 @@ def suite(k):
     os.chmod(mk, 0o600)
     r = wp("keys", "migrate", "--data", k.data, *k.db_args, "--master-key-file", mk)
     check(r.returncode == 0 and r.stdout.endswith(
-        "note: run 'workphone keys seal-data' now: until it has run, the messages and customers "
-        "stored before the master key stay in plain text (1 tenant)\n"),
+        "note: run 'workphone keys seal-data' now: until it has run, the messages, customers, "
+        "calls, contact events and check-ins stored before the master key stay in plain text "
+        "(1 tenant)\n"),
         "%s: keys migrate: %r %r" % (be, r.stdout, r.stderr))
     check(status_line(k, be) == "messages: tenant=Acme version=1 plain=7 older=0",
           "%s: status counts the 7 plain messages" % be)
@@ -154,10 +167,7 @@ def suite(k):
 
     # seal-data while serve runs
     # the three customers the peers made (two WeChat ids, one WeCom id) have plain names
-    seal_data(k, be, "first", "tenant 'Acme': 6 messages, 3 customers and 0 alerts sealed, 0 "
-              "phone identities indexed, 0 re-sealed under key version 1\n"
-              "sealed: 6 messages, 3 customers, 0 alerts, 0 phone identities indexed, 0 re-sealed"
-              " under the newest key, 0 problems\n" + compacted)
+    seal_data(k, be, "first", said(1, messages=6, customers=3) + compacted)
     for q in QUERIES:
         got = search(srv, admin, q)
         check(got == plain_hits[q], "%s: after seal-data, search %r: %r, before the key %r" %
@@ -186,10 +196,7 @@ def suite(k):
           "%s: rotate-tenant: %r %r" % (be, r.stdout, r.stderr))
     check(status_line(k, be) == "messages: tenant=Acme version=2 plain=0 older=7",
           "%s: status counts 7 under the older version" % be)
-    seal_data(k, be, "after the rotation", "tenant 'Acme': 0 messages, 0 customers and 0 alerts "
-              "sealed, 0 phone identities indexed, 10 re-sealed under key version 2\nsealed: 0 "
-              "messages, 0 customers, 0 alerts, 0 phone identities indexed, 10 re-sealed under the"
-              " newest key, 0 problems\n" + compacted)
+    seal_data(k, be, "after the rotation", said(2, resealed=10) + compacted)
     check(status_line(k, be) == "messages: tenant=Acme version=2 plain=0 older=0",
           "%s: status after the re-sealing" % be)
     for q in QUERIES:
@@ -207,10 +214,7 @@ def suite(k):
     r = wp("keys", "rotate-tenant", "--data", k.data, *k.db_args, "--tenant", "Acme")
     check(r.returncode == 0, "%s: rotate-tenant again: %r" % (be, r.stderr))
     seal_data(k, be, "a moved value", "bad: message %s: messages.text of row %s does not open: "
-              "it was altered or moved\ntenant 'Acme': 0 messages, 0 customers and 0 alerts "
-              "sealed, 0 phone identities indexed, 9 re-sealed under key version 3\nsealed: 0 "
-              "messages, 0 customers, 0 alerts, 0 phone identities indexed, 9 re-sealed under the"
-              " newest key, 1 problem\n" % (dst_id, dst_id)
+              "it was altered or moved\n" % (dst_id, dst_id) + said(3, resealed=9, problems=1)
               + compacted, rc=1)
     check(status_line(k, be) == "messages: tenant=Acme version=3 plain=0 older=1",
           "%s: status counts the row left under version 2" % be)

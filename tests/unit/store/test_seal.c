@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/customers.h"
+#include "store/db.h"
 #include "store/devices.h"
 #include "store/events.h"
 #include "store/grams.h"
@@ -428,6 +429,117 @@ static void test_seal__seal_data(void **state)
     wp_keys_master_wipe(&mk);
 }
 
+/* Calls and contact events stored before the master key, sealed in place by the generic batch
+ * (keys seal-data): two rows a batch, each resuming after the last, peer and raw sealed and
+ * opening to what was stored, a second pass doing nothing, a rotation sealing all again. */
+static void test_seal__rows(void **state)
+{
+    struct tfx *f = *state;
+    wp_master_key mk;
+    unsigned char k[WP_KEY_LEN];
+    char dev[WP_ID_LEN + 1], after[WP_ID_LEN + 1] = "";
+    int64_t sealed = 0, resealed = 0, problems = 0, plain = 0, older = 0, v = 0;
+    int done = 0, batches = 0;
+    phone_device(f, dev);
+    wp_event e[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&e[i], 0, sizeof e[i]);
+        e[i].type = i < 3 ? WP_EVENT_CALL : WP_EVENT_CONTACT;
+        e[i].seq = i + 1;
+        e[i].ts_us = T0 + i * 1000000;
+        e[i].size = e[i].amount_fen = e[i].accuracy_cm = -1;
+        e[i].duration_s = 60;
+        e[i].direction = WP_DIR_IN;
+        e[i].channel = "wechat";
+        e[i].action = "added";
+        e[i].peer.name = "陈晓红";
+        e[i].peer.phone = "13987654321";
+        e[i].raw = "{\"peer\":{\"name\":\"陈晓红\",\"phone\":\"13987654321\"}}";
+    }
+    put(f, dev, e, 4, 0); /* no keyring: plain */
+    master(&mk, 6);
+    wp_seal_keyring_set(&mk);
+    OK(wp_store_keys_ensure(f->st, k, &mk, f->tenant, "data", NULL));
+    OK(wp_store_rows_seal_count(f->st, &wp_seal__calls, f->tenant, 1, &plain, &older));
+    assert_int_equal(plain, 3);
+    assert_int_equal(older, 0);
+    while (!done) {
+        OK(wp_store_rows_seal_batch(f->st, &wp_seal__calls, f->tenant, 1, after, 2, &done,
+                                    &sealed, &resealed, &problems, NULL, NULL));
+        batches++;
+    }
+    assert_int_equal(batches, 2);
+    assert_int_equal(sealed, 3);
+    assert_int_equal(resealed + problems, 0);
+    assert_int_equal(tfx_raw(f,
+                             "SELECT count(*) FROM calls WHERE substr(peer_name, 1, 1) = char(1)"
+                             " AND substr(peer_phone, 1, 1) = char(1) AND substr(raw, 1, 1) ="
+                             " char(1) AND raw NOT LIKE '%139%'",
+                             "SELECT count(*) FROM calls WHERE substr(peer_name, 1, 1) = chr(1)"
+                             " AND substr(peer_phone, 1, 1) = chr(1) AND substr(raw, 1, 1) ="
+                             " chr(1) AND raw NOT LIKE '%139%'"),
+                     3);
+    /* the contact event is another table: still plain, then sealed by its own batch */
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM contact_events WHERE peer_phone ="
+                                 " '13987654321'"),
+                     1);
+    after[0] = '\0';
+    done = 0;
+    sealed = 0;
+    while (!done)
+        OK(wp_store_rows_seal_batch(f->st, &wp_seal__contact_events, f->tenant, 1, after, 2,
+                                    &done, &sealed, &resealed, &problems, NULL, NULL));
+    assert_int_equal(sealed, 1);
+    assert_int_equal(tfx_raw1(f, "SELECT count(*) FROM contact_events WHERE peer_phone ="
+                                 " '13987654321'"),
+                     0);
+    /* each value opens for its row to what was stored */
+    struct wp_stmt *s = NULL;
+    OK(wp_db_prepare(f->st, &s, "SELECT id, peer_name, peer_phone, raw FROM calls"));
+    int rows = 0;
+    while (wp_db_step(s) == WP_DB_ROW) {
+        const char *cols[] = {"peer_name", "peer_phone", "raw"};
+        const char *want[] = {e[0].peer.name, e[0].peer.phone, e[0].raw};
+        for (int c = 0; c < 3; c++) {
+            wp_buf b;
+            const char *got = NULL;
+            wp_buf_init(&b, BUF_MAX);
+            wp_seal_at at = {f->tenant, "calls", cols[c], wp_db_col_text(s, 0)};
+            OK(wp_seal__open_text(f->st, &b, &got, &at, wp_db_col_text(s, 1 + c)));
+            assert_string_equal(got, want[c]);
+            wp_buf_release(&b);
+        }
+        rows++;
+    }
+    wp_db_done(s);
+    assert_int_equal(rows, 3);
+    /* a second pass: nothing */
+    after[0] = '\0';
+    done = 0;
+    sealed = 0;
+    while (!done)
+        OK(wp_store_rows_seal_batch(f->st, &wp_seal__calls, f->tenant, 1, after, 2, &done,
+                                    &sealed, &resealed, &problems, NULL, NULL));
+    assert_int_equal(sealed + resealed + problems, 0);
+    /* a rotation: every call sealed again under version 2 */
+    OK(wp_store_keys_rotate(f->st, &v, &mk, f->tenant, "data"));
+    assert_int_equal(v, 2);
+    wp_seal_keyring_set(&mk);
+    OK(wp_store_rows_seal_count(f->st, &wp_seal__calls, f->tenant, 2, &plain, &older));
+    assert_int_equal(plain, 0);
+    assert_int_equal(older, 3);
+    after[0] = '\0';
+    done = 0;
+    while (!done)
+        OK(wp_store_rows_seal_batch(f->st, &wp_seal__calls, f->tenant, 2, after, 500, &done,
+                                    &sealed, &resealed, &problems, NULL, NULL));
+    assert_int_equal(resealed, 3);
+    OK(wp_store_rows_seal_count(f->st, &wp_seal__calls, f->tenant, 2, &plain, &older));
+    assert_int_equal(plain + older, 0);
+    sodium_memzero(k, sizeof k);
+    wp_keys_master_wipe(&mk);
+}
+
 /* A phone identity's blind index: the value itself without a keyring and for other kinds;
  * with one, 0x02 and 22 base64 characters, the same for the same number, another for another
  * number or tenant key, unchanged by a rotation of the data key. */
@@ -582,6 +694,7 @@ static const struct CMUnitTest suite[] = {
     T(test_seal__messages),
     T(test_seal__blind),
     T(test_seal__seal_data),
+    T(test_seal__rows),
     T(test_seal__identities),
 };
 
