@@ -39,9 +39,9 @@ import zipfile
 
 from harness import (PASSWORD, WP, Server, Store, check, created, enroll, err_code, login,
                      run_backends)
+from test_seal import snapshot, wp
 from test_seal_migrate import NOTHING, said
 
-ENV = dict(os.environ, WORKPHONE_ADMIN_PASSWORD=PASSWORD)
 PHONE_A = "13912345678"  # given through the API
 PHONE_B = "13787654321"  # a device's peer
 NAMES = ["王五", "赵六", "钱七"]
@@ -49,23 +49,6 @@ COMPANY, NOTES, EDITED = "Huawei 华为技术", "重要客户备注", "改过的
 # the company is not a needle: the audit row of customer.create quotes it (audit details are
 # not sealed yet, encryption.md); the SQL check below sees it sealed in customers
 NEEDLES = [PHONE_A, PHONE_B] + NAMES + [NOTES, EDITED]
-
-
-def wp(*args):
-    return subprocess.run([WP] + list(args), capture_output=True, text=True, env=ENV,
-                          timeout=120)
-
-
-def snapshot(s):
-    if s.backend == "sqlite":
-        out = b""
-        for suffix in ("", "-wal"):
-            p = os.path.join(s.data, "workphone.db" + suffix)
-            if os.path.exists(p):
-                with open(p, "rb") as f:
-                    out += f.read()
-        return out
-    return subprocess.run(["pg_dump", s.db_url], check=True, capture_output=True).stdout
 
 
 def counts(blob):
