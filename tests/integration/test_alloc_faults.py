@@ -85,9 +85,20 @@ def by_the_jobs(before, after, reads=False):
     """True when every audit row that came is the jobs' (actor "system": serve's own schedule,
     re-grading customers, moving the pool), so the change is the background's, not the
     request's; with reads (a GET), a read's own row (action "*.read", the audit goes first) may
-    come beside them. Rows as Snapshot takes them: a tuple's repr (SQLite) or COPY text
+    come beside them. With no audit row yet, when every new customer event is a rule's. Rows as Snapshot takes them: a tuple's repr (SQLite) or COPY text
     (PostgreSQL); the actor is the 5th column, the action the 6th."""
     new = [r for r in after.get("audit_log", []) if r not in set(before.get("audit_log", []))]
+    if not new:
+        # caught between a job's change and its audit row (the audit worker writes it a moment
+        # later): the customers' history says who made the change, a rule (re-grading) only
+        events = [r for r in after.get("customer_events", [])
+                  if r not in set(before.get("customer_events", []))]
+        try:
+            actors = [(ast.literal_eval(r) if r.startswith("(") else r.split("\t"))[5]
+                      for r in events]
+        except (ValueError, SyntaxError, IndexError):
+            return False
+        return bool(actors) and all(str(a).startswith("rule:") for a in actors)
     jobs = False
     for r in new:
         try:
