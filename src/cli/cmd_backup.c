@@ -1077,6 +1077,25 @@ static int open_encrypted(struct backup *b, cli_keyring *kr, wp_store_connpool *
     return cli_keyring_ingest(kr, b->media_root, pool, &b->ing);
 }
 
+/* A store whose keys a master key wraps holds the tenant's fields sealed and its media
+ * encrypted: the export opens them with that key, and without it refuses before it writes. */
+static int sealed_without_key(wp_store *st, const cli_keyring *kr, const char *data)
+{
+    char fp[WP_KEY_FP_LEN + 1];
+    int err;
+    if (kr->have)
+        return 0;
+    if ((err = wp_store_keys_master_fp(st, fp)) < 0)
+        return err;
+    if (!*fp)
+        return 0;
+    return wp_error_set(WP_EINVAL,
+                        "the tenant's data is encrypted at rest under master key %s, and no "
+                        "master key is configured: the export opens it with it; set "
+                        "master_key_file= or master_key_command= in %s/workphone.conf",
+                        fp, data);
+}
+
 int cli_tenant_export(const char *data, const char *db, const char *media, const char *tenant_id,
                       const char *name, const char *out, const char *key_file)
 {
@@ -1135,6 +1154,7 @@ int cli_tenant_export(const char *data, const char *db, const char *media, const
         err = bw_entry_end(&b.w);
     sodium_memzero(audit_key, sizeof audit_key);
     if (err < 0 || (err = wp_store_open(&st, data, db)) < 0 ||
+        (err = sealed_without_key(st, &kr, data)) < 0 ||
         (err = wp_store_tenant_dump(st, tenant_id, &version, &cb)) < 0 ||
         (err = wp_store_tenant_media_each(st, tenant_id, add_media, &b)) < 0 ||
         (err = open_encrypted(&b, &kr, &pool)) < 0 || (err = put_media(&b)) < 0)
