@@ -515,6 +515,10 @@ int wp_seal__col_copy_opt(wp_store *st, struct wp_stmt *s, int col, char *buf, s
     return err;
 }
 
+/* the longest value a column opened into a pool holds: a link of 4,096 bytes, a title of
+ * 1,024 characters (ingest's limits), with room to spare */
+#define COL_OPENED_MAX (64u * 1024)
+
 int wp_seal__col_dup(wp_store *st, wp_strpool **pool, const char **out, struct wp_stmt *s, int col,
                      const wp_seal_at *at)
 {
@@ -523,7 +527,7 @@ int wp_seal__col_dup(wp_store *st, wp_strpool **pool, const char **out, struct w
     int err;
     if (!wp_seal__is_sealed(v))
         return wp_strpool__dup(pool, out, v);
-    wp_buf_init(&b, WP_SEAL_SMALL_MAX);
+    wp_buf_init(&b, COL_OPENED_MAX);
     if ((err = wp_seal__open_text(st, &b, &plain, at, v)) == 0)
         err = wp_strpool__dup(pool, out, plain);
     if (b.len)

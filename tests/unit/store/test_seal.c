@@ -350,6 +350,32 @@ static void test_seal__messages(void **state)
                                  " 'source:wecom_archive')"),
                      1);
     assert_int_equal(found(f, "另一", NULL), 1);
+
+    /* a link at the lengths ingest takes (a URL of 4,000 bytes, a title of 1,000 Chinese
+     * characters), sealed, reads back whole */
+    static char url[4001], title[3001];
+    memcpy(url, "https://example.com/", 20);
+    memset(url + 20, 'a', sizeof url - 21);
+    for (size_t i = 0; i + 3 < sizeof title; i += 3)
+        memcpy(title + i, "链", 3);
+    wp_event l = wecom_msg(3, T0 + 4000000, "看看这个链接", NULL);
+    l.msgtype = "link";
+    l.url = url;
+    l.title = title;
+    put(f, dev, &l, 1, 0);
+    assert_int_equal(tfx_raw(f,
+                             "SELECT count(*) FROM messages WHERE substr(url, 1, 1) = char(1)"
+                             " AND substr(title, 1, 1) = char(1)",
+                             "SELECT count(*) FROM messages WHERE substr(url, 1, 1) = chr(1)"
+                             " AND substr(title, 1, 1) = chr(1)"),
+                     1);
+    wp_message_page p;
+    wp_message_filter mf = {.tenant_id = f->tenant, .q = "链接", .limit = 50};
+    OK(wp_store_messages_search(f->st, &p, &mf));
+    assert_int_equal(p.n, 1);
+    assert_string_equal(p.items[0].url, url);
+    assert_string_equal(p.items[0].title, title);
+    wp_message_page_release(&p);
     wp_keys_master_wipe(&mk);
 }
 
