@@ -47,45 +47,36 @@ static int read_message(wp_store *st, struct wp_stmt *s, wp_message *m, wp_strpo
     m->ts_us = wp_db_col_int64(s, 5);
     const char *dir = wp_db_col_text(s, 6);
     m->direction = !dir ? WP_DIR_NONE : strcmp(dir, "in") == 0 ? WP_DIR_IN : WP_DIR_OUT;
-    const char **strs[] = {&m->channel, &m->chat,      &m->group_id, &m->group_name,
-                           &m->peer_id, &m->peer_name, &m->msgtype,  &m->msgid,
-                           &m->text,    &m->media,     &m->filename};
-    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
-        if ((err = wp_col__dup(pool, strs[i], s, 7 + (int)i)) < 0)
-            return err;
-    m->size = wp_col__opt_int(s, 18, -1);
-    if ((err = wp_col__dup(pool, &m->url, s, 19)) < 0 ||
-        (err = wp_col__dup(pool, &m->title, s, 20)) < 0)
-        return err;
-    m->amount_fen = wp_col__opt_int(s, 21, -1);
-    if ((err = wp_col__dup(pool, &m->memo, s, 22)) < 0)
-        return err;
-    /* the message's other words, sealed to this row like its text */
-    static const struct {
-        const char *col;
-        int idx;
-    } more[] = {{"group_name", 10}, {"filename", 17}, {"url", 19}, {"title", 20}, {"memo", 22}};
-    const char **dst[] = {&m->group_name, &m->filename, &m->url, &m->title, &m->memo};
-    for (size_t i = 0; i < sizeof more / sizeof *more; i++) {
-        wp_seal_at at = {tenant_id, "messages", more[i].col, m->id};
-        if (wp_seal__is_sealed(*dst[i]) &&
-            (err = wp_seal__col_dup(st, pool, dst[i], s, more[i].idx, &at)) < 0)
+    /* the text columns; those sealed to this row are opened as they are read (the text below,
+     * in a buffer of its own size) */
+    const struct {
+        const char **dst;
+        int col;
+        const char *sealed; /* its column's name when it may be sealed */
+    } strs[] = {{&m->channel, 7, NULL},
+                {&m->chat, 8, NULL},
+                {&m->group_id, 9, NULL},
+                {&m->group_name, 10, "group_name"},
+                {&m->peer_id, 11, NULL},
+                {&m->peer_name, 12, "peer_name"},
+                {&m->msgtype, 13, NULL},
+                {&m->msgid, 14, NULL},
+                {&m->text, 15, NULL},
+                {&m->media, 16, NULL},
+                {&m->filename, 17, "filename"},
+                {&m->url, 19, "url"},
+                {&m->title, 20, "title"},
+                {&m->memo, 22, "memo"}};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+        wp_seal_at at = {tenant_id, "messages", strs[i].sealed, m->id};
+        if ((err = strs[i].sealed ? wp_seal__col_dup(st, pool, strs[i].dst, s, strs[i].col, &at)
+                                  : wp_col__dup(pool, strs[i].dst, s, strs[i].col)) < 0)
             return err;
     }
+    m->size = wp_col__opt_int(s, 18, -1);
+    m->amount_fen = wp_col__opt_int(s, 21, -1);
     m->recalled = wp_db_col_int64(s, 23) != 0;
     m->recalled_us = wp_col__opt_int(s, 24, 0);
-    if (wp_seal__is_sealed(m->peer_name)) {
-        /* the peer's name, sealed to this row like the text */
-        wp_seal_at at = {tenant_id, "messages", "peer_name", m->id};
-        const char *plain = NULL;
-        wp_buf b;
-        wp_buf_init(&b, WP_SEAL_SMALL_MAX);
-        if ((err = wp_seal__open_text(st, &b, &plain, &at, m->peer_name)) == 0)
-            err = wp_strpool__dup(pool, &m->peer_name, plain);
-        wp_buf_release(&b);
-        if (err < 0)
-            return err;
-    }
     if (wp_seal__is_sealed(m->text)) {
         /* sealed to this row (docs/internals/encryption.md): opened here, so masking, the
          * exact check and every answer see the plaintext */
